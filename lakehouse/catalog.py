@@ -1,0 +1,80 @@
+"""The catalog: what the Delta logs say about each table (never the DuckDB warehouse file).
+
+Shared by ``lakehouse status`` and the API's ``/v1/tables`` endpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from lakehouse.layout import LAYERS, Layer, list_tables, table_path
+from lakehouse.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    layer: Layer
+    name: str
+    location: str
+    version: int
+    rows: int
+    files: int
+    updated_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def open_table(
+    settings: Settings, layer: Layer, name: str, version: int | None = None
+) -> DeltaTable:
+    return DeltaTable(
+        str(table_path(settings, layer, name)),
+        version=version,
+        storage_options=settings.storage_options or None,
+    )
+
+
+def table_info(settings: Settings, layer: Layer, name: str) -> TableInfo:
+    table = open_table(settings, layer, name)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    rows = pa.compute.sum(actions["num_records"]).as_py() if actions.num_rows else 0
+    history = table.history(1)
+    stamp = history[0].get("timestamp") if history else None
+    updated = (
+        datetime.fromtimestamp(stamp / 1000, UTC).isoformat(timespec="seconds") if stamp else None
+    )
+    return TableInfo(
+        layer=layer,
+        name=name,
+        location=table.table_uri,
+        version=table.version(),
+        rows=int(rows or 0),
+        files=actions.num_rows,
+        updated_at=updated,
+    )
+
+
+def list_table_infos(settings: Settings) -> list[TableInfo]:
+    return [
+        table_info(settings, layer, name)
+        for layer in LAYERS
+        for name in list_tables(settings, layer)
+    ]
+
+
+def table_schema(table: DeltaTable) -> list[dict[str, Any]]:
+    """Columns as ``{name, type, nullable}``, types in Delta's own spelling."""
+    fields = table.schema().fields
+    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in fields]
+
+
+def table_history(table: DeltaTable, limit: int = 10) -> list[dict[str, Any]]:
+    entries = table.history(limit)
+    keep = ("version", "timestamp", "operation", "operationParameters", "operationMetrics")
+    return [{k: e.get(k) for k in keep if k in e} for e in entries]

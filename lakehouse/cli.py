@@ -1,0 +1,162 @@
+"""The ``lakehouse`` command (typer). It composes the packages; it holds no logic of its own.
+
+Each command imports what it needs lazily, so ``lakehouse status`` does not pay for dbt.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lakehouse.exceptions import LakehouseError, NotYetError
+from lakehouse.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="full-lakehouse: landing zone → bronze Delta → dbt on DuckDB → silver/gold Delta.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    from lakehouse.logs import configure_logging
+
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(help="Rows of generated sample data.")] = 1000,
+) -> None:
+    """Sample data through the API and the landing zone; wait until gold is published."""
+    from loader.demo import run_demo
+
+    raise typer.Exit(run_demo(_settings(), rows=rows))
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="API host (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (default from settings).")] = None,
+) -> None:
+    """API + loader + builder together until Ctrl-C."""
+    from loader.service import run_up
+
+    raise typer.Exit(run_up(_settings(), host=host, port=port))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Host to bind (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """The ingest API alone (uvicorn)."""
+    from ingest.server import serve
+
+    raise typer.Exit(serve(_settings(), host=host, port=port))
+
+
+@app.command()
+def loader(
+    build: Annotated[bool, typer.Option(help="Run dbt builds on load events.")] = True,
+) -> None:
+    """The loader alone: watch the landing zone until Ctrl-C."""
+    from loader.service import run_loader
+
+    raise typer.Exit(run_loader(_settings(), build=build))
+
+
+@app.command()
+def load(
+    build: Annotated[bool, typer.Option(help="Build and publish after loading.")] = True,
+) -> None:
+    """Load what is in the landing zone now, build, publish, exit."""
+    from loader.service import run_load
+
+    raise typer.Exit(run_load(_settings(), build=build))
+
+
+@app.command()
+def build(
+    select: Annotated[list[str] | None, typer.Option("--select", "-s")] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
+) -> None:
+    """dbt build + publish silver and gold."""
+    from loader.service import run_build
+
+    raise typer.Exit(run_build(_settings(), select=select or [], full_refresh=full_refresh))
+
+
+@app.command()
+def status(
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Tables per layer, recent runs, pending and quarantined files."""
+    from lakehouse.status import print_status
+
+    print_status(_settings(), as_json=json_output)
+
+
+@app.command()
+def maintain() -> None:
+    """Compact, checkpoint and vacuum every table."""
+    from loader.maintenance import run_maintain
+
+    raise typer.Exit(run_maintain(_settings()))
+
+
+@app.command()
+def docs(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve the docs after generating.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8080,
+) -> None:
+    """dbt docs generate (lineage), optionally serve."""
+    from loader.service import run_docs
+
+    raise typer.Exit(run_docs(_settings(), serve=serve, port=port))
+
+
+@token_app.command("create")
+def token_create(
+    scope: Annotated[list[str], typer.Option("--scope", help="write, read or admin.")],
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="Limit to these tables.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "token",
+) -> None:
+    """Issue an API token: printed once on stdout, stored hashed."""
+    from ingest.tokens import create_token
+
+    print(create_token(_settings(), scopes=scope, tables=table or [], name=name))  # noqa: T201
+
+
+def main() -> None:
+    try:
+        app()
+    except ImportError as exc:  # a capability whose package has not landed yet
+        if exc.name and exc.name.split(".")[0] in {"loader", "ingest"}:
+            console.print(f"[red]not yet:[/red] {exc.name} is not built yet")
+            sys.exit(2)
+        raise
+    except NotYetError as exc:
+        console.print(f"[red]not yet:[/red] {exc}")
+        sys.exit(2)
+    except LakehouseError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)

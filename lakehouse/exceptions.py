@@ -1,0 +1,23 @@
+"""Errors of the shared core.
+
+LakehouseError
+├── InvalidNameError     a table, layer or file name that is not allowed
+├── ConfigurationError   settings that cannot work (or are unsafe outside development mode)
+└── NotYetError          a command whose capability has not landed yet
+"""
+
+
+class LakehouseError(Exception):
+    """Base of every error the lakehouse raises on purpose."""
+
+
+class InvalidNameError(LakehouseError, ValueError):
+    pass
+
+
+class ConfigurationError(LakehouseError):
+    pass
+
+
+class NotYetError(LakehouseError):
+    pass

@@ -1,0 +1,92 @@
+"""Names and places: table names, layers, the landing zone's folders and batch ids.
+
+Everything that turns a name into a path goes through here, so no caller can build a path that
+escapes the landing zone or the data folder.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Literal, get_args
+
+from lakehouse.exceptions import InvalidNameError
+from lakehouse.settings import Settings
+
+Layer = Literal["bronze", "silver", "gold"]
+LAYERS: tuple[Layer, ...] = get_args(Layer)
+
+TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+BATCH_ID = re.compile(r"^bat_[0-9a-f]{32}$")
+
+#: Columns the loader adds to every bronze row.
+INGESTED_AT = "_ingested_at"
+BATCH_ID_COLUMN = "_batch_id"
+SOURCE_FILE = "_source_file"
+BRONZE_COLUMNS = (INGESTED_AT, BATCH_ID_COLUMN, SOURCE_FILE)
+
+#: File names in the landing zone that are never taken (incomplete or hidden).
+IGNORED_SUFFIXES = (".tmp", ".part", ".error.json")
+
+
+def check_table_name(name: str) -> str:
+    """Return ``name`` if it is a valid table name, else raise :class:`InvalidNameError`."""
+    if not TABLE_NAME.fullmatch(name):
+        raise InvalidNameError(
+            f"invalid table name {name!r}: must match {TABLE_NAME.pattern} "
+            "(lowercase letter, then lowercase letters, digits or '_', at most 63 characters)"
+        )
+    return name
+
+
+def check_layer(layer: str) -> Layer:
+    if layer not in LAYERS:
+        raise InvalidNameError(f"invalid layer {layer!r}: one of {', '.join(LAYERS)}")
+    return layer  # type: ignore[return-value]  # checked just above
+
+
+def new_batch_id() -> str:
+    return f"bat_{uuid.uuid4().hex}"
+
+
+def batch_id_for(file_name: str, identity: str) -> str:
+    """The batch id of a landing file: its stem when the API named it, else from its identity."""
+    stem = file_name.split(".", 1)[0]
+    if BATCH_ID.fullmatch(stem):
+        return stem
+    return f"bat_{identity[:32]}"
+
+
+def is_candidate(path: Path) -> bool:
+    """A file the loader may take: not hidden, not temporary, not a sidecar."""
+    name = path.name
+    return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES)
+
+
+def table_path(settings: Settings, layer: Layer, name: str) -> Path:
+    return settings.dados / check_layer(layer) / check_table_name(name)
+
+
+def raw_dir(settings: Settings, table: str) -> Path:
+    return settings.raw_dir / check_table_name(table)
+
+
+def quarantine_dir(settings: Settings, table: str) -> Path:
+    return settings.quarantine_dir / check_table_name(table)
+
+
+def archive_dir(settings: Settings, table: str) -> Path:
+    return settings.archive_dir / check_table_name(table)
+
+
+def list_tables(settings: Settings, layer: Layer) -> list[str]:
+    """Delta tables of a layer, by folder, sorted."""
+    base = settings.dados / layer
+    if not base.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in base.iterdir()
+        if (p / "_delta_log").is_dir() and TABLE_NAME.fullmatch(p.name)
+    )

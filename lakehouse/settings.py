@@ -1,0 +1,120 @@
+"""All settings in one place: one pydantic-settings class, read from ``LAKEHOUSE_*`` variables.
+
+Every path is movable. Relative paths resolve against ``root`` (default: the current directory),
+so a fresh clone works with no configuration at all. Settings that would be unsafe in production
+(no API token, for instance) are refused at start-up unless ``mode`` is ``development``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    root: Path = Field(default_factory=Path.cwd, description="Base for every relative path below.")
+
+    # Folders (DESIGN.md, "Folders").
+    landing_zone: Path = Path("landing_zone")
+    dados: Path = Path("dados")
+    dbt_project_dir: Path = Path("dbt_project")
+    profiles_dir: Path = Path(".")
+    dbt_target: str = "dev"
+    ledger_path: Path | None = Field(
+        default=None, description="SQLite run ledger; default dados/_lakehouse/ledger.sqlite."
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, description="delta-rs storage options (object storage, later)."
+    )
+
+    # Loader: watching.
+    force_polling: bool = Field(
+        default=False, description="Poll instead of inotify (Docker volumes, network disks)."
+    )
+    poll_interval_s: float = 0.5
+
+    # Loader: batching and reading.
+    batch_max_files: int = Field(default=500, ge=1, description="Files committed together.")
+    batch_max_bytes: int = Field(default=256 * 1024**2, ge=1, description="Bytes per commit.")
+    batch_window_ms: int = Field(
+        default=50, ge=0, description="How long to wait for more files before committing."
+    )
+    chunk_rows: int = Field(default=1_000_000, ge=1, description="Rows per commit of a big file.")
+    read_batch_rows: int = Field(default=122_880, ge=1024, description="Rows per Arrow batch.")
+    dedup_by_content: bool = Field(
+        default=True, description="The same content under another name is loaded only once."
+    )
+    csv_max_bad_rows: int = Field(
+        default=0, ge=0, description="Rows with a wrong column count tolerated before quarantine."
+    )
+    loaded_files: Literal["archive", "delete"] = "archive"
+    archive_retention_days: float = Field(default=7.0, ge=0)
+
+    # API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    tokens_path: Path | None = Field(
+        default=None, description="Hashed API tokens; default dados/_lakehouse/tokens.json."
+    )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        root = self.root.expanduser().resolve()
+        self.root = root
+        for name in ("landing_zone", "dados", "dbt_project_dir", "profiles_dir"):
+            value: Path = getattr(self, name)
+            if not value.is_absolute():
+                setattr(self, name, root / value)
+        if self.ledger_path is None:
+            self.ledger_path = self.meta_dir / "ledger.sqlite"
+        elif not self.ledger_path.is_absolute():
+            self.ledger_path = root / self.ledger_path
+        if self.tokens_path is None:
+            self.tokens_path = self.meta_dir / "tokens.json"
+        elif not self.tokens_path.is_absolute():
+            self.tokens_path = root / self.tokens_path
+        return self
+
+    # Derived folders.
+    @property
+    def raw_dir(self) -> Path:
+        return self.landing_zone / "data" / "raw"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.landing_zone / "data" / "quarantine"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.landing_zone / "data" / "archive"
+
+    @property
+    def meta_dir(self) -> Path:
+        """Private state of the lakehouse (ledger, tokens, locks), beside the tables."""
+        return self.dados / "_lakehouse"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.dados / "warehouse.duckdb"
+
+    @property
+    def ledger_file(self) -> Path:
+        assert self.ledger_path is not None  # set by the validator
+        return self.ledger_path
+
+    @property
+    def tokens_file(self) -> Path:
+        assert self.tokens_path is not None  # set by the validator
+        return self.tokens_path
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,27 @@
+# ruff: noqa: ARG001  # not-yet placeholders keep the final signatures
+"""The loader's long-running and one-shot entry points (``lakehouse loader|load|build|up|docs``)."""
+
+from __future__ import annotations
+
+from lakehouse.exceptions import NotYetError
+from lakehouse.settings import Settings
+
+
+def run_loader(settings: Settings, *, build: bool = True) -> int:
+    raise NotYetError("lakehouse loader lands with issue #2")
+
+
+def run_load(settings: Settings, *, build: bool = True) -> int:
+    raise NotYetError("lakehouse load lands with issue #2")
+
+
+def run_build(settings: Settings, *, select: list[str], full_refresh: bool = False) -> int:
+    raise NotYetError("lakehouse build lands with issue #3 (dbt)")
+
+
+def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> int:
+    raise NotYetError("lakehouse docs lands with issue #3 (dbt)")
+
+
+def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
+    raise NotYetError("lakehouse up lands with issues #3 and #4")
