@@ -96,7 +96,7 @@ def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
 ) -> None:
     """dbt build + publish silver and gold."""
-    from loader.service import run_build
+    from loader.builder import run_build
 
     raise typer.Exit(run_build(_settings(), select=select or [], full_refresh=full_refresh))
 
@@ -127,7 +127,7 @@ def docs(
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8080,
 ) -> None:
     """dbt docs generate (lineage), optionally serve."""
-    from loader.service import run_docs
+    from loader.builder import run_docs
 
     raise typer.Exit(run_docs(_settings(), serve=serve, port=port))
 

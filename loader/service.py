@@ -15,13 +15,5 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
     raise NotYetError("lakehouse load lands with issue #2")
 
 
-def run_build(settings: Settings, *, select: list[str], full_refresh: bool = False) -> int:
-    raise NotYetError("lakehouse build lands with issue #3 (dbt)")
-
-
-def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> int:
-    raise NotYetError("lakehouse docs lands with issue #3 (dbt)")
-
-
 def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
     raise NotYetError("lakehouse up lands with issues #3 and #4")
