@@ -63,6 +63,42 @@ class Settings(BaseSettings):
     tokens_path: Path | None = Field(
         default=None, description="Hashed API tokens; default dados/_lakehouse/tokens.json."
     )
+    api_max_body_bytes: int = Field(
+        default=16 * 1024**2, ge=1, description="Largest records body (after gunzip); 413 above."
+    )
+    api_max_file_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest uploaded file (as sent); 413 above."
+    )
+    api_max_records: int = Field(default=100_000, ge=1, description="Records per request.")
+    api_max_errors: int = Field(default=20, ge=1, description="Errors listed in a 422.")
+    api_rate_per_token: float = Field(
+        default=100.0, ge=0, description="Requests per second per token (0: no limit); 429."
+    )
+    api_rate_burst: int = Field(default=200, ge=1, description="Requests a token may burst.")
+    api_min_free_bytes: int = Field(
+        default=512 * 1024**2, ge=0, description="Free disk the landing zone keeps; 503 below."
+    )
+    api_max_pending_files: int = Field(
+        default=20_000, ge=1, description="Loader backlog (files) above which writes get 503."
+    )
+    api_max_pending_bytes: int = Field(
+        default=16 * 1024**3, ge=1, description="Loader backlog (bytes) above which writes get 503."
+    )
+    api_loader_stale_s: float = Field(
+        default=30.0, gt=0, description="A loader heartbeat older than this is not alive."
+    )
+    api_ready_requires_loader: bool = Field(
+        default=True, description="/ready answers 503 while no loader heartbeat is fresh."
+    )
+    api_refuse_undeclared: bool = Field(
+        default=False, description="Refuse tables without a contract in the bronze sources."
+    )
+    api_max_wait_s: float = Field(
+        default=30.0, ge=0, description="Longest ?wait= on GET /v1/batches/{id}."
+    )
+    api_idempotency_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long an Idempotency-Key is remembered."
+    )
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
