@@ -1,0 +1,239 @@
+"""dbt-duckdb plugin ``lakehouse_bronze``: bronze Delta tables as the dbt source ``bronze``.
+
+Registered in ``profiles.yml`` (``plugins: [{module: loader.dbt_plugin, alias:
+lakehouse_bronze}]``) and used by a source with ``meta: {plugin: lakehouse_bronze}``. A model
+writes ``{{ source('bronze', 'orders') }}``; the plugin serves ``dados/bronze/orders`` (the place
+comes from :class:`~lakehouse.settings.Settings`, never from the model).
+
+What it fixes in dbt-duckdb's stock ``delta`` plugin (DESIGN.md):
+
+* **One pinned snapshot per table per build.** :func:`begin_build` starts a build: every bronze
+  table is pinned at its current version, and every ``source()`` of that build reads that version,
+  whatever the loader commits meanwhile. :attr:`BuildPins.read_versions` records which versions the
+  build actually read. Without a builder (a plain ``dbt`` command) one set of pins lives for the
+  whole process, which is one build.
+* **``threads > 1``.** The stock path re-creates the source view for every model that references
+  the source, from every thread at once (catalog write-write conflicts), and mutates a dict other
+  threads iterate. Here the view is created once per pinned version under a lock, and each DuckDB
+  cursor gets the pinned Arrow datasets registered by :meth:`Plugin.configure_cursor`, under
+  version-qualified names, so a cursor can never read another build's snapshot.
+
+Data is read lazily: DuckDB scans ``DeltaTable.to_pyarrow_dataset()`` through Arrow (projection
+and filter push-down); nothing is materialised in Python memory.
+
+The plugin also keeps the DuckDB connection dbt opened (:func:`connection`), so the publisher can
+read built models in this process: the warm dbt connection holds the database file's lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow.dataset as pads
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt.adapters.duckdb.utils import SourceConfig
+from deltalake import DeltaTable
+
+from lakehouse.exceptions import LakehouseError
+from lakehouse.layout import check_table_name, list_tables, table_path
+from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Guards the module state below and every catalog change the plugin makes.
+_LOCK = threading.RLock()
+_BUILD_IDS = itertools.count(1)
+
+
+class BronzeSourceError(LakehouseError):
+    """A bronze source that cannot be served (missing table, bad name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    table: str
+    version: int
+    dataset: pads.Dataset
+
+    @property
+    def registered_name(self) -> str:
+        """The name the dataset is registered under on every cursor of the build."""
+        return f"__lakehouse_bronze__{self.table}__v{self.version}"
+
+
+@dataclass
+class BuildPins:
+    """The bronze snapshots of one build: pinned once, read by every model of the build."""
+
+    settings: Settings
+    build_key: int = field(default_factory=lambda: next(_BUILD_IDS))
+    pins: dict[str, Pin] = field(default_factory=dict)
+    read: set[str] = field(default_factory=set)
+
+    def pin_all(self) -> None:
+        """Pin every bronze table that exists now (so every cursor of the build sees them)."""
+        for table in list_tables(self.settings, "bronze"):
+            self._pin(table)
+
+    def get(self, table: str) -> Pin:
+        """The pinned snapshot of ``table`` (pinned now if it was not), recorded as read."""
+        with _LOCK:
+            pin = self.pins.get(table) or self._pin(table)
+            self.read.add(table)
+            return pin
+
+    @property
+    def read_versions(self) -> dict[str, int]:
+        """``{table: version}`` of the bronze tables this build read."""
+        with _LOCK:
+            return {table: self.pins[table].version for table in sorted(self.read)}
+
+    @property
+    def pinned_versions(self) -> dict[str, int]:
+        with _LOCK:
+            return {table: pin.version for table, pin in sorted(self.pins.items())}
+
+    def _pin(self, table: str) -> Pin:
+        path = table_path(self.settings, "bronze", check_table_name(table))
+        options = self.settings.storage_options or None
+        uri = str(path)
+        if not DeltaTable.is_deltatable(uri, storage_options=options):
+            raise BronzeSourceError(
+                f"bronze table {table!r} does not exist yet (no Delta table at {uri}): "
+                "load data into the landing zone first, or do not select models that read it"
+            )
+        delta = DeltaTable(uri, storage_options=options)
+        pin = Pin(table=table, version=delta.version(), dataset=delta.to_pyarrow_dataset())
+        with _LOCK:
+            self.pins[table] = pin
+        return pin
+
+
+@dataclass
+class _State:
+    pins: BuildPins | None = None
+    connection: duckdb.DuckDBPyConnection | None = None
+    #: view name -> registered name it currently selects from, per DuckDB connection
+    views: dict[str, str] = field(default_factory=dict)
+
+
+_STATE = _State()
+
+
+def begin_build(settings: Settings) -> BuildPins:
+    """Start a build: pin every bronze table now; later ``source()`` calls read these pins."""
+    pins = BuildPins(settings=settings)
+    pins.pin_all()
+    with _LOCK:
+        _STATE.pins = pins
+    log.debug("build %s pinned bronze %s", pins.build_key, pins.pinned_versions)
+    return pins
+
+
+def current_pins() -> BuildPins:
+    """The pins of the current build (a process-wide build when no builder started one)."""
+    with _LOCK:
+        if _STATE.pins is None:
+            pins = BuildPins(settings=Settings())
+            pins.pin_all()
+            _STATE.pins = pins
+        return _STATE.pins
+
+
+def connection() -> duckdb.DuckDBPyConnection | None:
+    """The DuckDB connection dbt opened last in this process (``None`` before any build)."""
+    with _LOCK:
+        return _STATE.connection
+
+
+def prepare_cursor(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Register the current build's pinned datasets on ``cursor`` (views over bronze need them)."""
+    with _LOCK:
+        pins = list(_STATE.pins.pins.values()) if _STATE.pins else []
+    for pin in pins:
+        cursor.register(pin.registered_name, pin.dataset)
+
+
+class Plugin(BasePlugin):
+    """The ``lakehouse_bronze`` plugin (dbt-duckdb's plugin API, see the module docstring)."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.config = plugin_config
+
+    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+        with _LOCK:
+            _STATE.connection = conn
+            _STATE.views.clear()  # a new database connection has none of our views yet
+        _route_load_source(self)
+
+    def configure_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        prepare_cursor(cursor)
+
+    def load(self, source_config: SourceConfig) -> pads.Dataset:
+        """The pinned dataset (only reached when dbt-duckdb's own path is used)."""
+        return current_pins().get(_table_of(source_config)).dataset
+
+    def create_view(self, source_config: SourceConfig) -> None:
+        """Point the source's view at this build's pinned snapshot (at most once per version)."""
+        pin = current_pins().get(_table_of(source_config))
+        view = source_config.table_name()
+        with _LOCK:
+            if _STATE.views.get(view) == pin.registered_name:
+                return
+            conn = _STATE.connection
+            if conn is None:
+                raise BronzeSourceError("the bronze plugin has no DuckDB connection yet")
+            cursor = conn.cursor()
+            try:
+                prepare_cursor(cursor)
+                if source_config.schema:
+                    cursor.execute(f"create schema if not exists {_quote(source_config.schema)}")
+                cursor.execute(
+                    f"create or replace view {view} as select * from {pin.registered_name}"
+                )
+            finally:
+                cursor.close()
+            _STATE.views[view] = pin.registered_name
+
+    def default_materialization(self) -> str:
+        return "view"
+
+
+def _table_of(source_config: SourceConfig) -> str:
+    try:
+        return check_table_name(source_config.identifier)
+    except ValueError as exc:
+        raise BronzeSourceError(f"bronze source {source_config.name!r}: {exc}") from exc
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _route_load_source(plugin: Plugin) -> None:
+    """Send dbt-duckdb's ``load_source`` for this plugin to :meth:`Plugin.create_view`.
+
+    dbt-duckdb's environment re-registers and re-creates the source view on every ``source()``
+    call, racing between threads; this is the one place we step into its internals, on the
+    environment instance only, and only for sources of this plugin.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is None or not hasattr(env, "load_source"):
+        return
+    original = getattr(env, "_lakehouse_original_load_source", None) or env.load_source
+
+    def load_source(plugin_name: str, source_config: SourceConfig) -> None:
+        if plugin_name == plugin.name:
+            plugin.create_view(source_config)
+        else:
+            original(plugin_name, source_config)
+
+    env._lakehouse_original_load_source = original
+    env.load_source = load_source
