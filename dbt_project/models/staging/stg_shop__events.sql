@@ -1,0 +1,76 @@
+-- Silver clickstream: one row per event_id. Events never change, so the FIRST delivery wins
+-- (_ingested_at, then _source_file, ascending) and a retried upload adds nothing. Incremental
+-- merge by event_id: an event already held always wins over a repeat.
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('bronze', 'events') }}
+    {% if is_incremental() %}
+        where {{ bronze_watermark() }}
+    {% endif %}
+
+),
+
+renamed as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(session_id as varchar) as session_id,
+        cast(customer_id as bigint) as customer_id,
+        cast(lower(trim(event_type)) as varchar) as event_type,
+        cast(product_id as bigint) as product_id,
+        cast(order_id as bigint) as order_id,
+        cast(coalesce(lower(trim(device)), 'unknown') as varchar) as device,
+        cast(page_path as varchar) as page_path,
+        cast(occurred_at as timestamptz) as occurred_at,
+        cast(_ingested_at as timestamptz) as _ingested_at,
+        cast(_batch_id as varchar) as _batch_id,
+        cast(_source_file as varchar) as _source_file,
+        false as _is_held
+    from source
+
+),
+
+candidates as (
+
+    select * from renamed
+    {% if is_incremental() %}
+        union all by name
+        select
+            held.*,
+            true as _is_held
+        from {{ this }} as held
+        where held.event_id in (select renamed.event_id from renamed)
+    {% endif %}
+
+),
+
+first_seen as (
+
+    {{ latest_by_key(
+        'candidates',
+        'event_id',
+        '_is_held desc, _ingested_at asc, _source_file asc',
+    ) }}
+
+),
+
+changed as (
+
+    select * exclude (_is_held)
+    from first_seen
+    where not _is_held
+
+)
+
+select * from changed

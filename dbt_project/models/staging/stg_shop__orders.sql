@@ -1,0 +1,73 @@
+-- Silver orders: the latest version of every order (updated_at, then _ingested_at, then
+-- _source_file, all descending). Incremental: reads only bronze rows past the watermark and
+-- merges the new winners by order_id.
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('bronze', 'orders') }}
+    {% if is_incremental() %}
+        where {{ bronze_watermark() }}
+    {% endif %}
+
+),
+
+renamed as (
+
+    select
+        cast(order_id as bigint) as order_id,
+        cast(customer_id as bigint) as customer_id,
+        cast(lower(trim(status)) as varchar) as order_status,
+        cast(ordered_at as timestamptz) as ordered_at,
+        {{ from_cents('shipping_cents') }} as shipping_amount,
+        cast(updated_at as timestamptz) as updated_at,
+        cast(_ingested_at as timestamptz) as _ingested_at,
+        cast(_batch_id as varchar) as _batch_id,
+        cast(_source_file as varchar) as _source_file,
+        false as _is_held
+    from source
+
+),
+
+candidates as (
+
+    select * from renamed
+    {% if is_incremental() %}
+        union all by name
+        select
+            held.*,
+            true as _is_held
+        from {{ this }} as held
+        where held.order_id in (select renamed.order_id from renamed)
+    {% endif %}
+
+),
+
+latest as (
+
+    {{ latest_by_key(
+        'candidates',
+        'order_id',
+        'updated_at desc, _ingested_at desc, _source_file desc, _is_held desc',
+    ) }}
+
+),
+
+changed as (
+
+    select * exclude (_is_held)
+    from latest
+    where not _is_held
+
+)
+
+select * from changed
