@@ -1,19 +1,115 @@
-# ruff: noqa: ARG001  # not-yet placeholders keep the final signatures
 """The loader's long-running and one-shot entry points (``lakehouse loader|load|build|up|docs``)."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.events import LoadEventHandler
 from lakehouse.exceptions import NotYetError
 from lakehouse.settings import Settings
+from loader.exceptions import LoaderBusyError
+from loader.loading import Loader, LoadSummary
+
+__all__ = ["LoadSummary", "Loader", "run_load", "run_loader", "run_up"]
+
+log = logging.getLogger(__name__)
+
+#: How long ``lakehouse load`` waits for the builds its loads triggered.
+BUILD_WAIT_S = 3600.0
 
 
-def run_loader(settings: Settings, *, build: bool = True) -> int:
-    raise NotYetError("lakehouse loader lands with issue #2")
+@contextmanager
+def _builder(settings: Settings, build: bool) -> Iterator[Any]:
+    """The dbt builder when ``build`` and when it has landed; else None (loading carries on)."""
+    if not build:
+        yield None
+        return
+    try:
+        from loader.builder import Builder  # type: ignore[attr-defined,unused-ignore]
+    except (ImportError, AttributeError):
+        log.warning("builds not available yet (loader.builder has no Builder): loading only")
+        yield None
+        return
+    builder = Builder(settings)
+    builder.start()
+    try:
+        yield builder
+    finally:
+        builder.stop()
+
+
+def _handler(builder: Any) -> LoadEventHandler | None:
+    return None if builder is None else builder.submit
+
+
+def print_summary(summary: LoadSummary, console: Console) -> None:
+    console.print(
+        f"loaded {len(summary.loaded)} file(s), {summary.rows} rows, in "
+        f"{len(summary.events)} commit(s); {len(summary.skipped)} already in bronze; "
+        f"{len(summary.quarantined)} quarantined"
+    )
+    if summary.quarantined:
+        table = Table(title="Quarantined files")
+        for column in ("table", "file", "why", "line", "column", "moved to"):
+            table.add_column(column, overflow="fold")
+        for q in summary.quarantined:
+            table.add_row(
+                q.table,
+                q.file,
+                q.reason,
+                "" if q.line is None else str(q.line),
+                q.column or "",
+                q.moved_to,
+            )
+        console.print(table)
 
 
 def run_load(settings: Settings, *, build: bool = True) -> int:
-    raise NotYetError("lakehouse load lands with issue #2")
+    """``lakehouse load``: load (or quarantine) every landing file now, build, exit.
+
+    0 when every file was loaded or quarantined; 1 when the loader could not do its job.
+    """
+    console = Console()
+    with _builder(settings, build) as builder:
+        try:
+            summary = Loader(settings, on_event=_handler(builder)).load_pending()
+        except LoaderBusyError as exc:
+            Console(stderr=True).print(f"[red]error:[/red] {exc}")
+            return 1
+        print_summary(summary, console)
+        if builder is not None and summary.events and not builder.wait_idle(BUILD_WAIT_S):
+            Console(stderr=True).print("[red]error:[/red] builds did not finish in time")
+            return 1
+    return 0
 
 
-def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
+def run_loader(settings: Settings, *, build: bool = True) -> int:
+    """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        log.info("stopping the loader")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _builder(settings, build) as builder:
+            log.info("loader watching %s", settings.raw_dir)
+            Loader(settings, on_event=_handler(builder)).run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:  # noqa: ARG001
     raise NotYetError("lakehouse up lands with issues #3 and #4")

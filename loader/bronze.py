@@ -1,0 +1,94 @@
+"""Bronze Delta tables: appends that carry their own watermark, so a restart is idempotent.
+
+Every landing file has a batch id (``lakehouse.layout.batch_id_for``). Each append commits, in
+the same Delta transaction as the rows, an *app transaction* ``(app_id(batch_id), version)``:
+
+* ``version = n`` (0 < n < COMPLETE): the first ``n`` rows of the file are committed (a big
+  file goes in pieces of ``chunk_rows``; a restart resumes after row ``n``);
+* ``version = COMPLETE``: every row of the file is in the table;
+* ``version = ROLLED_BACK``: the file failed after some pieces were committed; those rows were
+  deleted in that same commit and the file is quarantined.
+
+The Delta log is the only truth: a lost ledger row or archive move never duplicates a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from lakehouse.layout import BATCH_ID, BATCH_ID_COLUMN, table_path
+from lakehouse.settings import Settings
+
+COMPLETE = 2**62
+ROLLED_BACK = COMPLETE + 1
+
+
+def app_id(batch_id: str) -> str:
+    return f"lakehouse-loader:{batch_id}"
+
+
+class Bronze:
+    """One bronze table (created by its first append)."""
+
+    def __init__(self, settings: Settings, table: str) -> None:
+        self.name = table
+        self.path: Path = table_path(settings, "bronze", table)
+        self._storage = settings.storage_options or None
+        self._table: DeltaTable | None = None
+
+    def refresh(self) -> DeltaTable | None:
+        """The table at its latest version (None until the first append)."""
+        if self._table is None:
+            try:
+                self._table = DeltaTable(str(self.path), storage_options=self._storage)
+            except TableNotFoundError:
+                return None
+        else:
+            self._table.update_incremental()
+        return self._table
+
+    def schema(self) -> pa.Schema | None:
+        table = self._table or self.refresh()
+        return pa.schema(table.schema().to_arrow()) if table is not None else None
+
+    def watermark(self, batch_id: str) -> int:
+        """Rows of ``batch_id`` committed (0 if none), or ``COMPLETE`` / ``ROLLED_BACK``."""
+        table = self._table or self.refresh()
+        if table is None:
+            return 0
+        return int(table.transaction_version(app_id(batch_id)) or 0)
+
+    def append(self, data: pa.Table, watermarks: Mapping[str, int]) -> int:
+        """Append ``data`` and set each batch's watermark in the same commit; the new version."""
+        txns = [Transaction(app_id(b), v) for b, v in watermarks.items()]
+        write_deltalake(
+            str(self.path),
+            data,
+            mode="append",
+            schema_mode="merge",
+            storage_options=self._storage,
+            commit_properties=CommitProperties(app_transactions=txns),
+        )
+        table = self.refresh()
+        assert table is not None  # just written
+        return table.version()
+
+    def roll_back(self, batch_id: str) -> int:
+        """Delete the rows of a partly committed batch and mark it ``ROLLED_BACK`` atomically."""
+        if not BATCH_ID.fullmatch(batch_id):  # it goes into a predicate
+            raise ValueError(f"not a batch id: {batch_id!r}")
+        table = self.refresh()
+        assert table is not None  # a partly committed batch means the table exists
+        table.delete(
+            f"{BATCH_ID_COLUMN} = '{batch_id}'",
+            commit_properties=CommitProperties(
+                app_transactions=[Transaction(app_id(batch_id), ROLLED_BACK)]
+            ),
+        )
+        table.update_incremental()
+        return table.version()

@@ -1,0 +1,61 @@
+"""Errors of the loader.
+
+LakehouseError (lakehouse.exceptions)
+└── LoaderError           the loader cannot do its job (settings, storage, another loader)
+    ├── LoaderBusyError   another loader holds the lock on this lakehouse
+    └── FileRejected      one landing file cannot be loaded: it goes to quarantine, others flow
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from lakehouse.exceptions import LakehouseError
+
+RejectKind = Literal[
+    "unsupported",  # a file name whose format the loader does not read
+    "empty",  # no bytes, or no records
+    "header_only",  # a CSV with a header and no rows
+    "encoding",  # not UTF-8 (nor UTF-16 with a BOM)
+    "unparseable",  # not valid CSV / JSON / Parquet
+    "column_count",  # CSV rows whose column count differs from the header
+    "type_conflict",  # a value that does not fit the bronze table's type
+    "invalid_column",  # a column name bronze cannot hold
+]
+
+
+class LoaderError(LakehouseError):
+    pass
+
+
+class LoaderBusyError(LoaderError):
+    pass
+
+
+class FileRejected(LoaderError):
+    """A file that cannot be loaded, with what is known about where and why."""
+
+    def __init__(
+        self,
+        kind: RejectKind,
+        reason: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.kind: RejectKind = kind
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.detail = detail
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "reason": self.reason,
+            "line": self.line,
+            "column": self.column,
+            "detail": self.detail,
+        }

@@ -1,0 +1,146 @@
+"""The landing zone's files: identity, listing, archive, quarantine and retention.
+
+File identity (what makes a file "the same" for exactly-once):
+
+* a file the API wrote is named ``<batch_id>.<ext>``: its identity is that batch id (the API
+  handles its own idempotency; two posts with equal bodies are two batches and both load);
+* any other file, with ``dedup_by_content`` on (the default): the SHA-256 of its table name and
+  its bytes, so the same content dropped again under any name loads once;
+* with ``dedup_by_content`` off: the SHA-256 of its table, name, size and modification time, so
+  a restart still recognises that one drop, while equal content dropped again loads again.
+
+The batch id of a dropped file is ``bat_`` + the first 32 hex digits of its identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lakehouse.layout import BATCH_ID, TABLE_NAME, archive_dir, batch_id_for, is_candidate
+from lakehouse.layout import quarantine_dir as table_quarantine_dir
+from lakehouse.ledger import utcnow
+from lakehouse.settings import Settings
+from loader.exceptions import FileRejected
+
+
+@dataclass(frozen=True, slots=True)
+class LandingFile:
+    table: str
+    path: Path
+    size: int
+    batch_id: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def table_of(settings: Settings, path: Path) -> str | None:
+    """The table a landing path belongs to (``raw/<table>/<file>``), or None."""
+    try:
+        rel = path.relative_to(settings.raw_dir)
+    except ValueError:
+        return None
+    if len(rel.parts) != 2 or not TABLE_NAME.fullmatch(rel.parts[0]):
+        return None
+    return rel.parts[0] if is_candidate(path) else None
+
+
+def identify(settings: Settings, table: str, path: Path) -> LandingFile:
+    """Stat and identify a landing file (hashes its content when deduplicating by content)."""
+    stat = path.stat()
+    stem = path.name.split(".", 1)[0]
+    if BATCH_ID.fullmatch(stem):
+        return LandingFile(table, path, stat.st_size, stem)
+    digest = hashlib.sha256(f"{table}\0".encode())
+    if settings.dedup_by_content:
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, lambda: digest)
+    else:
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return LandingFile(table, path, stat.st_size, batch_id_for(path.name, digest.hexdigest()))
+
+
+def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
+    """Every candidate file in ``raw/<table>/`` now, oldest first within a table."""
+    if not settings.raw_dir.is_dir():
+        return
+    for folder in sorted(settings.raw_dir.iterdir()):
+        if not folder.is_dir() or not TABLE_NAME.fullmatch(folder.name):
+            continue
+        entries = []
+        for entry in os.scandir(folder):
+            path = Path(entry.path)
+            if entry.is_file(follow_symlinks=False) and is_candidate(path):
+                entries.append((entry.stat().st_mtime_ns, path))
+        for _, path in sorted(entries):
+            yield folder.name, path
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    dest = folder / name
+    if dest.exists() or (folder / f"{name}.error.json").exists():
+        dest = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{name}"
+    return dest
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def quarantine(settings: Settings, file: LandingFile, error: FileRejected) -> Path:
+    """Move a file to ``quarantine/<table>/`` with ``<file>.error.json`` beside it."""
+    folder = table_quarantine_dir(settings, file.table)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = _free_name(folder, file.name)
+    payload = {
+        "file": file.name,
+        "table": file.table,
+        "batch_id": file.batch_id,
+        **error.as_dict(),
+        "at": utcnow(),
+    }
+    _write_json(dest.with_name(f"{dest.name}.error.json"), payload)
+    os.replace(file.path, dest)
+    return dest
+
+
+def retire(settings: Settings, file: LandingFile) -> Path | None:
+    """A loaded file leaves the landing zone: archived (default) or deleted, by setting."""
+    if settings.loaded_files == "delete":
+        file.path.unlink(missing_ok=True)
+        return None
+    folder = archive_dir(settings, file.table)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = _free_name(folder, file.name)
+    try:
+        os.replace(file.path, dest)
+    except FileNotFoundError:
+        return None
+    os.utime(dest)  # retention counts from the archiving, not from the file's own mtime
+    return dest
+
+
+def prune_archive(settings: Settings, now: float | None = None) -> int:
+    """Delete archived files older than ``archive_retention_days``; how many went."""
+    if not settings.archive_dir.is_dir():
+        return 0
+    cutoff = (now or time.time()) - settings.archive_retention_days * 86400
+    removed = 0
+    for path in settings.archive_dir.glob("*/*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

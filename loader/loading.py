@@ -1,0 +1,550 @@
+"""The bronze loader: landing files → bronze Delta tables, exactly once.
+
+``Loader.load_pending()`` takes every file in ``raw/<table>/`` now; ``Loader.run(stop_event)``
+does the same at start-up and then watches, one worker thread fed by a queue. Files of one table
+that arrive together are committed together (one Delta commit, bounded by ``batch_max_files``,
+``batch_max_bytes`` and ``batch_window_ms``); a big file is committed in pieces of
+``chunk_rows`` rows (or ``batch_max_bytes`` of Arrow data), each piece carrying the file's
+watermark (see ``loader.bronze``), so a restart resumes after the last committed piece.
+
+Exactly once rests on three things: the watermark is committed atomically with the rows (Delta
+app transactions); before each commit the table's watermarks are read again and a file already
+complete is not written twice; and one loader at a time holds an exclusive lock
+(``<meta_dir>/loader.lock``): a second ``run()`` waits for it as a standby, a second
+``load_pending()`` stops with :class:`LoaderBusyError`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from lakehouse.events import LoadEvent, LoadEventHandler
+from lakehouse.heartbeat import write_heartbeat
+from lakehouse.layout import BATCH_ID_COLUMN, INGESTED_AT, SOURCE_FILE
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+from loader import landing
+from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
+from loader.exceptions import FileRejected, LoaderBusyError
+from loader.landing import LandingFile
+from loader.readers import detect, open_batches, rejection
+from loader.schema import conform, duckdb_hints, merged, plan
+from loader.watch import LandingWatcher
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
+PRUNE_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    table: str
+    file: str
+    batch_id: str
+    rows: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedFile:
+    table: str
+    file: str
+    batch_id: str | None
+    kind: str
+    reason: str
+    line: int | None
+    column: str | None
+    moved_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file whose rows were already in bronze (same content, or a restart): not loaded again."""
+
+    table: str
+    file: str
+    batch_id: str
+
+
+@dataclass(slots=True)
+class LoadSummary:
+    loaded: list[LoadedFile] = field(default_factory=list)
+    quarantined: list[QuarantinedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    events: list[LoadEvent] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.loaded)
+
+    def extend(self, other: LoadSummary) -> None:
+        self.loaded += other.loaded
+        self.quarantined += other.quarantined
+        self.skipped += other.skipped
+        self.events += other.events
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Rows read but not yet committed, for one table."""
+
+    batches: list[tuple[LandingFile, pa.RecordBatch]] = field(default_factory=list)
+    watermarks: dict[str, int] = field(default_factory=dict)  # batch id → after this commit
+    files: dict[str, LandingFile] = field(default_factory=dict)
+    rows: int = 0
+    nbytes: int = 0
+
+    def add(self, file: LandingFile, batch: pa.RecordBatch, watermark: int) -> None:
+        self.batches.append((file, batch))
+        self.files[file.batch_id] = file
+        self.watermarks[file.batch_id] = watermark
+        self.rows += batch.num_rows
+        self.nbytes += batch.nbytes
+
+    def drop(self, batch_id: str) -> None:
+        kept = [(f, b) for f, b in self.batches if f.batch_id != batch_id]
+        self.batches = kept
+        self.files.pop(batch_id, None)
+        self.watermarks.pop(batch_id, None)
+        self.rows = sum(b.num_rows for _, b in kept)
+        self.nbytes = sum(b.nbytes for _, b in kept)
+
+
+def _lookahead(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, bool]]:
+    """Each batch with whether it is the last one."""
+    iterator = iter(batches)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
+
+
+def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        yield batch.slice(skip) if skip else batch
+        skip = 0
+
+
+class Loader:
+    """Loads landing files into bronze; see the module docstring."""
+
+    def __init__(self, settings: Settings, *, on_event: LoadEventHandler | None = None) -> None:
+        self.settings = settings
+        self.on_event = on_event
+        #: Optional probe, called with (path, time.time()) when the worker takes a file.
+        self.on_detect: Callable[[Path, float], None] | None = None
+        self.ledger = Ledger(settings.ledger_file)
+        self._tables: dict[str, Bronze] = {}
+        self._queue: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self._pending: dict[Path, int] = {}
+        self._pending_lock = threading.Lock()
+        self._duplicates: list[LandingFile] = []  # same content twice in one call
+        self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
+
+    # -- one pass --------------------------------------------------------------------------
+
+    def load_pending(self) -> LoadSummary:
+        """Load (or quarantine) every file in the landing zone now."""
+        with self._exclusive(wait=None):
+            landing.prune_archive(self.settings)
+            by_table: dict[str, list[Path]] = {}
+            for table, path in landing.scan(self.settings):
+                by_table.setdefault(table, []).append(path)
+            summary = LoadSummary()
+            for table, paths in by_table.items():
+                for group in self._groups(paths):
+                    summary.extend(self.load_files(table, group))
+            return summary
+
+    def _groups(self, paths: list[Path]) -> Iterator[list[Path]]:
+        group: list[Path] = []
+        size = 0
+        for path in paths:
+            try:
+                nbytes = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if group and (
+                len(group) >= self.settings.batch_max_files
+                or size + nbytes > self.settings.batch_max_bytes
+            ):
+                yield group
+                group, size = [], 0
+            group.append(path)
+            size += nbytes
+        if group:
+            yield group
+
+    # -- watching --------------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event) -> None:
+        """Start-up scan, then watch and load until ``stop_event`` is set."""
+        with self._exclusive(wait=stop_event) as held:
+            if not held:
+                return
+            watcher = LandingWatcher(self.settings, self._enqueue)
+            watcher.start()  # before the scan: nothing lands unseen in between
+            beat = threading.Thread(
+                target=self._beat, args=(stop_event,), name="loader-heartbeat", daemon=True
+            )
+            beat.start()
+            try:
+                self._rescan()
+                self._work(stop_event)
+            finally:
+                watcher.stop()
+                beat.join(timeout=5)
+
+    def _enqueue(self, table: str, path: Path) -> None:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return
+        with self._pending_lock:
+            if path in self._pending:
+                return
+            self._pending[path] = size
+        self._queue.put((table, path))
+
+    def _rescan(self) -> None:
+        for table, path in landing.scan(self.settings):
+            self._enqueue(table, path)
+
+    def _beat(self, stop_event: threading.Event) -> None:
+        while True:
+            with self._pending_lock:
+                files, nbytes = len(self._pending), sum(self._pending.values())
+            try:
+                write_heartbeat(self.settings, pending_files=files, pending_bytes=nbytes)
+            except OSError as exc:
+                log.warning("cannot write the heartbeat: %s", exc)
+            if stop_event.wait(HEARTBEAT_S):
+                return
+
+    def _work(self, stop_event: threading.Event) -> None:
+        last_scan = last_prune = time.monotonic()
+        while not stop_event.is_set():
+            now = time.monotonic()
+            if now - last_prune >= PRUNE_S:
+                landing.prune_archive(self.settings)
+                last_prune = now
+            if now - last_scan >= RESCAN_S:
+                self._rescan()
+                last_scan = now
+            taken = self._take_batch(timeout=0.2)
+            if not taken:
+                continue
+            by_table: dict[str, list[Path]] = {}
+            for table, path in taken:
+                if path not in by_table.setdefault(table, []):
+                    by_table[table].append(path)
+            for table, paths in by_table.items():
+                try:
+                    self.load_files(table, paths)
+                except Exception:  # storage trouble or a bug: keep serving, retry on rescan
+                    log.exception("loading %d file(s) into bronze %r failed", len(paths), table)
+                finally:
+                    with self._pending_lock:
+                        for path in paths:
+                            self._pending.pop(path, None)
+
+    def _take_batch(self, timeout: float) -> list[tuple[str, Path]]:
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        taken = [first]
+        self._detected(first[1])
+        settings = self.settings
+        deadline = time.monotonic() + settings.batch_window_ms / 1000
+        with self._pending_lock:
+            nbytes = self._pending.get(first[1], 0)
+        while len(taken) < settings.batch_max_files and nbytes < settings.batch_max_bytes:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            self._detected(item[1])
+            taken.append(item)
+            with self._pending_lock:
+                nbytes += self._pending.get(item[1], 0)
+        return taken
+
+    def _detected(self, path: Path) -> None:
+        if self.on_detect is not None:
+            self.on_detect(path, time.time())
+
+    # -- loading one table's files ---------------------------------------------------------
+
+    def _bronze(self, table: str) -> Bronze:
+        if table not in self._tables:
+            self._tables[table] = Bronze(self.settings, table)
+        return self._tables[table]
+
+    def load_files(self, table: str, paths: Iterable[Path]) -> LoadSummary:
+        """Load these files of one table: as few commits as the bounds allow."""
+        summary = LoadSummary()
+        bronze = self._bronze(table)
+        bronze.refresh()
+        target = bronze.schema()
+        pending = _Pending()
+        partial: set[str] = set()  # batch ids with pieces committed in this call
+        for path in paths:
+            try:
+                file = landing.identify(self.settings, table, path)
+            except FileNotFoundError:
+                continue  # taken already (an event and a scan both saw it)
+            if file.batch_id in pending.files:
+                self._skip(summary, file, retire=False)  # the same content twice in one batch
+                self._duplicates.append(file)
+                continue
+            mark = bronze.watermark(file.batch_id)
+            if mark == COMPLETE:
+                self._already_loaded(summary, bronze, file)
+                continue
+            start = 0 if mark == ROLLED_BACK else mark
+            try:
+                target = self._read_file(bronze, file, start, target, pending, partial, summary)
+            except FileRejected as exc:
+                pending.drop(file.batch_id)
+                self._reject(summary, bronze, file, exc, partial)
+        if pending.batches:
+            self._commit(summary, bronze, pending)
+        for file in self._duplicates:
+            landing.retire(self.settings, file)
+        self._duplicates.clear()
+        return summary
+
+    def _read_file(
+        self,
+        bronze: Bronze,
+        file: LandingFile,
+        start: int,
+        target: pa.Schema | None,
+        pending: _Pending,
+        partial: set[str],
+        summary: LoadSummary,
+    ) -> pa.Schema | None:
+        """Read one file into ``pending``, committing whenever it is full; the new target."""
+        source = detect(file.path)
+        hints = duckdb_hints(target)
+        with open_batches(
+            source,
+            hints=hints,
+            batch_rows=self.settings.read_batch_rows,
+            max_bad_rows=self.settings.csv_max_bad_rows,
+            scratch=self.settings.meta_dir,
+        ) as batches:
+            schema = plan(batches.schema, target)
+            new_target = merged(target, schema)
+            rows = start
+            for batch, last in _lookahead(_skip_rows(batches, start)):
+                try:
+                    conformed = conform(batch, schema)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise rejection(exc, hints) from exc
+                rows += batch.num_rows
+                pending.add(file, conformed, COMPLETE if last else rows)
+                if last:
+                    break
+                if (
+                    pending.rows >= self.settings.chunk_rows
+                    or pending.nbytes >= self.settings.batch_max_bytes
+                ):
+                    self._commit(summary, bronze, pending)
+                    partial.add(file.batch_id)
+        if start and file.batch_id not in pending.files:
+            raise FileRejected(
+                "unparseable",
+                f"the file has no rows after the {start} already committed: it changed since",
+            )
+        if rows == 0:
+            if source.kind in ("csv", "tsv") and len(batches.schema) > 0:
+                raise FileRejected("header_only", "the file has a header and no rows")
+            raise FileRejected("empty", "the file holds no records")
+        self._rows[file.batch_id] = rows
+        return new_target
+
+    def _commit(self, summary: LoadSummary, bronze: Bronze, pending: _Pending) -> None:
+        """One Delta commit of everything pending; then ledger, archive and the load event."""
+        bronze.refresh()
+        for batch_id in list(pending.files):  # the Delta check: never write a file twice
+            if bronze.watermark(batch_id) == COMPLETE:
+                file = pending.files[batch_id]
+                pending.drop(batch_id)
+                self._already_loaded(summary, bronze, file)
+        if not pending.batches:
+            return
+        table = self._table(pending)
+        version = bronze.append(table, pending.watermarks)
+        done = {b: f for b, f in pending.files.items() if pending.watermarks[b] == COMPLETE}
+        loaded = {b: (f.name, self._rows.pop(b, 0)) for b, f in done.items()}
+        try:
+            if loaded:
+                self.ledger.mark_loaded(bronze.name, version, loaded)
+        except Exception:  # the ledger is a record; the Delta log already holds the truth
+            log.exception("cannot record loaded batches in the ledger")
+        for batch_id, file in done.items():
+            landing.retire(self.settings, file)
+            summary.loaded.append(
+                LoadedFile(bronze.name, file.name, batch_id, loaded[batch_id][1], version)
+            )
+        event = LoadEvent(bronze.name, version, tuple(pending.watermarks), table.num_rows)
+        log.info(
+            "bronze %s v%d: %d rows from %d file(s)",
+            bronze.name,
+            version,
+            table.num_rows,
+            len(pending.files),
+        )
+        self._emit(summary, event)
+        pending.batches.clear()
+        pending.files.clear()
+        pending.watermarks.clear()
+        pending.rows = pending.nbytes = 0
+
+    def _table(self, pending: _Pending) -> pa.Table:
+        columns: dict[str, pa.Field] = {}
+        for _, batch in pending.batches:
+            for f in batch.schema:
+                columns.setdefault(f.name, f)
+        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        schema = pa.schema(
+            [
+                *columns.values(),
+                pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
+                pa.field(BATCH_ID_COLUMN, pa.string()),
+                pa.field(SOURCE_FILE, pa.string()),
+            ]
+        )
+        out = []
+        for file, batch in pending.batches:
+            n = batch.num_rows
+            arrays = [
+                batch.column(name) if name in batch.schema.names else pa.nulls(n, f.type)
+                for name, f in columns.items()
+            ]
+            arrays += [
+                pa.repeat(now, n),
+                pa.repeat(pa.scalar(file.batch_id), n),
+                pa.repeat(pa.scalar(file.name), n),
+            ]
+            out.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        return pa.Table.from_batches(out, schema=schema)
+
+    def _emit(self, summary: LoadSummary, event: LoadEvent) -> None:
+        summary.events.append(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # a consumer's failure must not stop loading
+                log.exception("load event handler failed for %s", event)
+
+    def _already_loaded(self, summary: LoadSummary, bronze: Bronze, file: LandingFile) -> None:
+        """A file whose rows are in bronze already: re-record it if needed, archive it."""
+        known = self.ledger.get_batch(file.batch_id)
+        if known is None or known.state in ("accepted", "quarantined", "failed"):
+            table = bronze.refresh()
+            version = table.version() if table is not None else 0
+            records = known.records if known is not None and known.records else 0
+            self.ledger.mark_loaded(bronze.name, version, {file.batch_id: (file.name, records)})
+        self._skip(summary, file, retire=True)
+
+    def _skip(self, summary: LoadSummary, file: LandingFile, *, retire: bool) -> None:
+        log.info("%s/%s is already in bronze (batch %s)", file.table, file.name, file.batch_id)
+        summary.skipped.append(SkippedFile(file.table, file.name, file.batch_id))
+        if retire:
+            landing.retire(self.settings, file)
+
+    def _reject(
+        self,
+        summary: LoadSummary,
+        bronze: Bronze,
+        file: LandingFile,
+        exc: FileRejected,
+        partial: set[str],
+    ) -> None:
+        if file.batch_id in partial or 0 < bronze.watermark(file.batch_id) < COMPLETE:
+            version = bronze.roll_back(file.batch_id)
+            self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
+            log.warning("rolled back the committed pieces of %s/%s", file.table, file.name)
+        moved = landing.quarantine(self.settings, file, exc)
+        try:
+            self.ledger.mark_quarantined(file.batch_id, file.table, file.name, exc.as_dict())
+        except Exception:
+            log.exception("cannot record a quarantined batch in the ledger")
+        log.warning("quarantined %s/%s: %s", file.table, file.name, exc.reason)
+        summary.quarantined.append(
+            QuarantinedFile(
+                file.table,
+                file.name,
+                file.batch_id,
+                exc.kind,
+                exc.reason,
+                exc.line,
+                exc.column,
+                str(moved),
+            )
+        )
+
+    # -- one loader at a time --------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self, wait: threading.Event | None) -> Iterator[bool]:
+        """Hold ``<meta_dir>/loader.lock``; ``wait`` None: fail at once, else wait until set."""
+        path = self.settings.meta_dir / "loader.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            told = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                    if wait is None:
+                        raise LoaderBusyError(
+                            f"another loader (pid {holder}) is running on this lakehouse "
+                            f"(lock {path}); stop it or let it do the loading"
+                        ) from None
+                    if not told:
+                        log.warning("another loader (pid %s) holds %s; standing by", holder, path)
+                        told = True
+                    if wait.wait(0.5):
+                        yield False
+                        return
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)

@@ -1,0 +1,328 @@
+"""Landing files → Arrow record batches, streaming: memory follows the batch, not the file.
+
+Formats by name: ``.csv``, ``.tsv``, ``.json`` (an array of objects or NDJSON), ``.ndjson`` /
+``.jsonl``, ``.parquet``, each optionally ``.gz``. CSV and JSON are read by DuckDB (dialect
+and type sniffing, parallel parsing, gzip built in); Parquet by pyarrow, batch by batch.
+
+CSV rules: a header line is required; delimiter, quoting and types are sniffed (``.tsv`` is
+tab-separated); an unquoted empty field and ``NA``, ``N/A``, ``NULL``, ``null`` are null, a quoted
+empty field (``""``) is an empty string; UTF-8 (a UTF-16 file with a byte-order mark is read as
+UTF-16). Every row must have the header's column count (``csv_max_bad_rows`` tolerates that many
+that do not). Columns the bronze table already has are parsed straight into the table's types.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loader.exceptions import FileRejected, RejectKind
+
+Kind = Literal["csv", "tsv", "json", "ndjson", "parquet"]
+
+_SUFFIXES: dict[str, Kind] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".parquet": "parquet",
+}
+NULL_STRINGS = ("", "NA", "N/A", "NULL", "null")
+_PEEK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    kind: Kind
+    gzip: bool
+
+
+def detect(path: Path) -> Source:
+    """The format of a landing file, from its name (``FileRejected`` if not one we read)."""
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    if compressed:
+        name = name[: -len(".gz")]
+    kind = _SUFFIXES.get(Path(name).suffix)
+    if kind is None:
+        known = ", ".join(sorted(_SUFFIXES))
+        raise FileRejected(
+            "unsupported", f"unsupported file type {path.name!r}: expected {known} (or .gz)"
+        )
+    return Source(path, kind, compressed)
+
+
+def _peek(source: Source) -> bytes:
+    """The first bytes of the (decompressed) content."""
+    try:
+        if source.gzip:
+            with gzip.open(source.path, "rb") as f:
+                return f.read(_PEEK_BYTES)
+        with source.path.open("rb") as f:
+            return f.read(_PEEK_BYTES)
+    except (OSError, EOFError) as exc:
+        raise FileRejected("unparseable", f"cannot read the file: {exc}") from exc
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _struct(mapping: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in mapping.items()) + "}"
+
+
+_LINE = re.compile(r"(?:on Line|in line):? (\d+)", re.IGNORECASE)
+_COLUMN = re.compile(r'column "([^"]+)"')
+_TELLING = re.compile(
+    r"could not convert|expected number of columns|malformed json|failed to cast|"
+    r"transform error|not utf-8|parquet|magic",
+    re.IGNORECASE,
+)
+
+
+def rejection(exc: BaseException, hints: dict[str, str] | None = None) -> FileRejected:
+    """A reader error as a quarantine reason, with the line and column when the reader says."""
+    if isinstance(exc, FileRejected):
+        return exc
+    text = str(exc)
+    line_match = _LINE.search(text)
+    column_match = _COLUMN.search(text)
+    line = int(line_match.group(1)) if line_match else None
+    column = column_match.group(1) if column_match else None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    telling = [ln for ln in lines if _TELLING.search(ln)]
+    summary = (telling or lines or [type(exc).__name__])[0]
+    summary = re.sub(r"^[\w ]*Error: ", "", summary)
+    kind: RejectKind = "unparseable"
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        kind, summary = "encoding", "the file is not UTF-8 encoded (nor UTF-16 with a BOM)"
+    elif "non-record JSON" in text:
+        summary = "top-level JSON values must be objects (one record each)"
+    elif "Expected Number of Columns" in text or "column count" in text.lower():
+        kind = "column_count"
+    elif "convert" in text.lower() or "cast" in text.lower():
+        kind = "type_conflict"
+        if column and hints and column in hints:
+            summary += f" (the bronze table's column {column!r} is {hints[column]})"
+    where = f" (line {line})" if line is not None and str(line) not in summary else ""
+    return FileRejected(
+        kind, f"{summary}{where}", line=line, column=column, detail=text[:4000] or None
+    )
+
+
+class Batches:
+    """An open landing file: its Arrow ``schema`` and its record batches (iterate once)."""
+
+    def __init__(self, schema: pa.Schema, reader: pa.RecordBatchReader, stack: ExitStack) -> None:
+        self.schema = schema
+        self._reader = reader
+        self._stack = stack
+        self.hints: dict[str, str] = {}
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    batch = self._reader.read_next_batch()
+                except StopIteration:
+                    return
+                if batch.num_rows:
+                    yield batch
+        except FileRejected:
+            raise
+        except Exception as exc:  # any reader failure is about this file's content
+            raise rejection(exc, self.hints) from exc
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Batches:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_batches(
+    source: Source,
+    *,
+    hints: dict[str, str],
+    batch_rows: int,
+    max_bad_rows: int = 0,
+    scratch: Path | None = None,
+) -> Batches:
+    """Open ``source`` for streaming; ``hints`` maps known columns to DuckDB types."""
+    head = _peek(source)
+    if not head.strip():
+        raise FileRejected("empty", "the file is empty")
+    if source.kind == "parquet":
+        return _open_parquet(source, batch_rows, scratch)
+    con = duckdb.connect()
+    stack = ExitStack()
+    stack.callback(con.close)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        if source.kind in ("csv", "tsv"):
+            relation = _csv_relation(con, source, head, hints, max_bad_rows)
+        else:
+            _check_json_array_end(source, head)
+            relation = _json_relation(con, source, hints)
+        reader = relation.to_arrow_reader(batch_rows)
+        batches = Batches(reader.schema, reader, stack)
+        batches.hints = hints
+        return batches
+    except FileRejected:
+        stack.close()
+        raise
+    except Exception as exc:
+        stack.close()
+        raise rejection(exc, hints) from exc
+
+
+def _csv_relation(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    head: bytes,
+    hints: dict[str, str],
+    max_bad_rows: int,
+) -> duckdb.DuckDBPyRelation:
+    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    nulls = "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]"
+    options = [
+        "header = true",
+        "allow_quoted_nulls = false",
+        f"nullstr = {nulls}",
+        f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
+        f"encoding = {_sql_str(encoding)}",
+    ]
+    if max_bad_rows:
+        options += ["ignore_errors = true", "store_rejects = true"]
+    delim = "\t" if source.kind == "tsv" else None
+
+    def describe(delimiter: str | None) -> list[tuple[str, str]]:
+        opts = [*options, f"delim = {_sql_str(delimiter)}"] if delimiter else options
+        query = f"describe select * from read_csv({_sql_str(str(source.path))}, {', '.join(opts)})"
+        return [(row[0], row[1]) for row in con.sql(query).fetchall()]
+
+    try:
+        columns = describe(delim)
+        if len(columns) == 1 and delim is None:
+            # The sniffer falls back to one column when rows disagree on their column count;
+            # a header line holding a likely delimiter says that is what happened.
+            guess = _likely_delimiter(head)
+            if guess is not None:
+                delim = guess
+                columns = describe(delim)
+    except duckdb.Error as exc:
+        raise _column_count_problem(head, delim) or rejection(exc, hints) from exc
+    if delim is not None:
+        options.append(f"delim = {_sql_str(delim)}")
+    types = {
+        name: hints[name] for name, sniffed in columns if name in hints and sniffed != hints[name]
+    }
+    if types:
+        options.append(f"types = {_struct(types)}")
+    query = f"select * from read_csv({_sql_str(str(source.path))}, {', '.join(options)})"
+    return con.sql(query)
+
+
+def _header_line(head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return text.splitlines()[0] if text else ""
+
+
+def _likely_delimiter(head: bytes) -> str | None:
+    header = re.sub(r'"[^"]*"', "", _header_line(head))
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else None
+
+
+def _column_count_problem(head: bytes, delim: str | None) -> FileRejected | None:
+    """Find the first row whose column count differs from the header's (in the first lines)."""
+    delimiter = delim or _likely_delimiter(head)
+    if delimiter is None:
+        return None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if len(head) == _PEEK_BYTES:  # the last line may be cut short
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    expected: int | None = None
+    for row in reader:
+        if expected is None:
+            expected = len(row)
+            continue
+        if row and len(row) != expected:
+            line = reader.line_num
+            return FileRejected(
+                "column_count",
+                f"line {line} has {len(row)} columns, the header has {expected}",
+                line=line,
+            )
+    return None
+
+
+def _check_json_array_end(source: Source, head: bytes) -> None:
+    """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded."""
+    if source.gzip or not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return
+    with source.path.open("rb") as f:
+        f.seek(max(0, source.path.stat().st_size - 64))
+        tail = f.read().rstrip()
+    if not tail.endswith(b"]"):
+        raise FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
+
+
+def _json_relation(
+    con: duckdb.DuckDBPyConnection, source: Source, hints: dict[str, str]
+) -> duckdb.DuckDBPyRelation:
+    fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
+    options = [
+        f"format = {_sql_str(fmt)}",
+        "records = 'true'",
+        f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
+    ]
+    path = _sql_str(str(source.path))
+    columns = con.sql(f"describe select * from read_json({path}, {', '.join(options)})").fetchall()
+    if any(hints.get(name, sniffed) != sniffed for name, sniffed, *_ in columns):
+        typed = {name: hints.get(name, sniffed) for name, sniffed, *_ in columns}
+        options.append(f"columns = {_struct(typed)}")
+    return con.sql(f"select * from read_json({path}, {', '.join(options)})")
+
+
+def _open_parquet(source: Source, batch_rows: int, scratch: Path | None) -> Batches:
+    stack = ExitStack()
+    try:
+        path = source.path
+        if source.gzip:  # Parquet needs random access: decompress to a scratch file first
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch))
+            path = Path(tmp) / "data.parquet"
+            with gzip.open(source.path, "rb") as src, path.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+        parquet = stack.enter_context(pq.ParquetFile(path))
+        reader = pa.RecordBatchReader.from_batches(
+            parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
+        )
+        return Batches(parquet.schema_arrow, reader, stack)
+    except FileRejected:
+        stack.close()
+        raise
+    except Exception as exc:
+        stack.close()
+        raise rejection(exc) from exc
