@@ -1,0 +1,452 @@
+"""Publish built dbt models as Delta tables: ``dados/silver/<model>``, ``dados/gold/<model>``.
+
+Which models, where (DESIGN.md, "dbt conventions"): a model's ``meta.publish`` (``silver``,
+``gold`` or ``none``; set per folder with ``+meta`` in ``dbt_project.yml`` or per model) wins;
+otherwise its top folder decides: ``staging/`` → silver, ``marts/`` → gold, anything else (such as
+``intermediate/``) is not published. Ephemeral models are never published.
+
+How:
+
+* **Streamed**: ``relation.to_arrow_reader(batch_rows)`` into delta-rs, never the whole table in
+  Python memory (DESIGN.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
+* **Tables and views** are overwritten; **incremental models** are merged by ``unique_key``
+  (appended when they have none): only the rows that changed since the last publish, found by
+  comparing each row's hash with a shadow of what was published (``_lakehouse_publish`` schema
+  in DuckDB). Rows gone from the model are deleted in the same merge.
+* **Idempotent**: every commit carries the model's content fingerprint (commit metadata
+  ``lakehouse.fingerprint``) and a publish sequence number (Delta app transaction
+  ``lakehouse-publish:<layer>/<model>``). Publishing content that is already there commits
+  nothing; a publish that failed before its commit is simply redone by the next one; a shadow
+  that does not match the table's sequence number (a crash between the Delta commit and the
+  shadow update, a lost DuckDB file) turns the next publish into a full overwrite.
+* **Deliberate types**: ``HUGEINT`` (what ``sum(bigint)`` returns) and unsigned integers become
+  ``BIGINT`` (an overflow is an error, never a silent ``DECIMAL(38,0)``); a naive ``TIMESTAMP``
+  becomes a UTC ``timestamp`` (so the table keeps reader 1 / writer 2 and older readers can read
+  it) unless the model sets ``meta.publish_timestamps: ntz`` (keep ``timestampNtz``) or ``error``;
+  ``UUID``/``JSON``/``ENUM`` become strings; types Delta cannot hold (``TIME``, ``INTERVAL``...)
+  are refused with an error naming the column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+from lakehouse.exceptions import LakehouseError
+from lakehouse.layout import check_table_name, table_path
+from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PublishLayer = Literal["silver", "gold"]
+TimestampPolicy = Literal["utc", "ntz", "error"]
+PublishMode = Literal["overwrite", "merge", "append", "unchanged"]
+
+#: Top folder under the model paths → layer (DESIGN.md).
+FOLDER_LAYERS: Mapping[str, PublishLayer] = {"staging": "silver", "marts": "gold"}
+FINGERPRINT_KEY = "lakehouse.fingerprint"
+SHADOW_SCHEMA = "_lakehouse_publish"
+HASH_COLUMN = "_lh_hash"
+OP_COLUMN = "_lh_op"
+
+_TO_BIGINT = {"HUGEINT", "UHUGEINT", "UBIGINT", "UINTEGER"}
+_WIDEN = {"USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
+_NAIVE_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_TO_VARCHAR = {"UUID", "JSON"}
+_REFUSED = ("TIME", "INTERVAL", "BIT", "UNION", "VARINT", "BIGNUM")
+
+
+class PublishError(LakehouseError):
+    """A model that cannot be published as it is (a type Delta cannot hold, an overflow...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What the publisher needs to know about one dbt model."""
+
+    unique_id: str
+    name: str
+    relation: str
+    layer: PublishLayer
+    materialized: str = "table"
+    unique_key: tuple[str, ...] = ()
+    timestamps: TimestampPolicy = "utc"
+
+    @property
+    def target(self) -> str:
+        """``<layer>/<model>``: how builds and the ledger name a published table."""
+        return f"{self.layer}/{self.name}"
+
+    @property
+    def app_id(self) -> str:
+        return f"lakehouse-publish:{self.target}"
+
+    @classmethod
+    def from_node(cls, node: Any) -> ModelSpec | None:
+        """The spec of a dbt manifest model node, or ``None`` when it is not published."""
+        config = node.config
+        meta = {**(getattr(node, "meta", None) or {}), **(getattr(config, "meta", None) or {})}
+        materialized = str(config.materialized)
+        layer = publish_layer(node.fqn, meta)
+        if layer is None or materialized == "ephemeral" or not node.relation_name:
+            return None
+        policy = str(meta.get("publish_timestamps", "utc"))
+        if policy not in ("utc", "ntz", "error"):
+            raise PublishError(
+                f"model {node.name}: meta.publish_timestamps must be utc, ntz or error, "
+                f"not {policy!r}"
+            )
+        key = config.get("unique_key") if materialized == "incremental" else None
+        keys = (key,) if isinstance(key, str) else tuple(key or ())
+        return cls(
+            unique_id=node.unique_id,
+            name=check_table_name(node.name),
+            relation=node.relation_name,
+            layer=layer,
+            materialized=materialized,
+            unique_key=keys,
+            timestamps=policy,  # type: ignore[arg-type]  # checked above
+        )
+
+
+def publish_layer(fqn: Sequence[str], meta: Mapping[str, Any]) -> PublishLayer | None:
+    """The layer a model publishes to: ``meta.publish`` if set, else its top folder."""
+    choice = meta.get("publish")
+    if choice is not None:
+        if choice in ("silver", "gold"):
+            return choice  # type: ignore[no-any-return]  # one of the two literals
+        if choice in ("none", False):
+            return None
+        raise PublishError(f"meta.publish must be silver, gold or none, not {choice!r}")
+    folder = fqn[1] if len(fqn) > 2 else None
+    return FOLDER_LAYERS.get(folder) if folder else None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    target: str
+    version: int
+    mode: PublishMode
+    rows: int
+
+
+class Publisher:
+    """Publishes models read through ``conn`` (dbt's own DuckDB connection, see DESIGN.md)."""
+
+    def __init__(
+        self, settings: Settings, conn: duckdb.DuckDBPyConnection, *, batch_rows: int = 122_880
+    ) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.batch_rows = batch_rows
+        self._storage = settings.storage_options or None
+
+    def location(self, model: ModelSpec) -> str:
+        return str(table_path(self.settings, model.layer, model.name))
+
+    def publish(
+        self,
+        model: ModelSpec,
+        *,
+        full_refresh: bool = False,
+        cursor: duckdb.DuckDBPyConnection | None = None,
+    ) -> Published:
+        """Publish ``model``; commits nothing when Delta already holds its content."""
+        cur = cursor or self.conn.cursor()
+        try:
+            cur.execute("set TimeZone = 'UTC'")
+            select, columns = self._select(cur, model)
+            current = self._open(model)
+            if model.materialized == "incremental" and current is not None and not full_refresh:
+                result = self._merge(cur, model, select, columns, current)
+                if result is not None:
+                    return result
+            return self._overwrite(cur, model, select, current)
+        finally:
+            if cursor is None:
+                cur.close()
+
+    # -- the two ways in -------------------------------------------------------------------
+
+    def _overwrite(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        current: DeltaTable | None,
+    ) -> Published:
+        rows, fingerprint = self._fingerprint(cur, select)
+        if current is not None and _last_fingerprint(current) == fingerprint:
+            if model.materialized == "incremental" and not self._shadow_in_sync(
+                cur, model, current
+            ):
+                self._rebuild_shadow(cur, model, select, _seq(current, model))
+            return Published(model.target, current.version(), "unchanged", rows)
+        seq = _seq(current, model) + 1
+        if model.materialized == "incremental":
+            self._drop_state(cur, model)  # out of sync until the shadow is rebuilt below
+        write_deltalake(
+            self.location(model),
+            cur.sql(select).to_arrow_reader(self.batch_rows),
+            mode="overwrite",
+            schema_mode="overwrite",
+            storage_options=self._storage,
+            commit_properties=self._commit(model, seq, fingerprint),
+        )
+        if model.materialized == "incremental":
+            self._rebuild_shadow(cur, model, select, seq)
+        version = self._version(model)
+        log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
+        return Published(model.target, version, "overwrite", rows)
+
+    def _merge(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        columns: list[str],
+        current: DeltaTable,
+    ) -> Published | None:
+        """Merge the rows that changed since the last publish; ``None`` → overwrite instead."""
+        if not self._shadow_in_sync(cur, model, current):
+            return None
+        if [f.name for f in current.schema().fields] != columns:
+            return None  # the model's columns changed: rewrite the table
+        shadow = self._shadow(model)
+        keys = list(model.unique_key) or [HASH_COLUMN]
+        on = " and ".join(f"x.{_q(k)} = s.{_q(k)}" for k in dict.fromkeys([*keys, HASH_COLUMN]))
+        cur.execute(
+            "create or replace temp table _lh_changes as"
+            f" select x.* from (select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r) as x"
+            f" anti join {shadow} as s on {on}"
+        )
+        key_on = " and ".join(f"s.{_q(k)} = r.{_q(k)}" for k in keys)
+        if model.unique_key:
+            deleted_sql = (
+                f"select {', '.join('s.' + _q(k) for k in keys)} from {shadow} as s"
+                f" anti join ({select}) as r on {key_on}"
+            )
+        else:
+            deleted_sql = (
+                f"select s.{HASH_COLUMN} from {shadow} as s anti join"
+                f" (select hash(r) as {HASH_COLUMN} from ({select}) as r) as r on {key_on}"
+            )
+        cur.execute(f"create or replace temp table _lh_deleted as {deleted_sql}")
+        changed = _count(cur, "_lh_changes")
+        deleted = _count(cur, "_lh_deleted")
+        rows = _count(cur, f"({select})")
+        if not model.unique_key and (deleted or _count(cur, shadow) + changed != rows):
+            return None  # an append-only model lost or duplicated rows: rewrite it
+        if changed == 0 and deleted == 0:
+            return Published(model.target, current.version(), "unchanged", rows)
+        seq = _seq(current, model) + 1
+        commit = self._commit(model, seq, None)
+        quoted = ", ".join(_q(c) for c in columns)
+        if model.unique_key:
+            source = cur.sql(
+                f"select {quoted}, 'u' as {OP_COLUMN} from _lh_changes union all by name"
+                f" select *, 'd' as {OP_COLUMN} from _lh_deleted"
+            )
+            updates = {_bq(c): f"s.{_bq(c)}" for c in columns}
+            predicate = " and ".join(f"t.{_bq(k)} = s.{_bq(k)}" for k in model.unique_key)
+            (
+                current.merge(
+                    source.to_arrow_reader(self.batch_rows),
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=commit,
+                )
+                .when_matched_delete(predicate=f"s.{OP_COLUMN} = 'd'")
+                .when_matched_update(updates=updates, predicate=f"s.{OP_COLUMN} = 'u'")
+                .when_not_matched_insert(updates=updates, predicate=f"s.{OP_COLUMN} = 'u'")
+                .execute()
+            )
+            mode: PublishMode = "merge"
+        else:
+            write_deltalake(
+                self.location(model),
+                cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
+                mode="append",
+                storage_options=self._storage,
+                commit_properties=commit,
+            )
+            mode = "append"
+        self._update_shadow(cur, model, keys, seq)
+        version = self._version(model)
+        log.info(
+            "published %s v%s (%s: %s changed, %s deleted)",
+            model.target,
+            version,
+            mode,
+            changed,
+            deleted,
+        )
+        return Published(model.target, version, mode, rows)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _open(self, model: ModelSpec) -> DeltaTable | None:
+        uri = self.location(model)
+        if not DeltaTable.is_deltatable(uri, storage_options=self._storage):
+            return None
+        return DeltaTable(uri, storage_options=self._storage)
+
+    def _version(self, model: ModelSpec) -> int:
+        return DeltaTable(self.location(model), storage_options=self._storage).version()
+
+    def _commit(self, model: ModelSpec, seq: int, fingerprint: str | None) -> CommitProperties:
+        metadata = {"lakehouse.model": model.unique_id}
+        if fingerprint is not None:
+            metadata[FINGERPRINT_KEY] = fingerprint
+        return CommitProperties(
+            custom_metadata=metadata, app_transactions=[Transaction(model.app_id, seq)]
+        )
+
+    def _select(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> tuple[str, list[str]]:
+        """The model as a ``select`` whose columns all have types Delta stores as meant."""
+        probe = cur.sql(f"select * from {model.relation} limit 0")
+        exprs = []
+        for column, dtype in zip(probe.columns, probe.types, strict=True):
+            exprs.append(_normalise(model, column, str(dtype)))
+        return f"select {', '.join(exprs)} from {model.relation}", list(probe.columns)
+
+    def _fingerprint(self, cur: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]:
+        probe = cur.sql(f"{select} limit 0")
+        schema = ";".join(f"{c}:{t}" for c, t in zip(probe.columns, probe.types, strict=True))
+        row = _one(cur, f"select count(*), coalesce(sum(hash(r)), 0)::varchar from ({select}) as r")
+        digest = hashlib.sha256(f"{schema}|{row[0]}|{row[1]}".encode()).hexdigest()[:32]
+        return int(row[0]), digest
+
+    # -- the shadow of what an incremental model has published ------------------------------
+
+    def _shadow(self, model: ModelSpec) -> str:
+        return f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name)}"
+
+    def _state(self, model: ModelSpec) -> str:
+        return f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name + '__state')}"
+
+    def _shadow_in_sync(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, current: DeltaTable
+    ) -> bool:
+        try:
+            row = _one(cur, f"select seq from {self._state(model)}")
+        except duckdb.CatalogException:
+            return False
+        return bool(row[0] == current.transaction_version(model.app_id))
+
+    def _drop_state(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> None:
+        cur.execute(f"drop table if exists {self._state(model)}")
+
+    def _rebuild_shadow(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, seq: int
+    ) -> None:
+        keys = ", ".join(f"r.{_q(k)}" for k in model.unique_key)
+        cur.execute(f"create schema if not exists {SHADOW_SCHEMA}")
+        with _transaction(cur):
+            cur.execute(
+                f"create or replace table {self._shadow(model)} as select"
+                f" {keys + ', ' if keys else ''}hash(r) as {HASH_COLUMN} from ({select}) as r"
+            )
+            cur.execute(
+                f"create or replace table {self._state(model)} as select {seq}::bigint as seq"
+            )
+
+    def _update_shadow(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, keys: list[str], seq: int
+    ) -> None:
+        shadow = self._shadow(model)
+        on = " and ".join(f"{shadow}.{_q(k)} = c.{_q(k)}" for k in keys)
+        with _transaction(cur):
+            if model.unique_key:
+                cur.execute(f"delete from {shadow} using _lh_changes as c where {on}")
+                cur.execute(f"delete from {shadow} using _lh_deleted as c where {on}")
+            cur.execute(
+                f"insert into {shadow} select {', '.join(_q(k) for k in keys)}"
+                f"{', ' + HASH_COLUMN if model.unique_key else ''} from _lh_changes"
+            )
+            cur.execute(f"update {self._state(model)} set seq = {seq}")
+
+
+def _normalise(model: ModelSpec, column: str, dtype: str) -> str:
+    """One select expression: ``column`` cast to the type it is published with."""
+    name = _q(column)
+    base = dtype.split("(")[0]
+    if base in _TO_BIGINT:
+        return f"cast({name} as bigint) as {name}"
+    if base in _WIDEN:
+        return f"cast({name} as {_WIDEN[base]}) as {name}"
+    if base in _NAIVE_TIMESTAMPS:
+        if model.timestamps == "error":
+            raise PublishError(
+                f"model {model.name}, column {column}: a naive {dtype} would be published as "
+                "timestampNtz (Delta reader 3 / writer 7); cast it to timestamptz in the model "
+                "or set meta.publish_timestamps to utc or ntz"
+            )
+        target = "timestamptz" if model.timestamps == "utc" else "timestamp"
+        return f"cast({name} as {target}) as {name}"
+    if base in _TO_VARCHAR or base.startswith("ENUM"):
+        return f"cast({name} as varchar) as {name}"
+    if base.startswith(_REFUSED):
+        raise PublishError(
+            f"model {model.name}, column {column}: Delta has no {dtype} type; "
+            "cast it in the model (to varchar, a number or a timestamp)"
+        )
+    return name
+
+
+@contextmanager
+def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    cur.execute("begin")
+    try:
+        yield
+    except BaseException:
+        cur.execute("rollback")
+        raise
+    cur.execute("commit")
+
+
+def _last_fingerprint(table: DeltaTable) -> str | None:
+    """The fingerprint of the last publish (maintenance commits in between are skipped)."""
+    for commit in table.history(50):
+        value = commit.get(FINGERPRINT_KEY)
+        if value is not None:
+            return str(value)
+        if "lakehouse.model" in commit:
+            return None  # an incremental merge: no whole-table fingerprint
+    return None
+
+
+def _seq(table: DeltaTable | None, model: ModelSpec) -> int:
+    if table is None:
+        return 0
+    return int(table.transaction_version(model.app_id) or 0)
+
+
+def _count(cur: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return int(_one(cur, f"select count(*) from {relation}")[0])
+
+
+def _one(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row of ``sql`` (fetched to the end: DuckDB 2 refuses half-read results)."""
+    rows = cur.execute(sql).fetchall()
+    if len(rows) != 1:
+        raise PublishError(f"expected one row from {sql!r}, got {len(rows)}")
+    return tuple(rows[0])
+
+
+def _q(identifier: str) -> str:
+    """A DuckDB-quoted identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _bq(identifier: str) -> str:
+    """A delta-rs (DataFusion) quoted identifier."""
+    return "`" + identifier.replace("`", "``") + "`"
