@@ -1,11 +1,73 @@
-# ruff: noqa: ARG001  # not-yet placeholders keep the final signatures
-"""Serving the ingest API with uvicorn."""
+"""Serving the ingest API with uvicorn: blocking (``serve``), or in a thread."""
 
 from __future__ import annotations
 
-from lakehouse.exceptions import NotYetError
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from ingest.app import create_app
 from lakehouse.settings import Settings
 
 
+def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings, host=host),
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
-    raise NotYetError("lakehouse api lands with issue #4")
+    """Serve until Ctrl-C (what ``lakehouse api`` runs)."""
+    host = host or settings.api_host
+    uvicorn.Server(_config(settings, host, settings.api_port if port is None else port)).run()
+    return 0
+
+
+class BackgroundServer:
+    """The API in a thread, for ``lakehouse up``, the demo and tests. ``port=0``: a free one.
+
+    ``with BackgroundServer(settings) as server: httpx.get(server.url + "/health")``
+    """
+
+    def __init__(self, settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = uvicorn.Server(_config(settings, host, port))
+        self.thread = threading.Thread(target=self.server.run, name="lakehouse-api", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.01)
+        sockets = [s for server in self.server.servers for s in server.sockets]
+        self.port = sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,11 +1,152 @@
-# ruff: noqa: ARG001  # not-yet placeholders keep the final signatures
-"""API tokens: issued once, stored hashed."""
+"""API tokens: issued once, stored hashed, compared in constant time.
+
+A token is ``lh_<id>_<secret>`` (the secret 256 random bits). ``settings.tokens_file`` (JSON,
+mode 0600) keeps only ``sha256(token)`` with the token's id, name, scopes and tables. Scopes:
+``write`` (post records and files), ``read`` (batches, catalog, previews), ``admin`` (all).
+A token with tables may only touch those tables.
+"""
 
 from __future__ import annotations
 
-from lakehouse.exceptions import NotYetError
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from lakehouse.exceptions import LakehouseError
+from lakehouse.layout import check_table_name
+from lakehouse.ledger import utcnow
 from lakehouse.settings import Settings
+
+Scope = Literal["write", "read", "admin"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+
+class TokenError(LakehouseError, ValueError):
+    """A token that cannot be issued as asked (unknown scope, bad table name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: str
+    name: str
+    hash: str
+    scopes: tuple[str, ...]
+    tables: tuple[str, ...] = ()
+    created_at: str = field(default_factory=utcnow)
+
+    def allows(self, scope: Scope, table: str | None = None) -> bool:
+        if "admin" not in self.scopes and scope not in self.scopes:
+            return False
+        return table is None or not self.tables or table in self.tables
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _read(path: Path) -> list[Token]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    return [
+        Token(
+            id=t["id"],
+            name=t["name"],
+            hash=t["hash"],
+            scopes=tuple(t["scopes"]),
+            tables=tuple(t.get("tables") or ()),
+            created_at=t.get("created_at", ""),
+        )
+        for t in data.get("tokens", [])
+    ]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write(path: Path, tokens: list[Token]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"tokens": [asdict(t) for t in tokens]}, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def create_token(settings: Settings, *, scopes: list[str], tables: list[str], name: str) -> str:
-    raise NotYetError("lakehouse token create lands with issue #4")
+    """Issue a token and return it; only its hash is kept."""
+    if not scopes:
+        raise TokenError(f"give at least one --scope ({', '.join(SCOPES)})")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise TokenError(f"unknown scope {', '.join(unknown)}: one of {', '.join(SCOPES)}")
+    for table in tables:
+        try:
+            check_table_name(table)
+        except ValueError as exc:
+            raise TokenError(str(exc)) from None
+    token_id = secrets.token_hex(6)
+    token = f"lh_{token_id}_{secrets.token_urlsafe(32)}"
+    entry = Token(
+        id=token_id,
+        name=name,
+        hash=hash_token(token),
+        scopes=tuple(sorted(set(scopes))),
+        tables=tuple(sorted(set(tables))),
+    )
+    with _locked(settings.tokens_file):
+        _write(settings.tokens_file, [*_read(settings.tokens_file), entry])
+    return token
+
+
+class TokenStore:
+    """The tokens file, re-read when it changes (tokens may be issued while the API runs)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._tokens: list[Token] = []
+        self._lock = threading.Lock()
+
+    def tokens(self) -> list[Token]:
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        with self._lock:
+            if stamp != self._stamp:
+                self._tokens = _read(self.path) if stamp else []
+                self._stamp = stamp
+            return self._tokens
+
+    def find(self, presented: str) -> Token | None:
+        """The token whose hash matches, compared in constant time against every one."""
+        digest = hash_token(presented)
+        found = None
+        for token in self.tokens():
+            if hmac.compare_digest(digest, token.hash):
+                found = token
+        return found
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in asdict(t).items() if k != "hash"} for t in self.tokens()]

@@ -5,8 +5,12 @@ Shared by ``lakehouse status`` and the API's ``/v1/tables`` endpoints.
 
 from __future__ import annotations
 
+import base64
+import math
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -78,3 +82,39 @@ def table_history(table: DeltaTable, limit: int = 10) -> list[dict[str, Any]]:
     entries = table.history(limit)
     keep = ("version", "timestamp", "operation", "operationParameters", "operationMetrics")
     return [{k: e.get(k) for k in keep if k in e} for e in entries]
+
+
+class TableNotFoundError(LookupError):
+    """No Delta table (or no such version of it) at a layer and name."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and infinities are not JSON
+    if isinstance(value, datetime | date | time | timedelta | Decimal | uuid.UUID):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return value
+
+
+def read_rows(
+    settings: Settings, layer: Layer, name: str, *, limit: int = 100, version: int | None = None
+) -> dict[str, Any]:
+    """The first ``limit`` rows of a table (at ``version``: time travel) as JSON-ready values."""
+    if not (table_path(settings, layer, name) / "_delta_log").is_dir():
+        raise TableNotFoundError(f"no {layer} table {name!r}")
+    try:
+        table = open_table(settings, layer, name, version)
+    except Exception as exc:  # delta-rs raises its own error for a missing version
+        raise TableNotFoundError(f"{layer}.{name} has no version {version}: {exc}") from None
+    head = table.to_pyarrow_dataset().head(limit)
+    return {
+        "version": table.version(),
+        "columns": table_schema(table),
+        "rows": [_jsonable(row) for row in head.to_pylist()],
+    }

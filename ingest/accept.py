@@ -1,0 +1,92 @@
+"""What every write shares: back-pressure, the contract, idempotency, the 202 answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException, status
+from fastapi.responses import JSONResponse
+
+from ingest.auth import Principal
+from ingest.deps import AppContext
+from ingest.filecheck import FileError
+from ingest.idempotency import KeyConflictError
+from ingest.limits import back_pressure, retry_after
+from ingest.validation import BodyError, RecordsError, TooManyRecordsError
+from lakehouse.contracts import Contract
+
+
+def status_url(batch_id: str) -> str:
+    return f"/v1/batches/{batch_id}"
+
+
+def check_pressure(context: AppContext) -> None:
+    pressure = back_pressure(context.settings)
+    if pressure is not None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"writes are paused: {pressure.reason}",
+            headers={"Retry-After": retry_after(pressure.retry_after_s)},
+        )
+
+
+def contract_for(context: AppContext, table: str) -> Contract | None:
+    contract = context.contracts.get(table)
+    if contract is None and context.settings.api_refuse_undeclared:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"table {table!r} is not declared in the dbt bronze sources, and undeclared tables "
+            "are refused here (api_refuse_undeclared)",
+        )
+    return contract
+
+
+def as_http_error(exc: Exception) -> HTTPException:
+    """Validation errors as the API answers them."""
+    if isinstance(exc, RecordsError):
+        detail: Any = exc.errors
+        if exc.truncated:
+            detail = [*exc.errors, {"msg": "more errors not shown", "type": "truncated"}]
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    if isinstance(exc, BodyError):
+        return HTTPException(status.HTTP_400_BAD_REQUEST, exc.detail())
+    if isinstance(exc, TooManyRecordsError):
+        return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
+    if isinstance(exc, FileError):
+        return HTTPException(exc.status, str(exc))
+    raise exc
+
+
+def accepted_response(body: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
+    headers = {"Location": body["status_url"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+async def idempotent(
+    context: AppContext,
+    principal: Principal,
+    table: str,
+    key: str | None,
+    digest: str,
+    work: Callable[[], Awaitable[dict[str, Any]]],
+) -> JSONResponse:
+    """Run ``work`` once per (token, table, key, body); replay its answer for a repeat."""
+    if key is None:
+        return accepted_response(await work())
+    scoped = f"{principal.key}\x00{table}\x00{key}"
+    try:
+        replay = context.idempotency.begin(scoped, digest)
+    except KeyConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if replay is not None:
+        return accepted_response(replay.body, replayed=True)
+    try:
+        body = await work()
+    except BaseException:
+        context.idempotency.forget(scoped)
+        raise
+    context.idempotency.finish(scoped, status.HTTP_202_ACCEPTED, body)
+    return accepted_response(body)

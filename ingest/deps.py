@@ -1,0 +1,43 @@
+"""What the routers share: the app's context and dependencies as type aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ingest.idempotency import IdempotencyStore
+from ingest.limits import RateLimiter
+from ingest.metrics import Metrics
+from ingest.tokens import TokenStore
+from lakehouse.contracts import ContractStore
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+
+
+@dataclass
+class AppContext:
+    """Everything a request may need, built once by ``create_app``."""
+
+    settings: Settings
+    tokens: TokenStore
+    contracts: ContractStore
+    ledger: Ledger
+    limiter: RateLimiter
+    idempotency: IdempotencyStore
+    metrics: Metrics
+    anonymous: bool  # development mode, no tokens, loopback: see ingest.auth
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+def get_settings(request: Request) -> Settings:
+    return get_context(request).settings
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

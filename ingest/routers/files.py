@@ -1,0 +1,158 @@
+"""``POST /v1/tables/{table}/files``: a CSV, TSV, NDJSON, JSON or Parquet file, checked, landed.
+
+The body is the file (with its media type, or ``application/octet-stream`` and ``?filename=``),
+or ``multipart/form-data`` with a part named ``file``. Gzip: ``Content-Encoding: gzip`` or a
+``.gz`` file name; the file lands compressed, as sent, once it decompressed and checked whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ingest.accept import as_http_error, check_pressure, contract_for, idempotent, status_url
+from ingest.auth import PrincipalDep, require
+from ingest.bodies import (
+    FileKind,
+    check_declared_length,
+    check_file_name,
+    file_kind,
+    gzipped,
+    media_type,
+    stream_limited,
+    too_large,
+)
+from ingest.deps import ContextDep
+from ingest.filecheck import FileError, check_file
+from ingest.landing import Landing
+from ingest.routers.records import IdempotencyKey, TablePath
+from ingest.schemas import Accepted, errors
+from ingest.validation import BodyError, RecordsError
+from lakehouse.layout import new_batch_id
+
+router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
+
+_DISPOSITION_NAME = re.compile(r'filename="?([^";]+)"?')
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+CHUNK = 1024 * 1024
+
+
+async def _upload_chunks(upload: UploadFile, limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    while chunk := await upload.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_large("the file", limit)
+        yield chunk
+
+
+async def _source(
+    request: Request, media: str, filename: str | None, limit: int
+) -> tuple[FileKind, str | None, AsyncIterator[bytes]]:
+    if media == "multipart/form-data":
+        check_declared_length(request, limit + 64 * 1024, "the file")
+        form = await request.form(max_files=1, max_fields=8)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "send the file in a part named 'file'"
+            )
+        name = check_file_name(upload.filename) if upload.filename else None
+        part_type = (upload.content_type or "application/octet-stream").split(";")[0].lower()
+        kind = file_kind(part_type.strip(), name, encoded=False)
+        return kind, name, _upload_chunks(upload, limit)
+    if filename is None:
+        match = _DISPOSITION_NAME.search(request.headers.get("content-disposition", ""))
+        filename = match[1] if match else None
+    name = check_file_name(filename) if filename is not None else None
+    kind = file_kind(media, name, encoded=gzipped(request))
+    return kind, name, stream_limited(request, limit, "the file")
+
+
+@router.post(
+    "/{table}/files",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+    openapi_extra=_BODY,
+    summary="Post a file (CSV, TSV, NDJSON, JSON, Parquet; optionally gzip)",
+)
+async def post_file(
+    table: TablePath,
+    request: Request,
+    context: ContextDep,
+    principal: PrincipalDep,
+    filename: Annotated[
+        str | None,
+        Query(max_length=255, description="The file's name; its extension tells the format."),
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    settings = context.settings
+    media, _ = media_type(request)
+    check_pressure(context)
+    contract = contract_for(context, table)
+    kind, name, chunks = await _source(request, media, filename, settings.api_max_file_bytes)
+    batch_id = new_batch_id()
+    landing = Landing(settings, table, batch_id, kind.suffix)
+    try:
+        hasher = hashlib.sha256(kind.suffix.encode())
+        async for chunk in chunks:
+            hasher.update(chunk)
+            landing.write(chunk)
+        if landing.bytes == 0:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
+        await run_in_threadpool(landing.close)
+
+        async def work() -> dict[str, Any]:
+            try:
+                rows = await run_in_threadpool(
+                    check_file,
+                    landing.tmp,
+                    kind,
+                    contract,
+                    max_errors=settings.api_max_errors,
+                    max_json_bytes=settings.api_max_body_bytes,
+                )
+            except (FileError, BodyError, RecordsError) as exc:
+                raise as_http_error(exc) from None
+            path = await run_in_threadpool(landing.commit, context.ledger, records=rows)
+            context.metrics.records.inc(rows)
+            context.metrics.bytes_in.inc(landing.bytes)
+            context.metrics.batches.labels("file").inc()
+            return Accepted(
+                batch_id=batch_id,
+                table=table,
+                status_url=status_url(batch_id),
+                records=rows,
+                bytes=landing.bytes,
+                file=path.name,
+            ).model_dump() | {"filename": name}
+
+        return await idempotent(
+            context, principal, table, idempotency_key, hasher.hexdigest(), work
+        )
+    finally:
+        landing.abort()  # a no-op once committed

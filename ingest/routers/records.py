@@ -1,0 +1,131 @@
+"""``POST /v1/tables/{table}/records``: JSON or NDJSON records, checked, landed as NDJSON."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ingest.accept import (
+    as_http_error,
+    check_pressure,
+    contract_for,
+    idempotent,
+    status_url,
+)
+from ingest.auth import PrincipalDep, require
+from ingest.bodies import RECORD_TYPES, gunzip, gzipped, media_type, read_limited
+from ingest.deps import AppContext, ContextDep
+from ingest.filecheck import FileError
+from ingest.landing import land_bytes
+from ingest.schemas import TABLE_PATTERN, Accepted, errors
+from ingest.validation import BodyError, RecordsError, TooManyRecordsError, parse_records
+from lakehouse.contracts import Contract
+from lakehouse.layout import new_batch_id
+
+router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
+
+TablePath = Annotated[str, Path(pattern=TABLE_PATTERN, description="A bronze table name.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Same key and body again: the first answer, nothing landed twice.",
+    ),
+]
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "object"}, "minItems": 1},
+                        {"type": "object"},
+                    ]
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _land_records(
+    context: AppContext,
+    table: str,
+    raw: bytes,
+    *,
+    ndjson: bool,
+    gz: bool,
+    contract: Contract | None,
+) -> dict[str, Any]:
+    settings = context.settings
+    body = gunzip(raw, settings.api_max_body_bytes) if gz else raw
+    try:
+        records = parse_records(
+            body,
+            ndjson=ndjson,
+            contract=contract,
+            max_records=settings.api_max_records,
+            max_errors=settings.api_max_errors,
+        )
+    except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
+        raise as_http_error(exc) from None
+    batch_id = new_batch_id()
+    path = land_bytes(
+        settings, context.ledger, table, batch_id, ".ndjson", records.ndjson, records=records.count
+    )
+    context.metrics.records.inc(records.count)
+    context.metrics.bytes_in.inc(len(records.ndjson))
+    context.metrics.batches.labels("records").inc()
+    return Accepted(
+        batch_id=batch_id,
+        table=table,
+        status_url=status_url(batch_id),
+        records=records.count,
+        bytes=len(records.ndjson),
+        file=path.name,
+    ).model_dump()
+
+
+@router.post(
+    "/{table}/records",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+    openapi_extra=_BODY,
+    summary="Post records (a JSON array of objects, one object, or NDJSON)",
+)
+async def post_records(
+    table: TablePath,
+    request: Request,
+    context: ContextDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    media, _ = media_type(request)
+    if media not in RECORD_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"unsupported media type {media!r}: one of {', '.join(RECORD_TYPES)}",
+        )
+    ndjson = RECORD_TYPES[media]
+    gz = gzipped(request)
+    check_pressure(context)
+    contract = contract_for(context, table)
+    raw = await read_limited(request, context.settings.api_max_body_bytes)
+    digest = hashlib.sha256(f"{ndjson}:{gz}:".encode() + raw).hexdigest()
+
+    async def work() -> dict[str, Any]:
+        return await run_in_threadpool(
+            _land_records, context, table, raw, ndjson=ndjson, gz=gz, contract=contract
+        )
+
+    return await idempotent(context, principal, table, idempotency_key, digest, work)

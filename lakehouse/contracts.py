@@ -1,0 +1,269 @@
+"""Table contracts, read from the dbt ``bronze`` source YAML: one schema for dbt and API clients.
+
+A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in any YAML file of
+``<dbt_project_dir>/models/**`` has a contract:
+
+- its columns, each with an optional ``data_type`` in DuckDB's spelling (``bigint``,
+  ``decimal(12,2)``, ``timestamp with time zone``, ...);
+- required columns: a ``not_null`` test (``data_tests:`` or ``tests:``) or a ``not_null``
+  constraint (``constraints: [{type: not_null}]``);
+- keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``); key
+  columns are required too.
+
+Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
+no contract. Readers are cheap to call repeatedly: :class:`ContractStore` re-reads the YAML only
+when a file changed, and at most every ``refresh_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml  # type: ignore[import-untyped]  # no stubs installed
+
+from lakehouse.layout import TABLE_NAME
+from lakehouse.settings import Settings
+
+SOURCE_NAME = "bronze"
+
+Kind = Literal[
+    "integer", "float", "decimal", "string", "boolean", "date", "timestamp", "time", "uuid", "any"
+]
+
+#: Inclusive ranges of DuckDB's integer types. Values beyond int64 are refused everywhere anyway.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "TINYINT": (-(2**7), 2**7 - 1),
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+    "HUGEINT": (-(2**63), 2**63 - 1),
+    "UTINYINT": (0, 2**8 - 1),
+    "USMALLINT": (0, 2**16 - 1),
+    "UINTEGER": (0, 2**32 - 1),
+    "UBIGINT": (0, 2**63 - 1),
+    "UHUGEINT": (0, 2**63 - 1),
+}
+_ALIASES = {
+    "INT1": "TINYINT",
+    "INT2": "SMALLINT",
+    "SHORT": "SMALLINT",
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "SIGNED": "INTEGER",
+    "INT8": "BIGINT",
+    "LONG": "BIGINT",
+    "INT128": "HUGEINT",
+    "FLOAT8": "DOUBLE",
+    "FLOAT4": "FLOAT",
+    "REAL": "FLOAT",
+    "NUMERIC": "DECIMAL",
+    "BOOL": "BOOLEAN",
+    "LOGICAL": "BOOLEAN",
+    "TEXT": "VARCHAR",
+    "STRING": "VARCHAR",
+    "CHAR": "VARCHAR",
+    "BPCHAR": "VARCHAR",
+    "DATETIME": "TIMESTAMP",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+}
+_KINDS: dict[str, Kind] = {
+    **dict.fromkeys(INT_RANGES, "integer"),
+    "DOUBLE": "float",
+    "FLOAT": "float",
+    "DECIMAL": "decimal",
+    "VARCHAR": "string",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+    "TIME": "time",
+    "UUID": "uuid",
+}
+
+
+def normalize_type(data_type: str) -> str:
+    """``decimal(12, 2)`` → ``DECIMAL``; ``int8`` → ``BIGINT``; ``varchar(20)`` → ``VARCHAR``."""
+    base = re.sub(r"\s*\(.*\)\s*$", "", data_type.strip()).upper()
+    base = re.sub(r"\s+", " ", base)
+    return _ALIASES.get(base, base)
+
+
+def type_kind(data_type: str | None) -> Kind:
+    """What a value of ``data_type`` must look like in JSON; ``any`` when not checked."""
+    if not data_type:
+        return "any"
+    if data_type.strip().endswith("]"):  # a list type such as INTEGER[]
+        return "any"
+    return _KINDS.get(normalize_type(data_type), "any")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    data_type: str | None = None
+    required: bool = False
+    description: str = ""
+
+    @property
+    def kind(self) -> Kind:
+        return type_kind(self.data_type)
+
+    @property
+    def int_range(self) -> tuple[int, int] | None:
+        if self.kind != "integer" or self.data_type is None:
+            return None
+        return INT_RANGES[normalize_type(self.data_type)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "data_type": self.data_type,
+            "required": self.required,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    table: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    source_file: str | None = None
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "columns": [c.as_dict() for c in self.columns],
+            "primary_key": list(self.primary_key),
+            "source_file": self.source_file,
+        }
+
+
+def _names_test(entries: Any, test: str) -> bool:
+    """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test``."""
+    for entry in entries or ():
+        if entry == test:
+            return True
+        if isinstance(entry, Mapping) and (test in entry or entry.get("type") == test):
+            return True
+    return False
+
+
+def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    config = node.get("config")
+    meta = dict(config.get("meta") or {}) if isinstance(config, Mapping) else {}
+    meta.update(node.get("meta") or {})
+    return meta
+
+
+def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
+    name = table.get("name")
+    if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
+        return None
+    keys = _meta(table).get("primary_key") or ()
+    primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
+    columns = []
+    for col in table.get("columns") or ():
+        if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
+            continue
+        required = (
+            _names_test(col.get("data_tests"), "not_null")
+            or _names_test(col.get("tests"), "not_null")
+            or _names_test(col.get("constraints"), "not_null")
+            or col["name"] in primary_key
+        )
+        data_type = col.get("data_type")
+        columns.append(
+            Column(
+                name=col["name"],
+                data_type=str(data_type) if data_type else None,
+                required=required,
+                description=str(col.get("description") or ""),
+            )
+        )
+    return Contract(name, tuple(columns), primary_key, source_file)
+
+
+def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
+    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source."""
+    contracts: dict[str, Contract] = {}
+    for source_file, doc in documents:
+        if not isinstance(doc, Mapping):
+            continue
+        for source in doc.get("sources") or ():
+            if not isinstance(source, Mapping) or source.get("name") != SOURCE_NAME:
+                continue
+            for table in source.get("tables") or ():
+                if isinstance(table, Mapping) and (contract := _contract(table, source_file)):
+                    contracts[contract.table] = contract
+    return contracts
+
+
+def _yaml_files(settings: Settings) -> list[Path]:
+    models = settings.dbt_project_dir / "models"
+    if not models.is_dir():
+        return []
+    return sorted(p for p in models.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+
+
+def load_contracts(settings: Settings) -> dict[str, Contract]:
+    """Every bronze table's contract, read now. A YAML file that does not parse is skipped."""
+    documents = []
+    for path in _yaml_files(settings):
+        try:
+            documents.append((str(path), yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+    return parse_sources(documents)
+
+
+@dataclass
+class ContractStore:
+    """Cached contracts; re-read when a YAML file changed, at most every ``refresh_s``."""
+
+    settings: Settings
+    refresh_s: float = 2.0
+    _contracts: dict[str, Contract] = field(default_factory=dict)
+    _stamp: tuple[tuple[str, int, int], ...] | None = None
+    _checked: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _current_stamp(self) -> tuple[tuple[str, int, int], ...]:
+        stamp = []
+        for path in _yaml_files(self.settings):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stamp.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(stamp)
+
+    def all(self) -> dict[str, Contract]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.refresh_s:
+                self._checked = now
+                stamp = self._current_stamp()
+                if stamp != self._stamp:
+                    self._contracts = load_contracts(self.settings)
+                    self._stamp = stamp
+            return self._contracts
+
+    def get(self, table: str) -> Contract | None:
+        return self.all().get(table)
