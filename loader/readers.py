@@ -171,6 +171,8 @@ def open_batches(
     head = _peek(source)
     if not head.strip():
         raise FileRejected("empty", "the file is empty")
+    if source.kind == "json" and re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
+        raise FileRejected("empty", "the file is an empty JSON array")
     if source.kind == "parquet":
         return _open_parquet(source, batch_rows, scratch)
     con = duckdb.connect()
@@ -206,6 +208,7 @@ def _csv_relation(
     nulls = "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]"
     options = [
         "header = true",
+        "skip = 0",  # the header is the first line (no sniffed preamble that eats rows)
         "allow_quoted_nulls = false",
         f"nullstr = {nulls}",
         f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
