@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from lakehouse.layout import LAYERS, Layer, list_tables, table_path
@@ -47,7 +48,7 @@ def open_table(
 def table_info(settings: Settings, layer: Layer, name: str) -> TableInfo:
     table = open_table(settings, layer, name)
     actions = pa.table(table.get_add_actions(flatten=True))
-    rows = pa.compute.sum(actions["num_records"]).as_py() if actions.num_rows else 0
+    rows = pc.sum(actions["num_records"]).as_py() if actions.num_rows else 0
     history = table.history(1)
     stamp = history[0].get("timestamp") if history else None
     updated = (
