@@ -1,0 +1,110 @@
+"""Watch mode: files dropped while ``Loader.run`` runs reach bronze within a bounded wait."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+from loader_support import csv_rows, drop
+
+from lakehouse.events import LoadEvent
+from lakehouse.heartbeat import read_heartbeat
+from lakehouse.layout import table_path
+from lakehouse.settings import Settings
+from loader.exceptions import LoaderBusyError
+from loader.service import Loader
+
+WAIT_S = 15.0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def bronze_rows(settings: Settings, table: str) -> int:
+    path = table_path(settings, "bronze", table)
+    if not (path / "_delta_log").is_dir():
+        return 0
+    return DeltaTable(str(path)).to_pyarrow_table(columns=["id"]).num_rows
+
+
+class Running:
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.loader.run(self.stop)
+        except BaseException as exc:
+            self.error = exc
+
+
+@pytest.fixture(params=["inotify", "polling"])
+def running(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Running]:
+    if request.param == "polling":
+        settings = settings.model_copy(update={"force_polling": True, "poll_interval_s": 0.1})
+    run = Running(Loader(settings))
+    run.thread.start()
+    yield run
+    run.stop.set()
+    run.thread.join(timeout=20)
+    assert not run.thread.is_alive() and run.error is None
+
+
+def test_files_dropped_while_running_are_loaded(running: Running, tmp_path: Path) -> None:
+    settings = running.loader.settings
+    folder = settings.raw_dir / "t"
+    folder.mkdir(parents=True, exist_ok=True)
+    events: list[LoadEvent] = []
+    running.loader.on_event = events.append
+
+    (folder / "written.csv").write_text(csv_rows(5, start=0))  # written in place, then closed
+    drop(settings, "t", "renamed.csv", csv_rows(5, start=5))  # tmp name, then rename
+    outside = tmp_path / "outside.csv"
+    outside.write_text(csv_rows(5, start=10))
+    os.replace(outside, folder / "moved-in.csv")  # moved in from another folder
+    (folder / "ignored.csv.tmp").write_text(csv_rows(5, start=100))
+    (folder / ".hidden.csv").write_text(csv_rows(5, start=200))
+
+    wait_for(lambda: bronze_rows(settings, "t") == 15)
+    wait_for(lambda: not (folder / "written.csv").exists())
+    assert sorted(p.name for p in folder.iterdir()) == [".hidden.csv", "ignored.csv.tmp"]
+    assert sum(e.rows for e in events) == 15
+    beat = read_heartbeat(settings)
+    assert beat is not None and beat.pid == os.getpid() and beat.age() < 5
+
+
+def test_files_present_at_start_are_picked_up(settings: Settings) -> None:
+    drop(settings, "t", "early.csv", csv_rows(7))
+    run = Running(Loader(settings))
+    run.thread.start()
+    try:
+        wait_for(lambda: bronze_rows(settings, "t") == 7)
+        # while it runs, a one-shot load on the same lakehouse is refused clearly
+        with pytest.raises(LoaderBusyError, match="another loader"):
+            Loader(settings).load_pending()
+        # and a second watcher stands by until stopped
+        standby = Running(Loader(settings))
+        standby.thread.start()
+        time.sleep(0.3)
+        assert standby.thread.is_alive()
+        standby.stop.set()
+        standby.thread.join(timeout=10)
+        assert not standby.thread.is_alive() and standby.error is None
+    finally:
+        run.stop.set()
+        run.thread.join(timeout=20)
+    assert run.error is None
