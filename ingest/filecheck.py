@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ingest.bodies import FileKind
 from ingest.validation import BodyError, RecordsError, column_type, parse_records, record_error
-from lakehouse.contracts import Contract
+from lakehouse.contracts import Column, Contract
 
 CHUNK = 8 * 1024**2
 
@@ -176,7 +176,9 @@ def _check_csv(
 _ARROW_KINDS = {
     "integer": pa.types.is_integer,
     "float": lambda t: pa.types.is_floating(t) or pa.types.is_integer(t),
-    "decimal": lambda t: pa.types.is_decimal(t) or pa.types.is_integer(t),
+    "decimal": lambda t: (
+        pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+    ),
     "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
     "boolean": pa.types.is_boolean,
     "date": pa.types.is_date,
@@ -186,30 +188,50 @@ _ARROW_KINDS = {
 }
 
 
+_FROM_TEXT = {"decimal", "date", "timestamp", "time", "uuid"}
+
+
+def _is_text(typ: pa.DataType) -> bool:
+    return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ))
+
+
+def _parquet_schema(
+    schema: pa.Schema, contract: Contract | None, errors: list[dict[str, Any]]
+) -> list[Column]:
+    """Check the file's columns against the contract; return text columns to check by value."""
+    text_columns: list[Column] = []
+    for column in contract.columns if contract else ():
+        if column.name not in schema.names:
+            if column.required:
+                errors.append(record_error(None, column.name, "required column missing", "missing"))
+            continue
+        typ = schema.field(column.name).type
+        ok = _ARROW_KINDS.get(column.kind)
+        if ok is None or ok(typ):
+            continue
+        if _is_text(typ) and column.kind in _FROM_TEXT:
+            text_columns.append(column)  # castable text: its values are checked
+        else:
+            msg = f"column type {typ} does not fit {column.data_type}"
+            errors.append(record_error(None, column.name, msg, "type_error"))
+    return text_columns
+
+
 def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> int:
+    errors: list[dict[str, Any]] = []
+    required = [c.name for c in (contract.columns if contract else ()) if c.required]
+    rows = 0
     try:
         pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
-        errors: list[dict[str, Any]] = []
-        for column in contract.columns if contract else ():
-            if column.name not in schema.names:
-                if column.required:
-                    errors.append(
-                        record_error(None, column.name, "required column missing", "missing")
-                    )
-                continue
-            typ = schema.field(column.name).type
-            ok = _ARROW_KINDS.get(column.kind)
-            if ok is not None and not ok(typ):
-                msg = f"column type {typ} does not fit {column.data_type}"
-                errors.append(record_error(None, column.name, msg, "type_error"))
-        required = [c.name for c in (contract.columns if contract else ()) if c.required]
-        rows = 0
+        text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
         for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
                     errors.append(record_error(rows + first, name, "required", "missing"))
+            for column in text_columns:
+                values = batch.column(column.name).to_pylist()
+                _check_column(values, column_type(column), column.name, rows, errors)
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break

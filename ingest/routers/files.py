@@ -12,9 +12,10 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData, UploadFile
 
 from ingest.accept import as_http_error, check_pressure, contract_for, idempotent, status_url
 from ingest.auth import PrincipalDep, require
@@ -69,11 +70,12 @@ async def _upload_chunks(upload: UploadFile, limit: int) -> AsyncIterator[bytes]
 
 
 async def _source(
-    request: Request, media: str, filename: str | None, limit: int
+    request: Request, media: str, filename: str | None, limit: int, forms: list[FormData]
 ) -> tuple[FileKind, str | None, AsyncIterator[bytes]]:
     if media == "multipart/form-data":
         check_declared_length(request, limit + 64 * 1024, "the file")
         form = await request.form(max_files=1, max_fields=8)
+        forms.append(form)  # closed by the caller
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(
@@ -114,7 +116,15 @@ async def post_file(
     media, _ = media_type(request)
     check_pressure(context)
     contract = contract_for(context, table)
-    kind, name, chunks = await _source(request, media, filename, settings.api_max_file_bytes)
+    forms: list[FormData] = []
+    try:
+        kind, name, chunks = await _source(
+            request, media, filename, settings.api_max_file_bytes, forms
+        )
+    except BaseException:
+        for form in forms:
+            await form.close()
+        raise
     batch_id = new_batch_id()
     landing = Landing(settings, table, batch_id, kind.suffix)
     try:
@@ -156,3 +166,5 @@ async def post_file(
         )
     finally:
         landing.abort()  # a no-op once committed
+        for form in forms:
+            await form.close()
