@@ -99,7 +99,10 @@ class DbtSession:
             s.dbt_target,
         ]
         with _DBT_LOCK, _dbt_environment(s):
-            return self._runner.invoke([*full, "--log-level", self.log_level])
+            # no dbt.log: dbt leaks the file's handle on every invocation of a warm runner
+            return self._runner.invoke(
+                [*full, "--log-level", self.log_level, "--log-level-file", "none"]
+            )
 
     def build(self, select: Sequence[str] = (), *, full_refresh: bool = False) -> BuildResult:
         """Pin bronze, ``dbt build`` the selection, publish what passed; never raises for dbt."""

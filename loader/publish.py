@@ -60,7 +60,7 @@ _TO_BIGINT = {"HUGEINT", "UHUGEINT", "UBIGINT", "UINTEGER"}
 _WIDEN = {"USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
 _NAIVE_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 _TO_VARCHAR = {"UUID", "JSON"}
-_REFUSED = ("TIME", "INTERVAL", "BIT", "UNION", "VARINT", "BIGNUM")
+_REFUSED = {"TIME", "TIME WITH TIME ZONE", "TIME_NS", "INTERVAL", "BIT", "VARINT", "BIGNUM"}
 
 
 class PublishError(LakehouseError):
@@ -394,7 +394,7 @@ def _normalise(model: ModelSpec, column: str, dtype: str) -> str:
         return f"cast({name} as {target}) as {name}"
     if base in _TO_VARCHAR or base.startswith("ENUM"):
         return f"cast({name} as varchar) as {name}"
-    if base.startswith(_REFUSED):
+    if base in _REFUSED or base.startswith("UNION"):
         raise PublishError(
             f"model {model.name}, column {column}: Delta has no {dtype} type; "
             "cast it in the model (to varchar, a number or a timestamp)"

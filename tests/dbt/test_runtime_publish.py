@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.settings import Settings
-from loader.publish import ModelSpec, PublishError, Publisher, publish_layer
+from loader.publish import ModelSpec, Publisher, PublishError, publish_layer
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ def test_types_are_deliberate_and_readable_by_old_readers(
         " (i * 10)::ubigint as visits,"
         " 3::utinyint as tiny,"
         " timestamp '2026-01-02 03:04:05' as naive_at,"
+        " timestamptz '2026-01-02 03:04:05+01' as aware_at,"
         " gen_random_uuid() as token,"
         " 1.5::decimal(10, 2) as price"
         " from range(5) t(i)"
@@ -102,6 +103,7 @@ def test_types_are_deliberate_and_readable_by_old_readers(
     assert schema.field("visits").type == pa.int64()
     assert schema.field("tiny").type == pa.int16()
     assert schema.field("naive_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("aware_at").type == pa.timestamp("us", tz="UTC")
     assert schema.field("token").type in (pa.string(), pa.large_string(), pa.string_view())
     assert schema.field("price").type == pa.decimal128(10, 2)
     protocol = table.protocol()
@@ -126,7 +128,7 @@ def test_naive_timestamps_can_be_kept_or_refused(
 def test_types_delta_cannot_hold_are_refused_by_name(
     conn: duckdb.DuckDBPyConnection, publisher: Publisher
 ) -> None:
-    conn.execute("create table opening as select time '09:00' as opens_at")
+    conn.execute("create table opening as select 1 as id, time '09:00' as opens_at")
     with pytest.raises(PublishError, match="opens_at"):
         publisher.publish(spec("opening"))
 

@@ -1,0 +1,207 @@
+"""The dbt runtime for real: pinned bronze sources, threads, publishing after tests pass.
+
+One small project and one warm :class:`loader.builder.DbtSession` per module (dbt costs seconds
+to start); the tests run in file order and each states what it expects of bronze.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+from runtime_support import append_bronze, customers, orders, project_settings, write_project
+
+from lakehouse.settings import Settings
+from loader import dbt_plugin
+from loader.builder import DbtSession
+
+MODELS = {
+    "models/staging/stg_orders.sql": """
+        select order_id, customer_id, amount_cents, ordered_at
+        from {{ source('bronze', 'orders') }}
+    """,
+    "models/staging/stg_customers.sql": """
+        select customer_id, name from {{ source('bronze', 'customers') }}
+    """,
+    "models/intermediate/int_orders_enriched.sql": """
+        select o.*, c.name
+        from {{ ref('stg_orders') }} as o
+        left join {{ ref('stg_customers') }} as c using (customer_id)
+    """,
+    "models/marts/customer_revenue.sql": """
+        select
+            customer_id,
+            sum(amount_cents) as revenue_cents,
+            count(*) as order_count,
+            max(ordered_at)::timestamp as last_ordered_at
+        from {{ ref('int_orders_enriched') }}
+        group by customer_id
+    """,
+    "models/marts/order_book.sql": """
+        {{ config(materialized='incremental', unique_key='order_id') }}
+        select order_id, max(amount_cents) as amount_cents
+        from {{ ref('stg_orders') }}
+        group by order_id
+    """,
+    "models/marts/_marts.yml": """
+        version: 2
+        models:
+          - name: order_book
+            columns:
+              - name: order_id
+                data_tests: [unique, not_null]
+              - name: amount_cents
+                data_tests: [not_null]
+    """,
+    "models/marts/order_book_summary.sql": """
+        select count(*) as orders from {{ ref('order_book') }}
+    """,
+    # probe/: not published; shows that a write to bronze during a build is not seen by it
+    "models/probe/orders_seen_first.sql": """
+        {{ config(materialized='table') }}
+        select count(*) as n from {{ source('bronze', 'orders') }}
+    """,
+    "models/probe/bronze_writer.py": """
+        import asyncio
+        import os
+
+        from deltalake import DeltaTable, write_deltalake
+
+
+        def model(dbt, session):
+            dbt.config(materialized="table")
+            dbt.ref("orders_seen_first")
+            path = os.path.join(os.environ["LAKEHOUSE_DADOS"], "bronze", "orders")
+            row = DeltaTable(path).to_pyarrow_table().slice(0, 1)
+            write_deltalake(path, row, mode="append")
+            # dbt-duckdb opened an event loop for this thread and never closes it
+            asyncio.get_event_loop().close()
+            return session.sql("select 1 as written")
+    """,
+    "models/probe/orders_seen_after.sql": """
+        -- depends_on: {{ ref('bronze_writer') }}
+        {{ config(materialized='table') }}
+        select count(*) as n from {{ source('bronze', 'orders') }}
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DbtSession]]:
+    tmp = tmp_path_factory.mktemp("runtime")
+    settings = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
+    append_bronze(settings, "orders", orders(1, 30))
+    append_bronze(settings, "customers", customers(3))
+    yield settings, DbtSession(settings)
+
+
+def delta(settings: Settings, target: str) -> DeltaTable:
+    return DeltaTable(str(settings.dados / target))
+
+
+def model_rows(relation: str, order_by: str) -> list[dict[str, object]]:
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    cursor = conn.cursor()
+    try:
+        return (
+            cursor.sql(f"select * from {relation} order by {order_by}").to_arrow_table().to_pylist()
+        )
+    finally:
+        cursor.close()
+
+
+def test_build_with_threads_publishes_silver_and_gold(project: tuple[Settings, DbtSession]) -> None:
+    settings, session = project
+    result = session.build(["staging", "intermediate", "marts"])
+    assert result.success, result.failures
+    assert result.read_versions == {"customers": 0, "orders": 0}
+    assert set(result.published) == {
+        "silver/stg_orders",
+        "silver/stg_customers",
+        "gold/customer_revenue",
+        "gold/order_book",
+        "gold/order_book_summary",
+    }
+    assert not (settings.dados / "silver" / "int_orders_enriched").exists()  # intermediate
+    revenue = delta(settings, "gold/customer_revenue")
+    schema = pa.schema(revenue.schema().to_arrow())
+    assert schema.field("revenue_cents").type == pa.int64()  # sum(bigint) is HUGEINT in DuckDB
+    assert schema.field("last_ordered_at").type == pa.timestamp("us", tz="UTC")
+    protocol = revenue.protocol()
+    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
+    assert revenue.to_pyarrow_table()["revenue_cents"].to_pylist() != []
+    assert sum(revenue.to_pyarrow_table()["order_count"].to_pylist()) == 30
+
+
+def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) -> None:
+    settings, session = project
+    before = {t: delta(settings, t).version() for t in ("silver/stg_orders", "gold/order_book")}
+    result = session.build(["staging", "marts"])
+    assert result.success, result.failures
+    assert set(result.unchanged) == set(result.published)
+    assert {t: delta(settings, t).version() for t in before} == before
+
+
+def test_new_bronze_rows_merge_into_the_incremental_model(
+    project: tuple[Settings, DbtSession],
+) -> None:
+    settings, session = project
+    resent = orders(5, 1).set_column(2, "amount_cents", pa.array([999_999], pa.int64()))
+    append_bronze(settings, "orders", pa.concat_tables([orders(31, 2), resent]))
+    book_version = delta(settings, "gold/order_book").version()
+    result = session.build(["source:bronze.orders+"])
+    assert result.success, result.failures
+    assert result.read_versions == {"orders": 1}  # stg_customers was not selected
+    book = delta(settings, "gold/order_book")
+    assert book.version() == book_version + 1
+    last = book.history(1)[0]
+    assert last["operation"] == "MERGE"
+    assert last["operationMetrics"]["num_source_rows"] == 3  # 2 new orders + 1 changed
+    published = book.to_pyarrow_table().sort_by("order_id").to_pylist()
+    assert published == model_rows("order_book", "order_id")
+    assert published[4] == {"order_id": 5, "amount_cents": 999_999}
+
+
+def test_a_build_reads_one_snapshot_while_bronze_changes(
+    project: tuple[Settings, DbtSession],
+) -> None:
+    settings, session = project
+    rows_before = delta(settings, "bronze/orders").count()
+    version_before = delta(settings, "bronze/orders").version()
+    result = session.build(["probe"])
+    assert result.success, result.failures
+    assert delta(settings, "bronze/orders").count() == rows_before + 1  # written mid-build
+    first = model_rows("orders_seen_first", "n")
+    after = model_rows("orders_seen_after", "n")
+    assert first == after == [{"n": rows_before}]
+    assert result.read_versions == {"orders": version_before}
+    assert result.published == {}  # probe/ is not a published folder
+
+
+def test_a_model_whose_tests_fail_is_not_published(project: tuple[Settings, DbtSession]) -> None:
+    settings, session = project
+    bad = orders(100, 1).set_column(2, "amount_cents", pa.array([None], pa.int64()))
+    append_bronze(settings, "orders", bad)
+    book_version = delta(settings, "gold/order_book").version()
+    result = session.build(["source:bronze.orders+"])
+    assert not result.success
+    assert any("not_null_order_book_amount_cents" in f for f in result.failures)
+    assert "model.lakehouse.order_book" in result.not_published
+    assert "gold/order_book" not in result.published
+    assert delta(settings, "gold/order_book").version() == book_version
+    assert result.not_published["model.lakehouse.order_book_summary"] == "skipped"
+    assert "silver/stg_orders" in result.published  # its own tests passed
+
+
+def test_source_tests_and_freshness_run_on_the_pinned_tables(
+    project: tuple[Settings, DbtSession], tmp_path: Path
+) -> None:
+    _, session = project
+    outcome = session.invoke(["test", "--select", "source:bronze"])
+    assert outcome.success
+    statuses = {str(r.status) for r in outcome.result.results}
+    assert statuses == {"pass"}
