@@ -257,7 +257,9 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
     for i, line in enumerate(lines):
         try:
             _DECODE_ONE.decode(line)
-        except msgspec.ValidationError:
+        except msgspec.ValidationError as exc:
+            if not str(exc).startswith("Expected `object`"):  # "Number out of range"
+                raise BodyError(str(exc), row=i) from None
             raise RecordsError(
                 [record_error(i, None, "a record must be a JSON object", "not_object")]
             ) from None

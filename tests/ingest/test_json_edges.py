@@ -1,0 +1,165 @@
+"""Values JSON cannot carry exactly have a documented fate (ingest/validation.py), never a 500.
+
+Also runs JSONTestSuite (../shared/data/badinput) through the records endpoint: every ``n_`` file
+is refused with a 4xx; every ``y_`` file is accepted exactly when the endpoint's rule takes it
+(an object or a non-empty array of objects, no duplicate key, no integer beyond int64), and
+otherwise refused with 422, never 400 (it is JSON); ``i_`` files may go either way; no 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_support import landed
+from fastapi.testclient import TestClient
+
+from lakehouse.settings import Settings
+
+JSON = {"content-type": "application/json"}
+NDJSON = {"content-type": "application/x-ndjson"}
+URL = "/v1/tables/edges/records"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "why"),
+    [
+        (b'[{"x": NaN}]', 400, "NaN is not JSON"),
+        (b'[{"x": Infinity}]', 400, "Infinity is not JSON"),
+        (b'[{"x": -Infinity}]', 400, "-Infinity is not JSON"),
+        (b'[{"x": 1e999}]', 400, "beyond float64"),
+        (b'[{"x": 9223372036854775808}]', 422, "int64 max + 1"),
+        (b'[{"x": -9223372036854775809}]', 422, "int64 min - 1"),
+        (b'[{"x": 123456789012345678901234567890}]', 422, "a big integer"),
+        (b'[{"x": {"y": [1, 18446744073709551615]}}]', 422, "nested big integer"),
+        (b'[{"x": 1, "x": 2}]', 422, "duplicate key"),
+        (b'[{"x": 1, "x": 1}]', 422, "duplicate key, same value"),
+        (b'[{"a": {"x": "\\u003a", "x": 1}}]', 422, "duplicate hidden by an escaped colon"),
+        (b'[{"x": "\xff"}]', 400, "invalid UTF-8"),
+        (b'[{"x": "\xc0\xaf"}]', 400, "overlong UTF-8"),
+        (b'[{"x": "\xed\xa0\x80"}]', 400, "a surrogate encoded in UTF-8"),
+        (b'[{"x": "\\ud800"}]', 400, "lone high surrogate escape"),
+        (b'[{"x": "\\udc00"}]', 400, "lone low surrogate escape"),
+        (b'\xef\xbb\xbf[{"x": 1}]', 400, "byte order mark"),
+        (b'[{"x": 1}] [{"y": 2}]', 400, "two documents"),
+        (b"", 400, "empty body"),
+        (b"[]", 422, "no records"),
+        (b"[1, 2]", 422, "not objects"),
+        (b'"just a string"', 422, "not objects"),
+        (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+    ],
+)
+def test_fate_of_edge_values(
+    client: TestClient, api_settings: Settings, body: bytes, status: int, why: str
+) -> None:
+    r = client.post(URL, content=body, headers=JSON)
+    assert r.status_code == status, (why, r.text)
+    assert "detail" in r.json()
+    assert landed(api_settings, "edges") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        (b'[{"x": 9223372036854775807, "y": -9223372036854775808}]', b"9223372036854775807"),
+        (b'[{"x": 1.000000000000000005}]', b"1.000000000000000005"),  # lands as sent
+        (b'[{"x": 1e-999}]', b"1e-999"),  # underflows to 0.0 in any float64 reader
+        (b'[{"x": "\\ud834\\udd1e"}]', b"\\ud834\\udd1e"),  # a valid surrogate pair
+        (b'[{"x": "\\u0000"}]', b"\\u0000"),  # NUL in a string is a character like any
+        (b'[{"x": "1234567890123456789012345"}]', b"1234567890123456789012345"),  # a string
+        (b'[{"\\u00e9": 1, "e\\u0301": 2}]', b"e\\u0301"),  # NFC and NFD keys differ
+    ],
+)
+def test_exact_values_land_unchanged(
+    client: TestClient, api_settings: Settings, body: bytes, kept: bytes
+) -> None:
+    r = client.post(URL, content=body, headers=JSON)
+    assert r.status_code == 202, r.text
+    assert kept in landed(api_settings, "edges")[0].read_bytes()
+
+
+def test_ndjson_edges(client: TestClient) -> None:
+    assert (
+        client.post(URL, content=b'{"x":1}\n\n{"x":2}\r\n', headers=NDJSON).json()["records"] == 2
+    )
+    r = client.post(URL, content=b'{"x":1}\n{"x":NaN}\n', headers=NDJSON)
+    assert r.status_code == 400 and "line 2" in r.json()["detail"]
+    r = client.post(URL, content=b'{"x":1}\n{"y":1,"y":2}\n', headers=NDJSON)
+    assert r.status_code == 422 and r.json()["detail"][0]["row"] == 1
+
+
+# -- JSONTestSuite -------------------------------------------------------------------------------
+
+
+def _no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _big(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, dict):
+        return any(_big(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_big(v) for v in value)
+    return False
+
+
+def endpoint_takes(data: bytes) -> bool:
+    """The documented rule for valid JSON (``y_`` files)."""
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_dupes)
+    except ValueError:
+        return False
+    records = [value] if isinstance(value, dict) else value
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) for r in records)
+        and not _big(records)
+    )
+
+
+def test_json_test_suite(client: TestClient, shared_dir: Path) -> None:
+    folder = shared_dir / "data" / "badinput" / "JSONTestSuite" / "test_parsing"
+    files = sorted(folder.glob("*.json"))
+    assert len(files) > 300
+    wrong = []
+    for path in files:
+        data = path.read_bytes()
+        r = client.post(URL, content=data, headers=JSON)
+        kind = path.name[0]
+        if r.status_code >= 500:
+            wrong.append((path.name, r.status_code))
+        elif kind == "n" and r.status_code < 400:
+            wrong.append((path.name, r.status_code))
+        elif kind == "y":
+            expected = 202 if endpoint_takes(data) else 422
+            if r.status_code != expected:
+                wrong.append((path.name, r.status_code, r.text[:200]))
+        assert r.headers["content-type"].startswith("application/json"), path.name
+    assert wrong == []
+
+
+def test_json_test_suite_transforms(client: TestClient, shared_dir: Path) -> None:
+    folder = shared_dir / "data" / "badinput" / "JSONTestSuite" / "test_transform"
+    fates = {}
+    for path in sorted(folder.glob("*.json")):
+        data = path.read_bytes()
+        body = data if data.lstrip().startswith(b"{") else b'{"v": ' + data + b"}"
+        fates[path.name] = client.post(URL, content=body, headers=JSON).status_code
+    assert all(code < 500 for code in fates.values()), fates
+    assert fates["number_9223372036854775807.json"] == 202
+    assert fates["number_9223372036854775808.json"] == 422
+    assert fates["number_-9223372036854775809.json"] == 422
+    assert fates["number_10000000000000000999.json"] == 422
+    assert fates["object_same_key_same_value.json"] == 422
+    assert fates["object_same_key_different_values.json"] == 422
+    assert fates["string_1_invalid_codepoint.json"] == 400
