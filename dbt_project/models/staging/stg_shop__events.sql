@@ -1,6 +1,7 @@
 -- Silver clickstream: one row per event_id. Events never change, so the FIRST delivery wins
 -- (_ingested_at, then _source_file, ascending) and a retried upload adds nothing. Incremental
--- merge by event_id: an event already held always wins over a repeat.
+-- merge by event_id: a repeat replaces the held copy only if it was ingested earlier (an
+-- out-of-order commit), so the result is the same as a full refresh.
 {{
     config(
         materialized='incremental',
@@ -60,7 +61,7 @@ first_seen as (
     {{ latest_by_key(
         'candidates',
         'event_id',
-        '_is_held desc, _ingested_at asc, _source_file asc',
+        '_ingested_at asc, _source_file asc, _is_held desc',
     ) }}
 
 ),
