@@ -1,0 +1,174 @@
+"""End to end: ``lakehouse api`` and ``lakehouse loader --no-build`` as real processes.
+
+A token is issued with the CLI (production mode, so the API refuses anonymous requests); records
+are posted over HTTP on a loopback port; the status URL is followed (``?wait=``) until the loader
+has committed the batch to bronze; the rows are read back from Delta through the catalog.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+SOURCES = """\
+version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: orders
+        columns:
+          - name: order_id
+            data_type: bigint
+            data_tests: [not_null]
+          - name: amount
+            data_type: double
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    models = tmp_path / "dbt_project" / "models" / "staging"
+    models.mkdir(parents=True)
+    (models / "_bronze__sources.yml").write_text(SOURCES)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {
+        "LAKEHOUSE_ROOT": str(tmp_path),
+        "LAKEHOUSE_MODE": "production",
+        "LAKEHOUSE_DBT_PROJECT_DIR": str(tmp_path / "dbt_project"),
+        "LAKEHOUSE_API_MIN_FREE_BYTES": "0",
+    }
+    return env
+
+
+@pytest.fixture
+def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
+    refused = subprocess.run(
+        [LAKEHOUSE, "api", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode != 0 and "token create" in refused.stderr  # production, no token
+    token = subprocess.run(
+        [LAKEHOUSE, "token", "create", "--scope", "write", "--scope", "read", "--name", "e2e"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.strip()
+    port = _free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with open(logs / "api.log", "w") as api_log, open(logs / "loader.log", "w") as loader_log:
+        procs = [
+            subprocess.Popen(
+                [LAKEHOUSE, "api", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=api_log,
+                stderr=subprocess.STDOUT,
+            ),
+            subprocess.Popen(
+                [LAKEHOUSE, "loader", "--no-build"],
+                env=env,
+                stdout=loader_log,
+                stderr=subprocess.STDOUT,
+            ),
+        ]
+        try:
+            yield f"http://127.0.0.1:{port}", token
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@pytest.mark.e2e
+def test_records_through_the_api_into_bronze(services: tuple[str, str], tmp_path: Path) -> None:
+    url, token = services
+    auth = {"authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+
+        def ready() -> bool:
+            try:
+                return http.get("/ready").status_code == 200  # the loader's heartbeat is fresh
+            except httpx.TransportError:
+                return False
+
+        _wait_for(ready, 60, "the API and the loader to be ready")
+        assert http.post("/v1/tables/orders/records", json=[{"order_id": 1}]).status_code == 401
+
+        body = b"".join(
+            b'{"order_id": %d, "amount": %d.5, "note": "n%d"}\n' % (i, i, i) for i in range(100)
+        )
+        r = http.post(
+            "/v1/tables/orders/records",
+            content=body,
+            headers=auth | {"content-type": "application/x-ndjson", "idempotency-key": "e2e-1"},
+        )
+        assert r.status_code == 202, r.text
+        accepted = r.json()
+        assert accepted["records"] == 100
+
+        def loaded() -> dict[str, object] | None:
+            status = http.get(accepted["status_url"], params={"wait": 5}, headers=auth).json()
+            return status if status["state"] in ("loaded", "published") else None
+
+        status = _wait_for(loaded, 90, "the batch to be loaded")
+        assert status["bronze_version"] is not None and status["records"] == 100
+
+        bad = http.post("/v1/tables/orders/records", json=[{"amount": "x"}], headers=auth)
+        assert bad.status_code == 422
+        assert {(e["row"], e["field"]) for e in bad.json()["detail"]} == {
+            (0, "order_id"),
+            (0, "amount"),
+        }
+
+        again = http.post(
+            "/v1/tables/orders/records",
+            content=body,
+            headers=auth | {"content-type": "application/x-ndjson", "idempotency-key": "e2e-1"},
+        )
+        assert again.json()["batch_id"] == accepted["batch_id"]
+
+        rows = http.get(
+            "/v1/tables/bronze/orders/rows", params={"limit": 1000}, headers=auth
+        ).json()
+        assert sorted(row["order_id"] for row in rows["rows"]) == list(range(100))
+        assert {row["_batch_id"] for row in rows["rows"]} == {accepted["batch_id"]}
+        detail = http.get("/v1/tables/bronze/orders", headers=auth).json()
+        assert detail["rows"] == 100
+        assert http.get("/metrics").status_code == 200
