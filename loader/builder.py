@@ -113,6 +113,9 @@ class DbtSession:
         args = ["build"]
         if select:
             args += ["--select", " ".join(select)]
+        missing = sorted(self.declared_bronze() - set(pins.pinned_versions))
+        if missing:  # not loaded yet: leave out what reads them instead of failing the build
+            args += ["--exclude", " ".join(f"source:bronze.{t}+" for t in missing)]
         if full_refresh:
             args.append("--full-refresh")
         outcome = self.invoke(args)
@@ -130,6 +133,17 @@ class DbtSession:
         result.success = result.success and not result.failures
         result.seconds = time.perf_counter() - started
         return result
+
+    def declared_bronze(self) -> set[str]:
+        """The tables of the ``bronze`` source, from the last manifest dbt wrote (or a parse)."""
+        path = self.settings.dbt_project_dir / "target" / "manifest.json"
+        if not path.exists():
+            self.invoke(["parse"])
+        try:
+            sources = json.loads(path.read_text()).get("sources", {}).values()
+        except (OSError, ValueError):
+            return set()
+        return {s["name"] for s in sources if s.get("source_name") == "bronze"}
 
     def _publish(self, result: BuildResult, *, full_refresh: bool) -> None:
         from loader import dbt_plugin
@@ -401,17 +415,11 @@ def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> in
     session = DbtSession(settings, log_level="info")
     from loader import dbt_plugin
 
-    try:
-        dbt_plugin.begin_build(settings)
-        outcome = session.invoke(["docs", "generate"])
-    except LakehouseError:
-        outcome = None
-    if outcome is None or not outcome.success:
-        console.print("[yellow]compiling failed (missing bronze tables?): docs without SQL[/]")
-        outcome = session.invoke(["docs", "generate", "--no-compile"])
-        if not outcome.success:
-            console.print(f"[red]dbt docs generate failed[/red]: {outcome.exception}")
-            return 1
+    dbt_plugin.begin_build(settings, missing_ok=True)  # docs compile SQL, they do not run it
+    outcome = session.invoke(["docs", "generate"])
+    if not outcome.success:
+        console.print(f"[red]dbt docs generate failed[/red]: {outcome.exception or ''}")
+        return 1
     target = docs_target(settings)
     count = annotate_docs(settings, target / "manifest.json")
     console.print(f"docs in {target / 'index.html'} ({count} published models annotated)")

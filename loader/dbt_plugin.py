@@ -71,6 +71,8 @@ class BuildPins:
     """The bronze snapshots of one build: pinned once, read by every model of the build."""
 
     settings: Settings
+    #: serve nothing for a missing table instead of failing (``dbt docs``: SQL is not run)
+    missing_ok: bool = False
     build_key: int = field(default_factory=lambda: next(_BUILD_IDS))
     pins: dict[str, Pin] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)
@@ -125,9 +127,9 @@ class _State:
 _STATE = _State()
 
 
-def begin_build(settings: Settings) -> BuildPins:
+def begin_build(settings: Settings, *, missing_ok: bool = False) -> BuildPins:
     """Start a build: pin every bronze table now; later ``source()`` calls read these pins."""
-    pins = BuildPins(settings=settings)
+    pins = BuildPins(settings=settings, missing_ok=missing_ok)
     pins.pin_all()
     with _LOCK:
         _STATE.pins = pins
@@ -180,7 +182,13 @@ class Plugin(BasePlugin):
 
     def create_view(self, source_config: SourceConfig) -> None:
         """Point the source's view at this build's pinned snapshot (at most once per version)."""
-        pin = current_pins().get(_table_of(source_config))
+        pins = current_pins()
+        try:
+            pin = pins.get(_table_of(source_config))
+        except BronzeSourceError:
+            if pins.missing_ok:
+                return
+            raise
         view = source_config.table_name()
         with _LOCK:
             if _STATE.views.get(view) == pin.registered_name:

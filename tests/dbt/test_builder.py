@@ -1,0 +1,192 @@
+"""The long-lived Builder with the real Loader, ``lakehouse build`` and ``lakehouse docs``.
+
+One project, one Builder per module (a warm dbt); tests run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+from runtime_support import project_settings, write_project
+
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+from loader.builder import Builder, docs_target, run_build, run_docs, serve_docs
+from loader.loading import Loader
+
+REVENUE = """
+    select count(*) as orders, sum(amount_cents) as revenue_cents from {{ ref('stg_orders') }}
+"""
+MODELS = {
+    "models/staging/stg_orders.sql": """
+        select
+            cast(order_id as bigint) as order_id,
+            cast(amount_cents as bigint) as amount_cents,
+            _batch_id
+        from {{ source('bronze', 'orders') }}
+    """,
+    "models/marts/revenue.sql": REVENUE,
+}
+
+
+class Shop:
+    """A lakehouse in a temporary folder: landing zone, loader, builder, ledger."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ledger = Ledger(settings.ledger_file)
+        self.builder = Builder(settings, attempts=2, backoff_s=0.05, max_backoff_s=0.1)
+        self.loader = Loader(settings, on_event=self.builder.submit)
+        self.files = 0
+
+    def drop(self, rows: int = 3) -> None:
+        """A CSV file of ``rows`` new orders, closed in the landing zone."""
+        first = self.files * 100
+        lines = ["order_id,amount_cents"] + [f"{first + i},{100 + i}" for i in range(rows)]
+        folder = self.settings.raw_dir / "orders"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".orders-{self.files}.csv.tmp"
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.rename(folder / f"orders-{self.files}.csv")
+        self.files += 1
+
+    def revenue(self) -> dict[str, int]:
+        rows: list[dict[str, int]] = self.gold("revenue").to_pyarrow_table().to_pylist()
+        return rows[0]
+
+    def gold(self, name: str) -> DeltaTable:
+        return DeltaTable(str(self.settings.dados / "gold" / name))
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    tmp = tmp_path_factory.mktemp("builder")
+    settings = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
+    shop = Shop(settings)
+    shop.builder.start()
+    yield shop
+    shop.builder.stop()
+
+
+def test_a_burst_of_loads_coalesces_and_gets_published(shop: Shop) -> None:
+    for _ in range(8):
+        shop.drop()
+        shop.loader.load_pending()  # one bronze commit, one load event each
+    assert shop.builder.wait_idle(120)
+    assert 1 <= shop.builder.builds < 8
+    assert shop.revenue()["orders"] == 24
+    counts = shop.ledger.count_by_state()
+    assert counts == {"published": 8}, counts
+    build = shop.ledger.builds(limit=1)[0]
+    bronze = DeltaTable(str(shop.settings.dados / "bronze" / "orders"))
+    assert build.state == "succeeded"
+    assert build.read_versions == {"orders": bronze.version()}
+    assert build.published == {
+        "silver/stg_orders": DeltaTable(str(shop.settings.dados / "silver/stg_orders")).version(),
+        "gold/revenue": shop.gold("revenue").version(),
+    }
+
+
+def test_a_failing_model_is_retried_recorded_and_recovers(shop: Shop) -> None:
+    model = shop.settings.dbt_project_dir / "models" / "marts" / "revenue.sql"
+    model.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
+    builds = shop.builder.builds
+    shop.drop()
+    shop.loader.load_pending()
+    assert shop.builder.wait_idle(120)
+    assert shop.builder.builds == builds + 2  # the first attempt and one retry
+    failed = shop.ledger.builds(limit=2)
+    assert [b.state for b in failed] == ["failed", "failed"]
+    assert "no_such_column" in (failed[0].error or "")
+    assert shop.ledger.count_by_state().get("failed") == 1  # after the retries ran out
+    assert shop.revenue()["orders"] == 24  # gold still serves the last good build
+
+    model.write_text(REVENUE)  # the analytics engineer fixes the model
+    shop.drop()
+    shop.loader.load_pending()  # loading went on; the next event builds again
+    assert shop.builder.wait_idle(120)
+    assert shop.ledger.builds(limit=1)[0].state == "succeeded"
+    assert shop.revenue()["orders"] == 30  # the failed batch's rows are in too
+    assert shop.ledger.count_by_state() == {"published": 9, "failed": 1}
+
+
+def test_lakehouse_build_publishes_and_prints(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = shop.gold("revenue").version()
+    assert run_build(shop.settings, select=[], full_refresh=False) == 0
+    out = capsys.readouterr().out
+    assert "gold/revenue" in out and "unchanged" in out
+    assert shop.gold("revenue").version() == version  # nothing new to publish
+    assert shop.ledger.builds(limit=1)[0].selector is None
+
+
+def test_docs_show_lineage_and_delta_locations(shop: Shop) -> None:
+    assert run_docs(shop.settings, serve=False) == 0
+    target = docs_target(shop.settings)
+    manifest = json.loads((target / "manifest.json").read_text())
+    revenue = manifest["nodes"]["model.lakehouse.revenue"]
+    assert revenue["meta"]["delta_location"] == "dados/gold/revenue"
+    assert "dados/gold/revenue" in revenue["description"]
+    assert manifest["parent_map"]["model.lakehouse.revenue"] == ["model.lakehouse.stg_orders"]
+    assert manifest["parent_map"]["model.lakehouse.stg_orders"] == [
+        "source.lakehouse.bronze.orders"
+    ]
+
+    stop = threading.Event()
+    urls: list[str] = []
+    ready = threading.Event()
+
+    def on_ready(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    server = threading.Thread(
+        target=serve_docs, kwargs={"directory": target, "port": 0, "ready": on_ready, "stop": stop}
+    )
+    server.start()
+    try:
+        assert ready.wait(10)
+        with urllib.request.urlopen(urls[0] + "manifest.json", timeout=10) as response:
+            assert b"dados/gold/revenue" in response.read()
+        chromium = shutil.which("chromium")
+        if chromium is None:
+            pytest.skip("chromium is not installed (apt-get install -y chromium)")
+        dom = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+                urls[0] + "#!/model/model.lakehouse.revenue",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert "dados/gold/revenue" in dom
+        assert "Published as Delta" in dom
+    finally:
+        stop.set()
+        server.join(10)
+
+
+def test_stop_ends_the_builder_thread(tmp_path: Path) -> None:
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", MODELS), target="dev")
+    builder = Builder(settings)
+    builder.start()
+    assert builder.wait_idle(1)
+    builder.stop()
+    assert builder._thread is None
