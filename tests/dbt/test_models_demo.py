@@ -1,0 +1,72 @@
+"""``lakehouse demo`` end to end, as a user runs it: the real command in a fresh folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dbt_harness import REPO
+from deltalake import DeltaTable
+
+from lakehouse.layout import list_tables
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+from loader.sample_data import TABLES, render, sample_files
+
+MARTS = ["customer_lifetime_value", "daily_revenue", "funnel_conversion", "orders"]
+
+
+@pytest.mark.e2e
+def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {
+        "LAKEHOUSE_ROOT": str(tmp_path),
+        "LAKEHOUSE_DBT_PROJECT_DIR": str(REPO / "dbt_project"),
+        "LAKEHOUSE_PROFILES_DIR": str(REPO),
+        "COLUMNS": "200",
+    }
+    command = [str(Path(sys.executable).parent / "lakehouse"), "demo", "--rows", "60"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "gold/daily_revenue" in first.stdout
+    assert "lakehouse docs --serve" in first.stdout
+
+    settings = Settings(root=tmp_path)
+    assert list_tables(settings, "bronze") == sorted(TABLES)
+    assert list_tables(settings, "gold") == MARTS
+    orders = DeltaTable(str(settings.dados / "gold" / "orders")).to_pyarrow_table()
+    assert orders.num_rows == 60
+    # every batch that reached bronze is published (the ledger followed it to gold)
+    ledger = Ledger(settings.ledger_file)
+    batches = set()
+    for table in TABLES:
+        bronze = DeltaTable(str(settings.dados / "bronze" / table)).to_pyarrow_table()
+        batches |= set(bronze.column("_batch_id").to_pylist())
+    states = {b: ledger.get_batch(b).state for b in batches}  # type: ignore[union-attr]
+    assert set(states.values()) == {"published"}
+
+    versions = {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in MARTS}
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "skipped as already loaded" in second.stdout
+    assert {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in MARTS} == versions
+
+
+def test_sample_data_is_deterministic_and_scales() -> None:
+    small = [render(f) for f in sample_files(40, seed=3)]
+    assert small == [render(f) for f in sample_files(40, seed=3)]
+    assert small != [render(f) for f in sample_files(40, seed=4)]
+    big = sample_files(400, seed=3)
+    orders = sum(len(f.records) for f in big if f.table == "orders" and f.wave == 1)
+    assert orders == 400
+    assert {f.table for f in big} == set(TABLES)
+    assert {f.name.rsplit(".", 1)[1] for f in big} == {"csv", "json", "ndjson"}
+    resent = [f for f in big if f.name == "payments_w2_resent.ndjson"]
+    assert len(resent) == 1 and render(resent[0]) == render(
+        next(f for f in big if f.name == "payments_w1_0001.ndjson")
+    )
+    with pytest.raises(ValueError, match="rows"):
+        sample_files(0)
