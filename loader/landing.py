@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,22 @@ def _free_name(folder: Path, name: str) -> Path:
     return dest
 
 
+def _move(src: Path, dest: Path) -> None:
+    """Move a file out of the landing zone: link + unlink where the file system allows.
+
+    A rename out of a watched folder is an unpaired inotify ``IN_MOVED_FROM``, which watchdog
+    holds for half a second to pair it, delaying every event behind it; an unlink is not held.
+    A crash between the two leaves the file in both places: the Delta watermark says it is
+    loaded, so the next pass only archives it again.
+    """
+    try:
+        os.link(src, dest)
+    except OSError:  # another file system, or no hard links there
+        shutil.move(src, dest)
+        return
+    os.unlink(src)
+
+
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(payload, indent=2, default=str))
@@ -110,7 +127,7 @@ def quarantine(settings: Settings, file: LandingFile, error: FileRejected) -> Pa
         "at": utcnow(),
     }
     _write_json(dest.with_name(f"{dest.name}.error.json"), payload)
-    os.replace(file.path, dest)
+    _move(file.path, dest)
     return dest
 
 
@@ -123,7 +140,7 @@ def retire(settings: Settings, file: LandingFile) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     dest = _free_name(folder, file.name)
     try:
-        os.replace(file.path, dest)
+        _move(file.path, dest)
     except FileNotFoundError:
         return None
     os.utime(dest)  # retention counts from the archiving, not from the file's own mtime

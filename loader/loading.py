@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
@@ -39,7 +41,15 @@ from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError
 from loader.landing import LandingFile
-from loader.readers import detect, open_batches, rejection
+from loader.readers import (
+    FILE_COLUMN,
+    Source,
+    detect,
+    first_line,
+    open_batches,
+    open_many,
+    rejection,
+)
 from loader.schema import conform, duckdb_hints, merged, plan
 from loader.watch import LandingWatcher
 
@@ -48,6 +58,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
 PRUNE_S = 3600.0
+SMALL_FILE_BYTES = 8 * 1024**2  # files up to this size may be read together in one scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +172,7 @@ class Loader:
         self._pending_lock = threading.Lock()
         self._duplicates: list[LandingFile] = []  # same content twice in one call
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
+        self._db: duckdb.DuckDBPyConnection | None = None
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -315,20 +327,31 @@ class Loader:
         target = bronze.schema()
         pending = _Pending()
         partial: set[str] = set()  # batch ids with pieces committed in this call
+        todo: list[tuple[LandingFile, int]] = []  # (file, rows already committed)
+        seen: set[str] = set()
         for path in paths:
             try:
                 file = landing.identify(self.settings, table, path)
             except FileNotFoundError:
                 continue  # taken already (an event and a scan both saw it)
-            if file.batch_id in pending.files:
+            if file.batch_id in seen:
                 self._skip(summary, file, retire=False)  # the same content twice in one batch
                 self._duplicates.append(file)
                 continue
+            seen.add(file.batch_id)
             mark = bronze.watermark(file.batch_id)
             if mark == COMPLETE:
                 self._already_loaded(summary, bronze, file)
                 continue
-            start = 0 if mark == ROLLED_BACK else mark
+            todo.append((file, 0 if mark == ROLLED_BACK else mark))
+        i = 0
+        while i < len(todo):
+            group = self._small_group(todo, i, target)
+            if len(group) > 1 and self._read_many(bronze, group, target, pending, summary):
+                i += len(group)
+                continue
+            file, start = todo[i]
+            i += 1
             try:
                 target = self._read_file(bronze, file, start, target, pending, partial, summary)
             except FileRejected as exc:
@@ -340,6 +363,80 @@ class Loader:
             landing.retire(self.settings, file)
         self._duplicates.clear()
         return summary
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            self._db = duckdb.connect()
+        return self._db
+
+    def _small_group(
+        self, todo: list[tuple[LandingFile, int]], i: int, target: pa.Schema | None
+    ) -> list[tuple[LandingFile, Source]]:
+        """Files from ``todo[i]`` on that one DuckDB scan can read together (maybe none)."""
+        if target is None:
+            return []
+        group: list[tuple[LandingFile, Source]] = []
+        key: tuple[object, ...] | None = None
+        for file, start in todo[i : i + self.settings.batch_max_files]:
+            if start or not 0 < file.size <= SMALL_FILE_BYTES:
+                break
+            try:
+                source = detect(file.path)
+                line = first_line(source) if source.kind in ("csv", "tsv") else b""
+            except FileRejected:
+                break
+            if source.kind not in ("csv", "tsv", "ndjson") or line is None:
+                break
+            this = (source.kind, source.gzip, line)
+            if key is not None and this != key:
+                break
+            key = this
+            group.append((file, source))
+        return group
+
+    def _read_many(
+        self,
+        bronze: Bronze,
+        group: list[tuple[LandingFile, Source]],
+        target: pa.Schema | None,
+        pending: _Pending,
+        summary: LoadSummary,
+    ) -> bool:
+        """Read a group of small files in one scan into ``pending``; False: read them singly."""
+        hints = duckdb_hints(target)
+        parts: dict[str, list[pa.RecordBatch]] = {str(s.path): [] for _, s in group}
+        try:
+            batches = open_many(
+                [s for _, s in group],
+                hints=hints,
+                batch_rows=self.settings.read_batch_rows,
+                database=self._database(),
+            )
+            if batches is None:
+                return False
+            with batches:
+                schema: pa.Schema | None = None
+                for batch in batches:
+                    names = batch.column(FILE_COLUMN)
+                    data = batch.drop_columns([FILE_COLUMN])
+                    schema = schema or plan(data.schema, target)
+                    for name in pc.unique(names).to_pylist():
+                        parts[name].append(conform(data.filter(pc.equal(names, name)), schema))
+        except Exception as exc:  # a bad file among them: the one-by-one path says which
+            log.debug("reading %d files at once failed (%s); one by one", len(group), exc)
+            return False
+        if not all(parts.values()):
+            return False  # a file without rows: the one-by-one path quarantines it
+        for file, source in group:
+            for part in parts[str(source.path)]:
+                pending.add(file, part, COMPLETE)
+            self._rows[file.batch_id] = sum(p.num_rows for p in parts[str(source.path)])
+            if (
+                pending.rows >= self.settings.chunk_rows
+                or pending.nbytes >= self.settings.batch_max_bytes
+            ):
+                self._commit(summary, bronze, pending)
+        return True
 
     def _read_file(
         self,
@@ -360,6 +457,7 @@ class Loader:
             batch_rows=self.settings.read_batch_rows,
             max_bad_rows=self.settings.csv_max_bad_rows,
             scratch=self.settings.meta_dir,
+            database=self._database(),
         ) as batches:
             schema = plan(batches.schema, target)
             new_target = merged(target, schema)

@@ -1,0 +1,53 @@
+"""Many small files are read in one scan; a bad one among them is still found and isolated."""
+
+from __future__ import annotations
+
+import json
+
+from loader_support import bronze, csv_rows, drop
+
+from lakehouse.settings import Settings
+from loader.service import Loader
+
+
+def test_a_bad_file_among_many_is_isolated(settings: Settings) -> None:
+    drop(settings, "t", "a00.csv", csv_rows(2, start=0))
+    for i in range(1, 12):
+        drop(settings, "t", f"a{i:02}.csv", csv_rows(2, start=i * 10))
+    drop(settings, "t", "a05.csv", "id,name,amount\n50,x,not-a-number\n")  # replaces a05
+
+    summary = Loader(settings).load_pending()
+
+    assert [(q.file, q.kind, q.line) for q in summary.quarantined] == [
+        ("a05.csv", "type_conflict", 2)
+    ]
+    assert len(summary.loaded) == 11 and len(summary.events) == 1
+    assert bronze(settings, "t").num_rows == 22
+
+
+def test_a_key_only_in_a_late_small_file_becomes_a_column(settings: Settings) -> None:
+    drop(settings, "t", "first.ndjson", '{"id": 0}\n')
+    Loader(settings).load_pending()
+    for i in range(1, 60):
+        record = {"id": i, "late": "yes"} if i == 55 else {"id": i}
+        drop(settings, "t", f"n{i:02}.ndjson", json.dumps(record) + "\n")
+
+    summary = Loader(settings).load_pending()
+
+    assert summary.quarantined == [] and len(summary.loaded) == 59
+    table = bronze(settings, "t").sort_by("id")
+    assert table.column("late").to_pylist().count("yes") == 1
+    assert table.num_rows == 60
+
+
+def test_many_small_json_files_with_a_type_conflict(settings: Settings) -> None:
+    drop(settings, "t", "first.ndjson", '{"id": 0, "v": 1}\n')
+    Loader(settings).load_pending()
+    for i in range(1, 20):
+        v = '"text"' if i == 7 else str(i)
+        drop(settings, "t", f"n{i:02}.ndjson", f'{{"id": {i}, "v": {v}}}\n')
+
+    summary = Loader(settings).load_pending()
+
+    assert [(q.file, q.kind) for q in summary.quarantined] == [("n07.ndjson", "type_conflict")]
+    assert bronze(settings, "t").num_rows == 19
