@@ -66,6 +66,8 @@ class BuildResult:
     not_published: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dbt_seconds: float = 0.0
+    publish_seconds: float = 0.0
 
     @property
     def error(self) -> str | None:
@@ -118,8 +120,10 @@ class DbtSession:
             args += ["--exclude", " ".join(f"source:bronze.{t}+" for t in missing)]
         if full_refresh:
             args.append("--full-refresh")
+        dbt_started = time.perf_counter()
         outcome = self.invoke(args)
         result = BuildResult(success=bool(outcome.success))
+        result.dbt_seconds = time.perf_counter() - dbt_started
         if outcome.exception is not None:
             result.failures.append(f"dbt: {outcome.exception}")
         to_publish, blocked, failures = _analyse(outcome.result)
@@ -128,7 +132,9 @@ class DbtSession:
         for unique_id in blocked:
             self._unpublished.pop(unique_id, None)
         self._unpublished.update(to_publish)
+        publish_started = time.perf_counter()
         self._publish(result, full_refresh=full_refresh)
+        result.publish_seconds = time.perf_counter() - publish_started
         result.read_versions = pins.read_versions
         result.success = result.success and not result.failures
         result.seconds = time.perf_counter() - started

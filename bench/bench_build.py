@@ -1,0 +1,372 @@
+"""Benchmarks of the dbt runtime (results: bench/RESULTS-dbt.md, "Runtime" sections).
+
+    uv run python bench/bench_build.py latency [--batches 50]
+        End-to-end latency with the real Loader (watchdog) and a warm Builder: a CSV file closed
+        in landing_zone/data/raw/orders/ → the gold Delta commit that contains it (the commit's
+        own timestamp), p50/p95; then a cold ``dbt build`` CLI of the same project.
+    uv run python bench/bench_build.py scale [--rows 10000000]
+        One build of a 3-model project on N bronze rows, each variant in its own process (time,
+        peak RSS): plain ``dbt build`` (no publish), build + publish, the compiled SQL run
+        directly in DuckDB; then an incremental 1% batch absorbed vs a full refresh.
+
+Everything lives under bench/out/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out" / "build"
+sys.path.insert(0, str(REPO))
+
+SOURCES = """
+version: 2
+sources:
+  - name: bronze
+    meta: {plugin: lakehouse_bronze}
+    tables:
+      - name: orders
+"""
+PROJECT = """
+name: lakehouse
+version: "1.0.0"
+config-version: 2
+profile: lakehouse
+models:
+  lakehouse:
+    staging: {+materialized: table}
+    marts: {+materialized: table}
+"""
+LATENCY_MODELS = {
+    "models/staging/stg_orders.sql": """
+        select cast(order_id as bigint) as order_id, cast(customer_id as bigint) as customer_id,
+               cast(amount_cents as bigint) as amount_cents, _ingested_at
+        from {{ source('bronze', 'orders') }}
+    """,
+    "models/marts/customer_revenue.sql": """
+        select customer_id, count(*) as orders, sum(amount_cents)::bigint as revenue_cents
+        from {{ ref('stg_orders') }} group by customer_id
+    """,
+    "models/marts/revenue.sql": """
+        select count(*) as orders, sum(amount_cents)::bigint as revenue_cents,
+               max(_ingested_at) as last_ingested_at
+        from {{ ref('stg_orders') }}
+    """,
+}
+SCALE_MODELS = {
+    "models/staging/stg_orders.sql": """
+        {{ config(materialized='incremental', unique_key='order_id') }}
+        select order_id, customer_id, amount_cents, ordered_at, status, _ingested_at
+        from {{ source('bronze', 'orders') }}
+        {% if is_incremental() %}
+        where _ingested_at > (select max(_ingested_at) from {{ this }})
+        {% endif %}
+    """,
+    "models/marts/daily_revenue.sql": """
+        select cast(ordered_at as date) as order_date, count(*) as orders,
+               sum(amount_cents)::bigint as revenue_cents
+        from {{ ref('stg_orders') }} where status <> 'cancelled' group by 1
+    """,
+    "models/marts/customer_revenue.sql": """
+        select customer_id, count(*) as orders, sum(amount_cents)::bigint as revenue_cents,
+               max(ordered_at) as last_ordered_at
+        from {{ ref('stg_orders') }} group by customer_id
+    """,
+}
+
+
+def write_project(root: Path, models: dict[str, str]) -> Path:
+    files = {"dbt_project.yml": PROJECT, "models/staging/_sources.yml": SOURCES, **models}
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+def settings_for(root: Path, project: Path) -> Any:
+    from lakehouse.settings import Settings
+
+    return Settings(
+        root=root, dbt_project_dir=project, profiles_dir=REPO, dbt_target="dev", batch_window_ms=0
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    import platform
+
+    import duckdb
+    import psutil
+
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, "
+        f"Python {platform.python_version()}, duckdb {duckdb.__version__}"
+    )
+
+
+# -- latency ---------------------------------------------------------------------------------
+
+
+def latency(batches: int) -> dict[str, Any]:
+    from deltalake import DeltaTable
+
+    from loader.builder import Builder
+    from loader.loading import Loader
+
+    root = OUT / "latency"
+    shutil.rmtree(root, ignore_errors=True)
+    project = write_project(root / "project", LATENCY_MODELS)
+    settings = settings_for(root, project)
+    builder = Builder(settings)
+    loader = Loader(settings, on_event=builder.submit)
+    builder.start()
+    stop = threading.Event()
+    loader_thread = threading.Thread(target=loader.run, args=(stop,), daemon=True)
+    loader_thread.start()
+    raw = settings.raw_dir / "orders"
+    raw.mkdir(parents=True, exist_ok=True)
+    gold = settings.dados / "gold" / "revenue"
+    results: list[float] = []
+    to_bronze: list[float] = []
+    dbt_s: list[float] = []
+    publish_s: list[float] = []
+    builds_before = 0
+    try:
+        for i in range(batches + 3):  # the first three warm the builder up
+            expected = (i + 1) * 10
+            lines = ["order_id,customer_id,amount_cents"]
+            lines += [f"{i * 10 + k},{k % 7},{100 + k}" for k in range(10)]
+            tmp = raw / f".batch-{i}.csv.tmp"
+            tmp.write_text("\n".join(lines) + "\n")
+            closed = time.time()
+            tmp.rename(raw / f"batch-{i}.csv")
+            committed = _wait_for_gold(gold, expected, deadline=time.time() + 60)
+            bronze = DeltaTable(str(settings.dados / "bronze" / "orders")).history(1)[0]
+            if i == 2:
+                builds_before = builder.builds
+            if i >= 3:
+                results.append(committed - closed)
+                to_bronze.append(bronze["timestamp"] / 1000 - closed)
+                last = builder.last_result
+                if last is not None:
+                    dbt_s.append(last.dbt_seconds)
+                    publish_s.append(last.publish_seconds)
+        assert builder.wait_idle(60)
+        builds = builder.builds - builds_before
+    finally:
+        stop.set()
+        loader_thread.join(30)
+        builder.stop()
+    cold = _cold_cli(settings, project)
+    return {
+        "batches": len(results),
+        "p50_s": statistics.median(results),
+        "p95_s": pct(results, 0.95),
+        "max_s": max(results),
+        "min_s": min(results),
+        "builds": builds,
+        "p50_closed_to_bronze_commit_s": statistics.median(to_bronze),
+        "p50_dbt_build_s": statistics.median(dbt_s),
+        "p50_publish_s": statistics.median(publish_s),
+        "gold_version": DeltaTable(str(gold)).version(),
+        "cold_cli_s": cold,
+    }
+
+
+def _wait_for_gold(path: Path, orders: int, *, deadline: float) -> float:
+    """The commit time (from the Delta log) of the first gold version holding ``orders``."""
+    from deltalake import DeltaTable
+
+    while time.time() < deadline:
+        if (path / "_delta_log").is_dir():
+            table = DeltaTable(str(path))
+            rows = table.to_pyarrow_table(columns=["orders"]).to_pylist()
+            if rows and rows[0]["orders"] >= orders:
+                return float(table.history(1)[0]["timestamp"]) / 1000
+        time.sleep(0.005)
+    raise TimeoutError(f"gold never reached {orders} orders")
+
+
+def _cold_cli(settings: Any, project: Path) -> float:
+    """A cold ``dbt build`` CLI on a copy of the data (the warm builder holds the DuckDB lock)."""
+    copy = OUT / "latency-cli"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(settings.dados / "bronze", copy / "dados" / "bronze")
+    env = {
+        **os.environ,
+        "LAKEHOUSE_ROOT": str(copy),
+        "LAKEHOUSE_DADOS": str(copy / "dados"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = [str(Path(sys.executable).parent / "dbt")]
+    args = ["build", "--project-dir", str(project), "--profiles-dir", str(REPO), "--quiet"]
+    started = time.perf_counter()
+    subprocess.run([*dbt, *args], env=env, check=True, cwd=copy)
+    return time.perf_counter() - started
+
+
+# -- scale -----------------------------------------------------------------------------------
+
+
+def make_bronze(settings: Any, rows: int, *, first: int = 0, ingested: str | None = None) -> None:
+    """``rows`` orders appended to bronze, generated by DuckDB and streamed (no big list)."""
+    import duckdb
+    from deltalake import write_deltalake
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    at = f"timestamptz '{ingested}'" if ingested else "now()"
+    reader = con.sql(
+        f"select (i + {first})::bigint as order_id, (hash(i) % 100000)::bigint as customer_id,"
+        " (hash(i * 7) % 100000)::bigint as amount_cents,"
+        " timestamptz '2025-01-01' + to_seconds((hash(i * 3) % 31536000)::bigint) as ordered_at,"
+        " ['paid', 'shipped', 'cancelled'][(i % 3) + 1] as status,"
+        f" {at} as _ingested_at"
+        f" from range({rows}) t(i)"
+    ).to_arrow_reader(1_000_000)
+    path = str(settings.dados / "bronze" / "orders")
+    write_deltalake(path, reader, mode="append", schema_mode="merge")
+
+
+def scale(rows: int) -> dict[str, Any]:
+    root = OUT / "scale"
+    shutil.rmtree(root, ignore_errors=True)
+    project = write_project(root / "project", SCALE_MODELS)
+    settings = settings_for(root, project)
+    started = time.perf_counter()
+    make_bronze(settings, rows, ingested="2026-01-01 00:00:00+00")
+    generated = time.perf_counter() - started
+    out: dict[str, Any] = {"rows": rows, "bronze_written_s": generated}
+    for variant in ("plain", "publish", "direct"):
+        out[variant] = _in_child("scale-variant", variant, str(root), str(project))
+    out["incremental"] = _in_child("scale-variant", "incremental", str(root), str(project))
+    return out
+
+
+def _in_child(*args: str) -> dict[str, Any]:
+    """Run ``args`` in a fresh process (its own peak RSS); its JSON result."""
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def scale_variant(variant: str, root: str, project: str) -> dict[str, Any]:
+    """One variant, in this (child) process: a fresh warehouse, a warm-up parse, one build."""
+    from loader import dbt_plugin
+    from loader.builder import DbtSession
+
+    settings = settings_for(Path(root), Path(project))
+    warehouse = settings.dados / "warehouse.duckdb"
+    for leftover in (warehouse, Path(f"{warehouse}.wal")):
+        leftover.unlink(missing_ok=True)
+    for layer in ("silver", "gold"):
+        shutil.rmtree(settings.dados / layer, ignore_errors=True)
+    session = DbtSession(settings)
+    session.invoke(["parse"])  # warm: what a long-lived builder has already paid
+    result: dict[str, Any] = {}
+    started = time.perf_counter()
+    if variant == "plain":
+        dbt_plugin.begin_build(settings)
+        outcome = session.invoke(["build"])
+        assert outcome.success, outcome.exception
+    elif variant == "publish":
+        built = session.build()
+        assert built.success, built.failures
+        result["published"] = built.published
+    elif variant == "direct":
+        result.update(_direct(settings, Path(project)))
+    elif variant == "incremental":
+        result.update(_incremental(settings, session))
+    result["seconds"] = time.perf_counter() - started
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _direct(settings: Any, project: Path) -> dict[str, Any]:
+    """The compiled SQL of each model run directly in DuckDB (bronze through the same Arrow)."""
+    import duckdb
+    from deltalake import DeltaTable
+
+    compiled = project / "target" / "compiled" / "lakehouse" / "models"
+    con = duckdb.connect(str(settings.dados / "direct.duckdb"))
+    con.execute("set TimeZone = 'UTC'")
+    dataset = DeltaTable(str(settings.dados / "bronze" / "orders")).to_pyarrow_dataset()
+    con.register("orders_ds", dataset)
+    con.execute("create schema if not exists bronze")
+    con.execute("create or replace view bronze.orders as select * from orders_ds")
+    order = ["staging/stg_orders.sql", "marts/daily_revenue.sql", "marts/customer_revenue.sql"]
+    for name in order:
+        sql = (compiled / name).read_text()
+        sql = sql.replace('"warehouse".', "").replace('"bronze"."orders"', "bronze.orders")
+        model = Path(name).stem
+        con.execute(f"create or replace table main.{model} as {sql}")
+    con.close()
+    return {"models": len(order)}
+
+
+def _incremental(settings: Any, session: Any) -> dict[str, Any]:
+    """Full build, then a 1% batch absorbed (build + merge publish), then a full refresh."""
+    rows = bronze_rows(settings)
+    first = session.build()
+    assert first.success, first.failures
+    make_bronze(settings, rows // 100, first=rows, ingested="2026-02-01 00:00:00+00")
+    started = time.perf_counter()
+    inc = session.build(["source:bronze.orders+"])
+    absorbed = time.perf_counter() - started
+    assert inc.success, inc.failures
+    started = time.perf_counter()
+    full = session.build(["source:bronze.orders+"], full_refresh=True)
+    refreshed = time.perf_counter() - started
+    assert full.success, full.failures
+    return {"first_build_s": first.seconds, "one_percent_s": absorbed, "full_refresh_s": refreshed}
+
+
+def bronze_rows(settings: Any) -> int:
+    from deltalake import DeltaTable
+
+    return int(DeltaTable(str(settings.dados / "bronze" / "orders")).count())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("latency").add_argument("--batches", type=int, default=50)
+    sub.add_parser("scale").add_argument("--rows", type=int, default=10_000_000)
+    child = sub.add_parser("scale-variant")
+    child.add_argument("variant")
+    child.add_argument("root")
+    child.add_argument("project")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.command == "scale-variant":
+        print(json.dumps(scale_variant(args.variant, args.root, args.project)))
+        return 0
+    result = latency(args.batches) if args.command == "latency" else scale(args.rows)
+    result["machine"] = machine()
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
