@@ -1,0 +1,313 @@
+"""Benchmark: NDJSON records through ``POST /v1/tables/{table}/records`` into the landing zone.
+
+One uvicorn worker on loopback (a subprocess of this script), beside, in the same server and run:
+
+- the raw ceiling: ``POST /bench/raw/{table}`` streams the body to a landing file (temp name,
+  fsync, rename: the same landing) without parsing anything;
+- the usual FastAPI way: ``POST /bench/pydantic/{table}`` with a ``list[Order]`` body (Pydantic
+  models of the same 8 typed fields), landing the validated records as NDJSON.
+
+Figures: records/s and MB/s for ~1 MB bodies (body bytes as sent), without a contract (table
+``free``) and with a contract of 8 typed fields (table ``orders``); p50/p99 latency under 32
+concurrent clients for a bounded time. Run: ``uv run python bench/bench_api.py [--seconds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import orjson
+from fastapi import Request
+from pydantic import BaseModel
+
+SOURCES = """\
+version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: orders
+        columns:
+          - {name: order_id, data_type: bigint, data_tests: [not_null]}
+          - {name: customer_id, data_type: integer, data_tests: [not_null]}
+          - {name: amount, data_type: "decimal(12,2)"}
+          - {name: currency, data_type: varchar, data_tests: [not_null]}
+          - {name: status, data_type: varchar}
+          - {name: is_gift, data_type: boolean}
+          - {name: ordered_at, data_type: timestamp with time zone, data_tests: [not_null]}
+          - {name: note, data_type: varchar}
+"""
+
+
+# -- the server side ----------------------------------------------------------------------------
+
+
+class Order(BaseModel):
+    """The usual FastAPI way: a Pydantic model per record."""
+
+    order_id: int
+    customer_id: int
+    amount: Decimal | None = None
+    currency: str
+    status: str | None = None
+    is_gift: bool | None = None
+    ordered_at: datetime
+    note: str | None = None
+
+
+def serve(root: Path, port: int) -> None:
+    import uvicorn
+
+    from ingest.app import create_app
+    from ingest.landing import Landing, land_bytes
+    from lakehouse.layout import new_batch_id
+    from lakehouse.settings import Settings
+
+    settings = Settings(
+        root=root,
+        dbt_project_dir=root / "dbt_project",
+        api_rate_per_token=0,
+        api_min_free_bytes=0,
+        api_ready_requires_loader=False,
+    )
+    app = create_app(settings)
+    ledger = app.state.context.ledger
+
+    @app.post("/bench/raw/{table}", status_code=202)
+    async def raw(table: str, request: Request) -> dict[str, object]:
+        landing = Landing(settings, table, new_batch_id(), ".ndjson")
+        async for chunk in request.stream():
+            landing.write(chunk)
+        landing.commit(ledger, records=None)
+        return {"batch_id": landing.batch_id, "bytes": landing.bytes}
+
+    @app.post("/bench/bare/{table}", status_code=202)
+    async def bare(table: str, request: Request) -> dict[str, object]:
+        folder = settings.raw_dir / table
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{new_batch_id()}.ndjson"
+        size = 0
+        with open(path, "wb") as f:  # no fsync, no rename, no ledger: the wire and the page cache
+            async for chunk in request.stream():
+                f.write(chunk)
+                size += len(chunk)
+        return {"bytes": size}
+
+    @app.post("/bench/pydantic/{table}", status_code=202)
+    def pydantic_list(table: str, records: list[Order]) -> dict[str, object]:
+        data = b"".join(r.model_dump_json().encode() + b"\n" for r in records)
+        batch_id = new_batch_id()
+        land_bytes(settings, ledger, table, batch_id, ".ndjson", data, records=len(records))
+        return {"batch_id": batch_id, "records": len(records)}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# -- the client side ----------------------------------------------------------------------------
+
+
+def make_rows(n: int, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    return [
+        {
+            "order_id": i,
+            "customer_id": rng.randint(1, 1_000_000),
+            "amount": round(rng.random() * 1000, 2),
+            "currency": rng.choice(["EUR", "USD", "BRL"]),
+            "status": rng.choice(["placed", "shipped", "delivered", "returned"]),
+            "is_gift": rng.random() < 0.2,
+            "ordered_at": f"2024-05-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:12:00Z",
+            "note": "x" * rng.randint(0, 24),
+        }
+        for i in range(n)
+    ]
+
+
+def run_phase(
+    url: str, path: str, body: bytes, content_type: str, records: int, requests: int, clients: int
+) -> dict[str, float]:
+    """``requests`` posts of ``body`` over ``clients`` connections; throughput figures."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            while True:
+                with lock:
+                    if next(counter, None) is None:
+                        return
+                t0 = time.perf_counter()
+                r = http.post(path, content=body, headers={"content-type": content_type})
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    if r.status_code != 202:
+                        failures.append(f"{path}: {r.status_code} {r.text[:300]}")
+                        return
+                    latencies.append(elapsed)
+
+    failures: list[str] = []
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if failures:
+        raise SystemExit(failures[0])
+    return {
+        "records_s": records * requests / wall,
+        "mb_s": len(body) * requests / wall / 1e6,
+        "p50_ms": statistics.median(latencies) * 1000,
+    }
+
+
+def run_latency(
+    url: str, path: str, body: bytes, content_type: str, clients: int, seconds: float
+) -> dict[str, float]:
+    """``clients`` connections posting as fast as they can for ``seconds``; latency figures."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    errors: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = http.post(path, content=body, headers={"content-type": content_type})
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    latencies.append(elapsed)
+                    if r.status_code != 202:
+                        errors.append(f"{r.status_code}")
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "req_s": len(latencies) / wall,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clear(root: Path) -> None:
+    shutil.rmtree(root / "landing_zone" / "data" / "raw", ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=7000, help="records per body (~1 MB)")
+    parser.add_argument("--requests", type=int, default=60, help="requests per throughput phase")
+    parser.add_argument("--clients", type=int, default=2, help="connections for throughput")
+    parser.add_argument("--seconds", type=float, default=10, help="each latency phase")
+    parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve[0]), int(args.serve[1]))
+        return
+
+    root = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    (root / "dbt_project" / "models").mkdir(parents=True)
+    (root / "dbt_project" / "models" / "_bronze__sources.yml").write_text(SOURCES)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        rows = make_rows(args.records)
+        ndjson = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        array = orjson.dumps(rows)
+        nd, js = "application/x-ndjson", "application/json"
+        phases = [
+            (
+                "raw ceiling: same landing (fsync, rename, ledger), no parsing",
+                "/bench/raw/free",
+                ndjson,
+                nd,
+            ),
+            ("records, NDJSON, no contract", "/v1/tables/free/records", ndjson, nd),
+            ("records, NDJSON, 8-field contract", "/v1/tables/orders/records", ndjson, nd),
+            ("records, JSON array, 8-field contract", "/v1/tables/orders/records", array, js),
+            ("FastAPI list[Model] (Pydantic), JSON array", "/bench/pydantic/orders", array, js),
+            (
+                "bare write: no fsync, no rename, no ledger (for context)",
+                "/bench/bare/free",
+                ndjson,
+                nd,
+            ),
+        ]
+        print(f"bodies: {args.records} records, NDJSON {len(ndjson)} B, array {len(array)} B")
+        for _, path, body, ctype in phases:  # warm up every route
+            run_phase(url, path, body, ctype, args.records, 3, 1)
+        _clear(root)
+        results = {}
+        print("\n| endpoint | records/s | MB/s | p50 ms |\n|---|---:|---:|---:|")
+        for name, path, body, ctype in phases:
+            r = run_phase(url, path, body, ctype, args.records, args.requests, args.clients)
+            results[name] = r
+            _clear(root)
+            print(f"| {name} | {r['records_s']:,.0f} | {r['mb_s']:.1f} | {r['p50_ms']:.1f} |")
+        ceiling = results[phases[0][0]]["mb_s"]
+        baseline = results[phases[4][0]]["mb_s"]
+        print(f"\nno contract: {results[phases[1][0]]['mb_s'] / ceiling:.0%} of the raw ceiling")
+        print(
+            f"8-field contract, NDJSON: {results[phases[2][0]]['mb_s'] / baseline:.2f}x "
+            "the FastAPI list[Model] endpoint"
+        )
+        print(f"8-field contract, JSON array: {results[phases[3][0]]['mb_s'] / baseline:.2f}x")
+        small = b"".join(orjson.dumps(r) + b"\n" for r in rows[:100])
+        print("\n| 32 clients, contract | body | requests | req/s | p50 ms | p99 ms | errors |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for label, body in (("100 records", small), ("~1 MB", ndjson)):
+            r = run_latency(url, "/v1/tables/orders/records", body, nd, 32, args.seconds)
+            _clear(root)
+            print(
+                f"| records, NDJSON | {label} ({len(body)} B) | {r['requests']} | "
+                f"{r['req_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
