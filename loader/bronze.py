@@ -63,7 +63,7 @@ class Bronze:
             return 0
         return int(table.transaction_version(app_id(batch_id)) or 0)
 
-    def append(self, data: pa.Table, watermarks: Mapping[str, int]) -> int:
+    def append(self, data: pa.Table | pa.RecordBatchReader, watermarks: Mapping[str, int]) -> int:
         """Append ``data`` and set each batch's watermark in the same commit; the new version."""
         txns = [Transaction(app_id(b), v) for b, v in watermarks.items()]
         write_deltalake(

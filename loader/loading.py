@@ -135,19 +135,6 @@ class _Pending:
         self.nbytes = sum(b.nbytes for _, b in kept)
 
 
-def _lookahead(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, bool]]:
-    """Each batch with whether it is the last one."""
-    iterator = iter(batches)
-    try:
-        current = next(iterator)
-    except StopIteration:
-        return
-    for following in iterator:
-        yield current, False
-        current = following
-    yield current, True
-
-
 def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         if skip >= batch.num_rows:
@@ -155,6 +142,81 @@ def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.Reco
             continue
         yield batch.slice(skip) if skip else batch
         skip = 0
+
+
+def _bronze_schema(data: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        [
+            *data,
+            pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
+            pa.field(BATCH_ID_COLUMN, pa.string()),
+            pa.field(SOURCE_FILE, pa.string()),
+        ]
+    )
+
+
+def _with_bronze_columns(
+    batch: pa.RecordBatch, full: pa.Schema, file: LandingFile, now: pa.Scalar
+) -> pa.RecordBatch:
+    """``batch`` laid out as ``full``: missing data columns null, the bronze columns filled."""
+    n = batch.num_rows
+    names = set(batch.schema.names)
+    arrays = [
+        batch.column(f.name) if f.name in names else pa.nulls(n, f.type) for f in list(full)[:-3]
+    ]
+    arrays += [
+        pa.repeat(now, n),
+        pa.repeat(pa.scalar(file.batch_id), n),
+        pa.repeat(pa.scalar(file.name), n),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=full)
+
+
+class _Pieces:
+    """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns."""
+
+    def __init__(
+        self, stream: Iterator[pa.RecordBatch], size: int, full: pa.Schema, file: LandingFile
+    ) -> None:
+        self._stream = stream
+        self._size = size
+        self._full = full
+        self._file = file
+        self._carry: list[pa.RecordBatch] = []
+        self.rows = 0  # rows of the last piece
+        self.failure: BaseException | None = None  # why the last piece's stream broke
+
+    def more(self) -> bool:
+        """Whether another row is left (reads one batch ahead)."""
+        if not self._carry:
+            batch = next(self._stream, None)
+            if batch is None:
+                return False
+            self._carry.append(batch)
+        return True
+
+    def next_piece(self) -> pa.RecordBatchReader:
+        self.rows = 0
+        self.failure = None
+        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        return pa.RecordBatchReader.from_batches(self._full, self._batches(now))
+
+    def _batches(self, now: pa.Scalar) -> Iterator[pa.RecordBatch]:
+        try:
+            left = self._size
+            while left > 0:
+                batch = self._carry.pop() if self._carry else next(self._stream, None)
+                if batch is None:
+                    return
+                if batch.num_rows > left:
+                    self._carry.append(batch.slice(left))
+                    batch = batch.slice(0, left)
+                left -= batch.num_rows
+                self.rows += batch.num_rows
+                yield _with_bronze_columns(batch, self._full, self._file, now)
+        except BaseException as exc:  # delta-rs only sees a broken stream; keep why
+            self.failure = exc
+            raise
 
 
 class Loader:
@@ -448,7 +510,10 @@ class Loader:
         partial: set[str],
         summary: LoadSummary,
     ) -> pa.Schema | None:
-        """Read one file into ``pending``, committing whenever it is full; the new target."""
+        """Load one file: buffered with others when small, else streamed in pieces.
+
+        Returns the table's schema as it will be once the file is in.
+        """
         source = detect(file.path)
         hints = duckdb_hints(target)
         with open_batches(
@@ -460,34 +525,87 @@ class Loader:
             database=self._database(),
         ) as batches:
             schema = plan(batches.schema, target)
-            new_target = merged(target, schema)
-            rows = start
-            for batch, last in _lookahead(_skip_rows(batches, start)):
-                try:
-                    conformed = conform(batch, schema)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                    raise rejection(exc, hints) from exc
-                rows += batch.num_rows
-                pending.add(file, conformed, COMPLETE if last else rows)
-                if last:
-                    break
-                if (
-                    pending.rows >= self.settings.chunk_rows
-                    or pending.nbytes >= self.settings.batch_max_bytes
-                ):
+            stream = self._conformed(_skip_rows(batches, start), schema, hints)
+            if start == 0 and file.size <= SMALL_FILE_BYTES:
+                rows = 0
+                for batch in stream:
+                    pending.add(file, batch, COMPLETE)
+                    rows += batch.num_rows
+                if rows:
+                    self._rows[file.batch_id] = rows
+            else:
+                if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
-                    partial.add(file.batch_id)
-        if start and file.batch_id not in pending.files:
-            raise FileRejected(
-                "unparseable",
-                f"the file has no rows after the {start} already committed: it changed since",
-            )
-        if rows == 0:
+                rows = self._stream(summary, bronze, file, start, stream, schema, partial)
+        if rows == 0 and start == 0:
+            pending.drop(file.batch_id)
             if source.kind in ("csv", "tsv") and len(batches.schema) > 0:
                 raise FileRejected("header_only", "the file has a header and no rows")
             raise FileRejected("empty", "the file holds no records")
-        self._rows[file.batch_id] = rows
-        return new_target
+        if (
+            pending.rows >= self.settings.chunk_rows
+            or pending.nbytes >= self.settings.batch_max_bytes
+        ):
+            self._commit(summary, bronze, pending)
+        return merged(target, schema)
+
+    @staticmethod
+    def _conformed(
+        batches: Iterable[pa.RecordBatch], schema: pa.Schema, hints: dict[str, str]
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            try:
+                yield conform(batch, schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise rejection(exc, hints) from exc
+
+    def _stream(
+        self,
+        summary: LoadSummary,
+        bronze: Bronze,
+        file: LandingFile,
+        start: int,
+        stream: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        partial: set[str],
+    ) -> int:
+        """Stream a big file into bronze, one commit per ``chunk_rows``; rows it added.
+
+        Piece ``k`` carries the watermark ``start + k * chunk_rows``: every row before that
+        position is committed (the last piece may hold fewer rows; the claim stays true).
+        A restart skips that many rows; when nothing is left, the file was complete.
+        """
+        chunk = self.settings.chunk_rows
+        pieces = _Pieces(stream, chunk, _bronze_schema(schema), file)
+        position, added, version = start, 0, None
+        while pieces.more():
+            bronze.refresh()
+            if bronze.watermark(file.batch_id) not in (position, ROLLED_BACK, 0):
+                log.warning("%s/%s is being loaded by someone else", file.table, file.name)
+                return added
+            try:
+                version = bronze.append(pieces.next_piece(), {file.batch_id: position + chunk})
+            except Exception as exc:
+                if pieces.failure is not None:  # the file's fault, not the table's
+                    raise rejection(pieces.failure) from exc
+                raise
+            partial.add(file.batch_id)
+            position += chunk
+            added += pieces.rows
+            self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), pieces.rows))
+            log.info("bronze %s v%d: %d rows of %s", bronze.name, version, pieces.rows, file.name)
+        if version is None:  # nothing after ``start``: complete before (or empty)
+            if start:
+                self._already_loaded(summary, bronze, file)
+            return added
+        total = start + added  # a piece before the last is full: ``start`` is exact
+        try:
+            self.ledger.mark_loaded(bronze.name, version, {file.batch_id: (file.name, total)})
+        except Exception:
+            log.exception("cannot record a loaded batch in the ledger")
+        landing.retire(self.settings, file)
+        summary.loaded.append(LoadedFile(bronze.name, file.name, file.batch_id, total, version))
+        return added
 
     def _commit(self, summary: LoadSummary, bronze: Bronze, pending: _Pending) -> None:
         """One Delta commit of everything pending; then ledger, archive and the load event."""
@@ -532,29 +650,10 @@ class Loader:
         for _, batch in pending.batches:
             for f in batch.schema:
                 columns.setdefault(f.name, f)
+        full = _bronze_schema(pa.schema(list(columns.values())))
         now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
-        schema = pa.schema(
-            [
-                *columns.values(),
-                pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
-                pa.field(BATCH_ID_COLUMN, pa.string()),
-                pa.field(SOURCE_FILE, pa.string()),
-            ]
-        )
-        out = []
-        for file, batch in pending.batches:
-            n = batch.num_rows
-            arrays = [
-                batch.column(name) if name in batch.schema.names else pa.nulls(n, f.type)
-                for name, f in columns.items()
-            ]
-            arrays += [
-                pa.repeat(now, n),
-                pa.repeat(pa.scalar(file.batch_id), n),
-                pa.repeat(pa.scalar(file.name), n),
-            ]
-            out.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-        return pa.Table.from_batches(out, schema=schema)
+        out = [_with_bronze_columns(batch, full, file, now) for file, batch in pending.batches]
+        return pa.Table.from_batches(out, schema=full)
 
     def _emit(self, summary: LoadSummary, event: LoadEvent) -> None:
         summary.events.append(event)

@@ -292,32 +292,40 @@ def _csv_relation(
     if max_bad_rows:
         options += ["ignore_errors = true", "store_rejects = true"]
     delim = "\t" if source.kind == "tsv" else None
+    path = _sql_str(str(source.path))
 
-    def describe(delimiter: str | None) -> list[tuple[str, str]]:
-        opts = [*options, f"delim = {_sql_str(delimiter)}"] if delimiter else options
-        query = f"describe select * from read_csv({_sql_str(str(source.path))}, {', '.join(opts)})"
-        return [(row[0], row[1]) for row in con.sql(query).fetchall()]
+    def relation(delimiter: str | None, types: dict[str, str]) -> duckdb.DuckDBPyRelation:
+        opts = [*options, f"delim = {_sql_str(delimiter)}"] if delimiter else list(options)
+        if types:
+            opts.append(f"types = {_struct(types)}")
+        return con.sql(f"select * from read_csv({path}, {', '.join(opts)})")
 
     try:
-        columns = describe(delim)
-        if len(columns) == 1 and delim is None:
+        rel = relation(delim, {})
+        if len(rel.columns) == 1 and delim is None:
             # The sniffer falls back to one column when rows disagree on their column count;
             # a header line holding a likely delimiter says that is what happened.
             guess = _likely_delimiter(head)
             if guess is not None:
                 delim = guess
-                columns = describe(delim)
+                rel = relation(delim, {})
     except duckdb.Error as exc:
         raise _column_count_problem(head, delim) or rejection(exc, hints) from exc
-    if delim is not None:
-        options.append(f"delim = {_sql_str(delim)}")
-    types = {
-        name: hints[name] for name, sniffed in columns if name in hints and sniffed != hints[name]
+    types = _overrides(rel, hints)
+    return relation(delim, types) if types else rel
+
+
+def _overrides(rel: duckdb.DuckDBPyRelation, hints: dict[str, str]) -> dict[str, str]:
+    """The hinted columns whose sniffed type differs from the hint."""
+
+    def spelled(t: str) -> str:
+        return t.upper().replace(" ", "").replace("TIMESTAMPWITHTIMEZONE", "TIMESTAMPTZ")
+
+    return {
+        name: hints[name]
+        for name, sniffed in zip(rel.columns, rel.types, strict=True)
+        if name in hints and spelled(str(sniffed)) != spelled(hints[name])
     }
-    if types:
-        options.append(f"types = {_struct(types)}")
-    query = f"select * from read_csv({_sql_str(str(source.path))}, {', '.join(options)})"
-    return con.sql(query)
 
 
 def _header_line(head: bytes) -> str:
@@ -377,11 +385,15 @@ def _json_relation(
         f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
     ]
     path = _sql_str(str(source.path))
-    columns = con.sql(f"describe select * from read_json({path}, {', '.join(options)})").fetchall()
-    if any(hints.get(name, sniffed) != sniffed for name, sniffed, *_ in columns):
-        typed = {name: hints.get(name, sniffed) for name, sniffed, *_ in columns}
+    rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
+    if _overrides(rel, hints):
+        typed = {
+            name: hints.get(name, str(sniffed))
+            for name, sniffed in zip(rel.columns, rel.types, strict=True)
+        }
         options.append(f"columns = {_struct(typed)}")
-    return con.sql(f"select * from read_json({path}, {', '.join(options)})")
+        rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
+    return rel
 
 
 def _open_parquet(source: Source, batch_rows: int, scratch: Path | None) -> Batches:

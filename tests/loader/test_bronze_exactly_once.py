@@ -105,7 +105,12 @@ def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings) -> None:
     assert summary.loaded[0].rows == 10_000
     ids = bronze(settings, "t").column("id").to_pylist()
     assert sorted(ids) == list(range(10_000))
-    assert Bronze(settings, "t").watermark(file.batch_id) == COMPLETE
+    assert 10_000 <= Bronze(settings, "t").watermark(file.batch_id) < COMPLETE
+    # the same file again: recognised from the watermark, nothing added
+    drop(settings, "t", "big-again.csv", csv_rows(10_000))
+    again = Loader(settings).load_pending()
+    assert [s.file for s in again.skipped] == ["big-again.csv"] and again.events == []
+    assert bronze(settings, "t").num_rows == 10_000
 
 
 def bronze_rows(n: int, batch_id: str) -> pa.Table:
