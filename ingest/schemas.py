@@ -87,6 +87,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: "The token may not do this",
         404: "Not found",
         409: "Idempotency-Key reused with another body, or still in progress",
+        411: "A multipart upload without Content-Length",
         413: "Body, file or record count above the limit",
         415: "Unsupported media type or encoding",
         422: "Invalid records: each error names the row and field",

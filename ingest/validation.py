@@ -57,12 +57,15 @@ _MISSING = re.compile(r"missing required field `(?P<name>[^`]*)`")
 class BodyError(ValueError):
     """The body is not JSON (400)."""
 
-    def __init__(self, message: str, *, row: int | None = None) -> None:
+    def __init__(self, message: str, *, row: int | None = None, unit: str = "line") -> None:
         super().__init__(message)
         self.row = row
+        self.unit = unit  # "line" of NDJSON (1-based), or "record" of an array (0-based)
 
     def detail(self) -> str:
-        where = f" (line {self.row + 1})" if self.row is not None else ""
+        where = ""
+        if self.row is not None:
+            where = f" (line {self.row + 1})" if self.unit == "line" else f" (record {self.row})"
         return f"malformed JSON{where}: {self}"
 
 
@@ -318,7 +321,11 @@ def parse_records(
         raise TooManyRecordsError(len(lines), max_records)
     if not lines:
         raise RecordsError([record_error(None, None, "the body holds no records", "empty")])
-    rows = _decode_lines(lines)
+    try:
+        rows = _decode_lines(lines)
+    except BodyError as exc:
+        exc.unit = "line" if ndjson else "record"
+        raise
     landed = b"\n".join(lines) + b"\n"
     big_ints = b"9" * 19 in landed.translate(_DIGITS)
     if big_ints or not _no_duplicates(landed, rows):

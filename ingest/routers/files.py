@@ -73,6 +73,10 @@ async def _source(
     request: Request, media: str, filename: str | None, limit: int, forms: list[FormData]
 ) -> tuple[FileKind, str | None, AsyncIterator[bytes]]:
     if media == "multipart/form-data":
+        if "content-length" not in request.headers:  # the form is spooled before it is read
+            raise HTTPException(
+                status.HTTP_411_LENGTH_REQUIRED, "multipart uploads need a Content-Length"
+            )
         check_declared_length(request, limit + 64 * 1024, "the file")
         form = await request.form(max_files=1, max_fields=8)
         forms.append(form)  # closed by the caller
@@ -97,7 +101,7 @@ async def _source(
     "/{table}/files",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
-    responses=errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+    responses=errors(400, 401, 403, 404, 409, 411, 413, 415, 422, 429, 503),
     openapi_extra=_BODY,
     summary="Post a file (CSV, TSV, NDJSON, JSON, Parquet; optionally gzip)",
 )

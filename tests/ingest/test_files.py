@@ -214,3 +214,23 @@ def test_file_idempotency(client: TestClient, api_settings: Settings) -> None:
         == 409
     )
     assert len(landed(api_settings, "orders")) == 1
+
+
+def test_multipart_needs_a_length(client: TestClient) -> None:
+    boundary = "XyZ"
+    parts = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\na\n1\n\r\n--{boundary}--\r\n"
+    ).encode()
+    r = client.post(
+        "/v1/tables/things/files",
+        content=iter([parts]),  # chunked: no Content-Length
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 411
+    r = client.post(
+        "/v1/tables/things/files",
+        content=parts,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 202, r.text

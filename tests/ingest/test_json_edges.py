@@ -163,3 +163,8 @@ def test_json_test_suite_transforms(client: TestClient, shared_dir: Path) -> Non
     assert fates["object_same_key_same_value.json"] == 422
     assert fates["object_same_key_different_values.json"] == 422
     assert fates["string_1_invalid_codepoint.json"] == 400
+
+
+def test_malformed_array_element_names_the_record(client: TestClient) -> None:
+    r = client.post(URL, content=b'[{"x": 1}, {"x": 1e999}]', headers=JSON)
+    assert r.status_code == 400 and "record 1" in r.json()["detail"]
