@@ -226,8 +226,9 @@ def _clear(root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=7000, help="records per body (~1 MB)")
-    parser.add_argument("--requests", type=int, default=60, help="requests per throughput phase")
+    parser.add_argument("--requests", type=int, default=60, help="requests per endpoint, in all")
     parser.add_argument("--clients", type=int, default=2, help="connections for throughput")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
     parser.add_argument("--seconds", type=float, default=10, help="each latency phase")
     parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,12 +279,21 @@ def main() -> None:
         for _, path, body, ctype in phases:  # warm up every route
             run_phase(url, path, body, ctype, args.records, 3, 1)
         _clear(root)
-        results = {}
+        # interleaved rounds, median per endpoint: fair when the machine's load drifts
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in phases}
+        per_round = max(1, args.requests // args.rounds)
+        for _ in range(args.rounds):
+            for name, path, body, ctype in phases:
+                rounds[name].append(
+                    run_phase(url, path, body, ctype, args.records, per_round, args.clients)
+                )
+                _clear(root)
+        results = {
+            name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            for name, runs in rounds.items()
+        }
         print("\n| endpoint | records/s | MB/s | p50 ms |\n|---|---:|---:|---:|")
-        for name, path, body, ctype in phases:
-            r = run_phase(url, path, body, ctype, args.records, args.requests, args.clients)
-            results[name] = r
-            _clear(root)
+        for name, r in results.items():
             print(f"| {name} | {r['records_s']:,.0f} | {r['mb_s']:.1f} | {r['p50_ms']:.1f} |")
         ceiling = results[phases[0][0]]["mb_s"]
         baseline = results[phases[4][0]]["mb_s"]
