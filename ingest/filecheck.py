@@ -46,14 +46,6 @@ def _open(path: Path, kind: FileKind) -> Iterator[IO[bytes]]:
             yield raw
 
 
-def _shift(exc: RecordsError, offset: int) -> RecordsError:
-    for error in exc.errors:
-        if error["row"] is not None:
-            error["row"] += offset
-            error["loc"][1] = error["row"]
-    return exc
-
-
 def _check_ndjson(path: Path, kind: FileKind, contract: Contract | None, max_errors: int) -> int:
     rows = 0
     rest = b""
@@ -73,7 +65,7 @@ def _check_ndjson(path: Path, kind: FileKind, contract: Contract | None, max_err
                         max_errors=max_errors,
                     ).count
                 except RecordsError as exc:
-                    raise _shift(exc, rows) from None
+                    raise exc.shifted(rows) from None
                 except BodyError as exc:
                     if exc.row is not None:
                         exc.row += rows

@@ -43,6 +43,8 @@ import msgspec
 from lakehouse.contracts import Column, Contract
 
 INT64 = (-(2**63), 2**63 - 1)
+#: Records decoded at a time: memory for Python objects stays bounded whatever the body size.
+SLICE = 8192
 
 _DECODE_ONE = msgspec.json.Decoder(dict[str, Any])
 _DECODE_BODY = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any])
@@ -75,6 +77,14 @@ class RecordsError(ValueError):
 
     errors: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
+
+    def shifted(self, offset: int) -> RecordsError:
+        """The same errors with row numbers moved by ``offset`` (a slice of a larger body)."""
+        for error in self.errors:
+            if error["row"] is not None:
+                error["row"] += offset
+                error["loc"][1] = error["row"]
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,18 +331,31 @@ def parse_records(
         raise TooManyRecordsError(len(lines), max_records)
     if not lines:
         raise RecordsError([record_error(None, None, "the body holds no records", "empty")])
-    try:
-        rows = _decode_lines(lines)
-    except BodyError as exc:
-        exc.unit = "line" if ndjson else "record"
-        raise
-    landed = b"\n".join(lines) + b"\n"
-    big_ints = b"9" * 19 in landed.translate(_DIGITS)
-    if big_ints or not _no_duplicates(landed, rows):
+    errors: list[dict[str, Any]] = []
+    for start in range(0, len(lines), SLICE):  # Python objects for one slice at a time
+        try:
+            _check_slice(lines[start : start + SLICE], contract, max_errors)
+        except BodyError as exc:
+            exc.unit = "line" if ndjson else "record"
+            exc.row = None if exc.row is None else exc.row + start
+            raise
+        except RecordsError as exc:
+            errors += exc.shifted(start).errors
+            if len(errors) >= max_errors or exc.truncated:
+                raise RecordsError(errors[:max_errors], truncated=True) from None
+    if errors:
+        raise RecordsError(errors)
+    return Records(count=len(lines), ndjson=b"\n".join(lines) + b"\n")
+
+
+def _check_slice(lines: list[bytes], contract: Contract | None, max_errors: int) -> None:
+    rows = _decode_lines(lines)
+    text = b"\n".join(lines)
+    big_ints = b"9" * 19 in text.translate(_DIGITS)
+    if big_ints or not _no_duplicates(text, rows):
         _check_values(lines, rows, max_errors)
     if contract is not None and contract.columns:
         _check_contract(rows, contract, max_errors)
-    return Records(count=len(rows), ndjson=landed)
 
 
 class TooManyRecordsError(ValueError):
