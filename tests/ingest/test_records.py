@@ -245,3 +245,18 @@ def test_table_names_cannot_escape(client: TestClient, api_settings: Settings, p
     raw = api_settings.raw_dir
     assert not raw.exists() or not any(raw.rglob("*.ndjson"))
     assert not (api_settings.root / "etc").exists()
+
+
+def test_errors_beyond_the_first_slice_keep_their_row(client: TestClient) -> None:
+    rows = [order(i) for i in range(10_000)]
+    rows[9_000]["customer_id"] = "x"
+    rows[20]["order_id"] = None
+    r = client.post("/v1/tables/orders/records", content=ndjson(rows), headers=NDJSON)
+    assert r.status_code == 422
+    assert [(e["row"], e["field"]) for e in r.json()["detail"]] == [
+        (20, "order_id"),
+        (9_000, "customer_id"),
+    ]
+    body = ndjson(rows[:9_500]).replace(b'{"order_id":9400,', b'{"order_id":9400')
+    r = client.post("/v1/tables/orders/records", content=body, headers=NDJSON)
+    assert r.status_code == 400 and "line 9401" in r.json()["detail"]
