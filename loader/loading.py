@@ -149,10 +149,18 @@ def _bronze_schema(data: pa.Schema) -> pa.Schema:
         [
             *data,
             pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
-            pa.field(BATCH_ID_COLUMN, pa.string()),
-            pa.field(SOURCE_FILE, pa.string()),
+            pa.field(BATCH_ID_COLUMN, _CONSTANT_STRING),
+            pa.field(SOURCE_FILE, _CONSTANT_STRING),
         ]
     )
+
+
+#: One value per batch: a dictionary array costs one index per row, and Delta stores a string.
+_CONSTANT_STRING = pa.dictionary(pa.int32(), pa.string())
+
+
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n), [value])
 
 
 def _with_bronze_columns(
@@ -166,8 +174,8 @@ def _with_bronze_columns(
     ]
     arrays += [
         pa.repeat(now, n),
-        pa.repeat(pa.scalar(file.batch_id), n),
-        pa.repeat(pa.scalar(file.name), n),
+        _constant(file.batch_id, n),
+        _constant(file.name, n),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=full)
 
