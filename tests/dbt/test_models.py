@@ -35,6 +35,7 @@ SILVER_KEYS = {
     "stg_shop__payments": "payment_id",
     "stg_shop__events": "event_id",
 }
+BRONZE = ("customers", "products", "orders", "order_lines", "payments", "events")
 MARTS = ("orders", "daily_revenue", "customer_lifetime_value", "funnel_conversion")
 OUT_OF_ORDER_EVENTS = ("ooo-0001", "ooo-0002")
 
@@ -88,6 +89,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         for stage, args in (("C", SILVER_ONLY), ("D", SILVER_ONLY), ("E", FULL_REFRESH)):
             shop.results[stage] = project.dbt(*args)
             shop.silver[stage] = shop.snapshot()
+        shop.results["freshness"] = project.dbt("source", "freshness")
         yield shop
 
 
@@ -124,8 +126,14 @@ def test_every_build_passes_every_model_and_test(shop: Shop, stage: str) -> None
 
 def test_unit_tests_run_in_dbt_build(shop: Shop) -> None:
     unit = {n: s for n, s in _statuses(shop.results["A"]).items() if n.startswith("unit_test.")}
-    assert len(unit) == 3
+    assert len(unit) == 4
     assert set(unit.values()) == {"pass"}
+
+
+def test_source_freshness_is_declared_and_passes_on_fresh_bronze(shop: Shop) -> None:
+    statuses = _statuses(shop.results["freshness"])
+    assert sorted(statuses) == sorted(f"source.lakehouse.bronze.{t}" for t in BRONZE)
+    assert set(statuses.values()) == {"pass"}
 
 
 @pytest.mark.parametrize(
