@@ -421,7 +421,7 @@ def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> in
     session = DbtSession(settings, log_level="info")
     from loader import dbt_plugin
 
-    dbt_plugin.begin_build(settings, missing_ok=True)  # docs compile SQL, they do not run it
+    dbt_plugin.begin_build(settings)  # docs compile SQL (missing bronze tables are fine)
     outcome = session.invoke(["docs", "generate"])
     if not outcome.success:
         console.print(f"[red]dbt docs generate failed[/red]: {outcome.exception or ''}")

@@ -100,10 +100,12 @@ def customers(count: int) -> pa.Table:
     )
 
 
-def append_bronze(settings: Settings, table: str, data: pa.Table) -> int:
+def append_bronze(
+    settings: Settings, table: str, data: pa.Table, *, partition_by: list[str] | None = None
+) -> int:
     """Append to bronze ``table`` (created on first use); the new Delta version."""
     from deltalake import DeltaTable
 
     path = str(table_path(settings, "bronze", table))
-    write_deltalake(path, data, mode="append")
+    write_deltalake(path, data, mode="append", partition_by=partition_by)
     return DeltaTable(path).version()

@@ -94,7 +94,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
     tmp = tmp_path_factory.mktemp("runtime")
     settings = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
     append_bronze(settings, "orders", orders(1, 30))
-    append_bronze(settings, "customers", customers(3))
+    # partitioned: served through an Arrow dataset; orders through DuckDB's Parquet reader
+    append_bronze(settings, "customers", customers(3), partition_by=["name"])
     yield settings, DbtSession(settings)
 
 
@@ -135,6 +136,19 @@ def test_build_with_threads_publishes_silver_and_gold(project: tuple[Settings, D
     assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
     assert revenue.to_pyarrow_table()["revenue_cents"].to_pylist() != []
     assert sum(revenue.to_pyarrow_table()["order_count"].to_pylist()) == 30
+
+
+def test_each_bronze_table_is_served_the_fastest_exact_way(
+    project: tuple[Settings, DbtSession],
+) -> None:
+    settings, _ = project
+    pins = dbt_plugin.begin_build(settings)
+    orders_pin, customers_pin = pins.get("orders"), pins.get("customers")
+    assert orders_pin.files and all(Path(f).is_file() for f in orders_pin.files)
+    assert "read_parquet" in orders_pin.relation
+    assert customers_pin.files == ()  # partition values live in paths: Arrow reads them
+    assert customers_pin.relation == "__lakehouse_bronze__customers__v0"
+    assert model_rows("stg_customers", "customer_id")[0] == {"customer_id": 1, "name": "customer 1"}
 
 
 def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) -> None:
