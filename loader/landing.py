@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -29,6 +30,8 @@ from lakehouse.layout import quarantine_dir as table_quarantine_dir
 from lakehouse.ledger import utcnow
 from lakehouse.settings import Settings
 from loader.exceptions import FileRejected
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,14 @@ def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
     if not settings.raw_dir.is_dir():
         return
     for folder in sorted(settings.raw_dir.iterdir()):
+        if not is_candidate(folder):
+            continue
         if not folder.is_dir() or not TABLE_NAME.fullmatch(folder.name):
+            log.warning(
+                "ignoring %s: files go in raw/<table>/, a table name matching %s",
+                folder,
+                TABLE_NAME.pattern,
+            )
             continue
         entries = []
         for entry in os.scandir(folder):

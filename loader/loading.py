@@ -243,6 +243,7 @@ class Loader:
         self._duplicates: list[LandingFile] = []  # same content twice in one call
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._stopping: threading.Event | None = None  # set: stop between pieces of a file
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -291,10 +292,12 @@ class Loader:
                 target=self._beat, args=(stop_event,), name="loader-heartbeat", daemon=True
             )
             beat.start()
+            self._stopping = stop_event
             try:
                 self._rescan()
                 self._work(stop_event)
             finally:
+                self._stopping = None
                 watcher.stop()
                 beat.join(timeout=5)
 
@@ -587,6 +590,9 @@ class Loader:
         pieces = _Pieces(stream, chunk, _bronze_schema(schema), file)
         position, added, version = start, 0, None
         while pieces.more():
+            if self._stopping is not None and self._stopping.is_set():
+                log.info("stopping inside %s after row %d; a restart resumes", file.name, position)
+                return added
             bronze.refresh()
             if bronze.watermark(file.batch_id) not in (position, ROLLED_BACK, 0):
                 log.warning("%s/%s is being loaded by someone else", file.table, file.name)
