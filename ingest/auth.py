@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest.deps import ContextDep
 from ingest.limits import retry_after
@@ -47,7 +48,18 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers=_CHALLENGE)
 
 
-def authenticate(request: Request, context: ContextDep) -> Principal:
+_BEARER = HTTPBearer(
+    auto_error=False,
+    description="A token from `lakehouse token create` (none needed in development mode "
+    "on loopback while no token exists).",
+)
+
+
+def authenticate(
+    request: Request,
+    context: ContextDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],  # documents the scheme
+) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         if context.anonymous and not context.tokens.tokens():
@@ -55,7 +67,7 @@ def authenticate(request: Request, context: ContextDep) -> Principal:
         else:
             raise _unauthorized("missing bearer token")
     else:
-        scheme, _, credentials = header.partition(" ")
+        scheme, _sep, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise _unauthorized("use Authorization: Bearer <token>")
         token = context.tokens.find(credentials.strip())
