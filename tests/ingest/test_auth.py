@@ -125,7 +125,7 @@ def test_production_without_tokens_refuses_to_start(tmp_path: Path) -> None:
 
 
 def test_rate_limit_per_token(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, api_rate_per_token=0.5, api_rate_burst=3)
+    settings = make_settings(tmp_path, api_rate_per_token=0.01, api_rate_burst=3)
     a = create_token(settings, scopes=["read"], tables=[], name="a")
     b = create_token(settings, scopes=["read"], tables=[], name="b")
     with TestClient(create_app(settings)) as c:
@@ -173,3 +173,14 @@ def test_cli_token_create(tmp_path: Path) -> None:
     assert stored[0]["hash"] == hash_token(token)
     assert stored[0]["scopes"] == ["read", "write"] and stored[0]["tables"] == ["orders"]
     assert stored[0]["name"] == "ci"
+
+
+def test_token_bucket_refills() -> None:
+    from ingest.limits import RateLimiter, retry_after
+
+    bucket = RateLimiter(rate=2.0, burst=2)
+    assert bucket.hit("k", now=0.0) == 0 and bucket.hit("k", now=0.0) == 0
+    wait = bucket.hit("k", now=0.0)
+    assert wait == 0.5 and retry_after(wait) == "1"
+    assert bucket.hit("k", now=0.6) == 0  # refilled by then
+    assert RateLimiter(rate=0, burst=1).hit("k") == 0  # off
