@@ -117,7 +117,7 @@ def throughput(out: Path, rows_list: list[int], repeat: int) -> None:
 
 
 def big_rss(out: Path, gb: float) -> None:
-    rows = int(gb * 1e9 / 75)  # about 75 bytes per orders row
+    rows = int(gb * 1e9 / 60)  # about 60 bytes per orders row
     path = generate(out, rows, "csv")
     root = out / "big-lakehouse"
     shutil.rmtree(root, ignore_errors=True)

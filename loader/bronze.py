@@ -40,16 +40,24 @@ class Bronze:
         self.path: Path = table_path(settings, "bronze", table)
         self._storage = settings.storage_options or None
         self._table: DeltaTable | None = None
+        self.moved = False
 
     def refresh(self) -> DeltaTable | None:
-        """The table at its latest version (None until the first append)."""
+        """The table at its latest version (None until the first append).
+
+        Sets ``moved`` when a commit not made through :meth:`append` landed; the caller clears
+        it once it has read the watermarks it relies on again.
+        """
+        before = self._table.version() if self._table is not None else None
         if self._table is None:
             try:
                 self._table = DeltaTable(str(self.path), storage_options=self._storage)
             except TableNotFoundError:
+                self.moved = False
                 return None
         else:
             self._table.update_incremental()
+        self.moved = self.moved or self._table.version() != before
         return self._table
 
     def schema(self) -> pa.Schema | None:
@@ -76,6 +84,7 @@ class Bronze:
         )
         table = self.refresh()
         assert table is not None  # just written
+        self.moved = False  # our own commit (the lock keeps other writers out meanwhile)
         return table.version()
 
     def roll_back(self, batch_id: str) -> int:

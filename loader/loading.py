@@ -397,6 +397,7 @@ class Loader:
         summary = LoadSummary()
         bronze = self._bronze(table)
         bronze.refresh()
+        bronze.moved = False  # the watermarks below are read from this version
         target = bronze.schema()
         pending = _Pending()
         partial: set[str] = set()  # batch ids with pieces committed in this call
@@ -624,7 +625,8 @@ class Loader:
     def _commit(self, summary: LoadSummary, bronze: Bronze, pending: _Pending) -> None:
         """One Delta commit of everything pending; then ledger, archive and the load event."""
         bronze.refresh()
-        for batch_id in list(pending.files):  # the Delta check: never write a file twice
+        for batch_id in list(pending.files) if bronze.moved else []:
+            # the Delta check: a commit we did not make landed; never write a file twice
             if bronze.watermark(batch_id) == COMPLETE:
                 file = pending.files[batch_id]
                 pending.drop(batch_id)
