@@ -241,7 +241,8 @@ def report(bench: Bench, command: str) -> str:
         f"`{command}` on {datetime.now(UTC):%Y-%m-%d}; {platform.processor() or platform.machine()}"
         f", {os.cpu_count()} cores, {psutil.virtual_memory().total / 1024**3:.0f} GB RAM, "
         f"Python {platform.python_version()}, duckdb {duckdb.__version__}; dbt threads from "
-        "profiles.yml (LAKEHOUSE_DBT_THREADS, default 4).",
+        "profiles.yml (LAKEHOUSE_DBT_THREADS, default 4); 1-minute load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine slows every phase).",
         "",
         f"Model `{MODEL}` (the sample project's own SQL) on {bench.rows:,} bronze orders; "
         f"each batch is {bench.batch_rows:,} rows (half updates of existing orders, half new).",
