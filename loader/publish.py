@@ -249,13 +249,14 @@ class Publisher:
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
-        if model.unique_key:
+        if model.unique_key and (deleted or self._updates(cur, model)):
             source = cur.sql(
                 f"select {quoted}, 'u' as {OP_COLUMN} from _lh_changes union all by name"
                 f" select *, 'd' as {OP_COLUMN} from _lh_deleted"
             )
             updates = {_bq(c): f"s.{_bq(c)}" for c in columns}
             predicate = " and ".join(f"t.{_bq(k)} = s.{_bq(k)}" for k in model.unique_key)
+            predicate += _key_range(cur, model)
             (
                 current.merge(
                     source.to_arrow_reader(self.batch_rows),
@@ -270,7 +271,7 @@ class Publisher:
                 .execute()
             )
             mode: PublishMode = "merge"
-        else:
+        else:  # only new rows (new keys): an append, no need to scan the table
             write_deltalake(
                 self.location(model),
                 cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
@@ -290,6 +291,13 @@ class Publisher:
             deleted,
         )
         return Published(model.target, version, mode, rows)
+
+    def _updates(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> int:
+        """Changed rows whose key was published before (updates, not inserts)."""
+        on = " and ".join(f"c.{_q(k)} = s.{_q(k)}" for k in model.unique_key)
+        return _count(
+            cur, f"(select 1 from _lh_changes as c semi join {self._shadow(model)} as s on {on})"
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -422,6 +430,20 @@ def _last_fingerprint(table: DeltaTable) -> str | None:
         if "lakehouse.model" in commit:
             return None  # an incremental merge: no whole-table fingerprint
     return None
+
+
+def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:
+    """For one integer key, the range the merge touches, so delta-rs skips other files."""
+    if len(model.unique_key) != 1:
+        return ""
+    key = _q(model.unique_key[0])
+    keys = f"(select {key} from _lh_changes union all select {key} from _lh_deleted)"
+    probe = cur.sql(f"select {key} from {keys} limit 0")
+    if str(probe.types[0]) not in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT"):
+        return ""
+    low, high = _one(cur, f"select min({key}), max({key}) from {keys}")
+    column = _bq(model.unique_key[0])
+    return f" and t.{column} >= {int(low)} and t.{column} <= {int(high)}"
 
 
 def _seq(table: DeltaTable | None, model: ModelSpec) -> int:

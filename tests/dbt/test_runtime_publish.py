@@ -173,6 +173,9 @@ def test_incremental_merges_only_what_changed(
     assert rows(table, "order_id") == expected.to_pylist()
     assert publisher.publish(model).mode == "unchanged"
     assert delta(settings, "silver/orders").version() == table.version()
+    conn.execute("insert into orders values (2000, 1)")  # only a new key: no merge needed
+    assert publisher.publish(model).mode == "append"
+    assert delta(settings, "silver/orders").count() == 1002
 
 
 def test_incremental_heals_when_its_shadow_is_lost(
@@ -189,7 +192,7 @@ def test_incremental_heals_when_its_shadow_is_lost(
     assert done.mode == "overwrite"
     assert delta(settings, "silver/orders").count() == 12
     conn.execute("insert into orders values (12, 12)")
-    assert publisher.publish(model).mode == "merge"  # back to merging
+    assert publisher.publish(model).mode == "append"  # back to publishing changes only
     assert delta(settings, "silver/orders").count() == 13
 
 
