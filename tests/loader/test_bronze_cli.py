@@ -60,3 +60,38 @@ def test_lakehouse_load_refuses_when_another_loader_runs(settings: Settings) -> 
         done = _run(settings.root, "load", "--no-build")
     assert done.returncode == 1
     assert "another loader" in done.stderr
+
+
+@pytest.mark.e2e
+def test_lakehouse_loader_watches_until_sigterm(settings: Settings) -> None:
+    import signal
+    import time
+
+    from lakehouse.heartbeat import read_heartbeat
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_ROOT"] = str(settings.root)
+    proc = subprocess.Popen(
+        [LAKEHOUSE, "loader", "--no-build"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while read_heartbeat(settings) is None:  # up and watching
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        drop(settings, "orders", "live.csv", csv_rows(4))
+        archived = settings.archive_dir / "orders" / "live.csv"
+        while not archived.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    status = _run(settings.root, "status", "--json")
+    tables = {t["name"]: t["rows"] for t in json.loads(status.stdout)["tables"]}
+    assert tables == {"orders": 4}
