@@ -311,7 +311,10 @@ def array_to_ndjson(body: bytes) -> bytes:
             ]
         ) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise BodyError(_plain(exc, body)) from None
+        message = _plain(exc, body)
+        if "trailing characters" in message and body.lstrip().startswith(b"{"):
+            message += " (several objects? send NDJSON as application/x-ndjson)"
+        raise BodyError(message) from None
     if isinstance(decoded, dict):
         return body.strip().replace(b"\n", b" ").replace(b"\r", b" ")
     return b"\n".join(bytes(r).replace(b"\n", b" ").replace(b"\r", b" ") for r in decoded)

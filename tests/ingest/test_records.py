@@ -260,3 +260,12 @@ def test_errors_beyond_the_first_slice_keep_their_row(client: TestClient) -> Non
     body = ndjson(rows[:9_500]).replace(b'{"order_id":9400,', b'{"order_id":9400')
     r = client.post("/v1/tables/orders/records", content=body, headers=NDJSON)
     assert r.status_code == 400 and "line 9401" in r.json()["detail"]
+
+
+def test_ndjson_sent_as_json_gets_a_hint(client: TestClient) -> None:
+    r = client.post(
+        "/v1/tables/t/records",
+        content=b'{"a":1}\n{"a":2}\n',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 400 and "application/x-ndjson" in r.json()["detail"]
