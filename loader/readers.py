@@ -16,10 +16,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loader.exceptions import FileRejected, RejectKind
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["csv", "tsv", "json", "ndjson", "parquet"]
 
@@ -134,6 +137,8 @@ class Batches:
         self._reader = reader
         self._stack = stack
         self.hints: dict[str, str] = {}
+        #: Called once the last batch was read (checks that need the whole file).
+        self.finish: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -141,6 +146,8 @@ class Batches:
                 try:
                     batch = self._reader.read_next_batch()
                 except StopIteration:
+                    if self.finish is not None:
+                        self.finish()
                     return
                 if batch.num_rows:
                     yield batch
@@ -191,6 +198,8 @@ def open_batches(
         reader = relation.to_arrow_reader(batch_rows)
         batches = Batches(reader.schema, reader, stack)
         batches.hints = hints
+        if max_bad_rows and source.kind in ("csv", "tsv"):
+            batches.finish = lambda: _check_rejects(con, max_bad_rows)
         return batches
     except FileRejected:
         stack.close()
@@ -198,6 +207,32 @@ def open_batches(
     except Exception as exc:
         stack.close()
         raise rejection(exc, hints) from exc
+
+
+def _check_rejects(con: duckdb.DuckDBPyConnection, max_bad_rows: int) -> None:
+    """With ``csv_max_bad_rows``: rows skipped for their column count, within the tolerance.
+
+    A value that does not fit its column is never tolerated (it is a type conflict).
+    """
+    rejects = con.sql(
+        "select line, error_type, column_name, error_message from reject_errors order by line"
+    ).fetchall()
+    for line, kind, column, message in rejects:
+        if kind == "CAST":
+            raise FileRejected(
+                "type_conflict", f"{message} (line {line})", line=int(line), column=column
+            )
+    if len(rejects) > max_bad_rows:
+        line = int(rejects[0][0])
+        raise FileRejected(
+            "column_count",
+            f"{len(rejects)} rows have another column count than the header (first: line "
+            f"{line}); csv_max_bad_rows tolerates {max_bad_rows}",
+            line=line,
+        )
+    if rejects:
+        lines = ", ".join(str(r[0]) for r in rejects)
+        log.warning("skipped %d rows with another column count (lines %s)", len(rejects), lines)
 
 
 def _cursor(database: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:

@@ -105,3 +105,26 @@ def test_quarantine_keeps_earlier_files_of_the_same_name(settings: Settings) -> 
     names = sorted(p.name for p in Path(settings.quarantine_dir / "t").iterdir())
     assert len([n for n in names if n.endswith("x.csv")]) == 2
     assert len([n for n in names if n.endswith(".error.json")]) == 2
+
+
+def test_bad_rows_within_tolerance_are_skipped(settings: Settings) -> None:
+    tolerant = settings.model_copy(update={"csv_max_bad_rows": 2})
+    drop(tolerant, "t", "two-bad.csv", "a,b\n1,2\n3,4,5\n6,7\n8\n9,10\n")
+    drop(tolerant, "t", "three-bad.csv", "a,b\n1,2\n3,4,5\n6\n7,8,9\n10,11\n")
+    summary = Loader(tolerant).load_pending()
+    assert [(q.file, q.kind, q.line) for q in summary.quarantined] == [
+        ("three-bad.csv", "column_count", 3)
+    ]
+    assert sorted(bronze(tolerant, "t").column("a").to_pylist()) == [1, 6, 9]
+
+
+def test_tolerance_never_covers_a_type_conflict(settings: Settings) -> None:
+    tolerant = settings.model_copy(update={"csv_max_bad_rows": 5})
+    drop(tolerant, "t", "1.csv", "a,b\n1,2\n")
+    Loader(tolerant).load_pending()
+    drop(tolerant, "t", "2.csv", "a,b\n3,4\nx,5\n")
+    summary = Loader(tolerant).load_pending()
+    assert [(q.file, q.kind, q.line, q.column) for q in summary.quarantined] == [
+        ("2.csv", "type_conflict", 3, "a")
+    ]
+    assert bronze(tolerant, "t").num_rows == 1
