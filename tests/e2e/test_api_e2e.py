@@ -1,8 +1,9 @@
-"""End to end: ``lakehouse api`` and ``lakehouse loader --no-build`` as real processes.
+"""End to end: ``lakehouse api`` and ``lakehouse loader`` (with its dbt builder) as processes.
 
 A token is issued with the CLI (production mode, so the API refuses anonymous requests); records
-are posted over HTTP on a loopback port; the status URL is followed (``?wait=``) until the loader
-has committed the batch to bronze; the rows are read back from Delta through the catalog.
+are posted over HTTP on a loopback port; the status URL is followed (``?wait=``) until the batch
+is ``published`` (loaded to bronze, built by dbt, published to silver and gold); the rows are read
+back from Delta through the catalog, bronze and gold.
 """
 
 from __future__ import annotations
@@ -20,10 +21,30 @@ import httpx
 import pytest
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = """\
+name: e2e
+version: "1.0.0"
+config-version: 2
+profile: lakehouse
+model-paths: ["models"]
+models:
+  e2e:
+    +materialized: table
+"""
+STAGING = """\
+select cast(order_id as bigint) as order_id, cast(amount as double) as amount
+from {{ source('bronze', 'orders') }}
+"""
+MART = """\
+select count(*) as orders, sum(amount) as amount from {{ ref('stg_orders') }}
+"""
 SOURCES = """\
 version: 2
 sources:
   - name: bronze
+    meta:
+      plugin: lakehouse_bronze
     tables:
       - name: orders
         columns:
@@ -53,14 +74,19 @@ def _wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    models = tmp_path / "dbt_project" / "models" / "staging"
-    models.mkdir(parents=True)
-    (models / "_bronze__sources.yml").write_text(SOURCES)
+    project = tmp_path / "dbt_project"
+    (project / "models" / "staging").mkdir(parents=True)
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(PROJECT)
+    (project / "models" / "staging" / "_bronze__sources.yml").write_text(SOURCES)
+    (project / "models" / "staging" / "stg_orders.sql").write_text(STAGING)
+    (project / "models" / "marts" / "order_totals.sql").write_text(MART)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env |= {
         "LAKEHOUSE_ROOT": str(tmp_path),
         "LAKEHOUSE_MODE": "production",
-        "LAKEHOUSE_DBT_PROJECT_DIR": str(tmp_path / "dbt_project"),
+        "LAKEHOUSE_DBT_PROJECT_DIR": str(project),
+        "LAKEHOUSE_PROFILES_DIR": str(REPO),
         "LAKEHOUSE_API_MIN_FREE_BYTES": "0",
     }
     return env
@@ -97,7 +123,7 @@ def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
                 stderr=subprocess.STDOUT,
             ),
             subprocess.Popen(
-                [LAKEHOUSE, "loader", "--no-build"],
+                [LAKEHOUSE, "loader"],
                 env=env,
                 stdout=loader_log,
                 stderr=subprocess.STDOUT,
@@ -117,7 +143,7 @@ def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.e2e
-def test_records_through_the_api_into_bronze(services: tuple[str, str], tmp_path: Path) -> None:
+def test_records_through_the_api_to_gold(services: tuple[str, str], tmp_path: Path) -> None:
     url, token = services
     auth = {"authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -143,12 +169,14 @@ def test_records_through_the_api_into_bronze(services: tuple[str, str], tmp_path
         accepted = r.json()
         assert accepted["records"] == 100
 
-        def loaded() -> dict[str, object] | None:
+        def published() -> dict[str, object] | None:
             status = http.get(accepted["status_url"], params={"wait": 5}, headers=auth).json()
-            return status if status["state"] in ("loaded", "published") else None
+            assert status["state"] in ("accepted", "loaded", "published"), status
+            return status if status["state"] == "published" else None
 
-        status = _wait_for(loaded, 90, "the batch to be loaded")
+        status = _wait_for(published, 180, "the batch to be published")
         assert status["bronze_version"] is not None and status["records"] == 100
+        assert status["build_id"] is not None
 
         bad = http.post("/v1/tables/orders/records", json=[{"amount": "x"}], headers=auth)
         assert bad.status_code == 422
@@ -171,4 +199,6 @@ def test_records_through_the_api_into_bronze(services: tuple[str, str], tmp_path
         assert {row["_batch_id"] for row in rows["rows"]} == {accepted["batch_id"]}
         detail = http.get("/v1/tables/bronze/orders", headers=auth).json()
         assert detail["rows"] == 100
+        gold = http.get("/v1/tables/gold/order_totals/rows", headers=auth).json()["rows"]
+        assert gold == [{"orders": 100, "amount": sum(i + 0.5 for i in range(100))}]
         assert http.get("/metrics").status_code == 200
