@@ -80,6 +80,7 @@ def test_contract_errors_name_row_and_field(client: TestClient, api_settings: Se
         order(2, quantity=40000, is_gift="yes"),
         {k: v for k, v in order(3).items() if k != "ordered_at"},
         order(4, ordered_at=None),
+        order(5, amount="12.50", ordered_at="yesterday"),  # a decimal must be a JSON number
     ]
     r = client.post("/v1/tables/orders/records", content=ndjson(rows), headers=NDJSON)
     assert r.status_code == 422
@@ -90,6 +91,8 @@ def test_contract_errors_name_row_and_field(client: TestClient, api_settings: Se
         (2, "is_gift"),
         (3, "ordered_at"),
         (4, "ordered_at"),
+        (5, "amount"),
+        (5, "ordered_at"),
     }
     for error in r.json()["detail"]:
         assert error["loc"] == ["body", error["row"], error["field"]]
