@@ -18,7 +18,7 @@ from lakehouse.ledger import Batch
 router = APIRouter(prefix="/v1/batches", tags=["batches"], dependencies=[Depends(require("read"))])
 
 TERMINAL = frozenset({"published", "quarantined", "failed"})
-POLL_S = 0.05
+POLL_S = 0.1  # the ledger is another process's SQLite file: poll it gently
 
 
 def _out(batch: Batch) -> dict[str, Any]:
