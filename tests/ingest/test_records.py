@@ -272,3 +272,37 @@ def test_ndjson_sent_as_json_gets_a_hint(client: TestClient) -> None:
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 400 and "application/x-ndjson" in r.json()["detail"]
+
+
+def test_concurrent_posts_with_one_key_land_once(tmp_path: Path) -> None:
+    import threading
+
+    import httpx
+
+    from ingest.server import BackgroundServer
+
+    settings = make_settings(tmp_path)
+    body = ndjson([order(i) for i in range(2_000)])
+    codes: list[int] = []
+    ids: set[str] = set()
+    with BackgroundServer(settings) as server:
+
+        def post() -> None:
+            r = httpx.post(
+                f"{server.url}/v1/tables/orders/records",
+                content=body,
+                headers=NDJSON | {"idempotency-key": "same"},
+                timeout=60,
+            )
+            codes.append(r.status_code)
+            if r.status_code == 202:
+                ids.add(r.json()["batch_id"])
+
+        threads = [threading.Thread(target=post) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert set(codes) <= {202, 409} and 202 in codes
+    assert len(ids) == 1  # every 202 is the first answer
+    assert len(landed(settings, "orders")) == 1
