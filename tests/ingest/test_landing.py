@@ -1,0 +1,52 @@
+"""Atomic landing: the loader never sees a partial file; the ledger never runs ahead of the data."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from api_support import make_settings
+
+from ingest.landing import Landing, sweep_temporaries
+from lakehouse.layout import is_candidate, new_batch_id
+from lakehouse.ledger import Ledger
+
+
+def test_a_landing_in_progress_is_invisible(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    ledger = Ledger(settings.ledger_file)
+    landing = Landing(settings, "orders", new_batch_id(), ".ndjson")
+    landing.write(b'{"a":1}\n')
+    landing.close()
+    # what a crash here leaves: a temporary the loader ignores, nothing in the ledger
+    assert [p.name for p in landing.folder.iterdir()] == [landing.tmp.name]
+    assert not is_candidate(landing.tmp)
+    assert ledger.get_batch(landing.batch_id) is None
+    path = landing.commit(ledger, records=1)
+    assert is_candidate(path) and path.read_bytes() == b'{"a":1}\n'
+    batch = ledger.get_batch(landing.batch_id)
+    assert batch is not None and batch.state == "accepted" and batch.bytes == 8
+    assert not landing.tmp.exists()
+
+
+def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    old = Landing(settings, "orders", new_batch_id(), ".csv")
+    old.close()
+    fresh = Landing(settings, "orders", new_batch_id(), ".csv")
+    fresh.close()
+    hour_ago = time.time() - 7200
+    os.utime(old.tmp, (hour_ago, hour_ago))
+    other = old.folder / ".someone-elses.tmp"  # not the API's: left alone
+    other.write_bytes(b"")
+    os.utime(other, (hour_ago, hour_ago))
+    assert sweep_temporaries(settings) == 1
+    assert not old.tmp.exists() and fresh.tmp.exists() and other.exists()
+
+
+@pytest.mark.parametrize(("batch_id", "ext"), [("bat_x", ".ndjson"), (new_batch_id(), ".exe")])
+def test_only_batch_names_and_known_formats(tmp_path: Path, batch_id: str, ext: str) -> None:
+    with pytest.raises(ValueError):
+        Landing(make_settings(tmp_path), "orders", batch_id, ext)
