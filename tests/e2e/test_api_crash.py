@@ -1,0 +1,101 @@
+"""``kill -9`` of ``lakehouse api`` during uploads: nothing answered 202 is lost, no landed file
+is partial, and the ledger never says ``accepted`` for a file that is not there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lakehouse.layout import is_candidate
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_api(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_API_RATE_PER_TOKEN": "0"}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [LAKEHOUSE, "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.1)
+    return server, url
+
+
+@pytest.mark.e2e
+def test_kill_9_during_uploads(tmp_path: Path) -> None:
+    server, url = _start_api(tmp_path)
+    body = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * 40) for i in range(3000))
+    accepted: list[str] = []
+    refused: list[int] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    r = http.post(
+                        "/v1/tables/events/records",
+                        content=body,
+                        headers={"content-type": "application/x-ndjson"},
+                    )
+                except httpx.TransportError:
+                    return
+                with lock:
+                    if r.status_code == 202:
+                        accepted.append(r.json()["batch_id"])
+                    else:
+                        refused.append(r.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(accepted) < 10 and time.monotonic() < deadline:  # well into the uploads
+        time.sleep(0.05)
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=30)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(accepted) >= 10 and refused == []
+
+    settings = Settings(root=tmp_path)
+    folder = settings.raw_dir / "events"
+    landed = {p.name.split(".")[0]: p for p in folder.iterdir() if is_candidate(p)}
+    for batch_id in accepted:  # every 202 is on disk, whole
+        assert batch_id in landed
+    for path in landed.values():  # no visible file is partial
+        assert path.read_bytes() == body
+    ledger = Ledger(settings.ledger_file)
+    for batch in ledger.batches(states=["accepted"], limit=10_000):
+        assert batch.batch_id in landed  # the ledger never runs ahead of the data
