@@ -56,18 +56,31 @@ CHECKS = [
 ]
 
 
-def test_api_keeps_its_schema(live_schema: Any) -> None:
+def _run(schema: Any, examples: int, *, derandomize: bool) -> None:
     # schemathesis' own pytest plugin does not work with this pytest (Function._nodeid), so
     # each operation's strategy runs under hypothesis directly.
-    operations = [result.ok() for result in live_schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=derandomize,
+            suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
             case.call_and_validate(checks=CHECKS, timeout=30)
 
         run()
+
+
+def test_api_keeps_its_schema(live_schema: Any) -> None:
+    _run(live_schema, 25, derandomize=True)  # the same examples every run: CI is no lottery
+
+
+@pytest.mark.slow
+def test_api_keeps_its_schema_long(live_schema: Any) -> None:
+    _run(live_schema, 500, derandomize=False)
