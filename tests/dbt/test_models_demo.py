@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,16 @@ MARTS = ["customer_lifetime_value", "daily_revenue", "funnel_conversion", "order
 
 @pytest.mark.e2e
 def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None:
+    # a copy of the project: dbt writes target/ beside it, and other runs use the repo's
+    project = shutil.copytree(
+        REPO / "dbt_project",
+        tmp_path / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs"),
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env |= {
         "LAKEHOUSE_ROOT": str(tmp_path),
-        "LAKEHOUSE_DBT_PROJECT_DIR": str(REPO / "dbt_project"),
+        "LAKEHOUSE_DBT_PROJECT_DIR": str(project),
         "LAKEHOUSE_PROFILES_DIR": str(REPO),
         "COLUMNS": "200",
     }
