@@ -30,7 +30,7 @@ latest as (
     {{ latest_by_key(
         'renamed',
         'customer_id',
-        'updated_at desc, _ingested_at desc, _source_file desc',
+        'updated_at desc nulls last, _ingested_at desc, _source_file desc',
     ) }}
 
 )

@@ -59,7 +59,7 @@ latest as (
     {{ latest_by_key(
         'candidates',
         'order_line_id',
-        'updated_at desc, _ingested_at desc, _source_file desc, _is_held desc',
+        'updated_at desc nulls last, _ingested_at desc, _source_file desc, _is_held desc',
     ) }}
 
 ),
