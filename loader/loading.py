@@ -180,6 +180,58 @@ def _with_bronze_columns(
     return pa.RecordBatch.from_arrays(arrays, schema=full)
 
 
+class _Prefetch:
+    """Reads batches on a thread a few ahead, so parsing goes on while Delta writes a piece."""
+
+    _DONE = object()
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], depth: int = 4) -> None:
+        self._batches = batches
+        self._queue: queue.Queue[object] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="loader-prefetch", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for batch in self._batches:
+                if not self._put(batch):
+                    return
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the reading side
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        item = self._queue.get()
+        if item is self._DONE:
+            self._queue.put(item)  # stay exhausted
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self._queue.put(self._DONE)
+            raise item
+        assert isinstance(item, pa.RecordBatch)
+        return item
+
+    def __enter__(self) -> _Prefetch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class _Pieces:
     """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns."""
 
@@ -548,7 +600,8 @@ class Loader:
             else:
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
-                rows = self._stream(summary, bronze, file, start, stream, schema, partial)
+                with _Prefetch(stream) as ahead:
+                    rows = self._stream(summary, bronze, file, start, ahead, schema, partial)
         if rows == 0 and start == 0:
             pending.drop(file.batch_id)
             if source.kind in ("csv", "tsv") and len(batches.schema) > 0:
