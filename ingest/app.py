@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -37,6 +41,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def keep_open(path: Path) -> sqlite3.Connection:
+    """A connection held open while the app runs, so the many short ones are never the last.
+
+    SQLite checkpoints and removes the WAL when a database's last connection closes; the run
+    ledger opens and closes a connection per call, so every ``accept`` paid that (about 10-25 ms
+    here instead of 0.4 ms). A read opens the WAL index; the idle connection blocks nothing.
+    """
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("select count(*) from sqlite_master").fetchall()
+    return db
 
 
 def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
@@ -83,7 +99,21 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
     if swept:
         log.info("removed %d temporary files left by an earlier crash", swept)
 
-    app = FastAPI(title="full-lakehouse ingest API", version="1", description=DESCRIPTION)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        keepers = [keep_open(context.ledger.path), keep_open(context.idempotency.path)]
+        try:
+            yield
+        finally:
+            for db in keepers:
+                db.close()
+
+    app = FastAPI(
+        title="full-lakehouse ingest API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.context = context
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (records, files, batches, tables, health):
