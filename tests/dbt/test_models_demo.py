@@ -12,6 +12,7 @@ import pytest
 from dbt_harness import REPO
 from deltalake import DeltaTable
 
+from lakehouse.contracts import load_contracts
 from lakehouse.layout import list_tables
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
@@ -77,3 +78,22 @@ def test_sample_data_is_deterministic_and_scales() -> None:
     )
     with pytest.raises(ValueError, match="rows"):
         sample_files(0)
+
+
+def test_sample_data_honours_the_bronze_contracts() -> None:
+    """The source YAML is the API's contract: every column the shop sends is declared there,
+    and every required column is present and not null in every generated record."""
+    contracts = load_contracts(Settings(root=REPO, dbt_project_dir=REPO / "dbt_project"))
+    assert set(contracts) == set(TABLES)
+    kinds = {bool: ("boolean",), int: ("integer",), str: ("string", "timestamp")}
+    for sample in sample_files(60, seed=11):
+        contract = contracts[sample.table]
+        declared = {c.name: c for c in contract.columns}
+        assert contract.primary_key and set(contract.primary_key) <= set(contract.required)
+        for record in sample.records:
+            assert set(record) == set(declared), (sample.name, set(record) ^ set(declared))
+            for name in contract.required:
+                assert record[name] is not None, (sample.name, name)
+            for name, value in record.items():
+                if value is not None:
+                    assert declared[name].kind in kinds[type(value)], (sample.name, name)
