@@ -17,6 +17,7 @@ complete is not written twice; and one loader at a time holds an exclusive lock
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import os
 import queue
@@ -59,6 +60,7 @@ HEARTBEAT_S = 1.0
 RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
 PRUNE_S = 3600.0
 SMALL_FILE_BYTES = 8 * 1024**2  # files up to this size may be read together in one scan
+GZIP_RATIO = 10  # what a gzipped file is assumed to expand to, for the above
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,11 @@ class _Pending:
         self.watermarks.pop(batch_id, None)
         self.rows = sum(b.num_rows for _, b in kept)
         self.nbytes = sum(b.nbytes for _, b in kept)
+
+
+def _small(file: LandingFile, source: Source) -> bool:
+    """Small enough to hold whole in memory (gzip may expand a file tenfold or more)."""
+    return file.size * (GZIP_RATIO if source.gzip else 1) <= SMALL_FILE_BYTES
 
 
 def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
@@ -504,10 +511,12 @@ class Loader:
         group: list[tuple[LandingFile, Source]] = []
         key: tuple[object, ...] | None = None
         for file, start in todo[i : i + self.settings.batch_max_files]:
-            if start or not 0 < file.size <= SMALL_FILE_BYTES:
+            if start or not file.size:
                 break
             try:
                 source = detect(file.path)
+                if not _small(file, source):
+                    break
                 line = first_line(source) if source.kind in ("csv", "tsv") else b""
             except FileRejected:
                 break
@@ -590,17 +599,25 @@ class Loader:
         ) as batches:
             schema = plan(batches.schema, target)
             stream = self._conformed(_skip_rows(batches, start), schema, hints)
-            if start == 0 and file.size <= SMALL_FILE_BYTES:
-                rows = 0
+            held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
+            rows = 0
+            if start == 0 and _small(file, source):
                 for batch in stream:
-                    pending.add(file, batch, COMPLETE)
+                    held.append(batch)
                     rows += batch.num_rows
-                if rows:
-                    self._rows[file.batch_id] = rows
-            else:
+                    if rows > self.settings.chunk_rows:
+                        break
+                else:
+                    for batch in held:
+                        pending.add(file, batch, COMPLETE)
+                    if rows:
+                        self._rows[file.batch_id] = rows
+                    held = []
+                    stream = iter(())
+            if held or start or not _small(file, source):
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
-                with _Prefetch(stream) as ahead:
+                with _Prefetch(itertools.chain(held, stream)) as ahead:
                     rows = self._stream(summary, bronze, file, start, ahead, schema, partial)
         if rows == 0 and start == 0:
             pending.drop(file.batch_id)
