@@ -3,9 +3,10 @@
 ``Loader.load_pending()`` takes every file in ``raw/<table>/`` now; ``Loader.run(stop_event)``
 does the same at start-up and then watches, one worker thread fed by a queue. Files of one table
 that arrive together are committed together (one Delta commit, bounded by ``batch_max_files``,
-``batch_max_bytes`` and ``batch_window_ms``); a big file is committed in pieces of
-``chunk_rows`` rows (or ``batch_max_bytes`` of Arrow data), each piece carrying the file's
-watermark (see ``loader.bronze``), so a restart resumes after the last committed piece.
+``batch_max_bytes`` and ``batch_window_ms``; small files of one kind and header are parsed in
+one DuckDB scan). A file of more than ``chunk_rows`` rows (or larger than ``SMALL_FILE_BYTES``)
+streams into Delta in pieces of ``chunk_rows`` rows, each piece carrying the file's watermark
+(see ``loader.bronze``): memory follows the batch, and a restart resumes after the last piece.
 
 Exactly once rests on three things: the watermark is committed atomically with the rows (Delta
 app transactions); before each commit the table's watermarks are read again and a file already
