@@ -210,11 +210,16 @@ def _check_values(lines: list[bytes], rows: list[dict[str, Any]], max_errors: in
     """Exact slow path: duplicate keys and integers beyond int64, row by row."""
     errors: list[dict[str, Any]] = []
     for i, (line, row) in enumerate(zip(lines, rows, strict=True)):
-        for p in _duplicate_paths(json.loads(line, object_pairs_hook=_pairs_hook), ""):
+        try:
+            duplicates = _duplicate_paths(json.loads(line, object_pairs_hook=_pairs_hook), "")
+            big = _big_int_paths(row, "")
+        except RecursionError:  # msgspec took it; these walkers have less stack left
+            raise BodyError("nested too deeply", row=i) from None
+        for p in duplicates:
             errors.append(
                 record_error(i, p, f"duplicate key {p.rsplit('.', 1)[-1]!r}", "duplicate_key")
             )
-        for p in _big_int_paths(row, ""):
+        for p in big:
             errors.append(
                 record_error(i, p.lstrip("."), "integer beyond int64", "int_out_of_range")
             )
@@ -266,8 +271,8 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
     """Each line one JSON object (not a stream of values: a value may not span lines)."""
     try:
         return list(map(_DECODE_ONE.decode, lines))
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        pass
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        first: BaseException = exc
     for i, line in enumerate(lines):
         try:
             _DECODE_ONE.decode(line)
@@ -279,7 +284,8 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
             ) from None
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise BodyError(_plain(exc, line), row=i) from None
-    raise AssertionError("unreachable: a line failed to decode, then decoded")
+    # only nesting right at the recursion limit decodes with one frame less on the stack
+    raise BodyError(_plain(first, b""))
 
 
 def _plain(exc: BaseException, text: bytes) -> str:
@@ -337,6 +343,8 @@ def parse_records(
     for start in range(0, len(lines), SLICE):  # Python objects for one slice at a time
         try:
             _check_slice(lines[start : start + SLICE], contract, max_errors)
+        except RecursionError:  # nesting at the limit: decoded, then too deep to re-walk
+            raise BodyError("nested too deeply", unit="line" if ndjson else "record") from None
         except BodyError as exc:
             exc.unit = "line" if ndjson else "record"
             exc.row = None if exc.row is None else exc.row + start

@@ -168,3 +168,20 @@ def test_json_test_suite_transforms(client: TestClient, shared_dir: Path) -> Non
 def test_malformed_array_element_names_the_record(client: TestClient) -> None:
     r = client.post(URL, content=b'[{"x": 1}, {"x": 1e999}]', headers=JSON)
     assert r.status_code == 400 and "record 1" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [900, 990, 999, 5000])
+def test_deep_nesting_on_the_slow_path_is_never_a_500(client: TestClient, depth: int) -> None:
+    nested = b"[" * depth + b"12345678901234567890" + b"]" * depth
+    body = b'{"a": ' + nested + b', "a": 1}\n'  # a big integer and a duplicate: the exact path
+    r = client.post(URL, content=body, headers=NDJSON)
+    assert r.status_code in (400, 422), r.text[:200]
+
+
+@pytest.mark.parametrize("depth", [980, 990, 995, 999])
+def test_deep_nesting_with_a_contract_is_never_a_500(client: TestClient, depth: int) -> None:
+    nested = b"[" * depth + b"1" + b"]" * depth
+    body = b'{"order_id": 1, "customer_id": 2, "currency": "EUR", '
+    body += b'"ordered_at": "2024-01-01T00:00:00Z", "deep": ' + nested + b"}\n"
+    r = client.post("/v1/tables/orders/records", content=body, headers=NDJSON)
+    assert r.status_code in (202, 400), r.text[:200]
