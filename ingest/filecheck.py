@@ -158,7 +158,7 @@ def _check_csv(
                 rows += batch.num_rows
                 if len(errors) >= max_errors:
                     break
-        except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+        except (pa.ArrowException, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
             raise FileError(f"the file does not parse as CSV: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
@@ -227,7 +227,7 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise FileError(f"the file does not parse as Parquet: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
