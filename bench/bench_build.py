@@ -4,10 +4,11 @@
         End-to-end latency with the real Loader (watchdog) and a warm Builder: a CSV file closed
         in landing_zone/data/raw/orders/ → the gold Delta commit that contains it (the commit's
         own timestamp), p50/p95; then a cold ``dbt build`` CLI of the same project.
-    uv run python bench/bench_build.py scale [--rows 10000000]
+    uv run python bench/bench_build.py scale [--rows 10000000] [--repeat 3]
         One build of a 3-model project on N bronze rows, each variant in its own process (time,
-        peak RSS): plain ``dbt build`` (no publish), build + publish, the compiled SQL run
-        directly in DuckDB; then an incremental 1% batch absorbed vs a full refresh.
+        peak RSS; medians of --repeat interleaved runs): plain ``dbt build`` (no publish),
+        build + publish, the compiled SQL run directly in DuckDB; then an incremental 1% batch
+        absorbed (build + publish) vs a full refresh.
 
 Everything lives under bench/out/ (git-ignored).
 """
@@ -247,7 +248,7 @@ def make_bronze(settings: Any, rows: int, *, first: int = 0, ingested: str | Non
     write_deltalake(path, reader, mode="append", schema_mode="merge")
 
 
-def scale(rows: int) -> dict[str, Any]:
+def scale(rows: int, repeat: int) -> dict[str, Any]:
     root = OUT / "scale"
     shutil.rmtree(root, ignore_errors=True)
     project = write_project(root / "project", SCALE_MODELS)
@@ -255,9 +256,18 @@ def scale(rows: int) -> dict[str, Any]:
     started = time.perf_counter()
     make_bronze(settings, rows, ingested="2026-01-01 00:00:00+00")
     generated = time.perf_counter() - started
-    out: dict[str, Any] = {"rows": rows, "bronze_written_s": generated}
-    for variant in ("plain", "publish", "direct"):
-        out[variant] = _in_child("scale-variant", variant, str(root), str(project))
+    out: dict[str, Any] = {"rows": rows, "bronze_written_s": generated, "repeat": repeat}
+    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "publish": [], "direct": []}
+    for _ in range(repeat):  # interleaved, so a noisy neighbour hits every variant alike
+        for variant, results in runs.items():
+            results.append(_in_child("scale-variant", variant, str(root), str(project)))
+    for variant, results in runs.items():
+        out[variant] = {
+            key: statistics.median(r[key] for r in results)
+            for key in results[0]
+            if isinstance(results[0][key], float)
+        }
+        out[variant]["all_seconds"] = [round(r["seconds"], 2) for r in results]
     out["incremental"] = _in_child("scale-variant", "incremental", str(root), str(project))
     return out
 
@@ -364,7 +374,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("latency").add_argument("--batches", type=int, default=50)
-    sub.add_parser("scale").add_argument("--rows", type=int, default=10_000_000)
+    scale_args = sub.add_parser("scale")
+    scale_args.add_argument("--rows", type=int, default=10_000_000)
+    scale_args.add_argument("--repeat", type=int, default=3)
     child = sub.add_parser("scale-variant")
     child.add_argument("variant")
     child.add_argument("root")
@@ -374,7 +386,10 @@ def main() -> int:
     if args.command == "scale-variant":
         print(json.dumps(scale_variant(args.variant, args.root, args.project)))
         return 0
-    result = latency(args.batches) if args.command == "latency" else scale(args.rows)
+    if args.command == "latency":
+        result = latency(args.batches)
+    else:
+        result = scale(args.rows, args.repeat)
     result["machine"] = machine()
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -417,12 +417,16 @@ def _print_result(console: Console, settings: Settings, result: BuildResult) -> 
 
 def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> int:
     """``lakehouse docs``: dbt docs generate (lineage + published Delta locations), serve."""
-    console = Console()
-    session = DbtSession(settings, log_level="info")
     from loader import dbt_plugin
 
+    console = Console()
+    if _warehouse_in_use(settings):
+        # held by a running loader (`lakehouse up`): lineage and docs from the in-memory target;
+        # only the catalog's column types are missing
+        console.print("[yellow]the warehouse is in use: docs from the in-memory target[/]")
+        settings = settings.model_copy(update={"dbt_target": "ci"})
     dbt_plugin.begin_build(settings)  # docs compile SQL (missing bronze tables are fine)
-    outcome = session.invoke(["docs", "generate"])
+    outcome = DbtSession(settings, log_level="info").invoke(["docs", "generate"])
     if not outcome.success:
         console.print(f"[red]dbt docs generate failed[/red]: {outcome.exception or ''}")
         return 1
@@ -432,6 +436,20 @@ def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> in
     if serve:
         serve_docs(target, port=port, ready=lambda url: console.print(f"serving {url}"))
     return 0
+
+
+def _warehouse_in_use(settings: Settings) -> bool:
+    """Whether another process holds the DuckDB warehouse file (its lock)."""
+    import duckdb
+
+    path = settings.warehouse_path
+    if settings.dbt_target != "dev" or not path.exists():
+        return False
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as exc:
+        return "lock" in str(exc).lower()
+    return False
 
 
 def docs_target(settings: Settings) -> Path:

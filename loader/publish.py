@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import duckdb
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from lakehouse.exceptions import LakehouseError
@@ -55,6 +56,9 @@ FINGERPRINT_KEY = "lakehouse.fingerprint"
 SHADOW_SCHEMA = "_lakehouse_publish"
 HASH_COLUMN = "_lh_hash"
 OP_COLUMN = "_lh_op"
+#: Above this share of the table's rows in files a merge would rewrite, overwrite instead
+#: (delta-rs rewrites every file holding a matched row, and its memory grows with the table).
+MERGE_MAX_SHARE = 0.5
 
 _TO_BIGINT = {"HUGEINT", "UHUGEINT", "UBIGINT", "UINTEGER"}
 _WIDEN = {"USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
@@ -249,7 +253,10 @@ class Publisher:
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
-        if model.unique_key and (deleted or self._updates(cur, model)):
+        updated = self._updates(cur, model) if model.unique_key else 0
+        if (updated or deleted) and _touched_share(cur, model, current) > MERGE_MAX_SHARE:
+            return None  # the merge would rewrite most files: a streamed overwrite is cheaper
+        if model.unique_key and (deleted or updated):
             source = cur.sql(
                 f"select {quoted}, 'u' as {OP_COLUMN} from _lh_changes union all by name"
                 f" select *, 'd' as {OP_COLUMN} from _lh_deleted"
@@ -430,6 +437,34 @@ def _last_fingerprint(table: DeltaTable) -> str | None:
         if "lakehouse.model" in commit:
             return None  # an incremental merge: no whole-table fingerprint
     return None
+
+
+def _touched_share(cur: duckdb.DuckDBPyConnection, model: ModelSpec, table: DeltaTable) -> float:
+    """The share of the table's rows in files whose key range holds a changed or deleted key.
+
+    From the files' min/max statistics of a single-column key; 1.0 when they cannot tell.
+    """
+    if len(model.unique_key) != 1:
+        return 1.0
+    key = model.unique_key[0]
+    files = pa.table(table.get_add_actions(flatten=True))
+    low, high = f"min.{key}", f"max.{key}"
+    if low not in files.schema.names or high not in files.schema.names:
+        return 1.0
+    stats = files.select(["num_records", low, high]).rename_columns(["n", "lo", "hi"])
+    cur.register("_lh_files", stats)
+    try:
+        k = _q(key)
+        keys = f"(select {k} as k from _lh_changes union all select {k} from _lh_deleted)"
+        touched, total = _one(
+            cur,
+            "select coalesce(sum(n) filter (where lo is null or hi is null or exists"
+            f" (select 1 from {keys} as u where u.k between f.lo and f.hi)), 0),"
+            " coalesce(sum(n), 0) from _lh_files as f",
+        )
+    finally:
+        cur.unregister("_lh_files")
+    return float(touched) / float(total) if total else 1.0
 
 
 def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -190,3 +191,31 @@ def test_stop_ends_the_builder_thread(tmp_path: Path) -> None:
     assert builder.wait_idle(1)
     builder.stop()
     assert builder._thread is None
+
+
+def test_docs_while_a_running_loader_holds_the_warehouse(tmp_path: Path) -> None:
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", MODELS), target="dev")
+    settings.dados.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(120)",
+            str(settings.dados / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert run_docs(settings) == 0
+        manifest = json.loads((docs_target(settings) / "manifest.json").read_text())
+        revenue = manifest["nodes"]["model.lakehouse.revenue"]
+        assert revenue["meta"]["delta_location"] == "dados/gold/revenue"
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

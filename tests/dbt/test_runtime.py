@@ -160,12 +160,11 @@ def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) 
     assert {t: delta(settings, t).version() for t in before} == before
 
 
-def test_new_bronze_rows_merge_into_the_incremental_model(
+def test_new_bronze_rows_reach_the_incremental_model_as_appends_and_merges(
     project: tuple[Settings, DbtSession],
 ) -> None:
     settings, session = project
-    resent = orders(5, 1).set_column(2, "amount_cents", pa.array([999_999], pa.int64()))
-    append_bronze(settings, "orders", pa.concat_tables([orders(31, 2), resent]))
+    append_bronze(settings, "orders", orders(31, 2))
     book_version = delta(settings, "gold/order_book").version()
     result = session.build(["source:bronze.orders+"])
     assert result.success, result.failures
@@ -173,11 +172,20 @@ def test_new_bronze_rows_merge_into_the_incremental_model(
     book = delta(settings, "gold/order_book")
     assert book.version() == book_version + 1
     last = book.history(1)[0]
+    assert (last["operation"], last["operationParameters"]["mode"]) == ("WRITE", "Append")
+    assert last["operationMetrics"]["num_added_rows"] == 2  # only the new orders
+
+    resent = orders(31, 1).set_column(2, "amount_cents", pa.array([999_999], pa.int64()))
+    append_bronze(settings, "orders", resent)  # an order sent again, changed
+    result = session.build(["source:bronze.orders+"])
+    assert result.success, result.failures
+    book = delta(settings, "gold/order_book")
+    last = book.history(1)[0]
     assert last["operation"] == "MERGE"
-    assert last["operationMetrics"]["num_source_rows"] == 3  # 2 new orders + 1 changed
+    assert last["operationMetrics"]["num_source_rows"] == 1
     published = book.to_pyarrow_table().sort_by("order_id").to_pylist()
     assert published == model_rows("order_book", "order_id")
-    assert published[4] == {"order_id": 5, "amount_cents": 999_999}
+    assert published[30] == {"order_id": 31, "amount_cents": 999_999}
 
 
 def test_a_build_reads_one_snapshot_while_bronze_changes(

@@ -158,24 +158,40 @@ def test_incremental_merges_only_what_changed(
     conn.execute(
         "create table orders as select i as order_id, i * 100 as cents from range(1, 1001) t(i)"
     )
-    assert publisher.publish(model).mode == "overwrite"  # first publish
+    assert publisher.publish(model).mode == "overwrite"  # first publish: one file, keys 1-1000
     assert publisher.publish(model).mode == "unchanged"
+    for first in (1001, 2001, 3001):  # only new keys: appends, one more file each
+        conn.execute(f"insert into orders select i, i from range({first}, {first + 1000}) t(i)")
+        assert publisher.publish(model).mode == "append"
     conn.execute("update orders set cents = -1 where order_id in (5, 6)")
-    conn.execute("insert into orders values (1001, 7), (1002, 8)")
     conn.execute("delete from orders where order_id = 10")
     done = publisher.publish(model)
-    assert done.mode == "merge"
+    assert done.mode == "merge"  # the changed keys sit in one file of four
     table = delta(settings, "silver/orders")
-    assert table.history(1)[0]["operation"] == "MERGE"
-    metrics = table.history(1)[0]["operationMetrics"]
-    assert metrics["num_source_rows"] == 5  # 2 updated + 2 new + 1 deleted, not 1001
+    last = table.history(1)[0]
+    assert last["operation"] == "MERGE"
+    assert last["operationMetrics"]["num_source_rows"] == 3  # 2 updated + 1 deleted
+    assert last["operationMetrics"]["num_target_files_skipped_during_scan"] == 3
     expected = conn.sql("select * from orders order by order_id").to_arrow_table()
     assert rows(table, "order_id") == expected.to_pylist()
     assert publisher.publish(model).mode == "unchanged"
     assert delta(settings, "silver/orders").version() == table.version()
-    conn.execute("insert into orders values (2000, 1)")  # only a new key: no merge needed
+
+
+def test_incremental_overwrites_when_a_merge_would_rewrite_most_files(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    model = spec("orders", layer="silver", materialized="incremental", unique_key=("order_id",))
+    conn.execute("create table orders as select i as order_id, i as cents from range(1000) t(i)")
+    publisher.publish(model)
+    conn.execute("update orders set cents = 0 where order_id % 100 = 0")  # spread over the file
+    assert publisher.publish(model).mode == "overwrite"
+    assert publisher.publish(model).mode == "unchanged"  # and the shadow is in step again
+    conn.execute("insert into orders values (1000, 1)")
     assert publisher.publish(model).mode == "append"
-    assert delta(settings, "silver/orders").count() == 1002
+    table = delta(settings, "silver/orders")
+    expected = conn.sql("select * from orders order by order_id").to_arrow_table()
+    assert rows(table, "order_id") == expected.to_pylist()
 
 
 def test_incremental_heals_when_its_shadow_is_lost(
