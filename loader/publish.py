@@ -225,24 +225,11 @@ class Publisher:
             return None  # the model's columns changed: rewrite the table
         shadow = self._shadow(model)
         keys = list(model.unique_key) or [HASH_COLUMN]
-        on = " and ".join(f"x.{_q(k)} = s.{_q(k)}" for k in dict.fromkeys([*keys, HASH_COLUMN]))
-        cur.execute(
-            "create or replace temp table _lh_changes as"
-            f" select x.* from (select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r) as x"
-            f" anti join {shadow} as s on {on}"
-        )
-        key_on = " and ".join(f"s.{_q(k)} = r.{_q(k)}" for k in keys)
         if model.unique_key:
-            deleted_sql = (
-                f"select {', '.join('s.' + _q(k) for k in keys)} from {shadow} as s"
-                f" anti join ({select}) as r on {key_on}"
-            )
+            updated = self._diff_by_key(cur, model, select, columns)
         else:
-            deleted_sql = (
-                f"select s.{HASH_COLUMN} from {shadow} as s anti join"
-                f" (select hash(r) as {HASH_COLUMN} from ({select}) as r) as r on {key_on}"
-            )
-        cur.execute(f"create or replace temp table _lh_deleted as {deleted_sql}")
+            self._diff_by_hash(cur, model, select)
+            updated = 0
         changed = _count(cur, "_lh_changes")
         deleted = _count(cur, "_lh_deleted")
         rows = _count(cur, f"({select})")
@@ -253,7 +240,6 @@ class Publisher:
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
-        updated = self._updates(cur, model) if model.unique_key else 0
         if (updated or deleted) and _touched_share(cur, model, current) > MERGE_MAX_SHARE:
             return None  # the merge would rewrite most files: a streamed overwrite is cheaper
         if model.unique_key and (deleted or updated):
@@ -299,11 +285,49 @@ class Publisher:
         )
         return Published(model.target, version, mode, rows)
 
-    def _updates(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> int:
-        """Changed rows whose key was published before (updates, not inserts)."""
-        on = " and ".join(f"c.{_q(k)} = s.{_q(k)}" for k in model.unique_key)
-        return _count(
-            cur, f"(select 1 from _lh_changes as c semi join {self._shadow(model)} as s on {on})"
+    def _diff_by_key(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, columns: list[str]
+    ) -> int:
+        """``_lh_changes`` (new or changed rows) and ``_lh_deleted`` (keys gone); the updates.
+
+        One full outer join of the model's row hashes with the shadow (half the cost of two
+        anti-joins at 10M rows).
+        """
+        keys = model.unique_key
+        s_keys = ", ".join(f"s.{_q(k)} as {_q('_lh_s_' + k)}" for k in keys)
+        on = " and ".join(f"x.{_q(k)} = s.{_q(k)}" for k in keys)
+        cur.execute(
+            "create or replace temp table _lh_delta as"
+            f" select x.*, {s_keys}, s._lh_in_shadow from"
+            f" (select r.*, hash(r) as {HASH_COLUMN}, true as _lh_in_model from ({select}) as r)"
+            f" as x full outer join (select *, true as _lh_in_shadow from {self._shadow(model)})"
+            f" as s on {on} where x._lh_in_model is null or s._lh_in_shadow is null"
+            f" or x.{HASH_COLUMN} <> s.{HASH_COLUMN}"
+        )
+        wanted = ", ".join(_q(c) for c in [*columns, HASH_COLUMN])
+        cur.execute(
+            f"create or replace temp table _lh_changes as select {wanted} from _lh_delta"
+            " where _lh_in_model"
+        )
+        gone = ", ".join(f"{_q('_lh_s_' + k)} as {_q(k)}" for k in keys)
+        cur.execute(
+            f"create or replace temp table _lh_deleted as select {gone} from _lh_delta"
+            " where _lh_in_model is null"
+        )
+        return _count(cur, "(select 1 from _lh_delta where _lh_in_model and _lh_in_shadow)")
+
+    def _diff_by_hash(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> None:
+        """The same for a model without a key: rows are told apart by their hash alone."""
+        shadow = self._shadow(model)
+        hashed = f"(select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r)"
+        on = f"x.{HASH_COLUMN} = s.{HASH_COLUMN}"
+        cur.execute(
+            f"create or replace temp table _lh_changes as select x.* from {hashed} as x"
+            f" anti join {shadow} as s on {on}"
+        )
+        cur.execute(
+            f"create or replace temp table _lh_deleted as select s.{HASH_COLUMN} from {shadow}"
+            f" as s anti join {hashed} as x on {on}"
         )
 
     # -- helpers ---------------------------------------------------------------------------
