@@ -26,7 +26,7 @@ from schemathesis.checks import (
 from ingest.server import BackgroundServer
 
 
-@schemathesis.serializer("application/x-ndjson", "text/csv")
+@schemathesis.serializer("application/x-ndjson", "text/csv", "text/tab-separated-values")
 def _as_text(ctx: Any, value: Any) -> bytes:
     text = value if isinstance(value, str) else json.dumps(value)
     return text.encode("utf-8", "surrogatepass")
