@@ -2,29 +2,34 @@
 
 The fate of every value JSON cannot carry exactly (tested in ``tests/ingest/test_json_edges.py``):
 
-==========================================  =========================================
-input                                       answer
-==========================================  =========================================
-not JSON at all, truncated, trailing junk   ``400`` (with the NDJSON line when known)
-invalid UTF-8, lone surrogate escapes       ``400`` (msgspec refuses them)
-a UTF-8 byte-order mark                     ``400`` (not JSON: RFC 8259 §8.1)
-``NaN``, ``Infinity``, ``-Infinity``        ``400`` (not JSON)
-a number beyond float64 (``1e999``)         ``400`` (it would become infinity)
-an integer beyond int64                     ``422`` (Delta and DuckDB cannot hold it)
-a duplicate key in any object               ``422`` naming the row and the key
-a body that is not objects                  ``422`` naming the row
-a number with a fraction or exponent        accepted: an IEEE double, rounded to nearest
-==========================================  =========================================
+- not JSON at all, truncated, trailing junk, two documents: ``400`` (naming the NDJSON line, or
+  the array's record, when known);
+- invalid UTF-8 (overlong, surrogates encoded in UTF-8) and lone ``\\uD800``-style escapes:
+  ``400``;
+- a UTF-8 byte-order mark: ``400`` (RFC 8259 §8.1: not to be sent);
+- ``NaN``, ``Infinity``, ``-Infinity``: ``400`` (not JSON);
+- a number beyond float64 (``1e999``): ``400`` (it would become infinity);
+- nesting deeper than the interpreter's recursion limit (~1000): ``400``;
+- an integer beyond int64 anywhere: ``422`` naming row and path (Delta/DuckDB cannot hold it);
+- a duplicate key in any object: ``422`` naming row and key (which value would win is a guess);
+- a record that is not an object, or no records: ``422``;
+- a number with a fraction or exponent: accepted; every reader rounds it to the nearest double
+  (``1e-999`` is 0.0), and its text lands unchanged.
 
-Nothing is silently changed: NDJSON lands byte for byte; a JSON array lands as NDJSON made of
-each element's own bytes (whitespace newlines turned into spaces), so numbers keep their text.
+Nothing is silently changed: NDJSON lands byte for byte (blank lines dropped); a JSON array
+lands as NDJSON made of each element's own bytes (whitespace newlines turned into spaces).
 
-Speed: one msgspec pass decodes the body into dicts (C, ~2x orjson per line here); duplicate keys
-are ruled out without walking Python objects by counting ``:`` (every key has exactly one colon
-outside strings; the re-encoded dicts have one per *unique* key, see :func:`_no_duplicates`);
-big integers by a digit-run scan; the contract by ``msgspec.convert`` into a Struct built from
-the contract. Only a body that fails a fast check takes the slow, exact path that finds and names
-each error (a bounded list), so error quality does not cost valid traffic anything.
+With a contract (``lakehouse.contracts``), each declared column must be of its type (integers in
+the type's range; ``decimal`` and ``double`` a JSON number; dates, times and timestamps RFC 3339
+strings; ``uuid`` a UUID string; other types unchecked), required columns present and not null.
+Undeclared fields pass through.
+
+Speed: msgspec decodes each line into dicts (C); duplicate keys are ruled out without walking
+Python objects by counting ``:`` (every key has exactly one colon outside strings; the
+re-encoded dicts have one per *unique* key, see :func:`_no_duplicates`); big integers by a
+digit-run scan; the contract by one ``msgspec.convert`` into a Struct built from it. Only a body
+that fails a fast check takes the slow, exact path that finds and names each error (a bounded
+list), so error quality costs valid traffic nothing. Records are decoded ``SLICE`` at a time.
 """
 
 from __future__ import annotations
