@@ -1,9 +1,11 @@
 """Benchmarks of the dbt runtime (results: bench/RESULTS-dbt.md, "Runtime" sections).
 
-    uv run python bench/bench_build.py latency [--batches 50]
-        End-to-end latency with the real Loader (watchdog) and a warm Builder: a CSV file closed
-        in landing_zone/data/raw/orders/ → the gold Delta commit that contains it (the commit's
-        own timestamp), p50/p95; then a cold ``dbt build`` CLI of the same project.
+    uv run python bench/bench_build.py latency [--batches 50] [--project small|sample]
+        End-to-end latency with the real Loader (watchdog) and a warm Builder: a file closed in
+        landing_zone/data/raw/orders/ → the gold Delta commit that contains it (the commit's own
+        timestamp), p50/p95; then a cold ``dbt build`` CLI of the same project. ``small`` is a
+        3-model project (CSV batches of 10 orders); ``sample`` the sample shop in dbt_project/
+        (wave 1 preloaded, then JSON batches of 5 orders; every model and test downstream).
     uv run python bench/bench_build.py scale [--rows 10000000] [--repeat 3]
         One build of a 3-model project on N bronze rows, each variant in its own process (time,
         peak RSS; medians of --repeat interleaved runs): plain ``dbt build`` (no publish),
@@ -127,15 +129,20 @@ def machine() -> str:
 # -- latency ---------------------------------------------------------------------------------
 
 
-def latency(batches: int) -> dict[str, Any]:
+def latency(batches: int, project_name: str) -> dict[str, Any]:
     from deltalake import DeltaTable
 
     from loader.builder import Builder
     from loader.loading import Loader
 
-    root = OUT / "latency"
+    root = OUT / f"latency-{project_name}"
     shutil.rmtree(root, ignore_errors=True)
-    project = write_project(root / "project", LATENCY_MODELS)
+    if project_name == "sample":  # the sample shop (dbt_project/), all its models and tests
+        project = REPO / "dbt_project"
+        drop, gold, column = _sample_batches(), "orders", "order_id"
+    else:
+        project = write_project(root / "project", LATENCY_MODELS)
+        drop, gold, column = _small_batches, "revenue", "orders"
     settings = settings_for(root, project)
     builder = Builder(settings)
     loader = Loader(settings, on_event=builder.submit)
@@ -143,24 +150,19 @@ def latency(batches: int) -> dict[str, Any]:
     stop = threading.Event()
     loader_thread = threading.Thread(target=loader.run, args=(stop,), daemon=True)
     loader_thread.start()
-    raw = settings.raw_dir / "orders"
-    raw.mkdir(parents=True, exist_ok=True)
-    gold = settings.dados / "gold" / "revenue"
+    gold_path = settings.dados / "gold" / gold
     results: list[float] = []
     to_bronze: list[float] = []
     dbt_s: list[float] = []
     publish_s: list[float] = []
     builds_before = 0
     try:
+        if project_name == "sample":
+            _preload_sample(settings, builder)
         for i in range(batches + 3):  # the first three warm the builder up
-            expected = (i + 1) * 10
-            lines = ["order_id,customer_id,amount_cents"]
-            lines += [f"{i * 10 + k},{k % 7},{100 + k}" for k in range(10)]
-            tmp = raw / f".batch-{i}.csv.tmp"
-            tmp.write_text("\n".join(lines) + "\n")
+            expected = drop(settings, i)
             closed = time.time()
-            tmp.rename(raw / f"batch-{i}.csv")
-            committed = _wait_for_gold(gold, expected, deadline=time.time() + 60)
+            committed = _wait_for_gold(gold_path, column, expected, deadline=time.time() + 120)
             bronze = DeltaTable(str(settings.dados / "bronze" / "orders")).history(1)[0]
             if i == 2:
                 builds_before = builder.builds
@@ -171,7 +173,7 @@ def latency(batches: int) -> dict[str, Any]:
                 if last is not None:
                     dbt_s.append(last.dbt_seconds)
                     publish_s.append(last.publish_seconds)
-        assert builder.wait_idle(60)
+        assert builder.wait_idle(120)
         builds = builder.builds - builds_before
     finally:
         stop.set()
@@ -179,6 +181,7 @@ def latency(batches: int) -> dict[str, Any]:
         builder.stop()
     cold = _cold_cli(settings, project)
     return {
+        "project": project_name,
         "batches": len(results),
         "p50_s": statistics.median(results),
         "p95_s": pct(results, 0.95),
@@ -188,28 +191,68 @@ def latency(batches: int) -> dict[str, Any]:
         "p50_closed_to_bronze_commit_s": statistics.median(to_bronze),
         "p50_dbt_build_s": statistics.median(dbt_s),
         "p50_publish_s": statistics.median(publish_s),
-        "gold_version": DeltaTable(str(gold)).version(),
+        "gold_version": DeltaTable(str(gold_path)).version(),
         "cold_cli_s": cold,
     }
 
 
-def _wait_for_gold(path: Path, orders: int, *, deadline: float) -> float:
-    """The commit time (from the Delta log) of the first gold version holding ``orders``."""
+def _small_batches(settings: Any, i: int) -> int:
+    """Batch ``i`` of 10 orders as a CSV file closed in the landing zone; gold's order count."""
+    raw = settings.raw_dir / "orders"
+    raw.mkdir(parents=True, exist_ok=True)
+    lines = ["order_id,customer_id,amount_cents"]
+    lines += [f"{i * 10 + k},{k % 7},{100 + k}" for k in range(10)]
+    tmp = raw / f".batch-{i}.csv.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.rename(raw / f"batch-{i}.csv")
+    return (i + 1) * 10
+
+
+def _sample_batches() -> Any:
+    """Batches of 5 new orders for the sample shop, as JSON files like its order system's."""
+    from loader.sample_data import SampleFile, sample_files, write_file
+
+    template = next(f for f in sample_files(200) if f.table == "orders").records[0]
+
+    def drop(settings: Any, i: int) -> int:
+        first = 1_000_000 + i * 5
+        records = [{**template, "order_id": first + k} for k in range(5)]
+        write_file(SampleFile("orders", 9, f"orders_bench_{i:04d}.json", records), settings.raw_dir)
+        return first + 4  # the newest order id gold must show
+
+    return drop
+
+
+def _preload_sample(settings: Any, builder: Any) -> None:
+    """Wave 1 of the sample shop (200 orders), loaded and built before measuring."""
+    from loader.sample_data import sample_files, write_files
+
+    write_files([f for f in sample_files(200) if f.wave == 1], settings.raw_dir)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if builder.wait_idle(1) and (settings.dados / "gold" / "orders" / "_delta_log").is_dir():
+            return
+    raise TimeoutError("the sample shop was not built in 300 s")
+
+
+def _wait_for_gold(path: Path, column: str, at_least: int, *, deadline: float) -> float:
+    """The commit time (from the Delta log) of the first gold version where max(column) ≥ n."""
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     while time.time() < deadline:
         if (path / "_delta_log").is_dir():
             table = DeltaTable(str(path))
-            rows = table.to_pyarrow_table(columns=["orders"]).to_pylist()
-            if rows and rows[0]["orders"] >= orders:
+            values = table.to_pyarrow_table(columns=[column])[column]
+            if len(values) and (pc.max(values).as_py() or 0) >= at_least:
                 return float(table.history(1)[0]["timestamp"]) / 1000
         time.sleep(0.005)
-    raise TimeoutError(f"gold never reached {orders} orders")
+    raise TimeoutError(f"gold never reached {column} >= {at_least}")
 
 
 def _cold_cli(settings: Any, project: Path) -> float:
     """A cold ``dbt build`` CLI on a copy of the data (the warm builder holds the DuckDB lock)."""
-    copy = OUT / "latency-cli"
+    copy = OUT / "latency-cli"  # the same bronze, a fresh warehouse
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(settings.dados / "bronze", copy / "dados" / "bronze")
     env = {
@@ -373,7 +416,9 @@ def bronze_rows(settings: Any) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("latency").add_argument("--batches", type=int, default=50)
+    latency_args = sub.add_parser("latency")
+    latency_args.add_argument("--batches", type=int, default=50)
+    latency_args.add_argument("--project", choices=["small", "sample"], default="small")
     scale_args = sub.add_parser("scale")
     scale_args.add_argument("--rows", type=int, default=10_000_000)
     scale_args.add_argument("--repeat", type=int, default=3)
@@ -387,7 +432,7 @@ def main() -> int:
         print(json.dumps(scale_variant(args.variant, args.root, args.project)))
         return 0
     if args.command == "latency":
-        result = latency(args.batches)
+        result = latency(args.batches, args.project)
     else:
         result = scale(args.rows, args.repeat)
     result["machine"] = machine()

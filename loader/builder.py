@@ -60,6 +60,7 @@ class BuildResult:
     """What one build did."""
 
     success: bool
+    pinned: dict[str, int] = field(default_factory=dict)
     read_versions: dict[str, int] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
@@ -106,23 +107,37 @@ class DbtSession:
                 [*full, "--log-level", self.log_level, "--log-level-file", "none"]
             )
 
-    def build(self, select: Sequence[str] = (), *, full_refresh: bool = False) -> BuildResult:
-        """Pin bronze, ``dbt build`` the selection, publish what passed; never raises for dbt."""
+    def build(
+        self,
+        select: Sequence[str] = (),
+        *,
+        full_refresh: bool = False,
+        covered: set[str] | None = None,
+    ) -> BuildResult:
+        """Pin bronze, ``dbt build`` the selection, publish what passed; never raises for dbt.
+
+        With ``covered`` (bronze tables earlier builds started from), every pinned table not in
+        it is selected too (``source:bronze.<table>+``): a model downstream of the selection
+        may read a model of such a table, which was then never built.
+        """
         from loader import dbt_plugin
 
         started = time.perf_counter()
         pins = dbt_plugin.begin_build(self.settings)
+        pinned = pins.pinned_versions
+        if covered is not None:
+            select = [*select, *(f"source:bronze.{t}+" for t in sorted(set(pinned) - covered))]
         args = ["build"]
         if select:
-            args += ["--select", " ".join(select)]
-        missing = sorted(self.declared_bronze() - set(pins.pinned_versions))
+            args += ["--select", " ".join(dict.fromkeys(select))]
+        missing = sorted(self.declared_bronze() - set(pinned))
         if missing:  # not loaded yet: leave out what reads them instead of failing the build
             args += ["--exclude", " ".join(f"source:bronze.{t}+" for t in missing)]
         if full_refresh:
             args.append("--full-refresh")
         dbt_started = time.perf_counter()
         outcome = self.invoke(args)
-        result = BuildResult(success=bool(outcome.success))
+        result = BuildResult(success=bool(outcome.success), pinned=pinned)
         result.dbt_seconds = time.perf_counter() - dbt_started
         if outcome.exception is not None:
             result.failures.append(f"dbt: {outcome.exception}")
@@ -262,6 +277,7 @@ class Builder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._session: DbtSession | None = None
+        self._covered: set[str] = set()  # bronze tables a successful build has started from
 
     def start(self) -> None:
         if self._thread is not None:
@@ -322,6 +338,8 @@ class Builder:
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )
         result: BuildResult | None = attempts(functools.partial(self._attempt, select))
+        if result is not None and result.success:
+            self._covered |= set(result.pinned)
         if result is not None and not result.success and not self._stop.is_set():
             error = {"error": "build failed after retries", "detail": result.error}
             for table, batch_ids in pending.items():
@@ -338,7 +356,7 @@ class Builder:
         try:
             if self._session is None:
                 self._session = DbtSession(self.settings)
-            result = self._session.build(select)
+            result = self._session.build(select, covered=self._covered)
         except Exception as exc:
             log.exception("build %s crashed", build_id)
             result = BuildResult(success=False, failures=[f"{type(exc).__name__}: {exc}"])
