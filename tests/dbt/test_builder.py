@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from runtime_support import project_settings, write_project
+from runtime_support import append_bronze, customers, orders, project_settings, write_project
 
+from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader.builder import Builder, docs_target, run_build, run_docs, serve_docs
@@ -219,3 +220,29 @@ def test_docs_while_a_running_loader_holds_the_warehouse(tmp_path: Path) -> None
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_a_mart_of_two_tables_builds_from_the_first_event(tmp_path: Path) -> None:
+    models = {
+        "models/staging/stg_orders.sql": "select * from {{ source('bronze', 'orders') }}",
+        "models/staging/stg_customers.sql": "select * from {{ source('bronze', 'customers') }}",
+        "models/marts/customer_orders.sql": """
+            select c.customer_id, count(o.order_id) as orders
+            from {{ ref('stg_customers') }} as c
+            left join {{ ref('stg_orders') }} as o using (customer_id)
+            group by c.customer_id
+        """,
+    }
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", models), target="dev")
+    append_bronze(settings, "orders", orders(1, 6))  # loaded, but its event is not here yet
+    append_bronze(settings, "customers", customers(3))
+    builder = Builder(settings, attempts=1)
+    builder.start()
+    try:
+        builder.submit(LoadEvent("customers", 0))
+        assert builder.wait_idle(120)
+        assert builder.last_result is not None and builder.last_result.success
+        gold = DeltaTable(str(settings.dados / "gold" / "customer_orders"))
+        assert sorted(r["orders"] for r in gold.to_pyarrow_table().to_pylist()) == [2, 2, 2]
+    finally:
+        builder.stop()
