@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
 RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
+RESCAN_QUIET_S = 10.0  # ... of files nobody has written to for this long
 PRUNE_S = 3600.0
 SMALL_FILE_BYTES = 8 * 1024**2  # files up to this size may be read together in one scan
 GZIP_RATIO = 10  # what a gzipped file is assumed to expand to, for the above
@@ -372,8 +373,20 @@ class Loader:
             self._pending[path] = size
         self._queue.put((table, path))
 
-    def _rescan(self) -> None:
+    def _rescan(self, *, quiet_s: float = 0.0) -> None:
+        """Queue every landing file; with ``quiet_s``, only those untouched that long.
+
+        The periodic rescan (a backstop for missed events) must not take a file a slow
+        writer is still filling: a file being written has a fresh modification time, and its
+        close will be seen anyway.
+        """
+        cutoff = time.time() - quiet_s
         for table, path in landing.scan(self.settings):
+            try:
+                if quiet_s and path.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             self._enqueue(table, path)
 
     def _beat(self, stop_event: threading.Event) -> None:
@@ -395,7 +408,7 @@ class Loader:
                 landing.prune_archive(self.settings)
                 last_prune = now
             if now - last_scan >= RESCAN_S:
-                self._rescan()
+                self._rescan(quiet_s=RESCAN_QUIET_S)
                 last_scan = now
             taken = self._take_batch(timeout=0.2)
             if not taken:
