@@ -43,7 +43,7 @@ def demo(
     rows: Annotated[int, typer.Option(help="Rows of generated sample data.")] = 1000,
 ) -> None:
     """Sample data through the API and the landing zone; wait until gold is published."""
-    from loader.demo import run_demo
+    from lakehouse.compose import run_demo
 
     raise typer.Exit(run_demo(_settings(), rows=rows))
 
@@ -54,7 +54,7 @@ def up(
     port: Annotated[int | None, typer.Option(help="API port (default from settings).")] = None,
 ) -> None:
     """API + loader + builder together until Ctrl-C."""
-    from loader.service import run_up
+    from lakehouse.compose import run_up
 
     raise typer.Exit(run_up(_settings(), host=host, port=port))
 

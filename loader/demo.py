@@ -1,20 +1,28 @@
 """``lakehouse demo``: the sample shop's data in, gold Delta tables out, on a fresh clone.
 
 1. Generate the sample domain (:mod:`loader.sample_data`, deterministic, ``rows`` orders).
-2. Deliver it in two waves, as the shop's systems would: the tables systems push through the API
-   (:func:`deliver_api_batches`, the seam the API issue replaces with real HTTP requests) and the
-   clickstream files dropped in the landing zone (:func:`drop_files`).
+2. Deliver it in two waves, as the shop's systems would: the tables systems push through the
+   ingest API (:func:`deliver_api_batches`: ``POST /v1/tables/{table}/files`` over real HTTP, each
+   with an ``Idempotency-Key`` derived from its content, so a re-sent file lands nothing new) and
+   the clickstream files dropped in the landing zone (:func:`drop_files`).
 3. Load each wave with the loader, hand its load events to the warm builder (dbt build of what
-   the new data affects, then publish silver and gold), wait until it is idle.
+   the new data affects, then publish silver and gold), wait until it is idle, then follow every
+   API batch through ``GET /v1/batches/{id}`` until it is ``published``.
 4. Print what was built and where to look.
+
+The caller (``lakehouse demo`` in :mod:`lakehouse.compose`) starts the API and passes its address;
+without one (``api=None``) the API's batches are dropped in the landing zone like the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from deltalake import DeltaTable
 from rich.console import Console
 from rich.table import Table
@@ -25,7 +33,7 @@ from lakehouse.layout import LAYERS, list_tables, table_path
 from lakehouse.settings import Settings
 from loader.builder import Builder
 from loader.loading import Loader
-from loader.sample_data import API_TABLES, SampleFile, sample_files, write_files
+from loader.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
 
 #: How long the demo waits for one wave's build and publish.
 BUILD_TIMEOUT_S = 900.0
@@ -33,15 +41,65 @@ BUILD_TIMEOUT_S = 900.0
 SHOWN_GOLD = 2
 SHOWN_ROWS = 5
 SHOWN_COLUMNS = 6
+#: Media type of each sample format on ``POST /v1/tables/{table}/files``.
+MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "ndjson": "application/x-ndjson"}
 
 
-def deliver_api_batches(settings: Settings, files: Sequence[SampleFile]) -> list[Path]:
-    """Deliver the batches the shop's systems push through the ingest API.
+@dataclass(frozen=True, slots=True)
+class ApiTarget:
+    """A running ingest API: its base URL and a bearer token (None: development, anonymous)."""
 
-    For now they land the way an accepted API request does: a file in the table's landing
-    folder. The API's demo replaces this with ``POST /v1/tables/{table}/records|files``.
+    url: str
+    token: str | None = None
+
+    def client(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60.0)
+
+
+def deliver_api_batches(api: ApiTarget, files: Sequence[SampleFile]) -> list[str]:
+    """POST each file to the ingest API as the shop's systems would; returns the batch ids.
+
+    The ``Idempotency-Key`` is the content's hash: a file sent twice (the demo re-sends one on
+    purpose, and a second ``lakehouse demo`` re-sends them all) is answered with the first
+    batch and lands nothing new.
     """
-    return write_files(files, settings.raw_dir)
+    batch_ids: list[str] = []
+    with api.client() as client:
+        for sample in files:
+            body = render(sample)
+            response = client.post(
+                f"/v1/tables/{sample.table}/files",
+                params={"filename": sample.name},
+                content=body,
+                headers={
+                    "Content-Type": MEDIA_TYPES[sample.format],
+                    "Idempotency-Key": f"demo-{hashlib.sha256(body).hexdigest()[:40]}",
+                },
+            )
+            if response.status_code not in (200, 201, 202):
+                raise RuntimeError(
+                    f"the API refused {sample.table}/{sample.name}: "
+                    f"{response.status_code} {response.text[:500]}"
+                )
+            batch_ids.append(response.json()["batch_id"])
+    return list(dict.fromkeys(batch_ids))
+
+
+def follow_batches(api: ApiTarget, batch_ids: Sequence[str], timeout: float) -> dict[str, str]:
+    """Wait (``?wait=``, bounded) until each batch is terminal; returns ``{batch_id: state}``."""
+    deadline = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    with api.client() as client:
+        for batch_id in batch_ids:
+            state = "accepted"
+            while state in ("accepted", "loaded") and time.monotonic() < deadline:
+                wait = max(1, min(30, int(deadline - time.monotonic())))
+                response = client.get(f"/v1/batches/{batch_id}", params={"wait": wait})
+                response.raise_for_status()
+                state = response.json()["state"]
+            states[batch_id] = state
+    return states
 
 
 def drop_files(settings: Settings, files: Sequence[SampleFile]) -> list[Path]:
@@ -49,7 +107,7 @@ def drop_files(settings: Settings, files: Sequence[SampleFile]) -> list[Path]:
     return write_files(files, settings.raw_dir)
 
 
-def run_demo(settings: Settings, *, rows: int = 1000) -> int:
+def run_demo(settings: Settings, *, rows: int = 1000, api: ApiTarget | None = None) -> int:
     """Generate, deliver, load, build and publish the sample domain; 0 when gold is published."""
     console = Console()
     started = time.perf_counter()
@@ -62,7 +120,7 @@ def run_demo(settings: Settings, *, rows: int = 1000) -> int:
     builder.start()
     try:
         for wave in sorted({f.wave for f in files}):
-            if not _deliver_load_build(settings, builder, console, files, wave):
+            if not _deliver_load_build(settings, builder, console, files, wave, api):
                 return 1
     finally:
         builder.stop()
@@ -81,10 +139,24 @@ def run_demo(settings: Settings, *, rows: int = 1000) -> int:
 
 
 def _deliver_load_build(
-    settings: Settings, builder: Builder, console: Console, files: list[SampleFile], wave: int
+    settings: Settings,
+    builder: Builder,
+    console: Console,
+    files: list[SampleFile],
+    wave: int,
+    api: ApiTarget | None,
 ) -> bool:
     in_wave = [f for f in files if f.wave == wave]
-    deliver_api_batches(settings, [f for f in in_wave if f.table in API_TABLES])
+    pushed = [f for f in in_wave if f.table in API_TABLES]
+    batch_ids: list[str] = []
+    if api is None:
+        drop_files(settings, pushed)
+    else:
+        batch_ids = deliver_api_batches(api, pushed)
+        console.print(
+            f"wave {wave}: {len(pushed)} file(s) POSTed to {api.url}/v1/tables/<table>/files "
+            f"→ {len(batch_ids)} batch id(s) in the answers"
+        )
     drop_files(settings, [f for f in in_wave if f.table not in API_TABLES])
     # Load the whole wave first, then build once: a build of a table's models before the other
     # tables they join have arrived would only fail and be retried.
@@ -118,7 +190,21 @@ def _deliver_load_build(
         f"wave {wave}: built and published {len(result.published)} table(s) "
         f"in {result.seconds:.1f}s"
     )
+    if api is not None and batch_ids:
+        return _report_batches(api, console, wave, batch_ids)
     return True
+
+
+def _report_batches(api: ApiTarget, console: Console, wave: int, batch_ids: list[str]) -> bool:
+    states = follow_batches(api, batch_ids, timeout=BUILD_TIMEOUT_S)
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    console.print(f"wave {wave}: API batches by state (GET /v1/batches/<id>): {counts}")
+    stuck = {b: s for b, s in states.items() if s != "published"}
+    for batch_id, state in stuck.items():
+        console.print(f"  [red]{batch_id}: {state}[/red]")
+    return not stuck
 
 
 def _print_tables(settings: Settings, console: Console) -> None:

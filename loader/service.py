@@ -14,12 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.events import LoadEventHandler
-from lakehouse.exceptions import NotYetError
 from lakehouse.settings import Settings
 from loader.exceptions import LoaderBusyError
 from loader.loading import Loader, LoadSummary
 
-__all__ = ["LoadSummary", "Loader", "run_load", "run_loader", "run_up"]
+__all__ = ["LoadSummary", "Loader", "run_load", "run_loader"]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,3 @@ def run_loader(settings: Settings, *, build: bool = True) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
-
-
-def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:  # noqa: ARG001
-    raise NotYetError("lakehouse up lands with issues #3 and #4")
