@@ -9,7 +9,8 @@
 * :class:`Builder` is the long-lived thread behind ``lakehouse load|loader|up``: ``submit`` load
   events (non-blocking), bursts coalesce into one build of ``source:bronze.<table>+`` for the
   tables they touched, failures are recorded in the run ledger and retried with back-off
-  (tenacity); loading never waits for it.
+  (tenacity); loading never waits for it. Event builds leave dbt unit tests out (they test the
+  SQL, not the data: dbt's advice for production); ``lakehouse build`` and CI run them.
 * :func:`run_build` (``lakehouse build``) and :func:`run_docs` (``lakehouse docs``).
 
 The publish rule, stated once: a model is published only when it built successfully in this
@@ -86,6 +87,7 @@ class DbtSession:
         self._runner = dbtRunner()
         #: models built but not yet published (a failed publish is redone by the next build)
         self._unpublished: dict[str, Any] = {}
+        self._parsed = False
 
     # -- invoking dbt ----------------------------------------------------------------------
 
@@ -113,6 +115,7 @@ class DbtSession:
         *,
         full_refresh: bool = False,
         covered: set[str] | None = None,
+        unit_tests: bool = True,
     ) -> BuildResult:
         """Pin bronze, ``dbt build`` the selection, publish what passed; never raises for dbt.
 
@@ -135,6 +138,8 @@ class DbtSession:
             args += ["--exclude", " ".join(f"source:bronze.{t}+" for t in missing)]
         if full_refresh:
             args.append("--full-refresh")
+        if not unit_tests:  # dbt's advice for production builds: they test SQL, not data
+            args += ["--exclude-resource-type", "unit_test"]
         dbt_started = time.perf_counter()
         outcome = self.invoke(args)
         result = BuildResult(success=bool(outcome.success), pinned=pinned)
@@ -158,7 +163,8 @@ class DbtSession:
     def declared_bronze(self) -> set[str]:
         """The tables of the ``bronze`` source, from the last manifest dbt wrote (or a parse)."""
         path = self.settings.dbt_project_dir / "target" / "manifest.json"
-        if not path.exists():
+        if not path.exists() and not self._parsed:
+            self._parsed = True  # once: a project with another target-path has no such file
             self.invoke(["parse"])
         try:
             sources = json.loads(path.read_text()).get("sources", {}).values()
@@ -356,7 +362,7 @@ class Builder:
         try:
             if self._session is None:
                 self._session = DbtSession(self.settings)
-            result = self._session.build(select, covered=self._covered)
+            result = self._session.build(select, covered=self._covered, unit_tests=False)
         except Exception as exc:
             log.exception("build %s crashed", build_id)
             result = BuildResult(success=False, failures=[f"{type(exc).__name__}: {exc}"])
