@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from ingest.deps import AppContext
 from ingest.idempotency import IdempotencyStore
@@ -108,7 +109,7 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
             for db in keepers:
                 db.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served here, no CDN
         title="full-lakehouse ingest API",
         version="1",
         description=DESCRIPTION,

@@ -169,3 +169,11 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     post = paths["/v1/tables/{table}/records"]["post"]
     assert {"application/json", "application/x-ndjson"} <= set(post["requestBody"]["content"])
     assert client.get("/docs").status_code == 200
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower()
+    script = page.split('<script src="', 1)[1].split('"', 1)[0]
+    assert script.startswith("/") and client.get(script).status_code == 200
+    assert client.get("/redoc").status_code == 200
