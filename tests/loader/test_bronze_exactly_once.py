@@ -217,3 +217,25 @@ def test_two_loaders_at_once(settings: Settings) -> None:
     rerun = subprocess.run(_load_cmd(), cwd=REPO, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     _check_exact(settings, expected)
+
+
+def test_stopping_between_pieces_then_resuming(settings: Settings) -> None:
+    import threading
+
+    settings = settings.model_copy(update={"chunk_rows": 2000, "read_batch_rows": 1024})
+    drop(settings, "t", "big.csv", csv_rows(9_000))  # small on disk, more rows than a piece
+    stop = threading.Event()
+    events: list[LoadEvent] = []
+
+    def first_piece(event: LoadEvent) -> None:
+        events.append(event)
+        stop.set()  # a shutdown right after the first piece
+
+    Loader(settings, on_event=first_piece).run(stop)
+
+    assert [e.rows for e in events] == [2000]
+    assert (settings.raw_dir / "t" / "big.csv").exists()  # not archived: not complete
+    summary = Loader(settings).load_pending()
+    assert summary.loaded[0].rows == 9_000 and len(summary.events) == 4
+    ids = bronze(settings, "t").column("id").to_pylist()
+    assert sorted(ids) == list(range(9_000))
