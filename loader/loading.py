@@ -4,7 +4,7 @@
 does the same at start-up and then watches, one worker thread fed by a queue. Files of one table
 that arrive together are committed together (one Delta commit, bounded by ``batch_max_files``,
 ``batch_max_bytes`` and ``batch_window_ms``; small files of one kind and header are parsed in
-one DuckDB scan). A file of more than ``chunk_rows`` rows (or larger than ``SMALL_FILE_BYTES``)
+one DuckDB scan). A file of more than ``chunk_rows`` rows (or over ``pieces.SMALL_FILE_BYTES``)
 streams into Delta in pieces of ``chunk_rows`` rows, each piece carrying the file's watermark
 (see ``loader.bronze``): memory follows the batch, and a restart resumes after the last piece.
 
@@ -36,13 +36,21 @@ import pyarrow.compute as pc
 
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
-from lakehouse.layout import BATCH_ID_COLUMN, INGESTED_AT, SOURCE_FILE
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError
 from loader.landing import LandingFile
+from loader.pieces import (
+    Pending,
+    Pieces,
+    Prefetch,
+    bronze_schema,
+    is_small,
+    skip_rows,
+    with_bronze_columns,
+)
 from loader.readers import (
     FILE_COLUMN,
     Source,
@@ -61,8 +69,6 @@ HEARTBEAT_S = 1.0
 RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
 RESCAN_QUIET_S = 10.0  # ... of files nobody has written to for this long
 PRUNE_S = 3600.0
-SMALL_FILE_BYTES = 8 * 1024**2  # files up to this size may be read together in one scan
-GZIP_RATIO = 10  # what a gzipped file is assumed to expand to, for the above
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,181 +117,6 @@ class LoadSummary:
         self.quarantined += other.quarantined
         self.skipped += other.skipped
         self.events += other.events
-
-
-@dataclass(slots=True)
-class _Pending:
-    """Rows read but not yet committed, for one table."""
-
-    batches: list[tuple[LandingFile, pa.RecordBatch]] = field(default_factory=list)
-    watermarks: dict[str, int] = field(default_factory=dict)  # batch id → after this commit
-    files: dict[str, LandingFile] = field(default_factory=dict)
-    rows: int = 0
-    nbytes: int = 0
-
-    def add(self, file: LandingFile, batch: pa.RecordBatch, watermark: int) -> None:
-        self.batches.append((file, batch))
-        self.files[file.batch_id] = file
-        self.watermarks[file.batch_id] = watermark
-        self.rows += batch.num_rows
-        self.nbytes += batch.nbytes
-
-    def drop(self, batch_id: str) -> None:
-        kept = [(f, b) for f, b in self.batches if f.batch_id != batch_id]
-        self.batches = kept
-        self.files.pop(batch_id, None)
-        self.watermarks.pop(batch_id, None)
-        self.rows = sum(b.num_rows for _, b in kept)
-        self.nbytes = sum(b.nbytes for _, b in kept)
-
-
-def _small(file: LandingFile, source: Source) -> bool:
-    """Small enough to hold whole in memory (gzip may expand a file tenfold or more)."""
-    return file.size * (GZIP_RATIO if source.gzip else 1) <= SMALL_FILE_BYTES
-
-
-def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        if skip >= batch.num_rows:
-            skip -= batch.num_rows
-            continue
-        yield batch.slice(skip) if skip else batch
-        skip = 0
-
-
-def _bronze_schema(data: pa.Schema) -> pa.Schema:
-    return pa.schema(
-        [
-            *data,
-            pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
-            pa.field(BATCH_ID_COLUMN, _CONSTANT_STRING),
-            pa.field(SOURCE_FILE, _CONSTANT_STRING),
-        ]
-    )
-
-
-#: One value per batch: a dictionary array costs one index per row, and Delta stores a string.
-_CONSTANT_STRING = pa.dictionary(pa.int32(), pa.string())
-
-
-def _constant(value: str, n: int) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n), [value])
-
-
-def _with_bronze_columns(
-    batch: pa.RecordBatch, full: pa.Schema, file: LandingFile, now: pa.Scalar
-) -> pa.RecordBatch:
-    """``batch`` laid out as ``full``: missing data columns null, the bronze columns filled."""
-    n = batch.num_rows
-    names = set(batch.schema.names)
-    arrays = [
-        batch.column(f.name) if f.name in names else pa.nulls(n, f.type) for f in list(full)[:-3]
-    ]
-    arrays += [
-        pa.repeat(now, n),
-        _constant(file.batch_id, n),
-        _constant(file.name, n),
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=full)
-
-
-class _Prefetch:
-    """Reads batches on a thread a few ahead, so parsing goes on while Delta writes a piece."""
-
-    _DONE = object()
-
-    def __init__(self, batches: Iterator[pa.RecordBatch], depth: int = 4) -> None:
-        self._batches = batches
-        self._queue: queue.Queue[object] = queue.Queue(depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="loader-prefetch", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            for batch in self._batches:
-                if not self._put(batch):
-                    return
-            self._put(self._DONE)
-        except BaseException as exc:  # handed to the reading side
-            self._put(exc)
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self
-
-    def __next__(self) -> pa.RecordBatch:
-        item = self._queue.get()
-        if item is self._DONE:
-            self._queue.put(item)  # stay exhausted
-            raise StopIteration
-        if isinstance(item, BaseException):
-            self._queue.put(self._DONE)
-            raise item
-        assert isinstance(item, pa.RecordBatch)
-        return item
-
-    def __enter__(self) -> _Prefetch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-class _Pieces:
-    """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns."""
-
-    def __init__(
-        self, stream: Iterator[pa.RecordBatch], size: int, full: pa.Schema, file: LandingFile
-    ) -> None:
-        self._stream = stream
-        self._size = size
-        self._full = full
-        self._file = file
-        self._carry: list[pa.RecordBatch] = []
-        self.rows = 0  # rows of the last piece
-        self.failure: BaseException | None = None  # why the last piece's stream broke
-
-    def more(self) -> bool:
-        """Whether another row is left (reads one batch ahead)."""
-        if not self._carry:
-            batch = next(self._stream, None)
-            if batch is None:
-                return False
-            self._carry.append(batch)
-        return True
-
-    def next_piece(self) -> pa.RecordBatchReader:
-        self.rows = 0
-        self.failure = None
-        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
-        return pa.RecordBatchReader.from_batches(self._full, self._batches(now))
-
-    def _batches(self, now: pa.Scalar) -> Iterator[pa.RecordBatch]:
-        try:
-            left = self._size
-            while left > 0:
-                batch = self._carry.pop() if self._carry else next(self._stream, None)
-                if batch is None:
-                    return
-                if batch.num_rows > left:
-                    self._carry.append(batch.slice(left))
-                    batch = batch.slice(0, left)
-                left -= batch.num_rows
-                self.rows += batch.num_rows
-                yield _with_bronze_columns(batch, self._full, self._file, now)
-        except BaseException as exc:  # delta-rs only sees a broken stream; keep why
-            self.failure = exc
-            raise
 
 
 class Loader:
@@ -472,7 +303,7 @@ class Loader:
         bronze.refresh()
         bronze.moved = False  # the watermarks below are read from this version
         target = bronze.schema()
-        pending = _Pending()
+        pending = Pending()
         partial: set[str] = set()  # batch ids with pieces committed in this call
         todo: list[tuple[LandingFile, int]] = []  # (file, rows already committed)
         seen: set[str] = set()
@@ -529,7 +360,7 @@ class Loader:
                 break
             try:
                 source = detect(file.path)
-                if not _small(file, source):
+                if not is_small(file, source):
                     break
                 line = first_line(source) if source.kind in ("csv", "tsv") else b""
             except FileRejected:
@@ -548,7 +379,7 @@ class Loader:
         bronze: Bronze,
         group: list[tuple[LandingFile, Source]],
         target: pa.Schema | None,
-        pending: _Pending,
+        pending: Pending,
         summary: LoadSummary,
     ) -> bool:
         """Read a group of small files in one scan into ``pending``; False: read them singly."""
@@ -593,7 +424,7 @@ class Loader:
         file: LandingFile,
         start: int,
         target: pa.Schema | None,
-        pending: _Pending,
+        pending: Pending,
         partial: set[str],
         summary: LoadSummary,
     ) -> pa.Schema | None:
@@ -612,10 +443,10 @@ class Loader:
             database=self._database(),
         ) as batches:
             schema = plan(batches.schema, target)
-            stream = self._conformed(_skip_rows(batches, start), schema, hints)
+            stream = self._conformed(skip_rows(batches, start), schema, hints)
             held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
             rows = 0
-            if start == 0 and _small(file, source):
+            if start == 0 and is_small(file, source):
                 for batch in stream:
                     held.append(batch)
                     rows += batch.num_rows
@@ -628,10 +459,10 @@ class Loader:
                         self._rows[file.batch_id] = rows
                     held = []
                     stream = iter(())
-            if held or start or not _small(file, source):
+            if held or start or not is_small(file, source):
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
-                with _Prefetch(itertools.chain(held, stream)) as ahead:
+                with Prefetch(itertools.chain(held, stream)) as ahead:
                     rows = self._stream(summary, bronze, file, start, ahead, schema, partial)
         if rows == 0 and start == 0:
             pending.drop(file.batch_id)
@@ -672,7 +503,7 @@ class Loader:
         A restart skips that many rows; when nothing is left, the file was complete.
         """
         chunk = self.settings.chunk_rows
-        pieces = _Pieces(stream, chunk, _bronze_schema(schema), file)
+        pieces = Pieces(stream, chunk, bronze_schema(schema), file)
         position, added, version = start, 0, None
         while pieces.more():
             if self._stopping is not None and self._stopping.is_set():
@@ -706,7 +537,7 @@ class Loader:
         summary.loaded.append(LoadedFile(bronze.name, file.name, file.batch_id, total, version))
         return added
 
-    def _commit(self, summary: LoadSummary, bronze: Bronze, pending: _Pending) -> None:
+    def _commit(self, summary: LoadSummary, bronze: Bronze, pending: Pending) -> None:
         """One Delta commit of everything pending; then ledger, archive and the load event."""
         bronze.refresh()
         for batch_id in list(pending.files) if bronze.moved else []:
@@ -745,14 +576,14 @@ class Loader:
         pending.watermarks.clear()
         pending.rows = pending.nbytes = 0
 
-    def _table(self, pending: _Pending) -> pa.Table:
+    def _table(self, pending: Pending) -> pa.Table:
         columns: dict[str, pa.Field] = {}
         for _, batch in pending.batches:
             for f in batch.schema:
                 columns.setdefault(f.name, f)
-        full = _bronze_schema(pa.schema(list(columns.values())))
+        full = bronze_schema(pa.schema(list(columns.values())))
         now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
-        out = [_with_bronze_columns(batch, full, file, now) for file, batch in pending.batches]
+        out = [with_bronze_columns(batch, full, file, now) for file, batch in pending.batches]
         return pa.Table.from_batches(out, schema=full)
 
     def _emit(self, summary: LoadSummary, event: LoadEvent) -> None:

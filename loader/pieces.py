@@ -1,0 +1,199 @@
+"""Rows on their way to bronze: buffers, pieces of a big file, the bronze columns.
+
+``Pending`` holds small files' rows until one commit takes them all; ``Pieces`` cuts a big file's
+stream into pieces of ``chunk_rows`` rows, one commit each; ``Prefetch`` reads a few batches
+ahead on a thread so parsing goes on while Delta writes; ``with_bronze_columns`` adds
+``_ingested_at``, ``_batch_id`` and ``_source_file``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from lakehouse.layout import BATCH_ID_COLUMN, INGESTED_AT, SOURCE_FILE
+from loader.landing import LandingFile
+from loader.readers import Source
+
+SMALL_FILE_BYTES = 8 * 1024**2  # files up to this size may be read together in one scan
+GZIP_RATIO = 10  # what a gzipped file is assumed to expand to, for the above
+
+
+@dataclass(slots=True)
+class Pending:
+    """Rows read but not yet committed, for one table."""
+
+    batches: list[tuple[LandingFile, pa.RecordBatch]] = field(default_factory=list)
+    watermarks: dict[str, int] = field(default_factory=dict)  # batch id → after this commit
+    files: dict[str, LandingFile] = field(default_factory=dict)
+    rows: int = 0
+    nbytes: int = 0
+
+    def add(self, file: LandingFile, batch: pa.RecordBatch, watermark: int) -> None:
+        self.batches.append((file, batch))
+        self.files[file.batch_id] = file
+        self.watermarks[file.batch_id] = watermark
+        self.rows += batch.num_rows
+        self.nbytes += batch.nbytes
+
+    def drop(self, batch_id: str) -> None:
+        kept = [(f, b) for f, b in self.batches if f.batch_id != batch_id]
+        self.batches = kept
+        self.files.pop(batch_id, None)
+        self.watermarks.pop(batch_id, None)
+        self.rows = sum(b.num_rows for _, b in kept)
+        self.nbytes = sum(b.nbytes for _, b in kept)
+
+
+def is_small(file: LandingFile, source: Source) -> bool:
+    """Small enough to hold whole in memory (gzip may expand a file tenfold or more)."""
+    return file.size * (GZIP_RATIO if source.gzip else 1) <= SMALL_FILE_BYTES
+
+
+def skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        yield batch.slice(skip) if skip else batch
+        skip = 0
+
+
+def bronze_schema(data: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        [
+            *data,
+            pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
+            pa.field(BATCH_ID_COLUMN, _CONSTANT_STRING),
+            pa.field(SOURCE_FILE, _CONSTANT_STRING),
+        ]
+    )
+
+
+#: One value per batch: a dictionary array costs one index per row, and Delta stores a string.
+_CONSTANT_STRING = pa.dictionary(pa.int32(), pa.string())
+
+
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n), [value])
+
+
+def with_bronze_columns(
+    batch: pa.RecordBatch, full: pa.Schema, file: LandingFile, now: pa.Scalar
+) -> pa.RecordBatch:
+    """``batch`` laid out as ``full``: missing data columns null, the bronze columns filled."""
+    n = batch.num_rows
+    names = set(batch.schema.names)
+    arrays = [
+        batch.column(f.name) if f.name in names else pa.nulls(n, f.type) for f in list(full)[:-3]
+    ]
+    arrays += [
+        pa.repeat(now, n),
+        _constant(file.batch_id, n),
+        _constant(file.name, n),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=full)
+
+
+class Prefetch:
+    """Reads batches on a thread a few ahead, so parsing goes on while Delta writes a piece."""
+
+    _DONE = object()
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], depth: int = 4) -> None:
+        self._batches = batches
+        self._queue: queue.Queue[object] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="loader-prefetch", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for batch in self._batches:
+                if not self._put(batch):
+                    return
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the reading side
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        item = self._queue.get()
+        if item is self._DONE:
+            self._queue.put(item)  # stay exhausted
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self._queue.put(self._DONE)
+            raise item
+        assert isinstance(item, pa.RecordBatch)
+        return item
+
+    def __enter__(self) -> Prefetch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Pieces:
+    """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns."""
+
+    def __init__(
+        self, stream: Iterator[pa.RecordBatch], size: int, full: pa.Schema, file: LandingFile
+    ) -> None:
+        self._stream = stream
+        self._size = size
+        self._full = full
+        self._file = file
+        self._carry: list[pa.RecordBatch] = []
+        self.rows = 0  # rows of the last piece
+        self.failure: BaseException | None = None  # why the last piece's stream broke
+
+    def more(self) -> bool:
+        """Whether another row is left (reads one batch ahead)."""
+        if not self._carry:
+            batch = next(self._stream, None)
+            if batch is None:
+                return False
+            self._carry.append(batch)
+        return True
+
+    def next_piece(self) -> pa.RecordBatchReader:
+        self.rows = 0
+        self.failure = None
+        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        return pa.RecordBatchReader.from_batches(self._full, self._batches(now))
+
+    def _batches(self, now: pa.Scalar) -> Iterator[pa.RecordBatch]:
+        try:
+            left = self._size
+            while left > 0:
+                batch = self._carry.pop() if self._carry else next(self._stream, None)
+                if batch is None:
+                    return
+                if batch.num_rows > left:
+                    self._carry.append(batch.slice(left))
+                    batch = batch.slice(0, left)
+                left -= batch.num_rows
+                self.rows += batch.num_rows
+                yield with_bronze_columns(batch, self._full, self._file, now)
+        except BaseException as exc:  # delta-rs only sees a broken stream; keep why
+            self.failure = exc
+            raise
