@@ -104,6 +104,7 @@ class DbtSession:
             s.dbt_target,
         ]
         with _DBT_LOCK, _dbt_environment(s):
+            _switch_database(s)
             # no dbt.log: dbt leaks the file's handle on every invocation of a warm runner
             return self._runner.invoke(
                 [*full, "--log-level", self.log_level, "--log-level-file", "none"]
@@ -230,6 +231,27 @@ def _analyse(run_result: Any) -> tuple[dict[str, Any], dict[str, str], list[str]
     for unique_id in blocked:
         built.pop(unique_id, None)
     return built, blocked, failures
+
+
+_LAST_DATABASE: list[tuple[str, str, str]] = []
+
+
+def _switch_database(settings: Settings) -> None:
+    """Drop dbt-duckdb's process-wide database when this invocation targets another one.
+
+    dbt-duckdb keeps one environment per process and, after an invocation on another target,
+    can run the next one against the old database; this only happens to a process that uses
+    two targets (``lakehouse docs`` falling back to the in-memory target, tests).
+    """
+    key = (str(settings.profiles_dir), settings.dbt_target, str(settings.dados))
+    if _LAST_DATABASE and _LAST_DATABASE[0] != key:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
+    _LAST_DATABASE[:] = [key]
 
 
 @contextmanager
