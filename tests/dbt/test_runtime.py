@@ -6,6 +6,7 @@ to start); the tests run in file order and each states what it expects of bronze
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +203,26 @@ def test_a_build_reads_one_snapshot_while_bronze_changes(
     assert first == after == [{"n": rows_before}]
     assert result.read_versions == {"orders": version_before}
     assert result.published == {}  # probe/ is not a published folder
+
+
+def test_a_failed_publish_is_redone_by_the_next_build(
+    project: tuple[Settings, DbtSession],
+) -> None:
+    settings, session = project
+    append_bronze(settings, "customers", customers(4).slice(3), partition_by=["name"])
+    location = settings.dados / "gold" / "customer_revenue"
+    shutil.move(location, settings.root / "customer_revenue.moved")
+    location.write_text("in the way")  # the publish of this model fails
+    result = session.build(["source:bronze.customers+"])
+    assert not result.success
+    assert any("customer_revenue" in f for f in result.failures)
+    assert "gold/customer_revenue" not in result.published
+    location.unlink()
+    result = session.build(["stg_customers"])  # a build that does not even select it
+    assert result.success, result.failures
+    assert result.published["gold/customer_revenue"] == 0  # a new table, written again
+    revenue = delta(settings, "gold/customer_revenue").to_pyarrow_table()
+    assert sorted(revenue["customer_id"].to_pylist()) == [1, 2, 3]  # 4 has no orders yet
 
 
 def test_a_model_whose_tests_fail_is_not_published(project: tuple[Settings, DbtSession]) -> None:
