@@ -99,8 +99,80 @@ _TELLING = re.compile(
 )
 
 
-def rejection(exc: BaseException, hints: dict[str, str] | None = None) -> FileRejected:
-    """A reader error as a quarantine reason, with the line and column when the reader says."""
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+#: Finds the first row (1-based, in file order) where ``column`` holds ``value``; None if unknown.
+Locate = Callable[[str, str], int | None]
+_NOT_AN_INTEGER = re.compile(r'column "([^"]+)" to \w+: (.*) is not an integer of that type')
+
+
+def _exact_integers(
+    rel: duckdb.DuckDBPyRelation, reread: Callable[[dict[str, str]], duckdb.DuckDBPyRelation]
+) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
+    """Integer columns take integers only: no value is rounded on its way into bronze.
+
+    DuckDB's readers round a ``2.5`` (CSV text) or ``1.5`` (JSON number) read into an integer
+    column, whether the type was sniffed from the first rows or given by the table, which would
+    silently change data. So integer columns are re-read as text (``reread`` maps column → type
+    overrides) and cast only when the text holds no ``.``/exponent; any other value fails the
+    file as a type conflict naming the column and the value (then it is quarantined). The
+    locator finds the offending row afterwards, on that error path only.
+    """
+    integers = {
+        name: str(t)
+        for name, t in zip(rel.columns, rel.types, strict=True)
+        if str(t) in _INTEGER_TYPES
+    }
+    if not integers:
+        return rel, None
+    text = reread(dict.fromkeys(integers, "VARCHAR"))
+    exprs = []
+    for name in text.columns:
+        q = _ident(name)
+        if name not in integers:
+            exprs.append(q)
+            continue
+        kind = integers[name]
+        message = _sql_str(f'Could not convert a value of column "{name}" to {kind}: ')
+        exprs.append(
+            f"case when {q} is null then null"
+            f" when contains({q}, '.') or contains({q}, 'e') or contains({q}, 'E')"
+            f" or try_cast({q} as {kind}) is null"
+            f" then error({message} || {q} || ' is not an integer of that type')"
+            f" else try_cast({q} as {kind}) end as {q}"
+        )
+
+    def locate(column: str, value: str) -> int | None:
+        sql = (
+            f"select rn from (select row_number() over () as rn, {_ident(column)} as v"
+            f" from _text) where v = {_sql_str(value)} order by rn limit 1"
+        )
+        try:
+            found = text.query("_text", sql).fetchall()  # type: ignore[union-attr]
+        except duckdb.Error:
+            return None
+        return int(found[0][0]) if found else None
+
+    return text.project(", ".join(exprs)), locate
+
+
+def rejection(
+    exc: BaseException,
+    hints: dict[str, str] | None = None,
+    locate_line: Locate | None = None,
+) -> FileRejected:
+    """A reader error as a quarantine reason, with the line and column when the reader says.
+
+    ``locate_line(column, value)`` finds the line of a value :func:`_exact_integers` refused.
+    """
     if isinstance(exc, FileRejected):
         return exc
     text = str(exc)
@@ -108,6 +180,9 @@ def rejection(exc: BaseException, hints: dict[str, str] | None = None) -> FileRe
     column_match = _COLUMN.search(text)
     line = int(line_match.group(1)) if line_match else None
     column = column_match.group(1) if column_match else None
+    refused = _NOT_AN_INTEGER.search(text)
+    if refused and line is None and locate_line is not None:
+        line = locate_line(refused.group(1), refused.group(2))
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     telling = [ln for ln in lines if _TELLING.search(ln)]
     summary = (telling or lines or [type(exc).__name__])[0]
@@ -137,6 +212,8 @@ class Batches:
         self._reader = reader
         self._stack = stack
         self.hints: dict[str, str] = {}
+        #: Finds the line of a refused value (see :func:`rejection`).
+        self.locate_line: Locate | None = None
         #: Called once the last batch was read (checks that need the whole file).
         self.finish: Callable[[], None] | None = None
 
@@ -154,7 +231,7 @@ class Batches:
         except FileRejected:
             raise
         except Exception as exc:  # any reader failure is about this file's content
-            raise rejection(exc, self.hints) from exc
+            raise rejection(exc, self.hints, self.locate_line) from exc
 
     def close(self) -> None:
         self._stack.close()
@@ -189,15 +266,21 @@ def open_batches(
     con = _cursor(database)
     stack = ExitStack()
     stack.callback(con.close)
+    line: Locate | None = None
     try:
         if source.kind in ("csv", "tsv"):
-            relation = _csv_relation(con, source, head, hints, max_bad_rows)
+            relation, locate = _csv_relation(con, source, head, hints, max_bad_rows)
+            line_one = 2  # the line after the header
         else:
             _check_json_array_end(source, head)
-            relation = _json_relation(con, source, hints)
+            relation, locate = _json_relation(con, source, hints)
+            line_one = 1 if source.kind == "ndjson" else 0  # 0: no lines in a JSON array
+        if locate is not None and line_one:
+            line = _lines(locate, line_one)
         reader = relation.to_arrow_reader(batch_rows)
         batches = Batches(reader.schema, reader, stack)
         batches.hints = hints
+        batches.locate_line = line
         if max_bad_rows and source.kind in ("csv", "tsv"):
             batches.finish = lambda: _check_rejects(con, max_bad_rows)
         return batches
@@ -205,8 +288,9 @@ def open_batches(
         stack.close()
         raise
     except Exception as exc:
+        rejected = rejection(exc, hints, line)  # before closing: it may query the file again
         stack.close()
-        raise rejection(exc, hints) from exc
+        raise rejected from exc
 
 
 def _check_rejects(con: duckdb.DuckDBPyConnection, max_bad_rows: int) -> None:
@@ -298,13 +382,24 @@ def open_many(
             return None
         typed = {c: hints[c] for c in names}
         key = "types" if reader == "read_csv" else "columns"
-        options.append(f"{key} = {_struct(typed)}")
-        query = f"select * from {reader}({paths}, {', '.join(options)})"
-        arrow = con.sql(query).to_arrow_reader(batch_rows)
+
+        def read(overrides: dict[str, str]) -> duckdb.DuckDBPyRelation:
+            types = f"{key} = {_struct(typed | overrides)}"
+            return con.sql(f"select * from {reader}({paths}, {', '.join([*options, types])})")
+
+        arrow = _exact_integers(read({}), read)[0].to_arrow_reader(batch_rows)
         return Batches(arrow.schema, arrow, stack)
     except Exception:
         stack.close()
         raise
+
+
+def _lines(locate: Locate, first_line: int) -> Locate:
+    def line(column: str, value: str) -> int | None:
+        row = locate(column, value)
+        return None if row is None else row - 1 + first_line
+
+    return line
 
 
 def _csv_relation(
@@ -313,7 +408,7 @@ def _csv_relation(
     head: bytes,
     hints: dict[str, str],
     max_bad_rows: int,
-) -> duckdb.DuckDBPyRelation:
+) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
     encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
     nulls = "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]"
     options = [
@@ -347,7 +442,8 @@ def _csv_relation(
     except duckdb.Error as exc:
         raise _column_count_problem(head, delim) or rejection(exc, hints) from exc
     types = _overrides(rel, hints)
-    return relation(delim, types) if types else rel
+    final = relation(delim, types) if types else rel
+    return _exact_integers(final, lambda text: relation(delim, types | text))
 
 
 def _overrides(rel: duckdb.DuckDBPyRelation, hints: dict[str, str]) -> dict[str, str]:
@@ -412,7 +508,7 @@ def _check_json_array_end(source: Source, head: bytes) -> None:
 
 def _json_relation(
     con: duckdb.DuckDBPyConnection, source: Source, hints: dict[str, str]
-) -> duckdb.DuckDBPyRelation:
+) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
     fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
     options = [
         f"format = {_sql_str(fmt)}",
@@ -421,14 +517,18 @@ def _json_relation(
     ]
     path = _sql_str(str(source.path))
     rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
+    typed = {
+        name: hints.get(name, str(sniffed))
+        for name, sniffed in zip(rel.columns, rel.types, strict=True)
+    }
+
+    def read(overrides: dict[str, str]) -> duckdb.DuckDBPyRelation:
+        columns = f"columns = {_struct(typed | overrides)}"
+        return con.sql(f"select * from read_json({path}, {', '.join([*options, columns])})")
+
     if _overrides(rel, hints):
-        typed = {
-            name: hints.get(name, str(sniffed))
-            for name, sniffed in zip(rel.columns, rel.types, strict=True)
-        }
-        options.append(f"columns = {_struct(typed)}")
-        rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
-    return rel
+        rel = read({})
+    return _exact_integers(rel, read)
 
 
 def _open_parquet(source: Source, batch_rows: int, scratch: Path | None) -> Batches:

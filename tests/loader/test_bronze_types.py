@@ -62,6 +62,29 @@ def test_a_wider_or_other_type_is_quarantined(settings: Settings) -> None:
     assert bronze(settings, "t").num_rows == 1
 
 
+def test_no_value_is_rounded_into_an_integer_column(settings: Settings) -> None:
+    # DuckDB's readers would round these (1.5 -> 2, "2.5" -> 3), typed by the table or sniffed
+    drop(settings, "t", "1.ndjson", '{"id": 1, "amount": 1}\n')
+    Loader(settings).load_pending()
+    drop(settings, "t", "2.ndjson", '{"id": 2, "amount": 1.5}\n')
+    drop(settings, "t", "3.csv", "id,amount\n3,2.5\n")
+    drop(settings, "t", "4.csv", "id,amount\n4,abc\n")
+    drop(settings, "t", "5.csv", "id,amount\n5,-7\n")
+    late = "".join(f"{i},{i}\n" for i in range(100, 30_100)) + "30100,0.5\n"
+    drop(settings, "u", "1.csv", "id,amount\n" + late)  # sniffed BIGINT from the first rows
+    summary = Loader(settings).load_pending()
+    assert {(q.table, q.file): q.kind for q in summary.quarantined} == {
+        ("t", "2.ndjson"): "type_conflict",
+        ("t", "3.csv"): "type_conflict",
+        ("t", "4.csv"): "type_conflict",
+        ("u", "1.csv"): "type_conflict",
+    }
+    assert {q.column for q in summary.quarantined} == {"amount"}
+    assert any("1.5" in q.reason for q in summary.quarantined)
+    table = bronze(settings, "t").sort_by("id")
+    assert table.column("amount").to_pylist() == [1, -7]
+
+
 def test_leading_zeros_stay_text(settings: Settings) -> None:
     drop(settings, "t", "zip.csv", "zip\n08123\n00501\n")
     Loader(settings).load_pending()
