@@ -444,6 +444,9 @@ def run_build(settings: Settings, *, select: list[str], full_refresh: bool = Fal
 def _print_result(console: Console, settings: Settings, result: BuildResult) -> None:
     from rich.table import Table
 
+    if not result.published and not result.failures:
+        console.print("nothing published: no model built (no bronze table loaded yet?)")
+        return
     table = Table(title=f"published ({result.seconds:.1f}s)")
     table.add_column("table")
     table.add_column("version", justify="right")
