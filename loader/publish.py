@@ -197,16 +197,16 @@ class Publisher:
         if model.materialized == "incremental":
             self._drop_state(cur, model)  # out of sync until the shadow is rebuilt below
         write_deltalake(
-            self.location(model),
+            current if current is not None else self.location(model),
             cur.sql(select).to_arrow_reader(self.batch_rows),
             mode="overwrite",
             schema_mode="overwrite",
-            storage_options=self._storage,
+            storage_options=None if current is not None else self._storage,
             commit_properties=self._commit(model, seq, fingerprint),
         )
         if model.materialized == "incremental":
             self._rebuild_shadow(cur, model, select, seq)
-        version = self._version(model)
+        version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
         return Published(model.target, version, "overwrite", rows)
 
@@ -266,15 +266,14 @@ class Publisher:
             mode: PublishMode = "merge"
         else:  # only new rows (new keys): an append, no need to scan the table
             write_deltalake(
-                self.location(model),
+                current,
                 cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
                 mode="append",
-                storage_options=self._storage,
                 commit_properties=commit,
             )
             mode = "append"
         self._update_shadow(cur, model, keys, seq)
-        version = self._version(model)
+        version = self._version(model, current)
         log.info(
             "published %s v%s (%s: %s changed, %s deleted)",
             model.target,
@@ -338,8 +337,12 @@ class Publisher:
             return None
         return DeltaTable(uri, storage_options=self._storage)
 
-    def _version(self, model: ModelSpec) -> int:
-        return DeltaTable(self.location(model), storage_options=self._storage).version()
+    def _version(self, model: ModelSpec, table: DeltaTable | None) -> int:
+        """The version just written (``table`` brought up to date: no full log replay)."""
+        if table is None:
+            return DeltaTable(self.location(model), storage_options=self._storage).version()
+        table.update_incremental()
+        return table.version()
 
     def _commit(self, model: ModelSpec, seq: int, fingerprint: str | None) -> CommitProperties:
         metadata = {"lakehouse.model": model.unique_id}
