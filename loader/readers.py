@@ -111,7 +111,10 @@ def _ident(name: str) -> str:
 
 #: Finds the first row (1-based, in file order) where ``column`` holds ``value``; None if unknown.
 Locate = Callable[[str, str], int | None]
-_NOT_AN_INTEGER = re.compile(r'column "([^"]+)" to \w+: (.*) is not an integer of that type')
+_NOT_AN_INTEGER = re.compile(
+    r'column "(?P<column>[^"]+)" to \w+: (?P<value>.*) is not an integer'
+    r"|string '(?P<value2>.*)' to \w+ when casting from source column (?P<column2>\S+)"
+)
 
 
 def _exact_integers(
@@ -142,12 +145,11 @@ def _exact_integers(
             continue
         kind = integers[name]
         message = _sql_str(f'Could not convert a value of column "{name}" to {kind}: ')
+        # text that is no number at all fails the cast itself, naming the column and value
         exprs.append(
-            f"case when {q} is null then null"
-            f" when contains({q}, '.') or contains({q}, 'e') or contains({q}, 'E')"
-            f" or try_cast({q} as {kind}) is null"
-            f" then error({message} || {q} || ' is not an integer of that type')"
-            f" else try_cast({q} as {kind}) end as {q}"
+            f"case when contains({q}, '.') or contains({q}, 'e') or contains({q}, 'E')"
+            f" then error({message} || {q} || ' is not an integer')"
+            f" else cast({q} as {kind}) end as {q}"
         )
 
     def locate(column: str, value: str) -> int | None:
@@ -181,8 +183,10 @@ def rejection(
     line = int(line_match.group(1)) if line_match else None
     column = column_match.group(1) if column_match else None
     refused = _NOT_AN_INTEGER.search(text)
-    if refused and line is None and locate_line is not None:
-        line = locate_line(refused.group(1), refused.group(2))
+    if refused:
+        column = column or refused["column"] or refused["column2"]
+        if line is None and locate_line is not None:
+            line = locate_line(column, refused["value"] or refused["value2"])
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     telling = [ln for ln in lines if _TELLING.search(ln)]
     summary = (telling or lines or [type(exc).__name__])[0]
