@@ -9,10 +9,13 @@ How:
 
 * **Streamed**: ``relation.to_arrow_reader(batch_rows)`` into delta-rs, never the whole table in
   Python memory (DESIGN.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
-* **Tables and views** are overwritten; **incremental models** are merged by ``unique_key``
-  (appended when they have none): only the rows that changed since the last publish, found by
-  comparing each row's hash with a shadow of what was published (``_lakehouse_publish`` schema
-  in DuckDB). Rows gone from the model are deleted in the same merge.
+* **Tables and views** are overwritten; **incremental models** publish only the rows that
+  changed since the last publish, found by comparing each row's hash with a shadow of what was
+  published (``_lakehouse_publish`` schema in DuckDB, one full outer join): new keys only → an
+  append; updates or deletes → a merge by ``unique_key`` (rows gone from the model deleted in
+  the same commit), its predicate narrowed to the changed key range so delta-rs skips other
+  files; but when the changed keys sit in files holding over half the table, a streamed
+  overwrite (cheaper than a merge that rewrites them all). Without a ``unique_key``: appends.
 * **Idempotent**: every commit carries the model's content fingerprint (commit metadata
   ``lakehouse.fingerprint``) and a publish sequence number (Delta app transaction
   ``lakehouse-publish:<layer>/<model>``). Publishing content that is already there commits
