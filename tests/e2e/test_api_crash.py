@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from e2e_support import free_port
 
 from lakehouse.layout import is_candidate
 from lakehouse.ledger import Ledger
@@ -22,16 +22,10 @@ from lakehouse.settings import Settings
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_api(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env |= {"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_API_RATE_PER_TOKEN": "0"}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [LAKEHOUSE, "api", "--port", str(port)],

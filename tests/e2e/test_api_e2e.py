@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from e2e_support import free_port, wait_for
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 REPO = Path(__file__).resolve().parents[2]
@@ -56,22 +55,6 @@ sources:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     project = tmp_path / "dbt_project"
@@ -95,7 +78,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
     refused = subprocess.run(
-        [LAKEHOUSE, "api", "--port", str(_free_port())],
+        [LAKEHOUSE, "api", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
@@ -111,7 +94,7 @@ def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
         timeout=120,
         check=True,
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     with open(logs / "api.log", "w") as api_log, open(logs / "loader.log", "w") as loader_log:
@@ -154,7 +137,7 @@ def test_records_through_the_api_to_gold(services: tuple[str, str], tmp_path: Pa
             except httpx.TransportError:
                 return False
 
-        _wait_for(ready, 60, "the API and the loader to be ready")
+        wait_for(ready, 60, "the API and the loader to be ready")
         assert http.post("/v1/tables/orders/records", json=[{"order_id": 1}]).status_code == 401
 
         body = b"".join(
@@ -174,7 +157,7 @@ def test_records_through_the_api_to_gold(services: tuple[str, str], tmp_path: Pa
             assert status["state"] in ("accepted", "loaded", "published"), status
             return status if status["state"] == "published" else None
 
-        status = _wait_for(published, 180, "the batch to be published")
+        status = wait_for(published, 180, "the batch to be published")
         assert status["bronze_version"] is not None and status["records"] == 100
         assert status["build_id"] is not None
 
