@@ -9,8 +9,8 @@ duplicate, and the loader re-records a batch it finds already committed.
 Batch states::
 
     accepted ──> loaded ──> published
-        │           └─────> failed      (a build that cannot publish it, after retries)
-        └──> quarantined
+        │           └─────> failed ──> published   (builds failed after retries; a later
+        └──> quarantined                            build that publishes its rows heals it)
 """
 
 from __future__ import annotations
@@ -225,15 +225,19 @@ class Ledger:
             )
 
     def mark_published(self, build_id: int, read_versions: Mapping[str, int]) -> int:
-        """Every loaded batch a build read (bronze version ≤ the one it read) is published."""
+        """Every loaded batch a build read (bronze version ≤ the one it read) is published.
+
+        Batches marked ``failed`` by earlier builds are published too: their rows are in bronze,
+        and this build read and published them.
+        """
         now = utcnow()
         count = 0
         with self._connect() as db:
             for table, version in read_versions.items():
                 cursor = db.execute(
                     "update batches set state = 'published', build_id = ?, published_at = ?,"
-                    " updated_at = ? where table_name = ? and state = 'loaded'"
-                    " and bronze_version <= ?",
+                    " error = null, updated_at = ? where table_name = ?"
+                    " and state in ('loaded', 'failed') and bronze_version <= ?",
                     (build_id, now, now, table, version),
                 )
                 count += cursor.rowcount
