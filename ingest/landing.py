@@ -15,6 +15,7 @@ and ``mark_loaded`` inserts the batch. The client had no answer, so it retries (
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import BinaryIO
 from lakehouse.layout import BATCH_ID, raw_dir
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Extensions the API lands (the loader reads each, optionally gzipped).
 EXTENSIONS = (".ndjson", ".json", ".csv", ".tsv", ".parquet")
@@ -67,13 +70,20 @@ class Landing:
             os.fsync(fd)
         finally:
             os.close(fd)
-        ledger.accept(
-            self.batch_id,
-            self.table,
-            source_file=self.name,
-            records=records,
-            bytes=self.bytes,
-        )
+        # The file is landed: from here on the batch exists and will load, whatever the ledger
+        # says. A ledger failure must not turn into an error answer (the client would retry,
+        # and its Idempotency-Key would be forgotten, so the retry would land a second copy):
+        # log it; the loader's mark_loaded records the batch when it loads it.
+        try:
+            ledger.accept(
+                self.batch_id,
+                self.table,
+                source_file=self.name,
+                records=records,
+                bytes=self.bytes,
+            )
+        except Exception:
+            log.exception("landed %s but could not record it in the ledger", self.path)
         return self.path
 
     def abort(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -50,3 +51,18 @@ def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
 def test_only_batch_names_and_known_formats(tmp_path: Path, batch_id: str, ext: str) -> None:
     with pytest.raises(ValueError):
         Landing(make_settings(tmp_path), "orders", batch_id, ext)
+
+
+def test_a_ledger_failure_after_the_rename_is_not_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Once the file is renamed into place the batch exists and will load; answering with an
+    # error would make the client retry (and forget its Idempotency-Key): a second copy.
+    settings = make_settings(tmp_path)
+    ledger = Ledger(settings.ledger_file)
+    sqlite3.connect(settings.ledger_file).execute("drop table batches")  # accept() now fails
+    landing = Landing(settings, "orders", new_batch_id(), ".ndjson")
+    landing.write(b'{"a":1}\n')
+    path = landing.commit(ledger, records=1)
+    assert path.read_bytes() == b'{"a":1}\n' and is_candidate(path)
+    assert "could not record it in the ledger" in caplog.text
