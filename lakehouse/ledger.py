@@ -141,12 +141,14 @@ class Ledger:
             db.close()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A transaction: ``begin immediate`` (the write lock up front) to write, a plain
+        ``begin`` (a snapshot, no lock against writers in WAL mode) to read."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
             db.execute("pragma synchronous=normal")
-            db.execute("begin immediate")
+            db.execute("begin immediate" if write else "begin")
             try:
                 yield db
             except BaseException:
@@ -244,7 +246,7 @@ class Ledger:
         return count
 
     def get_batch(self, batch_id: str) -> Batch | None:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute("select * from batches where batch_id = ?", (batch_id,)).fetchone()
         return _batch(row) if row else None
 
@@ -258,11 +260,11 @@ class Ledger:
             params.extend(states)
         query += " order by updated_at desc limit ?"
         params.append(limit)
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             return [_batch(row) for row in db.execute(query, params)]
 
     def count_by_state(self) -> dict[str, int]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute("select state, count(*) from batches group by state").fetchall()
         return dict(rows)
 
@@ -301,11 +303,11 @@ class Ledger:
             )
 
     def get_build(self, build_id: int) -> Build | None:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute("select * from builds where build_id = ?", (build_id,)).fetchone()
         return _build(row) if row else None
 
     def builds(self, *, limit: int = 10) -> list[Build]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute("select * from builds order by build_id desc limit ?", (limit,))
             return [_build(row) for row in rows]
