@@ -119,6 +119,10 @@ class LoadSummary:
         self.events += other.events
 
 
+class _Deferred(Exception):
+    """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
+
+
 class Loader:
     """Loads landing files into bronze; see the module docstring."""
 
@@ -335,6 +339,10 @@ class Loader:
             except FileRejected as exc:
                 pending.drop(file.batch_id)
                 self._reject(summary, bronze, file, exc, partial)
+            except _Deferred as why:
+                pending.drop(file.batch_id)
+                target = bronze.schema()  # its committed pieces may have added columns
+                log.info("%s/%s is left for the next pass: %s", file.table, file.name, why)
         if pending.batches:
             self._commit(summary, bronze, pending)
         for file in self._duplicates:
@@ -501,18 +509,19 @@ class Loader:
         Piece ``k`` carries the watermark ``start + k * chunk_rows``: every row before that
         position is committed (the last piece may hold fewer rows; the claim stays true).
         A restart skips that many rows; when nothing is left, the file was complete.
+        Raises :class:`_Deferred` when it stops early (a shutdown, another loader at work):
+        the file stays where it is and a later pass resumes after its last committed piece.
         """
         chunk = self.settings.chunk_rows
         pieces = Pieces(stream, chunk, bronze_schema(schema), file)
         position, added, version = start, 0, None
         while pieces.more():
             if self._stopping is not None and self._stopping.is_set():
-                log.info("stopping inside %s after row %d; a restart resumes", file.name, position)
-                return added
+                raise _Deferred(f"stopping after row {position}; a restart resumes")
             bronze.refresh()
             if bronze.watermark(file.batch_id) not in (position, ROLLED_BACK, 0):
                 log.warning("%s/%s is being loaded by someone else", file.table, file.name)
-                return added
+                raise _Deferred("another loader is loading it")
             try:
                 version = bronze.append(pieces.next_piece(), {file.batch_id: position + chunk})
             except Exception as exc:

@@ -239,3 +239,52 @@ def test_stopping_between_pieces_then_resuming(settings: Settings) -> None:
     assert summary.loaded[0].rows == 9_000 and len(summary.events) == 4
     ids = bronze(settings, "t").column("id").to_pylist()
     assert sorted(ids) == list(range(9_000))
+
+
+def test_stopping_before_the_first_piece_leaves_the_file_for_the_next_pass(
+    settings: Settings,
+) -> None:
+    import threading
+
+    settings = settings.model_copy(update={"chunk_rows": 2000, "read_batch_rows": 1024})
+    small = drop(settings, "t", "a.csv", csv_rows(3, start=100_000))
+    big = drop(settings, "t", "big.csv", csv_rows(9_000))
+    os.utime(small, ns=(1_000_000_000, 1_000_000_000))  # the small one first, in one batch
+    stop = threading.Event()
+    events: list[LoadEvent] = []
+
+    def stop_at_once(event: LoadEvent) -> None:
+        events.append(event)
+        stop.set()  # a shutdown after the small file's commit, before big.csv's first piece
+
+    Loader(settings, on_event=stop_at_once).run(stop)
+
+    assert [e.rows for e in events] == [3]
+    assert big.exists()  # a valid file is not quarantined for a shutdown
+    assert not (settings.quarantine_dir / "t").exists() or not any(
+        (settings.quarantine_dir / "t").iterdir()
+    )
+    summary = Loader(settings).load_pending()
+    assert [f.rows for f in summary.loaded] == [9_000] and summary.quarantined == []
+    ids = bronze(settings, "t").column("id").to_pylist()
+    assert sorted(ids) == [*range(9_000), 100_000, 100_001, 100_002]
+
+
+def test_a_file_another_loader_is_loading_is_left_in_place(settings: Settings) -> None:
+    settings = settings.model_copy(update={"chunk_rows": 2000, "read_batch_rows": 1024})
+    small = drop(settings, "t", "a.csv", csv_rows(3, start=100_000))
+    big = drop(settings, "t", "big.csv", csv_rows(9_000))
+    file = identify(settings, "t", big)
+
+    def someone_else(event: LoadEvent) -> None:
+        if event.rows == 3:  # another writer commits big.csv's first piece meanwhile
+            Bronze(settings, "t").append(bronze_rows(2000, file.batch_id), {file.batch_id: 2000})
+
+    summary = Loader(settings, on_event=someone_else).load_files("t", [small, big])
+
+    assert summary.quarantined == [] and big.exists()
+    assert Bronze(settings, "t").watermark(file.batch_id) == 2000
+    again = Loader(settings).load_pending()  # the next pass resumes after that piece
+    assert [f.rows for f in again.loaded] == [9_000] and again.quarantined == []
+    ids = bronze(settings, "t").column("id").to_pylist()
+    assert sorted(ids) == [*range(9_000), 100_000, 100_001, 100_002]
