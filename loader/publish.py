@@ -15,7 +15,9 @@ How:
   append; updates or deletes → a merge by ``unique_key`` (rows gone from the model deleted in
   the same commit), its predicate narrowed to the changed key range so delta-rs skips other
   files; but when the changed keys sit in files holding over half the table, a streamed
-  overwrite (cheaper than a merge that rewrites them all). Without a ``unique_key``: appends.
+  overwrite (cheaper than a merge that rewrites them all). A changed or deleted row whose key
+  is NULL (a merge cannot match it) also turns the publish into an overwrite. Without a
+  ``unique_key``: appends.
 * **Idempotent**: every commit carries the model's content fingerprint (commit metadata
   ``lakehouse.fingerprint``) and a publish sequence number (Delta app transaction
   ``lakehouse-publish:<layer>/<model>``). Publishing content that is already there commits
@@ -230,6 +232,8 @@ class Publisher:
         keys = list(model.unique_key) or [HASH_COLUMN]
         if model.unique_key:
             updated = self._diff_by_key(cur, model, select, columns)
+            if _null_key_changed(cur, model):
+                return None  # a NULL key matches no row in a merge: rewrite the table
         else:
             self._diff_by_hash(cur, model, select)
             updated = 0
@@ -297,7 +301,8 @@ class Publisher:
         """
         keys = model.unique_key
         s_keys = ", ".join(f"s.{_q(k)} as {_q('_lh_s_' + k)}" for k in keys)
-        on = " and ".join(f"x.{_q(k)} = s.{_q(k)}" for k in keys)
+        # NULL keys match their shadow too: an unchanged row whose key is NULL is no change
+        on = " and ".join(f"x.{_q(k)} is not distinct from s.{_q(k)}" for k in keys)
         cur.execute(
             "create or replace temp table _lh_delta as"
             f" select x.*, {s_keys}, s._lh_in_shadow from"
@@ -497,6 +502,17 @@ def _touched_share(cur: duckdb.DuckDBPyConnection, model: ModelSpec, table: Delt
     return float(touched) / float(total) if total else 1.0
 
 
+def _null_key_changed(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
+    """Whether a changed or deleted row has a NULL in its key (a merge cannot address it)."""
+    nulls = " or ".join(f"{_q(k)} is null" for k in model.unique_key)
+    found = _one(
+        cur,
+        f"select exists (select 1 from _lh_changes where {nulls})"
+        f" or exists (select 1 from _lh_deleted where {nulls})",
+    )
+    return bool(found[0])
+
+
 def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:
     """For one integer key, the range the merge touches, so delta-rs skips other files."""
     if len(model.unique_key) != 1:
@@ -507,6 +523,8 @@ def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:
     if str(probe.types[0]) not in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT"):
         return ""
     low, high = _one(cur, f"select min({key}), max({key}) from {keys}")
+    if low is None or high is None:
+        return ""
     column = _bq(model.unique_key[0])
     return f" and t.{column} >= {int(low)} and t.{column} <= {int(high)}"
 

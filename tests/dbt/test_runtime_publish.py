@@ -240,3 +240,39 @@ def test_a_failed_publish_is_redone_by_the_next(
     blocker.unlink()
     assert publisher.publish(spec("daily")).mode == "overwrite"
     assert delta(settings, "gold/daily").count() == 1
+
+
+def test_incremental_rows_whose_key_is_null_are_published_once(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    model = spec("m", layer="silver", materialized="incremental", unique_key=("k",))
+    conn.execute("create table m as select * from (values (1, 'a'), (null, 'b')) t(k, v)")
+
+    def published_matches_model() -> bool:
+        order = [("k", "ascending"), ("v", "ascending")]
+        table = delta(settings, "silver/m").to_pyarrow_table().sort_by(order)
+        return (
+            table.to_pylist()
+            == conn.sql("select * from m").to_arrow_table().sort_by(order).to_pylist()
+        )
+
+    def publish_and_repeat(mode: str | None = None) -> None:
+        done = publisher.publish(model)
+        assert mode is None or done.mode == mode
+        assert published_matches_model()
+        version = delta(settings, "silver/m").version()
+        assert publisher.publish(model).mode == "unchanged"  # a repeat changes nothing
+        assert delta(settings, "silver/m").version() == version
+
+    publish_and_repeat()
+    conn.execute("insert into m values (11, 'c')")  # the NULL-key row is unchanged
+    publish_and_repeat("append")
+    conn.execute("update m set v = 'z' where k is null")  # the only change: a NULL-key row
+    publish_and_repeat()
+    conn.execute("insert into m values (null, 'd')")  # two rows whose key is NULL
+    publish_and_repeat()
+    conn.execute("insert into m values (12, 'e')")
+    publish_and_repeat()
+    conn.execute("delete from m where k is null and v = 'z'")
+    publish_and_repeat()
+    assert delta(settings, "silver/m").count() == 4
