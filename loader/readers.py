@@ -334,10 +334,19 @@ FILE_COLUMN = "__lakehouse_source_path"
 
 
 def first_line(source: Source) -> bytes | None:
-    """The first line of a small CSV file (None when there is no complete first line)."""
+    """The header line of a small CSV file that :func:`open_many` may read with others.
+
+    None when there is no complete first line, or when the file's dialect may differ from the
+    one :func:`open_many` gives (quote and escape ``"``): one scan of many files sniffs the
+    first file only, so a file read alone would be parsed another way. That is a file longer
+    than the peek (its bytes are not all seen) or holding ``'`` or ``\\`` (which the sniffer may
+    take as its quote or escape); such a file is read on its own.
+    """
     head = _peek(source)
     end = head.find(b"\n")
-    return head[:end] if end > 0 else None
+    if end <= 0 or len(head) >= _PEEK_BYTES or b"'" in head or b"\\" in head:
+        return None
+    return head[:end]
 
 
 def open_many(
@@ -362,6 +371,8 @@ def open_many(
         options = [
             "header = true",
             "skip = 0",
+            "quote = '\"'",  # given, not sniffed: the sniffer would look at the first file only
+            "escape = '\"'",
             "allow_quoted_nulls = false",
             "nullstr = [" + ", ".join(_sql_str(n) for n in NULL_STRINGS) + "]",
         ]

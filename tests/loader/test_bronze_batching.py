@@ -51,3 +51,23 @@ def test_many_small_json_files_with_a_type_conflict(settings: Settings) -> None:
 
     assert [(q.file, q.kind) for q in summary.quarantined] == [("n07.ndjson", "type_conflict")]
     assert bronze(settings, "t").num_rows == 19
+
+
+def test_small_csv_files_read_together_keep_each_files_quoting(settings: Settings) -> None:
+    drop(settings, "p", "0.csv", "id,name,note\n0,zed,z\n")
+    Loader(settings).load_pending()  # the table's columns are known: the next ones go together
+    drop(settings, "p", "1.csv", "id,name,note\n1,bob,plain\n")
+    drop(settings, "p", "2.csv", 'id,name,note\n2,"alice","x"\n')
+    drop(settings, "p", "3.csv", 'id,name,note\n3,"a ""quoted"", word",y\n')
+    drop(settings, "p", "4.csv", "id,name,note\n4,'carol',NA\n")
+    drop(settings, "p", "5.csv", "id,name,note\n5,dan,NA\n")
+
+    summary = Loader(settings).load_pending()
+
+    assert summary.quarantined == [] and len(summary.loaded) == 5
+    rows = {r["id"]: (r["name"], r["note"]) for r in bronze(settings, "p").to_pylist()}
+    assert rows[1] == ("bob", "plain")
+    assert rows[2] == ("alice", "x")  # not '"alice"': the quotes are the file's, not data
+    assert rows[3] == ('a "quoted", word', "y")
+    assert rows[4] == ("carol", None)  # as when read alone (its quote character is sniffed)
+    assert rows[5] == ("dan", None)
