@@ -532,8 +532,16 @@ def _json_relation(
     ]
     path = _sql_str(str(source.path))
     rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
+    # A key whose values have no one type (1 here, "x" there) is sniffed as JSON, whose values
+    # are JSON text ('"x"', quotes and all); read as VARCHAR it holds 'x', as a file of strings
+    # only does, and '1'.
+    loose = {
+        name
+        for name, sniffed in zip(rel.columns, rel.types, strict=True)
+        if str(sniffed) == "JSON" and name not in hints
+    }
     typed = {
-        name: hints.get(name, str(sniffed))
+        name: hints.get(name, "VARCHAR" if name in loose else str(sniffed))
         for name, sniffed in zip(rel.columns, rel.types, strict=True)
     }
 
@@ -541,7 +549,7 @@ def _json_relation(
         columns = f"columns = {_struct(typed | overrides)}"
         return con.sql(f"select * from read_json({path}, {', '.join([*options, columns])})")
 
-    if _overrides(rel, hints):
+    if loose or _overrides(rel, hints):
         rel = read({})
     return _exact_integers(rel, read)
 

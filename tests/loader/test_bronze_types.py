@@ -137,3 +137,18 @@ def test_archive_retention_and_delete_mode(settings: Settings) -> None:
     assert not (settings.raw_dir / "t" / "gone.csv").exists()
     assert not (settings.archive_dir / "t" / "gone.csv").exists()
     assert bronze(settings, "t").num_rows == 2
+
+
+def test_a_json_key_of_mixed_types_is_text_without_json_quotes(settings: Settings) -> None:
+    drop(settings, "t", "mixed.ndjson", '{"a":1,"b":"p"}\n{"a":"x","b":"q"}\n')
+    first = Loader(settings).load_pending()
+    drop(settings, "t", "later.ndjson", '{"a":"y","b":"r"}\n')
+    later = Loader(settings).load_pending()
+
+    assert len(first.loaded) == 1 and len(later.loaded) == 1
+    table = bronze(settings, "t")
+    assert table.schema.field("a").type == pa.string()
+    files, values = table.column("_source_file").to_pylist(), table.column("a").to_pylist()
+    by_file = sorted(zip(files, values, strict=True))
+    # the same string is 'x' whichever file brings it (not '"x"', JSON text)
+    assert by_file == [("later.ndjson", "y"), ("mixed.ndjson", "1"), ("mixed.ndjson", "x")]
