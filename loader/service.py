@@ -11,6 +11,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lakehouse.events import LoadEventHandler
@@ -75,19 +76,30 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
 def run_load(settings: Settings, *, build: bool = True) -> int:
     """``lakehouse load``: load (or quarantine) every landing file now, build, exit.
 
-    0 when every file was loaded or quarantined; 1 when the loader could not do its job.
+    0 when every file was loaded or quarantined and, with ``build``, the last build (after its
+    retries) built, tested and published; 1 when the loader could not do its job or that build
+    failed (its error is printed; the ledger has it too).
     """
     console = Console()
+    errors = Console(stderr=True)
     with _builder(settings, build) as builder:
         try:
             summary = Loader(settings, on_event=_handler(builder)).load_pending()
         except LoaderBusyError as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}")
+            errors.print(f"[red]error:[/red] {exc}")
             return 1
         print_summary(summary, console)
-        if builder is not None and summary.events and not builder.wait_idle(BUILD_WAIT_S):
-            Console(stderr=True).print("[red]error:[/red] builds did not finish in time")
+        if builder is None or not summary.events:
+            return 0
+        if not builder.wait_idle(BUILD_WAIT_S):
+            errors.print("[red]error:[/red] builds did not finish in time")
             return 1
+        result = builder.last_result
+        if result is None or not result.success:
+            why = "no build ran" if result is None else result.error or "unknown error"
+            errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)
+            return 1
+        console.print(f"built and published: {', '.join(sorted(result.published)) or 'nothing'}")
     return 0
 
 

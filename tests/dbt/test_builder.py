@@ -23,6 +23,7 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader.builder import Builder, docs_target, run_build, run_docs, serve_docs
 from loader.loading import Loader
+from loader.service import run_load
 
 REVENUE = """
     select count(*) as orders, sum(amount_cents) as revenue_cents from {{ ref('stg_orders') }}
@@ -247,3 +248,36 @@ def test_a_mart_of_two_tables_builds_from_the_first_event(tmp_path: Path) -> Non
         assert sorted(r["orders"] for r in gold.to_pyarrow_table().to_pylist()) == [2, 2, 2]
     finally:
         builder.stop()
+
+
+def test_lakehouse_load_exits_1_when_its_build_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = {
+        **MODELS,
+        "models/staging/_tests.yml": """
+            version: 2
+            models:
+              - name: stg_orders
+                columns:
+                  - name: order_id
+                    data_tests: [unique]
+        """,
+    }
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", models), target="dev")
+    shop = Shop(settings)  # only for its drop(); run_load brings its own loader and builder
+    shop.drop()
+    assert run_load(settings) == 0  # loaded, built, tested, published
+    assert shop.revenue()["orders"] == 3
+    capsys.readouterr()
+
+    duplicates = settings.raw_dir / "orders" / "duplicates.csv"
+    duplicates.write_text("order_id,amount_cents\n900,1\n900,2\n")  # fails the unique test
+    assert run_load(settings) == 1
+    err = capsys.readouterr().err
+    assert "build failed" in err and "unique" in err
+    assert Ledger(settings.ledger_file).builds(limit=1)[0].state == "failed"
+    assert shop.revenue()["orders"] == 3  # gold still serves the last good build
+
+    shop.drop()  # loading alone (--no-build) still succeeds
+    assert run_load(settings, build=False) == 0
