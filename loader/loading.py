@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake.exceptions import SchemaMismatchError
 
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
@@ -40,7 +41,7 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
-from loader.exceptions import FileRejected, LoaderBusyError
+from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
 from loader.landing import LandingFile
 from loader.pieces import (
     Pending,
@@ -121,6 +122,21 @@ class LoadSummary:
 
 class _Deferred(Exception):
     """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
+
+
+def write_rejection(exc: Exception) -> FileRejected | None:
+    """A failed Delta write that is the file's fault (its schema), as a quarantine reason.
+
+    None for anything else (storage trouble, a bug): the file stays for the next pass.
+    """
+    text = str(exc)
+    if not isinstance(exc, SchemaMismatchError) and "Schema error" not in text:
+        return None
+    summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    kind: RejectKind = "invalid_column" if "field name" in text.lower() else "type_conflict"
+    return FileRejected(
+        kind, f"bronze cannot store this file's columns: {summary}", detail=text[:4000]
+    )
 
 
 class Loader:
@@ -527,7 +543,10 @@ class Loader:
             except Exception as exc:
                 if pieces.failure is not None:  # the file's fault, not the table's
                     raise rejection(pieces.failure) from exc
-                raise
+                rejected = write_rejection(exc)
+                if rejected is None:
+                    raise
+                raise rejected from exc
             partial.add(file.batch_id)
             position += chunk
             added += pieces.rows
@@ -557,6 +576,28 @@ class Loader:
                 self._already_loaded(summary, bronze, file)
         if not pending.batches:
             return
+        try:
+            self._append(summary, bronze, pending)
+        except Exception as exc:
+            if len(pending.files) > 1:  # one bad file must not hold the others back
+                log.warning(
+                    "a commit of %d files into bronze %r failed (%s); one by one",
+                    len(pending.files),
+                    bronze.name,
+                    exc,
+                )
+                for alone in pending.split():
+                    self._commit(summary, bronze, alone)
+            else:
+                rejected = write_rejection(exc)
+                if rejected is None:
+                    raise  # storage trouble, not the file: it stays for the next pass
+                file = next(iter(pending.files.values()))
+                self._rows.pop(file.batch_id, None)
+                self._reject(summary, bronze, file, rejected, set())
+        pending.clear()
+
+    def _append(self, summary: LoadSummary, bronze: Bronze, pending: Pending) -> None:
         table = self._table(pending)
         version = bronze.append(table, pending.watermarks)
         done = {b: f for b, f in pending.files.items() if pending.watermarks[b] == COMPLETE}
@@ -580,10 +621,6 @@ class Loader:
             len(pending.files),
         )
         self._emit(summary, event)
-        pending.batches.clear()
-        pending.files.clear()
-        pending.watermarks.clear()
-        pending.rows = pending.nbytes = 0
 
     def _table(self, pending: Pending) -> pa.Table:
         columns: dict[str, pa.Field] = {}

@@ -49,6 +49,20 @@ class Pending:
         self.rows = sum(b.num_rows for _, b in kept)
         self.nbytes = sum(b.nbytes for _, b in kept)
 
+    def split(self) -> list[Pending]:
+        """One ``Pending`` per file, in order."""
+        alone: dict[str, Pending] = {}
+        for file, batch in self.batches:
+            one = alone.setdefault(file.batch_id, Pending())
+            one.add(file, batch, self.watermarks[file.batch_id])
+        return list(alone.values())
+
+    def clear(self) -> None:
+        self.batches.clear()
+        self.files.clear()
+        self.watermarks.clear()
+        self.rows = self.nbytes = 0
+
 
 def is_small(file: LandingFile, source: Source) -> bool:
     """Small enough to hold whole in memory (gzip may expand a file tenfold or more)."""

@@ -5,7 +5,10 @@ The rule (documented in README, tested in ``tests/loader/test_types.py``):
 * Types Delta cannot hold are normalised first: naive timestamps are read as UTC and stored as
   ``timestamp`` (UTC, microseconds; never ``timestampNtz``, which raises the table protocol);
   ``time`` and ``interval`` become strings; unsigned integers become the next wider signed type
-  (``uint64`` → ``decimal(20, 0)``); ``float16`` → ``float32``; dictionaries are decoded.
+  (``uint64`` → ``decimal(20, 0)``); ``float16`` → ``float32``; dictionaries are decoded;
+  ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined).
+* Column names are case-insensitive: a column that differs from the table's only by case
+  (``Amount`` when the table has ``amount``) is refused (quarantined), not added.
 * A column new to the table is added (schema evolution). A new column whose values are all null
   (no type) is left out until a file brings a value.
 * A column the table already has keeps the table's type. A file value of a narrower type is
@@ -39,12 +42,8 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
         return pa.string()
     if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
         return pa.binary()
-    if pa.types.is_float16(t):
-        return pa.float32()
-    if pa.types.is_unsigned_integer(t):
-        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64()}.get(
-            t.bit_width, pa.decimal128(20, 0)
-        )
+    if pa.types.is_float16(t) or pa.types.is_unsigned_integer(t) or pa.types.is_decimal256(t):
+        return _number(t)
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
         return pa.list_(normalize_field(t.value_field))
     if pa.types.is_struct(t):
@@ -52,6 +51,19 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_map(t):
         return pa.map_(normalize_type(t.key_type), normalize_type(t.item_type))
     return t
+
+
+def _number(t: pa.DataType) -> pa.DataType:
+    """float16, an unsigned integer or decimal256 as a type Delta holds."""
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_unsigned_integer(t):
+        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64()}.get(
+            t.bit_width, pa.decimal128(20, 0)
+        )
+    if t.precision > 38:  # decimal256: Delta holds decimals of up to 38 digits
+        raise FileRejected("type_conflict", f"{t}: more digits than the 38 a Delta decimal holds")
+    return pa.decimal128(t.precision, t.scale)
 
 
 def normalize_field(f: pa.Field) -> pa.Field:
@@ -112,6 +124,7 @@ def plan(file_schema: pa.Schema, target: pa.Schema | None) -> pa.Schema:
     Raises :class:`FileRejected` (``type_conflict`` / ``invalid_column``) when they cannot.
     """
     known = {f.name: f.type for f in target} if target is not None else {}
+    spelled = {name.lower(): name for name in known}  # Delta column names are case-insensitive
     fields = []
     seen: set[str] = set()
     for f in file_schema:
@@ -128,7 +141,21 @@ def plan(file_schema: pa.Schema, target: pa.Schema | None) -> pa.Schema:
                 column=f.name,
             )
         seen.add(f.name.lower())
-        source = normalize_type(f.type)
+        other = spelled.get(f.name.lower(), f.name)
+        if other != f.name:
+            raise FileRejected(
+                "invalid_column",
+                f"column {f.name!r} differs from the bronze table's column {other!r} only by "
+                "case; column names are case-insensitive, rename it to match",
+                column=f.name,
+            )
+        try:
+            source = normalize_type(f.type)
+        except FileRejected as exc:
+            exc.reason = f"column {f.name!r} is {exc.reason}"
+            exc.args = (exc.reason,)
+            exc.column = f.name
+            raise
         if f.name in known:
             if not widens_to(source, known[f.name]):
                 raise FileRejected(

@@ -128,3 +128,65 @@ def test_tolerance_never_covers_a_type_conflict(settings: Settings) -> None:
         ("2.csv", "type_conflict", 3, "a")
     ]
     assert bronze(tolerant, "t").num_rows == 1
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    import io
+
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_a_column_differing_only_by_case_is_quarantined(settings: Settings) -> None:
+    drop(settings, "o", "a.csv", "id,amount\n1,2\n")
+    Loader(settings).load_pending()
+    drop(settings, "o", "b.csv", "id,Amount\n2,3\n")
+    drop(settings, "o", "c.csv", "id,amount\n3,4\n")
+
+    summary = Loader(settings).load_pending()  # used to raise, every pass, loading nothing
+
+    assert [(q.file, q.kind, q.column) for q in summary.quarantined] == [
+        ("b.csv", "invalid_column", "Amount")
+    ]
+    assert "only by case" in summary.quarantined[0].reason
+    assert [f.file for f in summary.loaded] == ["c.csv"]
+    assert sorted(bronze(settings, "o").column("id").to_pylist()) == [1, 3]
+    assert not any((settings.raw_dir / "o").iterdir())
+
+
+def test_decimal256_is_stored_as_decimal_or_refused_past_38_digits(settings: Settings) -> None:
+    from decimal import Decimal
+
+    fits = pa.table({"x": pa.array([Decimal("1.50")], pa.decimal256(20, 2))})
+    wide = pa.table({"x": pa.array([Decimal("1.50")], pa.decimal256(40, 2))})
+    drop(settings, "d", "fits.parquet", _parquet_bytes(fits))
+    drop(settings, "w", "wide.parquet", _parquet_bytes(wide))
+
+    summary = Loader(settings).load_pending()
+
+    assert [f.file for f in summary.loaded] == ["fits.parquet"]
+    assert bronze(settings, "d").column("x").to_pylist() == [Decimal("1.50")]
+    assert bronze(settings, "d").schema.field("x").type == pa.decimal128(20, 2)
+    [q] = summary.quarantined
+    assert (q.file, q.kind, q.column) == ("wide.parquet", "type_conflict", "x")
+
+
+def test_a_file_failing_a_shared_commit_is_quarantined_alone(settings: Settings) -> None:
+    good = pa.table({"id": [1], "n": pa.array([{"a": 1}], pa.struct([("a", pa.int64())]))})
+    nested = pa.struct([("a", pa.int64()), ("A", pa.int64())])  # Delta refuses the twins
+    bad = pa.table({"id": [2], "m": pa.array([{"a": 1, "A": 2}], nested)})
+    drop(settings, "t", "good1.parquet", _parquet_bytes(good))
+    drop(settings, "t", "bad.parquet", _parquet_bytes(bad))
+    drop(settings, "t", "good2.parquet", _parquet_bytes(good.set_column(0, "id", pa.array([3]))))
+    paths = [settings.raw_dir / "t" / n for n in ("good1.parquet", "bad.parquet", "good2.parquet")]
+
+    summary = Loader(settings).load_files("t", paths)
+
+    assert [(q.file, q.kind) for q in summary.quarantined] == [("bad.parquet", "invalid_column")]
+    assert "Duplicate field name" in summary.quarantined[0].reason
+    assert sorted(f.file for f in summary.loaded) == ["good1.parquet", "good2.parquet"]
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == [1, 3]
+    assert not any((settings.raw_dir / "t").iterdir())
