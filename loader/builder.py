@@ -5,7 +5,9 @@
   at a time per process (dbt does not support parallel invocations), and the parse is reused
   between invocations (no per-run ``--vars``: per-build facts, the pinned bronze versions, live in
   :mod:`loader.dbt_plugin`). :meth:`DbtSession.build` is one build: pin bronze, ``dbt build``,
-  publish every model that built *and passed all its tests* (:mod:`loader.publish`).
+  publish every model that built *and passed all its tests* (:mod:`loader.publish`). The pins
+  are process-wide, so one build (pin → dbt → publish) runs at a time per process: a second
+  session (``lakehouse docs`` beside a builder) waits instead of re-pinning a running build.
 * :class:`Builder` is the long-lived thread behind ``lakehouse load|loader|up``: ``submit`` load
   events (non-blocking), bursts coalesce into one build of ``source:bronze.<table>+`` for the
   tables they touched, failures are recorded in the run ledger and retried with back-off
@@ -46,8 +48,9 @@ __all__ = ["BuildResult", "Builder", "DbtSession", "run_build", "run_docs"]
 
 log = logging.getLogger(__name__)
 
-#: dbt does not support parallel invocations in one process.
-_DBT_LOCK = threading.Lock()
+#: dbt does not support parallel invocations in one process, and the bronze pins
+#: (:mod:`loader.dbt_plugin`) are process-wide: held from pinning to publishing.
+_DBT_LOCK = threading.RLock()
 _FAILED_TESTS = {"fail", "error"}
 _FAILED_NODES = {"error", "fail", "runtime error"}
 
@@ -124,6 +127,19 @@ class DbtSession:
         it is selected too (``source:bronze.<table>+``): a model downstream of the selection
         may read a model of such a table, which was then never built.
         """
+        with _DBT_LOCK:  # no other session may re-pin bronze before this build has published
+            return self._build(
+                select, full_refresh=full_refresh, covered=covered, unit_tests=unit_tests
+            )
+
+    def _build(
+        self,
+        select: Sequence[str],
+        *,
+        full_refresh: bool,
+        covered: set[str] | None,
+        unit_tests: bool,
+    ) -> BuildResult:
         from loader import dbt_plugin
 
         started = time.perf_counter()
@@ -474,8 +490,10 @@ def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> in
         # only the catalog's column types are missing
         console.print("[yellow]the warehouse is in use: docs from the in-memory target[/]")
         settings = settings.model_copy(update={"dbt_target": "ci"})
-    dbt_plugin.begin_build(settings)  # docs compile SQL (missing bronze tables are fine)
-    outcome = DbtSession(settings, log_level="info").invoke(["docs", "generate"])
+    session = DbtSession(settings, log_level="info")
+    with _DBT_LOCK:  # the pins are process-wide: not while a builder's build runs
+        dbt_plugin.begin_build(settings)  # docs compile SQL (missing bronze tables are fine)
+        outcome = session.invoke(["docs", "generate"])
     if not outcome.success:
         console.print(f"[red]dbt docs generate failed[/red]: {outcome.exception or ''}")
         return 1

@@ -1,0 +1,105 @@
+"""Two dbt sessions in one process (``lakehouse docs`` or ``build`` beside a running builder).
+
+The bronze pins live in the plugin, process-wide: a second session must not replace them while
+the first one's build is still reading bronze.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from deltalake import DeltaTable
+from runtime_support import append_bronze, orders, project_settings, write_project
+
+from loader import dbt_plugin
+from loader.builder import BuildResult, DbtSession
+
+MODELS = {
+    "models/probe/orders_seen_first.sql": """
+        {{ config(materialized='table') }}
+        select count(*) as n from {{ source('bronze', 'orders') }}
+    """,
+    # holds the build between two reads of bronze until the test lets it go
+    "models/probe/gate.py": """
+        import asyncio
+        import os
+        import time
+
+
+        def model(dbt, session):
+            dbt.config(materialized="table")
+            dbt.ref("orders_seen_first")
+            root = os.environ["LAKEHOUSE_ROOT"]
+            open(os.path.join(root, "gate-started"), "w").close()
+            deadline = time.monotonic() + 120
+            while not os.path.exists(os.path.join(root, "gate-go")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test never opened the gate")
+                time.sleep(0.01)
+            # dbt-duckdb opened an event loop for this thread and never closes it
+            asyncio.get_event_loop().close()
+            return session.sql("select 1 as passed")
+    """,
+    "models/probe/orders_seen_after.sql": """
+        -- depends_on: {{ ref('gate') }}
+        {{ config(materialized='table') }}
+        select count(*) as n from {{ source('bronze', 'orders') }}
+    """,
+}
+
+
+def wait_for(condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def seen(relation: str) -> int:
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    cursor = conn.cursor()
+    try:
+        row = cursor.execute(f"select n from {relation}").fetchone()
+    finally:
+        cursor.close()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_second_session_does_not_repin_a_running_build(tmp_path: Path) -> None:
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", MODELS), target="dev")
+    first_version = append_bronze(settings, "orders", orders(1, 30))
+    results: dict[str, BuildResult] = {}
+
+    def build(name: str, select: list[str]) -> None:
+        results[name] = DbtSession(settings).build(select)
+
+    running = threading.Thread(target=build, args=("running", ["probe"]))
+    running.start()
+    other: threading.Thread | None = None
+    try:
+        assert wait_for((tmp_path / "gate-started").exists, 120)
+        pins = dbt_plugin.current_pins()
+        second_version = append_bronze(settings, "orders", orders(31, 5))
+        other = threading.Thread(target=build, args=("other", ["orders_seen_first"]))
+        other.start()
+        # the other session must wait for the running build; give it a chance not to
+        assert not wait_for(lambda: dbt_plugin.current_pins() is not pins, 2)
+    finally:
+        (tmp_path / "gate-go").touch()
+        running.join(120)
+        if other is not None:
+            other.join(120)
+    assert results["running"].success, results["running"].failures
+    assert results["running"].read_versions == {"orders": first_version}
+    assert seen("orders_seen_after") == 30  # the running build's snapshot, all the way
+    assert results["other"].success, results["other"].failures
+    assert results["other"].read_versions == {"orders": second_version}
+    assert seen("orders_seen_first") == 35
+    assert DeltaTable(str(settings.dados / "bronze" / "orders")).version() == second_version
