@@ -392,7 +392,7 @@ def open_many(
         query = f"select * from {reader}({paths}, {', '.join([*options, *sniff])})"
         columns = [row[0] for row in con.sql(f"describe {query}").fetchall()]
         names = [c for c in columns if c != FILE_COLUMN]
-        if not names or any(c not in hints for c in names):
+        if not names or any(c not in hints for c in names) or _renamed(names):
             stack.close()
             return None
         typed = {c: hints[c] for c in names}
@@ -532,6 +532,8 @@ def _json_relation(
     ]
     path = _sql_str(str(source.path))
     rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
+    if _renamed(rel.columns):
+        _check_key_case(con, path, options[0], options[2])
     # A key whose values have no one type (1 here, "x" there) is sniffed as JSON, whose values
     # are JSON text ('"x"', quotes and all); read as VARCHAR it holds 'x', as a file of strings
     # only does, and '1'.
@@ -552,6 +554,42 @@ def _json_relation(
     if loose or _overrides(rel, hints):
         rel = read({})
     return _exact_integers(rel, read)
+
+
+#: DuckDB's name for a JSON key whose name another key has, case aside: ``A`` → ``A_1``.
+_RENAMED_KEY = re.compile(r"(.+)_\d+")
+
+
+def _renamed(columns: list[str]) -> bool:
+    """Whether a sniffed column may be a key DuckDB renamed (then the keys are checked)."""
+    lower = {c.lower() for c in columns}
+    return any(
+        (m := _RENAMED_KEY.fullmatch(c)) is not None and m[1].lower() in lower for c in columns
+    )
+
+
+def _check_key_case(con: duckdb.DuckDBPyConnection, path: str, fmt: str, compression: str) -> None:
+    """Refuse a file with keys that differ only by case (``a`` and ``A``).
+
+    Column names are case-insensitive (DuckDB, Delta): DuckDB would read the second as ``A_1``,
+    a column no key has, and its values would be lost on the way to bronze.
+    """
+    keys = con.sql(
+        f"select distinct unnest(json_keys(json)) from read_json_objects({path}, {fmt}, "
+        f"{compression}) where json_type(json) = 'OBJECT'"
+    ).fetchall()
+    spellings: dict[str, list[str]] = {}
+    for (key,) in keys:
+        spellings.setdefault(key.lower(), []).append(key)
+    for names in spellings.values():
+        if len(names) > 1:
+            a, b = sorted(names)[:2]
+            raise FileRejected(
+                "invalid_column",
+                f"keys {a!r} and {b!r} differ only by case; column names are "
+                "case-insensitive, so one of them would be lost",
+                column=b,
+            )
 
 
 def _open_parquet(source: Source, batch_rows: int, scratch: Path | None) -> Batches:

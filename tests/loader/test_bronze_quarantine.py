@@ -190,3 +190,22 @@ def test_a_file_failing_a_shared_commit_is_quarantined_alone(settings: Settings)
     assert sorted(f.file for f in summary.loaded) == ["good1.parquet", "good2.parquet"]
     assert sorted(bronze(settings, "t").column("id").to_pylist()) == [1, 3]
     assert not any((settings.raw_dir / "t").iterdir())
+
+
+def test_json_keys_differing_only_by_case_are_quarantined(settings: Settings) -> None:
+    drop(settings, "c", "ok.ndjson", '{"a":1,"a_1":5}\n')  # a key really named a_1 is fine
+    drop(settings, "c", "same-object.ndjson", '{"a":1,"A":2}\n')
+    drop(settings, "c", "two-objects.json", '[{"b":1},{"B":2}]')
+    drop(settings, "c", "gzipped.ndjson.gz", '{"a":1,"A":2}\n')
+
+    summary = Loader(settings).load_pending()
+
+    assert [f.file for f in summary.loaded] == ["ok.ndjson"]
+    refused = sorted((q.file, q.kind, q.column) for q in summary.quarantined)
+    assert refused == [
+        ("gzipped.ndjson.gz", "invalid_column", "a"),
+        ("same-object.ndjson", "invalid_column", "a"),
+        ("two-objects.json", "invalid_column", "b"),
+    ]
+    assert all("differ only by case" in q.reason for q in summary.quarantined)
+    assert bronze(settings, "c").select(["a", "a_1"]).to_pylist() == [{"a": 1, "a_1": 5}]
