@@ -4,11 +4,10 @@ Every landing file has a batch id (``lakehouse.layout.batch_id_for``). Each appe
 the same Delta transaction as the rows, an *app transaction* ``(app_id(batch_id), version)``:
 
 * ``version = n`` (0 < n < COMPLETE): every row of the file before position ``n`` is committed
-  (a big file streams in pieces of ``chunk_rows``; piece ``k`` says ``k * chunk_rows`` even
-  when it is the last and shorter). A restart skips ``n`` rows and resumes; when nothing is
-  left, the file was complete;
+  (a big file streams in pieces of ``chunk_rows``; piece ``k`` says ``k * chunk_rows``). A
+  restart skips ``n`` rows and resumes; when nothing is left, the file was complete;
 * ``version = COMPLETE``: every row of the file is in the table (a small file, committed whole,
-  often with others in the same commit);
+  often with others in the same commit, or the last piece of a big file);
 * ``version = ROLLED_BACK``: the file failed after some pieces were committed; those rows were
   deleted in that same commit and the file is quarantined.
 

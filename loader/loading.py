@@ -523,8 +523,9 @@ class Loader:
         """Stream a big file into bronze, one commit per ``chunk_rows``; rows it added.
 
         Piece ``k`` carries the watermark ``start + k * chunk_rows``: every row before that
-        position is committed (the last piece may hold fewer rows; the claim stays true).
-        A restart skips that many rows; when nothing is left, the file was complete.
+        position is committed; the last piece carries ``COMPLETE``. A restart skips that many
+        rows (a table written before the last piece said so may hold a file whose watermark
+        is a multiple of ``chunk_rows`` with nothing left: it was complete).
         Raises :class:`_Deferred` when it stops early (a shutdown, another loader at work):
         the file stays where it is and a later pass resumes after its last committed piece.
         """
@@ -539,7 +540,9 @@ class Loader:
                 log.warning("%s/%s is being loaded by someone else", file.table, file.name)
                 raise _Deferred("another loader is loading it")
             try:
-                version = bronze.append(pieces.next_piece(), {file.batch_id: position + chunk})
+                piece = pieces.next_piece()
+                mark = COMPLETE if pieces.final else position + chunk
+                version = bronze.append(piece, {file.batch_id: mark})
             except Exception as exc:
                 if pieces.failure is not None:  # the file's fault, not the table's
                     raise rejection(pieces.failure) from exc

@@ -167,7 +167,12 @@ class Prefetch:
 
 
 class Pieces:
-    """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns."""
+    """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns.
+
+    A piece is read whole before it is handed out, with the batch after it: so ``final`` says
+    whether it is the file's last, and its commit can say the file is complete (memory holds one
+    piece, as Delta's writer does anyway).
+    """
 
     def __init__(
         self, stream: Iterator[pa.RecordBatch], size: int, full: pa.Schema, file: LandingFile
@@ -178,36 +183,41 @@ class Pieces:
         self._file = file
         self._carry: list[pa.RecordBatch] = []
         self.rows = 0  # rows of the last piece
+        self.final = False  # the last piece holds the file's last row
         self.failure: BaseException | None = None  # why the last piece's stream broke
 
     def more(self) -> bool:
         """Whether another row is left (reads one batch ahead)."""
         if not self._carry:
-            batch = next(self._stream, None)
+            batch = self._next()
             if batch is None:
                 return False
             self._carry.append(batch)
         return True
 
+    def _next(self) -> pa.RecordBatch | None:
+        try:
+            return next(self._stream, None)
+        except BaseException as exc:  # keep why: the caller tells the file's fault apart
+            self.failure = exc
+            raise
+
     def next_piece(self) -> pa.RecordBatchReader:
+        """The next piece, read whole; then ``rows`` and ``final`` describe it."""
         self.rows = 0
         self.failure = None
         now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
-        return pa.RecordBatchReader.from_batches(self._full, self._batches(now))
-
-    def _batches(self, now: pa.Scalar) -> Iterator[pa.RecordBatch]:
-        try:
-            left = self._size
-            while left > 0:
-                batch = self._carry.pop() if self._carry else next(self._stream, None)
-                if batch is None:
-                    return
-                if batch.num_rows > left:
-                    self._carry.append(batch.slice(left))
-                    batch = batch.slice(0, left)
-                left -= batch.num_rows
-                self.rows += batch.num_rows
-                yield with_bronze_columns(batch, self._full, self._file, now)
-        except BaseException as exc:  # delta-rs only sees a broken stream; keep why
-            self.failure = exc
-            raise
+        piece: list[pa.RecordBatch] = []
+        left = self._size
+        while left > 0:
+            batch = self._carry.pop() if self._carry else self._next()
+            if batch is None:
+                break
+            if batch.num_rows > left:
+                self._carry.append(batch.slice(left))
+                batch = batch.slice(0, left)
+            left -= batch.num_rows
+            self.rows += batch.num_rows
+            piece.append(with_bronze_columns(batch, self._full, self._file, now))
+        self.final = not self.more()
+        return pa.RecordBatchReader.from_batches(self._full, iter(piece))
