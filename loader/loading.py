@@ -580,8 +580,9 @@ class Loader:
         if not pending.batches:
             return
         try:
-            self._append(summary, bronze, pending)
-        except Exception as exc:
+            table = self._table(pending)
+            version = bronze.append(table, pending.watermarks)
+        except Exception as exc:  # nothing was committed (the rest below must not retry)
             if len(pending.files) > 1:  # one bad file must not hold the others back
                 log.warning(
                     "a commit of %d files into bronze %r failed (%s); one by one",
@@ -598,11 +599,15 @@ class Loader:
                 file = next(iter(pending.files.values()))
                 self._rows.pop(file.batch_id, None)
                 self._reject(summary, bronze, file, rejected, set())
+            pending.clear()
+            return
+        self._committed(summary, bronze, pending, table, version)
         pending.clear()
 
-    def _append(self, summary: LoadSummary, bronze: Bronze, pending: Pending) -> None:
-        table = self._table(pending)
-        version = bronze.append(table, pending.watermarks)
+    def _committed(
+        self, summary: LoadSummary, bronze: Bronze, pending: Pending, table: pa.Table, version: int
+    ) -> None:
+        """After a commit of ``pending``: ledger, archive and the load event."""
         done = {b: f for b, f in pending.files.items() if pending.watermarks[b] == COMPLETE}
         loaded = {b: (f.name, self._rows.pop(b, 0)) for b, f in done.items()}
         try:

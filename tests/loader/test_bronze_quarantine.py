@@ -209,3 +209,18 @@ def test_json_keys_differing_only_by_case_are_quarantined(settings: Settings) ->
     ]
     assert all("differ only by case" in q.reason for q in summary.quarantined)
     assert bronze(settings, "c").select(["a", "a_1"]).to_pylist() == [{"a": 1, "a_1": 5}]
+
+
+def test_a_failure_after_a_shared_commit_is_not_retried_as_a_write(settings: Settings) -> None:
+    from loader.landing import archive_dir
+
+    drop(settings, "t", "a.csv", "id,v\n1,1\n")
+    drop(settings, "t", "b.csv", "id,v\n2,2\n")
+    blocked = archive_dir(settings, "t")
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("not a folder")  # archiving fails after the commit
+
+    with pytest.raises(OSError):
+        Loader(settings).load_pending()
+
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == [1, 2]  # once each
