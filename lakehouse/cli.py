@@ -6,7 +6,9 @@ Each command imports what it needs lazily, so ``lakehouse status`` does not pay 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -147,16 +149,36 @@ def token_create(
 
 
 def main() -> None:
+    """Run the command, then leave without the interpreter's teardown.
+
+    delta-rs's Rust runtime can abort a process while Python finalizes ("terminate called
+    without an active exception", exit 134; delta-io/delta-rs#2184): here, 11 of 30 runs of a
+    script that writes a Delta table and reads it back. That would turn a command that did its
+    job into a failed one. By the time ``_run`` returns, the work is committed and closed; the
+    streams and log handlers are flushed below, then the process exits with the command's code.
+    """
+    code = _run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _run() -> int:
     try:
         app()
-    except ImportError as exc:  # a capability whose package has not landed yet
-        if exc.name and exc.name.split(".")[0] in {"loader", "ingest"}:
-            console.print(f"[red]not yet:[/red] {exc.name} is not built yet")
-            sys.exit(2)
-        raise
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)  # noqa: T201  # what sys.exit("...") would print
+        return 1
     except NotYetError as exc:
         console.print(f"[red]not yet:[/red] {exc}")
-        sys.exit(2)
+        return 2
     except LakehouseError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        sys.exit(1)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
