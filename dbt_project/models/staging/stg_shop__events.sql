@@ -36,41 +36,18 @@ renamed as (
         cast(occurred_at as timestamptz) as occurred_at,
         cast(_ingested_at as timestamptz) as _ingested_at,
         cast(_batch_id as varchar) as _batch_id,
-        cast(_source_file as varchar) as _source_file,
-        false as _is_held
+        cast(_source_file as varchar) as _source_file
     from source
-
-),
-
-candidates as (
-
-    select * from renamed
-    {% if is_incremental() %}
-        union all by name
-        select
-            held.*,
-            true as _is_held
-        from {{ this }} as held
-        where held.event_id in (select renamed.event_id from renamed)
-    {% endif %}
-
-),
-
-first_seen as (
-
-    {{ latest_by_key(
-        'candidates',
-        'event_id',
-        '_ingested_at asc, _source_file asc, _is_held desc',
-    ) }}
 
 ),
 
 changed as (
 
-    select * exclude (_is_held)
-    from first_seen
-    where not _is_held
+    {{ new_winners(
+        'renamed',
+        'event_id',
+        '_ingested_at asc, _source_file asc',
+    ) }}
 
 )
 

@@ -32,41 +32,18 @@ renamed as (
         cast(updated_at as timestamptz) as updated_at,
         cast(_ingested_at as timestamptz) as _ingested_at,
         cast(_batch_id as varchar) as _batch_id,
-        cast(_source_file as varchar) as _source_file,
-        false as _is_held
+        cast(_source_file as varchar) as _source_file
     from source
-
-),
-
-candidates as (
-
-    select * from renamed
-    {% if is_incremental() %}
-        union all by name
-        select
-            held.*,
-            true as _is_held
-        from {{ this }} as held
-        where held.order_id in (select renamed.order_id from renamed)
-    {% endif %}
-
-),
-
-latest as (
-
-    {{ latest_by_key(
-        'candidates',
-        'order_id',
-        'updated_at desc nulls last, _ingested_at desc, _source_file desc, _is_held desc',
-    ) }}
 
 ),
 
 changed as (
 
-    select * exclude (_is_held)
-    from latest
-    where not _is_held
+    {{ new_winners(
+        'renamed',
+        'order_id',
+        'updated_at desc nulls last, _ingested_at desc, _source_file desc',
+    ) }}
 
 )
 
