@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     root: Path = Field(default_factory=Path.cwd, description="Base for every relative path below.")
 
-    # Folders (DESIGN.md, "Folders").
+    # Folders (docs/folders.md).
     landing_zone: Path = Path("landing_zone")
     dados: Path = Path("dados")
     dbt_project_dir: Path = Path("dbt_project")
