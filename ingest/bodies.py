@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import unicodedata
-import zlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, status
 
-from ingest.landing import EXTENSIONS
+from lakehouse.formats import (
+    CONTENT_ENCODINGS,
+    FORMATS,
+    GENERIC_MEDIA_TYPES,
+    MEDIA_TYPES,
+    FileFormat,
+    InflateError,
+    InflateLimitError,
+    from_name,
+    inflate,
+    known_suffixes,
+)
 
-RECORD_TYPES = {
-    "application/json": False,
-    "application/x-ndjson": True,
-    "application/ndjson": True,
-    "application/jsonl": True,
-    "application/x-jsonlines": True,
-}
-FILE_TYPES = {
-    "text/csv": ".csv",
-    "application/csv": ".csv",
-    "text/tab-separated-values": ".tsv",
-    "application/x-ndjson": ".ndjson",
-    "application/ndjson": ".ndjson",
-    "application/jsonl": ".ndjson",
-    "application/json": ".json",
-    "application/vnd.apache.parquet": ".parquet",
-    "application/x-parquet": ".parquet",
-    "application/parquet": ".parquet",
-}
-#: Media types that say nothing of the format: the file name must.
-GENERIC_TYPES = {"application/octet-stream", "application/gzip", "application/x-gzip"}
-_ALIASES = {".jsonl": ".ndjson", ".txt": ".csv"}
+#: Media types of a ``/records`` body → NDJSON (True) or a JSON array / object (False).
+RECORD_TYPES = {m: k == "ndjson" for m, k in MEDIA_TYPES.items() if FORMATS[k].records}
 
 
-def too_large(what: str, limit: int) -> HTTPException:
+def too_large(what: str, limit: int, setting: str) -> HTTPException:
     return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE, f"{what} is larger than the limit of {limit} bytes"
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"{what} is larger than the limit of {limit} bytes ({setting})",
     )
 
 
@@ -61,66 +51,49 @@ def media_type(request: Request) -> tuple[str, dict[str, str]]:
 
 def gzipped(request: Request) -> bool:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return False
-    if encoding in ("gzip", "x-gzip"):
-        return True
-    raise HTTPException(
-        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-        f"Content-Encoding {encoding!r}: only gzip or identity",
-    )
+    gz = CONTENT_ENCODINGS.get(encoding)
+    if gz is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {encoding!r}: only gzip or identity",
+        )
+    return gz
 
 
-def check_declared_length(request: Request, limit: int, what: str) -> None:
+def check_declared_length(request: Request, limit: int, what: str, setting: str) -> None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(what, limit)
+        raise too_large(what, limit, setting)
 
 
-async def stream_limited(request: Request, limit: int, what: str) -> AsyncIterator[bytes]:
+async def stream_limited(
+    request: Request, limit: int, what: str, setting: str
+) -> AsyncIterator[bytes]:
     """The body's chunks; 413 as soon as more than ``limit`` bytes arrived."""
-    check_declared_length(request, limit, what)
+    check_declared_length(request, limit, what, setting)
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large(what, limit)
+            raise too_large(what, limit, setting)
         if chunk:
             yield chunk
 
 
-async def read_limited(request: Request, limit: int, what: str = "the body") -> bytes:
-    return b"".join([chunk async for chunk in stream_limited(request, limit, what)])
+async def read_limited(request: Request, limit: int, setting: str) -> bytes:
+    return b"".join([c async for c in stream_limited(request, limit, "the body", setting)])
 
 
-def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress every gzip member of ``data``; 413 past ``limit`` bytes, 400 if corrupt."""
-    out: list[bytes] = []
-    size = 0
-    while data:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            chunk = inflater.decompress(data, limit + 1 - size)
-        except zlib.error as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad gzip data: {exc}") from None
-        size += len(chunk)
-        if size > limit or inflater.unconsumed_tail:
-            raise too_large("the decompressed body", limit)
-        if not inflater.eof:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "truncated gzip data")
-        out.append(chunk)
-        data = inflater.unused_data
-    return b"".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class FileKind:
-    ext: str  # one of landing.EXTENSIONS
-    gzip: bool
-
-    @property
-    def suffix(self) -> str:
-        return self.ext + (".gz" if self.gzip else "")
+def gunzip(data: bytes, limit: int, max_ratio: float, setting: str = "api_max_body_bytes") -> bytes:
+    """Inflate every gzip member of ``data``; 413 past ``limit`` bytes (``setting``) or past
+    ``max_ratio`` (max_inflate_ratio), without inflating the rest; 400 if corrupt."""
+    try:
+        return inflate(data, limit, max_ratio, what="the decompressed body")
+    except InflateLimitError as exc:
+        message = str(exc).replace("(max_inflated_bytes)", f"({setting})")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, message) from None
+    except InflateError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad gzip data: {exc}") from None
 
 
 def check_file_name(name: str) -> str:
@@ -145,48 +118,36 @@ def check_file_name(name: str) -> str:
     return name
 
 
-def kind_from_name(name: str) -> FileKind | None:
-    lower = name.lower()
-    gz = lower.endswith(".gz")
-    stem = lower.removesuffix(".gz")
-    dot = stem.rfind(".")
-    if dot < 0:
-        return None
-    ext = _ALIASES.get(stem[dot:], stem[dot:])
-    return FileKind(ext, gz) if ext in EXTENSIONS else None
-
-
-def file_kind(media: str, file_name: str | None, *, encoded: bool) -> FileKind:
+def file_kind(media: str, file_name: str | None, *, encoded: bool) -> FileFormat:
     """The landed format from the media type and the file name; 415 when unknown or in conflict."""
-    by_name = kind_from_name(file_name) if file_name else None
-    by_type = FILE_TYPES.get(media)
-    if by_type is None and media not in GENERIC_TYPES:
+    by_name = from_name(file_name) if file_name else None
+    by_type = MEDIA_TYPES.get(media)
+    if by_type is None and media not in GENERIC_MEDIA_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"unsupported media type {media!r}: one of {', '.join(sorted(FILE_TYPES))}, "
+            f"unsupported media type {media!r}: one of {', '.join(sorted(MEDIA_TYPES))}, "
             "or application/octet-stream with a file name",
         )
     if file_name and by_name is None:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"file name {file_name!r}: the extension must be one of "
-            f"{', '.join(EXTENSIONS)} (optionally .gz)",
+            f"file name {file_name!r}: the extension must be one of {known_suffixes()}",
         )
     if by_type is None and by_name is None:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"{media} needs a file name (?filename=) to tell the format",
         )
-    if by_type and by_name and by_type != by_name.ext:
+    if by_type and by_name and by_type != by_name.kind:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"media type {media} does not match the file name {file_name!r}",
         )
-    ext = by_type or (by_name.ext if by_name else "")
+    kind = by_type or (by_name.kind if by_name else "csv")
     gz = encoded or bool(by_name and by_name.gzip)
-    if ext == ".parquet" and gz:
+    if gz and not FORMATS[kind].gzip:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            "gzipped Parquet is not taken: Parquet compresses inside; send it as is",
+            f"gzipped {kind} is not taken: it compresses inside; send it as is",
         )
-    return FileKind(ext, gz)
+    return FileFormat(kind, gz)

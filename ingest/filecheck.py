@@ -7,13 +7,12 @@ Every check streams (bounded memory), except a ``.json`` array, which must fit i
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import msgspec
 import pyarrow as pa
@@ -21,9 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingest.bodies import FileKind
 from ingest.validation import BodyError, RecordsError, column_type, parse_records, record_error
 from lakehouse.contracts import Column, Contract
+from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 
 CHUNK = 8 * 1024**2
 
@@ -36,20 +35,22 @@ class FileError(ValueError):
         self.status = status
 
 
+#: Bounds on a gzipped file's inflated bytes and ratio (max_inflated_bytes, max_inflate_ratio).
+Bounds = tuple[int, float]
+
+
 @contextmanager
-def _open(path: Path, kind: FileKind) -> Iterator[IO[bytes]]:
-    with open(path, "rb") as raw:
-        if kind.gzip:
-            with gzip.GzipFile(fileobj=raw) as unzipped:
-                yield cast(IO[bytes], unzipped)
-        else:
-            yield raw
+def _open(path: Path, kind: FileFormat, bounds: Bounds) -> Iterator[IO[bytes]]:
+    with open_bounded(path, kind.gzip, *bounds) as f:
+        yield f
 
 
-def _check_ndjson(path: Path, kind: FileKind, contract: Contract | None, max_errors: int) -> int:
+def _check_ndjson(
+    path: Path, kind: FileFormat, bounds: Bounds, contract: Contract | None, max_errors: int
+) -> int:
     rows = 0
     rest = b""
-    with _open(path, kind) as f:
+    with _open(path, kind, bounds) as f:
         while True:
             block = f.read(CHUNK)
             data = rest + block
@@ -75,9 +76,14 @@ def _check_ndjson(path: Path, kind: FileKind, contract: Contract | None, max_err
 
 
 def _check_json(
-    path: Path, kind: FileKind, contract: Contract | None, max_errors: int, max_bytes: int
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    max_bytes: int,
 ) -> int:
-    with _open(path, kind) as f:
+    with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileError(f"a .json file above {max_bytes} bytes: send it as NDJSON", 413)
@@ -110,9 +116,14 @@ def _check_column(
 
 
 def _check_csv(
-    path: Path, kind: FileKind, contract: Contract | None, max_errors: int, delimiter: str
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    delimiter: str,
 ) -> int:
-    with _open(path, kind) as f:
+    with _open(path, kind, bounds) as f:
         text = io.TextIOWrapper(f, encoding="utf-8", newline="")
         try:
             header = next(csv.reader(text, delimiter=delimiter), None)
@@ -134,7 +145,7 @@ def _check_csv(
             if c.required and c.name not in header
         ]
     rows = 0
-    with _open(path, kind) as f:
+    with _open(path, kind, bounds) as f:
         try:
             reader = pacsv.open_csv(
                 f,
@@ -236,21 +247,28 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
 
 def check_file(
     path: Path,
-    kind: FileKind,
+    kind: FileFormat,
     contract: Contract | None,
     *,
     max_errors: int = 20,
     max_json_bytes: int = 16 * 1024**2,
+    max_inflated_bytes: int = 16 * 1024**3,
+    max_inflate_ratio: float = 250.0,
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError."""
+    bounds = (max_inflated_bytes, max_inflate_ratio)
     try:
-        if kind.ext == ".ndjson":
-            return _check_ndjson(path, kind, contract, max_errors)
-        if kind.ext == ".json":
-            return _check_json(path, kind, contract, max_errors, max_json_bytes)
-        if kind.ext in (".csv", ".tsv"):
-            delimiter = "\t" if kind.ext == ".tsv" else ","
-            return _check_csv(path, kind, contract, max_errors, delimiter)
+        if kind.kind == "ndjson":
+            return _check_ndjson(path, kind, bounds, contract, max_errors)
+        if kind.kind == "json":
+            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes)
+        if kind.kind in ("csv", "tsv"):
+            delimiter = "\t" if kind.kind == "tsv" else ","
+            return _check_csv(path, kind, bounds, contract, max_errors, delimiter)
         return _check_parquet(path, contract, max_errors)
+    except InflateLimitError as exc:
+        raise FileError(str(exc), 413) from None
+    except InflateError as exc:
+        raise FileError(str(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip errors surface as these
         raise FileError(f"the file cannot be read: {exc}") from None

@@ -21,22 +21,19 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from lakehouse.formats import from_name
 from lakehouse.layout import BATCH_ID, raw_dir
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Extensions the API lands (the loader reads each, optionally gzipped).
-EXTENSIONS = (".ndjson", ".json", ".csv", ".tsv", ".parquet")
-
 
 class Landing:
     """One file being landed for ``table`` as batch ``batch_id``."""
 
     def __init__(self, settings: Settings, table: str, batch_id: str, ext: str) -> None:
-        base = ext.removesuffix(".gz")
-        if base not in EXTENSIONS or not BATCH_ID.fullmatch(batch_id):
+        if from_name(batch_id + ext) is None or not BATCH_ID.fullmatch(batch_id):
             raise ValueError(f"cannot land {batch_id}{ext}")
         self.settings = settings
         self.table = table

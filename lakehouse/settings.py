@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     csv_max_bad_rows: int = Field(
         default=0, ge=0, description="Rows with a wrong column count tolerated before quarantine."
     )
+    # Gzip (API bodies and files, loader files): past either bound, 413 or quarantine, and the
+    # rest is not inflated (lakehouse.formats.Inflater).
+    max_inflated_bytes: int = Field(
+        default=16 * 1024**3, ge=1, description="Largest inflated size of one gzip body or file."
+    )
+    max_inflate_ratio: float = Field(
+        default=250.0,
+        gt=1,
+        description="Largest inflated/compressed ratio of gzip data (checked past 16 MiB).",
+    )
     loaded_files: Literal["archive", "delete"] = "archive"
     archive_retention_days: float = Field(default=7.0, ge=0)
 

@@ -24,26 +24,17 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakehouse.formats import SUFFIXES as _SUFFIXES
+from lakehouse.formats import Kind
 from loader.exceptions import FileRejected, RejectKind
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["csv", "tsv", "json", "ndjson", "parquet"]
-
-_SUFFIXES: dict[str, Kind] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".json": "json",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".parquet": "parquet",
-}
 NULL_STRINGS = ("", "NA", "N/A", "NULL", "null")
 _PEEK_BYTES = 64 * 1024
 

@@ -20,7 +20,6 @@ from starlette.datastructures import FormData, UploadFile
 from ingest.accept import as_http_error, check_pressure, contract_for, idempotent, status_url
 from ingest.auth import PrincipalDep, require
 from ingest.bodies import (
-    FileKind,
     check_declared_length,
     check_file_name,
     file_kind,
@@ -35,6 +34,7 @@ from ingest.landing import Landing
 from ingest.routers.records import IdempotencyKey, TablePath
 from ingest.schemas import Accepted, errors
 from ingest.validation import BodyError, RecordsError
+from lakehouse.formats import FileFormat
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -68,19 +68,19 @@ async def _upload_chunks(upload: UploadFile, limit: int) -> AsyncIterator[bytes]
     while chunk := await upload.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise too_large("the file", limit)
+            raise too_large("the file", limit, "api_max_file_bytes")
         yield chunk
 
 
 async def _source(
     request: Request, media: str, filename: str | None, limit: int, forms: list[FormData]
-) -> tuple[FileKind, str | None, AsyncIterator[bytes]]:
+) -> tuple[FileFormat, str | None, AsyncIterator[bytes]]:
     if media == "multipart/form-data":
         if "content-length" not in request.headers:  # the form is spooled before it is read
             raise HTTPException(
                 status.HTTP_411_LENGTH_REQUIRED, "multipart uploads need a Content-Length"
             )
-        check_declared_length(request, limit + 64 * 1024, "the file")
+        check_declared_length(request, limit + 64 * 1024, "the file", "api_max_file_bytes")
         form = await request.form(max_files=1, max_fields=8)
         forms.append(form)  # closed by the caller
         upload = form.get("file")
@@ -97,7 +97,7 @@ async def _source(
         filename = match[1] if match else None
     name = check_file_name(filename) if filename is not None else None
     kind = file_kind(media, name, encoded=gzipped(request))
-    return kind, name, stream_limited(request, limit, "the file")
+    return kind, name, stream_limited(request, limit, "the file", "api_max_file_bytes")
 
 
 @router.post(
@@ -152,6 +152,8 @@ async def post_file(
                     contract,
                     max_errors=settings.api_max_errors,
                     max_json_bytes=settings.api_max_body_bytes,
+                    max_inflated_bytes=settings.max_inflated_bytes,
+                    max_inflate_ratio=settings.max_inflate_ratio,
                 )
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc) from None

@@ -69,7 +69,12 @@ def _parse(
     """CPU only, run on the event loop: in a worker thread, msgspec would hold the GIL for the
     whole decode and starve the loop's reads of other bodies (a convoy), slower for everyone."""
     settings = context.settings
-    body = gunzip(raw, settings.api_max_body_bytes) if gz else raw
+    body = raw
+    if gz:
+        limit, name = settings.api_max_body_bytes, "api_max_body_bytes"
+        if settings.max_inflated_bytes < limit:
+            limit, name = settings.max_inflated_bytes, "max_inflated_bytes"
+        body = gunzip(raw, limit, settings.max_inflate_ratio, name)
     try:
         return parse_records(
             body,
@@ -132,7 +137,7 @@ async def post_records(
     gz = gzipped(request)
     check_pressure(context)
     contract = contract_for(context, table)
-    raw = await read_limited(request, context.settings.api_max_body_bytes)
+    raw = await read_limited(request, context.settings.api_max_body_bytes, "api_max_body_bytes")
     digest = ""
     if idempotency_key is not None:
         digest = hashlib.sha256(f"{ndjson}:{gz}:".encode() + raw).hexdigest()
