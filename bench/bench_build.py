@@ -132,8 +132,8 @@ def machine() -> str:
 def latency(batches: int, project_name: str) -> dict[str, Any]:
     from deltalake import DeltaTable
 
-    from loader.builder import Builder
     from loader.loading import Loader
+    from transform.builder import Builder
 
     root = OUT / f"latency-{project_name}"
     shutil.rmtree(root, ignore_errors=True)
@@ -210,7 +210,7 @@ def _small_batches(settings: Any, i: int) -> int:
 
 def _sample_batches() -> Any:
     """Batches of 5 new orders for the sample shop, as JSON files like its order system's."""
-    from loader.sample_data import SampleFile, sample_files, write_file
+    from app.sample_data import SampleFile, sample_files, write_file
 
     template = next(f for f in sample_files(200) if f.table == "orders").records[0]
 
@@ -225,7 +225,7 @@ def _sample_batches() -> Any:
 
 def _preload_sample(settings: Any, builder: Any) -> None:
     """Wave 1 of the sample shop (200 orders), loaded and built before measuring."""
-    from loader.sample_data import sample_files, write_files
+    from app.sample_data import sample_files, write_files
 
     write_files([f for f in sample_files(200) if f.wave == 1], settings.raw_dir)
     deadline = time.time() + 300
@@ -326,8 +326,8 @@ def _in_child(*args: str) -> dict[str, Any]:
 
 def scale_variant(variant: str, root: str, project: str) -> dict[str, Any]:
     """One variant, in this (child) process: a fresh warehouse, a warm-up parse, one build."""
-    from loader import dbt_plugin
-    from loader.builder import DbtSession
+    from transform import dbt_plugin
+    from transform.session import DbtSession
 
     settings = settings_for(Path(root), Path(project))
     warehouse = settings.dados / "warehouse.duckdb"
@@ -362,7 +362,7 @@ def _direct(settings: Any, project: Path) -> dict[str, Any]:
     """The compiled SQL of each model run directly in DuckDB (bronze through the same Arrow)."""
     import duckdb
 
-    from loader.dbt_plugin import BuildPins
+    from transform.dbt_plugin import BuildPins
 
     compiled = project / "target" / "compiled" / "lakehouse" / "models"
     con = duckdb.connect(str(settings.dados / "direct.duckdb"))

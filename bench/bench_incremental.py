@@ -6,7 +6,7 @@ The sample project's own silver model (``dbt_project/models/staging/stg_shop__or
 watermark on ``_ingested_at``, candidates = new rows + the held versions of their keys, latest
 version wins, merge by ``order_id``), on a bronze ``orders`` Delta table of ``--rows`` orders
 (generated with DuckDB SQL, typed the way the loader writes them), with the runtime's warm
-``DbtSession`` (``loader.builder``) in this process. Phases, each timed with the process' peak
+``DbtSession`` (``transform.session``) in this process. Phases, each timed with the process' peak
 RSS sampled during it:
 
 1. ``build --full-refresh`` + publish of the model to ``dados/silver`` (tests included);
@@ -155,8 +155,8 @@ def table_digest(query: Callable[[str], Any]) -> tuple[int, int]:
 
 def run(rows: int, batch_pct: float) -> Bench:
     from lakehouse.settings import Settings
-    from loader import dbt_plugin
-    from loader.builder import DbtSession
+    from transform import dbt_plugin
+    from transform.session import DbtSession
 
     shutil.rmtree(OUT, ignore_errors=True)
     settings = Settings(

@@ -35,7 +35,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.events import LoadEvent
 from lakehouse.settings import Settings
-from loader.service import Loader
+from loader.loading import Loader
 
 ORDERS = """
 select

@@ -1,4 +1,9 @@
-"""Module boundaries stay one-directional (STYLE.md): parsed from the imports, not assumed."""
+"""Package boundaries stay one-directional: parsed from the imports, not assumed.
+
+The shape (README, "Layout"): the core ``lakehouse`` at the bottom; ``ingest``, ``loader`` and
+``transform`` side by side on it, none importing another; ``app`` (the ``lakehouse`` command and
+what it composes) above them; ``bench`` on top. Only ``bench`` and the tests import ``app``.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# the only modules that compose every package
-COMPOSERS = {REPO / "lakehouse" / "cli.py", REPO / "lakehouse" / "compose.py"}
-FIRST_PARTY = {"lakehouse", "ingest", "loader"}
+FIRST_PARTY = {"lakehouse", "ingest", "loader", "transform", "app", "bench"}
 
-# package -> first-party packages it may import (the CLI composes them all)
+# package -> first-party packages it may import
 ALLOWED = {
     "lakehouse": {"lakehouse"},
     "ingest": {"lakehouse", "ingest"},
     "loader": {"lakehouse", "loader"},
+    "transform": {"lakehouse", "transform"},
+    "app": {"lakehouse", "ingest", "loader", "transform", "app"},
+    "bench": {"lakehouse", "ingest", "loader", "transform", "app", "bench"},
 }
 FORBIDDEN_THIRD_PARTY = {
     "ingest": {"deltalake", "duckdb", "dbt"},
-    "loader": {"fastapi", "starlette"},
+    "loader": {"fastapi", "starlette", "dbt"},
+    "transform": {"fastapi", "starlette"},
 }
 
 
@@ -35,9 +42,27 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _first_party_dirs() -> set[str]:
+    """Every top-level folder of the repository that holds Python (tests aside)."""
+    return {
+        folder.name
+        for folder in REPO.iterdir()
+        if folder.is_dir()
+        and not folder.name.startswith(".")
+        and folder.name != "tests"
+        and any(folder.glob("*.py"))
+    }
+
+
+def test_every_package_has_its_rules() -> None:
+    """A new top-level package must say where it stands before it can import anything."""
+    assert _first_party_dirs() <= set(ALLOWED), sorted(_first_party_dirs() - set(ALLOWED))
+    assert set(ALLOWED) <= FIRST_PARTY
+
+
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_package_imports_only_what_it_may(package: str) -> None:
-    files = [p for p in (REPO / package).rglob("*.py") if p not in COMPOSERS]
+    files = sorted((REPO / package).rglob("*.py"))
     assert files, f"{package} has no modules"
     for path in files:
         imported = _imports(path)
@@ -45,3 +70,10 @@ def test_package_imports_only_what_it_may(package: str) -> None:
         assert not wrong, f"{path.relative_to(REPO)} imports {sorted(wrong)}"
         banned = imported & FORBIDDEN_THIRD_PARTY.get(package, set())
         assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
+
+
+def test_the_rules_catch_an_upward_import(tmp_path: Path) -> None:
+    """The parser sees both import forms, including ones inside functions (lazy imports)."""
+    module = tmp_path / "m.py"
+    module.write_text("import app.cli\n\ndef f():\n    from transform.builder import Builder\n")
+    assert _imports(module) == {"app", "transform"}

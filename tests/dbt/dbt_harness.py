@@ -1,7 +1,7 @@
 """A real dbt project on real bronze Delta tables, shared per test module (dbt is slow to start).
 
 :class:`DbtProject` runs dbt in-process (``dbtRunner``) with the repo's ``profiles.yml`` and the
-runtime's bronze plugin (``loader.dbt_plugin``), against a DuckDB file and Delta tables under a
+runtime's bronze plugin (``transform.dbt_plugin``), against a DuckDB file and Delta tables under a
 temporary folder. It reads results through the DuckDB connection dbt keeps open (the file is
 locked by it, as in production).
 """
@@ -52,7 +52,7 @@ class DbtProject:
         """Run one dbt command on a freshly pinned bronze snapshot; its ``RunExecutionResult``."""
         from dbt.cli.main import dbtRunner
 
-        from loader.dbt_plugin import begin_build
+        from transform.dbt_plugin import begin_build
 
         begin_build(self.settings)
         result = dbtRunner().invoke(
@@ -79,7 +79,7 @@ class DbtProject:
         return result.result
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        from loader.dbt_plugin import connection
+        from transform.dbt_plugin import connection
 
         conn = connection()
         assert conn is not None, "dbt has not opened its DuckDB connection yet"
@@ -90,7 +90,7 @@ class DbtProject:
             cursor.close()
 
     def table(self, name: str) -> pa.Table:
-        from loader.dbt_plugin import connection
+        from transform.dbt_plugin import connection
 
         conn = connection()
         assert conn is not None

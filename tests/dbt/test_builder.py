@@ -18,12 +18,14 @@ import pytest
 from deltalake import DeltaTable
 from runtime_support import append_bronze, customers, orders, project_settings, write_project
 
+from app.service import run_load
 from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from loader.builder import Builder, docs_target, run_build, run_docs, serve_docs
 from loader.loading import Loader
-from loader.service import run_load
+from transform.builder import Builder
+from transform.commands import run_build, run_docs
+from transform.docs import docs_target, serve_docs
 
 REVENUE = """
     select count(*) as orders, sum(amount_cents) as revenue_cents from {{ ref('stg_orders') }}

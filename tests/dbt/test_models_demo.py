@@ -12,11 +12,11 @@ import pytest
 from dbt_harness import REPO
 from deltalake import DeltaTable
 
+from app.sample_data import TABLES, render, sample_files
 from lakehouse.contracts import load_contracts
 from lakehouse.layout import list_tables
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from loader.sample_data import TABLES, render, sample_files
 
 MARTS = ["customer_lifetime_value", "daily_revenue", "funnel_conversion", "orders"]
 

@@ -19,8 +19,8 @@ from deltalake import DeltaTable
 from lakehouse.events import LoadEvent
 from lakehouse.layout import list_tables
 from lakehouse.settings import Settings, get_settings
-from loader.builder import Builder
 from loader.loading import Loader
+from transform.builder import Builder
 
 PROJECT = {
     "dbt_project.yml": """

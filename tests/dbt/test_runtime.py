@@ -1,6 +1,6 @@
 """The dbt runtime for real: pinned bronze sources, threads, publishing after tests pass.
 
-One small project and one warm :class:`loader.builder.DbtSession` per module (dbt costs seconds
+One small project and one warm :class:`transform.session.DbtSession` per module (dbt costs seconds
 to start); the tests run in file order and each states what it expects of bronze.
 """
 
@@ -16,8 +16,8 @@ from deltalake import DeltaTable
 from runtime_support import append_bronze, customers, orders, project_settings, write_project
 
 from lakehouse.settings import Settings
-from loader import dbt_plugin
-from loader.builder import DbtSession
+from transform import dbt_plugin
+from transform.session import DbtSession
 
 MODELS = {
     "models/staging/stg_orders.sql": """

@@ -14,8 +14,8 @@ from typing import Any
 from deltalake import DeltaTable
 from runtime_support import append_bronze, orders, project_settings, write_project
 
-from loader import dbt_plugin
-from loader.builder import BuildResult, DbtSession
+from transform import dbt_plugin
+from transform.session import BuildResult, DbtSession
 
 MODELS = {
     "models/probe/orders_seen_first.sql": """

@@ -1,4 +1,4 @@
-"""Publishing DuckDB relations as Delta tables (loader.publish), without dbt: fast and exact."""
+"""Publishing DuckDB relations as Delta tables (transform.publish), without dbt: fast and exact."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.settings import Settings
-from loader.publish import ModelSpec, Publisher, PublishError, publish_layer
+from transform.publish import ModelSpec, Publisher, PublishError, publish_layer
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from loader_support import bronze, csv_rows, drop
 
 from lakehouse.settings import Settings
-from loader.service import Loader
+from loader.loading import Loader
 
 
 def test_a_bad_file_among_many_is_isolated(settings: Settings) -> None:

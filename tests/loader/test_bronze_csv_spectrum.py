@@ -10,7 +10,7 @@ from loader_support import bronze, drop
 
 from lakehouse.layout import BRONZE_COLUMNS
 from lakehouse.settings import Settings
-from loader.service import Loader
+from loader.loading import Loader
 
 CASES = [
     "comma_in_quotes",

@@ -20,7 +20,7 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader.bronze import COMPLETE, Bronze
 from loader.landing import identify
-from loader.service import Loader
+from loader.loading import Loader
 
 REPO = Path(__file__).resolve().parents[2]
 

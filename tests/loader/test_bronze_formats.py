@@ -12,7 +12,7 @@ from loader_support import bronze, drop
 
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from loader.service import Loader
+from loader.loading import Loader
 
 RECORDS = [
     {"id": 1, "name": "ana", "amount": 1.5, "at": "2024-01-02 03:04:05"},

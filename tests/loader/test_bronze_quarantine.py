@@ -13,7 +13,7 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader.bronze import ROLLED_BACK, Bronze
 from loader.landing import identify
-from loader.service import Loader
+from loader.loading import Loader
 
 BAD = {
     "not parseable json": ("bad.json", b'[{"a": 1}, {"a": ', "unparseable"),

@@ -12,8 +12,8 @@ from loader_support import bronze, drop
 
 from lakehouse.settings import Settings
 from loader.landing import prune_archive
+from loader.loading import Loader
 from loader.schema import normalize_type, widens_to
-from loader.service import Loader
 
 
 def _parquet(table: pa.Table) -> bytes:

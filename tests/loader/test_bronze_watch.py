@@ -17,7 +17,7 @@ from lakehouse.heartbeat import read_heartbeat
 from lakehouse.layout import table_path
 from lakehouse.settings import Settings
 from loader.exceptions import LoaderBusyError
-from loader.service import Loader
+from loader.loading import Loader
 
 WAIT_S = 15.0
 

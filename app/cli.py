@@ -45,7 +45,7 @@ def demo(
     rows: Annotated[int, typer.Option(help="Rows of generated sample data.")] = 1000,
 ) -> None:
     """Sample data through the API and the landing zone; wait until gold is published."""
-    from lakehouse.compose import run_demo
+    from app.compose import run_demo
 
     raise typer.Exit(run_demo(_settings(), rows=rows))
 
@@ -56,7 +56,7 @@ def up(
     port: Annotated[int | None, typer.Option(help="API port (default from settings).")] = None,
 ) -> None:
     """API + loader + builder together until Ctrl-C."""
-    from lakehouse.compose import run_up
+    from app.compose import run_up
 
     raise typer.Exit(run_up(_settings(), host=host, port=port))
 
@@ -77,7 +77,7 @@ def loader(
     build: Annotated[bool, typer.Option(help="Run dbt builds on load events.")] = True,
 ) -> None:
     """The loader alone: watch the landing zone until Ctrl-C."""
-    from loader.service import run_loader
+    from app.service import run_loader
 
     raise typer.Exit(run_loader(_settings(), build=build))
 
@@ -87,7 +87,7 @@ def load(
     build: Annotated[bool, typer.Option(help="Build and publish after loading.")] = True,
 ) -> None:
     """Load what is in the landing zone now, build, publish, exit."""
-    from loader.service import run_load
+    from app.service import run_load
 
     raise typer.Exit(run_load(_settings(), build=build))
 
@@ -98,7 +98,7 @@ def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
 ) -> None:
     """dbt build + publish silver and gold."""
-    from loader.builder import run_build
+    from transform.commands import run_build
 
     raise typer.Exit(run_build(_settings(), select=select or [], full_refresh=full_refresh))
 
@@ -116,7 +116,7 @@ def status(
 @app.command()
 def maintain() -> None:
     """Compact, checkpoint and vacuum every table."""
-    from loader.maintenance import run_maintain
+    from lakehouse.maintenance import run_maintain
 
     raise typer.Exit(run_maintain(_settings()))
 
@@ -129,7 +129,7 @@ def docs(
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8080,
 ) -> None:
     """dbt docs generate (lineage), optionally serve."""
-    from loader.builder import run_docs
+    from transform.commands import run_docs
 
     raise typer.Exit(run_docs(_settings(), serve=serve, port=port))
 

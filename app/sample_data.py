@@ -23,7 +23,7 @@ payments file delivered a second time under another name).
 Same ``rows`` and ``seed`` → byte-identical files. ``rows`` is the number of orders; the other
 tables scale with it (about 4 customers per 16 orders, 2.5 lines and 10 events per order).
 
-    python -m loader.sample_data --rows 1000 --out landing_zone/data/raw
+    python -m app.sample_data --rows 1000 --out landing_zone/data/raw
 """
 
 from __future__ import annotations

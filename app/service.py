@@ -1,4 +1,8 @@
-"""The loader's long-running and one-shot entry points (``lakehouse loader|load|build|up|docs``)."""
+"""``lakehouse loader`` and ``lakehouse load``: the loader, its load events wired to the builder.
+
+The loader emits a :class:`~lakehouse.events.LoadEvent` after each bronze commit; here each is
+handed to the builder (``Builder.submit``), which coalesces them into dbt builds.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,8 +21,9 @@ from lakehouse.events import LoadEventHandler
 from lakehouse.settings import Settings
 from loader.exceptions import LoaderBusyError
 from loader.loading import Loader, LoadSummary
+from transform.builder import Builder
 
-__all__ = ["LoadSummary", "Loader", "run_load", "run_loader"]
+__all__ = ["print_summary", "run_load", "run_loader"]
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +32,9 @@ BUILD_WAIT_S = 3600.0
 
 
 @contextmanager
-def _builder(settings: Settings, build: bool) -> Iterator[Any]:
-    """The dbt builder when ``build`` and when it has landed; else None (loading carries on)."""
+def _builder(settings: Settings, build: bool) -> Iterator[Builder | None]:
+    """The running dbt builder when ``build``, else None (loading only)."""
     if not build:
-        yield None
-        return
-    try:
-        from loader.builder import Builder  # type: ignore[attr-defined,unused-ignore]
-    except (ImportError, AttributeError):
-        log.warning("builds not available yet (loader.builder has no Builder): loading only")
         yield None
         return
     builder = Builder(settings)
@@ -47,7 +45,7 @@ def _builder(settings: Settings, build: bool) -> Iterator[Any]:
         builder.stop()
 
 
-def _handler(builder: Any) -> LoadEventHandler | None:
+def _handler(builder: Builder | None) -> LoadEventHandler | None:
     return None if builder is None else builder.submit
 
 

@@ -1,6 +1,6 @@
 """dbt-duckdb plugin ``lakehouse_bronze``: bronze Delta tables as the dbt source ``bronze``.
 
-Registered in ``profiles.yml`` (``plugins: [{module: loader.dbt_plugin, alias:
+Registered in ``profiles.yml`` (``plugins: [{module: transform.dbt_plugin, alias:
 lakehouse_bronze}]``) and used by a source with ``meta: {plugin: lakehouse_bronze}``. A model
 writes ``{{ source('bronze', 'orders') }}``; the plugin serves ``dados/bronze/orders`` (the place
 comes from :class:`~lakehouse.settings.Settings`, never from the model).

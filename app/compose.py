@@ -1,7 +1,7 @@
 """Commands that run several packages together: ``lakehouse up`` and ``lakehouse demo``.
 
-With ``cli.py`` this is the only module that sees every package (the core's other modules import
-no other first-party package; ``tests/test_boundaries.py`` checks it).
+They sit in ``app/``, above the packages they compose (``tests/test_boundaries.py`` checks that
+nothing below imports ``app``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
     """The API in a thread, the loader and the builder in this one, until SIGINT/SIGTERM."""
+    from app.service import run_loader
     from ingest.server import BackgroundServer
-    from loader.service import run_loader
 
     host = host or settings.api_host
     port = settings.api_port if port is None else port
@@ -27,10 +27,10 @@ def run_up(settings: Settings, *, host: str | None = None, port: int | None = No
 
 def run_demo(settings: Settings, *, rows: int) -> int:
     """The sample shop through the real API (loopback, a free port) and the landing zone."""
+    from app.demo import ApiTarget
+    from app.demo import run_demo as demo
     from ingest.server import BackgroundServer
     from ingest.tokens import TokenStore, create_token
-    from loader.demo import ApiTarget
-    from loader.demo import run_demo as demo
 
     token = None
     if settings.mode != "development" or TokenStore(settings.tokens_file).tokens():

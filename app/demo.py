@@ -1,6 +1,6 @@
 """``lakehouse demo``: the sample shop's data in, gold Delta tables out, on a fresh clone.
 
-1. Generate the sample domain (:mod:`loader.sample_data`, deterministic, ``rows`` orders).
+1. Generate the sample domain (:mod:`app.sample_data`, deterministic, ``rows`` orders).
 2. Deliver it in two waves, as the shop's systems would: the tables systems push through the
    ingest API (:func:`deliver_api_batches`: ``POST /v1/tables/{table}/files`` over real HTTP, each
    with an ``Idempotency-Key`` derived from its content, so a re-sent file lands nothing new) and
@@ -10,7 +10,7 @@
    API batch through ``GET /v1/batches/{id}`` until it is ``published``.
 4. Print what was built and where to look.
 
-The caller (``lakehouse demo`` in :mod:`lakehouse.compose`) starts the API and passes its address;
+The caller (``lakehouse demo`` in :mod:`app.compose`) starts the API and passes its address;
 without one (``api=None``) the API's batches are dropped in the landing zone like the others.
 """
 
@@ -27,13 +27,13 @@ from deltalake import DeltaTable
 from rich.console import Console
 from rich.table import Table
 
+from app.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
 from lakehouse.catalog import table_info
 from lakehouse.events import LoadEvent
 from lakehouse.layout import LAYERS, list_tables, table_path
 from lakehouse.settings import Settings
-from loader.builder import Builder
 from loader.loading import Loader
-from loader.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
+from transform.builder import Builder
 
 #: How long the demo waits for one wave's build and publish.
 BUILD_TIMEOUT_S = 900.0
