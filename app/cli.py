@@ -37,7 +37,7 @@ def _main(
 ) -> None:
     from lakehouse.logs import configure_logging
 
-    configure_logging(logging.DEBUG if verbose else logging.INFO)
+    configure_logging(logging.DEBUG if verbose else logging.INFO, _settings().log_format)
 
 
 @app.command()

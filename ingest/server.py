@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 
@@ -18,15 +19,37 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         log_level="info",
+        log_config=None,  # uvicorn's loggers go through ours (lakehouse.logs): one format
         server_header=False,
         proxy_headers=False,
     )
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
-    """Serve until Ctrl-C (what ``lakehouse api`` runs)."""
-    host = host or settings.api_host
-    uvicorn.Server(_config(settings, host, settings.api_port if port is None else port)).run()
+    """Serve until SIGINT or SIGTERM (what ``lakehouse api`` runs); 0 after a clean stop.
+
+    uvicorn run in the main thread re-raises the signal it caught once it has shut down, so a
+    ``docker stop`` would end as "killed by SIGTERM" (exit 143) although every request was
+    finished. Here the server runs in a thread and this one waits for the signal.
+    """
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with BackgroundServer(
+            settings,
+            host=host or settings.api_host,
+            port=settings.api_port if port is None else port,
+        ) as server:
+            while not stop.wait(0.5):
+                if not server.thread.is_alive():  # it stopped by itself: a failure
+                    return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

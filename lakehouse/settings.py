@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     ledger_path: Path | None = Field(
         default=None, description="SQLite run ledger; default dados/_lakehouse/ledger.sqlite."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines: readable text, or one JSON object per line (containers).",
+    )
     storage_options: dict[str, str] = Field(
         default_factory=dict, description="delta-rs storage options (object storage, later)."
     )
