@@ -8,7 +8,10 @@ A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in an
 - required columns: a ``not_null`` test (``data_tests:`` or ``tests:``) or a ``not_null``
   constraint (``constraints: [{type: not_null}]``);
 - keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``); key
-  columns are required too.
+  columns are required too;
+- how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
+  ``on_mismatch: rescue|quarantine``, ``infer_types: true|false``, ``skip_lines: N``; unset,
+  the settings of the same names decide (``skip_lines``: 0).
 
 Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
 no contract. Readers are cheap to call repeatedly: :class:`ContractStore` re-reads the YAML only
@@ -27,6 +30,7 @@ from typing import Any, Literal
 
 import yaml  # type: ignore[import-untyped]  # no stubs installed
 
+from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
 from lakehouse.layout import TABLE_NAME
 from lakehouse.settings import Settings
 
@@ -138,6 +142,9 @@ class Contract:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     source_file: str | None = None
+    on_mismatch: MismatchPolicy | None = None
+    infer_types: bool | None = None
+    skip_lines: int = 0
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -152,6 +159,9 @@ class Contract:
             "columns": [c.as_dict() for c in self.columns],
             "primary_key": list(self.primary_key),
             "source_file": self.source_file,
+            "on_mismatch": self.on_mismatch,
+            "infer_types": self.infer_types,
+            "skip_lines": self.skip_lines,
         }
 
 
@@ -176,7 +186,8 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     name = table.get("name")
     if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
         return None
-    keys = _meta(table).get("primary_key") or ()
+    meta = _meta(table)
+    keys = meta.get("primary_key") or ()
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
     columns = []
     for col in table.get("columns") or ():
@@ -197,7 +208,18 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
                 description=str(col.get("description") or ""),
             )
         )
-    return Contract(name, tuple(columns), primary_key, source_file)
+    policy = meta.get("on_mismatch")
+    infer = meta.get("infer_types")
+    skip = meta.get("skip_lines")
+    return Contract(
+        name,
+        tuple(columns),
+        primary_key,
+        source_file,
+        on_mismatch=policy if policy in MISMATCH_POLICIES else None,
+        infer_types=infer if isinstance(infer, bool) else None,
+        skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
+    )
 
 
 def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:

@@ -11,6 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Literal, get_args
 
+from lakehouse.dialect import BATCH_ID_COLUMN as BATCH_ID_COLUMN
+from lakehouse.dialect import INGESTED_AT as INGESTED_AT
+from lakehouse.dialect import SOURCE_FILE as SOURCE_FILE
 from lakehouse.exceptions import InvalidNameError
 from lakehouse.settings import Settings
 
@@ -20,10 +23,7 @@ LAYERS: tuple[Layer, ...] = get_args(Layer)
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 BATCH_ID = re.compile(r"^bat_[0-9a-f]{32}$")
 
-#: Columns the loader adds to every bronze row.
-INGESTED_AT = "_ingested_at"
-BATCH_ID_COLUMN = "_batch_id"
-SOURCE_FILE = "_source_file"
+#: Columns the loader adds to every bronze row (and ``dialect.RESCUED_DATA`` when needed).
 BRONZE_COLUMNS = (INGESTED_AT, BATCH_ID_COLUMN, SOURCE_FILE)
 
 #: File names in the landing zone that are never taken (incomplete or hidden).

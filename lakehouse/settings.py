@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse.dialect import MismatchPolicy
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore")
@@ -67,6 +69,17 @@ class Settings(BaseSettings):
         default=250.0,
         gt=1,
         description="Largest inflated/compressed ratio of gzip data (checked past 16 MiB).",
+    )
+    # The landing dialect (lakehouse.dialect, docs/loading.md); a table's contract may override
+    # both in its ``meta``.
+    infer_types: bool = Field(
+        default=True,
+        description="Type undeclared CSV/JSON columns by the lossless rule (off: text).",
+    )
+    on_mismatch: MismatchPolicy = Field(
+        default="rescue",
+        description="A value that does not fit its column: 'rescue' it into _rescued_data, or "
+        "'quarantine' the file.",
     )
     loaded_files: Literal["archive", "delete"] = "archive"
     archive_retention_days: float = Field(default=7.0, ge=0)

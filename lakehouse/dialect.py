@@ -1,0 +1,396 @@
+"""The landing dialect: how a landing file's bytes become bronze values, losslessly.
+
+One rule for the ingest API (which refuses with a 4xx what the loader would refuse) and the
+loader (which reads by it). Pure Python, no database: the loader states the same tests as
+vectorized SQL, and ``tests/loader/test_dialect.py`` holds the two to the same answers.
+
+The rule (``docs/loading.md`` says why each choice):
+
+**Text.** CSV/TSV are UTF-8 (a leading byte-order mark is dropped) or UTF-16 with a BOM (read as
+UTF-16); anything else is refused as "not UTF-8 at byte N", N being the first byte that is not.
+JSON is UTF-8 (a BOM is dropped).
+
+**CSV records.** Quote ``"``, escape ``""`` (RFC 4180); a record ends at LF, CRLF or CR; a quoted
+field keeps its newlines exactly. There is no comment character and no line is skipped: the
+header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N lines first). Every
+record has the header's field count, or the file is refused naming the line.
+
+**Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
+the header record outside quotes; ``,`` when none does or on a tie (:func:`csv_delimiter`). A
+rule, never a sniffer: the same bytes always give the same reading.
+
+**Nulls.** In CSV only an unquoted empty field is null; a quoted empty field (``""``) is the
+empty string; ``NA``, ``NULL``, ``N/A``, ``null``, ``None`` are text. In JSON, ``null`` is null.
+Whitespace is data: ``' 2'`` is the text `` 2``.
+
+**Names** are kept exactly (spaces, case, punctuation) or the file is refused, never renamed
+(:func:`check_names`): a name that is blank, holds a control character, repeats another name
+case-insensitively (Delta and DuckDB compare names without case), or is one of bronze's own
+columns (:data:`RESERVED_COLUMNS`) is refused; so is a file of more than :data:`MAX_COLUMNS`
+columns.
+
+**Types.** A value is stored typed only when the type holds it exactly (:func:`fits`); its
+canonical text (:data:`CANONICAL`) is how a file spells it:
+
+======================  ==========================================================================
+type                    a text fits when
+======================  ==========================================================================
+BIGINT (and narrower)   ``0|-?[1-9][0-9]*`` within the type's range (no ``+``, leading zero, ``_``,
+                        hex, exponent, ``-0``)
+DOUBLE                  ``-?(0|[1-9][0-9]*)(\\.[0-9]+)?`` (no ``-0``) and the number equals its
+                        float64 exactly as shortest text (``0.1`` fits, ``0.1234567890123456789``
+                        does not); ``8`` and ``8.0`` are one number
+FLOAT                   the same, at most 6 significant digits
+DECIMAL(p, s)           the same form, at most ``s`` decimals and ``p - s`` integer digits
+BOOLEAN                 ``true`` or ``false``
+DATE                    ``YYYY-MM-DD``, a real date
+TIMESTAMP               ``YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}]`` (no offset; read as UTC)
+TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` (declared only: an instant)
+VARCHAR                 any text
+======================  ==========================================================================
+
+**Inference.** (Setting ``infer_types``, default on; a table's ``meta: {infer_types: false}``
+keeps its undeclared columns as text.) A column with no type yet takes the first type of
+:data:`INFERENCE_ORDER` that *every* value of the file fits: BOOLEAN, BIGINT, DOUBLE,
+DECIMAL(38, s) (s = the most decimals seen), DATE, TIMESTAMP, else VARCHAR (:func:`infer`).
+A column without any value is VARCHAR. Times of day, other date orders, offsets, ``+1``,
+``1e3``, ``.5``, ``0x1F``, ``1_000`` stay text.
+
+**JSON.** Each value has a *text as written*: a string its characters (never JSON-quoted), a
+number its literal (``99999999999999999999`` keeps every digit), ``true``/``false``, and an
+object or array its compact JSON text. A key holding only strings is VARCHAR (never guessed into
+a date or number); only numbers: the number rule above (integers BIGINT, beyond int64
+DECIMAL(38, 0), beyond that text); only booleans: BOOLEAN; only objects/arrays, or a mix of
+kinds: VARCHAR of each value's text (:func:`json_column_type`). A key may be missing from some
+objects (null there); keys of all objects make the columns.
+
+**Declared types win.** A column declared in the table's contract (``data_type`` in the dbt
+``bronze`` source) is read with that type; a column the table already has keeps its type. A
+value that does not fit is a *mismatch* (never widened, rounded or cut); the table's
+``on_mismatch`` says what happens (:data:`MismatchPolicy`): ``rescue`` (default) stores null in
+the column and the value's text under its column name in the row's ``_rescued_data`` (a JSON
+object), ``quarantine`` refuses the file naming line, column and value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+#: Columns bronze adds to every row; a file may not bring them (compared case-insensitively).
+INGESTED_AT = "_ingested_at"
+BATCH_ID_COLUMN = "_batch_id"
+SOURCE_FILE = "_source_file"
+RESCUED_DATA = "_rescued_data"
+RESERVED_COLUMNS = (INGESTED_AT, BATCH_ID_COLUMN, SOURCE_FILE, RESCUED_DATA)
+
+#: The most columns one file (or one record) may bring.
+MAX_COLUMNS = 4096
+
+#: What happens to a value that does not fit its column's type.
+MismatchPolicy = Literal["rescue", "quarantine"]
+MISMATCH_POLICIES: tuple[MismatchPolicy, ...] = ("rescue", "quarantine")
+
+# -- text ---------------------------------------------------------------------------------------
+
+BOM_UTF8 = b"\xef\xbb\xbf"
+BOM_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+
+
+def text_encoding(head: bytes) -> Literal["utf-8", "utf-16"]:
+    """How a CSV whose (decompressed) content starts with ``head`` is decoded."""
+    return "utf-16" if head[:2] in BOM_UTF16 else "utf-8"
+
+
+def first_non_utf8(data: bytes, *, final: bool = True) -> int | None:
+    """The offset of the first byte of ``data`` that is not UTF-8, or None.
+
+    ``final=False`` for a block cut from a stream: a sequence cut at the end is not an error.
+    """
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        if not final and exc.reason == "unexpected end of data":
+            return None
+        return int(exc.start)
+
+
+def not_utf8_reason(offset: int) -> str:
+    return f"not UTF-8 at byte {offset} (nor UTF-16 with a byte-order mark)"
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+
+QUOTE = '"'
+DELIMITERS = (",", ";", "|", "\t")
+
+
+def header_record(text: str) -> str:
+    """The header record of a CSV text: up to the first line end outside quotes."""
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == QUOTE:
+            quoted = not quoted
+        elif ch in "\r\n" and not quoted:
+            return text[:i]
+    return text
+
+
+def csv_delimiter(header: str, kind: Literal["csv", "tsv"] = "csv") -> str:
+    """The delimiter of a CSV file whose header record is ``header`` (see the module rule)."""
+    if kind == "tsv":
+        return "\t"
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header:
+        if ch == QUOTE:
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts.values())
+    winners = [d for d, n in counts.items() if n == best]
+    return winners[0] if best and len(winners) == 1 else ","
+
+
+# -- names --------------------------------------------------------------------------------------
+
+
+def _control(name: str) -> str | None:
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            return ch
+    return None
+
+
+def check_names(names: Sequence[str]) -> str | None:
+    """Why a file with these column names cannot be stored as they are, or None."""
+    if len(names) > MAX_COLUMNS:
+        return f"{len(names)} columns: at most {MAX_COLUMNS} are loaded"
+    seen: dict[str, str] = {}
+    reserved = {r.lower(): r for r in RESERVED_COLUMNS}
+    for i, name in enumerate(names, start=1):
+        if not name.strip():
+            return f"column {i} has a blank name ({name!r})"
+        bad = _control(name)
+        if bad is not None:
+            return f"column name {name!r} holds the control character {bad!r}"
+        key = name.lower()
+        if key in reserved:
+            return f"column {name!r} is reserved for bronze's own column {reserved[key]!r}"
+        if key in seen:
+            same = "repeats" if seen[key] == name else "differs only by case from"
+            return (
+                f"column {name!r} {same} column {seen[key]!r} (column names are "
+                "case-insensitive in Delta and DuckDB)"
+            )
+        seen[key] = name
+    return None
+
+
+# -- types --------------------------------------------------------------------------------------
+
+INTEGER_TEXT = r"0|-?[1-9][0-9]*"
+NUMBER_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+#: A negative zero is text: no number type gives the ``-`` back.
+NEGATIVE_ZERO_TEXT = r"-0(?:\.0+)?"
+DATE_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+TIME_TEXT = r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+OFFSET_TEXT = r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+TIMESTAMP_TEXT = rf"{DATE_TEXT}[ T]{TIME_TEXT}"
+TIMESTAMPTZ_TEXT = rf"{TIMESTAMP_TEXT}{OFFSET_TEXT}?"
+
+#: The canonical text of each type family (full match), before range and validity checks.
+CANONICAL: dict[str, str] = {
+    "BOOLEAN": r"true|false",
+    "INTEGER": INTEGER_TEXT,
+    "NUMBER": NUMBER_TEXT,
+    "NEGATIVE_ZERO": NEGATIVE_ZERO_TEXT,
+    "DATE": DATE_TEXT,
+    "TIMESTAMP": TIMESTAMP_TEXT,
+    "TIMESTAMPTZ": TIMESTAMPTZ_TEXT,
+}
+_RE = {k: re.compile(v) for k, v in CANONICAL.items()}
+
+#: Inference tries these in order; the first that every value fits is the column's type.
+INFERENCE_ORDER = ("BOOLEAN", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP", "VARCHAR")
+
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "TINYINT": (-(2**7), 2**7 - 1),
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+    "UTINYINT": (0, 2**8 - 1),
+    "USMALLINT": (0, 2**16 - 1),
+    "UINTEGER": (0, 2**32 - 1),
+    "UBIGINT": (0, 2**64 - 1),
+}
+MAX_DECIMAL_DIGITS = 38
+_ALIASES = {
+    "INT1": "TINYINT",
+    "INT2": "SMALLINT",
+    "SHORT": "SMALLINT",
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "SIGNED": "INTEGER",
+    "INT8": "BIGINT",
+    "LONG": "BIGINT",
+    "FLOAT8": "DOUBLE",
+    "FLOAT4": "FLOAT",
+    "REAL": "FLOAT",
+    "NUMERIC": "DECIMAL",
+    "BOOL": "BOOLEAN",
+    "LOGICAL": "BOOLEAN",
+    "TEXT": "VARCHAR",
+    "STRING": "VARCHAR",
+    "CHAR": "VARCHAR",
+    "BPCHAR": "VARCHAR",
+    "DATETIME": "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+}
+_DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+
+
+def type_name(data_type: str) -> str:
+    """A DuckDB type in one spelling: ``int8`` → ``BIGINT``, ``numeric(12, 2)`` →
+    ``DECIMAL(12,2)``, ``timestamp with time zone`` → ``TIMESTAMPTZ``, ``varchar(20)`` →
+    ``VARCHAR``."""
+    text = re.sub(r"\s+", " ", data_type.strip().upper())
+    match = re.fullmatch(r"(NUMERIC|DECIMAL)\s*(\(.*\))?", text)
+    if match:
+        params = match[2] or "(18,3)"  # DuckDB's default DECIMAL
+        return "DECIMAL" + params.replace(" ", "")
+    base = re.sub(r"\s*\(.*\)\s*$", "", text)
+    return _ALIASES.get(base, base)
+
+
+def decimal_params(data_type: str) -> tuple[int, int] | None:
+    """``(precision, scale)`` of a DECIMAL type, else None."""
+    match = _DECIMAL.fullmatch(type_name(data_type))
+    if not match:
+        return None
+    return int(match[1]), int(match[2] or 0)
+
+
+def _number(text: str) -> bool:
+    return bool(_RE["NUMBER"].fullmatch(text)) and not _RE["NEGATIVE_ZERO"].fullmatch(text)
+
+
+def _digits(text: str) -> tuple[int, int]:
+    """Integer digits and decimals of a canonical number (``-0.50`` → (0, 2))."""
+    body = text.lstrip("-")
+    whole, _, frac = body.partition(".")
+    return (0 if whole == "0" else len(whole)), len(frac)
+
+
+def significant_digits(text: str) -> int:
+    """Significant digits of a canonical number: ``0.0120`` → 2, ``1000`` → 1."""
+    digits = text.lstrip("-").replace(".", "").strip("0")
+    return len(digits)
+
+
+def float_exact(text: str) -> bool:
+    """Whether the canonical number ``text`` equals its float64's shortest text."""
+    value = float(text)
+    if math.isinf(value):
+        return False
+    return decimal.Decimal(repr(value)) == decimal.Decimal(text)
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+        return text[:4] != "0000"
+    except ValueError:
+        return False
+
+
+def _valid_time(text: str) -> bool:
+    hh, mm, ss = text[:2], text[3:5], text[6:8]
+    return int(hh) < 24 and int(mm) < 60 and int(ss) < 60
+
+
+def fits(text: str, data_type: str) -> bool:
+    """Whether the text ``text`` is stored exactly by a column of ``data_type`` (the rule above).
+
+    A type bronze keeps as text (``VARCHAR``, ``UUID``, ``TIME``, ``JSON``, lists, ...) holds
+    any text.
+    """
+    t = type_name(data_type)
+    if t in INT_RANGES or t == "HUGEINT" or t in ("DOUBLE", "FLOAT") or decimal_params(t):
+        return _fits_number(text, t)
+    if t == "BOOLEAN":
+        return bool(_RE["BOOLEAN"].fullmatch(text))
+    if t == "DATE":
+        return bool(_RE["DATE"].fullmatch(text)) and _valid_date(text)
+    if t in ("TIMESTAMP", "TIMESTAMPTZ"):
+        if not _RE[t].fullmatch(text):
+            return False
+        return _valid_date(text[:10]) and _valid_time(text[11:19]) and _valid_offset(text)
+    return True
+
+
+def _fits_number(text: str, t: str) -> bool:
+    if t in INT_RANGES or t == "HUGEINT":
+        if not _RE["INTEGER"].fullmatch(text):
+            return False
+        if t == "HUGEINT":
+            return len(text.lstrip("-")) <= MAX_DECIMAL_DIGITS
+        low, high = INT_RANGES[t]
+        return low <= int(text) <= high
+    if not _number(text):
+        return False
+    if t == "DOUBLE":
+        return float_exact(text)
+    if t == "FLOAT":
+        exponent = decimal.Decimal(text).adjusted()
+        return significant_digits(text) <= 6 and (-37 <= exponent <= 37 or float(text) == 0)
+    params = decimal_params(t)
+    assert params is not None  # the caller checked
+    whole, frac = _digits(text)
+    precision, scale = params
+    return frac <= scale and whole <= precision - scale
+
+
+def _valid_offset(text: str) -> bool:
+    match = re.search(r"[+-]([0-9]{2}):([0-9]{2})$", text[19:])
+    return match is None or (int(match[1]) < 24 and int(match[2]) < 60)
+
+
+def infer(texts: Iterable[str | None]) -> str:
+    """The type a column of these CSV texts takes (None: null); see :data:`INFERENCE_ORDER`."""
+    values = [t for t in texts if t is not None]
+    if not values:
+        return "VARCHAR"
+    for candidate in INFERENCE_ORDER:
+        if candidate == "DECIMAL":
+            if all(_number(v) for v in values):
+                whole = max(_digits(v)[0] for v in values)
+                scale = max(_digits(v)[1] for v in values)
+                if whole + scale <= MAX_DECIMAL_DIGITS:
+                    return f"DECIMAL({MAX_DECIMAL_DIGITS},{scale})"
+            continue
+        if all(fits(v, candidate) for v in values):
+            return candidate
+    return "VARCHAR"
+
+
+JsonKind = Literal["string", "number", "boolean", "nested"]
+
+
+def json_column_type(kinds: Iterable[JsonKind], texts: Iterable[str]) -> str:
+    """The type of a JSON key holding values of these kinds, with these texts as written."""
+    seen = set(kinds)
+    if not seen:
+        return "VARCHAR"
+    if seen == {"boolean"}:
+        return "BOOLEAN"
+    if seen == {"number"}:
+        typed = infer(texts)
+        return typed if typed in ("BIGINT", "DOUBLE") or typed.startswith("DECIMAL") else "VARCHAR"
+    return "VARCHAR"
