@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -122,16 +123,44 @@ def maintain() -> None:
 
 
 @app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new or empty folder for the backup.")],
+    every: Annotated[
+        str | None,
+        typer.Option(help="Keep running: a backup per interval (24h, 30m) in DEST/<UTC time>."),
+    ] = None,
+    keep: Annotated[int, typer.Option(min=1, help="With --every: how many backups stay.")] = 7,
+) -> None:
+    """Copy every Delta table (one version each), the run ledger and the tokens to a folder."""
+    from lakehouse.backup import run_backup
+
+    raise typer.Exit(run_backup(_settings(), dest, every=every, keep=keep))
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A folder written by lakehouse backup.")],
+) -> None:
+    """Restore a backup into an empty lakehouse (no tables, no ledger yet)."""
+    from lakehouse.backup import run_restore
+
+    raise typer.Exit(run_restore(_settings(), src))
+
+
+@app.command()
 def docs(
     serve: Annotated[
         bool, typer.Option("--serve", help="Serve the docs after generating.")
     ] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8080,
+    host: Annotated[
+        str, typer.Option(help="Address for --serve (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
 ) -> None:
     """dbt docs generate (lineage), optionally serve."""
     from transform.commands import run_docs
 
-    raise typer.Exit(run_docs(_settings(), serve=serve, port=port))
+    raise typer.Exit(run_docs(_settings(), serve=serve, port=port, host=host))
 
 
 @token_app.command("create")

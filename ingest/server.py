@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
-from types import FrameType, TracebackType
+from types import TracebackType
 
 import uvicorn
 
 from ingest.app import create_app
 from lakehouse.settings import Settings
+from lakehouse.signals import stop_on_signals
 
 
 def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -32,24 +32,17 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     ``docker stop`` would end as "killed by SIGTERM" (exit 143) although every request was
     finished. Here the server runs in a thread and this one waits for the signal.
     """
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with BackgroundServer(
+    with (
+        stop_on_signals("the API") as stop,
+        BackgroundServer(
             settings,
             host=host or settings.api_host,
             port=settings.api_port if port is None else port,
-        ) as server:
-            while not stop.wait(0.5):
-                if not server.thread.is_alive():  # it stopped by itself: a failure
-                    return 1
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        ) as server,
+    ):
+        while not stop.wait(0.5):
+            if not server.thread.is_alive():  # it stopped by itself: a failure
+                return 1
     return 0
 
 

@@ -55,7 +55,9 @@ def _print_result(console: Console, settings: Settings, result: BuildResult) -> 
         console.print(f"[red]failed[/red] {failure}")
 
 
-def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> int:
+def run_docs(
+    settings: Settings, *, serve: bool = False, port: int = 8080, host: str = "127.0.0.1"
+) -> int:
     """``lakehouse docs``: dbt docs generate (lineage + published Delta locations), serve."""
     from transform import dbt_plugin
 
@@ -76,7 +78,16 @@ def run_docs(settings: Settings, *, serve: bool = False, port: int = 8080) -> in
     count = annotate_docs(settings, target / "manifest.json")
     console.print(f"docs in {target / 'index.html'} ({count} published models annotated)")
     if serve:
-        serve_docs(target, port=port, ready=lambda url: console.print(f"serving {url}"))
+        from lakehouse.signals import stop_on_signals
+
+        with stop_on_signals("the docs site") as stop:  # Ctrl-C or SIGTERM: exit 0
+            serve_docs(
+                target,
+                port=port,
+                host=host,
+                ready=lambda url: console.print(f"serving {url}"),
+                stop=stop,
+            )
     return 0
 
 

@@ -90,11 +90,13 @@ def test_the_command_check_refuses_what_does_not_exist() -> None:
 
 def test_health_checks_are_real_checks(base: dict[str, Any]) -> None:
     services = base["services"]
-    for name in ("api", "loader"):
+    with pytest.raises(SystemExit):
+        check(["no-such-check"])
+    for name in our_services(base):
+        if "healthcheck" not in services[name]:
+            continue
         test = services[name]["healthcheck"]["test"]
         assert test[:4] == ["CMD", "python", "-m", "lakehouse.healthcheck"], name
-        with pytest.raises(SystemExit):
-            check(["no-such-check"])
         assert test[4] in ("health", "ready", "loader", "url"), name
     assert services["loader"]["healthcheck"]["test"][4] == "loader"
     assert services["api"]["healthcheck"]["test"][4] in ("health", "ready")
@@ -103,6 +105,17 @@ def test_health_checks_are_real_checks(base: dict[str, Any]) -> None:
             assert condition["condition"] == "service_healthy", f"{name} → {dependency}"
             assert "healthcheck" in services[dependency], f"{dependency} has no health check"
     assert services["api"]["depends_on"]["loader"]["condition"] == "service_healthy"
+
+
+def test_backups_are_scheduled_daily(base: dict[str, Any]) -> None:
+    backup = base["services"]["backup"]
+    command = backup["command"]
+    parse_lakehouse_args(command)
+    assert command[:2] == ["backup", "/backups"]
+    assert command[command.index("--every") + 1] == "24h"
+    targets = {v.split(":")[1]: v.split(":")[0] for v in backup["volumes"]}
+    assert targets["/backups"] == "backups" and "backups" in base["volumes"]
+    assert targets[environment(backup)["LAKEHOUSE_DADOS"]] == "dados"
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -222,11 +235,15 @@ def test_production_restarts_rotates_logs_and_refuses_unsafe_defaults(
         assert environment(service)["LAKEHOUSE_MODE"] == "production", name
 
 
-def test_production_publishes_only_the_api(prod: dict[str, Any], base: dict[str, Any]) -> None:
+def test_production_publishes_the_api_and_the_docs_on_loopback_only(
+    prod: dict[str, Any], base: dict[str, Any]
+) -> None:
     published = {name: s.get("ports") or [] for name, s in prod["services"].items()}
     assert published.pop("api"), "the API is published"
+    docs = published.pop("docs")
+    assert docs and all(str(p).startswith("127.0.0.1:") for p in docs), docs
     assert not any(published.values()), f"debug ports in production: {published}"
-    assert any(s.get("ports") for n, s in base["services"].items() if n != "api")  # merge works
+    assert base["services"]["minio"]["ports"]  # the merge removed them
 
 
 def test_the_override_tags_are_understood() -> None:

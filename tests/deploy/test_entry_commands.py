@@ -34,6 +34,7 @@ BIN = Path(sys.executable).parent
 LAKEHOUSE = str(BIN / "lakehouse")
 START_S = 120.0
 STOP_S = 60.0
+DOCS_START_S = 240.0  # dbt docs generate
 
 
 def _image_env() -> dict[str, str]:
@@ -106,7 +107,7 @@ def services() -> Iterator[list[Service]]:
 
 
 @pytest.mark.e2e
-def test_api_and_loader_start_pass_their_health_checks_and_stop(
+def test_every_service_starts_passes_its_health_check_and_stops(
     tmp_path: Path, services: list[Service]
 ) -> None:
     model = resolve_anchors_and_merge((COMPOSE, COMPOSE_PROD), {})
@@ -147,8 +148,28 @@ def test_api_and_loader_start_pass_their_health_checks_and_stop(
     health = [*api_check[:4], "health"]
     assert _probe(health, api_env).returncode == 0
 
-    assert api.stop() == 0, api.log.read_text()
-    assert loader.stop() == 0, loader.log.read_text()
+    # the docs site and the scheduled backups, beside them
+    docs_port = str(free_port())
+    docs_svc, backup_svc = model["services"]["docs"], model["services"]["backup"]
+    moves = {"0.0.0.0": "127.0.0.1", "8080": docs_port, "/backups": str(tmp_path / "backups")}
+    docs_command = [moves.get(arg, arg) for arg in docs_svc["command"]]
+    docs_check = [a.replace(":8080/", f":{docs_port}/") for a in docs_svc["healthcheck"]["test"]]
+    docs_env = _service_env(docs_svc, tmp_path, port)
+    docs = Service("docs", docs_command, docs_env, tmp_path / "docs.log")
+    services.append(docs)
+    backup_command = [moves.get(arg, arg) for arg in backup_svc["command"]]
+    backup_env = _service_env(backup_svc, tmp_path, port)
+    backups = Service("backup", backup_command, backup_env, tmp_path / "backup.log")
+    services.append(backups)
+    wait_for(
+        lambda: backups.proc.poll() is None and any((tmp_path / "backups").glob("*/manifest.json")),
+        START_S,
+        "the first scheduled backup",
+    )
+    wait_for(lambda: docs.healthy(docs_check, docs_env), DOCS_START_S, "the docs site")
+
+    for service in reversed(services):
+        assert service.stop() == 0, f"{service.name}:\n{service.log.read_text()}"
 
     # LAKEHOUSE_LOG_FORMAT=json (the image's default): every line is a JSON object, uvicorn's
     # access log included, with its fields
