@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingest.validation import BodyError, RecordsError, column_type, parse_records, record_error
+from ingest.typecheck import checked, fits_array, misfit_message
+from ingest.validation import BodyError, RecordsError, parse_records, record_error
+from lakehouse import dialect
 from lakehouse.contracts import Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 
@@ -98,82 +101,170 @@ def _check_json(
     ).count
 
 
-def _check_column(
-    values: list[Any], column_type: Any, name: str, offset: int, errors: list[dict[str, Any]]
+def _misfits(
+    array: pa.Array, column: Column, offset: int, errors: list[dict[str, Any]], limit: int
 ) -> None:
-    try:
-        msgspec.convert(values, list[column_type | None], strict=False)
-        return
-    except msgspec.ValidationError:
-        pass
-    for i, value in enumerate(values):
+    """Errors for a declared column's values (texts; null: an unquoted empty field)."""
+    if column.required and array.null_count:
+        for i in pc.indices_nonzero(pc.is_null(array)).to_pylist()[:limit]:
+            errors.append(record_error(offset + i, column.name, "required", "missing"))
+    if column.data_type and checked(column.data_type):
+        ok = fits_array(array, column.data_type)
+        bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
+        for i in pc.indices_nonzero(bad).to_pylist()[:limit]:
+            shown = repr(array[i].as_py())
+            msg = misfit_message(shown, column.data_type)
+            errors.append(record_error(offset + i, column.name, msg, "type_error"))
+
+
+def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) -> str:
+    """Why the file does not decode: the offset of its first byte that is not UTF-8."""
+    if utf16:
+        return "not UTF-16, though it starts with a UTF-16 byte-order mark"
+    offset = 0
+    carry = b""
+    with _open(path, kind, bounds) as f:
+        while block := f.read(CHUNK):
+            data = carry + block
+            bad = dialect.first_non_utf8(data, final=False)
+            if bad is not None:
+                return dialect.not_utf8_reason(offset + bad)
+            # only a sequence cut at the block's end may remain: carried to the next block
+            keep = len(data) - len(data.decode("utf-8", errors="ignore").encode())
+            carry = data[len(data) - keep :] if keep else b""
+            offset += len(data) - len(carry)
+        bad = dialect.first_non_utf8(carry)
+    return dialect.not_utf8_reason(offset + (bad or 0))
+
+
+@dataclass
+class _Layout:
+    """What the structure pass learned of a CSV file."""
+
+    header: list[str]
+    delimiter: str
+    rows: int
+    utf16: bool
+
+
+def _header_text(text: IO[str]) -> tuple[str, int]:
+    """The header record's lines (a quoted name may hold a line break), and how many."""
+    header = text.readline()
+    lines = 1
+    while header.count(dialect.QUOTE) % 2:
+        more = text.readline()
+        if not more:
+            break
+        header += more
+        lines += 1
+    return header, lines
+
+
+def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Layout:
+    """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
+    RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
+    is refused), and every record with the header's field count. Streams; names the line."""
+    with _open(path, kind, bounds) as f:
+        utf16 = dialect.text_encoding(f.read(2)) == "utf-16"
+    with _open(path, kind, bounds) as f:
+        text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
+        line = 0
         try:
-            msgspec.convert(value, column_type | None, strict=False)
-        except msgspec.ValidationError as exc:
-            msg = str(exc).split(" - at ", 1)[0]
-            errors.append(record_error(offset + i, name, f"{msg} (value {value!r})", "type_error"))
-            return
+            for _ in range(skip):
+                line += bool(text.readline())
+            header_text, header_lines = _header_text(text)
+            if not header_text.strip("\r\n"):
+                raise FileError("the file has no header line (line 1 is the header)", 422)
+            line += header_lines
+            delimiter = dialect.csv_delimiter(
+                dialect.header_record(header_text), "tsv" if kind.kind == "tsv" else "csv"
+            )
+            reader = csv.reader(
+                itertools.chain([header_text], text),
+                delimiter=delimiter,
+                quotechar=dialect.QUOTE,
+                doublequote=True,
+                strict=True,
+            )
+            header = next(reader)
+            problem = dialect.check_names(header)
+            if problem is not None:
+                raise RecordsError([record_error(None, None, problem, "invalid_column")])
+            rows = 0
+            for record in reader:
+                start = line + 1
+                line = header_lines + skip + reader.line_num - 1
+                if len(record) != len(header) and not (record == [] and len(header) == 1):
+                    fields = len(record) or 1  # a blank line is one empty field
+                    raise FileError(
+                        f"line {start} has {fields} field{'s' * (fields > 1)}, "
+                        f"the header has {len(header)} (delimiter {delimiter!r})"
+                    )
+                rows += 1
+        except UnicodeDecodeError:
+            raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
+        except csv.Error as exc:
+            raise FileError(f"line {line + 1} is not valid CSV: {exc}") from None
+    if rows == 0:
+        raise FileError("the file has a header and no rows", 422)
+    return _Layout(header, delimiter, rows, utf16)
 
 
 def _check_csv(
-    path: Path,
-    kind: FileFormat,
-    bounds: Bounds,
-    contract: Contract | None,
-    max_errors: int,
-    delimiter: str,
+    path: Path, kind: FileFormat, bounds: Bounds, contract: Contract | None, max_errors: int
 ) -> int:
-    with _open(path, kind, bounds) as f:
-        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-        try:
-            header = next(csv.reader(text, delimiter=delimiter), None)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise FileError(f"the header does not parse: {exc}") from None
-    if not header or not any(h.strip() for h in header):
-        raise FileError("the file has no header line")
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise RecordsError(
-            [record_error(None, d, "duplicate column name", "duplicate_key") for d in dupes]
-        )
-    errors: list[dict[str, Any]] = []
-    columns = [c for c in (contract.columns if contract else ()) if c.name in header]
-    if contract:
-        errors += [
-            record_error(None, c.name, "required column missing from the header", "missing")
-            for c in contract.columns
-            if c.required and c.name not in header
-        ]
+    skip = contract.skip_lines if contract else 0
+    layout = _csv_layout(path, kind, bounds, skip)
+    if contract is None:
+        return layout.rows
+    errors: list[dict[str, Any]] = [
+        record_error(None, c.name, "required column missing from the header", "missing")
+        for c in contract.columns
+        if c.required and c.name not in layout.header
+    ]
+    columns = [
+        c
+        for c in contract.columns
+        if c.name in layout.header and (c.required or (c.data_type and checked(c.data_type)))
+    ]
     rows = 0
-    with _open(path, kind, bounds) as f:
-        try:
-            reader = pacsv.open_csv(
-                f,
-                read_options=pacsv.ReadOptions(block_size=CHUNK),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
-                ),
-            )
-            for batch in reader:
-                for column in columns:
-                    array = batch.column(column.name)
-                    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
-                    values = array.to_pylist()
-                    if column.required and array.null_count:
-                        first = values.index(None)
-                        errors.append(
-                            record_error(rows + first, column.name, "required", "missing")
-                        )
-                    _check_column(values, column_type(column), column.name, rows, errors)
-                rows += batch.num_rows
-                if len(errors) >= max_errors:
-                    break
-        except (pa.ArrowException, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
-            raise FileError(f"the file does not parse as CSV: {exc}") from None
+    if columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
+        with _open(path, kind, bounds) as f:
+            try:
+                reader = pacsv.open_csv(
+                    f,
+                    read_options=pacsv.ReadOptions(
+                        block_size=CHUNK,
+                        skip_rows=skip,
+                        encoding="utf-16" if layout.utf16 else "utf8",
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=layout.delimiter,
+                        quote_char=dialect.QUOTE,
+                        double_quote=True,
+                        escape_char=False,
+                        newlines_in_values=True,
+                        ignore_empty_lines=False,
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={c.name: pa.string() for c in columns},
+                        include_columns=[c.name for c in columns],
+                        strings_can_be_null=True,
+                        null_values=[""],
+                        quoted_strings_can_be_null=False,
+                    ),
+                )
+                for batch in reader:
+                    for column in columns:
+                        _misfits(batch.column(column.name), column, rows, errors, max_errors)
+                    rows += batch.num_rows
+                    if len(errors) >= max_errors:
+                        break
+            except (pa.ArrowException, UnicodeDecodeError) as exc:
+                raise FileError(f"the file does not parse as CSV: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
-    return rows
+    return layout.rows
 
 
 _ARROW_KINDS = {
@@ -233,8 +324,7 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
                     first = batch.column(name).is_null().to_pylist().index(True)
                     errors.append(record_error(rows + first, name, "required", "missing"))
             for column in text_columns:
-                values = batch.column(column.name).to_pylist()
-                _check_column(values, column_type(column), column.name, rows, errors)
+                _misfits(batch.column(column.name), column, rows, errors, max_errors)
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
@@ -263,8 +353,7 @@ def check_file(
         if kind.kind == "json":
             return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes)
         if kind.kind in ("csv", "tsv"):
-            delimiter = "\t" if kind.kind == "tsv" else ","
-            return _check_csv(path, kind, bounds, contract, max_errors, delimiter)
+            return _check_csv(path, kind, bounds, contract, max_errors)
         return _check_parquet(path, contract, max_errors)
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None

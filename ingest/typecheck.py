@@ -1,0 +1,157 @@
+"""The dialect's ``fits`` over a whole column at once: which texts a declared type cannot hold.
+
+:func:`lakehouse.dialect.fits` is the rule, one text at a time. The API checks every value of
+every declared column of a body or file, so it states the same rule with Arrow compute kernels
+(regular expressions, casts): a million values take milliseconds, not seconds. The few texts
+the kernels cannot settle (numbers longer than a double's 15 exact digits, integers of 19
+digits) are asked of :func:`~lakehouse.dialect.fits` one by one. ``tests/ingest/
+test_typecheck.py`` holds the two to the same answers on generated texts.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse import dialect
+
+
+def _full(pattern: str) -> str:
+    return f"^(?:{pattern})$"
+
+
+def _matches(texts: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(texts, _full(pattern))
+
+
+def _slow(texts: pa.Array, unsettled: pa.Array, data_type: str) -> pa.Array:
+    """``fits`` asked one by one where ``unsettled`` is true; elsewhere true."""
+    flags = unsettled.to_pylist()
+    if not any(flags):
+        return pa.array([True] * len(texts))
+    values = texts.to_pylist()
+    return pa.array(
+        [not flag or dialect.fits(v, data_type) for v, flag in zip(values, flags, strict=True)]
+    )
+
+
+_MONTH_DAYS = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int32())
+
+
+def _valid_dates(texts: pa.Array) -> pa.Array:
+    """``YYYY-MM-DD`` texts (shape already checked) that name a real day (year 0000 is none)."""
+    year, month, day = _field(texts, 0, 4), _field(texts, 5, 7), _field(texts, 8, 10)
+    good_month = pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12))
+    days = pc.take(_MONTH_DAYS, pc.if_else(good_month, month, 0))
+    leap = pc.and_(
+        pc.equal(pc.bit_wise_and(year, 3), 0),
+        pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
+    )
+    days = pc.add(days, pc.cast(pc.and_(leap, pc.equal(month, 2)), pa.int32()))
+    return pc.and_(
+        pc.and_(good_month, pc.greater_equal(year, 1)),
+        pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, days)),
+    )
+
+
+def _field(texts: pa.Array, start: int, stop: int) -> pa.Array:
+    return pc.cast(pc.utf8_slice_codeunits(texts, start, stop), pa.int32(), safe=False)
+
+
+def _fits_timestamp(texts: pa.Array, t: str) -> pa.Array:
+    shape = _matches(texts, dialect.CANONICAL[t])
+    # only well-shaped texts are sliced and cast (others would not cast)
+    shaped = pc.if_else(shape, texts, pa.scalar("2000-01-01 00:00:00", pa.string()))
+    ok = pc.and_(shape, _valid_dates(pc.utf8_slice_codeunits(shaped, 0, 10)))
+    for start, top in ((11, 24), (14, 60), (17, 60)):
+        ok = pc.and_(ok, pc.less(_field(shaped, start, start + 2), top))
+    if t == "TIMESTAMPTZ":
+        parts = pc.extract_regex(shaped, r"[+-](?P<h>[0-9]{2}):(?P<m>[0-9]{2})$")
+        for name, top in (("h", 24), ("m", 60)):
+            field = pc.cast(pc.struct_field(parts, name), pa.int32())
+            ok = pc.and_(ok, pc.fill_null(pc.less(field, top), True))
+    return ok
+
+
+def _fits_integer(texts: pa.Array, t: str) -> pa.Array:
+    shape = _matches(texts, dialect.INTEGER_TEXT)
+    length = pc.utf8_length(texts)
+    if t == "HUGEINT":
+        digits = pc.subtract(length, pc.cast(pc.starts_with(texts, "-"), pa.int32()))
+        return pc.and_(shape, pc.less_equal(digits, dialect.MAX_DECIMAL_DIGITS))
+    low, high = dialect.INT_RANGES[t]
+    short = pc.less_equal(length, 18)  # within int64 for sure: compared as numbers
+    numbers = pc.cast(pc.if_else(pc.and_(shape, short), texts, "0"), pa.int64())
+    in_range = pc.and_(
+        pc.greater_equal(numbers, pa.scalar(max(low, -(2**63)), pa.int64())),
+        pc.less_equal(numbers, pa.scalar(min(high, 2**63 - 1), pa.int64())),
+    )
+    long = pc.and_(shape, pc.invert(short))
+    return pc.and_(shape, pc.if_else(short, in_range, _slow(texts, long, t)))
+
+
+def _fits_number(texts: pa.Array, t: str) -> pa.Array:
+    shape = pc.and_(
+        _matches(texts, dialect.NUMBER_TEXT),
+        pc.invert(_matches(texts, dialect.NEGATIVE_ZERO_TEXT)),
+    )
+    params = dialect.decimal_params(t)
+    if params is not None:
+        precision, scale = params
+        whole = precision - scale
+        integer = "0" if whole == 0 else f"0|[1-9][0-9]{{0,{whole - 1}}}"
+        fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+        return pc.and_(shape, _matches(texts, f"-?(?:{integer}){fraction}"))
+    # DOUBLE: up to 15 significant digits always round-trip; FLOAT: up to 6, within 1e±37
+    digits = 15 if t == "DOUBLE" else 6
+    short = pc.less_equal(pc.utf8_length(texts), digits)
+    long = pc.and_(shape, pc.invert(short))
+    return pc.and_(shape, pc.if_else(short, True, _slow(texts, long, t)))
+
+
+def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
+    """Per text, whether ``data_type`` holds it exactly (:func:`lakehouse.dialect.fits`);
+    null where the text is null (a null fits every type)."""
+    t = dialect.type_name(data_type)
+    texts = pc.cast(texts, pa.string())
+    if t in dialect.INT_RANGES or t == "HUGEINT":
+        result = _fits_integer(texts, t)
+    elif t in ("DOUBLE", "FLOAT") or dialect.decimal_params(t) is not None:
+        result = _fits_number(texts, t)
+    elif t == "BOOLEAN":
+        result = _matches(texts, dialect.CANONICAL["BOOLEAN"])
+    elif t == "DATE":
+        shape = _matches(texts, dialect.DATE_TEXT)
+        result = pc.and_(shape, _valid_dates(pc.if_else(shape, texts, "2000-01-01")))
+    elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
+        result = _fits_timestamp(texts, t)
+    else:  # a type kept as text holds any text
+        result = pa.array([True] * len(texts), pa.bool_())
+    return pc.if_else(pc.is_null(texts), pa.scalar(None, pa.bool_()), result)
+
+
+def first_misfit(texts: pa.Array, data_type: str) -> int | None:
+    """The index of the first text ``data_type`` cannot hold, or None."""
+    ok = fits_array(texts, data_type)
+    bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
+    if not pc.any(bad).as_py():
+        return None
+    return int(pc.index(bad, True).as_py())
+
+
+def misfit_message(shown: str, data_type: str) -> str:
+    """Why a value (``shown`` as the client wrote it) is refused for a column of ``data_type``."""
+    return f"{shown} does not fit {dialect.type_name(data_type)} exactly (docs/loading.md, Types)"
+
+
+def checked(data_type: str) -> bool:
+    """Whether ``data_type`` constrains text (a type kept as text holds any)."""
+    t = dialect.type_name(data_type)
+    return (
+        t in dialect.INT_RANGES
+        or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
+        or dialect.decimal_params(t) is not None
+    )
+
+
+__all__ = ["checked", "first_misfit", "fits_array", "misfit_message"]
