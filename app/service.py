@@ -7,18 +7,17 @@ handed to the builder (``Builder.submit``), which coalesces them into dbt builds
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lakehouse.events import LoadEventHandler
+from lakehouse.maintenance import AutoUpkeep
 from lakehouse.settings import Settings
+from lakehouse.signals import stop_on_signals
 from loader.exceptions import LoaderBusyError
 from loader.loading import Loader, LoadSummary
 from transform.builder import Builder
@@ -32,12 +31,16 @@ BUILD_WAIT_S = 3600.0
 
 
 @contextmanager
-def _builder(settings: Settings, build: bool) -> Iterator[Builder | None]:
-    """The running dbt builder when ``build``, else None (loading only)."""
+def _builder(settings: Settings, build: bool, *, upkeep: bool = False) -> Iterator[Builder | None]:
+    """The running dbt builder when ``build``, else None (loading only).
+
+    ``upkeep``: the builder also keeps the tables up between builds (lakehouse.maintenance).
+    """
     if not build:
         yield None
         return
-    builder = Builder(settings)
+    between = AutoUpkeep(settings).run_due if upkeep and settings.upkeep else None
+    builder = Builder(settings, between_builds=between, between_every_s=settings.upkeep_interval_s)
     builder.start()
     try:
         yield builder
@@ -103,18 +106,7 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
 
 def run_loader(settings: Settings, *, build: bool = True) -> int:
     """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM."""
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
-        log.info("stopping the loader")
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with _builder(settings, build) as builder:
-            log.info("loader watching %s", settings.raw_dir)
-            Loader(settings, on_event=_handler(builder)).run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals("the loader") as stop, _builder(settings, build, upkeep=True) as builder:
+        log.info("loader watching %s", settings.raw_dir)
+        Loader(settings, on_event=_handler(builder)).run(stop)
     return 0

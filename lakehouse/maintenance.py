@@ -1,4 +1,12 @@
-"""Table upkeep (``lakehouse maintain``): compact small files, checkpoint the log, vacuum.
+"""Table upkeep: compact small files, checkpoint the log, vacuum, forget old watermarks.
+
+``lakehouse maintain`` does all of it to every table now. The loader does it by itself
+(:class:`AutoUpkeep`, called by its builder thread when no build is queued or running, so never
+during one), table by table, only what a threshold calls for: a compaction once a table has
+``upkeep_small_files`` files under ``upkeep_small_file_bytes``; a checkpoint once
+``upkeep_checkpoint_commits`` commits came after the last one; a vacuum every
+``vacuum_every_hours``, deleting only files unused for ``vacuum_retention_hours``; and, in
+bronze, forgetting exactly-once watermarks older than ``txn_retention_days`` (below).
 
 Safe beside a running loader: compaction only rewrites files (an append never conflicts with
 it), a checkpoint keeps the loader's app transactions (its exactly-once watermarks), and vacuum
@@ -8,14 +16,18 @@ default: 7 days), so a reader of a recent version never loses a file.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from deltalake import DeltaTable
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.layout import LAYERS, Layer, list_tables, table_path
+from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
 from lakehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,3 +95,171 @@ def run_maintain(settings: Settings) -> int:
     for name, error in failed:
         Console(stderr=True).print(f"[red]failed:[/red] {name}: {error}")
     return 1 if failed else 0
+
+
+# -- automatic upkeep ----------------------------------------------------------------------------
+
+#: Delta's table property for expiring app transactions (the loader's watermarks)
+TXN_RETENTION = "delta.setTransactionRetentionDuration"
+#: what the property is set back to between expiries: nothing expires
+TXN_KEEP = "interval 3650000 days"
+
+
+@dataclass(slots=True)
+class UpkeepDone:
+    """What one table got in one round (logged as one line)."""
+
+    layer: Layer
+    name: str
+    version: int = -1
+    actions: list[str] = field(default_factory=list)
+    files_compacted: int = 0
+    files_written: int = 0
+    vacuumed: int = 0
+    seconds: float = 0.0
+
+
+def small_files(table: DeltaTable, limit_bytes: int) -> int:
+    """Data files of the current version smaller than ``limit_bytes``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = pa.table(table.get_add_actions(flatten=True)).column("size_bytes")
+    return int(pc.sum(pc.less(sizes, limit_bytes)).as_py() or 0)
+
+
+def commits_since_checkpoint(path: Path, version: int) -> int:
+    """Commits after the last checkpoint (all of them when the table has none)."""
+    try:
+        last = int(json.loads((path / "_delta_log" / "_last_checkpoint").read_text())["version"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        last = -1
+    return version - last
+
+
+def files_waiting(settings: Settings, name: str) -> bool:
+    """Whether a landing file of table ``name`` waits in the landing zone (loaded or not)."""
+    folder = raw_dir(settings, name)
+    try:
+        return any(p.is_file() and is_candidate(p) for p in folder.iterdir())
+    except FileNotFoundError:
+        return False
+
+
+def _retention(days: float) -> str:
+    return f"interval {max(1, round(days * 86400))} seconds"
+
+
+def expire_watermarks(table: DeltaTable, retention_days: float) -> None:
+    """Drop final watermarks (``lastUpdated`` set) older than ``retention_days`` from the log.
+
+    The property is set only for this: a checkpoint written under it leaves the expired app
+    transactions out, and the commits before a checkpoint are never read again; then it goes
+    back to :data:`TXN_KEEP`. So watermarks are only ever forgotten here, when the caller has
+    checked that no file of the table waits in the landing zone, never by a reader's clock
+    (a loader stopped for longer than the retention with a loaded file still in its landing
+    folder would otherwise load it again).
+    """
+    table.alter.set_table_properties({TXN_RETENTION: _retention(retention_days)})
+    table.update_incremental()
+    try:
+        table.create_checkpoint()
+    finally:
+        table.alter.set_table_properties({TXN_RETENTION: TXN_KEEP})
+        table.update_incremental()
+
+
+class AutoUpkeep:
+    """Upkeep by thresholds, one table at a time, for the loader's idle builder thread."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._vacuumed: dict[str, float] = {}
+        self._expired: dict[str, float] = {}
+        self._cursor = 0
+        self.rounds = 0
+
+    def run_due(self, should_stop: Callable[[], bool] = lambda: False) -> list[UpkeepDone]:
+        """Every table's due upkeep; stops between tables once ``should_stop()`` is true.
+
+        A round that was stopped resumes at the next table the next time, so under steady
+        loading every table still gets its turn.
+        """
+        done: list[UpkeepDone] = []
+        self.rounds += 1
+        tables = [(layer, name) for layer in LAYERS for name in list_tables(self.settings, layer)]
+        start = self._cursor % len(tables) if tables else 0
+        for layer, name in tables[start:] + tables[:start]:
+            if should_stop():
+                return done
+            self._cursor = (tables.index((layer, name)) + 1) % len(tables)
+            try:
+                result = self.upkeep_table(layer, name)
+            except Exception:  # one table's trouble does not stop the others (or the loader)
+                log.exception("upkeep of %s/%s failed", layer, name)
+                continue
+            if result.actions:
+                done.append(result)
+        return done
+
+    def upkeep_table(self, layer: Layer, name: str) -> UpkeepDone:
+        s = self.settings
+        started = time.monotonic()
+        key = f"{layer}/{name}"
+        path = table_path(s, layer, name)
+        table = DeltaTable(str(path), storage_options=s.storage_options or None)
+        done = UpkeepDone(layer, name)
+        if table.metadata().configuration.get(TXN_RETENTION, TXN_KEEP) != TXN_KEEP:
+            # an expiry was interrupted: no reader's clock may expire watermarks meanwhile
+            table.alter.set_table_properties({TXN_RETENTION: TXN_KEEP})
+            done.actions.append("keep-watermarks")
+        if small_files(table, s.upkeep_small_file_bytes) >= s.upkeep_small_files:
+            metrics = table.optimize.compact(target_size=s.upkeep_small_file_bytes * 4)
+            done.files_compacted = int(metrics.get("numFilesRemoved", 0))
+            done.files_written = int(metrics.get("numFilesAdded", 0))
+            done.actions.append("compact")
+        table.update_incremental()
+        now = self.clock()
+        if (
+            layer == "bronze"
+            and s.txn_retention_days > 0
+            and now - self._expired.get(key, 0.0) >= 86400.0
+            and not files_waiting(s, name)
+        ):
+            expire_watermarks(table, s.txn_retention_days)
+            self._expired[key] = now
+            done.actions.append("expire-watermarks")
+        elif commits_since_checkpoint(path, table.version()) >= s.upkeep_checkpoint_commits:
+            table.create_checkpoint()
+            done.actions.append("checkpoint")
+        if "checkpoint" in done.actions or "expire-watermarks" in done.actions:
+            table.cleanup_metadata()
+        if now - self._vacuumed.get(key, 0.0) >= s.vacuum_every_hours * 3600.0:
+            removed = table.vacuum(
+                retention_hours=int(max(1, s.vacuum_retention_hours)),
+                enforce_retention_duration=False,
+                dry_run=False,
+            )
+            self._vacuumed[key] = now
+            done.vacuumed = len(removed)
+            done.actions.append("vacuum")
+        done.version = table.version()
+        done.seconds = round(time.monotonic() - started, 3)
+        if done.actions:
+            log.info(
+                "upkeep %s: %s",
+                key,
+                ", ".join(done.actions),
+                extra={
+                    "event": "upkeep",
+                    "table": key,
+                    "version": done.version,
+                    "actions": done.actions,
+                    "files_compacted": done.files_compacted,
+                    "files_written": done.files_written,
+                    "vacuumed": done.vacuumed,
+                    "duration_s": done.seconds,
+                },
+            )
+        return done

@@ -84,6 +84,38 @@ class Settings(BaseSettings):
     loaded_files: Literal["archive", "delete"] = "archive"
     archive_retention_days: float = Field(default=7.0, ge=0)
 
+    # Upkeep: run by the loader between builds when a threshold is passed (lakehouse.maintenance).
+    upkeep: bool = Field(
+        default=True, description="The loader compacts, checkpoints and vacuums by itself."
+    )
+    upkeep_interval_s: float = Field(
+        default=60.0, gt=0, description="How often an idle builder checks the thresholds."
+    )
+    upkeep_small_file_bytes: int = Field(
+        default=16 * 1024**2, ge=1, description="A data file smaller than this is small."
+    )
+    upkeep_small_files: int = Field(
+        default=32, ge=2, description="Small files in a table that trigger a compaction."
+    )
+    upkeep_checkpoint_commits: int = Field(
+        default=50, ge=1, description="Commits since the last checkpoint that trigger one."
+    )
+    vacuum_retention_hours: float = Field(
+        default=168.0,
+        ge=1.0,
+        description="Files a table stopped using are deleted after this long (readers of a "
+        "version younger than this never lose a file).",
+    )
+    vacuum_every_hours: float = Field(
+        default=24.0, gt=0, description="Vacuum each table this often."
+    )
+    txn_retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Exactly-once watermarks of loaded files are forgotten after this long "
+        "(0: never); the same content dropped again later loads again.",
+    )
+
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -12,10 +12,16 @@ the same Delta transaction as the rows, an *app transaction* ``(app_id(batch_id)
   deleted in that same commit and the file is quarantined.
 
 The Delta log is the only truth: a lost ledger row or archive move never duplicates a row.
+
+A final watermark (``COMPLETE``, ``ROLLED_BACK``) carries the time it was set
+(``lastUpdated``), so table upkeep can forget old ones (``lakehouse.maintenance``: only while no
+file of the table waits in the landing zone); a piece's watermark carries none and is never
+forgotten, so a big file always resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,6 +38,14 @@ ROLLED_BACK = COMPLETE + 1
 
 def app_id(batch_id: str) -> str:
     return f"lakehouse-loader:{batch_id}"
+
+
+def watermark(batch_id: str, version: int) -> Transaction:
+    """The app transaction of ``batch_id`` at ``version``; a final one is stamped with now."""
+    final = version >= COMPLETE
+    return Transaction(
+        app_id(batch_id), version, last_updated=int(time.time() * 1000) if final else None
+    )
 
 
 class Bronze:
@@ -75,7 +89,7 @@ class Bronze:
 
     def append(self, data: pa.Table | pa.RecordBatchReader, watermarks: Mapping[str, int]) -> int:
         """Append ``data`` and set each batch's watermark in the same commit; the new version."""
-        txns = [Transaction(app_id(b), v) for b, v in watermarks.items()]
+        txns = [watermark(b, v) for b, v in watermarks.items()]
         write_deltalake(
             str(self.path),
             data,
@@ -97,9 +111,7 @@ class Bronze:
         assert table is not None  # a partly committed batch means the table exists
         table.delete(
             f"{BATCH_ID_COLUMN} = '{batch_id}'",
-            commit_properties=CommitProperties(
-                app_transactions=[Transaction(app_id(batch_id), ROLLED_BACK)]
-            ),
+            commit_properties=CommitProperties(app_transactions=[watermark(batch_id, ROLLED_BACK)]),
         )
         table.update_incremental()
         return table.version()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
 
@@ -36,8 +38,16 @@ class Builder:
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
         debounce_s: float = 0.02,
+        between_builds: Callable[[Callable[[], bool]], object] | None = None,
+        between_every_s: float = 60.0,
     ) -> None:
+        """``between_builds(should_stop)``: work that must never overlap a build (table
+        upkeep), run in this thread at most every ``between_every_s`` while no build is queued;
+        it returns soon after ``should_stop()`` turns true (a build is waiting)."""
         self.settings = settings
+        self.between_builds = between_builds
+        self.between_every_s = between_every_s
+        self._between_at = time.monotonic()
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -85,22 +95,44 @@ class Builder:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._stop.is_set())
+                self._cond.wait_for(
+                    lambda: self._pending or self._stop.is_set() or self._between_due(),
+                    timeout=self.between_every_s if self.between_builds else None,
+                )
                 if self._stop.is_set():
                     break
-            if self.debounce_s:
-                self._stop.wait(self.debounce_s)  # let the rest of a burst arrive
-            with self._cond:
-                pending, self._pending = self._pending, {}
+                between = not self._pending and self._between_due()
+                if not self._pending and not between:
+                    continue
                 self._running = True
             try:
-                self._build(pending)
+                if between:
+                    self._run_between()
+                else:
+                    if self.debounce_s:
+                        self._stop.wait(self.debounce_s)  # let the rest of a burst arrive
+                    with self._cond:
+                        pending, self._pending = self._pending, {}
+                    self._build(pending)
             except Exception:  # never let the builder thread die; loading goes on
                 log.exception("builder: unexpected error")
             finally:
                 with self._cond:
                     self._running = False
                     self._cond.notify_all()
+
+    def _between_due(self) -> bool:
+        return (
+            self.between_builds is not None
+            and time.monotonic() - self._between_at >= self.between_every_s
+        )
+
+    def _run_between(self) -> None:
+        assert self.between_builds is not None
+        try:
+            self.between_builds(lambda: bool(self._pending) or self._stop.is_set())
+        finally:
+            self._between_at = time.monotonic()
 
     def _build(self, pending: dict[str, set[str]]) -> None:
         select = [f"source:bronze.{table}+" for table in sorted(pending)]

@@ -1,0 +1,152 @@
+"""Automatic upkeep (lakehouse.maintenance.AutoUpkeep): thresholds, a vacuum that keeps recent
+versions readable, and watermark expiry that never lets a waiting file load twice."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+from deltalake import DeltaTable
+from e2e.e2e_support import wait_for
+from loader_support import bronze, csv_rows, drop
+
+from lakehouse.layout import table_path
+from lakehouse.maintenance import TXN_KEEP, TXN_RETENTION, AutoUpkeep, commits_since_checkpoint
+from lakehouse.settings import Settings
+from loader.bronze import COMPLETE, Bronze
+from loader.loading import Loader
+
+
+def _tuned(settings: Settings, **changes: object) -> Settings:
+    return settings.model_copy(update=changes)
+
+
+def _load_each(settings: Settings, table: str, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        drop(settings, table, f"f{i}.csv", csv_rows(10, start=i * 10))
+        Loader(settings).load_pending()  # one commit, one small file each
+
+
+def test_compaction_waits_for_its_threshold_and_keeps_every_row(settings: Settings) -> None:
+    s = _tuned(settings, upkeep_small_files=4, txn_retention_days=0)
+    _load_each(s, "t", 3)
+    path = table_path(s, "bronze", "t")
+    upkeep = AutoUpkeep(s)
+    assert "compact" not in upkeep.upkeep_table("bronze", "t").actions  # 3 < 4
+    _load_each(s, "t", 1, start=3)
+    done = upkeep.upkeep_table("bronze", "t")
+    assert "compact" in done.actions and done.files_compacted == 4
+    assert len(DeltaTable(str(path)).file_uris()) == 1
+    assert sorted(bronze(s, "t").column("id").to_pylist()) == list(range(40))
+
+
+def test_checkpoint_after_enough_commits(settings: Settings) -> None:
+    s = _tuned(settings, upkeep_checkpoint_commits=3, upkeep_small_files=100, txn_retention_days=0)
+    _load_each(s, "t", 2)
+    path = table_path(s, "bronze", "t")
+    upkeep = AutoUpkeep(s)
+    assert "checkpoint" not in upkeep.upkeep_table("bronze", "t").actions
+    _load_each(s, "t", 1, start=2)
+    assert commits_since_checkpoint(path, DeltaTable(str(path)).version()) == 3
+    assert "checkpoint" in upkeep.upkeep_table("bronze", "t").actions
+    assert commits_since_checkpoint(path, DeltaTable(str(path)).version()) == 0
+
+
+def test_vacuum_is_scheduled_and_recent_versions_stay_readable(settings: Settings) -> None:
+    s = _tuned(settings, upkeep_small_files=2, vacuum_every_hours=6, txn_retention_days=0)
+    _load_each(s, "t", 3)
+    path = str(table_path(s, "bronze", "t"))
+    before = DeltaTable(path).version()
+    now = [1_000_000.0]
+    upkeep = AutoUpkeep(s, clock=lambda: now[0])
+    done = upkeep.upkeep_table("bronze", "t")
+    assert {"compact", "vacuum"} <= set(done.actions)
+    assert done.vacuumed == 0  # the compacted files were unused for less than the retention
+    # a reader of the version before the compaction still finds every file
+    old = DeltaTable(path, version=before).to_pyarrow_table()
+    assert sorted(old.column("id").to_pylist()) == list(range(30))
+    now[0] += 3600
+    assert "vacuum" not in upkeep.upkeep_table("bronze", "t").actions  # not due yet
+    now[0] += 6 * 3600
+    assert "vacuum" in upkeep.upkeep_table("bronze", "t").actions
+
+
+def _expire_soon(settings: Settings) -> Settings:
+    return _tuned(settings, txn_retention_days=1 / 86400, upkeep_small_files=100)  # 1 second
+
+
+def _older_than(seconds: float) -> None:
+    start = time.time()
+    wait_for(lambda: time.time() - start > seconds, seconds + 5, f"{seconds}s to pass")
+
+
+def test_a_file_waiting_in_the_landing_zone_keeps_every_watermark(settings: Settings) -> None:
+    s = _expire_soon(settings)
+    _load_each(s, "t", 1)
+    _older_than(1.5)  # the watermark is older than the retention now
+    waiting = drop(s, "t", "waiting.csv", csv_rows(10, start=500))  # not loaded yet
+    done = AutoUpkeep(s).upkeep_table("bronze", "t")
+    assert "expire-watermarks" not in done.actions
+    waiting.unlink()
+    # the loaded file's watermark is still there: the same content again is not loaded
+    drop(s, "t", "again.csv", csv_rows(10, start=0))
+    summary = Loader(s).load_pending()
+    assert [x.file for x in summary.skipped] == ["again.csv"]
+    assert bronze(s, "t").num_rows == 10
+
+
+def test_old_final_watermarks_expire_but_recent_and_partial_ones_stay(settings: Settings) -> None:
+    s = _expire_soon(settings)
+    _load_each(s, "t", 1)  # f0: final watermark, soon old
+    table = Bronze(s, "t")
+    piece = pa.table({"id": [9000], "name": ["piece"], "amount": [1.0]})
+    table.append(piece, {"bat_" + "a" * 32: 1})  # a big file's first piece: not final
+    _older_than(1.5)
+    _load_each(s, "t", 1, start=1)  # f1: loaded just now
+    path = str(table_path(s, "bronze", "t"))
+    done = AutoUpkeep(s).upkeep_table("bronze", "t")
+    assert "expire-watermarks" in done.actions
+    after = Bronze(s, "t")
+    assert after.watermark("bat_" + "a" * 32) == 1  # a piece is never forgotten
+    # readers' clocks expire nothing: the property is back to "keep"
+    assert DeltaTable(path).metadata().configuration[TXN_RETENTION] == TXN_KEEP
+    # f1 (recent) is still recognised; f0 (older than the retention) loads again, as documented
+    drop(s, "t", "f1_again.csv", csv_rows(10, start=10))
+    drop(s, "t", "f0_again.csv", csv_rows(10, start=0))
+    summary = Loader(s).load_pending()
+    assert [x.file for x in summary.skipped] == ["f1_again.csv"]
+    assert [x.file for x in summary.loaded] == ["f0_again.csv"]
+
+
+def test_an_interrupted_expiry_is_undone(settings: Settings) -> None:
+    s = _tuned(settings, txn_retention_days=0, upkeep_small_files=100)
+    _load_each(s, "t", 1)
+    path = str(table_path(s, "bronze", "t"))
+    DeltaTable(path).alter.set_table_properties({TXN_RETENTION: "interval 1 seconds"})
+    done = AutoUpkeep(s).upkeep_table("bronze", "t")
+    assert "keep-watermarks" in done.actions
+    assert DeltaTable(path).metadata().configuration[TXN_RETENTION] == TXN_KEEP
+    assert Bronze(s, "t").watermark(_batch_of(s)) == COMPLETE
+
+
+def _batch_of(settings: Settings) -> str:
+    batch_ids = bronze(settings, "t").column("_batch_id").unique().to_pylist()
+    assert len(batch_ids) == 1
+    return str(batch_ids[0])
+
+
+def test_a_round_stops_between_tables_and_resumes_where_it_stopped(settings: Settings) -> None:
+    s = _tuned(settings, upkeep_small_files=2, txn_retention_days=0, vacuum_every_hours=1e6)
+    for name in ("a", "b", "c"):
+        _load_each(s, name, 2)
+    upkeep = AutoUpkeep(s)
+    calls = [0]
+
+    def after_one() -> bool:
+        calls[0] += 1
+        return calls[0] > 1
+
+    first = upkeep.run_due(after_one)
+    assert [d.name for d in first] == ["a"]
+    second = upkeep.run_due()
+    assert [d.name for d in second] == ["b", "c"]  # a is compacted already: nothing due
