@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lakehouse_env(root: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``lakehouse`` process rooted in ``root`` with its own copy of the
+    dbt project (dbt writes into it); ``settings``: more ``LAKEHOUSE_<NAME>`` values."""
+    project = shutil.copytree(
+        REPO / "dbt_project", root / "dbt_project", ignore=shutil.ignore_patterns("target")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env |= {
+        "LAKEHOUSE_ROOT": str(root),
+        "LAKEHOUSE_DBT_PROJECT_DIR": str(project),
+        "LAKEHOUSE_PROFILES_DIR": str(REPO),
+    }
+    return env | {f"LAKEHOUSE_{k.upper()}": v for k, v in settings.items()}
 
 
 def free_port() -> int:

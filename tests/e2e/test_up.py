@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port, wait_for
+from e2e_support import free_port, lakehouse_env, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
@@ -26,15 +24,7 @@ CUSTOMERS = b"".join(
 
 @pytest.mark.e2e
 def test_up_takes_records_to_silver_and_stops_on_sigint(tmp_path: Path) -> None:
-    project = shutil.copytree(
-        REPO / "dbt_project", tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target")
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env |= {
-        "LAKEHOUSE_ROOT": str(tmp_path),
-        "LAKEHOUSE_DBT_PROJECT_DIR": str(project),
-        "LAKEHOUSE_PROFILES_DIR": str(REPO),
-    }
+    env = lakehouse_env(tmp_path)
     port = free_port()
     log = tmp_path / "up.log"
     with open(log, "w") as out:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from e2e_support import wait_for
+from e2e_support import lakehouse_env, wait_for
 
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
@@ -34,19 +33,10 @@ def _customers(i: int) -> str:
 
 @pytest.mark.e2e
 def test_the_loader_compacts_by_itself_between_builds(tmp_path: Path) -> None:
-    project = shutil.copytree(
-        REPO / "dbt_project", tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target")
+    env = lakehouse_env(
+        tmp_path, log_format="json", upkeep_interval_s="0.2", upkeep_small_files="4"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env |= {
-        "LAKEHOUSE_ROOT": str(tmp_path),
-        "LAKEHOUSE_DBT_PROJECT_DIR": str(project),
-        "LAKEHOUSE_PROFILES_DIR": str(REPO),
-        "LAKEHOUSE_LOG_FORMAT": "json",
-        "LAKEHOUSE_UPKEEP_INTERVAL_S": "0.2",
-        "LAKEHOUSE_UPKEEP_SMALL_FILES": "4",
-    }
-    settings = Settings(root=tmp_path, dbt_project_dir=project, profiles_dir=REPO)
+    settings = Settings(root=tmp_path, dbt_project_dir=tmp_path / "dbt_project", profiles_dir=REPO)
     ledger = Ledger(settings.ledger_file)
     bronze = settings.dados / "bronze" / "customers"
     log = tmp_path / "loader.log"
