@@ -5,7 +5,7 @@ lakehouse_bronze}]``) and used by a source with ``meta: {plugin: lakehouse_bronz
 writes ``{{ source('bronze', 'orders') }}``; the plugin serves ``dados/bronze/orders`` (the place
 comes from :class:`~lakehouse.settings.Settings`, never from the model).
 
-What it fixes in dbt-duckdb's stock ``delta`` plugin (DESIGN.md):
+What it fixes in dbt-duckdb's stock ``delta`` plugin (docs/pitfalls.md):
 
 * **One pinned snapshot per table per build.** :func:`begin_build` starts a build: every bronze
   table is pinned at its current version, and every ``source()`` of that build reads that version,

@@ -1,6 +1,6 @@
 """Publish built dbt models as Delta tables: ``dados/silver/<model>``, ``dados/gold/<model>``.
 
-Which models, where (DESIGN.md, "dbt conventions"): a model's ``meta.publish`` (``silver``,
+Which models, where (docs/dbt.md, "Folder → layer"): a model's ``meta.publish`` (``silver``,
 ``gold`` or ``none``; set per folder with ``+meta`` in ``dbt_project.yml`` or per model) wins;
 otherwise its top folder decides: ``staging/`` → silver, ``marts/`` → gold, anything else (such as
 ``intermediate/``) is not published. Ephemeral models are never published.
@@ -8,7 +8,7 @@ otherwise its top folder decides: ``staging/`` → silver, ``marts/`` → gold, 
 How:
 
 * **Streamed**: ``relation.to_arrow_reader(batch_rows)`` into delta-rs, never the whole table in
-  Python memory (DESIGN.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
+  Python memory (docs/pitfalls.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
 * **Tables and views** are overwritten; **incremental models** publish only the rows that
   changed since the last publish, found by comparing each row's hash with a shadow of what was
   published (``_lakehouse_publish`` schema in DuckDB, one full outer join): new keys only → an
@@ -55,7 +55,7 @@ PublishLayer = Literal["silver", "gold"]
 TimestampPolicy = Literal["utc", "ntz", "error"]
 PublishMode = Literal["overwrite", "merge", "append", "unchanged"]
 
-#: Top folder under the model paths → layer (DESIGN.md).
+#: Top folder under the model paths → layer (docs/dbt.md).
 FOLDER_LAYERS: Mapping[str, PublishLayer] = {"staging": "silver", "marts": "gold"}
 FINGERPRINT_KEY = "lakehouse.fingerprint"
 SHADOW_SCHEMA = "_lakehouse_publish"
@@ -147,7 +147,7 @@ class Published:
 
 
 class Publisher:
-    """Publishes models read through ``conn`` (dbt's own DuckDB connection, see DESIGN.md)."""
+    """Publishes models read through ``conn`` (dbt's own DuckDB connection: docs/pitfalls.md)."""
 
     def __init__(
         self, settings: Settings, conn: duckdb.DuckDBPyConnection, *, batch_rows: int = 122_880
