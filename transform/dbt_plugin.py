@@ -44,6 +44,7 @@ from deltalake import DeltaTable
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
+from transform._dbt_duckdb_internals import route_load_source
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ class BuildPins:
 @dataclass
 class _State:
     pins: BuildPins | None = None
+    #: whose bronze a build that did not pin first reads (``None``: ``Settings()``)
+    settings: Settings | None = None
     connection: duckdb.DuckDBPyConnection | None = None
     #: view name -> registered name it currently selects from, per DuckDB connection
     views: dict[str, str] = field(default_factory=dict)
@@ -152,11 +155,17 @@ def begin_build(settings: Settings) -> BuildPins:
     return pins
 
 
+def use_settings(settings: Settings) -> None:
+    """The settings of this process's dbt session (a plain ``dbt`` command reads ``Settings()``)."""
+    with _LOCK:
+        _STATE.settings = settings
+
+
 def current_pins() -> BuildPins:
     """The pins of the current build (a process-wide build when no builder started one)."""
     with _LOCK:
         if _STATE.pins is None:
-            pins = BuildPins(settings=Settings())
+            pins = BuildPins(settings=_STATE.settings or Settings())
             pins.pin_all()
             _STATE.pins = pins
         return _STATE.pins
@@ -187,7 +196,8 @@ class Plugin(BasePlugin):
         with _LOCK:
             _STATE.connection = conn
             _STATE.views.clear()  # a new database connection has none of our views yet
-        _route_load_source(self)
+        # dbt-duckdb re-creates the source view on every source() call, racing between threads
+        route_load_source(self.name, self.create_view)
 
     def configure_cursor(self, cursor: duckdb.DuckDBPyConnection) -> None:
         prepare_cursor(cursor)
@@ -255,27 +265,3 @@ def _table_of(source_config: SourceConfig) -> str:
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _route_load_source(plugin: Plugin) -> None:
-    """Send dbt-duckdb's ``load_source`` for this plugin to :meth:`Plugin.create_view`.
-
-    dbt-duckdb's environment re-registers and re-creates the source view on every ``source()``
-    call, racing between threads; this is the one place we step into its internals, on the
-    environment instance only, and only for sources of this plugin.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is None or not hasattr(env, "load_source"):
-        return
-    original = getattr(env, "_lakehouse_original_load_source", None) or env.load_source
-
-    def load_source(plugin_name: str, source_config: SourceConfig) -> None:
-        if plugin_name == plugin.name:
-            plugin.create_view(source_config)
-        else:
-            original(plugin_name, source_config)
-
-    env._lakehouse_original_load_source = original
-    env.load_source = load_source

@@ -1,8 +1,9 @@
 """The warm dbt session: one ``dbtRunner`` per project and profile; one build (pin, dbt, publish).
 
-* :class:`DbtSession` runs dbt in this process for one project and profile: the ``LAKEHOUSE_*``
-  variables the profile reads are set from :class:`Settings` for each invocation, one invocation
-  at a time per process (dbt does not support parallel invocations), and the parse is reused
+* :class:`DbtSession` runs dbt in this process for one project and profile, with what the
+  profile needs from :class:`Settings` passed as dbt arguments (never through the process
+  environment, which other threads read), one invocation at a time per process (dbt does not
+  support parallel invocations), and the parse is reused
   between invocations (no per-run ``--vars``: per-build facts, the pinned bronze versions, live in
   :mod:`transform.dbt_plugin`). :meth:`DbtSession.build` is one build: pin bronze, ``dbt build``,
   publish every model that built *and passed all its tests* (:mod:`transform.publish`). The pins
@@ -19,17 +20,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.settings import Settings
+from transform import _dbt_duckdb_internals
 
-__all__ = ["DBT_LOCK", "BuildResult", "DbtSession"]
+__all__ = ["DBT_LOCK", "BuildResult", "DbtSession", "dbt_arguments"]
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +77,21 @@ class DbtSession:
 
     def invoke(self, args: Sequence[str]) -> Any:
         """Run one dbt command (``args`` without the project/profile options)."""
-        s = self.settings
-        full = [
-            *args,
-            "--project-dir",
-            str(s.dbt_project_dir),
-            "--profiles-dir",
-            str(s.profiles_dir),
-            "--target",
-            s.dbt_target,
-        ]
-        with DBT_LOCK, _dbt_environment(s):
-            _switch_database(s)
+        from transform import dbt_plugin
+
+        with DBT_LOCK:
+            _switch_database(self.settings)
+            dbt_plugin.use_settings(self.settings)
             # no dbt.log: dbt leaks the file's handle on every invocation of a warm runner
             return self._runner.invoke(
-                [*full, "--log-level", self.log_level, "--log-level-file", "none"]
+                [
+                    *args,
+                    *dbt_arguments(self.settings),
+                    "--log-level",
+                    self.log_level,
+                    "--log-level-file",
+                    "none",
+                ]
             )
 
     def build(
@@ -242,32 +242,26 @@ def _switch_database(settings: Settings) -> None:
     """
     key = (str(settings.profiles_dir), settings.dbt_target, str(settings.dados))
     if _LAST_DATABASE and _LAST_DATABASE[0] != key:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        with DuckDBConnectionManager._LOCK:
-            if DuckDBConnectionManager._ENV is not None:
-                DuckDBConnectionManager._ENV.close()
-                DuckDBConnectionManager._ENV = None
+        _dbt_duckdb_internals.drop_environment()
     _LAST_DATABASE[:] = [key]
 
 
-@contextmanager
-def _dbt_environment(settings: Settings) -> Iterator[None]:
-    """The variables ``profiles.yml`` and the bronze plugin read, from ``settings``."""
-    values = {
-        "LAKEHOUSE_ROOT": str(settings.root),
-        "LAKEHOUSE_DADOS": str(settings.dados),
-        "LAKEHOUSE_DBT_TARGET": settings.dbt_target,
-        "LAKEHOUSE_STORAGE_OPTIONS": json.dumps(settings.storage_options),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def dbt_arguments(settings: Settings) -> list[str]:
+    """What every invocation passes dbt from ``settings``, instead of process environment.
+
+    The profile's ``path`` reads ``var('lakehouse_dados')`` (falling back to the
+    ``LAKEHOUSE_DADOS`` variable for a plain ``dbt`` command); the value is the same on every
+    invocation of a session, so dbt's partial parse is kept. The bronze plugin gets the
+    settings in-process (:func:`transform.dbt_plugin.use_settings`).
+    """
+    return [
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.profiles_dir),
+        "--target",
+        settings.dbt_target,
+        "--vars",
+        json.dumps({"lakehouse_dados": str(settings.dados)}),
+        "--no-send-anonymous-usage-stats",
+    ]

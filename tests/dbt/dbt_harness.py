@@ -125,7 +125,7 @@ class DbtProject:
 
 @contextmanager
 def lakehouse_env(project: DbtProject) -> Iterator[None]:
-    """The LAKEHOUSE_* variables the runtime would set, for the duration of a module."""
+    """The LAKEHOUSE_* variables a plain ``dbt`` command reads, for the duration of a module."""
     with pytest.MonkeyPatch.context() as patch:
         for key in list(os.environ):
             if key.startswith("LAKEHOUSE_"):

@@ -67,15 +67,17 @@ MODELS = {
     """,
     "models/probe/bronze_writer.py": """
         import asyncio
-        import os
 
         from deltalake import DeltaTable, write_deltalake
+
+        from transform import dbt_plugin
 
 
         def model(dbt, session):
             dbt.config(materialized="table")
             dbt.ref("orders_seen_first")
-            path = os.path.join(os.environ["LAKEHOUSE_DADOS"], "bronze", "orders")
+            # in-process: the build's own settings say where bronze is
+            path = str(dbt_plugin.current_pins().settings.dados / "bronze" / "orders")
             row = DeltaTable(path).to_pyarrow_table().slice(0, 1)
             write_deltalake(path, row, mode="append")
             # dbt-duckdb opened an event loop for this thread and never closes it

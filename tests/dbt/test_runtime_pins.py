@@ -28,11 +28,13 @@ MODELS = {
         import os
         import time
 
+        from transform import dbt_plugin
+
 
         def model(dbt, session):
             dbt.config(materialized="table")
             dbt.ref("orders_seen_first")
-            root = os.environ["LAKEHOUSE_ROOT"]
+            root = str(dbt_plugin.current_pins().settings.root)  # the build's own settings
             open(os.path.join(root, "gate-started"), "w").close()
             deadline = time.monotonic() + 120
             while not os.path.exists(os.path.join(root, "gate-go")):
