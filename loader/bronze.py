@@ -17,6 +17,11 @@ A final watermark (``COMPLETE``, ``ROLLED_BACK``) carries the time it was set
 (``lastUpdated``), so table upkeep can forget old ones (``lakehouse.maintenance``: only while no
 file of the table waits in the landing zone); a piece's watermark carries none and is never
 forgotten, so a big file always resumes where it stopped.
+
+Every commit also says which files are still open after it (commit metadata
+``lakehouse.open_files`` / ``lakehouse.complete``, :mod:`lakehouse.complete`): a file is open from
+its first piece until its last one (or its roll-back). Readers pin the newest version at which no
+file is open, so nobody reads part of a file.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from lakehouse.complete import commit_metadata, last_open_files
 from lakehouse.layout import BATCH_ID, BATCH_ID_COLUMN, table_path
 from lakehouse.settings import Settings
 
@@ -87,16 +93,29 @@ class Bronze:
             return 0
         return int(table.transaction_version(app_id(batch_id)) or 0)
 
+    def open_files(self) -> frozenset[str]:
+        """Batch ids with some but not all of their rows in the table (from the last commit)."""
+        table = self._table or self.refresh()
+        return last_open_files(table) if table is not None else frozenset()
+
     def append(self, data: pa.Table | pa.RecordBatchReader, watermarks: Mapping[str, int]) -> int:
         """Append ``data`` and set each batch's watermark in the same commit; the new version."""
         txns = [watermark(b, v) for b, v in watermarks.items()]
+        opened = set(self.open_files())
+        for batch_id, mark in watermarks.items():
+            if 0 < mark < COMPLETE:
+                opened.add(batch_id)
+            else:
+                opened.discard(batch_id)
         write_deltalake(
             str(self.path),
             data,
             mode="append",
             schema_mode="merge",
             storage_options=self._storage,
-            commit_properties=CommitProperties(app_transactions=txns),
+            commit_properties=CommitProperties(
+                app_transactions=txns, custom_metadata=commit_metadata(opened)
+            ),
         )
         table = self.refresh()
         assert table is not None  # just written
@@ -111,7 +130,10 @@ class Bronze:
         assert table is not None  # a partly committed batch means the table exists
         table.delete(
             f"{BATCH_ID_COLUMN} = '{batch_id}'",
-            commit_properties=CommitProperties(app_transactions=[watermark(batch_id, ROLLED_BACK)]),
+            commit_properties=CommitProperties(
+                app_transactions=[watermark(batch_id, ROLLED_BACK)],
+                custom_metadata=commit_metadata(self.open_files() - {batch_id}),
+            ),
         )
         table.update_incremental()
         return table.version()

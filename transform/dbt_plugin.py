@@ -8,8 +8,11 @@ comes from :class:`~lakehouse.settings.Settings`, never from the model).
 What it fixes in dbt-duckdb's stock ``delta`` plugin (docs/pitfalls.md):
 
 * **One pinned snapshot per table per build.** :func:`begin_build` starts a build: every bronze
-  table is pinned at its current version, and every ``source()`` of that build reads that version,
-  whatever the loader commits meanwhile. :attr:`BuildPins.read_versions` records which versions the
+  table is pinned at its *complete version* (:func:`lakehouse.complete.complete_version`: the
+  newest version at which no landing file is half-committed; the pieces of a big file stay
+  invisible until its last piece), and every ``source()`` of that build reads that version,
+  whatever the loader commits meanwhile. A table with no complete version yet is left out of the
+  build as if it were not loaded. :attr:`BuildPins.read_versions` records which versions the
   build actually read. Without a builder (a plain ``dbt`` command) one set of pins lives for the
   whole process, which is one build.
 * **``threads > 1``.** The stock path re-creates the source view for every model that references
@@ -41,6 +44,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
+from lakehouse.complete import complete_version
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
@@ -55,6 +59,10 @@ _BUILD_IDS = itertools.count(1)
 
 class BronzeSourceError(LakehouseError):
     """A bronze source that cannot be served (missing table, bad name)."""
+
+
+class IncompleteSourceError(BronzeSourceError):
+    """A bronze table with no complete version yet (its first file is still coming in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +95,17 @@ class BuildPins:
     build_key: int = field(default_factory=lambda: next(_BUILD_IDS))
     pins: dict[str, Pin] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)
+    #: tables pinned below their latest version, ``{table: (pinned or None, latest)}``: a file
+    #: is half-committed there (its pieces are not all in yet)
+    held_back: dict[str, tuple[int | None, int]] = field(default_factory=dict)
 
     def pin_all(self) -> None:
-        """Pin every bronze table that exists now (so every cursor of the build sees them)."""
+        """Pin every bronze table that has a complete version now (every cursor sees them)."""
         for table in list_tables(self.settings, "bronze"):
-            self._pin(table)
+            try:
+                self._pin(table)
+            except IncompleteSourceError as exc:
+                log.info("%s", exc)  # left out of the build like a table not loaded yet
 
     def get(self, table: str) -> Pin:
         """The pinned snapshot of ``table`` (pinned now if it was not), recorded as read."""
@@ -121,6 +135,23 @@ class BuildPins:
                 "load data into the landing zone first, or do not select models that read it"
             )
         delta = DeltaTable(uri, storage_options=options)
+        latest = delta.version()
+        version = complete_version(delta)
+        if version != latest:
+            with _LOCK:
+                self.held_back[table] = (version, latest)
+            log.info(
+                "bronze %s: pinned at v%s, not v%s: a file is still coming in pieces",
+                table,
+                version,
+                latest,
+            )
+            if version is None:
+                raise IncompleteSourceError(
+                    f"bronze table {table!r} has no complete version yet: the pieces of its "
+                    "first file are still coming in"
+                )
+            delta.load_as_version(version)
         pin = Pin(
             table=table,
             version=delta.version(),

@@ -51,6 +51,9 @@ class BuildResult:
     unchanged: list[str] = field(default_factory=list)
     not_published: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    #: bronze tables pinned below their latest version (a file still coming in pieces):
+    #: ``{table: (pinned version or None, latest version)}``
+    held_back: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     seconds: float = 0.0
     dbt_seconds: float = 0.0
     publish_seconds: float = 0.0
@@ -140,7 +143,9 @@ class DbtSession:
             args += ["--exclude-resource-type", "unit_test"]
         dbt_started = time.perf_counter()
         outcome = self.invoke(args)
-        result = BuildResult(success=bool(outcome.success), pinned=pinned)
+        result = BuildResult(
+            success=bool(outcome.success), pinned=pinned, held_back=dict(pins.held_back)
+        )
         result.dbt_seconds = time.perf_counter() - dbt_started
         if outcome.exception is not None:
             result.failures.append(f"dbt: {outcome.exception}")
