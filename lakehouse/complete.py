@@ -39,6 +39,7 @@ OPEN_FILES_KEY = "lakehouse.open_files"
 COMPLETE_KEY = "lakehouse.complete"
 
 _FIRST_LOOK = 8  # commits read first; doubled while no loader commit says "complete"
+_ATTEMPTS = 50
 
 
 def commit_metadata(open_files: Iterable[str]) -> dict[str, str]:
@@ -68,13 +69,28 @@ def last_open_files(table: DeltaTable) -> frozenset[str]:
 def complete_version(table: DeltaTable) -> int | None:
     """The newest version of ``table`` at which no file is open; ``None`` while there is none.
 
-    Walks the history from the newest commit: a loader commit with open files moves the answer
-    below it; the first loader commit with none (or the oldest commit, when no loader commit
-    says anything before it) ends the walk.
+    Brings ``table`` up to date first (it is left at the latest version). Walks the history from
+    the newest commit: a loader commit with open files moves the answer below it; the first
+    loader commit with none (or the oldest commit, when no loader commit says anything before
+    it) ends the walk.
     """
+    for _ in range(_ATTEMPTS):
+        try:
+            return _complete_version(table)
+        except _Moved:
+            continue  # a commit landed while the history was read: read it again
+    raise RuntimeError(f"the table kept moving while its history was read ({_ATTEMPTS} times)")
+
+
+class _Moved(Exception):
+    pass
+
+
+def _complete_version(table: DeltaTable) -> int | None:
+    table.update_incremental()
     upper = table.version()
     oldest = upper
-    for commit in _history(table):
+    for commit in _history(table, check=True):
         version = int(commit["version"])
         oldest = version
         opened = open_files_of(commit)
@@ -87,11 +103,21 @@ def complete_version(table: DeltaTable) -> int | None:
     return upper if upper >= oldest else None
 
 
-def _history(table: DeltaTable) -> Iterable[dict[str, Any]]:
-    """The table's commits, newest first, read in growing slices (usually one is enough)."""
+def _history(table: DeltaTable, *, check: bool = False) -> Iterable[dict[str, Any]]:
+    """The table's commits, newest first, read in growing slices (usually one is enough).
+
+    ``DeltaTable.history()`` reads the newest commits in storage but numbers them down from the
+    version the object holds (deltalake 1.6): with ``check``, a slice read while the table moved
+    raises :class:`_Moved`, so the numbers can be trusted.
+    """
     limit, seen = _FIRST_LOOK, 0
     while True:
+        before = table.version()
         commits = table.history(limit)
+        if check:
+            table.update_incremental()
+            if table.version() != before:
+                raise _Moved
         yield from commits[seen:]
         if len(commits) < limit:
             return

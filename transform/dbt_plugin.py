@@ -135,8 +135,8 @@ class BuildPins:
                 "load data into the landing zone first, or do not select models that read it"
             )
         delta = DeltaTable(uri, storage_options=options)
+        version = complete_version(delta)  # brings ``delta`` to the latest version
         latest = delta.version()
-        version = complete_version(delta)
         if version != latest:
             with _LOCK:
                 self.held_back[table] = (version, latest)

@@ -100,3 +100,16 @@ def test_the_loader_marks_the_pieces_of_a_big_file(settings: Settings) -> None:
         .count_rows()
         == 10
     )
+
+
+def test_a_table_object_behind_the_log_still_gets_the_right_version(settings: Settings) -> None:
+    """deltalake numbers ``history()`` from the version the object holds, not the newest one."""
+    bronze = Bronze(settings, "t")
+    bronze.append(rows(C, 2), {C: COMPLETE})
+    stale = table(settings)  # held at v0 while the loader goes on
+    bronze.append(rows(A, 3), {A: 3})
+    bronze.append(rows(A, 3), {A: 6})
+    done = bronze.append(rows(A, 1), {A: COMPLETE})
+    bronze.append(rows(B, 3), {B: 3})
+    assert complete_version(stale) == done
+    assert stale.version() == done + 1  # brought up to date
