@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lakehouse.exceptions import LakehouseError, NotYetError
+from lakehouse.exceptions import LakehouseError
 from lakehouse.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -201,9 +201,6 @@ def _run() -> int:
             return exc.code or 0
         print(exc.code, file=sys.stderr)  # noqa: T201  # what sys.exit("...") would print
         return 1
-    except NotYetError as exc:
-        console.print(f"[red]not yet:[/red] {exc}")
-        return 2
     except LakehouseError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1

@@ -35,9 +35,4 @@ def get_context(request: Request) -> AppContext:
     return context
 
 
-def get_settings(request: Request) -> Settings:
-    return get_context(request).settings
-
-
 ContextDep = Annotated[AppContext, Depends(get_context)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml  # type: ignore[import-untyped]  # no stubs installed
+import yaml
 
 from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
 from lakehouse.layout import TABLE_NAME

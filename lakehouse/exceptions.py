@@ -2,8 +2,7 @@
 
 LakehouseError
 ├── InvalidNameError     a table, layer or file name that is not allowed
-├── ConfigurationError   settings that cannot work (or are unsafe outside development mode)
-└── NotYetError          a command whose capability has not landed yet
+└── ConfigurationError   settings that cannot work (or are unsafe outside development mode)
 """
 
 
@@ -16,8 +15,4 @@ class InvalidNameError(LakehouseError, ValueError):
 
 
 class ConfigurationError(LakehouseError):
-    pass
-
-
-class NotYetError(LakehouseError):
     pass
