@@ -81,8 +81,16 @@ class Builder:
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
         busy: Callable[[], bool] | None = None,
+        between_builds: Callable[[Callable[[], bool]], object] | None = None,
+        between_every_s: float = 60.0,
     ) -> None:
+        """``between_builds(should_stop)``: work that must never overlap a build (table
+        upkeep), run in this thread at most every ``between_every_s`` while no build is queued;
+        it returns soon after ``should_stop()`` turns true (a build is waiting)."""
         self.settings = settings
+        self.between_builds = between_builds
+        self.between_every_s = between_every_s
+        self._between_at = time.monotonic()
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -163,14 +171,27 @@ class Builder:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._requests or self._stop.is_set())
+                self._cond.wait_for(
+                    lambda: (
+                        self._pending
+                        or self._requests
+                        or self._stop.is_set()
+                        or self._between_due()
+                    ),
+                    timeout=self.between_every_s if self.between_builds else None,
+                )
                 if self._stop.is_set():
                     break
                 request = self._requests.pop(0) if self._requests else None
+                between = request is None and not self._pending and self._between_due()
+                if request is None and not self._pending and not between:
+                    continue
                 self._running = True
             try:
                 if request is not None:
                     self._run_request(*request)
+                elif between:
+                    self._run_between()
                 else:
                     self._settle()
                     self._build_pending()
@@ -180,6 +201,21 @@ class Builder:
                 with self._cond:
                     self._running = False
                     self._cond.notify_all()
+
+    def _between_due(self) -> bool:
+        return (
+            self.between_builds is not None
+            and time.monotonic() - self._between_at >= self.between_every_s
+        )
+
+    def _run_between(self) -> None:
+        assert self.between_builds is not None
+        try:
+            self.between_builds(
+                lambda: bool(self._pending) or bool(self._requests) or self._stop.is_set()
+            )
+        finally:
+            self._between_at = time.monotonic()
 
     def _settle(self) -> None:
         """Wait for quiet: no commit for ``settle_s`` and the loader idle, at most ``settle_max_s``
