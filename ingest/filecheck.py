@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.typecheck import checked, fits_array, misfit_message
-from ingest.validation import BodyError, RecordsError, parse_records, record_error
+from ingest.validation import BodyError, RecordsError, check_keys, parse_records, record_error
 from lakehouse import dialect
 from lakehouse.contracts import Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
@@ -53,6 +53,7 @@ def _check_ndjson(
 ) -> int:
     rows = 0
     rest = b""
+    keys: set[str] = set()
     with _open(path, kind, bounds) as f:
         while True:
             block = f.read(CHUNK)
@@ -61,13 +62,15 @@ def _check_ndjson(
             chunk, rest = data[:cut], data[cut:]
             if chunk.strip():
                 try:
-                    rows += parse_records(
+                    records = parse_records(
                         chunk,
                         ndjson=True,
                         contract=contract,
                         max_records=2**62,
                         max_errors=max_errors,
-                    ).count
+                    )
+                    rows += records.count
+                    keys |= records.keys
                 except RecordsError as exc:
                     raise exc.shifted(rows) from None
                 except BodyError as exc:
@@ -75,6 +78,9 @@ def _check_ndjson(
                         exc.row += rows
                     raise
             if not block:
+                if rows == 0:
+                    raise FileError("the file holds no records", 422)
+                check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
                 return rows
 
 
@@ -90,6 +96,9 @@ def _check_json(
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileError(f"a .json file above {max_bytes} bytes: send it as NDJSON", 413)
+    data = data.removeprefix(dialect.BOM_UTF8)
+    if not data.strip():
+        raise FileError("the file holds no records", 422)
     head = data.lstrip()[:1]
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:

@@ -103,6 +103,7 @@ class RecordsError(ValueError):
 class Records:
     count: int
     ndjson: bytes  # what lands: one JSON object per line
+    keys: frozenset[str] = frozenset()  # every record's keys (column names)
 
 
 def record_error(row: int | None, fld: str | None, msg: str, kind: str) -> dict[str, Any]:
@@ -384,7 +385,7 @@ def parse_records(
     if errors:
         raise RecordsError(errors)
     check_keys(keys)
-    return Records(count=len(lines), ndjson=b"\n".join(lines) + b"\n")
+    return Records(count=len(lines), ndjson=b"\n".join(lines) + b"\n", keys=frozenset(keys))
 
 
 def _check_slice(lines: list[bytes], contract: Contract | None, max_errors: int) -> set[str]:

@@ -6,9 +6,8 @@ from rich.console import Console
 
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from transform.builder import record_build
 from transform.docs import annotate_docs, docs_target, serve_docs
-from transform.session import DBT_LOCK, BuildRequest, BuildResult, DbtSession
+from transform.session import DBT_LOCK, BuildResult, DbtSession
 
 __all__ = ["run_build", "run_docs"]
 
@@ -18,11 +17,17 @@ def run_build(settings: Settings, *, select: list[str], full_refresh: bool = Fal
     console = Console()
     ledger = Ledger(settings.ledger_file)
     session = DbtSession(settings, log_level="info")
-    request = BuildRequest(select, full_refresh=full_refresh)
-    build_id = ledger.start_build(request.describe())
-    result = session.build(request)
-    result.build_id = build_id
-    record_build(ledger, build_id, result)
+    build_id = ledger.start_build(" ".join(select) or None)
+    result = session.build(select, full_refresh=full_refresh)
+    ledger.finish_build(
+        build_id,
+        "succeeded" if result.success else "failed",
+        read_versions=result.read_versions,
+        published=result.published,
+        error=result.error,
+    )
+    if result.success:
+        ledger.mark_published(build_id, result.read_versions)
     _print_result(console, settings, result)
     return 0 if result.success else 1
 

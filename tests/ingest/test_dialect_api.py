@@ -32,6 +32,7 @@ def post(client: TestClient, name: str, data: bytes, url: str = FREE) -> tuple[i
         ("bom.csv", b"\xef\xbb\xbfid,name\r\n1,Mark\r\n", 1),
         ("bom.json", b'\xef\xbb\xbf[{"id": 1, "name": "x"}]', 1),
         ("bom.ndjson", b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n', 2),
+        ("bom_lines.json", b'\xef\xbb\xbf{"id": 1}\n{"id": 2}\n', 2),
         ("semi.csv", b"a;b;c\n1;2;3\n4;5;6\n", 2),
         ("pipe.csv", b"a|b\n1|x,y\n", 1),
         ("crlf_mixed.csv", b'id,text\r\n1,"line one\nline two"\r\n2,plain\n', 2),
@@ -74,6 +75,8 @@ def test_what_the_loader_loads_is_taken(
         ("open_quote.csv", b'a,b\n1,"x\n2,3\n', 400, "not valid CSV"),
         ("header_only.csv", b"a,b\n", 422, "a header and no rows"),
         ("empty_keys.ndjson", b'{"": 1}\n', 422, "blank name"),
+        ("blank.ndjson", b"\n\r\n \n", 422, "holds no records"),
+        ("blank.json", b"\xef\xbb\xbf\n\n", 422, "holds no records"),
         ("case_keys.ndjson", b'{"a": 1}\n{"A": 2}\n', 422, "differs only by case"),
         ("many_keys.json", ("[{" + ",".join(f'"k{i}": 1' for i in range(5000)) + "}]").encode(),
          422, "at most 4096"),
@@ -185,3 +188,14 @@ sources:
 def test_gzip_csv_by_the_same_rule(client: TestClient) -> None:
     code, text = post(client, "g.csv.gz", gzip.compress(b"a,b\n1,2\n3\n"))
     assert code == 400 and "line 3 has 1 field" in text
+
+
+def test_names_are_checked_over_the_whole_ndjson_file(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.filecheck
+
+    monkeypatch.setattr(ingest.filecheck, "CHUNK", 64)  # many pieces
+    data = b'{"a": 1}\n' * 20 + b'{"A": 2}\n'
+    code, text = post(client, "pieces.ndjson", data)
+    assert code == 422 and "differs only by case" in text

@@ -1,0 +1,405 @@
+"""The adversary's tools: the documented rule read independently, and the real API and loader.
+
+:func:`expected` reads a landing file by ``docs/loading.md`` with the standard library only (csv
+in strict mode, msgspec raw JSON): either the rows bronze must hold (each value as its text as
+written), or a refusal and its kind. :func:`same` says whether a value bronze holds is exactly
+that text by the rule (typed values only in their canonical spelling; text byte for byte), or
+was rescued with it. :func:`run` sends inputs through the real API (FastAPI's TestClient, the
+real app) and the real loader (``Loader.load_pending`` on a temporary lakehouse) in one pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from deltalake import DeltaTable
+from fastapi.testclient import TestClient
+
+from ingest.app import create_app
+from lakehouse import dialect
+from lakehouse.formats import from_name
+from lakehouse.layout import raw_dir, table_path
+from lakehouse.settings import Settings
+from loader.loading import Loader
+
+D = decimal.Decimal
+
+# -- the rule, read independently -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: str  # the loader's quarantine kinds (docs/loading.md, Refusals)
+    why: str
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    #: each row: column → the value's text as written (None: null); JSON values keep their kind
+    rows: list[dict[str, Any]]
+
+
+Expected = Refusal | Table
+
+
+def _csv_text(data: bytes) -> str | Refusal:
+    if data[:2] in dialect.BOM_UTF16:
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return Refusal("encoding", f"not UTF-16: {exc}")
+    bad = dialect.first_non_utf8(data)
+    if bad is not None:
+        return Refusal("encoding", dialect.not_utf8_reason(bad))
+    return data.decode("utf-8").removeprefix("\ufeff")
+
+
+def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
+    if not data:
+        return Refusal("empty", "no bytes")
+    text = _csv_text(data)
+    if isinstance(text, Refusal):
+        return text
+    lines = text.splitlines(keepends=True)
+    text = "".join(lines[skip_lines:])
+    if not text.strip("\r\n"):
+        return Refusal("empty", "no header")
+    delimiter = dialect.csv_delimiter(
+        dialect.header_record(text), "tsv" if kind == "tsv" else "csv"
+    )
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return Refusal("unparseable", str(exc))
+    header, body = records[0], records[1:]
+    if not header:
+        return Refusal("invalid_column", "line 1, the header, is blank")
+    problem = dialect.check_names(header)
+    if problem is not None:
+        return Refusal("invalid_column", problem)
+    rows = []
+    # a field is null when unquoted and empty: re-read the raw fields to tell "" from nothing
+    quoted = _quoted_empties(text, delimiter)
+    for n, record in enumerate(body):
+        if record == [] and len(header) == 1:
+            record = [""]
+        if len(record) != len(header):
+            return Refusal("column_count", f"record {n + 2} has {len(record)} fields")
+        rows.append(
+            {
+                h: (None if v == "" and (n + 1, i) not in quoted else v)
+                for i, (h, v) in enumerate(zip(header, record, strict=True))
+            }
+        )
+    if not rows:
+        return Refusal("header_only", "a header and no rows")
+    return Table(header, rows)
+
+
+def _quoted_empties(text: str, delimiter: str) -> set[tuple[int, int]]:
+    """(record, field) positions holding a quoted empty field ``""``."""
+    found = set()
+    record = field_no = 0
+    i, n = 0, len(text)
+    at_start = True
+    while i < n:
+        ch = text[i]
+        if at_start and ch == '"':
+            j = i + 1
+            content = []
+            while j < n:
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        content.append('"')
+                        j += 2
+                        continue
+                    break
+                content.append(text[j])
+                j += 1
+            if not content:
+                found.add((record, field_no))
+            i = j + 1
+            at_start = False
+            continue
+        if ch == delimiter:
+            field_no += 1
+            at_start = True
+        elif ch in "\r\n":
+            if ch == "\r" and i + 1 < n and text[i + 1] == "\n":
+                i += 1
+            record += 1
+            field_no = 0
+            at_start = True
+        else:
+            at_start = False
+        i += 1
+    return found
+
+
+_RAW = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def _json_records(text: bytes, ndjson: bool) -> list[bytes]:
+    if not ndjson:
+        try:
+            value = msgspec.json.decode(text, type=msgspec.Raw)
+            stripped = bytes(value).lstrip()
+            if stripped.startswith(b"["):
+                items = msgspec.json.decode(stripped, type=list[msgspec.Raw])
+                return [bytes(r) for r in items]
+            return [stripped]
+        except msgspec.DecodeError:
+            pass  # NDJSON in a .json file, or not JSON
+    lines = [ln for ln in text.split(b"\n") if ln.strip()]
+    return lines
+
+
+def expected_json(data: bytes, kind: str) -> Expected:
+    text = data.removeprefix(dialect.BOM_UTF8)
+    bad = dialect.first_non_utf8(text)
+    if bad is not None:
+        return Refusal("encoding", dialect.not_utf8_reason(bad))
+    records = _json_records(text, kind == "ndjson")
+    if not records:
+        return Refusal("empty", "no records")
+    rows = []
+    for raw in records:
+        try:
+            pairs = json.loads(raw, object_pairs_hook=list, parse_float=D, parse_int=D)
+        except ValueError as exc:
+            return Refusal("unparseable", f"not one JSON value: {exc}")
+        if not raw.lstrip().startswith(b"{"):
+            return Refusal("unparseable", "a record is not an object")
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            return Refusal("unparseable", "a duplicate key")
+        try:
+            rows.append({k: bytes(v) for k, v in _RAW.decode(raw).items()})
+        except msgspec.DecodeError as exc:
+            return Refusal("unparseable", str(exc))
+    header = sorted({k for r in rows for k in r})
+    problem = dialect.check_names(header)
+    if problem is not None:
+        return Refusal("invalid_column", problem)
+    return Table(header, rows)
+
+
+def expected(name: str, data: bytes) -> Expected:
+    fmt = from_name(name)
+    assert fmt is not None, name
+    assert not fmt.gzip, "the corpus holds plain files"
+    if fmt.kind in ("csv", "tsv"):
+        return expected_csv(data, fmt.kind)
+    return expected_json(data, fmt.kind)
+
+
+# -- one stored value against its text --------------------------------------------------------
+
+
+def rescued(row: dict[str, Any], column: str) -> Any:
+    text = row.get(dialect.RESCUED_DATA)
+    if not text:
+        return None
+    return json.loads(text).get(column)
+
+
+def same_text(stored: Any, text: str | None) -> bool:
+    """Does ``stored`` (a bronze value) say exactly the CSV text ``text`` by the rule?"""
+    if text is None:
+        return stored is None
+    if stored is None:
+        return False
+    if isinstance(stored, str):
+        return stored == text
+    if isinstance(stored, bool):
+        return text == ("true" if stored else "false")
+    if isinstance(stored, int):
+        return dialect.fits(text, "HUGEINT") and int(text) == stored
+    if isinstance(stored, D):
+        number = re.fullmatch(dialect.NUMBER_TEXT, text) is not None
+        return number and not re.fullmatch(dialect.NEGATIVE_ZERO_TEXT, text) and D(text) == stored
+    if isinstance(stored, float):
+        return dialect.fits(text, "DOUBLE") and float(text) == stored
+    if isinstance(stored, dt.datetime):
+        if not dialect.fits(text, "TIMESTAMPTZ"):
+            return False
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        got = stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)
+        return parsed == got
+    if isinstance(stored, dt.date):
+        return dialect.fits(text, "DATE") and stored.isoformat() == text
+    return False
+
+
+def same_json(stored: Any, raw: bytes | None) -> bool:
+    """Does ``stored`` say exactly the JSON value written ``raw`` (None: absent)?"""
+    if raw is None or raw == b"null":
+        return stored is None
+    value = json.loads(raw, parse_float=D, parse_int=D)
+    if isinstance(value, str):
+        return stored == value
+    if isinstance(value, bool):
+        return stored is value or stored == ("true" if value else "false")
+    if isinstance(value, D):
+        literal = raw.decode()
+        if isinstance(stored, str):
+            return stored == literal
+        return same_text(stored, literal)
+    # an object or array: its JSON text, parsed back, is the value (every digit kept)
+    if not isinstance(stored, str):
+        return False
+    try:
+        return json.loads(stored, parse_float=D, parse_int=D) == value
+    except ValueError:
+        return False
+
+
+def row_matches(bronze: dict[str, Any], want: dict[str, Any], header: list[str], js: bool) -> bool:
+    for column in header:
+        text = want.get(column)
+        stored = bronze.get(column)
+        ok = same_json(stored, text) if js else same_text(stored, text)
+        if not ok:
+            back = rescued(bronze, column)
+            if back is None:
+                return False
+            shown = text.decode() if isinstance(text, bytes) else text
+            if stored is not None or str(back) != str(shown):
+                return False
+    return True
+
+
+def mismatches(bronze: list[dict[str, Any]], table: Table, js: bool) -> list[str]:
+    """What of ``table`` bronze does not hold exactly (empty: all of it, and nothing more)."""
+    problems = []
+    if len(bronze) != len(table.rows):
+        problems.append(f"{len(bronze)} rows in bronze, {len(table.rows)} in the file")
+    free = list(range(len(bronze)))
+    for n, want in enumerate(table.rows):
+        hit = next((i for i in free if row_matches(bronze[i], want, table.header, js)), None)
+        if hit is None:
+            near = {c: bronze[free[0]].get(c) for c in table.header} if free else {}
+            problems.append(f"row {n}: {want!r} not in bronze (e.g. {near!r})")
+            if len(problems) > 3:
+                break
+        else:
+            free.remove(hit)
+    names = set(bronze[0]) if bronze else set()
+    missing = [h for h in table.header if bronze and h not in names]
+    if missing:
+        problems.insert(0, f"columns not kept by name: {missing!r} (bronze has {sorted(names)})")
+    return problems
+
+
+# -- the real API and loader ------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    name: str
+    data: bytes
+    table: str
+    api_status: int = 0
+    api_detail: Any = None
+    loaded_rows: list[dict[str, Any]] | None = None
+    refused: dict[str, Any] | None = None  # the .error.json
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_took(self) -> bool:
+        return self.api_status == 202
+
+    @property
+    def loader_took(self) -> bool:
+        return self.refused is None and self.loaded_rows is not None
+
+
+def lakehouse(root: Path, **overrides: Any) -> Settings:
+    """Settings for a lakehouse in ``root`` (clear ``LAKEHOUSE_*`` variables first)."""
+    values: dict[str, Any] = {
+        "root": root,
+        "dbt_project_dir": root / "dbt_project",
+        "api_ready_requires_loader": False,
+        "api_min_free_bytes": 0,
+        "api_rate_per_token": 0,
+        "batch_window_ms": 0,
+    }
+    values.update(overrides)
+    (root / "dbt_project" / "models").mkdir(parents=True, exist_ok=True)
+    return Settings(**values)
+
+
+def _drop(settings: Settings, table: str, name: str, data: bytes) -> None:
+    folder = raw_dir(settings, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)
+
+
+def _bronze(settings: Settings, table: str) -> list[dict[str, Any]] | None:
+    path = table_path(settings, "bronze", table)
+    if not (path / "_delta_log").is_dir():
+        return None
+    rows: list[dict[str, Any]] = DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+    return rows
+
+
+def _error(settings: Settings, table: str) -> dict[str, Any] | None:
+    folder = settings.quarantine_dir / table
+    if not folder.is_dir():
+        return None
+    for path in folder.glob("*.error.json"):
+        found: dict[str, Any] = json.loads(path.read_text())
+        return found
+    return None
+
+
+def run(
+    settings: Settings,
+    inputs: Iterable[tuple[str, str, bytes]],
+    client: TestClient | None = None,
+) -> dict[str, Outcome]:
+    """Each (table, file name, bytes): posted to the API's ``/files``; what it takes is loaded
+    as it landed, what it refuses is dropped into the landing zone as is; one loader pass
+    loads them all. Returns each table's outcome. ``client``: an API client to reuse."""
+    outcomes: dict[str, Outcome] = {}
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(TestClient(create_app(settings)))
+        for table, name, data in inputs:
+            r = client.post(
+                f"/v1/tables/{table}/files?filename={name}",
+                content=data,
+                headers={"content-type": "application/octet-stream"},
+            )
+            outcome = Outcome(name, data, table, r.status_code, r.json().get("detail"))
+            if r.status_code != 202:
+                _drop(settings, table, name, data)
+            outcomes[table] = outcome
+    Loader(settings).load_pending()
+    for table, outcome in outcomes.items():
+        outcome.refused = _error(settings, table)
+        if outcome.refused is None:
+            outcome.loaded_rows = _bronze(settings, table)
+    return outcomes
+
+
+def manifest(folder: Path) -> list[dict[str, str]]:
+    with (folder / "MANIFEST.tsv").open(newline="") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t") if not r["path"].startswith("#")]
