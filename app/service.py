@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lakehouse.events import LoadEventHandler
+from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.maintenance import AutoUpkeep
 from lakehouse.settings import Settings
 from lakehouse.signals import stop_on_signals
 from loader.exceptions import LoaderBusyError
 from loader.loading import Loader, LoadSummary
-from transform.builder import Builder
+from transform.builder import Builder, RunLog
 
-__all__ = ["print_summary", "run_load", "run_loader"]
+__all__ = ["print_run", "print_summary", "run_load", "run_loader"]
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +90,48 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             errors.print(f"[red]error:[/red] {exc}")
             return 1
         print_summary(summary, console)
-        if builder is None or not summary.events:
+        if builder is None:
+            return 0
+        owed = builder.ledger.tables_in_state("loaded", "failed")
+        for table, batch_ids in owed.items():  # loaded earlier, never published: build them too
+            builder.submit(LoadEvent(table, -1, tuple(batch_ids)))
+        if not summary.events and not owed:
             return 0
         if not builder.wait_idle(BUILD_WAIT_S):
             errors.print("[red]error:[/red] builds did not finish in time")
             return 1
+        print_run(builder.run, console)
         result = builder.last_result
         if result is None or not result.success:
             why = "no build ran" if result is None else result.error or "unknown error"
             errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)
             return 1
-        console.print(f"built and published: {', '.join(sorted(result.published)) or 'nothing'}")
     return 0
+
+
+def print_run(run: RunLog, console: Console) -> None:
+    """Every table the builds of this run published, and the models they did not."""
+    if not run.builds:
+        return
+    names = [
+        f"{target} v{version}" + (" (unchanged)" if target in run.unchanged else "")
+        for target, version in sorted(run.published.items())
+    ]
+    console.print(
+        f"{run.builds} build(s); published: {', '.join(names) or 'nothing'}", soft_wrap=True
+    )
+    for unique_id, why in sorted(run.kept.items()):
+        console.print(f"not published (by rule): {unique_id}: {escape(why)}", soft_wrap=True)
+    for unique_id, why in sorted(run.not_published.items()):
+        console.print(f"[yellow]not published[/yellow] {unique_id}: {escape(why)}", soft_wrap=True)
 
 
 def run_loader(settings: Settings, *, build: bool = True) -> int:
     """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM."""
     with stop_on_signals("the loader") as stop, _builder(settings, build, upkeep=True) as builder:
         log.info("loader watching %s", settings.raw_dir)
-        Loader(settings, on_event=_handler(builder)).run(stop)
+        loader = Loader(settings, on_event=_handler(builder))
+        if builder is not None:  # files in the loader's hands build with the rest
+            builder.busy = loader.holds_files
+        loader.run(stop)
     return 0

@@ -9,8 +9,11 @@ duplicate, and the loader re-records a batch it finds already committed.
 Batch states::
 
     accepted ──> loaded ──> published
-        │           └─────> failed ──> published   (builds failed after retries; a later
-        └──> quarantined                            build that publishes its rows heals it)
+        │           └─────> failed ──> published   (the latest build that covered it failed,
+        │                                           after its retries; ``build_id`` and ``error``
+        │                                           say which and why; a later build that
+        │                                           publishes its rows heals it)
+        └──> quarantined ──> accepted               (``lakehouse replay`` after a fix)
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ create table if not exists builds (
     finished_at     text
 );
 """
+#: Columns added after the first release: added to an older ledger when it is opened.
+_ADDED_COLUMNS = {("builds", "detail"): "text"}
 
 
 def utcnow() -> str:
@@ -91,6 +96,8 @@ class Build:
     error: str | None
     started_at: str
     finished_at: str | None
+    #: models built but not published: ``{"not_published": {id: why}, "kept": {id: why}}``
+    detail: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -124,6 +131,7 @@ def _build(row: sqlite3.Row) -> Build:
         error=row["error"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        detail=json.loads(row["detail"] or "{}"),
     )
 
 
@@ -137,6 +145,10 @@ class Ledger:
         try:
             db.execute("pragma journal_mode=wal")
             db.executescript(_SCHEMA)
+            for (table, column), kind in _ADDED_COLUMNS.items():
+                present = {row[1] for row in db.execute(f"pragma table_info({table})")}
+                if column not in present:
+                    db.execute(f"alter table {table} add column {column} {kind}")
         finally:
             db.close()
 
@@ -245,6 +257,50 @@ class Ledger:
                 count += cursor.rowcount
         return count
 
+    def mark_build_failed(
+        self,
+        build_id: int,
+        table: str,
+        error: Mapping[str, Any],
+        *,
+        up_to_version: int | None = None,
+        batch_ids: Sequence[str] = (),
+    ) -> int:
+        """The latest build that covered these batches failed: ``failed``, naming the build.
+
+        The batches are those of ``table`` not yet published, with a bronze version at most
+        ``up_to_version`` (what the build pinned) or listed in ``batch_ids``.
+        """
+        now = utcnow()
+        ids = list(batch_ids)
+        where = ["batch_id in (select value from json_each(?))"]
+        params: list[Any] = [json.dumps(ids)]
+        if up_to_version is not None:
+            where.append("bronze_version <= ?")
+            params.append(up_to_version)
+        with self._connect() as db:
+            cursor = db.execute(
+                "update batches set state = 'failed', build_id = ?, error = ?, updated_at = ?"
+                " where table_name = ? and state in ('loaded', 'failed')"
+                f" and ({' or '.join(where)})",
+                (build_id, json.dumps(dict(error)), now, table, *params),
+            )
+            return cursor.rowcount
+
+    def tables_in_state(self, *states: BatchState) -> dict[str, list[str]]:
+        """``{table: [batch ids]}`` of the batches in any of ``states``."""
+        marks = ", ".join("?" * len(states))
+        with self._connect(write=False) as db:
+            rows = db.execute(
+                f"select table_name, batch_id from batches where state in ({marks})"
+                " order by table_name, bronze_version",
+                states,
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for table, batch_id in rows:
+            out.setdefault(table, []).append(batch_id)
+        return out
+
     def get_batch(self, batch_id: str) -> Batch | None:
         with self._connect(write=False) as db:
             row = db.execute("select * from batches where batch_id = ?", (batch_id,)).fetchone()
@@ -287,16 +343,18 @@ class Ledger:
         read_versions: Mapping[str, int] | None = None,
         published: Mapping[str, int] | None = None,
         error: str | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         with self._connect() as db:
             db.execute(
                 "update builds set state = ?, read_versions = ?, published = ?, error = ?,"
-                " finished_at = ? where build_id = ?",
+                " detail = ?, finished_at = ? where build_id = ?",
                 (
                     state,
                     json.dumps(dict(read_versions or {})),
                     json.dumps(dict(published or {})),
                     error,
+                    json.dumps(dict(detail or {})),
                     utcnow(),
                     build_id,
                 ),

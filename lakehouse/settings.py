@@ -116,6 +116,20 @@ class Settings(BaseSettings):
         "(0: never); the same content dropped again later loads again.",
     )
 
+    # Builder (transform.builder, docs/dbt.md "When builds run").
+    build_settle_ms: int = Field(
+        default=500,
+        ge=0,
+        description="Quiet time after a bronze commit before a build starts: commits that "
+        "arrive together (files of related tables) build together.",
+    )
+    build_settle_max_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Longest a build waits for quiet once a commit is pending (a steady stream "
+        "of commits still gets built).",
+    )
+
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -157,6 +157,11 @@ class Loader:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._stopping: threading.Event | None = None  # set: stop between pieces of a file
 
+    def holds_files(self) -> bool:
+        """Whether the watcher handed over files not yet committed or quarantined."""
+        with self._pending_lock:
+            return bool(self._pending)
+
     # -- one pass --------------------------------------------------------------------------
 
     def load_pending(self) -> LoadSummary:

@@ -1,30 +1,73 @@
 """The builder thread: load events in, coalesced dbt builds out, failures retried and recorded.
 
 :class:`Builder` is the long-lived thread behind ``lakehouse load|loader|up``: ``submit`` load
-events (non-blocking), bursts coalesce into one build of ``source:bronze.<table>+`` for the
-tables they touched, failures are recorded in the run ledger and retried with back-off
-(tenacity); loading never waits for it. Event builds leave dbt unit tests out (they test the
-SQL, not the data: dbt's advice for production); ``lakehouse build`` and CI run them.
+events (non-blocking); loading never waits for it. When builds run (docs/dbt.md):
+
+* **Settle window.** A build starts once no commit has arrived for ``build_settle_ms`` and the
+  loader has no file in hand (``busy``), or ``build_settle_max_ms`` after the first pending
+  commit, whichever is first: files of related tables that arrive together build together, and
+  a steady stream of commits still gets built.
+* **One build for everything pending**: ``source:bronze.<table>+`` for every table with a pending
+  commit, plus every table whose last build failed (owed), plus the tables no build of this
+  process has started from yet (the session adds those).
+* **Retries re-pin and merge.** A failed build is retried with back-off; each attempt pins the
+  newest bronze versions and first takes in every commit that arrived meanwhile (its selectors
+  too), so a build that failed its tests on data a later commit completes (orders before their
+  payments) converges as soon as that commit is in, without another load of the same table. A
+  commit arriving during the back-off cuts it short (after a settle window).
+* **Batch states** (the run ledger): a batch is ``published`` by the first build that read its
+  bronze version and published everything downstream of its table; ``failed`` only when the
+  latest build that covered it failed (after its retries), with that build's id and why. A
+  failed table is owed: the next build, whatever triggered it, includes it again.
+
+Event builds leave dbt unit tests out (they test the SQL, not the data: dbt's advice for
+production); ``lakehouse build`` and CI run them. ``request`` runs a build asked for by a
+command (``lakehouse build`` sent to a running service) on this same thread, between event
+builds, with its own selection.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
-
-from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from transform.session import BuildResult, DbtSession
+from transform.session import BuildRequest, BuildResult, DbtSession
 
-__all__ = ["Builder"]
+__all__ = ["Builder", "RunLog", "record_build"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunLog:
+    """What the builds of this process did, for a command's final summary."""
+
+    builds: int = 0
+    published: dict[str, int] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
+    not_published: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, str] = field(default_factory=dict)
+
+    def add(self, result: BuildResult) -> None:
+        self.builds += 1
+        for target, version in result.published.items():
+            self.published[target] = version
+            if target in result.unchanged:
+                self.unchanged.add(target)
+            else:
+                self.unchanged.discard(target)
+        self.not_published.update(result.not_published)
+        self.kept.update(result.kept)
+        for unique_id in list(self.not_published):
+            if result.published_ids.get(unique_id):
+                del self.not_published[unique_id]
 
 
 class Builder:
@@ -37,7 +80,7 @@ class Builder:
         attempts: int = 3,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
-        debounce_s: float = 0.02,
+        busy: Callable[[], bool] | None = None,
         between_builds: Callable[[Callable[[], bool]], object] | None = None,
         between_every_s: float = 60.0,
     ) -> None:
@@ -51,12 +94,20 @@ class Builder:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self.debounce_s = debounce_s
+        self.settle_s = settings.build_settle_ms / 1000
+        self.settle_max_s = settings.build_settle_max_ms / 1000
+        #: whether the loader holds files it has not committed yet (they build with the rest)
+        self.busy = busy
         self.ledger = Ledger(settings.ledger_file)
         self.builds = 0
         self.last_result: BuildResult | None = None
+        self.run = RunLog()
         self._cond = threading.Condition()
         self._pending: dict[str, set[str]] = {}  # table -> batch ids
+        self._first_at = 0.0  # when the oldest pending commit arrived
+        self._last_at = 0.0  # when the newest did
+        self._owed: dict[str, set[str]] = {}  # tables whose last build failed -> batch ids
+        self._requests: list[tuple[BuildRequest, Future[BuildResult]]] = []
         self._running = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,15 +122,36 @@ class Builder:
         self._thread.start()
 
     def submit(self, event: LoadEvent) -> None:
-        """Queue a build for ``event``'s table (returns at once; bursts coalesce)."""
+        """Queue a build for ``event``'s table (returns at once; commits coalesce)."""
         with self._cond:
+            now = time.monotonic()
+            if not self._pending:
+                self._first_at = now
+            self._last_at = now
             self._pending.setdefault(event.table, set()).update(event.batch_ids)
             self._cond.notify_all()
+
+    def request(self, request: BuildRequest) -> Future[BuildResult]:
+        """Run a build with its own selection on the builder thread; its result, later."""
+        future: Future[BuildResult] = Future()
+        with self._cond:
+            self._requests.append((request, future))
+            self._cond.notify_all()
+        return future
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is queued or running (False if ``timeout`` passed first)."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending and not self._running, timeout)
+            return self._cond.wait_for(self._idle, timeout)
+
+    def _idle(self) -> bool:
+        return not self._pending and not self._requests and not self._running
+
+    @property
+    def owed(self) -> dict[str, set[str]]:
+        """Tables whose latest build failed (the next build includes them), with batch ids."""
+        with self._cond:
+            return {table: set(ids) for table, ids in self._owed.items()}
 
     def stop(self) -> None:
         """Stop after the running build (queued events are dropped; bronze keeps the data)."""
@@ -89,6 +161,10 @@ class Builder:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        with self._cond:
+            requests, self._requests = self._requests, []
+        for _, future in requests:
+            future.cancel()
 
     # -- the thread ------------------------------------------------------------------------
 
@@ -96,24 +172,29 @@ class Builder:
         while not self._stop.is_set():
             with self._cond:
                 self._cond.wait_for(
-                    lambda: self._pending or self._stop.is_set() or self._between_due(),
+                    lambda: (
+                        self._pending
+                        or self._requests
+                        or self._stop.is_set()
+                        or self._between_due()
+                    ),
                     timeout=self.between_every_s if self.between_builds else None,
                 )
                 if self._stop.is_set():
                     break
-                between = not self._pending and self._between_due()
-                if not self._pending and not between:
+                request = self._requests.pop(0) if self._requests else None
+                between = request is None and not self._pending and self._between_due()
+                if request is None and not self._pending and not between:
                     continue
                 self._running = True
             try:
-                if between:
+                if request is not None:
+                    self._run_request(*request)
+                elif between:
                     self._run_between()
                 else:
-                    if self.debounce_s:
-                        self._stop.wait(self.debounce_s)  # let the rest of a burst arrive
-                    with self._cond:
-                        pending, self._pending = self._pending, {}
-                    self._build(pending)
+                    self._settle()
+                    self._build_pending()
             except Exception:  # never let the builder thread die; loading goes on
                 log.exception("builder: unexpected error")
             finally:
@@ -130,67 +211,164 @@ class Builder:
     def _run_between(self) -> None:
         assert self.between_builds is not None
         try:
-            self.between_builds(lambda: bool(self._pending) or self._stop.is_set())
+            self.between_builds(
+                lambda: bool(self._pending) or bool(self._requests) or self._stop.is_set()
+            )
         finally:
             self._between_at = time.monotonic()
 
-    def _build(self, pending: dict[str, set[str]]) -> None:
-        select = [f"source:bronze.{table}+" for table in sorted(pending)]
-        attempts = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
-            retry=lambda state: not self._stop.is_set() and _failed(state),
-            sleep=self._sleep,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        )
-        result: BuildResult | None = attempts(functools.partial(self._attempt, select))
-        if result is not None and result.success:
-            self._covered |= set(result.pinned)
-        if result is not None and not result.success and not self._stop.is_set():
-            error = {"error": "build failed after retries", "detail": result.error}
-            for table, batch_ids in pending.items():
-                for batch_id in batch_ids:
-                    batch = self.ledger.get_batch(batch_id)
-                    if batch is not None and batch.state == "loaded":
-                        self.ledger.mark_failed(batch_id, table, batch.source_file, error)
+    def _settle(self) -> None:
+        """Wait for quiet: no commit for ``settle_s`` and the loader idle, at most ``settle_max_s``
+        after the first pending commit."""
+        with self._cond:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                deadline = self._first_at + self.settle_max_s
+                quiet_at = self._last_at + self.settle_s
+                if now >= deadline or (now >= quiet_at and not self._loader_busy()):
+                    return
+                wake = min(deadline, quiet_at if now < quiet_at else now + 0.05)
+                self._cond.wait(wake - now)
 
-    def _sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)  # back-off that stop() interrupts
+    def _loader_busy(self) -> bool:
+        try:
+            return bool(self.busy and self.busy())
+        except Exception:  # a probe must never stall the builder
+            log.exception("builder: the loader probe failed")
+            return False
 
-    def _attempt(self, select: list[str]) -> BuildResult:
-        build_id = self.ledger.start_build(" ".join(select))
+    def _take_pending(self, into: dict[str, set[str]]) -> None:
+        with self._cond:
+            pending, self._pending = self._pending, {}
+        for table, ids in pending.items():
+            into.setdefault(table, set()).update(ids)
+
+    def _build_pending(self) -> None:
+        """One build of everything pending and owed, retried (re-pinned, merged) until it
+        succeeds or the attempts run out."""
+        batch: dict[str, set[str]] = {}
+        self._take_pending(batch)
+        for table, ids in self.owed.items():
+            batch.setdefault(table, set()).update(ids)
+        for attempt in range(1, self.attempts + 1):
+            if attempt > 1:
+                self._backoff(attempt)
+                if self._stop.is_set():
+                    return
+                self._take_pending(batch)  # commits that arrived meanwhile join the retry
+            select = [f"source:bronze.{table}+" for table in sorted(batch)]
+            request = BuildRequest(select, unit_tests=False)
+            result, _ = self._run(request, final=attempt == self.attempts, batch=batch)
+            if result.success or self._stop.is_set():
+                return
+
+    def _backoff(self, attempt: int) -> None:
+        """The back-off before attempt ``attempt``; a new commit cuts it short (then settles)."""
+        delay = min(self.backoff_s * 2 ** (attempt - 2), self.max_backoff_s)
+        with self._cond:
+            arrived = self._cond.wait_for(lambda: self._pending or self._stop.is_set(), delay)
+        if arrived and not self._stop.is_set():
+            self._settle()
+
+    def _run(
+        self, request: BuildRequest, *, final: bool = True, batch: dict[str, set[str]] | None = None
+    ) -> tuple[BuildResult, int]:
+        build_id = self.ledger.start_build(request.describe())
         try:
             if self._session is None:
                 self._session = DbtSession(self.settings)
-            result = self._session.build(select, covered=self._covered, unit_tests=False)
+            result = self._session.build(request, covered=self._covered)
         except Exception as exc:
             log.exception("build %s crashed", build_id)
-            result = BuildResult(success=False, failures=[f"{type(exc).__name__}: {exc}"])
+            result = BuildResult(
+                success=False, failures=[f"{type(exc).__name__}: {exc}"], attributed=False
+            )
+        result.build_id = build_id
         self.builds += 1
         self.last_result = result
+        self.run.add(result)
         if result.success:
-            self.ledger.finish_build(
-                build_id,
-                "succeeded",
-                read_versions=result.read_versions,
-                published=result.published,
-            )
-            self.ledger.mark_published(build_id, result.read_versions)
+            self._covered |= set(result.pinned)
+        attempts = self.attempts if batch is not None else 1
+        record_build(self.ledger, build_id, result, final=final, batch=batch, attempts=attempts)
+        self._settle_owed(result, batch or {}, final=final)
+        if result.success:
             log.info("build %s published %s in %.2fs", build_id, result.published, result.seconds)
         else:
-            self.ledger.finish_build(
-                build_id,
-                "failed",
-                read_versions=result.read_versions,
-                published=result.published,
-                error=result.error,
-            )
             log.warning("build %s failed: %s", build_id, result.error)
-        return result
+        return result, build_id
+
+    def _settle_owed(self, result: BuildResult, batch: dict[str, set[str]], *, final: bool) -> None:
+        """Tables whose latest build failed are owed to the next build; covered ones are not."""
+        covered = set(batch) | set(result.read_versions)
+        failed = result.failed_tables(covered)
+        with self._cond:
+            for table in covered - failed:
+                self._owed.pop(table, None)
+            if final and not self._stop.is_set():
+                for table in failed:
+                    self._owed.setdefault(table, set()).update(batch.get(table, ()))
+
+    def _run_request(self, request: BuildRequest, future: Future[BuildResult]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            if request.failed:
+                request = request.with_select(
+                    [f"source:bronze.{t}+" for t in sorted(self._failed_tables())]
+                )
+            result, _ = self._run(request)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(result)
+
+    def _failed_tables(self) -> set[str]:
+        return set(self.owed) | set(self.ledger.tables_in_state("failed"))
 
 
-def _failed(state: RetryCallState) -> bool:
-    outcome = state.outcome
-    if outcome is None or outcome.failed:
-        return True
-    return not outcome.result().success
+def record_build(
+    ledger: Ledger,
+    build_id: int,
+    result: BuildResult,
+    *,
+    final: bool = True,
+    batch: Mapping[str, set[str]] | None = None,
+    attempts: int = 1,
+) -> None:
+    """The build's outcome in the run ledger, and the batches it covered.
+
+    A batch is ``published`` by this build when the build read its bronze table at or after
+    the batch's version and nothing downstream of that table failed in the build. With
+    ``final`` (no retry follows), the batches of the tables it failed for (those pinned, and
+    ``batch``'s) are ``failed``, naming this build and why.
+    """
+    ledger.finish_build(
+        build_id,
+        "succeeded" if result.success else "failed",
+        read_versions=result.read_versions,
+        published=result.published,
+        error=result.error,
+        detail={"not_published": result.not_published, "kept": result.kept},
+    )
+    batch = batch or {}
+    failed = result.failed_tables(set(result.read_versions) | set(batch))
+    clean = {t: v for t, v in result.read_versions.items() if t not in failed}
+    if clean:
+        ledger.mark_published(build_id, clean)
+    if not final:
+        return
+    error = {
+        "error": f"build {build_id} failed"
+        + (f" after {attempts} attempts" if attempts > 1 else ""),
+        "build_id": build_id,
+        "detail": result.error,
+    }
+    for table in sorted(failed):
+        ledger.mark_build_failed(
+            build_id,
+            table,
+            error,
+            up_to_version=result.pinned.get(table),
+            batch_ids=sorted(batch.get(table, ())),
+        )

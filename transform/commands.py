@@ -6,8 +6,9 @@ from rich.console import Console
 
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
+from transform.builder import record_build
 from transform.docs import annotate_docs, docs_target, serve_docs
-from transform.session import DBT_LOCK, BuildResult, DbtSession
+from transform.session import DBT_LOCK, BuildRequest, BuildResult, DbtSession
 
 __all__ = ["run_build", "run_docs"]
 
@@ -17,17 +18,11 @@ def run_build(settings: Settings, *, select: list[str], full_refresh: bool = Fal
     console = Console()
     ledger = Ledger(settings.ledger_file)
     session = DbtSession(settings, log_level="info")
-    build_id = ledger.start_build(" ".join(select) or None)
-    result = session.build(select, full_refresh=full_refresh)
-    ledger.finish_build(
-        build_id,
-        "succeeded" if result.success else "failed",
-        read_versions=result.read_versions,
-        published=result.published,
-        error=result.error,
-    )
-    if result.success:
-        ledger.mark_published(build_id, result.read_versions)
+    request = BuildRequest(select, full_refresh=full_refresh)
+    build_id = ledger.start_build(request.describe())
+    result = session.build(request)
+    result.build_id = build_id
+    record_build(ledger, build_id, result)
     _print_result(console, settings, result)
     return 0 if result.success else 1
 

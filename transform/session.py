@@ -22,14 +22,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.settings import Settings
 from transform import _dbt_duckdb_internals
 
-__all__ = ["DBT_LOCK", "BuildResult", "DbtSession", "dbt_arguments"]
+__all__ = ["DBT_LOCK", "BuildRequest", "BuildResult", "DbtSession", "dbt_arguments"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,78 @@ _FAILED_TESTS = {"fail", "error"}
 _FAILED_NODES = {"error", "fail", "runtime error"}
 
 
+@dataclass(frozen=True, init=False)
+class BuildRequest:
+    """What to build: dbt's own selection (``--select``/``--exclude``/``--full-refresh``/
+    ``--vars``), whether unit tests run, and ``failed``: add the tables whose last build failed
+    (resolved by the builder that knows them)."""
+
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    full_refresh: bool = False
+    vars: str | None = None
+    unit_tests: bool = True
+    failed: bool = False
+
+    def __init__(
+        self,
+        select: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        full_refresh: bool = False,
+        vars: str | None = None,
+        unit_tests: bool = True,
+        failed: bool = False,
+    ) -> None:
+        object.__setattr__(self, "select", tuple(select))
+        object.__setattr__(self, "exclude", tuple(exclude))
+        object.__setattr__(self, "full_refresh", full_refresh)
+        object.__setattr__(self, "vars", vars)
+        object.__setattr__(self, "unit_tests", unit_tests)
+        object.__setattr__(self, "failed", failed)
+
+    def with_select(self, extra: Sequence[str]) -> BuildRequest:
+        return BuildRequest(
+            [*self.select, *extra],
+            self.exclude,
+            full_refresh=self.full_refresh,
+            vars=self.vars,
+            unit_tests=self.unit_tests,
+        )
+
+    def describe(self) -> str | None:
+        """The selection as the ledger records it (``None``: everything)."""
+        parts = list(self.select)
+        if self.exclude:
+            parts += ["--exclude", *self.exclude]
+        if self.full_refresh:
+            parts.append("--full-refresh")
+        if self.vars:
+            parts += ["--vars", self.vars]
+        return " ".join(parts) or None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "select": list(self.select),
+            "exclude": list(self.exclude),
+            "full_refresh": self.full_refresh,
+            "vars": self.vars,
+            "unit_tests": self.unit_tests,
+            "failed": self.failed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildRequest:
+        return cls(
+            [str(s) for s in data.get("select") or []],
+            [str(s) for s in data.get("exclude") or []],
+            full_refresh=bool(data.get("full_refresh")),
+            vars=data.get("vars") or None,
+            unit_tests=bool(data.get("unit_tests", True)),
+            failed=bool(data.get("failed")),
+        )
+
+
 @dataclass
 class BuildResult:
     """What one build did."""
@@ -48,12 +120,21 @@ class BuildResult:
     pinned: dict[str, int] = field(default_factory=dict)
     read_versions: dict[str, int] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
+    #: unique id -> ``<layer>/<model>`` of every model published (or found unchanged)
+    published_ids: dict[str, str] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     not_published: dict[str, str] = field(default_factory=dict)
+    #: models built but not published by the folder/``meta.publish`` rule (unique id -> why)
+    kept: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     #: bronze tables pinned below their latest version (a file still coming in pieces):
     #: ``{table: (pinned version or None, latest version)}``
     held_back: dict[str, tuple[int | None, int]] = field(default_factory=dict)
+    #: bronze tables with a failed or blocked node downstream of them in this build
+    dirty_tables: set[str] = field(default_factory=set)
+    #: every failure is tied to nodes (else a failure counts against every table)
+    attributed: bool = True
+    build_id: int | None = None
     seconds: float = 0.0
     dbt_seconds: float = 0.0
     publish_seconds: float = 0.0
@@ -61,6 +142,49 @@ class BuildResult:
     @property
     def error(self) -> str | None:
         return "; ".join(self.failures) or None
+
+    def failed_tables(self, tables: Iterable[str]) -> set[str]:
+        """Which of ``tables`` this build failed for (something downstream failed)."""
+        if self.success:
+            return set()
+        if not self.attributed:
+            return set(tables)
+        return set(tables) & self.dirty_tables
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "build_id": self.build_id,
+            "pinned": self.pinned,
+            "read_versions": self.read_versions,
+            "published": self.published,
+            "published_ids": self.published_ids,
+            "unchanged": self.unchanged,
+            "not_published": self.not_published,
+            "kept": self.kept,
+            "failures": self.failures,
+            "dirty_tables": sorted(self.dirty_tables),
+            "attributed": self.attributed,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildResult:
+        return cls(
+            success=bool(data["success"]),
+            build_id=data.get("build_id"),
+            pinned=dict(data.get("pinned") or {}),
+            read_versions=dict(data.get("read_versions") or {}),
+            published=dict(data.get("published") or {}),
+            published_ids=dict(data.get("published_ids") or {}),
+            unchanged=list(data.get("unchanged") or []),
+            not_published=dict(data.get("not_published") or {}),
+            kept=dict(data.get("kept") or {}),
+            failures=list(data.get("failures") or []),
+            dirty_tables=set(data.get("dirty_tables") or []),
+            attributed=bool(data.get("attributed", True)),
+            seconds=float(data.get("seconds") or 0.0),
+        )
 
 
 class DbtSession:
@@ -99,7 +223,7 @@ class DbtSession:
 
     def build(
         self,
-        select: Sequence[str] = (),
+        select: Sequence[str] | BuildRequest = (),
         *,
         full_refresh: bool = False,
         covered: set[str] | None = None,
@@ -111,35 +235,37 @@ class DbtSession:
         it is selected too (``source:bronze.<table>+``): a model downstream of the selection
         may read a model of such a table, which was then never built.
         """
+        request = (
+            select
+            if isinstance(select, BuildRequest)
+            else BuildRequest(select, full_refresh=full_refresh, unit_tests=unit_tests)
+        )
         with DBT_LOCK:  # no other session may re-pin bronze before this build has published
-            return self._build(
-                select, full_refresh=full_refresh, covered=covered, unit_tests=unit_tests
-            )
+            return self._build(request, covered=covered)
 
-    def _build(
-        self,
-        select: Sequence[str],
-        *,
-        full_refresh: bool,
-        covered: set[str] | None,
-        unit_tests: bool,
-    ) -> BuildResult:
+    def _build(self, request: BuildRequest, *, covered: set[str] | None) -> BuildResult:
         from transform import dbt_plugin
 
         started = time.perf_counter()
         pins = dbt_plugin.begin_build(self.settings)
         pinned = pins.pinned_versions
-        if covered is not None:
-            select = [*select, *(f"source:bronze.{t}+" for t in sorted(set(pinned) - covered))]
+        select = list(request.select)
+        if covered is not None and select:
+            select += [f"source:bronze.{t}+" for t in sorted(set(pinned) - covered)]
         args = ["build"]
         if select:
             args += ["--select", " ".join(dict.fromkeys(select))]
+        exclude = list(request.exclude)
         missing = sorted(self.declared_bronze() - set(pinned))
-        if missing:  # not loaded yet: leave out what reads them instead of failing the build
-            args += ["--exclude", " ".join(f"source:bronze.{t}+" for t in missing)]
-        if full_refresh:
+        # not loaded yet: leave out what reads them instead of failing the build
+        exclude += [f"source:bronze.{t}+" for t in missing]
+        if exclude:
+            args += ["--exclude", " ".join(dict.fromkeys(exclude))]
+        if request.full_refresh:
             args.append("--full-refresh")
-        if not unit_tests:  # dbt's advice for production builds: they test SQL, not data
+        if request.vars:
+            args += ["--vars", request.vars]
+        if not request.unit_tests:  # dbt's advice for production builds: they test SQL, not data
             args += ["--exclude-resource-type", "unit_test"]
         dbt_started = time.perf_counter()
         outcome = self.invoke(args)
@@ -149,17 +275,22 @@ class DbtSession:
         result.dbt_seconds = time.perf_counter() - dbt_started
         if outcome.exception is not None:
             result.failures.append(f"dbt: {outcome.exception}")
-        to_publish, blocked, failures = _analyse(outcome.result)
-        result.failures.extend(failures)
-        result.not_published.update(blocked)
-        for unique_id in blocked:
+            result.attributed = False
+        analysis = _analyse(outcome.result)
+        result.failures.extend(analysis.failures)
+        result.not_published.update(analysis.blocked)
+        for unique_id in analysis.blocked:
             self._unpublished.pop(unique_id, None)
-        self._unpublished.update(to_publish)
+        self._unpublished.update(analysis.built)
         publish_started = time.perf_counter()
-        self._publish(result, full_refresh=full_refresh)
+        self._publish(result, full_refresh=request.full_refresh)
         result.publish_seconds = time.perf_counter() - publish_started
         result.read_versions = pins.read_versions
         result.success = result.success and not result.failures
+        publish_failed = {u for u, why in result.not_published.items() if why.startswith("publish")}
+        result.dirty_tables = analysis.tables_upstream_of(
+            analysis.failed_or_blocked | publish_failed
+        )
         result.seconds = time.perf_counter() - started
         return result
 
@@ -192,8 +323,11 @@ class DbtSession:
                     if spec is not None:
                         done = publisher.publish(spec, full_refresh=full_refresh, cursor=cursor)
                         result.published[done.target] = done.version
+                        result.published_ids[unique_id] = done.target
                         if done.mode == "unchanged":
                             result.unchanged.append(done.target)
+                    elif (why := _why_not_published(node)) is not None:
+                        result.kept[unique_id] = why
                     del self._unpublished[unique_id]
                 except Exception as exc:  # recorded; redone by the next build
                     log.exception("publishing %s failed", unique_id)
@@ -203,36 +337,84 @@ class DbtSession:
             cursor.close()
 
 
-def _analyse(run_result: Any) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def _why_not_published(node: Any) -> str | None:
+    """Why a model that built is not published (``None`` for an ephemeral model: no table)."""
+    config = node.config
+    if str(config.materialized) == "ephemeral":
+        return None
+    meta = {**(getattr(node, "meta", None) or {}), **(getattr(config, "meta", None) or {})}
+    if meta.get("publish") is not None:
+        return f"meta.publish is {meta['publish']!r}: stays in DuckDB"
+    path = "/".join(node.fqn[1:-1]) or "the project root"
+    return (
+        f"in {path}/, not under models/staging/ or models/marts/: stays in DuckDB "
+        "(set meta.publish: silver or gold to publish it)"
+    )
+
+
+@dataclass
+class _Analysis:
+    """dbt's results of one build: what to publish, what not (and why), the failures."""
+
+    built: dict[str, Any] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    #: every node that failed, errored, or (a model) was skipped or blocked by a test
+    failed_or_blocked: set[str] = field(default_factory=set)
+    #: unique id -> the nodes it depends on, for every node of the build
+    parents: dict[str, list[str]] = field(default_factory=dict)
+
+    def tables_upstream_of(self, unique_ids: Iterable[str]) -> set[str]:
+        """The bronze tables whose sources feed ``unique_ids`` (through this build's nodes)."""
+        tables: set[str] = set()
+        seen: set[str] = set()
+        todo = list(unique_ids)
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            parts = node.split(".")
+            if parts[0] == "source" and len(parts) >= 4 and parts[-2] == "bronze":
+                tables.add(parts[-1])
+            todo.extend(self.parents.get(node, ()))
+        return tables
+
+
+def _analyse(run_result: Any) -> _Analysis:
     """Models to publish, models blocked (with why), and failures, from dbt's results."""
-    results = list(getattr(run_result, "results", None) or [])
-    built: dict[str, Any] = {}
-    blocked: dict[str, str] = {}
-    failures: list[str] = []
-    for res in results:
+    out = _Analysis()
+    for res in list(getattr(run_result, "results", None) or []):
         node = res.node
         status = str(getattr(res.status, "value", res.status))
         kind = str(getattr(node.resource_type, "value", node.resource_type))
+        depends_on = getattr(node, "depends_on", None)
+        out.parents[node.unique_id] = list(getattr(depends_on, "nodes", None) or [])
         if kind == "model":
             if status == "success":
-                built[node.unique_id] = node
+                out.built[node.unique_id] = node
             elif status in _FAILED_NODES:
-                failures.append(f"{node.unique_id}: {res.message}")
-                blocked[node.unique_id] = f"{status}: {res.message}"
+                out.failures.append(f"{node.unique_id}: {res.message}")
+                out.blocked[node.unique_id] = f"{status}: {res.message}"
+                out.failed_or_blocked.add(node.unique_id)
             else:
-                blocked[node.unique_id] = status
+                out.blocked[node.unique_id] = status
+                out.failed_or_blocked.add(node.unique_id)
         elif kind in ("test", "unit_test") and status in _FAILED_TESTS:
-            failures.append(f"{node.unique_id}: {status}: {res.message}")
+            out.failures.append(f"{node.unique_id}: {status}: {res.message}")
+            out.failed_or_blocked.add(node.unique_id)
             attached = getattr(node, "attached_node", None)
-            targets = [attached] if attached else list(node.depends_on.nodes)
+            targets = [attached] if attached else out.parents[node.unique_id]
             for target in targets:
                 if target.startswith("model."):
-                    blocked[target] = f"test {node.name} {status}"
+                    out.blocked[target] = f"test {node.name} {status}"
+                    out.failed_or_blocked.add(target)
         elif status in _FAILED_NODES:
-            failures.append(f"{node.unique_id}: {res.message}")
-    for unique_id in blocked:
-        built.pop(unique_id, None)
-    return built, blocked, failures
+            out.failures.append(f"{node.unique_id}: {res.message}")
+            out.failed_or_blocked.add(node.unique_id)
+    for unique_id in out.blocked:
+        out.built.pop(unique_id, None)
+    return out
 
 
 _LAST_DATABASE: list[tuple[str, str, str]] = []

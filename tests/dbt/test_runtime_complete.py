@@ -106,7 +106,8 @@ def test_a_build_between_pieces_reads_the_last_complete_version(settings: Settin
 
 
 def test_a_running_builder_never_publishes_part_of_a_file(settings: Settings) -> None:
-    builder = Builder(settings, attempts=2, backoff_s=0.05, max_backoff_s=0.1, debounce_s=0)
+    no_settle = settings.model_copy(update={"build_settle_ms": 0, "build_settle_max_ms": 0})
+    builder = Builder(no_settle, attempts=2, backoff_s=0.05, max_backoff_s=0.1)
     builder.start()
     try:
         loader = Loader(settings, on_event=builder.submit)
