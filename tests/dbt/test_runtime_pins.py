@@ -6,13 +6,14 @@ the first one's build is still reading bronze.
 
 from __future__ import annotations
 
+import linecache
+import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 from deltalake import DeltaTable
 from runtime_support import append_bronze, orders, project_settings, write_project
+from waiting import wait_for
 
 from transform import dbt_plugin
 from transform.session import BuildResult, DbtSession
@@ -53,13 +54,17 @@ MODELS = {
 }
 
 
-def wait_for(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+def waits_for_the_dbt_lock(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is blocked on ``DBT_LOCK`` as ``DbtSession.build`` begins.
+
+    Its innermost Python frame is then ``build`` at the ``with DBT_LOCK`` line (the wait itself
+    is in C): it has not pinned anything yet.
+    """
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return False
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+    return frame.f_code.co_qualname == "DbtSession.build" and "DBT_LOCK" in line
 
 
 def seen(relation: str) -> int:
@@ -86,13 +91,14 @@ def test_a_second_session_does_not_repin_a_running_build(tmp_path: Path) -> None
     running.start()
     other: threading.Thread | None = None
     try:
-        assert wait_for((tmp_path / "gate-started").exists, 120)
+        wait_for((tmp_path / "gate-started").exists, 120, "the running build to reach its gate")
         pins = dbt_plugin.current_pins()
         second_version = append_bronze(settings, "orders", orders(31, 5))
         other = threading.Thread(target=build, args=("other", ["orders_seen_first"]))
         other.start()
-        # the other session must wait for the running build; give it a chance not to
-        assert not wait_for(lambda: dbt_plugin.current_pins() is not pins, 2)
+        # the other session waits for the running build, before pinning anything
+        wait_for(lambda: waits_for_the_dbt_lock(other), 60, "the other session to wait")
+        assert dbt_plugin.current_pins() is pins and other.is_alive()
     finally:
         (tmp_path / "gate-go").touch()
         running.join(120)

@@ -27,7 +27,8 @@ from deploy_support import (
     environment,
     resolve_anchors_and_merge,
 )
-from e2e.e2e_support import free_port, wait_for
+from e2e.e2e_support import free_port
+from waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

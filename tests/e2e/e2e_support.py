@@ -1,16 +1,15 @@
-"""Helpers for end-to-end tests: free loopback ports and bounded waits on a condition."""
+"""Helpers for end-to-end tests: a ``lakehouse`` process's environment, free loopback ports.
+
+Bounded waits on an event: ``from waiting import wait_for`` (``tests/waiting.py``).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -33,14 +32,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

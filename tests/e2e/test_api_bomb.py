@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port, wait_for
+from e2e_support import free_port
+from waiting import wait_for
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 ZEROS = gzip.compress(b"\0" * (10 * 1024**2), compresslevel=9)  # 10 MiB → ~10 KiB

@@ -8,12 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from e2e_support import free_port
+from waiting import wait_for
 
 from lakehouse.layout import is_candidate
 from lakehouse.ledger import Ledger
@@ -33,14 +33,15 @@ def _start_api(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while True:
+
+    def healthy() -> bool:
+        assert server.poll() is None, f"lakehouse api exited with {server.returncode}"
         try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
+            return httpx.get(f"{url}/health").status_code == 200
         except httpx.TransportError:
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.1)
+            return False
+
+    wait_for(healthy, 60, "the API to start")
     return server, url
 
 
@@ -73,9 +74,7 @@ def test_kill_9_during_uploads(tmp_path: Path) -> None:
     threads = [threading.Thread(target=client) for _ in range(6)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 30
-    while len(accepted) < 10 and time.monotonic() < deadline:  # well into the uploads
-        time.sleep(0.05)
+    wait_for(lambda: len(accepted) >= 10, 30, "ten uploads accepted")  # well into the uploads
     server.send_signal(signal.SIGKILL)
     server.wait(timeout=30)
     stop.set()

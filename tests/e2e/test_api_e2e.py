@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port, wait_for
+from e2e_support import free_port
+from waiting import wait_for
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port, lakehouse_env, wait_for
+from e2e_support import free_port, lakehouse_env
+from waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")

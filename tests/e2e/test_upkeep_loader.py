@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from e2e_support import lakehouse_env, wait_for
+from e2e_support import lakehouse_env
+from waiting import wait_for
 
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings

@@ -9,11 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 from api_support import make_settings, order
 from deltalake import write_deltalake
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.app import create_app
 from lakehouse.heartbeat import write_heartbeat
-from lakehouse.ledger import Ledger
+from lakehouse.ledger import Batch, Ledger
 from lakehouse.settings import Settings
 
 
@@ -29,14 +30,32 @@ def test_batch_status_and_404(client: TestClient) -> None:
     assert client.get(r.json()["status_url"], params={"wait": -1}).status_code == 422
 
 
+class WatchedLedger(Ledger):
+    """The real run ledger, which also tells when the API has read a batch from it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.states_read: list[str] = []
+        self.read = threading.Event()
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        batch = super().get_batch(batch_id)
+        if batch is not None:
+            self.states_read.append(batch.state)
+            self.read.set()
+        return batch
+
+
 def test_wait_returns_when_the_loader_moves_the_batch(
-    client: TestClient, api_settings: Settings
+    app: FastAPI, client: TestClient, api_settings: Settings
 ) -> None:
     r = client.post("/v1/tables/orders/records", json=[order(1)])
     batch_id = r.json()["batch_id"]
+    watched = WatchedLedger(api_settings.ledger_file)
+    app.state.context.ledger = watched
 
     def loader() -> None:  # another writer of the same ledger file, like the loader process
-        time.sleep(0.3)
+        watched.read.wait(30)  # the API has read the batch: its wait has begun
         Ledger(api_settings.ledger_file).mark_loaded(
             "orders", 4, {batch_id: (f"{batch_id}.ndjson", 1)}
         )
@@ -47,6 +66,7 @@ def test_wait_returns_when_the_loader_moves_the_batch(
     status = client.get(r.json()["status_url"], params={"wait": 10}).json()
     elapsed = time.monotonic() - started
     thread.join()
+    assert watched.states_read[0] == "accepted"  # the change came while the request waited
     assert status["state"] == "loaded" and status["bronze_version"] == 4
     assert elapsed < 5  # returned on the change, not at the deadline
 

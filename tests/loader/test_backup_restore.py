@@ -14,8 +14,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from e2e.e2e_support import wait_for
 from loader_support import csv_rows, drop
+from waiting import wait_for
 
 from ingest.tokens import TokenStore, create_token
 from lakehouse.backup import (

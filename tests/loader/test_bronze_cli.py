@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from loader_support import csv_rows, drop
+from waiting import wait_for
 
 from lakehouse.settings import Settings
 
@@ -65,7 +67,6 @@ def test_lakehouse_load_refuses_when_another_loader_runs(settings: Settings) -> 
 @pytest.mark.e2e
 def test_lakehouse_loader_watches_until_sigterm(settings: Settings) -> None:
     import signal
-    import time
 
     from lakehouse.heartbeat import read_heartbeat
 
@@ -78,16 +79,19 @@ def test_lakehouse_loader_watches_until_sigterm(settings: Settings) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+    def alive(event: Callable[[], object]) -> Callable[[], object]:
+        def check() -> object:
+            assert proc.poll() is None, f"lakehouse loader exited with {proc.returncode}"
+            return event()
+
+        return check
+
     try:
-        deadline = time.monotonic() + 60
-        while read_heartbeat(settings) is None:  # up and watching
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(alive(lambda: read_heartbeat(settings)), 60, "the loader's first heartbeat")
         drop(settings, "orders", "live.csv", csv_rows(4))
         archived = settings.archive_dir / "orders" / "live.csv"
-        while not archived.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(alive(archived.exists), 60, "live.csv to be loaded and archived")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

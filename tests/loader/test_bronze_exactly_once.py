@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
+from waiting import wait_for
 
 from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
@@ -137,16 +140,20 @@ def _load_cmd() -> list[str]:
     return [str(Path(sys.executable).parent / "lakehouse"), "load", "--no-build"]
 
 
-def _make_inbox(settings: Settings) -> dict[str, int]:
+def _make_inbox(
+    settings: Settings, *, small_files: int = 24, big_rows: int = 120_000
+) -> dict[str, int]:
+    """Small files and one big file (the oldest, so it is loaded first); rows per file name."""
     expected = {}
     start = 0
-    for i in range(24):
+    for i in range(small_files):
         n = 50 + i
         drop(settings, "t", f"small{i:02}.csv", csv_rows(n, start=start))
         expected[f"small{i:02}.csv"] = n
         start += n
-    drop(settings, "t", "big.csv", csv_rows(120_000, start=start))
-    expected["big.csv"] = 120_000
+    big = drop(settings, "t", "big.csv", csv_rows(big_rows, start=start))
+    os.utime(big, ns=(1_000_000_000, 1_000_000_000))
+    expected["big.csv"] = big_rows
     return expected
 
 
@@ -159,32 +166,96 @@ def _check_exact(settings: Settings, expected: dict[str, int]) -> None:
     assert not any((settings.raw_dir / "t").iterdir())
 
 
-def _kill_loop(settings: Settings, kills: int, seed: int) -> None:
-    expected = _make_inbox(settings)
-    env = _env(
-        settings.root,
-        LAKEHOUSE_CHUNK_ROWS="15000",
-        LAKEHOUSE_READ_BATCH_ROWS="4096",
-        LAKEHOUSE_BATCH_MAX_FILES="5",
-    )
+_COMMIT = re.compile(r"^\d{20}\.json$")
+
+
+def _commits(settings: Settings) -> int:
+    """Bronze commits so far: the log's commit files (each appears whole, when it commits)."""
+    log = settings.dados / "bronze" / "t" / "_delta_log"
+    return sum(1 for name in os.listdir(log) if _COMMIT.match(name)) if log.is_dir() else 0
+
+
+def _committed(
+    settings: Settings, proc: subprocess.Popen[bytes], target: int
+) -> Callable[[], bool]:
+    """Whether bronze reached ``target`` commits; fails at once if ``proc`` exited first."""
+
+    def check() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"lakehouse load exited ({proc.returncode}) before bronze commit {target}: "
+                "the inbox is too small for the kills"
+            )
+        return _commits(settings) >= target
+
+    return check
+
+
+def _kill_loop(
+    settings: Settings,
+    kills: int,
+    seed: int,
+    *,
+    small_files: int = 24,
+    big_rows: int = 120_000,
+    chunk_rows: int = 4000,
+    step: tuple[int, int] = (1, 4),
+    also_small: bool = False,
+) -> None:
+    """``kills`` times: start ``lakehouse load``, wait until it has made ``step`` (at random
+    between the two) bronze commits of its own, ``kill -9`` it, and check that it was
+    interrupted before its last commit; then let a last run finish and check that every row is
+    in bronze exactly once.
+
+    The big file (``big_rows / chunk_rows`` pieces) goes first, so the first kills land between
+    its pieces and the next run resumes after the last one committed; small files follow, two per
+    commit (``also_small``: some kills must land there too). Between runs, a loaded file is
+    sometimes dropped again under another name.
+    """
+    expected = _make_inbox(settings, small_files=small_files, big_rows=big_rows)
+    total = sum(expected.values())
+    big = identify(settings, "t", settings.raw_dir / "t" / "big.csv").batch_id
+    env = _env(settings.root, LAKEHOUSE_CHUNK_ROWS=str(chunk_rows), LAKEHOUSE_BATCH_MAX_FILES="2")
+    if chunk_rows < Settings.model_fields["read_batch_rows"].default:
+        env["LAKEHOUSE_READ_BATCH_ROWS"] = "1024"  # pieces of whole Arrow batches
     rng = random.Random(seed)
-    for _ in range(kills):
+    interrupted: Counter[str] = Counter()  # what each kill interrupted
+    for kill in range(kills):
+        target = _commits(settings) + rng.randint(*step)
         proc = subprocess.Popen(
             _load_cmd(), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.5, 3.0))
-        if proc.poll() is None:
+        try:
+            wait_for(
+                _committed(settings, proc, target),
+                120,
+                f"kill {kill}: bronze commit {target}",
+                interval=0.002,
+            )
             proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        if not any((settings.raw_dir / "t").iterdir()):
-            drop_again = rng.random() < 0.5  # sometimes all was done: drop a few copies again
-            if drop_again:
-                for name in list(expected)[:3]:
-                    archived = settings.archive_dir / "t" / name
-                    os.link(archived, settings.raw_dir / "t" / f"copy-{name}")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+        # it was killed while loading: after a commit of its own, before the last one
+        assert proc.returncode == -signal.SIGKILL, f"kill {kill}: exited {proc.returncode}"
+        assert _commits(settings) >= target
+        assert bronze_table(settings).count() < total, f"kill {kill} came after the last commit"
+        big_done = Bronze(settings, "t").watermark(big) == COMPLETE
+        interrupted["small files" if big_done else "the big file"] += 1
+        archived = sorted((settings.archive_dir / "t").glob("small*.csv"))
+        if archived and rng.random() < 0.5:  # a loaded file dropped again under another name
+            copy = rng.choice(archived)
+            os.link(copy, settings.raw_dir / "t" / f"copy{kill}-{copy.name}")
+    assert interrupted["the big file"], interrupted  # the big file was resumed after a kill
+    assert interrupted["small files"] or not also_small, interrupted
     done = subprocess.run(_load_cmd(), cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     _check_exact(settings, expected)
+
+
+def bronze_table(settings: Settings) -> DeltaTable:
+    return DeltaTable(str(settings.dados / "bronze" / "t"))
 
 
 def test_kill_9_then_restart_loads_exactly_once(settings: Settings) -> None:
@@ -193,7 +264,26 @@ def test_kill_9_then_restart_loads_exactly_once(settings: Settings) -> None:
 
 @pytest.mark.slow
 def test_kill_9_many_times(settings: Settings) -> None:
-    _kill_loop(settings, kills=40, seed=7)
+    """40 kills: the first ones between the pieces of a 120,000-row file, the others between
+    commits of 160 small files."""
+    _kill_loop(
+        settings, kills=40, seed=7, small_files=160, chunk_rows=3000, step=(1, 3), also_small=True
+    )
+
+
+@pytest.mark.slow
+def test_a_big_file_killed_between_its_pieces_resumes(settings: Settings) -> None:
+    """A 3,000,000-row CSV (90 MB) at the default piece size (``chunk_rows``: 1,000,000 rows):
+    killed after its first piece, then after its second, then loaded to the end."""
+    _kill_loop(
+        settings,
+        kills=2,
+        seed=3,
+        small_files=0,
+        big_rows=3_000_000,
+        chunk_rows=Settings.model_fields["chunk_rows"].default,
+        step=(1, 1),
+    )
 
 
 def test_two_loaders_at_once(settings: Settings) -> None:

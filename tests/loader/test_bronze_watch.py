@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 from loader_support import csv_rows, drop
+from waiting import wait_for
 
 from lakehouse.events import LoadEvent
 from lakehouse.heartbeat import read_heartbeat
@@ -20,15 +21,6 @@ from loader.exceptions import LoaderBusyError
 from loader.loading import Loader
 
 WAIT_S = 15.0
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def bronze_rows(settings: Settings, table: str) -> int:
@@ -79,32 +71,52 @@ def test_files_dropped_while_running_are_loaded(running: Running, tmp_path: Path
     (folder / "ignored.csv.tmp").write_text(csv_rows(5, start=100))
     (folder / ".hidden.csv").write_text(csv_rows(5, start=200))
 
-    wait_for(lambda: bronze_rows(settings, "t") == 15)
+    wait_for(lambda: bronze_rows(settings, "t") == 15, WAIT_S, "15 rows in bronze")
     left = [".hidden.csv", "ignored.csv.tmp"]  # the others are archived after their commit
-    wait_for(lambda: sorted(p.name for p in folder.iterdir()) == left)
-    wait_for(lambda: sum(e.rows for e in events) == 15)
+    wait_for(
+        lambda: sorted(p.name for p in folder.iterdir()) == left,
+        WAIT_S,
+        "the loaded files archived",
+    )
+    wait_for(lambda: sum(e.rows for e in events) == 15, WAIT_S, "load events for 15 rows")
     beat = read_heartbeat(settings)
     assert beat is not None and beat.pid == os.getpid() and beat.age() < 5
 
 
-def test_files_present_at_start_are_picked_up(settings: Settings) -> None:
+def test_files_present_at_start_are_picked_up(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     drop(settings, "t", "early.csv", csv_rows(7))
     run = Running(Loader(settings))
     run.thread.start()
+    standby: Running | None = None
     try:
-        wait_for(lambda: bronze_rows(settings, "t") == 7)
+        wait_for(lambda: bronze_rows(settings, "t") == 7, WAIT_S, "early.csv in bronze")
         # while it runs, a one-shot load on the same lakehouse is refused clearly
         with pytest.raises(LoaderBusyError, match="another loader"):
             Loader(settings).load_pending()
-        # and a second watcher stands by until stopped
+
+        # a second watcher stands by (it says so) ...
+        caplog.set_level(logging.WARNING, logger="loader.loading")
         standby = Running(Loader(settings))
         standby.thread.start()
-        time.sleep(0.3)
-        assert standby.thread.is_alive()
-        standby.stop.set()
-        standby.thread.join(timeout=10)
-        assert not standby.thread.is_alive() and standby.error is None
+        wait_for(
+            lambda: any("standing by" in r.getMessage() for r in caplog.records),
+            WAIT_S,
+            "the second loader to say it stands by",
+        )
+        assert standby.thread.is_alive() and standby.error is None
+        # ... and takes over when the first one stops: a file dropped after that is loaded
+        run.stop.set()
+        run.thread.join(timeout=20)
+        assert not run.thread.is_alive() and run.error is None
+        drop(settings, "t", "late.csv", csv_rows(5, start=7))
+        wait_for(lambda: bronze_rows(settings, "t") == 12, WAIT_S, "late.csv loaded by the standby")
     finally:
         run.stop.set()
         run.thread.join(timeout=20)
+        if standby is not None:
+            standby.stop.set()
+            standby.thread.join(timeout=20)
     assert run.error is None
+    assert standby is not None and not standby.thread.is_alive() and standby.error is None

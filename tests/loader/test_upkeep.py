@@ -7,8 +7,8 @@ import time
 
 import pyarrow as pa
 from deltalake import DeltaTable
-from e2e.e2e_support import wait_for
 from loader_support import bronze, csv_rows, drop
+from waiting import wait_for
 
 from lakehouse.layout import table_path
 from lakehouse.maintenance import TXN_KEEP, TXN_RETENTION, AutoUpkeep, commits_since_checkpoint
