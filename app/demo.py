@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from deltalake import DeltaTable
 from rich.console import Console
 from rich.table import Table
 
 from app.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
-from lakehouse.catalog import table_info
+from lakehouse.catalog import open_table, table_info
 from lakehouse.events import LoadEvent
 from lakehouse.layout import LAYERS, list_tables, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import Location
 from loader.loading import Loader
 from transform.builder import Builder
 
@@ -172,7 +172,7 @@ def _deliver_load_build(
     if not events and not list_tables(settings, "gold"):
         # Nothing new (a second run) but nothing published yet either: build what bronze has.
         events = [
-            LoadEvent(table, DeltaTable(str(table_path(settings, "bronze", table))).version())
+            LoadEvent(table, open_table(settings, "bronze", table).version())
             for table in list_tables(settings, "bronze")
         ]
     if not events:
@@ -221,7 +221,7 @@ def _print_tables(settings: Settings, console: Console) -> None:
 
 def _print_gold_rows(settings: Settings, console: Console, names: Sequence[str]) -> None:
     for name in names:
-        dataset = DeltaTable(str(table_path(settings, "gold", name))).to_pyarrow_dataset()
+        dataset = open_table(settings, "gold", name).to_pyarrow_dataset()
         sample = dataset.head(10_000)  # gold is small; sort a bounded sample for reading
         data = sample.sort_by(sample.column_names[0]).slice(0, SHOWN_ROWS)
         columns = data.column_names[:SHOWN_COLUMNS]
@@ -235,8 +235,10 @@ def _print_gold_rows(settings: Settings, console: Console, names: Sequence[str])
         console.print(table)
 
 
-def _shown(settings: Settings, path: Path) -> str:
+def _shown(settings: Settings, path: Location) -> str:
     """``path`` relative to the lakehouse root when it is inside it (shorter to read)."""
+    if not isinstance(path, Path):
+        return str(path)
     try:
         return str(path.relative_to(settings.root))
     except ValueError:

@@ -38,6 +38,7 @@ from deltalake import DeltaTable
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import LAYERS, Layer, check_layer, check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import Location, store
 
 log = logging.getLogger(__name__)
 
@@ -154,25 +155,57 @@ def _state_files(settings: Settings) -> list[Path]:
 
 
 def copy_table(settings: Settings, layer: Layer, name: str, target: Path) -> TableCopy:
-    """Table ``layer/name`` at its current version into ``target`` (files, then the log)."""
+    """Table ``layer/name`` at its current version into ``target`` (files, then the log).
+
+    The table may be a local folder or on an object store (read through ``storage.store``).
+    """
+    import obstore
+
     source = table_path(settings, layer, name)
-    table = DeltaTable(str(source), storage_options=settings.storage_options or None)
+    options = settings.storage_options
+    table = DeltaTable(str(source), storage_options=options or None)
     version = table.version()
     paths = pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist()
+    src = store(source, options)
     nbytes = 0
     for relative in paths:
-        if "://" in relative or relative.startswith("/"):
+        if "://" in relative or relative.startswith("/") or ".." in relative.split("/"):
             raise BackupError(f"{layer}/{name}: data file outside the table ({relative})")
-        nbytes += _copy_file(source / relative, target / relative)
-    log_dir = source / "_delta_log"
-    for entry in sorted(log_dir.iterdir()):
-        match = _LOG_VERSION.match(entry.name)
+        nbytes += _fetch(src, relative, target / relative)
+    for entry in obstore.list(src, prefix="_delta_log/").collect():
+        entry_name = entry["path"].rsplit("/", 1)[-1]
+        match = _LOG_VERSION.match(entry_name)
         # commits and checkpoints up to the version copied; not _last_checkpoint (it may name
         # a later one: readers list the log without it), not temporary files
-        if entry.is_file() and match and int(match.group(1)) <= version:
-            if entry.name.endswith((".json", ".parquet", ".crc")):
-                _copy_file(entry, target / "_delta_log" / entry.name)
+        if match and int(match.group(1)) <= version:
+            if entry_name.endswith((".json", ".parquet", ".crc")):
+                _fetch(src, entry["path"], target / "_delta_log" / entry_name)
     return TableCopy(layer, name, version, len(paths), nbytes)
+
+
+def _fetch(src: Any, key: str, target: Path) -> int:
+    """One object of the table store into a local file; its size."""
+    import obstore
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(target, "wb") as out:
+        for chunk in obstore.get(src, key).stream():
+            out.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def _upload_table(settings: Settings, folder: Path, target: Location) -> None:
+    """A backed-up table folder into the table store: data files first, then the log in order
+    (a reader never sees a commit whose files are not there yet)."""
+    import obstore
+
+    dst = store(target, settings.storage_options)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    log = [p for p in files if p.parent.name == "_delta_log"]
+    for path in [p for p in files if p.parent.name != "_delta_log"] + log:
+        obstore.put(dst, path.relative_to(folder).as_posix(), path)
 
 
 def backup(settings: Settings, dest: Path, *, progress: Progress | None = None) -> Manifest:
@@ -182,7 +215,7 @@ def backup(settings: Settings, dest: Path, *, progress: Progress | None = None) 
     dest = dest.expanduser().resolve()
     if dest.exists() and any(dest.iterdir()):
         raise BackupError(f"{dest} is not empty: a backup goes into a new or empty folder")
-    if dest.is_relative_to(settings.dados):
+    if settings.dados_is_local and dest.is_relative_to(settings.local_dados):
         raise BackupError(f"{dest} is inside the data folder {settings.dados}")
     dest.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(created_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -237,8 +270,8 @@ def restore(settings: Settings, source: Path, *, progress: Progress | None = Non
         raise BackupError(f"the lakehouse at {settings.dados} is not empty ({shown})")
     for t in manifest.tables:
         target = table_path(settings, t.layer, t.name)
-        shutil.copytree(source / t.layer / t.name, target)
-        restored = DeltaTable(str(target)).version()
+        _upload_table(settings, source / t.layer / t.name, target)
+        restored = DeltaTable(str(target), storage_options=settings.storage_options).version()
         if restored != t.version:
             raise BackupError(f"{t.layer}/{t.name}: restored version {restored}, not {t.version}")
         say(f"{t.layer}/{t.name}: version {t.version}, {t.files} files")

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
-from lakehouse.layout import LAYERS, Layer, list_tables, table_path
+from lakehouse.layout import LAYERS, Layer, list_tables, table_exists, table_path
 from lakehouse.settings import Settings
 
 
@@ -107,7 +107,7 @@ def read_rows(
     settings: Settings, layer: Layer, name: str, *, limit: int = 100, version: int | None = None
 ) -> dict[str, Any]:
     """The first ``limit`` rows of a table (at ``version``: time travel) as JSON-ready values."""
-    if not (table_path(settings, layer, name) / "_delta_log").is_dir():
+    if not table_exists(settings, layer, name):
         raise TableNotFoundError(f"no {layer} table {name!r}")
     try:
         table = open_table(settings, layer, name, version)

@@ -16,6 +16,7 @@ from lakehouse.dialect import INGESTED_AT as INGESTED_AT
 from lakehouse.dialect import SOURCE_FILE as SOURCE_FILE
 from lakehouse.exceptions import InvalidNameError
 from lakehouse.settings import Settings
+from lakehouse.storage import Location, has_delta_log, list_dirs
 
 Layer = Literal["bronze", "silver", "gold"]
 LAYERS: tuple[Layer, ...] = get_args(Layer)
@@ -64,8 +65,14 @@ def is_candidate(path: Path) -> bool:
     return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES)
 
 
-def table_path(settings: Settings, layer: Layer, name: str) -> Path:
+def table_path(settings: Settings, layer: Layer, name: str) -> Location:
+    """Where a table lives: a local folder, or a URL in the object store (``str()`` for both is
+    what delta-rs takes, with ``settings.storage_options``)."""
     return settings.dados / check_layer(layer) / check_table_name(name)
+
+
+def table_exists(settings: Settings, layer: Layer, name: str) -> bool:
+    return has_delta_log(table_path(settings, layer, name), settings.storage_options)
 
 
 def raw_dir(settings: Settings, table: str) -> Path:
@@ -81,12 +88,10 @@ def archive_dir(settings: Settings, table: str) -> Path:
 
 
 def list_tables(settings: Settings, layer: Layer) -> list[str]:
-    """Delta tables of a layer, by folder, sorted."""
-    base = settings.dados / layer
-    if not base.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in base.iterdir()
-        if (p / "_delta_log").is_dir() and TABLE_NAME.fullmatch(p.name)
-    )
+    """Delta tables of a layer, by folder (or object-store prefix), sorted."""
+    base = settings.dados / check_layer(layer)
+    return [
+        name
+        for name in list_dirs(base, settings.storage_options)
+        if TABLE_NAME.fullmatch(name) and has_delta_log(base / name, settings.storage_options)
+    ]

@@ -11,21 +11,34 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.dialect import MismatchPolicy
+from lakehouse.storage import Location, ObjectUrl, StorageError, delta_options, parse_location
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_", env_file=".env", extra="ignore", arbitrary_types_allowed=True
+    )
 
     mode: Literal["development", "production"] = "development"
     root: Path = Field(default_factory=Path.cwd, description="Base for every relative path below.")
 
     # Folders (docs/folders.md).
     landing_zone: Path = Path("landing_zone")
-    dados: Path = Path("dados")
+    dados: Location = Field(
+        default=Path("dados"),
+        description="Where the Delta tables live: a folder, or s3://bucket/prefix "
+        "(lakehouse.storage, docs/storage.md).",
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Private local state (ledger, tokens, locks, heartbeat, warehouse.duckdb); "
+        "default dados/_lakehouse (and dados/warehouse.duckdb) for a local dados, "
+        "./lakehouse_state when dados is a URL.",
+    )
     dbt_project_dir: Path = Path("dbt_project")
     profiles_dir: Path = Path(".")
     dbt_target: str = "dev"
@@ -37,7 +50,9 @@ class Settings(BaseSettings):
         description="Log lines: readable text, or one JSON object per line (containers).",
     )
     storage_options: dict[str, str] = Field(
-        default_factory=dict, description="delta-rs storage options (object storage, later)."
+        default_factory=dict,
+        description="delta-rs storage options for an object-store dados (JSON; AWS_* keys); "
+        "conditional put is added for S3 (docs/storage.md).",
     )
 
     # Loader: watching.
@@ -173,14 +188,32 @@ class Settings(BaseSettings):
         default=24 * 3600.0, gt=0, description="How long an Idempotency-Key is remembered."
     )
 
+    @field_validator("dados", mode="before")
+    @classmethod
+    def _parse_dados(cls, value: object) -> object:
+        if isinstance(value, str):  # a URL, or a folder resolved against root below
+            return parse_location(value, Path())
+        return value
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         root = self.root.expanduser().resolve()
         self.root = root
-        for name in ("landing_zone", "dados", "dbt_project_dir", "profiles_dir"):
+        for name in ("landing_zone", "dbt_project_dir", "profiles_dir"):
             value: Path = getattr(self, name)
             if not value.is_absolute():
                 setattr(self, name, root / value)
+        self.dados = parse_location(self.dados, root)
+        if self.state_dir is None:
+            dados = self.dados
+            self.state_dir = (
+                dados / "_lakehouse" if isinstance(dados, Path) else root / "lakehouse_state"
+            )
+        elif not self.state_dir.is_absolute():
+            self.state_dir = root / self.state_dir
+        self.storage_options = delta_options(
+            self.dados, self.storage_options, production=self.mode == "production"
+        )
         if self.ledger_path is None:
             self.ledger_path = self.meta_dir / "ledger.sqlite"
         elif not self.ledger_path.is_absolute():
@@ -206,12 +239,28 @@ class Settings(BaseSettings):
 
     @property
     def meta_dir(self) -> Path:
-        """Private state of the lakehouse (ledger, tokens, locks), beside the tables."""
-        return self.dados / "_lakehouse"
+        """Private local state (ledger, tokens, locks): ``state_dir``, by default beside the
+        tables (``dados/_lakehouse``) or, for tables on an object store, ``./lakehouse_state``."""
+        assert self.state_dir is not None  # set by the validator
+        return self.state_dir
+
+    @property
+    def dados_is_local(self) -> bool:
+        return isinstance(self.dados, Path)
+
+    @property
+    def local_dados(self) -> Path:
+        """``dados`` as a local folder; an error naming the URL when the tables are remote."""
+        if isinstance(self.dados, ObjectUrl):
+            raise StorageError(f"this needs a local dados folder; dados is {self.dados}")
+        return self.dados
 
     @property
     def warehouse_path(self) -> Path:
-        return self.dados / "warehouse.duckdb"
+        """dbt's DuckDB file: always local (``dados/`` or, for remote tables, ``state_dir``)."""
+        if isinstance(self.dados, Path):
+            return self.dados / "warehouse.duckdb"
+        return self.meta_dir / "warehouse.duckdb"
 
     @property
     def ledger_file(self) -> Path:

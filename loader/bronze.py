@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -59,7 +58,7 @@ class Bronze:
 
     def __init__(self, settings: Settings, table: str) -> None:
         self.name = table
-        self.path: Path = table_path(settings, "bronze", table)
+        self.path = table_path(settings, "bronze", table)
         self._storage = settings.storage_options or None
         self._table: DeltaTable | None = None
         self.moved = False

@@ -436,9 +436,10 @@ def _switch_database(settings: Settings) -> None:
 def dbt_arguments(settings: Settings) -> list[str]:
     """What every invocation passes dbt from ``settings``, instead of process environment.
 
-    The profile's ``path`` reads ``var('lakehouse_dados')`` (falling back to the
-    ``LAKEHOUSE_DADOS`` variable for a plain ``dbt`` command); the value is the same on every
-    invocation of a session, so dbt's partial parse is kept. The bronze plugin gets the
+    The profile's ``path`` reads ``var('lakehouse_warehouse')`` (always a local file: with
+    tables on an object store it is in the state folder; a plain ``dbt`` command falls back to
+    ``LAKEHOUSE_WAREHOUSE``, then ``LAKEHOUSE_DADOS/warehouse.duckdb``); the values are the same
+    on every invocation of a session, so dbt's partial parse is kept. The bronze plugin gets the
     settings in-process (:func:`transform.dbt_plugin.use_settings`).
     """
     return [
@@ -449,6 +450,11 @@ def dbt_arguments(settings: Settings) -> list[str]:
         "--target",
         settings.dbt_target,
         "--vars",
-        json.dumps({"lakehouse_dados": str(settings.dados)}),
+        json.dumps(
+            {
+                "lakehouse_dados": str(settings.dados),
+                "lakehouse_warehouse": str(settings.warehouse_path),
+            }
+        ),
         "--no-send-anonymous-usage-stats",
     ]

@@ -21,7 +21,7 @@ from lakehouse.catalog import (
     table_info,
     table_schema,
 )
-from lakehouse.layout import Layer, table_path
+from lakehouse.layout import Layer, table_exists
 
 router = APIRouter(prefix="/v1/tables", tags=["catalog"], dependencies=[Depends(require("read"))])
 
@@ -30,7 +30,7 @@ NamePath = Annotated[str, Path(pattern=TABLE_PATTERN)]
 
 
 def _exists(context: ContextDep, layer: Layer, name: str) -> None:
-    if not (table_path(context.settings, layer, name) / "_delta_log").is_dir():
+    if not table_exists(context.settings, layer, name):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {layer} table {name!r}")
 
 
