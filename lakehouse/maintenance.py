@@ -19,9 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from deltalake import DeltaTable
 from rich.console import Console
@@ -29,6 +28,7 @@ from rich.table import Table
 
 from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import Location, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +128,14 @@ def small_files(table: DeltaTable, limit_bytes: int) -> int:
     return int(pc.sum(pc.less(sizes, limit_bytes)).as_py() or 0)
 
 
-def commits_since_checkpoint(path: Path, version: int) -> int:
+def commits_since_checkpoint(
+    path: Location, version: int, options: Mapping[str, str] | None = None
+) -> int:
     """Commits after the last checkpoint (all of them when the table has none)."""
+    text = read_bytes(path / "_delta_log" / "_last_checkpoint", options or {})
     try:
-        last = int(json.loads((path / "_delta_log" / "_last_checkpoint").read_text())["version"])
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        last = int(json.loads(text or b"")["version"])
+    except (ValueError, KeyError, TypeError):
         last = -1
     return version - last
 
@@ -230,7 +233,10 @@ class AutoUpkeep:
             expire_watermarks(table, s.txn_retention_days)
             self._expired[key] = now
             done.actions.append("expire-watermarks")
-        elif commits_since_checkpoint(path, table.version()) >= s.upkeep_checkpoint_commits:
+        elif (
+            commits_since_checkpoint(path, table.version(), s.storage_options)
+            >= s.upkeep_checkpoint_commits
+        ):
             table.create_checkpoint()
             done.actions.append("checkpoint")
         if "checkpoint" in done.actions or "expire-watermarks" in done.actions:

@@ -219,3 +219,19 @@ def has_delta_log(location: Location, options: Mapping[str, str]) -> bool:
     if isinstance(location, Path):
         return (location / "_delta_log").is_dir()
     return "_delta_log" in list_dirs(location, options)
+
+
+def read_bytes(location: Location, options: Mapping[str, str]) -> bytes | None:
+    """The content of the file or object at ``location`` (None when there is none)."""
+    if isinstance(location, Path):
+        try:
+            return location.read_bytes()
+        except FileNotFoundError:
+            return None
+    import obstore
+
+    parent = ObjectUrl(location.scheme, location.bucket, location.key.rpartition("/")[0])
+    try:
+        return bytes(obstore.get(store(parent, options), location.name).bytes())
+    except FileNotFoundError:  # obstore's NotFoundError is one
+        return None

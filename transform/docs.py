@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.settings import Settings
+from lakehouse.storage import Location
 
 __all__ = ["annotate_docs", "docs_target", "serve_docs"]
 
@@ -49,7 +50,9 @@ def annotate_docs(settings: Settings, manifest_path: Path) -> int:
     return count
 
 
-def _shown_path(settings: Settings, path: Path) -> str:
+def _shown_path(settings: Settings, path: Location) -> str:
+    if not isinstance(path, Path):
+        return str(path)
     try:
         return str(path.relative_to(settings.root))
     except ValueError:

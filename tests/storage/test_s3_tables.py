@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 from lakehouse.backup import backup, restore
 from lakehouse.catalog import list_table_infos, read_rows, table_info
 from lakehouse.layout import list_tables, raw_dir, table_exists
-from lakehouse.maintenance import maintain_all
+from lakehouse.maintenance import AutoUpkeep, maintain_all
 from lakehouse.settings import Settings
 from loader.bronze import COMPLETE, app_id
 from loader.loading import Loader
@@ -99,3 +99,18 @@ def test_backup_from_s3_and_restore_into_another_prefix(
     _drop(elsewhere, "orders", "o.csv", 0, 25)
     assert len(Loader(elsewhere).load_pending().skipped) == 1
     assert _ids(elsewhere, "orders") == list(range(25))
+
+
+def test_the_loaders_automatic_upkeep_on_s3(s3_settings: Settings, s3_bucket: str) -> None:
+    settings = s3_settings.model_copy(
+        update={"upkeep_small_files": 2, "upkeep_checkpoint_commits": 2, "txn_retention_days": 0}
+    )
+    for i in range(3):
+        _drop(settings, "orders", f"o{i}.csv", i * 10, 10)
+        Loader(settings).load_pending()
+    done = AutoUpkeep(settings).run_due()
+    assert [(d.name, "compact" in d.actions, "checkpoint" in d.actions) for d in done] == [
+        ("orders", True, True)
+    ]
+    assert any(k.endswith("_last_checkpoint") for k in _keys(s3_bucket, "dados/bronze/orders/"))
+    assert _ids(settings, "orders") == list(range(30))
