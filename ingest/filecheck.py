@@ -172,7 +172,8 @@ def _header_text(text: IO[str]) -> tuple[str, int]:
 def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Layout:
     """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
     RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
-    is refused), and every record with the header's field count. Streams; names the line."""
+    is refused), and every record with the header's field count (a blank line is no record, but
+    in a one-column file, where it is a null). Streams; names the line."""
     with _open(path, kind, bounds) as f:
         utf16 = dialect.text_encoding(f.read(2)) == "utf-16"
     with _open(path, kind, bounds) as f:
@@ -203,8 +204,10 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             for record in reader:
                 start = line + 1
                 line = header_lines + skip + reader.line_num - 1
-                if len(record) != len(header) and not (record == [] and len(header) == 1):
-                    fields = len(record) or 1  # a blank line is one empty field
+                if record == [] and len(header) > 1:
+                    continue  # a blank line holds nothing (in one column: a null)
+                if len(record) != len(header) and record != []:
+                    fields = len(record)
                     raise FileError(
                         f"line {start} has {fields} field{'s' * (fields > 1)}, "
                         f"the header has {len(header)} (delimiter {delimiter!r})"
@@ -253,7 +256,7 @@ def _check_csv(
                         double_quote=True,
                         escape_char=False,
                         newlines_in_values=True,
-                        ignore_empty_lines=False,
+                        ignore_empty_lines=len(layout.header) > 1,
                     ),
                     convert_options=pacsv.ConvertOptions(
                         column_types={c.name: pa.string() for c in columns},

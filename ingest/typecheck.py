@@ -90,10 +90,14 @@ def _fits_integer(texts: pa.Array, t: str) -> pa.Array:
     return pc.and_(shape, pc.if_else(short, in_range, _slow(texts, long, t)))
 
 
+#: A negative zero is no number: no type gives its ``-`` back (dialect.NUMBER_TEXT says so too).
+_NEGATIVE_ZERO = r"-0(?:\.0*)?"
+
+
 def _fits_number(texts: pa.Array, t: str) -> pa.Array:
     shape = pc.and_(
-        _matches(texts, dialect.NUMBER_TEXT),
-        pc.invert(_matches(texts, dialect.NEGATIVE_ZERO_TEXT)),
+        _matches(texts, dialect.CANONICAL["NUMBER"]),
+        pc.invert(_matches(texts, _NEGATIVE_ZERO)),
     )
     params = dialect.decimal_params(t)
     if params is not None:

@@ -86,7 +86,7 @@ def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
         return Refusal("unparseable", str(exc))
     header, body = records[0], records[1:]
     if not header:
-        return Refusal("invalid_column", "line 1, the header, is blank")
+        return Refusal("empty", "line 1, the header, is blank")
     problem = dialect.check_names(header)
     if problem is not None:
         return Refusal("invalid_column", problem)
@@ -94,7 +94,9 @@ def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
     # a field is null when unquoted and empty: re-read the raw fields to tell "" from nothing
     quoted = _quoted_empties(text, delimiter)
     for n, record in enumerate(body):
-        if record == [] and len(header) == 1:
+        if record == []:  # a blank line: a null in a one-column file, nothing otherwise
+            if len(header) > 1:
+                continue
             record = [""]
         if len(record) != len(header):
             return Refusal("column_count", f"record {n + 2} has {len(record)} fields")
@@ -229,8 +231,8 @@ def same_text(stored: Any, text: str | None) -> bool:
     if isinstance(stored, int):
         return dialect.fits(text, "HUGEINT") and int(text) == stored
     if isinstance(stored, D):
-        number = re.fullmatch(dialect.NUMBER_TEXT, text) is not None
-        return number and not re.fullmatch(dialect.NEGATIVE_ZERO_TEXT, text) and D(text) == stored
+        number = re.fullmatch(dialect.CANONICAL["NUMBER"], text) is not None
+        return number and not re.fullmatch(r"-0(\.0*)?", text) and D(text) == stored
     if isinstance(stored, float):
         return dialect.fits(text, "DOUBLE") and float(text) == stored
     if isinstance(stored, dt.datetime):

@@ -41,6 +41,7 @@ def post(client: TestClient, name: str, data: bytes, url: str = FREE) -> tuple[i
         ("na.csv", b"country,code\nNA,1\nPT,2\nNULL,3\nN/A,4\n", 4),
         ("spaces.csv", b" barks,dog\n 2,3 \n", 1),
         ("one_column_blank.csv", b"col\n1\n\n3\n", 3),  # a blank line: one null field
+        ("blank_lines.csv", b"a,b\r\n1,2\r\n\r\n3,4\r\n\r\n", 2),  # no record in 2 columns
         ("quoted_empty.csv", b'a,b\n"",\n', 1),
         ("keys.ndjson", "".join(f'{{"id": {i}, "p{i}": {i}}}\n' for i in range(30)).encode(), 30),
         ("wide.json", b'[{"n": 99999999999999999999}, {"n": 1.0000000000000000001}]', 2),
@@ -70,10 +71,10 @@ def test_what_the_loader_loads_is_taken(
         ("reserved.csv", b"id,_batch_id\n1,2\n", 422, "reserved"),
         ("short_row.csv", b"a,b\n1,2\n3\n", 400, "line 3 has 1 field, the header has 2"),
         ("long_row.csv", b"a,b\n1,2,3\n", 400, "line 2 has 3 fields"),
-        ("blank_line.csv", b"a,b\n1,2\n\n3,4\n", 400, "line 3 has 1 field"),
         ("after_quote.csv", b'a,b\n1,"x"y\n', 400, "line 2 is not valid CSV"),
         ("open_quote.csv", b'a,b\n1,"x\n2,3\n', 400, "not valid CSV"),
         ("header_only.csv", b"a,b\n", 422, "a header and no rows"),
+        ("header_blank.csv", b"a,b\n\n\n", 422, "a header and no rows"),
         ("empty_keys.ndjson", b'{"": 1}\n', 422, "blank name"),
         ("blank.ndjson", b"\n\r\n \n", 422, "holds no records"),
         ("blank.json", b"\xef\xbb\xbf\n\n", 422, "holds no records"),
