@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from e2e.e2e_support import free_port, wait_for
+from e2e.e2e_support import free_port
+from waiting import wait_for
 
 from lakehouse.settings import Settings
 
