@@ -323,12 +323,26 @@ def _parquet_schema(
     return text_columns
 
 
+def _types(typ: pa.DataType) -> list[pa.DataType]:
+    """A type and the types nested in it."""
+    found = [typ]
+    for i in range(getattr(typ, "num_fields", 0)):
+        found += _types(typ.field(i).type)
+    return found
+
+
 def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
     try:
         pf = pq.ParquetFile(path)
+        check_keys(set(pf.schema_arrow.names), list(pf.schema_arrow.names))
+        for field in pf.schema_arrow:
+            wide = [t for t in _types(field.type) if pa.types.is_decimal(t) and t.precision > 38]
+            if wide:  # Delta holds decimals of up to 38 digits
+                msg = f"column type {field.type}: Delta holds decimals of at most 38 digits"
+                raise RecordsError([record_error(None, field.name, msg, "type_error")])
         text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
         for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
             for name in required:

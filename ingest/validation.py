@@ -197,9 +197,10 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
         raise RecordsError(found[:max_errors], truncated=len(found) > max_errors)
 
 
-def check_keys(keys: set[str]) -> None:
-    """422 when bronze cannot keep these keys as column names (the dialect's name rule)."""
-    problem = dialect.check_names(sorted(keys))
+def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
+    """422 when bronze cannot keep these keys as column names (the dialect's name rule);
+    ``ordered``: the names as the file gives them, repeats included (a Parquet schema)."""
+    problem = dialect.check_names(ordered if ordered is not None else sorted(keys))
     if problem is not None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 

@@ -4,9 +4,12 @@ it takes what the loader loads, and refuses with a 4xx that says why what the lo
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from api_support import landed, make_settings, write_dbt_project
 from fastapi.testclient import TestClient
@@ -200,3 +203,21 @@ def test_names_are_checked_over_the_whole_ndjson_file(
     data = b'{"a": 1}\n' * 20 + b'{"A": 2}\n'
     code, text = post(client, "pieces.ndjson", data)
     assert code == 422 and "differs only by case" in text
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        (pa.table({"id": [1], "ID": [2]}), "differs only by case"),
+        (pa.table({"id": [1], "_source_file": ["x"]}), "reserved"),
+        (pa.table({"": [1]}), "blank name"),
+        (pa.table({"d": pa.array([1], pa.decimal256(40, 0))}), "at most 38 digits"),
+    ],
+)
+def test_parquet_names_and_types_the_loader_refuses(
+    client: TestClient, table: pa.Table, says: str
+) -> None:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    code, text = post(client, "p.parquet", sink.getvalue())
+    assert code == 422 and says in text, text
