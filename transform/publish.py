@@ -9,21 +9,24 @@ How:
 
 * **Streamed**: ``relation.to_arrow_reader(batch_rows)`` into delta-rs, never the whole table in
   Python memory (docs/pitfalls.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
-* **Tables and views** are overwritten; **incremental models** publish only the rows that
-  changed since the last publish, found by comparing each row's hash with a shadow of what was
-  published (``_lakehouse_publish`` schema in DuckDB, one full outer join): new keys only → an
-  append; updates or deletes → a merge by ``unique_key`` (rows gone from the model deleted in
-  the same commit), its predicate narrowed to the changed key range so delta-rs skips other
-  files; but when the changed keys sit in files holding over half the table, a streamed
-  overwrite (cheaper than a merge that rewrites them all). A changed or deleted row whose key
-  is NULL (a merge cannot match it) also turns the publish into an overwrite. Without a
-  ``unique_key``: appends.
+* **Only what changed** (tables, views, incremental models): the built model is compared with a
+  shadow of what was published (``_lakehouse_publish`` schema in DuckDB: the key and a hash of
+  every row; one join) as a set of rows, so row order and ties the model does not promise are
+  never a change. By key where the model has one (``unique_key`` config, a ``primary_key``
+  constraint, or a column whose ``unique`` and ``not_null`` tests passed in this build): new
+  keys only → an append; updates or deletes → a merge by key (rows gone from the model deleted
+  in the same commit), its predicate narrowed to the changed key range so delta-rs skips other
+  files. Without a key, rows are compared whole as a multiset: an append, or a merge that
+  deletes rows by their values. A streamed overwrite instead when the change is most of the
+  table, when the changed keys sit in files holding over half the table, when a changed key is
+  NULL or not unique, when one of two equal rows went, or when the columns changed.
 * **Idempotent**: every commit carries the model's content fingerprint (commit metadata
   ``lakehouse.fingerprint``) and a publish sequence number (Delta app transaction
   ``lakehouse-publish:<layer>/<model>``). Publishing content that is already there commits
   nothing; a publish that failed before its commit is simply redone by the next one; a shadow
-  that does not match the table's sequence number (a crash between the Delta commit and the
-  shadow update, a lost DuckDB file) turns the next publish into a full overwrite.
+  that does not match the table's sequence number or the model's key (a crash between the
+  Delta commit and the shadow update, a lost DuckDB file, a new key) is rebuilt from the
+  published table.
 * **Deliberate types**: ``HUGEINT`` (what ``sum(bigint)`` returns) and unsigned integers become
   ``BIGINT`` (an overflow is an error, never a silent ``DECIMAL(38,0)``); a naive ``TIMESTAMP``
   becomes a UTC ``timestamp`` (so the table keeps reader 1 / writer 2 and older readers can read
@@ -35,7 +38,10 @@ How:
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +70,9 @@ OP_COLUMN = "_lh_op"
 #: Above this share of the table's rows in files a merge would rewrite, overwrite instead
 #: (delta-rs rewrites every file holding a matched row, and its memory grows with the table).
 MERGE_MAX_SHARE = 0.5
+
+_REGISTERED = itertools.count(1)
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _TO_BIGINT = {"HUGEINT", "UHUGEINT", "UBIGINT", "UINTEGER"}
 _WIDEN = {"USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
@@ -98,8 +107,14 @@ class ModelSpec:
         return f"lakehouse-publish:{self.target}"
 
     @classmethod
-    def from_node(cls, node: Any) -> ModelSpec | None:
-        """The spec of a dbt manifest model node, or ``None`` when it is not published."""
+    def from_node(cls, node: Any, tested_key: Sequence[str] = ()) -> ModelSpec | None:
+        """The spec of a dbt manifest model node, or ``None`` when it is not published.
+
+        Its key (what a publish merges by): the model's ``unique_key`` config, whatever its
+        materialization; else a ``primary_key`` constraint; else ``tested_key``, columns whose
+        uniqueness tests passed in this build (:func:`keys_from_tests`); else none (rows are
+        compared whole).
+        """
         config = node.config
         meta = {**(getattr(node, "meta", None) or {}), **(getattr(config, "meta", None) or {})}
         materialized = str(config.materialized)
@@ -112,8 +127,9 @@ class ModelSpec:
                 f"model {node.name}: meta.publish_timestamps must be utc, ntz or error, "
                 f"not {policy!r}"
             )
-        key = config.get("unique_key") if materialized == "incremental" else None
+        key = config.get("unique_key")
         keys = (key,) if isinstance(key, str) else tuple(key or ())
+        keys = keys or _primary_key(node) or tuple(tested_key)
         return cls(
             unique_id=node.unique_id,
             name=check_table_name(node.name),
@@ -123,6 +139,58 @@ class ModelSpec:
             unique_key=keys,
             timestamps=policy,  # type: ignore[arg-type]  # checked above
         )
+
+
+def _primary_key(node: Any) -> tuple[str, ...]:
+    """The columns of a ``primary_key`` constraint of the model (model- or column-level)."""
+    for constraint in getattr(node, "constraints", None) or ():
+        if _kind(constraint) == "primary_key" and constraint.columns:
+            return tuple(constraint.columns)
+    for name, column in (getattr(node, "columns", None) or {}).items():
+        if any(_kind(c) == "primary_key" for c in getattr(column, "constraints", None) or ()):
+            return (name,)
+    return ()
+
+
+def _kind(constraint: Any) -> str:
+    kind = getattr(constraint, "type", None)
+    return str(getattr(kind, "value", kind))
+
+
+def keys_from_tests(passed_tests: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+    """``{model unique id: key}`` from data tests that passed: what each model may merge by.
+
+    A column with a passing ``unique`` and a passing ``not_null`` test is a key (the first such
+    column, by name); so are the columns of a passing ``unique_combination_of_columns``
+    (dbt_utils). A key only from tests that ran in this build: a test that did not run says
+    nothing about this build's rows.
+    """
+    unique: dict[str, set[str]] = {}
+    not_null: dict[str, set[str]] = {}
+    combined: dict[str, tuple[str, ...]] = {}
+    for test in passed_tests:
+        meta = getattr(test, "test_metadata", None)
+        model = getattr(test, "attached_node", None)
+        if meta is None or not model or getattr(test.config, "where", None):
+            continue  # a test of some rows only says nothing of the others
+        kwargs = meta.kwargs or {}
+        column = kwargs.get("column_name")
+        if isinstance(column, str) and not _PLAIN_NAME.fullmatch(column):
+            continue  # an expression, not a column
+        if meta.name == "unique" and isinstance(column, str):
+            unique.setdefault(model, set()).add(column)
+        elif meta.name == "not_null" and isinstance(column, str):
+            not_null.setdefault(model, set()).add(column)
+        elif meta.name == "unique_combination_of_columns":
+            columns = kwargs.get("combination_of_columns")
+            if isinstance(columns, list) and columns:
+                combined.setdefault(model, tuple(str(c) for c in columns))
+    keys = dict(combined)
+    for model, columns in unique.items():
+        both = sorted(columns & not_null.get(model, set()))
+        if both:
+            keys[model] = (both[0],)
+    return keys
 
 
 def publish_layer(fqn: Sequence[str], meta: Mapping[str, Any]) -> PublishLayer | None:
@@ -167,14 +235,14 @@ class Publisher:
         full_refresh: bool = False,
         cursor: duckdb.DuckDBPyConnection | None = None,
     ) -> Published:
-        """Publish ``model``; commits nothing when Delta already holds its content."""
+        """Publish ``model``'s changes; commits nothing when Delta already holds its content."""
         cur = cursor or self.conn.cursor()
         try:
             cur.execute("set TimeZone = 'UTC'")
             select, columns = self._select(cur, model)
             current = self._open(model)
-            if model.materialized == "incremental" and current is not None and not full_refresh:
-                result = self._merge(cur, model, select, columns, current)
+            if current is not None and not full_refresh:
+                result = self._publish_changes(cur, model, select, columns, current)
                 if result is not None:
                     return result
             return self._overwrite(cur, model, select, current)
@@ -193,14 +261,11 @@ class Publisher:
     ) -> Published:
         rows, fingerprint = self._fingerprint(cur, select)
         if current is not None and _last_fingerprint(current) == fingerprint:
-            if model.materialized == "incremental" and not self._shadow_in_sync(
-                cur, model, current
-            ):
+            if not self._shadow_in_sync(cur, model, current):
                 self._rebuild_shadow(cur, model, select, _seq(current, model))
             return Published(model.target, current.version(), "unchanged", rows)
         seq = _seq(current, model) + 1
-        if model.materialized == "incremental":
-            self._drop_state(cur, model)  # out of sync until the shadow is rebuilt below
+        self._drop_state(cur, model)  # out of sync until the shadow is rebuilt below
         write_deltalake(
             current if current is not None else self.location(model),
             cur.sql(select).to_arrow_reader(self.batch_rows),
@@ -209,13 +274,14 @@ class Publisher:
             storage_options=None if current is not None else self._storage,
             commit_properties=self._commit(model, seq, fingerprint),
         )
-        if model.materialized == "incremental":
-            self._rebuild_shadow(cur, model, select, seq)
+        self._rebuild_shadow(cur, model, select, seq)
+        if _repeated_keys(cur, model, self._shadow(model)):
+            self._drop_state(cur, model)  # its key is not unique: the next publish rewrites too
         version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
         return Published(model.target, version, "overwrite", rows)
 
-    def _merge(
+    def _publish_changes(
         self,
         cur: duckdb.DuckDBPyConnection,
         model: ModelSpec,
@@ -223,55 +289,42 @@ class Publisher:
         columns: list[str],
         current: DeltaTable,
     ) -> Published | None:
-        """Merge the rows that changed since the last publish; ``None`` → overwrite instead."""
-        if not self._shadow_in_sync(cur, model, current):
-            return None
+        """Commit only the rows that differ from the published version; ``None`` → overwrite.
+
+        The model and what is published are compared as sets of rows (by key when the model
+        has one): the order rows come in, and which of two equal rows comes first, never count.
+        """
         if [f.name for f in current.schema().fields] != columns:
             return None  # the model's columns changed: rewrite the table
-        shadow = self._shadow(model)
-        keys = list(model.unique_key) or [HASH_COLUMN]
-        if model.unique_key:
-            updated = self._diff_by_key(cur, model, select, columns)
-            if _null_key_changed(cur, model):
-                return None  # a NULL key matches no row in a merge: rewrite the table
-        else:
-            self._diff_by_hash(cur, model, select)
-            updated = 0
-        changed = _count(cur, "_lh_changes")
-        deleted = _count(cur, "_lh_deleted")
-        rows = _count(cur, f"({select})")
-        if not model.unique_key and (deleted or _count(cur, shadow) + changed != rows):
-            return None  # an append-only model lost or duplicated rows: rewrite it
+        if not self._shadow_in_sync(cur, model, current) and not self._shadow_from_table(
+            cur, model, select, current
+        ):
+            return None
+        before = _count(cur, self._shadow(model))
+        diff = self._diff(cur, model, select, columns, current, before)
+        if diff is None:
+            return None
+        changed, deleted, updated, rows = diff
         if changed == 0 and deleted == 0:
             return Published(model.target, current.version(), "unchanged", rows)
+        if updated or deleted:  # a merge rewrites every file it touches; an append none
+            if changed + deleted > MERGE_MAX_SHARE * max(rows, before):
+                return None  # the change is most of the table: a streamed overwrite is cheaper
+            if model.unique_key and _touched_share(cur, model, current) > MERGE_MAX_SHARE:
+                return None  # the merge would rewrite most files: overwrite instead
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
-        if (updated or deleted) and _touched_share(cur, model, current) > MERGE_MAX_SHARE:
-            return None  # the merge would rewrite most files: a streamed overwrite is cheaper
-        if model.unique_key and (deleted or updated):
-            source = cur.sql(
-                f"select {quoted}, 'u' as {OP_COLUMN} from _lh_changes union all by name"
-                f" select *, 'd' as {OP_COLUMN} from _lh_deleted"
-            )
-            updates = {_bq(c): f"s.{_bq(c)}" for c in columns}
-            predicate = " and ".join(f"t.{_bq(k)} = s.{_bq(k)}" for k in model.unique_key)
-            predicate += _key_range(cur, model)
-            (
-                current.merge(
-                    source.to_arrow_reader(self.batch_rows),
-                    predicate=predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    commit_properties=commit,
-                )
-                .when_matched_delete(predicate=f"s.{OP_COLUMN} = 'd'")
-                .when_matched_update(updates=updates, predicate=f"s.{OP_COLUMN} = 'u'")
-                .when_not_matched_insert(updates=updates, predicate=f"s.{OP_COLUMN} = 'u'")
-                .execute()
-            )
+        if deleted or updated:
+            expected = {
+                "num_target_rows_inserted": changed - updated,
+                "num_target_rows_updated": updated,
+                "num_target_rows_deleted": deleted if model.unique_key else _deleted_rows(cur),
+            }
+            if not self._merge(cur, model, columns, current, commit, expected):
+                return None  # the merge did not do what the diff said: rewrite (and say so)
             mode: PublishMode = "merge"
-        else:  # only new rows (new keys): an append, no need to scan the table
+        else:  # only new rows: an append, no need to scan the table
             write_deltalake(
                 current,
                 cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
@@ -279,10 +332,10 @@ class Publisher:
                 commit_properties=commit,
             )
             mode = "append"
-        self._update_shadow(cur, model, keys, seq)
+        self._update_shadow(cur, model, seq)
         version = self._version(model, current)
         log.info(
-            "published %s v%s (%s: %s changed, %s deleted)",
+            "published %s v%s (%s: %s new or changed, %s deleted)",
             model.target,
             version,
             mode,
@@ -290,6 +343,84 @@ class Publisher:
             deleted,
         )
         return Published(model.target, version, mode, rows)
+
+    def _diff(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        columns: list[str],
+        current: DeltaTable,
+        before: int,
+    ) -> tuple[int, int, int, int] | None:
+        """``_lh_changes`` and ``_lh_deleted``; (new or changed, deleted, updated, rows after).
+
+        ``None`` when a merge could not say the change: rewrite the table.
+        """
+        if not model.unique_key:
+            if not self._diff_by_content(cur, model, select, columns, current):
+                return None  # some but not all copies of a repeated row went
+            changed = _count(cur, "_lh_changes")
+            return changed, _count(cur, "_lh_deleted"), 0, before + changed - _deleted_rows(cur)
+        updated = self._diff_by_key(cur, model, select, columns)
+        if _null_key_changed(cur, model):
+            return None  # a NULL key matches no row in a merge
+        changed = _count(cur, "_lh_changes")
+        deleted = _count(cur, "_lh_deleted")
+        rows = before - deleted + changed - updated
+        if _count(cur, model.relation) != rows or _repeated_keys(cur, model, "_lh_changes"):
+            return None  # the key is not unique in the model
+        return changed, deleted, updated, rows
+
+    def _merge(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        columns: list[str],
+        current: DeltaTable,
+        commit: CommitProperties,
+        expected: Mapping[str, int],
+    ) -> bool:
+        """One Delta merge of ``_lh_changes`` and ``_lh_deleted``; whether it did ``expected``."""
+        quoted = ", ".join(_q(c) for c in columns)
+        updates = {_bq(c): f"s.{_bq(c)}" for c in columns}
+        if model.unique_key:
+            deleted_rows = f"select {', '.join(_q(k) for k in model.unique_key)} from _lh_deleted"
+            predicate = " and ".join(f"t.{_bq(k)} = s.{_bq(k)}" for k in model.unique_key)
+            predicate += _key_range(cur, model)
+        else:  # rows are their own key: a deleted row matches every equal row of the table
+            deleted_rows = f"select {quoted} from _lh_deleted"
+            predicate = " and ".join(
+                f"(t.{_bq(c)} is not distinct from s.{_bq(c)})" for c in columns
+            )
+            predicate = f"s.{OP_COLUMN} = 'd' and {predicate}"
+        source = cur.sql(
+            f"select {quoted}, 'u' as {OP_COLUMN} from _lh_changes union all by name"
+            f" select *, 'd' as {OP_COLUMN} from ({deleted_rows})"
+        )
+        merger = current.merge(
+            source.to_arrow_reader(self.batch_rows),
+            predicate=predicate,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=commit,
+        ).when_matched_delete(predicate=f"s.{OP_COLUMN} = 'd'")
+        if model.unique_key:
+            merger = merger.when_matched_update(updates=updates, predicate=f"s.{OP_COLUMN} = 'u'")
+        metrics = merger.when_not_matched_insert(
+            updates=updates, predicate=f"s.{OP_COLUMN} = 'u'"
+        ).execute()
+        done = {key: int(metrics.get(key, value)) for key, value in expected.items()}
+        if done != dict(expected):
+            log.warning(
+                "publishing %s: the merge did %s, not %s; rewriting the table",
+                model.target,
+                done,
+                dict(expected),
+            )
+            current.update_incremental()
+            return False
+        return True
 
     def _diff_by_key(
         self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, columns: list[str]
@@ -323,19 +454,51 @@ class Publisher:
         )
         return _count(cur, "(select 1 from _lh_delta where _lh_in_model and _lh_in_shadow)")
 
-    def _diff_by_hash(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> None:
-        """The same for a model without a key: rows are told apart by their hash alone."""
+    def _diff_by_content(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        columns: list[str],
+        current: DeltaTable,
+    ) -> bool:
+        """The same for a model without a key: rows are compared whole, as a multiset.
+
+        ``_lh_changes``: the model's rows with more copies than published (the extra copies);
+        ``_lh_deleted``: rows with no copy left (each with ``_lh_n``, its published copies),
+        their values read from the published table. False when a row lost some of its copies
+        but not all (Delta cannot delete one of two equal rows).
+        """
         shadow = self._shadow(model)
         hashed = f"(select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r)"
-        on = f"x.{HASH_COLUMN} = s.{HASH_COLUMN}"
         cur.execute(
-            f"create or replace temp table _lh_changes as select x.* from {hashed} as x"
-            f" anti join {shadow} as s on {on}"
+            "create or replace temp table _lh_counts as select coalesce(m.h, s.h) as h,"
+            " coalesce(m.n, 0) as mn, coalesce(s.n, 0) as sn from"
+            f" (select {HASH_COLUMN} as h, count(*) as n from {hashed} group by all) as m"
+            f" full outer join (select {HASH_COLUMN} as h, count(*) as n from {shadow}"
+            " group by all) as s on m.h = s.h where m.n is distinct from s.n"
         )
+        if _one(cur, "select count(*) from _lh_counts where mn > 0 and mn < sn")[0]:
+            return False
+        wanted = ", ".join(_q(c) for c in [*columns, HASH_COLUMN])
         cur.execute(
-            f"create or replace temp table _lh_deleted as select s.{HASH_COLUMN} from {shadow}"
-            f" as s anti join {hashed} as x on {on}"
+            f"create or replace temp table _lh_changes as select {wanted} from {hashed} as x"
+            f" join _lh_counts as c on x.{HASH_COLUMN} = c.h and c.mn > c.sn"
+            f" qualify row_number() over (partition by x.{HASH_COLUMN}) <= c.mn - c.sn"
         )
+        gone = _count(cur, "(select 1 from _lh_counts where mn = 0)")
+        cur.execute(
+            f"create or replace temp table _lh_deleted as select {wanted}, 0::bigint as _lh_n"
+            f" from {hashed} where false"
+        )
+        if gone:
+            with self._published(cur, current, select) as published:
+                cur.execute(
+                    f"insert into _lh_deleted select distinct on (p.{HASH_COLUMN}) p.*, c.sn"
+                    f" from (select r.*, hash(r) as {HASH_COLUMN} from {published} as r) as p"
+                    f" join _lh_counts as c on p.{HASH_COLUMN} = c.h and c.mn = 0"
+                )
+        return True
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -375,7 +538,27 @@ class Publisher:
         digest = hashlib.sha256(f"{schema}|{row[0]}|{row[1]}".encode()).hexdigest()[:32]
         return int(row[0]), digest
 
-    # -- the shadow of what an incremental model has published ------------------------------
+    @contextmanager
+    def _published(
+        self, cur: duckdb.DuckDBPyConnection, table: DeltaTable, select: str
+    ) -> Iterator[str]:
+        """The published version as a relation with the model's exact column types.
+
+        Cast to the types of ``select``, so a row hashes the same on both sides.
+        """
+        name = f"_lh_published_{next(_REGISTERED)}"
+        cur.register(name, table.to_pyarrow_dataset())
+        try:
+            probe = cur.sql(f"{select} limit 0")
+            casts = ", ".join(
+                f"cast({_q(c)} as {t}) as {_q(c)}"
+                for c, t in zip(probe.columns, probe.types, strict=True)
+            )
+            yield f"(select {casts} from {name})"
+        finally:
+            cur.unregister(name)
+
+    # -- the shadow of what a model has published: its key and a hash of every row ----------
 
     def _shadow(self, model: ModelSpec) -> str:
         return f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name)}"
@@ -386,11 +569,12 @@ class Publisher:
     def _shadow_in_sync(
         self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, current: DeltaTable
     ) -> bool:
+        """Whether the shadow is of the table's current publish, keyed as the model is now."""
         try:
-            row = _one(cur, f"select seq from {self._state(model)}")
-        except duckdb.CatalogException:
+            seq, keys = _one(cur, f"select seq, keys from {self._state(model)}")
+        except duckdb.Error:  # no shadow, or one from before keys were recorded
             return False
-        return bool(row[0] == current.transaction_version(model.app_id))
+        return bool(seq == current.transaction_version(model.app_id) and keys == _keys(model))
 
     def _drop_state(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> None:
         cur.execute(f"drop table if exists {self._state(model)}")
@@ -406,23 +590,48 @@ class Publisher:
                 f" {keys + ', ' if keys else ''}hash(r) as {HASH_COLUMN} from ({select}) as r"
             )
             cur.execute(
-                f"create or replace table {self._state(model)} as select {seq}::bigint as seq"
+                f"create or replace table {self._state(model)} as select {seq}::bigint as seq,"
+                f" '{_keys(model)}'::varchar as keys"
             )
 
-    def _update_shadow(
-        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, keys: list[str], seq: int
-    ) -> None:
+    def _shadow_from_table(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, current: DeltaTable
+    ) -> bool:
+        """Rebuild the shadow from the published table itself (lost, stale or re-keyed).
+
+        False when the published rows' keys are not unique (a merge by key could not address
+        them) or their columns cannot take the model's types.
+        """
+        try:
+            with self._published(cur, current, select) as published:
+                self._rebuild_shadow(cur, model, published, _seq(current, model))
+        except duckdb.Error as exc:
+            log.info("publishing %s: no shadow from the published table (%s)", model.target, exc)
+            self._drop_state(cur, model)
+            return False
+        if _repeated_keys(cur, model, self._shadow(model)):
+            self._drop_state(cur, model)
+            return False
+        return True
+
+    def _update_shadow(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, seq: int) -> None:
         shadow = self._shadow(model)
+        keys = list(model.unique_key) or [HASH_COLUMN]
         on = " and ".join(f"{shadow}.{_q(k)} = c.{_q(k)}" for k in keys)
         with _transaction(cur):
             if model.unique_key:
                 cur.execute(f"delete from {shadow} using _lh_changes as c where {on}")
-                cur.execute(f"delete from {shadow} using _lh_deleted as c where {on}")
+            cur.execute(f"delete from {shadow} using _lh_deleted as c where {on}")
             cur.execute(
                 f"insert into {shadow} select {', '.join(_q(k) for k in keys)}"
                 f"{', ' + HASH_COLUMN if model.unique_key else ''} from _lh_changes"
             )
             cur.execute(f"update {self._state(model)} set seq = {seq}")
+
+
+def _keys(model: ModelSpec) -> str:
+    """The shadow's key, as recorded beside it (a shadow keyed otherwise is rebuilt)."""
+    return json.dumps(list(model.unique_key))
 
 
 def _normalise(model: ModelSpec, column: str, dtype: str) -> str:
@@ -472,6 +681,19 @@ def _last_fingerprint(table: DeltaTable) -> str | None:
         if "lakehouse.model" in commit:
             return None  # an incremental merge: no whole-table fingerprint
     return None
+
+
+def _repeated_keys(cur: duckdb.DuckDBPyConnection, model: ModelSpec, relation: str) -> bool:
+    """Whether two rows of ``relation`` share the model's key (never for a keyless model)."""
+    if not model.unique_key:
+        return False
+    keys = ", ".join(_q(k) for k in model.unique_key)
+    return _count(cur, f"(select distinct {keys} from {relation})") != _count(cur, relation)
+
+
+def _deleted_rows(cur: duckdb.DuckDBPyConnection) -> int:
+    """The published rows a keyless diff deletes (every copy of each deleted row)."""
+    return int(_one(cur, "select coalesce(sum(_lh_n), 0) from _lh_deleted")[0])
 
 
 def _touched_share(cur: duckdb.DuckDBPyConnection, model: ModelSpec, table: DeltaTable) -> float:

@@ -283,7 +283,7 @@ class DbtSession:
             self._unpublished.pop(unique_id, None)
         self._unpublished.update(analysis.built)
         publish_started = time.perf_counter()
-        self._publish(result, full_refresh=request.full_refresh)
+        self._publish(result, full_refresh=request.full_refresh, passed_tests=analysis.passed_tests)
         result.publish_seconds = time.perf_counter() - publish_started
         result.read_versions = pins.read_versions
         result.success = result.success and not result.failures
@@ -306,20 +306,21 @@ class DbtSession:
             return set()
         return {s["name"] for s in sources if s.get("source_name") == "bronze"}
 
-    def _publish(self, result: BuildResult, *, full_refresh: bool) -> None:
+    def _publish(self, result: BuildResult, *, full_refresh: bool, passed_tests: list[Any]) -> None:
         from transform import dbt_plugin
-        from transform.publish import ModelSpec, Publisher
+        from transform.publish import ModelSpec, Publisher, keys_from_tests
 
         conn = dbt_plugin.connection()
         if conn is None:
             return
         publisher = Publisher(self.settings, conn, batch_rows=self.settings.read_batch_rows)
+        keys = keys_from_tests(passed_tests)
         cursor = conn.cursor()
         try:
             dbt_plugin.prepare_cursor(cursor)  # views over bronze read the build's pins
             for unique_id, node in list(self._unpublished.items()):
                 try:
-                    spec = ModelSpec.from_node(node)
+                    spec = ModelSpec.from_node(node, keys.get(unique_id, ()))
                     if spec is not None:
                         done = publisher.publish(spec, full_refresh=full_refresh, cursor=cursor)
                         result.published[done.target] = done.version
@@ -363,6 +364,8 @@ class _Analysis:
     failed_or_blocked: set[str] = field(default_factory=set)
     #: unique id -> the nodes it depends on, for every node of the build
     parents: dict[str, list[str]] = field(default_factory=dict)
+    #: the data tests that passed (what a publish may take a model's key from)
+    passed_tests: list[Any] = field(default_factory=list)
 
     def tables_upstream_of(self, unique_ids: Iterable[str]) -> set[str]:
         """The bronze tables whose sources feed ``unique_ids`` (through this build's nodes)."""
@@ -400,6 +403,8 @@ def _analyse(run_result: Any) -> _Analysis:
             else:
                 out.blocked[node.unique_id] = status
                 out.failed_or_blocked.add(node.unique_id)
+        elif kind == "test" and status == "pass":
+            out.passed_tests.append(node)
         elif kind in ("test", "unit_test") and status in _FAILED_TESTS:
             out.failures.append(f"{node.unique_id}: {status}: {res.message}")
             out.failed_or_blocked.add(node.unique_id)

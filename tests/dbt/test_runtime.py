@@ -191,6 +191,27 @@ def test_new_bronze_rows_reach_the_incremental_model_as_appends_and_merges(
     assert published[30] == {"order_id": 31, "amount_cents": 999_999}
 
 
+def test_table_models_publish_only_their_new_rows(project: tuple[Settings, DbtSession]) -> None:
+    settings, session = project
+    silver = delta(settings, "silver/stg_orders")
+    rows_before, version_before = silver.count(), silver.version()
+    session.build(["stg_orders"])  # what earlier tests' probes wrote to bronze
+    silver = delta(settings, "silver/stg_orders")
+    rows_before, version_before = silver.count(), silver.version()
+    append_bronze(settings, "orders", orders(40, 3))
+    result = session.build(["stg_orders"])
+    assert result.success, result.failures
+    silver = delta(settings, "silver/stg_orders")  # a table model, rebuilt whole by dbt
+    assert silver.version() == version_before + 1
+    last = silver.history(1)[0]
+    assert (last["operation"], last["operationParameters"]["mode"]) == ("WRITE", "Append")
+    assert last["operationMetrics"]["num_added_rows"] == 3  # not the whole table again
+    assert silver.count() == rows_before + 3
+    again = session.build(["stg_orders"])  # the same content, rebuilt: no commit
+    assert again.success, again.failures
+    assert delta(settings, "silver/stg_orders").version() == silver.version()
+
+
 def test_a_build_reads_one_snapshot_while_bronze_changes(
     project: tuple[Settings, DbtSession],
 ) -> None:

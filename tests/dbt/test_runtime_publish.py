@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.settings import Settings
-from transform.publish import ModelSpec, Publisher, PublishError, publish_layer
+from transform.publish import ModelSpec, Publisher, PublishError, keys_from_tests, publish_layer
 
 
 @pytest.fixture
@@ -205,14 +205,14 @@ def test_incremental_heals_when_its_shadow_is_lost(
     conn.execute("drop schema _lakehouse_publish cascade")  # e.g. the DuckDB file was lost
     conn.execute("insert into orders values (11, 11)")
     done = publisher.publish(model)
-    assert done.mode == "overwrite"
+    assert done.mode == "append"  # the shadow is rebuilt from the published table itself
     assert delta(settings, "silver/orders").count() == 12
     conn.execute("insert into orders values (12, 12)")
     assert publisher.publish(model).mode == "append"  # back to publishing changes only
     assert delta(settings, "silver/orders").count() == 13
 
 
-def test_incremental_without_key_appends(
+def test_incremental_without_key_appends_even_a_repeated_row(
     settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
 ) -> None:
     model = spec("clicks", materialized="incremental")
@@ -223,9 +223,14 @@ def test_incremental_without_key_appends(
     table = delta(settings, "gold/clicks")
     assert table.history(1)[0]["operationParameters"]["mode"] == "Append"
     assert table.count() == 110
-    conn.execute("insert into clicks values (5)")  # a duplicate of a published row
-    assert publisher.publish(model).mode == "overwrite"  # cannot be told apart: rewrite
+    conn.execute("insert into clicks values (5)")  # a second copy of a published row
+    assert publisher.publish(model).mode == "append"  # rows are compared as a multiset
     assert delta(settings, "gold/clicks").count() == 111
+    conn.execute("delete from clicks where n = 5 and rowid = (select max(rowid) from clicks)")
+    assert publisher.publish(model).mode == "overwrite"  # one of two equal rows: rewrite
+    assert sorted(delta(settings, "gold/clicks").to_pyarrow_table()["n"].to_pylist()) == list(
+        range(110)
+    )
 
 
 def test_a_failed_publish_is_redone_by_the_next(
@@ -276,3 +281,184 @@ def test_incremental_rows_whose_key_is_null_are_published_once(
     conn.execute("delete from m where k is null and v = 'z'")
     publish_and_repeat()
     assert delta(settings, "silver/m").count() == 4
+
+
+# -- a table model publishes what changed, compared as sets ------------------------------------
+
+
+def added_bytes(table: DeltaTable, since: int) -> int:
+    """Bytes of the data files the versions after ``since`` added (what a publish wrote)."""
+    before = set(DeltaTable(table.table_uri, version=since).file_uris())
+    return sum(
+        int(size)
+        for path, size in zip(
+            pa.table(table.get_add_actions(flatten=True))["path"].to_pylist(),
+            pa.table(table.get_add_actions(flatten=True))["size_bytes"].to_pylist(),
+            strict=True,
+        )
+        if not any(uri.endswith(path) for uri in before)
+    )
+
+
+def table_bytes(table: DeltaTable) -> int:
+    return int(pa.compute.sum(pa.table(table.get_add_actions(flatten=True))["size_bytes"]).as_py())
+
+
+def test_a_table_with_a_key_writes_only_the_rows_that_changed(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    model = spec("orders", unique_key=("order_id",))  # a table model (the default)
+    conn.execute(
+        "create table orders as select i as order_id, i % 97 as customer_id,"
+        " md5(i::varchar) as note from range(200000) t(i)"
+    )
+    assert publisher.publish(model).mode == "overwrite"
+    first = delta(settings, "gold/orders")
+    whole = table_bytes(first)
+    # the model is rebuilt from scratch (a table): new rows, in another order
+    conn.execute(
+        "create or replace table orders as select i as order_id, i % 97 as customer_id,"
+        " md5(i::varchar) as note from range(201000) t(i) order by hash(i)"
+    )
+    done = publisher.publish(model)
+    assert (done.mode, done.rows) == ("append", 201000)
+    table = delta(settings, "gold/orders")
+    assert table.history(1)[0]["operationMetrics"]["num_added_rows"] == 1000
+    assert added_bytes(table, first.version()) < whole / 20  # grows with the change
+    conn.execute("update orders set note = 'changed' where order_id in (200500, 200501)")
+    conn.execute("delete from orders where order_id = 200999")
+    done = publisher.publish(model)
+    assert done.mode == "merge"  # the changed keys sit in the small appended file
+    metrics = delta(settings, "gold/orders").history(1)[0]["operationMetrics"]
+    assert (metrics["num_target_rows_updated"], metrics["num_target_rows_deleted"]) == (2, 1)
+    assert metrics["num_target_files_skipped_during_scan"] >= 1
+    expected = conn.sql("select * from orders order by order_id").to_arrow_table()
+    assert rows(delta(settings, "gold/orders"), "order_id") == expected.to_pylist()
+    assert publisher.publish(model).mode == "unchanged"
+
+
+def test_row_order_and_ties_the_model_does_not_promise_commit_little_or_nothing(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    # a customer's orders numbered with row_number() over a day: two orders of one day tie
+    conn.execute(
+        "create table numbered as select * from (values (1, 7, 1), (2, 7, 2), (3, 8, 1))"
+        " t(order_id, customer_id, customer_order_number)"
+    )
+    keyed = spec("numbered", unique_key=("order_id",))
+    publisher.publish(keyed)
+    version = delta(settings, "gold/numbered").version()
+    conn.execute(
+        "create or replace table numbered as select * from numbered order by order_id desc"
+    )
+    assert publisher.publish(keyed).mode == "unchanged"  # another row order: the same set
+    conn.execute(  # the tie broken the other way
+        "create or replace table numbered as select * from (values (3, 8, 1), (1, 7, 2),"
+        " (2, 7, 1)) t(order_id, customer_id, customer_order_number)"
+    )
+    done = publisher.publish(keyed)
+    assert done.mode in ("merge", "overwrite")
+    assert delta(settings, "gold/numbered").version() == version + 1
+    # without a key, a table whose rows only moved commits nothing either
+    conn.execute("create table days as select i as day, i % 3 as n from range(50) t(i)")
+    keyless = spec("days")
+    publisher.publish(keyless)
+    conn.execute("create or replace table days as select * from days order by n, day desc")
+    assert publisher.publish(keyless).mode == "unchanged"
+    assert delta(settings, "gold/days").version() == 0
+
+
+def test_a_table_without_a_key_is_diffed_row_by_row(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    model = spec("daily")
+    conn.execute(
+        "create table daily as select i as day, case when i % 5 = 0 then null else i end as n,"
+        " i / 4 as share from range(40) t(i)"
+    )
+    publisher.publish(model)
+    conn.execute("update daily set n = -1 where day = 7")  # one row changes
+    conn.execute("delete from daily where day = 10")  # one row, with a NULL, goes
+    conn.execute("insert into daily values (40, 40, 10.0), (41, null, 10.25)")
+    done = publisher.publish(model)
+    assert done.mode == "merge"
+    metrics = delta(settings, "gold/daily").history(1)[0]["operationMetrics"]
+    assert (metrics["num_target_rows_deleted"], metrics["num_target_rows_inserted"]) == (2, 3)
+    order = [("day", "ascending")]
+    published = delta(settings, "gold/daily").to_pyarrow_table().sort_by(order).to_pylist()
+    assert published == conn.sql("select * from daily").to_arrow_table().sort_by(order).to_pylist()
+    assert publisher.publish(model).mode == "unchanged"
+
+
+def test_a_keyless_row_a_merge_cannot_match_is_rewritten_not_lost(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    model = spec("ratios")
+    conn.execute(
+        "create table ratios as select i as k, case when i = 3 then 'nan'::double"
+        " else i / 2 end as r from range(20) t(i)"
+    )
+    publisher.publish(model)
+    conn.execute("delete from ratios where k = 3")  # NaN equals nothing in SQL
+    publisher.publish(model)
+    published = delta(settings, "gold/ratios").to_pyarrow_table()
+    assert sorted(published["k"].to_pylist()) == [k for k in range(20) if k != 3]
+    assert publisher.publish(model).mode == "unchanged"
+
+
+def test_a_shadow_keyed_otherwise_is_rebuilt_from_the_published_table(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    conn.execute("create table m as select i as id, i as v from range(1000) t(i)")
+    publisher.publish(spec("m"))  # no key yet: a shadow of whole rows
+    conn.execute("insert into m values (1000, 1)")
+    done = publisher.publish(spec("m", unique_key=("id",)))  # now with one (a passed test)
+    assert done.mode == "append"
+    conn.execute("create or replace table m as select id, v from m union all select 1000, 2")
+    with_twin = publisher.publish(spec("m", unique_key=("id",)))  # said unique, is not
+    assert with_twin.rows == 1002
+    assert delta(settings, "gold/m").count() == 1002
+    assert publisher.publish(spec("m")).mode == "unchanged"  # keyless again: rebuilt, the same
+
+
+def test_keys_come_from_config_constraints_or_tests_that_passed() -> None:
+    def node(**config: object) -> SimpleNamespace:
+        return SimpleNamespace(
+            unique_id="model.p.orders",
+            name="orders",
+            relation_name="main.orders",
+            fqn=["p", "marts", "orders"],
+            meta={},
+            constraints=[],
+            columns={"order_id": SimpleNamespace(constraints=[])},
+            config=SimpleNamespace(
+                materialized="table", meta={}, get=lambda k, d=None: config.get(k, d)
+            ),
+        )
+
+    plain = node()
+    assert ModelSpec.from_node(plain).unique_key == ()  # type: ignore[union-attr]
+    assert ModelSpec.from_node(plain, ("order_id",)).unique_key == ("order_id",)  # type: ignore[union-attr]
+    assert ModelSpec.from_node(node(unique_key="id")).unique_key == ("id",)  # type: ignore[union-attr]
+    keyed = node()
+    keyed.columns["order_id"].constraints = [SimpleNamespace(type="primary_key")]
+    assert ModelSpec.from_node(keyed).unique_key == ("order_id",)  # type: ignore[union-attr]
+
+    def test(name: str, model: str, where: str | None = None, **kwargs: object) -> SimpleNamespace:
+        return SimpleNamespace(
+            test_metadata=SimpleNamespace(name=name, kwargs=kwargs),
+            attached_node=model,
+            config=SimpleNamespace(where=where),
+        )
+
+    passed = [
+        test("unique", "model.p.a", column_name="id"),
+        test("not_null", "model.p.a", column_name="id"),
+        test("unique", "model.p.b", column_name="id"),  # may be NULL: not a key
+        test("unique", "model.p.c", column_name="id", where="id > 0"),  # some rows only
+        test("not_null", "model.p.c", column_name="id"),
+        test("unique", "model.p.d", column_name="lower(email)"),  # an expression
+        test("not_null", "model.p.d", column_name="lower(email)"),
+        test("unique_combination_of_columns", "model.p.e", combination_of_columns=["a", "b"]),
+    ]
+    assert keys_from_tests(passed) == {"model.p.a": ("id",), "model.p.e": ("a", "b")}
