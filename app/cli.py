@@ -15,8 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lakehouse.exceptions import LakehouseError
-from lakehouse.settings import Settings, get_settings
+from lakehouse import LakehouseError, Settings, get_settings
 
 app = typer.Typer(
     help="full-lakehouse: landing zone → bronze Delta → dbt on DuckDB → silver/gold Delta.",
@@ -36,7 +35,7 @@ def _settings() -> Settings:
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    from lakehouse.logs import configure_logging
+    from lakehouse import configure_logging
 
     configure_logging(logging.DEBUG if verbose else logging.INFO, _settings().log_format)
 
@@ -68,7 +67,7 @@ def api(
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
     """The ingest API alone (uvicorn)."""
-    from ingest.server import serve
+    from ingest import serve
 
     raise typer.Exit(serve(_settings(), host=host, port=port))
 
@@ -99,7 +98,7 @@ def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
 ) -> None:
     """dbt build + publish silver and gold."""
-    from transform.commands import run_build
+    from transform import run_build
 
     raise typer.Exit(run_build(_settings(), select=select or [], full_refresh=full_refresh))
 
@@ -109,7 +108,7 @@ def status(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Tables per layer, recent runs, pending and quarantined files."""
-    from lakehouse.status import print_status
+    from lakehouse import print_status
 
     print_status(_settings(), as_json=json_output)
 
@@ -117,7 +116,7 @@ def status(
 @app.command()
 def maintain() -> None:
     """Compact, checkpoint and vacuum every table."""
-    from lakehouse.maintenance import run_maintain
+    from lakehouse import run_maintain
 
     raise typer.Exit(run_maintain(_settings()))
 
@@ -132,7 +131,7 @@ def backup(
     keep: Annotated[int, typer.Option(min=1, help="With --every: how many backups stay.")] = 7,
 ) -> None:
     """Copy every Delta table (one version each), the run ledger and the tokens to a folder."""
-    from lakehouse.backup import run_backup
+    from lakehouse import run_backup
 
     raise typer.Exit(run_backup(_settings(), dest, every=every, keep=keep))
 
@@ -142,7 +141,7 @@ def restore(
     src: Annotated[Path, typer.Argument(help="A folder written by lakehouse backup.")],
 ) -> None:
     """Restore a backup into an empty lakehouse (no tables, no ledger yet)."""
-    from lakehouse.backup import run_restore
+    from lakehouse import run_restore
 
     raise typer.Exit(run_restore(_settings(), src))
 
@@ -158,7 +157,7 @@ def docs(
     ] = "127.0.0.1",
 ) -> None:
     """dbt docs generate (lineage), optionally serve."""
-    from transform.commands import run_docs
+    from transform import run_docs
 
     raise typer.Exit(run_docs(_settings(), serve=serve, port=port, host=host))
 
@@ -172,7 +171,7 @@ def token_create(
     name: Annotated[str, typer.Option(help="A label for the token.")] = "token",
 ) -> None:
     """Issue an API token: printed once on stdout, stored hashed."""
-    from ingest.tokens import create_token
+    from ingest import create_token
 
     print(create_token(_settings(), scopes=scope, tables=table or [], name=name))  # noqa: T201
 

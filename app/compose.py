@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def run_up(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
     """The API in a thread, the loader and the builder in this one, until SIGINT/SIGTERM."""
     from app.service import run_loader
-    from ingest.server import BackgroundServer
+    from ingest import BackgroundServer
 
     host = host or settings.api_host
     port = settings.api_port if port is None else port
@@ -29,8 +29,7 @@ def run_demo(settings: Settings, *, rows: int) -> int:
     """The sample shop through the real API (loopback, a free port) and the landing zone."""
     from app.demo import ApiTarget
     from app.demo import run_demo as demo
-    from ingest.server import BackgroundServer
-    from ingest.tokens import TokenStore, create_token
+    from ingest import BackgroundServer, TokenStore, create_token
 
     token = None
     if settings.mode != "development" or TokenStore(settings.tokens_file).tokens():

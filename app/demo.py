@@ -27,13 +27,11 @@ from rich.console import Console
 from rich.table import Table
 
 from app.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
+from lakehouse import LAYERS, LoadEvent, Settings, list_tables, table_path
 from lakehouse.catalog import open_table, table_info
-from lakehouse.events import LoadEvent
-from lakehouse.layout import LAYERS, list_tables, table_path
-from lakehouse.settings import Settings
 from lakehouse.storage import Location
-from loader.loading import Loader
-from transform.builder import Builder
+from loader import Loader
+from transform import Builder
 
 #: How long the demo waits for one wave's build and publish.
 BUILD_TIMEOUT_S = 900.0

@@ -14,13 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lakehouse.events import LoadEvent, LoadEventHandler
-from lakehouse.maintenance import AutoUpkeep
-from lakehouse.settings import Settings
-from lakehouse.signals import stop_on_signals
-from loader.exceptions import LoaderBusyError
-from loader.loading import Loader, LoadSummary
-from transform.builder import Builder, RunLog
+from lakehouse import AutoUpkeep, LoadEvent, LoadEventHandler, Settings, stop_on_signals
+from loader import Loader, LoaderBusyError, LoadSummary
+from transform import Builder, RunLog
 
 __all__ = ["print_run", "print_summary", "run_load", "run_loader"]
 

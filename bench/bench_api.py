@@ -72,10 +72,10 @@ class Order(BaseModel):
 def serve(root: Path, port: int) -> None:
     import uvicorn
 
-    from ingest.app import create_app
+    from ingest import create_app
     from ingest.landing import Landing, land_bytes
+    from lakehouse import Settings
     from lakehouse.layout import new_batch_id
-    from lakehouse.settings import Settings
 
     settings = Settings(
         root=root,

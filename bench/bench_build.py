@@ -101,7 +101,7 @@ def write_project(root: Path, models: dict[str, str]) -> Path:
 
 
 def settings_for(root: Path, project: Path) -> Any:
-    from lakehouse.settings import Settings
+    from lakehouse import Settings
 
     return Settings(
         root=root, dbt_project_dir=project, profiles_dir=REPO, dbt_target="dev", batch_window_ms=0
@@ -132,8 +132,8 @@ def machine() -> str:
 def latency(batches: int, project_name: str) -> dict[str, Any]:
     from deltalake import DeltaTable
 
-    from loader.loading import Loader
-    from transform.builder import Builder
+    from loader import Loader
+    from transform import Builder
 
     root = OUT / f"latency-{project_name}"
     shutil.rmtree(root, ignore_errors=True)
@@ -210,7 +210,7 @@ def _small_batches(settings: Any, i: int) -> int:
 
 def _sample_batches() -> Any:
     """Batches of 5 new orders for the sample shop, as JSON files like its order system's."""
-    from app.sample_data import SampleFile, sample_files, write_file
+    from app import SampleFile, sample_files, write_file
 
     template = next(f for f in sample_files(200) if f.table == "orders").records[0]
 
@@ -225,7 +225,7 @@ def _sample_batches() -> Any:
 
 def _preload_sample(settings: Any, builder: Any) -> None:
     """Wave 1 of the sample shop (200 orders), loaded and built before measuring."""
-    from app.sample_data import sample_files, write_files
+    from app import sample_files, write_files
 
     write_files([f for f in sample_files(200) if f.wave == 1], settings.raw_dir)
     deadline = time.time() + 300
@@ -326,8 +326,7 @@ def _in_child(*args: str) -> dict[str, Any]:
 
 def scale_variant(variant: str, root: str, project: str) -> dict[str, Any]:
     """One variant, in this (child) process: a fresh warehouse, a warm-up parse, one build."""
-    from transform import dbt_plugin
-    from transform.session import DbtSession
+    from transform import DbtSession, dbt_plugin
 
     settings = settings_for(Path(root), Path(project))
     warehouse = settings.dados / "warehouse.duckdb"

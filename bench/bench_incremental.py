@@ -154,9 +154,8 @@ def table_digest(query: Callable[[str], Any]) -> tuple[int, int]:
 
 
 def run(rows: int, batch_pct: float) -> Bench:
-    from lakehouse.settings import Settings
-    from transform import dbt_plugin
-    from transform.session import DbtSession
+    from lakehouse import Settings
+    from transform import DbtSession, dbt_plugin
 
     shutil.rmtree(OUT, ignore_errors=True)
     settings = Settings(

@@ -33,9 +33,8 @@ from pathlib import Path
 import duckdb
 from deltalake import DeltaTable, write_deltalake
 
-from lakehouse.events import LoadEvent
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from lakehouse import LoadEvent, Settings
+from loader import Loader
 
 ORDERS = """
 select

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.settings import Settings, get_settings
+from lakehouse import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.settings import Settings
-from transform import _dbt_duckdb_internals
 
 __all__ = ["DBT_LOCK", "BuildRequest", "BuildResult", "DbtSession", "dbt_arguments"]
 
@@ -434,6 +433,8 @@ def _switch_database(settings: Settings) -> None:
     """
     key = (str(settings.profiles_dir), settings.dbt_target, str(settings.dados))
     if _LAST_DATABASE and _LAST_DATABASE[0] != key:
+        from transform import _dbt_duckdb_internals  # imports dbt: not before dbt runs
+
         _dbt_duckdb_internals.drop_environment()
     _LAST_DATABASE[:] = [key]
 

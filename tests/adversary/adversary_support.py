@@ -27,12 +27,11 @@ import msgspec
 from deltalake import DeltaTable
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
-from lakehouse import dialect
+from ingest import create_app
+from lakehouse import Settings, dialect
 from lakehouse.formats import from_name
 from lakehouse.layout import raw_dir, table_path
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from loader import Loader
 
 D = decimal.Decimal
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from adversary_support import lakehouse
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 
 @pytest.fixture(scope="module")

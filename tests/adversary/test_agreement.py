@@ -15,7 +15,7 @@ import pytest
 import test_corpus
 from adversary_support import Outcome, run
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 #: Single-file reproductions of the lossless-bronze issue, and the API's dialect cases.
 CASES: list[tuple[str, str, bytes]] = [

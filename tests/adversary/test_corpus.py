@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from adversary_support import Outcome, Refusal, Table, expected, manifest, mismatches, run
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CASES = manifest(DATA)

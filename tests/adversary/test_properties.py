@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ingest.app import create_app
-from lakehouse.settings import Settings
+from ingest import create_app
+from lakehouse import Settings
 
 BLNS: list[str] = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "blns" / "blns.json").read_text()

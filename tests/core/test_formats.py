@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.formats import FORMATS, MEDIA_TYPES, SUFFIXES, FileFormat, from_name
-from loader.exceptions import FileRejected
+from loader import FileRejected
 from loader.readers import detect
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakehouse.ledger import Ledger
+from lakehouse import Ledger
 
 
 def test_a_batch_goes_from_accepted_to_published(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from lakehouse.settings import Settings, get_settings
+from lakehouse import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

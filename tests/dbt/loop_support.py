@@ -15,10 +15,9 @@ from typing import Any
 from deltalake import DeltaTable
 from runtime_support import REPO, write_project
 
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
-from loader.loading import Loader
-from transform.builder import Builder
+from lakehouse import Ledger, Settings
+from loader import Loader
+from transform import Builder
 
 SOURCES = """
 version: 2

@@ -14,8 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from lakehouse.layout import table_path
-from lakehouse.settings import Settings
+from lakehouse import Settings, table_path
 
 REPO = Path(__file__).resolve().parents[2]
 

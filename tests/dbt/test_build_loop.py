@@ -12,7 +12,7 @@ from pathlib import Path
 
 from loop_support import Live, drop_orders, drop_payments, loop_settings, timed
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 WAIT_S = 180.0
 

@@ -18,14 +18,10 @@ import pytest
 from deltalake import DeltaTable
 from runtime_support import append_bronze, customers, orders, project_settings, write_project
 
-from app.service import run_load
-from lakehouse.events import LoadEvent
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
-from loader.loading import Loader
-from transform.builder import Builder
-from transform.commands import run_build, run_docs
-from transform.docs import docs_target, serve_docs
+from app import run_load
+from lakehouse import Ledger, LoadEvent, Settings
+from loader import Loader
+from transform import Builder, docs_target, run_build, run_docs, serve_docs
 
 REVENUE = """
     select count(*) as orders, sum(amount_cents) as revenue_cents from {{ ref('stg_orders') }}

@@ -19,9 +19,9 @@ from dbt.adapters.duckdb.environments import Environment
 from dbt.adapters.duckdb.relation import DuckDBRelation
 from runtime_support import append_bronze, orders, project_settings, write_project
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
+from transform import DbtSession
 from transform import _dbt_duckdb_internals as internals
-from transform.session import DbtSession
 
 INSTALLED = version("dbt-duckdb")
 UPGRADE = (

@@ -23,8 +23,8 @@ import yaml
 from dbt_harness import REPO, DbtProject, lakehouse_env
 from deltalake import DeltaTable
 
-from app.sample_data import sample_files, write_files
-from loader.loading import Loader
+from app import sample_files, write_files
+from loader import Loader
 
 ROWS = 200
 SILVER_KEYS = {

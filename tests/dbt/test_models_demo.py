@@ -12,11 +12,9 @@ import pytest
 from dbt_harness import REPO
 from deltalake import DeltaTable
 
-from app.sample_data import TABLES, render, sample_files
+from app import TABLES, render, sample_files
+from lakehouse import Ledger, Settings, list_tables
 from lakehouse.contracts import load_contracts
-from lakehouse.layout import list_tables
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
 
 MARTS = ["customer_lifetime_value", "daily_revenue", "funnel_conversion", "orders"]
 

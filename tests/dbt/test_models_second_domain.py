@@ -16,11 +16,9 @@ import pytest
 from dbt_harness import REPO
 from deltalake import DeltaTable
 
-from lakehouse.events import LoadEvent
-from lakehouse.layout import list_tables
-from lakehouse.settings import Settings, get_settings
-from loader.loading import Loader
-from transform.builder import Builder
+from lakehouse import LoadEvent, Settings, get_settings, list_tables
+from loader import Loader
+from transform import Builder
 
 PROJECT = {
     "dbt_project.yml": """

@@ -15,9 +15,8 @@ import pytest
 from deltalake import DeltaTable
 from runtime_support import append_bronze, customers, orders, project_settings, write_project
 
-from lakehouse.settings import Settings
-from transform import dbt_plugin
-from transform.session import DbtSession
+from lakehouse import Settings
+from transform import DbtSession, dbt_plugin
 
 MODELS = {
     "models/staging/stg_orders.sql": """

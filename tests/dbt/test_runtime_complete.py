@@ -13,11 +13,9 @@ import pytest
 from deltalake import DeltaTable
 from runtime_support import project_settings, write_project
 
-from lakehouse.events import LoadEvent
-from lakehouse.settings import Settings
-from loader.loading import Loader
-from transform.builder import Builder
-from transform.session import BuildResult, DbtSession
+from lakehouse import LoadEvent, Settings
+from loader import Loader
+from transform import Builder, BuildResult, DbtSession
 
 MODELS = {
     "models/staging/_sources.yml": """

@@ -15,8 +15,7 @@ from deltalake import DeltaTable
 from runtime_support import append_bronze, orders, project_settings, write_project
 from waiting import wait_for
 
-from transform import dbt_plugin
-from transform.session import BuildResult, DbtSession
+from transform import BuildResult, DbtSession, dbt_plugin
 
 MODELS = {
     "models/probe/orders_seen_first.sql": """

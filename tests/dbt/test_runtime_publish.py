@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 from transform.publish import ModelSpec, Publisher, PublishError, keys_from_tests, publish_layer
 
 

@@ -29,8 +29,8 @@ from deploy_support import (
     variable_uses,
 )
 
+from lakehouse import Settings
 from lakehouse.healthcheck import check
-from lakehouse.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)

@@ -15,9 +15,8 @@ import pytest
 from e2e_support import free_port
 from waiting import wait_for
 
+from lakehouse import Ledger, Settings
 from lakehouse.layout import is_candidate
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 

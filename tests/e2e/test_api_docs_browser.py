@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.server import BackgroundServer
-from lakehouse.settings import Settings
+from ingest import BackgroundServer
+from lakehouse import Settings
 
 
 @pytest.mark.e2e

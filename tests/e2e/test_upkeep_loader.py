@@ -17,8 +17,7 @@ from deltalake import DeltaTable
 from e2e_support import lakehouse_env
 from waiting import wait_for
 
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from lakehouse import Ledger, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 SOURCES = """\
 version: 2

@@ -10,9 +10,8 @@ from api_support import make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
-from ingest.tokens import create_token
-from lakehouse.settings import Settings
+from ingest import create_app, create_token
+from lakehouse import Settings
 
 
 @pytest.fixture

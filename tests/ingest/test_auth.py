@@ -12,10 +12,9 @@ import pytest
 from api_support import make_settings, order
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
+from ingest import create_app
 from ingest.tokens import TokenError, TokenStore, create_token, hash_token
-from lakehouse.exceptions import ConfigurationError
-from lakehouse.settings import Settings
+from lakehouse import ConfigurationError, Settings
 
 RECORDS = "/v1/tables/orders/records"
 

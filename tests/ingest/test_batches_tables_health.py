@@ -12,10 +12,10 @@ from deltalake import write_deltalake
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
+from ingest import create_app
+from lakehouse import Settings
 from lakehouse.heartbeat import write_heartbeat
 from lakehouse.ledger import Batch, Ledger
-from lakehouse.settings import Settings
 
 
 def test_batch_status_and_404(client: TestClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 from api_support import make_settings
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
+from ingest import create_app
 from lakehouse.formats import (
     RATIO_FLOOR_BYTES,
     GzipReader,

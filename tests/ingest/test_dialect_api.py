@@ -14,8 +14,8 @@ import pytest
 from api_support import landed, make_settings, write_dbt_project
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
-from lakehouse.settings import Settings
+from ingest import create_app
+from lakehouse import Settings
 
 FREE = "/v1/tables/free/files"
 ORDERS = "/v1/tables/orders/files"

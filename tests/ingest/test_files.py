@@ -11,8 +11,7 @@ import pytest
 from api_support import landed, order
 from fastapi.testclient import TestClient
 
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from lakehouse import Ledger, Settings
 
 FILES = "/v1/tables/orders/files"
 CSV = (

@@ -17,8 +17,8 @@ import pytest
 from api_support import landed
 from fastapi.testclient import TestClient
 
+from lakehouse import Settings
 from lakehouse.dialect import check_names
-from lakehouse.settings import Settings
 
 JSON = {"content-type": "application/json"}
 NDJSON = {"content-type": "application/x-ndjson"}

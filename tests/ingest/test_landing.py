@@ -11,8 +11,8 @@ import pytest
 from api_support import make_settings
 
 from ingest.landing import Landing, sweep_temporaries
+from lakehouse import Ledger
 from lakehouse.layout import is_candidate, new_batch_id
-from lakehouse.ledger import Ledger
 
 
 def test_a_landing_in_progress_is_invisible(tmp_path: Path) -> None:

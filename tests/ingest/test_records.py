@@ -11,9 +11,8 @@ import pytest
 from api_support import landed, make_settings, order
 from fastapi.testclient import TestClient
 
-from ingest.app import create_app
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from ingest import create_app
+from lakehouse import Ledger, Settings
 
 NDJSON = {"content-type": "application/x-ndjson"}
 
@@ -281,7 +280,7 @@ def test_concurrent_posts_with_one_key_land_once(tmp_path: Path) -> None:
 
     import httpx
 
-    from ingest.server import BackgroundServer
+    from ingest import BackgroundServer
 
     settings = make_settings(tmp_path)
     body = ndjson([order(i) for i in range(2_000)])

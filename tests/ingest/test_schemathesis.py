@@ -23,7 +23,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from ingest.server import BackgroundServer
+from ingest import BackgroundServer
 
 
 @schemathesis.serializer("application/x-ndjson", "text/csv", "text/tab-separated-values")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from lakehouse import Settings
 from lakehouse.layout import raw_dir, table_path
-from lakehouse.settings import Settings
 
 
 def drop(settings: Settings, table: str, name: str, content: bytes | str) -> Path:

@@ -17,7 +17,8 @@ from deltalake import DeltaTable, write_deltalake
 from loader_support import csv_rows, drop
 from waiting import wait_for
 
-from ingest.tokens import TokenStore, create_token
+from ingest import TokenStore, create_token
+from lakehouse import Ledger, Settings, table_path
 from lakehouse.backup import (
     MANIFEST,
     BackupError,
@@ -27,11 +28,8 @@ from lakehouse.backup import (
     parse_interval,
     restore,
 )
-from lakehouse.layout import table_path
-from lakehouse.ledger import Ledger
 from lakehouse.maintenance import maintain_table
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from loader import Loader
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 REPO = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import json
 
 from loader_support import bronze, csv_rows, drop
 
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from lakehouse import Settings
+from loader import Loader
 
 
 def test_a_bad_file_among_many_is_isolated(settings: Settings) -> None:

@@ -13,7 +13,7 @@ import pytest
 from loader_support import csv_rows, drop
 from waiting import wait_for
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")

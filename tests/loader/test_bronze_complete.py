@@ -8,11 +8,10 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from loader_support import csv_rows, drop
 
+from lakehouse import Settings, table_path
 from lakehouse.complete import COMPLETE_KEY, OPEN_FILES_KEY, complete_version
-from lakehouse.layout import table_path
-from lakehouse.settings import Settings
+from loader import Loader
 from loader.bronze import COMPLETE, Bronze
-from loader.loading import Loader
 
 A = "bat_" + "a" * 32
 B = "bat_" + "b" * 32

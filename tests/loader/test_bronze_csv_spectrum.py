@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from loader_support import bronze, drop
 
+from lakehouse import Settings
 from lakehouse.layout import BRONZE_COLUMNS
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from loader import Loader
 
 CASES = [
     "comma_in_quotes",

@@ -18,12 +18,10 @@ from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
 from waiting import wait_for
 
-from lakehouse.events import LoadEvent
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from lakehouse import Ledger, LoadEvent, Settings
+from loader import Loader
 from loader.bronze import COMPLETE, Bronze
 from loader.landing import identify
-from loader.loading import Loader
 
 REPO = Path(__file__).resolve().parents[2]
 

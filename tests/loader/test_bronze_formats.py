@@ -10,9 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from loader_support import bronze, drop
 
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from lakehouse import Ledger, Settings
+from loader import Loader
 
 RECORDS = [
     {"id": 1, "name": "ana", "amount": 1.5, "at": "2024-01-02 03:04:05"},

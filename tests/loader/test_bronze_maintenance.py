@@ -5,9 +5,8 @@ from __future__ import annotations
 from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
 
-from lakehouse.maintenance import maintain_all, run_maintain
-from lakehouse.settings import Settings
-from loader.loading import Loader
+from lakehouse import Settings, maintain_all, run_maintain
+from loader import Loader
 
 
 def test_compact_checkpoint_vacuum_keep_rows_and_watermarks(settings: Settings) -> None:

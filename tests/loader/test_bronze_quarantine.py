@@ -9,11 +9,10 @@ import pyarrow as pa
 import pytest
 from loader_support import bronze, drop
 
-from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from lakehouse import Ledger, Settings
+from loader import Loader
 from loader.bronze import ROLLED_BACK, Bronze
 from loader.landing import identify
-from loader.loading import Loader
 
 BAD = {
     "not parseable json": ("bad.json", b'[{"a": 1}, {"a": ', "unparseable"),

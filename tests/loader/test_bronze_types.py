@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from loader_support import bronze, drop
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
+from loader import Loader
 from loader.landing import prune_archive
-from loader.loading import Loader
 from loader.schema import normalize_type, widens_to
 
 

@@ -13,12 +13,9 @@ from deltalake import DeltaTable
 from loader_support import csv_rows, drop
 from waiting import wait_for
 
-from lakehouse.events import LoadEvent
+from lakehouse import LoadEvent, Settings, table_path
 from lakehouse.heartbeat import read_heartbeat
-from lakehouse.layout import table_path
-from lakehouse.settings import Settings
-from loader.exceptions import LoaderBusyError
-from loader.loading import Loader
+from loader import Loader, LoaderBusyError
 
 WAIT_S = 15.0
 

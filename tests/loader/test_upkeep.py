@@ -10,11 +10,10 @@ from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
 from waiting import wait_for
 
-from lakehouse.layout import table_path
+from lakehouse import Settings, table_path
 from lakehouse.maintenance import TXN_KEEP, TXN_RETENTION, AutoUpkeep, commits_since_checkpoint
-from lakehouse.settings import Settings
+from loader import Loader
 from loader.bronze import COMPLETE, Bronze
-from loader.loading import Loader
 
 
 def _tuned(settings: Settings, **changes: object) -> Settings:

@@ -20,7 +20,7 @@ import pytest
 from e2e.e2e_support import free_port
 from waiting import wait_for
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 
 
 def _answers(url: str) -> bool:

@@ -20,14 +20,14 @@ from pathlib import Path
 
 
 def _settings(root: str, dados: str, **extra: object) -> object:
-    from lakehouse.settings import Settings
+    from lakehouse import Settings
 
     return Settings(root=Path(root), dados=dados, batch_window_ms=0, **extra)
 
 
 def load(root: str, dados: str, table: str, files: int, rows: int, tag: int) -> dict[str, object]:
     from lakehouse.layout import raw_dir
-    from loader.loading import Loader
+    from loader import Loader
 
     settings = _settings(root, dados, batch_max_files=1)
     folder = raw_dir(settings, table)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 from lakehouse.storage import ObjectUrl, StorageError, delta_options, parse_location
 
 

@@ -13,11 +13,11 @@ import boto3
 import pytest
 from deltalake import DeltaTable
 
+from lakehouse import Settings
 from lakehouse.catalog import read_rows
 from lakehouse.layout import list_tables, raw_dir
-from lakehouse.settings import Settings
-from loader.loading import Loader
-from transform.session import DbtSession
+from loader import Loader
+from transform import DbtSession
 
 pytestmark = pytest.mark.s3
 

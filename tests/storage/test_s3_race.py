@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.settings import Settings
+from lakehouse import Settings
 from loader.bronze import COMPLETE, app_id
 
 pytestmark = pytest.mark.s3

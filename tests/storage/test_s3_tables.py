@@ -9,13 +9,12 @@ import boto3
 import pytest
 from deltalake import DeltaTable
 
+from lakehouse import AutoUpkeep, Settings, maintain_all
 from lakehouse.backup import backup, restore
 from lakehouse.catalog import list_table_infos, read_rows, table_info
 from lakehouse.layout import list_tables, raw_dir, table_exists
-from lakehouse.maintenance import AutoUpkeep, maintain_all
-from lakehouse.settings import Settings
+from loader import Loader
 from loader.bronze import COMPLETE, app_id
-from loader.loading import Loader
 
 pytestmark = pytest.mark.s3
 
