@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lakehouse import LakehouseError, Settings, get_settings
 
@@ -201,7 +202,8 @@ def _run() -> int:
         print(exc.code, file=sys.stderr)  # noqa: T201  # what sys.exit("...") would print
         return 1
     except LakehouseError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # unwrapped: a path or an exact message broken over lines cannot be copied or matched
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 1
     except BaseException:
         traceback.print_exc()
