@@ -32,7 +32,7 @@ def run_demo(settings: Settings, *, rows: int) -> int:
     from ingest import BackgroundServer, TokenStore, create_token
 
     token = None
-    if settings.mode != "development" or TokenStore(settings.tokens_file).tokens():
+    if settings.mode != "development" or TokenStore.of(settings).tokens():
         # Tokens are required here: the demo issues its own (stored hashed, like any other).
         token = create_token(settings, scopes=["write", "read"], tables=[], name="lakehouse demo")
     with BackgroundServer(settings, host="127.0.0.1", port=0) as server:

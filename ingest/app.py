@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -44,31 +42,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def keep_open(path: Path) -> sqlite3.Connection:
-    """A connection held open while the app runs, so the many short ones are never the last.
-
-    SQLite checkpoints and removes the WAL when a database's last connection closes; the run
-    ledger opens and closes a connection per call, so every ``accept`` paid that (about 10-25 ms
-    here instead of 0.4 ms). A read opens the WAL index; the idle connection blocks nothing.
-    """
-    db = sqlite3.connect(path, check_same_thread=False)
-    db.execute("select count(*) from sqlite_master").fetchall()
-    return db
-
-
 def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
     """The ingest API for ``settings``; ``host`` is the address it will bind (for dev mode).
 
     Raises ConfigurationError in production mode while no token exists.
     """
-    tokens = TokenStore(settings.tokens_file)
+    tokens = TokenStore.of(settings)
     host = host or settings.api_host
     no_tokens = not tokens.tokens()
     if settings.mode == "production" and no_tokens:
         raise ConfigurationError(
             "production mode and no API token: refusing to start. Issue one with "
             "`lakehouse token create --scope write --scope read` (tokens are kept hashed in "
-            f"{settings.tokens_file})."
+            f"{tokens.shown})."
         )
     anonymous = settings.mode == "development" and no_tokens and is_loopback(host)
     if anonymous:
@@ -88,11 +74,9 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
         settings=settings,
         tokens=tokens,
         contracts=ContractStore(settings),
-        ledger=Ledger(settings.ledger_file),
+        ledger=Ledger.of(settings),
         limiter=RateLimiter(settings.api_rate_per_token, settings.api_rate_burst),
-        idempotency=IdempotencyStore(
-            settings.meta_dir / "api_idempotency.sqlite", settings.api_idempotency_ttl_s
-        ),
+        idempotency=IdempotencyStore.of(settings),
         metrics=metrics,
         anonymous=anonymous,
     )
@@ -102,12 +86,13 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        keepers = [keep_open(context.ledger.path), keep_open(context.idempotency.path)]
+        keepers = [context.ledger.db.keep_open(), context.idempotency.db.keep_open()]
         try:
             yield
         finally:
             for db in keepers:
-                db.close()
+                if db is not None:
+                    db.close()
 
     app = FastAPIOffline(  # /docs and /redoc with their assets served here, no CDN
         title="full-lakehouse ingest API",

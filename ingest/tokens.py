@@ -1,7 +1,9 @@
 """API tokens: issued once, stored hashed, compared in constant time.
 
 A token is ``lh_<id>_<secret>`` (the secret 256 random bits). ``settings.tokens_file`` (JSON,
-mode 0600) keeps only ``sha256(token)`` with the token's id, name, scopes and tables. Scopes:
+mode 0600), or the ``tokens`` table of the shared PostgreSQL database when
+``LAKEHOUSE_DATABASE_URL`` is set (API replicas then share them), keeps only ``sha256(token)``
+with the token's id, name, scopes and tables. Scopes:
 ``write`` (post records and files), ``read`` (batches, catalog, previews), ``admin`` (all).
 A token with tables may only touch those tables.
 """
@@ -15,12 +17,14 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from lakehouse.db import Database
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name
 from lakehouse.ledger import utcnow
@@ -113,21 +117,88 @@ def create_token(settings: Settings, *, scopes: list[str], tables: list[str], na
         scopes=tuple(sorted(set(scopes))),
         tables=tuple(sorted(set(tables))),
     )
+    if settings.database_target:
+        with _database(settings.database_target).transaction() as db:
+            db.execute(
+                "insert into tokens (id, name, hash, scopes, tables, created_at)"
+                " values (?, ?, ?, ?, ?, ?)",
+                (
+                    entry.id,
+                    entry.name,
+                    entry.hash,
+                    json.dumps(entry.scopes),
+                    json.dumps(entry.tables),
+                    entry.created_at,
+                ),
+            )
+        return token
     with _locked(settings.tokens_file):
         _write(settings.tokens_file, [*_read(settings.tokens_file), entry])
     return token
 
 
-class TokenStore:
-    """The tokens file, re-read when it changes (tokens may be issued while the API runs)."""
+_TOKENS_TABLE = """
+create table if not exists tokens (
+    id          text primary key,
+    name        text not null,
+    hash        text not null,
+    scopes      text not null,
+    tables      text not null,
+    created_at  text not null
+);
+"""
 
-    def __init__(self, path: Path) -> None:
+
+def _database(url: str) -> Database:
+    return Database(url, {"sqlite": _TOKENS_TABLE, "postgresql": _TOKENS_TABLE})
+
+
+def _rows(db: Database) -> list[Token]:
+    with db.transaction(write=False) as tx:
+        rows = tx.execute("select * from tokens order by created_at, id").fetchall()
+    return [
+        Token(
+            id=r["id"],
+            name=r["name"],
+            hash=r["hash"],
+            scopes=tuple(json.loads(r["scopes"])),
+            tables=tuple(json.loads(r["tables"])),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+class TokenStore:
+    """The tokens file, re-read when it changes (tokens may be issued while the API runs), or
+    the shared database's table, re-read at most every ``DB_REFRESH_S``."""
+
+    DB_REFRESH_S = 1.0
+
+    def __init__(self, path: Path, *, database: str | None = None) -> None:
         self.path = path
+        self._db = _database(database) if database else None
+        self._read_at = 0.0
         self._stamp: tuple[int, int] | None = None
         self._tokens: list[Token] = []
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, settings: Settings) -> TokenStore:
+        return cls(settings.tokens_file, database=settings.database_target)
+
+    @property
+    def shown(self) -> str:
+        """Where the tokens are kept (a database without its password)."""
+        return self._db.shown if self._db is not None else str(self.path)
+
     def tokens(self) -> list[Token]:
+        if self._db is not None:
+            with self._lock:
+                if time.monotonic() - self._read_at >= self.DB_REFRESH_S:
+                    self._tokens = _rows(self._db)
+                    self._read_at = time.monotonic()
+                return self._tokens
         try:
             st = self.path.stat()
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)

@@ -11,9 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse.db import is_database_url
 from lakehouse.dialect import MismatchPolicy
 from lakehouse.storage import Location, ObjectUrl, StorageError, delta_options, parse_location
 
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = Path("dbt_project")
     profiles_dir: Path = Path(".")
     dbt_target: str = "dev"
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL (postgresql://user:password@host/db) for the run ledger, API "
+        "tokens, idempotency keys and loader leases, shared by machines; unset: SQLite files "
+        "in the state folder (docs/scaling.md).",
+    )
     ledger_path: Path | None = Field(
         default=None, description="SQLite run ledger; default dados/_lakehouse/ledger.sqlite."
     )
@@ -188,6 +195,13 @@ class Settings(BaseSettings):
         default=24 * 3600.0, gt=0, description="How long an Idempotency-Key is remembered."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_database_url(value.get_secret_value()):
+            raise ValueError("database_url must be a postgresql:// (or postgres://) URL")
+        return value
+
     @field_validator("dados", mode="before")
     @classmethod
     def _parse_dados(cls, value: object) -> object:
@@ -261,6 +275,11 @@ class Settings(BaseSettings):
         if isinstance(self.dados, Path):
             return self.dados / "warehouse.duckdb"
         return self.meta_dir / "warehouse.duckdb"
+
+    @property
+    def database_target(self) -> str | None:
+        """The PostgreSQL URL of the shared stores, or None (SQLite files)."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @property
     def ledger_file(self) -> Path:

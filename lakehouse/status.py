@@ -15,7 +15,7 @@ from lakehouse.settings import Settings
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
-    ledger = Ledger(settings.ledger_file)
+    ledger = Ledger.of(settings)
 
     def files(base: Any) -> list[str]:
         if not base.is_dir():

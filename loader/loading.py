@@ -147,7 +147,7 @@ class Loader:
         self.on_event = on_event
         #: Optional probe, called with (path, time.time()) when the worker takes a file.
         self.on_detect: Callable[[Path, float], None] | None = None
-        self.ledger = Ledger(settings.ledger_file)
+        self.ledger = Ledger.of(settings)
         self._tables: dict[str, Bronze] = {}
         self._queue: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
         self._pending: dict[Path, int] = {}

@@ -98,7 +98,7 @@ class Builder:
         self.settle_max_s = settings.build_settle_max_ms / 1000
         #: whether the loader holds files it has not committed yet (they build with the rest)
         self.busy = busy
-        self.ledger = Ledger(settings.ledger_file)
+        self.ledger = Ledger.of(settings)
         self.builds = 0
         self.last_result: BuildResult | None = None
         self.run = RunLog()

@@ -16,7 +16,7 @@ __all__ = ["run_build", "run_docs"]
 def run_build(settings: Settings, *, select: list[str], full_refresh: bool = False) -> int:
     """``lakehouse build``: one dbt build + publish; prints what was published; 0 or 1."""
     console = Console()
-    ledger = Ledger(settings.ledger_file)
+    ledger = Ledger.of(settings)
     session = DbtSession(settings, log_level="info")
     request = BuildRequest(select, full_refresh=full_refresh)
     build_id = ledger.start_build(request.describe())

@@ -1,0 +1,102 @@
+"""The shared stores on a real PostgreSQL server (started on loopback by the fixture): the run
+ledger, API tokens and idempotency keys, shared by two API replicas as they would be behind a
+proxy."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.app import create_app
+from ingest.idempotency import IdempotencyStore, KeyConflictError
+from ingest.tokens import TokenStore, create_token
+from lakehouse.ledger import Ledger
+from lakehouse.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+
+def _settings(tmp_path: Path, url: str, name: str = "a") -> Settings:
+    return Settings(root=tmp_path / name, database_url=url, api_ready_requires_loader=False)
+
+
+def test_the_ledger_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    ledger = Ledger.of(_settings(tmp_path, postgres_url))
+    assert ledger.db.dialect == "postgresql"
+    ledger.accept("bat_a", "orders", source_file="bat_a.ndjson", records=3, bytes=10)
+    ledger.accept("bat_a", "orders")  # known: a no-op
+    ledger.accept("bat_q", "orders")
+    ledger.mark_quarantined("bat_q", "orders", "q.csv", {"kind": "empty"})
+    ledger.mark_loaded("orders", 4, {"bat_a": ("bat_a.ndjson", 3)})
+    first = ledger.start_build("source:bronze.orders+")
+    assert ledger.mark_published(first, {"orders": 3}) == 0  # read an older version
+    assert ledger.mark_published(first, {"orders": 4}) == 1
+    ledger.finish_build(first, "succeeded", read_versions={"orders": 4}, published={"gold/x": 2})
+    second = ledger.start_build(None)
+    assert second == first + 1
+
+    # another process (another machine) sees the same truth
+    other = Ledger(postgres_url)
+    batch = other.get_batch("bat_a")
+    assert batch is not None
+    assert (batch.state, batch.records, batch.bronze_version, batch.build_id) == (
+        "published",
+        3,
+        4,
+        first,
+    )
+    assert other.count_by_state() == {"published": 1, "quarantined": 1}
+    build = other.get_build(first)
+    assert build is not None and build.published == {"gold/x": 2}
+    assert [b.build_id for b in other.builds()] == [second, first]
+    assert [b.batch_id for b in other.batches(states=["quarantined"])] == ["bat_q"]
+
+
+def test_one_new_key_claimed_by_two_requests_at_once(postgres_url: str) -> None:
+    stores = [IdempotencyStore(postgres_url, ttl_s=60) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim(store: IdempotencyStore) -> None:
+        barrier.wait()
+        try:
+            outcomes.append("claimed" if store.begin("k1", "h") is None else "replayed")
+        except KeyConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["claimed", "conflict"]  # one claims, the other is told so
+    stores[0].finish("k1", 202, {"batch_id": "bat_1"})
+    replay = stores[1].begin("k1", "h")
+    assert replay is not None and (replay.status, replay.body) == (202, {"batch_id": "bat_1"})
+    with pytest.raises(KeyConflictError, match="another body"):
+        stores[1].begin("k1", "other")
+
+
+def test_two_api_replicas_share_tokens_keys_and_batches(tmp_path: Path, postgres_url: str) -> None:
+    one, two = _settings(tmp_path, postgres_url, "one"), _settings(tmp_path, postgres_url, "two")
+    token = create_token(one, scopes=["write", "read"], tables=[], name="shared")
+    assert not one.tokens_file.exists()  # in the database, not in a file
+    assert [t.name for t in TokenStore.of(two).tokens()] == ["shared"]
+    auth = {"Authorization": f"Bearer {token}", "Idempotency-Key": "order-7"}
+    body = [{"id": 7, "name": "seven"}]
+    with TestClient(create_app(one)) as a, TestClient(create_app(two)) as b:
+        first = a.post("/v1/tables/orders/records", json=body, headers=auth)
+        assert first.status_code == 202, first.text
+        again = b.post("/v1/tables/orders/records", json=body, headers=auth)  # the other replica
+        assert again.status_code == 202 and again.json() == first.json()
+        batch_id = first.json()["batch_id"]
+        status = b.get(f"/v1/batches/{batch_id}", headers={"Authorization": auth["Authorization"]})
+        assert status.status_code == 200 and status.json()["state"] == "accepted"
+        refused = b.get("/v1/tables", headers={"Authorization": "Bearer lh_x_wrong"})
+        assert refused.status_code == 401
+    # one record landed, in the replica that accepted it; the other landed nothing
+    assert len(list((one.raw_dir / "orders").iterdir())) == 1
+    assert not (two.raw_dir / "orders").exists()
