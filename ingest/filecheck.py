@@ -169,6 +169,11 @@ def _header_text(text: IO[str]) -> tuple[str, int]:
     return header, lines
 
 
+def _breaks(record: list[str]) -> int:
+    """Line breaks inside a record's quoted fields (CRLF, LF or CR each one)."""
+    return sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in record)
+
+
 def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Layout:
     """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
     RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
@@ -178,14 +183,15 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         utf16 = dialect.text_encoding(f.read(2)) == "utf-16"
     with _open(path, kind, bounds) as f:
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
-        line = 0
+        line = 0  # lines read before the header
+        header_lines = 0
+        reader = None
         try:
             for _ in range(skip):
                 line += bool(text.readline())
             header_text, header_lines = _header_text(text)
             if not header_text.strip("\r\n"):
                 raise FileError("the file has no header line (line 1 is the header)", 422)
-            line += header_lines
             delimiter = dialect.csv_delimiter(
                 dialect.header_record(header_text), "tsv" if kind.kind == "tsv" else "csv"
             )
@@ -201,22 +207,24 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             if problem is not None:
                 raise RecordsError([record_error(None, None, problem, "invalid_column")])
             rows = 0
-            for record in reader:
-                start = line + 1
-                line = header_lines + skip + reader.line_num - 1
-                if record == [] and len(header) > 1:
-                    continue  # a blank line holds nothing (in one column: a null)
-                if len(record) != len(header) and record != []:
+            width = len(header)
+            for record in reader:  # the hot loop: nothing but the field count
+                if len(record) != width:
+                    if not record:  # a blank line holds nothing (in one column: a null)
+                        rows += width == 1
+                        continue
+                    end = line + header_lines + reader.line_num - 1
                     fields = len(record)
                     raise FileError(
-                        f"line {start} has {fields} field{'s' * (fields > 1)}, "
-                        f"the header has {len(header)} (delimiter {delimiter!r})"
+                        f"line {end - _breaks(record)} has {fields} field"
+                        f"{'s' * (fields > 1)}, the header has {width} (delimiter {delimiter!r})"
                     )
                 rows += 1
         except UnicodeDecodeError:
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
-            raise FileError(f"line {line + 1} is not valid CSV: {exc}") from None
+            at = line + (header_lines + reader.line_num - 1 if reader is not None else 1)
+            raise FileError(f"line {at} is not valid CSV: {exc}") from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
     return _Layout(header, delimiter, rows, utf16)

@@ -10,6 +10,8 @@ test_typecheck.py`` holds the two to the same answers on generated texts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,9 +28,9 @@ def _matches(texts: pa.Array, pattern: str) -> pa.Array:
 
 def _slow(texts: pa.Array, unsettled: pa.Array, data_type: str) -> pa.Array:
     """``fits`` asked one by one where ``unsettled`` is true; elsewhere true."""
-    flags = unsettled.to_pylist()
-    if not any(flags):
+    if not pc.any(unsettled).as_py():
         return pa.array([True] * len(texts))
+    flags = unsettled.to_pylist()
     values = texts.to_pylist()
     return pa.array(
         [not flag or dialect.fits(v, data_type) for v, flag in zip(values, flags, strict=True)]
@@ -58,18 +60,42 @@ def _field(texts: pa.Array, start: int, stop: int) -> pa.Array:
     return pc.cast(pc.utf8_slice_codeunits(texts, start, stop), pa.int32(), safe=False)
 
 
-def _fits_timestamp(texts: pa.Array, t: str) -> pa.Array:
-    shape = _matches(texts, dialect.CANONICAL[t])
-    # only well-shaped texts are sliced and cast (others would not cast)
-    shaped = pc.if_else(shape, texts, pa.scalar("2000-01-01 00:00:00", pa.string()))
-    ok = pc.and_(shape, _valid_dates(pc.utf8_slice_codeunits(shaped, 0, 10)))
-    for start, top in ((11, 24), (14, 60), (17, 60)):
+def _per_distinct(values: pa.Array, check: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``check`` over the distinct values only (dates and times repeat), spread back."""
+    encoded = pc.dictionary_encode(values)
+    return pc.fill_null(pc.take(check(encoded.dictionary), encoded.indices), False)
+
+
+def _real_dates(dates: pa.Array) -> pa.Array:
+    shape = _matches(dates, dialect.DATE_TEXT)
+    return pc.and_(shape, _valid_dates(pc.if_else(shape, dates, "2000-01-01")))
+
+
+def _real_times(times: pa.Array) -> pa.Array:
+    shape = _matches(times, r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
+    shaped = pc.if_else(shape, times, "00:00:00")
+    ok = shape
+    for start, top in ((0, 24), (3, 60), (6, 60)):
         ok = pc.and_(ok, pc.less(_field(shaped, start, start + 2), top))
+    return ok
+
+
+def _real_offsets(tails: pa.Array) -> pa.Array:
+    """The last 6 characters: an offset ``±HH:MM`` within range, or no offset at all."""
+    shape = _matches(tails, r"[+-][0-9]{2}:[0-9]{2}")
+    shaped = pc.if_else(shape, tails, "+00:00")
+    hours, minutes = _field(shaped, 1, 3), _field(shaped, 4, 6)
+    in_range = pc.and_(pc.less(hours, 24), pc.less(minutes, 60))
+    return pc.or_(pc.invert(shape), in_range)
+
+
+def _fits_timestamp(texts: pa.Array, t: str) -> pa.Array:
+    ok = _matches(texts, dialect.CANONICAL[t])
+    ok = pc.and_(ok, _per_distinct(pc.utf8_slice_codeunits(texts, 0, 10), _real_dates))
+    ok = pc.and_(ok, _per_distinct(pc.utf8_slice_codeunits(texts, 11, 19), _real_times))
     if t == "TIMESTAMPTZ":
-        parts = pc.extract_regex(shaped, r"[+-](?P<h>[0-9]{2}):(?P<m>[0-9]{2})$")
-        for name, top in (("h", 24), ("m", 60)):
-            field = pc.cast(pc.struct_field(parts, name), pa.int32())
-            ok = pc.and_(ok, pc.fill_null(pc.less(field, top), True))
+        tails = pc.utf8_slice_codeunits(texts, -6, 2**31 - 1)
+        ok = pc.and_(ok, _per_distinct(tails, _real_offsets))
     return ok
 
 
@@ -125,8 +151,7 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
     elif t == "BOOLEAN":
         result = _matches(texts, dialect.CANONICAL["BOOLEAN"])
     elif t == "DATE":
-        shape = _matches(texts, dialect.DATE_TEXT)
-        result = pc.and_(shape, _valid_dates(pc.if_else(shape, texts, "2000-01-01")))
+        result = _per_distinct(texts, _real_dates)
     elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
         result = _fits_timestamp(texts, t)
     else:  # a type kept as text holds any text
