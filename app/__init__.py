@@ -18,6 +18,7 @@ __all__ = [
     "run_demo",
     "run_load",
     "run_loader",
+    "run_replay",
     "run_up",
     "sample_files",
     "write_file",
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from app.cli import main
     from app.compose import run_demo, run_up
     from app.sample_data import TABLES, SampleFile, render, sample_files, write_file, write_files
-    from app.service import run_load, run_loader
+    from app.service import run_load, run_loader, run_replay
 else:  # imported on first use (lakehouse._exports)
     __getattr__, __dir__ = lazy_exports(
         __name__,
@@ -43,6 +44,6 @@ else:  # imported on first use (lakehouse._exports)
                 "write_file",
                 "write_files",
             ),
-            "app.service": ("run_load", "run_loader"),
+            "app.service": ("run_load", "run_loader", "run_replay"),
         },
     )

@@ -14,11 +14,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.control import serve_control
 from lakehouse import AutoUpkeep, LoadEvent, LoadEventHandler, Settings, stop_on_signals
 from loader import Loader, LoaderBusyError, LoadSummary
 from transform import Builder, RunLog
 
-__all__ = ["print_run", "print_summary", "run_load", "run_loader"]
+__all__ = ["print_run", "print_summary", "run_load", "run_loader", "run_replay"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             summary = Loader(settings, on_event=_handler(builder)).load_pending()
         except LoaderBusyError as exc:
             errors.print(f"[red]error:[/red] {exc}")
+            errors.print(
+                "`lakehouse up` or `lakehouse loader` loads and builds what lands by itself: "
+                "follow it with `lakehouse status`; `lakehouse build`, `lakehouse retry` and "
+                "`lakehouse docs` run in it while it runs."
+            )
             return 1
         print_summary(summary, console)
         if builder is None:
@@ -127,7 +133,35 @@ def run_loader(settings: Settings, *, build: bool = True) -> int:
     with stop_on_signals("the loader") as stop, _builder(settings, build, upkeep=True) as builder:
         log.info("loader watching %s", settings.raw_dir)
         loader = Loader(settings, on_event=_handler(builder))
-        if builder is not None:  # files in the loader's hands build with the rest
-            builder.busy = loader.holds_files
-        loader.run(stop)
+        if builder is None:
+            loader.run(stop)
+            return 0
+        builder.busy = loader.holds_files  # files in the loader's hands build with the rest
+        with serve_control(settings, builder):  # lakehouse build|retry|docs|status, meanwhile
+            loader.run(stop)
+    return 0
+
+
+def run_replay(settings: Settings, what: str) -> int:
+    """``lakehouse replay``: quarantined files back into the landing zone, their reasons kept."""
+    from app.control import Control
+    from lakehouse import Ledger
+    from loader import replay
+
+    console = Console()
+    try:
+        replayed = replay(settings, what)
+    except FileNotFoundError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        return 1
+    ledger = Ledger.of(settings)
+    for r in replayed:
+        if r.batch_id is not None:
+            ledger.mark_replayed(r.batch_id)
+        kept = f"; its last error kept in {r.history}" if r.history else ""
+        console.print(f"{r.table}/{r.file} → {r.moved_to}{kept}", soft_wrap=True)
+    if Control.find(settings) is not None:
+        console.print("the running service loads them now: follow with `lakehouse status`")
+    else:
+        console.print("run `lakehouse load` to load them (or start `lakehouse up`)")
     return 0

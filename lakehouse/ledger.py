@@ -242,6 +242,15 @@ class Ledger:
                 (batch_id, table, state, source_file, json.dumps(dict(error)), now, now),
             )
 
+    def mark_replayed(self, batch_id: str) -> None:
+        """A quarantined batch's file is back in the landing zone (``lakehouse replay``)."""
+        with self._connect() as db:
+            db.execute(
+                "update batches set state = 'accepted', error = null, updated_at = ?"
+                " where batch_id = ? and state = 'quarantined'",
+                (utcnow(), batch_id),
+            )
+
     def mark_published(self, build_id: int, read_versions: Mapping[str, int]) -> int:
         """Every loaded batch a build read (bronze version ≤ the one it read) is published.
 
@@ -277,11 +286,13 @@ class Ledger:
         """
         now = utcnow()
         ids = list(batch_ids)
-        where = ["batch_id in (select value from json_each(?))"]
-        params: list[Any] = [json.dumps(ids)]
+        where = [f"batch_id in ({', '.join('?' * len(ids))})"] if ids else []
+        params: list[Any] = list(ids)
         if up_to_version is not None:
             where.append("bronze_version <= ?")
             params.append(up_to_version)
+        if not where:
+            return 0
         with self._connect() as db:
             cursor = db.execute(
                 "update batches set state = 'failed', build_id = ?, error = ?, updated_at = ?"

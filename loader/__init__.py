@@ -10,16 +10,26 @@ from typing import TYPE_CHECKING
 
 from lakehouse._exports import lazy_exports
 
-__all__ = ["FileRejected", "LoadSummary", "Loader", "LoaderBusyError", "LoaderError"]
+__all__ = [
+    "FileRejected",
+    "LoadSummary",
+    "Loader",
+    "LoaderBusyError",
+    "LoaderError",
+    "Replayed",
+    "replay",
+]
 
 if TYPE_CHECKING:
     from loader.exceptions import FileRejected, LoaderBusyError, LoaderError
+    from loader.landing import Replayed, replay
     from loader.loading import Loader, LoadSummary
 else:  # imported on first use (lakehouse._exports)
     __getattr__, __dir__ = lazy_exports(
         __name__,
         {
             "loader.exceptions": ("FileRejected", "LoaderBusyError", "LoaderError"),
+            "loader.landing": ("Replayed", "replay"),
             "loader.loading": ("LoadSummary", "Loader"),
         },
     )

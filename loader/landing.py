@@ -177,3 +177,82 @@ def prune_archive(settings: Settings, now: float | None = None) -> int:
         except FileNotFoundError:
             continue
     return removed
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A quarantined file moved back into the landing zone by :func:`replay`."""
+
+    table: str
+    file: str
+    batch_id: str | None
+    moved_to: Path
+    history: Path | None
+
+
+def replay(settings: Settings, what: str) -> list[Replayed]:
+    """Move quarantined files back into ``raw/<table>/`` (``lakehouse replay``): after a fix
+    (a contract, a setting), the loader takes them again.
+
+    ``what``: a table (every quarantined file of it), or one file: ``<table>/<file>``, or its
+    path. Each file's ``.error.json`` moves to ``quarantine/<table>/history/`` with the time
+    of the replay in its name, so the reasons of earlier attempts stay and none is left stale;
+    a file quarantined again gets a new one. Raises ``FileNotFoundError`` naming what it
+    looked for when nothing matches.
+    """
+    files = _quarantined(settings, what)
+    if not files:
+        raise FileNotFoundError(
+            f"no quarantined file matches {what!r} (a table, <table>/<file>, or a path under "
+            f"{settings.quarantine_dir})"
+        )
+    return [_replay_one(settings, path) for path in files]
+
+
+def _quarantined(settings: Settings, what: str) -> list[Path]:
+    base = settings.quarantine_dir
+    if TABLE_NAME.fullmatch(what):
+        folder = table_quarantine_dir(settings, what)
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_file() and is_candidate(p))
+    path = Path(what)
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, base / path]
+    for candidate in candidates:
+        try:
+            rel = candidate.resolve().relative_to(base.resolve())
+        except ValueError:
+            continue
+        if len(rel.parts) == 2 and candidate.is_file() and is_candidate(candidate):
+            return [base / rel]
+    return []
+
+
+def _replay_one(settings: Settings, path: Path) -> Replayed:
+    table = path.parent.name
+    sidecar = path.with_name(f"{path.name}.error.json")
+    error: dict[str, Any] = {}
+    history: Path | None = None
+    if sidecar.exists():
+        try:
+            error = json.loads(sidecar.read_text())
+        except ValueError:
+            error = {}
+        folder = path.parent / "history"
+        folder.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        history = folder / f"{path.name}.{stamp}.error.json"
+        os.replace(sidecar, history)
+    name = str(error.get("file") or path.name)
+    raw = settings.raw_dir / table
+    raw.mkdir(parents=True, exist_ok=True)
+    dest = raw / name if not (raw / name).exists() else _free_name(raw, name)
+    try:
+        _move(path, dest)
+    except OSError:
+        if history is not None:  # put the reason back beside the file that stays
+            os.replace(history, sidecar)
+        raise
+    log.info("replayed %s/%s into %s", table, path.name, dest)
+    batch_id = error.get("batch_id")
+    return Replayed(table, path.name, str(batch_id) if batch_id else None, dest, history)

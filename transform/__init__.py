@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lakehouse._exports import lazy_exports
 
 __all__ = [
+    "BuildRequest",
     "BuildResult",
     "Builder",
     "DbtSession",
@@ -22,26 +23,30 @@ __all__ = [
     "RunLog",
     "annotate_docs",
     "docs_target",
+    "generate_docs",
+    "print_result",
     "publish_layer",
+    "record_build",
+    "retry_request",
     "run_build",
     "run_docs",
     "serve_docs",
 ]
 
 if TYPE_CHECKING:
-    from transform.builder import Builder, RunLog
-    from transform.commands import run_build, run_docs
+    from transform.builder import Builder, RunLog, record_build, retry_request
+    from transform.commands import generate_docs, print_result, run_build, run_docs
     from transform.docs import annotate_docs, docs_target, serve_docs
     from transform.publish import ModelSpec, Publisher, PublishError, publish_layer
-    from transform.session import BuildResult, DbtSession
+    from transform.session import BuildRequest, BuildResult, DbtSession
 else:  # imported on first use (lakehouse._exports)
     __getattr__, __dir__ = lazy_exports(
         __name__,
         {
-            "transform.builder": ("Builder", "RunLog"),
-            "transform.commands": ("run_build", "run_docs"),
+            "transform.builder": ("Builder", "RunLog", "record_build", "retry_request"),
+            "transform.commands": ("generate_docs", "print_result", "run_build", "run_docs"),
             "transform.docs": ("annotate_docs", "docs_target", "serve_docs"),
             "transform.publish": ("ModelSpec", "PublishError", "Publisher", "publish_layer"),
-            "transform.session": ("BuildResult", "DbtSession"),
+            "transform.session": ("BuildRequest", "BuildResult", "DbtSession"),
         },
     )

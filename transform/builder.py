@@ -31,18 +31,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from transform.session import BuildRequest, BuildResult, DbtSession
 
-__all__ = ["Builder", "RunLog", "record_build"]
+__all__ = ["Builder", "RunLog", "record_build", "retry_request"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,7 +110,7 @@ class Builder:
         self._first_at = 0.0  # when the oldest pending commit arrived
         self._last_at = 0.0  # when the newest did
         self._owed: dict[str, set[str]] = {}  # tables whose last build failed -> batch ids
-        self._requests: list[tuple[BuildRequest, Future[BuildResult]]] = []
+        self._requests: list[tuple[Callable[[], Any], Future[Any]]] = []
         self._running = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,12 +135,40 @@ class Builder:
             self._cond.notify_all()
 
     def request(self, request: BuildRequest) -> Future[BuildResult]:
-        """Run a build with its own selection on the builder thread; its result, later."""
-        future: Future[BuildResult] = Future()
+        """Run a build with its own selection on the builder thread; its result, later.
+
+        ``request.failed`` adds every table whose latest build failed (owed, or ``failed``
+        batches in the ledger) and the selection of the latest build if it failed.
+        """
+        return self.call(lambda: self._run_resolved(request))
+
+    def call(self, work: Callable[[], T]) -> Future[T]:
+        """Run ``work`` on the builder thread, between builds (``lakehouse docs`` while up)."""
+        future: Future[T] = Future()
         with self._cond:
-            self._requests.append((request, future))
+            self._requests.append((work, future))
             self._cond.notify_all()
         return future
+
+    def session(self) -> DbtSession:
+        """The warm dbt session (builder thread only)."""
+        if self._session is None:
+            self._session = DbtSession(self.settings)
+        return self._session
+
+    def state(self) -> dict[str, Any]:
+        """What the builder is doing, for ``lakehouse status`` while it runs."""
+        with self._cond:
+            return {
+                "running": self._running,
+                "pending": sorted(self._pending),
+                "owed": sorted(self._owed),
+                "queued_requests": len(self._requests),
+                "builds": self.builds,
+                "last_build_id": self.last_result.build_id if self.last_result else None,
+                "settle_ms": self.settings.build_settle_ms,
+                "settle_max_ms": self.settings.build_settle_max_ms,
+            }
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is queued or running (False if ``timeout`` passed first)."""
@@ -275,9 +306,7 @@ class Builder:
     ) -> tuple[BuildResult, int]:
         build_id = self.ledger.start_build(request.describe())
         try:
-            if self._session is None:
-                self._session = DbtSession(self.settings)
-            result = self._session.build(request, covered=self._covered)
+            result = self.session().build(request, covered=self._covered)
         except Exception as exc:
             log.exception("build %s crashed", build_id)
             result = BuildResult(
@@ -290,7 +319,15 @@ class Builder:
         if result.success:
             self._covered |= set(result.pinned)
         attempts = self.attempts if batch is not None else 1
-        record_build(self.ledger, build_id, result, final=final, batch=batch, attempts=attempts)
+        record_build(
+            self.ledger,
+            build_id,
+            result,
+            final=final,
+            batch=batch,
+            attempts=attempts,
+            request=request,
+        )
         self._settle_owed(result, batch or {}, final=final)
         if result.success:
             log.info("build %s published %s in %.2fs", build_id, result.published, result.seconds)
@@ -309,22 +346,26 @@ class Builder:
                 for table in failed:
                     self._owed.setdefault(table, set()).update(batch.get(table, ()))
 
-    def _run_request(self, request: BuildRequest, future: Future[BuildResult]) -> None:
+    def _run_request(self, work: Callable[[], Any], future: Future[Any]) -> None:
         if not future.set_running_or_notify_cancel():
             return
         try:
-            if request.failed:
-                request = request.with_select(
-                    [f"source:bronze.{t}+" for t in sorted(self._failed_tables())]
-                )
-            result, _ = self._run(request)
+            value = work()
         except BaseException as exc:
             future.set_exception(exc)
-            raise
-        future.set_result(result)
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("builder: a requested job failed")
+            return
+        future.set_result(value)
 
-    def _failed_tables(self) -> set[str]:
-        return set(self.owed) | set(self.ledger.tables_in_state("failed"))
+    def _run_resolved(self, request: BuildRequest) -> BuildResult:
+        if request.failed:
+            resolved = retry_request(self.ledger, request, owed=self.owed)
+            if resolved is None:
+                return BuildResult(success=True, note="nothing failed: nothing to retry")
+            request = resolved
+        return self._run(request)[0]
 
 
 def record_build(
@@ -335,6 +376,7 @@ def record_build(
     final: bool = True,
     batch: Mapping[str, set[str]] | None = None,
     attempts: int = 1,
+    request: BuildRequest | None = None,
 ) -> None:
     """The build's outcome in the run ledger, and the batches it covered.
 
@@ -349,7 +391,11 @@ def record_build(
         read_versions=result.read_versions,
         published=result.published,
         error=result.error,
-        detail={"not_published": result.not_published, "kept": result.kept},
+        detail={
+            "not_published": result.not_published,
+            "kept": result.kept,
+            **({"request": request.as_dict()} if request is not None else {}),
+        },
     )
     batch = batch or {}
     failed = result.failed_tables(set(result.read_versions) | set(batch))
@@ -372,3 +418,34 @@ def record_build(
             up_to_version=result.pinned.get(table),
             batch_ids=sorted(batch.get(table, ())),
         )
+
+
+def retry_request(
+    ledger: Ledger, base: BuildRequest, *, owed: Iterable[str] = ()
+) -> BuildRequest | None:
+    """``lakehouse retry``: ``base`` plus what failed; ``None`` when nothing did.
+
+    What failed: every table with ``failed`` batches in the ledger or owed by a running builder
+    (``source:bronze.<table>+``), and the selection of the latest build if it failed (a failed
+    build of everything is retried as a build of everything).
+    """
+    tables = set(owed) | set(ledger.tables_in_state("failed"))
+    select = [f"source:bronze.{t}+" for t in sorted(tables)]
+    exclude = list(base.exclude)
+    latest = ledger.builds(limit=1)
+    if latest and latest[0].state == "failed":
+        last = BuildRequest.from_dict(latest[0].detail.get("request") or {})
+        if not last.select:  # it built everything: so does its retry
+            select = []
+            tables = {"*"}
+        select += list(last.select)
+        exclude += list(last.exclude)
+    if not select and not tables:
+        return None
+    return BuildRequest(
+        [*base.select, *select] if select else [],
+        exclude,
+        full_refresh=base.full_refresh,
+        vars=base.vars,
+        unit_tests=base.unit_tests,
+    )

@@ -134,6 +134,8 @@ class BuildResult:
     #: every failure is tied to nodes (else a failure counts against every table)
     attributed: bool = True
     build_id: int | None = None
+    #: what a build that did not run says instead (``lakehouse retry`` with nothing failed)
+    note: str | None = None
     seconds: float = 0.0
     dbt_seconds: float = 0.0
     publish_seconds: float = 0.0
@@ -164,6 +166,8 @@ class BuildResult:
             "failures": self.failures,
             "dirty_tables": sorted(self.dirty_tables),
             "attributed": self.attributed,
+            "note": self.note,
+            "held_back": {t: list(v) for t, v in self.held_back.items()},
             "seconds": self.seconds,
         }
 
@@ -182,6 +186,8 @@ class BuildResult:
             failures=list(data.get("failures") or []),
             dirty_tables=set(data.get("dirty_tables") or []),
             attributed=bool(data.get("attributed", True)),
+            note=data.get("note"),
+            held_back={t: (v[0], v[1]) for t, v in (data.get("held_back") or {}).items()},
             seconds=float(data.get("seconds") or 0.0),
         )
 
@@ -310,8 +316,8 @@ class DbtSession:
         from transform.publish import ModelSpec, Publisher, keys_from_tests
 
         conn = dbt_plugin.connection()
-        if conn is None:
-            return
+        if conn is None or not self._unpublished:
+            return  # nothing built (dbt could not even open the warehouse, say)
         publisher = Publisher(self.settings, conn, batch_rows=self.settings.read_batch_rows)
         keys = keys_from_tests(passed_tests)
         cursor = conn.cursor()

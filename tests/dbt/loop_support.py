@@ -106,7 +106,7 @@ class Live:
 
     def __init__(self, settings: Settings, **builder: Any) -> None:
         self.settings = settings
-        self.ledger = Ledger(settings.ledger_file)
+        self.ledger = Ledger.of(settings)
         self.builder = Builder(settings, **builder)
         self.loader = Loader(settings, on_event=self.builder.submit)
         self.builder.busy = self.loader.holds_files

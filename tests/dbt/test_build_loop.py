@@ -8,11 +8,18 @@ until the next build, whatever triggered it, covers the table again.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
-from loop_support import Live, drop_orders, drop_payments, loop_settings, timed
+import pytest
+from deltalake import DeltaTable
+from loop_support import Live, drop_orders, drop_payments, loop_settings, put, timed
 
-from lakehouse import Settings
+from app.service import run_load, run_replay
+from lakehouse import Ledger, Settings
+from transform import BuildRequest, run_build
 
 WAIT_S = 180.0
 
@@ -100,3 +107,113 @@ def test_the_settle_window_settings_are_documented() -> None:
         field = Settings.model_fields[name]
         assert field.description, name
         assert f"`{name}` (default {field.default} ms)" in docs, name
+
+
+def _break_the_mart(settings: Settings) -> tuple[Path, str]:
+    mart = settings.dbt_project_dir / "models" / "marts" / "order_totals.sql"
+    good = mart.read_text()
+    mart.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
+    return mart, good
+
+
+def test_load_builds_what_failed_and_retry_rebuilds_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = loop_settings(tmp_path, build_settle_ms=0)
+    ledger = Ledger.of(settings)
+    drop_orders(settings, 1, 5)
+    drop_payments(settings, 1, 5)
+    assert run_load(settings) == 0
+    out = capsys.readouterr().out
+    for table in ("silver/stg_orders", "silver/stg_payments", "gold/order_totals"):
+        assert table in out  # the summary names every table the run published
+
+    mart, good = _break_the_mart(settings)
+    drop_orders(settings, 6, 8)
+    drop_payments(settings, 6, 8)
+    assert run_load(settings) == 1
+    # the broken mart reads stg_orders only: the payments batch is published all the same
+    assert ledger.count_by_state() == {"published": 3, "failed": 1}
+    (failed,) = ledger.batches(states=["failed"])
+    assert failed.table == "orders" and failed.error and failed.error["build_id"] == failed.build_id
+
+    mart.write_text(good)  # the fix; no new file
+    assert run_load(settings) == 0  # builds what failed (it used to exit 0 having built nothing)
+    assert ledger.count_by_state() == {"published": 4}
+    healed = ledger.get_batch(failed.batch_id)
+    assert healed is not None and (healed.build_id or 0) > (failed.build_id or 0)
+    assert len(DeltaTable(str(settings.dados / "gold" / "order_totals")).to_pyarrow_table()) == 8
+
+    _break_the_mart(settings)
+    drop_orders(settings, 9, 9)
+    drop_payments(settings, 9, 9)
+    assert run_load(settings) == 1
+    mart.write_text(good)
+    capsys.readouterr()
+    assert run_build(settings, BuildRequest(failed=True)) == 0  # lakehouse retry
+    out = capsys.readouterr().out
+    assert "gold/order_totals" in out
+    assert ledger.count_by_state() == {"published": 6}
+    assert run_build(settings, BuildRequest(failed=True)) == 0
+    assert "nothing failed" in capsys.readouterr().out
+
+
+def test_replay_after_a_fix_keeps_the_old_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = loop_settings(tmp_path, build_settle_ms=0)
+    ledger = Ledger.of(settings)
+    put(settings, "orders", "ragged.csv", "order_id,customer_id\n1,1\n2,2,extra\n3,3\n")
+    assert run_load(settings, build=False) == 0
+    quarantined = settings.quarantine_dir / "orders" / "ragged.csv"
+    reason = json.loads(quarantined.with_name("ragged.csv.error.json").read_text())
+    assert reason["kind"] == "column_count"
+    assert ledger.count_by_state() == {"quarantined": 1}
+
+    assert run_replay(settings, "nope") == 1  # nothing matches: said, nothing moved
+    assert "no quarantined file matches 'nope'" in capsys.readouterr().err
+
+    fixed = settings.model_copy(update={"csv_max_bad_rows": 1})  # the fix: a setting
+    assert run_replay(fixed, "orders") == 0
+    assert not quarantined.exists()
+    assert (settings.raw_dir / "orders" / "ragged.csv").is_file()
+    (history,) = (settings.quarantine_dir / "orders" / "history").iterdir()
+    assert history.name.startswith("ragged.csv.") and history.name.endswith(".error.json")
+    assert json.loads(history.read_text()) == reason  # the old reason, kept, not stale
+    assert not list((settings.quarantine_dir / "orders").glob("*.error.json"))
+    assert ledger.count_by_state() == {"accepted": 1}
+
+    assert run_load(fixed, build=False) == 0
+    assert ledger.count_by_state() == {"loaded": 1}
+    rows = DeltaTable(str(settings.dados / "bronze" / "orders")).to_pyarrow_table()
+    assert sorted(rows["order_id"].to_pylist()) == [1, 3]  # the ragged row 2, skipped as allowed
+
+
+def test_a_build_beside_a_process_holding_the_warehouse_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = loop_settings(tmp_path)
+    drop_orders(settings, 1, 3)
+    assert run_load(settings, build=False) == 0  # something to build
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(120)",
+            str(settings.warehouse_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert run_build(settings, BuildRequest()) == 1
+        err = capsys.readouterr().err
+        assert f"held by process {holder.pid}" in err
+        assert "`lakehouse up`" in err and "stop it" in err
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

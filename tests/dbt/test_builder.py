@@ -21,7 +21,7 @@ from runtime_support import append_bronze, customers, orders, project_settings, 
 from app import run_load
 from lakehouse import Ledger, LoadEvent, Settings
 from loader import Loader
-from transform import Builder, docs_target, run_build, run_docs, serve_docs
+from transform import Builder, BuildRequest, docs_target, run_build, run_docs, serve_docs
 
 REVENUE = """
     select count(*) as orders, sum(amount_cents) as revenue_cents from {{ ref('stg_orders') }}
@@ -124,7 +124,7 @@ def test_lakehouse_build_publishes_and_prints(
     shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     version = shop.gold("revenue").version()
-    assert run_build(shop.settings, select=[], full_refresh=False) == 0
+    assert run_build(shop.settings, BuildRequest()) == 0
     out = capsys.readouterr().out
     assert "gold/revenue" in out and "unchanged" in out
     assert shop.gold("revenue").version() == version  # nothing new to publish
