@@ -14,6 +14,7 @@ from typing import Any
 
 from deltalake import DeltaTable
 from runtime_support import REPO, write_project
+from waiting import wait_for
 
 from lakehouse import Ledger, Settings
 from loader import Loader
@@ -148,10 +149,7 @@ class Live:
 
 
 def timed(check: Any, timeout: float, what: str) -> float:
-    """Seconds until ``check()`` is true (bounded; fails after ``timeout``)."""
+    """Seconds until ``check()`` is true (``wait_for``: bounded, fails naming ``what``)."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    wait_for(check, timeout, what)
+    return time.monotonic() - started

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port, lakehouse_env, wait_for
+from e2e_support import free_port, lakehouse_env
+from waiting import wait_for
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 CUSTOMERS = "customer_id,email,first_name,last_name,country_code,created_at,updated_at\n" + "".join(
