@@ -312,8 +312,8 @@ class Ledger:
                 states,
             ).fetchall()
         out: dict[str, list[str]] = {}
-        for table, batch_id in rows:
-            out.setdefault(table, []).append(batch_id)
+        for row in rows:
+            out.setdefault(row["table_name"], []).append(row["batch_id"])
         return out
 
     def get_batch(self, batch_id: str) -> Batch | None:
@@ -384,3 +384,35 @@ class Ledger:
         with self._connect(write=False) as db:
             rows = db.execute("select * from builds order by build_id desc limit ?", (limit,))
             return [_build(row) for row in rows.fetchall()]
+
+    # -- leases: loader workers share tables out (loader.leases) --------------------------
+
+    def take_lease(self, table: str, owner: str, ttl_s: float, *, now: float) -> bool:
+        """Take or renew the lease on ``table`` for ``owner`` until ``now + ttl_s``.
+
+        True when ``owner`` holds it now: it was free, expired (its holder died or stalled), or
+        already ``owner``'s. One statement: two workers asking at once cannot both get it.
+        """
+        with self._connect() as db:
+            row = db.execute(
+                "insert into leases (table_name, owner, expires_at, taken_at) values (?, ?, ?, ?)"
+                " on conflict (table_name) do update set owner = excluded.owner,"
+                " expires_at = excluded.expires_at, taken_at = case when leases.owner ="
+                " excluded.owner then leases.taken_at else excluded.taken_at end"
+                " where leases.owner = excluded.owner or leases.expires_at < ?"
+                " returning owner",
+                (table, owner, now + ttl_s, now, now),
+            ).fetchone()
+        return row is not None
+
+    def release_lease(self, table: str, owner: str) -> None:
+        with self._connect() as db:
+            db.execute("delete from leases where table_name = ? and owner = ?", (table, owner))
+
+    def lease_owner(self, table: str, *, now: float) -> str | None:
+        """Who holds an unexpired lease on ``table`` (None: nobody)."""
+        with self._connect(write=False) as db:
+            row = db.execute(
+                "select owner from leases where table_name = ? and expires_at >= ?", (table, now)
+            ).fetchone()
+        return str(row["owner"]) if row else None

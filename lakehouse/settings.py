@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         description="A value that does not fit its column: 'rescue' it into _rescued_data, or "
         "'quarantine' the file.",
     )
+    loader_lease_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="> 0: several loader workers share the tables out by a lease of this many "
+        "seconds per table (loader.leases); 0: one loader at a time (a lock file).",
+    )
     loaded_files: Literal["archive", "delete"] = "archive"
     archive_retention_days: float = Field(default=7.0, ge=0)
 

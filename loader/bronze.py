@@ -106,12 +106,14 @@ class Bronze:
                 opened.add(batch_id)
             else:
                 opened.discard(batch_id)
+        # against the snapshot the watermarks were read from: a concurrent commit of the same
+        # file (another worker) makes Delta refuse this one instead of writing it twice
         write_deltalake(
-            str(self.path),
+            self._table if self._table is not None else str(self.path),
             data,
             mode="append",
             schema_mode="merge",
-            storage_options=self._storage,
+            storage_options=None if self._table is not None else self._storage,
             commit_properties=CommitProperties(
                 app_transactions=txns, custom_metadata=commit_metadata(opened)
             ),

@@ -43,6 +43,7 @@ from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
 from loader.landing import LandingFile
+from loader.leases import Leases
 from loader.pieces import (
     Pending,
     Pieces,
@@ -70,6 +71,7 @@ HEARTBEAT_S = 1.0
 RESCAN_S = 60.0  # a full scan now and then catches what an event may have missed
 RESCAN_QUIET_S = 10.0  # ... of files nobody has written to for this long
 PRUNE_S = 3600.0
+LEASE_RETRY_S = 0.5  # how often a worker asks again for a table whose lease is held elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,11 @@ class Loader:
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
         self._db: duckdb.DuckDBPyConnection | None = None
         self._stopping: threading.Event | None = None  # set: stop between pieces of a file
+        #: several workers: a table's files are loaded by the holder of its lease
+        self.leases = (
+            Leases(self.ledger, settings.loader_lease_s) if settings.loader_lease_s > 0 else None
+        )
+        self._waiting: dict[str, list[Path]] = {}  # table -> files, its lease held elsewhere
 
     def holds_files(self) -> bool:
         """Whether the watcher handed over files not yet committed or quarantined."""
@@ -165,7 +172,10 @@ class Loader:
     # -- one pass --------------------------------------------------------------------------
 
     def load_pending(self) -> LoadSummary:
-        """Load (or quarantine) every file in the landing zone now."""
+        """Load (or quarantine) every file in the landing zone now.
+
+        With leases, the tables whose lease another worker holds are left to it.
+        """
         with self._exclusive(wait=None):
             landing.prune_archive(self.settings)
             by_table: dict[str, list[Path]] = {}
@@ -173,8 +183,15 @@ class Loader:
                 by_table.setdefault(table, []).append(path)
             summary = LoadSummary()
             for table, paths in by_table.items():
-                for group in self._groups(paths):
-                    summary.extend(self.load_files(table, group))
+                if self.leases is not None and not self.leases.hold(table):
+                    log.info("bronze %s is being loaded by another worker; left to it", table)
+                    continue
+                try:
+                    for group in self._groups(paths):
+                        summary.extend(self.load_files(table, group))
+                finally:
+                    if self.leases is not None:
+                        self.leases.release(table)
             return summary
 
     def _groups(self, paths: list[Path]) -> Iterator[list[Path]]:
@@ -210,11 +227,15 @@ class Loader:
             )
             beat.start()
             self._stopping = stop_event
+            if self.leases is not None:
+                self.leases.start(stop_event)
             try:
                 self._rescan()
                 self._work(stop_event)
             finally:
                 self._stopping = None
+                if self.leases is not None:
+                    self.leases.release_all()
                 watcher.stop()
                 beat.join(timeout=5)
 
@@ -257,7 +278,7 @@ class Loader:
                 return
 
     def _work(self, stop_event: threading.Event) -> None:
-        last_scan = last_prune = time.monotonic()
+        last_scan = last_prune = last_lease_try = time.monotonic()
         while not stop_event.is_set():
             now = time.monotonic()
             if now - last_prune >= PRUNE_S:
@@ -266,6 +287,10 @@ class Loader:
             if now - last_scan >= RESCAN_S:
                 self._rescan(quiet_s=RESCAN_QUIET_S)
                 last_scan = now
+            if self._waiting and now - last_lease_try >= LEASE_RETRY_S:
+                last_lease_try = now
+                for table in list(self._waiting):
+                    self._load_table(table, self._waiting.pop(table))
             taken = self._take_batch(timeout=0.2)
             if not taken:
                 continue
@@ -274,14 +299,24 @@ class Loader:
                 if path not in by_table.setdefault(table, []):
                     by_table[table].append(path)
             for table, paths in by_table.items():
-                try:
-                    self.load_files(table, paths)
-                except Exception:  # storage trouble or a bug: keep serving, retry on rescan
-                    log.exception("loading %d file(s) into bronze %r failed", len(paths), table)
-                finally:
-                    with self._pending_lock:
-                        for path in paths:
-                            self._pending.pop(path, None)
+                self._load_table(table, paths)
+
+    def _load_table(self, table: str, paths: list[Path]) -> None:
+        """Load one table's taken files (with leases: if this worker gets the table's lease,
+        else they wait for it, or for its holder to take them away)."""
+        if self.leases is not None and not self.leases.hold(table):
+            self._waiting.setdefault(table, []).extend(paths)
+            return
+        try:
+            self.load_files(table, paths)
+        except Exception:  # storage trouble or a bug: keep serving, retry on rescan
+            log.exception("loading %d file(s) into bronze %r failed", len(paths), table)
+        finally:
+            with self._pending_lock:
+                for path in paths:
+                    self._pending.pop(path, None)
+            if self.leases is not None:
+                self.leases.release(table)
 
     def _take_batch(self, timeout: float) -> list[tuple[str, Path]]:
         try:
@@ -540,6 +575,8 @@ class Loader:
         while pieces.more():
             if self._stopping is not None and self._stopping.is_set():
                 raise _Deferred(f"stopping after row {position}; a restart resumes")
+            if self.leases is not None and not self.leases.held(bronze.name):
+                raise _Deferred(f"this worker lost the lease after row {position}")
             bronze.refresh()
             if bronze.watermark(file.batch_id) not in (position, ROLLED_BACK, 0):
                 log.warning("%s/%s is being loaded by someone else", file.table, file.name)
@@ -704,7 +741,13 @@ class Loader:
 
     @contextmanager
     def _exclusive(self, wait: threading.Event | None) -> Iterator[bool]:
-        """Hold ``<meta_dir>/loader.lock``; ``wait`` None: fail at once, else wait until set."""
+        """Hold ``<meta_dir>/loader.lock``; ``wait`` None: fail at once, else wait until set.
+
+        With leases (several workers) there is no such lock: the leases share the work.
+        """
+        if self.leases is not None:
+            yield True
+            return
         path = self.settings.meta_dir / "loader.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

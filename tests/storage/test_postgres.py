@@ -100,3 +100,18 @@ def test_two_api_replicas_share_tokens_keys_and_batches(tmp_path: Path, postgres
     # one record landed, in the replica that accepted it; the other landed nothing
     assert len(list((one.raw_dir / "orders").iterdir())) == 1
     assert not (two.raw_dir / "orders").exists()
+
+
+def test_table_leases_on_postgres(postgres_url: str) -> None:
+    one, two = Ledger(postgres_url), Ledger(postgres_url)
+    assert one.take_lease("orders", "worker-a", 10, now=100.0)
+    assert not two.take_lease("orders", "worker-b", 10, now=105.0)  # held by a
+    assert one.take_lease("orders", "worker-a", 10, now=108.0)  # a renews until 118
+    assert not two.take_lease("orders", "worker-b", 10, now=117.0)
+    assert two.lease_owner("orders", now=117.0) == "worker-a"
+    assert two.take_lease("orders", "worker-b", 10, now=118.5)  # a died: expired, b takes over
+    assert one.lease_owner("orders", now=119.0) == "worker-b"
+    one.release_lease("orders", "worker-a")  # not a's any more: no effect
+    assert one.lease_owner("orders", now=119.0) == "worker-b"
+    two.release_lease("orders", "worker-b")
+    assert one.lease_owner("orders", now=119.0) is None
