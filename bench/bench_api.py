@@ -9,7 +9,7 @@ One uvicorn worker on loopback (a subprocess of this script), beside, in the sam
 
 Figures: records/s and MB/s for ~1 MB bodies (body bytes as sent), without a contract (table
 ``free``) and with a contract of 8 typed fields (table ``orders``); p50/p99 latency under 32
-concurrent clients for a bounded time. Run: ``uv run python bench/bench_api.py [--seconds 10]``.
+concurrent clients for a bounded time. Run: ``uv run python -m bench.bench_api [--seconds 10]``.
 """
 
 from __future__ import annotations
@@ -25,15 +25,21 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+
+from bench.harness import summary
 
 SOURCES = """\
 version: 2
@@ -224,6 +230,130 @@ def _clear(root: Path) -> None:
     shutil.rmtree(root / "landing_zone" / "data" / "raw", ignore_errors=True)
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+    root: Path
+
+
+@contextmanager
+def serving() -> Iterator[Server]:
+    """This module's server (the real app plus the comparison routes) in a subprocess."""
+    root = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    (root / "dbt_project" / "models").mkdir(parents=True)
+    (root / "dbt_project" / "models" / "_bronze__sources.yml").write_text(SOURCES)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_api", "--serve", str(root), str(port)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield Server(url, server.pid, root)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def bodies(records: int) -> tuple[list[dict[str, object]], bytes, bytes]:
+    rows = make_rows(records)
+    return rows, b"".join(orjson.dumps(r) + b"\n" for r in rows), orjson.dumps(rows)
+
+
+def phases(ndjson: bytes, array: bytes) -> list[tuple[str, str, bytes, str]]:
+    nd, js = "application/x-ndjson", "application/json"
+    return [
+        ("ceiling", "/bench/raw/free", ndjson, nd),
+        ("records", "/v1/tables/free/records", ndjson, nd),
+        ("records_contract", "/v1/tables/orders/records", ndjson, nd),
+        ("records_contract_array", "/v1/tables/orders/records", array, js),
+        ("fastapi_list_model", "/bench/pydantic/orders", array, js),
+        ("bare_write", "/bench/bare/free", ndjson, nd),
+    ]
+
+
+PHASE_NAMES = {
+    "ceiling": "raw ceiling: same landing (fsync, rename, ledger), no parsing",
+    "records": "records, NDJSON, no contract",
+    "records_contract": "records, NDJSON, 8-field contract",
+    "records_contract_array": "records, JSON array, 8-field contract",
+    "fastapi_list_model": "FastAPI list[Model] (Pydantic), JSON array",
+    "bare_write": "bare write: no fsync, no rename, no ledger (for context)",
+}
+
+
+def throughput(
+    server: Server, records: int, rounds: int, per_round: int, clients: int
+) -> dict[str, Any]:
+    """Every endpoint, ``rounds`` interleaved rounds of ``per_round`` posts of one body."""
+    _, ndjson, array = bodies(records)
+    steps = phases(ndjson, array)
+    for _, path, body, ctype in steps:  # warm up every route
+        run_phase(server.url, path, body, ctype, records, 2, 1)
+    _clear(server.root)
+    seen: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in steps}
+    for _ in range(rounds):
+        for name, path, body, ctype in steps:
+            seen[name].append(run_phase(server.url, path, body, ctype, records, per_round, clients))
+            _clear(server.root)
+    out: dict[str, Any] = {"records_per_body": records, "ndjson_bytes": len(ndjson)}
+    for name, runs in seen.items():
+        out[name] = {k: summary([r[k] for r in runs]) for k in runs[0]}
+    mb = {name: out[name]["mb_s"]["median"] for name in seen}
+    out["records_vs_ceiling"] = mb["records"] / mb["ceiling"]
+    out["contract_vs_fastapi"] = mb["records_contract"] / mb["fastapi_list_model"]
+    out["contract_array_vs_fastapi"] = mb["records_contract_array"] / mb["fastapi_list_model"]
+    return out
+
+
+def upload_rss(source: Path) -> dict[str, Any]:
+    """One file of ``source``'s size through ``POST /v1/tables/{t}/files`` in a fresh server.
+
+    The server's peak RSS is the kernel's high-water mark (VmHWM) after the 202: the upload
+    (streamed to the landing zone), the file's check and the landing, beside the server's
+    resident size before it.
+    """
+    with serving() as server:
+        before = _vm(server.pid, "VmRSS")
+        started = time.perf_counter()
+        with source.open("rb") as f, httpx.Client(base_url=server.url, timeout=1800) as http:
+            r = http.post(
+                f"/v1/tables/orders_upload/files?filename={source.name}",
+                content=f,
+                headers={"content-type": "application/octet-stream"},
+            )
+        elapsed = time.perf_counter() - started
+        if r.status_code != 202:
+            raise RuntimeError(f"upload refused: {r.status_code} {r.text[:500]}")
+        return {
+            "bytes": source.stat().st_size,
+            "records": r.json().get("records"),
+            "seconds": elapsed,
+            "rss_before_mib": before / 2**20,
+            "peak_rss_mib": _vm(server.pid, "VmHWM") / 2**20,
+        }
+
+
+def _vm(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} for {pid}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=7000, help="records per body (~1 MB)")
@@ -236,88 +366,32 @@ def main() -> None:
     if args.serve:
         serve(Path(args.serve[0]), int(args.serve[1]))
         return
-
-    root = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    (root / "dbt_project" / "models").mkdir(parents=True)
-    (root / "dbt_project" / "models" / "_bronze__sources.yml").write_text(SOURCES)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        rows = make_rows(args.records)
-        ndjson = b"".join(orjson.dumps(r) + b"\n" for r in rows)
-        array = orjson.dumps(rows)
-        nd, js = "application/x-ndjson", "application/json"
-        phases = [
-            (
-                "raw ceiling: same landing (fsync, rename, ledger), no parsing",
-                "/bench/raw/free",
-                ndjson,
-                nd,
-            ),
-            ("records, NDJSON, no contract", "/v1/tables/free/records", ndjson, nd),
-            ("records, NDJSON, 8-field contract", "/v1/tables/orders/records", ndjson, nd),
-            ("records, JSON array, 8-field contract", "/v1/tables/orders/records", array, js),
-            ("FastAPI list[Model] (Pydantic), JSON array", "/bench/pydantic/orders", array, js),
-            (
-                "bare write: no fsync, no rename, no ledger (for context)",
-                "/bench/bare/free",
-                ndjson,
-                nd,
-            ),
-        ]
-        print(f"bodies: {args.records} records, NDJSON {len(ndjson)} B, array {len(array)} B")
-        for _, path, body, ctype in phases:  # warm up every route
-            run_phase(url, path, body, ctype, args.records, 3, 1)
-        _clear(root)
-        # interleaved rounds, median per endpoint: fair when the machine's load drifts
-        rounds: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in phases}
+    with serving() as server:
         per_round = max(1, args.requests // args.rounds)
-        for _ in range(args.rounds):
-            for name, path, body, ctype in phases:
-                rounds[name].append(
-                    run_phase(url, path, body, ctype, args.records, per_round, args.clients)
-                )
-                _clear(root)
-        results = {
-            name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            for name, runs in rounds.items()
-        }
+        result = throughput(server, args.records, args.rounds, per_round, args.clients)
+        print(f"bodies: {args.records} records, NDJSON {result['ndjson_bytes']} B")
         print("\n| endpoint | records/s | MB/s | p50 ms |\n|---|---:|---:|---:|")
-        for name, r in results.items():
-            print(f"| {name} | {r['records_s']:,.0f} | {r['mb_s']:.1f} | {r['p50_ms']:.1f} |")
-        ceiling = results[phases[0][0]]["mb_s"]
-        baseline = results[phases[4][0]]["mb_s"]
-        print(f"\nno contract: {results[phases[1][0]]['mb_s'] / ceiling:.0%} of the raw ceiling")
-        print(
-            f"8-field contract, NDJSON: {results[phases[2][0]]['mb_s'] / baseline:.2f}x "
-            "the FastAPI list[Model] endpoint"
-        )
-        print(f"8-field contract, JSON array: {results[phases[3][0]]['mb_s'] / baseline:.2f}x")
+        for key, label in PHASE_NAMES.items():
+            r = result[key]
+            print(
+                f"| {label} | {r['records_s']['median']:,.0f} | {r['mb_s']['median']:.1f}"
+                f" | {r['p50_ms']['median']:.1f} |"
+            )
+        print(f"\nno contract: {result['records_vs_ceiling']:.0%} of the raw ceiling")
+        print(f"8-field contract, NDJSON: {result['contract_vs_fastapi']:.2f}x FastAPI list[Model]")
+        print(f"8-field contract, JSON array: {result['contract_array_vs_fastapi']:.2f}x")
+        rows, ndjson, _ = bodies(args.records)
         small = b"".join(orjson.dumps(r) + b"\n" for r in rows[:100])
         print("\n| 32 clients, contract | body | requests | req/s | p50 ms | p99 ms | errors |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for label, body in (("100 records", small), ("~1 MB", ndjson)):
-            r = run_latency(url, "/v1/tables/orders/records", body, nd, 32, args.seconds)
-            _clear(root)
+            nd = "application/x-ndjson"
+            r2 = run_latency(server.url, "/v1/tables/orders/records", body, nd, 32, args.seconds)
+            _clear(server.root)
             print(
-                f"| records, NDJSON | {label} ({len(body)} B) | {r['requests']} | "
-                f"{r['req_s']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
+                f"| records, NDJSON | {label} ({len(body)} B) | {r2['requests']} | "
+                f"{r2['req_s']:.1f} | {r2['p50_ms']:.1f} | {r2['p99_ms']:.1f} | {r2['errors']} |"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
