@@ -51,6 +51,6 @@ ENV PATH=/app/.venv/bin:$PATH \
     LAKEHOUSE_LOG_FORMAT=json
 USER delta-user
 VOLUME ["/data/landing_zone", "/data/dados"]
-EXPOSE 8000 8080
+EXPOSE 8000 8080 9464
 ENTRYPOINT ["lakehouse"]
 CMD ["--help"]

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from lakehouse import LakehouseError, Settings, get_settings
+from lakehouse.settings import settings_error
 
 app = typer.Typer(
     help="full-lakehouse: landing zone → bronze Delta → dbt on DuckDB → silver/gold Delta.",
@@ -275,6 +277,40 @@ def token_create(
     print(create_token(_settings(), scopes=scope, tables=table or [], name=name))  # noqa: T201
 
 
+@token_app.command("list")
+def token_list(
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The tokens issued: id, name, scopes, tables, created (never the token or its hash)."""
+    import json
+
+    from ingest.tokens import list_tokens
+
+    tokens = list_tokens(_settings())
+    if json_output:
+        print(json.dumps(tokens, indent=2))  # noqa: T201
+        return
+    if not tokens:
+        print("no tokens (issue one with: lakehouse token create --scope write)")  # noqa: T201
+        return
+    for t in tokens:
+        tables = ",".join(t["tables"]) or "all tables"
+        print(  # noqa: T201
+            f"{t['id']}  {t['name']:<16} {','.join(t['scopes']):<18} {tables}  {t['created_at']}"
+        )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The id shown by `lakehouse token list`.")],
+) -> None:
+    """Revoke a token: a running API refuses it from its next request on."""
+    from ingest.tokens import revoke_token
+
+    token = revoke_token(_settings(), token_id)
+    print(f"revoked {token.id} ({token.name})")  # noqa: T201
+
+
 def main() -> None:
     """Run the command, then leave without the interpreter's teardown.
 
@@ -315,6 +351,10 @@ def _run() -> int:
             return exc.code or 0
         print(exc.code, file=sys.stderr)  # noqa: T201  # what sys.exit("...") would print
         return 1
+    except ValidationError as exc:  # a bad LAKEHOUSE_* value: one line each, no traceback
+        for line in settings_error(exc).splitlines():
+            console.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
+        return 2
     except LakehouseError as exc:
         # unwrapped: a path or an exact message broken over lines cannot be copied or matched
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)

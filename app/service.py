@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.control import serve_control
 from lakehouse import AutoUpkeep, LoadEvent, LoadEventHandler, Settings, stop_on_signals
+from lakehouse.metrics import PipelineMetrics
 from loader import Loader, LoaderBusyError, LoadSummary
 from transform import Builder, RunLog
 
@@ -28,16 +29,37 @@ BUILD_WAIT_S = 3600.0
 
 
 @contextmanager
-def _builder(settings: Settings, build: bool, *, upkeep: bool = False) -> Iterator[Builder | None]:
+def _builder(
+    settings: Settings, build: bool, *, metrics: PipelineMetrics | None = None
+) -> Iterator[Builder | None]:
     """The running dbt builder when ``build``, else None (loading only).
 
-    ``upkeep``: the builder also keeps the tables up between builds (lakehouse.maintenance).
+    With ``metrics`` (the long-running loader), the builder also keeps the tables up between
+    builds (lakehouse.maintenance) and reports builds and upkeep to the metrics.
     """
     if not build:
         yield None
         return
-    between = AutoUpkeep(settings).run_due if upkeep and settings.upkeep else None
-    builder = Builder(settings, between_builds=between, between_every_s=settings.upkeep_interval_s)
+    between = None
+    on_result = None
+    if metrics is not None:
+        if settings.upkeep:
+            upkeep = AutoUpkeep(settings)
+            between = lambda should_stop: metrics.upkept(upkeep.run_due(should_stop))  # noqa: E731
+        on_result = lambda r: metrics.built(  # noqa: E731
+            success=r.success,
+            seconds=r.seconds,
+            dbt_seconds=r.dbt_seconds,
+            publish_seconds=r.publish_seconds,
+            published=r.published,
+            unchanged=r.unchanged,
+        )
+    builder = Builder(
+        settings,
+        between_builds=between,
+        between_every_s=settings.upkeep_interval_s,
+        on_result=on_result,
+    )
     builder.start()
     try:
         yield builder
@@ -45,8 +67,33 @@ def _builder(settings: Settings, build: bool, *, upkeep: bool = False) -> Iterat
         builder.stop()
 
 
-def _handler(builder: Builder | None) -> LoadEventHandler | None:
-    return None if builder is None else builder.submit
+def _handler(
+    builder: Builder | None, metrics: PipelineMetrics | None = None
+) -> LoadEventHandler | None:
+    """What a load event goes to: a log line, the metrics, the builder."""
+    if metrics is None:
+        return None if builder is None else builder.submit
+
+    def on_event(event: LoadEvent) -> None:
+        log.info(
+            "loaded %d batch(es), %d rows into bronze %s v%d",
+            len(event.batch_ids),
+            event.rows,
+            event.table,
+            event.version,
+            extra={
+                "event": "load",
+                "table": event.table,
+                "version": event.version,
+                "batch_ids": list(event.batch_ids),
+                "rows": event.rows,
+            },
+        )
+        metrics.loaded(event)
+        if builder is not None:
+            builder.submit(event)
+
+    return on_event
 
 
 def print_summary(summary: LoadSummary, console: Console) -> None:
@@ -130,15 +177,23 @@ def print_run(run: RunLog, console: Console) -> None:
 
 def run_loader(settings: Settings, *, build: bool = True) -> int:
     """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM."""
-    with stop_on_signals("the loader") as stop, _builder(settings, build, upkeep=True) as builder:
-        log.info("loader watching %s", settings.raw_dir)
-        loader = Loader(settings, on_event=_handler(builder))
-        if builder is None:
-            loader.run(stop)
-            return 0
-        builder.busy = loader.holds_files  # files in the loader's hands build with the rest
-        with serve_control(settings, builder):  # lakehouse build|retry|docs|status, meanwhile
-            loader.run(stop)
+    metrics = PipelineMetrics(settings)
+    metrics.serve()
+    try:
+        with (
+            stop_on_signals("the loader") as stop,
+            _builder(settings, build, metrics=metrics) as builder,
+        ):
+            log.info("loader watching %s", settings.raw_dir)
+            loader = Loader(settings, on_event=_handler(builder, metrics))
+            if builder is None:
+                loader.run(stop)
+                return 0
+            builder.busy = loader.holds_files  # files in the loader's hands build with the rest
+            with serve_control(settings, builder):  # lakehouse build|retry|docs|status, meanwhile
+                loader.run(stop)
+    finally:
+        metrics.close()
     return 0
 
 

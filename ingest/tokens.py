@@ -149,6 +149,35 @@ create table if not exists tokens (
 """
 
 
+def list_tokens(settings: Settings) -> list[dict[str, Any]]:
+    """Every token's id, name, scopes, tables and creation time (never its hash)."""
+    return TokenStore.of(settings).describe()
+
+
+def revoke_token(settings: Settings, token_id: str) -> Token:
+    """Remove the token with id ``token_id`` (the part after ``lh_``); a running API stops
+    accepting it at its next request (the store is re-read when the file changes, or within
+    ``TokenStore.DB_REFRESH_S`` from a shared database)."""
+    if settings.database_target:
+        db = _database(settings.database_target)
+        tokens = _rows(db)
+        found = [t for t in tokens if t.id == token_id]
+        if not found:
+            known = ", ".join(t.id for t in tokens) or "none"
+            raise TokenError(f"no token with id {token_id!r} (tokens: {known})")
+        with db.transaction() as tx:
+            tx.execute("delete from tokens where id = ?", (token_id,))
+        return found[0]
+    with _locked(settings.tokens_file):
+        tokens = _read(settings.tokens_file)
+        kept = [t for t in tokens if t.id != token_id]
+        if len(kept) == len(tokens):
+            known = ", ".join(t.id for t in tokens) or "none"
+            raise TokenError(f"no token with id {token_id!r} (tokens: {known})")
+        _write(settings.tokens_file, kept)
+    return next(t for t in tokens if t.id == token_id)
+
+
 def _database(url: str) -> Database:
     return Database(url, {"sqlite": _TOKENS_TABLE, "postgresql": _TOKENS_TABLE})
 

@@ -11,11 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.db import is_database_url
 from lakehouse.dialect import MismatchPolicy
+from lakehouse.exceptions import ConfigurationError
 from lakehouse.storage import Location, ObjectUrl, StorageError, delta_options, parse_location
 
 
@@ -158,6 +159,14 @@ class Settings(BaseSettings):
         "of commits still gets built).",
     )
 
+    # Pipeline metrics (Prometheus), served by the process that runs the loader.
+    loader_metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the loader's /metrics (0.0.0.0: a container)."
+    )
+    loader_metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="Port of the loader's /metrics (0: not served)."
+    )
+
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -218,6 +227,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         root = self.root.expanduser().resolve()
+        if not root.is_dir():
+            raise ValueError(f"LAKEHOUSE_ROOT={self.root}: no such folder")
         self.root = root
         for name in ("landing_zone", "dbt_project_dir", "profiles_dir"):
             value: Path = getattr(self, name)
@@ -296,6 +307,30 @@ class Settings(BaseSettings):
     def tokens_file(self) -> Path:
         assert self.tokens_path is not None  # set by the validator
         return self.tokens_path
+
+
+def settings_error(exc: ValidationError) -> str:
+    """A refused setting as one line per variable: its name, its value and what it accepts."""
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if not field:  # a check of the whole (it names its variable itself)
+            lines.append(message)
+            continue
+        lines.append(f"LAKEHOUSE_{field.upper()}={err.get('input')!r}: {message}")
+    return "\n".join(lines)
+
+
+def require_dbt_project(settings: Settings) -> Path:
+    """The dbt project's folder, or a ConfigurationError naming the setting to fix."""
+    project = settings.dbt_project_dir / "dbt_project.yml"
+    if not project.is_file():
+        raise ConfigurationError(
+            f"no dbt project at {settings.dbt_project_dir} (no dbt_project.yml): set "
+            "LAKEHOUSE_DBT_PROJECT_DIR, or LAKEHOUSE_ROOT to the folder that holds dbt_project/"
+        )
+    return settings.dbt_project_dir
 
 
 @lru_cache

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from lakehouse.events import LoadEvent
 from lakehouse.ledger import Ledger
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, require_dbt_project
 from transform.session import BuildRequest, BuildResult, DbtSession
 
 __all__ = ["Builder", "RunLog", "record_build", "retry_request"]
@@ -86,11 +86,15 @@ class Builder:
         busy: Callable[[], bool] | None = None,
         between_builds: Callable[[Callable[[], bool]], object] | None = None,
         between_every_s: float = 60.0,
+        on_result: Callable[[BuildResult], None] | None = None,
     ) -> None:
         """``between_builds(should_stop)``: work that must never overlap a build (table
         upkeep), run in this thread at most every ``between_every_s`` while no build is queued;
-        it returns soon after ``should_stop()`` turns true (a build is waiting)."""
+        it returns soon after ``should_stop()`` turns true (a build is waiting).
+        ``on_result(result)``: after every build attempt (metrics)."""
+        require_dbt_project(settings)  # before any load: builds could never run
         self.settings = settings
+        self.on_result = on_result
         self.between_builds = between_builds
         self.between_every_s = between_every_s
         self._between_at = time.monotonic()
@@ -329,10 +333,12 @@ class Builder:
             request=request,
         )
         self._settle_owed(result, batch or {}, final=final)
-        if result.success:
-            log.info("build %s published %s in %.2fs", build_id, result.published, result.seconds)
-        else:
-            log.warning("build %s failed: %s", build_id, result.error)
+        _log_build(build_id, list(request.select), result)
+        if self.on_result is not None:
+            try:
+                self.on_result(result)
+            except Exception:  # metrics must not fail a build
+                log.exception("build result handler failed")
         return result, build_id
 
     def _settle_owed(self, result: BuildResult, batch: dict[str, set[str]], *, final: bool) -> None:
@@ -448,4 +454,44 @@ def retry_request(
         full_refresh=base.full_refresh,
         vars=base.vars,
         unit_tests=base.unit_tests,
+    )
+
+
+def _log_build(build_id: int, select: list[str], result: BuildResult) -> None:
+    """One line per build and one per publish, with versions and durations as fields."""
+    fields = {
+        "build_id": build_id,
+        "select": select,
+        "read_versions": result.read_versions,
+        "duration_s": round(result.seconds, 3),
+        "dbt_s": round(result.dbt_seconds, 3),
+    }
+    if not result.success:
+        log.warning(
+            "build %s failed: %s",
+            build_id,
+            result.error,
+            extra={"event": "build", "success": False, "error": result.error, **fields},
+        )
+        return
+    log.info(
+        "build %s built in %.2fs (read %s)",
+        build_id,
+        result.seconds,
+        result.read_versions,
+        extra={"event": "build", "success": True, **fields},
+    )
+    changed = {t: v for t, v in result.published.items() if t not in result.unchanged}
+    log.info(
+        "build %s published %s in %.2fs",
+        build_id,
+        changed or "nothing new",
+        result.publish_seconds,
+        extra={
+            "event": "publish",
+            "build_id": build_id,
+            "published": changed,
+            "unchanged": sorted(result.unchanged),
+            "duration_s": round(result.publish_seconds, 3),
+        },
     )

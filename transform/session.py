@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.settings import Settings
+from lakehouse.settings import Settings, require_dbt_project
 
 __all__ = ["DBT_LOCK", "BuildRequest", "BuildResult", "DbtSession", "dbt_arguments"]
 
@@ -198,6 +198,7 @@ class DbtSession:
     def __init__(self, settings: Settings, *, log_level: str = "warn") -> None:
         from dbt.cli.main import dbtRunner
 
+        require_dbt_project(settings)  # a clear error, not dbt's, and not "loaded 0 files"
         self.settings = settings
         self.log_level = log_level
         self._runner = dbtRunner()

@@ -184,6 +184,19 @@ def test_the_api_port_is_the_setting_and_exposed(base: dict[str, Any]) -> None:
     assert env["LAKEHOUSE_API_PORT"] in exposed
 
 
+def test_the_loader_serves_its_metrics_inside_the_network(base: dict[str, Any]) -> None:
+    loader = base["services"]["loader"]
+    env = environment(loader)
+    assert env["LAKEHOUSE_LOADER_METRICS_HOST"] == "0.0.0.0"
+    port = env["LAKEHOUSE_LOADER_METRICS_PORT"]
+    assert [str(p) for p in loader["expose"]] == [port]
+    assert "ports" not in loader  # not published
+    exposed = {
+        p for i in dockerfile_instructions() if i.keyword == "EXPOSE" for p in i.args.split()
+    }
+    assert port in exposed
+
+
 def test_the_loader_can_be_told_to_poll() -> None:
     uses = {u.name: u for u in variable_uses(load_yaml(COMPOSE))}
     assert "LAKEHOUSE_FORCE_POLLING" in uses

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from deploy_support import (
     COMPOSE,
@@ -60,9 +61,12 @@ def _service_env(service: dict[str, object], tmp: Path, port: int) -> dict[str, 
     for key, path in moved.items():
         assert env[key].startswith("/"), f"{key}={env[key]}: the container uses absolute paths"
         env[key] = str(path)
-    if env.get("LAKEHOUSE_API_HOST") == "0.0.0.0":
-        env["LAKEHOUSE_API_HOST"] = "127.0.0.1"  # tests bind loopback only
+    for key in ("LAKEHOUSE_API_HOST", "LAKEHOUSE_LOADER_METRICS_HOST"):
+        if env.get(key) == "0.0.0.0":
+            env[key] = "127.0.0.1"  # tests bind loopback only
     env["LAKEHOUSE_API_PORT"] = str(port)
+    if "LAKEHOUSE_LOADER_METRICS_PORT" in env:
+        env["LAKEHOUSE_LOADER_METRICS_PORT"] = str(free_port())
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -142,6 +146,10 @@ def test_every_service_starts_passes_its_health_check_and_stops(
     loader = Service("loader", loader_svc["command"], loader_env, tmp_path / "loader.log")
     services.append(loader)
     wait_for(lambda: loader.healthy(loader_check, loader_env), START_S, "a healthy loader")
+    metrics = httpx.get(
+        f"http://127.0.0.1:{loader_env['LAKEHOUSE_LOADER_METRICS_PORT']}/metrics", timeout=10
+    )
+    assert metrics.status_code == 200 and "lakehouse_loader_backlog_files" in metrics.text
 
     api = Service("api", api_svc["command"], api_env, tmp_path / "api.log")  # after: depends_on
     services.append(api)

@@ -12,9 +12,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from deltalake import DeltaTable
-from e2e_support import lakehouse_env
+from e2e_support import free_port, lakehouse_env
 from waiting import wait_for
 
 from lakehouse import Ledger, Settings
@@ -31,10 +32,26 @@ def _customers(i: int) -> str:
     )
 
 
+def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(url, timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 @pytest.mark.e2e
-def test_the_loader_compacts_by_itself_between_builds(tmp_path: Path) -> None:
+def test_the_loader_keeps_its_tables_up_and_reports_metrics_and_log_lines(tmp_path: Path) -> None:
+    metrics_port = free_port()
     env = lakehouse_env(
-        tmp_path, log_format="json", upkeep_interval_s="0.2", upkeep_small_files="4"
+        tmp_path,
+        log_format="json",
+        upkeep_interval_s="0.2",
+        upkeep_small_files="4",
+        loader_metrics_port=str(metrics_port),
     )
     settings = Settings(root=tmp_path, dbt_project_dir=tmp_path / "dbt_project", profiles_dir=REPO)
     ledger = Ledger(settings.ledger_file)
@@ -67,16 +84,42 @@ def test_the_loader_compacts_by_itself_between_builds(tmp_path: Path) -> None:
 
         wait_for(compacted, 120, "the loader to compact bronze.customers by itself")
         wait_for(
-            lambda: ledger.builds(limit=50) and all(b.finished_at for b in ledger.builds(limit=50)),
+            lambda: (
+                ledger.builds(limit=50)
+                and all(b.finished_at for b in ledger.builds(limit=50))
+                and all(b.state == "published" for b in ledger.batches(limit=100))
+            ),
             120,
-            "the builds to finish",
+            "the builds to finish and publish",
         )
+        metrics = _scrape(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0, log.read_text()
 
+    # the pipeline's metrics: what it loaded, built, published and kept up
+    assert metrics[("lakehouse_loader_rows_total", (("table", "customers"),))] == 4
+    assert metrics[("lakehouse_loader_batches_total", (("table", "customers"),))] == 4
+    assert metrics[("lakehouse_builds_total", (("outcome", "succeeded"),))] >= 1
+    assert metrics[("lakehouse_upkeep_actions_total", (("action", "compact"),))] >= 1
+    assert metrics[("lakehouse_batches", (("state", "published"),))] == 4
+    version = DeltaTable(str(bronze)).version()
+    assert metrics[("lakehouse_table_version", (("layer", "bronze"), ("table", "customers")))] >= (
+        version - 2  # upkeep may have committed since the scrape
+    )
+    assert metrics[("lakehouse_publish_seconds_count", ())] >= 1
+    assert metrics[("lakehouse_loader_backlog_files", ())] == 0
+
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    # one line per load, build and publish, with batch ids, versions and durations
+    loads = [e for e in lines if e.get("event") == "load"]
+    assert sum(len(e["batch_ids"]) for e in loads) == 4
+    assert all(e["table"] == "customers" and e["version"] >= 0 for e in loads)
+    built = [e for e in lines if e.get("event") == "build" and e["success"]]
+    assert built and all("customers" in e["read_versions"] for e in built)
+    assert all(e["duration_s"] > 0 for e in built)
+    assert any(e.get("event") == "publish" and e["published"] for e in lines)
     upkeeps = [e for e in lines if e.get("event") == "upkeep"]
     assert any("compact" in e["actions"] and e["table"] == "bronze/customers" for e in upkeeps)
     builds = [
