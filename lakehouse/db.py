@@ -12,6 +12,7 @@ identity column, how a write transaction takes its lock) live here.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -74,8 +75,7 @@ class Database:
         self._opened_lock = threading.Lock()
         weakref.finalize(self, _close_all, self._opened)
         if self.dialect == "sqlite":
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = private_file(Path(target))  # batch errors, file names, responses: 0600
             db = sqlite3.connect(path, timeout=30)
             try:
                 db.execute("pragma journal_mode=wal")
@@ -173,3 +173,14 @@ def _close_all(connections: list[Any]) -> None:
     for conn in list(connections):
         conn.close()
     connections.clear()
+
+
+def private_file(path: Path) -> Path:
+    """Make ``path`` (a SQLite store, created empty if missing) readable by its owner only.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path

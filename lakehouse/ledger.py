@@ -32,6 +32,7 @@ from lakehouse.db import Database, Dialect, Tx
 if TYPE_CHECKING:
     from lakehouse.settings import Settings
 
+
 BatchState = Literal["accepted", "loaded", "published", "quarantined", "failed"]
 BuildState = Literal["running", "succeeded", "failed"]
 
