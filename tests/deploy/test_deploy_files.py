@@ -130,9 +130,10 @@ def _setting(variable: str) -> str:
 
 @pytest.mark.parametrize("files", [(COMPOSE,), (COMPOSE, COMPOSE_PROD)], ids=["base", "prod"])
 def test_every_variable_is_a_setting_with_a_valid_value(
-    files: tuple[Path, ...], monkeypatch: pytest.MonkeyPatch
+    files: tuple[Path, ...], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     model = _model(*files)
+    (workdir,) = [i.args for i in dockerfile_instructions() if i.keyword == "WORKDIR"][-1:]
     for name, service in our_services(model).items():
         env = environment(service)
         assert env, name
@@ -143,6 +144,8 @@ def test_every_variable_is_a_setting_with_a_valid_value(
             monkeypatch.delenv(key)
         for variable, value in env.items():
             monkeypatch.setenv(variable, value)
+        assert env["LAKEHOUSE_ROOT"] == workdir, name  # the root exists in the image
+        monkeypatch.setenv("LAKEHOUSE_ROOT", str(tmp_path))  # (and must exist here)
         Settings()  # every value is valid for its setting (raises otherwise)
 
 
