@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lakehouse import LakehouseError, Settings, get_settings
-from lakehouse.settings import settings_error
+from lakehouse.settings import require_root, settings_error
 
 app = typer.Typer(
     help="full-lakehouse: landing zone → bronze Delta → dbt on DuckDB → silver/gold Delta.",
@@ -31,7 +31,7 @@ console = Console(stderr=True)
 
 
 def _settings() -> Settings:
-    return get_settings()
+    return require_root(get_settings())
 
 
 @app.callback()

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
+from deltalake.schema import ArrayType, MapType, PrimitiveType, StructType
 
 from lakehouse.layout import LAYERS, Layer, list_tables, table_exists, table_path
 from lakehouse.settings import Settings
@@ -76,7 +77,24 @@ def list_table_infos(settings: Settings) -> list[TableInfo]:
 def table_schema(table: DeltaTable) -> list[dict[str, Any]]:
     """Columns as ``{name, type, nullable}``, types in Delta's own spelling."""
     fields = table.schema().fields
-    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in fields]
+    return [
+        {"name": f.name, "type": delta_type_name(f.type), "nullable": f.nullable} for f in fields
+    ]
+
+
+def delta_type_name(kind: Any) -> str:
+    """A Delta type as the protocol names it: ``long``, ``decimal(10,2)``, ``array<string>``,
+    ``map<string,long>``, ``struct<id:long,tags:array<string>>``."""
+    if isinstance(kind, PrimitiveType):
+        return str(kind.type)
+    if isinstance(kind, ArrayType):
+        return f"array<{delta_type_name(kind.element_type)}>"
+    if isinstance(kind, MapType):
+        return f"map<{delta_type_name(kind.key_type)},{delta_type_name(kind.value_type)}>"
+    if isinstance(kind, StructType):
+        inner = ",".join(f"{f.name}:{delta_type_name(f.type)}" for f in kind.fields)
+        return f"struct<{inner}>"
+    return str(getattr(kind, "type", kind))
 
 
 def table_history(table: DeltaTable, limit: int = 10) -> list[dict[str, Any]]:
@@ -103,6 +121,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _no_version(settings: Settings, layer: Layer, name: str, version: int | None) -> str:
+    """A missing version's 404 text, naming the versions that do exist."""
+    latest = open_table(settings, layer, name).version()
+    log_dir = table_path(settings, layer, name) / "_delta_log"
+    numbers = [int(p.name[:20]) for p in log_dir.iterdir() if p.name[:20].isdigit()]
+    earliest = min(numbers, default=0)
+    return f"{layer}.{name} has no version {version}: versions {earliest} to {latest} exist"
+
+
 def read_rows(
     settings: Settings, layer: Layer, name: str, *, limit: int = 100, version: int | None = None
 ) -> dict[str, Any]:
@@ -111,9 +138,17 @@ def read_rows(
         raise TableNotFoundError(f"no {layer} table {name!r}")
     try:
         table = open_table(settings, layer, name, version)
-    except Exception as exc:  # delta-rs raises its own error for a missing version
-        raise TableNotFoundError(f"{layer}.{name} has no version {version}: {exc}") from None
-    head = table.to_pyarrow_dataset().head(limit)
+    except Exception:  # delta-rs's own error for a version that is not there
+        raise TableNotFoundError(_no_version(settings, layer, name, version)) from None
+    try:
+        head = table.to_pyarrow_dataset().head(limit)
+    except FileNotFoundError:
+        if version is None:
+            raise
+        raise TableNotFoundError(
+            f"{layer}.{name} version {version} cannot be read any more: its files were "
+            "removed by vacuum (vacuum_retention_hours)"
+        ) from None
     return {
         "version": table.version(),
         "columns": table_schema(table),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from lakehouse.dialect import BATCH_ID_COLUMN as BATCH_ID_COLUMN
 from lakehouse.dialect import INGESTED_AT as INGESTED_AT
@@ -95,3 +95,28 @@ def list_tables(settings: Settings, layer: Layer) -> list[str]:
         for name in list_dirs(base, settings.storage_options)
         if TABLE_NAME.fullmatch(name) and has_delta_log(base / name, settings.storage_options)
     ]
+
+
+def without_server_paths(settings: Settings, value: Any) -> Any:
+    """``value`` (text, or lists and dicts of it) with this server's folders written relative:
+    ``landing_zone/…``, ``dados/…``, ``dbt_project/…``, ``./…``, for answers to API clients,
+    who have no business knowing where the server keeps its files."""
+    if isinstance(value, str):
+        for prefix, shown in _folders(settings):
+            value = value.replace(prefix + os.sep, shown + "/").replace(prefix, shown)
+        return value
+    if isinstance(value, dict):
+        return {k: without_server_paths(settings, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_server_paths(settings, v) for v in value]
+    return value
+
+
+def _folders(settings: Settings) -> list[tuple[str, str]]:
+    named = {
+        str(settings.landing_zone): "landing_zone",
+        str(settings.dados): "dados",
+        str(settings.dbt_project_dir): "dbt_project",
+        str(settings.root): ".",
+    }
+    return sorted(named.items(), key=lambda item: len(item[0]), reverse=True)  # longest first

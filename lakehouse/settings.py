@@ -227,8 +227,6 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         root = self.root.expanduser().resolve()
-        if not root.is_dir():
-            raise ValueError(f"LAKEHOUSE_ROOT={self.root}: no such folder")
         self.root = root
         for name in ("landing_zone", "dbt_project_dir", "profiles_dir"):
             value: Path = getattr(self, name)
@@ -320,6 +318,17 @@ def settings_error(exc: ValidationError) -> str:
             continue
         lines.append(f"LAKEHOUSE_{field.upper()}={err.get('input')!r}: {message}")
     return "\n".join(lines)
+
+
+def require_root(settings: Settings) -> Settings:
+    """``settings`` if its root is a folder, else a ConfigurationError naming LAKEHOUSE_ROOT.
+
+    The command checks it (a mistyped variable must not start a lakehouse somewhere new);
+    code that builds Settings itself may create its root afterwards.
+    """
+    if not settings.root.is_dir():
+        raise ConfigurationError(f"LAKEHOUSE_ROOT={settings.root}: no such folder")
+    return settings
 
 
 def require_dbt_project(settings: Settings) -> Path:

@@ -13,7 +13,9 @@ from ingest.accept import status_url
 from ingest.auth import PrincipalDep, require
 from ingest.deps import ContextDep
 from ingest.schemas import BATCH_PATTERN, BatchOut, errors
+from lakehouse.layout import without_server_paths
 from lakehouse.ledger import Batch
+from lakehouse.settings import Settings
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"], dependencies=[Depends(require("read"))])
 
@@ -21,8 +23,9 @@ TERMINAL = frozenset({"published", "quarantined", "failed"})
 POLL_S = 0.1  # the ledger is another process's SQLite file: poll it gently
 
 
-def _out(batch: Batch) -> dict[str, Any]:
-    return batch.as_dict() | {"status_url": status_url(batch.batch_id)}
+def _out(batch: Batch, settings: Settings) -> dict[str, Any]:
+    shown = without_server_paths(settings, batch.as_dict())  # errors may quote file paths
+    return dict(shown) | {"status_url": status_url(batch.batch_id)}
 
 
 @router.get(
@@ -53,4 +56,4 @@ async def get_batch(
     while batch.state == first and batch.state not in TERMINAL and time.monotonic() < deadline:
         await anyio.sleep(POLL_S)
         batch = await run_in_threadpool(context.ledger.get_batch, batch_id) or batch
-    return _out(batch)
+    return _out(batch, context.settings)

@@ -29,8 +29,8 @@ def _writable(context: ContextDep) -> tuple[bool, str]:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        return False, f"{raw}: {exc.strerror}"
-    return True, str(raw)
+        return False, f"the landing zone is not writable: {exc.strerror}"
+    return True, "the landing zone is writable"
 
 
 @router.get("/ready", responses={503: {"description": "Not ready; the checks say why."}})

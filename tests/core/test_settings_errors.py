@@ -45,7 +45,7 @@ def test_a_bad_value_is_one_line_naming_the_variable(
 def test_a_root_that_does_not_exist_is_an_error_and_stays_absent(tmp_path: Path) -> None:
     nowhere = tmp_path / "nowhere"
     done = _run("load", cwd=tmp_path, LAKEHOUSE_ROOT=str(nowhere))
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert done.stderr.strip() == f"error: LAKEHOUSE_ROOT={nowhere}: no such folder"
     assert not nowhere.exists()
 
