@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -123,9 +124,13 @@ def _jsonable(value: Any) -> Any:
 
 def _no_version(settings: Settings, layer: Layer, name: str, version: int | None) -> str:
     """A missing version's 404 text, naming the versions that do exist."""
-    latest = open_table(settings, layer, name).version()
+    table = open_table(settings, layer, name)
+    latest = table.version()
     log_dir = table_path(settings, layer, name) / "_delta_log"
-    numbers = [int(p.name[:20]) for p in log_dir.iterdir() if p.name[:20].isdigit()]
+    if isinstance(log_dir, Path):
+        numbers = [int(p.name[:20]) for p in log_dir.iterdir() if p.name[:20].isdigit()]
+    else:  # an object store: the commits its log still lists
+        numbers = [int(entry["version"]) for entry in table.history() if "version" in entry]
     earliest = min(numbers, default=0)
     return f"{layer}.{name} has no version {version}: versions {earliest} to {latest} exist"
 
