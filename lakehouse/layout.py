@@ -6,6 +6,7 @@ escapes the landing zone or the data folder.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from pathlib import Path
