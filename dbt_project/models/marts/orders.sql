@@ -1,9 +1,32 @@
 -- Gold orders: one row per order, with money totals, payment state and the customer's country.
+-- Incremental on bronze: each run takes the orders int_orders_totaled recomputed, and those of
+-- customers that changed, since the newest `_ingested_at` it holds (minus the look-back), and
+-- merges them by order_id.
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+    changed_customers as (
+
+        {{ changed_keys([ref('stg_shop__customers')], 'customer_id') }}
+
+    ),
+{% endif %}
 
 orders as (
 
     select * from {{ ref('int_orders_totaled') }}
+    {% if is_incremental() %}
+        where
+            {{ bronze_watermark() }}
+            or customer_id in (select changed_customers.customer_id from changed_customers)
+    {% endif %}
 
 ),
 
@@ -31,7 +54,8 @@ final as (
         orders.order_total,
         orders.paid_amount,
         orders.refunded_amount,
-        orders.paid_amount >= orders.order_total as is_fully_paid
+        orders.paid_amount >= orders.order_total as is_fully_paid,
+        greatest(orders._ingested_at, customers._ingested_at) as _ingested_at
     from orders
     left join customers on orders.customer_id = customers.customer_id
 
