@@ -4,7 +4,9 @@ Order, so that a crash loses nothing the client was told about and the ledger ne
 ``accepted`` for a file that is not there:
 
 1. write ``raw/<table>/.<batch_id><ext>.tmp`` (dot-prefixed and ``.tmp``: the loader ignores it);
-2. ``fsync`` the file; ``rename`` it to ``<batch_id><ext>``; ``fsync`` the folder;
+2. ``fsync`` the file; ``rename`` it to ``<batch_id><ext>``; ``fsync`` the folder (or, with a
+   landing zone on object storage, upload it as ``raw/<table>/<batch_id><ext>`` in one
+   conditional PUT and remove the temporary file: ``lakehouse.inbox``);
 3. record ``accepted`` in the ledger; only then answer ``202``.
 
 A crash before 2 leaves a temporary file (swept at start-up), and the client had no answer.
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lakehouse.formats import from_name
+from lakehouse.inbox import upload
 from lakehouse.layout import BATCH_ID, raw_dir
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
@@ -61,12 +64,16 @@ class Landing:
 
     def commit(self, ledger: Ledger, *, records: int | None) -> Path:
         self.close()
-        os.rename(self.tmp, self.path)
-        fd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self.settings.landing_store is not None:  # the landing zone is a bucket
+            upload(self.settings, self.table, self.name, self.tmp)
+            self.tmp.unlink()
+        else:
+            os.rename(self.tmp, self.path)
+            fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         # The file is landed: from here on the batch exists and will load, whatever the ledger
         # says. A ledger failure must not turn into an error answer (the client would retry,
         # and its Idempotency-Key would be forgotten, so the retry would land a second copy):

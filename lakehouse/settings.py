@@ -41,6 +41,15 @@ class Settings(BaseSettings):
         "default dados/_lakehouse (and dados/warehouse.duckdb) for a local dados, "
         "./lakehouse_state when dados is a URL.",
     )
+    landing_url: str | None = Field(
+        default=None,
+        description="A landing zone on object storage (s3://bucket/prefix): the API lands "
+        "objects there and the loader takes them by listing with a persisted cursor "
+        "(lakehouse.inbox, docs/storage.md); the local landing_zone stays the loader's inbox.",
+    )
+    landing_poll_s: float = Field(
+        default=2.0, gt=0, description="How often the loader lists the object landing zone."
+    )
     dbt_project_dir: Path = Path("dbt_project")
     profiles_dir: Path = Path(".")
     dbt_target: str = "dev"
@@ -217,6 +226,13 @@ class Settings(BaseSettings):
             raise ValueError("database_url must be a postgresql:// (or postgres://) URL")
         return value
 
+    @field_validator("landing_url")
+    @classmethod
+    def _check_landing_url(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(parse_location(value, Path()), ObjectUrl):
+            raise ValueError("landing_url is an object-store URL (s3://bucket/prefix)")
+        return value
+
     @field_validator("dados", mode="before")
     @classmethod
     def _parse_dados(cls, value: object) -> object:
@@ -272,6 +288,21 @@ class Settings(BaseSettings):
         tables (``dados/_lakehouse``) or, for tables on an object store, ``./lakehouse_state``."""
         assert self.state_dir is not None  # set by the validator
         return self.state_dir
+
+    @property
+    def landing_store(self) -> ObjectUrl | None:
+        """The object-store landing zone, when there is one."""
+        if self.landing_url is None:
+            return None
+        url = parse_location(self.landing_url, self.root)
+        assert isinstance(url, ObjectUrl)  # checked by the validator
+        return url
+
+    @property
+    def landing_options(self) -> dict[str, str]:
+        """Storage options for the landing bucket (conditional put: a batch never overwritten)."""
+        url = self.landing_store
+        return delta_options(url, self.storage_options) if url is not None else {}
 
     @property
     def dados_is_local(self) -> bool:

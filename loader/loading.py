@@ -42,6 +42,7 @@ from lakehouse.settings import Settings
 from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
+from loader.inbox import ObjectInbox
 from loader.landing import LandingFile
 from loader.leases import Leases
 from loader.pieces import (
@@ -163,6 +164,8 @@ class Loader:
             Leases(self.ledger, settings.loader_lease_s) if settings.loader_lease_s > 0 else None
         )
         self._waiting: dict[str, list[Path]] = {}  # table -> files, its lease held elsewhere
+        #: the object-store landing zone, taken into the local one (loader.inbox)
+        self.inbox = ObjectInbox(settings, self.ledger) if settings.landing_store else None
 
     def holds_files(self) -> bool:
         """Whether the watcher handed over files not yet committed or quarantined."""
@@ -178,6 +181,8 @@ class Loader:
         """
         with self._exclusive(wait=None):
             landing.prune_archive(self.settings)
+            if self.inbox is not None:
+                self.inbox.poll()
             by_table: dict[str, list[Path]] = {}
             for table, path in landing.scan(self.settings):
                 by_table.setdefault(table, []).append(path)
@@ -229,6 +234,10 @@ class Loader:
             self._stopping = stop_event
             if self.leases is not None:
                 self.leases.start(stop_event)
+            if self.inbox is not None:
+                threading.Thread(
+                    target=self.inbox.run, args=(stop_event,), name="loader-inbox", daemon=True
+                ).start()
             try:
                 self._rescan()
                 self._work(stop_event)

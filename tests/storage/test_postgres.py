@@ -115,3 +115,11 @@ def test_table_leases_on_postgres(postgres_url: str) -> None:
     assert one.lease_owner("orders", now=119.0) == "worker-b"
     two.release_lease("orders", "worker-b")
     assert one.lease_owner("orders", now=119.0) is None
+
+
+def test_a_persisted_cursor_on_postgres(postgres_url: str) -> None:
+    one, two = Ledger(postgres_url), Ledger(postgres_url)
+    assert one.get_cursor("inbox:s3://b/raw") is None
+    one.set_cursor("inbox:s3://b/raw", '{"newest": "2026-01-01T00:00:00+00:00", "seen": []}')
+    two.set_cursor("inbox:s3://b/raw", '{"newest": "2026-01-02T00:00:00+00:00", "seen": ["k"]}')
+    assert '"seen": ["k"]' in (one.get_cursor("inbox:s3://b/raw") or "")
