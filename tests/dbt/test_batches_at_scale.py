@@ -1,0 +1,37 @@
+"""A small run of bench/bench_batches.py: outcomes only (bytes, versions, partial files), never
+timings. The sample shop, a real ``lakehouse loader`` process, a big order lines file loaded in
+pieces while builds run, then batches of orders and their lines one at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.bench_batches import arguments, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_batches_write_what_they_change_and_never_a_partial_file(tmp_path: Path) -> None:
+    args = arguments().parse_args(
+        [
+            "--orders=6000",
+            "--batches=3",
+            "--batch-orders=50",
+            "--lines-file-orders=3000",  # two files of ~7,500 lines: pieces of 2,000
+            "--chunk-rows=2000",
+            "--timeout=600",
+        ]
+    )
+    result = run(args, tmp_path / "bench")
+    assert result["partial"] == {"silver/stg_shop__order_lines": [], "gold/orders": []}
+    assert all(result["gold_matches_plain"].values()), result["gold_matches_plain"]
+    first = result["disk_first_load"]
+    published = first["silver"] + first["gold"]
+    for batch in result["batches"]:
+        assert batch["orders"] == 50 and batch["lines"] > 50
+        # a batch of under 1% of the orders writes well under a quarter of silver + gold
+        assert batch["silver_bytes"] + batch["gold_bytes"] < published / 4, batch
+    after = sum(result["disk_after"].values())
+    assert after < 1.5 * sum(first.values())
