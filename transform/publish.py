@@ -7,8 +7,13 @@ otherwise its top folder decides: ``staging/`` → silver, ``marts/`` → gold, 
 
 How:
 
-* **Streamed**: ``relation.to_arrow_reader(batch_rows)`` into delta-rs, never the whole table in
-  Python memory (docs/pitfalls.md: 20M rows in 5.1 s at 518 MB instead of 14.8 s at 1.6 GB).
+* **Written by DuckDB** where the table is local: a rewrite is DuckDB's own ``COPY ... TO``
+  Parquet files in the table's folder, committed by delta-rs as add actions with their
+  statistics (:mod:`transform.delta_files`), no row through Python; on object storage (and for
+  appends and merges) ``relation.to_arrow_reader(batch_rows)`` streamed into delta-rs, never
+  the whole table in Python memory (docs/pitfalls.md: 20M rows in 5.1 s at 518 MB instead of
+  14.8 s at 1.6 GB). A rewrite reads the model once for its row hashes (the shadow below, and
+  the content fingerprint summed from them) and once to write it.
 * **Only what changed** (tables, views, incremental models): the built model is compared with a
   shadow of what was published (``_lakehouse_publish`` schema in DuckDB: the key and a hash of
   every row; one join) as a set of rows, so row order and ties the model does not promise are
@@ -54,6 +59,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, WriterPropertie
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, table_path
 from lakehouse.settings import Settings
+from transform import delta_files
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,9 @@ class ModelSpec:
     materialized: str = "table"
     unique_key: tuple[str, ...] = ()
     timestamps: TimestampPolicy = "utc"
+    #: the key's uniqueness was tested in this build (its ``unique`` and ``not_null`` or
+    #: ``unique_combination_of_columns`` tests passed on these rows): no need to count again
+    key_tested: bool = False
 
     @property
     def target(self) -> str:
@@ -141,6 +150,7 @@ class ModelSpec:
             materialized=materialized,
             unique_key=keys,
             timestamps=policy,  # type: ignore[arg-type]  # checked above
+            key_tested=bool(keys) and keys == tuple(tested_key),
         )
 
 
@@ -262,28 +272,29 @@ class Publisher:
         select: str,
         current: DeltaTable | None,
     ) -> Published:
-        rows, fingerprint = self._fingerprint(cur, select)
+        # one pass over the model: its key and row hashes, staged beside the shadow; the
+        # fingerprint (count and sum of the row hashes) is read from them, not from the model
+        staged = self._stage_shadow(cur, model, select)
+        rows, fingerprint = self._fingerprint(cur, select, staged)
         if current is not None and _last_fingerprint(current) == fingerprint:
-            if not self._shadow_in_sync(cur, model, current):
-                self._rebuild_shadow(cur, model, select, _seq(current, model))
+            if self._shadow_in_sync(cur, model, current):
+                cur.execute(f"drop table if exists {staged}")
+            else:
+                self._install_shadow(cur, model, staged, _seq(current, model))
             return Published(model.target, current.version(), "unchanged", rows)
         seq = _seq(current, model) + 1
-        self._drop_state(cur, model)  # out of sync until the shadow is rebuilt below
+        self._drop_state(cur, model)  # out of sync until the shadow is installed below
         # sorted by key: each file then holds a narrow key range, so later merges rewrite few
         order = ", ".join(_q(k) for k in model.unique_key)
-        write_deltalake(
-            current if current is not None else self.location(model),
-            cur.sql(f"{select} order by {order}" if order else select).to_arrow_reader(
-                self.batch_rows
-            ),
-            mode="overwrite",
-            schema_mode="overwrite",
-            storage_options=None if current is not None else self._storage,
-            writer_properties=WRITER,
-            commit_properties=self._commit(model, seq, fingerprint),
+        self._write(
+            cur,
+            model,
+            f"{select} order by {order}" if order else select,
+            current,
+            commit=self._commit(model, seq, fingerprint),
         )
-        self._rebuild_shadow(cur, model, select, seq)
-        if _repeated_keys(cur, model, self._shadow(model)):
+        self._install_shadow(cur, model, staged, seq)
+        if not model.key_tested and _repeated_keys(cur, model, self._shadow(model)):
             self._drop_state(cur, model)  # its key is not unique: the next publish rewrites too
         version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
@@ -333,7 +344,7 @@ class Publisher:
                 return None  # the merge did not do what the diff said: rewrite (and say so)
             mode: PublishMode = "merge"
         else:  # only new rows: an append, no need to scan the table
-            write_deltalake(
+            write_deltalake(  # a batch's new rows: small, and delta-rs reports its metrics
                 current,
                 cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
                 mode="append",
@@ -541,10 +552,41 @@ class Publisher:
             exprs.append(_normalise(model, column, str(dtype)))
         return f"select {', '.join(exprs)} from {model.relation}", list(probe.columns)
 
-    def _fingerprint(self, cur: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]:
+    def _write(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        current: DeltaTable | None,
+        *,
+        commit: CommitProperties,
+    ) -> None:
+        """``select``'s rows replace the table's: Parquet files written by DuckDB and committed
+        by delta-rs when the table is local (:mod:`transform.delta_files`: no row goes through
+        Python), else streamed through ``write_deltalake``."""
+        folder = delta_files.local_folder(self.location(model), self._storage)
+        if folder is not None:
+            delta_files.write_files(
+                cur, select, folder, current=current, mode="overwrite", commit=commit
+            )
+            return
+        write_deltalake(
+            current if current is not None else self.location(model),
+            cur.sql(select).to_arrow_reader(self.batch_rows),
+            mode="overwrite",
+            schema_mode="overwrite",
+            storage_options=None if current is not None else self._storage,
+            writer_properties=WRITER,
+            commit_properties=commit,
+        )
+
+    def _fingerprint(
+        self, cur: duckdb.DuckDBPyConnection, select: str, staged: str
+    ) -> tuple[int, str]:
+        """The model's row count and content fingerprint, from its staged row hashes."""
         probe = cur.sql(f"{select} limit 0")
         schema = ";".join(f"{c}:{t}" for c, t in zip(probe.columns, probe.types, strict=True))
-        row = _one(cur, f"select count(*), coalesce(sum(hash(r)), 0)::varchar from ({select}) as r")
+        row = _one(cur, f"select count(*), coalesce(sum({HASH_COLUMN}), 0)::varchar from {staged}")
         digest = hashlib.sha256(f"{schema}|{row[0]}|{row[1]}".encode()).hexdigest()[:32]
         return int(row[0]), digest
 
@@ -592,13 +634,26 @@ class Publisher:
     def _rebuild_shadow(
         self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, seq: int
     ) -> None:
+        self._install_shadow(cur, model, self._stage_shadow(cur, model, select), seq)
+
+    def _stage_shadow(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> str:
+        """``select``'s keys and row hashes in a table beside the shadow; its name."""
         keys = ", ".join(f"r.{_q(k)}" for k in model.unique_key)
+        staged = f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name + '__next')}"
         cur.execute(f"create schema if not exists {SHADOW_SCHEMA}")
+        cur.execute(
+            f"create or replace table {staged} as select"
+            f" {keys + ', ' if keys else ''}hash(r) as {HASH_COLUMN} from ({select}) as r"
+        )
+        return staged
+
+    def _install_shadow(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, staged: str, seq: int
+    ) -> None:
+        """The staged hashes become the shadow of publish ``seq`` (one transaction)."""
         with _transaction(cur):
-            cur.execute(
-                f"create or replace table {self._shadow(model)} as select"
-                f" {keys + ', ' if keys else ''}hash(r) as {HASH_COLUMN} from ({select}) as r"
-            )
+            cur.execute(f"drop table if exists {self._shadow(model)}")
+            cur.execute(f"alter table {staged} rename to {_q(model.layer + '__' + model.name)}")
             cur.execute(
                 f"create or replace table {self._state(model)} as select {seq}::bigint as seq,"
                 f" '{_keys(model)}'::varchar as keys"

@@ -1,0 +1,159 @@
+"""Delta commits of Parquet files DuckDB wrote (transform.delta_files): same rows and schema as
+``write_deltalake``, statistics that are bounds of every stored value, nothing left on failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from transform.delta_files import local_folder, write_files
+
+SELECT = """
+select i::bigint as id, i::int as small, (i * 1.5)::double as amount, 'x' || i as label,
+    repeat('z', 300) || i as long_text, i % 2 = 0 as even, date '2024-01-01' + i::int as day,
+    timestamptz '2024-01-01 00:00:00.123456+00' + to_seconds(i) as at,
+    timestamp '2024-01-01 00:00:00.000999' + to_seconds(i) as naive_at,
+    (i / 3)::decimal(12, 2) as price, (i * 1e20)::decimal(38, 0) as huge,
+    case when i = 1 then null else i end as sometimes, [i, i] as pair, {{'k': i}} as nested
+from range({rows}) t(i)
+"""
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect()
+    c.execute("set TimeZone = 'UTC'")
+    yield c
+    c.close()
+
+
+def _stats(table: DeltaTable) -> list[dict[str, Any]]:
+    return [json.loads(a["add"]["stats"]) for a in _adds(table)]
+
+
+def _adds(table: DeltaTable) -> list[dict[str, Any]]:
+    log = Path(table.table_uri.removeprefix("file://")) / "_delta_log"
+    out = []
+    for path in sorted(log.glob("*.json")):
+        out += [json.loads(line) for line in path.read_text().splitlines()]
+    return [a for a in out if "add" in a]
+
+
+def test_same_rows_and_schema_as_write_deltalake(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    select = SELECT.format(rows=500)
+    write_files(con, select, tmp_path / "ours", current=None, mode="overwrite", commit=_commit())
+    write_deltalake(str(tmp_path / "theirs"), con.sql(select).to_arrow_reader(100))
+    ours, theirs = DeltaTable(str(tmp_path / "ours")), DeltaTable(str(tmp_path / "theirs"))
+    assert ours.schema() == theirs.schema()
+    assert ours.count() == theirs.count() == 500
+    a = ours.to_pyarrow_table().sort_by("id")
+    b = theirs.to_pyarrow_table().sort_by("id")
+    assert a.equals(b)
+    assert ours.history(1)[0]["lakehouse.test"] == "yes"  # the commit's metadata
+
+
+def test_statistics_bound_every_value(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    select = SELECT.format(rows=3000)
+    write_files(con, select, tmp_path / "t", current=None, mode="overwrite", commit=_commit())
+    table = DeltaTable(str(tmp_path / "t"))
+    [stats] = _stats(table)
+    assert stats["numRecords"] == 3000
+    assert stats["nullCount"]["sometimes"] == 1
+    low, high = stats["minValues"], stats["maxValues"]
+    assert (low["id"], high["id"]) == (0, 2999)
+    assert (low["amount"], high["amount"]) == (0.0, 4498.5)
+    assert (low["day"], high["day"]) == ("2024-01-01", "2032-03-18")
+    assert (low["even"], high["even"]) == (False, True)
+    assert (low["price"], high["price"]) == (0.0, 999.67)
+    # milliseconds, rounded outwards: never a bound that excludes a stored value
+    assert low["at"] == "2024-01-01T00:00:00.123Z"
+    assert high["at"] == "2024-01-01T00:49:59.124Z"
+    assert (low["naive_at"], high["naive_at"]) == (
+        "2024-01-01 00:00:00.000",
+        "2024-01-01 00:49:59.001",
+    )
+    # no statistics where they could mislead: long text, 38-digit decimals, nested values
+    for column in ("long_text", "huge", "pair", "nested"):
+        assert column not in low and column not in high
+    # a reader skipping files by them still finds the newest row
+    last = datetime(2024, 1, 1, 0, 49, 59, 123456, tzinfo=UTC)
+    found = table.to_pyarrow_table(filters=[("at", ">=", last)])
+    assert found.column("id").to_pylist() == [2999]
+
+
+def test_overwrite_replaces_files_and_schema(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    folder = tmp_path / "t"
+    write_files(
+        con, SELECT.format(rows=10), folder, current=None, mode="overwrite", commit=_commit()
+    )
+    table = DeltaTable(str(folder))
+    write_files(
+        con,
+        "select 42::bigint as answer",
+        folder,
+        current=table,
+        mode="overwrite",
+        commit=_commit(),
+    )
+    table.update_incremental()
+    assert table.to_pyarrow_table().to_pylist() == [{"answer": 42}]
+    assert [f.name for f in table.schema().fields] == ["answer"]
+    write_files(
+        con,
+        "select 43::bigint as answer where false",
+        folder,
+        current=table,
+        mode="overwrite",
+        commit=_commit(),
+    )
+    table.update_incremental()
+    assert table.count() == 0 and table.version() == 2
+
+
+def test_append_keeps_the_rows_there(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    folder = tmp_path / "t"
+    write_files(
+        con, "select 1::bigint as n", folder, current=None, mode="overwrite", commit=_commit()
+    )
+    table = DeltaTable(str(folder))
+    write_files(
+        con, "select 2::bigint as n", folder, current=table, mode="append", commit=_commit()
+    )
+    table.update_incremental()
+    assert sorted(table.to_pyarrow_table().column("n").to_pylist()) == [1, 2]
+
+
+def test_a_failed_commit_leaves_no_file(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    folder = tmp_path / "t"
+    write_files(
+        con, "select 1::bigint as n", folder, current=None, mode="overwrite", commit=_commit()
+    )
+    before = sorted(p.name for p in folder.glob("*.parquet"))
+    with pytest.raises(Exception, match=r"(?i)exist"):  # a table is there: creating it fails
+        write_files(
+            con, "select 2::bigint as n", folder, current=None, mode="overwrite", commit=_commit()
+        )
+    assert sorted(p.name for p in folder.glob("*.parquet")) == before
+    assert DeltaTable(str(folder)).to_pyarrow_table().column("n").to_pylist() == [1]
+
+
+def test_only_local_tables_take_this_path(tmp_path: Path) -> None:
+    assert local_folder(str(tmp_path), None) == tmp_path
+    assert local_folder(f"file://{tmp_path}", None) == tmp_path
+    assert local_folder("s3://bucket/silver/t", None) is None
+    assert local_folder(str(tmp_path), {"AWS_REGION": "x"}) is None
+
+
+def _commit() -> CommitProperties:
+    return CommitProperties(custom_metadata={"lakehouse.test": "yes"})

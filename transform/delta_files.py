@@ -1,0 +1,208 @@
+"""Delta commits of Parquet files DuckDB wrote itself: a publish without Arrow through Python.
+
+``write_deltalake`` of a DuckDB relation streams every row as Arrow batches through Python
+into delta-rs's writer. For a local table DuckDB can write the Parquet files itself (in
+parallel, ``COPY ... TO`` the table's folder) and delta-rs commit them as *add actions*
+(:meth:`DeltaTable.create_write_transaction`): the same files and log, less work. What an add
+action needs beside the file is its statistics (``numRecords``, ``minValues``, ``maxValues``,
+``nullCount``), which readers use to skip files; they are read from each file's Parquet footer
+and written only where they are exact or safely widened:
+
+* numbers, booleans, dates: as stored;
+* timestamps: to the millisecond, the minimum rounded down and the maximum up (the Delta
+  protocol's precision; a bound never excludes a stored value);
+* strings: the footer's bounds (a writer may shorten a long one, the minimum to a prefix and
+  the maximum to a greater string: still bounds), up to 64 characters;
+* decimals: up to 15 digits (what a JSON number holds exactly for any reader);
+* anything else (binary, nested, NaN bounds): no min/max for that column, which only means
+  no skipping by it.
+
+Object storage keeps ``write_deltalake`` (DuckDB cannot write there without extensions).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+
+__all__ = ["file_stats", "local_folder", "write_files"]
+
+#: Target size of one Parquet file (DuckDB starts a new file past it).
+FILE_BYTES = "128MB"
+_MS = timedelta(milliseconds=1)
+
+
+def local_folder(location: str, storage_options: dict[str, str] | None) -> Path | None:
+    """The table's folder when it is on this machine's file system, else ``None``."""
+    if storage_options:
+        return None
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+    if "://" in location:
+        return None
+    return Path(location)
+
+
+def write_files(
+    cur: duckdb.DuckDBPyConnection,
+    select: str,
+    folder: Path,
+    *,
+    current: DeltaTable | None,
+    mode: str,
+    commit: CommitProperties,
+    compression: str = "zstd",
+) -> None:
+    """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
+
+    ``mode`` is ``overwrite`` (every file of ``current`` removed in the same commit, the
+    schema replaced) or ``append``. A new table is created when ``current`` is ``None``. On
+    any failure before the commit, the files written are deleted: the table never sees them.
+    """
+    schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    try:
+        rows = cur.execute(
+            f"copy ({select}) to '{_literal(str(folder))}' (format parquet,"
+            f" compression {compression}, filename_pattern 'part-{{uuid}}',"
+            f" file_size_bytes '{FILE_BYTES}', overwrite_or_ignore true, return_files true)"
+        ).fetchall()
+        written = [str(p) for p in rows[0][1]] if rows and rows[0][1] else []
+        actions = [_add_action(folder, Path(p), schema) for p in written]
+        if not actions:  # an empty result: one empty file, so the schema has a file to read
+            actions = [_empty_file(folder, schema, written)]
+        if current is None:
+            create_table_with_add_actions(
+                str(folder),
+                DeltaSchema.from_arrow(schema),
+                actions,
+                mode="error",
+                commit_properties=commit,
+            )
+        else:
+            current.create_write_transaction(
+                list[AddAction | RemoveAction](actions),
+                mode,
+                _evolve(current, schema, mode),
+                commit_properties=commit,
+            )
+    except BaseException:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
+
+
+def _evolve(current: DeltaTable, schema: pa.Schema, mode: str) -> pa.Schema:
+    """The schema to commit: the new one on overwrite; on append, the table's own."""
+    if mode == "overwrite":
+        return schema
+    return pa.schema(current.schema())
+
+
+def _empty_file(folder: Path, schema: pa.Schema, written: list[str]) -> AddAction:
+    path = folder / f"part-{uuid.uuid4()}.parquet"
+    pq.write_table(schema.empty_table(), path, compression="zstd")
+    written.append(str(path))
+    return _add_action(folder, path, schema)
+
+
+def _add_action(folder: Path, path: Path, schema: pa.Schema) -> AddAction:
+    meta = pq.read_metadata(path)
+    stat = path.stat()
+    return AddAction(
+        path=os.path.relpath(path, folder),
+        size=stat.st_size,
+        partition_values={},
+        modification_time=int(stat.st_mtime * 1000),
+        data_change=True,
+        stats=json.dumps(file_stats(meta, schema), separators=(",", ":")),
+    )
+
+
+def file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
+    """Delta statistics of one Parquet file from its footer (see the module's rules)."""
+    mins: dict[str, Any] = {}
+    maxs: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    top = {f.name: f for f in schema}
+    for i in range(meta.num_columns):
+        name = meta.schema.column(i).path
+        field = top.get(name)
+        if field is None:  # a nested leaf (struct, list): no statistics
+            continue
+        groups = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
+        if groups and all(s is not None and s.has_null_count for s in groups):
+            nulls[name] = sum(int(s.null_count) for s in groups)
+        bounds = _bounds(groups, field.type)
+        if bounds is not None:
+            mins[name], maxs[name] = bounds
+    stats: dict[str, Any] = {"numRecords": meta.num_rows, "minValues": mins, "maxValues": maxs}
+    stats["nullCount"] = nulls
+    return stats
+
+
+def _bounds(groups: Sequence[Any], kind: pa.DataType) -> tuple[Any, Any] | None:
+    """(min, max) over the row groups as Delta JSON values, or ``None`` when not safe."""
+    present = [s for s in groups if s is not None and s.has_min_max]
+    if not present or len(present) != len(groups):
+        return None  # a group with no min/max (all null, or not written): say nothing
+    try:
+        low, high = min(s.min for s in present), max(s.max for s in present)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return None  # bounds pyarrow cannot turn into values of the column's type
+    return _json_bounds(low, high, kind)
+
+
+def _json_bounds(low: Any, high: Any, kind: pa.DataType) -> tuple[Any, Any] | None:
+    if type(low) is not type(high):
+        return None
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return (low, high) if isinstance(low, int) else None
+    if pa.types.is_floating(kind):
+        finite = isinstance(low, float) and math.isfinite(low) and math.isfinite(high)
+        return (low, high) if finite else None
+    if pa.types.is_date32(kind) and isinstance(low, date):
+        return low.isoformat(), high.isoformat()
+    if pa.types.is_timestamp(kind) and isinstance(low, datetime):
+        return _timestamp(low, kind, up=False), _timestamp(high, kind, up=True)
+    if pa.types.is_decimal(kind) and isinstance(low, Decimal):
+        return (float(low), float(high)) if kind.precision <= 15 else None
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind):
+        short = isinstance(low, str) and len(low) <= 64 and len(high) <= 64
+        return (low, high) if short else None
+    return None
+
+
+def _is_view(kind: pa.DataType) -> bool:
+    return bool(getattr(pa.types, "is_string_view", lambda _: False)(kind))
+
+
+def _timestamp(value: datetime, kind: pa.TimestampType, *, up: bool) -> str:
+    """A timestamp bound at millisecond precision, rounded outwards."""
+    naive = value.replace(tzinfo=None) if value.tzinfo is None else value
+    floored = naive.replace(microsecond=naive.microsecond - naive.microsecond % 1000)
+    if up and floored != naive:
+        floored += _MS
+    if kind.tz is None:  # timestamp_ntz: no zone, as delta-rs writes it
+        return floored.strftime("%Y-%m-%d %H:%M:%S.") + f"{floored.microsecond // 1000:03d}"
+    utc = floored.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
