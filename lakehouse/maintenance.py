@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from deltalake import DeltaTable
-from rich.console import Console
-from rich.table import Table
 
 from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import Location, read_bytes
+from lakehouse.textout import name_width, row
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +78,20 @@ def maintain_all(settings: Settings) -> tuple[list[Upkeep], list[tuple[str, str]
 
 
 def run_maintain(settings: Settings) -> int:
+    """``lakehouse maintain``: every table, one line each (whole names, 80 columns)."""
     done, failed = maintain_all(settings)
-    console = Console()
-    report = Table(title="Maintenance")
-    for column in ("table", "version", "files compacted", "files written", "files vacuumed"):
-        report.add_column(column)
-    for u in done:
-        report.add_row(
-            f"{u.layer}/{u.name}",
-            str(u.version),
-            str(u.files_removed),
-            str(u.files_added),
-            str(u.vacuumed),
+    print("Maintenance")  # noqa: T201
+    names = [f"{u.layer}/{u.name}" for u in done]
+    width = name_width(names)
+    for name, u in zip(names, done, strict=True):
+        details = (
+            f"v{u.version:<5} compacted {u.files_removed} → {u.files_added} files, "
+            f"vacuumed {u.vacuumed}"
         )
-    console.print(report)
+        for line in row(name, details, name_width=width):
+            print(line)  # noqa: T201
     for name, error in failed:
-        Console(stderr=True).print(f"[red]failed:[/red] {name}: {error}")
+        print(f"failed: {name}: {error}", file=sys.stderr)  # noqa: T201
     return 1 if failed else 0
 
 

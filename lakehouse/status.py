@@ -12,6 +12,7 @@ from lakehouse.catalog import list_table_infos
 from lakehouse.layout import is_candidate
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
+from lakehouse.textout import INDENT, WIDTH, clip, name_width, row
 
 
 def collect_status(settings: Settings, *, service: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -60,17 +61,13 @@ def print_status(
     if as_json:
         print(json.dumps(status, indent=2, default=str))  # noqa: T201
         return
-    console = Console()
-    tables = Table(title="Tables")
-    for column in ("layer", "name", "version", "rows", "files", "updated_at"):
-        tables.add_column(column)
-    for info in status["tables"]:
-        tables.add_row(
-            *(str(info[c]) for c in ("layer", "name", "version", "rows", "files", "updated_at"))
-        )
-    console.print(tables)
-    _print_service(console, status["service"])
-    console.print(f"Batches by state: {status['batches'] or 'none yet'}")
+    # 80 columns in any terminal (text wraps, whole names stay whole); colour only on a tty
+    out = Console(width=WIDTH, soft_wrap=False)
+    for line in table_lines(status["tables"]):
+        print(line)  # noqa: T201
+    _print_service(out, status["service"])
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(status["batches"].items()))
+    out.print(f"Batches: {counts or 'none yet'}")
     if status["failed_batches"]:
         failed = Table(title="Failed batches (the latest build that covered them failed)")
         for column in ("batch_id", "table", "file", "build", "why"):
@@ -84,27 +81,50 @@ def print_status(
                 str(b["build_id"]),
                 str(error.get("detail") or error.get("error") or ""),
             )
-        console.print(failed)
-    builds = Table(title="Recent builds")
-    for column in ("build_id", "state", "selector", "published", "finished_at"):
-        builds.add_column(column)
-    for b in status["recent_builds"]:
-        builds.add_row(
-            str(b["build_id"]),
-            b["state"],
-            str(b["selector"]),
-            json.dumps(b["published"]),
-            str(b["finished_at"]),
-        )
-    console.print(builds)
+        out.print(failed)
+    for line in build_lines(status["recent_builds"]):
+        print(line)  # noqa: T201
     for unique_id, why in sorted(status["not_published"].items()):
-        console.print(f"not published: {unique_id}: {why}", soft_wrap=True, markup=False)
-    console.print(f"Pending files: {len(status['pending_files'])}")
-    for name in status["pending_files"][:20]:
-        console.print(f"  {name}")
-    console.print(f"Quarantined files: {len(status['quarantined_files'])}")
-    for name in status["quarantined_files"][:20]:
-        console.print(f"  {name}")
+        out.print(f"not published: {unique_id}: {why}", markup=False)
+    for title, key in (("Pending", "pending_files"), ("Quarantined", "quarantined_files")):
+        names = status[key]
+        print(f"{title} files: {len(names)}")  # noqa: T201
+        for name in names[:20]:
+            print(f"{INDENT}{name}")  # noqa: T201
+        if len(names) > 20:
+            print(f"{INDENT}… and {len(names) - 20} more (--json lists them all)")  # noqa: T201
+
+
+def table_lines(tables: list[dict[str, Any]]) -> list[str]:
+    """Tables, one per line (two when a long name and its details do not fit 80 columns)."""
+    lines = ["Tables"]
+    names = [f"{t['layer']}/{t['name']}" for t in tables]
+    width = name_width(names)
+    for name, t in zip(names, tables, strict=True):
+        updated = (t["updated_at"] or "")[:16].replace("T", " ")
+        files = "file " if t["files"] == 1 else "files"
+        details = f"v{t['version']:<5} {t['rows']:>12,} rows {t['files']:>5} {files}  {updated}"
+        lines += row(name, details, name_width=width)
+    if not tables:
+        lines.append(f"{INDENT}none yet")
+    return lines
+
+
+def build_lines(builds: list[dict[str, Any]]) -> list[str]:
+    """Recent builds: id, state, when, and what they published or why they failed."""
+    lines = ["Recent builds"]
+    for b in builds:
+        when = str(b["finished_at"] or b["started_at"] or "")[:19].replace("T", " ")
+        head = f"#{b['build_id']:<5} {b['state']:<9} {when}  "
+        published = b["published"] or {}
+        if b["state"] == "failed" and b.get("error"):
+            tail = str(b["error"])
+        else:
+            tail = f"{len(published)} tables published" if published else "nothing published"
+        lines.append(INDENT + head + clip(tail, WIDTH - len(INDENT) - len(head)))
+    if not builds:
+        lines.append(f"{INDENT}none yet")
+    return lines
 
 
 def _print_service(console: Console, service: dict[str, Any] | None) -> None:
