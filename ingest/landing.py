@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,10 @@ from lakehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: held while a table's folder is made and its temporary file opened, and while an aborted
+#: request removes the folder it made (one API process: requests are threads)
+_FOLDERS = threading.Lock()
+
 
 class Landing:
     """One file being landed for ``table`` as batch ``batch_id``."""
@@ -42,12 +47,15 @@ class Landing:
         self.table = table
         self.batch_id = batch_id
         self.folder = raw_dir(settings, table)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.name = f"{batch_id}{ext}"
         self.tmp = self.folder / f".{self.name}.tmp"
         self.path = self.folder / self.name
         self.bytes = 0
-        self._file: BinaryIO | None = open(self.tmp, "wb")  # closed in commit/abort
+        with _FOLDERS:  # not while an aborted request removes the folder it made
+            #: this request made the table's folder: if it is refused, the folder goes too
+            self.made_folder = not self.folder.is_dir()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._file: BinaryIO | None = open(self.tmp, "wb")  # closed in commit/abort
 
     def write(self, data: bytes) -> None:
         assert self._file is not None, "landing already committed or aborted"
@@ -95,6 +103,12 @@ class Landing:
             self._file.close()
             self._file = None
         self.tmp.unlink(missing_ok=True)
+        if self.made_folder:  # a refused request leaves no empty raw/<table>/ behind
+            with _FOLDERS:
+                try:
+                    self.folder.rmdir()  # only if empty: another request's file keeps it
+                except OSError:
+                    pass
 
 
 def land_bytes(
