@@ -79,6 +79,9 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
         idempotency=IdempotencyStore.of(settings),
         metrics=metrics,
         anonymous=anonymous,
+        auth_failures=RateLimiter(
+            settings.api_wrong_tokens_per_minute / 60, settings.api_wrong_tokens_burst
+        ),
     )
     swept = sweep_temporaries(settings)
     if swept:

@@ -70,8 +70,17 @@ def authenticate(
         scheme, _sep, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise _unauthorized("use Authorization: Bearer <token>")
+        client = request.client.host if request.client else "unknown"
+        slowed = context.auth_failures.waiting(client)
+        if slowed > 0:  # guessing tokens: not even checked until the client slows down
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                "too many wrong tokens from this address",
+                headers={"Retry-After": retry_after(slowed)},
+            )
         token = context.tokens.find(credentials.strip())
         if token is None:
+            context.auth_failures.hit(client)
             raise _unauthorized("unknown token")
         principal = Principal(token.id, token.scopes, token.tables)
     wait = context.limiter.hit(principal.key)

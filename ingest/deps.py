@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,6 +28,8 @@ class AppContext:
     idempotency: IdempotencyStore
     metrics: Metrics
     anonymous: bool  # development mode, no tokens, loopback: see ingest.auth
+    #: wrong tokens per client address: a client guessing tokens is slowed down (429)
+    auth_failures: RateLimiter = field(default_factory=lambda: RateLimiter(0.1, 10))
 
 
 def get_context(request: Request) -> AppContext:

@@ -40,6 +40,16 @@ class RateLimiter:
                 self._buckets.clear()
             return (1 - tokens) / self.rate
 
+    def waiting(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` may take a request (0: now), without taking one."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 def retry_after(seconds: float) -> str:
     """A ``Retry-After`` value: whole seconds, at least 1."""

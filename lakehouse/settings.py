@@ -209,6 +209,14 @@ class Settings(BaseSettings):
     api_ready_requires_loader: bool = Field(
         default=True, description="/ready answers 503 while no loader heartbeat is fresh."
     )
+    api_wrong_tokens_burst: int = Field(
+        default=10, ge=1, description="Wrong tokens one address may send before it is slowed."
+    )
+    api_wrong_tokens_per_minute: float = Field(
+        default=6.0,
+        gt=0,
+        description="Wrong tokens a slowed address may send per minute; above: 429 + Retry-After.",
+    )
     api_refuse_undeclared: bool = Field(
         default=False, description="Refuse tables without a contract in the bronze sources."
     )

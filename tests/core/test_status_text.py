@@ -21,9 +21,7 @@ LONG = "t" + "x" * 61 + "z"  # 63 characters: the longest table name there is
 def _run(settings: Settings, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env |= {"LAKEHOUSE_ROOT": str(settings.root), "COLUMNS": "200", "LAKEHOUSE_LOG_FORMAT": "text"}
-    done = subprocess.run(
-        [LAKEHOUSE, *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([LAKEHOUSE, *args], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
