@@ -17,6 +17,7 @@ from ingest.landing import sweep_temporaries
 from ingest.limits import RateLimiter
 from ingest.metrics import Metrics, MetricsMiddleware
 from ingest.routers import batches, files, health, records, tables
+from ingest.timeouts import BodyTimeoutMiddleware
 from ingest.tokens import TokenStore
 from lakehouse.contracts import ContractStore
 from lakehouse.exceptions import ConfigurationError, InvalidNameError
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
     )
     app.state.context = context
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.api_body_timeout_s)
     for module in (records, files, batches, tables, health):
         app.include_router(module.router)
 

@@ -9,6 +9,7 @@ from types import TracebackType
 import uvicorn
 
 from ingest.app import create_app
+from ingest.timeouts import http_protocol
 from lakehouse.settings import Settings
 from lakehouse.signals import stop_on_signals
 
@@ -22,6 +23,7 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         log_config=None,  # uvicorn's loggers go through ours (lakehouse.logs): one format
         server_header=False,
         proxy_headers=False,
+        http=http_protocol(settings.api_header_timeout_s),  # a slow client cannot hold a worker
     )
 
 

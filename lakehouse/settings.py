@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     api_ready_requires_loader: bool = Field(
         default=True, description="/ready answers 503 while no loader heartbeat is fresh."
     )
+    api_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest a request's headers may take to arrive; 408."
+    )
+    api_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for the next piece of a request body; 408."
+    )
     api_wrong_tokens_burst: int = Field(
         default=10, ge=1, description="Wrong tokens one address may send before it is slowed."
     )
