@@ -9,14 +9,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from app.control import serve_control
-from lakehouse import AutoUpkeep, LoadEvent, LoadEventHandler, Settings, stop_on_signals
+from lakehouse import (
+    AutoUpkeep,
+    LakehouseError,
+    LoadEvent,
+    LoadEventHandler,
+    Settings,
+    stop_on_signals,
+)
 from lakehouse.metrics import PipelineMetrics
+from lakehouse.signals import FolderGuard
 from loader import Loader, LoaderBusyError, LoadSummary
 from transform import Builder, RunLog
 
@@ -176,24 +185,34 @@ def print_run(run: RunLog, console: Console) -> None:
 
 
 def run_loader(settings: Settings, *, build: bool = True) -> int:
-    """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM."""
+    """``lakehouse loader``: watch the landing zone and load until SIGINT/SIGTERM, or until
+    its folders are removed under it (then a LakehouseError says which)."""
     metrics = PipelineMetrics(settings)
     metrics.serve()
+    folders = [settings.meta_dir, settings.landing_zone]
+    if isinstance(settings.dados, Path):
+        folders.append(settings.dados)
     try:
         with (
             stop_on_signals("the loader") as stop,
+            FolderGuard(folders, stop, every_s=0.5) as guard,
             _builder(settings, build, metrics=metrics) as builder,
         ):
             log.info("loader watching %s", settings.raw_dir)
             loader = Loader(settings, on_event=_handler(builder, metrics))
             if builder is None:
                 loader.run(stop)
-                return 0
-            builder.busy = loader.holds_files  # files in the loader's hands build with the rest
-            with serve_control(settings, builder):  # lakehouse build|retry|docs|status, meanwhile
-                loader.run(stop)
+            else:
+                builder.busy = loader.holds_files  # files in the loader's hands build with them
+                with serve_control(settings, builder):  # lakehouse build|retry|docs|status
+                    loader.run(stop)
     finally:
         metrics.close()
+    if guard.gone is not None:
+        raise LakehouseError(
+            f"{guard.gone} was removed while the lakehouse ran: it stopped. Put it back "
+            "(`lakehouse restore` from a backup) or start again on an empty folder."
+        )
     return 0
 
 
