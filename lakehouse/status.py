@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.catalog import list_table_infos
+from lakehouse.history import RECENT, latencies
 from lakehouse.layout import is_candidate
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
@@ -38,6 +39,8 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
         # marts/, meta.publish: none) or because they or their tests failed
         "not_published": _not_published(builds),
         "service": service,
+        # the pipeline's own history: p50/p95 per stage and table (lakehouse.history)
+        "latency": latencies(settings),
         "pending_files": files(settings.raw_dir),
         "quarantined_files": files(settings.quarantine_dir),
     }
@@ -84,6 +87,8 @@ def print_status(
         out.print(failed)
     for line in build_lines(status["recent_builds"]):
         print(line)  # noqa: T201
+    for line in latency_lines(status["latency"]):
+        print(line)  # noqa: T201
     for unique_id, why in sorted(status["not_published"].items()):
         out.print(f"not published: {unique_id}: {why}", markup=False)
     for title, key in (("Pending", "pending_files"), ("Quarantined", "quarantined_files")):
@@ -108,6 +113,25 @@ def table_lines(tables: list[dict[str, Any]]) -> list[str]:
     if not tables:
         lines.append(f"{INDENT}none yet")
     return lines
+
+
+def latency_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Seconds from landing to bronze and to published, p50/p95, per bronze table."""
+    lines = [f"Latency, newest {RECENT} published batches (p50/p95 seconds)"]
+    width = name_width([r["table"] for r in rows])
+    for r in rows:
+        details = (
+            f"{r['batches']:>5} batches  landed→bronze {_pair(r, 'to_bronze')}  "
+            f"→published {_pair(r, 'to_published')}  total {_pair(r, 'total')}"
+        )
+        lines += row(r["table"], details, name_width=width)
+    if not rows:
+        lines.append(f"{INDENT}no published batch yet")
+    return lines
+
+
+def _pair(r: dict[str, Any], stage: str) -> str:
+    return f"{r[f'{stage}_p50_s']:.1f}/{r[f'{stage}_p95_s']:.1f}"
 
 
 def build_lines(builds: list[dict[str, Any]]) -> list[str]:
