@@ -75,6 +75,7 @@ def test_backup_then_restore_into_an_empty_root_gives_the_same_results(
     done = _lakehouse(settings.root, "backup", str(dest))
     assert done.returncode == 0, done.stderr
     assert "bronze/orders: version" in done.stdout
+    assert "100% of" in done.stdout and "MB/s" in done.stdout  # progress: share, rate, time left
     manifest = Manifest.read(dest)
     versions = {f"{t.layer}/{t.name}": t.version for t in manifest.tables}
     assert set(versions) == {"bronze/orders", "bronze/customers", "gold/revenue"}
