@@ -16,6 +16,7 @@ from ingest.idempotency import IdempotencyStore
 from ingest.landing import sweep_temporaries
 from ingest.limits import RateLimiter
 from ingest.metrics import Metrics, MetricsMiddleware
+from ingest.parsing import Parsers
 from ingest.routers import batches, files, health, records, tables
 from ingest.timeouts import BodyTimeoutMiddleware
 from ingest.tokens import TokenStore
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
         auth_failures=RateLimiter(
             settings.api_wrong_tokens_per_minute / 60, settings.api_wrong_tokens_burst
         ),
+        parsers=Parsers(settings),
     )
     swept = sweep_temporaries(settings)
     if swept:
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
         try:
             yield
         finally:
+            context.parsers.close()
             for db in keepers:
                 if db is not None:
                     db.close()

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from ingest.idempotency import IdempotencyStore
 from ingest.limits import RateLimiter
 from ingest.metrics import Metrics
+from ingest.parsing import Parsers
 from ingest.tokens import TokenStore
 from lakehouse.contracts import ContractStore
 from lakehouse.ledger import Ledger
@@ -28,6 +29,7 @@ class AppContext:
     idempotency: IdempotencyStore
     metrics: Metrics
     anonymous: bool  # development mode, no tokens, loopback: see ingest.auth
+    parsers: Parsers  # records bodies checked off the event loop (ingest.parsing)
     #: wrong tokens per client address: a client guessing tokens is slowed down (429)
     auth_failures: RateLimiter = field(default_factory=lambda: RateLimiter(0.1, 10))
 

@@ -17,19 +17,12 @@ from ingest.accept import (
     status_url,
 )
 from ingest.auth import PrincipalDep, require
-from ingest.bodies import RECORD_TYPES, gunzip, gzipped, media_type, read_limited
+from ingest.bodies import RECORD_TYPES, gzipped, media_type, read_limited
 from ingest.deps import AppContext, ContextDep
 from ingest.filecheck import FileError
 from ingest.landing import land_bytes
 from ingest.schemas import TABLE_PATTERN, Accepted, errors
-from ingest.validation import (
-    BodyError,
-    Records,
-    RecordsError,
-    TooManyRecordsError,
-    parse_records,
-)
-from lakehouse.contracts import Contract
+from ingest.validation import BodyError, Records, RecordsError, TooManyRecordsError
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -61,30 +54,6 @@ _BODY = {
         },
     }
 }
-
-
-def _parse(
-    context: AppContext, raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None
-) -> Records:
-    """CPU only, run on the event loop: in a worker thread, msgspec would hold the GIL for the
-    whole decode and starve the loop's reads of other bodies (a convoy), slower for everyone."""
-    settings = context.settings
-    body = raw
-    if gz:
-        limit, name = settings.api_max_body_bytes, "api_max_body_bytes"
-        if settings.max_inflated_bytes < limit:
-            limit, name = settings.max_inflated_bytes, "max_inflated_bytes"
-        body = gunzip(raw, limit, settings.max_inflate_ratio, name)
-    try:
-        return parse_records(
-            body,
-            ndjson=ndjson,
-            contract=contract,
-            max_records=settings.api_max_records,
-            max_errors=settings.api_max_errors,
-        )
-    except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
-        raise as_http_error(exc) from None
 
 
 def _land(context: AppContext, table: str, records: Records) -> dict[str, Any]:
@@ -143,7 +112,10 @@ async def post_records(
         digest = hashlib.sha256(f"{ndjson}:{gz}:".encode() + raw).hexdigest()
 
     async def work() -> dict[str, Any]:
-        records = _parse(context, raw, ndjson=ndjson, gz=gz, contract=contract)
+        try:  # large bodies in a worker process, small ones here (ingest.parsing)
+            records = await context.parsers.check(raw, ndjson=ndjson, gz=gz, contract=contract)
+        except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
+            raise as_http_error(exc) from None
         return await run_in_threadpool(_land, context, table, records)
 
     return await idempotent(context, principal, table, idempotency_key, digest, work)

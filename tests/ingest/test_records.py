@@ -307,3 +307,35 @@ def test_concurrent_posts_with_one_key_land_once(tmp_path: Path) -> None:
     assert set(codes) <= {202, 409} and 202 in codes
     assert len(ids) == 1  # every 202 is the first answer
     assert len(landed(settings, "orders")) == 1
+
+
+def _answers(tmp_path: Path, processes: int, body: bytes) -> tuple[int, object, bytes]:
+    settings = make_settings(tmp_path / f"p{processes}", api_parse_processes=processes)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        r = client.post("/v1/tables/orders/records", content=body, headers=NDJSON)
+        assert app.state.context.parsers.started == (processes > 0)
+        files = landed(settings, "orders")
+        data = files[0].read_bytes() if r.status_code == 202 else b""
+        return r.status_code, r.json()["detail"] if r.status_code != 202 else None, data
+
+
+def test_large_bodies_are_checked_in_worker_processes_with_the_same_answers(
+    tmp_path: Path,
+) -> None:
+    """A body past PROCESS_MIN_BYTES is checked in a worker process: the same 202 and landed
+    bytes, the same 422 errors (row and field), the same 413, as when checked on the loop."""
+    from ingest.parsing import PROCESS_MIN_BYTES
+
+    good = ndjson([order(i, status="x" * 100) for i in range(3000)])
+    wrong = ndjson(
+        [order(i, status="x" * 100, amount="lots" if i in (7, 2500) else 1.5) for i in range(3000)]
+    )
+    malformed = good + b'{"order_id": 1, oops\n'
+    too_many = ndjson([{"n": i} for i in range(100_001)])
+    for body, status in ((good, 202), (wrong, 422), (malformed, 400), (too_many, 413)):
+        assert len(body) >= PROCESS_MIN_BYTES
+        pooled, inline = _answers(tmp_path, 1, body), _answers(tmp_path, 0, body)
+        assert pooled[0] == inline[0] == status, (pooled[:2], inline[:2])
+        assert pooled[1:] == inline[1:]
+    assert _answers(tmp_path, 1, good)[2].count(b"\n") == 3000

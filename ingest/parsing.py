@@ -1,0 +1,137 @@
+"""Records bodies checked off the event loop: large ones in worker processes (the other cores).
+
+Checking a records body is CPU work (msgspec decoding, the contract, duplicate keys). On the
+event loop it holds the one core the loop has, so the API parses at most one core's worth; in a
+worker thread msgspec holds the GIL for the whole decode and starves the loop's reads of other
+bodies (a convoy), slower for everyone. Bodies of at least ``PROCESS_MIN_BYTES`` go to a pool of
+``api_parse_processes`` processes (started on first use, ``forkserver``: no copy of the server's
+threads); smaller ones, where a process hop costs more than the check, stay on the loop. The
+result is the same either way: the same :class:`~ingest.validation.Records` or the same error.
+A pool whose worker died is replaced, and that body checked on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from ingest.bodies import gunzip
+from ingest.validation import Records, TooManyRecordsError, parse_records
+from lakehouse.contracts import Contract
+from lakehouse.settings import Settings
+
+__all__ = ["PROCESS_MIN_BYTES", "Parsers", "check_body"]
+
+log = logging.getLogger(__name__)
+
+#: Bodies from this size (as received) are checked in a worker process.
+PROCESS_MIN_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    max_body_bytes: int
+    max_inflated_bytes: int
+    max_inflate_ratio: float
+    max_records: int
+    max_errors: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Limits:
+        return cls(
+            settings.api_max_body_bytes,
+            settings.max_inflated_bytes,
+            settings.max_inflate_ratio,
+            settings.api_max_records,
+            settings.api_max_errors,
+        )
+
+
+class _TooMany(Exception):
+    """``TooManyRecordsError`` across a process boundary (its arguments do not pickle back)."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(count, limit)
+        self.count, self.limit = count, limit
+
+
+def check_body(
+    raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None, limits: _Limits
+) -> Records:
+    """Inflate (``gz``) and check one body. Raises what :func:`parse_records` raises."""
+    body = raw
+    if gz:
+        limit, name = limits.max_body_bytes, "api_max_body_bytes"
+        if limits.max_inflated_bytes < limit:
+            limit, name = limits.max_inflated_bytes, "max_inflated_bytes"
+        body = gunzip(raw, limit, limits.max_inflate_ratio, name)
+    return parse_records(
+        body,
+        ndjson=ndjson,
+        contract=contract,
+        max_records=limits.max_records,
+        max_errors=limits.max_errors,
+    )
+
+
+def _in_worker(
+    raw: bytes, ndjson: bool, gz: bool, contract: Contract | None, limits: _Limits
+) -> Records:
+    try:
+        return check_body(raw, ndjson=ndjson, gz=gz, contract=contract, limits=limits)
+    except TooManyRecordsError as exc:
+        raise _TooMany(exc.count, exc.limit) from None
+
+
+class Parsers:
+    """The app's body checker: a process pool for large bodies, the loop for small ones."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.processes = settings.api_parse_processes
+        self.limits = _Limits.of(settings)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are running (started by the first large body)."""
+        return self._pool is not None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            return self._pool
+
+    async def check(
+        self, raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None
+    ) -> Records:
+        if self.processes < 1 or len(raw) < PROCESS_MIN_BYTES:
+            return check_body(raw, ndjson=ndjson, gz=gz, contract=contract, limits=self.limits)
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        try:
+            return await loop.run_in_executor(
+                pool, _in_worker, raw, ndjson, gz, contract, self.limits
+            )
+        except _TooMany as exc:
+            raise TooManyRecordsError(exc.count, exc.limit) from None
+        except BrokenProcessPool:
+            log.warning("a body-checking process died; starting new ones")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return check_body(raw, ndjson=ndjson, gz=gz, contract=contract, limits=self.limits)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
