@@ -50,7 +50,8 @@ create table if not exists batches (
     created_at      text not null,
     updated_at      text not null,
     loaded_at       text,
-    published_at    text
+    published_at    text,
+    rescued         integer
 );
 create index if not exists batches_by_table on batches (table_name, state, bronze_version);
 """
@@ -94,7 +95,7 @@ _SCHEMA: dict[Dialect, str] = {
     + _CURSORS,
 }
 #: Columns added after the first release: added to an older ledger when it is opened.
-_ADDED_COLUMNS = {("builds", "detail"): "text"}
+_ADDED_COLUMNS = {("builds", "detail"): "text", ("batches", "rescued"): "integer"}
 
 
 def utcnow() -> str:
@@ -116,6 +117,8 @@ class Batch:
     updated_at: str
     loaded_at: str | None
     published_at: str | None
+    #: Values that did not fit their column's type, kept in the rows' ``_rescued_data``.
+    rescued: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -153,6 +156,7 @@ def _batch(row: Any) -> Batch:
         updated_at=row["updated_at"],
         loaded_at=row["loaded_at"],
         published_at=row["published_at"],
+        rescued=row["rescued"],
     )
 
 
@@ -208,22 +212,42 @@ class Ledger:
                 (batch_id, table, source_file, records, bytes, now, now),
             )
 
-    def mark_loaded(self, table: str, version: int, batches: Mapping[str, tuple[str, int]]) -> None:
-        """Batches committed to bronze ``table`` at ``version``: ``{batch_id: (file, rows)}``."""
+    def mark_loaded(
+        self,
+        table: str,
+        version: int,
+        batches: Mapping[str, tuple[str, int]],
+        *,
+        rescued: Mapping[str, int] | None = None,
+    ) -> None:
+        """Batches committed to bronze ``table`` at ``version``: ``{batch_id: (file, rows)}``;
+        ``rescued``: values of a batch kept in ``_rescued_data`` (not known: null)."""
         now = utcnow()
+        counts = rescued or {}
         with self._connect() as db:
             for batch_id, (source_file, rows) in batches.items():
                 db.execute(
                     "insert into batches (batch_id, table_name, state, source_file, records,"
-                    " bronze_version, created_at, updated_at, loaded_at)"
-                    " values (?, ?, 'loaded', ?, ?, ?, ?, ?, ?)"
+                    " bronze_version, created_at, updated_at, loaded_at, rescued)"
+                    " values (?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?)"
                     " on conflict (batch_id) do update set state = 'loaded',"
                     " table_name = excluded.table_name, records = excluded.records,"
                     " source_file = coalesce(batches.source_file, excluded.source_file),"
                     " bronze_version = excluded.bronze_version, error = null,"
-                    " updated_at = excluded.updated_at, loaded_at = excluded.loaded_at"
+                    " updated_at = excluded.updated_at, loaded_at = excluded.loaded_at,"
+                    " rescued = coalesce(excluded.rescued, batches.rescued)"
                     " where batches.state in ('accepted', 'quarantined', 'failed')",
-                    (batch_id, table, source_file, rows, version, now, now, now),
+                    (
+                        batch_id,
+                        table,
+                        source_file,
+                        rows,
+                        version,
+                        now,
+                        now,
+                        now,
+                        counts.get(batch_id),
+                    ),
                 )
 
     def mark_quarantined(

@@ -89,9 +89,6 @@ class Settings(BaseSettings):
     dedup_by_content: bool = Field(
         default=True, description="The same content under another name is loaded only once."
     )
-    csv_max_bad_rows: int = Field(
-        default=0, ge=0, description="Rows with a wrong column count tolerated before quarantine."
-    )
     # Gzip (API bodies and files, loader files): past either bound, 413 or quarantine, and the
     # rest is not inflated (lakehouse.formats.Inflater).
     max_inflated_bytes: int = Field(

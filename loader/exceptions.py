@@ -21,6 +21,7 @@ RejectKind = Literal[
     "column_count",  # CSV rows whose column count differs from the header
     "type_conflict",  # a value that does not fit the bronze table's type
     "invalid_column",  # a column name bronze cannot hold
+    "too_large",  # gzip inflating past max_inflated_bytes / max_inflate_ratio
 ]
 
 
@@ -42,6 +43,7 @@ class FileRejected(LoaderError):
         *,
         line: int | None = None,
         column: str | None = None,
+        value: str | None = None,
         detail: str | None = None,
     ) -> None:
         super().__init__(reason)
@@ -49,6 +51,7 @@ class FileRejected(LoaderError):
         self.reason = reason
         self.line = line
         self.column = column
+        self.value = value
         self.detail = detail
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,5 +60,6 @@ class FileRejected(LoaderError):
             "reason": self.reason,
             "line": self.line,
             "column": self.column,
+            "value": self.value,
             "detail": self.detail,
         }

@@ -32,9 +32,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake.exceptions import SchemaMismatchError
 
+from lakehouse import dialect
+from lakehouse.contracts import ContractStore
+from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
 from lakehouse.ledger import Ledger
@@ -42,6 +44,7 @@ from lakehouse.settings import Settings
 from loader import landing
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
+from loader.fitting import Inference, Mismatch, Typer, plan_columns
 from loader.inbox import ObjectInbox
 from loader.landing import LandingFile
 from loader.leases import Leases
@@ -55,15 +58,15 @@ from loader.pieces import (
     with_bronze_columns,
 )
 from loader.readers import (
-    FILE_COLUMN,
+    Limits,
     Source,
+    TextFile,
     detect,
-    first_line,
-    open_batches,
-    open_many,
-    rejection,
+    open_csv,
+    open_json,
+    open_parquet,
 )
-from loader.schema import conform, duckdb_hints, merged, plan
+from loader.schema import case_problem, merged, parquet_plans
 from loader.watch import LandingWatcher
 
 log = logging.getLogger(__name__)
@@ -123,6 +126,18 @@ class LoadSummary:
         self.events += other.events
 
 
+@dataclass(frozen=True, slots=True)
+class _Typed:
+    """A file's batches, typed for its table (``schema``: their columns without rescue)."""
+
+    typer: Typer
+    batches: Iterator[pa.RecordBatch]
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.typer.schema
+
+
 class _Deferred(Exception):
     """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
 
@@ -157,6 +172,8 @@ class Loader:
         self._pending_lock = threading.Lock()
         self._duplicates: list[LandingFile] = []  # same content twice in one call
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
+        self._rescued: dict[str, int] = {}  # batch id → values rescued, until its commit
+        self._contracts = ContractStore(settings)
         self._db: duckdb.DuckDBPyConnection | None = None
         self._stopping: threading.Event | None = None  # set: stop between pieces of a file
         #: several workers: a table's files are loaded by the holder of its lease
@@ -391,14 +408,7 @@ class Loader:
                 self._already_loaded(summary, bronze, file)
                 continue
             todo.append((file, 0 if mark == ROLLED_BACK else mark))
-        i = 0
-        while i < len(todo):
-            group = self._small_group(todo, i, target)
-            if len(group) > 1 and self._read_many(bronze, group, target, pending, summary):
-                i += len(group)
-                continue
-            file, start = todo[i]
-            i += 1
+        for file, start in todo:
             try:
                 target = self._read_file(bronze, file, start, target, pending, partial, summary)
             except FileRejected as exc:
@@ -420,77 +430,6 @@ class Loader:
             self._db = duckdb.connect()
         return self._db
 
-    def _small_group(
-        self, todo: list[tuple[LandingFile, int]], i: int, target: pa.Schema | None
-    ) -> list[tuple[LandingFile, Source]]:
-        """Files from ``todo[i]`` on that one DuckDB scan can read together (maybe none)."""
-        if target is None:
-            return []
-        group: list[tuple[LandingFile, Source]] = []
-        key: tuple[object, ...] | None = None
-        for file, start in todo[i : i + self.settings.batch_max_files]:
-            if start or not file.size:
-                break
-            try:
-                source = detect(file.path)
-                if not is_small(file, source):
-                    break
-                line = first_line(source) if source.kind in ("csv", "tsv") else b""
-            except FileRejected:
-                break
-            if source.kind not in ("csv", "tsv", "ndjson") or line is None:
-                break
-            this = (source.kind, source.gzip, line)
-            if key is not None and this != key:
-                break
-            key = this
-            group.append((file, source))
-        return group
-
-    def _read_many(
-        self,
-        bronze: Bronze,
-        group: list[tuple[LandingFile, Source]],
-        target: pa.Schema | None,
-        pending: Pending,
-        summary: LoadSummary,
-    ) -> bool:
-        """Read a group of small files in one scan into ``pending``; False: read them singly."""
-        hints = duckdb_hints(target)
-        parts: dict[str, list[pa.RecordBatch]] = {str(s.path): [] for _, s in group}
-        try:
-            batches = open_many(
-                [s for _, s in group],
-                hints=hints,
-                batch_rows=self.settings.read_batch_rows,
-                database=self._database(),
-            )
-            if batches is None:
-                return False
-            with batches:
-                schema: pa.Schema | None = None
-                for batch in batches:
-                    names = batch.column(FILE_COLUMN)
-                    data = batch.drop_columns([FILE_COLUMN])
-                    schema = schema or plan(data.schema, target)
-                    for name in pc.unique(names).to_pylist():
-                        parts[name].append(conform(data.filter(pc.equal(names, name)), schema))
-        except Exception as exc:  # a bad file among them: the one-by-one path says which
-            log.debug("reading %d files at once failed (%s); one by one", len(group), exc)
-            return False
-        if not all(parts.values()):
-            return False  # a file without rows: the one-by-one path quarantines it
-        for file, source in group:
-            for part in parts[str(source.path)]:
-                pending.add(file, part, COMPLETE)
-            self._rows[file.batch_id] = sum(p.num_rows for p in parts[str(source.path)])
-            if (
-                pending.rows >= self.settings.chunk_rows
-                or pending.nbytes >= self.settings.batch_max_bytes
-            ):
-                self._commit(summary, bronze, pending)
-        return True
-
     def _read_file(
         self,
         bronze: Bronze,
@@ -506,17 +445,11 @@ class Loader:
         Returns the table's schema as it will be once the file is in.
         """
         source = detect(file.path)
-        hints = duckdb_hints(target)
-        with open_batches(
-            source,
-            hints=hints,
-            batch_rows=self.settings.read_batch_rows,
-            max_bad_rows=self.settings.csv_max_bad_rows,
-            scratch=self.settings.meta_dir,
-            database=self._database(),
-        ) as batches:
-            schema = plan(batches.schema, target)
-            stream = self._conformed(skip_rows(batches, start), schema, hints)
+        with self._typed(bronze.name, source, target) as typed:
+            schema = typed.typer.schema
+            if typed.typer.may_rescue and not is_small(file, source):
+                schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
+            stream = skip_rows(typed.batches, start)
             held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
             rows = 0
             if start == 0 and is_small(file, source):
@@ -530,16 +463,19 @@ class Loader:
                         pending.add(file, batch, COMPLETE)
                     if rows:
                         self._rows[file.batch_id] = rows
+                        self._rescued[file.batch_id] = typed.typer.rescued
                     held = []
                     stream = iter(())
             if held or start or not is_small(file, source):
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
                 with Prefetch(itertools.chain(held, stream)) as ahead:
-                    rows = self._stream(summary, bronze, file, start, ahead, schema, partial)
+                    rows = self._stream(
+                        summary, bronze, file, start, ahead, schema, partial, typed.typer
+                    )
         if rows == 0 and start == 0:
             pending.drop(file.batch_id)
-            if source.kind in ("csv", "tsv") and len(batches.schema) > 0:
+            if source.kind in ("csv", "tsv"):
                 raise FileRejected("header_only", "the file has a header and no rows")
             raise FileRejected("empty", "the file holds no records")
         if (
@@ -547,17 +483,106 @@ class Loader:
             or pending.nbytes >= self.settings.batch_max_bytes
         ):
             self._commit(summary, bronze, pending)
-        return merged(target, schema)
+        return merged(target, typed.schema)
+
+    def _reading(self, table: str) -> tuple[dict[str, str], MismatchPolicy, bool, int]:
+        """How ``table``'s files are read: declared types, on_mismatch, infer_types,
+        skip_lines (its contract's, else the settings')."""
+        contract = self._contracts.get(table)
+        if contract is None:
+            return {}, self.settings.on_mismatch, self.settings.infer_types, 0
+        declared = {c.name: c.data_type for c in contract.columns if c.data_type}
+        policy = contract.on_mismatch or self.settings.on_mismatch
+        infer = self.settings.infer_types if contract.infer_types is None else contract.infer_types
+        return declared, policy, infer, contract.skip_lines
+
+    @contextmanager
+    def _typed(self, table: str, source: Source, target: pa.Schema | None) -> Iterator[_Typed]:
+        """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
+        declared, policy, infer, skip = self._reading(table)
+        existing = {f.name: f.type for f in target} if target is not None else {}
+        limits = Limits(
+            self.settings.max_inflated_bytes,
+            self.settings.max_inflate_ratio,
+            self.settings.meta_dir,
+        )
+        if source.kind == "parquet":
+            schema, batches, stack = open_parquet(source, self.settings.read_batch_rows, limits)
+            with stack:
+                self._check_names(schema.names, target)
+                plans = parquet_plans(schema, existing, declared)
+                typer = Typer(plans, policy)
+                yield _Typed(typer, self._apply(typer, batches, lambda _: None))
+            return
+        text = self._open_text(source, skip, limits)
+        with text:
+            self._check_names(text.names, target)
+            # the first chunk_rows records (every record of most files) decide inferred types
+            window: list[pa.RecordBatch] = []
+            rows = 0
+            inference = {name: Inference() for name in text.names if name not in existing}
+            for batch in text.batches:
+                window.append(batch)
+                rows += batch.num_rows
+                for i, name in enumerate(text.names):
+                    if name in inference and name not in declared and infer:
+                        inference[name].add(batch.column(i))
+                if rows >= self.settings.chunk_rows:
+                    break
+            plans = plan_columns(
+                text.names,
+                declared=declared,
+                existing=existing,
+                infer=infer,
+                inferred=lambda name: inference[name].result(),
+            )
+            typer = Typer(plans, policy, json_text=text.json)
+            batches = itertools.chain(window, text.batches)
+            yield _Typed(typer, self._apply(typer, batches, text.line_of))
+
+    def _open_text(self, source: Source, skip: int, limits: Limits) -> TextFile:
+        if source.kind in ("csv", "tsv"):
+            return open_csv(source, skip_lines=skip, limits=limits)
+        return open_json(
+            source,
+            batch_rows=self.settings.read_batch_rows,
+            database=self._database(),
+            limits=limits,
+        )
 
     @staticmethod
-    def _conformed(
-        batches: Iterable[pa.RecordBatch], schema: pa.Schema, hints: dict[str, str]
+    def _check_names(names: list[str], target: pa.Schema | None) -> None:
+        problem = dialect.name_problem(names)
+        if problem is not None:
+            raise FileRejected("invalid_column", problem[1], column=problem[0])
+        mismatch = case_problem(names, target)
+        if mismatch is not None:
+            raise mismatch
+
+    @staticmethod
+    def _apply(
+        typer: Typer, batches: Iterator[pa.RecordBatch], line_of: Callable[[int], int | None]
     ) -> Iterator[pa.RecordBatch]:
+        """The typed batches; a value that does not fit (``quarantine``) refuses the file."""
         for batch in batches:
             try:
-                yield conform(batch, schema)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise rejection(exc, hints) from exc
+                yield typer.apply(batch)
+            except Mismatch as exc:
+                line = line_of(exc.row) if exc.row >= 0 else None
+                where = f"line {line}" if line is not None else f"record {exc.row + 1}"
+                if exc.row < 0:
+                    reason = (
+                        f"column {exc.column!r} is {exc.value} in this file, which cannot meet "
+                        f"the table's {exc.data_type}"
+                    )
+                else:
+                    reason = (
+                        f"{where}, column {exc.column!r}: {exc.value!r} does not fit "
+                        f"{exc.data_type} (on_mismatch: quarantine)"
+                    )
+                raise FileRejected(
+                    "type_conflict", reason, line=line, column=exc.column, value=exc.value
+                ) from exc
 
     def _stream(
         self,
@@ -568,6 +593,7 @@ class Loader:
         stream: Iterator[pa.RecordBatch],
         schema: pa.Schema,
         partial: set[str],
+        typer: Typer,
     ) -> int:
         """Stream a big file into bronze, one commit per ``chunk_rows``; rows it added.
 
@@ -595,8 +621,8 @@ class Loader:
                 mark = COMPLETE if pieces.final else position + chunk
                 version = bronze.append(piece, {file.batch_id: mark})
             except Exception as exc:
-                if pieces.failure is not None:  # the file's fault, not the table's
-                    raise rejection(pieces.failure) from exc
+                if isinstance(pieces.failure, FileRejected):  # the file's fault
+                    raise pieces.failure from exc
                 rejected = write_rejection(exc)
                 if rejected is None:
                     raise
@@ -612,7 +638,12 @@ class Loader:
             return added
         total = start + added  # a piece before the last is full: ``start`` is exact
         try:
-            self.ledger.mark_loaded(bronze.name, version, {file.batch_id: (file.name, total)})
+            self.ledger.mark_loaded(
+                bronze.name,
+                version,
+                {file.batch_id: (file.name, total)},
+                rescued={file.batch_id: typer.rescued},
+            )
         except Exception:
             log.exception("cannot record a loaded batch in the ledger")
         landing.retire(self.settings, file)
@@ -661,9 +692,10 @@ class Loader:
         """After a commit of ``pending``: ledger, archive and the load event."""
         done = {b: f for b, f in pending.files.items() if pending.watermarks[b] == COMPLETE}
         loaded = {b: (f.name, self._rows.pop(b, 0)) for b, f in done.items()}
+        rescued = {b: self._rescued.pop(b, 0) for b in done}
         try:
             if loaded:
-                self.ledger.mark_loaded(bronze.name, version, loaded)
+                self.ledger.mark_loaded(bronze.name, version, loaded, rescued=rescued)
         except Exception:  # the ledger is a record; the Delta log already holds the truth
             log.exception("cannot record loaded batches in the ledger")
         for batch_id, file in done.items():

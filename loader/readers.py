@@ -1,20 +1,29 @@
-"""Landing files → Arrow record batches, streaming: memory follows the batch, not the file.
+"""Landing files → Arrow batches, by the landing dialect (``lakehouse.dialect``), streaming.
 
-Formats by name: ``.csv``, ``.tsv``, ``.json`` (an array of objects or NDJSON), ``.ndjson`` /
-``.jsonl``, ``.parquet``, each optionally ``.gz``. CSV and JSON are read by DuckDB (dialect
-and type sniffing, parallel parsing, gzip built in); Parquet by pyarrow, batch by batch.
+CSV/TSV and JSON are read as *text*: every CSV field, every JSON value's text, in columns named
+as the file names them; ``loader.fitting`` types them. Parquet is read typed, as written.
 
-CSV rules: a header line is required; delimiter, quoting and types are sniffed (``.tsv`` is
-tab-separated); an unquoted empty field and ``NA``, ``N/A``, ``NULL``, ``null`` are null, a quoted
-empty field (``""``) is an empty string; UTF-8 (a UTF-16 file with a byte-order mark is read as
-UTF-16). Every row must have the header's column count (``csv_max_bad_rows`` tolerates that many
-that do not). Columns the bronze table already has are parsed straight into the table's types.
+* **CSV/TSV**: pyarrow's CSV reader with the dialect given, never sniffed: the delimiter by the
+  rule (:func:`lakehouse.dialect.csv_delimiter`), quote ``"`` doubled to escape, records ending
+  at LF, CRLF or CR, quoted line breaks kept, no comment character, header on line 1 (after a
+  table's ``skip_lines``), an unquoted empty field null and nothing else. pyarrow is lenient
+  where RFC 4180 is not (text after a closing quote, a quote inside an unquoted field, a quote
+  left open at the end): :func:`_check_quotes` refuses those first, vectorized.
+* **JSON/NDJSON**: DuckDB reads each record's raw object (``read_json_objects``) and extracts
+  every key's value as JSON text (strings quoted, so they never pass for a number; a text
+  column unquotes them). The keys are those of the first records; an object with
+  another key (or a repeated one, or no object at all) sends the file to a full pass that lists
+  every key. DuckDB parses numbers as double, which keeps numbers of up to 15 significant
+  digits exactly; a file holding a longer digit run (:func:`_has_long_numbers`) is read by
+  msgspec instead, every number literal as written.
+* gzip is inflated to a scratch file within ``max_inflated_bytes``/``max_inflate_ratio``
+  (``lakehouse.formats``), a UTF-16 CSV with a byte-order mark transcoded to UTF-8 there.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import gzip
 import io
 import logging
 import re
@@ -22,21 +31,27 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lakehouse.formats import SUFFIXES as _SUFFIXES
-from lakehouse.formats import Kind
-from loader.exceptions import FileRejected, RejectKind
+from lakehouse import dialect
+from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
+from lakehouse.formats import open_bounded as _open_bounded
+from loader.exceptions import FileRejected
 
 log = logging.getLogger(__name__)
 
-NULL_STRINGS = ("", "NA", "N/A", "NULL", "null")
 _PEEK_BYTES = 64 * 1024
+_BLOCK = 16 * 1024**2
+SAMPLE_RECORDS = 20_480  # JSON records whose keys make the columns (others: a full pass)
+_STRING = pa.string()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,560 +61,661 @@ class Source:
     gzip: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What reading a file may cost: the inflation bounds and where scratch files go."""
+
+    max_inflated_bytes: int = 16 * 1024**3
+    max_inflate_ratio: float = 250.0
+    scratch: Path | None = None
+
+
 def detect(path: Path) -> Source:
     """The format of a landing file, from its name (``FileRejected`` if not one we read)."""
-    name = path.name.lower()
-    compressed = name.endswith(".gz")
-    if compressed:
-        name = name[: -len(".gz")]
-    kind = _SUFFIXES.get(Path(name).suffix)
-    if kind is None:
-        known = ", ".join(sorted(_SUFFIXES))
+    found = from_name(path.name)
+    if found is None:
         raise FileRejected(
-            "unsupported", f"unsupported file type {path.name!r}: expected {known} (or .gz)"
+            "unsupported",
+            f"unsupported file type {path.name!r}: expected {known_suffixes()}",
         )
-    return Source(path, kind, compressed)
+    return Source(path, found.kind, found.gzip)
 
 
-def _peek(source: Source) -> bytes:
-    """The first bytes of the (decompressed) content."""
+# -- bytes ----------------------------------------------------------------------------------
+
+
+def _plain(source: Source, limits: Limits, stack: ExitStack) -> Path:
+    """The file's content as a plain file: itself, or inflated into a scratch folder."""
+    if not source.gzip:
+        return source.path
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=limits.scratch)))
+    target = folder / "content"
     try:
-        if source.gzip:
-            with gzip.open(source.path, "rb") as f:
-                return f.read(_PEEK_BYTES)
-        with source.path.open("rb") as f:
-            return f.read(_PEEK_BYTES)
-    except (OSError, EOFError) as exc:
-        raise FileRejected("unparseable", f"cannot read the file: {exc}") from exc
+        with (
+            _open_bounded(
+                source.path, True, limits.max_inflated_bytes, limits.max_inflate_ratio
+            ) as src,
+            target.open("wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, _BLOCK)
+    except InflateLimitError as exc:
+        raise FileRejected("too_large", str(exc)) from exc
+    except (InflateError, OSError, EOFError) as exc:
+        raise FileRejected("unparseable", f"the gzip data cannot be read: {exc}") from exc
+    return target
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _head(path: Path, size: int = _PEEK_BYTES) -> bytes:
+    with path.open("rb") as f:
+        return f.read(size)
 
 
-def _struct(mapping: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in mapping.items()) + "}"
-
-
-_LINE = re.compile(r"(?:on Line|in line):? (\d+)", re.IGNORECASE)
-_COLUMN = re.compile(r'column "([^"]+)"')
-_TELLING = re.compile(
-    r"could not convert|expected number of columns|malformed json|failed to cast|"
-    r"transform error|not utf-8|parquet|magic",
-    re.IGNORECASE,
-)
-
-
-_INTEGER_TYPES = frozenset(
-    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
-    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
-)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-#: Finds the first row (1-based, in file order) where ``column`` holds ``value``; None if unknown.
-Locate = Callable[[str, str], int | None]
-_NOT_AN_INTEGER = re.compile(
-    r'column "(?P<column>[^"]+)" to \w+: (?P<value>.*) is not an integer'
-    r"|string '(?P<value2>.*)' to \w+ when casting from source column (?P<column2>\S+)"
-)
-
-
-def _exact_integers(
-    rel: duckdb.DuckDBPyRelation, reread: Callable[[dict[str, str]], duckdb.DuckDBPyRelation]
-) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
-    """Integer columns take integers only: no value is rounded on its way into bronze.
-
-    DuckDB's readers round a ``2.5`` (CSV text) or ``1.5`` (JSON number) read into an integer
-    column, whether the type was sniffed from the first rows or given by the table, which would
-    silently change data. So integer columns are re-read as text (``reread`` maps column → type
-    overrides) and cast only when the text holds no ``.``/exponent; any other value fails the
-    file as a type conflict naming the column and the value (then it is quarantined). The
-    locator finds the offending row afterwards, on that error path only.
-    """
-    integers = {
-        name: str(t)
-        for name, t in zip(rel.columns, rel.types, strict=True)
-        if str(t) in _INTEGER_TYPES
-    }
-    if not integers:
-        return rel, None
-    text = reread(dict.fromkeys(integers, "VARCHAR"))
-    exprs = []
-    for name in text.columns:
-        q = _ident(name)
-        if name not in integers:
-            exprs.append(q)
-            continue
-        kind = integers[name]
-        message = _sql_str(f'Could not convert a value of column "{name}" to {kind}: ')
-        # text that is no number at all fails the cast itself, naming the column and value
-        exprs.append(
-            f"case when contains({q}, '.') or contains({q}, 'e') or contains({q}, 'E')"
-            f" then error({message} || {q} || ' is not an integer')"
-            f" else cast({q} as {kind}) end as {q}"
-        )
-
-    def locate(column: str, value: str) -> int | None:
-        sql = (
-            f"select rn from (select row_number() over () as rn, {_ident(column)} as v"
-            f" from _text) where v = {_sql_str(value)} order by rn limit 1"
-        )
+def _transcode_utf16(path: Path, limits: Limits, stack: ExitStack) -> Path:
+    """A UTF-16 text (with its byte-order mark) as UTF-8, in a scratch file."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=limits.scratch)))
+    target = folder / "utf8.csv"
+    decoder = codecs.getincrementaldecoder("utf-16")("strict")
+    offset = 0
+    with path.open("rb") as src, target.open("wb") as dst:
+        while block := src.read(_BLOCK):
+            try:
+                dst.write(decoder.decode(block).encode())
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    "encoding", f"not UTF-16 at byte {offset + exc.start} (it began with a BOM)"
+                ) from exc
+            offset += len(block)
         try:
-            found = text.query("_text", sql).fetchall()  # type: ignore[union-attr]
-        except duckdb.Error:
-            return None
-        return int(found[0][0]) if found else None
+            dst.write(decoder.decode(b"", final=True).encode())
+        except UnicodeDecodeError as exc:
+            raise FileRejected(
+                "encoding", "the UTF-16 text ends in the middle of a character"
+            ) from exc
+    return target
 
-    return text.project(", ".join(exprs)), locate
+
+def _first_non_utf8(path: Path) -> int | None:
+    """The offset of the file's first byte that is not UTF-8 (the error path)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start - len(decoder.getstate()[0])
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset - len(decoder.getstate()[0])
+    return None
 
 
-def rejection(
-    exc: BaseException,
-    hints: dict[str, str] | None = None,
-    locate_line: Locate | None = None,
-) -> FileRejected:
-    """A reader error as a quarantine reason, with the line and column when the reader says.
+def _not_utf8(path: Path) -> FileRejected:
+    offset = _first_non_utf8(path)
+    if offset is None:
+        return FileRejected("encoding", "the file is not valid UTF-8")
+    return FileRejected("encoding", dialect.not_utf8_reason(offset))
 
-    ``locate_line(column, value)`` finds the line of a value :func:`_exact_integers` refused.
+
+# -- text files: what the loader gets -------------------------------------------------------
+
+
+@dataclass
+class TextFile:
+    """An open landing file as text columns: its column names and its batches (iterate once).
+
+    ``batches`` yields record batches of string columns in ``names`` order. ``line_of(row)``
+    says on which line the 0-based record ``row`` starts (None when unknown).
     """
-    if isinstance(exc, FileRejected):
-        return exc
-    text = str(exc)
-    line_match = _LINE.search(text)
-    column_match = _COLUMN.search(text)
-    line = int(line_match.group(1)) if line_match else None
-    column = column_match.group(1) if column_match else None
-    refused = _NOT_AN_INTEGER.search(text)
-    if refused:
-        column = column or refused["column"] or refused["column2"]
-        if line is None and locate_line is not None:
-            line = locate_line(column, refused["value"] or refused["value2"])
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    telling = [ln for ln in lines if _TELLING.search(ln)]
-    summary = (telling or lines or [type(exc).__name__])[0]
-    summary = re.sub(r"^[\w ]*Error: ", "", summary)
-    kind: RejectKind = "unparseable"
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
-        kind, summary = "encoding", "the file is not UTF-8 encoded (nor UTF-16 with a BOM)"
-    elif "non-record JSON" in text:
-        summary = "top-level JSON values must be objects (one record each)"
-    elif "Expected Number of Columns" in text or "column count" in text.lower():
-        kind = "column_count"
-    elif "convert" in text.lower() or "cast" in text.lower():
-        kind = "type_conflict"
-        if column and hints and column in hints:
-            summary += f" (the bronze table's column {column!r} is {hints[column]})"
-    where = f" (line {line})" if line is not None and str(line) not in summary else ""
-    return FileRejected(
-        kind, f"{summary}{where}", line=line, column=column, detail=text[:4000] or None
-    )
 
-
-class Batches:
-    """An open landing file: its Arrow ``schema`` and its record batches (iterate once)."""
-
-    def __init__(self, schema: pa.Schema, reader: pa.RecordBatchReader, stack: ExitStack) -> None:
-        self.schema = schema
-        self._reader = reader
-        self._stack = stack
-        self.hints: dict[str, str] = {}
-        #: Finds the line of a refused value (see :func:`rejection`).
-        self.locate_line: Locate | None = None
-        #: Called once the last batch was read (checks that need the whole file).
-        self.finish: Callable[[], None] | None = None
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        try:
-            while True:
-                try:
-                    batch = self._reader.read_next_batch()
-                except StopIteration:
-                    if self.finish is not None:
-                        self.finish()
-                    return
-                if batch.num_rows:
-                    yield batch
-        except FileRejected:
-            raise
-        except Exception as exc:  # any reader failure is about this file's content
-            raise rejection(exc, self.hints, self.locate_line) from exc
+    names: list[str]
+    batches: Iterator[pa.RecordBatch]
+    line_of: Callable[[int], int | None]
+    stack: ExitStack = field(default_factory=ExitStack)
+    #: The values are JSON text (strings quoted), not CSV fields.
+    json: bool = False
 
     def close(self) -> None:
-        self._stack.close()
+        self.stack.close()
 
-    def __enter__(self) -> Batches:
+    def __enter__(self) -> TextFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_batches(
-    source: Source,
-    *,
-    hints: dict[str, str],
-    batch_rows: int,
-    max_bad_rows: int = 0,
-    scratch: Path | None = None,
-    database: duckdb.DuckDBPyConnection | None = None,
-) -> Batches:
-    """Open ``source`` for streaming; ``hints`` maps known columns to DuckDB types.
+# -- CSV ------------------------------------------------------------------------------------
 
-    ``database``: a DuckDB connection to open a cursor on (a new connection costs ~25 ms).
+
+def _csv_header(path: Path, skip_lines: int) -> tuple[str, int]:
+    """The header record (text) and how many bytes of the file precede its end."""
+    size = _PEEK_BYTES
+    while True:
+        head = _head(path, size)
+        complete = len(head) < size
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.reason != "unexpected end of data" or complete:
+                raise FileRejected("encoding", dialect.not_utf8_reason(exc.start)) from exc
+            text = head[: exc.start].decode("utf-8")
+        text = text.removeprefix("\ufeff")
+        for _ in range(skip_lines):
+            cut = re.search(r"\r\n|\r|\n", text)
+            if cut is None:
+                text = ""
+                break
+            text = text[cut.end() :]
+        header = dialect.header_record(text)
+        if len(header) < len(text) or complete:
+            return header, len(head)
+        size *= 4
+
+
+def _check_quotes(path: Path, delimiter: str) -> None:
+    """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block).
+
+    In a file quoted by the book every ``"`` opens a quoted field (at a field's start), closes
+    it (before a delimiter, a line end or the end), or is half of a doubled ``""`` inside it:
+    quotes alternate open, close, so the parity of a quote's rank says which it must be. A file
+    where that does not hold is checked record by record (:func:`_check_quotes_strictly`).
     """
-    head = _peek(source)
-    if not head.strip():
-        raise FileRejected("empty", "the file is empty")
-    if source.kind == "json" and re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
-        raise FileRejected("empty", "the file is an empty JSON array")
-    if source.kind == "parquet":
-        return _open_parquet(source, batch_rows, scratch)
-    con = _cursor(database)
-    stack = ExitStack()
-    stack.callback(con.close)
-    line: Locate | None = None
-    try:
-        if source.kind in ("csv", "tsv"):
-            relation, locate = _csv_relation(con, source, head, hints, max_bad_rows)
-            line_one = 2  # the line after the header
-        else:
-            _check_json_array_end(source, head)
-            relation, locate = _json_relation(con, source, hints)
-            line_one = 1 if source.kind == "ndjson" else 0  # 0: no lines in a JSON array
-        if locate is not None and line_one:
-            line = _lines(locate, line_one)
-        reader = relation.to_arrow_reader(batch_rows)
-        batches = Batches(reader.schema, reader, stack)
-        batches.hints = hints
-        batches.locate_line = line
-        if max_bad_rows and source.kind in ("csv", "tsv"):
-            batches.finish = lambda: _check_rejects(con, max_bad_rows)
-        return batches
-    except FileRejected:
-        stack.close()
-        raise
-    except Exception as exc:
-        rejected = rejection(exc, hints, line)  # before closing: it may query the file again
-        stack.close()
-        raise rejected from exc
+    ends = pa.array([ord(delimiter), 10, 13], pa.uint8())
+    rank = 0  # quotes before this block
+    prev = None  # the last byte of the previous block
+    with path.open("rb") as f:
+        block = f.read(_BLOCK)
+        while block:
+            following = f.read(_BLOCK)
+            data = pa.Array.from_buffers(pa.uint8(), len(block), [None, pa.py_buffer(block)])
+            at = pc.cast(pc.indices_nonzero(pc.equal(data, 34)), pa.int64())
+            n = len(at)
+            if n:
+                before = pc.take(data, pc.subtract(pc.max_element_wise(at, 1), 1))
+                after = pc.take(data, pc.min_element_wise(pc.add(at, 1), len(block) - 1))
+                ordinal = pc.cumulative_sum(pc.fill_null(pa.nulls(n, pa.int64()), 1))
+                opening = pc.equal(pc.bit_wise_and(pc.add(ordinal, rank - 1), 1), 0)
+                # a quote at the block's first or last byte looks across the boundary
+                first = pc.equal(at, 0)
+                last = pc.equal(at, len(block) - 1)
+                prev_byte = pa.scalar(prev if prev is not None else 10, pa.uint8())
+                next_byte = pa.scalar(following[0] if following else 10, pa.uint8())
+                before = pc.if_else(first, prev_byte, before)
+                after = pc.if_else(last, next_byte, after)
+                open_ok = pc.or_(pc.is_in(before, ends), pc.equal(before, 34))
+                close_ok = pc.or_(pc.is_in(after, ends), pc.equal(after, 34))
+                wrong = pc.if_else(opening, pc.invert(open_ok), pc.invert(close_ok))
+                if pc.any(wrong).as_py():  # maybe a quote inside an unquoted field
+                    _check_quotes_strictly(path, delimiter)
+                    return
+                rank += n
+            prev = block[-1]
+            block = following
+    if rank % 2:
+        _check_quotes_strictly(path, delimiter)
 
 
-def _check_rejects(con: duckdb.DuckDBPyConnection, max_bad_rows: int) -> None:
-    """With ``csv_max_bad_rows``: rows skipped for their column count, within the tolerance.
-
-    A value that does not fit its column is never tolerated (it is a type conflict).
-    """
-    rejects = con.sql(
-        "select line, error_type, column_name, error_message from reject_errors order by line"
-    ).fetchall()
-    for line, kind, column, message in rejects:
-        if kind == "CAST":
-            raise FileRejected(
-                "type_conflict", f"{message} (line {line})", line=int(line), column=column
-            )
-    if len(rejects) > max_bad_rows:
-        line = int(rejects[0][0])
-        raise FileRejected(
-            "column_count",
-            f"{len(rejects)} rows have another column count than the header (first: line "
-            f"{line}); csv_max_bad_rows tolerates {max_bad_rows}",
-            line=line,
-        )
-    if rejects:
-        lines = ", ".join(str(r[0]) for r in rejects)
-        log.warning("skipped %d rows with another column count (lines %s)", len(rejects), lines)
+def _check_quotes_strictly(path: Path, delimiter: str) -> None:
+    """The quotes of a file the fast scan could not place, record by record (Python's csv,
+    strict): a quote inside an unquoted field is a character (``37.8"N``); text after a
+    closing quote (``"x"y``) or a quote never closed refuses the file."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            why = str(exc)
+            if "expected after" in why:
+                why = "text after a closing quote (RFC 4180: quote the whole field)"
+            elif "end of data" in why or "EOF" in why:
+                why = "a quoted field is never closed"
+            raise FileRejected("unparseable", f"line {start}: {why}", line=start) from exc
 
 
-def _cursor(database: duckdb.DuckDBPyConnection | None) -> duckdb.DuckDBPyConnection:
-    con = database.cursor() if database is not None else duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
-
-#: The column that tells which file a row came from when several are read at once.
-FILE_COLUMN = "__lakehouse_source_path"
-
-
-def first_line(source: Source) -> bytes | None:
-    """The header line of a small CSV file that :func:`open_many` may read with others.
-
-    None when there is no complete first line, or when the file's dialect may differ from the
-    one :func:`open_many` gives (quote and escape ``"``): one scan of many files sniffs the
-    first file only, so a file read alone would be parsed another way. That is a file longer
-    than the peek (its bytes are not all seen) or holding ``'`` or ``\\`` (which the sniffer may
-    take as its quote or escape); such a file is read on its own.
-    """
-    head = _peek(source)
-    end = head.find(b"\n")
-    if end <= 0 or len(head) >= _PEEK_BYTES or b"'" in head or b"\\" in head:
-        return None
-    return head[:end]
-
-
-def open_many(
-    sources: list[Source],
-    *,
-    hints: dict[str, str],
-    batch_rows: int,
-    database: duckdb.DuckDBPyConnection | None = None,
-) -> Batches | None:
-    """Read several small files of one kind in one DuckDB scan (the many-small-files path).
-
-    Only when every column is already known (``hints``), so the files are parsed into the
-    table's types and no file's values are re-typed by its neighbours. None when not eligible;
-    any error means the caller reads the files one by one, to say which file is bad.
-    The batches carry :data:`FILE_COLUMN`.
-    """
-    kind = sources[0].kind
-    compression = "gzip" if sources[0].gzip else "none"
-    paths = "[" + ", ".join(_sql_str(str(s.path)) for s in sources) + "]"
-    if kind in ("csv", "tsv"):
-        reader = "read_csv"
-        options = [
-            "header = true",
-            "skip = 0",
-            "quote = '\"'",  # given, not sniffed: the sniffer would look at the first file only
-            "escape = '\"'",
-            "allow_quoted_nulls = false",
-            "nullstr = [" + ", ".join(_sql_str(n) for n in NULL_STRINGS) + "]",
-        ]
-        if kind == "tsv":
-            options.append("delim = '\t'")
-    elif kind == "ndjson":
-        reader = "read_json"
-        options = ["format = 'newline_delimited'", "records = 'true'"]
-    else:
-        return None
-    options += [f"compression = {_sql_str(compression)}", f"filename = {_sql_str(FILE_COLUMN)}"]
-    con = _cursor(database)
-    stack = ExitStack()
-    stack.callback(con.close)
-    try:
-        sniff = ["sample_size = -1", "maximum_sample_files = -1"] if reader == "read_json" else []
-        query = f"select * from {reader}({paths}, {', '.join([*options, *sniff])})"
-        columns = [row[0] for row in con.sql(f"describe {query}").fetchall()]
-        names = [c for c in columns if c != FILE_COLUMN]
-        if not names or any(c not in hints for c in names) or _renamed(names):
-            stack.close()
-            return None
-        typed = {c: hints[c] for c in names}
-        key = "types" if reader == "read_csv" else "columns"
-
-        def read(overrides: dict[str, str]) -> duckdb.DuckDBPyRelation:
-            types = f"{key} = {_struct(typed | overrides)}"
-            return con.sql(f"select * from {reader}({paths}, {', '.join([*options, types])})")
-
-        arrow = _exact_integers(read({}), read)[0].to_arrow_reader(batch_rows)
-        return Batches(arrow.schema, arrow, stack)
-    except Exception:
-        stack.close()
-        raise
-
-
-def _lines(locate: Locate, first_line: int) -> Locate:
-    def line(column: str, value: str) -> int | None:
-        row = locate(column, value)
-        return None if row is None else row - 1 + first_line
-
+def _line_at(path: Path, offset: int) -> int:
+    """The 1-based line of byte ``offset`` (LF, CRLF and CR end a line)."""
+    line, left, last = 1, offset, b""
+    with path.open("rb") as f:
+        while left > 0 and (block := f.read(min(left, _BLOCK))):
+            line += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if last == b"\r" and block[:1] == b"\n":
+                line -= 1  # a CRLF cut by the block boundary
+            last = block[-1:]
+            left -= len(block)
     return line
 
 
-def _csv_relation(
-    con: duckdb.DuckDBPyConnection,
-    source: Source,
-    head: bytes,
-    hints: dict[str, str],
-    max_bad_rows: int,
-) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
-    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
-    nulls = "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]"
-    options = [
-        "header = true",
-        "skip = 0",  # the header is the first line (no sniffed preamble that eats rows)
-        "allow_quoted_nulls = false",
-        f"nullstr = {nulls}",
-        f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
-        f"encoding = {_sql_str(encoding)}",
-    ]
-    if max_bad_rows:
-        options += ["ignore_errors = true", "store_rejects = true"]
-    delim = "\t" if source.kind == "tsv" else None
-    path = _sql_str(str(source.path))
+def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> Locate:
+    """A function from a 0-based data record to the line it starts on (the error path)."""
 
-    def relation(delimiter: str | None, types: dict[str, str]) -> duckdb.DuckDBPyRelation:
-        opts = [*options, f"delim = {_sql_str(delimiter)}"] if delimiter else list(options)
-        if types:
-            opts.append(f"types = {_struct(types)}")
-        return con.sql(f"select * from read_csv({path}, {', '.join(opts)})")
-
-    try:
-        rel = relation(delim, {})
-        if len(rel.columns) == 1 and delim is None:
-            # The sniffer falls back to one column when rows disagree on their column count;
-            # a header line holding a likely delimiter says that is what happened.
-            guess = _likely_delimiter(head)
-            if guess is not None:
-                delim = guess
-                rel = relation(delim, {})
-    except duckdb.Error as exc:
-        raise _column_count_problem(head, delim) or rejection(exc, hints) from exc
-    types = _overrides(rel, hints)
-    final = relation(delim, types) if types else rel
-    return _exact_integers(final, lambda text: relation(delim, types | text))
-
-
-def _overrides(rel: duckdb.DuckDBPyRelation, hints: dict[str, str]) -> dict[str, str]:
-    """The hinted columns whose sniffed type differs from the hint."""
-
-    def spelled(t: str) -> str:
-        return t.upper().replace(" ", "").replace("TIMESTAMPWITHTIMEZONE", "TIMESTAMPTZ")
-
-    return {
-        name: hints[name]
-        for name, sniffed in zip(rel.columns, rel.types, strict=True)
-        if name in hints and spelled(str(sniffed)) != spelled(hints[name])
-    }
-
-
-def _header_line(head: bytes) -> str:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return text.splitlines()[0] if text else ""
-
-
-def _likely_delimiter(head: bytes) -> str | None:
-    header = re.sub(r'"[^"]*"', "", _header_line(head))
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else None
-
-
-def _column_count_problem(head: bytes, delim: str | None) -> FileRejected | None:
-    """Find the first row whose column count differs from the header's (in the first lines)."""
-    delimiter = delim or _likely_delimiter(head)
-    if delimiter is None:
+    def line_of(row: int) -> int | None:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            for _ in range(skip_lines):
+                f.readline()
+            reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+            base = skip_lines
+            next(reader, None)  # the header
+            seen = -1
+            start = reader.line_num + 1
+            for record in reader:
+                if not record and columns > 1:
+                    start = reader.line_num + 1
+                    continue
+                seen += 1
+                if seen == row:
+                    return base + start
+                start = reader.line_num + 1
         return None
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if len(head) == _PEEK_BYTES:  # the last line may be cut short
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    expected: int | None = None
-    for row in reader:
-        if expected is None:
-            expected = len(row)
-            continue
-        if row and len(row) != expected:
-            line = reader.line_num
-            return FileRejected(
-                "column_count",
-                f"line {line} has {len(row)} columns, the header has {expected}",
-                line=line,
-            )
-    return None
+
+    return line_of
 
 
-def _check_json_array_end(source: Source, head: bytes) -> None:
+def _field_count_problem(path: Path, delimiter: str, skip_lines: int, columns: int) -> FileRejected:
+    """The first record whose field count differs from the header's (the error path)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        for _ in range(skip_lines):
+            f.readline()
+        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+        next(reader, None)
+        start = reader.line_num + 1
+        for record in reader:
+            if (record or columns == 1) and len(record or [""]) != columns:
+                line = skip_lines + start
+                return FileRejected(
+                    "column_count",
+                    f"line {line} has {len(record)} fields, the header has {columns}",
+                    line=line,
+                )
+            start = reader.line_num + 1
+    return FileRejected("column_count", "a record has another field count than the header")
+
+
+Locate = Callable[[int], int | None]
+
+
+def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = None) -> TextFile:
+    """Open a CSV/TSV landing file as text columns, by the dialect."""
+    stack = ExitStack()
+    try:
+        path, delimiter, names = _csv_dialect(source, skip_lines, limits or Limits(), stack)
+        _check_quotes(path, delimiter)
+    except BaseException:
+        stack.close()
+        raise
+    problem = _CsvProblem(path, delimiter, skip_lines, len(names))
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=len(names) > 1,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, _STRING),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        stack.callback(reader.close)
+    except pa.ArrowInvalid as exc:
+        stack.close()
+        raise problem.of(exc) from exc
+    if reader.schema.names != names:
+        stack.close()
+        raise FileRejected(
+            "unparseable", f"the header reads as {reader.schema.names!r}, not {names!r}"
+        )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch
+        except pa.ArrowInvalid as exc:
+            raise problem.of(exc) from exc
+
+    line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
+    return TextFile(names, batches(), line_of, stack)
+
+
+def _csv_dialect(
+    source: Source, skip_lines: int, limits: Limits, stack: ExitStack
+) -> tuple[Path, str, list[str]]:
+    """The plain UTF-8 content, the delimiter and the column names of a CSV file."""
+    path = _plain(source, limits, stack)
+    head = _head(path)
+    if not head.strip():
+        raise FileRejected("empty", "the file is empty")
+    if dialect.text_encoding(head) == "utf-16":
+        path = _transcode_utf16(path, limits, stack)
+    header, _ = _csv_header(path, skip_lines)
+    if not header:
+        raise FileRejected("empty", "the file has no header line")
+    delimiter = dialect.csv_delimiter(header, "tsv" if source.kind == "tsv" else "csv")
+    names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
+    problem = dialect.name_problem(names)
+    if problem is not None:
+        raise FileRejected("invalid_column", problem[1], column=problem[0])
+    return path, delimiter, names
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvProblem:
+    path: Path
+    delimiter: str
+    skip_lines: int
+    columns: int
+
+    def of(self, exc: Exception) -> FileRejected:
+        """A pyarrow CSV error as a quarantine reason (found again, with its line, by Python)."""
+        text = str(exc)
+        if "Expected" in text and "columns" in text:
+            return _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
+        if "UTF8" in text or "utf-8" in text.lower() or "utf8" in text.lower():
+            return _not_utf8(self.path)
+        return FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+_DIGITS = bytes((48 if 48 <= i <= 57 or i == 46 else 32) for i in range(256))
+_LONG_NUMBER = b"0" * 17  # 16 digits and a point: more than a double holds for sure
+
+
+def _has_long_numbers(path: Path) -> bool:
+    """Whether the file holds a run of 16 or more digits (maybe with a point): a number a
+    double may not hold exactly (or a long digit string, which is harmless: slower)."""
+    with path.open("rb") as f:
+        tail = b""
+        while block := f.read(_BLOCK):
+            if (tail + block).translate(_DIGITS).find(_LONG_NUMBER) >= 0:
+                return True
+            tail = block[-len(_LONG_NUMBER) :]
+    return False
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _json_path(key: str) -> str:
+    return _sql_str("$." + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+
+
+def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
+    """The file without its UTF-8 byte-order mark, in a scratch file (DuckDB reads it as data)."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=limits.scratch)))
+    target = folder / "content"
+    with path.open("rb") as src, target.open("wb") as dst:
+        src.seek(len(dialect.BOM_UTF8))
+        shutil.copyfileobj(src, dst, _BLOCK)
+    return target
+
+
+def _check_json_array_end(path: Path, head: bytes) -> None:
     """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded."""
-    if source.gzip or not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         return
-    with source.path.open("rb") as f:
-        f.seek(max(0, source.path.stat().st_size - 64))
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 64))
         tail = f.read().rstrip()
     if not tail.endswith(b"]"):
         raise FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
 
 
-def _json_relation(
-    con: duckdb.DuckDBPyConnection, source: Source, hints: dict[str, str]
-) -> tuple[duckdb.DuckDBPyRelation, Locate | None]:
-    fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
-    options = [
-        f"format = {_sql_str(fmt)}",
-        "records = 'true'",
-        f"compression = {_sql_str('gzip' if source.gzip else 'none')}",
-    ]
-    path = _sql_str(str(source.path))
-    rel = con.sql(f"select * from read_json({path}, {', '.join(options)})")
-    if _renamed(rel.columns):
-        _check_key_case(con, path, options[0], options[2])
-    # A key whose values have no one type (1 here, "x" there) is sniffed as JSON, whose values
-    # are JSON text ('"x"', quotes and all); read as VARCHAR it holds 'x', as a file of strings
-    # only does, and '1'.
-    loose = {
-        name
-        for name, sniffed in zip(rel.columns, rel.types, strict=True)
-        if str(sniffed) == "JSON" and name not in hints
-    }
-    typed = {
-        name: hints.get(name, "VARCHAR" if name in loose else str(sniffed))
-        for name, sniffed in zip(rel.columns, rel.types, strict=True)
-    }
-
-    def read(overrides: dict[str, str]) -> duckdb.DuckDBPyRelation:
-        columns = f"columns = {_struct(typed | overrides)}"
-        return con.sql(f"select * from read_json({path}, {', '.join([*options, columns])})")
-
-    if loose or _overrides(rel, hints):
-        rel = read({})
-    return _exact_integers(rel, read)
+def _json_error(exc: Exception, path: Path) -> FileRejected:
+    text = str(exc)
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        return _not_utf8(path)
+    match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
+    line = int(match[1]) if match else None
+    summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    summary = re.sub(r"^[\w ]*Error: ", "", summary)
+    return FileRejected("unparseable", f"the file does not parse as JSON: {summary}", line=line)
 
 
-#: DuckDB's name for a JSON key whose name another key has, case aside: ``A`` → ``A_1``.
-_RENAMED_KEY = re.compile(r"(.+)_\d+")
-
-
-def _renamed(columns: list[str]) -> bool:
-    """Whether a sniffed column may be a key DuckDB renamed (then the keys are checked)."""
-    lower = {c.lower() for c in columns}
-    return any(
-        (m := _RENAMED_KEY.fullmatch(c)) is not None and m[1].lower() in lower for c in columns
-    )
-
-
-def _check_key_case(con: duckdb.DuckDBPyConnection, path: str, fmt: str, compression: str) -> None:
-    """Refuse a file with keys that differ only by case (``a`` and ``A``).
-
-    Column names are case-insensitive (DuckDB, Delta): DuckDB would read the second as ``A_1``,
-    a column no key has, and its values would be lost on the way to bronze.
-    """
-    keys = con.sql(
-        f"select distinct unnest(json_keys(json)) from read_json_objects({path}, {fmt}, "
-        f"{compression}) where json_type(json) = 'OBJECT'"
-    ).fetchall()
-    spellings: dict[str, list[str]] = {}
-    for (key,) in keys:
-        spellings.setdefault(key.lower(), []).append(key)
-    for names in spellings.values():
-        if len(names) > 1:
-            a, b = sorted(names)[:2]
-            raise FileRejected(
-                "invalid_column",
-                f"keys {a!r} and {b!r} differ only by case; column names are "
-                "case-insensitive, so one of them would be lost",
-                column=b,
-            )
-
-
-def _open_parquet(source: Source, batch_rows: int, scratch: Path | None) -> Batches:
+def open_json(
+    source: Source,
+    *,
+    batch_rows: int,
+    database: duckdb.DuckDBPyConnection | None = None,
+    limits: Limits | None = None,
+) -> TextFile:
+    """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
+    ``loader.fitting`` unquotes the strings of the columns that keep text."""
+    limits = limits or Limits()
     stack = ExitStack()
     try:
-        path = source.path
-        if source.gzip:  # Parquet needs random access: decompress to a scratch file first
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch))
-            path = Path(tmp) / "data.parquet"
-            with gzip.open(source.path, "rb") as src, path.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
+        path = _plain(source, limits, stack)
+        head = _head(path)
+        if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+            raise FileRejected("empty", "the file is empty")
+        if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
+            raise FileRejected("empty", "the file is an empty JSON array")
+        _check_json_array_end(path, head)
+        if head.startswith(dialect.BOM_UTF8):
+            path = _without_bom(path, limits, stack)
+        if _has_long_numbers(path):
+            return _json_exact(path, source.kind, batch_rows, stack)
+        con = database.cursor() if database is not None else duckdb.connect()
+        stack.callback(con.close)
+        fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
+        objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
+        keys = _json_keys(con, objects, SAMPLE_RECORDS)
+        batches = _json_read(con, objects, keys, batch_rows)
+        if batches is None:  # a key beyond the first records: list them all
+            keys = _json_keys(con, objects, None)
+            batches = _json_read(con, objects, keys, batch_rows)
+        if batches is None:
+            raise FileRejected("unparseable", "an object repeats a key")
+    except FileRejected:
+        stack.close()
+        raise
+    except duckdb.Error as exc:
+        stack.close()
+        raise _json_error(exc, path) from exc
+    line_of = _json_line_of(path, source.kind)
+
+    def stream() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from batches
+        except duckdb.Error as exc:
+            raise _json_error(exc, path) from exc
+
+    return TextFile(keys, stream(), line_of, stack, json=True)
+
+
+def _json_keys(con: duckdb.DuckDBPyConnection, objects: str, limit: int | None) -> list[str]:
+    """The keys of the file's objects (of its first ``limit``), in first-seen order."""
+    rows = f"(select json from {objects} limit {limit})" if limit else objects
+    found = con.sql(
+        f"select json_type(json) = 'OBJECT' as is_object, json_keys(json) from {rows}"
+    ).fetchall()
+    keys: dict[str, None] = {}
+    for is_object, names in found:
+        if not is_object:
+            raise FileRejected(
+                "unparseable", "top-level JSON values must be objects (one record each)"
+            )
+        keys.update(dict.fromkeys(names))
+    names = list(keys)
+    problem = dialect.name_problem(names)
+    if problem is not None:
+        raise FileRejected("invalid_column", problem[1], column=problem[0])
+    if not names:
+        raise FileRejected("empty", "the file holds no keys (only empty objects)")
+    return names
+
+
+_ODD = "__lakehouse_odd"
+
+
+def _json_read(
+    con: duckdb.DuckDBPyConnection, objects: str, keys: list[str], batch_rows: int
+) -> Iterator[pa.RecordBatch] | None:
+    """The records as columns of JSON text; None when an object has a key not in ``keys``."""
+    paths = "[" + ", ".join(_json_path(k) for k in keys) + "]"
+    exprs = [f"nullif(v[{i}]::varchar, 'null')" for i in range(1, len(keys) + 1)]
+    odd = (
+        "case when json_type(json) <> 'OBJECT' then true"
+        " else len(json_keys(json)) <> list_count(v) end"
+    )
+    sql = (
+        f"select {', '.join(exprs)}, {odd} as {_ODD}"
+        f" from (select json, json_extract(json, {paths}) as v from {objects})"
+    )
+    reader = con.sql(sql).to_arrow_reader(batch_rows)
+    first = next(iter_batches(reader), None)
+    held = [] if first is None else [first]
+
+    def checked(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if pc.any(batch.column(len(keys))).as_py():
+            raise _UnknownKey
+        return pa.RecordBatch.from_arrays(batch.columns[: len(keys)], names=keys)
+
+    try:
+        held = [checked(b) for b in held]
+    except _UnknownKey:
+        return None
+    rest = iter_batches(reader)
+
+    def stream() -> Iterator[pa.RecordBatch]:
+        yield from held
+        for batch in rest:
+            try:
+                yield checked(batch)
+            except _UnknownKey:
+                raise FileRejected(
+                    "unparseable",
+                    "an object repeats a key, or has a key none of the first "
+                    f"{SAMPLE_RECORDS} records has; the file is read again listing every key",
+                ) from None
+
+    return stream()
+
+
+class _UnknownKey(Exception):
+    pass
+
+
+def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        if batch.num_rows:
+            yield batch
+
+
+def _json_line_of(path: Path, kind: Kind) -> Locate:
+    def line_of(row: int) -> int | None:
+        if kind != "ndjson":
+            return None
+        seen = -1
+        with path.open("rb") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    seen += 1
+                    if seen == row:
+                        return number
+        return None
+
+    return line_of
+
+
+class _Number(str):
+    """A JSON number's literal, as written."""
+
+    __slots__ = ()
+
+
+def _json_exact(path: Path, kind: Kind, batch_rows: int, stack: ExitStack) -> TextFile:
+    """The exact reading (msgspec; every number as written), for files with long numbers."""
+    data = path.read_bytes()
+    decoder = msgspec.json.Decoder(float_hook=_Number)
+    raw = data.removeprefix(dialect.BOM_UTF8)
+    try:
+        if kind == "ndjson" or not raw.lstrip().startswith(b"["):
+            records = decoder.decode_lines(raw)
+        else:
+            records = decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise FileRejected("unparseable", f"the file does not parse as JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path) from exc
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise FileRejected("unparseable", "top-level JSON values must be objects (one record each)")
+    keys: dict[str, None] = {}
+    for record in records:
+        keys.update(dict.fromkeys(record))
+    names = list(keys)
+    problem = dialect.name_problem(names)
+    if problem is not None:
+        raise FileRejected("invalid_column", problem[1], column=problem[0])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, len(records), batch_rows):
+            part = records[start : start + batch_rows]
+            columns = [pa.array([_json_text(r.get(k)) for r in part], _STRING) for k in names]
+            yield pa.RecordBatch.from_arrays(columns, names=names)
+
+    return TextFile(names, batches(), _json_line_of(path, kind), stack, json=True)
+
+
+def _json_text(value: object) -> str | None:
+    """A decoded JSON value's JSON text, its numbers as written (null: None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return msgspec.json.encode(value).decode()
+    return _encode_exact(value)
+
+
+def _encode_exact(value: object) -> str:
+    """Compact JSON text of a nested value, its numbers as written."""
+    if isinstance(value, dict):
+        items = (f"{msgspec.json.encode(k).decode()}:{_encode_exact(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_exact(v) for v in value) + "]"
+    text = _json_text(value)
+    return "null" if text is None else text
+
+
+# -- Parquet ----------------------------------------------------------------------------------
+
+
+def open_parquet(
+    source: Source, batch_rows: int, limits: Limits | None = None
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch], ExitStack]:
+    """A Parquet file's schema and batches (typed as written)."""
+    limits = limits or Limits()
+    stack = ExitStack()
+    try:
+        path = _plain(source, limits, stack)
         parquet = stack.enter_context(pq.ParquetFile(path))
-        reader = pa.RecordBatchReader.from_batches(
-            parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
-        )
-        return Batches(parquet.schema_arrow, reader, stack)
+        return parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows), stack
     except FileRejected:
         stack.close()
         raise
     except Exception as exc:
         stack.close()
-        raise rejection(exc) from exc
+        raise FileRejected("unparseable", f"the file does not parse as Parquet: {exc}") from exc

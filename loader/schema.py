@@ -1,29 +1,29 @@
-"""Bronze column types: what a file's Arrow types become, and how they meet the table's.
+"""Bronze column types for Parquet files: what Arrow types become, and how they meet the table's.
 
-The rule (documented in README, tested in ``tests/loader/test_types.py``):
+CSV and JSON values are text typed by the dialect's rule (``loader.fitting``); Parquet values
+are typed already, and kept as written where Delta can hold them:
 
 * Types Delta cannot hold are normalised first: naive timestamps are read as UTC and stored as
   ``timestamp`` (UTC, microseconds; never ``timestampNtz``, which raises the table protocol);
   ``time`` and ``interval`` become strings; unsigned integers become the next wider signed type
   (``uint64`` → ``decimal(20, 0)``); ``float16`` → ``float32``; dictionaries are decoded;
-  ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined).
+  ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined); a column of
+  type ``null`` is text (never a Delta ``void``).
+* A column the table already has keeps the table's type. A narrower type that widens without
+  loss joins it (int8 → … → int64; int8 … int32 → double; float → double). Anything else goes
+  value by value through its text and the dialect's rule: what fits is stored, what does not is
+  rescued or refused (the table's ``on_mismatch``).
 * Column names are case-insensitive: a column that differs from the table's only by case
   (``Amount`` when the table has ``amount``) is refused (quarantined), not added.
-* A column new to the table is added (schema evolution). A new column whose values are all null
-  (no type) is left out until a file brings a value.
-* A column the table already has keeps the table's type. A file value of a narrower type is
-  widened to it (int8 → … → int64, integers → double, float → double, null → anything).
-  Anything else (a string into a number, a number into a string, a double into an integer) is a
-  *type conflict*: the file is quarantined, naming the column, the table's type and the file's.
-  CSV and JSON files are parsed straight into the table's types, so a conflict names the line.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from lakehouse.layout import BRONZE_COLUMNS
+from lakehouse import dialect
 from loader.exceptions import FileRejected
+from loader.fitting import UNFIT, ColumnPlan, Origin, rule_type, storage_type
 
 _SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
 
@@ -78,77 +78,44 @@ def widens_to(source: pa.DataType, target: pa.DataType) -> bool:
         if pa.types.is_signed_integer(target):
             return bool(target.bit_width >= source.bit_width)
         if pa.types.is_float64(target):
-            return True
+            return bool(source.bit_width <= 32)  # every int32 is a double exactly
         return bool(pa.types.is_float32(target) and source.bit_width <= 16)
     if pa.types.is_float32(source):
         return bool(pa.types.is_float64(target))
     return False
 
 
-def _duckdb_name(t: pa.DataType) -> str | None:
-    """DuckDB's spelling of a bronze type, for parse-time hints (None: no hint)."""
-    simple = {
-        pa.string(): "VARCHAR",
-        pa.int8(): "TINYINT",
-        pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER",
-        pa.int64(): "BIGINT",
-        pa.float32(): "FLOAT",
-        pa.float64(): "DOUBLE",
-        pa.bool_(): "BOOLEAN",
-        pa.date32(): "DATE",
-        pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
-    }
-    if t in simple:
-        return simple[t]
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision}, {t.scale})"
+def case_problem(names: list[str], target: pa.Schema | None) -> FileRejected | None:
+    """A file column that differs from the table's column only by case (names are compared
+    without case in Delta and DuckDB: it would be one column under two spellings)."""
+    if target is None:
+        return None
+    spelled = {name.lower(): name for name in target.names}
+    for name in names:
+        other = spelled.get(name.lower(), name)
+        if other != name:
+            return FileRejected(
+                "invalid_column",
+                f"column {name!r} differs from the bronze table's column {other!r} only by "
+                "case; column names are case-insensitive, rename it to match",
+                column=name,
+            )
     return None
 
 
-def duckdb_hints(target: pa.Schema | None) -> dict[str, str]:
-    """Column → DuckDB type for the columns of ``target`` a reader can parse into directly."""
-    if target is None:
-        return {}
-    hints = {}
-    for f in target:
-        name = _duckdb_name(f.type)
-        if name is not None and f.name not in BRONZE_COLUMNS:
-            hints[f.name] = name
-    return hints
+def parquet_plans(
+    file_schema: pa.Schema, existing: dict[str, pa.DataType], declared: dict[str, str]
+) -> list[ColumnPlan]:
+    """How each column of a Parquet file joins the table.
 
-
-def plan(file_schema: pa.Schema, target: pa.Schema | None) -> pa.Schema:
-    """The schema a file's batches are cast to before they join ``target``.
-
-    Raises :class:`FileRejected` (``type_conflict`` / ``invalid_column``) when they cannot.
+    A column keeps its Parquet type (normalised for Delta) when the table does not have it yet
+    (and no contract declares another type), or when that type widens to the table's without
+    loss; else its values go through their text and the dialect's rule (``via_text``), so a
+    value that does not fit is rescued or refused like a CSV value. A column of Arrow type
+    ``null`` (no value) is text.
     """
-    known = {f.name: f.type for f in target} if target is not None else {}
-    spelled = {name.lower(): name for name in known}  # Delta column names are case-insensitive
-    fields = []
-    seen: set[str] = set()
+    plans = []
     for f in file_schema:
-        if f.name in BRONZE_COLUMNS:
-            raise FileRejected(
-                "invalid_column",
-                f"column {f.name!r} is reserved for the loader's own bronze columns",
-                column=f.name,
-            )
-        if not f.name.strip() or f.name.lower() in seen:
-            raise FileRejected(
-                "invalid_column",
-                f"column name {f.name!r} is empty or repeated (names are case-insensitive)",
-                column=f.name,
-            )
-        seen.add(f.name.lower())
-        other = spelled.get(f.name.lower(), f.name)
-        if other != f.name:
-            raise FileRejected(
-                "invalid_column",
-                f"column {f.name!r} differs from the bronze table's column {other!r} only by "
-                "case; column names are case-insensitive, rename it to match",
-                column=f.name,
-            )
         try:
             source = normalize_type(f.type)
         except FileRejected as exc:
@@ -156,26 +123,22 @@ def plan(file_schema: pa.Schema, target: pa.Schema | None) -> pa.Schema:
             exc.args = (exc.reason,)
             exc.column = f.name
             raise
-        if f.name in known:
-            if not widens_to(source, known[f.name]):
-                raise FileRejected(
-                    "type_conflict",
-                    f"column {f.name!r} is {known[f.name]} in the bronze table but {source} in "
-                    "this file; the table's type is kept, values are never silently coerced",
-                    column=f.name,
-                )
-            fields.append(pa.field(f.name, known[f.name]))
-        elif pa.types.is_null(source):
-            continue  # no value, no type: wait for a file that brings one
+        if pa.types.is_null(source):
+            source = pa.string()
+        target = existing.get(f.name)
+        if target is None and f.name in declared:
+            target = storage_type(declared[f.name])
+        if target is None:
+            plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
+        elif widens_to(source, target):
+            plans.append(ColumnPlan(f.name, "VARCHAR", "existing", target, kept=True))
         else:
-            fields.append(pa.field(f.name, source))
-    return pa.schema(fields)
-
-
-def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """Cast ``batch`` to ``schema`` (made by :func:`plan`), dropping columns it left out."""
-    columns = [batch.column(f.name).cast(f.type, safe=True) for f in schema]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+            origin: Origin = "existing" if f.name in existing else "declared"
+            rule = rule_type(target) or UNFIT
+            if f.name in declared and dialect.type_name(declared[f.name]) == "TIMESTAMPTZ":
+                rule = "TIMESTAMPTZ"
+            plans.append(ColumnPlan(f.name, rule, origin, target, via_text=source))
+    return plans
 
 
 def merged(target: pa.Schema | None, file_schema: pa.Schema) -> pa.Schema:

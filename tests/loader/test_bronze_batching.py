@@ -1,4 +1,4 @@
-"""Many small files are read in one scan; a bad one among them is still found and isolated."""
+"""Many small files go in few commits; a bad one among them is still found and isolated."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from loader import Loader
 
 
 def test_a_bad_file_among_many_is_isolated(settings: Settings) -> None:
+    settings = settings.model_copy(update={"on_mismatch": "quarantine"})
     drop(settings, "t", "a00.csv", csv_rows(2, start=0))
     for i in range(1, 12):
         drop(settings, "t", f"a{i:02}.csv", csv_rows(2, start=i * 10))
@@ -41,6 +42,7 @@ def test_a_key_only_in_a_late_small_file_becomes_a_column(settings: Settings) ->
 
 
 def test_many_small_json_files_with_a_type_conflict(settings: Settings) -> None:
+    settings = settings.model_copy(update={"on_mismatch": "quarantine"})
     drop(settings, "t", "first.ndjson", '{"id": 0, "v": 1}\n')
     Loader(settings).load_pending()
     for i in range(1, 20):
@@ -53,7 +55,7 @@ def test_many_small_json_files_with_a_type_conflict(settings: Settings) -> None:
     assert bronze(settings, "t").num_rows == 19
 
 
-def test_small_csv_files_read_together_keep_each_files_quoting(settings: Settings) -> None:
+def test_small_csv_files_together_keep_each_files_quoting(settings: Settings) -> None:
     drop(settings, "p", "0.csv", "id,name,note\n0,zed,z\n")
     Loader(settings).load_pending()  # the table's columns are known: the next ones go together
     drop(settings, "p", "1.csv", "id,name,note\n1,bob,plain\n")
@@ -69,5 +71,5 @@ def test_small_csv_files_read_together_keep_each_files_quoting(settings: Setting
     assert rows[1] == ("bob", "plain")
     assert rows[2] == ("alice", "x")  # not '"alice"': the quotes are the file's, not data
     assert rows[3] == ('a "quoted", word', "y")
-    assert rows[4] == ("carol", None)  # as when read alone (its quote character is sniffed)
-    assert rows[5] == ("dan", None)
+    assert rows[4] == ("'carol'", "NA")  # the quote is '"', NA is text
+    assert rows[5] == ("dan", "NA")

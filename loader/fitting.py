@@ -1,0 +1,449 @@
+"""The landing dialect's type rule (``lakehouse.dialect``) over Arrow columns of text.
+
+Readers hand over every CSV field and JSON value as text; this module decides each column's
+type and turns the text into it, vectorized (pyarrow compute, no Python per value on the way of
+a good file):
+
+* :class:`Inference` accumulates, batch by batch, which types every value of a column fits, and
+  names the first of ``dialect.INFERENCE_ORDER`` that all do;
+* :func:`fits` is the mask of values a type holds exactly (``dialect.fits``, the same answers);
+* :class:`Typer` applies a :class:`ColumnPlan` per column to a batch: typed values, and for a
+  value that does not fit, the table's ``on_mismatch``: ``rescue`` into ``_rescued_data`` or
+  ``quarantine`` (:class:`Mismatch`).
+
+JSON values arrive as JSON text (a string quoted, so ``"5"`` never passes for the number 5);
+a column that keeps text stores a string's characters (:func:`json_text`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse import dialect
+from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
+from loader.exceptions import FileRejected
+
+Origin = Literal["declared", "existing", "inferred"]
+
+_INT = f"^(?:{dialect.INTEGER_TEXT})$"
+_NUMBER = f"^(?:{dialect.NUMBER_TEXT})$"
+_DATE = f"^(?:{dialect.DATE_TEXT})$"
+_TIMESTAMP = f"^(?:{dialect.TIMESTAMP_TEXT})$"
+_TIMESTAMPTZ = f"^(?:{dialect.TIMESTAMPTZ_TEXT})$"
+_OFFSET = f"{dialect.OFFSET_TEXT}$"
+_DOUBLE_SAFE_CHARS = 15  # a canonical number this short has at most 15 digits: float64-exact
+_STRING = pa.string()
+#: The rule of a column no text fits (a list or struct the table took from Parquet).
+UNFIT = "UNFIT"
+
+
+def storage_type(data_type: str) -> pa.DataType:
+    """The Arrow (Delta) type bronze stores a column of ``data_type`` as."""
+    t = dialect.type_name(data_type)
+    ints = {
+        "TINYINT": pa.int8(),
+        "SMALLINT": pa.int16(),
+        "INTEGER": pa.int32(),
+        "BIGINT": pa.int64(),
+        "UTINYINT": pa.int16(),
+        "USMALLINT": pa.int32(),
+        "UINTEGER": pa.int64(),
+        "UBIGINT": pa.decimal128(20, 0),
+        "HUGEINT": pa.decimal128(38, 0),
+    }
+    if t in ints:
+        return ints[t]
+    params = dialect.decimal_params(t)
+    if params is not None:
+        return pa.decimal128(min(params[0], 38), params[1])
+    simple = {
+        "DOUBLE": pa.float64(),
+        "FLOAT": pa.float32(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    }
+    return simple.get(t, _STRING)
+
+
+def rule_type(stored: pa.DataType) -> str | None:
+    """The dialect type whose rule values must meet to join a column stored as ``stored``
+    (None: a type text cannot be fitted into, such as a list or a struct)."""
+    if pa.types.is_string(stored) or pa.types.is_large_string(stored):
+        return "VARCHAR"
+    names = {
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.date32(): "DATE",
+    }
+    if stored in names:
+        return names[stored]
+    if pa.types.is_decimal(stored):
+        return f"DECIMAL({stored.precision},{stored.scale})"
+    if pa.types.is_timestamp(stored):
+        return "TIMESTAMP"
+    return None
+
+
+# -- the rule, vectorized ---------------------------------------------------------------------
+
+
+def _match(text: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(text, pattern)
+
+
+def _significant(text: pa.Array) -> pa.Array:
+    """The significant digits of numbers as text (``-0.0120`` → ``12``, ``1.5e-07`` → ``15``)."""
+    mantissa = pc.replace_substring_regex(text, "[eE].*$", "")
+    digits = pc.replace_substring_regex(mantissa, "[-+.]", "")
+    return pc.utf8_trim(digits, "0")
+
+
+def _float_exact(text: pa.Array) -> pa.Array:
+    """For canonical numbers: whether each equals its float64's shortest text."""
+    short = pc.less_equal(pc.utf8_length(text), _DOUBLE_SAFE_CHARS)
+    if pc.all(pc.or_kleene(short, pc.is_null(text))).as_py():
+        return short
+    as_float = pc.cast(text, pa.float64())
+    same = pc.equal(_significant(text), _significant(pc.cast(as_float, _STRING)))
+    finite = pc.is_finite(as_float)
+    return pc.or_(short, pc.and_(same, finite))
+
+
+def _int_range(text: pa.Array, low: int, high: int) -> pa.Array:
+    """For canonical integers: whether each lies in [low, high]."""
+    digits = pc.utf8_length(pc.utf8_ltrim(text, "-"))
+    short = pc.less_equal(digits, 18)
+    if (low, high) == (-(2**63), 2**63 - 1) and pc.all(
+        pc.or_kleene(short, pc.is_null(text))
+    ).as_py():
+        return short
+    wide = pc.less_equal(digits, 38)
+    number = pc.cast(pc.if_else(wide, text, pa.scalar(None, _STRING)), pa.decimal128(38, 0))
+    lo = pa.scalar(low, pa.decimal128(38, 0))
+    hi = pa.scalar(high, pa.decimal128(38, 0))
+    inside = pc.and_(pc.greater_equal(number, lo), pc.less_equal(number, hi))
+    return pc.fill_null(inside, False)
+
+
+def _decimal_digits(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Integer digits (0 for ``0``) and decimals of canonical numbers."""
+    parts = pc.extract_regex(text, r"^-?(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
+    whole = pc.struct_field(parts, "whole")
+    frac = pc.struct_field(parts, "frac")
+    whole_len = pc.if_else(pc.equal(whole, "0"), 0, pc.utf8_length(whole))
+    return whole_len, pc.fill_null(pc.utf8_length(frac), 0)
+
+
+def _castable(text: pa.Array, target: pa.DataType, candidate: pa.Array) -> pa.Array:
+    """``candidate`` narrowed to the values Arrow can cast (a real date, a real time)."""
+    picked = pc.if_else(candidate, text, pa.scalar(None, _STRING))
+    try:
+        pc.cast(picked, target)
+        return candidate
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # some candidate is no real date or time (2023-02-29): the rule, value by value
+    rule = "DATE" if target == pa.date32() else "TIMESTAMPTZ"
+    values = picked.to_pylist()
+    return pa.array([v is not None and dialect.fits(v, rule) for v in values], pa.bool_())
+
+
+def fits(text: pa.Array, data_type: str) -> pa.Array:
+    """Whether each text is held exactly by ``data_type`` (null where the text is null)."""
+    t = dialect.type_name(data_type)
+    valid = pc.is_valid(text)
+    if t == UNFIT:
+        return pc.if_else(valid, False, pa.scalar(None, pa.bool_()))
+    if t in dialect.INT_RANGES or t == "HUGEINT":
+        ok = _match(text, _INT)
+        low, high = dialect.INT_RANGES.get(t, (-(10**38) + 1, 10**38 - 1))
+        ok = pc.and_(ok, _int_range(pc.if_else(ok, text, pa.scalar(None, _STRING)), low, high))
+    elif t in ("DOUBLE", "FLOAT"):
+        ok = _match(text, _NUMBER)
+        canonical = pc.if_else(ok, text, pa.scalar(None, _STRING))
+        if t == "DOUBLE":
+            ok = pc.and_(ok, pc.fill_null(_float_exact(canonical), False))
+        else:
+            few = pc.less_equal(pc.utf8_length(_significant(canonical)), 6)
+            finite = pc.is_finite(pc.cast(canonical, pa.float32()))
+            ok = pc.and_(ok, pc.fill_null(pc.and_(few, finite), False))
+    elif (params := dialect.decimal_params(t)) is not None:
+        ok = _match(text, _NUMBER)
+        whole, frac = _decimal_digits(pc.if_else(ok, text, pa.scalar(None, _STRING)))
+        precision, scale = params
+        sized = pc.and_(pc.less_equal(whole, precision - scale), pc.less_equal(frac, scale))
+        ok = pc.and_(ok, pc.fill_null(sized, False))
+    elif t == "BOOLEAN":
+        ok = pc.is_in(text, pa.array(["true", "false"]))
+    elif t == "DATE":
+        ok = pc.and_(_match(text, _DATE), pc.invert(pc.starts_with(text, "0000")))
+        ok = _castable(text, pa.date32(), pc.fill_null(ok, False))
+    elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
+        pattern = _TIMESTAMP if t == "TIMESTAMP" else _TIMESTAMPTZ
+        ok = pc.and_(_match(text, pattern), pc.invert(pc.starts_with(text, "0000")))
+        ok = _castable(_with_offset(text), pa.timestamp("us", tz="UTC"), pc.fill_null(ok, False))
+    else:
+        ok = valid
+    return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_()))
+
+
+def _with_offset(text: pa.Array) -> pa.Array:
+    """Timestamps as text with an offset (a naive one is UTC: ``Z`` is added)."""
+    has = pc.fill_null(pc.match_substring_regex(text, _OFFSET), True)
+    return pc.if_else(has, text, pc.binary_join_element_wise(text, "Z", ""))
+
+
+def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array:
+    """The values of ``text`` as ``data_type``'s storage type; null where ``ok`` is false."""
+    target = storage_type(data_type)
+    if ok is not None and not pc.all(pc.fill_null(ok, True)).as_py():
+        text = pc.if_else(pc.fill_null(ok, True), text, pa.scalar(None, _STRING))
+    if target == _STRING:
+        return text
+    t = dialect.type_name(data_type)
+    if t == "BOOLEAN":
+        return pc.equal(text, "true")
+    if pa.types.is_timestamp(target):
+        return pc.cast(_with_offset(text), target)
+    return pc.cast(text, target)
+
+
+# -- inference ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Inference:
+    """Which types every value of one column seen so far fits (see ``dialect.infer``)."""
+
+    seen: bool = False
+    boolean: bool = True
+    bigint: bool = True
+    double: bool = True
+    number: bool = True
+    whole: int = 0
+    scale: int = 0
+    date: bool = True
+    timestamp: bool = True
+
+    def add(self, text: pa.Array) -> None:
+        values = text.drop_null() if text.null_count else text
+        if not len(values):
+            return
+        self.seen = True
+        if self.boolean:
+            self.boolean = _all(fits(values, "BOOLEAN"))
+        if self.number:
+            self.number = _all(_match(values, _NUMBER))
+            if self.number:
+                whole, frac = _decimal_digits(values)
+                self.whole = max(self.whole, pc.max(whole).as_py() or 0)
+                self.scale = max(self.scale, pc.max(frac).as_py() or 0)
+        self.bigint = self.bigint and self.number and _all(fits(values, "BIGINT"))
+        self.double = self.double and self.number and _all(fits(values, "DOUBLE"))
+        if self.date:
+            self.date = _all(fits(values, "DATE"))
+        if self.timestamp:
+            self.timestamp = _all(fits(values, "TIMESTAMP"))
+
+    def result(self) -> str:
+        if not self.seen:
+            return "VARCHAR"
+        if self.boolean:
+            return "BOOLEAN"
+        if self.bigint:
+            return "BIGINT"
+        if self.double:
+            return "DOUBLE"
+        if self.number and self.whole + self.scale <= dialect.MAX_DECIMAL_DIGITS:
+            return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{self.scale})"
+        if self.date:
+            return "DATE"
+        if self.timestamp:
+            return "TIMESTAMP"
+        return "VARCHAR"
+
+
+def _all(mask: pa.Array) -> bool:
+    return bool(pc.all(mask).as_py() is not False)
+
+
+# -- typing a batch -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """How one column of text becomes bronze values."""
+
+    name: str
+    data_type: str  # the dialect type whose rule applies ("VARCHAR": kept as text)
+    origin: Origin
+    stored: pa.DataType = field(default=_STRING)
+    #: The values are typed already (Parquet) and only cast, without loss, to ``stored``.
+    kept: bool = False
+    #: The values are typed (Parquet) as this, and go through their text to meet the rule.
+    via_text: pa.DataType | None = None
+
+    @property
+    def typed(self) -> bool:
+        return self.data_type != "VARCHAR"
+
+
+class Mismatch(Exception):
+    """A value does not fit its column's declared or existing type (``quarantine``)."""
+
+    def __init__(self, column: str, data_type: str, value: str, row: int) -> None:
+        super().__init__(f"value {value!r} of column {column!r} does not fit {data_type}")
+        self.column = column
+        self.data_type = data_type
+        self.value = value
+        self.row = row  # 0-based, among the file's records
+
+
+class Typer:
+    """Types a file's batches of text by its column plans; counts rescued values."""
+
+    def __init__(
+        self, plans: Sequence[ColumnPlan], policy: MismatchPolicy, *, json_text: bool = False
+    ) -> None:
+        self.plans = list(plans)
+        self.policy = policy
+        self.json = json_text
+        self.rows = 0  # records typed so far (for the row of a mismatch)
+        self.rescued = 0  # values moved into _rescued_data
+        fields = [pa.field(p.name, p.stored) for p in self.plans]
+        self.schema = pa.schema(fields)
+        #: Whether a batch may carry ``_rescued_data`` (a declared or existing typed column).
+        self.may_rescue = policy == "rescue" and any(p.typed or p.via_text for p in self.plans)
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns: list[pa.Array] = []
+        bad: list[tuple[ColumnPlan, pa.Array, pa.Array]] = []
+        for i, plan in enumerate(self.plans):
+            values = batch.column(i)
+            if plan.kept:
+                columns.append(values if values.type == plan.stored else values.cast(plan.stored))
+                continue
+            text = values if plan.via_text is None else _as_text(values, plan)
+            if self.json and plan.data_type in _TEXT_RULES:
+                text = json_text(text)
+            if not plan.typed:
+                columns.append(text)
+                continue
+            ok = fits(text, plan.data_type)
+            wrong = pc.invert(pc.fill_null(ok, True))
+            if pc.any(wrong).as_py():
+                if self.policy == "quarantine":
+                    row = int(pc.index(wrong, True).as_py())
+                    value = text[row].as_py()
+                    if self.json:
+                        value = json_text(pa.array([value], _STRING))[0].as_py()
+                    raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
+                bad.append((plan, wrong, text))
+            if plan.data_type == UNFIT:
+                columns.append(pa.nulls(len(text), plan.stored))
+            else:
+                columns.append(cast(text, plan.data_type, ok))
+        names = [p.name for p in self.plans]
+        if bad:
+            columns.append(self._rescue(bad, batch.num_rows))
+            names.append(RESCUED_DATA)
+        self.rows += batch.num_rows
+        return pa.RecordBatch.from_arrays(columns, names=names)
+
+    def _rescue(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> pa.Array:
+        """``_rescued_data`` for a batch: per row a JSON object of the values that did not fit."""
+        any_bad = bad[0][1]
+        for _, wrong, _ in bad[1:]:
+            any_bad = pc.or_(any_bad, wrong)
+        rows = pc.indices_nonzero(any_bad)
+        objects: list[dict[str, str]] = [{} for _ in range(len(rows))]
+        for plan, wrong, text in bad:
+            picked = pc.take(wrong, rows).to_pylist()
+            taken = pc.take(text, rows)
+            values = (json_text(taken) if self.json else taken).to_pylist()
+            for obj, hit, value in zip(objects, picked, values, strict=True):
+                if hit:
+                    obj[plan.name] = value
+                    self.rescued += 1
+        texts = pa.array([json.dumps(o, ensure_ascii=False) for o in objects], _STRING)
+        return pc.replace_with_mask(pa.nulls(n, _STRING), any_bad, texts)
+
+
+#: Rules whose column stores a JSON string's characters (not its JSON text).
+_TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
+
+
+def json_text(text: pa.Array) -> pa.Array:
+    """JSON text as the value's text: a string's characters; a number, ``true``/``false``, an
+    object or an array as written."""
+    quoted = pc.fill_null(pc.starts_with(text, '"'), False)
+    if not pc.any(quoted).as_py():
+        return text
+    out = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1, -1), text)
+    escaped = pc.and_(quoted, pc.fill_null(pc.match_substring(text, "\\"), False))
+    if pc.any(escaped).as_py():
+        decoded = [json.loads(t) for t in pc.filter(text, escaped).to_pylist()]
+        try:
+            out = pc.replace_with_mask(out, escaped, pa.array(decoded, _STRING))
+        except (UnicodeEncodeError, pa.ArrowInvalid) as exc:
+            raise FileRejected(
+                "unparseable", f"a JSON string holds an unpaired surrogate ({exc})"
+            ) from exc
+    return out
+
+
+def _as_text(values: pa.Array, plan: ColumnPlan) -> pa.Array:
+    """Typed values (Parquet) as text, to meet another type's rule."""
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), _STRING)
+    try:
+        return pc.cast(values, _STRING)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
+
+
+def plan_columns(
+    names: Sequence[str],
+    *,
+    declared: dict[str, str],
+    existing: dict[str, pa.DataType],
+    infer: bool,
+    inferred: Callable[[str], str],
+) -> list[ColumnPlan]:
+    """The plan of each column: the table's type if it has the column (its declared type when
+    the contract names one), else the declared type, else inferred (``inferred(name)``) or text.
+    """
+    plans = []
+    for name in names:
+        if name in existing:  # the table's type (a contract written later does not change it)
+            stored = existing[name]
+            rule = rule_type(stored)
+            if rule == "TIMESTAMP" and dialect.type_name(declared.get(name, "")) == "TIMESTAMPTZ":
+                rule = "TIMESTAMPTZ"
+            if rule is None:  # a nested column from Parquet: text cannot join it
+                rule = UNFIT
+            plans.append(ColumnPlan(name, rule, "existing", stored))
+        elif name in declared:
+            data_type = dialect.type_name(declared[name])
+            stored = storage_type(data_type)
+            rule = data_type if stored != _STRING else "VARCHAR"
+            plans.append(ColumnPlan(name, rule, "declared", stored))
+        elif infer:
+            data_type = inferred(name)
+            plans.append(ColumnPlan(name, data_type, "inferred", storage_type(data_type)))
+        else:
+            plans.append(ColumnPlan(name, "VARCHAR", "inferred"))
+    return plans
