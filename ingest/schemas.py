@@ -35,6 +35,11 @@ class BatchOut(BaseModel):
     updated_at: str
     loaded_at: str | None
     published_at: str | None
+    rescued: int | None = Field(
+        default=None,
+        description="Values that did not fit their column's type, kept in the rows' "
+        "_rescued_data column (docs/loading.md).",
+    )
     status_url: str
 
 

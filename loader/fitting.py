@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from lakehouse import dialect
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
+from loader import nested
 from loader.exceptions import FileRejected
 
 Origin = Literal["declared", "existing", "inferred"]
@@ -39,8 +40,10 @@ _TIMESTAMPTZ = f"^(?:{dialect.TIMESTAMPTZ_TEXT})$"
 _OFFSET = f"{dialect.OFFSET_TEXT}$"
 _DOUBLE_SAFE_CHARS = 15  # a canonical number this short has at most 15 digits: float64-exact
 _STRING = pa.string()
-#: The rule of a column no text fits (a list or struct the table took from Parquet).
+#: The rule of a column no text fits (a list or map the table took from Parquet).
 UNFIT = "UNFIT"
+#: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
+OBJECT = "OBJECT"
 
 
 def storage_type(data_type: str) -> pa.DataType:
@@ -94,6 +97,8 @@ def rule_type(stored: pa.DataType) -> str | None:
         return f"DECIMAL({stored.precision},{stored.scale})"
     if pa.types.is_timestamp(stored):
         return "TIMESTAMP"
+    if pa.types.is_struct(stored):
+        return OBJECT
     return None
 
 
@@ -226,9 +231,14 @@ def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array
 
 @dataclass
 class Inference:
-    """Which types every value of one column seen so far fits (see ``dialect.infer``)."""
+    """Which types every value of one column seen so far fits (see ``dialect.infer``).
 
+    ``json``: the values are JSON text, and a column of objects only is a struct (``OBJECT``).
+    """
+
+    json: bool = False
     seen: bool = False
+    objects: bool = True
     boolean: bool = True
     bigint: bool = True
     double: bool = True
@@ -243,6 +253,8 @@ class Inference:
         if not len(values):
             return
         self.seen = True
+        if self.objects:
+            self.objects = self.json and _all(pc.starts_with(values, "{"))
         if self.boolean:
             self.boolean = _all(fits(values, "BOOLEAN"))
         if self.number:
@@ -261,6 +273,8 @@ class Inference:
     def result(self) -> str:
         if not self.seen:
             return "VARCHAR"
+        if self.objects:
+            return OBJECT
         if self.boolean:
             return "BOOLEAN"
         if self.bigint:
@@ -342,7 +356,11 @@ class Typer:
             if not plan.typed:
                 columns.append(text)
                 continue
-            ok = fits(text, plan.data_type)
+            if plan.data_type == OBJECT:
+                typed, fit = nested.structs(text.to_pylist(), plan.stored)
+                ok = pa.array(fit, pa.bool_())
+            else:
+                ok = fits(text, plan.data_type)
             wrong = pc.invert(pc.fill_null(ok, True))
             if pc.any(wrong).as_py():
                 if self.policy == "quarantine":
@@ -354,6 +372,8 @@ class Typer:
                 bad.append((plan, wrong, text))
             if plan.data_type == UNFIT:
                 columns.append(pa.nulls(len(text), plan.stored))
+            elif plan.data_type == OBJECT:
+                columns.append(typed)
             else:
                 columns.append(cast(text, plan.data_type, ok))
         names = [p.name for p in self.plans]

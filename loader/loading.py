@@ -41,10 +41,10 @@ from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
-from loader import landing
+from loader import landing, nested
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
-from loader.fitting import Inference, Mismatch, Typer, plan_columns
+from loader.fitting import OBJECT, ColumnPlan, Inference, Mismatch, Typer, plan_columns
 from loader.inbox import ObjectInbox
 from loader.landing import LandingFile
 from loader.leases import Leases
@@ -124,6 +124,18 @@ class LoadSummary:
         self.quarantined += other.quarantined
         self.skipped += other.skipped
         self.events += other.events
+
+
+def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[str]) -> ColumnPlan:
+    """An inferred column of JSON objects: its struct type from the objects seen, or text."""
+    if plan.data_type != OBJECT or plan.origin != "inferred":
+        return plan
+    i = names.index(plan.name)
+    objects = (nested.decode(t) for b in window for t in b.column(i).to_pylist() if t is not None)
+    struct = nested.infer_struct(o for o in objects if isinstance(o, dict))
+    if struct is None:
+        return ColumnPlan(plan.name, "VARCHAR", "inferred")
+    return ColumnPlan(plan.name, OBJECT, "inferred", struct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,7 +532,9 @@ class Loader:
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
-            inference = {name: Inference() for name in text.names if name not in existing}
+            inference = {
+                name: Inference(json=text.json) for name in text.names if name not in existing
+            }
             for batch in text.batches:
                 window.append(batch)
                 rows += batch.num_rows
@@ -536,6 +550,7 @@ class Loader:
                 infer=infer,
                 inferred=lambda name: inference[name].result(),
             )
+            plans = [_struct_or_text(p, window, text.names) for p in plans]
             typer = Typer(plans, policy, json_text=text.json)
             batches = itertools.chain(window, text.batches)
             yield _Typed(typer, self._apply(typer, batches, text.line_of))

@@ -1,0 +1,185 @@
+"""JSON objects as Delta structs: the landing dialect's rule, one level down.
+
+A JSON key whose values are all objects is stored as a struct: its fields are the objects' keys
+(first seen first), each typed by the same rule as a top-level key (strings text, numbers by
+the number rule, booleans, objects a struct again, a field without a value text). An array, and
+a field holding values of several kinds, is text (an array as its compact JSON text). A field
+name bronze could not keep (blank, repeated case-insensitively, a control character), or an
+object without keys, keeps the whole value as JSON text instead: no Delta ``void``, no empty
+struct.
+
+An object joins a struct column when every field fits the field's type and it brings no other
+field; else the whole object is a mismatch (rescued, or the file refused).
+
+Values are decoded one by one here (msgspec, numbers as written): only columns of objects pay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable, Sequence
+
+import msgspec
+import pyarrow as pa
+
+from lakehouse import dialect
+
+
+class Number(str):
+    """A JSON number's literal, as written."""
+
+    __slots__ = ()
+
+
+_DECODER = msgspec.json.Decoder(float_hook=Number)
+_STRING = pa.string()
+
+
+class Misfit(Exception):
+    """A value that does not fit its struct type."""
+
+
+def decode(text: str) -> object:
+    """A JSON text as Python values: every number a :class:`Number` or an ``int``."""
+    return _DECODER.decode(text)
+
+
+def literal(value: object) -> str | None:
+    """A decoded JSON value's text as written: a string's characters, a number's literal,
+    ``true``/``false``, an object or array as compact JSON text (None: null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return str(value)
+    return compact(value)
+
+
+def compact(value: object) -> str:
+    """Compact JSON text of a decoded value, its numbers as written."""
+    if isinstance(value, dict):
+        items = (f"{msgspec.json.encode(k).decode()}:{compact(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(compact(v) for v in value) + "]"
+    if isinstance(value, Number):
+        return str.__str__(value)
+    if isinstance(value, str):
+        return msgspec.json.encode(value).decode()
+    text = literal(value)
+    return "null" if text is None else text
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, Number | int):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    return "array"
+
+
+def _field_type(values: Sequence[object]) -> pa.DataType:
+    present = [v for v in values if v is not None]
+    kinds = {_kind(v) for v in present}
+    if kinds == {"boolean"}:
+        return pa.bool_()
+    if kinds == {"number"}:
+        from loader.fitting import storage_type  # one rule for both levels
+
+        return storage_type(dialect.infer(literal(v) for v in present))
+    if kinds == {"object"}:
+        return infer_struct(present) or _STRING  # type: ignore[arg-type]  # all dicts
+    return _STRING
+
+
+def infer_struct(objects: Iterable[dict[str, object]]) -> pa.StructType | None:
+    """The struct type of these objects, or None when they keep JSON text (see the module)."""
+    fields: dict[str, list[object]] = {}
+    count = 0
+    for obj in objects:
+        count += 1
+        for key, value in obj.items():
+            fields.setdefault(key, []).append(value)
+    if not fields or dialect.name_problem(list(fields)) is not None:
+        return None
+    return pa.struct([pa.field(k, _field_type(v)) for k, v in fields.items()])
+
+
+def to_struct(value: object, t: pa.StructType) -> dict[str, object]:
+    """A decoded object as the Python value of struct type ``t``, or :class:`Misfit`."""
+    if not isinstance(value, dict):
+        raise Misfit
+    names = {t.field(i).name for i in range(t.num_fields)}
+    if not set(value) <= names:
+        raise Misfit
+    return {
+        t.field(i).name: _convert(value.get(t.field(i).name), t.field(i).type)
+        for i in range(t.num_fields)
+    }
+
+
+def _convert(value: object, t: pa.DataType) -> object:
+    if value is None:
+        return None
+    if pa.types.is_string(t):
+        return literal(value)
+    if pa.types.is_struct(t):
+        return to_struct(value, t)
+    if pa.types.is_boolean(t):
+        if not isinstance(value, bool):
+            raise Misfit
+        return value
+    text = literal(value)
+    if text is None or isinstance(value, bool | dict | list):
+        raise Misfit
+    from loader.fitting import rule_type  # one rule for both levels
+
+    rule = rule_type(t)
+    if rule is None or not dialect.fits(text, rule):
+        raise Misfit
+    if rule in ("DATE", "TIMESTAMP", "TIMESTAMPTZ"):
+        return _temporal(value, text, rule)
+    if isinstance(value, str) and not isinstance(value, Number):
+        raise Misfit  # a JSON string is no number
+    if pa.types.is_decimal(t):
+        return decimal.Decimal(text)
+    if pa.types.is_floating(t):
+        return float(text)
+    return int(text)
+
+
+def _temporal(value: object, text: str, rule: str) -> object:
+    """A JSON string as a date or a UTC timestamp (a number never is one)."""
+    if not isinstance(value, str) or isinstance(value, Number):
+        raise Misfit
+    if rule == "DATE":
+        return dt.date.fromisoformat(text)
+    stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, list[bool]]:
+    """JSON texts of objects as a struct array of type ``t``; per value whether it fit (a
+    value that did not is null in the array)."""
+    values: list[object] = []
+    ok: list[bool] = []
+    for text in texts:
+        if text is None:
+            values.append(None)
+            ok.append(True)
+            continue
+        try:
+            values.append(to_struct(decode(text), t))
+            ok.append(True)
+        except (Misfit, msgspec.DecodeError, ValueError):
+            values.append(None)
+            ok.append(False)
+    return pa.array(values, type=t), ok
