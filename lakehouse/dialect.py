@@ -11,9 +11,11 @@ UTF-16); anything else is refused as "not UTF-8 at byte N", N being the first by
 JSON is UTF-8 (a BOM is dropped).
 
 **CSV records.** Quote ``"``, escape ``""`` (RFC 4180); a record ends at LF, CRLF or CR; a quoted
-field keeps its newlines exactly. There is no comment character and no line is skipped: the
-header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N lines first). Every
-record has the header's field count, or the file is refused naming the line.
+field keeps its newlines exactly; a quote inside an unquoted field is a character, text after a
+closing quote or a quote never closed refuses the file. There is no comment character and no
+line is skipped: the header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N
+lines first). Every record has the header's field count, or the file is refused naming the line
+(a blank line is one empty field).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
 the header record outside quotes; ``,`` when none does or on a tie (:func:`csv_delimiter`). A
@@ -58,11 +60,13 @@ A column without any value is VARCHAR. Times of day, other date orders, offsets,
 
 **JSON.** Each value has a *text as written*: a string its characters (never JSON-quoted), a
 number its literal (``99999999999999999999`` keeps every digit), ``true``/``false``, and an
-object or array its compact JSON text. A key holding only strings is VARCHAR (never guessed into
-a date or number); only numbers: the number rule above (integers BIGINT, beyond int64
-DECIMAL(38, 0), beyond that text); only booleans: BOOLEAN; only objects/arrays, or a mix of
-kinds: VARCHAR of each value's text (:func:`json_column_type`). A key may be missing from some
-objects (null there); keys of all objects make the columns.
+array its compact JSON text. A key holding only strings is VARCHAR (never guessed into a date or
+number); only numbers: the number rule above (integers BIGINT, beyond int64 DECIMAL(38, 0),
+beyond that text); only booleans: BOOLEAN; only objects: a STRUCT whose fields follow this same
+rule (a field without a value is VARCHAR; no keys: JSON text); arrays, or a mix of kinds:
+VARCHAR of each value's text (:func:`json_column_type`). A key may be missing from some objects
+(null there); keys of all objects make the columns. A JSON string fits only text, date and
+timestamp columns; a number only number or text columns.
 
 **Declared types win.** A column declared in the table's contract (``data_type`` in the dbt
 ``bronze`` source) is read with that type; a column the table already has keeps its type. A
@@ -205,6 +209,8 @@ def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
 INTEGER_TEXT = r"0|-?[1-9][0-9]*"
 #: Canonical numbers; a negative zero (``-0``, ``-0.00``) is not one: no type gives its ``-`` back.
 NUMBER_TEXT = r"0(?:\.[0-9]+)?|-?[1-9][0-9]*(?:\.[0-9]+)?|-?0\.[0-9]*[1-9][0-9]*"
+#: A negative zero (which ``NUMBER_TEXT`` leaves out).
+NEGATIVE_ZERO_TEXT = r"-0(?:\.0+)?"
 DATE_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIME_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 OFFSET_TEXT = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
@@ -375,16 +381,19 @@ def infer(texts: Iterable[str | None]) -> str:
     return "VARCHAR"
 
 
-JsonKind = Literal["string", "number", "boolean", "nested"]
+JsonKind = Literal["string", "number", "boolean", "object", "array", "nested"]
 
 
 def json_column_type(kinds: Iterable[JsonKind], texts: Iterable[str]) -> str:
-    """The type of a JSON key holding values of these kinds, with these texts as written."""
+    """The type of a JSON key holding values of these kinds, with these texts as written
+    (``STRUCT``: its fields typed by this rule in turn; ``nested`` is an array)."""
     seen = set(kinds)
     if not seen:
         return "VARCHAR"
     if seen == {"boolean"}:
         return "BOOLEAN"
+    if seen == {"object"}:
+        return "STRUCT"
     if seen == {"number"}:
         typed = infer(texts)
         return typed if typed in ("BIGINT", "DOUBLE") or typed.startswith("DECIMAL") else "VARCHAR"

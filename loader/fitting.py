@@ -315,6 +315,11 @@ class ColumnPlan:
         return self.data_type != "VARCHAR"
 
 
+class NeedLiterals(Exception):
+    """A JSON number joins a text column, and the reader gave its double's text, not its
+    literal: the file must be read again keeping literals."""
+
+
 class Mismatch(Exception):
     """A value does not fit its column's declared or existing type (``quarantine``)."""
 
@@ -330,11 +335,17 @@ class Typer:
     """Types a file's batches of text by its column plans; counts rescued values."""
 
     def __init__(
-        self, plans: Sequence[ColumnPlan], policy: MismatchPolicy, *, json_text: bool = False
+        self,
+        plans: Sequence[ColumnPlan],
+        policy: MismatchPolicy,
+        *,
+        json_text: bool = False,
+        literal_numbers: bool = True,
     ) -> None:
         self.plans = list(plans)
         self.policy = policy
         self.json = json_text
+        self.literal_numbers = literal_numbers
         self.rows = 0  # records typed so far (for the row of a mismatch)
         self.rescued = 0  # values moved into _rescued_data
         fields = [pa.field(p.name, p.stored) for p in self.plans]
@@ -352,36 +363,46 @@ class Typer:
                 continue
             text = values if plan.via_text is None else _as_text(values, plan)
             if self.json and plan.data_type in _TEXT_RULES:
+                if not self.literal_numbers:
+                    _no_decimal_numbers(text)
                 text = json_text(text)
             if not plan.typed:
                 columns.append(text)
                 continue
-            if plan.data_type == OBJECT:
-                typed, fit = nested.structs(text.to_pylist(), plan.stored)
-                ok = pa.array(fit, pa.bool_())
-            else:
-                ok = fits(text, plan.data_type)
-            wrong = pc.invert(pc.fill_null(ok, True))
-            if pc.any(wrong).as_py():
-                if self.policy == "quarantine":
-                    row = int(pc.index(wrong, True).as_py())
-                    value = text[row].as_py()
-                    if self.json:
-                        value = json_text(pa.array([value], _STRING))[0].as_py()
-                    raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
+            typed, wrong = self._typed(plan, text)
+            if wrong is not None:
                 bad.append((plan, wrong, text))
-            if plan.data_type == UNFIT:
-                columns.append(pa.nulls(len(text), plan.stored))
-            elif plan.data_type == OBJECT:
-                columns.append(typed)
-            else:
-                columns.append(cast(text, plan.data_type, ok))
+            columns.append(typed)
         names = [p.name for p in self.plans]
         if bad:
             columns.append(self._rescue(bad, batch.num_rows))
             names.append(RESCUED_DATA)
         self.rows += batch.num_rows
         return pa.RecordBatch.from_arrays(columns, names=names)
+
+    def _typed(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+        """A column's typed values, and the mask of the values that did not fit (None: all
+        did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
+        structs = None
+        if plan.data_type == OBJECT:
+            structs, fit = nested.structs(text.to_pylist(), plan.stored)
+            ok = pa.array(fit, pa.bool_())
+        else:
+            ok = fits(text, plan.data_type)
+        wrong = pc.invert(pc.fill_null(ok, True))
+        if not pc.any(wrong).as_py():
+            wrong = None
+        elif self.policy == "quarantine":
+            row = int(pc.index(wrong, True).as_py())
+            value = text[row].as_py()
+            if self.json:
+                value = json_text(pa.array([value], _STRING))[0].as_py()
+            raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
+        if plan.data_type == UNFIT:
+            return pa.nulls(len(text), plan.stored), wrong
+        if structs is not None:
+            return structs, wrong
+        return cast(text, plan.data_type, ok), wrong
 
     def _rescue(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> pa.Array:
         """``_rescued_data`` for a batch: per row a JSON object of the values that did not fit."""
@@ -404,6 +425,17 @@ class Typer:
 
 #: Rules whose column stores a JSON string's characters (not its JSON text).
 _TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
+
+
+def _no_decimal_numbers(text: pa.Array) -> None:
+    """Raise :class:`NeedLiterals` if a JSON text column holds a number with a point or an
+    exponent (its printed double may differ from its literal: ``1.5`` for ``1.50``)."""
+    plain = pc.invert(pc.fill_null(pc.starts_with(text, '"'), True))
+    if not pc.any(plain).as_py():
+        return
+    numbers = pc.match_substring_regex(pc.filter(text, plain), r"^-?[0-9]+[.eE]")
+    if pc.any(numbers).as_py():
+        raise NeedLiterals
 
 
 def json_text(text: pa.Array) -> pa.Array:

@@ -44,7 +44,15 @@ from lakehouse.settings import Settings
 from loader import landing, nested
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
-from loader.fitting import OBJECT, ColumnPlan, Inference, Mismatch, Typer, plan_columns
+from loader.fitting import (
+    OBJECT,
+    ColumnPlan,
+    Inference,
+    Mismatch,
+    NeedLiterals,
+    Typer,
+    plan_columns,
+)
 from loader.inbox import ObjectInbox
 from loader.landing import LandingFile
 from loader.leases import Leases
@@ -127,12 +135,26 @@ class LoadSummary:
 
 
 def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[str]) -> ColumnPlan:
-    """An inferred column of JSON objects: its struct type from the objects seen, or text."""
-    if plan.data_type != OBJECT or plan.origin != "inferred":
+    """A column of JSON objects: its struct type from the objects seen (text when they have
+    none); the table's struct grown by the fields they add."""
+    if plan.data_type != OBJECT or plan.origin == "declared":
         return plan
     i = names.index(plan.name)
-    objects = (nested.decode(t) for b in window for t in b.column(i).to_pylist() if t is not None)
-    struct = nested.infer_struct(o for o in objects if isinstance(o, dict))
+    objects: list[dict[str, object]] = []
+    for batch in window:
+        for text in batch.column(i).to_pylist():
+            if text is None or not text.startswith("{"):
+                continue
+            try:
+                value = nested.decode(text)
+            except ValueError:
+                continue  # not an object: a mismatch, found when typed
+            if isinstance(value, dict):
+                objects.append(value)
+    struct = nested.infer_struct(objects)
+    if plan.origin == "existing":
+        grown = nested.merge_struct(plan.stored, struct)
+        return ColumnPlan(plan.name, OBJECT, "existing", grown)
     if struct is None:
         return ColumnPlan(plan.name, "VARCHAR", "inferred")
     return ColumnPlan(plan.name, OBJECT, "inferred", struct)
@@ -456,8 +478,35 @@ class Loader:
 
         Returns the table's schema as it will be once the file is in.
         """
+        try:
+            return self._read_file_as(bronze, file, start, target, pending, partial, summary)
+        except NeedLiterals:
+            # a JSON number joins a text column: read it again keeping every literal
+            pending.drop(file.batch_id)
+            self._rows.pop(file.batch_id, None)
+            self._rescued.pop(file.batch_id, None)
+            if file.batch_id in partial:
+                version = bronze.roll_back(file.batch_id)
+                partial.discard(file.batch_id)
+                self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
+            return self._read_file_as(
+                bronze, file, start, target, pending, partial, summary, exact=True
+            )
+
+    def _read_file_as(
+        self,
+        bronze: Bronze,
+        file: LandingFile,
+        start: int,
+        target: pa.Schema | None,
+        pending: Pending,
+        partial: set[str],
+        summary: LoadSummary,
+        *,
+        exact: bool = False,
+    ) -> pa.Schema | None:
         source = detect(file.path)
-        with self._typed(bronze.name, source, target) as typed:
+        with self._typed(bronze.name, source, target, exact=exact) as typed:
             schema = typed.typer.schema
             if typed.typer.may_rescue and not is_small(file, source):
                 schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
@@ -509,7 +558,9 @@ class Loader:
         return declared, policy, infer, contract.skip_lines
 
     @contextmanager
-    def _typed(self, table: str, source: Source, target: pa.Schema | None) -> Iterator[_Typed]:
+    def _typed(
+        self, table: str, source: Source, target: pa.Schema | None, *, exact: bool = False
+    ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
         declared, policy, infer, skip = self._reading(table)
         existing = {f.name: f.type for f in target} if target is not None else {}
@@ -526,7 +577,7 @@ class Loader:
                 typer = Typer(plans, policy)
                 yield _Typed(typer, self._apply(typer, batches, lambda _: None))
             return
-        text = self._open_text(source, skip, limits)
+        text = self._open_text(source, skip, limits, exact)
         with text:
             self._check_names(text.names, target)
             # the first chunk_rows records (every record of most files) decide inferred types
@@ -551,11 +602,11 @@ class Loader:
                 inferred=lambda name: inference[name].result(),
             )
             plans = [_struct_or_text(p, window, text.names) for p in plans]
-            typer = Typer(plans, policy, json_text=text.json)
+            typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
             batches = itertools.chain(window, text.batches)
             yield _Typed(typer, self._apply(typer, batches, text.line_of))
 
-    def _open_text(self, source: Source, skip: int, limits: Limits) -> TextFile:
+    def _open_text(self, source: Source, skip: int, limits: Limits, exact: bool) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(source, skip_lines=skip, limits=limits)
         return open_json(
@@ -563,6 +614,7 @@ class Loader:
             batch_rows=self.settings.read_batch_rows,
             database=self._database(),
             limits=limits,
+            exact=exact,
         )
 
     @staticmethod

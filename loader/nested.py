@@ -8,8 +8,9 @@ name bronze could not keep (blank, repeated case-insensitively, a control charac
 object without keys, keeps the whole value as JSON text instead: no Delta ``void``, no empty
 struct.
 
-An object joins a struct column when every field fits the field's type and it brings no other
-field; else the whole object is a mismatch (rescued, or the file refused).
+A struct column grows the fields a later file's objects bring (:func:`merge_struct`, as Delta
+adds a column); an object joins it when every field fits the field's type, else the whole
+object is a mismatch (rescued, or the file refused).
 
 Values are decoded one by one here (msgspec, numbers as written): only columns of objects pay.
 """
@@ -111,6 +112,24 @@ def infer_struct(objects: Iterable[dict[str, object]]) -> pa.StructType | None:
     if not fields or dialect.name_problem(list(fields)) is not None:
         return None
     return pa.struct([pa.field(k, _field_type(v)) for k, v in fields.items()])
+
+
+def merge_struct(old: pa.StructType, new: pa.StructType | None) -> pa.StructType:
+    """``old`` with the fields ``new`` adds (a field of both keeps ``old``'s type, a struct in
+    both grows in turn); a name differing only by case from one of ``old``'s is not added."""
+    if new is None:
+        return old
+    fields = []
+    taken = {old.field(i).name.lower() for i in range(old.num_fields)}
+    mine = {new.field(i).name: new.field(i) for i in range(new.num_fields)}
+    for i in range(old.num_fields):
+        f = old.field(i)
+        other = mine.get(f.name)
+        if other is not None and pa.types.is_struct(f.type) and pa.types.is_struct(other.type):
+            f = pa.field(f.name, merge_struct(f.type, other.type))
+        fields.append(f)
+    fields += [f for name, f in mine.items() if name.lower() not in taken]
+    return pa.struct(fields)
 
 
 def to_struct(value: object, t: pa.StructType) -> dict[str, object]:

@@ -176,6 +176,8 @@ class TextFile:
     stack: ExitStack = field(default_factory=ExitStack)
     #: The values are JSON text (strings quoted), not CSV fields.
     json: bool = False
+    #: JSON numbers are their literals as written (else as DuckDB prints them: 1.5 for 1.50).
+    literal_numbers: bool = True
 
     def close(self) -> None:
         self.stack.close()
@@ -290,7 +292,7 @@ def _line_at(path: Path, offset: int) -> int:
     return line
 
 
-def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> Locate:
+def _csv_line_of(path: Path, delimiter: str, skip_lines: int) -> Locate:
     """A function from a 0-based data record to the line it starts on (the error path)."""
 
     def line_of(row: int) -> int | None:
@@ -302,10 +304,7 @@ def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> L
             next(reader, None)  # the header
             seen = -1
             start = reader.line_num + 1
-            for record in reader:
-                if not record and columns > 1:
-                    start = reader.line_num + 1
-                    continue
+            for _ in reader:
                 seen += 1
                 if seen == row:
                     return base + start
@@ -324,11 +323,13 @@ def _field_count_problem(path: Path, delimiter: str, skip_lines: int, columns: i
         next(reader, None)
         start = reader.line_num + 1
         for record in reader:
-            if (record or columns == 1) and len(record or [""]) != columns:
+            fields = len(record) or 1  # a blank line is one empty field
+            if fields != columns:
                 line = skip_lines + start
                 return FileRejected(
                     "column_count",
-                    f"line {line} has {len(record)} fields, the header has {columns}",
+                    f"line {line} has {fields} field{'s' * (fields != 1)}, the header has "
+                    f"{columns}",
                     line=line,
                 )
             start = reader.line_num + 1
@@ -358,7 +359,7 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
                 double_quote=True,
                 escape_char=False,
                 newlines_in_values=True,
-                ignore_empty_lines=len(names) > 1,
+                ignore_empty_lines=False,  # a blank line is a record of one empty field
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, _STRING),
@@ -380,13 +381,30 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             for batch in reader:
+                if len(names) > 1 and _blank_rows(batch):
+                    # pyarrow reads a blank line as a row of nulls: a row (,,) or a line of
+                    # one field? The rule says which, record by record.
+                    found = _field_count_problem(path, delimiter, skip_lines, len(names))
+                    if found.line is not None:
+                        raise found
                 if batch.num_rows:
                     yield batch
         except pa.ArrowInvalid as exc:
             raise problem.of(exc) from exc
 
-    line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
+    line_of = _csv_line_of(path, delimiter, skip_lines)
     return TextFile(names, batches(), line_of, stack)
+
+
+def _blank_rows(batch: pa.RecordBatch) -> bool:
+    """Whether a row is null in every column: ``,,`` or a blank line, which pyarrow reads
+    alike (the caller tells them apart)."""
+    empty = pc.is_null(batch.column(0))
+    for column in batch.columns[1:]:
+        if not pc.any(empty).as_py():
+            return False
+        empty = pc.and_(empty, pc.is_null(column))
+    return bool(pc.any(empty).as_py())
 
 
 def _csv_dialect(
@@ -401,7 +419,7 @@ def _csv_dialect(
         path = _transcode_utf16(path, limits, stack)
     header, _ = _csv_header(path, skip_lines)
     if not header:
-        raise FileRejected("empty", "the file has no header line")
+        raise FileRejected("invalid_column", f"line {skip_lines + 1}, the header, is blank")
     delimiter = dialect.csv_delimiter(header, "tsv" if source.kind == "tsv" else "csv")
     names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
     problem = dialect.name_problem(names)
@@ -420,6 +438,8 @@ class _CsvProblem:
     def of(self, exc: Exception) -> FileRejected:
         """A pyarrow CSV error as a quarantine reason (found again, with its line, by Python)."""
         text = str(exc)
+        if "Empty CSV file" in text:
+            return FileRejected("header_only", "the file has a header and no rows")
         if "Expected" in text and "columns" in text:
             return _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
         if "UTF8" in text or "utf-8" in text.lower() or "utf8" in text.lower():
@@ -433,13 +453,21 @@ _DIGITS = bytes((48 if 48 <= i <= 57 or i == 46 else 32) for i in range(256))
 _LONG_NUMBER = b"0" * 17  # 16 digits and a point: more than a double holds for sure
 
 
-def _has_long_numbers(path: Path) -> bool:
-    """Whether the file holds a run of 16 or more digits (maybe with a point): a number a
-    double may not hold exactly (or a long digit string, which is harmless: slower)."""
+#: ``-0`` before what ends a JSON number: an integer minus zero, which DuckDB reads as 0.
+_MINUS_ZERO = tuple(b"-0" + end for end in (b",", b"}", b"]", b" ", b"\n", b"\r", b"\t"))
+
+
+def _needs_literals(path: Path) -> bool:
+    """Whether DuckDB's reading may not keep a number of the file: a run of 16 or more digits
+    (maybe with a point; a double may not hold it), or an integer ``-0``. A long digit string
+    or a ``-0,`` inside a string trips it too, which is harmless: the exact path is slower."""
     with path.open("rb") as f:
         tail = b""
         while block := f.read(_BLOCK):
-            if (tail + block).translate(_DIGITS).find(_LONG_NUMBER) >= 0:
+            data = tail + block
+            if data.translate(_DIGITS).find(_LONG_NUMBER) >= 0:
+                return True
+            if any(data.find(mark) >= 0 for mark in _MINUS_ZERO):
                 return True
             tail = block[-len(_LONG_NUMBER) :]
     return False
@@ -491,9 +519,13 @@ def open_json(
     batch_rows: int,
     database: duckdb.DuckDBPyConnection | None = None,
     limits: Limits | None = None,
+    exact: bool = False,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
-    ``loader.fitting`` unquotes the strings of the columns that keep text."""
+    ``loader.fitting`` unquotes the strings of the columns that keep text.
+
+    ``exact``: read every number as written (msgspec), not as DuckDB prints its double.
+    """
     limits = limits or Limits()
     stack = ExitStack()
     try:
@@ -506,10 +538,10 @@ def open_json(
         _check_json_array_end(path, head)
         if head.startswith(dialect.BOM_UTF8):
             path = _without_bom(path, limits, stack)
-        if _has_long_numbers(path):
-            return _json_exact(path, source.kind, batch_rows, stack)
         con = database.cursor() if database is not None else duckdb.connect()
         stack.callback(con.close)
+        if exact or _needs_literals(path):
+            return _json_exact(path, source.kind, batch_rows, con, stack)
         fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
         objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
         keys = _json_keys(con, objects, SAMPLE_RECORDS)
@@ -533,7 +565,7 @@ def open_json(
         except duckdb.Error as exc:
             raise _json_error(exc, path) from exc
 
-    return TextFile(keys, stream(), line_of, stack, json=True)
+    return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
 
 
 def _json_keys(con: duckdb.DuckDBPyConnection, objects: str, limit: int | None) -> list[str]:
@@ -641,22 +673,40 @@ class _Number(str):
     __slots__ = ()
 
 
-def _json_exact(path: Path, kind: Kind, batch_rows: int, stack: ExitStack) -> TextFile:
-    """The exact reading (msgspec; every number as written), for files with long numbers."""
-    data = path.read_bytes()
-    decoder = msgspec.json.Decoder(float_hook=_Number)
-    raw = data.removeprefix(dialect.BOM_UTF8)
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_OBJECTS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+
+
+def _json_exact(
+    path: Path, kind: Kind, batch_rows: int, con: duckdb.DuckDBPyConnection, stack: ExitStack
+) -> TextFile:
+    """The exact reading: every value's JSON text as written (msgspec), for files whose numbers
+    DuckDB may not keep. The file is held in memory: this path is for the rare file."""
+    fmt = "newline_delimited" if kind == "ndjson" else "auto"
+    objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
+    query = (
+        f"select count(*) from {objects} where json_type(json) <> 'OBJECT'"
+        " or len(json_keys(json)) <> len(list_distinct(json_keys(json)))"
+    )
+    odd = con.execute(query).fetchone()
+    if odd and odd[0]:
+        raise FileRejected(
+            "unparseable", "a record is not a JSON object, or an object repeats a key"
+        )
+    raw = path.read_bytes().removeprefix(dialect.BOM_UTF8)
     try:
         if kind == "ndjson" or not raw.lstrip().startswith(b"["):
-            records = decoder.decode_lines(raw)
+            records = _RAW_OBJECT.decode_lines(raw)
         else:
-            records = decoder.decode(raw)
+            records = _RAW_OBJECTS.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise FileRejected(
+            "unparseable", f"top-level JSON values must be objects (one record each): {exc}"
+        ) from exc
     except msgspec.DecodeError as exc:
         raise FileRejected("unparseable", f"the file does not parse as JSON: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise FileRejected("unparseable", "top-level JSON values must be objects (one record each)")
     keys: dict[str, None] = {}
     for record in records:
         keys.update(dict.fromkeys(record))
@@ -668,36 +718,22 @@ def _json_exact(path: Path, kind: Kind, batch_rows: int, stack: ExitStack) -> Te
     def batches() -> Iterator[pa.RecordBatch]:
         for start in range(0, len(records), batch_rows):
             part = records[start : start + batch_rows]
-            columns = [pa.array([_json_text(r.get(k)) for r in part], _STRING) for k in names]
+            columns = [pa.array([_raw_text(r.get(k)) for r in part], _STRING) for k in names]
             yield pa.RecordBatch.from_arrays(columns, names=names)
 
     return TextFile(names, batches(), _json_line_of(path, kind), stack, json=True)
 
 
-def _json_text(value: object) -> str | None:
-    """A decoded JSON value's JSON text, its numbers as written (null: None)."""
+def _raw_text(value: msgspec.Raw | None) -> str | None:
+    """A value's JSON text as written (an object or array without its whitespace)."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, _Number):
-        return str.__str__(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return msgspec.json.encode(value).decode()
-    return _encode_exact(value)
-
-
-def _encode_exact(value: object) -> str:
-    """Compact JSON text of a nested value, its numbers as written."""
-    if isinstance(value, dict):
-        items = (f"{msgspec.json.encode(k).decode()}:{_encode_exact(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_encode_exact(v) for v in value) + "]"
-    text = _json_text(value)
-    return "null" if text is None else text
+    data = bytes(value)
+    if data == b"null":
+        return None
+    if data[:1] in (b"{", b"["):
+        data = msgspec.json.format(data, indent=-1)
+    return data.decode()
 
 
 # -- Parquet ----------------------------------------------------------------------------------

@@ -261,8 +261,37 @@ def same_json(stored: Any, raw: bytes | None) -> bool:
         if isinstance(stored, str):
             return stored == literal
         return same_text(stored, literal)
-    # an object or array: its JSON text, parsed back, is the value (every digit kept)
+    if isinstance(value, dict) and isinstance(stored, dict):  # an object as a struct
+        return _same_decoded(stored, value)
+    # an array (or an object kept as text): its JSON text, parsed back, is the value
     if not isinstance(stored, str):
+        return False
+    try:
+        return json.loads(stored, parse_float=D, parse_int=D) == value
+    except ValueError:
+        return False
+
+
+def _same_decoded(stored: Any, value: Any) -> bool:
+    """A struct field against a decoded JSON value (numbers as ``Decimal``), by the rule."""
+    if value is None:
+        return stored is None
+    if isinstance(value, dict):
+        if not isinstance(stored, dict) or not set(value) <= set(stored):
+            return False
+        extra = set(stored) - set(value)  # fields other objects brought: null here
+        return all(stored[k] is None for k in extra) and all(
+            _same_decoded(stored[k], v) for k, v in value.items()
+        )
+    if isinstance(value, bool):
+        return stored is value or stored == ("true" if value else "false")
+    if isinstance(value, D):
+        return (
+            same_text(stored, str(value)) if not isinstance(stored, str) else stored == str(value)
+        )
+    if isinstance(value, str):
+        return stored == value
+    if not isinstance(stored, str):  # an array: its JSON text
         return False
     try:
         return json.loads(stored, parse_float=D, parse_int=D) == value

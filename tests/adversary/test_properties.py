@@ -180,21 +180,7 @@ FAST: dict[str, Any] = {
 }
 SLOW = FAST | {"max_examples": 400, "derandomize": False, "phases": list(Phase)}
 
-#: The loader does not keep these yet (the lossless-bronze work in progress); each mark names
-#: a falsifying example hypothesis found. Remove it when the loader keeps them (strict).
-CSV_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="the loader loads b'a,a\\n,\\n' (names equal: the rule refuses it), and changes "
-    "values (tests/adversary/test_corpus.py LOADER_DEFECTS: 007, ' 2', True, 3.5215257120407011)",
-)
-JSON_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="the loader stores NDJSON b'{\"x.y\": 1.0000000000000000001}' as 1.0, and nested "
-    "values as structs, not JSON text",
-)
 
-
-@CSV_DEFECT
 @settings(**FAST)
 @given(file=csv_files())
 def test_csv_files_are_kept_exactly_or_refused(
@@ -203,7 +189,6 @@ def test_csv_files_are_kept_exactly_or_refused(
     check(api, *file)
 
 
-@JSON_DEFECT
 @settings(**FAST)
 @given(file=json_files())
 def test_json_files_are_kept_exactly_or_refused(
@@ -248,7 +233,6 @@ def test_the_api_answers_by_the_rule_many(
 
 
 @pytest.mark.slow
-@CSV_DEFECT
 @settings(**SLOW)
 @given(file=csv_files())
 def test_many_csv_files(api: tuple[Settings, TestClient], file: tuple[str, bytes]) -> None:
@@ -256,7 +240,6 @@ def test_many_csv_files(api: tuple[Settings, TestClient], file: tuple[str, bytes
 
 
 @pytest.mark.slow
-@JSON_DEFECT
 @settings(**SLOW)
 @given(file=json_files())
 def test_many_json_files(api: tuple[Settings, TestClient], file: tuple[str, bytes]) -> None:

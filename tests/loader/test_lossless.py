@@ -361,3 +361,17 @@ def test_status_and_the_api_show_rescued_values(settings: Settings) -> None:
     with TestClient(app) as client:
         got = client.get(f"/v1/batches/{loaded.batch_id}")
     assert got.status_code == 200 and got.json()["rescued"] == 2
+
+
+def test_a_struct_grows_the_fields_later_objects_bring(settings: Settings) -> None:
+    drop(settings, "t", "a.ndjson", '{"id": 1, "p": {"page": "/"}}\n')
+    Loader(settings).load_pending()
+    drop(settings, "t", "b.ndjson", '{"id": 2, "p": {"page": "/x", "ms": 12}}\n{"id": 3, "p": 5}\n')
+    Loader(settings).load_pending()
+    table = bronze(settings, "t").sort_by("id")
+    assert table.column("p").to_pylist() == [
+        {"page": "/", "ms": None},
+        {"page": "/x", "ms": 12},
+        None,
+    ]
+    assert table.column("_rescued_data").to_pylist()[2] == '{"p": "5"}'
