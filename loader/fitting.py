@@ -145,33 +145,43 @@ def _int_range(text: pa.Array, low: int, high: int) -> pa.Array:
 
 def _decimal_digits(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Integer digits (0 for ``0``) and decimals of canonical numbers."""
-    parts = pc.extract_regex(text, r"^-?(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
-    whole = pc.struct_field(parts, "whole")
-    frac = pc.struct_field(parts, "frac")
-    whole_len = pc.if_else(pc.equal(whole, "0"), 0, pc.utf8_length(whole))
-    return whole_len, pc.fill_null(pc.utf8_length(frac), 0)
+    length = pc.utf8_length(text)
+    point = pc.find_substring(text, ".")
+    has_point = pc.greater_equal(point, 0)
+    frac = pc.if_else(has_point, pc.subtract(pc.subtract(length, point), 1), 0)
+    whole = pc.if_else(has_point, point, length)
+    sign = pc.cast(pc.starts_with(text, "-"), pa.int32())
+    zero = pc.cast(pc.starts_with(pc.utf8_ltrim(text, "-"), "0"), pa.int32())
+    return pc.subtract(pc.subtract(whole, sign), zero), frac
 
 
-def _castable(text: pa.Array, target: pa.DataType, candidate: pa.Array) -> pa.Array:
-    """``candidate`` narrowed to the values Arrow can cast (a real date, a real time)."""
+def _castable(
+    text: pa.Array, target: pa.DataType, candidate: pa.Array, rule: str
+) -> tuple[pa.Array, pa.Array | None]:
+    """``candidate`` narrowed to the values Arrow can cast (a real date, a real time), and the
+    cast values when every candidate cast (else None)."""
     picked = pc.if_else(candidate, text, pa.scalar(None, _STRING))
     try:
-        pc.cast(picked, target)
-        return candidate
+        return candidate, pc.cast(picked, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     # some candidate is no real date or time (2023-02-29): the rule, value by value
-    rule = "DATE" if target == pa.date32() else "TIMESTAMPTZ"
     values = picked.to_pylist()
-    return pa.array([v is not None and dialect.fits(v, rule) for v in values], pa.bool_())
+    return pa.array([v is not None and dialect.fits(v, rule) for v in values], pa.bool_()), None
 
 
 def fits(text: pa.Array, data_type: str) -> pa.Array:
     """Whether each text is held exactly by ``data_type`` (null where the text is null)."""
+    return fits_and_values(text, data_type)[0]
+
+
+def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array | None]:
+    """:func:`fits`, and for dates and timestamps the values cast on the way (else None)."""
+    values = None
     t = dialect.type_name(data_type)
     valid = pc.is_valid(text)
     if t == UNFIT:
-        return pc.if_else(valid, False, pa.scalar(None, pa.bool_()))
+        return pc.if_else(valid, False, pa.scalar(None, pa.bool_())), None
     if t in dialect.INT_RANGES or t == "HUGEINT":
         ok = _match(text, _INT)
         low, high = dialect.INT_RANGES.get(t, (-(10**38) + 1, 10**38 - 1))
@@ -195,14 +205,18 @@ def fits(text: pa.Array, data_type: str) -> pa.Array:
         ok = pc.is_in(text, pa.array(["true", "false"]))
     elif t == "DATE":
         ok = pc.and_(_match(text, _DATE), pc.invert(pc.starts_with(text, "0000")))
-        ok = _castable(text, pa.date32(), pc.fill_null(ok, False))
-    elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
-        pattern = _TIMESTAMP if t == "TIMESTAMP" else _TIMESTAMPTZ
-        ok = pc.and_(_match(text, pattern), pc.invert(pc.starts_with(text, "0000")))
-        ok = _castable(_with_offset(text), pa.timestamp("us", tz="UTC"), pc.fill_null(ok, False))
+        ok, values = _castable(text, pa.date32(), pc.fill_null(ok, False), "DATE")
+    elif t == "TIMESTAMP":  # naive: read as UTC
+        ok = pc.and_(_match(text, _TIMESTAMP), pc.invert(pc.starts_with(text, "0000")))
+        ok, values = _castable(text, pa.timestamp("us"), pc.fill_null(ok, False), t)
+        values = None if values is None else values.cast(pa.timestamp("us", tz="UTC"))
+    elif t == "TIMESTAMPTZ":
+        ok = pc.and_(_match(text, _TIMESTAMPTZ), pc.invert(pc.starts_with(text, "0000")))
+        utc = pa.timestamp("us", tz="UTC")
+        ok, values = _castable(_with_offset(text), utc, pc.fill_null(ok, False), t)
     else:
         ok = valid
-    return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_()))
+    return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_())), values
 
 
 def _with_offset(text: pa.Array) -> pa.Array:
@@ -221,6 +235,8 @@ def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array
     t = dialect.type_name(data_type)
     if t == "BOOLEAN":
         return pc.equal(text, "true")
+    if t == "TIMESTAMP":
+        return pc.cast(text, pa.timestamp("us")).cast(target)
     if pa.types.is_timestamp(target):
         return pc.cast(_with_offset(text), target)
     return pc.cast(text, target)
@@ -231,63 +247,48 @@ def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array
 
 @dataclass
 class Inference:
-    """Which types every value of one column seen so far fits (see ``dialect.infer``).
+    """The type every value of one column fits (``dialect.infer``), over the batches added.
 
     ``json``: the values are JSON text, and a column of objects only is a struct (``OBJECT``).
+    The candidates are tried in order when :meth:`result` is asked, each over every value
+    until one does not fit: a column costs about one check of its type.
     """
 
     json: bool = False
-    seen: bool = False
-    objects: bool = True
-    boolean: bool = True
-    bigint: bool = True
-    double: bool = True
-    number: bool = True
-    whole: int = 0
-    scale: int = 0
-    date: bool = True
-    timestamp: bool = True
+    parts: list[pa.Array] = field(default_factory=list)
 
     def add(self, text: pa.Array) -> None:
         values = text.drop_null() if text.null_count else text
-        if not len(values):
-            return
-        self.seen = True
-        if self.objects:
-            self.objects = self.json and _all(pc.starts_with(values, "{"))
-        if self.boolean:
-            self.boolean = _all(fits(values, "BOOLEAN"))
-        if self.number:
-            self.number = _all(_match(values, _NUMBER))
-            if self.number:
-                whole, frac = _decimal_digits(values)
-                self.whole = max(self.whole, pc.max(whole).as_py() or 0)
-                self.scale = max(self.scale, pc.max(frac).as_py() or 0)
-        self.bigint = self.bigint and self.number and _all(fits(values, "BIGINT"))
-        self.double = self.double and self.number and _all(fits(values, "DOUBLE"))
-        if self.date:
-            self.date = _all(fits(values, "DATE"))
-        if self.timestamp:
-            self.timestamp = _all(fits(values, "TIMESTAMP"))
+        if len(values):
+            self.parts.append(values)
+
+    def _every(self, test: Callable[[pa.Array], pa.Array]) -> bool:
+        head = self.parts[0].slice(0, _HEAD)  # most columns fail most types in their first values
+        return _all(test(head)) and all(_all(test(part)) for part in self.parts)
 
     def result(self) -> str:
-        if not self.seen:
+        if not self.parts:
             return "VARCHAR"
-        if self.objects:
+        if self.json and self._every(lambda t: pc.starts_with(t, "{")):
             return OBJECT
-        if self.boolean:
-            return "BOOLEAN"
-        if self.bigint:
-            return "BIGINT"
-        if self.double:
-            return "DOUBLE"
-        if self.number and self.whole + self.scale <= dialect.MAX_DECIMAL_DIGITS:
-            return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{self.scale})"
-        if self.date:
-            return "DATE"
-        if self.timestamp:
-            return "TIMESTAMP"
+        for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
+            if self._every(lambda t, c=candidate: fits(t, c)):  # type: ignore[misc]
+                return candidate
+        if self._every(lambda t: _match(t, _NUMBER)):
+            whole = scale = 0
+            for part in self.parts:
+                digits, decimals = _decimal_digits(part)
+                whole = max(whole, pc.max(digits).as_py() or 0)
+                scale = max(scale, pc.max(decimals).as_py() or 0)
+            if whole + scale <= dialect.MAX_DECIMAL_DIGITS:
+                return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{scale})"
+        for candidate in ("DATE", "TIMESTAMP"):
+            if self._every(lambda t, c=candidate: fits(t, c)):  # type: ignore[misc]
+                return candidate
         return "VARCHAR"
+
+
+_HEAD = 1024
 
 
 def _all(mask: pa.Array) -> bool:
@@ -353,7 +354,9 @@ class Typer:
         #: Whether a batch may carry ``_rescued_data`` (a declared or existing typed column).
         self.may_rescue = policy == "rescue" and any(p.typed or p.via_text for p in self.plans)
 
-    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def apply(self, batch: pa.RecordBatch, *, inferred_from: bool = False) -> pa.RecordBatch:
+        """The typed batch. ``inferred_from``: the batch is one the inferred types were found
+        by (every value of it fits them: they are cast without checking again)."""
         columns: list[pa.Array] = []
         bad: list[tuple[ColumnPlan, pa.Array, pa.Array]] = []
         for i, plan in enumerate(self.plans):
@@ -369,6 +372,9 @@ class Typer:
             if not plan.typed:
                 columns.append(text)
                 continue
+            if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
+                columns.append(cast(text, plan.data_type))
+                continue
             typed, wrong = self._typed(plan, text)
             if wrong is not None:
                 bad.append((plan, wrong, text))
@@ -383,12 +389,12 @@ class Typer:
     def _typed(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         """A column's typed values, and the mask of the values that did not fit (None: all
         did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
-        structs = None
+        structs = values = None
         if plan.data_type == OBJECT:
             structs, fit = nested.structs(text.to_pylist(), plan.stored)
             ok = pa.array(fit, pa.bool_())
         else:
-            ok = fits(text, plan.data_type)
+            ok, values = fits_and_values(text, plan.data_type)
         wrong = pc.invert(pc.fill_null(ok, True))
         if not pc.any(wrong).as_py():
             wrong = None
@@ -402,6 +408,8 @@ class Typer:
             return pa.nulls(len(text), plan.stored), wrong
         if structs is not None:
             return structs, wrong
+        if values is not None and wrong is None and values.type == plan.stored:
+            return values, wrong  # cast already, every value fits
         return cast(text, plan.data_type, ok), wrong
 
     def _rescue(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> pa.Array:

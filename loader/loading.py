@@ -604,7 +604,7 @@ class Loader:
             plans = [_struct_or_text(p, window, text.names) for p in plans]
             typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
             batches = itertools.chain(window, text.batches)
-            yield _Typed(typer, self._apply(typer, batches, text.line_of))
+            yield _Typed(typer, self._apply(typer, batches, text.line_of, len(window)))
 
     def _open_text(self, source: Source, skip: int, limits: Limits, exact: bool) -> TextFile:
         if source.kind in ("csv", "tsv"):
@@ -628,12 +628,18 @@ class Loader:
 
     @staticmethod
     def _apply(
-        typer: Typer, batches: Iterator[pa.RecordBatch], line_of: Callable[[int], int | None]
+        typer: Typer,
+        batches: Iterator[pa.RecordBatch],
+        line_of: Callable[[int], int | None],
+        window: int = 0,
     ) -> Iterator[pa.RecordBatch]:
-        """The typed batches; a value that does not fit (``quarantine``) refuses the file."""
-        for batch in batches:
+        """The typed batches; a value that does not fit (``quarantine``) refuses the file.
+
+        The first ``window`` batches are those the inferred types were found by.
+        """
+        for i, batch in enumerate(batches):
             try:
-                yield typer.apply(batch)
+                yield typer.apply(batch, inferred_from=i < window)
             except Mismatch as exc:
                 line = line_of(exc.row) if exc.row >= 0 else None
                 where = f"line {line}" if line is not None else f"record {exc.row + 1}"

@@ -232,10 +232,11 @@ def _check_quotes(path: Path, delimiter: str) -> None:
         block = f.read(_BLOCK)
         while block:
             following = f.read(_BLOCK)
-            data = pa.Array.from_buffers(pa.uint8(), len(block), [None, pa.py_buffer(block)])
-            at = pc.cast(pc.indices_nonzero(pc.equal(data, 34)), pa.int64())
-            n = len(at)
+            n = block.count(b'"')
             if n:
+                data = pa.Array.from_buffers(pa.uint8(), len(block), [None, pa.py_buffer(block)])
+                quote = pa.scalar(34, pa.uint8())
+                at = pc.cast(pc.indices_nonzero(pc.equal(data, quote)), pa.int64())
                 before = pc.take(data, pc.subtract(pc.max_element_wise(at, 1), 1))
                 after = pc.take(data, pc.min_element_wise(pc.add(at, 1), len(block) - 1))
                 ordinal = pc.cumulative_sum(pc.fill_null(pa.nulls(n, pa.int64()), 1))
@@ -449,12 +450,22 @@ class _CsvProblem:
 
 # -- JSON -----------------------------------------------------------------------------------
 
-_DIGITS = bytes((48 if 48 <= i <= 57 or i == 46 else 32) for i in range(256))
+
+def _number_shapes() -> bytes:
+    """A byte map: digits and the point → ``0``, ``-`` kept, what ends a JSON number → ``,``,
+    anything else a space."""
+    table = bytearray(b" " * 256)
+    for i in b"0123456789.":
+        table[i] = ord("0")
+    table[ord("-")] = ord("-")
+    for i in b",}] \t\r\n":
+        table[i] = ord(",")
+    return bytes(table)
+
+
+_SHAPES = _number_shapes()
 _LONG_NUMBER = b"0" * 17  # 16 digits and a point: more than a double holds for sure
-
-
-#: ``-0`` before what ends a JSON number: an integer minus zero, which DuckDB reads as 0.
-_MINUS_ZERO = tuple(b"-0" + end for end in (b",", b"}", b"]", b" ", b"\n", b"\r", b"\t"))
+_MINUS_ZERO = b"-0,"  # an integer minus zero, which DuckDB reads as 0
 
 
 def _needs_literals(path: Path) -> bool:
@@ -464,10 +475,8 @@ def _needs_literals(path: Path) -> bool:
     with path.open("rb") as f:
         tail = b""
         while block := f.read(_BLOCK):
-            data = tail + block
-            if data.translate(_DIGITS).find(_LONG_NUMBER) >= 0:
-                return True
-            if any(data.find(mark) >= 0 for mark in _MINUS_ZERO):
+            shapes = (tail + block).translate(_SHAPES)
+            if shapes.find(_LONG_NUMBER) >= 0 or shapes.find(_MINUS_ZERO) >= 0:
                 return True
             tail = block[-len(_LONG_NUMBER) :]
     return False

@@ -111,7 +111,7 @@ def test_json_column_type() -> None:
     assert json_column_type(["number", "string"], ["1", "x"]) == "VARCHAR"
     assert json_column_type(["boolean"], ["true"]) == "BOOLEAN"
     assert json_column_type(["nested"], ["[1.0,2.0]"]) == "VARCHAR"
-    assert json_column_type(["object"], ["{\"c\":1}"]) == "STRUCT"
+    assert json_column_type(["object"], ['{"c":1}']) == "STRUCT"
     assert json_column_type([], []) == "VARCHAR"
 
 
