@@ -15,7 +15,7 @@ field keeps its newlines exactly; a quote inside an unquoted field is a characte
 closing quote or a quote never closed refuses the file. There is no comment character and no
 line is skipped: the header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N
 lines first). Every record has the header's field count, or the file is refused naming the line
-(a blank line is one empty field).
+(a blank line is no record; in a one-column file it is a null).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
 the header record outside quotes; ``,`` when none does or on a tie (:func:`csv_delimiter`). A

@@ -85,6 +85,8 @@ def print_status(
                 str(error.get("detail") or error.get("error") or ""),
             )
         out.print(failed)
+    for line in rescued_lines(status["recent_batches"]):
+        print(line)  # noqa: T201
     for line in build_lines(status["recent_builds"]):
         print(line)  # noqa: T201
     for line in latency_lines(status["latency"]):
@@ -163,3 +165,13 @@ def _print_service(console: Console, service: dict[str, Any] | None) -> None:
         f"pending: {', '.join(builder.get('pending') or []) or 'none'}; "
         f"owed after a failure: {', '.join(builder.get('owed') or []) or 'none'}"
     )
+
+
+def rescued_lines(recent: list[dict[str, Any]]) -> list[str]:
+    """Recent batches whose values did not fit their columns, kept in ``_rescued_data``."""
+    return [
+        f"rescued: {b['rescued']} value(s) of {b['table']}/{b['source_file']} "
+        f"(batch {b['batch_id']}) in _rescued_data"
+        for b in recent
+        if b.get("rescued")
+    ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -33,7 +34,6 @@ class Number(str):
     __slots__ = ()
 
 
-_DECODER = msgspec.json.Decoder(float_hook=Number)
 _STRING = pa.string()
 
 
@@ -42,8 +42,13 @@ class Misfit(Exception):
 
 
 def decode(text: str) -> object:
-    """A JSON text as Python values: every number a :class:`Number` or an ``int``."""
-    return _DECODER.decode(text)
+    """A JSON text as Python values, every number a :class:`Number` (its literal: ``-0`` is not
+    ``0``); ``NaN`` and ``Infinity`` are no JSON (ValueError)."""
+    return json.loads(text, parse_float=Number, parse_int=Number, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
 
 
 def literal(value: object) -> str | None:

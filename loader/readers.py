@@ -293,7 +293,7 @@ def _line_at(path: Path, offset: int) -> int:
     return line
 
 
-def _csv_line_of(path: Path, delimiter: str, skip_lines: int) -> Locate:
+def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> Locate:
     """A function from a 0-based data record to the line it starts on (the error path)."""
 
     def line_of(row: int) -> int | None:
@@ -305,7 +305,10 @@ def _csv_line_of(path: Path, delimiter: str, skip_lines: int) -> Locate:
             next(reader, None)  # the header
             seen = -1
             start = reader.line_num + 1
-            for _ in reader:
+            for record in reader:
+                if not record and columns > 1:  # a blank line: no record
+                    start = reader.line_num + 1
+                    continue
                 seen += 1
                 if seen == row:
                     return base + start
@@ -324,7 +327,10 @@ def _field_count_problem(path: Path, delimiter: str, skip_lines: int, columns: i
         next(reader, None)
         start = reader.line_num + 1
         for record in reader:
-            fields = len(record) or 1  # a blank line is one empty field
+            if not record and columns > 1:  # a blank line: no record
+                start = reader.line_num + 1
+                continue
+            fields = len(record) or 1
             if fields != columns:
                 line = skip_lines + start
                 return FileRejected(
@@ -360,7 +366,7 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
                 double_quote=True,
                 escape_char=False,
                 newlines_in_values=True,
-                ignore_empty_lines=False,  # a blank line is a record of one empty field
+                ignore_empty_lines=len(names) > 1,  # a blank line is no record (one column: null)
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, _STRING),
@@ -382,30 +388,13 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             for batch in reader:
-                if len(names) > 1 and _blank_rows(batch):
-                    # pyarrow reads a blank line as a row of nulls: a row (,,) or a line of
-                    # one field? The rule says which, record by record.
-                    found = _field_count_problem(path, delimiter, skip_lines, len(names))
-                    if found.line is not None:
-                        raise found
                 if batch.num_rows:
                     yield batch
         except pa.ArrowInvalid as exc:
             raise problem.of(exc) from exc
 
-    line_of = _csv_line_of(path, delimiter, skip_lines)
+    line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
     return TextFile(names, batches(), line_of, stack)
-
-
-def _blank_rows(batch: pa.RecordBatch) -> bool:
-    """Whether a row is null in every column: ``,,`` or a blank line, which pyarrow reads
-    alike (the caller tells them apart)."""
-    empty = pc.is_null(batch.column(0))
-    for column in batch.columns[1:]:
-        if not pc.any(empty).as_py():
-            return False
-        empty = pc.and_(empty, pc.is_null(column))
-    return bool(pc.any(empty).as_py())
 
 
 def _csv_dialect(
@@ -420,7 +409,7 @@ def _csv_dialect(
         path = _transcode_utf16(path, limits, stack)
     header, _ = _csv_header(path, skip_lines)
     if not header:
-        raise FileRejected("invalid_column", f"line {skip_lines + 1}, the header, is blank")
+        raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
     delimiter = dialect.csv_delimiter(header, "tsv" if source.kind == "tsv" else "csv")
     names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
     problem = dialect.name_problem(names)
