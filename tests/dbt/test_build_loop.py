@@ -161,32 +161,35 @@ def test_load_builds_what_failed_and_retry_rebuilds_it(
 def test_replay_after_a_fix_keeps_the_old_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = loop_settings(tmp_path, build_settle_ms=0)
+    settings = loop_settings(tmp_path, build_settle_ms=0, on_mismatch="quarantine")
     ledger = Ledger.of(settings)
-    put(settings, "orders", "ragged.csv", "order_id,customer_id\n1,1\n2,2,extra\n3,3\n")
+    drop_orders(settings, 1, 1)  # customer_id is a BIGINT column from now on
     assert run_load(settings, build=False) == 0
-    quarantined = settings.quarantine_dir / "orders" / "ragged.csv"
-    reason = json.loads(quarantined.with_name("ragged.csv.error.json").read_text())
-    assert reason["kind"] == "column_count"
-    assert ledger.count_by_state() == {"quarantined": 1}
+    put(settings, "orders", "typo.csv", "order_id,customer_id\n2,2\n3,x3\n")
+    assert run_load(settings, build=False) == 0
+    quarantined = settings.quarantine_dir / "orders" / "typo.csv"
+    reason = json.loads(quarantined.with_name("typo.csv.error.json").read_text())
+    assert (reason["kind"], reason["line"], reason["value"]) == ("type_conflict", 3, "x3")
+    assert ledger.count_by_state() == {"loaded": 1, "quarantined": 1}
 
     assert run_replay(settings, "nope") == 1  # nothing matches: said, nothing moved
     assert "no quarantined file matches 'nope'" in capsys.readouterr().err
 
-    fixed = settings.model_copy(update={"csv_max_bad_rows": 1})  # the fix: a setting
+    fixed = settings.model_copy(update={"on_mismatch": "rescue"})  # the fix: a setting
     assert run_replay(fixed, "orders") == 0
     assert not quarantined.exists()
-    assert (settings.raw_dir / "orders" / "ragged.csv").is_file()
+    assert (settings.raw_dir / "orders" / "typo.csv").is_file()
     (history,) = (settings.quarantine_dir / "orders" / "history").iterdir()
-    assert history.name.startswith("ragged.csv.") and history.name.endswith(".error.json")
+    assert history.name.startswith("typo.csv.") and history.name.endswith(".error.json")
     assert json.loads(history.read_text()) == reason  # the old reason, kept, not stale
     assert not list((settings.quarantine_dir / "orders").glob("*.error.json"))
-    assert ledger.count_by_state() == {"accepted": 1}
+    assert ledger.count_by_state() == {"loaded": 1, "accepted": 1}
 
     assert run_load(fixed, build=False) == 0
-    assert ledger.count_by_state() == {"loaded": 1}
+    assert ledger.count_by_state() == {"loaded": 2}
     rows = DeltaTable(str(settings.dados / "bronze" / "orders")).to_pyarrow_table()
-    assert sorted(rows["order_id"].to_pylist()) == [1, 3]  # the ragged row 2, skipped as allowed
+    by_id = {r["order_id"]: (r["customer_id"], r["_rescued_data"]) for r in rows.to_pylist()}
+    assert by_id[3] == (None, '{"customer_id": "x3"}')  # the value kept beside the row
 
 
 def test_a_build_beside_a_process_holding_the_warehouse_names_it(
