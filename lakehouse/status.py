@@ -85,9 +85,7 @@ def print_status(
                 str(error.get("detail") or error.get("error") or ""),
             )
         out.print(failed)
-    for line in rescued_lines(status["recent_batches"]):
-        print(line)  # noqa: T201
-    for line in build_lines(status["recent_builds"]):
+    for line in [*rescued_lines(status["recent_batches"]), *build_lines(status["recent_builds"])]:
         print(line)  # noqa: T201
     for line in latency_lines(status["latency"]):
         print(line)  # noqa: T201

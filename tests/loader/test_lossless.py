@@ -349,7 +349,7 @@ def test_status_and_the_api_show_rescued_values(settings: Settings) -> None:
     from fastapi.testclient import TestClient
 
     from ingest.app import create_app
-    from lakehouse.status import collect_status
+    from lakehouse.status import collect_status, rescued_lines
 
     drop(settings, "t", "a.csv", "n\n1\n")
     Loader(settings).load_pending()
@@ -357,6 +357,9 @@ def test_status_and_the_api_show_rescued_values(settings: Settings) -> None:
     [loaded] = Loader(settings).load_pending().loaded
     status = collect_status(settings)
     assert {b["batch_id"]: b["rescued"] for b in status["recent_batches"]}[loaded.batch_id] == 2
+    assert rescued_lines(status["recent_batches"]) == [
+        f"rescued: 2 value(s) of t/b.csv (batch {loaded.batch_id}) in _rescued_data"
+    ]
     app = create_app(settings, host="127.0.0.1")  # development, no token issued: anonymous
     with TestClient(app) as client:
         got = client.get(f"/v1/batches/{loaded.batch_id}")
