@@ -6,12 +6,12 @@ writes, merges and appends through delta-rs: no DuckDB extension is involved.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import boto3
 import pytest
 from deltalake import DeltaTable
+from storage_support import REPO, write_project
 
 from lakehouse import Settings
 from lakehouse.catalog import read_rows
@@ -21,27 +21,7 @@ from transform import DbtSession
 
 pytestmark = pytest.mark.s3
 
-REPO = Path(__file__).resolve().parents[2]
-PROJECT = {
-    "dbt_project.yml": """
-        name: lakehouse
-        version: "1.0.0"
-        config-version: 2
-        profile: lakehouse
-        model-paths: ["models"]
-        models:
-          lakehouse:
-            staging: {+materialized: table}
-            marts: {+materialized: table}
-    """,
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta: {plugin: lakehouse_bronze}
-            tables:
-              - name: orders
-    """,
+MODELS = {
     "models/staging/stg_orders.sql": """
         select cast(id as bigint) as order_id, customer, cast(cents as bigint) as cents
         from {{ source('bronze', 'orders') }}
@@ -71,10 +51,7 @@ def _gold(settings: Settings, name: str) -> list[dict[str, object]]:
 
 
 def test_build_reads_and_publishes_on_s3(s3_bucket: str, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    for name, text in PROJECT.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(textwrap.dedent(text).lstrip())
+    project = write_project(tmp_path / "project", MODELS)
     settings = Settings(
         root=tmp_path,
         dados=f"s3://{s3_bucket}/lake",
