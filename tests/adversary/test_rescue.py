@@ -44,10 +44,9 @@ VALUES: list[tuple[str | None, str | None]] = [
 
 #: Cases the loader does not keep yet (strict: remove an entry once it does).
 LOADER_DEFECTS: dict[str, str] = {
-    "ndjson": "declared types are not applied (d stays text, nothing rescued); the loader in "
-    "progress crashes instead (JSONDecodeError: a mismatching JSON string is decoded twice, "
-    "fitting.Typer.apply then _rescue: '\"q\\\\x' fails, '\"quoted\"' would lose its quotes)",
-    "csv": "declared types are not applied (d stays text, nothing rescued)",
+    "ndjson": "the loader crashes (JSONDecodeError, the file left in raw/ for the next pass): a "
+    "mismatching JSON string is decoded twice (loader.fitting: Typer.apply, then _rescue); "
+    "'\"q\\\\x' cannot be decoded again, '\"quoted\"' would lose its quotes",
 }
 
 
