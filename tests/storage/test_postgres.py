@@ -123,3 +123,20 @@ def test_a_persisted_cursor_on_postgres(postgres_url: str) -> None:
     one.set_cursor("inbox:s3://b/raw", '{"newest": "2026-01-01T00:00:00+00:00", "seen": []}')
     two.set_cursor("inbox:s3://b/raw", '{"newest": "2026-01-02T00:00:00+00:00", "seen": ["k"]}')
     assert '"seen": ["k"]' in (one.get_cursor("inbox:s3://b/raw") or "")
+
+
+def test_tokens_listed_and_revoked_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    from ingest.tokens import TokenError, list_tokens, revoke_token
+
+    settings = _settings(tmp_path, postgres_url, "revoke")
+    keep = create_token(settings, scopes=["read"], tables=[], name="keep")
+    gone = create_token(settings, scopes=["read"], tables=[], name="gone")
+    names = {t["name"] for t in list_tokens(settings)}
+    assert {"keep", "gone"} <= names
+    assert all("hash" not in t for t in list_tokens(settings))
+    revoked = revoke_token(settings, gone.split("_")[1])
+    assert revoked.name == "gone"
+    store = TokenStore.of(settings)
+    assert store.find(gone) is None and store.find(keep) is not None
+    with pytest.raises(TokenError, match="no token with id"):
+        revoke_token(settings, gone.split("_")[1])
