@@ -72,6 +72,8 @@ class Manifest:
     state: list[str] = field(default_factory=list)  # files of dados/_lakehouse
     seconds: float = 0.0
     format: int = FORMAT
+    #: what this backup does not hold, and why (the shared stores on PostgreSQL)
+    not_included: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -96,6 +98,7 @@ class Manifest:
             tables=tables,
             state=[_safe_name(s) for s in data["state"]],
             seconds=float(data.get("seconds", 0.0)),
+            not_included=[str(x) for x in data.get("not_included", [])],
         )
 
 
@@ -236,6 +239,14 @@ def backup(settings: Settings, dest: Path, *, progress: Progress | None = None) 
         raise BackupError(f"{dest} is inside the data folder {settings.dados}")
     dest.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    if settings.database_target:  # never silently: the backup says what it leaves out
+        manifest.not_included.append(
+            "the run ledger, API tokens and idempotency keys: they are in PostgreSQL "
+            "(LAKEHOUSE_DATABASE_URL); back that database up with its own tools (pg_dump)"
+        )
+        for line in manifest.not_included:
+            say(f"not in this backup: {line}")
+            log.warning("not in this backup: %s", line)
     # the ledger first: every batch it calls loaded is then in the tables copied after it
     manifest.state = _copy_state(settings, dest / _STATE)
     for extra in _state_files(settings):

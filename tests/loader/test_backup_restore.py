@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 from loader_support import csv_rows, drop
+from pydantic import SecretStr
 from waiting import wait_for
 
 from ingest import TokenStore, create_token
@@ -163,3 +164,17 @@ def test_scheduled_backups_keep_the_newest(
     assert parse_interval("24h") == 86400 and parse_interval("30m") == 1800
     with pytest.raises(BackupError):
         parse_interval("daily")
+
+
+def test_a_backup_says_it_leaves_the_postgresql_stores_out(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shared = settings.model_copy(
+        update={"database_url": SecretStr("postgresql://u:p@127.0.0.1:1/x")}
+    )
+    said: list[str] = []
+    dest = tmp_path_factory.mktemp("backups") / "pg"
+    manifest = backup(shared, dest, progress=said.append)
+    assert manifest.not_included and "pg_dump" in manifest.not_included[0]
+    assert any(line.startswith("not in this backup: the run ledger") for line in said)
+    assert Manifest.read(dest).not_included == manifest.not_included
