@@ -14,6 +14,9 @@ class LoadEvent:
     version: int
     batch_ids: tuple[str, ...] = field(default_factory=tuple)
     rows: int = 0
+    #: False for a piece of a big file that is not its last: no build can see it before the
+    #: last piece (builds read the complete version, :mod:`lakehouse.complete`)
+    complete: bool = True
 
 
 #: A consumer of load events (the dbt builder); called from the loader's thread, must not block.

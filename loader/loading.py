@@ -703,7 +703,10 @@ class Loader:
             partial.add(file.batch_id)
             position += chunk
             added += pieces.rows
-            self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), pieces.rows))
+            event = LoadEvent(
+                bronze.name, version, (file.batch_id,), pieces.rows, complete=pieces.final
+            )
+            self._emit(summary, event)
             log.info("bronze %s v%d: %d rows of %s", bronze.name, version, pieces.rows, file.name)
         if version is None:  # nothing after ``start``: complete before (or empty)
             if start:

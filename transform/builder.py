@@ -129,7 +129,12 @@ class Builder:
         self._thread.start()
 
     def submit(self, event: LoadEvent) -> None:
-        """Queue a build for ``event``'s table (returns at once; commits coalesce)."""
+        """Queue a build for ``event``'s table (returns at once; commits coalesce).
+
+        A piece of a file that is not its last builds nothing: builds cannot see it yet.
+        """
+        if not event.complete:
+            return
         with self._cond:
             now = time.monotonic()
             if not self._pending:

@@ -8,6 +8,7 @@ the loader). Every version of every published table must hold a whole number of 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from deltalake import DeltaTable
@@ -108,7 +109,9 @@ def test_a_running_builder_never_publishes_part_of_a_file(settings: Settings) ->
     builder = Builder(no_settle, attempts=2, backoff_s=0.05, max_backoff_s=0.1)
     builder.start()
     try:
-        loader = Loader(settings, on_event=builder.submit)
+        # every commit triggers a build here, pieces included (as another table's files
+        # arriving meanwhile would): only the pin keeps the pieces out of them
+        loader = Loader(settings, on_event=lambda e: builder.submit(replace(e, complete=True)))
         drop_items(settings, "items", "big-2.csv", 4000, 5500)  # 6 pieces, builds beside them
         loader.load_pending()
         drop_items(settings, "items", "big-3.csv", 9500, 2200)  # 3 pieces
@@ -122,3 +125,24 @@ def test_a_running_builder_never_publishes_part_of_a_file(settings: Settings) ->
         counts = versions(settings, target)
         assert set(counts) <= whole, (target, counts)
         assert counts[-1] == 11700
+
+
+def test_the_builder_waits_for_the_last_piece(settings: Settings) -> None:
+    builder = Builder(settings, attempts=1)
+    builder.start()
+    try:
+        events: list[LoadEvent] = []
+
+        def submit(event: LoadEvent) -> None:
+            events.append(event)
+            builder.submit(event)
+
+        before = versions(settings, "silver/stg_items")
+        drop_items(settings, "items", "big-4.csv", 11700, 3300)  # 4 pieces
+        Loader(settings, on_event=submit).load_pending()
+        assert builder.wait_idle(180)
+    finally:
+        builder.stop()
+    assert [e.complete for e in events] == [False, False, False, True]
+    assert builder.builds == 1  # one build, after the last piece
+    assert versions(settings, "silver/stg_items") == [*before, 15000]
