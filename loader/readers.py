@@ -440,35 +440,29 @@ class _CsvProblem:
 # -- JSON -----------------------------------------------------------------------------------
 
 
-def _number_shapes() -> bytes:
-    """A byte map: digits and the point → ``0``, ``-`` kept, what ends a JSON number → ``,``,
-    anything else a space."""
-    table = bytearray(b" " * 256)
-    for i in b"0123456789.":
-        table[i] = ord("0")
-    table[ord("-")] = ord("-")
-    for i in b",}] \t\r\n":
-        table[i] = ord(",")
-    return bytes(table)
-
-
-_SHAPES = _number_shapes()
-_LONG_NUMBER = b"0" * 17  # 16 digits and a point: more than a double holds for sure
-_MINUS_ZERO = b"-0,"  # an integer minus zero, which DuckDB reads as 0
+#: A JSON number DuckDB may not keep: 16 or more digits (a point among them; a double may not
+#: hold it), or an integer ``-0`` (read as 0). In a string it trips too: harmless, slower.
+_LITERAL_AT_RISK = r"[0-9.]{17}|-0[,}\] \t\r\n]"
+_TAIL = 17
 
 
 def _needs_literals(path: Path) -> bool:
-    """Whether DuckDB's reading may not keep a number of the file: a run of 16 or more digits
-    (maybe with a point; a double may not hold it), or an integer ``-0``. A long digit string
-    or a ``-0,`` inside a string trips it too, which is harmless: the exact path is slower."""
+    """Whether DuckDB's reading may not keep a number of the file (:data:`_LITERAL_AT_RISK`):
+    one regular expression over each block (RE2, linear), not a scan in Python."""
     with path.open("rb") as f:
         tail = b""
         while block := f.read(_BLOCK):
-            shapes = (tail + block).translate(_SHAPES)
-            if shapes.find(_LONG_NUMBER) >= 0 or shapes.find(_MINUS_ZERO) >= 0:
+            if _matches(tail + block[:_TAIL]) or _matches(block):  # across the seam, then in
                 return True
-            tail = block[-len(_LONG_NUMBER) :]
+            tail = block[-_TAIL:]
     return False
+
+
+def _matches(data: bytes) -> bool:
+    """Whether :data:`_LITERAL_AT_RISK` occurs in ``data`` (one binary value, no copy)."""
+    offsets = pa.array([0, len(data)], pa.int32()).buffers()[1]
+    one = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return bool(pc.match_substring_regex(one, _LITERAL_AT_RISK)[0].as_py())
 
 
 def _sql_str(value: str) -> str:
