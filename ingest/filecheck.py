@@ -44,7 +44,7 @@ Bounds = tuple[int, float]
 
 @contextmanager
 def _open(path: Path, kind: FileFormat, bounds: Bounds) -> Iterator[IO[bytes]]:
-    with open_bounded(path, kind.gzip, *bounds) as f:
+    with open_bounded(path, kind.gzip, *bounds, what="the file") as f:
         yield f
 
 

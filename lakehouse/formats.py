@@ -255,13 +255,19 @@ class GzipReader(io.RawIOBase):
 
 
 def open_bounded(
-    path: str | os.PathLike[str], gz: bool, max_bytes: int, max_ratio: float
+    path: str | os.PathLike[str],
+    gz: bool,
+    max_bytes: int,
+    max_ratio: float,
+    *,
+    what: str | None = None,
 ) -> BinaryIO:
-    """The (inflated) content of a landing file, buffered; bounded when gzipped."""
+    """The (inflated) content of a landing file, buffered; bounded when gzipped. ``what``
+    names it in errors (default: the file's name)."""
     raw = open(path, "rb")  # closed with the reader
     if not gz:
         return raw
-    what = f"the file {os.path.basename(path)!r}"
+    what = what or f"the file {os.path.basename(path)!r}"
     try:
         return cast(
             BinaryIO, io.BufferedReader(GzipReader(raw, max_bytes, max_ratio, what=what), _READ)
