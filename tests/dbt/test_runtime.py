@@ -270,3 +270,24 @@ def test_source_tests_and_freshness_run_on_the_pinned_tables(
     assert outcome.success
     statuses = {str(r.status) for r in outcome.result.results}
     assert statuses == {"pass"}
+
+
+def test_a_warm_session_sees_a_model_edited_between_builds(tmp_path: Path) -> None:
+    """Builds reuse the last parse's manifest while the project is unchanged; an edited model
+    is parsed again before the next build, never built from the stale manifest."""
+    project = write_project(
+        tmp_path / "project",
+        {"models/marts/answer.sql": "select 41 as answer"},
+    )
+    settings = project_settings(tmp_path, project, target="dev")
+    append_bronze(settings, "orders", orders(1, 3))
+    session = DbtSession(settings)
+    first = session.build(["answer"])
+    assert first.success, first.failures
+    assert delta(settings, "gold/answer").to_pyarrow_table().to_pylist() == [{"answer": 41}]
+    assert session.build(["answer"]).success  # the kept manifest, unchanged project
+    (project / "models" / "marts" / "answer.sql").write_text("select 42 as answer, 1 as more")
+    edited = session.build(["answer"])
+    assert edited.success, edited.failures
+    table = delta(settings, "gold/answer").to_pyarrow_table().to_pylist()
+    assert table == [{"answer": 42, "more": 1}]
