@@ -1,6 +1,7 @@
 """The long-lived Builder with the real Loader, ``lakehouse build`` and ``lakehouse docs``.
 
-One project, one Builder per module (a warm dbt); tests run in file order.
+Each test has its own lakehouse, project and Builder (``shop``) and loads what it needs first:
+any test passes alone (``-k``) and in any order (``-p random_order --random-order``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ class Shop:
         tmp.rename(folder / f"orders-{self.files}.csv")
         self.files += 1
 
+    def load(self, files: int = 1) -> None:
+        """Drop ``files`` files, load each (one bronze commit, one load event), await the builds."""
+        for _ in range(files):
+            self.drop()
+            self.loader.load_pending()
+        assert self.builder.wait_idle(120)
+
     def revenue(self) -> dict[str, int]:
         rows: list[dict[str, int]] = self.gold("revenue").to_pyarrow_table().to_pylist()
         return rows[0]
@@ -67,10 +75,10 @@ class Shop:
         return DeltaTable(str(self.settings.dados / "gold" / name))
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    tmp = tmp_path_factory.mktemp("builder")
-    settings = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    """A fresh lakehouse with its own copy of the project (a test may break a model)."""
+    settings = project_settings(tmp_path, write_project(tmp_path / "project", MODELS), target="dev")
     shop = Shop(settings)
     shop.builder.start()
     yield shop
@@ -78,10 +86,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 
 def test_a_burst_of_loads_coalesces_and_gets_published(shop: Shop) -> None:
-    for _ in range(8):
-        shop.drop()
-        shop.loader.load_pending()  # one bronze commit, one load event each
-    assert shop.builder.wait_idle(120)
+    shop.load(8)
     assert 1 <= shop.builder.builds < 8
     assert shop.revenue()["orders"] == 24
     counts = shop.ledger.count_by_state()
@@ -97,32 +102,31 @@ def test_a_burst_of_loads_coalesces_and_gets_published(shop: Shop) -> None:
 
 
 def test_a_failing_model_is_retried_recorded_and_recovers(shop: Shop) -> None:
+    shop.load()  # a first good build: 3 orders in gold
+    assert shop.revenue()["orders"] == 3
     model = shop.settings.dbt_project_dir / "models" / "marts" / "revenue.sql"
     model.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
     builds = shop.builder.builds
-    shop.drop()
-    shop.loader.load_pending()
-    assert shop.builder.wait_idle(120)
+    shop.load()
     assert shop.builder.builds == builds + 2  # the first attempt and one retry
     failed = shop.ledger.builds(limit=2)
     assert [b.state for b in failed] == ["failed", "failed"]
     assert "no_such_column" in (failed[0].error or "")
     assert shop.ledger.count_by_state().get("failed") == 1  # after the retries ran out
-    assert shop.revenue()["orders"] == 24  # gold still serves the last good build
+    assert shop.revenue()["orders"] == 3  # gold still serves the last good build
 
     model.write_text(REVENUE)  # the analytics engineer fixes the model
-    shop.drop()
-    shop.loader.load_pending()  # loading went on; the next event builds again
-    assert shop.builder.wait_idle(120)
+    shop.load()  # loading went on; the next event builds again
     assert shop.ledger.builds(limit=1)[0].state == "succeeded"
-    assert shop.revenue()["orders"] == 30  # the failed batch's rows are in too
+    assert shop.revenue()["orders"] == 9  # the failed batch's rows are in too
     # ... so the ledger says so: the failed batch is healed to published
-    assert shop.ledger.count_by_state() == {"published": 10}
+    assert shop.ledger.count_by_state() == {"published": 3}
 
 
 def test_lakehouse_build_publishes_and_prints(
     shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    shop.load()  # published by the builder first
     version = shop.gold("revenue").version()
     assert run_build(shop.settings, BuildRequest()) == 0
     out = capsys.readouterr().out

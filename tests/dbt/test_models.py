@@ -7,6 +7,9 @@ B. wave 2 loaded (updates, late stale versions, repeats), incremental build of s
 C. a bronze commit stamped 3 minutes *before* the newest ``_ingested_at`` (out of order), build;
 D. the same build again with nothing new (a retry);
 E. ``--full-refresh`` of everything.
+
+The fixture runs every build and keeps what each left; the tests only read that, so any of them
+passes alone (``-k``) and in any order (``-p random_order --random-order``).
 """
 
 from __future__ import annotations

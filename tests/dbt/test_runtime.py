@@ -1,13 +1,13 @@
 """The dbt runtime for real: pinned bronze sources, threads, publishing after tests pass.
 
-One small project and one warm :class:`transform.session.DbtSession` per module (dbt costs seconds
-to start); the tests run in file order and each states what it expects of bronze.
+Each test has its own small project, bronze tables and :class:`transform.session.DbtSession`
+(dbt's import is paid once per process; a new session costs a parse), and builds what it needs
+first: any test passes alone (``-k``) and in any order (``-p random_order --random-order``).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,14 +91,22 @@ MODELS = {
 }
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DbtSession]]:
-    tmp = tmp_path_factory.mktemp("runtime")
-    settings = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Settings, DbtSession]:
+    """Bronze ``orders`` (30 rows, v0) and ``customers`` (3, v0); nothing built yet."""
+    settings = project_settings(tmp_path, write_project(tmp_path / "project", MODELS), target="dev")
     append_bronze(settings, "orders", orders(1, 30))
     # partitioned: served through an Arrow dataset; orders through DuckDB's Parquet reader
     append_bronze(settings, "customers", customers(3), partition_by=["name"])
-    yield settings, DbtSession(settings)
+    return settings, DbtSession(settings)
+
+
+def built(project: tuple[Settings, DbtSession]) -> tuple[Settings, DbtSession]:
+    """``project`` after a first build of every published model."""
+    _, session = project
+    result = session.build(["staging", "intermediate", "marts"])
+    assert result.success, result.failures
+    return project
 
 
 def delta(settings: Settings, target: str) -> DeltaTable:
@@ -143,7 +151,7 @@ def test_build_with_threads_publishes_silver_and_gold(project: tuple[Settings, D
 def test_each_bronze_table_is_served_the_fastest_exact_way(
     project: tuple[Settings, DbtSession],
 ) -> None:
-    settings, _ = project
+    settings, _ = built(project)
     pins = dbt_plugin.begin_build(settings)
     orders_pin, customers_pin = pins.get("orders"), pins.get("customers")
     assert orders_pin.files and all(Path(f).is_file() for f in orders_pin.files)
@@ -154,7 +162,7 @@ def test_each_bronze_table_is_served_the_fastest_exact_way(
 
 
 def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) -> None:
-    settings, session = project
+    settings, session = built(project)
     before = {t: delta(settings, t).version() for t in ("silver/stg_orders", "gold/order_book")}
     result = session.build(["staging", "marts"])
     assert result.success, result.failures
@@ -165,7 +173,7 @@ def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) 
 def test_new_bronze_rows_reach_the_incremental_model_as_appends_and_merges(
     project: tuple[Settings, DbtSession],
 ) -> None:
-    settings, session = project
+    settings, session = built(project)
     append_bronze(settings, "orders", orders(31, 2))
     book_version = delta(settings, "gold/order_book").version()
     result = session.build(["source:bronze.orders+"])
@@ -191,10 +199,7 @@ def test_new_bronze_rows_reach_the_incremental_model_as_appends_and_merges(
 
 
 def test_table_models_publish_only_their_new_rows(project: tuple[Settings, DbtSession]) -> None:
-    settings, session = project
-    silver = delta(settings, "silver/stg_orders")
-    rows_before, version_before = silver.count(), silver.version()
-    session.build(["stg_orders"])  # what earlier tests' probes wrote to bronze
+    settings, session = built(project)
     silver = delta(settings, "silver/stg_orders")
     rows_before, version_before = silver.count(), silver.version()
     append_bronze(settings, "orders", orders(40, 3))
@@ -230,7 +235,7 @@ def test_a_build_reads_one_snapshot_while_bronze_changes(
 def test_a_failed_publish_is_redone_by_the_next_build(
     project: tuple[Settings, DbtSession],
 ) -> None:
-    settings, session = project
+    settings, session = built(project)
     append_bronze(settings, "customers", customers(4).slice(3), partition_by=["name"])
     location = settings.dados / "gold" / "customer_revenue"
     shutil.move(location, settings.root / "customer_revenue.moved")
@@ -248,7 +253,7 @@ def test_a_failed_publish_is_redone_by_the_next_build(
 
 
 def test_a_model_whose_tests_fail_is_not_published(project: tuple[Settings, DbtSession]) -> None:
-    settings, session = project
+    settings, session = built(project)
     bad = orders(100, 1).set_column(2, "amount_cents", pa.array([None], pa.int64()))
     append_bronze(settings, "orders", bad)
     book_version = delta(settings, "gold/order_book").version()
@@ -263,9 +268,10 @@ def test_a_model_whose_tests_fail_is_not_published(project: tuple[Settings, DbtS
 
 
 def test_source_tests_and_freshness_run_on_the_pinned_tables(
-    project: tuple[Settings, DbtSession], tmp_path: Path
+    project: tuple[Settings, DbtSession],
 ) -> None:
-    _, session = project
+    settings, session = project
+    dbt_plugin.begin_build(settings)  # what a build does first: pin this lakehouse's bronze
     outcome = session.invoke(["test", "--select", "source:bronze"])
     assert outcome.success
     statuses = {str(r.status) for r in outcome.result.results}

@@ -261,6 +261,7 @@ def test_kill_9_then_restart_loads_exactly_once(settings: Settings) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 41 runs of `lakehouse load`: minutes on a busy machine
 def test_kill_9_many_times(settings: Settings) -> None:
     """40 kills: the first ones between the pieces of a 120,000-row file, the others between
     commits of 160 small files."""
@@ -270,6 +271,7 @@ def test_kill_9_many_times(settings: Settings) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_a_big_file_killed_between_its_pieces_resumes(settings: Settings) -> None:
     """A 3,000,000-row CSV (90 MB) at the default piece size (``chunk_rows``: 1,000,000 rows):
     killed after its first piece, then after its second, then loaded to the end."""
