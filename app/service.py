@@ -111,6 +111,12 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
         f"{len(summary.events)} commit(s); {len(summary.skipped)} already in bronze; "
         f"{len(summary.quarantined)} quarantined"
     )
+    resumed = [f for f in summary.loaded if f.resumed_at]
+    if resumed:
+        console.print(
+            f"{len(resumed)} file(s) resumed: their first "
+            f"{sum(f.resumed_at for f in resumed)} rows were in bronze before this run"
+        )
     if summary.quarantined:
         table = Table(title="Quarantined files")
         for column in ("table", "file", "why", "line", "column", "moved to"):

@@ -88,11 +88,16 @@ LEASE_RETRY_S = 0.5  # how often a worker asks again for a table whose lease is 
 
 @dataclass(frozen=True, slots=True)
 class LoadedFile:
+    """A file now complete in bronze. ``rows``: the rows this run wrote; ``resumed_at``: the
+    rows an earlier run had committed (a big file resumed after its last piece), so the
+    file holds ``resumed_at + rows`` (the ledger records that whole count)."""
+
     table: str
     file: str
     batch_id: str
     rows: int
     version: int
+    resumed_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -723,7 +728,9 @@ class Loader:
         except Exception:
             log.exception("cannot record a loaded batch in the ledger")
         landing.retire(self.settings, file)
-        summary.loaded.append(LoadedFile(bronze.name, file.name, file.batch_id, total, version))
+        summary.loaded.append(
+            LoadedFile(bronze.name, file.name, file.batch_id, added, version, resumed_at=start)
+        )
         return added
 
     def _commit(self, summary: LoadSummary, bronze: Bronze, pending: Pending) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -16,8 +17,10 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
+from rich.console import Console
 from waiting import wait_for
 
+from app.service import print_summary
 from lakehouse import Ledger, LoadEvent, Settings
 from loader import Loader
 from loader.bronze import COMPLETE, Bronze
@@ -103,7 +106,10 @@ def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings) -> None:
     summary = Loader(settings).load_pending()
 
     assert len(summary.events) >= 3  # in pieces
-    assert summary.loaded[0].rows == 10_000
+    # this run wrote the rest; the ledger has the file's whole count
+    assert (summary.loaded[0].rows, summary.loaded[0].resumed_at) == (7500, 2500)
+    recorded = Ledger(settings.ledger_file).get_batch(file.batch_id)
+    assert recorded is not None and recorded.records == 10_000
     ids = bronze(settings, "t").column("id").to_pylist()
     assert sorted(ids) == list(range(10_000))
     assert Bronze(settings, "t").watermark(file.batch_id) == COMPLETE  # said by the last piece
@@ -326,9 +332,19 @@ def test_stopping_between_pieces_then_resuming(settings: Settings) -> None:
     assert [e.rows for e in events] == [2000]
     assert (settings.raw_dir / "t" / "big.csv").exists()  # not archived: not complete
     summary = Loader(settings).load_pending()
-    assert summary.loaded[0].rows == 9_000 and len(summary.events) == 4
+    # the resuming run reports the rows it wrote, not the file's total
+    assert summary.rows == 7_000 and len(summary.events) == 4
+    assert [e.rows for e in summary.events] == [2000, 2000, 2000, 1000]
+    assert summary.loaded[0].resumed_at == 2000
     ids = bronze(settings, "t").column("id").to_pylist()
-    assert sorted(ids) == list(range(9_000))
+    assert sorted(ids) == list(range(9_000))  # every row once
+    batch = Ledger(settings.ledger_file).get_batch(summary.loaded[0].batch_id)
+    assert batch is not None and batch.records == 9_000 and batch.state == "loaded"
+    buffer = io.StringIO()
+    print_summary(summary, Console(file=buffer, width=200))
+    text = buffer.getvalue()
+    assert "loaded 1 file(s), 7000 rows, in 4 commit(s)" in text
+    assert "1 file(s) resumed: their first 2000 rows were in bronze before this run" in text
 
 
 def test_stopping_before_the_first_piece_leaves_the_file_for_the_next_pass(
@@ -375,7 +391,8 @@ def test_a_file_another_loader_is_loading_is_left_in_place(settings: Settings) -
     assert summary.quarantined == [] and big.exists()
     assert Bronze(settings, "t").watermark(file.batch_id) == 2000
     again = Loader(settings).load_pending()  # the next pass resumes after that piece
-    assert [f.rows for f in again.loaded] == [9_000] and again.quarantined == []
+    assert [(f.rows, f.resumed_at) for f in again.loaded] == [(7_000, 2_000)]
+    assert again.quarantined == []
     ids = bronze(settings, "t").column("id").to_pylist()
     assert sorted(ids) == [*range(9_000), 100_000, 100_001, 100_002]
 
