@@ -7,12 +7,13 @@ handed to the builder (``Builder.submit``), which coalesces them into dbt builds
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from app.control import serve_control
@@ -27,6 +28,7 @@ from lakehouse import (
 from lakehouse.metrics import PipelineMetrics
 from lakehouse.signals import FolderGuard
 from loader import Loader, LoaderBusyError, LoadSummary
+from loader.progress import FileProgress, describe
 from transform import Builder, RunLog
 
 __all__ = ["print_run", "print_summary", "run_load", "run_loader", "run_replay"]
@@ -144,7 +146,9 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
     errors = Console(stderr=True)
     with _builder(settings, build) as builder:
         try:
-            summary = Loader(settings, on_event=_handler(builder)).load_pending()
+            loader = Loader(settings, on_event=_handler(builder))
+            with live_progress(console) as loader.on_progress:
+                summary = loader.load_pending()
         except LoaderBusyError as exc:
             errors.print(f"[red]error:[/red] {exc}")
             errors.print(
@@ -171,6 +175,41 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)
             return 1
     return 0
+
+
+class _NoProgressLines(logging.Filter):
+    """Drops the loader's per-piece lines while a progress bar shows the same figures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "event", None) != "load_progress"
+
+
+@contextmanager
+def live_progress(console: Console) -> Iterator[Callable[[FileProgress], None] | None]:
+    """On a terminal, a bar per big file (rows, bytes, rate, time left) in place of the
+    loader's line per piece; elsewhere (a pipe, a log file) None: those lines stay."""
+    if not console.is_terminal:
+        yield None
+        return
+    quiet = _NoProgressLines()
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(quiet)
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), console=console)
+    tasks: dict[tuple[str, str], TaskID] = {}
+
+    def show(p: FileProgress) -> None:
+        key = (p.table, p.file)
+        if key not in tasks:
+            tasks[key] = bars.add_task(describe(p), total=p.expected)
+        bars.update(tasks[key], description=describe(p), total=p.expected, completed=p.rows)
+
+    try:
+        with bars:
+            yield show
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def print_run(run: RunLog, console: Console) -> None:

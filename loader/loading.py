@@ -65,6 +65,7 @@ from loader.pieces import (
     skip_rows,
     with_bronze_columns,
 )
+from loader.progress import FileProgress, describe, estimate_rows
 from loader.readers import (
     Limits,
     Source,
@@ -204,6 +205,8 @@ class Loader:
         self.on_event = on_event
         #: Optional probe, called with (path, time.time()) when the worker takes a file.
         self.on_detect: Callable[[Path, float], None] | None = None
+        #: Optional hook, called after each piece of a big file (``loader.progress``).
+        self.on_progress: Callable[[FileProgress], None] | None = None
         self.ledger = Ledger.of(settings)
         self._tables: dict[str, Bronze] = {}
         self._queue: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
@@ -685,6 +688,10 @@ class Loader:
         chunk = self.settings.chunk_rows
         pieces = Pieces(stream, chunk, bronze_schema(schema), file)
         position, added, version = start, 0, None
+        expected, exact = estimate_rows(detect(file.path), file.size)
+        progress = FileProgress(
+            bronze.name, file.name, file.size, expected, exact, resumed_at=start, rows=start
+        )
         while pieces.more():
             if self._stopping is not None and self._stopping.is_set():
                 raise _Deferred(f"stopping after row {position}; a restart resumes")
@@ -712,7 +719,8 @@ class Loader:
                 bronze.name, version, (file.batch_id,), pieces.rows, complete=pieces.final
             )
             self._emit(summary, event)
-            log.info("bronze %s v%d: %d rows of %s", bronze.name, version, pieces.rows, file.name)
+            progress.advance(pieces.rows, done=pieces.final)
+            self._progress(progress, version)
         if version is None:  # nothing after ``start``: complete before (or empty)
             if start:
                 self._already_loaded(summary, bronze, file)
@@ -768,6 +776,15 @@ class Loader:
             return
         self._committed(summary, bronze, pending, table, version)
         pending.clear()
+
+    def _progress(self, progress: FileProgress, version: int) -> None:
+        fields = {**progress.fields(), "version": version}
+        log.info("bronze v%d: %s", version, describe(progress), extra=fields)
+        if self.on_progress is not None:
+            try:
+                self.on_progress(progress)
+            except Exception:  # a display's failure must not stop loading
+                log.exception("progress handler failed for %s", progress.file)
 
     def _committed(
         self, summary: LoadSummary, bronze: Bronze, pending: Pending, table: pa.Table, version: int
