@@ -329,7 +329,13 @@ def make_bronze(settings: Any, rows: int, *, first: int = 0, ingested: str | Non
     write_deltalake(path, reader, mode="append", schema_mode="merge")
 
 
-def scale(rows: int, repeat: int) -> dict[str, Any]:
+def scale(
+    rows: int,
+    repeat: int,
+    variants: tuple[str, ...] = ("plain", "publish", "direct"),
+    *,
+    incremental: bool = True,
+) -> dict[str, Any]:
     root = OUT / "scale"
     shutil.rmtree(root, ignore_errors=True)
     project = write_project(root / "project", SCALE_MODELS)
@@ -338,7 +344,7 @@ def scale(rows: int, repeat: int) -> dict[str, Any]:
     make_bronze(settings, rows, ingested="2026-01-01 00:00:00+00")
     generated = time.perf_counter() - started
     out: dict[str, Any] = {"rows": rows, "bronze_written_s": generated, "repeat": repeat}
-    runs: dict[str, list[dict[str, Any]]] = {"plain": [], "publish": [], "direct": []}
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     for _ in range(repeat):  # interleaved, so a noisy neighbour hits every variant alike
         for variant, results in runs.items():
             results.append(_in_child("scale-variant", variant, str(root), str(project)))
@@ -349,7 +355,8 @@ def scale(rows: int, repeat: int) -> dict[str, Any]:
             if isinstance(results[0][key], float)
         }
         out[variant]["all_seconds"] = [round(r["seconds"], 2) for r in results]
-    out["incremental"] = _in_child("scale-variant", "incremental", str(root), str(project))
+    if incremental:
+        out["incremental"] = _in_child("scale-variant", "incremental", str(root), str(project))
     return out
 
 
