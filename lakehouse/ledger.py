@@ -376,6 +376,25 @@ class Ledger:
             rows = db.execute("select state, count(*) as n from batches group by state").fetchall()
         return {row["state"]: int(row["n"]) for row in rows}
 
+    def counts_by_table(self) -> dict[str, tuple[int, int, int]]:
+        """Per table: ``(quarantined batches, batches with rescued values, rescued values)``."""
+        with self._connect(write=False) as db:
+            rows = db.execute(
+                "select table_name,"
+                " sum(case when state = 'quarantined' then 1 else 0 end) as quarantined,"
+                " sum(case when rescued > 0 then 1 else 0 end) as rescued_batches,"
+                " sum(coalesce(rescued, 0)) as rescued"
+                " from batches group by table_name"
+            ).fetchall()
+        return {
+            row["table_name"]: (
+                int(row["quarantined"] or 0),
+                int(row["rescued_batches"] or 0),
+                int(row["rescued"] or 0),
+            )
+            for row in rows
+        }
+
     # -- builds ---------------------------------------------------------------------------
 
     def start_build(self, selector: str | None) -> int:

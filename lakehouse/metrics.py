@@ -190,13 +190,40 @@ class _StateCollector(Collector):
         batches = GaugeMetricFamily(
             "lakehouse_batches", "Batches in the run ledger, by state.", labels=["state"]
         )
+        per_table: dict[str, tuple[int, int, int]] = {}
         try:
-            counts = Ledger(s.ledger_file).count_by_state() if s.ledger_file.exists() else {}
+            if s.database_target is not None or s.ledger_file.exists():
+                ledger = Ledger.of(s)
+                counts = ledger.count_by_state()
+                per_table = ledger.counts_by_table()
+            else:
+                counts = {}
         except Exception:  # a scrape never fails on a busy or missing ledger
             counts = {}
         for state in ("accepted", "loaded", "published", "quarantined", "failed"):
             batches.add_metric([state], counts.get(state, 0))
         yield batches
+        families = [
+            GaugeMetricFamily(
+                "lakehouse_quarantined_batches",
+                "Batches quarantined (in the run ledger), by table.",
+                labels=["table"],
+            ),
+            GaugeMetricFamily(
+                "lakehouse_rescued_batches",
+                "Batches with values kept in _rescued_data (in the run ledger), by table.",
+                labels=["table"],
+            ),
+            GaugeMetricFamily(
+                "lakehouse_rescued_values",
+                "Values that did not fit their column, kept in _rescued_data, by table.",
+                labels=["table"],
+            ),
+        ]
+        for table, figures in sorted(per_table.items()):
+            for family, value in zip(families, figures, strict=True):
+                family.add_metric([table], value)
+        yield from families
         versions = GaugeMetricFamily(
             "lakehouse_table_version", "Delta version of each table.", labels=["layer", "table"]
         )

@@ -30,7 +30,7 @@ def test_the_ledger_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     ledger.accept("bat_a", "orders")  # known: a no-op
     ledger.accept("bat_q", "orders")
     ledger.mark_quarantined("bat_q", "orders", "q.csv", {"kind": "empty"})
-    ledger.mark_loaded("orders", 4, {"bat_a": ("bat_a.ndjson", 3)})
+    ledger.mark_loaded("orders", 4, {"bat_a": ("bat_a.ndjson", 3)}, rescued={"bat_a": 2})
     first = ledger.start_build("source:bronze.orders+")
     assert ledger.mark_published(first, {"orders": 3}) == 0  # read an older version
     assert ledger.mark_published(first, {"orders": 4}) == 1
@@ -49,6 +49,7 @@ def test_the_ledger_on_postgres(tmp_path: Path, postgres_url: str) -> None:
         first,
     )
     assert other.count_by_state() == {"published": 1, "quarantined": 1}
+    assert other.counts_by_table() == {"orders": (1, 1, 2)}  # the metrics' per-table counts
     build = other.get_build(first)
     assert build is not None and build.published == {"gold/x": 2}
     assert [b.build_id for b in other.builds()] == [second, first]
