@@ -3,8 +3,8 @@
 The loader hands a :class:`FileProgress` to its ``on_progress`` hook after each piece and logs
 :func:`describe` of it (one line per piece, with the figures as fields in JSON logs). The
 file's row count is known for Parquet (its footer) and estimated for uncompressed text from
-the line breaks in its first MiB; a gzipped text file has no estimate, so its line says rows,
-rate and bytes on disk but no share or time left (never a made-up figure).
+the line breaks in its first and last MiB; a gzipped text file has no estimate, so its line says
+rows, rate and bytes on disk but no share or time left (never a made-up figure).
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ def estimate_rows(source: Source, size: int) -> tuple[int | None, bool]:
         return None, False
     with source.path.open("rb") as f:
         sample = f.read(SAMPLE_BYTES)
-    lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") else 1)
-    header = 1 if source.kind in ("csv", "tsv") else 0
-    if len(sample) >= size:
-        return max(lines - header, 0), False  # quoted line breaks may make it fewer
-    return max(round(lines * size / len(sample)) - header, 0), False
+        header = 1 if source.kind in ("csv", "tsv") else 0
+        if len(sample) >= size:  # the whole file (quoted line breaks may make it fewer)
+            return max(sample.count(b"\n") + (not sample.endswith(b"\n")) - header, 0), False
+        f.seek(max(len(sample), size - SAMPLE_BYTES))
+        tail = f.read(SAMPLE_BYTES)  # its end too: ids and dates grow along a file
+    lines = sample.count(b"\n") + tail.count(b"\n")
+    return max(round(lines * size / (len(sample) + len(tail))) - header, 0), False
 
 
 @dataclass(slots=True)
