@@ -27,10 +27,18 @@ CASES: dict[str, bytes] = {
     "literals_in_an_array": b'{"a": [-0, 1.0, 1E+2, 1.50]}\n',
     "long_number_with_text": b'{"a": 1.0000000000000000001}\n{"a": "x"}\n',
     "big_integer_nested": b'{"a": {"b": 99999999999999999999}}\n',
+    "exponent_alone": b'{"a": 1e3}\n',
+    "exponents_with_numbers": b'{"a": 1.5e3}\n{"a": 1}\n{"a": 0.5}\n',
+    "exponent_in_an_array": b'{"a": [1e3]}\n',
 }
 
 #: Cases the loader does not keep yet (strict: remove an entry once it does).
-LOADER_DEFECTS: dict[str, str] = {}
+LOADER_DEFECTS: dict[str, str] = {
+    "exponent_alone": "1e3 (a key of numbers only) is stored as the double 1000.0; an exponent "
+    "fits no number type, so the key is text '1e3' (found by -m slow after e80fab9)",
+    "exponents_with_numbers": "1.5e3 is stored as the double 1500.0",
+    "exponent_in_an_array": "[1e3] is stored as the JSON text '[1000.0]'",
+}
 
 
 class Literal(str):
