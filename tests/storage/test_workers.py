@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from deltalake import DeltaTable
 from e2e.e2e_support import lakehouse_env
 from waiting import wait_for
@@ -44,8 +45,22 @@ def _drop(settings: Settings, table: str, name: str, first: int, rows: int) -> N
 
 
 def test_a_killed_workers_table_is_taken_over_exactly_once(tmp_path: Path) -> None:
-    settings = Settings(root=tmp_path, loader_lease_s=2.0, chunk_rows=CHUNK)
-    env = lakehouse_env(tmp_path, loader_lease_s="2", chunk_rows=str(CHUNK), log_format="text")
+    _killed_worker_taken_over(tmp_path, {})
+
+
+@pytest.mark.postgres
+def test_workers_sharing_a_postgres_ledger(tmp_path: Path, postgres_url: str) -> None:
+    """The same with the leases and the ledger in PostgreSQL (workers on several machines)."""
+    _killed_worker_taken_over(tmp_path, {"database_url": postgres_url})
+    batches = Ledger(postgres_url).count_by_state()
+    assert batches == {"loaded": 5}  # big.csv and the four small files, recorded once each
+
+
+def _killed_worker_taken_over(tmp_path: Path, extra: dict[str, str]) -> None:
+    settings = Settings(root=tmp_path, loader_lease_s=2.0, chunk_rows=CHUNK, **extra)
+    env = lakehouse_env(
+        tmp_path, loader_lease_s="2", chunk_rows=str(CHUNK), log_format="text", **extra
+    )
     logs = [tmp_path / "worker0.log", tmp_path / "worker1.log"]
     workers = []
     for log in logs:
