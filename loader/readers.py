@@ -362,7 +362,7 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
     problem = _CsvProblem(path, delimiter, skip_lines, len(names))
     try:
         reader = pacsv.open_csv(
-            path,
+            _terminated(path, stack),
             read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=_CSV_BLOCK),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -399,6 +399,43 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
 
     line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
     return TextFile(names, batches(), line_of, stack)
+
+
+class _LineBreakAtEnd(io.RawIOBase):
+    """A file's bytes and then one ``\n``: pyarrow reads an unquoted empty last field as ``''``
+    when no line break follows it after a quoted field (``"0",`` at the end), as null with one."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        self._raw = raw
+        self._pending = b"\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)
+        if n or not self._pending:
+            return n
+        buffer[:1] = self._pending
+        self._pending = b""
+        return 1
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[_LineBreakAtEnd]:
+    """The CSV content for pyarrow, its last record ended by a line break (one added if none)."""
+    with path.open("rb") as f:
+        if f.seek(0, io.SEEK_END) == 0:
+            return path
+        f.seek(-1, io.SEEK_END)
+        if f.read(1) in (b"\n", b"\r"):
+            return path
+    stream = io.BufferedReader(_LineBreakAtEnd(path.open("rb")), _CSV_BLOCK)
+    stack.callback(stream.close)
+    return stream
 
 
 def _csv_dialect(

@@ -20,13 +20,7 @@ CASES: dict[str, tuple[str, bytes]] = {
 }
 
 #: Cases the loader does not keep yet (strict: remove an entry once it does).
-LOADER_DEFECTS: dict[str, str] = {
-    "null_at_eof_after_a_quoted_field": "the unquoted empty last field of a file without a final "
-    "line break, after a quoted field, is stored as '' instead of null",
-    "null_at_eof_in_a_tsv": "the same in a TSV: '' instead of null",
-    "null_at_eof_second_row": "the same in the last of two rows: '' instead of null",
-    "null_at_eof_after_cr": "the same after a CR line ending: '' instead of null",
-}
+LOADER_DEFECTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
