@@ -140,11 +140,14 @@ def file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
     maxs: dict[str, Any] = {}
     nulls: dict[str, int] = {}
     top = {f.name: f for f in schema}
+    nested = [f.name + "." for f in schema if pa.types.is_nested(f.type)]
     for i in range(meta.num_columns):
         name = meta.schema.column(i).path
         field = top.get(name)
-        if field is None:  # a nested leaf (struct, list): no statistics
-            continue
+        if field is None or pa.types.is_nested(field.type):
+            continue  # a nested leaf (struct, list): no statistics
+        if any(name.startswith(prefix) for prefix in nested):
+            continue  # "a.b" could be a leaf of struct "a" as well: say nothing
         groups = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
         if groups and all(s is not None and s.has_null_count for s in groups):
             nulls[name] = sum(int(s.null_count) for s in groups)

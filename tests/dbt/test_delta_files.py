@@ -157,3 +157,12 @@ def test_only_local_tables_take_this_path(tmp_path: Path) -> None:
 
 def _commit() -> CommitProperties:
     return CommitProperties(custom_metadata={"lakehouse.test": "yes"})
+
+
+def test_a_dotted_name_beside_a_struct_gets_no_borrowed_statistics(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    select = "select i as \"a.b\", {'b': 100 + i} as a, i as plain from range(5) t(i)"
+    write_files(con, select, tmp_path / "t", current=None, mode="overwrite", commit=_commit())
+    [stats] = _stats(DeltaTable(str(tmp_path / "t")))
+    assert stats["maxValues"] == {"plain": 4}  # never a's leaf b (104) as column "a.b"
