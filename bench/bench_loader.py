@@ -92,6 +92,7 @@ def generate(out: Path, rows: int, fmt: str, shape: str = "orders") -> Path:
         tmp = path.with_suffix(".tmp")
         con = duckdb.connect()
         con.execute("set preserve_insertion_order = true")
+        con.execute("set enable_progress_bar = false")
         con.execute(f"copy ({SHAPES[shape].format(rows=rows)}) to '{tmp}' {OPTIONS[fmt]}")
         con.close()
         tmp.rename(path)
