@@ -365,7 +365,7 @@ class Typer:
                 columns.append(values if values.type == plan.stored else values.cast(plan.stored))
                 continue
             text = values if plan.via_text is None else _as_text(values, plan)
-            if self.json and plan.data_type in _TEXT_RULES:
+            if self.json and not self._still_json(plan):
                 if not self.literal_numbers:
                     _no_decimal_numbers(text)
                 text = json_text(text)
@@ -386,6 +386,13 @@ class Typer:
         self.rows += batch.num_rows
         return pa.RecordBatch.from_arrays(columns, names=names)
 
+    def _still_json(self, plan: ColumnPlan) -> bool:
+        """Whether a column's text reaching :meth:`_typed` is still JSON text. A JSON file's
+        columns of :data:`_TEXT_RULES` hold their values' text already (decoded once, in
+        :meth:`apply`): decoding again fails on a string with a backslash and drops the quotes
+        of a string that holds quotes."""
+        return self.json and plan.data_type not in _TEXT_RULES
+
     def _typed(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         """A column's typed values, and the mask of the values that did not fit (None: all
         did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
@@ -401,7 +408,7 @@ class Typer:
         elif self.policy == "quarantine":
             row = int(pc.index(wrong, True).as_py())
             value = text[row].as_py()
-            if self.json:
+            if self._still_json(plan):
                 value = json_text(pa.array([value], _STRING))[0].as_py()
             raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
         if plan.data_type == UNFIT:
@@ -422,7 +429,7 @@ class Typer:
         for plan, wrong, text in bad:
             picked = pc.take(wrong, rows).to_pylist()
             taken = pc.take(text, rows)
-            values = (json_text(taken) if self.json else taken).to_pylist()
+            values = (json_text(taken) if self._still_json(plan) else taken).to_pylist()
             for obj, hit, value in zip(objects, picked, values, strict=True):
                 if hit:
                     obj[plan.name] = value

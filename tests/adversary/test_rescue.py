@@ -43,11 +43,7 @@ VALUES: list[tuple[str | None, str | None]] = [
 ]
 
 #: Cases the loader does not keep yet (strict: remove an entry once it does).
-LOADER_DEFECTS: dict[str, str] = {
-    "ndjson": "the loader crashes (JSONDecodeError, the file left in raw/ for the next pass): a "
-    "mismatching JSON string is decoded twice (loader.fitting: Typer.apply, then _rescue); "
-    "'\"q\\\\x' cannot be decoded again, '\"quoted\"' would lose its quotes",
-}
+LOADER_DEFECTS: dict[str, str] = {}
 
 
 def ndjson() -> bytes:
