@@ -223,6 +223,8 @@ def print_run(run: RunLog, console: Console) -> None:
     console.print(
         f"{run.builds} build(s); published: {', '.join(names) or 'nothing'}", soft_wrap=True
     )
+    if run.unfed:
+        console.print(f"built with no source feeding them: {', '.join(sorted(run.unfed))}")
     for unique_id, why in sorted(run.kept.items()):
         console.print(f"not published (by rule): {unique_id}: {escape(why)}", soft_wrap=True)
     for unique_id, why in sorted(run.not_published.items()):

@@ -32,6 +32,7 @@ __all__ = [
     "run_backup",
     "run_maintain",
     "run_restore",
+    "scan_table",
     "stop_on_signals",
     "table_info",
     "table_path",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from lakehouse.catalog import TableInfo, list_table_infos, table_info
     from lakehouse.events import LoadEvent, LoadEventHandler
     from lakehouse.exceptions import ConfigurationError, InvalidNameError, LakehouseError
+    from lakehouse.frames import scan_table
     from lakehouse.layout import LAYERS, Layer, check_table_name, list_tables, table_path
     from lakehouse.ledger import Ledger
     from lakehouse.logs import configure_logging
@@ -57,6 +59,7 @@ else:  # imported on first use (lakehouse._exports)
             "lakehouse.catalog": ("TableInfo", "list_table_infos", "table_info"),
             "lakehouse.events": ("LoadEvent", "LoadEventHandler"),
             "lakehouse.exceptions": ("ConfigurationError", "InvalidNameError", "LakehouseError"),
+            "lakehouse.frames": ("scan_table",),
             "lakehouse.layout": (
                 "LAYERS",
                 "Layer",

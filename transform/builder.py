@@ -57,9 +57,11 @@ class RunLog:
     unchanged: set[str] = field(default_factory=set)
     not_published: dict[str, str] = field(default_factory=dict)
     kept: dict[str, str] = field(default_factory=dict)
+    unfed: set[str] = field(default_factory=set)
 
     def add(self, result: BuildResult) -> None:
         self.builds += 1
+        self.unfed.update(result.unfed)
         for target, version in result.published.items():
             self.published[target] = version
             if target in result.unchanged:

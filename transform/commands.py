@@ -13,7 +13,7 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from transform.builder import record_build, retry_request
 from transform.docs import annotate_docs, docs_target, serve_docs
-from transform.session import DBT_LOCK, BuildRequest, BuildResult, DbtSession
+from transform.session import DBT_LOCK, BuildRequest, BuildResult, DbtSession, DepsError
 
 __all__ = ["DocsError", "generate_docs", "print_result", "run_build", "run_docs"]
 
@@ -36,7 +36,13 @@ def run_build(settings: Settings, request: BuildRequest) -> int:
         request = resolved
     session = DbtSession(settings, log_level="info")
     build_id = ledger.start_build(request.describe())
-    result = session.build(request)
+    try:
+        result = session.build(request)
+    except DepsError as exc:  # the project's packages: nothing was built
+        result = BuildResult(False, failures=[str(exc)], attributed=False)
+        record_build(ledger, build_id, result, request=request)
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return 1
     result.build_id = build_id
     record_build(ledger, build_id, result, request=request)
     held = warehouse_holder(result)
@@ -100,6 +106,8 @@ def print_result(console: Console, settings: Settings, result: BuildResult) -> N
     if result.read_versions:
         read = ", ".join(f"{t} v{v}" for t, v in result.read_versions.items())
         console.print(f"read bronze: {read}")
+    if result.unfed:
+        console.print(f"built with no source feeding them: {', '.join(result.unfed)}")
     _print_unpublished(console, result)
     for failure in result.failures:
         console.print(f"[red]failed[/red] {escape(failure)}", soft_wrap=True)

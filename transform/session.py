@@ -18,6 +18,7 @@ tests; the failures are in the build result and the ledger (``builds.error``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,9 +29,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from lakehouse.exceptions import LakehouseError
 from lakehouse.settings import Settings, require_dbt_project
 
-__all__ = ["DBT_LOCK", "BuildRequest", "BuildResult", "DbtSession", "dbt_arguments"]
+__all__ = [
+    "DBT_LOCK",
+    "BuildRequest",
+    "BuildResult",
+    "DbtSession",
+    "DepsError",
+    "dbt_arguments",
+]
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +151,8 @@ class BuildResult:
     #: every failure is tied to nodes (else a failure counts against every table)
     attributed: bool = True
     build_id: int | None = None
+    #: models no source feeds that this build built (a date spine: see ``unfed_models``)
+    unfed: list[str] = field(default_factory=list)
     #: what a build that did not run says instead (``lakehouse retry`` with nothing failed)
     note: str | None = None
     seconds: float = 0.0
@@ -173,6 +186,7 @@ class BuildResult:
             "dirty_tables": sorted(self.dirty_tables),
             "attributed": self.attributed,
             "note": self.note,
+            "unfed": self.unfed,
             "held_back": {t: list(v) for t, v in self.held_back.items()},
             "seconds": self.seconds,
         }
@@ -193,6 +207,7 @@ class BuildResult:
             dirty_tables=set(data.get("dirty_tables") or []),
             attributed=bool(data.get("attributed", True)),
             note=data.get("note"),
+            unfed=list(data.get("unfed") or []),
             held_back={t: (v[0], v[1]) for t, v in (data.get("held_back") or {}).items()},
             seconds=float(data.get("seconds") or 0.0),
         )
@@ -213,6 +228,8 @@ class DbtSession:
         self._parsed = False
         #: (project files' stamp, manifest) of the last parse: reused while the stamp holds
         self._kept: tuple[tuple[tuple[str, int, int], ...], Any] | None = None
+        self._deps_digest: str | None = None
+        self._unfed_built = False
 
     # -- invoking dbt ----------------------------------------------------------------------
 
@@ -222,9 +239,14 @@ class DbtSession:
         Builds, runs and tests reuse the manifest of the last parse while no file of the project
         changed (dbt's ``dbtRunner(manifest=...)``): a warm invocation then skips even dbt's
         partial-parse pass over every file, the largest fixed cost of a small build.
+
+        Before the first command, and whenever ``packages.yml`` changes, the project's dbt
+        packages are installed (``dbt deps``), as a dbt user expects (:meth:`ensure_deps`).
         """
         from transform import dbt_plugin
 
+        if args[:1] != ["deps"]:
+            self.ensure_deps()
         with DBT_LOCK:
             _switch_database(self.settings)
             dbt_plugin.use_settings(self.settings)
@@ -261,6 +283,67 @@ class DbtSession:
     def _keep(self, manifest: Any) -> None:
         self._kept = (_project_stamp(self.settings.dbt_project_dir), manifest)
 
+    def ensure_deps(self) -> None:
+        """``dbt deps`` when the project declares packages not installed as declared.
+
+        The declaration (``packages.yml`` / ``dependencies.yml``) is fingerprinted into the
+        install folder after a successful ``dbt deps``; a changed declaration installs again.
+        Packages from dbt Hub or git need the network, as they do for dbt; ``local:`` packages
+        do not. A failure raises :class:`DepsError` with dbt's reason.
+        """
+        project = self.settings.dbt_project_dir
+        declared = [project / n for n in ("packages.yml", "dependencies.yml")]
+        texts = [p.read_text() for p in declared if p.is_file()]
+        if not any((yaml.safe_load(t) or {}).get("packages") for t in texts):
+            return
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+        if digest == self._deps_digest:
+            return
+        marker = _packages_dir(project) / ".lakehouse-deps"
+        if marker.is_file() and marker.read_text().strip() == digest:
+            self._deps_digest = digest
+            return
+        log.info("installing the dbt packages of %s (dbt deps)", project)
+        outcome = self.invoke(["deps"])
+        if not outcome.success:
+            raise DepsError(
+                f"dbt deps failed: {outcome.exception or 'see the log above'} (packages from "
+                "dbt Hub or git need the network; local: packages do not)"
+            )
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest)
+        self._deps_digest = digest
+
+    def unfed_models(self) -> list[str]:
+        """Models no source feeds (a date spine, a calendar): no bronze commit ever selects them.
+
+        From the last manifest dbt wrote: a model none of whose ancestors is a source.
+        """
+        path = self.settings.dbt_project_dir / "target" / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return []
+        parents: dict[str, list[str]] = manifest.get("parent_map") or {}
+        nodes = manifest.get("nodes") or {}
+        fed: dict[str, bool] = {}
+
+        def is_fed(unique_id: str) -> bool:
+            if unique_id.startswith("source."):
+                return True
+            if unique_id not in fed:
+                fed[unique_id] = False  # a cycle cannot feed itself
+                fed[unique_id] = any(is_fed(p) for p in parents.get(unique_id, ()))
+            return fed[unique_id]
+
+        return sorted(
+            node["name"]
+            for unique_id, node in nodes.items()
+            if node.get("resource_type") == "model"
+            and node.get("package_name") == manifest.get("metadata", {}).get("project_name")
+            and not is_fed(unique_id)
+        )
+
     def build(
         self,
         select: Sequence[str] | BuildRequest = (),
@@ -289,14 +372,19 @@ class DbtSession:
         started = time.perf_counter()
         pins = dbt_plugin.begin_build(self.settings)
         pinned = pins.pinned_versions
+        declared = self.declared_bronze()  # parses the project first when it never was
         select = list(request.select)
+        unfed: list[str] = []
         if covered is not None and select:
             select += [f"source:bronze.{t}+" for t in sorted(set(pinned) - covered)]
+            if not self._unfed_built:  # the first build of a process builds them too
+                unfed = self.unfed_models()
+                select += unfed
         args = ["build"]
         if select:
             args += ["--select", " ".join(dict.fromkeys(select))]
         exclude = list(request.exclude)
-        missing = sorted(self.declared_bronze() - set(pinned))
+        missing = sorted(declared - set(pinned))
         # not loaded yet: leave out what reads them instead of failing the build
         exclude += [f"source:bronze.{t}+" for t in missing]
         if exclude:
@@ -331,6 +419,11 @@ class DbtSession:
         result.dirty_tables = analysis.tables_upstream_of(
             analysis.failed_or_blocked | publish_failed
         )
+        if not select:  # a build of everything built them
+            unfed = self.unfed_models()
+        result.unfed = [m for m in unfed if any(u.endswith(f".{m}") for u in analysis.built)]
+        if unfed and result.success:
+            self._unfed_built = True
         result.seconds = time.perf_counter() - started
         return result
 
@@ -520,3 +613,16 @@ def dbt_arguments(settings: Settings) -> list[str]:
         ),
         "--no-send-anonymous-usage-stats",
     ]
+
+
+class DepsError(LakehouseError):
+    """The project's dbt packages could not be installed (``dbt deps``)."""
+
+
+def _packages_dir(project: Path) -> Path:
+    """Where ``dbt deps`` installs the project's packages (``packages-install-path``)."""
+    try:
+        config = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    return project / str(config.get("packages-install-path") or "dbt_packages")

@@ -39,7 +39,13 @@ SILVER_KEYS = {
     "stg_shop__events": "event_id",
 }
 BRONZE = ("customers", "products", "orders", "order_lines", "payments", "events")
-MARTS = ("orders", "daily_revenue", "customer_lifetime_value", "funnel_conversion")
+MARTS = (
+    "orders",
+    "daily_revenue",
+    "customer_lifetime_value",
+    "funnel_conversion",
+    "customer_order_rhythm",
+)
 OUT_OF_ORDER_EVENTS = ("ooo-0001", "ooo-0002")
 
 #: Stages B-D build everything incrementally (silver, int_orders_totaled, gold orders).
@@ -127,7 +133,7 @@ def test_every_build_passes_every_model_and_test(shop: Shop, stage: str) -> None
     bad = {node: status for node, status in statuses.items() if status not in ("success", "pass")}
     assert not bad
     models = {n for n in statuses if n.startswith("model.")}
-    assert len(models) == 12  # every stage builds every model
+    assert len(models) == 13  # every stage builds every model
     assert sum(n.startswith("test.") for n in statuses) > 60
 
 

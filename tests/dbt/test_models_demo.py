@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,13 @@ from app import TABLES, render, sample_files
 from lakehouse import Ledger, Settings, list_tables
 from lakehouse.contracts import load_contracts
 
-MARTS = ["customer_lifetime_value", "daily_revenue", "funnel_conversion", "orders"]
+MARTS = [
+    "customer_lifetime_value",
+    "customer_order_rhythm",
+    "daily_revenue",
+    "funnel_conversion",
+    "orders",
+]
 
 
 @pytest.mark.e2e
@@ -45,6 +55,7 @@ def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None
     assert list_tables(settings, "gold") == MARTS
     orders = DeltaTable(str(settings.dados / "gold" / "orders")).to_pyarrow_table()
     assert orders.num_rows == 60
+    _check_order_rhythm(settings)
     # every batch that reached bronze is published (the ledger followed it to gold)
     ledger = Ledger(settings.ledger_file)
     batches = set()
@@ -95,3 +106,30 @@ def test_sample_data_honours_the_bronze_contracts() -> None:
             for name, value in record.items():
                 if value is not None:
                     assert declared[name].kind in kinds[type(value)], (sample.name, name)
+
+
+def _check_order_rhythm(settings: Settings) -> None:
+    """The Polars model (gold/customer_order_rhythm), recomputed here from gold/orders."""
+    orders = DeltaTable(str(settings.dados / "gold" / "orders")).to_pyarrow_table().to_pylist()
+    placed: dict[int, list[datetime]] = {}
+    for order in orders:
+        if order["order_status"] != "cancelled":
+            placed.setdefault(order["customer_id"], []).append(order["ordered_at"])
+    rhythm = DeltaTable(str(settings.dados / "gold" / "customer_order_rhythm"))
+    rows = {r["customer_id"]: r for r in rhythm.to_pyarrow_table().to_pylist()}
+    assert set(rows) == set(placed) and len(rows) > 1
+    for customer, times in placed.items():
+        times.sort()
+        row = rows[customer]
+        assert row["orders_count"] == len(times)
+        assert (row["first_ordered_at"], row["last_ordered_at"]) == (times[0], times[-1])
+        gaps = [(b - a).total_seconds() / 86400 for a, b in itertools.pairwise(times)]
+        median = None if not gaps else statistics.median(gaps)
+        expected = None if median is None else Decimal(str(round(median, 2)))
+        assert row["median_days_between_orders"] == expected, (customer, gaps)
+        weeks = sorted({(t - timedelta(days=t.weekday())).date() for t in times})
+        longest = run = 1
+        for a, b in itertools.pairwise(weeks):
+            run = run + 1 if (b - a).days == 7 else 1
+            longest = max(longest, run)
+        assert row["longest_weekly_streak"] == longest, (customer, weeks)
