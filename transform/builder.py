@@ -236,7 +236,8 @@ class Builder:
                     self._run_between()
                 else:
                     self._settle()
-                    self._build_pending()
+                    if not self._stop.is_set():  # stopping: bronze keeps the data
+                        self._build_pending()
             except Exception:  # never let the builder thread die; loading goes on
                 log.exception("builder: unexpected error")
             finally:
