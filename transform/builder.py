@@ -316,7 +316,11 @@ class Builder:
     def _run(
         self, request: BuildRequest, *, final: bool = True, batch: dict[str, set[str]] | None = None
     ) -> tuple[BuildResult, int]:
-        build_id = self.ledger.start_build(request.describe())
+        try:
+            build_id = self.ledger.start_build(request.describe())
+        except Exception:  # the ledger is a record: a build must not wait on it
+            log.exception("builder: the run ledger cannot record a new build; building anyway")
+            build_id = 0
         try:
             result = self.session().build(request, covered=self._covered)
         except Exception as exc:
@@ -324,22 +328,26 @@ class Builder:
             result = BuildResult(
                 success=False, failures=[f"{type(exc).__name__}: {exc}"], attributed=False
             )
-        result.build_id = build_id
+        result.build_id = build_id or None
         self.builds += 1
         self.last_result = result
         self.run.add(result)
         if result.success:
             self._covered |= set(result.pinned)
         attempts = self.attempts if batch is not None else 1
-        record_build(
-            self.ledger,
-            build_id,
-            result,
-            final=final,
-            batch=batch,
-            attempts=attempts,
-            request=request,
-        )
+        try:
+            if build_id:
+                record_build(
+                    self.ledger,
+                    build_id,
+                    result,
+                    final=final,
+                    batch=batch,
+                    attempts=attempts,
+                    request=request,
+                )
+        except Exception:  # published all the same; the batches' states catch up next build
+            log.exception("builder: cannot record build %s in the run ledger", build_id)
         self._settle_owed(result, batch or {}, final=final)
         _log_build(build_id, list(request.select), result)
         if self.on_result is not None:
