@@ -14,7 +14,8 @@ as the file names them; ``loader.fitting`` types them. Parquet is read typed, as
   column unquotes them). The keys are those of the first records; an object with
   another key (or a repeated one, or no object at all) sends the file to a full pass that lists
   every key. DuckDB parses numbers as double, which keeps numbers of up to 15 significant
-  digits exactly; a file holding a longer digit run (:func:`_has_long_numbers`) is read by
+  digits exactly; a file holding a longer digit run, a ``-0`` or an exponent
+  (:func:`_needs_literals`) is read by
   msgspec instead, every number literal as written.
 * gzip is inflated to a scratch file within ``max_inflated_bytes``/``max_inflate_ratio``
   (``lakehouse.formats``), a UTF-16 CSV with a byte-order mark transcoded to UTF-8 there.
@@ -482,9 +483,14 @@ class _CsvProblem:
 
 
 #: A JSON number DuckDB may not keep: 16 or more digits (a point among them; a double may not
-#: hold it), or an integer ``-0`` (read as 0). In a string it trips too: harmless, slower.
-_LITERAL_AT_RISK = r"[0-9.]{17}|-0[,}\] \t\r\n]"
-_TAIL = 17
+#: hold it), an integer ``-0`` (read as 0), or a number with an exponent (``1e3`` read as the
+#: double 1000.0; not canonical, so kept as its text as written). In a string it trips too:
+#: harmless, slower. A match spans at most 37 bytes (a longer digit run is the first case).
+_LITERAL_AT_RISK = (
+    r"[0-9.]{17}|-0[,}\] \t\r\n]"
+    r"|[^0-9A-Za-z_.+-]-?[0-9.]{1,16}[eE][-+]?[0-9]{1,16}[,}\] \t\r\n]"
+)
+_TAIL = 40
 
 
 def _needs_literals(path: Path) -> bool:
