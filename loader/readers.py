@@ -9,14 +9,14 @@ as the file names them; ``loader.fitting`` types them. Parquet is read typed, as
   table's ``skip_lines``), an unquoted empty field null and nothing else. pyarrow is lenient
   where RFC 4180 is not (text after a closing quote, a quote inside an unquoted field, a quote
   left open at the end): :func:`_check_quotes` refuses those first, vectorized.
-* **JSON/NDJSON**: DuckDB reads each record's raw object (``read_json_objects``) and extracts
-  every key's value as JSON text (strings quoted, so they never pass for a number; a text
-  column unquotes them). The keys are those of the first records; an object with
-  another key (or a repeated one, or no object at all) sends the file to a full pass that lists
-  every key. DuckDB parses numbers as double, which keeps numbers of up to 15 significant
-  digits exactly; a file holding a longer digit run, a ``-0`` or an exponent
-  (:func:`_needs_literals`) is read by
-  msgspec instead, every number literal as written.
+* **JSON/NDJSON**: one parallel DuckDB pass lists every key of every object
+  (``json_keys`` over ``read_json_objects``; skipped when the first records are the whole
+  file), in the order of the first records (a key seen only later: a pass that orders them
+  all); then ``read_json`` reads every key's value as JSON text (strings quoted, so they never
+  pass for a number; a text column unquotes them), refusing a record that is not an object or
+  an object that repeats a key. DuckDB parses numbers as double, which keeps numbers of up to
+  15 significant digits exactly; a file holding a longer digit run, a ``-0`` or an exponent
+  (:func:`_needs_literals`) is read by msgspec instead, every number literal as written.
 * gzip is inflated to a scratch file within ``max_inflated_bytes``/``max_inflate_ratio``
   (``lakehouse.formats``), a UTF-16 CSV with a byte-order mark transcoded to UTF-8 there.
 """
@@ -547,6 +547,12 @@ def _json_error(exc: Exception, path: Path) -> FileRejected:
         return _not_utf8(path)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
     line = int(match[1]) if match else None
+    where = f"line {line}: " if line is not None else ""
+    if "Expected OBJECT" in text:
+        why = "top-level JSON values must be objects (one record each)"
+        return FileRejected("unparseable", where + why, line=line)
+    if "duplicate key" in text:
+        return FileRejected("unparseable", where + "an object repeats a key", line=line)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
     return FileRejected("unparseable", f"the file does not parse as JSON: {summary}", line=line)
@@ -583,13 +589,10 @@ def open_json(
             return _json_exact(path, source.kind, batch_rows, con, stack)
         fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
         objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
-        keys = _json_keys(con, objects, SAMPLE_RECORDS)
-        batches = _json_read(con, objects, keys, batch_rows)
-        if batches is None:  # a key beyond the first records: list them all
-            keys = _json_keys(con, objects, None)
-            batches = _json_read(con, objects, keys, batch_rows)
-        if batches is None:
-            raise FileRejected("unparseable", "an object repeats a key")
+        keys, whole = _json_keys(con, objects, SAMPLE_RECORDS)
+        if not whole and not _json_all_keys(con, objects) <= set(keys):
+            keys, _ = _json_keys(con, objects, None)  # a key beyond the first records
+        batches = _json_columns(con, path, fmt, keys, batch_rows)
     except FileRejected:
         stack.close()
         raise
@@ -607,14 +610,20 @@ def open_json(
     return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
 
 
-def _json_keys(con: duckdb.DuckDBPyConnection, objects: str, limit: int | None) -> list[str]:
-    """The keys of the file's objects (of its first ``limit``), in first-seen order."""
+def _json_keys(
+    con: duckdb.DuckDBPyConnection, objects: str, limit: int | None
+) -> tuple[list[str], bool]:
+    """The keys of the file's objects (of its first ``limit``), in first-seen order, and
+    whether those were all of the file's objects."""
     rows = f"(select json from {objects} limit {limit})" if limit else objects
+    # one row per distinct key list (most files: one), in the order of its first record
     found = con.sql(
-        f"select json_type(json) = 'OBJECT' as is_object, json_keys(json) from {rows}"
+        "select json_type(json) = 'OBJECT', json_keys(json) as k, count(*), min(n) as first"
+        f" from (select json, row_number() over () as n from {rows})"
+        " group by all order by first"
     ).fetchall()
     keys: dict[str, None] = {}
-    for is_object, names in found:
+    for is_object, names, _, _ in found:
         if not is_object:
             raise FileRejected(
                 "unparseable", "top-level JSON values must be objects (one record each)"
@@ -626,58 +635,40 @@ def _json_keys(con: duckdb.DuckDBPyConnection, objects: str, limit: int | None) 
         raise FileRejected("invalid_column", problem[1], column=problem[0])
     if not names:
         raise FileRejected("empty", "the file holds no keys (only empty objects)")
-    return names
+    return names, limit is None or sum(count for _, _, count, _ in found) < limit
 
 
-_ODD = "__lakehouse_odd"
+def _json_all_keys(con: duckdb.DuckDBPyConnection, objects: str) -> set[str]:
+    """Every key of every object in the file: one parallel DuckDB pass (no Python per record).
+
+    The columns a file is read with are checked against this set, so a key first seen late in
+    a file becomes a column too (``read_json`` with named columns ignores any other key)."""
+    found = con.sql(f"select distinct unnest(json_keys(json)) from {objects}").fetchall()
+    return {key for (key,) in found}
 
 
-def _json_read(
-    con: duckdb.DuckDBPyConnection, objects: str, keys: list[str], batch_rows: int
-) -> Iterator[pa.RecordBatch] | None:
-    """The records as columns of JSON text; None when an object has a key not in ``keys``."""
-    paths = "[" + ", ".join(_json_path(k) for k in keys) + "]"
-    exprs = [f"nullif(v[{i}]::varchar, 'null')" for i in range(1, len(keys) + 1)]
-    odd = (
-        "case when json_type(json) <> 'OBJECT' then true"
-        " else len(json_keys(json)) <> list_count(v) end"
-    )
+def _json_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, keys: list[str], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The records as columns of JSON text (strings quoted), one parse of each record.
+
+    ``keys`` must be every key of the file (:func:`_json_all_keys`). DuckDB refuses a record
+    that is not an object and an object that repeats a key (:func:`_json_error` says so)."""
+    columns = "{" + ", ".join(f"{_sql_str(k)}: 'JSON'" for k in keys) + "}"
     sql = (
-        f"select {', '.join(exprs)}, {odd} as {_ODD}"
-        f" from (select json, json_extract(json, {paths}) as v from {objects})"
+        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
+        f" records = true, columns = {columns})"
     )
     reader = con.sql(sql).to_arrow_reader(batch_rows)
-    first = next(iter_batches(reader), None)
-    held = [] if first is None else [first]
-
-    def checked(batch: pa.RecordBatch) -> pa.RecordBatch:
-        if pc.any(batch.column(len(keys))).as_py():
-            raise _UnknownKey
-        return pa.RecordBatch.from_arrays(batch.columns[: len(keys)], names=keys)
-
     try:
-        held = [checked(b) for b in held]
-    except _UnknownKey:
-        return None
-    rest = iter_batches(reader)
-
-    def stream() -> Iterator[pa.RecordBatch]:
-        yield from held
-        for batch in rest:
-            try:
-                yield checked(batch)
-            except _UnknownKey:
-                raise FileRejected(
-                    "unparseable",
-                    "an object repeats a key, or has a key none of the first "
-                    f"{SAMPLE_RECORDS} records has; the file is read again listing every key",
-                ) from None
-
-    return stream()
-
-
-class _UnknownKey(Exception):
-    pass
+        for batch in iter_batches(reader):
+            yield pa.RecordBatch.from_arrays(
+                [c if c.type == _STRING else c.cast(_STRING) for c in batch.columns], names=keys
+            )
+    except OSError as exc:  # DuckDB's error, past the first batch, as pyarrow passes it on
+        if "Invalid Input Error" not in str(exc):
+            raise
+        raise _json_error(exc, path) from exc
 
 
 def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

@@ -73,3 +73,44 @@ def test_small_csv_files_together_keep_each_files_quoting(settings: Settings) ->
     assert rows[3] == ('a "quoted", word', "y")
     assert rows[4] == ("'carol'", "NA")  # the quote is '"', NA is text
     assert rows[5] == ("dan", "NA")
+
+
+def test_a_key_first_seen_past_the_sampled_records_of_one_file_becomes_a_column(
+    settings: Settings,
+) -> None:
+    """``read_json`` with named columns ignores any other key: the key pass must catch it."""
+    from loader.readers import SAMPLE_RECORDS
+
+    n = SAMPLE_RECORDS + 50
+    lines = [json.dumps({"id": i, "late": "yes"} if i == n - 1 else {"id": i}) for i in range(n)]
+    drop(settings, "t", "big.ndjson", "\n".join(lines) + "\n")
+
+    summary = Loader(settings).load_pending()
+
+    assert summary.quarantined == []
+    table = bronze(settings, "t")
+    assert table.num_rows == n
+    assert table.column("late").to_pylist().count("yes") == 1
+    assert table.column("id").to_pylist()[-1] == n - 1
+
+
+def test_a_late_record_that_is_no_object_or_repeats_a_key_refuses_the_file(
+    settings: Settings,
+) -> None:
+    from loader.readers import SAMPLE_RECORDS
+
+    head = "".join(json.dumps({"id": i}) + "\n" for i in range(SAMPLE_RECORDS + 10))
+    drop(settings, "t", "array.ndjson", head + "[1, 2]\n")
+    drop(settings, "u", "dup.ndjson", head + '{"id": 1, "id": 2}\n')
+
+    summary = Loader(settings).load_pending()
+
+    found = {(q.file, q.kind, q.line) for q in summary.quarantined}
+    assert found == {
+        ("array.ndjson", "unparseable", SAMPLE_RECORDS + 11),
+        ("dup.ndjson", "unparseable", SAMPLE_RECORDS + 11),
+    }
+    reasons = {q.file: q.reason for q in summary.quarantined}
+    assert "must be objects" in reasons["array.ndjson"]
+    assert "repeats a key" in reasons["dup.ndjson"]
+    assert summary.loaded == []
