@@ -1,7 +1,8 @@
 -- One row per order with its lines and payments totalled: the base of every revenue mart.
 -- Incremental on bronze: each run recomputes only the orders whose order, lines or payments
 -- reached silver since the newest `_ingested_at` it holds (minus the look-back), each from all of
--- its rows, and merges them by order_id. `_ingested_at` is the newest of those rows'.
+-- its rows, and merges those that changed by order_id. `_ingested_at` is the newest of those
+-- rows'.
 {{
     config(
         materialized='incremental',
@@ -107,4 +108,4 @@ totaled as (
 
 )
 
-select * from totaled
+{{ changed_rows('totaled') }}

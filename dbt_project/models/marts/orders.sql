@@ -1,7 +1,7 @@
 -- Gold orders: one row per order, with money totals, payment state and the customer's country.
 -- Incremental on bronze: each run takes the orders int_orders_totaled recomputed, and those of
 -- customers that changed, since the newest `_ingested_at` it holds (minus the look-back), and
--- merges them by order_id.
+-- merges those that changed by order_id.
 {{
     config(
         materialized='incremental',
@@ -61,4 +61,4 @@ final as (
 
 )
 
-select * from final
+{{ changed_rows('final') }}
