@@ -179,8 +179,17 @@ def private_file(path: Path) -> Path:
     """Make ``path`` (a SQLite store, created empty if missing) readable by its owner only.
 
     SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX
+    lock this process holds on it (sqlite.org/howtocorrupt.html, 2.2), so a store opened again
+    while a connection of this process is open would lose that connection's locks; another
+    process then takes itself for the last one and deletes the WAL under it ("disk I/O error"
+    on every later write, and writes lost).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     os.chmod(path, 0o600)
     return path
