@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
+from fastapi.testclient import TestClient
 from loop_support import Live, drop_orders, drop_payments, loop_settings, put, timed
 
 from app.service import run_load, run_replay
+from ingest import create_app
 from lakehouse import Ledger, Settings
 from transform import BuildRequest, run_build
 
@@ -89,6 +91,10 @@ def test_a_failed_batch_is_healed_by_the_file_that_completes_it(tmp_path: Path) 
         assert "not_null_order_totals_amount" in failed.error["detail"]
         assert set(live.builder.owed) == {"orders"}
         assert len(live.totals()) == 10  # gold keeps the last good build meanwhile
+        with TestClient(create_app(settings, host="127.0.0.1")) as api:  # the client's view
+            seen = api.get(f"/v1/batches/{failed.batch_id}").json()
+        assert seen["state"] == "failed" and seen["build_id"] == build.build_id
+        assert "not_null_order_totals_amount" in seen["error"]["detail"]
 
         drop_payments(settings, 11, 20)  # a commit of *another* table completes the orders
         seconds = timed(lambda: live.converged(20), WAIT_S, "gold with orders 11-20 paid")
