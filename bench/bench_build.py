@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -398,7 +397,9 @@ def scale_variant(variant: str, root: str, project: str) -> dict[str, Any]:
     elif variant == "incremental":
         result.update(_incremental(settings, session))
     result["seconds"] = time.perf_counter() - started
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from bench.harness import own_peak_rss_mib
+
+    result["peak_rss_mb"] = own_peak_rss_mib()
     return result
 
 

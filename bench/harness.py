@@ -119,6 +119,11 @@ class PeakRss:
         return self.peak / 2**20
 
 
+def own_peak_rss_mib() -> float:
+    """This process' peak RSS since its ``exec`` (VmHWM; not ``ru_maxrss``, see run_child)."""
+    return (_hwm(os.getpid()) or 0) / 2**20
+
+
 def _hwm(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -142,13 +147,25 @@ class Child:
 def run_child(
     args: list[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Child:
-    """Run ``args`` to its end; its own CPU time and peak RSS from the kernel (``wait4``)."""
+    """Run ``args`` to its end: its own CPU time (``wait4``) and its own peak RSS.
+
+    The peak is the child's VmHWM, read every 20 ms while it runs: the high-water mark of its
+    own memory since ``exec``. ``wait4``'s ``ru_maxrss`` would not do: Linux carries the
+    parent's resident size at the fork into it, so a child of a large benchmark process would
+    report the parent's size.
+    """
     import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _hwm(proc.pid) or 0)
+            time.sleep(0.02)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -159,7 +176,7 @@ def run_child(
             err.read().decode(errors="replace")[-4000:],
             wall,
             usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
+            peak / 2**20,
         )
 
 
