@@ -92,7 +92,17 @@ def test_the_loader_keeps_its_tables_up_and_reports_metrics_and_log_lines(tmp_pa
             120,
             "the builds to finish and publish",
         )
-        metrics = _scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        # the upkeep counter moves once the whole upkeep pass (compact, checkpoint, vacuum) ends,
+        # which can be after the compaction's commit is visible: wait for it, do not race it
+        scraped: dict[object, float] = {}
+
+        def upkeep_counted() -> bool:
+            scraped.clear()
+            scraped.update(_scrape(f"http://127.0.0.1:{metrics_port}/metrics"))
+            return scraped.get(("lakehouse_upkeep_actions_total", (("action", "compact"),)), 0) >= 1
+
+        wait_for(upkeep_counted, 60, "the compaction counted in the loader's metrics")
+        metrics = scraped
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
