@@ -554,6 +554,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--huge", action="store_true", help="also 100M rows (long)")
     parser.add_argument("--results", type=Path, help="folder for latest.json and latest.md")
     parser.add_argument("--data", type=Path, help="generated files (default bench/out/data)")
+    parser.add_argument(
+        "--into",
+        type=Path,
+        help="measure --only's sections again into this earlier run's folder (the other "
+        "sections and figures kept; each section says when and at which commit it was measured)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeat:
@@ -568,19 +574,24 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.results or (REPO / "bench" / ("out/quick" if partial else "results"))
     command = "uv run python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = Results(quick=args.quick, command=command.strip())
+    if args.into is not None:
+        results.merge_from(args.into / "latest.json")
+        results.command += f"; then {command.strip()}"
+        folder = args.into
     data = args.data or REPO / "bench" / "out" / ("quick/data" if args.quick else "data")
     data.mkdir(parents=True, exist_ok=True)
     bench = Bench(results, sizes, data.resolve())
     for name in chosen:
+        results.forget(name)
         getattr(bench, name)()
         results.write(folder)  # after every section: an interrupted run keeps what it measured
     path = results.write(folder)
-    if not partial and args.results is None:
+    if (not partial and args.results is None) or (args.into is not None and not results.quick):
         update_readme(results.as_json())
     if args.quick and args.data is None:  # small generated files: not worth keeping
         shutil.rmtree(data, ignore_errors=True)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")
-    missing = check(path) if args.only is None else []
+    missing = check(path) if args.only is None or args.into is not None else []
     if missing or results.errors:
         print(f"missing figures: {missing}; errors: {results.errors}", file=sys.stderr)
         return 1

@@ -270,7 +270,12 @@ class Results:
     @contextmanager
     def section(self, name: str, command: str) -> Iterator[dict[str, Any]]:
         """A part of the run: its command, load average before and after, time, results."""
-        record: dict[str, Any] = {"command": command, "load_before": load_average()}
+        record: dict[str, Any] = {
+            "command": command,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "load_before": load_average(),
+        }
         print(f"\n== {name}: {command} (load {record['load_before']})", flush=True)
         started = time.perf_counter()
         try:
@@ -301,6 +306,33 @@ class Results:
         self.figures[name] = Figure(name, value, unit, what, section, target, met, detail)
         mark = "" if met is None else (" (met)" if met else " (NOT met)")
         print(f"   {name} = {_fmt(value, unit)}  {what} {target}{mark}", flush=True)
+
+    def merge_from(self, path: Path) -> None:
+        """Keep an earlier run's sections and figures (those measured again replace them)."""
+        data = json.loads(path.read_text())
+        self.started = data["date"]
+        self.command = data["command"]
+        self.quick = bool(data["quick"])
+        self.sections.update(data["sections"])
+        self.errors.update(data.get("errors", {}))
+        for name, f in data["figures"].items():
+            self.figures[name] = Figure(
+                name,
+                f["value"],
+                f["unit"],
+                f["what"],
+                f["section"],
+                f.get("target", ""),
+                f.get("met"),
+                f.get("detail", {}),
+            )
+
+    def forget(self, section: str) -> None:
+        """Drop a section's earlier figures before it is measured again."""
+        self.sections.pop(section, None)
+        self.errors.pop(section, None)
+        for name in [n for n, f in self.figures.items() if f.section == section]:
+            del self.figures[name]
 
     def as_json(self) -> dict[str, Any]:
         figures = {}
