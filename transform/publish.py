@@ -492,32 +492,33 @@ class Publisher:
         """
         shadow = self._shadow(model)
         hashed = f"(select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r)"
+        # _lh_counts' columns are prefixed: the model's own columns may be called anything
         cur.execute(
-            "create or replace temp table _lh_counts as select coalesce(m.h, s.h) as h,"
-            " coalesce(m.n, 0) as mn, coalesce(s.n, 0) as sn from"
+            "create or replace temp table _lh_counts as select coalesce(m.h, s.h) as _lh_h,"
+            " coalesce(m.n, 0) as _lh_mn, coalesce(s.n, 0) as _lh_sn from"
             f" (select {HASH_COLUMN} as h, count(*) as n from {hashed} group by all) as m"
             f" full outer join (select {HASH_COLUMN} as h, count(*) as n from {shadow}"
             " group by all) as s on m.h = s.h where m.n is distinct from s.n"
         )
-        if _one(cur, "select count(*) from _lh_counts where mn > 0 and mn < sn")[0]:
+        if _one(cur, "select count(*) from _lh_counts where _lh_mn > 0 and _lh_mn < _lh_sn")[0]:
             return False
-        wanted = ", ".join(_q(c) for c in [*columns, HASH_COLUMN])
+        wanted = ", ".join(f"x.{_q(c)}" for c in [*columns, HASH_COLUMN])
         cur.execute(
             f"create or replace temp table _lh_changes as select {wanted} from {hashed} as x"
-            f" join _lh_counts as c on x.{HASH_COLUMN} = c.h and c.mn > c.sn"
-            f" qualify row_number() over (partition by x.{HASH_COLUMN}) <= c.mn - c.sn"
+            f" join _lh_counts as c on x.{HASH_COLUMN} = c._lh_h and c._lh_mn > c._lh_sn"
+            f" qualify row_number() over (partition by x.{HASH_COLUMN}) <= c._lh_mn - c._lh_sn"
         )
-        gone = _count(cur, "(select 1 from _lh_counts where mn = 0)")
+        gone = _count(cur, "(select 1 from _lh_counts where _lh_mn = 0)")
         cur.execute(
             f"create or replace temp table _lh_deleted as select {wanted}, 0::bigint as _lh_n"
-            f" from {hashed} where false"
+            f" from {hashed} as x where false"
         )
         if gone:
             with self._published(cur, current, select) as published:
                 cur.execute(
-                    f"insert into _lh_deleted select distinct on (p.{HASH_COLUMN}) p.*, c.sn"
+                    f"insert into _lh_deleted select distinct on (p.{HASH_COLUMN}) p.*, c._lh_sn"
                     f" from (select r.*, hash(r) as {HASH_COLUMN} from {published} as r) as p"
-                    f" join _lh_counts as c on p.{HASH_COLUMN} = c.h and c.mn = 0"
+                    f" join _lh_counts as c on p.{HASH_COLUMN} = c._lh_h and c._lh_mn = 0"
                 )
         return True
 

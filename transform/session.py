@@ -412,6 +412,7 @@ class DbtSession:
         self._unpublished.update(analysis.built)
         publish_started = time.perf_counter()
         self._publish(result, full_refresh=request.full_refresh, passed_tests=analysis.passed_tests)
+        _checkpoint()
         result.publish_seconds = time.perf_counter() - publish_started
         result.read_versions = pins.read_versions
         result.success = result.success and not result.failures
@@ -568,6 +569,24 @@ def _analyse(run_result: Any) -> _Analysis:
     for unique_id in out.blocked:
         out.built.pop(unique_id, None)
     return out
+
+
+def _checkpoint() -> None:
+    """``CHECKPOINT`` the DuckDB file after a build, so the blocks of what the build replaced are
+    reused: without it the warm connection's file grew by ~30 MB per small batch at 2M orders
+    (tables rebuilt, shadows replaced) while the data it held stayed the same size."""
+    from transform import dbt_plugin
+
+    conn = dbt_plugin.connection()
+    if conn is None:
+        return
+    cursor = conn.cursor()
+    try:
+        cursor.execute("checkpoint")
+    except Exception as exc:  # another transaction open: the next build's checkpoint does it
+        log.info("no checkpoint after the build: %s", exc)
+    finally:
+        cursor.close()
 
 
 _LAST_DATABASE: list[tuple[str, str, str]] = []

@@ -390,6 +390,17 @@ def test_a_table_without_a_key_is_diffed_row_by_row(
     assert publisher.publish(model).mode == "unchanged"
 
 
+def test_a_keyless_model_may_name_its_columns_anything(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    conn.execute("create table odd as select i as h, i as n, i as mn, i as sn from range(30) t(i)")
+    publisher.publish(spec("odd"))
+    conn.execute("update odd set n = -1 where h = 3")
+    assert publisher.publish(spec("odd")).mode == "merge"
+    published = delta(settings, "gold/odd").to_pyarrow_table().sort_by("h").to_pylist()
+    assert published == conn.sql("select * from odd order by h").to_arrow_table().to_pylist()
+
+
 def test_a_keyless_row_a_merge_cannot_match_is_rewritten_not_lost(
     settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
 ) -> None:
