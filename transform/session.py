@@ -580,13 +580,14 @@ def _checkpoint() -> None:
     conn = dbt_plugin.connection()
     if conn is None:
         return
-    cursor = conn.cursor()
     try:
-        cursor.execute("checkpoint")
-    except Exception as exc:  # another transaction open: the next build's checkpoint does it
+        cursor = conn.cursor()
+        try:
+            cursor.execute("checkpoint")
+        finally:
+            cursor.close()
+    except Exception as exc:  # a transaction open, a closed connection: the next build's turn
         log.info("no checkpoint after the build: %s", exc)
-    finally:
-        cursor.close()
 
 
 _LAST_DATABASE: list[tuple[str, str, str]] = []
