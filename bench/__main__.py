@@ -306,15 +306,13 @@ class Bench:
         from bench import bench_build
 
         cmd = (
-            f"bench_build.latency(batches={self.s.e2e_batches}, project=sample,"
+            f"bench_build.latency_in_child(batches={self.s.e2e_batches}, project=sample,"
             f" preload={self.s.e2e_preload}, cli_runs={self.s.repeat})"
         )
         with self.r.section("e2e", cmd) as sec:
             runs = []
             for preload in self.s.e2e_preload:
-                result = bench_build.latency(
-                    self.s.e2e_batches, "sample", preload=preload, cli_runs=self.s.repeat
-                )
+                result = bench_build.latency_in_child(self.s.e2e_batches, preload, self.s.repeat)
                 runs.append(result)
                 tag = f"_{_n(preload)}orders"
                 self.r.figure(

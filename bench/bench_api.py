@@ -75,7 +75,7 @@ class Order(BaseModel):
     note: str | None = None
 
 
-def serve(root: Path, port: int) -> None:
+def serve(root: Path, port: int, parse_processes: int | None = None) -> None:
     import uvicorn
 
     from ingest import create_app
@@ -89,6 +89,7 @@ def serve(root: Path, port: int) -> None:
         api_rate_per_token=0,
         api_min_free_bytes=0,
         api_ready_requires_loader=False,
+        **({} if parse_processes is None else {"api_parse_processes": parse_processes}),
     )
     app = create_app(settings)
     ledger = app.state.context.ledger
@@ -238,7 +239,7 @@ class Server:
 
 
 @contextmanager
-def serving() -> Iterator[Server]:
+def serving(parse_processes: int | None = None) -> Iterator[Server]:
     """This module's server (the real app plus the comparison routes) in a subprocess."""
     root = Path(tempfile.mkdtemp(prefix="bench-api-"))
     (root / "dbt_project" / "models").mkdir(parents=True)
@@ -246,7 +247,8 @@ def serving() -> Iterator[Server]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.bench_api", "--serve", str(root), str(port)],
+        [sys.executable, "-m", "bench.bench_api", "--serve", str(root), str(port)]
+        + ([] if parse_processes is None else ["--parse-processes", str(parse_processes)]),
         env=env,
         cwd=Path(__file__).resolve().parents[1],
     )
@@ -362,11 +364,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
     parser.add_argument("--seconds", type=float, default=10, help="each latency phase")
     parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--parse-processes", type=int, help="the API's api_parse_processes")
     args = parser.parse_args()
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]))
+        serve(Path(args.serve[0]), int(args.serve[1]), args.parse_processes)
         return
-    with serving() as server:
+    with serving(args.parse_processes) as server:
         per_round = max(1, args.requests // args.rounds)
         result = throughput(server, args.records, args.rounds, per_round, args.clients)
         print(f"bodies: {args.records} records, NDJSON {result['ndjson_bytes']} B")

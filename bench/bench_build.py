@@ -359,6 +359,14 @@ def scale(
     return out
 
 
+def latency_in_child(batches: int, preload: int, cli_runs: int) -> dict[str, Any]:
+    """:func:`latency` of the sample shop in a fresh process: dbt-duckdb's connection and the
+    bronze plugin's views are process-wide, so a second run in one process would read the first
+    run's (deleted) files."""
+    args = ["latency", "--project", "sample", "--batches", str(batches)]
+    return _in_child(*args, "--preload", str(preload), "--cli-runs", str(cli_runs), "--json-line")
+
+
 def _in_child(*args: str) -> dict[str, Any]:
     """Run ``args`` in a fresh process (its own peak RSS); its JSON result."""
     proc = subprocess.run(
@@ -470,6 +478,9 @@ def main() -> int:
     latency_args = sub.add_parser("latency")
     latency_args.add_argument("--batches", type=int, default=50)
     latency_args.add_argument("--project", choices=["small", "sample"], default="small")
+    latency_args.add_argument("--preload", type=int, default=200)
+    latency_args.add_argument("--cli-runs", type=int, default=3)
+    latency_args.add_argument("--json-line", action="store_true", help=argparse.SUPPRESS)
     scale_args = sub.add_parser("scale")
     scale_args.add_argument("--rows", type=int, default=10_000_000)
     scale_args.add_argument("--repeat", type=int, default=3)
@@ -483,7 +494,10 @@ def main() -> int:
         print(json.dumps(scale_variant(args.variant, args.root, args.project)))
         return 0
     if args.command == "latency":
-        result = latency(args.batches, args.project)
+        result = latency(args.batches, args.project, preload=args.preload, cli_runs=args.cli_runs)
+        if args.json_line:
+            print(json.dumps(result, default=str))
+            return 0
     else:
         result = scale(args.rows, args.repeat)
     result["machine"] = machine()
