@@ -3,9 +3,11 @@
 Checking a records body is CPU work (msgspec decoding, the contract, duplicate keys). On the
 event loop it holds the one core the loop has, so the API parses at most one core's worth; in a
 worker thread msgspec holds the GIL for the whole decode and starves the loop's reads of other
-bodies (a convoy), slower for everyone. Bodies of at least ``PROCESS_MIN_BYTES`` go to a pool of
-``api_parse_processes`` processes (started on first use, ``forkserver``: no copy of the server's
-threads); smaller ones, where a process hop costs more than the check, stay on the loop. The
+bodies (a convoy), slower for everyone. With ``api_parse_processes`` > 0, bodies of at least
+``PROCESS_MIN_BYTES`` go to a pool of that many processes (started on first use,
+``forkserver``: no copy of the server's threads); smaller ones, where a process hop costs more
+than the check, stay on the loop. Off by default: it pays only where cores sit idle (measured
+slower on two busy cores: the hop, the copies, and no free core to run on). The
 result is the same either way: the same :class:`~ingest.validation.Records` or the same error.
 A pool whose worker died is replaced, and that body checked on the loop.
 """

@@ -188,10 +188,10 @@ class Settings(BaseSettings):
     api_max_records: int = Field(default=100_000, ge=1, description="Records per request.")
     api_max_errors: int = Field(default=20, ge=1, description="Errors listed in a 422.")
     api_parse_processes: int = Field(
-        default=2,
+        default=0,
         ge=0,
-        description="Worker processes that check large records bodies off the event loop "
-        "(0: on the loop).",
+        description="Worker processes that check records bodies of 256 KiB or more off the "
+        "event loop (0: every body on the loop; pays only with idle cores, see docs/api.md).",
     )
     api_rate_per_token: float = Field(
         default=100.0, ge=0, description="Requests per second per token (0: no limit); 429."
