@@ -475,7 +475,9 @@ def update_readme(data: Mapping[str, Any], readme: Path = REPO / "README.md") ->
             f"Measured {data['date'][:10]} at `{data['commit']}` by `{data['command']}` on"
             f" {data['machine']['cores']} cores ({data['machine']['cpu']}); every figure, its"
             " command and the machine's load average: [bench/results/latest.md]"
-            "(bench/results/latest.md).",
+            "(bench/results/latest.md). *load* is the 1-minute load average before → after the"
+            " figure's section: above ~1.5 on these 2 cores other work shared the machine and"
+            " slowed the wall times (ratios of interleaved runs hold better).",
             "",
             "| figure | value | target | met | load |",
             "|---|---:|---|---|---|",
