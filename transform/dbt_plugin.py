@@ -17,9 +17,11 @@ What it fixes in dbt-duckdb's stock ``delta`` plugin (docs/pitfalls.md):
   whole process, which is one build.
 * **``threads > 1``.** The stock path re-creates the source view for every model that references
   the source, from every thread at once (catalog write-write conflicts), and mutates a dict other
-  threads iterate. Here the view is created once per pinned version under a lock, and each DuckDB
+  threads iterate. Here the view is created once per pinned snapshot under a lock, and each DuckDB
   cursor gets the pinned Arrow datasets registered by :meth:`Plugin.configure_cursor`, under
-  version-qualified names, so a cursor can never read another build's snapshot.
+  snapshot-qualified names, so a cursor can never read another build's snapshot. A snapshot is
+  the table's Delta id and a version: a table deleted and created again under the same name
+  restarts at version 0, and a view keyed by the version alone would read the old table.
 
 Data is read lazily, never materialised in Python memory: a plain local table (reader version 1,
 no partitions, which is what the loader writes) is read by DuckDB's own Parquet reader from the
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,11 +75,19 @@ class Pin:
     dataset: pads.Dataset
     #: the snapshot's Parquet files, when DuckDB's own reader can serve it exactly
     files: tuple[str, ...] = ()
+    #: the Delta table's id (its metadata ``id``, new when a table is deleted and created again
+    #: under the same name, whose versions then start again at 0)
+    table_id: str = ""
 
     @property
     def registered_name(self) -> str:
-        """The name the dataset is registered under on every cursor of the build."""
-        return f"__lakehouse_bronze__{self.table}__v{self.version}"
+        """The name the dataset is registered under on every cursor of the build.
+
+        Names a snapshot: the table's id and version, so that a table deleted and re-created
+        (versions from 0 again) never matches a view over the old table's files.
+        """
+        table_id = re.sub(r"[^0-9a-zA-Z]", "", self.table_id)
+        return f"__lakehouse_bronze__{self.table}__{table_id}__v{self.version}"
 
     @property
     def relation(self) -> str:
@@ -157,6 +168,7 @@ class BuildPins:
             version=delta.version(),
             dataset=delta.to_pyarrow_dataset(),
             files=() if options else _plain_parquet_files(delta),
+            table_id=str(delta.metadata().id),
         )
         with _LOCK:
             self.pins[table] = pin
@@ -238,7 +250,8 @@ class Plugin(BasePlugin):
         return current_pins().get(_table_of(source_config)).dataset
 
     def create_view(self, source_config: SourceConfig) -> None:
-        """Point the source's view at this build's pinned snapshot (at most once per version)."""
+        """Point the source's view at this build's pinned snapshot (at most once per snapshot:
+        table id and version, :attr:`Pin.registered_name`)."""
         table = _table_of(source_config)
         try:
             pin = current_pins().get(table)

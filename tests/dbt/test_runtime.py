@@ -157,7 +157,8 @@ def test_each_bronze_table_is_served_the_fastest_exact_way(
     assert orders_pin.files and all(Path(f).is_file() for f in orders_pin.files)
     assert "read_parquet" in orders_pin.relation
     assert customers_pin.files == ()  # partition values live in paths: Arrow reads them
-    assert customers_pin.relation == "__lakehouse_bronze__customers__v0"
+    table_id = delta(settings, "bronze/customers").metadata().id.replace("-", "")
+    assert customers_pin.relation == f"__lakehouse_bronze__customers__{table_id}__v0"
     assert model_rows("stg_customers", "customer_id")[0] == {"customer_id": 1, "name": "customer 1"}
 
 
