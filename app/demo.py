@@ -29,7 +29,7 @@ from rich.table import Table
 from app.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
 from lakehouse import LAYERS, LoadEvent, Settings, list_tables, table_path
 from lakehouse.catalog import open_table, table_info
-from lakehouse.storage import Location
+from lakehouse.storage import Location, arrow_dataset
 from loader import Loader
 from transform import Builder
 
@@ -219,7 +219,7 @@ def _print_tables(settings: Settings, console: Console) -> None:
 
 def _print_gold_rows(settings: Settings, console: Console, names: Sequence[str]) -> None:
     for name in names:
-        dataset = open_table(settings, "gold", name).to_pyarrow_dataset()
+        dataset = arrow_dataset(open_table(settings, "gold", name))
         sample = dataset.head(10_000)  # gold is small; sort a bounded sample for reading
         data = sample.sort_by(sample.column_names[0]).slice(0, SHOWN_ROWS)
         columns = data.column_names[:SHOWN_COLUMNS]

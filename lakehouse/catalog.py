@@ -21,6 +21,7 @@ from deltalake.schema import ArrayType, MapType, PrimitiveType, StructType
 
 from lakehouse.layout import LAYERS, Layer, list_tables, table_exists, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import arrow_dataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def read_rows(
     except Exception:  # delta-rs's own error for a version that is not there
         raise TableNotFoundError(_no_version(settings, layer, name, version)) from None
     try:
-        head = table.to_pyarrow_dataset().head(limit)
+        head = arrow_dataset(table).head(limit)
     except FileNotFoundError:
         if version is None:
             raise

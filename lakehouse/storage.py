@@ -25,10 +25,14 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from lakehouse.exceptions import LakehouseError
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
 
 #: URL schemes the table store may use (delta-rs and obstore both speak them).
 SUPPORTED_SCHEMES = ("s3", "s3a")
@@ -235,3 +239,26 @@ def read_bytes(location: Location, options: Mapping[str, str]) -> bytes | None:
         return bytes(obstore.get(store(parent, options), location.name).bytes())
     except FileNotFoundError:  # obstore's NotFoundError is one
         return None
+
+
+def arrow_dataset(table: DeltaTable) -> ds.Dataset:
+    """The table's loaded snapshot as an Arrow dataset; local files read with no Python callbacks.
+
+    ``DeltaTable.to_pyarrow_dataset()`` reads through a ``PyFileSystem`` whose buffers are Python
+    objects. pyarrow's I/O threads may release the last of them after the interpreter began to
+    shut down; that thread then cannot take the GIL, is unwound through C++ code, and the whole
+    process aborts at exit ("terminate called without an active exception", exit status 134;
+    delta-rs issue 2184), about one run in three of a short command that read a table. A local
+    table is therefore read by pyarrow's own filesystem rooted at the table folder (the same
+    relative file paths, so the same files). An object store keeps delta-rs's handler, which
+    carries the table's credentials and endpoint.
+    """
+    import pyarrow.fs as pa_fs
+
+    parts = urlsplit(table.table_uri)
+    if parts.scheme not in ("", "file"):
+        return table.to_pyarrow_dataset()
+    folder = unquote(parts.path) if parts.scheme else table.table_uri
+    return table.to_pyarrow_dataset(
+        filesystem=pa_fs.SubTreeFileSystem(folder.rstrip("/") or "/", pa_fs.LocalFileSystem())
+    )

@@ -26,7 +26,8 @@ What it fixes in dbt-duckdb's stock ``delta`` plugin (docs/pitfalls.md):
 Data is read lazily, never materialised in Python memory: a plain local table (reader version 1,
 no partitions, which is what the loader writes) is read by DuckDB's own Parquet reader from the
 snapshot's exact file list (``DeltaTable.file_uris()``); anything else (deletion vectors, column
-mapping, partitions, object storage) through ``DeltaTable.to_pyarrow_dataset()``.
+mapping, partitions, object storage) through an Arrow dataset
+(:func:`lakehouse.storage.arrow_dataset`).
 
 The plugin also keeps the DuckDB connection dbt opened (:func:`connection`), so the publisher can
 read built models in this process: the warm dbt connection holds the database file's lock.
@@ -51,6 +52,7 @@ from lakehouse.complete import complete_version
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import arrow_dataset
 from transform._dbt_duckdb_internals import route_load_source
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,7 @@ class BuildPins:
         pin = Pin(
             table=table,
             version=delta.version(),
-            dataset=delta.to_pyarrow_dataset(),
+            dataset=arrow_dataset(delta),
             files=() if options else _plain_parquet_files(delta),
             table_id=str(delta.metadata().id),
         )
@@ -287,7 +289,7 @@ def _plain_parquet_files(delta: DeltaTable) -> tuple[str, ...]:
     That holds for a reader-version-1 table (no deletion vectors, no column mapping) without
     partition columns (whose values live in paths, not files): what the loader writes. DuckDB
     reads those 2-3x faster than an Arrow dataset (bench/RESULTS-dbt.md); anything else is
-    served through ``to_pyarrow_dataset()``.
+    served through an Arrow dataset.
     """
     if delta.protocol().min_reader_version > 1 or delta.metadata().partition_columns:
         return ()

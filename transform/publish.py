@@ -59,6 +59,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, WriterPropertie
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import arrow_dataset
 from transform import delta_files
 
 log = logging.getLogger(__name__)
@@ -600,7 +601,7 @@ class Publisher:
         Cast to the types of ``select``, so a row hashes the same on both sides.
         """
         name = f"_lh_published_{next(_REGISTERED)}"
-        cur.register(name, table.to_pyarrow_dataset())
+        cur.register(name, arrow_dataset(table))
         try:
             probe = cur.sql(f"{select} limit 0")
             casts = ", ".join(

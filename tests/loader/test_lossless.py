@@ -340,9 +340,31 @@ def test_the_shared_lossless_cases_all_pass(settings: Settings, shared_dir: Path
         subprocess.run([sys.executable, str(script), "write", str(raw), phase], check=True)
         Loader(settings).load_pending()
     done = subprocess.run(
-        [sys.executable, str(script), "check", str(settings.root)], capture_output=True, text=True
+        [sys.executable, "-c", _RUN_THEN_EXIT, str(script), "check", str(settings.root)],
+        capture_output=True,
+        text=True,
     )
-    assert done.returncode == 0, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+#: Runs a script and leaves with its exit status without finalizing the interpreter. The shared
+#: check reads bronze with ``DeltaTable.to_pyarrow_table()``, whose Python-callback filesystem
+#: aborts about one exit in three (status 134, "terminate called without an active exception":
+#: pyarrow frees a Python buffer on an I/O thread after finalization began; delta-rs issue 2184).
+#: That abort comes after the verdict and says nothing about bronze; the product itself reads
+#: through ``lakehouse.storage.arrow_dataset`` (see tests/core/test_arrow_dataset.py).
+_RUN_THEN_EXIT = """
+import os, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    status = 0
+except SystemExit as done:
+    status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(status)
+"""
 
 
 def test_status_and_the_api_show_rescued_values(settings: Settings) -> None:
