@@ -33,6 +33,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from lakehouse import delta_stats
 from lakehouse.complete import commit_metadata, last_open_files
 from lakehouse.layout import BATCH_ID, BATCH_ID_COLUMN, table_path
 from lakehouse.settings import Settings
@@ -106,6 +107,9 @@ class Bronze:
                 opened.add(batch_id)
             else:
                 opened.discard(batch_id)
+        # wide decimals' bounds, which delta-rs writes wrong, kept out of the statistics
+        if self._table is not None:
+            delta_stats.guard(self._table, data.schema)
         # against the snapshot the watermarks were read from: a concurrent commit of the same
         # file (another worker) makes Delta refuse this one instead of writing it twice
         write_deltalake(
@@ -114,6 +118,9 @@ class Bronze:
             mode="append",
             schema_mode="merge",
             storage_options=None if self._table is not None else self._storage,
+            configuration=None
+            if self._table is not None
+            else delta_stats.stats_configuration(data.schema) or None,
             commit_properties=CommitProperties(
                 app_transactions=txns, custom_metadata=commit_metadata(opened)
             ),

@@ -66,12 +66,14 @@ def write_files(
     mode: str,
     commit: CommitProperties,
     compression: str = "zstd",
+    configuration: dict[str, str] | None = None,
 ) -> None:
     """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
 
     ``mode`` is ``overwrite`` (every file of ``current`` removed in the same commit, the
     schema replaced) or ``append``. A new table is created when ``current`` is ``None``. On
     any failure before the commit, the files written are deleted: the table never sees them.
+    ``configuration``: the new table's properties (ignored for an existing table).
     """
     schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,6 +94,7 @@ def write_files(
                 DeltaSchema.from_arrow(schema),
                 actions,
                 mode="error",
+                configuration=configuration,
                 commit_properties=commit,
             )
         else:

@@ -56,6 +56,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 
+from lakehouse import delta_stats
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, table_path
 from lakehouse.settings import Settings
@@ -335,6 +336,8 @@ class Publisher:
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
+        # delta-rs writes the merged or appended files' bounds: none for wide decimals
+        delta_stats.guard(current, pa.schema([]))
         if deleted or updated:
             expected = {
                 "num_target_rows_inserted": changed - updated,
@@ -567,9 +570,19 @@ class Publisher:
         by delta-rs when the table is local (:mod:`transform.delta_files`: no row goes through
         Python), else streamed through ``write_deltalake``."""
         folder = delta_files.local_folder(self.location(model), self._storage)
+        schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
+        if current is not None:  # wide decimals get no bounds from delta-rs's later writes
+            delta_stats.guard(current, schema)
+        configuration = delta_stats.stats_configuration(schema) or None
         if folder is not None:
             delta_files.write_files(
-                cur, select, folder, current=current, mode="overwrite", commit=commit
+                cur,
+                select,
+                folder,
+                current=current,
+                mode="overwrite",
+                commit=commit,
+                configuration=configuration,
             )
             return
         write_deltalake(
@@ -578,6 +591,7 @@ class Publisher:
             mode="overwrite",
             schema_mode="overwrite",
             storage_options=None if current is not None else self._storage,
+            configuration=None if current is not None else configuration,
             writer_properties=WRITER,
             commit_properties=commit,
         )

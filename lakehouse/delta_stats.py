@@ -1,0 +1,97 @@
+"""Delta statistics delta-rs would write wrong, and the table property that keeps them out.
+
+Readers skip a Delta file when its ``minValues``/``maxValues`` say no row can match a filter.
+delta-rs (deltalake 1.6) writes those bounds wrong for wide decimals (docs/pitfalls.md, "delta-rs
+writes wrong statistics for wide decimals"):
+
+* ``decimal(p, 0)`` beyond int64: the bound is clamped to 9223372036854775807 (or its negative),
+  so a file holding ``99999999999999999999`` says its maximum is 9.2e18;
+* ``decimal(p, s)`` with ``s > 0``: the bound is a float64, rounded to 17 significant digits,
+  so ``1234567890123456789.5`` becomes a minimum of 1.2345678901234568e18, above the value.
+
+deltalake's Arrow dataset, its DataFusion ``QueryBuilder`` and Polars' ``scan_delta`` then skip
+the file and return *no row* for ``x > 10000000000000000000`` or ``x <= 1234567890123456789.5``:
+a wrong answer, not a slow one. The loader writes such columns (a JSON integer beyond int64 is
+``DECIMAL(38, 0)``; a CSV number no float64 holds exactly is ``DECIMAL(38, s)``), and a model can
+publish them.
+
+The guard: a table holding such a column carries ``delta.dataSkippingStatsColumns`` listing only
+the columns whose statistics are exact (:func:`stats_configuration` when it is created,
+:func:`guard` before a write to an existing one). delta-rs then writes no bounds for the others
+(and none for columns added later, which are not listed: readers scan those files, which is only
+slower). Files written before the property was set keep their bounds until compacted.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+__all__ = ["STATS_COLUMNS", "guard", "inexact", "stats_configuration"]
+
+#: The Delta table property naming the columns writers keep statistics for.
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+#: delta-rs writes a scale-0 decimal bound as an int64, any other as a float64
+_INT64_DIGITS = 18
+_FLOAT64_DIGITS = 15
+_ITEM = re.compile(r"\s*(`(?:[^`]|``)*`|[^,]*)\s*(?:,|$)")
+
+
+def inexact(kind: pa.DataType) -> bool:
+    """Whether delta-rs may write a bound of a column of this type that is not a bound."""
+    if pa.types.is_decimal(kind):
+        digits = _INT64_DIGITS if kind.scale == 0 else _FLOAT64_DIGITS
+        return bool(kind.precision > digits)
+    if pa.types.is_struct(kind):
+        return any(inexact(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return inexact(kind.value_type)
+    if pa.types.is_map(kind):
+        return inexact(kind.key_type) or inexact(kind.item_type)
+    return False
+
+
+def _quote(name: str) -> str:
+    # always quoted: delta-rs falls back to every column when an item does not parse ("a b")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _listed(value: str) -> set[str]:
+    """The column names of a ``delta.dataSkippingStatsColumns`` value."""
+    names = set()
+    for match in _ITEM.finditer(value):
+        item = match[1].strip()
+        if item.startswith("`") and item.endswith("`") and len(item) >= 2:
+            item = item[1:-1].replace("``", "`")
+        if item:
+            names.add(item)
+    return names
+
+
+def stats_configuration(schema: pa.Schema) -> dict[str, str]:
+    """The configuration a new table of ``schema`` is created with: ``{}`` when delta-rs writes
+    every column's bounds right, else :data:`STATS_COLUMNS` listing the exact columns."""
+    if not any(inexact(f.type) for f in schema):
+        return {}
+    return {STATS_COLUMNS: ",".join(_quote(f.name) for f in schema if not inexact(f.type))}
+
+
+def guard(table: DeltaTable, incoming: pa.Schema) -> bool:
+    """Before ``incoming`` is written into ``table``: make sure no column of either with inexact
+    bounds gets statistics (sets :data:`STATS_COLUMNS`, one commit); whether it committed."""
+    fields = {f.name: f for f in pa.schema(table.schema().to_arrow())}
+    fields.update({f.name: f for f in incoming})
+    wrong = {name for name, f in fields.items() if inexact(f.type)}
+    if not wrong:
+        return False
+    current = table.metadata().configuration.get(STATS_COLUMNS)
+    if current is not None and not (_listed(current) & wrong):
+        return False
+    if current is None:
+        keep = [name for name in fields if name not in wrong]
+    else:  # keep the table's own choice, less the columns that turned inexact
+        keep = [name for name in fields if name in _listed(current) and name not in wrong]
+    table.alter.set_table_properties({STATS_COLUMNS: ",".join(_quote(n) for n in keep)})
+    return True
