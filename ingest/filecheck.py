@@ -288,7 +288,8 @@ def _check_csv(
 
 
 _ARROW_KINDS = {
-    "integer": pa.types.is_integer,
+    # bronze stores UBIGINT and HUGEINT as decimal(20|38, 0) (loader.fitting.storage_type)
+    "integer": lambda t: pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0),
     "float": lambda t: pa.types.is_floating(t) or pa.types.is_integer(t),
     "decimal": lambda t: (
         pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_floating(t)

@@ -20,7 +20,6 @@ when a file changed, and at most every ``refresh_s`` seconds.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -30,6 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
+from lakehouse import dialect
 from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
 from lakehouse.layout import TABLE_NAME
 from lakehouse.settings import Settings
@@ -40,44 +40,10 @@ Kind = Literal[
     "integer", "float", "decimal", "string", "boolean", "date", "timestamp", "time", "uuid", "any"
 ]
 
-#: Inclusive ranges of DuckDB's integer types. Values beyond int64 are refused everywhere anyway.
-INT_RANGES: dict[str, tuple[int, int]] = {
-    "TINYINT": (-(2**7), 2**7 - 1),
-    "SMALLINT": (-(2**15), 2**15 - 1),
-    "INTEGER": (-(2**31), 2**31 - 1),
-    "BIGINT": (-(2**63), 2**63 - 1),
-    "HUGEINT": (-(2**63), 2**63 - 1),
-    "UTINYINT": (0, 2**8 - 1),
-    "USMALLINT": (0, 2**16 - 1),
-    "UINTEGER": (0, 2**32 - 1),
-    "UBIGINT": (0, 2**63 - 1),
-    "UHUGEINT": (0, 2**63 - 1),
-}
-_ALIASES = {
-    "INT1": "TINYINT",
-    "INT2": "SMALLINT",
-    "SHORT": "SMALLINT",
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "SIGNED": "INTEGER",
-    "INT8": "BIGINT",
-    "LONG": "BIGINT",
-    "INT128": "HUGEINT",
-    "FLOAT8": "DOUBLE",
-    "FLOAT4": "FLOAT",
-    "REAL": "FLOAT",
-    "NUMERIC": "DECIMAL",
-    "BOOL": "BOOLEAN",
-    "LOGICAL": "BOOLEAN",
-    "TEXT": "VARCHAR",
-    "STRING": "VARCHAR",
-    "CHAR": "VARCHAR",
-    "BPCHAR": "VARCHAR",
-    "DATETIME": "TIMESTAMP",
-    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
-}
+#: What a value of each canonical type (:func:`lakehouse.dialect.type_name`) looks like; a type
+#: not here is ``any`` (bronze keeps it as text: docs/loading.md, Types).
 _KINDS: dict[str, Kind] = {
-    **dict.fromkeys(INT_RANGES, "integer"),
+    **dict.fromkeys([*dialect.INT_RANGES, "HUGEINT"], "integer"),
     "DOUBLE": "float",
     "FLOAT": "float",
     "DECIMAL": "decimal",
@@ -85,20 +51,16 @@ _KINDS: dict[str, Kind] = {
     "BOOLEAN": "boolean",
     "DATE": "date",
     "TIMESTAMP": "timestamp",
-    "TIMESTAMP WITH TIME ZONE": "timestamp",
-    "TIMESTAMP_S": "timestamp",
-    "TIMESTAMP_MS": "timestamp",
-    "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMPTZ": "timestamp",
     "TIME": "time",
     "UUID": "uuid",
 }
 
 
 def normalize_type(data_type: str) -> str:
-    """``decimal(12, 2)`` → ``DECIMAL``; ``int8`` → ``BIGINT``; ``varchar(20)`` → ``VARCHAR``."""
-    base = re.sub(r"\s*\(.*\)\s*$", "", data_type.strip()).upper()
-    base = re.sub(r"\s+", " ", base)
-    return _ALIASES.get(base, base)
+    """``decimal(12, 2)`` → ``DECIMAL``; ``int8`` → ``BIGINT``; ``timestamp with time zone`` →
+    ``TIMESTAMPTZ``: the loader's names (:func:`lakehouse.dialect.base_type`), one table."""
+    return dialect.base_type(data_type)
 
 
 def type_kind(data_type: str | None) -> Kind:
@@ -125,7 +87,7 @@ class Column:
     def int_range(self) -> tuple[int, int] | None:
         if self.kind != "integer" or self.data_type is None:
             return None
-        return INT_RANGES[normalize_type(self.data_type)]
+        return dialect.integer_range(self.data_type)
 
     def as_dict(self) -> dict[str, Any]:
         return {

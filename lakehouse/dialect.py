@@ -242,7 +242,10 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "UBIGINT": (0, 2**64 - 1),
 }
 MAX_DECIMAL_DIGITS = 38
-_ALIASES = {
+#: The one table of type aliases (the API's contracts and the loader both read types through
+#: :func:`type_name`): an alias → DuckDB's canonical name. ``TIMESTAMPTZ`` is the canonical
+#: name of ``timestamp with time zone`` (docs/loading.md, Types: an instant, stored in UTC).
+TYPE_ALIASES = {
     "INT1": "TINYINT",
     "INT2": "SMALLINT",
     "SHORT": "SMALLINT",
@@ -251,6 +254,7 @@ _ALIASES = {
     "SIGNED": "INTEGER",
     "INT8": "BIGINT",
     "LONG": "BIGINT",
+    "INT128": "HUGEINT",
     "FLOAT8": "DOUBLE",
     "FLOAT4": "FLOAT",
     "REAL": "FLOAT",
@@ -277,7 +281,20 @@ def type_name(data_type: str) -> str:
         params = match[2] or "(18,3)"  # DuckDB's default DECIMAL
         return "DECIMAL" + params.replace(" ", "")
     base = re.sub(r"\s*\(.*\)\s*$", "", text)
-    return _ALIASES.get(base, base)
+    return TYPE_ALIASES.get(base, base)
+
+
+def base_type(data_type: str) -> str:
+    """:func:`type_name` without its parameters: ``numeric(12, 2)`` → ``DECIMAL``."""
+    return re.sub(r"\(.*\)$", "", type_name(data_type))
+
+
+def integer_range(data_type: str) -> tuple[int, int] | None:
+    """The inclusive range of an integer type (``HUGEINT``: 38 digits, as :func:`fits` says)."""
+    t = base_type(data_type)
+    if t == "HUGEINT":
+        return -(10**MAX_DECIMAL_DIGITS) + 1, 10**MAX_DECIMAL_DIGITS - 1
+    return INT_RANGES.get(t)
 
 
 def decimal_params(data_type: str) -> tuple[int, int] | None:

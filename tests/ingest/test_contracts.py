@@ -26,7 +26,7 @@ def test_bronze_sources_are_contracts(tmp_path: Path) -> None:
 def test_type_names() -> None:
     assert normalize_type("decimal(12, 2)") == "DECIMAL"
     assert normalize_type("int8") == "BIGINT"
-    assert normalize_type("timestamptz") == "TIMESTAMP WITH TIME ZONE"
+    assert normalize_type("timestamp with time zone") == "TIMESTAMPTZ"
     assert normalize_type("  varchar(20) ") == "VARCHAR"
     assert type_kind("timestamp   with time zone") == "timestamp"
     assert type_kind("integer[]") == "any"
