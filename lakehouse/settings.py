@@ -144,6 +144,20 @@ class Settings(BaseSettings):
     vacuum_every_hours: float = Field(
         default=24.0, gt=0, description="Vacuum each table this often."
     )
+    published_versions_kept: int = Field(
+        default=10,
+        ge=1,
+        description="Silver and gold tables (rewritten by every build that changes them) keep "
+        "the files of their last this many versions; files only older versions used are "
+        "vacuumed once this many versions came since the last vacuum, so disk stays bounded "
+        "under a steady stream of batches.",
+    )
+    published_retention_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        description="...and of every version that was the current one less than this long ago "
+        "(a reader in the middle of it keeps its files).",
+    )
     txn_retention_days: float = Field(
         default=30.0,
         ge=0,

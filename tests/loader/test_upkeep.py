@@ -4,14 +4,17 @@ versions readable, and watermark expiry that never lets a waiting file load twic
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pyarrow as pa
-from deltalake import DeltaTable
+import pytest
+from deltalake import DeltaTable, write_deltalake
 from loader_support import bronze, csv_rows, drop
 from waiting import wait_for
 
 from lakehouse import Settings, table_path
 from lakehouse.maintenance import TXN_KEEP, TXN_RETENTION, AutoUpkeep, commits_since_checkpoint
+from lakehouse.storage import arrow_dataset
 from loader import Loader
 from loader.bronze import COMPLETE, Bronze
 
@@ -62,7 +65,7 @@ def test_vacuum_is_scheduled_and_recent_versions_stay_readable(settings: Setting
     assert {"compact", "vacuum"} <= set(done.actions)
     assert done.vacuumed == 0  # the compacted files were unused for less than the retention
     # a reader of the version before the compaction still finds every file
-    old = DeltaTable(path, version=before).to_pyarrow_table()
+    old = arrow_dataset(DeltaTable(path, version=before)).to_table()
     assert sorted(old.column("id").to_pylist()) == list(range(30))
     now[0] += 3600
     assert "vacuum" not in upkeep.upkeep_table("bronze", "t").actions  # not due yet
@@ -149,3 +152,60 @@ def test_a_round_stops_between_tables_and_resumes_where_it_stopped(settings: Set
     assert [d.name for d in first] == ["a"]
     second = upkeep.run_due()
     assert [d.name for d in second] == ["b", "c"]  # a is compacted already: nothing due
+
+
+def _publish_versions(settings: Settings, n: int, start: int = 0) -> str:
+    """``n`` rewrites of gold/m, as each build that changes a whole-table mart makes one."""
+    path = str(table_path(settings, "gold", "m"))
+    for i in range(start, start + n):
+        write_deltalake(path, pa.table({"v": [i] * 5}), mode="overwrite")
+    return path
+
+
+def _parquet_files(path: str) -> int:
+    return sum(1 for p in Path(path).iterdir() if p.suffix == ".parquet")
+
+
+def test_published_tables_keep_their_last_versions_and_disk_stays_bounded(
+    settings: Settings,
+) -> None:
+    s = _tuned(
+        settings, published_versions_kept=3, published_retention_minutes=0, upkeep_small_files=100
+    )
+    path = _publish_versions(s, 12)  # versions 0..11, a file each
+    upkeep = AutoUpkeep(s)
+    done = upkeep.upkeep_table("gold", "m")
+    assert "vacuum" in done.actions and done.vacuumed == 9
+    assert _parquet_files(path) == 3
+    for version in (9, 10, 11):  # the last three are whole
+        assert (
+            arrow_dataset(DeltaTable(path, version=version)).to_table().column("v").to_pylist()
+            == [version] * 5
+        )
+    with pytest.raises(FileNotFoundError):  # an older one fails loudly, never other rows
+        arrow_dataset(DeltaTable(path, version=8)).to_table()
+    _publish_versions(s, 2, start=12)
+    assert "vacuum" not in upkeep.upkeep_table("gold", "m").actions  # 2 < 3 versions since
+    _publish_versions(s, 1, start=14)
+    assert "vacuum" in upkeep.upkeep_table("gold", "m").actions
+    assert _parquet_files(path) == 3  # bounded: 15 versions written, 3 kept
+    writes = [c["version"] for c in DeltaTable(path).history() if c["operation"] == "WRITE"]
+    # the last three writes (the vacuum's own commits not counted) are whole
+    assert [
+        arrow_dataset(DeltaTable(path, version=v)).to_table().column("v")[0].as_py()
+        for v in writes[:3]
+    ] == [14, 13, 12]
+
+
+def test_a_version_current_a_moment_ago_keeps_its_files(settings: Settings) -> None:
+    s = _tuned(
+        settings, published_versions_kept=2, published_retention_minutes=10, upkeep_small_files=100
+    )
+    path = _publish_versions(s, 6)
+    now = [time.time()]
+    done = AutoUpkeep(s, clock=lambda: now[0]).upkeep_table("gold", "m")
+    assert "vacuum" in done.actions and done.vacuumed == 0  # all were current minutes ago
+    assert _parquet_files(path) == 6
+    now[0] += 3600  # an hour on: only the last two versions are kept
+    done = AutoUpkeep(s, clock=lambda: now[0]).upkeep_table("gold", "m")
+    assert "vacuum" in done.actions and _parquet_files(path) == 2
