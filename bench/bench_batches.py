@@ -314,6 +314,17 @@ class Peak:
         peak, self._peak = self._peak, 0
         return peak
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the process tree used so far (children alive now)."""
+        total = 0.0
+        for proc in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -426,30 +437,82 @@ def plain_dbt_build(dados: Path, place: Path) -> dict[str, float]:
     started = time.perf_counter()
     proc = subprocess.Popen([str(dbt), *args], env=env, cwd=place)
     peak = Peak(proc.pid)
-    code = proc.wait()
+    _, code, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(code)
     seconds = time.perf_counter() - started
     peak.stop()
-    if code != 0:
-        raise RuntimeError(f"plain dbt build failed ({code})")
-    return {"seconds": seconds, "rss": peak.take()}
+    if proc.returncode != 0:
+        raise RuntimeError(f"plain dbt build failed ({proc.returncode})")
+    return {"seconds": seconds, "rss": peak.take(), "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
 # -- checks ------------------------------------------------------------------------------------
 
 
-def versions(path: Path, columns: list[str]) -> list[dict[str, Any]]:
-    """``count(*)`` and ``sum`` of ``columns`` at every version of a Delta table."""
-    from deltalake import DeltaTable
+class VersionWatcher:
+    """Reads every version of some Delta tables as it is committed, while the loader runs.
 
-    con = duckdb.connect()
-    out = []
-    for v in range(DeltaTable(str(path)).version() + 1):
-        con.register("data", DeltaTable(str(path), version=v).to_pyarrow_dataset())
-        sums = ", ".join(f"sum({c})::bigint" for c in columns)
-        row = con.execute(f"select count(*){', ' + sums if sums else ''} from data").fetchall()[0]
-        con.unregister("data")
-        out.append({"version": v, "rows": int(row[0]), **dict(zip(columns, row[1:], strict=True))})
-    return out
+    ``count(*)`` and ``sum`` of the given columns at each version, checked at once: the upkeep
+    vacuums silver and gold down to their last versions (``published_versions_kept``), so a
+    version can only be checked while it is among them (or current within
+    ``published_retention_minutes``: this thread keeps up well within that).
+    """
+
+    def __init__(self, tables: dict[Path, list[str]], every_s: float = 0.25) -> None:
+        self.tables = tables
+        self.every_s = every_s
+        self.seen: dict[Path, list[dict[str, Any]]] = {path: [] for path in tables}
+        self.missed: dict[Path, list[int]] = {path: [] for path in tables}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        con = duckdb.connect()
+        while True:
+            stopping = self._stop.is_set()
+            try:
+                self._catch_up(con)
+            except Exception as exc:  # reported, never silent
+                self.errors.append(repr(exc))
+            if stopping:
+                return
+            self._stop.wait(self.every_s)
+
+    def _catch_up(self, con: duckdb.DuckDBPyConnection) -> None:
+        from deltalake import DeltaTable
+
+        from lakehouse.storage import arrow_dataset
+
+        for path, columns in self.tables.items():
+            if not DeltaTable.is_deltatable(str(path)):
+                continue
+            latest = DeltaTable(str(path)).version()
+            done = self.seen[path]
+            first = (done[-1]["version"] + 1) if done else 0
+            for v in range(first, latest + 1):
+                try:
+                    con.register("data", arrow_dataset(DeltaTable(str(path), version=v)))
+                    sums = ", ".join(f"sum({c})::bigint" for c in columns)
+                    row = con.execute(
+                        f"select count(*){', ' + sums if sums else ''} from data"
+                    ).fetchall()[0]
+                except Exception as exc:  # vacuumed before this thread read it
+                    if "not found" not in str(exc).lower():
+                        raise
+                    self.missed[path].append(v)
+                    done.append({"version": v, "missed": True})
+                    continue
+                finally:
+                    con.unregister("data")
+                entry = {"version": v, "rows": int(row[0])}
+                entry.update(zip(columns, row[1:], strict=True))
+                done.append(entry)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(600)
 
 
 def subset_sums(sizes: list[int]) -> set[int]:
@@ -460,10 +523,12 @@ def gold_matches_plain(dados: Path, plain: Path) -> dict[str, bool]:
     """Each published gold mart equals the plain build's model (as sets of rows)."""
     from deltalake import DeltaTable
 
+    from lakehouse.storage import arrow_dataset
+
     con = duckdb.connect(str(plain / "warehouse.duckdb"), read_only=True)
     out = {}
     for mart in ("orders", "daily_revenue", "customer_lifetime_value", "funnel_conversion"):
-        published = DeltaTable(str(dados / "gold" / mart)).to_pyarrow_dataset()
+        published = arrow_dataset(DeltaTable(str(dados / "gold" / mart)))
         con.register("published", published)
         columns = ", ".join(f'"{c}"' for c in published.schema.names)
         row = con.execute(
@@ -496,6 +561,11 @@ def run(args: argparse.Namespace, out: Path = OUT) -> dict[str, Any]:
     files = [p.name for p in raw.rglob("*") if p.is_file()]
 
     log = out / "loader.log"
+    watched = {
+        dados / "silver" / "stg_shop__order_lines": [],
+        dados / "gold" / "orders": ["lines_count"],
+    }
+    watcher = VersionWatcher(watched)
     with running_loader(root, log, args.chunk_rows) as proc:
         peak = Peak(proc.pid)
         started = time.time()
@@ -513,6 +583,7 @@ def run(args: argparse.Namespace, out: Path = OUT) -> dict[str, Any]:
         for i in range(args.batches):
             before = data_files(dados)
             warehouse_before = disk(dados)["warehouse.duckdb"]
+            cpu_before = peak.cpu_seconds()
             n, lines, closed = write_batch(
                 raw, args.orders, args.seed, next_order, args.batch_orders, i
             )
@@ -534,6 +605,10 @@ def run(args: argparse.Namespace, out: Path = OUT) -> dict[str, Any]:
                     "orders": n,
                     "lines": lines,
                     "closed_to_published_s": max(published.values()) - closed,
+                    # the loader process (its builder, watcher and upkeep) from the first file
+                    # written to the last published
+                    "cpu_s": peak.cpu_seconds() - cpu_before,
+                    "load_1min": os.getloadavg()[0],
                     # silver re-reads bronze rows of the last bronze_lookback_minutes (10)
                     "minutes_after_first_load": (closed - loaded_at) / 60,
                     "silver_bytes": written["silver"],
@@ -557,15 +632,21 @@ def run(args: argparse.Namespace, out: Path = OUT) -> dict[str, Any]:
         for s in subset_sums(landed.line_files)
         for k in range(len(batch_lines) + 1)
     }
-    silver = versions(dados / "silver" / "stg_shop__order_lines", [])
-    gold = versions(dados / "gold" / "orders", ["lines_count"])
+    watcher.stop()
+    silver, gold = (watcher.seen[path] for path in watched)
     result["versions"] = {
         "silver/stg_shop__order_lines": len(silver),
         "gold/orders": len(gold),
     }
+    result["versions_missed"] = {str(p.relative_to(dados)): m for p, m in watcher.missed.items()}
+    result["watch_errors"] = watcher.errors
     result["partial"] = {
-        "silver/stg_shop__order_lines": [v for v in silver if v["rows"] not in allowed_lines],
-        "gold/orders": [v for v in gold if (v["lines_count"] or 0) not in allowed_lines],
+        "silver/stg_shop__order_lines": [
+            v for v in silver if not v.get("missed") and v["rows"] not in allowed_lines
+        ],
+        "gold/orders": [
+            v for v in gold if not v.get("missed") and (v["lines_count"] or 0) not in allowed_lines
+        ],
     }
     result["load_after"] = load_average()
     return result
@@ -590,6 +671,9 @@ def report(r: dict[str, Any], command: str) -> str:
     lat = [x["closed_to_published_s"] for x in b]
     written = [x["silver_bytes"] + x["gold_bytes"] for x in b]
     plain = statistics.median([r["plain_before"]["seconds"], r["plain_after"]["seconds"]])
+    plain_cpu = statistics.median([r["plain_before"]["cpu_s"], r["plain_after"]["cpu_s"]])
+    cpu = [x["cpu_s"] for x in b]
+    missed = sum(len(v) for v in r["versions_missed"].values())
     first_disk = sum(r["disk_first_load"].values())
     after_disk = sum(r["disk_after"].values())
     partial = sum(len(v) for v in r["partial"].values())
@@ -610,30 +694,38 @@ def report(r: dict[str, Any], command: str) -> str:
         f"| first load: landing files → every batch published | {r['first_load_s']:.1f} s, "
         f"peak RSS {mb(r['first_load_rss'])} MB |",
         f"| plain `dbt build` (cold CLI, fresh DuckDB file), before / after the batches | "
-        f"{r['plain_before']['seconds']:.1f} s / {r['plain_after']['seconds']:.1f} s, "
+        f"{r['plain_before']['seconds']:.1f} s / {r['plain_after']['seconds']:.1f} s "
+        f"({r['plain_before']['cpu_s']:.1f} / {r['plain_after']['cpu_s']:.1f} CPU s), "
         f"peak RSS {mb(r['plain_before']['rss'])} MB |",
         f"| batch: file closed → published, p50 / p95 / max ({len(b)} batches) | "
         f"**{statistics.median(lat):.2f} s / {pct(lat, 0.95):.2f} s / {max(lat):.2f} s** |",
         f"| ratio batch p50 / plain `dbt build` (median of the two) | "
         f"**{statistics.median(lat) / plain:.2f}x** (target ≤ 0.5x) |",
+        f"| CPU seconds: batch p50 / max (the loader process, file written → published) | "
+        f"{statistics.median(cpu):.1f} / {max(cpu):.1f} CPU s; ratio to the plain build's "
+        f"{plain_cpu:.1f} CPU s: **{statistics.median(cpu) / plain_cpu:.2f}x** |",
         f"| bytes written to silver + gold per batch, p50 / max | "
         f"**{mb(statistics.median(written))} MB / {mb(max(written))} MB** (target ≤ 20 MB) |",
         f"| loader process peak RSS during the batches (max) | {mb(max(x['rss'] for x in b))} MB |",
         f"| disk after the first load / after {len(b)} batches | {mb(first_disk)} MB / "
         f"{mb(after_disk)} MB: **{after_disk / first_disk:.2f}x** (target ≤ 1.5x) |",
-        f"| versions checked for partial files | {r['versions']}: **{partial} partial** |",
+        f"| versions checked for partial files (each read as it was committed) | "
+        f"{r['versions']}: **{partial} partial**; {missed} vacuumed before read; watcher "
+        f"errors: {len(r['watch_errors'])} |",
         f"| gold equals the plain build's marts (as sets of rows) | {r['gold_matches_plain']} |",
         "",
         "Per batch:",
         "",
         "| batch | minutes after the first load | orders | lines | closed → published (s) | "
-        "silver written (MB) | gold written (MB) | warehouse.duckdb growth (MB) | peak RSS (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU s | load (1 min) | silver written (MB) | gold written (MB) | "
+        "warehouse.duckdb growth (MB) | peak RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in b:
         lines.append(
             f"| {x['batch']} | {x['minutes_after_first_load']:.1f} | {x['orders']} | "
-            f"{x['lines']} | {x['closed_to_published_s']:.2f} | "
+            f"{x['lines']} | {x['closed_to_published_s']:.2f} | {x['cpu_s']:.1f} | "
+            f"{x['load_1min']:.1f} | "
             f"{mb(x['silver_bytes'])} | {mb(x['gold_bytes'])} | {mb(x['warehouse_growth'])} | "
             f"{mb(x['rss'])} |"
         )
