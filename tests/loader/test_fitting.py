@@ -6,6 +6,8 @@ import json
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakehouse import dialect
 from loader.fitting import ColumnPlan, Inference, Mismatch, Typer, fits, json_text
@@ -95,6 +97,75 @@ def test_vectorized_fits_agrees_with_the_rule(data_type: str) -> None:
     want = [dialect.fits(t, data_type) for t in TEXTS]
     assert dict(zip(TEXTS, got[:-1], strict=True)) == dict(zip(TEXTS, want, strict=True))
     assert got[-1] is None
+
+
+@pytest.mark.parametrize("data_type", TYPES)
+def test_a_column_whose_every_value_fits_agrees_with_the_rule(data_type: str) -> None:
+    """The whole-column check (one pass over the values joined) gives the rule's answers: for
+    the column of every text that fits, with nulls among them, sliced out of a larger batch."""
+    fitting_texts = [t for t in TEXTS if dialect.fits(t, data_type)]
+    column = pa.array(["x", *fitting_texts, None, *fitting_texts, "y"], pa.string())
+    inner = column.slice(1, len(column) - 2)
+    assert fits(inner, data_type).to_pylist() == [*[True] * len(fitting_texts), None] + [
+        True
+    ] * len(fitting_texts)
+    whole = fits(column, data_type).to_pylist()
+    assert whole[0] is dialect.fits("x", data_type)
+    assert whole[-1] is dialect.fits("y", data_type)
+
+
+@pytest.mark.parametrize("data_type", ["BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "DECIMAL(10,2)"])
+def test_a_value_holding_the_separator_byte_is_checked_alone(data_type: str) -> None:
+    """The whole-column check joins values with the byte 0xFF (never in UTF-8): a value that
+    holds it anyway (an Arrow string built from unchecked bytes) must not pass as two."""
+    samples = {
+        "BIGINT": b"1",
+        "DOUBLE": b"1.5",
+        "DATE": b"2024-01-01",
+        "TIMESTAMP": b"2024-01-01 00:00:00",
+        "DECIMAL(10,2)": b"1.5",
+    }
+    good = samples[data_type]
+    data = good + b"\xff" + good + good
+    offsets = pa.array([0, len(good) * 2 + 1, len(data)], pa.int32())
+    column = pa.Array.from_buffers(pa.string(), 2, [None, offsets.buffers()[1], pa.py_buffer(data)])
+    assert fits(column, data_type).to_pylist() == [False, True]
+
+
+_TEXT_ALPHABET = "0129-.:+eTZ x\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(_TEXT_ALPHABET, max_size=12),
+            st.from_regex(dialect.NUMBER_TEXT, fullmatch=True),
+            st.from_regex(dialect.TIMESTAMP_TEXT, fullmatch=True),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["BIGINT", "DOUBLE", "DECIMAL(10,2)", "DATE", "TIMESTAMP", "TIMESTAMPTZ"]),
+)
+def test_vectorized_fits_agrees_with_the_rule_on_generated_columns(
+    texts: list[str | None], data_type: str
+) -> None:
+    got = fits(pa.array(texts, pa.string()), data_type).to_pylist()
+    assert got == [None if t is None else dialect.fits(t, data_type) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.from_regex(dialect.INTEGER_TEXT, fullmatch=True), min_size=1, max_size=8),
+    st.lists(st.from_regex(dialect.TIMESTAMP_TEXT, fullmatch=True), min_size=1, max_size=8),
+)
+def test_columns_of_canonical_texts_agree_with_the_rule(ints: list[str], stamps: list[str]) -> None:
+    """Columns where every value has the canonical form (the whole-column path), with values
+    beyond the type's range or no real date among them."""
+    for texts, data_type in ((ints, "BIGINT"), (ints, "INTEGER"), (stamps, "TIMESTAMP")):
+        got = fits(pa.array(texts, pa.string()), data_type).to_pylist()
+        assert got == [dialect.fits(t, data_type) for t in texts]
 
 
 @pytest.mark.parametrize(
