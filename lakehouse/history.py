@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from lakehouse import duckdb_config
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 
@@ -56,7 +56,7 @@ def latencies(settings: Settings, *, recent: int = RECENT) -> list[dict[str, Any
             **{c: pa.array([r[c] for r in rows], pa.string()) for c in columns[1:]},
         }
     )
-    db = duckdb.connect()
+    db = duckdb_config.connect(settings, "history")
     try:
         db.register("batches", batches)
         cursor = db.execute(LATENCY_SQL)

@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     )
     poll_interval_s: float = 0.5
 
+    # DuckDB (docs/operations.md, Memory): every database the lakehouse opens.
+    duckdb_memory_limit: str = Field(
+        default="25%",
+        pattern=r"^\s*[0-9]+(\.[0-9]+)?\s*(%|[KMGT]i?B|B|bytes)?\s*$",
+        description="How much memory each DuckDB database (the loader's, the dbt builder's, "
+        "lakehouse status's latencies) may use before it spills to duckdb_temp_dir: a size "
+        "('4GiB') or a share of the machine's memory ('25%'; lakehouse up runs the loader and "
+        "the builder in one process: half the memory, the rest for Python, Arrow, delta-rs).",
+    )
+    duckdb_temp_dir: Path | None = Field(
+        default=None,
+        description="Where DuckDB spills what does not fit in duckdb_memory_limit (one folder "
+        "per database inside it, removed when it closes); default <state_dir>/duckdb_temp.",
+    )
+
     # Loader: batching and reading.
     batch_max_files: int = Field(default=500, ge=1, description="Files committed together.")
     batch_max_bytes: int = Field(default=256 * 1024**2, ge=1, description="Bytes per commit.")
@@ -290,6 +305,10 @@ class Settings(BaseSettings):
         self.storage_options = delta_options(
             self.dados, self.storage_options, production=self.mode == "production"
         )
+        if self.duckdb_temp_dir is None:
+            self.duckdb_temp_dir = self.meta_dir / "duckdb_temp"
+        elif not self.duckdb_temp_dir.is_absolute():
+            self.duckdb_temp_dir = root / self.duckdb_temp_dir
         if self.ledger_path is None:
             self.ledger_path = self.meta_dir / "ledger.sqlite"
         elif not self.ledger_path.is_absolute():

@@ -34,7 +34,7 @@ import duckdb
 import pyarrow as pa
 from deltalake.exceptions import SchemaMismatchError
 
-from lakehouse import dialect
+from lakehouse import dialect, duckdb_config
 from lakehouse.contracts import ContractStore
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
@@ -469,7 +469,7 @@ class Loader:
 
     def _database(self) -> duckdb.DuckDBPyConnection:
         if self._db is None:
-            self._db = duckdb.connect()
+            self._db = duckdb_config.connect(self.settings, "loader")
         return self._db
 
     def _read_file(

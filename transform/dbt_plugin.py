@@ -48,6 +48,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
+from lakehouse import duckdb_config
 from lakehouse.complete import complete_version
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import check_table_name, list_tables, table_path
@@ -241,6 +242,9 @@ class Plugin(BasePlugin):
         with _LOCK:
             _STATE.connection = conn
             _STATE.views.clear()  # a new database connection has none of our views yet
+            settings = _STATE.settings or Settings()
+        # a memory limit and a spill folder, not DuckDB's 80% of the machine (docs/operations.md)
+        duckdb_config.configure(conn, settings, "dbt")
         # dbt-duckdb re-creates the source view on every source() call, racing between threads
         route_load_source(self.name, self.create_view)
 
