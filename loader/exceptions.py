@@ -4,6 +4,7 @@ LakehouseError (lakehouse.exceptions)
 └── LoaderError           the loader cannot do its job (settings, storage, another loader)
     ├── LoaderBusyError   another loader holds the lock on this lakehouse
     └── FileRejected      one landing file cannot be loaded: it goes to quarantine, others flow
+ReadAgain                 a file must be read again another way (nothing read of it is kept)
 """
 
 from __future__ import annotations
@@ -63,3 +64,18 @@ class FileRejected(LoaderError):
             "value": self.value,
             "detail": self.detail,
         }
+
+
+class ReadAgain(Exception):
+    """A landing file must be read again, another way: what was read of it is dropped (pieces
+    committed are rolled back) and the loader reads it from the start.
+
+    ``exact``: every JSON number as its literal (the reader met a number whose double may not be
+    its literal); ``every_key``: list every key of a JSON file before reading (a key appeared
+    after the records the columns were found from).
+    """
+
+    def __init__(self, why: str, *, exact: bool = False, every_key: bool = False) -> None:
+        super().__init__(why)
+        self.exact = exact
+        self.every_key = every_key

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from lakehouse import dialect
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from loader import nested
-from loader.exceptions import FileRejected
+from loader.exceptions import FileRejected, ReadAgain
 
 Origin = Literal["declared", "existing", "inferred"]
 
@@ -313,6 +313,9 @@ class Inference:
     """
 
     json: bool = False
+    #: JSON numbers are their literals as written (False: as DuckDB prints them, see
+    #: :func:`_json_ints`).
+    literal_numbers: bool = True
     parts: list[pa.Array] = field(default_factory=list)
 
     def add(self, text: pa.Array) -> None:
@@ -330,6 +333,11 @@ class Inference:
         if self.json and self._every(lambda t: pc.starts_with(t, "{")):
             return OBJECT
         for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
+            if candidate == "BIGINT" and self.json and not self.literal_numbers:
+                head = self.parts[0].slice(0, _HEAD)
+                if all(_json_ints(part) is not None for part in (head, *self.parts)):
+                    return candidate
+                continue
             if self._every(lambda t, c=candidate: fits(t, c)):  # type: ignore[misc]
                 return candidate
         if self._every(lambda t: _match(t, _NUMBER)):
@@ -347,6 +355,19 @@ class Inference:
 
 
 _HEAD = 1024
+_INT64 = pa.int64()
+
+
+def _json_ints(text: pa.Array) -> pa.Array | None:
+    """JSON text as DuckDB prints it, as BIGINT values when every value fits BIGINT, else None:
+    one cast, the same answer as the rule's regular expression and range. DuckDB refuses what
+    the cast would take and the rule would not (``01``, ``00``, ``0x1F``, ``+1`` are no JSON;
+    a string is quoted) and prints an integer as its digits (a ``-0`` is read as ``0``: such a
+    file is read keeping literals, ``loader.readers``); past int64 the cast fails."""
+    try:
+        return pc.cast(text, _INT64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _all(mask: pa.Array) -> bool:
@@ -374,9 +395,12 @@ class ColumnPlan:
         return self.data_type != "VARCHAR"
 
 
-class NeedLiterals(Exception):
+class NeedLiterals(ReadAgain):
     """A JSON number joins a text column, and the reader gave its double's text, not its
     literal: the file must be read again keeping literals."""
+
+    def __init__(self, why: str = "a JSON number's literal is needed") -> None:
+        super().__init__(why, exact=True)
 
 
 class Mismatch(Exception):
@@ -455,6 +479,15 @@ class Typer:
         """A column's typed values, and the mask of the values that did not fit (None: all
         did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
         structs = values = None
+        if (
+            self.json
+            and not self.literal_numbers
+            and plan.stored == _INT64
+            and plan.data_type == "BIGINT"
+        ):
+            ints = _json_ints(text)
+            if ints is not None:
+                return ints, None  # every value fits
         if plan.data_type == OBJECT:
             structs, fit = nested.structs(text.to_pylist(), plan.stored)
             ok = pa.array(fit, pa.bool_())
@@ -515,9 +548,13 @@ def json_text(text: pa.Array) -> pa.Array:
     """JSON text as the value's text: a string's characters; a number, ``true``/``false``, an
     object or an array as written."""
     quoted = pc.fill_null(pc.starts_with(text, '"'), False)
-    if not pc.any(quoted).as_py():
+    strings = pc.sum(quoted).as_py() or 0
+    if not strings:
         return text
-    out = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1, -1), text)
+    if strings == len(text) - text.null_count:  # every value a string: cut the quotes (ASCII)
+        out = pc.binary_slice(text.view(pa.binary()), 1, -1).view(_STRING)
+    else:
+        out = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1, -1), text)
     escaped = pc.and_(quoted, pc.fill_null(pc.match_substring(text, "\\"), False))
     if pc.any(escaped).as_py():
         decoded = [json.loads(t) for t in pc.filter(text, escaped).to_pylist()]

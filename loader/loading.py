@@ -43,13 +43,12 @@ from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader import landing, nested
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
-from loader.exceptions import FileRejected, LoaderBusyError, RejectKind
+from loader.exceptions import FileRejected, LoaderBusyError, ReadAgain, RejectKind
 from loader.fitting import (
     OBJECT,
     ColumnPlan,
     Inference,
     Mismatch,
-    NeedLiterals,
     Typer,
     plan_columns,
 )
@@ -486,20 +485,33 @@ class Loader:
 
         Returns the table's schema as it will be once the file is in.
         """
-        try:
-            return self._read_file_as(bronze, file, start, target, pending, partial, summary)
-        except NeedLiterals:
-            # a JSON number joins a text column: read it again keeping every literal
-            pending.drop(file.batch_id)
-            self._rows.pop(file.batch_id, None)
-            self._rescued.pop(file.batch_id, None)
-            if file.batch_id in partial:
-                version = bronze.roll_back(file.batch_id)
-                partial.discard(file.batch_id)
-                self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
-            return self._read_file_as(
-                bronze, file, start, target, pending, partial, summary, exact=True
-            )
+        exact = every_key = False
+        while True:
+            try:
+                return self._read_file_as(
+                    bronze,
+                    file,
+                    start,
+                    target,
+                    pending,
+                    partial,
+                    summary,
+                    exact=exact,
+                    every_key=every_key,
+                )
+            except ReadAgain as again:
+                # JSON: a number's literal is needed, or a key beyond the first records
+                if (exact or not again.exact) and (every_key or not again.every_key):
+                    raise  # the same reading again would meet the same: a bug
+                log.info("%s/%s is read again: %s", file.table, file.name, again)
+                exact, every_key = exact or again.exact, every_key or again.every_key
+                pending.drop(file.batch_id)
+                self._rows.pop(file.batch_id, None)
+                self._rescued.pop(file.batch_id, None)
+                if file.batch_id in partial:
+                    version = bronze.roll_back(file.batch_id)
+                    partial.discard(file.batch_id)
+                    self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
 
     def _read_file_as(
         self,
@@ -512,9 +524,10 @@ class Loader:
         summary: LoadSummary,
         *,
         exact: bool = False,
+        every_key: bool = False,
     ) -> pa.Schema | None:
         source = detect(file.path)
-        with self._typed(bronze.name, source, target, exact=exact) as typed:
+        with self._typed(bronze.name, source, target, exact=exact, every_key=every_key) as typed:
             schema = typed.typer.schema
             if typed.typer.may_rescue and not is_small(file, source):
                 schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
@@ -567,7 +580,13 @@ class Loader:
 
     @contextmanager
     def _typed(
-        self, table: str, source: Source, target: pa.Schema | None, *, exact: bool = False
+        self,
+        table: str,
+        source: Source,
+        target: pa.Schema | None,
+        *,
+        exact: bool = False,
+        every_key: bool = False,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
         declared, policy, infer, skip = self._reading(table)
@@ -585,14 +604,16 @@ class Loader:
                 typer = Typer(plans, policy)
                 yield _Typed(typer, self._apply(typer, batches, lambda _: None))
             return
-        text = self._open_text(source, skip, limits, exact)
+        text = self._open_text(source, skip, limits, exact, every_key)
         with text:
             self._check_names(text.names, target)
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
             inference = {
-                name: Inference(json=text.json) for name in text.names if name not in existing
+                name: Inference(json=text.json, literal_numbers=text.literal_numbers)
+                for name in text.names
+                if name not in existing
             }
             for batch in text.batches:
                 window.append(batch)
@@ -614,7 +635,9 @@ class Loader:
             batches = itertools.chain(window, text.batches)
             yield _Typed(typer, self._apply(typer, batches, text.line_of, len(window)))
 
-    def _open_text(self, source: Source, skip: int, limits: Limits, exact: bool) -> TextFile:
+    def _open_text(
+        self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool
+    ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(source, skip_lines=skip, limits=limits)
         return open_json(
@@ -623,6 +646,7 @@ class Loader:
             database=self._database(),
             limits=limits,
             exact=exact,
+            every_key=every_key,
         )
 
     @staticmethod

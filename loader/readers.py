@@ -9,14 +9,17 @@ as the file names them; ``loader.fitting`` types them. Parquet is read typed, as
   table's ``skip_lines``), an unquoted empty field null and nothing else. pyarrow is lenient
   where RFC 4180 is not (text after a closing quote, a quote inside an unquoted field, a quote
   left open at the end): :func:`_check_quotes` refuses those first, vectorized.
-* **JSON/NDJSON**: one parallel DuckDB pass lists every key of every object
-  (``json_keys`` over ``read_json_objects``; skipped when the first records are the whole
-  file), in the order of the first records (a key seen only later: a pass that orders them
-  all); then ``read_json`` reads every key's value as JSON text (strings quoted, so they never
-  pass for a number; a text column unquotes them), refusing a record that is not an object or
-  an object that repeats a key. DuckDB parses numbers as double, which keeps numbers of up to
-  15 significant digits exactly; a file holding a longer digit run, a ``-0`` or an exponent
-  (:func:`_needs_literals`) is read by msgspec instead, every number literal as written.
+* **JSON/NDJSON**: DuckDB's ``read_json`` finds the columns from the first records (the same
+  keys as ``json_keys`` lists for them, in their order) and reads every key's value as JSON text
+  (strings quoted, so they never pass for a number; a text column unquotes them), one parse of
+  each record. It refuses a record that is not an object, an object that repeats a key, and an
+  object holding a key the first records lacked: then :class:`ReadAgain` makes the loader read
+  the file again, every key listed first (one parallel ``json_keys`` pass; skipped when the
+  first records are the whole file). DuckDB parses numbers as double, which keeps numbers of
+  up to 15 significant digits exactly; a file holding a longer digit run, a ``-0`` or an
+  exponent (:func:`_needs_literals`, on a thread while DuckDB reads) is read exactly instead:
+  DuckDB splits it into records as written, msgspec keeps every number literal, a batch at a
+  time.
 * gzip is inflated to a scratch file within ``max_inflated_bytes``/``max_inflate_ratio``
   (``lakehouse.formats``), a UTF-16 CSV with a byte-order mark transcoded to UTF-8 there.
 """
@@ -30,6 +33,7 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -45,7 +49,7 @@ import pyarrow.parquet as pq
 from lakehouse import dialect
 from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
 from lakehouse.formats import open_bounded as _open_bounded
-from loader.exceptions import FileRejected
+from loader.exceptions import FileRejected, ReadAgain
 
 log = logging.getLogger(__name__)
 
@@ -493,16 +497,62 @@ _LITERAL_AT_RISK = (
 _TAIL = 40
 
 
-def _needs_literals(path: Path) -> bool:
+def _needs_literals(path: Path, stop: threading.Event | None = None) -> bool:
     """Whether DuckDB's reading may not keep a number of the file (:data:`_LITERAL_AT_RISK`):
-    one regular expression over each block (RE2, linear), not a scan in Python."""
+    one regular expression over each block (RE2, linear), not a scan in Python. ``stop`` set:
+    give up (False)."""
     with path.open("rb") as f:
         tail = b""
         while block := f.read(_BLOCK):
+            if stop is not None and stop.is_set():
+                return False
             if _matches(tail + block[:_TAIL]) or _matches(block):  # across the seam, then in
                 return True
             tail = block[-_TAIL:]
     return False
+
+
+class _LiteralScan:
+    """:func:`_needs_literals` on a thread, while DuckDB reads the file: the reading hands out
+    no batch after the scan found a number at risk, and ends only once the scan is done
+    (:meth:`check` raises :class:`ReadAgain` to read the file exactly). Pieces of a big file
+    may be committed before the scan ends; the loader rolls them back when it raises."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._found = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="loader-json-scan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._found = _needs_literals(self._path, self._stop)
+        except BaseException as exc:  # raised on the reading side
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def found(self) -> bool:
+        """Whether the scan is done and found a number at risk."""
+        return self._done.is_set() and self._error is None and self._found
+
+    def check(self, *, wait: bool) -> None:
+        """Raise if the scan found a number at risk (``wait``: once it is done)."""
+        if wait:
+            self._done.wait()
+        if not self._done.is_set():
+            return
+        if self._error is not None:
+            raise self._error
+        if self._found:
+            raise ReadAgain("a JSON number DuckDB may not keep as written", exact=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _matches(data: bytes) -> bool:
@@ -565,49 +615,82 @@ def open_json(
     database: duckdb.DuckDBPyConnection | None = None,
     limits: Limits | None = None,
     exact: bool = False,
+    every_key: bool = False,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
     ``loader.fitting`` unquotes the strings of the columns that keep text.
 
     ``exact``: read every number as written (msgspec), not as DuckDB prints its double.
+    ``every_key``: list every key of the file first (one more DuckDB pass) instead of reading
+    with the keys of the first records; the loader asks for it when :class:`ReadAgain` says a
+    later record holds another key.
     """
     limits = limits or Limits()
     stack = ExitStack()
+    path = source.path
     try:
-        path = _plain(source, limits, stack)
-        head = _head(path)
-        if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-            raise FileRejected("empty", "the file is empty")
-        if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
-            raise FileRejected("empty", "the file is an empty JSON array")
-        _check_json_array_end(path, head)
-        if head.startswith(dialect.BOM_UTF8):
-            path = _without_bom(path, limits, stack)
+        path = _json_content(source, limits, stack)
         con = database.cursor() if database is not None else duckdb.connect()
         stack.callback(con.close)
-        if exact or _needs_literals(path):
+        if exact:
             return _json_exact(path, source.kind, batch_rows, con, stack)
-        fmt = "newline_delimited" if source.kind == "ndjson" else "auto"
-        objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
-        keys, whole = _json_keys(con, objects, SAMPLE_RECORDS)
-        if not whole and not _json_all_keys(con, objects) <= set(keys):
-            keys, _ = _json_keys(con, objects, None)  # a key beyond the first records
-        batches = _json_columns(con, path, fmt, keys, batch_rows)
-    except FileRejected:
-        stack.close()
-        raise
+        scan = _LiteralScan(path)
+        stack.callback(scan.stop)
+        keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
+        if scan.found():  # early: no DuckDB reading wasted
+            stack.close()
+            return open_json(
+                source, batch_rows=batch_rows, database=database, limits=limits, exact=True
+            )
     except duckdb.Error as exc:
         stack.close()
         raise _json_error(exc, path) from exc
+    except BaseException:
+        stack.close()
+        raise
     line_of = _json_line_of(path, source.kind)
 
     def stream() -> Iterator[pa.RecordBatch]:
         try:
-            yield from batches
+            for batch in batches:
+                scan.check(wait=False)
+                yield batch
+            scan.check(wait=True)
         except duckdb.Error as exc:
-            raise _json_error(exc, path) from exc
+            raise _json_failure(exc, path) from exc
 
     return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
+
+
+def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
+    """The file's JSON text as a plain file without a byte-order mark (refusing an empty or
+    cut-short file)."""
+    path = _plain(source, limits, stack)
+    head = _head(path)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise FileRejected("empty", "the file is empty")
+    if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
+        raise FileRejected("empty", "the file is an empty JSON array")
+    _check_json_array_end(path, head)
+    if head.startswith(dialect.BOM_UTF8):
+        path = _without_bom(path, limits, stack)
+    return path
+
+
+def _json_reading(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, batch_rows: int, every_key: bool
+) -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """The file's keys (every key, or read again) and its records as columns of JSON text."""
+    fmt = "newline_delimited" if kind == "ndjson" else "auto"
+    objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
+    keys, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
+    batches = None if whole else _json_detected(con, path, fmt, keys, batch_rows)
+    if batches is not None:
+        return keys, batches
+    if not whole and not _json_all_keys(con, objects) <= set(keys):
+        keys, whole = _json_keys(con, objects, None)  # a key beyond the first records
+    _some_keys(keys)
+    return keys, _json_columns(con, path, fmt, keys, batch_rows)
 
 
 def _json_keys(
@@ -633,9 +716,15 @@ def _json_keys(
     problem = dialect.name_problem(names)
     if problem is not None:
         raise FileRejected("invalid_column", problem[1], column=problem[0])
-    if not names:
+    whole = limit is None or sum(count for _, _, count, _ in found) < limit
+    if whole:
+        _some_keys(names)
+    return names, whole
+
+
+def _some_keys(keys: list[str]) -> None:
+    if not keys:
         raise FileRejected("empty", "the file holds no keys (only empty objects)")
-    return names, limit is None or sum(count for _, _, count, _ in found) < limit
 
 
 def _json_all_keys(con: duckdb.DuckDBPyConnection, objects: str) -> set[str]:
@@ -645,6 +734,42 @@ def _json_all_keys(con: duckdb.DuckDBPyConnection, objects: str) -> set[str]:
     a file becomes a column too (``read_json`` with named columns ignores any other key)."""
     found = con.sql(f"select distinct unnest(json_keys(json)) from {objects}").fetchall()
     return {key for (key,) in found}
+
+
+def _json_detected(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, keys: list[str], batch_rows: int
+) -> Iterator[pa.RecordBatch] | None:
+    """The records as columns of JSON text, the columns found by DuckDB from the first records
+    (``keys``), in one parse of each record: no pass listing every key first. None when DuckDB
+    finds other columns than ``keys`` (the caller lists every key instead).
+
+    With its own detection (``maximum_depth = 1``: every value as JSON text), ``read_json``
+    refuses an object holding a key the first records did not (tested: with named columns it
+    ignores it): :func:`_json_failure` turns that refusal into :class:`ReadAgain`
+    (``every_key``), so no key is dropped. It refuses a record that is not an object and an
+    object that repeats a key, as with named columns."""
+    if not keys:
+        return None
+    sql = (
+        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
+        f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
+        " map_inference_threshold = -1, field_appearance_threshold = 0)"
+    )
+    try:
+        relation = con.sql(sql)
+    except duckdb.Error:
+        return None  # read with every key named instead: its error, if any, says why
+    columns = list(relation.columns)
+    if sorted(columns) != sorted(keys) or any(str(t) != "JSON" for t in relation.types):
+        return None  # DuckDB renames a key differing only by case: never taken as it is
+    order = [columns.index(k) for k in keys]
+    try:
+        reader = relation.to_arrow_reader(batch_rows)  # may read the first records already
+    except duckdb.Error as exc:
+        if "has unknown key" in str(exc):
+            return None
+        raise
+    return _json_batches(reader, keys, order, path)
 
 
 def _json_columns(
@@ -660,15 +785,32 @@ def _json_columns(
         f" records = true, columns = {columns})"
     )
     reader = con.sql(sql).to_arrow_reader(batch_rows)
+    return _json_batches(reader, keys, list(range(len(keys))), path)
+
+
+def _json_batches(
+    reader: pa.RecordBatchReader, keys: list[str], order: list[int], path: Path
+) -> Iterator[pa.RecordBatch]:
+    """DuckDB's batches of JSON columns as string columns named ``keys`` (column ``order[i]``
+    holds ``keys[i]``)."""
     try:
         for batch in iter_batches(reader):
+            columns = [batch.column(i) for i in order]
             yield pa.RecordBatch.from_arrays(
-                [c if c.type == _STRING else c.cast(_STRING) for c in batch.columns], names=keys
+                [c if c.type == _STRING else c.cast(_STRING) for c in columns], names=keys
             )
     except OSError as exc:  # DuckDB's error, past the first batch, as pyarrow passes it on
         if "Invalid Input Error" not in str(exc):
             raise
-        raise _json_error(exc, path) from exc
+        raise _json_failure(exc, path) from exc
+
+
+def _json_failure(exc: Exception, path: Path) -> Exception:
+    """A DuckDB error while reading records: a key the columns lack (read again listing every
+    key), else why the file is refused."""
+    if "has unknown key" in str(exc):
+        return ReadAgain("a JSON key first seen after the first records", every_key=True)
+    return _json_error(exc, path)
 
 
 def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -697,61 +839,59 @@ def _json_line_of(path: Path, kind: Kind) -> Locate:
     return line_of
 
 
-class _Number(str):
-    """A JSON number's literal, as written."""
-
-    __slots__ = ()
-
-
 _RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_RAW_OBJECTS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
 
 
 def _json_exact(
     path: Path, kind: Kind, batch_rows: int, con: duckdb.DuckDBPyConnection, stack: ExitStack
 ) -> TextFile:
     """The exact reading: every value's JSON text as written (msgspec), for files whose numbers
-    DuckDB may not keep. The file is held in memory: this path is for the rare file."""
+    DuckDB may not keep. It streams: DuckDB splits the file into records (``read_json_objects``
+    gives each record's text as written, NDJSON or an array), msgspec decodes them a batch at a
+    time, so memory follows the batch, not the file. The keys come first, from DuckDB passes."""
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     query = (
         f"select count(*) from {objects} where json_type(json) <> 'OBJECT'"
         " or len(json_keys(json)) <> len(list_distinct(json_keys(json)))"
     )
-    odd = con.execute(query).fetchone()
-    if odd and odd[0]:
+    (odd,) = con.sql(query).fetchall()
+    if odd[0]:
         raise FileRejected(
             "unparseable", "a record is not a JSON object, or an object repeats a key"
         )
-    raw = path.read_bytes().removeprefix(dialect.BOM_UTF8)
-    try:
-        if kind == "ndjson" or not raw.lstrip().startswith(b"["):
-            records = _RAW_OBJECT.decode_lines(raw)
-        else:
-            records = _RAW_OBJECTS.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise FileRejected(
-            "unparseable", f"top-level JSON values must be objects (one record each): {exc}"
-        ) from exc
-    except msgspec.DecodeError as exc:
-        raise FileRejected("unparseable", f"the file does not parse as JSON: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(path) from exc
-    keys: dict[str, None] = {}
-    for record in records:
-        keys.update(dict.fromkeys(record))
-    names = list(keys)
-    problem = dialect.name_problem(names)
-    if problem is not None:
-        raise FileRejected("invalid_column", problem[1], column=problem[0])
+    names, whole = _json_keys(con, objects, SAMPLE_RECORDS)
+    if not whole and not _json_all_keys(con, objects) <= set(names):
+        names, whole = _json_keys(con, objects, None)
+    _some_keys(names)
+    reader = con.sql(f"select json from {objects}").to_arrow_reader(batch_rows)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for start in range(0, len(records), batch_rows):
-            part = records[start : start + batch_rows]
-            columns = [pa.array([_raw_text(r.get(k)) for r in part], _STRING) for k in names]
+        for batch in iter_batches(reader):
+            try:
+                records = [_RAW_OBJECT.decode(text) for text in batch.column(0).to_pylist()]
+            except msgspec.ValidationError as exc:
+                raise FileRejected(
+                    "unparseable", f"top-level JSON values must be objects (one record each): {exc}"
+                ) from exc
+            except msgspec.DecodeError as exc:
+                raise FileRejected(
+                    "unparseable", f"the file does not parse as JSON: {exc}"
+                ) from exc
+            columns = [pa.array([_raw_text(r.get(k)) for r in records], _STRING) for k in names]
             yield pa.RecordBatch.from_arrays(columns, names=names)
 
-    return TextFile(names, batches(), _json_line_of(path, kind), stack, json=True)
+    def stream() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from batches()
+        except duckdb.Error as exc:
+            raise _json_error(exc, path) from exc
+        except OSError as exc:
+            if "Invalid Input Error" not in str(exc):
+                raise
+            raise _json_error(exc, path) from exc
+
+    return TextFile(names, stream(), _json_line_of(path, kind), stack, json=True)
 
 
 def _raw_text(value: msgspec.Raw | None) -> str | None:

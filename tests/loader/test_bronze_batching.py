@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from loader_support import bronze, csv_rows, drop
 
 from lakehouse import Settings
@@ -114,3 +116,26 @@ def test_a_late_record_that_is_no_object_or_repeats_a_key_refuses_the_file(
     assert "must be objects" in reasons["array.ndjson"]
     assert "repeats a key" in reasons["dup.ndjson"]
     assert summary.loaded == []
+
+
+def test_a_key_first_seen_after_committed_pieces_reads_the_file_again(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DuckDB's detection of the first records' keys refuses a later key mid-file: the pieces
+    committed by then are rolled back and the file is read again listing every key."""
+    settings = settings.model_copy(update={"chunk_rows": 100_000})
+    n = 300_000
+    lines = [json.dumps({"id": i, "s": "x"}) for i in range(n)]
+    lines.append(json.dumps({"id": n, "late": 1}))
+    drop(settings, "t", "late.ndjson", "\n".join(lines) + "\n")
+
+    with caplog.at_level(logging.INFO, logger="loader.loading"):
+        summary = Loader(settings).load_pending()
+
+    assert summary.quarantined == []
+    assert any("read again" in r.getMessage() for r in caplog.records)
+    table = bronze(settings, "t")
+    assert table.num_rows == n + 1  # nothing of the first reading kept
+    assert sorted(table.column("id").to_pylist()) == list(range(n + 1))
+    # typed by the first piece, where it has no value: text (docs/loading.md)
+    assert table.column("late").drop_null().to_pylist() == ["1"]

@@ -1,0 +1,139 @@
+"""Property: every way the loader reads a JSON file keeps it exactly, or refuses it saying why.
+
+``loader.readers`` reads a JSON file one of three ways: all keys named when the first records
+are the whole file; DuckDB's own detection of the first records' keys, one parse of each
+record, read again listing every key when a later record brings another key
+(``ReadAgain(every_key)``); and the exact path (msgspec, streaming) when a number may not keep
+its literal, also chosen mid-file (``ReadAgain(exact)``), after pieces were committed. The
+default suite's files are smaller than the sample, so only the first way ran there: here the
+sample is two records and a piece three rows, so files take the other ways, and a re-read
+rolls back committed pieces. The rule read independently (``adversary_support.expected``) is
+the judge, as in ``test_properties``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from adversary_support import Outcome, Refusal, Table, expected, lakehouse, mismatches, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_properties import FAST, json_values, names
+
+from lakehouse import Settings
+from loader import readers
+
+#: Values DuckDB keeps as written (at most 15 digits, no exponent, no -0): the fast path.
+safe_values = st.one_of(
+    st.none().map(lambda _: "null"),
+    st.integers(-(10**15), 10**15).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,6})\.[0-9]{1,7}", fullmatch=True).filter(
+        lambda t: t.strip("-0.") != ""
+    ),
+    st.booleans().map(lambda b: "true" if b else "false"),
+    st.text(max_size=6).map(json.dumps),
+    st.sampled_from(['{"b": 1}', '{"b": "x", "c": null}', "[1, 2.50]", '"2024-01-01"']),
+)
+
+
+@st.composite
+def long_json_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    """NDJSON or a JSON array of 3 to 12 records (past the sample, in several pieces), keys
+    that may first appear late, mostly safe values and now and then any (``json_values``)."""
+    keys = draw(st.lists(names, min_size=1, max_size=4, unique=True))
+    values = st.one_of(safe_values, safe_values, safe_values, json_values)
+    records = draw(
+        st.lists(
+            st.dictionaries(st.sampled_from(keys), values, min_size=1), min_size=3, max_size=12
+        )
+    )
+    texts = ["{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in r.items()) + "}" for r in records]
+    bom = "\ufeff" if draw(st.booleans()) else ""
+    if draw(st.booleans()):
+        return "f.json", (bom + "[\n" + ",\n".join(texts) + "\n]").encode()
+    return "f.ndjson", (bom + "\n".join(texts) + "\n").encode()
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A lakehouse committing pieces of 3 rows, its JSON columns found from 2 records."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "SAMPLE_RECORDS", 2)
+        yield lakehouse(Path(tmp_path_factory.mktemp("json-paths")), chunk_rows=3)
+
+
+_tables = itertools.count()
+
+
+def load(settings: Settings, name: str, data: bytes) -> tuple[Outcome, Table | Refusal]:
+    table = f"j{next(_tables)}"
+    return run(settings, [(table, name, data)])[table], expected(name, data)
+
+
+@settings(**(FAST | {"max_examples": 25}))
+@given(file=long_json_files())
+def test_every_json_reading_keeps_the_file_or_refuses_it(
+    small_sample: Settings, file: tuple[str, bytes]
+) -> None:
+    outcome, want = load(small_sample, *file)
+    if isinstance(want, Refusal):
+        assert outcome.refused is not None, f"loaded, but the rule refuses it: {want}"
+        return
+    assert outcome.refused is None, f"quarantined: {outcome.refused}"
+    assert outcome.loaded_rows is not None
+    assert len(outcome.loaded_rows) == len(want.rows)  # no piece twice, none lost
+    assert mismatches(outcome.loaded_rows, want, True) == []
+
+
+def test_a_key_past_the_sample_in_a_later_piece_reads_the_file_again(
+    small_sample: Settings,
+) -> None:
+    lines = [json.dumps({"id": i}) for i in range(10)] + [json.dumps({"id": 10, "late": "x"})]
+    outcome, want = load(small_sample, "late.ndjson", ("\n".join(lines) + "\n").encode())
+    assert isinstance(want, Table)
+    assert outcome.refused is None
+    assert outcome.loaded_rows is not None
+    rows = sorted(outcome.loaded_rows, key=lambda r: int(r["id"]))
+    assert [r["id"] for r in rows] == list(range(11))  # the first reading's pieces rolled back
+    assert [r["late"] for r in rows] == [None] * 10 + ["x"]
+
+
+def test_a_key_past_the_sample_differing_only_by_case_refuses_the_file(
+    small_sample: Settings,
+) -> None:
+    lines = [json.dumps({"id": i, "a": 1}) for i in range(5)] + ['{"id": 5, "A": 2}']
+    outcome, _ = load(small_sample, "case.ndjson", ("\n".join(lines) + "\n").encode())
+    assert outcome.refused is not None
+    assert outcome.refused["kind"] == "invalid_column"
+    assert "differs only by case" in outcome.refused["reason"]
+
+
+def test_a_number_at_risk_past_committed_pieces_is_kept_as_written(
+    small_sample: Settings,
+) -> None:
+    lines = [json.dumps({"id": i, "v": 0.5}) for i in range(9)]
+    lines.append('{"id": 9, "v": 0.10000000000000001}')
+    outcome, want = load(small_sample, "late-digits.ndjson", ("\n".join(lines) + "\n").encode())
+    assert isinstance(want, Table)
+    assert outcome.refused is None
+    assert outcome.loaded_rows is not None
+    assert mismatches(outcome.loaded_rows, want, True) == []
+    rows = sorted(outcome.loaded_rows, key=lambda r: int(r["id"]))
+    assert [r["id"] for r in rows] == list(range(10))  # the first reading's pieces rolled back
+    assert rows[-1]["v"] != 0.1  # not rounded to the double
+
+
+def test_the_exact_reading_streams(tmp_path: Path) -> None:
+    """The exact path hands out batches as it reads (not the file decoded whole)."""
+    path = tmp_path / "f.ndjson"
+    n = 5000
+    path.write_text("".join(f'{{"id": {i}, "e": 1e{i % 9}}}\n' for i in range(n)))
+    with readers.open_json(readers.detect(path), batch_rows=1024) as text:
+        assert text.literal_numbers  # the exponents sent it to the exact path
+        sizes = [b.num_rows for b in text.batches]
+    assert sum(sizes) == n
+    assert max(sizes) <= 1024 and len(sizes) >= 5
