@@ -335,6 +335,8 @@ class Builder:
         if result.success:
             self._covered |= set(result.pinned)
         attempts = self.attempts if batch is not None else 1
+        # owed before the ledger says failed: whoever sees the failed batch sees it owed too
+        self._settle_owed(result, batch or {}, final=final)
         try:
             if build_id:
                 record_build(
@@ -348,7 +350,6 @@ class Builder:
                 )
         except Exception:  # published all the same; the batches' states catch up next build
             log.exception("builder: cannot record build %s in the run ledger", build_id)
-        self._settle_owed(result, batch or {}, final=final)
         _log_build(build_id, list(request.select), result)
         if self.on_result is not None:
             try:
