@@ -7,6 +7,7 @@ first: any test passes alone (``-k``) and in any order (``-p random_order --rand
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -169,6 +170,24 @@ def test_a_repeated_build_commits_nothing(project: tuple[Settings, DbtSession]) 
     assert result.success, result.failures
     assert set(result.unchanged) == set(result.published)
     assert {t: delta(settings, t).version() for t in before} == before
+
+
+def test_a_warm_build_writes_its_run_results_and_keeps_the_manifest(
+    project: tuple[Settings, DbtSession],
+) -> None:
+    settings, session = built(project)
+    target = settings.dbt_project_dir / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert "model.lakehouse.order_book" in manifest["nodes"]
+    (target / "run_results.json").unlink()
+    result = session.build(["marts"])
+    assert result.success, result.failures
+    ran = json.loads((target / "run_results.json").read_text())
+    ids = {r["unique_id"] for r in ran["results"]}
+    assert "model.lakehouse.order_book" in ids and "model.lakehouse.stg_orders" not in ids
+    assert json.loads((target / "manifest.json").read_text())["nodes"].keys() == (
+        manifest["nodes"].keys()
+    )
 
 
 def test_new_bronze_rows_reach_the_incremental_model_as_appends_and_merges(
