@@ -67,6 +67,7 @@ def write_files(
     commit: CommitProperties,
     compression: str = "zstd",
     configuration: dict[str, str] | None = None,
+    compression_level: int = 1,
 ) -> None:
     """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
 
@@ -81,7 +82,8 @@ def write_files(
     try:
         rows = cur.execute(
             f"copy ({select}) to '{_literal(str(folder))}' (format parquet,"
-            f" compression {compression}, filename_pattern 'part-{{uuid}}',"
+            f" compression {compression}, compression_level {compression_level},"
+            " filename_pattern 'part-{uuid}',"
             f" file_size_bytes '{FILE_BYTES}', overwrite_or_ignore true, return_files true)"
         ).fetchall()
         written = [str(p) for p in rows[0][1]] if rows and rows[0][1] else []

@@ -81,7 +81,8 @@ MERGE_MAX_SHARE = 0.5
 
 #: How published Parquet files are written: zstd (every Parquet reader in use reads it) makes a
 #: table, and so every rewrite of it, about a sixth smaller than delta-rs's default snappy.
-WRITER = WriterProperties(compression="ZSTD")
+#: Level 1: at 10M rows a sixth less CPU than the default level for files 1% larger.
+WRITER = WriterProperties(compression="ZSTD", compression_level=1)
 _REGISTERED = itertools.count(1)
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -769,7 +770,9 @@ def _repeated_keys(cur: duckdb.DuckDBPyConnection, model: ModelSpec, relation: s
     if not model.unique_key:
         return False
     keys = ", ".join(_q(k) for k in model.unique_key)
-    return _count(cur, f"(select distinct {keys} from {relation})") != _count(cur, relation)
+    # one scan; a row() is never NULL and DISTINCT holds NULL fields equal: as `select distinct`
+    found = _one(cur, f"select count(distinct row({keys})) <> count(*) from {relation}")
+    return bool(found[0])
 
 
 def _deleted_rows(cur: duckdb.DuckDBPyConnection) -> int:
