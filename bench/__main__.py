@@ -30,6 +30,7 @@ import shlex
 import shutil
 import statistics
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,11 +111,59 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+@dataclass(frozen=True)
+class Goal:
+    """A figure's target as shown, and whether a value meets it."""
+
+    text: str
+    met: Callable[[float], bool]
+
+
+RAW_LIMIT = Goal("≥ 80%", lambda v: v >= 0.8)
+THRICE_DLT = Goal("≥ 3x", lambda v: v >= 3)
+UNDER_1_GIB = Goal("< 1024 MiB", lambda v: v < 1024)
+Run = dict[str, Any]
+
+
 class Bench:
     def __init__(self, results: Results, sizes: Sizes, out: Path) -> None:
         self.r = results
         self.s = sizes
         self.out = out
+
+    def figure(
+        self,
+        section: str,
+        name: str,
+        value: float,
+        unit: str,
+        what: str,
+        goal: Goal | None = None,
+    ) -> None:
+        met = goal.met(value) if goal else None
+        self.r.figure(section, name, value, unit, what, target=goal.text if goal else "", met=met)
+
+    def sized(
+        self,
+        section: str,
+        name: str,
+        runs: Sequence[Run],
+        value: Callable[[Run], float],
+        unit: str,
+        each: Callable[[Run], str],
+        headline: Callable[[Run], str] | None = None,
+        goal: Goal | None = None,
+        *,
+        size: str = "rows",
+        pick: int = -1,
+    ) -> None:
+        """One figure per run (``<name>_<size>``), then the headline ``<name>`` from
+        ``runs[pick]`` (the largest size unless said)."""
+        for run in runs:
+            self.figure(section, f"{name}_{_n(run[size])}", value(run), unit, each(run), goal)
+        if headline is not None:
+            chosen = runs[pick]
+            self.figure(section, name, value(chosen), unit, headline(chosen), goal)
 
     # -- loader --------------------------------------------------------------------------
 
@@ -123,45 +172,41 @@ class Bench:
 
         cmd = f"bench_loader.compare(csv|ndjson, rows={self.s.loader_rows}, repeat={self.s.repeat})"
         with self.r.section("loader", cmd) as sec:
-            runs = []
+            runs: list[Run] = []
             for fmt in ("csv", "ndjson"):
-                for rows in self.s.loader_rows:
-                    result = bench_loader.compare(self.out, fmt, rows, self.s.repeat)
-                    runs.append(result)
-                    self.r.figure(
-                        "loader",
-                        f"bronze_{fmt}_vs_raw_{_n(rows)}",
-                        result["vs_raw_wall"],
-                        "%",
-                        f"{fmt.upper()} {rows:,} rows → bronze, share of the raw limit (wall;"
-                        f" CPU {result['vs_raw_cpu']:.0%})",
-                        target="≥ 80%",
-                        met=result["vs_raw_wall"] >= 0.8,
-                    )
-                big = runs[-1]
-                self.r.figure(
+                some = [
+                    bench_loader.compare(self.out, fmt, n, self.s.repeat)
+                    for n in self.s.loader_rows
+                ]
+                runs += some
+                self.sized(
                     "loader",
                     f"bronze_{fmt}_vs_raw",
-                    big["vs_raw_wall"],
+                    some,
+                    lambda r: float(r["vs_raw_wall"]),
                     "%",
-                    f"{fmt.upper()} → bronze vs raw DuckDB → Delta, {big['rows']:,} rows (wall;"
-                    f" CPU {big['vs_raw_cpu']:.0%})",
-                    target="≥ 80%",
-                    met=big["vs_raw_wall"] >= 0.8,
+                    lambda r: (
+                        f"{r['format'].upper()} {r['rows']:,} rows → bronze, share of the raw"
+                        f" limit (wall; CPU {r['vs_raw_cpu']:.0%})"
+                    ),
+                    lambda r: (
+                        f"{r['format'].upper()} → bronze vs raw DuckDB → Delta, {r['rows']:,}"
+                        f" rows (wall; CPU {r['vs_raw_cpu']:.0%})"
+                    ),
+                    RAW_LIMIT,
                 )
             for fmt in ("csv", "parquet"):
                 for rows in self.s.lineitem_rows:
                     result = bench_loader.compare(self.out, fmt, rows, self.s.repeat, "lineitem")
                     runs.append(result)
-                    self.r.figure(
+                    self.figure(
                         "loader",
                         f"bronze_lineitem_{fmt}_vs_raw",
                         result["vs_raw_wall"],
                         "%",
                         f"TPC-H-shaped lineitem {fmt} {rows:,} rows vs raw (wall; CPU"
                         f" {result['vs_raw_cpu']:.0%})",
-                        target="≥ 80%",
-                        met=result["vs_raw_wall"] >= 0.8,
+                        RAW_LIMIT,
                     )
             sec["results"] = runs
 
@@ -174,34 +219,29 @@ class Bench:
         )
         with self.r.section("dlt", cmd) as sec:
             sec["peer_versions"] = peer_env.versions()
-            runs = []
+            dlt = sec["peer_versions"]["dlt"]
+            runs: list[Run] = []
             for fmt, sizes, name in (
                 ("parquet", self.s.dlt_parquet_rows, "bronze_parquet_vs_dlt"),
                 ("ndjson", self.s.dlt_dict_rows, "bronze_ndjson_vs_dlt_dicts"),
             ):
-                for rows in sizes:
-                    result = bench_loader.compare_dlt(self.out, fmt, rows, self.s.repeat)
-                    runs.append(result)
-                    self.r.figure(
-                        "dlt",
-                        f"{name}_{_n(rows)}",
-                        result["vs_dlt_wall"],
-                        "x",
-                        f"{fmt} {rows:,} rows: dlt's time / the loader's (CPU"
-                        f" {result['vs_dlt_cpu']:.2f}x)",
-                        target="≥ 3x" if fmt == "parquet" else "",
-                        met=result["vs_dlt_wall"] >= 3 if fmt == "parquet" else None,
-                    )
-                big = runs[-1]
-                self.r.figure(
+                some = [bench_loader.compare_dlt(self.out, fmt, n, self.s.repeat) for n in sizes]
+                runs += some
+                self.sized(
                     "dlt",
                     name,
-                    big["vs_dlt_wall"],
+                    some,
+                    lambda r: float(r["vs_dlt_wall"]),
                     "x",
-                    f"{fmt} → bronze, times faster than dlt {sec['peer_versions']['dlt']}"
-                    f" ({big['dlt_mode']} path), {big['rows']:,} rows",
-                    target="≥ 3x" if fmt == "parquet" else "",
-                    met=big["vs_dlt_wall"] >= 3 if fmt == "parquet" else None,
+                    lambda r, f=fmt: (
+                        f"{f} {r['rows']:,} rows: dlt's time / the loader's (CPU"
+                        f" {r['vs_dlt_cpu']:.2f}x)"
+                    ),
+                    lambda r, f=fmt: (
+                        f"{f} → bronze, times faster than dlt {dlt}"
+                        f" ({r['dlt_mode']} path), {r['rows']:,} rows"
+                    ),
+                    THRICE_DLT if fmt == "parquet" else None,
                 )
             sec["results"] = runs
 
@@ -212,17 +252,16 @@ class Bench:
         with self.r.section("bigcsv", f"lakehouse load --no-build of one {gb} GB CSV") as sec:
             result = bench_loader.big_rss(self.out, gb)
             sec["results"] = result
-            self.r.figure(
+            self.figure(
                 "bigcsv",
                 "peak_rss_2gb_csv_mib",
                 result["peak_rss_mib"],
                 "MiB",
                 f"peak RSS loading one {result['bytes'] / 1e9:.2f} GB CSV"
                 f" ({result['rows']:,} rows, {result['wall_s']:.1f} s)",
-                target="< 1024 MiB",
-                met=result["peak_rss_mib"] < 1024,
+                UNDER_1_GIB,
             )
-            self.r.figure(
+            self.figure(
                 "bigcsv",
                 "big_csv_load_s",
                 result["wall_s"],
@@ -240,7 +279,7 @@ class Bench:
         with self.r.section("small", cmd) as sec:
             many = [bench_loader.many_files(self.out, n) for n in self.s.small_files]
             for m in many:
-                self.r.figure(
+                self.figure(
                     "small",
                     f"small_files_{m['files']}_s",
                     m["all_in_bronze_s"],
@@ -254,17 +293,16 @@ class Bench:
             ]
             for one in lat:
                 suffix = "" if one["rows"] == 1 else f"_{_n(one['rows'])}rows"
-                self.r.figure(
+                self.figure(
                     "small",
                     f"detect_p50_ms{suffix}",
                     one["detect_p50_ms"],
                     "ms",
                     f"file of {one['rows']:,} rows closed → the loader holds it, p50"
                     f" (p95 {one['detect_p95_ms']:.2f} ms)",
-                    target="< 10 ms",
-                    met=one["detect_p50_ms"] < 10,
+                    Goal("< 10 ms", lambda v: v < 10),
                 )
-                self.r.figure(
+                self.figure(
                     "small",
                     f"commit_p50_ms{suffix}",
                     one["commit_p50_ms"],
@@ -283,14 +321,14 @@ class Bench:
             sec["results"] = results
             for one in results:
                 n = one["appends"]
-                self.r.figure(
+                self.figure(
                     "upkeep",
                     f"upkeep_after_{n}_appends_s",
                     one["upkeep_s"],
                     "s",
                     f"upkeep (compact, checkpoint, vacuum) after {n:,} one-row appends",
                 )
-                self.r.figure(
+                self.figure(
                     "upkeep",
                     f"read_after_{n}_appends_s",
                     one["read_before_s"],
@@ -310,12 +348,14 @@ class Bench:
             f" preload={self.s.e2e_preload}, cli_runs={self.s.repeat})"
         )
         with self.r.section("e2e", cmd) as sec:
-            runs = []
-            for preload in self.s.e2e_preload:
-                result = bench_build.latency_in_child(self.s.e2e_batches, preload, self.s.repeat)
-                runs.append(result)
+            runs = [
+                bench_build.latency_in_child(self.s.e2e_batches, preload, self.s.repeat)
+                for preload in self.s.e2e_preload
+            ]
+            for result in runs:
+                preload = result["preload_orders"]
                 tag = f"_{_n(preload)}orders"
-                self.r.figure(
+                self.figure(
                     "e2e",
                     f"e2e_sample_p50_s{tag}",
                     result["p50_s"],
@@ -324,7 +364,7 @@ class Bench:
                     f" (p95 {result['p95_s']:.2f} s; dbt {result['p50_dbt_build_s']:.2f} s,"
                     f" publish {result['p50_publish_s']:.2f} s)",
                 )
-                self.r.figure(
+                self.figure(
                     "e2e",
                     f"e2e_vs_cold_cli{tag}",
                     result["cold_cli_s"] / result["p50_s"],
@@ -334,34 +374,21 @@ class Bench:
                 )
             first = runs[0]
             what = f"sample shop ({first['preload_orders']} orders), `source:bronze.orders+`"
-            self.r.figure(
-                "e2e",
-                "e2e_sample_p50_s",
-                first["p50_s"],
-                "s",
-                f"{what}: file closed → gold commit, p50 of {first['batches']}",
-                target="≤ 1.0 s",
-                met=first["p50_s"] <= 1.0,
-            )
-            self.r.figure(
-                "e2e",
-                "e2e_sample_p95_s",
-                first["p95_s"],
-                "s",
-                f"{what}: p95",
-                target="≤ 1.5 s",
-                met=first["p95_s"] <= 1.5,
-            )
-            ratio = first["cold_cli_s"] / first["p50_s"]
-            self.r.figure(
+            batches = first["batches"]
+            for name, value, text, goal in (
+                ("p50_s", first["p50_s"], f"file closed → gold commit, p50 of {batches}", 1.0),
+                ("p95_s", first["p95_s"], "p95", 1.5),
+            ):
+                target = Goal(f"≤ {goal} s", lambda v, g=goal: v <= g)
+                self.figure("e2e", f"e2e_sample_{name}", value, "s", f"{what}: {text}", target)
+            self.figure(
                 "e2e",
                 "e2e_vs_cold_cli",
-                ratio,
+                first["cold_cli_s"] / first["p50_s"],
                 "x",
                 f"{what}: cold `dbt build` CLI after each load ({first['cold_cli_s']:.2f} s,"
                 " no publish) / warm p50",
-                target="≥ 10x",
-                met=ratio >= 10,
+                Goal("≥ 10x", lambda v: v >= 10),
             )
             sec["results"] = runs
 
@@ -370,75 +397,72 @@ class Bench:
 
         cmd = f"bench_build.scale(rows={self.s.scale_rows}, repeat={self.s.repeat})"
         with self.r.section("scale", cmd) as sec:
-            runs = []
-            for rows in self.s.scale_rows:
-                result = bench_build.scale(rows, self.s.repeat, ("plain", "publish"))
-                runs.append(result)
-                plain, publish = result["plain"]["seconds"], result["publish"]["seconds"]
-                inc = result["incremental"]
-                tag = f"_{_n(rows)}"
-                self.r.figure(
-                    "scale",
-                    f"publish_vs_build{tag}",
-                    publish / plain,
-                    "x",
-                    f"{rows:,} rows: build + publish ({publish:.2f} s) / plain warm build"
-                    f" ({plain:.2f} s)",
-                    target="≤ 1.3x",
-                    met=publish / plain <= 1.3,
-                )
-                self.r.figure(
-                    "scale",
-                    f"incremental_vs_full{tag}",
-                    inc["one_percent_s"] / inc["full_refresh_s"],
-                    "%",
-                    f"{rows:,} rows: 1% batch build + publish ({inc['one_percent_s']:.2f} s) /"
-                    f" full refresh ({inc['full_refresh_s']:.2f} s)",
-                    target="≤ 25%",
-                    met=inc["one_percent_s"] / inc["full_refresh_s"] <= 0.25,
-                )
-                self.r.figure(
-                    "scale",
-                    f"incremental_publish_rss_mib{tag}",
-                    inc["one_percent_peak_rss_mib"],
-                    "MiB",
-                    f"{rows:,} rows: peak RSS during the 1% build + publish (process"
-                    f" {inc['one_percent_rss_before_mib']:.0f} MiB before it)",
-                    target="< 1024 MiB",
-                    met=inc["one_percent_peak_rss_mib"] < 1024,
-                )
-            big = runs[-1]
-            plain, publish = big["plain"]["seconds"], big["publish"]["seconds"]
-            inc = big["incremental"]
-            rows = big["rows"]
-            self.r.figure(
+            runs = [
+                bench_build.scale(rows, self.s.repeat, ("plain", "publish"))
+                for rows in self.s.scale_rows
+            ]
+
+            def publish(r: Run) -> str:
+                return f"{r['publish']['seconds']:.2f} s"
+
+            def plain(r: Run) -> str:
+                return f"{r['plain']['seconds']:.2f} s"
+
+            def one_percent(r: Run) -> str:
+                return f"{r['incremental']['one_percent_s']:.2f} s"
+
+            def full(r: Run) -> str:
+                return f"{r['incremental']['full_refresh_s']:.2f} s"
+
+            self.sized(
                 "scale",
                 "publish_vs_build",
-                publish / plain,
+                runs,
+                lambda r: float(r["publish"]["seconds"] / r["plain"]["seconds"]),
                 "x",
-                f"{rows:,} rows: build + publish / plain warm build"
-                f" ({publish:.2f} s / {plain:.2f} s)",
-                target="≤ 1.3x",
-                met=publish / plain <= 1.3,
+                lambda r: (
+                    f"{r['rows']:,} rows: build + publish ({publish(r)}) / plain warm"
+                    f" build ({plain(r)})"
+                ),
+                lambda r: (
+                    f"{r['rows']:,} rows: build + publish / plain warm build"
+                    f" ({publish(r)} / {plain(r)})"
+                ),
+                Goal("≤ 1.3x", lambda v: v <= 1.3),
             )
-            self.r.figure(
+            self.sized(
                 "scale",
                 "incremental_vs_full",
-                inc["one_percent_s"] / inc["full_refresh_s"],
+                runs,
+                lambda r: float(
+                    r["incremental"]["one_percent_s"] / r["incremental"]["full_refresh_s"]
+                ),
                 "%",
-                f"{rows:,} rows: 1% batch, build + publish / full refresh"
-                f" ({inc['one_percent_s']:.2f} s / {inc['full_refresh_s']:.2f} s)",
-                target="≤ 25%",
-                met=inc["one_percent_s"] / inc["full_refresh_s"] <= 0.25,
+                lambda r: (
+                    f"{r['rows']:,} rows: 1% batch build + publish ({one_percent(r)}) /"
+                    f" full refresh ({full(r)})"
+                ),
+                lambda r: (
+                    f"{r['rows']:,} rows: 1% batch, build + publish / full refresh"
+                    f" ({one_percent(r)} / {full(r)})"
+                ),
+                Goal("≤ 25%", lambda v: v <= 0.25),
             )
-            self.r.figure(
+            self.sized(
                 "scale",
                 "incremental_publish_rss_mib",
-                inc["one_percent_peak_rss_mib"],
+                runs,
+                lambda r: float(r["incremental"]["one_percent_peak_rss_mib"]),
                 "MiB",
-                f"{rows:,} rows: peak RSS of the process during a 1% incremental build + publish",
-                target="< 1024 MiB",
-                met=inc["one_percent_peak_rss_mib"] < 1024,
+                lambda r: (
+                    f"{r['rows']:,} rows: peak RSS during the 1% build + publish (process"
+                    f" {r['incremental']['one_percent_rss_before_mib']:.0f} MiB before it)"
+                ),
+                lambda r: (
+                    f"{r['rows']:,} rows: peak RSS of the process during a 1% incremental"
+                    " build + publish"
+                ),
+                UNDER_1_GIB,
             )
             sec["results"] = runs
 
@@ -456,63 +480,56 @@ class Bench:
             with bench_api.serving() as server:
                 for records in self.s.api_records:
                     per_round = max(2, self.s.api_requests // records // max(1, self.s.repeat))
-                    result = bench_api.throughput(server, records, self.s.repeat, per_round, 2)
-                    runs.append(result)
-                    tag = f"_{_n(records)}"
-                    self.r.figure(
-                        "api",
-                        f"api_records_vs_ceiling{tag}",
-                        result["records_vs_ceiling"],
-                        "%",
-                        f"/records, NDJSON, {records:,} records ({result['ndjson_bytes']:,} B)"
-                        " per body, no contract / raw HTTP ceiling (MB/s)",
-                        target="≥ 50%",
-                        met=result["records_vs_ceiling"] >= 0.5,
-                    )
-                    self.r.figure(
-                        "api",
-                        f"api_contract_vs_fastapi{tag}",
-                        result["contract_vs_fastapi"],
-                        "x",
-                        f"/records, NDJSON, 8-field contract, {records:,} records per body /"
-                        " FastAPI list[Model] (JSON array"
-                        f" {result['contract_array_vs_fastapi']:.2f}x)",
-                        target="≥ 3x",
-                        met=result["contract_vs_fastapi"] >= 3,
-                    )
-            middle = runs[len(runs) // 2]
-            self.r.figure(
+                    runs.append(bench_api.throughput(server, records, self.s.repeat, per_round, 2))
+            middle = len(runs) // 2
+            self.sized(
                 "api",
                 "api_records_vs_ceiling",
-                middle["records_vs_ceiling"],
+                runs,
+                lambda r: float(r["records_vs_ceiling"]),
                 "%",
-                f"/records, NDJSON, no contract, {middle['records_per_body']:,} records per body,"
-                " vs the raw HTTP ceiling",
-                target="≥ 50%",
-                met=middle["records_vs_ceiling"] >= 0.5,
+                lambda r: (
+                    f"/records, NDJSON, {r['records_per_body']:,} records"
+                    f" ({r['ndjson_bytes']:,} B) per body, no contract / raw HTTP ceiling (MB/s)"
+                ),
+                lambda r: (
+                    f"/records, NDJSON, no contract, {r['records_per_body']:,} records per"
+                    " body, vs the raw HTTP ceiling"
+                ),
+                Goal("≥ 50%", lambda v: v >= 0.5),
+                size="records_per_body",
+                pick=middle,
             )
-            self.r.figure(
+            self.sized(
                 "api",
                 "api_contract_vs_fastapi",
-                middle["contract_vs_fastapi"],
+                runs,
+                lambda r: float(r["contract_vs_fastapi"]),
                 "x",
-                f"/records with an 8-field contract vs FastAPI list[Model],"
-                f" {middle['records_per_body']:,} records per body",
-                target="≥ 3x",
-                met=middle["contract_vs_fastapi"] >= 3,
+                lambda r: (
+                    f"/records, NDJSON, 8-field contract, {r['records_per_body']:,} records"
+                    " per body / FastAPI list[Model] (JSON array"
+                    f" {r['contract_array_vs_fastapi']:.2f}x)"
+                ),
+                lambda r: (
+                    "/records with an 8-field contract vs FastAPI list[Model],"
+                    f" {r['records_per_body']:,} records per body"
+                ),
+                Goal("≥ 3x", lambda v: v >= 3),
+                size="records_per_body",
+                pick=middle,
             )
             rows = int(self.s.upload_gb * 1e9 / 60)
             source = bench_loader.generate(self.out, rows, "csv")
             upload = bench_api.upload_rss(source)
-            self.r.figure(
+            self.figure(
                 "api",
                 "api_upload_1gb_rss_mib",
                 upload["peak_rss_mib"],
                 "MiB",
                 f"API server's peak RSS over one {upload['bytes'] / 1e9:.2f} GB CSV upload"
                 f" ({upload['seconds']:.1f} s; {upload['rss_before_mib']:.0f} MiB before)",
-                target="< 256 MiB",
-                met=upload["peak_rss_mib"] < 256,
+                Goal("< 256 MiB", lambda v: v < 256),
             )
             sec["results"] = {"throughput": runs, "upload": upload}
 
@@ -526,7 +543,7 @@ class Bench:
         with self.r.section("huge", cmd) as sec:
             result = bench_build.scale(100_000_000, 1, ("publish",), incremental=False)
             sec["results"] = result
-            self.r.figure(
+            self.figure(
                 "huge",
                 "huge_100m_build_publish_s",
                 result["publish"]["seconds"],
@@ -535,7 +552,7 @@ class Bench:
                 f" publish (dbt {result['publish']['dbt_s']:.0f} s, publish"
                 f" {result['publish']['publish_s']:.0f} s)",
             )
-            self.r.figure(
+            self.figure(
                 "huge",
                 "huge_100m_peak_rss_mib",
                 result["publish"]["peak_rss_mb"],

@@ -18,14 +18,13 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from bench.harness import summary
+from bench.servers import free_port
 
 SOURCES = """\
 version: 2
@@ -168,13 +168,7 @@ def run_phase(
                     latencies.append(elapsed)
 
     failures: list[str] = []
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = _in_threads(worker, clients)
     if failures:
         raise SystemExit(failures[0])
     return {
@@ -182,6 +176,17 @@ def run_phase(
         "mb_s": len(body) * requests / wall / 1e6,
         "p50_ms": statistics.median(latencies) * 1000,
     }
+
+
+def _in_threads(worker: Callable[[], None], clients: int) -> float:
+    """Run ``worker`` in ``clients`` threads at once; the wall seconds until all end."""
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
 
 
 def run_latency(
@@ -204,13 +209,7 @@ def run_latency(
                     if r.status_code != 202:
                         errors.append(f"{r.status_code}")
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = _in_threads(worker, clients)
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -219,12 +218,6 @@ def run_latency(
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _clear(root: Path) -> None:
@@ -244,7 +237,7 @@ def serving(parse_processes: int | None = None) -> Iterator[Server]:
     root = Path(tempfile.mkdtemp(prefix="bench-api-"))
     (root / "dbt_project" / "models").mkdir(parents=True)
     (root / "dbt_project" / "models" / "_bronze__sources.yml").write_text(SOURCES)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.bench_api", "--serve", str(root), str(port)]

@@ -51,6 +51,8 @@ from typing import Any
 import duckdb
 import psutil
 
+from bench.servers import stop
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "batches"
 RESULTS = REPO / "bench" / "RESULTS-batches.md"
@@ -403,12 +405,7 @@ def running_loader(
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 120)
 
 
 def plain_dbt_build(dados: Path, place: Path) -> dict[str, float]:

@@ -20,43 +20,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import textwrap
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import bench_build
 from bench.harness import interleaved, ratio, timed
+from bench.servers import moto_s3
 from lakehouse import Settings
 from loader import Loader
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = {
-    "dbt_project.yml": """
-        name: lakehouse
-        version: "1.0.0"
-        config-version: 2
-        profile: lakehouse
-        model-paths: ["models"]
-        models:
-          lakehouse:
-            staging: {+materialized: table}
-            marts: {+materialized: table}
-    """,
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta: {plugin: lakehouse_bronze}
-            tables:
-              - name: orders
-    """,
+    "dbt_project.yml": bench_build.PROJECT,
+    "models/staging/_sources.yml": bench_build.SOURCES,
     "models/staging/stg_orders.sql": """
         select cast(order_id as bigint) as order_id, customer_id, status,
             cast(amount as decimal(18, 2)) as amount, note
@@ -69,42 +50,18 @@ PROJECT = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def s3_server() -> Iterator[str]:
     """moto's S3 server on loopback, with the AWS variables pointing at it."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.1)
+    with moto_s3() as url:
         os.environ.update(
-            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_ENDPOINT_URL=url,
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench-secret",
             AWS_REGION="us-east-1",
             AWS_ALLOW_HTTP="true",
         )
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        yield url
 
 
 def _files(folder: Path, files: int, rows: int) -> list[Path]:

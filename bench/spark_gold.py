@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
@@ -36,6 +35,7 @@ from typing import Any
 
 from deltalake import DeltaTable
 
+from bench.servers import ServerDidNotStart, free_port, port_answers, wait_until_up
 from lakehouse import Settings
 from lakehouse.layout import table_path
 from transform.publish import publish_layer
@@ -46,22 +46,11 @@ WORKER = "org.apache.spark.deploy.worker.Worker"
 WORKER_SIZE = ("--cores", "1", "--memory", "1g")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Spark {what} did not start") from None
-            time.sleep(0.2)
+    try:
+        wait_until_up(proc, lambda: port_answers(port), f"the Spark {what}", timeout)
+    except ServerDidNotStart as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 @contextmanager
@@ -72,7 +61,7 @@ def spark_cluster(workdir: Path) -> Iterator[str]:
     spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
     workdir.mkdir(parents=True, exist_ok=True)
     env = os.environ | {"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_WORKER_DIR": str(workdir)}
-    port, worker_port = _free_port(), _free_port()
+    port, worker_port = free_port(), free_port()
     common = ["--host", "127.0.0.1", "--webui-port", "0"]
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -16,25 +16,17 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 from e2e.e2e_support import free_port
-from waiting import wait_for
 
+from bench.servers import ServerDidNotStart, moto_s3
 from lakehouse import Settings
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code < 500
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -44,26 +36,12 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         import moto.server  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"moto[server] is not installed ({exc}); `uv sync` installs it (dev group)")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: proc.poll() is not None or _answers(url), 30, "the moto S3 server")
-        if proc.poll() is not None:
-            pytest.skip(f"the moto S3 server did not start: {log_path.read_text()[-2000:]}")
-        yield url
-    finally:
-        proc.terminate()
+    with ExitStack() as stack:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            url = stack.enter_context(moto_s3(tmp_path_factory.mktemp("moto") / "moto.log"))
+        except ServerDidNotStart as exc:
+            pytest.skip(f"the moto S3 server did not start: {exc}")
+        yield url
 
 
 @pytest.fixture
