@@ -19,7 +19,7 @@ The guard: a table holding such a column carries ``delta.dataSkippingStatsColumn
 the columns whose statistics are exact (:func:`stats_configuration` when it is created,
 :func:`guard` before a write to an existing one). delta-rs then writes no bounds for the others
 (and none for columns added later, which are not listed: readers scan those files, which is only
-slower). Files written before the property was set keep their bounds until compacted.
+slower). Files written before the property was set keep their bounds until rewritten.
 """
 
 from __future__ import annotations
