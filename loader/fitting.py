@@ -555,6 +555,8 @@ def json_text(text: pa.Array) -> pa.Array:
         out = pc.binary_slice(text.view(pa.binary()), 1, -1).view(_STRING)
     else:
         out = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1, -1), text)
+    if not _may_hold(text, b"\\"):
+        return out
     escaped = pc.and_(quoted, pc.fill_null(pc.match_substring(text, "\\"), False))
     if pc.any(escaped).as_py():
         decoded = [json.loads(t) for t in pc.filter(text, escaped).to_pylist()]
@@ -565,6 +567,23 @@ def json_text(text: pa.Array) -> pa.Array:
                 "unparseable", f"a JSON string holds an unpaired surrogate ({exc})"
             ) from exc
     return out
+
+
+def _may_hold(text: pa.Array, byte: bytes) -> bool:
+    """Whether a value of ``text`` may hold ``byte`` (False: none does): one search of the
+    bytes its values span (memchr), not one per value."""
+    if not pa.types.is_string(text.type) or not len(text):
+        return True
+    offsets = pa.Array.from_buffers(
+        pa.int32(), text.offset + len(text) + 1, [None, text.buffers()[1]]
+    )
+    start = offsets[text.offset].as_py()
+    end = offsets[text.offset + len(text)].as_py()
+    data = text.buffers()[2]
+    if data is None or end <= start:
+        return False
+    found: int = data.slice(start, end - start).to_pybytes().find(byte)
+    return found >= 0
 
 
 def _as_text(values: pa.Array, plan: ColumnPlan) -> pa.Array:
