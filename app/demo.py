@@ -29,6 +29,8 @@ from rich.table import Table
 from app.sample_data import API_TABLES, SampleFile, render, sample_files, write_files
 from lakehouse import LAYERS, LoadEvent, Settings, list_tables, table_path
 from lakehouse.catalog import open_table, table_info
+from lakehouse.history import latencies
+from lakehouse.status import latency_lines
 from lakehouse.storage import Location, arrow_dataset
 from loader import Loader
 from transform import Builder
@@ -120,6 +122,11 @@ def run_demo(settings: Settings, *, rows: int = 1000, api: ApiTarget | None = No
         for wave in sorted({f.wave for f in files}):
             if not _deliver_load_build(settings, builder, console, files, wave, api):
                 return 1
+        # the pipeline's own history (dados/ops/batches) and the model over it
+        history = builder.history_now(BUILD_TIMEOUT_S)
+        if history.error or (history.build is not None and not history.build.success):
+            why = history.error or (history.build.error if history.build else None)
+            console.print(f"[yellow]the pipeline history was not built[/yellow]: {why}")
     finally:
         builder.stop()
     gold = list_tables(settings, "gold")
@@ -128,6 +135,9 @@ def run_demo(settings: Settings, *, rows: int = 1000, api: ApiTarget | None = No
         return 1
     _print_tables(settings, console)
     _print_gold_rows(settings, console, gold[:SHOWN_GOLD])
+    figures, source = latencies(settings)
+    for line in latency_lines(figures, source):
+        console.print(line, markup=False, highlight=False)
     console.print(
         f"done in {time.perf_counter() - started:.1f}s. Next: [bold]uv run lakehouse status[/bold]"
         ", [bold]uv run lakehouse docs --serve[/bold] (lineage), read any table above with a "

@@ -70,6 +70,9 @@ def _builder(
         between_builds=between,
         between_every_s=settings.upkeep_interval_s,
         on_result=on_result,
+        # the long-running loader keeps the pipeline's history up by itself; `lakehouse load`
+        # refreshes it once, at the end (history_now)
+        history_every_s=settings.history_interval_s if metrics is not None else None,
     )
     builder.start()
     try:
@@ -168,8 +171,10 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
         if not builder.wait_idle(BUILD_WAIT_S):
             errors.print("[red]error:[/red] builds did not finish in time")
             return 1
-        print_run(builder.run, console)
         result = builder.last_result
+        if result is not None and result.success:
+            builder.history_now(BUILD_WAIT_S)  # the pipeline's history, and what reads it
+        print_run(builder.run, console)
         if result is None or not result.success:
             why = "no build ran" if result is None else result.error or "unknown error"
             errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)

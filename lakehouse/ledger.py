@@ -54,6 +54,7 @@ create table if not exists batches (
     rescued         integer
 );
 create index if not exists batches_by_table on batches (table_name, state, bronze_version);
+create index if not exists batches_by_build on batches (build_id);
 """
 _BUILDS = """
 create table if not exists builds (
@@ -219,11 +220,15 @@ class Ledger:
         batches: Mapping[str, tuple[str, int]],
         *,
         rescued: Mapping[str, int] | None = None,
+        landed: Mapping[str, str | None] | None = None,
     ) -> None:
         """Batches committed to bronze ``table`` at ``version``: ``{batch_id: (file, rows)}``;
-        ``rescued``: values of a batch kept in ``_rescued_data`` (not known: null)."""
+        ``rescued``: values of a batch kept in ``_rescued_data`` (not known: null);
+        ``landed``: when a batch's file landed (a batch the API accepted keeps its own time;
+        not known: now)."""
         now = utcnow()
         counts = rescued or {}
+        landings = landed or {}
         with self._connect() as db:
             for batch_id, (source_file, rows) in batches.items():
                 db.execute(
@@ -243,7 +248,7 @@ class Ledger:
                         source_file,
                         rows,
                         version,
-                        now,
+                        min(landings.get(batch_id) or now, now),
                         now,
                         now,
                         counts.get(batch_id),
@@ -370,6 +375,36 @@ class Ledger:
         params.append(limit)
         with self._connect(write=False) as db:
             return [_batch(row) for row in db.execute(query, params).fetchall()]
+
+    def published_history(
+        self, after_build: int, *, newest: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The published batches of every finished build after ``after_build``, oldest build
+        first, with the build's start and end: the rows ``lakehouse.history`` appends
+        (``newest``: only that many, of the newest builds)."""
+        order = "b.build_id, b.batch_id"
+        limit: tuple[int, ...] = ()
+        if newest is not None:
+            order, limit = "b.build_id desc, b.batch_id limit ?", (newest,)
+        with self._connect(write=False) as db:
+            rows = db.execute(
+                "select b.batch_id, b.table_name, b.records, b.bytes, b.bronze_version,"
+                " b.build_id, b.rescued, b.created_at, b.loaded_at, u.started_at,"
+                " u.finished_at, b.published_at from batches b"
+                " join builds u on u.build_id = b.build_id"
+                " where b.state = 'published' and b.build_id > ? and u.finished_at is not null"
+                f" order by {order}",
+                (after_build, *limit),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def last_finished_build(self) -> int:
+        """The id of the newest finished build (0: none)."""
+        with self._connect(write=False) as db:
+            row = db.execute(
+                "select max(build_id) as n from builds where finished_at is not null"
+            ).fetchone()
+        return int(row["n"] or 0)
 
     def count_by_state(self) -> dict[str, int]:
         with self._connect(write=False) as db:

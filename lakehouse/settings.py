@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     upkeep_interval_s: float = Field(
         default=60.0, gt=0, description="How often an idle builder checks the thresholds."
     )
+    history_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often a running loader publishes the pipeline's history (dados/ops) "
+        "and builds the models that read it, once a build has finished (0: when idle).",
+    )
     upkeep_small_file_bytes: int = Field(
         default=16 * 1024**2, ge=1, description="A data file smaller than this is small."
     )

@@ -29,6 +29,7 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
             str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and is_candidate(p)
         )
 
+    latency, latency_source = latencies(settings)
     return {
         "tables": [info.as_dict() for info in list_table_infos(settings)],
         "batches": ledger.count_by_state(),
@@ -39,8 +40,10 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
         # marts/, meta.publish: none) or because they or their tests failed
         "not_published": _not_published(builds),
         "service": service,
-        # the pipeline's own history: p50/p95 per stage and table (lakehouse.history)
-        "latency": latencies(settings),
+        # the pipeline's own history: p50/p95 per stage and table (lakehouse.history), from
+        # the published model gold/pipeline_latency when there is one, else the run ledger
+        "latency": latency,
+        "latency_source": latency_source,
         "pending_files": files(settings.raw_dir),
         "quarantined_files": files(settings.quarantine_dir),
     }
@@ -87,7 +90,7 @@ def print_status(
         out.print(failed)
     for line in [*rescued_lines(status["recent_batches"]), *build_lines(status["recent_builds"])]:
         print(line)  # noqa: T201
-    for line in latency_lines(status["latency"]):
+    for line in latency_lines(status["latency"], status["latency_source"]):
         print(line)  # noqa: T201
     for unique_id, why in sorted(status["not_published"].items()):
         out.print(f"not published: {unique_id}: {why}", markup=False)
@@ -115,23 +118,33 @@ def table_lines(tables: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def latency_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """Seconds from landing to bronze and to published, p50/p95, per bronze table."""
-    lines = [f"Latency, newest {RECENT} published batches (p50/p95 seconds)"]
-    width = name_width([r["table"] for r in rows])
+def latency_lines(rows: list[dict[str, Any]], source: str = "run ledger") -> list[str]:
+    """Per bronze table, p50/p95 seconds of each stage of a batch's way to gold: landed →
+    bronze, waiting for the build that published it, that build, and the whole way."""
+    lines = [
+        f"Latency, p50/p95 seconds, newest {RECENT} published batches per table",
+        clip(f"{INDENT}from {source}", WIDTH),
+        f"{INDENT}bronze: landed → in bronze; queued: → its build started; build: → published",
+    ]
     for r in rows:
-        details = (
-            f"{r['batches']:>5} batches  landed→bronze {_pair(r, 'to_bronze')}  "
-            f"→published {_pair(r, 'to_published')}  total {_pair(r, 'total')}"
+        lines.append(f"{INDENT}{r['table']} ({r['batches']:,} batches)")
+        lines.append(
+            f"{INDENT}{INDENT}bronze {_pair(r, 'to_bronze')}  queued {_pair(r, 'queued')}  "
+            f"build {_pair(r, 'building')}  total {_pair(r, 'total')}"
         )
-        lines += row(r["table"], details, name_width=width)
     if not rows:
         lines.append(f"{INDENT}no published batch yet")
     return lines
 
 
 def _pair(r: dict[str, Any], stage: str) -> str:
-    return f"{r[f'{stage}_p50_s']:.1f}/{r[f'{stage}_p95_s']:.1f}"
+    return f"{_seconds(r[f'{stage}_p50_s'])}/{_seconds(r[f'{stage}_p95_s'])}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def build_lines(builds: list[dict[str, Any]]) -> list[str]:

@@ -23,6 +23,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,20 @@ class LandingFile:
     path: Path
     size: int
     batch_id: str
+    #: when the file arrived in the landing zone (its status change time: last written, or
+    #: moved in; a moved or copied file's own mtime may be far older): the batch's landing time
+    #: in the run ledger, unless the API recorded it first
+    arrived: float = 0.0
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def landed_at(self) -> str | None:
+        if not self.arrived:
+            return None
+        return datetime.fromtimestamp(self.arrived, UTC).isoformat(timespec="milliseconds")
 
 
 def table_of(settings: Settings, path: Path) -> str | None:
@@ -67,7 +78,7 @@ def identify(settings: Settings, table: str, path: Path) -> LandingFile:
     stat = path.stat()
     stem = path.name.split(".", 1)[0]
     if BATCH_ID.fullmatch(stem):
-        return LandingFile(table, path, stat.st_size, stem)
+        return LandingFile(table, path, stat.st_size, stem, stat.st_ctime)
     digest = blake3(f"{table}\0".encode())
     if settings.dedup_by_content:
         with path.open("rb") as f:
@@ -75,7 +86,8 @@ def identify(settings: Settings, table: str, path: Path) -> LandingFile:
                 digest.update(chunk)
     else:
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
-    return LandingFile(table, path, stat.st_size, batch_id_for(path.name, digest.hexdigest()))
+    batch_id = batch_id_for(path.name, digest.hexdigest())
+    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime)
 
 
 def scan(settings: Settings) -> Iterator[tuple[str, Path]]:

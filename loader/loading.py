@@ -756,6 +756,7 @@ class Loader:
                 version,
                 {file.batch_id: (file.name, total)},
                 rescued={file.batch_id: typer.rescued},
+                landed={file.batch_id: file.landed_at},
             )
         except Exception:
             log.exception("cannot record a loaded batch in the ledger")
@@ -819,7 +820,13 @@ class Loader:
         rescued = {b: self._rescued.pop(b, 0) for b in done}
         try:
             if loaded:
-                self.ledger.mark_loaded(bronze.name, version, loaded, rescued=rescued)
+                self.ledger.mark_loaded(
+                    bronze.name,
+                    version,
+                    loaded,
+                    rescued=rescued,
+                    landed={b: f.landed_at for b, f in done.items()},
+                )
         except Exception:  # the ledger is a record; the Delta log already holds the truth
             log.exception("cannot record loaded batches in the ledger")
         for batch_id, file in done.items():
@@ -862,7 +869,12 @@ class Loader:
             table = bronze.refresh()
             version = table.version() if table is not None else 0
             records = known.records if known is not None and known.records else 0
-            self.ledger.mark_loaded(bronze.name, version, {file.batch_id: (file.name, records)})
+            self.ledger.mark_loaded(
+                bronze.name,
+                version,
+                {file.batch_id: (file.name, records)},
+                landed={file.batch_id: file.landed_at},
+            )
         self._skip(summary, file, retire=True)
 
     def _skip(self, summary: LoadSummary, file: LandingFile, *, retire: bool) -> None:

@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from lakehouse.events import LoadEvent
+from lakehouse.history import HistoryPublished, publish_history
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings, require_dbt_project
 from transform.session import BuildRequest, BuildResult, DbtSession
 
-__all__ = ["Builder", "RunLog", "record_build", "retry_request"]
+__all__ = ["Builder", "HistoryRefresh", "RunLog", "record_build", "retry_request"]
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,15 @@ class Builder:
         between_builds: Callable[[Callable[[], bool]], object] | None = None,
         between_every_s: float = 60.0,
         on_result: Callable[[BuildResult], None] | None = None,
+        history_every_s: float | None = None,
     ) -> None:
         """``between_builds(should_stop)``: work that must never overlap a build (table
         upkeep), run in this thread at most every ``between_every_s`` while no build is queued;
         it returns soon after ``should_stop()`` turns true (a build is waiting).
-        ``on_result(result)``: after every build attempt (metrics)."""
+        ``on_result(result)``: after every build attempt (metrics).
+        ``history_every_s``: :meth:`refresh_history` by itself, at most that often, while no
+        build is queued and some build finished since the last one (``None``: only when
+        called)."""
         require_dbt_project(settings)  # before any load: builds could never run
         self.settings = settings
         self.on_result = on_result
@@ -122,6 +127,11 @@ class Builder:
         self._thread: threading.Thread | None = None
         self._session: DbtSession | None = None
         self._covered: set[str] = set()  # bronze tables a successful build has started from
+        self.history_every_s = history_every_s
+        self._history_at = time.monotonic()
+        self._history_seen = 0  # self.builds when the history was last refreshed
+        self._history_failed = False  # the last build of the history's models failed
+        self.last_history: HistoryRefresh | None = None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -219,19 +229,25 @@ class Builder:
                         or self._requests
                         or self._stop.is_set()
                         or self._between_due()
+                        or self._history_due()
                     ),
-                    timeout=self.between_every_s if self.between_builds else None,
+                    timeout=self._wait_s(),
                 )
                 if self._stop.is_set():
                     break
                 request = self._requests.pop(0) if self._requests else None
-                between = request is None and not self._pending and self._between_due()
-                if request is None and not self._pending and not between:
+                history = request is None and not self._pending and self._history_due()
+                between = (
+                    request is None and not self._pending and not history and self._between_due()
+                )
+                if request is None and not self._pending and not between and not history:
                     continue
                 self._running = True
             try:
                 if request is not None:
                     self._run_request(*request)
+                elif history:
+                    self.refresh_history()
                 elif between:
                     self._run_between()
                 else:
@@ -244,6 +260,47 @@ class Builder:
                 with self._cond:
                     self._running = False
                     self._cond.notify_all()
+
+    def _wait_s(self) -> float | None:
+        """How long the idle loop may sleep before timed work (upkeep, history) may be due."""
+        waits = [self.between_every_s] if self.between_builds else []
+        if self.history_every_s is not None:
+            waits.append(max(self.history_every_s, 0.05))
+        return min(waits) if waits else None
+
+    def _history_due(self) -> bool:
+        return (
+            self.history_every_s is not None
+            and (self.builds > self._history_seen or self._history_failed)
+            and time.monotonic() - self._history_at >= self.history_every_s
+        )
+
+    def refresh_history(self) -> HistoryRefresh:
+        """Builder thread: the run ledger's new history into ``dados/ops/batches``
+        (lakehouse.history), then, when it took in anything (or its models failed last time),
+        a build of what the project reads from it (its sources with ``meta: {folder: ops}``;
+        the sample's ``pipeline_latency``). A project without such a source gets the table
+        only. Never raises: what failed is logged and in the answer."""
+        self._history_seen = self.builds
+        refresh = HistoryRefresh()
+        try:
+            refresh.history = publish_history(self.settings)
+            sources = sorted(self.session().declared_ops())
+            if sources and (refresh.history.rows or self._history_failed):
+                select = [f"source:{source}.{table}+" for source, table in sources]
+                refresh.build, _ = self._run(BuildRequest(select, unit_tests=False), history=True)
+                self._history_failed = not refresh.build.success
+        except Exception as exc:  # the history is a record: it must never stop the builder
+            log.exception("builder: the pipeline history could not be refreshed")
+            refresh.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._history_at = time.monotonic()
+        self.last_history = refresh
+        return refresh
+
+    def history_now(self, timeout: float) -> HistoryRefresh:
+        """:meth:`refresh_history` on the builder thread, between builds; wait for it."""
+        return self.call(self.refresh_history).result(timeout)
 
     def _between_due(self) -> bool:
         return (
@@ -314,23 +371,31 @@ class Builder:
             self._settle()
 
     def _run(
-        self, request: BuildRequest, *, final: bool = True, batch: dict[str, set[str]] | None = None
+        self,
+        request: BuildRequest,
+        *,
+        final: bool = True,
+        batch: dict[str, set[str]] | None = None,
+        history: bool = False,
     ) -> tuple[BuildResult, int]:
+        """One build, recorded; ``history``: a build of the history's models (not counted in
+        ``builds`` or ``last_result``, and it adds no bronze table to its selection)."""
         try:
             build_id = self.ledger.start_build(request.describe())
         except Exception:  # the ledger is a record: a build must not wait on it
             log.exception("builder: the run ledger cannot record a new build; building anyway")
             build_id = 0
         try:
-            result = self.session().build(request, covered=self._covered)
+            result = self.session().build(request, covered=None if history else self._covered)
         except Exception as exc:
             log.exception("build %s crashed", build_id)
             result = BuildResult(
                 success=False, failures=[f"{type(exc).__name__}: {exc}"], attributed=False
             )
         result.build_id = build_id or None
-        self.builds += 1
-        self.last_result = result
+        if not history:
+            self.builds += 1
+            self.last_result = result
         self.run.add(result)
         if result.success:
             self._covered |= set(result.pinned)
@@ -389,6 +454,16 @@ class Builder:
                 return BuildResult(success=True, note="nothing failed: nothing to retry")
             request = resolved
         return self._run(request)[0]
+
+
+@dataclass
+class HistoryRefresh:
+    """What :meth:`Builder.refresh_history` did."""
+
+    history: HistoryPublished | None = None
+    #: the build of the history's models (None: none ran)
+    build: BuildResult | None = None
+    error: str | None = None
 
 
 def record_build(

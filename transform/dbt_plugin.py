@@ -51,6 +51,7 @@ from deltalake import DeltaTable
 from lakehouse import duckdb_config
 from lakehouse.complete import complete_version
 from lakehouse.exceptions import LakehouseError
+from lakehouse.history import HISTORY_COLUMNS, HISTORY_TABLE, OPS_FOLDER, ops_table_path
 from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import arrow_dataset
@@ -71,6 +72,11 @@ class IncompleteSourceError(BronzeSourceError):
     """A bronze table with no complete version yet (its first file is still coming in)."""
 
 
+#: what a source's ``meta: {folder: ...}`` may name: bronze (the default) or the pipeline's own
+#: history tables under ``dados/ops`` (lakehouse.history)
+FOLDERS = ("bronze", OPS_FOLDER)
+
+
 @dataclass(frozen=True, slots=True)
 class Pin:
     table: str
@@ -81,6 +87,7 @@ class Pin:
     #: the Delta table's id (its metadata ``id``, new when a table is deleted and created again
     #: under the same name, whose versions then start again at 0)
     table_id: str = ""
+    folder: str = "bronze"
 
     @property
     def registered_name(self) -> str:
@@ -90,7 +97,8 @@ class Pin:
         (versions from 0 again) never matches a view over the old table's files.
         """
         table_id = re.sub(r"[^0-9a-zA-Z]", "", self.table_id)
-        return f"__lakehouse_bronze__{self.table}__{table_id}__v{self.version}"
+        label = f"v{self.version}" if self.version >= 0 else "empty"
+        return f"__lakehouse_{self.folder}__{self.table}__{table_id}__{label}"
 
     @property
     def relation(self) -> str:
@@ -108,6 +116,8 @@ class BuildPins:
     settings: Settings
     build_key: int = field(default_factory=lambda: next(_BUILD_IDS))
     pins: dict[str, Pin] = field(default_factory=dict)
+    #: tables of ``dados/ops`` read by the build, pinned at their latest version
+    ops_pins: dict[str, Pin] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)
     #: tables pinned below their latest version, ``{table: (pinned or None, latest)}``: a file
     #: is half-committed there (its pieces are not all in yet)
@@ -127,6 +137,41 @@ class BuildPins:
             pin = self.pins.get(table) or self._pin(table)
             self.read.add(table)
             return pin
+
+    def get_ops(self, table: str) -> Pin:
+        """The pinned snapshot of ``dados/ops/<table>`` (pinned now if it was not). Not a
+        bronze read: no batch is published by it."""
+        with _LOCK:
+            pin = self.ops_pins.get(table)
+            if pin is None:
+                pin = self.ops_pins[table] = self._pin_ops(table)
+            return pin
+
+    def all_pins(self) -> list[Pin]:
+        with _LOCK:
+            return [*self.pins.values(), *self.ops_pins.values()]
+
+    def _pin_ops(self, table: str) -> Pin:
+        path = ops_table_path(self.settings, table)
+        options = self.settings.storage_options or None
+        if not DeltaTable.is_deltatable(str(path), storage_options=options):
+            if table != HISTORY_TABLE:
+                raise BronzeSourceError(
+                    f"ops table {table!r} does not exist (the lakehouse writes "
+                    f"{OPS_FOLDER}/{HISTORY_TABLE} only)"
+                )
+            # no build has published a batch yet: the history is there, and empty
+            empty = pads.dataset(HISTORY_COLUMNS.empty_table())
+            return Pin(table=table, version=-1, dataset=empty, folder=OPS_FOLDER)
+        delta = DeltaTable(str(path), storage_options=options)
+        return Pin(
+            table=table,
+            version=delta.version(),
+            dataset=arrow_dataset(delta),
+            table_id=str(delta.metadata().id),
+            files=() if options else _plain_parquet_files(delta),
+            folder=OPS_FOLDER,
+        )
 
     @property
     def read_versions(self) -> dict[str, int]:
@@ -226,7 +271,7 @@ def connection() -> duckdb.DuckDBPyConnection | None:
 def prepare_cursor(cursor: duckdb.DuckDBPyConnection) -> None:
     """Register the current build's pinned datasets on ``cursor`` (views over bronze need them)."""
     with _LOCK:
-        pins = list(_STATE.pins.pins.values()) if _STATE.pins else []
+        pins = _STATE.pins.all_pins() if _STATE.pins else []
     for pin in pins:
         if not pin.files:
             cursor.register(pin.registered_name, pin.dataset)
@@ -253,14 +298,13 @@ class Plugin(BasePlugin):
 
     def load(self, source_config: SourceConfig) -> pads.Dataset:
         """The pinned dataset (only reached when dbt-duckdb's own path is used)."""
-        return current_pins().get(_table_of(source_config)).dataset
+        return _pin_of(source_config).dataset
 
     def create_view(self, source_config: SourceConfig) -> None:
         """Point the source's view at this build's pinned snapshot (at most once per snapshot:
         table id and version, :attr:`Pin.registered_name`)."""
-        table = _table_of(source_config)
         try:
-            pin = current_pins().get(table)
+            pin = _pin_of(source_config)
         except BronzeSourceError as exc:
             # Not an error here: dbt also resolves sources while parsing and compiling (docs),
             # when nothing is read. A query that reads it fails on the missing view.
@@ -304,6 +348,19 @@ def _plain_parquet_files(delta: DeltaTable) -> tuple[str, ...]:
             return ()
         files.append(path)
     return tuple(files)
+
+
+def _pin_of(source_config: SourceConfig) -> Pin:
+    """The pin a source reads: bronze, or ``dados/ops`` with ``meta: {folder: ops}``."""
+    table = _table_of(source_config)
+    folder = source_config.meta.get("folder", "bronze")
+    if folder not in FOLDERS:
+        raise BronzeSourceError(
+            f"source {source_config.schema}.{table}: meta folder {folder!r} is not one of "
+            f"{', '.join(FOLDERS)}"
+        )
+    pins = current_pins()
+    return pins.get_ops(table) if folder == OPS_FOLDER else pins.get(table)
 
 
 def _table_of(source_config: SourceConfig) -> str:

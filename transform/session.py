@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from lakehouse.exceptions import LakehouseError
+from lakehouse.history import OPS_FOLDER
 from lakehouse.settings import Settings, require_dbt_project
 
 __all__ = [
@@ -230,6 +231,10 @@ class DbtSession:
         self._kept: tuple[tuple[tuple[str, int, int], ...], Any] | None = None
         self._deps_digest: str | None = None
         self._unfed_built = False
+        #: (manifest.json's mtime and size, its sources)
+        self._sources_cache: (
+            tuple[tuple[int, int], list[tuple[str, str, dict[str, Any]]]] | None
+        ) = None
 
     # -- invoking dbt ----------------------------------------------------------------------
 
@@ -438,18 +443,41 @@ class DbtSession:
 
     def declared_bronze(self) -> set[str]:
         """The tables of the ``bronze`` source, from the last manifest dbt wrote (or a parse)."""
+        return {name for source, name, _ in self._sources() if source == "bronze"}
+
+    def declared_ops(self) -> set[tuple[str, str]]:
+        """``(source, table)`` of the sources that read the pipeline's history
+        (``meta: {folder: ops}``, lakehouse.history); none in a project that has no such
+        source."""
+        return {
+            (source, name)
+            for source, name, meta in self._sources()
+            if meta.get("folder") == OPS_FOLDER
+        }
+
+    def _sources(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(source, table, meta)`` of every source: from the last parse's manifest in memory,
+        else from the last manifest dbt wrote (or a parse)."""
         if self._kept is not None:  # that parse's manifest, in memory (no JSON to read)
-            sources = self._kept[1].sources.values()
-            return {s.name for s in sources if s.source_name == "bronze"}
+            return [
+                (s.source_name, s.name, dict(s.meta or {})) for s in self._kept[1].sources.values()
+            ]
         path = self.settings.dbt_project_dir / "target" / "manifest.json"
         if not path.exists() and not self._parsed:
             self._parsed = True  # once: a project with another target-path has no such file
             self.invoke(["parse"])
         try:
-            sources = json.loads(path.read_text()).get("sources", {}).values()
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if self._sources_cache is None or self._sources_cache[0] != stamp:
+                sources = [
+                    (s["source_name"], s["name"], s.get("meta") or {})
+                    for s in json.loads(path.read_text()).get("sources", {}).values()
+                ]
+                self._sources_cache = (stamp, sources)
         except (OSError, ValueError):
-            return set()
-        return {s["name"] for s in sources if s.get("source_name") == "bronze"}
+            return []
+        return self._sources_cache[1]
 
     def _publish(self, result: BuildResult, *, full_refresh: bool, passed_tests: list[Any]) -> None:
         from transform import dbt_plugin
