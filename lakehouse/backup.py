@@ -37,6 +37,8 @@ from deltalake import DeltaTable
 
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import LAYERS, Layer, check_layer, check_table_name, list_tables, table_path
+from lakehouse.maintenance import table_bytes
+from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
 from lakehouse.storage import Location, store
 
@@ -211,23 +213,6 @@ def _upload_table(settings: Settings, folder: Path, target: Location) -> None:
         obstore.put(dst, path.relative_to(folder).as_posix(), path)
 
 
-def _table_bytes(settings: Settings, layer: Layer, name: str) -> int:
-    """The bytes of a table's current data files (what copying it will take, about)."""
-    table = DeltaTable(
-        str(table_path(settings, layer, name)), storage_options=settings.storage_options or None
-    )
-    sizes = pa.table(table.get_add_actions(flatten=True)).column("size_bytes").to_pylist()
-    return int(sum(sizes))
-
-
-def _progress(done: int, total: int, seconds: float) -> str:
-    """``45% of 27.1 MB, 30.2 MB/s, about 1s left``."""
-    rate = done / seconds if seconds > 0 else 0.0
-    left = (total - done) / rate if rate > 0 else 0.0
-    percent = 100 * done / total if total else 100.0
-    return f"{percent:.0f}% of {total / 1e6:.1f} MB, {rate / 1e6:.1f} MB/s, about {left:.0f}s left"
-
-
 def backup(settings: Settings, dest: Path, *, progress: Progress | None = None) -> Manifest:
     """Write a backup of ``settings``' lakehouse into the empty or new folder ``dest``."""
     say = progress or (lambda _: None)
@@ -258,18 +243,18 @@ def backup(settings: Settings, dest: Path, *, progress: Progress | None = None) 
                 _copy_file(extra, dest / _STATE / name)
             manifest.state.append(name)
     tables = [(layer, name) for layer in LAYERS for name in list_tables(settings, layer)]
-    total = sum(_table_bytes(settings, layer, name) for layer, name in tables)  # for progress
-    copying = time.monotonic()
-    copied_bytes = 0
+    total = sum(table_bytes(settings, layer, name) for layer, name in tables)  # for progress
+    tally = WorkProgress("backup", "tables", len(tables), total)
     for layer, name in tables:
         copied = copy_table(settings, layer, name, dest / layer / name)
         manifest.tables.append(copied)
-        copied_bytes += copied.bytes
-        say(
+        tally.advance(1, copied.bytes)
+        line = (
             f"{layer}/{name}: version {copied.version}, {copied.files} files, "
-            f"{copied.bytes / 1e6:.1f} MB; "
-            + _progress(copied_bytes, max(total, copied_bytes), time.monotonic() - copying)
+            f"{copied.bytes / 1e6:.1f} MB; {tally.line()}"
         )
+        say(line)
+        log.info("backup: %s", line, extra=tally.fields())
     manifest.seconds = round(time.monotonic() - started, 3)
     tmp = dest / f".{MANIFEST}.tmp"
     tmp.write_text(manifest.to_json())

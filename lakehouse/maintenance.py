@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from deltalake import DeltaTable
 
 from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
+from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
 from lakehouse.storage import Location, read_bytes
-from lakehouse.textout import name_width, row
+from lakehouse.textout import INDENT, row
 
 log = logging.getLogger(__name__)
 
@@ -68,33 +69,63 @@ def maintain_table(settings: Settings, layer: Layer, name: str) -> Upkeep:
     )
 
 
-def maintain_all(settings: Settings) -> tuple[list[Upkeep], list[tuple[str, str]]]:
-    """Every table of every layer; (done, [(table, error)])."""
+def table_bytes(settings: Settings, layer: Layer, name: str) -> int:
+    """The bytes of a table's current data files (what copying or compacting it takes, about)."""
+    import pyarrow as pa
+
+    table = DeltaTable(
+        str(table_path(settings, layer, name)), storage_options=settings.storage_options or None
+    )
+    sizes = pa.table(table.get_add_actions(flatten=True)).column("size_bytes").to_pylist()
+    return int(sum(sizes))
+
+
+def maintain_all(
+    settings: Settings,
+    *,
+    progress: Callable[[Upkeep | None, str, WorkProgress], None] | None = None,
+) -> tuple[list[Upkeep], list[tuple[str, str]]]:
+    """Every table of every layer; (done, [(table, error)]). ``progress(upkeep or None when it
+    failed, "layer/name", tally)`` after each table, which is also logged (``event:
+    maintain_progress``)."""
     done: list[Upkeep] = []
     failed: list[tuple[str, str]] = []
-    for layer in LAYERS:
-        for name in list_tables(settings, layer):
-            try:
-                done.append(maintain_table(settings, layer, name))
-            except Exception as exc:  # one table's trouble does not stop the others
-                log.exception("maintenance of %s/%s failed", layer, name)
-                failed.append((f"{layer}/{name}", str(exc)))
+    tables = [(layer, name) for layer in LAYERS for name in list_tables(settings, layer)]
+    sizes = {t: table_bytes(settings, *t) for t in tables}
+    tally = WorkProgress("maintain", "tables", len(tables), sum(sizes.values()))
+    for layer, name in tables:
+        upkeep: Upkeep | None = None
+        try:
+            upkeep = maintain_table(settings, layer, name)
+            done.append(upkeep)
+        except Exception as exc:  # one table's trouble does not stop the others
+            log.exception("maintenance of %s/%s failed", layer, name)
+            failed.append((f"{layer}/{name}", str(exc)))
+        tally.advance(1, sizes[(layer, name)])
+        log.info("maintain %s/%s: %s", layer, name, tally.line(), extra=tally.fields())
+        if progress is not None:
+            progress(upkeep, f"{layer}/{name}", tally)
     return done, failed
 
 
 def run_maintain(settings: Settings) -> int:
-    """``lakehouse maintain``: every table, one line each (whole names, 80 columns)."""
-    done, failed = maintain_all(settings)
+    """``lakehouse maintain``: every table as it is done, one line each (whole names, 80
+    columns), then how far the whole is: tables, bytes, rate and time left."""
     print("Maintenance")  # noqa: T201
-    names = [f"{u.layer}/{u.name}" for u in done]
-    width = name_width(names)
-    for name, u in zip(names, done, strict=True):
-        details = (
-            f"v{u.version:<5} compacted {u.files_removed} → {u.files_added} files, "
-            f"vacuumed {u.vacuumed}"
-        )
-        for line in row(name, details, name_width=width):
+
+    def show(u: Upkeep | None, name: str, tally: WorkProgress) -> None:
+        if u is None:
+            details = "failed (below)"
+        else:
+            details = (
+                f"v{u.version:<5} compacted {u.files_removed} → {u.files_added} files, "
+                f"vacuumed {u.vacuumed}"
+            )
+        for line in row(name, details, name_width=32):
             print(line)  # noqa: T201
+        print(f"{INDENT}{INDENT}{tally.line()}", flush=True)  # noqa: T201
+
+    _, failed = maintain_all(settings, progress=show)
     for name, error in failed:
         print(f"failed: {name}: {error}", file=sys.stderr)  # noqa: T201
     return 1 if failed else 0
@@ -241,12 +272,13 @@ class AutoUpkeep:
         self.rounds += 1
         tables = [(layer, name) for layer in LAYERS for name in list_tables(self.settings, layer)]
         start = self._cursor % len(tables) if tables else 0
+        tally = WorkProgress("upkeep", "tables", len(tables), 0)
         for layer, name in tables[start:] + tables[:start]:
             if should_stop():
                 return done
             self._cursor = (tables.index((layer, name)) + 1) % len(tables)
             try:
-                result = self.upkeep_table(layer, name)
+                result = self.upkeep_table(layer, name, tally=tally.advance())
             except Exception:  # one table's trouble does not stop the others (or the loader)
                 log.exception("upkeep of %s/%s failed", layer, name)
                 continue
@@ -254,7 +286,11 @@ class AutoUpkeep:
                 done.append(result)
         return done
 
-    def upkeep_table(self, layer: Layer, name: str) -> UpkeepDone:
+    def upkeep_table(
+        self, layer: Layer, name: str, *, tally: WorkProgress | None = None
+    ) -> UpkeepDone:
+        """One table's due upkeep, logged when it did anything (``tally``: where the round
+        is, in the same line: tables done of all, time left at this round's pace)."""
         s = self.settings
         started = time.monotonic()
         key = f"{layer}/{name}"
@@ -311,11 +347,21 @@ class AutoUpkeep:
         done.version = table.version()
         done.seconds = round(time.monotonic() - started, 3)
         if done.actions:
+            where = {}
+            if tally is not None:
+                tally.elapsed = time.monotonic() - tally.started
+                where = {
+                    "tables_done": tally.items,
+                    "tables_total": tally.total_items,
+                    "eta_s": tally.fields()["eta_s"],
+                }
             log.info(
-                "upkeep %s: %s",
+                "upkeep %s: %s%s",
                 key,
                 ", ".join(done.actions),
+                f" ({tally.line()})" if tally is not None else "",
                 extra={
+                    **where,
                     "event": "upkeep",
                     "table": key,
                     "version": done.version,

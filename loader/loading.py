@@ -40,6 +40,7 @@ from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.heartbeat import write_heartbeat
 from lakehouse.ledger import Ledger
+from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
 from loader import landing, nested
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
@@ -245,19 +246,40 @@ class Loader:
             for table, path in landing.scan(self.settings):
                 by_table.setdefault(table, []).append(path)
             summary = LoadSummary()
-            for table, paths in by_table.items():
+            groups = {table: list(self._groups(paths)) for table, paths in by_table.items()}
+            backlog = self._backlog(groups)
+            for table, table_groups in groups.items():
                 if self.leases is not None and not self.leases.hold(table):
                     log.info("bronze %s is being loaded by another worker; left to it", table)
+                    if backlog is not None:
+                        backlog.total_items -= sum(len(g) for g, _ in table_groups)
+                        backlog.total_bytes -= sum(n for _, n in table_groups)
                     continue
                 try:
-                    for group in self._groups(paths):
-                        summary.extend(self.load_files(table, group))
+                    for group, nbytes in table_groups:
+                        loaded = self.load_files(table, group)
+                        summary.extend(loaded)
+                        if backlog is not None:
+                            backlog.advance(len(group), nbytes, loaded.rows)
+                            log.info("backlog: %s", backlog.line(), extra=backlog.fields())
                 finally:
                     if self.leases is not None:
                         self.leases.release(table)
             return summary
 
-    def _groups(self, paths: list[Path]) -> Iterator[list[Path]]:
+    @staticmethod
+    def _backlog(groups: dict[str, list[tuple[list[Path], int]]]) -> WorkProgress | None:
+        """Progress over a backlog (files enough for more than one commit): a line per
+        commit group with files and bytes done of all, rows, rate and time left."""
+        if sum(len(g) for g in groups.values()) < 2:
+            return None
+        files = sum(len(paths) for g in groups.values() for paths, _ in g)
+        nbytes = sum(n for g in groups.values() for _, n in g)
+        return WorkProgress("backlog", "files", files, nbytes)
+
+    def _groups(self, paths: list[Path]) -> Iterator[tuple[list[Path], int]]:
+        """The files in commit groups (``batch_max_files``, ``batch_max_bytes``), with their
+        bytes."""
         group: list[Path] = []
         size = 0
         for path in paths:
@@ -269,12 +291,12 @@ class Loader:
                 len(group) >= self.settings.batch_max_files
                 or size + nbytes > self.settings.batch_max_bytes
             ):
-                yield group
+                yield group, size
                 group, size = [], 0
             group.append(path)
             size += nbytes
         if group:
-            yield group
+            yield group, size
 
     # -- watching --------------------------------------------------------------------------
 

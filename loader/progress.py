@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from lakehouse.progress import duration
 from loader.readers import Source
 
 SAMPLE_BYTES = 1024**2
@@ -132,18 +133,9 @@ def describe(p: FileProgress) -> str:
         parts.append(f"resumed after row {p.resumed_at:,}")
     eta = p.eta_s
     if eta is not None and not p.done:
-        parts.append(f"{about}{_duration(eta)} left")
+        parts.append(f"{about}{duration(eta)} left")
     return ", ".join(parts)
 
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f}"
-
-
-def _duration(seconds: float) -> str:
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
