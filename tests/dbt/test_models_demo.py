@@ -53,7 +53,7 @@ def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None
 
     settings = Settings(root=tmp_path)
     assert list_tables(settings, "bronze") == sorted(TABLES)
-    assert list_tables(settings, "gold") == MARTS
+    assert list_tables(settings, "gold") == sorted([*MARTS, "pipeline_latency"])
     orders = DeltaTable(str(settings.dados / "gold" / "orders")).to_pyarrow_table()
     assert orders.num_rows == 60
     _check_order_rhythm(settings)
@@ -66,12 +66,23 @@ def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None
         batches |= set(bronze.column("_batch_id").to_pylist())
     states = {b: ledger.get_batch(b).state for b in batches}  # type: ignore[union-attr]
     assert set(states.values()) == {"published"}
+    # the pipeline's own history: a model over it, per bronze table, which the demo prints
+    latency = DeltaTable(str(settings.dados / "gold" / "pipeline_latency")).to_pyarrow_table()
+    per_table = {r["table_name"]: r["batches"] for r in latency.to_pylist()}
+    published: dict[str, int] = {}
+    for b in batches:
+        table = ledger.get_batch(b).table  # type: ignore[union-attr]
+        published[table] = published.get(table, 0) + 1
+    assert per_table == published
+    assert "from gold/pipeline_latency v" in first.stdout
+    assert re.search(r"bronze [\d.]+/[\d.]+  queued [\d.-]+/[\d.-]+  build ", first.stdout)
 
-    versions = {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in MARTS}
+    gold = [*MARTS, "pipeline_latency"]
+    versions = {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in gold}
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "skipped as already loaded" in second.stdout
-    assert {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in MARTS} == versions
+    assert {m: DeltaTable(str(settings.dados / "gold" / m)).version() for m in gold} == versions
 
 
 def test_sample_data_is_deterministic_and_scales() -> None:
