@@ -98,7 +98,8 @@ class Builder:
         ``on_result(result)``: after every build attempt (metrics).
         ``history_every_s``: :meth:`refresh_history` by itself, at most that often, while no
         build is queued and some build finished since the last one (``None``: only when
-        called)."""
+        called). A build of the history's models that failed is tried again then, not on a
+        timer of its own."""
         require_dbt_project(settings)  # before any load: builds could never run
         self.settings = settings
         self.on_result = on_result
@@ -271,7 +272,7 @@ class Builder:
     def _history_due(self) -> bool:
         return (
             self.history_every_s is not None
-            and (self.builds > self._history_seen or self._history_failed)
+            and self.builds > self._history_seen  # a failed model waits for the next build too
             and time.monotonic() - self._history_at >= self.history_every_s
         )
 

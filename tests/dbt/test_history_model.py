@@ -145,3 +145,22 @@ def test_before_any_history_the_source_is_empty_not_missing(tmp_path: Path) -> N
         assert collect_status(shop.settings)["latency"] == []
     finally:
         shop.builder.stop()
+
+
+def test_a_failed_latency_model_is_built_again_once_fixed(shop_with_ops: Shop) -> None:
+    shop = shop_with_ops
+    model = shop.settings.dbt_project_dir / "models" / "ops" / "pipeline_latency.sql"
+    good = model.read_text()
+    model.write_text("select no_such_column from {{ source('lakehouse', 'batches') }}\n")
+    shop.load(1)
+    failed = shop.builder.history_now(120)
+    assert failed.build is not None and not failed.build.success
+    assert "no_such_column" in (failed.build.error or "")
+    assert shop.builder.last_result is not None and shop.builder.last_result.success  # not it
+    assert shop.ledger.count_by_state() == {"published": 1}  # no batch is failed by it
+
+    model.write_text(good)
+    fixed = shop.builder.history_now(120)
+    assert fixed.history is not None and fixed.history.rows == 0  # nothing new in the history
+    assert fixed.build is not None and fixed.build.success  # but the model is built again
+    assert _gold(shop.settings, "pipeline_latency")["batches"].to_list() == [1]
