@@ -137,3 +137,21 @@ def test_the_exact_reading_streams(tmp_path: Path) -> None:
         sizes = [b.num_rows for b in text.batches]
     assert sum(sizes) == n
     assert max(sizes) <= 1024 and len(sizes) >= 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"a": 1, "b": Infinity}\n', '{"a": NaN}\n', '{"a": -Infinity}\n', '{"a": 1,}\n'],
+)
+def test_what_duckdb_reads_but_is_no_json_is_refused(small_sample: Settings, body: str) -> None:
+    outcome, want = load(small_sample, "f.ndjson", body.encode())
+    assert isinstance(want, Refusal)
+    assert outcome.refused is not None and outcome.refused["kind"] == "unparseable"
+
+
+def test_no_json_words_in_strings_are_text(small_sample: Settings) -> None:
+    body = '{"a": "NaN", "b": "Infinity", "c": ",}"}\n{"a": "x", "b": "y", "c": "z"}\n'
+    outcome, want = load(small_sample, "f.ndjson", body.encode())
+    assert isinstance(want, Table)
+    assert outcome.refused is None and outcome.loaded_rows is not None
+    assert mismatches(outcome.loaded_rows, want, True) == []

@@ -1,0 +1,104 @@
+"""One format's file → bronze, raw limit vs this tree's loader (vs another tree's), interleaved.
+
+    uv run python -m bench.ab_loader --format ndjson --rows 1000000 --repeat 3
+    git archive <commit> | tar -x -C /tmp/before        # the loader as it was, to compare
+    uv run python -m bench.ab_loader --format ndjson --rows 1000000 --before /tmp/before
+
+Each run is a child process (the same Python environment; ``--before``'s tree first on its
+path), timed inside the child around the work only: wall seconds, CPU seconds of all its
+threads, and its peak RSS (``VmHWM``, the child's own). Runs go round by round (raw, this
+tree, the other tree), the 1-minute load average read before each; the medians and the
+loader's share of the raw limit (raw time / loader time) are printed as Markdown. The raw
+limit and the loader are ``bench_loader.raw_limit`` and ``bench_loader.loader_run`` of the
+tree under test (the file is generated once by ``bench_loader.generate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from bench.bench_loader import loader_run, raw_limit
+from lakehouse import Settings
+path, work = Path(sys.argv[3]), Path(sys.argv[4])
+if sys.argv[2] == "raw":
+    result = dict(raw_limit(path, work, Settings().read_batch_rows))
+else:
+    result = dict(loader_run(path, work))
+status = Path("/proc/self/status").read_text()
+hwm = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("VmHWM:")), "0")
+result["rss_mib"] = int(hwm) / 1024
+print(json.dumps(result))
+"""
+
+
+def run_child(tree: Path, what: str, path: Path, work: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree), what, str(path), str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tree,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    from bench.bench_loader import generate
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--format", default="ndjson", choices=["csv", "ndjson", "parquet"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another tree's loader, measured beside")
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    out = args.out.resolve()
+    path = generate(out, args.rows, args.format)
+    here = Path(__file__).resolve().parents[1]
+    variants = {"raw": (here, "raw"), "loader": (here, "loader")}
+    if args.before is not None:
+        variants["before"] = (args.before.resolve(), "loader")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    loads: list[float] = []
+    for _ in range(args.repeat):
+        for name, (tree, what) in variants.items():
+            loads.append(os.getloadavg()[0])
+            work = out / f"ab-{name}"
+            work.mkdir(parents=True, exist_ok=True)
+            runs[name].append(run_child(tree, what, path, work))
+            print(name, runs[name][-1], f"load {loads[-1]:.1f}", file=sys.stderr, flush=True)
+    loads.append(os.getloadavg()[0])
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(float(r[key]) for r in runs[name])
+
+    print(
+        f"\n{args.format} {args.rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB), medians of"
+        f" {args.repeat} interleaved rounds; load average {min(loads):.1f}-{max(loads):.1f}\n"
+    )
+    print("| run | wall s | CPU s | peak RSS MiB | share of raw (wall, CPU) |")
+    print("|---|---:|---:|---:|---|")
+    for name in variants:
+        wall, cpu = median(name, "wall_s"), median(name, "cpu_s")
+        share = (
+            ""
+            if name == "raw"
+            else f"{median('raw', 'wall_s') / wall:.0%}, {median('raw', 'cpu_s') / cpu:.0%}"
+        )
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {median(name, 'rss_mib'):.0f} | {share} |")
+
+
+if __name__ == "__main__":
+    main()
