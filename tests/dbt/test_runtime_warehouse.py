@@ -29,7 +29,7 @@ def test_the_duckdb_file_does_not_grow_with_every_build(tmp_path: Path) -> None:
     session = DbtSession(settings)
     warehouse = settings.dados / "warehouse.duckdb"
     sizes = []
-    for n in range(6):
+    for n in range(4):
         append_bronze(settings, "orders", orders(n * 10 + 1, 10))
         result = session.build(["wide"])
         assert result.success, result.failures
