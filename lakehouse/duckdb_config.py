@@ -11,6 +11,7 @@ and removes it when the database closes).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +23,22 @@ if TYPE_CHECKING:
 __all__ = ["configure", "connect", "duckdb_options"]
 
 _SERIAL = itertools.count()
+log = logging.getLogger(__name__)
 
 
 def duckdb_options(settings: Settings, role: str) -> dict[str, str]:
     """``memory_limit`` and ``temp_directory`` for one new database of ``role`` (a word)."""
+    options = {"memory_limit": settings.duckdb_memory_limit.strip()}
     base = settings.duckdb_temp_dir
     assert base is not None  # set by Settings
-    base.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last folder
-    folder = base / f"{role}-{os.getpid()}-{next(_SERIAL)}"
-    return {"memory_limit": settings.duckdb_memory_limit.strip(), "temp_directory": str(folder)}
+    try:
+        base.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last folder
+    except OSError as exc:  # a read-only state folder (lakehouse status elsewhere): no spilling
+        log.warning("DuckDB cannot spill to %s (%s): a query past the limit fails", base, exc)
+        options["temp_directory"] = ""  # not DuckDB's .tmp in the working directory
+        return options
+    options["temp_directory"] = str(base / f"{role}-{os.getpid()}-{next(_SERIAL)}")
+    return options
 
 
 def connect(settings: Settings, role: str) -> duckdb.DuckDBPyConnection:

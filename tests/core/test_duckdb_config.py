@@ -70,3 +70,19 @@ def test_the_limit_is_checked_when_settings_load(
     monkeypatch.setenv("LAKEHOUSE_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(pydantic.ValidationError, match="duckdb_memory_limit"):
         Settings(root=settings.root)
+
+
+def test_a_state_folder_that_cannot_be_written_leaves_spilling_off(settings: Settings) -> None:
+    blocked = settings.root / "a-file"
+    blocked.write_text("not a folder")
+    options = duckdb_config.duckdb_options(
+        settings.model_copy(update={"duckdb_temp_dir": blocked / "duckdb_temp"}), "status"
+    )
+    assert options == {"memory_limit": "25%", "temp_directory": ""}  # the limit holds
+    conn = duckdb_config.connect(
+        settings.model_copy(update={"duckdb_temp_dir": blocked / "duckdb_temp"}), "status"
+    )
+    try:
+        assert _setting(conn, "temp_directory") == ""  # no spilling into the working directory
+    finally:
+        conn.close()
