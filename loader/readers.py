@@ -700,7 +700,7 @@ def open_json(
         con = database.cursor() if database is not None else duckdb.connect()
         stack.callback(con.close)
         if exact:
-            return _json_exact(path, source.kind, batch_rows, con, stack)
+            return _json_exact(path, source.kind, batch_rows, con, stack, every_key)
         scan = _LiteralScan(path)
         stack.callback(scan.stop)
         keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
@@ -910,43 +910,45 @@ _RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 def _json_exact(
-    path: Path, kind: Kind, batch_rows: int, con: duckdb.DuckDBPyConnection, stack: ExitStack
+    path: Path,
+    kind: Kind,
+    batch_rows: int,
+    con: duckdb.DuckDBPyConnection,
+    stack: ExitStack,
+    every_key: bool = False,
 ) -> TextFile:
     """The exact reading: every value's JSON text as written (msgspec), for files whose numbers
     DuckDB may not keep. It streams: DuckDB splits the file into records (``read_json_objects``
-    gives each record's text as written, NDJSON or an array), msgspec decodes them a batch at a
-    time, so memory follows the batch, not the file. The keys come first, from DuckDB passes."""
+    gives each record's text as written, NDJSON or an array) and checks each record's keys in
+    the same pass (none repeated, none beyond the columns: a later key raises
+    :class:`ReadAgain` to list every key first); msgspec decodes them a batch at a time, so
+    memory follows the batch, not the file."""
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
+    names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
+    if not names:
+        names, whole = _json_keys(con, objects, None)  # refuses a file of empty objects
+    known = "[" + ", ".join(_sql_str(k) for k in names) + "]"
+    beyond = "" if whole else f" and list_has_all({known}, k)"
     query = (
-        f"select count(*) from {objects} where json_type(json) <> 'OBJECT'"
-        " or len(json_keys(json)) <> len(list_distinct(json_keys(json)))"
+        f"select json, len(k) = len(list_distinct(k)){beyond} as fits"
+        f" from (select json, json_keys(json) as k from {objects})"
     )
-    (odd,) = con.sql(query).fetchall()
-    if odd[0]:
-        raise FileRejected(
-            "unparseable", "a record is not a JSON object, or an object repeats a key"
-        )
-    names, whole = _json_keys(con, objects, SAMPLE_RECORDS)
-    if not whole and not _json_all_keys(con, objects) <= set(names):
-        names, whole = _json_keys(con, objects, None)
-    _some_keys(names)
-    reader = con.sql(f"select json from {objects}").to_arrow_reader(batch_rows)
+    reader = con.sql(query).to_arrow_reader(batch_rows)
+    line_of = _json_line_of(path, kind)
 
     def batches() -> Iterator[pa.RecordBatch]:
+        row = 0  # records before this batch
         for batch in iter_batches(reader):
-            try:
-                records = [_RAW_OBJECT.decode(text) for text in batch.column(0).to_pylist()]
-            except msgspec.ValidationError as exc:
-                raise FileRejected(
-                    "unparseable", f"top-level JSON values must be objects (one record each): {exc}"
-                ) from exc
-            except msgspec.DecodeError as exc:
-                raise FileRejected(
-                    "unparseable", f"the file does not parse as JSON: {exc}"
-                ) from exc
+            texts = batch.column(0).to_pylist()
+            fits = pc.fill_null(batch.column(1), True)  # not an object: msgspec says so
+            if not pc.all(fits).as_py():
+                first = int(pc.index(fits, False).as_py())
+                _odd_record(texts[first], names, line_of(row + first))
+            records = _decoded(texts, row, line_of)
             columns = [pa.array([_raw_text(r.get(k)) for r in records], _STRING) for k in names]
             yield pa.RecordBatch.from_arrays(columns, names=names)
+            row += len(texts)
 
     def stream() -> Iterator[pa.RecordBatch]:
         try:
@@ -958,7 +960,41 @@ def _json_exact(
                 raise
             raise _json_error(exc, path) from exc
 
-    return TextFile(names, stream(), _json_line_of(path, kind), stack, json=True)
+    return TextFile(names, stream(), line_of, stack, json=True)
+
+
+def _odd_record(text: str, names: list[str], line: int | None) -> None:
+    """Raise for a record whose keys DuckDB found repeated or beyond ``names``."""
+    where = f"line {line}: " if line is not None else ""
+    try:
+        keys = set(_RAW_OBJECT.decode(text))
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return  # not an object, or no JSON: :func:`_decoded` says which
+    if not keys <= set(names):
+        raise ReadAgain("a JSON key first seen after the first records", exact=True, every_key=True)
+    raise FileRejected("unparseable", where + "an object repeats a key", line=line)
+
+
+def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgspec.Raw]]:
+    """The records' values as written (msgspec), or why a record is refused, with its line."""
+    try:
+        return [_RAW_OBJECT.decode(text) for text in texts]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    for i, text in enumerate(texts):  # the error path: which record
+        try:
+            _RAW_OBJECT.decode(text)
+        except msgspec.ValidationError as exc:
+            line = line_of(row + i)
+            where = f"line {line}: " if line is not None else ""
+            why = f"top-level JSON values must be objects (one record each): {exc}"
+            raise FileRejected("unparseable", where + why, line=line) from exc
+        except msgspec.DecodeError as exc:
+            line = line_of(row + i)
+            where = f"line {line}: " if line is not None else ""
+            why = f"the file does not parse as JSON: {exc}"
+            raise FileRejected("unparseable", where + why, line=line) from exc
+    raise AssertionError("a batch failed to decode, but no record of it does")
 
 
 def _raw_text(value: msgspec.Raw | None) -> str | None:

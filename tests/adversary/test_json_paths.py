@@ -155,3 +155,22 @@ def test_no_json_words_in_strings_are_text(small_sample: Settings) -> None:
     assert isinstance(want, Table)
     assert outcome.refused is None and outcome.loaded_rows is not None
     assert mismatches(outcome.loaded_rows, want, True) == []
+
+
+def test_the_exact_reading_takes_a_late_key_and_refuses_a_late_repeated_one(
+    small_sample: Settings,
+) -> None:
+    """An exponent sends the file to the exact reading; its keys are checked in its own pass."""
+    lines = ['{"id": 0, "v": 1e3}'] + [json.dumps({"id": i, "v": i}) for i in range(1, 6)]
+    late = [*lines, '{"id": 6, "v": 6, "late": "x"}']
+    outcome, want = load(small_sample, "late.ndjson", ("\n".join(late) + "\n").encode())
+    assert isinstance(want, Table)
+    assert outcome.refused is None and outcome.loaded_rows is not None
+    assert mismatches(outcome.loaded_rows, want, True) == []
+    assert [r["late"] for r in outcome.loaded_rows if r["late"] is not None] == ["x"]
+
+    repeated = [*lines, '{"id": 6, "v": 6, "v": 7}']
+    outcome, _ = load(small_sample, "dup.ndjson", ("\n".join(repeated) + "\n").encode())
+    assert outcome.refused is not None
+    assert (outcome.refused["kind"], outcome.refused["line"]) == ("unparseable", 7)
+    assert "repeats a key" in outcome.refused["reason"]
