@@ -56,6 +56,7 @@ from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import arrow_dataset
 from transform._dbt_duckdb_internals import route_load_source
+from transform.publish import CHANGED_SINCE_DDL
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,11 @@ class Plugin(BasePlugin):
             _STATE.connection = conn
             _STATE.views.clear()  # a new database connection has none of our views yet
             settings = _STATE.settings or Settings()
+            # what the project's changed_since macros record into and read (transform.publish)
+            try:
+                conn.execute(CHANGED_SINCE_DDL)
+            except duckdb.Error as exc:  # a read-only file: its tests see every row
+                log.info("no %s table: %s", "_lakehouse_changed", exc)
         # a memory limit and a spill folder, not DuckDB's 80% of the machine (docs/operations.md)
         duckdb_config.configure(conn, settings, "dbt")
         # dbt-duckdb re-creates the source view on every source() call, racing between threads

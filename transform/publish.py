@@ -75,6 +75,18 @@ PublishMode = Literal["overwrite", "merge", "append", "unchanged"]
 #: Top folder under the model paths → layer (docs/dbt.md).
 FOLDER_LAYERS: Mapping[str, PublishLayer] = {"staging": "silver", "marts": "gold"}
 FINGERPRINT_KEY = "lakehouse.fingerprint"
+#: the ``where`` of a data test that looks at the rows its model may have changed
+#: (dbt_project/macros/changed_since.sql); such a test still tells a key of the model
+CHANGED_ROWS = "__changed_rows__"
+#: per DuckDB table: the watermarks its incremental runs used since its last publish
+CHANGED_SINCE = "_lakehouse_changed.since"
+#: created when dbt opens the DuckDB file (transform.dbt_plugin), before any model or test
+CHANGED_SINCE_DDL = (
+    "create schema if not exists _lakehouse_changed;"
+    f" create table if not exists {CHANGED_SINCE} (database_name varchar, schema_name varchar,"
+    " table_name varchar, table_oid bigint, since timestamptz)"
+)
+INGESTED_AT = "_ingested_at"
 SHADOW_SCHEMA = "_lakehouse_publish"
 HASH_COLUMN = "_lh_hash"
 OP_COLUMN = "_lh_op"
@@ -119,6 +131,8 @@ class ModelSpec:
     #: the key's uniqueness was tested in this build (its ``unique`` and ``not_null`` or
     #: ``unique_combination_of_columns`` tests passed on these rows): no need to count again
     key_tested: bool = False
+    #: (database, schema, table) of the model in DuckDB: what ``_lakehouse_changed`` names
+    parts: tuple[str, str, str] | None = None
 
     @property
     def target(self) -> str:
@@ -162,6 +176,7 @@ class ModelSpec:
             unique_key=keys,
             timestamps=policy,  # type: ignore[arg-type]  # checked above
             key_tested=bool(keys) and keys == tuple(tested_key),
+            parts=relation_parts(node),
         )
 
 
@@ -195,7 +210,8 @@ def keys_from_tests(passed_tests: Sequence[Any]) -> dict[str, tuple[str, ...]]:
     for test in passed_tests:
         meta = getattr(test, "test_metadata", None)
         model = getattr(test, "attached_node", None)
-        if meta is None or not model or getattr(test.config, "where", None):
+        where = getattr(test.config, "where", None)
+        if meta is None or not model or (where and where != CHANGED_ROWS):
             continue  # a test of some rows only says nothing of the others
         kwargs = meta.kwargs or {}
         column = kwargs.get("column_name")
@@ -338,7 +354,8 @@ class Publisher:
         ):
             return None
         before = _count(cur, self._shadow(model))
-        diff = self._diff(cur, model, select, columns, current, before)
+        since = changed_since(cur, model) if INGESTED_AT in columns else None
+        diff = self._diff(cur, model, select, columns, current, before, since)
         if diff is None:
             return None
         changed, deleted, updated, rows = diff
@@ -392,17 +409,25 @@ class Publisher:
         columns: list[str],
         current: DeltaTable,
         before: int,
+        since: str | None = None,
     ) -> tuple[int, int, int, int] | None:
         """``_lh_changes`` and ``_lh_deleted``; (new or changed, deleted, updated, rows after).
 
+        With ``since`` (a keyed model whose rows before that ``_ingested_at`` did not change
+        since its last publish: :func:`changed_since`), only its rows from ``since`` on are
+        compared; a row that went would show in the row count, and rewrites the table.
         ``None`` when a merge could not say the change: rewrite the table.
         """
-        if not model.unique_key:
+        if model.unique_key and since is not None:
+            scoped = f"select * from ({select}) where {_q(INGESTED_AT)} >= '{since}'::timestamptz"
+            updated = self._diff_by_key(cur, model, scoped, columns, before, scoped=True)
+        elif not model.unique_key:
             if not self._diff_by_content(cur, model, select, columns, current):
                 return None  # some but not all copies of a repeated row went
             changed = _count(cur, "_lh_changes")
             return changed, _count(cur, "_lh_deleted"), 0, before + changed - _deleted_rows(cur)
-        updated = self._diff_by_key(cur, model, select, columns, before)
+        else:
+            updated = self._diff_by_key(cur, model, select, columns, before)
         if _null_key_changed(cur, model):
             return None  # a NULL key matches no row in a merge
         changed = _count(cur, "_lh_changes")
@@ -470,25 +495,30 @@ class Publisher:
         select: str,
         columns: list[str],
         before: int,
+        *,
+        scoped: bool = False,
     ) -> int:
         """``_lh_changes`` (new or changed rows) and ``_lh_deleted`` (keys gone); the updates.
 
         One full outer join of the model's row hashes with the shadow (half the cost of two
         anti-joins at 10M rows), over the key ranges whose rows changed
-        (:meth:`_changed_ranges`) when the shadow holds at least ``diff_ranges_from`` rows.
+        (:meth:`_changed_ranges`) when the shadow holds at least ``diff_ranges_from`` rows;
+        ``scoped``: ``select`` is only the rows that may have changed (:func:`changed_since`),
+        a left join, and no key is gone.
         """
         keys = model.unique_key
         s_keys = ", ".join(f"s.{_q(k)} as {_q('_lh_s_' + k)}" for k in keys)
         # NULL keys match their shadow too: an unchanged row whose key is NULL is no change
         on = " and ".join(f"x.{_q(k)} is not distinct from s.{_q(k)}" for k in keys)
         in_model, in_shadow = "", ""
-        if before >= self.diff_ranges_from:
+        if before >= self.diff_ranges_from and not scoped:
             in_model, in_shadow = self._changed_ranges(cur, model, select)
+        join = "left join" if scoped else "full outer join"
         cur.execute(
             "create or replace temp table _lh_delta as"
             f" select x.*, {s_keys}, s._lh_in_shadow from"
             f" (select r.*, hash(r) as {HASH_COLUMN}, true as _lh_in_model from ({select}) as r"
-            f"{in_model}) as x full outer join (select *, true as _lh_in_shadow"
+            f"{in_model}) as x {join} (select *, true as _lh_in_shadow"
             f" from {self._shadow(model)}{in_shadow})"
             f" as s on {on} where x._lh_in_model is null or s._lh_in_shadow is null"
             f" or x.{HASH_COLUMN} <> s.{HASH_COLUMN}"
@@ -777,6 +807,64 @@ class Publisher:
                 f"{', ' + HASH_COLUMN if model.unique_key else ''} from _lh_changes"
             )
             cur.execute(f"update {self._state(model)} set seq = {seq}")
+
+
+def relation_parts(node: Any) -> tuple[str, str, str] | None:
+    """(database, schema, table) of a model node in DuckDB (``None`` when it has none)."""
+    database, schema = getattr(node, "database", None), getattr(node, "schema", None)
+    name = getattr(node, "alias", None) or getattr(node, "name", None)
+    if not (database and schema and name):
+        return None
+    return str(database), str(schema), str(name)
+
+
+def _changed_table(cur: duckdb.DuckDBPyConnection) -> bool:
+    found = _one(
+        cur,
+        "select count(*) from duckdb_tables() where schema_name = '_lakehouse_changed'"
+        " and table_name = 'since'",
+    )
+    return bool(found[0])
+
+
+def _this_table(parts: tuple[str, str, str], alias: str = "") -> str:
+    database, schema, table = (_lit(p) for p in parts)
+    return (
+        f"{alias}database_name = {database} and {alias}schema_name = {schema}"
+        f" and {alias}table_name = {table}"
+    )
+
+
+def changed_since(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str | None:
+    """The oldest ``_ingested_at`` at which a row of ``model`` may have changed since its last
+    publish, as text; ``None``: any row may have (no entry, or ``-infinity``).
+
+    From ``_lakehouse_changed.since`` (dbt_project/macros/changed_since.sql: the watermarks
+    its incremental runs used since the last publish), entries of the DuckDB table as it is now
+    only (a table rebuilt whole has a new ``table_oid``).
+    """
+    if model.parts is None or not _changed_table(cur):
+        return None
+    everything, since = _one(
+        cur,
+        "select min(c.since) = '-infinity'::timestamptz,"
+        " strftime(min(c.since), '%Y-%m-%d %H:%M:%S.%f+00')"
+        f" from {CHANGED_SINCE} as c join duckdb_tables() as t"
+        " using (database_name, schema_name, table_name, table_oid)"
+        f" where {_this_table(model.parts, 't.')}",
+    )
+    return None if since is None or everything else str(since)
+
+
+def forget_changes(cur: duckdb.DuckDBPyConnection, parts: tuple[str, str, str] | None) -> None:
+    """After a model passed its tests and was published (or kept): its entries go, so the
+    next build's tests and publish start from that build's own watermarks."""
+    if parts is not None and _changed_table(cur):
+        cur.execute(f"delete from {CHANGED_SINCE} where {_this_table(parts)}")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _keys(model: ModelSpec) -> str:

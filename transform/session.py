@@ -481,7 +481,13 @@ class DbtSession:
 
     def _publish(self, result: BuildResult, *, full_refresh: bool, passed_tests: list[Any]) -> None:
         from transform import dbt_plugin
-        from transform.publish import ModelSpec, Publisher, keys_from_tests
+        from transform.publish import (
+            ModelSpec,
+            Publisher,
+            forget_changes,
+            keys_from_tests,
+            relation_parts,
+        )
 
         conn = dbt_plugin.connection()
         if conn is None or not self._unpublished:
@@ -502,6 +508,8 @@ class DbtSession:
                             result.unchanged.append(done.target)
                     elif (why := _why_not_published(node)) is not None:
                         result.kept[unique_id] = why
+                    # tested and published: the next build tests and diffs from its own rows
+                    forget_changes(cursor, relation_parts(node))
                     del self._unpublished[unique_id]
                 except Exception as exc:  # recorded; redone by the next build
                     log.exception("publishing %s failed", unique_id)

@@ -15,6 +15,9 @@
       commits whose `_ingested_at` is slightly older than one already seen (two writers, clock
       steps) are still read thanks to the look-back window;
     - full refresh: no filter at all, the same SQL over every bronze row gives the same answer.
+
+    The watermark is recorded (changed_since.sql): the model's tests and its publish look at
+    its rows from there on.
 #}
 {% macro bronze_watermark(column='_ingested_at') -%}
     {%- set watermark = '-infinity' -%}
@@ -32,6 +35,7 @@
         {%- if held is not none -%}
             {%- set watermark = held -%}
         {%- endif -%}
+        {%- do record_changed_since(watermark) -%}
     {%- endif -%}
     {{ column }} >= '{{ watermark }}'::timestamptz
 {%- endmacro %}
