@@ -534,6 +534,7 @@ class Loader:
                     version = bronze.roll_back(file.batch_id)
                     partial.discard(file.batch_id)
                     self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
+                    target = bronze.schema()  # the rolled-back pieces' columns stay in it
 
     def _read_file_as(
         self,
@@ -669,6 +670,7 @@ class Loader:
             limits=limits,
             exact=exact,
             every_key=every_key,
+            window_rows=self.settings.chunk_rows,
         )
 
     @staticmethod

@@ -683,6 +683,7 @@ def open_json(
     limits: Limits | None = None,
     exact: bool = False,
     every_key: bool = False,
+    window_rows: int | None = None,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
     ``loader.fitting`` unquotes the strings of the columns that keep text.
@@ -690,7 +691,10 @@ def open_json(
     ``exact``: read every number as written (msgspec), not as DuckDB prints its double.
     ``every_key``: list every key of the file first (one more DuckDB pass) instead of reading
     with the keys of the first records; the loader asks for it when :class:`ReadAgain` says a
-    later record holds another key.
+    later record holds another key. ``window_rows``: the records read before anything of the
+    file is committed (the loader's first piece): the number prefilter is done before the batch
+    that completes them is handed out, so a file read again exactly never has pieces to roll
+    back, nor a table created by them.
     """
     limits = limits or Limits()
     stack = ExitStack()
@@ -718,9 +722,11 @@ def open_json(
     line_of = _json_line_of(path, source.kind)
 
     def stream() -> Iterator[pa.RecordBatch]:
+        rows = 0
         try:
             for batch in batches:
-                scan.check(wait=False)
+                rows += batch.num_rows
+                scan.check(wait=window_rows is not None and rows >= window_rows)
                 yield batch
             scan.check(wait=True)
         except duckdb.Error as exc:

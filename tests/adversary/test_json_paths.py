@@ -4,7 +4,7 @@
 are the whole file; DuckDB's own detection of the first records' keys, one parse of each
 record, read again listing every key when a later record brings another key
 (``ReadAgain(every_key)``); and the exact path (msgspec, streaming) when a number may not keep
-its literal, also chosen mid-file (``ReadAgain(exact)``), after pieces were committed. The
+its literal, also chosen mid-file (``ReadAgain(exact)``, before the first piece is committed). The
 default suite's files are smaller than the sample, so only the first way ran there: here the
 sample is two records and a piece three rows, so files take the other ways, and a re-read
 rolls back committed pieces. The rule read independently (``adversary_support.expected``) is
@@ -112,7 +112,7 @@ def test_a_key_past_the_sample_differing_only_by_case_refuses_the_file(
     assert "differs only by case" in outcome.refused["reason"]
 
 
-def test_a_number_at_risk_past_committed_pieces_is_kept_as_written(
+def test_a_number_at_risk_in_a_later_piece_is_kept_as_written(
     small_sample: Settings,
 ) -> None:
     lines = [json.dumps({"id": i, "v": 0.5}) for i in range(9)]
@@ -123,7 +123,7 @@ def test_a_number_at_risk_past_committed_pieces_is_kept_as_written(
     assert outcome.loaded_rows is not None
     assert mismatches(outcome.loaded_rows, want, True) == []
     rows = sorted(outcome.loaded_rows, key=lambda r: int(r["id"]))
-    assert [r["id"] for r in rows] == list(range(10))  # the first reading's pieces rolled back
+    assert [r["id"] for r in rows] == list(range(10))  # each once
     assert rows[-1]["v"] != 0.1  # not rounded to the double
 
 
