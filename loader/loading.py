@@ -535,6 +535,7 @@ class Loader:
                     partial.discard(file.batch_id)
                     self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
                     target = bronze.schema()  # the rolled-back pieces' columns stay in it
+                    start = 0  # every row of the file went, an earlier run's pieces too
 
     def _read_file_as(
         self,

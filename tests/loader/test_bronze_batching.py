@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pyarrow as pa
 import pytest
 from loader_support import bronze, csv_rows, drop
 
-from lakehouse import Settings
+from lakehouse import LoadEvent, Settings
 from loader import Loader
 
 
@@ -139,3 +140,38 @@ def test_a_key_first_seen_after_committed_pieces_reads_the_file_again(
     assert sorted(table.column("id").to_pylist()) == list(range(n + 1))
     # typed by the first piece, where it has no value: text (docs/loading.md)
     assert table.column("late").drop_null().to_pylist() == ["1"]
+
+
+def test_a_resumed_file_read_again_after_a_rollback_starts_from_its_first_row(
+    settings: Settings,
+) -> None:
+    """A rollback deletes every row of the file, an earlier run's pieces too: the reading
+    again must not skip the rows that run had committed."""
+    from loader.bronze import Bronze
+    from loader.landing import identify
+
+    settings = settings.model_copy(update={"chunk_rows": 100_000})
+    n = 300_000
+    lines = [json.dumps({"id": i, "s": "x"}) for i in range(n + 1)]
+    # a number in a text column, in the third piece: read again keeping literals
+    lines[250_000] = json.dumps({"id": 250_000, "s": 1.50}).replace("1.5", "1.50")
+    path = drop(settings, "t", "late.ndjson", "\n".join(lines) + "\n")
+    file = identify(settings, "t", path)
+    # a killed run had committed the first piece of it
+    first = pa.table(
+        {
+            "id": pa.array(range(100_000), pa.int64()),
+            "s": ["x"] * 100_000,
+            "_batch_id": [file.batch_id] * 100_000,
+        }
+    )
+    Bronze(settings, "t").append(first, {file.batch_id: 100_000})
+
+    events: list[LoadEvent] = []
+    summary = Loader(settings, on_event=events.append).load_pending()
+
+    assert summary.quarantined == []
+    assert [e.rows for e in events][:2] == [100_000, 0]  # a piece, then its roll-back
+    table = bronze(settings, "t")
+    assert sorted(table.column("id").to_pylist()) == list(range(n + 1))  # the first piece's too
+    assert table.column("s").to_pylist().count("1.50") == 1  # as written
