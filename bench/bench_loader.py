@@ -175,15 +175,18 @@ def compare_dlt(out: Path, fmt: str, rows: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def throughput(out: Path, rows_list: list[int], repeat: int) -> None:
+def throughput(
+    out: Path, rows_list: list[int], repeat: int, formats: tuple[str, ...] = ("csv", "ndjson")
+) -> None:
     print(f"\n## Throughput (median of {repeat}, interleaved; wall s / CPU s of all threads)\n")
     print(
         "| format | rows | MB | raw limit | raw rows/s | loader | loader rows/s | loader MB/s"
-        " | loader / limit (wall, CPU) | commits |"
+        " | loader / limit (wall, CPU) | commits | load average |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for fmt in ("csv", "ndjson"):
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for fmt in formats:
         for rows in rows_list:
+            load = os.getloadavg()
             r = compare(out, fmt, rows, repeat)
             lw, lc = r["raw"]["wall_s"]["median"], r["raw"]["cpu_s"]["median"]
             bw, bc = r["loader"]["wall_s"]["median"], r["loader"]["cpu_s"]["median"]
@@ -191,7 +194,8 @@ def throughput(out: Path, rows_list: list[int], repeat: int) -> None:
                 f"| {fmt} | {rows:,} | {r['mb']:,.0f} | {lw:.2f} / {lc:.2f}"
                 f" | {rows / lw / 1e6:.2f} M | {bw:.2f} / {bc:.2f} | {rows / bw / 1e6:.2f} M"
                 f" | {r['mb'] / bw:.0f} | {r['vs_raw_wall']:.0%}, {r['vs_raw_cpu']:.0%}"
-                f" | {r['loader']['commits']['median']:.0f} |",
+                f" | {r['loader']['commits']['median']:.0f}"
+                f" | {load[0]:.1f} → {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
 
@@ -337,6 +341,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--rows", default="1000000,10000000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--formats", default="csv,ndjson", help="of the throughput table")
     parser.add_argument("--big-gb", type=float, default=2.2)
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--skip-watch", action="store_true")
@@ -348,7 +353,8 @@ def main() -> None:
         f"# bench_loader: {platform.platform()}, {os.cpu_count()} CPUs, "
         f"python {platform.python_version()}, duckdb {duckdb.__version__}"
     )
-    throughput(args.out, [int(r) for r in args.rows.split(",")], args.repeat)
+    rows = [int(r) for r in args.rows.split(",")]
+    throughput(args.out, rows, args.repeat, tuple(args.formats.split(",")))
     if not args.skip_big:
         print(f"\n## Big file\n\n{big_rss(args.out, args.big_gb)}")
     if not args.skip_watch:
