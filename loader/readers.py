@@ -282,7 +282,11 @@ def _holds_quote(path: Path) -> bool:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             return False
-        with mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+        try:
+            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        except (OSError, ValueError):  # a file system that cannot map: the block scan
+            return True
+        with mapped:
             mapped.madvise(mmap.MADV_SEQUENTIAL)
             for start in range(0, size, _SCAN_WINDOW):  # pages searched leave at once
                 end = min(start + _SCAN_WINDOW, size)
@@ -452,7 +456,10 @@ class _Mapped:
         with path.open("rb") as f:
             if os.fstat(f.fileno()).st_size == 0:
                 return None
-            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            try:
+                mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            except (OSError, ValueError):  # a file system that cannot map: read as a file
+                return None
         mapped.madvise(mmap.MADV_SEQUENTIAL)
         one = cls(mapped)
         stack.callback(one.close)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from loader import readers
 from loader.exceptions import FileRejected
 from loader.readers import _SCAN_WINDOW, detect, open_csv
 
@@ -52,3 +53,23 @@ def test_every_record_of_a_file_of_many_blocks_is_read_in_order(tmp_path: Path) 
     assert table.num_rows == ROWS
     assert table.column("id").to_pylist() == [str(i) for i in range(ROWS)]
     assert table.column("text")[ROWS - 1].as_py() == f"row{(ROWS - 1) % 1000}"
+
+
+def test_a_file_system_that_cannot_map_files_is_read_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``mmap`` fails (some network or FUSE mounts), the file is read in blocks and the
+    quotes are checked by the block scan: same records, same refusals."""
+
+    def cannot_map(*args: object, **kwargs: object) -> object:
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(readers.mmap, "mmap", cannot_map)
+    good = tmp_path / "good.csv"
+    good.write_bytes(b'id,text\n1,"a ""b"""\n2,c\n')
+    assert _read(good).column("text").to_pylist() == ['a "b"', "c"]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b'id,text\n1,"x"y\n')
+    with pytest.raises(FileRejected) as refused:
+        _read(bad)
+    assert refused.value.line == 2
