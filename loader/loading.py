@@ -575,7 +575,10 @@ class Loader:
             if held or start or not is_small(file, source):
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
-                with Prefetch(itertools.chain(held, stream)) as ahead:
+                # CSV: a piece's worth of 4 MiB blocks typed ahead, so the typing goes on while
+                # delta-rs writes a piece (10M rows at load ~3: 3.8 -> 2.7 s wall)
+                depth = 16 if source.kind in ("csv", "tsv") else 4
+                with Prefetch(itertools.chain(held, stream), depth=depth) as ahead:
                     rows = self._stream(
                         summary, bronze, file, start, ahead, schema, partial, typed.typer
                     )
