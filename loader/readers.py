@@ -559,14 +559,15 @@ class _CsvProblem:
 #: A JSON number DuckDB may not keep: 16 or more digits (a point among them; a double may not
 #: hold it), an integer ``-0`` (read as 0), or a number with an exponent (``1e3`` read as the
 #: double 1000.0; not canonical, so kept as its text as written). And what DuckDB reads though
-#: it is no JSON (``NaN``, ``Infinity``, a trailing comma in an object): the exact reader
+#: it is no JSON (``NaN``, ``Infinity`` and, as a value, ``nan``, ``inf``, ``-INF``... in any
+#: case, which DuckDB reads too; a trailing comma in an object): the exact reader
 #: (msgspec) refuses it, as the API does (a comma more than 24 blanks before the brace is
 #: missed, and loaded as DuckDB reads it). In a string it trips too: harmless, slower. A match
 #: spans at most 37 bytes (a longer digit run is the first case).
 _LITERAL_AT_RISK = (
     r"[0-9.]{17}|-0[,}\] \t\r\n]"
     r"|[^0-9A-Za-z_.+-]-?[0-9.]{1,16}[eE][-+]?[0-9]{1,16}[,}\] \t\r\n]"
-    r"|NaN|Infinity|,[ \t\r\n]{0,24}[}\]]"
+    r"|NaN|Infinity|[:\[,][ \t\r\n]{0,24}[-+]?(?i:nan|inf)|,[ \t\r\n]{0,24}[}\]]"
 )
 _TAIL = 40
 

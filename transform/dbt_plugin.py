@@ -56,7 +56,7 @@ from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import arrow_dataset
 from transform._dbt_duckdb_internals import route_load_source
-from transform.publish import CHANGED_SINCE_DDL
+from transform.publish import CHANGED_SINCE, CHANGED_SINCE_DDL
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +292,11 @@ class Plugin(BasePlugin):
             # what the project's changed_since macros record into and read (transform.publish)
             try:
                 conn.execute(CHANGED_SINCE_DDL)
+                # DuckDB numbers tables anew each time a file is opened (table_oid is not
+                # stored): an entry of the last process could match a table rebuilt whole since,
+                # and scope its tests and publish to rows that are not all that changed. A
+                # fresh connection starts from no entry: its first build tests and compares all.
+                conn.execute(f"delete from {CHANGED_SINCE}")
             except duckdb.Error as exc:  # a read-only file: its tests see every row
                 log.info("no %s table: %s", "_lakehouse_changed", exc)
         # a memory limit and a spill folder, not DuckDB's 80% of the machine (docs/operations.md)

@@ -89,6 +89,11 @@ CHANGED_SINCE_DDL = (
 INGESTED_AT = "_ingested_at"
 SHADOW_SCHEMA = "_lakehouse_publish"
 HASH_COLUMN = "_lh_hash"
+#: The alias of a model's row in the publisher's SQL: ``hash(_lh_row)`` hashes the whole row. A
+#: model column of the same name would be hashed instead (a model with a column ``r`` once
+#: hid every change to its other columns), so the ``_lh_`` prefix is refused in model columns.
+ROW = "_lh_row"
+RESERVED_PREFIX = "_lh_"
 OP_COLUMN = "_lh_op"
 #: Above this share of the table's rows in files a merge would rewrite, overwrite instead
 #: (delta-rs rewrites every file holding a matched row, and its memory grows with the table).
@@ -517,7 +522,8 @@ class Publisher:
         cur.execute(
             "create or replace temp table _lh_delta as"
             f" select x.*, {s_keys}, s._lh_in_shadow from"
-            f" (select r.*, hash(r) as {HASH_COLUMN}, true as _lh_in_model from ({select}) as r"
+            f" (select {ROW}.*, hash({ROW}) as {HASH_COLUMN}, true as _lh_in_model"
+            f" from ({select}) as {ROW}"
             f"{in_model}) as x {join} (select *, true as _lh_in_shadow"
             f" from {self._shadow(model)}{in_shadow})"
             f" as s on {on} where x._lh_in_model is null or s._lh_in_shadow is null"
@@ -562,8 +568,8 @@ class Publisher:
         bucket = f"({key} // {width})"  # bigint: no overflow, and no 128-bit division
         cur.execute(
             "create or replace temp table _lh_ranges as select coalesce(m.b, s.b) as b from"
-            f" (select {bucket} as b, count(*) as n, sum(hash(r)) as h"
-            f" from ({select}) as r group by all) as m full outer join"
+            f" (select {bucket} as b, count(*) as n, sum(hash({ROW})) as h"
+            f" from ({select}) as {ROW} group by all) as m full outer join"
             f" (select {bucket} as b, count(*) as n, sum({HASH_COLUMN}) as h"
             f" from {shadow} group by all) as s on m.b is not distinct from s.b"
             " where m.n is distinct from s.n or m.h is distinct from s.h"
@@ -594,7 +600,7 @@ class Publisher:
         but not all (Delta cannot delete one of two equal rows).
         """
         shadow = self._shadow(model)
-        hashed = f"(select r.*, hash(r) as {HASH_COLUMN} from ({select}) as r)"
+        hashed = f"(select {ROW}.*, hash({ROW}) as {HASH_COLUMN} from ({select}) as {ROW})"
         # _lh_counts' columns are prefixed: the model's own columns may be called anything
         cur.execute(
             "create or replace temp table _lh_counts as select coalesce(m.h, s.h) as _lh_h,"
@@ -620,7 +626,8 @@ class Publisher:
             with self._published(cur, current, select) as published:
                 cur.execute(
                     f"insert into _lh_deleted select distinct on (p.{HASH_COLUMN}) p.*, c._lh_sn"
-                    f" from (select r.*, hash(r) as {HASH_COLUMN} from {published} as r) as p"
+                    f" from (select {ROW}.*, hash({ROW}) as {HASH_COLUMN}"
+                    f" from {published} as {ROW}) as p"
                     f" join _lh_counts as c on p.{HASH_COLUMN} = c._lh_h and c._lh_mn = 0"
                 )
         return True
@@ -651,6 +658,12 @@ class Publisher:
     def _select(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> tuple[str, list[str]]:
         """The model as a ``select`` whose columns all have types Delta stores as meant."""
         probe = cur.sql(f"select * from {model.relation} limit 0")
+        reserved = [c for c in probe.columns if c.lower().startswith(RESERVED_PREFIX)]
+        if reserved:
+            raise PublishError(
+                f"{model.layer}.{model.name}: column {reserved[0]!r} starts with"
+                f" {RESERVED_PREFIX!r}, which the publisher keeps for its own columns: rename it"
+            )
         exprs = []
         for column, dtype in zip(probe.columns, probe.types, strict=True):
             exprs.append(_normalise(model, column, str(dtype)))
@@ -753,12 +766,12 @@ class Publisher:
 
     def _stage_shadow(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> str:
         """``select``'s keys and row hashes in a table beside the shadow; its name."""
-        keys = ", ".join(f"r.{_q(k)}" for k in model.unique_key)
+        keys = ", ".join(f"{ROW}.{_q(k)}" for k in model.unique_key)
         staged = f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name + '__next')}"
         cur.execute(f"create schema if not exists {SHADOW_SCHEMA}")
         cur.execute(
             f"create or replace table {staged} as select"
-            f" {keys + ', ' if keys else ''}hash(r) as {HASH_COLUMN} from ({select}) as r"
+            f" {keys + ', ' if keys else ''}hash({ROW}) as {HASH_COLUMN} from ({select}) as {ROW}"
         )
         return staged
 

@@ -10,6 +10,8 @@
     "Incremental on bronze") changed no row older than the oldest of them. No entry for the
     table as it is now (a table model, a full refresh, a new DuckDB file, a model that did not
     run since its last publish) means: every row may have changed, and everything is tested.
+    The plugin empties the table whenever dbt opens the DuckDB file: DuckDB numbers tables
+    anew on each open, so an entry of an earlier process could match a table rebuilt since.
 
     The table is created by the bronze plugin when dbt opens the DuckDB file
     (transform/dbt_plugin.py). The runtime (transform/publish.py) reads the same entries for its

@@ -141,7 +141,19 @@ def test_the_exact_reading_streams(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ['{"a": 1, "b": Infinity}\n', '{"a": NaN}\n', '{"a": -Infinity}\n', '{"a": 1,}\n'],
+    [
+        '{"a": 1, "b": Infinity}\n',
+        '{"a": NaN}\n',
+        '{"a": -Infinity}\n',
+        '{"a": 1,}\n',
+        # DuckDB reads these words in any case too (a review found them loaded as text)
+        '{"id": 1, "a": 1}\n{"id": 2, "a": nan}\n',
+        '{"id": 1, "a": "x"}\n{"id": 2, "a": -inf}\n',
+        '{"id":1,"a":infinity}\n',
+        '{"a": [1, INF]}\n',
+        '{"a":\t+Inf}\n',
+        '{"a": -nan}\n',
+    ],
 )
 def test_what_duckdb_reads_but_is_no_json_is_refused(small_sample: Settings, body: str) -> None:
     outcome, want = load(small_sample, "f.ndjson", body.encode())
@@ -150,7 +162,10 @@ def test_what_duckdb_reads_but_is_no_json_is_refused(small_sample: Settings, bod
 
 
 def test_no_json_words_in_strings_are_text(small_sample: Settings) -> None:
-    body = '{"a": "NaN", "b": "Infinity", "c": ",}"}\n{"a": "x", "b": "y", "c": "z"}\n'
+    body = (
+        '{"a": "NaN", "b": "Infinity", "c": ",}", "d": "info, nancy"}\n'
+        '{"a": "x", "b": "y", "c": "z", "d": "inf"}\n'
+    )
     outcome, want = load(small_sample, "f.ndjson", body.encode())
     assert isinstance(want, Table)
     assert outcome.refused is None and outcome.loaded_rows is not None

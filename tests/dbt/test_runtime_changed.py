@@ -172,3 +172,29 @@ def test_tests_and_publish_look_at_what_changed_and_a_bad_new_row_still_blocks(
     refreshed = session.build(full_refresh=True)
     assert refreshed.success, refreshed.failures
     assert _published(settings)[103] == "late" and len(_published(settings)) == 106
+
+
+def _since_values() -> set[datetime]:
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    return {row[0] for row in conn.execute("select since from _lakehouse_changed.since").fetchall()}
+
+
+def test_a_restart_forgets_what_the_last_process_recorded(settings: Settings) -> None:
+    from transform import _dbt_duckdb_internals
+
+    session = DbtSession(settings)
+    _batch(settings, dict.fromkeys(range(1, 11), "ok"), minutes=0)
+    assert session.build().success
+    _batch(settings, {11: "bogus"}, minutes=30)
+    assert not session.build().success
+    before = _since_values()
+    assert before  # the failed build's watermark is kept while the model is not published
+
+    # a new process: dbt-duckdb opens the DuckDB file again, whose tables DuckDB numbers anew
+    _dbt_duckdb_internals.drop_environment()
+    _batch(settings, {12: "ok"}, minutes=120)
+    again = DbtSession(settings).build()
+    assert not again.success  # order 11 is still bogus and still tested
+    after = _since_values()
+    assert not after & before, (before, after)

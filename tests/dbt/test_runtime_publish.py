@@ -555,3 +555,38 @@ def test_wide_decimals_get_no_file_bounds_from_delta_rs(
     assert "max.id" in files.schema.names  # exact columns keep theirs
     wanted = pads.field("big") > pa.scalar(10**19, pa.decimal128(38, 0))
     assert arrow_dataset(table).to_table(filter=wanted).column("id").to_pylist() == [1001]
+
+
+@pytest.mark.parametrize("diff_ranges_from", [0, 10**9])
+def test_a_column_named_like_the_row_alias_hides_no_change(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, diff_ranges_from: int
+) -> None:
+    # The publisher once hashed rows as hash(r) over "(...) as r": a model column named r was
+    # hashed instead of the row, and a change to any other column was never published.
+    publisher = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=diff_ranges_from)
+    keyed = spec("t", layer="silver", materialized="incremental", unique_key=("id",))
+    conn.execute(
+        "create table t as select i as id, 1 as r, i * 100 as cents from range(1, 1001) t(i)"
+    )
+    assert publisher.publish(keyed).mode == "overwrite"
+    conn.execute("update t set cents = -1 where id = 5")
+    assert publisher.publish(keyed).mode != "unchanged"
+    expected = conn.sql("select * from t order by id").to_arrow_table().to_pylist()
+    assert rows(delta(settings, "silver/t"), "id") == expected
+    keyless = spec("u", layer="gold")
+    conn.execute("create table u as select * from t")
+    assert publisher.publish(keyless).mode == "overwrite"
+    conn.execute("update u set cents = -2 where id = 6")
+    assert publisher.publish(keyless).mode != "unchanged"
+    assert (
+        rows(delta(settings, "gold/u"), "id")
+        == conn.sql("select * from u order by id").to_arrow_table().to_pylist()
+    )
+
+
+def test_a_column_with_the_publishers_prefix_is_refused_by_name(
+    conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    conn.execute("create table v as select 1 as id, 2 as _lh_hash")
+    with pytest.raises(PublishError, match="'_lh_hash' starts with '_lh_'"):
+        publisher.publish(spec("v"))
