@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -78,7 +79,7 @@ class Database:
             path = private_file(Path(target))  # batch errors, file names, responses: 0600
             db = sqlite3.connect(path, timeout=30)
             try:
-                db.execute("pragma journal_mode=wal")
+                _write_ahead_log(db)
                 db.executescript(schema["sqlite"])
                 for (table, column), kind in (added_columns or {}).items():
                     present = {row[1] for row in db.execute(f"pragma table_info({table})")}
@@ -193,3 +194,18 @@ def private_file(path: Path) -> Path:
         pass
     os.chmod(path, 0o600)
     return path
+
+
+def _write_ahead_log(db: sqlite3.Connection, *, within_s: float = 30.0) -> None:
+    """Put the SQLite file in WAL mode (kept by the file: once is enough). Changing the mode
+    can answer "database is locked" at once, without waiting for the connection's timeout,
+    while another process opens the same new file (two ``lakehouse load`` started together):
+    tried again for up to ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while db.execute("pragma journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            db.execute("pragma journal_mode=wal")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

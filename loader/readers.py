@@ -666,7 +666,11 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
         raise FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
 
 
-def _json_error(exc: Exception, path: Path) -> FileRejected:
+def _json_error(exc: Exception, path: Path) -> Exception:
+    """Why the file is refused; DuckDB running out of memory is the machine's trouble, not the
+    file's: that error itself, so the file stays in the landing zone for the next pass."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return exc
     text = str(exc)
     if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
         return _not_utf8(path)
