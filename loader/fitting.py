@@ -447,6 +447,8 @@ class Typer:
                 columns.append(values if values.type == plan.stored else values.cast(plan.stored))
                 continue
             text = values if plan.via_text is None else _as_text(values, plan)
+            if self.json and not self.literal_numbers:
+                _no_nested_decimal_numbers(text)
             if self.json and not self._still_json(plan):
                 if not self.literal_numbers:
                     _no_decimal_numbers(text)
@@ -520,6 +522,8 @@ class Typer:
         for plan, wrong, text in bad:
             picked = pc.take(wrong, rows).to_pylist()
             taken = pc.take(text, rows)
+            if self.json and not self.literal_numbers and self._still_json(plan):
+                _no_decimal_numbers(pc.filter(taken, pc.take(wrong, rows)))
             values = (json_text(taken) if self._still_json(plan) else taken).to_pylist()
             for obj, hit, value in zip(objects, picked, values, strict=True):
                 if hit:
@@ -540,6 +544,18 @@ def _no_decimal_numbers(text: pa.Array) -> None:
     if not pc.any(plain).as_py():
         return
     numbers = pc.match_substring_regex(pc.filter(text, plain), r"^-?[0-9]+[.eE]")
+    if pc.any(numbers).as_py():
+        raise NeedLiterals
+
+
+def _no_nested_decimal_numbers(text: pa.Array) -> None:
+    """Raise :class:`NeedLiterals` if an object or array of a JSON text column holds a number
+    with a point or an exponent: DuckDB prints nested values again (``{"x":1.5}`` for
+    ``{"x": 1.50}``). A string that looks so inside them trips it too: harmless, slower."""
+    nested = pc.fill_null(pc.or_(pc.starts_with(text, "{"), pc.starts_with(text, "[")), False)
+    if not pc.any(nested).as_py():
+        return
+    numbers = pc.match_substring_regex(pc.filter(text, nested), r"[\[:,]-?[0-9]+[.eE]")
     if pc.any(numbers).as_py():
         raise NeedLiterals
 
