@@ -27,7 +27,8 @@ How:
   are compared whole as a multiset: an append, or a merge that
   deletes rows by their values. A streamed overwrite instead when the change is most of the
   table, when the changed keys sit in files holding over half the table, when a changed key is
-  NULL or not unique, when one of two equal rows went, or when the columns changed.
+  NULL or not unique (in the model, or among the published rows a merge would address), when
+  one of two equal rows went, or when the columns changed.
 * **Idempotent**: every commit carries the model's content fingerprint (commit metadata
   ``lakehouse.fingerprint``) and a publish sequence number (Delta app transaction
   ``lakehouse-publish:<layer>/<model>``). Publishing content that is already there commits
@@ -50,7 +51,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -371,6 +372,8 @@ class Publisher:
                 return None  # the change is most of the table: a streamed overwrite is cheaper
             if model.unique_key and _touched_share(cur, model, current) > MERGE_MAX_SHARE:
                 return None  # the merge would rewrite most files: overwrite instead
+            if model.unique_key and self._published_key_repeated(cur, model):
+                return None  # a merge by that key would update every published copy of it
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
@@ -441,6 +444,26 @@ class Publisher:
         if _count(cur, model.relation) != rows or _repeated_keys(cur, model, "_lh_changes"):
             return None  # the key is not unique in the model
         return changed, deleted, updated, rows
+
+    def _published_key_repeated(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
+        """Whether a key the merge addresses (changed or deleted) has more than one published row.
+
+        A key is unique in the published table when the publish that wrote it checked it, but
+        a ``unique`` test of the rows that changed (``where: "__changed_rows__"``) passes
+        although a new row repeats the key of an older one: such a key then sits twice in the
+        published table (and its shadow), and a merge by it would update both rows.
+        """
+        keys = ", ".join(_q(k) for k in model.unique_key)
+        on = " and ".join(f"s.{_q(k)} = c.{_q(k)}" for k in model.unique_key)
+        grouped = ", ".join(f"s.{_q(k)}" for k in model.unique_key)
+        found = _one(
+            cur,
+            f"select exists (select {grouped} from {self._shadow(model)} as s semi join"
+            f" (select {keys} from _lh_changes union all select {keys} from _lh_deleted) as c"
+            f" on {on}{_key_range(cur, model, 's.', _q)} group by {grouped}"
+            " having count(*) > 1)",
+        )
+        return bool(found[0])
 
     def _merge(
         self,
@@ -988,8 +1011,14 @@ def _null_key_changed(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
     return bool(found[0])
 
 
-def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:
-    """For one integer key, the range the merge touches, so delta-rs skips other files."""
+def _key_range(
+    cur: duckdb.DuckDBPyConnection,
+    model: ModelSpec,
+    alias: str = "t.",
+    quote: Callable[[str], str] | None = None,
+) -> str:
+    """For one integer key, the range the merge touches, so delta-rs skips other files (or
+    DuckDB other row groups: ``quote`` is ``_q``); a condition on ``alias``'s key column."""
     if len(model.unique_key) != 1:
         return ""
     key = _q(model.unique_key[0])
@@ -1000,8 +1029,8 @@ def _key_range(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str:
     low, high = _one(cur, f"select min({key}), max({key}) from {keys}")
     if low is None or high is None:
         return ""
-    column = _bq(model.unique_key[0])
-    return f" and t.{column} >= {int(low)} and t.{column} <= {int(high)}"
+    column = (quote or _bq)(model.unique_key[0])
+    return f" and {alias}{column} >= {int(low)} and {alias}{column} <= {int(high)}"
 
 
 def _seq(table: DeltaTable | None, model: ModelSpec) -> int:

@@ -590,3 +590,61 @@ def test_a_column_with_the_publishers_prefix_is_refused_by_name(
     conn.execute("create table v as select 1 as id, 2 as _lh_hash")
     with pytest.raises(PublishError, match="'_lh_hash' starts with '_lh_'"):
         publisher.publish(spec("v"))
+
+
+def test_a_key_whose_scoped_test_missed_a_repeat_is_never_merged_wrongly(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``unique`` test scoped to the rows that changed (``where: "__changed_rows__"``) passes
+    although a new row repeats the key of an older one (an append-only model): the key is
+    taken as tested, yet the publisher must never merge by it. Every Delta version written
+    holds exactly the model's rows at that publish (no wrong version in between)."""
+    from transform import delta_files
+    from transform.publish import CHANGED_SINCE, CHANGED_SINCE_DDL
+
+    monkeypatch.setattr(delta_files, "FILE_BYTES", "1KB")  # a file per row group
+    publisher = Publisher(settings, conn, batch_rows=1024)
+    conn.execute(CHANGED_SINCE_DDL)
+    conn.execute(
+        "create table m as select i as k, 'ok' as v,"
+        " timestamptz '2026-03-01 00:00:00+00' as _ingested_at from range(300000) t(i)"
+    )
+    model = spec(
+        "m",
+        layer="silver",
+        materialized="incremental",
+        unique_key=("k",),
+        key_tested=True,  # its unique and not_null tests passed on the rows in scope
+        parts=("memory", "main", "m"),
+    )
+    order = [("k", "ascending"), ("v", "ascending")]
+
+    def batch(rows: str, at: str, since: str) -> None:
+        """An incremental run: its rows appended, the watermark it used recorded."""
+        conn.execute(f"insert into m select *, timestamptz '{at}' from (values {rows})")
+        conn.execute(
+            f"insert into {CHANGED_SINCE} select database_name, schema_name, table_name,"
+            f" table_oid, timestamptz '{since}' from duckdb_tables() where table_name = 'm'"
+        )
+
+    def publish_exactly() -> None:
+        before = (
+            delta(settings, "silver/m").version() if (settings.dados / "silver/m").exists() else -1
+        )
+        publisher.publish(model)
+        conn.execute(f"delete from {CHANGED_SINCE}")  # published: the build forgets its entries
+        expected = conn.sql("select * from m").to_arrow_table().sort_by(order).to_pylist()
+        table = delta(settings, "silver/m")
+        for version in range(before + 1, table.version() + 1):
+            at = DeltaTable(table.table_uri, version=version).to_pyarrow_table()
+            assert at.sort_by(order).to_pylist() == expected, f"version {version}"
+
+    publish_exactly()
+    # key 5 again, in a new batch: the scoped test saw only this batch's rows and passed
+    batch("(5, 'again')", "2026-03-01 01:00:00+00", "2026-03-01 00:00:00+00")
+    publish_exactly()
+    # the next batch's scope holds the repeated row again, beside one new key
+    batch("(400000, 'new')", "2026-03-01 02:00:00+00", "2026-03-01 00:50:00+00")
+    publish_exactly()
+    batch("(400001, 'new')", "2026-03-01 03:00:00+00", "2026-03-01 01:50:00+00")
+    publish_exactly()
