@@ -1,0 +1,137 @@
+"""The JSON number prefilter (``readers._needs_literals``) by Hyperscan gives RE2's answer.
+
+A file where :data:`readers._LITERAL_AT_RISK` occurs is read exactly (every number as written);
+the search runs by Hyperscan, the slow alternative (an exponent) found by a hint and confirmed
+around it, the file in blocks that overlap. Whatever the bytes, the answer must be the one RE2
+gives over the whole file at once (``readers._matches``): a miss would load a number as DuckDB
+prints it. Blocks are made tiny here so that matches straddle them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loader import readers
+
+SETTINGS = {
+    "max_examples": 150,
+    "deadline": None,
+    "derandomize": True,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture],
+}
+
+#: The bytes the patterns turn on, and some they do not.
+ALPHABET = list('0123456789.eE+-,}]{[: \t\r\n"\\NaIfinyty_xAZé') + ["NaN", "Infinity", "1e5"]
+noise = st.lists(st.sampled_from(ALPHABET), max_size=120).map(lambda parts: "".join(parts))
+
+numbers = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,18})?", fullmatch=True),
+    st.sampled_from(["-0", "-0.0", "0.5", "1E+2", "NaN", "-Infinity", "nan", "INF", "1.e5"]),
+)
+strings = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=8),
+    numbers,  # a number's text inside a string: may trip the filter (harmless), never a miss
+    st.sampled_from(["1e5", "ab1e5x", "3e4f2a", "x-0,", "e-1", "\u00e9\\n"]),
+).map(json.dumps)
+leaves = st.one_of(numbers, strings, st.sampled_from(["true", "false", "null"]))
+values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]"),
+        st.lists(st.tuples(strings, inner), max_size=3).map(
+            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in kv) + "}"
+        ),
+    ),
+    max_leaves=6,
+)
+spaces = st.sampled_from(["", " ", "\t", "  \n", " " * 30])
+records = st.lists(
+    st.tuples(st.lists(st.tuples(strings, values, spaces), max_size=4), st.booleans()),
+    min_size=1,
+    max_size=6,
+).map(
+    lambda rows: "".join(
+        "{" + ",".join(f"{k}:{s}{v}" for k, v, s in fields) + ("," if comma else "") + "}\n"
+        for fields, comma in rows
+    )
+)
+
+
+def _reference(path: Path) -> bool:
+    return readers._matches(path.read_bytes())
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "_BLOCK", 97)  # matches straddle blocks
+
+
+def test_hyperscan_runs_here() -> None:
+    """The fast search is the one tested (not the RE2 fallback of a CPU it cannot run on)."""
+    assert readers._RiskScan.make() is not None
+
+
+@settings(**SETTINGS)
+@given(text=st.one_of(records, noise))
+def test_fast_prefilter_is_re2(tmp_path: Path, tiny_blocks: None, text: str) -> None:
+    path = tmp_path / "f.ndjson"
+    path.write_text(text, encoding="utf-8")
+    assert readers._needs_literals(path) == _reference(path), text
+
+
+@settings(**SETTINGS)
+@given(text=st.one_of(records, noise), block=st.integers(1, 300))
+def test_fast_prefilter_is_re2_at_any_block_and_hint_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, block: int
+) -> None:
+    """Blocks of any size, and a block of too many exponent hints searched by RE2 instead."""
+    monkeypatch.setattr(readers, "_BLOCK", block)
+    monkeypatch.setattr(readers, "_MAX_HINTS", block % 3)
+    path = tmp_path / "f.ndjson"
+    path.write_text(text, encoding="utf-8")
+    assert readers._needs_literals(path) == _reference(path), (block, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "at_risk"),
+    [
+        ('{"a": 1.5, "b": "1e5"}\n', False),  # an exponent-like string is no number
+        ('{"a": "ab1e5x", "b": "3e4f2a"}\n', False),
+        ('{"a": 1e5}\n', True),
+        ('{"a": -2.5E-07}\n', True),
+        ('{"a": -1234567.25e-5}\n', True),  # the match starts 14 bytes before its hint ends
+        ('{"a":123456789012.5E3,"b":1}\n', True),
+        ('{"a": 5e1234567890123456}\n', True),  # a long exponent
+        ('{"a": [1, 2e3]}\n', True),
+        ('{"a": {"b": 1E+2}}\n', True),
+        ('{"a": -0}\n', True),
+        ('{"a": 12345678901234567}\n', True),
+        ('{"a": NaN}\n', True),
+        ('{"a": 1,}\n', True),
+    ],
+)
+def test_prefilter_cases(tmp_path: Path, text: str, at_risk: bool) -> None:
+    path = tmp_path / "f.ndjson"
+    padded = '{"pad": "' + "x" * 90 + '"}\n' + text  # the number near a block's end
+    for block in (len(padded) - len(text) + 9, 16 * 1024**2):
+        path.write_text(padded, encoding="utf-8")
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(readers, "_BLOCK", block)
+            assert readers._needs_literals(path) is at_risk, (block, text)
+            assert readers._needs_literals_re2(path) is at_risk
+
+
+def test_many_hints_fall_back_to_re2(tmp_path: Path) -> None:
+    """Strings full of exponent-like text: past ``_MAX_HINTS`` a block is searched by RE2."""
+    path = tmp_path / "f.ndjson"
+    rows = "".join(f'{{"h": "{i}e{i}x"}}\n' for i in range(5000))
+    path.write_text(rows, encoding="utf-8")
+    assert readers._needs_literals(path) is False
+    path.write_text(rows + '{"h": 1e5}\n', encoding="utf-8")
+    assert readers._needs_literals(path) is True
