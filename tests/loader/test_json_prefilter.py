@@ -26,7 +26,7 @@ SETTINGS = {
 }
 
 #: The bytes the patterns turn on, and some they do not.
-ALPHABET = list('0123456789.eE+-,}]{[: \t\r\n"\\NaIfinyty_xAZé') + ["NaN", "Infinity", "1e5"]
+ALPHABET = [*'0123456789.eE+-,}]{[: \t\r\n"\\NaIfinyty_xAZé', "NaN", "Infinity", "1e5"]
 noise = st.lists(st.sampled_from(ALPHABET), max_size=120).map(lambda parts: "".join(parts))
 
 numbers = st.one_of(
