@@ -3,6 +3,7 @@
     uv run python -m bench.ab_loader --format ndjson --rows 1000000 --repeat 3
     git archive <commit> | tar -x -C /tmp/before        # the loader as it was, to compare
     uv run python -m bench.ab_loader --format ndjson --rows 1000000 --before /tmp/before
+    uv run python -m bench.ab_loader --format parquet --shape lineitem --rows 6000000
 
 Each run is a child process (the same Python environment; ``--before``'s tree first on its
 path), timed inside the child around the work only: wall seconds, CPU seconds of all its
@@ -60,12 +61,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format", default="ndjson", choices=["csv", "ndjson", "parquet"])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--shape", default="orders", choices=["orders", "lineitem"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another tree's loader, measured beside")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     args = parser.parse_args()
     out = args.out.resolve()
-    path = generate(out, args.rows, args.format)
+    path = generate(out, args.rows, args.format, args.shape)
     here = Path(__file__).resolve().parents[1]
     variants = {"raw": (here, "raw"), "loader": (here, "loader")}
     if args.before is not None:
@@ -85,7 +87,7 @@ def main() -> None:
         return statistics.median(float(r[key]) for r in runs[name])
 
     print(
-        f"\n{args.format} {args.rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB), medians of"
+        f"\n{args.shape} {args.format} {args.rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB), medians of"
         f" {args.repeat} interleaved rounds; load average {min(loads):.1f}-{max(loads):.1f}\n"
     )
     print("| run | wall s | CPU s | peak RSS MiB | share of raw (wall, CPU) |")

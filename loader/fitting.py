@@ -18,9 +18,12 @@ a column that keeps text stores a string's characters (:func:`json_text`).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +34,7 @@ from loader import nested
 from loader.exceptions import FileRejected, ReadAgain
 
 Origin = Literal["declared", "existing", "inferred"]
+_T = TypeVar("_T")
 
 _INT = dialect.INTEGER_TEXT  # each a whole value's text (see :func:`_match`)
 _NUMBER = dialect.NUMBER_TEXT
@@ -376,6 +380,26 @@ def _all(mask: pa.Array) -> bool:
 
 # -- typing a batch -----------------------------------------------------------------------------
 
+#: Batches of at least this many rows are typed a column per thread (pyarrow's kernels release
+#: the GIL); smaller ones on the caller's thread.
+PARALLEL_ROWS = 16_384
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def in_parallel(work: Callable[[int], _T], items: range, rows: int) -> list[_T]:
+    """``[work(i) for i in items]``, the items spread over a thread per core when ``rows`` make
+    it worth it. The same answer either way: the results in order, and when some raise, the
+    exception of the first of them in order (the one a plain loop would meet)."""
+    if rows < PARALLEL_ROWS or len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [work(i) for i in items]
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="loader-typing")
+    futures = [_POOL.submit(work, i) for i in items]
+    return [f.result() for f in futures]  # in order: the first failure in order raises
+
 
 @dataclass(frozen=True, slots=True)
 class ColumnPlan:
@@ -439,36 +463,39 @@ class Typer:
     def apply(self, batch: pa.RecordBatch, *, inferred_from: bool = False) -> pa.RecordBatch:
         """The typed batch. ``inferred_from``: the batch is one the inferred types were found
         by (every value of it fits them: they are cast without checking again)."""
-        columns: list[pa.Array] = []
-        bad: list[tuple[ColumnPlan, pa.Array, pa.Array]] = []
-        for i, plan in enumerate(self.plans):
-            values = batch.column(i)
-            if plan.kept:
-                columns.append(values if values.type == plan.stored else values.cast(plan.stored))
-                continue
-            text = values if plan.via_text is None else _as_text(values, plan)
-            if self.json and not self.literal_numbers:
-                _no_nested_decimal_numbers(text)
-            if self.json and not self._still_json(plan):
-                if not self.literal_numbers:
-                    _no_decimal_numbers(text)
-                text = json_text(text)
-            if not plan.typed:
-                columns.append(text)
-                continue
-            if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
-                columns.append(cast(text, plan.data_type))
-                continue
-            typed, wrong = self._typed(plan, text)
-            if wrong is not None:
-                bad.append((plan, wrong, text))
-            columns.append(typed)
+
+        def one(i: int) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
+            return self._column(self.plans[i], batch.column(i), inferred_from)
+
+        done = in_parallel(one, range(len(self.plans)), batch.num_rows)
+        columns = [column for column, _ in done]
+        bad = [wrong for _, wrong in done if wrong is not None]
         names = [p.name for p in self.plans]
         if bad:
             columns.append(self._rescue(bad, batch.num_rows))
             names.append(RESCUED_DATA)
         self.rows += batch.num_rows
         return pa.RecordBatch.from_arrays(columns, names=names)
+
+    def _column(
+        self, plan: ColumnPlan, values: pa.Array, inferred_from: bool
+    ) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
+        """One column of a batch typed, and its values that did not fit (None: all did)."""
+        if plan.kept:
+            return (values if values.type == plan.stored else values.cast(plan.stored)), None
+        text = values if plan.via_text is None else _as_text(values, plan)
+        if self.json and not self.literal_numbers:
+            _no_nested_decimal_numbers(text)
+        if self.json and not self._still_json(plan):
+            if not self.literal_numbers:
+                _no_decimal_numbers(text)
+            text = json_text(text)
+        if not plan.typed:
+            return text, None
+        if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
+            return cast(text, plan.data_type), None
+        typed, wrong = self._typed(plan, text)
+        return typed, None if wrong is None else (plan, wrong, text)
 
     def _still_json(self, plan: ColumnPlan) -> bool:
         """Whether a column's text reaching :meth:`_typed` is still JSON text. A JSON file's

@@ -1,0 +1,138 @@
+"""The loader's plumbing made faster keeps its answers: a big file's identity (BLAKE3 on every
+core), the bronze columns (built once, sliced per batch), the read-ahead (bounded by rows) and
+the columns of a batch typed on threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from blake3 import blake3
+from waiting import wait_for
+
+from lakehouse import Settings
+from lakehouse.dialect import MismatchPolicy
+from lakehouse.layout import batch_id_for
+from loader import fitting
+from loader.fitting import ColumnPlan, Mismatch, Typer
+from loader.landing import HASH_READ_BYTES, LandingFile, identify
+from loader.pieces import BronzeColumns, Prefetch, _constant
+
+
+def test_a_big_file_hashed_on_every_core_keeps_its_identity(settings: Settings) -> None:
+    """Past ``HASH_READ_BYTES`` the hash runs on threads, read in reused blocks: the same
+    digest as one plain pass over the bytes (a stale or short block would change it)."""
+    folder = settings.raw_dir / "t"
+    folder.mkdir(parents=True)
+    path = folder / "big.csv"
+    size = 2 * HASH_READ_BYTES + 12_345  # two full blocks and a short one
+    data = bytes((i * 7919 + i // 4096) % 251 for i in range(size))
+    path.write_bytes(data)
+    expected = batch_id_for(path.name, blake3(b"t\0" + data).hexdigest())
+    assert identify(settings, "t", path).batch_id == expected
+
+
+def _file(tmp_path: Path) -> LandingFile:
+    return LandingFile("t", tmp_path / "x.csv", 1, "bat_" + "0" * 32)
+
+
+def test_the_bronze_columns_sliced_are_the_columns_built_anew(tmp_path: Path) -> None:
+    now = pa.scalar(datetime(2024, 1, 2, tzinfo=UTC), pa.timestamp("us", tz="UTC"))
+    file = _file(tmp_path)
+    columns = BronzeColumns(file, now)
+    for n in (5, 3, 9, 9, 1, 0, 12):  # smaller, larger (built again), equal, empty
+        got = columns.arrays(n)
+        assert [len(a) for a in got] == [n, n, n]
+        assert got[0].equals(pa.repeat(now, n))
+        assert got[1].equals(_constant(file.batch_id, n))
+        assert got[2].equals(_constant(file.name, n))
+
+
+def _batches(sizes: list[int], taken: list[int]) -> Iterator[pa.RecordBatch]:
+    for i, n in enumerate(sizes):
+        taken.append(n)
+        yield pa.record_batch([pa.array([i] * n, pa.int64())], names=["i"])
+
+
+def test_the_read_ahead_holds_a_piece_of_rows_and_hands_every_batch_in_order() -> None:
+    sizes = [10] * 30
+    taken: list[int] = []
+    with Prefetch(_batches(sizes, taken), depth=2, rows=95) as ahead:
+        # nothing consumed: the thread reads until 95 rows wait (10 batches), then stops with
+        # at most the next batch taken from the reader (never more, however long it waits)
+        wait_for(lambda: sum(taken) >= 100, 10, "the read-ahead to fill")
+        assert sum(taken) <= 110
+        got = [batch.column(0)[0].as_py() for batch in ahead]
+    assert got == list(range(30))
+
+
+def test_the_read_ahead_passes_the_reader_error_on_after_the_batches_before_it() -> None:
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch([pa.array([1])], names=["i"])
+        raise ValueError("the file broke")
+
+    with Prefetch(failing(), depth=1, rows=1000) as ahead:
+        assert next(ahead).num_rows == 1
+        with pytest.raises(ValueError, match="the file broke"):
+            next(ahead)
+        with pytest.raises(StopIteration):
+            next(ahead)
+
+
+_ADVERSARIAL = [
+    "1", "-0", "00077", "0x1F", "1_000", "+1", " 2", "9223372036854775808", "1.50", "1e5",
+    ".5", "0.1234567890123456789", "2024-02-29", "2023-02-29", "03/04/2024", "NA", "", "true",
+    "2024-01-02 13:45:00", "2024-01-02T13:45:00+01:00", "12:02:55", None,
+]  # fmt: skip
+
+
+def _typer_runs(policy: MismatchPolicy, parallel: bool, monkeypatch: pytest.MonkeyPatch) -> object:
+    monkeypatch.setattr(fitting, "PARALLEL_ROWS", 1 if parallel else 10**12)
+    plans = [
+        ColumnPlan("a", "BIGINT", "declared", pa.int64()),
+        ColumnPlan("b", "DOUBLE", "declared", pa.float64()),
+        ColumnPlan("c", "DATE", "declared", pa.date32()),
+        ColumnPlan("d", "VARCHAR", "inferred"),
+        ColumnPlan("e", "TIMESTAMPTZ", "declared", pa.timestamp("us", tz="UTC")),
+        ColumnPlan("f", "DECIMAL(10,2)", "declared", pa.decimal128(10, 2)),
+    ]
+    typer = Typer(plans, policy)
+    n = len(_ADVERSARIAL)
+    batch = pa.record_batch(
+        [pa.array([_ADVERSARIAL[(i * (k + 3)) % n] for i in range(4 * n)]) for k in range(6)],
+        names=[p.name for p in plans],
+    )
+    try:
+        out = typer.apply(batch)
+    except Mismatch as exc:
+        return ("mismatch", exc.column, exc.row, exc.value)
+    return (out.to_pylist(), typer.rescued, typer.rows)
+
+
+@pytest.mark.parametrize("policy", ["rescue", "quarantine"])
+def test_columns_typed_on_threads_give_what_one_thread_gives(
+    policy: MismatchPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same values, rescued values and counts; under quarantine the same first mismatch
+    (the first column in order, although a later column's thread may fail first)."""
+    alone = _typer_runs(policy, False, monkeypatch)
+    together = _typer_runs(policy, True, monkeypatch)
+    assert together == alone
+    if policy == "quarantine":
+        assert alone[0] == "mismatch" and alone[1] == "a"
+    else:
+        assert isinstance(alone, tuple) and alone[1] > 0  # something was rescued
+
+
+def test_in_parallel_raises_the_first_failure_in_order() -> None:
+    def work(i: int) -> int:
+        if i in (1, 3):
+            raise ValueError(f"item {i}")
+        return i * 10
+
+    assert fitting.in_parallel(lambda i: i * 10, range(5), 10**6) == [0, 10, 20, 30, 40]
+    with pytest.raises(ValueError, match="item 1"):
+        fitting.in_parallel(work, range(5), 10**6)
