@@ -87,8 +87,9 @@ def main() -> None:
         return statistics.median(float(r[key]) for r in runs[name])
 
     print(
-        f"\n{args.shape} {args.format} {args.rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB), medians of"
-        f" {args.repeat} interleaved rounds; load average {min(loads):.1f}-{max(loads):.1f}\n"
+        f"\n{args.shape} {args.format} {args.rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB),"
+        f" medians of {args.repeat} interleaved rounds;"
+        f" load average {min(loads):.1f}-{max(loads):.1f}\n"
     )
     print("| run | wall s | CPU s | peak RSS MiB | share of raw (wall, CPU) |")
     print("|---|---:|---:|---:|---|")
