@@ -676,7 +676,9 @@ class Loader:
         self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
-            return open_csv(source, skip_lines=skip, limits=limits)
+            return open_csv(
+                source, skip_lines=skip, limits=limits, window_rows=self.settings.chunk_rows
+            )
         return open_json(
             source,
             batch_rows=self.settings.read_batch_rows,

@@ -4,6 +4,7 @@ the columns of a batch typed on threads."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +12,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from blake3 import blake3
+from loader_support import csv_rows, drop
 from waiting import wait_for
 
 from lakehouse import Settings
 from lakehouse.dialect import MismatchPolicy
-from lakehouse.layout import batch_id_for
-from loader import fitting
+from lakehouse.layout import batch_id_for, table_path
+from loader import Loader, fitting, readers
 from loader.fitting import ColumnPlan, Mismatch, Typer
 from loader.landing import HASH_READ_BYTES, LandingFile, identify
 from loader.pieces import BronzeColumns, Prefetch, _constant
@@ -136,3 +138,29 @@ def test_in_parallel_raises_the_first_failure_in_order() -> None:
     assert fitting.in_parallel(lambda i: i * 10, range(5), 10**6) == [0, 10, 20, 30, 40]
     with pytest.raises(ValueError, match="item 1"):
         fitting.in_parallel(work, range(5), 10**6)
+
+
+def test_a_quote_refused_late_in_a_big_file_is_refused_before_any_piece(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quote check runs beside the reading; the loader's first piece waits for it, so a
+    file it refuses leaves no commit behind (neither a piece nor its roll-back). The check is
+    held back here until a commit lands (or 3 s pass): a first piece that did not wait for it
+    would be committed, then rolled back."""
+    settings = settings.model_copy(update={"chunk_rows": 1000})
+    lines = csv_rows(5000).splitlines(keepends=True)
+    lines[4500] = '4499,"name"x,1.5\n'
+    drop(settings, "t", "big.csv", "".join(lines))
+    committed = threading.Event()
+    check = readers._check_quotes
+
+    def slow_check(path: Path, delimiter: str, stop: threading.Event | None = None) -> None:
+        committed.wait(3)
+        check(path, delimiter, stop)
+
+    monkeypatch.setattr(readers, "_check_quotes", slow_check)
+    summary = Loader(settings, on_event=lambda _: committed.set()).load_pending()
+    assert not committed.is_set()
+    assert [(q.kind, q.line) for q in summary.quarantined] == [("unparseable", 4501)]
+    assert "closing quote" in summary.quarantined[0].reason
+    assert not (table_path(settings, "bronze", "t") / "_delta_log").exists()
