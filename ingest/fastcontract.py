@@ -1,0 +1,178 @@
+"""A fast, one-sided test that records keep a table's contract: "yes", or "ask the exact check".
+
+The exact check (``ingest.validation``: every declared value's text, column at a time, by
+:func:`lakehouse.dialect.fits`, with a message per error) costs Arrow kernel calls per column
+whatever the body's size. Most bodies are valid, so one typed msgspec decode of the records
+against a Struct made from the contract answers first:
+
+- an integer column is an ``int`` between its type's bounds: msgspec takes only a JSON integer
+  literal for it (no fraction, no exponent, no string, not ``true``); ``-0`` is the one such
+  literal the rule refuses, so a body holding ``-0`` outside a longer number is not judged here;
+- a boolean column is a ``bool``: only ``true`` / ``false``;
+- any other checked column is kept as its raw JSON text, and all of a column's texts are matched
+  at once (joined by NUL, which raw JSON never holds) by one regular expression that accepts only
+  texts the rule accepts: a canonical number within the type's digits (or the same characters
+  quoted), a quoted date or timestamp of the dialect's shape whose day exists in every year
+  (29 February is left to the exact check), ``null`` unless the column is required;
+- a required column must be present and not ``null``.
+
+Each test accepts a subset of what the rule accepts (it never says "yes" where the exact check
+would refuse), so the body's answer is the same either way: a "no" only sends the body to the
+exact check, which finds and names the errors as before. ``tests/ingest/test_fastcontract.py``
+holds the two to that on generated adversarial values and bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import attrgetter
+from typing import Annotated, Any
+
+import msgspec
+
+from lakehouse import dialect
+from lakehouse.contracts import Column, Contract
+
+__all__ = ["holds", "value_pattern"]
+
+#: A JSON ``-0`` (an integer literal msgspec reads as 0, which the rule refuses for integers).
+_NEGATIVE_ZERO_INT = re.compile(rb"-0(?![0-9.eE])")
+#: The bounds msgspec can check (a UBIGINT above them goes to the exact check).
+_INT64 = (-(2**63), 2**63 - 1)
+#: Any JSON value but ``null`` (a required column whose type leaves its text free).
+_PRESENT = str | int | float | bool | list[Any] | dict[str, Any]
+#: A day every year has: months' days up to 28, 29-30 but in February, 31 in long months.
+_DAY = (
+    r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+
+
+def _digits_at_most(n: int) -> str:
+    """Lookahead: the number starting here has at most ``n`` characters."""
+    return f"(?=[-.0-9]{{1,{n}}}(?![-.0-9]))"
+
+
+def _decimal(precision: int, scale: int) -> str | None:
+    """Canonical numbers (``dialect.NUMBER_TEXT``, no negative zero) with at most
+    ``precision - scale`` digits before the point and ``scale`` after it."""
+    whole = precision - scale
+    if whole < 0 or scale < 0:
+        return None
+    fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+    options = [f"0{fraction}"]
+    if whole > 0:
+        options.append(f"-?[1-9][0-9]{{0,{whole - 1}}}{fraction}")
+    if scale:  # -0.5 is a number; -0.0 is not (a nonzero digit among the decimals)
+        options.append(f"-0\\.(?=[0-9]{{0,{scale - 1}}}[1-9])[0-9]{{1,{scale}}}")
+    return "|".join(options)
+
+
+def value_pattern(data_type: str) -> str | None:
+    """A regular expression of raw JSON texts (a number's literal, a string with its quotes)
+    that ``data_type`` holds exactly by :func:`lakehouse.dialect.fits`; None when there is
+    none here (integers and booleans are typed, not matched)."""
+    t = dialect.type_name(data_type)
+    if t == "HUGEINT":
+        number = f"0|-?[1-9][0-9]{{0,{dialect.MAX_DECIMAL_DIGITS - 1}}}"
+    elif t in ("DOUBLE", "FLOAT"):  # 15 (6) characters hold at most 15 (6) digits: exact
+        number = f"{_digits_at_most(15 if t == 'DOUBLE' else 6)}(?:{dialect.NUMBER_TEXT})"
+    elif (params := dialect.decimal_params(t)) is not None:
+        found = _decimal(*params)
+        if found is None:
+            return None
+        number = found
+    elif t == "DATE":
+        return f'"{_DAY}"'
+    elif t == "TIMESTAMP":
+        return f'"{_DAY}[ T]{dialect.TIME_TEXT}"'
+    elif t == "TIMESTAMPTZ":
+        return f'"{_DAY}[ T]{dialect.TIME_TEXT}{dialect.OFFSET_TEXT}?"'
+    else:
+        return None
+    return f'(?:{number})|"(?:{number})"'
+
+
+def _column(data_type: str | None) -> tuple[str, Any]:
+    """(``"int"``, bounds), (``"bool"``, None), (``"raw"``, pattern), or (``"any"``, None)."""
+    if not data_type:
+        return "any", None
+    t = dialect.type_name(data_type)
+    if t in dialect.INT_RANGES:
+        return "int", dialect.INT_RANGES[t]
+    if t == "BOOLEAN":
+        return "bool", None
+    pattern = value_pattern(data_type)
+    if pattern is not None:
+        return "raw", pattern
+    return "any", None
+
+
+@dataclass(frozen=True, slots=True)
+class _Fast:
+    decoder: msgspec.json.Decoder[Any]
+    #: (attribute, whole-column pattern) of the columns kept as raw text
+    patterns: tuple[tuple[attrgetter[Any], re.Pattern[bytes]], ...]
+    integers: bool  # some column is typed int: -0 must be ruled out first
+
+
+def _whole_column(value: str) -> re.Pattern[bytes]:
+    return re.compile(f"(?:{value})(?:\\x00(?:{value}))*".encode("ascii"))
+
+
+@lru_cache(maxsize=256)
+def _fast(contract: Contract, columns: tuple[Column, ...]) -> _Fast | None:
+    fields: list[tuple[str, Any, Any]] = []
+    patterns = []
+    integers = False
+    for i, column in enumerate(columns):
+        attr = f"f{i}"
+        kind, detail = _column(column.data_type)
+        if kind == "int":
+            integers = True
+            low, high = max(detail[0], _INT64[0]), min(detail[1], _INT64[1])  # msgspec's bounds
+            typ: Any = Annotated[int, msgspec.Meta(ge=low, le=high)]
+        elif kind == "bool":
+            typ = bool
+        elif kind == "raw":
+            typ = msgspec.Raw
+            value = detail if column.required else f"{detail}|null"
+            patterns.append((attrgetter(attr), _whole_column(value)))
+        elif column.required:
+            typ = _PRESENT
+        else:  # neither typed nor required: not a checked column
+            return None
+        if column.required:
+            fields.append((attr, typ, msgspec.field(name=column.name)))
+        elif kind == "raw":
+            fields.append(
+                (attr, typ, msgspec.field(default=msgspec.Raw(b"null"), name=column.name))
+            )
+        else:
+            fields.append((attr, typ | None, msgspec.field(default=None, name=column.name)))
+    try:
+        struct = msgspec.defstruct(f"Fast_{contract.table}", fields, kw_only=True)
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(struct)
+    except (TypeError, ValueError):  # a contract msgspec cannot express: the exact check only
+        return None
+    return _Fast(decoder, tuple(patterns), integers)
+
+
+def holds(ndjson: bytes, contract: Contract, columns: tuple[Column, ...]) -> bool:
+    """True only if every record of ``ndjson`` (one JSON object per line, already decoded
+    once) keeps ``columns`` of ``contract`` by the rule; False means "not known here"."""
+    fast = _fast(contract, columns)
+    if fast is None:
+        return False
+    if fast.integers and _NEGATIVE_ZERO_INT.search(ndjson):
+        return False
+    try:
+        records = fast.decoder.decode_lines(ndjson)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return False
+    for get, pattern in fast.patterns:
+        if pattern.fullmatch(b"\x00".join(map(get, records))) is None:
+            return False
+    return True

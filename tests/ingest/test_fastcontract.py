@@ -1,0 +1,256 @@
+"""The contract's fast test (ingest.fastcontract) never says "yes" where the exact check refuses.
+
+It is one-sided by design: a "yes" skips the exact check (``ingest.validation._check_contract``),
+a "no" runs it. So the answers stay the same exactly when every "yes" is right. Held here two
+ways on adversarial values (wrong types, big integers, floats for integers, ``-0``, exponents,
+trailing zeros, nulls in required fields, absent fields, numbers as strings, escapes, unicode,
+nested values, extra fields, a byte-order mark): each value pattern accepts only texts
+:func:`lakehouse.dialect.fits` accepts, and :func:`ingest.validation.parse_records` gives the
+same records or the same errors (status, message, row, field) with the fast test as without it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_typecheck import TYPES as TYPECHECK_TYPES
+
+from ingest import fastcontract, validation
+from ingest.fastcontract import holds, value_pattern
+from ingest.validation import BodyError, RecordsError, TooManyRecordsError, parse_records
+from lakehouse import dialect
+from lakehouse.contracts import Column, Contract
+
+TYPES = [*TYPECHECK_TYPES, "uinteger", "decimal(3,1)"]
+
+# raw JSON values, as written in a body
+LITERALS = [
+    "0", "-0", "-0.0", "-0.00", "0.0", "0.00", "0.000", "0.5", "-0.5", "-0.05", "-0.001", "1",
+    "-1", "1.0", "1.00", "1.500", "1.005", "1e3", "1E3", "1e-3", "1.5e1", "-1e0", "127", "128",
+    "-128", "-129", "255", "256", "32767", "32768", "2147483647", "2147483648", "-2147483648",
+    "-2147483649", "4294967295", "4294967296", "9223372036854775807", "9223372036854775808",
+    "-9223372036854775808", "-9223372036854775809", "18446744073709551615",
+    "18446744073709551616", "99999999999999999999", "9" * 38, "9" * 39, "-" + "9" * 38,
+    "1" + "0" * 400, "1e999", "-1e999", "1.0000000000000000001", "123456789012345",
+    "1234567890123456", "0.0000000000001", "0.30000000000000004", "12345678901.99",
+    "123456789012.5", "9999999999.99", "99999", "0.99999", "0.000001", "1234567", "123456",
+    "0.1234567", "true", "false", "null", "[]", "{}", "[1]", '{"a": 1}', '{"a": 1, "a": 2}',
+    '""', '" "', '"0"', '"-0"', '"12"', '" 12"', '"12 "', '"007"', '"1.50"', '"1.500"', '"1e3"',
+    '"true"', '"false"', '"True"', '"null"', '"NA"', '"\\u0031"', '"1\\u0030"', '"ação"',
+    '"\\ud83d\\ude00"', '"\ufeff1"', '"\uff11"', '"\u0663"', '"2024-01-01"', '"2024-02-28"',
+    '"2024-02-29"', '"2023-02-29"', '"2024-02-30"', '"2024-04-30"', '"2024-04-31"',
+    '"2024-12-31"', '"2024-13-01"', '"2024-00-10"', '"2024-01-00"', '"0000-01-01"',
+    '"0001-01-01"', '"9999-12-31"', '"2024-1-1"', '"2024-01-01 13:45:00"',
+    '"2024-01-01T13:45:00"', '"2024-01-01t13:45:00"', '"2024-01-01T13:45:00Z"',
+    '"2024-01-01T13:45:00z"', '"2024-01-01T13:45:00+05:30"', '"2024-01-01T13:45:00-00:00"',
+    '"2024-01-01T13:45:00+24:00"', '"2024-01-01T13:45:00-00:60"', '"2024-01-01T13:45:00+0530"',
+    '"2024-01-01T13:45:00+05"', '"2024-01-01 24:00:00"', '"2024-01-01 23:60:00"',
+    '"2024-01-01 23:59:60"', '"2024-01-01 13:45:00.123456"', '"2024-01-01 13:45:00.1234567"',
+    '"2024-01-01 13:45:00."', '"2024-02-29T00:00:00Z"', '"2024-04-31T00:00:00Z"',
+    '"2024-01-01T13:45:00Z "', '"2024-01-01T13:45:00\\u005a"', '"12:02:55"',
+    '"550e8400-e29b-41d4-a716-446655440000"',
+]  # fmt: skip
+
+number_literal = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,22})(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", fullmatch=True
+)
+date_literal = st.from_regex(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([ Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,8})?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?",
+    fullmatch=True,
+)
+string_literal = st.one_of(number_literal, date_literal, st.text(max_size=8)).map(json.dumps)
+raw_value = st.one_of(
+    st.sampled_from(LITERALS),
+    number_literal,
+    string_literal,
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+
+def text_as_written(raw: str) -> str:
+    """The text the rule judges: a string's characters, any other value's literal."""
+    return str(json.loads(raw)) if raw.startswith('"') else raw
+
+
+@pytest.mark.parametrize("data_type", TYPES)
+def test_patterns_accept_only_what_the_rule_accepts_edges(data_type: str) -> None:
+    pattern = value_pattern(data_type)
+    if pattern is None:
+        return
+    wrong = [raw for raw in LITERALS if re.fullmatch(pattern, raw) and not _fits(raw, data_type)]
+    assert not wrong, f"{data_type}: the fast pattern takes {wrong}"
+    assert not re.fullmatch(pattern, "null")
+
+
+def _fits(raw: str, data_type: str) -> bool:
+    if raw == "null" or raw[:1] in "[{":
+        return False
+    return dialect.fits(text_as_written(raw), data_type)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=raw_value, data_type=st.sampled_from(TYPES))
+def test_patterns_accept_only_what_the_rule_accepts(raw: str, data_type: str) -> None:
+    pattern = value_pattern(data_type)
+    if pattern is not None and re.fullmatch(pattern, raw):
+        assert _fits(raw, data_type), (raw, data_type)
+
+
+# -- whole bodies: the same answer with the fast test as without it -----------------------------
+
+CONTRACT = Contract(
+    "wide",
+    (
+        Column("id", "bigint", required=True),
+        Column("small", "smallint"),
+        Column("tiny", "utinyint"),
+        Column("count", "ubigint"),
+        Column("huge", "hugeint"),
+        Column("amount", "decimal(12,2)"),
+        Column("share", "decimal(5,5)"),
+        Column("ratio", "double"),
+        Column("weight", "float"),
+        Column("flag", "boolean"),
+        Column("day", "date"),
+        Column("at", "timestamp"),
+        Column("seen", "timestamp with time zone", required=True),
+        Column("name", "varchar", required=True),
+        Column("code", "integer", required=True),
+        Column("note", "varchar"),
+    ),
+)
+SMALL = Contract(
+    "small",
+    (Column("n", "integer", required=True), Column("d", "decimal(4,1)"), Column("b", "boolean")),
+)
+NAMES = [c.name for c in CONTRACT.columns] + ["extra", "Id", "n", "d", "b", "ü"]
+
+VALID: dict[str, list[str]] = {
+    "id": ["1", "-5", "9223372036854775807", "0"],
+    "small": ["12", "-32768", "null"],
+    "tiny": ["0", "255"],
+    "count": ["18446744073709551615", "3"],
+    "huge": ["-" + "9" * 38, "7"],
+    "amount": ["12.50", "0.01", "-3", "9999999999.99", '"1.5"'],
+    "share": ["0.12345", "-0.5", "0"],
+    "ratio": ["1.5", "123456789012345", "0.0000000000001"],
+    "weight": ["1.5", "123456"],
+    "flag": ["true", "false"],
+    "day": ['"2024-02-28"', '"2024-12-31"'],
+    "at": ['"2024-01-01 13:45:00"', '"2024-01-01T13:45:00.123456"'],
+    "seen": ['"2024-05-01T00:12:00Z"', '"2024-05-01T00:12:00+05:30"', '"2024-05-01 00:12:00"'],
+    "name": ['"x"', '""', "12", '"\\u00e9"'],
+    "code": ["1", "-2147483648", "2147483647"],
+    "note": ['"free text"', "null", "[1, 2]"],
+}
+VALID_SMALL = {"n": ["0", "-1", "2147483647"], "d": ["999.9", "-0.5", "null"], "b": ["true"]}
+
+
+@st.composite
+def record(draw: st.DrawFn, contract: Contract) -> str:
+    """One JSON object, as text: valid values, or some replaced, dropped, or added."""
+    valid = VALID if contract is CONTRACT else VALID_SMALL
+    fields = draw(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in valid.items()}))
+    if draw(st.booleans()):  # else a valid record (a valid body takes the fast test)
+        for name in draw(st.lists(st.sampled_from(NAMES), max_size=3)):
+            fields[name] = draw(raw_value)
+        for name in draw(st.lists(st.sampled_from(NAMES), max_size=2)):
+            fields.pop(name, None)
+    space = draw(st.sampled_from(["", " "]))
+    return "{" + f",{space}".join(f'"{k}":{space}{v}' for k, v in fields.items()) + "}"
+
+
+@st.composite
+def body(draw: st.DrawFn, contract: Contract) -> tuple[bytes, bool]:
+    records = draw(st.lists(record(contract), min_size=1, max_size=6))
+    ndjson = draw(st.booleans())
+    text = "\n".join(records) if ndjson else "[" + ",\n".join(records) + "]"
+    bom = "\ufeff" if draw(st.booleans()) else ""
+    return (bom + text).encode(), ndjson
+
+
+def answer(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        records = call()
+    except RecordsError as exc:
+        return ("422", exc.errors, exc.truncated)
+    except (BodyError, TooManyRecordsError) as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "row", None))
+    return ("202", records.count, records.ndjson, records.keys)
+
+
+def both_ways(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, ndjson: bool, contract: Contract
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    fast = answer(lambda: parse_records(data, ndjson=ndjson, contract=contract, max_errors=5))
+    with monkeypatch.context() as m:
+        m.setattr(fastcontract, "holds", lambda *a: False)
+        exact = answer(lambda: parse_records(data, ndjson=ndjson, contract=contract, max_errors=5))
+    return fast, exact
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), contract=st.sampled_from([CONTRACT, SMALL]))
+def test_the_same_answer_with_and_without_the_fast_test(
+    monkeypatch: pytest.MonkeyPatch, data: st.DataObject, contract: Contract
+) -> None:
+    sent, ndjson = data.draw(body(contract))
+    fast, exact = both_ways(monkeypatch, sent, ndjson, contract)
+    assert fast == exact
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"n": -0}',
+        '{"n": -0 }',
+        '{"n":-0}',
+        '{"n": 1.0}',
+        '{"n": 1e2}',
+        '{"n": null}',
+        "{}",
+        '{"n": "1"}',
+        '{"n": true}',
+        '{"n": 2147483648}',
+        '{"n": 1, "d": 1.50}',
+        '{"n": 1, "d": -0.0}',
+        '{"n": 1, "d": 1e999}',
+        '{"n": 1, "d": "12.5"}',
+        '{"n": 1, "d": "\\u0031"}',
+        '{"n": 1, "d": 999.9}',
+        '{"n": 1, "d": 1000}',
+        '{"n": 1, "b": "true"}',
+        '{"n": 1, "b": 1}',
+        '{"n": 1, "n": 2}',
+        '{"n": 1, "x": {"y": 1, "y": 2}}',
+        '{"n": 99999999999999999999999}',
+    ],
+)
+def test_edge_records_agree(monkeypatch: pytest.MonkeyPatch, line: str) -> None:
+    for data, ndjson in ((line.encode(), True), (f"[{line}]".encode(), False)):
+        fast, exact = both_ways(monkeypatch, data, ndjson, SMALL)
+        assert fast == exact, line
+
+
+def test_valid_bodies_take_the_fast_test() -> None:
+    """The bodies the benchmark sends (and their like) are judged without the exact check."""
+    lines = [
+        b'{"id": 1, "seen": "2024-05-01T00:12:00Z", "name": "a", "code": 7, "amount": 12.5,'
+        b' "flag": true, "day": "2024-02-28", "ratio": 0.25, "note": null, "extra": [1]}',
+        b'{"id": 2, "seen": "2024-05-01 00:12:00+01:00", "name": "b", "code": -7, "amount": -3}',
+    ]
+    columns = validation._checked_columns(CONTRACT)
+    assert holds(b"\n".join(lines), CONTRACT, columns)
+    assert not holds(lines[0].replace(b'"id": 1', b'"id": -0'), CONTRACT, columns)
+    assert not holds(lines[1].replace(b"-3", b"-3.001"), CONTRACT, columns)
+    assert not holds(lines[1].replace(b'"name": "b", ', b""), CONTRACT, columns)
