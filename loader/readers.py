@@ -660,10 +660,11 @@ def _needs_literals(path: Path, stop: threading.Event | None = None) -> bool:
     scan = _RiskScan.make()
     if scan is None:
         return _needs_literals_re2(path, stop)
-    buffer = bytearray(_OVERLAP + _BLOCK)
-    view = memoryview(buffer)
-    kept = 0  # the previous block's last bytes, at the buffer's front
     with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size  # a small file: no 16 MiB buffer to clear
+        buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, size)))
+        view = memoryview(buffer)
+        kept = 0  # the previous block's last bytes, at the buffer's front
         while n := f.readinto(view[kept:]):
             if stop is not None and stop.is_set():
                 return False
