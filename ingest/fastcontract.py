@@ -10,8 +10,8 @@ against a Struct made from the contract answers first:
   literal the rule refuses, so a body holding ``-0`` outside a longer number is not judged here;
 - a boolean column is a ``bool``: only ``true`` / ``false``;
 - any other checked column is kept as its raw JSON text, and all of a column's texts are matched
-  at once (joined by NUL, which raw JSON never holds) by one regular expression that accepts only
-  texts the rule accepts: a canonical number within the type's digits (or the same characters
+  at once (joined by NUL, which raw JSON never holds) by one regular expression (RE2, through
+  Arrow: one linear pass) that accepts only texts the rule accepts: a canonical number within the type's digits (or the same characters
   quoted), a quoted date or timestamp of the dialect's shape whose day exists in every year
   (29 February is left to the exact check), ``null`` unless the column is required;
 - a required column must be present and not ``null``.
@@ -24,13 +24,14 @@ holds the two to that on generated adversarial values and bodies.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakehouse import dialect
 from lakehouse.contracts import Column, Contract
@@ -38,21 +39,21 @@ from lakehouse.contracts import Column, Contract
 __all__ = ["holds", "value_pattern"]
 
 #: A JSON ``-0`` (an integer literal msgspec reads as 0, which the rule refuses for integers).
-_NEGATIVE_ZERO_INT = re.compile(rb"-0(?![0-9.eE])")
+_NEGATIVE_ZERO_INT = r"-0(?:[^0-9.eE]|$)"
 #: The bounds msgspec can check (a UBIGINT above them goes to the exact check).
 _INT64 = (-(2**63), 2**63 - 1)
 #: Any JSON value but ``null`` (a required column whose type leaves its text free).
 _PRESENT = str | int | float | bool | list[Any] | dict[str, Any]
 #: A day every year has: months' days up to 28, 29-30 but in February, 31 in long months.
 _DAY = (
-    r"(?!0000)[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
 )
 
 
-def _digits_at_most(n: int) -> str:
-    """Lookahead: the number starting here has at most ``n`` characters."""
-    return f"(?=[-.0-9]{{1,{n}}}(?![-.0-9]))"
+def _negative_fraction(digits: int) -> str:
+    """``-0.`` then 1 to ``digits`` decimals, one of them not 0 (``-0.0`` is no number)."""
+    return "|".join(f"-0\\.0{{{k}}}[1-9][0-9]{{0,{digits - 1 - k}}}" for k in range(digits))
 
 
 def _decimal(precision: int, scale: int) -> str | None:
@@ -65,8 +66,19 @@ def _decimal(precision: int, scale: int) -> str | None:
     options = [f"0{fraction}"]
     if whole > 0:
         options.append(f"-?[1-9][0-9]{{0,{whole - 1}}}{fraction}")
-    if scale:  # -0.5 is a number; -0.0 is not (a nonzero digit among the decimals)
-        options.append(f"-0\\.(?=[0-9]{{0,{scale - 1}}}[1-9])[0-9]{{1,{scale}}}")
+    if scale:  # -0.5 is a number; -0.0 is not
+        options.append(_negative_fraction(scale))
+    return "|".join(options)
+
+
+def _short(length: int) -> str:
+    """Canonical numbers of at most ``length`` characters (a sign always counted)."""
+    budget = length - 1
+    options = [f"0(?:\\.[0-9]{{1,{budget - 2}}})?", _negative_fraction(budget - 2)]
+    for digits in range(1, budget + 1):
+        decimals = budget - digits - 1
+        fraction = f"(?:\\.[0-9]{{1,{decimals}}})?" if decimals > 0 else ""
+        options.append(f"-?[1-9][0-9]{{{digits - 1}}}{fraction}")
     return "|".join(options)
 
 
@@ -78,7 +90,7 @@ def value_pattern(data_type: str) -> str | None:
     if t == "HUGEINT":
         number = f"0|-?[1-9][0-9]{{0,{dialect.MAX_DECIMAL_DIGITS - 1}}}"
     elif t in ("DOUBLE", "FLOAT"):  # 15 (6) characters hold at most 15 (6) digits: exact
-        number = f"{_digits_at_most(15 if t == 'DOUBLE' else 6)}(?:{dialect.NUMBER_TEXT})"
+        number = _short(15 if t == "DOUBLE" else 6)
     elif (params := dialect.decimal_params(t)) is not None:
         found = _decimal(*params)
         if found is None:
@@ -114,12 +126,21 @@ def _column(data_type: str | None) -> tuple[str, Any]:
 class _Fast:
     decoder: msgspec.json.Decoder[Any]
     #: (attribute, whole-column pattern) of the columns kept as raw text
-    patterns: tuple[tuple[attrgetter[Any], re.Pattern[bytes]], ...]
+    patterns: tuple[tuple[attrgetter[Any], str], ...]
     integers: bool  # some column is typed int: -0 must be ruled out first
 
 
-def _whole_column(value: str) -> re.Pattern[bytes]:
-    return re.compile(f"(?:{value})(?:\\x00(?:{value}))*".encode("ascii"))
+def _whole_column(value: str) -> str:
+    """Every value of a column, joined by NUL, is a ``value``."""
+    return f"^(?:{value})(?:\\x00(?:{value}))*$"
+
+
+def _found(pattern: str, data: bytes) -> bool:
+    """Whether RE2 finds ``pattern`` in ``data`` (through Arrow, without copying ``data``):
+    one pass, no backtracking, several times faster than ``re`` on these patterns."""
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return bool(pc.match_substring_regex(array, pattern)[0].as_py())
 
 
 @lru_cache(maxsize=256)
@@ -166,13 +187,13 @@ def holds(ndjson: bytes, contract: Contract, columns: tuple[Column, ...]) -> boo
     fast = _fast(contract, columns)
     if fast is None:
         return False
-    if fast.integers and _NEGATIVE_ZERO_INT.search(ndjson):
+    if fast.integers and _found(_NEGATIVE_ZERO_INT, ndjson):
         return False
     try:
         records = fast.decoder.decode_lines(ndjson)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return False
     for get, pattern in fast.patterns:
-        if pattern.fullmatch(b"\x00".join(map(get, records))) is None:
+        if not _found(pattern, b"\x00".join(map(get, records))):
             return False
     return True

@@ -221,7 +221,7 @@ def _no_duplicates(body: bytes, rows: list[dict[str, Any]]) -> bool:
     body's count larger. A literal ``\\\\u003a`` only over-counts: then the slow path decides.
     """
     found = body.count(b":")
-    if b"\\u003" in body:
+    if b"\\" in body and b"\\u003" in body:  # one byte is found faster than five
         found += body.count(b"\\u003a") + body.count(b"\\u003A")
     return found == _ENCODE.encode(rows).count(b":")
 
