@@ -11,9 +11,10 @@ against a Struct made from the contract answers first:
 - a boolean column is a ``bool``: only ``true`` / ``false``;
 - any other checked column is kept as its raw JSON text, and all of a column's texts are matched
   at once (joined by NUL, which raw JSON never holds) by one regular expression (RE2, through
-  Arrow: one linear pass) that accepts only texts the rule accepts: a canonical number within the type's digits (or the same characters
-  quoted), a quoted date or timestamp of the dialect's shape whose day exists in every year
-  (29 February is left to the exact check), ``null`` unless the column is required;
+  Arrow: one linear pass) that accepts only texts the rule accepts: a canonical number within
+  the type's digits (or the same characters quoted), a quoted date or timestamp of the dialect's
+  shape whose day exists in every year (29 February is left to the exact check), ``null``
+  unless the column is required;
 - a required column must be present and not ``null``.
 
 Each test accepts a subset of what the rule accepts (it never says "yes" where the exact check
