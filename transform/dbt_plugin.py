@@ -40,6 +40,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -56,6 +57,7 @@ from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import arrow_dataset
 from transform._dbt_duckdb_internals import route_load_source
+from transform.bronze_since import files_since
 from transform.publish import CHANGED_SINCE, CHANGED_SINCE_DDL
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class Pin:
     #: under the same name, whose versions then start again at 0)
     table_id: str = ""
     folder: str = "bronze"
+    #: the table's local folder, when ``files`` are set (the version watermark reads its log)
+    root: str = ""
 
     @property
     def registered_name(self) -> str:
@@ -212,12 +216,14 @@ class BuildPins:
                     "first file are still coming in"
                 )
             delta.load_as_version(version)
+        files = () if options else _plain_parquet_files(delta)
         pin = Pin(
             table=table,
             version=delta.version(),
             dataset=arrow_dataset(delta),
-            files=() if options else _plain_parquet_files(delta),
+            files=files,
             table_id=str(delta.metadata().id),
+            root=str(path) if files else "",
         )
         with _LOCK:
             self.pins[table] = pin
@@ -297,6 +303,10 @@ class Plugin(BasePlugin):
                 # and scope its tests and publish to rows that are not all that changed. A
                 # fresh connection starts from no entry: its first build tests and compares all.
                 conn.execute(f"delete from {CHANGED_SINCE}")
+                # the version watermark's tables (macros/bronze_since.sql): kept across opens,
+                # keyed by the model's name, in the same file as the model, so they go back
+                # with it when the file is restored
+                conn.execute(ABSORBED_DDL)
             except duckdb.Error as exc:  # a read-only file: its tests see every row
                 log.info("no %s table: %s", "_lakehouse_changed", exc)
         # a memory limit and a spill folder, not DuckDB's 80% of the machine (docs/operations.md)
@@ -334,12 +344,76 @@ class Plugin(BasePlugin):
                 if source_config.schema:
                     cursor.execute(f"create schema if not exists {_quote(source_config.schema)}")
                 cursor.execute(f"create or replace view {view} as select * from {pin.relation}")
+                if pin.folder == "bronze":
+                    _record_news(cursor, pin)
             finally:
                 cursor.close()
             _STATE.views[view] = pin.registered_name
 
     def default_materialization(self) -> str:
         return "view"
+
+
+#: The version watermark's tables (dbt_project/macros/bronze_since.sql, docs/dbt.md):
+#: ``pins``: the version each bronze table is pinned at in the current build;
+#: ``bronze_new``: for each version a model last read of a bronze table, the files holding the
+#: rows committed after it up to the pin (``exact`` false: read the whole snapshot);
+#: ``inputs``: per model and input (``bronze:<table>`` or ``ref:<relation>``) what it absorbed:
+#: a bronze table's id and version, or the last run of an upstream model it saw;
+#: ``pending``: the same, written when the model is compiled, made ``inputs`` (and a ``runs``
+#: entry) by the model's post-hook inside its own transaction, so a failed run advances nothing;
+#: ``runs``: per successful run of a model that reads through the watermark, the oldest
+#: ``_ingested_at`` a row it changed may have (what a model downstream reads from).
+ABSORBED = "_lakehouse_absorbed"
+ABSORBED_DDL = f"""
+create schema if not exists {ABSORBED};
+create table if not exists {ABSORBED}.pins (
+    source_table varchar, table_id varchar, version bigint);
+create table if not exists {ABSORBED}.bronze_new (
+    source_table varchar, table_id varchar, from_version bigint, to_version bigint,
+    exact boolean, path varchar);
+create table if not exists {ABSORBED}.inputs (
+    database_name varchar, schema_name varchar, table_name varchar, input varchar,
+    input_id varchar, position bigint);
+create table if not exists {ABSORBED}.pending (
+    database_name varchar, schema_name varchar, table_name varchar, input varchar,
+    input_id varchar, position bigint, since timestamptz);
+create table if not exists {ABSORBED}.runs (
+    database_name varchar, schema_name varchar, table_name varchar, seq bigint,
+    since timestamptz);
+create sequence if not exists {ABSORBED}.run_seq;
+"""
+
+
+def _record_news(cursor: duckdb.DuckDBPyConnection, pin: Pin) -> None:
+    """Write ``pin`` and, for every version a model last read of its table, the files holding
+    the rows committed since (``bronze_new``) where the macros find them."""
+    try:
+        held = cursor.execute(
+            f"select distinct position from {ABSORBED}.inputs where input = ? and input_id = ?",
+            [f"bronze:{pin.table}", pin.table_id],
+        ).fetchall()
+        cursor.execute(f"delete from {ABSORBED}.pins where source_table = ?", [pin.table])
+        cursor.execute(
+            f"insert into {ABSORBED}.pins values (?, ?, ?)", [pin.table, pin.table_id, pin.version]
+        )
+        cursor.execute(f"delete from {ABSORBED}.bronze_new where source_table = ?", [pin.table])
+    except duckdb.Error as exc:  # no such tables (a read-only file): the macros read everything
+        log.info("no version watermark for bronze %s: %s", pin.table, exc)
+        return
+    present = frozenset(pin.files)
+    rows: list[tuple[str, str, int, int, bool, str | None]] = []
+    for (version,) in held:
+        found = (
+            files_since(Path(pin.root), int(version), pin.version, present) if pin.root else None
+        )
+        if found is None:
+            rows.append((pin.table, pin.table_id, version, pin.version, False, None))
+        elif not found:
+            rows.append((pin.table, pin.table_id, version, pin.version, True, None))
+        rows.extend((pin.table, pin.table_id, version, pin.version, True, p) for p in found or ())
+    if rows:
+        cursor.executemany(f"insert into {ABSORBED}.bronze_new values (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _plain_parquet_files(delta: DeltaTable) -> tuple[str, ...]:

@@ -1,8 +1,7 @@
 -- One row per order with its lines and payments totalled: the base of every revenue mart.
 -- Incremental on bronze: each run recomputes only the orders whose order, lines or payments
--- reached silver since the newest `_ingested_at` it holds (minus the look-back), each from all of
--- its rows, and merges those that changed by order_id. `_ingested_at` is the newest of those
--- rows'.
+-- changed in silver since this model last read them (changed_keys), each from all of its rows,
+-- and merges those that changed by order_id. `_ingested_at` is the newest of those rows'.
 {{
     config(
         materialized='incremental',

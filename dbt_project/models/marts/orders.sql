@@ -1,6 +1,6 @@
 -- Gold orders: one row per order, with money totals, payment state and the customer's country.
--- Incremental on bronze: each run takes the orders int_orders_totaled recomputed, and those of
--- customers that changed, since the newest `_ingested_at` it holds (minus the look-back), and
+-- Incremental on bronze: each run takes the orders int_orders_totaled changed, and those of
+-- customers that changed, since this model last read them (input_since, changed_keys), and
 -- merges those that changed by order_id.
 {{
     config(
@@ -24,7 +24,7 @@ orders as (
     select * from {{ ref('int_orders_totaled') }}
     {% if is_incremental() %}
         where
-            {{ bronze_watermark() }}
+            _ingested_at >= {{ input_since(ref('int_orders_totaled')) }}
             or customer_id in (select changed_customers.customer_id from changed_customers)
     {% endif %}
 

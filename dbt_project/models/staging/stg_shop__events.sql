@@ -15,10 +15,7 @@ with
 
 source as (
 
-    select * from {{ source('bronze', 'events') }}
-    {% if is_incremental() %}
-        where {{ bronze_watermark() }}
-    {% endif %}
+    select * from {{ bronze_since(source('bronze', 'events')) }}
 
 ),
 

@@ -14,10 +14,7 @@ with
 
 source as (
 
-    select * from {{ source('bronze', 'order_lines') }}
-    {% if is_incremental() %}
-        where {{ bronze_watermark() }}
-    {% endif %}
+    select * from {{ bronze_since(source('bronze', 'order_lines')) }}
 
 ),
 

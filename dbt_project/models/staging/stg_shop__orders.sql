@@ -1,6 +1,6 @@
 -- Silver orders: the latest version of every order (updated_at, then _ingested_at, then
--- _source_file, all descending). Incremental: reads only bronze rows past the watermark and
--- merges the new winners by order_id.
+-- _source_file, all descending). Incremental: reads only the bronze rows committed since its last
+-- run (bronze_since) and merges the new winners by order_id.
 {{
     config(
         materialized='incremental',
@@ -14,10 +14,7 @@ with
 
 source as (
 
-    select * from {{ source('bronze', 'orders') }}
-    {% if is_incremental() %}
-        where {{ bronze_watermark() }}
-    {% endif %}
+    select * from {{ bronze_since(source('bronze', 'orders')) }}
 
 ),
 

@@ -13,10 +13,7 @@ with
 
 source as (
 
-    select * from {{ source('bronze', 'payments') }}
-    {% if is_incremental() %}
-        where {{ bronze_watermark() }}
-    {% endif %}
+    select * from {{ bronze_since(source('bronze', 'payments')) }}
 
 ),
 

@@ -1,10 +1,19 @@
 -- Silver products: the latest version of every product (updated_at, then _ingested_at, then
--- _source_file, all descending). Small: rebuilt whole on every build.
+-- _source_file, all descending). Incremental merge by product_id: reads only the bronze rows
+-- committed since its last run (bronze_since).
+{{
+    config(
+        materialized='incremental',
+        unique_key='product_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+    )
+}}
 with
 
 source as (
 
-    select * from {{ source('bronze', 'products') }}
+    select * from {{ bronze_since(source('bronze', 'products')) }}
 
 ),
 
@@ -25,9 +34,9 @@ renamed as (
 
 ),
 
-latest as (
+changed as (
 
-    {{ latest_by_key(
+    {{ new_winners(
         'renamed',
         'product_id',
         'updated_at desc nulls last, _ingested_at desc, _source_file desc',
@@ -35,4 +44,4 @@ latest as (
 
 )
 
-select * from latest
+select * from changed

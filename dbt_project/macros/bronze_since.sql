@@ -1,0 +1,209 @@
+-- noqa: disable=LT02
+{#
+    The version watermark (docs/dbt.md, "Incremental on bronze"): an incremental model reads
+    only the rows it has not absorbed yet, told by Delta version and by upstream run, not by
+    time, so a batch right after a bulk load does not read the bulk load again.
+
+    - `bronze_since(source('bronze', 't'))`, in the FROM of a model: in an incremental run, the
+      rows of bronze `t` committed after the version the model last read (the files holding
+      them: transform/bronze_since.py walks the Delta log; compaction moves no row in, a
+      half-loaded file is invisible by the pin rule); otherwise, or when the log cannot tell
+      (a restore, a table created anew, rows of that version rewritten), the whole pinned
+      snapshot: a model merged by key with a total order gets the same rows either way.
+    - `input_since(ref('m'))`: the oldest `_ingested_at` a row of model `m` changed at since
+      this model last read it (each run of `m` through these macros records that bound), so
+      `where _ingested_at >= {{ input_since(ref('m')) }}` holds every row of `m` that changed.
+      A model `m` that does not record its runs gets the time watermark instead
+      (`bronze_watermark`: the newest `_ingested_at` held minus the look-back).
+    - `lakehouse_absorb()`, the models' post-hook (dbt_project.yml): makes what the model read
+      its new watermark, inside the model's own transaction: a failed run advances nothing.
+
+    Each read is also recorded for the tests and the publish of what changed (changed_since.sql).
+#}
+
+{% macro _lh_quote(text) -%}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro _lh_this(relation) -%}
+    database_name = {{ _lh_quote(relation.database) }}
+    and schema_name = {{ _lh_quote(relation.schema) }}
+    and table_name = {{ _lh_quote(relation.identifier) }}
+{%- endmacro %}
+
+{# what a model downstream calls `relation` in its inputs #}
+{% macro _lh_input(relation) -%}
+    {{- return('ref:' ~ relation.database ~ '.' ~ relation.schema ~ '.' ~ relation.identifier) -}}
+{%- endmacro %}
+
+{# whether the plugin created the watermark's tables (not on a read-only file) #}
+{% macro _lh_ready() -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where schema_name = '_lakehouse_absorbed'"
+        ~ " and table_name = 'pending'"
+    ).columns[0].values()[0] -%}
+    {{- return(found > 0) -}}
+{%- endmacro %}
+
+{# `_ingested_at` bound as the text of a timestamptz literal (UTC), from a one-value query #}
+{% macro _lh_bound(expression, relation, default) -%}
+    {%- set query -%}
+        select
+            case
+                when isfinite(bound)
+                    then strftime(timezone('UTC', bound), '%Y-%m-%d %H:%M:%S.%f') || '+00'
+                else cast(bound as varchar)
+            end
+        from (select {{ expression }} as bound from {{ relation }})
+    {%- endset -%}
+    {%- set value = run_query(query).columns[0].values()[0] -%}
+    {{- return(default if value is none else value) -}}
+{%- endmacro %}
+
+{% macro _lh_pending(input, input_id, position, since) -%}
+    {%- set query -%}
+        delete from _lakehouse_absorbed.pending
+        where {{ _lh_this(this) }} and input = {{ _lh_quote(input) }};
+        insert into _lakehouse_absorbed.pending values (
+            {{ _lh_quote(this.database) }}, {{ _lh_quote(this.schema) }},
+            {{ _lh_quote(this.identifier) }}, {{ _lh_quote(input) }}, {{ _lh_quote(input_id) }},
+            {{ position }}, '{{ since }}'::timestamptz
+        )
+    {%- endset -%}
+    {%- do run_query(query) -%}
+{%- endmacro %}
+
+{% macro bronze_since(source_relation) -%}
+    {%- if not execute or not _lh_ready() -%}
+        {{- return(source_relation) -}}
+    {%- endif -%}
+    {%- set table = source_relation.identifier -%}
+    {%- set pins = run_query(
+        "select table_id, version from _lakehouse_absorbed.pins where source_table = "
+        ~ _lh_quote(table)
+    ).rows -%}
+    {%- if pins | length != 1 -%}
+        {{- return(source_relation) -}}
+    {%- endif -%}
+    {%- set table_id = pins[0][0] -%}
+    {%- set pinned = pins[0][1] -%}
+    {%- set relation = source_relation -%}
+    {%- set since = '-infinity' -%}
+    {%- if is_incremental() -%}
+        {%- set held = run_query(
+            "select input_id, position from _lakehouse_absorbed.inputs where "
+            ~ _lh_this(this) ~ " and input = " ~ _lh_quote('bronze:' ~ table)
+        ).rows -%}
+        {%- if held | length == 1 and held[0][0] == table_id and held[0][1] == pinned -%}
+            {%- set relation = '(select * from ' ~ source_relation ~ ' where false)' -%}
+            {%- set since = 'infinity' -%}
+        {%- elif held | length == 1 and held[0][0] == table_id -%}
+            {%- set news = run_query(
+                "select exact, path from _lakehouse_absorbed.bronze_new where source_table = "
+                ~ _lh_quote(table) ~ " and table_id = " ~ _lh_quote(table_id)
+                ~ " and from_version = " ~ held[0][1] ~ " and to_version = " ~ pinned
+            ).rows -%}
+            {%- set paths = [] -%}
+            {%- set exact = news | length > 0 -%}
+            {%- for row in news -%}
+                {%- if not row[0] -%}
+                    {%- set exact = false -%}
+                {%- elif row[1] is not none -%}
+                    {%- do paths.append(_lh_quote(row[1])) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- if exact and paths -%}
+                {%- set relation -%}
+                    (select * from {{ source_relation }} where false
+                    union all by name
+                    select * from read_parquet(
+                        [{{ paths | join(', ') }}],
+                        union_by_name = true, hive_partitioning = false
+                    ))
+                {%- endset -%}
+                {%- set since = _lh_bound('min(_ingested_at)', relation, 'infinity') -%}
+            {%- elif exact -%}
+                {%- set relation = '(select * from ' ~ source_relation ~ ' where false)' -%}
+                {%- set since = 'infinity' -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- do record_changed_since(since) -%}
+    {%- endif -%}
+    {%- do _lh_pending('bronze:' ~ table, table_id, pinned, since) -%}
+    {{- return(relation) -}}
+{%- endmacro %}
+
+{% macro input_since(relation) -%}
+    {%- if not execute -%}
+        {{- return("'-infinity'::timestamptz") -}}
+    {%- endif -%}
+    {%- set last = none -%}
+    {%- if _lh_ready() -%}
+        {%- set last = run_query(
+            "select max(seq) from _lakehouse_absorbed.runs where " ~ _lh_this(relation)
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if last is none -%}
+        {# the input does not record its runs: the time watermark on this model's rows #}
+        {%- set since = _lh_bound(
+            'max(_ingested_at) - to_minutes(cast(' ~ var('bronze_lookback_minutes', 10)
+            ~ ' as bigint))',
+            this,
+            '-infinity',
+        ) -%}
+        {%- do record_changed_since(since) -%}
+        {{- return("'" ~ since ~ "'::timestamptz") -}}
+    {%- endif -%}
+    {%- set input = _lh_input(relation) -%}
+    {%- set held = run_query(
+        "select position from _lakehouse_absorbed.inputs where " ~ _lh_this(this)
+        ~ " and input = " ~ _lh_quote(input)
+    ).rows -%}
+    {%- set since = '-infinity' -%}
+    {%- if held | length == 1 -%}
+        {%- set runs = '(select since from _lakehouse_absorbed.runs where ' ~ _lh_this(relation)
+            ~ ' and seq > ' ~ held[0][0] ~ ')' -%}
+        {%- set since = _lh_bound('min(since)', runs, 'infinity') -%}
+    {%- endif -%}
+    {%- do record_changed_since(since) -%}
+    {%- do _lh_pending(input, '', last, since) -%}
+    {{- return("'" ~ since ~ "'::timestamptz") -}}
+{%- endmacro %}
+
+{# the post-hook of every model (dbt_project.yml): what the model read becomes its watermark #}
+{% macro lakehouse_absorb() -%}
+    {%- if execute and _lh_ready() -%}
+        insert into _lakehouse_absorbed.runs
+        select database_name, schema_name, table_name,
+            nextval('_lakehouse_absorbed.run_seq'), since
+        from (
+            select database_name, schema_name, table_name, min(since) as since
+            from _lakehouse_absorbed.pending
+            where {{ _lh_this(this) }}
+            group by database_name, schema_name, table_name
+        );
+        delete from _lakehouse_absorbed.inputs
+        where {{ _lh_this(this) }}
+            and input in (
+                select input from _lakehouse_absorbed.pending where {{ _lh_this(this) }}
+            );
+        insert into _lakehouse_absorbed.inputs
+        select database_name, schema_name, table_name, input, input_id, position
+        from _lakehouse_absorbed.pending
+        where {{ _lh_this(this) }};
+        delete from _lakehouse_absorbed.pending where {{ _lh_this(this) }};
+        {# runs no model downstream still needs (each reads the runs after its position) #}
+        delete from _lakehouse_absorbed.runs
+        where {{ _lh_this(this) }}
+            and seq < least(
+                coalesce(
+                    (
+                        select min(position) from _lakehouse_absorbed.inputs
+                        where input = {{ _lh_quote(_lh_input(this)) }}
+                    ),
+                    9223372036854775807
+                ),
+                (select max(seq) from _lakehouse_absorbed.runs where {{ _lh_this(this) }})
+            )
+    {%- endif -%}
+{%- endmacro %}

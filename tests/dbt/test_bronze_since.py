@@ -1,0 +1,244 @@
+"""The version watermark (transform/bronze_since.py, dbt_project/macros/bronze_since.sql).
+
+First the log walk on real Delta tables: the files it names hold exactly the rows committed
+after a version (appends; a compaction of old rows only; a compaction mixing old and new rows;
+a roll-back of a half-loaded file), and it answers "everything" (``None``) where it cannot tell
+(a restore, old rows rewritten, a mixed compaction's sources vacuumed).
+
+Then through dbt and the runtime: a keyless model that *appends* every row bronze_since()
+gives it must hold bronze exactly, as a multiset, after each build: a row missed or read twice
+shows. Between builds: new batches, a compaction mixing read and unread rows, a failed run (its
+watermark must not advance), a full refresh.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from runtime_support import REPO, append_bronze, project_settings, write_project
+
+from lakehouse import Settings, table_path
+from lakehouse.storage import arrow_dataset
+from transform import DbtSession, dbt_plugin
+from transform.bronze_since import files_since
+
+
+def _batch(first: int, count: int, batch: str = "b") -> pa.Table:
+    ids = list(range(first, first + count))
+    return pa.table(
+        {"id": pa.array(ids, pa.int64()), "batch": pa.array([batch] * count, pa.string())}
+    )
+
+
+def _append(path: Path, data: pa.Table) -> int:
+    write_deltalake(str(path), data, mode="append")
+    return DeltaTable(str(path)).version()
+
+
+def _new_ids(path: Path, version: int) -> list[int] | None:
+    """The ids in the files ``files_since`` names from ``version`` to the latest."""
+    table = DeltaTable(str(path))
+    present = frozenset(u.removeprefix("file://") for u in table.file_uris())
+    found = files_since(path, version, table.version(), present)
+    if found is None:
+        return None
+    return sorted(i for f in found for i in pq.read_table(f).column("id").to_pylist())
+
+
+def test_appends_are_read_from_after_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    first = _append(path, _batch(1, 5))
+    _append(path, _batch(6, 3))
+    _append(path, _batch(9, 2))
+    assert _new_ids(path, first) == list(range(6, 11))
+    assert _new_ids(path, DeltaTable(str(path)).version()) == []
+
+
+def test_a_compaction_of_read_rows_adds_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    _append(path, _batch(1, 5))
+    read = _append(path, _batch(6, 5))
+    DeltaTable(str(path)).optimize.compact()
+    assert _new_ids(path, read) == []
+    _append(path, _batch(11, 2))
+    assert _new_ids(path, read) == [11, 12]
+
+
+def test_a_compaction_mixing_read_and_new_rows_gives_the_new_rows_only(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    _append(path, _batch(1, 5))
+    read = _append(path, _batch(6, 5))
+    _append(path, _batch(11, 3))
+    _append(path, _batch(14, 2))
+    DeltaTable(str(path)).optimize.compact()  # one file: read rows and new ones
+    assert len(DeltaTable(str(path)).file_uris()) == 1
+    assert _new_ids(path, read) == list(range(11, 16))
+    # the files that held the new rows before the compaction gone: read everything
+    DeltaTable(str(path)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    assert _new_ids(path, read) is None
+
+
+def test_a_rolled_back_file_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    read = _append(path, _batch(1, 5, "old"))
+    _append(path, _batch(6, 5, "rolled"))
+    _append(path, _batch(11, 2, "kept"))
+    DeltaTable(str(path)).delete("batch = 'rolled'")
+    assert _new_ids(path, read) == [11, 12]
+
+
+def test_old_rows_rewritten_or_a_restore_read_everything(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    _append(path, _batch(1, 5))
+    read = _append(path, _batch(6, 5))
+    DeltaTable(str(path)).delete("id = 2")  # rewrites a file of rows already read
+    assert _new_ids(path, read) is None
+
+    other = tmp_path / "u"
+    _append(other, _batch(1, 5))
+    read = _append(other, _batch(6, 5))
+    _append(other, _batch(11, 5))
+    DeltaTable(str(other)).restore(0)
+    assert _new_ids(other, read) is None
+    # a version newer than the table's (a table restored from an older backup)
+    assert files_since(other, 99, DeltaTable(str(other)).version(), frozenset()) is None
+
+
+# -- through dbt: an append-only model must hold bronze exactly ---------------------------------
+
+PROJECT_YML = """
+name: lakehouse
+version: "1.0.0"
+config-version: 2
+profile: lakehouse
+model-paths: ["models"]
+macro-paths: ["macros"]
+models:
+  lakehouse:
+    +post-hook: "{{ lakehouse_absorb() }}"
+    staging:
+      +materialized: table
+      +meta:
+        publish: silver
+"""
+
+FILES = {
+    "models/staging/_sources.yml": """
+        version: 2
+        sources:
+          - name: bronze
+            meta:
+              plugin: lakehouse_bronze
+            tables:
+              - name: orders
+    """,
+    # keyless, appended: a row read twice is a second copy, a row missed is absent
+    "models/staging/stg_orders.sql": """
+        {{ config(materialized='incremental', incremental_strategy='append') }}
+        select
+            order_id,
+            _ingested_at,
+            {% if env_var('LH_TEST_FAIL', '') == '1' %} (select 1 from no_such_table)
+            {% else %} 1 {% endif %} as ok
+        from {{ bronze_since(source('bronze', 'orders')) }}
+    """,
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    files = {"dbt_project.yml": PROJECT_YML, **FILES}
+    for name in ("bronze_since.sql", "bronze_watermark.sql", "changed_since.sql"):
+        files[f"macros/{name}"] = (REPO / "dbt_project" / "macros" / name).read_text()
+    yield project_settings(tmp_path, write_project(tmp_path / "project", files))
+    from transform import _dbt_duckdb_internals
+
+    _dbt_duckdb_internals.drop_environment()
+
+
+def _orders(settings: Settings, first: int, count: int) -> None:
+    from datetime import UTC, datetime
+
+    append_bronze(
+        settings,
+        "orders",
+        pa.table(
+            {
+                "order_id": pa.array(range(first, first + count), pa.int64()),
+                # every batch stamped alike: a time watermark could not tell them apart
+                "_ingested_at": pa.array(
+                    [datetime(2026, 3, 1, tzinfo=UTC)] * count, pa.timestamp("us", tz="UTC")
+                ),
+            }
+        ),
+    )
+
+
+def _model(settings: Settings) -> Counter[int]:
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    rows = conn.execute("select order_id from main.stg_orders").fetchall()
+    return Counter(int(r[0]) for r in rows)
+
+
+def _bronze(settings: Settings) -> Counter[int]:
+    table = DeltaTable(str(table_path(settings, "bronze", "orders")))
+    return Counter(int(i) for i in arrow_dataset(table).to_table().column("order_id").to_pylist())
+
+
+def _compiled(settings: Settings) -> str:
+    found = list((settings.dbt_project_dir / "target" / "compiled").rglob("stg_orders.sql"))
+    assert len(found) == 1, found
+    return found[0].read_text()
+
+
+def test_an_append_only_model_reads_every_row_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = DbtSession(settings)
+    _orders(settings, 1, 50)
+    assert session.build().success
+    assert _model(settings) == _bronze(settings)
+
+    _orders(settings, 51, 5)
+    _orders(settings, 56, 5)
+    result = session.build()
+    assert result.success, result.failures
+    assert "read_parquet(" in _compiled(settings)  # the new files only, not the whole table
+    assert _model(settings) == _bronze(settings)
+    assert sum(_model(settings).values()) == 60
+
+    # nothing new: nothing read
+    assert session.build().success
+    assert _model(settings) == _bronze(settings)
+
+    # a compaction of read rows with unread ones
+    _orders(settings, 61, 3)
+    DeltaTable(str(table_path(settings, "bronze", "orders"))).optimize.compact()
+    assert session.build().success
+    assert "read_parquet(" in _compiled(settings)
+    assert _model(settings) == _bronze(settings)
+
+    # a failed run advances nothing: the next one reads its rows
+    _orders(settings, 64, 4)
+    monkeypatch.setenv("LH_TEST_FAIL", "1")
+    failed = session.build()
+    assert not failed.success
+    monkeypatch.delenv("LH_TEST_FAIL")
+    assert session.build().success
+    assert _model(settings) == _bronze(settings)
+    assert sum(_model(settings).values()) == 67
+
+    # a full refresh reads everything once, and the next run goes on from it
+    assert session.build(full_refresh=True).success
+    assert _model(settings) == _bronze(settings)
+    _orders(settings, 68, 2)
+    assert session.build().success
+    assert _model(settings) == _bronze(settings)
+    assert sum(_model(settings).values()) == 69
