@@ -109,6 +109,13 @@ _INTEGER_KEYS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
 #: table, and so every rewrite of it, about a sixth smaller than delta-rs's default snappy.
 #: Level 1: at 10M rows a sixth less CPU than the default level for files 1% larger.
 WRITER = WriterProperties(compression="ZSTD", compression_level=1)
+#: A table published at under this many bytes is rewritten at zstd level 3 instead: a table
+#: rewritten whole on every batch because its changed keys are scattered (a per-customer mart:
+#: Delta rewrites every file holding a changed row) writes 6-10% fewer bytes per batch for
+#: little CPU (2M-order bench, 500,000-row customer_lifetime_value: 13.14 -> 12.35 MB, 0.17 ->
+#: 0.22 CPU s per write; customer_order_rhythm 7.46 -> 6.68 MB, 0.06 -> 0.09 CPU s).
+SMALL_TABLE_BYTES = 64 * 2**20
+SMALL_TABLE_LEVEL = 3
 _REGISTERED = itertools.count(1)
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -709,6 +716,7 @@ class Publisher:
         if current is not None:  # wide decimals get no bounds from delta-rs's later writes
             delta_stats.guard(current, schema)
         configuration = delta_stats.stats_configuration(schema) or None
+        level = _compression_level(current)
         if folder is not None:
             delta_files.write_files(
                 cur,
@@ -718,6 +726,7 @@ class Publisher:
                 mode="overwrite",
                 commit=commit,
                 configuration=configuration,
+                compression_level=level,
             )
             return
         write_deltalake(
@@ -727,7 +736,7 @@ class Publisher:
             schema_mode="overwrite",
             storage_options=None if current is not None else self._storage,
             configuration=None if current is not None else configuration,
-            writer_properties=WRITER,
+            writer_properties=WriterProperties(compression="ZSTD", compression_level=level),
             commit_properties=commit,
         )
 
@@ -965,6 +974,16 @@ def _repeated_keys(cur: duckdb.DuckDBPyConnection, model: ModelSpec, relation: s
     # one scan; a row() is never NULL and DISTINCT holds NULL fields equal: as `select distinct`
     found = _one(cur, f"select count(distinct row({keys})) <> count(*) from {relation}")
     return bool(found[0])
+
+
+def _compression_level(current: DeltaTable | None) -> int:
+    """The zstd level of a rewrite of ``current``: :data:`SMALL_TABLE_LEVEL` for a table whose
+    files hold under :data:`SMALL_TABLE_BYTES`, else level 1 (:data:`WRITER`); level 1 for a
+    new table (its size is not known yet)."""
+    if current is None:
+        return 1
+    sizes = current.get_add_actions(flatten=True).column("size_bytes").to_pylist()
+    return SMALL_TABLE_LEVEL if sum(int(s or 0) for s in sizes) < SMALL_TABLE_BYTES else 1
 
 
 def _deleted_rows(cur: duckdb.DuckDBPyConnection) -> int:
