@@ -484,12 +484,14 @@ class Typer:
         if plan.kept:
             return (values if values.type == plan.stored else values.cast(plan.stored)), None
         text = values if plan.via_text is None else _as_text(values, plan)
+        checked = self.json and (not self.literal_numbers or not self._still_json(plan))
+        lead = first_bytes(text) if checked else None  # read once for the checks below
         if self.json and not self.literal_numbers:
-            _no_nested_decimal_numbers(text)
+            _no_nested_decimal_numbers(text, lead)
         if self.json and not self._still_json(plan):
             if not self.literal_numbers:
-                _no_decimal_numbers(text)
-            text = json_text(text)
+                _no_decimal_numbers(text, lead)
+            text = json_text(text, lead)
         if not plan.typed:
             return text, None
         if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
@@ -564,10 +566,43 @@ class Typer:
 _TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
 
 
-def _no_decimal_numbers(text: pa.Array) -> None:
+_QUOTE, _BRACE, _BRACKET = ord('"'), ord("{"), ord("[")
+_UINT8 = pa.uint8()
+
+
+def first_bytes(text: pa.Array) -> pa.Array | None:
+    """The first byte of each value of a string array (0 for an empty value, null for a null
+    one), by one gather over the values' bytes; None for another type. A JSON text column is
+    asked for several first characters (a quote, a brace, a bracket): ``pc.starts_with`` reads
+    the values once per character, this once for all (1M values: ~1 ms, ~4 ms each)."""
+    if not pa.types.is_string(text.type):
+        return None
+    n = len(text)
+    data = text.buffers()[2]
+    size = 0 if data is None else data.size
+    if size == 0:  # no bytes: every value empty or null
+        return pc.if_else(pc.is_valid(text), pa.scalar(0, _UINT8), pa.scalar(None, _UINT8))
+    starts = pa.Array.from_buffers(pa.int32(), n, [None, text.buffers()[1]], offset=text.offset)
+    firsts = pc.take(
+        pa.Array.from_buffers(_UINT8, size, [None, data]),
+        pc.min_element_wise(starts, size - 1),  # an empty or null value may start at the end
+    )
+    empty = pc.equal(pc.binary_length(text), 0)  # null where the value is null
+    return pc.if_else(empty, pa.scalar(0, _UINT8), firsts)
+
+
+def starts_with_byte(text: pa.Array, byte: int, lead: pa.Array | None = None) -> pa.Array:
+    """``pc.starts_with(text, chr(byte))`` for an ASCII ``byte``, by ``lead`` when given."""
+    if lead is None:
+        return pc.starts_with(text, chr(byte))
+    return pc.equal(lead, pa.scalar(byte, _UINT8))
+
+
+def _no_decimal_numbers(text: pa.Array, lead: pa.Array | None = None) -> None:
     """Raise :class:`NeedLiterals` if a JSON text column holds a number with a point or an
-    exponent (its printed double may differ from its literal: ``1.5`` for ``1.50``)."""
-    plain = pc.invert(pc.fill_null(pc.starts_with(text, '"'), True))
+    exponent (its printed double may differ from its literal: ``1.5`` for ``1.50``).
+    ``lead``: :func:`first_bytes` of ``text``, when known."""
+    plain = pc.invert(pc.fill_null(starts_with_byte(text, _QUOTE, lead), True))
     if not pc.any(plain).as_py():
         return
     numbers = pc.match_substring_regex(pc.filter(text, plain), r"^-?[0-9]+[.eE]")
@@ -575,11 +610,12 @@ def _no_decimal_numbers(text: pa.Array) -> None:
         raise NeedLiterals
 
 
-def _no_nested_decimal_numbers(text: pa.Array) -> None:
+def _no_nested_decimal_numbers(text: pa.Array, lead: pa.Array | None = None) -> None:
     """Raise :class:`NeedLiterals` if an object or array of a JSON text column holds a number
     with a point or an exponent: DuckDB prints nested values again (``{"x":1.5}`` for
     ``{"x": 1.50}``). A string that looks so inside them trips it too: harmless, slower."""
-    nested = pc.fill_null(pc.or_(pc.starts_with(text, "{"), pc.starts_with(text, "[")), False)
+    opens = pc.or_(starts_with_byte(text, _BRACE, lead), starts_with_byte(text, _BRACKET, lead))
+    nested = pc.fill_null(opens, False)
     if not pc.any(nested).as_py():
         return
     numbers = pc.match_substring_regex(pc.filter(text, nested), r"[\[:,]-?[0-9]+[.eE]")
@@ -587,10 +623,10 @@ def _no_nested_decimal_numbers(text: pa.Array) -> None:
         raise NeedLiterals
 
 
-def json_text(text: pa.Array) -> pa.Array:
+def json_text(text: pa.Array, lead: pa.Array | None = None) -> pa.Array:
     """JSON text as the value's text: a string's characters; a number, ``true``/``false``, an
-    object or an array as written."""
-    quoted = pc.fill_null(pc.starts_with(text, '"'), False)
+    object or an array as written. ``lead``: :func:`first_bytes` of ``text``, when known."""
+    quoted = pc.fill_null(starts_with_byte(text, _QUOTE, lead), False)
     strings = pc.sum(quoted).as_py() or 0
     if not strings:
         return text

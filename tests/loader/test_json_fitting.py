@@ -14,12 +14,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakehouse import dialect
 from loader import readers
-from loader.fitting import Inference, _json_ints, json_text
+from loader.fitting import Inference, _json_ints, first_bytes, json_text, starts_with_byte
 
 SETTINGS = {
     "max_examples": 60,
@@ -89,3 +90,42 @@ def test_json_text_of_strings_only_with_and_without_escapes() -> None:
     both = pa.array(['"\\\\"', '"y"', '"z"'])
     assert json_text(both.slice(1)).to_pylist() == ["y", "z"]
     assert json_text(both.slice(0, 1)).to_pylist() == ["\\"]
+
+
+@settings(**SETTINGS)
+@given(
+    items=st.lists(
+        st.one_of(st.none(), st.just(""), strings, numbers, others, st.text(max_size=4)),
+        max_size=10,
+    ),
+    start=st.integers(0, 4),
+    stop=st.integers(0, 4),
+)
+def test_first_bytes_answer_as_starts_with(items: list[str | None], start: int, stop: int) -> None:
+    """The checks of a JSON text column read each value's first byte once (``first_bytes``):
+    the same masks as ``pc.starts_with``, and the same values from ``json_text``, with nulls,
+    empty values, non-ASCII text and slices (a null or empty value last: its start is the end
+    of the bytes)."""
+    whole = pa.array([*items, None, ""], pa.string())
+    array = whole.slice(min(start, len(whole)), max(0, len(whole) - start - stop))
+    lead = first_bytes(array)
+    assert lead is not None
+    for char in '"{[':
+        want = pc.starts_with(array, char).to_pylist()
+        assert starts_with_byte(array, ord(char), lead).to_pylist() == want, (char, items)
+    if all(v is None or not v.startswith('"') or _loads(v) is not None for v in array.to_pylist()):
+        assert json_text(array, lead).to_pylist() == json_text(array).to_pylist()
+
+
+def _loads(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def test_first_bytes_of_values_without_bytes() -> None:
+    empty = pa.array(["", None, ""], pa.string())
+    assert first_bytes(empty).to_pylist() == [0, None, 0]  # type: ignore[union-attr]
+    assert first_bytes(pa.array([], pa.string())).to_pylist() == []  # type: ignore[union-attr]
+    assert first_bytes(pa.array([1], pa.int64())) is None
