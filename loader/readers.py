@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import hyperscan
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,6 +53,11 @@ from lakehouse import dialect
 from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
 from lakehouse.formats import open_bounded as _open_bounded
 from loader.exceptions import FileRejected, ReadAgain
+
+try:
+    import hyperscan
+except ImportError:  # a platform without its wheel: the same search by RE2
+    hyperscan = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -708,7 +712,9 @@ class _RiskScan:
 
     @classmethod
     def make(cls) -> _RiskScan | None:
-        """A scan, or None where Hyperscan cannot run (a CPU without SSSE3)."""
+        """A scan, or None where Hyperscan cannot run (no wheel, a CPU without SSSE3)."""
+        if hyperscan is None:
+            return None
         with cls._lock:
             if cls._database is None and not cls._failed:
                 patterns = [*_AT_RISK, _EXPONENT_HINT]
