@@ -174,6 +174,10 @@ class _Typed:
 
     typer: Typer
     batches: Iterator[pa.RecordBatch]
+    #: Records known to be in the file (``exact``: all of them; else at least these), so a
+    #: piece can say whether it is the last before it is read (``loader.pieces.Pieces``).
+    rows: int = 0
+    exact: bool = False
 
     @property
     def schema(self) -> pa.Schema:
@@ -581,10 +585,11 @@ class Loader:
                 # so the typing goes on while delta-rs writes a piece (10M rows at load ~3:
                 # 3.8 -> 2.7 s wall) and the next piece is ready when the write ends
                 depth = 16 if source.kind in ("csv", "tsv") else 4
-                ahead_rows = self.settings.chunk_rows
+                ahead_rows = self.settings.chunk_rows + 1  # one row more: ``final`` is known
                 with Prefetch(itertools.chain(held, stream), depth, ahead_rows) as ahead:
+                    known = (max(0, typed.rows - start), typed.exact)
                     rows = self._stream(
-                        summary, bronze, file, start, ahead, schema, partial, typed.typer
+                        summary, bronze, file, start, ahead, schema, partial, typed.typer, known
                     )
         if rows == 0 and start == 0:
             pending.drop(file.batch_id)
@@ -628,12 +633,14 @@ class Loader:
             self.settings.meta_dir,
         )
         if source.kind == "parquet":
-            schema, batches, stack = open_parquet(source, self.settings.read_batch_rows, limits)
+            schema, batches, stack, count = open_parquet(
+                source, self.settings.read_batch_rows, limits
+            )
             with stack:
                 self._check_names(schema.names, target)
                 plans = parquet_plans(schema, existing, declared)
                 typer = Typer(plans, policy)
-                yield _Typed(typer, self._apply(typer, batches, lambda _: None))
+                yield _Typed(typer, self._apply(typer, batches, lambda _: None), count, True)
             return
         text = self._open_text(source, skip, limits, exact, every_key)
         with text:
@@ -641,6 +648,7 @@ class Loader:
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
+            exhausted = False  # the window holds every record
             inference = {
                 name: Inference(json=text.json, literal_numbers=text.literal_numbers)
                 for name in text.names
@@ -654,6 +662,8 @@ class Loader:
                         inference[name].add(batch.column(i))
                 if rows >= self.settings.chunk_rows:
                     break
+            else:
+                exhausted = True
             # each column's type found on a thread of its own (pyarrow releases the GIL)
             undecided = list(inference)
             found = in_parallel(
@@ -670,7 +680,8 @@ class Loader:
             plans = [_struct_or_text(p, window, text.names) for p in plans]
             typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
             batches = itertools.chain(window, text.batches)
-            yield _Typed(typer, self._apply(typer, batches, text.line_of, len(window)))
+            typed = self._apply(typer, batches, text.line_of, len(window))
+            yield _Typed(typer, typed, rows, exhausted)
 
     def _open_text(
         self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool
@@ -739,8 +750,10 @@ class Loader:
         schema: pa.Schema,
         partial: set[str],
         typer: Typer,
+        known: tuple[int, bool] = (0, False),
     ) -> int:
         """Stream a big file into bronze, one commit per ``chunk_rows``; rows it added.
+        ``known``: rows known to be left in ``stream`` (and whether exactly so).
 
         Piece ``k`` carries the watermark ``start + k * chunk_rows``: every row before that
         position is committed; the last piece carries ``COMPLETE``. A restart skips that many
@@ -750,7 +763,7 @@ class Loader:
         the file stays where it is and a later pass resumes after its last committed piece.
         """
         chunk = self.settings.chunk_rows
-        pieces = Pieces(stream, chunk, bronze_schema(schema), file)
+        pieces = Pieces(stream, chunk, bronze_schema(schema), file, known=known)
         position, added, version = start, 0, None
         expected, exact = estimate_rows(detect(file.path), file.size)
         progress = FileProgress(
@@ -770,7 +783,7 @@ class Loader:
                 mark = COMPLETE if pieces.final else position + chunk
                 version = bronze.append(piece, {file.batch_id: mark})
             except Exception as exc:
-                if isinstance(pieces.failure, FileRejected):  # the file's fault
+                if pieces.failure is not None:  # the reading broke (the piece streams in)
                     raise pieces.failure from exc
                 rejected = write_rejection(exc)
                 if rejected is None:

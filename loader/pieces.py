@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from lakehouse.layout import BATCH_ID_COLUMN, INGESTED_AT, SOURCE_FILE
+from loader.exceptions import FileRejected
 from loader.landing import LandingFile
 from loader.readers import Source
 
@@ -147,6 +148,7 @@ class Prefetch:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._room = threading.Condition()
         self._held = (0, 0)  # batches and rows in the queue
+        self._finished = False  # the reading ended: its end (or error) is in the queue
         self._depth = depth
         self._rows = rows
         self._stop = threading.Event()
@@ -160,6 +162,17 @@ class Prefetch:
             self._put(self._DONE, 0)
         except BaseException as exc:  # handed to the reading side
             self._put(exc, 0)
+
+    def beyond(self, rows: int) -> bool | None:
+        """Whether more than ``rows`` rows are left to hand out: waits until that many are
+        read ahead, or the reading ended (with its last batch or an error). None when the
+        read-ahead is full first (it holds fewer rows than that)."""
+        with self._room:
+            while self._held[1] <= rows and not self._finished and not self._full():
+                self._room.wait()
+            if self._held[1] > rows:
+                return True
+            return False if self._finished else None
 
     def _full(self) -> bool:
         batches, rows = self._held
@@ -175,7 +188,10 @@ class Prefetch:
                 return False
             batches, held = self._held
             self._held = (batches + 1, held + rows)
-        self._queue.put(item)
+            self._queue.put(item)
+            if not isinstance(item, pa.RecordBatch):
+                self._finished = True
+            self._room.notify_all()
         return True
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
@@ -193,7 +209,7 @@ class Prefetch:
         with self._room:
             batches, held = self._held
             self._held = (batches - 1, held - item.num_rows)
-            self._room.notify()
+            self._room.notify_all()
         return item
 
     def __enter__(self) -> Prefetch:
@@ -203,27 +219,39 @@ class Prefetch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         with self._room:
-            self._room.notify()
+            self._room.notify_all()
         self._thread.join()
 
 
 class Pieces:
     """Cuts a file's batches into pieces of ``size`` rows, each a stream with bronze columns.
 
-    A piece is read whole before it is handed out, with the batch after it: so ``final`` says
-    whether it is the file's last, and its commit can say the file is complete (memory holds one
-    piece, as Delta's writer does anyway).
+    ``final`` says, before a piece is written, whether it is the file's last, so its commit can
+    say the file is complete. Read from a :class:`Prefetch`, that is known as soon as more rows
+    than the piece are read ahead (not the last) or the reading has ended: the piece then
+    streams into Delta's writer as it is read, and the writer starts at once (the first piece of
+    a Parquet file waited 0.3-0.6 s to be read whole). Otherwise a piece is read whole first,
+    with the batch after it. Either way memory holds about one piece, as Delta's writer does.
     """
 
     def __init__(
-        self, stream: Iterator[pa.RecordBatch], size: int, full: pa.Schema, file: LandingFile
+        self,
+        stream: Iterator[pa.RecordBatch],
+        size: int,
+        full: pa.Schema,
+        file: LandingFile,
+        *,
+        known: tuple[int, bool] = (0, False),
     ) -> None:
         self._stream = stream
         self._size = size
         self._full = full
         self._file = file
         self._carry: list[pa.RecordBatch] = []
-        self.rows = 0  # rows of the last piece
+        #: rows known to be left (the reader's count: a Parquet footer, the records read to
+        #: infer types) and whether exactly so; checked as the rows come
+        self._left, self._exact = known
+        self.rows = 0  # rows of the last piece (once written)
         self.final = False  # the last piece holds the file's last row
         self.failure: BaseException | None = None  # why the last piece's stream broke
 
@@ -237,19 +265,39 @@ class Pieces:
         return True
 
     def _next(self) -> pa.RecordBatch | None:
+        """The next batch holding rows (an empty one would make an empty last piece)."""
         try:
-            return next(self._stream, None)
+            batch = next(self._stream, None)
+            while batch is not None and not batch.num_rows:
+                batch = next(self._stream, None)
+            return batch
         except BaseException as exc:  # keep why: the caller tells the file's fault apart
             self.failure = exc
             raise
 
     def next_piece(self) -> pa.RecordBatchReader:
-        """The next piece, read whole; then ``rows`` and ``final`` describe it."""
+        """The next piece; ``final`` describes it at once, ``rows`` once it is written."""
         self.rows = 0
         self.failure = None
         now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
         bronze = BronzeColumns(self._file, now)
-        piece: list[pa.RecordBatch] = []
+        carried = sum(b.num_rows for b in self._carry)
+        beyond = max(carried, self._left) > self._size or None
+        if beyond is None and self._exact:
+            beyond = False
+        if beyond is None and isinstance(self._stream, Prefetch):
+            beyond = self._stream.beyond(self._size - carried)
+        if beyond is None:  # not known before reading it: the piece is read whole
+            piece = list(self._cut(bronze, None))
+            self.final = not self.more()
+            return pa.RecordBatchReader.from_batches(self._full, iter(piece))
+        self.final = not beyond
+        return pa.RecordBatchReader.from_batches(self._full, self._cut(bronze, self.final))
+
+    def _cut(self, bronze: BronzeColumns, final: bool | None) -> Iterator[pa.RecordBatch]:
+        """The batches of one piece, with their bronze columns. ``final`` (when said before
+        the piece is read): the rows must agree, or the piece's stream breaks (and Delta's
+        writer commits nothing)."""
         left = self._size
         while left > 0:
             batch = self._carry.pop() if self._carry else self._next()
@@ -260,6 +308,13 @@ class Pieces:
                 batch = batch.slice(0, left)
             left -= batch.num_rows
             self.rows += batch.num_rows
-            piece.append(with_bronze_columns(batch, self._full, bronze))
-        self.final = not self.more()
-        return pa.RecordBatchReader.from_batches(self._full, iter(piece))
+            self._left -= batch.num_rows
+            yield with_bronze_columns(batch, self._full, bronze)
+        if final is None:
+            return
+        if final == self.more() or (self._exact and self._left != 0 and final):
+            more = "more" if final and self._left <= 0 else "fewer"
+            self.failure = FileRejected(
+                "unparseable", f"the file holds {more} records than its metadata says"
+            )
+            raise self.failure

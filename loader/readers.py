@@ -1210,14 +1210,15 @@ def _raw_text(value: msgspec.Raw | None) -> str | None:
 
 def open_parquet(
     source: Source, batch_rows: int, limits: Limits | None = None
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch], ExitStack]:
-    """A Parquet file's schema and batches (typed as written)."""
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch], ExitStack, int]:
+    """A Parquet file's schema, batches (typed as written) and rows (as its footer says)."""
     limits = limits or Limits()
     stack = ExitStack()
     try:
         path = _plain(source, limits, stack)
         parquet = stack.enter_context(pq.ParquetFile(path))
-        return parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows), stack
+        batches = parquet.iter_batches(batch_size=batch_rows)
+        return parquet.schema_arrow, batches, stack, parquet.metadata.num_rows
     except FileRejected:
         stack.close()
         raise

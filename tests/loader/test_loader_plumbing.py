@@ -12,6 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from blake3 import blake3
+from hypothesis import given
+from hypothesis import settings as settings_of
+from hypothesis import strategies as st
 from loader_support import csv_rows, drop
 from waiting import wait_for
 
@@ -19,9 +22,10 @@ from lakehouse import Settings
 from lakehouse.dialect import MismatchPolicy
 from lakehouse.layout import batch_id_for, table_path
 from loader import Loader, fitting, readers
+from loader.exceptions import FileRejected
 from loader.fitting import ColumnPlan, Mismatch, Typer
 from loader.landing import HASH_READ_BYTES, LandingFile, identify
-from loader.pieces import BronzeColumns, Prefetch, _constant
+from loader.pieces import BronzeColumns, Pieces, Prefetch, _constant, bronze_schema
 
 
 def test_a_big_file_hashed_on_every_core_keeps_its_identity(settings: Settings) -> None:
@@ -164,3 +168,58 @@ def test_a_quote_refused_late_in_a_big_file_is_refused_before_any_piece(
     assert [(q.kind, q.line) for q in summary.quarantined] == [("unparseable", 4501)]
     assert "closing quote" in summary.quarantined[0].reason
     assert not (table_path(settings, "bronze", "t") / "_delta_log").exists()
+
+
+def _pieces(
+    sizes: list[int], size: int, ahead: bool, known: tuple[int, bool] = (0, False)
+) -> list[tuple[list[int], bool, int]]:
+    """Each piece's values, whether it said it was the last, and its rows (after writing)."""
+    schema = pa.schema([pa.field("i", pa.int64())])
+    full = bronze_schema(schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for n in sizes:
+            yield pa.record_batch([pa.array(range(start, start + n), pa.int64())], ["i"])
+            start += n
+
+    out = []
+    with Prefetch(batches(), depth=1, rows=size + 1) as prefetch:
+        stream = prefetch if ahead else batches()
+        pieces = Pieces(stream, size, full, _file(Path("/tmp")), known=known)
+        while pieces.more():
+            reader = pieces.next_piece()
+            final = pieces.final  # said before the piece is read (the commit needs it)
+            table = reader.read_all()
+            out.append((table.column("i").to_pylist(), final, pieces.rows))
+    return out
+
+
+@settings_of(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=7), max_size=12),
+    size=st.integers(min_value=1, max_value=9),
+)
+def test_pieces_streamed_from_the_read_ahead_are_the_pieces_read_whole(
+    sizes: list[int], size: int
+) -> None:
+    """The same rows in the same pieces, and ``final`` known before each piece is read, the
+    same as reading it whole first (batches of any size, empty ones, exact multiples)."""
+    whole = _pieces(sizes, size, ahead=False)
+    assert _pieces(sizes, size, ahead=True) == whole
+    total = sum(sizes)
+    assert _pieces(sizes, size, ahead=False, known=(total, True)) == whole  # a Parquet footer
+    assert _pieces(sizes, size, ahead=True, known=(total // 2, False)) == whole  # at least
+    rows = [v for values, _, _ in whole for v in values]
+    assert rows == list(range(sum(sizes)))
+    assert [final for _, final, _ in whole] == [False] * (len(whole) - 1) + [True] * bool(whole)
+    assert all(len(values) == n for values, _, n in whole)
+
+
+@pytest.mark.parametrize("said", [9, 11, 25])
+def test_a_piece_that_said_it_was_the_last_breaks_if_the_rows_disagree(said: int) -> None:
+    """A count the reader gave (a Parquet footer) that the rows do not meet breaks the piece's
+    stream, so its commit never happens: the file is refused, never loaded short or long."""
+    sizes = [4, 4, 2]  # 10 rows, pieces of 10: one piece, said to be the last when <= 10
+    with pytest.raises(FileRejected, match="records than its metadata says"):
+        _pieces(sizes, 10, ahead=False, known=(said, True))
