@@ -6,10 +6,11 @@ import json
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lakehouse import dialect
+from loader import fitting
 from loader.fitting import ColumnPlan, Inference, Mismatch, Typer, fits, json_text
 
 TEXTS = [
@@ -225,3 +226,42 @@ def test_typer_quarantines() -> None:
 def test_json_text_unquotes_strings_only() -> None:
     texts = pa.array(['"x"', '"a\\"b\\u00e9"', "1.50", "[1,2]", None, '"NA"'])
     assert json_text(texts).to_pylist() == ["x", 'a"b\u00e9', "1.50", "[1,2]", None, "NA"]
+
+
+_CAST_ALPHABET = "0123456789-+xXabfABF _.eE:/T\n\t\u0663\uff11"  # Arabic-Indic 3, fullwidth 1
+_NEAR_INTS = st.from_regex(r"[-+ ]?0?[xX]?[0-9a-fA-F_]{1,20}[ \n]?", fullmatch=True)
+_NEAR_DATES = st.from_regex(r"[-+ ]?[0-9]{1,5}[-/][0-9]{1,2}[-/][0-9]{1,2}[ TZ]?", fullmatch=True)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(
+        st.text(_CAST_ALPHABET, max_size=22),
+        _NEAR_INTS,
+        _NEAR_DATES,
+        st.from_regex(dialect.INTEGER_TEXT, fullmatch=True),
+        st.from_regex(dialect.DATE_TEXT, fullmatch=True),
+    ),
+    st.sampled_from(["BIGINT", "DATE"]),
+)
+@example("0000-01-01", "DATE")
+@example("0000-02-29", "DATE")
+@example("0x1F", "BIGINT")
+@example("-0x1F", "BIGINT")
+@example("00077", "BIGINT")
+@example("-0", "BIGINT")
+@example("-9223372036854775808", "BIGINT")
+def test_the_cast_fast_path_takes_only_what_the_rule_takes(text: str, data_type: str) -> None:
+    """``BIGINT`` and ``DATE`` columns are fitted by Arrow's cast and a cheap check when the
+    whole column casts: Arrow takes more than the rule (hex ``0x1F``, ``00077``, ``-0``, year
+    ``0000``); none of it may pass, and what passes is the rule's value."""
+    fast = fitting._cast_fits(pa.array([text, None], pa.string()), data_type)
+    if fast is not None:
+        assert dialect.fits(text, data_type), text
+        assert fast.to_pylist()[1] is None
+        if data_type == "BIGINT":
+            assert fast.to_pylist()[0] == int(text)
+        else:
+            assert fast.to_pylist()[0].isoformat() == text
+    got = fits(pa.array([text, text, None], pa.string()), data_type).to_pylist()
+    assert got == [dialect.fits(text, data_type)] * 2 + [None]
