@@ -42,6 +42,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 import pyarrow.dataset as pads
@@ -223,7 +224,7 @@ class BuildPins:
             dataset=arrow_dataset(delta),
             files=files,
             table_id=str(delta.metadata().id),
-            root=str(path) if files else "",
+            root=_local_root(delta) if files else "",
         )
         with _LOCK:
             self.pins[table] = pin
@@ -433,6 +434,14 @@ def _plain_parquet_files(delta: DeltaTable) -> tuple[str, ...]:
             return ()
         files.append(path)
     return tuple(files)
+
+
+def _local_root(delta: DeltaTable) -> str:
+    """The table's folder as its file list names it (absolute, as ``file_uris()`` gives it,
+    whatever form the settings' root took)."""
+    parts = urlsplit(delta.table_uri)
+    folder = unquote(parts.path) if parts.scheme else delta.table_uri
+    return folder.rstrip("/") or "/"
 
 
 def _pin_of(source_config: SourceConfig) -> Pin:

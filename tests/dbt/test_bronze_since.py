@@ -242,3 +242,20 @@ def test_an_append_only_model_reads_every_row_once(
     assert session.build().success
     assert _model(settings) == _bronze(settings)
     assert sum(_model(settings).values()) == 69
+
+
+def test_a_pin_names_its_folder_as_its_file_list_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk's paths must match the snapshot's file list, or every build would read
+    everything (correct but slow): the pin's folder is taken from the table's own URI, the
+    prefix of its files, whatever form the settings' root took (here a relative one)."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(root=Path("here"))
+    append_bronze(settings, "orders", _batch(1, 3))
+    read = DeltaTable(str(table_path(settings, "bronze", "orders"))).version()
+    append_bronze(settings, "orders", _batch(4, 2))
+    pin = dbt_plugin.BuildPins(settings=settings).get("orders")
+    assert pin.root and all(f.startswith(pin.root + "/") for f in pin.files)
+    found = files_since(Path(pin.root), read, pin.version, frozenset(pin.files))
+    assert found is not None and len(found) == 1
