@@ -143,10 +143,21 @@ FILES = {
         {{ config(materialized='incremental', incremental_strategy='append') }}
         select
             order_id,
+            order_id % 7 as customer_id,
             _ingested_at,
             {% if env_var('LH_TEST_FAIL', '') == '1' %} (select 1 from no_such_table)
             {% else %} 1 {% endif %} as ok
         from {{ bronze_since(source('bronze', 'orders')) }}
+    """,
+    # downstream, incremental by key: each run recounts the customers whose orders changed
+    "models/marts/customer_orders.sql": """
+        {{ config(materialized='incremental', unique_key='customer_id') }}
+        select customer_id, count(*) as orders, max(_ingested_at) as _ingested_at
+        from {{ ref('stg_orders') }}
+        {% if is_incremental() %}
+            where customer_id in ({{ changed_keys([ref('stg_orders')], 'customer_id') }})
+        {% endif %}
+        group by customer_id
     """,
 }
 
@@ -154,7 +165,12 @@ FILES = {
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
     files = {"dbt_project.yml": PROJECT_YML, **FILES}
-    for name in ("bronze_since.sql", "bronze_watermark.sql", "changed_since.sql"):
+    for name in (
+        "bronze_since.sql",
+        "bronze_watermark.sql",
+        "changed_since.sql",
+        "changed_keys.sql",
+    ):
         files[f"macros/{name}"] = (REPO / "dbt_project" / "macros" / name).read_text()
     yield project_settings(tmp_path, write_project(tmp_path / "project", files))
     from transform import _dbt_duckdb_internals
@@ -162,19 +178,18 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
     _dbt_duckdb_internals.drop_environment()
 
 
-def _orders(settings: Settings, first: int, count: int) -> None:
-    from datetime import UTC, datetime
+def _orders(settings: Settings, first: int, count: int, minute: int = 0) -> None:
+    from datetime import UTC, datetime, timedelta
 
+    stamp = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=minute)
     append_bronze(
         settings,
         "orders",
         pa.table(
             {
                 "order_id": pa.array(range(first, first + count), pa.int64()),
-                # every batch stamped alike: a time watermark could not tell them apart
-                "_ingested_at": pa.array(
-                    [datetime(2026, 3, 1, tzinfo=UTC)] * count, pa.timestamp("us", tz="UTC")
-                ),
+                # by default every batch stamped alike: a time watermark could not tell them apart
+                "_ingested_at": pa.array([stamp] * count, pa.timestamp("us", tz="UTC")),
             }
         ),
     )
@@ -242,6 +257,37 @@ def test_an_append_only_model_reads_every_row_once(
     assert session.build().success
     assert _model(settings) == _bronze(settings)
     assert sum(_model(settings).values()) == 69
+
+
+def _customer_orders() -> dict[int, int]:
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    rows = conn.execute("select customer_id, orders from main.customer_orders").fetchall()
+    return {int(c): int(n) for c, n in rows}
+
+
+def _expected_customer_orders(settings: Settings) -> dict[int, int]:
+    counts: Counter[int] = Counter()
+    for order_id, copies in _bronze(settings).items():
+        counts[order_id % 7] += copies
+    return dict(counts)
+
+
+def test_a_model_downstream_recounts_every_customer_that_changed(settings: Settings) -> None:
+    """``changed_keys`` / ``input_since``: the keys of the upstream rows changed since the model
+    last read them, whatever their ``_ingested_at`` (a commit stamped an hour before the rows
+    already read, far outside a time look-back, is still counted)."""
+    session = DbtSession(settings)
+    _orders(settings, 1, 20, minute=100)
+    assert session.build().success
+    assert _customer_orders() == _expected_customer_orders(settings)
+    for first, count, minute in ((21, 3, 110), (24, 2, 120), (26, 1, 60), (27, 9, 130)):
+        _orders(settings, first, count, minute=minute)
+        result = session.build()
+        assert result.success, result.failures
+        assert _customer_orders() == _expected_customer_orders(settings), (first, minute)
+    compiled = next((settings.dbt_project_dir / "target" / "compiled").rglob("customer_orders.sql"))
+    assert "_ingested_at >= '2026-03-01 02:10:00.000000+00'::timestamptz" in compiled.read_text()
 
 
 def test_a_pin_names_its_folder_as_its_file_list_does(
