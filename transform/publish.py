@@ -141,9 +141,6 @@ class ModelSpec:
     materialized: str = "table"
     unique_key: tuple[str, ...] = ()
     timestamps: TimestampPolicy = "utc"
-    #: the key's uniqueness was tested in this build (its ``unique`` and ``not_null`` or
-    #: ``unique_combination_of_columns`` tests passed on these rows): no need to count again
-    key_tested: bool = False
     #: (database, schema, table) of the model in DuckDB: what ``_lakehouse_changed`` names
     parts: tuple[str, str, str] | None = None
 
@@ -188,7 +185,6 @@ class ModelSpec:
             materialized=materialized,
             unique_key=keys,
             timestamps=policy,  # type: ignore[arg-type]  # checked above
-            key_tested=bool(keys) and keys == tuple(tested_key),
             parts=relation_parts(node),
         )
 
@@ -332,17 +328,14 @@ class Publisher:
         seq = _seq(current, model) + 1
         self._drop_state(cur, model)  # out of sync until the shadow is installed below
         # sorted by key: each file then holds a narrow key range, so later merges rewrite few
-        order = ", ".join(_q(k) for k in model.unique_key)
-        self._write(
-            cur,
-            model,
-            f"{select} order by {order}" if order else select,
-            current,
-            commit=self._commit(model, seq, fingerprint),
-        )
+        # (only a single key: a merge by a compound key rewrites the table anyway)
+        if len(model.unique_key) == 1 and not _in_key_order(cur, model):
+            select = f"{select} order by {_q(model.unique_key[0])}"
+        self._write(cur, model, select, current, commit=self._commit(model, seq, fingerprint))
+        # The key's uniqueness is not scanned for here (a tenth of a second per million rows):
+        # a diff checks the rows it compares, and a merge the published rows it addresses
+        # (_diff, _published_key_repeated); a key that is not unique only makes them rewrite.
         self._install_shadow(cur, model, staged, seq)
-        if not model.key_tested and _repeated_keys(cur, model, self._shadow(model)):
-            self._drop_state(cur, model)  # its key is not unique: the next publish rewrites too
         version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
         return Published(model.target, version, "overwrite", rows)
@@ -984,6 +977,24 @@ def _compression_level(current: DeltaTable | None) -> int:
         return 1
     sizes = current.get_add_actions(flatten=True).column("size_bytes").to_pylist()
     return SMALL_TABLE_LEVEL if sum(int(s or 0) for s in sizes) < SMALL_TABLE_BYTES else 1
+
+
+def _in_key_order(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
+    """Whether the model's table already holds its rows in order of its single key, as far as
+    file locality goes: the key ranges of its row groups (122,880 rows, in ``rowid`` order)
+    ascend without overlapping. Then the rows are written as they are, without a sort (a
+    third of the write at 10M rows); ``False`` for a view, or when it cannot tell."""
+    key = _q(model.unique_key[0])
+    try:
+        found = _one(
+            cur,
+            f"select coalesce(bool_and(hi < next_lo), true) from (select max({key}) as hi,"
+            f" lead(min({key})) over (order by rowid // 122880) as next_lo"
+            f" from {model.relation} group by rowid // 122880)",
+        )
+    except duckdb.Error:  # a view has no rowid
+        return False
+    return bool(found[0])
 
 
 def _deleted_rows(cur: duckdb.DuckDBPyConnection) -> int:

@@ -614,7 +614,7 @@ def test_a_key_whose_scoped_test_missed_a_repeat_is_never_merged_wrongly(
         layer="silver",
         materialized="incremental",
         unique_key=("k",),
-        key_tested=True,  # its unique and not_null tests passed on the rows in scope
+        # taken from its unique and not_null tests, which passed on the rows in scope
         parts=("memory", "main", "m"),
     )
     order = [("k", "ascending"), ("v", "ascending")]
@@ -648,3 +648,71 @@ def test_a_key_whose_scoped_test_missed_a_repeat_is_never_merged_wrongly(
     publish_exactly()
     batch("(400001, 'new')", "2026-03-01 03:00:00+00", "2026-03-01 01:50:00+00")
     publish_exactly()
+
+
+@pytest.mark.parametrize(("seed", "ranges_from"), [(1, 0), (2, 0), (3, 100_000), (8, 100_000)])
+def test_a_key_that_is_not_unique_never_publishes_a_wrong_version(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, seed: int, ranges_from: int
+) -> None:
+    """A model merged by a key it does not hold unique (a ``unique_key`` that lies, a tested key
+    repeated later): random rounds add and remove repeats, update, delete and insert, compared
+    by key range or whole. Every Delta version written holds exactly the model's rows."""
+    import random
+
+    rng = random.Random(seed)
+    publisher = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=ranges_from)
+    model = spec("m", layer="silver", materialized="incremental", unique_key=("k",))
+    conn.execute("create table m as select i as k, i as v from range(4000) t(i)")
+    order = [("k", "ascending"), ("v", "ascending")]
+    version = -1
+    merges = 0
+    for round_ in range(24):
+        merges += publisher.publish(model).mode == "merge"
+        expected = conn.sql("select * from m").to_arrow_table().sort_by(order).to_pylist()
+        table = delta(settings, "silver/m")
+        for v in range(version + 1, table.version() + 1):
+            at = DeltaTable(table.table_uri, version=v).to_pyarrow_table()
+            assert at.sort_by(order).to_pylist() == expected, (round_, v)
+        version = table.version()
+        kind = rng.choice(["repeat", "unrepeat", "update", "delete", "insert", "append"])
+        keys = [r[0] for r in conn.execute("select distinct k from m where k >= 4000").fetchall()]
+        # mostly keys of the small appended files: a merge there rewrites little
+        k = rng.choice(keys) if keys and rng.random() < 0.8 else rng.randrange(4000)
+        if kind == "repeat":  # a second row for a published key
+            conn.execute(f"insert into m values ({k}, {-round_ - 1})")
+        elif kind == "unrepeat":  # one copy of a repeated key goes
+            conn.execute(
+                "delete from m where rowid = (select max(rowid) from m where k in"
+                " (select k from m group by k having count(*) > 1))"
+            )
+        elif kind == "update":
+            conn.execute(f"update m set v = v + 1000000 where k = {k}")
+        elif kind == "delete":
+            conn.execute(f"delete from m where k = {k}")
+        elif kind == "insert":
+            conn.execute(f"insert into m values ({5000 + round_}, {round_})")
+        else:  # new rows, one of them repeating a key of this batch
+            first = 10_000 + 10 * round_
+            conn.execute(f"insert into m select i, i from range({first}, {first + 5}) t(i)")
+            if rng.random() < 0.5:
+                conn.execute(f"insert into m values ({first}, -1)")
+    assert merges  # some rounds merged (the others rewrote or appended)
+
+
+def test_an_overwrite_writes_rows_in_key_order_sorting_only_when_needed(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    from transform.publish import _in_key_order
+
+    shuffled = spec("shuffled", unique_key=("k",))
+    conn.execute("create table shuffled as select i as k from range(300000) t(i) order by hash(i)")
+    ordered = spec("ordered", unique_key=("k",))
+    conn.execute("create table ordered as select i as k from range(300000) t(i)")
+    conn.execute("create view a_view as select * from ordered")
+    assert not _in_key_order(conn, shuffled)
+    assert _in_key_order(conn, ordered)
+    assert not _in_key_order(conn, spec("a_view", unique_key=("k",)))  # no rowid: sorted
+    for model in (shuffled, ordered):
+        publisher.publish(model)
+        keys = delta(settings, f"gold/{model.name}").to_pyarrow_table()["k"].to_pylist()
+        assert keys == list(range(300000))  # one file, in key order either way
