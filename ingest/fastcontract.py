@@ -34,10 +34,11 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.typecheck import checked
 from lakehouse import dialect
 from lakehouse.contracts import Column, Contract
 
-__all__ = ["holds", "value_pattern"]
+__all__ = ["holds", "value_pattern", "whole_records"]
 
 #: A JSON ``-0`` (an integer literal msgspec reads as 0, which the rule refuses for integers).
 _NEGATIVE_ZERO_INT = r"-0(?:[^0-9.eE]|$)"
@@ -198,3 +199,131 @@ def holds(ndjson: bytes, contract: Contract, columns: tuple[Column, ...]) -> boo
         if not _found(pattern, b"\x00".join(map(get, records))):
             return False
     return True
+
+
+# -- whole records: the contract, the keys and no duplicate key, from one typed decode ----------
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    get: attrgetter[Any]
+    raw: bool  # kept as raw text (else a typed int or bool)
+    required: bool
+    pattern: str | None  # whole-column pattern of a checked raw column
+
+
+@dataclass(frozen=True, slots=True)
+class _Whole:
+    decoder: msgspec.json.Decoder[Any]
+    fields: tuple[_Field, ...]
+    integers: bool
+
+
+_ABSENT = msgspec.Raw(b"")
+#: An absent or null value of a column that may be either (its pattern's extra options).
+_OPTIONAL = "|null|"
+
+
+@lru_cache(maxsize=256)
+def _whole(contract: Contract) -> _Whole | None:
+    """A Struct of every declared column (unknown keys refused), or None when the contract
+    cannot be judged so (a column name with a colon: see :func:`whole_records`)."""
+    names = [c.name for c in contract.columns]
+    if not names or len(set(names)) != len(names) or any(":" in n for n in names):
+        return None
+    specs: list[tuple[str, Any, Any]] = []
+    fields = []
+    integers = False
+    for i, column in enumerate(contract.columns):
+        attr = f"f{i}"
+        kind, detail = _column(column.data_type)
+        if column.data_type and checked(column.data_type) and kind == "any":
+            return None  # a checked type without a fast test here
+        pattern = None
+        if kind == "int":
+            integers = True
+            low, high = max(detail[0], _INT64[0]), min(detail[1], _INT64[1])
+            typ: Any = Annotated[int, msgspec.Meta(ge=low, le=high)]
+        elif kind == "bool":
+            typ = bool
+        else:
+            typ = msgspec.Raw
+            if kind == "raw":
+                pattern = _whole_column(detail if column.required else detail + _OPTIONAL)
+        raw = typ is msgspec.Raw
+        if column.required:
+            specs.append((attr, typ, msgspec.field(name=column.name)))
+        elif raw:
+            specs.append((attr, typ, msgspec.field(default=_ABSENT, name=column.name)))
+        else:
+            optional = typ | None | msgspec.UnsetType
+            specs.append((attr, optional, msgspec.field(default=msgspec.UNSET, name=column.name)))
+        fields.append(_Field(column.name, attrgetter(attr), raw, column.required, pattern))
+    try:
+        struct = msgspec.defstruct(
+            f"Whole_{contract.table}", specs, kw_only=True, forbid_unknown_fields=True, gc=False
+        )
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(struct)
+    except (TypeError, ValueError):
+        return None
+    return _Whole(decoder, tuple(fields), integers)
+
+
+def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[str] | None:
+    """The keys of records ``lines`` (``text``: them joined by newlines) when every line is one
+    JSON object holding only declared keys, none twice, nothing nested, and keeping the
+    contract; None means "not known here" (the general check decides).
+
+    Sound by these steps: each line is decoded alone (one JSON object per line, as the general
+    check reads them; msgspec checks the JSON, not the UTF-8 inside raw values, so a non-ASCII
+    body is decoded once more); a body with a backslash is left to the general check, so every
+    key is written as its name; a raw value holding a bracket is, so no object is nested. Then
+    every colon of the body follows a key or lies inside a raw value: the body's colons equal
+    the keys present plus the raw values' colons exactly when no key is written twice (a
+    repeat adds its colon and its lost value's). The contract: as :func:`holds`.
+    """
+    whole = _whole(contract)
+    if whole is None or b"\\" in text:
+        return None
+    if not text.isascii():
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if whole.integers and _found(_NEGATIVE_ZERO_INT, text):
+        return None
+    try:
+        records = list(map(whole.decoder.decode, lines))
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+    count = len(records)
+    colons = 0
+    keys = set()
+    for field in whole.fields:
+        found = _present(field, list(map(field.get, records)), count)
+        if found is None:
+            return None
+        present, inside = found
+        if present:
+            keys.add(field.name)
+        colons += present + inside
+    if text.count(b":") != colons:
+        return None
+    return keys
+
+
+def _present(field: _Field, values: list[Any], count: int) -> tuple[int, int] | None:
+    """(records holding the field, colons inside its raw values), or None when its values
+    break the contract or hold a bracket."""
+    if not field.raw:
+        return count - values.count(msgspec.UNSET), 0
+    blob = b"\x00".join(values)
+    if b"{" in blob or b"[" in blob:
+        return None
+    if field.pattern is not None and not _found(field.pattern, blob):
+        return None
+    if field.required and b"\x00null\x00" in b"\x00" + blob + b"\x00":
+        return None
+    present = count if field.required else count - list(map(len, values)).count(0)
+    return present, blob.count(b":")

@@ -30,9 +30,13 @@ Python objects by counting ``:`` (every key has exactly one colon outside string
 re-encoded dicts have one per *unique* key, see :func:`_no_duplicates`); the contract first by
 one typed msgspec decode against a Struct made from it (``ingest.fastcontract``: it only ever
 says "yes" where the exact check would), else by one decode of the declared fields as raw JSON
-text, checked a column at a time with Arrow kernels (``ingest.typecheck``). Only a body that
-fails a fast check takes the slow, exact path that finds and names each error (a bounded list),
-so error quality costs valid traffic nothing. Records are decoded ``SLICE`` at a time.
+text, checked a column at a time with Arrow kernels (``ingest.typecheck``). With a contract,
+a body whose records hold only declared keys, nothing nested and no backslash is first judged
+whole by one typed decode per line (:func:`ingest.fastcontract.whole_records`: the contract,
+the keys, and no repeated key by counting colons), without decoding it into dicts at all.
+Only a body that fails a fast check takes the slow, exact path that finds and names each error
+(a bounded list), so error quality costs valid traffic nothing. Records are decoded ``SLICE``
+at a time.
 """
 
 from __future__ import annotations
@@ -394,8 +398,10 @@ def parse_records(
 
 def _check_slice(lines: list[bytes], contract: Contract | None, max_errors: int) -> set[str]:
     """Check one slice of records; return the keys they hold (checked as names at the end)."""
-    rows = _decode_lines(lines)
     text = b"\n".join(lines)
+    if contract is not None and (keys := fastcontract.whole_records(lines, text, contract)):
+        return keys  # every check below at once, or None: then each of them
+    rows = _decode_lines(lines)
     if not _no_duplicates(text, rows):
         _check_duplicates(lines, max_errors)
     if contract is not None and (columns := _checked_columns(contract)):
