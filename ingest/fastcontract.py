@@ -220,9 +220,10 @@ class _Whole:
     integers: bool
 
 
-_ABSENT = msgspec.Raw(b"")
+#: An absent field's value: a control character, which raw JSON never holds unescaped.
+_ABSENT = msgspec.Raw(b"\x01")
 #: An absent or null value of a column that may be either (its pattern's extra options).
-_OPTIONAL = "|null|"
+_OPTIONAL = "|null|\\x01"
 
 
 @lru_cache(maxsize=256)
@@ -301,10 +302,12 @@ def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[st
     colons = 0
     keys = set()
     for field in whole.fields:
-        found = _present(field, list(map(field.get, records)), count)
-        if found is None:
+        if field.required and not field.raw:  # typed, so never null; required: always there
+            present, inside = count, 0
+        elif (found := _present(field, records, count)) is None:
             return None
-        present, inside = found
+        else:
+            present, inside = found
         if present:
             keys.add(field.name)
         colons += present + inside
@@ -313,17 +316,17 @@ def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[st
     return keys
 
 
-def _present(field: _Field, values: list[Any], count: int) -> tuple[int, int] | None:
+def _present(field: _Field, records: list[Any], count: int) -> tuple[int, int] | None:
     """(records holding the field, colons inside its raw values), or None when its values
     break the contract or hold a bracket."""
     if not field.raw:
-        return count - values.count(msgspec.UNSET), 0
-    blob = b"\x00".join(values)
+        return count - list(map(field.get, records)).count(msgspec.UNSET), 0
+    blob = b"\x00".join(map(field.get, records))
     if b"{" in blob or b"[" in blob:
         return None
     if field.pattern is not None and not _found(field.pattern, blob):
         return None
     if field.required and b"\x00null\x00" in b"\x00" + blob + b"\x00":
         return None
-    present = count if field.required else count - list(map(len, values)).count(0)
+    present = count if field.required else count - blob.count(b"\x01")
     return present, blob.count(b":")
