@@ -377,9 +377,12 @@ def parse_records(
         raise RecordsError([record_error(None, None, "the body holds no records", "empty")])
     errors: list[dict[str, Any]] = []
     keys: set[str] = set()
+    texts: list[bytes] = []  # each slice's lines joined: what lands
     for start in range(0, len(lines), SLICE):  # Python objects for one slice at a time
         try:
-            keys |= _check_slice(lines[start : start + SLICE], contract, max_errors)
+            found, text = _check_slice(lines[start : start + SLICE], contract, max_errors)
+            keys |= found
+            texts.append(text)
         except RecursionError:  # nesting at the limit: decoded, then too deep to re-walk
             raise BodyError("nested too deeply", unit="line" if ndjson else "record") from None
         except BodyError as exc:
@@ -393,21 +396,24 @@ def parse_records(
     if errors:
         raise RecordsError(errors)
     check_keys(keys)
-    return Records(count=len(lines), ndjson=b"\n".join(lines) + b"\n", keys=frozenset(keys))
+    landed = texts[0] + b"\n" if len(texts) == 1 else b"\n".join([*texts, b""])
+    return Records(count=len(lines), ndjson=landed, keys=frozenset(keys))
 
 
-def _check_slice(lines: list[bytes], contract: Contract | None, max_errors: int) -> set[str]:
+def _check_slice(
+    lines: list[bytes], contract: Contract | None, max_errors: int
+) -> tuple[set[str], bytes]:
     """Check one slice of records; return the keys they hold (checked as names at the end)."""
     text = b"\n".join(lines)
     if contract is not None and (keys := fastcontract.whole_records(lines, text, contract)):
-        return keys  # every check below at once, or None: then each of them
+        return keys, text  # every check below at once, or None: then each of them
     rows = _decode_lines(lines)
     if not _no_duplicates(text, rows):
         _check_duplicates(lines, max_errors)
     if contract is not None and (columns := _checked_columns(contract)):
         if not fastcontract.holds(text, contract, columns):  # "yes", or ask the exact check
             _check_contract(lines, contract, max_errors)
-    return set().union(*rows)
+    return set().union(*rows), text
 
 
 class TooManyRecordsError(ValueError):

@@ -329,3 +329,18 @@ def test_valid_bodies_take_the_fast_test() -> None:
     assert not holds(lines[0].replace(b'"id": 1', b'"id": -0'), CONTRACT, columns)
     assert not holds(lines[1].replace(b"-3", b"-3.001"), CONTRACT, columns)
     assert not holds(lines[1].replace(b'"name": "b", ', b""), CONTRACT, columns)
+
+
+@pytest.mark.parametrize("contract", [None, SMALL])
+def test_bodies_of_several_slices_land_whole(contract: Contract | None) -> None:
+    """A body longer than one slice lands every line, in order, each once."""
+    lines = [f'{{"n": {i}, "r": "x{i}"}}'.encode() for i in range(validation.SLICE * 2 + 5)]
+    sent = b"\n".join(lines[:10]) + b"\n\n \n" + b"\n".join(lines[10:])  # blank lines dropped
+    records = parse_records(sent, ndjson=True, contract=contract, max_records=10**6)
+    assert records.count == len(lines)
+    assert records.ndjson == b"\n".join(lines) + b"\n"
+    assert records.keys == {"n", "r"}
+    broken = [*lines[:-1], b'{"n": "x", "r": "y"}']
+    with pytest.raises(RecordsError) as refused:
+        parse_records(b"\n".join(broken), ndjson=True, contract=SMALL, max_records=10**6)
+    assert [e["row"] for e in refused.value.errors] == [len(lines) - 1]
