@@ -147,6 +147,7 @@ def latency(
     settings = settings_for(root, project)
     builder = Builder(settings)
     loader = Loader(settings, on_event=builder.submit)
+    builder.busy = loader.holds_files  # as `lakehouse up` wires them
     builder.start()
     stop = threading.Event()
     loader_thread = threading.Thread(target=loader.run, args=(stop,), daemon=True)

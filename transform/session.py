@@ -217,7 +217,9 @@ class BuildResult:
 class DbtSession:
     """dbt for one project/profile in this process, kept warm between invocations."""
 
-    def __init__(self, settings: Settings, *, log_level: str = "warn") -> None:
+    def __init__(
+        self, settings: Settings, *, log_level: str = "warn", fast_tests: bool = True
+    ) -> None:
         from dbt.cli.main import dbtRunner
 
         require_dbt_project(settings)  # a clear error, not dbt's, and not "loaded 0 files"
@@ -231,6 +233,9 @@ class DbtSession:
         self._kept: tuple[tuple[tuple[str, int, int], ...], Any] | None = None
         self._deps_digest: str | None = None
         self._unfed_built = False
+        #: built-in data tests dbt already ran are evaluated together (transform.fast_tests)
+        self.fast_tests = fast_tests
+        self._fast: Any = None
         #: (manifest.json's mtime and size, its sources)
         self._sources_cache: (
             tuple[tuple[int, int], list[tuple[str, str, dict[str, Any]]]] | None
@@ -250,7 +255,7 @@ class DbtSession:
         Before the first command, and whenever ``packages.yml`` changes, the project's dbt
         packages are installed (``dbt deps``), as a dbt user expects (:meth:`ensure_deps`).
         """
-        from transform import dbt_plugin
+        from transform import dbt_plugin, fast_tests
 
         if args[:1] != ["deps"]:
             self.ensure_deps()
@@ -275,7 +280,8 @@ class DbtSession:
                         return dbtRunner(manifest=manifest).invoke(full)
                     # the parse wrote this manifest to target/ already: dbt writing it again
                     # (and graph.gpickle) after every build was a third of a warm build's CPU
-                    outcome = dbtRunner(manifest=manifest).invoke([*full, "--no-write-json"])
+                    with fast_tests.active(self._fast_tests(manifest)):
+                        outcome = dbtRunner(manifest=manifest).invoke([*full, "--no-write-json"])
                     _write_run_results(outcome.result, self.settings.dbt_project_dir)
                     return outcome
             outcome = self._runner.invoke(full)
@@ -292,6 +298,17 @@ class DbtSession:
         if not outcome.success:
             return None
         return outcome.result
+
+    def _fast_tests(self, manifest: Any) -> Any:
+        """The built-in data tests of ``manifest`` dbt already ran (transform.fast_tests)."""
+        from transform import fast_tests
+
+        if not self.fast_tests:
+            return None
+        fast_tests.install()
+        if self._fast is None or self._fast.manifest is not manifest:
+            self._fast = fast_tests.FastTests(manifest, manifest.metadata.project_name)
+        return self._fast
 
     def _keep(self, manifest: Any) -> None:
         self._kept = (_project_stamp(self.settings.dbt_project_dir), manifest)
