@@ -135,3 +135,16 @@ def test_many_hints_fall_back_to_re2(tmp_path: Path) -> None:
     assert readers._needs_literals(path) is False
     path.write_text(rows + '{"h": 1e5}\n', encoding="utf-8")
     assert readers._needs_literals(path) is True
+
+
+def test_scans_on_several_threads_at_once(tmp_path: Path) -> None:
+    """Each scan has its own scratch space: loader workers scan files at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    risky, plain = tmp_path / "risky.ndjson", tmp_path / "plain.ndjson"
+    rows = "".join(f'{{"a": {i}.5, "s": "n{i}"}}\n' for i in range(20_000))
+    plain.write_text(rows, encoding="utf-8")
+    risky.write_text(rows + '{"a": 1e5}\n', encoding="utf-8")
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(readers._needs_literals, [risky, plain] * 8))
+    assert found == [True, False] * 8
