@@ -165,6 +165,14 @@ class Settings(BaseSettings):
     vacuum_every_hours: float = Field(
         default=24.0, gt=0, description="Vacuum each table this often."
     )
+    publish_parquet_version: Literal["v1", "v2"] = Field(
+        default="v1",
+        description="Parquet format of the files a local rewrite of a silver or gold table writes "
+        "(DuckDB's COPY): v1 (every Parquet reader); v2 also uses the delta and byte-stream-split "
+        "encodings and v2 data pages, which need a reader from 2022 on (Spark 3.3+, Trino, "
+        "delta-rs, pyarrow, Polars, DuckDB): at 10M rows a 40% cheaper write and 23% fewer bytes "
+        "(docs/dbt.md).",
+    )
     published_versions_kept: int = Field(
         default=10,
         ge=1,

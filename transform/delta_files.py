@@ -68,6 +68,7 @@ def write_files(
     compression: str = "zstd",
     configuration: dict[str, str] | None = None,
     compression_level: int = 1,
+    parquet_version: str = "v1",
 ) -> None:
     """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
 
@@ -75,7 +76,11 @@ def write_files(
     schema replaced) or ``append``. A new table is created when ``current`` is ``None``. On
     any failure before the commit, the files written are deleted: the table never sees them.
     ``configuration``: the new table's properties (ignored for an existing table).
+    ``parquet_version``: DuckDB's ``parquet_version`` (``v1``, or ``v2``: delta encodings and
+    v2 data pages, which older readers cannot read).
     """
+    if parquet_version not in ("v1", "v2"):
+        raise ValueError(f"parquet_version must be v1 or v2, not {parquet_version!r}")
     schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
@@ -83,6 +88,7 @@ def write_files(
         rows = cur.execute(
             f"copy ({select}) to '{_literal(str(folder))}' (format parquet,"
             f" compression {compression}, compression_level {compression_level},"
+            f" parquet_version {parquet_version},"
             " filename_pattern 'part-{uuid}',"
             f" file_size_bytes '{FILE_BYTES}', overwrite_or_ignore true, return_files true)"
         ).fetchall()

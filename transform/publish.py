@@ -720,6 +720,7 @@ class Publisher:
                 commit=commit,
                 configuration=configuration,
                 compression_level=level,
+                parquet_version=self.settings.publish_parquet_version,
             )
             return
         write_deltalake(
