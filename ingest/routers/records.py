@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Annotated, Any
 
@@ -20,9 +21,10 @@ from ingest.auth import PrincipalDep, require
 from ingest.bodies import RECORD_TYPES, gzipped, media_type, read_limited
 from ingest.deps import AppContext, ContextDep
 from ingest.filecheck import FileError
-from ingest.landing import land_bytes
+from ingest.landing import Landing, land_bytes
 from ingest.schemas import TABLE_PATTERN, Accepted, errors
 from ingest.validation import BodyError, Records, RecordsError, TooManyRecordsError
+from lakehouse import dialect
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -56,18 +58,63 @@ _BODY = {
 }
 
 
-def _land(context: AppContext, table: str, records: Records) -> dict[str, Any]:
-    """File I/O (write, fsync, rename, ledger), run in a worker thread."""
-    batch_id = new_batch_id()
-    path = land_bytes(
-        context.settings,
-        context.ledger,
-        table,
-        batch_id,
-        ".ndjson",
-        records.ndjson,
-        records=records.count,
-    )
+def _prewrite(context: AppContext, table: str, data: bytes) -> Landing:
+    """``data`` written and fsynced under a temporary name the loader ignores (a worker thread,
+    while the event loop checks the same body): landed by :func:`_land` if it is what lands."""
+    landing = Landing(context.settings, table, new_batch_id(), ".ndjson")
+    try:
+        landing.write(data)
+        landing.close()
+    except BaseException:
+        landing.abort()
+        raise
+    return landing
+
+
+async def _drop(early: asyncio.Future[Landing]) -> None:
+    """Remove a pre-written temporary file (and a folder made for it) before answering."""
+    try:
+        landing = await early
+    except Exception:  # _prewrite removed what it wrote
+        return
+    await run_in_threadpool(landing.abort)
+
+
+def _discard(early: asyncio.Future[Landing]) -> None:
+    """The same, for a request that ends without an answer: once the file is written."""
+
+    def done(future: asyncio.Future[Landing]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            future.result().abort()
+
+    early.add_done_callback(done)
+
+
+def _land(
+    context: AppContext, table: str, records: Records, early: Landing | None
+) -> dict[str, Any]:
+    """File I/O (write, fsync, rename, ledger), run in a worker thread. ``early``: the body
+    already written and fsynced; it lands if its bytes are what lands, else it is removed."""
+    if early is not None and early.bytes == len(records.ndjson):
+        try:
+            path = early.commit(context.ledger, records=records.count)
+        except BaseException:
+            early.abort()
+            raise
+        batch_id = early.batch_id
+    else:
+        if early is not None:
+            early.abort()
+        batch_id = new_batch_id()
+        path = land_bytes(
+            context.settings,
+            context.ledger,
+            table,
+            batch_id,
+            ".ndjson",
+            records.ndjson,
+            records=records.count,
+        )
     context.metrics.records.inc(records.count)
     context.metrics.bytes_in.inc(len(records.ndjson))
     context.metrics.batches.labels("records").inc()
@@ -112,10 +159,32 @@ async def post_records(
         digest = hashlib.sha256(f"{ndjson}:{gz}:".encode() + raw).hexdigest()
 
     async def work() -> dict[str, Any]:
+        early: asyncio.Future[Landing] | None = None
+        if ndjson and not gz and raw.endswith(b"\n") and not raw.startswith(dialect.BOM_UTF8):
+            # what lands is most likely the body itself: written and fsynced in a thread while
+            # it is checked here (the wait for the disk overlaps the checking)
+            # (submitted now: the check below holds the loop until it ends)
+            loop = asyncio.get_running_loop()
+            early = loop.run_in_executor(None, _prewrite, context, table, raw)
         try:  # large bodies in a worker process, small ones here (ingest.parsing)
             records = await context.parsers.check(raw, ndjson=ndjson, gz=gz, contract=contract)
         except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
+            if early is not None:
+                await _drop(early)
             raise as_http_error(exc) from None
-        return await run_in_threadpool(_land, context, table, records)
+        except BaseException:
+            if early is not None:
+                _discard(early)
+            raise
+        landing = None
+        if early is not None:
+            if records.ndjson == raw:
+                try:
+                    landing = await early
+                except Exception:  # the usual path below, which reports the error if it recurs
+                    landing = None
+            else:  # blank lines dropped: another file lands
+                await _drop(early)
+        return await run_in_threadpool(_land, context, table, records, landing)
 
     return await idempotent(context, principal, table, idempotency_key, digest, work)

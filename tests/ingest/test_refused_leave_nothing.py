@@ -33,3 +33,25 @@ def test_a_folder_with_other_files_stays(client: TestClient, api_settings: Setti
     assert bad.status_code == 422
     folder = api_settings.raw_dir / "fresh"
     assert [p.name for p in folder.iterdir()] == [f"{ok.json()['batch_id']}.csv"]
+
+
+def test_ndjson_records_written_while_checked(client: TestClient, api_settings: Settings) -> None:
+    """An NDJSON body is written (and fsynced) under a temporary name while it is checked: a
+    refused one leaves nothing; an accepted one lands exactly what the check kept."""
+    folder = api_settings.raw_dir / "fresh"
+    nd = {"content-type": "application/x-ndjson"}
+    for body in (b'{"a": 1}\n{"a": 1, "a": 2}\n', b'{"a": 1}\n{"a": \n', b'{"a": NaN}\n'):
+        r = client.post("/v1/tables/fresh/records", content=body, headers=nd)
+        assert 400 <= r.status_code < 500, (body, r.text)
+        assert not folder.exists(), body
+    for body, landed in (
+        (b'{"a": 1}\n{"b": "x"}\n', b'{"a": 1}\n{"b": "x"}\n'),  # the body itself
+        (b'{"a": 1}\n\n  \n{"b": "x"}\n', b'{"a": 1}\n{"b": "x"}\n'),  # blank lines dropped
+        (b'{"a": 1}\n{"b": "x"}', b'{"a": 1}\n{"b": "x"}\n'),  # the last newline added
+    ):
+        r = client.post("/v1/tables/fresh/records", content=body, headers=nd)
+        assert r.status_code == 202, r.text
+        path = folder / r.json()["file"]
+        assert path.read_bytes() == landed
+        assert r.json()["bytes"] == len(landed)
+        assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
