@@ -414,6 +414,15 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """In a forked child the pool's threads are gone: it makes its own when it needs one."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def in_parallel(work: Callable[[int], _T], items: range, rows: int) -> list[_T]:
     """``[work(i) for i in items]``, the items spread over a thread per core when ``rows`` make
     it worth it. The same answer either way: the results in order, and when some raise, the

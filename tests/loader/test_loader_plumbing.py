@@ -4,6 +4,8 @@ the columns of a batch typed on threads."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -223,3 +225,31 @@ def test_a_piece_that_said_it_was_the_last_breaks_if_the_rows_disagree(said: int
     sizes = [4, 4, 2]  # 10 rows, pieces of 10: one piece, said to be the last when <= 10
     with pytest.raises(FileRejected, match="records than its metadata says"):
         _pieces(sizes, 10, ahead=False, known=(said, True))
+
+
+def test_a_forked_child_types_on_threads_of_its_own() -> None:
+    """The typing threads do not survive a fork: a child that types a batch after its parent
+    did makes its own pool instead of waiting forever for the parent's threads."""
+    assert fitting.in_parallel(lambda i: i, range(3), 10**6) == [0, 1, 2]  # the pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the work is done
+        try:
+            os._exit(0 if fitting.in_parallel(lambda i: i + 1, range(3), 10**6) == [1, 2, 3] else 1)
+        finally:
+            os._exit(2)
+    ended: list[int] = []
+
+    def child_ended() -> bool:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            ended.append(status)
+        return bool(done)
+
+    try:
+        wait_for(child_ended, 20, "the forked child to type a batch")
+    finally:
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    status = ended[0]
+    assert os.waitstatus_to_exitcode(status) == 0
