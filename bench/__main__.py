@@ -361,8 +361,9 @@ class Bench:
                     result["p50_s"],
                     "s",
                     f"sample shop with {preload:,} orders: file closed → gold commit, p50"
-                    f" (p95 {result['p95_s']:.2f} s; dbt {result['p50_dbt_build_s']:.2f} s,"
-                    f" publish {result['p50_publish_s']:.2f} s)",
+                    f" (p95 {result['p95_s']:.2f} s; build {result['p50_build_s']:.2f} s: dbt"
+                    f" {result['p50_dbt_build_s']:.2f} s, publish {result['p50_publish_s']:.2f} s;"
+                    f" settle window {result['settle_ms']} ms)",
                 )
                 self.figure(
                     "e2e",
