@@ -286,6 +286,14 @@ def test_a_model_downstream_recounts_every_customer_that_changed(settings: Setti
         result = session.build()
         assert result.success, result.failures
         assert _customer_orders() == _expected_customer_orders(settings), (first, minute)
+    # the runs of a model are kept only while a model downstream may not have read them: the
+    # last one it read and the newer ones (trimmed by the model's own next run)
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    kept = conn.execute(
+        "select table_name, count(*) from _lakehouse_absorbed.runs group by all"
+    ).fetchall()
+    assert dict(kept) == {"stg_orders": 2, "customer_orders": 1}, kept
     compiled = next((settings.dbt_project_dir / "target" / "compiled").rglob("customer_orders.sql"))
     assert "_ingested_at >= '2026-03-01 02:10:00.000000+00'::timestamptz" in compiled.read_text()
 
