@@ -259,19 +259,20 @@ class DbtSession:
 
         if args[:1] != ["deps"]:
             self.ensure_deps()
+        args, user_vars = _take_vars(args)
         with DBT_LOCK:
             _switch_database(self.settings)
             dbt_plugin.use_settings(self.settings)
             full = [
                 *args,
-                *dbt_arguments(self.settings),
+                *dbt_arguments(self.settings, user_vars),
                 "--log-level",
                 self.log_level,
                 # no dbt.log: dbt leaks the file's handle on every invocation of a warm runner
                 "--log-level-file",
                 "none",
             ]
-            if args and args[0] in _MANIFEST_COMMANDS and "--vars" not in args:
+            if args and args[0] in _MANIFEST_COMMANDS and user_vars is None:
                 manifest = self._manifest()
                 if manifest is not None:
                     from dbt.cli.main import dbtRunner
@@ -672,7 +673,7 @@ def _switch_database(settings: Settings) -> None:
     _LAST_DATABASE[:] = [key]
 
 
-def dbt_arguments(settings: Settings) -> list[str]:
+def dbt_arguments(settings: Settings, user_vars: dict[str, Any] | None = None) -> list[str]:
     """What every invocation passes dbt from ``settings``, instead of process environment.
 
     The profile's ``path`` reads ``var('lakehouse_warehouse')`` (always a local file: with
@@ -680,7 +681,14 @@ def dbt_arguments(settings: Settings) -> list[str]:
     ``LAKEHOUSE_WAREHOUSE``, then ``LAKEHOUSE_DADOS/warehouse.duckdb``); the values are the same
     on every invocation of a session, so dbt's partial parse is kept. The bronze plugin gets the
     settings in-process (:func:`transform.dbt_plugin.use_settings`).
+
+    ``user_vars`` (a command's own ``--vars``) go into the same ``--vars``: dbt keeps only the
+    last of two, so a separate one was silently dropped.
     """
+    lakehouse = {
+        "lakehouse_dados": str(settings.dados),
+        "lakehouse_warehouse": str(settings.warehouse_path),
+    }
     return [
         "--project-dir",
         str(settings.dbt_project_dir),
@@ -689,14 +697,49 @@ def dbt_arguments(settings: Settings) -> list[str]:
         "--target",
         settings.dbt_target,
         "--vars",
-        json.dumps(
-            {
-                "lakehouse_dados": str(settings.dados),
-                "lakehouse_warehouse": str(settings.warehouse_path),
-            }
-        ),
+        json.dumps({**(user_vars or {}), **lakehouse}),
         "--no-send-anonymous-usage-stats",
     ]
+
+
+def _take_vars(args: Sequence[str]) -> tuple[list[str], dict[str, Any] | None]:
+    """``args`` without their ``--vars`` (``--vars V`` or ``--vars=V``), and its value as a
+    mapping (``None``: none given). A value that is not a YAML/JSON mapping, or that sets the
+    lakehouse's own ``lakehouse_dados`` / ``lakehouse_warehouse``, is refused."""
+    rest: list[str] = []
+    found: dict[str, Any] | None = None
+    items = list(args)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--vars" or item.startswith("--vars="):
+            if item == "--vars":
+                if i + 1 >= len(items):
+                    raise DbtVarsError("--vars needs a value (a YAML or JSON mapping)")
+                text, i = items[i + 1], i + 2
+            else:
+                text, i = item.split("=", 1)[1], i + 1
+            try:
+                value = yaml.safe_load(text) if text.strip() else {}
+            except yaml.YAMLError as exc:
+                raise DbtVarsError(f"--vars is not YAML or JSON: {exc}") from exc
+            if not isinstance(value, dict):
+                raise DbtVarsError(f"--vars must be a mapping of names to values, not {text!r}")
+            reserved = sorted({"lakehouse_dados", "lakehouse_warehouse"} & set(value))
+            if reserved:
+                raise DbtVarsError(
+                    f"--vars may not set {', '.join(reserved)}: the lakehouse sets them from "
+                    "its settings (LAKEHOUSE_ROOT and the like)"
+                )
+            found = {**(found or {}), **value}
+            continue
+        rest.append(item)
+        i += 1
+    return rest, found
+
+
+class DbtVarsError(LakehouseError):
+    """A command's ``--vars`` that cannot be passed to dbt."""
 
 
 class DepsError(LakehouseError):
