@@ -336,10 +336,13 @@ class AutoUpkeep:
             done.vacuumed = len(removed)
             done.actions.append("vacuum")
         elif now - self._vacuumed.get(key, 0.0) >= s.vacuum_every_hours * 3600.0:
+            # full: also the files no version names (a write that failed after delta-rs wrote
+            # part of it commits nothing but leaves them); the retention spares a write in flight
             removed = table.vacuum(
                 retention_hours=int(max(1, s.vacuum_retention_hours)),
                 enforce_retention_duration=False,
                 dry_run=False,
+                full=True,
             )
             self._vacuumed[key] = now
             done.vacuumed = len(removed)

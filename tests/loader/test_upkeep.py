@@ -209,3 +209,31 @@ def test_a_version_current_a_moment_ago_keeps_its_files(settings: Settings) -> N
     now[0] += 3600  # an hour on: only the last two versions are kept
     done = AutoUpkeep(s, clock=lambda: now[0]).upkeep_table("gold", "m")
     assert "vacuum" in done.actions and _parquet_files(path) == 2
+
+
+def test_bronze_vacuum_removes_files_a_failed_write_left_once_older_than_the_retention(
+    settings: Settings,
+) -> None:
+    """A write that fails after delta-rs wrote some Parquet (a streamed piece whose typing fails
+    late) commits nothing but leaves its files: the bronze vacuum deletes such files once they
+    are older than the retention (a write in flight is younger), and keeps every row."""
+    import os
+
+    s = _tuned(settings, upkeep_small_files=100, upkeep_checkpoint_commits=2, txn_retention_days=0)
+    _load_each(s, "t", 3)
+    path = table_path(s, "bronze", "t")
+    AutoUpkeep(s).upkeep_table("bronze", "t")  # a checkpoint: the orphans come before it
+    old = path / "part-00000-orphan-old.parquet"
+    new = path / "part-00000-orphan-new.parquet"
+    for orphan in (old, new):
+        orphan.write_bytes(b"PAR1 not committed PAR1")
+    week_ago = time.time() - (s.vacuum_retention_hours + 24) * 3600
+    os.utime(old, (week_ago, week_ago))
+    _load_each(s, "t", 1, start=3)
+    AutoUpkeep(s).upkeep_table("bronze", "t")  # another checkpoint, after the orphans
+    now = [time.time() + s.vacuum_every_hours * 3600 * 2]
+    done = AutoUpkeep(s, clock=lambda: now[0]).upkeep_table("bronze", "t")
+    assert "vacuum" in done.actions
+    assert not old.exists()  # older than the retention, in no version: deleted
+    assert new.exists()  # could be a write in flight: kept
+    assert sorted(bronze(s, "t").column("id").to_pylist()) == list(range(40))
