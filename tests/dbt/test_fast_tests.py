@@ -36,7 +36,12 @@ models:
   - name: stg_customers
     columns:
       - name: customer_id
-        data_tests: [unique, not_null]
+        data_tests:
+          - unique
+          - not_null
+          - accepted_values:
+              arguments: {values: [1, 2, 3], quote: false}
+              config: {store_failures: true}
   - name: stg_orders
     columns:
       - name: order_id
@@ -191,9 +196,12 @@ def test_clean_data_is_served_by_one_query_per_model(shop: tuple[Settings, DbtSe
     settings, session = shop
     outcome, tests, served = _compare(settings, session, _clean(1, 8))
     assert outcome[0] is True
-    assert len(tests) == BUILTIN + 2 and all(s == "pass" for s, _, _ in tests.values())
-    assert len(served) == BUILTIN  # every built-in test; not the singular nor the custom one
-    assert not any("no_negative" in t or "unique_pair" in t for t in served)
+    assert len(tests) == BUILTIN + 3 and all(s == "pass" for s, _, _ in tests.values())
+    # every built-in test; not the singular one, the custom one, nor one storing its failures
+    assert len(served) == BUILTIN
+    kept_out = ("no_negative", "unique_pair", "accepted_values_stg_customers")
+    assert not any(k in t for t in served for k in kept_out)
+    assert any("accepted_values_stg_customers" in t for t in tests)
 
 
 def _set(column: str, values: list[Any]) -> Any:
