@@ -9,8 +9,10 @@ millisecond. Here a test that dbt already ran under the same manifest is not com
   ``test``, without ``store_failures``/``store_failures_as``, ``sql_header`` or
   ``--store-failures``, in a project that does not override how dbt wraps or limits a test
   (``get_test_sql``, ``get_limit_sql``, the ``test`` materialization, the test's own macros) nor
-  ``get_where_subquery`` other than the adapter's ``duckdb__get_where_subquery`` (the sample's
-  ``__changed_rows__`` scoping, whose only compile-time input is the tested relation's columns).
+  ``get_where_subquery``, except by the lakehouse's own ``duckdb__get_where_subquery`` and
+  ``changed_since`` (the sample's ``__changed_rows__`` scoping, whose only compile-time input is
+  the tested relation's columns), recognised by their text: a project's own variant of either
+  may put a value read at compile time into the SQL, which a kept compiled SQL would repeat.
   Anything else (singular tests, custom generic tests such as ``unique_combination``, unit
   tests) runs through dbt as before.
 * **Compiled SQL**: dbt's own, kept from the last time dbt compiled and ran the test in this
@@ -35,6 +37,7 @@ builds on a kept manifest.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import threading
 import time
@@ -44,7 +47,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BUILTIN_TESTS", "FastTests", "active", "install"]
+__all__ = ["BUILTIN_TESTS", "KNOWN_MACROS", "FastTests", "active", "install", "macro_digest"]
 
 #: dbt's built-in generic data tests
 BUILTIN_TESTS = frozenset({"unique", "not_null", "accepted_values", "relationships"})
@@ -62,6 +65,16 @@ _DBT_ONLY = (
     "default__get_where_subquery",
     *(f"{prefix}test_{name}" for prefix in ("", "default__", "duckdb__") for name in BUILTIN_TESTS),
 )
+
+#: macros a project may define while its tests keep this path: the lakehouse's own
+#: ``__changed_rows__`` scoping (dbt_project/macros/changed_since.sql), by :func:`macro_digest`
+#: of their text; any other text under these names turns the path off for the project
+KNOWN_MACROS = {
+    "duckdb__get_where_subquery": (
+        "9416966cb20dd3c7c5a3a56a30095469afebc0fa194a8fedf1ae3609bd1ffafc"
+    ),
+    "changed_since": "bbab73eba229d1e3d3ce8ef25ad67d776f350632a28086a1d76eb8b220142680",
+}
 
 _ACTIVE: list[FastTests] = []
 _INSTALLED: list[bool] = []
@@ -282,10 +295,20 @@ def _query(sql: str) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
+def macro_digest(sql: str) -> str:
+    """SHA-256 of a macro's text with its whitespace runs made one space."""
+    return hashlib.sha256(" ".join(sql.split()).encode("utf-8")).hexdigest()
+
+
 def _wrapping_is_dbts(manifest: Any, project_name: str) -> bool:
     """Whether dbt itself wraps, limits and materializes tests in this project."""
     for macro in manifest.macros.values():
-        if macro.name in _DBT_ONLY and macro.package_name != "dbt":
+        if macro.package_name == "dbt":
+            continue
+        if macro.name in _DBT_ONLY:
+            return False
+        known = KNOWN_MACROS.get(macro.name)
+        if known is not None and macro_digest(macro.macro_sql) != known:
             return False
     materialization = manifest.find_materialization_macro_by_name(project_name, "test", "duckdb")
     return materialization is not None and materialization.package_name == "dbt"
