@@ -68,20 +68,21 @@ def files_since(
         actions = _commit(root, number)
         if actions is None or not _apply(files, actions):
             return None
-    out: list[str] = []
+    out: dict[str, None] = {}  # ordered, each file once: a compaction into several files
+    # gives every output the same sources, and a file named twice would be read twice
     for path, info in sorted(files.items()):
         full = _absolute(root, path)
         if full not in present:  # the walk disagrees with the snapshot: do not guess
             return None
         if not info.old_rows:
-            out.append(full)
+            out[full] = None
             continue
         for source in sorted(info.sources):
             source_path = _absolute(root, source)
             if not os.path.exists(source_path):  # vacuumed: the new rows cannot be told apart
                 return None
-            out.append(source_path)
-    return out
+            out[source_path] = None
+    return list(out)
 
 
 def _commit(root: Path, version: int) -> list[dict[str, object]] | None:

@@ -84,6 +84,22 @@ def test_a_compaction_mixing_read_and_new_rows_gives_the_new_rows_only(tmp_path:
     assert _new_ids(path, read) is None
 
 
+def test_a_compaction_into_several_files_gives_each_new_row_once(tmp_path: Path) -> None:
+    """Every output of a mixed compaction may hold new rows: each pre-compaction file is named
+    once (a review found them named once per output, every new row read several times)."""
+    path = tmp_path / "t"
+    for i in range(4):
+        read = _append(path, _batch(i * 500, 500))
+    for i in range(4, 8):
+        _append(path, _batch(i * 500, 500))
+    sizes = [
+        Path(u.removeprefix("file://")).stat().st_size for u in DeltaTable(str(path)).file_uris()
+    ]
+    DeltaTable(str(path)).optimize.compact(target_size=sum(sizes) // 3)
+    assert len(DeltaTable(str(path)).file_uris()) > 1  # several outputs mixing read and new rows
+    assert _new_ids(path, read) == list(range(2000, 4000))
+
+
 def test_a_rolled_back_file_is_not_read(tmp_path: Path) -> None:
     path = tmp_path / "t"
     read = _append(path, _batch(1, 5, "old"))
