@@ -366,6 +366,9 @@ class Plugin(BasePlugin):
 #: ``runs``: per successful run of a model that reads through the watermark, the oldest
 #: ``_ingested_at`` a row it changed may have (what a model downstream reads from).
 ABSORBED = "_lakehouse_absorbed"
+#: ``bronze_new.path`` of a table the walk cannot serve (object storage, partitions, deletion
+#: vectors: read through an Arrow dataset, not a file list): the time watermark, as before
+BY_TIME = "__by_time__"
 ABSORBED_DDL = f"""
 create schema if not exists {ABSORBED};
 create table if not exists {ABSORBED}.pins (
@@ -405,9 +408,10 @@ def _record_news(cursor: duckdb.DuckDBPyConnection, pin: Pin) -> None:
     present = frozenset(pin.files)
     rows: list[tuple[str, str, int, int, bool, str | None]] = []
     for (version,) in held:
-        found = (
-            files_since(Path(pin.root), int(version), pin.version, present) if pin.root else None
-        )
+        if not pin.root:  # not read as plain local Parquet: the macro filters by time instead
+            rows.append((pin.table, pin.table_id, version, pin.version, False, BY_TIME))
+            continue
+        found = files_since(Path(pin.root), int(version), pin.version, present)
         if found is None:
             rows.append((pin.table, pin.table_id, version, pin.version, False, None))
         elif not found:

@@ -98,19 +98,20 @@
             {%- set relation = '(select * from ' ~ source_relation ~ ' where false)' -%}
             {%- set since = 'infinity' -%}
         {%- elif held | length == 1 and held[0][0] == table_id -%}
+            {# one row: every entry exact (none: no entry, read everything), by time, files #}
             {%- set news = run_query(
-                "select exact, path from _lakehouse_absorbed.bronze_new where source_table = "
+                "select coalesce(bool_and(exact), false),"
+                ~ " coalesce(bool_or(not exact and path = '__by_time__'), false),"
+                ~ " string_agg(path, chr(10) order by path) filter (where exact and path is not null)"
+                ~ " from _lakehouse_absorbed.bronze_new where source_table = "
                 ~ _lh_quote(table) ~ " and table_id = " ~ _lh_quote(table_id)
                 ~ " and from_version = " ~ held[0][1] ~ " and to_version = " ~ pinned
-            ).rows -%}
+            ).rows[0] -%}
+            {%- set exact = news[0] -%}
+            {%- set by_time = news[1] -%}
             {%- set paths = [] -%}
-            {%- set exact = news | length > 0 -%}
-            {%- for row in news -%}
-                {%- if not row[0] -%}
-                    {%- set exact = false -%}
-                {%- elif row[1] is not none -%}
-                    {%- do paths.append(_lh_quote(row[1])) -%}
-                {%- endif -%}
+            {%- for path in (news[2] or '').split('\n') if path -%}
+                {%- do paths.append(_lh_quote(path)) -%}
             {%- endfor -%}
             {%- if exact and paths -%}
                 {%- set relation -%}
@@ -125,6 +126,16 @@
             {%- elif exact -%}
                 {%- set relation = '(select * from ' ~ source_relation ~ ' where false)' -%}
                 {%- set since = 'infinity' -%}
+            {%- elif by_time -%}
+                {# not plain local Parquet (object storage, partitions): the time watermark #}
+                {%- set since = _lh_bound(
+                    'max(_ingested_at) - to_minutes(cast(' ~ var('bronze_lookback_minutes', 10)
+                    ~ ' as bigint))',
+                    this,
+                    '-infinity',
+                ) -%}
+                {%- set relation = '(select * from ' ~ source_relation
+                    ~ " where _ingested_at >= '" ~ since ~ "'::timestamptz)" -%}
             {%- endif -%}
         {%- endif -%}
         {%- do record_changed_since(since) -%}
