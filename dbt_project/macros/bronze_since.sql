@@ -181,12 +181,18 @@
     {{- return("'" ~ since ~ "'::timestamptz") -}}
 {%- endmacro %}
 
-{# the post-hook of every model (dbt_project.yml): what the model read becomes its watermark #}
+{#
+    the post-hook of every model (dbt_project.yml): what the model read becomes its watermark.
+    The run's bound is the oldest of its inputs' (pending) and of what it recorded for its tests
+    and publish (changed_since): an input read another way (the time watermark of an input that
+    does not record its runs, `bronze_watermark`, `changed_keys` of a CTE) records only the
+    latter, and a model downstream must still see the rows it changed.
+#}
 {% macro lakehouse_absorb() -%}
     {%- if execute and _lh_ready() -%}
         insert into _lakehouse_absorbed.runs
         select database_name, schema_name, table_name,
-            nextval('_lakehouse_absorbed.run_seq'), since
+            nextval('_lakehouse_absorbed.run_seq'), least(since, {{ changed_since(this) }})
         from (
             select database_name, schema_name, table_name, min(since) as since
             from _lakehouse_absorbed.pending
