@@ -13,6 +13,9 @@ files holding them by walking the Delta log's commits ``V+1 .. P`` (``_delta_log
   (read), or both: then the newer rows are read from the files that held them before the
   compaction (still on disk until a vacuum deletes them, days later by default); when one of
   those is gone the answer is "everything" (below);
+* a commit read before that is no longer the commit of that number (the table's folder put back
+  from an older copy with the same table id, then written on: versions counted again): the
+  whole snapshot (the plugin keeps each pinned commit's :func:`commit_stamp`);
 * anything else the walk cannot follow exactly: a ``RESTORE`` (it adds back files whose rows
   may already have been read), a change of rows held at ``V`` that writes rows back (a delete or
   update of old rows), deletion vectors, a table created anew (another table id), a version
@@ -31,13 +34,14 @@ of a landing file, and the rows found are those of whole files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-__all__ = ["files_since"]
+__all__ = ["commit_stamp", "files_since"]
 
 #: Commits walked at most; further behind, the whole snapshot is read (it is cheaper anyway).
 MAX_COMMITS = 10_000
@@ -52,13 +56,32 @@ class _File:
     sources: frozenset[str]
 
 
+def commit_stamp(root: Path, version: int) -> str | None:
+    """What tells commit ``version`` of the table at ``root`` from another commit of the same
+    number (the SHA-256 of its log entry); None when the entry is not there."""
+    try:
+        return hashlib.sha256(
+            (root / "_delta_log" / f"{version:020d}.json").read_bytes()
+        ).hexdigest()
+    except OSError:
+        return None
+
+
 def files_since(
-    root: Path, version: int, pinned: int, present: frozenset[str] | set[str]
+    root: Path,
+    version: int,
+    pinned: int,
+    present: frozenset[str] | set[str],
+    stamp: str | None = None,
 ) -> list[str] | None:
     """The absolute paths of the files holding the rows of the table at ``root`` that are in
     version ``pinned`` and were not in version ``version``; ``None`` when that cannot be told
     exactly from the log (read everything). ``present``: the absolute paths of the files of the
-    pinned snapshot (what the build reads), to check the walk against."""
+    pinned snapshot (what the build reads), to check the walk against. ``stamp``: the
+    :func:`commit_stamp` of ``version`` when it was read; another commit under that number now
+    (the table's folder put back from a copy, then written on) means "everything"."""
+    if stamp is not None and commit_stamp(root, version) != stamp:
+        return None
     if version == pinned:
         return []
     if version > pinned or pinned - version > MAX_COMMITS:

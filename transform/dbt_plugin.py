@@ -58,7 +58,7 @@ from lakehouse.layout import check_table_name, list_tables, table_path
 from lakehouse.settings import Settings
 from lakehouse.storage import arrow_dataset
 from transform._dbt_duckdb_internals import route_load_source
-from transform.bronze_since import files_since
+from transform.bronze_since import commit_stamp, files_since
 from transform.publish import CHANGED_SINCE, CHANGED_SINCE_DDL
 
 log = logging.getLogger(__name__)
@@ -386,6 +386,8 @@ create table if not exists {ABSORBED}.runs (
     database_name varchar, schema_name varchar, table_name varchar, seq bigint,
     since timestamptz);
 create sequence if not exists {ABSORBED}.run_seq;
+create table if not exists {ABSORBED}.commits (
+    table_id varchar, version bigint, stamp varchar);
 """
 
 
@@ -402,6 +404,7 @@ def _record_news(cursor: duckdb.DuckDBPyConnection, pin: Pin) -> None:
             f"insert into {ABSORBED}.pins values (?, ?, ?)", [pin.table, pin.table_id, pin.version]
         )
         cursor.execute(f"delete from {ABSORBED}.bronze_new where source_table = ?", [pin.table])
+        stamps = _keep_stamps(cursor, pin, [int(v) for (v,) in held])
     except duckdb.Error as exc:  # no such tables (a read-only file): the macros read everything
         log.info("no version watermark for bronze %s: %s", pin.table, exc)
         return
@@ -411,7 +414,9 @@ def _record_news(cursor: duckdb.DuckDBPyConnection, pin: Pin) -> None:
         if not pin.root:  # not read as plain local Parquet: the macro filters by time instead
             rows.append((pin.table, pin.table_id, version, pin.version, False, BY_TIME))
             continue
-        found = files_since(Path(pin.root), int(version), pin.version, present)
+        found = files_since(
+            Path(pin.root), int(version), pin.version, present, stamps.get(int(version))
+        )
         if found is None:
             rows.append((pin.table, pin.table_id, version, pin.version, False, None))
         elif not found:
@@ -419,6 +424,28 @@ def _record_news(cursor: duckdb.DuckDBPyConnection, pin: Pin) -> None:
         rows.extend((pin.table, pin.table_id, version, pin.version, True, p) for p in found or ())
     if rows:
         cursor.executemany(f"insert into {ABSORBED}.bronze_new values (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _keep_stamps(cursor: duckdb.DuckDBPyConnection, pin: Pin, held: list[int]) -> dict[int, str]:
+    """Record the pinned commit's stamp (``bronze_since.commit_stamp``), forget those of
+    versions no model holds any more; the stamps of the versions ``held``."""
+    if not pin.root:
+        return {}
+    stamp = commit_stamp(Path(pin.root), pin.version)
+    args = [pin.table_id, pin.version]
+    cursor.execute(f"delete from {ABSORBED}.commits where table_id = ? and version = ?", args)
+    if stamp is not None:
+        cursor.execute(f"insert into {ABSORBED}.commits values (?, ?, ?)", [*args, stamp])
+    keep = sorted({*held, pin.version})
+    marks = ", ".join("?" for _ in keep)
+    cursor.execute(
+        f"delete from {ABSORBED}.commits where table_id = ? and version not in ({marks})",
+        [pin.table_id, *keep],
+    )
+    rows = cursor.execute(
+        f"select version, stamp from {ABSORBED}.commits where table_id = ?", [pin.table_id]
+    ).fetchall()
+    return {int(v): str(s) for v, s in rows}
 
 
 def _plain_parquet_files(delta: DeltaTable) -> tuple[str, ...]:

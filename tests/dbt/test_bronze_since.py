@@ -26,7 +26,7 @@ from runtime_support import REPO, append_bronze, project_settings, write_project
 from lakehouse import Settings, table_path
 from lakehouse.storage import arrow_dataset
 from transform import DbtSession, dbt_plugin
-from transform.bronze_since import files_since
+from transform.bronze_since import commit_stamp, files_since
 
 
 def _batch(first: int, count: int, batch: str = "b") -> pa.Table:
@@ -98,6 +98,33 @@ def test_a_compaction_into_several_files_gives_each_new_row_once(tmp_path: Path)
     DeltaTable(str(path)).optimize.compact(target_size=sum(sizes) // 3)
     assert len(DeltaTable(str(path)).file_uris()) > 1  # several outputs mixing read and new rows
     assert _new_ids(path, read) == list(range(2000, 4000))
+
+
+def test_a_folder_put_back_from_a_copy_then_written_on_reads_everything(tmp_path: Path) -> None:
+    """Same table id, versions counted again: the commit read as version V is not the commit
+    numbered V now, and the walk from V would miss the rows of the new commits up to V (a
+    review's reproduction: ids 5 and 6 never read)."""
+    import shutil
+
+    path = tmp_path / "t"
+    _append(path, _batch(1, 1))
+    _append(path, _batch(2, 1))
+    shutil.copytree(path, tmp_path / "copy")  # at version 1
+    _append(path, _batch(3, 1))
+    read = _append(path, _batch(4, 1))
+    stamp = commit_stamp(path, read)
+    assert stamp is not None
+    table = DeltaTable(str(path))
+    present = frozenset(u.removeprefix("file://") for u in table.file_uris())
+    assert files_since(path, read, table.version(), present, stamp) == []  # the same commit
+    shutil.rmtree(path)
+    shutil.copytree(tmp_path / "copy", path)
+    for i in (5, 6, 7):
+        _append(path, _batch(i, 1))  # versions 2, 3, 4 again
+    table = DeltaTable(str(path))
+    present = frozenset(u.removeprefix("file://") for u in table.file_uris())
+    assert files_since(path, read, table.version(), present) is not None  # the walk alone: fooled
+    assert files_since(path, read, table.version(), present, stamp) is None  # read everything
 
 
 def test_a_rolled_back_file_is_not_read(tmp_path: Path) -> None:
@@ -374,3 +401,25 @@ def test_a_history_the_walk_cannot_follow_reads_everything(settings: Settings) -
     model = _model(settings)
     assert set(model) == set(range(1, 8))  # 2 from the first run
     assert sum(model.values()) == 5 + 6
+
+
+def test_bronze_put_back_from_a_copy_is_read_again(settings: Settings, tmp_path: Path) -> None:
+    """The plugin keeps the stamp of each pinned commit: a bronze folder put back from an older
+    copy and written on past the version a model read is read whole, never from that number."""
+    import shutil
+
+    session = DbtSession(settings)
+    _orders(settings, 1, 5)
+    assert session.build().success
+    path = table_path(settings, "bronze", "orders")
+    shutil.copytree(path, tmp_path / "copy")
+    _orders(settings, 6, 5)
+    _orders(settings, 11, 5)
+    assert session.build().success  # the model read up to version 2
+    shutil.rmtree(path)
+    shutil.copytree(tmp_path / "copy", path)  # version 0 again
+    for first in (16, 21, 26):
+        _orders(settings, first, 5)  # versions 1, 2, 3: new commits under old numbers
+    result = session.build()
+    assert result.success, result.failures
+    assert set(range(16, 31)) <= set(_model(settings))
