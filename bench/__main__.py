@@ -77,7 +77,7 @@ FULL = Sizes(
     e2e_batches=12,
     scale_rows=(100_000, 1_000_000, 10_000_000),
     api_records=(700, 7_000, 70_000),
-    api_requests=70_000,
+    api_requests=560_000,  # records per endpoint and round: >= 26 posts of 7,000 (README)
     upload_gb=1.0,
 )
 QUICK = Sizes(
@@ -491,7 +491,7 @@ class Bench:
             runs = []
             with bench_api.serving() as server:
                 for records in self.s.api_records:
-                    per_round = max(2, self.s.api_requests // records // max(1, self.s.repeat))
+                    per_round = max(4, self.s.api_requests // records // max(1, self.s.repeat))
                     runs.append(bench_api.throughput(server, records, self.s.repeat, per_round, 2))
             middle = len(runs) // 2
             self.sized(
