@@ -467,12 +467,18 @@ README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 
 
+def _days(data: Mapping[str, Any]) -> str:
+    """The run's day, or first → last day when sections were measured again later (--into)."""
+    first, last = str(data["date"])[:10], str(data.get("finished") or data["date"])[:10]
+    return first if first == last else f"{first} → {last}"
+
+
 def update_readme(data: Mapping[str, Any], readme: Path = REPO / "README.md") -> None:
     """The README's speed table: the headline figures of the last full run, with its date."""
     section = "\n".join(
         [
             README_START,
-            f"Measured {data['date'][:10]} at `{data['commit']}` by `{data['command']}` on"
+            f"Measured {_days(data)} at `{data['commit']}` by `{data['command']}` on"
             f" {data['machine']['cores']} cores ({data['machine']['cpu']}); every figure, its"
             " command and the machine's load average: [bench/results/latest.md]"
             "(bench/results/latest.md). *load* is the 1-minute load average before → after the"
