@@ -33,7 +33,9 @@ says "yes" where the exact check would), else by one decode of the declared fiel
 text, checked a column at a time with Arrow kernels (``ingest.typecheck``). With a contract,
 a body whose records hold only declared keys, nothing nested and no backslash is first judged
 whole by one typed decode per line (:func:`ingest.fastcontract.whole_records`: the contract,
-the keys, and no repeated key by counting colons), without decoding it into dicts at all.
+the keys, and no repeated key by counting colons), without decoding it into dicts at all;
+without one, records that all hold the first line's keys are decoded into one Struct of those
+keys instead of dicts (:func:`_same_keys`), then counted the same way.
 Only a body that fails a fast check takes the slow, exact path that finds and names each error
 (a bounded list), so error quality costs valid traffic nothing. Records are decoded ``SLICE``
 at a time.
@@ -215,7 +217,7 @@ def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
 # -- fast checks, each with its exact slow path -------------------------------------------------
 
 
-def _no_duplicates(body: bytes, rows: list[dict[str, Any]]) -> bool:
+def _no_duplicates(body: bytes, rows: list[Any]) -> bool:
     """True when no object in ``body`` repeats a key (sound; may say False without cause).
 
     In JSON a ``:`` outside strings follows exactly one key. Re-encoding the decoded rows gives
@@ -228,6 +230,52 @@ def _no_duplicates(body: bytes, rows: list[dict[str, Any]]) -> bool:
     if b"\\" in body and b"\\u003" in body:  # one byte is found faster than five
         found += body.count(b"\\u003a") + body.count(b"\\u003A")
     return found == _ENCODE.encode(rows).count(b":")
+
+
+#: Records of at most this many keys are first decoded as one Struct of their keys.
+_SAME_KEYS_MAX = 64
+
+
+@lru_cache(maxsize=64)
+def _keys_decoder(keys: tuple[str, ...]) -> msgspec.json.Decoder[Any] | None:
+    """Objects of exactly ``keys`` (each once at most, as :func:`_no_duplicates` then checks),
+    each value decoded as by ``_DECODE_ONE``; None when msgspec cannot express them."""
+    fields = [(f"f{i}", Any, msgspec.field(name=k)) for i, k in enumerate(keys)]
+    try:
+        struct = msgspec.defstruct(
+            "Keys", fields, kw_only=True, forbid_unknown_fields=True, gc=False
+        )
+        return msgspec.json.Decoder(struct)
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_keys(lines: list[bytes], text: bytes) -> set[str] | None:
+    """The keys of records ``lines`` (``text``: them joined by newlines) when every line is one
+    JSON object holding exactly the first line's keys, none twice; None means "not known here"
+    (the general check decides, from the start).
+
+    The same decode as :func:`_decode_lines` (each line alone, each value as ``Any``: the same
+    JSON, UTF-8, numbers and nesting refused), into a Struct of the first line's keys instead of
+    a dict: every field required (a missing key fails the decode; a default would add a key
+    the record lacks, which an over-counted literal ``\\\\u003a`` could hide from the colon
+    count), unknown keys refused (the colon count would also see one dropped). A Struct is
+    encoded as the object of its fields, so :func:`_no_duplicates` holds as for dicts. It
+    spares a dict per record and the union of their keys.
+    """
+    try:
+        first = _DECODE_ONE.decode(lines[0])
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not 0 < len(first) <= _SAME_KEYS_MAX or (decoder := _keys_decoder(tuple(first))) is None:
+        return None
+    try:
+        records = list(map(decoder.decode, lines))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not _no_duplicates(text, records):
+        return None
+    return set(first)
 
 
 class _Pairs(dict[str, Any]):
@@ -407,6 +455,8 @@ def _check_slice(
     text = b"\n".join(lines)
     if contract is not None and (keys := fastcontract.whole_records(lines, text, contract)):
         return keys, text  # every check below at once, or None: then each of them
+    if contract is None and (keys := _same_keys(lines, text)) is not None:
+        return keys, text  # the checks below, records of one key set: or None, then each
     rows = _decode_lines(lines)
     if not _no_duplicates(text, rows):
         _check_duplicates(lines, max_errors)

@@ -227,10 +227,10 @@ def answer(call: Callable[[], Any]) -> tuple[Any, ...]:
 
 
 def both_ways(
-    monkeypatch: pytest.MonkeyPatch, data: bytes, ndjson: bool, contract: Contract
+    monkeypatch: pytest.MonkeyPatch, data: bytes, ndjson: bool, contract: Contract | None
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The answer with every shortcut, and without them (also without the whole-records one
-    only, which must agree with both)."""
+    """The answer with every shortcut, and without them (also without the whole-records and
+    same-keys ones only, which must agree with both)."""
 
     def run() -> tuple[Any, ...]:
         return answer(lambda: parse_records(data, ndjson=ndjson, contract=contract, max_errors=5))
@@ -238,6 +238,7 @@ def both_ways(
     fast = run()
     with monkeypatch.context() as m:
         m.setattr(fastcontract, "whole_records", lambda *a: None)
+        m.setattr(validation, "_same_keys", lambda *a: None)
         assert run() == fast
         m.setattr(fastcontract, "holds", lambda *a: False)
         exact = run()
@@ -245,14 +246,16 @@ def both_ways(
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=st.data(), contract=st.sampled_from([CONTRACT, SMALL]))
+@given(data=st.data(), shape=st.sampled_from([CONTRACT, SMALL]), checked=st.booleans())
 def test_the_same_answer_with_and_without_the_fast_test(
-    monkeypatch: pytest.MonkeyPatch, data: st.DataObject, contract: Contract
+    monkeypatch: pytest.MonkeyPatch, data: st.DataObject, shape: Contract, checked: bool
 ) -> None:
-    sent, ndjson = data.draw(body(contract))
-    fast, exact = both_ways(monkeypatch, sent, ndjson, contract)
+    """With the contract (``fastcontract``), or none: records of one key set
+    (``validation._same_keys``) or not, as the general check answers."""
+    sent, ndjson = data.draw(body(shape))
+    fast, exact = both_ways(monkeypatch, sent, ndjson, shape if checked else None)
     assert fast == exact
 
 
@@ -296,6 +299,8 @@ def test_the_same_answer_with_and_without_the_fast_test(
         b'{"n": 1, "r": "x", "zz": 1}',
         b'{"n": 1, "r": "x", "zz": 1, "zz": 2}',
         b'{"n": 1, "\\u0072": "x"}',
+        b'{"n": "\\\\u003a"}',
+        b'{"n": 1, "r": "\\\\u003a", "z": 1}',
         b'{"n": 1, "r": "x", "\\u0072": "y"}',
         b'{"n": 1, "r": "\\ud800"}',
         b'{"n": 1, "r": "x", "t": "\\ud83d\\ude00"}',
@@ -311,10 +316,39 @@ def test_the_same_answer_with_and_without_the_fast_test(
         b'{"n": 1, "r": "x", "j": ' + b"[" * 3000 + b"]" * 3000 + b"}",
     ],
 )
-def test_edge_records_agree(monkeypatch: pytest.MonkeyPatch, line: bytes) -> None:
-    for data, ndjson in ((line, True), (b"[" + line.replace(b"} {", b"}, {") + b"]", False)):
-        fast, exact = both_ways(monkeypatch, data, ndjson, SMALL)
-        assert fast == exact, line
+@pytest.mark.parametrize("contract", [SMALL, None])
+def test_edge_records_agree(
+    monkeypatch: pytest.MonkeyPatch, line: bytes, contract: Contract | None
+) -> None:
+    first = b'{"n": 1, "r": "x"}\n'  # the keys most lines hold: the same-keys test's decoder
+    for lines in (line, first + line, first + line + b"\n" + first):
+        for data, ndjson in ((lines, True), (_array(lines), False)):
+            fast, exact = both_ways(monkeypatch, data, ndjson, contract)
+            assert fast == exact, lines
+
+
+def _array(lines: bytes) -> bytes:
+    return b"[" + lines.replace(b"} {", b"}, {").replace(b"}\n{", b"},\n{").strip() + b"]"
+
+
+def test_records_of_one_key_set_take_the_same_keys_test() -> None:
+    """The bodies the benchmark sends without a contract are judged by one Struct decode; a
+    repeated, missing or extra key sends them to the general check."""
+    lines = [
+        b'{"id": 1, "at": "2024-05-01T00:12:00Z", "amount": 12.5, "note": null, "x": [1]}',
+        b'{"at": "12:00", "id": 2, "amount": 1e3, "note": "a:b", "x": {"y": ":"}}',
+    ]
+    keys = {"id", "at", "amount", "note", "x"}
+    assert validation._same_keys(lines, b"\n".join(lines)) == keys
+    for changed in (
+        b'{"id": 2, "id": 2, "at": "", "amount": 1, "note": null, "x": 1}',
+        b'{"id": 2, "at": "", "amount": 1, "note": null, "x": {"y": 1, "y": 1}}',
+        b'{"id": 2, "at": "", "amount": 1, "note": null}',
+        b'{"id": 2, "at": "", "amount": 1, "note": null, "x": 1, "z": 1}',
+        b'{"id": 2, "at": "", "amount": 1e999, "note": null, "x": 1}',
+    ):
+        both = [lines[0], changed]
+        assert validation._same_keys(both, b"\n".join(both)) is None, changed
 
 
 def test_valid_bodies_take_the_fast_test() -> None:
