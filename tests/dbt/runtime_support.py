@@ -74,6 +74,39 @@ def project_settings(tmp_path: Path, project: Path, *, target: str = "test") -> 
     )
 
 
+#: a project whose models record what they read (the version watermark: docs/dbt.md)
+WATERMARK_PROJECT_YML = """
+name: lakehouse
+version: "1.0.0"
+config-version: 2
+profile: lakehouse
+model-paths: ["models"]
+macro-paths: ["macros"]
+models:
+  lakehouse:
+    +post-hook: "{{ lakehouse_absorb() }}"
+    staging:
+      +materialized: table
+      +meta:
+        publish: silver
+"""
+#: the sample project's macros the version watermark needs
+WATERMARK_MACROS = (
+    "bronze_since.sql",
+    "bronze_watermark.sql",
+    "changed_since.sql",
+    "changed_keys.sql",
+)
+
+
+def watermark_settings(tmp_path: Path, files: dict[str, str]) -> Settings:
+    """Settings of a project of ``files`` with the watermark's dbt_project.yml and macros."""
+    every = {"dbt_project.yml": WATERMARK_PROJECT_YML, **files}
+    for name in WATERMARK_MACROS:
+        every[f"macros/{name}"] = (REPO / "dbt_project" / "macros" / name).read_text()
+    return project_settings(tmp_path, write_project(tmp_path / "project", every))
+
+
 def orders(first: int, count: int, *, customer_count: int = 3) -> pa.Table:
     ids = list(range(first, first + count))
     return pa.table(

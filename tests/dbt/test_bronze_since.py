@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from runtime_support import REPO, append_bronze, project_settings, write_project
+from runtime_support import append_bronze, watermark_settings
 
 from lakehouse import Settings, table_path
 from lakehouse.storage import arrow_dataset
@@ -155,22 +155,6 @@ def test_old_rows_rewritten_or_a_restore_read_everything(tmp_path: Path) -> None
 
 # -- through dbt: an append-only model must hold bronze exactly ---------------------------------
 
-PROJECT_YML = """
-name: lakehouse
-version: "1.0.0"
-config-version: 2
-profile: lakehouse
-model-paths: ["models"]
-macro-paths: ["macros"]
-models:
-  lakehouse:
-    +post-hook: "{{ lakehouse_absorb() }}"
-    staging:
-      +materialized: table
-      +meta:
-        publish: silver
-"""
-
 FILES = {
     "models/staging/_sources.yml": """
         version: 2
@@ -207,15 +191,7 @@ FILES = {
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    files = {"dbt_project.yml": PROJECT_YML, **FILES}
-    for name in (
-        "bronze_since.sql",
-        "bronze_watermark.sql",
-        "changed_since.sql",
-        "changed_keys.sql",
-    ):
-        files[f"macros/{name}"] = (REPO / "dbt_project" / "macros" / name).read_text()
-    yield project_settings(tmp_path, write_project(tmp_path / "project", files))
+    yield watermark_settings(tmp_path, FILES)
     from transform import _dbt_duckdb_internals
 
     _dbt_duckdb_internals.drop_environment()

@@ -16,22 +16,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from runtime_support import REPO, append_bronze, project_settings, write_project
+from runtime_support import append_bronze, watermark_settings
 
 from lakehouse import Settings
 from transform import DbtSession, dbt_plugin
 
-PROJECT_YML = """
-name: lakehouse
-version: "1.0.0"
-config-version: 2
-profile: lakehouse
-model-paths: ["models"]
-macro-paths: ["macros"]
-models:
-  lakehouse:
-    +post-hook: "{{ lakehouse_absorb() }}"
-"""
 FILES = {
     "models/staging/_sources.yml": """
         version: 2
@@ -74,10 +63,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    files = {"dbt_project.yml": PROJECT_YML, **FILES}
-    for name in ("bronze_since.sql", "bronze_watermark.sql", "changed_since.sql"):
-        files[f"macros/{name}"] = (REPO / "dbt_project" / "macros" / name).read_text()
-    yield project_settings(tmp_path, write_project(tmp_path / "project", files))
+    yield watermark_settings(tmp_path, FILES)
     from transform import _dbt_duckdb_internals
 
     _dbt_duckdb_internals.drop_environment()
