@@ -794,11 +794,21 @@ class Publisher:
         """``select``'s keys and row hashes in a table beside the shadow; its name."""
         keys = ", ".join(f"{ROW}.{_q(k)}" for k in model.unique_key)
         staged = f"{SHADOW_SCHEMA}.{_q(model.layer + '__' + model.name + '__next')}"
+        keyed = keys + ", " if keys else ""
+        # row hashes are random: stored uncompressed, which is what DuckDB picks for them after
+        # trying every method (a quarter of the shadow's CPU at 10M rows, for the same bytes);
+        # the key columns keep their exact types (a collation too) and DuckDB's compression
+        hashes = f"{HASH_COLUMN} ubigint using compression uncompressed"
         cur.execute(f"create schema if not exists {SHADOW_SCHEMA}")
-        cur.execute(
-            f"create or replace table {staged} as select"
-            f" {keys + ', ' if keys else ''}hash({ROW}) as {HASH_COLUMN} from ({select}) as {ROW}"
-        )
+        if keys:
+            cur.execute(
+                f"create or replace table {staged} as select {keys} from ({select}) as {ROW}"
+                " limit 0"
+            )
+            cur.execute(f"alter table {staged} add column {hashes}")
+        else:
+            cur.execute(f"create or replace table {staged} ({hashes})")
+        cur.execute(f"insert into {staged} select {keyed}hash({ROW}) from ({select}) as {ROW}")
         return staged
 
     def _install_shadow(
