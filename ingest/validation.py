@@ -43,7 +43,6 @@ at a time.
 
 from __future__ import annotations
 
-import decimal
 import json
 import re
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest import fastcontract
+from ingest import fastcontract, flatlines
 from ingest.typecheck import checked, fits_array, misfit_message
 from lakehouse import dialect
 from lakehouse.contracts import Column, Contract
@@ -65,11 +64,11 @@ SLICE = 8192
 
 _DECODE_ONE = msgspec.json.Decoder(dict[str, Any])
 #: For a line holding a number beyond float64 (``1e999``): it lands as sent, kept as text.
-_DECODE_ONE_WIDE = msgspec.json.Decoder(dict[str, Any], float_hook=decimal.Decimal)
+#: Each such number is decoded as its text (``str``, never an error: ``decimal.Decimal`` raised
+#: for an exponent beyond its own range, ``1e99999999999999999999``, a 500).
+_DECODE_ONE_WIDE = msgspec.json.Decoder(dict[str, Any], float_hook=str)
 _DECODE_BODY = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any])
-_DECODE_BODY_WIDE = msgspec.json.Decoder(
-    list[msgspec.Raw] | dict[str, Any], float_hook=decimal.Decimal
-)
+_DECODE_BODY_WIDE = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any], float_hook=str)
 _ENCODE = msgspec.json.Encoder()
 _MSG_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -308,7 +307,8 @@ def _check_duplicates(lines: list[bytes], max_errors: int) -> None:
     errors: list[dict[str, Any]] = []
     for i, line in enumerate(lines):
         try:
-            pairs = json.loads(line, object_pairs_hook=_pairs_hook, parse_float=decimal.Decimal)
+            # numbers as their text: no value is used, and none may fail to convert
+            pairs = json.loads(line, object_pairs_hook=_pairs_hook, parse_float=str, parse_int=str)
             duplicates = _duplicate_paths(pairs, "")
         except RecursionError:  # msgspec took it; these walkers have less stack left
             raise BodyError("nested too deeply", row=i) from None
@@ -330,13 +330,15 @@ def _split_lines(body: bytes) -> list[bytes]:
     return list(filter(bytes.strip, body.split(b"\n")))
 
 
-def _decode_one(line: bytes) -> dict[str, Any]:
+def _decode_one(line: bytes) -> tuple[dict[str, Any], bool]:
+    """``line`` decoded, and whether it holds a number beyond float64 (``1e999``, or 400 digits
+    before a point): decoded as its text then, it lands as sent."""
     try:
-        return _DECODE_ONE.decode(line)
+        return _DECODE_ONE.decode(line), False
     except msgspec.ValidationError as exc:
         if not str(exc).startswith("Number out of range"):
             raise
-    return _DECODE_ONE_WIDE.decode(line)  # 1e999: decoded as a Decimal, landed as sent
+    return _DECODE_ONE_WIDE.decode(line), True
 
 
 def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
@@ -349,7 +351,9 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
     wide = False
     for i, line in enumerate(lines):
         try:
-            rows.append(_decode_one(line))
+            row, beyond = _decode_one(line)
+            rows.append(row)
+            wide = wide or beyond
         except msgspec.ValidationError as exc:
             if str(exc).startswith("Number out of range"):
                 raise BodyError(str(exc), row=i) from None
@@ -358,7 +362,6 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
             ) from None
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise BodyError(_plain(exc, line), row=i) from None
-        wide = wide or b"e" in line or b"E" in line
     if wide:
         return rows
     # only nesting right at the recursion limit decodes with one frame less on the stack
@@ -417,6 +420,10 @@ def parse_records(
     max_errors: int = 20,
 ) -> Records:
     """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany."""
+    if ndjson and contract is None and (flat := flatlines.flat_records(body, max_records)):
+        count, text, names = flat  # every check below at once, or None: then each of them
+        check_keys(set(names))
+        return Records(count=count, ndjson=text, keys=names)
     body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
     lines = _split_lines(body if ndjson else array_to_ndjson(body))
     if len(lines) > max_records:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_typecheck import TYPES as TYPECHECK_TYPES
 
-from ingest import fastcontract, validation
+from ingest import fastcontract, flatlines, validation
 from ingest.fastcontract import holds, value_pattern
 from ingest.validation import BodyError, RecordsError, TooManyRecordsError, parse_records
 from lakehouse import dialect
@@ -229,8 +229,8 @@ def answer(call: Callable[[], Any]) -> tuple[Any, ...]:
 def both_ways(
     monkeypatch: pytest.MonkeyPatch, data: bytes, ndjson: bool, contract: Contract | None
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The answer with every shortcut, and without them (also without the whole-records and
-    same-keys ones only, which must agree with both)."""
+    """The answer with every shortcut, and without them (also without the whole-records,
+    same-keys and flat-lines ones only, which must agree with both)."""
 
     def run() -> tuple[Any, ...]:
         return answer(lambda: parse_records(data, ndjson=ndjson, contract=contract, max_errors=5))
@@ -239,6 +239,7 @@ def both_ways(
     with monkeypatch.context() as m:
         m.setattr(fastcontract, "whole_records", lambda *a: None)
         m.setattr(validation, "_same_keys", lambda *a: None)
+        m.setattr(flatlines, "flat_records", lambda *a: None)
         assert run() == fast
         m.setattr(fastcontract, "holds", lambda *a: False)
         exact = run()

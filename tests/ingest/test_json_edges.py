@@ -79,6 +79,10 @@ def test_fate_of_edge_values(
         (b'[{"x": {"y": [1, 18446744073709551615]}}]', b"18446744073709551615"),
         (b'[{"n": 99999999999999999999}, {"n": 1.0000000000000000001}]', b"1.0000000000000000001"),
         (b'\xef\xbb\xbf[{"x": 1}]', b'{"x": 1}'),  # a byte-order mark is not data
+        # beyond float64 without an exponent, or an exponent beyond any decimal's: as sent
+        (b'[{"x": 1' + b"0" * 400 + b".5}]", b"0" * 400 + b".5"),
+        (b'[{"x": 1.0e+99999999999999999999}]', b"1.0e+99999999999999999999"),
+        (b'{"x": 1e99999999999999999999}', b"1e99999999999999999999"),
     ],
 )
 def test_exact_values_land_unchanged(
@@ -87,6 +91,29 @@ def test_exact_values_land_unchanged(
     r = client.post(URL, content=body, headers=JSON)
     assert r.status_code == 202, r.text
     assert kept in landed(api_settings, "edges")[0].read_bytes()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"x": 1' + b"0" * 400 + b'.5}\n{"x": 1}\n',  # 400 before the point: beyond float64
+        b'{"x": 1.0e+99999999999999999999}\n',  # was a 500: decimal.Decimal refused it
+        b'{"x": 1e99999999999999999999, "y": {"z": 1}}\n{"x": 1}\n',
+    ],
+)
+def test_ndjson_numbers_beyond_float64_land_as_sent(
+    client: TestClient, api_settings: Settings, body: bytes
+) -> None:
+    r = client.post(URL, content=body, headers=NDJSON)
+    assert r.status_code == 202, r.text
+    assert landed(api_settings, "edges")[0].read_bytes() == body
+
+
+def test_a_repeated_key_beside_a_huge_exponent_is_422(client: TestClient) -> None:
+    """The exact duplicate search reads numbers as their text (it raised on this: a 500)."""
+    body = b'{"x": 1e99999999999999999999, "y": {"z": 1, "z": 2}}\n'
+    r = client.post(URL, content=body, headers=NDJSON)
+    assert r.status_code == 422 and "duplicate key 'z'" in r.text, r.text
 
 
 def test_ndjson_edges(client: TestClient) -> None:
