@@ -411,6 +411,19 @@ def array_to_ndjson(body: bytes) -> bytes:
     return b"\n".join(bytes(r).replace(b"\n", b" ").replace(b"\r", b" ") for r in decoded)
 
 
+def flat_records(body: bytes, max_records: int) -> Records | None:
+    """The records of an NDJSON body without a contract by :mod:`ingest.flatlines` (every
+    check of :func:`parse_records` at once: the same records, or RecordsError for a key
+    bronze cannot keep), or None: then :func:`parse_records` decides. Its pattern search
+    releases the GIL, so it may run in a worker thread while the event loop serves others."""
+    flat = flatlines.flat_records(body, max_records)
+    if flat is None:
+        return None
+    count, text, names = flat
+    check_keys(set(names))
+    return Records(count=count, ndjson=text, keys=names)
+
+
 def parse_records(
     body: bytes,
     *,
@@ -418,12 +431,12 @@ def parse_records(
     contract: Contract | None = None,
     max_records: int = 100_000,
     max_errors: int = 20,
+    flat: bool = True,
 ) -> Records:
-    """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany."""
-    if ndjson and contract is None and (flat := flatlines.flat_records(body, max_records)):
-        count, text, names = flat  # every check below at once, or None: then each of them
-        check_keys(set(names))
-        return Records(count=count, ndjson=text, keys=names)
+    """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany.
+    ``flat``: try :func:`flat_records` first (False: the caller did)."""
+    if flat and ndjson and contract is None and (quick := flat_records(body, max_records)):
+        return quick  # every check below at once, or None: then each of them
     body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
     lines = _split_lines(body if ndjson else array_to_ndjson(body))
     if len(lines) > max_records:

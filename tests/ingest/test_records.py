@@ -339,3 +339,43 @@ def test_large_bodies_are_checked_in_worker_processes_with_the_same_answers(
         assert pooled[0] == inline[0] == status, (pooled[:2], inline[:2])
         assert pooled[1:] == inline[1:]
     assert _answers(tmp_path, 1, good)[2].count(b"\n") == 3000
+
+
+def _free(tmp_path: Path, body: bytes) -> tuple[int, object, bytes]:
+    settings = make_settings(tmp_path / f"f{len(list(tmp_path.iterdir()))}")
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/v1/tables/free/records", content=body, headers=NDJSON)
+        files = landed(settings, "free")
+        data = files[0].read_bytes() if r.status_code == 202 else b""
+        return r.status_code, r.json()["detail"] if r.status_code != 202 else None, data
+
+
+@pytest.mark.parametrize(
+    ("last", "status"),
+    [
+        (b'{"order_id": 9, "note": "x"}', 202),
+        (b'{"order_id": 9, "note": {"a": 1, "a": 2}}', 422),  # the general check finds it
+        (b'{"order_id": 9, "note": "\\ud800"}', 400),
+        (b'{"order_id": 9, "note": "x", "_batch_id": 1}', 422),
+    ],
+)
+def test_large_flat_bodies_take_the_threaded_test_with_the_same_answers(
+    tmp_path: Path, last: bytes, status: int
+) -> None:
+    """An NDJSON body without a contract past THREAD_MIN_BYTES has its flat-records test in
+    a worker thread: the answer (and landed bytes) of the general check alone."""
+    from ingest.accept import as_http_error
+    from ingest.parsing import THREAD_MIN_BYTES
+    from ingest.validation import BodyError, RecordsError, parse_records
+
+    line = b'{"order_id": 1, "note": "' + b"x" * 100 + b'"}\n'
+    body = line * (THREAD_MIN_BYTES // len(line) + 1) + last + b"\n"
+    assert len(body) >= THREAD_MIN_BYTES
+    code, detail, data = _free(tmp_path, body)
+    assert code == status, detail
+    try:
+        parse_records(body, ndjson=True, flat=False)
+    except (BodyError, RecordsError) as exc:
+        assert detail == as_http_error(exc).detail
+    else:
+        assert data == body
