@@ -363,7 +363,12 @@ class Bench:
                     f"sample shop with {preload:,} orders: file closed → gold commit, p50"
                     f" (p95 {result['p95_s']:.2f} s; build {result['p50_build_s']:.2f} s: dbt"
                     f" {result['p50_dbt_build_s']:.2f} s, publish {result['p50_publish_s']:.2f} s;"
-                    f" settle window {result['settle_ms']} ms)",
+                    f" settle window {result['settle_ms']} ms"
+                    + (
+                        ", cut short when nothing more lands)"
+                        if result.get("settle_early")
+                        else ")"
+                    ),
                 )
                 self.figure(
                     "e2e",

@@ -198,9 +198,11 @@ def latency(
         "p50_dbt_build_s": statistics.median(dbt_s),
         "p50_publish_s": statistics.median(publish_s),
         # pin + dbt + publish; the rest of closed → gold is detection, the bronze commit and
-        # the builder's settle window (build_settle_ms, the default: one build per wave)
+        # the builder's settle window (the defaults: build_settle_ms, cut short by
+        # build_settle_early once the loader let go of the file and nothing else is landing)
         "p50_build_s": statistics.median(build_s),
         "settle_ms": settings.build_settle_ms,
+        "settle_early": settings.build_settle_early,
         "gold_version": DeltaTable(str(gold_path)).version(),
         "cold_cli_s": statistics.median(cold),
         "cold_cli_min_s": min(cold),

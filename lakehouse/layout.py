@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -64,6 +65,52 @@ def is_candidate(path: Path) -> bool:
     """A file the loader may take: not hidden, not temporary, not a sidecar."""
     name = path.name
     return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES)
+
+
+#: A temporary file in the landing zone written to within this many seconds is a write in
+#: progress (the API receiving a body, a system copying a file in); an older one was left by a
+#: crash and is not waited for.
+WRITE_IN_PROGRESS_S = 60.0
+_TEMPORARY = (".tmp", ".part")
+
+
+def landing_in_flight(settings: Settings) -> Path | None:
+    """A file in the local landing zone that a load may still come from, or ``None``.
+
+    Either a file the loader will take (``raw/<table>/``: not loaded yet, or being loaded; it
+    leaves the folder only once committed or quarantined), or a temporary file (``.tmp``,
+    ``.part``) written to within :data:`WRITE_IN_PROGRESS_S`: a write in progress, such as the
+    API's ``.<batch_id>.<ext>.tmp`` while it receives a client's batch. The first one found.
+    The builder starts early only when there is none (docs/dbt.md, "When builds run").
+    """
+    try:
+        folders = os.scandir(settings.raw_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    now = time.time()
+    with folders:
+        for folder in folders:
+            if not is_candidate(Path(folder.name)) or not TABLE_NAME.fullmatch(folder.name):
+                continue  # never loaded (the loader ignores it too)
+            try:
+                entries = os.scandir(folder.path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    try:
+                        if not entry.is_file(follow_symlinks=False):
+                            continue
+                        if is_candidate(Path(entry.name)):
+                            return Path(entry.path)
+                        if (
+                            entry.name.endswith(_TEMPORARY)
+                            and now - entry.stat().st_mtime < WRITE_IN_PROGRESS_S
+                        ):
+                            return Path(entry.path)
+                    except FileNotFoundError:  # taken or renamed meanwhile
+                        continue
+    return None
 
 
 def table_path(settings: Settings, layer: Layer, name: str) -> Location:

@@ -196,10 +196,20 @@ class Settings(BaseSettings):
 
     # Builder (transform.builder, docs/dbt.md "When builds run").
     build_settle_ms: int = Field(
-        default=500,
+        default=250,
         ge=0,
-        description="Quiet time after a bronze commit before a build starts: commits that "
-        "arrive together (files of related tables) build together.",
+        description="Quiet time after a bronze commit before a build starts while more may be "
+        "coming (a file in the landing zone, a write in progress): commits that arrive together "
+        "(files of related tables) build together. With build_settle_early, a build starts "
+        "sooner when nothing can be coming.",
+    )
+    build_settle_early: bool = Field(
+        default=True,
+        description="Start a build as soon as the loader holds no file and the landing zone "
+        "holds nothing to load nor a write in progress (a temporary file), instead of waiting "
+        "out build_settle_ms (off: files of related tables that land apart, with a pause "
+        "between them, still build together; with it they build one after the other, and a "
+        "build that failed for want of the later file converges on its retry).",
     )
     build_settle_max_ms: int = Field(
         default=5000,

@@ -6,7 +6,9 @@ events (non-blocking); loading never waits for it. When builds run (docs/dbt.md)
 * **Settle window.** A build starts once no commit has arrived for ``build_settle_ms`` and the
   loader has no file in hand (``busy``), or ``build_settle_max_ms`` after the first pending
   commit, whichever is first: files of related tables that arrive together build together, and
-  a steady stream of commits still gets built.
+  a steady stream of commits still gets built. With ``build_settle_early`` it starts at once
+  when nothing more can be coming: the loader holds no file and the landing zone holds none to
+  load nor a write in progress (``lakehouse.layout.landing_in_flight``).
 * **One build for everything pending**: ``source:bronze.<table>+`` for every table with a pending
   commit, plus every table whose last build failed (owed), plus the tables no build of this
   process has started from yet (the session adds those).
@@ -38,6 +40,7 @@ from typing import Any, TypeVar
 
 from lakehouse.events import LoadEvent
 from lakehouse.history import HistoryPublished, publish_history
+from lakehouse.layout import landing_in_flight
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings, require_dbt_project
 from transform.session import BuildRequest, BuildResult, DbtSession
@@ -111,6 +114,9 @@ class Builder:
         self.max_backoff_s = max_backoff_s
         self.settle_s = settings.build_settle_ms / 1000
         self.settle_max_s = settings.build_settle_max_ms / 1000
+        #: start before the window ends when nothing can be coming (a landing zone in a bucket
+        #: cannot be seen cheaply: the window then runs its course)
+        self.settle_early = settings.build_settle_early and settings.landing_store is None
         #: whether the loader holds files it has not committed yet (they build with the rest)
         self.busy = busy
         self.ledger = Ledger.of(settings)
@@ -190,6 +196,7 @@ class Builder:
                 "last_build_id": self.last_result.build_id if self.last_result else None,
                 "settle_ms": self.settings.build_settle_ms,
                 "settle_max_ms": self.settings.build_settle_max_ms,
+                "settle_early": self.settle_early,
             }
 
     def wait_idle(self, timeout: float) -> bool:
@@ -320,16 +327,36 @@ class Builder:
 
     def _settle(self) -> None:
         """Wait for quiet: no commit for ``settle_s`` and the loader idle, at most ``settle_max_s``
-        after the first pending commit."""
-        with self._cond:
-            while not self._stop.is_set():
+        after the first pending commit; with ``settle_early``, only until nothing more can be
+        coming (the loader idle and nothing in the landing zone: :meth:`_nothing_coming`)."""
+        while not self._stop.is_set():
+            with self._cond:
                 now = time.monotonic()
                 deadline = self._first_at + self.settle_max_s
-                quiet_at = self._last_at + self.settle_s
-                if now >= deadline or (now >= quiet_at and not self._loader_busy()):
+                last_at = self._last_at
+            quiet_at = last_at + self.settle_s
+            if now >= deadline:
+                return
+            early = self.settle_early and now < quiet_at
+            if (now >= quiet_at or early) and not self._loader_busy():
+                if now >= quiet_at or self._nothing_coming():
                     return
+            if early:  # the loader lets go of a file just after its commit: look again soon
+                wake = min(deadline, quiet_at, now + min(0.05, max(0.005, (now - last_at) / 4)))
+            else:
                 wake = min(deadline, quiet_at if now < quiet_at else now + 0.05)
-                self._cond.wait(wake - now)
+            with self._cond:
+                if self._last_at == last_at and not self._stop.is_set():
+                    self._cond.wait(max(wake - time.monotonic(), 0))
+
+    def _nothing_coming(self) -> bool:
+        """No file in the landing zone that a load may still come from (landing_in_flight)."""
+        try:
+            found = landing_in_flight(self.settings)
+        except OSError:  # cannot tell: the window runs its course
+            log.exception("builder: the landing zone cannot be read")
+            return False
+        return found is None
 
     def _loader_busy(self) -> bool:
         try:

@@ -39,8 +39,22 @@ def _no_batch_failed(live: Live) -> dict[str, int]:
     return counts
 
 
+def _built_together(live: Live, builds: int, *, published: int) -> None:
+    """One more build than ``builds``, of orders and payments together; no batch failed."""
+    assert live.builder.wait_idle(WAIT_S)
+    assert live.builder.builds == builds + 1, live.ledger.builds(limit=3)
+    build = live.ledger.builds(limit=1)[0]
+    assert build.state == "succeeded"
+    assert set(build.read_versions) == {"orders", "payments"}
+    assert _no_batch_failed(live) == {"published": published}
+
+
 def test_files_arriving_together_build_together(tmp_path: Path) -> None:
-    settings = loop_settings(tmp_path, build_settle_ms=1500, build_settle_max_ms=10_000)
+    # The window itself: payments land after the orders commit, with nothing in between in the
+    # landing zone (the early start would build the orders alone; see the tests below).
+    settings = loop_settings(
+        tmp_path, build_settle_ms=1500, build_settle_max_ms=10_000, build_settle_early=False
+    )
     with Live(settings) as live:
         _first_wave(live)
         builds = live.builder.builds
@@ -48,13 +62,46 @@ def test_files_arriving_together_build_together(tmp_path: Path) -> None:
         timed(lambda: live.bronze_version("orders") >= 1, WAIT_S, "the orders commit")
         drop_payments(settings, 11, 20)  # within the settle window of the orders commit
         seconds = timed(lambda: live.converged(20), WAIT_S, "gold with orders 11-20 paid")
-        assert live.builder.wait_idle(WAIT_S)
-        assert live.builder.builds == builds + 1, live.ledger.builds(limit=3)
-        build = live.ledger.builds(limit=1)[0]
-        assert build.state == "succeeded"
-        assert set(build.read_versions) == {"orders", "payments"}
-        assert _no_batch_failed(live) == {"published": 4}
+        _built_together(live, builds, published=4)
     print(f"orders+payments 11-20, one build: gold in {seconds:.2f}s")  # noqa: T201
+
+
+#: a settle window no test waits out: a build that starts within WAIT_S started early
+LONG_MS = 600_000
+
+
+def test_a_lone_wave_builds_without_waiting_out_the_window(tmp_path: Path) -> None:
+    settings = loop_settings(tmp_path, build_settle_ms=LONG_MS, build_settle_max_ms=LONG_MS)
+    drop_orders(settings, 1, 10)  # both in the landing zone before the loader starts
+    drop_payments(settings, 1, 10)
+    with Live(settings) as live:
+        seconds = timed(lambda: live.converged(10), WAIT_S, "gold, long before the window ends")
+        _built_together(live, 0, published=2)
+        assert len(live.ledger.builds(limit=2)) == 1
+    print(f"orders+payments 1-10 with a {LONG_MS} ms window: gold in {seconds:.2f}s")  # noqa: T201
+
+
+def test_a_write_in_progress_holds_the_early_start(tmp_path: Path) -> None:
+    # A client's batch of payments is still being received (the API's temporary file) when the
+    # orders commit: the build waits for it instead of failing on the unpaid orders.
+    settings = loop_settings(tmp_path, build_settle_ms=LONG_MS, build_settle_max_ms=LONG_MS)
+    drop_orders(settings, 1, 10)
+    drop_payments(settings, 1, 10)
+    with Live(settings) as live:
+        timed(lambda: live.converged(10), WAIT_S, "the first wave in gold")
+        assert live.builder.wait_idle(WAIT_S)
+        builds = live.builder.builds
+        receiving = settings.raw_dir / "payments" / ".bat_0123456789abcdef0123456789abcdef.csv.tmp"
+        receiving.write_text("payment_id,order_id,amount\n")
+        drop_orders(settings, 11, 20)
+        # the orders commit is pending and stays so (a build takes its pending commits at once)
+        timed(lambda: live.builder.state()["pending"] == ["orders"], WAIT_S, "the orders held")
+        assert not live.running_build()
+        with receiving.open("a") as body:
+            body.write("".join(f"{i},{i},10.50\n" for i in range(11, 21)))
+        receiving.rename(settings.raw_dir / "payments" / "payments_11_20.csv")
+        timed(lambda: live.converged(20), WAIT_S, "gold with orders 11-20 paid")
+        _built_together(live, builds, published=4)
 
 
 def test_a_build_that_started_too_early_converges_on_its_retry(tmp_path: Path) -> None:

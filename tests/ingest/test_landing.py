@@ -12,7 +12,7 @@ from api_support import make_settings
 
 from ingest.landing import Landing, sweep_temporaries
 from lakehouse import Ledger
-from lakehouse.layout import is_candidate, new_batch_id
+from lakehouse.layout import WRITE_IN_PROGRESS_S, is_candidate, landing_in_flight, new_batch_id
 
 
 def test_a_landing_in_progress_is_invisible(tmp_path: Path) -> None:
@@ -30,6 +30,32 @@ def test_a_landing_in_progress_is_invisible(tmp_path: Path) -> None:
     batch = ledger.get_batch(landing.batch_id)
     assert batch is not None and batch.state == "accepted" and batch.bytes == 8
     assert not landing.tmp.exists()
+
+
+def test_the_builder_sees_a_batch_being_received_and_one_not_loaded(tmp_path: Path) -> None:
+    """What lets a build start early (docs/dbt.md, "When builds run"): nothing in flight."""
+    settings = make_settings(tmp_path)
+    assert landing_in_flight(settings) is None  # no landing zone yet
+    ledger = Ledger(settings.ledger_file)
+    landing = Landing(settings, "payments", new_batch_id(), ".ndjson")
+    landing.write(b'{"a":1}\n')
+    assert landing_in_flight(settings) == landing.tmp  # a client's batch being received
+    path = landing.commit(ledger, records=1)
+    assert landing_in_flight(settings) == path  # landed, not loaded yet
+    path.unlink()  # what the loader does once it committed (or quarantined) the file
+    assert landing_in_flight(settings) is None
+    # what never loads: a crash's old temporary, a hidden file, a folder that is no table
+    crashed = landing.folder / ".bat_crashed.csv.tmp"
+    crashed.write_bytes(b"")
+    old = time.time() - WRITE_IN_PROGRESS_S - 5
+    os.utime(crashed, (old, old))
+    (landing.folder / ".DS_Store").write_bytes(b"")
+    (settings.raw_dir / "Not-A-Table").mkdir()
+    (settings.raw_dir / "Not-A-Table" / "x.csv").write_text("a\n1\n")
+    assert landing_in_flight(settings) is None
+    part = landing.folder / "big.csv.part"  # a system still copying a file in
+    part.write_bytes(b"a\n")
+    assert landing_in_flight(settings) == part
 
 
 def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
