@@ -253,3 +253,23 @@ def test_a_forked_child_types_on_threads_of_its_own() -> None:
             os.waitpid(pid, 0)
     status = ended[0]
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_loader_takes_arrow_buffers_from_jemalloc(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loader's process allocates Arrow's buffers from jemalloc where pyarrow has it (mimalloc
+    handed pages back and the kernel zeroed them anew); an operator's own choice of pool
+    (``ARROW_DEFAULT_MEMORY_POOL``) is left alone."""
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.system_memory_pool())
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+        Loader(settings)
+        assert pa.default_memory_pool().backend_name == "system"
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        Loader(settings)
+        wanted = "jemalloc" if "jemalloc" in pa.supported_memory_backends() else "system"
+        assert pa.default_memory_pool().backend_name == wanted
+    finally:
+        pa.set_memory_pool(before)
