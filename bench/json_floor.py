@@ -11,11 +11,19 @@ by round (every stage once, then again), on the bench's orders file (``bench_loa
   (``readers._needs_literals``: Hyperscan; RE2 beside it), the content hash (``landing.identify``)
   and the Delta write of bronze's own rows (the columns as the loader types them, with
   ``_ingested_at``, ``_batch_id``, ``_source_file``, read back from a loader run's table);
-* the whole loader (``bench_loader.loader_run``) and the raw limit (``bench_loader.raw_limit``).
+* the whole loader (``bench_loader.loader_run``) and the raw limit (``bench_loader.raw_limit``);
+* other readers of the same file into typed Arrow columns, for the record (``--readers``):
+  Arrow C++'s ``pyarrow.json.read_json`` (strings kept as strings by an explicit schema, so no
+  timestamp is guessed) and polars' ``read_ndjson``.
 
 The *floor* is the sum of the loader's unavoidable stages; raw / floor is the best share of the
 raw limit the loader could reach by CPU if everything else it does (inference, typing, the
-ledger, pieces) cost nothing. Prints Markdown.
+ledger, pieces) cost nothing. The *typed floor* puts the raw limit's own typed read in place of
+the JSON text read (a reader that cost no more than DuckDB's typed one, and needed no typing
+after it): what is left is the prefilter, the hash and bronze's write. The *typed reading's
+floor* is what the loader's typed reading of this file (``readers._json_typed``) cannot skip:
+DuckDB's typed read, the prefilter with the search for values of another kind, the hash and
+bronze's write. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 from deltalake import write_deltalake
 
@@ -68,6 +78,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--readers", action="store_true", help="Arrow's and polars' reads too")
     args = parser.parse_args()
     out = args.out.resolve()
     path = generate(out, args.rows, "ndjson")
@@ -94,6 +105,15 @@ def main() -> None:
         _keys, batches = readers._json_reading(con, path, "ndjson", batch_rows, False)
         return sum(b.num_rows for b in batches)
 
+    def typed_reading() -> object:
+        reading = readers._json_typed(con.cursor(), path, batch_rows)
+        assert reading is not None, "the orders file is read typed"
+        return sum(b.num_rows for b in reading.batches)
+
+    found = readers._json_typed(con.cursor(), path, batch_rows)
+    assert found is not None
+    kinds = found.kinds
+
     stages: dict[str, Callable[[], object]] = {
         "raw: DuckDB typed read_json → Arrow": lambda: _drain(
             con.sql(f"select * from read_json('{path}')").to_arrow_reader(batch_rows)
@@ -102,11 +122,27 @@ def main() -> None:
         "loader: DuckDB read of every value as JSON text": json_text,
         "loader: number prefilter (Hyperscan)": lambda: readers._needs_literals(path),
         "loader: number prefilter (RE2, before)": lambda: readers._needs_literals_re2(path),
+        "loader: DuckDB typed read (the typed reading)": typed_reading,
+        "loader: number prefilter + kind search (the typed reading)": lambda: readers._scan_file(
+            path, None, kinds
+        ),
         "loader: content hash (BLAKE3)": lambda: identify(Settings(root=work), "orders", path),
         "loader: write_deltalake of bronze's rows": write(bronze),
         "raw limit, whole (bench_loader.raw_limit)": lambda: raw_limit(path, work, batch_rows),
         "loader, whole (bench_loader.loader_run)": lambda: loader_run(path, work),
     }
+    if args.readers:
+        strings = pa.schema(
+            [
+                pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f
+                for f in typed.schema
+            ]
+        )
+        parse = pj.ParseOptions(explicit_schema=strings, unexpected_field_behavior="error")
+        stages["other: Arrow C++ pyarrow.json.read_json (explicit schema)"] = lambda: pj.read_json(
+            path, parse_options=parse
+        )
+        stages["other: polars read_ndjson → Arrow"] = lambda: pl.read_ndjson(path).to_arrow()
     cpu: dict[str, list[float]] = {name: [] for name in stages}
     wall: dict[str, list[float]] = {name: [] for name in stages}
     loads = [os.getloadavg()[0]]
@@ -137,6 +173,18 @@ def main() -> None:
         + med("loader: content hash (BLAKE3)")
         + med("loader: write_deltalake of bronze's rows")
     )
+    typed_floor = (
+        med("raw: DuckDB typed read_json → Arrow")
+        + med("loader: number prefilter (Hyperscan)")
+        + med("loader: content hash (BLAKE3)")
+        + med("loader: write_deltalake of bronze's rows")
+    )
+    typed_now = (
+        med("loader: DuckDB typed read (the typed reading)")
+        + med("loader: number prefilter + kind search (the typed reading)")
+        + med("loader: content hash (BLAKE3)")
+        + med("loader: write_deltalake of bronze's rows")
+    )
     whole = med("loader, whole (bench_loader.loader_run)")
     limit = med("raw limit, whole (bench_loader.raw_limit)")
     print(
@@ -144,6 +192,16 @@ def main() -> None:
         f" hash + bronze write) {floor:.3f}: at best **{raw / floor:.0%}** of the raw limit by"
         f" CPU. Whole runs: raw limit {limit:.3f}, loader {whole:.3f} ({limit / whole:.0%});"
         f" the loader's work beyond the floor {whole - floor:.3f} CPU s."
+    )
+    print(
+        f"\nThe typed floor (DuckDB's typed read in place of the JSON text read, + prefilter +"
+        f" hash + bronze write) {typed_floor:.3f}: at best **{raw / typed_floor:.0%}** of the"
+        " raw limit by CPU."
+    )
+    print(
+        f"\nThe typed reading's floor (its typed read + prefilter and kind search + hash +"
+        f" bronze write) {typed_now:.3f}: at best **{raw / typed_now:.0%}** of the raw limit"
+        f" by CPU; the loader's work beyond it {whole - typed_now:.3f} CPU s."
     )
 
 
