@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ingest.deps import ContextDep
+from ingest.deps import AppContext, ContextDep
 from ingest.limits import retry_after
 from ingest.tokens import Scope
 
@@ -55,11 +56,19 @@ _BEARER = HTTPBearer(
 )
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     context: ContextDep,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],  # documents the scheme
 ) -> Principal:
+    """On the loop (a plain ``def`` would cost a worker thread hop per request); the tokens
+    are re-read in a worker thread first when they changed (file) or are due (database)."""
+    if context.tokens.stale():
+        await run_in_threadpool(context.tokens.tokens)
+    return _principal(request, context)
+
+
+def _principal(request: Request, context: AppContext) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         if context.anonymous and not context.tokens.tokens():

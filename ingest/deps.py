@@ -34,7 +34,8 @@ class AppContext:
     auth_failures: RateLimiter = field(default_factory=lambda: RateLimiter(0.1, 10))
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """``async``: FastAPI runs a plain ``def`` dependency in a worker thread (a hop per request)."""
     context: AppContext = request.app.state.context
     return context
 

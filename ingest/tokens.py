@@ -239,6 +239,18 @@ class TokenStore:
                 self._stamp = stamp
             return self._tokens
 
+    def stale(self) -> bool:
+        """Whether :meth:`tokens` would read the database or the file now (else it answers
+        from memory: a ``stat`` of the file at most)."""
+        if self._db is not None:
+            return time.monotonic() - self._read_at >= self.DB_REFRESH_S
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        return stamp != self._stamp
+
     def find(self, presented: str) -> Token | None:
         """The token whose hash matches, compared in constant time against every one."""
         digest = hash_token(presented)
