@@ -238,13 +238,18 @@ def fits(text: pa.Array, data_type: str) -> pa.Array:
 
 
 def _cast_fits(text: pa.Array, t: str) -> pa.Array | None:
-    """The values of ``text`` as ``t`` (``BIGINT``, ``DATE``) when every one fits it, found by
-    the cast itself and a cheap look at the texts it took, not the rule's regular expression;
-    None when the cast fails or a text is one it takes that the rule does not (the caller then
-    applies the rule). Sound by what Arrow's parsers take (tested against the rule): int64
-    ``-?[0-9]+`` within range and ``-?0[xX][0-9a-fA-F]+`` (so: no text starting ``0`` but
-    ``0`` itself, none starting ``-0``); date32 ``[0-9]{4}-[0-9]{2}-[0-9]{2}``, a real date
-    (so: no year ``0000``)."""
+    """The values of ``text`` as ``t`` (``BIGINT``, ``DATE``, ``TIMESTAMP``) when every one fits
+    it, found by the cast itself and a cheap look at the texts it took, not the rule's regular
+    expression; None when the cast fails or a text is one it takes that the rule does not (the
+    caller then applies the rule). Sound by what Arrow's parsers take (tested against the rule):
+    int64 ``-?[0-9]+`` within range and ``-?0[xX][0-9a-fA-F]+`` (so: no text starting ``0`` but
+    ``0`` itself, none starting ``-0``); date32 ``[0-9]{4}-[0-9]{2}-[0-9]{2}``, a real date (so:
+    no year ``0000``); a timestamp of 19 characters ``[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]`` and then
+    ``hh:mm:ss`` (hours below 24, minutes and seconds below 60), ``hh:mm+hh`` or ``hh+hh:mm``
+    (an offset), so: every text 19 long, a ``:`` at offsets 13 and 16, no year ``0000`` (a fraction,
+    another length, goes by the rule)."""
+    if t == "TIMESTAMP":
+        return _timestamps_fit(text)
     try:
         values = pc.cast(text, _INT64 if t == "BIGINT" else _DATE32)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
@@ -257,6 +262,28 @@ def _cast_fits(text: pa.Array, t: str) -> pa.Array | None:
     return None if pc.any(taken_only).as_py() else values
 
 
+_STAMP_CHARS = 19  # YYYY-MM-DD hh:mm:ss
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _timestamps_fit(text: pa.Array) -> pa.Array | None:
+    """:func:`_cast_fits` of a ``TIMESTAMP`` column (naive: read as UTC)."""
+    present = text.drop_null() if text.null_count else text
+    if not len(present):
+        return None
+    lengths = pc.min_max(pc.binary_length(present))
+    if lengths["min"].as_py() != _STAMP_CHARS or lengths["max"].as_py() != _STAMP_CHARS:
+        return None
+    try:
+        values = pc.cast(text, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    colons = pc.and_(pc.equal(byte_at(present, 13), _COLON), pc.equal(byte_at(present, 16), _COLON))
+    if not pc.all(colons).as_py() or pc.any(pc.starts_with(present, "0000")).as_py():
+        return None
+    return values.cast(_UTC_MICROS)
+
+
 _DATE32 = pa.date32()
 
 
@@ -265,7 +292,7 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
     values = None
     t = dialect.type_name(data_type)
     valid = pc.is_valid(text)
-    if t in ("BIGINT", "DATE") and pa.types.is_string(text.type):
+    if t in ("BIGINT", "DATE", "TIMESTAMP") and pa.types.is_string(text.type):
         values = _cast_fits(text, t)
         if values is not None:  # every value fits: cast once, no regular expression
             return pc.if_else(valid, True, pa.scalar(None, pa.bool_())), values
@@ -604,6 +631,7 @@ _TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
 
 _QUOTE, _BRACE, _BRACKET = ord('"'), ord("{"), ord("[")
 _UINT8 = pa.uint8()
+_COLON = pa.scalar(ord(":"), _UINT8)
 
 
 def first_bytes(text: pa.Array) -> pa.Array | None:
@@ -625,6 +653,16 @@ def first_bytes(text: pa.Array) -> pa.Array | None:
     )
     empty = pc.equal(pc.binary_length(text), 0)  # null where the value is null
     return pc.if_else(empty, pa.scalar(0, _UINT8), firsts)
+
+
+def byte_at(text: pa.Array, position: int) -> pa.Array:
+    """The byte at ``position`` of each value of a string array without nulls, every value
+    longer than ``position``: one gather over the values' bytes."""
+    starts = pa.Array.from_buffers(
+        pa.int32(), len(text), [None, text.buffers()[1]], offset=text.offset
+    )
+    data = text.buffers()[2]
+    return pc.take(pa.Array.from_buffers(_UINT8, data.size, [None, data]), pc.add(starts, position))
 
 
 def starts_with_byte(text: pa.Array, byte: int, lead: pa.Array | None = None) -> pa.Array:

@@ -265,3 +265,54 @@ def test_the_cast_fast_path_takes_only_what_the_rule_takes(text: str, data_type:
             assert fast.to_pylist()[0].isoformat() == text
     got = fits(pa.array([text, text, None], pa.string()), data_type).to_pylist()
     assert got == [dialect.fits(text, data_type)] * 2 + [None]
+
+
+#: Near a timestamp, 19 characters long and not: Arrow's parser takes an offset (``+01``,
+#: ``+01:00``, ``Z``), a fraction, a date alone; the rule takes none of them.
+_NEAR_STAMPS = st.from_regex(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ Tt_]?[0-9]{1,2}(?:[:+-][0-9]{2}){0,3}(?:[.Z][0-9]{0,3})?",
+    fullmatch=True,
+)
+_STAMP_ALPHABET = "0123456789-: T+Z.\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.from_regex(dialect.TIMESTAMP_TEXT, fullmatch=True),
+            _NEAR_STAMPS,
+            st.text(_STAMP_ALPHABET, min_size=19, max_size=19),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@example(["2024-01-01 00:00:00", "2024-01-01 00:00+01"])
+@example(["2024-01-01 00:00:00", "2024-01-01 00+01:00"])
+@example(["2024-01-01T23:59:59", "2024-01-01 24:00:00"])
+@example(["2024-01-01 00:00:00", "0000-01-01 00:00:00"])
+@example(["2024-01-01 00:00:00", "2023-02-29 00:00:00"])
+@example(["2024-01-01 00:00:00", "2024-01-01 00:00:60"])
+@example(["2024-01-01 00:00:00", None, "2024-01-01 00:00:0Z"])
+def test_the_timestamp_fast_path_agrees_with_the_rule(texts: list[str | None]) -> None:
+    """A ``TIMESTAMP`` column of 19-character texts is fitted by Arrow's cast and a look at
+    two bytes, not the regular expression; Arrow's parser takes offsets (``hh:mm+hh``,
+    ``hh+hh:mm``) in 19 characters too. The fast path answers only when every text fits the
+    rule, and then with the values the rule's path casts (``_castable``); the column's answer
+    is the rule's either way."""
+    column = pa.array(texts, pa.string())
+    expected = [None if t is None else dialect.fits(t, "TIMESTAMP") for t in texts]
+    fast = fitting._cast_fits(column, "TIMESTAMP")
+    if fast is not None:
+        assert all(ok is not False for ok in expected), texts
+        slow = fitting._castable(
+            column, pa.timestamp("us"), pa.array([ok is True for ok in expected]), "TIMESTAMP"
+        )[1]
+        assert slow is not None
+        assert fast.equals(slow.cast(pa.timestamp("us", tz="UTC")))
+    ok, values = fitting.fits_and_values(column, "TIMESTAMP")
+    assert ok.to_pylist() == expected
+    if values is not None and all(e is not False for e in expected):
+        assert [v is None for v in values.to_pylist()] == [t is None for t in texts]
