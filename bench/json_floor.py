@@ -20,10 +20,7 @@ The *floor* is the sum of the loader's unavoidable stages; raw / floor is the be
 raw limit the loader could reach by CPU if everything else it does (inference, typing, the
 ledger, pieces) cost nothing. The *typed floor* puts the raw limit's own typed read in place of
 the JSON text read (a reader that cost no more than DuckDB's typed one, and needed no typing
-after it): what is left is the prefilter, the hash and bronze's write. The *typed reading's
-floor* is what the loader's typed reading of this file (``readers._json_typed``) cannot skip:
-DuckDB's typed read, the prefilter with the search for values of another kind, the hash and
-bronze's write. Prints Markdown.
+after it): what is left is the prefilter, the hash and bronze's write. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -105,15 +102,6 @@ def main() -> None:
         _keys, batches = readers._json_reading(con, path, "ndjson", batch_rows, False)
         return sum(b.num_rows for b in batches)
 
-    def typed_reading() -> object:
-        reading = readers._json_typed(con.cursor(), path, batch_rows)
-        assert reading is not None, "the orders file is read typed"
-        return sum(b.num_rows for b in reading.batches)
-
-    found = readers._json_typed(con.cursor(), path, batch_rows)
-    assert found is not None
-    kinds = found.kinds
-
     stages: dict[str, Callable[[], object]] = {
         "raw: DuckDB typed read_json → Arrow": lambda: _drain(
             con.sql(f"select * from read_json('{path}')").to_arrow_reader(batch_rows)
@@ -122,10 +110,6 @@ def main() -> None:
         "loader: DuckDB read of every value as JSON text": json_text,
         "loader: number prefilter (Hyperscan)": lambda: readers._needs_literals(path),
         "loader: number prefilter (RE2, before)": lambda: readers._needs_literals_re2(path),
-        "loader: DuckDB typed read (the typed reading)": typed_reading,
-        "loader: number prefilter + kind search (the typed reading)": lambda: readers._scan_file(
-            path, None, kinds
-        ),
         "loader: content hash (BLAKE3)": lambda: identify(Settings(root=work), "orders", path),
         "loader: write_deltalake of bronze's rows": write(bronze),
         "raw limit, whole (bench_loader.raw_limit)": lambda: raw_limit(path, work, batch_rows),
@@ -179,12 +163,6 @@ def main() -> None:
         + med("loader: content hash (BLAKE3)")
         + med("loader: write_deltalake of bronze's rows")
     )
-    typed_now = (
-        med("loader: DuckDB typed read (the typed reading)")
-        + med("loader: number prefilter + kind search (the typed reading)")
-        + med("loader: content hash (BLAKE3)")
-        + med("loader: write_deltalake of bronze's rows")
-    )
     whole = med("loader, whole (bench_loader.loader_run)")
     limit = med("raw limit, whole (bench_loader.raw_limit)")
     print(
@@ -197,11 +175,6 @@ def main() -> None:
         f"\nThe typed floor (DuckDB's typed read in place of the JSON text read, + prefilter +"
         f" hash + bronze write) {typed_floor:.3f}: at best **{raw / typed_floor:.0%}** of the"
         " raw limit by CPU."
-    )
-    print(
-        f"\nThe typed reading's floor (its typed read + prefilter and kind search + hash +"
-        f" bronze write) {typed_now:.3f}: at best **{raw / typed_now:.0%}** of the raw limit"
-        f" by CPU; the loader's work beyond it {whole - typed_now:.3f} CPU s."
     )
 
 

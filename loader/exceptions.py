@@ -72,14 +72,10 @@ class ReadAgain(Exception):
 
     ``exact``: every JSON number as its literal (the reader met a number whose double may not be
     its literal); ``every_key``: list every key of a JSON file before reading (a key appeared
-    after the records the columns were found from); ``as_text``: every JSON value as its text,
-    not by the typed reading (a value is not of the kind the first records said).
+    after the records the columns were found from).
     """
 
-    def __init__(
-        self, why: str, *, exact: bool = False, every_key: bool = False, as_text: bool = False
-    ) -> None:
+    def __init__(self, why: str, *, exact: bool = False, every_key: bool = False) -> None:
         super().__init__(why)
         self.exact = exact
         self.every_key = every_key
-        self.as_text = as_text

@@ -50,11 +50,9 @@ from loader.fitting import (
     ColumnPlan,
     Inference,
     Mismatch,
-    Origin,
     Typer,
     in_parallel,
     plan_columns,
-    storage_type,
 )
 from loader.inbox import ObjectInbox
 from loader.landing import LandingFile
@@ -531,7 +529,7 @@ class Loader:
 
         Returns the table's schema as it will be once the file is in.
         """
-        exact = every_key = as_text = False
+        exact = every_key = False
         while True:
             try:
                 return self._read_file_as(
@@ -544,20 +542,13 @@ class Loader:
                     summary,
                     exact=exact,
                     every_key=every_key,
-                    as_text=as_text,
                 )
             except ReadAgain as again:
-                # JSON: a number's literal is needed, a key beyond the first records, or a
-                # value the typed reading may not give as written
-                if (
-                    (exact or not again.exact)
-                    and (every_key or not again.every_key)
-                    and (as_text or not again.as_text)
-                ):
+                # JSON: a number's literal is needed, or a key beyond the first records
+                if (exact or not again.exact) and (every_key or not again.every_key):
                     raise  # the same reading again would meet the same: a bug
                 log.info("%s/%s is read again: %s", file.table, file.name, again)
                 exact, every_key = exact or again.exact, every_key or again.every_key
-                as_text = as_text or again.as_text
                 pending.drop(file.batch_id)
                 self._rows.pop(file.batch_id, None)
                 self._rescued.pop(file.batch_id, None)
@@ -580,12 +571,9 @@ class Loader:
         *,
         exact: bool = False,
         every_key: bool = False,
-        as_text: bool = False,
     ) -> pa.Schema | None:
         source = detect(file.path)
-        with self._typed(
-            bronze.name, source, target, exact=exact, every_key=every_key, as_text=as_text
-        ) as typed:
+        with self._typed(bronze.name, source, target, exact=exact, every_key=every_key) as typed:
             schema = typed.typer.schema
             if typed.typer.may_rescue and not is_small(file, source):
                 schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
@@ -616,9 +604,8 @@ class Loader:
                 # 13.2 -> 10.6 s). Parquet says its row count (every piece streams); a piece
                 # typed ahead only cost it memory and time (4.07 -> 4.42 CPU s, 9.9 -> 13.6 s)
                 csv_like = source.kind in ("csv", "tsv")
-                piece_ahead = csv_like or source.kind in ("json", "ndjson")
                 depth = 16 if csv_like else 4
-                ahead_rows = self.settings.chunk_rows + 1 if piece_ahead else 0
+                ahead_rows = self.settings.chunk_rows + 1 if csv_like else 0
                 with Prefetch(itertools.chain(held, stream), depth, ahead_rows) as ahead:
                     known = (max(0, typed.rows - start), typed.exact)
                     rows = self._stream(
@@ -656,7 +643,6 @@ class Loader:
         *,
         exact: bool = False,
         every_key: bool = False,
-        as_text: bool = False,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
         declared, policy, infer, skip = self._reading(table)
@@ -676,16 +662,9 @@ class Loader:
                 typer = Typer(plans, policy)
                 yield _Typed(typer, self._apply(typer, batches, lambda _: None), count, True)
             return
-        # a table without a contract, inferring: an NDJSON file of one kind per key is read
-        # typed (``readers._json_typed``), the values the rule gives its JSON text
-        typed_ok = infer and not declared and not as_text
-        text = self._open_text(source, skip, limits, exact, every_key, typed_ok)
+        text = self._open_text(source, skip, limits, exact, every_key)
         with text:
             self._check_names(text.names, target)
-            if text.typed is not None:
-                typer = Typer(self._typed_plans(text.names, text.typed, existing), policy)
-                yield _Typed(typer, self._apply(typer, text.batches, text.line_of))
-                return
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
@@ -724,30 +703,8 @@ class Loader:
             typed = self._apply(typer, batches, text.line_of, len(window))
             yield _Typed(typer, typed, rows, exhausted)
 
-    @staticmethod
-    def _typed_plans(
-        names: list[str], types: list[str], existing: dict[str, pa.DataType]
-    ) -> list[ColumnPlan]:
-        """The plans of a typed reading's columns: its types (the rule's for one kind of JSON
-        value), kept; a column the table has in another type is read again as JSON text."""
-        plans = []
-        for name, data_type in zip(names, types, strict=True):
-            stored = storage_type(data_type)
-            have = existing.get(name)
-            if have is not None and have != stored:
-                raise ReadAgain(f"column {name!r} is {have} in the table", as_text=True)
-            origin: Origin = "inferred" if have is None else "existing"
-            plans.append(ColumnPlan(name, data_type, origin, stored, kept=True))
-        return plans
-
     def _open_text(
-        self,
-        source: Source,
-        skip: int,
-        limits: Limits,
-        exact: bool,
-        every_key: bool,
-        typed: bool = False,
+        self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
@@ -761,7 +718,6 @@ class Loader:
             exact=exact,
             every_key=every_key,
             window_rows=self.settings.chunk_rows,
-            typed=typed,
         )
 
     @staticmethod

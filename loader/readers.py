@@ -195,9 +195,6 @@ class TextFile:
     json: bool = False
     #: JSON numbers are their literals as written (else as DuckDB prints them: 1.5 for 1.50).
     literal_numbers: bool = True
-    #: The columns are typed already, each as the rule types a key whose every value is of one
-    #: JSON kind (``readers.TypedKinds``: these rule types): no text to infer nor type.
-    typed: list[str] | None = None
 
     def close(self) -> None:
         self.stack.close()
@@ -657,13 +654,6 @@ _OVERLAP = 64
 #: Exponent hints in one block past which the block is searched by RE2 instead (a file whose
 #: strings are full of ``1e5``-like text: one Python call per hint would cost more).
 _MAX_HINTS = 2_000
-#: Compiled Hyperscan databases of key sets (:class:`TypedKinds`) kept for the next files.
-_KIND_DATABASES = 8
-
-
-#: Verdicts of a file's scan (:func:`_scan_file`): nothing found; a value the typed reading may
-#: not give as the JSON held it (read every value as JSON text); a number DuckDB may not keep.
-_CLEAN, _AS_TEXT, _EXACT = 0, 1, 2
 
 
 def _needs_literals(path: Path, stop: threading.Event | None = None) -> bool:
@@ -671,19 +661,9 @@ def _needs_literals(path: Path, stop: threading.Event | None = None) -> bool:
     :data:`_LITERAL_AT_RISK` occurs in it, by Hyperscan (:class:`_RiskScan`, ~1.8 GB/s), else
     one RE2 search per block (~0.7 GB/s; the same answer, :func:`_needs_literals_re2`).
     ``stop`` set: give up (False)."""
-    return _scan_file(path, stop) == _EXACT
-
-
-def _scan_file(
-    path: Path, stop: threading.Event | None = None, kinds: TypedKinds | None = None
-) -> int:
-    """:func:`_needs_literals` as a verdict (:data:`_EXACT` or :data:`_CLEAN`); with ``kinds``
-    (Hyperscan only), :data:`_AS_TEXT` when a value of the file is not of its column's kind
-    (:class:`TypedKinds`) and no number is at risk before it. ``stop`` set: :data:`_CLEAN`."""
-    scan = _RiskScan.make(kinds)
+    scan = _RiskScan.make()
     if scan is None:
-        assert kinds is None, "the typed reading needs Hyperscan"
-        return _EXACT if _needs_literals_re2(path, stop) else _CLEAN
+        return _needs_literals_re2(path, stop)
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size  # a small file: no 16 MiB buffer to clear
         buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, size)))
@@ -691,15 +671,14 @@ def _scan_file(
         kept = 0  # the previous block's last bytes, at the buffer's front
         while n := f.readinto(view[kept:]):
             if stop is not None and stop.is_set():
-                return _CLEAN
+                return False
             chunk = view[: kept + n]
-            verdict = scan.found(chunk)
-            if verdict != _CLEAN:
-                return verdict
+            if scan.found(chunk):
+                return True
             tail = bytes(chunk[-_OVERLAP:])
             kept = len(tail)
             buffer[:kept] = tail
-    return _CLEAN
+    return False
 
 
 def _needs_literals_re2(path: Path, stop: threading.Event | None = None) -> bool:
@@ -718,39 +697,22 @@ def _needs_literals_re2(path: Path, stop: threading.Event | None = None) -> bool
 class _RiskScan:
     """One file's search for :data:`_LITERAL_AT_RISK` with Hyperscan: the alternatives of
     :data:`_AT_RISK` as they are, :data:`_EXPONENT` by its hint, each hint confirmed by
-    :data:`_EXPONENT` on the bytes around it (Python ``re``); with a :class:`TypedKinds`, its
-    patterns too (a database of their own: one of both searched 0.39 CPU s over 141 MB, each
-    alone 0.11 and 0.13). The compiled patterns are shared; each scan has its own scratch
-    spaces (scans on several threads at once)."""
+    :data:`_EXPONENT` on the bytes around it (Python ``re``). The compiled patterns are shared;
+    each scan has its own scratch space (scans on several threads at once)."""
 
     _database: hyperscan.Database | None = None
-    _kinds: typing.ClassVar[dict[TypedKinds, hyperscan.Database]] = {}
     _failed = False
     _lock = threading.Lock()
     _HINT = len(_AT_RISK)
     _exponent = re.compile(_EXPONENT)
 
-    def __init__(self, database: hyperscan.Database, kinds: hyperscan.Database | None) -> None:
+    def __init__(self, database: hyperscan.Database) -> None:
         self._db = database
         self._scratch = hyperscan.Scratch(database)
-        self._kinds_db = kinds
-        self._kinds_scratch = hyperscan.Scratch(kinds) if kinds is not None else None
-
-    @staticmethod
-    def _compile(patterns: list[bytes], flags: list[int]) -> hyperscan.Database:
-        compiled = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        compiled.compile(
-            expressions=patterns,
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=flags,
-        )
-        return compiled
 
     @classmethod
-    def make(cls, kinds: TypedKinds | None = None) -> _RiskScan | None:
-        """A scan, or None where Hyperscan cannot run (no wheel, a CPU without SSSE3). With
-        ``kinds``, a pattern Hyperscan cannot compile raises ``hyperscan.error``."""
+    def make(cls) -> _RiskScan | None:
+        """A scan, or None where Hyperscan cannot run (no wheel, a CPU without SSSE3)."""
         if hyperscan is None:
             return None
         with cls._lock:
@@ -758,27 +720,22 @@ class _RiskScan:
                 patterns = [*_AT_RISK, _EXPONENT_HINT]
                 flags = [hyperscan.HS_FLAG_SINGLEMATCH] * len(_AT_RISK) + [0]
                 try:
-                    cls._database = cls._compile(patterns, flags)
+                    compiled = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                    compiled.compile(
+                        expressions=patterns,
+                        ids=list(range(len(patterns))),
+                        elements=len(patterns),
+                        flags=flags,
+                    )
+                    cls._database = compiled
                 except hyperscan.error as exc:
                     cls._failed = True
                     log.warning("Hyperscan cannot run here (%s): JSON numbers checked by RE2", exc)
             database = cls._database
-            if database is None:
-                return None
-            typed = None
-            if kinds is not None:
-                typed = cls._kinds.get(kinds)
-                if typed is None:
-                    patterns = kinds.patterns()
-                    typed = cls._compile(patterns, [hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns))
-                    if len(cls._kinds) >= _KIND_DATABASES:  # one per key set: keep a few
-                        cls._kinds.pop(next(iter(cls._kinds)))
-                    cls._kinds[kinds] = typed
-        return cls(database, typed)
+        return None if database is None else cls(database)
 
-    def found(self, chunk: memoryview) -> int:
-        """Whether :data:`_LITERAL_AT_RISK` (:data:`_EXACT`), else a kind pattern
-        (:data:`_AS_TEXT`), occurs in ``chunk``."""
+    def found(self, chunk: memoryview) -> bool:
+        """Whether :data:`_LITERAL_AT_RISK` occurs in ``chunk``."""
         hits = 0
         answer: bool | None = False  # None: too many hints, RE2 answers
 
@@ -797,30 +754,15 @@ class _RiskScan:
                 return True
             return False
 
-        # any buffer scans (typed bytes or str): the block as it is, not a copy
-        data = typing.cast(bytes, chunk)
         try:
+            # any buffer scans (typed bytes or str): the block as it is, not a copy
+            data = typing.cast(bytes, chunk)
             self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
         except hyperscan.ScanTerminated:
             pass
         if answer is None:
-            answer = _matches(bytes(chunk))
-        if answer:
-            return _EXACT
-        if self._kinds_db is None:
-            return _CLEAN
-        other = False
-
-        def on_kind(*_: object) -> bool:
-            nonlocal other
-            other = True
-            return True  # stop
-
-        try:
-            self._kinds_db.scan(data, match_event_handler=on_kind, scratch=self._kinds_scratch)
-        except hyperscan.ScanTerminated:
-            pass
-        return _AS_TEXT if other else _CLEAN
+            return _matches(bytes(chunk))
+        return answer
 
 
 class _LiteralScan:
@@ -829,32 +771,26 @@ class _LiteralScan:
     (:meth:`check` raises :class:`ReadAgain` to read the file exactly). Pieces of a big file
     may be committed before the scan ends; the loader rolls them back when it raises."""
 
-    def __init__(self, path: Path, kinds: TypedKinds | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self._path = path
-        self._kinds = kinds
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._found = _CLEAN
+        self._found = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="loader-json-scan", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._found = _scan_file(self._path, self._stop, self._kinds)
+            self._found = _needs_literals(self._path, self._stop)
         except BaseException as exc:  # raised on the reading side
             self._error = exc
         finally:
             self._done.set()
 
     def found(self) -> bool:
-        """Whether the scan is done and found a number at risk (or a value of another kind)."""
-        return self._done.is_set() and self._error is None and self._found != _CLEAN
-
-    @property
-    def verdict(self) -> int:
-        """What the scan found (:data:`_CLEAN` until it is done)."""
-        return self._found if self._done.is_set() else _CLEAN
+        """Whether the scan is done and found a number at risk."""
+        return self._done.is_set() and self._error is None and self._found
 
     def check(self, *, wait: bool) -> None:
         """Raise if the scan found a number at risk (``wait``: once it is done)."""
@@ -864,10 +800,8 @@ class _LiteralScan:
             return
         if self._error is not None:
             raise self._error
-        if self._found == _EXACT:
+        if self._found:
             raise ReadAgain("a JSON number DuckDB may not keep as written", exact=True)
-        if self._found == _AS_TEXT:
-            raise ReadAgain("a JSON value the typed reading may not give as written", as_text=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -940,7 +874,6 @@ def open_json(
     exact: bool = False,
     every_key: bool = False,
     window_rows: int | None = None,
-    typed: bool = False,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
     ``loader.fitting`` unquotes the strings of the columns that keep text.
@@ -952,11 +885,6 @@ def open_json(
     file is committed (the loader's first piece): the number prefilter is done before the batch
     that completes them is handed out, so a file read again exactly never has pieces to roll
     back, nor a table created by them.
-
-    ``typed``: an NDJSON file whose keys each hold one kind of value is read into typed columns
-    (:func:`_json_typed`, ``TextFile.typed``), the same values the rule gives the JSON text;
-    a file where that does not hold raises :class:`ReadAgain` (``as_text``) before the batch
-    that completes ``window_rows`` records, or it is read as JSON text at once.
     """
     limits = limits or Limits()
     stack = ExitStack()
@@ -967,26 +895,13 @@ def open_json(
         stack.callback(con.close)
         if exact:
             return _json_exact(path, source.kind, batch_rows, con, stack, every_key)
-        fast = None
-        # the first records DuckDB types the columns by are among those the rule types them by
-        whole_sample = window_rows is None or window_rows >= SAMPLE_RECORDS
-        if typed and source.kind == "ndjson" and not every_key and whole_sample:
-            fast = _json_typed(con, path, batch_rows)
-        scan = _LiteralScan(path, fast.kinds if fast is not None else None)
+        scan = _LiteralScan(path)
         stack.callback(scan.stop)
-        if fast is not None:
-            keys, batches = fast.keys, fast.batches
-        else:
-            keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
+        keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
         if scan.found():  # early: no DuckDB reading wasted
             stack.close()
-            return open_json(  # exactly, or (a value of another kind) as JSON text
-                source,
-                batch_rows=batch_rows,
-                database=database,
-                limits=limits,
-                exact=scan.verdict == _EXACT,
-                window_rows=window_rows,
+            return open_json(
+                source, batch_rows=batch_rows, database=database, limits=limits, exact=True
             )
     except duckdb.Error as exc:
         stack.close()
@@ -1007,8 +922,7 @@ def open_json(
         except duckdb.Error as exc:
             raise _json_failure(exc, path) from exc
 
-    kinds = list(fast.kinds.types) if fast is not None else None
-    return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False, typed=kinds)
+    return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
 
 
 def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
@@ -1160,124 +1074,6 @@ def _json_failure(exc: Exception, path: Path) -> Exception:
     if "has unknown key" in str(exc):
         return ReadAgain("a JSON key first seen after the first records", every_key=True)
     return _json_error(exc, path)
-
-
-#: The typed reading (:func:`_json_typed`): DuckDB's types it gives, each the rule's type of a
-#: key whose every value is of one JSON kind (``loader.fitting``: integers ``BIGINT``, numbers
-#: ``DOUBLE``, strings ``VARCHAR``, booleans ``BOOLEAN``), and after a key's colon what a value
-#: of another kind (or a number the type may not give as the rule does) begins with. ``null``
-#: is a null in both readings.
-_KIND_WRONG = {
-    "BIGINT": rb"(?:[^-0-9n \t\r\n]|-?[0-9]+[.eE])",
-    "DOUBLE": rb"[^-0-9n \t\r\n]",
-    "VARCHAR": rb'[^"n \t\r\n]',
-    "BOOLEAN": rb"[^tfn \t\r\n]",
-}
-#: Searched in every typed reading's file: a backslash (an escape may spell a key or a string
-#: otherwise); an integer a double may not hold (16 digits: a DOUBLE column would round it,
-#: the rule makes it DECIMAL) and a negative zero number (``-0.0``: the rule keeps it as text),
-#: wherever they are (in a string or another column too: then read as JSON text, harmless).
-_TYPED_ANYWHERE = (rb"\\", rb"[0-9]{16}", rb"-0\.0+[^0-9]")
-#: DuckDB's types of a typed reading's columns: the rule's type each stands for (an integer
-#: DuckDB types wider fits BIGINT: the prefilter leaves no integer of more than 16 digits).
-_TYPED_AS = {"HUGEINT": "BIGINT", "UBIGINT": "BIGINT", **{t: t for t in _KIND_WRONG}}
-#: Files of more keys are read as JSON text (one pattern per key).
-_TYPED_MAX_KEYS = 256
-
-
-@dataclass(frozen=True, slots=True)
-class TypedKinds:
-    """The kinds a typed reading assumed: ``types[i]`` (a key of :data:`_KIND_WRONG`) for every
-    value of ``keys[i]``. Its :meth:`patterns`, searched over the file's bytes with the number
-    prefilter, find every value that breaks the assumption (and some that do not: harmless).
-
-    Sound because each pattern is searched only in a file holding no backslash
-    (:data:`_TYPED_ANYWHERE`): there a key is written as its own bytes, and a quote always
-    opens or closes a string, so ``"key"`` followed by a colon is that key and nothing else;
-    JSON's blanks are space, tab, CR and LF."""
-
-    keys: tuple[str, ...]
-    types: tuple[str, ...]
-
-    def patterns(self) -> list[bytes]:
-        blank = rb"[ \t\r\n]*"
-        found = list(_TYPED_ANYWHERE)
-        for key, kind in zip(self.keys, self.types, strict=True):
-            quoted = "".join(f"\\x{b:02x}" for b in f'"{key}"'.encode()).encode()
-            found.append(quoted + blank + b":" + blank + _KIND_WRONG[kind])
-        return found
-
-
-@dataclass
-class _TypedReading:
-    keys: list[str]
-    kinds: TypedKinds
-    batches: Iterator[pa.RecordBatch]
-
-
-def _json_typed(
-    con: duckdb.DuckDBPyConnection, path: Path, batch_rows: int
-) -> _TypedReading | None:
-    """The records as typed columns (DuckDB's own typed ``read_json``, as the raw limit reads),
-    or None where this reading may not give what the JSON text reading gives: a key of
-    another type than :data:`_KIND_WRONG`'s (a nested value, a column of nulls, a string
-    DuckDB takes for a time or a UUID, ...), other columns than the first records' keys, no
-    Hyperscan. What DuckDB found from the first records must hold for every record: the
-    file's :class:`TypedKinds` are searched with the number prefilter, and the file is read
-    again as JSON text (``ReadAgain(as_text=True)``) if they do not hold or DuckDB refuses a
-    record (the JSON text reading then says why, or reads it)."""
-    if hyperscan is None:
-        return None
-    objects = f"read_json_objects({_sql_str(str(path))}, format = 'newline_delimited')"
-    sql = (
-        f"select * from read_json({_sql_str(str(path))}, format = 'newline_delimited',"
-        f" records = true, maximum_depth = 2, sample_size = {SAMPLE_RECORDS},"
-        " map_inference_threshold = -1, field_appearance_threshold = 0,"
-        " dateformat = 'x%Y', timestampformat = 'x%Y')"  # no string is taken for a date
-    )
-    try:
-        keys, _ = _json_keys(con, objects, SAMPLE_RECORDS)
-        relation = con.sql(sql)
-        columns, types = list(relation.columns), [str(t) for t in relation.types]
-        if not keys or len(keys) > _TYPED_MAX_KEYS or sorted(columns) != sorted(keys):
-            return None
-        if any(t not in _TYPED_AS for t in types):
-            return None
-        order = [columns.index(k) for k in keys]
-        kinds = TypedKinds(tuple(keys), tuple(_TYPED_AS[types[i]] for i in order))
-        if _RiskScan.make(kinds) is None:
-            return None
-        reader = relation.to_arrow_reader(batch_rows)
-    except (duckdb.Error, FileRejected, hyperscan.error):
-        return None  # the JSON text reading says why, or reads it
-    stored = [_TYPED_ARROW[k] for k in kinds.types]
-    return _TypedReading(keys, kinds, _typed_batches(reader, keys, order, stored))
-
-
-_TYPED_ARROW = {
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "VARCHAR": _STRING,
-    "BOOLEAN": pa.bool_(),
-}
-
-
-def _typed_batches(
-    reader: pa.RecordBatchReader, keys: list[str], order: list[int], stored: list[pa.DataType]
-) -> Iterator[pa.RecordBatch]:
-    """DuckDB's typed batches with their columns in ``keys`` order, as ``stored`` (a string
-    view as a string, a wider integer as int64: a cast that refuses what it cannot hold)."""
-    try:
-        for batch in iter_batches(reader):
-            columns = [batch.column(i) for i in order]
-            yield pa.RecordBatch.from_arrays(
-                [c if c.type == t else c.cast(t) for c, t in zip(columns, stored, strict=True)],
-                names=keys,
-            )
-    except (duckdb.OutOfMemoryException, MemoryError):
-        raise
-    except (duckdb.Error, OSError, pa.ArrowInvalid) as exc:  # OSError: DuckDB's, via pyarrow
-        raise ReadAgain("DuckDB's typed reading refused a record", as_text=True) from exc
 
 
 def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
