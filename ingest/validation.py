@@ -68,7 +68,13 @@ _DECODE_ONE = msgspec.json.Decoder(dict[str, Any])
 #: for an exponent beyond its own range, ``1e99999999999999999999``, a 500).
 _DECODE_ONE_WIDE = msgspec.json.Decoder(dict[str, Any], float_hook=str)
 _DECODE_BODY = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any])
-_DECODE_BODY_WIDE = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, Any], float_hook=str)
+#: The same, for a body holding a number of the kinds below (its values checked line by line).
+_DECODE_BODY_WIDE = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+#: msgspec's errors for a valid JSON number it cannot make a Python number of: beyond float64,
+#: or an integer beyond the interpreter's 4,300 digits. Such a number lands as sent.
+_BEYOND = ("Number out of range", "Integer value out of range")
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
 _ENCODE = msgspec.json.Encoder()
 _MSG_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -331,14 +337,32 @@ def _split_lines(body: bytes) -> list[bytes]:
 
 
 def _decode_one(line: bytes) -> tuple[dict[str, Any], bool]:
-    """``line`` decoded, and whether it holds a number beyond float64 (``1e999``, or 400 digits
-    before a point): decoded as its text then, it lands as sent."""
+    """``line`` decoded, and whether it holds a number msgspec cannot make a Python number of
+    (``1e999``, 400 digits before a point, an integer of 5,000 digits): decoded as its text
+    then (it lands as sent)."""
     try:
         return _DECODE_ONE.decode(line), False
     except msgspec.ValidationError as exc:
-        if not str(exc).startswith("Number out of range"):
+        if not str(exc).startswith(_BEYOND):
             raise
-    return _DECODE_ONE_WIDE.decode(line), True
+    try:
+        return _DECODE_ONE_WIDE.decode(line), True
+    except msgspec.ValidationError as exc:
+        if not str(exc).startswith(_BEYOND):
+            raise
+    line.decode("utf-8")  # what msgspec does not check in the values it keeps raw
+    return {k: _raw_tree(v) for k, v in _RAW_OBJECT.decode(line).items()}, True
+
+
+def _raw_tree(raw: msgspec.Raw) -> Any:
+    """A value's keys and nesting decoded, every other value kept as its JSON text (the same
+    JSON checks as a full decode, but no number made). A raw value starts at its first byte."""
+    head = bytes(memoryview(raw)[:1])
+    if head == b"{":
+        return {k: _raw_tree(v) for k, v in _RAW_OBJECT.decode(raw).items()}
+    if head == b"[":
+        return [_raw_tree(v) for v in _RAW_ARRAY.decode(raw)]
+    return raw
 
 
 def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
@@ -385,7 +409,7 @@ def array_to_ndjson(body: bytes) -> bytes:
         try:
             decoded = _DECODE_BODY.decode(body)
         except msgspec.ValidationError as exc:
-            if not str(exc).startswith("Number out of range"):
+            if not str(exc).startswith(_BEYOND):
                 raise
             decoded = _DECODE_BODY_WIDE.decode(body)  # one object holding 1e999
     except msgspec.ValidationError as exc:

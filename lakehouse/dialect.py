@@ -365,6 +365,8 @@ def _fits_number(text: str, t: str) -> bool:
         if t == "HUGEINT":
             return len(text.lstrip("-")) <= MAX_DECIMAL_DIGITS
         low, high = INT_RANGES[t]
+        if len(text.lstrip("-")) > len(str(max(high, -low))):  # int() refuses 4,300+ digits
+            return False
         return low <= int(text) <= high
     if not _number(text):
         return False

@@ -24,6 +24,9 @@ CASES: list[tuple[str, str, bytes]] = [
     ("first_hex", "a.csv", b"n\n0x1F\n-007\n"),
     ("long_digits", "a.csv", b"x\n0.1234567890123456789\n12345678901234567.89\n"),
     ("big_json", "a.ndjson", b'{"n": 99999999999999999999}\n{"n": 1.0000000000000000001}\n'),
+    ("huge_int", "a.ndjson", b'{"n": ' + b"9" * 5000 + b'}\n{"n": 1}\n'),  # past int()'s limit
+    ("huge_exp", "a.ndjson", b'{"n": 1.0e+99999999999999999999}\n'),  # past Decimal's
+    ("wide_point", "a.json", b'[{"n": 1' + b"0" * 400 + b".5}]"),  # past float64, no exponent
     ("na_text", "a.csv", b"country,code\nNA,1\nPT,2\nNULL,3\nN/A,4\n"),
     ("space_name", "a.csv", b" barks,dog\n1,2\n"),
     ("space_value", "a.csv", b"v\n 2\n3\n"),

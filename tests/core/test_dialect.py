@@ -70,6 +70,10 @@ FITS = [
     ("12:02:55", "TIMESTAMP", False),
     ("anything at all", "VARCHAR", True),
     ("12:02:55", "TIME", True),  # kept as text
+    ("9" * 5000, "BIGINT", False),  # past int()'s 4,300 digits: no ValueError
+    ("-" + "9" * 5000, "UBIGINT", False),
+    ("9" * 20, "UBIGINT", False),
+    ("18446744073709551615", "UBIGINT", True),
 ]
 
 

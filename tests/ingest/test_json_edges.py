@@ -99,6 +99,9 @@ def test_exact_values_land_unchanged(
         b'{"x": 1' + b"0" * 400 + b'.5}\n{"x": 1}\n',  # 400 before the point: beyond float64
         b'{"x": 1.0e+99999999999999999999}\n',  # was a 500: decimal.Decimal refused it
         b'{"x": 1e99999999999999999999, "y": {"z": 1}}\n{"x": 1}\n',
+        # past the interpreter's 4,300 digits (was 422 "a record must be a JSON object")
+        b'{"x": ' + b"9" * 5000 + b', "y": {"z": [-' + b"9" * 5000 + b"]}}\n",
+        b'{"x": ' + b"9" * 5000 + b', "y": 1e999}\n',
     ],
 )
 def test_ndjson_numbers_beyond_float64_land_as_sent(
@@ -109,11 +112,23 @@ def test_ndjson_numbers_beyond_float64_land_as_sent(
     assert landed(api_settings, "edges")[0].read_bytes() == body
 
 
-def test_a_repeated_key_beside_a_huge_exponent_is_422(client: TestClient) -> None:
-    """The exact duplicate search reads numbers as their text (it raised on this: a 500)."""
-    body = b'{"x": 1e99999999999999999999, "y": {"z": 1, "z": 2}}\n'
+@pytest.mark.parametrize("number", [b"1e99999999999999999999", b"9" * 5000])
+def test_a_repeated_key_beside_a_huge_number_is_422(client: TestClient, number: bytes) -> None:
+    """The exact duplicate search reads numbers as their text (it raised on the first: a 500)."""
+    body = b'{"x": ' + number + b', "y": {"z": 1, "z": 2}}\n'
     r = client.post(URL, content=body, headers=NDJSON)
     assert r.status_code == 422 and "duplicate key 'z'" in r.text, r.text
+    r = client.post(URL, content=b"[" + body + b"]", headers=JSON)
+    assert r.status_code == 422 and "duplicate key 'z'" in r.text, r.text
+
+
+def test_an_array_of_one_object_with_a_huge_integer_lands_as_sent(
+    client: TestClient, api_settings: Settings
+) -> None:
+    body = b'{"x": ' + b"9" * 5000 + b"}"
+    r = client.post(URL, content=body, headers=JSON)
+    assert r.status_code == 202, r.text
+    assert landed(api_settings, "edges")[0].read_bytes() == body + b"\n"
 
 
 def test_ndjson_edges(client: TestClient) -> None:
