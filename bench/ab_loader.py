@@ -4,12 +4,15 @@
     git archive <commit> | tar -x -C /tmp/before        # the loader as it was, to compare
     uv run python -m bench.ab_loader --format ndjson --rows 1000000 --before /tmp/before
     uv run python -m bench.ab_loader --format parquet --shape lineitem --rows 6000000
+    uv run python -m bench.ab_loader --format parquet --shape lineitem --rows 6000000 --floor
 
 Each run is a child process (the same Python environment; ``--before``'s tree first on its
 path), timed inside the child around the work only: wall seconds, CPU seconds of all its
 threads, and its peak RSS (``VmHWM``, the child's own). Runs go round by round (raw, this
-tree, the other tree), the 1-minute load average read before each; the medians and the
-loader's share of the raw limit (raw time / loader time) are printed as Markdown. The raw
+tree, the other tree; with ``--floor`` the raw limit plus the content hash and the bronze
+columns, ``bench_loader.bronze_floor``), the 1-minute load average read before each; the
+medians and the loader's share of the raw limit (raw time / loader time) are printed as
+Markdown. The raw
 limit and the loader are ``bench_loader.raw_limit`` and ``bench_loader.loader_run`` of the
 tree under test (the file is generated once by ``bench_loader.generate``).
 """
@@ -34,6 +37,9 @@ from lakehouse import Settings
 path, work = Path(sys.argv[3]), Path(sys.argv[4])
 if sys.argv[2] == "raw":
     result = dict(raw_limit(path, work, Settings().read_batch_rows))
+elif sys.argv[2] == "floor":
+    from bench.bench_loader import bronze_floor
+    result = dict(bronze_floor(path, work, Settings().read_batch_rows))
 else:
     result = dict(loader_run(path, work))
 status = Path("/proc/self/status").read_text()
@@ -64,12 +70,20 @@ def main() -> None:
     parser.add_argument("--shape", default="orders", choices=["orders", "lineitem"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another tree's loader, measured beside")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the raw limit plus the content hash and the bronze columns (bench_loader."
+        "bronze_floor): what bronze costs beyond the raw limit whatever the loader does",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     args = parser.parse_args()
     out = args.out.resolve()
     path = generate(out, args.rows, args.format, args.shape)
     here = Path(__file__).resolve().parents[1]
     variants = {"raw": (here, "raw"), "loader": (here, "loader")}
+    if args.floor:
+        variants = {"raw": (here, "raw"), "floor": (here, "floor"), "loader": (here, "loader")}
     if args.before is not None:
         variants["before"] = (args.before.resolve(), "loader")
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}

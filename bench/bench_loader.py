@@ -28,10 +28,12 @@ import statistics
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from bench.harness import interleaved, ratio, run_child, timed
@@ -107,6 +109,35 @@ def raw_limit(path: Path, work: Path, batch_rows: int) -> dict[str, float]:
         con = duckdb.connect()
         rel = con.sql(f"select * from {READERS[path.suffix]}('{path}')")
         write_deltalake(str(target), rel.to_arrow_reader(batch_rows), mode="append")
+        con.close()
+    shutil.rmtree(target, ignore_errors=True)
+    return t
+
+
+def bronze_floor(path: Path, work: Path, batch_rows: int) -> dict[str, float]:
+    """The raw limit plus only what bronze cannot do without: the file's content hash (its
+    identity, ``landing.identify``) and the three bronze columns on every row (built as the
+    loader builds them), one ``write_deltalake``; no typing, pieces, watermarks or ledger.
+    Its distance from the raw limit is what bronze costs whatever the loader does."""
+    from loader import landing
+    from loader.pieces import BronzeColumns, bronze_schema, with_bronze_columns
+
+    target = work / "bronze-floor"
+    shutil.rmtree(target, ignore_errors=True)
+    settings = Settings(root=work / "floor-lakehouse")
+    with timed() as t:
+        file = landing.identify(settings, "orders", path)
+        con = duckdb.connect()
+        reader = con.sql(f"select * from {READERS[path.suffix]}('{path}')").to_arrow_reader(
+            batch_rows
+        )
+        full = bronze_schema(reader.schema)
+        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        bronze = BronzeColumns(file, now)
+        batches = (with_bronze_columns(b, full, bronze) for b in reader)
+        write_deltalake(
+            str(target), pa.RecordBatchReader.from_batches(full, batches), mode="append"
+        )
         con.close()
     shutil.rmtree(target, ignore_errors=True)
     return t
