@@ -34,8 +34,11 @@ text, checked a column at a time with Arrow kernels (``ingest.typecheck``). With
 a body whose records hold only declared keys, nothing nested and no backslash is first judged
 whole by one typed decode per line (:func:`ingest.fastcontract.whole_records`: the contract,
 the keys, and no repeated key by counting colons), without decoding it into dicts at all;
-without one, records that all hold the first line's keys are decoded into one Struct of those
-keys instead of dicts (:func:`_same_keys`), then counted the same way.
+without one, an NDJSON body of flat records whose keys come in the first line's order is judged
+by one RE2 pattern over the whole body (:func:`flat_records`, ``ingest.flatlines``: no Python
+object per record, the body itself is what lands), and records that all hold the first line's
+keys otherwise are decoded into one Struct of those keys instead of dicts (:func:`_same_keys`),
+then counted the same way.
 Only a body that fails a fast check takes the slow, exact path that finds and names each error
 (a bounded list), so error quality costs valid traffic nothing. Records are decoded ``SLICE``
 at a time.
