@@ -50,6 +50,9 @@ class LandingFile:
     #: moved in; a moved or copied file's own mtime may be far older): the batch's landing time
     #: in the run ledger, unless the API recorded it first
     arrived: float = 0.0
+    #: the identified file itself (device, inode, size, mtime): a file renamed over it or
+    #: written again since is another file, whose rows must not go in under this batch id
+    identity: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def name(self) -> str:
@@ -60,6 +63,23 @@ class LandingFile:
         if not self.arrived:
             return None
         return datetime.fromtimestamp(self.arrived, UTC).isoformat(timespec="milliseconds")
+
+
+class Replaced(Exception):
+    """The file at a landing path is no longer the file that was identified there."""
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def unchanged(file: LandingFile) -> bool:
+    """Whether ``file.path`` still holds the file :func:`identify` saw (no sender renamed
+    another over it, nothing wrote to it); False when it is gone."""
+    try:
+        return _identity(file.path.stat()) == file.identity
+    except FileNotFoundError:
+        return False
 
 
 def table_of(settings: Settings, path: Path) -> str | None:
@@ -78,7 +98,7 @@ def identify(settings: Settings, table: str, path: Path) -> LandingFile:
     stat = path.stat()
     stem = path.name.split(".", 1)[0]
     if BATCH_ID.fullmatch(stem):
-        return LandingFile(table, path, stat.st_size, stem, stat.st_ctime)
+        return LandingFile(table, path, stat.st_size, stem, stat.st_ctime, _identity(stat))
     big = settings.dedup_by_content and stat.st_size > HASH_READ_BYTES
     # BLAKE3 hashes a big file on every core (the same digest: its tree does not depend on
     # threads); read into one buffer, reused
@@ -87,12 +107,15 @@ def identify(settings: Settings, table: str, path: Path) -> LandingFile:
         buffer = bytearray(min(HASH_READ_BYTES, stat.st_size) or 1)
         view = memoryview(buffer)
         with path.open("rb", buffering=0) as f:
+            stat = os.fstat(f.fileno())  # the bytes hashed are this file's
             while n := f.readinto(buffer):
                 digest.update(view[:n])
+        if _identity(os.stat(path)) != _identity(stat):
+            raise Replaced(f"{path} changed while it was hashed")
     else:
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     batch_id = batch_id_for(path.name, digest.hexdigest())
-    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime)
+    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
 
 
 def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
@@ -125,19 +148,28 @@ def _free_name(folder: Path, name: str) -> Path:
     return dest
 
 
-def _move(src: Path, dest: Path) -> None:
+def _move(src: Path, dest: Path, identity: tuple[int, int, int, int] | None = None) -> None:
     """Move a file out of the landing zone: link + unlink where the file system allows.
 
     A rename out of a watched folder is an unpaired inotify ``IN_MOVED_FROM``, which watchdog
     holds for half a second to pair it, delaying every event behind it; an unlink is not held.
     A crash between the two leaves the file in both places: the Delta watermark says it is
     loaded, so the next pass only archives it again.
+
+    ``identity``: move only that file (raises :class:`Replaced` when another file was renamed
+    over ``src`` since, and leaves it): a file loaded or refused is never confused with a
+    newer one sent under its name.
     """
+    if identity is not None and _identity(src.stat()) != identity:
+        raise Replaced(f"{src} is not the file that was read")
     try:
         os.link(src, dest)
     except OSError:  # another file system, or no hard links there
         shutil.move(src, dest)
         return
+    if identity is not None and _identity(dest.stat()) != identity:
+        os.unlink(dest)  # the link took a newer file: it stays where it is
+        raise Replaced(f"{src} is not the file that was read")
     os.unlink(src)
 
 
@@ -159,22 +191,36 @@ def quarantine(settings: Settings, file: LandingFile, error: FileRejected) -> Pa
         **error.as_dict(),
         "at": utcnow(),
     }
-    _write_json(dest.with_name(f"{dest.name}.error.json"), payload)
-    _move(file.path, dest)
+    sidecar = dest.with_name(f"{dest.name}.error.json")
+    _write_json(sidecar, payload)
+    try:
+        _move(file.path, dest, file.identity)
+    except (Replaced, FileNotFoundError):
+        sidecar.unlink(missing_ok=True)  # the file there now is another: its own pass decides
+        raise
     return dest
 
 
 def retire(settings: Settings, file: LandingFile) -> Path | None:
-    """A loaded file leaves the landing zone: archived (default) or deleted, by setting."""
+    """A loaded file leaves the landing zone: archived (default) or deleted, by setting.
+
+    A newer file renamed over it since it was identified stays, for the next pass.
+    """
     if settings.loaded_files == "delete":
-        file.path.unlink(missing_ok=True)
+        if unchanged(file):
+            file.path.unlink(missing_ok=True)
         return None
     folder = archive_dir(settings, file.table)
     folder.mkdir(parents=True, exist_ok=True)
     dest = _free_name(folder, file.name)
     try:
-        _move(file.path, dest)
+        _move(file.path, dest, file.identity)
     except FileNotFoundError:
+        return None
+    except Replaced:
+        log.info(
+            "%s/%s was replaced after it was read: left for the next pass", file.table, file.name
+        )
         return None
     os.utime(dest)  # retention counts from the archiving, not from the file's own mtime
     return dest

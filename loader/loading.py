@@ -188,6 +188,25 @@ class _Deferred(Exception):
     """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
 
 
+def same_file(batches: Iterable[pa.RecordBatch], file: LandingFile) -> Iterator[pa.RecordBatch]:
+    """``batches``, once the reading has opened the file, still of the file identified.
+
+    A sender may rename a new file over one between its hash (the batch id) and its reading,
+    which then holds the newer file: its rows must not go in under the older one's batch id
+    (that content would then count as loaded). Raises :class:`_Deferred` (the file there now
+    gets its own pass) when the path no longer holds the identified file after the first
+    batch is read. A file renamed away and back in between is not told apart.
+    """
+    it = iter(batches)
+    first = next(it, None)
+    if first is None:
+        return
+    if not landing.unchanged(file):
+        raise _Deferred("another file was renamed over it after it was identified")
+    yield first
+    yield from it
+
+
 def write_rejection(exc: Exception) -> FileRejected | None:
     """A failed Delta write that is the file's fault (its schema), as a quarantine reason.
 
@@ -483,6 +502,9 @@ class Loader:
                 file = landing.identify(self.settings, table, path)
             except FileNotFoundError:
                 continue  # taken already (an event and a scan both saw it)
+            except landing.Replaced as why:  # written to while hashed: its own event follows
+                log.info("%s is left for the next pass: %s", path, why)
+                continue
             if file.batch_id in seen:
                 self._skip(summary, file, retire=False)  # the same content twice in one batch
                 self._duplicates.append(file)
@@ -577,7 +599,7 @@ class Loader:
             schema = typed.typer.schema
             if typed.typer.may_rescue and not is_small(file, source):
                 schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
-            stream = skip_rows(typed.batches, start)
+            stream = skip_rows(same_file(typed.batches, file), start)
             held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
             rows = 0
             if start == 0 and is_small(file, source):
@@ -969,7 +991,11 @@ class Loader:
             version = bronze.roll_back(file.batch_id)
             self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
             log.warning("rolled back the committed pieces of %s/%s", file.table, file.name)
-        moved = landing.quarantine(self.settings, file, exc)
+        try:
+            moved = landing.quarantine(self.settings, file, exc)
+        except (landing.Replaced, FileNotFoundError):
+            log.info("%s/%s was replaced while read: left for the next pass", file.table, file.name)
+            return
         try:
             self.ledger.mark_quarantined(file.batch_id, file.table, file.name, exc.as_dict())
         except Exception:
