@@ -25,7 +25,9 @@ from loader import Loader, landing, pieces
 
 def _rows(settings: Settings) -> list[tuple[str, str]]:
     table = bronze(settings, "t")
-    return sorted(zip(table.column("v").to_pylist(), table.column("_batch_id").to_pylist()))
+    return sorted(
+        zip(table.column("v").to_pylist(), table.column("_batch_id").to_pylist(), strict=True)
+    )
 
 
 def _parquet(values: list[str]) -> bytes:
