@@ -312,6 +312,12 @@ def test_the_timestamp_fast_path_agrees_with_the_rule(texts: list[str | None]) -
         )[1]
         assert slow is not None
         assert fast.equals(slow.cast(pa.timestamp("us", tz="UTC")))
+    # the same texts as a slice of a longer column (its bytes start past the buffer's start)
+    sliced = pa.array(["1999-12-31T23-59-59", None, *texts], pa.string()).slice(2)
+    fast_sliced = fitting._cast_fits(sliced, "TIMESTAMP")
+    assert (fast_sliced is None) == (fast is None)
+    if fast is not None and fast_sliced is not None:
+        assert fast_sliced.equals(fast)
     ok, values = fitting.fits_and_values(column, "TIMESTAMP")
     assert ok.to_pylist() == expected
     if values is not None and all(e is not False for e in expected):
