@@ -54,6 +54,7 @@ def _check_ndjson(
     rows = 0
     rest = b""
     keys: set[str] = set()
+    offset = 0  # of ``chunk`` in the file: a byte-order mark may open the file only
     with _open(path, kind, bounds) as f:
         while True:
             block = f.read(CHUNK)
@@ -68,6 +69,7 @@ def _check_ndjson(
                         contract=contract,
                         max_records=2**62,
                         max_errors=max_errors,
+                        opens_file=offset == 0,
                     )
                     rows += records.count
                     keys |= records.keys
@@ -77,6 +79,7 @@ def _check_ndjson(
                     if exc.row is not None:
                         exc.row += rows
                     raise
+            offset += len(chunk)
             if not block:
                 if rows == 0:
                     raise FileError("the file holds no records", 422)

@@ -37,8 +37,11 @@ import re2
 
 __all__ = ["MAX_KEYS", "flat_records"]
 
-#: Records of at most this many keys are tested here (the pattern grows with them).
+#: Records of at most this many keys, of at most this many characters together, are tested
+#: here (the pattern and its compiled program grow with them: a key of 1 MB once made a
+#: pattern RE2 cannot compile, and each compiled pattern is kept): ~1.4 MiB at the bounds.
 MAX_KEYS = 64
+MAX_KEY_CHARS = 1024
 
 _WS = r"[ \t\r]*"
 #: A JSON string: no raw control character, quote or backslash but in a valid escape; no
@@ -75,7 +78,7 @@ def _pattern(keys: tuple[str, ...]) -> str:
     return rf"^(?:{line}(?:\n|$))+$"
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _compiled(keys: tuple[str, ...]) -> Any:
     """:func:`_pattern` compiled once (RE2 objects are safe to share between threads), over
     bytes as Latin-1 (one byte, one character: UTF-8 is checked apart)."""
@@ -87,7 +90,11 @@ def _compiled(keys: tuple[str, ...]) -> Any:
 def _matches(keys: tuple[str, ...], data: bytes) -> bool:
     """Whether ``data`` is lines of flat records of ``keys``: one RE2 pass (a DFA, linear, the
     GIL released while it runs)."""
-    return _compiled(keys).fullmatch(data) is not None
+    try:
+        compiled = _compiled(keys)
+    except re2.error:  # too large a program: the general check decides
+        return False
+    return compiled.fullmatch(data) is not None
 
 
 def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[str]] | None:
@@ -99,7 +106,9 @@ def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[s
         keys = tuple(_DECODE_FIRST.decode(first))
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
         return None
-    if not 0 < len(keys) <= MAX_KEYS or not all(map(_plain, keys)):
+    if not 0 < len(keys) <= MAX_KEYS or sum(map(len, keys)) > MAX_KEY_CHARS:
+        return None
+    if not all(map(_plain, keys)):
         return None
     if not body.isascii():
         try:

@@ -459,12 +459,16 @@ def parse_records(
     max_records: int = 100_000,
     max_errors: int = 20,
     flat: bool = True,
+    opens_file: bool = True,
 ) -> Records:
     """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany.
-    ``flat``: try :func:`flat_records` first (False: the caller did)."""
+    ``flat``: try :func:`flat_records` first (False: the caller did). ``opens_file``:
+    ``body`` starts the file, so a byte-order mark may open it (False: a later part of a file, where
+    it is a byte of the data, refused as the loader refuses it)."""
     if flat and ndjson and contract is None and (quick := flat_records(body, max_records)):
         return quick  # every check below at once, or None: then each of them
-    body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
+    if opens_file:
+        body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
     lines = _split_lines(body if ndjson else array_to_ndjson(body))
     if len(lines) > max_records:
         raise TooManyRecordsError(len(lines), max_records)

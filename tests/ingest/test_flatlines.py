@@ -195,6 +195,24 @@ def test_too_many_records_go_to_the_general_check(monkeypatch: pytest.MonkeyPatc
     assert taken and fast == exact and fast[1] == 11
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["k" * 1_000_000],  # one key RE2 could not compile into a pattern: a 500 once
+        [f"{i}" + "k" * 20_000 for i in range(64)],
+        [f"{i}" + "k" * 300 for i in range(4)],  # past the characters the fast test holds
+    ],
+    ids=["one_1mb_key", "64_keys_of_20k", "just_past"],
+)
+def test_long_keys_go_to_the_general_check(
+    monkeypatch: pytest.MonkeyPatch, keys: list[str]
+) -> None:
+    """Long keys make a pattern too large to compile or to keep: the general check decides."""
+    data = ("{" + ", ".join(f'"{k}": 1' for k in keys) + "}\n").encode()
+    fast, exact, taken = both_ways(monkeypatch, data)
+    assert not taken and fast == exact and fast[0] == "202"
+
+
 def test_json_test_suite_in_records(monkeypatch: pytest.MonkeyPatch, shared_dir: Path) -> None:
     """Every JSONTestSuite parsing case as a value of a flat record, and as a line itself."""
     folder = shared_dir / "data" / "badinput" / "JSONTestSuite" / "test_parsing"
