@@ -45,23 +45,35 @@
     {{- return(found > 0) -}}
 {%- endmacro %}
 
+{# the text of a timestamptz literal (UTC) for the timestamptz column `bound` #}
+{% macro _lh_bound_text(bound) -%}
+    case
+        when isfinite({{ bound }})
+            then strftime(timezone('UTC', {{ bound }}), '%Y-%m-%d %H:%M:%S.%f') || '+00'
+        else cast({{ bound }} as varchar)
+    end
+{%- endmacro %}
+
 {# `_ingested_at` bound as the text of a timestamptz literal (UTC), from a one-value query #}
 {% macro _lh_bound(expression, relation, default) -%}
     {%- set query -%}
-        select
-            case
-                when isfinite(bound)
-                    then strftime(timezone('UTC', bound), '%Y-%m-%d %H:%M:%S.%f') || '+00'
-                else cast(bound as varchar)
-            end
+        select {{ _lh_bound_text('bound') }}
         from (select {{ expression }} as bound from {{ relation }})
     {%- endset -%}
     {%- set value = run_query(query).columns[0].values()[0] -%}
     {{- return(default if value is none else value) -}}
 {%- endmacro %}
 
-{% macro _lh_pending(input, input_id, position, since) -%}
+{#
+    what the model read from `input`, made its watermark by its post-hook (lakehouse_absorb);
+    with `changed`, also the bound recorded for its tests and publish (record_changed_since),
+    in the same statement
+#}
+{% macro _lh_pending(input, input_id, position, since, changed=none) -%}
     {%- set query -%}
+        {% if changed is not none -%}
+            {{ changed_since_record_sql(changed) }};
+        {% endif -%}
         delete from _lakehouse_absorbed.pending
         where {{ _lh_this(this) }} and input = {{ _lh_quote(input) }};
         insert into _lakehouse_absorbed.pending values (
@@ -78,39 +90,71 @@
         {{- return(source_relation) -}}
     {%- endif -%}
     {%- set table = source_relation.identifier -%}
-    {%- set pins = run_query(
-        "select table_id, version from _lakehouse_absorbed.pins where source_table = "
-        ~ _lh_quote(table)
-    ).rows -%}
-    {%- if pins | length != 1 -%}
+    {%- set incremental = is_incremental() -%}
+    {#
+        one query: the pin (its number of rows, then the one), and in an incremental run what
+        the model holds of this table (the same) and the files committed since (bronze_new:
+        every entry exact, none by time, their paths; only meant when both are one row of the
+        same table id: the branches below check that)
+    #}
+    {%- set query -%}
+        with
+        pin as (
+            select table_id, version from _lakehouse_absorbed.pins
+            where source_table = {{ _lh_quote(table) }}
+        ),
+        {% if incremental -%}
+            held as (
+                select input_id, position from _lakehouse_absorbed.inputs
+                where {{ _lh_this(this) }} and input = {{ _lh_quote('bronze:' ~ table) }}
+            ),
+            news as (
+                select
+                    coalesce(bool_and(n.exact), false) as exact,
+                    coalesce(bool_or(not n.exact and n.path = '__by_time__'), false) as by_time,
+                    string_agg(n.path, chr(10) order by n.path)
+                        filter (where n.exact and n.path is not null) as paths
+                from _lakehouse_absorbed.bronze_new as n, pin, held
+                where
+                    n.source_table = {{ _lh_quote(table) }}
+                    and n.table_id = pin.table_id
+                    and n.table_id = held.input_id
+                    and n.from_version = held.position
+                    and n.to_version = pin.version
+            )
+        {%- else -%}
+            held as (select null as input_id, null as position where false),
+            news as (select false as exact, false as by_time, null as paths)
+        {%- endif %}
+        select
+            (select count(*) from pin) as pins,
+            (select any_value(table_id) from pin) as table_id,
+            (select any_value(version) from pin) as pinned,
+            (select count(*) from held) as held,
+            (select any_value(input_id) from held) as held_id,
+            (select any_value(position) from held) as held_position,
+            news.exact,
+            news.by_time,
+            news.paths
+        from news
+    {%- endset -%}
+    {%- set found = run_query(query).rows[0] -%}
+    {%- if found[0] != 1 -%}
         {{- return(source_relation) -}}
     {%- endif -%}
-    {%- set table_id = pins[0][0] -%}
-    {%- set pinned = pins[0][1] -%}
+    {%- set table_id = found[1] -%}
+    {%- set pinned = found[2] -%}
     {%- set relation = source_relation -%}
     {%- set since = '-infinity' -%}
-    {%- if is_incremental() -%}
-        {%- set held = run_query(
-            "select input_id, position from _lakehouse_absorbed.inputs where "
-            ~ _lh_this(this) ~ " and input = " ~ _lh_quote('bronze:' ~ table)
-        ).rows -%}
-        {%- if held | length == 1 and held[0][0] == table_id and held[0][1] == pinned -%}
+    {%- if incremental -%}
+        {%- if found[3] == 1 and found[4] == table_id and found[5] == pinned -%}
             {%- set relation = '(select * from ' ~ source_relation ~ ' where false)' -%}
             {%- set since = 'infinity' -%}
-        {%- elif held | length == 1 and held[0][0] == table_id -%}
-            {# one row: every entry exact (none: no entry, read everything), by time, files #}
-            {%- set news = run_query(
-                "select coalesce(bool_and(exact), false),"
-                ~ " coalesce(bool_or(not exact and path = '__by_time__'), false),"
-                ~ " string_agg(path, chr(10) order by path) filter (where exact and path is not null)"
-                ~ " from _lakehouse_absorbed.bronze_new where source_table = "
-                ~ _lh_quote(table) ~ " and table_id = " ~ _lh_quote(table_id)
-                ~ " and from_version = " ~ held[0][1] ~ " and to_version = " ~ pinned
-            ).rows[0] -%}
-            {%- set exact = news[0] -%}
-            {%- set by_time = news[1] -%}
+        {%- elif found[3] == 1 and found[4] == table_id -%}
+            {%- set exact = found[6] -%}
+            {%- set by_time = found[7] -%}
             {%- set paths = [] -%}
-            {%- for path in (news[2] or '').split('\n') if path -%}
+            {%- for path in (found[8] or '').split('\n') if path -%}
                 {%- do paths.append(_lh_quote(path)) -%}
             {%- endfor -%}
             {%- if exact and paths -%}
@@ -138,9 +182,11 @@
                     ~ " where _ingested_at >= '" ~ since ~ "'::timestamptz)" -%}
             {%- endif -%}
         {%- endif -%}
-        {%- do record_changed_since(since) -%}
+        {# recorded for the tests and publish, in the same statement as the pending read #}
+        {%- do _lh_pending('bronze:' ~ table, table_id, pinned, since, changed=since) -%}
+    {%- else -%}
+        {%- do _lh_pending('bronze:' ~ table, table_id, pinned, since) -%}
     {%- endif -%}
-    {%- do _lh_pending('bronze:' ~ table, table_id, pinned, since) -%}
     {{- return(relation) -}}
 {%- endmacro %}
 
@@ -148,12 +194,36 @@
     {%- if not execute -%}
         {{- return("'-infinity'::timestamptz") -}}
     {%- endif -%}
-    {%- set last = none -%}
+    {%- set input = _lh_input(relation) -%}
+    {%- set found = [none, 0, none] -%}
     {%- if _lh_ready() -%}
-        {%- set last = run_query(
-            "select max(seq) from _lakehouse_absorbed.runs where " ~ _lh_this(relation)
-        ).columns[0].values()[0] -%}
+        {#
+            one query: the input's last recorded run, whether this model holds a position in
+            its runs (one row), and the oldest bound of the runs after that position
+        #}
+        {%- set query -%}
+            with
+            held as (
+                select count(*) as n, min(position) as position
+                from _lakehouse_absorbed.inputs
+                where {{ _lh_this(this) }} and input = {{ _lh_quote(input) }}
+            ),
+            after as (
+                select min(runs.since) as bound
+                from _lakehouse_absorbed.runs as runs, held
+                where {{ _lh_this(relation) }} and held.n = 1 and runs.seq > held.position
+            )
+            select
+                (
+                    select max(seq) from _lakehouse_absorbed.runs
+                    where {{ _lh_this(relation) }}
+                ) as last_run,
+                (select n from held) as held,
+                (select {{ _lh_bound_text('bound') }} from after) as since
+        {%- endset -%}
+        {%- set found = run_query(query).rows[0] -%}
     {%- endif -%}
+    {%- set last = found[0] -%}
     {%- if last is none -%}
         {# the input does not record its runs: the time watermark on this model's rows #}
         {%- set since = _lh_bound(
@@ -165,19 +235,12 @@
         {%- do record_changed_since(since) -%}
         {{- return("'" ~ since ~ "'::timestamptz") -}}
     {%- endif -%}
-    {%- set input = _lh_input(relation) -%}
-    {%- set held = run_query(
-        "select position from _lakehouse_absorbed.inputs where " ~ _lh_this(this)
-        ~ " and input = " ~ _lh_quote(input)
-    ).rows -%}
     {%- set since = '-infinity' -%}
-    {%- if held | length == 1 -%}
-        {%- set runs = '(select since from _lakehouse_absorbed.runs where ' ~ _lh_this(relation)
-            ~ ' and seq > ' ~ held[0][0] ~ ')' -%}
-        {%- set since = _lh_bound('min(since)', runs, 'infinity') -%}
+    {%- if found[1] == 1 -%}
+        {%- set since = 'infinity' if found[2] is none else found[2] -%}
     {%- endif -%}
-    {%- do record_changed_since(since) -%}
-    {%- do _lh_pending(input, '', last, since) -%}
+    {# recorded for the tests and publish, in the same statement as the pending read #}
+    {%- do _lh_pending(input, '', last, since, changed=since) -%}
     {{- return("'" ~ since ~ "'::timestamptz") -}}
 {%- endmacro %}
 

@@ -22,17 +22,19 @@
 {# called by bronze_watermark() in an incremental run: rows from `since` on may change #}
 {% macro record_changed_since(since) %}
     {%- if execute -%}
-        {%- set query -%}
-            insert into _lakehouse_changed.since
-            select database_name, schema_name, table_name, table_oid, '{{ since }}'::timestamptz
-            from duckdb_tables()
-            where database_name = '{{ this.database }}'
-                and schema_name = '{{ this.schema }}'
-                and table_name = '{{ this.identifier }}'
-        {%- endset -%}
-        {%- do run_query(query) -%}
+        {%- do run_query(changed_since_record_sql(since)) -%}
     {%- endif -%}
 {% endmacro %}
+
+{# the statement record_changed_since runs (bronze_since.sql runs it with others, at once) #}
+{% macro changed_since_record_sql(since) -%}
+    insert into _lakehouse_changed.since
+    select database_name, schema_name, table_name, table_oid, '{{ since }}'::timestamptz
+    from duckdb_tables()
+    where database_name = '{{ this.database }}'
+        and schema_name = '{{ this.schema }}'
+        and table_name = '{{ this.identifier }}'
+{%- endmacro %}
 
 {# the oldest `_ingested_at` a row of `relation` changed at may have ('-infinity': any) #}
 {% macro changed_since(relation) -%}
