@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +40,7 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-__all__ = ["file_stats", "local_folder", "write_files"]
+__all__ = ["file_stats", "local_folder", "parquet_options", "size_bytes", "write_files"]
 
 #: Target size of one Parquet file (DuckDB starts a new file past it).
 FILE_BYTES = "128MB"
@@ -69,6 +70,8 @@ def write_files(
     configuration: dict[str, str] | None = None,
     compression_level: int = 1,
     parquet_version: str = "v1",
+    parts: Sequence[str] = (),
+    rows: int | None = None,
 ) -> None:
     """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
 
@@ -78,21 +81,28 @@ def write_files(
     ``configuration``: the new table's properties (ignored for an existing table).
     ``parquet_version``: DuckDB's ``parquet_version`` (``v1``, or ``v2``: delta encodings and
     v2 data pages, which older readers cannot read).
+    ``parts``: selects whose rows together are ``select``'s, each row in exactly one (key
+    ranges: ``transform.publish``), each written by its own ``COPY``, all in one commit.
+    ``rows``: how many rows ``select`` holds; a write of any other count commits nothing.
     """
     if parquet_version not in ("v1", "v2"):
         raise ValueError(f"parquet_version must be v1 or v2, not {parquet_version!r}")
     schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    options = parquet_options(compression, compression_level, parquet_version)
     try:
-        rows = cur.execute(
-            f"copy ({select}) to '{_literal(str(folder))}' (format parquet,"
-            f" compression {compression}, compression_level {compression_level},"
-            f" parquet_version {parquet_version},"
-            " filename_pattern 'part-{uuid}',"
-            f" file_size_bytes '{FILE_BYTES}', overwrite_or_ignore true, return_files true)"
-        ).fetchall()
-        written = [str(p) for p in rows[0][1]] if rows and rows[0][1] else []
+        count = 0
+        for part in parts or [select]:
+            done = cur.execute(
+                f"copy ({part}) to '{_literal(str(folder))}' ({options},"
+                " filename_pattern 'part-{uuid}',"
+                f" file_size_bytes '{FILE_BYTES}', overwrite_or_ignore true, return_files true)"
+            ).fetchall()
+            written += [str(p) for p in done[0][1]] if done and done[0][1] else []
+            count += int(done[0][0]) if done else 0
+        if rows is not None and count != rows:
+            raise RuntimeError(f"wrote {count} rows where the model holds {rows}: not committed")
         actions = [_add_action(folder, Path(p), schema) for p in written]
         if not actions:  # an empty result: one empty file, so the schema has a file to read
             actions = [_empty_file(folder, schema, written)]
@@ -116,6 +126,25 @@ def write_files(
         for path in written:
             Path(path).unlink(missing_ok=True)
         raise
+
+
+def parquet_options(compression: str, level: int, parquet_version: str) -> str:
+    """The Parquet options of a ``COPY`` of published rows."""
+    return (
+        f"format parquet, compression {compression}, compression_level {level},"
+        f" parquet_version {parquet_version}"
+    )
+
+
+def size_bytes(text: str) -> int:
+    """A DuckDB size such as ``128MB`` in bytes (``KB`` is 1000 bytes, ``KiB`` 1024)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMGT]i?B|B?)\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    unit = str(match.group(2)).upper()
+    power = "BKMGT".index(unit[0]) if unit else 0
+    base = 1024 if "I" in unit else 1000
+    return int(match.group(1)) * int(base**power)
 
 
 def _evolve(current: DeltaTable, schema: pa.Schema, mode: str) -> pa.Schema:

@@ -1,0 +1,103 @@
+"""``bench_build.scale``'s variants, this tree vs another tree's, interleaved (wall and CPU).
+
+    git archive <commit> | tar -x -C /tmp/before        # the runtime as it was, to compare
+    uv run python -m bench.ab_scale --before /tmp/before --rows 10000000 --rounds 3
+
+One bronze table of ``--rows`` orders (``bench_build.make_bronze``) is shared by every run;
+each run is ``bench_build.py scale-variant <variant>`` of one tree in a fresh child process
+(the same Python environment, that tree first on its path; a fresh warehouse and fresh
+silver/gold): ``plain`` (warm ``dbt build``, no publish), ``publish`` (build + publish) and
+``incremental`` (a full build, then a 1% batch built and published, then a full refresh). Rounds
+alternate the trees and the 1-minute load average is read before each child. Printed per
+tree: medians of wall and CPU seconds (every thread of the child), and the two figures of
+issue #10 from them, ``publish_vs_build`` and ``incremental_vs_full``, in wall and in CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import bench_build
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def run(tree: Path, variant: str, root: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    script = tree / "bench" / "bench_build.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "scale-variant", variant, str(root), str(root / "project")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{tree} {variant}: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, required=True, help="another tree to compare")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="plain,publish,incremental")
+    parser.add_argument("--keep", action="store_true", help="reuse bench/out/build/ab-scale")
+    args = parser.parse_args()
+    root = bench_build.OUT / "ab-scale"
+    project = root / "project"
+    if not (args.keep and (root / "dados" / "bronze" / "orders").exists()):
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        bench_build.write_project(project, bench_build.SCALE_MODELS)
+        settings = bench_build.settings_for(root, project)
+        bench_build.make_bronze(settings, args.rows, ingested="2026-01-01 00:00:00+00")
+    trees = {"before": args.before.resolve(), "this tree": HERE}
+    variants = args.variants.split(",")
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {v: [] for v in variants} for name in trees
+    }
+    for _ in range(args.rounds):
+        for variant in variants:
+            for name, tree in trees.items():
+                load = os.getloadavg()[0]
+                result = run(tree, variant, root)
+                result["load"] = load
+                results[name][variant].append(result)
+                shown = {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}
+                print(name, variant, json.dumps(shown), flush=True)
+    print(f"\n{args.rows:,} rows, {args.rounds} rounds interleaved; medians, wall s (CPU s)")
+    print("\n| tree | plain | build + publish | ratio | 1% batch | full refresh | 1% / full |")
+    print("|---|---|---|---|---|---|---|")
+
+    def med(runs: list[dict[str, Any]], key: str) -> float:
+        return statistics.median(float(r[key]) for r in runs) if runs else float("nan")
+
+    for name, by in results.items():
+        plain = (med(by.get("plain", []), "seconds"), med(by.get("plain", []), "cpu_s"))
+        pub = (med(by.get("publish", []), "seconds"), med(by.get("publish", []), "cpu_s"))
+        inc = by.get("incremental", [])
+        one = (med(inc, "one_percent_s"), med(inc, "one_percent_cpu_s"))
+        full = (med(inc, "full_refresh_s"), med(inc, "full_refresh_cpu_s"))
+        print(
+            f"| {name} | {plain[0]:.2f} ({plain[1]:.2f}) | {pub[0]:.2f} ({pub[1]:.2f}) "
+            f"| {pub[0] / plain[0]:.2f}x ({pub[1] / plain[1]:.2f}x) "
+            f"| {one[0]:.2f} ({one[1]:.2f}) | {full[0]:.2f} ({full[1]:.2f}) "
+            f"| {one[0] / full[0]:.0%} ({one[1] / full[1]:.0%}) |"
+        )
+    loads = [r["load"] for by in results.values() for runs in by.values() for r in runs]
+    print(f"\nload (1 min) before each child: {min(loads):.1f}-{max(loads):.1f}")
+
+
+if __name__ == "__main__":
+    main()
