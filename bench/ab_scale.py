@@ -2,6 +2,8 @@
 
     git archive <commit> | tar -x -C /tmp/before        # the runtime as it was, to compare
     uv run python -m bench.ab_scale --before /tmp/before --rows 10000000 --rounds 3
+    # --after /tmp/after: another frozen tree instead of this one (edits during a run then
+    # do not leak into it)
 
 One bronze table of ``--rows`` orders (``bench_build.make_bronze``) is shared by every run;
 each run is ``bench_build.py scale-variant <variant>`` of one tree in a fresh child process
@@ -48,6 +50,7 @@ def run(tree: Path, variant: str, root: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="another tree to compare")
+    parser.add_argument("--after", type=Path, default=HERE, help="the tree under test (this)")
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variants", default="plain,publish,incremental")
@@ -62,7 +65,7 @@ def main() -> None:
         bench_build.write_project(project, bench_build.SCALE_MODELS)
         settings = bench_build.settings_for(root, project)
         bench_build.make_bronze(settings, args.rows, ingested="2026-01-01 00:00:00+00")
-    trees = {"before": args.before.resolve(), "this tree": HERE}
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     variants = args.variants.split(",")
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         name: {v: [] for v in variants} for name in trees

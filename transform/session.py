@@ -23,9 +23,10 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,7 +220,12 @@ class DbtSession:
     """dbt for one project/profile in this process, kept warm between invocations."""
 
     def __init__(
-        self, settings: Settings, *, log_level: str = "warn", fast_tests: bool = True
+        self,
+        settings: Settings,
+        *,
+        log_level: str = "warn",
+        fast_tests: bool = True,
+        overlap: bool = True,
     ) -> None:
         from dbt.cli.main import dbtRunner
 
@@ -236,6 +242,8 @@ class DbtSession:
         self._unfed_built = False
         #: built-in data tests dbt already ran are evaluated together (transform.fast_tests)
         self.fast_tests = fast_tests
+        #: models are published while dbt builds the rest (:class:`_Overlap`)
+        self.overlap = overlap
         self._fast: Any = None
         #: (manifest.json's mtime and size, its sources)
         self._sources_cache: (
@@ -244,7 +252,7 @@ class DbtSession:
 
     # -- invoking dbt ----------------------------------------------------------------------
 
-    def invoke(self, args: Sequence[str]) -> Any:
+    def invoke(self, args: Sequence[str], callbacks: Sequence[Callable[[Any], None]] = ()) -> Any:
         """Run one dbt command (``args`` without the project/profile options).
 
         Builds, runs and tests reuse the manifest of the last parse while no file of the project
@@ -255,6 +263,8 @@ class DbtSession:
 
         Before the first command, and whenever ``packages.yml`` changes, the project's dbt
         packages are installed (``dbt deps``), as a dbt user expects (:meth:`ensure_deps`).
+        ``callbacks`` get dbt's events of a build run on a kept manifest (dbt's own
+        ``dbtRunner(callbacks=...)``); other commands run without them.
         """
         from transform import dbt_plugin, fast_tests
 
@@ -283,7 +293,8 @@ class DbtSession:
                     # the parse wrote this manifest to target/ already: dbt writing it again
                     # (and graph.gpickle) after every build was a third of a warm build's CPU
                     with fast_tests.active(self._fast_tests(manifest)):
-                        outcome = dbtRunner(manifest=manifest).invoke([*full, "--no-write-json"])
+                        runner = dbtRunner(manifest=manifest, callbacks=list(callbacks))
+                        outcome = runner.invoke([*full, "--no-write-json"])
                     _write_run_results(outcome.result, self.settings.dbt_project_dir)
                     _freeze_long_lived(manifest)
                     return outcome
@@ -431,7 +442,11 @@ class DbtSession:
         if not request.unit_tests:  # dbt's advice for production builds: they test SQL, not data
             args += ["--exclude-resource-type", "unit_test"]
         dbt_started = time.perf_counter()
-        outcome = self.invoke(args)
+        overlap = self._overlap(request)
+        try:
+            outcome = self.invoke(args, [overlap.on_event] if overlap is not None else [])
+        finally:
+            early = overlap.finish() if overlap is not None else {}
         result = BuildResult(
             success=bool(outcome.success), pinned=pinned, held_back=dict(pins.held_back)
         )
@@ -446,7 +461,12 @@ class DbtSession:
             self._unpublished.pop(unique_id, None)
         self._unpublished.update(analysis.built)
         publish_started = time.perf_counter()
-        self._publish(result, full_refresh=request.full_refresh, passed_tests=analysis.passed_tests)
+        self._publish(
+            result,
+            full_refresh=request.full_refresh,
+            passed_tests=analysis.passed_tests,
+            early=early,
+        )
         _checkpoint()
         result.publish_seconds = time.perf_counter() - publish_started
         result.read_versions = pins.read_versions
@@ -501,7 +521,24 @@ class DbtSession:
             return []
         return self._sources_cache[1]
 
-    def _publish(self, result: BuildResult, *, full_refresh: bool, passed_tests: list[Any]) -> None:
+    def _overlap(self, request: BuildRequest) -> _Overlap | None:
+        """A publisher of models while dbt builds the rest (:class:`_Overlap`), for a build on
+        a kept manifest; ``None``: everything is published after dbt."""
+        if request.vars or not self.overlap:
+            return None
+        manifest = self._manifest()
+        if manifest is None or _has_run_end_hooks(manifest):
+            return None  # an on-run-end hook may still change a model after its tests
+        return _Overlap(self.settings, manifest, full_refresh=request.full_refresh)
+
+    def _publish(
+        self,
+        result: BuildResult,
+        *,
+        full_refresh: bool,
+        passed_tests: list[Any],
+        early: dict[str, _Early] | None = None,
+    ) -> None:
         from transform import dbt_plugin
         from transform.publish import (
             ModelSpec,
@@ -511,28 +548,39 @@ class DbtSession:
             relation_parts,
         )
 
+        early = early or {}
         conn = dbt_plugin.connection()
-        if conn is None or not self._unpublished:
+        if conn is None or not (self._unpublished or early):
             return  # nothing built (dbt could not even open the warehouse, say)
         publisher = Publisher(self.settings, conn, batch_rows=self.settings.read_batch_rows)
         keys = keys_from_tests(passed_tests)
         cursor = conn.cursor()
         try:
             dbt_plugin.prepare_cursor(cursor)  # views over bronze read the build's pins
-            for unique_id, node in list(self._unpublished.items()):
+            # published while dbt built the rest (in the order they were), then the others
+            for unique_id in dict.fromkeys([*early, *self._unpublished]):
+                node = early[unique_id].node if unique_id in early else self._unpublished[unique_id]
                 try:
-                    spec = ModelSpec.from_node(node, keys.get(unique_id, ()))
-                    if spec is not None:
-                        done = publisher.publish(spec, full_refresh=full_refresh, cursor=cursor)
+                    if unique_id in early:
+                        spec, done = early[unique_id].outcome()
+                    else:
+                        spec = ModelSpec.from_node(node, keys.get(unique_id, ()))
+                        done = None
+                        if spec is not None:
+                            done = publisher.publish(spec, full_refresh=full_refresh, cursor=cursor)
+                    if spec is not None and done is not None:
                         result.published[done.target] = done.version
                         result.published_ids[unique_id] = done.target
                         if done.mode == "unchanged":
                             result.unchanged.append(done.target)
+                        if unique_id in result.not_published:  # never: see _Overlap
+                            log.error("%s was published, yet dbt's results block it", unique_id)
+                            result.failures.append(f"publish {unique_id}: published, yet blocked")
                     elif (why := _why_not_published(node)) is not None:
                         result.kept[unique_id] = why
                     # tested and published: the next build tests and diffs from its own rows
                     forget_changes(cursor, relation_parts(node))
-                    del self._unpublished[unique_id]
+                    self._unpublished.pop(unique_id, None)
                 except Exception as exc:  # recorded; redone by the next build
                     log.exception("publishing %s failed", unique_id)
                     result.failures.append(f"publish {unique_id}: {exc}")
@@ -562,6 +610,145 @@ def _unfreeze() -> None:
     if _FROZEN_FOR:
         gc.unfreeze()
         _FROZEN_FOR.clear()
+
+
+@dataclass
+class _Early:
+    """A model the overlap took: what it published, or why that failed."""
+
+    node: Any
+    spec: Any = None
+    published: Any = None
+    error: Exception | None = None
+
+    def outcome(self) -> tuple[Any, Any]:
+        """(spec, published), or the publish's error raised again."""
+        if self.error is not None:
+            raise self.error
+        return self.spec, self.published
+
+
+class _Overlap:
+    """Publishes each model while dbt builds the others (docs/dbt.md, "The publish rule").
+
+    A model is taken once dbt reports it built (``success``) and every data test that could
+    block it (attached to it, or a test without a model it is attached to that reads it: what
+    :func:`_analyse` blocks a model for) has reported ``pass`` or ``warn`` in this build. Such
+    a model is one the publish after the build would publish too: dbt commits a model before
+    it reports it, its tests run only after it, and nothing of the build changes it again (a
+    project with an ``on-run-end`` hook gets no overlap). A model with a test this build does
+    not run, a test that failed, erred or was skipped, or one still running when dbt ends, is
+    left to the publish after the build, as before. One thread publishes the models taken, in
+    order, on its own DuckDB cursor (dbt's DuckDB writes go to the models' own tables); dbt's
+    threads only queue them. A publish that fails is recorded like any failed publish.
+    """
+
+    def __init__(self, settings: Settings, manifest: Any, *, full_refresh: bool) -> None:
+        self.settings = settings
+        self.full_refresh = full_refresh
+        self._nodes = manifest.nodes
+        #: model -> the data tests that block it when they fail; test -> the models it blocks
+        self._blockers: dict[str, set[str]] = {}
+        self._blocks: dict[str, list[str]] = {}
+        for unique_id, node in manifest.nodes.items():
+            if _kind_of(node) != "test":
+                continue
+            attached = getattr(node, "attached_node", None)
+            parents = list(getattr(getattr(node, "depends_on", None), "nodes", None) or [])
+            targets = [attached] if attached else [p for p in parents if p.startswith("model.")]
+            self._blocks[unique_id] = targets
+            for target in targets:
+                self._blockers.setdefault(target, set()).add(unique_id)
+        self._status: dict[str, str] = {}
+        self._taken: set[str] = set()
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[str | None] = queue.Queue()
+        self.done: dict[str, _Early] = {}
+        self._thread = threading.Thread(target=self._run, name="lakehouse-publish", daemon=True)
+        self._thread.start()
+
+    def on_event(self, msg: Any) -> None:
+        """dbt's event callback (on dbt's threads): note each node's end, queue what is ready.
+
+        Never raises: dbt turns an exception of a callback into the node's failure."""
+        try:
+            if msg.info.name != "NodeFinished":
+                return
+            unique_id = str(msg.data.node_info.unique_id)
+            status = str(msg.data.run_result.status)
+            with self._lock:
+                self._status[unique_id] = status
+                for model in [unique_id, *self._blocks.get(unique_id, ())]:
+                    if model not in self._taken and self._ready(model):
+                        self._taken.add(model)
+                        self._jobs.put(model)
+        except Exception:  # the publish after the build covers what was not queued
+            log.exception("overlapping the publish with the build")
+
+    def _ready(self, model: str) -> bool:
+        node = self._nodes.get(model)
+        return (
+            node is not None
+            and _kind_of(node) == "model"
+            and self._status.get(model) == "success"
+            and all(self._status.get(t) in ("pass", "warn") for t in self._blockers.get(model, ()))
+        )
+
+    def _run(self) -> None:
+        from transform import dbt_plugin
+        from transform.publish import ModelSpec, Publisher, keys_from_tests
+
+        cursor: Any = None
+        try:
+            while (model := self._jobs.get()) is not None:
+                node = self._nodes[model]
+                early = _Early(node)
+                try:
+                    if cursor is None:
+                        conn = dbt_plugin.connection()
+                        if conn is None:
+                            raise RuntimeError("dbt's DuckDB connection is gone")
+                        cursor = conn.cursor()
+                        dbt_plugin.prepare_cursor(cursor)  # views over bronze read the pins
+                    with self._lock:
+                        passed = [
+                            self._nodes[t]
+                            for t in self._blockers.get(model, ())
+                            if self._status.get(t) == "pass"
+                        ]
+                    early.spec = ModelSpec.from_node(node, keys_from_tests(passed).get(model, ()))
+                    if early.spec is not None:
+                        publisher = Publisher(
+                            self.settings, cursor, batch_rows=self.settings.read_batch_rows
+                        )
+                        early.published = publisher.publish(
+                            early.spec, full_refresh=self.full_refresh, cursor=cursor
+                        )
+                except Exception as exc:  # recorded by the build like any failed publish
+                    early.error = exc
+                self.done[model] = early
+        finally:
+            if cursor is not None:
+                cursor.close()
+
+    def finish(self) -> dict[str, _Early]:
+        """Once dbt is done: the models published (or failed) meanwhile, after the last one."""
+        self._jobs.put(None)
+        self._thread.join()
+        return dict(self.done)
+
+
+def _kind_of(node: Any) -> str:
+    kind = getattr(node, "resource_type", None)
+    return str(getattr(kind, "value", kind))
+
+
+def _has_run_end_hooks(manifest: Any) -> bool:
+    """Whether the project runs ``on-run-end`` hooks (they run after every model and test)."""
+    return any(
+        _kind_of(node) == "operation" and "on-run-end" in unique_id
+        for unique_id, node in manifest.nodes.items()
+    )
 
 
 def _project_stamp(project: Path) -> tuple[tuple[str, int, int], ...]:
