@@ -13,7 +13,9 @@
 The publish rule, stated once: a model is published only when it built successfully in this
 build and none of the tests attached to it failed or errored (``warn`` does not block). dbt build
 already skips the children of a model whose tests fail, so gold never serves data that failed its
-tests; the failures are in the build result and the ledger (``builds.error``).
+tests; the failures are in the build result and the ledger (``builds.error``). A model that
+meets the rule while dbt is still building others is published at once, beside dbt
+(:class:`_Overlap`); the rest after dbt.
 """
 
 from __future__ import annotations
