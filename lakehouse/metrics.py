@@ -69,7 +69,7 @@ class PipelineMetrics:
         )
         self.publish_seconds = Histogram(
             "lakehouse_publish_seconds",
-            "Publishing silver and gold of a build.",
+            "Publishing silver and gold after dbt (models published beside dbt count in its part).",
             buckets=_SECONDS,
             registry=r,
         )

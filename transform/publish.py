@@ -112,6 +112,8 @@ ROW_GROUP_ROWS = 122_880
 #: A rewrite of at least this many rows whose single integer key is nearly in order is
 #: written as key ranges instead of sorted (Publisher._key_parts); below, sorting is cheap
 PARTS_FROM = 1_000_000
+#: ... as long as the row groups its key ranges read hold at most this many times its rows
+PARTS_READ = 1.25
 
 #: How published Parquet files are written: zstd (every Parquet reader in use reads it) makes a
 #: table, and so every rewrite of it, about a sixth smaller than delta-rs's default snappy.
@@ -445,8 +447,8 @@ class Publisher:
             scoped = f"select * from ({select}) where {_q(INGESTED_AT)} >= '{since}'::timestamptz"
             updated = self._diff_by_key(cur, model, scoped, columns, before, scoped=True)
         elif not model.unique_key:
-            if not self._diff_by_content(cur, model, select, columns, current):
-                return None  # some but not all copies of a repeated row went
+            if not self._diff_by_content(cur, model, select, columns, current, before):
+                return None  # some but not all copies of a repeated row went, or most rows
             changed = _count(cur, "_lh_changes")
             return changed, _count(cur, "_lh_deleted"), 0, before + changed - _deleted_rows(cur)
         else:
@@ -629,13 +631,17 @@ class Publisher:
         select: str,
         columns: list[str],
         current: DeltaTable,
+        before: int,
     ) -> bool:
         """The same for a model without a key: rows are compared whole, as a multiset.
 
         ``_lh_changes``: the model's rows with more copies than published (the extra copies);
         ``_lh_deleted``: rows with no copy left (each with ``_lh_n``, its published copies),
         their values read from the published table. False when a row lost some of its copies
-        but not all (Delta cannot delete one of two equal rows).
+        but not all (Delta cannot delete one of two equal rows), and when rows went and the
+        change is over ``MERGE_MAX_SHARE`` of the table (of ``before`` published rows): the
+        rewrite :meth:`_publish_changes` would choose from the counts alone, decided before the
+        changed rows are gathered and the published table is read for the deleted ones.
         """
         shadow = self._shadow(model)
         hashed = f"(select {ROW}.*, hash({ROW}) as {HASH_COLUMN} from ({select}) as {ROW})"
@@ -647,15 +653,24 @@ class Publisher:
             f" full outer join (select {HASH_COLUMN} as h, count(*) as n from {shadow}"
             " group by all) as s on m.h = s.h where m.n is distinct from s.n"
         )
-        if _one(cur, "select count(*) from _lh_counts where _lh_mn > 0 and _lh_mn < _lh_sn")[0]:
+        some_went, changed, gone, gone_rows = _one(
+            cur,
+            "select count(*) filter (_lh_mn > 0 and _lh_mn < _lh_sn),"
+            " coalesce(sum(_lh_mn - _lh_sn) filter (_lh_mn > _lh_sn), 0),"
+            " count(*) filter (_lh_mn = 0), coalesce(sum(_lh_sn) filter (_lh_mn = 0), 0)"
+            " from _lh_counts",
+        )
+        if some_went:
             return False
+        rows = before + int(changed) - int(gone_rows)
+        if gone and int(changed) + int(gone) > MERGE_MAX_SHARE * max(rows, before):
+            return False  # a merge of most of the table: _publish_changes would rewrite it
         wanted = ", ".join(f"x.{_q(c)}" for c in [*columns, HASH_COLUMN])
         cur.execute(
             f"create or replace temp table _lh_changes as select {wanted} from {hashed} as x"
             f" join _lh_counts as c on x.{HASH_COLUMN} = c._lh_h and c._lh_mn > c._lh_sn"
             f" qualify row_number() over (partition by x.{HASH_COLUMN}) <= c._lh_mn - c._lh_sn"
         )
-        gone = _count(cur, "(select 1 from _lh_counts where _lh_mn = 0)")
         cur.execute(
             f"create or replace temp table _lh_deleted as select {wanted}, 0::bigint as _lh_n"
             f" from {hashed} as x where false"
@@ -767,10 +782,11 @@ class Publisher:
         """``select`` cut into key ranges of about a file each, when the model's single integer
         key is nearly in order (:func:`key_parts`); ``[]``: sort instead.
 
-        Each range is its own ``COPY``, which reads only the row groups whose keys it holds
-        (DuckDB skips the others by their min/max), so the table is read once and not sorted:
-        files with disjoint key ranges, as a sort gives, for the CPU of an unsorted write
-        (10M rows: 1.25-1.34 CPU s against 1.83-1.86 sorted). A NULL key is a range of its own.
+        Each range is its own ``COPY``, which reads only the row groups whose keys meet it
+        (DuckDB skips the others by their min/max), so the table is read about once and not
+        sorted: files with disjoint key ranges, as a sort gives, for about the CPU of an
+        unsorted write (10M rows: 1.25-1.34 CPU s against 1.83-1.86 sorted). A NULL key is a
+        range of its own.
         """
         if groups is None or rows < PARTS_FROM:
             return []
@@ -1117,37 +1133,53 @@ def _ascending(groups: Sequence[tuple[Any, Any, int, int]]) -> bool:
 def key_parts(
     groups: Sequence[tuple[int, int, int]], rows_per_file: int
 ) -> list[tuple[int | None, int | None]] | None:
-    """Half-open key ranges ``[low, high)`` (``None``: unbounded) that cut a nearly ordered
-    key into parts of about ``rows_per_file`` rows; ``None`` when there is no such cut.
+    """Half-open key ranges ``[low, high)`` (``None``: unbounded) that cut a key into parts of
+    about ``rows_per_file`` rows, each part's rows read once; ``None``: sort instead.
 
-    ``groups``: (min key, max key, rows with a key) of each row group. Row groups whose key
-    ranges overlap form a run that no cut splits; consecutive runs are gathered into parts of
-    at most ``rows_per_file`` rows (a run alone may be more), each cut made at the first key of
-    a run. The ranges cover every key, from below the least to above the greatest, so each
-    row with a key is in exactly one part, whatever the groups say. ``None`` (sort instead)
-    when a run holds over half a file's rows (the rows are not nearly in order), or when the
-    rows fit in one part.
+    ``groups``: (min key, max key, rows with a key) of each row group. The cuts are where the
+    count of rows by key, estimated with each group's rows spread evenly over its key range,
+    passes each part's share. The ranges cover every key, from below the least to above the
+    greatest, so each row with a key is in exactly one part whatever the groups say: the
+    estimate only sizes the parts. A part is read from the row groups whose key range meets
+    it; ``None`` when that would read more than ``PARTS_READ`` times the rows (the key is not
+    nearly in order: a wide group is read by every part it meets), or when the rows fit in
+    one part.
     """
-    runs: list[list[int]] = []
-    for lo, hi, n in sorted(g for g in groups if g[2]):
-        if runs and lo <= runs[-1][1]:
-            runs[-1][1] = max(runs[-1][1], hi)
-            runs[-1][2] += n
-        else:
-            runs.append([lo, hi, n])
-    if not runs or max(r[2] for r in runs) > rows_per_file // 2:
+    spans = [(lo, hi, n) for lo, hi, n in groups if n]
+    total = sum(n for _, _, n in spans)
+    parts = -(-total // max(rows_per_file, 1))
+    if parts < 2:
         return None
+
+    def below(key: int) -> float:
+        """About how many rows have a key under ``key``."""
+        return sum(
+            n if hi < key else n * (key - lo) / (hi - lo + 1) for lo, hi, n in spans if lo < key
+        )
+
+    low, high = min(lo for lo, _, _ in spans), max(hi for _, hi, _ in spans)
     cuts: list[int] = []
-    size = 0
-    for lo, _, n in runs:
-        if size and size + n > rows_per_file:
-            cuts.append(lo)
-            size = 0
-        size += n
+    for i in range(1, parts):
+        share, a, b = total * i / parts, low, high + 1
+        while a < b:  # the least key with about `share` rows under it
+            middle = (a + b) // 2
+            if below(middle) < share:
+                a = middle + 1
+            else:
+                b = middle
+        if low < a <= high and (not cuts or a > cuts[-1]):
+            cuts.append(a)
     if not cuts:
         return None
     bounds: list[int | None] = [None, *cuts, None]
-    return list(itertools.pairwise(bounds))
+    ranges = list(itertools.pairwise(bounds))
+    read = sum(
+        n
+        for lo, hi, n in spans
+        for a, b in ranges
+        if (a is None or hi >= a) and (b is None or lo < b)
+    )
+    return ranges if read <= PARTS_READ * total else None
 
 
 def _deleted_rows(cur: duckdb.DuckDBPyConnection) -> int:

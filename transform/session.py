@@ -161,7 +161,9 @@ class BuildResult:
     #: what a build that did not run says instead (``lakehouse retry`` with nothing failed)
     note: str | None = None
     seconds: float = 0.0
+    #: dbt's part, with the models published beside it (:class:`_Overlap`)
     dbt_seconds: float = 0.0
+    #: after dbt: the models left to publish then
     publish_seconds: float = 0.0
 
     @property
