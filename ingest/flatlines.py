@@ -29,6 +29,7 @@ adversarial bodies and on every JSONTestSuite case.
 
 from __future__ import annotations
 
+import codecs
 from functools import lru_cache
 from typing import Any
 
@@ -97,6 +98,25 @@ def _matches(keys: tuple[str, ...], data: bytes) -> bool:
     return compiled.fullmatch(data) is not None
 
 
+#: UTF-8 is checked this many bytes at a time (a whole body's text would take up to 4 times it).
+_UTF8_STEP = 1 << 20
+
+
+def _utf8(body: bytes) -> bool:
+    """Whether ``body`` is UTF-8 by Python's strict decoder, in bounded memory."""
+    if body.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    try:
+        for start in range(0, len(body), _UTF8_STEP):
+            decoder.decode(view[start : start + _UTF8_STEP])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[str]] | None:
     """(records, what lands, keys) when ``body`` is NDJSON of flat records of one key order,
     by the rules above; None means "not known here" (the general check decides)."""
@@ -110,11 +130,8 @@ def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[s
         return None
     if not all(map(_plain, keys)):
         return None
-    if not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+    if not _utf8(body):
+        return None
     count = body.count(b"\n") + (not body.endswith(b"\n"))
     if count > max_records or not _matches(keys, body):
         return None

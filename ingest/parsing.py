@@ -13,8 +13,9 @@ A pool whose worker died is replaced, and that body checked on the loop.
 
 One check runs in a worker thread whatever the setting: the flat-records test of an NDJSON body
 without a contract (:func:`ingest.validation.flat_records`, from ``THREAD_MIN_BYTES``). It is
-one RE2 pass in Arrow, which releases the GIL, so the loop keeps reading other bodies while it
-runs on the other core (measured: the same server CPU per post, more posts a second).
+one RE2 pass, which releases the GIL, so the loop keeps reading other bodies while it runs on
+the other core (measured: the same server CPU per post, more posts a second). Its threads are
+its own (one per core), not the default executor's, where the landings wait for fsync.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -114,11 +116,20 @@ class Parsers:
         self.limits = _Limits.of(settings)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: the flat-records tests' own threads, one per core (started on first use): CPU work
+        #: that never waits in the default executor's queue behind landings blocked in fsync
+        self._threads: ThreadPoolExecutor | None = None
 
     @property
     def started(self) -> bool:
         """Whether worker processes are running (started by the first large body)."""
         return self._pool is not None
+
+    def _checker(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="check")
+            return self._threads
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -135,7 +146,9 @@ class Parsers:
         if ndjson and not gz and contract is None and len(raw) >= THREAD_MIN_BYTES:
             # the flat-records pattern (ingest.flatlines) runs without the GIL: in a thread,
             # while the loop reads other bodies; only if it cannot tell, the checks below
-            found = await loop.run_in_executor(None, flat_records, raw, self.limits.max_records)
+            found = await loop.run_in_executor(
+                self._checker(), flat_records, raw, self.limits.max_records
+            )
             if found is not None:
                 return found
             flat = False
@@ -163,5 +176,7 @@ class Parsers:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            threads, self._threads = self._threads, None
+        for executor in (pool, threads):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)

@@ -231,3 +231,25 @@ def test_json_test_suite_in_records(monkeypatch: pytest.MonkeyPatch, shared_dir:
             if fast != exact:
                 wrong.append((path.name, data[:80], fast, exact))
     assert wrong == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"A", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80"])
+        | st.binary(max_size=3),
+        max_size=12,
+    ).map(b"".join),
+    step=st.integers(1, 4),
+)
+def test_utf8_in_steps_as_the_strict_decoder(data: bytes, step: int) -> None:
+    """The body's UTF-8 is checked a step at a time (bounded memory): a sequence split between
+    two steps, a truncated one, a surrogate, as :meth:`bytes.decode` says."""
+    try:
+        data.decode("utf-8")
+        want = True
+    except UnicodeDecodeError:
+        want = False
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(flatlines, "_UTF8_STEP", step)
+        assert flatlines._utf8(data) is want

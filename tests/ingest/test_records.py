@@ -379,3 +379,17 @@ def test_large_flat_bodies_take_the_threaded_test_with_the_same_answers(
         assert detail == as_http_error(exc).detail
     else:
         assert data == body
+
+
+def test_the_checker_threads_start_again_after_a_restart(api_settings: Settings) -> None:
+    """The flat-records test's threads are closed with the app and started again with it."""
+    from ingest.parsing import THREAD_MIN_BYTES
+
+    line = b'{"id": 1, "note": "' + b"x" * 100 + b'"}\n'
+    body = line * (THREAD_MIN_BYTES // len(line) + 1)
+    app = create_app(api_settings)
+    for _ in range(2):
+        with TestClient(app) as client:
+            r = client.post("/v1/tables/free/records", content=body, headers=NDJSON)
+            assert r.status_code == 202, r.text
+            assert r.json()["records"] == body.count(b"\n")
