@@ -9,10 +9,11 @@ light):
 - ``create_token(...)``, ``TokenStore``, ``TokenError``: ``lakehouse token create``.
 
 Modules: ``routers/`` (one per resource), ``auth`` (bearer tokens, scopes, tables, rate),
-``bodies`` (media types, limits, gzip, file names), ``validation`` (records, vectorized),
-``filecheck`` (files), ``landing`` (atomic landing + ledger), ``idempotency``, ``limits``
-(rate, back-pressure), ``metrics`` (Prometheus). Never imports deltalake, duckdb or dbt: the
-catalog endpoints read Delta through ``lakehouse.catalog``.
+``bodies`` (media types, limits, gzip, file names), ``validation`` (records, vectorized; its
+one-sided fast tests ``fastcontract`` and ``flatlines``), ``parsing`` (where bodies are checked:
+the loop, a thread, worker processes), ``filecheck`` (files), ``landing`` (atomic landing +
+ledger), ``idempotency``, ``limits`` (rate, back-pressure), ``metrics`` (Prometheus). Never
+imports deltalake, duckdb or dbt: the catalog endpoints read Delta through ``lakehouse.catalog``.
 """
 
 from typing import TYPE_CHECKING
