@@ -354,18 +354,31 @@ def _decode_one(line: bytes) -> tuple[dict[str, Any], bool]:
         if not str(exc).startswith(_BEYOND):
             raise
     line.decode("utf-8")  # what msgspec does not check in the values it keeps raw
-    return {k: _raw_tree(v) for k, v in _RAW_OBJECT.decode(line).items()}, True
+    return _raw_tree(line), True
 
 
-def _raw_tree(raw: msgspec.Raw) -> Any:
-    """A value's keys and nesting decoded, every other value kept as its JSON text (the same
-    JSON checks as a full decode, but no number made). A raw value starts at its first byte."""
-    head = bytes(memoryview(raw)[:1])
-    if head == b"{":
-        return {k: _raw_tree(v) for k, v in _RAW_OBJECT.decode(raw).items()}
-    if head == b"[":
-        return [_raw_tree(v) for v in _RAW_ARRAY.decode(raw)]
-    return raw
+def _raw_tree(line: bytes) -> dict[str, Any]:
+    """An object's keys and nesting decoded, every other value kept as its JSON text (the same
+    JSON checks as a full decode, but no number made). A loop, not recursion: as deep as a
+    full decode goes. A raw value starts at its first byte."""
+    root: dict[str, Any] = _RAW_OBJECT.decode(line)
+    work: list[dict[str, Any] | list[Any]] = [root]
+    while work:
+        node = work.pop()
+        pairs: list[tuple[Any, Any]] = list(
+            node.items() if isinstance(node, dict) else enumerate(node)
+        )
+        for key, value in pairs:
+            head = bytes(memoryview(value)[:1])
+            if head == b"{":
+                child: dict[str, Any] | list[Any] = _RAW_OBJECT.decode(value)
+            elif head == b"[":
+                child = _RAW_ARRAY.decode(value)
+            else:
+                continue
+            node[key] = child
+            work.append(child)
+    return root
 
 
 def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
