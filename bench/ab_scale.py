@@ -10,7 +10,9 @@ each run is ``bench_build.py scale-variant <variant>`` of one tree in a fresh ch
 (the same Python environment, that tree first on its path; a fresh warehouse and fresh
 silver/gold): ``plain`` (warm ``dbt build``, no publish), ``publish`` (build + publish) and
 ``incremental`` (a full build, then a 1% batch built and published, then a full refresh). Rounds
-alternate the trees and the 1-minute load average is read before each child. Printed per
+alternate the trees and the 1-minute load average is read before each child (each
+``incremental`` child appends its 1% batch to the shared bronze, which grows by 1% a run:
+``--keep`` goes on from the last run's). Printed per
 tree: medians of wall and CPU seconds (every thread of the child), and the two figures of
 issue #10 from them, ``publish_vs_build`` and ``incremental_vs_full``, in wall and in CPU.
 """
