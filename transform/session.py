@@ -256,7 +256,13 @@ class DbtSession:
 
     # -- invoking dbt ----------------------------------------------------------------------
 
-    def invoke(self, args: Sequence[str], callbacks: Sequence[Callable[[Any], None]] = ()) -> Any:
+    def invoke(
+        self,
+        args: Sequence[str],
+        callbacks: Sequence[Callable[[Any], None]] = (),
+        *,
+        for_manifest: Any = None,
+    ) -> Any:
         """Run one dbt command (``args`` without the project/profile options).
 
         Builds, runs and tests reuse the manifest of the last parse while no file of the project
@@ -268,7 +274,9 @@ class DbtSession:
         Before the first command, and whenever ``packages.yml`` changes, the project's dbt
         packages are installed (``dbt deps``), as a dbt user expects (:meth:`ensure_deps`).
         ``callbacks`` get dbt's events of a build run on a kept manifest (dbt's own
-        ``dbtRunner(callbacks=...)``); other commands run without them.
+        ``dbtRunner(callbacks=...)``); other commands run without them, and so does a build
+        on another manifest than ``for_manifest`` when given (a project file saved since the
+        callbacks were made: they would judge its nodes by the older parse).
         """
         from transform import dbt_plugin, fast_tests
 
@@ -296,6 +304,8 @@ class DbtSession:
                         return dbtRunner(manifest=manifest).invoke(full)
                     # the parse wrote this manifest to target/ already: dbt writing it again
                     # (and graph.gpickle) after every build was a third of a warm build's CPU
+                    if for_manifest is not None and manifest is not for_manifest:
+                        callbacks = ()
                     with fast_tests.active(self._fast_tests(manifest)):
                         runner = dbtRunner(manifest=manifest, callbacks=list(callbacks))
                         outcome = runner.invoke([*full, "--no-write-json"])
@@ -448,7 +458,11 @@ class DbtSession:
         dbt_started = time.perf_counter()
         overlap = self._overlap(request)
         try:
-            outcome = self.invoke(args, [overlap.on_event] if overlap is not None else [])
+            outcome = (
+                self.invoke(args)
+                if overlap is None
+                else self.invoke(args, [overlap.on_event], for_manifest=overlap.manifest)
+            )
         finally:
             early = overlap.finish() if overlap is not None else {}
         result = BuildResult(
@@ -648,6 +662,7 @@ class _Overlap:
     """
 
     def __init__(self, settings: Settings, manifest: Any, *, full_refresh: bool) -> None:
+        self.manifest = manifest  # the parse whose tests block its models
         self.settings = settings
         self.full_refresh = full_refresh
         self._nodes = manifest.nodes
