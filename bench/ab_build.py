@@ -17,14 +17,12 @@ is read before each child. Medians per tree are printed as Markdown.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from bench.harness import ab_rounds, child_json, load_range
 
 CHILD = r"""
 import json, shutil, statistics, sys, time
@@ -63,19 +61,7 @@ print(json.dumps({k: statistics.median(r[k] for r in runs) for k in runs[0]}))
 
 def run_child(tree: Path, preload: int, builds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ab-build-") as work:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-        env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(tree), work, str(preload), str(builds)],
-            capture_output=True,
-            text=True,
-            cwd=work,
-            env=env,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{tree}: {done.stderr[-3000:]}")
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
+        return child_json(CHILD, [str(tree), work, str(preload), str(builds)], Path(work))
 
 
 def main() -> None:
@@ -85,25 +71,19 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=8)
     parser.add_argument("--preload", type=int, default=200)
     args = parser.parse_args()
-    trees = {"this tree": Path(__file__).resolve().parents[1]}
-    if args.before is not None:
-        trees = {"before": args.before.resolve(), **trees}
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees.items():
-            load = os.getloadavg()[0]
-            result = run_child(tree, args.preload, args.builds)
-            result["load"] = load
-            results[name].append(result)
-            print(name, json.dumps({k: round(v, 3) for k, v in result.items()}), flush=True)
+    results = ab_rounds(
+        args.before,
+        args.rounds,
+        lambda tree: run_child(tree, args.preload, args.builds),
+        lambda result: {k: round(v, 3) for k, v in result.items()},
+    )
     print("\n| tree | build wall s | CPU s | dbt s | publish s | load (1 min) |")
     print("|---|---|---|---|---|---|")
     for name, runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        loads = f"{min(r['load'] for r in runs):.1f}-{max(r['load'] for r in runs):.1f}"
         print(
             f"| {name} | {med['wall']:.3f} | {med['cpu']:.3f} | {med['dbt']:.3f} "
-            f"| {med['publish']:.3f} | {loads} |"
+            f"| {med['publish']:.3f} | {load_range(runs)} |"
         )
 
 

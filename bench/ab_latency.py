@@ -17,13 +17,11 @@ batch: the same work in both trees).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+from bench.harness import ab_rounds, child_json, load_range
 
 CHILD = r"""
 import json, sys, time
@@ -40,19 +38,7 @@ FIELDS = ("p50_s", "p95_s", "p50_build_s", "p50_dbt_build_s", "p50_publish_s")
 
 
 def run_child(tree: Path, batches: int, preload: int) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tree), str(batches), str(preload)],
-        capture_output=True,
-        text=True,
-        cwd=tree,
-        env=env,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{tree}: {done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return child_json(CHILD, [str(tree), str(batches), str(preload)], tree)
 
 
 def main() -> None:
@@ -62,25 +48,18 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--preload", type=int, default=200)
     args = parser.parse_args()
-    trees = {"this tree": Path(__file__).resolve().parents[1]}
-    if args.before is not None:
-        trees = {"before": args.before.resolve(), **trees}
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees.items():
-            load = os.getloadavg()[0]
-            result = run_child(tree, args.batches, args.preload)
-            result["load"] = load
-            results[name].append(result)
-            shown = {k: round(float(result[k]), 3) for k in (*FIELDS, "cpu_s", "load")}
-            print(name, json.dumps(shown), flush=True)
+    results = ab_rounds(
+        args.before,
+        args.rounds,
+        lambda tree: run_child(tree, args.batches, args.preload),
+        lambda result: {k: round(float(result[k]), 3) for k in (*FIELDS, "cpu_s", "load")},
+    )
     print("\n| tree | p50 s | p95 s | build s | dbt s | publish s | child CPU s | load |")
     print("|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
         med = {k: statistics.median(float(r[k]) for r in runs) for k in (*FIELDS, "cpu_s")}
-        loads = f"{min(r['load'] for r in runs):.1f}-{max(r['load'] for r in runs):.1f}"
         cells = " | ".join(f"{med[k]:.3f}" for k in (*FIELDS, "cpu_s"))
-        print(f"| {name} | {cells} | {loads} |")
+        print(f"| {name} | {cells} | {load_range(runs)} |")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import platform
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -178,6 +179,48 @@ def run_child(
             usage.ru_utime + usage.ru_stime,
             peak / 2**20,
         )
+
+
+def child_json(code: str, args: list[str], cwd: Path) -> dict[str, Any]:
+    """``python -c code *args`` with this Python, without ``LAKEHOUSE_`` settings or dbt's
+    usage stats: the JSON its last line of output holds (raises with its stderr on failure)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[:1]}: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ab_rounds(
+    before: Path | None,
+    rounds: int,
+    run: Callable[[Path], dict[str, Any]],
+    shown: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, list[dict[str, Any]]]:
+    """This tree, and ``before`` when given, run alternately ``rounds`` times (``run(tree)``),
+    the 1-minute load average read before each run (``"load"``); each run printed as
+    ``shown`` makes it. The runs per tree name (``"before"``, ``"this tree"``)."""
+    trees = {"this tree": REPO}
+    if before is not None:
+        trees = {"before": before.resolve(), **trees}
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            load = os.getloadavg()[0]
+            result = run(tree)
+            result["load"] = load
+            results[name].append(result)
+            print(name, json.dumps(shown(result)), flush=True)
+    return results
+
+
+def load_range(runs: list[dict[str, Any]]) -> str:
+    """The 1-minute load averages of ``runs`` as ``min-max``."""
+    return f"{min(r['load'] for r in runs):.1f}-{max(r['load'] for r in runs):.1f}"
 
 
 def load_average() -> list[float]:

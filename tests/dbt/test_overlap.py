@@ -149,55 +149,28 @@ def test_no_overlap_publishes_the_same(
     assert len(published_rows(settings, "silver/stg_good")) == 25
 
 
-_ONE_MODEL = {
-    "models/staging/stg_good.sql": (
-        "select order_id, amount_cents from {{ source('bronze', 'orders') }}"
-    ),
-    "models/staging/_staging.yml": """
-        version: 2
-        models:
-          - name: stg_good
-            columns:
-              - name: order_id
-                data_tests: [unique, not_null]
-    """,
-}
-_A_FAILING_TEST = """
-version: 2
-models:
-  - name: stg_good
-    columns:
-      - name: order_id
-        data_tests: [unique, not_null]
-      - name: amount_cents
-        data_tests: [{accepted_values: {arguments: {values: [-1]}}}]
-"""
-
-
 def test_a_test_saved_as_the_build_starts_blocks_the_publish(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built: tuple[Settings, DbtSession, list], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A project file saved between the overlap's parse and dbt's: the build runs on the new
     parse, whose new failing test the overlap never heard of: nothing is published early."""
-    settings = project_settings(tmp_path, write_project(tmp_path / "project", _ONE_MODEL))
-    append_bronze(settings, "orders", orders(1, 20))
-    session = DbtSession(settings)
-    assert session.build().success
-    path = str(settings.dados / "silver" / "stg_good")
-    before = DeltaTable(path).version()
+    settings, session, taken = built
+    before = DeltaTable(str(settings.dados / "silver" / "stg_good")).version()
     append_bronze(settings, "orders", orders(21, 5))
     real, saved = DbtSession.ensure_deps, []
 
-    def ensure_deps(self: DbtSession) -> None:  # the operator saves the yml at this moment
+    def ensure_deps(self: DbtSession) -> None:  # the operator saves a test at this moment
         if not saved:
             saved.append(True)
-            yml = settings.dbt_project_dir / "models" / "staging" / "_staging.yml"
-            yml.write_text(_A_FAILING_TEST)
+            test = settings.dbt_project_dir / "tests" / "stg_good_is_empty.sql"
+            test.parent.mkdir(exist_ok=True)
+            test.write_text("select * from {{ ref('stg_good') }}\n")  # fails: it has rows
         real(self)
 
     monkeypatch.setattr(DbtSession, "ensure_deps", ensure_deps)
-    result = session.build()
+    result = session.build(BuildRequest(["stg_good"]))
 
-    assert saved and not result.success
+    assert saved and not result.success and taken[-1] == []
     assert "model.lakehouse.stg_good" in result.not_published
-    assert DeltaTable(path).version() == before, "published although its test failed"
+    after = DeltaTable(str(settings.dados / "silver" / "stg_good")).version()
+    assert after == before, "published although its test failed in this build"
