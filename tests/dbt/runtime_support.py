@@ -52,6 +52,13 @@ sources:
 """
 
 
+def bronze_sources(*tables: str) -> str:
+    """A sources YAML: the ``bronze`` source (the lakehouse's plugin) with ``tables``."""
+    names = "".join(f"      - name: {t}\n" for t in tables)
+    head = "version: 2\nsources:\n  - name: bronze\n    meta: {plugin: lakehouse_bronze}\n"
+    return f"{head}    tables:\n{names}"
+
+
 def write_project(root: Path, files: dict[str, str]) -> Path:
     """A dbt project at ``root``: dbt_project.yml, the bronze sources, and ``files``."""
     root.mkdir(parents=True, exist_ok=True)

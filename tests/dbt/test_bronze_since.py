@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from runtime_support import append_bronze, watermark_settings
+from runtime_support import append_bronze, bronze_sources, watermark_settings
 
 from lakehouse import Settings, table_path
 from lakehouse.storage import arrow_dataset
@@ -156,15 +156,7 @@ def test_old_rows_rewritten_or_a_restore_read_everything(tmp_path: Path) -> None
 # -- through dbt: an append-only model must hold bronze exactly ---------------------------------
 
 FILES = {
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta:
-              plugin: lakehouse_bronze
-            tables:
-              - name: orders
-    """,
+    "models/staging/_sources.yml": bronze_sources("orders"),
     # keyless, appended: a row read twice is a second copy, a row missed is absent
     "models/staging/stg_orders.sql": """
         {{ config(materialized='incremental', incremental_strategy='append') }}

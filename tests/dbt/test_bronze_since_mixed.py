@@ -16,21 +16,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from runtime_support import append_bronze, watermark_settings
+from runtime_support import append_bronze, bronze_sources, watermark_settings
 
 from lakehouse import Settings
 from transform import DbtSession, dbt_plugin
 
 FILES = {
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta: {plugin: lakehouse_bronze}
-            tables:
-              - name: orders
-              - name: customers
-    """,
+    "models/staging/_sources.yml": bronze_sources("orders", "customers"),
     "models/stg_orders.sql": """
         {{ config(materialized='incremental', incremental_strategy='append') }}
         select order_id, customer_id, _ingested_at

@@ -16,20 +16,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from runtime_support import append_bronze, project_settings, write_project
+from runtime_support import append_bronze, bronze_sources, project_settings, write_project
 
 from lakehouse import Settings
 from transform import BuildRequest, DbtSession
 
-SOURCES = """
-version: 2
-sources:
-  - name: bronze
-    meta: {plugin: lakehouse_bronze}
-    tables:
-      - name: orders
-      - name: customers
-"""
+SOURCES = bronze_sources("orders", "customers")
 MODELS = """
 version: 2
 models:

@@ -14,19 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from runtime_support import REPO, append_bronze, project_settings, write_project
+from runtime_support import REPO, append_bronze, bronze_sources, project_settings, write_project
 
 from transform import DbtSession
 from transform.fast_tests import KNOWN_MACROS, macro_digest
 
-SOURCES = """
-version: 2
-sources:
-  - name: bronze
-    meta: {plugin: lakehouse_bronze}
-    tables:
-      - name: orders
-"""
+SOURCES = bronze_sources("orders")
 MODELS = """
 version: 2
 models:

@@ -11,22 +11,14 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 from loop_support import drop_orders
-from runtime_support import REPO, write_project
+from runtime_support import REPO, bronze_sources, write_project
 
 from app.service import run_load
 from lakehouse import Settings
 from lakehouse.status import collect_status
 from transform import BuildRequest, run_build
 
-SOURCES = """
-version: 2
-sources:
-  - name: bronze
-    meta:
-      plugin: lakehouse_bronze
-    tables:
-      - name: orders
-"""
+SOURCES = bronze_sources("orders")
 MODELS = {
     "packages.yml": "packages:\n  - local: ../shop_utils\n",
     "models/staging/_sources.yml": SOURCES,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
-from runtime_support import REPO, append_bronze, project_settings, write_project
+from runtime_support import REPO, append_bronze, bronze_sources, project_settings, write_project
 
 from lakehouse import Settings, table_path
 from lakehouse.storage import arrow_dataset
@@ -40,15 +40,7 @@ models:
 """
 
 FILES = {
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta:
-              plugin: lakehouse_bronze
-            tables:
-              - name: orders
-    """,
+    "models/staging/_sources.yml": bronze_sources("orders"),
     "models/staging/stg_orders.sql": """
         {{ config(materialized='incremental', unique_key='order_id',
                   incremental_strategy='merge') }}

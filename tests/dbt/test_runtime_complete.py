@@ -12,23 +12,14 @@ from dataclasses import replace
 
 import pytest
 from deltalake import DeltaTable
-from runtime_support import project_settings, write_project
+from runtime_support import bronze_sources, project_settings, write_project
 
 from lakehouse import LoadEvent, Settings
 from loader import Loader
 from transform import Builder, BuildResult, DbtSession
 
 MODELS = {
-    "models/staging/_sources.yml": """
-        version: 2
-        sources:
-          - name: bronze
-            meta:
-              plugin: lakehouse_bronze
-            tables:
-              - name: items
-              - name: first_big
-    """,
+    "models/staging/_sources.yml": bronze_sources("items", "first_big"),
     "models/staging/stg_items.sql": """
         select cast(item_id as bigint) as item_id, cast(qty as bigint) as qty
         from {{ source('bronze', 'items') }}
