@@ -278,7 +278,7 @@ class DbtSession:
         on another manifest than ``for_manifest`` when given (a project file saved since the
         callbacks were made: they would judge its nodes by the older parse).
         """
-        from transform import dbt_plugin, fast_tests
+        from transform import dbt_events, dbt_plugin, fast_tests
 
         if args[:1] != ["deps"]:
             self.ensure_deps()
@@ -286,6 +286,7 @@ class DbtSession:
         with DBT_LOCK:
             _switch_database(self.settings)
             dbt_plugin.use_settings(self.settings)
+            dbt_events.install()  # events nothing reads are not made into messages
             full = [
                 *args,
                 *dbt_arguments(self.settings, user_vars),
@@ -461,7 +462,7 @@ class DbtSession:
             outcome = (
                 self.invoke(args)
                 if overlap is None
-                else self.invoke(args, [overlap.on_event], for_manifest=overlap.manifest)
+                else self.invoke(args, [overlap.callback()], for_manifest=overlap.manifest)
             )
         finally:
             early = overlap.finish() if overlap is not None else {}
@@ -685,6 +686,13 @@ class _Overlap:
         self.done: dict[str, _Early] = {}
         self._thread = threading.Thread(target=self._run, name="lakehouse-publish", daemon=True)
         self._thread.start()
+
+    def callback(self) -> Callable[[Any], None]:
+        """:meth:`on_event` for dbt, saying it reads ``NodeFinished`` only (the other events
+        need not be made into messages for it: transform.dbt_events)."""
+        from transform.dbt_events import reading
+
+        return reading({"NodeFinished"}, self.on_event)
 
     def on_event(self, msg: Any) -> None:
         """dbt's event callback (on dbt's threads): note each node's end, queue what is ready.
