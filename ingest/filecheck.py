@@ -19,11 +19,10 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from ingest.typecheck import checked, fits_array, misfit_message
 from ingest.validation import BodyError, RecordsError, check_keys, parse_records, record_error
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 from lakehouse.contracts import Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 
@@ -343,18 +342,27 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
     return found
 
 
+def _check_parquet_schema(schema: pa.Schema) -> None:
+    """422 for names bronze cannot keep (columns and struct fields) and decimals too wide."""
+    check_keys(set(schema.names), list(schema.names))
+    nested = parquet.nested_name_problem(schema)
+    if nested is not None:
+        raise RecordsError([record_error(None, nested[0], nested[1], "invalid_column")])
+    for field in schema:
+        wide = [t for t in _types(field.type) if pa.types.is_decimal(t) and t.precision > 38]
+        if wide:  # Delta holds decimals of up to 38 digits
+            msg = f"column type {field.type}: Delta holds decimals of at most 38 digits"
+            raise RecordsError([record_error(None, field.name, msg, "type_error")])
+
+
 def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
     try:
-        pf = pq.ParquetFile(path)
-        check_keys(set(pf.schema_arrow.names), list(pf.schema_arrow.names))
-        for field in pf.schema_arrow:
-            wide = [t for t in _types(field.type) if pa.types.is_decimal(t) and t.precision > 38]
-            if wide:  # Delta holds decimals of up to 38 digits
-                msg = f"column type {field.type}: Delta holds decimals of at most 38 digits"
-                raise RecordsError([record_error(None, field.name, msg, "type_error")])
+        pf = parquet.open_file(path)
+        _check_parquet_schema(pf.schema_arrow)
+        nanoseconds = parquet.nanosecond_columns(pf.schema_arrow)
         text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
         for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
             for name in required:
@@ -363,6 +371,10 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
                     errors.append(record_error(rows + first, name, "required", "missing"))
             for column in text_columns:
                 _misfits(batch.column(column.name), column, rows, errors, max_errors)
+            lost = parquet.lost_nanoseconds(batch, nanoseconds) if nanoseconds else None
+            if lost is not None:
+                at = None if lost.row is None else rows + lost.row
+                errors.append(record_error(at, lost.column, lost.reason, "type_error"))
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
@@ -370,6 +382,8 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
         raise FileError(f"the file does not parse as Parquet: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
+    if not rows:  # the loader quarantines it as empty
+        raise FileError("the file holds no records", 422)
     return rows
 
 

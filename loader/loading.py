@@ -76,6 +76,7 @@ from loader.readers import (
     open_csv,
     open_json,
     open_parquet,
+    parquet_checked,
 )
 from loader.schema import case_problem, merged, parquet_plans
 from loader.watch import LandingWatcher
@@ -682,7 +683,8 @@ class Loader:
                 self._check_names(schema.names, target)
                 plans = parquet_plans(schema, existing, declared)
                 typer = Typer(plans, policy)
-                yield _Typed(typer, self._apply(typer, batches, lambda _: None), count, True)
+                checked = parquet_checked(batches, schema)
+                yield _Typed(typer, self._apply(typer, checked, lambda _: None), count, True)
             return
         text = self._open_text(source, skip, limits, exact, every_key)
         with text:
