@@ -40,10 +40,26 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-__all__ = ["file_stats", "local_folder", "parquet_options", "size_bytes", "write_files"]
+__all__ = [
+    "dictionary_limit",
+    "file_stats",
+    "local_folder",
+    "parquet_options",
+    "size_bytes",
+    "write_files",
+]
 
 #: Target size of one Parquet file (DuckDB starts a new file past it).
 FILE_BYTES = "128MB"
+#: DuckDB's Parquet writer: rows per row group, and after how many distinct values of a column
+#: in a row group it gives up the column's dictionary encoding and bloom filter (its default
+#: ``dictionary_size_limit``, a fifth of the row group: measured on DuckDB 2.0, 24,576 distinct
+#: values still written as a dictionary and 24,577 not)
+ROW_GROUP_ROWS = 122_880
+DEFAULT_DICTIONARY_LIMIT = 24_576
+#: The limit given instead when no column needs more (:func:`dictionary_limit`); a column
+#: counts as "few" at up to a quarter of it, as "many" from twice the default
+LOW_DICTIONARY_LIMIT = 4096
 _MS = timedelta(milliseconds=1)
 
 
@@ -72,6 +88,7 @@ def write_files(
     parquet_version: str = "v1",
     parts: Sequence[str] = (),
     rows: int | None = None,
+    dictionary_size_limit: int | None = None,
 ) -> None:
     """``select``'s rows as Parquet files DuckDB writes into ``folder``, committed to Delta.
 
@@ -84,13 +101,17 @@ def write_files(
     ``parts``: selects whose rows together are ``select``'s, each row in exactly one (key
     ranges: ``transform.publish``), each written by its own ``COPY``, all in one commit.
     ``rows``: how many rows ``select`` holds; a write of any other count commits nothing.
+    ``dictionary_size_limit``: DuckDB's option of that name (``None``: its default), such as
+    :func:`dictionary_limit` gives.
     """
     if parquet_version not in ("v1", "v2"):
         raise ValueError(f"parquet_version must be v1 or v2, not {parquet_version!r}")
     schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
-    options = parquet_options(compression, compression_level, parquet_version)
+    options = parquet_options(
+        compression, compression_level, parquet_version, dictionary_size_limit
+    )
     try:
         count = 0
         for part in parts or [select]:
@@ -128,12 +149,54 @@ def write_files(
         raise
 
 
-def parquet_options(compression: str, level: int, parquet_version: str) -> str:
+def parquet_options(
+    compression: str, level: int, parquet_version: str, dictionary_size_limit: int | None = None
+) -> str:
     """The Parquet options of a ``COPY`` of published rows."""
+    limit = (
+        "" if dictionary_size_limit is None else f", dictionary_size_limit {dictionary_size_limit}"
+    )
     return (
         f"format parquet, compression {compression}, compression_level {level},"
-        f" parquet_version {parquet_version}"
+        f" parquet_version {parquet_version}{limit}"
     )
+
+
+def dictionary_limit(cur: duckdb.DuckDBPyConnection, select: str, rows: int) -> int | None:
+    """A ``dictionary_size_limit`` that writes ``select``'s ``rows`` rows with the encodings
+    DuckDB's default gives them, for less work; ``None``: keep the default.
+
+    DuckDB tries a dictionary for every column of every row group and gives it up only past
+    :data:`DEFAULT_DICTIONARY_LIMIT` distinct values: a column of nearly unique numbers or
+    timestamps costs that many hash-table inserts per row group before it is written plain
+    (at 10M rows of ``bench_build``'s ``stg_orders``, a sixth of the ``COPY``'s CPU). When
+    every column shows either few distinct values (at most a quarter of
+    :data:`LOW_DICTIONARY_LIMIT`: a dictionary under either limit) or many (at least twice the
+    default: plain under either), both in the first row group's worth of rows and in as many
+    rows sampled across the whole model (blocks of 2,048 rows: a column sorted or clustered
+    shows few in the first and many across, and keeps the default), then
+    :data:`LOW_DICTIONARY_LIMIT` gives the same encodings and bloom filters sooner. A column
+    in between, a nested column, or fewer rows than a row group: the default, unchanged.
+    """
+    if rows < ROW_GROUP_ROWS:
+        return None
+    probe = cur.sql(f"select * from ({select}) limit 0")
+    nested = ("STRUCT", "MAP", "UNION", "VARIANT")
+    if not probe.columns or any(
+        str(t).upper().startswith(nested) or str(t).endswith("]") for t in probe.types
+    ):
+        return None
+    counts = ", ".join(f"approx_count_distinct({_quote(c)})" for c in probe.columns)
+    share = min(100.0, 100.0 * ROW_GROUP_ROWS / rows)
+    few, many = LOW_DICTIONARY_LIMIT // 4, 2 * DEFAULT_DICTIONARY_LIMIT
+    for sample in (
+        f"(select * from ({select}) limit {ROW_GROUP_ROWS})",
+        f"({select}) using sample {share:.6f}% (system, 7)",
+    ):
+        found = cur.execute(f"select {counts} from {sample}").fetchall()
+        if not all(int(n) <= few or int(n) >= many for n in found[0]):
+            return None
+    return LOW_DICTIONARY_LIMIT
 
 
 def size_bytes(text: str) -> int:
@@ -245,6 +308,10 @@ def _timestamp(value: datetime, kind: pa.TimestampType, *, up: bool) -> str:
         return floored.strftime("%Y-%m-%d %H:%M:%S.") + f"{floored.microsecond // 1000:03d}"
     utc = floored.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:

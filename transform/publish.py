@@ -757,6 +757,9 @@ class Publisher:
                 parquet_version=self.settings.publish_parquet_version,
                 parts=parts,
                 rows=rows,
+                dictionary_size_limit=(
+                    delta_files.dictionary_limit(cur, select, rows) if rows is not None else None
+                ),
             )
             return
         write_deltalake(

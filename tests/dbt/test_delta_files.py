@@ -13,7 +13,14 @@ import duckdb
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from transform.delta_files import local_folder, write_files
+from transform.delta_files import (
+    DEFAULT_DICTIONARY_LIMIT,
+    LOW_DICTIONARY_LIMIT,
+    ROW_GROUP_ROWS,
+    dictionary_limit,
+    local_folder,
+    write_files,
+)
 
 SELECT = """
 select i::bigint as id, i::int as small, (i * 1.5)::double as amount, 'x' || i as label,
@@ -166,3 +173,81 @@ def test_a_dotted_name_beside_a_struct_gets_no_borrowed_statistics(
     write_files(con, select, tmp_path / "t", current=None, mode="overwrite", commit=_commit())
     [stats] = _stats(DeltaTable(str(tmp_path / "t")))
     assert stats["maxValues"] == {"plain": 4}  # never a's leaf b (104) as column "a.b"
+
+
+#: three row groups of DuckDB's Parquet writer
+GROUPS_ROWS = 3 * ROW_GROUP_ROWS
+FEW_AND_MANY = f"""
+select i::bigint as id, (hash(i) % 100000)::bigint as customer,
+    timestamptz '2025-01-01' + to_seconds((hash(i * 3) % 31536000)::bigint) as at,
+    'x' || i as label, ['paid', 'shipped', 'cancelled'][(i % 3) + 1] as status,
+    date '2025-01-01' + (i % 365)::int as day, (i % 700)::int as shop,
+    timestamptz '2026-01-01 00:00:00+00' as ingested, (i // 500)::bigint as clustered
+from range({GROUPS_ROWS}) t(i)
+"""
+
+
+def _encodings(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, set[tuple[Any, ...]]]:
+    """Per column: the (encodings, has a bloom filter) of its column chunks in every file."""
+    found: dict[str, set[tuple[Any, ...]]] = {}
+    for path in sorted(folder.glob("*.parquet")):
+        rows = con.execute(
+            "select path_in_schema, encodings, bloom_filter_offset is not null"
+            f" from parquet_metadata('{path}')"
+        ).fetchall()
+        for column, encodings, bloom in rows:
+            found.setdefault(str(column), set()).add((str(encodings), bool(bloom)))
+    return found
+
+
+def test_the_lower_dictionary_limit_writes_the_default_encodings(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Columns with few distinct values keep their dictionary and bloom filter, columns with
+    many stay plain: what DuckDB's default limit writes, with less work (dictionary_limit)."""
+    con.execute(f"create table t as {FEW_AND_MANY}")
+    select = "select * from t"
+    limit = dictionary_limit(con, select, GROUPS_ROWS)
+    assert limit == LOW_DICTIONARY_LIMIT < DEFAULT_DICTIONARY_LIMIT
+    write_files(con, select, tmp_path / "default", current=None, mode="overwrite", commit=_commit())
+    write_files(
+        con,
+        select,
+        tmp_path / "lower",
+        current=None,
+        mode="overwrite",
+        commit=_commit(),
+        dictionary_size_limit=limit,
+    )
+    default, lower = _encodings(con, tmp_path / "default"), _encodings(con, tmp_path / "lower")
+    assert lower == default
+    for column in ("status", "day", "shop", "ingested", "clustered"):  # a dictionary each
+        assert all("DICTIONARY" in enc and bloom for enc, bloom in lower[column]), column
+    for column in ("id", "customer", "at", "label"):
+        assert all("DICTIONARY" not in enc for enc, _ in lower[column]), column
+    a = DeltaTable(str(tmp_path / "default")).to_pyarrow_table().sort_by("id")
+    b = DeltaTable(str(tmp_path / "lower")).to_pyarrow_table().sort_by("id")
+    assert a.equals(b) and b.num_rows == GROUPS_ROWS
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "(i % 5000)::int",  # between the two limits: only the default writes a dictionary
+        "(i // 20)::bigint",  # sorted: 6,144 values a row group, 100 a block of the sample
+        "case when i < 122880 then i % 7 else i % 9000 end",  # the first row group misleads
+        "[i % 3]",  # nested: a leaf's values are not the column's
+    ],
+)
+def test_the_default_dictionary_limit_stays_where_a_column_needs_it(
+    con: duckdb.DuckDBPyConnection, column: str
+) -> None:
+    select = f"select i::bigint as id, {column} as c from range({GROUPS_ROWS}) t(i)"
+    assert dictionary_limit(con, select, GROUPS_ROWS) is None
+
+
+def test_a_small_table_keeps_the_default_dictionary_limit(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    select = "select i::bigint as id, i % 3 as few from range(1000) t(i)"
+    assert dictionary_limit(con, select, 1000) is None
