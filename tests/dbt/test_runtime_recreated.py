@@ -54,3 +54,19 @@ def test_a_re_created_table_is_read_anew(tmp_path: Path, removed: str) -> None:
     assert second.success, second.failures
     assert second.read_versions == {"orders": 0}
     assert total() == (3, sum(i * 100 for i in range(100, 103)))
+
+
+def test_a_table_is_brought_up_to_date_not_opened_again(tmp_path: Path) -> None:
+    """Between builds a local bronze table's Delta log is read from where the last pin left it
+    (the log still holds that commit, byte for byte); the pin is the table's newest version."""
+    settings = project_settings(tmp_path, write_project(tmp_path / "p", MODELS), target="dev")
+    assert append_bronze(settings, "orders", orders(1, 10)) == 0
+    uri = str(table_path(settings, "bronze", "orders"))
+    assert dbt_plugin.begin_build(settings).pinned_versions == {"orders": 0}
+    kept = dbt_plugin._OPENED[uri][0]
+    assert append_bronze(settings, "orders", orders(11, 5)) == 1
+    pins = dbt_plugin.begin_build(settings)
+    assert pins.pinned_versions == {"orders": 1}
+    assert dbt_plugin._OPENED[uri][0] is kept
+    assert len(pins.pins["orders"].files) == 2
+    assert pins.pins["orders"].dataset.count_rows() == 15  # made when asked for
