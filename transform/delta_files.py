@@ -162,9 +162,10 @@ def parquet_options(
     )
 
 
-def dictionary_limit(cur: duckdb.DuckDBPyConnection, select: str, rows: int) -> int | None:
-    """A ``dictionary_size_limit`` that writes ``select``'s ``rows`` rows with the encodings
-    DuckDB's default gives them, for less work; ``None``: keep the default.
+def dictionary_limit(cur: duckdb.DuckDBPyConnection, relation: str, rows: int) -> int | None:
+    """A ``dictionary_size_limit`` that writes the ``rows`` rows of ``relation`` (a table or view
+    name, or a parenthesised query), in its own order, with the encodings DuckDB's default
+    gives them, for less work; ``None``: keep the default.
 
     DuckDB tries a dictionary for every column of every row group and gives it up only past
     :data:`DEFAULT_DICTIONARY_LIMIT` distinct values: a column of nearly unique numbers or
@@ -176,11 +177,13 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, select: str, rows: int) -> 
     rows sampled across the whole model (blocks of 2,048 rows: a column sorted or clustered
     shows few in the first and many across, and keeps the default), then
     :data:`LOW_DICTIONARY_LIMIT` gives the same encodings and bloom filters sooner. A column
-    in between, a nested column, or fewer rows than a row group: the default, unchanged.
+    in between, a nested column, or fewer rows than a row group: the default, unchanged. The
+    samples are of ``relation`` itself (a sample of a query over it would read all of it): a
+    write in another order (sorted) has other row groups, and is not for this limit.
     """
     if rows < ROW_GROUP_ROWS:
         return None
-    probe = cur.sql(f"select * from ({select}) limit 0")
+    probe = cur.sql(f"select * from {relation} limit 0")
     nested = ("STRUCT", "MAP", "UNION", "VARIANT")
     if not probe.columns or any(
         str(t).upper().startswith(nested) or str(t).endswith("]") for t in probe.types
@@ -190,8 +193,8 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, select: str, rows: int) -> 
     share = min(100.0, 100.0 * ROW_GROUP_ROWS / rows)
     few, many = LOW_DICTIONARY_LIMIT // 4, 2 * DEFAULT_DICTIONARY_LIMIT
     for sample in (
-        f"(select * from ({select}) limit {ROW_GROUP_ROWS})",
-        f"({select}) using sample {share:.6f}% (system, 7)",
+        f"(select * from {relation} limit {ROW_GROUP_ROWS})",
+        f"{relation} using sample {share:.6f}% (system, 7)",
     ):
         found = cur.execute(f"select {counts} from {sample}").fetchall()
         if not all(int(n) <= few or int(n) >= many for n in found[0]):

@@ -341,14 +341,27 @@ class Publisher:
         # (only a single key: a merge by a compound key rewrites the table anyway); a model
         # whose rows are nearly in order is written as key ranges instead of sorted
         parts: list[str] = []
+        in_order = True  # written in the order of the model's table (or key ranges of it)
         if len(model.unique_key) == 1:
             groups = _row_groups(cur, model)
             if groups is None or not _ascending(groups):
                 parts = self._key_parts(cur, model, select, groups, rows, current)
                 if not parts:
                     select = f"{select} order by {_q(model.unique_key[0])}"
+                    in_order = False
         commit = self._commit(model, seq, fingerprint)
-        self._write(cur, model, select, current, commit=commit, parts=parts, rows=rows)
+        # the model's own rows tell the dictionary limit (a sorted write has other row groups)
+        limit = delta_files.dictionary_limit(cur, model.relation, rows) if in_order else None
+        self._write(
+            cur,
+            model,
+            select,
+            current,
+            commit=commit,
+            parts=parts,
+            rows=rows,
+            dictionary_size_limit=limit,
+        )
         # The key's uniqueness is not scanned for here (a tenth of a second per million rows):
         # a diff checks the rows it compares, and a merge the published rows it addresses
         # (_diff, _published_key_repeated); a key that is not unique only makes them rewrite.
@@ -732,12 +745,14 @@ class Publisher:
         commit: CommitProperties,
         parts: Sequence[str] = (),
         rows: int | None = None,
+        dictionary_size_limit: int | None = None,
     ) -> None:
         """``select``'s rows replace the table's: Parquet files written by DuckDB and committed
         by delta-rs when the table is local (:mod:`transform.delta_files`: no row goes through
         Python; ``parts``, key ranges of ``select``, each written by its own ``COPY``; a write
-        of other than ``rows`` rows commits nothing), else streamed through
-        ``write_deltalake`` (``parts`` are then empty: :meth:`_key_parts`)."""
+        of other than ``rows`` rows commits nothing; ``dictionary_size_limit``: DuckDB's, from
+        :func:`delta_files.dictionary_limit`), else streamed through ``write_deltalake``
+        (``parts`` are then empty: :meth:`_key_parts`)."""
         folder = delta_files.local_folder(self.location(model), self._storage)
         schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
         if current is not None:  # wide decimals get no bounds from delta-rs's later writes
@@ -757,9 +772,7 @@ class Publisher:
                 parquet_version=self.settings.publish_parquet_version,
                 parts=parts,
                 rows=rows,
-                dictionary_size_limit=(
-                    delta_files.dictionary_limit(cur, select, rows) if rows is not None else None
-                ),
+                dictionary_size_limit=dictionary_size_limit,
             )
             return
         write_deltalake(

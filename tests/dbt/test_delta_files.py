@@ -207,7 +207,7 @@ def test_the_lower_dictionary_limit_writes_the_default_encodings(
     many stay plain: what DuckDB's default limit writes, with less work (dictionary_limit)."""
     con.execute(f"create table t as {FEW_AND_MANY}")
     select = "select * from t"
-    limit = dictionary_limit(con, select, GROUPS_ROWS)
+    limit = dictionary_limit(con, "t", GROUPS_ROWS)
     assert limit == LOW_DICTIONARY_LIMIT < DEFAULT_DICTIONARY_LIMIT
     write_files(con, select, tmp_path / "default", current=None, mode="overwrite", commit=_commit())
     write_files(
@@ -243,11 +243,11 @@ def test_the_default_dictionary_limit_stays_where_a_column_needs_it(
     con: duckdb.DuckDBPyConnection, column: str
 ) -> None:
     select = f"select i::bigint as id, {column} as c from range({GROUPS_ROWS}) t(i)"
-    assert dictionary_limit(con, select, GROUPS_ROWS) is None
+    assert dictionary_limit(con, f"({select})", GROUPS_ROWS) is None
 
 
 def test_a_small_table_keeps_the_default_dictionary_limit(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     select = "select i::bigint as id, i % 3 as few from range(1000) t(i)"
-    assert dictionary_limit(con, select, 1000) is None
+    assert dictionary_limit(con, f"({select})", 1000) is None

@@ -179,6 +179,31 @@ def test_a_model_in_random_order_is_still_sorted(
     assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges)), ranges
 
 
+def test_a_sorted_rewrite_keeps_the_default_dictionary_limit(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lower dictionary limit is judged on the model's own row groups: sorted by the key,
+    a column that follows the key has other row groups (15,360 values each here, a dictionary
+    under DuckDB's default, plain under the lower limit) than in the model's random order
+    (about 53,000 each), so a sorted write keeps the default."""
+    monkeypatch.setattr(delta_files, "FILE_BYTES", "1GB")
+    rows = 4 * delta_files.ROW_GROUP_ROWS
+    conn.execute(
+        f"create table s as select i as k, i // 8 as c from range({rows}) t(i) order by hash(i)"
+    )
+    assert delta_files.dictionary_limit(conn, "main.s", rows) is not None  # the model's order
+    Publisher(settings, conn, batch_rows=4096).publish(spec("s"))
+    folder = settings.dados / "silver" / "s"
+    chunks = conn.execute(
+        "select encodings from parquet_metadata(?) where path_in_schema = 'c'",
+        [[str(p) for p in folder.glob("*.parquet")]],
+    ).fetchall()
+    assert len(chunks) >= 4
+    assert all("DICTIONARY" in str(encodings) for (encodings,) in chunks), chunks
+    table = DeltaTable(str(folder)).to_pyarrow_table()
+    assert sorted(table["k"].to_pylist()) == list(range(rows))
+
+
 def test_a_write_of_another_row_count_commits_nothing(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection
 ) -> None:
