@@ -334,6 +334,7 @@ class Publisher:
                 cur.execute(f"drop table if exists {staged}")
             else:
                 self._install_shadow(cur, model, staged, _seq(current, model))
+                self._note_newest(cur, model, select)
             return Published(model.target, current.version(), "unchanged", rows)
         seq = _seq(current, model) + 1
         self._drop_state(cur, model)  # out of sync until the shadow is installed below
@@ -366,6 +367,7 @@ class Publisher:
         # a diff checks the rows it compares, and a merge the published rows it addresses
         # (_diff, _published_key_repeated); a key that is not unique only makes them rewrite.
         self._install_shadow(cur, model, staged, seq)
+        self._note_newest(cur, model, select)
         version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
         return Published(model.target, version, "overwrite", rows)
@@ -428,6 +430,7 @@ class Publisher:
             )
             mode = "append"
         self._update_shadow(cur, model, seq)
+        self._note_newest(cur, model, select)
         version = self._version(model, current)
         log.info(
             "published %s v%s (%s: %s new or changed, %s deleted)",
@@ -465,7 +468,12 @@ class Publisher:
             changed = _count(cur, "_lh_changes")
             return changed, _count(cur, "_lh_deleted"), 0, before + changed - _deleted_rows(cur)
         else:
-            updated = self._diff_by_key(cur, model, select, columns, before)
+            newer = self._diff_newer(cur, model, select, columns, before)
+            updated = (
+                newer
+                if newer is not None
+                else self._diff_by_key(cur, model, select, columns, before)
+            )
         if _null_key_changed(cur, model):
             return None  # a NULL key matches no row in a merge
         changed = _count(cur, "_lh_changes")
@@ -474,6 +482,75 @@ class Publisher:
         if _count(cur, model.relation) != rows or _repeated_keys(cur, model, "_lh_changes"):
             return None  # the key is not unique in the model
         return changed, deleted, updated, rows
+
+    def _diff_newer(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        select: str,
+        columns: list[str],
+        before: int,
+    ) -> int | None:
+        """The diff of a keyed model from its rows newer than its last publish, proven whole.
+
+        The rows whose ``_ingested_at`` is after the newest one at the last publish (recorded
+        beside the shadow: :meth:`_note_newest`) are compared by key with the shadow, as a
+        scoped diff (:meth:`_diff_by_key`); the rest of the model is then proven unchanged in
+        one pass over it: its row count and the sum of its row hashes must be the shadow's,
+        less the hashes of the published rows replaced, plus those of the rows new or changed
+        (the test the content fingerprint and :meth:`_changed_ranges` make). A pass that sums
+        the hashes costs about half of counting and summing them by key range on both sides.
+        ``None`` (compare by key range instead) when nothing is recorded, when the newer rows
+        are most of the table, or when anything else changed: a row updated in place without
+        a newer ``_ingested_at``, a row deleted, a key repeated.
+        """
+        if INGESTED_AT not in columns or before < self.diff_ranges_from:
+            return None
+        newest = self._newest(cur, model)
+        if newest is None:
+            return None
+        scoped = f"select * from ({select}) where {_q(INGESTED_AT)} > '{newest}'::timestamptz"
+        if _count(cur, f"({scoped})") > MERGE_MAX_SHARE * before:
+            return None
+        updated = self._diff_by_key(cur, model, scoped, columns, before, scoped=True)
+        proven = _one(
+            cur,
+            "select m.n = s.n + c.added and m.h = s.h - c.replaced + c.changed from"
+            f" (select count(*) as n, coalesce(sum(hash({ROW})), 0) as h"
+            f" from ({select}) as {ROW}) as m,"
+            f" (select count(*) as n, coalesce(sum({HASH_COLUMN}), 0) as h"
+            f" from {self._shadow(model)}) as s,"
+            " (select count(*) filter (_lh_in_shadow is null) as added,"
+            f" coalesce(sum(_lh_s_hash), 0) as replaced, coalesce(sum({HASH_COLUMN}), 0)"
+            " as changed from _lh_delta where _lh_in_model) as c",
+        )
+        if not proven[0]:
+            log.info("publishing %s: not only its newer rows changed", model.target)
+            return None
+        return updated
+
+    def _newest(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> str | None:
+        """The newest ``_ingested_at`` of the model at its last publish, as text (or ``None``)."""
+        try:
+            found = _one(
+                cur, f"select strftime(newest, '%Y-%m-%d %H:%M:%S.%f+00') from {self._state(model)}"
+            )
+        except duckdb.Error:  # a state recorded before the column was
+            return None
+        return None if found[0] is None else str(found[0])
+
+    def _note_newest(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> None:
+        """Record beside the shadow the newest ``_ingested_at`` of ``select`` (the model as
+        just published): where :meth:`_diff_newer` starts from next time. Only a
+        ``timestamptz`` column, the type bronze gives it; any other leaves nothing recorded."""
+        probe = cur.sql(f"select * from ({select}) limit 0")
+        types = dict(zip(probe.columns, (str(t) for t in probe.types), strict=True))
+        if types.get(INGESTED_AT) != "TIMESTAMP WITH TIME ZONE" or not model.unique_key:
+            return
+        cur.execute(
+            f"update {self._state(model)} set newest ="
+            f" (select max({_q(INGESTED_AT)}) from ({select}))"
+        )
 
     def _published_key_repeated(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
         """Whether a key the merge addresses (changed or deleted) has more than one published row.
@@ -574,7 +651,7 @@ class Publisher:
         join = "left join" if scoped else "full outer join"
         cur.execute(
             "create or replace temp table _lh_delta as"
-            f" select x.*, {s_keys}, s._lh_in_shadow from"
+            f" select x.*, {s_keys}, s._lh_in_shadow, s.{HASH_COLUMN} as _lh_s_hash from"
             f" (select {ROW}.*, hash({ROW}) as {HASH_COLUMN}, true as _lh_in_model"
             f" from ({select}) as {ROW}"
             f"{in_model}) as x {join} (select *, true as _lh_in_shadow"
@@ -945,7 +1022,7 @@ class Publisher:
             cur.execute(f"alter table {staged} rename to {_q(model.layer + '__' + model.name)}")
             cur.execute(
                 f"create or replace table {self._state(model)} as select {seq}::bigint as seq,"
-                f" '{_keys(model)}'::varchar as keys"
+                f" '{_keys(model)}'::varchar as keys, null::timestamptz as newest"
             )
 
     def _shadow_from_table(

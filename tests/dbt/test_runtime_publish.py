@@ -342,6 +342,101 @@ def test_a_keyed_diff_by_key_range_publishes_exactly_the_model(
                 conn.execute(f"insert into m values ({fresh}, {round_})")
 
 
+def test_a_batch_of_newer_rows_is_diffed_without_the_key_ranges(
+    settings: Settings, conn: duckdb.DuckDBPyConnection
+) -> None:
+    """An incremental model whose new and changed rows carry a newer ``_ingested_at``: only
+    those rows are compared with the shadow (no key ranges counted and summed on both sides),
+    and the rest of the model is proven unchanged by its row count and hash sum."""
+    publisher = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=0)
+    model = spec("orders", layer="silver", materialized="incremental", unique_key=("order_id",))
+    conn.execute(
+        "create table orders as select i as order_id, md5(i::varchar) as v,"
+        " timestamptz '2026-01-01 00:00:00+00' as _ingested_at from range(20000) t(i)"
+    )
+    publisher.publish(model)
+    for batch, (first, mode) in enumerate([(20000, "append"), (20010, "merge")], start=2):
+        at = f"timestamptz '2026-0{batch}-01 00:00:00+00'"
+        conn.execute(
+            f"insert into orders select i, 'new', {at} from range({first}, {first + 10}) t(i)"
+        )
+        if mode == "merge":  # and a row of the last batch changed
+            conn.execute(
+                f"update orders set v = 'changed', _ingested_at = {at} where order_id = 20003"
+            )
+        cursor = conn.cursor()
+        done = publisher.publish(model, cursor=cursor)
+        assert (done.mode, done.rows) == (mode, first + 10)
+        with pytest.raises(duckdb.CatalogException):  # the key ranges were never compared
+            cursor.execute("select count(*) from _lh_ranges")
+        changed = 10 if mode == "append" else 11
+        assert cursor.execute("select count(*) from _lh_changes").fetchall() == [(changed,)]
+        cursor.close()
+    expected = conn.sql("select * from orders order by order_id").to_arrow_table()
+    assert rows(delta(settings, "silver/orders"), "order_id") == expected.to_pylist()
+    assert publisher.publish(model).mode == "unchanged"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_diff_of_the_newer_rows_publishes_exactly_the_model(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random rounds against the diff of the rows newer than the last publish: rows added or
+    updated with a newer ``_ingested_at`` (its case), but also rows updated in place with an
+    older one, rows deleted, a late row older than the last publish, a key repeated by a newer
+    row, NULL keys, a delete and an insert of as many rows: after each publish Delta holds
+    exactly the model's rows, every version written is the model at its publish, and
+    publishing again commits nothing."""
+    import random
+
+    from transform import publish
+
+    monkeypatch.setattr(publish, "MERGE_MAX_SHARE", 1.0)  # merge whatever the share it touches
+    rng = random.Random(seed)
+    publisher = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=0)
+    model = spec("m", layer="silver", materialized="incremental", unique_key=("k",))
+    conn.execute(
+        "create table m as select i * 3 as k, i as v, timestamptz '2026-01-01 00:00:00+00'"
+        " + to_seconds(i % 5) as _ingested_at from range(3000) t(i)"
+    )
+    order = [("k", "ascending"), ("v", "ascending"), ("_ingested_at", "ascending")]
+    kinds = ["newer", "newer", "in_place", "delete", "late", "repeat", "null", "swap", "mixed"]
+    added: list[int] = []
+    for round_ in range(12):
+        before = (
+            delta(settings, "silver/m").version() if (settings.dados / "silver/m").exists() else -1
+        )
+        publisher.publish(model)
+        expected = conn.sql("select * from m").to_arrow_table().sort_by(order).to_pylist()
+        table = delta(settings, "silver/m")
+        for version in range(before + 1, table.version() + 1):
+            at = DeltaTable(table.table_uri, version=version).to_pyarrow_table()
+            assert at.sort_by(order).to_pylist() == expected, (round_, version)
+        assert publisher.publish(model).mode == "unchanged", round_
+        now = f"timestamptz '2026-02-01 00:00:00+00' + to_seconds({round_})"
+        # rows of earlier batches (each in a small file of its own: merged, not rewritten)
+        k = rng.choice(added or [0])
+        kind = rng.choice(kinds)
+        if kind in ("newer", "mixed"):  # a batch: new keys and an update, all newer
+            new = [10000 + round_ * 10 + i for i in range(5)]
+            conn.execute(f"insert into m select unnest({new}), 1, {now}")
+            conn.execute(f"update m set v = v + 1, _ingested_at = {now} where k = {k}")
+            added.extend(new)
+        if kind in ("in_place", "mixed"):  # changed, yet its _ingested_at did not move
+            conn.execute(f"update m set v = v - 7 where k = {rng.choice(added or [3])}")
+        if kind == "delete":
+            conn.execute(f"delete from m where k = {k}")
+        if kind == "late":  # a new row older than everything published
+            conn.execute(f"insert into m values ({-1 - round_}, 0, timestamptz '2020-01-01')")
+        if kind == "repeat":  # a newer row repeats a published key: the key is not unique
+            conn.execute(f"insert into m values ({k}, -5, {now})")
+        if kind == "null":
+            conn.execute(f"insert into m values (null, {round_}, {now})")
+        if kind == "swap":  # as many rows go as come, the newer ones not among them
+            conn.execute(f"delete from m where k = {k}")
+            conn.execute(f"insert into m values ({k + 1}, 1, timestamptz '2020-01-01')")
+
+
 # -- a table model publishes what changed, compared as sets ------------------------------------
 
 
