@@ -21,7 +21,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ingest.typecheck import checked, fits_array, misfit_message
-from ingest.validation import BodyError, RecordsError, check_keys, parse_records, record_error
+from ingest.validation import (
+    BodyError,
+    RecordsError,
+    check_keys,
+    check_some_key,
+    parse_records,
+    record_error,
+)
 from lakehouse import dialect, parquet
 from lakehouse.contracts import Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
@@ -83,6 +90,7 @@ def _check_ndjson(
                 if rows == 0:
                     raise FileError("the file holds no records", 422)
                 check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
+                check_some_key(keys)
                 return rows
 
 
@@ -104,12 +112,16 @@ def _check_json(
     head = data.lstrip()[:1]
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:
-            return parse_records(data, ndjson=True, contract=contract, max_errors=max_errors).count
+            records = parse_records(data, ndjson=True, contract=contract, max_errors=max_errors)
+            check_some_key(records.keys)
+            return records.count
         except BodyError:
             pass
-    return parse_records(
+    records = parse_records(
         data, ndjson=False, contract=contract, max_records=2**62, max_errors=max_errors
-    ).count
+    )
+    check_some_key(records.keys)
+    return records.count
 
 
 def _misfits(

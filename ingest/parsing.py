@@ -30,7 +30,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from ingest.bodies import gunzip
-from ingest.validation import Records, TooManyRecordsError, flat_records, parse_records
+from ingest.validation import (
+    Records,
+    TooManyRecordsError,
+    check_some_key,
+    flat_records,
+    parse_records,
+)
 from lakehouse.contracts import Contract
 from lakehouse.settings import Settings
 
@@ -139,6 +145,13 @@ class Parsers:
             return self._pool
 
     async def check(
+        self, raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None
+    ) -> Records:
+        records = await self._check(raw, ndjson=ndjson, gz=gz, contract=contract)
+        check_some_key(records.keys)
+        return records
+
+    async def _check(
         self, raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None
     ) -> Records:
         loop = asyncio.get_running_loop()

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
@@ -220,6 +221,14 @@ def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
     problem = dialect.check_names(ordered if ordered is not None else sorted(keys))
     if problem is not None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
+
+
+def check_some_key(keys: Iterable[str]) -> None:
+    """422 when records hold no key at all (only empty objects): bronze has no column to store
+    them in, and the loader quarantines such a file (``empty``). Over a whole body or file."""
+    if not any(True for _ in keys):
+        msg = "the records hold no keys (only empty objects): bronze has no column to store"
+        raise RecordsError([record_error(None, None, msg, "empty")])
 
 
 # -- fast checks, each with its exact slow path -------------------------------------------------

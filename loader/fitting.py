@@ -583,7 +583,11 @@ class Typer:
             if ints is not None:
                 return ints, None  # every value fits
         if plan.data_type == OBJECT:
-            structs, fit = nested.structs(text.to_pylist(), plan.stored)
+            try:
+                structs, fit = nested.structs(text.to_pylist(), plan.stored)
+            except nested.RepeatedKey as exc:  # docs/loading.md: a repeated key refuses the file
+                where = f"record {self.rows + exc.index + 1}, column {plan.name!r}"
+                raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc
             ok = pa.array(fit, pa.bool_())
         else:
             ok, values = fits_and_values(text, plan.data_type)

@@ -150,12 +150,17 @@ def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[
         return plan
     i = names.index(plan.name)
     objects: list[dict[str, object]] = []
+    row = 0
     for batch in window:
         for text in batch.column(i).to_pylist():
+            row += 1
             if text is None or not text.startswith("{"):
                 continue
             try:
                 value = nested.decode(text)
+            except nested.RepeatedKey as exc:  # docs/loading.md: it refuses the file
+                where = f"record {row}, column {plan.name!r}"
+                raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc
             except ValueError:
                 continue  # not an object: a mismatch, found when typed
             if isinstance(value, dict):

@@ -41,10 +41,34 @@ class Misfit(Exception):
     """A value that does not fit its struct type."""
 
 
+class RepeatedKey(ValueError):
+    """An object that repeats a key: the file is refused (a struct would keep one value)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"an object repeats the key {key!r}")
+        self.key = key
+        self.index = 0  # the value's place in the texts :func:`structs` was given
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        raise RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    return found
+
+
 def decode(text: str) -> object:
     """A JSON text as Python values, every number a :class:`Number` (its literal: ``-0`` is not
-    ``0``); ``NaN`` and ``Infinity`` are no JSON (ValueError)."""
-    return json.loads(text, parse_float=Number, parse_int=Number, parse_constant=_no_constant)
+    ``0``); ``NaN`` and ``Infinity`` are no JSON (ValueError); an object that repeats a key
+    raises :class:`RepeatedKey` (json.loads would keep its last value without a word)."""
+    return json.loads(
+        text,
+        parse_float=Number,
+        parse_int=Number,
+        parse_constant=_no_constant,
+        object_pairs_hook=_object,
+    )
 
 
 def _no_constant(name: str) -> object:
@@ -192,7 +216,7 @@ def _temporal(value: object, text: str, rule: str) -> object:
 
 def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, list[bool]]:
     """JSON texts of objects as a struct array of type ``t``; per value whether it fit (a
-    value that did not is null in the array)."""
+    value that did not is null in the array). Raises :class:`RepeatedKey`."""
     values: list[object] = []
     ok: list[bool] = []
     for text in texts:
@@ -203,6 +227,9 @@ def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, li
         try:
             values.append(to_struct(decode(text), t))
             ok.append(True)
+        except RepeatedKey as exc:
+            exc.index = len(values)
+            raise
         except (Misfit, msgspec.DecodeError, ValueError):
             values.append(None)
             ok.append(False)

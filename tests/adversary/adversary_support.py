@@ -35,6 +35,16 @@ from loader import Loader
 
 D = decimal.Decimal
 
+
+def _number(literal: str) -> D | str:
+    """A JSON number as a Decimal, or its literal when no Decimal holds its exponent
+    (``1e99999999999999999999``: bronze keeps it as text)."""
+    try:
+        return D(literal)
+    except decimal.InvalidOperation:
+        return literal
+
+
 # -- the rule, read independently -----------------------------------------------------------
 
 
@@ -179,7 +189,7 @@ def expected_json(data: bytes, kind: str) -> Expected:
     rows = []
     for raw in records:
         try:
-            pairs = json.loads(raw, object_pairs_hook=list, parse_float=D, parse_int=D)
+            pairs = json.loads(raw, object_pairs_hook=list, parse_float=_number, parse_int=_number)
         except ValueError as exc:
             return Refusal("unparseable", f"not one JSON value: {exc}")
         if not raw.lstrip().startswith(b"{"):
@@ -251,7 +261,7 @@ def same_json(stored: Any, raw: bytes | None) -> bool:
     """Does ``stored`` say exactly the JSON value written ``raw`` (None: absent)?"""
     if raw is None or raw == b"null":
         return stored is None
-    value = json.loads(raw, parse_float=D, parse_int=D)
+    value = json.loads(raw, parse_float=_number, parse_int=_number)
     if isinstance(value, str):
         return stored == value
     if isinstance(value, bool):
@@ -267,7 +277,7 @@ def same_json(stored: Any, raw: bytes | None) -> bool:
     if not isinstance(stored, str):
         return False
     try:
-        return json.loads(stored, parse_float=D, parse_int=D) == value
+        return json.loads(stored, parse_float=_number, parse_int=_number) == value
     except ValueError:
         return False
 
@@ -294,7 +304,7 @@ def _same_decoded(stored: Any, value: Any) -> bool:
     if not isinstance(stored, str):  # an array: its JSON text
         return False
     try:
-        return json.loads(stored, parse_float=D, parse_int=D) == value
+        return json.loads(stored, parse_float=_number, parse_int=_number) == value
     except ValueError:
         return False
 

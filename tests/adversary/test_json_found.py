@@ -1,0 +1,115 @@
+"""JSON inputs the adversary found mishandled (from nst/JSONTestSuite's y_/i_ cases wrapped as
+values, and simdjson's examples), through the real API (``/files`` and ``/records``) and the
+real loader in one pass.
+
+- Records that are all empty objects (JSONTestSuite ``y_object_empty``,
+  ``i_structure_UTF-8_BOM_empty_object``): the API answered 202, the loader quarantined the
+  file (``empty``: no keys, no column to store). Now the API refuses them too (422).
+- An object value repeating a key (``y_object_duplicated_key`` as a value): the API refused it
+  (422), the loader stored a struct holding the last value only, the first dropped without a
+  word. Now the loader refuses the file (``unparseable``), as ``docs/loading.md`` says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from adversary_support import (
+    Outcome,
+    Table,
+    _bronze,
+    _drop,
+    _error,
+    expected,
+    lakehouse,
+    mismatches,
+    run,
+)
+from fastapi.testclient import TestClient
+
+from ingest import create_app
+from lakehouse import Settings, dialect
+from loader import Loader
+
+#: name → (bytes, ("load", rows) or ("refuse", quarantine kind))
+CASES: dict[str, tuple[bytes, tuple[str, int | str]]] = {
+    "empty_objects.ndjson": (b"{}\n{}\n", ("refuse", "empty")),
+    "empty_object_array.json": (b"[{}]", ("refuse", "empty")),
+    "bom_empty_object.json": (dialect.BOM_UTF8 + b"{}", ("refuse", "empty")),
+    "empty_then_keys.ndjson": (b'{}\n{"a":1}\n', ("load", 2)),
+    "nested_repeated_key.ndjson": (b'{"v": {"a":"b","a":"c"}}\n', ("refuse", "unparseable")),
+    "nested_repeated_key_same_value.json": (
+        b'[{"v": {"a":"b","a":"b"}}]',
+        ("refuse", "unparseable"),
+    ),
+    "deeper_repeated_key.ndjson": (
+        b'{"v": {"w": {"x": 1}}}\n{"v": {"w": {"x": 1, "x": 2}}}\n',
+        ("refuse", "unparseable"),
+    ),
+    "nested_keys_differ.ndjson": (b'{"v": {"a":"b","A":"c"}}\n', ("load", 1)),
+}
+NAMES = list(CASES)
+
+
+@pytest.fixture(scope="module")
+def outcomes(module_lakehouse: Settings) -> tuple[dict[str, Outcome], dict[str, Outcome]]:
+    files = [(f"f{i}", name, CASES[name][0]) for i, name in enumerate(NAMES)]
+    records: dict[str, Outcome] = {}
+    with TestClient(create_app(module_lakehouse)) as client:
+        for i, name in enumerate(NAMES):
+            data = CASES[name][0]
+            kind = "x-ndjson" if name.endswith(".ndjson") else "json"
+            r = client.post(
+                f"/v1/tables/r{i}/records",
+                content=data,
+                headers={"content-type": f"application/{kind}"},
+            )
+            records[name] = Outcome(name, data, f"r{i}", r.status_code, r.json().get("detail"))
+        by_table = run(module_lakehouse, files, client)  # loads /records' landings too
+    for outcome in records.values():
+        outcome.refused = _error(module_lakehouse, outcome.table)
+        if outcome.refused is None:
+            outcome.loaded_rows = _bronze(module_lakehouse, outcome.table)
+    return {name: by_table[f"f{i}"] for i, name in enumerate(NAMES)}, records
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("route", ["files", "records"])
+def test_the_api_and_the_loader_agree_by_the_rule(
+    outcomes: tuple[dict[str, Outcome], dict[str, Outcome]], route: str, name: str
+) -> None:
+    outcome = outcomes[0 if route == "files" else 1][name]
+    verdict, detail = CASES[name][1]
+    if verdict == "refuse":
+        assert 400 <= outcome.api_status < 500, (outcome.api_status, outcome.api_detail)
+        assert outcome.api_detail
+        if route == "files":  # a refused body lands nothing; a refused file is dropped as is
+            assert outcome.refused is not None, "loaded, but the rule refuses it"
+            assert outcome.refused["kind"] == detail, outcome.refused
+        return
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    assert outcome.loaded_rows is not None
+    want = expected(name, CASES[name][0])
+    assert isinstance(want, Table)
+    assert len(want.rows) == detail
+    assert mismatches(outcome.loaded_rows, want, js=True) == []
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000, 1])
+def test_a_repeated_key_in_an_object_of_a_struct_column_refuses_the_file(
+    tmp_path: Path, module_lakehouse: Settings, chunk_rows: int
+) -> None:
+    """The table has the struct ``v`` already; the object comes in the records the types are
+    found from, or (``chunk_rows=1``) after them, typed into the struct one by one."""
+    settings = lakehouse(tmp_path, chunk_rows=chunk_rows)
+    _drop(settings, "later", "first.ndjson", b'{"v": {"a": "b"}}\n')
+    Loader(settings).load_pending()
+    second = b'{"v": {"a": "b"}}\n{"v": {"a": "c"}}\n{"v": {"a": "b", "a": "c"}}\n'
+    _drop(settings, "later", "second.ndjson", second)
+    summary = Loader(settings).load_pending()
+    [refused] = summary.quarantined
+    assert (refused.file, refused.kind) == ("second.ndjson", "unparseable")
+    assert "record 3, column 'v': an object repeats the key 'a'" in refused.reason
+    assert [r["v"] for r in _bronze(settings, "later") or []] == [{"a": "b"}]
