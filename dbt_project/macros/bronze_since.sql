@@ -191,57 +191,106 @@
 {%- endmacro %}
 
 {% macro input_since(relation) -%}
+    {{- return(inputs_since([relation])[0]) -}}
+{%- endmacro %}
+
+{#
+    input_since of each of `relations` (refs), as SQL text in the same order: one look-up of
+    the inputs' runs and one write of what the model read, whatever their number
+    (changed_keys reads several inputs at once)
+#}
+{% macro inputs_since(relations) -%}
     {%- if not execute -%}
-        {{- return("'-infinity'::timestamptz") -}}
+        {{- return(["'-infinity'::timestamptz"] * (relations | length)) -}}
     {%- endif -%}
-    {%- set input = _lh_input(relation) -%}
-    {%- set found = [none, 0, none] -%}
+    {%- set found = {} -%}
     {%- if _lh_ready() -%}
         {#
-            one query: the input's last recorded run, whether this model holds a position in
-            its runs (one row), and the oldest bound of the runs after that position
+            one query, a row per input: its last recorded run, whether this model holds a
+            position in its runs (one row), and the oldest bound of the runs after that position
         #}
         {%- set query -%}
             with
-            held as (
-                select count(*) as n, min(position) as position
-                from _lakehouse_absorbed.inputs
-                where {{ _lh_this(this) }} and input = {{ _lh_quote(input) }}
-            ),
-            after as (
-                select min(runs.since) as bound
-                from _lakehouse_absorbed.runs as runs, held
-                where {{ _lh_this(relation) }} and held.n = 1 and runs.seq > held.position
-            )
-            select
-                (
-                    select max(seq) from _lakehouse_absorbed.runs
-                    where {{ _lh_this(relation) }}
-                ) as last_run,
-                (select n from held) as held,
-                (select {{ _lh_bound_text('bound') }} from after) as since
+            {% for relation in relations -%}
+                held_{{ loop.index0 }} as (
+                    select count(*) as n, min(position) as position
+                    from _lakehouse_absorbed.inputs
+                    where {{ _lh_this(this) }} and input = {{ _lh_quote(_lh_input(relation)) }}
+                ),
+                after_{{ loop.index0 }} as (
+                    select min(runs.since) as bound
+                    from _lakehouse_absorbed.runs as runs, held_{{ loop.index0 }} as held
+                    where {{ _lh_this(relation) }} and held.n = 1 and runs.seq > held.position
+                ){{ ',' if not loop.last }}
+            {% endfor -%}
+            {% for relation in relations -%}
+                select
+                    {{ loop.index0 }} as i,
+                    (
+                        select max(seq) from _lakehouse_absorbed.runs
+                        where {{ _lh_this(relation) }}
+                    ) as last_run,
+                    (select n from held_{{ loop.index0 }}) as held,
+                    (select {{ _lh_bound_text('bound') }} from after_{{ loop.index0 }}) as since
+                {% if not loop.last %}union all{% endif %}
+            {% endfor -%}
         {%- endset -%}
-        {%- set found = run_query(query).rows[0] -%}
+        {%- for row in run_query(query).rows -%}
+            {%- do found.update({row[0]: row}) -%}
+        {%- endfor -%}
     {%- endif -%}
-    {%- set last = found[0] -%}
-    {%- if last is none -%}
-        {# the input does not record its runs: the time watermark on this model's rows #}
-        {%- set since = _lh_bound(
-            'max(_ingested_at) - to_minutes(cast(' ~ var('bronze_lookback_minutes', 10)
-            ~ ' as bigint))',
-            this,
-            '-infinity',
-        ) -%}
-        {%- do record_changed_since(since) -%}
-        {{- return("'" ~ since ~ "'::timestamptz") -}}
-    {%- endif -%}
-    {%- set since = '-infinity' -%}
-    {%- if found[1] == 1 -%}
-        {%- set since = 'infinity' if found[2] is none else found[2] -%}
-    {%- endif -%}
-    {# recorded for the tests and publish, in the same statement as the pending read #}
-    {%- do _lh_pending(input, '', last, since, changed=since) -%}
-    {{- return("'" ~ since ~ "'::timestamptz") -}}
+    {%- set out = [] -%}
+    {%- set changed = [] -%}
+    {%- set pending = {} -%}
+    {%- set watermark = [] -%}
+    {%- for relation in relations -%}
+        {%- set row = found.get(loop.index0, [loop.index0, none, 0, none]) -%}
+        {%- if row[1] is none -%}
+            {# the input does not record its runs: the time watermark on this model's rows #}
+            {%- if not watermark -%}
+                {%- do watermark.append(_lh_bound(
+                    'max(_ingested_at) - to_minutes(cast(' ~ var('bronze_lookback_minutes', 10)
+                    ~ ' as bigint))',
+                    this,
+                    '-infinity',
+                )) -%}
+            {%- endif -%}
+            {%- set since = watermark[0] -%}
+        {%- else -%}
+            {%- set since = '-infinity' -%}
+            {%- if row[2] == 1 -%}
+                {%- set since = 'infinity' if row[3] is none else row[3] -%}
+            {%- endif -%}
+            {%- do pending.update({_lh_input(relation): [row[1], since]}) -%}
+        {%- endif -%}
+        {%- do changed.append(since) -%}
+        {%- do out.append("'" ~ since ~ "'::timestamptz") -%}
+    {%- endfor -%}
+    {#
+        recorded for the tests and publish, and (inputs that record their runs) made the
+        model's watermark by its post-hook: one statement
+    #}
+    {%- set query -%}
+        {{ changed_since_record_sql(changed | unique | list) }};
+        {% if pending -%}
+            delete from _lakehouse_absorbed.pending
+            where {{ _lh_this(this) }} and input in (
+                {%- for input in pending -%}
+                    {{ _lh_quote(input) }}{{ ', ' if not loop.last }}
+                {%- endfor -%}
+            );
+            insert into _lakehouse_absorbed.pending values
+            {% for input, read in pending.items() -%}
+                (
+                    {{ _lh_quote(this.database) }}, {{ _lh_quote(this.schema) }},
+                    {{ _lh_quote(this.identifier) }}, {{ _lh_quote(input) }}, '', {{ read[0] }},
+                    '{{ read[1] }}'::timestamptz
+                ){{ ',' if not loop.last }}
+            {% endfor -%}
+        {%- endif %}
+    {%- endset -%}
+    {%- do run_query(query) -%}
+    {{- return(out) -}}
 {%- endmacro %}
 
 {#

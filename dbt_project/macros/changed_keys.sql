@@ -8,12 +8,15 @@
     only in an `is_incremental()` branch.
 #}
 {% macro changed_keys(relations, key) -%}
+    {%- set refs = relations | reject('string') | list -%}
+    {# the refs' bounds in one look-up and one write (inputs_since, bronze_since.sql) #}
+    {%- set bounds = inputs_since(refs) if refs else [] -%}
     {%- for relation in relations -%}
         select {{ key }} from {{ relation }}
         {% if relation is string -%}
             where {{ bronze_watermark() }}
         {%- else -%}
-            where _ingested_at >= {{ input_since(relation) }}
+            where _ingested_at >= {{ bounds[refs.index(relation)] }}
         {%- endif %}
         {% if not loop.last %}union{% endif %}
     {% endfor -%}

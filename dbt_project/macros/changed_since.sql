@@ -26,14 +26,23 @@
     {%- endif -%}
 {% endmacro %}
 
-{# the statement record_changed_since runs (bronze_since.sql runs it with others, at once) #}
+{#
+    the statement record_changed_since runs (bronze_since.sql runs it with others, at once);
+    `since` may be a list: an entry for each, in one statement
+#}
 {% macro changed_since_record_sql(since) -%}
+    {%- set sinces = [since] if since is string else since -%}
     insert into _lakehouse_changed.since
-    select database_name, schema_name, table_name, table_oid, '{{ since }}'::timestamptz
-    from duckdb_tables()
-    where database_name = '{{ this.database }}'
-        and schema_name = '{{ this.schema }}'
-        and table_name = '{{ this.identifier }}'
+    select t.database_name, t.schema_name, t.table_name, t.table_oid, s.since
+    from duckdb_tables() as t, (
+        values
+    {%- for one in sinces %}
+            ('{{ one }}'::timestamptz){{ ',' if not loop.last }}
+    {%- endfor %}
+    ) as s (since)
+    where t.database_name = '{{ this.database }}'
+        and t.schema_name = '{{ this.schema }}'
+        and t.table_name = '{{ this.identifier }}'
 {%- endmacro %}
 
 {# the oldest `_ingested_at` a row of `relation` changed at may have ('-infinity': any) #}

@@ -53,9 +53,21 @@ FILES = {
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Iterator[Settings]:
-    yield watermark_settings(tmp_path, FILES)
+#: ``enriched`` reading both inputs' bounds in one look-up (``inputs_since``, what
+#: ``changed_keys`` does): the same rows as one by one
+TOGETHER = FILES["models/enriched.sql"].replace(
+    """        where o._ingested_at >= {{ input_since(ref('stg_orders')) }}
+            or c._ingested_at >= {{ input_since(ref('stg_customers')) }}""",
+    """        {% set since = inputs_since([ref('stg_orders'), ref('stg_customers')]) %}
+        where o._ingested_at >= {{ since[0] }} or c._ingested_at >= {{ since[1] }}""",
+)
+assert TOGETHER != FILES["models/enriched.sql"]
+
+
+@pytest.fixture(params=["one by one", "together"])
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    files = FILES if request.param == "one by one" else {**FILES, "models/enriched.sql": TOGETHER}
+    yield watermark_settings(tmp_path, files)
     from transform import _dbt_duckdb_internals
 
     _dbt_duckdb_internals.drop_environment()
