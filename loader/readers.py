@@ -168,10 +168,16 @@ def _first_non_utf8(path: Path) -> int | None:
     return None
 
 
-def _not_utf8(path: Path) -> FileRejected:
-    offset = _first_non_utf8(path)
+def _not_utf8(path: Path, otherwise: FileRejected) -> FileRejected:
+    """The file's first byte that is not UTF-8, or ``otherwise`` when every byte is: the
+    parser's complaint was then about something else (a reason is never an encoding problem
+    a UTF-8 file does not have)."""
+    try:
+        offset = _first_non_utf8(path)
+    except OSError:  # a reading's temporary copy, gone by now: the parser's reason stands
+        return otherwise
     if offset is None:
-        return FileRejected("encoding", "the file is not valid UTF-8")
+        return otherwise
     return FileRejected("encoding", dialect.not_utf8_reason(offset))
 
 
@@ -617,9 +623,10 @@ class _CsvProblem:
             return FileRejected("header_only", "the file has a header and no rows")
         if "Expected" in text and "columns" in text:
             return _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
+        unparseable = FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
         if "UTF8" in text or "utf-8" in text.lower() or "utf8" in text.lower():
-            return _not_utf8(self.path)
-        return FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
+            return _not_utf8(self.path, unparseable)
+        return unparseable
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -849,8 +856,6 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return exc
     text = str(exc)
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
-        return _not_utf8(path)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
     line = int(match[1]) if match else None
     where = f"line {line}: " if line is not None else ""
@@ -861,7 +866,12 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         return FileRejected("unparseable", where + "an object repeats a key", line=line)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
-    return FileRejected("unparseable", f"the file does not parse as JSON: {summary}", line=line)
+    unparseable = FileRejected(
+        "unparseable", f"the file does not parse as JSON: {summary}", line=line
+    )
+    # a byte that is not UTF-8 is the reason whatever DuckDB met (the API checks it first too);
+    # DuckDB's words are no hint (the file's own name may say "utf8")
+    return _not_utf8(path, unparseable)
 
 
 def open_json(

@@ -5,6 +5,10 @@ real loader in one pass.
 - Records that are all empty objects (JSONTestSuite ``y_object_empty``,
   ``i_structure_UTF-8_BOM_empty_object``): the API answered 202, the loader quarantined the
   file (``empty``: no keys, no column to store). Now the API refuses them too (422).
+- A JSON file the loader's parser refused was called "not valid UTF-8" when its name held
+  ``utf8`` (the parser's message quotes the path), and one holding bytes that are not UTF-8 was
+  called unparseable where the API named the byte; now the first byte that is not UTF-8 is
+  the reason, or the parser's own when every byte is UTF-8.
 - An object value repeating a key (``y_object_duplicated_key`` as a value): the API refused it
   (422), the loader stored a struct holding the last value only, the first dropped without a
   word. Now the loader refuses the file (``unparseable``), as ``docs/loading.md`` says.
@@ -48,6 +52,16 @@ CASES: dict[str, tuple[bytes, tuple[str, int | str]]] = {
         ("refuse", "unparseable"),
     ),
     "nested_keys_differ.ndjson": (b'{"v": {"a":"b","A":"c"}}\n', ("load", 1)),
+    # a file whose name says utf8 and whose JSON is malformed was refused as "not valid UTF-8"
+    "export_utf8.ndjson": (b'{"a": 1,}\n', ("refuse", "unparseable")),
+    "bom_inside_a_value_UTF-8.ndjson": (b'{"v": \xef\xbb\xbf{}}\n', ("refuse", "unparseable")),
+    # not UTF-8 (JSONTestSuite i_string_UTF-16LE_with_BOM, also as a value): the API said so,
+    # the loader called it unparseable
+    "utf16le_bom.json": (b'\xff\xfe[\x00"\x00\xe9\x00"\x00]\x00', ("refuse", "encoding")),
+    "utf16le_bom_value.ndjson": (
+        b'{"v": \xff\xfe[\x00"\x00\xe9\x00"\x00]\x00}\n',
+        ("refuse", "encoding"),
+    ),
 }
 NAMES = list(CASES)
 
