@@ -333,8 +333,8 @@ class Publisher:
             if self._shadow_in_sync(cur, model, current):
                 cur.execute(f"drop table if exists {staged}")
             else:
-                self._install_shadow(cur, model, staged, _seq(current, model))
-                self._note_newest(cur, model, select)
+                newest = self._newest_sql(cur, model, select, rows)
+                self._install_shadow(cur, model, staged, _seq(current, model), newest)
             return Published(model.target, current.version(), "unchanged", rows)
         seq = _seq(current, model) + 1
         self._drop_state(cur, model)  # out of sync until the shadow is installed below
@@ -366,8 +366,7 @@ class Publisher:
         # The key's uniqueness is not scanned for here (a tenth of a second per million rows):
         # a diff checks the rows it compares, and a merge the published rows it addresses
         # (_diff, _published_key_repeated); a key that is not unique only makes them rewrite.
-        self._install_shadow(cur, model, staged, seq)
-        self._note_newest(cur, model, select)
+        self._install_shadow(cur, model, staged, seq, self._newest_sql(cur, model, select, rows))
         version = self._version(model, current)
         log.info("published %s v%s (overwrite, %s rows)", model.target, version, rows)
         return Published(model.target, version, "overwrite", rows)
@@ -429,8 +428,7 @@ class Publisher:
                 commit_properties=commit,
             )
             mode = "append"
-        self._update_shadow(cur, model, seq)
-        self._note_newest(cur, model, select)
+        self._update_shadow(cur, model, seq, self._newest_sql(cur, model, select, rows))
         version = self._version(model, current)
         log.info(
             "published %s v%s (%s: %s new or changed, %s deleted)",
@@ -494,7 +492,7 @@ class Publisher:
         """The diff of a keyed model from its rows newer than its last publish, proven whole.
 
         The rows whose ``_ingested_at`` is after the newest one at the last publish (recorded
-        beside the shadow: :meth:`_note_newest`) are compared by key with the shadow, as a
+        beside the shadow: :meth:`_newest_sql`) are compared by key with the shadow, as a
         scoped diff (:meth:`_diff_by_key`); the rest of the model is then proven unchanged in
         one pass over it: its row count and the sum of its row hashes must be the shadow's,
         less the hashes of the published rows replaced, plus those of the rows new or changed
@@ -539,18 +537,21 @@ class Publisher:
             return None
         return None if found[0] is None else str(found[0])
 
-    def _note_newest(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str) -> None:
-        """Record beside the shadow the newest ``_ingested_at`` of ``select`` (the model as
-        just published): where :meth:`_diff_newer` starts from next time. Only a
-        ``timestamptz`` column, the type bronze gives it; any other leaves nothing recorded."""
+    def _newest_sql(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, select: str, rows: int
+    ) -> str:
+        """What to record beside the shadow as the newest ``_ingested_at`` of ``select`` (the
+        model as it is being published), where :meth:`_diff_newer` starts from next time: an
+        SQL expression, evaluated in the transaction that records the shadow's state. Only for
+        a keyed model of at least ``diff_ranges_from`` rows whose ``_ingested_at`` is a
+        ``timestamptz`` (the type bronze gives it); else NULL (nothing recorded)."""
+        if not model.unique_key or rows < self.diff_ranges_from:
+            return "null::timestamptz"
         probe = cur.sql(f"select * from ({select}) limit 0")
         types = dict(zip(probe.columns, (str(t) for t in probe.types), strict=True))
-        if types.get(INGESTED_AT) != "TIMESTAMP WITH TIME ZONE" or not model.unique_key:
-            return
-        cur.execute(
-            f"update {self._state(model)} set newest ="
-            f" (select max({_q(INGESTED_AT)}) from ({select}))"
-        )
+        if types.get(INGESTED_AT) != "TIMESTAMP WITH TIME ZONE":
+            return "null::timestamptz"
+        return f"(select max({_q(INGESTED_AT)}) from ({select}))"
 
     def _published_key_repeated(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
         """Whether a key the merge addresses (changed or deleted) has more than one published row.
@@ -1014,7 +1015,12 @@ class Publisher:
         return staged
 
     def _install_shadow(
-        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, staged: str, seq: int
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        model: ModelSpec,
+        staged: str,
+        seq: int,
+        newest: str = "null::timestamptz",
     ) -> None:
         """The staged hashes become the shadow of publish ``seq`` (one transaction)."""
         with _transaction(cur):
@@ -1022,7 +1028,7 @@ class Publisher:
             cur.execute(f"alter table {staged} rename to {_q(model.layer + '__' + model.name)}")
             cur.execute(
                 f"create or replace table {self._state(model)} as select {seq}::bigint as seq,"
-                f" '{_keys(model)}'::varchar as keys, null::timestamptz as newest"
+                f" '{_keys(model)}'::varchar as keys, {newest} as newest"
             )
 
     def _shadow_from_table(
@@ -1045,7 +1051,9 @@ class Publisher:
             return False
         return True
 
-    def _update_shadow(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, seq: int) -> None:
+    def _update_shadow(
+        self, cur: duckdb.DuckDBPyConnection, model: ModelSpec, seq: int, newest: str
+    ) -> None:
         shadow = self._shadow(model)
         keys = list(model.unique_key) or [HASH_COLUMN]
         on = " and ".join(f"{shadow}.{_q(k)} = c.{_q(k)}" for k in keys)
@@ -1057,7 +1065,7 @@ class Publisher:
                 f"insert into {shadow} select {', '.join(_q(k) for k in keys)}"
                 f"{', ' + HASH_COLUMN if model.unique_key else ''} from _lh_changes"
             )
-            cur.execute(f"update {self._state(model)} set seq = {seq}")
+            cur.execute(f"update {self._state(model)} set seq = {seq}, newest = {newest}")
 
 
 def relation_parts(node: Any) -> tuple[str, str, str] | None:
