@@ -375,6 +375,11 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
         pf = parquet.open_file(path)
         _check_parquet_schema(pf.schema_arrow)
         nanoseconds = parquet.nanosecond_columns(pf.schema_arrow)
+        beyond = parquet.int96_beyond_range(path)
+        if beyond is not None:
+            raise RecordsError(
+                [record_error(beyond.row, beyond.column, beyond.reason, "type_error")]
+            )
         text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
         for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
             for name in required:

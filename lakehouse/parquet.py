@@ -5,6 +5,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 - **INT96 timestamps** (Spark, Impala, Hive) are read in microseconds, Spark's own unit: read in
   nanoseconds (pyarrow's default) a date past 2262-04-11 wraps around without a word
   (9999-12-31 is read as 1816-03-29).
+  An INT96 value beyond what microseconds since 1970 hold in 64 bits (about year 294247 either
+  way) refuses the file (:func:`int96_beyond_range`): pyarrow wraps it without a word.
 - **A nanosecond timestamp that is not a whole microsecond** refuses the file: bronze stores
   microseconds (Delta's unit), and dropping the nanoseconds would change the value.
 - **Struct fields** (at any depth) whose names are equal but for case refuse the file, as
@@ -133,4 +135,51 @@ def lost_nanoseconds(batch: pa.RecordBatch, columns: list[int]) -> LostNanosecon
                 return LostNanoseconds(
                     batch.schema.field(i).name, at if top else None, _text(ints[at].as_py())
                 )
+    return None
+
+
+@dataclass(frozen=True)
+class BeyondRange:
+    column: str
+    row: int
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"record {self.row + 1}, column {self.column!r}: an INT96 timestamp beyond the "
+            "microseconds Delta holds (about year 294247 either way)"
+        )
+
+
+def int96_beyond_range(source: Any) -> BeyondRange | None:
+    """The first INT96 timestamp of a top-level column that microseconds cannot hold, or None.
+
+    Read in microseconds such a value wraps around; read in milliseconds (which hold every
+    INT96 day) it does not: a value whose two readings disagree is beyond the range. Reads the
+    INT96 columns twice more, one row group at a time (legacy files only pay)."""
+    micro = open_file(source)
+    schema = micro.schema
+    names = [
+        schema.column(i).name
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT96"
+        and schema.column(i).path == schema.column(i).name
+    ]
+    if not names:
+        return None
+    milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")
+    offset = 0
+    for group in range(micro.num_row_groups):
+        us = micro.read_row_group(group, columns=names)
+        ms = milli.read_row_group(group, columns=names)
+        for name in names:
+            pairs = zip(
+                us.column(name).cast(pa.int64()).to_pylist(),
+                ms.column(name).cast(pa.int64()).to_pylist(),
+                strict=True,
+            )
+            for row, (u, m) in enumerate(pairs):
+                if u is not None and u // 1000 != m:
+                    return BeyondRange(name, offset + row)
+        offset += us.num_rows
     return None

@@ -1268,6 +1268,9 @@ def open_parquet(
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(parquet.open_file(mapped.reader if mapped is not None else path))
+        beyond = parquet.int96_beyond_range(path)
+        if beyond is not None:
+            raise FileRejected("type_conflict", beyond.reason, column=beyond.column)
         batches = _parquet_batches(file.iter_batches(batch_size=batch_rows), mapped)
         return file.schema_arrow, batches, stack, file.metadata.num_rows
     except FileRejected:

@@ -31,6 +31,7 @@ from ingest import create_app
 from lakehouse import Settings, dialect
 from lakehouse.formats import from_name
 from lakehouse.layout import raw_dir, table_path
+from lakehouse.storage import arrow_dataset
 from loader import Loader
 
 D = decimal.Decimal
@@ -396,7 +397,7 @@ def _bronze(settings: Settings, table: str) -> list[dict[str, Any]] | None:
     path = table_path(settings, "bronze", table)
     if not (path / "_delta_log").is_dir():
         return None
-    rows: list[dict[str, Any]] = DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+    rows: list[dict[str, Any]] = arrow_dataset(DeltaTable(str(path))).to_table().to_pylist()
     return rows
 
 

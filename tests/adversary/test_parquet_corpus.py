@@ -26,6 +26,7 @@ from deltalake import DeltaTable
 
 from lakehouse import Settings, parquet
 from lakehouse.layout import table_path
+from lakehouse.storage import arrow_dataset
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "parquet-testing"
 
@@ -79,8 +80,9 @@ CORPUS: dict[str, tuple[str, int | str]] = {
 }
 
 # Spark's INT96 timestamps (apache/parquet-testing data/int96_from_spark.md): read in
-# microseconds they keep 9999-12-31 (in nanoseconds it wrapped to 1816-03-29)
-CORPUS["int96_from_spark.parquet"] = ("load", 6)
+# microseconds they keep 9999-12-31 (in nanoseconds it wrapped to 1816-03-29); its last value,
+# year 290000, is beyond microseconds in 64 bits (pyarrow wrapped it without a word): refused
+CORPUS["int96_from_spark.parquet"] = ("refuse", "type_conflict")
 
 
 def _written(table: pa.Table) -> bytes:
@@ -159,7 +161,7 @@ def outcomes(module_lakehouse: Settings) -> dict[str, Outcome]:
 
 def _bronze(settings: Settings, outcome: Outcome) -> pa.Table:
     # read as Arrow, never as Python objects: dates past year 9999 are valid here
-    return DeltaTable(str(table_path(settings, "bronze", outcome.table))).to_pyarrow_table()
+    return arrow_dataset(DeltaTable(str(table_path(settings, "bronze", outcome.table)))).to_table()
 
 
 def _comparable(values: pa.ChunkedArray) -> list[Any]:
@@ -232,18 +234,10 @@ def test_int96_is_read_in_microseconds() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, not fixed: pyarrow's INT96 → microseconds conversion overflows past "
-    "year 294247 without an error (a check against a second read in another unit is not built)",
-)
-def test_int96_past_the_microsecond_range_is_refused_not_wrapped(
-    outcomes: dict[str, Outcome], module_lakehouse: Settings
-) -> None:
-    """Spark wrote year 290000 (9089380393200000000 µs, data/int96_from_spark.md): bronze must
-    hold exactly that, or the file must be refused; today it holds another instant."""
+def test_int96_past_the_microsecond_range_is_named(outcomes: dict[str, Outcome]) -> None:
+    """Spark wrote year 290000 (9089380393200000000 µs, data/int96_from_spark.md) in row 6."""
     outcome = outcomes["int96_from_spark.parquet"]
-    if outcome.refused is not None:
-        return
-    last = _bronze(module_lakehouse, outcome).column("a").cast(pa.int64())[5].as_py()
-    assert last == 9089380393200000000
+    assert outcome.refused is not None
+    assert outcome.refused["column"] == "a"
+    assert outcome.refused["reason"].startswith("record 6, column 'a': an INT96 timestamp")
+    assert outcome.api_detail[0]["row"] == 5
