@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -366,8 +366,12 @@ class Inference:
     """The type every value of one column fits (``dialect.infer``), over the batches added.
 
     ``json``: the values are JSON text, and a column of objects only is a struct (``OBJECT``).
-    The candidates are tried in order when :meth:`result` is asked, each over every value
-    until one does not fit: a column costs about one check of its type.
+    The candidates are tried in order, each over every value until one does not fit: a column
+    costs about one check of its type. :meth:`settle` does that over the batches added so far
+    (a reader calls it on a thread after each batch, while it reads the next), remembering
+    the first candidate not refuted and how many batches fit it; :meth:`result` goes on from
+    there. Every check is of each value alone, so the answer is the one a single pass over
+    all the values gives, however the values came in batches and whenever they were settled.
     """
 
     json: bool = False
@@ -375,41 +379,85 @@ class Inference:
     #: :func:`_json_ints`).
     literal_numbers: bool = True
     parts: list[pa.Array] = field(default_factory=list)
+    _at: int = 0  # the first candidate no part has refuted (its index in _candidates())
+    _fit: int = 0  # parts[:_fit] all fit it
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, text: pa.Array) -> None:
         values = text.drop_null() if text.null_count else text
         if len(values):
             self.parts.append(values)
 
-    def _every(self, test: Callable[[pa.Array], pa.Array]) -> bool:
-        head = self.parts[0].slice(0, _HEAD)  # most columns fail most types in their first values
-        return _all(test(head)) and all(_all(test(part)) for part in self.parts)
+    def _candidates(self) -> list[tuple[str, Callable[[pa.Array], pa.Array | bool]]]:
+        """The types in order, each with its test of a part: a mask of the values that fit,
+        or whether all do."""
+        tests: list[tuple[str, Callable[[pa.Array], pa.Array | bool]]] = []
+        if self.json:
+            tests.append((OBJECT, lambda t: pc.starts_with(t, "{")))
+        for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
+            if candidate == "BIGINT" and self.json and not self.literal_numbers:
+                tests.append((candidate, lambda t: _json_ints(t) is not None))
+            else:
+                tests.append((candidate, lambda t, c=candidate: fits(t, c)))  # type: ignore[misc]
+        tests.append((_DECIMAL, lambda t: _match(t, _NUMBER)))
+        for candidate in ("DATE", "TIMESTAMP"):
+            tests.append((candidate, lambda t, c=candidate: fits(t, c)))  # type: ignore[misc]
+        return tests
+
+    def settle(self) -> None:
+        """Refute candidates over the parts added so far, on any thread; nothing when
+        another thread is at it (what it leaves is settled later, or by :meth:`result`)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._settle(len(self.parts))
+        finally:
+            self._lock.release()
+
+    def _settle(self, parts: int) -> None:
+        tests = self._candidates()
+        while self._at < len(tests):
+            test = tests[self._at][1]
+            while self._fit < parts and _fits_part(test, self.parts[self._fit], self._fit == 0):
+                self._fit += 1
+            if self._fit == parts:
+                return
+            self._at, self._fit = self._at + 1, 0  # the next candidate, from the first part
 
     def result(self) -> str:
         if not self.parts:
             return "VARCHAR"
-        if self.json and self._every(lambda t: pc.starts_with(t, "{")):
-            return OBJECT
-        for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
-            if candidate == "BIGINT" and self.json and not self.literal_numbers:
-                head = self.parts[0].slice(0, _HEAD)
-                if all(_json_ints(part) is not None for part in (head, *self.parts)):
-                    return candidate
-                continue
-            if self._every(lambda t, c=candidate: fits(t, c)):  # type: ignore[misc]
-                return candidate
-        if self._every(lambda t: _match(t, _NUMBER)):
-            whole = scale = 0
-            for part in self.parts:
-                digits, decimals = _decimal_digits(part)
-                whole = max(whole, pc.max(digits).as_py() or 0)
-                scale = max(scale, pc.max(decimals).as_py() or 0)
-            if whole + scale <= dialect.MAX_DECIMAL_DIGITS:
-                return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{scale})"
-        for candidate in ("DATE", "TIMESTAMP"):
-            if self._every(lambda t, c=candidate: fits(t, c)):  # type: ignore[misc]
-                return candidate
-        return "VARCHAR"
+        with self._lock:
+            tests = self._candidates()
+            while True:
+                self._settle(len(self.parts))
+                if self._at == len(tests):
+                    return "VARCHAR"
+                found = tests[self._at][0]
+                if found != _DECIMAL:
+                    return found
+                whole = scale = 0
+                for part in self.parts:
+                    digits, decimals = _decimal_digits(part)
+                    whole = max(whole, pc.max(digits).as_py() or 0)
+                    scale = max(scale, pc.max(decimals).as_py() or 0)
+                if whole + scale <= dialect.MAX_DECIMAL_DIGITS:
+                    return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{scale})"
+                self._at, self._fit = self._at + 1, 0  # too many digits: not a decimal
+
+
+_DECIMAL = "DECIMAL"  # a candidate of Inference: DECIMAL(38, the most decimals seen)
+
+
+def _fits_part(test: Callable[[pa.Array], pa.Array | bool], part: pa.Array, head: bool) -> bool:
+    """Whether every value of ``part`` passes ``test``; ``head``: its first values first (most
+    columns fail most types in their first values, and a failing check of many values costs
+    more than a passing one)."""
+    for values in (part.slice(0, _HEAD), part) if head else (part,):
+        found = test(values)
+        if not (found if isinstance(found, bool) else _all(found)):
+            return False
+    return True
 
 
 _HEAD = 1024
@@ -450,17 +498,30 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="loader-typing")
+        return _POOL
+
+
+def beside(work: Callable[[], None]) -> Future[None] | None:
+    """``work`` started on the typing threads, to go on beside the caller's own (None on one
+    core: the caller goes without)."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    return _pool().submit(work)
+
+
 def in_parallel(work: Callable[[int], _T], items: range, rows: int) -> list[_T]:
     """``[work(i) for i in items]``, the items spread over a thread per core when ``rows`` make
     it worth it. The same answer either way: the results in order, and when some raise, the
     exception of the first of them in order (the one a plain loop would meet)."""
     if rows < PARALLEL_ROWS or len(items) < 2 or (os.cpu_count() or 1) < 2:
         return [work(i) for i in items]
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="loader-typing")
-    futures = [_POOL.submit(work, i) for i in items]
+    pool = _pool()
+    futures = [pool.submit(work, i) for i in items]
     return [f.result() for f in futures]  # in order: the first failure in order raises
 
 

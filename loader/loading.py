@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from lakehouse import dialect, duckdb_config
 from lakehouse.contracts import ContractStore
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
+from lakehouse.formats import from_name
 from lakehouse.heartbeat import write_heartbeat
 from lakehouse.ledger import Ledger
 from lakehouse.progress import WorkProgress
@@ -51,6 +53,7 @@ from loader.fitting import (
     Inference,
     Mismatch,
     Typer,
+    beside,
     in_parallel,
     plan_columns,
 )
@@ -192,6 +195,42 @@ class _Typed:
 
 class _Deferred(Exception):
     """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
+
+
+class _Settled(Exception):
+    """A file found, once identified, not to be read: loaded before, seen already in this call
+    (both recorded), or changed while it was hashed (left for its own pass)."""
+
+
+#: Kinds whose first records (``chunk_rows``) are read before anything is written: a big one is
+#: hashed beside that reading (``landing.Identifying``)
+_WINDOWED = frozenset({"csv", "tsv"})
+
+
+def _hashed_beside(settings: Settings, path: Path) -> bool:
+    found = from_name(path.name)
+    return (
+        found is not None
+        and found.kind in _WINDOWED
+        and landing.hashed_beside(settings, path, path.stat().st_size)
+    )
+
+
+class _Arrival:
+    """A file of one ``load_files`` call: its path, and once identified its identity and the
+    row its reading starts at (``Loader._settle``). A big CSV is identified beside the
+    reading of its first records: :meth:`begin` starts hashing it (``landing.Identifying``)
+    just before the reading opens it."""
+
+    def __init__(self, path: Path, file: LandingFile | None = None, start: int = 0) -> None:
+        self.path = path
+        self.file = file
+        self.start = start
+        self.identifying: landing.Identifying | None = None
+
+    def begin(self, table: str) -> None:
+        if self.file is None and self.identifying is None:
+            self.identifying = landing.Identifying(table, self.path)
 
 
 def same_file(batches: Iterable[pa.RecordBatch], file: LandingFile) -> Iterator[pa.RecordBatch]:
@@ -501,36 +540,27 @@ class Loader:
         target = bronze.schema()
         pending = Pending()
         partial: set[str] = set()  # batch ids with pieces committed in this call
-        todo: list[tuple[LandingFile, int]] = []  # (file, rows already committed)
-        seen: set[str] = set()
-        for path in paths:
+        seen: set[str] = set()  # batch ids of this call
+        for arrival in self._arrivals(summary, bronze, table, paths, seen):
             try:
-                file = landing.identify(self.settings, table, path)
+                arrival.begin(table)
             except FileNotFoundError:
-                continue  # taken already (an event and a scan both saw it)
-            except landing.Replaced as why:  # written to while hashed: its own event follows
-                log.info("%s is left for the next pass: %s", path, why)
-                continue
-            if file.batch_id in seen:
-                self._skip(summary, file, retire=False)  # the same content twice in one batch
-                self._duplicates.append(file)
-                continue
-            seen.add(file.batch_id)
-            mark = bronze.watermark(file.batch_id)
-            if mark == COMPLETE:
-                self._already_loaded(summary, bronze, file)
-                continue
-            todo.append((file, 0 if mark == ROLLED_BACK else mark))
-        for file, start in todo:
+                continue  # taken already
             try:
-                target = self._read_file(bronze, file, start, target, pending, partial, summary)
-            except FileRejected as exc:
+                target = self._read_file(bronze, arrival, target, pending, partial, summary, seen)
+            except (FileRejected, _Deferred) as exc:
+                try:  # an already loaded file is not refused: its identity decides first
+                    file, _ = self._settle(arrival, summary, bronze, seen)
+                except _Settled:
+                    continue
                 pending.drop(file.batch_id)
-                self._reject(summary, bronze, file, exc, partial)
-            except _Deferred as why:
-                pending.drop(file.batch_id)
-                target = bronze.schema()  # its committed pieces may have added columns
-                log.info("%s/%s is left for the next pass: %s", file.table, file.name, why)
+                if isinstance(exc, FileRejected):
+                    self._reject(summary, bronze, file, exc, partial)
+                else:
+                    target = bronze.schema()  # its committed pieces may have added columns
+                    log.info("%s/%s is left for the next pass: %s", file.table, file.name, exc)
+            except _Settled:
+                continue  # loaded before, twice in this call, or changed while hashed
         if pending.batches:
             self._commit(summary, bronze, pending)
         for file in self._duplicates:
@@ -543,15 +573,79 @@ class Loader:
             self._db = duckdb_config.connect(self.settings, "loader")
         return self._db
 
+    def _arrivals(
+        self,
+        summary: LoadSummary,
+        bronze: Bronze,
+        table: str,
+        paths: Iterable[Path],
+        seen: set[str],
+    ) -> list[_Arrival]:
+        """The files to read, in order: each identified and admitted (:meth:`_admit`), but a
+        big CSV, identified beside its reading (:meth:`_settle`)."""
+        todo: list[_Arrival] = []
+        for path in paths:
+            try:
+                if _hashed_beside(self.settings, path):
+                    todo.append(_Arrival(path))
+                    continue
+                file = landing.identify(self.settings, table, path)
+            except FileNotFoundError:
+                continue  # taken already (an event and a scan both saw it)
+            except landing.Replaced as why:  # written to while hashed: its own event follows
+                log.info("%s is left for the next pass: %s", path, why)
+                continue
+            start = self._admit(summary, bronze, file, seen)
+            if start is not None:
+                todo.append(_Arrival(path, file, start))
+        return todo
+
+    def _admit(
+        self, summary: LoadSummary, bronze: Bronze, file: LandingFile, seen: set[str]
+    ) -> int | None:
+        """The row an identified file's reading starts at (its rows committed before), or
+        None when it is not read: seen already in this call, or loaded before."""
+        if file.batch_id in seen:
+            self._skip(summary, file, retire=False)  # the same content twice in one batch
+            self._duplicates.append(file)
+            return None
+        seen.add(file.batch_id)
+        mark = bronze.watermark(file.batch_id)
+        if mark == COMPLETE:
+            self._already_loaded(summary, bronze, file)
+            return None
+        return 0 if mark == ROLLED_BACK else mark
+
+    def _settle(
+        self, arrival: _Arrival, summary: LoadSummary, bronze: Bronze, seen: set[str]
+    ) -> tuple[LandingFile, int]:
+        """The file's identity and the row its reading starts at, waiting for its hash when
+        it is hashed beside its reading; raises :class:`_Settled` when it is not to be read
+        (see :meth:`_admit`; or it changed while it was hashed, or went away)."""
+        if arrival.file is None:
+            assert arrival.identifying is not None
+            try:
+                file = arrival.identifying.result()
+            except FileNotFoundError as exc:
+                raise _Settled from exc  # taken away while hashed
+            except landing.Replaced as why:  # written to while hashed: its own event follows
+                log.info("%s is left for the next pass: %s", arrival.path, why)
+                raise _Settled from why
+            start = self._admit(summary, bronze, file, seen)
+            if start is None:
+                raise _Settled
+            arrival.file, arrival.start = file, start
+        return arrival.file, arrival.start
+
     def _read_file(
         self,
         bronze: Bronze,
-        file: LandingFile,
-        start: int,
+        arrival: _Arrival,
         target: pa.Schema | None,
         pending: Pending,
         partial: set[str],
         summary: LoadSummary,
+        seen: set[str],
     ) -> pa.Schema | None:
         """Load one file: buffered with others when small, else streamed in pieces.
 
@@ -562,12 +656,12 @@ class Loader:
             try:
                 return self._read_file_as(
                     bronze,
-                    file,
-                    start,
+                    arrival,
                     target,
                     pending,
                     partial,
                     summary,
+                    seen,
                     exact=exact,
                     every_key=every_key,
                 )
@@ -575,6 +669,7 @@ class Loader:
                 # JSON: a number's literal is needed, or a key beyond the first records
                 if (exact or not again.exact) and (every_key or not again.every_key):
                     raise  # the same reading again would meet the same: a bug
+                file, _ = self._settle(arrival, summary, bronze, seen)
                 log.info("%s/%s is read again: %s", file.table, file.name, again)
                 exact, every_key = exact or again.exact, every_key or again.every_key
                 pending.drop(file.batch_id)
@@ -585,23 +680,25 @@ class Loader:
                     partial.discard(file.batch_id)
                     self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
                     target = bronze.schema()  # the rolled-back pieces' columns stay in it
-                    start = 0  # every row of the file went, an earlier run's pieces too
+                    arrival.start = 0  # every row of the file went, an earlier run's pieces too
 
     def _read_file_as(
         self,
         bronze: Bronze,
-        file: LandingFile,
-        start: int,
+        arrival: _Arrival,
         target: pa.Schema | None,
         pending: Pending,
         partial: set[str],
         summary: LoadSummary,
+        seen: set[str],
         *,
         exact: bool = False,
         every_key: bool = False,
     ) -> pa.Schema | None:
-        source = detect(file.path)
+        source = detect(arrival.path)
         with self._typed(bronze.name, source, target, exact=exact, every_key=every_key) as typed:
+            # a file hashed beside the reading of its first records: its identity now
+            file, start = self._settle(arrival, summary, bronze, seen)
             schema = typed.typer.schema
             if typed.typer.may_rescue and not is_small(file, source):
                 schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
@@ -703,16 +800,30 @@ class Loader:
                 for name in text.names
                 if name not in existing
             }
+            inferred = [
+                (i, inference[name])
+                for i, name in enumerate(text.names)
+                if name in inference and name not in declared and infer
+            ]
+
+            def settle() -> None:
+                for _, column in inferred:
+                    column.settle()
+
+            settling: list[Future[None]] = []  # each batch's columns checked as the next is read
             for batch in text.batches:
                 window.append(batch)
                 rows += batch.num_rows
-                for i, name in enumerate(text.names):
-                    if name in inference and name not in declared and infer:
-                        inference[name].add(batch.column(i))
+                for i, column in inferred:
+                    column.add(batch.column(i))
+                if inferred and (work := beside(settle)) is not None:
+                    settling.append(work)
                 if rows >= self.settings.chunk_rows:
                     break
             else:
                 exhausted = True
+            for work in settling:
+                work.result()
             # each column's type found on a thread of its own (pyarrow releases the GIL)
             undecided = list(inference)
             found = in_parallel(

@@ -22,13 +22,25 @@ from waiting import wait_for
 
 from app.service import print_summary
 from lakehouse import Ledger, LoadEvent, Settings
-from loader import Loader
+from loader import Loader, landing
 from loader.bronze import COMPLETE, Bronze
 from loader.landing import identify
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(params=["before", "beside"])
+def hashed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A dropped CSV hashed before its reading, or beside it (``landing.Identifying``, which
+    big CSVs take): every CSV here takes the one asked."""
+    if request.param == "beside":
+        monkeypatch.setattr(landing, "HASH_BESIDE_BYTES", 0)
+    else:
+        monkeypatch.setattr(landing, "HASH_BESIDE_BYTES", 2**62)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("hashed")
 def test_same_content_under_another_name_loads_once(settings: Settings) -> None:
     drop(settings, "t", "a.csv", csv_rows(3))
     drop(settings, "t", "a-again.csv", csv_rows(3))
@@ -95,6 +107,7 @@ def test_batches_are_bounded_by_max_files(settings: Settings) -> None:
     assert len(summary.events) == 3
 
 
+@pytest.mark.usefixtures("hashed")
 def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings) -> None:
     settings = settings.model_copy(update={"chunk_rows": 3000, "read_batch_rows": 1024})
     path = drop(settings, "t", "big.csv", csv_rows(10_000))

@@ -194,6 +194,44 @@ def test_inference_agrees_with_the_rule(texts: list[str | None]) -> None:
     assert inference.result() == dialect.infer(texts)
 
 
+_INFER_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(TEXTS),
+    st.sampled_from(["true", "false", "1" * 38, "0." + "1" * 37, "2024-01-02T13:45:00"]),
+    st.from_regex(dialect.INTEGER_TEXT, fullmatch=True),
+    st.from_regex(dialect.NUMBER_TEXT, fullmatch=True),
+    st.from_regex(dialect.DATE_TEXT, fullmatch=True),
+    st.from_regex(dialect.TIMESTAMP_TEXT, fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(_INFER_TEXTS, max_size=6), min_size=1, max_size=6),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+    st.booleans(),
+)
+def test_inference_settled_as_batches_come_agrees_with_the_rule(
+    batches: list[list[str | None]], settle_after: list[bool], on_threads: bool
+) -> None:
+    """The reader settles a column's candidates after some batches (on the typing threads,
+    while it reads the next); the type is the rule's over all the values whatever the
+    batches and the settling."""
+    inference = Inference()
+    pending = []
+    for texts, settle in zip(batches, settle_after, strict=False):
+        inference.add(pa.array(texts, pa.string()))
+        if settle and on_threads:
+            pending.append(fitting.beside(inference.settle))
+        elif settle:
+            inference.settle()
+    for work in pending:
+        if work is not None:
+            work.result()
+    values = [t for texts in batches for t in texts]
+    assert inference.result() == dialect.infer(values)
+
+
 def _batch(**columns: list[str | None]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict({k: pa.array(v, pa.string()) for k, v in columns.items()})
 

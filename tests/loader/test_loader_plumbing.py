@@ -23,16 +23,20 @@ from waiting import wait_for
 from lakehouse import Settings
 from lakehouse.dialect import MismatchPolicy
 from lakehouse.layout import batch_id_for, table_path
-from loader import Loader, fitting, readers
+from loader import Loader, fitting, landing, readers
 from loader.exceptions import FileRejected
 from loader.fitting import ColumnPlan, Mismatch, Typer
 from loader.landing import HASH_READ_BYTES, LandingFile, identify
 from loader.pieces import BronzeColumns, Pieces, Prefetch, _constant, bronze_schema
 
 
-def test_a_big_file_hashed_on_every_core_keeps_its_identity(settings: Settings) -> None:
+@pytest.mark.parametrize("beside", [False, True], ids=["before", "beside"])
+def test_a_big_file_hashed_on_every_core_keeps_its_identity(
+    settings: Settings, beside: bool
+) -> None:
     """Past ``HASH_READ_BYTES`` the hash runs on threads, read in reused blocks: the same
-    digest as one plain pass over the bytes (a stale or short block would change it)."""
+    digest as one plain pass over the bytes (a stale or short block would change it), before
+    the reading or on a thread beside it (``landing.Identifying``: the same identity)."""
     folder = settings.raw_dir / "t"
     folder.mkdir(parents=True)
     path = folder / "big.csv"
@@ -40,7 +44,9 @@ def test_a_big_file_hashed_on_every_core_keeps_its_identity(settings: Settings) 
     data = bytes((i * 7919 + i // 4096) % 251 for i in range(size))
     path.write_bytes(data)
     expected = batch_id_for(path.name, blake3(b"t\0" + data).hexdigest())
-    assert identify(settings, "t", path).batch_id == expected
+    found = landing.Identifying("t", path).result() if beside else identify(settings, "t", path)
+    assert found.batch_id == expected
+    assert found == identify(settings, "t", path)
 
 
 def _file(tmp_path: Path) -> LandingFile:
