@@ -222,18 +222,27 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
                 raise RecordsError([record_error(None, None, problem, "invalid_column")])
             rows = 0
             width = len(header)
+            #: the first record with another field count: named once the whole file is read,
+            #: since a quote problem (or a byte that is not UTF-8) anywhere is named before it,
+            #: as the loader does (its quote check reads the whole file first)
+            miscount: FileError | None = None
             for record in reader:  # the hot loop: nothing but the field count
                 if len(record) != width:
                     if not record:  # a blank line holds nothing (in one column: a null)
                         rows += width == 1
                         continue
-                    end = line + header_lines + reader.line_num - 1
-                    fields = len(record)
-                    raise FileError(
-                        f"line {end - _breaks(record)} has {fields} field"
-                        f"{'s' * (fields > 1)}, the header has {width} (delimiter {delimiter!r})"
-                    )
+                    if miscount is None:
+                        end = line + header_lines + reader.line_num - 1
+                        fields = len(record)
+                        miscount = FileError(
+                            f"line {end - _breaks(record)} has {fields} field"
+                            f"{'s' * (fields > 1)}, the header has {width} "
+                            f"(delimiter {delimiter!r})"
+                        )
+                    continue
                 rows += 1
+            if miscount is not None:
+                raise miscount
         except UnicodeDecodeError:
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
