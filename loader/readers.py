@@ -484,9 +484,11 @@ def open_csv(
     except pa.ArrowInvalid as exc:
         try:
             scan.check(wait=True)  # the quotes' reason first
+            # read while the file is there: a .gz file's inflated copy goes with the stack
+            rejected = problem.of(exc)
         finally:
             stack.close()
-        raise problem.of(exc) from exc
+        raise rejected from exc
     if reader.schema.names != names:
         try:
             scan.check(wait=True)
