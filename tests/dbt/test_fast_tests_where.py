@@ -107,3 +107,72 @@ def test_the_known_digests_are_the_shipped_macros() -> None:
         for m in re.finditer(r"\{%-?\s*macro\s+(\w+)\(.*?\{%-?\s*endmacro\s*-?%\}", text, re.S)
     }
     assert {name: found.get(name) for name in KNOWN_MACROS} == KNOWN_MACROS
+
+
+def test_a_groups_scopes_are_computed_once_and_agree(tmp_path: Path) -> None:
+    """The group's query reads each relation's ``__changed_rows__`` scope from one CTE
+    (fast_tests.hoist_scopes) instead of a ``duckdb_tables()`` join per test; on data where
+    the scope matters (entries of the table as it is, and of a table since rebuilt), every
+    test counts the same failures as its own SQL does."""
+    import duckdb
+    import jinja2
+
+    from transform.fast_tests import hoist_scopes, wrap
+    from transform.publish import CHANGED_SINCE_DDL
+
+    text = (REPO / "dbt_project" / "macros" / "changed_since.sql").read_text()
+    macros: Any = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(text).module
+
+    class Relation:
+        def __init__(self, name: str) -> None:
+            self.database, self.schema, self.identifier = "memory", "main", name
+
+        def __str__(self) -> str:
+            return f'"memory"."main"."{self.identifier}"'
+
+    con = duckdb.connect()
+    con.execute(CHANGED_SINCE_DDL)
+    for name in ("a", "b"):
+        con.execute(f"create table {name} (k int, _ingested_at timestamptz)")
+        con.execute(
+            f"insert into {name} select i % 7, timestamptz '2026-01-01' + i * interval 1 hour"
+            " from range(100) t(i)"
+        )
+    con.execute(
+        "insert into _lakehouse_changed.since select database_name, schema_name, table_name,"
+        " table_oid, timestamptz '2026-01-03' from duckdb_tables() where table_name = 'a'"
+    )
+    con.execute("create or replace table b as select * from b")  # its entry no longer counts
+    con.execute(
+        "insert into _lakehouse_changed.since"
+        " values ('memory', 'main', 'b', -1, timestamptz '2026-01-04')"
+    )
+
+    class Config:
+        limit = None
+        fail_calc = "count(*)"
+        warn_if = "!= 0"
+        error_if = "!= 0"
+
+    tests = [
+        f"select k from (select * from {r} where _ingested_at >= {macros.changed_since(r)}) s"
+        f" where {cond}"
+        for r in (Relation("a"), Relation("b"))
+        for cond in ("k = 3", "k is not null", "k > 5")
+    ]
+    one_by_one = [_one(con, wrap(sql, Config)) for sql in tests]
+    assert one_by_one[:3] != one_by_one[3:]  # the scopes differ: a's is narrower
+    scopes: dict[str, str] = {}
+    hoisted = [hoist_scopes(sql, scopes) for sql in tests]
+    assert len(scopes) == 2 and all("duckdb_tables" not in sql for sql in hoisted)
+    ctes = ", ".join(f"{n} as materialized (select {t} as since)" for t, n in scopes.items())
+    sources = ", ".join(f"({wrap(sql, Config)}) as t{i}" for i, sql in enumerate(hoisted))
+    selects = ", ".join(f"t{i}.failures" for i in range(len(tests)))
+    together = con.execute(f"with {ctes} select {selects} from {sources}").fetchall()
+    assert list(together[0]) == one_by_one
+
+
+def _one(con: Any, sql: str) -> Any:
+    rows = con.execute(sql).fetchall()
+    assert len(rows) == 1
+    return rows[0][0]
