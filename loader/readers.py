@@ -849,7 +849,8 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
         f.seek(max(0, path.stat().st_size - 64))
         tail = f.read().rstrip()
     if not tail.endswith(b"]"):
-        raise FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
+        cut = FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
+        raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
 
 
 def _json_error(exc: Exception, path: Path) -> Exception:
@@ -915,8 +916,11 @@ def open_json(
                 source, batch_rows=batch_rows, database=database, limits=limits, exact=True
             )
     except duckdb.Error as exc:
-        stack.close()
-        raise _json_error(exc, path) from exc
+        try:  # why, while the file is there: a .gz file's inflated copy goes with the stack
+            rejected = _json_error(exc, path)
+        finally:
+            stack.close()
+        raise rejected from exc
     except BaseException:
         stack.close()
         raise

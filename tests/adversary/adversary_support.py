@@ -179,6 +179,16 @@ def _json_records(text: bytes, ndjson: bool) -> list[bytes]:
     return lines
 
 
+class _Repeated(ValueError):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise _Repeated
+    return dict(pairs)
+
+
 def expected_json(data: bytes, kind: str) -> Expected:
     text = data.removeprefix(dialect.BOM_UTF8)
     bad = dialect.first_non_utf8(text)
@@ -190,19 +200,20 @@ def expected_json(data: bytes, kind: str) -> Expected:
     rows = []
     for raw in records:
         try:
-            pairs = json.loads(raw, object_pairs_hook=list, parse_float=_number, parse_int=_number)
+            json.loads(raw, object_pairs_hook=_no_repeats, parse_float=_number, parse_int=_number)
+        except _Repeated:  # at any depth
+            return Refusal("unparseable", "a duplicate key")
         except ValueError as exc:
             return Refusal("unparseable", f"not one JSON value: {exc}")
         if not raw.lstrip().startswith(b"{"):
             return Refusal("unparseable", "a record is not an object")
-        keys = [k for k, _ in pairs]
-        if len(set(keys)) != len(keys):
-            return Refusal("unparseable", "a duplicate key")
         try:
             rows.append({k: bytes(v) for k, v in _RAW.decode(raw).items()})
         except msgspec.DecodeError as exc:
             return Refusal("unparseable", str(exc))
     header = sorted({k for r in rows for k in r})
+    if not header:
+        return Refusal("empty", "records without keys: no column to store")
     problem = dialect.check_names(header)
     if problem is not None:
         return Refusal("invalid_column", problem)
@@ -297,9 +308,10 @@ def _same_decoded(stored: Any, value: Any) -> bool:
     if isinstance(value, bool):
         return stored is value or stored == ("true" if value else "false")
     if isinstance(value, D):
-        return (
-            same_text(stored, str(value)) if not isinstance(stored, str) else stored == str(value)
-        )
+        if isinstance(stored, str):  # a number kept as text: its literal (1.0e+28 as written)
+            number = re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", stored)
+            return number is not None and D(stored) == value
+        return same_text(stored, str(value))
     if isinstance(value, str):
         return stored == value
     if not isinstance(stored, str):  # an array: its JSON text
