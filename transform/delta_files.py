@@ -23,6 +23,7 @@ Object storage keeps ``write_deltalake`` (DuckDB cannot write there without exte
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -39,6 +40,8 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "dictionary_limit",
@@ -179,7 +182,8 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, relation: str, rows: int) -
     :data:`LOW_DICTIONARY_LIMIT` gives the same encodings and bloom filters sooner. A column
     in between, a nested column, or fewer rows than a row group: the default, unchanged. The
     samples are of ``relation`` itself (a sample of a query over it would read all of it): a
-    write in another order (sorted) has other row groups, and is not for this limit.
+    write in another order (sorted) has other row groups, and is not for this limit; and of a
+    table (sampling a view across runs its query to the end).
     """
     if rows < ROW_GROUP_ROWS:
         return None
@@ -196,7 +200,11 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, relation: str, rows: int) -
         f"(select * from {relation} limit {ROW_GROUP_ROWS})",
         f"{relation} using sample {share:.6f}% (system, 7)",
     ):
-        found = cur.execute(f"select {counts} from {sample}").fetchall()
+        try:
+            found = cur.execute(f"select {counts} from {sample}").fetchall()
+        except duckdb.Error as exc:  # a type it cannot count: the default, as without this
+            log.info("no dictionary limit for %s: %s", relation, exc)
+            return None
         if not all(int(n) <= few or int(n) >= many for n in found[0]):
             return None
     return LOW_DICTIONARY_LIMIT

@@ -351,8 +351,11 @@ class Publisher:
                     select = f"{select} order by {_q(model.unique_key[0])}"
                     in_order = False
         commit = self._commit(model, seq, fingerprint)
-        # the model's own rows tell the dictionary limit (a sorted write has other row groups)
-        limit = delta_files.dictionary_limit(cur, model.relation, rows) if in_order else None
+        # the model's own rows tell the dictionary limit (a sorted write has other row groups);
+        # only a table's: sampling a view would run its query once more
+        limit = None
+        if in_order and rows >= delta_files.ROW_GROUP_ROWS and _is_table(cur, model):
+            limit = delta_files.dictionary_limit(cur, model.relation, rows)
         self._write(
             cur,
             model,
@@ -1207,6 +1210,15 @@ def _in_key_order(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
     third of the write at 10M rows); ``False`` for a view, or when it cannot tell."""
     groups = _row_groups(cur, model)
     return groups is not None and _ascending(groups)
+
+
+def _is_table(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
+    """Whether the model is a table in DuckDB (a view has no ``rowid``)."""
+    try:
+        cur.execute(f"select rowid from {model.relation} limit 0").fetchall()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _row_groups(

@@ -204,6 +204,24 @@ def test_a_sorted_rewrite_keeps_the_default_dictionary_limit(
     assert sorted(table["k"].to_pylist()) == list(range(rows))
 
 
+def test_the_dictionary_limit_samples_tables_never_views(
+    settings: Settings, conn: duckdb.DuckDBPyConnection
+) -> None:
+    """Sampling a view across runs its query to the end, once more than the write: a view is
+    published with DuckDB's default limit, every row as the view gives it."""
+    rows = 3 * delta_files.ROW_GROUP_ROWS
+    conn.execute(f"create table base as select i as n, i % 3 as few from range({rows}) t(i)")
+    conn.execute("create view v as select n, few, n * 2 as twice from base")
+    view = ModelSpec(unique_id="model.lakehouse.v", name="v", relation="main.v", layer="silver")
+    table = ModelSpec(
+        unique_id="model.lakehouse.base", name="base", relation="main.base", layer="silver"
+    )
+    assert not publish._is_table(conn, view) and publish._is_table(conn, table)
+    assert Publisher(settings, conn, batch_rows=4096).publish(view).rows == rows
+    published = DeltaTable(str(settings.dados / "silver" / "v")).to_pyarrow_table()
+    assert sorted(published["twice"].to_pylist()) == [2 * i for i in range(rows)]
+
+
 def test_a_write_of_another_row_count_commits_nothing(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection
 ) -> None:
