@@ -188,3 +188,28 @@ def test_install_keeps_loggers_callbacks_and_settings() -> None:
     assert _lines(stream) == ["still printed"]
     dbt_events.install()  # once is enough
     assert event_manager_client.get_event_manager() is manager
+
+
+def test_an_events_message_is_made_when_first_read_as_dbt_makes_it() -> None:
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events.types import Note as NoteType
+    from google.protobuf.json_format import ParseDict
+
+    dbt_events.install()
+    event = SQLQuery(conn_name="master", sql="select 1", node_info={"unique_id": "model.x"})
+    assert "_lakehouse_pb" not in event.__dict__  # nothing read it: no message made
+    assert event.sql == "select 1" and event.node_info.unique_id == "model.x"
+    expected = ParseDict(
+        {"conn_name": "master", "sql": "select 1", "node_info": {"unique_id": "model.x"}},
+        type(event.pb_msg)(),
+    )
+    assert event.pb_msg == expected
+    note = Note(msg=123)  # type: ignore[arg-type]  # dbt makes `msg` text
+    assert isinstance(note, NoteType) and note.msg == "123"
+    printed = Formatting("a positional message")
+    assert printed.msg == "a positional message"
+    lines: list[str] = []
+    manager = LeanEventManager()
+    manager.add_callback(lambda msg: lines.append(msg.data.msg))
+    manager.fire_event(Note(msg="read by a callback"))
+    assert lines == ["read by a callback"]
