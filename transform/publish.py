@@ -759,6 +759,10 @@ class Publisher:
         rows = before + int(changed) - int(gone_rows)
         if gone and int(changed) + int(gone) > MERGE_MAX_SHARE * max(rows, before):
             return False  # a merge of most of the table: _publish_changes would rewrite it
+        if gone and len(current.file_uris()) == 1:
+            # a merge would rewrite the table's only file anyway (through delta-rs's join of
+            # every row by value, after reading the published rows it deletes): rewrite it
+            return False
         wanted = ", ".join(f"x.{_q(c)}" for c in [*columns, HASH_COLUMN])
         cur.execute(
             f"create or replace temp table _lh_changes as select {wanted} from {hashed} as x"

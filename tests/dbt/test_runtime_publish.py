@@ -522,6 +522,38 @@ def test_row_order_and_ties_the_model_does_not_promise_commit_little_or_nothing(
     assert delta(settings, "gold/days").version() == 0
 
 
+def appended_a_file(
+    conn: duckdb.DuckDBPyConnection, publisher: Publisher, model: ModelSpec, insert: str
+) -> None:
+    """A second file in the published table (an append): a keyless change that deletes is then
+    merged, not rewritten as a table of one file is."""
+    conn.execute(insert)
+    assert publisher.publish(model).mode == "append"
+
+
+def test_a_keyless_change_to_a_table_of_one_file_rewrites_it(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
+) -> None:
+    """Rows gone from a keyless table published as one file: a merge would rewrite that file
+    anyway (after reading the published rows it deletes and joining every row by value), so
+    the table is rewritten, exactly; an append still only appends."""
+    model = spec("per_customer")
+    conn.execute(
+        "create table per_customer as select i % 1000 as customer, count(*) as orders"
+        " from range(5000) t(i) group by all"
+    )
+    publisher.publish(model)
+    conn.execute("update per_customer set orders = orders + 1 where customer in (3, 500)")
+    done = publisher.publish(model)
+    assert done.mode == "overwrite"
+    order = [("customer", "ascending")]
+    published = delta(settings, "gold/per_customer").to_pyarrow_table().sort_by(order).to_pylist()
+    expected = conn.sql("select * from per_customer").to_arrow_table().sort_by(order).to_pylist()
+    assert published == expected
+    appended_a_file(conn, publisher, model, "insert into per_customer values (1000, 1)")
+    assert publisher.publish(model).mode == "unchanged"
+
+
 def test_a_table_without_a_key_is_diffed_row_by_row(
     settings: Settings, conn: duckdb.DuckDBPyConnection, publisher: Publisher
 ) -> None:
@@ -531,6 +563,7 @@ def test_a_table_without_a_key_is_diffed_row_by_row(
         " i / 4 as share from range(40) t(i)"
     )
     publisher.publish(model)
+    appended_a_file(conn, publisher, model, "insert into daily values (100, 1, 1.0)")
     conn.execute("update daily set n = -1 where day = 7")  # one row changes
     conn.execute("delete from daily where day = 10")  # one row, with a NULL, goes
     conn.execute("insert into daily values (40, 40, 10.0), (41, null, 10.25)")
@@ -549,6 +582,7 @@ def test_a_keyless_model_may_name_its_columns_anything(
 ) -> None:
     conn.execute("create table odd as select i as h, i as n, i as mn, i as sn from range(30) t(i)")
     publisher.publish(spec("odd"))
+    appended_a_file(conn, publisher, spec("odd"), "insert into odd values (100, 1, 1, 1)")
     conn.execute("update odd set n = -1 where h = 3")
     assert publisher.publish(spec("odd")).mode == "merge"
     published = delta(settings, "gold/odd").to_pyarrow_table().sort_by("h").to_pylist()
@@ -564,10 +598,11 @@ def test_a_keyless_row_a_merge_cannot_match_is_rewritten_not_lost(
         " else i / 2 end as r from range(20) t(i)"
     )
     publisher.publish(model)
+    appended_a_file(conn, publisher, model, "insert into ratios values (100, 1.0)")
     conn.execute("delete from ratios where k = 3")  # NaN equals nothing in SQL
     publisher.publish(model)
     published = delta(settings, "gold/ratios").to_pyarrow_table()
-    assert sorted(published["k"].to_pylist()) == [k for k in range(20) if k != 3]
+    assert sorted(published["k"].to_pylist()) == [k for k in [*range(20), 100] if k != 3]
     assert publisher.publish(model).mode == "unchanged"
 
 
