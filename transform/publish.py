@@ -513,7 +513,12 @@ class Publisher:
         scoped = f"select * from ({select}) where {_q(INGESTED_AT)} > '{newest}'::timestamptz"
         if _count(cur, f"({scoped})") > MERGE_MAX_SHARE * before:
             return None
-        updated = self._diff_by_key(cur, model, scoped, columns, before, scoped=True)
+        # only the shadow's rows in the newer rows' key range can match them (DuckDB skips the
+        # shadow's other row groups by their min/max)
+        within = _key_range(cur, model, "", _q, relation=f"({scoped})")
+        updated = self._diff_by_key(
+            cur, model, scoped, columns, before, scoped=True, shadow_where=within
+        )
         proven = _one(
             cur,
             "select m.n = s.n + c.added and m.h = s.h - c.replaced + c.changed from"
@@ -636,6 +641,7 @@ class Publisher:
         before: int,
         *,
         scoped: bool = False,
+        shadow_where: str = "",
     ) -> int:
         """``_lh_changes`` (new or changed rows) and ``_lh_deleted`` (keys gone); the updates.
 
@@ -643,7 +649,8 @@ class Publisher:
         anti-joins at 10M rows), over the key ranges whose rows changed
         (:meth:`_changed_ranges`) when the shadow holds at least ``diff_ranges_from`` rows;
         ``scoped``: ``select`` is only the rows that may have changed (:func:`changed_since`),
-        a left join, and no key is gone.
+        a left join, and no key is gone; ``shadow_where`` (`` and ...``): a condition on the
+        shadow's rows that every row of ``select`` that matches one meets.
         """
         keys = model.unique_key
         s_keys = ", ".join(f"s.{_q(k)} as {_q('_lh_s_' + k)}" for k in keys)
@@ -652,6 +659,8 @@ class Publisher:
         in_model, in_shadow = "", ""
         if before >= self.diff_ranges_from and not scoped:
             in_model, in_shadow = self._changed_ranges(cur, model, select)
+        if shadow_where:
+            in_shadow = f" where true{shadow_where}"
         join = "left join" if scoped else "full outer join"
         cur.execute(
             "create or replace temp table _lh_delta as"
@@ -1348,13 +1357,16 @@ def _key_range(
     model: ModelSpec,
     alias: str = "t.",
     quote: Callable[[str], str] | None = None,
+    *,
+    relation: str = "",
 ) -> str:
     """For one integer key, the range the merge touches, so delta-rs skips other files (or
-    DuckDB other row groups: ``quote`` is ``_q``); a condition on ``alias``'s key column."""
+    DuckDB other row groups: ``quote`` is ``_q``); a condition on ``alias``'s key column.
+    ``relation``: the range of its keys instead (rows whose key is NULL are then kept too)."""
     if len(model.unique_key) != 1:
         return ""
     key = _q(model.unique_key[0])
-    keys = f"(select {key} from _lh_changes union all select {key} from _lh_deleted)"
+    keys = relation or f"(select {key} from _lh_changes union all select {key} from _lh_deleted)"
     probe = cur.sql(f"select {key} from {keys} limit 0")
     if str(probe.types[0]) not in _INTEGER_KEYS:
         return ""
@@ -1362,6 +1374,10 @@ def _key_range(
     if low is None or high is None:
         return ""
     column = (quote or _bq)(model.unique_key[0])
+    if relation:
+        return (
+            f" and ({alias}{column} between {int(low)} and {int(high)} or {alias}{column} is null)"
+        )
     return f" and {alias}{column} >= {int(low)} and {alias}{column} <= {int(high)}"
 
 
