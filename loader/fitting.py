@@ -565,6 +565,11 @@ class Mismatch(Exception):
 class Typer:
     """Types a file's batches of text by its column plans; counts rescued values."""
 
+    #: Whole-column answers where they are cheaper (:func:`_all_numbers`, :func:`_only_strings`);
+    #: off, every column takes the whole path (the same values and refusals: the tests load
+    #: files both ways and compare)
+    shortcuts = True
+
     def __init__(
         self,
         plans: Sequence[ColumnPlan],
@@ -608,20 +613,36 @@ class Typer:
         if plan.kept:
             return (values if values.type == plan.stored else values.cast(plan.stored)), None
         text = values if plan.via_text is None else _as_text(values, plan)
+        if self._printed_numbers(plan):
+            numbers = _all_numbers(text, plan, inferred_from)
+            if numbers is not None:  # every value a plain number: none nested to check
+                return numbers, None
         checked = self.json and (not self.literal_numbers or not self._still_json(plan))
         lead = first_bytes(text) if checked else None  # read once for the checks below
-        if self.json and not self.literal_numbers:
+        strings = self.shortcuts and lead is not None and _only_strings(lead)  # nothing nested
+        if self.json and not self.literal_numbers and not strings:
             _no_nested_decimal_numbers(text, lead)
         if self.json and not self._still_json(plan):
-            if not self.literal_numbers:
+            if not self.literal_numbers and not strings:
                 _no_decimal_numbers(text, lead)
-            text = json_text(text, lead)
+            text = json_text(text, lead, strings=strings)
         if not plan.typed:
             return text, None
         if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
             return cast(text, plan.data_type), None
         typed, wrong = self._typed(plan, text)
         return typed, None if wrong is None else (plan, wrong, text)
+
+    def _printed_numbers(self, plan: ColumnPlan) -> bool:
+        """Whether a column is a ``BIGINT`` or ``DOUBLE`` column of JSON numbers as DuckDB
+        prints them (:func:`_all_numbers` may type it at once)."""
+        return (
+            self.shortcuts
+            and self.json
+            and not self.literal_numbers
+            and plan.via_text is None
+            and (plan.data_type, plan.stored) in _PRINTED_NUMBERS
+        )
 
     def _still_json(self, plan: ColumnPlan) -> bool:
         """Whether a column's text reaching :meth:`_typed` is still JSON text. A JSON file's
@@ -690,6 +711,38 @@ class Typer:
         return pc.replace_with_mask(pa.nulls(n, _STRING), any_bad, texts)
 
 
+_FLOAT64 = pa.float64()
+_PRINTED_NUMBERS = frozenset({("BIGINT", _INT64), ("DOUBLE", _FLOAT64)})
+
+
+def _all_numbers(text: pa.Array, plan: ColumnPlan, inferred_from: bool) -> pa.Array | None:
+    """The values of a ``BIGINT`` or ``DOUBLE`` column of JSON text as DuckDB prints it, when
+    every value fits the column's rule; else None (the caller then takes the whole path: the
+    checks of nested values, the rule value by value, rescue). A value that fits either rule is
+    a plain number (no quote, brace or bracket): there is nothing nested in the column to look
+    at, and the values are the same as the whole path gives (tested against it). Cheaper than
+    it: a column of the batches the inferred types were found by is cast (every value fits,
+    by inference); a ``BIGINT`` column by one cast (:func:`_json_ints`); a ``DOUBLE`` column
+    when every value is a canonical number of at most :data:`_DOUBLE_SAFE_CHARS` characters
+    (one regular expression over the joined values, :func:`_every_match`)."""
+    if inferred_from and plan.origin == "inferred":
+        return cast(text, plan.data_type)
+    if plan.data_type == "BIGINT":
+        return _json_ints(text)
+    if _every_match(text, _NUMBER) and _longest(text) <= _DOUBLE_SAFE_CHARS:
+        return pc.cast(text, _FLOAT64)
+    return None
+
+
+def _only_strings(lead: pa.Array) -> bool:
+    """Whether every value of a JSON text column is a string (its first byte a quote), at
+    least one of them: by :func:`first_bytes`, no value is then an object, array or number."""
+    low_high = pc.min_max(lead)
+    low: int | None = low_high["min"].as_py()
+    high: int | None = low_high["max"].as_py()
+    return low == _QUOTE and high == _QUOTE
+
+
 #: Rules whose column stores a JSON string's characters (not its JSON text).
 _TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
 
@@ -714,7 +767,8 @@ def first_bytes(text: pa.Array) -> pa.Array | None:
     starts = pa.Array.from_buffers(pa.int32(), n, [None, text.buffers()[1]], offset=text.offset)
     firsts = pc.take(
         pa.Array.from_buffers(_UINT8, size, [None, data]),
-        pc.min_element_wise(starts, size - 1),  # an empty or null value may start at the end
+        # an empty or null value may start at the end; an int32 bound: no int64 copy of starts
+        pc.min_element_wise(starts, pa.scalar(size - 1, pa.int32())),
     )
     empty = pc.equal(pc.binary_length(text), 0)  # null where the value is null
     return pc.if_else(empty, pa.scalar(0, _UINT8), firsts)
@@ -762,14 +816,19 @@ def _no_nested_decimal_numbers(text: pa.Array, lead: pa.Array | None = None) -> 
         raise NeedLiterals
 
 
-def json_text(text: pa.Array, lead: pa.Array | None = None) -> pa.Array:
+def json_text(text: pa.Array, lead: pa.Array | None = None, *, strings: bool = False) -> pa.Array:
     """JSON text as the value's text: a string's characters; a number, ``true``/``false``, an
-    object or an array as written. ``lead``: :func:`first_bytes` of ``text``, when known."""
-    quoted = pc.fill_null(starts_with_byte(text, _QUOTE, lead), False)
-    strings = pc.sum(quoted).as_py() or 0
-    if not strings:
-        return text
-    if strings == len(text) - text.null_count:  # every value a string: cut the quotes (ASCII)
+    object or an array as written. ``lead``: :func:`first_bytes` of ``text``, when known;
+    ``strings``: every value is known to be a string (:func:`_only_strings`)."""
+    if strings:
+        quoted = pc.is_valid(text)
+    else:
+        quoted = pc.fill_null(starts_with_byte(text, _QUOTE, lead), False)
+        count = pc.sum(quoted).as_py() or 0
+        if not count:
+            return text
+        strings = count == len(text) - text.null_count
+    if strings:  # every value a string: cut the quotes (ASCII)
         out = pc.binary_slice(text.view(pa.binary()), 1, -1).view(_STRING)
     else:
         out = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1, -1), text)

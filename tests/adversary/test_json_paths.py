@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from test_properties import FAST, json_values, names
 
 from lakehouse import Settings
-from loader import readers
+from loader import fitting, readers
 
 #: Values DuckDB keeps as written (at most 15 digits, no exponent, no -0): the fast path.
 safe_values = st.one_of(
@@ -40,12 +41,21 @@ safe_values = st.one_of(
 )
 
 
+#: Numbers DuckDB prints otherwise than sent, or that fit one number rule and not another.
+printed_numbers = st.sampled_from(
+    ["-0.0", "0.0", "1.0", "100.0", "1.50", "0.0000001", "123456789012345", "12345678901234.5"]
+)
+
+
 @st.composite
-def long_json_files(draw: st.DrawFn) -> tuple[str, bytes]:
+def long_json_files(
+    draw: st.DrawFn, more: st.SearchStrategy[str] = json_values
+) -> tuple[str, bytes]:
     """NDJSON or a JSON array of 3 to 12 records (past the sample, in several pieces), keys
-    that may first appear late, mostly safe values and now and then any (``json_values``)."""
+    that may first appear late, mostly safe values and now and then any (``json_values``,
+    or ``more``)."""
     keys = draw(st.lists(names, min_size=1, max_size=4, unique=True))
-    values = st.one_of(safe_values, safe_values, safe_values, json_values)
+    values = st.one_of(safe_values, safe_values, safe_values, more)
     records = draw(
         st.lists(
             st.dictionaries(st.sampled_from(keys), values, min_size=1), min_size=3, max_size=12
@@ -189,3 +199,55 @@ def test_the_exact_reading_takes_a_late_key_and_refuses_a_late_repeated_one(
     assert outcome.refused is not None
     assert (outcome.refused["kind"], outcome.refused["line"]) == ("unparseable", 7)
     assert "repeats a key" in outcome.refused["reason"]
+
+
+@pytest.fixture(scope="module")
+def two_lakehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Settings]]:
+    """Two lakehouses committing pieces of 3 rows, JSON columns found from 2 records."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "SAMPLE_RECORDS", 2)
+        root = Path(tmp_path_factory.mktemp("json-shortcuts"))
+        yield (
+            lakehouse(root / "with", chunk_rows=3),
+            lakehouse(root / "without", chunk_rows=3),
+        )
+
+
+def _as_loaded(outcome: Outcome) -> object:
+    """What bronze holds of a file (its rows, without the load's time, batch id and file
+    name), or why it was refused (the path DuckDB names left out: a temporary file's)."""
+    if outcome.refused is not None:
+        why = {k: outcome.refused.get(k) for k in ("kind", "reason", "line", "column", "value")}
+        return {**why, "reason": re.sub(r'file "[^"]*"', "file", str(why["reason"]))}
+    rows = [
+        {k: v for k, v in row.items() if k not in ("_ingested_at", "_batch_id", "_source_file")}
+        for row in outcome.loaded_rows or []
+    ]
+    return sorted(rows, key=repr)
+
+
+@settings(**(FAST | {"max_examples": 25}))
+@given(
+    first=long_json_files(),
+    second=long_json_files(st.one_of(printed_numbers, json_values)),
+    quarantine=st.booleans(),
+)
+def test_the_typer_shortcuts_load_the_same_bronze_as_the_whole_path(
+    two_lakehouses: tuple[Settings, Settings],
+    first: tuple[str, bytes],
+    second: tuple[str, bytes],
+    quarantine: bool,
+) -> None:
+    """Two files into one table (the second typed by the columns the first gave the table),
+    loaded with the typer's whole-column shortcuts (``Typer.shortcuts``) and without: the same
+    bronze rows, rescues and refusals."""
+    table = f"s{next(_tables)}"
+    policy = "quarantine" if quarantine else "rescue"
+    loaded = []
+    for settings_, shortcuts in zip(two_lakehouses, (True, False), strict=True):
+        settings_.on_mismatch = policy
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fitting.Typer, "shortcuts", shortcuts)
+            outcomes = [run(settings_, [(table, *file)])[table] for file in (first, second)]
+        loaded.append([_as_loaded(o) for o in outcomes])
+    assert loaded[0] == loaded[1]

@@ -19,8 +19,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lakehouse import dialect
+from lakehouse.dialect import MismatchPolicy
 from loader import readers
-from loader.fitting import Inference, _json_ints, first_bytes, json_text, starts_with_byte
+from loader.exceptions import FileRejected, ReadAgain
+from loader.fitting import (
+    Inference,
+    Mismatch,
+    Typer,
+    _json_ints,
+    first_bytes,
+    json_text,
+    plan_columns,
+    starts_with_byte,
+    storage_type,
+)
 
 SETTINGS = {
     "max_examples": 60,
@@ -129,3 +141,70 @@ def test_first_bytes_of_values_without_bytes() -> None:
     assert first_bytes(empty).to_pylist() == [0, None, 0]  # type: ignore[union-attr]
     assert first_bytes(pa.array([], pa.string())).to_pylist() == []  # type: ignore[union-attr]
     assert first_bytes(pa.array([1], pa.int64())) is None
+
+
+plain_numbers = st.from_regex(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,6})?", fullmatch=True)
+edges = st.sampled_from(
+    ["-0.0", "0.0", "1.0", "100.0", "0.0000001", "1.50", "123456789012345", '"5"', '"1.5"', "[]"]
+)
+
+
+def _outcome(typer: Typer, batch: pa.RecordBatch, window: bool) -> tuple[object, ...]:
+    """What typing one batch gives: the typed batch and the rescued count, or the refusal."""
+    try:
+        out = typer.apply(batch, inferred_from=window)
+    except (ReadAgain, Mismatch, FileRejected) as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "row", None))
+    return ("typed", out.schema, out.to_pydict(), typer.rescued)
+
+
+@settings(**{**SETTINGS, "max_examples": 150})
+@given(
+    literals=st.lists(
+        st.one_of(plain_numbers, plain_numbers, edges, values, st.just("null")),
+        min_size=1,
+        max_size=8,
+    ),
+    data_type=st.sampled_from(["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DECIMAL(38,2)"]),
+    origin=st.sampled_from(["declared", "existing", "inferred"]),
+    window=st.booleans(),
+    policy=st.sampled_from(["rescue", "quarantine"]),
+    cut=st.integers(0, 2),
+)
+def test_shortcuts_type_as_the_whole_path(
+    tmp_path: Path,
+    literals: list[str],
+    data_type: str,
+    origin: str,
+    window: bool,
+    policy: MismatchPolicy,
+    cut: int,
+) -> None:
+    """The typer's whole-column shortcuts (a BIGINT or DOUBLE column whose every value fits,
+    a column of strings only) give the whole path's answer on what DuckDB prints for any JSON
+    value: the same typed values, rescues and refusals (``Typer.shortcuts`` off: every check
+    value by value, as before the shortcuts)."""
+    text = duckdb_json_text(tmp_path, literals)
+    if readers._needs_literals(tmp_path / "f.ndjson"):
+        return  # read exactly: literal_numbers, no shortcut
+    batch = pa.record_batch([text], names=["v"]).slice(min(cut, len(text) - 1))
+    if window:  # the batch the inferred type was found by
+        inference = Inference(json=True, literal_numbers=False)
+        inference.add(batch.column(0))
+        data_type, origin = inference.result(), "inferred"
+        if data_type == "OBJECT":
+            return  # a struct: typed value by value (nested), no shortcut
+    stored = storage_type(data_type)
+    plans = plan_columns(
+        ["v"],
+        declared={"v": data_type} if origin == "declared" else {},
+        existing={"v": stored} if origin == "existing" else {},
+        infer=True,
+        inferred=lambda _: data_type,
+    )
+    answers = []
+    for shortcuts in (True, False):
+        typer = Typer(plans, policy, json_text=True, literal_numbers=False)
+        typer.shortcuts = shortcuts
+        answers.append(_outcome(typer, batch, window))
+    assert answers[0] == answers[1], (literals, data_type, origin, window)
