@@ -1047,6 +1047,11 @@ def _json_detected(
         if "has unknown key" in str(exc):
             return None
         raise
+    except UnicodeDecodeError:
+        # DuckDB's message quoting the record is no UTF-8 (a string escaping a surrogate pair,
+        # U+10000 and up, is quoted as two 3-byte halves): unreadable, so no reason can be
+        # told from it; read with every key named instead, whose own error, if any, says why
+        return None
     return _json_batches(reader, keys, order, path)
 
 

@@ -112,6 +112,25 @@ def test_a_key_past_the_sample_in_a_later_piece_reads_the_file_again(
     assert [r["late"] for r in rows] == [None] * 10 + ["x"]
 
 
+def test_a_key_past_the_sample_beside_an_escaped_surrogate_pair_reads_the_file_again(
+    small_sample: Settings,
+) -> None:
+    """DuckDB's refusal of the late key quotes the record, its escaped surrogate pair (U+10000)
+    as two 3-byte halves: a message that is no UTF-8 (Python cannot read it), which stopped the
+    loader's whole pass. The file is read again listing every key, as for any late key."""
+    data = (
+        b'{" barks": null}\n{" barks": null}\n{" barks": null, "A\\u00e7\\u00e3o": null,'
+        b' "a": 0, "a0": "00\\ud800\\udc00\\ud800\\udc01"}\n'
+    )
+    outcome, want = load(small_sample, "pair.ndjson", data)
+    assert isinstance(want, Table)
+    assert outcome.refused is None, outcome.refused
+    assert outcome.loaded_rows is not None
+    assert len(outcome.loaded_rows) == 3
+    assert mismatches(outcome.loaded_rows, want, True) == []
+    assert "00\U00010000\U00010001" in [r["a0"] for r in outcome.loaded_rows]
+
+
 def test_a_key_past_the_sample_differing_only_by_case_refuses_the_file(
     small_sample: Settings,
 ) -> None:
