@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -208,3 +209,47 @@ def test_shortcuts_type_as_the_whole_path(
         typer.shortcuts = shortcuts
         answers.append(_outcome(typer, batch, window))
     assert answers[0] == answers[1], (literals, data_type, origin, window)
+
+
+def test_shortcuts_type_json_test_suite_values_as_the_whole_path(
+    tmp_path: Path, shared_dir: Path
+) -> None:
+    """nst/JSONTestSuite's ``y_``/``i_`` values (in ``../shared/data/badinput``; skipped when
+    absent), each beside plain numbers and a string in one column: typed with the shortcuts on
+    and off, every plan and policy, the same answer."""
+    folder = shared_dir / "data" / "badinput" / "JSONTestSuite" / "test_parsing"
+    if not folder.is_dir():
+        pytest.skip("JSONTestSuite is absent")
+    compared = 0
+    for path in sorted(folder.glob("[yi]_*.json")):
+        try:
+            json.loads(path.read_bytes())
+            value = path.read_text(encoding="utf-8").strip().replace("\r", " ").replace("\n", " ")
+        except ValueError:
+            continue  # not one JSON value in UTF-8: no record to wrap it in
+        for literals in ([value], ["1", value, "2"], ["1.5", value], ['"x"', value]):
+            try:
+                text = duckdb_json_text(tmp_path, literals)
+            except duckdb.Error:
+                continue  # DuckDB refuses the file: no column to type
+            if readers._needs_literals(tmp_path / "f.ndjson"):
+                continue
+            batch = pa.record_batch([text], names=["v"])
+            for data_type in ("BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN"):
+                for origin in ("declared", "existing"):
+                    plans = plan_columns(
+                        ["v"],
+                        declared={"v": data_type} if origin == "declared" else {},
+                        existing={"v": storage_type(data_type)} if origin == "existing" else {},
+                        infer=True,
+                        inferred=lambda _: "VARCHAR",
+                    )
+                    for policy in ("rescue", "quarantine"):
+                        answers = []
+                        for shortcuts in (True, False):
+                            typer = Typer(plans, policy, json_text=True, literal_numbers=False)
+                            typer.shortcuts = shortcuts
+                            answers.append(_outcome(typer, batch, False))
+                        assert answers[0] == answers[1], (path.name, literals, data_type, origin)
+                        compared += 1
+    assert compared > 500
