@@ -921,6 +921,21 @@ def open_json(
         finally:
             stack.close()
         raise rejected from exc
+    except UnicodeDecodeError:
+        stack.close()
+        if exact:
+            raise
+        # DuckDB refused the file, its message cut inside a character of the record it quotes
+        # (no UTF-8: Python cannot read it): why is told by the exact reading's own checks
+        return open_json(
+            source,
+            batch_rows=batch_rows,
+            database=database,
+            limits=limits,
+            exact=True,
+            every_key=every_key,
+            window_rows=window_rows,
+        )
     except BaseException:
         stack.close()
         raise
@@ -936,6 +951,8 @@ def open_json(
             scan.check(wait=True)
         except duckdb.Error as exc:
             raise _json_failure(exc, path) from exc
+        except UnicodeDecodeError as exc:  # as above: the exact reading tells why
+            raise ReadAgain("DuckDB's refusal cannot be read (no UTF-8)", exact=True) from exc
 
     return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
 

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from adversary_support import Outcome, Refusal, Table, expected, lakehouse, mismatches, run
 from hypothesis import given, settings
@@ -270,3 +271,37 @@ def test_the_typer_shortcuts_load_the_same_bronze_as_the_whole_path(
             outcomes = [run(settings_, [(table, *file)])[table] for file in (first, second)]
         loaded.append([_as_loaded(o) for o in outcomes])
     assert loaded[0] == loaded[1]
+
+
+def test_a_refusal_duckdb_words_as_no_utf8_is_told_by_the_exact_reading(
+    small_sample: Settings,
+) -> None:
+    """DuckDB cuts the record its error message quotes at a byte count, inside a character
+    now and then: a message that is no UTF-8, which Python cannot read (``UnicodeDecodeError``,
+    no ``duckdb.Error``) and which stopped the loader's whole pass. The exact reading's own
+    checks then tell why (here: an object repeating a key)."""
+
+    def record(pad: int) -> bytes:
+        return ('{"k": "' + "x" * pad + "ééé\U00010000\U00010000" + '", "k": 1}\n').encode()
+
+    def cut(pad: int, folder: Path) -> bool:
+        path = folder / "probe.ndjson"
+        path.write_bytes(record(pad))
+        sql = f"select * from read_json('{path}', records = true, columns = {{'k': 'JSON'}})"
+        try:
+            duckdb.sql(sql).fetchall()
+        except UnicodeDecodeError:
+            return True
+        except duckdb.Error:
+            return False
+        return False
+
+    folder = small_sample.root
+    pad = next((p for p in range(200) if cut(p, folder)), None)
+    if pad is None:
+        pytest.skip("this DuckDB's messages no longer cut a character")
+    outcome, want = load(small_sample, "cut.ndjson", record(pad))
+    assert isinstance(want, Refusal)
+    assert outcome.refused is not None
+    assert outcome.refused["kind"] == "unparseable"
+    assert "repeats" in outcome.refused["reason"], outcome.refused
