@@ -196,6 +196,7 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, relation: str, rows: int) -
     counts = ", ".join(f"approx_count_distinct({_quote(c)})" for c in probe.columns)
     share = min(100.0, 100.0 * ROW_GROUP_ROWS / rows)
     few, many = LOW_DICTIONARY_LIMIT // 4, 2 * DEFAULT_DICTIONARY_LIMIT
+    sides = []
     for sample in (
         f"(select * from {relation} limit {ROW_GROUP_ROWS})",
         f"{relation} using sample {share:.6f}% (system, 7)",
@@ -207,7 +208,11 @@ def dictionary_limit(cur: duckdb.DuckDBPyConnection, relation: str, rows: int) -
             return None
         if not all(int(n) <= few or int(n) >= many for n in found[0]):
             return None
-    return LOW_DICTIONARY_LIMIT
+        sides.append([int(n) <= few for n in found[0]])
+    # each column on the same side in both samples: few in the first row group but many
+    # across (a column NULL or constant in its first rows, sorted, or clustered) keeps the
+    # default, whose dictionary its later row groups may well take
+    return LOW_DICTIONARY_LIMIT if sides[0] == sides[1] else None
 
 
 def size_bytes(text: str) -> int:

@@ -996,8 +996,8 @@ class Publisher:
     ) -> bool:
         """Whether the shadow is of the table's current publish, keyed as the model is now."""
         try:
-            seq, keys = _one(cur, f"select seq, keys from {self._state(model)}")
-        except duckdb.Error:  # no shadow, or one from before keys were recorded
+            seq, keys, _newest = _one(cur, f"select seq, keys, newest from {self._state(model)}")
+        except duckdb.Error:  # no shadow, or one from before keys (or newest) were recorded
             return False
         return bool(seq == current.transaction_version(model.app_id) and keys == _keys(model))
 

@@ -246,6 +246,21 @@ def test_the_default_dictionary_limit_stays_where_a_column_needs_it(
     assert dictionary_limit(con, f"({select})", GROUPS_ROWS) is None
 
 
+def test_few_in_the_first_row_group_and_many_across_keeps_the_default(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A column NULL in its first row group (added later), then ~20,000 values a row group,
+    other ones in each: few in the first sample, many across the table, and a dictionary in
+    every later row group under the default limit, which it must keep."""
+    rows = 10 * ROW_GROUP_ROWS
+    select = (
+        f"select i::bigint as id, case when i >= {ROW_GROUP_ROWS}"
+        f" then (i // {ROW_GROUP_ROWS}) * 1000000 + i % 20000 end as c from range({rows}) t(i)"
+    )
+    con.execute(f"create table t as {select}")
+    assert dictionary_limit(con, "t", rows) is None
+
+
 def test_a_small_table_keeps_the_default_dictionary_limit(
     con: duckdb.DuckDBPyConnection,
 ) -> None:

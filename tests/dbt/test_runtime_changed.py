@@ -190,3 +190,25 @@ def test_a_restart_forgets_what_the_last_process_recorded(settings: Settings) ->
     assert not again.success  # order 11 is still bogus and still tested
     after = _since_values()
     assert not after & before, (before, after)
+
+
+def test_a_publish_state_from_before_newest_was_recorded_is_rebuilt_not_failed(
+    settings: Settings,
+) -> None:
+    """A warehouse kept across an upgrade holds the publish state as the older runtime wrote
+    it, ``(seq, keys)``: it is out of sync (rebuilt from the published table), never updated
+    after the Delta commit into a failed build (found in review)."""
+    session = DbtSession(settings)
+    _batch(settings, dict.fromkeys(range(1, 101), "ok"), minutes=0)
+    assert session.build().success
+    conn = dbt_plugin.connection()
+    assert conn is not None
+    state = '_lakehouse_publish."silver__stg_orders__state"'
+    conn.execute(f"create or replace table {state} as select seq, keys from {state}")
+    for n, minutes in enumerate((30, 60)):
+        _batch(settings, {200 + n: "ok"}, minutes=minutes)
+        result = session.build()
+        assert result.success, result.failures
+        assert _published(settings) == {**dict.fromkeys(range(1, 101), "ok"), 200: "ok"} | (
+            {201: "ok"} if n else {}
+        )
