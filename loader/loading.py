@@ -699,9 +699,6 @@ class Loader:
         with self._typed(bronze.name, source, target, exact=exact, every_key=every_key) as typed:
             # a file hashed beside the reading of its first records: its identity now
             file, start = self._settle(arrival, summary, bronze, seen)
-            schema = typed.typer.schema
-            if typed.typer.may_rescue and not is_small(file, source):
-                schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
             stream = skip_rows(same_file(typed.batches, file), start)
             held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
             rows = 0
@@ -722,6 +719,12 @@ class Loader:
             if held or start or not is_small(file, source):
                 if pending.batches:  # the files before it go first, in their own commit
                     self._commit(summary, bronze, pending)
+                # every piece has the same columns: _rescued_data whenever a value may be
+                # rescued (a small file of more than chunk_rows rows streams too), or a piece's
+                # rescued text would have no column to go to
+                schema = typed.typer.schema
+                if typed.typer.may_rescue:
+                    schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
                 # typing goes on while delta-rs writes a piece (10M rows at load ~3: 3.8 -> 2.7
                 # s wall). CSV: a piece and one row typed ahead (at least 16 blocks of 4 MiB),
                 # so each piece is known to be the last or not before it is read and streams

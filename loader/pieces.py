@@ -124,12 +124,18 @@ class BronzeColumns:
 def with_bronze_columns(
     batch: pa.RecordBatch, full: pa.Schema, bronze: BronzeColumns
 ) -> pa.RecordBatch:
-    """``batch`` laid out as ``full``: missing data columns null, the bronze columns filled."""
+    """``batch`` laid out as ``full``: missing data columns null, the bronze columns filled.
+
+    A column of ``batch`` that ``full`` has no place for (e.g. ``_rescued_data`` in a piece
+    whose schema lacks it) raises ``ValueError``: its values would be dropped without a word.
+    """
     n = batch.num_rows
     names = set(batch.schema.names)
-    arrays = [
-        batch.column(f.name) if f.name in names else pa.nulls(n, f.type) for f in list(full)[:-3]
-    ]
+    data = list(full)[:-3]
+    lost = names.difference(f.name for f in data)
+    if lost:
+        raise ValueError(f"a batch's columns {sorted(lost)} are not in its piece's: never dropped")
+    arrays = [batch.column(f.name) if f.name in names else pa.nulls(n, f.type) for f in data]
     arrays += bronze.arrays(n)
     return pa.RecordBatch.from_arrays(arrays, schema=full)
 
