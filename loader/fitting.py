@@ -622,6 +622,8 @@ class Typer:
         strings = self.shortcuts and lead is not None and _only_strings(lead)  # nothing nested
         if self.json and not self.literal_numbers and not strings:
             _no_nested_decimal_numbers(text, lead)
+        if self.json and not strings and not self._still_json(plan):
+            _no_repeated_keys(text, lead, plan.name, self.rows)  # stored as text: both keys
         if self.json and not self._still_json(plan):
             if not self.literal_numbers and not strings:
                 _no_decimal_numbers(text, lead)
@@ -698,6 +700,8 @@ class Typer:
         rows = pc.indices_nonzero(any_bad)
         objects: list[dict[str, str]] = [{} for _ in range(len(rows))]
         for plan, wrong, text in bad:
+            if self.json and self._still_json(plan) and plan.data_type != OBJECT:
+                _no_repeated_keys(text, None, plan.name, self.rows)  # rescued as text
             picked = pc.take(wrong, rows).to_pylist()
             taken = pc.take(text, rows)
             if self.json and not self.literal_numbers and self._still_json(plan):
@@ -814,6 +818,31 @@ def _no_nested_decimal_numbers(text: pa.Array, lead: pa.Array | None = None) -> 
     numbers = pc.match_substring_regex(pc.filter(text, nested), r"[\[:,]-?[0-9]+[.eE]")
     if pc.any(numbers).as_py():
         raise NeedLiterals
+
+
+def _no_repeated_keys(text: pa.Array, lead: pa.Array | None, column: str, before: int) -> None:
+    """Refuse the file when an object of a JSON text column repeats a key (docs/loading.md),
+    where the value is kept as text (a struct's values are checked as they are decoded).
+    Only the values opening with a brace, or with a bracket and holding one, are decoded.
+    ``lead``: :func:`first_bytes` of ``text``, when known; ``before``: the file's records
+    before the batch."""
+    opens = pc.or_(starts_with_byte(text, _BRACE, lead), starts_with_byte(text, _BRACKET, lead))
+    opens = pc.fill_null(opens, False)
+    if not pc.any(opens).as_py():
+        return
+    rows = pc.indices_nonzero(opens)
+    values = pc.take(text, rows)
+    braced = pc.match_substring(values, "{")  # an array without a brace holds no object
+    for row, value in zip(
+        pc.filter(rows, braced).to_pylist(), pc.filter(values, braced).to_pylist(), strict=True
+    ):
+        try:
+            nested.check_keys(value)
+        except nested.RepeatedKey as exc:
+            where = f"record {before + row + 1}, column {column!r}"
+            raise FileRejected("unparseable", f"{where}: {exc}", column=column) from exc
+        except (ValueError, RecursionError):
+            continue  # not JSON text (the reader says why), or nested deeper than json goes
 
 
 def json_text(text: pa.Array, lead: pa.Array | None = None, *, strings: bool = False) -> pa.Array:

@@ -71,6 +71,12 @@ def decode(text: str) -> object:
     )
 
 
+def check_keys(text: str) -> None:
+    """Raise :class:`RepeatedKey` when an object of this JSON text, at any depth, repeats a key
+    (its other values are not converted: numbers stay their text)."""
+    json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_object)
+
+
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 

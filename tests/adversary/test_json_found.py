@@ -11,7 +11,9 @@ real loader in one pass.
   the reason, or the parser's own when every byte is UTF-8.
 - An object value repeating a key (``y_object_duplicated_key`` as a value): the API refused it
   (422), the loader stored a struct holding the last value only, the first dropped without a
-  word. Now the loader refuses the file (``unparseable``), as ``docs/loading.md`` says.
+  word. Now the loader refuses the file (``unparseable``), as ``docs/loading.md`` says. The
+  same object kept as text (in a key of several kinds, an array, or rescued from a typed
+  column) was stored with both keys: now refused too.
 """
 
 from __future__ import annotations
@@ -52,6 +54,29 @@ CASES: dict[str, tuple[bytes, tuple[str, int | str]]] = {
         ("refuse", "unparseable"),
     ),
     "nested_keys_differ.ndjson": (b'{"v": {"a":"b","A":"c"}}\n', ("load", 1)),
+    # an object kept as text (a key of several kinds, an array): it was stored, both keys
+    "text_column_repeated_key.ndjson": (
+        b'{"v": 1}\n{"v": {"a":"b","a":"c"}}\n',
+        ("refuse", "unparseable"),
+    ),
+    "array_repeated_key.ndjson": (b'{"c": [{"a":1,"a":2}]}\n', ("refuse", "unparseable")),
+    "array_repeated_key_exact.ndjson": (  # 1.50: read exactly (msgspec, not DuckDB)
+        b'{"c": [1.50, {"a":1,"a":2}]}\n',
+        ("refuse", "unparseable"),
+    ),
+    "deep_array_repeated_key.json": (
+        b'[{"c": "x"}, {"c": [[{"k": [{"a":1,"a":2}]}]]}]',
+        ("refuse", "unparseable"),
+    ),
+    # strings that read like such objects, and objects whose keys differ: loaded as text
+    "string_like_repeated_key.ndjson": (
+        b'{"v": 1}\n{"v": "{\\"a\\":1,\\"a\\":2}"}\n{"c": ["{\\"a\\":1,\\"a\\":2}"]}\n',
+        ("load", 3),
+    ),
+    "text_column_keys_differ.ndjson": (
+        b'{"v": 1}\n{"v": {"a":"b","A":"c"}}\n{"c": [{"a":1},{"a":2}]}\n',
+        ("load", 3),
+    ),
     # a file whose name says utf8 and whose JSON is malformed was refused as "not valid UTF-8"
     "export_utf8.ndjson": (b'{"a": 1,}\n', ("refuse", "unparseable")),
     "bom_inside_a_value_UTF-8.ndjson": (b'{"v": \xef\xbb\xbf{}}\n', ("refuse", "unparseable")),
@@ -127,3 +152,21 @@ def test_a_repeated_key_in_an_object_of_a_struct_column_refuses_the_file(
     assert (refused.file, refused.kind) == ("second.ndjson", "unparseable")
     assert "record 3, column 'v': an object repeats the key 'a'" in refused.reason
     assert [r["v"] for r in _bronze(settings, "later") or []] == [{"a": "b"}]
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000, 1])
+def test_a_repeated_key_in_an_object_rescued_from_a_typed_column_refuses_the_file(
+    tmp_path: Path, module_lakehouse: Settings, chunk_rows: int
+) -> None:
+    """The table holds ``v BIGINT``; an object (or an array holding one) does not fit it and
+    would be rescued as its text, both keys kept: the file is refused as the API refuses it."""
+    settings = lakehouse(tmp_path, chunk_rows=chunk_rows)
+    _drop(settings, "typed", "first.ndjson", b'{"v": 1}\n')
+    Loader(settings).load_pending()
+    second = b'{"v": 2}\n{"v": {"a": 1}}\n{"v": [{"a": 1, "a": 2}]}\n'
+    _drop(settings, "typed", "second.ndjson", second)
+    summary = Loader(settings).load_pending()
+    [refused] = summary.quarantined
+    assert (refused.file, refused.kind) == ("second.ndjson", "unparseable")
+    assert "record 3, column 'v': an object repeats the key 'a'" in refused.reason
+    assert [r["v"] for r in _bronze(settings, "typed") or []] == [1]
