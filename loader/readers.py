@@ -178,6 +178,8 @@ def _not_utf8(path: Path, otherwise: FileRejected) -> FileRejected:
         return otherwise
     if offset is None:
         return otherwise
+    if path.name == _WITHOUT_BOM:  # counted from the file's start, as the API and CSV count
+        offset += len(dialect.BOM_UTF8)
     return FileRejected("encoding", dialect.not_utf8_reason(offset))
 
 
@@ -831,10 +833,15 @@ def _json_path(key: str) -> str:
     return _sql_str("$." + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
+#: The name of a file's copy without its UTF-8 byte-order mark (:func:`_without_bom`): a byte
+#: :func:`_not_utf8` finds in it is named at its offset in the file, the mark's 3 bytes too
+_WITHOUT_BOM = "content-without-bom"
+
+
 def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
     """The file without its UTF-8 byte-order mark, in a scratch file (DuckDB reads it as data)."""
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=limits.scratch)))
-    target = folder / "content"
+    target = folder / _WITHOUT_BOM
     with path.open("rb") as src, target.open("wb") as dst:
         src.seek(len(dialect.BOM_UTF8))
         shutil.copyfileobj(src, dst, _BLOCK)

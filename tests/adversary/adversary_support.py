@@ -191,7 +191,7 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def expected_json(data: bytes, kind: str) -> Expected:
     text = data.removeprefix(dialect.BOM_UTF8)
-    bad = dialect.first_non_utf8(text)
+    bad = dialect.first_non_utf8(data)  # counted from the file's start, its BOM too
     if bad is not None:
         return Refusal("encoding", dialect.not_utf8_reason(bad))
     records = _json_records(text, kind == "ndjson")
