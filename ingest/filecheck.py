@@ -383,12 +383,10 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
     try:
         pf = parquet.open_file(path)
         _check_parquet_schema(pf.schema_arrow)
-        nanoseconds = parquet.nanosecond_columns(pf.schema_arrow)
-        beyond = parquet.int96_beyond_range(path)
+        values = parquet.Values(pf.schema_arrow)
+        beyond = parquet.int96_refusal(path)
         if beyond is not None:
-            raise RecordsError(
-                [record_error(beyond.row, beyond.column, beyond.reason, "type_error")]
-            )
+            raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
         text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
         for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
             for name in required:
@@ -397,10 +395,11 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
                     errors.append(record_error(rows + first, name, "required", "missing"))
             for column in text_columns:
                 _misfits(batch.column(column.name), column, rows, errors, max_errors)
-            lost = parquet.lost_nanoseconds(batch, nanoseconds) if nanoseconds else None
-            if lost is not None:
-                at = None if lost.row is None else rows + lost.row
-                errors.append(record_error(at, lost.column, lost.reason, "type_error"))
+            refused = values.refusal(batch)
+            if refused is not None:
+                errors.append(
+                    record_error(rows + refused.row, refused.column, refused.why, "type_error")
+                )
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break

@@ -4,20 +4,25 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 
 - **INT96 timestamps** (Spark, Impala, Hive) are read in microseconds, Spark's own unit: read in
   nanoseconds (pyarrow's default) a date past 2262-04-11 wraps around without a word
-  (9999-12-31 is read as 1816-03-29).
-  An INT96 value beyond what microseconds since 1970 hold in 64 bits (about year 294247 either
-  way) refuses the file (:func:`int96_beyond_range`): pyarrow wraps it without a word.
+  (9999-12-31 is read as 1816-03-29). Read in microseconds one beyond what they hold in 64
+  bits (about year 294247 either way) wraps too: :func:`int96_refusal` reads them in
+  milliseconds as well, at any depth.
 - **A nanosecond timestamp that is not a whole microsecond** refuses the file: bronze stores
   microseconds (Delta's unit), and dropping the nanoseconds would change the value.
-- **Struct fields** (at any depth) whose names are equal but for case refuse the file, as
-  columns do: Delta compares names without case (the loader meets it as Delta's refusal of the
-  schema; the API checks it first, by :func:`nested_name_problem`).
+- **A date beyond 0001-01-01 to 9999-12-31** (at any depth) refuses the file: deltalake's
+  reader parses a file's date statistics as Python dates (a table holding another date cannot
+  be read by dbt), and past years -262143 and 262142 its writer panics. So does **a
+  timestamp beyond what microseconds since 1970 hold in 64 bits** (about year 294247 either
+  way; any unit, at any depth), but for the two values DuckDB reads as infinities
+  (:class:`Values`).
+- **Struct fields** (at any depth) of one name, or whose names are equal but for case, refuse
+  the file, as columns do: Delta compares names without case (the loader meets it as Delta's
+  refusal of the schema; the API checks it first, by :func:`nested_name_problem`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,19 +50,24 @@ def _children(t: pa.DataType) -> list[tuple[str, pa.DataType]]:
 
 
 def nested_name_problem(schema: pa.Schema) -> tuple[str, str] | None:
-    """(column, reason) for the first struct whose field names are equal but for case."""
+    """(column, reason) for the first struct with two fields of one name, or of names equal
+    but for case."""
 
     def walk(t: pa.DataType, path: str) -> str | None:
         if pa.types.is_struct(t):
-            seen: dict[str, str] = {}
+            seen: dict[str, int] = {}
             for i in range(t.num_fields):
                 name = t.field(i).name
-                other = seen.setdefault(name.lower(), name)
-                if other is not name:
-                    return (
-                        f"column {path!r} holds the fields {other!r} and {name!r}, equal but "
-                        "for case (field names are case-insensitive in Delta)"
-                    )
+                first = seen.setdefault(name.lower(), i)
+                if first == i:
+                    continue
+                other = t.field(first).name
+                if other == name:
+                    return f"column {path!r} holds two fields named {name!r}"
+                return (
+                    f"column {path!r} holds the fields {other!r} and {name!r}, equal but "
+                    "for case (field names are case-insensitive in Delta)"
+                )
         for _, child in _children(t):
             found = walk(child, path)
             if found is not None:
@@ -71,115 +81,266 @@ def nested_name_problem(schema: pa.Schema) -> tuple[str, str] | None:
     return None
 
 
-def _holds_nanoseconds(t: pa.DataType) -> bool:
-    if pa.types.is_timestamp(t) and t.unit == "ns":
+# -- values bronze cannot hold -------------------------------------------------------------------
+
+
+def days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a date of the proleptic Gregorian calendar (any year, also
+    those Python's ``datetime`` cannot hold)."""
+    year -= month <= 2
+    era = year // 400
+    of_era = year - era * 400
+    of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """The (year, month, day) ``days`` after 1970-01-01 (the inverse of days_from_civil)."""
+    days += 719_468
+    era = days // 146_097
+    of_era = days - era * 146_097
+    year_of_era = (of_era - of_era // 1460 + of_era // 36_524 - of_era // 146_096) // 365
+    of_year = of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * of_year + 2) // 153
+    day = of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + (3 if month_index < 10 else -9)
+    return year_of_era + era * 400 + (month <= 2), month, day
+
+
+#: The first and last day bronze holds: those deltalake's Python reader (``to_pyarrow_dataset``,
+#: dbt's read of bronze) parses a data file's date statistics as (``datetime.date``: a table
+#: holding another date cannot be read). delta-rs's writer takes -262143-01-01 to 262142-12-31
+#: (past them it panics, "NaiveDate + TimeDelta overflowed", and the file is never written).
+FIRST_DAY = days_from_civil(1, 1, 1)
+LAST_DAY = days_from_civil(9_999, 12, 31)
+#: The first and last timestamp bronze holds, in microseconds since 1970 (Delta's unit): what
+#: 64 bits hold (about year 294247 either way), but for the two values DuckDB reads as
+#: -infinity and infinity (and the one below them).
+FIRST_MICROSECOND = -(2**63) + 2
+LAST_MICROSECOND = 2**63 - 2
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _bounds(t: pa.DataType, margin: int = 0) -> tuple[int, int] | None:
+    """The least and greatest stored integer of a date or timestamp type bronze holds; None
+    for a type every value of which it holds (nanoseconds: about 1677 to 2262). ``margin``:
+    that many units fewer at each end."""
+    if pa.types.is_date32(t):
+        return FIRST_DAY, LAST_DAY
+    if pa.types.is_date64(t):
+        return FIRST_DAY * 86_400_000, (LAST_DAY + 1) * 86_400_000 - 1
+    if not pa.types.is_timestamp(t) or t.unit == "ns":
+        return None
+    per = 1_000_000 // _PER_SECOND[t.unit]  # microseconds per unit
+    return -(-FIRST_MICROSECOND // per) + margin, LAST_MICROSECOND // per - margin
+
+
+def _text(value: int, t: pa.DataType) -> str:
+    """A date or timestamp's stored integer as text (ISO 8601; any year)."""
+    if pa.types.is_date32(t):
+        days, rest, per_second = value, 0, 1
+    else:
+        unit = "ms" if pa.types.is_date64(t) else t.unit
+        per_second = _PER_SECOND[unit]
+        days, rest = divmod(value, 86_400 * per_second)
+    year, month, day = _civil(days)
+    text = (
+        f"{year:04d}-{month:02d}-{day:02d}" if year >= 0 else f"-{-year:04d}-{month:02d}-{day:02d}"
+    )
+    if pa.types.is_date32(t):
+        return text
+    seconds, fraction = divmod(rest, per_second)
+    hours, seconds = divmod(seconds, 3600)
+    clock = f"T{hours:02d}:{seconds // 60:02d}:{seconds % 60:02d}"
+    if per_second > 1:
+        clock += f".{fraction:0{len(str(per_second)) - 1}d}"
+    return text + clock
+
+
+def _checked(t: pa.DataType) -> bool:
+    """Whether values of this type (at any depth) are looked at (:class:`Values`)."""
+    if _bounds(t) is not None or (pa.types.is_timestamp(t) and t.unit == "ns"):
         return True
-    return any(_holds_nanoseconds(child) for _, child in _children(t))
+    return any(_checked(child) for _, child in _children(t))
 
 
-def nanosecond_columns(schema: pa.Schema) -> list[int]:
-    """Indexes of the columns holding nanosecond timestamps (at any depth)."""
-    return [i for i, f in enumerate(schema) if _holds_nanoseconds(f.type)]
+RowOf = Callable[[int], int]
 
 
-def _leaves(values: pa.Array) -> Iterator[pa.Array]:
-    """The nanosecond timestamp arrays in ``values`` (its nested arrays flattened)."""
+def _leaves(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]:
+    """The date and timestamp arrays in ``values`` (its nested arrays flattened), each with
+    the row of ``values`` a value of it is in."""
     t = values.type
-    if pa.types.is_timestamp(t):
-        if t.unit == "ns":
-            yield values
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        yield values, row_of
     elif isinstance(values, pa.ExtensionArray):
-        yield from _leaves(values.storage)
+        yield from _leaves(values.storage, row_of)
     elif isinstance(values, pa.DictionaryArray):
-        yield from _leaves(values.dictionary)
-    elif isinstance(values, pa.MapArray):
-        yield from _leaves(values.keys)
-        yield from _leaves(values.items)
+        if _checked(t.value_type):
+            yield from _leaves(values.dictionary_decode(), row_of)
     elif isinstance(values, pa.StructArray):
-        for child in values.flatten():
-            yield from _leaves(child)
+        for child in values.flatten():  # a null struct's fields are null
+            if _checked(child.type):
+                yield from _leaves(child, row_of)
+    elif pa.types.is_map(t):  # laid out as a list of struct<key, value>
+        entries = pa.struct([t.key_field, t.item_field])
+        yield from _leaves(values.view(pa.list_(pa.field("entries", entries, False))), row_of)
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        yield from _leaves(values.flatten())
+
+        def parent(i: int, lists: pa.Array = values) -> int:
+            return row_of(int(pc.list_parent_indices(lists)[i].as_py()))
+
+        yield from _leaves(values.flatten(), parent)
 
 
 @dataclass(frozen=True)
-class LostNanoseconds:
+class Refusal:
+    """A value of a Parquet file the landing dialect refuses (see the module's docstring)."""
+
     column: str
-    row: int | None  # the row in the batch (None: inside a nested value)
+    row: int  # the record (0-based) of the batch, or of the file
     value: str
+    why: str
 
     @property
     def reason(self) -> str:
+        return f"record {self.row + 1}, column {self.column!r}: {self.why}"
+
+    def moved(self, rows: int) -> Refusal:
+        """The same, ``rows`` records later (the row in the file of a batch's refusal)."""
+        return Refusal(self.column, self.row + rows, self.value, self.why)
+
+
+def _beyond(what: str, value: str, t: pa.DataType) -> str:
+    if pa.types.is_date(t):
         return (
-            f"column {self.column!r}: the timestamp {self.value} has nanoseconds; "
-            "bronze stores microseconds (Delta's unit), so it would lose them"
+            f"a date, {value}, is beyond those bronze holds ({_text(FIRST_DAY, pa.date32())} to "
+            f"{_text(LAST_DAY, pa.date32())}: deltalake reads a file's date statistics as "
+            "Python dates)"
         )
+    us = pa.timestamp("us")
+    return (
+        f"{what}, {value}, is beyond the microseconds since 1970 bronze holds in 64 bits "
+        f"({_text(FIRST_MICROSECOND, us)} to {_text(LAST_MICROSECOND, us)})"
+    )
 
 
-def _text(nanoseconds: int) -> str:
-    seconds, rest = divmod(nanoseconds, 1_000_000_000)
-    return f"{dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds):%Y-%m-%dT%H:%M:%S}.{rest:09d}"
+def _leaf_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    t = leaf.type
+    bounds = _bounds(t)
+    if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
+        return None
+    ints = leaf.cast(pa.int32() if pa.types.is_date32(t) else pa.int64())
+    if bounds is not None:
+        low_high = pc.min_max(ints)
+        low, high = low_high["min"].as_py(), low_high["max"].as_py()
+        if low is not None and (low < bounds[0] or high > bounds[1]):
+            off = pc.or_(pc.less(ints, bounds[0]), pc.greater(ints, bounds[1]))
+            at = int(pc.index(off, True).as_py())
+            value = _text(ints[at].as_py(), t)
+            return Refusal(name, row_of(at), value, _beyond("a timestamp", value, t))
+        return None
+    off = pc.not_equal(pc.multiply(pc.divide(ints, 1000), 1000), ints)
+    at = int(pc.index(off, True).as_py())
+    if at < 0:
+        return None
+    value = _text(ints[at].as_py(), t)
+    why = (
+        f"the timestamp {value} has nanoseconds; bronze stores microseconds (Delta's unit), "
+        "so it would lose them"
+    )
+    return Refusal(name, row_of(at), value, why)
 
 
-def lost_nanoseconds(batch: pa.RecordBatch, columns: list[int]) -> LostNanoseconds | None:
-    """The first nanosecond timestamp of ``columns`` (from :func:`nanosecond_columns`) that is
-    no whole microsecond, or None."""
-    for i in columns:
-        column = batch.column(i)
-        top = pa.types.is_timestamp(column.type)
-        for leaf in _leaves(column):
-            ints = leaf.cast(pa.int64())
-            off = pc.not_equal(pc.multiply(pc.divide(ints, 1000), 1000), ints)
-            at = pc.index(off, True).as_py()
-            if at >= 0:
-                return LostNanoseconds(
-                    batch.schema.field(i).name, at if top else None, _text(ints[at].as_py())
-                )
-    return None
+class Values:
+    """The landing dialect's rules for a Parquet file's values, a batch at a time: a
+    nanosecond timestamp that is no whole microsecond, a date beyond :data:`FIRST_DAY` to
+    :data:`LAST_DAY` and a timestamp beyond :data:`FIRST_MICROSECOND` to
+    :data:`LAST_MICROSECOND`, at any depth, refuse the file.
+    One min/max per date or timestamp array of a batch (a value is looked for only when it
+    is out of range); nothing for a file without dates or timestamps."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]
+
+    def refusal(self, batch: pa.RecordBatch) -> Refusal | None:
+        """The first value of ``batch`` the rules refuse (its row in the batch), or None."""
+        for i in self.columns:
+            name = batch.schema.field(i).name
+            for leaf, row_of in _leaves(batch.column(i), _same_row):
+                found = _leaf_refusal(leaf, row_of, name)
+                if found is not None:
+                    return found
+        return None
 
 
-@dataclass(frozen=True)
-class BeyondRange:
-    column: str
-    row: int
+def _same_row(i: int) -> int:
+    return i
 
-    @property
-    def reason(self) -> str:
-        return (
-            f"record {self.row + 1}, column {self.column!r}: an INT96 timestamp beyond the "
-            "microseconds Delta holds (about year 294247 either way)"
+
+#: Arrow reads an INT96 value's Julian day unsigned: a negative one (before 4713 BC, as Spark
+#: and Impala write it, signed) comes back 2**32 days later, its milliseconds from this on.
+_UNSIGNED_DAYS_MS = (2**31 - 2_440_588) * 86_400_000
+_WRAP_MS = 2**32 * 86_400_000
+
+
+def _int96_leaf(us: pa.Array, ms: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    """The first value of an INT96 leaf whose microsecond reading is not the instant: read
+    in milliseconds (the Julian day signed) it is beyond the range, or they disagree."""
+    u, m = us.cast(pa.int64()), ms.cast(pa.int64())
+    m = pc.if_else(pc.greater_equal(m, _UNSIGNED_DAYS_MS), pc.subtract(m, _WRAP_MS), m)
+    low, high = _bounds(pa.timestamp("ms"), 1) or (0, 0)
+    beyond = pc.or_(pc.less(m, low), pc.greater(m, high))
+    floor = pc.divide(pc.subtract(u, pc.if_else(pc.less(u, 0), 999, 0)), 1000)
+    off = pc.fill_null(pc.or_(beyond, pc.not_equal(floor, m)), False)
+    at = int(pc.index(off, True).as_py())
+    if at < 0:
+        return None
+    value = _text(m[at].as_py(), pa.timestamp("ms"))
+    if beyond[at].as_py():
+        why = _beyond("an INT96 timestamp", value, pa.timestamp("us"))
+    else:
+        why = (
+            f"an INT96 timestamp, {value}, is read back as another instant (a Julian day "
+            "below 0, which Arrow reads unsigned)"
         )
+    return Refusal(name, row_of(at), value, why)
 
 
-def int96_beyond_range(source: Any) -> BeyondRange | None:
-    """The first INT96 timestamp of a top-level column that microseconds cannot hold, or None.
+def int96_refusal(source: Any) -> Refusal | None:
+    """The first INT96 timestamp (at any depth) bronze would not hold as written, or None.
 
-    Read in microseconds such a value wraps around; read in milliseconds (which hold every
-    INT96 day) it does not: a value whose two readings disagree is beyond the range. Reads the
-    INT96 columns twice more, one row group at a time (legacy files only pay)."""
+    Read in microseconds (:func:`open_file`) a value beyond what they hold in 64 bits wraps
+    around without a word (year 300000 becomes 1685), and Arrow reads a negative Julian day
+    (before 4713 BC) unsigned; read in milliseconds (which hold every INT96 day) neither
+    value wraps. The columns holding INT96 values are read once more in milliseconds (the
+    Julian day then taken signed), one row group at a time: a value beyond the range (its
+    last millisecond at each end too) or whose two readings disagree refuses the file
+    (legacy files only pay)."""
     micro = open_file(source)
-    schema = micro.schema
-    names = [
-        schema.column(i).name
+    milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")
+    schema = milli.schema
+    names = milli.schema_arrow.names
+    leaves = [
+        schema.column(i).path
         for i in range(len(schema))
         if schema.column(i).physical_type == "INT96"
-        and schema.column(i).path == schema.column(i).name
     ]
-    if not names:
-        return None
-    milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")
-    offset = 0
-    for group in range(micro.num_row_groups):
-        us = micro.read_row_group(group, columns=names)
-        ms = milli.read_row_group(group, columns=names)
-        for name in names:
+    held = [n for n in names if any(p == n or p.startswith(n + ".") for p in leaves)]
+    rows = 0
+    for group in range(milli.num_row_groups if held else 0):
+        us = micro.read_row_group(group, columns=held)
+        ms = milli.read_row_group(group, columns=held)
+        for name in held:
             pairs = zip(
-                us.column(name).cast(pa.int64()).to_pylist(),
-                ms.column(name).cast(pa.int64()).to_pylist(),
+                _leaves(us.column(name).combine_chunks(), _same_row),
+                _leaves(ms.column(name).combine_chunks(), _same_row),
                 strict=True,
             )
-            for row, (u, m) in enumerate(pairs):
-                if u is not None and u // 1000 != m:
-                    return BeyondRange(name, offset + row)
-        offset += us.num_rows
+            for (u, row_of), (m, _) in pairs:
+                if u.type != m.type:  # INT96: read in us, then in ms (other leaves: the same)
+                    found = _int96_leaf(u, m, row_of, name)
+                    if found is not None:
+                        return found.moved(rows)
+        rows += us.num_rows
     return None

@@ -252,6 +252,18 @@ def same_file(batches: Iterable[pa.RecordBatch], file: LandingFile) -> Iterator[
     yield from it
 
 
+def _cast_refused(typer: Typer, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A Parquet file's typed batches; a value Arrow refuses to cast to its column's stored
+    type (``ArrowInvalid``) refuses the file (its pieces committed before are rolled back), as
+    a value that does not fit does, instead of stopping the loader on every pass."""
+    try:
+        yield from batches
+    except pa.ArrowInvalid as exc:
+        first = typer.rows + 1  # the first record of the batch the value is in
+        reason = f"a value of record {first} or after cannot be stored in bronze's type: {exc}"
+        raise FileRejected("type_conflict", reason) from exc
+
+
 def write_rejection(exc: Exception) -> FileRejected | None:
     """A failed Delta write that is the file's fault (its schema), as a quarantine reason.
 
@@ -789,7 +801,8 @@ class Loader:
                 plans = parquet_plans(schema, existing, declared)
                 typer = Typer(plans, policy)
                 checked = parquet_checked(batches, schema)
-                yield _Typed(typer, self._apply(typer, checked, lambda _: None), count, True)
+                typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
+                yield _Typed(typer, typed, count, True)
             return
         text = self._open_text(source, skip, limits, exact, every_key)
         with text:

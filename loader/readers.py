@@ -1272,19 +1272,20 @@ def _parquet_batches(
 def parquet_checked(
     batches: Iterator[pa.RecordBatch], schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
-    """``batches`` by the landing dialect's Parquet rule (``lakehouse.parquet``): a nanosecond
-    timestamp that is no whole microsecond refuses the file (bronze would lose it)."""
-    nanoseconds = parquet.nanosecond_columns(schema)
-    if not nanoseconds:
+    """``batches`` by the landing dialect's Parquet rules (``lakehouse.parquet.Values``): a
+    nanosecond timestamp that is no whole microsecond (bronze would lose it), or a date or
+    timestamp beyond the range bronze holds, refuses the file."""
+    values = parquet.Values(schema)
+    if not values.columns:
         yield from batches
         return
     rows = 0
     for batch in batches:
-        lost = parquet.lost_nanoseconds(batch, nanoseconds)
-        if lost is not None:
-            where = f"record {rows + lost.row + 1}, " if lost.row is not None else ""
+        refused = values.refusal(batch)
+        if refused is not None:
+            refused = refused.moved(rows)
             raise FileRejected(
-                "type_conflict", where + lost.reason, column=lost.column, value=lost.value
+                "type_conflict", refused.reason, column=refused.column, value=refused.value
             )
         rows += batch.num_rows
         yield batch
@@ -1303,9 +1304,11 @@ def open_parquet(
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(parquet.open_file(mapped.reader if mapped is not None else path))
-        beyond = parquet.int96_beyond_range(path)
+        beyond = parquet.int96_refusal(path)
         if beyond is not None:
-            raise FileRejected("type_conflict", beyond.reason, column=beyond.column)
+            raise FileRejected(
+                "type_conflict", beyond.reason, column=beyond.column, value=beyond.value
+            )
         batches = _parquet_batches(file.iter_batches(batch_size=batch_rows), mapped)
         return file.schema_arrow, batches, stack, file.metadata.num_rows
     except FileRejected:

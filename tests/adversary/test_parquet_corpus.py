@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from adversary_support import Outcome, run
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from lakehouse import Settings, parquet
 from lakehouse.layout import table_path
@@ -85,13 +85,15 @@ CORPUS: dict[str, tuple[str, int | str]] = {
 CORPUS["int96_from_spark.parquet"] = ("refuse", "type_conflict")
 
 
-def _written(table: pa.Table) -> bytes:
+def _written(table: pa.Table, **options: Any) -> bytes:
     out = io.BytesIO()
-    pq.write_table(table, out)
+    pq.write_table(table, out, **options)
     return out.getvalue()
 
 
 _NS = pa.timestamp("ns")
+_FIRST_US = parquet.FIRST_MICROSECOND
+_LAST_US = parquet.LAST_MICROSECOND
 _INT = pa.int64()
 _PAIRS = pa.struct([("x", _INT), ("X", _INT)])
 
@@ -136,12 +138,105 @@ WRITTEN: dict[str, tuple[pa.Table, tuple[str, int | str]]] = {
         pa.table({"t": pa.array([253402300799, -62135596800], pa.timestamp("s"))}),
         ("load", 2),
     ),
+    "struct_fields_one_letter_twice.parquet": (  # one-letter names: the same str object
+        pa.table({"s": pa.StructArray.from_arrays([pa.array([1]), pa.array([2])], ["a", "a"])}),
+        ("refuse", "invalid_column"),
+    ),
+    "struct_fields_twice.parquet": (
+        pa.table({"s": pa.StructArray.from_arrays([pa.array([1]), pa.array([2])], ["ab", "ab"])}),
+        ("refuse", "invalid_column"),
+    ),
+    # the first and last day and microsecond bronze holds (docs/loading.md, Parquet)
+    "date_bounds.parquet": (
+        pa.table({"d": pa.array([parquet.FIRST_DAY, parquet.LAST_DAY, None], pa.date32())}),
+        ("load", 3),
+    ),
+    "timestamp_bounds.parquet": (
+        pa.table({"t": pa.array([_FIRST_US, _LAST_US], pa.timestamp("us"))}),
+        ("load", 2),
+    ),
+    "timestamp_ms_bounds.parquet": (
+        pa.table({"t": pa.array([-(-_FIRST_US // 1000), _LAST_US // 1000], pa.timestamp("ms"))}),
+        ("load", 2),
+    ),
+    # past them: the writer panicked (a date: "NaiveDate + TimeDelta overflowed"; the loader
+    # took it for storage trouble, retried forever), the cast to microseconds raised (a
+    # timestamp in ms or s past year 294247: the loader crashed), the API having said 202; or
+    # DuckDB reads the value as infinity or -infinity (a timestamp of 2**63 - 1 microseconds)
+    "date_past_last_day.parquet": (
+        pa.table({"d": pa.array([0, parquet.LAST_DAY + 1], pa.date32())}),
+        ("refuse", "type_conflict"),
+    ),
+    "date_before_first_day.parquet": (
+        pa.table({"d": pa.array([parquet.FIRST_DAY - 1], pa.date32())}),
+        ("refuse", "type_conflict"),
+    ),
+    "date_max.parquet": (
+        pa.table({"d": pa.array([2**31 - 1], pa.date32())}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_infinity.parquet": (
+        pa.table({"t": pa.array([_LAST_US + 1], pa.timestamp("us", tz="UTC"))}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_minus_infinity.parquet": (
+        pa.table({"t": pa.array([_FIRST_US - 1], pa.timestamp("us"))}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_ms_past_microseconds.parquet": (
+        pa.table({"t": pa.array([10**17], pa.timestamp("ms"))}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_ms_past_last_microsecond.parquet": (
+        pa.table({"t": pa.array([_LAST_US // 1000 + 1], pa.timestamp("ms"))}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_s_past_microseconds.parquet": (
+        pa.table({"t": pa.array([-(10**14)], pa.timestamp("s"))}),
+        ("refuse", "type_conflict"),
+    ),
+    "timestamp_ms_past_microseconds_nested.parquet": (
+        pa.table({"l": pa.array([[], None, [0, 10**17]], pa.list_(pa.timestamp("ms")))}),
+        ("refuse", "type_conflict"),
+    ),
+    "date_past_last_day_in_a_map.parquet": (
+        pa.table({"m": pa.array([[(1, 0)], [(2, 2**31 - 1)]], pa.map_(_INT, pa.date32()))}),
+        ("refuse", "type_conflict"),
+    ),
+}
+
+#: edge cases written here with INT96 timestamps (``use_deprecated_int96_timestamps``):
+#: year 300000 is beyond microseconds in 64 bits, where pyarrow's INT96 read wraps it (to 1685)
+_YEAR_300000_MS = 300_000 * 365 * 86_400 * 1_000
+_MS = pa.timestamp("ms")
+INT96_WRITTEN: dict[str, tuple[pa.Table, tuple[str, int | str]]] = {
+    "int96_in_a_struct.parquet": (
+        pa.table({"c": pa.array([{"t": 0}, {"t": _YEAR_300000_MS}], pa.struct([("t", _MS)]))}),
+        ("refuse", "type_conflict"),
+    ),
+    "int96_in_a_list.parquet": (
+        pa.table({"c": pa.array([[0], [0, _YEAR_300000_MS]], pa.list_(_MS))}),
+        ("refuse", "type_conflict"),
+    ),
+    # before 4713 BC: a negative Julian day, which Arrow reads unsigned (another instant)
+    "int96_before_julian_day_0.parquet": (
+        pa.table({"c": pa.array([0, -8_000 * 365 * 86_400 * 1_000], _MS)}),
+        ("refuse", "type_conflict"),
+    ),
+    "int96_nested_kept.parquet": (
+        pa.table({"c": pa.array([[253402300799000], None, [-62135596800000]], pa.list_(_MS))}),
+        ("load", 3),
+    ),
 }
 
 
 def _inputs() -> list[tuple[str, bytes, tuple[str, int | str]]]:
     files = [(name, (DATA / name).read_bytes(), verdict) for name, verdict in CORPUS.items()]
     files += [(name, _written(t), verdict) for name, (t, verdict) in WRITTEN.items()]
+    files += [
+        (name, _written(t, use_deprecated_int96_timestamps=True), verdict)
+        for name, (t, verdict) in INT96_WRITTEN.items()
+    ]
     return files
 
 
@@ -191,6 +286,8 @@ def _same(source: pa.ChunkedArray, stored: pa.ChunkedArray) -> bool:
         return [None if v is None else int(v) for v in source.to_pylist()] == [
             None if v is None else int(v) for v in stored.to_pylist()
         ] or source.to_pylist() == stored.to_pylist()
+    if pa.types.is_list(source.type) and source.type != stored.type:  # e.g. naive → UTC inside
+        return bool(source.cast(stored.type).to_pylist() == stored.to_pylist())
     return bool(_comparable(source) == _comparable(stored))
 
 
@@ -241,3 +338,99 @@ def test_int96_past_the_microsecond_range_is_named(outcomes: dict[str, Outcome])
     assert outcome.refused["column"] == "a"
     assert outcome.refused["reason"].startswith("record 6, column 'a': an INT96 timestamp")
     assert outcome.api_detail[0]["row"] == 5
+
+
+def test_the_calendar_agrees_with_python_where_python_has_it() -> None:
+    """``lakehouse.parquet``'s day arithmetic (any year) against ``datetime`` (years 1-9999),
+    and its inverse beyond that, to the first and last day bronze holds."""
+    epoch = dt.date(1970, 1, 1)
+    for day in [*range(-719_162, 2_932_897, 997), -719_162, 2_932_896]:
+        date = epoch + dt.timedelta(days=day)
+        assert parquet.days_from_civil(date.year, date.month, date.day) == day
+        assert parquet._civil(day) == (date.year, date.month, date.day)
+    for day in [-(10**8), -1_000_000, -719_163, 2_932_897, 10**6, 10**8]:
+        assert parquet.days_from_civil(*parquet._civil(day)) == day
+    assert parquet._civil(parquet.FIRST_DAY) == (1, 1, 1)
+    assert parquet._civil(parquet.LAST_DAY) == (9_999, 12, 31)
+
+
+def test_a_date_or_timestamp_past_the_range_is_named_by_both(
+    outcomes: dict[str, Outcome],
+) -> None:
+    """10**17 ms is 1157407407 days and 09:46:40 after 1970, in the 3rd record's list: the
+    loader names the record, the column and the value; the API's 422 the same."""
+    outcome = outcomes["timestamp_ms_past_microseconds_nested.parquet"]
+    assert outcome.refused is not None
+    value = outcome.refused["value"]
+    year, month, day = (int(part) for part in value.split("T")[0].split("-"))
+    assert parquet.days_from_civil(year, month, day) == 1_157_407_407
+    assert value.endswith("T09:46:40.000")
+    assert outcome.refused["column"] == "l"
+    assert outcome.refused["reason"].startswith(f"record 3, column 'l': a timestamp, {value}, ")
+    assert (
+        "(-290308-12-21T19:59:05.224194 to 294247-01-10T04:00:54.775806)"
+        in outcome.refused["reason"]
+    )
+    error = outcome.api_detail[0]
+    assert (error["row"], error["field"]) == (2, "l")
+    assert value in error["msg"]
+    date = outcomes["date_past_last_day.parquet"]
+    assert date.refused is not None and date.refused["value"] == "10000-01-01"
+    assert date.refused["reason"] == (
+        "record 2, column 'd': a date, 10000-01-01, is beyond those bronze holds (0001-01-01 "
+        "to 9999-12-31: deltalake reads a file's date statistics as Python dates)"
+    )
+    assert date.api_detail[0]["row"] == 1 and "10000-01-01" in date.api_detail[0]["msg"]
+
+
+@pytest.mark.parametrize("name", ["int96_in_a_struct.parquet", "int96_in_a_list.parquet"])
+def test_int96_past_the_microsecond_range_inside_a_column_is_named(
+    outcomes: dict[str, Outcome], name: str
+) -> None:
+    """An INT96 value of year 300000 in a struct or a list, in the 2nd record (it was loaded
+    as an instant of 1685, the API saying 202)."""
+    outcome = outcomes[name]
+    assert outcome.refused is not None
+    assert outcome.refused["reason"].startswith("record 2, column 'c': an INT96 timestamp, 3")
+    assert outcome.api_detail[0]["row"] == 1 and outcome.api_detail[0]["field"] == "c"
+
+
+def test_struct_fields_of_one_name_are_said_to_be_so(outcomes: dict[str, Outcome]) -> None:
+    """Not "equal but for case": the same name twice (Delta: duplicate field)."""
+    for name, field in [
+        ("struct_fields_one_letter_twice.parquet", "a"),
+        ("struct_fields_twice.parquet", "ab"),
+    ]:
+        message = outcomes[name].api_detail[0]["msg"]
+        assert message == f"column 's' holds two fields named {field!r}", message
+    message = outcomes["struct_fields_by_case.parquet"].api_detail[0]["msg"]
+    assert "'x' and 'X', equal but for case" in message, message
+
+
+def test_the_record_of_a_nested_value_is_found_in_a_sliced_batch() -> None:
+    """Lists in a struct, the batch a slice (its arrays start past their buffers' start): the
+    value past the last day is in the 3rd record of the slice."""
+    rows = [[[1]], None, [], [[2], None, [3, parquet.LAST_DAY + 1]], [[4]]]
+    lists = pa.array(rows, pa.list_(pa.list_(pa.date32())))
+    batch = pa.record_batch({"s": pa.StructArray.from_arrays([lists], ["l"])}).slice(1)
+    found = parquet.Values(batch.schema).refusal(batch)
+    assert found is not None
+    assert (found.column, found.row, found.value) == ("s", 2, "10000-01-01")
+    assert parquet.Values(batch.schema).refusal(batch.slice(0, 2)) is None
+
+
+@pytest.mark.parametrize("day", [parquet.FIRST_DAY - 1, parquet.LAST_DAY + 1])
+def test_a_date_refused_is_one_a_bronze_table_cannot_be_read_with(tmp_path: Path, day: int) -> None:
+    """Past 0001-01-01 to 9999-12-31 delta-rs writes a date, but deltalake's reader (dbt's
+    read of bronze) then fails on the table: it parses the file's statistics as Python
+    dates. The first and last day load and read back: ``date_bounds.parquet`` above."""
+    table = pa.table({"d": pa.array([day], pa.date32())})
+    write_deltalake(str(tmp_path), table)
+    with pytest.raises(ValueError, match=r"out of range|Invalid isoformat"):
+        arrow_dataset(DeltaTable(str(tmp_path))).to_table()
+
+
+def test_the_days_delta_rs_writes() -> None:
+    """The dates delta-rs's writer takes: wider than those bronze holds (its reader's)."""
+    assert parquet.FIRST_DAY > parquet.days_from_civil(-262_143, 1, 1)
+    assert parquet.LAST_DAY < parquet.days_from_civil(262_142, 12, 31)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from loader_support import bronze, drop
 
 from lakehouse import Ledger, Settings
 from loader import Loader
 from loader.bronze import ROLLED_BACK, Bronze
+from loader.exceptions import FileRejected
+from loader.fitting import Typer
 from loader.landing import identify
+from loader.loading import _cast_refused
+from loader.schema import parquet_plans
 
 BAD = {
     "not parseable json": ("bad.json", b'[{"a": 1}, {"a": ', "unparseable"),
@@ -202,3 +209,51 @@ def test_a_failure_after_a_shared_commit_is_not_retried_as_a_write(settings: Set
         Loader(settings).load_pending()
 
     assert sorted(bronze(settings, "t").column("id").to_pylist()) == [1, 2]  # once each
+
+
+def _parquet(table: pa.Table, **options: Any) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out, **options)
+    return out.getvalue()
+
+
+def test_a_parquet_value_bronze_cannot_hold_in_a_later_piece_is_rolled_back(
+    settings: Settings,
+) -> None:
+    """A timestamp[ms] of 10**17 (past what microseconds hold) in the last row group, pieces
+    of 2000 rows: the cast to microseconds raised ArrowInvalid out of ``load_pending`` after
+    pieces were committed, the file left open in the landing zone, the same crash on every
+    pass. Now the file is quarantined and its pieces rolled back."""
+    settings = settings.model_copy(update={"chunk_rows": 2000, "read_batch_rows": 1024})
+    n = 20_000
+    stamps = pa.array([0] * (n - 1) + [10**17], pa.timestamp("ms"))
+    data = _parquet(pa.table({"i": pa.array(range(n)), "t": stamps}), row_group_size=2000)
+    path = drop(settings, "t", "late.parquet", data)
+    file = identify(settings, "t", path)
+
+    summary = Loader(settings).load_pending()
+
+    assert [(q.file, q.kind, q.column) for q in summary.quarantined] == [
+        ("late.parquet", "type_conflict", "t")
+    ]
+    assert summary.quarantined[0].reason.startswith("record 20000, column 't': a timestamp")
+    assert not path.exists()
+    # pieces were committed (the reading runs at most a few batches ahead of the writing)
+    assert Bronze(settings, "t").watermark(file.batch_id) == ROLLED_BACK
+    assert bronze(settings, "t").num_rows == 0
+    assert not Loader(settings).load_pending().quarantined  # nothing left to crash on
+
+
+def test_an_arrow_refusal_while_typing_parquet_is_a_quarantine_reason() -> None:
+    """Whatever Arrow refuses to cast while a Parquet batch is typed (``ArrowInvalid``) refuses
+    the file; it is not raised out of the loader. Here the typing is handed a value the
+    landing dialect's checks (``lakehouse.parquet.Values``) refuse before."""
+    batch = pa.record_batch({"t": pa.array([0, 10**17], pa.timestamp("ms"))})
+    typer = Typer(parquet_plans(batch.schema, {}, {}), "quarantine")
+    with pytest.raises(pa.ArrowInvalid):
+        typer.apply(batch)
+    typer = Typer(parquet_plans(batch.schema, {}, {}), "quarantine")
+    with pytest.raises(FileRejected) as refused:
+        list(_cast_refused(typer, (typer.apply(b) for b in [batch])))
+    assert refused.value.kind == "type_conflict"
+    assert refused.value.reason.startswith("a value of record 1 or after cannot be stored")
