@@ -97,6 +97,10 @@ HASH_COLUMN = "_lh_hash"
 #: model column of the same name would be hashed instead (a model with a column ``r`` once
 #: hid every change to its other columns), so the ``_lh_`` prefix is refused in model columns.
 ROW = "_lh_row"
+#: What the row hashes of a shadow were made with, recorded beside it (a shadow made otherwise
+#: is rebuilt from the published table; the content fingerprint carries it too). 2: a float's
+#: zero sign hashed (:func:`_row_hash`), text hashed without its collation (:func:`_normalise`).
+HASH_VERSION = 2
 RESERVED_PREFIX = "_lh_"
 OP_COLUMN = "_lh_op"
 #: Above this share of the table's rows in files a merge would rewrite, overwrite instead
@@ -522,7 +526,7 @@ class Publisher:
         proven = _one(
             cur,
             "select m.n = s.n + c.added and m.h = s.h - c.replaced + c.changed from"
-            f" (select count(*) as n, coalesce(sum(hash({ROW})), 0) as h"
+            f" (select count(*) as n, coalesce(sum({_row_hash(cur, select)}), 0) as h"
             f" from ({select}) as {ROW}) as m,"
             f" (select count(*) as n, coalesce(sum({HASH_COLUMN}), 0) as h"
             f" from {self._shadow(model)}) as s,"
@@ -665,7 +669,7 @@ class Publisher:
         cur.execute(
             "create or replace temp table _lh_delta as"
             f" select x.*, {s_keys}, s._lh_in_shadow, s.{HASH_COLUMN} as _lh_s_hash from"
-            f" (select {ROW}.*, hash({ROW}) as {HASH_COLUMN}, true as _lh_in_model"
+            f" (select {ROW}.*, {_row_hash(cur, select)} as {HASH_COLUMN}, true as _lh_in_model"
             f" from ({select}) as {ROW}"
             f"{in_model}) as x {join} (select *, true as _lh_in_shadow"
             f" from {self._shadow(model)}{in_shadow})"
@@ -711,7 +715,7 @@ class Publisher:
         bucket = f"({key} // {width})"  # bigint: no overflow, and no 128-bit division
         cur.execute(
             "create or replace temp table _lh_ranges as select coalesce(m.b, s.b) as b from"
-            f" (select {bucket} as b, count(*) as n, sum(hash({ROW})) as h"
+            f" (select {bucket} as b, count(*) as n, sum({_row_hash(cur, select)}) as h"
             f" from ({select}) as {ROW} group by all) as m full outer join"
             f" (select {bucket} as b, count(*) as n, sum({HASH_COLUMN}) as h"
             f" from {shadow} group by all) as s on m.b is not distinct from s.b"
@@ -747,7 +751,8 @@ class Publisher:
         changed rows are gathered and the published table is read for the deleted ones.
         """
         shadow = self._shadow(model)
-        hashed = f"(select {ROW}.*, hash({ROW}) as {HASH_COLUMN} from ({select}) as {ROW})"
+        row_hash = _row_hash(cur, select)
+        hashed = f"(select {ROW}.*, {row_hash} as {HASH_COLUMN} from ({select}) as {ROW})"
         # _lh_counts' columns are prefixed: the model's own columns may be called anything
         cur.execute(
             "create or replace temp table _lh_counts as select coalesce(m.h, s.h) as _lh_h,"
@@ -786,7 +791,7 @@ class Publisher:
             with self._published(cur, current, select) as published:
                 cur.execute(
                     f"insert into _lh_deleted select distinct on (p.{HASH_COLUMN}) p.*, c._lh_sn"
-                    f" from (select {ROW}.*, hash({ROW}) as {HASH_COLUMN}"
+                    f" from (select {ROW}.*, {row_hash} as {HASH_COLUMN}"
                     f" from {published} as {ROW}) as p"
                     f" join _lh_counts as c on p.{HASH_COLUMN} = c._lh_h and c._lh_mn = 0"
                 )
@@ -960,7 +965,9 @@ class Publisher:
         probe = cur.sql(f"{select} limit 0")
         schema = ";".join(f"{c}:{t}" for c, t in zip(probe.columns, probe.types, strict=True))
         row = _one(cur, f"select count(*), coalesce(sum({HASH_COLUMN}), 0)::varchar from {staged}")
-        digest = hashlib.sha256(f"{schema}|{row[0]}|{row[1]}".encode()).hexdigest()[:32]
+        # the hash version too: a fingerprint of other hashes is of other content
+        text = f"{schema}|{row[0]}|{row[1]}|h{HASH_VERSION}"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
         return int(row[0]), digest
 
     @contextmanager
@@ -996,10 +1003,16 @@ class Publisher:
     ) -> bool:
         """Whether the shadow is of the table's current publish, keyed as the model is now."""
         try:
-            seq, keys, _newest = _one(cur, f"select seq, keys, newest from {self._state(model)}")
-        except duckdb.Error:  # no shadow, or one from before keys (or newest) were recorded
+            seq, keys, _newest, hashed = _one(
+                cur, f"select seq, keys, newest, hashed from {self._state(model)}"
+            )
+        except duckdb.Error:  # no shadow, or one from before keys, newest or hashes were recorded
             return False
-        return bool(seq == current.transaction_version(model.app_id) and keys == _keys(model))
+        return bool(
+            seq == current.transaction_version(model.app_id)
+            and keys == _keys(model)
+            and hashed == HASH_VERSION
+        )
 
     def _drop_state(self, cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> None:
         cur.execute(f"drop table if exists {self._state(model)}")
@@ -1016,7 +1029,8 @@ class Publisher:
         keyed = keys + ", " if keys else ""
         # row hashes are random: stored uncompressed, which is what DuckDB picks for them after
         # trying every method (a quarter of the shadow's CPU at 10M rows, for the same bytes);
-        # the key columns keep their exact types (a collation too) and DuckDB's compression
+        # the key columns keep their exact types (text without a collation: _normalise) and
+        # DuckDB's compression
         hashes = f"{HASH_COLUMN} ubigint using compression uncompressed"
         cur.execute(f"create schema if not exists {SHADOW_SCHEMA}")
         if keys:
@@ -1027,7 +1041,8 @@ class Publisher:
             cur.execute(f"alter table {staged} add column {hashes}")
         else:
             cur.execute(f"create or replace table {staged} ({hashes})")
-        cur.execute(f"insert into {staged} select {keyed}hash({ROW}) from ({select}) as {ROW}")
+        row_hash = _row_hash(cur, select)
+        cur.execute(f"insert into {staged} select {keyed}{row_hash} from ({select}) as {ROW}")
         return staged
 
     def _install_shadow(
@@ -1044,7 +1059,8 @@ class Publisher:
             cur.execute(f"alter table {staged} rename to {_q(model.layer + '__' + model.name)}")
             cur.execute(
                 f"create or replace table {self._state(model)} as select {seq}::bigint as seq,"
-                f" '{_keys(model)}'::varchar as keys, {newest} as newest"
+                f" '{_keys(model)}'::varchar as keys, {newest} as newest,"
+                f" {HASH_VERSION}::integer as hashed"
             )
 
     def _shadow_from_table(
@@ -1142,6 +1158,22 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _row_hash(cur: duckdb.DuckDBPyConnection, select: str) -> str:
+    """The hash of a row of ``select`` (aliased :data:`ROW`), the one every hash site uses.
+
+    DuckDB hashes values that compare equal the same: a FLOAT or DOUBLE column's sign of zero
+    is hashed beside the row, so 0.0 becoming -0.0 is a change (not inside a list or struct:
+    docs/dbt.md). Text loses its collation in :func:`_normalise`.
+    """
+    probe = cur.sql(f"select * from ({select}) limit 0")
+    signs = [
+        f", signbit({ROW}.{_q(column)})"
+        for column, dtype in zip(probe.columns, probe.types, strict=True)
+        if str(dtype) in ("FLOAT", "DOUBLE")
+    ]
+    return f"hash({ROW}{''.join(signs)})"
+
+
 def _keys(model: ModelSpec) -> str:
     """The shadow's key, as recorded beside it (a shadow keyed otherwise is rebuilt)."""
     return json.dumps(list(model.unique_key))
@@ -1166,6 +1198,11 @@ def _normalise(model: ModelSpec, column: str, dtype: str) -> str:
         return f"cast({name} as {target}) as {name}"
     if base in _TO_VARCHAR or base.startswith("ENUM"):
         return f"cast({name} as varchar) as {name}"
+    if dtype == "VARCHAR":
+        # without its collation, if any (Delta stores none; the type's name does not show it):
+        # under COLLATE NOCASE 'alice' and 'ALICE' are equal, and hash the same
+        return f'{name} collate "binary" as {name}'
+
     if base in _REFUSED or base.startswith("UNION"):
         raise PublishError(
             f"model {model.name}, column {column}: Delta has no {dtype} type; "
