@@ -142,6 +142,8 @@ def _lazy_messages() -> None:
     def get(self: BaseEvent) -> Any:
         state = self.__dict__
         if "_lakehouse_pb" not in state:
+            if "_lakehouse_args" not in state and "pb_msg" in state:
+                return state["pb_msg"]  # made before install(), by dbt's own __init__
             args, kwargs = state.pop("_lakehouse_args", ((), {}))
             build(self, *args, **kwargs)
         return state["_lakehouse_pb"]

@@ -213,3 +213,13 @@ def test_an_events_message_is_made_when_first_read_as_dbt_makes_it() -> None:
     manager.add_callback(lambda msg: lines.append(msg.data.msg))
     manager.fire_event(Note(msg="read by a callback"))
     assert lines == ["read by a callback"]
+
+
+def test_an_event_made_before_install_keeps_its_message() -> None:
+    """An event dbt made before :func:`dbt_events.install` holds its message as dbt's own
+    ``__init__`` set it; reading it afterwards gives that message, not an empty one (found in
+    review)."""
+    dbt_events.install()
+    made = Note.__new__(Note)  # as dbt's own __init__ leaves it: the message in its __dict__
+    made.__dict__["pb_msg"] = type(Note(msg="x").pb_msg)(msg="made before install")
+    assert made.pb_msg.msg == "made before install"
