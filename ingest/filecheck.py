@@ -317,7 +317,9 @@ _ARROW_KINDS = {
     "decimal": lambda t: (
         pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
     ),
-    "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+    # a text column keeps any value with a text, a nested one as its JSON text (the loader's
+    # rule, lakehouse.parquet.json_texts)
+    "string": parquet.has_text,
     "boolean": pa.types.is_boolean,
     "date": pa.types.is_date,
     "timestamp": pa.types.is_timestamp,

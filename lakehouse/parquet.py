@@ -22,6 +22,7 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -344,3 +345,142 @@ def int96_refusal(source: Any) -> Refusal | None:
                         return found.moved(rows)
         rows += us.num_rows
     return None
+
+
+# -- nested values as JSON text ------------------------------------------------------------------
+
+#: A float that JSON has no number for, as the JSON string proto3's JSON mapping gives it.
+_FLOAT_WORDS = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+
+
+class NoText(ValueError):
+    """A nested value with no JSON text (bytes that are not UTF-8, a type Arrow cannot print)."""
+
+
+def is_nested(t: pa.DataType) -> bool:
+    """Whether values of ``t`` are lists, structs or maps (a dictionary or extension type of
+    one too)."""
+    if isinstance(t, pa.ExtensionType):
+        return is_nested(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return is_nested(t.value_type)
+    return bool(
+        pa.types.is_struct(t)
+        or pa.types.is_map(t)
+        or pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+    )
+
+
+def has_text(t: pa.DataType) -> bool:
+    """Whether every value of type ``t`` has a text (:func:`json_texts` for a nested one), so
+    a column bronze holds as text keeps it: no bytes at any depth (they need not be UTF-8),
+    and every scalar a type Arrow prints."""
+    if isinstance(t, pa.ExtensionType):
+        return has_text(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return has_text(t.value_type)
+    if pa.types.is_fixed_size_list(t) or pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
+        return has_text(t.value_type)
+    if is_nested(t):
+        return all(has_text(child) for _, child in _children(t))
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return False
+    if pa.types.is_binary_view(t):
+        return False
+    try:
+        pc.cast(pa.nulls(0, t), pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _encode(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _leaf_fragments(values: pa.Array) -> list[str]:
+    """Each scalar's JSON text ("null" for a null)."""
+    t = values.type
+    if pa.types.is_null(t):
+        return ["null"] * len(values)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return ["null" if v is None else _encode(v) for v in values.to_pylist()]
+    if pa.types.is_boolean(t):
+        return ["null" if v is None else ("true" if v else "false") for v in values.to_pylist()]
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        out = []
+        for v in values.to_pylist():
+            try:
+                out.append("null" if v is None else _encode(v.decode("utf-8")))
+            except UnicodeDecodeError as exc:
+                raise NoText(f"bytes that are not UTF-8 ({exc})") from exc
+        return out
+    try:
+        texts = pc.cast(values, pa.string()).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise NoText(f"a value of type {t} ({exc})") from exc
+    if pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return ["null" if v is None else v for v in texts]
+    if pa.types.is_floating(t):
+        return ["null" if v is None else _FLOAT_WORDS.get(v, v) for v in texts]
+    return ["null" if v is None else _encode(v) for v in texts]  # dates, times: as Arrow prints
+
+
+def _fragments(values: pa.Array) -> list[str]:
+    """Each value's compact JSON text ("null" for a null), by ``docs/loading.md`` (Parquet)."""
+    t = values.type
+    if isinstance(values, pa.ExtensionArray):
+        return _fragments(values.storage)
+    if isinstance(values, pa.DictionaryArray):
+        return _fragments(values.dictionary_decode())
+    if pa.types.is_fixed_size_list(t) or pa.types.is_list_view(t):
+        return _fragments(values.cast(pa.list_(t.value_field)))
+    if pa.types.is_large_list_view(t):
+        return _fragments(values.cast(pa.large_list(t.value_field)))
+    valid = values.is_valid().to_pylist()
+    if pa.types.is_struct(t):
+        keys = [_encode(t.field(i).name) + ":" for i in range(t.num_fields)]
+        fields = [_fragments(child) for child in values.flatten()]  # a null struct's: null
+        return [
+            "{" + ",".join(k + f[i] for k, f in zip(keys, fields, strict=True)) + "}"
+            if ok
+            else "null"
+            for i, ok in enumerate(valid)
+        ]
+    if pa.types.is_map(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = values.offsets.to_pylist()
+        first = offsets[0]
+        inner = values.values.slice(first, offsets[-1] - first)
+        if pa.types.is_map(t):  # its entries, each {"key": k, "value": v}, in order
+            inner = pa.StructArray.from_arrays(
+                [inner.field(0), inner.field(1)], names=["key", "value"]
+            )
+        items = _fragments(inner)
+        return [
+            "[" + ",".join(items[offsets[i] - first : offsets[i + 1] - first]) + "]"
+            if ok
+            else "null"
+            for i, ok in enumerate(valid)
+        ]
+    return _leaf_fragments(values)
+
+
+def json_texts(values: pa.Array) -> pa.Array:
+    """A Parquet column's values as their JSON text (``docs/loading.md``, Parquet): a struct an
+    object of its fields in order, a list an array, a map an array of its entries
+    ``{"key": k, "value": v}`` in order (keys may repeat or be no strings), a string a JSON
+    string, a number as Arrow prints it (a decimal with its scale: ``1.50``; a float its
+    shortest text; NaN and infinities the strings ``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"``), ``true``/``false``, bytes their UTF-8 text as a string, a date, time or
+    timestamp its text as Arrow prints it, as a string. Compact (no space), characters as they
+    are (no ``\\u`` escapes but those JSON requires): the form a nested NDJSON value kept as
+    text has. A null value is null (not the text ``null``). Raises :class:`NoText`."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    texts = _fragments(values)
+    valid = values.is_valid().to_pylist()
+    return pa.array([s if ok else None for s, ok in zip(texts, valid, strict=True)], pa.string())

@@ -28,7 +28,7 @@ from typing import Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from loader import nested
 from loader.exceptions import FileRejected, ReadAgain
@@ -897,8 +897,10 @@ def _as_text(values: pa.Array, plan: ColumnPlan) -> pa.Array:
     if pa.types.is_null(values.type):
         return pa.nulls(len(values), _STRING)
     try:
+        if parquet.is_nested(values.type):  # its JSON text, as a nested JSON value's
+            return parquet.json_texts(values)
         return pc.cast(values, _STRING)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
         raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
 
 

@@ -10,9 +10,12 @@ are typed already, and kept as written where Delta can hold them:
   ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined); a column of
   type ``null`` is text (never a Delta ``void``).
 * A column the table already has keeps the table's type. A narrower type that widens without
-  loss joins it (int8 → … → int64; int8 … int32 → double; float → double). Anything else goes
-  value by value through its text and the dialect's rule: what fits is stored, what does not is
-  rescued or refused (the table's ``on_mismatch``).
+  loss joins it (int8 → … → int64; int8 … int32 → double; float → double; a list whose items
+  widen; a struct whose fields are the table's, by exact name, and widen). A struct grows the
+  fields the file's struct adds (``nested.merge_struct``). Anything else goes value by value
+  through its text (a nested value's: its JSON text, ``lakehouse.parquet.json_texts``) and the
+  dialect's rule: what fits is stored, what does not is rescued or refused (the table's
+  ``on_mismatch``).
 * Column names are case-insensitive: a column that differs from the table's only by case
   (``Amount`` when the table has ``amount``) is refused (quarantined), not added.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lakehouse import dialect
+from loader import nested
 from loader.exceptions import FileRejected
 from loader.fitting import UNFIT, ColumnPlan, Origin, rule_type, storage_type
 
@@ -82,6 +86,21 @@ def widens_to(source: pa.DataType, target: pa.DataType) -> bool:
         return bool(pa.types.is_float32(target) and source.bit_width <= 16)
     if pa.types.is_float32(source):
         return bool(pa.types.is_float64(target))
+    if pa.types.is_struct(source) and pa.types.is_struct(target):
+        # every field of the file's struct in the table's (by its exact name), widening to it;
+        # a field the table's struct has and the file's lacks is null (Arrow's cast by name)
+        fields = {target.field(i).name: target.field(i).type for i in range(target.num_fields)}
+        return all(
+            source.field(i).name in fields
+            and widens_to(source.field(i).type, fields[source.field(i).name])
+            for i in range(source.num_fields)
+        )
+    if pa.types.is_list(source) and pa.types.is_list(target):
+        return widens_to(source.value_type, target.value_type)
+    if pa.types.is_map(source) and pa.types.is_map(target):
+        return widens_to(source.key_type, target.key_type) and widens_to(
+            source.item_type, target.item_type
+        )
     return False
 
 
@@ -128,6 +147,8 @@ def parquet_plans(
         target = existing.get(f.name)
         if target is None and f.name in declared:
             target = storage_type(declared[f.name])
+        if target is not None and pa.types.is_struct(target) and pa.types.is_struct(source):
+            target = nested.merge_struct(target, source)  # grows the fields the file adds
         if target is None:
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
         elif widens_to(source, target):
