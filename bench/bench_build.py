@@ -369,7 +369,10 @@ def scale(
     make_bronze(settings, rows, ingested="2026-01-01 00:00:00+00")
     generated = time.perf_counter() - started
     out: dict[str, Any] = {"rows": rows, "bronze_written_s": generated, "repeat": repeat}
-    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
+    # each incremental run appends its 1% batch to bronze, last in its round: every variant of
+    # a round reads the same bronze, which grows by 1% a round
+    every = (*variants, "incremental") if incremental else variants
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in every}
     for _ in range(repeat):  # interleaved, so a noisy neighbour hits every variant alike
         for variant, results in runs.items():
             results.append(_in_child("scale-variant", variant, str(root), str(project)))
@@ -381,7 +384,8 @@ def scale(
         }
         out[variant]["all_seconds"] = [round(r["seconds"], 2) for r in results]
     if incremental:
-        out["incremental"] = _in_child("scale-variant", "incremental", str(root), str(project))
+        for key in ("one_percent_s", "full_refresh_s", "one_percent_cpu_s", "full_refresh_cpu_s"):
+            out["incremental"][f"all_{key}"] = [round(r[key], 3) for r in runs["incremental"]]
     return out
 
 
