@@ -42,7 +42,8 @@ BIGINT (and narrower)   ``0|-?[1-9][0-9]*`` within the type's range (no ``+``, l
 DOUBLE                  ``-?(0|[1-9][0-9]*)(\\.[0-9]+)?`` (no ``-0``) and the number equals its
                         float64 exactly as shortest text (``0.1`` fits, ``0.1234567890123456789``
                         does not); ``8`` and ``8.0`` are one number
-FLOAT                   the same, at most 6 significant digits
+FLOAT                   the same, at most 6 significant digits and an exponent within -37..37
+                        (or zero): below float32's normal range it keeps fewer digits
 DECIMAL(p, s)           the same form, at most ``s`` decimals and ``p - s`` integer digits
 BOOLEAN                 ``true`` or ``false``
 DATE                    ``YYYY-MM-DD``, a real date
@@ -373,8 +374,10 @@ def _fits_number(text: str, t: str) -> bool:
     if t == "DOUBLE":
         return float_exact(text)
     if t == "FLOAT":
-        exponent = decimal.Decimal(text).adjusted()
-        return significant_digits(text) <= 6 and (-37 <= exponent <= 37 or float(text) == 0)
+        # float32 holds 6 digits only in its normal range; below it fewer (0.0 below 1.4e-45).
+        # Zero by its digits: float() makes 1e-401 zero too.
+        digits = significant_digits(text)
+        return digits == 0 or (digits <= 6 and -37 <= decimal.Decimal(text).adjusted() <= 37)
     params = decimal_params(t)
     assert params is not None  # the caller checked
     whole, frac = _digits(text)

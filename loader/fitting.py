@@ -162,6 +162,25 @@ def _significant(text: pa.Array) -> pa.Array:
     return pc.utf8_trim(digits, "0")
 
 
+#: The exponent range where a float32 holds 6 significant digits (the rule's FLOAT): below its
+#: normal range it holds fewer (0.0 below 1.4e-45), above 3.4e38 none.
+_FLOAT32_LOW = 1e-37
+_FLOAT32_HIGH = 1e38
+
+
+def _float32_exact(text: pa.Array) -> pa.Array:
+    """For canonical numbers: whether each is held by a float32 (the rule's FLOAT): zero (no
+    significant digit), or at most 6 significant digits and an exponent within -37..37. The
+    exponent is read from the float64: a number of 6 digits is ~1e-6 from the bounds, far more
+    than float64's rounding, so ``1e-37 <= |x| < 1e38`` on it is exact (and a text float64 makes
+    0 or infinite is out of range, never zero)."""
+    digits = pc.utf8_length(_significant(text))
+    magnitude = pc.abs(pc.cast(text, _FLOAT64))
+    in_range = pc.and_(pc.greater_equal(magnitude, _FLOAT32_LOW), pc.less(magnitude, _FLOAT32_HIGH))
+    held = pc.and_(pc.less_equal(digits, 6), in_range)
+    return pc.or_(pc.equal(digits, 0), held)
+
+
 def _float_exact(text: pa.Array) -> pa.Array:
     """For canonical numbers: whether each equals its float64's shortest text."""
     if _longest(text) <= _DOUBLE_SAFE_CHARS:  # canonical numbers are ASCII: bytes are chars
@@ -308,9 +327,7 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
         if t == "DOUBLE":
             ok = pc.and_(ok, pc.fill_null(_float_exact(canonical), False))
         else:
-            few = pc.less_equal(pc.utf8_length(_significant(canonical)), 6)
-            finite = pc.is_finite(pc.cast(canonical, pa.float32()))
-            ok = pc.and_(ok, pc.fill_null(pc.and_(few, finite), False))
+            ok = pc.and_(ok, pc.fill_null(_float32_exact(canonical), False))
     elif (params := dialect.decimal_params(t)) is not None:
         ok = _match(text, _NUMBER)
         whole, frac = _decimal_digits(_only(text, ok))

@@ -47,6 +47,15 @@ FITS = [
     ("1e5", "DOUBLE", False),
     ("-0.0", "DOUBLE", False),
     ("NaN", "DOUBLE", False),
+    ("123456", "FLOAT", True),
+    ("1234567", "FLOAT", False),
+    ("0." + "0" * 36 + "1", "REAL", True),  # 1e-37: float32's normal range
+    ("0." + "0" * 37 + "999999", "REAL", False),  # 9.99999e-38: fewer digits in a float32
+    ("0." + "0" * 45 + "3", "REAL", False),  # 3e-46: a float32 0.0
+    ("0." + "0" * 400 + "1", "FLOAT4", False),  # a float64 0.0 too: not zero
+    ("0.000", "FLOAT", True),
+    ("1" + "0" * 37, "FLOAT", True),
+    ("1" + "0" * 38, "FLOAT", False),
     ("1.25", "DECIMAL(10,2)", True),
     ("1.5", "decimal(10, 2)", True),
     ("1.005", "DECIMAL(10,2)", False),

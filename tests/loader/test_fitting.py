@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 
 import pyarrow as pa
@@ -74,6 +75,18 @@ TEXTS = [
     "0.000001",
     "123456789012345678",
     "1234567890123456789",
+    # FLOAT's exponent bounds: below float32's normal range it holds fewer digits, then none
+    "0." + "0" * 36 + "1",  # 1e-37
+    "-0." + "0" * 37 + "999999",  # -9.99999e-38
+    "0." + "0" * 45 + "3",  # 3e-46: a float32 0.0
+    "0." + "0" * 43 + "123456",  # 1.23456e-44: a float32 1.2611686e-44
+    "0." + "0" * 400 + "1",  # float64 0.0 too
+    "0.000",
+    "1" + "0" * 37,  # 1e37
+    "999999" + "0" * 32,  # 9.99999e37
+    "1" + "0" * 38,  # 1e38
+    "34" + "0" * 37,  # 3.4e38: a finite float32, beyond the rule
+    "1" + "0" * 400,
 ]
 TYPES = [
     "BIGINT",
@@ -147,13 +160,39 @@ _TEXT_ALPHABET = "0129-.:+eTZ x\n"
         ),
         max_size=8,
     ),
-    st.sampled_from(["BIGINT", "DOUBLE", "DECIMAL(10,2)", "DATE", "TIMESTAMP", "TIMESTAMPTZ"]),
+    st.sampled_from(
+        ["BIGINT", "DOUBLE", "FLOAT", "DECIMAL(10,2)", "DATE", "TIMESTAMP", "TIMESTAMPTZ"]
+    ),
 )
 def test_vectorized_fits_agrees_with_the_rule_on_generated_columns(
     texts: list[str | None], data_type: str
 ) -> None:
     got = fits(pa.array(texts, pa.string()), data_type).to_pylist()
     assert got == [None if t is None else dialect.fits(t, data_type) for t in texts]
+
+
+_FLOAT_NUMBERS = st.builds(
+    lambda digits, exponent, negative: (
+        ("-" if negative and digits else "") + format(decimal.Decimal(digits).scaleb(exponent), "f")
+    ),
+    st.integers(0, 10**7),
+    st.integers(-52, 40),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FLOAT_NUMBERS, min_size=1, max_size=8))
+def test_float_fits_agrees_with_the_rule_and_keeps_the_number(texts: list[str]) -> None:
+    """Numbers around float32's bounds (1e-45 .. 3.4e38, 6 digits): the vectorized FLOAT test
+    gives the rule's answers, and every number that fits is the float32's shortest text."""
+    column = pa.array(texts, pa.string())
+    got = fits(column, "FLOAT").to_pylist()
+    assert got == [dialect.fits(t, "FLOAT") for t in texts]
+    kept = fitting.cast(column, "FLOAT", pa.array(got)).cast(pa.string()).to_pylist()
+    for text, ok, stored in zip(texts, got, kept, strict=True):
+        if ok:
+            assert decimal.Decimal(stored) == decimal.Decimal(text), (text, stored)
 
 
 @settings(max_examples=200, deadline=None)

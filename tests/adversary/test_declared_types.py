@@ -1,0 +1,61 @@
+"""A declared type holds a value only when it keeps it exactly, in the API and the loader alike.
+
+docs/loading.md, "Types": a value that does not fit its column's declared type is a mismatch,
+never rounded or widened; the table's ``on_mismatch`` says what happens to it (``quarantine``:
+the file is refused ``type_conflict``; ``rescue``: null in the column, the text in
+``_rescued_data``). The API answers 422 for the same bytes. Each case goes through the real API
+and the real loader (``adversary_support.run``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from adversary_support import run
+
+from lakehouse import dialect
+from lakehouse.settings import Settings
+
+FLOAT_CONTRACT = """
+version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: {table}
+        meta: {{on_mismatch: {policy}}}
+        columns:
+          - {{name: x, data_type: real}}
+"""
+#: Numbers of at most 6 digits a float32 does not hold: below its normal range it keeps fewer
+#: digits (1.23456e-44 is 1.2611686e-44), below 1.4e-45 none (3e-46 is 0.0); 3.4e38 is a finite
+#: float32 beyond the rule's exponent bound (37).
+OUT_OF_FLOAT = {
+    "3e-46": "0." + "0" * 45 + "3",
+    "1.23456e-44": "0." + "0" * 43 + "123456",
+    "3.4e38": "34" + "0" * 37,
+}
+
+
+@pytest.mark.parametrize("policy", ["quarantine", "rescue"])
+@pytest.mark.parametrize("kind", ["csv", "ndjson"])
+@pytest.mark.parametrize("name", list(OUT_OF_FLOAT))
+def test_a_number_beyond_float32s_range_is_a_mismatch_of_a_real_column(
+    module_lakehouse: Settings, policy: str, kind: str, name: str
+) -> None:
+    value = OUT_OF_FLOAT[name]
+    assert not dialect.fits(value, "real")
+    table = f"float_range_{policy}_{kind}_{list(OUT_OF_FLOAT).index(name)}"
+    models = module_lakehouse.dbt_project_dir / "models"
+    (models / f"{table}.yml").write_text(FLOAT_CONTRACT.format(table=table, policy=policy))
+    data = f"x\n{value}\n" if kind == "csv" else f'{{"x": {value}}}\n'
+    outcome = run(module_lakehouse, [(table, f"a.{kind}", data.encode())])[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    if policy == "quarantine":
+        assert outcome.refused is not None, outcome.loaded_rows
+        assert outcome.refused["kind"] == "type_conflict"
+    else:
+        assert outcome.loaded_rows is not None, outcome.refused
+        (row,) = outcome.loaded_rows
+        assert row["x"] is None, row["x"]
+        assert json.loads(row["_rescued_data"]) == {"x": value}
