@@ -107,6 +107,22 @@ def rule_type(stored: pa.DataType) -> str | None:
     return None
 
 
+def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
+    """The dialect type values must meet to join a column the table has, stored as ``stored``:
+    the type the contract declares when it is stored so (``UTINYINT`` is stored as Int16 but
+    holds 0..255 only; ``TIMESTAMPTZ`` takes an offset), else the storage type's
+    (:func:`rule_type`; a contract written later does not change the table's type)."""
+    rule = rule_type(stored)
+    if declared is None:
+        return rule
+    t = dialect.type_name(declared)
+    if t == "TIMESTAMPTZ" and rule == "TIMESTAMP":
+        return t
+    if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
+        return t if stored != _STRING else rule
+    return rule
+
+
 # -- the rule, vectorized ---------------------------------------------------------------------
 
 
@@ -936,9 +952,7 @@ def plan_columns(
     for name in names:
         if name in existing:  # the table's type (a contract written later does not change it)
             stored = existing[name]
-            rule = rule_type(stored)
-            if rule == "TIMESTAMP" and dialect.type_name(declared.get(name, "")) == "TIMESTAMPTZ":
-                rule = "TIMESTAMPTZ"
+            rule = column_rule(stored, declared.get(name))
             if rule is None:  # a nested column from Parquet: text cannot join it
                 rule = UNFIT
             plans.append(ColumnPlan(name, rule, "existing", stored))

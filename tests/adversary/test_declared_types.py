@@ -59,3 +59,55 @@ def test_a_number_beyond_float32s_range_is_a_mismatch_of_a_real_column(
         (row,) = outcome.loaded_rows
         assert row["x"] is None, row["x"]
         assert json.loads(row["_rescued_data"]) == {"x": value}
+
+
+UNSIGNED_CONTRACT = """
+version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: {table}
+        meta: {{on_mismatch: {policy}}}
+        columns:
+          - {{name: a, data_type: {a}}}
+          - {{name: b, data_type: ubigint}}
+"""
+
+
+@pytest.mark.parametrize("policy", ["quarantine", "rescue"])
+@pytest.mark.parametrize(
+    ("a_type", "a", "b"),
+    [
+        ("utinyint", "-1", "-1"),
+        ("utinyint", "300", "18446744073709551616"),
+        ("usmallint", "-1", "1"),
+        ("uinteger", "4294967296", "1"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["csv", "ndjson"])
+def test_a_later_file_is_held_to_the_declared_unsigned_range(
+    module_lakehouse: Settings, policy: str, a_type: str, a: str, b: str, kind: str
+) -> None:
+    """An unsigned column is stored in a wider signed type (``UTINYINT`` as Int16): a file
+    after the first is held to the declared range, not the storage type's."""
+    table = f"unsigned_{policy}_{kind}_{a_type}_{a.strip('-')}"
+    models = module_lakehouse.dbt_project_dir / "models"
+    (models / f"{table}.yml").write_text(
+        UNSIGNED_CONTRACT.format(table=table, a=a_type, policy=policy)
+    )
+    first = b"a,b\n1,1\n" if kind == "csv" else b'{"a": 1, "b": 1}\n'
+    assert run(module_lakehouse, [(table, f"first.{kind}", first)])[table].loader_took
+    data = f"a,b\n{a},{b}\n" if kind == "csv" else f'{{"a": {a}, "b": {b}}}\n'
+    later = run(module_lakehouse, [(table, f"later.{kind}", data.encode())])[table]
+    assert later.api_status == 422, later.api_detail
+    if policy == "quarantine":
+        assert later.refused is not None, later.loaded_rows
+        assert later.refused["kind"] == "type_conflict"
+    else:
+        assert later.loaded_rows is not None, later.refused
+        row = next(r for r in later.loaded_rows if r["_rescued_data"] is not None)
+        rescued = json.loads(row["_rescued_data"])
+        assert rescued["a"] == a
+        assert row["a"] is None
+        bad_b = not dialect.fits(b, "UBIGINT")
+        assert (row["b"] is None) is bad_b and (rescued.get("b") == b) is bad_b
