@@ -125,7 +125,12 @@ class Pin:
         if not self.files:
             return self.registered_name
         paths = ", ".join("'" + path.replace("'", "''") + "'" for path in self.files)
-        return f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+        # can_have_nan: delta-rs and pyarrow leave NaN out of a float column's footer bounds,
+        # which DuckDB would otherwise trust and skip the row group holding it (`x > 10`)
+        return (
+            f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false,"
+            " can_have_nan = true)"
+        )
 
 
 @dataclass

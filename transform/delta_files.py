@@ -10,10 +10,17 @@ and written only where they are exact or safely widened:
 
 * numbers, booleans, dates: as stored;
 * timestamps: to the millisecond, the minimum rounded down and the maximum up (the Delta
-  protocol's precision; a bound never excludes a stored value);
+  protocol's precision; a bound never excludes a stored value). A maximum in the last
+  millisecond of 9999 (``9999-12-31 23:59:59.999999``, an "end of time") has no millisecond
+  above it and is cut to ``23:59:59.999``, as delta-rs writes every maximum: Delta readers
+  (Spark, delta-rs) widen a timestamp maximum by a millisecond for that reason;
 * strings: the footer's bounds (a writer may shorten a long one, the minimum to a prefix and
   the maximum to a greater string: still bounds), up to 64 characters;
 * decimals: up to 15 digits (what a JSON number holds exactly for any reader);
+* floats: as stored when finite; DuckDB writes no footer bounds for a column chunk holding
+  NaN (a Parquet writer following the format's advice leaves NaN out of them, which
+  readers that sort NaN above every number, Spark, DataFusion, DuckDB, take for a bound):
+  then none here;
 * anything else (binary, nested, NaN bounds): no min/max for that column, which only means
   no skipping by it.
 
@@ -64,6 +71,8 @@ DEFAULT_DICTIONARY_LIMIT = 24_576
 #: counts as "few" at up to a quarter of it, as "many" from twice the default
 LOW_DICTIONARY_LIMIT = 4096
 _MS = timedelta(milliseconds=1)
+#: the last millisecond a maximum can be rounded up to
+_LAST_MS = datetime.max.replace(microsecond=999_000)
 
 
 def local_folder(location: str, storage_options: dict[str, str] | None) -> Path | None:
@@ -318,7 +327,7 @@ def _timestamp(value: datetime, kind: pa.TimestampType, *, up: bool) -> str:
     """A timestamp bound at millisecond precision, rounded outwards."""
     naive = value.replace(tzinfo=None) if value.tzinfo is None else value
     floored = naive.replace(microsecond=naive.microsecond - naive.microsecond % 1000)
-    if up and floored != naive:
+    if up and floored != naive and floored < _LAST_MS.replace(tzinfo=floored.tzinfo):
         floored += _MS
     if kind.tz is None:  # timestamp_ntz: no zone, as delta-rs writes it
         return floored.strftime("%Y-%m-%d %H:%M:%S.") + f"{floored.microsecond // 1000:03d}"

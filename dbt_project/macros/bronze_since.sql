@@ -158,12 +158,14 @@
                 {%- do paths.append(_lh_quote(path)) -%}
             {%- endfor -%}
             {%- if exact and paths -%}
+                {# can_have_nan: footer float bounds may leave NaN out (Pin.relation) #}
                 {%- set relation -%}
                     (select * from {{ source_relation }} where false
                     union all by name
                     select * from read_parquet(
                         [{{ paths | join(', ') }}],
-                        union_by_name = true, hive_partitioning = false
+                        union_by_name = true, hive_partitioning = false,
+                        can_have_nan = true
                     ))
                 {%- endset -%}
                 {%- set since = _lh_bound('min(_ingested_at)', relation, 'infinity') -%}

@@ -266,3 +266,40 @@ def test_a_small_table_keeps_the_default_dictionary_limit(
 ) -> None:
     select = "select i::bigint as id, i % 3 as few from range(1000) t(i)"
     assert dictionary_limit(con, f"({select})", 1000) is None
+
+
+def test_a_float_column_holding_nan_gets_no_bounds(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """DuckDB writes no footer bounds for a float column chunk holding NaN (a writer following
+    the Parquet format's advice would write [0.5, 1.0] and leave NaN out, which readers ordering
+    NaN above every number take for a bound): the add action must carry none either, whichever
+    row group holds the NaN."""
+    for at in (0, ROW_GROUP_ROWS + 5):  # the NaN in the first row group, or a later one
+        select = (
+            "select i::bigint as id, case when i = "
+            f"{at} then 'NaN'::double else i * 0.5 end as x, (i * 0.25)::float as y"
+            f" from range({ROW_GROUP_ROWS + 10}) t(i)"
+        )
+        folder = tmp_path / f"t{at}"
+        write_files(con, select, folder, current=None, mode="overwrite", commit=_commit())
+        [stats] = _stats(DeltaTable(str(folder)))
+        assert "x" not in stats["minValues"] and "x" not in stats["maxValues"]
+        assert stats["maxValues"]["y"] == (ROW_GROUP_ROWS + 9) * 0.25  # no NaN: bounds kept
+        assert stats["maxValues"]["id"] == ROW_GROUP_ROWS + 9
+
+
+def test_the_end_of_time_is_a_maximum_cut_to_its_millisecond(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    select = (
+        "select timestamptz '9999-12-31 23:59:59.999999+00' as at,"
+        " timestamp '9999-12-31 23:59:59.9991' as naive_at,"
+        " timestamp '2024-01-01 00:00:00.0001' as early"
+    )
+    write_files(con, select, tmp_path / "t", current=None, mode="overwrite", commit=_commit())
+    [stats] = _stats(DeltaTable(str(tmp_path / "t")))
+    assert stats["maxValues"]["at"] == "9999-12-31T23:59:59.999Z"
+    assert stats["maxValues"]["naive_at"] == "9999-12-31 23:59:59.999"
+    assert stats["minValues"]["early"] == "2024-01-01 00:00:00.000"
+    assert stats["maxValues"]["early"] == "2024-01-01 00:00:00.001"  # rounded up elsewhere
