@@ -23,6 +23,8 @@ from lakehouse import Settings
 _LINE = b'{"a": 1, "b": "' + b"x" * 100 + b'"}\n'
 _SECOND_CHUNK = _LINE * (CHUNK // len(_LINE)) + b"\xef\xbb\xbf" + _LINE + _LINE
 
+_ZERO_BYTE_NAMES = ("csv", "tsv", "json", "ndjson", "parquet", "csv.gz")
+
 #: Single-file reproductions of the lossless-bronze issue, and the API's dialect cases.
 CASES: list[tuple[str, str, bytes]] = [
     ("hash_rows", "h.csv", b"id,name\n1,alice\n#2,bob\n3,carol\n"),
@@ -69,6 +71,8 @@ CASES: list[tuple[str, str, bytes]] = [
     ("blank_line", "a.csv", b"a,b\n1,2\n\n3,4\n"),
     ("bom_mid", "a.ndjson", _LINE + b"\xef\xbb\xbf" + _LINE),
     ("bom_second_chunk", "a.ndjson", _SECOND_CHUNK),
+    # zero bytes: `empty` in every format (a zero-byte .parquet was `unparseable` to the loader)
+    *((f"zero_{name.replace('.', '_')}", f"a.{name}", b"") for name in _ZERO_BYTE_NAMES),
 ]
 
 #: Where the loader does not agree with the API yet (the lossless-bronze work in progress).

@@ -12,21 +12,39 @@ from __future__ import annotations
 import json
 
 import pytest
-from adversary_support import run
+from adversary_support import Outcome, run
 
 from lakehouse import dialect
 from lakehouse.settings import Settings
 
-FLOAT_CONTRACT = """
-version: 2
-sources:
-  - name: bronze
-    tables:
-      - name: {table}
-        meta: {{on_mismatch: {policy}}}
-        columns:
-          - {{name: x, data_type: real}}
-"""
+
+def _declare(settings: Settings, table: str, policy: str, columns: dict[str, str]) -> None:
+    declared = "".join(
+        f"\n          - {{name: {name}, data_type: {data_type}}}"
+        for name, data_type in columns.items()
+    )
+    contract = (
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{on_mismatch: {policy}}}\n"
+        f"        columns:{declared}\n"
+    )
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(contract)
+
+
+def _is_mismatch(outcome: Outcome, policy: str, misfits: dict[str, str]) -> None:
+    """The API refused the file; the loader quarantined it (``quarantine``) or stored null in
+    each column of ``misfits`` and its text in ``_rescued_data`` (``rescue``)."""
+    assert outcome.api_status == 422, outcome.api_detail
+    if policy == "quarantine":
+        assert outcome.refused is not None, outcome.loaded_rows
+        assert outcome.refused["kind"] == "type_conflict"
+        return
+    assert outcome.loaded_rows is not None, outcome.refused
+    (row,) = [r for r in outcome.loaded_rows if r["_rescued_data"] is not None]
+    assert json.loads(row["_rescued_data"]) == misfits
+    assert all(row[name] is None for name in misfits), row
+
+
 #: Numbers of at most 6 digits a float32 does not hold: below its normal range it keeps fewer
 #: digits (1.23456e-44 is 1.2611686e-44), below 1.4e-45 none (3e-46 is 0.0); 3.4e38 is a finite
 #: float32 beyond the rule's exponent bound (37).
@@ -46,32 +64,10 @@ def test_a_number_beyond_float32s_range_is_a_mismatch_of_a_real_column(
     value = OUT_OF_FLOAT[name]
     assert not dialect.fits(value, "real")
     table = f"float_range_{policy}_{kind}_{list(OUT_OF_FLOAT).index(name)}"
-    models = module_lakehouse.dbt_project_dir / "models"
-    (models / f"{table}.yml").write_text(FLOAT_CONTRACT.format(table=table, policy=policy))
+    _declare(module_lakehouse, table, policy, {"x": "real"})
     data = f"x\n{value}\n" if kind == "csv" else f'{{"x": {value}}}\n'
     outcome = run(module_lakehouse, [(table, f"a.{kind}", data.encode())])[table]
-    assert outcome.api_status == 422, outcome.api_detail
-    if policy == "quarantine":
-        assert outcome.refused is not None, outcome.loaded_rows
-        assert outcome.refused["kind"] == "type_conflict"
-    else:
-        assert outcome.loaded_rows is not None, outcome.refused
-        (row,) = outcome.loaded_rows
-        assert row["x"] is None, row["x"]
-        assert json.loads(row["_rescued_data"]) == {"x": value}
-
-
-UNSIGNED_CONTRACT = """
-version: 2
-sources:
-  - name: bronze
-    tables:
-      - name: {table}
-        meta: {{on_mismatch: {policy}}}
-        columns:
-          - {{name: a, data_type: {a}}}
-          - {{name: b, data_type: ubigint}}
-"""
+    _is_mismatch(outcome, policy, {"x": value})
 
 
 @pytest.mark.parametrize("policy", ["quarantine", "rescue"])
@@ -91,23 +87,9 @@ def test_a_later_file_is_held_to_the_declared_unsigned_range(
     """An unsigned column is stored in a wider signed type (``UTINYINT`` as Int16): a file
     after the first is held to the declared range, not the storage type's."""
     table = f"unsigned_{policy}_{kind}_{a_type}_{a.strip('-')}"
-    models = module_lakehouse.dbt_project_dir / "models"
-    (models / f"{table}.yml").write_text(
-        UNSIGNED_CONTRACT.format(table=table, a=a_type, policy=policy)
-    )
+    _declare(module_lakehouse, table, policy, {"a": a_type, "b": "ubigint"})
     first = b"a,b\n1,1\n" if kind == "csv" else b'{"a": 1, "b": 1}\n'
     assert run(module_lakehouse, [(table, f"first.{kind}", first)])[table].loader_took
     data = f"a,b\n{a},{b}\n" if kind == "csv" else f'{{"a": {a}, "b": {b}}}\n'
     later = run(module_lakehouse, [(table, f"later.{kind}", data.encode())])[table]
-    assert later.api_status == 422, later.api_detail
-    if policy == "quarantine":
-        assert later.refused is not None, later.loaded_rows
-        assert later.refused["kind"] == "type_conflict"
-    else:
-        assert later.loaded_rows is not None, later.refused
-        row = next(r for r in later.loaded_rows if r["_rescued_data"] is not None)
-        rescued = json.loads(row["_rescued_data"])
-        assert rescued["a"] == a
-        assert row["a"] is None
-        bad_b = not dialect.fits(b, "UBIGINT")
-        assert (row["b"] is None) is bad_b and (rescued.get("b") == b) is bad_b
+    _is_mismatch(later, policy, {"a": a} | ({} if dialect.fits(b, "UBIGINT") else {"b": b}))
