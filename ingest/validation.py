@@ -13,7 +13,8 @@ and when it breaks the table's contract (tested in ``tests/ingest/test_json_edge
   the array's record, when known);
 - not UTF-8 (``not UTF-8 at byte N``, a UTF-16 body too), lone ``\\uD800``-style escapes: ``400``;
 - ``NaN``, ``Infinity``, ``-Infinity``: ``400`` (not JSON);
-- nesting deeper than the interpreter's recursion limit (~1000): ``400``;
+- a record nested deeper than ``dialect.MAX_JSON_DEPTH`` (512) levels: ``400`` (the loader
+  refuses it too; checked before any recursive parser meets it);
 - a duplicate key in any object: ``422`` naming row and key (which value would win is a guess);
 - a record that is not an object, or no records: ``422``;
 - a key bronze cannot keep as its column name (:func:`lakehouse.dialect.check_names` over the
@@ -460,6 +461,27 @@ def array_to_ndjson(body: bytes) -> bytes:
     return b"\n".join(bytes(r).replace(b"\n", b" ").replace(b"\r", b" ") for r in decoded)
 
 
+def _not_too_deep(body: bytes, ndjson: bool) -> None:
+    """400 for a record nested deeper than ``dialect.MAX_JSON_DEPTH`` (the loader refuses it
+    too), before any recursive parser meets it. Only a body holding more brackets and braces
+    than that is looked at, and of an NDJSON body only such lines."""
+    limit = dialect.MAX_JSON_DEPTH
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return
+    if not ndjson:  # an array of records (one level more), or one record
+        outer = body.lstrip()[:1] == b"["
+        depth = dialect.json_depth(body) - outer
+        if depth > limit:
+            raise BodyError(
+                f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
+            )
+        return
+    for i, line in enumerate(_split_lines(body)):
+        reason = dialect.too_deep(line)
+        if reason is not None:
+            raise BodyError(reason, row=i)
+
+
 def flat_records(body: bytes, max_records: int) -> Records | None:
     """The records of an NDJSON body without a contract by :mod:`ingest.flatlines` (every
     check of :func:`parse_records` at once: the same records, or RecordsError for a key
@@ -491,6 +513,7 @@ def parse_records(
         return quick  # every check below at once, or None: then each of them
     if opens_file:
         body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
+    _not_too_deep(body, ndjson)
     lines = _split_lines(body if ndjson else array_to_ndjson(body))
     if len(lines) > max_records:
         raise TooManyRecordsError(len(lines), max_records)

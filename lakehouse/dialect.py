@@ -101,6 +101,48 @@ MAX_COLUMNS = 4096
 MismatchPolicy = Literal["rescue", "quarantine"]
 MISMATCH_POLICIES: tuple[MismatchPolicy, ...] = ("rescue", "quarantine")
 
+#: The deepest a JSON record may nest (objects and arrays, the record itself level 1): deeper,
+#: the file (the body) is refused. Well below what a recursive parser (Python's ``json``,
+#: msgspec: about 1,000 less the stack in use) reaches, so the API and the loader find one
+#: answer, whatever their stacks hold.
+MAX_JSON_DEPTH = 512
+#: The deepest a bronze column's type may nest (each struct and list one level, a map two: its
+#: entries' struct): a JSON object or Parquet value deeper is kept as its JSON text. Delta's
+#: schema reader (serde_json's recursion limit) refuses a struct 42 levels deep, and Arrow's
+#: schema import (64 levels) a list of 60 or a map of 38: written, the table could not be read.
+MAX_TYPE_DEPTH = 20
+
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(text: bytes) -> int:
+    """How deep the JSON text nests (0 for a scalar, 1 for ``{}`` or ``[1]``): brackets and
+    braces outside strings. No recursion: any depth is counted."""
+    openers = text.count(b"[") + text.count(b"{")
+    if openers <= 1:
+        return openers
+    depth = deepest = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match[0][:1]
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON text (a record) is refused for its nesting (None: it is not too deep). Cheap
+    for most: a text with no more than ``limit`` brackets and braces is not scanned."""
+    if text.count(b"[") + text.count(b"{") <= limit:
+        return None
+    depth = json_depth(text)
+    if depth <= limit:
+        return None
+    return f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
+
+
 # -- text ---------------------------------------------------------------------------------------
 
 BOM_UTF8 = b"\xef\xbb\xbf"

@@ -375,6 +375,19 @@ def is_nested(t: pa.DataType) -> bool:
     )
 
 
+def type_depth(t: pa.DataType) -> int:
+    """How deep a type nests: each struct and list one level, a map two (its entries' struct);
+    a scalar 0 (``dialect.MAX_TYPE_DEPTH`` bounds a bronze column's)."""
+    if isinstance(t, pa.ExtensionType):
+        return type_depth(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return type_depth(t.value_type)
+    if not is_nested(t):
+        return 0
+    inner = max((type_depth(child) for _, child in _children(t)), default=0)
+    return inner + (2 if pa.types.is_map(t) else 1)
+
+
 def has_text(t: pa.DataType) -> bool:
     """Whether every value of type ``t`` has a text (:func:`json_texts` for a nested one), so
     a column bronze holds as text keeps it: no bytes at any depth (they need not be UTF-8),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -876,6 +876,34 @@ def _no_repeated_keys(text: pa.Array, lead: pa.Array | None, column: str, before
             raise FileRejected("unparseable", f"{where}: {exc}", column=column) from exc
         except (ValueError, RecursionError):
             continue  # not JSON text (the reader says why), or nested deeper than json goes
+
+
+def not_too_deep(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A JSON file's batches (each value its JSON text); a record nested deeper than
+    ``dialect.MAX_JSON_DEPTH`` (the record level 1, so a value one less) refuses the file, as
+    the API refuses it, before a recursive parser meets it. Only values long enough to nest
+    so deep (two bytes a level) are looked at: one length per value otherwise."""
+    limit = dialect.MAX_JSON_DEPTH - 1
+    before = 0
+    for batch in batches:
+        for i, values in enumerate(batch.columns):
+            if not pa.types.is_string(values.type) or not len(values):
+                continue
+            if (pc.max(pc.binary_length(values)).as_py() or 0) < 2 * (limit + 1):
+                continue
+            long = pc.indices_nonzero(pc.greater_equal(pc.binary_length(values), 2 * (limit + 1)))
+            for row, text in zip(long.to_pylist(), pc.take(values, long).to_pylist(), strict=True):
+                reason = dialect.too_deep(text.encode(), limit)
+                if reason is not None:
+                    name = batch.schema.field(i).name
+                    depth = dialect.json_depth(text.encode()) + 1
+                    why = (
+                        f"record {before + row + 1}, column {name!r}: nested {depth} levels "
+                        f"deep; JSON records may nest at most {limit + 1} levels"
+                    )
+                    raise FileRejected("unparseable", why, column=name)
+        before += batch.num_rows
+        yield batch
 
 
 def json_text(text: pa.Array, lead: pa.Array | None = None, *, strings: bool = False) -> pa.Array:

@@ -55,6 +55,7 @@ from loader.fitting import (
     Typer,
     beside,
     in_parallel,
+    not_too_deep,
     plan_columns,
 )
 from loader.inbox import ObjectInbox
@@ -806,6 +807,8 @@ class Loader:
             return
         text = self._open_text(source, skip, limits, exact, every_key)
         with text:
+            # a JSON record nested too deep refuses the file before any value is decoded
+            read = not_too_deep(text.batches) if text.json else text.batches
             self._check_names(text.names, target)
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
@@ -827,7 +830,7 @@ class Loader:
                     column.settle()
 
             settling: list[Future[None]] = []  # each batch's columns checked as the next is read
-            for batch in text.batches:
+            for batch in read:
                 window.append(batch)
                 rows += batch.num_rows
                 for i, column in inferred:
@@ -855,7 +858,7 @@ class Loader:
             )
             plans = [_struct_or_text(p, window, text.names) for p in plans]
             typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
-            batches = itertools.chain(window, text.batches)
+            batches = itertools.chain(window, read)
             typed = self._apply(typer, batches, text.line_of, len(window))
             yield _Typed(typer, typed, rows, exhausted)
 

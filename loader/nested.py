@@ -6,7 +6,7 @@ the number rule, booleans, objects a struct again, a field without a value text)
 a field holding values of several kinds, is text (an array as its compact JSON text). A field
 name bronze could not keep (blank, repeated case-insensitively, a control character), or an
 object without keys, keeps the whole value as JSON text instead: no Delta ``void``, no empty
-struct.
+struct; so does an object nested deeper than ``dialect.MAX_TYPE_DEPTH`` structs.
 
 A struct column grows the fields a later file's objects bring (:func:`merge_struct`, as Delta
 adds a column); an object joins it when every field fits the field's type, else the whole
@@ -95,19 +95,40 @@ def literal(value: object) -> str | None:
     return compact(value)
 
 
+class _Piece(str):
+    """Text :func:`compact` writes as it is (a bracket, a key and its colon)."""
+
+    __slots__ = ()
+
+
 def compact(value: object) -> str:
-    """Compact JSON text of a decoded value, its numbers as written."""
-    if isinstance(value, dict):
-        items = (f"{msgspec.json.encode(k).decode()}:{compact(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(compact(v) for v in value) + "]"
-    if isinstance(value, Number):
-        return str.__str__(value)
-    if isinstance(value, str):
-        return msgspec.json.encode(value).decode()
-    text = literal(value)
-    return "null" if text is None else text
+    """Compact JSON text of a decoded value, its numbers as written. A loop, not recursion:
+    any depth the parser took (``dialect.MAX_JSON_DEPTH``)."""
+    out: list[str] = []
+    work: list[object] = [value]
+    while work:
+        item = work.pop()
+        if isinstance(item, _Piece | Number):
+            out.append(str.__str__(item))
+        elif isinstance(item, dict):
+            out.append("{")
+            work.append(_Piece("}"))
+            for i, (k, v) in reversed(list(enumerate(item.items()))):
+                work.append(v)
+                work.append(_Piece(("," if i else "") + msgspec.json.encode(k).decode() + ":"))
+        elif isinstance(item, list):
+            out.append("[")
+            work.append(_Piece("]"))
+            for i, v in reversed(list(enumerate(item))):
+                work.append(v)
+                if i:
+                    work.append(_Piece(","))
+        elif isinstance(item, str):
+            out.append(msgspec.json.encode(item).decode())
+        else:
+            text = literal(item)
+            out.append("null" if text is None else text)
+    return "".join(out)
 
 
 def _kind(value: object) -> str:
@@ -122,7 +143,7 @@ def _kind(value: object) -> str:
     return "array"
 
 
-def _field_type(values: Sequence[object]) -> pa.DataType:
+def _field_type(values: Sequence[object], level: int) -> pa.DataType:
     present = [v for v in values if v is not None]
     kinds = {_kind(v) for v in present}
     if kinds == {"boolean"}:
@@ -132,12 +153,16 @@ def _field_type(values: Sequence[object]) -> pa.DataType:
 
         return storage_type(dialect.infer(literal(v) for v in present))
     if kinds == {"object"}:
-        return infer_struct(present) or _STRING  # type: ignore[arg-type]  # all dicts
+        return infer_struct(present, level + 1) or _STRING  # type: ignore[arg-type]  # all dicts
     return _STRING
 
 
-def infer_struct(objects: Iterable[dict[str, object]]) -> pa.StructType | None:
-    """The struct type of these objects, or None when they keep JSON text (see the module)."""
+def infer_struct(objects: Iterable[dict[str, object]], level: int = 1) -> pa.StructType | None:
+    """The struct type of these objects, or None when they keep JSON text (see the module).
+    ``level``: the struct's depth in the column's type (the column's own struct: 1); deeper
+    than ``dialect.MAX_TYPE_DEPTH`` objects keep their text (Delta could not hold the type)."""
+    if level > dialect.MAX_TYPE_DEPTH:
+        return None
     fields: dict[str, list[object]] = {}
     count = 0
     for obj in objects:
@@ -146,7 +171,7 @@ def infer_struct(objects: Iterable[dict[str, object]]) -> pa.StructType | None:
             fields.setdefault(key, []).append(value)
     if not fields or dialect.name_problem(list(fields)) is not None:
         return None
-    return pa.struct([pa.field(k, _field_type(v)) for k, v in fields.items()])
+    return pa.struct([pa.field(k, _field_type(v, level)) for k, v in fields.items()])
 
 
 def merge_struct(old: pa.StructType, new: pa.StructType | None) -> pa.StructType:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 from loader import nested
 from loader.exceptions import FileRejected
 from loader.fitting import UNFIT, ColumnPlan, Origin, rule_type, storage_type
@@ -148,8 +148,13 @@ def parquet_plans(
         if target is None and f.name in declared:
             target = storage_type(declared[f.name])
         if target is not None and pa.types.is_struct(target) and pa.types.is_struct(source):
-            target = nested.merge_struct(target, source)  # grows the fields the file adds
-        if target is None:
+            grown = nested.merge_struct(target, source)  # grows the fields the file adds
+            if parquet.type_depth(grown) <= dialect.MAX_TYPE_DEPTH:
+                target = grown
+        if target is None and parquet.type_depth(source) > dialect.MAX_TYPE_DEPTH:
+            # a type Delta could not hold (or read back): each value its JSON text
+            plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", via_text=source))
+        elif target is None:
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
         elif widens_to(source, target):
             plans.append(ColumnPlan(f.name, "VARCHAR", "existing", target, kept=True))

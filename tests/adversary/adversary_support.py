@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
+import pyarrow as pa
 from deltalake import DeltaTable
 from fastapi.testclient import TestClient
 
@@ -459,6 +461,22 @@ def run(
         ):
             outcome.loaded_rows = []
     return outcomes
+
+
+def post_file(api: httpx.Client, table: str, name: str, data: bytes) -> httpx.Response:
+    """``data`` sent as the file ``name`` to ``/files`` of a real server (``api``)."""
+    return api.post(
+        f"/v1/tables/{table}/files",
+        params={"filename": name},
+        content=data,
+        headers={"content-type": "application/octet-stream"},
+        timeout=60,
+    )
+
+
+def bronze_table(settings: Settings, table: str) -> pa.Table:
+    """A bronze table as Arrow (dates past Python's, deep types: no Python objects)."""
+    return arrow_dataset(DeltaTable(str(table_path(settings, "bronze", table)))).to_table()
 
 
 def manifest(folder: Path) -> list[dict[str, str]]:

@@ -14,22 +14,15 @@ import datetime as dt
 import decimal
 import io
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from adversary_support import lakehouse
-from deltalake import DeltaTable
+from adversary_support import bronze_table, post_file
 
-from ingest.server import BackgroundServer
 from lakehouse import Settings, parquet
-from lakehouse.layout import table_path
-from lakehouse.storage import arrow_dataset
 from loader import Loader
 
 _INT = pa.int64()
@@ -127,32 +120,8 @@ CASES: dict[str, tuple[list[tuple[str, bytes]], list[tuple[Any, str | None]]]] =
 }
 
 
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
-        monkeypatch.delenv(key)
-    return lakehouse(tmp_path)
-
-
-@pytest.fixture
-def api(settings: Settings) -> Iterator[httpx.Client]:
-    with BackgroundServer(settings) as server, httpx.Client(base_url=server.url) as client:
-        yield client
-
-
-def _post(api: httpx.Client, table: str, name: str, data: bytes) -> httpx.Response:
-    return api.post(
-        f"/v1/tables/{table}/files",
-        params={"filename": name},
-        content=data,
-        headers={"content-type": "application/octet-stream"},
-        timeout=60,
-    )
-
-
 def _rows(settings: Settings, table: str) -> list[dict[str, Any]]:
-    dataset = arrow_dataset(DeltaTable(str(table_path(settings, "bronze", table))))
-    rows: list[dict[str, Any]] = dataset.to_table().to_pylist()
+    rows: list[dict[str, Any]] = bronze_table(settings, table).to_pylist()
     return sorted(rows, key=lambda r: int(r["n"]))
 
 
@@ -164,7 +133,7 @@ def _send_and_load(settings: Settings, api: httpx.Client, table: str, files: Any
             first += pq.read_metadata(io.BytesIO(data)).num_rows
         else:
             first += data.count(b"\n") - name.endswith(".csv")
-        r = _post(api, table, name, data)
+        r = post_file(api, table, name, data)
         assert r.status_code == 202, r.text
         summary = Loader(settings).load_pending()
         assert summary.quarantined == [], [q.reason for q in summary.quarantined]
@@ -172,8 +141,9 @@ def _send_and_load(settings: Settings, api: httpx.Client, table: str, files: Any
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_api_takes_it_and_the_loader_keeps_every_value(
-    settings: Settings, api: httpx.Client, case: str
+    one_lakehouse: Settings, api: httpx.Client, case: str
 ) -> None:
+    settings = one_lakehouse
     files, want = CASES[case]
     _send_and_load(settings, api, case, files)
     rows = _rows(settings, case)
@@ -196,11 +166,12 @@ sources:
 
 
 def test_a_declared_text_column_takes_any_parquet_value_as_its_text(
-    settings: Settings, api: httpx.Client
+    one_lakehouse: Settings, api: httpx.Client
 ) -> None:
     """The API refused these with 422 ("column type list<...> does not fit varchar") where the
     loader keeps each value's text: both keep them now. Bytes that are not UTF-8 have no text:
     both refuse them."""
+    settings = one_lakehouse
     (settings.dbt_project_dir / "models" / "sources.yml").write_text(_CONTRACT)
     values = {
         "a.parquet": pa.array([[1, 2]], pa.list_(_INT)),
@@ -209,12 +180,12 @@ def test_a_declared_text_column_takes_any_parquet_value_as_its_text(
     }
     first = 0
     for name, column in values.items():
-        r = _post(api, "declared", name, _numbered(first, _parquet(c=column)))
+        r = post_file(api, "declared", name, _numbered(first, _parquet(c=column)))
         assert r.status_code == 202, r.text
         first += 1
     assert Loader(settings).load_pending().quarantined == []
     assert [r["c"] for r in _rows(settings, "declared")] == ["[1,2]", '{"a":1}', "5"]
-    r = _post(api, "declared", "d.parquet", _parquet(c=pa.array([b"\xff"], pa.binary())))
+    r = post_file(api, "declared", "d.parquet", _parquet(c=pa.array([b"\xff"], pa.binary())))
     assert r.status_code == 422, r.text
     assert "binary does not fit varchar" in r.text
     raw = settings.raw_dir / "declared"
