@@ -15,21 +15,40 @@ a wrong answer, not a slow one. The loader writes such columns (a JSON integer b
 ``DECIMAL(38, 0)``; a CSV number no float64 holds exactly is ``DECIMAL(38, s)``), and a model can
 publish them.
 
+And for every float column (``float``/``double``): delta-rs, like the Parquet writers that
+follow the format's advice, leaves NaN out of a float column's bounds (``[0.5, 1.0, NaN]`` gets
+a maximum of 1.0). Readers that order NaN above every number, as Spark, DataFusion
+(deltalake's ``QueryBuilder``) and DuckDB do, then skip the file for ``x > 10`` and lose the
+NaN row. Delta's own Spark writer stopped taking float bounds from such footers for that reason
+(delta-io/delta#7101). Whether a file holds a NaN is not known before delta-rs writes it, so a
+float column never gets bounds from delta-rs: no skipping by it, never a lost row.
+
 The guard: a table holding such a column carries ``delta.dataSkippingStatsColumns`` listing only
 the columns whose statistics are exact (:func:`stats_configuration` when it is created,
 :func:`guard` before a write to an existing one). delta-rs then writes no bounds for the others
 (and none for columns added later, which are not listed: readers scan those files, which is only
-slower). Files written before the property was set keep their bounds until rewritten.
+slower). delta-rs's readers read bounds only for the listed columns (Delta's Spark reader parses
+statistics by the same property; not tried here), so setting the property also retires the
+wrong bounds of files written before it, without rewriting them.
+
+The Parquet footers delta-rs writes carry the same NaN-less float bounds, and DataFusion and
+Spark skip row groups by them: :func:`writer_properties` turns a float column's footer
+statistics off for delta-rs's writes (the loader's bronze appends, a publish's appends, merges
+and object-store overwrites, compactions). A float inside a struct, list or map keeps them
+(delta-rs's column options name top-level columns only): a filter on such a field may still
+skip a NaN in a Delta reader; DuckDB's builds read every Parquet file with ``can_have_nan``.
+Files written before this keep their footers until rewritten (compaction, a full refresh).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import ColumnProperties, DeltaTable, WriterProperties
 
-__all__ = ["STATS_COLUMNS", "guard", "inexact", "stats_configuration"]
+__all__ = ["STATS_COLUMNS", "guard", "inexact", "stats_configuration", "writer_properties"]
 
 #: The Delta table property naming the columns writers keep statistics for.
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
@@ -41,6 +60,8 @@ _ITEM = re.compile(r"\s*(`(?:[^`]|``)*`|[^,]*)\s*(?:,|$)")
 
 def inexact(kind: pa.DataType) -> bool:
     """Whether delta-rs may write a bound of a column of this type that is not a bound."""
+    if pa.types.is_floating(kind):  # NaN is left out of the bounds
+        return True
     if pa.types.is_decimal(kind):
         digits = _INT64_DIGITS if kind.scale == 0 else _FLOAT64_DIGITS
         return bool(kind.precision > digits)
@@ -95,3 +116,21 @@ def guard(table: DeltaTable, incoming: pa.Schema) -> bool:
         keep = [name for name in fields if name in _listed(current) and name not in wrong]
     table.alter.set_table_properties({STATS_COLUMNS: ",".join(_quote(n) for n in keep)})
     return True
+
+
+def writer_properties(
+    schema: pa.Schema,
+    *,
+    compression: Literal["SNAPPY", "ZSTD"] = "SNAPPY",
+    compression_level: int | None = None,
+) -> WriterProperties:
+    """delta-rs's Parquet options for a write of ``schema``'s columns: no footer statistics for
+    its top-level float columns (their bounds would leave NaN out), the file compressed as
+    given (Snappy: delta-rs's default, which given options replace)."""
+    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
+    return WriterProperties(
+        compression=compression,
+        compression_level=compression_level,
+        column_properties={name: ColumnProperties(statistics_enabled="NONE") for name in floats}
+        or None,
+    )

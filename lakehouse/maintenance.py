@@ -28,8 +28,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from deltalake import DeltaTable
+import pyarrow as pa
+from deltalake import DeltaTable, WriterProperties
 
+from lakehouse import delta_stats
 from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
 from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
@@ -54,7 +56,7 @@ def maintain_table(settings: Settings, layer: Layer, name: str) -> Upkeep:
     table = DeltaTable(
         str(table_path(settings, layer, name)), storage_options=settings.storage_options or None
     )
-    metrics = table.optimize.compact()
+    metrics = table.optimize.compact(writer_properties=_writer(table))
     table.update_incremental()
     table.create_checkpoint()
     vacuumed = table.vacuum(dry_run=False)
@@ -67,6 +69,12 @@ def maintain_table(settings: Settings, layer: Layer, name: str) -> Upkeep:
         files_added=int(metrics.get("numFilesAdded", 0)),
         vacuumed=len(vacuumed),
     )
+
+
+def _writer(table: DeltaTable) -> WriterProperties:
+    """A compaction's Parquet options: no footer statistics for float columns, whose bounds
+    would leave NaN out (:func:`lakehouse.delta_stats.writer_properties`)."""
+    return delta_stats.writer_properties(pa.schema(table.schema().to_arrow()))
 
 
 def table_bytes(settings: Settings, layer: Layer, name: str) -> int:
@@ -302,7 +310,9 @@ class AutoUpkeep:
             table.alter.set_table_properties({TXN_RETENTION: TXN_KEEP})
             done.actions.append("keep-watermarks")
         if small_files(table, s.upkeep_small_file_bytes) >= s.upkeep_small_files:
-            metrics = table.optimize.compact(target_size=s.upkeep_small_file_bytes * 4)
+            metrics = table.optimize.compact(
+                target_size=s.upkeep_small_file_bytes * 4, writer_properties=_writer(table)
+            )
             done.files_compacted = int(metrics.get("numFilesRemoved", 0))
             done.files_written = int(metrics.get("numFilesAdded", 0))
             done.actions.append("compact")

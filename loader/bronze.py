@@ -107,9 +107,12 @@ class Bronze:
                 opened.add(batch_id)
             else:
                 opened.discard(batch_id)
-        # wide decimals' bounds, which delta-rs writes wrong, kept out of the statistics
+        # bounds delta-rs writes wrong (wide decimals; floats, which leave NaN out) kept out of
+        # the statistics, and float columns' out of the Parquet footers
+        columns = {f.name: f for f in data.schema}
         if self._table is not None:
             delta_stats.guard(self._table, data.schema)
+            columns = {f.name: f for f in pa.schema(self._table.schema().to_arrow())} | columns
         # against the snapshot the watermarks were read from: a concurrent commit of the same
         # file (another worker) makes Delta refuse this one instead of writing it twice
         write_deltalake(
@@ -121,6 +124,7 @@ class Bronze:
             configuration=None
             if self._table is not None
             else delta_stats.stats_configuration(data.schema) or None,
+            writer_properties=delta_stats.writer_properties(pa.schema(columns.values())),
             commit_properties=CommitProperties(
                 app_transactions=txns, custom_metadata=commit_metadata(opened)
             ),

@@ -17,10 +17,10 @@ and written only where they are exact or safely widened:
 * strings: the footer's bounds (a writer may shorten a long one, the minimum to a prefix and
   the maximum to a greater string: still bounds), up to 64 characters;
 * decimals: up to 15 digits (what a JSON number holds exactly for any reader);
-* floats: as stored when finite; DuckDB writes no footer bounds for a column chunk holding
-  NaN (a Parquet writer following the format's advice leaves NaN out of them, which
-  readers that sort NaN above every number, Spark, DataFusion, DuckDB, take for a bound):
-  then none here;
+* floats: none (:func:`lakehouse.delta_stats.inexact`: a float column is left out of every
+  table's statistics, since delta-rs's own writes leave NaN out of its bounds; DuckDB's
+  footers, which hold no bounds for a column chunk with a NaN, would be right, but readers
+  take a table's statistics columns from its ``delta.dataSkippingStatsColumns``);
 * anything else (binary, nested, NaN bounds): no min/max for that column, which only means
   no skipping by it.
 
@@ -47,6 +47,8 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+
+from lakehouse import delta_stats
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +281,7 @@ def file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
         groups = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
         if groups and all(s is not None and s.has_null_count for s in groups):
             nulls[name] = sum(int(s.null_count) for s in groups)
-        bounds = _bounds(groups, field.type)
+        bounds = None if delta_stats.inexact(field.type) else _bounds(groups, field.type)
         if bounds is not None:
             mins[name], maxs[name] = bounds
     stats: dict[str, Any] = {"numRecords": meta.num_rows, "minValues": mins, "maxValues": maxs}

@@ -122,7 +122,7 @@ PARTS_READ = 1.25
 #: How published Parquet files are written: zstd (every Parquet reader in use reads it) makes a
 #: table, and so every rewrite of it, about a sixth smaller than delta-rs's default snappy.
 #: Level 1: at 10M rows a sixth less CPU than the default level for files 1% larger.
-WRITER = WriterProperties(compression="ZSTD", compression_level=1)
+LEVEL = 1
 #: A table published at under this many bytes is rewritten at zstd level 3 instead: a table
 #: rewritten whole on every batch because its changed keys are scattered (a per-customer mart:
 #: Delta rewrites every file holding a changed row) writes 6-10% fewer bytes per batch for
@@ -431,7 +431,7 @@ class Publisher:
                 current,
                 cur.sql(f"select {quoted} from _lh_changes").to_arrow_reader(self.batch_rows),
                 mode="append",
-                writer_properties=WRITER,
+                writer_properties=_writer(pa.schema(current.schema().to_arrow())),
                 commit_properties=commit,
             )
             mode = "append"
@@ -616,7 +616,7 @@ class Publisher:
             predicate=predicate,
             source_alias="s",
             target_alias="t",
-            writer_properties=WRITER,
+            writer_properties=_writer(pa.schema(current.schema().to_arrow())),
             commit_properties=commit,
         ).when_matched_delete(predicate=f"s.{OP_COLUMN} = 'd'")
         if model.unique_key:
@@ -881,7 +881,7 @@ class Publisher:
             schema_mode="overwrite",
             storage_options=None if current is not None else self._storage,
             configuration=None if current is not None else configuration,
-            writer_properties=WriterProperties(compression="ZSTD", compression_level=level),
+            writer_properties=_writer(schema, level),
             commit_properties=commit,
         )
 
@@ -1243,14 +1243,20 @@ def _repeated_keys(cur: duckdb.DuckDBPyConnection, model: ModelSpec, relation: s
     return bool(found[0])
 
 
+def _writer(schema: pa.Schema, level: int = LEVEL) -> WriterProperties:
+    """delta-rs's Parquet options for published rows of ``schema``: zstd at ``level``, and no
+    footer statistics for float columns (:func:`lakehouse.delta_stats.writer_properties`)."""
+    return delta_stats.writer_properties(schema, compression="ZSTD", compression_level=level)
+
+
 def _compression_level(current: DeltaTable | None) -> int:
     """The zstd level of a rewrite of ``current``: :data:`SMALL_TABLE_LEVEL` for a table whose
-    files hold under :data:`SMALL_TABLE_BYTES`, else level 1 (:data:`WRITER`); level 1 for a
+    files hold under :data:`SMALL_TABLE_BYTES`, else :data:`LEVEL`; that for a
     new table (its size is not known yet)."""
     if current is None:
-        return 1
+        return LEVEL
     sizes = current.get_add_actions(flatten=True).column("size_bytes").to_pylist()
-    return SMALL_TABLE_LEVEL if sum(int(s or 0) for s in sizes) < SMALL_TABLE_BYTES else 1
+    return SMALL_TABLE_LEVEL if sum(int(s or 0) for s in sizes) < SMALL_TABLE_BYTES else LEVEL
 
 
 def _in_key_order(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:

@@ -77,7 +77,6 @@ def test_statistics_bound_every_value(con: duckdb.DuckDBPyConnection, tmp_path: 
     assert stats["nullCount"]["sometimes"] == 1
     low, high = stats["minValues"], stats["maxValues"]
     assert (low["id"], high["id"]) == (0, 2999)
-    assert (low["amount"], high["amount"]) == (0.0, 4498.5)
     assert (low["day"], high["day"]) == ("2024-01-01", "2032-03-18")
     assert (low["even"], high["even"]) == (False, True)
     assert (low["price"], high["price"]) == (0.0, 999.67)
@@ -88,8 +87,9 @@ def test_statistics_bound_every_value(con: duckdb.DuckDBPyConnection, tmp_path: 
         "2024-01-01 00:00:00.000",
         "2024-01-01 00:49:59.001",
     )
-    # no statistics where they could mislead: long text, 38-digit decimals, nested values
-    for column in ("long_text", "huge", "pair", "nested"):
+    # no statistics where they could mislead: long text, 38-digit decimals, nested values,
+    # floats (a NaN is left out of delta-rs's bounds: lakehouse.delta_stats)
+    for column in ("long_text", "huge", "pair", "nested", "amount"):
         assert column not in low and column not in high
     # a reader skipping files by them still finds the newest row
     last = datetime(2024, 1, 1, 0, 49, 59, 123456, tzinfo=UTC)
@@ -266,27 +266,6 @@ def test_a_small_table_keeps_the_default_dictionary_limit(
 ) -> None:
     select = "select i::bigint as id, i % 3 as few from range(1000) t(i)"
     assert dictionary_limit(con, f"({select})", 1000) is None
-
-
-def test_a_float_column_holding_nan_gets_no_bounds(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
-    """DuckDB writes no footer bounds for a float column chunk holding NaN (a writer following
-    the Parquet format's advice would write [0.5, 1.0] and leave NaN out, which readers ordering
-    NaN above every number take for a bound): the add action must carry none either, whichever
-    row group holds the NaN."""
-    for at in (0, ROW_GROUP_ROWS + 5):  # the NaN in the first row group, or a later one
-        select = (
-            "select i::bigint as id, case when i = "
-            f"{at} then 'NaN'::double else i * 0.5 end as x, (i * 0.25)::float as y"
-            f" from range({ROW_GROUP_ROWS + 10}) t(i)"
-        )
-        folder = tmp_path / f"t{at}"
-        write_files(con, select, folder, current=None, mode="overwrite", commit=_commit())
-        [stats] = _stats(DeltaTable(str(folder)))
-        assert "x" not in stats["minValues"] and "x" not in stats["maxValues"]
-        assert stats["maxValues"]["y"] == (ROW_GROUP_ROWS + 9) * 0.25  # no NaN: bounds kept
-        assert stats["maxValues"]["id"] == ROW_GROUP_ROWS + 9
 
 
 def test_the_end_of_time_is_a_maximum_cut_to_its_millisecond(
