@@ -666,22 +666,68 @@ _OVERLAP = 64
 _MAX_HINTS = 2_000
 
 
-def _needs_literals(path: Path, stop: threading.Event | None = None) -> bool:
+def _needs_literals(path: Path, stop: threading.Event | None = None, parts: int = 1) -> bool:
     """Whether DuckDB's reading may not keep a number of the file: whether
-    :data:`_LITERAL_AT_RISK` occurs in it, by Hyperscan (:class:`_RiskScan`, ~1.8 GB/s), else
-    one RE2 search per block (~0.7 GB/s; the same answer, :func:`_needs_literals_re2`).
-    ``stop`` set: give up (False)."""
-    scan = _RiskScan.make()
-    if scan is None:
+    :data:`_LITERAL_AT_RISK` occurs in it, by Hyperscan (:class:`_RiskScan`, ~1.8 GB/s a core),
+    else one RE2 search per block (~0.7 GB/s; the same answer, :func:`_needs_literals_re2`).
+    ``parts``: the file cut into that many ranges, searched on a thread each (Hyperscan lets the
+    other threads run; the same answer: :func:`_range_needs_literals`). ``stop`` set: give up
+    (False)."""
+    if _RiskScan.make() is None:
         return _needs_literals_re2(path, stop)
+    size = path.stat().st_size
+    parts = max(1, min(parts, size // _BLOCK))  # a range of less than a block: not worth a thread
+    if parts == 1:
+        return _range_needs_literals(path, 0, None, stop)
+    done = threading.Event()  # one range found it (or failed): the others give up
+    found: list[bool] = [False] * parts
+    errors: list[BaseException] = []
+
+    def search(i: int) -> None:
+        try:
+            end = None if i == parts - 1 else size * (i + 1) // parts
+            found[i] = _range_needs_literals(path, size * i // parts, end, done, stop)
+        except BaseException as exc:  # raised below, on the caller's thread
+            errors.append(exc)
+        if found[i] or errors:
+            done.set()
+
+    threads = [
+        threading.Thread(target=search, args=(i,), name="loader-json-scan", daemon=True)
+        for i in range(1, parts)
+    ]
+    for thread in threads:
+        thread.start()
+    search(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return any(found)
+
+
+def _range_needs_literals(
+    path: Path, start: int, end: int | None, *stops: threading.Event | None
+) -> bool:
+    """Whether :data:`_LITERAL_AT_RISK` occurs in the file with its end in ``(start, end]``
+    (``end`` None: the file's end), by Hyperscan over blocks; each block is searched with the
+    :data:`_OVERLAP` bytes before it (the range's first block too: those of the range before),
+    so a match, at most 37 bytes, lies whole in one block whichever range or block it ends in.
+    Any of ``stops`` set: give up (False)."""
+    scan = _RiskScan.make()
+    assert scan is not None
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size  # a small file: no 16 MiB buffer to clear
-        buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, size)))
+        first = max(0, start - _OVERLAP)
+        left = (size if end is None else min(end, size)) - first
+        buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, left)))
         view = memoryview(buffer)
+        f.seek(first)
         kept = 0  # the previous block's last bytes, at the buffer's front
-        while n := f.readinto(view[kept:]):
-            if stop is not None and stop.is_set():
+        while left > 0 and (n := f.readinto(view[kept : kept + min(len(buffer) - kept, left)])):
+            if any(stop is not None and stop.is_set() for stop in stops):
                 return False
+            left -= n
             chunk = view[: kept + n]
             if scan.found(chunk):
                 return True
@@ -792,7 +838,8 @@ class _LiteralScan:
 
     def _run(self) -> None:
         try:
-            self._found = _needs_literals(self._path, self._stop)
+            # on every core: the first records' reading waits for it (``window_rows``)
+            self._found = _needs_literals(self._path, self._stop, os.cpu_count() or 1)
         except BaseException as exc:  # raised on the reading side
             self._error = exc
         finally:

@@ -98,6 +98,34 @@ def test_fast_prefilter_is_re2_at_any_block_and_hint_limit(
     assert readers._needs_literals(path) == _reference(path), (block, text)
 
 
+@settings(**SETTINGS)
+@given(text=st.one_of(records, noise), block=st.integers(1, 300), parts=st.integers(2, 7))
+def test_fast_prefilter_is_re2_in_ranges_on_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, block: int, parts: int
+) -> None:
+    """The file cut into ranges searched on threads at once (a big file's scan on every core):
+    RE2's answer over the whole file, whatever the ranges and blocks cut through."""
+    monkeypatch.setattr(readers, "_BLOCK", block)
+    path = tmp_path / "f.ndjson"
+    path.write_text(text, encoding="utf-8")
+    assert readers._needs_literals(path, parts=parts) == _reference(path), (block, parts, text)
+
+
+def test_a_match_across_every_range_seam_is_found(tmp_path: Path) -> None:
+    """A number at risk across the seam of two ranges, at every offset from it."""
+    path = tmp_path / "f.ndjson"
+    risky = '{"a":-1234567.25e-5}\n'
+    for pad in range(0, 2 * len(risky) + 2):
+        text = '{"p":"' + "x" * pad + '"}\n' + risky + '{"p":"' + "y" * 40 + '"}\n'
+        path.write_text(text, encoding="utf-8")
+        for parts in (2, 3):
+            with pytest.MonkeyPatch.context() as m:
+                m.setattr(readers, "_BLOCK", len(text) // parts)
+                assert readers._needs_literals(path, parts=parts) is True, (pad, parts)
+        path.write_text(text.replace("e-5", "5"), encoding="utf-8")
+        assert readers._needs_literals(path, parts=3) is False
+
+
 @pytest.mark.parametrize(
     ("text", "at_risk"),
     [
