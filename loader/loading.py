@@ -204,8 +204,9 @@ class _Settled(Exception):
 
 
 #: Kinds whose first records (``chunk_rows``) are read before anything is written: a big one is
-#: hashed beside that reading (``landing.Identifying``)
-_WINDOWED = frozenset({"csv", "tsv"})
+#: hashed beside that reading (``landing.Identifying``). JSON too: a file read again (exactly, or
+#: listing every key) settles its identity first (``Loader._read_file``)
+_WINDOWED = frozenset({"csv", "tsv", "json", "ndjson"})
 
 
 def _hashed_beside(settings: Settings, path: Path) -> bool:

@@ -122,3 +122,90 @@ def test_written_while_hashed_is_left_for_its_own_pass(
     second = Loader(settings).load_pending()
     assert [f.file for f in second.loaded] == ["x.csv"]
     assert sorted(bronze(settings, "t").column("id").to_pylist()) == [100, 101]
+
+
+# -- NDJSON: hashed beside the reading of its first records too -------------------------------
+
+
+def _ndjson_rows(n: int, start: int = 0, late: int | None = None) -> str:
+    """``n`` records; record ``late`` (if any) holds a key no record before it has."""
+    return "".join(
+        json.dumps({"id": i, "name": f"n{i}", **({"extra": "x"} if i == late else {})}) + "\n"
+        for i in range(start, start + n)
+    )
+
+
+def test_a_refused_ndjson_is_quarantined_under_its_batch_id(settings: Settings) -> None:
+    path = drop(settings, "t", "bad.ndjson", '{"a": 1}\n[2]\n')
+    batch_id = identify(settings, "t", path).batch_id
+
+    summary = Loader(settings).load_pending()
+
+    assert [(q.file, q.kind, q.batch_id) for q in summary.quarantined] == [
+        ("bad.ndjson", "unparseable", batch_id)
+    ]
+
+
+def test_a_loaded_ndjson_is_skipped_even_where_its_reading_would_now_be_refused(
+    settings: Settings,
+) -> None:
+    drop(settings, "t", "a.ndjson.gz", _ndjson_rows(2000))
+    assert len(Loader(settings).load_pending().loaded) == 1
+    drop(settings, "t", "a-again.ndjson.gz", _ndjson_rows(2000))
+    tight = settings.model_copy(update={"max_inflated_bytes": 100})  # the reading is refused
+
+    summary = Loader(tight).load_pending()
+
+    assert summary.quarantined == [] and [s.file for s in summary.skipped] == ["a-again.ndjson.gz"]
+    assert bronze(settings, "t").num_rows == 2000
+
+
+@pytest.mark.parametrize("why", ["late key", "exact number"])
+def test_an_ndjson_read_again_after_its_pieces_loads_once(settings: Settings, why: str) -> None:
+    """Pieces committed, then the reading must start again (a key first seen late, a number
+    DuckDB may not keep): the file's identity is settled first, its pieces rolled back, every
+    record in once."""
+    settings = settings.model_copy(update={"chunk_rows": 1000, "read_batch_rows": 1024})
+    n = 30_000
+    text = _ndjson_rows(n, late=25_000 if why == "late key" else None)
+    if why == "exact number":
+        text += json.dumps({"id": n, "name": "big"})[:-1] + ', "amount": 1e5}\n'
+        n += 1
+    path = drop(settings, "t", "big.ndjson", text)
+    batch_id = identify(settings, "t", path).batch_id
+
+    summary = Loader(settings).load_pending()
+
+    assert [(f.file, f.batch_id) for f in summary.loaded] == [("big.ndjson", batch_id)]
+    table = bronze(settings, "t")
+    assert sorted(table.column("id").to_pylist()) == list(range(n))
+    assert set(table.column("_batch_id").to_pylist()) == {batch_id}
+    if why == "late key":
+        assert table.column("extra").drop_null().to_pylist() == ["x"]
+    else:
+        assert table.column("amount").drop_null().to_pylist() == ["1e5"]
+
+
+def test_an_ndjson_renamed_over_after_the_hash_opened_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = _ndjson_rows(3).encode(), _ndjson_rows(2, start=100).encode()
+    path = drop(settings, "t", "x.ndjson", a)
+    real = landing.Identifying
+    hooked = []
+
+    class Renamed(real):  # type: ignore[misc,valid-type]
+        def __init__(self, table: str, at: Path) -> None:
+            super().__init__(table, at)
+            if not hooked:
+                hooked.append(at)
+                _rename_over(at, b)
+
+    monkeypatch.setattr(landing, "Identifying", Renamed)
+
+    first = Loader(settings).load_pending()
+
+    assert hooked and first.loaded == [] and first.quarantined == []
+    assert path.read_bytes() == b  # B stays for its own pass
+    Loader(settings).load_pending()
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == [100, 101]
