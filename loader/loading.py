@@ -740,14 +740,15 @@ class Loader:
                 if typed.typer.may_rescue:
                     schema = schema.append(pa.field(RESCUED_DATA, pa.string()))
                 # typing goes on while delta-rs writes a piece (10M rows at load ~3: 3.8 -> 2.7
-                # s wall). CSV: a piece and one row typed ahead (at least 16 blocks of 4 MiB),
-                # so each piece is known to be the last or not before it is read and streams
-                # into the writer (a 6M-row lineitem CSV at load ~8: 6.45 -> 6.24 CPU s, wall
-                # 13.2 -> 10.6 s). Parquet says its row count (every piece streams); a piece
-                # typed ahead only cost it memory and time (4.07 -> 4.42 CPU s, 9.9 -> 13.6 s)
-                csv_like = source.kind in ("csv", "tsv")
-                depth = 16 if csv_like else 4
-                ahead_rows = self.settings.chunk_rows + 1 if csv_like else 0
+                # s wall). CSV and JSON: a piece and one row typed ahead (CSV: at least 16
+                # blocks of 4 MiB), so each piece is known to be the last or not before it is
+                # read and streams into the writer (a 6M-row lineitem CSV at load ~8: 6.45 ->
+                # 6.24 CPU s, wall 13.2 -> 10.6 s; NDJSON's pieces after the first were read
+                # whole while the writer waited). Parquet says its row count (every piece
+                # streams); a piece typed ahead only cost it memory and time (4.07 -> 4.42 CPU
+                # s, 9.9 -> 13.6 s)
+                depth = 16 if source.kind in ("csv", "tsv") else 4
+                ahead_rows = 0 if source.kind == "parquet" else self.settings.chunk_rows + 1
                 with Prefetch(itertools.chain(held, stream), depth, ahead_rows) as ahead:
                     known = (max(0, typed.rows - start), typed.exact)
                     rows = self._stream(

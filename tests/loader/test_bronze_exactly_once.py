@@ -107,10 +107,22 @@ def test_batches_are_bounded_by_max_files(settings: Settings) -> None:
     assert len(summary.events) == 3
 
 
+def _rows(fmt: str, n: int, start: int = 0) -> str:
+    """``csv_rows(n, start)``, or the same records as NDJSON."""
+    if fmt == "csv":
+        return csv_rows(n, start)
+    return "".join(
+        f'{{"id": {i}, "name": "name {i}", "amount": {i * 1.5}}}\n' for i in range(start, start + n)
+    )
+
+
 @pytest.mark.usefixtures("hashed")
-def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings, fmt: str) -> None:
+    """Streamed in pieces (each typed ahead while the one before is written), resumed after
+    the rows a killed run committed, complete once: CSV and NDJSON."""
     settings = settings.model_copy(update={"chunk_rows": 3000, "read_batch_rows": 1024})
-    path = drop(settings, "t", "big.csv", csv_rows(10_000))
+    path = drop(settings, "t", f"big.{fmt}", _rows(fmt, 10_000))
     file = identify(settings, "t", path)
     # a killed run had committed the first 2,500 rows of it
     first = bronze_rows(2500, file.batch_id)
@@ -127,9 +139,9 @@ def test_a_big_file_goes_in_pieces_and_resumes(settings: Settings) -> None:
     assert sorted(ids) == list(range(10_000))
     assert Bronze(settings, "t").watermark(file.batch_id) == COMPLETE  # said by the last piece
     # the same file again: recognised from the watermark, nothing added
-    drop(settings, "t", "big-again.csv", csv_rows(10_000))
+    drop(settings, "t", f"big-again.{fmt}", _rows(fmt, 10_000))
     again = Loader(settings).load_pending()
-    assert [s.file for s in again.skipped] == ["big-again.csv"] and again.events == []
+    assert [s.file for s in again.skipped] == [f"big-again.{fmt}"] and again.events == []
     assert bronze(settings, "t").num_rows == 10_000
 
 
@@ -158,7 +170,7 @@ def _load_cmd() -> list[str]:
 
 
 def _make_inbox(
-    settings: Settings, *, small_files: int = 24, big_rows: int = 120_000
+    settings: Settings, *, small_files: int = 24, big_rows: int = 120_000, big_fmt: str = "csv"
 ) -> dict[str, int]:
     """Small files and one big file (the oldest, so it is loaded first); rows per file name."""
     expected = {}
@@ -168,9 +180,9 @@ def _make_inbox(
         drop(settings, "t", f"small{i:02}.csv", csv_rows(n, start=start))
         expected[f"small{i:02}.csv"] = n
         start += n
-    big = drop(settings, "t", "big.csv", csv_rows(big_rows, start=start))
+    big = drop(settings, "t", f"big.{big_fmt}", _rows(big_fmt, big_rows, start=start))
     os.utime(big, ns=(1_000_000_000, 1_000_000_000))
-    expected["big.csv"] = big_rows
+    expected[f"big.{big_fmt}"] = big_rows
     return expected
 
 
@@ -218,6 +230,7 @@ def _kill_loop(
     chunk_rows: int = 4000,
     step: tuple[int, int] = (1, 4),
     also_small: bool = False,
+    big_fmt: str = "csv",
 ) -> None:
     """``kills`` times: start ``lakehouse load``, wait until it has made ``step`` (at random
     between the two) bronze commits of its own, ``kill -9`` it, and check that it was
@@ -229,9 +242,9 @@ def _kill_loop(
     commit (``also_small``: some kills must land there too). Between runs, a loaded file is
     sometimes dropped again under another name.
     """
-    expected = _make_inbox(settings, small_files=small_files, big_rows=big_rows)
+    expected = _make_inbox(settings, small_files=small_files, big_rows=big_rows, big_fmt=big_fmt)
     total = sum(expected.values())
-    big = identify(settings, "t", settings.raw_dir / "t" / "big.csv").batch_id
+    big = identify(settings, "t", settings.raw_dir / "t" / f"big.{big_fmt}").batch_id
     env = _env(settings.root, LAKEHOUSE_CHUNK_ROWS=str(chunk_rows), LAKEHOUSE_BATCH_MAX_FILES="2")
     if chunk_rows < Settings.model_fields["read_batch_rows"].default:
         env["LAKEHOUSE_READ_BATCH_ROWS"] = "1024"  # pieces of whole Arrow batches
@@ -277,6 +290,15 @@ def bronze_table(settings: Settings) -> DeltaTable:
 
 def test_kill_9_then_restart_loads_exactly_once(settings: Settings) -> None:
     _kill_loop(settings, kills=4, seed=1)
+
+
+def test_kill_9_an_ndjson_file_between_its_pieces(settings: Settings) -> None:
+    """A big NDJSON file (22 MiB: hashed beside its first records, its pieces typed ahead
+    of the writer) killed between its pieces, resumed, in bronze exactly once."""
+    _kill_loop(
+        settings, kills=3, seed=5, small_files=4, big_rows=400_000, chunk_rows=40_000,
+        big_fmt="ndjson",
+    )  # fmt: skip
 
 
 @pytest.mark.slow
