@@ -15,14 +15,23 @@ and written only where they are exact or safely widened:
   above it and is cut to ``23:59:59.999``, as delta-rs writes every maximum: Delta readers
   (Spark, delta-rs) widen a timestamp maximum by a millisecond for that reason;
 * strings: the footer's bounds (a writer may shorten a long one, the minimum to a prefix and
-  the maximum to a greater string: still bounds), up to 64 characters;
-* decimals: up to 15 digits (what a JSON number holds exactly for any reader);
+  the maximum to a greater string: still bounds), shortened so to 64 characters;
+* decimals: up to 15 digits (what a JSON number holds exactly for any reader), or up to 18
+  of scale 0 as integers (as delta-rs writes them; wider ones are left out of the table's
+  statistics columns, :mod:`lakehouse.delta_stats`);
+* a row group with no value (all null) adds nothing to the bounds of the others;
 * floats: none (:func:`lakehouse.delta_stats.inexact`: a float column is left out of every
   table's statistics, since delta-rs's own writes leave NaN out of its bounds; DuckDB's
   footers, which hold no bounds for a column chunk with a NaN, would be right, but readers
   take a table's statistics columns from its ``delta.dataSkippingStatsColumns``);
-* anything else (binary, nested, NaN bounds): no min/max for that column, which only means
-  no skipping by it.
+* anything else (binary, nested, NaN bounds): no min/max for that column.
+
+A column the table keeps statistics for should not miss them in a file: deltalake's Arrow
+dataset (``to_pyarrow_dataset``, and DuckDB scanning it) compares the column with a null
+bound and skips the file for any filter on it. Hence long strings and 16 to 18 digit integers
+get bounds here. Still missing them (known): a long string DuckDB wrote no footer bounds for
+(it writes none when its maximum would be cut inside a multi-byte character), and nested
+columns (a filter on a whole struct; one on a field is not affected).
 
 Object storage keeps ``write_deltalake`` (DuckDB cannot write there without extensions).
 """
@@ -73,6 +82,8 @@ DEFAULT_DICTIONARY_LIMIT = 24_576
 #: counts as "few" at up to a quarter of it, as "many" from twice the default
 LOW_DICTIONARY_LIMIT = 4096
 _MS = timedelta(milliseconds=1)
+#: A string bound's most characters (longer ones are shortened, still bounds)
+STRING_BOUND = 64
 #: the last millisecond a maximum can be rounded up to
 _LAST_MS = datetime.max.replace(microsecond=999_000)
 
@@ -292,8 +303,9 @@ def file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
 def _bounds(groups: Sequence[Any], kind: pa.DataType) -> tuple[Any, Any] | None:
     """(min, max) over the row groups as Delta JSON values, or ``None`` when not safe."""
     present = [s for s in groups if s is not None and s.has_min_max]
-    if not present or len(present) != len(groups):
-        return None  # a group with no min/max (all null, or not written): say nothing
+    nulls = [s for s in groups if s is not None and s.has_null_count and s.num_values == 0]
+    if not present or len(present) + len(nulls) != len(groups):
+        return None  # a group with values but no min/max (not written): say nothing
     try:
         low, high = min(s.min for s in present), max(s.max for s in present)
     except (TypeError, ValueError, UnicodeDecodeError):
@@ -314,10 +326,29 @@ def _json_bounds(low: Any, high: Any, kind: pa.DataType) -> tuple[Any, Any] | No
     if pa.types.is_timestamp(kind) and isinstance(low, datetime):
         return _timestamp(low, kind, up=False), _timestamp(high, kind, up=True)
     if pa.types.is_decimal(kind) and isinstance(low, Decimal):
+        if kind.scale == 0 and kind.precision <= 18:  # an integer: exact in JSON, as delta-rs
+            return int(low), int(high)
         return (float(low), float(high)) if kind.precision <= 15 else None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind):
-        short = isinstance(low, str) and len(low) <= 64 and len(high) <= 64
-        return (low, high) if short else None
+        if not isinstance(low, str):
+            return None
+        above = _string_above(high)
+        return (low[:STRING_BOUND], above) if above is not None else None
+    return None
+
+
+def _string_above(text: str) -> str | None:
+    """``text`` itself when short, else a string of at most :data:`STRING_BOUND` characters
+    greater than it (its prefix with the last character that can grow grown by one: greater
+    in code point order, which is UTF-8's byte order); ``None`` when none is."""
+    if len(text) <= STRING_BOUND:
+        return text
+    for at in range(STRING_BOUND - 1, -1, -1):
+        code = ord(text[at]) + 1
+        if code == 0xD800:  # surrogates are no characters UTF-8 can hold
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return text[:at] + chr(code)
     return None
 
 
