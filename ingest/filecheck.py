@@ -378,7 +378,7 @@ def _check_parquet_schema(schema: pa.Schema) -> None:
             raise RecordsError([record_error(None, field.name, msg, "type_error")])
 
 
-def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> int:
+def _check_parquet(path: Path, contract: Contract | None, max_errors: int, batch_rows: int) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
@@ -390,7 +390,8 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
         text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
-        for batch in pf.iter_batches(batch_size=65_536):  # decodes every page: it reads whole
+        # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
+        for batch in _batches(pf, batch_rows):
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
@@ -414,12 +415,31 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int) -> in
     return rows
 
 
+def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's batches; 413 for one too large to read (the loader's ``too_large``)."""
+    batches = pf.iter_batches(batch_size=batch_rows)
+    rows = 0
+    while True:
+        try:
+            batch = next(batches, None)
+        except pa.ArrowException as exc:
+            large = parquet.batch_too_large(exc, pf, rows, batch_rows)
+            if large is not None:
+                raise FileError(large, 413) from exc
+            raise
+        if batch is None:
+            return
+        rows += batch.num_rows
+        yield batch
+
+
 def check_file(
     path: Path,
     kind: FileFormat,
     contract: Contract | None,
     *,
     max_errors: int = 20,
+    batch_rows: int = 122_880,
     max_json_bytes: int = 16 * 1024**2,
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,
@@ -433,7 +453,7 @@ def check_file(
             return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes)
         if kind.kind in ("csv", "tsv"):
             return _check_csv(path, kind, bounds, contract, max_errors)
-        return _check_parquet(path, contract, max_errors)
+        return _check_parquet(path, contract, max_errors, batch_rows)
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None
     except InflateError as exc:

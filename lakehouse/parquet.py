@@ -347,6 +347,44 @@ def int96_refusal(source: Any) -> Refusal | None:
     return None
 
 
+# -- batches too large to read --------------------------------------------------------------------
+
+#: What pyarrow raises when a batch of a nested column holds more than one Arrow array does.
+_CHUNKED_NESTED = "Nested data conversions not implemented for chunked array outputs"
+_ARRAY_BYTES = 2**31  # an Arrow string or list array's 32-bit offsets
+
+
+def batch_too_large(exc: BaseException, file: pq.ParquetFile, first: int, rows: int) -> str | None:
+    """Why a batch of ``rows`` records from record ``first`` (0-based) could not be read, when
+    ``exc`` says it holds more of a nested column than one Arrow array holds (else None): the
+    Parquet reader (Arrow) reads a nested column's batch into one array of at most 2 GiB and
+    cannot split it. The API and the loader read in batches of ``read_batch_rows`` records
+    alike, so they meet it at the same records."""
+    if _CHUNKED_NESTED not in str(exc):
+        return None
+    meta = file.metadata
+    last = min(first + rows, meta.num_rows)
+    names = file.schema_arrow.names
+    nested = {n for n in names if is_nested(file.schema_arrow.field(n).type)}
+    big: dict[str, int] = {}
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            name = column.path_in_schema.split(".")[0]
+            if name in nested:
+                big[name] = max(big.get(name, 0), column.total_uncompressed_size)
+    held = [f"{n!r} ({size:,} bytes in a row group)" for n, size in big.items()]
+    held = [h for h, size in zip(held, big.values(), strict=True) if size >= _ARRAY_BYTES]
+    where = f" of the column {', '.join(held)}" if held else " of a nested column"
+    return (
+        f"records {first + 1} to {last} (one read of read_batch_rows = {rows} records) hold more "
+        f"than 2 GiB{where}: the Parquet reader (Arrow) reads a nested column's batch as one "
+        "array, which holds at most 2 GiB, and cannot split it; bronze does not load values "
+        "this large"
+    )
+
+
 # -- nested values as JSON text ------------------------------------------------------------------
 
 #: A float that JSON has no number for, as the JSON string proto3's JSON mapping gives it.

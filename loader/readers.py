@@ -47,6 +47,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from lakehouse import dialect, parquet
 from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
@@ -1300,17 +1301,24 @@ def _raw_text(value: msgspec.Raw | None) -> str | None:
 
 
 def _parquet_batches(
-    batches: Iterator[pa.RecordBatch], mapped: _Mapped | None
+    file: pq.ParquetFile, batch_rows: int, mapped: _Mapped | None
 ) -> Iterator[pa.RecordBatch]:
-    """``batches``; a page that does not decode refuses the file (it is not raised as a crash
-    of the loader); the mapped pages read so far are dropped from the process after each."""
+    """The file's batches; a page that does not decode refuses the file (it is not raised as
+    a crash of the loader), as does a batch too large to read (``too_large``, as the API); the
+    mapped pages read so far are dropped from the process after each."""
+    batches = file.iter_batches(batch_size=batch_rows)
+    rows = 0
     while True:
         try:
             batch = next(batches, None)
         except (pa.ArrowException, OSError) as exc:
+            large = parquet.batch_too_large(exc, file, rows, batch_rows)
+            if large is not None:
+                raise FileRejected("too_large", large) from exc
             raise FileRejected("unparseable", f"the file does not parse as Parquet: {exc}") from exc
         if batch is None:
             return
+        rows += batch.num_rows
         if mapped is not None:
             mapped.release()
         yield batch
@@ -1358,7 +1366,7 @@ def open_parquet(
             raise FileRejected(
                 "type_conflict", beyond.reason, column=beyond.column, value=beyond.value
             )
-        batches = _parquet_batches(file.iter_batches(batch_size=batch_rows), mapped)
+        batches = _parquet_batches(file, batch_rows, mapped)
         return file.schema_arrow, batches, stack, file.metadata.num_rows
     except FileRejected:
         stack.close()

@@ -39,8 +39,10 @@ CORPUS: dict[str, tuple[str, int | str]] = {
     "bad_data__ARROW-RS-GH-6229-LEVELS.parquet": ("refuse", "unparseable"),
     "bad_data__PARQUET-1481.parquet": ("refuse", "unparseable"),
     "incorrect_map_schema.parquet": ("refuse", "unparseable"),
-    # valid, but its strings exceed what one Arrow batch holds: pyarrow cannot read it
-    "large_string_map.brotli.parquet": ("refuse", "unparseable"),
+    # valid, but its two 1 GiB map keys exceed what one Arrow array holds, in one read: too
+    # large, saying so alike in the API (413) and the loader (was: unparseable, with
+    # pyarrow's "Nested data conversions not implemented for chunked array outputs")
+    "large_string_map.brotli.parquet": ("refuse", "too_large"),
     # a bad page index only: the data decodes
     "bad_data__ARROW-GH-43605.parquet": ("load", 21186),
     # no rows: the API said 202, the loader quarantined it as empty
@@ -434,3 +436,15 @@ def test_the_days_delta_rs_writes() -> None:
     """The dates delta-rs's writer takes: wider than those bronze holds (its reader's)."""
     assert parquet.FIRST_DAY > parquet.days_from_civil(-262_143, 1, 1)
     assert parquet.LAST_DAY < parquet.days_from_civil(262_142, 12, 31)
+
+
+def test_a_batch_too_large_to_read_is_named_alike(outcomes: dict[str, Outcome]) -> None:
+    """The API and the loader read in batches of ``read_batch_rows`` records alike, and say
+    which records and column are too large, and why, in the same words."""
+    outcome = outcomes["large_string_map.brotli.parquet"]
+    assert outcome.refused is not None
+    reason = outcome.refused["reason"]
+    assert reason.startswith("records 1 to 2 (one read of read_batch_rows = 122880 records) ")
+    assert "more than 2 GiB of the column 'arr' (2,147,483,749 bytes in a row group)" in reason
+    assert "pyarrow" not in reason and "Nested data conversions" not in reason
+    assert (outcome.api_status, outcome.api_detail) == (413, reason)
