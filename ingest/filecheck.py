@@ -76,6 +76,7 @@ def _check_ndjson(
                         max_records=2**62,
                         max_errors=max_errors,
                         opens_file=offset == 0,
+                        offset=offset,
                     )
                     rows += records.count
                     keys |= records.keys
@@ -106,19 +107,23 @@ def _check_json(
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileError(f"a .json file above {max_bytes} bytes: send it as NDJSON", 413)
+    at = len(data)
     data = data.removeprefix(dialect.BOM_UTF8)
+    at -= len(data)  # the offset of what is checked in the file: its byte-order mark's length
     if not data.strip():
         raise FileError("the file holds no records", 422)
     head = data.lstrip()[:1]
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:
-            records = parse_records(data, ndjson=True, contract=contract, max_errors=max_errors)
+            records = parse_records(
+                data, ndjson=True, contract=contract, max_errors=max_errors, offset=at
+            )
             check_some_key(records.keys)
             return records.count
         except BodyError:
             pass
     records = parse_records(
-        data, ndjson=False, contract=contract, max_records=2**62, max_errors=max_errors
+        data, ndjson=False, contract=contract, max_records=2**62, max_errors=max_errors, offset=at
     )
     check_some_key(records.keys)
     return records.count

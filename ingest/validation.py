@@ -504,11 +504,41 @@ def parse_records(
     max_errors: int = 20,
     flat: bool = True,
     opens_file: bool = True,
+    offset: int = 0,
 ) -> Records:
     """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany.
     ``flat``: try :func:`flat_records` first (False: the caller did). ``opens_file``:
     ``body`` starts the file, so a byte-order mark may open it (False: a later part of a file, where
-    it is a byte of the data, refused as the loader refuses it)."""
+    it is a byte of the data, refused as the loader refuses it). ``offset``: of ``body`` in
+    the file it lands as. A byte that is not UTF-8 is named at its offset in that file, as
+    the loader names it (``not UTF-8 at byte N``, counted from the file's start)."""
+    try:
+        return _parse_records(
+            body,
+            ndjson=ndjson,
+            contract=contract,
+            max_records=max_records,
+            max_errors=max_errors,
+            flat=flat,
+            opens_file=opens_file,
+        )
+    except BodyError as exc:
+        bad = dialect.first_non_utf8(body) if str(exc).startswith("not UTF-8") else None
+        if bad is not None:
+            exc.args = (dialect.not_utf8_reason(offset + bad),)
+        raise
+
+
+def _parse_records(
+    body: bytes,
+    *,
+    ndjson: bool,
+    contract: Contract | None,
+    max_records: int,
+    max_errors: int,
+    flat: bool,
+    opens_file: bool,
+) -> Records:
     if flat and ndjson and contract is None and (quick := flat_records(body, max_records)):
         return quick  # every check below at once, or None: then each of them
     if opens_file:
