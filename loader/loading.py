@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -281,6 +282,20 @@ def write_rejection(exc: Exception) -> FileRejected | None:
     )
 
 
+#: A write that panics alike this many times in a row refuses the file (``unwritable``).
+WRITE_PANICS = 3
+_PANIC = re.compile(r"panicked with message \"(.*)\"|panicked at (.*)", re.DOTALL)
+
+
+def panic_message(exc: BaseException) -> str | None:
+    """What delta-rs's panic said, when a failed write was one (a task of its writer
+    panicked: ``DeltaError: ... writer join error: task 20 panicked with message "..."``)."""
+    found = _PANIC.search(str(exc))
+    if found is None:
+        return None
+    return (found[1] or found[2] or "").strip()
+
+
 def use_jemalloc() -> str:
     """Arrow's buffers from jemalloc (built into pyarrow) in a process that loads; the pool's
     name. Arrow's default, mimalloc, gave much of what the typing allocates back to the kernel
@@ -315,6 +330,8 @@ class Loader:
         self._duplicates: list[LandingFile] = []  # same content twice in one call
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
         self._rescued: dict[str, int] = {}  # batch id → values rescued, until its commit
+        #: batch id → the panic its last write met, and how many times in a row
+        self._panics: dict[str, tuple[str, int]] = {}
         self._contracts = ContractStore(settings)
         self._db: duckdb.DuckDBPyConnection | None = None
         self._stopping: threading.Event | None = None  # set: stop between pieces of a file
@@ -966,7 +983,7 @@ class Loader:
             except Exception as exc:
                 if pieces.failure is not None:  # the reading broke (the piece streams in)
                     raise pieces.failure from exc
-                rejected = write_rejection(exc)
+                rejected = self._write_failure(exc, file.batch_id)
                 if rejected is None:
                     raise
                 raise rejected from exc
@@ -1025,16 +1042,48 @@ class Loader:
                 for alone in pending.split():
                     self._commit(summary, bronze, alone)
             else:
-                rejected = write_rejection(exc)
+                file = next(iter(pending.files.values()))
+                rejected = self._write_failure(exc, file.batch_id)
                 if rejected is None:
                     raise  # storage trouble, not the file: it stays for the next pass
-                file = next(iter(pending.files.values()))
                 self._rows.pop(file.batch_id, None)
                 self._reject(summary, bronze, file, rejected, set())
             pending.clear()
             return
         self._committed(summary, bronze, pending, table, version)
         pending.clear()
+
+    def _write_failure(self, exc: Exception, batch_id: str) -> FileRejected | None:
+        """A failed write of one file as its quarantine reason, or None: it stays for the next
+        pass. The file's fault by its schema (:func:`write_rejection`), or a panic of delta-rs
+        that came alike :data:`WRITE_PANICS` times in a row for the file (a deterministic one:
+        retrying would loop for ever; storage trouble does not panic alike each time)."""
+        rejected = write_rejection(exc)
+        if rejected is not None:
+            return rejected
+        message = panic_message(exc)
+        if message is None:
+            self._panics.pop(batch_id, None)
+            return None
+        last, count = self._panics.get(batch_id, (message, 0))
+        count = count + 1 if last == message else 1
+        if count < WRITE_PANICS:
+            self._panics[batch_id] = (message, count)
+            log.warning(
+                "bronze's writer panicked on %s (%d of %d alike before it is refused): %s",
+                batch_id,
+                count,
+                WRITE_PANICS,
+                message,
+            )
+            return None
+        self._panics.pop(batch_id, None)
+        return FileRejected(
+            "unwritable",
+            f"bronze's writer (delta-rs) panicked writing this file, {count} times alike: "
+            f"{message}",
+            detail=str(exc)[:4000],
+        )
 
     def _progress(self, progress: FileProgress, version: int) -> None:
         fields = {**progress.fields(), "version": version}
