@@ -48,7 +48,14 @@ from typing import Literal
 import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, WriterProperties
 
-__all__ = ["STATS_COLUMNS", "guard", "inexact", "stats_configuration", "writer_properties"]
+__all__ = [
+    "STATS_COLUMNS",
+    "guard",
+    "inexact",
+    "listed",
+    "stats_configuration",
+    "writer_properties",
+]
 
 #: The Delta table property naming the columns writers keep statistics for.
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
@@ -79,7 +86,7 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _listed(value: str) -> set[str]:
+def listed(value: str) -> set[str]:
     """The column names of a ``delta.dataSkippingStatsColumns`` value."""
     names = set()
     for match in _ITEM.finditer(value):
@@ -108,12 +115,12 @@ def guard(table: DeltaTable, incoming: pa.Schema) -> bool:
     if not wrong:
         return False
     current = table.metadata().configuration.get(STATS_COLUMNS)
-    if current is not None and not (_listed(current) & wrong):
+    if current is not None and not (listed(current) & wrong):
         return False
     if current is None:
         keep = [name for name in fields if name not in wrong]
     else:  # keep the table's own choice, less the columns that turned inexact
-        keep = [name for name in fields if name in _listed(current) and name not in wrong]
+        keep = [name for name in fields if name in listed(current) and name not in wrong]
     table.alter.set_table_properties({STATS_COLUMNS: ",".join(_quote(n) for n in keep)})
     return True
 

@@ -35,8 +35,10 @@ from deltalake.exceptions import TableNotFoundError
 
 from lakehouse import delta_stats
 from lakehouse.complete import commit_metadata, last_open_files
+from lakehouse.delta_adds import local_folder
 from lakehouse.layout import BATCH_ID, BATCH_ID_COLUMN, table_path
 from lakehouse.settings import Settings
+from loader import own_files
 
 COMPLETE = 2**62
 ROLLED_BACK = COMPLETE + 1
@@ -113,6 +115,14 @@ class Bronze:
         if self._table is not None:
             delta_stats.guard(self._table, data.schema)
             columns = {f.name: f for f in pa.schema(self._table.schema().to_arrow())} | columns
+        commit = CommitProperties(app_transactions=txns, custom_metadata=commit_metadata(opened))
+        folder = local_folder(str(self.path), self._storage)
+        if self._table is not None and folder is not None and own_files.fits(self._table, data):
+            # read whole: one file, as delta-rs writes a piece
+            data = data if isinstance(data, pa.Table) else data.read_all()
+            if data.num_rows:  # (no row: delta-rs commits it as it always has)
+                own_files.append(self._table, folder, data, commit)  # the same rows and log
+                return self._written()
         # against the snapshot the watermarks were read from: a concurrent commit of the same
         # file (another worker) makes Delta refuse this one instead of writing it twice
         write_deltalake(
@@ -125,10 +135,11 @@ class Bronze:
             if self._table is not None
             else delta_stats.stats_configuration(data.schema) or None,
             writer_properties=delta_stats.writer_properties(pa.schema(columns.values())),
-            commit_properties=CommitProperties(
-                app_transactions=txns, custom_metadata=commit_metadata(opened)
-            ),
+            commit_properties=commit,
         )
+        return self._written()
+
+    def _written(self) -> int:
         table = self.refresh()
         assert table is not None  # just written
         self.moved = False  # our own commit (the lock keeps other writers out meanwhile)

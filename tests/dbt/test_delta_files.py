@@ -15,12 +15,12 @@ import pyarrow.dataset as pads
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from lakehouse.delta_adds import _string_above
 from lakehouse.storage import arrow_dataset
 from transform.delta_files import (
     DEFAULT_DICTIONARY_LIMIT,
     LOW_DICTIONARY_LIMIT,
     ROW_GROUP_ROWS,
-    _string_above,
     dictionary_limit,
     local_folder,
     write_files,

@@ -1,0 +1,123 @@
+"""Bronze rows as Parquet files pyarrow writes, committed to Delta as add actions.
+
+``write_deltalake`` hands every row to delta-rs's writer, which encodes each value of
+bronze's constant columns (``_batch_id``, ``_source_file``: a hash and a min/max comparison per
+row; ~0.5 CPU s of a 10M-row file). pyarrow's Parquet writer takes those columns as the
+dictionary arrays they are (one value, an index per row) and encodes the rest as delta-rs
+does. The file goes into the table's folder and one commit adds it with the same app
+transactions and commit metadata ``write_deltalake`` would carry, against the same snapshot
+(a concurrent commit of the same file is refused the same way), with statistics from its
+footer (:mod:`lakehouse.delta_adds`: exact or safely widened, the table's choice of columns
+kept).
+
+Only where nothing else would differ (:func:`fits`): a local table that exists, asks nothing
+more of a writer (:func:`plain`), and whose schema the rows already have, column for column
+(names, order, Delta types, nullability, metadata), each column's Arrow type one the table
+reads as is. A first write, a new column,
+another type, object storage or no rows: ``write_deltalake`` as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable
+from deltalake import Schema as DeltaSchema
+
+from lakehouse.delta_adds import add_action, stats_columns
+
+__all__ = ["append", "fits", "plain"]
+
+#: delta-rs's defaults for a write_deltalake: snappy, row groups up to 1,048,576 rows
+COMPRESSION = "snappy"
+ROW_GROUP_ROWS = 1024 * 1024
+#: Writer features a table may have and still take our files
+PLAIN_FEATURES = frozenset({"timestampNtz", "appendOnly"})
+#: Off: every append through ``write_deltalake`` (the tests compare both ways)
+ENABLED = True
+
+
+def _text(kind: pa.DataType) -> bool:
+    """Written as Parquet UTF-8 text, as a Delta ``string`` column's values are."""
+    if pa.types.is_dictionary(kind):
+        return pa.types.is_integer(kind.index_type) and _text(kind.value_type)
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or getattr(pa.types, "is_string_view", lambda _: False)(kind)
+    )
+
+
+def plain(table: DeltaTable) -> bool:
+    """Whether ``table`` asks nothing of a writer beyond its files and their statistics: not
+    partitioned (a partition's value is in the log, not the file), no constraint, invariant,
+    generated or identity column, column mapping, row tracking or other writer feature that
+    delta-rs's writer honours and a bare add action would not (writer version 2 or less, or 7
+    with only ``timestampNtz`` / ``appendOnly``)."""
+    if table.metadata().partition_columns:
+        return False
+    protocol = table.protocol()
+    if protocol.min_writer_version > 2 and not (
+        protocol.min_writer_version == 7 and set(protocol.writer_features or ()) <= PLAIN_FEATURES
+    ):
+        return False
+    configuration = table.metadata().configuration
+    if any(key.startswith("delta.constraints.") for key in configuration):
+        return False
+    return "delta.invariants" not in table.schema().to_json()
+
+
+def fits(table: DeltaTable, data: pa.Table | pa.RecordBatchReader) -> bool:
+    """Whether ``data``'s rows can be appended to ``table`` as files of our own: the Delta
+    schema they make is the table's, and each column's Arrow type is the table's own or text
+    for a text column."""
+    if not ENABLED or not plain(table):
+        return False
+    schema = data.schema
+    current = table.schema()
+    try:
+        if DeltaSchema.from_arrow(schema).to_json() != current.to_json():
+            return False
+    except Exception:  # a type Delta cannot hold: delta-rs says why
+        return False
+    stored = pa.schema(current.to_arrow())
+    if stored.names != schema.names:
+        return False
+    for field, kept in zip(schema, stored, strict=True):
+        if field.type == kept.type:
+            continue
+        if not (pa.types.is_string(kept.type) and _text(field.type)):
+            return False
+    return True
+
+
+def append(table: DeltaTable, folder: Path, rows: pa.Table, commit: CommitProperties) -> None:
+    """``rows`` (which :func:`fits` ``table``, at least one) as one Parquet file in ``folder``,
+    committed to ``table`` with ``commit``. A failure before the commit leaves no file."""
+    schema = pa.schema(table.schema().to_arrow())
+    path = folder / f"part-00000-{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
+    try:
+        pq.write_table(
+            rows,
+            path,
+            row_group_size=ROW_GROUP_ROWS,
+            compression=COMPRESSION,
+            store_schema=False,  # readers take the Delta schema (text, not dictionaries)
+            # no footer bounds for a float column (they would leave NaN out), as delta-rs's
+            # writes (lakehouse.delta_stats.writer_properties)
+            write_statistics=[f.name for f in schema if not pa.types.is_floating(f.type)],
+        )
+        action = add_action(
+            folder,
+            path,
+            schema,
+            columns=stats_columns(table.metadata().configuration, schema),
+            rows=rows,
+        )
+        table.create_write_transaction([action], "append", table.schema(), commit_properties=commit)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,255 @@
+"""Bronze appends written as our own Parquet files (loader.own_files) against delta-rs's writer.
+
+The same landing files are loaded twice, once with every append through ``write_deltalake``
+(``own_files.ENABLED`` off) and once as the loader does; the two tables must hold the same
+schema and rows for every reader (deltalake's Arrow dataset, DuckDB's ``read_parquet`` as the
+builds read bronze, Polars), and every statistic of a file we wrote must bound its values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from loader_support import drop
+
+from lakehouse import table_path
+from lakehouse.layout import INGESTED_AT
+from lakehouse.settings import Settings
+from lakehouse.storage import arrow_dataset
+from loader import own_files
+from loader.loading import Loader
+
+OURS = '"partitionBy":"[]"'  # create_write_transaction's commitInfo; write_deltalake's has none
+
+
+def _csv(rows: int, seed: int) -> str:
+    rng = random.Random(seed)
+    lines = ["id,name,amount,price,day,at,flag,code"]
+    for i in range(rows):
+        name = rng.choice(["", "a", "é ü", 'q, "x"', "z" * 80, "NA", " lead"]) + str(i % 7)
+        name = '"' + name.replace('"', '""') + '"' if "," in name else name
+        amount = rng.choice([f"{rng.uniform(-1e6, 1e6):.6f}", "", "-0.0", "1e300"])
+        price = f"{rng.randint(-99999, 99999) / 100:.2f}"
+        day = (date(1970, 1, 1) + timedelta(days=rng.randint(-40000, 40000))).isoformat()
+        at = datetime(2024, 1, 1) + timedelta(microseconds=rng.randint(0, 10**13))
+        flag = rng.choice(["true", "false", ""])
+        code = rng.choice(["00077", "12", "x"])
+        lines.append(f"{i},{name},{amount},{price},{day},{at.isoformat(' ')},{flag},{code}")
+    return "\n".join(lines) + "\n"
+
+
+def _ndjson(rows: int, seed: int) -> str:
+    rng = random.Random(seed)
+    out = []
+    for i in range(rows):
+        record: dict[str, Any] = {"id": i, "v": rng.choice([1.5, -2.25, None, 1e-300])}
+        record["s"] = rng.choice(["x", "ÿ", "", None, "long " * 20])
+        record["when"] = (datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=i)).isoformat()
+        record["n"] = rng.choice([{"a": 1, "b": "t"}, {"a": None, "b": "u"}])
+        record["l"] = rng.choice([[1, 2], [], None])
+        out.append(json.dumps(record))
+    return "\n".join(out) + "\n"
+
+
+def _parquet(rows: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    floats = [rng.choice([float("nan"), 1.0, -3.5, None, float("inf")]) for _ in range(rows)]
+    table = pa.table(
+        {
+            "i8": pa.array([i % 100 - 50 for i in range(rows)], pa.int8()),
+            "i32": pa.array(list(range(rows)), pa.int32()),
+            "f32": pa.array([rng.uniform(-1, 1) for _ in range(rows)], pa.float32()),
+            "f64": pa.array(floats, pa.float64()),
+            "dec": pa.array(
+                [Decimal(rng.randint(-(10**9), 10**9)) / 1000 for _ in range(rows)],
+                pa.decimal128(12, 3),
+            ),
+            "big": pa.array([Decimal(10**30 + i) for i in range(rows)], pa.decimal128(38, 0)),
+            "d": pa.array([date(2000, 1, 1) + timedelta(days=i) for i in range(rows)]),
+            "ts": pa.array(
+                [
+                    datetime(2024, 1, 1, tzinfo=UTC) + timedelta(microseconds=7 * i)
+                    for i in range(rows)
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "ntz": pa.array(
+                [datetime(1999, 12, 31) + timedelta(milliseconds=i) for i in range(rows)],
+                pa.timestamp("ms"),
+            ),
+            "bin": pa.array([bytes([i % 256]) * 3 for i in range(rows)], pa.binary()),
+            "b": pa.array([i % 3 == 0 if i % 5 else None for i in range(rows)], pa.bool_()),
+            "t": pa.array([None if i % 4 == 0 else f"t{i}" for i in range(rows)], pa.string()),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=max(1, rows // 3))
+    return sink.getvalue()
+
+
+FILES: dict[str, list[tuple[str, str | bytes]]] = {
+    "csv": [("a.csv", _csv(2500, 1)), ("b.csv", _csv(40, 2)), ("c.csv.gz", _csv(1200, 3))],
+    "ndjson": [("a.ndjson", _ndjson(2500, 4)), ("b.ndjson", _ndjson(30, 5))],
+    "parquet": [("a.parquet", _parquet(2500, 6)), ("b.parquet", _parquet(20, 7))],
+}
+
+
+def _load(root: Path, files: list[tuple[str, str | bytes]], *, own: bool) -> Settings:
+    settings = Settings(root=root, chunk_rows=1000, read_batch_rows=1024)
+    loader = Loader(settings)
+    enabled = own_files.ENABLED
+    own_files.ENABLED = own
+    try:
+        for name, content in files:  # one file a pass: the small ones commit as one table
+            drop(settings, "t", name, content)
+            summary = loader.load_pending()
+            assert summary.loaded and not summary.quarantined, summary
+    finally:
+        own_files.ENABLED = enabled
+    return settings
+
+
+def _txns(delta: DeltaTable) -> list[list[tuple[str, int]]]:
+    folder = Path(delta.table_uri.removeprefix("file://"), "_delta_log")
+    commits = [p.read_text().splitlines() for p in sorted(folder.glob("*.json"))]
+    lines = [[json.loads(line) for line in commit] for commit in commits]
+    return [[(a["txn"]["appId"], a["txn"]["version"]) for a in c if "txn" in a] for c in lines]
+
+
+def _rows(table: pa.Table) -> pa.Table:
+    """The rows in a fixed order, ``_ingested_at`` (the time of the commit) left out."""
+    table = table.drop_columns([INGESTED_AT])
+    keys = [n for n in table.column_names if not pa.types.is_nested(table.schema.field(n).type)]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def _same(got: pa.Table, expected: pa.Table) -> None:
+    """The same schema and values, column by column (NaN equal to NaN)."""
+    assert got.schema == expected.schema
+    for name in expected.column_names:
+        a, b = got.column(name).combine_chunks(), expected.column(name).combine_chunks()
+        assert a.equals(b) or a.to_pylist() == b.to_pylist() or _nan_equal(a, b), name
+
+
+def _nan_equal(a: pa.Array, b: pa.Array) -> bool:
+    if not pa.types.is_floating(a.type):
+        return False
+    left, right = a.to_pylist(), b.to_pylist()
+    nan = [isinstance(x, float) and math.isnan(x) for x in left]
+    if nan != [isinstance(y, float) and math.isnan(y) for y in right]:
+        return False
+    return [x for x, n in zip(left, nan, strict=True) if not n] == [
+        y for y, n in zip(right, nan, strict=True) if not n
+    ]
+
+
+def _duckdb(delta: DeltaTable) -> pa.Table:
+    """Bronze as a build reads it: ``read_parquet`` of the snapshot's files by name."""
+    paths = ", ".join(f"'{p}'" for p in delta.file_uris())
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con.sql(f"select * from read_parquet([{paths}], union_by_name = true)").to_arrow_table()
+
+
+def _check_stats(delta: DeltaTable) -> int:
+    """Every statistic of each file we wrote bounds its values; the files checked."""
+    folder = Path(delta.table_uri.removeprefix("file://"))
+    checked = 0
+    log = sorted((folder / "_delta_log").glob("*.json"))
+    for commit in log:
+        lines = [json.loads(line) for line in commit.read_text().splitlines()]
+        if OURS not in commit.read_text():
+            continue
+        for add in (line["add"] for line in lines if "add" in line):
+            stats = json.loads(add["stats"])
+            data = pq.read_table(folder / add["path"])
+            assert stats["numRecords"] == data.num_rows
+            for name, nulls in stats["nullCount"].items():
+                assert data.column(name).null_count == nulls, name
+            for name, low in stats["minValues"].items():
+                column = data.column(name)
+                high = stats["maxValues"][name]
+                values = [v for v in column.to_pylist() if v is not None]
+                if pa.types.is_floating(column.type):
+                    assert not any(math.isnan(v) for v in values), name
+                for value in values:
+                    assert _json(low, value) <= _json(value, value) <= _json(high, value), name
+            checked += 1
+    return checked
+
+
+def _json(bound: Any, like: Any) -> Any:
+    """A statistic (or a value) in the value's Python form, to compare."""
+    if isinstance(like, datetime):
+        text = bound.isoformat() if isinstance(bound, datetime) else bound
+        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=None) if like.tzinfo is None else parsed
+    if isinstance(like, date):
+        return date.fromisoformat(str(bound)) if not isinstance(bound, date) else bound
+    if isinstance(like, Decimal):
+        return Decimal(str(bound))
+    return bound
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+def test_own_files_hold_what_delta_rs_wrote(tmp_path: Path, kind: str) -> None:
+    theirs = _load(tmp_path / "theirs", FILES[kind], own=False)
+    ours = _load(tmp_path / "ours", FILES[kind], own=True)
+    old = DeltaTable(str(table_path(theirs, "bronze", "t")))
+    new = DeltaTable(str(table_path(ours, "bronze", "t")))
+    log = "".join(p.read_text() for p in sorted(Path(new.table_uri[7:], "_delta_log").glob("*")))
+    assert OURS in log  # the pieces after the first went our way
+    assert OURS not in "".join(
+        p.read_text() for p in Path(old.table_uri[7:], "_delta_log").glob("*.json")
+    )
+    assert new.schema().to_json() == old.schema().to_json()
+    assert new.metadata().configuration == old.metadata().configuration
+    assert new.protocol() == old.protocol()
+    assert _txns(new) == _txns(old)  # each commit's watermarks, in order
+    _same(_rows(arrow_dataset(new).to_table()), _rows(arrow_dataset(old).to_table()))
+    _same(_rows(_duckdb(new)), _rows(_duckdb(old)))
+    left = pl.from_arrow(_rows(pl.read_delta(new.table_uri).to_arrow()))
+    right = pl.from_arrow(_rows(pl.read_delta(old.table_uri).to_arrow()))
+    assert isinstance(left, pl.DataFrame) and isinstance(right, pl.DataFrame)
+    assert left.equals(right)
+    assert _check_stats(new) >= 2
+
+
+def test_a_table_asking_more_of_a_writer_keeps_delta_rs(tmp_path: Path) -> None:
+    """Partitions, constraints, other writer features: what delta-rs's writer honours and
+    a bare add action would not; such a table is written by delta-rs as before."""
+    rows = pa.table({"id": pa.array([1, 2], pa.int64()), "p": ["a", "b"]})
+    plain = tmp_path / "plain"
+    write_deltalake(str(plain), rows)
+    assert own_files.plain(DeltaTable(str(plain)))
+    assert own_files.fits(DeltaTable(str(plain)), rows)
+    assert not own_files.fits(DeltaTable(str(plain)), rows.select(["p", "id"]))  # order
+    assert not own_files.fits(DeltaTable(str(plain)), rows.select(["id"]))  # a column less
+    wider = rows.cast(pa.schema([pa.field("id", pa.int32()), pa.field("p", pa.string())]))
+    assert not own_files.fits(DeltaTable(str(plain)), wider)
+
+    partitioned = tmp_path / "partitioned"
+    write_deltalake(str(partitioned), rows, partition_by=["p"])
+    assert not own_files.plain(DeltaTable(str(partitioned)))
+
+    checked = tmp_path / "checked"
+    write_deltalake(str(checked), rows)
+    DeltaTable(str(checked)).alter.add_constraint({"positive": "id > 0"})
+    assert not own_files.plain(DeltaTable(str(checked)))
+
+    feed = tmp_path / "feed"  # writer version 4 (another feature than those we know)
+    write_deltalake(str(feed), rows, configuration={"delta.enableChangeDataFeed": "true"})
+    assert not own_files.plain(DeltaTable(str(feed)))
