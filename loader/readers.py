@@ -672,70 +672,72 @@ def _needs_literals(path: Path, stop: threading.Event | None = None, parts: int 
     :data:`_LITERAL_AT_RISK` occurs in it, by Hyperscan (:class:`_RiskScan`, ~1.8 GB/s a core),
     else one RE2 search per block (~0.7 GB/s; the same answer, :func:`_needs_literals_re2`).
     ``parts``: the file cut into that many ranges, searched on a thread each (Hyperscan lets the
-    other threads run; the same answer: :func:`_range_needs_literals`). ``stop`` set: give up
-    (False)."""
+    other threads run; the same answer: :func:`_range_needs_literals`), all reading the one file
+    opened here. ``stop`` set: give up (False)."""
     if _RiskScan.make() is None:
         return _needs_literals_re2(path, stop)
-    size = path.stat().st_size
-    parts = max(1, min(parts, size // _BLOCK))  # a range of less than a block: not worth a thread
-    if parts == 1:
-        return _range_needs_literals(path, 0, None, stop)
-    done = threading.Event()  # one range found it (or failed): the others give up
-    found: list[bool] = [False] * parts
-    errors: list[BaseException] = []
+    with path.open("rb") as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        parts = max(1, min(parts, size // _BLOCK))  # a range under a block: not worth a thread
+        if parts == 1:
+            return _range_needs_literals(fd, 0, None, stop)
+        done = threading.Event()  # one range found it (or failed): the others give up
+        found: list[bool] = [False] * parts
+        errors: list[BaseException] = []
 
-    def search(i: int) -> None:
-        try:
-            end = None if i == parts - 1 else size * (i + 1) // parts
-            found[i] = _range_needs_literals(path, size * i // parts, end, done, stop)
-        except BaseException as exc:  # raised below, on the caller's thread
-            errors.append(exc)
-        if found[i] or errors:
-            done.set()
+        def search(i: int) -> None:
+            try:
+                end = None if i == parts - 1 else size * (i + 1) // parts
+                found[i] = _range_needs_literals(fd, size * i // parts, end, done, stop)
+            except BaseException as exc:  # raised below, on the caller's thread
+                errors.append(exc)
+            if found[i] or errors:
+                done.set()
 
-    threads = [
-        threading.Thread(target=search, args=(i,), name="loader-json-scan", daemon=True)
-        for i in range(1, parts)
-    ]
-    for thread in threads:
-        thread.start()
-    search(0)
-    for thread in threads:
-        thread.join()
+        threads = [
+            threading.Thread(target=search, args=(i,), name="loader-json-scan", daemon=True)
+            for i in range(1, parts)
+        ]
+        for thread in threads:
+            thread.start()
+        search(0)
+        for thread in threads:
+            thread.join()
     if errors:
         raise errors[0]
     return any(found)
 
 
 def _range_needs_literals(
-    path: Path, start: int, end: int | None, *stops: threading.Event | None
+    fd: int, start: int, end: int | None, *stops: threading.Event | None
 ) -> bool:
-    """Whether :data:`_LITERAL_AT_RISK` occurs in the file with its end in ``(start, end]``
-    (``end`` None: the file's end), by Hyperscan over blocks; each block is searched with the
-    :data:`_OVERLAP` bytes before it (the range's first block too: those of the range before),
-    so a match, at most 37 bytes, lies whole in one block whichever range or block it ends in.
-    Any of ``stops`` set: give up (False)."""
+    """Whether :data:`_LITERAL_AT_RISK` occurs in the open file ``fd`` with its end in
+    ``(start, end]`` (``end`` None: up to the file's end, as it is read), by Hyperscan over
+    blocks read at their offsets (``preadv``: ranges on several threads share the one file);
+    each block is searched with the :data:`_OVERLAP` bytes before it (the range's first block
+    too: those of the range before), so a match, at most 37 bytes, lies whole in one block
+    whichever range or block it ends in. Any of ``stops`` set: give up (False)."""
     scan = _RiskScan.make()
     assert scan is not None
-    with path.open("rb") as f:
-        size = os.fstat(f.fileno()).st_size  # a small file: no 16 MiB buffer to clear
-        first = max(0, start - _OVERLAP)
-        left = (size if end is None else min(end, size)) - first
-        buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, left)))
-        view = memoryview(buffer)
-        f.seek(first)
-        kept = 0  # the previous block's last bytes, at the buffer's front
-        while left > 0 and (n := f.readinto(view[kept : kept + min(len(buffer) - kept, left)])):
-            if any(stop is not None and stop.is_set() for stop in stops):
-                return False
-            left -= n
-            chunk = view[: kept + n]
-            if scan.found(chunk):
-                return True
-            tail = bytes(chunk[-_OVERLAP:])
-            kept = len(tail)
-            buffer[:kept] = tail
-    return False
+    at = max(0, start - _OVERLAP)  # the offset of the next byte to read
+    limit = os.fstat(fd).st_size if end is None else end
+    buffer = bytearray(_OVERLAP + max(1, min(_BLOCK, limit - at)))  # a small file: a small one
+    view = memoryview(buffer)
+    kept = 0  # the previous block's last bytes, at the buffer's front
+    while True:
+        room = len(buffer) - kept if end is None else min(len(buffer) - kept, end - at)
+        if room <= 0 or not (n := os.preadv(fd, [view[kept : kept + room]], at)):
+            return False
+        if any(stop is not None and stop.is_set() for stop in stops):
+            return False
+        at += n
+        chunk = view[: kept + n]
+        if scan.found(chunk):
+            return True
+        tail = bytes(chunk[-_OVERLAP:])
+        kept = len(tail)
+        buffer[:kept] = tail
 
 
 def _needs_literals_re2(path: Path, stop: threading.Event | None = None) -> bool:

@@ -10,6 +10,8 @@ prints it. Blocks are made tiny here so that matches straddle them.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,29 @@ def test_scans_on_several_threads_at_once(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         found = list(pool.map(readers._needs_literals, [risky, plain] * 8))
     assert found == [True, False] * 8
+
+
+def test_every_range_searches_the_file_as_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file renamed over the path while its ranges are searched is not half read: every
+    range reads the one file the search opened (the reading itself is checked against the
+    file's identity apart)."""
+    path, plain = tmp_path / "f.ndjson", tmp_path / "plain.ndjson"
+    rows = "".join(f'{{"a": {i}.5, "s": "n{i}"}}\n' for i in range(2000))
+    path.write_text(rows + '{"a": 1e5}\n', encoding="utf-8")  # at risk in its last range
+    plain.write_text(rows + '{"a": 15}\n', encoding="utf-8")
+    monkeypatch.setattr(readers, "_BLOCK", 4096)
+    real = readers._range_needs_literals
+    renamed = threading.Lock()
+
+    def range_after_rename(*args: object) -> bool:
+        with renamed:
+            if plain.exists():
+                os.replace(plain, path)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(readers, "_range_needs_literals", range_after_rename)
+
+    assert readers._needs_literals(path, parts=4) is True
+    assert not plain.exists() and readers._needs_literals(path, parts=4) is False
