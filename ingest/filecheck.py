@@ -258,6 +258,60 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
     return _Layout(header, delimiter, rows, utf16)
 
 
+def _csv_values(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    layout: _Layout,
+    skip: int,
+    columns: list[Column],
+    errors: list[dict[str, Any]],
+    block: int,
+    max_errors: int,
+) -> list[dict[str, Any]] | None:
+    """``errors`` and the values of ``columns`` that do not fit their declared types, read by
+    pyarrow in blocks of ``block`` bytes; None when a record spans more than two blocks (the
+    caller reads again by longer ones, as the loader does: a valid CSV has no limit on a
+    record)."""
+    rows = 0
+    with _open(path, kind, bounds) as f:
+        try:
+            reader = pacsv.open_csv(
+                f,
+                read_options=pacsv.ReadOptions(
+                    block_size=block,
+                    skip_rows=skip,
+                    encoding="utf-16" if layout.utf16 else "utf8",
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=layout.delimiter,
+                    quote_char=dialect.QUOTE,
+                    double_quote=True,
+                    escape_char=False,
+                    newlines_in_values=True,
+                    ignore_empty_lines=len(layout.header) > 1,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c.name: pa.string() for c in columns},
+                    include_columns=[c.name for c in columns],
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                for column in columns:
+                    _misfits(batch.column(column.name), column, rows, errors, max_errors)
+                rows += batch.num_rows
+                if len(errors) >= max_errors:
+                    break
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
+            if isinstance(exc, pa.ArrowInvalid) and "straddl" in str(exc):
+                return None
+            raise FileError(f"the file does not parse as CSV: {exc}") from None
+    return errors
+
+
 def _check_csv(
     path: Path, kind: FileFormat, bounds: Bounds, contract: Contract | None, max_errors: int
 ) -> int:
@@ -275,41 +329,15 @@ def _check_csv(
         for c in contract.columns
         if c.name in layout.header and (c.required or (c.data_type and checked(c.data_type)))
     ]
-    rows = 0
-    if columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
-        with _open(path, kind, bounds) as f:
-            try:
-                reader = pacsv.open_csv(
-                    f,
-                    read_options=pacsv.ReadOptions(
-                        block_size=CHUNK,
-                        skip_rows=skip,
-                        encoding="utf-16" if layout.utf16 else "utf8",
-                    ),
-                    parse_options=pacsv.ParseOptions(
-                        delimiter=layout.delimiter,
-                        quote_char=dialect.QUOTE,
-                        double_quote=True,
-                        escape_char=False,
-                        newlines_in_values=True,
-                        ignore_empty_lines=len(layout.header) > 1,
-                    ),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types={c.name: pa.string() for c in columns},
-                        include_columns=[c.name for c in columns],
-                        strings_can_be_null=True,
-                        null_values=[""],
-                        quoted_strings_can_be_null=False,
-                    ),
-                )
-                for batch in reader:
-                    for column in columns:
-                        _misfits(batch.column(column.name), column, rows, errors, max_errors)
-                    rows += batch.num_rows
-                    if len(errors) >= max_errors:
-                        break
-            except (pa.ArrowException, UnicodeDecodeError) as exc:
-                raise FileError(f"the file does not parse as CSV: {exc}") from None
+    block = CHUNK
+    while columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
+        found = _csv_values(
+            path, kind, bounds, layout, skip, columns, list(errors), block, max_errors
+        )
+        if found is not None:
+            errors = found
+            break
+        block *= 2  # a record longer than two blocks (pyarrow's reach): read by longer ones
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
     return layout.rows

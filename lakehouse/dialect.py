@@ -15,7 +15,8 @@ field keeps its newlines exactly; a quote inside an unquoted field is a characte
 closing quote or a quote never closed refuses the file. There is no comment character and no
 line is skipped: the header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N
 lines first). Every record has the header's field count, or the file is refused naming the line
-(a blank line is no record; in a one-column file it is a null).
+(a blank line is no record; in a one-column file it is a null). A field or record may be of
+any length (:data:`MAX_FIELD_CHARS`).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
 the header record outside quotes; ``,`` when none does or on a tie (:func:`csv_delimiter`). A
@@ -79,6 +80,7 @@ object), ``quarantine`` refuses the file naming line, column and value.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import decimal
 import math
@@ -176,6 +178,11 @@ def not_utf8_reason(offset: int) -> str:
 
 QUOTE = '"'
 DELIMITERS = (",", ";", "|", "\t")
+#: The longest CSV field, in characters: none short of Arrow's 2 GiB for one value. Python's csv
+#: module (the API's and the loader's strict readers) refuses a field past 131,072 characters
+#: by default, process-wide: a valid file must not be refused for it.
+MAX_FIELD_CHARS = 2**31 - 1
+csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 def header_record(text: str) -> str:

@@ -73,10 +73,14 @@ class ReadAgain(Exception):
 
     ``exact``: every JSON number as its literal (the reader met a number whose double may not be
     its literal); ``every_key``: list every key of a JSON file before reading (a key appeared
-    after the records the columns were found from).
+    after the records the columns were found from); ``block``: read a CSV file by blocks of this
+    many bytes (a record longer than the blocks it was read by).
     """
 
-    def __init__(self, why: str, *, exact: bool = False, every_key: bool = False) -> None:
+    def __init__(
+        self, why: str, *, exact: bool = False, every_key: bool = False, block: int = 0
+    ) -> None:
         super().__init__(why)
         self.exact = exact
         self.every_key = every_key
+        self.block = block

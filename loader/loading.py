@@ -683,6 +683,7 @@ class Loader:
         Returns the table's schema as it will be once the file is in.
         """
         exact = every_key = False
+        block = 0  # CSV: pyarrow's block (0: the reader's own)
         while True:
             try:
                 return self._read_file_as(
@@ -695,14 +696,18 @@ class Loader:
                     seen,
                     exact=exact,
                     every_key=every_key,
+                    block=block,
                 )
             except ReadAgain as again:
-                # JSON: a number's literal is needed, or a key beyond the first records
-                if (exact or not again.exact) and (every_key or not again.every_key):
+                # JSON: a number's literal is needed, or a key beyond the first records; CSV:
+                # a record longer than the blocks it was read by
+                same_keys = (every_key or not again.every_key) and again.block <= block
+                if (exact or not again.exact) and same_keys:
                     raise  # the same reading again would meet the same: a bug
                 file, _ = self._settle(arrival, summary, bronze, seen)
                 log.info("%s/%s is read again: %s", file.table, file.name, again)
                 exact, every_key = exact or again.exact, every_key or again.every_key
+                block = max(block, again.block)
                 pending.drop(file.batch_id)
                 self._rows.pop(file.batch_id, None)
                 self._rescued.pop(file.batch_id, None)
@@ -725,9 +730,12 @@ class Loader:
         *,
         exact: bool = False,
         every_key: bool = False,
+        block: int = 0,
     ) -> pa.Schema | None:
         source = detect(arrival.path)
-        with self._typed(bronze.name, source, target, exact=exact, every_key=every_key) as typed:
+        with self._typed(
+            bronze.name, source, target, exact=exact, every_key=every_key, block=block
+        ) as typed:
             # a file hashed beside the reading of its first records: its identity now
             file, start = self._settle(arrival, summary, bronze, seen)
             stream = skip_rows(same_file(typed.batches, file), start)
@@ -803,6 +811,7 @@ class Loader:
         *,
         exact: bool = False,
         every_key: bool = False,
+        block: int = 0,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
         declared, policy, infer, skip = self._reading(table)
@@ -824,7 +833,7 @@ class Loader:
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
             return
-        text = self._open_text(source, skip, limits, exact, every_key)
+        text = self._open_text(source, skip, limits, exact, every_key, block)
         with text:
             # a JSON record nested too deep refuses the file before any value is decoded
             read = not_too_deep(text.batches) if text.json else text.batches
@@ -882,11 +891,15 @@ class Loader:
             yield _Typed(typer, typed, rows, exhausted)
 
     def _open_text(
-        self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool
+        self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool, block: int
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
-                source, skip_lines=skip, limits=limits, window_rows=self.settings.chunk_rows
+                source,
+                skip_lines=skip,
+                limits=limits,
+                window_rows=self.settings.chunk_rows,
+                block=block,
             )
         return open_json(
             source,

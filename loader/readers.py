@@ -65,7 +65,9 @@ _PEEK_BYTES = 64 * 1024
 _BLOCK = 16 * 1024**2
 #: pyarrow's CSV block: what one text batch holds. 16 MiB blocks kept ~850 MiB of Arrow buffers
 #: alive while a 1 GB CSV streamed into bronze (peak RSS 1.2 GiB); 4 MiB blocks ~330 MiB (RSS
-#: 670 MiB), no slower. A record longer than a block still reads (pyarrow joins blocks).
+#: 670 MiB), no slower. pyarrow reads a record across two blocks at most: a longer one makes the
+#: loader read the file again by blocks twice as long (:func:`_longer_blocks`), so a record of
+#: any length loads (memory: a few times the longest record).
 _CSV_BLOCK = 4 * 1024**2
 SAMPLE_RECORDS = 20_480  # JSON records whose keys make the columns (others: a full pass)
 _STRING = pa.string()
@@ -447,12 +449,16 @@ def open_csv(
     skip_lines: int = 0,
     limits: Limits | None = None,
     window_rows: int = 1,
+    block: int = 0,
 ) -> TextFile:
     """Open a CSV/TSV landing file as text columns, by the dialect.
 
     ``window_rows``: the records read before anything of the file is committed (the loader's
     first piece): the quote check is done before the batch that completes them is handed out.
+    ``block``: pyarrow's block in bytes (0: :data:`_CSV_BLOCK`); a record longer than two
+    raises :class:`ReadAgain` asking for blocks twice as long.
     """
+    block = block or _CSV_BLOCK
     stack = ExitStack()
     try:
         path, delimiter, names = _csv_dialect(source, skip_lines, limits or Limits(), stack)
@@ -467,7 +473,7 @@ def open_csv(
     try:
         reader = pacsv.open_csv(
             mapped.reader if mapped is not None else content,
-            read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=_CSV_BLOCK),
+            read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
@@ -487,6 +493,7 @@ def open_csv(
     except pa.ArrowInvalid as exc:
         try:
             scan.check(wait=True)  # the quotes' reason first
+            _longer_blocks(exc, block)
             # read while the file is there: a .gz file's inflated copy goes with the stack
             rejected = problem.of(exc)
         finally:
@@ -514,6 +521,7 @@ def open_csv(
             scan.check(wait=True)
         except pa.ArrowInvalid as exc:
             scan.check(wait=True)
+            _longer_blocks(exc, block)
             raise problem.of(exc) from exc
 
     line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
@@ -578,6 +586,14 @@ class _LineBreakAtEnd(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def _longer_blocks(exc: pa.ArrowInvalid, block: int) -> None:
+    """:class:`ReadAgain` by blocks twice as long when pyarrow met a record longer than two of
+    ``block`` bytes (its "straddling object" error); a valid CSV has no limit on a record."""
+    if "straddl" in str(exc):
+        why = f"a CSV record spans more than two blocks of {block} bytes"
+        raise ReadAgain(why, block=2 * block) from exc
 
 
 def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[_LineBreakAtEnd]:

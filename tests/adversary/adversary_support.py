@@ -399,6 +399,23 @@ def lakehouse(root: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def declare(
+    settings: Settings, table: str, columns: dict[str, str], policy: str | None = None
+) -> None:
+    """A contract for ``table`` in the lakehouse's dbt project: ``columns`` (name → data_type)
+    and, when given, its ``on_mismatch``."""
+    declared = "".join(
+        f"\n          - {{name: {name}, data_type: {data_type}}}"
+        for name, data_type in columns.items()
+    )
+    meta = f"\n        meta: {{on_mismatch: {policy}}}" if policy else ""
+    contract = (
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}{meta}\n        columns:{declared}\n"
+    )
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(contract)
+
+
 def _drop(settings: Settings, table: str, name: str, data: bytes) -> None:
     folder = raw_dir(settings, table)
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,23 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from adversary_support import Outcome, run
+from adversary_support import Outcome, declare, run
 
 from lakehouse import dialect
 from lakehouse.settings import Settings
-
-
-def _declare(settings: Settings, table: str, policy: str, columns: dict[str, str]) -> None:
-    declared = "".join(
-        f"\n          - {{name: {name}, data_type: {data_type}}}"
-        for name, data_type in columns.items()
-    )
-    contract = (
-        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
-        f"      - name: {table}\n        meta: {{on_mismatch: {policy}}}\n"
-        f"        columns:{declared}\n"
-    )
-    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(contract)
 
 
 def _is_mismatch(outcome: Outcome, policy: str, misfits: dict[str, str]) -> None:
@@ -64,7 +51,7 @@ def test_a_number_beyond_float32s_range_is_a_mismatch_of_a_real_column(
     value = OUT_OF_FLOAT[name]
     assert not dialect.fits(value, "real")
     table = f"float_range_{policy}_{kind}_{list(OUT_OF_FLOAT).index(name)}"
-    _declare(module_lakehouse, table, policy, {"x": "real"})
+    declare(module_lakehouse, table, {"x": "real"}, policy)
     data = f"x\n{value}\n" if kind == "csv" else f'{{"x": {value}}}\n'
     outcome = run(module_lakehouse, [(table, f"a.{kind}", data.encode())])[table]
     _is_mismatch(outcome, policy, {"x": value})
@@ -87,7 +74,7 @@ def test_a_later_file_is_held_to_the_declared_unsigned_range(
     """An unsigned column is stored in a wider signed type (``UTINYINT`` as Int16): a file
     after the first is held to the declared range, not the storage type's."""
     table = f"unsigned_{policy}_{kind}_{a_type}_{a.strip('-')}"
-    _declare(module_lakehouse, table, policy, {"a": a_type, "b": "ubigint"})
+    declare(module_lakehouse, table, {"a": a_type, "b": "ubigint"}, policy)
     first = b"a,b\n1,1\n" if kind == "csv" else b'{"a": 1, "b": 1}\n'
     assert run(module_lakehouse, [(table, f"first.{kind}", first)])[table].loader_took
     data = f"a,b\n{a},{b}\n" if kind == "csv" else f'{{"a": {a}, "b": {b}}}\n'
