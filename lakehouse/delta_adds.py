@@ -28,9 +28,10 @@ footer and written only where they are exact or safely widened:
 A column the table keeps statistics for should not miss them in a file: deltalake's Arrow
 dataset (``to_pyarrow_dataset``, and DuckDB scanning it) compares the column with a null
 bound and skips the file for any filter on it. Hence long strings and 16 to 18 digit integers
-get bounds here. Still missing them (known): a long string DuckDB wrote no footer bounds for
-(it writes none when its maximum would be cut inside a multi-byte character), and nested
-columns (a filter on a whole struct; one on a field is not affected).
+get bounds here, and a column the footer holds no bounds for although it holds a value (DuckDB
+writes none for a long text whose maximum would be cut inside a multi-byte character) gets
+them from the file's own values (:func:`add_action` reads that column back). Still missing
+them (known): nested columns (a filter on a whole struct; one on a field is not affected).
 
 The table's own choice of columns is kept (:func:`stats_columns`: ``delta.dataSkippingStatsColumns``
 or the first ``delta.dataSkippingNumIndexedCols`` leaf columns, 32 by default).
@@ -129,6 +130,10 @@ def add_action(
     meta = pq.read_metadata(path)
     stat = path.stat()
     stats = file_stats(meta, schema, columns=columns, rows=rows)
+    missing = [] if rows is not None else _unbounded(stats, schema, columns)
+    if missing:  # the writer left bounds out (a long text): the file's own values give them
+        found = pq.read_table(path, columns=missing)
+        stats = file_stats(meta, schema, columns=columns, rows=found)
     return AddAction(
         path=os.path.relpath(path, folder),
         size=stat.st_size,
@@ -179,6 +184,35 @@ def file_stats(
     stats: dict[str, Any] = {"numRecords": meta.num_rows, "minValues": mins, "maxValues": maxs}
     stats["nullCount"] = nulls
     return stats
+
+
+def _unbounded(
+    stats: Mapping[str, Any], schema: pa.Schema, columns: Collection[str] | None
+) -> list[str]:
+    """The columns :func:`_json_bounds` could bound that hold a value but got no bounds."""
+    nulls = stats["nullCount"]
+    return [
+        f.name
+        for f in schema
+        if (columns is None or f.name in columns)
+        and f.name not in stats["minValues"]
+        and nulls.get(f.name, 0) < stats["numRecords"]
+        and _boundable(f.type)
+    ]
+
+
+def _boundable(kind: pa.DataType) -> bool:
+    if pa.types.is_decimal(kind):
+        return bool(kind.precision <= 15 or (kind.scale == 0 and kind.precision <= 18))
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_date32(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or _is_view(kind)
+    )
 
 
 def _computed(rows: pa.Table, name: str, kind: pa.DataType) -> tuple[Any, Any] | None:
