@@ -61,6 +61,7 @@ def _check_ndjson(
     rest = b""
     keys: set[str] = set()
     offset = 0  # of ``chunk`` in the file: a byte-order mark may open the file only
+    lines = 0  # before ``chunk`` (it starts a line): a refusal names the file's line
     with _open(path, kind, bounds) as f:
         while True:
             block = f.read(CHUNK)
@@ -84,9 +85,10 @@ def _check_ndjson(
                     raise exc.shifted(rows) from None
                 except BodyError as exc:
                     if exc.row is not None:
-                        exc.row += rows
+                        exc.row += lines
                     raise
             offset += len(chunk)
+            lines += chunk.count(b"\n")
             if not block:
                 if rows == 0:
                     raise FileError("the file holds no records", 422)

@@ -344,6 +344,18 @@ def _check_duplicates(lines: list[bytes], max_errors: int) -> None:
 # -- entry points -------------------------------------------------------------------------------
 
 
+def _line_index(body: bytes, record: int) -> int:
+    """The 0-based line of ``body`` holding its non-blank line ``record`` (0-based), as
+    :func:`_split_lines` counts them."""
+    seen = -1
+    for i, line in enumerate(body.split(b"\n")):
+        if line.strip():
+            seen += 1
+            if seen == record:
+                return i
+    return record
+
+
 def _split_lines(body: bytes) -> list[bytes]:
     """Non-blank lines (a line of JSON never holds a raw newline, even inside a string)."""
     return list(filter(bytes.strip, body.split(b"\n")))
@@ -561,7 +573,8 @@ def _parse_records(
             raise BodyError("nested too deeply", unit="line" if ndjson else "record") from None
         except BodyError as exc:
             exc.unit = "line" if ndjson else "record"
-            exc.row = None if exc.row is None else exc.row + start
+            if exc.row is not None:  # NDJSON: the line of the body, blank lines counted
+                exc.row = _line_index(body, exc.row + start) if ndjson else exc.row + start
             raise
         except RecordsError as exc:
             errors += exc.shifted(start).errors

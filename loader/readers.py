@@ -933,7 +933,15 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         return exc
     text = str(exc)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
-    line = int(match[1]) if match else None
+    line = None
+    if match:
+        # DuckDB's "line" counts records (blank lines are none), from 2 for a record it cannot
+        # parse ("at byte B in line N": record N - 1), from 1 for one it cannot transform (a
+        # repeated key): named by the line of the file it is on, as the API names it
+        record = int(match[1]) - (2 if "Malformed JSON" in text else 1)
+        line = _json_line_of(path, "ndjson")(record) if record >= 0 else None
+        said = match[0][: -len(match[1])]
+        text = text.replace(match[0], f"{said}{line}" if line is not None else "")
     where = f"line {line}: " if line is not None else ""
     if "Expected OBJECT" in text:
         why = "top-level JSON values must be objects (one record each)"
