@@ -12,7 +12,8 @@ footer and written only where they are exact or safely widened:
   protocol's precision; a bound never excludes a stored value). A maximum in the last
   millisecond of 9999 (``9999-12-31 23:59:59.999999``, an "end of time") has no millisecond
   above it and is cut to ``23:59:59.999``, as delta-rs writes every maximum: Delta readers
-  (Spark, delta-rs) widen a timestamp maximum by a millisecond for that reason;
+  (Spark, delta-rs) widen a timestamp maximum by a millisecond for that reason; the year is
+  printed with four digits (``0001-01-01``: deltalake reads ``1-01-01`` as no bound);
 * strings: the footer's bounds (a writer may shorten a long one, the minimum to a prefix and
   the maximum to a greater string: still bounds), shortened so to 64 characters;
 * decimals: up to 15 digits (what a JSON number holds exactly for any reader), or up to 18
@@ -294,6 +295,14 @@ def _timestamp(value: datetime, kind: pa.TimestampType, *, up: bool) -> str:
     if up and floored != naive and floored < _LAST_MS.replace(tzinfo=floored.tzinfo):
         floored += _MS
     if kind.tz is None:  # timestamp_ntz: no zone, as delta-rs writes it
-        return floored.strftime("%Y-%m-%d %H:%M:%S.") + f"{floored.microsecond // 1000:03d}"
-    utc = floored.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        return _printed(floored, " ")
+    return _printed(floored.astimezone(UTC), "T") + "Z"
+
+
+def _printed(value: datetime, between: str) -> str:
+    """``value`` to the millisecond with a four-digit year: ``strftime("%Y")`` prints year 1
+    as ``1``, which deltalake reads as no bound (and skips the file for any filter on it)."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}{between}"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}"
+    )

@@ -100,3 +100,29 @@ def test_nan_rows_published_by_every_path_are_found_by_delta_readers(
         x = meta.schema.names.index("x")
         groups = [meta.row_group(g).column(x).statistics for g in range(meta.num_row_groups)]
         assert not any(s is not None and s.has_min_max for s in groups), meta.created_by
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["at_ = timestamptz '2024-01-01 00:00:00+00'", "naive = timestamp '2024-01-01 00:00:00'"],
+)
+def test_a_model_holding_a_year_before_1000_is_found_by_filtered_reads(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, where: str
+) -> None:
+    """A "beginning of time" (0001-01-01) or any year before 1000 gets a four-digit year in the
+    file's bounds: ``1-01-01T00:00:00.000Z`` is no bound to deltalake, whose Arrow dataset (dbt's
+    read, DuckDB over it) then skipped the file for any filter on the column."""
+    conn.execute(
+        "create table main.eras as select * from (values"
+        " (1::bigint, timestamptz '0001-01-01 00:00:00+00', timestamp '0999-06-01 00:00:00'),"
+        " (2::bigint, timestamptz '2024-01-01 00:00:00+00', timestamp '2024-01-01 00:00:00')"
+        ") v(k, at_, naive)"
+    )
+    settings = Settings(root=tmp_path)
+    assert Publisher(settings, conn).publish(_model("eras")).rows == 2
+    table = DeltaTable(str(settings.dados / "gold" / "eras"))
+    reader = duckdb.connect()
+    reader.register("published", arrow_dataset(table))
+    assert reader.sql("select count(*) from published").fetchall() == [(2,)]
+    assert reader.sql(f"select k from published where {where}").fetchall() == [(2,)]
+    assert _ids(table, where) == [2]

@@ -115,6 +115,16 @@ FILTERED = {
         {"t": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC), END_OF_TIME], UTC_US)},
         pads.field("t") == pa.scalar(END_OF_TIME, UTC_US),
     ),
+    "beginning of time": (
+        {"t": pa.array([dt.datetime(2020, 1, 1, tzinfo=dt.UTC)], UTC_US)},
+        {
+            "t": pa.array(
+                [dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, tzinfo=dt.UTC)],
+                UTC_US,
+            )
+        },
+        pads.field("t") == pa.scalar(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), UTC_US),
+    ),
     "first and last date": (
         {"d": [dt.date(2020, 1, 1)]},
         {"d": [dt.date(1, 1, 1), dt.date(9999, 12, 31)]},
