@@ -222,7 +222,7 @@ def _computed(rows: pa.Table, name: str, kind: pa.DataType) -> tuple[Any, Any] |
         return None
     try:
         found = pc.min_max(rows.column(name)).as_py()
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError):
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError, ValueError, OverflowError):
         return None
     if found["min"] is None or found["max"] is None:
         return None
@@ -240,9 +240,12 @@ def _bounds(groups: Sequence[Any], kind: pa.DataType) -> tuple[Any, Any] | None:
         return None  # a group with values but no min/max (not written): say nothing
     try:
         low, high = min(s.min for s in present), max(s.max for s in present)
-    except (TypeError, ValueError, UnicodeDecodeError):
-        return None  # bounds pyarrow cannot turn into values of the column's type
-    return _json_bounds(low, high, kind)
+    except (TypeError, ValueError, UnicodeDecodeError, OverflowError):
+        return None  # bounds Python cannot hold (a timestamp past 9999) or of another type
+    try:
+        return _json_bounds(low, high, kind)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _json_bounds(low: Any, high: Any, kind: pa.DataType) -> tuple[Any, Any] | None:

@@ -151,3 +151,24 @@ def test_filtered_reads_of_bronze_find_every_appended_row(settings: Settings, ca
     assert arrow_dataset(table).count_rows(filter=wanted) == 1
     everything = arrow_dataset(table).to_table()
     assert everything.num_rows == 1 + len(next(iter(second.values())))
+
+
+def _parquet_times(micros: list[int]) -> bytes:
+    out = pa.BufferOutputStream()
+    pq.write_table(pa.table({"t": pa.array(micros, UTC_US)}), out)
+    return bytes(out.getvalue().to_pybytes())
+
+
+def test_an_appended_instant_past_9999_does_not_stop_the_pass(settings: Settings) -> None:
+    """A timestamp past 9999 in an appended file's statistics is no Python datetime: the pass
+    raised OverflowError (on every resume; other tables' files in it were not loaded)."""
+    drop(settings, "t", "a.parquet", _parquet_times([0]))
+    assert not Loader(settings).load_pending().quarantined
+    drop(settings, "t", "b.parquet", _parquet_times([253_402_300_800_000_000 + 86_400_000_000, 5]))
+    drop(settings, "beside", "y.csv", b"id\n1\n")
+    Loader(settings).load_pending()
+    assert (
+        arrow_dataset(DeltaTable(str(table_path(settings, "bronze", "beside")))).count_rows() == 1
+    )
+    assert not list((settings.raw_dir / "t").glob("*.parquet"))  # loaded or refused, not left
+    Loader(settings).load_pending()  # and the next pass
