@@ -836,7 +836,7 @@ class Loader:
         text = self._open_text(source, skip, limits, exact, every_key, block)
         with text:
             # a JSON record nested too deep refuses the file before any value is decoded
-            read = not_too_deep(text.batches) if text.json else text.batches
+            read = iter(not_too_deep(text.batches) if text.json else text.batches)
             self._check_names(text.names, target)
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
@@ -871,6 +871,16 @@ class Loader:
                 exhausted = True
             for work in settling:
                 work.result()
+            after: list[pa.RecordBatch] = []  # read past the window, not part of it
+            if not exhausted and rows == self.settings.chunk_rows:
+                # the window ended at a piece's end: whether a record follows, so that a file
+                # of exactly one piece is known whole and streams into the writer as it is
+                # typed (``Pieces.next_piece``), not typed whole first while the writer waits
+                following = next(read, None)
+                if following is None:
+                    exhausted = True
+                else:
+                    after.append(following)
             # each column's type found on a thread of its own (pyarrow releases the GIL)
             undecided = list(inference)
             found = in_parallel(
@@ -886,7 +896,7 @@ class Loader:
             )
             plans = [_struct_or_text(p, window, text.names) for p in plans]
             typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
-            batches = itertools.chain(window, read)
+            batches = itertools.chain(window, after, read)
             typed = self._apply(typer, batches, text.line_of, len(window))
             yield _Typed(typer, typed, rows, exhausted)
 

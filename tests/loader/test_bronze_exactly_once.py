@@ -22,7 +22,7 @@ from waiting import wait_for
 
 from app.service import print_summary
 from lakehouse import Ledger, LoadEvent, Settings
-from loader import Loader, landing
+from loader import Loader, landing, pieces
 from loader.bronze import COMPLETE, Bronze
 from loader.landing import identify
 
@@ -451,3 +451,33 @@ def test_the_last_piece_says_complete_so_a_failed_reread_rolls_nothing_back(
 
     assert again.quarantined == [] and [s.file for s in again.skipped] == ["big.csv"]
     assert bronze(settings, "t").num_rows == 30  # nothing rolled back
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+@pytest.mark.parametrize("extra", [0, 1, 1024])
+def test_a_file_of_exactly_one_piece_is_known_whole(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, fmt: str, extra: int
+) -> None:
+    """The first records (the inference window) end at a piece's end: the reader looks one
+    batch further, so a file of exactly one piece streams into the writer as it is typed
+    instead of being typed whole first (``Prefetch.beyond`` is not waited on); a file with more
+    records goes on in pieces, every row once, the last piece saying complete."""
+    monkeypatch.setattr(pieces, "SMALL_FILE_BYTES", 0)  # streamed in pieces, not buffered
+    settings = settings.model_copy(update={"chunk_rows": 3000, "read_batch_rows": 1024})
+    drop(settings, "t", f"one.{fmt}", _rows(fmt, 3000 + extra))
+    waited: list[int] = []
+    real = pieces.Prefetch.beyond
+
+    def beyond(self: pieces.Prefetch, rows: int) -> bool | None:
+        waited.append(rows)
+        return real(self, rows)
+
+    monkeypatch.setattr(pieces.Prefetch, "beyond", beyond)
+
+    summary = Loader(settings).load_pending()
+
+    assert [e.rows for e in summary.events] == ([3000] if not extra else [3000, extra])
+    assert summary.events[-1].complete and not any(e.complete for e in summary.events[:-1])
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == list(range(3000 + extra))
+    if not extra:
+        assert waited == []  # known whole from the window and the batch after it
