@@ -130,12 +130,17 @@ def _head(path: Path, size: int = _PEEK_BYTES) -> bytes:
 
 
 def _transcode_utf16(path: Path, limits: Limits, stack: ExitStack) -> Path:
-    """A UTF-16 text (with its byte-order mark) as UTF-8, in a scratch file."""
+    """A UTF-16 text (with its byte-order mark) as UTF-8, in a scratch file.
+
+    The scratch file starts with a UTF-8 byte-order mark of its own: the UTF-8 reading drops
+    exactly one, so a second U+FEFF in the text (a doubled mark) stays in the first column's
+    name, as the API reads it and as the same text in UTF-8 keeps it."""
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=limits.scratch)))
     target = folder / "utf8.csv"
     decoder = codecs.getincrementaldecoder("utf-16")("strict")
     offset = 0
     with path.open("rb") as src, target.open("wb") as dst:
+        dst.write(dialect.BOM_UTF8)
         while block := src.read(_BLOCK):
             try:
                 dst.write(decoder.decode(block).encode())
