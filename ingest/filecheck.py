@@ -403,7 +403,7 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
 def _check_parquet_schema(schema: pa.Schema) -> None:
     """422 for names bronze cannot keep (columns and struct fields) and decimals too wide."""
     check_keys(set(schema.names), list(schema.names))
-    nested = parquet.nested_name_problem(schema)
+    nested = parquet.nested_name_problem(schema) or parquet.empty_struct_problem(schema)
     if nested is not None:
         raise RecordsError([record_error(None, nested[0], nested[1], "invalid_column")])
     for field in schema:

@@ -15,6 +15,9 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   timestamp beyond what microseconds since 1970 hold in 64 bits** (about year 294247 either
   way; any unit, at any depth), but for the two values DuckDB reads as infinities
   (:class:`Values`).
+- **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
+  (:func:`empty_struct_problem`): pyarrow's batches leave such a column out, and bronze keeps no
+  struct without fields.
 - **Struct fields** (at any depth) of one name, or whose names are equal but for case, refuse
   the file, as columns do: Delta compares names without case (the loader meets it as Delta's
   refusal of the schema; the API checks it first, by :func:`nested_name_problem`).
@@ -79,6 +82,26 @@ def nested_name_problem(schema: pa.Schema) -> tuple[str, str] | None:
         reason = walk(f.type, f.name)
         if reason is not None:
             return f.name, reason
+    return None
+
+
+def empty_struct_problem(schema: pa.Schema) -> tuple[str, str] | None:
+    """(column, reason) for the first column holding a struct with no fields (a Parquet empty
+    group, at any depth): Arrow reads no values for it (pyarrow's batches leave such a column
+    out) and bronze keeps no struct without fields, as for JSON."""
+
+    def empty(t: pa.DataType) -> bool:
+        if pa.types.is_struct(t) and t.num_fields == 0:
+            return True
+        return any(empty(child) for _, child in _children(t))
+
+    for f in schema:
+        if empty(f.type):
+            return f.name, (
+                f"column {f.name!r} is of type {f.type}, which holds a struct with no fields"
+                " (a Parquet empty group): it has no values to read, and bronze keeps no"
+                " struct without fields"
+            )
     return None
 
 

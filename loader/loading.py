@@ -256,12 +256,15 @@ def same_file(batches: Iterable[pa.RecordBatch], file: LandingFile) -> Iterator[
 
 
 def _cast_refused(typer: Typer, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """A Parquet file's typed batches; a value Arrow refuses to cast to its column's stored
-    type (``ArrowInvalid``) refuses the file (its pieces committed before are rolled back), as
-    a value that does not fit does, instead of stopping the loader on every pass."""
+    """A Parquet file's typed batches; a value or column Arrow refuses to cast to its column's
+    stored type (any ``ArrowException`` but running out of memory) refuses the file (its pieces
+    committed before are rolled back), as a value that does not fit does, instead of stopping
+    the loader on every pass."""
     try:
         yield from batches
-    except pa.ArrowInvalid as exc:
+    except pa.ArrowMemoryError:
+        raise
+    except pa.ArrowException as exc:
         first = typer.rows + 1  # the first record of the batch the value is in
         reason = f"a value of record {first} or after cannot be stored in bronze's type: {exc}"
         raise FileRejected("type_conflict", reason) from exc

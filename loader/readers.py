@@ -1397,6 +1397,9 @@ def open_parquet(
             raise FileRejected(
                 "type_conflict", beyond.reason, column=beyond.column, value=beyond.value
             )
+        empty = parquet.empty_struct_problem(file.schema_arrow)
+        if empty is not None:
+            raise FileRejected("invalid_column", empty[1], column=empty[0])
         batches = _parquet_batches(file, batch_rows, mapped)
         return file.schema_arrow, batches, stack, file.metadata.num_rows
     except FileRejected:
