@@ -383,6 +383,8 @@ def _parquet_schema(
         typ = schema.field(column.name).type
         ok = _ARROW_KINDS.get(column.kind)
         if ok is None or ok(typ):
+            if column.data_type and not parquet.held_by_type(typ, column.data_type):
+                text_columns.append(column)  # integers beyond the declared range: by value
             continue
         if _is_text(typ) and column.kind in _FROM_TEXT:
             text_columns.append(column)  # castable text: its values are checked

@@ -34,6 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakehouse import dialect
+
 #: The unit INT96 timestamps are read in (see the module's docstring).
 INT96_UNIT = "us"
 
@@ -558,3 +560,20 @@ def json_texts(values: pa.Array) -> pa.Array:
     texts = _fragments(values)
     valid = values.is_valid().to_pylist()
     return pa.array([s if ok else None for s, ok in zip(texts, valid, strict=True)], pa.string())
+
+
+def held_by_type(t: pa.DataType, data_type: str) -> bool:
+    """Whether every value of a Parquet column of type ``t`` is in the range of the integer type
+    ``data_type`` by its type alone (``int16`` in ``SMALLINT``; not ``int16`` in ``UTINYINT``:
+    its values are then checked one by one); True when ``data_type`` is no integer type."""
+    declared = dialect.integer_range(data_type)
+    if declared is None:
+        return True
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if not pa.types.is_integer(t):
+        return False
+    bits = t.bit_width
+    signed = pa.types.is_signed_integer(t)
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    return declared[0] <= low and high <= declared[1]

@@ -27,7 +27,7 @@ import pyarrow as pa
 from lakehouse import dialect, parquet
 from loader import nested
 from loader.exceptions import FileRejected
-from loader.fitting import UNFIT, ColumnPlan, Origin, rule_type, storage_type
+from loader.fitting import UNFIT, ColumnPlan, Origin, column_rule, storage_type
 
 _SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
 
@@ -156,15 +156,20 @@ def parquet_plans(
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", via_text=source))
         elif target is None:
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
-        elif widens_to(source, target):
+        # kept as written when its type holds only values the rule takes (a UTINYINT column,
+        # stored as int16, keeps a uint8 column; an int16 column's values go by the rule)
+        elif widens_to(source, target) and parquet.held_by_type(f.type, _rule(target, f, declared)):
             plans.append(ColumnPlan(f.name, "VARCHAR", "existing", target, kept=True))
         else:
             origin: Origin = "existing" if f.name in existing else "declared"
-            rule = rule_type(target) or UNFIT
-            if f.name in declared and dialect.type_name(declared[f.name]) == "TIMESTAMPTZ":
-                rule = "TIMESTAMPTZ"
+            rule = _rule(target, f, declared)
             plans.append(ColumnPlan(f.name, rule, origin, target, via_text=source))
     return plans
+
+
+def _rule(target: pa.DataType, field: pa.Field, declared: dict[str, str]) -> str:
+    """The rule a Parquet column's values meet to join a column stored as ``target``."""
+    return column_rule(target, declared.get(field.name)) or UNFIT
 
 
 def merged(target: pa.Schema | None, file_schema: pa.Schema) -> pa.Schema:

@@ -9,8 +9,11 @@ and the real loader (``adversary_support.run``).
 
 from __future__ import annotations
 
+import io
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from adversary_support import Outcome, declare, run
 
@@ -80,3 +83,46 @@ def test_a_later_file_is_held_to_the_declared_unsigned_range(
     data = f"a,b\n{a},{b}\n" if kind == "csv" else f'{{"a": {a}, "b": {b}}}\n'
     later = run(module_lakehouse, [(table, f"later.{kind}", data.encode())])[table]
     _is_mismatch(later, policy, {"a": a} | ({} if dialect.fits(b, "UBIGINT") else {"b": b}))
+
+
+def _parquet_table(columns: dict[str, pa.Array]) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("policy", ["quarantine", "rescue"])
+@pytest.mark.parametrize(
+    ("a_type", "column"),
+    [
+        ("utinyint", pa.array([-1], pa.int16())),  # int16 is UTINYINT's storage type
+        ("utinyint", pa.array([-1], pa.int8())),  # int8 widens to it
+        ("utinyint", pa.array([300], pa.uint16())),
+        ("usmallint", pa.array([-1], pa.int32())),
+        ("tinyint", pa.array([300], pa.int64())),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("later", [False, True], ids=["first", "later"])
+def test_parquet_integers_are_held_to_the_declared_range(
+    module_lakehouse: Settings, policy: str, a_type: str, column: pa.Array, later: bool
+) -> None:
+    """A Parquet integer column whose type reaches beyond the declared range is checked value
+    by value (the loader kept an int16 column's -1 in a UTINYINT column; the API took it)."""
+    table = f"parquet_{policy}_{a_type}_{column.type}_{column[0]}_{int(later)}".replace("-", "m")
+    declare(module_lakehouse, table, {"a": a_type}, policy)
+    if later:
+        first = run(module_lakehouse, [(table, "first.csv", b"a\n1\n")])[table]
+        assert first.loader_took, first.refused
+    outcome = run(module_lakehouse, [(table, "a.parquet", _parquet_table({"a": column}))])[table]
+    _is_mismatch(outcome, policy, {"a": str(column[0])})
+
+
+def test_parquet_integers_within_the_declared_range_are_kept(module_lakehouse: Settings) -> None:
+    declare(module_lakehouse, "parquet_kept", {"a": "utinyint", "b": "utinyint"})
+    data = _parquet_table({"a": pa.array([255], pa.uint8()), "b": pa.array([255], pa.int32())})
+    outcome = run(module_lakehouse, [("parquet_kept", "a.parquet", data)])["parquet_kept"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.loaded_rows is not None, outcome.refused
+    (row,) = outcome.loaded_rows
+    assert (row["a"], row["b"], row.get("_rescued_data")) == (255, 255, None)
