@@ -34,6 +34,7 @@ __all__ = [
     "file_stats",
     "local_folder",
     "parquet_options",
+    "parquet_version",
     "size_bytes",
     "write_files",
 ]
@@ -124,6 +125,17 @@ def write_files(
         for path in written:
             Path(path).unlink(missing_ok=True)
         raise
+
+
+def parquet_version(setting: str, types: Sequence[object]) -> str:
+    """The ``parquet_version`` of a ``COPY`` of rows of these DuckDB column ``types`` under the
+    ``publish_parquet_version`` setting: ``auto`` is ``v2`` unless a column holds a FLOAT or
+    DOUBLE at any depth (DuckDB writes those byte-stream-split in v2, which Spark's vectorized
+    reader refuses in 3.5 and 4.0: docs/dbt.md), then ``v1``; ``v1`` and ``v2`` are themselves."""
+    if setting != "auto":
+        return setting
+    floats = re.compile(r"\b(FLOAT|DOUBLE|REAL|FLOAT4|FLOAT8)\b")
+    return "v1" if any(floats.search(str(t).upper()) for t in types) else "v2"
 
 
 def parquet_options(

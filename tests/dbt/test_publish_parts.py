@@ -62,6 +62,10 @@ def test_key_parts_cover_every_key_once_reading_each_row_about_once(
     ranges = key_parts(groups, per_file)
     if ranges is None:
         return
+    total = sum(n for *_, n in groups)
+    if ranges == [(None, None)]:  # one part, as the rows fit in one, nearly in order
+        assert total <= per_file and key_parts(groups, -(-total // 2)) is not None
+        return
     # from below the least key to above the greatest, each cut the start of the next range
     assert ranges[0][0] is None and ranges[-1][1] is None and len(ranges) >= 2
     assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
@@ -74,7 +78,6 @@ def test_key_parts_cover_every_key_once_reading_each_row_about_once(
             inside = [(a, b) for a, b in ranges if (a is None or lo >= a) and (b is None or lo < b)]
             assert len(inside) == 1
     # the parts read their row groups about once, and there are enough of them
-    total = sum(n for *_, n in groups)
     read = sum(
         n
         for lo, hi, n in groups
@@ -89,7 +92,9 @@ def test_key_parts_cover_every_key_once_reading_each_row_about_once(
 def test_key_parts_leave_sorting_to_a_sort_when_rows_are_not_nearly_in_order() -> None:
     wide = [(0, 1000, 100), (1, 999, 100), (2, 998, 100)]  # every part would read every group
     assert key_parts(wide, 100) is None
-    assert key_parts([(0, 9, 100), (10, 19, 100)], 1000) is None  # one part: a sort is cheap
+    # rows that fit in one file: one part in their own order when nearly in order, else sorted
+    assert key_parts([(10, 19, 100), (0, 9, 100)], 1000) == [(None, None)]
+    assert key_parts(wide, 1000) is None
     ordered = [(i * 100, i * 100 + 99, 100) for i in range(10)]  # in any order
     assert key_parts(ordered[::-1], 300) == [(None, 250), (250, 500), (500, 750), (750, None)]
     # a wide group among narrow ones is read by every part it meets, and no more
@@ -137,6 +142,8 @@ def test_a_nearly_ordered_model_is_published_as_key_ranges_exactly(
 
     monkeypatch.setattr(publish, "key_parts", spy)
     nearly_ordered(conn, "m", 500_000, LAYOUTS[layout])
+    # v1 files: the sizes above cut these rows into more than two parts
+    settings = settings.model_copy(update={"publish_parquet_version": "v1"})
     publisher = Publisher(settings, conn, batch_rows=4096)
     done = publisher.publish(spec("m"))
     assert done.mode == "overwrite"
@@ -164,12 +171,42 @@ def test_a_nearly_ordered_model_is_published_as_key_ranges_exactly(
     assert after.filter(pa.compute.equal(after["k"], 400000))["v"].to_pylist() == ["changed"]
 
 
+def test_a_nearly_ordered_model_that_fits_one_file_is_written_unsorted_in_one_copy(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that fit in one file and are nearly in order: one part, the whole model (NULL keys
+    and a repeated key too) in its own order, no sort; every row published exactly once."""
+    monkeypatch.setattr(publish, "PARTS_FROM", 0)
+    monkeypatch.setattr(publish, "ROW_GROUP_ROWS", 10_000)
+    cut: list[object] = []
+    real = publish.key_parts
+
+    def spy(*args: object) -> object:
+        cut.append(real(*args))  # type: ignore[arg-type]
+        return cut[-1]
+
+    monkeypatch.setattr(publish, "key_parts", spy)
+    nearly_ordered(conn, "one", 300_000, LAYOUTS["newest first"])
+    done = Publisher(settings, conn, batch_rows=4096).publish(spec("one"))
+    assert done.mode == "overwrite" and done.rows == 300_001
+    assert cut[-1] == [(None, None)]  # (after the two-part check it makes)
+    table = DeltaTable(str(settings.dados / "silver" / "one"))
+    assert len(table.file_uris()) == 1
+    published = table.to_pyarrow_table()
+    expected = conn.sql("select k, v from one").to_arrow_table()
+    assert Counter(zip(*published.to_pydict().values(), strict=True)) == Counter(
+        zip(*expected.to_pydict().values(), strict=True)
+    )
+    assert publish.Publisher(settings, conn).publish(spec("one")).mode == "unchanged"
+
+
 def test_a_model_in_random_order_is_still_sorted(
     settings: Settings, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(publish, "PARTS_FROM", 0)
     monkeypatch.setattr(delta_files, "FILE_BYTES", "200KB")
     conn.execute("create table r as select i as k from range(400000) t(i) order by hash(i)")
+    settings = settings.model_copy(update={"publish_parquet_version": "v1"})  # files > 200KB
     Publisher(settings, conn, batch_rows=4096).publish(spec("r"))
     table = DeltaTable(str(settings.dados / "silver" / "r"))
     assert sorted(table.to_pyarrow_table()["k"].to_pylist()) == list(range(400000))

@@ -377,6 +377,87 @@ def test_a_batch_of_newer_rows_is_diffed_without_the_key_ranges(
     assert publisher.publish(model).mode == "unchanged"
 
 
+def _shadow_kept(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = '_lakehouse_publish'"
+        " and table_name = ?",
+        [name],
+    ).fetchall()
+    return bool(found[0][0])
+
+
+def test_a_rewrite_keeps_no_shadow_rows_and_its_diffs_read_the_published_ones(
+    settings: Settings, conn: duckdb.DuckDBPyConnection
+) -> None:
+    """An overwrite of a model with one integer key and bronze's ``_ingested_at`` keeps only
+    the published rows' count and hash sum, no shadow rows: its next diffs of newer rows read
+    the published rows in their key range from the table's files, and prove the rest
+    unchanged by that count and sum; a change they cannot prove (a row changed in place)
+    builds the shadow from the published table, and nothing is missed. A state written
+    before the count was recorded (a kept warehouse) keeps its shadow and works as before."""
+    publisher = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=0)
+    model = spec("orders", layer="silver", materialized="incremental", unique_key=("order_id",))
+    conn.execute(
+        "create table orders as select i as order_id, md5(i::varchar) as v,"
+        " timestamptz '2026-01-01 00:00:00+00' as _ingested_at from range(50000) t(i)"
+    )
+
+    def published_is_the_model() -> None:
+        expected = conn.sql("select * from orders order by order_id").to_arrow_table()
+        assert rows(delta(settings, "silver/orders"), "order_id") == expected.to_pylist()
+        assert publisher.publish(model).mode == "unchanged"
+
+    assert publisher.publish(model).mode == "overwrite"
+    assert not _shadow_kept(conn, "silver__orders")
+    state = '_lakehouse_publish."silver__orders__state"'
+    assert conn.execute(f"select lazy, rows from {state}").fetchall() == [(True, 50000)]
+    published_is_the_model()
+    # newer rows: new keys (an append), then more and a row of that batch updated (a merge
+    # of the batch's own small file)
+    for batch, (first, mode) in enumerate([(50000, "append"), (50010, "merge")], start=2):
+        at = f"timestamptz '2026-0{batch}-01 00:00:00+00'"
+        conn.execute(
+            f"insert into orders select i, 'new', {at} from range({first}, {first + 10}) t(i)"
+        )
+        if mode == "merge":
+            conn.execute(
+                f"update orders set v = 'changed', _ingested_at = {at} where order_id = 50003"
+            )
+        cursor = conn.cursor()
+        assert publisher.publish(model, cursor=cursor).mode == mode
+        # only the published rows in the newer rows' key range were read: none, then those
+        # of the last batch from the updated key on (50003..50009)
+        read = cursor.execute("select count(*) from _lh_shadow_part").fetchall()
+        assert read == [(0 if mode == "append" else 7,)]
+        cursor.close()
+        assert not _shadow_kept(conn, "silver__orders")
+        assert conn.execute(f"select lazy, rows from {state}").fetchall() == [(True, first + 10)]
+        published_is_the_model()
+    at = "timestamptz '2026-05-01 00:00:00+00'"
+    # a row changed in place (its _ingested_at did not move): the count and sum disagree, so
+    # the shadow is built from the published table and the change found
+    conn.execute("update orders set v = 'in place' where order_id = 50005")
+    assert publisher.publish(model).mode == "merge"
+    assert _shadow_kept(conn, "silver__orders")
+    assert conn.execute(f"select lazy from {state}").fetchall() == [(False,)]
+    published_is_the_model()
+    # a full rewrite keeps no shadow rows again; a state as session 6 wrote it keeps its rows
+    conn.execute("update orders set v = 'all'")
+    assert publisher.publish(model).mode == "overwrite"
+    assert not _shadow_kept(conn, "silver__orders")
+    published_is_the_model()
+    kept = Publisher(settings, conn, batch_rows=1024, diff_ranges_from=10**9)
+    conn.execute("update orders set v = 'all again'")
+    assert kept.publish(model).mode == "overwrite" and _shadow_kept(conn, "silver__orders")
+    conn.execute(
+        f"create or replace table {state} as select seq, keys, newest, hashed from {state}"
+    )
+    conn.execute(f"insert into orders select i, 'newer', {at} from range(50020, 50030) t(i)")
+    assert publisher.publish(model).mode == "append"
+    assert _shadow_kept(conn, "silver__orders")
+    published_is_the_model()
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_a_diff_of_the_newer_rows_publishes_exactly_the_model(
     settings: Settings, conn: duckdb.DuckDBPyConnection, seed: int, monkeypatch: pytest.MonkeyPatch
@@ -845,7 +926,7 @@ def test_an_overwrite_writes_rows_in_key_order_sorting_only_when_needed(
     from transform import delta_files
     from transform.publish import _in_key_order
 
-    monkeypatch.setattr(delta_files, "FILE_BYTES", "1KB")  # a file per row group
+    monkeypatch.setattr(delta_files, "FILE_BYTES", "100B")  # a file per row group (v2 too)
     shuffled = spec("shuffled", unique_key=("k",))
     conn.execute("create table shuffled as select i as k from range(300000) t(i) order by hash(i)")
     ordered = spec("ordered", unique_key=("k",))
@@ -864,7 +945,73 @@ def test_an_overwrite_writes_rows_in_key_order_sorting_only_when_needed(
         assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges)), (model.name, ranges)
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
+#: The encodings Spark's vectorized Parquet reader (its default) read exactly in 3.5.7 and
+#: 4.0.1 from DuckDB's v2 files (docs/dbt.md, "Parquet files"): what ``auto`` may write
+SPARK_35_ENCODINGS = {
+    "PLAIN",
+    "RLE",
+    "BIT_PACKED",
+    "RLE_DICTIONARY",
+    "PLAIN_DICTIONARY",
+    "DELTA_BINARY_PACKED",
+    "DELTA_LENGTH_BYTE_ARRAY",
+}
+
+
+def test_auto_parquet_version_is_v2_only_for_a_model_without_floats(
+    settings: Settings, conn: duckdb.DuckDBPyConnection
+) -> None:
+    """``publish_parquet_version: auto`` writes v2 (delta encodings) for a model
+    without a FLOAT or DOUBLE column at any depth, using only encodings Spark 3.5's vectorized
+    reader reads; a float anywhere (DuckDB writes it byte-stream-split in v2) makes it v1."""
+    assert settings.publish_parquet_version == "v1"  # the default: every reader
+    settings = settings.model_copy(update={"publish_parquet_version": "auto"})
+    publisher = Publisher(settings, conn, batch_rows=1024)
+    conn.execute("set TimeZone = 'UTC'")
+    base = (
+        "select i::bigint as id, 'v' || (i * 7919 % 100000)::varchar as s, i % 3 as few,"
+        " (i * 1.5)::decimal(12, 2) as d, timestamptz '2025-01-01' + to_seconds(i) as ts,"
+        " date '2020-01-01' + (i % 900)::int as dt, [i, null] as l, {'a': i, 's': 'x'} as st"
+    )
+    models = {
+        "no_floats": "",
+        "a_double": ", i / 7 as f",
+        "floats_in_a_list": ", [i::float] as fl",
+        "a_double_in_a_struct": ", {'x': i::double} as fs",
+        "a_double_in_a_map": ", map([1], [i::double]) as fm",
+    }
+    for name, extra in models.items():
+        conn.execute(f"create table {name} as {base}{extra} from range(3000) t(i)")
+        assert publisher.publish(spec(name, layer="silver", unique_key=("id",))).mode == (
+            "overwrite"
+        )
+        files = [u.removeprefix("file://") for u in delta(settings, f"silver/{name}").file_uris()]
+        found = {
+            str(e)
+            for (encodings,) in conn.execute(
+                "select encodings from parquet_metadata(?)", [files]
+            ).fetchall()
+            for e in str(encodings).split(",")
+        }
+        if name == "no_floats":
+            assert "DELTA_BINARY_PACKED" in found and "DELTA_LENGTH_BYTE_ARRAY" in found
+            assert found <= SPARK_35_ENCODINGS, found
+        else:  # v1: plain and dictionary encodings only
+            assert not any(e.startswith("DELTA") or e == "BYTE_STREAM_SPLIT" for e in found), (
+                name,
+                found,
+            )
+        published = arrow_rows(delta(settings, f"silver/{name}"))
+        assert published == conn.sql(f"select * from {name} order by id").to_arrow_table()
+
+
+def arrow_rows(table: DeltaTable) -> pa.Table:
+    from lakehouse.storage import arrow_dataset
+
+    return arrow_dataset(table).to_table().sort_by("id")
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "auto"])
 def test_parquet_v2_files_read_back_exactly_by_every_reader(
     settings: Settings, conn: duckdb.DuckDBPyConnection, version: str
 ) -> None:
