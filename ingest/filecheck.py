@@ -422,13 +422,17 @@ def _check_parquet(path: Path, contract: Contract | None, max_errors: int, batch
     try:
         pf = parquet.open_file(path)
         _check_parquet_schema(pf.schema_arrow)
-        values = parquet.Values(pf.schema_arrow)
+        # extension types (a UUID) as bronze stores them, as the loader reads them
+        schema = parquet.plain_schema(pf.schema_arrow)
+        plain = not schema.equals(pf.schema_arrow, True)
+        values = parquet.Values(schema)
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
-        text_columns = _parquet_schema(pf.schema_arrow, contract, errors)
+        text_columns = _parquet_schema(schema, contract, errors)
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
-        for batch in _batches(pf, batch_rows):
+        for read in _batches(pf, batch_rows):
+            batch = parquet.plain_batch(read, schema) if plain else read
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)

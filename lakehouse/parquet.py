@@ -15,6 +15,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   timestamp beyond what microseconds since 1970 hold in 64 bits** (about year 294247 either
   way; any unit, at any depth), but for the two values DuckDB reads as infinities
   (:class:`Values`).
+- **Arrow extension types** (at any depth) are read as the plain type their values mean
+  (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
   (:func:`empty_struct_problem`): pyarrow's batches leave such a column out, and bronze keeps no
   struct without fields.
@@ -46,7 +48,7 @@ def open_file(source: Any, **options: Any) -> pq.ParquetFile:
 
 
 def _children(t: pa.DataType) -> list[tuple[str, pa.DataType]]:
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return [("", t.storage_type)]
     if pa.types.is_dictionary(t):
         return [("", t.value_type)]
@@ -105,6 +107,124 @@ def empty_struct_problem(schema: pa.Schema) -> tuple[str, str] | None:
                 " struct without fields"
             )
     return None
+
+
+# -- Arrow extension types ----------------------------------------------------------------------
+
+_EXTENSION_KEYS = (b"ARROW:extension:name", b"ARROW:extension:metadata")
+#: a UUID's 32 hex digits in its groups (8-4-4-4-12)
+_UUID_PARTS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+
+
+def has_extension(t: pa.DataType) -> bool:
+    """Whether ``t`` is, or holds at any depth, an Arrow extension type."""
+    if isinstance(t, pa.BaseExtensionType):
+        return True
+    if pa.types.is_dictionary(t):
+        return has_extension(t.value_type)
+    return any(has_extension(child) for _, child in _children(t))
+
+
+def _plain_field(f: pa.Field) -> pa.Field:
+    meta = {k: v for k, v in (f.metadata or {}).items() if k not in _EXTENSION_KEYS}
+    return pa.field(f.name, plain_type(f.type), f.nullable, meta or None)
+
+
+def plain_type(t: pa.DataType) -> pa.DataType:
+    """The type bronze stores an Arrow extension type's values as, at any depth: a UUID
+    (``arrow.uuid``) as its canonical text (``VARCHAR``, as a column declared ``uuid``),
+    ``arrow.bool8`` as ``BOOLEAN``, any other (``arrow.json``, a fixed-shape tensor, opaque, a
+    producer's own) as its storage type. Delta holds no extension types (a UUID's extension over
+    the ``binary`` bronze widens it to made the table unreadable to pyarrow)."""
+    if isinstance(t, pa.BaseExtensionType):
+        if t.extension_name == "arrow.uuid":
+            return pa.string()
+        if t.extension_name == "arrow.bool8":
+            return pa.bool_()
+        return plain_type(t.storage_type)
+    if not has_extension(t):
+        return t
+    if pa.types.is_struct(t):
+        return pa.struct([_plain_field(t.field(i)) for i in range(t.num_fields)])
+    if pa.types.is_map(t):
+        return pa.map_(_plain_field(t.key_field), _plain_field(t.item_field), t.keys_sorted)
+    if pa.types.is_large_list(t):
+        return pa.large_list(_plain_field(t.value_field))
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(_plain_field(t.value_field), t.list_size)
+    if pa.types.is_list(t):
+        return pa.list_(_plain_field(t.value_field))
+    if pa.types.is_dictionary(t):
+        return plain_type(t.value_type)
+    raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
+
+
+def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every extension type as :func:`plain_type` says, and no field's metadata
+    naming an extension (a producer's own extension, which pyarrow reads as its storage type,
+    keeps it)."""
+    return pa.schema([_plain_field(f) for f in schema], schema.metadata)
+
+
+def plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`)."""
+    return pa.RecordBatch.from_arrays([plain_values(c) for c in batch.columns], schema=schema)
+
+
+def plain_values(values: pa.Array) -> pa.Array:
+    """``values`` as :func:`plain_type` says."""
+    t = values.type
+    if not has_extension(t):
+        return values
+    if isinstance(t, pa.BaseExtensionType):
+        storage = values.storage
+        if t.extension_name == "arrow.uuid":
+            return _uuid_text(storage)
+        if t.extension_name == "arrow.bool8":
+            return pc.not_equal(storage, pa.scalar(0, storage.type))
+        return plain_values(storage)
+    if values.offset:  # a slice: its own copy, so that its children line up with it
+        values = pa.concat_arrays([values])
+    mask = values.is_null() if values.null_count else None
+    if pa.types.is_struct(t):
+        children = [plain_values(values.field(i)) for i in range(t.num_fields)]
+        fields = [_plain_field(t.field(i)) for i in range(t.num_fields)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=mask)
+    if pa.types.is_map(t):
+        offsets = values.offsets
+        keys = plain_values(values.keys)
+        items = plain_values(values.items)
+        return pa.MapArray.from_arrays(offsets, keys, items, plain_type(t), mask=mask)
+    if pa.types.is_fixed_size_list(t):
+        size = t.list_size
+        inner = values.values.slice(values.offset * size, len(values) * size)
+        return pa.FixedSizeListArray.from_arrays(plain_values(inner), type=plain_type(t), mask=mask)
+    if pa.types.is_large_list(t):
+        return pa.LargeListArray.from_arrays(
+            values.offsets, plain_values(values.values), plain_type(t), mask=mask
+        )
+    if pa.types.is_list(t):
+        return pa.ListArray.from_arrays(
+            values.offsets, plain_values(values.values), plain_type(t), mask=mask
+        )
+    if pa.types.is_dictionary(t):
+        return plain_values(values.dictionary_decode())
+    raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
+
+
+def _uuid_text(storage: pa.Array) -> pa.Array:
+    """16-byte UUIDs as their canonical text, lower-case
+    (``00000000-0000-0000-0000-000000000001``)."""
+    n = len(storage)
+    data = storage.buffers()[1]
+    hexed = "" if data is None else data.to_pybytes()[storage.offset * 16 :][: n * 16].hex()
+    digits = pa.Array.from_buffers(pa.binary(32), n, [None, pa.py_buffer(hexed.encode())])
+    digits = digits.cast(pa.string())
+    parts = [pc.utf8_slice_codeunits(digits, a, b) for a, b in _UUID_PARTS]
+    text = pc.binary_join_element_wise(*parts, "-")
+    if storage.null_count:
+        text = pc.if_else(storage.is_valid(), text, pa.scalar(None, pa.string()))
+    return text
 
 
 # -- values bronze cannot hold -------------------------------------------------------------------
@@ -423,7 +543,7 @@ class NoText(ValueError):
 def is_nested(t: pa.DataType) -> bool:
     """Whether values of ``t`` are lists, structs or maps (a dictionary or extension type of
     one too)."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return is_nested(t.storage_type)
     if pa.types.is_dictionary(t):
         return is_nested(t.value_type)
@@ -441,7 +561,7 @@ def is_nested(t: pa.DataType) -> bool:
 def type_depth(t: pa.DataType) -> int:
     """How deep a type nests: each struct and list one level, a map two (its entries' struct);
     a scalar 0 (``dialect.MAX_TYPE_DEPTH`` bounds a bronze column's)."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return type_depth(t.storage_type)
     if pa.types.is_dictionary(t):
         return type_depth(t.value_type)
@@ -455,7 +575,7 @@ def has_text(t: pa.DataType) -> bool:
     """Whether every value of type ``t`` has a text (:func:`json_texts` for a nested one), so
     a column bronze holds as text keeps it: no bytes at any depth (they need not be UTF-8),
     and every scalar a type Arrow prints."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return has_text(t.storage_type)
     if pa.types.is_dictionary(t):
         return has_text(t.value_type)

@@ -1405,8 +1405,11 @@ def open_parquet(
         empty = parquet.empty_struct_problem(file.schema_arrow)
         if empty is not None:
             raise FileRejected("invalid_column", empty[1], column=empty[0])
+        schema = parquet.plain_schema(file.schema_arrow)
         batches = _parquet_batches(file, batch_rows, mapped)
-        return file.schema_arrow, batches, stack, file.metadata.num_rows
+        if not schema.equals(file.schema_arrow, True):
+            batches = (parquet.plain_batch(batch, schema) for batch in batches)
+        return schema, batches, stack, file.metadata.num_rows
     except FileRejected:
         stack.close()
         raise

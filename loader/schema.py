@@ -34,7 +34,7 @@ _SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
     """The Delta-compatible type bronze stores for an Arrow type."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return normalize_type(t.storage_type)
     if pa.types.is_dictionary(t):
         return normalize_type(t.value_type)
