@@ -12,8 +12,8 @@ against a Struct made from the contract answers first:
 - any other checked column is kept as its raw JSON text, and all of a column's texts are matched
   at once (joined by NUL, which raw JSON never holds) by one regular expression (RE2, through
   Arrow: one linear pass) that accepts only texts the rule accepts: a canonical number within
-  the type's digits (or the same characters quoted), a quoted date or timestamp of the dialect's
-  shape whose day exists in every year (29 February is left to the exact check), ``null``
+  the type's digits (never a string: ``"5"`` is no number), a quoted date or timestamp of the
+  dialect's shape whose day exists in every year (29 February is left to the exact check), ``null``
   unless the column is required;
 - a required column must be present and not ``null``.
 
@@ -106,7 +106,7 @@ def value_pattern(data_type: str) -> str | None:
         return f'"{_DAY}[ T]{dialect.TIME_TEXT}{dialect.OFFSET_TEXT}?"'
     else:
         return None
-    return f'(?:{number})|"(?:{number})"'
+    return number  # a JSON string is no number (dialect.takes_json_string)
 
 
 def _column(data_type: str | None) -> tuple[str, Any]:

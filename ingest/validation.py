@@ -168,10 +168,11 @@ def _raw_decoder(contract: Contract) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(list[struct])  # type: ignore[valid-type]
 
 
-def json_texts(raws: list[msgspec.Raw]) -> pa.Array:
+def json_texts(raws: list[msgspec.Raw]) -> tuple[pa.Array, pa.Array]:
     """Each raw JSON value's text as written (a string's characters, a number's literal,
-    ``true``/``false``, nested JSON as sent); null for ``null`` and for an absent key (``b""``).
-    Vectorized: the raw values are joined once and split by Arrow (no NUL byte is raw JSON)."""
+    ``true``/``false``, nested JSON as sent); null for ``null`` and for an absent key (``b""``);
+    and which values are strings. Vectorized: the raw values are joined once and split by
+    Arrow (no NUL byte is raw JSON)."""
     blob = b"\x00".join(raws)
     values = pc.split_pattern(pa.array([blob], pa.binary()), b"\x00").flatten()
     values = pc.cast(values, pa.string())
@@ -187,7 +188,7 @@ def json_texts(raws: list[msgspec.Raw]) -> pa.Array:
         ]
         strings = pc.if_else(escaped, pa.array(decoded, pa.string()), strings)
     texts = pc.if_else(quoted, strings, values)
-    return pc.if_else(absent, pa.scalar(None, pa.string()), texts)
+    return pc.if_else(absent, pa.scalar(None, pa.string()), texts), quoted
 
 
 def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> None:
@@ -198,7 +199,7 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
     errors: list[tuple[int, int, dict[str, Any]]] = []
     for position, column in enumerate(columns):
         raws = list(map(attrgetter(f"f{position}"), records))
-        texts = json_texts(raws)
+        texts, quoted = json_texts(raws)
         if column.required and texts.null_count:
             for i in pc.indices_nonzero(pc.is_null(texts)).to_pylist()[:max_errors]:
                 msg = "required" if not raws[i] else "may not be null"
@@ -206,9 +207,13 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
         if column.data_type and checked(column.data_type):
             ok = fits_array(texts, column.data_type)
             bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
+            if not dialect.takes_json_string(column.data_type):  # "5" is no number
+                bad = pc.or_(bad, quoted)
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
                 value = bytes(raws[i]).decode()
                 msg = misfit_message(value, column.data_type)
+                if quoted[i].as_py():
+                    msg = f"{msg}: a JSON string fits text, date and timestamp columns only"
                 errors.append((i, position, record_error(i, column.name, msg, "type_error")))
     if errors:
         errors.sort(key=lambda e: e[:2])

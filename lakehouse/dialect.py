@@ -388,6 +388,23 @@ def _valid_date(text: str) -> bool:
         return False
 
 
+#: The checked types a JSON string fits (by its characters): text, date and timestamp columns.
+#: A number or boolean column takes a JSON number or ``true``/``false`` only: ``"5"`` is no
+#: number, ``"true"`` no boolean (a type kept as text holds any JSON value as its text).
+JSON_STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ"})
+
+
+def takes_json_string(data_type: str) -> bool:
+    """Whether a JSON string may fit a column of ``data_type`` (by its characters and
+    :func:`fits`): not a number or boolean column."""
+    t = type_name(data_type)
+    return not (
+        t in INT_RANGES
+        or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN")
+        or decimal_params(t) is not None
+    )
+
+
 def fits(text: str, data_type: str) -> bool:
     """Whether the text ``text`` is stored exactly by a column of ``data_type`` (the rule above).
 

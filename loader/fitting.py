@@ -781,7 +781,7 @@ def _only_strings(lead: pa.Array) -> bool:
 
 
 #: Rules whose column stores a JSON string's characters (not its JSON text).
-_TEXT_RULES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", UNFIT})
+_TEXT_RULES = frozenset({*dialect.JSON_STRING_TYPES, UNFIT})
 
 
 _QUOTE, _BRACE, _BRACKET = ord('"'), ord("{"), ord("[")

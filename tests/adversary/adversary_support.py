@@ -405,7 +405,7 @@ def declare(
     """A contract for ``table`` in the lakehouse's dbt project: ``columns`` (name → data_type)
     and, when given, its ``on_mismatch``."""
     declared = "".join(
-        f"\n          - {{name: {name}, data_type: {data_type}}}"
+        f"\n          - {{name: {name}, data_type: {json.dumps(data_type)}}}"
         for name, data_type in columns.items()
     )
     meta = f"\n        meta: {{on_mismatch: {policy}}}" if policy else ""

@@ -131,14 +131,14 @@ def test_contract_types_by_the_same_fits(client: TestClient, row: str, fields: s
     [
         ('"currency": "NA"', set()),
         ('"currency": null', {"currency"}),
-        ('"currency": "EUR", "amount": "12.50"', set()),  # the text 12.50 fits
+        ('"currency": "EUR", "amount": "12.50"', {"amount"}),  # a string is no number
         ('"currency": "EUR", "amount": 1.005', {"amount"}),
         ('"currency": "EUR", "amount": 1e2', {"amount"}),
         ('"currency": "EUR", "order_id": "007"', {"order_id"}),
         ('"currency": "EUR", "order_id": -0', {"order_id"}),
         ('"currency": "EUR", "order_id": true', {"order_id"}),
         ('"currency": "EUR", "order_id": [1]', {"order_id"}),
-        ('"currency": "EUR", "is_gift": "true"', set()),
+        ('"currency": "EUR", "is_gift": "true"', {"is_gift"}),  # nor a boolean
         ('"currency": "EUR", "is_gift": 1', {"is_gift"}),
     ],
 )
