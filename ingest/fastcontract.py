@@ -47,9 +47,16 @@ _INT64 = (-(2**63), 2**63 - 1)
 #: Any JSON value but ``null`` (a required column whose type leaves its text free).
 _PRESENT = str | int | float | bool | list[Any] | dict[str, Any]
 #: A day every year has: months' days up to 28, 29-30 but in February, 31 in long months.
-_DAY = (
-    r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = (
+    r"-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_DAY = _YEAR + _MONTH_DAY
+
+#: A year of :data:`_DAY` but 0001 and 9999 (where an offset can move an instant out of range).
+_INNER_YEAR = (
+    r"(?:[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8]|0[1-9][0-9]{2}|00[1-9][0-9]|000[2-9])"
 )
 
 
@@ -102,8 +109,11 @@ def value_pattern(data_type: str) -> str | None:
         return f'"{_DAY}"'
     elif t == "TIMESTAMP":
         return f'"{_DAY}[ T]{dialect.TIME_TEXT}"'
-    elif t == "TIMESTAMPTZ":
-        return f'"{_DAY}[ T]{dialect.TIME_TEXT}{dialect.OFFSET_TEXT}?"'
+    elif t == "TIMESTAMPTZ":  # an offset in years 0001 and 9999: the exact check
+        naive = f"{_DAY}[ T]{dialect.TIME_TEXT}Z?"
+        return (
+            f'"(?:{naive}|{_INNER_YEAR}{_MONTH_DAY}[ T]{dialect.TIME_TEXT}{dialect.OFFSET_TEXT})"'
+        )
     else:
         return None
     return number  # a JSON string is no number (dialect.takes_json_string)

@@ -96,7 +96,23 @@ def _fits_timestamp(texts: pa.Array, t: str) -> pa.Array:
     if t == "TIMESTAMPTZ":
         tails = pc.utf8_slice_codeunits(texts, -6, 2**31 - 1)
         ok = pc.and_(ok, _per_distinct(tails, _real_offsets))
+        # an offset can move the first or last day out of the instants bronze holds
+        edge = pc.fill_null(
+            pc.or_(pc.starts_with(texts, "0001-01-01"), pc.starts_with(texts, "9999-12-31")), False
+        )
+        if pc.any(edge).as_py():
+            ok = pc.and_(ok, pc.or_(pc.invert(edge), _per_distinct(texts, _instants_in_range)))
     return ok
+
+
+def _instants_in_range(texts: pa.Array) -> pa.Array:
+    return pa.array(
+        [
+            t is not None and dialect.fits(t, "TIMESTAMPTZ") and dialect.instant_in_range(t)
+            for t in texts.to_pylist()
+        ],
+        pa.bool_(),
+    )
 
 
 def _fits_integer(texts: pa.Array, t: str) -> pa.Array:

@@ -49,7 +49,8 @@ DECIMAL(p, s)           the same form, at most ``s`` decimals and ``p - s`` inte
 BOOLEAN                 ``true`` or ``false``
 DATE                    ``YYYY-MM-DD``, a real date
 TIMESTAMP               ``YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}]`` (no offset; read as UTC)
-TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` (declared only: an instant)
+TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` (declared only: an instant, from
+                        0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)
 VARCHAR                 any text
 ======================  ==========================================================================
 
@@ -421,7 +422,29 @@ def fits(text: str, data_type: str) -> bool:
     if t in ("TIMESTAMP", "TIMESTAMPTZ"):
         if not _RE[t].fullmatch(text):
             return False
-        return _valid_date(text[:10])
+        return _valid_date(text[:10]) and instant_in_range(text)
+    return True
+
+
+_OFFSET_AT_END = re.compile(r"([+-])([0-9]{2}):([0-9]{2})$")
+
+
+def instant_in_range(text: str) -> bool:
+    """Whether a timestamp of the dialect's shape with a real date is an instant between
+    0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, the instants bronze holds: an offset
+    moves ``9999-12-31T23:30:00-01:00`` into year 10000 (deltalake reads a file's statistics
+    past 9999 as no bound, and skips the file for any filter on the column) and
+    ``0001-01-01T00:30:00+01:00`` into year 0."""
+    found = _OFFSET_AT_END.search(text)
+    if found is None:
+        return True  # UTC (``Z``, or naive): the date is the instant's
+    day = text[:10]
+    shift = (int(found[2]) * 60 + int(found[3])) * 60
+    clock = int(text[11:13]) * 3600 + int(text[14:16]) * 60 + int(text[17:19])
+    if found[1] == "-" and day == "9999-12-31":
+        return clock + shift < 86_400
+    if found[1] == "+" and day == "0001-01-01":
+        return clock >= shift
     return True
 
 

@@ -12,9 +12,9 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 - **A date beyond 0001-01-01 to 9999-12-31** (at any depth) refuses the file: deltalake's
   reader parses a file's date statistics as Python dates (a table holding another date cannot
   be read by dbt), and past years -262143 and 262142 its writer panics. So does **a
-  timestamp beyond what microseconds since 1970 hold in 64 bits** (about year 294247 either
-  way; any unit, at any depth), but for the two values DuckDB reads as infinities
-  (:class:`Values`).
+  timestamp beyond 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z** (any unit, at any
+  depth; :class:`Values`): deltalake reads a file's timestamp statistics past them as no bound
+  and skips the file for any filter on the column.
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
   (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
@@ -259,18 +259,19 @@ def _civil(days: int) -> tuple[int, int, int]:
 #: (past them it panics, "NaiveDate + TimeDelta overflowed", and the file is never written).
 FIRST_DAY = days_from_civil(1, 1, 1)
 LAST_DAY = days_from_civil(9_999, 12, 31)
-#: The first and last timestamp bronze holds, in microseconds since 1970 (Delta's unit): what
-#: 64 bits hold (about year 294247 either way), but for the two values DuckDB reads as
-#: -infinity and infinity (and the one below them).
-FIRST_MICROSECOND = -(2**63) + 2
-LAST_MICROSECOND = 2**63 - 2
+#: The first and last timestamp bronze holds, in microseconds since 1970 (Delta's unit): the
+#: instants of the days it holds, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z. A file
+#: statistic past them is no bound to deltalake (delta-rs writes ``+10000-01-01T...``, read as
+#: none), so its Arrow dataset (dbt's read of bronze) skipped the whole file for any filter on
+#: the column; and Python's ``datetime`` holds no other.
+FIRST_MICROSECOND = FIRST_DAY * 86_400_000_000
+LAST_MICROSECOND = (LAST_DAY + 1) * 86_400_000_000 - 1
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
-def _bounds(t: pa.DataType, margin: int = 0) -> tuple[int, int] | None:
+def _bounds(t: pa.DataType) -> tuple[int, int] | None:
     """The least and greatest stored integer of a date or timestamp type bronze holds; None
-    for a type every value of which it holds (nanoseconds: about 1677 to 2262). ``margin``:
-    that many units fewer at each end."""
+    for a type every value of which it holds (nanoseconds: about 1677 to 2262)."""
     if pa.types.is_date32(t):
         return FIRST_DAY, LAST_DAY
     if pa.types.is_date64(t):
@@ -278,7 +279,7 @@ def _bounds(t: pa.DataType, margin: int = 0) -> tuple[int, int] | None:
     if not pa.types.is_timestamp(t) or t.unit == "ns":
         return None
     per = 1_000_000 // _PER_SECOND[t.unit]  # microseconds per unit
-    return -(-FIRST_MICROSECOND // per) + margin, LAST_MICROSECOND // per - margin
+    return -(-FIRST_MICROSECOND // per), LAST_MICROSECOND // per
 
 
 def _text(value: int, t: pa.DataType) -> str:
@@ -366,8 +367,9 @@ def _beyond(what: str, value: str, t: pa.DataType) -> str:
         )
     us = pa.timestamp("us")
     return (
-        f"{what}, {value}, is beyond the microseconds since 1970 bronze holds in 64 bits "
-        f"({_text(FIRST_MICROSECOND, us)} to {_text(LAST_MICROSECOND, us)})"
+        f"{what}, {value}, is beyond the instants bronze holds ({_text(FIRST_MICROSECOND, us)}Z"
+        f" to {_text(LAST_MICROSECOND, us)}Z: deltalake reads a file's timestamp statistics"
+        " past them as no bound, and skips the file for any filter on the column)"
     )
 
 
@@ -435,7 +437,7 @@ def _int96_leaf(us: pa.Array, ms: pa.Array, row_of: RowOf, name: str) -> Refusal
     in milliseconds (the Julian day signed) it is beyond the range, or they disagree."""
     u, m = us.cast(pa.int64()), ms.cast(pa.int64())
     m = pc.if_else(pc.greater_equal(m, _UNSIGNED_DAYS_MS), pc.subtract(m, _WRAP_MS), m)
-    low, high = _bounds(pa.timestamp("ms"), 1) or (0, 0)
+    low, high = _bounds(pa.timestamp("ms")) or (0, 0)
     beyond = pc.or_(pc.less(m, low), pc.greater(m, high))
     floor = pc.divide(pc.subtract(u, pc.if_else(pc.less(u, 0), 999, 0)), 1000)
     off = pc.fill_null(pc.or_(beyond, pc.not_equal(floor, m)), False)
@@ -460,8 +462,8 @@ def int96_refusal(source: Any) -> Refusal | None:
     around without a word (year 300000 becomes 1685), and Arrow reads a negative Julian day
     (before 4713 BC) unsigned; read in milliseconds (which hold every INT96 day) neither
     value wraps. The columns holding INT96 values are read once more in milliseconds (the
-    Julian day then taken signed), one row group at a time: a value beyond the range (its
-    last millisecond at each end too) or whose two readings disagree refuses the file
+    Julian day then taken signed), one row group at a time: a value beyond the range or
+    whose two readings disagree refuses the file
     (legacy files only pay)."""
     micro = open_file(source)
     milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")

@@ -363,9 +363,23 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
         ok = pc.and_(_match(text, _TIMESTAMPTZ), pc.invert(pc.starts_with(text, "0000")))
         utc = pa.timestamp("us", tz="UTC")
         ok, values = _castable(_with_offset(text), utc, pc.fill_null(ok, False), t)
+        ok = _instants_held(ok, values)
     else:
         ok = valid
     return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_())), values
+
+
+def _instants_held(ok: pa.Array, values: pa.Array | None) -> pa.Array:
+    """``ok`` but for instants past those bronze holds (an offset moves 9999-12-31 into year
+    10000: ``lakehouse.dialect.instant_in_range``); ``values`` None: the rule judged each."""
+    if values is None:
+        return ok
+    micros = values.cast(pa.int64())
+    inside = pc.and_(
+        pc.greater_equal(micros, parquet.FIRST_MICROSECOND),
+        pc.less_equal(micros, parquet.LAST_MICROSECOND),
+    )
+    return pc.and_(ok, pc.fill_null(inside, True))
 
 
 def _with_offset(text: pa.Array) -> pa.Array:

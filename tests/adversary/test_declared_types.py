@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from adversary_support import Outcome, declare, run
+from deltalake import DeltaTable
 
+from ingest import fastcontract, typecheck
 from lakehouse import dialect
+from lakehouse.layout import table_path
 from lakehouse.settings import Settings
+from lakehouse.storage import arrow_dataset
+from loader import fitting
 
 
 def _is_mismatch(outcome: Outcome, policy: str, misfits: dict[str, str]) -> None:
@@ -126,3 +133,57 @@ def test_parquet_integers_within_the_declared_range_are_kept(module_lakehouse: S
     assert outcome.loaded_rows is not None, outcome.refused
     (row,) = outcome.loaded_rows
     assert (row["a"], row["b"], row.get("_rescued_data")) == (255, 255, None)
+
+
+#: Instants an offset moves out of 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z (bronze's:
+#: deltalake reads a file's timestamp statistics past 9999 as no bound, and skipped the whole
+#: file for any filter on the column), and the edges inside it
+OUT_OF_INSTANTS = [
+    "9999-12-31T23:59:59-01:00",
+    "9999-12-31 23:00:00-01:00",
+    "0001-01-01T00:30:00+01:00",
+]
+EDGE_INSTANTS = [
+    "9999-12-31T22:59:59.999999-01:00",
+    "9999-12-31T23:59:59.999999Z",
+    "9999-12-31T23:59:59.999999+05:00",
+    "0001-01-01T01:00:00+01:00",
+    "0001-01-01T00:00:00-03:00",
+    "0001-01-01 00:00:00",
+]
+
+
+def test_the_rule_holds_the_instants_of_the_days_it_holds() -> None:
+
+    texts = OUT_OF_INSTANTS + EDGE_INSTANTS
+    want = [False] * len(OUT_OF_INSTANTS) + [True] * len(EDGE_INSTANTS)
+    assert [dialect.fits(t, "timestamptz") for t in texts] == want
+    assert typecheck.fits_array(pa.array(texts), "timestamptz").to_pylist() == want
+    assert fitting.fits(pa.array(texts), "timestamptz").to_pylist() == want
+    pattern = fastcontract.value_pattern("timestamptz")
+    assert pattern is not None
+    assert not any(re.fullmatch(pattern, f'"{t}"') for t in OUT_OF_INSTANTS)
+
+
+@pytest.mark.parametrize("policy", ["quarantine", "rescue"])
+@pytest.mark.parametrize("kind", ["csv", "ndjson"])
+def test_an_instant_past_9999_is_a_mismatch_and_filters_find_the_rest(
+    module_lakehouse: Settings, policy: str, kind: str
+) -> None:
+    """An end-of-time sentinel with a negative offset (``9999-12-31T23:59:59-01:00``) is
+    10000-01-01T00:59:59Z: stored, it hid its whole file from filtered reads of the column."""
+    table = f"instant_range_{policy}_{kind}"
+    declare(module_lakehouse, table, {"t": "timestamptz"}, policy)
+    sentinel, usual = OUT_OF_INSTANTS[0], "2024-01-01T00:00:00Z"
+    if kind == "csv":
+        data = f"t,k\n{sentinel},1\n{usual},2\n"
+    else:
+        data = f'{{"t": "{sentinel}", "k": 1}}\n{{"t": "{usual}", "k": 2}}\n'
+    outcome = run(module_lakehouse, [(table, f"a.{kind}", data.encode())])[table]
+    _is_mismatch(outcome, policy, {"t": sentinel})
+    if policy == "rescue":
+        con = duckdb.connect()
+        bronze = DeltaTable(str(table_path(module_lakehouse, "bronze", table)))
+        con.register("bronze", arrow_dataset(bronze))
+        found = con.sql("select k from bronze where t = timestamptz '2024-01-01 00:00:00+00'")
+        assert found.fetchall() == [(2,)]
