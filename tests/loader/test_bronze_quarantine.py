@@ -257,3 +257,15 @@ def test_an_arrow_refusal_while_typing_parquet_is_a_quarantine_reason() -> None:
         list(_cast_refused(typer, (typer.apply(b) for b in [batch])))
     assert refused.value.kind == "type_conflict"
     assert refused.value.reason.startswith("a value of record 1 or after cannot be stored")
+
+
+def test_any_arrow_error_while_typing_parquet_is_a_quarantine_reason() -> None:
+    """Not only ``ArrowInvalid``: a cast Arrow does not implement (a plan paired with another
+    column, as an empty Parquet group once made happen) refuses the file, never stops the
+    pass."""
+    batch = pa.record_batch({"t": pa.array([1, 2], pa.int32())})
+    plans = parquet_plans(pa.schema([("t", pa.struct([("a", pa.int32())]))]), {}, {})
+    typer = Typer(plans, "quarantine")
+    with pytest.raises(FileRejected) as refused:
+        list(_cast_refused(typer, (typer.apply(b) for b in [batch])))
+    assert refused.value.kind == "type_conflict"
