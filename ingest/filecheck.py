@@ -177,17 +177,16 @@ class _Layout:
     utf16: bool
 
 
-def _header_text(text: IO[str]) -> tuple[str, int]:
-    """The header record's lines (a quoted name may hold a line break), and how many."""
+def _header_text(text: IO[str]) -> str:
+    """The header record's lines by the dialect's delimiter rule (``header_record``: up to a
+    line end after an even count of quotes; a quoted name may hold a line break)."""
     header = text.readline()
-    lines = 1
     while header.count(dialect.QUOTE) % 2:
         more = text.readline()
         if not more:
             break
         header += more
-        lines += 1
-    return header, lines
+    return header
 
 
 def _breaks(record: list[str]) -> int:
@@ -205,19 +204,18 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
     with _open(path, kind, bounds) as f:
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
         line = 0  # lines read before the header
-        header_lines = 0
         reader = None
         try:
             for _ in range(skip):
                 line += bool(text.readline())
-            header_text, header_lines = _header_text(text)
+            header_text = _header_text(text)
             if not header_text.strip("\r\n"):
                 raise FileError("the file has no header line (line 1 is the header)", 422)
             delimiter = dialect.csv_delimiter(
                 dialect.header_record(header_text), "tsv" if kind.kind == "tsv" else "csv"
             )
-            reader = csv.reader(
-                itertools.chain([header_text], text),
+            reader = csv.reader(  # line by line: a quote in an unquoted name is a character
+                itertools.chain(header_text.splitlines(keepends=True), text),
                 delimiter=delimiter,
                 quotechar=dialect.QUOTE,
                 doublequote=True,
@@ -239,7 +237,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
                         rows += width == 1
                         continue
                     if miscount is None:
-                        end = line + header_lines + reader.line_num - 1
+                        end = line + reader.line_num
                         fields = len(record)
                         miscount = FileError(
                             f"line {end - _breaks(record)} has {fields} field"
@@ -253,7 +251,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         except UnicodeDecodeError:
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
-            at = line + (header_lines + reader.line_num - 1 if reader is not None else 1)
+            at = line + (reader.line_num if reader is not None else 1)
             raise FileError(f"line {at} is not valid CSV: {exc}") from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
