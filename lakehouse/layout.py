@@ -58,6 +58,12 @@ def batch_id_for(file_name: str, identity: str) -> str:
     stem = file_name.split(".", 1)[0]
     if BATCH_ID.fullmatch(stem):
         return stem
+    return content_batch_id(identity)
+
+
+def content_batch_id(identity: str) -> str:
+    """The batch id of a file the API did not write, from its identity (a content hash),
+    whatever its name."""
     return f"bat_{identity[:32]}"
 
 

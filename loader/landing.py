@@ -31,7 +31,7 @@ from typing import Any
 
 from blake3 import blake3
 
-from lakehouse.layout import BATCH_ID, TABLE_NAME, archive_dir, batch_id_for, is_candidate
+from lakehouse.layout import BATCH_ID, TABLE_NAME, archive_dir, content_batch_id, is_candidate
 from lakehouse.layout import quarantine_dir as table_quarantine_dir
 from lakehouse.ledger import utcnow
 from lakehouse.settings import Settings
@@ -95,16 +95,23 @@ def table_of(settings: Settings, path: Path) -> str | None:
     return rel.parts[0] if is_candidate(path) else None
 
 
-def identify(settings: Settings, table: str, path: Path) -> LandingFile:
-    """Stat and identify a landing file (hashes its content when deduplicating by content)."""
+def identify(
+    settings: Settings, table: str, path: Path, by_name: bool | None = None
+) -> LandingFile:
+    """Stat and identify a landing file (hashes its content when deduplicating by content).
+
+    A file the API wrote is its batch id (its name's stem); ``by_name``: whether this file is
+    one (None: any name of a batch id's shape is, for callers that know no ledger). A file
+    named so that the API did not write (new content under a loaded batch's name) is
+    identified like any dropped file."""
     stat = path.stat()
     stem = path.name.split(".", 1)[0]
-    if BATCH_ID.fullmatch(stem):
+    if BATCH_ID.fullmatch(stem) and by_name is not False:
         return LandingFile(table, path, stat.st_size, stem, stat.st_ctime, _identity(stat))
     if not settings.dedup_by_content:
         digest = blake3(f"{table}\0".encode(), max_threads=1)
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
-        batch_id = batch_id_for(path.name, digest.hexdigest())
+        batch_id = content_batch_id(digest.hexdigest())
         return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
     with path.open("rb", buffering=0) as f:
         stat = os.fstat(f.fileno())  # the bytes hashed are this file's
@@ -125,19 +132,17 @@ def _hashed(
         digest.update(view[:n])
     if _identity(os.stat(path)) != _identity(stat):
         raise Replaced(f"{path} changed while it was hashed")
-    batch_id = batch_id_for(path.name, digest.hexdigest())
+    batch_id = content_batch_id(digest.hexdigest())
     return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
 
 
-def hashed_beside(settings: Settings, path: Path, size: int) -> bool:
+def hashed_beside(settings: Settings, path: Path, size: int, by_name: bool | None = None) -> bool:
     """Whether a file of ``size`` bytes at ``path`` is identified by :class:`Identifying`:
-    a dropped file (no API batch id for a name) bigger than ``HASH_BESIDE_BYTES`` whose
-    content is hashed."""
-    return (
-        settings.dedup_by_content
-        and size > HASH_BESIDE_BYTES
-        and not BATCH_ID.fullmatch(path.name.split(".", 1)[0])
-    )
+    a dropped file (not an API batch, ``by_name`` as for :func:`identify`) bigger than
+    ``HASH_BESIDE_BYTES`` whose content is hashed."""
+    if by_name is None:
+        by_name = bool(BATCH_ID.fullmatch(path.name.split(".", 1)[0]))
+    return settings.dedup_by_content and size > HASH_BESIDE_BYTES and not by_name
 
 
 #: A dropped text file bigger than this is hashed beside its reading (:class:`Identifying`).

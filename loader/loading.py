@@ -42,6 +42,7 @@ from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.formats import from_name
 from lakehouse.heartbeat import write_heartbeat
+from lakehouse.layout import BATCH_ID
 from lakehouse.ledger import Ledger
 from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
@@ -210,12 +211,12 @@ class _Settled(Exception):
 _WINDOWED = frozenset({"csv", "tsv", "json", "ndjson"})
 
 
-def _hashed_beside(settings: Settings, path: Path) -> bool:
+def _hashed_beside(settings: Settings, path: Path, by_name: bool) -> bool:
     found = from_name(path.name)
     return (
         found is not None
         and found.kind in _WINDOWED
-        and landing.hashed_beside(settings, path, path.stat().st_size)
+        and landing.hashed_beside(settings, path, path.stat().st_size, by_name)
     )
 
 
@@ -620,10 +621,11 @@ class Loader:
         todo: list[_Arrival] = []
         for path in paths:
             try:
-                if _hashed_beside(self.settings, path):
+                by_name = self._written_by_api(table, path)
+                if _hashed_beside(self.settings, path, by_name):
                     todo.append(_Arrival(path))
                     continue
-                file = landing.identify(self.settings, table, path)
+                file = landing.identify(self.settings, table, path, by_name=by_name)
             except FileNotFoundError:
                 continue  # taken already (an event and a scan both saw it)
             except landing.Replaced as why:  # written to while hashed: its own event follows
@@ -633,6 +635,22 @@ class Loader:
             if start is not None:
                 todo.append(_Arrival(path, file, start))
         return todo
+
+    def _written_by_api(self, table: str, path: Path) -> bool:
+        """Whether the file at ``path`` is taken for the batch its name gives: a batch id the
+        ledger knows for ``table`` at the size the API landed, or one it does not know (the
+        API may have landed it and failed to record it). A file under a known batch's name
+        with another size or table (an archived API file corrected and dropped back) is
+        identified by its content, never taken for that batch."""
+        stem = path.name.split(".", 1)[0]
+        if not BATCH_ID.fullmatch(stem):
+            return False
+        known = self.ledger.get_batch(stem)
+        if known is None:
+            return True
+        if known.table != table:
+            return False
+        return known.bytes is None or known.bytes == path.stat().st_size
 
     def _admit(
         self, summary: LoadSummary, bronze: Bronze, file: LandingFile, seen: set[str]

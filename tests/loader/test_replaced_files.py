@@ -51,14 +51,14 @@ def _once(monkeypatch: pytest.MonkeyPatch, name: str, after: Callable[..., None]
     before it runs (retire, quarantine)."""
     real = getattr(landing, name)
 
-    def hooked(*args: object) -> object:
+    def hooked(*args: object, **kwargs: object) -> object:
         monkeypatch.setattr(landing, name, real)
         if name == "identify":
-            found = real(*args)
+            found = real(*args, **kwargs)
             after(*args)
             return found
         after(*args)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(landing, name, hooked)
 

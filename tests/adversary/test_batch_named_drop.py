@@ -1,0 +1,47 @@
+"""A dropped file named like an API batch is that batch only when the API wrote it.
+
+docs/loading.md: the batch id is a file's identity when the API wrote it. The loader took any
+name of the shape ``bat_<32 hex>`` for the batch, so an operator who corrected an archived API
+file and dropped it back under its name got "already in bronze": the file archived, its rows
+never loaded. A file of such a name that is not the batch the ledger recorded (another size or
+table) is identified by its content, as any dropped file, and loads.
+"""
+
+from __future__ import annotations
+
+from adversary_support import _bronze, _drop, run
+
+from lakehouse.settings import Settings
+from loader import Loader
+
+
+def test_new_content_under_a_loaded_batch_name_loads(module_lakehouse: Settings) -> None:
+    settings = module_lakehouse
+    table = "batch_named_drop"
+    first = run(settings, [(table, "a.csv", b"id,v\n1,a\n")])[table]
+    assert first.api_status == 202
+    rows = _bronze(settings, table)
+    assert rows is not None
+    batch_id = rows[0]["_batch_id"]
+    _drop(settings, table, f"{batch_id}.csv", b"id,v\n1,FIXED\n2,new\n")
+    summary = Loader(settings).load_pending()
+    assert not summary.skipped, summary.skipped
+    values = sorted(r["v"] for r in _bronze(settings, table) or [])
+    assert values == ["FIXED", "a", "new"]
+    (other,) = {r["_batch_id"] for r in _bronze(settings, table) or []} - {batch_id}
+    assert other != batch_id
+
+
+def test_the_same_bytes_under_the_batch_name_are_still_that_batch(
+    module_lakehouse: Settings,
+) -> None:
+    settings = module_lakehouse
+    table = "batch_named_again"
+    data = b"id,v\n1,a\n"
+    assert run(settings, [(table, "a.csv", data)])[table].api_status == 202
+    rows = _bronze(settings, table)
+    assert rows is not None
+    _drop(settings, table, f"{rows[0]['_batch_id']}.csv", data)  # the API's file, again
+    summary = Loader(settings).load_pending()
+    assert [s.batch_id for s in summary.skipped] == [rows[0]["_batch_id"]]
+    assert len(_bronze(settings, table) or []) == 1
