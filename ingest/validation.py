@@ -493,8 +493,11 @@ def _not_too_deep(body: bytes, ndjson: bool) -> None:
                 f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
             )
         return
-    for i, line in enumerate(_split_lines(body)):
-        reason = dialect.too_deep(line)
+    lines = body.split(b"\n")
+    if max(map(len, lines), default=0) <= limit:
+        return  # a line nested deeper than ``limit`` holds more brackets than that: bytes
+    for i, line in enumerate(lines):  # the line of the body, blank lines counted
+        reason = dialect.too_deep(line) if len(line) > limit else None
         if reason is not None:
             raise BodyError(reason, row=i)
 

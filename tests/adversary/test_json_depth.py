@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from adversary_support import bronze_table, post_file
 
+from ingest import validation
 from lakehouse import Settings, dialect, parquet
 from loader import Loader
 
@@ -162,3 +163,19 @@ def test_json_depth_is_counted_outside_strings() -> None:
     assert dialect.json_depth(_array(10_000)) == 10_000
     assert dialect.too_deep(_array(_DEEPEST)) is None
     assert dialect.too_deep(_array(_DEEPEST + 1)) is not None
+
+
+@pytest.mark.parametrize("deep", [_array(_DEEPEST + 1), b"[" * (_DEEPEST + 1)])
+def test_a_body_of_many_shallow_records_finds_its_one_too_deep(deep: bytes) -> None:
+    """The API looks at a line's nesting only when the line is longer than the limit (a line
+    nested deeper holds more brackets than that): among 3,000 shallow records, more brackets
+    than the limit in all, the one too deep is still named, at its line (blank lines counted,
+    as every NDJSON refusal names the file's line)."""
+    shallow = [b'{"a": [1, {"b": 2}], "c": "x"}'] * 3000
+    fine = b"\n".join(shallow) + b"\n"
+    assert validation.parse_records(fine, ndjson=True, max_records=10_000).count == 3000
+    body = b"\n".join([*shallow[:1700], b"", deep, *shallow[1700:]]) + b"\n"
+    with pytest.raises(validation.BodyError) as refused:
+        validation.parse_records(body, ndjson=True, max_records=10_000)
+    assert refused.value.row == 1701  # 0-based: line 1702, after a blank line
+    assert f"nested {_DEEPEST + 1} levels deep" in str(refused.value)
