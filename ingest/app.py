@@ -20,6 +20,7 @@ from ingest.parsing import Parsers
 from ingest.routers import batches, files, health, records, tables
 from ingest.timeouts import BodyTimeoutMiddleware
 from ingest.tokens import TokenStore
+from lakehouse.catalog import ColumnNames
 from lakehouse.contracts import ContractStore
 from lakehouse.exceptions import ConfigurationError, InvalidNameError
 from lakehouse.ledger import Ledger
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, host: str | None = None) -> FastAPI:
             settings.api_wrong_tokens_per_minute / 60, settings.api_wrong_tokens_burst
         ),
         parsers=Parsers(settings),
+        bronze_names=ColumnNames(settings),
     )
     swept = sweep_temporaries(settings)
     if swept:

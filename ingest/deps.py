@@ -12,6 +12,7 @@ from ingest.limits import RateLimiter
 from ingest.metrics import Metrics
 from ingest.parsing import Parsers
 from ingest.tokens import TokenStore
+from lakehouse.catalog import ColumnNames
 from lakehouse.contracts import ContractStore
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
@@ -30,6 +31,8 @@ class AppContext:
     metrics: Metrics
     anonymous: bool  # development mode, no tokens, loopback: see ingest.auth
     parsers: Parsers  # records bodies checked off the event loop (ingest.parsing)
+    #: each bronze table's column names (a body's name equal but for case to one is refused)
+    bronze_names: ColumnNames
     #: wrong tokens per client address: a client guessing tokens is slowed down (429)
     auth_failures: RateLimiter = field(default_factory=lambda: RateLimiter(0.1, 10))
 

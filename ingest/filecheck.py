@@ -10,7 +10,7 @@ import csv
 import io
 import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from ingest.typecheck import checked, fits_array, misfit_message
 from ingest.validation import (
     BodyError,
     RecordsError,
+    check_case,
     check_keys,
     check_some_key,
     parse_records,
@@ -55,7 +56,12 @@ def _open(path: Path, kind: FileFormat, bounds: Bounds) -> Iterator[IO[bytes]]:
 
 
 def _check_ndjson(
-    path: Path, kind: FileFormat, bounds: Bounds, contract: Contract | None, max_errors: int
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    existing: Sequence[str],
 ) -> int:
     rows = 0
     rest = b""
@@ -94,6 +100,7 @@ def _check_ndjson(
                     raise FileError("the file holds no records", 422)
                 check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
                 check_some_key(keys)
+                check_case(keys, existing)
                 return rows
 
 
@@ -104,6 +111,7 @@ def _check_json(
     contract: Contract | None,
     max_errors: int,
     max_bytes: int,
+    existing: Sequence[str],
 ) -> int:
     with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
@@ -121,6 +129,7 @@ def _check_json(
                 data, ndjson=True, contract=contract, max_errors=max_errors, offset=at
             )
             check_some_key(records.keys)
+            check_case(records.keys, existing)
             return records.count
         except BodyError:
             pass
@@ -128,6 +137,7 @@ def _check_json(
         data, ndjson=False, contract=contract, max_records=2**62, max_errors=max_errors, offset=at
     )
     check_some_key(records.keys)
+    check_case(records.keys, existing)
     return records.count
 
 
@@ -313,10 +323,16 @@ def _csv_values(
 
 
 def _check_csv(
-    path: Path, kind: FileFormat, bounds: Bounds, contract: Contract | None, max_errors: int
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    existing: Sequence[str],
 ) -> int:
     skip = contract.skip_lines if contract else 0
     layout = _csv_layout(path, kind, bounds, skip)
+    check_case(layout.header, existing)
     if contract is None:
         return layout.rows
     errors: list[dict[str, Any]] = [
@@ -413,13 +429,16 @@ def _check_parquet_schema(schema: pa.Schema) -> None:
             raise RecordsError([record_error(None, field.name, msg, "type_error")])
 
 
-def _check_parquet(path: Path, contract: Contract | None, max_errors: int, batch_rows: int) -> int:
+def _check_parquet(
+    path: Path, contract: Contract | None, max_errors: int, batch_rows: int, existing: Sequence[str]
+) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
     try:
         pf = parquet.open_file(path)
         _check_parquet_schema(pf.schema_arrow)
+        check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow)
         plain = not schema.equals(pf.schema_arrow, True)
@@ -482,17 +501,19 @@ def check_file(
     max_json_bytes: int = 16 * 1024**2,
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,
+    existing: Sequence[str] = (),
 ) -> int:
-    """Rows in the file at ``path``; raises FileError, BodyError or RecordsError."""
+    """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
+    the bronze table's column names (a name equal to one but for case is refused)."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     try:
         if kind.kind == "ndjson":
-            return _check_ndjson(path, kind, bounds, contract, max_errors)
+            return _check_ndjson(path, kind, bounds, contract, max_errors, existing)
         if kind.kind == "json":
-            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes)
+            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes, existing)
         if kind.kind in ("csv", "tsv"):
-            return _check_csv(path, kind, bounds, contract, max_errors)
-        return _check_parquet(path, contract, max_errors, batch_rows)
+            return _check_csv(path, kind, bounds, contract, max_errors, existing)
+        return _check_parquet(path, contract, max_errors, batch_rows, existing)
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None
     except InflateError as exc:

@@ -229,6 +229,14 @@ def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 
 
+def check_case(names: Iterable[str], existing: Iterable[str]) -> None:
+    """422 for a name equal but for case to a column the bronze table has (``existing``): the
+    loader would refuse the file (:func:`lakehouse.dialect.case_clash`, one rule for both)."""
+    clash = dialect.case_clash(names, existing)
+    if clash is not None:
+        raise RecordsError([record_error(None, clash[0], clash[1], "invalid_column")])
+
+
 def check_some_key(keys: Iterable[str]) -> None:
     """422 when records hold no key at all (only empty objects): bronze has no column to store
     them in, and the loader quarantines such a file (``empty``). Over a whole body or file."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import pyarrow as pa
@@ -46,6 +47,43 @@ def open_table(
         version=version,
         storage_options=settings.storage_options or None,
     )
+
+
+class ColumnNames:
+    """The column names of each table of a layer, as its Delta log says, for a request to
+    compare a body's names against (a table's names only grow). Cached per table and read
+    again when the log's folder changes (its mtime and size; a table in an object store: at
+    most every 2 s). A table missing or unreadable has no names: nothing to compare, never an
+    error (a name the cache missed is still refused by the loader)."""
+
+    def __init__(self, settings: Settings, layer: Layer = "bronze") -> None:
+        self._settings = settings
+        self._layer: Layer = layer
+        self._cache: dict[str, tuple[object, tuple[str, ...]]] = {}
+
+    def _stamp(self, name: str) -> object:
+        location = table_path(self._settings, self._layer, name)
+        if isinstance(location, Path):
+            found = (location / "_delta_log").stat()
+            return found.st_mtime_ns, found.st_size
+        return int(monotonic() // 2)
+
+    def names(self, name: str) -> tuple[str, ...]:
+        try:
+            stamp = self._stamp(name)
+        except (OSError, ValueError):
+            return ()
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            names = tuple(
+                f.name for f in open_table(self._settings, self._layer, name).schema().fields
+            )
+        except Exception:  # missing, being created, unreadable: nothing to compare against
+            return ()
+        self._cache[name] = (stamp, names)
+        return names
 
 
 def table_info(settings: Settings, layer: Layer, name: str) -> TableInfo:

@@ -255,6 +255,24 @@ def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
     return None
 
 
+def case_clash(names: Iterable[str], existing: Iterable[str]) -> tuple[str, str] | None:
+    """The first of ``names`` that differs only by case from a name of ``existing`` (a table's
+    columns), and why, or None: names are compared without case in Delta and DuckDB, so it
+    would be one column under two spellings. The loader refuses such a file (``invalid_column``)
+    and the API the same body, by this rule."""
+    spelled = {name.lower(): name for name in existing}
+    if not spelled:
+        return None
+    for name in names:
+        other = spelled.get(name.lower(), name)
+        if other != name:
+            return name, (
+                f"column {name!r} differs from the bronze table's column {other!r} only by "
+                "case; column names are case-insensitive, rename it to match"
+            )
+    return None
+
+
 # -- types --------------------------------------------------------------------------------------
 
 INTEGER_TEXT = r"0|-?[1-9][0-9]*"

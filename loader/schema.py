@@ -109,17 +109,10 @@ def case_problem(names: list[str], target: pa.Schema | None) -> FileRejected | N
     without case in Delta and DuckDB: it would be one column under two spellings)."""
     if target is None:
         return None
-    spelled = {name.lower(): name for name in target.names}
-    for name in names:
-        other = spelled.get(name.lower(), name)
-        if other != name:
-            return FileRejected(
-                "invalid_column",
-                f"column {name!r} differs from the bronze table's column {other!r} only by "
-                "case; column names are case-insensitive, rename it to match",
-                column=name,
-            )
-    return None
+    clash = dialect.case_clash(names, target.names)
+    if clash is None:
+        return None
+    return FileRejected("invalid_column", clash[1], column=clash[0])
 
 
 def parquet_plans(

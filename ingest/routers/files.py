@@ -145,6 +145,7 @@ async def post_file(
 
         async def work() -> dict[str, Any]:
             try:
+                existing = await run_in_threadpool(context.bronze_names.names, table)
                 rows = await run_in_threadpool(
                     check_file,
                     landing.tmp,
@@ -155,6 +156,7 @@ async def post_file(
                     max_json_bytes=settings.api_max_body_bytes,
                     max_inflated_bytes=settings.max_inflated_bytes,
                     max_inflate_ratio=settings.max_inflate_ratio,
+                    existing=existing,
                 )
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc) from None

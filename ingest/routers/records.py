@@ -23,7 +23,13 @@ from ingest.deps import AppContext, ContextDep
 from ingest.filecheck import FileError
 from ingest.landing import Landing, land_bytes
 from ingest.schemas import TABLE_PATTERN, Accepted, errors
-from ingest.validation import BodyError, Records, RecordsError, TooManyRecordsError
+from ingest.validation import (
+    BodyError,
+    Records,
+    RecordsError,
+    TooManyRecordsError,
+    check_case,
+)
 from lakehouse import dialect
 from lakehouse.layout import new_batch_id
 
@@ -94,7 +100,14 @@ def _land(
     context: AppContext, table: str, records: Records, early: Landing | None
 ) -> dict[str, Any]:
     """File I/O (write, fsync, rename, ledger), run in a worker thread. ``early``: the body
-    already written and fsynced; it lands if its bytes are what lands, else it is removed."""
+    already written and fsynced; it lands if its bytes are what lands, else it is removed.
+    A key equal but for case to a column the bronze table has: 422, nothing lands."""
+    try:
+        check_case(records.keys, context.bronze_names.names(table))
+    except RecordsError as exc:
+        if early is not None:
+            early.abort()
+        raise as_http_error(exc) from None
     if early is not None and early.bytes == len(records.ndjson):
         try:
             path = early.commit(context.ledger, records=records.count)
