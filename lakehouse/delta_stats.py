@@ -38,11 +38,18 @@ and object-store overwrites, compactions). A float inside a struct, list or map 
 (delta-rs's column options name top-level columns only): a filter on such a field may still
 skip a NaN in a Delta reader; DuckDB's builds read every Parquet file with ``can_have_nan``.
 Files written before this keep their footers until rewritten (compaction, a full refresh).
+
+The same property keeps out a column whose values have no bound readers can read: a timestamp
+or date past 9999-12-31 or before year 1 (or infinite), which DuckDB computes but no Python
+``datetime`` holds. deltalake parses such bounds as none and its Arrow dataset then skips the
+file for any filter on the column; the publish names such columns (``also`` of
+:func:`stats_configuration` and :func:`guard`), found in the model's rows.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Literal
 
 import pyarrow as pa
@@ -98,20 +105,23 @@ def listed(value: str) -> set[str]:
     return names
 
 
-def stats_configuration(schema: pa.Schema) -> dict[str, str]:
+def stats_configuration(schema: pa.Schema, also: Collection[str] = ()) -> dict[str, str]:
     """The configuration a new table of ``schema`` is created with: ``{}`` when delta-rs writes
-    every column's bounds right, else :data:`STATS_COLUMNS` listing the exact columns."""
-    if not any(inexact(f.type) for f in schema):
+    every column's bounds right, else :data:`STATS_COLUMNS` listing the exact columns (less
+    the columns named in ``also``: e.g. timestamps no Python datetime holds)."""
+    if not any(inexact(f.type) or f.name in also for f in schema):
         return {}
-    return {STATS_COLUMNS: ",".join(_quote(f.name) for f in schema if not inexact(f.type))}
+    keep = [f.name for f in schema if not inexact(f.type) and f.name not in also]
+    return {STATS_COLUMNS: ",".join(_quote(name) for name in keep)}
 
 
-def guard(table: DeltaTable, incoming: pa.Schema) -> bool:
+def guard(table: DeltaTable, incoming: pa.Schema, also: Collection[str] = ()) -> bool:
     """Before ``incoming`` is written into ``table``: make sure no column of either with inexact
-    bounds gets statistics (sets :data:`STATS_COLUMNS`, one commit); whether it committed."""
+    bounds, nor any named in ``also``, gets statistics (sets :data:`STATS_COLUMNS`, one
+    commit); whether it committed. A column once left out stays out."""
     fields = {f.name: f for f in pa.schema(table.schema().to_arrow())}
     fields.update({f.name: f for f in incoming})
-    wrong = {name for name, f in fields.items() if inexact(f.type)}
+    wrong = {name for name, f in fields.items() if inexact(f.type) or name in also}
     if not wrong:
         return False
     current = table.metadata().configuration.get(STATS_COLUMNS)

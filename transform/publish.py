@@ -434,8 +434,11 @@ class Publisher:
         seq = _seq(current, model) + 1
         commit = self._commit(model, seq, None)
         quoted = ", ".join(_q(c) for c in columns)
-        # delta-rs writes the merged or appended files' bounds: none for wide decimals
-        delta_stats.guard(current, pa.schema([]))
+        # delta-rs writes the merged or appended files' bounds: none for wide decimals, nor
+        # for timestamps no reader can bound
+        delta_stats.guard(
+            current, pa.schema([]), _unbounded_times(cur, f"select * from {model.relation}")
+        )
         if deleted or updated:
             expected = {
                 "num_target_rows_inserted": changed - updated,
@@ -906,9 +909,10 @@ class Publisher:
         (``parts`` are then empty: :meth:`_key_parts`)."""
         folder = delta_files.local_folder(self.location(model), self._storage)
         schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
+        far = _unbounded_times(cur, select, schema)
         if current is not None:  # wide decimals get no bounds from delta-rs's later writes
-            delta_stats.guard(current, schema)
-        configuration = delta_stats.stats_configuration(schema) or None
+            delta_stats.guard(current, schema, far)
+        configuration = delta_stats.stats_configuration(schema, far) or None
         level = _compression_level(current)
         if folder is not None:
             types = cur.sql(f"select * from ({select}) limit 0").types
@@ -1636,3 +1640,32 @@ def _q(identifier: str) -> str:
 def _bq(identifier: str) -> str:
     """A delta-rs (DataFusion) quoted identifier."""
     return "`" + identifier.replace("`", "``") + "`"
+
+
+#: The instants a Python ``datetime`` holds, in microseconds since 1970 (0001-01-01 to
+#: 9999-12-31 23:59:59.999999): deltalake reads a Delta bound outside them as none
+_FIRST_US = -62_135_596_800_000_000
+_LAST_US = 253_402_300_799_999_999
+
+
+def _unbounded_times(
+    cur: duckdb.DuckDBPyConnection, select: str, schema: pa.Schema | None = None
+) -> list[str]:
+    """The timestamp and date columns of ``select`` (a query or relation) holding a value no
+    Delta reader can bound (past 9999-12-31, before year 1, infinite: DuckDB computes them).
+
+    A file's add action gets no bound for such a column (delta-rs's string for it deltalake
+    reads as none), and deltalake's Arrow dataset then skips the whole file for any filter on
+    it: the publish keeps these columns out of the table's statistics columns instead
+    (:func:`lakehouse.delta_stats.guard`), which costs only skipping by them."""
+    if schema is None:
+        schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
+    times = [f.name for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date32(f.type)]
+    if not times:
+        return []
+    checks = ", ".join(
+        f"bool_or(isinf({_q(n)}) or epoch_us({_q(n)}) not between {_FIRST_US} and {_LAST_US})"
+        for n in times
+    )
+    [found] = cur.sql(f"select {checks} from ({select})").fetchall()
+    return [name for name, far in zip(times, found, strict=True) if far]

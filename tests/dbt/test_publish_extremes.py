@@ -15,6 +15,7 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder
 
 from lakehouse import Settings
+from lakehouse.delta_stats import STATS_COLUMNS
 from lakehouse.storage import arrow_dataset
 from transform.publish import ModelSpec, Publisher
 
@@ -126,3 +127,67 @@ def test_a_model_holding_a_year_before_1000_is_found_by_filtered_reads(
     assert reader.sql("select count(*) from published").fetchall() == [(2,)]
     assert reader.sql(f"select k from published where {where}").fetchall() == [(2,)]
     assert _ids(table, where) == [2]
+
+
+@pytest.mark.parametrize(
+    "far",
+    [
+        "timestamptz '9999-12-31 00:00:00+00' + interval 2 days",
+        "timestamptz '0001-01-01 00:00:00+00' - interval 3 days",
+        "timestamp '9999-12-31 00:00:00' + interval 10000 years",
+        "'infinity'::timestamptz",
+        "date '9999-12-31' + 2",
+        "date '0001-01-01' - 5",
+    ],
+)
+def test_a_model_computing_a_time_past_9999_keeps_every_file_findable(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, far: str
+) -> None:
+    """A model can compute an instant or date no Python ``datetime`` holds (past 9999-12-31,
+    before year 1, infinite: DuckDB's reach to year 294247). Its file's add action can carry no
+    readable bound for the column, and deltalake's Arrow dataset skipped that file for any
+    filter on it (0 rows where 2 match). The publish keeps such a column out of the table's
+    statistics columns, for a rewrite and for the appends and merges after it."""
+    conn.execute(
+        f"create table main.spans as select i::bigint as k, case when i = 0 then {far}"
+        " else timestamptz '2024-01-01 00:00:00+00' end as valid_to from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    publisher = Publisher(settings, conn)
+    model = _model("spans")
+    assert publisher.publish(model).rows == 3
+    table = DeltaTable(str(settings.dados / "gold" / "spans"))
+    kind = pa.schema(table.schema().to_arrow()).field("valid_to").type
+    day: object = datetime(2024, 1, 1, tzinfo=UTC if getattr(kind, "tz", None) else None)
+    if pa.types.is_date32(kind):
+        day = datetime(2024, 1, 1).date()
+    match = pads.field("valid_to") == pa.scalar(day, kind)
+    assert arrow_dataset(table).count_rows(filter=match) == 2
+    assert "valid_to" not in table.metadata().configuration[STATS_COLUMNS]
+    assert "`k`" in table.metadata().configuration[STATS_COLUMNS]
+    # later writes by delta-rs (an append of new rows, a merge of changed ones) keep it out
+    conn.execute("insert into main.spans values (3, '2024-01-01'), (4, '2030-01-01')")
+    assert publisher.publish(model).mode == "append"
+    conn.execute("update main.spans set valid_to = '2031-01-01' where k = 4")
+    assert publisher.publish(model).mode == "merge"
+    table.update_incremental()
+    assert arrow_dataset(table).count_rows(filter=match) == 3
+    assert arrow_dataset(table).count_rows() == 5
+
+
+def test_a_model_without_far_times_keeps_their_statistics(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Only a column holding such a value leaves the statistics: times within 0001-9999 (the
+    end of time included) keep their bounds, and the table its default configuration."""
+    conn.execute(
+        "create table main.spans as select i::bigint as k, case when i = 0 then"
+        " timestamptz '9999-12-31 23:59:59.999999+00' else timestamptz '0001-01-01 00:00:00+00'"
+        " end as valid_to, date '9999-12-31' as until from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    Publisher(settings, conn).publish(_model("spans"))
+    table = DeltaTable(str(settings.dados / "gold" / "spans"))
+    assert STATS_COLUMNS not in table.metadata().configuration
+    names = pa.table(table.get_add_actions(flatten=True)).schema.names
+    assert "min.valid_to" in names and "max.until" in names
