@@ -117,6 +117,9 @@ def _check_json(
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileError(f"a .json file above {max_bytes} bytes: send it as NDJSON", 413)
+    doubled = dialect.second_bom(data)
+    if doubled is not None:
+        raise BodyError(doubled, row=0)
     at = len(data)
     data = data.removeprefix(dialect.BOM_UTF8)
     at -= len(data)  # the offset of what is checked in the file: its byte-order mark's length
@@ -126,7 +129,12 @@ def _check_json(
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:
             records = parse_records(
-                data, ndjson=True, contract=contract, max_errors=max_errors, offset=at
+                data,
+                ndjson=True,
+                contract=contract,
+                max_errors=max_errors,
+                opens_file=False,  # its byte-order mark dropped above
+                offset=at,
             )
             check_some_key(records.keys)
             check_case(records.keys, existing)
@@ -134,7 +142,13 @@ def _check_json(
         except BodyError:
             pass
     records = parse_records(
-        data, ndjson=False, contract=contract, max_records=2**62, max_errors=max_errors, offset=at
+        data,
+        ndjson=False,
+        contract=contract,
+        max_records=2**62,
+        max_errors=max_errors,
+        opens_file=False,
+        offset=at,
     )
     check_some_key(records.keys)
     check_case(records.keys, existing)

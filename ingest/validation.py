@@ -540,6 +540,8 @@ def parse_records(
     it is a byte of the data, refused as the loader refuses it). ``offset``: of ``body`` in
     the file it lands as. A byte that is not UTF-8 is named at its offset in that file, as
     the loader names it (``not UTF-8 at byte N``, counted from the file's start)."""
+    if opens_file and (doubled := dialect.second_bom(body)) is not None:
+        raise BodyError(doubled, row=0 if ndjson else None)
     try:
         return _parse_records(
             body,

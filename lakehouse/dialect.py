@@ -8,7 +8,7 @@ The rule (``docs/loading.md`` says why each choice):
 
 **Text.** CSV/TSV are UTF-8 (a leading byte-order mark is dropped) or UTF-16 with a BOM (read as
 UTF-16); anything else is refused as "not UTF-8 at byte N", N being the first byte that is not.
-JSON is UTF-8 (a BOM is dropped).
+JSON is UTF-8 (one leading BOM is dropped; a second is no JSON: :func:`second_bom`).
 
 **CSV records.** Quote ``"``, escape ``""`` (RFC 4180); a record ends at LF, CRLF or CR; a quoted
 field keeps its newlines exactly; a quote inside an unquoted field is a character, text after a
@@ -150,6 +150,21 @@ def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BOM_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+
+
+def second_bom(head: bytes) -> str | None:
+    """Why a JSON text opening with ``head`` is refused for a doubled byte-order mark, or None.
+
+    One UTF-8 byte-order mark opening a JSON file (or body) is dropped: it is no data. A second
+    one right after it is a U+FEFF before the JSON text, which is no JSON; the API and the loader
+    both refuse it, in these words (DuckDB alone would skip it, after the loader dropped the
+    first)."""
+    if not head.startswith(BOM_UTF8 * 2):
+        return None
+    return (
+        "a second byte-order mark (U+FEFF) at byte 3, before the JSON text: the one opening the"
+        " file is dropped, another is not JSON"
+    )
 
 
 def text_encoding(head: bytes) -> Literal["utf-8", "utf-16"]:

@@ -941,7 +941,9 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     file's: that error itself, so the file stays in the landing zone for the next pass."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         return exc
-    text = str(exc)
+    # DuckDB names the file it read: a scratch copy (without a byte-order mark, inflated), never
+    # the landing file's name; the refusal is about the landing file, named in its .error.json
+    text = re.sub(rf' in file "({re.escape(str(path))}|[^"]*)",?', "", str(exc))
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
     line = None
     if match:
@@ -1053,6 +1055,9 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     cut-short file)."""
     path = _plain(source, limits, stack)
     head = _head(path)
+    doubled = dialect.second_bom(head)
+    if doubled is not None:  # DuckDB would skip it once the first is dropped
+        raise FileRejected("unparseable", f"line 1: {doubled}", line=1)
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise FileRejected("empty", "the file is empty")
     if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
