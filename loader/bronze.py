@@ -117,11 +117,19 @@ class Bronze:
             columns = {f.name: f for f in pa.schema(self._table.schema().to_arrow())} | columns
         commit = CommitProperties(app_transactions=txns, custom_metadata=commit_metadata(opened))
         folder = local_folder(str(self.path), self._storage)
-        if self._table is not None and folder is not None and own_files.fits(self._table, data):
+        configuration = delta_stats.stats_configuration(data.schema)  # of a new table
+        if folder is not None and (
+            own_files.fits(self._table, data)
+            if self._table is not None
+            else own_files.fits_new(data)
+        ):
             # read whole: one file, as delta-rs writes a piece
             data = data if isinstance(data, pa.Table) else data.read_all()
             if data.num_rows:  # (no row: delta-rs commits it as it always has)
-                own_files.append(self._table, folder, data, commit)  # the same rows and log
+                if self._table is not None:  # the same rows and log
+                    own_files.append(self._table, folder, data, commit)
+                else:
+                    own_files.create(folder, data, configuration, commit)
                 return self._written()
         # against the snapshot the watermarks were read from: a concurrent commit of the same
         # file (another worker) makes Delta refuse this one instead of writing it twice
@@ -131,9 +139,7 @@ class Bronze:
             mode="append",
             schema_mode="merge",
             storage_options=None if self._table is not None else self._storage,
-            configuration=None
-            if self._table is not None
-            else delta_stats.stats_configuration(data.schema) or None,
+            configuration=None if self._table is not None else configuration or None,
             writer_properties=delta_stats.writer_properties(pa.schema(columns.values())),
             commit_properties=commit,
         )

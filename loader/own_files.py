@@ -20,16 +20,19 @@ another type, object storage or no rows: ``write_deltalake`` as before.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from lakehouse.delta_adds import add_action, stats_columns
 
-__all__ = ["append", "fits", "plain"]
+__all__ = ["append", "create", "fits", "fits_new", "plain"]
 
 #: delta-rs's defaults for a write_deltalake: snappy, row groups up to 1,048,576 rows
 COMPRESSION = "snappy"
@@ -76,8 +79,22 @@ def fits(table: DeltaTable, data: pa.Table | pa.RecordBatchReader) -> bool:
     for a text column."""
     if not ENABLED or not plain(table):
         return False
-    schema = data.schema
-    current = table.schema()
+    return _same(table.schema(), data.schema)
+
+
+def fits_new(data: pa.Table | pa.RecordBatchReader) -> bool:
+    """Whether a new table can be made of ``data``'s rows as a file of our own: a Delta schema
+    of them whose Arrow types are theirs, or text for a text column."""
+    if not ENABLED:
+        return False
+    try:
+        made = DeltaSchema.from_arrow(data.schema)
+    except Exception:  # a type Delta cannot hold: delta-rs says why
+        return False
+    return _same(made, data.schema)
+
+
+def _same(current: DeltaSchema, schema: pa.Schema) -> bool:
     try:
         if DeltaSchema.from_arrow(schema).to_json() != current.to_json():
             return False
@@ -97,7 +114,37 @@ def fits(table: DeltaTable, data: pa.Table | pa.RecordBatchReader) -> bool:
 def append(table: DeltaTable, folder: Path, rows: pa.Table, commit: CommitProperties) -> None:
     """``rows`` (which :func:`fits` ``table``, at least one) as one Parquet file in ``folder``,
     committed to ``table`` with ``commit``. A failure before the commit leaves no file."""
-    schema = pa.schema(table.schema().to_arrow())
+    configuration = table.metadata().configuration
+    with _written(folder, table.schema(), configuration, rows) as action:
+        table.create_write_transaction([action], "append", table.schema(), commit_properties=commit)
+
+
+def create(
+    folder: Path, rows: pa.Table, configuration: dict[str, str], commit: CommitProperties
+) -> None:
+    """A new table in ``folder`` of ``rows`` (:func:`fits_new`, at least one) as one Parquet
+    file, made with ``configuration`` and ``commit`` (refused when a table is there by then:
+    someone else made it). A failure before the commit leaves no file."""
+    schema = DeltaSchema.from_arrow(rows.schema)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _written(folder, schema, configuration, rows) as action:
+        create_table_with_add_actions(
+            str(folder),
+            schema,
+            [action],
+            mode="error",
+            configuration=configuration or None,
+            commit_properties=commit,
+        )
+
+
+@contextmanager
+def _written(
+    folder: Path, delta: DeltaSchema, configuration: Mapping[str, str | None], rows: pa.Table
+) -> Iterator[AddAction]:
+    """``rows`` written as one Parquet file in ``folder``; its add action, for a commit in the
+    ``with`` block. A failure before the block ends deletes the file."""
+    schema = pa.schema(delta.to_arrow())
     path = folder / f"part-00000-{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
     try:
         pq.write_table(
@@ -110,14 +157,9 @@ def append(table: DeltaTable, folder: Path, rows: pa.Table, commit: CommitProper
             # writes (lakehouse.delta_stats.writer_properties)
             write_statistics=[f.name for f in schema if not pa.types.is_floating(f.type)],
         )
-        action = add_action(
-            folder,
-            path,
-            schema,
-            columns=stats_columns(table.metadata().configuration, schema),
-            rows=rows,
+        yield add_action(
+            folder, path, schema, columns=stats_columns(configuration, schema), rows=rows
         )
-        table.create_write_transaction([action], "append", table.schema(), commit_properties=commit)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
