@@ -13,8 +13,11 @@ kept).
 Only where nothing else would differ (:func:`fits`): a local table that exists, asks nothing
 more of a writer (:func:`plain`), and whose schema the rows already have, column for column
 (names, order, Delta types, nullability, metadata), each column's Arrow type one the table
-reads as is. A first write, a new column,
-another type, object storage or no rows: ``write_deltalake`` as before.
+reads as is; or (:func:`fits_new`, :func:`create`) a new local table whose first rows make a
+Delta schema of their own Arrow types, made with the protocol, schema and configuration
+``write_deltalake`` would give it, in one commit with its first file (``CREATE TABLE``; refused
+when a table is there by then). A new column, another type, a partitioned table or one asking
+more of a writer, object storage or no rows: ``write_deltalake`` as before.
 """
 
 from __future__ import annotations

@@ -33,6 +33,12 @@ from loader import own_files
 from loader.loading import Loader
 
 OURS = '"partitionBy":"[]"'  # create_write_transaction's commitInfo; write_deltalake's has none
+CREATED = '"operation":"CREATE TABLE"'  # create_table_with_add_actions's; write_deltalake's: WRITE
+
+
+def _ours(commit: str) -> bool:
+    """Whether a commit's log text is one of ours (own_files.append or own_files.create)."""
+    return OURS in commit or (CREATED in commit and '{"add":' in commit)
 
 
 def _csv(rows: int, seed: int) -> str:
@@ -171,7 +177,7 @@ def _check_stats(delta: DeltaTable) -> int:
     log = sorted((folder / "_delta_log").glob("*.json"))
     for commit in log:
         lines = [json.loads(line) for line in commit.read_text().splitlines()]
-        if OURS not in commit.read_text():
+        if not _ours(commit.read_text()):
             continue
         for add in (line["add"] for line in lines if "add" in line):
             stats = json.loads(add["stats"])
@@ -210,10 +216,11 @@ def test_own_files_hold_what_delta_rs_wrote(tmp_path: Path, kind: str) -> None:
     ours = _load(tmp_path / "ours", FILES[kind], own=True)
     old = DeltaTable(str(table_path(theirs, "bronze", "t")))
     new = DeltaTable(str(table_path(ours, "bronze", "t")))
-    log = "".join(p.read_text() for p in sorted(Path(new.table_uri[7:], "_delta_log").glob("*")))
-    assert OURS in log  # the pieces after the first went our way
-    assert OURS not in "".join(
-        p.read_text() for p in Path(old.table_uri[7:], "_delta_log").glob("*.json")
+    log = sorted(Path(new.table_uri[7:], "_delta_log").glob("*.json"))
+    assert _ours(log[0].read_text())  # the new table's first commit went our way (create)
+    assert OURS in "".join(p.read_text() for p in log[1:])  # and pieces after it (append)
+    assert not any(
+        _ours(p.read_text()) for p in Path(old.table_uri[7:], "_delta_log").glob("*.json")
     )
     assert new.schema().to_json() == old.schema().to_json()
     assert new.metadata().configuration == old.metadata().configuration
