@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable, QueryBuilder
+from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 from lakehouse import Settings
 from lakehouse.delta_stats import STATS_COLUMNS
@@ -187,6 +187,90 @@ def test_a_model_without_far_times_keeps_their_statistics(
     )
     settings = Settings(root=tmp_path)
     Publisher(settings, conn).publish(_model("spans"))
+    table = DeltaTable(str(settings.dados / "gold" / "spans"))
+    assert STATS_COLUMNS not in table.metadata().configuration
+    names = pa.table(table.get_add_actions(flatten=True)).schema.names
+    assert "min.valid_to" in names and "max.until" in names
+
+
+@pytest.mark.parametrize("how", ["append", "merge"])
+def test_a_time_past_9999_first_written_by_an_append_or_merge_leaves_the_statistics(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, how: str
+) -> None:
+    """A far time that first comes with a batch (a new row appended, a row changed by a merge)
+    is found in the rows written: the column leaves the statistics before delta-rs writes its
+    file, and a filtered read still finds every row."""
+    conn.execute(
+        "create table main.spans as select i::bigint as k,"
+        " timestamptz '2024-01-01 00:00:00+00' as valid_to from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    publisher = Publisher(settings, conn)
+    model = _model("spans")
+    assert publisher.publish(model).mode == "overwrite"
+    table = DeltaTable(str(settings.dados / "gold" / "spans"))
+    assert STATS_COLUMNS not in table.metadata().configuration
+    conn.execute("insert into main.spans values (3, '2024-01-01'), (4, '2024-01-01')")
+    assert publisher.publish(model).mode == "append"  # a second file, for the merge to touch
+    far = "timestamptz '9999-12-31 00:00:00+00' + interval 2 days"
+    if how == "append":
+        conn.execute(f"insert into main.spans values (5, {far}), (6, '2024-01-01')")
+    else:
+        conn.execute(f"update main.spans set valid_to = {far} where k = 4")
+    assert publisher.publish(model).mode == how
+    table.update_incremental()
+    assert "valid_to" not in table.metadata().configuration[STATS_COLUMNS]
+    match = pads.field("valid_to") == pa.scalar(
+        datetime(2024, 1, 1, tzinfo=UTC), pa.timestamp("us", "UTC")
+    )
+    assert arrow_dataset(table).count_rows(filter=match) == (6 if how == "append" else 4)
+
+
+def test_an_append_to_a_table_whose_files_hold_an_unbounded_time_reads_the_whole_model(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A table written before the publish looked for far times (here by delta-rs itself) may
+    hold one in a file whose add action then has no readable bound: the rows a later append
+    writes are not all there is to check. The publish reads the whole model then, and the
+    column leaves the statistics, so the old file is found again by a filtered read."""
+    conn.execute(
+        "create table main.spans as select i::bigint as k, case when i = 0 then"
+        " timestamptz '9999-12-31 00:00:00+00' + interval 2 days"
+        " else timestamptz '2024-01-01 00:00:00+00' end as valid_to from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    path = settings.dados / "gold" / "spans"
+    write_deltalake(str(path), conn.sql("select * from main.spans").to_arrow_table())
+    table = DeltaTable(str(path))
+    match = pads.field("valid_to") == pa.scalar(
+        datetime(2024, 1, 1, tzinfo=UTC), pa.timestamp("us", "UTC")
+    )
+    assert arrow_dataset(table).count_rows(filter=match) == 0  # the defect the check prevents
+    conn.execute("insert into main.spans values (3, '2024-01-01'), (4, '2030-01-01')")
+    assert Publisher(settings, conn).publish(_model("spans")).mode == "append"
+    table.update_incremental()
+    assert "valid_to" not in table.metadata().configuration[STATS_COLUMNS]
+    assert arrow_dataset(table).count_rows(filter=match) == 3
+
+
+def test_an_append_keeps_the_statistics_of_times_readers_can_bound(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The end of time and the beginning of it, in the published files and in an appended
+    batch, keep the column's statistics (whether the whole model or the batch is read)."""
+    conn.execute(
+        "create table main.spans as select i::bigint as k, case when i = 0 then"
+        " timestamptz '9999-12-31 23:59:59.999999+00' else timestamptz '0001-01-01 00:00:00+00'"
+        " end as valid_to, date '9999-12-31' as until from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    publisher = Publisher(settings, conn)
+    publisher.publish(_model("spans"))
+    conn.execute(
+        "insert into main.spans values (3, '0001-01-01 00:00:00+00', '0001-01-01'),"
+        " (4, '2024-01-01 00:00:00+00', '2024-01-01')"
+    )
+    assert publisher.publish(_model("spans")).mode == "append"
     table = DeltaTable(str(settings.dados / "gold" / "spans"))
     assert STATS_COLUMNS not in table.metadata().configuration
     names = pa.table(table.get_add_actions(flatten=True)).schema.names
