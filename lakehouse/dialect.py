@@ -76,7 +76,8 @@ timestamp columns; a number only number or text columns.
 value that does not fit is a *mismatch* (never widened, rounded or cut); the table's
 ``on_mismatch`` says what happens (:data:`MismatchPolicy`): ``rescue`` (default) stores null in
 the column and the value's text under its column name in the row's ``_rescued_data`` (a JSON
-object), ``quarantine`` refuses the file naming line, column and value.
+object; Parquet bytes that are not UTF-8, having no text, as ``{"base64": ...}``), ``quarantine``
+refuses the file naming line, column and value.
 """
 
 from __future__ import annotations

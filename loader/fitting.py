@@ -17,6 +17,7 @@ a column that keeps text stores a string's characters (:func:`json_text`).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -659,7 +660,12 @@ class Typer:
         """One column of a batch typed, and its values that did not fit (None: all did)."""
         if plan.kept:
             return (values if values.type == plan.stored else values.cast(plan.stored)), None
-        text = values if plan.via_text is None else _as_text(values, plan)
+        if plan.via_text is not None:
+            text, no_text = _as_text(values, plan)
+            if no_text is not None:  # bytes that are not UTF-8: null here, rescued as base64
+                return self._without_text(plan, values, text, no_text)
+        else:
+            text = values
         if self._printed_numbers(plan):
             numbers = _all_numbers(text, plan, inferred_from)
             if numbers is not None:  # every value a plain number: none nested to check
@@ -681,6 +687,34 @@ class Typer:
             return cast(text, plan.data_type), None
         typed, wrong = self._typed(plan, text)
         return typed, None if wrong is None else (plan, wrong, text)
+
+    def _without_text(
+        self, plan: ColumnPlan, values: pa.Array, text: pa.Array, no_text: pa.Array
+    ) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
+        """A column of Parquet bytes some of which are not UTF-8 (``no_text``; ``text`` null
+        there): those are mismatches whatever the column's rule (no text, so no text fits),
+        rescued in their base64 form (:func:`rescued_bytes`) or refusing the file at the first
+        of them or of the values that do not fit the rule, whichever comes first."""
+        first = int(pc.index(no_text, True).as_py())
+        if plan.typed:
+            try:
+                typed, wrong = self._typed(plan, text)
+            except Mismatch as exc:  # under quarantine: a value before the first bytes
+                if exc.row < self.rows + first:
+                    raise
+                wrong = None
+        else:
+            typed, wrong = text, None
+        if self.policy == "quarantine":
+            shown = rescued_bytes(values[first].as_py())
+            raise Mismatch(
+                plan.name,
+                plan.data_type,
+                f"bytes that are not UTF-8 (base64 {shown})",
+                self.rows + first,
+            )
+        wrong = no_text if wrong is None else pc.or_(wrong, no_text)
+        return typed, (plan, wrong, _RawText(text, values, no_text))
 
     def _printed_numbers(self, plan: ColumnPlan) -> bool:
         """Whether a column is a ``BIGINT`` or ``DOUBLE`` column of JSON numbers as DuckDB
@@ -745,8 +779,12 @@ class Typer:
         for _, wrong, _ in bad[1:]:
             any_bad = pc.or_(any_bad, wrong)
         rows = pc.indices_nonzero(any_bad)
-        objects: list[dict[str, str]] = [{} for _ in range(len(rows))]
-        for plan, wrong, text in bad:
+        objects: list[dict[str, str | dict[str, str]]] = [{} for _ in range(len(rows))]
+        for plan, wrong, column in bad:
+            if isinstance(column, _RawText):  # Parquet bytes, some of them not UTF-8
+                self._rescue_bytes(objects, rows, plan, wrong, column)
+                continue
+            text = column
             if self.json and self._still_json(plan) and plan.data_type != OBJECT:
                 _no_repeated_keys(text, None, plan.name, self.rows)  # rescued as text
             picked = pc.take(wrong, rows).to_pylist()
@@ -760,6 +798,43 @@ class Typer:
                     self.rescued += 1
         texts = pa.array([json.dumps(o, ensure_ascii=False) for o in objects], _STRING)
         return pc.replace_with_mask(pa.nulls(n, _STRING), any_bad, texts)
+
+    def _rescue_bytes(
+        self,
+        objects: list[dict[str, str | dict[str, str]]],
+        rows: pa.Array,
+        plan: ColumnPlan,
+        wrong: pa.Array,
+        column: _RawText,
+    ) -> None:
+        """Rescue a column of Parquet bytes: a value with text as that text, one without (bytes
+        that are not UTF-8) as ``{"base64": ...}``."""
+        picked = pc.take(wrong, rows).to_pylist()
+        no_text = pc.take(column.no_text, rows).to_pylist()
+        texts = pc.take(column.text, rows).to_pylist()
+        raw = pc.take(column.values, rows).to_pylist()
+        for obj, hit, bytes_only, text, value in zip(
+            objects, picked, no_text, texts, raw, strict=True
+        ):
+            if hit:
+                obj[plan.name] = {"base64": rescued_bytes(value)} if bytes_only else text
+                self.rescued += 1
+
+
+@dataclass(frozen=True)
+class _RawText:
+    """A column of Parquet bytes met by a rule: ``text`` (null where ``no_text``: bytes that are
+    not UTF-8) and the bytes as written (``values``)."""
+
+    text: pa.Array
+    values: pa.Array
+    no_text: pa.Array
+
+
+def rescued_bytes(value: bytes) -> str:
+    """Bytes with no text (not UTF-8) in their rescued form: base64 (RFC 4648, padded), which
+    ``_rescued_data`` holds as ``{"column": {"base64": "..."}}`` (``docs/loading.md``)."""
+    return base64.b64encode(value).decode("ascii")
 
 
 _FLOAT64 = pa.float64()
@@ -967,16 +1042,43 @@ def _may_hold(text: pa.Array, byte: bytes) -> bool:
     return found >= 0
 
 
-def _as_text(values: pa.Array, plan: ColumnPlan) -> pa.Array:
-    """Typed values (Parquet) as text, to meet another type's rule."""
+def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | None]:
+    """Typed values (Parquet) as text, to meet another type's rule, and for a column of bytes
+    the mask of those that are not UTF-8 (null in the text; None: every value has a text)."""
     if pa.types.is_null(values.type):
-        return pa.nulls(len(values), _STRING)
+        return pa.nulls(len(values), _STRING), None
     try:
         if parquet.is_nested(values.type):  # its JSON text, as a nested JSON value's
-            return parquet.json_texts(values)
-        return pc.cast(values, _STRING)
+            return parquet.json_texts(values), None
+        return pc.cast(values, _STRING), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
+        if _is_bytes(values.type):
+            return _bytes_text(values)
         raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
+
+
+def _is_bytes(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    )
+
+
+def _bytes_text(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Bytes as their UTF-8 text, value by value (a column some of whose values are not UTF-8:
+    those are null, and marked in the mask)."""
+    texts: list[str | None] = []
+    bad: list[bool] = []
+    for value in values.to_pylist():
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            texts.append(None)
+            bad.append(True)
+    return pa.array(texts, _STRING), pa.array(bad, pa.bool_())
 
 
 def plan_columns(

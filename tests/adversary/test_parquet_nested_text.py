@@ -170,7 +170,8 @@ def test_a_declared_text_column_takes_any_parquet_value_as_its_text(
 ) -> None:
     """The API refused these with 422 ("column type list<...> does not fit varchar") where the
     loader keeps each value's text: both keep them now. Bytes that are not UTF-8 have no text:
-    both refuse them."""
+    the API refuses them (a declared column's mismatch is 422), a dropped file is loaded with
+    the bytes rescued in base64, as any mismatch of a file nobody waits on."""
     settings = one_lakehouse
     (settings.dbt_project_dir / "models" / "sources.yml").write_text(_CONTRACT)
     values = {
@@ -190,8 +191,14 @@ def test_a_declared_text_column_takes_any_parquet_value_as_its_text(
     assert "binary does not fit varchar" in r.text
     raw = settings.raw_dir / "declared"
     (raw / "d.parquet").write_bytes(_parquet(c=pa.array([b"\xff"], pa.binary())))
-    refused = Loader(settings).load_pending().quarantined
-    assert [q.kind for q in refused] == ["type_conflict"]
+    assert Loader(settings).load_pending().quarantined == []
+    rows = _rows(settings, "declared")
+    assert sorted((r["c"] or "", r["_rescued_data"] or "") for r in rows) == [
+        ("", '{"c": {"base64": "/w=="}}'),
+        ("5", ""),
+        ("[1,2]", ""),
+        ('{"a":1}', ""),
+    ]
 
 
 def test_the_json_text_of_nested_values() -> None:
