@@ -48,7 +48,13 @@ def _load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, help="another tree (git archive of a commit)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        action="append",
+        default=[],
+        help="another tree (git archive of a commit); repeat it to run several at once",
+    )
     parser.add_argument("--records", type=int, default=7000, help="records per body")
     parser.add_argument("--posts", type=int, default=16, help="posts per phase and round")
     parser.add_argument("--rounds", type=int, default=4)
@@ -58,7 +64,8 @@ def main() -> None:
         help="bench_api.phases names, comma-separated",
     )
     args = parser.parse_args()
-    trees = [HERE] + ([args.before.resolve()] if args.before else [])
+    trees = [HERE] + [tree.resolve() for tree in args.before]
+    labels = ["this"] + [tree.name for tree in trees[1:]]
     modules = [_bench_api(tree, f"bench_api_{i}") for i, tree in enumerate(trees)]
     names = args.phases.split(",")
     n = args.records
@@ -93,7 +100,7 @@ def main() -> None:
     for (i, name), runs in seen.items():
         mb, cpu = [r[0] for r in runs], [r[1] for r in runs]
         print(
-            f"| {'this' if i == 0 else 'before'} | {name} | {statistics.median(mb):.1f}"
+            f"| {labels[i]} | {name} | {statistics.median(mb):.1f}"
             f" ({min(mb):.1f}-{max(mb):.1f}) | {statistics.median(cpu):.1f}"
             f" ({min(cpu):.1f}-{max(cpu):.1f}) |"
         )
@@ -104,8 +111,9 @@ def main() -> None:
             )
             wall = statistics.median(a[0] / b[0] for a, b in pairs)
             cpu = statistics.median(b[1] / a[1] for a, b in pairs)
-            label = "this" if i == 0 else "before"
-            print(f"\n{label}: contract vs FastAPI list[Model]: {wall:.2f}x wall, {cpu:.2f}x CPU")
+            print(
+                f"\n{labels[i]}: contract vs FastAPI list[Model]: {wall:.2f}x wall, {cpu:.2f}x CPU"
+            )
 
 
 if __name__ == "__main__":

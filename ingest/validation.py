@@ -486,10 +486,11 @@ def array_to_ndjson(body: bytes) -> bytes:
     return b"\n".join(bytes(r).replace(b"\n", b" ").replace(b"\r", b" ") for r in decoded)
 
 
-def _not_too_deep(body: bytes, ndjson: bool) -> None:
+def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -> None:
     """400 for a record nested deeper than ``dialect.MAX_JSON_DEPTH`` (the loader refuses it
     too), before any recursive parser meets it. Only a body holding more brackets and braces
-    than that is looked at, and of an NDJSON body only such lines."""
+    than that is looked at, and of an NDJSON body only such lines (``lines``: the body split
+    at its newlines, blank lines kept, when the caller has them)."""
     limit = dialect.MAX_JSON_DEPTH
     if body.count(b"[") + body.count(b"{") <= limit:
         return
@@ -501,7 +502,8 @@ def _not_too_deep(body: bytes, ndjson: bool) -> None:
                 f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
             )
         return
-    lines = body.split(b"\n")
+    if lines is None:
+        lines = body.split(b"\n")
     if max(map(len, lines), default=0) <= limit:
         return  # a line nested deeper than ``limit`` holds more brackets than that: bytes
     for i, line in enumerate(lines):  # the line of the body, blank lines counted
@@ -573,8 +575,7 @@ def _parse_records(
         return quick  # every check below at once, or None: then each of them
     if opens_file:
         body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
-    _not_too_deep(body, ndjson)
-    lines = _split_lines(body if ndjson else array_to_ndjson(body))
+    lines, pending = _lines_of(body, ndjson, contract, max_records)
     if len(lines) > max_records:
         raise TooManyRecordsError(len(lines), max_records)
     if not lines:
@@ -583,17 +584,19 @@ def _parse_records(
     keys: set[str] = set()
     texts: list[bytes] = []  # each slice's lines joined: what lands
     for start in range(0, len(lines), SLICE):  # Python objects for one slice at a time
+        part = lines[start : start + SLICE]
+        tried = pending is not None  # the fast test, asked of this slice here
+        if pending is not None:
+            if (whole := _whole_slice(part, contract)) is not None:
+                keys |= whole[0]
+                texts.append(whole[1])
+                continue
+            _not_too_deep(body, ndjson, pending)  # of the whole body, before any decode
+            pending = None
         try:
-            found, text = _check_slice(lines[start : start + SLICE], contract, max_errors)
+            found, text = _slice_of(body, ndjson, start, part, contract, max_errors, tried)
             keys |= found
             texts.append(text)
-        except RecursionError:  # nesting at the limit: decoded, then too deep to re-walk
-            raise BodyError("nested too deeply", unit="line" if ndjson else "record") from None
-        except BodyError as exc:
-            exc.unit = "line" if ndjson else "record"
-            if exc.row is not None:  # NDJSON: the line of the body, blank lines counted
-                exc.row = _line_index(body, exc.row + start) if ndjson else exc.row + start
-            raise
         except RecordsError as exc:
             errors += exc.shifted(start).errors
             if len(errors) >= max_errors or exc.truncated:
@@ -605,13 +608,67 @@ def _parse_records(
     return Records(count=len(lines), ndjson=landed, keys=frozenset(keys))
 
 
-def _check_slice(
-    lines: list[bytes], contract: Contract | None, max_errors: int
+def _slice_of(
+    body: bytes,
+    ndjson: bool,
+    start: int,
+    lines: list[bytes],
+    contract: Contract | None,
+    max_errors: int,
+    tried: bool,
 ) -> tuple[set[str], bytes]:
-    """Check one slice of records; return the keys they hold (checked as names at the end)."""
+    """:func:`_check_slice` of ``lines``, the body's records from ``start``; a BodyError
+    names the body's line (NDJSON, blank lines counted) or record."""
+    try:
+        return _check_slice(lines, contract, max_errors, tried=tried)
+    except RecursionError:  # nesting at the limit: decoded, then too deep to re-walk
+        raise BodyError("nested too deeply", unit="line" if ndjson else "record") from None
+    except BodyError as exc:
+        exc.unit = "line" if ndjson else "record"
+        if exc.row is not None:  # NDJSON: the line of the body, blank lines counted
+            exc.row = _line_index(body, exc.row + start) if ndjson else exc.row + start
+        raise
+
+
+def _lines_of(
+    body: bytes, ndjson: bool, contract: Contract | None, max_records: int
+) -> tuple[list[bytes], list[bytes] | None]:
+    """The body's records, one line each; and, when its depth check is left to the slices,
+    the NDJSON body's lines (blank ones kept) for it (None: done, nothing too deep).
+
+    The depth check comes before any record is decoded. A slice the contract's fast test takes
+    whole is flat (:func:`fastcontract.whole_records`: no value holds a bracket), so an NDJSON
+    body with a contract is scanned only once a slice is not taken so (the benchmark's bodies:
+    never); one split of the body serves both."""
+    if not ndjson:
+        _not_too_deep(body, ndjson)
+        return _split_lines(array_to_ndjson(body)), None
+    split = body.split(b"\n")
+    lines = list(filter(bytes.strip, split))  # as _split_lines
+    if contract is None or not 0 < len(lines) <= max_records:
+        _not_too_deep(body, ndjson, split)
+        return lines, None
+    return lines, split
+
+
+def _whole_slice(lines: list[bytes], contract: Contract | None) -> tuple[set[str], bytes] | None:
+    """A slice's keys and text when the contract's fast test takes it whole (its records flat
+    and keeping the contract), else None."""
+    if contract is None:
+        return None
     text = b"\n".join(lines)
-    if contract is not None and (keys := fastcontract.whole_records(lines, text, contract)):
-        return keys, text  # every check below at once, or None: then each of them
+    keys = fastcontract.whole_records(lines, text, contract)
+    return (keys, text) if keys else None
+
+
+def _check_slice(
+    lines: list[bytes], contract: Contract | None, max_errors: int, *, tried: bool = False
+) -> tuple[set[str], bytes]:
+    """Check one slice of records; return the keys they hold (checked as names at the end).
+    ``tried``: the contract's fast test already said "not known" of it."""
+    if not tried and (whole := _whole_slice(lines, contract)) is not None:
+        return whole  # every check below at once, or None: then each of them
+    text = b"\n".join(lines)
     if contract is None and (keys := _same_keys(lines, text)) is not None:
         return keys, text  # the checks below, records of one key set: or None, then each
     rows = _decode_lines(lines)

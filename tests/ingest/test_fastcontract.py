@@ -379,3 +379,74 @@ def test_bodies_of_several_slices_land_whole(contract: Contract | None) -> None:
     with pytest.raises(RecordsError) as refused:
         parse_records(b"\n".join(broken), ndjson=True, contract=SMALL, max_records=10**6)
     assert [e["row"] for e in refused.value.errors] == [len(lines) - 1]
+
+
+def _depth_first(data: bytes, contract: Contract, max_records: int) -> tuple[Any, ...]:
+    """The answer as the depth check first, then the rest (the order before the check was
+    skipped for bodies the fast test takes whole)."""
+
+    def call() -> Any:
+        validation._not_too_deep(data.removeprefix(dialect.BOM_UTF8), True)
+        return parse_records(data, ndjson=True, contract=contract, max_records=max_records)
+
+    return answer(call)
+
+
+_LIMIT = dialect.MAX_JSON_DEPTH
+_FLAT = b'{"n": 1, "r": "x", "t": "a:b", "j": true}'
+_DEEP_VALUES = [
+    b"[" * (_LIMIT - 1) + b"]" * (_LIMIT - 1),  # the deepest a record may be
+    b"[" * _LIMIT + b"]" * _LIMIT,  # one level too deep
+    b"[" * _LIMIT,  # too deep, and not JSON
+    b'{"a":' * _LIMIT + b"1" + b"}" * _LIMIT,
+    b"[" * 3000 + b"1" + b"]" * 3000,  # deeper than Python's own parser goes
+]
+
+
+@pytest.mark.parametrize("deep", _DEEP_VALUES)
+@pytest.mark.parametrize(
+    "at", [0, 5, validation.SLICE - 1, validation.SLICE, validation.SLICE + 7, -1]
+)
+@pytest.mark.parametrize("before", [b"", b"bad", b"blank", b"bom"])
+def test_a_body_the_fast_test_takes_skips_only_a_depth_check_that_could_not_refuse(
+    deep: bytes, at: int, before: bytes
+) -> None:
+    """With a contract, a body the fast test takes whole is not scanned for depth (every value
+    flat); any other answers exactly as with the depth check first: a record too deep in any
+    slice, after a valid slice or an invalid record, is refused naming its line."""
+    lines = [_FLAT] * (validation.SLICE + 20)
+    lines.insert(at if at >= 0 else len(lines), b'{"n": 2, "r": "y", "j": ' + deep + b"}")
+    if before == b"bad":
+        lines[1] = b'{"n": "x", "r": "y"}'
+    elif before == b"blank":
+        lines.insert(3, b"  ")
+    data = b"\n".join(lines) + b"\n"
+    if before == b"bom":
+        data = dialect.BOM_UTF8 + data
+    for most in (10**6, len(lines) - 5):
+        got = answer(lambda m=most: parse_records(data, ndjson=True, contract=SMALL, max_records=m))
+        assert got == _depth_first(data, SMALL, most)
+        if deep != _DEEP_VALUES[0]:  # the others are refused for their depth, first
+            assert got[0] == "BodyError" and "levels deep" in got[1], got[:2]
+
+
+def test_a_flat_body_with_a_contract_is_not_scanned_for_depth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The benchmark's kind of body (more brackets than the depth limit in all, each record
+    flat and keeping the contract) lands without the depth scan; a record with a nested value
+    still gets it."""
+    scanned: list[bytes] = []
+    scan = validation._not_too_deep
+
+    def spy(body: bytes, ndjson: bool, *lines: list[bytes] | None) -> None:
+        scanned.append(body)
+        scan(body, ndjson, *lines)
+
+    monkeypatch.setattr(validation, "_not_too_deep", spy)
+    flat = b"\n".join([_FLAT] * (validation.SLICE + 600)) + b"\n"
+    assert parse_records(flat, ndjson=True, contract=SMALL, max_records=10**6).count > _LIMIT
+    assert scanned == []
+    nested = flat + b'{"n": 1, "r": "x", "j": [1]}\n'
+    assert parse_records(nested, ndjson=True, contract=SMALL, max_records=10**6).keys
+    assert scanned == [nested]
