@@ -34,8 +34,9 @@ writes none for a long text whose maximum would be cut inside a multi-byte chara
 them from the file's own values (:func:`add_action` reads that column back). Still missing
 them (known): nested columns (a filter on a whole struct; one on a field is not affected).
 
-The table's own choice of columns is kept (:func:`stats_columns`: ``delta.dataSkippingStatsColumns``
-or the first ``delta.dataSkippingNumIndexedCols`` leaf columns, 32 by default).
+The table's own choice of columns is kept when it names them (:func:`stats_columns`:
+``delta.dataSkippingStatsColumns``); else every column is bounded, whatever
+``delta.dataSkippingNumIndexedCols`` says (readers count its columns differently).
 
 Used by ``transform.delta_files`` (DuckDB's files of a publish) and ``loader.bronze``
 (pyarrow's files of a bronze append).
@@ -62,8 +63,6 @@ from lakehouse.delta_stats import STATS_COLUMNS, inexact, listed
 __all__ = ["add_action", "file_stats", "local_folder", "stats_columns"]
 
 #: The Delta table property: statistics for the first this many leaf columns (default 32).
-NUM_INDEXED_COLS = "delta.dataSkippingNumIndexedCols"
-_DEFAULT_INDEXED = 32
 _MS = timedelta(milliseconds=1)
 #: A string bound's most characters (longer ones are shortened, still bounds)
 STRING_BOUND = 64
@@ -82,40 +81,19 @@ def local_folder(location: str, storage_options: dict[str, str] | None) -> Path 
     return Path(location)
 
 
-def stats_columns(configuration: Mapping[str, str | None], schema: pa.Schema) -> set[str] | None:
+def stats_columns(configuration: Mapping[str, str | None]) -> set[str] | None:
     """The top-level columns the table keeps statistics for; ``None``: every column.
 
-    ``delta.dataSkippingStatsColumns`` names them; else ``delta.dataSkippingNumIndexedCols``
-    (32 unless set; -1: all) counts leaf columns from the first (a struct counts its fields,
-    a list or map at least one: when in doubt, fewer columns, never more).
+    ``delta.dataSkippingStatsColumns`` names them; else every column is bounded. A reader
+    skips a file for a filter on a column it expects bounds for and finds none, and readers
+    count ``delta.dataSkippingNumIndexedCols`` differently (deltalake counts a list or a map
+    as one column, a struct as its fields): a bound more than a reader looks at is harmless,
+    one fewer hides the file.
     """
     named = configuration.get(STATS_COLUMNS)
     if named is not None:
         return listed(named)
-    try:
-        limit = int(configuration.get(NUM_INDEXED_COLS) or _DEFAULT_INDEXED)
-    except ValueError:
-        limit = _DEFAULT_INDEXED
-    if limit < 0:
-        return None
-    kept: set[str] = set()
-    seen = 0
-    for f in schema:
-        seen += _leaves(f.type)
-        if seen > limit:
-            break
-        kept.add(f.name)
-    return kept
-
-
-def _leaves(kind: pa.DataType) -> int:
-    if pa.types.is_struct(kind):
-        return sum(_leaves(kind.field(i).type) for i in range(kind.num_fields)) or 1
-    if pa.types.is_map(kind):
-        return _leaves(kind.key_type) + _leaves(kind.item_type)
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return _leaves(kind.value_type)
-    return 1
+    return None
 
 
 def add_action(
@@ -141,7 +119,9 @@ def add_action(
         partition_values={},
         modification_time=int(stat.st_mtime * 1000),
         data_change=True,
-        stats=json.dumps(stats, separators=(",", ":")),
+        # raw UTF-8, as delta-rs writes: deltalake decodes an escaped surrogate pair of
+        # planes 2, 4, 8 and 16 0x10000 too low (U+20BB7 read as U+10BB7), a max below the max
+        stats=json.dumps(stats, separators=(",", ":"), ensure_ascii=False),
     )
 
 
@@ -267,8 +247,8 @@ def _json_bounds(low: Any, high: Any, kind: pa.DataType) -> tuple[Any, Any] | No
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind):
         if not isinstance(low, str):
             return None
-        above = _string_above(high)
-        return (low[:STRING_BOUND], above) if above is not None else None
+        above = _string_above(high)  # none shorter: the whole maximum is its own bound
+        return low[:STRING_BOUND], high if above is None else above
     return None
 
 

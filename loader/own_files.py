@@ -160,9 +160,7 @@ def _written(
             # writes (lakehouse.delta_stats.writer_properties)
             write_statistics=[f.name for f in schema if not pa.types.is_floating(f.type)],
         )
-        yield add_action(
-            folder, path, schema, columns=stats_columns(configuration, schema), rows=rows
-        )
+        yield add_action(folder, path, schema, columns=stats_columns(configuration), rows=rows)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
