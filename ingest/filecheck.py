@@ -374,7 +374,7 @@ def _check_csv(
 
 
 _ARROW_KINDS = {
-    # bronze stores UBIGINT and HUGEINT as decimal(20|38, 0) (loader.fitting.storage_type)
+    # bronze stores UBIGINT and HUGEINT as decimal(20|38, 0) (lakehouse.parquet.storage_type)
     "integer": lambda t: pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0),
     "float": lambda t: pa.types.is_floating(t) or pa.types.is_integer(t),
     "decimal": lambda t: (
@@ -411,8 +411,10 @@ def _parquet_schema(
         typ = schema.field(column.name).type
         ok = _ARROW_KINDS.get(column.kind)
         if ok is None or ok(typ):
-            if column.data_type and not parquet.held_by_type(typ, column.data_type):
-                text_columns.append(column)  # integers beyond the declared range: by value
+            if column.data_type and checked(column.data_type) and not _kept(typ, column.data_type):
+                # by value, as the loader meets it: each value's text and the rule (integers
+                # beyond the declared range, a double into REAL, an int64 into DOUBLE, ...)
+                text_columns.append(column)
             continue
         if _is_text(typ) and column.kind in _FROM_TEXT:
             text_columns.append(column)  # castable text: its values are checked
@@ -420,6 +422,12 @@ def _parquet_schema(
             msg = f"column type {typ} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
     return text_columns
+
+
+def _kept(typ: pa.DataType, data_type: str) -> bool:
+    """Whether the loader keeps a Parquet column of type ``typ`` declared ``data_type`` as
+    written (``parquet.kept_as_written``, its rule), not value by value through their text."""
+    return parquet.kept_as_written(typ, parquet.storage_type(data_type), data_type)
 
 
 def _types(typ: pa.DataType) -> list[pa.DataType]:

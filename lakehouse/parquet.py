@@ -699,3 +699,126 @@ def held_by_type(t: pa.DataType, data_type: str) -> bool:
     signed = pa.types.is_signed_integer(t)
     low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     return declared[0] <= low and high <= declared[1]
+
+
+# -- bronze types: what a Parquet column is stored as, and when it is kept as written -----------
+
+
+class TooManyDigits(ValueError):
+    """A decimal256 of more digits than the 38 a Delta decimal holds."""
+
+
+def storage_type(data_type: str) -> pa.DataType:
+    """The Arrow (Delta) type bronze stores a column of ``data_type`` as."""
+    t = dialect.type_name(data_type)
+    ints = {
+        "TINYINT": pa.int8(),
+        "SMALLINT": pa.int16(),
+        "INTEGER": pa.int32(),
+        "BIGINT": pa.int64(),
+        "UTINYINT": pa.int16(),
+        "USMALLINT": pa.int32(),
+        "UINTEGER": pa.int64(),
+        "UBIGINT": pa.decimal128(20, 0),
+        "HUGEINT": pa.decimal128(38, 0),
+    }
+    if t in ints:
+        return ints[t]
+    params = dialect.decimal_params(t)
+    if params is not None:
+        return pa.decimal128(min(params[0], 38), params[1])
+    simple = {
+        "DOUBLE": pa.float64(),
+        "FLOAT": pa.float32(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    }
+    return simple.get(t, pa.string())
+
+
+def bronze_type(t: pa.DataType) -> pa.DataType:
+    """The Delta-compatible type bronze stores for an Arrow type (raises :class:`TooManyDigits`)."""
+    if isinstance(t, pa.BaseExtensionType):
+        return bronze_type(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return bronze_type(t.value_type)
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC")
+    if pa.types.is_time(t) or pa.types.is_interval(t) or pa.types.is_duration(t):
+        return pa.string()
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_float16(t) or pa.types.is_unsigned_integer(t) or pa.types.is_decimal256(t):
+        return _bronze_number(t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return pa.list_(bronze_field(t.value_field))
+    if pa.types.is_struct(t):
+        return pa.struct([bronze_field(t.field(i)) for i in range(t.num_fields)])
+    if pa.types.is_map(t):
+        return pa.map_(bronze_type(t.key_type), bronze_type(t.item_type))
+    return t
+
+
+def _bronze_number(t: pa.DataType) -> pa.DataType:
+    """float16, an unsigned integer or decimal256 as a type Delta holds."""
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_unsigned_integer(t):
+        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64()}.get(
+            t.bit_width, pa.decimal128(20, 0)
+        )
+    if t.precision > 38:  # decimal256: Delta holds decimals of up to 38 digits
+        raise TooManyDigits(f"{t}: more digits than the 38 a Delta decimal holds")
+    return pa.decimal128(t.precision, t.scale)
+
+
+def bronze_field(f: pa.Field) -> pa.Field:
+    return pa.field(f.name, bronze_type(f.type), nullable=True)
+
+
+def widens_to(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether every value of ``source`` fits ``target`` exactly (the file → table rule)."""
+    if source == target or pa.types.is_null(source):
+        return True
+    if pa.types.is_signed_integer(source):
+        if pa.types.is_signed_integer(target):
+            return bool(target.bit_width >= source.bit_width)
+        if pa.types.is_float64(target):
+            return bool(source.bit_width <= 32)  # every int32 is a double exactly
+        return bool(pa.types.is_float32(target) and source.bit_width <= 16)
+    if pa.types.is_float32(source):
+        return bool(pa.types.is_float64(target))
+    if pa.types.is_struct(source) and pa.types.is_struct(target):
+        # every field of the file's struct in the table's (by its exact name), widening to it;
+        # a field the table's struct has and the file's lacks is null (Arrow's cast by name)
+        fields = {target.field(i).name: target.field(i).type for i in range(target.num_fields)}
+        return all(
+            source.field(i).name in fields
+            and widens_to(source.field(i).type, fields[source.field(i).name])
+            for i in range(source.num_fields)
+        )
+    if pa.types.is_list(source) and pa.types.is_list(target):
+        return widens_to(source.value_type, target.value_type)
+    if pa.types.is_map(source) and pa.types.is_map(target):
+        return widens_to(source.key_type, target.key_type) and widens_to(
+            source.item_type, target.item_type
+        )
+    return False
+
+
+def kept_as_written(t: pa.DataType, target: pa.DataType, rule: str) -> bool:
+    """Whether a Parquet column of type ``t`` joins a column stored as ``target`` (its values
+    meeting the rule of dialect type ``rule``) as written: its bronze type widens to ``target``
+    without loss and holds only values the rule takes (a ``uint8`` column in a ``UTINYINT``
+    column stored as int16; not an ``int16`` one). Else each value goes through its text and the
+    rule (the loader's ``via_text``; the API checks those values one by one), the same rule for
+    the API and the loader."""
+    try:
+        source = bronze_type(t)
+    except TooManyDigits:
+        return False
+    return widens_to(source, target) and held_by_type(t, rule)

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from lakehouse import dialect, parquet
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
+from lakehouse.parquet import storage_type as storage_type  # the core's, re-exported
 from loader import nested
 from loader.exceptions import FileRejected, ReadAgain
 
@@ -50,36 +51,6 @@ _NULL_BOOL = pa.scalar(None, pa.bool_())
 UNFIT = "UNFIT"
 #: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
 OBJECT = "OBJECT"
-
-
-def storage_type(data_type: str) -> pa.DataType:
-    """The Arrow (Delta) type bronze stores a column of ``data_type`` as."""
-    t = dialect.type_name(data_type)
-    ints = {
-        "TINYINT": pa.int8(),
-        "SMALLINT": pa.int16(),
-        "INTEGER": pa.int32(),
-        "BIGINT": pa.int64(),
-        "UTINYINT": pa.int16(),
-        "USMALLINT": pa.int32(),
-        "UINTEGER": pa.int64(),
-        "UBIGINT": pa.decimal128(20, 0),
-        "HUGEINT": pa.decimal128(38, 0),
-    }
-    if t in ints:
-        return ints[t]
-    params = dialect.decimal_params(t)
-    if params is not None:
-        return pa.decimal128(min(params[0], 38), params[1])
-    simple = {
-        "DOUBLE": pa.float64(),
-        "FLOAT": pa.float32(),
-        "BOOLEAN": pa.bool_(),
-        "DATE": pa.date32(),
-        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    }
-    return simple.get(t, _STRING)
 
 
 def rule_type(stored: pa.DataType) -> str | None:

@@ -29,79 +29,16 @@ from loader import nested
 from loader.exceptions import FileRejected
 from loader.fitting import UNFIT, ColumnPlan, Origin, column_rule, storage_type
 
-_SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
+widens_to = parquet.widens_to  # the file → table rule, in the core (the API's too)
 
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
-    """The Delta-compatible type bronze stores for an Arrow type."""
-    if isinstance(t, pa.BaseExtensionType):
-        return normalize_type(t.storage_type)
-    if pa.types.is_dictionary(t):
-        return normalize_type(t.value_type)
-    if pa.types.is_timestamp(t):
-        return pa.timestamp("us", tz="UTC")
-    if pa.types.is_time(t) or pa.types.is_interval(t) or pa.types.is_duration(t):
-        return pa.string()
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pa.string()
-    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return pa.binary()
-    if pa.types.is_float16(t) or pa.types.is_unsigned_integer(t) or pa.types.is_decimal256(t):
-        return _number(t)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
-        return pa.list_(normalize_field(t.value_field))
-    if pa.types.is_struct(t):
-        return pa.struct([normalize_field(t.field(i)) for i in range(t.num_fields)])
-    if pa.types.is_map(t):
-        return pa.map_(normalize_type(t.key_type), normalize_type(t.item_type))
-    return t
-
-
-def _number(t: pa.DataType) -> pa.DataType:
-    """float16, an unsigned integer or decimal256 as a type Delta holds."""
-    if pa.types.is_float16(t):
-        return pa.float32()
-    if pa.types.is_unsigned_integer(t):
-        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64()}.get(
-            t.bit_width, pa.decimal128(20, 0)
-        )
-    if t.precision > 38:  # decimal256: Delta holds decimals of up to 38 digits
-        raise FileRejected("type_conflict", f"{t}: more digits than the 38 a Delta decimal holds")
-    return pa.decimal128(t.precision, t.scale)
-
-
-def normalize_field(f: pa.Field) -> pa.Field:
-    return pa.field(f.name, normalize_type(f.type), nullable=True)
-
-
-def widens_to(source: pa.DataType, target: pa.DataType) -> bool:
-    """Whether every value of ``source`` fits ``target`` exactly (the file → table rule)."""
-    if source == target or pa.types.is_null(source):
-        return True
-    if pa.types.is_signed_integer(source):
-        if pa.types.is_signed_integer(target):
-            return bool(target.bit_width >= source.bit_width)
-        if pa.types.is_float64(target):
-            return bool(source.bit_width <= 32)  # every int32 is a double exactly
-        return bool(pa.types.is_float32(target) and source.bit_width <= 16)
-    if pa.types.is_float32(source):
-        return bool(pa.types.is_float64(target))
-    if pa.types.is_struct(source) and pa.types.is_struct(target):
-        # every field of the file's struct in the table's (by its exact name), widening to it;
-        # a field the table's struct has and the file's lacks is null (Arrow's cast by name)
-        fields = {target.field(i).name: target.field(i).type for i in range(target.num_fields)}
-        return all(
-            source.field(i).name in fields
-            and widens_to(source.field(i).type, fields[source.field(i).name])
-            for i in range(source.num_fields)
-        )
-    if pa.types.is_list(source) and pa.types.is_list(target):
-        return widens_to(source.value_type, target.value_type)
-    if pa.types.is_map(source) and pa.types.is_map(target):
-        return widens_to(source.key_type, target.key_type) and widens_to(
-            source.item_type, target.item_type
-        )
-    return False
+    """The Delta-compatible type bronze stores for an Arrow type (``parquet.bronze_type``); a
+    decimal of more than 38 digits refuses the file."""
+    try:
+        return parquet.bronze_type(t)
+    except parquet.TooManyDigits as exc:
+        raise FileRejected("type_conflict", str(exc)) from exc
 
 
 def case_problem(names: list[str], target: pa.Schema | None) -> FileRejected | None:
@@ -151,7 +88,7 @@ def parquet_plans(
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
         # kept as written when its type holds only values the rule takes (a UTINYINT column,
         # stored as int16, keeps a uint8 column; an int16 column's values go by the rule)
-        elif widens_to(source, target) and parquet.held_by_type(f.type, _rule(target, f, declared)):
+        elif parquet.kept_as_written(f.type, target, _rule(target, f, declared)):
             plans.append(ColumnPlan(f.name, "VARCHAR", "existing", target, kept=True))
         else:
             origin: Origin = "existing" if f.name in existing else "declared"
