@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from lakehouse.formats import from_name
 from lakehouse.inbox import upload
-from lakehouse.layout import BATCH_ID, raw_dir
+from lakehouse.layout import BATCH_ID, content_digest, raw_dir
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 
@@ -51,6 +51,7 @@ class Landing:
         self.tmp = self.folder / f".{self.name}.tmp"
         self.path = self.folder / self.name
         self.bytes = 0
+        self._digest = content_digest(table)  # recorded in the ledger: see commit
         with _FOLDERS:  # not while an aborted request removes the folder it made
             #: this request made the table's folder: if it is refused, the folder goes too
             self.made_folder = not self.folder.is_dir()
@@ -60,6 +61,7 @@ class Landing:
     def write(self, data: bytes) -> None:
         assert self._file is not None, "landing already committed or aborted"
         self._file.write(data)
+        self._digest.update(data)
         self.bytes += len(data)
 
     def close(self) -> None:
@@ -93,6 +95,7 @@ class Landing:
                 source_file=self.name,
                 records=records,
                 bytes=self.bytes,
+                content_hash=self._digest.hexdigest(),
             )
         except Exception:
             log.exception("landed %s but could not record it in the ledger", self.path)

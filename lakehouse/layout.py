@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from blake3 import blake3
+
 from lakehouse.dialect import BATCH_ID_COLUMN as BATCH_ID_COLUMN
 from lakehouse.dialect import INGESTED_AT as INGESTED_AT
 from lakehouse.dialect import SOURCE_FILE as SOURCE_FILE
@@ -59,6 +61,14 @@ def batch_id_for(file_name: str, identity: str) -> str:
     if BATCH_ID.fullmatch(stem):
         return stem
     return content_batch_id(identity)
+
+
+def content_digest(table: str, threads: int = 1) -> blake3:
+    """The hasher of a landing file's content identity: BLAKE3 of its table's name, a NUL and
+    its bytes as landed (the same digest whatever ``threads``). The loader identifies a dropped
+    file by it; the API records it for each file it lands (the ledger's ``content_hash``), so
+    other content under an API batch's name is told from that batch's file."""
+    return blake3(f"{table}\0".encode(), max_threads=threads)
 
 
 def content_batch_id(identity: str) -> str:

@@ -96,7 +96,11 @@ _SCHEMA: dict[Dialect, str] = {
     + _CURSORS,
 }
 #: Columns added after the first release: added to an older ledger when it is opened.
-_ADDED_COLUMNS = {("builds", "detail"): "text", ("batches", "rescued"): "integer"}
+_ADDED_COLUMNS = {
+    ("builds", "detail"): "text",
+    ("batches", "rescued"): "integer",
+    ("batches", "content_hash"): "text",
+}
 
 
 def utcnow() -> str:
@@ -120,9 +124,12 @@ class Batch:
     published_at: str | None
     #: Values that did not fit their column's type, kept in the rows' ``_rescued_data``.
     rescued: int | None = None
+    #: The content identity of the file the API landed (``layout.content_digest``; null for
+    #: a batch the API did not land, or landed before it was recorded): not shown to clients.
+    content_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self.__slots__ if name != "content_hash"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +165,7 @@ def _batch(row: Any) -> Batch:
         loaded_at=row["loaded_at"],
         published_at=row["published_at"],
         rescued=row["rescued"],
+        content_hash=row["content_hash"],
     )
 
 
@@ -202,15 +210,17 @@ class Ledger:
         source_file: str | None = None,
         records: int | None = None,
         bytes: int | None = None,  # the column's name
+        content_hash: str | None = None,
     ) -> None:
-        """Record a batch that has landed (a no-op if the batch is already known)."""
+        """Record a batch that has landed (a no-op if the batch is already known);
+        ``content_hash``: its file's content identity (``layout.content_digest``)."""
         now = utcnow()
         with self._connect() as db:
             db.execute(
                 "insert into batches (batch_id, table_name, state, source_file, records, bytes,"
-                " created_at, updated_at) values (?, ?, 'accepted', ?, ?, ?, ?, ?)"
+                " content_hash, created_at, updated_at) values (?, ?, 'accepted', ?, ?, ?, ?, ?, ?)"
                 " on conflict (batch_id) do nothing",
-                (batch_id, table, source_file, records, bytes, now, now),
+                (batch_id, table, source_file, records, bytes, content_hash, now, now),
             )
 
     def mark_loaded(

@@ -31,7 +31,14 @@ from typing import Any
 
 from blake3 import blake3
 
-from lakehouse.layout import BATCH_ID, TABLE_NAME, archive_dir, content_batch_id, is_candidate
+from lakehouse.layout import (
+    BATCH_ID,
+    TABLE_NAME,
+    archive_dir,
+    content_batch_id,
+    content_digest,
+    is_candidate,
+)
 from lakehouse.layout import quarantine_dir as table_quarantine_dir
 from lakehouse.ledger import utcnow
 from lakehouse.settings import Settings
@@ -109,7 +116,7 @@ def identify(
     if BATCH_ID.fullmatch(stem) and by_name is not False:
         return LandingFile(table, path, stat.st_size, stem, stat.st_ctime, _identity(stat))
     if not settings.dedup_by_content:
-        digest = blake3(f"{table}\0".encode(), max_threads=1)
+        digest = content_digest(table)
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
         batch_id = content_batch_id(digest.hexdigest())
         return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
@@ -125,15 +132,29 @@ def _hashed(
 ) -> LandingFile:
     """The identity of the open file ``f`` (``stat``: its ``fstat``) at ``path``: the BLAKE3
     hash of ``table`` and its content, read into one buffer, reused."""
-    digest = blake3(f"{table}\0".encode(), max_threads=threads)
-    buffer = bytearray(min(HASH_READ_BYTES, stat.st_size) or 1)
+    identity = _content(table, f, stat.st_size, threads)
+    if _identity(os.stat(path)) != _identity(stat):
+        raise Replaced(f"{path} changed while it was hashed")
+    batch_id = content_batch_id(identity)
+    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
+
+
+def content_identity(table: str, path: Path) -> str:
+    """The content identity of the file at ``path`` for ``table`` (``layout.content_digest``),
+    as the API records it for a file it lands."""
+    with path.open("rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        return _content(table, f, size, blake3.AUTO if size > HASH_READ_BYTES else 1)
+
+
+def _content(table: str, f: io.FileIO, size: int, threads: int) -> str:
+    """The content identity of the open file ``f`` of ``size`` bytes, read into one buffer."""
+    digest = content_digest(table, threads)
+    buffer = bytearray(min(HASH_READ_BYTES, size) or 1)
     view = memoryview(buffer)
     while n := f.readinto(buffer):
         digest.update(view[:n])
-    if _identity(os.stat(path)) != _identity(stat):
-        raise Replaced(f"{path} changed while it was hashed")
-    batch_id = content_batch_id(digest.hexdigest())
-    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
+    return str(digest.hexdigest())
 
 
 def hashed_beside(settings: Settings, path: Path, size: int, by_name: bool | None = None) -> bool:

@@ -641,7 +641,8 @@ class Loader:
         ledger knows for ``table`` at the size the API landed, or one it does not know (the
         API may have landed it and failed to record it). A file under a known batch's name
         with another size or table (an archived API file corrected and dropped back) is
-        identified by its content, never taken for that batch."""
+        identified by its content, never taken for that batch; so is one of the same size but
+        other content (the content identity the API recorded), once that batch is loaded."""
         stem = path.name.split(".", 1)[0]
         if not BATCH_ID.fullmatch(stem):
             return False
@@ -650,7 +651,11 @@ class Loader:
             return True
         if known.table != table:
             return False
-        return known.bytes is None or known.bytes == path.stat().st_size
+        if known.bytes is not None and known.bytes != path.stat().st_size:
+            return False
+        if known.content_hash is None or known.state in ("accepted", "quarantined"):
+            return True  # not in bronze yet: its file, whatever it holds, is that batch
+        return landing.content_identity(table, path) == known.content_hash
 
     def _admit(
         self, summary: LoadSummary, bronze: Bronze, file: LandingFile, seen: set[str]
