@@ -141,12 +141,13 @@ def parquet_version(setting: str, types: Sequence[object]) -> str:
 def parquet_options(
     compression: str, level: int, parquet_version: str, dictionary_size_limit: int | None = None
 ) -> str:
-    """The Parquet options of a ``COPY`` of published rows."""
+    """The Parquet options of a ``COPY`` of published rows (``level``: zstd's only)."""
     limit = (
         "" if dictionary_size_limit is None else f", dictionary_size_limit {dictionary_size_limit}"
     )
+    level_option = f", compression_level {level}" if compression == "zstd" else ""
     return (
-        f"format parquet, compression {compression}, compression_level {level},"
+        f"format parquet, compression {compression}{level_option},"
         f" parquet_version {parquet_version}{limit}"
     )
 

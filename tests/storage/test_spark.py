@@ -99,12 +99,15 @@ FLOATS = (
 )
 
 
-def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(tmp_path: Path) -> None:
+def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files of a rewrite in Parquet v2 (v2 data pages, the delta encodings; and floats
     byte-stream-split when ``publish_parquet_version`` is ``v2``) read by Spark's Parquet reader,
     vectorized (its default) and not, give every value of every type exactly. ``auto`` writes
     v2 for a model without floats (docs/dbt.md, "Parquet files": which older Spark versions
-    read what, measured; the default stays v1)."""
+    read what, measured; the default stays v1). And the default v1 files of a big rewrite,
+    Snappy-compressed (``publish.SNAPPY_FROM`` rows, lowered here to the model's 130,000)."""
     pytest.importorskip("pyspark", reason="uv sync --group distributed installs pyspark")
     if shutil.which("java") is None:
         pytest.skip("no Java runtime (Spark needs one: Debian's default-jre-headless)")
@@ -115,13 +118,16 @@ def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(tmp_path: Path) ->
     from pyspark.sql import SparkSession
 
     from lakehouse.storage import arrow_dataset
+    from transform import publish
     from transform.publish import ModelSpec, Publisher
 
     settings = Settings(root=tmp_path, dbt_project_dir=tmp_path, profiles_dir=REPO)
     conn = duckdb.connect()
     conn.execute("set TimeZone = 'UTC'")
     tables: dict[str, tuple[list[str], list[object]]] = {}
-    for name, floats, version in (("plain", "", "auto"), ("floats", FLOATS, "v2")):
+    versions = (("plain", "", "auto"), ("floats", FLOATS, "v2"), ("snappy", FLOATS, "v1"))
+    for name, floats, version in versions:
+        monkeypatch.setattr(publish, "SNAPPY_FROM", 130_000 if name == "snappy" else 10**12)
         conn.execute(f"create table {name} as {TYPES_SQL.format(floats=floats)}")
         model = ModelSpec(
             unique_id=f"model.lakehouse.{name}",
@@ -134,11 +140,15 @@ def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(tmp_path: Path) ->
         assert Publisher(tuned, conn).publish(model).mode == "overwrite"
         table = DeltaTable(str(settings.dados / "silver" / name))
         files = [uri.removeprefix("file://") for uri in table.file_uris()]
-        metadata = conn.execute("select encodings from parquet_metadata(?)", [files])
-        found = " ".join(str(e) for (e,) in metadata.fetchall())
+        metadata = conn.execute(
+            "select encodings, compression from parquet_metadata(?)", [files]
+        ).fetchall()
+        found = " ".join(str(e) for (e, _) in metadata)
+        codecs = {str(c) for (_, c) in metadata}
+        assert codecs == ({"SNAPPY"} if name == "snappy" else {"ZSTD"}), (name, codecs)
         for encoding in ("DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY"):
-            assert encoding in found, (name, found)
-        assert ("BYTE_STREAM_SPLIT" in found) == bool(floats), (name, found)
+            assert (encoding in found) == (version != "v1"), (name, found)
+        assert ("BYTE_STREAM_SPLIT" in found) == (version == "v2"), (name, found)
         expected = [
             _canonical(r) for r in arrow_dataset(table).to_table().sort_by("id").to_pylist()
         ]
