@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -121,8 +122,29 @@ def add_action(
         data_change=True,
         # raw UTF-8, as delta-rs writes: deltalake decodes an escaped surrogate pair of
         # planes 2, 4, 8 and 16 0x10000 too low (U+20BB7 read as U+10BB7), a max below the max
-        stats=json.dumps(stats, separators=(",", ":"), ensure_ascii=False),
+        stats=_stats_json(stats),
     )
+
+
+def _stats_json(stats: Mapping[str, Any]) -> str:
+    """``stats`` as the add action's JSON: raw UTF-8, as delta-rs writes (deltalake decodes an
+    escaped surrogate pair of planes 2, 4, 8 and 16 0x10000 too low: U+20BB7 read as U+10BB7,
+    a maximum below the maximum), decimals as positional numbers (``0.000010``, never
+    ``1e-05``, which deltalake reads as no bound)."""
+    nonce = uuid.uuid4().hex
+    exact: dict[str, str] = {}
+
+    def decimal(value: object) -> str:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise TypeError(f"no JSON for a statistic {value!r}")
+        mark = f"{nonce}{len(exact)}"
+        exact[f'"{mark}"'] = format(value, "f")
+        return mark
+
+    text = json.dumps(stats, separators=(",", ":"), ensure_ascii=False, default=decimal)
+    for mark, number in exact.items():
+        text = text.replace(mark, number, 1)
+    return text
 
 
 def file_stats(
@@ -243,7 +265,9 @@ def _json_bounds(low: Any, high: Any, kind: pa.DataType) -> tuple[Any, Any] | No
     if pa.types.is_decimal(kind) and isinstance(low, Decimal):
         if kind.scale == 0 and kind.precision <= 18:  # an integer: exact in JSON, as delta-rs
             return int(low), int(high)
-        return (float(low), float(high)) if kind.precision <= 15 else None
+        # kept exact, written positionally (:func:`_stats_json`): deltalake reads no decimal
+        # bound in exponent notation (json's 1e-05 for 0.000010: the file skipped)
+        return (low, high) if kind.precision <= 15 else None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_view(kind):
         if not isinstance(low, str):
             return None
