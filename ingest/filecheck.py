@@ -27,6 +27,7 @@ from ingest.validation import (
     check_case,
     check_keys,
     check_some_key,
+    concatenated_values,
     parse_records,
     record_error,
 )
@@ -141,18 +142,34 @@ def _check_json(
             return records.count
         except BodyError:
             pass
-    records = parse_records(
-        data,
-        ndjson=False,
-        contract=contract,
-        max_records=2**62,
-        max_errors=max_errors,
-        opens_file=False,
-        offset=at,
-    )
+    several = _objects(data, at) if head == b"{" else None
+    try:
+        records = parse_records(
+            data if several is None else several,  # objects one after another: each a record
+            ndjson=several is not None,
+            contract=contract,
+            max_records=2**62,
+            max_errors=max_errors,
+            opens_file=False,
+            offset=at,
+        )
+    except BodyError as exc:
+        if several is not None and exc.row is not None:  # its line is the record's number
+            exc.unit, exc.row = "record", exc.row - 1
+        raise
     check_some_key(records.keys)
     check_case(records.keys, existing)
     return records.count
+
+
+def _objects(data: bytes, at: int) -> bytes | None:
+    """A ``.json`` file of JSON values one after another as NDJSON (``concatenated_values``),
+    or None. A byte that is not UTF-8 is named at its offset in the file first (``at``: of
+    ``data`` in it), since the NDJSON's offsets are not the file's."""
+    several = concatenated_values(data)
+    if several is not None and (bad := dialect.first_non_utf8(data)) is not None:
+        raise BodyError(dialect.not_utf8_reason(at + bad))
+    return several
 
 
 def _misfits(

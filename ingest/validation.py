@@ -454,6 +454,41 @@ def _plain(exc: BaseException, text: bytes) -> str:
     return str(exc)
 
 
+_TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
+_JSON_SPACE = b" \t\r\n"
+
+
+def concatenated_values(body: bytes) -> bytes | None:
+    """JSON values one after another (a ``.json`` file of objects written over several lines,
+    or with no line break between them: ``{"a":1}{"a":2}``, whitespace between or none) as
+    NDJSON, one value a line, each value's bytes kept but for its line breaks (spaces, as in
+    :func:`array_to_ndjson`). None when ``body`` is not two values or more so written (the
+    caller's own parse then says why). The loader reads such a file so (DuckDB's
+    ``format = 'auto'``); each value is then checked as a record."""
+    values: list[bytes] = []
+    view = memoryview(body)
+    pos, end = 0, len(body)
+    while True:
+        while pos < end and body[pos] in _JSON_SPACE:
+            pos += 1
+        if pos == end:
+            break
+        try:
+            msgspec.json.decode(view[pos:], type=msgspec.Raw)
+            values.append(body[pos:].rstrip(_JSON_SPACE))
+            break
+        except msgspec.DecodeError as exc:
+            found = _TRAILING.fullmatch(str(exc))
+            if found is None:
+                return None
+            stop = pos + int(found[1]) - 1  # msgspec names the byte after the trailing one
+            values.append(body[pos:stop].rstrip(_JSON_SPACE))
+            pos = stop
+    if len(values) < 2:
+        return None
+    return b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in values)
+
+
 def array_to_ndjson(body: bytes) -> bytes:
     """A JSON array of objects (or one object) as NDJSON, each element's bytes kept."""
     try:
