@@ -218,16 +218,35 @@ class _Layout:
     utf16: bool
 
 
-def _header_text(text: IO[str]) -> str:
+def _header_text(text: IO[str], skip: int) -> tuple[str, int]:
     """The header record's lines by the dialect's delimiter rule (``header_record``: up to a
-    line end after an even count of quotes; a quoted name may hold a line break)."""
-    header = text.readline()
-    while header.count(dialect.QUOTE) % 2:
-        more = text.readline()
+    line end after an even count of quotes; a quoted name may hold a line break), after
+    ``skip`` lines, and how many lines were skipped. Reads at most
+    ``dialect.MAX_HEADER_BYTES`` bytes of text before the header's end (FileError past it)."""
+    budget = dialect.MAX_HEADER_BYTES  # bytes of UTF-8 left; a character is one or more
+
+    def line_of(at: int) -> str:
+        nonlocal budget
+        # one more character than the budget (and a CR LF): a line that long is too long
+        line = text.readline(budget + 3)
+        budget -= len(line.rstrip("\r\n").encode("utf-8", "surrogatepass"))
+        if budget < 0:
+            raise FileError(dialect.header_too_long(at))
+        budget -= len(line) - len(line.rstrip("\r\n"))
+        return line
+
+    skipped = 0
+    for _ in range(skip):
+        skipped += bool(line_of(skip + 1))
+    lines = [line_of(skipped + 1)]
+    odd = lines[0].count(dialect.QUOTE) % 2  # each line's count once (was: the whole so far)
+    while odd:
+        more = line_of(skipped + 1)
         if not more:
             break
-        header += more
-    return header
+        lines.append(more)
+        odd ^= more.count(dialect.QUOTE) % 2
+    return "".join(lines), skipped
 
 
 def _breaks(record: list[str]) -> int:
@@ -247,9 +266,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         line = 0  # lines read before the header
         reader = None
         try:
-            for _ in range(skip):
-                line += bool(text.readline())
-            header_text = _header_text(text)
+            header_text, line = _header_text(text, skip)
             if not header_text.strip("\r\n"):
                 raise FileError("the file has no header line (line 1 is the header)", 422)
             delimiter = dialect.csv_delimiter(

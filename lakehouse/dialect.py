@@ -14,8 +14,9 @@ JSON is UTF-8 (one leading BOM is dropped; a second is no JSON: :func:`second_bo
 field keeps its newlines exactly; a quote inside an unquoted field is a character, text after a
 closing quote or a quote never closed refuses the file. There is no comment character and no
 line is skipped: the header is line 1 (a table may declare ``skip_lines: N`` to drop exactly N
-lines first). Every record has the header's field count, or the file is refused naming the line
-(a blank line is no record; in a one-column file it is a null). A field or record may be of
+lines first), and ends within :data:`MAX_HEADER_BYTES`. Every record has the header's field
+count, or the file is refused naming the line (a blank line is no record; in a one-column file
+it is a null). A field or record may be of
 any length (:data:`MAX_FIELD_CHARS`).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
@@ -200,6 +201,25 @@ DELIMITERS = (",", ";", "|", "\t")
 #: by default, process-wide: a valid file must not be refused for it.
 MAX_FIELD_CHARS = 2**31 - 1
 csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+#: The most bytes before a CSV header record's line end (UTF-8, after a byte-order mark; a
+#: UTF-16 file counted as its UTF-8; the ``skip_lines`` lines before the header included). A
+#: header record ends at the first line end outside quotes (:func:`header_record`), so a quote
+#: opened in it and never closed would make the whole file its header: the API and the loader
+#: read no further than this looking for its end, and refuse the file (:func:`header_too_long`).
+MAX_HEADER_BYTES = 1024**2
+
+
+def header_too_long(line: int) -> str:
+    """Why a CSV whose header record (on ``line``, 1-based) does not end within
+    :data:`MAX_HEADER_BYTES` is refused."""
+    return (
+        f"the header record (line {line}) does not end within the file's first "
+        f"{MAX_HEADER_BYTES:,} bytes, the longest a header may be: it ends at the first line "
+        'end after an even count of quotes, so a quote in a name (screen 15") runs it on '
+        'through the lines after it; write such a name quoted, its quote doubled ("screen 15""")'
+    )
 
 
 def header_record(text: str) -> str:

@@ -225,8 +225,11 @@ class TextFile:
 
 
 def _csv_header(path: Path, skip_lines: int) -> tuple[str, int]:
-    """The header record (text) and how many bytes of the file precede its end."""
-    size = _PEEK_BYTES
+    """The header record (text) and how many bytes of the file were read for it: at most
+    ``dialect.MAX_HEADER_BYTES`` of text before its end (refused past it, ``unparseable``)."""
+    # enough for the limit with a byte-order mark and a character cut at the end left out
+    most = dialect.MAX_HEADER_BYTES + 8
+    size = min(_PEEK_BYTES, most)
     while True:
         head = _head(path, size)
         complete = len(head) < size
@@ -237,16 +240,24 @@ def _csv_header(path: Path, skip_lines: int) -> tuple[str, int]:
                 raise FileRejected("encoding", dialect.not_utf8_reason(exc.start)) from exc
             text = head[: exc.start].decode("utf-8")
         text = text.removeprefix("\ufeff")
+        rest = text
         for _ in range(skip_lines):
-            cut = re.search(r"\r\n|\r|\n", text)
+            cut = re.search(r"\r\n|\r|\n", rest)
             if cut is None:
-                text = ""
+                rest = ""
                 break
-            text = text[cut.end() :]
-        header = dialect.header_record(text)
-        if len(header) < len(text) or complete:
+            rest = rest[cut.end() :]
+        header = dialect.header_record(rest)
+        ended = len(header) < len(rest) or complete
+        before = text[: len(text) - len(rest) + len(header)] if ended else text
+        if len(before.encode("utf-8", "surrogatepass")) > dialect.MAX_HEADER_BYTES or (
+            not ended and size >= most
+        ):
+            reason = dialect.header_too_long(skip_lines + 1)
+            raise FileRejected("unparseable", reason, line=skip_lines + 1)
+        if ended:
             return header, len(head)
-        size *= 4
+        size = min(size * 4, most)
 
 
 def _check_quotes(path: Path, delimiter: str, stop: threading.Event | None = None) -> None:

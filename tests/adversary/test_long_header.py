@@ -1,0 +1,140 @@
+"""A CSV header record is read no further than ``dialect.MAX_HEADER_BYTES``, by the API and the
+loader alike (docs/loading.md, Header).
+
+A header record ends at the first line end after an even count of quotes, so a header with an
+odd count (a quote in a name, ``screen 15"``, or a quoted name never closed) ran on through the
+file: both the API (its structure pass) and the loader (its header peek, four times longer each
+time) read the whole file into memory looking for its end. Now a header that does not end
+within the limit is refused, naming the line and why (API 400, loader ``unparseable``), having
+read about the limit; a shorter one reads as before.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from adversary_support import run
+
+from ingest import filecheck
+from lakehouse import dialect
+from lakehouse.settings import Settings
+from loader import readers
+from loader.exceptions import FileRejected
+
+_LIMIT = dialect.MAX_HEADER_BYTES
+_ROWS = b"1,ok\n"
+
+
+def _rows(size: int) -> bytes:
+    return _ROWS * (size // len(_ROWS) + 1)
+
+
+CASES = {  # name -> (bytes, loaded)
+    "open_quote_past_the_limit": (b'id,screen 15"\n' + _rows(_LIMIT + 1000), False),
+    "open_quoted_name_past_the_limit": (b'id,"screen\n' + _rows(_LIMIT + 1000), False),
+    "one_long_name": (b"id," + b"n" * _LIMIT + b"\n1,2\n", False),
+    "open_quote_within_the_limit": (b'id,screen 15"\n' + _rows(_LIMIT // 2), True),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_header_past_the_limit_is_refused_alike(module_lakehouse: Settings, case: str) -> None:
+    data, loaded = CASES[case]
+    table = f"long_header_{case}"
+    outcome = run(module_lakehouse, [(table, "a.csv", data)], rows=False)[table]
+    if loaded:
+        assert outcome.api_status == 202, outcome.api_detail
+        assert outcome.refused is None and outcome.loaded_rows is not None
+        return
+    why = dialect.header_too_long(1)
+    assert outcome.api_status == 400 and outcome.api_detail == why, outcome.api_detail
+    assert outcome.refused is not None
+    assert outcome.refused["kind"] == "unparseable" and outcome.refused["reason"] == why
+    assert outcome.refused["line"] == 1
+
+
+@pytest.mark.parametrize("skip", [0, 2])
+@pytest.mark.parametrize("bom", [b"", dialect.BOM_UTF8])
+def test_the_limit_counts_bytes_before_the_header_end(
+    tmp_path: Path, skip: int, bom: bytes
+) -> None:
+    """A header whose text before its line end is the limit's bytes exactly (two-byte
+    characters, the skipped lines included; a byte-order mark not counted) is read; a byte
+    more is refused, by both alike."""
+    skipped = b"title\r\n" * skip
+    fill = _LIMIT - len(skipped) - len(b"id,")
+    for extra, taken in ((0, True), (1, False)):
+        name = ("é" * (fill // 2)).encode() + b"x" * (fill % 2 + extra)
+        data = bom + skipped + b"id," + name + b"\r\n1,2\n"
+        path = tmp_path / "a.csv"
+        path.write_bytes(data)
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+        if taken:
+            header, lines = filecheck._header_text(text, skip)
+            assert (header, lines) == ("id," + name.decode() + "\r\n", skip)
+            assert readers._csv_header(path, skip)[0] == "id," + name.decode()
+            continue
+        why = dialect.header_too_long(skip + 1)
+        with pytest.raises(filecheck.FileError, match="does not end within") as refused:
+            filecheck._header_text(text, skip)
+        assert str(refused.value) == why
+        with pytest.raises(FileRejected) as rejected:
+            readers._csv_header(path, skip)
+        assert rejected.value.reason == why and rejected.value.line == skip + 1
+
+
+_MEASURE = textwrap.dedent(
+    """
+    import json, resource, sys
+    from pathlib import Path
+    from ingest.filecheck import FileError, check_file
+    from lakehouse.formats import FileFormat
+    from loader.exceptions import FileRejected
+    from loader.readers import _csv_header
+
+    path = Path(sys.argv[1])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        if sys.argv[2] == "api":
+            check_file(path, FileFormat("csv", False), None)
+        else:
+            _csv_header(path, 0)
+        why = None
+    except (FileError, FileRejected) as exc:
+        why = str(exc)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"grew_kib": after - before, "why": why}))
+    """
+)
+
+
+@pytest.mark.parametrize("side", ["api", "loader"])
+def test_memory_stays_bounded_by_the_limit_not_the_file(tmp_path: Path, side: str) -> None:
+    """A 96 MiB CSV whose header never ends: the process grows by a few times the limit, not
+    by the file (before: by the file's size at least, the API holding its text, the loader
+    its bytes and text)."""
+    path = tmp_path / "big.csv"
+    with path.open("wb") as f:
+        f.write(b'id,screen 15"\n')
+        block = _ROWS * (1024**2 // len(_ROWS))
+        for _ in range(96):
+            f.write(block)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), side],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["why"] == dialect.header_too_long(1)
+    assert found["grew_kib"] < 24 * 1024, found  # the limit is 1 MiB; the file 96 MiB
