@@ -154,8 +154,8 @@ def _check_json(
             offset=at,
         )
     except BodyError as exc:
-        if several is not None and exc.row is not None:  # its line is the record's number
-            exc.unit, exc.row = "record", exc.row - 1
+        if several is not None:  # its line (0-based) is the record's index
+            exc.unit = "record"
         raise
     check_some_key(records.keys)
     check_case(records.keys, existing)
@@ -166,10 +166,10 @@ def _objects(data: bytes, at: int) -> bytes | None:
     """A ``.json`` file of JSON values one after another as NDJSON (``concatenated_values``),
     or None. A byte that is not UTF-8 is named at its offset in the file first (``at``: of
     ``data`` in it), since the NDJSON's offsets are not the file's."""
-    several = concatenated_values(data)
-    if several is not None and (bad := dialect.first_non_utf8(data)) is not None:
+    bad = dialect.first_non_utf8(data)
+    if bad is not None:
         raise BodyError(dialect.not_utf8_reason(at + bad))
-    return several
+    return concatenated_values(data)
 
 
 def _misfits(

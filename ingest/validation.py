@@ -463,7 +463,8 @@ def concatenated_values(body: bytes) -> bytes | None:
     or with no line break between them: ``{"a":1}{"a":2}``, whitespace between or none) as
     NDJSON, one value a line, each value's bytes kept but for its line breaks (spaces, as in
     :func:`array_to_ndjson`). None when ``body`` is not two values or more so written (the
-    caller's own parse then says why). The loader reads such a file so (DuckDB's
+    caller's own parse then says why); :class:`BodyError` naming the record when a value
+    after the first is no JSON. The loader reads such a file so (DuckDB's
     ``format = 'auto'``); each value is then checked as a record."""
     values: list[bytes] = []
     view = memoryview(body)
@@ -479,6 +480,8 @@ def concatenated_values(body: bytes) -> bytes | None:
             break
         except msgspec.DecodeError as exc:
             found = _TRAILING.fullmatch(str(exc))
+            if found is None and values:  # a later value is no JSON: named by its record
+                raise BodyError(_plain(exc, body[pos:]), row=len(values), unit="record") from None
             if found is None:
                 return None
             stop = pos + int(found[1]) - 1  # msgspec names the byte after the trailing one

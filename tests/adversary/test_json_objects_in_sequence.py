@@ -35,6 +35,7 @@ REFUSED = {
     "commas": b'{"a":1},{"a":2}',
     "arrays": b'[{"a":1}][{"a":2}]',
     "repeated_key": b'{"a":1}\n{"a":2,\n"a":3}',
+    "lone_surrogate": b'{"a":1}\n{"a":\n"\\ud800"}',
 }
 
 
@@ -61,3 +62,9 @@ def test_what_the_loader_refuses_the_api_refuses(module_lakehouse: Settings, cas
     assert 400 <= outcome.api_status < 500, outcome.api_detail
     assert outcome.refused is not None, outcome.loaded_rows
     assert outcome.refused["kind"] == "unparseable"
+
+
+def test_a_refusal_names_the_record(module_lakehouse: Settings) -> None:
+    outcome = run(module_lakehouse, [("json_seq_where", "a.json", REFUSED["lone_surrogate"])])
+    detail = outcome["json_seq_where"].api_detail
+    assert "(record 1)" in str(detail), detail
