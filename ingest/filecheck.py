@@ -433,9 +433,10 @@ def _is_text(typ: pa.DataType) -> bool:
 
 
 def _parquet_schema(
-    schema: pa.Schema, contract: Contract | None, errors: list[dict[str, Any]]
+    schema: pa.Schema, contract: Contract | None, errors: list[dict[str, Any]], written: pa.Schema
 ) -> list[Column]:
-    """Check the file's columns against the contract; return text columns to check by value."""
+    """Check the file's columns (``schema``: as bronze stores them, ``parquet.plain_schema`` of
+    the file's ``written`` one) against the contract; return text columns to check by value."""
     text_columns: list[Column] = []
     for column in contract.columns if contract else ():
         if column.name not in schema.names:
@@ -453,7 +454,9 @@ def _parquet_schema(
         if _is_text(typ) and column.kind in _FROM_TEXT:
             text_columns.append(column)  # castable text: its values are checked
         else:
-            msg = f"column type {typ} does not fit {column.data_type}"
+            shown = written.field(column.name).type
+            shown_as = "" if shown == typ else f" (stored as {typ})"
+            msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
     return text_columns
 
@@ -502,7 +505,7 @@ def _check_parquet(
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
-        text_columns = _parquet_schema(schema, contract, errors)
+        text_columns = _parquet_schema(schema, contract, errors, pf.schema_arrow)
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows):
             batch = parquet.plain_batch(read, schema) if plain else read

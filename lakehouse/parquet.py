@@ -117,12 +117,55 @@ _UUID_PARTS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
 
 
 def has_extension(t: pa.DataType) -> bool:
-    """Whether ``t`` is, or holds at any depth, an Arrow extension type."""
-    if isinstance(t, pa.BaseExtensionType):
+    """Whether ``t`` is, or holds at any depth, an Arrow extension type, a duration or an
+    interval (types Delta does not hold, stored as :func:`plain_type` says)."""
+    if isinstance(t, pa.BaseExtensionType) or _is_span(t):
         return True
     if pa.types.is_dictionary(t):
         return has_extension(t.value_type)
     return any(has_extension(child) for _, child in _children(t))
+
+
+def _is_span(t: pa.DataType) -> bool:
+    return bool(pa.types.is_duration(t) or pa.types.is_interval(t))
+
+
+#: digits of a second in each duration unit
+_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+
+
+def duration_text(values: pa.Array) -> pa.Array:
+    """Durations as the text of their exact seconds, with the unit's digits and the word
+    ``seconds``: 90 s ``90 seconds``, 90 ms ``0.090 seconds``, -90 ns ``-0.000000090 seconds``
+    (DuckDB casts it to an INTERVAL, to microseconds); a null stays null. The count alone
+    (``90``) would not say its unit."""
+    digits = _UNIT_DIGITS[values.type.unit]
+    text = pc.cast(values.cast(pa.int64()), pa.string())
+    if digits:
+        negative = pc.starts_with(text, "-")
+        padded = pc.utf8_lpad(pc.utf8_ltrim(text, "-"), digits + 1, "0")
+        whole = pc.utf8_slice_codeunits(padded, 0, -digits)
+        fraction = pc.utf8_slice_codeunits(padded, -digits, 2**31 - 1)
+        sign = pc.if_else(negative, "-", "")
+        text = pc.binary_join_element_wise(sign, whole, ".", fraction, "")
+    return pc.binary_join_element_wise(text, " seconds", "")
+
+
+def interval_text(values: pa.Array) -> pa.Array:
+    """Month-day-nanosecond intervals as ``1 months -2 days -0.000000003 seconds`` (each part
+    exact, signed as written; DuckDB casts it to an INTERVAL); a null stays null."""
+
+    def one(v: Any) -> str | None:
+        if v is None:
+            return None
+        nanos = abs(v.nanoseconds)
+        sign = "-" if v.nanoseconds < 0 else ""
+        seconds = f"{sign}{nanos // 10**9}.{nanos % 10**9:09d}"
+        return f"{v.months} months {v.days} days {seconds} seconds"
+
+    if values.type != pa.month_day_nano_interval():  # no other interval is read from Parquet
+        raise pa.ArrowNotImplementedError(f"values of type {values.type}")
+    return pa.array([one(v) for v in values.to_pylist()], pa.string())
 
 
 def _plain_field(f: pa.Field) -> pa.Field:
@@ -136,20 +179,19 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     ``arrow.bool8`` as ``BOOLEAN``, any other (``arrow.json``, a fixed-shape tensor, opaque, a
     producer's own) as its storage type. Delta holds no extension types (a UUID's extension over
     the ``binary`` bronze widens it to made the table unreadable to pyarrow)."""
-    if isinstance(t, pa.BaseExtensionType):
-        if t.extension_name == "arrow.uuid":
-            return pa.string()
-        if t.extension_name == "arrow.bool8":
-            return pa.bool_()
-        return plain_type(t.storage_type)
+    leaf = _plain_leaf_type(t)
+    if leaf is not None:
+        return leaf
     if not has_extension(t):
         return t
     if pa.types.is_struct(t):
         return pa.struct([_plain_field(t.field(i)) for i in range(t.num_fields)])
     if pa.types.is_map(t):
         return pa.map_(_plain_field(t.key_field), _plain_field(t.item_field), t.keys_sorted)
-    if pa.types.is_large_list(t):
+    if pa.types.is_large_list(t) or pa.types.is_large_list_view(t):
         return pa.large_list(_plain_field(t.value_field))
+    if pa.types.is_list_view(t):
+        return pa.list_(_plain_field(t.value_field))
     if pa.types.is_fixed_size_list(t):
         return pa.list_(_plain_field(t.value_field), t.list_size)
     if pa.types.is_list(t):
@@ -157,6 +199,37 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_dictionary(t):
         return plain_type(t.value_type)
     raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
+
+
+def _plain_leaf_type(t: pa.DataType) -> pa.DataType | None:
+    """:func:`plain_type` of an extension type, a duration or an interval (None: another)."""
+    if isinstance(t, pa.BaseExtensionType):
+        if t.extension_name == "arrow.uuid":
+            return pa.string()
+        if t.extension_name == "arrow.bool8":
+            return pa.bool_()
+        return plain_type(t.storage_type)
+    if _is_span(t):  # a duration or an interval: its exact text (duration_text)
+        return pa.string()
+    return None
+
+
+def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
+    """:func:`plain_values` of an extension type's, a duration's or an interval's values
+    (None: of another type)."""
+    t = values.type
+    if isinstance(t, pa.BaseExtensionType):
+        storage = values.storage
+        if t.extension_name == "arrow.uuid":
+            return _uuid_text(storage)
+        if t.extension_name == "arrow.bool8":
+            return pc.not_equal(storage, pa.scalar(0, storage.type))
+        return plain_values(storage)
+    if pa.types.is_duration(t):
+        return duration_text(values)
+    if pa.types.is_interval(t):
+        return interval_text(values)
+    return None
 
 
 def plain_schema(schema: pa.Schema) -> pa.Schema:
@@ -176,13 +249,11 @@ def plain_values(values: pa.Array) -> pa.Array:
     t = values.type
     if not has_extension(t):
         return values
-    if isinstance(t, pa.BaseExtensionType):
-        storage = values.storage
-        if t.extension_name == "arrow.uuid":
-            return _uuid_text(storage)
-        if t.extension_name == "arrow.bool8":
-            return pc.not_equal(storage, pa.scalar(0, storage.type))
-        return plain_values(storage)
+    leaf = _plain_leaf_values(values)
+    if leaf is not None:
+        return leaf
+    if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
+        return plain_values(_as_list(values))
     if values.offset:  # a slice: its own copy, so that its children line up with it
         values = pa.concat_arrays([values])
     mask = values.is_null() if values.null_count else None
@@ -210,6 +281,19 @@ def plain_values(values: pa.Array) -> pa.Array:
     if pa.types.is_dictionary(t):
         return plain_values(values.dictionary_decode())
     raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
+
+
+def _as_list(values: pa.Array) -> pa.Array:
+    """A list view's values as a list (Arrow's cast gives an offsets buffer one short)."""
+    large = pa.types.is_large_list_view(values.type)
+    width = pa.int64() if large else pa.int32()
+    lengths = pc.fill_null(pc.list_value_length(values), 0)
+    offsets = pa.concat_arrays([pa.array([0], width), pc.cumulative_sum(lengths).cast(width)])
+    kind = pa.LargeListArray if large else pa.ListArray
+    field = values.type.value_field
+    typ = pa.large_list(field) if large else pa.list_(field)
+    mask = values.is_null() if values.null_count else None
+    return kind.from_arrays(offsets, pc.list_flatten(values), typ, mask=mask)
 
 
 def _uuid_text(storage: pa.Array) -> pa.Array:

@@ -5,7 +5,8 @@ are typed already, and kept as written where Delta can hold them:
 
 * Types Delta cannot hold are normalised first: naive timestamps are read as UTC and stored as
   ``timestamp`` (UTC, microseconds; never ``timestampNtz``, which raises the table protocol);
-  ``time`` and ``interval`` become strings; unsigned integers become the next wider signed type
+  ``time`` becomes its text, a duration or interval the text of its exact seconds
+  (``90 seconds``, ``parquet.plain_type``); unsigned integers become the next wider signed type
   (``uint64`` → ``decimal(20, 0)``); ``float16`` → ``float32``; dictionaries are decoded;
   ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined); a column of
   type ``null`` is text (never a Delta ``void``).
