@@ -674,16 +674,19 @@ class _CsvProblem:
 #: double 1000.0; not canonical, so kept as its text as written). And what DuckDB reads though
 #: it is no JSON (``NaN``, ``Infinity`` and, as a value, ``nan``, ``inf``, ``-INF``... in any
 #: case, which DuckDB reads too; a trailing comma in an object): the exact reader
-#: (msgspec) refuses it, as the API does (a comma more than 24 blanks before the brace is
-#: missed, and loaded as DuckDB reads it). In a string it trips too: harmless, slower. A match
-#: spans at most 37 bytes (a longer digit run is the first case). :data:`_LITERAL_AT_RISK` is
-#: the alternatives of :data:`_AT_RISK` and :data:`_EXPONENT`.
+#: (msgspec) refuses it, as the API does. The blanks between the punctuation and such a literal
+#: are bounded (a match must fit the blocks' overlap): a run of 24 blanks or more after ``:``,
+#: ``[`` or ``,`` is at risk by itself (``nan`` or a closing brace may follow it; rare outside
+#: pretty-printed JSON, which is then read exactly: slower, the same values). In a string it
+#: trips too: harmless, slower. A match spans at most 37 bytes (a longer digit run is the first
+#: case). :data:`_LITERAL_AT_RISK` is the alternatives of :data:`_AT_RISK` and :data:`_EXPONENT`.
 _AT_RISK = (
     rb"[0-9.]{17}",
     rb"-0[,}\] \t\r\n]",
     rb"NaN|Infinity",
-    rb"[:\[,][ \t\r\n]{0,24}[-+]?(?i:nan|inf)",
-    rb",[ \t\r\n]{0,24}[}\]]",
+    rb"[:\[,][ \t\r\n]{0,23}[-+]?(?i:nan|inf)",
+    rb",[ \t\r\n]{0,23}[}\]]",
+    rb"[:\[,][ \t\r\n]{24}",
 )
 _EXPONENT = rb"[^0-9A-Za-z_.+-]-?[0-9.]{1,16}[eE][-+]?[0-9]{1,16}[,}\] \t\r\n]"
 #: The alternative slow to search for (Hyperscan: 0.13 of 0.19 CPU s over 141 MB) is found by a
