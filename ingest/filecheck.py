@@ -1,7 +1,8 @@
 """A file is checked before it lands: it parses, and it fits the table's contract.
 
-Every check streams (bounded memory), except a ``.json`` array, which must fit in
-``api_max_body_bytes`` (send NDJSON for more). Errors name the row (0-based data row) and field.
+Every check streams (bounded memory); a ``.json`` file up to ``api_max_body_bytes`` is checked
+whole, a bigger one a record at a time (``ingest.jsonstream``). Errors name the row (0-based
+data row) and field.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ingest.jsonstream import json_values
 from ingest.typecheck import checked, fits_array, misfit_message
 from ingest.validation import (
     BodyError,
@@ -97,12 +99,17 @@ def _check_ndjson(
             offset += len(chunk)
             lines += chunk.count(b"\n")
             if not block:
-                if rows == 0:
-                    raise FileError("the file holds no records", 422)
-                check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
-                check_some_key(keys)
-                check_case(keys, existing)
-                return rows
+                return _whole(rows, keys, existing)
+
+
+def _whole(rows: int, keys: set[str], existing: Sequence[str]) -> int:
+    """``rows``, once a file checked in pieces has some, and its keys are names bronze keeps."""
+    if rows == 0:
+        raise FileError("the file holds no records", 422)
+    check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
+    check_some_key(keys)
+    check_case(keys, existing)
+    return rows
 
 
 def _check_json(
@@ -116,8 +123,8 @@ def _check_json(
 ) -> int:
     with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise FileError(f"a .json file above {max_bytes} bytes: send it as NDJSON", 413)
+    if len(data) > max_bytes:  # read piece by piece instead (bounded memory)
+        return _check_big_json(path, kind, bounds, contract, max_errors, existing)
     doubled = dialect.second_bom(data)
     if doubled is not None:
         raise BodyError(doubled, row=0)
@@ -162,6 +169,60 @@ def _check_json(
     return records.count
 
 
+def _check_big_json(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    existing: Sequence[str],
+) -> int:
+    """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
+    array's elements, or objects one after another) checked a piece at a time, as NDJSON.
+    Refusals name the record (0-based); a byte that is not UTF-8 is named first, at its offset
+    in the file."""
+    bad = _first_non_utf8(path, kind, bounds)
+    if bad is not None:
+        raise BodyError(dialect.not_utf8_reason(bad))
+    rows = 0
+    keys: set[str] = set()
+    with _open(path, kind, bounds) as f:
+        first = f.read(CHUNK)
+        doubled = dialect.second_bom(first)
+        if doubled is not None:
+            raise BodyError(doubled, row=0)
+        piece: list[bytes] = []
+        size = 0
+        values = json_values(f, first.removeprefix(dialect.BOM_UTF8), block=CHUNK)
+        for value in itertools.chain(values, [b""]):
+            if value:
+                piece.append(value.replace(b"\n", b" ").replace(b"\r", b" "))
+                size += len(value)
+                if size < CHUNK:
+                    continue
+            if not piece:
+                break
+            try:
+                records = parse_records(
+                    b"\n".join(piece),
+                    ndjson=True,
+                    contract=contract,
+                    max_records=2**62,
+                    max_errors=max_errors,
+                    opens_file=False,
+                )
+            except RecordsError as exc:
+                raise exc.shifted(rows) from None
+            except BodyError as exc:  # its line (0-based) is the record's index in the piece
+                exc.unit = "record"
+                exc.row = None if exc.row is None else exc.row + rows
+                raise
+            rows += records.count
+            keys |= records.keys
+            piece, size = [], 0
+    return _whole(rows, keys, existing)
+
+
 def _objects(data: bytes, at: int) -> bytes | None:
     """A ``.json`` file of JSON values one after another as NDJSON (``concatenated_values``),
     or None. A byte that is not UTF-8 is named at its offset in the file first (``at``: of
@@ -192,6 +253,11 @@ def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) 
     """Why the file does not decode: the offset of its first byte that is not UTF-8."""
     if utf16:
         return "not UTF-16, though it starts with a UTF-16 byte-order mark"
+    return dialect.not_utf8_reason(_first_non_utf8(path, kind, bounds) or 0)
+
+
+def _first_non_utf8(path: Path, kind: FileFormat, bounds: Bounds) -> int | None:
+    """The offset of the file's first byte that is not UTF-8 (read a block at a time)."""
     offset = 0
     carry = b""
     with _open(path, kind, bounds) as f:
@@ -199,13 +265,13 @@ def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) 
             data = carry + block
             bad = dialect.first_non_utf8(data, final=False)
             if bad is not None:
-                return dialect.not_utf8_reason(offset + bad)
+                return offset + bad
             # only a sequence cut at the block's end may remain: carried to the next block
             keep = len(data) - len(data.decode("utf-8", errors="ignore").encode())
             carry = data[len(data) - keep :] if keep else b""
             offset += len(data) - len(carry)
         bad = dialect.first_non_utf8(carry)
-    return dialect.not_utf8_reason(offset + (bad or 0))
+    return None if bad is None else offset + bad
 
 
 @dataclass

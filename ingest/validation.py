@@ -454,8 +454,9 @@ def _plain(exc: BaseException, text: bytes) -> str:
     return str(exc)
 
 
-_TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
-_JSON_SPACE = b" \t\r\n"
+#: msgspec's words for text after a whole JSON value (its byte: the one after that text's first)
+TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
+JSON_SPACE = b" \t\r\n"
 
 
 def concatenated_values(body: bytes) -> bytes | None:
@@ -470,22 +471,22 @@ def concatenated_values(body: bytes) -> bytes | None:
     view = memoryview(body)
     pos, end = 0, len(body)
     while True:
-        while pos < end and body[pos] in _JSON_SPACE:
+        while pos < end and body[pos] in JSON_SPACE:
             pos += 1
         if pos == end:
             break
         try:
             msgspec.json.decode(view[pos:], type=msgspec.Raw)
-            values.append(body[pos:].rstrip(_JSON_SPACE))
+            values.append(body[pos:].rstrip(JSON_SPACE))
             break
         except msgspec.DecodeError as exc:
-            found = _TRAILING.fullmatch(str(exc))
+            found = TRAILING.fullmatch(str(exc))
             if found is None and values:  # a later value is no JSON: named by its record
                 raise BodyError(_plain(exc, body[pos:]), row=len(values), unit="record") from None
             if found is None:
                 return None
             stop = pos + int(found[1]) - 1  # msgspec names the byte after the trailing one
-            values.append(body[pos:stop].rstrip(_JSON_SPACE))
+            values.append(body[pos:stop].rstrip(JSON_SPACE))
             pos = stop
     if len(values) < 2:
         return None
