@@ -123,14 +123,14 @@ class Bronze:
             if self._table is not None
             else own_files.fits_new(data)
         ):
-            # read whole: one file, as delta-rs writes a piece
-            data = data if isinstance(data, pa.Table) else data.read_all()
-            if data.num_rows:  # (no row: delta-rs commits it as it always has)
-                if self._table is not None:  # the same rows and log
-                    own_files.append(self._table, folder, data, commit)
-                else:
-                    own_files.create(folder, data, configuration, commit)
+            # one file, as delta-rs writes a piece, written as the reader yields it
+            if (
+                own_files.append(self._table, folder, data, commit)  # the same rows and log
+                if self._table is not None
+                else own_files.create(folder, data, configuration, commit)
+            ):
                 return self._written()
+            data = pa.Table.from_batches([], data.schema)  # no row: delta-rs commits it as ever
         # against the snapshot the watermarks were read from: a concurrent commit of the same
         # file (another worker) makes Delta refuse this one instead of writing it twice
         write_deltalake(

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loader_support import drop
 
 from lakehouse import table_path
@@ -53,6 +55,8 @@ def _csv(rows: int, seed: int) -> str:
         at = datetime(2024, 1, 1) + timedelta(microseconds=rng.randint(0, 10**13))
         flag = rng.choice(["true", "false", ""])
         code = rng.choice(["00077", "12", "x"])
+        if i == rows * 2 // 3:  # a text too long for footer bounds, in one row group only
+            name = "ÿ" * 3000 + str(i)
         lines.append(f"{i},{name},{amount},{price},{day},{at.isoformat(' ')},{flag},{code}")
     return "\n".join(lines) + "\n"
 
@@ -113,18 +117,28 @@ FILES: dict[str, list[tuple[str, str | bytes]]] = {
 }
 
 
-def _load(root: Path, files: list[tuple[str, str | bytes]], *, own: bool) -> Settings:
+def _load(
+    root: Path, files: list[tuple[str, str | bytes]], *, own: bool, group_rows: int | None = None
+) -> Settings:
     settings = Settings(root=root, chunk_rows=1000, read_batch_rows=1024)
     loader = Loader(settings)
-    enabled = own_files.ENABLED
+    enabled, rows, dictionary = (
+        own_files.ENABLED,
+        own_files.ROW_GROUP_ROWS,
+        own_files.DICTIONARY_BYTES,
+    )
     own_files.ENABLED = own
+    own_files.ROW_GROUP_ROWS = group_rows or rows
+    # a byte a row, as the loader's: dictionaries fall back to plain part way through a group
+    own_files.DICTIONARY_BYTES = group_rows or dictionary
     try:
         for name, content in files:  # one file a pass: the small ones commit as one table
             drop(settings, "t", name, content)
             summary = loader.load_pending()
             assert summary.loaded and not summary.quarantined, summary
     finally:
-        own_files.ENABLED = enabled
+        own_files.ENABLED, own_files.ROW_GROUP_ROWS = enabled, rows
+        own_files.DICTIONARY_BYTES = dictionary
     return settings
 
 
@@ -210,10 +224,16 @@ def _json(bound: Any, like: Any) -> Any:
     return bound
 
 
+@pytest.mark.parametrize("group_rows", [None, 97, 700])
 @pytest.mark.parametrize("kind", sorted(FILES))
-def test_own_files_hold_what_delta_rs_wrote(tmp_path: Path, kind: str) -> None:
+def test_own_files_hold_what_delta_rs_wrote(
+    tmp_path: Path, kind: str, group_rows: int | None
+) -> None:
+    """``group_rows``: our files' row groups (None: the loader's), and the bytes of their
+    dictionaries; 97 and 700 rows cut the pieces (1,000 rows, batches of 1,024) inside a batch
+    and across batches."""
     theirs = _load(tmp_path / "theirs", FILES[kind], own=False)
-    ours = _load(tmp_path / "ours", FILES[kind], own=True)
+    ours = _load(tmp_path / "ours", FILES[kind], own=True, group_rows=group_rows)
     old = DeltaTable(str(table_path(theirs, "bronze", "t")))
     new = DeltaTable(str(table_path(ours, "bronze", "t")))
     log = sorted(Path(new.table_uri[7:], "_delta_log").glob("*.json"))
@@ -233,6 +253,11 @@ def test_own_files_hold_what_delta_rs_wrote(tmp_path: Path, kind: str) -> None:
     assert isinstance(left, pl.DataFrame) and isinstance(right, pl.DataFrame)
     assert left.equals(right)
     assert _check_stats(new) >= 2
+    groups = [pq.read_metadata(f).num_row_groups for f in new.file_uris()]
+    if group_rows is not None:  # the pieces were cut into row groups of that many rows
+        assert max(groups) == -(-1000 // group_rows), groups
+    else:
+        assert max(groups) == 1, groups
 
 
 def test_a_table_asking_more_of_a_writer_keeps_delta_rs(tmp_path: Path) -> None:
@@ -260,3 +285,27 @@ def test_a_table_asking_more_of_a_writer_keeps_delta_rs(tmp_path: Path) -> None:
     feed = tmp_path / "feed"  # writer version 4 (another feature than those we know)
     write_deltalake(str(feed), rows, configuration={"delta.enableChangeDataFeed": "true"})
     assert not own_files.plain(DeltaTable(str(feed)))
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=300), max_size=12),
+    group=st.integers(min_value=1, max_value=400),
+)
+@settings(max_examples=200, deadline=None)
+def test_row_groups_hold_the_batches_rows_in_order(sizes: list[int], group: int) -> None:
+    """own_files cuts a reader's batches into row groups of ``group`` rows, the rest last:
+    the same rows in the same order, none lost or repeated, whatever the batch sizes."""
+    schema = pa.schema([("i", pa.int64()), ("s", pa.dictionary(pa.int32(), pa.string()))])
+    batches, start = [], 0
+    for size in sizes:
+        ids = list(range(start, start + size))
+        text = pa.array([f"v{i % 5}" for i in ids]).dictionary_encode()
+        batches.append(pa.record_batch([pa.array(ids, pa.int64()), text], schema=schema))
+        start += size
+    reader = pa.RecordBatchReader.from_batches(schema, batches)
+    groups = list(own_files._groups(reader, group))
+    assert [g.num_rows for g in groups] == [group] * (start // group) + (
+        [start % group] if start % group else []
+    )
+    got = [row for g in groups for row in g.to_pylist()]
+    assert got == [{"i": i, "s": f"v{i % 5}"} for i in range(start)]

@@ -111,11 +111,9 @@ def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(
     pytest.importorskip("pyspark", reason="uv sync --group distributed installs pyspark")
     if shutil.which("java") is None:
         pytest.skip("no Java runtime (Spark needs one: Debian's default-jre-headless)")
-    import os
 
     import duckdb
     from deltalake import DeltaTable
-    from pyspark.sql import SparkSession
 
     from lakehouse.storage import arrow_dataset
     from transform import publish
@@ -156,10 +154,63 @@ def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(
         assert expected == [_canonical(row) for row in model_rows]
         tables[name] = (files, expected)
 
+    assert [len(expected) for _, expected in tables.values()] == [130000] * len(tables)
+    _read_by_spark("lakehouse-parquet-v2", tables)
+
+
+def test_spark_reads_the_bronze_files_the_loader_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bronze's own Parquet files (``loader.own_files``: a new table's first commit, many row
+    groups, dictionaries that fall back to plain encoding part way through a column chunk)
+    read by Spark's Parquet reader, vectorized and not, give every value of every type as
+    deltalake reads it."""
+    pytest.importorskip("pyspark", reason="uv sync --group distributed installs pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime (Spark needs one: Debian's default-jre-headless)")
+
+    import duckdb
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from lakehouse.storage import arrow_dataset
+    from loader import own_files
+
+    monkeypatch.setattr(own_files, "ROW_GROUP_ROWS", 10_000)  # 13 row groups
+    monkeypatch.setattr(own_files, "DICTIONARY_BYTES", 2_000)  # fall back to plain early
+    settings = Settings(root=tmp_path)
+    folder = raw_dir(settings, "kinds")
+    folder.mkdir(parents=True)
+    conn = duckdb.connect()
+    conn.execute("set TimeZone = 'UTC'")
+    query = TYPES_SQL.format(floats=FLOATS)
+    conn.execute(f"copy ({query}) to '{folder / 'kinds.parquet'}' (format parquet)")
+    summary = Loader(settings).load_pending()
+    assert summary.loaded and not summary.quarantined, summary
+    table = DeltaTable(str(settings.dados / "bronze" / "kinds"))
+    assert table.history(1)[0]["operation"] == "CREATE TABLE"  # our own file (own_files.create)
+    files = [uri.removeprefix("file://") for uri in table.file_uris()]
+    assert [pq.read_metadata(f).num_row_groups for f in files] == [13]
+    metadata = conn.execute("select encodings from parquet_metadata(?)", [files])
+    found = [str(e) for (e,) in metadata.fetchall()]
+    assert any("RLE_DICTIONARY" in e and "PLAIN" in e for e in found), found
+    expected = [_canonical(r) for r in arrow_dataset(table).to_table().sort_by("id").to_pylist()]
+    assert len(expected) == 130000
+
+    _read_by_spark("lakehouse-bronze-own-files", {"bronze": (files, expected)})
+
+
+def _read_by_spark(app: str, tables: dict[str, tuple[list[str], list[object]]]) -> None:
+    """Each table's files read by Spark's Parquet reader (a local session), vectorized (its
+    default) and not, ordered by ``id``: exactly its expected rows (:func:`_canonical`)."""
+    import os
+
+    from pyspark.sql import SparkSession
+
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = (
         SparkSession.builder.master("local[1]")
-        .appName("lakehouse-parquet-v2")
+        .appName(app)
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
@@ -172,7 +223,6 @@ def test_spark_reads_the_parquet_v2_files_a_rewrite_publishes(
             for name, (files, expected) in tables.items():
                 read = spark.read.parquet(*files).orderBy("id").toArrow()
                 got = [_canonical(row) for row in read.to_pylist()]
-                assert len(got) == len(expected) == 130000
                 assert got == expected, f"{name}, vectorized={vectorized}: Spark {spark.version}"
     finally:
         spark.stop()
