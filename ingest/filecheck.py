@@ -499,7 +499,10 @@ def _is_text(typ: pa.DataType) -> bool:
 
 
 def _parquet_schema(
-    schema: pa.Schema, contract: Contract | None, errors: list[dict[str, Any]], written: pa.Schema
+    schema: pa.Schema,
+    contract: Contract | None,
+    errors: list[dict[str, Any]],
+    written: pa.Schema | None = None,
 ) -> list[Column]:
     """Check the file's columns (``schema``: as bronze stores them, ``parquet.plain_schema`` of
     the file's ``written`` one) against the contract; return text columns to check by value."""
@@ -520,7 +523,7 @@ def _parquet_schema(
         if _is_text(typ) and column.kind in _FROM_TEXT:
             text_columns.append(column)  # castable text: its values are checked
         else:
-            shown = written.field(column.name).type
+            shown = (written or schema).field(column.name).type
             shown_as = "" if shown == typ else f" (stored as {typ})"
             msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
