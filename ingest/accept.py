@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ingest.auth import Principal
@@ -14,6 +15,7 @@ from ingest.filecheck import FileError
 from ingest.idempotency import KeyConflictError
 from ingest.limits import back_pressure, retry_after
 from ingest.validation import BodyError, RecordsError, TooManyRecordsError
+from lakehouse import contracts
 from lakehouse.contracts import Contract
 
 
@@ -42,12 +44,40 @@ def contract_for(context: AppContext, table: str) -> Contract | None:
     return contract
 
 
-def as_http_error(exc: Exception) -> HTTPException:
-    """Validation errors as the API answers them."""
+async def as_loaded(context: AppContext, table: str, contract: Contract | None) -> Contract | None:
+    """``contract`` with the columns bronze already has judged as the loader judges them
+    (``contracts.as_loaded``: the table's type, when a later declaration differs from it);
+    the table's log is read (cached) in a worker thread."""
+    if contract is None or not any(c.data_type for c in contract.columns):
+        return contract
+    stored = await run_in_threadpool(context.bronze_names.types, table)
+    return contracts.as_loaded(contract, stored)
+
+
+def _judged_by_table(errors: list[dict[str, Any]], contract: Contract) -> list[dict[str, Any]]:
+    """Each error on a column judged by the table's type says so, naming both types."""
+    notes = {
+        name: (
+            f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
+            " the table was made, does not change its type; the loader stores what fits"
+            f" {rule})"
+        )
+        for name, declared, rule in contract.judged_by_table
+    }
+    return [
+        e | {"msg": e["msg"] + notes[e["field"]]} if e.get("field") in notes else e for e in errors
+    ]
+
+
+def as_http_error(exc: Exception, contract: Contract | None = None) -> HTTPException:
+    """Validation errors as the API answers them (``contract``: the one the body was judged
+    by, :func:`as_loaded`)."""
     if isinstance(exc, RecordsError):
         detail: Any = exc.errors
+        if contract is not None and contract.judged_by_table:
+            detail = _judged_by_table(exc.errors, contract)
         if exc.truncated:
-            detail = [*exc.errors, {"msg": "more errors not shown", "type": "truncated"}]
+            detail = [*detail, {"msg": "more errors not shown", "type": "truncated"}]
         return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
     if isinstance(exc, BodyError):
         return HTTPException(status.HTTP_400_BAD_REQUEST, exc.detail())

@@ -50,16 +50,17 @@ def open_table(
 
 
 class ColumnNames:
-    """The column names of each table of a layer, as its Delta log says, for a request to
-    compare a body's names against (a table's names only grow). Cached per table and read
-    again when the log's folder changes (its mtime and size; a table in an object store: at
-    most every 2 s). A table missing or unreadable has no names: nothing to compare, never an
+    """The column names and types of each table of a layer, as its Delta log says, for a
+    request to compare a body's names against (a table's names only grow) and to judge a
+    column the table has by its stored type (``contracts.as_loaded``). Cached per table and
+    read again when the log's folder changes (its mtime and size; a table in an object store: at
+    most every 2 s). A table missing or unreadable has no columns: nothing to compare, never an
     error (a name the cache missed is still refused by the loader)."""
 
     def __init__(self, settings: Settings, layer: Layer = "bronze") -> None:
         self._settings = settings
         self._layer: Layer = layer
-        self._cache: dict[str, tuple[object, tuple[str, ...]]] = {}
+        self._cache: dict[str, tuple[object, dict[str, pa.DataType]]] = {}
 
     def _stamp(self, name: str) -> object:
         location = table_path(self._settings, self._layer, name)
@@ -69,21 +70,25 @@ class ColumnNames:
         return int(monotonic() // 2)
 
     def names(self, name: str) -> tuple[str, ...]:
+        return tuple(self.types(name))
+
+    def types(self, name: str) -> dict[str, pa.DataType]:
+        """Each column's stored (Arrow) type, in the table's order (the caller must not change
+        the dict: it is the cache's)."""
         try:
             stamp = self._stamp(name)
         except (OSError, ValueError):
-            return ()
+            return {}
         cached = self._cache.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            names = tuple(
-                f.name for f in open_table(self._settings, self._layer, name).schema().fields
-            )
+            schema = open_table(self._settings, self._layer, name).schema().to_arrow()
+            types = {f.name: f.type for f in pa.schema(schema)}
         except Exception:  # missing, being created, unreadable: nothing to compare against
-            return ()
-        self._cache[name] = (stamp, names)
-        return names
+            return {}
+        self._cache[name] = (stamp, types)
+        return types
 
 
 def table_info(settings: Settings, layer: Layer, name: str) -> TableInfo:

@@ -23,13 +23,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 import yaml
 
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
 from lakehouse.layout import TABLE_NAME
 from lakehouse.settings import Settings
@@ -107,6 +108,9 @@ class Contract:
     on_mismatch: MismatchPolicy | None = None
     infer_types: bool | None = None
     skip_lines: int = 0
+    #: (column, type declared, type bronze's column holds) for each declared column judged by
+    #: the table's type instead (:func:`as_loaded`); not part of the contract's text
+    judged_by_table: tuple[tuple[str, str, str], ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -251,3 +255,56 @@ class ContractStore:
 
     def get(self, table: str) -> Contract | None:
         return self.all().get(table)
+
+
+def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract:
+    """``contract`` with each declared column the bronze table already has (``stored``: its
+    columns' Arrow types) judged as the loader judges it: by the table's type when the
+    declaration came after the table and declares a type whose values need not fit the
+    table's (``varchar`` or ``decimal(10,2)`` over a ``BIGINT`` column, ``timestamp`` over a
+    ``DATE``: the loader keeps the table's type, ``parquet.column_rule``). A declaration whose
+    values all fit the table's column (``integer`` over ``BIGINT``), or over a text column
+    (which takes any value), is judged as declared: the API may be stricter, never looser.
+    The columns so judged are in ``judged_by_table`` (the API names both types)."""
+    judged: list[tuple[str, str, str]] = []
+    columns = []
+    for column in contract.columns:
+        rule = _table_rule(column, stored.get(column.name))
+        if rule is not None and column.data_type is not None:
+            judged.append((column.name, column.data_type, rule))
+            column = replace(column, data_type=rule.lower())
+        columns.append(column)
+    if not judged:
+        return contract
+    return replace(contract, columns=tuple(columns), judged_by_table=tuple(judged))
+
+
+def _table_rule(column: Column, stored: pa.DataType | None) -> str | None:
+    """The table's rule for ``column`` when it is not the declared type's (None: it is, or
+    every value of the declared type fits the table's column)."""
+    if stored is None or column.data_type is None or pa.types.is_string(stored):
+        return None
+    rule = parquet.column_rule(stored, column.data_type)
+    if rule is None or rule == parquet.OBJECT:
+        return None
+    try:
+        declared = parquet.storage_type(column.data_type)
+    except ValueError:
+        return None
+    if declared == stored or parquet.widens_to(declared, stored) or _within(declared, stored):
+        return None
+    return rule
+
+
+def _within(declared: pa.DataType, stored: pa.DataType) -> bool:
+    """Whether every value of a decimal or integer type is a value of a decimal ``stored``
+    (``decimal(10,2)`` in ``decimal(38,2)``, ``bigint`` in ``decimal(20,0)``)."""
+    if not pa.types.is_decimal(stored):
+        return False
+    if pa.types.is_decimal(declared):
+        whole = declared.precision - declared.scale
+        return bool(declared.scale <= stored.scale and whole <= stored.precision - stored.scale)
+    if pa.types.is_integer(declared):  # int8 .. int64: 3, 5, 10, 19 digits
+        digits = {8: 3, 16: 5, 32: 10, 64: 19}[declared.bit_width]
+        return bool(digits <= stored.precision - stored.scale)
+    return False

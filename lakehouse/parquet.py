@@ -822,6 +822,52 @@ def storage_type(data_type: str) -> pa.DataType:
     return simple.get(t, pa.string())
 
 
+#: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
+OBJECT = "OBJECT"
+
+
+def rule_type(stored: pa.DataType) -> str | None:
+    """The dialect type whose rule values must meet to join a column stored as ``stored``
+    (None: a type text cannot be fitted into, such as a list or a struct)."""
+    if pa.types.is_string(stored) or pa.types.is_large_string(stored):
+        return "VARCHAR"
+    names = {
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.date32(): "DATE",
+    }
+    if stored in names:
+        return names[stored]
+    if pa.types.is_decimal(stored):
+        return f"DECIMAL({stored.precision},{stored.scale})"
+    if pa.types.is_timestamp(stored):
+        return "TIMESTAMP"
+    if pa.types.is_struct(stored):
+        return OBJECT
+    return None
+
+
+def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
+    """The dialect type values must meet to join a column the table has, stored as ``stored``:
+    the type the contract declares when it is stored so (``UTINYINT`` is stored as Int16 but
+    holds 0..255 only; ``TIMESTAMPTZ`` takes an offset), else the storage type's
+    (:func:`rule_type`; a contract written later does not change the table's type)."""
+    rule = rule_type(stored)
+    if declared is None:
+        return rule
+    t = dialect.type_name(declared)
+    if t == "TIMESTAMPTZ" and rule == "TIMESTAMP":
+        return t
+    if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
+        return t if stored != pa.string() else rule
+    return rule
+
+
 def bronze_type(t: pa.DataType) -> pa.DataType:
     """The Delta-compatible type bronze stores for an Arrow type (raises :class:`TooManyDigits`)."""
     if isinstance(t, pa.BaseExtensionType):

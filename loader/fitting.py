@@ -31,7 +31,10 @@ import pyarrow.compute as pc
 
 from lakehouse import dialect, parquet
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
-from lakehouse.parquet import storage_type as storage_type  # the core's, re-exported
+from lakehouse.parquet import OBJECT as OBJECT  # the core's rules, re-exported (the API's too)
+from lakehouse.parquet import column_rule as column_rule
+from lakehouse.parquet import rule_type as rule_type
+from lakehouse.parquet import storage_type as storage_type
 from loader import nested
 from loader.exceptions import FileRejected, ReadAgain
 
@@ -49,50 +52,6 @@ _STRING = pa.string()
 _NULL_BOOL = pa.scalar(None, pa.bool_())
 #: The rule of a column no text fits (a list or map the table took from Parquet).
 UNFIT = "UNFIT"
-#: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
-OBJECT = "OBJECT"
-
-
-def rule_type(stored: pa.DataType) -> str | None:
-    """The dialect type whose rule values must meet to join a column stored as ``stored``
-    (None: a type text cannot be fitted into, such as a list or a struct)."""
-    if pa.types.is_string(stored) or pa.types.is_large_string(stored):
-        return "VARCHAR"
-    names = {
-        pa.int8(): "TINYINT",
-        pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER",
-        pa.int64(): "BIGINT",
-        pa.float32(): "FLOAT",
-        pa.float64(): "DOUBLE",
-        pa.bool_(): "BOOLEAN",
-        pa.date32(): "DATE",
-    }
-    if stored in names:
-        return names[stored]
-    if pa.types.is_decimal(stored):
-        return f"DECIMAL({stored.precision},{stored.scale})"
-    if pa.types.is_timestamp(stored):
-        return "TIMESTAMP"
-    if pa.types.is_struct(stored):
-        return OBJECT
-    return None
-
-
-def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
-    """The dialect type values must meet to join a column the table has, stored as ``stored``:
-    the type the contract declares when it is stored so (``UTINYINT`` is stored as Int16 but
-    holds 0..255 only; ``TIMESTAMPTZ`` takes an offset), else the storage type's
-    (:func:`rule_type`; a contract written later does not change the table's type)."""
-    rule = rule_type(stored)
-    if declared is None:
-        return rule
-    t = dialect.type_name(declared)
-    if t == "TIMESTAMPTZ" and rule == "TIMESTAMP":
-        return t
-    if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
-        return t if stored != _STRING else rule
-    return rule
 
 
 # -- the rule, vectorized ---------------------------------------------------------------------

@@ -17,7 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 
-from ingest.accept import as_http_error, check_pressure, contract_for, idempotent, status_url
+from ingest.accept import (
+    as_http_error,
+    as_loaded,
+    check_pressure,
+    contract_for,
+    idempotent,
+    status_url,
+)
 from ingest.auth import PrincipalDep, require
 from ingest.bodies import (
     check_declared_length,
@@ -146,11 +153,12 @@ async def post_file(
         async def work() -> dict[str, Any]:
             try:
                 existing = await run_in_threadpool(context.bronze_names.names, table)
+                judged = await as_loaded(context, table, contract)
                 rows = await run_in_threadpool(
                     check_file,
                     landing.tmp,
                     kind,
-                    contract,
+                    judged,
                     max_errors=settings.api_max_errors,
                     batch_rows=settings.read_batch_rows,
                     max_json_bytes=settings.api_max_body_bytes,
@@ -159,7 +167,7 @@ async def post_file(
                     existing=existing,
                 )
             except (FileError, BodyError, RecordsError) as exc:
-                raise as_http_error(exc) from None
+                raise as_http_error(exc, judged) from None
             path = await run_in_threadpool(landing.commit, context.ledger, records=rows)
             context.metrics.records.inc(rows)
             context.metrics.bytes_in.inc(landing.bytes)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from ingest.accept import (
     as_http_error,
+    as_loaded,
     check_pressure,
     contract_for,
     idempotent,
@@ -179,12 +180,13 @@ async def post_records(
             # it is checked here (the wait for the disk overlaps the checking)
             # (submitted now: the check below holds the loop until it ends)
             early = loop.run_in_executor(None, _prewrite, context, table, raw)
+        judged = await as_loaded(context, table, contract)  # by bronze's types, as the loader
         try:  # large bodies in a worker process, small ones here (ingest.parsing)
-            records = await context.parsers.check(raw, ndjson=ndjson, gz=gz, contract=contract)
+            records = await context.parsers.check(raw, ndjson=ndjson, gz=gz, contract=judged)
         except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
             if early is not None:
                 await _drop(early)
-            raise as_http_error(exc) from None
+            raise as_http_error(exc, judged) from None
         except BaseException:
             if early is not None:
                 _discard(early)
