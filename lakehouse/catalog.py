@@ -6,6 +6,7 @@ Shared by ``lakehouse status`` and the API's ``/v1/tables`` endpoints.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -142,10 +143,24 @@ def delta_type_name(kind: Any) -> str:
     return str(getattr(kind, "type", kind))
 
 
+#: The commit metadata key of a loader commit of its own Parquet file (``loader.own_files``):
+#: what it added, as JSON (``num_added_rows``, ``num_added_files``, ``num_added_bytes``).
+ADDED_KEY = "lakehouse.added"
+
+
 def table_history(table: DeltaTable, limit: int = 10) -> list[dict[str, Any]]:
+    """The last ``limit`` commits: version, time, operation, its parameters and metrics (a
+    commit of the loader's own file: those it recorded, :data:`ADDED_KEY`)."""
     entries = table.history(limit)
     keep = ("version", "timestamp", "operation", "operationParameters", "operationMetrics")
-    return [{k: e.get(k) for k in keep if k in e} for e in entries]
+    out = []
+    for e in entries:
+        entry = {k: e.get(k) for k in keep if k in e}
+        added = e.get(ADDED_KEY)
+        if added is not None and not entry.get("operationMetrics"):
+            entry["operationMetrics"] = json.loads(added) if isinstance(added, str) else added
+        out.append(entry)
+    return out
 
 
 class TableNotFoundError(LookupError):

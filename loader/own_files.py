@@ -22,6 +22,7 @@ more of a writer, object storage or no rows: ``write_deltalake`` as before.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from lakehouse.catalog import ADDED_KEY
 from lakehouse.delta_adds import add_action, stats_columns
 
 __all__ = ["append", "create", "fits", "fits_new", "plain"]
@@ -133,7 +135,9 @@ def append(
     with _written(folder, table.schema(), configuration, rows) as action:
         if action is None:
             return False
-        table.create_write_transaction([action], "append", table.schema(), commit_properties=commit)
+        table.create_write_transaction(
+            [action], "append", table.schema(), commit_properties=with_metrics(commit, action)
+        )
     return True
 
 
@@ -157,9 +161,23 @@ def create(
             [action],
             mode="error",
             configuration=configuration or None,
-            commit_properties=commit,
+            commit_properties=with_metrics(commit, action),
         )
     return True
+
+
+def with_metrics(commit: CommitProperties, action: AddAction) -> CommitProperties:
+    """``commit`` saying what it adds (``lakehouse.catalog.ADDED_KEY``: rows, one file, its
+    bytes), as delta-rs's own writes say in ``operationMetrics``, which a commit of add
+    actions has none of (``lakehouse.catalog.table_history`` shows it there)."""
+    rows = json.loads(action.stats or "{}").get("numRecords")
+    added = {"num_added_rows": rows, "num_added_files": 1, "num_added_bytes": action.size}
+    metadata = {**(commit.custom_metadata or {}), ADDED_KEY: json.dumps(added)}
+    return CommitProperties(
+        max_commit_retries=commit.max_commit_retries,
+        app_transactions=commit.app_transactions,
+        custom_metadata=metadata,
+    )
 
 
 @contextmanager
