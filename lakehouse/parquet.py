@@ -117,13 +117,20 @@ _UUID_PARTS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
 
 
 def has_extension(t: pa.DataType) -> bool:
-    """Whether ``t`` is, or holds at any depth, an Arrow extension type, a duration or an
-    interval (types Delta does not hold, stored as :func:`plain_type` says)."""
-    if isinstance(t, pa.BaseExtensionType) or _is_span(t):
+    """Whether ``t`` is, or holds at any depth, an Arrow extension type, a duration, an
+    interval, a ``decimal32``/``decimal64`` or a list view (types Delta does not hold, stored
+    as :func:`plain_type` says)."""
+    if isinstance(t, pa.BaseExtensionType) or _is_span(t) or _is_narrow_decimal(t):
+        return True
+    if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
         return True
     if pa.types.is_dictionary(t):
         return has_extension(t.value_type)
     return any(has_extension(child) for _, child in _children(t))
+
+
+def _is_narrow_decimal(t: pa.DataType) -> bool:
+    return bool(pa.types.is_decimal32(t) or pa.types.is_decimal64(t))
 
 
 def _is_span(t: pa.DataType) -> bool:
@@ -211,6 +218,8 @@ def _plain_leaf_type(t: pa.DataType) -> pa.DataType | None:
         return plain_type(t.storage_type)
     if _is_span(t):  # a duration or an interval: its exact text (duration_text)
         return pa.string()
+    if _is_narrow_decimal(t):  # decimal32/64: the same value as a Delta decimal
+        return pa.decimal128(t.precision, t.scale)
     return None
 
 
@@ -229,6 +238,8 @@ def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
         return duration_text(values)
     if pa.types.is_interval(t):
         return interval_text(values)
+    if _is_narrow_decimal(t):
+        return values.cast(pa.decimal128(t.precision, t.scale))  # exact: more digits of room
     return None
 
 
