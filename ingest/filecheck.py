@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -284,35 +284,48 @@ class _Layout:
     utf16: bool
 
 
-def _header_text(text: IO[str], skip: int) -> tuple[str, int]:
-    """The header record's lines by the dialect's delimiter rule (``header_record``: up to a
-    line end after an even count of quotes; a quoted name may hold a line break), after
-    ``skip`` lines, and how many lines were skipped. Reads at most
+def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple[str, int, str]:
+    """The lines holding the header record (``dialect.csv_header``: its text, the delimiter)
+    after ``skip`` lines, how many lines were skipped, and the delimiter. Reads at most
     ``dialect.MAX_HEADER_BYTES`` bytes of text before the header's end (FileError past it)."""
     budget = dialect.MAX_HEADER_BYTES  # bytes of UTF-8 left; a character is one or more
 
-    def line_of(at: int) -> str:
+    def line_of() -> tuple[str, str | None]:
+        """The next line, and None, or (past the budget) the part of it within the budget."""
         nonlocal budget
         # one more character than the budget (and a CR LF): a line that long is too long
-        line = text.readline(budget + 3)
-        budget -= len(line.rstrip("\r\n").encode("utf-8", "surrogatepass"))
-        if budget < 0:
-            raise FileError(dialect.header_too_long(at))
-        budget -= len(line) - len(line.rstrip("\r\n"))
-        return line
+        line = text.readline(max(budget, 0) + 3)
+        body = line.rstrip("\r\n").encode("utf-8", "surrogatepass")
+        room, budget = budget, budget - len(body) - (len(line) - len(line.rstrip("\r\n")))
+        if len(body) <= room:
+            return line, None
+        return line, body[:room].decode("utf-8", "ignore")  # a character cut in two: left out
 
     skipped = 0
     for _ in range(skip):
-        skipped += bool(line_of(skip + 1))
-    lines = [line_of(skipped + 1)]
-    odd = lines[0].count(dialect.QUOTE) % 2  # each line's count once (was: the whole so far)
-    while odd:
-        more = line_of(skipped + 1)
-        if not more:
-            break
-        lines.append(more)
-        odd ^= more.count(dialect.QUOTE) % 2
-    return "".join(lines), skipped
+        line, within = line_of()
+        if within is not None:
+            raise FileError(dialect.header_too_long(skip + 1))
+        skipped += bool(line)
+    lines: list[str] = []
+    size = checked = 0  # the text's length, and at the last look (looks when it doubles)
+    while True:
+        line, within = line_of()
+        fits = within is None
+        if within is not None:  # the header's end must lie in what fits: look there once more
+            lines.append(within)
+            found = dialect.csv_header("".join(lines), kind, end="cut")
+        else:
+            lines.append(line)
+            size += len(line)
+            if line and len(lines) > 64 and size < 2 * checked:
+                continue
+            checked = size
+            found = dialect.csv_header("".join(lines), kind, end="more" if line else "eof")
+        if found is not None:
+            return "".join(lines), skipped, found[1]
+        if not fits or not line:
+            raise FileError(dialect.header_too_long(skipped + 1))
 
 
 def _breaks(record: list[str]) -> int:
@@ -332,12 +345,11 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         line = 0  # lines read before the header
         reader = None
         try:
-            header_text, line = _header_text(text, skip)
+            header_text, line, delimiter = _header_text(
+                text, skip, "tsv" if kind.kind == "tsv" else "csv"
+            )
             if not header_text.strip("\r\n"):
                 raise FileError("the file has no header line (line 1 is the header)", 422)
-            delimiter = dialect.csv_delimiter(
-                dialect.header_record(header_text), "tsv" if kind.kind == "tsv" else "csv"
-            )
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 itertools.chain(header_text.splitlines(keepends=True), text),
                 delimiter=delimiter,

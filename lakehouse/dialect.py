@@ -20,8 +20,9 @@ it is a null). A field or record may be of
 any length (:data:`MAX_FIELD_CHARS`).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
-the header record outside quotes; ``,`` when none does or on a tie (:func:`csv_delimiter`). A
-rule, never a sniffer: the same bytes always give the same reading.
+the header record outside quoted fields, each candidate reading that record by the record rule
+above (a quote opens a quoted field only at a field's start); ``,`` when none does or on a tie
+(:func:`csv_header`). A rule, never a sniffer: the same bytes always give the same reading.
 
 **Nulls.** In CSV only an unquoted empty field is null; a quoted empty field (``""``) is the
 empty string; ``NA``, ``NULL``, ``N/A``, ``null``, ``None`` are text. In JSON, ``null`` is null.
@@ -205,9 +206,9 @@ csv.field_size_limit(MAX_FIELD_CHARS)
 
 #: The most bytes before a CSV header record's line end (UTF-8, after a byte-order mark; a
 #: UTF-16 file counted as its UTF-8; the ``skip_lines`` lines before the header included). A
-#: header record ends at the first line end outside quotes (:func:`header_record`), so a quote
-#: opened in it and never closed would make the whole file its header: the API and the loader
-#: read no further than this looking for its end, and refuse the file (:func:`header_too_long`).
+#: header record ends at the first line end outside a quoted field (:func:`csv_header`), so a
+#: quoted name never closed would make the whole file its header: the API and the loader read
+#: no further than this looking for its end, and refuse the file (:func:`header_too_long`).
 MAX_HEADER_BYTES = 1024**2
 
 
@@ -217,36 +218,83 @@ def header_too_long(line: int) -> str:
     return (
         f"the header record (line {line}) does not end within the file's first "
         f"{MAX_HEADER_BYTES:,} bytes, the longest a header may be: it ends at the first line "
-        'end after an even count of quotes, so a quote in a name (screen 15") runs it on '
-        'through the lines after it; write such a name quoted, its quote doubled ("screen 15""")'
+        "end outside a quoted field, so a name opening with a quote never closed runs it on "
+        'through the lines after it; close the quote, or double a quote inside it ("a ""b""")'
     )
 
 
-def header_record(text: str) -> str:
-    """The header record of a CSV text: up to the first line end outside quotes."""
-    quoted = False
-    for i, ch in enumerate(text):
-        if ch == QUOTE:
-            quoted = not quoted
-        elif ch in "\r\n" and not quoted:
-            return text[:i]
-    return text
+def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:
+    """The header record of a CSV text (from the header line on); the whole text when it does
+    not end in it (see :func:`csv_header`)."""
+    found = csv_header(text, kind, end="eof")
+    assert found is not None  # at the end of the text every reading's record ends
+    return found[0]
+
+
+def csv_header(
+    text: str,
+    kind: Literal["csv", "tsv"] = "csv",
+    *,
+    end: Literal["more", "eof", "cut"] = "more",
+) -> tuple[str, str] | None:
+    """The header record and the delimiter of a CSV text starting at its header line.
+
+    Each candidate delimiter reads the first record by the record grammar (a quote opens a
+    quoted field only at a field's start; inside one ``""`` is a quote; a line end outside a
+    quoted field ends the record); the delimiter is the candidate whose record holds the most
+    of it (``,`` on a tie or when none holds one), the header that candidate's record.
+    ``end``: what follows ``text``: ``"more"`` (more text may follow: None until every
+    candidate's record has ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"``
+    (text was read no further, :data:`MAX_HEADER_BYTES`: a candidate whose record has not
+    ended is out; None when the delimiter's has not).
+    """
+    records: dict[str, tuple[int, int]] = {}
+    for d in ("\t",) if kind == "tsv" else DELIMITERS:
+        found = _first_record(text, d, eof=end == "eof")
+        if found is None and end == "more":
+            return None
+        if found is not None:
+            records[d] = found
+    counts = {d: n for d, (_, n) in records.items()}
+    best = max(counts.values(), default=0)
+    winners = [d for d, n in counts.items() if n == best]
+    chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
+    if chosen not in records:
+        return None
+    return text[: records[chosen][0]], chosen
+
+
+def _first_record(text: str, delimiter: str, *, eof: bool) -> tuple[int, int] | None:
+    """(where the first record ends, how many delimiters it holds) by the record grammar;
+    None when it has not ended within ``text`` (at ``eof`` it ends with the text)."""
+    stops = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    at, count, size = 0, 0, len(text)
+    while True:  # at a field's start
+        if at < size and text[at] == QUOTE:
+            close = at + 1
+            while True:
+                close = text.find(QUOTE, close)
+                if close < 0 or (close + 1 == size and not eof):
+                    return (size, count) if eof else None  # open, or "" cut in two
+                if close + 1 < size and text[close + 1] == QUOTE:
+                    close += 2
+                    continue
+                break
+            at = close + 1
+        stop = stops.search(text, at)
+        if stop is None:
+            return (size, count) if eof else None
+        if stop.group() != delimiter:
+            return stop.start(), count
+        count += 1
+        at = stop.end()
 
 
 def csv_delimiter(header: str, kind: Literal["csv", "tsv"] = "csv") -> str:
-    """The delimiter of a CSV file whose header record is ``header`` (see the module rule)."""
-    if kind == "tsv":
-        return "\t"
-    counts = dict.fromkeys(DELIMITERS, 0)
-    quoted = False
-    for ch in header:
-        if ch == QUOTE:
-            quoted = not quoted
-        elif not quoted and ch in counts:
-            counts[ch] += 1
-    best = max(counts.values())
-    winners = [d for d, n in counts.items() if n == best]
-    return winners[0] if best and len(winners) == 1 else ","
+    """The delimiter of a CSV file whose header record is ``header`` (see :func:`csv_header`)."""
+    found = csv_header(header, kind, end="eof")
+    assert found is not None
+    return found[1]
 
 
 # -- names --------------------------------------------------------------------------------------

@@ -224,12 +224,14 @@ class TextFile:
 # -- CSV ------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path, skip_lines: int) -> tuple[str, int]:
-    """The header record (text) and how many bytes of the file were read for it: at most
-    ``dialect.MAX_HEADER_BYTES`` of text before its end (refused past it, ``unparseable``)."""
+def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
+    """The header record (text) and the delimiter (``dialect.csv_header``), read from at most
+    ``dialect.MAX_HEADER_BYTES`` of text before the header's end (refused past it,
+    ``unparseable``)."""
     # enough for the limit with a byte-order mark and a character cut at the end left out
     most = dialect.MAX_HEADER_BYTES + 8
     size = min(_PEEK_BYTES, most)
+    table_kind: typing.Literal["csv", "tsv"] = "tsv" if kind == "tsv" else "csv"
     while True:
         head = _head(path, size)
         complete = len(head) < size
@@ -247,16 +249,20 @@ def _csv_header(path: Path, skip_lines: int) -> tuple[str, int]:
                 rest = ""
                 break
             rest = rest[cut.end() :]
-        header = dialect.header_record(rest)
-        ended = len(header) < len(rest) or complete
-        before = text[: len(text) - len(rest) + len(header)] if ended else text
-        if len(before.encode("utf-8", "surrogatepass")) > dialect.MAX_HEADER_BYTES or (
-            not ended and size >= most
-        ):
+        before = len(text) - len(rest)  # characters of the skipped lines
+        room = dialect.MAX_HEADER_BYTES - len(text[:before].encode("utf-8", "surrogatepass"))
+        whole = rest.encode("utf-8", "surrogatepass")
+        window = whole[: max(room, 0) + 2]  # the limit's bytes, and a line end after them
+        at_limit = size >= most or len(window) < len(whole)
+        end: typing.Literal["more", "eof", "cut"] = (
+            "cut" if at_limit else "eof" if complete else "more"
+        )
+        found = dialect.csv_header(window.decode("utf-8", "ignore"), table_kind, end=end)
+        if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
+            return found
+        if found is not None or end != "more":
             reason = dialect.header_too_long(skip_lines + 1)
             raise FileRejected("unparseable", reason, line=skip_lines + 1)
-        if ended:
-            return header, len(head)
         size = min(size * 4, most)
 
 
@@ -635,10 +641,9 @@ def _csv_dialect(
         raise FileRejected("empty", "the file is empty")
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
-    header, _ = _csv_header(path, skip_lines)
+    header, delimiter = _csv_header(path, skip_lines, source.kind)
     if not header:
         raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
-    delimiter = dialect.csv_delimiter(header, "tsv" if source.kind == "tsv" else "csv")
     names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
     problem = dialect.name_problem(names)
     if problem is not None:
