@@ -944,14 +944,20 @@ def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
 
 
 def _check_json_array_end(path: Path, head: bytes) -> None:
-    """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded."""
+    """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded,
+    nor one with text after the array (``[...] x``: the file does not end with ``]`` either;
+    which of the two, only a parse of the whole file could tell)."""
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         return
     with path.open("rb") as f:
         f.seek(max(0, path.stat().st_size - 64))
         tail = f.read().rstrip()
     if not tail.endswith(b"]"):
-        cut = FileRejected("unparseable", "the JSON array does not end with ']' (truncated?)")
+        cut = FileRejected(
+            "unparseable",
+            "the file does not end with the JSON array's closing ']': the array is cut short"
+            " (truncated?) or text follows it",
+        )
         raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
 
 
