@@ -339,7 +339,11 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
     is refused), and every record with the header's field count (a blank line is no record, but
     in a one-column file, where it is a null). Streams; names the line."""
     with _open(path, kind, bounds) as f:
-        utf16 = dialect.text_encoding(f.read(2)) == "utf-16"
+        head = f.read(8)
+    problem = dialect.encoding_problem(head)
+    if problem is not None:
+        raise FileError(problem)
+    utf16 = dialect.text_encoding(head) == "utf-16"
     with _open(path, kind, bounds) as f:
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
         line = 0  # lines read before the header

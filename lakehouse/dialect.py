@@ -175,6 +175,30 @@ def text_encoding(head: bytes) -> Literal["utf-8", "utf-16"]:
     return "utf-16" if head[:2] in BOM_UTF16 else "utf-8"
 
 
+BOM_UTF32 = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+
+
+def encoding_problem(head: bytes) -> str | None:
+    """Why a CSV whose (decompressed) content starts with ``head`` (8 bytes or more when the
+    file has them) is in an encoding bronze does not read, or None: UTF-32 (its byte-order
+    mark starts with UTF-16 LE's), or what looks like UTF-16 without a byte-order mark (each of
+    the first characters a byte and a NUL). Said so, not as the NUL bytes the text would hold."""
+    wanted = "a CSV is UTF-8, or UTF-16 with a byte-order mark"
+    if head[:4] in BOM_UTF32:
+        return f"UTF-32 (it starts with a UTF-32 byte-order mark): {wanted}"
+    if head[:2] in BOM_UTF16 or head.startswith(BOM_UTF8):
+        return None
+    pairs = [head[i : i + 2] for i in range(0, min(len(head), 8) - 1, 2)]
+    if len(pairs) >= 2 and (
+        all(p[0] and not p[1] for p in pairs) or all(not p[0] and p[1] for p in pairs)
+    ):
+        return (
+            "it looks like UTF-16 without a byte-order mark (a NUL byte beside each of its first"
+            f" characters): {wanted}"
+        )
+    return None
+
+
 def first_non_utf8(data: bytes, *, final: bool = True) -> int | None:
     """The offset of the first byte of ``data`` that is not UTF-8, or None.
 

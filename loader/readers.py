@@ -639,6 +639,9 @@ def _csv_dialect(
     head = _head(path)
     if not head.strip():
         raise FileRejected("empty", "the file is empty")
+    unread = dialect.encoding_problem(head)
+    if unread is not None:
+        raise FileRejected("encoding", unread)
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
     header, delimiter = _csv_header(path, skip_lines, source.kind)
