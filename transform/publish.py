@@ -1467,7 +1467,8 @@ def _written_with(table: DeltaTable) -> str | None:
     """The codec of a local table's largest file (lowercase, as DuckDB names it: ``zstd``,
     ``snappy``; a table's appends may be of another); ``None`` when it cannot be read."""
     try:
-        largest = max(table.file_uris(), key=os.path.getsize, default=None)
+        files = [uri.removeprefix("file://") for uri in table.file_uris()]
+        largest = max(files, key=os.path.getsize, default=None)
         if largest is None:
             return None
         meta = pq.read_metadata(largest)
