@@ -20,8 +20,8 @@ it is a null). A field or record may be of
 any length (:data:`MAX_FIELD_CHARS`).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
-the header record outside quoted fields, each candidate reading that record by the record rule
-above (a quote opens a quoted field only at a field's start); ``,`` when none does or on a tie
+the header record outside quoted fields (read with each of them ending a field: a quote opens a
+quoted field at the line's start or right after one); ``,`` when none does or on a tie
 (:func:`csv_header`). A rule, never a sniffer: the same bytes always give the same reading.
 
 **Nulls.** In CSV only an unquoted empty field is null; a quoted empty field (``""``) is the
@@ -263,43 +263,41 @@ def csv_header(
 ) -> tuple[str, str] | None:
     """The header record and the delimiter of a CSV text starting at its header line.
 
-    Each candidate delimiter reads the first record by the record grammar (a quote opens a
-    quoted field only at a field's start; inside one ``""`` is a quote; a line end outside a
-    quoted field ends the record); the delimiter is the candidate whose record holds the most
-    of it (``,`` on a tie or when none holds one), the header that candidate's record.
-    ``end``: what follows ``text``: ``"more"`` (more text may follow: None until every
-    candidate's record has ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"``
-    (text was read no further, :data:`MAX_HEADER_BYTES`: a candidate whose record has not
-    ended is out; None when the delimiter's has not).
+    The header record is read by the record grammar with every candidate delimiter (``,`` ``;``
+    ``|`` TAB; TAB alone for ``.tsv``) as a field's end: a quote opens a quoted field only at
+    the line's start or right after one of them (``""`` inside one is a quote), and the record
+    ends at the first line end outside a quoted field. The delimiter is the candidate occurring
+    most often in it outside quoted fields (``,`` on a tie or when none does).
+    ``end``: what follows ``text``: ``"more"`` (more text may follow: None until the record has
+    ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"`` (text was read no
+    further, :data:`MAX_HEADER_BYTES`: None when the record has not ended).
     """
-    records: dict[str, tuple[int, int]] = {}
-    for d in ("\t",) if kind == "tsv" else DELIMITERS:
-        found = _first_record(text, d, eof=end == "eof")
-        if found is None and end == "more":
-            return None
-        if found is not None:
-            records[d] = found
-    counts = {d: n for d, (_, n) in records.items()}
+    candidates = ("\t",) if kind == "tsv" else DELIMITERS
+    found = _first_record(text, candidates, eof=end == "eof")
+    if found is None:
+        return None
+    at, counts = found
     best = max(counts.values(), default=0)
     winners = [d for d, n in counts.items() if n == best]
     chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
-    if chosen not in records:
-        return None
-    return text[: records[chosen][0]], chosen
+    return text[:at], chosen
 
 
-def _first_record(text: str, delimiter: str, *, eof: bool) -> tuple[int, int] | None:
-    """(where the first record ends, how many delimiters it holds) by the record grammar;
-    None when it has not ended within ``text`` (at ``eof`` it ends with the text)."""
-    stops = re.compile(f"[{re.escape(delimiter)}\r\n]")
-    at, count, size = 0, 0, len(text)
+def _first_record(
+    text: str, candidates: Sequence[str], *, eof: bool
+) -> tuple[int, dict[str, int]] | None:
+    """(where the first record ends, how often each candidate occurs in it outside quoted
+    fields); None when it has not ended within ``text`` (at ``eof`` it ends with the text)."""
+    stops = re.compile("[" + re.escape("".join(candidates)) + "\r\n]")
+    counts = dict.fromkeys(candidates, 0)
+    at, size = 0, len(text)
     while True:  # at a field's start
         if at < size and text[at] == QUOTE:
             close = at + 1
             while True:
                 close = text.find(QUOTE, close)
                 if close < 0 or (close + 1 == size and not eof):
-                    return (size, count) if eof else None  # open, or "" cut in two
+                    return (size, counts) if eof else None  # open, or "" cut in two
                 if close + 1 < size and text[close + 1] == QUOTE:
                     close += 2
                     continue
@@ -307,10 +305,10 @@ def _first_record(text: str, delimiter: str, *, eof: bool) -> tuple[int, int] | 
             at = close + 1
         stop = stops.search(text, at)
         if stop is None:
-            return (size, count) if eof else None
-        if stop.group() != delimiter:
-            return stop.start(), count
-        count += 1
+            return (size, counts) if eof else None
+        if stop.group() in "\r\n":
+            return stop.start(), counts
+        counts[stop.group()] += 1
         at = stop.end()
 
 

@@ -153,6 +153,13 @@ def test_memory_stays_bounded_by_the_limit_not_the_file(tmp_path: Path, side: st
             b'id,note"\n1,x"y;z;w;v\n2,plain\n',
             [{"id": 1, 'note"': 'x"y;z;w;v'}, {"id": 2, 'note"': "plain"}],
         ),
+        # quoted names holding other candidates: one name each (auditS 04)
+        (
+            b'id,"street;city;zip"\n7,"Main St;Springfield;12345"\n',
+            [{"id": 7, "street;city;zip": "Main St;Springfield;12345"}],
+        ),
+        (b'a;"b,c"\n1;"x,y"\n', [{"a": 1, "b,c": "x,y"}]),
+        (b'a,"b|c|d"\n1,2\n', [{"a": 1, "b|c|d": 2}]),
         # a quoted name holding a doubled quote and the other delimiters is one name
         (b'"a;b|""c",d\n1,2\n', [{'a;b|"c': 1, "d": 2}]),
     ],
@@ -171,7 +178,12 @@ def test_the_header_ends_by_the_record_grammar_not_by_quote_parity(
 def test_csv_header_by_candidate() -> None:
     assert dialect.csv_header('x;y,z"\n1,a"b;c\n', end="more") == ('x;y,z"', ",")
     assert dialect.csv_header('a;"b,c\n', end="more") is None  # ';' reads a quoted field on
-    assert dialect.csv_header('a;"b,c\n', end="cut") == ('a;"b,c', ",")
+    assert dialect.csv_header('a;"b,c\n', end="cut") is None
+    # a quote after any candidate opens a quoted field (auditS 04: read by each candidate
+    # alone, 'id,"street;city;zip"' gave ';' two and ',' one)
+    assert dialect.csv_header('id,"street;city;zip"\n') == ('id,"street;city;zip"', ",")
+    assert dialect.csv_header('a;"b,c"\n', end="more") == ('a;"b,c"', ";")
+    assert dialect.csv_header('a,"b|c|d"\n', end="more") == ('a,"b|c|d"', ",")
     assert dialect.csv_header('a;"b;c"\n', end="more") == ('a;"b;c"', ";")
     assert dialect.csv_header('id,"x\n', end="cut") is None  # ',' its delimiter, not ended
     assert dialect.csv_header('id,"x""', end="more") is None  # "" or " then more: unknown
