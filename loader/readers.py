@@ -958,8 +958,8 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     if not tail.endswith(b"]"):
         cut = FileRejected(
             "unparseable",
-            "the file does not end with the JSON array's closing ']': the array is cut short"
-            " (truncated?) or text follows it",
+            "the JSON array is cut short, or text follows its closing ']' (the file's last"
+            " character other than a blank is not ']')",
         )
         raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
 

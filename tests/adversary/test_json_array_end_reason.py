@@ -1,7 +1,7 @@
 """A JSON array file that does not end with its ``]`` is refused by the API and the loader
 alike, and the loader's reason is true of both causes: cut short, or text after the array
 (review finding auditL 13: ``[{"a": 1}] x`` was refused as "does not end with ']'
-(truncated?)", although it does end its array).
+(truncated?)", although its array does end).
 """
 
 from __future__ import annotations
@@ -23,4 +23,4 @@ def test_refused_alike_with_a_true_reason(module_lakehouse: Settings, data: byte
     assert outcome.api_status == 400, outcome.api_detail
     assert outcome.refused is not None and outcome.refused["kind"] == "unparseable"
     reason = outcome.refused["reason"]
-    assert "cut short" in reason and "text follows it" in reason, reason
+    assert "cut short" in reason and "text follows its closing ']'" in reason, reason
