@@ -466,9 +466,8 @@ def _check_csv(
     if contract is None:
         return layout.rows
     errors: list[dict[str, Any]] = [
-        record_error(None, c.name, "required column missing from the header", "missing")
-        for c in contract.columns
-        if c.required and c.name not in layout.header
+        record_error(None, name, "required column missing from the header", "missing")
+        for name in contract.absent(layout.header)
     ]
     columns = [
         c

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -118,6 +118,11 @@ class Contract:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+    def absent(self, names: Collection[str]) -> list[str]:
+        """The required columns (``not_null``, key) a file of these column ``names`` lacks:
+        the API refuses such a file (422), and the loader under ``on_mismatch: quarantine``."""
+        return [name for name in self.required if name not in names]
 
     def as_dict(self) -> dict[str, Any]:
         return {

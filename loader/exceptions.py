@@ -21,6 +21,7 @@ RejectKind = Literal[
     "unparseable",  # not valid CSV / JSON / Parquet
     "column_count",  # CSV rows whose column count differs from the header
     "type_conflict",  # a value that does not fit the bronze table's type
+    "required",  # a required column (contract: not_null, primary_key) missing or null
     "invalid_column",  # a column name bronze cannot hold
     "too_large",  # gzip past max_inflated_bytes / max_inflate_ratio; a Parquet batch too large
     "unwritable",  # bronze's writer panicked on it alike, time after time

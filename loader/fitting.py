@@ -21,7 +21,7 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -540,6 +540,16 @@ class Mismatch(Exception):
         self.row = row  # 0-based, among the file's records
 
 
+class Missing(Exception):
+    """A required column (the contract's ``not_null`` or key) without a value: refuses the
+    file (under ``on_mismatch: quarantine``), as the API refuses it (422)."""
+
+    def __init__(self, column: str, row: int) -> None:
+        super().__init__(f"required column {column!r} has no value")
+        self.column = column
+        self.row = row  # 0-based, among the file's records
+
+
 class Typer:
     """Types a file's batches of text by its column plans; counts rescued values."""
 
@@ -555,8 +565,11 @@ class Typer:
         *,
         json_text: bool = False,
         literal_numbers: bool = True,
+        required: Collection[str] = (),
     ) -> None:
         self.plans = list(plans)
+        #: Positions of the columns that must hold a value in every record
+        self.required = [i for i, p in enumerate(self.plans) if p.name in required]
         self.policy = policy
         self.json = json_text
         self.literal_numbers = literal_numbers
@@ -574,6 +587,12 @@ class Typer:
         def one(i: int) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
             return self._column(self.plans[i], batch.column(i), inferred_from)
 
+        for i in self.required:
+            values = batch.column(i)
+            if values.null_count:
+                raise Missing(
+                    self.plans[i].name, self.rows + int(pc.index(values.is_null(), True).as_py())
+                )
         done = in_parallel(one, range(len(self.plans)), batch.num_rows)
         columns = [column for column, _ in done]
         bad = [wrong for _, wrong in done if wrong is not None]

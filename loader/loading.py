@@ -37,7 +37,7 @@ import pyarrow as pa
 from deltalake.exceptions import SchemaMismatchError
 
 from lakehouse import dialect, duckdb_config
-from lakehouse.contracts import ContractStore
+from lakehouse.contracts import Contract, ContractStore
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.formats import from_name
@@ -54,6 +54,7 @@ from loader.fitting import (
     ColumnPlan,
     Inference,
     Mismatch,
+    Missing,
     Typer,
     beside,
     in_parallel,
@@ -817,16 +818,15 @@ class Loader:
             self._commit(summary, bronze, pending)
         return merged(target, typed.schema)
 
-    def _reading(self, table: str) -> tuple[dict[str, str], MismatchPolicy, bool, int]:
+    def _reading(self, table: str) -> tuple[dict[str, str], MismatchPolicy, bool, int, Contract]:
         """How ``table``'s files are read: declared types, on_mismatch, infer_types,
-        skip_lines (its contract's, else the settings')."""
-        contract = self._contracts.get(table)
-        if contract is None:
-            return {}, self.settings.on_mismatch, self.settings.infer_types, 0
+        skip_lines (its contract's, else the settings'), and the contract (its required
+        columns)."""
+        contract = self._contracts.get(table) or Contract(table, ())
         declared = {c.name: c.data_type for c in contract.columns if c.data_type}
         policy = contract.on_mismatch or self.settings.on_mismatch
         infer = self.settings.infer_types if contract.infer_types is None else contract.infer_types
-        return declared, policy, infer, contract.skip_lines
+        return declared, policy, infer, contract.skip_lines, contract
 
     @contextmanager
     def _typed(
@@ -840,7 +840,7 @@ class Loader:
         block: int = 0,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
-        declared, policy, infer, skip = self._reading(table)
+        declared, policy, infer, skip, contract = self._reading(table)
         existing = {f.name: f.type for f in target} if target is not None else {}
         limits = Limits(
             self.settings.max_inflated_bytes,
@@ -852,9 +852,9 @@ class Loader:
                 source, self.settings.read_batch_rows, limits
             )
             with stack:
-                self._check_names(schema.names, target)
+                self._check_names(schema.names, target, contract, policy)
                 plans = parquet_plans(schema, existing, declared)
-                typer = Typer(plans, policy)
+                typer = Typer(plans, policy, required=_required(contract, policy))
                 checked = parquet_checked(batches, schema)
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
@@ -863,7 +863,7 @@ class Loader:
         with text:
             # a JSON record nested too deep refuses the file before any value is decoded
             read = iter(not_too_deep(text.batches) if text.json else text.batches)
-            self._check_names(text.names, target)
+            self._check_names(text.names, target, contract, policy)
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
@@ -921,7 +921,13 @@ class Loader:
                 inferred=lambda name: types[name],
             )
             plans = [_struct_or_text(p, window, text.names) for p in plans]
-            typer = Typer(plans, policy, json_text=text.json, literal_numbers=text.literal_numbers)
+            typer = Typer(
+                plans,
+                policy,
+                json_text=text.json,
+                literal_numbers=text.literal_numbers,
+                required=_required(contract, policy),
+            )
             batches = itertools.chain(window, after, read)
             typed = self._apply(typer, batches, text.line_of, len(window))
             yield _Typed(typer, typed, rows, exhausted)
@@ -948,10 +954,20 @@ class Loader:
         )
 
     @staticmethod
-    def _check_names(names: list[str], target: pa.Schema | None) -> None:
+    def _check_names(
+        names: list[str], target: pa.Schema | None, contract: Contract, policy: MismatchPolicy
+    ) -> None:
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
+        absent = contract.absent(names) if _required(contract, policy) else []
+        if absent:
+            raise FileRejected(
+                "required",
+                f"required column {absent[0]!r} (the contract's not_null or primary_key) "
+                "is not among the file's columns",
+                column=absent[0],
+            )
         mismatch = case_problem(names, target)
         if mismatch is not None:
             raise mismatch
@@ -970,6 +986,14 @@ class Loader:
         for i, batch in enumerate(batches):
             try:
                 yield typer.apply(batch, inferred_from=i < window)
+            except Missing as exc:
+                line = line_of(exc.row)
+                where = f"line {line}" if line is not None else f"record {exc.row + 1}"
+                reason = (
+                    f"{where}, column {exc.column!r}: no value (null) in a required column "
+                    "(the contract's not_null or primary_key)"
+                )
+                raise FileRejected("required", reason, line=line, column=exc.column) from exc
             except Mismatch as exc:
                 line = line_of(exc.row) if exc.row >= 0 else None
                 where = f"line {line}" if line is not None else f"record {exc.row + 1}"
@@ -1292,3 +1316,10 @@ class Loader:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _required(contract: Contract, policy: MismatchPolicy) -> tuple[str, ...]:
+    """The columns each record of a file must hold a value in, else the file is refused: the
+    contract's required ones under ``on_mismatch: quarantine``. Under ``rescue`` they are not
+    enforced yet (a missing value cannot be rescued; docs/loading.md says so)."""
+    return contract.required if policy == "quarantine" else ()

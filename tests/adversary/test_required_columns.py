@@ -1,0 +1,90 @@
+"""Required columns (a contract's ``not_null`` or ``meta.primary_key``): a file whose record
+lacks a required value, or that lacks a required column, is refused by the API (422) and by the
+loader alike under ``on_mismatch: quarantine`` (under ``rescue`` the loader does not enforce
+them yet: docs/loading.md). Before, the loader loaded the same bytes with the value null or the
+column missing, even under ``quarantine`` (review finding auditL 11).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from adversary_support import run
+
+from lakehouse.settings import Settings
+
+
+def _contract(settings: Settings, table: str, policy: str) -> None:
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{on_mismatch: {policy}, primary_key: [id]}}\n"
+        "        columns:\n"
+        "          - {name: id, data_type: bigint}\n"
+        "          - name: a\n            data_type: bigint\n            data_tests: [not_null]\n"
+        "          - {name: b, data_type: varchar}\n"
+    )
+
+
+def _parquet(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+# (file name, bytes, the column named, the line named or None)
+_CASES = {
+    "csv_a_null": ("f.csv", b"id,a,b\n1,2,x\n2,,y\n", "a", 3),
+    "csv_a_missing": ("f.csv", b"id,b\n1,x\n", "a", None),
+    "csv_key_null": ("f.csv", b"id,a\n1,5\n,5\n", "id", 3),
+    "ndjson_a_null": ("f.ndjson", b'{"id": 1, "a": 2}\n{"id": 2, "a": null}\n', "a", 2),
+    "ndjson_a_absent_in_a_record": ("f.ndjson", b'{"id": 1, "a": 2}\n{"id": 2}\n', "a", 2),
+    "ndjson_a_missing": ("f.ndjson", b'{"id": 1, "b": "x"}\n', "a", None),
+    "parquet_a_null": (
+        "f.parquet",
+        _parquet(pa.table({"id": [1, 2], "a": pa.array([7, None], pa.int64())})),
+        "a",
+        None,
+    ),
+    "parquet_a_missing": ("f.parquet", _parquet(pa.table({"id": [1, 2]})), "a", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CASES))
+def test_a_missing_required_value_is_refused_alike(module_lakehouse: Settings, case: str) -> None:
+    policy = "quarantine"
+    name, data, column, line = _CASES[case]
+    table = f"req_{case}_{policy}"
+    _contract(module_lakehouse, table, policy)
+    outcome = run(module_lakehouse, [(table, name, data)])[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert outcome.refused["kind"] == "required"
+    assert outcome.refused["column"] == column
+    assert outcome.refused["line"] == line
+    assert repr(column) in outcome.refused["reason"]
+
+
+@pytest.mark.parametrize("policy", ["quarantine", "rescue"])
+def test_required_values_present_load(module_lakehouse: Settings, policy: str) -> None:
+    """The rule refuses only what lacks a value: an empty quoted text, an optional null and a
+    mismatch rescued (its value kept in ``_rescued_data``) are not missing values."""
+    table = f"req_present_{policy}"
+    _contract(module_lakehouse, table, policy)
+    data = b'id,a,b\n1,2,""\n2,3,\n'
+    outcome = run(module_lakehouse, [(table, "f.csv", data)])[table]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None
+    rows = sorted((r["id"], r["a"], r["b"]) for r in outcome.loaded_rows or [])
+    assert rows == [(1, 2, ""), (2, 3, None)]
+    if policy == "rescue":
+        table = "req_rescued"
+        _contract(module_lakehouse, table, policy)
+        outcome = run(module_lakehouse, [(table, "f.csv", b"id,a\n1,x\n")])[table]
+        assert outcome.api_status == 422  # the API checks the type; the loader rescues it
+        assert outcome.refused is None
+        assert [(r["a"], r["_rescued_data"]) for r in outcome.loaded_rows or []] == [
+            (None, '{"a": "x"}')
+        ]
