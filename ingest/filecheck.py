@@ -528,12 +528,15 @@ def _parquet_schema(
                 errors.append(record_error(None, column.name, "required column missing", "missing"))
             continue
         typ = schema.field(column.name).type
+        if column.data_type and checked(column.data_type):
+            if not _kept(typ, column.data_type):
+                # by value, as the loader meets it: each value's text (parquet.value_texts) and
+                # the rule (integers beyond the declared range, a double into REAL, an int64
+                # into DOUBLE, a double 1.0 into BIGINT, a decimal into DOUBLE, ...)
+                text_columns.append(column)
+            continue
         ok = _ARROW_KINDS.get(column.kind)
         if ok is None or ok(typ):
-            if column.data_type and checked(column.data_type) and not _kept(typ, column.data_type):
-                # by value, as the loader meets it: each value's text and the rule (integers
-                # beyond the declared range, a double into REAL, an int64 into DOUBLE, ...)
-                text_columns.append(column)
             continue
         if _is_text(typ) and column.kind in _FROM_TEXT:
             text_columns.append(column)  # castable text: its values are checked
@@ -597,8 +600,17 @@ def _check_parquet(
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
                     errors.append(record_error(rows + first, name, "required", "missing"))
-            for column in text_columns:
-                _misfits(batch.column(column.name), column, rows, errors, max_errors)
+            for column in list(text_columns):
+                try:
+                    texts = parquet.value_texts(batch.column(column.name))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText):
+                    # values without a text (bytes that are not UTF-8): no text meets the rule
+                    text_columns.remove(column)
+                    shown = pf.schema_arrow.field(column.name).type
+                    msg = f"column type {shown}: a value has no text to meet {column.data_type}"
+                    errors.append(record_error(None, column.name, msg, "type_error"))
+                    continue
+                _misfits(texts, column, rows, errors, max_errors)
             refused = values.refusal(batch)
             if refused is not None:
                 errors.append(

@@ -762,6 +762,19 @@ def _fragments(values: pa.Array) -> list[str]:
     return _leaf_fragments(values)
 
 
+def value_texts(values: pa.Array) -> pa.Array:
+    """A Parquet column's values as the text the dialect's rule judges them by when the column
+    is not kept as written (:func:`kept_as_written`): a nested value its JSON text
+    (:func:`json_texts`), another its text as Arrow casts it (a double ``1.0`` is ``1``, a
+    decimal keeps its scale), a null null. One path for the loader and the API's check; raises
+    :class:`NoText` or an Arrow error for values without a text (bytes that are not UTF-8)."""
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), pa.string())
+    if is_nested(values.type):
+        return json_texts(values)
+    return pc.cast(values, pa.string())
+
+
 def json_texts(values: pa.Array) -> pa.Array:
     """A Parquet column's values as their JSON text (``docs/loading.md``, Parquet): a struct an
     object of its fields in order, a list an array, a map an array of its entries

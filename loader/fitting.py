@@ -994,12 +994,8 @@ def _may_hold(text: pa.Array, byte: bytes) -> bool:
 def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | None]:
     """Typed values (Parquet) as text, to meet another type's rule, and for a column of bytes
     the mask of those that are not UTF-8 (null in the text; None: every value has a text)."""
-    if pa.types.is_null(values.type):
-        return pa.nulls(len(values), _STRING), None
     try:
-        if parquet.is_nested(values.type):  # its JSON text, as a nested JSON value's
-            return parquet.json_texts(values), None
-        return pc.cast(values, _STRING), None
+        return parquet.value_texts(values), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
         if _is_bytes(values.type):
             return _bytes_text(values)

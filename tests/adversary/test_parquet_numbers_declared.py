@@ -7,6 +7,13 @@ loader, whose types do not widen there, meets each value through its text and th
 rescued or refused what does not fit (``3.14159265`` is no REAL exactly, ``2**53 + 1`` no
 DOUBLE, ``0.125`` no DECIMAL(10,2)). Now the API refuses those values (422 naming the record and
 the column) and takes the files whose every value fits, which the loader loads exactly.
+
+The other way round too: a column whose type is not among the declared type's kinds (a double
+declared ``bigint``, a decimal declared ``double``, a boolean, a struct or a duration declared
+``bigint``) was refused by its type (422 "column type double does not fit bigint") while the
+loader judged it value by value through its text (``lakehouse.parquet.value_texts``) and loaded
+``[1.0, 2.0]`` as ``[1, 2]`` (review finding auditL 09). Now the API judges every declared
+column the loader does not keep as written by its values' texts, as the loader does.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ MISFITS: dict[str, tuple[str, pa.Array, int]] = {
     "double_into_decimal": ("decimal(10,2)", pa.array([1.5, 0.125], pa.float64()), 1),
     # a decimal's text has its scale: 1.5000 is no DECIMAL(10,2) by the rule (as written)
     "wider_decimal": ("decimal(10,2)", pa.array([D("1.5")], pa.decimal128(12, 4)), 0),
+    "double_into_bigint": ("bigint", pa.array([1.0, 1.5], pa.float64()), 1),
+    "decimal_into_double": ("double", pa.array([D("1"), D(2**53 + 1)], pa.decimal128(20, 0)), 1),
+    "bool_into_bigint": ("bigint", pa.array([None, True], pa.bool_()), 1),
+    "struct_into_bigint": ("bigint", pa.array([{"a": 1}], pa.struct([("a", pa.int64())])), 0),
+    "duration_into_bigint": ("bigint", pa.array([90], pa.duration("s")), 0),  # '90 seconds'
 }
 
 #: declared type, Parquet column, the values bronze holds
@@ -43,6 +55,13 @@ FITS: dict[str, tuple[str, pa.Array, list[Any]]] = {
         pa.array([1.5, 0.25], pa.float64()),
         [D("1.50"), D("0.25")],
     ),
+    "double_into_bigint": ("bigint", pa.array([1.0, -2.0, None], pa.float64()), [1, -2, None]),
+    "decimal_into_double": (
+        "double",
+        pa.array([D("1.5000"), D("-0.0001"), D("12345678.1234")], pa.decimal128(12, 4)),
+        [1.5, -0.0001, 12345678.1234],
+    ),
+    "null_bools_into_bigint": ("bigint", pa.array([None, None], pa.bool_()), [None, None]),
 }
 
 
