@@ -18,6 +18,7 @@ import msgspec
 from ingest.validation import JSON_SPACE as _SPACE
 from ingest.validation import TRAILING as _TRAILING
 from ingest.validation import BodyError
+from lakehouse import dialect
 
 _TRUNCATED = "Input data was truncated"
 _AT = re.compile(r"\(byte (\d+)\)$")
@@ -99,7 +100,7 @@ def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
     else:
         while True:
             if not reader.skip_space():
-                raise BodyError("the JSON array does not end with ']' (truncated?)")
+                raise BodyError(dialect.JSON_ARRAY_CUT)
             yield reader.value(index)
             index += 1
             after = reader.skip_space()
@@ -107,7 +108,7 @@ def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
             if after == b"]":
                 break
             if not after:
-                raise BodyError("the JSON array does not end with ']' (truncated?)")
+                raise BodyError(dialect.JSON_ARRAY_CUT)
             if after != b",":
                 raise BodyError(
                     f"JSON is malformed: {after!r} after an array element, not ',' or ']'",
@@ -115,4 +116,5 @@ def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
                     unit="record",
                 )
     if reader.skip_space():
-        raise BodyError("JSON is malformed: trailing characters after the array")
+        reader.more(16)  # the text shown
+        raise BodyError(dialect.json_after_array(reader.buf[reader.pos :]))

@@ -517,7 +517,11 @@ def array_to_ndjson(body: bytes) -> bytes:
         ) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)
-        if "trailing characters" in message and body.lstrip().startswith(b"{"):
+        after = TRAILING.fullmatch(message)
+        if after is not None and body.lstrip(JSON_SPACE).startswith(b"["):
+            # msgspec names the byte after the text's first
+            message = dialect.json_after_array(body[int(after[1]) - 1 :])
+        elif "trailing characters" in message and body.lstrip().startswith(b"{"):
             message += " (several objects? send NDJSON as application/x-ndjson)"
         raise BodyError(message) from None
     if isinstance(decoded, dict):

@@ -170,6 +170,18 @@ def second_bom(head: bytes) -> str | None:
     )
 
 
+#: A JSON array cut short (the API's and the loader's words)
+JSON_ARRAY_CUT = "the JSON array does not end with ']' (truncated?)"
+
+
+def json_after_array(after: bytes) -> str:
+    """Why a ``.json`` text holding text after its array's closing ``]`` is refused (``after``:
+    that text, from its first character; its first 16 bytes are shown). The API and the loader
+    say it alike; the array itself is whole, so "truncated" would be untrue."""
+    shown = after[:16].decode("utf-8", errors="replace")
+    return f"JSON is malformed: text after the array's closing ']': {shown!r}"
+
+
 def text_encoding(head: bytes) -> Literal["utf-8", "utf-16"]:
     """How a CSV whose (decompressed) content starts with ``head`` is decoded."""
     return "utf-16" if head[:2] in BOM_UTF16 else "utf-8"

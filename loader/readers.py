@@ -946,22 +946,39 @@ def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
     return target
 
 
+#: msgspec's words for text after a whole JSON value
+_TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
+
+
 def _check_json_array_end(path: Path, head: bytes) -> None:
     """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded,
     nor one with text after the array (``[...] x``: the file does not end with ``]`` either;
-    which of the two, only a parse of the whole file could tell)."""
+    which of the two, msgspec's parse of the file tells, as the API's does)."""
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         return
     with path.open("rb") as f:
         f.seek(max(0, path.stat().st_size - 64))
         tail = f.read().rstrip()
-    if not tail.endswith(b"]"):
-        cut = FileRejected(
-            "unparseable",
-            "the JSON array is cut short, or text follows its closing ']' (the file's last"
-            " character other than a blank is not ']')",
-        )
-        raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
+        if tail.endswith(b"]"):
+            return
+        cut = FileRejected("unparseable", dialect.JSON_ARRAY_CUT)
+        # text after a whole array, or the array cut short: msgspec's parse of the file (the
+        # refusal's path only) tells which, as the API's does
+        start = len(dialect.BOM_UTF8) if head.startswith(dialect.BOM_UTF8) else 0
+        with (
+            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as whole,
+            memoryview(whole) as view,
+            view[start:] as text,
+        ):
+            try:
+                msgspec.json.decode(text, type=msgspec.Raw)
+            except msgspec.DecodeError as exc:
+                found = _TRAILING.fullmatch(str(exc))
+                if found is not None:  # msgspec names the byte after the text's first
+                    after = start + int(found[1]) - 1
+                    shown = dialect.json_after_array(whole[after : after + 16])
+                    cut = FileRejected("unparseable", shown)
+    raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
 
 
 def _json_error(exc: Exception, path: Path) -> Exception:
