@@ -359,7 +359,7 @@ def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
             return name, f"column {i} has a blank name ({name!r})"
         bad = _control(name)
         if bad is not None:
-            return name, f"column name {name!r} holds the control character {bad!r}"
+            return name, f"column name {_shown(name)} holds the control character {bad!r}"
         key = name.lower()
         if key in reserved:
             return name, f"column {name!r} is reserved for bronze's own column {reserved[key]!r}"
@@ -371,6 +371,14 @@ def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
             )
         seen[key] = name
     return None
+
+
+def _shown(name: str, most: int = 80) -> str:
+    """``name`` quoted for a reason, its first ``most`` characters when longer (a quoted name
+    never closed runs on through the rows: the reason would hold the file)."""
+    if len(name) <= most:
+        return repr(name)
+    return f"{name[:most]!r}... ({len(name):,} characters)"
 
 
 def case_clash(names: Iterable[str], existing: Iterable[str]) -> tuple[str, str] | None:

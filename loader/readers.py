@@ -253,10 +253,9 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
         room = dialect.MAX_HEADER_BYTES - len(text[:before].encode("utf-8", "surrogatepass"))
         whole = rest.encode("utf-8", "surrogatepass")
         window = whole[: max(room, 0) + 2]  # the limit's bytes, and a line end after them
+        last = complete and len(window) == len(whole)  # the file's end is in the window
         at_limit = size >= most or len(window) < len(whole)
-        end: typing.Literal["more", "eof", "cut"] = (
-            "cut" if at_limit else "eof" if complete else "more"
-        )
+        end: typing.Literal["more", "eof", "cut"] = "eof" if last else "cut" if at_limit else "more"
         found = dialect.csv_header(window.decode("utf-8", "ignore"), table_kind, end=end)
         if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
             return found

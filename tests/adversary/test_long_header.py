@@ -188,3 +188,16 @@ def test_csv_header_by_candidate() -> None:
     assert dialect.csv_header('id,"x\n', end="cut") is None  # ',' its delimiter, not ended
     assert dialect.csv_header('id,"x""', end="more") is None  # "" or " then more: unknown
     assert dialect.csv_header('id,"x"""\n', end="more") == ('id,"x"""', ",")
+
+
+def test_a_quoted_name_never_closed_within_the_limit_is_refused_briefly(
+    module_lakehouse: Settings,
+) -> None:
+    """Under the limit the header runs to the file's end: both refuse it, and the loader's
+    reason quotes the name's start, not the whole file (it held all 500 KB)."""
+    data = b'id,"screen\n' + _rows(500_000)
+    outcome = run(module_lakehouse, [("never_closed", "a.csv", data)], rows=False)["never_closed"]
+    assert outcome.api_status == 400, outcome.api_detail
+    assert outcome.refused is not None and outcome.refused["kind"] == "invalid_column"
+    assert len(outcome.refused["reason"]) < 300, len(outcome.refused["reason"])
+    assert "characters) holds the control character" in outcome.refused["reason"]
