@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from time import monotonic
+from time import monotonic, time_ns
 from typing import Any
 
 import pyarrow as pa
@@ -50,25 +50,37 @@ def open_table(
     )
 
 
+#: How old a log folder's mtime must be for a read after it to be cached (well above a coarse
+#: clock tick: 4 ms at HZ=250, 10 ms at HZ=100)
+SETTLED_NS = 50_000_000
+
+
 class ColumnNames:
     """The column names and types of each table of a layer, as its Delta log says, for a
     request to compare a body's names against (a table's names only grow) and to judge a
     column the table has by its stored type (``contracts.as_loaded``). Cached per table and
     read again when the log's folder changes (its mtime and size; a table in an object store: at
     most every 2 s). A table missing or unreadable has no columns: nothing to compare, never an
-    error (a name the cache missed is still refused by the loader)."""
+    error (a name the cache missed is still refused by the loader).
+
+    A folder's mtime moves in the kernel's coarse ticks: a commit in the same tick as the read
+    leaves it as it was, and a schema read before that commit would be kept until the next one.
+    So a read whose stamp is younger than :data:`SETTLED_NS` is not kept (read again next time);
+    past it the tick has ended and any later commit changes the stamp."""
 
     def __init__(self, settings: Settings, layer: Layer = "bronze") -> None:
         self._settings = settings
         self._layer: Layer = layer
         self._cache: dict[str, tuple[object, dict[str, pa.DataType]]] = {}
 
-    def _stamp(self, name: str) -> object:
+    def _stamp(self, name: str) -> tuple[object, bool]:
+        """The log's stamp, and whether a read after it may be cached (:data:`SETTLED_NS`)."""
         location = table_path(self._settings, self._layer, name)
         if isinstance(location, Path):
             found = (location / "_delta_log").stat()
-            return found.st_mtime_ns, found.st_size
-        return int(monotonic() // 2)
+            settled = time_ns() - found.st_mtime_ns >= SETTLED_NS
+            return (found.st_mtime_ns, found.st_size), settled
+        return int(monotonic() // 2), True
 
     def names(self, name: str) -> tuple[str, ...]:
         return tuple(self.types(name))
@@ -77,7 +89,7 @@ class ColumnNames:
         """Each column's stored (Arrow) type, in the table's order (the caller must not change
         the dict: it is the cache's)."""
         try:
-            stamp = self._stamp(name)
+            stamp, settled = self._stamp(name)
         except (OSError, ValueError):
             return {}
         cached = self._cache.get(name)
@@ -88,7 +100,10 @@ class ColumnNames:
             types = {f.name: f.type for f in pa.schema(schema)}
         except Exception:  # missing, being created, unreadable: nothing to compare against
             return {}
-        self._cache[name] = (stamp, types)
+        if settled:
+            self._cache[name] = (stamp, types)
+        else:
+            self._cache.pop(name, None)
         return types
 
 
