@@ -28,6 +28,19 @@ def conn() -> Iterator[duckdb.DuckDBPyConnection]:
     con.close()
 
 
+def _spy_key_parts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every ``publish.key_parts`` answer of the test, in order (the real function runs)."""
+    cut: list[object] = []
+    real = publish.key_parts
+
+    def spy(*args: object) -> object:
+        cut.append(real(*args))  # type: ignore[arg-type]
+        return cut[-1]
+
+    monkeypatch.setattr(publish, "key_parts", spy)
+    return cut
+
+
 def spec(name: str) -> ModelSpec:
     return ModelSpec(
         unique_id=f"model.lakehouse.{name}",
@@ -133,14 +146,7 @@ def test_a_nearly_ordered_model_is_published_as_key_ranges_exactly(
     monkeypatch.setattr(publish, "PARTS_FROM", 0)
     monkeypatch.setattr(publish, "ROW_GROUP_ROWS", 10_000)  # groups of rowids, small
     monkeypatch.setattr(delta_files, "FILE_BYTES", "200KB")
-    cut: list[object] = []
-    real = publish.key_parts
-
-    def spy(*args: object) -> object:
-        cut.append(real(*args))  # type: ignore[arg-type]
-        return cut[-1]
-
-    monkeypatch.setattr(publish, "key_parts", spy)
+    cut = _spy_key_parts(monkeypatch)
     nearly_ordered(conn, "m", 500_000, LAYOUTS[layout])
     # v1 files: the sizes above cut these rows into more than two parts
     settings = settings.model_copy(update={"publish_parquet_version": "v1"})
@@ -178,14 +184,7 @@ def test_a_nearly_ordered_model_that_fits_one_file_is_written_unsorted_in_one_co
     and a repeated key too) in its own order, no sort; every row published exactly once."""
     monkeypatch.setattr(publish, "PARTS_FROM", 0)
     monkeypatch.setattr(publish, "ROW_GROUP_ROWS", 10_000)
-    cut: list[object] = []
-    real = publish.key_parts
-
-    def spy(*args: object) -> object:
-        cut.append(real(*args))  # type: ignore[arg-type]
-        return cut[-1]
-
-    monkeypatch.setattr(publish, "key_parts", spy)
+    cut = _spy_key_parts(monkeypatch)
     nearly_ordered(conn, "one", 300_000, LAYOUTS["newest first"])
     done = Publisher(settings, conn, batch_rows=4096).publish(spec("one"))
     assert done.mode == "overwrite" and done.rows == 300_001
