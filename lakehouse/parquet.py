@@ -15,6 +15,10 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   timestamp beyond 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z** (any unit, at any
   depth; :class:`Values`): deltalake reads a file's timestamp statistics past them as no bound
   and skips the file for any filter on the column.
+- **A string whose bytes are not UTF-8** (at any depth) refuses the file (kind ``encoding``):
+  a Parquet reader hands a string column's bytes over unchecked, and a bronze table holding
+  one cannot be read by DuckDB (the build) at all. (Bytes of a *binary* column are another
+  matter: ``docs/loading.md``.)
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
   (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
@@ -27,10 +31,11 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -399,9 +404,13 @@ def _text(value: int, t: pa.DataType) -> str:
     return text + clock
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
 def _checked(t: pa.DataType) -> bool:
     """Whether values of this type (at any depth) are looked at (:class:`Values`)."""
-    if _bounds(t) is not None or (pa.types.is_timestamp(t) and t.unit == "ns"):
+    if _bounds(t) is not None or (pa.types.is_timestamp(t) and t.unit == "ns") or _is_text(t):
         return True
     return any(_checked(child) for _, child in _children(t))
 
@@ -410,14 +419,16 @@ RowOf = Callable[[int], int]
 
 
 def _leaves(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]:
-    """The date and timestamp arrays in ``values`` (its nested arrays flattened), each with
-    the row of ``values`` a value of it is in."""
+    """The date, timestamp and text arrays in ``values`` (its nested arrays flattened), each
+    with the row of ``values`` a value of it is in."""
     t = values.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or _is_text(t):
         yield values, row_of
     elif isinstance(values, pa.ExtensionArray):
         yield from _leaves(values.storage, row_of)
     elif isinstance(values, pa.DictionaryArray):
+        if _is_text(t.value_type) and _utf8(values.dictionary):
+            return  # every text the indices can point at is UTF-8: nothing to decode
         if _checked(t.value_type):
             yield from _leaves(values.dictionary_decode(), row_of)
     elif isinstance(values, pa.StructArray):
@@ -443,6 +454,7 @@ class Refusal:
     row: int  # the record (0-based) of the batch, or of the file
     value: str
     why: str
+    kind: Literal["type_conflict", "encoding"] = "type_conflict"  # the loader's refusal kind
 
     @property
     def reason(self) -> str:
@@ -450,7 +462,7 @@ class Refusal:
 
     def moved(self, rows: int) -> Refusal:
         """The same, ``rows`` records later (the row in the file of a batch's refusal)."""
-        return Refusal(self.column, self.row + rows, self.value, self.why)
+        return Refusal(self.column, self.row + rows, self.value, self.why, self.kind)
 
 
 def _beyond(what: str, value: str, t: pa.DataType) -> str:
@@ -468,8 +480,44 @@ def _beyond(what: str, value: str, t: pa.DataType) -> str:
     )
 
 
+def _utf8(texts: pa.Array) -> bool:
+    """Whether every value of a string array is UTF-8 (Arrow's full validation: a Parquet
+    reader hands a string column's bytes over unchecked)."""
+    try:
+        texts.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _text_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    """The first value of a string leaf whose bytes are not UTF-8, or None. Bronze cannot hold
+    it as text (DuckDB, and so the build, refuses to read a table holding one), and a string
+    column's type says text: the file is refused, the bytes named in base64."""
+    if _utf8(leaf):
+        return None
+    t = leaf.type
+    raw = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}.get(t, pa.binary_view())
+    for at, value in enumerate(leaf.view(raw).to_pylist()):
+        if value is None:
+            continue
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            shown = base64.b64encode(value).decode("ascii")
+            why = (
+                f"a string holds bytes that are not UTF-8 ({exc.reason} at byte {exc.start}; "
+                f"the value in base64: {shown}): Parquet's strings are UTF-8, and no reader "
+                "of bronze can read such a text"
+            )
+            return Refusal(name, row_of(at), shown, why, "encoding")
+    return None
+
+
 def _leaf_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     t = leaf.type
+    if _is_text(t):
+        return _text_refusal(leaf, row_of, name)
     bounds = _bounds(t)
     if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
         return None
@@ -499,9 +547,10 @@ class Values:
     """The landing dialect's rules for a Parquet file's values, a batch at a time: a
     nanosecond timestamp that is no whole microsecond, a date beyond :data:`FIRST_DAY` to
     :data:`LAST_DAY` and a timestamp beyond :data:`FIRST_MICROSECOND` to
-    :data:`LAST_MICROSECOND`, at any depth, refuse the file.
-    One min/max per date or timestamp array of a batch (a value is looked for only when it
-    is out of range); nothing for a file without dates or timestamps."""
+    :data:`LAST_MICROSECOND`, and a string whose bytes are not UTF-8, at any depth, refuse the
+    file. One min/max per date or timestamp array of a batch (a value is looked for only when
+    it is out of range), one UTF-8 validation per string array (a dictionary's values, not
+    its rows); nothing for a file without dates, timestamps or strings."""
 
     def __init__(self, schema: pa.Schema) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]

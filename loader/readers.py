@@ -1425,7 +1425,7 @@ def parquet_checked(
         if refused is not None:
             refused = refused.moved(rows)
             raise FileRejected(
-                "type_conflict", refused.reason, column=refused.column, value=refused.value
+                refused.kind, refused.reason, column=refused.column, value=refused.value
             )
         rows += batch.num_rows
         yield batch
