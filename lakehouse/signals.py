@@ -4,6 +4,7 @@ when the folders it works in are removed under it."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,11 @@ class FolderGuard:
 
     ``with FolderGuard([settings.meta_dir], stop) as guard: ...``; afterwards ``guard.gone``
     names the folder that went (None when it stopped for another reason).
+
+    Each folder is held open while the guard runs, and a folder counts as gone when the one held
+    is no longer at its path: removed (even if a thread of the service made a new folder of the
+    same name before the next look, as the loader's heartbeat does) or moved away. Held open,
+    the removed folder's inode cannot be reused by a new one, so the two are always told apart.
     """
 
     def __init__(self, folders: Sequence[Path], stop: threading.Event, every_s: float = 1.0):
@@ -44,24 +50,49 @@ class FolderGuard:
         self.stop = stop
         self.every_s = every_s
         self.gone: Path | None = None
+        self._held: list[tuple[Path, int]] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="folder-guard", daemon=True)
 
     def __enter__(self) -> FolderGuard:
-        for folder in self.folders:
-            folder.mkdir(parents=True, exist_ok=True)
+        try:
+            for folder in self.folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._held.append((folder, os.open(folder, os.O_RDONLY | os.O_DIRECTORY)))
+        except BaseException:
+            self._close()
+            raise
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._close()
+
+    def _close(self) -> None:
+        for _, fd in self._held:
+            os.close(fd)
+        self._held = []
 
     def _watch(self) -> None:
         while not self._done.wait(self.every_s):
-            for folder in self.folders:
-                if not folder.is_dir():
+            for folder, fd in self._held:
+                if not _still_at(folder, fd):
                     self.gone = folder
                     log.error("%s was removed while running: stopping", folder)
                     self.stop.set()
                     return
+
+
+def _still_at(folder: Path, fd: int) -> bool:
+    """Whether the folder held open as ``fd`` is still the one at ``folder``."""
+    held = os.fstat(fd)
+    try:
+        now = os.stat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:  # not for us to judge (permissions, a stale mount): the next look may tell
+        return True
+    return held.st_nlink > 0 and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)

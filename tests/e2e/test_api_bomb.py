@@ -51,7 +51,7 @@ def test_a_10_gib_bomb_posted_to_a_real_server_is_refused_fast(tmp_path: Path) -
             except httpx.TransportError:
                 return False
 
-        wait_for(up, 60, "the API to start")
+        wait_for(up, 180, "the API to start")
         before = _peak_rss(server.pid)
         data = gzip.compress(b"id,name\n1,a\n") + ZEROS * 1024
         assert len(data) < 11 * 1024**2

@@ -138,7 +138,7 @@ def test_records_through_the_api_to_gold(services: tuple[str, str], tmp_path: Pa
             except httpx.TransportError:
                 return False
 
-        wait_for(ready, 60, "the API and the loader to be ready")
+        wait_for(ready, 180, "the API and the loader to be ready")
         assert http.post("/v1/tables/orders/records", json=[{"order_id": 1}]).status_code == 401
 
         body = b"".join(

@@ -44,7 +44,7 @@ def test_up_takes_records_to_silver_and_stops_on_sigint(tmp_path: Path) -> None:
                 except httpx.TransportError:
                     return proc.poll() is not None  # died: stop waiting, fail below
 
-            wait_for(healthy, 60, "the API of lakehouse up")
+            wait_for(healthy, 180, "the API of lakehouse up")
             assert proc.poll() is None, log.read_text()
             posted = http.post(
                 "/v1/tables/customers/records",
