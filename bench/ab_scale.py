@@ -14,7 +14,10 @@ alternate the trees and the 1-minute load average is read before each child (eac
 ``incremental`` child appends its 1% batch to the shared bronze, which grows by 1% a run:
 ``--keep`` goes on from the last run's). Printed per
 tree: medians of wall and CPU seconds (every thread of the child), and the two figures of
-issue #10 from them, ``publish_vs_build`` and ``incremental_vs_full``, in wall and in CPU.
+issue #10 from them, ``publish_vs_build`` and ``incremental_vs_full``, in wall and in CPU; and
+the cores each build wanted (its threads' time running or runnable per wall second:
+``bench.harness.CoresWanted``, a figure the neighbours' load does not lower; NaN for a tree
+whose bench does not measure it).
 """
 
 from __future__ import annotations
@@ -82,11 +85,14 @@ def main() -> None:
                 shown = {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}
                 print(name, variant, json.dumps(shown), flush=True)
     print(f"\n{args.rows:,} rows, {args.rounds} rounds interleaved; medians, wall s (CPU s)")
-    print("\n| tree | plain | build + publish | ratio | 1% batch | full refresh | 1% / full |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| tree | plain | build + publish | ratio | 1% batch | full refresh | 1% / full"
+        " | cores wanted: plain / publish |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
 
     def med(runs: list[dict[str, Any]], key: str) -> float:
-        return statistics.median(float(r[key]) for r in runs) if runs else float("nan")
+        return statistics.median(float(r.get(key, "nan")) for r in runs) if runs else float("nan")
 
     for name, by in results.items():
         plain = (med(by.get("plain", []), "seconds"), med(by.get("plain", []), "cpu_s"))
@@ -94,11 +100,17 @@ def main() -> None:
         inc = by.get("incremental", [])
         one = (med(inc, "one_percent_s"), med(inc, "one_percent_cpu_s"))
         full = (med(inc, "full_refresh_s"), med(inc, "full_refresh_cpu_s"))
+        # runnable threads per wall second, whatever the load (bench.harness.CoresWanted)
+        wanted = (
+            med(by.get("plain", []), "cores_wanted"),
+            med(by.get("publish", []), "cores_wanted"),
+        )
         print(
             f"| {name} | {plain[0]:.2f} ({plain[1]:.2f}) | {pub[0]:.2f} ({pub[1]:.2f}) "
             f"| {pub[0] / plain[0]:.2f}x ({pub[1] / plain[1]:.2f}x) "
             f"| {one[0]:.2f} ({one[1]:.2f}) | {full[0]:.2f} ({full[1]:.2f}) "
-            f"| {one[0] / full[0]:.0%} ({one[1] / full[1]:.0%}) |"
+            f"| {one[0] / full[0]:.0%} ({one[1] / full[1]:.0%}) "
+            f"| {wanted[0]:.2f} / {wanted[1]:.2f} |"
         )
     loads = [r["load"] for by in results.values() for runs in by.values() for r in runs]
     print(f"\nload (1 min) before each child: {min(loads):.1f}-{max(loads):.1f}")

@@ -419,25 +419,28 @@ def scale_variant(variant: str, root: str, project: str) -> dict[str, Any]:
     session = DbtSession(settings)
     session.invoke(["parse"])  # warm: what a long-lived builder has already paid
     result: dict[str, Any] = {}
-    started, cpu = time.perf_counter(), time.process_time()
-    if variant == "plain":
-        dbt_plugin.begin_build(settings)
-        outcome = session.invoke(["build"])
-        assert outcome.success, outcome.exception
-    elif variant == "publish":
-        built = session.build()
-        assert built.success, built.failures
-        result["published"] = built.published
-        result["dbt_s"] = built.dbt_seconds
-        result["publish_s"] = built.publish_seconds
-    elif variant == "direct":
-        result.update(_direct(settings, Path(project)))
-    elif variant == "incremental":
-        result.update(_incremental(settings, session))
-    result["seconds"] = time.perf_counter() - started
-    result["cpu_s"] = time.process_time() - cpu  # every thread of this process
-    from bench.harness import own_peak_rss_mib
+    from bench.harness import CoresWanted, own_peak_rss_mib
 
+    with CoresWanted() as cores:
+        started, cpu = time.perf_counter(), time.process_time()
+        if variant == "plain":
+            dbt_plugin.begin_build(settings)
+            outcome = session.invoke(["build"])
+            assert outcome.success, outcome.exception
+        elif variant == "publish":
+            built = session.build()
+            assert built.success, built.failures
+            result["published"] = built.published
+            result["dbt_s"] = built.dbt_seconds
+            result["publish_s"] = built.publish_seconds
+        elif variant == "direct":
+            result.update(_direct(settings, Path(project)))
+        elif variant == "incremental":
+            result.update(_incremental(settings, session))
+        result["seconds"] = time.perf_counter() - started
+        result["cpu_s"] = time.process_time() - cpu  # every thread of this process
+    # cores the run kept busy or waiting for one, whatever the machine's load (CoresWanted)
+    result["cores_wanted"] = cores.wanted
     result["peak_rss_mb"] = own_peak_rss_mib()
     return result
 

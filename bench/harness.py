@@ -120,6 +120,66 @@ class PeakRss:
         return self.peak / 2**20
 
 
+class CoresWanted:
+    """How many cores this process kept busy *and wanted*, whatever the machine's load.
+
+    ``/proc/self/task/*/schedstat`` gives each thread's time on a CPU and its time waiting in
+    the run queue (runnable, no core free); their sum over the threads, per wall second, is the
+    number of cores the process could have used at once. On a machine loaded by others, CPU
+    seconds over wall (``cores used``) falls with the load while this does not: a serial stage
+    wants 1, a stage that keeps both cores of a quiet 2-core machine busy wants 2 or more.
+    Sampled every ``interval`` seconds, so a thread that ends (dbt's per-invocation pool) loses
+    at most its last interval. Linux only (``wanted`` is NaN elsewhere).
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self._last: dict[str, int] = {}
+        self._runnable_ns = 0
+        self._started = 0.0
+        self.wall = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _read(self) -> None:
+        me = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+        for path in Path("/proc/self/task").glob("*/schedstat"):
+            if str(path) == me:
+                continue  # the sampler itself
+            try:
+                run, wait, _ = path.read_text().split()
+            except (OSError, ValueError):
+                continue  # the thread ended
+            now = int(run) + int(wait)
+            self._runnable_ns += now - self._last.get(str(path), now)
+            self._last[str(path)] = now
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self._read()
+
+    def __enter__(self) -> CoresWanted:
+        if Path("/proc/self/task").is_dir():
+            self._read()
+            self._thread.start()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._started
+        if self._thread.is_alive():
+            self._done.set()
+            self._thread.join()
+            self._read()
+
+    @property
+    def wanted(self) -> float:
+        """Runnable thread-seconds per wall second (NaN without ``/proc``)."""
+        if not self._last or self.wall <= 0:
+            return float("nan")
+        return self._runnable_ns / 1e9 / self.wall
+
+
 def own_peak_rss_mib() -> float:
     """This process' peak RSS since its ``exec`` (VmHWM; not ``ru_maxrss``, see run_child)."""
     return (_hwm(os.getpid()) or 0) / 2**20
