@@ -97,6 +97,7 @@ class PeakRss:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        self._sampler = str(threading.get_native_id())
         while not self._done.wait(self.interval):
             try:
                 self.peak = max(self.peak, self.process.memory_info().rss)
@@ -136,15 +137,15 @@ class CoresWanted:
         self.interval = interval
         self._last: dict[str, int] = {}
         self._runnable_ns = 0
+        self._sampler = ""
         self._started = 0.0
         self.wall = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _read(self) -> None:
-        me = f"/proc/self/task/{threading.get_native_id()}/schedstat"
         for path in Path("/proc/self/task").glob("*/schedstat"):
-            if str(path) == me:
+            if path.parent.name == self._sampler:
                 continue  # the sampler itself
             try:
                 run, wait, _ = path.read_text().split()
@@ -155,6 +156,7 @@ class CoresWanted:
             self._last[str(path)] = now
 
     def _sample(self) -> None:
+        self._sampler = str(threading.get_native_id())
         while not self._done.wait(self.interval):
             self._read()
 
