@@ -98,7 +98,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         self._sampler = str(threading.get_native_id())
-        while not self._done.wait(self.interval):
+        while not self._done.wait(self.interval or 0.02):
             try:
                 self.peak = max(self.peak, self.process.memory_info().rss)
             except Exception:  # the process ended
@@ -122,18 +122,24 @@ class PeakRss:
 
 
 class CoresWanted:
-    """How many cores this process kept busy *and wanted*, whatever the machine's load.
+    """How many cores this process kept busy *and wanted*: its threads running or runnable.
 
     ``/proc/self/task/*/schedstat`` gives each thread's time on a CPU and its time waiting in
     the run queue (runnable, no core free); their sum over the threads, per wall second, is the
     number of cores the process could have used at once. On a machine loaded by others, CPU
-    seconds over wall (``cores used``) falls with the load while this does not: a serial stage
-    wants 1, a stage that keeps both cores of a quiet 2-core machine busy wants 2 or more.
+    seconds over wall (``cores used``) falls with the load while this mostly does not: a serial
+    stage wants about 1, a stage that would keep both cores of a quiet 2-core machine busy 2 or
+    more. Not wholly load-free: a thread that wakes for a moment (a timer, a sampler) waits in
+    a loaded run queue far longer than it runs, and counts all that wait; and it is an average
+    over the run (3 wanted in one half and 1 in the other read 2, where 2 cores give 1.5).
     Sampled every ``interval`` seconds, so a thread that ends (dbt's per-invocation pool) loses
-    at most its last interval. Linux only (``wanted`` is NaN elsewhere).
+    at most its last interval; ``None``: read at the start and the end only (no sampler thread,
+    whose own wake-ups wait in the run queue of a loaded machine and would count as wanted when
+    one ``CoresWanted`` runs inside another; a thread that ends in between is then missed).
+    Linux only (``wanted`` is NaN elsewhere).
     """
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float | None = 0.02) -> None:
         self.interval = interval
         self._last: dict[str, int] = {}
         self._runnable_ns = 0
@@ -157,13 +163,14 @@ class CoresWanted:
 
     def _sample(self) -> None:
         self._sampler = str(threading.get_native_id())
-        while not self._done.wait(self.interval):
+        while not self._done.wait(self.interval or 0.02):
             self._read()
 
     def __enter__(self) -> CoresWanted:
         if Path("/proc/self/task").is_dir():
             self._read()
-            self._thread.start()
+            if self.interval is not None:
+                self._thread.start()
         self._started = time.perf_counter()
         return self
 
@@ -172,6 +179,7 @@ class CoresWanted:
         if self._thread.is_alive():
             self._done.set()
             self._thread.join()
+        if self._last:
             self._read()
 
     @property
