@@ -132,7 +132,12 @@ def _hashed(
 ) -> LandingFile:
     """The identity of the open file ``f`` (``stat``: its ``fstat``) at ``path``: the BLAKE3
     hash of ``table`` and its content, read into one buffer, reused."""
-    identity = _content(table, f, stat.st_size, threads)
+    return _identified(table, path, stat, _content(table, f, stat.st_size, threads))
+
+
+def _identified(table: str, path: Path, stat: os.stat_result, identity: str) -> LandingFile:
+    """The file at ``path`` whose content (opened with ``stat``) hashed to ``identity``;
+    raises :class:`Replaced` when the path no longer holds that file as it was."""
     if _identity(os.stat(path)) != _identity(stat):
         raise Replaced(f"{path} changed while it was hashed")
     batch_id = content_batch_id(identity)
@@ -171,51 +176,120 @@ HASH_BESIDE_BYTES = HASH_READ_BYTES
 
 
 class Identifying:
-    """The identity of a big dropped file, its content hashed on a thread of its own while the
-    loader reads the file's first records, whose values decide its columns' types, instead of
-    before that (the hash of a 600 MB CSV took ~0.15 CPU s before anything else began; the
-    reading of the first records is one core's work, and the hash can take the other). The
-    identity is the one :func:`identify` gives; :meth:`result` waits for it, and the loader
-    asks before anything of the file is committed, archived or quarantined.
+    """The identity of a big dropped file, its content hashed while the loader reads the
+    file's first records, whose values decide its columns' types, instead of before that (the
+    hash of a 600 MB CSV took ~0.15 CPU s before anything else began; the reading of the first
+    records is one core's work, and the hash can take the other). The identity is the one
+    :func:`identify` gives; :meth:`result` waits for it, and the loader asks before anything of
+    the file is committed, archived or quarantined.
 
     The file is opened (and its device, inode, size and mtime taken) here, before the reading
     opens it: a file renamed over the path after that is one the reading may hold, and
     ``loading.same_file`` finds the path's file is not the one identified, as when the hash
     came first.
+
+    The hashing starts at :meth:`start`, on a thread of its own, unless a reading of the same
+    file took it on first (:meth:`claim`: JSON's number search reads every byte of the file
+    anyway, and feeds them to the hash as it reads them, so the file is read once, not twice);
+    a reading that stops before the end hands it back (the hash then reads the file itself).
     """
 
     def __init__(self, table: str, path: Path) -> None:
         self.path = path
+        self._table = table
         self._file = path.open("rb", buffering=0)
         try:
-            stat = os.fstat(self._file.fileno())
+            self._stat = os.fstat(self._file.fileno())
         except BaseException:
             self._file.close()
             raise
+        self._threads = blake3.AUTO if self._stat.st_size > HASH_READ_BYTES else 1
         self._found: LandingFile | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(table, stat), name="loader-hash", daemon=True
-        )
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._state = "waiting"  # then "claimed" (fed by a reading) or "hashing"; "done"
+        self._done = threading.Event()
 
-    def _run(self, table: str, stat: os.stat_result) -> None:
+    def start(self) -> None:
+        """Hash the file on a thread of its own, unless it is hashed already or being fed."""
+        with self._lock:
+            if self._state != "waiting":
+                return
+            self._state = "hashing"
+        threading.Thread(target=self._run, name="loader-hash", daemon=True).start()
+
+    def _run(self) -> None:
         try:
             # on every core too: the reading's one core and the others' work share them
-            threads = blake3.AUTO if stat.st_size > HASH_READ_BYTES else 1
-            self._found = _hashed(table, self.path, self._file, stat, threads)
+            found = _hashed(self._table, self.path, self._file, self._stat, self._threads)
+            self._settle(found, None)
         except BaseException as exc:  # raised by result()
-            self._error = exc
-        finally:
-            self._file.close()
+            self._settle(None, exc)
+
+    def _settle(self, found: LandingFile | None, error: BaseException | None) -> None:
+        self._found, self._error = found, error
+        self._file.close()
+        with self._lock:
+            self._state = "done"
+        self._done.set()
+
+    def claim(self, fd: int) -> ContentFeed | None:
+        """The hashing, fed by the reader of ``fd``, when ``fd`` is open on the file this
+        identifies (the same device and inode) and its hashing has not begun; else None."""
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (self._stat.st_dev, self._stat.st_ino):
+            return None  # another file (renamed over the path, or a scratch copy)
+        with self._lock:
+            if self._state != "waiting":
+                return None
+            self._state = "claimed"
+        return ContentFeed(self, content_digest(self._table, self._threads))
+
+    def _fed(self, digest: blake3) -> None:
+        try:
+            self._settle(_identified(self._table, self.path, self._stat, digest.hexdigest()), None)
+        except BaseException as exc:
+            self._settle(None, exc)
+
+    def _handed_back(self) -> None:
+        with self._lock:
+            if self._state != "claimed":
+                return
+            self._state = "waiting"
+        self.start()
 
     def result(self) -> LandingFile:
         """The file's identity (raises :class:`Replaced` when it changed while hashed)."""
-        self._thread.join()
+        self.start()
+        self._done.wait()
         if self._error is not None:
             raise self._error
         assert self._found is not None
         return self._found
+
+
+class ContentFeed:
+    """A file's bytes fed to its hash by a reader that reads them all (:meth:`Identifying.claim`):
+    :meth:`update` with every byte in order, then :meth:`finish` once the end of the file is
+    read, or :meth:`abandon` (the hash then reads the file itself, from its start)."""
+
+    def __init__(self, identifying: Identifying, digest: blake3) -> None:
+        self._identifying = identifying
+        self._digest = digest
+        self._over = False
+
+    def update(self, data: memoryview) -> None:
+        self._digest.update(data)
+
+    def finish(self) -> None:
+        if not self._over:
+            self._over = True
+            self._identifying._fed(self._digest)
+
+    def abandon(self) -> None:
+        if not self._over:
+            self._over = True
+            self._identifying._handed_back()
 
 
 def scan(settings: Settings) -> Iterator[tuple[str, Path]]:

@@ -224,8 +224,9 @@ def _hashed_beside(settings: Settings, path: Path, by_name: bool) -> bool:
 class _Arrival:
     """A file of one ``load_files`` call: its path, and once identified its identity and the
     row its reading starts at (``Loader._settle``). A big CSV is identified beside the
-    reading of its first records: :meth:`begin` starts hashing it (``landing.Identifying``)
-    just before the reading opens it."""
+    reading of its first records: :meth:`begin` opens it for its hash (``landing.Identifying``)
+    just before the reading opens it; the hash starts as the reading opens (``Loader._typed``),
+    or is fed by the reading itself (JSON's number search reads every byte once for both)."""
 
     def __init__(self, path: Path, file: LandingFile | None = None, start: int = 0) -> None:
         self.path = path
@@ -761,7 +762,13 @@ class Loader:
     ) -> pa.Schema | None:
         source = detect(arrival.path)
         with self._typed(
-            bronze.name, source, target, exact=exact, every_key=every_key, block=block
+            bronze.name,
+            source,
+            target,
+            exact=exact,
+            every_key=every_key,
+            block=block,
+            hashing=arrival.identifying,
         ) as typed:
             # a file hashed beside the reading of its first records: its identity now
             file, start = self._settle(arrival, summary, bronze, seen)
@@ -838,8 +845,10 @@ class Loader:
         exact: bool = False,
         every_key: bool = False,
         block: int = 0,
+        hashing: landing.Identifying | None = None,
     ) -> Iterator[_Typed]:
-        """The file's batches typed by the dialect for ``table``; see ``loader.fitting``."""
+        """The file's batches typed by the dialect for ``table``; see ``loader.fitting``.
+        ``hashing``: the file's hash beside the reading (started here, or fed by the reading)."""
         declared, policy, infer, skip, contract = self._reading(table)
         existing = {f.name: f.type for f in target} if target is not None else {}
         limits = Limits(
@@ -859,7 +868,11 @@ class Loader:
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
             return
-        text = self._open_text(source, skip, limits, exact, every_key, block)
+        try:
+            text = self._open_text(source, skip, limits, exact, every_key, block, hashing)
+        finally:
+            if hashing is not None:  # on its own thread, unless the reading feeds it
+                hashing.start()
         with text:
             # a JSON record nested too deep refuses the file before any value is decoded
             read = iter(not_too_deep(text.batches) if text.json else text.batches)
@@ -933,7 +946,14 @@ class Loader:
             yield _Typed(typer, typed, rows, exhausted)
 
     def _open_text(
-        self, source: Source, skip: int, limits: Limits, exact: bool, every_key: bool, block: int
+        self,
+        source: Source,
+        skip: int,
+        limits: Limits,
+        exact: bool,
+        every_key: bool,
+        block: int,
+        hashing: landing.Identifying | None = None,
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
@@ -951,6 +971,7 @@ class Loader:
             exact=exact,
             every_key=every_key,
             window_rows=self.settings.chunk_rows,
+            hashing=hashing,
         )
 
     @staticmethod

@@ -32,6 +32,7 @@ import io
 import logging
 import mmap
 import os
+import queue
 import re
 import shutil
 import tempfile
@@ -785,6 +786,120 @@ def _range_needs_literals(
         buffer[:kept] = tail
 
 
+class ContentFeed(typing.Protocol):
+    """Where a file's bytes go as the number search reads them (``landing.ContentFeed``, the
+    file's content hash): every byte once, in order, then :meth:`finish`; or :meth:`abandon`
+    when the search stops before the file's end."""
+
+    def update(self, data: memoryview) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+class Hashing(typing.Protocol):
+    """A file's content hash that a reading of the same file may feed
+    (``landing.Identifying``)."""
+
+    def claim(self, fd: int) -> ContentFeed | None: ...
+
+
+class _Searchers:
+    """Blocks searched for :data:`_LITERAL_AT_RISK` on ``count`` threads of their own, in any
+    order (:func:`_feeding_needs_literals`); ``count + 1`` buffers of ``room`` bytes go round:
+    :meth:`buffer` hands out a free one, :meth:`search` takes it back once searched."""
+
+    def __init__(self, count: int, room: int) -> None:
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(count + 1):  # one read and fed while the others are searched
+            self._free.put(bytearray(room))
+        self._work: queue.SimpleQueue[tuple[bytearray, int, int] | None] = queue.SimpleQueue()
+        self.found = threading.Event()
+        self.errors: list[BaseException] = []
+        self._threads = [
+            threading.Thread(target=self._run, name="loader-json-scan", daemon=True)
+            for _ in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        scan = _RiskScan.make()
+        assert scan is not None
+        while (item := self._work.get()) is not None:
+            buffer, begin, end = item
+            try:
+                if not self.found.is_set() and not self.errors:
+                    with memoryview(buffer) as view, view[begin:end] as chunk:
+                        if scan.found(chunk):
+                            self.found.set()
+            except BaseException as exc:  # raised on the reading's thread
+                self.errors.append(exc)
+            finally:
+                self._free.put(buffer)
+
+    def buffer(self) -> bytearray:
+        return self._free.get()
+
+    def give_back(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
+
+    def search(self, buffer: bytearray, begin: int, end: int) -> None:
+        """``buffer[begin:end]`` searched (not once a number at risk is found: given back)."""
+        if self.found.is_set() or self.errors:
+            self._free.put(buffer)
+        else:
+            self._work.put((buffer, begin, end))
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._work.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+def _feeding_needs_literals(
+    fd: int, feed: ContentFeed, parts: int, stop: threading.Event | None = None
+) -> bool:
+    """:func:`_needs_literals` over the open file ``fd``, read once from its start to its end,
+    every block fed to ``feed`` in order (the file's hash) on this thread and searched on
+    ``parts`` threads of their own (each block with the :data:`_OVERLAP` bytes before it, as
+    :func:`_range_needs_literals` searches them: the same answer). Once a number at risk is
+    found the rest is read for the hash only. ``feed`` is finished once the file's end is read
+    and fed, else abandoned (``stop`` set, an error). ``stop`` set: give up (False)."""
+    assert _RiskScan.make() is not None
+    searchers = _Searchers(max(1, parts), _OVERLAP + max(1, min(_BLOCK, os.fstat(fd).st_size)))
+    fed = False
+    try:
+        at = 0  # the offset of the next byte to read
+        tail = b""  # the last bytes read, searched again with the next block
+        while not (stop is not None and stop.is_set()) and not searchers.errors:
+            buffer = searchers.buffer()
+            with memoryview(buffer) as view:
+                n = os.preadv(fd, [view[_OVERLAP:]], at)
+                if n:
+                    at += n
+                    feed.update(view[_OVERLAP : _OVERLAP + n])
+                    begin = _OVERLAP - len(tail)
+                    view[begin:_OVERLAP] = tail
+                    tail = bytes(view[max(begin, n) : _OVERLAP + n])  # the chunk's last bytes
+            if not n:
+                searchers.give_back(buffer)
+                fed = True
+                break
+            searchers.search(buffer, begin, _OVERLAP + n)
+    finally:
+        searchers.close()
+        if fed and not searchers.errors:
+            feed.finish()
+        else:
+            feed.abandon()
+    if searchers.errors:
+        raise searchers.errors[0]
+    return fed and searchers.found.is_set()
+
+
 def _needs_literals_re2(path: Path, stop: threading.Event | None = None) -> bool:
     """:func:`_needs_literals` by one regular expression over each block (RE2, linear)."""
     with path.open("rb") as f:
@@ -875,24 +990,51 @@ class _LiteralScan:
     (:meth:`check` raises :class:`ReadAgain` to read the file exactly). Pieces of a big file
     may be committed before the scan ends; the loader rolls them back when it raises."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, hashing: Hashing | None = None) -> None:
         self._path = path
         self._stop = threading.Event()
         self._done = threading.Event()
         self._found = False
         self._error: BaseException | None = None
+        # the file's content hash, fed by this search's reading when it is the same file
+        # (one read of its bytes, not two)
+        self._feeding: tuple[io.FileIO, ContentFeed] | None = None
+        if hashing is not None and _RiskScan.make() is not None:
+            file = path.open("rb", buffering=0)
+            try:
+                feed = hashing.claim(file.fileno())
+            except BaseException:
+                file.close()
+                raise
+            if feed is None:
+                file.close()
+            else:
+                self._feeding = (file, feed)
         self._thread = threading.Thread(target=self._run, name="loader-json-scan", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:
+            if self._feeding is not None:
+                self._feeding[0].close()
+                self._feeding[1].abandon()
+            raise
 
     def _run(self) -> None:
         try:
             # on every core (at most _SCAN_THREADS, each with a block's buffer): the first
             # records' reading waits for it (``window_rows``)
             parts = min(os.cpu_count() or 1, _SCAN_THREADS)
-            self._found = _needs_literals(self._path, self._stop, parts)
+            if self._feeding is None:
+                self._found = _needs_literals(self._path, self._stop, parts)
+            else:
+                file, feed = self._feeding
+                with file:
+                    self._found = _feeding_needs_literals(file.fileno(), feed, parts, self._stop)
         except BaseException as exc:  # raised on the reading side
             self._error = exc
         finally:
+            if self._feeding is not None:
+                self._feeding[1].abandon()  # no-op once finished
             self._done.set()
 
     def found(self) -> bool:
@@ -1023,6 +1165,7 @@ def open_json(
     exact: bool = False,
     every_key: bool = False,
     window_rows: int | None = None,
+    hashing: Hashing | None = None,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
     ``loader.fitting`` unquotes the strings of the columns that keep text.
@@ -1033,7 +1176,8 @@ def open_json(
     later record holds another key. ``window_rows``: the records read before anything of the
     file is committed (the loader's first piece): the number prefilter is done before the batch
     that completes them is handed out, so a file read again exactly never has pieces to roll
-    back, nor a table created by them.
+    back, nor a table created by them. ``hashing``: the file's content hash, fed by the
+    number search's reading of the file when it is the same file (not a scratch copy).
     """
     limits = limits or Limits()
     stack = ExitStack()
@@ -1044,7 +1188,7 @@ def open_json(
         stack.callback(con.close)
         if exact:
             return _json_exact(path, source.kind, batch_rows, con, stack, every_key)
-        scan = _LiteralScan(path)
+        scan = _LiteralScan(path, hashing)
         stack.callback(scan.stop)
         keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
         if scan.found():  # early: no DuckDB reading wasted

@@ -209,3 +209,59 @@ def test_an_ndjson_renamed_over_after_the_hash_opened_it(
     assert path.read_bytes() == b  # B stays for its own pass
     Loader(settings).load_pending()
     assert sorted(bronze(settings, "t").column("id").to_pylist()) == [100, 101]
+
+
+def _hashes_alone(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths ``landing.Identifying`` hashes by reading the file itself (not fed)."""
+    hashed_alone: list[Path] = []
+    real = landing._hashed
+
+    def hashed(table: str, at: Path, *args: object) -> landing.LandingFile:
+        hashed_alone.append(at)
+        return real(table, at, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(landing, "_hashed", hashed)
+    return hashed_alone
+
+
+def test_a_big_ndjson_is_read_once_for_its_hash_and_its_number_search(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number search reads every byte of the file: it feeds the file's hash as it reads
+    (the hash reads nothing itself), and the identity is the one ``identify`` gives."""
+    hashed_alone = _hashes_alone(monkeypatch)
+    path = drop(settings, "t", "big.ndjson", _ndjson_rows(5000))
+    batch_id = landing.content_batch_id(landing.content_identity("t", path))
+
+    summary = Loader(settings).load_pending()
+
+    assert [(f.file, f.batch_id) for f in summary.loaded] == [("big.ndjson", batch_id)]
+    assert hashed_alone == []  # fed by the search
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == list(range(5000))
+
+
+@pytest.mark.parametrize("how", ["gzip", "bom", "exact"])
+def test_an_ndjson_the_search_cannot_feed_is_hashed_alone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A file whose search reads another file (a .gz's inflated copy, a copy without the
+    byte-order mark) is hashed on its own; one whose search finds a number at risk (read again
+    exactly) gets its identity all the same: the one ``identify`` gives, every record once."""
+    hashed_alone = _hashes_alone(monkeypatch)
+    text = _ndjson_rows(3000)
+    if how == "exact":
+        text += json.dumps({"id": 3000, "name": "big", "amount": 1e21}) + "\n"
+    content = text.encode()
+    if how == "bom":
+        content = b"\xef\xbb\xbf" + content
+    name = "big.ndjson.gz" if how == "gzip" else "big.ndjson"
+    path = drop(settings, "t", name, content)
+    batch_id = landing.content_batch_id(landing.content_identity("t", path))
+
+    summary = Loader(settings).load_pending()
+
+    assert [(f.file, f.batch_id) for f in summary.loaded] == [(name, batch_id)]
+    table = bronze(settings, "t")
+    assert sorted(table.column("id").to_pylist()) == list(range(3001 if how == "exact" else 3000))
+    if how != "exact":
+        assert hashed_alone == [path]

@@ -204,3 +204,76 @@ def test_every_range_searches_the_file_as_opened(
 
     assert readers._needs_literals(path, parts=4) is True
     assert not plain.exists() and readers._needs_literals(path, parts=4) is False
+
+
+class _Fed:
+    """What the number search fed to a file's hash (``readers.ContentFeed``)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends: list[str] = []
+
+    def update(self, data: memoryview) -> None:
+        self.data += data
+
+    def finish(self) -> None:
+        self.ends.append("finish")
+
+    def abandon(self) -> None:
+        self.ends.append("abandon")
+
+
+def _feeding(path: Path, parts: int, stop: threading.Event | None = None) -> tuple[bool, _Fed]:
+    fed = _Fed()
+    with path.open("rb", buffering=0) as f:
+        found = readers._feeding_needs_literals(f.fileno(), fed, parts, stop)
+    return found, fed
+
+
+@settings(**SETTINGS)
+@given(text=st.one_of(records, noise), block=st.integers(1, 300), parts=st.integers(1, 5))
+def test_the_search_feeding_the_hash_is_re2_and_feeds_every_byte_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, block: int, parts: int
+) -> None:
+    """The search that reads the file once for its hash too (one reading thread, blocks
+    searched on ``parts`` threads in any order): RE2's answer over the whole file, whatever the
+    blocks cut through, and the hash fed every byte of the file once, in order, then finished."""
+    monkeypatch.setattr(readers, "_BLOCK", block)
+    path = tmp_path / "f.ndjson"
+    path.write_text(text, encoding="utf-8")
+    found, fed = _feeding(path, parts)
+    assert found == _reference(path), (block, parts, text)
+    assert bytes(fed.data) == path.read_bytes() and fed.ends == ["finish"]
+
+
+def test_the_search_feeding_the_hash_finds_a_match_across_every_block_seam(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number at risk across the seam of two blocks, at every offset from it; and once it is
+    found, the rest of the file is still read for the hash."""
+    path = tmp_path / "f.ndjson"
+    risky = '{"a":-1234567.25e-5}\n'
+    monkeypatch.setattr(readers, "_BLOCK", 16)
+    for pad in range(0, 2 * len(risky) + 2):
+        text = '{"p":"' + "x" * pad + '"}\n' + risky + '{"p":"' + "y" * 400 + '"}\n'
+        path.write_text(text, encoding="utf-8")
+        for parts in (1, 2, 3):
+            found, fed = _feeding(path, parts)
+            assert found is True and bytes(fed.data) == text.encode(), (pad, parts)
+        path.write_text(text.replace("e-5", "5"), encoding="utf-8")
+        assert _feeding(path, 2)[0] is False
+
+
+def test_the_search_feeding_the_hash_stopped_abandons_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search given up before the file's end (the reading closed) hands the hash back: it
+    was not fed every byte, so it must not be finished."""
+    monkeypatch.setattr(readers, "_BLOCK", 64)
+    path = tmp_path / "f.ndjson"
+    path.write_text('{"a": 1}\n' * 1000, encoding="utf-8")
+    stop = threading.Event()
+    stop.set()
+    found, fed = _feeding(path, 2, stop)
+    assert found is False and fed.ends == ["abandon"]
+    assert len(fed.data) < path.stat().st_size
