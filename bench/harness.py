@@ -143,6 +143,9 @@ class CoresWanted:
         self.interval = interval
         self._last: dict[str, int] = {}
         self._runnable_ns = 0
+        #: (``time.perf_counter()``, runnable thread-seconds so far) at each read: how many
+        #: cores were wanted over any part of the run (bench.timeline_scale)
+        self.readings: list[tuple[float, float]] = []
         self._sampler = ""
         self._started = 0.0
         self.wall = 0.0
@@ -160,6 +163,7 @@ class CoresWanted:
             now = int(run) + int(wait)
             self._runnable_ns += now - self._last.get(str(path), now)
             self._last[str(path)] = now
+        self.readings.append((time.perf_counter(), self._runnable_ns / 1e9))
 
     def _sample(self) -> None:
         self._sampler = str(threading.get_native_id())
