@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
@@ -53,11 +54,18 @@ def versions(settings: Settings, target: str) -> list[int]:
     return counts
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    tmp = tmp_path_factory.mktemp("complete")
-    base = project_settings(tmp, write_project(tmp / "project", MODELS), target="dev")
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Each test's own project and lakehouse: a test sets up the files it starts from."""
+    base = project_settings(tmp_path, write_project(tmp_path / "project", MODELS), target="dev")
     yield base.model_copy(update={"chunk_rows": 1000, "read_batch_rows": 1024})
+
+
+def load_whole(settings: Settings, files: list[tuple[str, int, int]]) -> None:
+    """Items ``(name, first, count)`` loaded with no build between their pieces."""
+    for name, first, count in files:
+        drop_items(settings, "items", name, first, count)
+    Loader(settings).load_pending()
 
 
 def test_a_build_between_pieces_reads_the_last_complete_version(settings: Settings) -> None:
@@ -96,6 +104,7 @@ def test_a_build_between_pieces_reads_the_last_complete_version(settings: Settin
 
 
 def test_a_running_builder_never_publishes_part_of_a_file(settings: Settings) -> None:
+    load_whole(settings, [("small.csv", 0, 500), ("big.csv", 500, 3500)])  # 4,000 rows, whole
     no_settle = settings.model_copy(update={"build_settle_ms": 0, "build_settle_max_ms": 0})
     builder = Builder(no_settle, attempts=2, backoff_s=0.05, max_backoff_s=0.1)
     builder.start()
@@ -119,6 +128,10 @@ def test_a_running_builder_never_publishes_part_of_a_file(settings: Settings) ->
 
 
 def test_the_builder_waits_for_the_last_piece(settings: Settings) -> None:
+    load_whole(settings, [("small.csv", 0, 500), ("big.csv", 500, 3500), ("big-2.csv", 4000, 7700)])
+    first = DbtSession(settings).build()
+    assert first.success, first.error
+    assert versions(settings, "silver/stg_items") == [11700]
     builder = Builder(settings, attempts=1)
     builder.start()
     try:
