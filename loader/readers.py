@@ -1122,6 +1122,49 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
 
 
+_BYTE_AT = re.compile(r"\(byte (\d+)\)$")
+#: DuckDB's place in a ``.json`` file (an array, or values one after another): "record/value
+#: N", counted from 2 as its NDJSON lines are
+_RECORD_VALUE = re.compile(r"at byte \d+ in record/value (\d+)")
+
+
+def _json_values_cause(path: Path) -> str | None:
+    """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON, in
+    msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
+    says it (DuckDB names a byte inside the record and counts records from 2); None when
+    msgspec reads the file. The refusal's path only."""
+    with (
+        path.open("rb") as f,
+        mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as whole,
+        memoryview(whole) as view,
+    ):
+        pos, first, array = 0, True, False
+        while True:
+            while pos < len(whole) and whole[pos] in b" \t\r\n":
+                pos += 1
+            if pos == len(whole):
+                return None
+            array = array or (first and whole[pos : pos + 1] == b"[")
+            first = False
+            with view[pos:] as rest:
+                try:
+                    msgspec.json.decode(rest, type=msgspec.Raw)
+                    return None
+                except msgspec.DecodeError as exc:
+                    why = str(exc)
+            after = _TRAILING.fullmatch(why)
+            if after is not None and array:  # msgspec names the byte after the text's first
+                at = pos + int(after[1]) - 1
+                return dialect.json_after_array(whole[at : at + 16])
+            if after is not None:  # a value ended: the next one starts here
+                pos += int(after[1]) - 1
+                continue
+            byte = _BYTE_AT.search(why)
+            if byte is not None:
+                why = f"{why[: byte.start()]}(byte {pos + int(byte[1])})"
+            return why
+
+
 def _json_error(exc: Exception, path: Path) -> Exception:
     """Why the file is refused; DuckDB running out of memory is the machine's trouble, not the
     file's: that error itself, so the file stays in the landing zone for the next pass."""
@@ -1130,6 +1173,13 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     # DuckDB names the file it read: a scratch copy (without a byte-order mark, inflated), never
     # the landing file's name; the refusal is about the landing file, named in its .error.json
     text = re.sub(rf' in file "({re.escape(str(path))}|[^"]*)",?', "", str(exc))
+    if "Malformed JSON" in text and _RECORD_VALUE.search(text):
+        cause = _json_values_cause(path)
+        if cause is not None:
+            refused = FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
+            return _not_utf8(path, refused)
+        # msgspec reads it: DuckDB's record, counted from 1 (its byte is inside the record)
+        text = _RECORD_VALUE.sub(lambda m: f"in record {int(m[1]) - 1}", text)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
     line = None
     if match:
