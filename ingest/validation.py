@@ -479,6 +479,11 @@ def concatenated_values(body: bytes) -> bytes | None:
             msgspec.json.decode(view[pos:], type=msgspec.Raw)
             values.append(body[pos:].rstrip(JSON_SPACE))
             break
+        except RecursionError:  # nested past msgspec's limit: the depth rule's refusal
+            if not values:
+                return None  # the caller's own parse says why
+            why = dialect.too_deep(body[pos:]) or "nested too deeply"
+            raise BodyError(why, row=len(values), unit="record") from None
         except msgspec.DecodeError as exc:
             found = TRAILING.fullmatch(str(exc))
             if found is None and values:  # a later value is no JSON: named by its record

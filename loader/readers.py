@@ -1113,6 +1113,8 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
         ):
             try:
                 msgspec.json.decode(text, type=msgspec.Raw)
+            except RecursionError:  # nested past msgspec's limit: cut short, as said
+                pass
             except msgspec.DecodeError as exc:
                 found = _TRAILING.fullmatch(str(exc))
                 if found is not None:  # msgspec names the byte after the text's first
@@ -1150,6 +1152,8 @@ def _json_values_cause(path: Path) -> str | None:
                 try:
                     msgspec.json.decode(rest, type=msgspec.Raw)
                     return None
+                except RecursionError:  # the depth rule's words (the API's)
+                    return dialect.too_deep(bytes(rest)) or "nested too deeply"
                 except msgspec.DecodeError as exc:
                     why = str(exc)
             after = _TRAILING.fullmatch(why)

@@ -39,3 +39,23 @@ def test_the_loader_names_the_cause_and_byte_as_the_api(
     assert "record/value" not in reason and "input length is 0" not in reason, reason
     if data.lstrip(b"\xef\xbb\xbf").startswith(b"["):  # the same place as the API's
         assert said in str(outcome.api_detail), outcome.api_detail
+
+
+DEEP = [
+    b"[" * 100_000,  # an array cut short, nested past msgspec's recursion limit
+    b'[{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}] x",  # text after such an array
+    b'{"a": 1}' + b'{"a":' * 100_000,  # objects one after another, the second that deep
+]
+
+
+@pytest.mark.parametrize("data", DEEP, ids=["cut", "text_after", "objects"])
+def test_json_nested_past_the_parsers_limit_is_refused_not_a_crash(
+    module_lakehouse: Settings, data: bytes
+) -> None:
+    """The loader raised RecursionError on the first two (never quarantined: every pass met
+    them again), the API answered 500 on the third (review findings auditC 06 and 07)."""
+    table = f"json_deep_{DEEP.index(data)}"
+    outcome = run(module_lakehouse, [(table, "a.json", data)], rows=False)[table]
+    assert outcome.api_status == 400, outcome.api_detail
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "unparseable", refused
