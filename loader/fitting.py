@@ -542,7 +542,8 @@ class Mismatch(Exception):
 
 class Missing(Exception):
     """A required column (the contract's ``not_null`` or key) without a value: refuses the
-    file (under ``on_mismatch: quarantine``), as the API refuses it (422)."""
+    file under either ``on_mismatch`` (a missing value has nothing to rescue), as the API
+    refuses it (422)."""
 
     def __init__(self, column: str, row: int) -> None:
         super().__init__(f"required column {column!r} has no value")

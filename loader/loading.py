@@ -861,9 +861,9 @@ class Loader:
                 source, self.settings.read_batch_rows, limits
             )
             with stack:
-                self._check_names(schema.names, target, contract, policy)
+                self._check_names(schema.names, target, contract)
                 plans = parquet_plans(schema, existing, declared)
-                typer = Typer(plans, policy, required=_required(contract, policy))
+                typer = Typer(plans, policy, required=contract.required)
                 checked = parquet_checked(batches, schema)
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
@@ -876,7 +876,7 @@ class Loader:
         with text:
             # a JSON record nested too deep refuses the file before any value is decoded
             read = iter(not_too_deep(text.batches) if text.json else text.batches)
-            self._check_names(text.names, target, contract, policy)
+            self._check_names(text.names, target, contract)
             # the first chunk_rows records (every record of most files) decide inferred types
             window: list[pa.RecordBatch] = []
             rows = 0
@@ -939,7 +939,7 @@ class Loader:
                 policy,
                 json_text=text.json,
                 literal_numbers=text.literal_numbers,
-                required=_required(contract, policy),
+                required=contract.required,
             )
             batches = itertools.chain(window, after, read)
             typed = self._apply(typer, batches, text.line_of, len(window))
@@ -975,13 +975,11 @@ class Loader:
         )
 
     @staticmethod
-    def _check_names(
-        names: list[str], target: pa.Schema | None, contract: Contract, policy: MismatchPolicy
-    ) -> None:
+    def _check_names(names: list[str], target: pa.Schema | None, contract: Contract) -> None:
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
-        absent = contract.absent(names) if _required(contract, policy) else []
+        absent = contract.absent(names)
         if absent:
             raise FileRejected(
                 "required",
@@ -1337,10 +1335,3 @@ class Loader:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
-
-
-def _required(contract: Contract, policy: MismatchPolicy) -> tuple[str, ...]:
-    """The columns each record of a file must hold a value in, else the file is refused: the
-    contract's required ones under ``on_mismatch: quarantine``. Under ``rescue`` they are not
-    enforced yet (a missing value cannot be rescued; docs/loading.md says so)."""
-    return contract.required if policy == "quarantine" else ()

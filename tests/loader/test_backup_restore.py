@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from loader_support import csv_rows, drop
+from loader_support import drop
 from pydantic import SecretStr
 from waiting import wait_for
 
@@ -51,14 +51,28 @@ def _query(path: Path, version: int | None = None) -> list[tuple[object, ...]]:
     return con.execute("select * from t order by all").fetchall()
 
 
+def _orders(n: int, start: int = 0) -> str:
+    """``n`` orders holding every column the contract requires (dbt ``bronze`` source)."""
+    lines = ["order_id,customer_id,status,ordered_at,shipping_cents,updated_at"]
+    at = "2026-01-01T00:00:00Z"
+    lines += [f"{i},{i % 7},placed,{at},{i * 10},{at}" for i in range(start, start + n)]
+    return "\n".join(lines) + "\n"
+
+
+_CUSTOMERS = (
+    "customer_id,email,country_code,created_at,updated_at\n"
+    "1,a@example.com,PT,2026-01-01T00:00:00Z,2026-01-01T00:00:00Z\n"
+)
+
+
 @pytest.fixture
 def lakehouse(settings: Settings) -> tuple[Settings, str]:
     """Two bronze tables in several commits, a checkpoint, a gold table, a ledger, a token."""
     loader = Loader(settings)
     for i in range(3):
-        drop(settings, "orders", f"orders_{i}.csv", csv_rows(50, start=i * 50))
+        drop(settings, "orders", f"orders_{i}.csv", _orders(50, start=i * 50))
         loader.load_pending()
-    drop(settings, "customers", "customers.csv", "customer_id,email\n1,a@example.com\n")
+    drop(settings, "customers", "customers.csv", _CUSTOMERS)
     loader.load_pending()
     maintain_table(settings, "bronze", "orders")  # compaction + checkpoint in the log
     gold = table_path(settings, "gold", "revenue")
@@ -83,7 +97,7 @@ def test_backup_then_restore_into_an_empty_root_gives_the_same_results(
     assert {"ledger.sqlite", "tokens.json"} <= set(manifest.state)
 
     # the lakehouse goes on after the backup: the backup keeps the versions it copied
-    drop(settings, "orders", "orders_late.csv", csv_rows(7, start=1000))
+    drop(settings, "orders", "orders_late.csv", _orders(7, start=1000))
     Loader(settings).load_pending()
     orders = table_path(settings, "bronze", "orders")
     assert DeltaTable(str(orders)).version() > versions["bronze/orders"]
@@ -109,7 +123,7 @@ def test_backup_then_restore_into_an_empty_root_gives_the_same_results(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
     # exactly-once survives: the same file dropped into the restored lakehouse loads nothing
-    drop(restored, "orders", "orders_again.csv", csv_rows(50, start=0))
+    drop(restored, "orders", "orders_again.csv", _orders(50, start=0))
     summary = Loader(restored).load_pending()
     assert summary.rows == 0 and len(summary.skipped) == 1
     assert len(_query(table_path(restored, "bronze", "orders"))) == 150

@@ -74,9 +74,9 @@ def test_each_format_loads(settings: Settings, ext: str, gz: bool) -> None:
 
 
 def test_timestamps_are_utc_not_ntz(settings: Settings) -> None:
-    drop(settings, "events", "e.csv", "id,at\n1,2024-01-02 03:04:05\n2,2024-05-06T07:08:09\n")
+    drop(settings, "clicks", "e.csv", "id,at\n1,2024-01-02 03:04:05\n2,2024-05-06T07:08:09\n")
     Loader(settings).load_pending()
-    table = bronze(settings, "events").sort_by("id")
+    table = bronze(settings, "clicks").sort_by("id")
     assert table.schema.field("at").type == pa.timestamp("us", tz="UTC")
     assert [t.isoformat() for t in table.column("at").to_pylist()] == [
         "2024-01-02T03:04:05+00:00",
@@ -84,7 +84,7 @@ def test_timestamps_are_utc_not_ntz(settings: Settings) -> None:
     ]
     from deltalake import DeltaTable
 
-    protocol = DeltaTable(str(settings.dados / "bronze" / "events")).protocol()
+    protocol = DeltaTable(str(settings.dados / "bronze" / "clicks")).protocol()
     assert protocol.min_reader_version < 3  # no timestampNtz feature
 
 
