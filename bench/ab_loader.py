@@ -105,16 +105,20 @@ def main() -> None:
         f" medians of {args.repeat} interleaved rounds;"
         f" load average {min(loads):.1f}-{max(loads):.1f}\n"
     )
-    print("| run | wall s | CPU s | peak RSS MiB | share of raw (wall, CPU) |")
-    print("|---|---:|---:|---:|---|")
+    print("| run | wall s | CPU s | cores busy | peak RSS MiB | share of raw (wall, CPU) |")
+    print("|---|---:|---:|---:|---:|---|")
     for name in variants:
         wall, cpu = median(name, "wall_s"), median(name, "cpu_s")
+        # CPU / wall of each run (its median): how many cores the run kept busy, which a
+        # busy machine lowers for every run alike (read it beside the load average)
+        busy = statistics.median(float(r["cpu_s"]) / float(r["wall_s"]) for r in runs[name])
         share = (
             ""
             if name == "raw"
             else f"{median('raw', 'wall_s') / wall:.0%}, {median('raw', 'cpu_s') / cpu:.0%}"
         )
-        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {median(name, 'rss_mib'):.0f} | {share} |")
+        rss = median(name, "rss_mib")
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {busy:.2f} | {rss:.0f} | {share} |")
 
 
 if __name__ == "__main__":

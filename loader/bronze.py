@@ -100,8 +100,16 @@ class Bronze:
         table = self._table or self.refresh()
         return last_open_files(table) if table is not None else frozenset()
 
-    def append(self, data: pa.Table | pa.RecordBatchReader, watermarks: Mapping[str, int]) -> int:
-        """Append ``data`` and set each batch's watermark in the same commit; the new version."""
+    def append(
+        self,
+        data: pa.Table | pa.RecordBatchReader,
+        watermarks: Mapping[str, int],
+        *,
+        rows: int | None = None,
+    ) -> int:
+        """Append ``data`` and set each batch's watermark in the same commit; the new version.
+        ``rows``: how many ``data`` holds when known before it is read (our own files are then
+        two when that is enough rows, ``loader.own_files.SPLIT``)."""
         txns = [watermark(b, v) for b, v in watermarks.items()]
         opened = set(self.open_files())
         for batch_id, mark in watermarks.items():
@@ -123,11 +131,11 @@ class Bronze:
             if self._table is not None
             else own_files.fits_new(data)
         ):
-            # one file, as delta-rs writes a piece, written as the reader yields it
+            # files written as the reader yields them (one, as delta-rs writes a piece, or two)
             if (
-                own_files.append(self._table, folder, data, commit)  # the same rows and log
+                own_files.append(self._table, folder, data, commit, total=rows)  # the same log
                 if self._table is not None
-                else own_files.create(folder, data, configuration, commit)
+                else own_files.create(folder, data, configuration, commit, total=rows)
             ):
                 return self._written()
             data = pa.Table.from_batches([], data.schema)  # no row: delta-rs commits it as ever

@@ -1071,7 +1071,7 @@ class Loader:
             try:
                 piece = pieces.next_piece()
                 mark = COMPLETE if pieces.final else position + chunk
-                version = bronze.append(piece, {file.batch_id: mark})
+                version = bronze.append(piece, {file.batch_id: mark}, rows=pieces.whole)
             except Exception as exc:
                 if pieces.failure is not None:  # the reading broke (the piece streams in)
                     raise pieces.failure from exc

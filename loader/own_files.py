@@ -22,9 +22,12 @@ more of a writer, object storage or no rows: ``write_deltalake`` as before.
 
 from __future__ import annotations
 
+import itertools
 import json
+import queue
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +55,11 @@ DICTIONARY_BYTES = ROW_GROUP_ROWS
 PLAIN_FEATURES = frozenset({"timestampNtz", "appendOnly"})
 #: Off: every append through ``write_deltalake`` (the tests compare both ways)
 ENABLED = True
+#: Rows known before they are written (a table, a file's last piece read to its end) of two row
+#: groups or more are written as two files on two threads, committed together: the first file
+#: the first half of the groups, the second the rest, each group as one file would hold it. A
+#: one-piece file's write otherwise runs on one core once the reading has ended (off: one file)
+SPLIT = True
 
 
 def _text(kind: pa.DataType) -> bool:
@@ -127,16 +135,19 @@ def append(
     folder: Path,
     rows: pa.Table | pa.RecordBatchReader,
     commit: CommitProperties,
+    *,
+    total: int | None = None,
 ) -> bool:
-    """``rows`` (which :func:`fits` ``table``) as one Parquet file in ``folder``, committed to
+    """``rows`` (which :func:`fits` ``table``) as Parquet files in ``folder`` (one, or two when
+    ``total``, the rows known to come, is two row groups or more: :data:`SPLIT`), committed to
     ``table`` with ``commit``; ``False`` when they hold no row (nothing written or committed).
     A failure before the commit leaves no file."""
     configuration = table.metadata().configuration
-    with _written(folder, table.schema(), configuration, rows) as action:
-        if action is None:
+    with _written(folder, table.schema(), configuration, rows, total) as actions:
+        if not actions:
             return False
         table.create_write_transaction(
-            [action], "append", table.schema(), commit_properties=with_metrics(commit, action)
+            [*actions], "append", table.schema(), commit_properties=with_metrics(commit, actions)
         )
     return True
 
@@ -146,32 +157,38 @@ def create(
     rows: pa.Table | pa.RecordBatchReader,
     configuration: dict[str, str],
     commit: CommitProperties,
+    *,
+    total: int | None = None,
 ) -> bool:
-    """A new table in ``folder`` of ``rows`` (:func:`fits_new`) as one Parquet file, made with
-    ``configuration`` and ``commit`` (refused when a table is there by then: someone else made
-    it); ``False`` when they hold no row (nothing written or committed). A failure before the
-    commit leaves no file."""
+    """A new table in ``folder`` of ``rows`` (:func:`fits_new`) as Parquet files (one, or two
+    as :func:`append` says), made with ``configuration`` and ``commit`` (refused when a table
+    is there by then: someone else made it); ``False`` when they hold no row (nothing written
+    or committed). A failure before the commit leaves no file."""
     schema = DeltaSchema.from_arrow(rows.schema)
-    with _written(folder, schema, configuration, rows) as action:
-        if action is None:
+    with _written(folder, schema, configuration, rows, total) as actions:
+        if not actions:
             return False
         create_table_with_add_actions(
             str(folder),
             schema,
-            [action],
+            actions,
             mode="error",
             configuration=configuration or None,
-            commit_properties=with_metrics(commit, action),
+            commit_properties=with_metrics(commit, actions),
         )
     return True
 
 
-def with_metrics(commit: CommitProperties, action: AddAction) -> CommitProperties:
-    """``commit`` saying what it adds (``lakehouse.catalog.ADDED_KEY``: rows, one file, its
-    bytes), as delta-rs's own writes say in ``operationMetrics``, which a commit of add
-    actions has none of (``lakehouse.catalog.table_history`` shows it there)."""
-    rows = json.loads(action.stats or "{}").get("numRecords")
-    added = {"num_added_rows": rows, "num_added_files": 1, "num_added_bytes": action.size}
+def with_metrics(commit: CommitProperties, actions: list[AddAction]) -> CommitProperties:
+    """``commit`` saying what it adds (``lakehouse.catalog.ADDED_KEY``: rows, files, bytes),
+    as delta-rs's own writes say in ``operationMetrics``, which a commit of add actions has
+    none of (``lakehouse.catalog.table_history`` shows it there)."""
+    rows = sum(json.loads(a.stats or "{}").get("numRecords") or 0 for a in actions)
+    added = {
+        "num_added_rows": rows,
+        "num_added_files": len(actions),
+        "num_added_bytes": sum(a.size for a in actions),
+    }
     metadata = {**(commit.custom_metadata or {}), ADDED_KEY: json.dumps(added)}
     return CommitProperties(
         max_commit_retries=commit.max_commit_retries,
@@ -186,26 +203,66 @@ def _written(
     delta: DeltaSchema,
     configuration: Mapping[str, str | None],
     rows: pa.Table | pa.RecordBatchReader,
-) -> Iterator[AddAction | None]:
-    """``rows`` written as one Parquet file in ``folder``; its add action (``None`` when they
-    hold no row: no file), for a commit in the ``with`` block. A failure before the block ends
-    deletes the file.
+    total: int | None = None,
+) -> Iterator[list[AddAction]]:
+    """``rows`` written as Parquet files in ``folder`` (two when :func:`_first_file` says);
+    their add actions in row order (none when they hold no row: no file), for a commit in the
+    ``with`` block. A failure before the block ends deletes every file.
 
     A reader's batches are written as they come, in row groups of :data:`ROW_GROUP_ROWS` rows
     (the last one the rest), so the encoding of a group overlaps the reading and typing of the
-    next and at most a group's rows are held here. Statistics come from the footer over all
-    groups; a column it gives no bounds for although it holds a value (a long text) is read
-    back from the file (:func:`lakehouse.delta_adds.add_action`)."""
+    next and at most a group's rows are held here (two files: up to the first file's groups
+    wait for its thread). Statistics come from the footer over all groups; a column it gives no
+    bounds for although it holds a value (a long text) is read back from the file
+    (:func:`lakehouse.delta_adds.add_action`)."""
     schema = pa.schema(delta.to_arrow())
-    path = folder / f"part-00000-{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
-    writer: pq.ParquetWriter | None = None
+    if isinstance(rows, pa.Table):
+        total = rows.num_rows
+    groups = _groups(rows, ROW_GROUP_ROWS)
+    first = _first_file(total)
+    paths: list[Path] = []  # every file begun (on either thread), deleted on a failure
     try:
-        for group in _groups(rows, ROW_GROUP_ROWS):
+        if first is None:
+            written = [_write(folder, schema, rows.schema, groups, paths)]
+        else:
+            written = _write_two(folder, schema, rows.schema, groups, first, paths)
+        files = [path for path in written if path is not None]
+        columns = stats_columns(configuration)
+        yield [add_action(folder, path, schema, columns=columns) for path in files]
+    except BaseException:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _first_file(total: int | None) -> int | None:
+    """Row groups of the first of two files for ``total`` rows known to come (half of them,
+    the larger half), or None: one file."""
+    if not SPLIT or total is None:
+        return None
+    groups = -(-total // ROW_GROUP_ROWS)
+    return -(-groups // 2) if groups >= 2 else None
+
+
+def _write(
+    folder: Path,
+    schema: pa.Schema,
+    arrow: pa.Schema,
+    groups: Iterable[pa.Table],
+    paths: list[Path],
+) -> Path | None:
+    """``groups`` (of ``arrow``, Delta's ``schema``) as one new Parquet file in ``folder``,
+    one row group each; its path (listed in ``paths`` once begun), None when there is none."""
+    writer: pq.ParquetWriter | None = None
+    path = folder / f"part-00000-{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
+    try:
+        for group in groups:
             if writer is None:
                 folder.mkdir(parents=True, exist_ok=True)
+                paths.append(path)
                 writer = pq.ParquetWriter(
                     path,
-                    rows.schema,
+                    arrow,
                     compression=COMPRESSION,
                     dictionary_pagesize_limit=DICTIONARY_BYTES,
                     store_schema=False,  # readers take the Delta schema (text, not dictionaries)
@@ -214,16 +271,58 @@ def _written(
                     write_statistics=[f.name for f in schema if not pa.types.is_floating(f.type)],
                 )
             writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
-        if writer is None:
-            yield None
-            return
-        writer.close()
-        yield add_action(folder, path, schema, columns=stats_columns(configuration))
-    except BaseException:
+    finally:
         if writer is not None:
             writer.close()
-        path.unlink(missing_ok=True)
+    return path if writer is not None else None
+
+
+def _write_two(
+    folder: Path,
+    schema: pa.Schema,
+    arrow: pa.Schema,
+    groups: Iterator[pa.Table],
+    first: int,
+    paths: list[Path],
+) -> list[Path | None]:
+    """The first ``first`` of ``groups`` written as one file on a thread of its own, the rest
+    as another on this one, at the same time; both paths, in row order. Either failing fails
+    both (the caller deletes what was begun)."""
+    handed: queue.SimpleQueue[pa.Table | None] = queue.SimpleQueue()
+    done: list[Path | None] = []
+    failed: list[BaseException] = []
+    ended = threading.Event()  # the first file's end taken from ``handed``
+
+    def handed_groups() -> Iterator[pa.Table]:
+        while (group := handed.get()) is not None:
+            yield group
+        ended.set()
+
+    def write_first() -> None:
+        try:
+            done.append(_write(folder, schema, arrow, handed_groups(), paths))
+        except BaseException as exc:  # raised on the caller's thread
+            failed.append(exc)
+            while not ended.is_set() and handed.get() is not None:  # the caller's hand-over
+                pass
+
+    thread = threading.Thread(target=write_first, name="loader-own-file", daemon=True)
+    thread.start()
+    try:
+        for group in itertools.islice(groups, first):
+            if failed:
+                break
+            handed.put(group)
+        handed.put(None)  # the first file ends here
+        second = None if failed else _write(folder, schema, arrow, groups, paths)
+    except BaseException:
+        handed.put(None)  # the reading broke: the first file ends too (the caller cleans up)
         raise
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return [*done, second]
 
 
 def _groups(rows: pa.Table | pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:

@@ -180,6 +180,12 @@ class Prefetch:
                 return True
             return False if self._finished else None
 
+    @property
+    def held_rows(self) -> int:
+        """Rows read ahead and not yet handed out."""
+        with self._room:
+            return self._held[1]
+
     def _full(self) -> bool:
         batches, rows = self._held
         return batches >= self._depth and rows >= self._rows
@@ -259,6 +265,9 @@ class Pieces:
         self._left, self._exact = known
         self.rows = 0  # rows of the last piece (once written)
         self.final = False  # the last piece holds the file's last row
+        #: rows of the last piece, known before it is read when it is the file's last and the
+        #: reading has ended (or the count is exact); else None
+        self.whole: int | None = None
         self.failure: BaseException | None = None  # why the last piece's stream broke
 
     def more(self) -> bool:
@@ -285,6 +294,7 @@ class Pieces:
         """The next piece; ``final`` describes it at once, ``rows`` once it is written."""
         self.rows = 0
         self.failure = None
+        self.whole = None
         now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
         bronze = BronzeColumns(self._file, now)
         carried = sum(b.num_rows for b in self._carry)
@@ -296,8 +306,15 @@ class Pieces:
         if beyond is None:  # not known before reading it: the piece is read whole
             piece = list(self._cut(bronze, None))
             self.final = not self.more()
+            if self.final:
+                self.whole = sum(b.num_rows for b in piece)
             return pa.RecordBatchReader.from_batches(self._full, iter(piece))
         self.final = not beyond
+        if self.final:
+            if self._exact:
+                self.whole = self._left
+            elif isinstance(self._stream, Prefetch):  # it ended: every row left is held there
+                self.whole = carried + self._stream.held_rows
         return pa.RecordBatchReader.from_batches(self._full, self._cut(bronze, self.final))
 
     def _cut(self, bronze: BronzeColumns, final: bool | None) -> Iterator[pa.RecordBatch]:

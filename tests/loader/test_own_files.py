@@ -12,6 +12,7 @@ import io
 import json
 import math
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
@@ -309,3 +311,124 @@ def test_row_groups_hold_the_batches_rows_in_order(sizes: list[int], group: int)
     )
     got = [row for g in groups for row in g.to_pylist()]
     assert got == [{"i": i, "s": f"v{i % 5}"} for i in range(start)]
+
+
+def _adds(delta: DeltaTable) -> list[list[str]]:
+    """Each commit's added files, in the log's order."""
+    folder = Path(delta.table_uri.removeprefix("file://"), "_delta_log")
+    commits = [p.read_text().splitlines() for p in sorted(folder.glob("*.json"))]
+    lines = [[json.loads(line) for line in commit] for commit in commits]
+    return [[a["add"]["path"] for a in c if "add" in a] for c in lines]
+
+
+def _in_log_order(delta: DeltaTable) -> pa.Table:
+    """The files' rows in the order of the log's add actions (text, not dictionaries)."""
+    schema = pa.schema(delta.schema().to_arrow())
+    folder = delta.table_uri.removeprefix("file://")
+    tables = [pq.read_table(Path(folder, p)).cast(schema) for adds in _adds(delta) for p in adds]
+    return pa.concat_tables(tables).drop_columns([INGESTED_AT])
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+def test_a_piece_known_whole_is_two_files_of_one_commit(tmp_path: Path, kind: str) -> None:
+    """A file's last piece, read to its end before it is written (and a table of small files),
+    is written as two files on two threads in one commit (``own_files.SPLIT``): the same rows in
+    the same order, the same watermarks and schema as one file, each file's row groups as one
+    file cuts them, and statistics that bound each file."""
+    split = own_files.SPLIT
+    try:
+        own_files.SPLIT = False
+        one = _load(tmp_path / "one", FILES[kind], own=True, group_rows=97)
+        own_files.SPLIT = True
+        two = _load(tmp_path / "two", FILES[kind], own=True, group_rows=97)
+    finally:
+        own_files.SPLIT = split
+    old = DeltaTable(str(table_path(one, "bronze", "t")))
+    new = DeltaTable(str(table_path(two, "bronze", "t")))
+    assert _txns(new) == _txns(old)
+    assert new.schema().to_json() == old.schema().to_json()
+    assert [len(a) for a in _adds(old)] == [1] * len(_adds(old))
+    counts = [len(a) for a in _adds(new)]
+    assert 2 in counts and set(counts) <= {1, 2}, counts  # a piece went as two files
+    # the files in the log's order hold the rows in the order one file holds them
+    _same(_in_log_order(new), _in_log_order(old))
+    for path in new.file_uris():  # each file cut into groups of 97 rows, the rest last
+        meta = pq.read_metadata(path)
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        assert all(n == 97 for n in sizes[:-1]) and 0 < sizes[-1] <= 97, sizes
+    assert _check_stats(new) >= sum(n for n in counts if n == 2)  # split commits: ours
+    _same(_rows(_duckdb(new)), _rows(_duckdb(old)))
+    _same(_rows(arrow_dataset(new).to_table()), _rows(arrow_dataset(old).to_table()))
+    left = pl.from_arrow(_rows(pl.read_delta(new.table_uri).to_arrow()))
+    right = pl.from_arrow(_rows(pl.read_delta(old.table_uri).to_arrow()))
+    assert isinstance(left, pl.DataFrame) and isinstance(right, pl.DataFrame)
+    assert left.equals(right)
+
+
+def _broken(schema: pa.Schema, rows: int, at: int) -> pa.RecordBatchReader:
+    """A reader of ``rows`` rows in batches of 50 whose reading breaks after ``at`` rows."""
+
+    def batches() -> Any:
+        for start in range(0, rows, 50):
+            if start >= at:
+                raise OSError("the reading broke")
+            ids = pa.array(range(start, min(rows, start + 50)), pa.int64())
+            yield pa.record_batch([ids, pc.cast(ids, pa.string())], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+@pytest.mark.parametrize("at", [0, 120, 260, 380, 450])
+def test_two_files_a_broken_reading_leaves_no_file_and_no_commit(tmp_path: Path, at: int) -> None:
+    """A reading that breaks while the first file (on its thread) or the second is written:
+    no commit, no file left behind; ``at`` 450 (every row) commits both."""
+    schema = pa.schema([("id", pa.int64()), ("s", pa.string())])
+    folder = tmp_path / "t"
+    write_deltalake(str(folder), pa.table({"id": pa.array([-1], pa.int64()), "s": ["x"]}))
+    before = sorted(p.name for p in folder.glob("*.parquet"))
+    table = DeltaTable(str(folder))
+    rows, commit = own_files.ROW_GROUP_ROWS, own_files.CommitProperties()
+    own_files.ROW_GROUP_ROWS = 100
+    try:
+        reader = _broken(schema, 450, at)
+        if at < 450:
+            with pytest.raises(OSError, match="the reading broke"):
+                own_files.append(table, folder, reader, commit, total=450)
+            assert sorted(p.name for p in folder.glob("*.parquet")) == before
+            assert DeltaTable(str(folder)).version() == 0
+            return
+        assert own_files.append(table, folder, reader, commit, total=450)
+    finally:
+        own_files.ROW_GROUP_ROWS = rows
+    after = DeltaTable(str(folder))
+    assert after.version() == 1 and len(_adds(after)[1]) == 2
+    sizes = [pq.read_metadata(Path(folder, p)).num_rows for p in _adds(after)[1]]
+    assert sizes == [300, 150]  # 5 groups: the first 3 in the first file
+    got = arrow_dataset(after).to_table().sort_by("id")
+    assert got.column("id").to_pylist() == list(range(-1, 450))
+
+
+def test_two_files_the_first_files_writer_failing_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first file's writer (its own thread) failing: no commit, neither file left."""
+    schema = pa.schema([("id", pa.int64()), ("s", pa.string())])
+    folder = tmp_path / "t"
+    write_deltalake(str(folder), pa.table({"id": pa.array([-1], pa.int64()), "s": ["x"]}))
+    before = sorted(p.name for p in folder.glob("*.parquet"))
+
+    class Failing(pq.ParquetWriter):  # a disk that fails under the first file only
+        def write_table(self, table: pa.Table, row_group_size: int | None = None) -> None:
+            if threading.current_thread().name == "loader-own-file":
+                raise OSError("no space left on device")
+            super().write_table(table, row_group_size=row_group_size)
+
+    monkeypatch.setattr(own_files.pq, "ParquetWriter", Failing)
+    monkeypatch.setattr(own_files, "ROW_GROUP_ROWS", 100)
+    reader = _broken(schema, 450, 450)
+    with pytest.raises(OSError, match="no space left"):
+        own_files.append(
+            DeltaTable(str(folder)), folder, reader, own_files.CommitProperties(), total=450
+        )
+    assert sorted(p.name for p in folder.glob("*.parquet")) == before
+    assert DeltaTable(str(folder)).version() == 0
