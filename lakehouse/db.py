@@ -80,7 +80,12 @@ class Database:
             db = sqlite3.connect(path, timeout=30)
             try:
                 _write_ahead_log(db)
-                db.executescript(schema["sqlite"])
+                # one transaction, not synced at its commit (WAL: the database stays whole, and
+                # a schema lost to a power cut is made again by the next open): a new store's
+                # first open waited for a sync of every statement (~10-50 ms, a 100,000-row load
+                # takes ~0.18 s)
+                db.execute("pragma synchronous=normal")
+                db.executescript(f"begin;\n{schema['sqlite']}\n;commit;")
                 for (table, column), kind in (added_columns or {}).items():
                     present = {row[1] for row in db.execute(f"pragma table_info({table})")}
                     if column not in present:
