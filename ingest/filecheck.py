@@ -287,7 +287,9 @@ class _Layout:
 def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple[str, int, str]:
     """The lines holding the header record (``dialect.csv_header``: its text, the delimiter)
     after ``skip`` lines, how many lines were skipped, and the delimiter. Reads at most
-    ``dialect.MAX_HEADER_BYTES`` bytes of text before the header's end (FileError past it)."""
+    ``dialect.MAX_HEADER_BYTES`` bytes of text before the header's end (FileError past it, and
+    for a shorter file whose header a quote never closed runs to its end,
+    ``dialect.open_quoted_name``)."""
     budget = dialect.MAX_HEADER_BYTES  # bytes of UTF-8 left; a character is one or more
 
     def line_of() -> tuple[str, str | None]:
@@ -323,7 +325,11 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             checked = size
             found = dialect.csv_header("".join(lines), kind, end="more" if line else "eof")
         if found is not None:
-            return "".join(lines), skipped, found[1]
+            seen = "".join(lines)
+            field = dialect.open_quoted_name(seen, *found) if fits and not line else None
+            if field is not None:
+                raise FileError(dialect.header_never_closed(skipped + 1, field))
+            return seen, skipped, found[1]
         if not fits or not line:
             raise FileError(dialect.header_too_long(skipped + 1))
 

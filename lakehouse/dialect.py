@@ -288,7 +288,7 @@ def csv_header(
     found = _first_record(text, candidates, eof=end == "eof")
     if found is None:
         return None
-    at, counts = found
+    at, counts, _ = found
     best = max(counts.values(), default=0)
     winners = [d for d, n in counts.items() if n == best]
     chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
@@ -297,9 +297,10 @@ def csv_header(
 
 def _first_record(
     text: str, candidates: Sequence[str], *, eof: bool
-) -> tuple[int, dict[str, int]] | None:
+) -> tuple[int, dict[str, int], bool] | None:
     """(where the first record ends, how often each candidate occurs in it outside quoted
-    fields); None when it has not ended within ``text`` (at ``eof`` it ends with the text)."""
+    fields, whether it ends inside a quoted field never closed); None when it has not ended
+    within ``text`` (at ``eof`` it ends with the text)."""
     stops = re.compile("[" + re.escape("".join(candidates)) + "\r\n]")
     counts = dict.fromkeys(candidates, 0)
     at, size = 0, len(text)
@@ -309,7 +310,7 @@ def _first_record(
             while True:
                 close = text.find(QUOTE, close)
                 if close < 0 or (close + 1 == size and not eof):
-                    return (size, counts) if eof else None  # open, or "" cut in two
+                    return (size, counts, True) if eof else None  # open, or "" cut in two
                 if close + 1 < size and text[close + 1] == QUOTE:
                     close += 2
                     continue
@@ -317,11 +318,36 @@ def _first_record(
             at = close + 1
         stop = stops.search(text, at)
         if stop is None:
-            return (size, counts) if eof else None
+            return (size, counts, False) if eof else None
         if stop.group() in "\r\n":
-            return stop.start(), counts
+            return stop.start(), counts, False
         counts[stop.group()] += 1
         at = stop.end()
+
+
+def open_quoted_name(text: str, header: str, delimiter: str) -> int | None:
+    """The field (1-based) whose name opens with a quote never closed, when the header record
+    ``header`` of ``text`` (from the header line to the file's end; :func:`csv_header`) runs to
+    the file's end for that reason, read with its ``delimiter``; else None. No name of such a
+    record, however read, is what the file meant: it holds every line after the quote."""
+    if len(header) < len(text):
+        return None  # it ends at a line end
+    found = _first_record(header, (delimiter,), eof=True)
+    assert found is not None  # at the end of the text every reading's record ends
+    _, counts, unclosed = found
+    return counts[delimiter] + 1 if unclosed else None
+
+
+def header_never_closed(line: int, field: int) -> str:
+    """Why a CSV whose header record (on ``line``) opens a quoted name in ``field`` and never
+    closes it is refused (:func:`open_quoted_name`; a file under :data:`MAX_HEADER_BYTES`, a
+    longer one is :func:`header_too_long`), by the API (400) and the loader (``unparseable``)
+    alike."""
+    return (
+        f"the header record (line {line}) does not end: the name of its field {field} opens "
+        "with a quote never closed, so the header runs from that quote to the file's end; "
+        'close the quote, or double a quote inside it ("a ""b""")'
+    )
 
 
 def csv_delimiter(header: str, kind: Literal["csv", "tsv"] = "csv") -> str:

@@ -228,7 +228,8 @@ class TextFile:
 def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
     """The header record (text) and the delimiter (``dialect.csv_header``), read from at most
     ``dialect.MAX_HEADER_BYTES`` of text before the header's end (refused past it,
-    ``unparseable``)."""
+    ``unparseable``; so is a shorter file whose header a quote never closed runs to its end,
+    ``dialect.open_quoted_name``)."""
     # enough for the limit with a byte-order mark and a character cut at the end left out
     most = dialect.MAX_HEADER_BYTES + 8
     size = min(_PEEK_BYTES, most)
@@ -257,8 +258,13 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
         last = complete and len(window) == len(whole)  # the file's end is in the window
         at_limit = size >= most or len(window) < len(whole)
         end: typing.Literal["more", "eof", "cut"] = "eof" if last else "cut" if at_limit else "more"
-        found = dialect.csv_header(window.decode("utf-8", "ignore"), table_kind, end=end)
+        seen = window.decode("utf-8", "ignore")
+        found = dialect.csv_header(seen, table_kind, end=end)
         if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
+            field = dialect.open_quoted_name(seen, *found) if last else None
+            if field is not None:
+                reason = dialect.header_never_closed(skip_lines + 1, field)
+                raise FileRejected("unparseable", reason, line=skip_lines + 1)
             return found
         if found is not None or end != "more":
             reason = dialect.header_too_long(skip_lines + 1)
