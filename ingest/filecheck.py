@@ -8,10 +8,11 @@ data row) and field.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,15 @@ def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) 
     return dialect.not_utf8_reason(_first_non_utf8(path, kind, bounds) or 0)
 
 
+def _not_utf8_first(
+    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, refusal: FileError | RecordsError
+) -> FileError | RecordsError:
+    """The file's first byte that is not UTF-8 as the refusal, or ``refusal`` when every byte
+    is (a UTF-16 file's are checked as it is decoded)."""
+    bad = None if utf16 else _first_non_utf8(path, kind, bounds)
+    return refusal if bad is None else FileError(dialect.not_utf8_reason(bad))
+
+
 def _first_non_utf8(path: Path, kind: FileFormat, bounds: Bounds) -> int | None:
     """The offset of the file's first byte that is not UTF-8 (read a block at a time)."""
     offset = 0
@@ -334,6 +344,25 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             raise FileError(dialect.header_too_long(skipped + 1))
 
 
+def _layout_header(
+    text: IO[str],
+    skip: int,
+    kind: FileFormat,
+    first: Callable[[FileError | RecordsError], FileError | RecordsError],
+) -> tuple[str, int, str]:
+    """:func:`_header_text`, refused when blank; ``first`` names a byte that is not UTF-8
+    before either refusal."""
+    try:
+        header_text, line, delimiter = _header_text(
+            text, skip, "tsv" if kind.kind == "tsv" else "csv"
+        )
+    except FileError as exc:
+        raise first(exc) from None
+    if not header_text.strip("\r\n"):
+        raise first(FileError("the file has no header line (line 1 is the header)", 422))
+    return header_text, line, delimiter
+
+
 def _breaks(record: list[str]) -> int:
     """Line breaks inside a record's quoted fields (CRLF, LF or CR each one)."""
     return sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in record)
@@ -354,12 +383,11 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
         line = 0  # lines read before the header
         reader = None
+        # a byte that is not UTF-8 anywhere in the file is named before any other problem (as
+        # the loader does): on a refusal before the whole file is read, the rest is checked
+        first = functools.partial(_not_utf8_first, path, kind, bounds, utf16)
         try:
-            header_text, line, delimiter = _header_text(
-                text, skip, "tsv" if kind.kind == "tsv" else "csv"
-            )
-            if not header_text.strip("\r\n"):
-                raise FileError("the file has no header line (line 1 is the header)", 422)
+            header_text, line, delimiter = _layout_header(text, skip, kind, first)
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 itertools.chain(header_text.splitlines(keepends=True), text),
                 delimiter=delimiter,
@@ -370,7 +398,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             header = next(reader)
             problem = dialect.check_names(header)
             if problem is not None:
-                raise RecordsError([record_error(None, None, problem, "invalid_column")])
+                raise first(RecordsError([record_error(None, None, problem, "invalid_column")]))
             rows = 0
             width = len(header)
             #: the first record with another field count: named once the whole file is read,
@@ -398,7 +426,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
             at = line + (reader.line_num if reader is not None else 1)
-            raise FileError(f"line {at} is not valid CSV: {exc}") from None
+            raise first(FileError(f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
     return _Layout(header, delimiter, rows, utf16)

@@ -7,7 +7,9 @@ vectorized SQL, and ``tests/loader/test_dialect.py`` holds the two to the same a
 The rule (``docs/loading.md`` says why each choice):
 
 **Text.** CSV/TSV are UTF-8 (a leading byte-order mark is dropped) or UTF-16 with a BOM (read as
-UTF-16); anything else is refused as "not UTF-8 at byte N", N being the first byte that is not.
+UTF-16); anything else is refused as "not UTF-8 at byte N", N being the first byte that is not,
+before any other problem of the file (names, quotes, field counts, a header too long): one order
+of checks, the API's and the loader's.
 JSON is UTF-8 (one leading BOM is dropped; a second is no JSON: :func:`second_bom`).
 
 **CSV records.** Quote ``"``, escape ``""`` (RFC 4180); a record ends at LF, CRLF or CR; a quoted

@@ -455,6 +455,8 @@ class _QuoteScan:
     def _run(self, path: Path, delimiter: str) -> None:
         try:
             _check_quotes(path, delimiter, self._stop)
+        except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
+            self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
             self._error = exc
         finally:
@@ -650,13 +652,16 @@ def _csv_dialect(
         raise FileRejected("encoding", unread)
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
-    header, delimiter = _csv_header(path, skip_lines, source.kind)
-    if not header:
-        raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
-    names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
-    problem = dialect.name_problem(names)
-    if problem is not None:
-        raise FileRejected("invalid_column", problem[1], column=problem[0])
+    try:
+        header, delimiter = _csv_header(path, skip_lines, source.kind)
+        if not header:
+            raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
+        names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
+        problem = dialect.name_problem(names)
+        if problem is not None:
+            raise FileRejected("invalid_column", problem[1], column=problem[0])
+    except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
+        raise (exc if exc.kind == "encoding" else _not_utf8(path, exc)) from None
     return path, delimiter, names
 
 
@@ -672,8 +677,9 @@ class _CsvProblem:
         text = str(exc)
         if "Empty CSV file" in text:
             return FileRejected("header_only", "the file has a header and no rows")
-        if "Expected" in text and "columns" in text:
-            return _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
+        if "Expected" in text and "columns" in text:  # a byte that is not UTF-8 named first
+            counted = _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
+            return _not_utf8(self.path, counted)
         unparseable = FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
         if "UTF8" in text or "utf-8" in text.lower() or "utf8" in text.lower():
             return _not_utf8(self.path, unparseable)
