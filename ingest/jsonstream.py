@@ -62,6 +62,9 @@ class _Reader:
             view = memoryview(self.buf)[self.pos :]
             try:
                 msgspec.json.decode(view, type=msgspec.Raw)
+            except RecursionError:  # nested past msgspec's limit: the depth rule's refusal
+                why = dialect.too_deep(bytes(view)) or "nested too deeply"
+                raise BodyError(why, row=index, unit="record") from None
             except msgspec.DecodeError as exc:
                 found = _TRAILING.fullmatch(str(exc))
                 if found is not None:

@@ -168,3 +168,19 @@ def test_json_values_gives_each_record_whatever_the_blocks(
 def test_json_values_refuses_what_is_no_such_json(text: bytes) -> None:
     with pytest.raises(BodyError):
         list(json_values(io.BytesIO(text[3:]), text[:3], block=2))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": 1}' + b'{"a":' * 100_000, b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"],
+    ids=["objects", "array"],
+)
+def test_a_big_file_nested_past_the_parsers_limit_is_refused_not_a_500(
+    small_limit: Settings, data: bytes
+) -> None:
+    """msgspec's RecursionError escaped json_values: 500 (review finding auditC 07)."""
+    table = f"deep_big_{len(data)}"
+    outcome = run(small_limit, [(table, "deep.json", data)], rows=False)[table]
+    assert 400 <= outcome.api_status < 500, outcome.api_detail
+    assert "nested" in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "the loader loaded what the API refused"
