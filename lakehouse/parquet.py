@@ -966,6 +966,24 @@ def bronze_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def without_null(t: pa.DataType) -> pa.DataType:
+    """``t`` (a :func:`bronze_type`) with Arrow's ``null`` type, at any depth, as ``string``:
+    the type a new column (or a struct's new field) is stored as. Every value of a ``null`` type
+    is null, so nothing changes; Delta's writer would store it as ``void``, a type no value
+    fits afterwards (and none of Delta's protocol)."""
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_list(t):
+        return pa.list_(pa.field(t.value_field.name, without_null(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct(
+            [pa.field(t.field(i).name, without_null(t.field(i).type)) for i in range(t.num_fields)]
+        )
+    if pa.types.is_map(t):
+        return pa.map_(without_null(t.key_type), without_null(t.item_type))
+    return t
+
+
 def _bronze_number(t: pa.DataType) -> pa.DataType:
     """float16, an unsigned integer or decimal256 as a type Delta holds."""
     if pa.types.is_float16(t):

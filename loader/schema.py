@@ -9,7 +9,8 @@ are typed already, and kept as written where Delta can hold them:
   (``90 seconds``, ``parquet.plain_type``); unsigned integers become the next wider signed type
   (``uint64`` → ``decimal(20, 0)``); ``float16`` → ``float32``; dictionaries are decoded;
   ``decimal256`` becomes ``decimal(p, s)`` (over 38 digits the file is quarantined); a column of
-  type ``null`` is text (never a Delta ``void``).
+  type ``null`` is text, and so is a ``null`` type nested at any depth (``parquet.without_null``;
+  never a Delta ``void``).
 * A column the table already has keeps the table's type. A narrower type that widens without
   loss joins it (int8 → … → int64; int8 … int32 → double; float → double; a list whose items
   widen; a struct whose fields are the table's, by exact name, and widen). A struct grows the
@@ -79,14 +80,16 @@ def parquet_plans(
         if target is None and f.name in declared:
             target = storage_type(declared[f.name])
         if target is not None and pa.types.is_struct(target) and pa.types.is_struct(source):
-            grown = nested.merge_struct(target, source)  # grows the fields the file adds
+            # grows the fields the file adds (a null-typed one as text, never void)
+            grown = nested.merge_struct(target, parquet.without_null(source))
             if parquet.type_depth(grown) <= dialect.MAX_TYPE_DEPTH:
                 target = grown
         if target is None and parquet.type_depth(source) > dialect.MAX_TYPE_DEPTH:
             # a type Delta could not hold (or read back): each value its JSON text
             plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", via_text=source))
-        elif target is None:
-            plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", source, kept=True))
+        elif target is None:  # a null type nested in it stored as text, never void
+            stored = parquet.without_null(source)
+            plans.append(ColumnPlan(f.name, "VARCHAR", "inferred", stored, kept=True))
         # kept as written when its type holds only values the rule takes (a UTINYINT column,
         # stored as int16, keeps a uint8 column; an int16 column's values go by the rule)
         elif parquet.kept_as_written(f.type, target, _rule(target, f, declared)):
