@@ -114,6 +114,8 @@ def value_pattern(data_type: str) -> str | None:
         return (
             f'"(?:{naive}|{_INNER_YEAR}{_MONTH_DAY}[ T]{dialect.TIME_TEXT}{dialect.OFFSET_TEXT})"'
         )
+    elif t in dialect.SHAPED_TEXT:  # a string of the shape (an escape: the exact check)
+        return f'"(?:{dialect.CANONICAL[t]})"'
     else:
         return None
     return number  # a JSON string is no number (dialect.takes_json_string)

@@ -535,12 +535,11 @@ _ARROW_KINDS = {
     "boolean": pa.types.is_boolean,
     "date": pa.types.is_date,
     "timestamp": pa.types.is_timestamp,
-    "time": pa.types.is_time,
-    "uuid": lambda t: pa.types.is_string(t) or pa.types.is_fixed_size_binary(t),
+    # time and uuid are checked types (typecheck.checked): judged by parquet.kept_as_written
 }
 
 
-_FROM_TEXT = {"decimal", "date", "timestamp", "time", "uuid"}
+_FROM_TEXT = {"decimal", "date", "timestamp"}
 
 
 def _is_text(typ: pa.DataType) -> bool:

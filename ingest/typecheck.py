@@ -170,6 +170,8 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
         result = _per_distinct(texts, _real_dates)
     elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
         result = _fits_timestamp(texts, t)
+    elif t in dialect.SHAPED_TEXT:  # TIME, UUID: kept as text of the type's shape
+        result = _matches(texts, dialect.CANONICAL[t])
     else:  # a type kept as text holds any text
         result = pa.array([True] * len(texts), pa.bool_())
     return pc.if_else(pc.is_null(texts), pa.scalar(None, pa.bool_()), result)
@@ -195,6 +197,7 @@ def checked(data_type: str) -> bool:
     return (
         t in dialect.INT_RANGES
         or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
+        or t in dialect.SHAPED_TEXT
         or dialect.decimal_params(t) is not None
     )
 

@@ -439,6 +439,11 @@ TIME_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 OFFSET_TEXT = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 TIMESTAMP_TEXT = rf"{DATE_TEXT}[ T]{TIME_TEXT}"
 TIMESTAMPTZ_TEXT = rf"{TIMESTAMP_TEXT}{OFFSET_TEXT}?"
+#: A time of day as a ``TIME`` column keeps it (text): ``HH:MM:SS``, up to nine decimals (a
+#: Parquet ``time64[ns]`` value's text has nine).
+TIME_OF_DAY_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+#: A UUID as a ``UUID`` column keeps it (text): 8-4-4-4-12 hexadecimal digits, either case.
+UUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 #: The canonical text of each type family (full match), before range and validity checks.
 CANONICAL: dict[str, str] = {
@@ -448,7 +453,12 @@ CANONICAL: dict[str, str] = {
     "DATE": DATE_TEXT,
     "TIMESTAMP": TIMESTAMP_TEXT,
     "TIMESTAMPTZ": TIMESTAMPTZ_TEXT,
+    "TIME": TIME_OF_DAY_TEXT,
+    "UUID": UUID_TEXT,
 }
+#: Types bronze stores as text (Delta has no time-of-day or UUID type) whose values must still
+#: have the type's shape (:data:`CANONICAL`): the text is kept as written.
+SHAPED_TEXT = frozenset({"TIME", "UUID"})
 _RE = {k: re.compile(v) for k, v in CANONICAL.items()}
 
 #: Inference tries these in order; the first that every value fits is the column's type.
@@ -561,10 +571,11 @@ def _valid_date(text: str) -> bool:
         return False
 
 
-#: The checked types a JSON string fits (by its characters): text, date and timestamp columns.
-#: A number or boolean column takes a JSON number or ``true``/``false`` only: ``"5"`` is no
-#: number, ``"true"`` no boolean (a type kept as text holds any JSON value as its text).
-JSON_STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ"})
+#: The checked types a JSON string fits (by its characters): text, date, timestamp, time and
+#: UUID columns. A number or boolean column takes a JSON number or ``true``/``false`` only:
+#: ``"5"`` is no number, ``"true"`` no boolean (a type kept as text holds any JSON value as its
+#: text).
+JSON_STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", *SHAPED_TEXT})
 
 
 def takes_json_string(data_type: str) -> bool:
@@ -581,8 +592,8 @@ def takes_json_string(data_type: str) -> bool:
 def fits(text: str, data_type: str) -> bool:
     """Whether the text ``text`` is stored exactly by a column of ``data_type`` (the rule above).
 
-    A type bronze keeps as text (``VARCHAR``, ``UUID``, ``TIME``, ``JSON``, lists, ...) holds
-    any text.
+    ``TIME`` and ``UUID`` are kept as text of their shape (:data:`SHAPED_TEXT`); any other
+    type bronze keeps as text (``VARCHAR``, ``JSON``, ``INTERVAL``, lists, ...) holds any text.
     """
     t = type_name(data_type)
     if t in INT_RANGES or t == "HUGEINT" or t in ("DOUBLE", "FLOAT") or decimal_params(t):
@@ -595,6 +606,8 @@ def fits(text: str, data_type: str) -> bool:
         if not _RE[t].fullmatch(text):
             return False
         return _valid_date(text[:10]) and instant_in_range(text)
+    if t in SHAPED_TEXT:
+        return bool(_RE[t].fullmatch(text))
     return True
 
 

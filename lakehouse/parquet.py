@@ -937,7 +937,7 @@ def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
     if t == "TIMESTAMPTZ" and rule == "TIMESTAMP":
         return t
     if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
-        return t if stored != pa.string() else rule
+        return t if stored != pa.string() or t in dialect.SHAPED_TEXT else rule
     return rule
 
 
@@ -1042,4 +1042,19 @@ def kept_as_written(t: pa.DataType, target: pa.DataType, rule: str) -> bool:
         source = bronze_type(t)
     except TooManyDigits:
         return False
-    return widens_to(source, target) and held_by_type(t, rule)
+    return widens_to(source, target) and held_by_type(t, rule) and _shaped_by_type(t, rule)
+
+
+def _shaped_by_type(t: pa.DataType, rule: str) -> bool:
+    """Whether every value of a Parquet column of type ``t`` has the shape of the text type
+    ``rule`` (``dialect.SHAPED_TEXT``) by its type alone: a ``time`` column's text is a time of
+    day, a UUID's its canonical text; a string column's values are checked one by one. True
+    when ``rule`` is no such type."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    shaped = dialect.type_name(rule)
+    if shaped == "TIME":
+        return bool(pa.types.is_time(t))
+    if shaped == "UUID":
+        return isinstance(t, pa.UuidType)
+    return True

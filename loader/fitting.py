@@ -295,8 +295,8 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
         utc = pa.timestamp("us", tz="UTC")
         ok, values = _castable(_with_offset(text), utc, pc.fill_null(ok, False), t)
         ok = _instants_held(ok, values)
-    else:
-        ok = valid
+    else:  # text: TIME and UUID of the type's shape (dialect.SHAPED_TEXT), any other any text
+        ok = _match(text, dialect.CANONICAL[t]) if t in dialect.SHAPED_TEXT else valid
     return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_())), values
 
 
@@ -1049,7 +1049,7 @@ def plan_columns(
         elif name in declared:
             data_type = dialect.type_name(declared[name])
             stored = storage_type(data_type)
-            rule = data_type if stored != _STRING else "VARCHAR"
+            rule = data_type if stored != _STRING or data_type in dialect.SHAPED_TEXT else "VARCHAR"
             plans.append(ColumnPlan(name, rule, "declared", stored))
         elif infer:
             data_type = inferred(name)
