@@ -92,15 +92,33 @@ def _check_ndjson(
                     rows += records.count
                     keys |= records.keys
                 except RecordsError as exc:
-                    raise exc.shifted(rows) from None
+                    later = _later_not_utf8(path, kind, bounds, offset + len(chunk))
+                    raise (later or exc.shifted(rows)) from None
                 except BodyError as exc:
                     if exc.row is not None:
                         exc.row += lines
-                    raise
+                    raise (
+                        _later_not_utf8(path, kind, bounds, offset + len(chunk)) or exc
+                    ) from None
             offset += len(chunk)
             lines += chunk.count(b"\n")
             if not block:
                 return _whole(rows, keys, existing)
+
+
+def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) -> BodyError | None:
+    """An NDJSON file's first byte that is not UTF-8 when it lies past ``start`` (the part
+    checked so far, where it would have been named), naming its line: a byte that is not UTF-8
+    is named before any other problem, as the loader names it."""
+    bad = _first_non_utf8(path, kind, bounds)
+    if bad is None or bad < start:
+        return None
+    lines = read = 0
+    with _open(path, kind, bounds) as f:
+        while read < bad and (block := f.read(min(bad - read, CHUNK))):
+            lines += block.count(b"\n")
+            read += len(block)
+    return BodyError(dialect.not_utf8_reason(bad), row=lines)
 
 
 def _whole(rows: int, keys: set[str], existing: Sequence[str]) -> int:

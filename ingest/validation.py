@@ -589,7 +589,8 @@ def parse_records(
     ``body`` starts the file, so a byte-order mark may open it (False: a later part of a file, where
     it is a byte of the data, refused as the loader refuses it). ``offset``: of ``body`` in
     the file it lands as. A byte that is not UTF-8 is named at its offset in that file, as
-    the loader names it (``not UTF-8 at byte N``, counted from the file's start)."""
+    the loader names it (``not UTF-8 at byte N``, counted from the file's start), before any
+    other problem of the body (a record that is no object, one nested too deep, a misfit)."""
     if opens_file and (doubled := dialect.second_bom(body)) is not None:
         raise BodyError(doubled, row=0 if ndjson else None)
     try:
@@ -602,11 +603,15 @@ def parse_records(
             flat=flat,
             opens_file=opens_file,
         )
-    except BodyError as exc:
-        bad = dialect.first_non_utf8(body) if str(exc).startswith("not UTF-8") else None
-        if bad is not None:
-            exc.args = (dialect.not_utf8_reason(offset + bad),)
-        raise
+    except (BodyError, RecordsError) as exc:  # a byte that is not UTF-8 is named first
+        bad = dialect.first_non_utf8(body)
+        if bad is None:
+            raise
+        reason = dialect.not_utf8_reason(offset + bad)
+        if isinstance(exc, BodyError) and str(exc).startswith("not UTF-8"):
+            exc.args = (reason,)  # its line or record as found
+            raise
+        raise BodyError(reason, row=body[:bad].count(b"\n") if ndjson else None) from None
 
 
 def _parse_records(

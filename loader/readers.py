@@ -1207,11 +1207,13 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         said = match[0][: -len(match[1])]
         text = text.replace(match[0], f"{said}{line}" if line is not None else "")
     where = f"line {line}: " if line is not None else ""
+    # a byte that is not UTF-8 is named first, whatever DuckDB met (the API checks it first too)
     if "Expected OBJECT" in text:
         why = "top-level JSON values must be objects (one record each)"
-        return FileRejected("unparseable", where + why, line=line)
+        return _not_utf8(path, FileRejected("unparseable", where + why, line=line))
     if "duplicate key" in text:
-        return FileRejected("unparseable", where + "an object repeats a key", line=line)
+        repeated = FileRejected("unparseable", where + "an object repeats a key", line=line)
+        return _not_utf8(path, repeated)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
     unparseable = FileRejected(
@@ -1256,7 +1258,10 @@ def open_json(
             return _json_exact(path, source.kind, batch_rows, con, stack, every_key)
         scan = _LiteralScan(path, hashing)
         stack.callback(scan.stop)
-        keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
+        try:
+            keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
+        except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
+            raise _not_utf8(path, exc) from None
         if scan.found():  # early: no DuckDB reading wasted
             stack.close()
             return open_json(
@@ -1316,7 +1321,8 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
         raise FileRejected("empty", "the file is empty")
     if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
         raise FileRejected("empty", "the file is an empty JSON array")
-    _check_json_array_end(path, head)
+    if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
+        _check_json_array_end(path, head)
     if head.startswith(dialect.BOM_UTF8):
         path = _without_bom(path, limits, stack)
     return path
@@ -1508,9 +1514,12 @@ def _json_exact(
     memory follows the batch, not the file."""
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
-    names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
-    if not names:
-        names, whole = _json_keys(con, objects, None)  # refuses a file of empty objects
+    try:
+        names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
+        if not names:
+            names, whole = _json_keys(con, objects, None)  # refuses a file of empty objects
+    except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
+        raise _not_utf8(path, exc) from None
     known = "[" + ", ".join(_sql_str(k) for k in names) + "]"
     beyond = "" if whole else f" and list_has_all({known}, k)"
     query = (
@@ -1536,6 +1545,8 @@ def _json_exact(
     def stream() -> Iterator[pa.RecordBatch]:
         try:
             yield from batches()
+        except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
+            raise _not_utf8(path, exc) from exc
         except duckdb.Error as exc:
             raise _json_error(exc, path) from exc
         except OSError as exc:
