@@ -957,7 +957,12 @@ def bronze_type(t: pa.DataType) -> pa.DataType:
         return pa.binary()
     if pa.types.is_float16(t) or pa.types.is_unsigned_integer(t) or pa.types.is_decimal256(t):
         return _bronze_number(t)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+    if (
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_fixed_size_list(t)
+    ):  # Delta has one list type: a fixed-size list is a list (as Delta's log reads it back)
         return pa.list_(bronze_field(t.value_field))
     if pa.types.is_struct(t):
         return pa.struct([bronze_field(t.field(i)) for i in range(t.num_fields)])
