@@ -57,11 +57,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from deltalake import CommitProperties
 from deltalake.transaction import AddAction
 
+from lakehouse.catalog import ADDED_KEY
 from lakehouse.delta_stats import STATS_COLUMNS, inexact, listed
 
-__all__ = ["add_action", "file_stats", "local_folder", "stats_columns"]
+__all__ = ["add_action", "file_stats", "local_folder", "stats_columns", "with_metrics"]
 
 #: The Delta table property: statistics for the first this many leaf columns (default 32).
 _MS = timedelta(milliseconds=1)
@@ -123,6 +125,25 @@ def add_action(
         # raw UTF-8, as delta-rs writes: deltalake decodes an escaped surrogate pair of
         # planes 2, 4, 8 and 16 0x10000 too low (U+20BB7 read as U+10BB7), a max below the max
         stats=_stats_json(stats),
+    )
+
+
+def with_metrics(commit: CommitProperties, actions: Sequence[AddAction]) -> CommitProperties:
+    """``commit`` saying what it adds (``lakehouse.catalog.ADDED_KEY``: rows, files, bytes),
+    as delta-rs's own writes say in ``operationMetrics``, which a commit of add actions has
+    none of (``lakehouse.catalog.table_history`` shows it there). Used by the loader's own
+    files and the publish's appends."""
+    rows = sum(json.loads(a.stats or "{}").get("numRecords") or 0 for a in actions)
+    added = {
+        "num_added_rows": rows,
+        "num_added_files": len(actions),
+        "num_added_bytes": sum(a.size for a in actions),
+    }
+    metadata = {**(commit.custom_metadata or {}), ADDED_KEY: json.dumps(added)}
+    return CommitProperties(
+        max_commit_retries=commit.max_commit_retries,
+        app_transactions=commit.app_transactions,
+        custom_metadata=metadata,
     )
 
 

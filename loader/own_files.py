@@ -23,7 +23,6 @@ more of a writer, object storage or no rows: ``write_deltalake`` as before.
 from __future__ import annotations
 
 import itertools
-import json
 import queue
 import threading
 import uuid
@@ -37,8 +36,7 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
-from lakehouse.catalog import ADDED_KEY
-from lakehouse.delta_adds import add_action, stats_columns
+from lakehouse.delta_adds import add_action, stats_columns, with_metrics
 
 __all__ = ["append", "create", "fits", "fits_new", "plain"]
 
@@ -177,24 +175,6 @@ def create(
             commit_properties=with_metrics(commit, actions),
         )
     return True
-
-
-def with_metrics(commit: CommitProperties, actions: list[AddAction]) -> CommitProperties:
-    """``commit`` saying what it adds (``lakehouse.catalog.ADDED_KEY``: rows, files, bytes),
-    as delta-rs's own writes say in ``operationMetrics``, which a commit of add actions has
-    none of (``lakehouse.catalog.table_history`` shows it there)."""
-    rows = sum(json.loads(a.stats or "{}").get("numRecords") or 0 for a in actions)
-    added = {
-        "num_added_rows": rows,
-        "num_added_files": len(actions),
-        "num_added_bytes": sum(a.size for a in actions),
-    }
-    metadata = {**(commit.custom_metadata or {}), ADDED_KEY: json.dumps(added)}
-    return CommitProperties(
-        max_commit_retries=commit.max_commit_retries,
-        app_transactions=commit.app_transactions,
-        custom_metadata=metadata,
-    )
 
 
 @contextmanager

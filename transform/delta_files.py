@@ -25,7 +25,7 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from lakehouse.delta_adds import add_action, file_stats, local_folder
+from lakehouse.delta_adds import add_action, file_stats, local_folder, with_metrics
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,9 @@ def write_files(
                 list[AddAction | RemoveAction](actions),
                 mode,
                 _evolve(current, schema, mode),
-                commit_properties=commit,
+                # an append says what it added, as delta-rs's appends did (an overwrite's
+                # commit holds the whole table: as it was)
+                commit_properties=with_metrics(commit, actions) if mode == "append" else commit,
             )
     except BaseException:
         for path in written:
