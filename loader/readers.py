@@ -1672,9 +1672,14 @@ def open_parquet(
             raise FileRejected(
                 "type_conflict", beyond.reason, column=beyond.column, value=beyond.value
             )
-        empty = parquet.empty_struct_problem(file.schema_arrow)
-        if empty is not None:
-            raise FileRejected("invalid_column", empty[1], column=empty[0])
+        # struct fields of one name or equal but for case, in the API's words (delta-rs's
+        # refusal at the write named no column), and a struct with no fields
+        schema_arrow = file.schema_arrow
+        found = parquet.nested_name_problem(schema_arrow) or parquet.empty_struct_problem(
+            schema_arrow
+        )
+        if found is not None:
+            raise FileRejected("invalid_column", found[1], column=found[0])
         schema = parquet.plain_schema(file.schema_arrow)
         batches = _parquet_batches(file, batch_rows, mapped)
         if not schema.equals(file.schema_arrow, True):
