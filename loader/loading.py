@@ -46,7 +46,7 @@ from lakehouse.layout import BATCH_ID
 from lakehouse.ledger import Ledger
 from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
-from loader import landing, nested
+from loader import landing, nested, own_files
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileRejected, LoaderBusyError, ReadAgain, RejectKind
 from loader.fitting import (
@@ -1299,6 +1299,37 @@ class Loader:
 
     # -- one loader at a time --------------------------------------------------------------
 
+    def _sweep_uncommitted(self, before: float) -> None:
+        """Delete the Parquet files that writes of a loader killed before their commit left in
+        local bronze tables (``loader.own_files.uncommitted``), holding the one-loader lock
+        since ``before``: no other loader writes, and this one has not begun. Only after a
+        holder that never let go of the lock (a loader that lets go left no such file: a write
+        that fails deletes its own)."""
+        if not isinstance(self.settings.dados, Path):
+            return  # our own files are written to local tables only
+        try:
+            folders = sorted(
+                e.name for e in os.scandir(self.settings.dados / "bronze") if e.is_dir()
+            )
+        except FileNotFoundError:
+            return
+        for name in folders:
+            try:
+                left = own_files.uncommitted(self.settings.dados / "bronze" / name, before)
+                for path in left:
+                    path.unlink(missing_ok=True)
+            except Exception:  # the next start tries again; bronze's vacuum deletes them too
+                log.exception("cannot delete the uncommitted files of bronze %s", name)
+                continue
+            if left:
+                log.warning(
+                    "bronze %s: deleted %d Parquet file(s) a write stopped before its commit "
+                    "left (no version holds them): %s",
+                    name,
+                    len(left),
+                    ", ".join(p.name for p in left),
+                )
+
     @contextmanager
     def _exclusive(self, wait: threading.Event | None) -> Iterator[bool]:
         """Hold ``<meta_dir>/loader.lock``; ``wait`` None: fail at once, else wait until set.
@@ -1330,11 +1361,17 @@ class Loader:
                     if wait.wait(0.5):
                         yield False
                         return
+            # the last holder's pid is still there when it never let go (killed): a write of
+            # its may have been cut short, its file left behind
+            killed = bool(os.pread(fd, 64, 0).strip())
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             try:
+                if killed:
+                    self._sweep_uncommitted(time.time())
                 yield True
             finally:
+                os.ftruncate(fd, 0)  # let go in good order: no write of this one is left
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)

@@ -18,13 +18,19 @@ Delta schema of their own Arrow types, made with the protocol, schema and config
 ``write_deltalake`` would give it, in one commit with its first file (``CREATE TABLE``; refused
 when a table is there by then). A new column, another type, a partitioned table or one asking
 more of a writer, object storage or no rows: ``write_deltalake`` as before.
+
+A write killed before its commit leaves its file in the folder, in no version: the next loader
+start deletes it (:func:`uncommitted`, by its name's :data:`PREFIX`).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import queue
+import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -38,7 +44,7 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from lakehouse.delta_adds import add_action, stats_columns, with_metrics
 
-__all__ = ["append", "create", "fits", "fits_new", "plain"]
+__all__ = ["append", "create", "fits", "fits_new", "plain", "uncommitted"]
 
 #: delta-rs's codec for a write_deltalake
 COMPRESSION = "snappy"
@@ -58,6 +64,18 @@ ENABLED = True
 #: the first half of the groups, the second the rest, each group as one file would hold it. A
 #: one-piece file's write otherwise runs on one core once the reading has ended (off: one file)
 SPLIT = True
+#: The name of every file written here begins so (``part-00000-loader-<uuid4>-c000.snappy.parquet``;
+#: delta-rs names its own ``part-NNNNN-<uuid>-c000...``): :func:`uncommitted` tells this loader's
+#: files from every other writer's by it
+PREFIX = "part-00000-loader-"
+_OWN = re.compile(
+    re.escape(PREFIX) + r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}-c000\.[a-z]+\.parquet"
+)
+#: Delta's default ``delta.deletedFileRetentionDuration``: how long a removed file's tombstone
+#: stays in the log (a checkpoint leaves out older ones)
+TOMBSTONE_RETENTION_S = 7 * 24 * 3600.0
+_INTERVAL = re.compile(r"\s*interval\s+(\d+)\s+(second|minute|hour|day|week)s?\s*", re.IGNORECASE)
+_UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
 
 
 def _text(kind: pa.DataType) -> bool:
@@ -234,7 +252,7 @@ def _write(
     """``groups`` (of ``arrow``, Delta's ``schema``) as one new Parquet file in ``folder``,
     one row group each; its path (listed in ``paths`` once begun), None when there is none."""
     writer: pq.ParquetWriter | None = None
-    path = folder / f"part-00000-{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
+    path = folder / f"{PREFIX}{uuid.uuid4()}-c000.{COMPRESSION}.parquet"
     try:
         for group in groups:
             if writer is None:
@@ -321,3 +339,61 @@ def _groups(rows: pa.Table | pa.RecordBatchReader, size: int) -> Iterator[pa.Tab
             held, count = rest.to_batches(), rest.num_rows
     if count:
         yield pa.Table.from_batches(held, rows.schema)
+
+
+def uncommitted(folder: Path, before: float) -> list[Path]:
+    """The files of ``folder`` (a local bronze table's) that a write of this module began and
+    no commit took: what ``kill -9`` in the middle of a write leaves (the rows are not lost:
+    that piece is loaded again). Only the caller holding the one-loader lock since ``before``
+    (a ``time.time()``) may delete them: then no other process writes such files, and none of
+    its own is in flight yet.
+
+    A file counts when its name is this module's (:data:`PREFIX`), it was last written before
+    ``before``, the table's current version does not name it, and the log holds no tombstone of
+    it (a file committed and later removed, by a compaction: time travel reads it until a
+    vacuum). A file older than the table's tombstone retention is left to the vacuum: its
+    tombstone may have left the log. A folder whose log holds no commit has committed nothing.
+    """
+    try:
+        own = [e for e in os.scandir(folder) if _OWN.fullmatch(e.name) and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    own = [e for e in own if e.stat().st_mtime < before]
+    if not own:
+        return []
+    if not _has_commits(folder / "_delta_log"):
+        return [Path(e.path) for e in own]
+    table = DeltaTable(str(folder))
+    retention = _retention_s(table.metadata().configuration)
+    if retention is None:
+        return []
+    named = set(pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist())
+    since = time.time() - retention
+    left = [e for e in own if e.name not in named and e.stat().st_mtime > since]
+    if not left:
+        return []
+    tombstones = set(
+        table.vacuum(retention_hours=0, dry_run=True, enforce_retention_duration=False)
+    )
+    return [Path(e.path) for e in left if e.name not in tombstones]
+
+
+_LOG_ENTRY = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)|_last_checkpoint")
+
+
+def _has_commits(log: Path) -> bool:
+    try:
+        return any(_LOG_ENTRY.fullmatch(name) for name in os.listdir(log))
+    except FileNotFoundError:
+        return False
+
+
+def _retention_s(configuration: Mapping[str, str | None]) -> float | None:
+    """The table's tombstone retention in seconds; None when it names one this cannot read."""
+    value = configuration.get("delta.deletedFileRetentionDuration")
+    if value is None:
+        return TOMBSTONE_RETENTION_S
+    found = _INTERVAL.fullmatch(value)
+    if found is None:
+        return None
+    return int(found[1]) * _UNIT_S[found[2].lower()] * 1.0

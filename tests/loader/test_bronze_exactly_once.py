@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import re
@@ -22,7 +23,7 @@ from waiting import wait_for
 
 from app.service import print_summary
 from lakehouse import Ledger, LoadEvent, Settings
-from loader import Loader, landing, pieces
+from loader import Loader, landing, own_files, pieces
 from loader.bronze import COMPLETE, Bronze
 from loader.landing import identify
 
@@ -325,6 +326,84 @@ def test_a_big_file_killed_between_its_pieces_resumes(settings: Settings) -> Non
         chunk_rows=Settings.model_fields["chunk_rows"].default,
         step=(1, 1),
     )
+
+
+def _uncommitted_own_files(settings: Settings) -> list[Path]:
+    """The files of the loader's own writes (``own_files.PREFIX``) in bronze ``t`` that no
+    commit of the log has added so far: writes in flight (or, once their writer is dead,
+    orphans)."""
+    folder = settings.dados / "bronze" / "t"
+    try:
+        own = [p for p in folder.iterdir() if p.name.startswith(own_files.PREFIX)]
+    except FileNotFoundError:
+        return []
+    added: set[str] = set()
+    log = folder / "_delta_log"
+    for commit in sorted(log.glob("*.json")) if log.is_dir() else []:
+        for line in commit.read_text().splitlines():
+            add = json.loads(line).get("add")
+            if add is not None:
+                added.add(add["path"])
+    return sorted(p for p in own if p.name not in added)
+
+
+def _writing(
+    settings: Settings, proc: subprocess.Popen[bytes], after: int
+) -> Callable[[], list[Path]]:
+    """Files ``proc`` is writing and has not committed, once bronze has ``after`` commits;
+    fails at once if it exited first."""
+
+    def check() -> list[Path]:
+        if proc.poll() is not None:
+            raise AssertionError(f"lakehouse load exited ({proc.returncode}) before a write")
+        return _uncommitted_own_files(settings) if _commits(settings) >= after else []
+
+    return check
+
+
+@pytest.mark.parametrize("after", [0, 2], ids=["the_table_s_first_write", "after_two_commits"])
+def test_kill_9_in_the_middle_of_a_write_leaves_no_file_after_a_restart(
+    settings: Settings, after: int
+) -> None:
+    """``kill -9`` while the loader writes a piece's Parquet file (before its commit): the file
+    stays in bronze's folder, in no version (``after`` 0: the write making the table, which then
+    has no log at all). The next start deletes it (the rows of its piece are loaded again),
+    and every row is in bronze exactly once."""
+    expected = _make_inbox(settings, small_files=0, big_rows=600_000)
+    env = _env(settings.root, LAKEHOUSE_CHUNK_ROWS="150000")
+    orphans: list[Path] = []
+    for attempt in range(5):  # the commit may win the race with the kill: try again
+        proc = subprocess.Popen(
+            _load_cmd(), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            writing = _writing(settings, proc, after)
+            wait_for(writing, 180, f"attempt {attempt}: a write", interval=0.002)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        orphans = _uncommitted_own_files(settings)  # their writer is dead: never committed
+        if orphans:
+            break
+    assert orphans, "every kill came after the write's commit"
+    if _commits(settings):
+        table = bronze_table(settings)
+        added = pa.table(table.get_add_actions(flatten=True))["path"].to_pylist()
+        assert not {p.name for p in orphans} & set(added)  # in no version of the table
+        assert table.count() < sum(expected.values())
+
+    done = subprocess.run(_load_cmd(), cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not any(p.exists() for p in orphans)
+    assert (
+        f"deleted {len(orphans)} Parquet file(s) a write stopped before its commit" in done.stderr
+    )
+    assert all(p.name in done.stderr for p in orphans)
+    assert _uncommitted_own_files(settings) == []
+    _check_exact(settings, expected)
 
 
 def test_two_loaders_at_once(settings: Settings) -> None:
