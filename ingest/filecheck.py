@@ -613,8 +613,11 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
     return found
 
 
-def _check_parquet_schema(schema: pa.Schema) -> None:
-    """422 for names bronze cannot keep (columns and struct fields) and decimals too wide."""
+def _check_parquet_schema(schema: pa.Schema, rows: int) -> None:
+    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, and
+    rows without columns."""
+    if not schema.names:
+        raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
     check_keys(set(schema.names), list(schema.names))
     nested = parquet.nested_name_problem(schema) or parquet.empty_struct_problem(schema)
     if nested is not None:
@@ -634,7 +637,7 @@ def _check_parquet(
     rows = 0
     try:
         pf = parquet.open_file(path)
-        _check_parquet_schema(pf.schema_arrow)
+        _check_parquet_schema(pf.schema_arrow, pf.metadata.num_rows)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow)

@@ -47,6 +47,14 @@ from lakehouse import dialect
 INT96_UNIT = "us"
 
 
+def no_columns(rows: int) -> str | None:
+    """Why a Parquet file whose schema has no columns is refused (None when it holds no rows
+    either: the file is empty, as said elsewhere)."""
+    if not rows:
+        return None
+    return f"the file holds {rows} records but no columns: bronze has no column to store"
+
+
 def open_file(source: Any, **options: Any) -> pq.ParquetFile:
     """A Parquet file as the landing dialect reads it (INT96 in microseconds)."""
     return pq.ParquetFile(source, coerce_int96_timestamp_unit=INT96_UNIT, **options)

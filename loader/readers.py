@@ -1681,6 +1681,9 @@ def open_parquet(
         if found is not None:
             raise FileRejected("invalid_column", found[1], column=found[0])
         schema = parquet.plain_schema(file.schema_arrow)
+        if not schema.names:
+            none = parquet.no_columns(file.metadata.num_rows)
+            raise FileRejected("empty", none or "the file holds no records")
         batches = _parquet_batches(file, batch_rows, mapped)
         if not schema.equals(file.schema_arrow, True):
             batches = (parquet.plain_batch(batch, schema) for batch in batches)
