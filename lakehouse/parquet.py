@@ -752,8 +752,9 @@ def _encode(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _leaf_fragments(values: pa.Array) -> list[str]:
-    """Each scalar's JSON text ("null" for a null)."""
+def _leaf_fragments(values: pa.Array, marks: bool = False) -> list[str]:
+    """Each scalar's JSON text ("null" for a null). ``marks``: bytes that are not UTF-8 as the
+    marker ``{"base64": "..."}`` (:func:`marked_text`), else :class:`NoText`."""
     t = values.type
     if pa.types.is_null(t):
         return ["null"] * len(values)
@@ -767,7 +768,9 @@ def _leaf_fragments(values: pa.Array) -> list[str]:
             try:
                 out.append("null" if v is None else _encode(v.decode("utf-8")))
             except UnicodeDecodeError as exc:
-                raise NoText(f"bytes that are not UTF-8 ({exc})") from exc
+                if not marks:
+                    raise NoText(f"bytes that are not UTF-8 ({exc})") from exc
+                out.append('{"base64":' + _encode(base64.b64encode(v).decode("ascii")) + "}")
         return out
     try:
         texts = pc.cast(values, pa.string()).to_pylist()
@@ -780,21 +783,22 @@ def _leaf_fragments(values: pa.Array) -> list[str]:
     return ["null" if v is None else _encode(v) for v in texts]  # dates, times: as Arrow prints
 
 
-def _fragments(values: pa.Array) -> list[str]:
-    """Each value's compact JSON text ("null" for a null), by ``docs/loading.md`` (Parquet)."""
+def _fragments(values: pa.Array, marks: bool = False) -> list[str]:
+    """Each value's compact JSON text ("null" for a null), by ``docs/loading.md`` (Parquet).
+    ``marks``: bytes that are not UTF-8 as markers (:func:`marked_text`)."""
     t = values.type
     if isinstance(values, pa.ExtensionArray):
-        return _fragments(values.storage)
+        return _fragments(values.storage, marks)
     if isinstance(values, pa.DictionaryArray):
-        return _fragments(values.dictionary_decode())
+        return _fragments(values.dictionary_decode(), marks)
     if pa.types.is_fixed_size_list(t) or pa.types.is_list_view(t):
-        return _fragments(values.cast(pa.list_(t.value_field)))
+        return _fragments(values.cast(pa.list_(t.value_field)), marks)
     if pa.types.is_large_list_view(t):
-        return _fragments(values.cast(pa.large_list(t.value_field)))
+        return _fragments(values.cast(pa.large_list(t.value_field)), marks)
     valid = values.is_valid().to_pylist()
     if pa.types.is_struct(t):
         keys = [_encode(t.field(i).name) + ":" for i in range(t.num_fields)]
-        fields = [_fragments(child) for child in values.flatten()]  # a null struct's: null
+        fields = [_fragments(child, marks) for child in values.flatten()]  # a null's: null
         return [
             "{" + ",".join(k + f[i] for k, f in zip(keys, fields, strict=True)) + "}"
             if ok
@@ -809,14 +813,44 @@ def _fragments(values: pa.Array) -> list[str]:
             inner = pa.StructArray.from_arrays(
                 [inner.field(0), inner.field(1)], names=["key", "value"]
             )
-        items = _fragments(inner)
+        items = _fragments(inner, marks)
         return [
             "[" + ",".join(items[offsets[i] - first : offsets[i + 1] - first]) + "]"
             if ok
             else "null"
             for i, ok in enumerate(valid)
         ]
-    return _leaf_fragments(values)
+    return _leaf_fragments(values, marks)
+
+
+def texts_where_utf8(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """A nested column's values as :func:`json_texts`, null where a value holds bytes that
+    are not UTF-8, and the mask of those (the error path: value by value). Raises
+    :class:`NoText` for a value without a text for another reason."""
+    texts: list[str | None] = []
+    bad: list[bool] = []
+    for i in range(len(values)):
+        one = values.slice(i, 1)
+        try:
+            texts.append(json_texts(one)[0].as_py())
+            bad.append(False)
+        except NoText:
+            _fragments(one, marks=True)  # bytes the only reason, or NoText
+            texts.append(None)
+            bad.append(True)
+    return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
+
+
+def marked_text(value: pa.Array) -> str:
+    """The rescued form of a nested value (an array of one) holding bytes that are not UTF-8:
+    ``{"arrow_type": "<its Parquet column's Arrow type>", "value": <its JSON text>}``, each
+    such bytes value in it the marker ``{"base64": "..."}`` (RFC 4648, padded), all else as
+    :func:`json_texts` writes it. The type says which places hold bytes (a string there is the
+    bytes' UTF-8 text, an object the marker), so a struct that looks like a marker is never
+    taken for one: lossless."""
+    return (
+        '{"arrow_type":' + _encode(str(value.type)) + ',"value":' + _fragments(value, True)[0] + "}"
+    )
 
 
 def value_texts(values: pa.Array) -> pa.Array:

@@ -656,13 +656,12 @@ class Typer:
         else:
             typed, wrong = text, None
         if self.policy == "quarantine":
-            shown = rescued_bytes(values[first].as_py())
-            raise Mismatch(
-                plan.name,
-                plan.data_type,
-                f"bytes that are not UTF-8 (base64 {shown})",
-                self.rows + first,
-            )
+            if parquet.is_nested(values.type):
+                marked = parquet.marked_text(values.slice(first, 1))
+                why = f"a value holding bytes that are not UTF-8 ({marked})"
+            else:
+                why = f"bytes that are not UTF-8 (base64 {rescued_bytes(values[first].as_py())})"
+            raise Mismatch(plan.name, plan.data_type, why, self.rows + first)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
 
@@ -746,7 +745,7 @@ class Typer:
                 if hit:
                     obj[plan.name] = value
                     self.rescued += 1
-        texts = pa.array([json.dumps(o, ensure_ascii=False) for o in objects], _STRING)
+        texts = pa.array([_rescued_text(o) for o in objects], _STRING)
         return pc.replace_with_mask(pa.nulls(n, _STRING), any_bad, texts)
 
     def _rescue_bytes(
@@ -762,13 +761,39 @@ class Typer:
         picked = pc.take(wrong, rows).to_pylist()
         no_text = pc.take(column.no_text, rows).to_pylist()
         texts = pc.take(column.text, rows).to_pylist()
-        raw = pc.take(column.values, rows).to_pylist()
-        for obj, hit, bytes_only, text, value in zip(
-            objects, picked, no_text, texts, raw, strict=True
+        nested = parquet.is_nested(column.values.type)
+        for i, (obj, hit, bytes_only, text) in enumerate(
+            zip(objects, picked, no_text, texts, strict=True)
         ):
-            if hit:
-                obj[plan.name] = {"base64": rescued_bytes(value)} if bytes_only else text
-                self.rescued += 1
+            if not hit:
+                continue
+            if not bytes_only:
+                obj[plan.name] = text
+            elif nested:  # the whole value, its bytes as markers (parquet.marked_text)
+                row = rows[i].as_py()
+                obj[plan.name] = _Marked(parquet.marked_text(column.values.slice(row, 1)))
+            else:
+                obj[plan.name] = {"base64": rescued_bytes(column.values[rows[i].as_py()].as_py())}
+            self.rescued += 1
+
+
+class _Marked(str):
+    """A rescued nested value holding bytes that are not UTF-8: JSON text (an object), written
+    into ``_rescued_data`` as it is (:func:`lakehouse.parquet.marked_text`)."""
+
+
+def _rescued_text(obj: dict[str, str | dict[str, str]]) -> str:
+    """A row's ``_rescued_data`` object as JSON text (``json.dumps``'s form), a
+    :class:`_Marked` value as the JSON it is."""
+    if not any(isinstance(v, _Marked) for v in obj.values()):
+        return json.dumps(obj, ensure_ascii=False)
+    parts = (
+        json.dumps(k, ensure_ascii=False)
+        + ": "
+        + (v if isinstance(v, _Marked) else json.dumps(v, ensure_ascii=False))
+        for k, v in obj.items()
+    )
+    return "{" + ", ".join(parts) + "}"
 
 
 @dataclass(frozen=True)
@@ -1000,6 +1025,11 @@ def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | N
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
         if _is_bytes(values.type):
             return _bytes_text(values)
+        if parquet.is_nested(values.type):  # bytes that are not UTF-8 nested in some values
+            try:
+                return parquet.texts_where_utf8(values)
+            except parquet.NoText:  # a value without a text for another reason
+                pass
         raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
 
 
