@@ -47,7 +47,8 @@ How:
   becomes a UTC ``timestamp`` (so the table keeps reader 1 / writer 2 and older readers can read
   it) unless the model sets ``meta.publish_timestamps: ntz`` (keep ``timestampNtz``) or ``error``;
   ``UUID``/``JSON``/``ENUM`` become strings; types Delta cannot hold (``TIME``, ``INTERVAL``...)
-  are refused with an error naming the column.
+  are refused with an error naming the column. The same rules hold inside a ``STRUCT``, a list,
+  a fixed-size array or a ``MAP``, at any depth (:func:`_normalise`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
+from deltalake import Schema as DeltaSchema
+from duckdb.sqltypes import DuckDBPyType
 
 from lakehouse import delta_stats
 from lakehouse.exceptions import LakehouseError
@@ -152,6 +155,8 @@ _TO_BIGINT = {"HUGEINT", "UHUGEINT", "UBIGINT", "UINTEGER"}
 _WIDEN = {"USMALLINT": "INTEGER", "UTINYINT": "SMALLINT"}
 _NAIVE_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 _TO_VARCHAR = {"UUID", "JSON"}
+#: what a STRUCT, LIST, fixed-size ARRAY or MAP is (DuckDBPyType.id): normalised inside
+_NESTED = {"struct", "list", "array", "map"}
 _REFUSED = {"TIME", "TIME WITH TIME ZONE", "TIME_NS", "INTERVAL", "BIT", "VARINT", "BIGNUM"}
 
 
@@ -417,8 +422,10 @@ class Publisher:
         The model and what is published are compared as sets of rows (by key when the model
         has one): the order rows come in, and which of two equal rows comes first, never count.
         """
-        if [f.name for f in current.schema().fields] != columns:
-            return None  # the model's columns changed: rewrite the table
+        if [f.name for f in current.schema().fields] != columns or not _same_types(
+            cur, select, current
+        ):
+            return None  # the model's columns or their types changed: rewrite the table
         if not self._shadow_in_sync(cur, model, current) and not self._shadow_from_table(
             cur, model, select, current
         ):
@@ -924,7 +931,7 @@ class Publisher:
             )
         exprs = []
         for column, dtype in zip(probe.columns, probe.types, strict=True):
-            exprs.append(_normalise(model, column, str(dtype)))
+            exprs.append(_normalise(model, column, dtype))
         return f"select {', '.join(exprs)} from {model.relation}", list(probe.columns)
 
     def _write(
@@ -1411,36 +1418,89 @@ def _keys(model: ModelSpec) -> str:
     return json.dumps(list(model.unique_key))
 
 
-def _normalise(model: ModelSpec, column: str, dtype: str) -> str:
-    """One select expression: ``column`` cast to the type it is published with."""
+def _normalise(model: ModelSpec, column: str, dtype: DuckDBPyType) -> str:
+    """One select expression: ``column`` cast to the type it is published with.
+
+    The rules of :func:`_published_leaf` hold at every depth: a STRUCT, LIST, fixed-size ARRAY
+    or MAP holding a type they change is cast whole, once, to the same nesting of published
+    types; a column of plain types (or nested ones the rules keep) is selected as it is.
+    """
     name = _q(column)
-    base = dtype.split("(")[0]
-    if base in _TO_BIGINT:
-        return f"cast({name} as bigint) as {name}"
-    if base in _WIDEN:
-        return f"cast({name} as {_WIDEN[base]}) as {name}"
-    if base in _NAIVE_TIMESTAMPS:
-        if model.timestamps == "error":
-            raise PublishError(
-                f"model {model.name}, column {column}: a naive {dtype} would be published as "
-                "timestampNtz (Delta reader 3 / writer 7); cast it to timestamptz in the model "
-                "or set meta.publish_timestamps to utc or ntz"
-            )
-        target = "timestamptz" if model.timestamps == "utc" else "timestamp"
-        return f"cast({name} as {target}) as {name}"
-    if base in _TO_VARCHAR or base.startswith("ENUM"):
-        return f"cast({name} as varchar) as {name}"
-    if dtype == "VARCHAR":
+    if dtype.id in _NESTED:
+        target, changed = _published_type(model, column, column, dtype)
+        return f"cast({name} as {target}) as {name}" if changed else name
+    leaf = _published_leaf(model, column, column, str(dtype), dtype.id)
+    if leaf is not None:
+        return f"cast({name} as {leaf}) as {name}"
+    if str(dtype) == "VARCHAR":
         # without its collation, if any (Delta stores none; the type's name does not show it):
         # under COLLATE NOCASE 'alice' and 'ALICE' are equal, and hash the same
         return f'{name} collate "binary" as {name}'
+    return name
 
-    if base in _REFUSED or base.startswith("UNION"):
+
+def _published_type(
+    model: ModelSpec, column: str, path: str, dtype: DuckDBPyType
+) -> tuple[str, bool]:
+    """The DuckDB type ``dtype`` (``column``'s, at field ``path``) is published as, and whether
+    it differs from ``dtype`` anywhere: :func:`_published_leaf` at every depth."""
+    kind = dtype.id
+    parts = _parts(dtype)
+    if kind == "struct":
+        fields = []
+        changed = False
+        for field, child in parts.items():
+            target, moved = _published_type(model, column, f"{path}.{field}", child)
+            fields.append(f"{_q(field)} {target}")
+            changed = changed or moved
+        return f"STRUCT({', '.join(fields)})", changed
+    if kind in ("list", "array"):
+        target, changed = _published_type(model, column, f"{path}[]", parts["child"])
+        size = dict(dtype.children).get("size")
+        return f"{target}[{size}]" if kind == "array" else f"{target}[]", changed
+    if kind == "map":
+        key, key_moved = _published_type(model, column, f"{path}.key", parts["key"])
+        value, value_moved = _published_type(model, column, f"{path}.value", parts["value"])
+        return f"MAP({key}, {value})", key_moved or value_moved
+    leaf = _published_leaf(model, column, path, str(dtype), kind)
+    return (str(dtype), False) if leaf is None else (leaf, True)
+
+
+def _parts(dtype: DuckDBPyType) -> dict[str, DuckDBPyType]:
+    """A nested type's child types by name: a struct's fields, a list's or array's ``child``, a
+    map's ``key`` and ``value`` (an array's ``size`` is no type: left out)."""
+    if dtype.id not in _NESTED:
+        return {}
+    return {name: child for name, child in dtype.children if isinstance(child, DuckDBPyType)}
+
+
+def _published_leaf(model: ModelSpec, column: str, path: str, dtype: str, kind: str) -> str | None:
+    """The type a value of DuckDB type ``dtype`` (neither a struct, list, array nor map) is
+    published as, ``None`` for its own; a type Delta cannot hold is refused, naming the model,
+    the column and (inside a nested type) the field: ``path``, such as ``c.totals[].revenue``
+    (``[]`` an element of a list, ``.key``/``.value`` a map's)."""
+    where = f"column {column}" if path == column else f"column {column}, field {path}"
+    base = dtype.split("(")[0]
+    if base in _TO_BIGINT:
+        return "BIGINT"
+    if base in _WIDEN:
+        return _WIDEN[base]
+    if base in _NAIVE_TIMESTAMPS:
+        if model.timestamps == "error":
+            raise PublishError(
+                f"model {model.name}, {where}: a naive {dtype} would be published as "
+                "timestampNtz (Delta reader 3 / writer 7); cast it to timestamptz in the model "
+                "or set meta.publish_timestamps to utc or ntz"
+            )
+        return "TIMESTAMPTZ" if model.timestamps == "utc" else "TIMESTAMP"
+    if base in _TO_VARCHAR or kind == "enum":
+        return "VARCHAR"
+    if base in _REFUSED or kind == "union":
         raise PublishError(
-            f"model {model.name}, column {column}: Delta has no {dtype} type; "
+            f"model {model.name}, {where}: Delta has no {dtype} type; "
             "cast it in the model (to varchar, a number or a timestamp)"
         )
-    return name
+    return None
 
 
 @contextmanager
@@ -1689,6 +1749,17 @@ def _seq(table: DeltaTable | None, model: ModelSpec) -> int:
     if table is None:
         return 0
     return int(table.transaction_version(model.app_id) or 0)
+
+
+def _same_types(cur: duckdb.DuckDBPyConnection, select: str, table: DeltaTable) -> bool:
+    """Whether ``select``'s columns have the Delta types ``table`` holds, at every depth.
+
+    A row's hash is of its values: ``1::integer`` and ``1::bigint``, or a struct's ``HUGEINT``
+    and the ``BIGINT`` it is published as, hash the same, so a model whose types alone changed
+    diffs as unchanged. The table is rewritten instead (a table published before a nested type
+    was normalised, say, gets the published types and exact values)."""
+    schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
+    return bool(DeltaSchema.from_arrow(schema) == table.schema())
 
 
 def _count(cur: duckdb.DuckDBPyConnection, relation: str) -> int:
