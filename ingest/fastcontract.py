@@ -60,9 +60,10 @@ _INNER_YEAR = (
 )
 
 
-def _negative_fraction(digits: int) -> str:
-    """``-0.`` then 1 to ``digits`` decimals, one of them not 0 (``-0.0`` is no number)."""
-    return "|".join(f"-0\\.0{{{k}}}[1-9][0-9]{{0,{digits - 1 - k}}}" for k in range(digits))
+def _negative_fraction(digits: int, zeros: str = "") -> str:
+    """``-0.`` then 1 to ``digits`` decimals, one of them not 0 (``-0.0`` is no number), then
+    ``zeros``."""
+    return "|".join(f"-0\\.0{{{k}}}[1-9][0-9]{{0,{digits - 1 - k}}}{zeros}" for k in range(digits))
 
 
 def _decimal(precision: int, scale: int) -> str | None:
@@ -71,12 +72,13 @@ def _decimal(precision: int, scale: int) -> str | None:
     whole = precision - scale
     if whole < 0 or scale < 0:
         return None
-    fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+    # decimals past the scale are held only when zeros (1.5000 is 1.50 exactly)
+    fraction = f"(?:\\.[0-9]{{1,{scale}}}0*)?" if scale else "(?:\\.0+)?"
     options = [f"0{fraction}"]
     if whole > 0:
         options.append(f"-?[1-9][0-9]{{0,{whole - 1}}}{fraction}")
     if scale:  # -0.5 is a number; -0.0 is not
-        options.append(_negative_fraction(scale))
+        options.append(_negative_fraction(scale, "0*"))
     return "|".join(options)
 
 

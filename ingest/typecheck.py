@@ -146,7 +146,8 @@ def _fits_number(texts: pa.Array, t: str) -> pa.Array:
         precision, scale = params
         whole = precision - scale
         integer = "0" if whole == 0 else f"0|[1-9][0-9]{{0,{whole - 1}}}"
-        fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+        # decimals past the scale are held only when zeros (1.5000 is 1.50 exactly)
+        fraction = f"(?:\\.[0-9]{{1,{scale}}}0*)?" if scale else "(?:\\.0+)?"
         return pc.and_(shape, _matches(texts, f"-?(?:{integer}){fraction}"))
     # DOUBLE: up to 15 significant digits always round-trip; FLOAT: up to 6, within 1e±37
     digits = 15 if t == "DOUBLE" else 6

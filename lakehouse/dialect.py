@@ -656,6 +656,8 @@ def _fits_number(text: str, t: str) -> bool:
     assert params is not None  # the caller checked
     whole, frac = _digits(text)
     precision, scale = params
+    if frac > scale:  # decimals past the scale are held only when zeros: 1.5000 is 1.50
+        frac = _digits(text.rstrip("0"))[1]
     return frac <= scale and whole <= precision - scale
 
 

@@ -183,6 +183,26 @@ def _decimal_digits(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.subtract(pc.subtract(whole, sign), zero), frac
 
 
+def _decimal_fits(text: pa.Array, precision: int, scale: int) -> pa.Array:
+    """Whether each text is a canonical number of at most ``precision - scale`` integer digits
+    and ``scale`` decimals, zeros past the scale set aside (``1.5000`` is 1.50 exactly)."""
+    ok = _match(text, _NUMBER)
+    canonical = _only(text, ok)
+    whole, frac = _decimal_digits(canonical)
+    if pc.any(pc.greater(frac, scale)).as_py():
+        frac = _decimal_digits(_without_trailing_zeros(canonical))[1]
+    sized = pc.and_(pc.less_equal(whole, precision - scale), pc.less_equal(frac, scale))
+    return pc.and_(ok, pc.fill_null(sized, False))
+
+
+def _without_trailing_zeros(text: pa.Array) -> pa.Array:
+    """Canonical numbers without the zeros that end their fraction, the same values
+    (``1.5000`` → ``1.5``, ``2.00`` → ``2``, ``10`` stays ``10``)."""
+    point = pc.fill_null(pc.match_substring(text, "."), False)
+    trimmed = pc.utf8_rtrim(pc.utf8_rtrim(text, characters="0"), characters=".")
+    return pc.if_else(point, trimmed, text)
+
+
 def _castable(
     text: pa.Array, target: pa.DataType, candidate: pa.Array, rule: str
 ) -> tuple[pa.Array, pa.Array | None]:
@@ -276,11 +296,7 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
         else:
             ok = pc.and_(ok, pc.fill_null(_float32_exact(canonical), False))
     elif (params := dialect.decimal_params(t)) is not None:
-        ok = _match(text, _NUMBER)
-        whole, frac = _decimal_digits(_only(text, ok))
-        precision, scale = params
-        sized = pc.and_(pc.less_equal(whole, precision - scale), pc.less_equal(frac, scale))
-        ok = pc.and_(ok, pc.fill_null(sized, False))
+        ok = _decimal_fits(text, *params)
     elif t == "BOOLEAN":
         ok = pc.is_in(text, pa.array(["true", "false"]))
     elif t == "DATE":
@@ -333,6 +349,11 @@ def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array
         return pc.cast(text, pa.timestamp("us")).cast(target)
     if pa.types.is_timestamp(target):
         return pc.cast(_with_offset(text), target)
+    if pa.types.is_decimal(target):
+        try:
+            return pc.cast(text, target)
+        except pa.ArrowInvalid:  # zeros past 38 digits (1.000...0): Arrow's parser stops there
+            return pc.cast(_without_trailing_zeros(text), target)
     return pc.cast(text, target)
 
 

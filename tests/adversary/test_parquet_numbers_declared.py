@@ -37,8 +37,8 @@ MISFITS: dict[str, tuple[str, pa.Array, int]] = {
     "int64_into_double": ("double", pa.array([1, 2**53 + 1], pa.int64()), 1),
     "int32_into_real": ("real", pa.array([1, 16777217], pa.int32()), 1),
     "double_into_decimal": ("decimal(10,2)", pa.array([1.5, 0.125], pa.float64()), 1),
-    # a decimal's text has its scale: 1.5000 is no DECIMAL(10,2) by the rule (as written)
-    "wider_decimal": ("decimal(10,2)", pa.array([D("1.5")], pa.decimal128(12, 4)), 0),
+    # a decimal(12,4) value past DECIMAL(10,2)'s scale: 1.2345 (1.5000 fits: FITS below)
+    "wider_decimal": ("decimal(10,2)", pa.array([D("1.5"), D("1.2345")], pa.decimal128(12, 4)), 1),
     "double_into_bigint": ("bigint", pa.array([1.0, 1.5], pa.float64()), 1),
     "decimal_into_double": ("double", pa.array([D("1"), D(2**53 + 1)], pa.decimal128(20, 0)), 1),
     "bool_into_bigint": ("bigint", pa.array([None, True], pa.bool_()), 1),
@@ -62,6 +62,12 @@ FITS: dict[str, tuple[str, pa.Array, list[Any]]] = {
         [1.5, -0.0001, 12345678.1234],
     ),
     "null_bools_into_bigint": ("bigint", pa.array([None, None], pa.bool_()), [None, None]),
+    # zeros past the scale are the same number (docs/loading.md, Normalisations)
+    "wider_decimal": (
+        "decimal(10,2)",
+        pa.array([D("1.5000"), D("-0.0100")], pa.decimal128(12, 4)),
+        [D("1.50"), D("-0.01")],
+    ),
 }
 
 
