@@ -733,6 +733,8 @@ class Typer:
             row = int(pc.index(wrong, True).as_py())
             value = text[row].as_py()
             if self._still_json(plan):
+                if not self.literal_numbers:  # the reason names the number as sent, not as
+                    _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
                 value = json_text(pa.array([value], _STRING))[0].as_py()
             raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
         if plan.data_type == UNFIT:

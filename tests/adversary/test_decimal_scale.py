@@ -69,6 +69,8 @@ MISFITS = {
     "csv_nonzero_past_scale": ("f.csv", b"amount,n\n1.50,0\n1.5001,1\n", "1.5001", 3),
     "csv_too_many_integer_digits": ("f.csv", b"amount,n\n123456789.000,0\n", "123456789.000", 2),
     "ndjson_nonzero_past_scale": ("f.ndjson", b'{"amount": 1.0051, "n": 0}\n', "1.0051", 1),
+    # the reason names the literal as sent, not DuckDB's double (1.005)
+    "ndjson_zero_after_nonzero": ("f.ndjson", b'{"amount": 1.0050, "n": 0}\n', "1.0050", 1),
     "parquet_decimal_12_4": (
         "f.parquet",
         _parquet(pa.array([D("1.5000"), D("1.2345")], pa.decimal128(12, 4))),
