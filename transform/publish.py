@@ -46,6 +46,7 @@ How:
   ``BIGINT`` (an overflow is an error, never a silent ``DECIMAL(38,0)``); a naive ``TIMESTAMP``
   becomes a UTC ``timestamp`` (so the table keeps reader 1 / writer 2 and older readers can read
   it) unless the model sets ``meta.publish_timestamps: ntz`` (keep ``timestampNtz``) or ``error``;
+  a ``TIMESTAMP_NS`` value that is not a whole microsecond is refused, never rounded;
   ``UUID``/``JSON``/``ENUM`` become strings; types Delta cannot hold (``TIME``, ``INTERVAL``...)
   are refused with an error naming the column. The same rules hold inside a ``STRUCT``, a list,
   a fixed-size array or a ``MAP``, at any depth (:func:`_normalise`).
@@ -932,6 +933,7 @@ class Publisher:
         exprs = []
         for column, dtype in zip(probe.columns, probe.types, strict=True):
             exprs.append(_normalise(model, column, dtype))
+        _refuse_nanoseconds(cur, model, probe.columns, probe.types)
         return f"select {', '.join(exprs)} from {model.relation}", list(probe.columns)
 
     def _write(
@@ -1444,26 +1446,82 @@ def _published_type(
 ) -> tuple[str, bool]:
     """The DuckDB type ``dtype`` (``column``'s, at field ``path``) is published as, and whether
     it differs from ``dtype`` anywhere: :func:`_published_leaf` at every depth."""
+    return _retyped(
+        path, dtype, lambda at, leaf: _published_leaf(model, column, at, str(leaf), leaf.id)
+    )
+
+
+def _retyped(
+    path: str, dtype: DuckDBPyType, leaf: Callable[[str, DuckDBPyType], str | None]
+) -> tuple[str, bool]:
+    """``dtype`` with each type below it that is neither a struct, list, array nor map replaced
+    by ``leaf(its field path, it)`` (``None``: kept), and whether anything was replaced."""
     kind = dtype.id
     parts = _parts(dtype)
     if kind == "struct":
         fields = []
         changed = False
         for field, child in parts.items():
-            target, moved = _published_type(model, column, f"{path}.{field}", child)
+            target, moved = _retyped(f"{path}.{field}", child, leaf)
             fields.append(f"{_q(field)} {target}")
             changed = changed or moved
         return f"STRUCT({', '.join(fields)})", changed
     if kind in ("list", "array"):
-        target, changed = _published_type(model, column, f"{path}[]", parts["child"])
+        target, changed = _retyped(f"{path}[]", parts["child"], leaf)
         size = dict(dtype.children).get("size")
         return f"{target}[{size}]" if kind == "array" else f"{target}[]", changed
     if kind == "map":
-        key, key_moved = _published_type(model, column, f"{path}.key", parts["key"])
-        value, value_moved = _published_type(model, column, f"{path}.value", parts["value"])
+        key, key_moved = _retyped(f"{path}.key", parts["key"], leaf)
+        value, value_moved = _retyped(f"{path}.value", parts["value"], leaf)
         return f"MAP({key}, {value})", key_moved or value_moved
-    leaf = _published_leaf(model, column, path, str(dtype), kind)
-    return (str(dtype), False) if leaf is None else (leaf, True)
+    replaced = leaf(path, dtype)
+    return (str(dtype), False) if replaced is None else (replaced, True)
+
+
+def _refuse_nanoseconds(
+    cur: duckdb.DuckDBPyConnection,
+    model: ModelSpec,
+    columns: Sequence[str],
+    types: Sequence[DuckDBPyType],
+) -> None:
+    """Refuse a model holding a ``TIMESTAMP_NS`` value (at any depth) that is not a whole
+    microsecond: Delta's timestamps are microseconds, and the cast to them would round it
+    (bronze refuses such a file too). One pass over the model, only when it has such a column:
+    each column compared with itself through microseconds, the first that differs named with its
+    first such value (the column's whole value, as text, where the timestamp is nested)."""
+    found = []
+    for column, dtype in zip(columns, types, strict=True):
+        paths: list[str] = []
+
+        def micro(at: str, leaf: DuckDBPyType, paths: list[str] = paths) -> str | None:
+            if leaf.id != "timestamp_ns":
+                return None
+            paths.append(at)
+            return "TIMESTAMP"
+
+        through, holds = _retyped(column, dtype, micro)
+        if holds:
+            name = _q(column)
+            where = (
+                f"column {column}" if paths == [column] else f"column {column} ({', '.join(paths)})"
+            )
+            found.append(
+                (where, f"cast(cast({name} as {through}) as {dtype}) is distinct from {name}", name)
+            )
+    if not found:
+        return
+    picks = ", ".join(f"{differs}, cast({name} as varchar)" for _, differs, name in found)
+    rows = cur.execute(
+        f"select {picks} from {model.relation}"
+        f" where {' or '.join(differs for _, differs, _ in found)} limit 1"
+    ).fetchall()
+    for index, (where, _, _) in enumerate(found if rows else ()):
+        if rows[0][2 * index]:
+            raise PublishError(
+                f"model {model.name}, {where}: {rows[0][2 * index + 1]} holds a TIMESTAMP_NS"
+                " that is not a whole microsecond, which Delta cannot hold (the publish would"
+                " round it); make it microseconds in the model (a cast to timestamp rounds it)"
+            )
 
 
 def _parts(dtype: DuckDBPyType) -> dict[str, DuckDBPyType]:
