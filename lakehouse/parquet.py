@@ -19,6 +19,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   a Parquet reader hands a string column's bytes over unchecked, and a bronze table holding
   one cannot be read by DuckDB (the build) at all. (Bytes of a *binary* column are another
   matter: ``docs/loading.md``.)
+- **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
+  that a map's keys are unique, and DuckDB cannot read a bronze table holding such a map.
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
   (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
@@ -420,7 +422,7 @@ def _checked(t: pa.DataType) -> bool:
     """Whether values of this type (at any depth) are looked at (:class:`Values`)."""
     if _bounds(t) is not None or (pa.types.is_timestamp(t) and t.unit == "ns") or _is_text(t):
         return True
-    return any(_checked(child) for _, child in _children(t))
+    return pa.types.is_map(t) or any(_checked(child) for _, child in _children(t))
 
 
 RowOf = Callable[[int], int]
@@ -444,8 +446,8 @@ def _leaves(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]
             if _checked(child.type):
                 yield from _leaves(child, row_of)
     elif pa.types.is_map(t):  # laid out as a list of struct<key, value>
-        entries = pa.struct([t.key_field, t.item_field])
-        yield from _leaves(values.view(pa.list_(pa.field("entries", entries, False))), row_of)
+        yield values, row_of  # its keys are looked at too (:func:`_map_refusal`)
+        yield from _leaves(_entries(values), row_of)
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
 
         def parent(i: int, lists: pa.Array = values) -> int:
@@ -522,10 +524,47 @@ def _text_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     return None
 
 
+def _entries(values: pa.Array) -> pa.Array:
+    """A map array as the list of struct<key, value> it is laid out as."""
+    t = values.type
+    entries = pa.struct([t.key_field, t.item_field])
+    return values.view(pa.list_(pa.field("entries", entries, False)))
+
+
+def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    """The first map of a map array that repeats a key, or None. Parquet says a map's keys are
+    unique, but no writer checks it, and DuckDB (so the build) refuses to read a bronze table
+    holding one at all ("Map keys must be unique"): the file is refused, as a JSON object
+    repeating a key is."""
+    lists = _entries(values)
+    keys = lists.flatten().field(0)
+    if len(keys) < 2:
+        return None
+    pairs = pa.table({"map": pc.list_parent_indices(lists), "key": keys})
+    try:
+        counted = pairs.group_by(["map", "key"], use_threads=False).aggregate([([], "count_all")])
+    except pa.ArrowNotImplementedError:  # keys Arrow cannot group (nested): as their text
+        texts = [json.dumps(k, sort_keys=True, default=str) for k in keys.to_pylist()]
+        pairs = pa.table({"map": pairs.column("map"), "key": texts})
+        counted = pairs.group_by(["map", "key"], use_threads=False).aggregate([([], "count_all")])
+    if counted.num_rows == len(keys):
+        return None
+    repeated = counted.filter(pc.greater(counted.column("count_all"), 1)).sort_by("map")
+    at = int(repeated.column("map")[0].as_py())
+    key = repeated.column("key")[0].as_py()
+    why = (
+        f"a map repeats the key {key!r}: a Parquet map's keys are unique, and no reader of "
+        "bronze can read a map that repeats one"
+    )
+    return Refusal(name, row_of(at), str(key), why)
+
+
 def _leaf_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     t = leaf.type
     if _is_text(t):
         return _text_refusal(leaf, row_of, name)
+    if pa.types.is_map(t):
+        return _map_refusal(leaf, row_of, name)
     bounds = _bounds(t)
     if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
         return None
@@ -555,10 +594,11 @@ class Values:
     """The landing dialect's rules for a Parquet file's values, a batch at a time: a
     nanosecond timestamp that is no whole microsecond, a date beyond :data:`FIRST_DAY` to
     :data:`LAST_DAY` and a timestamp beyond :data:`FIRST_MICROSECOND` to
-    :data:`LAST_MICROSECOND`, and a string whose bytes are not UTF-8, at any depth, refuse the
-    file. One min/max per date or timestamp array of a batch (a value is looked for only when
-    it is out of range), one UTF-8 validation per string array (a dictionary's values, not
-    its rows); nothing for a file without dates, timestamps or strings."""
+    :data:`LAST_MICROSECOND`, a string whose bytes are not UTF-8, and a map repeating a key,
+    at any depth, refuse the file. One min/max per date or timestamp array of a batch (a
+    value is looked for only when it is out of range), one UTF-8 validation per string array
+    (a dictionary's values, not its rows), one group-by of each map array's keys; nothing
+    for a file without dates, timestamps, strings or maps."""
 
     def __init__(self, schema: pa.Schema) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]

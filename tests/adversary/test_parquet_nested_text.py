@@ -70,10 +70,10 @@ CASES: dict[str, tuple[list[tuple[str, bytes]], list[tuple[Any, str | None]]]] =
             ("a.csv", b"n,c\n0,x\n"),
             (
                 "b.parquet",
-                _parquet(c=pa.array([[("k", 1), ("k", None)]], pa.map_(pa.string(), _INT))),
+                _parquet(c=pa.array([[("k", 1), ("j", None)]], pa.map_(pa.string(), _INT))),
             ),
         ],
-        [("x", None), ('[{"key":"k","value":1},{"key":"k","value":null}]', None)],
+        [("x", None), ('[{"key":"k","value":1},{"key":"j","value":null}]', None)],
     ),
     "struct_fields_by_case": (
         [
