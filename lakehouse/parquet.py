@@ -74,13 +74,19 @@ def _children(t: pa.DataType) -> list[tuple[str, pa.DataType]]:
 
 def nested_name_problem(schema: pa.Schema) -> tuple[str, str] | None:
     """(column, reason) for the first struct with two fields of one name, or of names equal
-    but for case."""
+    but for case, or with a field name holding a NUL (Delta's writer cuts the name there:
+    ``z\x00`` would be stored as ``z`` without a word)."""
 
     def walk(t: pa.DataType, path: str) -> str | None:
         if pa.types.is_struct(t):
             seen: dict[str, int] = {}
             for i in range(t.num_fields):
                 name = t.field(i).name
+                if "\x00" in name:
+                    return (
+                        f"column {path!r} holds a field named {name!r}: a NUL in a name cannot "
+                        "be kept (Delta's writer cuts the name there)"
+                    )
                 first = seen.setdefault(name.lower(), i)
                 if first == i:
                     continue
