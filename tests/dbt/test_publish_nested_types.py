@@ -54,10 +54,19 @@ def _read(settings: Settings, name: str) -> tuple[DeltaTable, list[dict[str, Any
     table = DeltaTable(str(settings.dados / "gold" / name))
     rows = arrow_dataset(table).to_table().sort_by("k").to_pylist()
     # Polars reads the same values (its own reader of the table's schema and files; a map as
-    # a dict)
+    # a dict, as DuckDB's)
     assert pl.read_delta(str(settings.dados / "gold" / name)).sort("k").to_dicts() == [
         _as_polars(row) for row in rows
     ]
+    # and DuckDB, reading the table's Parquet files (the files DuckDB's COPY or delta-rs wrote)
+    files = [uri.removeprefix("file://") for uri in table.file_uris()]
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        read = con.execute("select * from read_parquet($1) order by k", [files])
+        names = [d[0] for d in read.description]
+        assert [dict(zip(names, r, strict=True)) for r in read.fetchall()] == [
+            _as_polars(row) for row in rows
+        ]
     return table, rows
 
 
