@@ -537,6 +537,17 @@ def _entries(values: pa.Array) -> pa.Array:
     return values.view(pa.list_(pa.field("entries", entries, False)))
 
 
+def _no_negative_zero(value: Any) -> Any:
+    """A nested key's Python value with -0.0 as 0.0 (equal to every reader), at any depth."""
+    if isinstance(value, float) and value == 0:
+        return 0.0
+    if isinstance(value, dict):
+        return {k: _no_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_negative_zero(v) for v in value]
+    return value
+
+
 def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     """The first map of a map array that repeats a key, or None. Parquet says a map's keys are
     unique, but no writer checks it, and DuckDB (so the build) refuses to read a bronze table
@@ -546,11 +557,15 @@ def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     keys = lists.flatten().field(0)
     if len(keys) < 2:
         return None
+    if pa.types.is_floating(keys.type):  # -0.0 is 0.0 to a reader (Arrow groups by bits)
+        keys = pc.add(keys, pa.scalar(0.0, keys.type))
     pairs = pa.table({"map": pc.list_parent_indices(lists), "key": keys})
     try:
         counted = pairs.group_by(["map", "key"], use_threads=False).aggregate([([], "count_all")])
     except pa.ArrowNotImplementedError:  # keys Arrow cannot group (nested): as their text
-        texts = [json.dumps(k, sort_keys=True, default=str) for k in keys.to_pylist()]
+        texts = [
+            json.dumps(_no_negative_zero(k), sort_keys=True, default=str) for k in keys.to_pylist()
+        ]
         pairs = pa.table({"map": pairs.column("map"), "key": texts})
         counted = pairs.group_by(["map", "key"], use_threads=False).aggregate([([], "count_all")])
     if counted.num_rows == len(keys):

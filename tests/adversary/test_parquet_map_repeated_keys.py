@@ -1,8 +1,9 @@
 """A Parquet map repeating a key within one map (Parquet says keys are unique; pyarrow and
 other writers do not check): the API took it (202) and the loader stored it, after which DuckDB,
 the build's read of bronze, refused the whole table ("Map keys must be unique") (review finding
-auditD 06, HIGH). Now both refuse the file, naming the record, the column and the key, at any
-depth, as a JSON object repeating a key is refused; maps whose keys differ still load.
+auditD 06, HIGH; -0.0 beside 0.0: auditR 07). Now both refuse the file, naming the record, the
+column and the key, at any depth, as a JSON object repeating a key is refused; maps whose keys
+differ still load.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from lakehouse import parquet
 from lakehouse.layout import table_path
 from lakehouse.settings import Settings
 
-M = pa.map_(pa.string(), pa.int64())
+_I = pa.int64()
+M = pa.map_(pa.string(), _I)
 
 
 def _parquet(table: pa.Table) -> bytes:
@@ -46,6 +48,34 @@ REPEATED = {
         {
             "id": [1, 2],
             "m": pa.array([[(1, "x")], [(7, "y"), (7, "z")]], pa.map_(pa.int64(), pa.string())),
+        }
+    ),
+    # -0.0 and 0.0 are one key to DuckDB (Arrow groups floats by their bits: auditR 07)
+    "zeros": pa.table(
+        {
+            "id": [1, 2],
+            "m": pa.array([[(1.0, 1)], [(0.0, 1), (-0.0, 2)]], pa.map_(pa.float64(), _I)),
+        }
+    ),
+    "zeros_float32": pa.table(
+        {
+            "id": [1, 2],
+            "m": pa.array([[(1.0, 1)], [(-0.0, 1), (0.0, 2)]], pa.map_(pa.float32(), _I)),
+        }
+    ),
+    "zeros_in_list": pa.table(
+        {
+            "id": [1, 2],
+            "m": pa.array([[], [[(0.0, 1), (-0.0, 2)]]], pa.list_(pa.map_(pa.float64(), _I))),
+        }
+    ),
+    "zeros_in_struct_keys": pa.table(
+        {
+            "id": [1, 2],
+            "m": pa.array(
+                [[({"a": 1.0}, 1)], [({"a": 0.0}, 1), ({"a": -0.0}, 2)]],
+                pa.map_(pa.struct([("a", pa.float64())]), _I),
+            ),
         }
     ),
 }
