@@ -43,37 +43,37 @@ def _ids(settings: Settings, table: str, version: int | None = None) -> list[int
 def test_load_catalog_time_travel_and_upkeep_on_s3(s3_settings: Settings, s3_bucket: str) -> None:
     settings = s3_settings
     for i in range(3):
-        _drop(settings, "orders", f"o{i}.csv", i * 10, 10)
+        _drop(settings, "widgets", f"o{i}.csv", i * 10, 10)
         summary = Loader(settings).load_pending()
         assert [f.rows for f in summary.loaded] == [10]
     # in the bucket, not in a local folder named after the URL
-    keys = _keys(s3_bucket, "dados/bronze/orders/")
-    assert "dados/bronze/orders/_delta_log/00000000000000000002.json" in keys
+    keys = _keys(s3_bucket, "dados/bronze/widgets/")
+    assert "dados/bronze/widgets/_delta_log/00000000000000000002.json" in keys
     assert not any(p.name.startswith("s3") for p in settings.root.iterdir())
     assert not (settings.root / "dados").exists()
-    assert list_tables(settings, "bronze") == ["orders"] and table_exists(
-        settings, "bronze", "orders"
+    assert list_tables(settings, "bronze") == ["widgets"] and table_exists(
+        settings, "bronze", "widgets"
     )
 
-    info = table_info(settings, "bronze", "orders")
+    info = table_info(settings, "bronze", "widgets")
     assert (info.version, info.rows, info.files) == (2, 30, 3)
-    assert info.location.startswith(f"s3://{s3_bucket}/dados/bronze/orders")
-    assert [i.name for i in list_table_infos(settings)] == ["orders"]
-    preview = read_rows(settings, "bronze", "orders", limit=100, version=0)
+    assert info.location.startswith(f"s3://{s3_bucket}/dados/bronze/widgets")
+    assert [i.name for i in list_table_infos(settings)] == ["widgets"]
+    preview = read_rows(settings, "bronze", "widgets", limit=100, version=0)
     assert preview["version"] == 0 and sorted(r["id"] for r in preview["rows"]) == list(range(10))
-    assert _ids(settings, "orders", version=1) == list(range(20))
+    assert _ids(settings, "widgets", version=1) == list(range(20))
 
     # the same content again is recognised from the watermark in the S3 log
-    _drop(settings, "orders", "again.csv", 10, 10)
+    _drop(settings, "widgets", "again.csv", 10, 10)
     assert [s.file for s in Loader(settings).load_pending().skipped] == ["again.csv"]
 
     done, failed = maintain_all(settings)
-    assert failed == [] and [(u.name, u.files_removed) for u in done] == [("orders", 3)]
+    assert failed == [] and [(u.name, u.files_removed) for u in done] == [("widgets", 3)]
     table = DeltaTable(
-        str(settings.dados / "bronze/orders"), storage_options=settings.storage_options
+        str(settings.dados / "bronze/widgets"), storage_options=settings.storage_options
     )
-    assert len(table.file_uris()) == 1 and _ids(settings, "orders") == list(range(30))
-    assert any(k.endswith(".checkpoint.parquet") for k in _keys(s3_bucket, "dados/bronze/orders/"))
+    assert len(table.file_uris()) == 1 and _ids(settings, "widgets") == list(range(30))
+    assert any(k.endswith(".checkpoint.parquet") for k in _keys(s3_bucket, "dados/bronze/widgets/"))
     batch = summary.loaded[0].batch_id
     assert table.transaction_version(app_id(batch)) == COMPLETE
 
@@ -82,22 +82,22 @@ def test_backup_from_s3_and_restore_into_another_prefix(
     s3_settings: Settings, s3_bucket: str, tmp_path: Path
 ) -> None:
     settings = s3_settings
-    _drop(settings, "orders", "o.csv", 0, 25)
+    _drop(settings, "widgets", "o.csv", 0, 25)
     Loader(settings).load_pending()
     manifest = backup(settings, tmp_path / "backup")
-    assert [(t.layer, t.name, t.version) for t in manifest.tables] == [("bronze", "orders", 0)]
-    assert (tmp_path / "backup" / "bronze" / "orders" / "_delta_log").is_dir()
+    assert [(t.layer, t.name, t.version) for t in manifest.tables] == [("bronze", "widgets", 0)]
+    assert (tmp_path / "backup" / "bronze" / "widgets" / "_delta_log").is_dir()
 
     elsewhere = Settings(
         root=tmp_path / "other", dados=f"s3://{s3_bucket}/restored", batch_window_ms=0
     )
     restore(elsewhere, tmp_path / "backup")
-    assert _ids(elsewhere, "orders") == list(range(25))
+    assert _ids(elsewhere, "widgets") == list(range(25))
     assert elsewhere.ledger_file.exists()  # local state restored locally
     # the watermarks came along: the restored lakehouse does not load the file twice
-    _drop(elsewhere, "orders", "o.csv", 0, 25)
+    _drop(elsewhere, "widgets", "o.csv", 0, 25)
     assert len(Loader(elsewhere).load_pending().skipped) == 1
-    assert _ids(elsewhere, "orders") == list(range(25))
+    assert _ids(elsewhere, "widgets") == list(range(25))
 
 
 def test_the_loaders_automatic_upkeep_on_s3(s3_settings: Settings, s3_bucket: str) -> None:
@@ -105,11 +105,11 @@ def test_the_loaders_automatic_upkeep_on_s3(s3_settings: Settings, s3_bucket: st
         update={"upkeep_small_files": 2, "upkeep_checkpoint_commits": 2, "txn_retention_days": 0}
     )
     for i in range(3):
-        _drop(settings, "orders", f"o{i}.csv", i * 10, 10)
+        _drop(settings, "widgets", f"o{i}.csv", i * 10, 10)
         Loader(settings).load_pending()
     done = AutoUpkeep(settings).run_due()
     assert [(d.name, "compact" in d.actions, "checkpoint" in d.actions) for d in done] == [
-        ("orders", True, True)
+        ("widgets", True, True)
     ]
-    assert any(k.endswith("_last_checkpoint") for k in _keys(s3_bucket, "dados/bronze/orders/"))
-    assert _ids(settings, "orders") == list(range(30))
+    assert any(k.endswith("_last_checkpoint") for k in _keys(s3_bucket, "dados/bronze/widgets/"))
+    assert _ids(settings, "widgets") == list(range(30))
