@@ -3,7 +3,6 @@ action with its statistics, read back exactly by every Delta reader (transform.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -32,14 +31,6 @@ ROWS = """
         timestamptz '{at}' as _ingested_at
     from range({first}, {last}) t(i)
 """
-
-
-@pytest.fixture
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    yield con
-    con.close()
 
 
 def _model() -> ModelSpec:

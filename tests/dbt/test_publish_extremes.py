@@ -3,7 +3,6 @@ and every Delta reader still finds their rows (transform.publish, transform.delt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,14 +17,6 @@ from lakehouse import Settings
 from lakehouse.delta_stats import STATS_COLUMNS
 from lakehouse.storage import arrow_dataset
 from transform.publish import ModelSpec, Publisher
-
-
-@pytest.fixture
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    yield con
-    con.close()
 
 
 def _model(name: str) -> ModelSpec:

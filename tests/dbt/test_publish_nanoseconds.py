@@ -6,7 +6,6 @@ was published as .123457, nothing said). docs/dbt.md, "Types on the way out"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,14 +21,6 @@ from transform.publish import ModelSpec, Publisher, PublishError
 
 WHOLE = "2024-01-01 00:00:00.123456"
 AT = datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    yield con
-    con.close()
 
 
 def _spec(**kw: Any) -> ModelSpec:
