@@ -16,7 +16,6 @@ from typing import IO
 import msgspec
 
 from ingest.validation import JSON_SPACE as _SPACE
-from ingest.validation import TRAILING as _TRAILING
 from ingest.validation import BodyError
 from lakehouse import dialect
 
@@ -66,9 +65,9 @@ class _Reader:
                 why = dialect.too_deep(bytes(view)) or "nested too deeply"
                 raise BodyError(why, row=index, unit="record") from None
             except msgspec.DecodeError as exc:
-                found = _TRAILING.fullmatch(str(exc))
-                if found is not None:
-                    stop = self.pos + int(found[1]) - 1  # msgspec names the byte after it
+                end = dialect.json_value_end(str(exc))
+                if end is not None:
+                    stop = self.pos + end
                     value = self.buf[self.pos : stop].rstrip(_SPACE)
                     self.pos = stop
                     return value

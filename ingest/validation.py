@@ -454,8 +454,6 @@ def _plain(exc: BaseException, text: bytes) -> str:
     return str(exc)
 
 
-#: msgspec's words for text after a whole JSON value (its byte: the one after that text's first)
-TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
 JSON_SPACE = b" \t\r\n"
 
 
@@ -485,12 +483,12 @@ def concatenated_values(body: bytes) -> bytes | None:
             why = dialect.too_deep(body[pos:]) or "nested too deeply"
             raise BodyError(why, row=len(values), unit="record") from None
         except msgspec.DecodeError as exc:
-            found = TRAILING.fullmatch(str(exc))
-            if found is None and values:  # a later value is no JSON: named by its record
+            value_end = dialect.json_value_end(str(exc))
+            if value_end is None and values:  # a later value is no JSON: named by its record
                 raise BodyError(_plain(exc, body[pos:]), row=len(values), unit="record") from None
-            if found is None:
+            if value_end is None:
                 return None
-            stop = pos + int(found[1]) - 1  # msgspec names the byte after the trailing one
+            stop = pos + value_end
             values.append(body[pos:stop].rstrip(JSON_SPACE))
             pos = stop
     if len(values) < 2:
@@ -522,10 +520,9 @@ def array_to_ndjson(body: bytes) -> bytes:
         ) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)
-        after = TRAILING.fullmatch(message)
-        if after is not None and body.lstrip(JSON_SPACE).startswith(b"["):
-            # msgspec names the byte after the text's first
-            message = dialect.json_after_array(body[int(after[1]) - 1 :])
+        end = dialect.json_value_end(message)
+        if end is not None and body.lstrip(JSON_SPACE).startswith(b"["):
+            message = dialect.json_after_array(body[end:])
         elif "trailing characters" in message and body.lstrip().startswith(b"{"):
             message += " (several objects? send NDJSON as application/x-ndjson)"
         raise BodyError(message) from None

@@ -120,6 +120,18 @@ MAX_JSON_DEPTH = 512
 #: schema import (64 levels) a list of 60 or a map of 38: written, the table could not be read.
 MAX_TYPE_DEPTH = 20
 
+#: msgspec's words for text after a whole JSON value
+_TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
+
+
+def json_value_end(error: str) -> int | None:
+    """Where a text's first JSON value ends (the offset of the first byte after it), from
+    msgspec's error for a text holding more after that value ("trailing characters (byte N)":
+    msgspec names the byte after the first trailing one); None for any other error."""
+    found = _TRAILING.fullmatch(error)
+    return None if found is None else int(found[1]) - 1
+
+
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 

@@ -1099,10 +1099,6 @@ def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
     return target
 
 
-#: msgspec's words for text after a whole JSON value
-_TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
-
-
 def _check_json_array_end(path: Path, head: bytes) -> None:
     """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded,
     nor one with text after the array (``[...] x``: the file does not end with ``]`` either;
@@ -1128,9 +1124,9 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
             except RecursionError:  # nested past msgspec's limit: cut short, as said
                 pass
             except msgspec.DecodeError as exc:
-                found = _TRAILING.fullmatch(str(exc))
-                if found is not None:  # msgspec names the byte after the text's first
-                    after = start + int(found[1]) - 1
+                end = dialect.json_value_end(str(exc))
+                if end is not None:
+                    after = start + end
                     shown = dialect.json_after_array(whole[after : after + 16])
                     cut = FileRejected("unparseable", shown)
     raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
@@ -1168,12 +1164,11 @@ def _json_values_cause(path: Path) -> str | None:
                     return dialect.too_deep(bytes(rest)) or "nested too deeply"
                 except msgspec.DecodeError as exc:
                     why = str(exc)
-            after = _TRAILING.fullmatch(why)
-            if after is not None and array:  # msgspec names the byte after the text's first
-                at = pos + int(after[1]) - 1
-                return dialect.json_after_array(whole[at : at + 16])
-            if after is not None:  # a value ended: the next one starts here
-                pos += int(after[1]) - 1
+            end = dialect.json_value_end(why)
+            if end is not None and array:
+                return dialect.json_after_array(whole[pos + end : pos + end + 16])
+            if end is not None:  # a value ended: the next one starts here
+                pos += end
                 continue
             byte = _BYTE_AT.search(why)
             if byte is not None:
