@@ -7,12 +7,12 @@
 
 One bronze table of ``--rows`` orders (``bench_build.make_bronze``) is shared by every run;
 each run is ``bench_build.py scale-variant <variant>`` of one tree in a fresh child process
-(the same Python environment, that tree first on its path; a fresh warehouse and fresh
-silver/gold): ``plain`` (warm ``dbt build``, no publish), ``publish`` (build + publish) and
-``incremental`` (a full build, then a 1% batch built and published, then a full refresh). Rounds
-alternate the trees and the 1-minute load average is read before each child (each
-``incremental`` child appends its 1% batch to the shared bronze, which grows by 1% a run:
-``--keep`` goes on from the last run's). Printed per
+(the same Python environment, that tree first on its path; that tree's own project, its
+``SCALE_MODELS``; a fresh warehouse and fresh silver/gold): ``plain`` (warm ``dbt build``, no
+publish), ``publish`` (build + publish) and ``incremental`` (a full build, then a 1% batch
+built and published, then a full refresh). Rounds alternate the trees and the 1-minute load
+average is read before each child (each ``incremental`` child appends its 1% batch to the
+shared bronze, which grows by 1% a run: ``--keep`` goes on from the last run's). Printed per
 tree: medians of wall and CPU seconds (every thread of the child), and the two figures of
 issue #10 from them, ``publish_vs_build`` and ``incremental_vs_full``, in wall and in CPU; and
 the cores each build wanted (its threads' time running or runnable per wall second:
@@ -36,12 +36,29 @@ from bench import bench_build
 HERE = Path(__file__).resolve().parents[1]
 
 
-def run(tree: Path, variant: str, root: Path) -> dict[str, Any]:
+def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return env
+
+
+def write_project(tree: Path, project: Path) -> None:
+    """``tree``'s own bench project (its ``SCALE_MODELS``) at ``project``: each tree builds the
+    models it measures (a tree may change them, as the incremental ``daily_revenue`` did)."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        " from bench import bench_build as b; b.write_project(Path(sys.argv[2]), b.SCALE_MODELS)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(tree), str(project)], check=True, cwd=tree, env=_env()
+    )
+
+
+def run(tree: Path, variant: str, root: Path, project: Path) -> dict[str, Any]:
+    env = _env()
     script = tree / "bench" / "bench_build.py"
     done = subprocess.run(
-        [sys.executable, str(script), "scale-variant", variant, str(root), str(root / "project")],
+        [sys.executable, str(script), "scale-variant", variant, str(root), str(project)],
         capture_output=True,
         text=True,
         env=env,
@@ -71,6 +88,9 @@ def main() -> None:
         settings = bench_build.settings_for(root, project)
         bench_build.make_bronze(settings, args.rows, ingested="2026-01-01 00:00:00+00")
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    projects = {name: root / f"project-{name}" for name in trees}
+    for name, tree in trees.items():
+        write_project(tree, projects[name])
     variants = args.variants.split(",")
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         name: {v: [] for v in variants} for name in trees
@@ -79,7 +99,7 @@ def main() -> None:
         for variant in variants:
             for name, tree in trees.items():
                 load = os.getloadavg()[0]
-                result = run(tree, variant, root)
+                result = run(tree, variant, root, projects[name])
                 result["load"] = load
                 results[name][variant].append(result)
                 shown = {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}

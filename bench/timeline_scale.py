@@ -149,7 +149,7 @@ def run(root: Path, project: Path, statements: bool) -> None:
     rows = bench_build.bronze_rows(settings)
     first = session.build()
     assert first.success, first.failures
-    bench_build.make_bronze(settings, rows // 100, first=rows)
+    bench_build.make_bronze(settings, rows // 100, first=rows, on_arrival=True)
     load = os.getloadavg()[0]
     timeline.start()
     cpu = time.process_time()
