@@ -902,6 +902,60 @@ def texts_where_utf8(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
 
 
+def texts_and_gaps(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """A Parquet column's values as :func:`value_texts`, and where some values have no text
+    (bytes that are not UTF-8, at any depth) those null and the mask of them (None: every value
+    has a text). One reading for the loader (rescue or refusal) and the API's check (422).
+    Raises :class:`NoText` or an Arrow error for a value without a text for another reason."""
+    try:
+        return value_texts(values), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, NoText):
+        if _is_bytes(values.type):
+            return _bytes_texts(values)
+        if is_nested(values.type):  # bytes that are not UTF-8 nested in some values
+            return texts_where_utf8(values)
+        raise
+
+
+def _is_bytes(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    )
+
+
+def _bytes_texts(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Bytes as their UTF-8 text, value by value (null where they are not UTF-8, marked in the
+    mask)."""
+    texts: list[str | None] = []
+    bad: list[bool] = []
+    for value in values.to_pylist():
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            texts.append(None)
+            bad.append(True)
+    return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
+
+
+def rescued_bytes(value: bytes) -> str:
+    """Bytes with no text (not UTF-8) in their rescued form: base64 (RFC 4648, padded), which
+    ``_rescued_data`` holds as ``{"column": {"base64": "..."}}`` (``docs/loading.md``)."""
+    return base64.b64encode(value).decode("ascii")
+
+
+def no_text_reason(values: pa.Array, row: int) -> str:
+    """What value ``row`` of ``values`` is, where it has no text (:func:`texts_and_gaps`): its
+    bytes in base64, or a nested value in its marked form (:func:`marked_text`). The words of
+    the loader's refusal and the API's 422."""
+    if is_nested(values.type):
+        return f"a value holding bytes that are not UTF-8 ({marked_text(values.slice(row, 1))})"
+    return f"bytes that are not UTF-8 (base64 {rescued_bytes(values[row].as_py())})"
+
+
 def marked_text(value: pa.Array) -> str:
     """The rescued form of a nested value (an array of one) holding bytes that are not UTF-8:
     ``{"arrow_type": "<its Parquet column's Arrow type>", "value": <its JSON text>}``, each
