@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
 from ingest.typecheck import checked, fits_array, misfit_message
@@ -618,9 +619,13 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
     return found
 
 
-def _check_parquet_schema(schema: pa.Schema, rows: int) -> None:
-    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, and
-    rows without columns."""
+def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
+    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, rows
+    without columns, and values Arrow would read as nulls (the loader's unparseable)."""
+    unread = parquet.unread_values(metadata)
+    if unread is not None:
+        raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
     check_keys(set(schema.names), list(schema.names))
@@ -642,7 +647,7 @@ def _check_parquet(
     rows = 0
     try:
         pf = parquet.open_file(path)
-        _check_parquet_schema(pf.schema_arrow, pf.metadata.num_rows)
+        _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow)

@@ -707,6 +707,48 @@ def int96_refusal(source: Any) -> Refusal | None:
     return None
 
 
+def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A leaf column (its path, why) whose values Arrow reads as nulls although the file holds
+    some, or None.
+
+    A Parquet column of logical type UNKNOWN is always null by the format, and Arrow (DuckDB
+    too) reads it as a ``null`` column without looking at its pages. A writer may break that
+    (parquet-mr 1.12 wrote INTERVAL values as ``fixed_len_byte_array(12)`` of logical type
+    UNKNOWN): loaded, every value would become a null without a word. So such a column refuses
+    the file when it is ``required`` (every value present), when a row group's statistics count
+    fewer nulls than values, or, without a null count, when it is not what Arrow and DuckDB write
+    for a null column (``INT32`` with no converted type): whether it holds values is then not
+    known, and bronze does not guess."""
+    schema = metadata.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        if column.logical_type.type != "UNKNOWN":
+            continue
+        kind = column.physical_type
+        if column.converted_type != "NONE":
+            kind += f", converted type {column.converted_type}"
+        why = (
+            "its Parquet logical type is UNKNOWN (always null) but {} "
+            f"({kind}), which no reader here reads: loaded, they would be stored as nulls"
+        )
+        if column.max_definition_level == 0 and metadata.num_rows:
+            return column.path, why.format(
+                "the column is required: it holds a value in every record"
+            )
+        plain = kind == "INT32"
+        held = 0
+        for group in range(metadata.num_row_groups):
+            chunk = metadata.row_group(group).column(i)
+            stats = chunk.statistics if chunk.is_stats_set else None
+            if stats is not None and stats.has_null_count:
+                held += chunk.num_values - stats.null_count
+            elif chunk.num_values and not plain:
+                return column.path, why.format("the file does not say whether it holds values")
+        if held > 0:
+            return column.path, why.format(f"the file holds {held} values in it")
+    return None
+
+
 # -- batches too large to read --------------------------------------------------------------------
 
 #: What pyarrow raises when a batch of a nested column holds more than one Arrow array does.
