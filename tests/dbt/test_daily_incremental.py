@@ -83,6 +83,7 @@ BATCHES: list[tuple[str, list[Order]]] = [
     ("an already cancelled order moved later", [(10, 1000, _day(14), "cancelled")]),
     ("a cancelled order moved off a day and paid", [(17, 1700, _day(15), "paid")]),
     ("an order dated NULL, one undated", [(6, 600, None, "paid"), (31, 3100, _day(1), "paid")]),
+    ("only an order dated NULL, off day 1", [(8, 800, None, "paid")]),
     ("only old days", [(103, 11, _day(1), "paid"), (7, 777, _day(2), "shipped")]),
     ("an amount changed", [(9, 9999, _day(10, 9), "shipped")]),
     ("an empty batch", []),
@@ -196,7 +197,7 @@ def test_the_batches_reach_every_case(run: Run) -> None:
     assert datetime(2025, 1, 4).date() not in days["a day left empty before the new rows"]
     assert datetime(2025, 1, 9).date() not in days["a day left empty after the new rows"]
     assert datetime(2025, 1, 12).date() not in days["the latest day emptied"]
-    assert full["only old days"] != full["an order dated NULL, one undated"]
+    assert full["only old days"] != full["only an order dated NULL, off day 1"]
 
 
 def test_without_the_guard_a_day_an_order_left_keeps_counting_it(run: Run) -> None:
