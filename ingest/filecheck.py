@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
 from ingest.typecheck import checked, fits_array, misfit_message
@@ -547,9 +548,7 @@ _ARROW_KINDS = {
     "decimal": lambda t: (
         pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
     ),
-    # a text column keeps any value with a text, a nested one as its JSON text (the loader's
-    # rule, lakehouse.parquet.json_texts)
-    "string": parquet.has_text,
+    # a type stored as text (varchar, json, ...) is judged value by value (_parquet_schema)
     "boolean": pa.types.is_boolean,
     "date": pa.types.is_date,
     "timestamp": pa.types.is_timestamp,
@@ -586,6 +585,13 @@ def _parquet_schema(
                 # into DOUBLE, a double 1.0 into BIGINT, a decimal into DOUBLE, ...)
                 text_columns.append(column)
             continue
+        if column.data_type and parquet.storage_type(column.data_type) == pa.string():
+            # stored as text (varchar, json, interval, a list, ...): each value's text, as the
+            # loader keeps it; a value without one (bytes that are not UTF-8) is a mismatch of
+            # its record (parquet.texts_and_gaps), checked value by value
+            if not parquet.has_text(typ):
+                text_columns.append(column)
+            continue
         ok = _ARROW_KINDS.get(column.kind)
         if ok is None or ok(typ):
             continue
@@ -613,9 +619,13 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
     return found
 
 
-def _check_parquet_schema(schema: pa.Schema, rows: int) -> None:
-    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, and
-    rows without columns."""
+def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
+    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, rows
+    without columns, and values Arrow would read as nulls (the loader's unparseable)."""
+    unread = parquet.unread_values(metadata)
+    if unread is not None:
+        raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
     check_keys(set(schema.names), list(schema.names))
@@ -637,7 +647,7 @@ def _check_parquet(
     rows = 0
     try:
         pf = parquet.open_file(path)
-        _check_parquet_schema(pf.schema_arrow, pf.metadata.num_rows)
+        _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow)
@@ -655,16 +665,10 @@ def _check_parquet(
                     first = batch.column(name).is_null().to_pylist().index(True)
                     errors.append(record_error(rows + first, name, "required", "missing"))
             for column in list(text_columns):
-                try:
-                    texts = parquet.value_texts(batch.column(column.name))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText):
-                    # values without a text (bytes that are not UTF-8): no text meets the rule
+                shown = pf.schema_arrow.field(column.name).type
+                values_of = batch.column(column.name)
+                if not _parquet_texts(values_of, column, shown, rows, errors, max_errors):
                     text_columns.remove(column)
-                    shown = pf.schema_arrow.field(column.name).type
-                    msg = f"column type {shown}: a value has no text to meet {column.data_type}"
-                    errors.append(record_error(None, column.name, msg, "type_error"))
-                    continue
-                _misfits(texts, column, rows, errors, max_errors)
             refused = values.refusal(batch)
             if refused is not None:
                 errors.append(
@@ -680,6 +684,31 @@ def _check_parquet(
     if not rows:  # the loader quarantines it as empty
         raise FileError("the file holds no records", 422)
     return rows
+
+
+def _parquet_texts(
+    values: pa.Array,
+    column: Column,
+    shown: pa.DataType,
+    rows: int,
+    errors: list[dict[str, Any]],
+    limit: int,
+) -> bool:
+    """Errors for a declared column's Parquet values met by their text (``rows``: the records
+    before this batch); False when no value can have one (the column is then not read again)."""
+    try:
+        texts, gaps = parquet.texts_and_gaps(values)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText):
+        # a value without a text for another reason than its bytes: none meets the rule
+        msg = f"column type {shown}: a value has no text to meet {column.data_type}"
+        errors.append(record_error(None, column.name, msg, "type_error"))
+        return False
+    if gaps is not None:  # bytes that are not UTF-8: a mismatch of their record, as the loader's
+        for i in pc.indices_nonzero(gaps).to_pylist()[:limit]:
+            msg = misfit_message(parquet.no_text_reason(values, i), str(column.data_type))
+            errors.append(record_error(rows + i, column.name, msg, "type_error"))
+    _misfits(texts, column, rows, errors, limit)
+    return True
 
 
 def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:

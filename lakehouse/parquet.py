@@ -707,6 +707,48 @@ def int96_refusal(source: Any) -> Refusal | None:
     return None
 
 
+def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A leaf column (its path, why) whose values Arrow reads as nulls although the file holds
+    some, or None.
+
+    A Parquet column of logical type UNKNOWN is always null by the format, and Arrow (DuckDB
+    too) reads it as a ``null`` column without looking at its pages. A writer may break that
+    (parquet-mr 1.12 wrote INTERVAL values as ``fixed_len_byte_array(12)`` of logical type
+    UNKNOWN): loaded, every value would become a null without a word. So such a column refuses
+    the file when it is ``required`` (every value present), when a row group's statistics count
+    fewer nulls than values, or, without a null count, when it is not what Arrow and DuckDB write
+    for a null column (``INT32`` with no converted type): whether it holds values is then not
+    known, and bronze does not guess."""
+    schema = metadata.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        if column.logical_type.type != "UNKNOWN":
+            continue
+        kind = column.physical_type
+        if column.converted_type != "NONE":
+            kind += f", converted type {column.converted_type}"
+        why = (
+            "its Parquet logical type is UNKNOWN (always null) but {} "
+            f"({kind}), which no reader here reads: loaded, they would be stored as nulls"
+        )
+        if column.max_definition_level == 0 and metadata.num_rows:
+            return column.path, why.format(
+                "the column is required: it holds a value in every record"
+            )
+        plain = kind == "INT32"
+        held = 0
+        for group in range(metadata.num_row_groups):
+            chunk = metadata.row_group(group).column(i)
+            stats = chunk.statistics if chunk.is_stats_set else None
+            if stats is not None and stats.has_null_count:
+                held += chunk.num_values - stats.null_count
+            elif chunk.num_values and not plain:
+                return column.path, why.format("the file does not say whether it holds values")
+        if held > 0:
+            return column.path, why.format(f"the file holds {held} values in it")
+    return None
+
+
 # -- batches too large to read --------------------------------------------------------------------
 
 #: What pyarrow raises when a batch of a nested column holds more than one Arrow array does.
@@ -900,6 +942,60 @@ def texts_where_utf8(values: pa.Array) -> tuple[pa.Array, pa.Array]:
             texts.append(None)
             bad.append(True)
     return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
+
+
+def texts_and_gaps(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """A Parquet column's values as :func:`value_texts`, and where some values have no text
+    (bytes that are not UTF-8, at any depth) those null and the mask of them (None: every value
+    has a text). One reading for the loader (rescue or refusal) and the API's check (422).
+    Raises :class:`NoText` or an Arrow error for a value without a text for another reason."""
+    try:
+        return value_texts(values), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, NoText):
+        if _is_bytes(values.type):
+            return _bytes_texts(values)
+        if is_nested(values.type):  # bytes that are not UTF-8 nested in some values
+            return texts_where_utf8(values)
+        raise
+
+
+def _is_bytes(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    )
+
+
+def _bytes_texts(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Bytes as their UTF-8 text, value by value (null where they are not UTF-8, marked in the
+    mask)."""
+    texts: list[str | None] = []
+    bad: list[bool] = []
+    for value in values.to_pylist():
+        try:
+            texts.append(None if value is None else value.decode("utf-8"))
+            bad.append(False)
+        except UnicodeDecodeError:
+            texts.append(None)
+            bad.append(True)
+    return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
+
+
+def rescued_bytes(value: bytes) -> str:
+    """Bytes with no text (not UTF-8) in their rescued form: base64 (RFC 4648, padded), which
+    ``_rescued_data`` holds as ``{"column": {"base64": "..."}}`` (``docs/loading.md``)."""
+    return base64.b64encode(value).decode("ascii")
+
+
+def no_text_reason(values: pa.Array, row: int) -> str:
+    """What value ``row`` of ``values`` is, where it has no text (:func:`texts_and_gaps`): its
+    bytes in base64, or a nested value in its marked form (:func:`marked_text`). The words of
+    the loader's refusal and the API's 422."""
+    if is_nested(values.type):
+        return f"a value holding bytes that are not UTF-8 ({marked_text(values.slice(row, 1))})"
+    return f"bytes that are not UTF-8 (base64 {rescued_bytes(values[row].as_py())})"
 
 
 def marked_text(value: pa.Array) -> str:

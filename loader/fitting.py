@@ -17,7 +17,6 @@ a column that keeps text stores a string's characters (:func:`json_text`).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -664,8 +663,9 @@ class Typer:
     ) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
         """A column of Parquet bytes some of which are not UTF-8 (``no_text``; ``text`` null
         there): those are mismatches whatever the column's rule (no text, so no text fits),
-        rescued in their base64 form (:func:`rescued_bytes`) or refusing the file at the first
-        of them or of the values that do not fit the rule, whichever comes first."""
+        rescued in their base64 form (:func:`lakehouse.parquet.rescued_bytes`) or refusing the
+        file at the first of them or of the values that do not fit the rule, whichever comes
+        first."""
         first = int(pc.index(no_text, True).as_py())
         if plan.typed:
             try:
@@ -677,11 +677,7 @@ class Typer:
         else:
             typed, wrong = text, None
         if self.policy == "quarantine":
-            if parquet.is_nested(values.type):
-                marked = parquet.marked_text(values.slice(first, 1))
-                why = f"a value holding bytes that are not UTF-8 ({marked})"
-            else:
-                why = f"bytes that are not UTF-8 (base64 {rescued_bytes(values[first].as_py())})"
+            why = parquet.no_text_reason(values, first)
             raise Mismatch(plan.name, plan.data_type, why, self.rows + first)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
@@ -796,7 +792,8 @@ class Typer:
                 row = rows[i].as_py()
                 obj[plan.name] = _Marked(parquet.marked_text(column.values.slice(row, 1)))
             else:
-                obj[plan.name] = {"base64": rescued_bytes(column.values[rows[i].as_py()].as_py())}
+                value = column.values[rows[i].as_py()].as_py()
+                obj[plan.name] = {"base64": parquet.rescued_bytes(value)}
             self.rescued += 1
 
 
@@ -827,12 +824,6 @@ class _RawText:
     text: pa.Array
     values: pa.Array
     no_text: pa.Array
-
-
-def rescued_bytes(value: bytes) -> str:
-    """Bytes with no text (not UTF-8) in their rescued form: base64 (RFC 4648, padded), which
-    ``_rescued_data`` holds as ``{"column": {"base64": "..."}}`` (``docs/loading.md``)."""
-    return base64.b64encode(value).decode("ascii")
 
 
 _FLOAT64 = pa.float64()
@@ -1044,40 +1035,9 @@ def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | N
     """Typed values (Parquet) as text, to meet another type's rule, and for a column of bytes
     the mask of those that are not UTF-8 (null in the text; None: every value has a text)."""
     try:
-        return parquet.value_texts(values), None
+        return parquet.texts_and_gaps(values)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
-        if _is_bytes(values.type):
-            return _bytes_text(values)
-        if parquet.is_nested(values.type):  # bytes that are not UTF-8 nested in some values
-            try:
-                return parquet.texts_where_utf8(values)
-            except parquet.NoText:  # a value without a text for another reason
-                pass
         raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
-
-
-def _is_bytes(t: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_fixed_size_binary(t)
-        or pa.types.is_binary_view(t)
-    )
-
-
-def _bytes_text(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Bytes as their UTF-8 text, value by value (a column some of whose values are not UTF-8:
-    those are null, and marked in the mask)."""
-    texts: list[str | None] = []
-    bad: list[bool] = []
-    for value in values.to_pylist():
-        try:
-            texts.append(None if value is None else value.decode("utf-8"))
-            bad.append(False)
-        except UnicodeDecodeError:
-            texts.append(None)
-            bad.append(True)
-    return pa.array(texts, _STRING), pa.array(bad, pa.bool_())
 
 
 def plan_columns(

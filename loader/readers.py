@@ -1662,6 +1662,11 @@ def open_parquet(
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(parquet.open_file(mapped.reader if mapped is not None else path))
+        unread = parquet.unread_values(file.metadata)
+        if unread is not None:
+            raise FileRejected(
+                "unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0]
+            )
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise FileRejected(

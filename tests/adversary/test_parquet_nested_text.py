@@ -188,7 +188,7 @@ def test_a_declared_text_column_takes_any_parquet_value_as_its_text(
     assert [r["c"] for r in _rows(settings, "declared")] == ["[1,2]", '{"a":1}', "5"]
     r = post_file(api, "declared", "d.parquet", _parquet(c=pa.array([b"\xff"], pa.binary())))
     assert r.status_code == 422, r.text
-    assert "binary does not fit varchar" in r.text
+    assert "bytes that are not UTF-8 (base64 /w==) does not fit VARCHAR" in r.text
     raw = settings.raw_dir / "declared"
     (raw / "d.parquet").write_bytes(_parquet(c=pa.array([b"\xff"], pa.binary())))
     assert Loader(settings).load_pending().quarantined == []
