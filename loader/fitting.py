@@ -395,6 +395,11 @@ class Inference:
         for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
             if candidate == "BIGINT" and self.json and not self.literal_numbers:
                 tests.append((candidate, lambda t: _json_ints(t) is not None))
+            elif candidate == "DOUBLE" and self.json and not self.literal_numbers:
+                # the shortcut takes numbers of at most 15 characters; a longer one may fit too
+                tests.append(
+                    (candidate, lambda t: _json_doubles(t) is not None or fits(t, "DOUBLE"))
+                )
             else:
                 tests.append((candidate, lambda t, c=candidate: fits(t, c)))  # type: ignore[misc]
         tests.append((_DECIMAL, lambda t: _match(t, _NUMBER)))
@@ -472,6 +477,39 @@ def _json_ints(text: pa.Array) -> pa.Array | None:
         return pc.cast(text, _INT64)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+
+
+#: The bytes of a decimal number as DuckDB prints one without an exponent: ``-``, ``.``, digits
+#: (and ``/`` between them in ASCII, which no JSON value holds outside a string)
+_PLAIN_LOW, _PLAIN_HIGH = ord("-"), ord("9")
+_NEGATIVE_ZERO = pa.scalar(-(2**63), _INT64)  # -0.0's bits, as an int64
+
+
+def _json_doubles(text: pa.Array) -> pa.Array | None:
+    """JSON text as DuckDB prints it, as DOUBLE values when every value fits the rule's DOUBLE
+    as a canonical number of at most :data:`_DOUBLE_SAFE_CHARS` characters (float64-exact);
+    else None. The same answer as the rule's regular expression (:data:`_NUMBER`) and
+    length, without them: a value whose bytes are all ``-``, ``.`` or digits is a JSON number
+    without an exponent (a string is quoted, ``true``/``null`` and objects hold other bytes),
+    and DuckDB prints none with a leading zero, a ``+`` or a bare point, so such a value is a
+    canonical number unless it is a negative zero (``-0.0``: the rule leaves it out, its ``-``
+    kept by no type), which its cast double shows by its sign bit. One look at the bytes the
+    values span (min and max), one cast, one comparison; the canonical numbers the rule takes
+    pass all three whatever printed them."""
+    if not pa.types.is_string(text.type) or _longest(text) > _DOUBLE_SAFE_CHARS:
+        return None
+    span = _value_bytes(text)
+    if span is not None:
+        low_high = pc.min_max(pa.Array.from_buffers(_UINT8, span.size, [None, span]))
+        if low_high["min"].as_py() < _PLAIN_LOW or low_high["max"].as_py() > _PLAIN_HIGH:
+            return None
+    try:
+        values = pc.cast(text, _FLOAT64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if pc.any(pc.equal(values.view(_INT64), _NEGATIVE_ZERO)).as_py():
+        return None
+    return values
 
 
 def _all(mask: pa.Array) -> bool:
@@ -839,14 +877,12 @@ def _all_numbers(text: pa.Array, plan: ColumnPlan, inferred_from: bool) -> pa.Ar
     it: a column of the batches the inferred types were found by is cast (every value fits,
     by inference); a ``BIGINT`` column by one cast (:func:`_json_ints`); a ``DOUBLE`` column
     when every value is a canonical number of at most :data:`_DOUBLE_SAFE_CHARS` characters
-    (one regular expression over the joined values, :func:`_every_match`)."""
+    (:func:`_json_doubles`: a look at the bytes and one cast)."""
     if inferred_from and plan.origin == "inferred":
         return cast(text, plan.data_type)
     if plan.data_type == "BIGINT":
         return _json_ints(text)
-    if _every_match(text, _NUMBER) and _longest(text) <= _DOUBLE_SAFE_CHARS:
-        return pc.cast(text, _FLOAT64)
-    return None
+    return _json_doubles(text)
 
 
 def _only_strings(lead: pa.Array) -> bool:
@@ -1019,6 +1055,18 @@ def _may_hold(text: pa.Array, byte: bytes) -> bool:
     bytes its values span (memchr), not one per value."""
     if not pa.types.is_string(text.type) or not len(text):
         return True
+    span = _value_bytes(text)
+    if span is None:
+        return False
+    found: int = span.to_pybytes().find(byte)
+    return found >= 0
+
+
+def _value_bytes(text: pa.Array) -> pa.Buffer | None:
+    """The bytes the values of a string array span, from its first value's start to its last
+    value's end (None: no byte)."""
+    if not len(text):
+        return None
     offsets = pa.Array.from_buffers(
         pa.int32(), text.offset + len(text) + 1, [None, text.buffers()[1]]
     )
@@ -1026,9 +1074,8 @@ def _may_hold(text: pa.Array, byte: bytes) -> bool:
     end = offsets[text.offset + len(text)].as_py()
     data = text.buffers()[2]
     if data is None or end <= start:
-        return False
-    found: int = data.slice(start, end - start).to_pybytes().find(byte)
-    return found >= 0
+        return None
+    return data.slice(start, end - start)
 
 
 def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | None]:

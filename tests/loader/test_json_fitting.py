@@ -1,15 +1,16 @@
 """Properties of the JSON typing shortcuts in ``loader.fitting`` against the rule itself.
 
 The loader types DuckDB's JSON text with shortcuts: a BIGINT column by one cast
-(``_json_ints``), strings unquoted by a byte slice with one search for escapes
-(``json_text``). Each must give the rule's answer (``lakehouse.dialect``) on what DuckDB prints
-for any JSON value a file may hold, a file DuckDB may not keep being read exactly anyway
-(``readers._needs_literals``).
+(``_json_ints``), a DOUBLE column by a look at its bytes and one cast (``_json_doubles``),
+strings unquoted by a byte slice with one search for escapes (``json_text``). Each must give
+the rule's answer (``lakehouse.dialect``) on what DuckDB prints for any JSON value a file may
+hold, a file DuckDB may not keep being read exactly anyway (``readers._needs_literals``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,8 @@ from loader.fitting import (
     Inference,
     Mismatch,
     Typer,
+    _every_match,
+    _json_doubles,
     _json_ints,
     first_bytes,
     json_text,
@@ -150,6 +153,110 @@ edges = st.sampled_from(
 )
 
 
+def literal_lists(edge_cases: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    """Up to 8 JSON values of one key: plain numbers, ``edge_cases``, any value, nulls."""
+    return st.lists(
+        st.one_of(plain_numbers, plain_numbers, edge_cases, values, st.just("null")),
+        min_size=1,
+        max_size=8,
+    )
+
+
+def _rule_doubles(text: pa.Array) -> pa.Array | None:
+    """The DOUBLE shortcut as it was: every value a canonical number (the rule's regular
+    expression over the joined values) of at most 15 characters, then one cast."""
+    longest = pc.max(pc.binary_length(text)).as_py() or 0
+    if _every_match(text, dialect.NUMBER_TEXT) and longest <= 15:
+        return pc.cast(text, pa.float64())
+    return None
+
+
+double_edges = st.sampled_from(
+    ["-0.0", "-0.00", "-0", "0.0", "0", "-0.5", "0.0000001", "1e5", "1.5E-3", "1.50", "0.1",
+     "123456789012345", "1234567890123.5", "12345678901234.5", "99999999999999999", '"1.5"',
+     '"-0.0"', "true", "[1.5]", '{"a": 1.5}']
+)  # fmt: skip
+
+
+@settings(**{**SETTINGS, "max_examples": 150})
+@given(
+    literals=literal_lists(double_edges),
+    cut=st.integers(0, 3),
+)
+def test_doubles_by_their_bytes_and_one_cast_are_the_rule(
+    tmp_path: Path, literals: list[str], cut: int
+) -> None:
+    """On what DuckDB prints for any JSON value (a slice of the column too): a DOUBLE column
+    is typed at once exactly when every value is a canonical number of at most 15 characters,
+    as the rule's regular expression says, with the same values (``-0.0``, ``1e-7``, a quoted
+    number, a long one: the whole path); so is the inferred type."""
+    text = duckdb_json_text(tmp_path, literals)
+    if readers._needs_literals(tmp_path / "f.ndjson"):
+        return  # read exactly: literal_numbers, the rule's own regular expressions
+    text = text.slice(min(cut, len(text) - 1))
+    fast, rule = _json_doubles(text), _rule_doubles(text)
+    assert (fast is None) == (rule is None), (literals, text.to_pylist())
+    if fast is not None and rule is not None:
+        assert fast.equals(rule)
+        assert fast.type == pa.float64()
+    inference = Inference(json=True, literal_numbers=False)
+    inference.add(text)
+    exact = Inference(json=True)
+    exact.add(text)
+    assert inference.result() == exact.result()
+
+
+@settings(**{**SETTINGS, "max_examples": 200})
+@given(
+    items=st.lists(
+        st.one_of(
+            st.none(),
+            plain_numbers,
+            double_edges,
+            st.from_regex(r"[-+./0-9eE]{0,16}", fullmatch=True),
+            st.text(max_size=4),
+        ),
+        max_size=8,
+    ),
+    cut=st.integers(0, 3),
+)
+def test_canonical_numbers_pass_the_double_shortcut_whatever_printed_them(
+    items: list[str | None], cut: int
+) -> None:
+    """Any text (not only what DuckDB prints): where the rule's check takes every value, so
+    does the shortcut, with the same values; where it takes a value the rule does not, the
+    text holds what no JSON value printed by DuckDB holds (``01``, ``+1``, ``.5``, ``1.``)."""
+    whole = pa.array([None, *items], pa.string())
+    text = whole.slice(min(cut, len(whole) - 1))
+    fast, rule = _json_doubles(text), _rule_doubles(text)
+    if rule is not None:
+        assert fast is not None and fast.equals(rule), text.to_pylist()
+    elif fast is not None:
+        odd = [v for v in text.to_pylist() if v is not None and not _printed_number(v)]
+        assert odd, text.to_pylist()
+
+
+def _printed_number(text: str) -> bool:
+    """Whether ``text`` is a JSON number as DuckDB prints one without an exponent, not a
+    negative zero."""
+    return re.fullmatch(dialect.NUMBER_TEXT, text) is not None
+
+
+def test_double_shortcut_cases() -> None:
+    assert _json_doubles(pa.array(["0.0", None, "-1.25", "7"])).to_pylist() == [  # type: ignore[union-attr]
+        0.0,
+        None,
+        -1.25,
+        7.0,
+    ]
+    for refused in (["-0.0"], ["1", "-0.0"], ["1e-7"], ['"1.5"'], ["1234567890123.45"], ["true"]):
+        assert _json_doubles(pa.array(refused)) is None, refused
+    assert _json_doubles(pa.array([], pa.string())).to_pylist() == []  # type: ignore[union-attr]
+    assert _json_doubles(pa.array([None, None], pa.string())).to_pylist() == [None, None]  # type: ignore[union-attr]
+    # the bytes looked at are the slice's own: a quote outside it does not matter
+    assert _json_doubles(pa.array(['"x"', "1.5"]).slice(1)).to_pylist() == [1.5]  # type: ignore[union-attr]
+
+
 def _outcome(typer: Typer, batch: pa.RecordBatch, window: bool) -> tuple[object, ...]:
     """What typing one batch gives: the typed batch and the rescued count, or the refusal."""
     try:
@@ -161,11 +268,7 @@ def _outcome(typer: Typer, batch: pa.RecordBatch, window: bool) -> tuple[object,
 
 @settings(**{**SETTINGS, "max_examples": 150})
 @given(
-    literals=st.lists(
-        st.one_of(plain_numbers, plain_numbers, edges, values, st.just("null")),
-        min_size=1,
-        max_size=8,
-    ),
+    literals=literal_lists(edges),
     data_type=st.sampled_from(["BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DECIMAL(38,2)"]),
     origin=st.sampled_from(["declared", "existing", "inferred"]),
     window=st.booleans(),
