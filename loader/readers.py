@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import logging
 import mmap
@@ -71,6 +72,9 @@ _BLOCK = 16 * 1024**2
 #: any length loads (memory: a few times the longest record).
 _CSV_BLOCK = 4 * 1024**2
 SAMPLE_RECORDS = 20_480  # JSON records whose keys make the columns (others: a full pass)
+#: the keys taken from DuckDB's detection of the first records (:func:`_json_detected_keys`);
+#: off, a pass of :func:`_json_keys` lists them first (the tests compare both)
+DETECTED_KEYS = True
 _STRING = pa.string()
 
 
@@ -1328,6 +1332,10 @@ def _json_reading(
 ) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     """The file's keys (every key, or read again) and its records as columns of JSON text."""
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
+    if not every_key and DETECTED_KEYS:
+        detected = _json_detected_keys(con, path, fmt, batch_rows)
+        if detected is not None:
+            return detected
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     keys, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
     batches = None if whole else _json_detected(con, path, fmt, keys, batch_rows)
@@ -1421,6 +1429,73 @@ def _json_detected(
         # told from it; read with every key named instead, whose own error, if any, says why
         return None
     return _json_batches(reader, keys, order, path)
+
+
+def _json_detected_keys(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, batch_rows: int
+) -> tuple[list[str], Iterator[pa.RecordBatch]] | None:
+    """The file's keys and records as :func:`_json_detected` gives them, the keys taken from
+    DuckDB's own detection (the first :data:`SAMPLE_RECORDS` records, in first-seen order)
+    instead of a pass of :func:`_json_keys` over the same records first: one parse of the
+    sample, not two (at 100,000 records the key pass was ~10% of a load's CPU). None when
+    the columns cannot be taken for the keys as they are; the caller then lists them by
+    :func:`_json_keys`, which says why a file is refused.
+
+    What the key pass checks and DuckDB's detection does not is checked here: a key DuckDB
+    renamed (it renames a key differing only by case from another, ``A`` to ``A_1``: any
+    column ending in ``_<digits>`` is left to the key pass), a column name the loader refuses
+    (:func:`lakehouse.dialect.name_problem`), and a record that is ``null`` (DuckDB reads it
+    as a row of nulls; the key pass refuses the file): a row of nulls among the sample's
+    records (``null``, ``{}`` or every value null) makes the reading stop before handing out
+    anything and read again listing every key (:class:`ReadAgain`, ``every_key``), which
+    refuses a ``null`` record and keeps the others as before. A record that is not an object,
+    or repeats a key, fails DuckDB's detection: the key pass then says why."""
+    sql = (
+        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
+        f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
+        " map_inference_threshold = -1, field_appearance_threshold = 0)"
+    )
+    try:
+        relation = con.sql(sql)
+    except duckdb.Error:
+        return None
+    keys = list(relation.columns)
+    if (
+        not keys
+        or any(str(t) != "JSON" for t in relation.types)
+        or any(_RENAMED.search(k) for k in keys)
+        or dialect.name_problem(keys) is not None
+    ):
+        return None
+    try:
+        reader = relation.to_arrow_reader(batch_rows)  # may read the first records already
+    except (duckdb.Error, UnicodeDecodeError):
+        return None  # the key pass and its reading say why, as without this path
+    batches = _json_batches(reader, keys, list(range(len(keys))), path)
+    return keys, _no_null_records(batches, SAMPLE_RECORDS)
+
+
+#: a column name DuckDB may have made by renaming a key (``A`` beside ``a`` becomes ``A_1``)
+_RENAMED = re.compile(r"_[0-9]+\Z")
+
+
+def _no_null_records(batches: Iterator[pa.RecordBatch], sample: int) -> Iterator[pa.RecordBatch]:
+    """``batches``, but a row of nulls in the first ``sample`` rows raises :class:`ReadAgain`
+    (``every_key``) before any batch is handed out: it may be a ``null`` record, which DuckDB's
+    detection reads as a row of nulls (see :func:`_json_detected_keys`)."""
+    held: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        held.append(batch)
+        head = batch.slice(0, sample - rows)
+        rows += batch.num_rows
+        nulls = [pc.is_null(column) for column in head.columns]
+        if nulls and pc.any(functools.reduce(pc.and_, nulls)).as_py():
+            raise ReadAgain("a row of nulls among the first JSON records", every_key=True)
+        if rows >= sample:
+            break
+    yield from held
+    yield from batches
 
 
 def _json_columns(
