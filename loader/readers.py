@@ -1404,13 +1404,8 @@ def _json_detected(
     object that repeats a key, as with named columns."""
     if not keys:
         return None
-    sql = (
-        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
-        f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
-        " map_inference_threshold = -1, field_appearance_threshold = 0)"
-    )
     try:
-        relation = con.sql(sql)
+        relation = con.sql(_json_detection(path, fmt))
     except duckdb.Error:
         return None  # read with every key named instead: its error, if any, says why
     columns = list(relation.columns)
@@ -1450,13 +1445,8 @@ def _json_detected_keys(
     anything and read again listing every key (:class:`ReadAgain`, ``every_key``), which
     refuses a ``null`` record and keeps the others as before. A record that is not an object,
     or repeats a key, fails DuckDB's detection: the key pass then says why."""
-    sql = (
-        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
-        f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
-        " map_inference_threshold = -1, field_appearance_threshold = 0)"
-    )
     try:
-        relation = con.sql(sql)
+        relation = con.sql(_json_detection(path, fmt))
     except duckdb.Error:
         return None
     keys = list(relation.columns)
@@ -1473,6 +1463,15 @@ def _json_detected_keys(
         return None  # the key pass and its reading say why, as without this path
     batches = _json_batches(reader, keys, list(range(len(keys))), path)
     return keys, _no_null_records(batches, SAMPLE_RECORDS)
+
+
+def _json_detection(path: Path, fmt: str) -> str:
+    """``read_json`` finding the columns from the first records itself, every value JSON text."""
+    return (
+        f"select * from read_json({_sql_str(str(path))}, format = {_sql_str(fmt)},"
+        f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
+        " map_inference_threshold = -1, field_appearance_threshold = 0)"
+    )
 
 
 #: a column name DuckDB may have made by renaming a key (``A`` beside ``a`` becomes ``A_1``)
