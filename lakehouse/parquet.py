@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -704,6 +706,57 @@ def int96_refusal(source: Any) -> Refusal | None:
                     if found is not None:
                         return found.moved(rows)
         rows += us.num_rows
+    return _nanos_refusal(source, micro, held) if held else None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _nanos_refusal(source: Any, micro: pq.ParquetFile, held: list[str]) -> Refusal | None:
+    """The first INT96 value whose nanoseconds-of-day field is past 2**63 (Impala's test files
+    write ``0xFFFFFFFFFFFFFFFF`` on day 1970-01-01, which Impala reads as NULL): Arrow takes the
+    field unsigned (2554-07-21 23:34:33.709551), DuckDB signed (1970-01-01 00:00:00), and no
+    reading is the writer's. The columns are read by DuckDB too, and any value the two readings
+    disagree on refuses the file (for every other field the two compute the same instant)."""
+    import duckdb
+
+    query = f"select {', '.join(map(_quoted, held))} from read_parquet(?)"
+    with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
+        plain = os.path.join(folder, "f.parquet")  # no glob character DuckDB would expand
+        os.symlink(os.path.abspath(source), plain)
+        theirs = con.sql(query, params=[plain]).to_arrow_reader(122_880)
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for group in range(micro.num_row_groups):
+            us = micro.read_row_group(group, columns=held)
+            while sum(b.num_rows for b in pending) < us.num_rows:
+                pending.append(theirs.read_next_batch())
+            table = pa.Table.from_batches(pending, schema=theirs.schema)
+            duck, rest = table.slice(0, us.num_rows), table.slice(us.num_rows)
+            pending = rest.to_batches()
+            for name in held:
+                pairs = zip(
+                    _leaves(us.column(name).combine_chunks(), _same_row),
+                    _leaves(duck.column(name).combine_chunks(), _same_row),
+                    strict=True,
+                )
+                for (u, row_of), (d, _) in pairs:
+                    if not pa.types.is_timestamp(u.type):
+                        continue
+                    differ = pc.fill_null(
+                        pc.not_equal(u.cast(pa.int64()), d.cast(pa.int64())), False
+                    )
+                    at = int(pc.index(differ, True).as_py())
+                    if at >= 0:
+                        value = _text(u[at].cast(pa.int64()).as_py(), pa.timestamp("us"))
+                        why = (
+                            f"an INT96 timestamp's nanoseconds of the day are beyond a day"
+                            f" (Arrow reads {value}, DuckDB another instant): no reading is the"
+                            " writer's"
+                        )
+                        return Refusal(name, row_of(at) + rows, value, why)
+            rows += us.num_rows
     return None
 
 
