@@ -1573,13 +1573,20 @@ def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def _last_fingerprint(table: DeltaTable) -> str | None:
-    """The fingerprint of the last publish (maintenance commits in between are skipped)."""
-    for commit in table.history(50):
-        value = commit.get(FINGERPRINT_KEY)
-        if value is not None:
-            return str(value)
-        if "lakehouse.model" in commit:
-            return None  # an incremental merge: no whole-table fingerprint
+    """The fingerprint of the last publish (maintenance commits in between are skipped).
+
+    The newest commit is read first, alone: it is the last publish but after upkeep, and
+    delta-rs reads every commit file a ``history(n)`` asks for; then the 50 newest."""
+    for limit in (1, 50):  # the 50 newest only when the newest does not say
+        commits = table.history(limit)
+        for commit in commits:
+            value = commit.get(FINGERPRINT_KEY)
+            if value is not None:
+                return str(value)
+            if "lakehouse.model" in commit:
+                return None  # an incremental merge: no whole-table fingerprint
+        if len(commits) < limit:
+            return None  # the table has no more commits
     return None
 
 

@@ -278,7 +278,7 @@ class DbtSession:
         on another manifest than ``for_manifest`` when given (a project file saved since the
         callbacks were made: they would judge its nodes by the older parse).
         """
-        from transform import dbt_events, dbt_plugin, fast_tests
+        from transform import dbt_events, dbt_plugin, dbt_warm, fast_tests
 
         if args[:1] != ["deps"]:
             self.ensure_deps()
@@ -287,6 +287,7 @@ class DbtSession:
             _switch_database(self.settings)
             dbt_plugin.use_settings(self.settings)
             dbt_events.install()  # events nothing reads are not made into messages
+            dbt_warm.install()  # plugins and the graph of a kept manifest made once
             full = [
                 *args,
                 *dbt_arguments(self.settings, user_vars),

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from lakehouse import Settings
-from transform.publish import ROW, SHADOW_SCHEMA, ModelSpec, Publisher
+from transform.publish import (
+    FINGERPRINT_KEY,
+    ROW,
+    SHADOW_SCHEMA,
+    ModelSpec,
+    Publisher,
+    _last_fingerprint,
+)
 
 PATHS = {
     # name: (unique key, diff_ranges_from, with _ingested_at)
@@ -138,3 +147,30 @@ def test_a_shadow_made_by_the_older_hash_is_rebuilt_not_trusted(
     assert done.mode != "unchanged", done
     assert published(settings)["name"] == "alice"
     assert publisher.publish(model).mode == "unchanged"
+
+
+def test_the_last_fingerprint_is_the_newest_publishs_past_upkeep(tmp_path: Path) -> None:
+    """``_last_fingerprint`` reads the newest commit alone first; the answer is the one the 50
+    newest give: the newest publish's fingerprint past commits that are neither (upkeep), none
+    past an incremental merge, none when no commit says."""
+    path = str(tmp_path / "t")
+    data = pa.table({"k": pa.array([1], pa.int64())})
+
+    def commit(metadata: dict[str, str]) -> DeltaTable:
+        write_deltalake(
+            path, data, mode="append", commit_properties=CommitProperties(custom_metadata=metadata)
+        )
+        return DeltaTable(path)
+
+    assert _last_fingerprint(commit({})) is None  # nothing says
+    assert _last_fingerprint(commit({FINGERPRINT_KEY: "a"})) == "a"  # the newest says
+    assert _last_fingerprint(commit({"upkeep": "x"})) == "a"  # past upkeep
+    for _ in range(3):
+        table = commit({})
+    assert _last_fingerprint(table) == "a"
+    assert _last_fingerprint(commit({"lakehouse.model": "m"})) is None  # a merge since
+    assert _last_fingerprint(commit({})) is None
+    assert _last_fingerprint(commit({FINGERPRINT_KEY: "b", "lakehouse.model": "m"})) == "b"
+    for _ in range(50):  # the fingerprint beyond the 50 newest is not looked for
+        table = commit({})
+    assert _last_fingerprint(table) is None
