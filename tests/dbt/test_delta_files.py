@@ -21,6 +21,7 @@ from transform.delta_files import (
     DEFAULT_DICTIONARY_LIMIT,
     LOW_DICTIONARY_LIMIT,
     ROW_GROUP_ROWS,
+    TINY_DICTIONARY_LIMIT,
     dictionary_limit,
     local_folder,
     write_files,
@@ -206,15 +207,49 @@ def _encodings(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, set[tu
     return found
 
 
+#: columns of a few values each, a quarter of the tiny limit at most: a status, a load time,
+#: a 50-value code; beside FEW_AND_MANY's columns of many values
+TINY_AND_MANY = f"""
+select i::bigint as id, (hash(i) % 100000)::bigint as customer,
+    timestamptz '2025-01-01' + to_seconds((hash(i * 3) % 31536000)::bigint) as at,
+    'x' || i as label, ['paid', 'shipped', 'cancelled'][(i % 3) + 1] as status,
+    timestamptz '2026-01-01 00:00:00+00' as ingested, (i % 50)::int as code
+from range({GROUPS_ROWS}) t(i)
+"""
+
+
+@pytest.mark.parametrize(
+    ("select", "expected", "few", "many"),
+    [
+        (
+            FEW_AND_MANY,
+            LOW_DICTIONARY_LIMIT,  # day (365 values) and shop (700) pass the tiny limit's quarter
+            ("status", "day", "shop", "ingested", "clustered"),
+            ("id", "customer", "at", "label"),
+        ),
+        (
+            TINY_AND_MANY,
+            TINY_DICTIONARY_LIMIT,
+            ("status", "ingested", "code"),
+            ("id", "customer", "at", "label"),
+        ),
+    ],
+    ids=["low", "tiny"],
+)
 def test_the_lower_dictionary_limit_writes_the_default_encodings(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    select: str,
+    expected: int,
+    few: tuple[str, ...],
+    many: tuple[str, ...],
 ) -> None:
     """Columns with few distinct values keep their dictionary and bloom filter, columns with
     many stay plain: what DuckDB's default limit writes, with less work (dictionary_limit)."""
-    con.execute(f"create table t as {FEW_AND_MANY}")
-    select = "select * from t"
+    con.execute(f"create table t as {select}")
     limit = dictionary_limit(con, "t", GROUPS_ROWS)
-    assert limit == LOW_DICTIONARY_LIMIT < DEFAULT_DICTIONARY_LIMIT
+    assert limit == expected < DEFAULT_DICTIONARY_LIMIT
+    select = "select * from t"
     write_files(con, select, tmp_path / "default", current=None, mode="overwrite", commit=_commit())
     write_files(
         con,
@@ -227,9 +262,9 @@ def test_the_lower_dictionary_limit_writes_the_default_encodings(
     )
     default, lower = _encodings(con, tmp_path / "default"), _encodings(con, tmp_path / "lower")
     assert lower == default
-    for column in ("status", "day", "shop", "ingested", "clustered"):  # a dictionary each
+    for column in few:  # a dictionary each
         assert all("DICTIONARY" in enc and bloom for enc, bloom in lower[column]), column
-    for column in ("id", "customer", "at", "label"):
+    for column in many:
         assert all("DICTIONARY" not in enc for enc, _ in lower[column]), column
     a = DeltaTable(str(tmp_path / "default")).to_pyarrow_table().sort_by("id")
     b = DeltaTable(str(tmp_path / "lower")).to_pyarrow_table().sort_by("id")
