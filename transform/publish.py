@@ -1659,16 +1659,26 @@ def _is_table(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
 
 
 def _row_groups(
-    cur: duckdb.DuckDBPyConnection, model: ModelSpec
+    cur: duckdb.DuckDBPyConnection, model: ModelSpec, group_rows: int | None = None
 ) -> list[tuple[Any, Any, int, int]] | None:
-    """The model table's row groups (``rowid`` order) by its single key: the key's min, max
-    and non-NULL count, and the group's rows; ``None`` for a view (no ``rowid``)."""
+    """The model table's row groups (``rowid`` order, ``group_rows`` each: by default
+    :data:`ROW_GROUP_ROWS`) by its single key: the key's min, max and non-NULL count, and the
+    group's rows; ``None`` for a view (no ``rowid``).
+
+    The group number is first cast to ``UTINYINT``: DuckDB then groups in a perfect hash
+    table (an array indexed by the number, its range known from the type) instead of
+    hashing each row's, 0.041 CPU s instead of 0.065 at 10M rows (82 groups). A table of
+    more than 256 groups (31.4M rows) fails that cast, and is grouped as before."""
     key = _q(model.unique_key[0])
+    aggregates = f"min({key}), max({key}), count({key}), count(*) from {model.relation}"
+    group = f"rowid // {int(group_rows or ROW_GROUP_ROWS)}"
     try:
-        found = cur.execute(
-            f"select min({key}), max({key}), count({key}), count(*) from {model.relation}"
-            f" group by rowid // {ROW_GROUP_ROWS} order by rowid // {ROW_GROUP_ROWS}"
-        ).fetchall()
+        try:
+            found = cur.execute(
+                f"select {aggregates} group by ({group})::utinyint order by ({group})::utinyint"
+            ).fetchall()
+        except duckdb.ConversionException:  # more than 256 groups
+            found = cur.execute(f"select {aggregates} group by {group} order by {group}").fetchall()
     except duckdb.Error:  # a view has no rowid
         return None
     return [(lo, hi, int(n), int(total)) for lo, hi, n, total in found]

@@ -294,3 +294,26 @@ def test_a_write_of_another_row_count_commits_nothing(
         rows=1000,
     )
     assert sorted(DeltaTable(str(folder)).to_pyarrow_table()["k"].to_pylist()) == list(range(1000))
+
+
+@pytest.mark.parametrize("groups", [1, 256, 257, 300])
+def test_the_row_groups_are_read_alike_past_256_groups(
+    conn: duckdb.DuckDBPyConnection, groups: int
+) -> None:
+    """_row_groups' perfect-hash form (the group number as UTINYINT) up to 256 groups, the
+    plain form past them (the cast fails): the same groups as a plain aggregate of each, in
+    order, NULL keys counted in the rows only; a view has none."""
+    size = 100
+    conn.execute(
+        "create table main.t as select case when i % 97 = 5 then null"
+        f" else (i * 7919) % 100000 end as k from range({groups * size - 37}) r(i)"
+    )
+    found = publish._row_groups(conn, spec("t"), size)
+    expected = conn.execute(
+        f"select min(k), max(k), count(k), count(*) from main.t group by rowid // {size}"
+        f" order by rowid // {size}"
+    ).fetchall()
+    assert found == [(lo, hi, int(n), int(total)) for lo, hi, n, total in expected]
+    assert len(found) == groups and sum(total for *_, total in found) == groups * size - 37
+    conn.execute("create view main.v as select * from main.t")
+    assert publish._row_groups(conn, spec("v"), size) is None
