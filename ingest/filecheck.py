@@ -652,7 +652,7 @@ def _check_parquet(
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow)
         plain = not schema.equals(pf.schema_arrow, True)
-        values = parquet.Values(schema)
+        values = parquet.Values(schema, parquet.hybrid_writer(pf.metadata))
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])

@@ -387,6 +387,73 @@ LAST_MICROSECOND = (LAST_DAY + 1) * 86_400_000_000 - 1
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
+#: The first day of the Gregorian calendar, 1582-10-15: before it, the hybrid Julian calendar
+#: of the JVM's legacy date classes (Hive before 3.1, Spark 2, Spark 3 in its LEGACY mode) names
+#: other days than the proleptic Gregorian calendar bronze keeps (10 days apart in 1582).
+GREGORIAN_DAY = days_from_civil(1582, 10, 15)
+
+
+def _spark_major(version: str) -> int:
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
+    """The writer of a Parquet file that may have written dates and timestamps before
+    1582-10-15 in the hybrid Julian calendar, or None for one known to use the proleptic
+    Gregorian calendar. Known so: a file carrying Arrow's schema (pyarrow, arrow-rs and the
+    writers on them), Spark 3 or later not in its LEGACY mode, Hive with
+    ``writer.date.proleptic``, and every writer not on parquet-mr (C++, Rust, Go, Python,
+    DuckDB). Not known: Spark before 3 or in LEGACY mode (``org.apache.spark.legacyDateTime``,
+    ``org.apache.spark.legacyINT96``), Hive before 3.1, and any other parquet-mr writer."""
+    kv = {
+        k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
+        for k, v in (metadata.metadata or {}).items()
+    }
+    created = metadata.created_by or ""
+    if "ARROW:schema" in kv:
+        return None
+    spark = kv.get("org.apache.spark.version")
+    if spark is not None:
+        legacy = any(
+            k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
+        )
+        if _spark_major(spark) >= 3 and not legacy:
+            return None
+        return f"Spark {spark}" + (" in its LEGACY mode" if legacy else "")
+    if kv.get("writer.date.proleptic", "").lower() == "true":
+        return None
+    hive = kv.get("writer.model.name")
+    if created.lower().startswith("parquet-mr") or hive is not None or "writer.time.zone" in kv:
+        return created + (f", writer model {hive}" if hive else "") or "a Hive writer"
+    return None
+
+
+def _gregorian(t: pa.DataType) -> int:
+    """1582-10-15 as the stored integer of a date or timestamp type."""
+    if pa.types.is_date32(t):
+        return GREGORIAN_DAY
+    unit = "ms" if pa.types.is_date64(t) else t.unit
+    return GREGORIAN_DAY * 86_400 * _PER_SECOND[unit]
+
+
+def _before_gregorian(
+    ints: pa.Array, t: pa.DataType, row_of: RowOf, name: str, writer: str
+) -> Refusal | None:
+    first = _gregorian(t)
+    low = pc.min(ints).as_py()
+    if low is None or low >= first:
+        return None
+    at = int(pc.index(pc.less(ints, first), True).as_py())
+    value = _text(ints[at].as_py(), t)
+    why = (
+        f"{value} is before 1582-10-15, and the file's writer ({writer}) may have written it in"
+        " the hybrid Julian calendar, where it names another day than in the proleptic Gregorian"
+        " calendar bronze keeps (10 days apart in 1582): refused rather than guessed"
+    )
+    return Refusal(name, row_of(at), value, why)
+
+
 def _bounds(t: pa.DataType) -> tuple[int, int] | None:
     """The least and greatest stored integer of a date or timestamp type bronze holds; None
     for a type every value of which it holds (nanoseconds: about 1677 to 2262)."""
@@ -582,7 +649,9 @@ def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     return Refusal(name, row_of(at), str(key), why)
 
 
-def _leaf_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+def _leaf_refusal(
+    leaf: pa.Array, row_of: RowOf, name: str, writer: str | None = None
+) -> Refusal | None:
     t = leaf.type
     if _is_text(t):
         return _text_refusal(leaf, row_of, name)
@@ -592,6 +661,10 @@ def _leaf_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
         return None
     ints = leaf.cast(pa.int32() if pa.types.is_date32(t) else pa.int64())
+    if writer is not None:
+        found = _before_gregorian(ints, t, row_of, name, writer)
+        if found is not None:
+            return found
     if bounds is not None:
         low_high = pc.min_max(ints)
         low, high = low_high["min"].as_py(), low_high["max"].as_py()
@@ -623,15 +696,16 @@ class Values:
     (a dictionary's values, not its rows), one group-by of each map array's keys; nothing
     for a file without dates, timestamps, strings or maps."""
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, writer: str | None = None) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]
+        self.writer = writer  # :func:`hybrid_writer`: dates before 1582-10-15 refused too
 
     def refusal(self, batch: pa.RecordBatch) -> Refusal | None:
         """The first value of ``batch`` the rules refuse (its row in the batch), or None."""
         for i in self.columns:
             name = batch.schema.field(i).name
             for leaf, row_of in _leaves(batch.column(i), _same_row):
-                found = _leaf_refusal(leaf, row_of, name)
+                found = _leaf_refusal(leaf, row_of, name, self.writer)
                 if found is not None:
                     return found
         return None

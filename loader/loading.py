@@ -860,14 +860,14 @@ class Loader:
             self.settings.meta_dir,
         )
         if source.kind == "parquet":
-            schema, batches, stack, count = open_parquet(
+            schema, batches, stack, count, writer = open_parquet(
                 source, self.settings.read_batch_rows, limits
             )
             with stack:
                 self._check_names(schema.names, target, contract)
                 plans = parquet_plans(schema, existing, declared)
                 typer = Typer(plans, policy, required=contract.required)
-                checked = parquet_checked(batches, schema)
+                checked = parquet_checked(batches, schema, writer)
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
             return

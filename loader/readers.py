@@ -1700,12 +1700,13 @@ def _parquet_batches(
 
 
 def parquet_checked(
-    batches: Iterator[pa.RecordBatch], schema: pa.Schema
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, writer: str | None = None
 ) -> Iterator[pa.RecordBatch]:
     """``batches`` by the landing dialect's Parquet rules (``lakehouse.parquet.Values``): a
     nanosecond timestamp that is no whole microsecond (bronze would lose it), or a date or
-    timestamp beyond the range bronze holds, refuses the file."""
-    values = parquet.Values(schema)
+    timestamp beyond the range bronze holds (or before 1582-10-15 from a ``writer`` that may
+    have used the hybrid Julian calendar), refuses the file."""
+    values = parquet.Values(schema, writer)
     if not values.columns:
         yield from batches
         return
@@ -1721,10 +1722,17 @@ def parquet_checked(
         yield batch
 
 
-def open_parquet(
-    source: Source, batch_rows: int, limits: Limits | None = None
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch], ExitStack, int]:
-    """A Parquet file's schema, batches (typed as written) and rows (as its footer says)."""
+class ParquetOpened(typing.NamedTuple):
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    stack: ExitStack
+    rows: int
+    writer: str | None
+
+
+def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) -> ParquetOpened:
+    """A Parquet file's schema, batches (typed as written), rows (as its footer says) and
+    writer, when it may have used the hybrid Julian calendar (``parquet.hybrid_writer``)."""
     limits = limits or Limits()
     stack = ExitStack()
     try:
@@ -1761,7 +1769,9 @@ def open_parquet(
         batches = _parquet_batches(file, batch_rows, mapped)
         if not schema.equals(file.schema_arrow, True):
             batches = (parquet.plain_batch(batch, schema) for batch in batches)
-        return schema, batches, stack, file.metadata.num_rows
+        return ParquetOpened(
+            schema, batches, stack, file.metadata.num_rows, parquet.hybrid_writer(file.metadata)
+        )
     except FileRejected:
         stack.close()
         raise

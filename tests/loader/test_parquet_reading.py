@@ -66,7 +66,7 @@ def _tables(draw: st.DrawFn) -> pa.Table:
 
 
 def _through_the_loader_reader(path: Path, batch_rows: int) -> pa.Table:
-    schema, batches, stack, count = open_parquet(detect(path), batch_rows)
+    schema, batches, stack, count, _ = open_parquet(detect(path), batch_rows)
     with stack:
         table = pa.Table.from_batches(list(batches), schema)
     assert count == table.num_rows
