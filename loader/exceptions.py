@@ -5,6 +5,8 @@ LakehouseError (lakehouse.exceptions)
     ├── LoaderBusyError   another loader holds the lock on this lakehouse
     └── FileRejected      one landing file cannot be loaded: it goes to quarantine, others flow
 ReadAgain                 a file must be read again another way (nothing read of it is kept)
+FileChanging              another process began to write or cut a file while it was read: it
+                          is left for the next pass (nothing read of it is kept)
 """
 
 from __future__ import annotations
@@ -85,3 +87,9 @@ class ReadAgain(Exception):
         self.exact = exact
         self.every_key = every_key
         self.block = block
+
+
+class FileChanging(Exception):
+    """Another process opened a landing file to write, or cut it short, while the loader read it
+    through a memory map (the read lease showed the break, ``loader.readers``): what was read
+    is dropped and the file is left where it is for the next pass, read whole once it is."""

@@ -48,7 +48,7 @@ from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
 from loader import landing, nested, own_files
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
-from loader.exceptions import FileRejected, LoaderBusyError, ReadAgain, RejectKind
+from loader.exceptions import FileChanging, FileRejected, LoaderBusyError, ReadAgain, RejectKind
 from loader.fitting import (
     OBJECT,
     ColumnPlan,
@@ -588,7 +588,7 @@ class Loader:
                 continue  # taken already
             try:
                 target = self._read_file(bronze, arrival, target, pending, partial, summary, seen)
-            except (FileRejected, _Deferred) as exc:
+            except (FileRejected, _Deferred, FileChanging) as exc:
                 try:  # an already loaded file is not refused: its identity decides first
                     file, _ = self._settle(arrival, summary, bronze, seen)
                 except _Settled:
@@ -597,6 +597,8 @@ class Loader:
                 if isinstance(exc, FileRejected):
                     self._reject(summary, bronze, file, exc, partial)
                 else:
+                    if isinstance(exc, FileChanging):  # read whole at the next pass, as it is then
+                        self._roll_back_pieces(summary, bronze, file, partial)
                     target = bronze.schema()  # its committed pieces may have added columns
                     log.info("%s/%s is left for the next pass: %s", file.table, file.name, exc)
             except _Settled:
@@ -1262,6 +1264,16 @@ class Loader:
         if retire:
             landing.retire(self.settings, file)
 
+    def _roll_back_pieces(
+        self, summary: LoadSummary, bronze: Bronze, file: LandingFile, partial: set[str]
+    ) -> None:
+        """Delete a file's committed pieces (one commit), if any."""
+        if file.batch_id in partial or 0 < bronze.watermark(file.batch_id) < COMPLETE:
+            version = bronze.roll_back(file.batch_id)
+            partial.discard(file.batch_id)
+            self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
+            log.warning("rolled back the committed pieces of %s/%s", file.table, file.name)
+
     def _reject(
         self,
         summary: LoadSummary,
@@ -1270,10 +1282,7 @@ class Loader:
         exc: FileRejected,
         partial: set[str],
     ) -> None:
-        if file.batch_id in partial or 0 < bronze.watermark(file.batch_id) < COMPLETE:
-            version = bronze.roll_back(file.batch_id)
-            self._emit(summary, LoadEvent(bronze.name, version, (file.batch_id,), 0))
-            log.warning("rolled back the committed pieces of %s/%s", file.table, file.name)
+        self._roll_back_pieces(summary, bronze, file, partial)
         try:
             moved = landing.quarantine(self.settings, file, exc)
         except (landing.Replaced, FileNotFoundError):

@@ -27,7 +27,9 @@ as the file names them; ``loader.fitting`` types them. Parquet is read typed, as
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import fcntl
 import functools
 import io
 import logging
@@ -36,6 +38,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import typing
@@ -54,7 +57,7 @@ import pyarrow.parquet as pq
 from lakehouse import dialect, parquet
 from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
 from lakehouse.formats import open_bounded as _open_bounded
-from loader.exceptions import FileRejected, ReadAgain
+from loader.exceptions import FileChanging, FileRejected, ReadAgain
 
 try:
     import hyperscan
@@ -328,26 +331,54 @@ def _check_quotes(path: Path, delimiter: str, stop: threading.Event | None = Non
 def _holds_quote(path: Path, stop: threading.Event | None = None) -> bool:
     """Whether the file holds a ``"``: one search over the file mapped into memory (the page
     cache's pages, no copy; a quote-free file of 600 MB: 0.08 CPU s, against 0.23 s read in
-    blocks and counted)."""
+    blocks and counted), under a read lease (:func:`_leased`); True (the block scan reads it)
+    without one, or when another process begins to write or cut the file."""
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             return False
-        try:
-            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-        except (OSError, ValueError):  # a file system that cannot map: the block scan
+        if not _leased(f.fileno()):
             return True
-        with mapped:
-            mapped.madvise(mmap.MADV_SEQUENTIAL)
-            for start in range(0, size, _SCAN_WINDOW):  # pages searched leave at once
-                if stop is not None and stop.is_set():
-                    return False
-                end = min(start + _SCAN_WINDOW, size)
-                found = mapped.find(b'"', start, end)
-                mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
-                if found >= 0:
-                    return True
+        try:
+            try:
+                mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            except (OSError, ValueError):  # a file system that cannot map: the block scan
+                return True
+            with mapped:
+                mapped.madvise(mmap.MADV_SEQUENTIAL)
+                for start in range(0, size, _SCAN_WINDOW):  # pages searched leave at once
+                    if stop is not None and stop.is_set():
+                        return False
+                    if _lease_broken(f.fileno()):
+                        return True  # its pages may go: the block scan reads what is there
+                    end = min(start + _SCAN_WINDOW, size)
+                    found = mapped.find(b'"', start, end)
+                    mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
+                    if found >= 0:
+                        return True
+        finally:
+            _unlease(f.fileno())
     return False
+
+
+@contextlib.contextmanager
+def _whole(f: typing.BinaryIO) -> Iterator[mmap.mmap | bytes]:
+    """A file's bytes at once for a refusal's words: mapped under a read lease
+    (:func:`_leased`; :class:`FileChanging` after the use when another process began to write
+    or cut the file meanwhile, the words then being of bytes that may not stay), or read into
+    memory where no lease can be had (a file cut short while read is then only shorter)."""
+    fd = f.fileno()
+    if not os.fstat(fd).st_size or not _leased(fd):
+        f.seek(0)
+        yield f.read()
+        return
+    try:
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as whole:
+            yield whole
+        if _lease_broken(fd):
+            raise FileChanging(CHANGING)
+    finally:
+        _unlease(fd)
 
 
 _SCAN_WINDOW = 4096 * mmap.PAGESIZE  # 16 MiB with 4 KiB pages
@@ -562,32 +593,75 @@ def open_csv(
     return TextFile(names, batches(), line_of, stack)
 
 
+def _leased(fd: int) -> bool:
+    """Take a read lease (Linux ``F_SETLEASE``) on ``fd`` (open to read): while it is held,
+    another process opening the file to write or cutting it (``truncate``, ``O_TRUNC``) waits
+    until the lease is given back (at most ``/proc/sys/fs/lease-break-time``, 45 s by default)
+    and :func:`_lease_broken` tells. A read through a memory map that stops there never touches
+    a page past the end of a file cut short, which is SIGBUS: the process would die. The break's
+    notice is SIGURG, which is ignored (SIGIO, the default, would end the process). False when
+    no lease can be had (a process has the file open to write; a file not this user's; a file
+    system without leases): then the file is read, not mapped."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError:
+        return False
+    return True
+
+
+def _lease_broken(fd: int) -> bool:
+    """Whether another process waits to write or cut the file leased on ``fd``."""
+    return bool(fcntl.fcntl(fd, fcntl.F_GETLEASE) != fcntl.F_RDLCK)
+
+
+def _unlease(fd: int) -> None:
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    except OSError:  # broken and given back by the kernel already
+        pass
+
+
+#: Why a file read through a memory map is left for the next pass (:class:`FileChanging`).
+CHANGING = "another process opened the file to write or cut it short while it was read"
+
+
 class _Mapped:
     """A CSV or Parquet file mapped into memory for pyarrow's reader: its blocks are the page
     cache's pages (no read into freshly allocated buffers, which cost the 10M-row CSV about 0.3
     CPU s in page faults and copies on pyarrow's I/O thread). :meth:`release` drops the pages
     read so far from this process (they stay in the page cache; a page needed again is mapped
-    again), so the resident size follows the block, not the file."""
+    again), so the resident size follows the block, not the file. Mapped only under a read
+    lease (:func:`_leased`), which :meth:`release` checks after each batch: a file another
+    process begins to write or cut is given up (:class:`FileChanging`) before its bytes go."""
 
-    def __init__(self, mapped: mmap.mmap) -> None:
+    def __init__(self, mapped: mmap.mmap, file: typing.BinaryIO) -> None:
         self._mapped = mapped
+        self._file = file
         self.reader = pa.BufferReader(pa.py_buffer(mapped))
 
     @classmethod
     def of(cls, path: Path, stack: ExitStack) -> _Mapped | None:
-        with path.open("rb") as f:
-            if os.fstat(f.fileno()).st_size == 0:
-                return None
-            try:
-                mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-            except (OSError, ValueError):  # a file system that cannot map: read as a file
-                return None
+        f = path.open("rb")
+        try:
+            if os.fstat(f.fileno()).st_size == 0 or not _leased(f.fileno()):
+                f.close()
+                return None  # nothing to map, or no lease: read as a file
+            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        except (OSError, ValueError):  # a file system that cannot map: read as a file
+            _unlease(f.fileno())
+            f.close()
+            return None
         mapped.madvise(mmap.MADV_SEQUENTIAL)
-        one = cls(mapped)
+        one = cls(mapped, f)
         stack.callback(one.close)
         return one
 
     def release(self) -> None:
+        """Drop the pages read so far; :class:`FileChanging` when another process waits to
+        write or cut the file."""
+        if _lease_broken(self._file.fileno()):
+            raise FileChanging(CHANGING)
         self._mapped.madvise(mmap.MADV_DONTNEED)
 
     def close(self) -> None:
@@ -596,6 +670,8 @@ class _Mapped:
             self._mapped.close()
         except BufferError:  # pyarrow still holds the buffer: unmapped when it lets go
             pass
+        _unlease(self._file.fileno())
+        self._file.close()
 
 
 class _LineBreakAtEnd(io.RawIOBase):
@@ -1118,11 +1194,7 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
         # text after a whole array, or the array cut short: msgspec's parse of the file (the
         # refusal's path only) tells which, as the API's does
         start = len(dialect.BOM_UTF8) if head.startswith(dialect.BOM_UTF8) else 0
-        with (
-            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as whole,
-            memoryview(whole) as view,
-            view[start:] as text,
-        ):
+        with _whole(f) as whole, memoryview(whole) as view, view[start:] as text:
             try:
                 msgspec.json.decode(text, type=msgspec.Raw)
             except RecursionError:  # nested past msgspec's limit: cut short, as said
@@ -1147,11 +1219,7 @@ def _json_values_cause(path: Path) -> str | None:
     msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
     says it (DuckDB names a byte inside the record and counts records from 2); None when
     msgspec reads the file. The refusal's path only."""
-    with (
-        path.open("rb") as f,
-        mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as whole,
-        memoryview(whole) as view,
-    ):
+    with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
         pos, first, array = 0, True, False
         while True:
             while pos < len(whole) and whole[pos] in b" \t\r\n":
