@@ -1868,26 +1868,46 @@ _LAST_US = 253_402_300_799_999_999
 def _unbounded_times(
     cur: duckdb.DuckDBPyConnection, select: str, schema: pa.Schema | None = None
 ) -> list[str]:
-    """The timestamp and date columns of ``select`` (a query or relation) holding a value no
-    Delta reader can bound (past 9999-12-31, before year 1, infinite: DuckDB computes them).
+    """The columns of ``select`` (a query or relation) holding a timestamp or date no Delta
+    reader can bound (past 9999-12-31, before year 1, infinite: DuckDB computes them), as a
+    column or as a field of a struct at any depth.
 
     A file's add action gets no bound for such a column (delta-rs's string for it deltalake
     reads as none), and deltalake's Arrow dataset then skips the whole file for any filter on
     it: the publish keeps these columns out of the table's statistics columns instead
-    (:func:`lakehouse.delta_stats.guard`), which costs only skipping by them."""
+    (:func:`lakehouse.delta_stats.guard`), which costs only skipping by them. delta-rs writes
+    bounds for a struct's fields too (``{"s": {"t": "+10000-01-01T00:00:00Z"}}``), so a struct
+    holding such a field leaves them whole; a list's or a map's values get no bounds."""
     if schema is None:
         schema = cur.sql(f"select * from ({select}) limit 0").to_arrow_reader(1).schema
-    times = [f.name for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date32(f.type)]
-    if not times:
+    leaves = [(f.name, path) for f in schema for path in _time_leaves(_q(f.name), f.type)]
+    if not leaves:
         return []
-    # from each column's least and greatest value (infinities sort at the ends): a value out
+    # from each leaf's least and greatest value (infinities sort at the ends): a value out
     # of range makes one of them so. The same answer as testing every row (a property test
     # compares them), for a hundredth of its CPU at 10M rows (min/max of a table's column
     # cost DuckDB next to nothing; isinf and epoch_us of every value 0.07 s)
     checks = ", ".join(
-        f"(isinf(min({_q(n)})) or isinf(max({_q(n)})) or epoch_us(min({_q(n)})) < {_FIRST_US}"
-        f" or epoch_us(max({_q(n)})) > {_LAST_US})"
-        for n in times
+        f"(isinf(min({p})) or isinf(max({p})) or epoch_us(min({p})) < {_FIRST_US}"
+        f" or epoch_us(max({p})) > {_LAST_US})"
+        for _, p in leaves
     )
     [found] = cur.sql(f"select {checks} from ({select})").fetchall()
-    return [name for name, far in zip(times, found, strict=True) if far]
+    far = {name for (name, _), out in zip(leaves, found, strict=True) if out}
+    return [f.name for f in schema if f.name in far]
+
+
+def _time_leaves(expr: str, kind: pa.DataType) -> list[str]:
+    """The SQL of each timestamp or date reachable from ``expr`` (of Arrow type ``kind``)
+    through struct fields only (the places Delta keeps bounds of)."""
+    if pa.types.is_timestamp(kind) or pa.types.is_date32(kind):
+        return [expr]
+    if not pa.types.is_struct(kind):
+        return []
+    return [
+        leaf
+        for i in range(kind.num_fields)
+        for leaf in _time_leaves(
+            f"struct_extract({expr}, {_lit(kind.field(i).name)})", kind.field(i).type
+        )
+    ]

@@ -3,6 +3,7 @@ and every Delta reader still finds their rows (transform.publish, transform.delt
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -266,3 +267,48 @@ def test_an_append_keeps_the_statistics_of_times_readers_can_bound(
     assert STATS_COLUMNS not in table.metadata().configuration
     names = pa.table(table.get_add_actions(flatten=True)).schema.names
     assert "min.valid_to" in names and "max.until" in names
+
+
+@pytest.mark.parametrize(
+    "far",
+    [
+        "timestamptz '9999-12-31 00:00:00+00' + interval 2 days",
+        "'-infinity'::timestamptz",
+        "date '0001-01-01' - 5",
+    ],
+)
+def test_a_time_past_9999_inside_a_struct_leaves_the_statistics(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, far: str
+) -> None:
+    """A struct's fields get bounds from delta-rs too (``{"span": {"to": "+10000-01-01..."}}``,
+    a string no reader takes as a bound): a struct holding such a time at any depth leaves the
+    statistics whole, as a column holding one does, before delta-rs writes a file (an append,
+    a merge). Before, only top-level columns were looked at, and the appended file's add action
+    carried the unreadable bound. A struct of times readers can bound keeps its statistics."""
+    conn.execute(
+        "create table main.spans as select i::bigint as k,"
+        " {'from': timestamptz '2024-01-01 00:00:00+00',"
+        "  'deep': {'to': timestamptz '2024-01-01 00:00:00+00'}} as span,"
+        " {'on': date '2024-01-01'} as near from range(3) t(i)"
+    )
+    settings = Settings(root=tmp_path)
+    publisher = Publisher(settings, conn)
+    model = _model("spans")
+    assert publisher.publish(model).mode == "overwrite"
+    conn.execute(
+        "insert into main.spans values (3, {'from': timestamptz '2024-01-01 00:00:00+00',"
+        f" 'deep': {{'to': {far}}}}}, {{'on': date '2024-01-02'}})"
+    )
+    assert publisher.publish(model).mode == "append"  # written by delta-rs, with its bounds
+    table = DeltaTable(str(settings.dados / "gold" / "spans"))
+    listed = table.metadata().configuration[STATS_COLUMNS]
+    assert "span" not in listed and "`near`" in listed and "`k`" in listed, listed
+    bounded = []
+    for commit in sorted(Path(table.table_uri.removeprefix("file://")).glob("_delta_log/*.json")):
+        for line in commit.read_text().splitlines():
+            add = json.loads(line).get("add")
+            if add and add.get("stats"):
+                stats = json.loads(add["stats"])
+                bounded += [k for k in ("span", "near") if k in stats.get("minValues", {})]
+    assert "span" not in bounded, bounded  # no add action bounds it (delta-rs wrote "+10000-")
+    assert arrow_dataset(table).count_rows() == 4
