@@ -510,6 +510,13 @@ class Ledger:
         with self._connect() as db:
             db.execute("delete from leases where table_name = ? and owner = ?", (table, owner))
 
+    def leases_held(self) -> list[str]:
+        """The owners of every lease in the ledger, expired or not: a worker holding one, or one
+        that never gave it back (killed, or stalled past it: it may still be writing)."""
+        with self._connect(write=False) as db:
+            rows = db.execute("select distinct owner from leases order by owner").fetchall()
+        return [str(row["owner"]) for row in rows]
+
     def lease_owner(self, table: str, *, now: float) -> str | None:
         """Who holds an unexpired lease on ``table`` (None: nobody)."""
         with self._connect(write=False) as db:

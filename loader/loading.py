@@ -1313,9 +1313,20 @@ class Loader:
         local bronze tables (``loader.own_files.uncommitted``), holding the one-loader lock
         since ``before``: no other loader writes, and this one has not begun. Only after a
         holder that never let go of the lock (a loader that lets go left no such file: a write
-        that fails deletes its own)."""
+        that fails deletes its own). Nothing while the ledger holds a lease of a loader worker
+        (``loader_lease_s > 0``: they take no lock, so one may be writing now)."""
         if not isinstance(self.settings.dados, Path):
             return  # our own files are written to local tables only
+        workers = self.ledger.leases_held()
+        if workers:  # a leased worker's write may be in flight, its file not committed yet
+            log.warning(
+                "the ledger holds leases of loader workers (%s): this loader, which takes the "
+                "lock, deletes no uncommitted file (a worker's write may be in flight; the "
+                "bronze vacuum deletes a dead one). Do not run a locking loader beside leased "
+                "workers on one lakehouse",
+                ", ".join(workers),
+            )
+            return
         try:
             folders = sorted(
                 e.name for e in os.scandir(self.settings.dados / "bronze") if e.is_dir()

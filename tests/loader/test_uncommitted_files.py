@@ -13,6 +13,7 @@ from deltalake import DeltaTable
 from loader_support import bronze, csv_rows, drop
 
 from lakehouse import Settings
+from lakehouse.ledger import Ledger
 from loader import Loader, own_files
 
 
@@ -97,3 +98,26 @@ def test_a_table_naming_a_retention_it_cannot_read_is_left_alone(settings: Setti
     assert own_files.uncommitted(folder, time.time()) == [orphan]
     _aged(orphan, 3 * 3600)  # past the table's tombstone retention: the vacuum's
     assert own_files.uncommitted(folder, time.time()) == []
+
+
+def test_a_locking_loader_sweeps_nothing_while_leased_workers_hold_leases(
+    settings: Settings,
+) -> None:
+    """Leased workers (``loader_lease_s > 0``) take no lock: a worker's file may be written and
+    not yet committed when a locking loader starts after a killed one. Its sweep would delete
+    that file (the worker's commit then names a file that is gone), so while the ledger holds
+    any lease, live or never given back, the sweep deletes nothing; once the leases are given
+    back it sweeps as before."""
+    folder = _load_three(settings)
+    in_flight = _aged(folder / _own_name(), 60)  # a worker's write, its commit to come
+    ledger = Ledger.of(settings)
+    assert ledger.take_lease("t", "host:99:abc", 30.0, now=time.time())
+    _killed_before(settings)
+    Loader(settings).load_pending()
+    assert in_flight.exists()
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == list(range(15))
+
+    ledger.release_lease("t", "host:99:abc")  # the worker stopped in good order
+    _killed_before(settings)
+    Loader(settings).load_pending()
+    assert not in_flight.exists()  # a file no one will commit: swept as before
