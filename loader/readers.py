@@ -779,7 +779,10 @@ class _CsvProblem:
 #: ``[`` or ``,`` is at risk by itself (``nan`` or a closing brace may follow it; rare outside
 #: pretty-printed JSON, which is then read exactly: slower, the same values). In a string it
 #: trips too: harmless, slower. A match spans at most 37 bytes (a longer digit run is the first
-#: case). :data:`_LITERAL_AT_RISK` is the alternatives of :data:`_AT_RISK` and :data:`_EXPONENT`.
+#: case). A vertical tab or form feed, which DuckDB skips between values though it is no JSON
+#: whitespace (RFC 8259: space, tab, LF, CR), sends the file to the exact reading, which
+#: refuses one outside a blank line as the API does (:func:`_stray_blank`).
+#: :data:`_LITERAL_AT_RISK` is the alternatives of :data:`_AT_RISK` and :data:`_EXPONENT`.
 _AT_RISK = (
     rb"[0-9.]{17}",
     rb"-0[,}\] \t\r\n]",
@@ -787,6 +790,7 @@ _AT_RISK = (
     rb"[:\[,][ \t\r\n]{0,23}[-+]?(?i:nan|inf)",
     rb",[ \t\r\n]{0,23}[}\]]",
     rb"[:\[,][ \t\r\n]{24}",
+    rb"[\x0b\x0c]",
 )
 _EXPONENT = rb"[^0-9A-Za-z_.+-]-?[0-9.]{1,16}[eE][-+]?[0-9]{1,16}[,}\] \t\r\n]"
 #: The alternative slow to search for (Hyperscan: 0.13 of 0.19 CPU s over 141 MB) is found by a
@@ -1649,6 +1653,9 @@ def _json_exact(
     the same pass (none repeated, none beyond the columns: a later key raises
     :class:`ReadAgain` to list every key first); msgspec decodes them a batch at a time, so
     memory follows the batch, not the file."""
+    stray = _stray_blank(path, kind)
+    if stray is not None:
+        raise _not_utf8(path, stray)  # a byte that is not UTF-8 is named first, as the API does
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     try:
@@ -1692,6 +1699,74 @@ def _json_exact(
             raise _json_error(exc, path) from exc
 
     return TextFile(names, stream(), line_of, stack, json=True)
+
+
+def _stray_blank(path: Path, kind: Kind) -> FileRejected | None:
+    """The refusal of a JSON file holding a vertical tab or form feed where the API refuses it
+    (RFC 8259's whitespace is space, tab, LF and CR; DuckDB skips any C ``isspace`` byte between
+    values), or None. The API reads a line holding only whitespace (``bytes.strip``) as blank,
+    in an NDJSON file and in a ``.json`` file of objects one after another; a ``.json`` array is
+    one JSON text to it, where any such byte refuses the file. Inside a string such a byte is a
+    control character, refused by both already. Searched by blocks (``bytes.find``); only a
+    file the number search sent to the exact reading (:data:`_AT_RISK`) is searched."""
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(dialect.BOM_UTF8 + b" \t\r\n")[:1]
+        array = kind != "ndjson" and head == b"["
+        f.seek(0)
+        base, carry = 0, b""  # the bytes of the line the block begins in, before the block
+        while block := f.read(_BLOCK):
+            data = carry + block
+            start = 0
+            while True:
+                hits = [i for i in (data.find(b"\x0b", start), data.find(b"\x0c", start)) if i >= 0]
+                if not hits:
+                    break
+                at = min(hits)
+                if array:  # one JSON text: any such byte refuses it
+                    return _stray_refusal(path, kind, base - len(carry) + at, b"")
+                begin = data.rfind(b"\n", 0, at) + 1
+                end = data.find(b"\n", at)
+                if end < 0 and len(block) == _BLOCK:
+                    break  # the line goes on in the next block
+                line = data[begin : len(data) if end < 0 else end]
+                if array or line.strip():
+                    return _stray_refusal(path, kind, base - len(carry) + at, line)
+                start = len(data) if end < 0 else end
+            cut = data.rfind(b"\n") + 1
+            base += len(block)
+            carry = data[cut:]
+    return None
+
+
+def _stray_refusal(path: Path, kind: Kind, offset: int, line: bytes) -> FileRejected:
+    """The refusal of a vertical tab or form feed at ``offset`` on ``line``: in msgspec's words,
+    as the API says it (a ``.json`` file: :func:`_json_values_cause`; an NDJSON line: its
+    decode, named by its line)."""
+    if kind != "ndjson":
+        cause = _json_values_cause(path)
+        if cause is not None:
+            return FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
+    number = _line_at(path, offset)
+    try:
+        msgspec.json.decode(line)
+        why = "JSON is malformed"
+    except (msgspec.DecodeError, RecursionError) as exc:
+        why = str(exc)
+    name = "vertical tab (0x0B)" if _byte_at(path, offset) == b"\x0b" else "form feed (0x0C)"
+    if path.name == _WITHOUT_BOM:  # counted from the file's start, as the API counts
+        offset += len(dialect.BOM_UTF8)
+    return FileRejected(
+        "unparseable",
+        f"malformed JSON (line {number}): {why} (a {name} at byte {offset} of the file: JSON's "
+        "whitespace is space, tab, line feed and carriage return)",
+        line=number,
+    )
+
+
+def _byte_at(path: Path, offset: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(1)
 
 
 def _odd_record(text: str, names: list[str], line: int | None) -> None:
