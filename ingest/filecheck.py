@@ -625,6 +625,9 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     unread = parquet.unread_values(metadata)
     if unread is not None:
         raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    disagreement = parquet.count_disagreement(metadata)
+    if disagreement is not None:  # the loader's unparseable
+        raise FileError(f"the file does not parse as Parquet: {disagreement}")
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
@@ -712,7 +715,8 @@ def _parquet_texts(
 
 
 def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's batches; 413 for one too large to read (the loader's ``too_large``)."""
+    """The file's batches; 413 for one too large to read (the loader's ``too_large``), 400 for
+    fewer or more records than the footer says (``parquet.count_read_disagreement``)."""
     batches = pf.iter_batches(batch_size=batch_rows)
     rows = 0
     while True:
@@ -724,6 +728,9 @@ def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
                 raise FileError(large, 413) from exc
             raise
         if batch is None:
+            short = parquet.count_read_disagreement(pf.metadata, rows)
+            if short is not None:  # the loader's unparseable
+                raise FileError(f"the file does not parse as Parquet: {short}")
             return
         rows += batch.num_rows
         yield batch

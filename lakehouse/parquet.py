@@ -876,6 +876,50 @@ def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     return None
 
 
+#: Writers known to leave the footer's count of records unset (0) over row groups that hold
+#: records: parquet-rs 0.x (apache/parquet-testing's ``repeated_no_annotation.parquet``).
+_UNCOUNTED_FOOTER = ("parquet-rs version 0.",)
+
+
+def _grouped_rows(metadata: pq.FileMetaData) -> int:
+    return sum(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+
+
+def count_disagreement(metadata: pq.FileMetaData) -> str | None:
+    """Why the footer's counts of records disagree with each other, or None: its records and
+    its row groups' sum (but a 0 from a writer known to leave it unset), and each row group's
+    records and a flat column's values (one a record, a null counted). A reader stops at what
+    the pages hold, so a footer saying more than they do is a truncated or corrupt file whose
+    missing records would go without a word (Impala refuses such files as corrupt). Reads only
+    the footer."""
+    declared = metadata.num_rows
+    held = _grouped_rows(metadata)
+    unset = declared == 0 and (metadata.created_by or "").startswith(_UNCOUNTED_FOOTER)
+    if held != declared and not unset:
+        return f"the footer says {declared} records, its row groups hold {held}: a corrupt file"
+    schema = metadata.schema
+    flat = [i for i in range(len(schema)) if schema.column(i).max_repetition_level == 0]
+    for at in range(metadata.num_row_groups):
+        group = metadata.row_group(at)
+        for i in flat:
+            values = group.column(i).num_values
+            if values != group.num_rows:
+                return (
+                    f"row group {at} says {group.num_rows} records, its column "
+                    f"{schema.column(i).path!r} holds {values} values: a corrupt file"
+                )
+    return None
+
+
+def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:
+    """Why ``read`` records read from a file of footer ``metadata`` are refused, or None: a page
+    holding fewer values than its column chunk says is read short without an error."""
+    declared = _grouped_rows(metadata)  # the footer's count, where count_disagreement passed
+    if read == declared:
+        return None
+    return f"the footer says {declared} records, its pages hold {read}: a corrupt file"
+
+
 # -- batches too large to read --------------------------------------------------------------------
 
 #: What pyarrow raises when a batch of a nested column holds more than one Arrow array does.

@@ -1865,6 +1865,21 @@ def parquet_checked(
         yield batch
 
 
+def _parquet_counted(
+    batches: Iterator[pa.RecordBatch], metadata: pq.FileMetaData
+) -> Iterator[pa.RecordBatch]:
+    """``batches``, then a refusal when they held fewer or more records than the footer says
+    (``lakehouse.parquet.count_read_disagreement``: a page short of its column chunk's count is
+    read short without an error), in the API's words."""
+    rows = 0
+    for batch in batches:
+        rows += batch.num_rows
+        yield batch
+    short = parquet.count_read_disagreement(metadata, rows)
+    if short is not None:
+        raise FileRejected("unparseable", f"the file does not parse as Parquet: {short}")
+
+
 class ParquetOpened(typing.NamedTuple):
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
@@ -1892,6 +1907,9 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
             raise FileRejected(
                 "unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0]
             )
+        disagreement = parquet.count_disagreement(file.metadata)
+        if disagreement is not None:  # the API's 400, in its words
+            raise FileRejected("unparseable", f"the file does not parse as Parquet: {disagreement}")
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise FileRejected(
@@ -1909,7 +1927,7 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         if not schema.names:
             none = parquet.no_columns(file.metadata.num_rows)
             raise FileRejected("empty", none or "the file holds no records")
-        batches = _parquet_batches(file, batch_rows, mapped)
+        batches = _parquet_counted(_parquet_batches(file, batch_rows, mapped), file.metadata)
         if not schema.equals(file.schema_arrow, True):
             batches = (parquet.plain_batch(batch, schema) for batch in batches)
         return ParquetOpened(

@@ -1,0 +1,78 @@
+"""Parquet files whose footer's counts of records disagree with their pages: Impala's test files
+``zero_rows_one_row_group.parquet`` (footer 0 records, one row group of 1) and
+``huge_num_rows.parquet`` (footer and row group 4,294,967,294 records, its column 1 value), from
+apache/impala@b21595276c testdata/data/ (Apache-2.0, 236 and 314 bytes, embedded). Arrow reads
+1 record of each without a word; both were taken (202) and loaded as 1 row, where Impala refuses
+the first as corrupt (review finding auditE 08). Both refuse them now, in the same words, from
+the footer alone (``lakehouse.parquet.count_disagreement``), and a file of several row groups
+and nested columns, whose counts agree, still loads (as does parquet-rs 0.3's footer of 0 over
+its row groups: ``tests/adversary/test_parquet_corpus.py``, ``repeated_no_annotation.parquet``).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from adversary_support import run
+
+from lakehouse import parquet
+from lakehouse.settings import Settings
+
+ZERO_ROWS_ONE_ROW_GROUP = bytes.fromhex(
+    "5041523115041508150c4c150215040000040c010000001500151215162c150215041506150800000920020000000201"
+    "01020026661c150219350604001918035f6330150216021656165e262e260800001502192c4806736368656d61150200"
+    "1502250218035f6330001600191c191c26661c150219350604001918035f6330150216021656165e262e26080000165e"
+    "160200284e696d70616c612076657273696f6e20322e382e302d534e415053484f5420286275696c6420363463333934"
+    "3832376162366638386533393534356463366337623461623165356262303063393129009300000050415231"
+)
+HUGE_NUM_ROWS = bytes.fromhex(
+    "5041523115041508150c4c150215040000040c7b0000001500151215162c15021504150615081c18047b00000018047b"
+    "00000000000009200200000002010102002682011c1502193504080619180169150216021672167a262e26081c18047b"
+    "00000018047b00000000192c150415041502001500150415020000001502192c4806736368656d611502001502250218"
+    "01690016fcffffff1f191c191c2682011c1502193504080619180169150216021672167a262e26081c18047b00000018"
+    "047b00000000192c15041504150200150015041502000000167a16fcffffff1f00284e696d70616c612076657273696f"
+    "6e20322e392e302d534e415053484f5420286275696c6420626132363133616266623339333537383433653061366535"
+    "646664326435656434396233366561332900b600000050415231"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("zero_rows", ZERO_ROWS_ONE_ROW_GROUP, "the footer says 0 records, its row groups hold 1"),
+        ("huge_rows", HUGE_NUM_ROWS, "says 4294967294 records, its column 'i' holds 1 values"),
+    ],
+)
+def test_a_footer_disagreeing_with_its_pages_refuses_the_file(
+    module_lakehouse: Settings, name: str, data: bytes, said: str
+) -> None:
+    assert pq.read_table(io.BytesIO(data)).num_rows == 1  # what Arrow reads, without a word
+    outcome = run(module_lakehouse, [(name, f"{name}.parquet", data)], rows=False)[name]
+    assert outcome.api_status == 400 and said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "loaded as read: the footer's counts were not looked at"
+    assert outcome.refused["kind"] == "unparseable", outcome.refused
+    assert said in outcome.refused["reason"], outcome.refused
+    assert outcome.refused["reason"] == outcome.api_detail
+
+
+def test_counts_that_agree_load(module_lakehouse: Settings) -> None:
+    table = pa.table(
+        {
+            "i": pa.array([1, None, 3, 4, 5]),
+            "l": pa.array([[1, 2], [], None, [None], [3]]),
+            "s": pa.array([{"a": 1}, None, {"a": None}, {"a": 2}, {"a": 3}]),
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=2)
+    data = out.getvalue()
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    assert meta.num_row_groups == 3 and parquet.count_disagreement(meta) is None
+    assert parquet.count_read_disagreement(meta, 4) is not None  # a page read short
+    outcome = run(module_lakehouse, [("agree", "agree.parquet", data)])["agree"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None and outcome.loaded_rows is not None
+    assert sorted(r["i"] or 0 for r in outcome.loaded_rows) == [0, 1, 3, 4, 5]
