@@ -279,8 +279,12 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
         size = min(size * 4, most)
 
 
-def _check_quotes(path: Path, delimiter: str, stop: threading.Event | None = None) -> None:
-    """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block).
+def _check_quotes(
+    path: Path, delimiter: str, stop: threading.Event | None = None, skip_lines: int = 0
+) -> None:
+    """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block), from
+    the line after the ``skip_lines`` the contract drops (dropped lines are no CSV: a title's
+    quote there is text), its lines named by their number in the file.
 
     In a file quoted by the book every ``"`` opens a quoted field (at a field's start), closes
     it (before a delimiter, a line end or the end), or is half of a doubled ``""`` inside it:
@@ -288,12 +292,14 @@ def _check_quotes(path: Path, delimiter: str, stop: threading.Event | None = Non
     where that does not hold is checked record by record (:func:`_check_quotes_strictly`).
     ``stop`` set: give up (the file is no longer read).
     """
-    if not _holds_quote(path, stop):
+    start = _skipped_bytes(path, skip_lines)
+    if not _holds_quote(path, stop, start):
         return  # most files: nothing to check
     ends = pa.array([ord(delimiter), 10, 13], pa.uint8())
     rank = 0  # quotes before this block
-    prev = None  # the last byte of the previous block
+    prev = None  # the last byte of the previous block (none: a line starts)
     with path.open("rb") as f:
+        f.seek(start)
         block = f.read(_BLOCK)
         while block:
             if stop is not None and stop.is_set():
@@ -319,20 +325,43 @@ def _check_quotes(path: Path, delimiter: str, stop: threading.Event | None = Non
                 close_ok = pc.or_(pc.is_in(after, ends), pc.equal(after, 34))
                 wrong = pc.if_else(opening, pc.invert(open_ok), pc.invert(close_ok))
                 if pc.any(wrong).as_py():  # maybe a quote inside an unquoted field
-                    _check_quotes_strictly(path, delimiter, stop)
+                    _check_quotes_strictly(path, delimiter, stop, start, skip_lines)
                     return
                 rank += n
             prev = block[-1]
             block = following
     if rank % 2:
-        _check_quotes_strictly(path, delimiter, stop)
+        _check_quotes_strictly(path, delimiter, stop, start, skip_lines)
 
 
-def _holds_quote(path: Path, stop: threading.Event | None = None) -> bool:
-    """Whether the file holds a ``"``: one search over the file mapped into memory (the page
-    cache's pages, no copy; a quote-free file of 600 MB: 0.08 CPU s, against 0.23 s read in
-    blocks and counted), under a read lease (:func:`_leased`); True (the block scan reads it)
-    without one, or when another process begins to write or cut the file."""
+def _skipped_bytes(path: Path, lines: int) -> int:
+    """The bytes of the file's first ``lines`` lines (LF, CRLF and CR end a line, as the
+    header's reading counts them): where the line after them starts."""
+    if not lines:
+        return 0
+    offset = 0
+    with path.open("rb") as f:
+        data = b""
+        while lines:
+            more = f.read(_PEEK_BYTES)
+            data += more
+            cut = re.search(rb"\r\n|\r|\n", data)
+            if cut is None or (cut.group() == b"\r" and cut.end() == len(data) and more):
+                if not more:
+                    return offset + len(data)  # fewer lines than that: nothing after them
+                continue  # a line longer than what was read, or a CR whose LF may follow
+            offset += cut.end()
+            data = data[cut.end() :]
+            lines -= 1
+    return offset
+
+
+def _holds_quote(path: Path, stop: threading.Event | None = None, first: int = 0) -> bool:
+    """Whether the file holds a ``"`` from byte ``first`` on: one search over the file mapped
+    into memory (the page cache's pages, no copy; a quote-free file of 600 MB: 0.08 CPU s,
+    against 0.23 s read in blocks and counted), under a read lease (:func:`_leased`); True
+    (the block scan reads it) without one, or when another process begins to write or cut
+    the file."""
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -346,13 +375,13 @@ def _holds_quote(path: Path, stop: threading.Event | None = None) -> bool:
                 return True
             with mapped:
                 mapped.madvise(mmap.MADV_SEQUENTIAL)
-                for start in range(0, size, _SCAN_WINDOW):  # pages searched leave at once
+                for start in range(first - first % mmap.PAGESIZE, size, _SCAN_WINDOW):
                     if stop is not None and stop.is_set():
                         return False
                     if _lease_broken(f.fileno()):
                         return True  # its pages may go: the block scan reads what is there
                     end = min(start + _SCAN_WINDOW, size)
-                    found = mapped.find(b'"', start, end)
+                    found = mapped.find(b'"', max(start, first), end)  # pages searched leave
                     mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
                     if found >= 0:
                         return True
@@ -384,11 +413,21 @@ def _whole(f: typing.BinaryIO) -> Iterator[mmap.mmap | bytes]:
 _SCAN_WINDOW = 4096 * mmap.PAGESIZE  # 16 MiB with 4 KiB pages
 
 
-def _check_quotes_strictly(path: Path, delimiter: str, stop: threading.Event | None = None) -> None:
+def _check_quotes_strictly(
+    path: Path,
+    delimiter: str,
+    stop: threading.Event | None = None,
+    offset: int = 0,
+    skip_lines: int = 0,
+) -> None:
     """The quotes of a file the fast scan could not place, record by record (Python's csv,
-    strict): a quote inside an unquoted field is a character (``37.8"N``); text after a
-    closing quote (``"x"y``) or a quote never closed refuses the file."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+    strict), from byte ``offset``, after ``skip_lines`` lines: a quote inside an unquoted field
+    is a character (``37.8"N``); text after a closing quote (``"x"y``) or a quote never closed
+    refuses the file."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        encoding = "utf-8" if offset else "utf-8-sig"
+        f = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
         start = 1
         try:
@@ -402,6 +441,7 @@ def _check_quotes_strictly(path: Path, delimiter: str, stop: threading.Event | N
                 why = "text after a closing quote (RFC 4180: quote the whole field)"
             elif "end of data" in why or "EOF" in why:
                 why = "a quoted field is never closed"
+            start += skip_lines
             raise FileRejected("unparseable", f"line {start}: {why}", line=start) from exc
 
 
@@ -478,18 +518,21 @@ class _QuoteScan:
     before any error of pyarrow's, so the reason is the one the scan gives, as when it ran
     first)."""
 
-    def __init__(self, path: Path, delimiter: str) -> None:
+    def __init__(self, path: Path, delimiter: str, skip_lines: int) -> None:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._run, args=(path, delimiter), name="loader-csv-quotes", daemon=True
+            target=self._run,
+            args=(path, delimiter, skip_lines),
+            name="loader-csv-quotes",
+            daemon=True,
         )
         self._thread.start()
 
-    def _run(self, path: Path, delimiter: str) -> None:
+    def _run(self, path: Path, delimiter: str, skip_lines: int) -> None:
         try:
-            _check_quotes(path, delimiter, self._stop)
+            _check_quotes(path, delimiter, self._stop, skip_lines)
         except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
             self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
@@ -527,7 +570,7 @@ def open_csv(
     stack = ExitStack()
     try:
         path, delimiter, names = _csv_dialect(source, skip_lines, limits or Limits(), stack)
-        scan = _QuoteScan(path, delimiter)
+        scan = _QuoteScan(path, delimiter, skip_lines)
         stack.callback(scan.stop)
     except BaseException:
         stack.close()
