@@ -497,7 +497,11 @@ def _checked(t: pa.DataType) -> bool:
     """Whether values of this type (at any depth) are looked at (:class:`Values`)."""
     if _bounds(t) is not None or (pa.types.is_timestamp(t) and t.unit == "ns") or _is_text(t):
         return True
-    return pa.types.is_map(t) or any(_checked(child) for _, child in _children(t))
+    return (
+        pa.types.is_time(t)
+        or pa.types.is_map(t)
+        or any(_checked(child) for _, child in _children(t))
+    )
 
 
 RowOf = Callable[[int], int]
@@ -507,7 +511,7 @@ def _leaves(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]
     """The date, timestamp and text arrays in ``values`` (its nested arrays flattened), each
     with the row of ``values`` a value of it is in."""
     t = values.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or _is_text(t):
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or _is_text(t):
         yield values, row_of
     elif isinstance(values, pa.ExtensionArray):
         yield from _leaves(values.storage, row_of)
@@ -649,6 +653,23 @@ def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     return Refusal(name, row_of(at), str(key), why)
 
 
+def _time_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    """The first time of day outside the day (0 to 24:00 exclusive): Arrow writes such a value
+    and prints it as an error text ("<value out of range: 86400000000>"), DuckDB reads
+    24:00:00; no text of it is a time of the day bronze keeps."""
+    t = leaf.type
+    ints = leaf.cast(pa.int32() if pa.types.is_time32(t) else pa.int64()).cast(pa.int64())
+    day = 86_400 * _PER_SECOND[t.unit]
+    low_high = pc.min_max(ints)
+    low, high = low_high["min"].as_py(), low_high["max"].as_py()
+    if low is None or (low >= 0 and high < day):
+        return None
+    at = int(pc.index(pc.or_(pc.less(ints, 0), pc.greater_equal(ints, day)), True).as_py())
+    value = f"{ints[at].as_py()} {t.unit} after midnight"
+    why = f"a time of day, {value}, is outside the day (00:00:00 to 23:59:59.999999999)"
+    return Refusal(name, row_of(at), value, why)
+
+
 def _leaf_refusal(
     leaf: pa.Array, row_of: RowOf, name: str, writer: str | None = None
 ) -> Refusal | None:
@@ -657,6 +678,8 @@ def _leaf_refusal(
         return _text_refusal(leaf, row_of, name)
     if pa.types.is_map(t):
         return _map_refusal(leaf, row_of, name)
+    if pa.types.is_time(t):
+        return _time_refusal(leaf, row_of, name)
     bounds = _bounds(t)
     if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
         return None
