@@ -1423,6 +1423,26 @@ def open_json(
     return TextFile(keys, stream(), line_of, stack, json=True, literal_numbers=False)
 
 
+def _nulls_told(batches: Iterator[pa.RecordBatch], listed: int) -> Iterator[pa.RecordBatch]:
+    """``batches``, but a row of nulls after the first ``listed`` rows raises
+    :class:`ReadAgain` (``exact``): a ``null`` record, which DuckDB reads so (the file is
+    refused), or an empty object or one whose every value is null (a row of nulls, loaded);
+    the exact reading tells them apart."""
+    rows = 0
+    for batch in batches:
+        if rows + batch.num_rows > listed and _row_of_nulls(batch.slice(max(0, listed - rows))):
+            raise ReadAgain("a row of nulls: a null record or an empty object", exact=True)
+        rows += batch.num_rows
+        yield batch
+
+
+def _row_of_nulls(batch: pa.RecordBatch) -> bool:
+    """Whether a row of ``batch`` is null in every column."""
+    if batch.num_columns == 0 or any(c.null_count == 0 for c in batch.columns):
+        return False  # a column without a null: no row of nulls
+    return bool(pc.any(functools.reduce(pc.and_, [pc.is_null(c) for c in batch.columns])).as_py())
+
+
 def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     """The file's JSON text as a plain file without a byte-order mark (refusing an empty or
     cut-short file)."""
@@ -1445,21 +1465,27 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
 def _json_reading(
     con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, batch_rows: int, every_key: bool
 ) -> tuple[list[str], Iterator[pa.RecordBatch]]:
-    """The file's keys (every key, or read again) and its records as columns of JSON text."""
+    """The file's keys (every key, or read again) and its records as columns of JSON text.
+
+    DuckDB reads a ``null`` record as a row of nulls: a row of nulls after the records whose
+    keys were listed (where a ``null`` one is refused) makes the file read exactly
+    (:func:`_nulls_told`)."""
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     if not every_key and DETECTED_KEYS:
         detected = _json_detected_keys(con, path, fmt, batch_rows)
         if detected is not None:
-            return detected
+            return detected[0], _nulls_told(detected[1], SAMPLE_RECORDS)
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     keys, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
-    batches = None if whole else _json_detected(con, path, fmt, keys, batch_rows)
-    if batches is not None:
-        return keys, batches
+    found = None if whole else _json_detected(con, path, fmt, keys, batch_rows)
+    if found is not None:
+        return keys, _nulls_told(found, SAMPLE_RECORDS)
     if not whole and not _json_all_keys(con, objects) <= set(keys):
         keys, whole = _json_keys(con, objects, None)  # a key beyond the first records
     _some_keys(keys)
-    return keys, _json_columns(con, path, fmt, keys, batch_rows)
+    batches = _json_columns(con, path, fmt, keys, batch_rows)
+    # whole: every record was listed by _json_keys (a null one refused)
+    return keys, batches if whole else _nulls_told(batches, SAMPLE_RECORDS)
 
 
 def _json_keys(
@@ -1603,8 +1629,7 @@ def _no_null_records(batches: Iterator[pa.RecordBatch], sample: int) -> Iterator
         held.append(batch)
         head = batch.slice(0, sample - rows)
         rows += batch.num_rows
-        nulls = [pc.is_null(column) for column in head.columns]
-        if nulls and pc.any(functools.reduce(pc.and_, nulls)).as_py():
+        if _row_of_nulls(head):
             raise ReadAgain("a row of nulls among the first JSON records", every_key=True)
         if rows >= sample:
             break

@@ -141,3 +141,32 @@ def test_null_record_in_the_sample_refuses_the_file_in_the_loader(
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == ["top-level JSON values must be objects (one record each)"]
     assert outcomes[0][1] == [{"a": 1}, {"a": None}, {"a": 2}]
+
+
+@pytest.mark.parametrize("detected", [True, False])
+@pytest.mark.parametrize("kind", ["ndjson", "json"])
+def test_a_null_record_after_the_sample_is_refused_not_a_row_of_nulls(
+    tmp_path: Path, small_sample: None, detected: bool, kind: str
+) -> None:
+    """DuckDB reads a ``null`` record as a row of nulls; after the first records (no key pass
+    over them) it was loaded so. Now a row of nulls there makes the file read exactly, which
+    refuses the ``null`` record (naming its line), and keeps an empty object or one of nulls
+    as a row of nulls."""
+    lines = ['{"a": 1, "b": "x"}'] * (SAMPLE + 3)
+    path = tmp_path / f"f.{kind}"
+
+    def write(records: list[str]) -> None:
+        text = "\n".join(records) + "\n"
+        path.write_text("[" + ",\n".join(records) + "]\n" if kind == "json" else text)
+
+    write([*lines, "null", '{"a": 2, "b": "y"}'])
+    got = read(path, detected=detected)
+    assert got[:2] == ("refused", "unparseable")
+    assert "top-level JSON values must be objects (one record each)" in got[2]
+    assert got[3] == (SAMPLE + 4 if kind == "ndjson" else None)  # its line, in NDJSON
+    for empty in ("{}", '{"b": null, "a": null}'):
+        write([*lines, empty, '{"a": 2, "b": "y"}'])
+        got = read(path, detected=detected)
+        assert got[:2] == ("loaded", ["a", "b"])
+        assert got[2][-2:] == [{"a": None, "b": None}, {"a": "2", "b": '"y"'}]
+        assert len(got[2]) == SAMPLE + 5
