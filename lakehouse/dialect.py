@@ -92,7 +92,7 @@ import decimal
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 #: Columns bronze adds to every row; a file may not bring them (compared case-insensitively).
@@ -362,6 +362,35 @@ def header_never_closed(line: int, field: int) -> str:
         "with a quote never closed, so the header runs from that quote to the file's end; "
         'close the quote, or double a quote inside it ("a ""b""")'
     )
+
+
+def csv_quote_problem(
+    lines: Iterable[str],
+    delimiter: str,
+    before: int = 0,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[int, str] | None:
+    """The first record of ``lines`` (text read with ``newline=""``, after ``before`` lines of
+    the file) whose quoting RFC 4180 refuses, as (its first line in the file, why), or None.
+    A quote inside an unquoted field is a character (``37.8"N``); text after a closing quote
+    (``"x"y``) or a quote never closed refuses the file, naming the line where the record
+    opens (a quote never closed runs to the file's end: the line it opens on is the one to
+    fix). The API's and the loader's words. ``stop()`` true: give up (None)."""
+    reader = csv.reader(lines, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    start = 1
+    try:
+        for records, _ in enumerate(reader):
+            if records % 65536 == 0 and stop is not None and stop():
+                return None
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        why = str(exc)
+        if "expected after" in why:
+            why = "text after a closing quote (RFC 4180: quote the whole field)"
+        elif "end of data" in why or "EOF" in why:
+            why = "a quoted field is never closed"
+        return before + start, f"line {before + start}: {why}"
+    return None
 
 
 def csv_delimiter(header: str, kind: Literal["csv", "tsv"] = "csv") -> str:

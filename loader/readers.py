@@ -420,29 +420,17 @@ def _check_quotes_strictly(
     offset: int = 0,
     skip_lines: int = 0,
 ) -> None:
-    """The quotes of a file the fast scan could not place, record by record (Python's csv,
-    strict), from byte ``offset``, after ``skip_lines`` lines: a quote inside an unquoted field
-    is a character (``37.8"N``); text after a closing quote (``"x"y``) or a quote never closed
-    refuses the file."""
+    """The quotes of a file the fast scan could not place, record by record from byte
+    ``offset``, after ``skip_lines`` lines (``dialect.csv_quote_problem``, the API's words)."""
     with path.open("rb") as raw:
         raw.seek(offset)
         encoding = "utf-8" if offset else "utf-8-sig"
         f = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-        start = 1
-        try:
-            for records, _ in enumerate(reader):
-                if records % 65536 == 0 and stop is not None and stop.is_set():
-                    return
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            why = str(exc)
-            if "expected after" in why:
-                why = "text after a closing quote (RFC 4180: quote the whole field)"
-            elif "end of data" in why or "EOF" in why:
-                why = "a quoted field is never closed"
-            start += skip_lines
-            raise FileRejected("unparseable", f"line {start}: {why}", line=start) from exc
+        found = dialect.csv_quote_problem(
+            f, delimiter, skip_lines, None if stop is None else stop.is_set
+        )
+    if found is not None:
+        raise FileRejected("unparseable", found[1], line=found[0])
 
 
 def _line_at(path: Path, offset: int) -> int:
@@ -779,6 +767,11 @@ def _csv_dialect(
         header, delimiter = _csv_header(path, skip_lines, source.kind)
         if not header:
             raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
+        # strict, as every record: text after a closing quote is refused, never glued into
+        # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
+        quoted = dialect.csv_quote_problem(io.StringIO(header, newline=""), delimiter, skip_lines)
+        if quoted is not None:
+            raise FileRejected("unparseable", quoted[1], line=quoted[0])
         names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
         problem = dialect.name_problem(names)
         if problem is not None:
