@@ -403,7 +403,8 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
     1582-10-15 in the hybrid Julian calendar, or None for one known to use the proleptic
     Gregorian calendar. Known so: a file carrying Arrow's schema (pyarrow, arrow-rs and the
     writers on them), Spark 3 or later not in its LEGACY mode, Hive with
-    ``writer.date.proleptic``, and every writer not on parquet-mr (C++, Rust, Go, Python,
+    ``writer.date.proleptic``, Trino's writer (``parquet-mr-trino``), Iceberg's (an
+    ``iceberg.schema`` key), and every writer not on parquet-mr (C++, Rust, Go, Python,
     DuckDB). Not known: Spark before 3 or in LEGACY mode (``org.apache.spark.legacyDateTime``,
     ``org.apache.spark.legacyINT96``), Hive before 3.1, and any other parquet-mr writer."""
     kv = {
@@ -423,6 +424,8 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
         return f"Spark {spark}" + (" in its LEGACY mode" if legacy else "")
     if kv.get("writer.date.proleptic", "").lower() == "true":
         return None
+    if created.startswith("parquet-mr-trino") or "iceberg.schema" in kv:
+        return None  # Trino's own writer and Iceberg's: java.time days, by their specs
     hive = kv.get("writer.model.name")
     if created.lower().startswith("parquet-mr") or hive is not None or "writer.time.zone" in kv:
         return created + (f", writer model {hive}" if hive else "") or "a Hive writer"
@@ -779,6 +782,7 @@ def int96_refusal(source: Any) -> Refusal | None:
     (legacy files only pay)."""
     micro = open_file(source)
     milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")
+    nano = pq.ParquetFile(source, coerce_int96_timestamp_unit="ns")
     schema = milli.schema
     names = milli.schema_arrow.names
     leaves = [
@@ -788,22 +792,52 @@ def int96_refusal(source: Any) -> Refusal | None:
     ]
     held = [n for n in names if any(p == n or p.startswith(n + ".") for p in leaves)]
     rows = 0
+    finer: Refusal | None = None  # the first value with nanoseconds (told after DuckDB's look)
     for group in range(milli.num_row_groups if held else 0):
         us = micro.read_row_group(group, columns=held)
         ms = milli.read_row_group(group, columns=held)
+        ns = nano.read_row_group(group, columns=held) if finer is None else None
         for name in held:
-            pairs = zip(
+            triples = zip(
                 _leaves(us.column(name).combine_chunks(), _same_row),
                 _leaves(ms.column(name).combine_chunks(), _same_row),
-                strict=True,
+                _leaves(ns.column(name).combine_chunks(), _same_row) if ns else _nones(),
+                strict=ns is not None,
             )
-            for (u, row_of), (m, _) in pairs:
+            for (u, row_of), (m, _), (n, _) in triples:
                 if u.type != m.type:  # INT96: read in us, then in ms (other leaves: the same)
                     found = _int96_leaf(u, m, row_of, name)
                     if found is not None:
                         return found.moved(rows)
+                    if finer is None and n is not None:
+                        finer = _int96_finer(u, n, row_of, name, rows)
         rows += us.num_rows
-    return _nanos_refusal(source, micro, held) if held else None
+    return (_nanos_refusal(source, micro, held) or finer) if held else None
+
+
+def _nones() -> Iterator[tuple[None, None]]:
+    while True:
+        yield None, None
+
+
+def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int) -> Refusal | None:
+    """The first INT96 value whose nanoseconds are no whole microsecond (Impala, Hive and
+    pandas' ``flavor='spark'`` write them): read in microseconds they are cut off. Read in
+    nanoseconds a value past 1677-2262 wraps around, but modulo 2**64 both readings are the
+    same sum of the Julian day and the field, so ``ns - us * 1000`` (wrapping int64) is the
+    nanoseconds past the microsecond for every value."""
+    u = us.cast(pa.int64())
+    past = pc.subtract(ns.cast(pa.int64()), pc.multiply(u, 1000))  # wraps as the readings did
+    off = pc.fill_null(pc.not_equal(past, 0), False)
+    at = int(pc.index(off, True).as_py())
+    if at < 0:
+        return None
+    value = _text(u[at].as_py(), pa.timestamp("us")) + f"{past[at].as_py():03d}"
+    why = (
+        f"the timestamp {value} has nanoseconds; bronze stores microseconds (Delta's unit), "
+        "so it would lose them"
+    )
+    return Refusal(name, row_of(at) + rows, value, why)
 
 
 def _quoted(name: str) -> str:

@@ -64,6 +64,29 @@ def _file(metadata: dict[str, str] | None, day: dt.date) -> bytes:
             return f.read()
 
 
+def _jvm(created_by: str, metadata: dict[str, str]) -> bytes:
+    """DuckDB's file with the keys given, its footer's writer patched in place to
+    ``created_by`` (padded to the same length)."""
+    data = _file(metadata, dt.date(1500, 3, 1))
+    own = pq.ParquetFile(io.BytesIO(data)).metadata.created_by.encode()
+    other = created_by.encode().ljust(len(own))
+    assert len(other) == len(own) and data.count(own) == 1
+    return data.replace(own, other)
+
+
+@pytest.mark.parametrize(
+    ("created_by", "metadata", "hybrid"),
+    [
+        ("parquet-mr version 1.10.1 (build a)", {}, True),  # Hive 2, Java apps, Drill
+        ("parquet-mr version 1.13.1 (build a)", {"iceberg.schema": "{}"}, False),
+        ("parquet-mr-trino version 480", {}, False),  # Trino's own writer, java.time
+    ],
+)
+def test_jvm_writers_by_name(created_by: str, metadata: dict[str, str], hybrid: bool) -> None:
+    found = parquet.hybrid_writer(pq.ParquetFile(io.BytesIO(_jvm(created_by, metadata))).metadata)
+    assert (found is not None) == hybrid, found
+
+
 SPARK2 = {"org.apache.spark.version": "2.4.8"}
 SPARK3 = {"org.apache.spark.version": "3.5.1"}
 LEGACY = {"org.apache.spark.version": "3.5.1", "org.apache.spark.legacyDateTime": ""}

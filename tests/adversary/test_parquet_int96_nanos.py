@@ -67,3 +67,34 @@ def test_int96_as_writers_write_it_still_loads(module_lakehouse: Settings) -> No
         stored.column("t").cast(pa.int64()).to_pylist()
         == table.column("t").cast(pa.int64()).to_pylist()
     )
+
+
+def _int96_nanos(ns: list[int]) -> bytes:
+    out = io.BytesIO()
+    table = pa.table({"id": list(range(len(ns))), "t": pa.array(ns, pa.timestamp("ns"))})
+    pq.write_table(table, out, use_deprecated_int96_timestamps=True)
+    return out.getvalue()
+
+
+def test_nanoseconds_past_the_microsecond_refuse_the_file(module_lakehouse: Settings) -> None:
+    """INT96 read in microseconds cuts them off, as an INT64 nanosecond column would lose
+    them (review finding auditS 03, HIGH): refused alike, in the nanosecond rule's words."""
+    files = [
+        ("int96_sub_us", "a.parquet", _int96_nanos([0, 1_700_000_000_000_000_999])),
+        ("int96_sub_us_early", "b.parquet", _int96_nanos([-5_000_000_000_000_000_001])),
+        ("int96_whole_us", "c.parquet", _int96_nanos([1_700_000_000_000_001_000, -1000])),
+    ]
+    outcomes = run(module_lakehouse, files, rows=False)
+    for table, value in (
+        ("int96_sub_us", "2023-11-14T22:13:20.000000999"),
+        ("int96_sub_us_early", "1811-07-23T"),
+    ):
+        outcome = outcomes[table]
+        assert outcome.api_status == 422, (table, outcome.api_detail)
+        assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict"
+        assert "has nanoseconds; bronze stores microseconds" in outcome.refused["reason"]
+        assert value in outcome.refused["reason"], outcome.refused
+    whole = outcomes["int96_whole_us"]
+    assert whole.api_status == 202 and whole.refused is None, whole.refused
+    stored = bronze_table(module_lakehouse, "int96_whole_us").column("t").cast(pa.int64())
+    assert stored.to_pylist() == [1_700_000_000_000_001, -1]
