@@ -387,6 +387,23 @@ def _breaks(record: list[str]) -> int:
     return sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in record)
 
 
+def _quote_problem(
+    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, skipped: int, delimiter: str
+) -> str | None:
+    """Why the file's quoting is refused (``dialect.csv_quote_problem``: the line its record
+    opens on, in the loader's words), read again from its start on the error path: the
+    structure pass's hot loop keeps no record's first line."""
+    with _open(path, kind, bounds) as f:
+        text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
+        for _ in range(skipped):
+            text.readline()
+        try:
+            found = dialect.csv_quote_problem(text, delimiter, skipped)
+        except UnicodeDecodeError:  # named first by the caller (``_not_utf8_first``)
+            return None
+    return None if found is None else found[1]
+
+
 def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Layout:
     """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
     RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
@@ -445,7 +462,10 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
             at = line + (reader.line_num if reader is not None else 1)
-            raise first(FileError(f"line {at} is not valid CSV: {exc}")) from None
+            why = None
+            if reader is not None:  # the header's delimiter is known
+                why = _quote_problem(path, kind, bounds, utf16, line, delimiter)
+            raise first(FileError(why or f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
     return _Layout(header, delimiter, rows, utf16)

@@ -42,3 +42,4 @@ def test_text_after_a_quote_in_the_header_refuses_the_file(
     assert outcome.refused["kind"] == "unparseable", outcome.refused
     assert outcome.refused["reason"] == f"line {line}: {SAID}", outcome.refused
     assert outcome.refused["line"] == line
+    assert outcome.api_detail == outcome.refused["reason"]  # the same words (auditE 01)
