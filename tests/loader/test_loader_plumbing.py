@@ -166,9 +166,11 @@ def test_a_quote_refused_late_in_a_big_file_is_refused_before_any_piece(
     committed = threading.Event()
     check = readers._check_quotes
 
-    def slow_check(path: Path, delimiter: str, stop: threading.Event | None = None) -> None:
+    def slow_check(
+        path: Path, delimiter: str, stop: threading.Event | None = None, skip_lines: int = 0
+    ) -> None:
         committed.wait(3)
-        check(path, delimiter, stop)
+        check(path, delimiter, stop, skip_lines)
 
     monkeypatch.setattr(readers, "_check_quotes", slow_check)
     summary = Loader(settings, on_event=lambda _: committed.set()).load_pending()
