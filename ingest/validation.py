@@ -540,12 +540,9 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
     if body.count(b"[") + body.count(b"{") <= limit:
         return
     if not ndjson:  # an array of records (one level more), or one record
-        outer = body.lstrip()[:1] == b"["
-        depth = dialect.json_depth(body) - outer
-        if depth > limit:
-            raise BodyError(
-                f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
-            )
+        reason = dialect.too_deep(body, limit, array=True)
+        if reason is not None:
+            raise BodyError(reason)
         return
     if lines is None:
         lines = body.split(b"\n")

@@ -152,12 +152,13 @@ def json_depth(text: bytes) -> int:
     return deepest
 
 
-def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
-    """Why a JSON text (a record) is refused for its nesting (None: it is not too deep). Cheap
-    for most: a text with no more than ``limit`` brackets and braces is not scanned."""
+def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -> str | None:
+    """Why a JSON text (a record, or ``array``: a ``.json`` array of records, whose own level is
+    no record's) is refused for its nesting (None: it is not too deep). Cheap for most: a text
+    with no more than ``limit`` brackets and braces is not scanned."""
     if text.count(b"[") + text.count(b"{") <= limit:
         return None
-    depth = json_depth(text)
+    depth = json_depth(text) - (array and text.lstrip(b" \t\r\n")[:1] == b"[")
     if depth <= limit:
         return None
     return f"nested {depth} levels deep; JSON records may nest at most {limit} levels"

@@ -1273,7 +1273,7 @@ def _json_values_cause(path: Path) -> str | None:
                     msgspec.json.decode(rest, type=msgspec.Raw)
                     return None
                 except RecursionError:  # the depth rule's words (the API's)
-                    return dialect.too_deep(bytes(rest)) or "nested too deeply"
+                    return dialect.too_deep(bytes(rest), array=array) or "nested too deeply"
                 except msgspec.DecodeError as exc:
                     why = str(exc)
             end = dialect.json_value_end(why)
