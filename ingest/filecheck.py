@@ -119,7 +119,7 @@ def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) ->
         while read < bad and (block := f.read(min(bad - read, CHUNK))):
             lines += block.count(b"\n")
             read += len(block)
-    return BodyError(dialect.not_utf8_reason(bad), row=lines)
+    return BodyError(dialect.not_utf8_reason(bad, json=True), row=lines)
 
 
 def _whole(rows: int, keys: set[str], existing: Sequence[str]) -> int:
@@ -203,7 +203,7 @@ def _check_big_json(
     in the file."""
     bad = _first_non_utf8(path, kind, bounds)
     if bad is not None:
-        raise BodyError(dialect.not_utf8_reason(bad))
+        raise BodyError(dialect.not_utf8_reason(bad, json=True))
     rows = 0
     keys: set[str] = set()
     with _open(path, kind, bounds) as f:
@@ -249,7 +249,7 @@ def _objects(data: bytes, at: int) -> bytes | None:
     ``data`` in it), since the NDJSON's offsets are not the file's."""
     bad = dialect.first_non_utf8(data)
     if bad is not None:
-        raise BodyError(dialect.not_utf8_reason(at + bad))
+        raise BodyError(dialect.not_utf8_reason(at + bad, json=True))
     return concatenated_values(data)
 
 

@@ -601,7 +601,7 @@ def parse_records(
         bad = dialect.first_non_utf8(body)
         if bad is None:
             raise
-        reason = dialect.not_utf8_reason(offset + bad)
+        reason = dialect.not_utf8_reason(offset + bad, json=True)
         if isinstance(exc, BodyError) and str(exc).startswith("not UTF-8"):
             exc.args = (reason,)  # its line or record as found
             raise

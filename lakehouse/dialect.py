@@ -240,7 +240,12 @@ def first_non_utf8(data: bytes, *, final: bool = True) -> int | None:
         return int(exc.start)
 
 
-def not_utf8_reason(offset: int) -> str:
+def not_utf8_reason(offset: int, *, json: bool = False) -> str:
+    """Why a file is refused for its byte at ``offset``: CSV and TSV are read as UTF-8, or as
+    UTF-16 with a byte-order mark; JSON and NDJSON as UTF-8 only (a JSON file in UTF-16 with a
+    mark is refused at byte 0, and the words must not say it would be taken)."""
+    if json:
+        return f"not UTF-8 at byte {offset} (JSON is read as UTF-8 only)"
     return f"not UTF-8 at byte {offset} (nor UTF-16 with a byte-order mark)"
 
 

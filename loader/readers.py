@@ -184,7 +184,7 @@ def _first_non_utf8(path: Path) -> int | None:
     return None
 
 
-def _not_utf8(path: Path, otherwise: FileRejected) -> FileRejected:
+def _not_utf8(path: Path, otherwise: FileRejected, *, json: bool = False) -> FileRejected:
     """The file's first byte that is not UTF-8, or ``otherwise`` when every byte is: the
     parser's complaint was then about something else (a reason is never an encoding problem
     a UTF-8 file does not have)."""
@@ -196,7 +196,7 @@ def _not_utf8(path: Path, otherwise: FileRejected) -> FileRejected:
         return otherwise
     if path.name == _WITHOUT_BOM:  # counted from the file's start, as the API and CSV count
         offset += len(dialect.BOM_UTF8)
-    return FileRejected("encoding", dialect.not_utf8_reason(offset))
+    return FileRejected("encoding", dialect.not_utf8_reason(offset, json=json))
 
 
 # -- text files: what the loader gets -------------------------------------------------------
@@ -1245,7 +1245,9 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
                     after = start + end
                     shown = dialect.json_after_array(whole[after : after + 16])
                     cut = FileRejected("unparseable", shown)
-    raise _not_utf8(path, cut)  # a byte that is not UTF-8 is named first, as the API does
+    raise _not_utf8(
+        path, cut, json=True
+    )  # a byte that is not UTF-8 is named first, as the API does
 
 
 _BYTE_AT = re.compile(r"\(byte (\d+)\)$")
@@ -1300,7 +1302,7 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         cause = _json_values_cause(path)
         if cause is not None:
             refused = FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
-            return _not_utf8(path, refused)
+            return _not_utf8(path, refused, json=True)
         # msgspec reads it: DuckDB's record, counted from 1 (its byte is inside the record)
         text = _RECORD_VALUE.sub(lambda m: f"in record {int(m[1]) - 1}", text)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
@@ -1317,10 +1319,10 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     # a byte that is not UTF-8 is named first, whatever DuckDB met (the API checks it first too)
     if "Expected OBJECT" in text:
         why = "top-level JSON values must be objects (one record each)"
-        return _not_utf8(path, FileRejected("unparseable", where + why, line=line))
+        return _not_utf8(path, FileRejected("unparseable", where + why, line=line), json=True)
     if "duplicate key" in text:
         repeated = FileRejected("unparseable", where + "an object repeats a key", line=line)
-        return _not_utf8(path, repeated)
+        return _not_utf8(path, repeated, json=True)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
     unparseable = FileRejected(
@@ -1328,7 +1330,7 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     )
     # a byte that is not UTF-8 is the reason whatever DuckDB met (the API checks it first too);
     # DuckDB's words are no hint (the file's own name may say "utf8")
-    return _not_utf8(path, unparseable)
+    return _not_utf8(path, unparseable, json=True)
 
 
 def open_json(
@@ -1368,7 +1370,7 @@ def open_json(
         try:
             keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
         except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
-            raise _not_utf8(path, exc) from None
+            raise _not_utf8(path, exc, json=True) from None
         if scan.found():  # early: no DuckDB reading wasted
             stack.close()
             return open_json(
@@ -1716,7 +1718,9 @@ def _json_exact(
     memory follows the batch, not the file."""
     stray = _stray_blank(path, kind)
     if stray is not None:
-        raise _not_utf8(path, stray)  # a byte that is not UTF-8 is named first, as the API does
+        raise _not_utf8(
+            path, stray, json=True
+        )  # a byte that is not UTF-8 is named first, as the API does
     fmt = "newline_delimited" if kind == "ndjson" else "auto"
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     try:
@@ -1724,7 +1728,7 @@ def _json_exact(
         if not names:
             names, whole = _json_keys(con, objects, None)  # refuses a file of empty objects
     except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
-        raise _not_utf8(path, exc) from None
+        raise _not_utf8(path, exc, json=True) from None
     known = "[" + ", ".join(_sql_str(k) for k in names) + "]"
     beyond = "" if whole else f" and list_has_all({known}, k)"
     query = (
@@ -1751,7 +1755,7 @@ def _json_exact(
         try:
             yield from batches()
         except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
-            raise _not_utf8(path, exc) from exc
+            raise _not_utf8(path, exc, json=True) from exc
         except duckdb.Error as exc:
             raise _json_error(exc, path) from exc
         except OSError as exc:

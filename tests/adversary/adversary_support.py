@@ -195,7 +195,7 @@ def expected_json(data: bytes, kind: str) -> Expected:
     text = data.removeprefix(dialect.BOM_UTF8)
     bad = dialect.first_non_utf8(data)  # counted from the file's start, its BOM too
     if bad is not None:
-        return Refusal("encoding", dialect.not_utf8_reason(bad))
+        return Refusal("encoding", dialect.not_utf8_reason(bad, json=True))
     records = _json_records(text, kind == "ndjson")
     if not records:
         return Refusal("empty", "no records")

@@ -39,7 +39,7 @@ def test_the_byte_that_is_not_utf8_is_named_first_by_both(
     module_lakehouse: Settings, case: str
 ) -> None:
     name, data = CASES[case]
-    said = dialect.not_utf8_reason(data.index(b"\x80"))
+    said = dialect.not_utf8_reason(data.index(b"\x80"), json=True)
     table = f"json_utf8_first_{case}"
     outcome = run(module_lakehouse, [(table, name, data)], rows=False)[table]
     assert outcome.api_status == 400 and said in str(outcome.api_detail), outcome.api_detail
