@@ -257,8 +257,39 @@ def arrow_dataset(table: DeltaTable) -> ds.Dataset:
 
     parts = urlsplit(table.table_uri)
     if parts.scheme not in ("", "file"):
-        return table.to_pyarrow_dataset()
+        return _unguarded(table, table.to_pyarrow_dataset())
     folder = unquote(parts.path) if parts.scheme else table.table_uri
-    return table.to_pyarrow_dataset(
-        filesystem=pa_fs.SubTreeFileSystem(folder.rstrip("/") or "/", pa_fs.LocalFileSystem())
+    return _unguarded(
+        table,
+        table.to_pyarrow_dataset(
+            filesystem=pa_fs.SubTreeFileSystem(folder.rstrip("/") or "/", pa_fs.LocalFileSystem())
+        ),
     )
+
+
+def _unguarded(table: DeltaTable, dataset: ds.Dataset) -> ds.Dataset:
+    """``dataset`` with each file's guarantee cut down to its partition values.
+
+    deltalake gives each file the guarantee of its add action's statistics, and for a column
+    they do not cover (one added to the table after the file was written) ``(c >= null) and
+    (c <= null)``: pyarrow then takes no row of that file as passing any filter on ``c``, so a
+    reader's ``where c is null`` dropped every older file without a word (deltalake 1.6.6).
+    pyarrow still skips row groups by each file's own Parquet statistics."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pads
+
+    partitions = set(table.metadata().partition_columns)
+    fragments = []
+    for fragment in dataset.get_fragments():
+        keys = pads.get_partition_keys(fragment.partition_expression) if partitions else {}
+        guarantee = pc.scalar(True)
+        for name, value in keys.items():
+            if name in partitions:
+                term = pc.field(name).is_null() if value is None else pc.field(name) == value
+                guarantee = guarantee & term
+        fragments.append(
+            dataset.format.make_fragment(
+                fragment.path, filesystem=dataset.filesystem, partition_expression=guarantee
+            )
+        )
+    return pads.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
