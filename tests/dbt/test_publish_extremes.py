@@ -237,7 +237,9 @@ def test_an_append_to_a_table_whose_files_hold_an_unbounded_time_reads_the_whole
     match = pads.field("valid_to") == pa.scalar(
         datetime(2024, 1, 1, tzinfo=UTC), pa.timestamp("us", "UTC")
     )
-    assert arrow_dataset(table).count_rows(filter=match) == 0  # the defect the check prevents
+    # the defect the check prevents, in deltalake's own dataset (arrow_dataset keeps no
+    # statistics guarantees since session 10)
+    assert table.to_pyarrow_dataset().count_rows(filter=match) == 0
     conn.execute("insert into main.spans values (3, '2024-01-01'), (4, '2030-01-01')")
     assert Publisher(settings, conn).publish(_model("spans")).mode == "append"
     table.update_incremental()
