@@ -393,9 +393,18 @@ _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 GREGORIAN_DAY = days_from_civil(1582, 10, 15)
 
 
+def _spark_version(version: str) -> tuple[int, int]:
+    major, minor, *_ = [*(int(p) if p.isdigit() else 0 for p in version.split(".")[:2]), 0, 0]
+    return major, minor
+
+
 def _spark_major(version: str) -> int:
-    head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() else 0
+    return _spark_version(version)[0]
+
+
+def _holds_int96(metadata: pq.FileMetaData) -> bool:
+    schema = metadata.schema
+    return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
 
 
 def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
@@ -405,7 +414,8 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
     writers on them), Spark 3 or later not in its LEGACY mode, Hive with
     ``writer.date.proleptic``, Trino's writer (``parquet-mr-trino``), Iceberg's (an
     ``iceberg.schema`` key), and every writer not on parquet-mr (C++, Rust, Go, Python,
-    DuckDB). Not known: Spark before 3 or in LEGACY mode (``org.apache.spark.legacyDateTime``,
+    DuckDB). Not known: Spark before 3, Spark 3.0 for a file holding INT96 (it wrote INT96 in
+    the hybrid calendar until 3.1), Spark in LEGACY mode (``org.apache.spark.legacyDateTime``,
     ``org.apache.spark.legacyINT96``), Hive before 3.1, and any other parquet-mr writer."""
     kv = {
         k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
@@ -415,6 +425,8 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
     if "ARROW:schema" in kv:
         return None
     spark = kv.get("org.apache.spark.version")
+    if spark is not None and _spark_version(spark) < (3, 1) and _holds_int96(metadata):
+        return f"Spark {spark}, INT96 written in the hybrid calendar before Spark 3.1"
     if spark is not None:
         legacy = any(
             k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
@@ -919,7 +931,9 @@ def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
             return column.path, why.format(
                 "the column is required: it holds a value in every record"
             )
-        plain = kind == "INT32"
+        # Arrow's null column: INT32, no converted type (Arrow C++ before 1.0 wrote NA, read
+        # back as UNKNOWN)
+        plain = column.physical_type == "INT32" and column.converted_type in ("NONE", "UNKNOWN")
         held = 0
         for group in range(metadata.num_row_groups):
             chunk = metadata.row_group(group).column(i)

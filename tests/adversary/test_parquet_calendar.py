@@ -10,6 +10,7 @@ HIGH). Both refuse such values now, as Spark 3 does by default, naming the write
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import os
@@ -130,3 +131,25 @@ def test_by_the_writer_end_to_end(module_lakehouse: Settings) -> None:
     assert spark2.api_status == 422 and spark2.refused is not None
     assert "1500-03-01 is before 1582-10-15" in spark2.refused["reason"]
     assert "(Spark 2.4.8)" in spark2.refused["reason"]
+
+
+# pyarrow's INT96 file (no Arrow schema) with the footer keys a Spark 3.0.1 file carries; ts =
+# 1500-01-01 12:00 and 2020-01-01 (review finding auditF 02, HIGH: Spark 3.0 wrote INT96 in the
+# hybrid calendar, and its legacyINT96 key exists only from 3.1)
+SPARK30_INT96 = base64.b64decode(
+    "UEFSMRUEFRAVFEwVBBUAEgAACBwBAAAAAgAAABUAFRIVFiwVBBUQFQYVBhwYBAIAAAAYBAEAAAAWACgEAgAAABgEAQAAABERAAAACSACAAAABAEBAwIVBBUwFTRMFQQVABIAABhcAICnSEonAAD8niIAAAAAAAAAAADihCUAFQAVEhUWLBUEFRAVBhUGHAAAAAkgAgAAAAQBAQMCFQQZPDUAGAZzY2hlbWEVBAAVAiUCGAJpZAAVBiUCGAJ0cwAWBBkcGSwmABwVAhk1AAYQGRgCaWQVAhYEFpwBFqQBJjgmCBwYBAIAAAAYBAEAAAAWACgEAgAAABgEAQAAABERABksFQQVABUCABUAFRAVAgA8KQYZJgAEAAAAJgAcFQYZNQAGEBkYAnRzFQIWBBaEARaMASb8ASasASksFQQVABUCABUAFRAVAgA8KQYZJgAEAAAAFqACFgQmCBawAgAZLBgYb3JnLmFwYWNoZS5zcGFyay52ZXJzaW9uGAUzLjAuMQAYKW9yZy5hcGFjaGUuc3Bhcmsuc3FsLnBhcnF1ZXQucm93Lm1ldGFkYXRhGJgBeyJ0eXBlIjoic3RydWN0IiwiZmllbGRzIjpbeyJuYW1lIjoiaWQiLCJ0eXBlIjoiaW50ZWdlciIsIm51bGxhYmxlIjp0cnVlLCJtZXRhZGF0YSI6e319LHsibmFtZSI6InRzIiwidHlwZSI6InRpbWVzdGFtcCIsIm51bGxhYmxlIjp0cnVlLCJtZXRhZGF0YSI6e319XX0AGCBwYXJxdWV0LWNwcC1hcnJvdyB2ZXJzaW9uIDI2LjAuMRksHAAAHAAAANgBAABQQVIx"
+)
+
+
+@pytest.mark.parametrize(("version", "refused"), [(b"3.0.1", True), (b"3.1.2", False)])
+def test_spark_30_int96_before_1582_is_refused(
+    module_lakehouse: Settings, version: bytes, refused: bool
+) -> None:
+    data = SPARK30_INT96.replace(b"3.0.1", version)
+    table = "spark_int96_" + version.decode().replace(".", "_")
+    outcome = run(module_lakehouse, [(table, "f.parquet", data)], rows=False)[table]
+    if refused:
+        assert outcome.api_status == 422 and "hybrid Julian" in str(outcome.api_detail)
+        assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict"
+    else:
+        assert outcome.api_status == 202 and outcome.refused is None, outcome.refused

@@ -10,6 +10,7 @@ nulls after a 202, without a word (review finding auditE 05, HIGH); ``interval_d
 
 from __future__ import annotations
 
+import base64
 import io
 
 import duckdb
@@ -104,3 +105,18 @@ def test_null_columns_as_writers_write_them_still_load(
         assert outcome.refused is None, outcome.refused
         read = pq.read_table(io.BytesIO(data))
         assert bronze_table(module_lakehouse, table).num_rows == read.num_rows
+
+
+# aloneguid/parquet-dotnet@f09ff233ca src/Parquet.Test/data/emptycolumn.parquet (MIT, 1,055
+# bytes): pyarrow 0.13's all-null column, INT32 with the old converted type NA (read back as
+# UNKNOWN), no statistics; refused for a while after cb4cda3 (review finding auditF 01)
+OLD_ARROW_NULLS = base64.b64decode(
+    "UEFSMRUEFQAVAkwVABUEEgAAABUAFQ4VEiwVFBUEFQYVBhwAAAAHGAIAAAAUAAAmXhwVAhk1BAAGGRgFVmFsdWUVAhYUFlAWViYmJggAABUEFaABFWhMFRQVBBIAAFAEAQAJAQACCQcEAAMNCAAEDQgABQ0IAAYNCAAHDQgACA0IPAkAAAAAAAAACgAAAAAAAAAVABUgFSQsFRQVBBUGFQYcGAgKAAAAAAAAABgIAQAAAAAAAAAWAAAAABA8AgAAABQBBAUQMlR2mAAAACaaAxwVBBk1BAAGGRgRX19pbmRleF9sZXZlbF8wX18VAhYUFrACFvwBJqQCJp4BHBgICgAAAAAAAAAYCAEAAAAAAAAAFgAoCAoAAAAAAAAAGAgBAAAAAAAAAAAAABUCGTw1ABgGc2NoZW1hFQQAFQIlAhgFVmFsdWUlMAAVBCUCGBFfX2luZGV4X2xldmVsXzBfXwAWFBkcGSwmXhwVAhk1BAAGGRgFVmFsdWUVAhYUFlAWViYmJggAACaaAxwVBBk1BAAGGRgRX19pbmRleF9sZXZlbF8wX18VAhYUFrACFvwBJqQCJp4BHBgICgAAAAAAAAAYCAEAAAAAAAAAFgAoCAoAAAAAAAAAGAgBAAAAAAAAAAAAABbSAhYUABkcGAZwYW5kYXMY8gN7ImluZGV4X2NvbHVtbnMiOiBbIl9faW5kZXhfbGV2ZWxfMF9fIl0sICJjb2x1bW5faW5kZXhlcyI6IFt7Im5hbWUiOiBudWxsLCAiZmllbGRfbmFtZSI6IG51bGwsICJwYW5kYXNfdHlwZSI6ICJ1bmljb2RlIiwgIm51bXB5X3R5cGUiOiAib2JqZWN0IiwgIm1ldGFkYXRhIjogeyJlbmNvZGluZyI6ICJVVEYtOCJ9fV0sICJjb2x1bW5zIjogW3sibmFtZSI6ICJWYWx1ZSIsICJmaWVsZF9uYW1lIjogIlZhbHVlIiwgInBhbmRhc190eXBlIjogImVtcHR5IiwgIm51bXB5X3R5cGUiOiAib2JqZWN0IiwgIm1ldGFkYXRhIjogbnVsbH0sIHsibmFtZSI6IG51bGwsICJmaWVsZF9uYW1lIjogIl9faW5kZXhfbGV2ZWxfMF9fIiwgInBhbmRhc190eXBlIjogImludDY0IiwgIm51bXB5X3R5cGUiOiAiaW50NjQiLCAibWV0YWRhdGEiOiBudWxsfV0sICJjcmVhdG9yIjogeyJsaWJyYXJ5IjogInB5YXJyb3ciLCAidmVyc2lvbiI6ICIwLjEzLjAifSwgInBhbmRhc192ZXJzaW9uIjogbnVsbH0AGCJwYXJxdWV0LWNwcCB2ZXJzaW9uIDEuNS4xLVNOQVBTSE9UGSwcAAAcAAAA7QIAAFBBUjE="
+)
+
+
+def test_an_old_arrow_null_column_loads(module_lakehouse: Settings) -> None:
+    outcome = run(module_lakehouse, [("old_nulls", "f.parquet", OLD_ARROW_NULLS)], rows=False)
+    loaded = outcome["old_nulls"]
+    assert loaded.api_status == 202 and loaded.refused is None, loaded.refused
+    assert bronze_table(module_lakehouse, "old_nulls").column("Value").null_count == 10
