@@ -203,6 +203,35 @@ def _plain_field(f: pa.Field) -> pa.Field:
     return pa.field(f.name, plain_type(f.type), f.nullable, meta or None)
 
 
+def _bare_field(f: pa.Field) -> pa.Field:
+    """A nested field as :func:`plain_type` says, without metadata: a writer's field ids
+    (``PARQUET:field_id``: Iceberg, Delta column mapping) on a struct's fields reached bronze's
+    Delta schema, and a later file with other ids on the same fields was refused by delta-rs's
+    schema merge ("Cannot merge metadata"), its values fitting."""
+    return pa.field(f.name, plain_type(f.type), f.nullable)
+
+
+def _fields(t: pa.DataType) -> list[pa.Field]:
+    if isinstance(t, pa.BaseExtensionType):
+        return _fields(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return _fields(t.value_type)
+    if pa.types.is_map(t):
+        return [t.key_field, t.item_field]
+    return [t.field(i) for i in range(getattr(t, "num_fields", 0))]
+
+
+def _nested_metadata(t: pa.DataType) -> bool:
+    """Whether a field inside ``t``, at any depth, carries metadata."""
+    return any(f.metadata or _nested_metadata(f.type) for f in _fields(t))
+
+
+def _to_plain(t: pa.DataType) -> bool:
+    """Whether :func:`plain_type` changes ``t``: an extension type or one Delta does not hold
+    (:func:`has_extension`), or a nested field's metadata."""
+    return has_extension(t) or _nested_metadata(t)
+
+
 def plain_type(t: pa.DataType) -> pa.DataType:
     """The type bronze stores an Arrow extension type's values as, at any depth: a UUID
     (``arrow.uuid``) as its canonical text (``VARCHAR``, as a column declared ``uuid``),
@@ -212,20 +241,20 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     leaf = _plain_leaf_type(t)
     if leaf is not None:
         return leaf
-    if not has_extension(t):
+    if not _to_plain(t):
         return t
     if pa.types.is_struct(t):
-        return pa.struct([_plain_field(t.field(i)) for i in range(t.num_fields)])
+        return pa.struct([_bare_field(t.field(i)) for i in range(t.num_fields)])
     if pa.types.is_map(t):
-        return pa.map_(_plain_field(t.key_field), _plain_field(t.item_field), t.keys_sorted)
+        return pa.map_(_bare_field(t.key_field), _bare_field(t.item_field), t.keys_sorted)
     if pa.types.is_large_list(t) or pa.types.is_large_list_view(t):
-        return pa.large_list(_plain_field(t.value_field))
+        return pa.large_list(_bare_field(t.value_field))
     if pa.types.is_list_view(t):
-        return pa.list_(_plain_field(t.value_field))
+        return pa.list_(_bare_field(t.value_field))
     if pa.types.is_fixed_size_list(t):
-        return pa.list_(_plain_field(t.value_field), t.list_size)
+        return pa.list_(_bare_field(t.value_field), t.list_size)
     if pa.types.is_list(t):
-        return pa.list_(_plain_field(t.value_field))
+        return pa.list_(_bare_field(t.value_field))
     if pa.types.is_dictionary(t):
         return plain_type(t.value_type)
     raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
@@ -281,7 +310,7 @@ def plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 def plain_values(values: pa.Array) -> pa.Array:
     """``values`` as :func:`plain_type` says."""
     t = values.type
-    if not has_extension(t):
+    if not _to_plain(t):
         return values
     leaf = _plain_leaf_values(values)
     if leaf is not None:
@@ -293,7 +322,7 @@ def plain_values(values: pa.Array) -> pa.Array:
     mask = values.is_null() if values.null_count else None
     if pa.types.is_struct(t):
         children = [plain_values(values.field(i)) for i in range(t.num_fields)]
-        fields = [_plain_field(t.field(i)) for i in range(t.num_fields)]
+        fields = [_bare_field(t.field(i)) for i in range(t.num_fields)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=mask)
     if pa.types.is_map(t):
         offsets = values.offsets
