@@ -16,6 +16,7 @@ from lakehouse.formats import (
     InflateError,
     InflateLimitError,
     from_name,
+    gzip_refusal,
     inflate,
     known_suffixes,
 )
@@ -145,9 +146,7 @@ def file_kind(media: str, file_name: str | None, *, encoded: bool) -> FileFormat
         )
     kind = by_type or (by_name.kind if by_name else "csv")
     gz = encoded or bool(by_name and by_name.gzip)
-    if gz and not FORMATS[kind].gzip:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"gzipped {kind} is not taken: it compresses inside; send it as is",
-        )
+    refused = gzip_refusal(kind) if gz else None
+    if refused is not None:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, refused)
     return FileFormat(kind, gz)

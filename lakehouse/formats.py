@@ -114,6 +114,14 @@ def from_name(name: str) -> FileFormat | None:
     return None if kind is None else FileFormat(kind, gz)
 
 
+def gzip_refusal(kind: Kind) -> str | None:
+    """Why a gzipped file of ``kind`` is not taken (the API's 415, the loader's
+    ``unsupported``), or None: Parquet compresses inside."""
+    if FORMATS[kind].gzip:
+        return None
+    return f"gzipped {kind} is not taken: it compresses inside; send it as is"
+
+
 def known_suffixes() -> str:
     """For messages: ``.csv, .json, .jsonl, .ndjson, .parquet, .tsv (optionally .gz)``."""
     return ", ".join(sorted(SUFFIXES)) + f" (optionally {GZIP_SUFFIX})"

@@ -55,7 +55,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lakehouse import dialect, parquet
-from lakehouse.formats import InflateError, InflateLimitError, Kind, from_name, known_suffixes
+from lakehouse.formats import (
+    InflateError,
+    InflateLimitError,
+    Kind,
+    from_name,
+    gzip_refusal,
+    known_suffixes,
+)
 from lakehouse.formats import open_bounded as _open_bounded
 from loader.exceptions import FileChanging, FileRejected, ReadAgain
 
@@ -105,6 +112,9 @@ def detect(path: Path) -> Source:
             "unsupported",
             f"unsupported file type {path.name!r}: expected {known_suffixes()}",
         )
+    refused = gzip_refusal(found.kind) if found.gzip else None
+    if refused is not None:  # the API's 415, in its words
+        raise FileRejected("unsupported", refused)
     return Source(path, found.kind, found.gzip)
 
 

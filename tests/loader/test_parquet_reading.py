@@ -19,7 +19,7 @@ from loader_support import bronze, drop
 
 from lakehouse import Settings
 from loader import Loader
-from loader.readers import detect, open_parquet
+from loader.readers import Source, detect, open_parquet
 
 _UTC = dt.UTC
 _TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
@@ -66,7 +66,10 @@ def _tables(draw: st.DrawFn) -> pa.Table:
 
 
 def _through_the_loader_reader(path: Path, batch_rows: int) -> pa.Table:
-    schema, batches, stack, count, _ = open_parquet(detect(path), batch_rows)
+    # a gzipped one is refused by detect (the API's rule) before any read; the reader still
+    # inflates what it is given
+    source = Source(path, "parquet", True) if path.suffix == ".gz" else detect(path)
+    schema, batches, stack, count, _ = open_parquet(source, batch_rows)
     with stack:
         table = pa.Table.from_batches(list(batches), schema)
     assert count == table.num_rows
