@@ -54,6 +54,10 @@ def test_each_format_loads(settings: Settings, ext: str, gz: bool) -> None:
 
     summary = Loader(settings).load_pending()
 
+    if ext == "parquet" and gz:  # refused, as the API refuses it (415): it compresses inside
+        assert summary.loaded == [] and [f.file for f in summary.quarantined] == [name]
+        return
+
     assert [f.file for f in summary.loaded] == [name]
     assert summary.quarantined == []
     table = bronze(settings, "people").sort_by("id")
