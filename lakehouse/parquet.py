@@ -427,10 +427,6 @@ def _spark_version(version: str) -> tuple[int, int]:
     return major, minor
 
 
-def _spark_major(version: str) -> int:
-    return _spark_version(version)[0]
-
-
 def _holds_int96(metadata: pq.FileMetaData) -> bool:
     schema = metadata.schema
     return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
@@ -460,7 +456,7 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
         legacy = any(
             k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
         )
-        if _spark_major(spark) >= 3 and not legacy:
+        if _spark_version(spark) >= (3, 0) and not legacy:
             return None
         return f"Spark {spark}" + (" in its LEGACY mode" if legacy else "")
     if kv.get("writer.date.proleptic", "").lower() == "true":
@@ -837,28 +833,23 @@ def int96_refusal(source: Any) -> Refusal | None:
     for group in range(milli.num_row_groups if held else 0):
         us = micro.read_row_group(group, columns=held)
         ms = milli.read_row_group(group, columns=held)
-        ns = nano.read_row_group(group, columns=held) if finer is None else None
+        ns = nano.read_row_group(group, columns=held)
         for name in held:
             triples = zip(
                 _leaves(us.column(name).combine_chunks(), _same_row),
                 _leaves(ms.column(name).combine_chunks(), _same_row),
-                _leaves(ns.column(name).combine_chunks(), _same_row) if ns else _nones(),
-                strict=ns is not None,
+                _leaves(ns.column(name).combine_chunks(), _same_row),
+                strict=True,
             )
             for (u, row_of), (m, _), (n, _) in triples:
                 if u.type != m.type:  # INT96: read in us, then in ms (other leaves: the same)
                     found = _int96_leaf(u, m, row_of, name)
                     if found is not None:
                         return found.moved(rows)
-                    if finer is None and n is not None:
+                    if finer is None:
                         finer = _int96_finer(u, n, row_of, name, rows)
         rows += us.num_rows
     return (_nanos_refusal(source, micro, held) or finer) if held else None
-
-
-def _nones() -> Iterator[tuple[None, None]]:
-    while True:
-        yield None, None
 
 
 def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int) -> Refusal | None:
