@@ -19,6 +19,10 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   a Parquet reader hands a string column's bytes over unchecked, and a bronze table holding
   one cannot be read by DuckDB (the build) at all. (Bytes of a *binary* column are another
   matter: ``docs/loading.md``.)
+- **A decimal with more digits than its type's precision** (at any depth) refuses the file: a
+  writer that does not check can put any integer under a ``DECIMAL(p, s)`` annotation, pyarrow
+  reads it unchecked, and the Parquet file bronze writes stores the column in the bytes ``p``
+  digits need, where it would wrap (1234.56 in a ``DECIMAL(4,2)`` comes back -76.16).
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
   that a map's keys are unique, and DuckDB cannot read a bronze table holding such a map.
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
@@ -39,6 +43,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -539,6 +544,7 @@ def _checked(t: pa.DataType) -> bool:
         return True
     return (
         pa.types.is_time(t)
+        or pa.types.is_decimal(t)
         or pa.types.is_map(t)
         or any(_checked(child) for _, child in _children(t))
     )
@@ -548,10 +554,16 @@ RowOf = Callable[[int], int]
 
 
 def _leaves(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]:
-    """The date, timestamp and text arrays in ``values`` (its nested arrays flattened), each
-    with the row of ``values`` a value of it is in."""
+    """The date, timestamp, time, decimal and text arrays in ``values`` (its nested arrays
+    flattened), each with the row of ``values`` a value of it is in."""
     t = values.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or _is_text(t):
+    if (
+        pa.types.is_timestamp(t)
+        or pa.types.is_date(t)
+        or pa.types.is_time(t)
+        or pa.types.is_decimal(t)
+        or _is_text(t)
+    ):
         yield values, row_of
     elif isinstance(values, pa.ExtensionArray):
         yield from _leaves(values.storage, row_of)
@@ -710,12 +722,37 @@ def _time_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
     return Refusal(name, row_of(at), value, why)
 
 
+def _decimal_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
+    """The first decimal holding more digits than its type's precision, or None. The file's
+    unscaled integers are read as written (pyarrow checks none against the annotation); one
+    min/max per array, exact on the whole 128 or 256 bits, a value looked for only when one
+    is past the precision."""
+    t = leaf.type
+    low_high = pc.min_max(leaf)
+    low, high = low_high["min"].as_py(), low_high["max"].as_py()
+    bound = Decimal(10**t.precision).scaleb(-t.scale)
+    if low is None or (-bound < low and high < bound):
+        return None
+    for at, value in enumerate(leaf.to_pylist()):
+        if value is not None and not -bound < value < bound:
+            shown = str(value)
+            why = (
+                f"a decimal, {shown}, has more digits than its type, DECIMAL({t.precision},"
+                f"{t.scale}), holds: the file's annotation is not what it stores, and bronze "
+                f"keeps a DECIMAL({t.precision},{t.scale}) in the bytes {t.precision} digits need"
+            )
+            return Refusal(name, row_of(at), shown, why)
+    return None  # pragma: no cover (min/max found one)
+
+
 def _leaf_refusal(
     leaf: pa.Array, row_of: RowOf, name: str, writer: str | None = None
 ) -> Refusal | None:
     t = leaf.type
     if _is_text(t):
         return _text_refusal(leaf, row_of, name)
+    if pa.types.is_decimal(t):
+        return _decimal_refusal(leaf, row_of, name)
     if pa.types.is_map(t):
         return _map_refusal(leaf, row_of, name)
     if pa.types.is_time(t):
@@ -753,11 +790,12 @@ class Values:
     """The landing dialect's rules for a Parquet file's values, a batch at a time: a
     nanosecond timestamp that is no whole microsecond, a date beyond :data:`FIRST_DAY` to
     :data:`LAST_DAY` and a timestamp beyond :data:`FIRST_MICROSECOND` to
-    :data:`LAST_MICROSECOND`, a string whose bytes are not UTF-8, and a map repeating a key,
-    at any depth, refuse the file. One min/max per date or timestamp array of a batch (a
-    value is looked for only when it is out of range), one UTF-8 validation per string array
+    :data:`LAST_MICROSECOND`, a string whose bytes are not UTF-8, a decimal past its
+    precision, and a map repeating a key, at any depth, refuse the file. One min/max per date,
+    timestamp or decimal array of a batch (a value is looked for only when it is out of
+    range), one UTF-8 validation per string array
     (a dictionary's values, not its rows), one group-by of each map array's keys; nothing
-    for a file without dates, timestamps, strings or maps."""
+    for a file without dates, timestamps, times, decimals, strings or maps."""
 
     def __init__(self, schema: pa.Schema, writer: str | None = None) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]
