@@ -24,7 +24,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   reads it unchecked, and the Parquet file bronze writes stores the column in the bytes ``p``
   digits need, where it would wrap (1234.56 in a ``DECIMAL(4,2)`` comes back -76.16).
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
-  that a map's keys are unique, and DuckDB cannot read a bronze table holding such a map.
+  that a map's keys are unique, and DuckDB cannot read a bronze table holding such a map
+  (float keys as DuckDB compares them: -0.0 is 0.0, every NaN one key).
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
   (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
@@ -684,6 +685,8 @@ def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
         return None
     if pa.types.is_floating(keys.type):  # -0.0 is 0.0 to a reader (Arrow groups by bits)
         keys = pc.add(keys, pa.scalar(0.0, keys.type))
+        # every NaN (-NaN, any payload) is one key to DuckDB and Spark: one NaN's bits for all
+        keys = pc.if_else(pc.is_nan(keys), pa.scalar(float("nan"), keys.type), keys)
     pairs = pa.table({"map": pc.list_parent_indices(lists), "key": keys})
     try:
         counted = pairs.group_by(["map", "key"], use_threads=False).aggregate([([], "count_all")])
