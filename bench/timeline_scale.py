@@ -3,6 +3,7 @@
     uv run python -m bench.timeline_scale                  # on bench.ab_scale's bronze (10M)
     uv run python -m bench.timeline_scale --rows 1000000   # a fresh bronze of that size
     uv run python -m bench.timeline_scale --project DIR    # another dbt project on that bronze
+    uv run python -m bench.timeline_scale --full           # the first build + publish instead
 
 What ``bench_build.scale_variant("incremental")`` measures as ``one_percent_s``, instrumented:
 a fresh warehouse, a full build (not shown), a 1% batch of new orders appended to bronze, then
@@ -16,6 +17,10 @@ a fresh warehouse, a full build (not shown), a 1% batch of new orders appended t
   :class:`bench.harness.CoresWanted`, read every 10 ms), per 50 ms: on a busy machine this
   still says how many cores the batch could use, and so how much of a quiet machine it would
   leave idle (the buckets where it wanted fewer cores than there are).
+
+With ``--full``, the first build + publish of the whole bronze instead (a fresh warehouse and
+no silver or gold: what ``scale_variant("publish")`` measures for ``publish_vs_build``), and
+no batch is appended.
 
 Each run appends its batch to the shared bronze, as ``bench.ab_scale``'s children do. The
 instrumentation costs a little (a Python wrapper per statement and the sampler thread): read
@@ -133,7 +138,7 @@ def instrument(timeline: Timeline, statements: bool) -> None:
     session_module._checkpoint = lambda: timeline.timed("checkpoint", checkpoint)
 
 
-def run(root: Path, project: Path, statements: bool) -> None:
+def run(root: Path, project: Path, statements: bool, full: bool = False) -> None:
     from transform import DbtSession
 
     settings = bench_build.settings_for(root, project)
@@ -147,20 +152,22 @@ def run(root: Path, project: Path, statements: bool) -> None:
     session = DbtSession(settings)
     session.invoke(["parse"])
     rows = bench_build.bronze_rows(settings)
-    first = session.build()
-    assert first.success, first.failures
-    bench_build.make_bronze(settings, rows // 100, first=rows, on_arrival=True)
+    if not full:
+        first = session.build()
+        assert first.success, first.failures
+        bench_build.make_bronze(settings, rows // 100, first=rows, on_arrival=True)
     load = os.getloadavg()[0]
     timeline.start()
     cpu = time.process_time()
-    batch = session.build(["source:bronze.orders+"])
+    batch = session.build() if full else session.build(["source:bronze.orders+"])
     wall, cpu = timeline.now(), time.process_time() - cpu
     timeline.stop()
     assert batch.success, batch.failures
     assert "silver/stg_orders" in batch.published, batch.published
     count = os.cpu_count() or 1
+    what = "first build + publish" if full else f"1% batch of {rows // 100:,} rows"
     print(
-        f"1% batch of {rows // 100:,} rows on {rows:,}: wall {wall:.3f} s, CPU {cpu:.3f} s"
+        f"{what} on {rows:,} rows: wall {wall:.3f} s, CPU {cpu:.3f} s"
         f" (dbt {batch.dbt_seconds:.3f} s, publish after dbt {batch.publish_seconds:.3f} s);"
         f" load {load:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
@@ -183,6 +190,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, help="a fresh bronze of this many orders")
     parser.add_argument("--project", type=Path, help="the dbt project (default: the bench's)")
     parser.add_argument("--statements", action="store_true", help="each publish statement too")
+    parser.add_argument(
+        "--full", action="store_true", help="the first build + publish (publish_vs_build's)"
+    )
     args = parser.parse_args()
     root = bench_build.OUT / ("ab-scale" if args.rows is None else "timeline-scale")
     project = root / "project"
@@ -193,7 +203,7 @@ def main() -> None:
         rows = args.rows or 10_000_000
         bench_build.make_bronze(settings, rows, ingested="2026-01-01 00:00:00+00")
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    run(root, (args.project or project).resolve(), args.statements)
+    run(root, (args.project or project).resolve(), args.statements, args.full)
 
 
 if __name__ == "__main__":
