@@ -425,7 +425,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         try:
             header_text, line, delimiter = _layout_header(text, skip, kind, first)
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
-                itertools.chain(header_text.splitlines(keepends=True), text),
+                itertools.chain(dialect.csv_lines(header_text), text),
                 delimiter=delimiter,
                 quotechar=dialect.QUOTE,
                 doublequote=True,

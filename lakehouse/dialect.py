@@ -89,10 +89,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
 #: Columns bronze adds to every row; a file may not bring them (compared case-insensitively).
@@ -277,6 +278,14 @@ def header_too_long(line: int) -> str:
         "end outside a quoted field, so a name opening with a quote never closed runs it on "
         'through the lines after it; close the quote, or double a quote inside it ("a ""b""")'
     )
+
+
+def csv_lines(text: str) -> Iterator[str]:
+    """The lines of a CSV text, each with its line end, split where a record may end: at LF,
+    CRLF or CR only. Never ``str.splitlines``, which also breaks at VT, FF, U+001C-U+001E, NEL
+    (U+0085), U+2028 and U+2029: characters a name or a value may hold (a name holding a
+    control character is then refused for it, :func:`check_names`)."""
+    return iter(io.StringIO(text, newline=""))
 
 
 def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:

@@ -779,10 +779,10 @@ def _csv_dialect(
             raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
         # strict, as every record: text after a closing quote is refused, never glued into
         # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
-        quoted = dialect.csv_quote_problem(io.StringIO(header, newline=""), delimiter, skip_lines)
+        quoted = dialect.csv_quote_problem(dialect.csv_lines(header), delimiter, skip_lines)
         if quoted is not None:
             raise FileRejected("unparseable", quoted[1], line=quoted[0])
-        names = next(csv.reader(io.StringIO(header, newline=""), delimiter=delimiter), [""])
+        names = next(csv.reader(dialect.csv_lines(header), delimiter=delimiter), [""])
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
