@@ -169,6 +169,9 @@ def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BOM_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+#: JSON's whitespace (RFC 8259): space, tab, LF, CR; a vertical tab or form feed is none
+#: (``bytes.strip`` strips those too).
+JSON_BLANK = b" \t\n\r"
 
 
 def second_bom(head: bytes) -> str | None:

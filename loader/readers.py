@@ -147,6 +147,24 @@ def _head(path: Path, size: int = _PEEK_BYTES) -> bytes:
         return f.read(size)
 
 
+def _json_head(path: Path) -> bytes | None:
+    """A JSON file's first bytes from its first one that is no JSON whitespace on (behind its
+    byte-order mark, when it has one), however far into the file that lies; None when the file
+    holds nothing else (it is empty: no record). The first 64 KiB blank is no empty file."""
+    with path.open("rb") as f:
+        head = f.read(_PEEK_BYTES)
+        mark = dialect.BOM_UTF8 if head.startswith(dialect.BOM_UTF8) else b""
+        at = len(mark)
+        while True:
+            text = head[at:].lstrip(dialect.JSON_BLANK)
+            if text:
+                f.seek(f.tell() - len(text))
+                return mark + f.read(_PEEK_BYTES)
+            head, at = f.read(_PEEK_BYTES), 0
+            if not head:
+                return None
+
+
 def _transcode_utf16(path: Path, limits: Limits, stack: ExitStack) -> Path:
     """A UTF-16 text (with its byte-order mark) as UTF-8, in a scratch file.
 
@@ -766,7 +784,7 @@ def _csv_dialect(
     """The plain UTF-8 content, the delimiter and the column names of a CSV file."""
     path = _plain(source, limits, stack)
     head = _head(path)
-    if not head.strip():
+    if not head:  # no bytes; blanks are a header's (a blank name, or a blank line 1: below)
         raise FileRejected("empty", "the file is empty")
     unread = dialect.encoding_problem(head)
     if unread is not None:
@@ -1463,11 +1481,11 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     """The file's JSON text as a plain file without a byte-order mark (refusing an empty or
     cut-short file)."""
     path = _plain(source, limits, stack)
-    head = _head(path)
-    doubled = dialect.second_bom(head)
+    doubled = dialect.second_bom(_head(path))
     if doubled is not None:  # DuckDB would skip it once the first is dropped
         raise FileRejected("unparseable", f"line 1: {doubled}", line=1)
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+    head = _json_head(path)  # from the first token: a blank head is no empty file
+    if head is None:
         raise FileRejected("empty", "the file is empty")
     if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
         raise FileRejected("empty", "the file is an empty JSON array")
