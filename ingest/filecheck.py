@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -640,14 +641,13 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
 
 
 def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
-    """422 for names bronze cannot keep (columns and struct fields), decimals too wide, rows
-    without columns, and values Arrow would read as nulls (the loader's unparseable)."""
-    unread = parquet.unread_values(metadata)
+    """422 for names bronze cannot keep (columns and struct fields), decimals too wide and rows
+    without columns (the footer's column chunks are looked at once the pages are read:
+    ``_batches``), values Arrow would read as nulls in a ``required`` column (the loader's
+    unparseable)."""
+    unread = parquet.unread_values(metadata, chunks=False)
     if unread is not None:
         raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
-    disagreement = parquet.count_disagreement(metadata)
-    if disagreement is not None:  # the loader's unparseable
-        raise FileError(f"the file does not parse as Parquet: {disagreement}")
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
@@ -700,7 +700,9 @@ def _check_parquet(
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, duckdb.Error) as exc:
+        # a footer's text that is not UTF-8 (its writer's name, a column's), a footer DuckDB
+        # cannot parse (INT96 columns are read by it too): the loader's unparseable
         raise FileError(f"the file does not parse as Parquet: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
@@ -735,8 +737,14 @@ def _parquet_texts(
 
 
 def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's batches; 413 for one too large to read (the loader's ``too_large``), 400 for
-    fewer or more records than the footer says (``parquet.count_read_disagreement``)."""
+    """The file's batches; 413 for one too large to read (the loader's ``too_large``); once
+    every page is read, 422 for a column whose values Arrow read as nulls
+    (``parquet.unread_values``), 400 for counts of records the footer disagrees on
+    (``parquet.count_disagreement``) or fewer or more records than it says
+    (``parquet.count_read_disagreement``): the loader's unparseable, in its order. The column
+    chunks' metadata is looked at only after the reader has met every chunk: pyarrow's reader
+    raises on one it cannot decrypt or whose metadata is corrupt, its metadata accessor aborts
+    the process."""
     batches = pf.iter_batches(batch_size=batch_rows)
     rows = 0
     while True:
@@ -748,6 +756,12 @@ def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
                 raise FileError(large, 413) from exc
             raise
         if batch is None:
+            unread = parquet.unread_values(pf.metadata)
+            if unread is not None:
+                raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+            disagreement = parquet.count_disagreement(pf.metadata)
+            if disagreement is not None:  # the loader's unparseable
+                raise FileError(f"the file does not parse as Parquet: {disagreement}")
             short = parquet.count_read_disagreement(pf.metadata, rows)
             if short is not None:  # the loader's unparseable
                 raise FileError(f"the file does not parse as Parquet: {short}")

@@ -964,7 +964,7 @@ def _nanos_refusal(source: Any, micro: pq.ParquetFile, held: list[str]) -> Refus
     return None
 
 
-def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, str] | None:
     """A leaf column (its path, why) whose values Arrow reads as nulls although the file holds
     some, or None.
 
@@ -975,7 +975,11 @@ def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     the file when it is ``required`` (every value present), when a row group's statistics count
     fewer nulls than values, or, without a null count, when it is not what Arrow and DuckDB write
     for a null column (``INT32`` with no converted type): whether it holds values is then not
-    known, and bronze does not guess."""
+    known, and bronze does not guess.
+
+    ``chunks=False``: the schema's part alone (a ``required`` column), which reads no column
+    chunk's metadata: pyarrow aborts the process on a chunk it cannot describe (an encrypted
+    or corrupt one), where its reader raises, so the chunks are looked at after the read."""
     schema = metadata.schema
     for i in range(len(schema)):
         column = schema.column(i)
@@ -994,6 +998,8 @@ def unread_values(metadata: pq.FileMetaData) -> tuple[str, str] | None:
             )
         # Arrow's null column: INT32, no converted type (Arrow C++ before 1.0 wrote NA, read
         # back as UNKNOWN)
+        if not chunks:
+            continue
         plain = column.physical_type == "INT32" and column.converted_type in ("NONE", "UNKNOWN")
         held = 0
         for group in range(metadata.num_row_groups):

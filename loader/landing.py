@@ -315,10 +315,35 @@ def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
             yield folder.name, path
 
 
+#: The longest name (in bytes) a file moved out of the landing zone keeps: its sidecar's
+#: temporary name, ``.<name>.error.json.tmp``, must fit the file system's 255 bytes.
+NAME_MAX = 255 - len("..error.json.tmp")
+#: The bytes of a name's end a fitted name keeps (its suffixes: ``.csv.gz``)
+_KEPT_END = 16
+
+
+def fitted_name(name: str) -> str:
+    """``name``, or, past :data:`NAME_MAX` bytes, its beginning, a hash of it whole and its
+    end (``yyy…yyy-<16 hex>.csv``): a legal landing name of up to 255 bytes would otherwise
+    give an archived or quarantined copy whose sidecar's name the file system refuses. The
+    sidecar keeps the name whole (``"file"``), and a replay restores it."""
+    if len(os.fsencode(name)) <= NAME_MAX:
+        return name
+    end = name
+    while len(os.fsencode(end)) > _KEPT_END:
+        end = end[1:]
+    mark = f"-{blake3(os.fsencode(name)).hexdigest()[:16]}"
+    head = name[: len(name) - len(end)]
+    while len(os.fsencode(head + mark + end)) > NAME_MAX:
+        head = head[:-1]
+    return head + mark + end
+
+
 def _free_name(folder: Path, name: str) -> Path:
-    dest = folder / name
-    if dest.exists() or (folder / f"{name}.error.json").exists():
-        dest = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{name}"
+    dest = folder / fitted_name(name)
+    if dest.exists() or (folder / f"{dest.name}.error.json").exists():
+        stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+        dest = folder / fitted_name(f"{stamp}-{name}")
     return dest
 
 
@@ -478,7 +503,7 @@ def _replay_one(settings: Settings, path: Path) -> Replayed:
         folder = path.parent / "history"
         folder.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        history = folder / f"{path.name}.{stamp}.error.json"
+        history = folder / f"{fitted_name(f'{path.name}.{stamp}')}.error.json"
         os.replace(sidecar, history)
     name = str(error.get("file") or path.name)
     raw = settings.raw_dir / table

@@ -105,7 +105,16 @@ class Limits:
 
 
 def detect(path: Path) -> Source:
-    """The format of a landing file, from its name (``FileRejected`` if not one we read)."""
+    """The format of a landing file, from its name (``FileRejected`` if not one we read, or
+    if the name is not UTF-8: every row records its file's name as text, ``_source_file``)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FileRejected(
+            "unsupported",
+            f"the file name is not UTF-8 (its bytes: {os.fsencode(path.name)!r}): bronze "
+            "records each row's file name as text (_source_file); rename the file",
+        ) from None
     found = from_name(path.name)
     if found is None:
         raise FileRejected(
@@ -1972,13 +1981,25 @@ def parquet_checked(
 def _parquet_counted(
     batches: Iterator[pa.RecordBatch], metadata: pq.FileMetaData
 ) -> Iterator[pa.RecordBatch]:
-    """``batches``, then a refusal when they held fewer or more records than the footer says
-    (``lakehouse.parquet.count_read_disagreement``: a page short of its column chunk's count is
-    read short without an error), in the API's words."""
+    """``batches``, then a refusal when the footer's column chunks say a column holds values
+    Arrow read as nulls (``lakehouse.parquet.unread_values``), when its counts of records
+    disagree (``count_disagreement``), or when the batches held fewer or more records than the
+    footer says (``count_read_disagreement``: a page short of its column chunk's count is read
+    short without an error), in the API's words.
+
+    The footer's column chunks are looked at only once every page was read: pyarrow's reader
+    raises on a column chunk it cannot decrypt or whose metadata is corrupt, but its
+    metadata accessor (``row_group(i).column(j)``) aborts the process on the same chunk."""
     rows = 0
     for batch in batches:
         rows += batch.num_rows
         yield batch
+    unread = parquet.unread_values(metadata)
+    if unread is not None:
+        raise FileRejected("unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0])
+    disagreement = parquet.count_disagreement(metadata)
+    if disagreement is not None:  # the API's 400, in its words
+        raise FileRejected("unparseable", f"the file does not parse as Parquet: {disagreement}")
     short = parquet.count_read_disagreement(metadata, rows)
     if short is not None:
         raise FileRejected("unparseable", f"the file does not parse as Parquet: {short}")
@@ -2006,14 +2027,11 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(parquet.open_file(mapped.reader if mapped is not None else path))
-        unread = parquet.unread_values(file.metadata)
+        unread = parquet.unread_values(file.metadata, chunks=False)  # the rest once read
         if unread is not None:
             raise FileRejected(
                 "unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0]
             )
-        disagreement = parquet.count_disagreement(file.metadata)
-        if disagreement is not None:  # the API's 400, in its words
-            raise FileRejected("unparseable", f"the file does not parse as Parquet: {disagreement}")
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise FileRejected(
