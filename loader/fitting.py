@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -380,11 +380,48 @@ class Inference:
     _at: int = 0  # the first candidate no part has refuted (its index in _candidates())
     _fit: int = 0  # parts[:_fit] all fit it
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: each column added: the index of its part when that is the whole column (no null)
+    _whole: list[int | None] = field(default_factory=list, repr=False)
+    #: part index → its values as the candidate being tried, where that candidate's test made
+    #: them (a JSON BIGINT or DOUBLE column as DuckDB prints it: one cast): see :meth:`made`
+    _made: dict[int, pa.Array] = field(default_factory=dict, repr=False)
+    _testing: int = -1  # the part being tested
 
     def add(self, text: pa.Array) -> None:
         values = text.drop_null() if text.null_count else text
+        whole = None
         if len(values):
             self.parts.append(values)
+            whole = len(self.parts) - 1 if values is text else None
+        self._whole.append(whole)
+
+    def _keep(self, values: pa.Array, made: pa.Array | None) -> bool:
+        """Whether a test's cast ``made`` the values (None: some value does not fit); kept
+        when ``values`` are the whole part under test (not its first values only)."""
+        if made is not None and 0 <= self._testing < len(self.parts):
+            if len(values) == len(self.parts[self._testing]):
+                self._made[self._testing] = made
+        return made is not None
+
+    def made(self, data_type: str, column: int) -> pa.Array | None:
+        """The ``column``-th column added, without nulls, as ``data_type`` values, when that
+        is the type found and its test cast them already (a JSON ``BIGINT`` or ``DOUBLE``
+        column: :func:`_json_ints`, :func:`_json_doubles`); None otherwise. The same values
+        :func:`cast` gives (the same kernel over the same text), so a column of the batches
+        the types were found by is not parsed twice. Call after :meth:`result`."""
+        part = self._whole[column] if column < len(self._whole) else None
+        if part is None:
+            return None
+        with self._lock:
+            tests = self._candidates()
+            if self._at >= len(tests) or tests[self._at][0] != data_type:
+                return None
+            return self._made.get(part)
+
+    def forget(self) -> None:
+        """Drop what :meth:`made` would give (its memory)."""
+        with self._lock:
+            self._made.clear()
 
     def _candidates(self) -> list[tuple[str, Callable[[pa.Array], pa.Array | bool]]]:
         """The types in order, each with its test of a part: a mask of the values that fit,
@@ -394,11 +431,11 @@ class Inference:
             tests.append((OBJECT, lambda t: pc.starts_with(t, "{")))
         for candidate in ("BOOLEAN", "BIGINT", "DOUBLE"):
             if candidate == "BIGINT" and self.json and not self.literal_numbers:
-                tests.append((candidate, lambda t: _json_ints(t) is not None))
+                tests.append((candidate, lambda t: self._keep(t, _json_ints(t))))
             elif candidate == "DOUBLE" and self.json and not self.literal_numbers:
                 # the shortcut takes numbers of at most 15 characters; a longer one may fit too
                 tests.append(
-                    (candidate, lambda t: _json_doubles(t) is not None or fits(t, "DOUBLE"))
+                    (candidate, lambda t: self._keep(t, _json_doubles(t)) or fits(t, "DOUBLE"))
                 )
             else:
                 tests.append((candidate, lambda t, c=candidate: fits(t, c)))  # type: ignore[misc]
@@ -421,11 +458,20 @@ class Inference:
         tests = self._candidates()
         while self._at < len(tests):
             test = tests[self._at][1]
-            while self._fit < parts and _fits_part(test, self.parts[self._fit], self._fit == 0):
+            while self._fit < parts:
+                self._testing = self._fit
+                if not _fits_part(test, self.parts[self._fit], self._fit == 0):
+                    break
                 self._fit += 1
+            self._testing = -1
             if self._fit == parts:
                 return
-            self._at, self._fit = self._at + 1, 0  # the next candidate, from the first part
+            self._next_candidate()
+
+    def _next_candidate(self) -> None:
+        """The next candidate, from the first part."""
+        self._at, self._fit = self._at + 1, 0
+        self._made.clear()
 
     def result(self) -> str:
         if not self.parts:
@@ -446,7 +492,7 @@ class Inference:
                     scale = max(scale, pc.max(decimals).as_py() or 0)
                 if whole + scale <= dialect.MAX_DECIMAL_DIGITS:
                     return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{scale})"
-                self._at, self._fit = self._at + 1, 0  # too many digits: not a decimal
+                self._next_candidate()  # too many digits: not a decimal
 
 
 _DECIMAL = "DECIMAL"  # a candidate of Inference: DECIMAL(38, the most decimals seen)
@@ -639,12 +685,30 @@ class Typer:
         #: Whether a batch may carry ``_rescued_data`` (a declared or existing typed column).
         self.may_rescue = policy == "rescue" and any(p.typed or p.via_text for p in self.plans)
 
-    def apply(self, batch: pa.RecordBatch, *, inferred_from: bool = False) -> pa.RecordBatch:
+    def apply(
+        self,
+        batch: pa.RecordBatch,
+        *,
+        inferred_from: bool = False,
+        made: Mapping[int, pa.Array] | None = None,
+    ) -> pa.RecordBatch:
         """The typed batch. ``inferred_from``: the batch is one the inferred types were found
-        by (every value of it fits them: they are cast without checking again)."""
+        by (every value of it fits them: they are cast without checking again). ``made``:
+        column index → that column's values already cast to its inferred ``BIGINT`` or
+        ``DOUBLE`` by the inference (:meth:`Inference.made`), taken as they are."""
 
         def one(i: int) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None]:
-            return self._column(self.plans[i], batch.column(i), inferred_from)
+            plan = self.plans[i]
+            known = made.get(i) if made and inferred_from else None
+            if (
+                known is not None
+                and len(known) == batch.num_rows
+                and plan.origin == "inferred"
+                and self._printed_numbers(plan)
+                and known.type == plan.stored
+            ):
+                return known, None
+            return self._column(plan, batch.column(i), inferred_from)
 
         for i in self.required:
             values = batch.column(i)

@@ -181,6 +181,20 @@ def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[
     return ColumnPlan(plan.name, OBJECT, "inferred", struct)
 
 
+def _made_by_inference(
+    inferred: list[tuple[int, Inference]], plans: list[ColumnPlan], window: int
+) -> list[dict[int, pa.Array]]:
+    """For each of the ``window`` batches the types were inferred from, its ``BIGINT`` and
+    ``DOUBLE`` columns as their inference cast them (``Inference.made``): not parsed again."""
+    made = [
+        {i: m for i, column in inferred if (m := column.made(plans[i].data_type, j)) is not None}
+        for j in range(window)
+    ]
+    for _, column in inferred:
+        column.forget()
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class _Typed:
     """A file's batches, typed for its table (``schema``: their columns without rescue)."""
@@ -946,8 +960,9 @@ class Loader:
                 literal_numbers=text.literal_numbers,
                 required=contract.required,
             )
+            made = _made_by_inference(inferred, plans, len(window))
             batches = itertools.chain(window, after, read)
-            typed = self._apply(typer, batches, text.line_of, len(window))
+            typed = self._apply(typer, batches, text.line_of, len(window), made)
             yield _Typed(typer, typed, rows, exhausted)
 
     def _open_text(
@@ -1002,14 +1017,19 @@ class Loader:
         batches: Iterator[pa.RecordBatch],
         line_of: Callable[[int], int | None],
         window: int = 0,
+        made: list[dict[int, pa.Array]] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """The typed batches; a value that does not fit (``quarantine``) refuses the file.
 
-        The first ``window`` batches are those the inferred types were found by.
+        The first ``window`` batches are those the inferred types were found by; ``made``,
+        for each of them, columns their inference cast already (``Typer.apply``).
         """
         for i, batch in enumerate(batches):
+            known = None
+            if made is not None and i < len(made):
+                known, made[i] = made[i], {}  # held no longer than its batch
             try:
-                yield typer.apply(batch, inferred_from=i < window)
+                yield typer.apply(batch, inferred_from=i < window, made=known)
             except Missing as exc:
                 line = line_of(exc.row)
                 where = f"line {line}" if line is not None else f"record {exc.row + 1}"
