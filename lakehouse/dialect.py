@@ -311,19 +311,29 @@ def csv_header(
     ``|`` TAB; TAB alone for ``.tsv``) as a field's end: a quote opens a quoted field only at
     the line's start or right after one of them (``""`` inside one is a quote), and the record
     ends at the first line end outside a quoted field. The delimiter is the candidate occurring
-    most often in it outside quoted fields (``,`` on a tie or when none does).
+    most often in it outside quoted fields (``,`` on a tie or when none does). That reading
+    chooses the delimiter only: the header record is then read again with the chosen delimiter
+    alone, as every row is (a quote right after another candidate is a character: ``id,x|"y``
+    is a ``,`` header of line 1 alone, its second name ``x|"y``), and ends where that reading
+    ends. At ``"cut"``, a candidate reading not ended (a quote after a candidate, never closed
+    within the text) chooses by the candidates before that quote.
     ``end``: what follows ``text``: ``"more"`` (more text may follow: None until the record has
     ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"`` (text was read no
     further, :data:`MAX_HEADER_BYTES`: None when the record has not ended).
     """
     candidates = ("\t",) if kind == "tsv" else DELIMITERS
-    found = _first_record(text, candidates, eof=end == "eof")
+    found = _first_record(text, candidates, eof=end != "more")
     if found is None:
         return None
     at, counts, _ = found
     best = max(counts.values(), default=0)
     winners = [d for d, n in counts.items() if n == best]
     chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
+    if len(candidates) > 1 or end == "cut":
+        again = _first_record(text, (chosen,), eof=end == "eof")
+        if again is None:
+            return None
+        at = again[0]
     return text[:at], chosen
 
 

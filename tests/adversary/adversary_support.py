@@ -85,7 +85,7 @@ def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
     text = _csv_text(data)
     if isinstance(text, Refusal):
         return text
-    lines = text.splitlines(keepends=True)
+    lines = list(dialect.csv_lines(text))  # LF, CRLF, CR: never U+2028, NEL, VT, FF
     text = "".join(lines[skip_lines:])
     if not text.strip("\r\n"):
         return Refusal("empty", "no header")
