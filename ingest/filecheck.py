@@ -7,6 +7,7 @@ data row) and field.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -472,6 +473,32 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
     return _Layout(header, delimiter, rows, utf16)
 
 
+class _Utf8Of(io.RawIOBase):
+    """A UTF-16 file (its byte-order mark first) as UTF-8 behind a UTF-8 mark of its own, for
+    pyarrow, which drops exactly one: a second U+FEFF (a doubled mark) stays the start of the
+    first name, as the structure pass reads it and as the loader's transcoding keeps it.
+    pyarrow's own ``encoding="utf-16"`` drops it too (its UTF-8 starts with one)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-16")("strict")
+        self._out = bytearray(dialect.BOM_UTF8)
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while len(self._out) < len(buffer) and not self._done:  # pyarrow takes short for the end
+            chunk = self._raw.read(CHUNK)
+            self._done = not chunk
+            self._out += self._decoder.decode(chunk, final=self._done).encode("utf-8")
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        del self._out[:n]
+        return n
+
+
 def _csv_values(
     path: Path,
     kind: FileFormat,
@@ -491,12 +518,8 @@ def _csv_values(
     with _open(path, kind, bounds) as f:
         try:
             reader = pacsv.open_csv(
-                f,
-                read_options=pacsv.ReadOptions(
-                    block_size=block,
-                    skip_rows=skip,
-                    encoding="utf-16" if layout.utf16 else "utf8",
-                ),
+                _Utf8Of(f) if layout.utf16 else f,
+                read_options=pacsv.ReadOptions(block_size=block, skip_rows=skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,
                     quote_char=dialect.QUOTE,
