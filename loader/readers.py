@@ -1513,7 +1513,7 @@ def _json_reading(
     DuckDB reads a ``null`` record as a row of nulls: a row of nulls after the records whose
     keys were listed (where a ``null`` one is refused) makes the file read exactly
     (:func:`_nulls_told`)."""
-    fmt = "newline_delimited" if kind == "ndjson" else "auto"
+    fmt = _json_format(path, kind)
     if not every_key and DETECTED_KEYS:
         detected = _json_detected_keys(con, path, fmt, batch_rows)
         if detected is not None:
@@ -1529,6 +1529,22 @@ def _json_reading(
     batches = _json_columns(con, path, fmt, keys, batch_rows)
     # whole: every record was listed by _json_keys (a null one refused)
     return keys, batches if whole else _nulls_told(batches, SAMPLE_RECORDS)
+
+
+def _json_format(path: Path, kind: Kind) -> str:
+    """DuckDB's ``format`` for the file: NDJSON ``newline_delimited``; a ``.json`` array
+    ``auto`` (DuckDB finds the array); any other ``.json`` ``unstructured``: objects one after
+    another, each on one line or over several, with or without a line break between them.
+    ``auto`` would settle on ``newline_delimited`` when its sample holds one object per line,
+    then refuse a later object spanning lines (or two on one line) as malformed JSON."""
+    if kind == "ndjson":
+        return "newline_delimited"
+    with path.open("rb") as f:  # past the byte-order mark (dropped) and any whitespace
+        while block := f.read(_PEEK_BYTES):
+            first = block.lstrip(b" \t\r\n\x0b\x0c")[:1]
+            if first:
+                return "auto" if first == b"[" else "unstructured"
+    return "auto"
 
 
 def _json_keys(
@@ -1769,7 +1785,7 @@ def _json_exact(
         raise _not_utf8(
             path, stray, json=True
         )  # a byte that is not UTF-8 is named first, as the API does
-    fmt = "newline_delimited" if kind == "ndjson" else "auto"
+    fmt = _json_format(path, kind)
     objects = f"read_json_objects({_sql_str(str(path))}, format = {_sql_str(fmt)})"
     try:
         names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
