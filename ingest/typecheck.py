@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 
 
 def _full(pattern: str) -> str:
@@ -64,6 +65,17 @@ def _per_distinct(values: pa.Array, check: Callable[[pa.Array], pa.Array]) -> pa
     """``check`` over the distinct values only (dates and times repeat), spread back."""
     encoded = pc.dictionary_encode(values)
     return pc.fill_null(pc.take(check(encoded.dictionary), encoded.indices), False)
+
+
+def _objects(texts: pa.Array) -> pa.Array:
+    """Per JSON text, whether it is an object."""
+    found = []
+    for text in texts.to_pylist():
+        try:
+            found.append(isinstance(msgspec.json.decode(text), dict))
+        except msgspec.DecodeError:
+            found.append(False)
+    return pa.array(found, pa.bool_())
 
 
 def _real_dates(dates: pa.Array) -> pa.Array:
@@ -173,6 +185,10 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
         result = _fits_timestamp(texts, t)
     elif t in dialect.SHAPED_TEXT:  # TIME, UUID: kept as text of the type's shape
         result = _matches(texts, dialect.CANONICAL[t])
+    elif t == parquet.OBJECT:  # bronze's struct column: a JSON object (its fields: the loader)
+        result = _per_distinct(texts, _objects)
+    elif t == parquet.UNFIT:  # bronze's list or map column: no text joins it, only null
+        result = pa.array([False] * len(texts), pa.bool_())
     else:  # a type kept as text holds any text
         result = pa.array([True] * len(texts), pa.bool_())
     return pc.if_else(pc.is_null(texts), pa.scalar(None, pa.bool_()), result)
@@ -189,6 +205,11 @@ def first_misfit(texts: pa.Array, data_type: str) -> int | None:
 
 def misfit_message(shown: str, data_type: str) -> str:
     """Why a value (``shown`` as the client wrote it) is refused for a column of ``data_type``."""
+    t = dialect.type_name(data_type)
+    if t == parquet.OBJECT:
+        return f"{shown} is not a JSON object, which a struct column takes (docs/loading.md, Types)"
+    if t == parquet.UNFIT:
+        return f"{shown} does not fit a list or map column: only null does (docs/loading.md, Types)"
     return f"{shown} does not fit {dialect.type_name(data_type)} exactly (docs/loading.md, Types)"
 
 
@@ -200,6 +221,7 @@ def checked(data_type: str) -> bool:
         or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
         or t in dialect.SHAPED_TEXT
         or dialect.decimal_params(t) is not None
+        or t in (parquet.OBJECT, parquet.UNFIT)
     )
 
 

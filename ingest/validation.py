@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 from ingest import fastcontract, flatlines
 from ingest.typecheck import checked, fits_array, misfit_message
 from lakehouse import dialect
-from lakehouse.contracts import Column, Contract
+from lakehouse.contracts import NESTED_RULES, Column, Contract
 
 #: Records decoded at a time: memory for Python objects stays bounded whatever the body size.
 SLICE = 8192
@@ -207,12 +207,13 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
         if column.data_type and checked(column.data_type):
             ok = fits_array(texts, column.data_type)
             bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
-            if not dialect.takes_json_string(column.data_type):  # "5" is no number
+            nested = dialect.type_name(column.data_type) in NESTED_RULES  # "{}" is no object
+            if nested or not dialect.takes_json_string(column.data_type):  # "5" is no number
                 bad = pc.or_(bad, quoted)
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
                 value = bytes(raws[i]).decode()
                 msg = misfit_message(value, column.data_type)
-                if quoted[i].as_py():
+                if quoted[i].as_py() and not nested:
                     msg = f"{msg}: a JSON string fits text, date and timestamp columns only"
                 errors.append((i, position, record_error(i, column.name, msg, "type_error")))
     if errors:

@@ -276,7 +276,8 @@ def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract
     for column in contract.columns:
         rule = _table_rule(column, stored.get(column.name))
         if rule is not None and column.data_type is not None:
-            judged.append((column.name, column.data_type, rule))
+            shown = str(stored[column.name]) if rule in NESTED_RULES else rule
+            judged.append((column.name, column.data_type, shown))
             column = replace(column, data_type=rule.lower())
         columns.append(column)
     if not judged:
@@ -284,13 +285,20 @@ def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract
     return replace(contract, columns=tuple(columns), judged_by_table=tuple(judged))
 
 
+#: The rules of a nested column the table has (``parquet.OBJECT``, ``parquet.UNFIT``): judged
+#: so by the API whatever type a later contract declares (``ingest.typecheck``).
+NESTED_RULES = frozenset({parquet.OBJECT, parquet.UNFIT})
+
+
 def _table_rule(column: Column, stored: pa.DataType | None) -> str | None:
     """The table's rule for ``column`` when it is not the declared type's (None: it is, or
     every value of the declared type fits the table's column)."""
     if stored is None or column.data_type is None or pa.types.is_string(stored):
         return None
+    if pa.types.is_nested(stored):  # a struct takes objects only, a list or map only null
+        return parquet.OBJECT if pa.types.is_struct(stored) else parquet.UNFIT
     rule = parquet.column_rule(stored, column.data_type)
-    if rule is None or rule == parquet.OBJECT:
+    if rule is None:
         return None
     try:
         declared = parquet.storage_type(column.data_type)

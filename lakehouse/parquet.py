@@ -1405,6 +1405,8 @@ def storage_type(data_type: str) -> pa.DataType:
 
 #: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
 OBJECT = "OBJECT"
+#: The rule of a column no text fits (a list or map the table took from Parquet): only null.
+UNFIT = "UNFIT"
 
 
 def rule_type(stored: pa.DataType) -> str | None:

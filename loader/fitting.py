@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from lakehouse import dialect, parquet
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.parquet import OBJECT as OBJECT  # the core's rules, re-exported (the API's too)
+from lakehouse.parquet import UNFIT as UNFIT
 from lakehouse.parquet import column_rule as column_rule
 from lakehouse.parquet import rule_type as rule_type
 from lakehouse.parquet import storage_type as storage_type
@@ -49,8 +50,6 @@ _OFFSET = f"{dialect.OFFSET_TEXT}$"
 _DOUBLE_SAFE_CHARS = 15  # a canonical number this short has at most 15 digits: float64-exact
 _STRING = pa.string()
 _NULL_BOOL = pa.scalar(None, pa.bool_())
-#: The rule of a column no text fits (a list or map the table took from Parquet).
-UNFIT = "UNFIT"
 
 
 # -- the rule, vectorized ---------------------------------------------------------------------
