@@ -1304,6 +1304,30 @@ _BYTE_AT = re.compile(r"\(byte (\d+)\)$")
 _RECORD_VALUE = re.compile(r"at byte \d+ in record/value (\d+)")
 
 
+def _json_non_object(path: Path) -> bool:
+    """Whether a ``.json`` file of JSON values one after another (msgspec reads each) holds a
+    value that is not an object; False for an array."""
+    with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
+        pos, first = 0, True
+        while True:
+            while pos < len(whole) and whole[pos] in b" \t\r\n":
+                pos += 1
+            if pos == len(whole):
+                return False
+            if whole[pos : pos + 1] != b"{":
+                return not (first and whole[pos : pos + 1] == b"[")
+            first = False
+            with view[pos:] as rest:
+                try:
+                    msgspec.json.decode(rest, type=msgspec.Raw)
+                    return False
+                except (RecursionError, msgspec.DecodeError) as exc:
+                    end = dialect.json_value_end(str(exc))
+            if end is None:
+                return False
+            pos += end
+
+
 def _json_values_cause(path: Path) -> str | None:
     """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON, in
     msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
@@ -1351,6 +1375,9 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         if cause is not None:
             refused = FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
             return _not_utf8(path, refused, json=True)
+        if _json_non_object(path):  # DuckDB stops at a scalar followed by a value (``5{``)
+            why = "top-level JSON values must be objects (one record each)"
+            return _not_utf8(path, FileRejected("unparseable", why), json=True)
         # msgspec reads it: DuckDB's record, counted from 1 (its byte is inside the record)
         text = _RECORD_VALUE.sub(lambda m: f"in record {int(m[1]) - 1}", text)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
