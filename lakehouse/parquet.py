@@ -45,7 +45,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -433,21 +433,48 @@ def _spark_version(version: str) -> tuple[int, int]:
     return major, minor
 
 
-def _holds_int96(metadata: pq.FileMetaData) -> bool:
+def _int96_columns(metadata: pq.FileMetaData) -> frozenset[str]:
+    """The top-level columns holding an INT96 leaf (at any depth). A leaf's path joins names
+    with dots, so a column is named by each top-level name its path starts with (a column
+    ``a.b`` beside ``a``: both, refusing more rather than less)."""
     schema = metadata.schema
-    return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
+    paths = [
+        schema.column(i).path
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT96"
+    ]
+    names = schema.to_arrow_schema().names if paths else []
+    return frozenset(n for n in names for p in paths if p == n or p.startswith(n + "."))
 
 
-def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
+class Hybrid(NamedTuple):
+    """A writer that may have written dates and timestamps before 1582-10-15 in the hybrid
+    Julian calendar (:func:`hybrid_writer`), and the top-level columns it may have written so
+    (None: every column)."""
+
+    writer: str
+    columns: frozenset[str] | None = None
+
+    def holds(self, column: str) -> bool:
+        return self.columns is None or column in self.columns
+
+
+def hybrid_writer(metadata: pq.FileMetaData) -> Hybrid | None:
     """The writer of a Parquet file that may have written dates and timestamps before
-    1582-10-15 in the hybrid Julian calendar, or None for one known to use the proleptic
-    Gregorian calendar. Known so: a file carrying Arrow's schema (pyarrow, arrow-rs and the
-    writers on them), Spark 3 or later not in its LEGACY mode, Hive with
-    ``writer.date.proleptic``, Trino's writer (``parquet-mr-trino``), Iceberg's (an
-    ``iceberg.schema`` key), and every writer not on parquet-mr (C++, Rust, Go, Python,
-    DuckDB). Not known: Spark before 3, Spark 3.0 for a file holding INT96 (it wrote INT96 in
-    the hybrid calendar until 3.1), Spark in LEGACY mode (``org.apache.spark.legacyDateTime``,
-    ``org.apache.spark.legacyINT96``), Hive before 3.1, and any other parquet-mr writer."""
+    1582-10-15 in the hybrid Julian calendar (and the columns it may have written so), or None
+    for one known to use the proleptic Gregorian calendar. Known so: a file carrying Arrow's
+    schema (pyarrow, arrow-rs and the writers on them), Spark 3 or later not in its LEGACY
+    mode, Hive with ``writer.date.proleptic``, Trino's writer (``parquet-mr-trino``),
+    Iceberg's (an ``iceberg.schema`` key), and every writer not on parquet-mr (C++, Rust, Go,
+    Python, DuckDB). Not known: Spark before 3, Spark in LEGACY mode
+    (``org.apache.spark.legacyDateTime``, ``org.apache.spark.legacyINT96``), Hive before 3.1,
+    and any other parquet-mr writer. Spark 3.0 not in LEGACY mode: its INT96 columns only.
+    Spark 3.0 always wrote INT96 in the hybrid calendar (``int96RebaseModeInWrite`` and the
+    ``legacyINT96`` key came in 3.1, SPARK-33160; the 3.1 migration guide: "In Spark 3.0, the
+    actions don't fail but might lead to shifting of the input timestamps"), while its DATE
+    and TIMESTAMP_MICROS/MILLIS followed ``datetimeRebaseModeInWrite`` (EXCEPTION by default,
+    proleptic when CORRECTED), marked by the ``legacyDateTime`` key when LEGACY (SPARK-31361;
+    SPARK-33571: those configs "don't impact on INT96 in Spark 3.0")."""
     kv = {
         k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
         for k, v in (metadata.metadata or {}).items()
@@ -456,22 +483,25 @@ def hybrid_writer(metadata: pq.FileMetaData) -> str | None:
     if "ARROW:schema" in kv:
         return None
     spark = kv.get("org.apache.spark.version")
-    if spark is not None and _spark_version(spark) < (3, 1) and _holds_int96(metadata):
-        return f"Spark {spark}, INT96 written in the hybrid calendar before Spark 3.1"
     if spark is not None:
         legacy = any(
             k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
         )
-        if _spark_version(spark) >= (3, 0) and not legacy:
-            return None
-        return f"Spark {spark}" + (" in its LEGACY mode" if legacy else "")
+        if _spark_version(spark) < (3, 0) or legacy:
+            return Hybrid(f"Spark {spark}" + (" in its LEGACY mode" if legacy else ""))
+        int96 = _int96_columns(metadata) if _spark_version(spark) < (3, 1) else frozenset()
+        if int96:
+            return Hybrid(
+                f"Spark {spark}, INT96 written in the hybrid calendar before Spark 3.1", int96
+            )
+        return None
     if kv.get("writer.date.proleptic", "").lower() == "true":
         return None
     if created.startswith("parquet-mr-trino") or "iceberg.schema" in kv:
         return None  # Trino's own writer and Iceberg's: java.time days, by their specs
     hive = kv.get("writer.model.name")
     if created.lower().startswith("parquet-mr") or hive is not None or "writer.time.zone" in kv:
-        return created + (f", writer model {hive}" if hive else "") or "a Hive writer"
+        return Hybrid(created + (f", writer model {hive}" if hive else "") or "a Hive writer")
     return None
 
 
@@ -800,16 +830,18 @@ class Values:
     (a dictionary's values, not its rows), one group-by of each map array's keys; nothing
     for a file without dates, timestamps, times, decimals, strings or maps."""
 
-    def __init__(self, schema: pa.Schema, writer: str | None = None) -> None:
+    def __init__(self, schema: pa.Schema, hybrid: Hybrid | None = None) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]
-        self.writer = writer  # :func:`hybrid_writer`: dates before 1582-10-15 refused too
+        self.hybrid = hybrid  # :func:`hybrid_writer`: its columns' dates before 1582-10-15 refused
 
     def refusal(self, batch: pa.RecordBatch) -> Refusal | None:
         """The first value of ``batch`` the rules refuse (its row in the batch), or None."""
         for i in self.columns:
             name = batch.schema.field(i).name
+            hybrid = self.hybrid
+            writer = hybrid.writer if hybrid is not None and hybrid.holds(name) else None
             for leaf, row_of in _leaves(batch.column(i), _same_row):
-                found = _leaf_refusal(leaf, row_of, name, self.writer)
+                found = _leaf_refusal(leaf, row_of, name, writer)
                 if found is not None:
                     return found
         return None

@@ -1999,12 +1999,12 @@ def _parquet_batches(
 
 
 def parquet_checked(
-    batches: Iterator[pa.RecordBatch], schema: pa.Schema, writer: str | None = None
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, writer: parquet.Hybrid | None = None
 ) -> Iterator[pa.RecordBatch]:
     """``batches`` by the landing dialect's Parquet rules (``lakehouse.parquet.Values``): a
     nanosecond timestamp that is no whole microsecond (bronze would lose it), or a date or
-    timestamp beyond the range bronze holds (or before 1582-10-15 from a ``writer`` that may
-    have used the hybrid Julian calendar), refuses the file."""
+    timestamp beyond the range bronze holds (or before 1582-10-15 in a column its ``writer``
+    may have written in the hybrid Julian calendar), refuses the file."""
     values = parquet.Values(schema, writer)
     if not values.columns:
         yield from batches
@@ -2053,7 +2053,7 @@ class ParquetOpened(typing.NamedTuple):
     batches: Iterator[pa.RecordBatch]
     stack: ExitStack
     rows: int
-    writer: str | None
+    writer: parquet.Hybrid | None
 
 
 def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) -> ParquetOpened:

@@ -109,7 +109,8 @@ def test_the_writer_decides_the_calendar(
     metadata: dict[str, str] | None, writer: str | None
 ) -> None:
     data = _file(metadata, dt.date(1500, 3, 1))
-    assert parquet.hybrid_writer(pq.ParquetFile(io.BytesIO(data)).metadata) == writer
+    found = parquet.hybrid_writer(pq.ParquetFile(io.BytesIO(data)).metadata)
+    assert (found and found.writer) == writer and (found is None or found.columns is None)
     assert parquet.hybrid_writer(pq.ParquetFile(io.BytesIO(HIVE2)).metadata) is not None
 
 
@@ -153,3 +154,56 @@ def test_spark_30_int96_before_1582_is_refused(
         assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict"
     else:
         assert outcome.api_status == 202 and outcome.refused is None, outcome.refused
+
+
+def _spark30(columns: dict[str, pa.Array], legacy: bool = False) -> bytes:
+    """pyarrow's file with a Spark 3.0.1 file's footer keys (no Arrow schema), timestamps as
+    INT96, as Spark 3.0 wrote them by default (``spark.sql.parquet.outputTimestampType``)."""
+    keys = {"org.apache.spark.version": "3.0.1"}
+    if legacy:
+        keys["org.apache.spark.legacyDateTime"] = ""
+    table = pa.table(columns)
+    out = io.BytesIO()
+    with pq.ParquetWriter(
+        out, table.schema, store_schema=False, use_deprecated_int96_timestamps=True
+    ) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata(keys)
+    return out.getvalue()
+
+
+def test_spark_30_int96_confines_the_hybrid_calendar_to_its_columns(
+    module_lakehouse: Settings,
+) -> None:
+    """Spark 3.0 wrote INT96 in the hybrid calendar (its int96RebaseModeInWrite came in 3.1)
+    but DATE and TIMESTAMP_MICROS/MILLIS proleptic unless ``datetimeRebaseModeInWrite`` was
+    LEGACY (then its ``org.apache.spark.legacyDateTime`` key says so): a pre-1582 date beside
+    an INT96 column loads as written; a pre-1582 INT96 value beside it is still refused, and
+    in LEGACY mode the date is refused too (review: Spark 3.0 + INT96 refused the whole file)."""
+    early, late = dt.date(1500, 3, 1), dt.datetime(2020, 1, 1, 12)
+    d = pa.array([early, None, dt.date(2020, 1, 1)])
+    s = pa.array([{"d": early}, None, {"d": None}])
+    ts = pa.array([late, None, late], pa.timestamp("us"))
+    old = pa.array([dt.datetime(1500, 1, 1, 12), None, late], pa.timestamp("us"))
+    files = [
+        ("spark30_dates", "a.parquet", _spark30({"d": d, "s": s, "ts": ts})),
+        ("spark30_old_int96", "b.parquet", _spark30({"d": d, "ts": old})),
+        ("spark30_legacy", "c.parquet", _spark30({"d": d, "ts": ts}, legacy=True)),
+    ]
+    hybrid = parquet.hybrid_writer(pq.ParquetFile(io.BytesIO(files[0][2])).metadata)
+    assert hybrid is not None and hybrid.columns == frozenset({"ts"}), hybrid
+    outcomes = run(module_lakehouse, files, rows=False)
+    dates = outcomes["spark30_dates"]
+    assert dates.api_status == 202 and dates.refused is None, (dates.api_detail, dates.refused)
+    stored = bronze_table(module_lakehouse, "spark30_dates")
+    assert stored.column("d").to_pylist() == d.to_pylist()
+    assert stored.column("s").to_pylist() == s.to_pylist()
+    assert stored.column("ts").cast(pa.timestamp("us")).to_pylist() == ts.to_pylist()  # UTC
+    for table, value in (
+        ("spark30_old_int96", "1500-01-01T12:00"),
+        ("spark30_legacy", "1500-03-01"),
+    ):
+        outcome = outcomes[table]
+        assert outcome.api_status == 422, (table, outcome.api_detail)
+        assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict"
+        assert value in outcome.refused["reason"] and "hybrid Julian" in outcome.refused["reason"]
