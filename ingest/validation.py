@@ -543,9 +543,9 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
     if body.count(b"[") + body.count(b"{") <= limit:
         return
     if not ndjson:  # an array of records (one level more), or one record
-        reason = dialect.too_deep(body, limit, array=True)
-        if reason is not None:
-            raise BodyError(reason)
+        found = dialect.too_deep_at(body, limit, array=True)
+        if found is not None:
+            raise BodyError(found.reason(), row=found.record, unit="record")
         return
     if lines is None:
         lines = body.split(b"\n")

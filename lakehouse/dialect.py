@@ -90,11 +90,12 @@ import csv
 import datetime as dt
 import decimal
 import io
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 #: Columns bronze adds to every row; a file may not bring them (compared case-insensitively).
 INGESTED_AT = "_ingested_at"
@@ -153,16 +154,104 @@ def json_depth(text: bytes) -> int:
     return deepest
 
 
-def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -> str | None:
-    """Why a JSON text (a record, or ``array``: a ``.json`` array of records, whose own level is
-    no record's) is refused for its nesting (None: it is not too deep). Cheap for most: a text
-    with no more than ``limit`` brackets and braces is not scanned."""
+#: A JSON text's strings, brackets, braces and commas (outside strings)
+_JSON_WALK = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+class TooDeep(NamedTuple):
+    """Where a JSON text nests too deep: its record (0-based: of a ``.json`` array's elements;
+    0 for a record alone; None: past the array's end), the record's top-level key the nesting
+    is under (None: the record is no object), and how deep that record nests (the record level
+    1)."""
+
+    record: int | None
+    key: str | None
+    depth: int
+    limit: int = MAX_JSON_DEPTH
+
+    def reason(self) -> str:
+        """The API's and the loader's words (each names the record its own way before them)."""
+        column = "" if self.key is None else f"column {self.key!r}: "
+        return (
+            f"{column}nested {self.depth} levels deep; JSON records may nest at most"
+            f" {self.limit} levels"
+        )
+
+
+class _DeepWalk:
+    """One walk over a JSON text's tokens (:data:`_JSON_WALK`) for :func:`too_deep_at`: the
+    first record nested deeper than ``limit``, the key it is under, its depth."""
+
+    def __init__(self, base: int, limit: int) -> None:
+        self.base, self.limit = base, limit  # base: the level a record opens from
+        self.depth = self.record = self.deepest = 0
+        self.found: int | None = None  # the record found too deep
+        self.key: str | None = None
+        self.last: bytes | None = None  # the last string at the record's own level
+        self.is_object = False
+
+    def token(self, token: bytes) -> bool:
+        """Take the next token; True once the record found too deep is whole."""
+        first, level = token[:1], self.depth - self.base
+        if first == b'"':
+            if level == 1:  # a key, if a value follows it
+                self.last = token
+        elif first in (b"[", b"{"):
+            self.opened(first == b"{")
+        elif first in (b"]", b"}"):
+            self.depth -= 1
+            return self.found is not None and level <= 1
+        elif level == 0:  # a comma between records
+            self.record += 1
+        return False
+
+    def opened(self, brace: bool) -> None:
+        self.depth += 1
+        level = self.depth - self.base
+        if level == 1:  # a record opens
+            self.is_object, self.last = brace, None
+        elif level == 2 and self.found is None:  # a top-level value opens: under its key
+            self.key = _key(self.last) if self.is_object else None
+        if self.found is None and level > self.limit:
+            self.found = self.record
+        if self.found is not None:
+            self.deepest = max(self.deepest, level)
+
+
+def too_deep_at(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -> TooDeep | None:
+    """The first record of a JSON text (a record, or ``array``: a ``.json`` array of records,
+    whose own level is no record's) nested deeper than ``limit``, or None. Cheap for most: a
+    text with no more than ``limit`` brackets and braces is not scanned, and one not nested so
+    deep is scanned once, as :func:`json_depth` does (no key or record looked for)."""
     if text.count(b"[") + text.count(b"{") <= limit:
         return None
-    depth = json_depth(text) - (array and text.lstrip(b" \t\r\n")[:1] == b"[")
-    if depth <= limit:
+    array = array and text.lstrip(b" \t\r\n")[:1] == b"["
+    if json_depth(text) - array <= limit:
         return None
-    return f"nested {depth} levels deep; JSON records may nest at most {limit} levels"
+    walk = _DeepWalk(int(array), limit)
+    for match in _JSON_WALK.finditer(text):
+        if walk.token(match[0]):
+            break
+    if walk.found is None:  # text after the array's end: too deep, in no record of it
+        return TooDeep(None, None, json_depth(text) - array, limit)
+    return TooDeep(walk.found, walk.key, walk.deepest, limit)
+
+
+def _key(token: bytes | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        return str(json.loads(token))
+    except ValueError:  # a lone surrogate's escape, bytes not UTF-8: as written
+        return token[1:-1].decode("utf-8", "replace")
+
+
+def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -> str | None:
+    """Why a JSON text (a record, or ``array``: a ``.json`` array of records, whose own level is
+    no record's) is refused for its nesting (None: it is not too deep), naming the record's
+    top-level key (:func:`too_deep_at`)."""
+    found = too_deep_at(text, limit, array=array)
+    return None if found is None else found.reason()
 
 
 # -- text ---------------------------------------------------------------------------------------

@@ -1334,7 +1334,7 @@ def _json_values_cause(path: Path) -> str | None:
     says it (DuckDB names a byte inside the record and counts records from 2); None when
     msgspec reads the file. The refusal's path only."""
     with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
-        pos, first, array = 0, True, False
+        pos, first, array, values = 0, True, False, 0
         while True:
             while pos < len(whole) and whole[pos] in b" \t\r\n":
                 pos += 1
@@ -1346,8 +1346,8 @@ def _json_values_cause(path: Path) -> str | None:
                 try:
                     msgspec.json.decode(rest, type=msgspec.Raw)
                     return None
-                except RecursionError:  # the depth rule's words (the API's)
-                    return dialect.too_deep(bytes(rest), array=array) or "nested too deeply"
+                except RecursionError:  # the depth rule's words (the API's), its record's
+                    return _too_deep_cause(bytes(rest), array, values)
                 except msgspec.DecodeError as exc:
                     why = str(exc)
             end = dialect.json_value_end(why)
@@ -1355,11 +1355,22 @@ def _json_values_cause(path: Path) -> str | None:
                 return dialect.json_after_array(whole[pos + end : pos + end + 16])
             if end is not None:  # a value ended: the next one starts here
                 pos += end
+                values += 1
                 continue
             byte = _BYTE_AT.search(why)
             if byte is not None:
                 why = f"{why[: byte.start()]}(byte {pos + int(byte[1])})"
             return why
+
+
+def _too_deep_cause(rest: bytes, array: bool, values: int) -> str:
+    """Why a ``.json`` text nests too deep (``rest``: from the array's ``[``, or from the value
+    after ``values`` others), naming the record as the loader counts them (from 1)."""
+    found = dialect.too_deep_at(rest, array=array)
+    if found is None:
+        return "nested too deeply"
+    record = found.record if array else values
+    return found.reason() if record is None else f"record {record + 1}, {found.reason()}"
 
 
 def _json_error(exc: Exception, path: Path) -> Exception:

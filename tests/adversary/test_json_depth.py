@@ -179,3 +179,49 @@ def test_a_body_of_many_shallow_records_finds_its_one_too_deep(deep: bytes) -> N
         validation.parse_records(body, ndjson=True, max_records=10_000)
     assert refused.value.row == 1701  # 0-based: line 1702, after a blank line
     assert f"nested {_DEEPEST + 1} levels deep" in str(refused.value)
+
+
+_DEEP_SECOND = (b'{"a": 1}', b'{"s": "[x", "deep": ' + _array(_DEEPEST) + b', "z": [1]}')
+_SAID = f"column 'deep': nested {_DEEPEST + 1} levels deep; JSON records may nest at most 512"
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "data", "where"),
+    [
+        ("records", "application/json", b"[" + b", ".join(_DEEP_SECOND) + b"]", "record 1"),
+        ("records", "application/x-ndjson", b"\n".join(_DEEP_SECOND) + b"\n", "line 2"),
+        ("files", "a.json", b"[" + b",\n".join(_DEEP_SECOND) + b"]", "record 1"),
+        ("files", "a.ndjson", b"\n".join(_DEEP_SECOND) + b"\n", "line 2"),
+        ("files", "b.json", b"\n".join(_DEEP_SECOND) + b"\n", "record 1"),  # objects in a row
+    ],
+)
+def test_the_api_names_the_record_and_column_too_deep(
+    one_lakehouse: Settings, api: httpx.Client, route: str, name: str, data: bytes, where: str
+) -> None:
+    """The API named no record nor column of a too-deep ``.json`` array (body or file), only
+    how deep; the loader names both (``record 2, column 'deep'``: its records count from 1).
+    Now the API names the record (0-based, as all its ``.json`` refusals) or the NDJSON line,
+    and the record's top-level key, in the loader's words after it."""
+    if route == "records":
+        r = api.post("/v1/tables/t/records", content=data, headers={"content-type": name})
+    else:
+        r = post_file(api, "t", name, data)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == f"malformed JSON ({where}): {_SAID} levels", r.text
+    raw = one_lakehouse.raw_dir / "t"
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / ("a.ndjson" if "ndjson" in name else "a.json")).write_bytes(data)
+    summary = Loader(one_lakehouse).load_pending()
+    assert [q.kind for q in summary.quarantined] == ["unparseable"]
+    assert f"record 2, {_SAID} levels" in summary.quarantined[0].reason
+
+
+def test_too_deep_at_names_the_record_and_its_key_outside_strings() -> None:
+    deep = _array(_DEEPEST)
+    found = dialect.too_deep_at(b'[{"a": "x]", "k\\"": {"b": ' + deep + b"}}, {}]", array=True)
+    assert found == dialect.TooDeep(0, 'k"', _DEEPEST + 2)
+    found = dialect.too_deep_at(b'[1, "[", ["s", ' + deep + b"]]", array=True)
+    assert found == dialect.TooDeep(2, None, _DEEPEST + 1)  # a record that is no object
+    found = dialect.too_deep_at(b'[{"v": [[1]]}, {"v": ' + b"[" * 1500 + b"}]", array=True)
+    assert found == dialect.TooDeep(1, "v", 1501)  # never closed: as deep as it went
+    assert dialect.too_deep_at(b'[{"a": ' + _array(_DEEPEST - 1) + b"}]", array=True) is None
