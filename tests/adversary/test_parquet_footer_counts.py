@@ -7,11 +7,14 @@ the first as corrupt (review finding auditE 08). Both refuse them now, in the sa
 the footer alone (``lakehouse.parquet.count_disagreement``), and a file of several row groups
 and nested columns, whose counts agree, still loads (as does parquet-rs 0.3's footer of 0 over
 its row groups: ``tests/adversary/test_parquet_corpus.py``, ``repeated_no_annotation.parquet``).
+A footer whose counts agree with each other but say more records than the pages hold (its
+Thrift rewritten here) is refused by both after the read (``count_read_disagreement``).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -76,3 +79,101 @@ def test_counts_that_agree_load(module_lakehouse: Settings) -> None:
     assert outcome.api_status == 202, outcome.api_detail
     assert outcome.refused is None and outcome.loaded_rows is not None
     assert sorted(r["i"] or 0 for r in outcome.loaded_rows) == [0, 1, 3, 4, 5]
+
+
+# -- a footer whose counts agree with each other, and not with the pages ------------------------
+# Parquet's footer (FileMetaData) is Thrift's compact protocol, between the data and its 4-byte
+# little-endian length and ``PAR1``. A field's header byte holds its id's delta from the last
+# (high nibble) and its type (low nibble); integers are zigzag varints.
+
+
+_Spans = dict[tuple[int, ...], tuple[int, int]]
+
+
+def _varint(data: bytes, pos: int) -> int:
+    while data[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _value(data: bytes, pos: int, kind: int, path: tuple[int, ...], out: _Spans) -> int:
+    """The end of the value of compact type ``kind`` at ``pos``; each integer's (start, end)
+    into ``out`` by its path of field ids and list indices."""
+    if kind in (1, 2):  # a boolean: in the header itself
+        return pos
+    if kind == 3:  # a byte
+        return pos + 1
+    if kind in (4, 5, 6):  # i16, i32, i64
+        out[path] = (pos, _varint(data, pos))
+        return out[path][1]
+    if kind == 7:  # a double
+        return pos + 8
+    if kind == 8:  # binary: its length, a varint
+        end = _varint(data, pos)
+        length = sum((b & 0x7F) << (7 * i) for i, b in enumerate(data[pos:end]))
+        return end + length
+    if kind in (9, 10):  # a list or a set: its size and element type, then its elements
+        size, element = data[pos] >> 4, data[pos] & 0x0F
+        assert size != 15, "no list in these footers is that long"
+        pos += 1
+        for i in range(size):
+            pos = _value(data, pos, element, (*path, i), out)
+        return pos
+    assert kind == 12, kind  # a struct: its fields, then a stop byte
+    last = 0
+    while data[pos]:
+        head = data[pos]
+        assert head >> 4, "no long field header in these footers"
+        last += head >> 4
+        pos = _value(data, pos + 1, head & 0x0F, (*path, last), out)
+    return pos + 1
+
+
+def _is_count(path: tuple[int, ...]) -> bool:
+    """FileMetaData.num_rows (3), RowGroup.num_rows (4 → 0 → 3) and each column's
+    ColumnMetaData.num_values (4 → 0 → 1 columns → k → 3 meta_data → 5)."""
+    return path in ((3,), (4, 0, 3)) or (path[:3] == (4, 0, 1) and path[4:] == (3, 5))
+
+
+def _footer_says(data: bytes, rows: int, more: int) -> bytes:
+    """``data`` (one row group of ``rows`` records, flat columns) with its footer's counts of
+    records, and of each column's values, ``rows + more``: they agree with each other, so only
+    a reading of the pages can tell (each a zigzag varint of the same length)."""
+    length = struct.unpack("<I", data[-8:-4])[0]
+    start = len(data) - 8 - length
+    out: _Spans = {}
+    assert _value(data, start, 12, (), out) == len(data) - 8
+    patched = bytearray(data)
+    for path in filter(_is_count, out):
+        at, end = out[path]
+        old, new = 2 * rows, 2 * (rows + more)  # zigzag
+        assert bytes(patched[at:end]) == bytes([old]) and new < 0x80
+        patched[at:end] = bytes([new])
+    return bytes(patched)
+
+
+def test_a_footer_saying_more_than_its_pages_is_refused_by_both(
+    module_lakehouse: Settings,
+) -> None:
+    """The pages hold 3 records, the footer says 4 everywhere (its records, the row group's,
+    the column's values): they agree with each other (``count_disagreement`` passes) and Arrow
+    reads 3 without a word. Until session 11 only a direct call of
+    ``parquet.count_read_disagreement`` was tested; through the real paths the API refuses it
+    (400) and the loader quarantines it (``unparseable``), in the same words."""
+    table = pa.table({"i": pa.array([1, 2, 3]), "s": pa.array(["a", None, "c"])})
+    out = io.BytesIO()
+    pq.write_table(table, out, write_statistics=False, use_dictionary=False)
+    data = _footer_says(out.getvalue(), 3, 1)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    assert (meta.num_rows, meta.row_group(0).num_rows) == (4, 4)
+    assert [meta.row_group(0).column(i).num_values for i in (0, 1)] == [4, 4]
+    assert parquet.count_disagreement(meta) is None  # the footer alone cannot tell
+    assert pq.read_table(io.BytesIO(data)).num_rows == 3  # what Arrow reads, without a word
+    name = "footer_says_more"
+    outcome = run(module_lakehouse, [(name, "f.parquet", data)], rows=False)[name]
+    said = "the file does not parse as Parquet: the footer says 4 records, its pages hold 3"
+    assert outcome.api_status == 400 and said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "loaded 3 of the 4 records the footer says"
+    assert outcome.refused["kind"] == "unparseable", outcome.refused
+    assert said in outcome.refused["reason"], outcome.refused
+    assert outcome.refused["reason"] == outcome.api_detail
