@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -860,7 +860,9 @@ class Typer:
             taken = pc.take(text, rows)
             if self.json and not self.literal_numbers and self._still_json(plan):
                 _no_decimal_numbers(pc.filter(taken, pc.take(wrong, rows)))
-            values = (json_text(taken) if self._still_json(plan) else taken).to_pylist()
+            values: list[Any] = (
+                _rescued_json(taken) if self._still_json(plan) else taken.to_pylist()
+            )
             for obj, hit, value in zip(objects, picked, values, strict=True):
                 if hit:
                     obj[plan.name] = value
@@ -899,8 +901,22 @@ class Typer:
 
 
 class _Marked(str):
-    """A rescued nested value holding bytes that are not UTF-8: JSON text (an object), written
-    into ``_rescued_data`` as it is (:func:`lakehouse.parquet.marked_text`)."""
+    """JSON text written into ``_rescued_data`` as it is: a rescued nested value holding bytes
+    that are not UTF-8 (:func:`lakehouse.parquet.marked_text`), a JSON value that is not a
+    string (:func:`_rescued_json`)."""
+
+
+def _rescued_json(text: pa.Array) -> list[str | None]:
+    """A JSON column's rescued values as they go into ``_rescued_data``: a string as its
+    characters (a JSON string there), any other value (a number, ``true``/``false``, an object,
+    an array) as its JSON text written as it is, so the value keeps its kind: ``1.5`` and
+    ``"1.5"``, ``{"K":2}`` and ``"{\"K\":2}"``, ``1`` and ``"1"`` stay apart (the number's
+    digits as sent: rescued numbers are read as literals)."""
+    quoted = pc.fill_null(starts_with_byte(text, _QUOTE), False).to_pylist()
+    return [
+        v if q or v is None else _Marked(v)
+        for v, q in zip(json_text(text).to_pylist(), quoted, strict=True)
+    ]
 
 
 def _rescued_text(obj: dict[str, str | dict[str, str]]) -> str:
