@@ -213,7 +213,7 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
                 value = bytes(raws[i]).decode()
                 msg = misfit_message(value, column.data_type)
-                if quoted[i].as_py() and not nested:
+                if quoted[i].as_py() and not dialect.takes_json_string(column.data_type):
                     msg = f"{msg}: a JSON string fits text, date and timestamp columns only"
                 errors.append((i, position, record_error(i, column.name, msg, "type_error")))
     if errors:
