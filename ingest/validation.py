@@ -224,8 +224,12 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
 
 def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
     """422 when bronze cannot keep these keys as column names (the dialect's name rule);
-    ``ordered``: the names as the file gives them, repeats included (a Parquet schema)."""
-    problem = dialect.check_names(ordered if ordered is not None else sorted(keys))
+    ``ordered``: the names as the file gives them, repeats included (a Parquet schema);
+    without it a blank key is named by no place (``keys`` keeps no order of the file's)."""
+    if ordered is not None:
+        problem = dialect.check_names(ordered)
+    else:
+        problem = dialect.check_names(sorted(keys), numbered=False)
     if problem is not None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 

@@ -527,22 +527,24 @@ def _control(name: str) -> str | None:
     return None
 
 
-def check_names(names: Sequence[str]) -> str | None:
+def check_names(names: Sequence[str], *, numbered: bool = True) -> str | None:
     """Why a file with these column names cannot be stored as they are, or None."""
-    found = name_problem(names)
+    found = name_problem(names, numbered=numbered)
     return None if found is None else found[1]
 
 
-def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
+def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | None, str] | None:
     """The column at fault (None: the file as a whole) and why, or None: see
-    :func:`check_names`."""
+    :func:`check_names`. ``numbered``: ``names`` are in the file's order, so a blank one is
+    named by its place (not so for a set of JSON keys, in no order of the file)."""
     if len(names) > MAX_COLUMNS:
         return None, f"{len(names)} columns: at most {MAX_COLUMNS} are loaded"
     seen: dict[str, str] = {}
     reserved = {r.lower(): r for r in RESERVED_COLUMNS}
     for i, name in enumerate(names, start=1):
         if not name.strip():
-            return name, f"column {i} has a blank name ({name!r})"
+            which = f"column {i}" if numbered else "a column"
+            return name, f"{which} has a blank name ({name!r})"
         bad = _control(name)
         if bad is not None:
             return name, f"column name {_shown(name)} holds the control character {bad!r}"
