@@ -480,6 +480,8 @@ def _quarantined(settings: Settings, what: str) -> list[Path]:
         return sorted(p for p in folder.iterdir() if p.is_file() and is_candidate(p))
     path = Path(what)
     candidates = [path] if path.is_absolute() else [Path.cwd() / path, base / path]
+    # a name past NAME_MAX bytes is quarantined under its fitted name: either one finds it
+    candidates += [c.with_name(fitted_name(c.name)) for c in candidates if c.name]
     for candidate in candidates:
         try:
             rel = candidate.resolve().relative_to(base.resolve())

@@ -1309,7 +1309,10 @@ class Loader:
             log.info("%s/%s was replaced while read: left for the next pass", file.table, file.name)
             return
         try:
-            self.ledger.mark_quarantined(file.batch_id, file.table, file.name, exc.as_dict())
+            # a name that is not UTF-8 (refused so) as text, its bytes escaped: b'caf\xe9.csv'
+            # is 'caf\\xe9.csv' (the ledger holds text; the sidecar keeps the name for a replay)
+            shown = os.fsencode(file.name).decode("utf-8", "backslashreplace")
+            self.ledger.mark_quarantined(file.batch_id, file.table, shown, exc.as_dict())
         except Exception:
             log.exception("cannot record a quarantined batch in the ledger")
         log.warning("quarantined %s/%s: %s", file.table, file.name, exc.reason)

@@ -20,7 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from loader_support import bronze, drop
 
-from lakehouse import Settings
+from lakehouse import Ledger, Settings
 from loader import Loader, replay
 from loader.landing import NAME_MAX, fitted_name
 
@@ -58,6 +58,10 @@ def test_a_long_name_refused_is_quarantined_and_replayed_whole(settings: Setting
     moved = folder / fitted_name(name)
     error = json.loads((folder / f"{moved.name}.error.json").read_text())
     assert error["file"] == name and error["kind"] == "column_count"
+    # the name whole finds it too (it is quarantined under the fitted one)
+    (named,) = replay(settings, f"a_long/{name}")
+    assert named.moved_to == settings.raw_dir / "a_long" / name
+    Loader(settings).load_pending()  # refused again: back under its fitted name
     (done,) = replay(settings, "a_long")
     assert done.moved_to == settings.raw_dir / "a_long" / name
     assert done.moved_to.read_bytes() == b"a,b\n1\n"
@@ -76,6 +80,10 @@ def test_a_name_that_is_not_utf8_is_quarantined_saying_so(settings: Settings) ->
     assert "the file name is not UTF-8" in refused.reason and r"caf\xe9.csv" in refused.reason
     assert not any(folder.iterdir())
     assert (settings.quarantine_dir / "latin" / raw_name).read_bytes() == b"a,b\n1,2\n"
+    # the ledger holds the batch, the name's bytes escaped (it holds text)
+    batch = Ledger(settings.ledger_file).get_batch(refused.batch_id)
+    assert batch is not None and batch.state == "quarantined", batch
+    assert batch.source_file == r"caf\xe9.csv", batch
 
 
 _CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00")
