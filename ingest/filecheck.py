@@ -676,6 +676,10 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     unread = parquet.unread_values(metadata, chunks=False)
     if unread is not None:
         raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    variant = parquet.variant_column(metadata)
+    if variant is not None:  # the loader's type_conflict
+        msg = f"column {variant[0]!r}: {variant[1]}"
+        raise RecordsError([record_error(None, variant[0], msg, "type_error")])
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)

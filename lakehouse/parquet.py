@@ -23,6 +23,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   writer that does not check can put any integer under a ``DECIMAL(p, s)`` annotation, pyarrow
   reads it unchecked, and the Parquet file bronze writes stores the column in the bytes ``p``
   digits need, where it would wrap (1234.56 in a ``DECIMAL(4,2)`` comes back -76.16).
+- **A Parquet VARIANT** (at any depth) refuses the file (:func:`variant_column`): pyarrow reads
+  it as the bytes of its binary encoding, and its JSON text would lose the value's types.
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
   that a map's keys are unique, and DuckDB cannot read a bronze table holding such a map
   (float keys as DuckDB compares them: -0.0 is 0.0, every NaN one key).
@@ -41,6 +43,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -1043,6 +1046,44 @@ def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, 
                 return column.path, why.format("the file does not say whether it holds values")
         if held > 0:
             return column.path, why.format(f"the file holds {held} values in it")
+    return None
+
+
+#: A group of pyarrow's print of a Parquet schema annotated VARIANT: its name (the printer's
+#: line: ``required group field_id=2 var (Variant(1)) {``)
+_VARIANT_GROUP = re.compile(
+    r"^ *(?:required|optional|repeated) group field_id=-?\d+ (.*)"
+    r" \(Variant\b[^()]*(?:\(\d*\))?\) \{$",
+    re.MULTILINE,
+)
+
+
+def variant_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A column (the path of its group, why) of Parquet logical type VARIANT, at any depth, or
+    None. pyarrow reads a Variant as the plain struct of its binary encoding (``metadata`` and
+    ``value`` bytes, a shredded value's ``typed_value`` parts, whose shape changes from file to
+    file) and drops the annotation: loaded, bronze would hold bytes no reader of it reads as the
+    value, without a word. Its JSON text would lose the types the encoding keeps (a date, a
+    decimal, bytes), so the file is refused. The annotation is on a group, which pyarrow shows
+    only in its print of the schema; a group is taken for one when it is so printed and holds
+    the ``metadata`` bytes the Variant spec puts first."""
+    schema = metadata.schema
+    parents: dict[str, str] = {}  # a group holding a `metadata` leaf of bytes: name -> path
+    for i in range(len(schema)):
+        column = schema.column(i)
+        parts = column.path.split(".")
+        if column.name == "metadata" and column.physical_type == "BYTE_ARRAY" and len(parts) > 1:
+            parents.setdefault(parts[-2], ".".join(parts[:-1]))
+    if not parents:
+        return None
+    for name in _VARIANT_GROUP.findall(str(schema)):
+        if name in parents:
+            why = (
+                "a Parquet VARIANT, which bronze does not hold: pyarrow reads it as the bytes "
+                "of its binary encoding, which no reader of bronze reads as the value, and its "
+                "JSON text would lose the value's types"
+            )
+            return parents[name], why
     return None
 
 

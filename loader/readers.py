@@ -2086,6 +2086,11 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
             raise FileRejected(
                 "unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0]
             )
+        variant = parquet.variant_column(file.metadata)
+        if variant is not None:  # the API's 422, in its words
+            raise FileRejected(
+                "type_conflict", f"column {variant[0]!r}: {variant[1]}", column=variant[0]
+            )
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise FileRejected(
