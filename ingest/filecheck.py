@@ -705,7 +705,7 @@ def _check_parquet(
         _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
-        schema = parquet.plain_schema(pf.schema_arrow)
+        schema = parquet.plain_schema(pf.schema_arrow, pf.metadata)
         plain = not schema.equals(pf.schema_arrow, True)
         values = parquet.Values(schema, parquet.hybrid_writer(pf.metadata))
         beyond = parquet.int96_refusal(path)

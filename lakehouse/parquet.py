@@ -23,6 +23,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   writer that does not check can put any integer under a ``DECIMAL(p, s)`` annotation, pyarrow
   reads it unchecked, and the Parquet file bronze writes stores the column in the bytes ``p``
   digits need, where it would wrap (1234.56 in a ``DECIMAL(4,2)`` comes back -76.16).
+- **A Parquet ENUM** (at any depth) is text, as the Parquet spec says (:func:`enum_as_text`;
+  pyarrow reads it as bytes), its bytes checked as a string's.
 - **A Parquet VARIANT** (at any depth) refuses the file (:func:`variant_column`): pyarrow reads
   it as the bytes of its binary encoding, and its JSON text would lose the value's types.
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
@@ -45,7 +47,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
@@ -304,16 +306,97 @@ def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
     return None
 
 
-def plain_schema(schema: pa.Schema) -> pa.Schema:
+def plain_schema(schema: pa.Schema, metadata: pq.FileMetaData | None = None) -> pa.Schema:
     """``schema`` with every extension type as :func:`plain_type` says, and no field's metadata
     naming an extension (a producer's own extension, which pyarrow reads as its storage type,
-    keeps it)."""
+    keeps it); with the file's footer (``metadata``), an ENUM as text (:func:`enum_as_text`)."""
+    if metadata is not None:
+        schema = enum_as_text(schema, metadata)
     return pa.schema([_plain_field(f) for f in schema], schema.metadata)
 
 
 def plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`)."""
-    return pa.RecordBatch.from_arrays([plain_values(c) for c in batch.columns], schema=schema)
+    """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`): an
+    ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes that are not UTF-8, as
+    a string's)."""
+    columns = []
+    for values, field in zip(batch.columns, schema, strict=True):
+        values = plain_values(values)
+        if not values.type.equals(field.type) and _only_text_differs(values.type, field.type):
+            values = values.view(field.type)  # an ENUM's bytes as text: the same layout
+        columns.append(values)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+# -- ENUM: text by the Parquet spec -----------------------------------------------------------
+
+_AS_TEXT = {
+    pa.binary(): pa.string(),
+    pa.large_binary(): pa.large_string(),
+    pa.binary_view(): pa.string_view(),
+}
+
+
+def enum_as_text(schema: pa.Schema, metadata: pq.FileMetaData) -> pa.Schema:
+    """``schema`` (pyarrow's of the file) with each column of Parquet logical type ENUM, at any
+    depth, as text: pyarrow reads an ENUM as bytes (only STRING as text), where the Parquet
+    spec says an ENUM is a UTF-8 string to a reader without enums (parquet-mr's Avro, Thrift
+    and Protobuf writers write their enums so). The file's leaf columns are the Arrow schema's
+    leaves in the same order; a schema whose leaves do not line up is left as it is."""
+    columns = metadata.schema
+    enums = {
+        i
+        for i in range(len(columns))
+        if columns.column(i).converted_type == "ENUM"
+        and columns.column(i).physical_type == "BYTE_ARRAY"
+    }
+    if not enums:
+        return schema
+    at = [0]
+    fields = [f.with_type(_enum_text_type(f.type, enums, at)) for f in schema]
+    if at[0] != len(columns):
+        return schema
+    return pa.schema(fields, schema.metadata)
+
+
+class _Every:
+    def __contains__(self, leaf: object) -> bool:
+        return True
+
+
+def _only_text_differs(t: pa.DataType, target: pa.DataType) -> bool:
+    """Whether ``t`` and ``target`` differ only by bytes in one where the other has text."""
+    every = _Every()
+    return bool(_enum_text_type(t, every, [0]).equals(_enum_text_type(target, every, [0])))
+
+
+def _enum_text_type(t: pa.DataType, enums: Container[int], at: list[int]) -> pa.DataType:
+    """``t`` with its leaves whose Parquet column (``at[0]`` onwards, counted) is in ``enums``
+    as text."""
+    if isinstance(t, pa.BaseExtensionType):
+        _enum_text_type(t.storage_type, set(), at)  # counted, kept
+        return t
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_enum_text_type(f.type, enums, at)) for f in _fields(t)])
+    if pa.types.is_map(t):
+        key = t.key_field.with_type(_enum_text_type(t.key_type, enums, at))
+        item = t.item_field.with_type(_enum_text_type(t.item_type, enums, at))
+        return pa.map_(key, item, t.keys_sorted)
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(
+            t.value_field.with_type(_enum_text_type(t.value_type, enums, at)), t.list_size
+        )
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_enum_text_type(t.value_type, enums, at)))
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_enum_text_type(t.value_type, enums, at)))
+    leaf = at[0]
+    at[0] += 1
+    if leaf not in enums:
+        return t
+    if pa.types.is_dictionary(t) and t.value_type in _AS_TEXT:
+        return pa.dictionary(t.index_type, _AS_TEXT[t.value_type], t.ordered)
+    return _AS_TEXT.get(t, t)
 
 
 def plain_values(values: pa.Array) -> pa.Array:

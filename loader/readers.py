@@ -2104,7 +2104,7 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         )
         if found is not None:
             raise FileRejected("invalid_column", found[1], column=found[0])
-        schema = parquet.plain_schema(file.schema_arrow)
+        schema = parquet.plain_schema(file.schema_arrow, file.metadata)
         if not schema.names:
             none = parquet.no_columns(file.metadata.num_rows)
             raise FileRejected("empty", none or "the file holds no records")
