@@ -672,14 +672,14 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     """422 for names bronze cannot keep (columns and struct fields), decimals too wide and rows
     without columns (the footer's column chunks are looked at once the pages are read:
     ``_batches``), values Arrow would read as nulls in a ``required`` column (the loader's
-    unparseable)."""
+    unparseable), and a Parquet type bronze does not load (a VARIANT, an INTERVAL)."""
+    unheld = parquet.unheld_column(metadata)
+    if unheld is not None:  # the loader's type_conflict
+        msg = f"column {unheld[0]!r}: {unheld[1]}"
+        raise RecordsError([record_error(None, unheld[0], msg, "type_error")])
     unread = parquet.unread_values(metadata, chunks=False)
     if unread is not None:
         raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
-    variant = parquet.variant_column(metadata)
-    if variant is not None:  # the loader's type_conflict
-        msg = f"column {variant[0]!r}: {variant[1]}"
-        raise RecordsError([record_error(None, variant[0], msg, "type_error")])
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)

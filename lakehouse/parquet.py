@@ -1101,8 +1101,8 @@ def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, 
     schema = metadata.schema
     for i in range(len(schema)):
         column = schema.column(i)
-        if column.logical_type.type != "UNKNOWN":
-            continue
+        if column.logical_type.type != "UNKNOWN" or column.converted_type == "INTERVAL":
+            continue  # an INTERVAL's logical type reads UNKNOWN too (:func:`interval_column`)
         kind = column.physical_type
         if column.converted_type != "NONE":
             kind += f", converted type {column.converted_type}"
@@ -1139,6 +1139,31 @@ _VARIANT_GROUP = re.compile(
     r" \(Variant\b[^()]*(?:\(\d*\))?\) \{$",
     re.MULTILINE,
 )
+
+
+def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A column (its path, why) of a Parquet type bronze does not load, at any depth, or None:
+    a VARIANT (:func:`variant_column`) or an INTERVAL (:func:`interval_column`)."""
+    return variant_column(metadata) or interval_column(metadata)
+
+
+def interval_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A column (its path, why) of Parquet's INTERVAL (converted type: months, days and
+    milliseconds, three little-endian unsigned 32-bit integers in 12 bytes; DuckDB's writer,
+    parquet.js), at any depth, or None. pyarrow reads it as its 12 bytes, which no reader of
+    bronze reads as an interval, so the file is refused. (pyarrow's logical type of it says
+    ``UNKNOWN``, Parquet's always-null type, which it is not.)"""
+    schema = metadata.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        if column.converted_type == "INTERVAL":
+            why = (
+                "a Parquet INTERVAL (months, days and milliseconds in 12 bytes), which bronze "
+                "does not load: pyarrow reads it as its 12 bytes, which no reader of bronze "
+                "reads as an interval"
+            )
+            return column.path, why
+    return None
 
 
 def variant_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:

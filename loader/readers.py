@@ -2081,15 +2081,15 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(parquet.open_file(mapped.reader if mapped is not None else path))
+        unheld = parquet.unheld_column(file.metadata)
+        if unheld is not None:  # the API's 422, in its words
+            raise FileRejected(
+                "type_conflict", f"column {unheld[0]!r}: {unheld[1]}", column=unheld[0]
+            )
         unread = parquet.unread_values(file.metadata, chunks=False)  # the rest once read
         if unread is not None:
             raise FileRejected(
                 "unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0]
-            )
-        variant = parquet.variant_column(file.metadata)
-        if variant is not None:  # the API's 422, in its words
-            raise FileRejected(
-                "type_conflict", f"column {variant[0]!r}: {variant[1]}", column=variant[0]
             )
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
