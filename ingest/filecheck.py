@@ -694,6 +694,19 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
             raise RecordsError([record_error(None, field.name, msg, "type_error")])
 
 
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    """The file opened; 422 for a decimal past Arrow's 76 digits (the loader's type_conflict),
+    which pyarrow cannot open: refused for its digits, not as a file that does not parse."""
+    try:
+        return parquet.open_file(path)
+    except pa.ArrowInvalid as exc:
+        wide = parquet.decimal_past_arrow(path, exc)
+        if wide is None:
+            raise
+        msg = f"column type {wide[1]}: Delta holds decimals of at most 38 digits"
+        raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None
+
+
 def _check_parquet(
     path: Path, contract: Contract | None, max_errors: int, batch_rows: int, existing: Sequence[str]
 ) -> int:
@@ -701,7 +714,7 @@ def _check_parquet(
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
     try:
-        pf = parquet.open_file(path)
+        pf = _open_parquet(path)
         _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them

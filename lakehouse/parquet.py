@@ -1141,6 +1141,34 @@ _VARIANT_GROUP = re.compile(
 )
 
 
+#: What Arrow says opening a footer holding a decimal of more digits than its 76.
+_PAST_ARROW_DECIMAL = "Decimal precision out of range"
+
+
+def decimal_past_arrow(source: Any, exc: BaseException) -> tuple[str, str] | None:
+    """When pyarrow could not open the footer of the file at ``source`` (``exc``) for a
+    decimal of more digits than Arrow's 76 (parquet-mr writes any precision on a
+    BYTE_ARRAY, ``DECIMAL(77,38)``; a valid file): the column (its name) and its type
+    (``DECIMAL(77,38)``), read from the footer by DuckDB; else None. Such a file is refused
+    for its digits, as a ``decimal256`` past 38 is, not as a file that does not parse."""
+    if _PAST_ARROW_DECIMAL not in str(exc):
+        return None
+    import duckdb
+
+    query = "select name, precision, scale from parquet_schema(?) where precision > 76"
+    try:
+        with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
+            plain = os.path.join(folder, "f.parquet")  # no glob character DuckDB would expand
+            os.symlink(os.path.abspath(source), plain)
+            found = con.execute(query, [plain]).fetchall()
+    except duckdb.Error:
+        return None
+    if not found:
+        return None
+    name, precision, scale = found[0]
+    return str(name), f"DECIMAL({precision},{scale})"
+
+
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     """A column (its path, why) of a Parquet type bronze does not load, at any depth, or None:
     a VARIANT (:func:`variant_column`) or an INTERVAL (:func:`interval_column`)."""
