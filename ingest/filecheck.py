@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -745,7 +744,7 @@ def _check_parquet(
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
-    except (pa.ArrowException, OSError, UnicodeDecodeError, duckdb.Error) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, parquet.Unreadable) as exc:
         # a footer's text that is not UTF-8 (its writer's name, a column's), a footer DuckDB
         # cannot parse (INT96 columns are read by it too): the loader's unparseable
         raise FileError(f"the file does not parse as Parquet: {exc}") from None

@@ -1008,7 +1008,19 @@ def int96_refusal(source: Any) -> Refusal | None:
                     if finer is None:
                         finer = _int96_finer(u, n, row_of, name, rows)
         rows += us.num_rows
-    return (_nanos_refusal(source, micro, held) or finer) if held else None
+    if not held:
+        return None
+    import duckdb
+
+    try:
+        return _nanos_refusal(source, micro, held) or finer
+    except duckdb.Error as exc:  # a footer DuckDB cannot read, which pyarrow opened
+        raise Unreadable(str(exc)) from exc
+
+
+class Unreadable(ValueError):
+    """A file the second reader (DuckDB) cannot read, which pyarrow opened: it does not parse
+    as Parquet (the API's 400, the loader's ``unparseable``)."""
 
 
 def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int) -> Refusal | None:
