@@ -215,13 +215,32 @@ def _yaml_files(settings: Settings) -> list[Path]:
     return sorted(p for p in models.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
 
 
+def _joined(node: Any) -> Any:
+    """A parsed YAML document with every string's UTF-16 surrogate pairs joined, as JSON reads
+    them: a double-quoted ``"\\ud83d\\ude00"`` (what ``json.dumps`` writes for U+1F600; JSON is
+    YAML) is two lone surrogates to PyYAML, U+1F600 to JSON and to the file holding the column.
+    A string still holding a lone surrogate is no text (no file can hold it as UTF-8): the
+    document is refused as one that does not parse (``UnicodeError``)."""
+    if isinstance(node, str):
+        if not any("\ud800" <= ch <= "\udfff" for ch in node):
+            return node
+        return node.encode("utf-16", "surrogatepass").decode("utf-16")
+    if isinstance(node, Mapping):
+        return {_joined(k): _joined(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_joined(v) for v in node]
+    return node
+
+
 def load_contracts(settings: Settings) -> dict[str, Contract]:
-    """Every bronze table's contract, read now. A YAML file that does not parse is skipped."""
+    """Every bronze table's contract, read now. A YAML file that does not parse is skipped, so
+    is one holding a lone surrogate (:func:`_joined`)."""
     documents = []
     for path in _yaml_files(settings):
         try:
-            documents.append((str(path), yaml.safe_load(path.read_text(encoding="utf-8"))))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            text = path.read_text(encoding="utf-8")
+            documents.append((str(path), _joined(yaml.safe_load(text))))
+        except (OSError, UnicodeError, yaml.YAMLError):
             continue
     return parse_sources(documents)
 
