@@ -271,9 +271,12 @@ def _misfits(
 
 
 def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) -> str:
-    """Why the file does not decode: the offset of its first byte that is not UTF-8."""
+    """Why the file does not decode: the offset of its first byte that is not UTF-8 (or
+    UTF-16, when it starts with that mark), in the loader's words."""
     if utf16:
-        return "not UTF-16, though it starts with a UTF-16 byte-order mark"
+        with _open(path, kind, bounds) as f:
+            at = dialect.first_non_utf16(iter(lambda: f.read(CHUNK), b""))
+        return dialect.not_utf16_reason(at or 0)
     return dialect.not_utf8_reason(_first_non_utf8(path, kind, bounds) or 0)
 
 

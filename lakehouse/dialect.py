@@ -86,6 +86,7 @@ refuses the file naming line, column and value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import decimal
@@ -340,6 +341,32 @@ def not_utf8_reason(offset: int, *, json: bool = False) -> str:
     if json:
         return f"not UTF-8 at byte {offset} (JSON is read as UTF-8 only)"
     return f"not UTF-8 at byte {offset} (nor UTF-16 with a byte-order mark)"
+
+
+def first_non_utf16(blocks: Iterable[bytes]) -> int | None:
+    """Where a text opening with a UTF-16 byte-order mark stops being UTF-16: the offset (from
+    the file's start, the mark included) of the first byte of a character that does not decode
+    (a lone surrogate), or of the character the text ends in the middle of (an odd byte, half a
+    pair); None when it is all UTF-16."""
+    decoder = codecs.getincrementaldecoder("utf-16")("strict")
+    offset = 0
+    for block in blocks:
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            return offset + exc.start - len(decoder.getstate()[0])
+        offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset - len(decoder.getstate()[0])
+    return None
+
+
+def not_utf16_reason(offset: int) -> str:
+    """Why a CSV opening with a UTF-16 byte-order mark is refused for the byte at ``offset``
+    (:func:`first_non_utf16`): the API's and the loader's words."""
+    return f"not UTF-16 at byte {offset} (the file starts with a UTF-16 byte-order mark)"
 
 
 # -- CSV ----------------------------------------------------------------------------------------

@@ -190,16 +190,14 @@ def _transcode_utf16(path: Path, limits: Limits, stack: ExitStack) -> Path:
             try:
                 dst.write(decoder.decode(block).encode())
             except UnicodeDecodeError as exc:
-                raise FileRejected(
-                    "encoding", f"not UTF-16 at byte {offset + exc.start} (it began with a BOM)"
-                ) from exc
+                at = offset + exc.start - len(decoder.getstate()[0])
+                raise FileRejected("encoding", dialect.not_utf16_reason(at)) from exc
             offset += len(block)
         try:
             dst.write(decoder.decode(b"", final=True).encode())
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                "encoding", "the UTF-16 text ends in the middle of a character"
-            ) from exc
+        except UnicodeDecodeError as exc:  # an odd byte, half a pair: the character it cuts
+            at = offset - len(decoder.getstate()[0])
+            raise FileRejected("encoding", dialect.not_utf16_reason(at)) from exc
     return target
 
 
