@@ -1505,20 +1505,31 @@ def _refuse_nanoseconds(
             where = (
                 f"column {column}" if paths == [column] else f"column {column} ({', '.join(paths)})"
             )
-            found.append(
-                (where, f"cast(cast({name} as {through}) as {dtype}) is distinct from {name}", name)
-            )
+            # try_cast: a map whose keys become one key in microseconds has no such value
+            # (DuckDB: "Map keys must be unique"), NULL here, so it differs, and is named so
+            micro_value = f"try_cast({name} as {through})"
+            differs = f"cast({micro_value} as {dtype}) is distinct from {name}"
+            one_key = f"{micro_value} is null and {name} is not null"
+            found.append((where, differs, f"cast({name} as varchar), {one_key}"))
     if not found:
         return
-    picks = ", ".join(f"{differs}, cast({name} as varchar)" for _, differs, name in found)
+    picks = ", ".join(f"{differs}, {shown}" for _, differs, shown in found)
     rows = cur.execute(
         f"select {picks} from {model.relation}"
         f" where {' or '.join(differs for _, differs, _ in found)} limit 1"
     ).fetchall()
     for index, (where, _, _) in enumerate(found if rows else ()):
-        if rows[0][2 * index]:
+        differs, value, one_key = rows[0][3 * index : 3 * index + 3]
+        if differs and one_key:
             raise PublishError(
-                f"model {model.name}, {where}: {rows[0][2 * index + 1]} holds a TIMESTAMP_NS"
+                f"model {model.name}, {where}: {value} holds a map whose TIMESTAMP_NS keys are"
+                " not whole microseconds and would become one key in microseconds, which Delta"
+                " cannot hold apart (a map's keys are unique); make them distinct microseconds"
+                " in the model"
+            )
+        if differs:
+            raise PublishError(
+                f"model {model.name}, {where}: {value} holds a TIMESTAMP_NS"
                 " that is not a whole microsecond, which Delta cannot hold (the publish would"
                 " round it); make it microseconds in the model (a cast to timestamp rounds it)"
             )

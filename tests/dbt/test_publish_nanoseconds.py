@@ -120,3 +120,28 @@ def test_a_polars_frame_of_nanoseconds(settings: Settings, conn: duckdb.DuckDBPy
     conn.execute("delete from events where k = 2")
     Publisher(settings, conn).publish(_spec())
     assert _rows(settings) == [{"k": 1, "ts": AT}]
+
+
+def test_map_keys_that_become_one_microsecond_are_refused(
+    settings: Settings, conn: duckdb.DuckDBPyConnection
+) -> None:
+    """A silver model's MAP whose TIMESTAMP_NS keys differ only below the microsecond: cut to
+    microseconds they would be one key. The check through microseconds raised DuckDB's own
+    "Map keys must be unique" (an InvalidInputException, no model or column named); now a
+    PublishError names the model, the column, the map, and why."""
+    conn.execute(
+        "create table events as select 1::bigint as k,"
+        f" map {{'{WHOLE}001'::timestamp_ns: 1, '{WHOLE}002'::timestamp_ns: 2}} as m"
+        f" union all select 2, map {{'{WHOLE}'::timestamp_ns: 3}}"
+    )
+    spec = ModelSpec(
+        unique_id="model.lakehouse.events",
+        name="events",
+        relation="main.events",
+        layer="silver",
+        unique_key=("k",),
+    )
+    words = re.escape("model events, column m (m.key): {'2024-01-01 00:00:00.123456001'=1")
+    with pytest.raises(PublishError, match=words + ".*would become one key"):
+        Publisher(settings, conn).publish(spec)
+    assert not (settings.dados / "silver" / "events").exists()
