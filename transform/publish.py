@@ -1651,15 +1651,6 @@ def _compression_level(current: DeltaTable | None) -> int:
     return SMALL_TABLE_LEVEL if sum(int(s or 0) for s in sizes) < SMALL_TABLE_BYTES else LEVEL
 
 
-def _in_key_order(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
-    """Whether the model's table already holds its rows in order of its single key, as far as
-    file locality goes: the key ranges of its row groups (122,880 rows, in ``rowid`` order)
-    ascend without overlapping. Then the rows are written as they are, without a sort (a
-    third of the write at 10M rows); ``False`` for a view, or when it cannot tell."""
-    groups = _row_groups(cur, model)
-    return groups is not None and _ascending(groups)
-
-
 def _is_table(cur: duckdb.DuckDBPyConnection, model: ModelSpec) -> bool:
     """Whether the model is a table in DuckDB (a view has no ``rowid``)."""
     try:
