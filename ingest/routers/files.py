@@ -8,8 +8,9 @@ or ``multipart/form-data`` with a part named ``file``. Gzip: ``Content-Encoding:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import AsyncIterator
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -46,7 +47,18 @@ from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
 
-_DISPOSITION_NAME = re.compile(r'filename="?([^";]+)"?')
+
+def _disposition_name(header: str) -> str | None:
+    """The file name a ``Content-Disposition`` header gives: ``filename*`` (RFC 6266, its
+    charset and percent-escapes decoded, RFC 8187) before ``filename``, as user agents read it;
+    None without either. Read by the standard library's MIME header parser."""
+    message = Message()
+    message["content-disposition"] = header
+    params = message.get_params(header="content-disposition") or []
+    star = [v for k, v in params if k == "filename" and isinstance(v, tuple)]
+    return collapse_rfc2231_value(star[0]) if star else message.get_filename()
+
+
 _BODY = {
     "requestBody": {
         "required": True,
@@ -100,8 +112,7 @@ async def _source(
         kind = file_kind(part_type.strip(), name, encoded=False)
         return kind, name, _upload_chunks(upload, limit)
     if filename is None:
-        match = _DISPOSITION_NAME.search(request.headers.get("content-disposition", ""))
-        filename = match[1] if match else None
+        filename = _disposition_name(request.headers.get("content-disposition", ""))
     name = check_file_name(filename) if filename is not None else None
     kind = file_kind(media, name, encoded=gzipped(request))
     return kind, name, stream_limited(request, limit, "the file", "api_max_file_bytes")
