@@ -672,9 +672,9 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
 
 def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     """422 for names bronze cannot keep (columns and struct fields), decimals too wide and rows
-    without columns (the footer's column chunks are looked at once the pages are read:
-    ``_batches``), values Arrow would read as nulls in a ``required`` column (the loader's
-    unparseable), and a Parquet type bronze does not load (a VARIANT, an INTERVAL)."""
+    without columns, values Arrow would read as nulls in a ``required`` column (the loader's
+    unparseable), and a Parquet type bronze does not load (a VARIANT, an INTERVAL); the
+    footer's column chunks are looked at once the pages are read (:func:`_check_parquet_footer`)."""
     unheld = parquet.unheld_column(metadata)
     if unheld is not None:  # the loader's type_conflict
         msg = f"column {unheld[0]!r}: {unheld[1]}"
@@ -753,9 +753,30 @@ def _check_parquet(
         raise FileError(f"the file does not parse as Parquet: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
+    _check_parquet_footer(pf, rows)
     if not rows:  # the loader quarantines it as empty
         raise FileError("the file holds no records", 422)
     return rows
+
+
+def _check_parquet_footer(pf: pq.ParquetFile, rows: int) -> None:
+    """Once every page was read and no value refused (the loader's order: it refuses at the
+    first value, and looks at the footer's column chunks after the last page): 422 for a
+    column whose values Arrow read as nulls (``parquet.unread_values``), 400 for counts of
+    records the footer disagrees on (``parquet.count_disagreement``) or fewer or more records
+    than it says (``parquet.count_read_disagreement``), the loader's unparseable. The column
+    chunks' metadata is looked at only after the reader has met every chunk: pyarrow's reader
+    raises on one it cannot decrypt or whose metadata is corrupt, its metadata accessor aborts
+    the process."""
+    unread = parquet.unread_values(pf.metadata)
+    if unread is not None:
+        raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    disagreement = parquet.count_disagreement(pf.metadata)
+    if disagreement is not None:
+        raise FileError(f"the file does not parse as Parquet: {disagreement}")
+    short = parquet.count_read_disagreement(pf.metadata, rows)
+    if short is not None:
+        raise FileError(f"the file does not parse as Parquet: {short}")
 
 
 def _parquet_texts(
@@ -784,14 +805,8 @@ def _parquet_texts(
 
 
 def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's batches; 413 for one too large to read (the loader's ``too_large``); once
-    every page is read, 422 for a column whose values Arrow read as nulls
-    (``parquet.unread_values``), 400 for counts of records the footer disagrees on
-    (``parquet.count_disagreement``) or fewer or more records than it says
-    (``parquet.count_read_disagreement``): the loader's unparseable, in its order. The column
-    chunks' metadata is looked at only after the reader has met every chunk: pyarrow's reader
-    raises on one it cannot decrypt or whose metadata is corrupt, its metadata accessor aborts
-    the process."""
+    """The file's batches; 413 for one too large to read (the loader's ``too_large``). The
+    footer is looked at after them (:func:`_check_parquet_footer`)."""
     batches = pf.iter_batches(batch_size=batch_rows)
     rows = 0
     while True:
@@ -803,15 +818,6 @@ def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
                 raise FileError(large, 413) from exc
             raise
         if batch is None:
-            unread = parquet.unread_values(pf.metadata)
-            if unread is not None:
-                raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
-            disagreement = parquet.count_disagreement(pf.metadata)
-            if disagreement is not None:  # the loader's unparseable
-                raise FileError(f"the file does not parse as Parquet: {disagreement}")
-            short = parquet.count_read_disagreement(pf.metadata, rows)
-            if short is not None:  # the loader's unparseable
-                raise FileError(f"the file does not parse as Parquet: {short}")
             return
         rows += batch.num_rows
         yield batch
