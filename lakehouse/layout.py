@@ -31,7 +31,8 @@ BATCH_ID = re.compile(r"^bat_[0-9a-f]{32}$")
 #: Columns the loader adds to every bronze row (and ``dialect.RESCUED_DATA`` when needed).
 BRONZE_COLUMNS = (INGESTED_AT, BATCH_ID_COLUMN, SOURCE_FILE)
 
-#: File names in the landing zone that are never taken (incomplete or hidden).
+#: File names in the landing zone that are never taken (incomplete or hidden); ``.tmp`` and
+#: ``.part`` in any case (``x.csv.TMP``), as the data extensions are read (``DATA.CSV``).
 IGNORED_SUFFIXES = (".tmp", ".part", ".error.json")
 
 
@@ -80,7 +81,9 @@ def content_batch_id(identity: str) -> str:
 def is_candidate(path: Path) -> bool:
     """A file the loader may take: not hidden, not temporary, not a sidecar."""
     name = path.name
-    return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES)
+    return not (
+        name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or name.lower().endswith(_TEMPORARY)
+    )
 
 
 #: A temporary file in the landing zone written to within this many seconds is a write in
@@ -120,7 +123,7 @@ def landing_in_flight(settings: Settings) -> Path | None:
                         if is_candidate(Path(entry.name)):
                             return Path(entry.path)
                         if (
-                            entry.name.endswith(_TEMPORARY)
+                            entry.name.lower().endswith(_TEMPORARY)
                             and now - entry.stat().st_mtime < WRITE_IN_PROGRESS_S
                         ):
                             return Path(entry.path)
