@@ -72,3 +72,23 @@ def test_a_value_the_nested_column_refuses_gets_422(settings: Settings, case: st
     fits = run(settings, [(table, "fits.ndjson", taken)], rows=False)[table]
     assert fits.api_status == 202, fits.api_detail
     assert bronze_table(settings, table).num_rows == 2  # the first file's row and this one
+
+
+@pytest.mark.parametrize("declared", ["object", "unfit", " Object "])
+def test_a_declared_object_or_unfit_type_is_no_nested_rule(
+    settings: Settings, declared: str
+) -> None:
+    """``object`` and ``unfit`` are the API's names for the rule of a nested column the table
+    has: a contract declaring them on a fresh table (no nested column) was taken for that rule,
+    a Parquet POST 500 and an NDJSON one 422 where the loader loads it (review finding audits
+    07). They name no DuckDB type: kept as text, as any such name, by both."""
+    declare(settings, "p", {"o": declared})
+    declare(settings, "j", {"o": declared})
+    out = io.BytesIO()
+    pq.write_table(pa.table({"o": ["x", "y"], "id": [1, 2]}), out)
+    ndjson = b'{"o":"x","id":1}\n{"o":{"k":1},"id":2}\n'
+    got = run(settings, [("p", "p.parquet", out.getvalue()), ("j", "j.ndjson", ndjson)])
+    for table, outcome in got.items():
+        assert outcome.api_status == 202, (table, outcome.api_status, outcome.api_detail)
+        assert outcome.refused is None, (table, outcome.refused)
+    assert sorted(bronze_table(settings, "j").column("o").to_pylist()) == ["x", '{"k":1}']
