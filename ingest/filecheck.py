@@ -275,7 +275,7 @@ def _not_text_reason(path: Path, kind: FileFormat, bounds: Bounds, utf16: bool) 
     UTF-16, when it starts with that mark), in the loader's words."""
     if utf16:
         with _open(path, kind, bounds) as f:
-            at = dialect.first_non_utf16(iter(lambda: f.read(CHUNK), b""))
+            at = dialect.first_undecodable(iter(lambda: f.read(CHUNK), b""), "utf-16")
         return dialect.not_utf16_reason(at or 0)
     return dialect.not_utf8_reason(_first_non_utf8(path, kind, bounds) or 0)
 

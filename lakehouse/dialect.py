@@ -343,12 +343,13 @@ def not_utf8_reason(offset: int, *, json: bool = False) -> str:
     return f"not UTF-8 at byte {offset} (nor UTF-16 with a byte-order mark)"
 
 
-def first_non_utf16(blocks: Iterable[bytes]) -> int | None:
-    """Where a text opening with a UTF-16 byte-order mark stops being UTF-16: the offset (from
-    the file's start, the mark included) of the first byte of a character that does not decode
-    (a lone surrogate), or of the character the text ends in the middle of (an odd byte, half a
-    pair); None when it is all UTF-16."""
-    decoder = codecs.getincrementaldecoder("utf-16")("strict")
+def first_undecodable(blocks: Iterable[bytes], encoding: str) -> int | None:
+    """Where a text stops being ``encoding`` (``utf-8``; ``utf-16``, opening with its
+    byte-order mark): the offset (from the text's start, a mark included) of the first byte of a
+    character that does not decode (a lone surrogate, a stray continuation byte), or of the
+    character the text ends in the middle of (an odd byte, half a pair, a cut sequence); None
+    when all of it decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
     offset = 0
     for block in blocks:
         try:
@@ -365,7 +366,7 @@ def first_non_utf16(blocks: Iterable[bytes]) -> int | None:
 
 def not_utf16_reason(offset: int) -> str:
     """Why a CSV opening with a UTF-16 byte-order mark is refused for the byte at ``offset``
-    (:func:`first_non_utf16`): the API's and the loader's words."""
+    (:func:`first_undecodable`): the API's and the loader's words."""
     return f"not UTF-16 at byte {offset} (the file starts with a UTF-16 byte-order mark)"
 
 

@@ -203,20 +203,8 @@ def _transcode_utf16(path: Path, limits: Limits, stack: ExitStack) -> Path:
 
 def _first_non_utf8(path: Path) -> int | None:
     """The offset of the file's first byte that is not UTF-8 (the error path)."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0
     with path.open("rb") as f:
-        while block := f.read(_BLOCK):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                return offset + exc.start - len(decoder.getstate()[0])
-            offset += len(block)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return offset - len(decoder.getstate()[0])
-    return None
+        return dialect.first_undecodable(iter(lambda: f.read(_BLOCK), b""), "utf-8")
 
 
 def _not_utf8(path: Path, otherwise: FileRejected, *, json: bool = False) -> FileRejected:

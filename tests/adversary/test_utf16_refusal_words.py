@@ -1,6 +1,6 @@
 """A CSV that opens with a UTF-16 byte-order mark but is not UTF-16 is refused by the API (400)
 and the loader (``encoding``) in one reason naming the byte (``lakehouse.dialect
-.first_non_utf16``, ``not_utf16_reason``), counted from the file's start, the mark included, as
+.first_undecodable``, ``not_utf16_reason``), counted from the file's start, the mark included, as
 for UTF-8. Before, the API said only "not UTF-16, though it starts with a UTF-16 byte-order
 mark", the loader "not UTF-16 at byte 14 (it began with a BOM)" or, for a text ending in the
 middle of a character, "the UTF-16 text ends in the middle of a character" (review finding
