@@ -761,22 +761,12 @@ def _check_parquet(
 
 def _check_parquet_footer(pf: pq.ParquetFile, rows: int) -> None:
     """Once every page was read and no value refused (the loader's order: it refuses at the
-    first value, and looks at the footer's column chunks after the last page): 422 for a
-    column whose values Arrow read as nulls (``parquet.unread_values``), 400 for counts of
-    records the footer disagrees on (``parquet.count_disagreement``) or fewer or more records
-    than it says (``parquet.count_read_disagreement``), the loader's unparseable. The column
-    chunks' metadata is looked at only after the reader has met every chunk: pyarrow's reader
-    raises on one it cannot decrypt or whose metadata is corrupt, its metadata accessor aborts
-    the process."""
-    unread = parquet.unread_values(pf.metadata)
-    if unread is not None:
-        raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
-    disagreement = parquet.count_disagreement(pf.metadata)
-    if disagreement is not None:
-        raise FileError(f"the file does not parse as Parquet: {disagreement}")
-    short = parquet.count_read_disagreement(pf.metadata, rows)
-    if short is not None:
-        raise FileError(f"the file does not parse as Parquet: {short}")
+    first value, and looks at the footer's column chunks after the last page,
+    ``parquet.footer_refusal``): 422 for a column whose values Arrow read as nulls, 400 for
+    counts of records that disagree, the loader's unparseable."""
+    refused = parquet.footer_refusal(pf.metadata, rows)
+    if refused is not None:
+        raise FileError(refused[1], 422 if refused[0] is not None else 400)
 
 
 def _parquet_texts(

@@ -1270,6 +1270,23 @@ def count_disagreement(metadata: pq.FileMetaData) -> str | None:
     return None
 
 
+def footer_refusal(metadata: pq.FileMetaData, read: int) -> tuple[str | None, str] | None:
+    """What the footer's column chunks refuse once every page was read (``read`` records), or
+    None: a column whose values Arrow read as nulls (:func:`unread_values`: its name, why), or
+    counts of records that disagree (:func:`count_disagreement`, then
+    :func:`count_read_disagreement`: None, why the file does not parse). The API and the loader
+    call it after the last page, never before: pyarrow's reader raises on a column chunk it
+    cannot decrypt or whose metadata is corrupt, its metadata accessor (``row_group(i)
+    .column(j)``) aborts the process on the same chunk."""
+    unread = unread_values(metadata)
+    if unread is not None:
+        return unread[0], f"column {unread[0]!r}: {unread[1]}"
+    disagreement = count_disagreement(metadata) or count_read_disagreement(metadata, read)
+    if disagreement is not None:
+        return None, f"the file does not parse as Parquet: {disagreement}"
+    return None
+
+
 def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:
     """Why ``read`` records read from a file of footer ``metadata`` are refused, or None: a page
     holding fewer values than its column chunk says is read short without an error."""

@@ -2021,28 +2021,17 @@ def parquet_checked(
 def _parquet_counted(
     batches: Iterator[pa.RecordBatch], metadata: pq.FileMetaData
 ) -> Iterator[pa.RecordBatch]:
-    """``batches``, then a refusal when the footer's column chunks say a column holds values
-    Arrow read as nulls (``lakehouse.parquet.unread_values``), when its counts of records
-    disagree (``count_disagreement``), or when the batches held fewer or more records than the
-    footer says (``count_read_disagreement``: a page short of its column chunk's count is read
-    short without an error), in the API's words.
-
-    The footer's column chunks are looked at only once every page was read: pyarrow's reader
-    raises on a column chunk it cannot decrypt or whose metadata is corrupt, but its
-    metadata accessor (``row_group(i).column(j)``) aborts the process on the same chunk."""
+    """``batches``, then the footer's column chunks' refusal once every page was read
+    (``lakehouse.parquet.footer_refusal``: a column whose values Arrow read as nulls, counts of
+    records that disagree; a page short of its column chunk's count is read short without an
+    error), in the API's words."""
     rows = 0
     for batch in batches:
         rows += batch.num_rows
         yield batch
-    unread = parquet.unread_values(metadata)
-    if unread is not None:
-        raise FileRejected("unparseable", f"column {unread[0]!r}: {unread[1]}", column=unread[0])
-    disagreement = parquet.count_disagreement(metadata)
-    if disagreement is not None:  # the API's 400, in its words
-        raise FileRejected("unparseable", f"the file does not parse as Parquet: {disagreement}")
-    short = parquet.count_read_disagreement(metadata, rows)
-    if short is not None:
-        raise FileRejected("unparseable", f"the file does not parse as Parquet: {short}")
+    refused = parquet.footer_refusal(metadata, rows)
+    if refused is not None:
+        raise FileRejected("unparseable", refused[1], column=refused[0])
 
 
 class ParquetOpened(typing.NamedTuple):
