@@ -1441,8 +1441,8 @@ def open_json(
         stack.callback(scan.stop)
         try:
             keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
-        except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
-            raise _not_utf8(path, exc, json=True) from None
+        except FileRejected as exc:
+            raise _json_reading_refusal(path, source.kind, exc) from None
         if scan.found():  # early: no DuckDB reading wasted
             stack.close()
             return open_json(
@@ -1520,13 +1520,38 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     head = _json_head(path)  # from the first token: a blank head is no empty file
     if head is None:
         raise FileRejected("empty", "the file is empty")
-    if re.fullmatch(rb"(\xef\xbb\xbf)?\s*\[\s*\]\s*", head):
-        raise FileRejected("empty", "the file is an empty JSON array")
     if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
+        if _empty_json_array(path):
+            raise FileRejected("empty", "the file is an empty JSON array")
         _check_json_array_end(path, head)
     if head.startswith(dialect.BOM_UTF8):
         path = _without_bom(path, limits, stack)
     return path
+
+
+def _json_reading_refusal(path: Path, kind: Kind, refused: FileRejected) -> FileRejected:
+    """Why the reading refused the file: a byte that is not UTF-8 later in the file is named
+    first; a file of no key may be one whose only content DuckDB skipped (a form feed in
+    ``[\f]``), which is no JSON."""
+    if refused.kind == "empty":
+        refused = _stray_blank(path, kind) or refused
+    return _not_utf8(path, refused, json=True)
+
+
+def _empty_json_array(path: Path) -> bool:
+    """Whether a ``.json`` file holds ``[]`` and nothing else but JSON whitespace (however
+    much of it), behind its byte-order mark when it has one. A form feed or vertical tab is no
+    JSON whitespace: such a file is not JSON, refused as such."""
+    kept = b""
+    with path.open("rb") as f:
+        block = f.read(_PEEK_BYTES)
+        block = block.removeprefix(dialect.BOM_UTF8)
+        while block:
+            kept += block.translate(None, dialect.JSON_BLANK)
+            if len(kept) > 2 or not b"[]".startswith(kept):
+                return False  # a real file: said at its first block
+            block = f.read(_PEEK_BYTES)
+    return kept == b"[]"
 
 
 def _json_reading(
