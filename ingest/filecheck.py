@@ -520,7 +520,7 @@ def _csv_values(
     with _open(path, kind, bounds) as f:
         try:
             reader = pacsv.open_csv(
-                _Utf8Of(f) if layout.utf16 else f,
+                dialect.LineEnded(_Utf8Of(f) if layout.utf16 else f),
                 read_options=pacsv.ReadOptions(block_size=block, skip_rows=skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,

@@ -728,30 +728,6 @@ class _Mapped:
         self._file.close()
 
 
-class _LineBreakAtEnd(io.RawIOBase):
-    """A file's bytes and then one ``\n``: pyarrow reads an unquoted empty last field as ``''``
-    when no line break follows it after a quoted field (``"0",`` at the end), as null with one."""
-
-    def __init__(self, raw: io.BufferedReader) -> None:
-        self._raw = raw
-        self._pending = b"\n"
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self._raw.readinto(buffer)
-        if n or not self._pending:
-            return n
-        buffer[:1] = self._pending
-        self._pending = b""
-        return 1
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
 def _longer_blocks(exc: pa.ArrowInvalid, block: int) -> None:
     """:class:`ReadAgain` by blocks twice as long when pyarrow met a record longer than two of
     ``block`` bytes (its "straddling object" error); a valid CSV has no limit on a record."""
@@ -760,7 +736,7 @@ def _longer_blocks(exc: pa.ArrowInvalid, block: int) -> None:
         raise ReadAgain(why, block=2 * block) from exc
 
 
-def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[_LineBreakAtEnd]:
+def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[dialect.LineEnded]:
     """The CSV content for pyarrow, its last record ended by a line break (one added if none)."""
     with path.open("rb") as f:
         if f.seek(0, io.SEEK_END) == 0:
@@ -768,7 +744,7 @@ def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[_LineB
         f.seek(-1, io.SEEK_END)
         if f.read(1) in (b"\n", b"\r"):
             return path
-    stream = io.BufferedReader(_LineBreakAtEnd(path.open("rb")), _CSV_BLOCK)
+    stream = io.BufferedReader(dialect.LineEnded(path.open("rb")), _CSV_BLOCK)
     stack.callback(stream.close)
     return stream
 
