@@ -15,6 +15,7 @@ from lakehouse.formats import (
     FileFormat,
     InflateError,
     InflateLimitError,
+    Kind,
     from_name,
     gzip_refusal,
     inflate,
@@ -42,12 +43,31 @@ def media_type(request: Request) -> tuple[str, dict[str, str]]:
     for part in rest:
         key, _, value = part.partition("=")
         params[key.strip().lower()] = value.strip().strip('"').lower()
-    charset = params.get("charset")
-    if charset not in (None, "utf-8", "utf8"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"charset {charset!r}: only utf-8"
-        )
     return kind.strip().lower(), params
+
+
+#: ``charset`` labels of text read as UTF-8 (ASCII is UTF-8).
+_UTF8_LABELS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+#: Labels a CSV or TSV may carry besides: read as UTF-16 when it starts with a byte-order mark
+#: (docs/loading.md, Encoding), refused by its bytes otherwise, whatever the label says.
+_UTF16_LABELS = frozenset({"utf-16", "utf-16le", "utf-16be"})
+
+
+def check_charset(params: dict[str, str], kind: Kind) -> None:
+    """415 for a ``charset`` label naming an encoding the format is never read in. The label
+    is no rule: the bytes are judged by the landing dialect whatever it says (``us-ascii``,
+    RFC 4180's default for ``text/csv``, is UTF-8; a CSV labelled ``utf-16`` is read as the
+    dialect reads it)."""
+    charset = params.get("charset")
+    if charset is None or charset in _UTF8_LABELS:
+        return
+    if charset in _UTF16_LABELS and kind in ("csv", "tsv"):
+        return
+    texts = "UTF-8, or UTF-16 with a byte-order mark" if kind in ("csv", "tsv") else "UTF-8"
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"charset {charset!r}: a {kind.upper()} file is read as {texts} only",
+    )
 
 
 def gzipped(request: Request) -> bool:

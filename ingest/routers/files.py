@@ -28,6 +28,7 @@ from ingest.accept import (
 )
 from ingest.auth import PrincipalDep, require
 from ingest.bodies import (
+    check_charset,
     check_declared_length,
     check_file_name,
     file_kind,
@@ -42,7 +43,7 @@ from ingest.landing import Landing
 from ingest.routers.records import IdempotencyKey, TablePath
 from ingest.schemas import Accepted, errors
 from ingest.validation import BodyError, RecordsError
-from lakehouse.formats import FileFormat
+from lakehouse.formats import MEDIA_TYPES, FileFormat
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -91,6 +92,17 @@ async def _upload_chunks(upload: UploadFile, limit: int) -> AsyncIterator[bytes]
         yield chunk
 
 
+def _browser_label(part_type: str, name: str | None) -> str:
+    """A form part's media type as read: a type naming no format (a browser labels a ``.csv``
+    by the system's registry: ``application/vnd.ms-excel`` where Office is installed,
+    ``text/plain``, ``text/x-csv``) is ``application/octet-stream`` when the part has a file
+    name, which then tells the format (a name the API cannot read is still 415). A type naming
+    a format must agree with the name, as for a raw body."""
+    if name is not None and part_type not in MEDIA_TYPES:
+        return "application/octet-stream"
+    return part_type
+
+
 async def _source(
     request: Request, media: str, filename: str | None, limit: int, forms: list[FormData]
 ) -> tuple[FileFormat, str | None, AsyncIterator[bytes]]:
@@ -109,7 +121,7 @@ async def _source(
             )
         name = check_file_name(upload.filename) if upload.filename else None
         part_type = (upload.content_type or "application/octet-stream").split(";")[0].lower()
-        kind = file_kind(part_type.strip(), name, encoded=False)
+        kind = file_kind(_browser_label(part_type.strip(), name), name, encoded=False)
         return kind, name, _upload_chunks(upload, limit)
     if filename is None:
         filename = _disposition_name(request.headers.get("content-disposition", ""))
@@ -138,7 +150,7 @@ async def post_file(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     settings = context.settings
-    media, _ = media_type(request)
+    media, params = media_type(request)
     check_pressure(context)
     contract = contract_for(context, table)
     forms: list[FormData] = []
@@ -146,6 +158,8 @@ async def post_file(
         kind, name, chunks = await _source(
             request, media, filename, settings.api_max_file_bytes, forms
         )
+        if media != "multipart/form-data":  # a form's charset is its fields', not the file's
+            check_charset(params, kind.kind)
     except BaseException:
         for form in forms:
             await form.close()

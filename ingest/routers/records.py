@@ -19,7 +19,7 @@ from ingest.accept import (
     status_url,
 )
 from ingest.auth import PrincipalDep, require
-from ingest.bodies import RECORD_TYPES, gzipped, media_type, read_limited
+from ingest.bodies import RECORD_TYPES, check_charset, gzipped, media_type, read_limited
 from ingest.deps import AppContext, ContextDep
 from ingest.filecheck import FileError
 from ingest.landing import Landing, land_bytes
@@ -157,13 +157,14 @@ async def post_records(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    media, _ = media_type(request)
+    media, params = media_type(request)
     if media not in RECORD_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"unsupported media type {media!r}: one of {', '.join(RECORD_TYPES)}",
         )
     ndjson = RECORD_TYPES[media]
+    check_charset(params, "ndjson" if ndjson else "json")
     gz = gzipped(request)
     check_pressure(context)
     contract = contract_for(context, table)

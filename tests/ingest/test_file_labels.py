@@ -1,0 +1,102 @@
+"""What a file's labels decide on ``/files``: a browser form's part type and a ``charset``
+(review findings auditc 01 and 02, session 12).
+
+- A browser labels a ``.csv`` part by the system's registry (``application/vnd.ms-excel`` on
+  Windows with Office, ``text/plain``, ``text/x-csv``, ...): a part type naming no format is
+  read like ``application/octet-stream``, the file name telling the format. Before, 415.
+- A ``charset`` label is no rule: the bytes are judged by the landing dialect. ``us-ascii``
+  (RFC 4180's default for ``text/csv``) is UTF-8; a CSV labelled ``utf-16`` is read as the
+  dialect reads it (UTF-16 with its mark). Before, both 415 "only utf-8"."""
+
+from __future__ import annotations
+
+import pytest
+from api_support import landed
+from deltalake import DeltaTable
+from fastapi.testclient import TestClient
+
+from lakehouse import Settings
+from lakehouse.layout import table_path
+from lakehouse.storage import arrow_dataset
+from loader import Loader
+
+FILES = "/v1/tables/labels/files"
+CSV = "id,name\n1,café\n2,Zürich\n".encode()
+
+
+def _loaded(settings: Settings) -> list[dict[str, object]]:
+    Loader(settings).load_pending()
+    table = DeltaTable(str(table_path(settings, "bronze", "labels")))
+    rows: list[dict[str, object]] = arrow_dataset(table).to_table().to_pylist()
+    return sorted(rows, key=lambda row: str(row["id"]))
+
+
+@pytest.mark.parametrize(
+    "part_type",
+    ["application/vnd.ms-excel", "text/plain", "text/x-csv", "text/comma-separated-values"],
+)
+def test_a_browser_form_upload_of_a_csv_is_read_by_its_name(
+    client: TestClient, api_settings: Settings, part_type: str
+) -> None:
+    r = client.post(FILES, files={"file": ("data.csv", CSV, part_type)})
+    assert r.status_code == 202, r.text
+    assert [row["name"] for row in _loaded(api_settings)] == ["café", "Zürich"]
+
+
+@pytest.mark.parametrize(
+    ("name", "part_type"),
+    [
+        ("data.xls", "application/vnd.ms-excel"),
+        ("data", "text/plain"),
+        ("data.csv", "application/json"),
+    ],
+)
+def test_a_part_whose_name_tells_no_format_or_contradicts_its_type_is_415(
+    client: TestClient, api_settings: Settings, name: str, part_type: str
+) -> None:
+    r = client.post(FILES, files={"file": (name, CSV, part_type)})
+    assert r.status_code == 415, r.text
+    assert landed(api_settings, "labels") == []
+
+
+@pytest.mark.parametrize(
+    ("label", "data"),
+    [
+        ("text/csv; charset=us-ascii", b"id,name\n1,cafe\n2,Zurich\n"),
+        ("text/csv; charset=US-ASCII", b"id,name\n1,cafe\n2,Zurich\n"),
+        ("text/csv; charset=utf-16", "id,name\n1,café\n2,Zürich\n".encode("utf-16")),
+        ("text/csv; charset=utf-8", CSV),
+    ],
+)
+def test_a_charset_the_dialect_reads_is_taken(
+    client: TestClient, api_settings: Settings, label: str, data: bytes
+) -> None:
+    r = client.post(FILES, content=data, headers={"content-type": label})
+    assert r.status_code == 202, r.text
+    assert len(_loaded(api_settings)) == 2
+
+
+@pytest.mark.parametrize(
+    ("label", "data", "words"),
+    [
+        ("text/csv; charset=windows-1252", b"id,name\n1,caf\xe9\n", "UTF-8, or UTF-16"),
+        ("application/x-ndjson; charset=utf-16", '{"id": 1}\n'.encode("utf-16"), "UTF-8 only"),
+    ],
+)
+def test_a_charset_never_read_is_415_saying_what_is(
+    client: TestClient, api_settings: Settings, label: str, data: bytes, words: str
+) -> None:
+    r = client.post(FILES, content=data, headers={"content-type": label})
+    assert r.status_code == 415, r.text
+    assert words in r.json()["detail"]
+    assert landed(api_settings, "labels") == []
+
+
+def test_a_utf16_label_on_bytes_without_a_mark_is_refused_by_the_bytes(
+    client: TestClient, api_settings: Settings
+) -> None:
+    data = "id,name\n1,café\n".encode("utf-16-le")  # no mark: not a text the dialect reads
+    r = client.post(FILES, content=data, headers={"content-type": "text/csv; charset=utf-16le"})
+    assert r.status_code == 400, r.text
+    assert "UTF-8" in r.json()["detail"]
+    assert landed(api_settings, "labels") == []
