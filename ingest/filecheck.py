@@ -67,7 +67,7 @@ def _check_ndjson(
     bounds: Bounds,
     contract: Contract | None,
     max_errors: int,
-    existing: Sequence[str],
+    existing: dialect.Spellings,
 ) -> int:
     rows = 0
     rest = b""
@@ -123,7 +123,7 @@ def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) ->
     return BodyError(dialect.not_utf8_reason(bad, json=True), row=lines)
 
 
-def _whole(rows: int, keys: set[str], existing: Sequence[str]) -> int:
+def _whole(rows: int, keys: set[str], existing: dialect.Spellings) -> int:
     """``rows``, once a file checked in pieces has some, and its keys are names bronze keeps."""
     if rows == 0:
         raise FileError("the file holds no records", 422)
@@ -140,7 +140,7 @@ def _check_json(
     contract: Contract | None,
     max_errors: int,
     max_bytes: int,
-    existing: Sequence[str],
+    existing: dialect.Spellings,
 ) -> int:
     with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
@@ -196,7 +196,7 @@ def _check_big_json(
     bounds: Bounds,
     contract: Contract | None,
     max_errors: int,
-    existing: Sequence[str],
+    existing: dialect.Spellings,
 ) -> int:
     """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
     array's elements, or objects one after another) checked a piece at a time, as NDJSON.
@@ -557,7 +557,7 @@ def _check_csv(
     bounds: Bounds,
     contract: Contract | None,
     max_errors: int,
-    existing: Sequence[str],
+    existing: dialect.Spellings,
 ) -> int:
     skip = contract.skip_lines if contract else 0
     layout = _csv_layout(path, kind, bounds, skip)
@@ -710,7 +710,11 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
 
 
 def _check_parquet(
-    path: Path, contract: Contract | None, max_errors: int, batch_rows: int, existing: Sequence[str]
+    path: Path,
+    contract: Contract | None,
+    max_errors: int,
+    batch_rows: int,
+    existing: dialect.Spellings,
 ) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
@@ -826,16 +830,18 @@ def check_file(
     existing: Sequence[str] = (),
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
-    the bronze table's column names (a name equal to one but for case is refused)."""
+    the bronze table's column names (a name equal to one, or to a column the contract declares,
+    but for case is refused)."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
+    spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
         if kind.kind == "ndjson":
-            return _check_ndjson(path, kind, bounds, contract, max_errors, existing)
+            return _check_ndjson(path, kind, bounds, contract, max_errors, spellings)
         if kind.kind == "json":
-            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes, existing)
+            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes, spellings)
         if kind.kind in ("csv", "tsv"):
-            return _check_csv(path, kind, bounds, contract, max_errors, existing)
-        return _check_parquet(path, contract, max_errors, batch_rows, existing)
+            return _check_csv(path, kind, bounds, contract, max_errors, spellings)
+        return _check_parquet(path, contract, max_errors, batch_rows, spellings)
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None
     except InflateError as exc:

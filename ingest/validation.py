@@ -234,9 +234,10 @@ def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 
 
-def check_case(names: Iterable[str], existing: Iterable[str]) -> None:
-    """422 for a name equal but for case to a column the bronze table has (``existing``): the
-    loader would refuse the file (:func:`lakehouse.dialect.case_clash`, one rule for both)."""
+def check_case(names: Iterable[str], existing: dialect.Spellings) -> None:
+    """422 for a name equal but for case to a column the bronze table has, or its contract
+    declares (``existing``): the loader would refuse the file
+    (:func:`lakehouse.dialect.case_clash`, one rule for both)."""
     clash = dialect.case_clash(names, existing)
     if clash is not None:
         raise RecordsError([record_error(None, clash[0], clash[1], "invalid_column")])

@@ -627,21 +627,30 @@ def _shown(name: str, most: int = 80) -> str:
     return f"{name[:most]!r}... ({len(name):,} characters)"
 
 
-def case_clash(names: Iterable[str], existing: Iterable[str]) -> tuple[str, str] | None:
-    """The first of ``names`` that differs only by case from a name of ``existing`` (a table's
-    columns), and why, or None: names are compared without case in Delta and DuckDB, so it
-    would be one column under two spellings. The loader refuses such a file (``invalid_column``)
-    and the API the same body, by this rule."""
-    spelled = {name.lower(): name for name in existing}
-    if not spelled:
-        return None
-    for name in names:
-        other = spelled.get(name.lower(), name)
-        if other != name:
-            return name, (
-                f"column {name!r} differs from the bronze table's column {other!r} only by "
-                "case; column names are case-insensitive, rename it to match"
-            )
+class Spellings(NamedTuple):
+    """What a file's column names are compared with, without case (:func:`case_clash`): the
+    bronze table's columns, and the columns the table's contract declares."""
+
+    table: Sequence[str] = ()
+    contract: Sequence[str] = ()
+
+
+def case_clash(names: Iterable[str], spellings: Spellings) -> tuple[str, str] | None:
+    """The first of ``names`` that differs only by case from a column of the bronze table, or
+    else from a column its contract declares, and why, or None: names are compared without
+    case in Delta and DuckDB, so it would be one column under two spellings (and a declared
+    type or ``not_null`` would not apply to it). The loader refuses such a file
+    (``invalid_column``) and the API the same body, by this rule."""
+    names = list(names)
+    for whose, known in (("bronze table", spellings.table), ("contract", spellings.contract)):
+        spelled = {name.lower(): name for name in known}
+        for name in names if spelled else ():
+            other = spelled.get(name.lower(), name)
+            if other != name:
+                return name, (
+                    f"column {name!r} differs from the {whose}'s column {other!r} only by "
+                    "case; column names are case-insensitive, rename it to match"
+                )
     return None
 
 

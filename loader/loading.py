@@ -999,6 +999,9 @@ class Loader:
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
+        mismatch = case_problem(names, target, [c.name for c in contract.columns])
+        if mismatch is not None:  # before a required column's absence: it may be this one
+            raise mismatch
         absent = contract.absent(names)
         if absent:
             raise FileRejected(
@@ -1007,9 +1010,6 @@ class Loader:
                 "is not among the file's columns",
                 column=absent[0],
             )
-        mismatch = case_problem(names, target)
-        if mismatch is not None:
-            raise mismatch
 
     @staticmethod
     def _apply(

@@ -24,6 +24,8 @@ are typed already, and kept as written where Delta can hold them:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 
 from lakehouse import dialect, parquet
@@ -43,12 +45,13 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
         raise FileRejected("type_conflict", str(exc)) from exc
 
 
-def case_problem(names: list[str], target: pa.Schema | None) -> FileRejected | None:
-    """A file column that differs from the table's column only by case (names are compared
-    without case in Delta and DuckDB: it would be one column under two spellings)."""
-    if target is None:
-        return None
-    clash = dialect.case_clash(names, target.names)
+def case_problem(
+    names: list[str], target: pa.Schema | None, declared: Sequence[str]
+) -> FileRejected | None:
+    """A file column that differs from the table's column, or else from a column the contract
+    declares, only by case (names are compared without case in Delta and DuckDB: it would be
+    one column under two spellings)."""
+    clash = dialect.case_clash(names, dialect.Spellings(target.names if target else (), declared))
     if clash is None:
         return None
     return FileRejected("invalid_column", clash[1], column=clash[0])

@@ -32,6 +32,7 @@ from ingest.validation import (
     check_case,
 )
 from lakehouse import dialect
+from lakehouse.contracts import Contract
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -98,13 +99,18 @@ def _discard(early: asyncio.Future[Landing]) -> None:
 
 
 def _land(
-    context: AppContext, table: str, records: Records, early: Landing | None
+    context: AppContext,
+    table: str,
+    contract: Contract | None,
+    records: Records,
+    early: Landing | None,
 ) -> dict[str, Any]:
     """File I/O (write, fsync, rename, ledger), run in a worker thread. ``early``: the body
     already written and fsynced; it lands if its bytes are what lands, else it is removed.
     A key equal but for case to a column the bronze table has: 422, nothing lands."""
     try:
-        check_case(records.keys, context.bronze_names.names(table))
+        declared = [c.name for c in contract.columns] if contract else []
+        check_case(records.keys, dialect.Spellings(context.bronze_names.names(table), declared))
     except RecordsError as exc:
         if early is not None:
             early.abort()
@@ -202,6 +208,6 @@ async def post_records(
             else:  # blank lines dropped: another file lands
                 await _drop(early)
         # asyncio's executor: anyio's run_in_threadpool costs more per call on the loop
-        return await loop.run_in_executor(None, _land, context, table, records, landing)
+        return await loop.run_in_executor(None, _land, context, table, contract, records, landing)
 
     return await idempotent(context, principal, table, idempotency_key, digest, work)
