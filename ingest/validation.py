@@ -470,15 +470,22 @@ def concatenated_values(body: bytes) -> bytes | None:
     or with no line break between them: ``{"a":1}{"a":2}``, whitespace between or none) as
     NDJSON, one value a line, each value's bytes kept but for its line breaks (spaces, as in
     :func:`array_to_ndjson`). None when ``body`` is not two values or more so written (the
-    caller's own parse then says why); :class:`BodyError` naming the record when a value
-    after the first is no JSON. The loader reads such a file so (DuckDB's
-    ``format = 'auto'``); each value is then checked as a record."""
+    caller's own parse then says why), unless it is one value beside a blank line holding a
+    vertical tab or form feed, which that parse would take for no JSON; :class:`BodyError`
+    naming the record when a value after the first is no JSON. The loader reads such a file
+    so (DuckDB's ``format = 'auto'``); each value is then checked as a record."""
     values: list[bytes] = []
     view = memoryview(body)
     pos, end = 0, len(body)
+    stray = False  # a blank line holding a vertical tab or form feed was passed
     while True:
-        while pos < end and body[pos] in JSON_SPACE:
-            pos += 1
+        while pos < end:
+            if body[pos] in JSON_SPACE:
+                pos += 1
+            elif body[pos] in b"\x0b\x0c" and (line := _blank_line_end(body, pos)) is not None:
+                pos, stray = line, True
+            else:
+                break
         if pos == end:
             break
         try:
@@ -499,9 +506,19 @@ def concatenated_values(body: bytes) -> bytes | None:
             stop = pos + value_end
             values.append(body[pos:stop].rstrip(JSON_SPACE))
             pos = stop
-    if len(values) < 2:
+    if len(values) < 2 and not (values and stray):
         return None
     return b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in values)
+
+
+def _blank_line_end(body: bytes, pos: int) -> int | None:
+    """Where the line holding ``pos`` ends, when it holds nothing but whitespace, a vertical
+    tab or form feed included (``bytes.strip``): such a line is blank between JSON values, as
+    the loader and the NDJSON line split read it (docs/loading.md, Whitespace); else None."""
+    start = body.rfind(b"\n", 0, pos) + 1
+    stop = body.find(b"\n", pos)
+    stop = len(body) if stop < 0 else stop
+    return stop if not body[start:stop].strip() else None
 
 
 def array_to_ndjson(body: bytes) -> bytes:

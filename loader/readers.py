@@ -1229,6 +1229,20 @@ def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
     return target
 
 
+def _last_non_blank(f: typing.BinaryIO) -> bytes:
+    """The last byte of an open file that is no JSON whitespace (space, tab, LF, CR), however
+    much of it ends the file (read backwards by blocks); ``b""`` when there is none."""
+    end = f.seek(0, io.SEEK_END)
+    while end > 0:
+        start = max(0, end - _PEEK_BYTES)
+        f.seek(start)
+        kept = f.read(end - start).rstrip(dialect.JSON_BLANK)
+        if kept:
+            return kept[-1:]
+        end = start
+    return b""
+
+
 def _check_json_array_end(path: Path, head: bytes) -> None:
     """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded,
     nor one with text after the array (``[...] x``: the file does not end with ``]`` either;
@@ -1236,9 +1250,7 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         return
     with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - 64))
-        tail = f.read().rstrip()
-        if tail.endswith(b"]"):
+        if _last_non_blank(f) == b"]":
             return
         cut = FileRejected("unparseable", dialect.JSON_ARRAY_CUT)
         # text after a whole array, or the array cut short: msgspec's parse of the file (the
