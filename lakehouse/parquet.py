@@ -25,6 +25,9 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   digits need, where it would wrap (1234.56 in a ``DECIMAL(4,2)`` comes back -76.16).
 - **A Parquet ENUM** (at any depth) is text, as the Parquet spec says (:func:`enum_as_text`;
   pyarrow reads it as bytes), its bytes checked as a string's.
+- **A pandas timedelta that fastparquet wrote as a time of day** (``INT64`` annotated
+  ``TIME_MICROS``, its ``pandas`` metadata saying ``timedelta64``) is that duration
+  (:func:`timedelta_as_duration`): as a time, 90 s was the time of day 00:01:30 and -1 s no time.
 - **A Parquet VARIANT** (at any depth) refuses the file (:func:`variant_column`): pyarrow reads
   it as the bytes of its binary encoding, and its JSON text would lose the value's types.
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
@@ -311,21 +314,72 @@ def plain_schema(schema: pa.Schema, metadata: pq.FileMetaData | None = None) -> 
     naming an extension (a producer's own extension, which pyarrow reads as its storage type,
     keeps it); with the file's footer (``metadata``), an ENUM as text (:func:`enum_as_text`)."""
     if metadata is not None:
-        schema = enum_as_text(schema, metadata)
+        schema = timedelta_as_duration(enum_as_text(schema, metadata), metadata)
     return pa.schema([_plain_field(f) for f in schema], schema.metadata)
 
 
 def plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`): an
     ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes that are not UTF-8, as
-    a string's)."""
+    a string's); a time column ``schema`` does not keep as a time is a pandas timedelta
+    (:func:`timedelta_as_duration`: :func:`plain_type` keeps every other time)."""
     columns = []
     for values, field in zip(batch.columns, schema, strict=True):
+        if pa.types.is_time(values.type) and not pa.types.is_time(field.type):
+            values = _time_as_duration(values)
         values = plain_values(values)
         if not values.type.equals(field.type) and _only_text_differs(values.type, field.type):
             values = values.view(field.type)  # an ENUM's bytes as text: the same layout
         columns.append(values)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+# -- a pandas timedelta written as a time of day (fastparquet) ---------------------------------
+
+
+def _said_timedelta(column: dict[str, Any]) -> bool:
+    """Whether a ``pandas`` metadata column says a timedelta: fastparquet's ``pandas_type``
+    ``timedelta64`` (pandas' ``infer_dtype`` word, ``timedelta`` too), or its numpy type."""
+    numpy_type = column.get("numpy_type")
+    return column.get("pandas_type") in ("timedelta64", "timedelta") or (
+        isinstance(numpy_type, str) and numpy_type.startswith("timedelta64")
+    )
+
+
+def _pandas_timedeltas(metadata: pq.FileMetaData) -> frozenset[str]:
+    """The columns the file's ``pandas`` metadata (pandas' schema of the frame written) says are
+    timedeltas; none when it is absent or not pandas' form."""
+    raw = (metadata.metadata or {}).get(b"pandas")
+    try:
+        columns = json.loads(raw)["columns"] if raw else []
+        named = ((c.get("field_name", c.get("name")), c) for c in columns)
+        return frozenset(n for n, c in named if isinstance(n, str) and _said_timedelta(c))
+    except (ValueError, TypeError, KeyError, AttributeError):  # not pandas' metadata: no word
+        return frozenset()
+
+
+def timedelta_as_duration(schema: pa.Schema, metadata: pq.FileMetaData) -> pa.Schema:
+    """``schema`` (pyarrow's of the file) with each top-level time column the file's ``pandas``
+    metadata says is a timedelta as a duration of the time's unit: fastparquet writes a pandas
+    timedelta as ``INT64`` annotated ``TIME_MICROS`` (and reads it back as a timedelta), so
+    pyarrow reads it as a time of day: 90 s as 00:01:30, -1 s or 2 days as no time at all. A
+    pyarrow-written timedelta is a duration already; pandas writes no nested timedelta."""
+    said = _pandas_timedeltas(metadata)
+    if not said:
+        return schema
+    fields = [
+        f.with_type(pa.duration(f.type.unit)) if f.name in said and pa.types.is_time(f.type) else f
+        for f in schema
+    ]
+    return pa.schema(fields, schema.metadata)
+
+
+def _time_as_duration(values: pa.Array) -> pa.Array:
+    """Times as durations of their unit, their counts as read (a time's count is not checked to
+    lie within the day)."""
+    t = values.type
+    counts = values.view(pa.int64() if pa.types.is_time64(t) else pa.int32())
+    return counts.cast(pa.int64()).view(pa.duration(t.unit))
 
 
 # -- ENUM: text by the Parquet spec -----------------------------------------------------------
