@@ -136,14 +136,22 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
                 q.moved_to,
             )
         console.print(table)
+    if summary.held:
+        tables = sorted({h.table for h in summary.held})
+        console.print(
+            f"{len(summary.held)} file(s) held in the landing zone ({', '.join(tables)}), "
+            f"neither loaded nor quarantined: {summary.held[0].reason}",
+            markup=False,
+        )
 
 
 def run_load(settings: Settings, *, build: bool = True) -> int:
     """``lakehouse load``: load (or quarantine) every landing file now, build, exit.
 
     0 when every file was loaded or quarantined and, with ``build``, the last build (after its
-    retries) built, tested and published; 1 when the loader could not do its job or that build
-    failed (its error is printed; the ledger has it too).
+    retries) built, tested and published; 1 when the loader could not do its job (files held:
+    the contracts do not parse) or that build failed (its error is printed; the ledger has it
+    too).
     """
     console = Console()
     errors = Console(stderr=True)
@@ -162,7 +170,7 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             return 1
         print_summary(summary, console)
         if builder is None:
-            return 0
+            return 1 if summary.held else 0
         owed = builder.ledger.tables_in_state("loaded", "failed")
         for table, batch_ids in owed.items():  # loaded earlier, never published: build them too
             builder.submit(LoadEvent(table, -1, tuple(batch_ids)))
@@ -179,7 +187,7 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             why = "no build ran" if result is None else result.error or "unknown error"
             errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)
             return 1
-    return 0
+    return 1 if summary.held else 0
 
 
 class _NoProgressLines(logging.Filter):

@@ -18,6 +18,10 @@ from ingest.validation import BodyError, RecordsError, TooManyRecordsError
 from lakehouse import contracts
 from lakehouse.contracts import Contract
 
+#: the Retry-After of a write refused while the contracts do not parse (someone must fix the
+#: YAML: a client retrying sooner would only be refused again)
+CONTRACT_RETRY_S = 60.0
+
 
 def status_url(batch_id: str) -> str:
     return f"/v1/batches/{batch_id}"
@@ -34,7 +38,16 @@ def check_pressure(context: AppContext) -> None:
 
 
 def contract_for(context: AppContext, table: str) -> Contract | None:
-    contract = context.contracts.get(table)
+    """``table``'s contract; 503 while a YAML file that may declare it does not parse (a
+    write judged without its contract could take what the contract forbids)."""
+    try:
+        contract = context.contracts.get(table)
+    except contracts.ContractsUnreadable as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"writes to {table!r} are refused: {exc}",
+            headers={"Retry-After": retry_after(CONTRACT_RETRY_S)},
+        ) from None
     if contract is None and context.settings.api_refuse_undeclared:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,

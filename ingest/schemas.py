@@ -59,10 +59,17 @@ class TableOut(BaseModel):
     updated_at: str | None
 
 
+_UNREADABLE = (
+    "dbt YAML files that may declare contracts and do not parse (each with the parser's words):"
+    " while one is listed, every table's writes are refused (503) and its files held."
+)
+
+
 class TableDetail(TableOut):
     columns: list[ColumnOut]
     history: list[dict[str, Any]]
     contract: dict[str, Any] | None = None
+    unreadable_contracts: list[str] = Field(default_factory=list, description=_UNREADABLE)
 
 
 class TableList(BaseModel):
@@ -70,6 +77,7 @@ class TableList(BaseModel):
     declared: list[dict[str, Any]] = Field(
         description="Contracts of bronze tables (from the dbt bronze sources), loaded or not."
     )
+    unreadable_contracts: list[str] = Field(default_factory=list, description=_UNREADABLE)
 
 
 class RowsOut(BaseModel):

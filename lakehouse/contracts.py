@@ -14,12 +14,16 @@ A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in an
   the settings of the same names decide (``skip_lines``: 0).
 
 Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
-no contract. Readers are cheap to call repeatedly: :class:`ContractStore` re-reads the YAML only
-when a file changed, and at most every ``refresh_s`` seconds.
+no contract. A YAML file that does not parse and could name the ``bronze`` source leaves every
+table's contract unknown (:class:`ContractsUnreadable`: the API refuses writes, the loader holds
+the files) until it parses: its tables may be past the error. Readers are cheap to call
+repeatedly: :class:`ContractStore` re-reads the YAML only when a file changed, and at most every
+``refresh_s`` seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
@@ -32,8 +36,11 @@ import yaml
 
 from lakehouse import dialect, parquet
 from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
+from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import TABLE_NAME
 from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SOURCE_NAME = "bronze"
 
@@ -237,17 +244,115 @@ def _joined(node: Any) -> Any:
     return node
 
 
-def load_contracts(settings: Settings) -> dict[str, Contract]:
-    """Every bronze table's contract, read now. A YAML file that does not parse is skipped, so
-    is one holding a lone surrogate (:func:`_joined`)."""
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A YAML file of the dbt project's models that does not parse: ``path`` as shown
+    (relative to the dbt project), ``reason`` the parser's words and place."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} does not parse ({self.reason})"
+
+
+class ContractsUnreadable(LakehouseError):
+    """The bronze contracts cannot be read: a YAML file of the dbt project's models does not
+    parse, and it may declare any table (the list of its tables may be past the error). Every
+    table's files are held until it parses: the API refuses writes (503), the loader leaves
+    the files in the landing zone (docs/loading.md, Declared types win)."""
+
+    def __init__(self, unreadable: tuple[Unreadable, ...]) -> None:
+        self.unreadable = unreadable
+        files = "; ".join(str(u) for u in unreadable)
+        super().__init__(
+            f"the bronze contracts cannot be read: {files}; a file of the dbt project that does"
+            " not parse may declare any table, so no table is loaded without its contract"
+            " until it parses"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Contracts:
+    """What the dbt project's YAML declares now: each bronze table's contract, and the files
+    that do not parse (while there is one, no table's contract is known)."""
+
+    tables: dict[str, Contract]
+    unreadable: tuple[Unreadable, ...] = ()
+
+    def checked(self) -> dict[str, Contract]:
+        """The contracts; raises :class:`ContractsUnreadable` while a file does not parse."""
+        if self.unreadable:
+            raise ContractsUnreadable(self.unreadable)
+        return self.tables
+
+
+def _reason(exc: Exception) -> str:
+    """A YAML error in one line, with its place (line and column, from 1)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        problem = exc.problem or exc.context or "does not parse"
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(exc, UnicodeError):  # _joined
+        return "a string holds a lone UTF-16 surrogate, which no text can hold"
+    return " ".join(str(exc).split())
+
+
+def _may_declare_bronze(text: str) -> bool:
+    """Whether a YAML text could name the ``bronze`` source: it holds the word, or an escape
+    (a double-quoted ``"\\x62ronze"``) that could spell it. A file that does neither declares
+    no bronze table whatever else it says, so its parse error holds no table back."""
+    return SOURCE_NAME in text or "\\" in text
+
+
+def read_contracts(settings: Settings) -> Contracts:
+    """Every bronze table's contract, read now, and the YAML files that do not parse (one
+    holding a lone surrogate, :func:`_joined`, or text that is not UTF-8, included) and could
+    declare a bronze table (:func:`_may_declare_bronze`). A file that does not parse and
+    cannot name the source is logged and skipped: it declares no contract either way."""
     documents = []
+    unreadable = []
     for path in _yaml_files(settings):
+        shown = _shown(settings, path)
         try:
-            text = path.read_text(encoding="utf-8")
-            documents.append((str(path), _joined(yaml.safe_load(text))))
-        except (OSError, UnicodeError, yaml.YAMLError):
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # removed since listed: it declares nothing now
+        except OSError as exc:
+            unreadable.append(Unreadable(shown, f"cannot be read: {exc.strerror or exc}"))
             continue
-    return parse_sources(documents)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:  # it may hold anything
+            unreadable.append(Unreadable(shown, f"not UTF-8 at byte {exc.start}"))
+            continue
+        try:
+            documents.append((str(path), _joined(yaml.safe_load(text))))
+        except (UnicodeError, yaml.YAMLError) as exc:
+            if _may_declare_bronze(text):
+                unreadable.append(Unreadable(shown, _reason(exc)))
+            else:
+                log.warning(
+                    "%s does not parse (%s); it names no bronze source, so no contract is lost",
+                    shown,
+                    _reason(exc),
+                )
+    return Contracts(parse_sources(documents), tuple(unreadable))
+
+
+def _shown(settings: Settings, path: Path) -> str:
+    """``path`` as the dbt project's folder name and the path inside it."""
+    project = settings.dbt_project_dir
+    try:
+        return str(Path(project.name) / path.relative_to(project))
+    except ValueError:
+        return str(path)
+
+
+def load_contracts(settings: Settings) -> dict[str, Contract]:
+    """Every bronze table's contract, read now; raises :class:`ContractsUnreadable` while a
+    YAML file that may declare one does not parse (:func:`read_contracts`)."""
+    return read_contracts(settings).checked()
 
 
 @dataclass
@@ -256,7 +361,7 @@ class ContractStore:
 
     settings: Settings
     refresh_s: float = 2.0
-    _contracts: dict[str, Contract] = field(default_factory=dict)
+    _contracts: Contracts = field(default_factory=lambda: Contracts({}))
     _stamp: tuple[tuple[str, int, int], ...] | None = None
     _checked: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -271,18 +376,26 @@ class ContractStore:
             stamp.append((str(path), st.st_mtime_ns, st.st_size))
         return tuple(stamp)
 
-    def all(self) -> dict[str, Contract]:
+    def read(self) -> Contracts:
+        """The contracts and the files that do not parse, as the YAML is now."""
         with self._lock:
             now = time.monotonic()
             if now - self._checked >= self.refresh_s:
                 self._checked = now
                 stamp = self._current_stamp()
                 if stamp != self._stamp:
-                    self._contracts = load_contracts(self.settings)
+                    self._contracts = read_contracts(self.settings)
                     self._stamp = stamp
             return self._contracts
 
+    def all(self) -> dict[str, Contract]:
+        """Every contract; raises :class:`ContractsUnreadable` while a YAML file that may
+        declare one does not parse."""
+        return self.read().checked()
+
     def get(self, table: str) -> Contract | None:
+        """``table``'s contract (None: it has none); raises :class:`ContractsUnreadable`
+        while a YAML file that may declare it does not parse."""
         return self.all().get(table)
 
 

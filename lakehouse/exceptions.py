@@ -2,7 +2,8 @@
 
 LakehouseError
 ├── InvalidNameError     a table, layer or file name that is not allowed
-└── ConfigurationError   settings that cannot work (or are unsafe outside development mode)
+├── ConfigurationError   settings that cannot work (or are unsafe outside development mode)
+└── contracts.ContractsUnreadable   a dbt YAML file that may declare contracts does not parse
 """
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.catalog import list_table_infos
+from lakehouse.contracts import read_contracts
 from lakehouse.history import RECENT, latencies
 from lakehouse.layout import is_candidate
 from lakehouse.ledger import Ledger
@@ -45,6 +46,8 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
         "latency": latency,
         "latency_source": latency_source,
         "pending_files": files(settings.raw_dir),
+        # while one of these does not parse, the pending files are held (lakehouse.contracts)
+        "unreadable_contracts": [str(u) for u in read_contracts(settings).unreadable],
         "quarantined_files": files(settings.quarantine_dir),
     }
 
@@ -90,7 +93,10 @@ def print_status(
         out.print(failed)
     for line in [*rescued_lines(status["recent_batches"]), *build_lines(status["recent_builds"])]:
         print(line)  # noqa: T201
-    for line in latency_lines(status["latency"], status["latency_source"]):
+    for line in [
+        *latency_lines(status["latency"], status["latency_source"]),
+        *unreadable_lines(status["unreadable_contracts"]),
+    ]:
         print(line)  # noqa: T201
     for unique_id, why in sorted(status["not_published"].items()):
         out.print(f"not published: {unique_id}: {why}", markup=False)
@@ -101,6 +107,15 @@ def print_status(
             print(f"{INDENT}{name}")  # noqa: T201
         if len(names) > 20:
             print(f"{INDENT}… and {len(names) - 20} more (--json lists them all)")  # noqa: T201
+
+
+def unreadable_lines(unreadable: list[str]) -> list[str]:
+    """A YAML file of the dbt project that does not parse: why every pending file waits."""
+    return [
+        f"Contracts: {u}: writes are refused (503) and pending files held (neither loaded nor"
+        " quarantined) until it parses"
+        for u in unreadable
+    ]
 
 
 def table_lines(tables: list[dict[str, Any]]) -> list[str]:

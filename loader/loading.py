@@ -37,7 +37,7 @@ import pyarrow as pa
 from deltalake.exceptions import SchemaMismatchError
 
 from lakehouse import dialect, duckdb_config
-from lakehouse.contracts import Contract, ContractStore
+from lakehouse.contracts import Contract, ContractStore, ContractsUnreadable
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
 from lakehouse.formats import from_name
@@ -95,6 +95,7 @@ RESCAN_S = 60.0  # a full scan now and then catches what an event may have misse
 RESCAN_QUIET_S = 10.0  # ... of files nobody has written to for this long
 PRUNE_S = 3600.0
 LEASE_RETRY_S = 0.5  # how often a worker asks again for a table whose lease is held elsewhere
+HELD_RETRY_S = 1.0  # how often held files (their contract does not parse) are tried again
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,24 @@ class SkippedFile:
     batch_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class HeldFile:
+    """A file left in the landing zone, neither loaded nor quarantined, while its table's
+    contract cannot be read (``lakehouse.contracts.ContractsUnreadable``): ``reason`` says
+    why."""
+
+    table: str
+    file: str
+    reason: str
+
+
 @dataclass(slots=True)
 class LoadSummary:
     loaded: list[LoadedFile] = field(default_factory=list)
     quarantined: list[QuarantinedFile] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     events: list[LoadEvent] = field(default_factory=list)
+    held: list[HeldFile] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -148,6 +161,7 @@ class LoadSummary:
         self.quarantined += other.quarantined
         self.skipped += other.skipped
         self.events += other.events
+        self.held += other.held
 
 
 def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[str]) -> ColumnPlan:
@@ -363,6 +377,8 @@ class Loader:
             Leases(self.ledger, settings.loader_lease_s) if settings.loader_lease_s > 0 else None
         )
         self._waiting: dict[str, list[Path]] = {}  # table -> files, its lease held elsewhere
+        #: table -> files held while the contracts do not parse (tried again when they do)
+        self._held: dict[str, list[Path]] = {}
         #: the object-store landing zone, taken into the local one (loader.inbox)
         self.inbox = ObjectInbox(settings, self.ledger) if settings.landing_store else None
 
@@ -507,9 +523,12 @@ class Loader:
                 return
 
     def _work(self, stop_event: threading.Event) -> None:
-        last_scan = last_prune = last_lease_try = time.monotonic()
+        last_scan = last_prune = last_lease_try = last_held_try = time.monotonic()
         while not stop_event.is_set():
             now = time.monotonic()
+            if self._held and now - last_held_try >= HELD_RETRY_S:
+                last_held_try = now
+                self._release_held()
             if now - last_prune >= PRUNE_S:
                 landing.prune_archive(self.settings)
                 last_prune = now
@@ -530,6 +549,12 @@ class Loader:
             for table, paths in by_table.items():
                 self._load_table(table, paths)
 
+    def _release_held(self) -> None:
+        """The files held while the contracts did not parse, loaded once they parse."""
+        if not self._contracts.read().unreadable:
+            for table in list(self._held):
+                self._load_table(table, self._held.pop(table))
+
     def _load_table(self, table: str, paths: list[Path]) -> None:
         """Load one table's taken files (with leases: if this worker gets the table's lease,
         else they wait for it, or for its holder to take them away)."""
@@ -537,7 +562,10 @@ class Loader:
             self._waiting.setdefault(table, []).extend(paths)
             return
         try:
-            self.load_files(table, paths)
+            summary = self.load_files(table, paths)
+            if summary.held:  # tried again once the contracts parse
+                held = self._held.setdefault(table, [])
+                held += [p for p in paths if p not in held]
         except Exception:  # storage trouble or a bug: keep serving, retry on rescan
             log.exception("loading %d file(s) into bronze %r failed", len(paths), table)
         finally:
@@ -586,8 +614,14 @@ class Loader:
         return self._tables[table]
 
     def load_files(self, table: str, paths: Iterable[Path]) -> LoadSummary:
-        """Load these files of one table: as few commits as the bounds allow."""
+        """Load these files of one table: as few commits as the bounds allow. While the
+        contracts cannot be read, the files are held: left in the landing zone, untouched,
+        each named in ``summary.held``."""
         summary = LoadSummary()
+        try:
+            self._contracts.get(table)
+        except ContractsUnreadable as exc:
+            return self._hold(summary, table, paths, exc)
         bronze = self._bronze(table)
         bronze.refresh()
         bronze.moved = False  # the watermarks below are read from this version
@@ -622,6 +656,18 @@ class Loader:
         for file in self._duplicates:
             landing.retire(self.settings, file)
         self._duplicates.clear()
+        return summary
+
+    @staticmethod
+    def _hold(
+        summary: LoadSummary, table: str, paths: Iterable[Path], exc: ContractsUnreadable
+    ) -> LoadSummary:
+        """``paths`` left in the landing zone while the contracts do not parse: loading
+        without ``table``'s contract could take what it forbids, quarantining would call the
+        files wrong (``lakehouse status`` names them, and why)."""
+        names = [path.name for path in paths]
+        summary.held += [HeldFile(table, name, str(exc)) for name in names]
+        log.warning("%d file(s) of bronze %r held in the landing zone: %s", len(names), table, exc)
         return summary
 
     def _database(self) -> duckdb.DuckDBPyConnection:
@@ -848,7 +894,10 @@ class Loader:
         """How ``table``'s files are read: declared types, on_mismatch, infer_types,
         skip_lines (its contract's, else the settings'), and the contract (its required
         columns)."""
-        contract = self._contracts.get(table) or Contract(table, ())
+        try:
+            contract = self._contracts.get(table) or Contract(table, ())
+        except ContractsUnreadable as exc:  # since this call began: held for the next pass
+            raise _Deferred(str(exc)) from None
         declared = {c.name: c.data_type for c in contract.columns if c.data_type}
         policy = contract.on_mismatch or self.settings.on_mismatch
         infer = self.settings.infer_types if contract.infer_types is None else contract.infer_types

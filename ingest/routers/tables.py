@@ -37,12 +37,15 @@ def _exists(context: ContextDep, layer: Layer, name: str) -> None:
 @router.get("", response_model=TableList, responses=errors(401, 403, 429))
 def list_tables(context: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     infos = list_table_infos(context.settings)
-    contracts = context.contracts.all()
+    contracts = context.contracts.read()
     return {
         "tables": [i.as_dict() for i in infos if principal.allows("read", i.name)],
         "declared": [
-            c.as_dict() for name, c in sorted(contracts.items()) if principal.allows("read", name)
+            c.as_dict()
+            for name, c in sorted(contracts.tables.items())
+            if principal.allows("read", name)
         ],
+        "unreadable_contracts": [str(u) for u in contracts.unreadable],
     }
 
 
@@ -59,11 +62,14 @@ def get_table(
     principal.check("read", name)
     _exists(context, layer, name)
     table = open_table(context.settings, layer, name)
-    contract = context.contracts.get(name) if layer == "bronze" else None
+    contracts = context.contracts.read()
+    contract = contracts.tables.get(name) if layer == "bronze" else None
     return table_info(context.settings, layer, name).as_dict() | {
         "columns": table_schema(table),
         "history": table_history(table, history),
         "contract": contract.as_dict() if contract else None,
+        # while one does not parse, ``contract`` may not be the table's (docs/api.md)
+        "unreadable_contracts": [str(u) for u in contracts.unreadable],
     }
 
 

@@ -4,7 +4,8 @@
 answered 500 (its error naming the column could not be encoded as UTF-8), the loader refused a
 file holding the column "required column ... is not among the file's columns" (review finding
 audith 06, MED). A contract file still holding a lone surrogate is skipped as one that does not
-parse: no file can hold such a name.
+parse (the API refuses the table's writes, the loader holds its files): no file can hold such a
+name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import pytest
 from adversary_support import run
 
-from lakehouse.contracts import load_contracts
+from lakehouse.contracts import ContractsUnreadable, load_contracts
+from lakehouse.layout import raw_dir
 from lakehouse.settings import Settings
 
 EMOJI = "\U0001f600"
@@ -46,8 +48,14 @@ def test_a_required_escaped_column_is_refused_in_words(one_lakehouse: Settings, 
 
 
 def test_a_lone_surrogate_leaves_the_file_unread(one_lakehouse: Settings) -> None:
+    """Its contract unknown, the table's writes are refused and its files held (session 12:
+    such a file was skipped without a word, and ``t``'s file loaded without its required
+    column; tests/adversary/test_contract_yaml_does_not_parse.py)."""
     _contract(one_lakehouse, "\\ud83d")
-    assert "t" not in load_contracts(one_lakehouse)
+    with pytest.raises(ContractsUnreadable, match="lone UTF-16 surrogate"):
+        load_contracts(one_lakehouse)
     out = run(one_lakehouse, [("t", "t.csv", b"a\nx\n")], rows=False)["t"]
-    assert out.api_status == 202, out.api_detail
-    assert out.refused is None, out.refused
+    assert out.api_status == 503, out.api_detail
+    assert "t.yml does not parse" in out.api_detail
+    assert out.refused is None and out.loaded_rows is None, out
+    assert (raw_dir(one_lakehouse, "t") / "t.csv").exists()
