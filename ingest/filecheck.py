@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
-from ingest.typecheck import checked, fits_array, misfit_message
+from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
 from ingest.validation import (
     BodyError,
     RecordsError,
@@ -262,11 +262,17 @@ def _misfits(
         for i in pc.indices_nonzero(pc.is_null(array)).to_pylist()[:limit]:
             errors.append(record_error(offset + i, column.name, "required", "missing"))
     if column.data_type and checked(column.data_type):
-        ok = fits_array(array, column.data_type)
+        whys = None
+        if column.struct is not None:  # a JSON object whose fields fit, as the loader's
+            whys = object_misfits(array, column.struct)
+            ok = pc.if_else(pc.is_null(array), None, pa.array([w is None for w in whys]))
+        else:
+            ok = fits_array(array, column.data_type)
         bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
         for i in pc.indices_nonzero(bad).to_pylist()[:limit]:
             shown = repr(array[i].as_py())
-            msg = misfit_message(shown, column.data_type)
+            why = None if whys is None else whys[i]
+            msg = misfit_message(shown, column.data_type, column.struct, why)
             errors.append(record_error(offset + i, column.name, msg, "type_error"))
 
 

@@ -16,7 +16,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect, parquet
+from lakehouse import dialect, nested, parquet
 
 
 def _full(pattern: str) -> str:
@@ -168,9 +168,16 @@ def _fits_number(texts: pa.Array, t: str) -> pa.Array:
     return pc.and_(shape, pc.if_else(short, True, _slow(texts, long, t)))
 
 
+def object_misfits(texts: pa.Array, struct: pa.StructType) -> list[str | None]:
+    """Per JSON text meeting a bronze struct column of type ``struct``, why the loader would
+    not take it (None: it would, or it is null): ``lakehouse.nested.misfits``, its rule."""
+    return nested.misfits(pc.cast(texts, pa.string()).to_pylist(), struct)
+
+
 def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
     """Per text, whether ``data_type`` holds it exactly (:func:`lakehouse.dialect.fits`);
-    null where the text is null (a null fits every type)."""
+    null where the text is null (a null fits every type). A struct column's rule
+    (``parquet.OBJECT``) takes any object here: :func:`object_misfits` judges its fields."""
     t = dialect.type_name(data_type)
     texts = pc.cast(texts, pa.string())
     if t in dialect.INT_RANGES or t == "HUGEINT":
@@ -185,7 +192,7 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
         result = _fits_timestamp(texts, t)
     elif t in dialect.SHAPED_TEXT:  # TIME, UUID: kept as text of the type's shape
         result = _matches(texts, dialect.CANONICAL[t])
-    elif t == parquet.OBJECT:  # bronze's struct column: a JSON object (its fields: the loader)
+    elif t == parquet.OBJECT:  # bronze's struct column: a JSON object
         result = _per_distinct(texts, _objects)
     elif t == parquet.UNFIT:  # bronze's list or map column: no text joins it, only null
         result = pa.array([False] * len(texts), pa.bool_())
@@ -203,9 +210,17 @@ def first_misfit(texts: pa.Array, data_type: str) -> int | None:
     return int(pc.index(bad, True).as_py())
 
 
-def misfit_message(shown: str, data_type: str) -> str:
-    """Why a value (``shown`` as the client wrote it) is refused for a column of ``data_type``."""
+def misfit_message(
+    shown: str, data_type: str, struct: pa.StructType | None = None, why: str | None = None
+) -> str:
+    """Why a value (``shown`` as the client wrote it) is refused for a column of ``data_type``
+    (``struct``, ``why``: a struct column's type, and :func:`object_misfits`' words)."""
     t = dialect.type_name(data_type)
+    if t == parquet.OBJECT and why is not None and why != nested.NOT_AN_OBJECT:
+        return (
+            f"{shown} does not fit the struct column's type {struct}: {why} (a JSON object's"
+            " fields fit a struct's by the column rule; docs/loading.md, Types)"
+        )
     if t == parquet.OBJECT:
         return f"{shown} is not a JSON object, which a struct column takes (docs/loading.md, Types)"
     if t == parquet.UNFIT:

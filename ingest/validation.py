@@ -60,7 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest import fastcontract, flatlines
-from ingest.typecheck import checked, fits_array, misfit_message
+from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
 from lakehouse import dialect
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 
@@ -205,14 +205,20 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
                 msg = "required" if not raws[i] else "may not be null"
                 errors.append((i, position, record_error(i, column.name, msg, "missing")))
         if column.data_type and checked(column.data_type):
-            ok = fits_array(texts, column.data_type)
-            bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
             nested = dialect.type_name(column.data_type) in NESTED_RULES  # "{}" is no object
+            whys = None
+            if column.struct is not None:  # its fields fit, as the loader fits them
+                whys = object_misfits(texts, column.struct)
+                ok = pc.if_else(pc.is_null(texts), None, pa.array([w is None for w in whys]))
+            else:
+                ok = fits_array(texts, column.data_type)
+            bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
             if nested or not dialect.takes_json_string(column.data_type):  # "5" is no number
                 bad = pc.or_(bad, quoted)
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
                 value = bytes(raws[i]).decode()
-                msg = misfit_message(value, column.data_type)
+                why = None if whys is None or quoted[i].as_py() else whys[i]
+                msg = misfit_message(value, column.data_type, column.struct, why)
                 if quoted[i].as_py() and not dialect.takes_json_string(column.data_type):
                     msg = f"{msg}: a JSON string fits text, date and timestamp columns only"
                 errors.append((i, position, record_error(i, column.name, msg, "type_error")))

@@ -86,6 +86,10 @@ class Column:
     data_type: str | None = None
     required: bool = False
     description: str = ""
+    #: the struct type of the bronze column this one is judged by (:func:`as_loaded`: a JSON
+    #: object must fit it as the loader fits it, ``lakehouse.nested.misfits``); not part of
+    #: the contract's text
+    struct: pa.StructType | None = None
 
     @property
     def kind(self) -> Kind:
@@ -415,7 +419,8 @@ def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract
         if rule is not None and column.data_type is not None:
             shown = str(stored[column.name]) if rule in NESTED_RULES else rule
             judged.append((column.name, column.data_type, shown))
-            column = replace(column, data_type=rule.lower())
+            struct = stored[column.name] if rule == parquet.OBJECT else None
+            column = replace(column, data_type=rule.lower(), struct=struct)
         columns.append(column)
     if not judged:
         return contract

@@ -1695,7 +1695,7 @@ def storage_type(data_type: str) -> pa.DataType:
     return simple.get(t, pa.string())
 
 
-#: The rule of a struct column: a JSON object whose fields fit (``loader.nested``).
+#: The rule of a struct column: a JSON object whose fields fit (``lakehouse.nested``).
 OBJECT = "OBJECT"
 #: The rule of a column no text fits (a list or map the table took from Parquet): only null.
 UNFIT = "UNFIT"

@@ -28,14 +28,13 @@ from typing import Any, Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect, parquet
+from lakehouse import dialect, nested, parquet
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.parquet import OBJECT as OBJECT  # the core's rules, re-exported (the API's too)
 from lakehouse.parquet import UNFIT as UNFIT
 from lakehouse.parquet import column_rule as column_rule
 from lakehouse.parquet import rule_type as rule_type
 from lakehouse.parquet import storage_type as storage_type
-from loader import nested
 from loader.exceptions import FileRejected, ReadAgain
 
 Origin = Literal["declared", "existing", "inferred"]

@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 from deltalake.exceptions import SchemaMismatchError
 
-from lakehouse import dialect, duckdb_config
+from lakehouse import dialect, duckdb_config, nested
 from lakehouse.contracts import Contract, ContractStore, ContractsUnreadable
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
@@ -46,7 +46,7 @@ from lakehouse.layout import BATCH_ID
 from lakehouse.ledger import Ledger
 from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
-from loader import landing, nested, own_files
+from loader import landing, own_files
 from loader.bronze import COMPLETE, ROLLED_BACK, Bronze
 from loader.exceptions import FileChanging, FileRejected, LoaderBusyError, ReadAgain, RejectKind
 from loader.fitting import (
@@ -186,10 +186,9 @@ def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[
                 continue  # not an object: a mismatch, found when typed
             if isinstance(value, dict):
                 objects.append(value)
-    struct = nested.infer_struct(objects)
     if plan.origin == "existing":
-        grown = nested.merge_struct(plan.stored, struct)
-        return ColumnPlan(plan.name, OBJECT, "existing", grown)
+        return ColumnPlan(plan.name, OBJECT, "existing", nested.grown(plan.stored, objects))
+    struct = nested.infer_struct(objects)
     if struct is None:
         return ColumnPlan(plan.name, "VARCHAR", "inferred")
     return ColumnPlan(plan.name, OBJECT, "inferred", struct)

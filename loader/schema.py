@@ -28,8 +28,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from lakehouse import dialect, parquet
-from loader import nested
+from lakehouse import dialect, nested, parquet
 from loader.exceptions import FileRejected
 from loader.fitting import UNFIT, ColumnPlan, Origin, column_rule, storage_type
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 import pyarrow as pa
 
-from lakehouse import dialect
+from lakehouse import dialect, parquet
 
 
 class Number(str):
@@ -38,7 +38,10 @@ _STRING = pa.string()
 
 
 class Misfit(Exception):
-    """A value that does not fit its struct type."""
+    """A value that does not fit its struct type (its words: which field, and why)."""
+
+
+NOT_AN_OBJECT = "not a JSON object"
 
 
 class RepeatedKey(ValueError):
@@ -149,9 +152,7 @@ def _field_type(values: Sequence[object], level: int) -> pa.DataType:
     if kinds == {"boolean"}:
         return pa.bool_()
     if kinds == {"number"}:
-        from loader.fitting import storage_type  # one rule for both levels
-
-        return storage_type(dialect.infer(literal(v) for v in present))
+        return parquet.storage_type(dialect.infer(literal(v) for v in present))
     if kinds == {"object"}:
         return infer_struct(present, level + 1) or _STRING  # type: ignore[arg-type]  # all dicts
     return _STRING
@@ -193,16 +194,25 @@ def merge_struct(old: pa.StructType, new: pa.StructType | None) -> pa.StructType
 
 
 def to_struct(value: object, t: pa.StructType) -> dict[str, object]:
-    """A decoded object as the Python value of struct type ``t``, or :class:`Misfit`."""
+    """A decoded object as the Python value of struct type ``t``, or :class:`Misfit` (its
+    words: which field, and why)."""
     if not isinstance(value, dict):
-        raise Misfit
+        raise Misfit(NOT_AN_OBJECT)
     names = {t.field(i).name for i in range(t.num_fields)}
-    if not set(value) <= names:
-        raise Misfit
-    return {
-        t.field(i).name: _convert(value.get(t.field(i).name), t.field(i).type)
-        for i in range(t.num_fields)
-    }
+    extra = next((k for k in value if k not in names), None)
+    if extra is not None:
+        raise Misfit(f"field {extra!r} is not one of the struct's")
+    out = {}
+    for i in range(t.num_fields):
+        field = t.field(i)
+        try:
+            out[field.name] = _convert(value.get(field.name), field.type)
+        except Misfit as exc:
+            inner = str(exc)
+            if inner.startswith("field "):  # a field of a struct field: 'a.b'
+                raise Misfit(f"field '{field.name}.{inner[len('field ') + 1 :]}") from None
+            raise Misfit(f"field {field.name!r}: {inner}") from None
+    return out
 
 
 def _convert(value: object, t: pa.DataType) -> object:
@@ -212,22 +222,21 @@ def _convert(value: object, t: pa.DataType) -> object:
         return literal(value)
     if pa.types.is_struct(t):
         return to_struct(value, t)
+    shown = compact(value) if isinstance(value, str) else literal(value)
     if pa.types.is_boolean(t):
         if not isinstance(value, bool):
-            raise Misfit
+            raise Misfit(f"{shown} is no boolean")
         return value
     text = literal(value)
+    rule = parquet.rule_type(t)
     if text is None or isinstance(value, bool | dict | list):
-        raise Misfit
-    from loader.fitting import rule_type  # one rule for both levels
-
-    rule = rule_type(t)
+        raise Misfit(f"{shown} does not fit {rule or t}")
     if rule is None or not dialect.fits(text, rule):
-        raise Misfit
+        raise Misfit(f"{shown} does not fit {rule or t}")
     if rule in ("DATE", "TIMESTAMP", "TIMESTAMPTZ"):
         return _temporal(value, text, rule)
     if isinstance(value, str) and not isinstance(value, Number):
-        raise Misfit  # a JSON string is no number
+        raise Misfit(f"{shown} is a JSON string, which {rule} does not take")  # "5" is no number
     if pa.types.is_decimal(t):
         return decimal.Decimal(text)
     if pa.types.is_floating(t):
@@ -238,11 +247,46 @@ def _convert(value: object, t: pa.DataType) -> object:
 def _temporal(value: object, text: str, rule: str) -> object:
     """A JSON string as a date or a UTC timestamp (a number never is one)."""
     if not isinstance(value, str) or isinstance(value, Number):
-        raise Misfit
+        raise Misfit(f"{literal(value)} is a JSON number, which {rule} does not take")
     if rule == "DATE":
         return dt.date.fromisoformat(text)
     stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def grown(t: pa.StructType, objects: Iterable[dict[str, object]]) -> pa.StructType:
+    """A struct column's type once a file's ``objects`` are in: ``t`` with the fields they add
+    (typed by :func:`infer_struct`, :func:`merge_struct`). The loader's, and the API's to
+    judge the objects a body or file brings to a struct column (:func:`misfits`)."""
+    return merge_struct(t, infer_struct(objects))
+
+
+def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
+    """Per JSON text a file brings to a column the table stores as struct ``t``: why it does
+    not join it (None: it does, or is null), as the loader judges it: the struct grown by the
+    file's objects (:func:`grown`), each object converted (:func:`to_struct`). A text that
+    does not parse, or repeats a key, is no object here (the API refuses those first)."""
+    decoded: list[object] = []
+    for text in texts:
+        try:
+            decoded.append(None if text is None else decode(text))
+        except (RepeatedKey, ValueError):
+            decoded.append(_NOT_JSON)
+    full = grown(t, (v for v in decoded if isinstance(v, dict)))
+    reasons: list[str | None] = []
+    for value in decoded:
+        if value is None:
+            reasons.append(None)
+            continue
+        try:
+            to_struct(value, full)
+            reasons.append(None)
+        except Misfit as exc:
+            reasons.append(str(exc))
+    return reasons
+
+
+_NOT_JSON = object()  # a text that does not parse: no object
 
 
 def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, list[bool]]:
