@@ -246,6 +246,7 @@ def _as_loaded(outcome: Outcome) -> object:
     return sorted(rows, key=repr)
 
 
+@pytest.mark.slow
 @settings(**(FAST | {"max_examples": 25}))
 @given(
     first=long_json_files(),

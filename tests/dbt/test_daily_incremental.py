@@ -33,6 +33,8 @@ from bench.bench_build import (
     write_project,
 )
 
+pytestmark = pytest.mark.slow  # a module of real dbt builds: ~5% of the default run's time
+
 SCHEMA = pa.schema(
     [
         ("order_id", pa.int64()),

@@ -30,6 +30,7 @@ MARTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_demo_publishes_gold_and_a_second_run_is_a_no_op(tmp_path: Path) -> None:
     # a copy of the project: dbt writes target/ beside it, and other runs use the repo's

@@ -806,6 +806,7 @@ def test_a_column_with_the_publishers_prefix_is_refused_by_name(
         publisher.publish(spec("v"))
 
 
+@pytest.mark.slow
 def test_a_key_whose_scoped_test_missed_a_repeat_is_never_merged_wrongly(
     settings: Settings, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -111,6 +111,7 @@ def services() -> Iterator[list[Service]]:
             service.proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_every_service_starts_passes_its_health_check_and_stops(
     tmp_path: Path, services: list[Service]

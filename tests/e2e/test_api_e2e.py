@@ -126,6 +126,7 @@ def services(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, str]]:
                     proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_records_through_the_api_to_gold(services: tuple[str, str], tmp_path: Path) -> None:
     url, token = services

@@ -31,6 +31,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_build_docs_status_retry_and_load_while_up_runs(tmp_path: Path) -> None:
     env = lakehouse_env(tmp_path)

@@ -22,6 +22,7 @@ from lakehouse import Settings
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_the_running_loader_publishes_its_history_and_status_shows_it(tmp_path: Path) -> None:
     env = lakehouse_env(

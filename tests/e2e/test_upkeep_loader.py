@@ -43,6 +43,7 @@ def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_the_loader_keeps_its_tables_up_and_reports_metrics_and_log_lines(tmp_path: Path) -> None:
     metrics_port = free_port()

@@ -246,6 +246,7 @@ def both_ways(
     return fast, exact
 
 
+@pytest.mark.slow
 @settings(
     max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -112,6 +112,7 @@ def both_ways(
     return fast, exact, taken
 
 
+@pytest.mark.slow
 @settings(
     max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

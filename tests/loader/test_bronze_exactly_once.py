@@ -293,6 +293,7 @@ def test_kill_9_then_restart_loads_exactly_once(settings: Settings) -> None:
     _kill_loop(settings, kills=4, seed=1)
 
 
+@pytest.mark.slow
 def test_kill_9_an_ndjson_file_between_its_pieces(settings: Settings) -> None:
     """A big NDJSON file (22 MiB: hashed beside its first records, its pieces typed ahead
     of the writer) killed between its pieces, resumed, in bronze exactly once."""

@@ -78,6 +78,7 @@ def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readers, "DETECTED_KEYS", True)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200,
     deadline=None,

@@ -314,6 +314,7 @@ def test_shortcuts_type_as_the_whole_path(
     assert answers[0] == answers[1], (literals, data_type, origin, window)
 
 
+@pytest.mark.slow
 def test_shortcuts_type_json_test_suite_values_as_the_whole_path(
     tmp_path: Path, shared_dir: Path
 ) -> None:
