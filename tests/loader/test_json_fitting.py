@@ -147,6 +147,17 @@ def test_first_bytes_of_values_without_bytes() -> None:
     assert first_bytes(pa.array([1], pa.int64())) is None
 
 
+def test_first_bytes_of_null_values_holding_bytes() -> None:
+    """A null value may hold bytes (Arrow leaves them to the writer): they are not its first
+    byte, whether the other values are empty or not, in any slice."""
+    values = pa.array(['"a"', "x{", "[1]", ""], pa.string())
+    validity = pa.array([True, False, True, True]).buffers()[1]
+    array = pa.Array.from_buffers(pa.string(), 4, [validity, *values.buffers()[1:]])
+    assert first_bytes(array).to_pylist() == [ord('"'), None, ord("["), 0]  # type: ignore[union-attr]
+    assert first_bytes(array.slice(0, 3)).to_pylist() == [ord('"'), None, ord("[")]  # type: ignore[union-attr]
+    assert first_bytes(array.slice(1, 1)).to_pylist() == [None]  # type: ignore[union-attr]
+
+
 plain_numbers = st.from_regex(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,6})?", fullmatch=True)
 edges = st.sampled_from(
     ["-0.0", "0.0", "1.0", "100.0", "0.0000001", "1.50", "123456789012345", '"5"', '"1.5"', "[]"]
