@@ -747,6 +747,7 @@ class Typer:
             _no_nested_decimal_numbers(text, lead)
         if self.json and not strings and not self._still_json(plan):
             _no_repeated_keys(text, lead, plan.name, self.rows)  # stored as text: both keys
+        sent = text  # a JSON column's values as JSON text: rescued so, keeping their kind
         if self.json and not self._still_json(plan):
             if not self.literal_numbers and not strings:
                 _no_decimal_numbers(text, lead)
@@ -756,7 +757,7 @@ class Typer:
         if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
             return cast(text, plan.data_type), None
         typed, wrong = self._typed(plan, text)
-        return typed, None if wrong is None else (plan, wrong, text)
+        return typed, None if wrong is None else (plan, wrong, sent)
 
     def _without_text(
         self, plan: ColumnPlan, values: pa.Array, text: pa.Array, no_text: pa.Array
@@ -859,9 +860,7 @@ class Typer:
             taken = pc.take(text, rows)
             if self.json and not self.literal_numbers and self._still_json(plan):
                 _no_decimal_numbers(pc.filter(taken, pc.take(wrong, rows)))
-            values: list[Any] = (
-                _rescued_json(taken) if self._still_json(plan) else taken.to_pylist()
-            )
+            values: list[Any] = _rescued_json(taken) if self.json else taken.to_pylist()
             for obj, hit, value in zip(objects, picked, values, strict=True):
                 if hit:
                     obj[plan.name] = value

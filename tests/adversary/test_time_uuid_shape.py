@@ -97,7 +97,10 @@ def test_a_value_without_the_shape_is_a_mismatch_alike(
     rescued = [r for r in rows if r["_rescued_data"] is not None]
     assert len(rescued) == 1, rows
     assert rescued[0]["x"] is None
-    assert json.loads(rescued[0]["_rescued_data"]) == {"x": value}
+    # a JSON value is rescued as the value it is (a number a number, an object an object:
+    # docs/loading.md, Mismatches), the record itself here; a CSV or Parquet value as its text
+    want = json.loads(data) if name.endswith(".ndjson") else {"x": value}
+    assert json.loads(rescued[0]["_rescued_data"]) == want
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new_column", "over_text_column"])
