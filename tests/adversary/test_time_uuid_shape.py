@@ -16,7 +16,7 @@ from datetime import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from adversary_support import declare, run
+from adversary_support import Outcome, declare, run
 
 from ingest.typecheck import fits_array
 from lakehouse import dialect
@@ -71,19 +71,42 @@ BAD = {
 }
 
 
+def _table(case: str, policy: str, existing: bool) -> str:
+    return f"shape_{case}_{policy}_{int(existing)}"
+
+
+CASES = [(c, p, e) for c in sorted(BAD) for p in ("quarantine", "rescue") for e in (False, True)]
+
+
+@pytest.fixture(scope="module")
+def mismatches(module_lakehouse: Settings) -> tuple[dict[str, Outcome], dict[str, Outcome]]:
+    """Every case, each its own table, through the API and one loader pass (as each alone):
+    first the tables whose column is text already get their earlier file (one pass), then
+    every table its contract and its file (one pass)."""
+    existing = [(_table(*c), "a.csv", b"x,y\nhello,1\n") for c in CASES if c[2]]
+    firsts = run(module_lakehouse, existing, rows=False)
+    for case, policy, old in CASES:
+        declare(module_lakehouse, _table(case, policy, old), {"x": BAD[case][0]}, policy)
+    files = [(_table(*c), BAD[c[0]][1], BAD[c[0]][2]) for c in CASES]
+    return firsts, run(module_lakehouse, files)
+
+
 @pytest.mark.parametrize("existing", [False, True], ids=["new_column", "over_text_column"])
 @pytest.mark.parametrize("policy", ["quarantine", "rescue"])
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_a_value_without_the_shape_is_a_mismatch_alike(
-    module_lakehouse: Settings, case: str, policy: str, existing: bool
+    mismatches: tuple[dict[str, Outcome], dict[str, Outcome]],
+    case: str,
+    policy: str,
+    existing: bool,
 ) -> None:
-    data_type, name, data, value, line = BAD[case]
-    table = f"shape_{case}_{policy}_{int(existing)}"
+    _, name, data, value, line = BAD[case]
+    table = _table(case, policy, existing)
+    firsts, outcomes = mismatches
     if existing:  # the table's column is text already, from a file before the contract
-        first = run(module_lakehouse, [(table, "a.csv", b"x,y\nhello,1\n")], rows=False)[table]
+        first = firsts[table]
         assert first.refused is None and first.api_status == 202
-    declare(module_lakehouse, table, {"x": data_type}, policy)
-    outcome = run(module_lakehouse, [(table, name, data)])[table]
+    outcome = outcomes[table]
     assert outcome.api_status == 422, outcome.api_detail
     if policy == "quarantine":
         assert outcome.refused is not None, outcome.loaded_rows
