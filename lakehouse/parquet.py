@@ -305,7 +305,9 @@ def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
     if pa.types.is_interval(t):
         return interval_text(values)
     if _is_narrow_decimal(t):
-        return values.cast(pa.decimal128(t.precision, t.scale))  # exact: more digits of room
+        # the same unscaled integers, unchecked (more bits of room): one past the precision a
+        # writer stored is refused by :class:`Values`, naming it, as a decimal128's is
+        return values.cast(pa.decimal128(t.precision, t.scale), safe=False)
     return None
 
 
