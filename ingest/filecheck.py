@@ -703,13 +703,17 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
 
 
 def _open_parquet(path: Path) -> pq.ParquetFile:
-    """The file opened; 422 for a decimal past Arrow's 76 digits (the loader's type_conflict),
-    which pyarrow cannot open: refused for its digits, not as a file that does not parse."""
+    """The file opened; 422 for a decimal past Arrow's 76 digits (the loader's type_conflict)
+    or an ``ARROW:schema`` key that is no Arrow schema (the loader's unsupported), which
+    pyarrow cannot open: refused for what they are, not as a file that does not parse."""
     try:
         return parquet.open_file(path)
     except pa.ArrowInvalid as exc:
         wide = parquet.decimal_past_arrow(path, exc)
         if wide is None:
+            foreign = parquet.foreign_arrow_schema(path, exc)
+            if foreign is not None:
+                raise FileError(foreign, 422) from None
             raise
         msg = f"column type {wide[1]}: Delta holds decimals of at most 38 digits"
         raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None

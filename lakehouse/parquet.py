@@ -1223,20 +1223,52 @@ def decimal_past_arrow(source: Any, exc: BaseException) -> tuple[str, str] | Non
     for its digits, as a ``decimal256`` past 38 is, not as a file that does not parse."""
     if _PAST_ARROW_DECIMAL not in str(exc):
         return None
-    import duckdb
-
     query = "select name, precision, scale from parquet_schema(?) where precision > 76"
-    try:
-        with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
-            plain = os.path.join(folder, "f.parquet")  # no glob character DuckDB would expand
-            os.symlink(os.path.abspath(source), plain)
-            found = con.execute(query, [plain]).fetchall()
-    except duckdb.Error:
-        return None
+    found = _duckdb_footer(source, query)
     if not found:
         return None
     name, precision, scale = found[0]
     return str(name), f"DECIMAL({precision},{scale})"
+
+
+def _duckdb_footer(source: Any, query: str) -> list[tuple[Any, ...]] | None:
+    """``query`` (one parameter: the file) over the footer of the file at ``source``, by DuckDB
+    (which opens footers pyarrow cannot); None when DuckDB cannot either."""
+    import duckdb
+
+    try:
+        with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
+            plain = os.path.join(folder, "f.parquet")  # no glob character DuckDB would expand
+            os.symlink(os.path.abspath(source), plain)
+            return con.execute(query, [plain]).fetchall()
+    except duckdb.Error:
+        return None
+
+
+#: The key-value metadata key under which Arrow's writers keep the Arrow schema (base64).
+ARROW_SCHEMA_KEY = "ARROW:schema"
+
+
+def foreign_arrow_schema(source: Any, exc: BaseException) -> str | None:
+    """When pyarrow could not open the footer of the file at ``source`` (``exc``) because its
+    key-value metadata holds an ``ARROW:schema`` that is no Arrow schema (another application's
+    value under Arrow's key; DuckDB's ``KV_METADATA`` writes any): why the file is refused, else
+    None. pyarrow decodes that key opening any file, with no way to ignore it, so bronze's
+    reader cannot open the file; its pages were not looked at, and it is not said not to parse
+    (DuckDB reads it). A key that is an Arrow schema, even another file's, pyarrow opens."""
+    query = f"select value from parquet_kv_metadata(?) where key = '{ARROW_SCHEMA_KEY}'::BLOB"
+    found = _duckdb_footer(source, query)
+    for (value,) in found or ():
+        try:
+            pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value, validate=True)))
+        except (ValueError, pa.ArrowException):  # binascii.Error is a ValueError
+            return (
+                f"the footer's key-value metadata holds an {ARROW_SCHEMA_KEY!r} that is no "
+                f"Arrow schema ({exc}): bronze reads Parquet through pyarrow, which reads that "
+                "key to open a file and cannot open this one (the key is a writer's own "
+                "metadata, not the data: the file written without it loads)"
+            )
+    return None
 
 
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:

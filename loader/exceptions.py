@@ -16,7 +16,7 @@ from typing import Any, Literal
 from lakehouse.exceptions import LakehouseError
 
 RejectKind = Literal[
-    "unsupported",  # a file name whose format the loader does not read
+    "unsupported",  # a file name whose format the loader does not read; a foreign ARROW:schema
     "empty",  # no bytes, or no records
     "header_only",  # a CSV with a header and no rows
     "encoding",  # not UTF-8 (nor UTF-16 with a BOM)

@@ -2057,12 +2057,17 @@ class ParquetOpened(typing.NamedTuple):
 
 def _open_parquet_file(path: Path, mapped: _Mapped | None) -> pq.ParquetFile:
     """The file opened (through its memory map when there is one); a decimal past Arrow's 76
-    digits refuses it for its digits (``type_conflict``, the API's 422), not as unparseable."""
+    digits refuses it for its digits (``type_conflict``, the API's 422), and an
+    ``ARROW:schema`` key that is no Arrow schema for that key (``unsupported``, the API's 422),
+    not as unparseable."""
     try:
         return parquet.open_file(mapped.reader if mapped is not None else path)
     except pa.ArrowInvalid as exc:
         wide = parquet.decimal_past_arrow(path, exc)
         if wide is None:
+            foreign = parquet.foreign_arrow_schema(path, exc)
+            if foreign is not None:
+                raise FileRejected("unsupported", foreign) from exc
             raise
         why = f"column {wide[0]!r} is {wide[1]}: more digits than the 38 a Delta decimal holds"
         raise FileRejected("type_conflict", why, column=wide[0]) from exc
