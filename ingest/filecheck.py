@@ -811,7 +811,7 @@ def _parquet_texts(
 def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """The file's batches; 413 for one too large to read (the loader's ``too_large``). The
     footer is looked at after them (:func:`_check_parquet_footer`)."""
-    batches = pf.iter_batches(batch_size=batch_rows)
+    batches = parquet.iter_batches(pf, batch_rows)
     rows = 0
     while True:
         try:

@@ -1393,6 +1393,45 @@ _CHUNKED_NESTED = "Nested data conversions not implemented for chunked array out
 _ARRAY_BYTES = 2**31  # an Arrow string or list array's 32-bit offsets
 
 
+def _holds_dictionary(t: pa.DataType) -> bool:
+    return pa.types.is_dictionary(t) or any(_holds_dictionary(c) for _, c in _children(t))
+
+
+def by_row_group(file: pq.ParquetFile) -> bool:
+    """Whether the file is read a row group at a time (:func:`iter_batches`): more than one
+    row group, and a dictionary inside a list, struct or map (the file's ``ARROW:schema`` keeps
+    it: pandas categoricals in a struct). Each row group has its own dictionary, and pyarrow's
+    batch reader cannot put a nested column's batch spanning two in one array ("Nested data
+    conversions not implemented for chunked array outputs")."""
+    return file.metadata.num_row_groups > 1 and any(
+        is_nested(f.type) and _holds_dictionary(f.type) for f in file.schema_arrow
+    )
+
+
+def iter_batches(file: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's batches of ``batch_rows`` records, as the API and the loader read them alike;
+    within each row group when :func:`by_row_group` says so (a batch then ends at its row
+    group's end)."""
+    if not by_row_group(file):
+        batches: Iterator[pa.RecordBatch] = file.iter_batches(batch_size=batch_rows)
+        return batches
+    groups = range(file.metadata.num_row_groups)
+    return (b for g in groups for b in file.iter_batches(batch_size=batch_rows, row_groups=[g]))
+
+
+def _batch_end(file: pq.ParquetFile, first: int, rows: int) -> int:
+    """The record after the batch of ``rows`` records from ``first`` (:func:`iter_batches`)."""
+    meta = file.metadata
+    last = min(first + rows, int(meta.num_rows))
+    if by_row_group(file):
+        end = 0
+        for g in range(meta.num_row_groups):
+            end += int(meta.row_group(g).num_rows)
+            if end > first:
+                return min(last, end)
+    return last
+
+
 def batch_too_large(exc: BaseException, file: pq.ParquetFile, first: int, rows: int) -> str | None:
     """Why a batch of ``rows`` records from record ``first`` (0-based) could not be read, when
     ``exc`` says it holds more of a nested column than one Arrow array holds (else None): the
@@ -1402,7 +1441,7 @@ def batch_too_large(exc: BaseException, file: pq.ParquetFile, first: int, rows: 
     if _CHUNKED_NESTED not in str(exc):
         return None
     meta = file.metadata
-    last = min(first + rows, meta.num_rows)
+    last = _batch_end(file, first, rows)
     names = file.schema_arrow.names
     nested = {n for n in names if is_nested(file.schema_arrow.field(n).type)}
     big: dict[str, int] = {}

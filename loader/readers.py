@@ -1990,7 +1990,7 @@ def _parquet_batches(
     """The file's batches; a page that does not decode refuses the file (it is not raised as
     a crash of the loader), as does a batch too large to read (``too_large``, as the API); the
     mapped pages read so far are dropped from the process after each."""
-    batches = file.iter_batches(batch_size=batch_rows)
+    batches = parquet.iter_batches(file, batch_rows)
     rows = 0
     while True:
         try:
