@@ -776,11 +776,12 @@ def _check_parquet(
 def _check_parquet_footer(pf: pq.ParquetFile, rows: int) -> None:
     """Once every page was read and no value refused (the loader's order: it refuses at the
     first value, and looks at the footer's column chunks after the last page,
-    ``parquet.footer_refusal``): 422 for a column whose values Arrow read as nulls, 400 for
-    counts of records that disagree, the loader's unparseable."""
+    ``parquet.footer_refusal``): 422 for a column whose values Arrow read as nulls (the
+    loader's unparseable) or whose statistics hold an integer past its annotation (its
+    type_conflict), 400 for counts of records that disagree (its unparseable)."""
     refused = parquet.footer_refusal(pf.metadata, rows)
     if refused is not None:
-        raise FileError(refused[1], 422 if refused[0] is not None else 400)
+        raise FileError(refused.reason, 422 if refused.column is not None else 400)
 
 
 def _parquet_texts(

@@ -1360,20 +1360,88 @@ def count_disagreement(metadata: pq.FileMetaData) -> str | None:
     return None
 
 
-def footer_refusal(metadata: pq.FileMetaData, read: int) -> tuple[str | None, str] | None:
+class FooterRefusal(NamedTuple):
+    """Why the footer's column chunks refuse a file (:func:`footer_refusal`)."""
+
+    column: str | None  # None: the file as a whole (the API's 400), else its 422
+    reason: str
+    kind: Literal["unparseable", "type_conflict"]  # the loader's refusal kind
+
+
+def footer_refusal(metadata: pq.FileMetaData, read: int) -> FooterRefusal | None:
     """What the footer's column chunks refuse once every page was read (``read`` records), or
-    None: a column whose values Arrow read as nulls (:func:`unread_values`: its name, why), or
+    None: a column whose values Arrow read as nulls (:func:`unread_values`: its name, why),
     counts of records that disagree (:func:`count_disagreement`, then
-    :func:`count_read_disagreement`: None, why the file does not parse). The API and the loader
-    call it after the last page, never before: pyarrow's reader raises on a column chunk it
-    cannot decrypt or whose metadata is corrupt, its metadata accessor (``row_group(i)
-    .column(j)``) aborts the process on the same chunk."""
+    :func:`count_read_disagreement`: None, why the file does not parse), or an integer
+    column whose statistics hold a value past its annotation's width
+    (:func:`int_past_annotation`). The API and the loader call it after the last page, never
+    before: pyarrow's reader raises on a column chunk it cannot decrypt or whose metadata is
+    corrupt, its metadata accessor (``row_group(i).column(j)``) aborts the process on the same
+    chunk."""
     unread = unread_values(metadata)
     if unread is not None:
-        return unread[0], f"column {unread[0]!r}: {unread[1]}"
+        return FooterRefusal(unread[0], f"column {unread[0]!r}: {unread[1]}", "unparseable")
     disagreement = count_disagreement(metadata) or count_read_disagreement(metadata, read)
     if disagreement is not None:
-        return None, f"the file does not parse as Parquet: {disagreement}"
+        why = f"the file does not parse as Parquet: {disagreement}"
+        return FooterRefusal(None, why, "unparseable")
+    past = int_past_annotation(metadata)
+    if past is not None:
+        return FooterRefusal(past[0], f"column {past[0]!r}: {past[1]}", "type_conflict")
+    return None
+
+
+#: The physical types integer annotations narrower than them go on, and their widths.
+_PHYSICAL_BITS = {"INT32": 32, "INT64": 64}
+
+
+def _int_annotation(column: Any) -> tuple[int, bool] | None:
+    """A leaf column's integer annotation (bit width, signed) when narrower than its physical
+    type (``INT(8)``/``INT(16)``/``UINT(8)``/``UINT(16)`` on ``INT32``, or one under ``INT64``),
+    else None."""
+    bits = _PHYSICAL_BITS.get(column.physical_type)
+    if bits is None or column.logical_type.type != "INT":
+        return None
+    annotation = json.loads(column.logical_type.to_json())
+    width, signed = int(annotation["bitWidth"]), bool(annotation["isSigned"])
+    return (width, signed) if width < bits else None
+
+
+def int_past_annotation(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A leaf column (its path, why) annotated as an integer narrower than its physical type
+    whose footer statistics hold a value past that width (a writer that does not check wrote
+    ``INT32`` 1000 under ``INT(8)``), or None. Arrow and DuckDB alike read such a value cut to
+    the annotation's width (1000 as -24), and neither can read the physical value: bronze would
+    store a number nobody sent. The statistics' minimum and maximum are physical values of
+    the column chunk (``min_raw``/``max_raw``; an unsigned annotation reads them unsigned);
+    a chunk without them is not known to hold one, and is read as Arrow reads it."""
+    schema = metadata.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        annotation = _int_annotation(column)
+        if annotation is None:
+            continue
+        width, signed = annotation
+        low, high = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if signed else (0, 2**width - 1)
+        physical = _PHYSICAL_BITS[column.physical_type]
+        first = 0
+        for group in range(metadata.num_row_groups):
+            rows = metadata.row_group(group).num_rows
+            chunk = metadata.row_group(group).column(i)
+            stats = chunk.statistics if chunk.is_stats_set else None
+            if stats is not None and stats.has_min_max:
+                for raw in (stats.min_raw, stats.max_raw):
+                    value = int(raw) if signed else int(raw) % 2**physical
+                    if not low <= value <= high:
+                        kind = f"{'' if signed else 'U'}INT({width})"
+                        return column.path, (
+                            f"the footer's statistics say it holds {value} (row group "
+                            f"{group + 1}, records {first + 1} to {first + rows}), past its "
+                            f"annotation {kind} ({low} to {high}) on {column.physical_type}: "
+                            "Arrow and DuckDB read such a value cut down to the annotation's "
+                            "width, and bronze would store a number the file does not hold"
+                        )
+            first += rows
     return None
 
 

@@ -2044,7 +2044,7 @@ def _parquet_counted(
         yield batch
     refused = parquet.footer_refusal(metadata, rows)
     if refused is not None:
-        raise FileRejected("unparseable", refused[1], column=refused[0])
+        raise FileRejected(refused.kind, refused.reason, column=refused.column)
 
 
 class ParquetOpened(typing.NamedTuple):

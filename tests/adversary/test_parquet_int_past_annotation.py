@@ -1,0 +1,81 @@
+"""A Parquet ``INT32`` annotated ``INT(8)``/``INT(16)``/``UINT(8)``/``UINT(16)`` holding a value
+past that width (a writer that does not check its annotation): pyarrow and DuckDB alike read it cut
+down to the annotation's width (-1000 as 24), and neither can read the physical value (pyarrow's
+``read_table(schema=)`` with int32 casts what it read as int8). The API took such a file (202)
+and bronze stored the wrapped number (review finding auditg 11 of session 11). Now, where the
+footer's statistics hold such a value (``min_raw``/``max_raw``, the physical values; unsigned
+for an unsigned annotation), the file is refused naming the column, the value and its row group,
+by the API (422) and the loader (``type_conflict``); values within their annotation load.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from adversary_support import bronze_table, run
+
+from lakehouse.settings import Settings
+
+
+def _lying(column: pa.Array, old: int, new: int, groups: int = 1) -> bytes:
+    """A file of ``column`` (plain pages, no compression) with every INT32 ``old`` (in the
+    page and the statistics alike) changed in place to ``new``."""
+    table = pa.table({"id": pa.array(range(len(column)), pa.int64()), "v": column})
+    out = io.BytesIO()
+    pq.write_table(
+        table,
+        out,
+        compression="none",
+        use_dictionary=False,
+        store_schema=False,
+        row_group_size=len(column) // groups,
+    )
+    data = out.getvalue().replace(struct.pack("<i", old), struct.pack("<i", new))
+    read = pq.read_table(io.BytesIO(data)).column("v").to_pylist()
+    assert new not in read, read  # what every reader gives: the value cut down
+    return data
+
+
+CASES = {
+    # type, values written, the one changed, to what, the value named, its row group
+    "int8": (pa.int8(), [90, 91], 90, -1000, "-1000", "row group 1, records 1 to 1"),
+    "int16": (pa.int16(), [12345, 7], 12345, 100000, "100000", "row group 1, records 1 to 1"),
+    "uint8": (pa.uint8(), [7, 90], 90, -1, "4294967295", "row group 2, records 2 to 2"),
+    "uint16": (pa.uint16(), [7, 12345], 12345, 70000, "70000", "row group 2, records 2 to 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_integer_past_its_annotation_is_refused(module_lakehouse: Settings, case: str) -> None:
+    t, values, old, new, shown, where = CASES[case]
+    data = _lying(pa.array(values, t), old, new, groups=2)
+    table = f"int_past_{case}"
+    outcome = run(module_lakehouse, [(table, "f.parquet", data)], rows=False)[table]
+    said = f"the footer's statistics say it holds {shown} ({where}), past its annotation"
+    assert outcome.api_status == 422, outcome.api_detail
+    assert said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "202, then the number cut down stored"
+    assert outcome.refused["kind"] == "type_conflict", outcome.refused
+    assert outcome.refused["column"] == "v", outcome.refused
+    assert outcome.refused["reason"].startswith(f"column 'v': {said}"), outcome.refused
+
+
+def test_integers_within_their_annotations_load(module_lakehouse: Settings) -> None:
+    columns = {
+        "i8": pa.array([-128, 127, None], pa.int8()),
+        "u8": pa.array([0, 255, None], pa.uint8()),
+        "i16": pa.array([-32768, 32767, None], pa.int16()),
+        "u16": pa.array([0, 65535, None], pa.uint16()),
+    }
+    out = io.BytesIO()
+    pq.write_table(pa.table({"id": [1, 2, 3], **columns}), out, store_schema=False)
+    outcome = run(module_lakehouse, [("ints_within", "f.parquet", out.getvalue())], rows=False)
+    assert outcome["ints_within"].api_status == 202, outcome["ints_within"].api_detail
+    assert outcome["ints_within"].refused is None, outcome["ints_within"].refused
+    stored = bronze_table(module_lakehouse, "ints_within").sort_by("id")
+    for name, values in columns.items():
+        assert stored.column(name).to_pylist() == values.to_pylist(), name
