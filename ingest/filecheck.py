@@ -736,20 +736,21 @@ def _check_parquet(
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow, pf.metadata)
         plain = not schema.equals(pf.schema_arrow, True)
+        restored = parquet.restored_schema(pf.schema_arrow, pf.metadata)
         values = parquet.Values(schema, parquet.hybrid_writer(pf.metadata))
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
-        text_columns = _parquet_schema(schema, contract, errors, pf.schema_arrow)
+        text_columns = _parquet_schema(schema, contract, errors, restored)
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows):
-            batch = parquet.plain_batch(read, schema) if plain else read
+            batch = parquet.plain_batch(read, schema, restored) if plain else read
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
                     errors.append(record_error(rows + first, name, "required", "missing"))
             for column in list(text_columns):
-                shown = pf.schema_arrow.field(column.name).type
+                shown = restored.field(column.name).type
                 values_of = batch.column(column.name)
                 if not _parquet_texts(values_of, column, shown, rows, errors, max_errors):
                     text_columns.remove(column)

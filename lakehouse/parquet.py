@@ -161,8 +161,8 @@ def has_extension(t: pa.DataType) -> bool:
         return True
     if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
         return True
-    if pa.types.is_dictionary(t):
-        return has_extension(t.value_type)
+    if pa.types.is_dictionary(t):  # of bytes: to its values, which meet a column as bytes do
+        return _is_bytes(t.value_type) or has_extension(t.value_type)
     return any(has_extension(child) for _, child in _children(t))
 
 
@@ -314,19 +314,29 @@ def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
 def plain_schema(schema: pa.Schema, metadata: pq.FileMetaData | None = None) -> pa.Schema:
     """``schema`` with every extension type as :func:`plain_type` says, and no field's metadata
     naming an extension (a producer's own extension, which pyarrow reads as its storage type,
-    keeps it); with the file's footer (``metadata``), an ENUM as text (:func:`enum_as_text`)."""
+    keeps it); with the file's footer (``metadata``), the types pyarrow lost of the file's
+    ``ARROW:schema`` restored (:func:`restored_schema`) and an ENUM as text
+    (:func:`enum_as_text`)."""
     if metadata is not None:
-        schema = timedelta_as_duration(enum_as_text(schema, metadata), metadata)
+        schema = timedelta_as_duration(
+            enum_as_text(restored_schema(schema, metadata), metadata), metadata
+        )
     return pa.schema([_plain_field(f) for f in schema], schema.metadata)
 
 
-def plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`): an
-    ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes that are not UTF-8, as
-    a string's); a time column ``schema`` does not keep as a time is a pandas timedelta
-    (:func:`timedelta_as_duration`: :func:`plain_type` keeps every other time)."""
+def plain_batch(
+    batch: pa.RecordBatch, schema: pa.Schema, restored: pa.Schema | None = None
+) -> pa.RecordBatch:
+    """``batch``'s columns as :func:`plain_type` says, in ``schema`` (:func:`plain_schema`),
+    each first cast to its type in ``restored`` (:func:`restored_schema`: a duration pyarrow
+    read as its count): an ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes
+    that are not UTF-8, as a string's); a time column ``schema`` does not keep as a time is a
+    pandas timedelta (:func:`timedelta_as_duration`: :func:`plain_type` keeps every other
+    time)."""
     columns = []
-    for values, field in zip(batch.columns, schema, strict=True):
+    for i, (values, field) in enumerate(zip(batch.columns, schema, strict=True)):
+        if restored is not None and not values.type.equals(restored.field(i).type):
+            values = values.cast(restored.field(i).type)  # the same values, their type back
         if pa.types.is_time(values.type) and not pa.types.is_time(field.type):
             values = _time_as_duration(values)
         values = plain_values(values)
@@ -382,6 +392,80 @@ def _time_as_duration(values: pa.Array) -> pa.Array:
     t = values.type
     counts = values.view(pa.int64() if pa.types.is_time64(t) else pa.int32())
     return counts.cast(pa.int64()).view(pa.duration(t.unit))
+
+
+# -- what pyarrow loses of a file's ARROW:schema -----------------------------------------------
+
+
+def _written_schema(metadata: pq.FileMetaData) -> pa.Schema | None:
+    """The Arrow schema the file's writer kept in its ``ARROW:schema`` key (None: none, or one
+    pyarrow does not read)."""
+    written = (metadata.metadata or {}).get(ARROW_SCHEMA_KEY.encode())
+    if written is None:
+        return None
+    try:
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(written)))
+    except (ValueError, pa.ArrowException):
+        return None
+
+
+def _list_like(t: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+    )
+
+
+def _restored_type(read: pa.DataType, written: pa.DataType) -> pa.DataType:
+    """``read`` (pyarrow's type of a column) with what pyarrow lost of the type the writer
+    kept (``written``), at any depth: a dictionary of durations is read as its ``int64``
+    counts (90 s and 90 ms alike), one of timestamps with a zone in UTC; such a value is read
+    as its plain type's."""
+    if pa.types.is_dictionary(written):
+        values = written.value_type
+        if pa.types.is_dictionary(read):
+            return read
+        if pa.types.is_duration(values) and pa.types.is_int64(read):
+            return values
+        if pa.types.is_timestamp(values) and values.tz and pa.types.is_timestamp(read):
+            return pa.timestamp(read.unit, values.tz)
+        return read
+    if pa.types.is_struct(read) and pa.types.is_struct(written):
+        if [f.name for f in _fields(read)] != [f.name for f in _fields(written)]:
+            return read
+        pairs = zip(_fields(read), _fields(written), strict=True)
+        return pa.struct([r.with_type(_restored_type(r.type, w.type)) for r, w in pairs])
+    if pa.types.is_map(read) and pa.types.is_map(written):
+        key = read.key_field.with_type(_restored_type(read.key_type, written.key_type))
+        item = read.item_field.with_type(_restored_type(read.item_type, written.item_type))
+        return pa.map_(key, item, read.keys_sorted)
+    if _list_like(read) and _list_like(written):
+        field = read.value_field.with_type(_restored_type(read.value_type, written.value_type))
+        if pa.types.is_fixed_size_list(read):
+            return pa.list_(field, read.list_size)
+        if pa.types.is_large_list(read):
+            return pa.large_list(field)
+        if pa.types.is_list(read):
+            return pa.list_(field)
+    return read
+
+
+def restored_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> pa.Schema:
+    """pyarrow's ``schema`` of a file with the types it lost of the file's ``ARROW:schema``
+    restored (:func:`_restored_type`: a dictionary of durations, read as their counts, as
+    durations); ``schema`` itself when nothing was lost (or its columns are not the written
+    ones). :func:`plain_batch` casts a batch's columns to it."""
+    written = _written_schema(metadata)
+    if written is None or written.names != schema.names:
+        return schema
+    fields = [
+        f.with_type(_restored_type(f.type, w.type)) for f, w in zip(schema, written, strict=True)
+    ]
+    restored = pa.schema(fields, schema.metadata)
+    return schema if restored.equals(schema) else restored
 
 
 # -- ENUM: text by the Parquet spec -----------------------------------------------------------

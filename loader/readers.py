@@ -2116,7 +2116,8 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
             raise FileRejected("empty", none or "the file holds no records")
         batches = _parquet_counted(_parquet_batches(file, batch_rows, mapped), file.metadata)
         if not schema.equals(file.schema_arrow, True):
-            batches = (parquet.plain_batch(batch, schema) for batch in batches)
+            restored = parquet.restored_schema(file.schema_arrow, file.metadata)
+            batches = (parquet.plain_batch(batch, schema, restored) for batch in batches)
         return ParquetOpened(
             schema, batches, stack, file.metadata.num_rows, parquet.hybrid_writer(file.metadata)
         )
