@@ -708,12 +708,12 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
     pyarrow cannot open: refused for what they are, not as a file that does not parse."""
     try:
         return parquet.open_file(path)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         wide = parquet.decimal_past_arrow(path, exc)
         if wide is None:
             foreign = parquet.foreign_arrow_schema(path, exc)
             if foreign is not None:
-                raise FileError(foreign, 422) from None
+                raise FileError(foreign[1], 422) from None
             raise
         msg = f"column type {wide[1]}: Delta holds decimals of at most 38 digits"
         raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None

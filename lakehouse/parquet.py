@@ -1333,26 +1333,56 @@ def _duckdb_footer(source: Any, query: str) -> list[tuple[Any, ...]] | None:
 ARROW_SCHEMA_KEY = "ARROW:schema"
 
 
-def foreign_arrow_schema(source: Any, exc: BaseException) -> str | None:
-    """When pyarrow could not open the footer of the file at ``source`` (``exc``) because its
-    key-value metadata holds an ``ARROW:schema`` that is no Arrow schema (another application's
-    value under Arrow's key; DuckDB's ``KV_METADATA`` writes any): why the file is refused, else
-    None. pyarrow decodes that key opening any file, with no way to ignore it, so bronze's
-    reader cannot open the file; its pages were not looked at, and it is not said not to parse
-    (DuckDB reads it). A key that is an Arrow schema, even another file's, pyarrow opens."""
+def foreign_arrow_schema(source: Any, exc: BaseException) -> tuple[str | None, str] | None:
+    """When pyarrow could not open the footer of the file at ``source`` (``exc``) for its
+    ``ARROW:schema`` key: the column when known, and why the file is refused; else None.
+    pyarrow decodes that key opening any file, with no way to ignore it, so bronze's reader
+    cannot open the file; its pages were not looked at, and it is not said not to parse
+    (DuckDB reads it). Either the key is no Arrow schema (another application's value under
+    Arrow's key; DuckDB's ``KV_METADATA`` writes any), or it holds a type pyarrow does not
+    implement (polars writes its ``Int128`` as 16 bytes with the type in that key: the column
+    named, as polars reads it; its bytes are not the integers its writer meant). A key that is
+    an Arrow schema of types pyarrow has, even another file's, pyarrow opens."""
     query = f"select value from parquet_kv_metadata(?) where key = '{ARROW_SCHEMA_KEY}'::BLOB"
     found = _duckdb_footer(source, query)
     for (value,) in found or ():
         try:
             pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value, validate=True)))
+        except pa.ArrowNotImplementedError as unknown:
+            column, shown = _unknown_to_arrow(source)
+            return column, (
+                f"the footer's {ARROW_SCHEMA_KEY!r} key holds a type pyarrow, bronze's reader, "
+                f"does not implement ({unknown}){shown}: pyarrow reads that key to open a file "
+                "and cannot open this one, and the column's Parquet values (bytes without a "
+                "type) are not what its writer meant"
+            )
         except (ValueError, pa.ArrowException):  # binascii.Error is a ValueError
-            return (
+            return None, (
                 f"the footer's key-value metadata holds an {ARROW_SCHEMA_KEY!r} that is no "
                 f"Arrow schema ({exc}): bronze reads Parquet through pyarrow, which reads that "
                 "key to open a file and cannot open this one (the key is a writer's own "
                 "metadata, not the data: the file written without it loads)"
             )
     return None
+
+
+#: Types polars writes in a file's ARROW:schema that pyarrow does not implement.
+_POLARS_ONLY = ("Int128", "UInt128")
+
+
+def _unknown_to_arrow(source: Any) -> tuple[str | None, str]:
+    """The first column whose type (as polars reads the file's ``ARROW:schema``) pyarrow does
+    not implement, and its words for the reason (``(None, "")``: not known)."""
+    import polars as pl
+
+    try:
+        schema = pl.read_parquet_schema(source)
+    except Exception:  # any reader error: the column is then not named
+        return None, ""
+    for name, dtype in schema.items():
+        if str(dtype) in _POLARS_ONLY:
+            return name, f" in column {name!r} ({dtype} to polars, which wrote it)"
+    return None, ""
 
 
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:

@@ -2062,12 +2062,12 @@ def _open_parquet_file(path: Path, mapped: _Mapped | None) -> pq.ParquetFile:
     not as unparseable."""
     try:
         return parquet.open_file(mapped.reader if mapped is not None else path)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         wide = parquet.decimal_past_arrow(path, exc)
         if wide is None:
             foreign = parquet.foreign_arrow_schema(path, exc)
             if foreign is not None:
-                raise FileRejected("unsupported", foreign) from exc
+                raise FileRejected("unsupported", foreign[1], column=foreign[0]) from exc
             raise
         why = f"column {wide[0]!r} is {wide[1]}: more digits than the 38 a Delta decimal holds"
         raise FileRejected("type_conflict", why, column=wide[0]) from exc

@@ -62,3 +62,27 @@ def test_an_arrow_schema_key_of_another_file_is_read_past(
     assert outcome.refused is None, outcome.refused
     stored = bronze_table(module_lakehouse, table)
     assert stored.select(["a", "s"]).to_pylist() == [{"a": 1, "s": "x"}]
+
+
+def test_a_polars_int128_column_is_refused_naming_it(
+    module_lakehouse: Settings, tmp_path: Path
+) -> None:
+    """polars writes its Int128 as FIXED_LEN_BYTE_ARRAY(16) without an annotation, the type
+    only in ``ARROW:schema``, which pyarrow does not implement ("Integers with more than 64 bits
+    not implemented"): refused naming the column, never loaded as its 16 bytes (review finding
+    auditp 02)."""
+    import polars as pl
+
+    path = tmp_path / "f.parquet"
+    values = pl.Series("i128", [2**127 - 1, -(2**127), 0, None], dtype=pl.Int128)
+    pl.DataFrame({"i64": [1, 2, 3, None]}).with_columns(values).write_parquet(path)
+    assert duckdb.sql(f"select count(*) from '{path}'").fetchall() == [(4,)]  # it parses
+    table = "polars_int128"
+    outcome = run(module_lakehouse, [(table, "f.parquet", path.read_bytes())], rows=False)[table]
+    said = f"{outcome.api_detail} | {outcome.refused}"
+    assert "does not parse" not in said, said
+    assert outcome.api_status == 422, said
+    assert "in column 'i128' (Int128 to polars" in str(outcome.api_detail), said
+    assert outcome.refused is not None and outcome.refused["kind"] == "unsupported", said
+    assert outcome.refused["column"] == "i128", said
+    assert "does not implement (Integers with more than 64 bits" in outcome.refused["reason"]
