@@ -1387,8 +1387,38 @@ def _unknown_to_arrow(source: Any) -> tuple[str | None, str]:
 
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     """A column (its path, why) of a Parquet type bronze does not load, at any depth, or None:
-    a VARIANT (:func:`variant_column`) or an INTERVAL (:func:`interval_column`)."""
-    return variant_column(metadata) or interval_column(metadata)
+    a VARIANT (:func:`variant_column`), an INTERVAL (:func:`interval_column`), or a GEOGRAPHY
+    or a GEOMETRY of a CRS of its own (:func:`geo_column`)."""
+    return variant_column(metadata) or interval_column(metadata) or geo_column(metadata)
+
+
+def geo_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A column (its path, why), at any depth, of Parquet's GEOGRAPHY, or of its GEOMETRY with
+    a CRS other than the default (OGC:CRS84), or None. pyarrow reads both as their WKB bytes
+    (without geoarrow's extension registered: with it, as its storage, the same bytes), and
+    bronze keeps bytes without the annotation: a GEOMETRY of the default CRS loses nothing (its
+    edges are planar, its CRS the one a reader of WKB assumes), but another CRS, or a
+    GEOGRAPHY's edges (spherical, or an algorithm's), would be dropped without a word, and the
+    same bytes then read as other places."""
+    schema = metadata.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        kind = column.logical_type.type
+        if kind not in ("GEOMETRY", "GEOGRAPHY"):
+            continue
+        annotation = json.loads(column.logical_type.to_json())
+        crs = annotation.get("crs") or ""
+        if kind == "GEOMETRY" and crs in ("", "OGC:CRS84"):
+            continue
+        shown = str(column.logical_type)
+        why = (
+            f"a Parquet {kind} ({shown}), which bronze does not load: pyarrow reads it as its "
+            "WKB bytes, and bronze keeps bytes without "
+            + ("a geography's edges" if kind == "GEOGRAPHY" else "their CRS")
+            + " (only a GEOMETRY of the default CRS, OGC:CRS84, loads, as its WKB bytes)"
+        )
+        return column.path, why
+    return None
 
 
 def interval_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
