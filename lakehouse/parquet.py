@@ -46,6 +46,7 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -159,11 +160,31 @@ def has_extension(t: pa.DataType) -> bool:
     as :func:`plain_type` says)."""
     if isinstance(t, pa.BaseExtensionType) or _is_span(t) or _is_narrow_decimal(t):
         return True
+    if _unknown_zone(t):
+        return True
     if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
         return True
     if pa.types.is_dictionary(t):  # of bytes: to its values, which meet a column as bytes do
         return _is_bytes(t.value_type) or has_extension(t.value_type)
     return any(has_extension(child) for _, child in _children(t))
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_known(tz: str) -> bool:
+    """Whether Arrow knows the time zone ``tz`` (its database's names, ``+05:30``)."""
+    try:
+        pa.array([0], pa.timestamp("us", tz)).cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _unknown_zone(t: pa.DataType) -> bool:
+    """Whether ``t`` is a timestamp with a zone Arrow does not know (``utc``, ``Z``,
+    ``+05:30:15``, ``Mars/Olympus``: an Arrow writer keeps any string in ``ARROW:schema``).
+    Its instants are UTC by the Parquet format; Arrow cannot print it nor cast it to text, so
+    it is read as UTC (the zone's name alone is not kept: no offset can be had from it)."""
+    return bool(pa.types.is_timestamp(t) and t.tz and not _zone_known(t.tz))
 
 
 def _is_narrow_decimal(t: pa.DataType) -> bool:
@@ -286,6 +307,8 @@ def _plain_leaf_type(t: pa.DataType) -> pa.DataType | None:
         return pa.string()
     if _is_narrow_decimal(t):  # decimal32/64: the same value as a Delta decimal
         return pa.decimal128(t.precision, t.scale)
+    if _unknown_zone(t):  # the same instants in UTC
+        return pa.timestamp(t.unit, "UTC")
     return None
 
 
@@ -308,6 +331,8 @@ def _plain_leaf_values(values: pa.Array) -> pa.Array | None:
         # the same unscaled integers, unchecked (more bits of room): one past the precision a
         # writer stored is refused by :class:`Values`, naming it, as a decimal128's is
         return values.cast(pa.decimal128(t.precision, t.scale), safe=False)
+    if _unknown_zone(t):
+        return values.cast(pa.timestamp(t.unit, "UTC"))  # the same instants
     return None
 
 
