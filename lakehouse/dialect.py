@@ -636,20 +636,39 @@ class Spellings(NamedTuple):
 
 
 def case_clash(names: Iterable[str], spellings: Spellings) -> tuple[str, str] | None:
-    """The first of ``names`` that differs only by case from a column of the bronze table, or
-    else from a column its contract declares, and why, or None: names are compared without
-    case in Delta and DuckDB, so it would be one column under two spellings (and a declared
-    type or ``not_null`` would not apply to it). The loader refuses such a file
-    (``invalid_column``) and the API the same body, by this rule."""
-    names = list(names)
-    for whose, known in (("bronze table", spellings.table), ("contract", spellings.contract)):
-        spelled = {name.lower(): name for name in known}
-        for name in names if spelled else ():
-            other = spelled.get(name.lower(), name)
-            if other != name:
+    """The first of ``names`` that differs only by case from a column of the bronze table or
+    one its contract declares, and why, or None: names are compared without case in Delta and
+    DuckDB, so it would be one column under two spellings (and a declared type or ``not_null``
+    would not apply to it). When the table and its contract (or the contract's own columns)
+    spell that column differently, the reason says so: no spelling of the file can match both.
+    The loader refuses such a file (``invalid_column``) and the API the same body, by this rule."""
+    table = {name.lower(): name for name in spellings.table}
+    declared: dict[str, list[str]] = {}
+    for name in dict.fromkeys(spellings.contract):
+        declared.setdefault(name.lower(), []).append(name)
+    if not table and not declared:
+        return None
+    rule = "column names are case-insensitive"
+    for name in names:
+        key = name.lower()
+        spelt = table.get(key)
+        twins = declared.get(key, [])
+        if len(twins) > 1:
+            return name, (
+                f"the contract declares columns {twins[0]!r} and {twins[1]!r}, which differ only "
+                f"by case; {rule}, so the contract must declare one of them"
+            )
+        contract = twins[0] if twins else None
+        if spelt is not None and contract is not None and spelt != contract:
+            return name, (
+                f"the bronze table's column {spelt!r} and the contract's column {contract!r} "
+                f"differ only by case; {rule}, so the contract must spell it as the table does"
+            )
+        for whose, other in (("bronze table", spelt), ("contract", contract)):
+            if other is not None and other != name:
                 return name, (
                     f"column {name!r} differs from the {whose}'s column {other!r} only by "
-                    "case; column names are case-insensitive, rename it to match"
+                    f"case; {rule}, rename it to match"
                 )
     return None
 

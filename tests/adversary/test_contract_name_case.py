@@ -13,7 +13,7 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from adversary_support import run
+from adversary_support import declare, run
 
 from lakehouse.settings import Settings
 
@@ -64,3 +64,34 @@ def test_the_contracts_spelling_loads(module_lakehouse: Settings) -> None:
     assert outcome.api_status == 202, outcome.api_detail
     rows = outcome.loaded_rows
     assert rows is not None and [(r["id"], r["Amount"]) for r in rows] == [(2, 5)], outcome
+
+
+@pytest.mark.parametrize("spelling", ["amount", "Amount"])
+def test_a_table_and_contract_spelling_a_column_apart_is_named_so(
+    module_lakehouse: Settings, spelling: str
+) -> None:
+    """The table holds ``amount`` (loaded before the contract), the contract declares
+    ``Amount``: no file spelling can match both, and the reason says so whichever the file
+    uses, rather than sending the sender from one to the other (review finding auditl 03)."""
+    table = f"cc_apart_{spelling.lower()}_{spelling == 'Amount':d}"
+    first = run(module_lakehouse, [(table, "a.csv", b"id,amount\n1,5\n")])[table]
+    assert first.refused is None and first.loaded_rows, first
+    _contract(module_lakehouse, table, required=False)
+    outcome = run(module_lakehouse, [(table, "b.csv", f"id,{spelling}\n2,6\n".encode())])[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "invalid_column", refused
+    why = (
+        "the bronze table's column 'amount' and the contract's column 'Amount' differ only by case"
+    )
+    assert why in refused["reason"], refused
+    assert why in str(outcome.api_detail), outcome.api_detail
+
+
+def test_a_contract_declaring_case_twins_is_named_so(module_lakehouse: Settings) -> None:
+    declare(module_lakehouse, "cc_twins", {"a": "bigint", "A": "bigint"})
+    outcome = run(module_lakehouse, [("cc_twins", "b.csv", b"a,b\n1,2\n")])["cc_twins"]
+    assert outcome.api_status == 422, outcome.api_detail
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "invalid_column", refused
+    assert "the contract declares columns 'a' and 'A'" in refused["reason"], refused
