@@ -983,12 +983,37 @@ def _map_refusal(values: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
         return None
     repeated = counted.filter(pc.greater(counted.column("count_all"), 1)).sort_by("map")
     at = int(repeated.column("map")[0].as_py())
-    key = repeated.column("key")[0].as_py()
+    # the map's first key met again, by its place among the keys (its text names it)
+    where = pc.indices_nonzero(pc.equal(pairs.column("map"), at))
+    own = pairs.take(where).append_column("at", where)
+    firsts = own.group_by("key", use_threads=False).aggregate([([], "count_all"), ("at", "min")])
+    again = firsts.filter(pc.greater(firsts.column("count_all"), 1)).column("at_min")
+    shown, value = _key_text(keys.slice(pc.min(again).as_py(), 1))
     why = (
-        f"a map repeats the key {key!r}: a Parquet map's keys are unique, and no reader of "
+        f"a map repeats the key {shown}: a Parquet map's keys are unique, and no reader of "
         "bronze can read a map that repeats one"
     )
-    return Refusal(name, row_of(at), str(key), why)
+    return Refusal(name, row_of(at), value, why)
+
+
+def _key_text(key: pa.Array) -> tuple[str, str]:
+    """A map's key (an array of one) as a refusal names it, and its text: a string quoted
+    (``'k'``), bytes their UTF-8 text quoted or, not UTF-8, in base64 (``of bytes that are not
+    UTF-8 (base64 /w==)``), a nested key its JSON text, any other its text as Arrow prints it
+    (``1970-01-02``, ``1.00``, ``nan``), as every other Parquet refusal names a value."""
+    t = key.type
+    if _is_bytes(t):
+        texts, bad = _bytes_texts(key)
+        if bad[0].as_py():
+            encoded = rescued_bytes(key[0].as_py())
+            return f"of bytes that are not UTF-8 (base64 {encoded})", encoded
+        text = str(texts[0].as_py())
+        return repr(text), text
+    try:
+        text = str((json_texts(key) if is_nested(t) else value_texts(key))[0].as_py())
+    except NoText:  # bytes that are not UTF-8 in a nested key: its marked form
+        text = marked_text(key)
+    return (repr(text), text) if _is_text(t) else (text, text)
 
 
 def _time_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
