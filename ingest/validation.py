@@ -92,12 +92,12 @@ class BodyError(ValueError):
     def __init__(self, message: str, *, row: int | None = None, unit: str = "line") -> None:
         super().__init__(message)
         self.row = row
-        self.unit = unit  # "line" of NDJSON (1-based), or "record" of an array (0-based)
+        #: "line" of NDJSON, or "record" of a ``.json`` file; ``row`` 0-based, named from 1
+        #: as the loader names them (docs/api.md, Errors)
+        self.unit = unit
 
     def detail(self) -> str:
-        where = ""
-        if self.row is not None:
-            where = f" (line {self.row + 1})" if self.unit == "line" else f" (record {self.row})"
+        where = "" if self.row is None else f" ({self.unit} {self.row + 1})"
         return f"malformed JSON{where}: {self}"
 
 

@@ -300,6 +300,27 @@ def _cast_refused(typer: Typer, batches: Iterator[pa.RecordBatch]) -> Iterator[p
         raise FileRejected("type_conflict", reason) from exc
 
 
+_RECORD_AT = re.compile(r"record (\d+), ")
+
+
+@contextmanager
+def _on_its_line(text: TextFile) -> Iterator[None]:
+    """A refusal of an NDJSON file that names a record (from 1: "record 2, column 'c': ...")
+    names its line instead, blank lines counted, as the file's other refusals and the API
+    name it (``line`` set too); a ``.json`` file's records keep their number."""
+    try:
+        yield
+    except FileRejected as exc:
+        found = _RECORD_AT.match(exc.reason)
+        if text.json and exc.line is None and found is not None:
+            line = text.line_of(int(found[1]) - 1)
+            if line is not None:
+                exc.reason = f"line {line}, {exc.reason[found.end() :]}"
+                exc.args = (exc.reason,)
+                exc.line = line
+        raise
+
+
 def write_rejection(exc: Exception) -> FileRejected | None:
     """A failed Delta write that is the file's fault (its schema), as a quarantine reason.
 
@@ -940,7 +961,7 @@ class Loader:
         finally:
             if hashing is not None:  # on its own thread, unless the reading feeds it
                 hashing.start()
-        with text:
+        with text, _on_its_line(text):
             # a JSON record nested too deep refuses the file before any value is decoded
             read = iter(not_too_deep(text.batches) if text.json else text.batches)
             self._check_names(text.names, target, contract)

@@ -77,11 +77,11 @@ GOOD = [json.dumps(r).encode() for r in _records(30)]
 REFUSED: dict[str, tuple[bytes, int, str]] = {
     # the bytes, the API's status, words its answer holds
     "truncated": (_with(GOOD)[:-1], 400, "truncated"),
-    "no_comma": (_with(GOOD).replace(b",\n", b"\n", 1), 400, "(record 0)"),
+    "no_comma": (_with(GOOD).replace(b",\n", b"\n", 1), 400, "(record 1)"),
     "lone_surrogate": (
         _with([*GOOD[:5], b'{"id": 5, "name": "\\ud800"}', *GOOD[6:]]),
         400,
-        "(record 5)",
+        "(record 6)",
     ),
     "not_an_object": (
         _with([*GOOD[:7], b"[1, 2]", *GOOD[8:]]),

@@ -188,11 +188,11 @@ _SAID = f"column 'deep': nested {_DEEPEST + 1} levels deep; JSON records may nes
 @pytest.mark.parametrize(
     ("route", "name", "data", "where"),
     [
-        ("records", "application/json", b"[" + b", ".join(_DEEP_SECOND) + b"]", "record 1"),
+        ("records", "application/json", b"[" + b", ".join(_DEEP_SECOND) + b"]", "record 2"),
         ("records", "application/x-ndjson", b"\n".join(_DEEP_SECOND) + b"\n", "line 2"),
-        ("files", "a.json", b"[" + b",\n".join(_DEEP_SECOND) + b"]", "record 1"),
+        ("files", "a.json", b"[" + b",\n".join(_DEEP_SECOND) + b"]", "record 2"),
         ("files", "a.ndjson", b"\n".join(_DEEP_SECOND) + b"\n", "line 2"),
-        ("files", "b.json", b"\n".join(_DEEP_SECOND) + b"\n", "record 1"),  # objects in a row
+        ("files", "b.json", b"\n".join(_DEEP_SECOND) + b"\n", "record 2"),  # objects in a row
     ],
 )
 def test_the_api_names_the_record_and_column_too_deep(
@@ -200,8 +200,8 @@ def test_the_api_names_the_record_and_column_too_deep(
 ) -> None:
     """The API named no record nor column of a too-deep ``.json`` array (body or file), only
     how deep; the loader names both (``record 2, column 'deep'``: its records count from 1).
-    Now the API names the record (0-based, as all its ``.json`` refusals) or the NDJSON line,
-    and the record's top-level key, in the loader's words after it."""
+    Now the API names the record or the NDJSON line (from 1, as the loader: session 12), and
+    the record's top-level key, in the loader's words after it."""
     if route == "records":
         r = api.post("/v1/tables/t/records", content=data, headers={"content-type": name})
     else:
@@ -213,7 +213,7 @@ def test_the_api_names_the_record_and_column_too_deep(
     (raw / ("a.ndjson" if "ndjson" in name else "a.json")).write_bytes(data)
     summary = Loader(one_lakehouse).load_pending()
     assert [q.kind for q in summary.quarantined] == ["unparseable"]
-    assert f"record 2, {_SAID} levels" in summary.quarantined[0].reason
+    assert f"{where}, {_SAID} levels" in summary.quarantined[0].reason
 
 
 def test_too_deep_at_names_the_record_and_its_key_outside_strings() -> None:

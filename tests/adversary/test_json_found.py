@@ -152,7 +152,7 @@ def test_a_repeated_key_in_an_object_of_a_struct_column_refuses_the_file(
     summary = Loader(settings).load_pending()
     [refused] = summary.quarantined
     assert (refused.file, refused.kind) == ("second.ndjson", "unparseable")
-    assert "record 3, column 'v': an object repeats the key 'a'" in refused.reason
+    assert "line 3, column 'v': an object repeats the key 'a'" in refused.reason
     assert [r["v"] for r in _bronze(settings, "later") or []] == [{"a": "b"}]
 
 
@@ -170,7 +170,7 @@ def test_a_repeated_key_in_an_object_rescued_from_a_typed_column_refuses_the_fil
     summary = Loader(settings).load_pending()
     [refused] = summary.quarantined
     assert (refused.file, refused.kind) == ("second.ndjson", "unparseable")
-    assert "record 3, column 'v': an object repeats the key 'a'" in refused.reason
+    assert "line 3, column 'v': an object repeats the key 'a'" in refused.reason
     assert [r["v"] for r in _bronze(settings, "typed") or []] == [1]
 
 

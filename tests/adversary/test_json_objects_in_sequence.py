@@ -67,4 +67,4 @@ def test_what_the_loader_refuses_the_api_refuses(module_lakehouse: Settings, cas
 def test_a_refusal_names_the_record(module_lakehouse: Settings) -> None:
     outcome = run(module_lakehouse, [("json_seq_where", "a.json", REFUSED["lone_surrogate"])])
     detail = outcome["json_seq_where"].api_detail
-    assert "(record 1)" in str(detail), detail
+    assert "(record 2)" in str(detail), detail
