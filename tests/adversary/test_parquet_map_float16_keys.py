@@ -61,8 +61,9 @@ def test_a_map_of_distinct_float16_keys_loads_and_reads_back(module_lakehouse: S
 
 
 REPEATED = {
-    "one": ([HALF, ONE, ONE], "1.0"),
-    "zero": ([HALF, ZERO, NEGATIVE_ZERO], "0.0"),
+    # named by its text, a float's shortest (1.0 is 1), as Arrow prints it (auditp 07)
+    "one": ([HALF, ONE, ONE], "1"),
+    "zero": ([HALF, ZERO, NEGATIVE_ZERO], "0"),
     "nan": ([HALF, NAN, NEGATIVE_NAN], "nan"),
     "nan-payload": ([HALF, NAN, OTHER_NAN], "nan"),
 }
@@ -77,7 +78,7 @@ def test_a_map_repeating_a_float16_key_is_refused_naming_it(
     table = f"float16_repeated_{case.replace('-', '_')}"
     outcome = run(module_lakehouse, [(table, "f.parquet", data)], rows=False)[table]
     assert outcome.api_status == 422, outcome.api_detail
-    assert f"repeats the key {key}" in str(outcome.api_detail), outcome.api_detail
+    assert f"repeats the key {key}:" in str(outcome.api_detail), outcome.api_detail
     refused = outcome.refused
     assert refused is not None, "the loader stored a map no reader of bronze can read"
     assert refused["kind"] == "type_conflict", refused
