@@ -157,10 +157,40 @@ def _names_test(entries: Any, test: str) -> bool:
     return False
 
 
-def _meta(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    config = node.get("config")
-    meta = dict(config.get("meta") or {}) if isinstance(config, Mapping) else {}
-    meta.update(node.get("meta") or {})
+class ContractShape(ValueError):
+    """A bronze source's YAML that parses but is not shaped as dbt's (``meta:`` a list,
+    ``columns:`` a mapping, a column without a name, an ``on_mismatch`` that is no policy):
+    read as a file that does not parse, never skipped (its declarations would vanish)."""
+
+
+def _listed(node: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """``node[key]`` as the list dbt writes there (absent or empty: none)."""
+    value = node.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ContractShape(f"{where}: {key} is a {_kind(value)}, not a list")
+    return value
+
+
+def _mapping(node: Any, where: str) -> Mapping[str, Any]:
+    if node is None:
+        return {}
+    if not isinstance(node, Mapping):
+        raise ContractShape(f"{where} is a {_kind(node)}, not a mapping")
+    return node
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "mapping"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def _meta(node: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    config = _mapping(node.get("config"), f"{where}: config")
+    meta = dict(_mapping(config.get("meta"), f"{where}: config.meta"))
+    meta.update(_mapping(node.get("meta"), f"{where}: meta"))
     return meta
 
 
@@ -168,13 +198,17 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     name = table.get("name")
     if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
         return None
-    meta = _meta(table)
-    keys = meta.get("primary_key") or ()
+    where = f"table {name!r}"
+    meta = _meta(table, where)
+    keys = meta.get("primary_key") or []
+    if not isinstance(keys, str | list):
+        raise ContractShape(f"{where}: meta.primary_key is a {_kind(keys)}, not a list")
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
+    _policies(meta, where)
     columns = []
-    for col in table.get("columns") or ():
+    for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
-            continue
+            raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
         required = (
             _names_test(col.get("data_tests"), "not_null")
             or _names_test(col.get("tests"), "not_null")
@@ -209,17 +243,40 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     )
 
 
+def _policies(meta: Mapping[str, Any], where: str) -> None:
+    """:class:`ContractShape` for a table setting that is none of its values (``on_mismatch:
+    drop``: the default policy would apply without a word)."""
+    policy = meta.get("on_mismatch")
+    if policy is not None and policy not in MISMATCH_POLICIES:
+        raise ContractShape(
+            f"{where}: meta.on_mismatch is {policy!r}, not one of {', '.join(MISMATCH_POLICIES)}"
+        )
+    infer = meta.get("infer_types")
+    if infer is not None and not isinstance(infer, bool):
+        raise ContractShape(f"{where}: meta.infer_types is {infer!r}, not true or false")
+    skip = meta.get("skip_lines")
+    if skip is not None and (not isinstance(skip, int) or isinstance(skip, bool) or skip < 0):
+        raise ContractShape(f"{where}: meta.skip_lines is {skip!r}, not a count of lines")
+
+
 def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
-    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source."""
+    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source.
+    Raises :class:`ContractShape` where a document's bronze source is not shaped as dbt's
+    (``sources:`` or ``tables:`` not a list included)."""
     contracts: dict[str, Contract] = {}
     for source_file, doc in documents:
         if not isinstance(doc, Mapping):
             continue
-        for source in doc.get("sources") or ():
+        sources = doc.get("sources")
+        if isinstance(sources, Mapping) and sources.get("name") == SOURCE_NAME:
+            raise ContractShape("sources is a mapping, not a list")
+        for source in sources if isinstance(sources, list) else ():
             if not isinstance(source, Mapping) or source.get("name") != SOURCE_NAME:
                 continue
-            for table in source.get("tables") or ():
-                if isinstance(table, Mapping) and (contract := _contract(table, source_file)):
+            for i, table in enumerate(_listed(source, "tables", f"source {SOURCE_NAME!r}")):
+                if not isinstance(table, Mapping):
+                    raise ContractShape(f"source {SOURCE_NAME!r}: tables[{i}] is not a mapping")
+                if contract := _contract(table, source_file):
                     contracts[contract.table] = contract
     return contracts
 
@@ -314,7 +371,7 @@ def read_contracts(settings: Settings) -> Contracts:
     holding a lone surrogate, :func:`_joined`, or text that is not UTF-8, included) and could
     declare a bronze table (:func:`_may_declare_bronze`). A file that does not parse and
     cannot name the source is logged and skipped: it declares no contract either way."""
-    documents = []
+    contracts: dict[str, Contract] = {}
     unreadable = []
     for path in _yaml_files(settings):
         shown = _shown(settings, path)
@@ -331,8 +388,9 @@ def read_contracts(settings: Settings) -> Contracts:
             unreadable.append(Unreadable(shown, f"not UTF-8 at byte {exc.start}"))
             continue
         try:
-            documents.append((str(path), _joined(yaml.safe_load(text))))
-        except (UnicodeError, yaml.YAMLError) as exc:
+            document = _joined(yaml.safe_load(text))
+            contracts.update(parse_sources([(str(path), document)]))
+        except (UnicodeError, yaml.YAMLError, ContractShape) as exc:
             if _may_declare_bronze(text):
                 unreadable.append(Unreadable(shown, _reason(exc)))
             else:
@@ -341,7 +399,7 @@ def read_contracts(settings: Settings) -> Contracts:
                     shown,
                     _reason(exc),
                 )
-    return Contracts(parse_sources(documents), tuple(unreadable))
+    return Contracts(contracts, tuple(unreadable))
 
 
 def _shown(settings: Settings, path: Path) -> str:
@@ -385,11 +443,11 @@ class ContractStore:
         with self._lock:
             now = time.monotonic()
             if now - self._checked >= self.refresh_s:
-                self._checked = now
                 stamp = self._current_stamp()
                 if stamp != self._stamp:
                     self._contracts = read_contracts(self.settings)
                     self._stamp = stamp
+                self._checked = now  # after the read: a read that raised is tried again
             return self._contracts
 
     def all(self) -> dict[str, Contract]:

@@ -1,0 +1,59 @@
+"""A dbt YAML file that parses but whose bronze source is not shaped as dbt's (``meta:`` a list,
+``tables:`` a number or a mapping, a column without a name, ``on_mismatch: drop``) is read as a
+file that does not parse: every table's contract is unknown until it is mended, the API refuses
+writes (503 naming the file and the shape) and the loader holds the files. Before, ``meta:`` as
+a list gave the API a 500 and then, for the store's 2 s refresh, 202s judged without any
+contract, and ``lakehouse load`` crashed; ``sources:``/``tables:`` as mappings or
+``on_mismatch: drop`` were skipped or ignored without a word (review finding auditl 04, HIGH)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.app import create_app
+from lakehouse.layout import raw_dir
+from lakehouse.settings import Settings
+from loader import Loader
+
+GOOD = (
+    "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+    "        columns:\n          - name: a\n            data_type: bigint\n"
+    "            tests: [not_null]\n"
+)
+BAD = {
+    "meta_list": "        meta:\n          - on_mismatch: quarantine\n",
+    "columns_mapping": "        columns:\n          a: {data_type: bigint}\n",
+    "column_without_name": "        columns:\n          - data_type: bigint\n",
+    "policy_unknown": "        meta: {on_mismatch: drop}\n",
+    "infer_not_bool": "        meta: {infer_types: maybe}\n",
+}
+SHAPES = {
+    **{
+        k: "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: u\n" + v
+        for k, v in BAD.items()
+    },
+    "tables_number": "version: 2\nsources:\n  - name: bronze\n    tables: 5\n",
+    "tables_mapping": "version: 2\nsources:\n  - name: bronze\n    tables:\n      u: {}\n",
+    "sources_mapping": "version: 2\nsources:\n  name: bronze\n  tables: [{name: u}]\n",
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_a_misshapen_contract_holds_writes_and_files(one_lakehouse: Settings, shape: str) -> None:
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(GOOD)
+    (models / "bad.yml").write_text(SHAPES[shape])
+    with TestClient(create_app(one_lakehouse)) as client:
+        for _ in range(3):  # never a 500, never a 202 judged without the contract
+            r = client.post(
+                "/v1/tables/t/files", content=b"a\nx\n", headers={"content-type": "text/csv"}
+            )
+            assert r.status_code == 503, (r.status_code, r.text)
+            assert "bad.yml" in r.text, r.text
+    folder = raw_dir(one_lakehouse, "t")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.csv").write_bytes(b"a\nx\n")
+    summary = Loader(one_lakehouse).load_pending()
+    assert not summary.loaded and not summary.quarantined, summary
+    assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
