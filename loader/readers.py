@@ -1229,6 +1229,24 @@ def _without_bom(path: Path, limits: Limits, stack: ExitStack) -> Path:
     return target
 
 
+#: JSON's whitespace and the two bytes DuckDB also skips between values (a vertical tab, a form
+#: feed): where a file's first value starts, whether or not it may hold them
+_BLANKS = dialect.JSON_BLANK + b"\x0b\x0c"
+
+
+def _first_non_blank(f: typing.BinaryIO) -> bytes:
+    """The first byte of an open file (behind its byte-order mark) that is neither JSON
+    whitespace nor a vertical tab or form feed, however far in (read by blocks); ``b""`` when
+    there is none."""
+    block = f.read(_PEEK_BYTES).removeprefix(dialect.BOM_UTF8)
+    while block:
+        kept = block.lstrip(_BLANKS)
+        if kept:
+            return kept[:1]
+        block = f.read(_PEEK_BYTES)
+    return b""
+
+
 def _last_non_blank(f: typing.BinaryIO) -> bytes:
     """The last byte of an open file that is no JSON whitespace (space, tab, LF, CR), however
     much of it ends the file (read backwards by blocks); ``b""`` when there is none."""
@@ -1247,8 +1265,8 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     """DuckDB forgives a JSON array cut short (``[{...},``); a truncated file is not loaded,
     nor one with text after the array (``[...] x``: the file does not end with ``]`` either;
     which of the two, msgspec's parse of the file tells, as the API's does)."""
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
-        return
+    if not head.lstrip(dialect.BOM_UTF8 + _BLANKS).startswith(b"["):
+        return  # (a blank line holding a form feed before it: an array still, its end checked)
     with path.open("rb") as f:
         if _last_non_blank(f) == b"]":
             return
@@ -1876,8 +1894,7 @@ def _stray_blank(path: Path, kind: Kind) -> FileRejected | None:
     control character, refused by both already. Searched by blocks (``bytes.find``); only a
     file the number search sent to the exact reading (:data:`_AT_RISK`) is searched."""
     with path.open("rb") as f:
-        head = f.read(64).lstrip(dialect.BOM_UTF8 + b" \t\r\n")[:1]
-        array = kind != "ndjson" and head == b"["
+        array = kind != "ndjson" and _first_non_blank(f) == b"["
         f.seek(0)
         base, carry = 0, b""  # the bytes of the line the block begins in, before the block
         while block := f.read(_BLOCK):

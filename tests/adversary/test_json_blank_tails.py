@@ -33,6 +33,14 @@ REFUSED = {
     "ff_after_array": b'[{"a":1}]\x0c\n',
     "ff_inside_array_line": b'[{"a":1},\n\x0c\n{"a":2}]',
     "array_cut_short": b'[{"a":1},' + b" " * 100,
+    # an array's first byte found however far in, past blank lines holding a form feed too
+    # (review findings auditl 06, HIGH: the array cut short was loaded, truncated; auditl 02):
+    # a form feed or vertical tab in a file holding an array refuses it, for both
+    "ff_line_then_cut_array": b'\x0c\n[{"a":1},',
+    "ff_line_then_array": b'\x0c\n[{"a":1}]',
+    "blank_64_then_array_with_ff_line": b" " * 64 + b'[{"a":1},\n\x0c\n{"a":2}]',
+    "blank_100_then_array_with_vt_line": b"\n" * 100 + b'[{"a":1},\n\x0b\n{"a":"x"}]',
+    "blank_100_then_empty_array_with_ff": b" " * 100 + b"[\n\x0c\n]",
 }
 
 
