@@ -384,8 +384,15 @@ def read_contracts(settings: Settings) -> Contracts:
             continue
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:  # it may hold anything
-            unreadable.append(Unreadable(shown, f"not UTF-8 at byte {exc.start}"))
+        except UnicodeDecodeError as exc:  # it may hold anything, if it may name the source
+            if _may_declare_bronze(data.decode("utf-8", "replace")):
+                unreadable.append(Unreadable(shown, f"not UTF-8 at byte {exc.start}"))
+            else:
+                log.warning(
+                    "%s is not UTF-8 at byte %d; it names no bronze source, so no contract is lost",
+                    shown,
+                    exc.start,
+                )
             continue
         try:
             document = _joined(yaml.safe_load(text))

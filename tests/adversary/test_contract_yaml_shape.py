@@ -57,3 +57,33 @@ def test_a_misshapen_contract_holds_writes_and_files(one_lakehouse: Settings, sh
     summary = Loader(one_lakehouse).load_pending()
     assert not summary.loaded and not summary.quarantined, summary
     assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
+
+
+def test_a_yaml_not_utf8_naming_no_bronze_source_holds_nothing(one_lakehouse: Settings) -> None:
+    """A model's docs YAML written in cp1252 (an ``é`` byte) that names no bronze source
+    declares no contract whatever it holds: it is logged, writes and files go on, as for a
+    YAML that does not parse and cannot name the source (review finding auditl 07). One that
+    names it still holds them (the test above's rule)."""
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(GOOD)
+    (models / "silver_docs.yml").write_bytes(
+        b"version: 2\nmodels:\n  - name: orders\n    description: caf\xe9 orders\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"a\n1\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 202, r.text
+    folder = raw_dir(one_lakehouse, "t")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "b.csv").write_bytes(b"a\n2\n")
+    summary = Loader(one_lakehouse).load_pending()
+    assert not summary.held and len(summary.loaded) == 2, summary
+    (models / "bronze_docs.yml").write_bytes(
+        b"version: 2\nsources:\n  - name: bronze\n    description: caf\xe9\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"a\n3\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 503 and "bronze_docs.yml" in r.text, r.text
