@@ -825,6 +825,9 @@ def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
             raise
         if batch is None:
             return
+        large = parquet.decoded_too_large(batch)
+        if large is not None:
+            raise FileError(large, 413)
         rows += batch.num_rows
         yield batch
 

@@ -371,6 +371,29 @@ def plain_batch(
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def decoded_too_large(batch: pa.RecordBatch) -> str | None:
+    """Why a batch read cannot be held, or None: a top-level dictionary of text or bytes whose
+    values, one per record, hold 2 GiB or more (a dictionary keeps one 64 KiB value once;
+    decoded, as bronze stores it, each record holds its copy, past one Arrow array), counted
+    from the dictionary's value lengths without decoding. The API (413) and the loader
+    (``too_large``) refuse such a file, before decoding."""
+    for name, values in zip(batch.schema.names, batch.columns, strict=True):
+        t = values.type
+        if not pa.types.is_dictionary(t) or not (
+            pa.types.is_binary(t.value_type) or pa.types.is_string(t.value_type)
+        ):
+            continue
+        lengths = pc.binary_length(values.dictionary)
+        size = pc.sum(pc.take(lengths, values.indices)).as_py() or 0
+        if size >= _ARRAY_BYTES:
+            return (
+                f"column {name!r}: {len(values):,} records (one read of read_batch_rows) hold "
+                f"{size:,} bytes of its dictionary's values decoded, more than one Arrow array "
+                "holds (2 GiB); bronze does not load values this large"
+            )
+    return None
+
+
 # -- a pandas timedelta written as a time of day (fastparquet) ---------------------------------
 
 

@@ -2019,6 +2019,9 @@ def _parquet_batches(
             raise FileRejected("unparseable", f"the file does not parse as Parquet: {exc}") from exc
         if batch is None:
             return
+        large = parquet.decoded_too_large(batch)
+        if large is not None:
+            raise FileRejected("too_large", large)
         rows += batch.num_rows
         if mapped is not None:
             mapped.release()
