@@ -16,7 +16,7 @@ from typing import IO
 import msgspec
 
 from ingest.validation import JSON_SPACE as _SPACE
-from ingest.validation import BodyError
+from ingest.validation import BodyError, _blank_line_end
 from lakehouse import dialect
 
 _TRUNCATED = "Input data was truncated"
@@ -32,6 +32,10 @@ class _Reader:
         self.pos = 0
         self.block = block
         self.eof = False
+        self.blank_lines = True  # a line holding only whitespace, VT/FF too, is passed as blank
+        self.line_blank = True  # the line up to ``pos`` holds only whitespace
+        self.at = 0  # the offset in the text of ``buf[0]``
+        self.stray: int | None = None  # the offset of the first VT/FF passed on a blank line
 
     def more(self, at_least: int = 0) -> bool:
         """Read another block (at least ``at_least`` bytes); False at the end of the file."""
@@ -41,19 +45,48 @@ class _Reader:
         if not data:
             self.eof = True
             return False
+        self.at += self.pos
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
 
     def skip_space(self) -> bytes:
-        """The next byte that is not JSON whitespace (consumed: no), or b"" at the end."""
+        """The next byte that is not JSON whitespace (consumed: no), or b"" at the end; with
+        ``blank_lines``, a line holding nothing but whitespace, a vertical tab or form feed
+        included, is passed as blank too (``validation._blank_line_end``, docs/loading.md,
+        Whitespace), its first such byte's offset kept in ``stray``."""
         while True:
             while self.pos < len(self.buf) and self.buf[self.pos] in _SPACE:
+                if self.buf[self.pos] == 0x0A:
+                    self.line_blank = True
                 self.pos += 1
             if self.pos < len(self.buf):
+                if self.buf[self.pos] in b"\x0b\x0c" and self.blank_lines and self.line_blank:
+                    end = self._blank_line_end()
+                    if end is not None:
+                        if self.stray is None:
+                            self.stray = self.at + self.pos
+                        self.pos = end
+                        continue
                 return self.buf[self.pos : self.pos + 1]
             if not self.more():
                 return b""
+
+    def _blank_line_end(self) -> int | None:
+        """Where the line from ``pos`` ends (its line feed, or the end of the text), when it
+        holds nothing but whitespace from there; the line before ``pos`` holds only whitespace
+        (``line_blank``), dropped from ``buf`` or not. Reads on past the whitespace only."""
+        look = self.pos
+        while True:
+            while look < len(self.buf) and self.buf[look] in b" \t\r\x0b\x0c":
+                look += 1
+            if look < len(self.buf):
+                break
+            kept = self.pos
+            if not self.more():
+                break
+            look -= kept
+        return _blank_line_end(self.buf, self.pos)
 
     def value(self, index: int) -> bytes:
         """The JSON value starting at ``pos`` (consumed), up to the first byte after it."""
@@ -69,6 +102,7 @@ class _Reader:
                 if end is not None:
                     stop = self.pos + end
                     value = self.buf[self.pos : stop].rstrip(_SPACE)
+                    self.line_blank = b"\n" in self.buf[self.pos + len(value) : stop]
                     self.pos = stop
                     return value
                 at_end = _AT.search(str(exc))  # "invalid number (byte N)" for a cut "1e"
@@ -79,6 +113,7 @@ class _Reader:
             # the rest of the buffer is one value: at the file's end, or cut by the block
             if not self.more(len(view)):
                 value = self.buf[self.pos :].rstrip(_SPACE)
+                self.line_blank = b"\n" in self.buf[self.pos + len(value) :]
                 self.pos = len(self.buf)
                 return value
 
@@ -89,6 +124,9 @@ def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
     naming the record (0-based) where the text is no such JSON."""
     reader = _Reader(f, first, block)
     head = reader.skip_space()
+    if head == b"[" and reader.stray is not None:  # an array is one JSON text: refused
+        raise BodyError(f"JSON is malformed: invalid character (byte {reader.stray})")
+    reader.blank_lines = head != b"["
     if head != b"[":
         index = 0
         while reader.skip_space():

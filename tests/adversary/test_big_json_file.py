@@ -56,6 +56,31 @@ TAKEN = {
     "objects_no_break": b"".join(json.dumps(r).encode() for r in _records(40)),
     "with_bom": b"\xef\xbb\xbf" + _array(_records(40)),
 }
+_LINES = [json.dumps(r).encode() for r in _records(40)]
+#: a line holding only whitespace, a vertical tab or form feed included, is blank between a
+#: .json file's objects, for both (docs/loading.md, Whitespace); the API's check of a big file
+#: refused it, 400 "invalid character" (review finding auditl 01, MED)
+BLANK_VT_FF = {
+    "objects_then_ff_line": b"\n".join(_LINES) + b"\n\x0c\n",
+    "ff_line_then_objects": b"\x0c\n" + b"\n".join(_LINES),
+    "objects_ff_vt_lines_between": b"\n \x0b \r\n\x0c\x0c\n".join(_LINES) + b"\n\x0c",
+    "pretty_objects_ff_lines": b"\n\x0c\n".join(
+        json.dumps(r, indent=1).encode() for r in _records(40)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BLANK_VT_FF))
+def test_a_big_json_file_with_blank_ff_lines_is_taken_and_loaded(
+    small_limit: Settings, case: str
+) -> None:
+    data = BLANK_VT_FF[case]
+    assert len(data) > LIMIT
+    table = f"big_json_blank_{case}"
+    outcome = run(small_limit, [(table, "a.json", data)])[table]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None and outcome.loaded_rows is not None, outcome.refused
+    assert _plain(outcome.loaded_rows) == _plain(_records(40))
 
 
 @pytest.mark.parametrize("case", list(TAKEN))
@@ -96,6 +121,9 @@ REFUSED: dict[str, tuple[bytes, int, str]] = {
         "not UTF-8 at byte",
     ),
     "after_the_array": (_with(GOOD) + b" {}", 400, "after the array"),
+    # an array is one JSON text: a form feed even on a blank line before it refuses it (39f76d1)
+    "ff_line_then_array": (b" \n\x0c\n" + _with(GOOD), 400, "invalid character (byte 2)"),
+    "ff_beside_an_object": (b"\n".join(GOOD) + b"\n{}\x0c\n", 400, "invalid character"),
 }
 
 
@@ -160,6 +188,30 @@ def test_json_values_gives_each_record_whatever_the_blocks(
     first, rest = text[:split], text[split:]
     found = list(json_values(io.BytesIO(rest), first, block=block))
     assert [json.loads(v) for v in found] == records
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7])
+def test_json_values_passes_blank_lines_holding_vt_or_ff_between_objects(block: int) -> None:
+    text = b' \x0c\n{"a": 1}\n\t\x0b \r\n\x0c\n{"a": [2]}  \n\x0c'
+    found = list(json_values(io.BytesIO(text[2:]), text[:2], block=block))
+    assert [json.loads(v) for v in found] == [{"a": 1}, {"a": [2]}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a": 1}\x0c\n',
+        b'{"a": 1}\n \x0c{"a": 2}',
+        b'\x0c\n[{"a": 1}]',
+        b'[{"a": 1},\n\x0c\n{"a": 2}]',
+    ],
+)
+@pytest.mark.parametrize("block", [1, 2, 5])
+def test_json_values_refuses_vt_or_ff_beside_a_value_or_in_an_array(
+    text: bytes, block: int
+) -> None:
+    with pytest.raises(BodyError):
+        list(json_values(io.BytesIO(text[1:]), text[:1], block=block))
 
 
 @pytest.mark.parametrize(
