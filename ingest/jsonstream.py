@@ -109,7 +109,8 @@ class _Reader:
                 cut = str(exc) == _TRUNCATED or (at_end is not None and int(at_end[1]) >= len(view))
                 if cut and self.more(len(view)):  # the value spans the block: read on
                     continue
-                raise BodyError(str(exc), row=index, unit="record") from None
+                why = dialect.json_byte_shifted(str(exc), self.at + self.pos)  # the text's byte
+                raise BodyError(why, row=index, unit="record") from None
             # the rest of the buffer is one value: at the file's end, or cut by the block
             if not self.more(len(view)):
                 value = self.buf[self.pos :].rstrip(_SPACE)

@@ -506,7 +506,8 @@ def concatenated_values(body: bytes) -> bytes | None:
         except msgspec.DecodeError as exc:
             value_end = dialect.json_value_end(str(exc))
             if value_end is None and values:  # a later value is no JSON: named by its record
-                raise BodyError(_plain(exc, body[pos:]), row=len(values), unit="record") from None
+                why = dialect.json_byte_shifted(_plain(exc, body[pos:]), pos)  # the text's byte
+                raise BodyError(why, row=len(values), unit="record") from None
             if value_end is None:
                 return None
             stop = pos + value_end

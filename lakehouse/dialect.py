@@ -127,6 +127,19 @@ MAX_TYPE_DEPTH = 20
 _TRAILING = re.compile(r"JSON is malformed: trailing characters \(byte (\d+)\)")
 
 
+_JSON_BYTE = re.compile(r"\(byte (\d+)\)$")
+
+
+def json_byte_shifted(error: str, offset: int) -> str:
+    """msgspec's ``error`` for a JSON value that starts at ``offset`` of a ``.json`` file's
+    text, naming the byte of the text, not of the value (``invalid character (byte 5)`` of the
+    second record at byte 9: ``(byte 14)``): one numbering for the API and the loader."""
+    found = _JSON_BYTE.search(error)
+    if found is None:
+        return error
+    return f"{error[: found.start()]}(byte {offset + int(found[1])})"
+
+
 def json_value_end(error: str) -> int | None:
     """Where a text's first JSON value ends (the offset of the first byte after it), from
     msgspec's error for a text holding more after that value ("trailing characters (byte N)":

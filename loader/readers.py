@@ -1865,7 +1865,7 @@ def _json_exact(
             if not pc.all(fits).as_py():
                 first = int(pc.index(fits, False).as_py())
                 _odd_record(texts[first], names, line_of(row + first))
-            records = _decoded(texts, row, line_of)
+            records = _decoded_at_its_byte(path, kind, texts, row, line_of)
             columns = [pa.array([_raw_text(r.get(k)) for r in records], _STRING) for k in names]
             yield pa.RecordBatch.from_arrays(columns, names=names)
             row += len(texts)
@@ -1962,6 +1962,21 @@ def _odd_record(text: str, names: list[str], line: int | None) -> None:
     if not keys <= set(names):
         raise ReadAgain("a JSON key first seen after the first records", exact=True, every_key=True)
     raise FileRejected("unparseable", where + "an object repeats a key", line=line)
+
+
+def _decoded_at_its_byte(
+    path: Path, kind: Kind, texts: list[str], row: int, line_of: Locate
+) -> list[dict[str, msgspec.Raw]]:
+    """:func:`_decoded`; a ``.json`` file that is no such JSON is named at the byte of its text,
+    as the API names it (:func:`_json_values_cause`), not at the record's byte (review finding
+    auditj 04)."""
+    try:
+        return _decoded(texts, row, line_of)
+    except FileRejected as exc:
+        cause = None if kind == "ndjson" else _json_values_cause(path)
+        if cause is None:
+            raise
+        raise FileRejected("unparseable", f"the file does not parse as JSON: {cause}") from exc
 
 
 def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgspec.Raw]]:
