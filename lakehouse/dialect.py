@@ -90,6 +90,7 @@ import codecs
 import csv
 import datetime as dt
 import decimal
+import functools
 import io
 import json
 import math
@@ -763,6 +764,7 @@ TYPE_ALIASES = {
 _DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text; per value in nested checks
 def type_name(data_type: str) -> str:
     """A DuckDB type in one spelling: ``int8`` → ``BIGINT``, ``numeric(12, 2)`` →
     ``DECIMAL(12,2)``, ``timestamp with time zone`` → ``TIMESTAMPTZ``, ``varchar(20)`` →

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import json
 from collections.abc import Iterable, Sequence
 
@@ -152,7 +153,8 @@ def _field_type(values: Sequence[object], level: int) -> pa.DataType:
     if kinds == {"boolean"}:
         return pa.bool_()
     if kinds == {"number"}:
-        return parquet.storage_type(dialect.infer(literal(v) for v in present))
+        # each distinct literal once: infer's verdict is the same for a set (all, max)
+        return parquet.storage_type(dialect.infer(dict.fromkeys(literal(v) for v in present)))
     if kinds == {"object"}:
         return infer_struct(present, level + 1) or _STRING  # type: ignore[arg-type]  # all dicts
     return _STRING
@@ -198,8 +200,8 @@ def to_struct(value: object, t: pa.StructType) -> dict[str, object]:
     words: which field, and why)."""
     if not isinstance(value, dict):
         raise Misfit(NOT_AN_OBJECT)
-    names = {t.field(i).name for i in range(t.num_fields)}
-    extra = next((k for k in value if k not in names), None)
+    names = _names(t)
+    extra = None if names.issuperset(value) else next(k for k in value if k not in names)
     if extra is not None:
         raise Misfit(f"field {extra!r} is not one of the struct's")
     out = {}
@@ -215,6 +217,11 @@ def to_struct(value: object, t: pa.StructType) -> dict[str, object]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _names(t: pa.StructType) -> frozenset[str]:
+    return frozenset(t.field(i).name for i in range(t.num_fields))
+
+
 def _convert(value: object, t: pa.DataType) -> object:
     if value is None:
         return None
@@ -222,26 +229,32 @@ def _convert(value: object, t: pa.DataType) -> object:
         return literal(value)
     if pa.types.is_struct(t):
         return to_struct(value, t)
-    shown = compact(value) if isinstance(value, str) else literal(value)
     if pa.types.is_boolean(t):
         if not isinstance(value, bool):
-            raise Misfit(f"{shown} is no boolean")
+            raise Misfit(f"{_shown(value)} is no boolean")
         return value
     text = literal(value)
     rule = parquet.rule_type(t)
     if text is None or isinstance(value, bool | dict | list):
-        raise Misfit(f"{shown} does not fit {rule or t}")
+        raise Misfit(f"{_shown(value)} does not fit {rule or t}")
     if rule is None or not dialect.fits(text, rule):
-        raise Misfit(f"{shown} does not fit {rule or t}")
+        raise Misfit(f"{_shown(value)} does not fit {rule or t}")
     if rule in ("DATE", "TIMESTAMP", "TIMESTAMPTZ"):
         return _temporal(value, text, rule)
     if isinstance(value, str) and not isinstance(value, Number):
-        raise Misfit(f"{shown} is a JSON string, which {rule} does not take")  # "5" is no number
+        raise Misfit(
+            f"{_shown(value)} is a JSON string, which {rule} does not take"
+        )  # "5" is no number
     if pa.types.is_decimal(t):
         return decimal.Decimal(text)
     if pa.types.is_floating(t):
         return float(text)
     return int(text)
+
+
+def _shown(value: object) -> str | None:
+    """A value as a misfit's words show it (computed only for a misfit)."""
+    return compact(value) if isinstance(value, str) else literal(value)
 
 
 def _temporal(value: object, text: str, rule: str) -> object:
@@ -266,24 +279,106 @@ def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
     not join it (None: it does, or is null), as the loader judges it: the struct grown by the
     file's objects (:func:`grown`), each object converted (:func:`to_struct`). A text that
     does not parse, or repeats a key, is no object here (the API refuses those first)."""
+    # Each distinct text is decoded and judged once (a body repeats its objects): the same
+    # verdicts, as decode and to_struct are pure; the struct still grows by every object.
+    seen: dict[str, object] = {}
     decoded: list[object] = []
     for text in texts:
-        try:
-            decoded.append(None if text is None else decode(text))
-        except (RepeatedKey, ValueError):
-            decoded.append(_NOT_JSON)
+        if text is None:
+            decoded.append(None)
+            continue
+        value = seen.get(text, _UNSEEN)
+        if value is _UNSEEN:
+            try:
+                value = decode(text)
+            except (RepeatedKey, ValueError):
+                value = _NOT_JSON
+            seen[text] = value
+        decoded.append(value)
     full = grown(t, (v for v in decoded if isinstance(v, dict)))
+    verdicts: dict[int, str | None] = {}  # by the decoded value's identity: one per text
+    known: dict[tuple[str, object], bool] = {}  # a number's text and rule: dialect.fits
     reasons: list[str | None] = []
     for value in decoded:
         if value is None:
             reasons.append(None)
             continue
-        try:
-            to_struct(value, full)
-            reasons.append(None)
-        except Misfit as exc:
-            reasons.append(str(exc))
+        key = id(value)
+        if key not in verdicts:
+            try:
+                if not _surely_fits(value, full, known):  # else to_struct's verdict, and its words
+                    to_struct(value, full)
+                verdicts[key] = None
+            except Misfit as exc:
+                verdicts[key] = str(exc)
+        reasons.append(verdicts[key])
     return reasons
+
+
+_UNSEEN = object()
+
+
+_Plan = tuple[frozenset[str], tuple[tuple[str, str, object], ...]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(t: pa.StructType) -> _Plan:
+    """A struct's field names, and per field how :func:`_surely_fits` checks it: ``text`` (any
+    string or number), ``bool``, ``number`` (a JSON number meeting the rule, the rule),
+    ``struct`` (its plan), ``other`` (only null: to_struct judges the rest)."""
+    fields: list[tuple[str, str, object]] = []
+    for i in range(t.num_fields):
+        f = t.field(i)
+        rule = parquet.rule_type(f.type)
+        if pa.types.is_string(f.type):
+            fields.append((f.name, "text", None))
+        elif pa.types.is_struct(f.type):
+            fields.append((f.name, "struct", _plan(f.type)))
+        elif pa.types.is_boolean(f.type):
+            fields.append((f.name, "bool", None))
+        elif rule is not None and (
+            pa.types.is_integer(f.type)
+            or pa.types.is_floating(f.type)
+            or pa.types.is_decimal(f.type)
+        ):
+            fields.append((f.name, "number", rule))
+        else:
+            fields.append((f.name, "other", None))
+    return _names(t), tuple(fields)
+
+
+def _surely_fits(
+    value: object, t: pa.StructType, known: dict[tuple[str, object], bool] | None = None
+) -> bool:
+    """True only when :func:`to_struct` takes ``value`` (False: it may not; ask it). The common
+    case checked without converting: a field of text holding a string or a number, a number
+    field a JSON number its rule takes (``dialect.fits``), a boolean, a struct in turn."""
+    return _fits_plan(value, _plan(t), {} if known is None else known)
+
+
+def _fits_plan(value: object, plan: _Plan, known: dict[tuple[str, object], bool]) -> bool:
+    if not isinstance(value, dict) or not plan[0].issuperset(value):
+        return False
+    return all(
+        v is None or _fits_field(v, kind, arg, known)
+        for v, kind, arg in ((value.get(name), kind, arg) for name, kind, arg in plan[1])
+    )
+
+
+def _fits_field(v: object, kind: str, arg: object, known: dict[tuple[str, object], bool]) -> bool:
+    if kind == "text":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "struct":
+        return _fits_plan(v, arg, known)  # type: ignore[arg-type]
+    if kind == "number" and isinstance(v, Number):
+        key = (str.__str__(v), arg)
+        ok = known.get(key)
+        if ok is None:
+            ok = known[key] = dialect.fits(key[0], arg)  # type: ignore[arg-type]
+        return ok
+    return False
 
 
 _NOT_JSON = object()  # a text that does not parse: no object

@@ -2061,6 +2061,7 @@ OBJECT = "OBJECT"
 UNFIT = "UNFIT"
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the type; per value in nested checks
 def rule_type(stored: pa.DataType) -> str | None:
     """The dialect type whose rule values must meet to join a column stored as ``stored``
     (None: a type text cannot be fitted into, such as a list or a struct)."""
