@@ -1765,15 +1765,7 @@ def is_nested(t: pa.DataType) -> bool:
         return is_nested(t.storage_type)
     if pa.types.is_dictionary(t):
         return is_nested(t.value_type)
-    return bool(
-        pa.types.is_struct(t)
-        or pa.types.is_map(t)
-        or pa.types.is_list(t)
-        or pa.types.is_large_list(t)
-        or pa.types.is_fixed_size_list(t)
-        or pa.types.is_list_view(t)
-        or pa.types.is_large_list_view(t)
-    )
+    return bool(pa.types.is_struct(t) or pa.types.is_map(t) or _list_like(t))
 
 
 def type_depth(t: pa.DataType) -> int:
