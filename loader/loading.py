@@ -228,6 +228,11 @@ class _Deferred(Exception):
     """A file left in the landing zone, untouched, for the next pass (a stop, another loader)."""
 
 
+class _Held(_Deferred):
+    """A file left in the landing zone because its table's contract stopped parsing while
+    this call was loading: held (:class:`HeldFile`), tried again once the contracts parse."""
+
+
 class _Settled(Exception):
     """A file found, once identified, not to be read: loaded before, seen already in this call
     (both recorded), or changed while it was hashed (left for its own pass)."""
@@ -641,7 +646,7 @@ class Loader:
         try:
             self._contracts.get(table)
         except ContractsUnreadable as exc:
-            return self._hold(summary, table, paths, exc)
+            return self._hold(summary, table, paths, str(exc))
         bronze = self._bronze(table)
         bronze.refresh()
         bronze.moved = False  # the watermarks below are read from this version
@@ -664,6 +669,8 @@ class Loader:
                 pending.drop(file.batch_id)
                 if isinstance(exc, FileRejected):
                     self._reject(summary, bronze, file, exc, partial)
+                elif isinstance(exc, _Held):
+                    self._hold(summary, table, [arrival.path], str(exc))
                 else:
                     if isinstance(exc, FileChanging):  # read whole at the next pass, as it is then
                         self._roll_back_pieces(summary, bronze, file, partial)
@@ -679,15 +686,15 @@ class Loader:
         return summary
 
     @staticmethod
-    def _hold(
-        summary: LoadSummary, table: str, paths: Iterable[Path], exc: ContractsUnreadable
-    ) -> LoadSummary:
+    def _hold(summary: LoadSummary, table: str, paths: Iterable[Path], reason: str) -> LoadSummary:
         """``paths`` left in the landing zone while the contracts do not parse: loading
         without ``table``'s contract could take what it forbids, quarantining would call the
         files wrong (``lakehouse status`` names them, and why)."""
         names = [path.name for path in paths]
-        summary.held += [HeldFile(table, name, str(exc)) for name in names]
-        log.warning("%d file(s) of bronze %r held in the landing zone: %s", len(names), table, exc)
+        summary.held += [HeldFile(table, name, reason) for name in names]
+        log.warning(
+            "%d file(s) of bronze %r held in the landing zone: %s", len(names), table, reason
+        )
         return summary
 
     def _database(self) -> duckdb.DuckDBPyConnection:
@@ -916,8 +923,8 @@ class Loader:
         columns)."""
         try:
             contract = self._contracts.get(table) or Contract(table, ())
-        except ContractsUnreadable as exc:  # since this call began: held for the next pass
-            raise _Deferred(str(exc)) from None
+        except ContractsUnreadable as exc:  # since this call began: held as at its start
+            raise _Held(str(exc)) from None
         declared = {c.name: c.data_type for c in contract.columns if c.data_type}
         policy = contract.on_mismatch or self.settings.on_mismatch
         infer = self.settings.infer_types if contract.infer_types is None else contract.infer_types

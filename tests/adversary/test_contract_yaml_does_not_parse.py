@@ -136,3 +136,54 @@ def test_a_broken_yaml_that_names_no_bronze_source_holds_nothing(
     assert "m.yml does not parse" in caplog.text
     assert _post(api, "t", b'{"n": "x"}\n').status_code == 422
     assert _post(api, "t", b'{"n": 1}\n').status_code == 202
+
+
+def test_a_yaml_broken_during_a_pass_holds_its_files(
+    one_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The YAML stops parsing after a pass has begun (its first look found the contracts
+    readable), before the file's reading asks for them: the file is held as at a pass's start
+    (named in the summary, tried again each second), not merely left for the loader's periodic
+    rescan a minute later. *Before:* (until session 13) it was left without a word in the
+    summary, and a running loader took it again only at its next rescan (60 s)."""
+    settings = one_lakehouse
+    declare(settings, "t", {"n": "bigint"})
+    _drop(settings, "t", "a.csv", b"n\n7\n")
+    reading = Loader._reading
+    broken = threading.Event()
+
+    def break_first(self: Loader, table: str):  # type: ignore[no-untyped-def]
+        if not broken.is_set():
+            broken.set()
+            _write(settings, BROKEN)
+        return reading(self, table)
+
+    monkeypatch.setattr(Loader, "_reading", break_first)
+    loader = Loader(settings)
+    loader._contracts.refresh_s = 0.0  # the change seen at once (a pass longer than 2 s)
+    summary = loader.load_pending()
+    assert broken.is_set()
+    assert [(h.table, h.file) for h in summary.held] == [("t", "a.csv")], summary
+    assert "t.yml does not parse" in summary.held[0].reason
+    assert not summary.loaded and not summary.quarantined
+    assert (raw_dir(settings, "t") / "a.csv").exists()
+
+    # a running loader: held, then loaded within seconds of the YAML parsing again
+    declare(settings, "t", {"n": "bigint"})  # readable again; broken anew by the next reading
+    broken.clear()
+    stop = threading.Event()
+    loader = Loader(settings)
+    loader._contracts.refresh_s = 0.0
+    worker = threading.Thread(target=loader.run, args=(stop,), daemon=True)
+    caplog.set_level(logging.WARNING, logger="loader.loading")
+    caplog.clear()  # the first part's words
+    worker.start()
+    try:
+        wait_for(lambda: "held in the landing zone" in caplog.text, 30, "the file held")
+        _write(settings, BROKEN.replace("[unclosed\n", "[{name: k}]\n"))
+        log = table_path(settings, "bronze", "t") / "_delta_log"
+        # under the rescan's 60 s: only the held files' retry (each second) can load it
+        wait_for(log.is_dir, 30, "the held file loaded")
+    finally:
+        stop.set()
+        worker.join(timeout=30)
