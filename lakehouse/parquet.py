@@ -75,8 +75,11 @@ def no_columns(rows: int) -> str | None:
 
 
 def open_file(source: Any, **options: Any) -> pq.ParquetFile:
-    """A Parquet file as the landing dialect reads it (INT96 in microseconds)."""
-    return pq.ParquetFile(source, coerce_int96_timestamp_unit=INT96_UNIT, **options)
+    """A Parquet file as the landing dialect reads it: INT96 in microseconds, and each page
+    that carries a CRC checked against it (a page whose bytes are not its writer's refuses the
+    file as one that does not parse, naming the page; pages without a CRC are read as they are)."""
+    options.setdefault("coerce_int96_timestamp_unit", INT96_UNIT)
+    return pq.ParquetFile(source, page_checksum_verification=True, **options)
 
 
 def _children(t: pa.DataType) -> list[tuple[str, pa.DataType]]:
@@ -371,26 +374,45 @@ def plain_batch(
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def _text_dictionaries(values: pa.Array, name: str) -> Iterator[tuple[str, pa.DictionaryArray]]:
+    """The dictionary arrays of text or bytes in ``values``, at any depth (a struct's fields,
+    a list's items, a map's keys and values), each named by its path (``n.b``, ``l[]``)."""
+    t = values.type
+    if isinstance(values, pa.ExtensionArray):
+        yield from _text_dictionaries(values.storage, name)
+    elif pa.types.is_dictionary(t):
+        if pa.types.is_binary(t.value_type) or pa.types.is_string(t.value_type):
+            yield name, values
+    elif pa.types.is_struct(t):
+        for field, child in zip(t, values.flatten(), strict=True):
+            yield from _text_dictionaries(child, f"{name}.{field.name}")
+    elif pa.types.is_map(t):
+        entries = _entries(values).flatten()
+        yield from _text_dictionaries(entries.field(0), f"{name}.key")
+        yield from _text_dictionaries(entries.field(1), f"{name}.value")
+    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        yield from _text_dictionaries(values.flatten(), f"{name}[]")
+
+
 def decoded_too_large(batch: pa.RecordBatch) -> str | None:
-    """Why a batch read cannot be held, or None: a top-level dictionary of text or bytes whose
-    values, one per record, hold 2 GiB or more (a dictionary keeps one 64 KiB value once;
+    """Why a batch read cannot be held, or None: a dictionary of text or bytes, at any depth
+    (a column, a struct's field, a list's items, a map's keys or values), whose values, one
+    per value it indexes, hold 2 GiB or more (a dictionary keeps one 64 KiB value once;
     decoded, as bronze stores it, each record holds its copy, past one Arrow array), counted
     from the dictionary's value lengths without decoding. The API (413) and the loader
-    (``too_large``) refuse such a file, before decoding."""
-    for name, values in zip(batch.schema.names, batch.columns, strict=True):
-        t = values.type
-        if not pa.types.is_dictionary(t) or not (
-            pa.types.is_binary(t.value_type) or pa.types.is_string(t.value_type)
-        ):
-            continue
-        lengths = pc.binary_length(values.dictionary)
-        size = pc.sum(pc.take(lengths, values.indices)).as_py() or 0
-        if size >= _ARRAY_BYTES:
-            return (
-                f"column {name!r}: {len(values):,} records (one read of read_batch_rows) hold "
-                f"{size:,} bytes of its dictionary's values decoded, more than one Arrow array "
-                "holds (2 GiB); bronze does not load values this large"
-            )
+    (``too_large``) refuse such a file, before decoding. *Before:* (until session 13) only a
+    top-level dictionary was counted (review finding revl 01)."""
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        for path, values in _text_dictionaries(column, name):
+            lengths = pc.binary_length(values.dictionary)
+            size = pc.sum(pc.take(lengths, values.indices)).as_py() or 0
+            if size >= _ARRAY_BYTES:
+                return (
+                    f"column {path!r}: {len(values):,} values ({batch.num_rows:,} records, one"
+                    f" read of read_batch_rows) hold {size:,} bytes of its dictionary's values"
+                    " decoded, more than one Arrow array holds (2 GiB); bronze does not load"
+                    " values this large"
+                )
     return None
 
 
@@ -1192,8 +1214,8 @@ def int96_refusal(source: Any) -> Refusal | None:
     whose two readings disagree refuses the file
     (legacy files only pay)."""
     micro = open_file(source)
-    milli = pq.ParquetFile(source, coerce_int96_timestamp_unit="ms")
-    nano = pq.ParquetFile(source, coerce_int96_timestamp_unit="ns")
+    milli = open_file(source, coerce_int96_timestamp_unit="ms")
+    nano = open_file(source, coerce_int96_timestamp_unit="ns")
     schema = milli.schema
     names = milli.schema_arrow.names
     leaves = [
