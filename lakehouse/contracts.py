@@ -229,6 +229,14 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
                 description=str(col.get("description") or ""),
             )
         )
+    listed = {column.name for column in columns}
+    # a key the table does not list under ``columns:`` (dbt's sources need not list any) is a
+    # required column of no declared type, as if listed
+    columns += [
+        Column(name=k, data_type=None, required=True)
+        for k in dict.fromkeys(primary_key)
+        if k not in listed
+    ]
     policy = meta.get("on_mismatch")
     infer = meta.get("infer_types")
     skip = meta.get("skip_lines")

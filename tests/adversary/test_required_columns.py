@@ -91,3 +91,35 @@ def test_required_values_present_load(module_lakehouse: Settings, policy: str) -
         assert [(r["a"], r["_rescued_data"]) for r in outcome.loaded_rows or []] == [
             (None, '{"a": "x"}')
         ]
+
+
+_KEY_ONLY = {
+    "list": "meta: {primary_key: [id]}",
+    "string": "meta: {primary_key: id}",
+    "config-meta": "config: {meta: {primary_key: [id]}}",
+    "another-column-listed": "meta: {primary_key: [id]}\n        columns:\n          - name: v",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "line"), [(b"id,v\n,1\n2,3\n", 2), (b"v\n1\n", None)], ids=["null", "absent"]
+)
+@pytest.mark.parametrize("meta", sorted(_KEY_ONLY))
+def test_a_primary_key_not_listed_as_a_column_is_required(
+    module_lakehouse: Settings, meta: str, data: bytes, line: int | None
+) -> None:
+    """dbt's sources need not list their columns: a ``meta.primary_key`` column the contract
+    does not list under ``columns:`` is required as a listed one is. *Before:* (until session
+    13) it was not required at all: a null key or a file without the key column got 202 and
+    loaded (review finding revc 07)."""
+    table = f"k_{meta.replace('-', '_')}_{line or 0}"
+    (module_lakehouse.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        {_KEY_ONLY[meta]}\n"
+    )
+    outcome = run(module_lakehouse, [(table, "f.csv", data)], rows=False)[table]
+    assert outcome.api_status == 422, (outcome.api_status, outcome.api_detail)
+    assert "'id'" in str(outcome.api_detail), outcome.api_detail
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "required", refused
+    assert "'id'" in refused["reason"], refused
