@@ -23,6 +23,7 @@ repeatedly: :class:`ContractStore` re-reads the YAML only when a file changed, a
 
 from __future__ import annotations
 
+import codecs
 import logging
 import threading
 import time
@@ -369,9 +370,29 @@ def _reason(exc: Exception) -> str:
 
 def _may_declare_bronze(text: str) -> bool:
     """Whether a YAML text could name the ``bronze`` source: it holds the word, or an escape
-    (a double-quoted ``"\\x62ronze"``) that could spell it. A file that does neither declares
-    no bronze table whatever else it says, so its parse error holds no table back."""
-    return SOURCE_NAME in text or "\\" in text
+    (a double-quoted ``"\\x62ronze"``) that could spell it, or a NUL (no YAML holds one: the
+    file is UTF-16 or UTF-32 text read as UTF-8, its letters apart, ``b\\0r\\0o\\0...``). A
+    file that does none of these declares no bronze table whatever else it says, so its parse
+    error holds no table back. *Before:* (until session 13) a UTF-16 file declaring the source
+    was taken for one naming none, and its contract vanished without a word (revl 07)."""
+    return SOURCE_NAME in text or "\\" in text or "\0" in text
+
+
+_WIDE_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _not_utf8(data: bytes, at: int) -> str:
+    """Why a YAML file's bytes are no text dbt reads: not UTF-8 at byte ``at``, and the
+    encoding its byte-order mark names, if it has one (Windows tools save UTF-16 so)."""
+    for mark, name in _WIDE_MARKS:
+        if data.startswith(mark):
+            return f"not UTF-8 at byte {at}: {name} text (its byte-order mark); save it as UTF-8"
+    return f"not UTF-8 at byte {at}"
 
 
 def read_contracts(settings: Settings) -> Contracts:
@@ -394,7 +415,7 @@ def read_contracts(settings: Settings) -> Contracts:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:  # it may hold anything, if it may name the source
             if _may_declare_bronze(data.decode("utf-8", "replace")):
-                unreadable.append(Unreadable(shown, f"not UTF-8 at byte {exc.start}"))
+                unreadable.append(Unreadable(shown, _not_utf8(data, exc.start)))
             else:
                 log.warning(
                     "%s is not UTF-8 at byte %d; it names no bronze source, so no contract is lost",

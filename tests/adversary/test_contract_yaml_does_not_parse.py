@@ -187,3 +187,33 @@ def test_a_yaml_broken_during_a_pass_holds_its_files(
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+_DECLARING = (
+    "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n        columns:\n"
+    "          - {name: n, data_type: bigint, tests: [not_null]}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [("utf-16", "UTF-16 text"), ("utf-32", "UTF-32 text"), ("utf-16-be", "#x0000")],
+)
+def test_a_utf16_yaml_declaring_the_source_holds_the_files(
+    one_lakehouse: Settings, api: httpx.Client, encoding: str, said: str
+) -> None:
+    """A dbt YAML saved as UTF-16 or UTF-32 (PowerShell 5's ``>``, Notepad's "Unicode") that
+    declares the ``bronze`` source does not parse (dbt reads YAML as UTF-8), and may declare
+    any table: held like any such file, its encoding named when its byte-order mark says it.
+    *Before:* (until session 13) its letters, NULs apart (``b\\0r\\0o...``), were taken for a
+    file naming no source: the contract vanished without a word, a text in the ``bigint`` and a
+    row without the ``not_null`` column got 202 and loaded (review finding revl 07)."""
+    settings = one_lakehouse
+    (settings.dbt_project_dir / "models" / "t.yml").write_bytes(_DECLARING.encode(encoding))
+    r = _post(api, "t", b'{"n": "x"}\n')
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert "t.yml" in r.json()["detail"] and said in r.json()["detail"], r.json()["detail"]
+    _drop(settings, "t", "a.csv", b"m\n1\n")
+    summary = Loader(settings).load_pending()
+    assert [h.file for h in summary.held] == ["a.csv"], summary
+    assert not summary.loaded and not summary.quarantined
