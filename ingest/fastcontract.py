@@ -118,6 +118,8 @@ def value_pattern(data_type: str) -> str | None:
         )
     elif t in dialect.SHAPED_TEXT:  # a string of the shape (an escape: the exact check)
         return f'"(?:{dialect.CANONICAL[t]})"'
+    elif t == dialect.BYTES:  # any JSON string (its UTF-8 bytes); raw JSON holds no NUL
+        return '"[^\\x00]*"'
     else:
         return None
     return number  # a JSON string is no number (dialect.takes_json_string)

@@ -635,6 +635,9 @@ def _parquet_schema(
                 errors.append(record_error(None, column.name, "required column missing", "missing"))
             continue
         typ = schema.field(column.name).type
+        if column.data_type and dialect.type_name(column.data_type) == dialect.BYTES:
+            errors += _bytes_column(column, typ, (written or schema).field(column.name).type)
+            continue
         if column.data_type and checked(column.data_type):
             if not _kept(typ, column.data_type):
                 # by value, as the loader meets it: each value's text (parquet.value_texts) and
@@ -660,6 +663,16 @@ def _parquet_schema(
             msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
     return text_columns
+
+
+def _bytes_column(column: Column, typ: pa.DataType, shown: pa.DataType) -> list[dict[str, Any]]:
+    """A Parquet column declared ``BLOB`` (``dialect.BYTES``): its bytes are kept as written, a
+    text is its UTF-8 bytes (every value fits); any other type is the loader's mismatch at its
+    every value (``parquet.text_or_bytes``)."""
+    if parquet.text_or_bytes(typ):
+        return []
+    msg = misfit_message(f"column type {shown}", str(column.data_type))
+    return [record_error(None, column.name, msg, "type_error")]
 
 
 def _kept(typ: pa.DataType, data_type: str) -> bool:

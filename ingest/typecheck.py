@@ -225,6 +225,11 @@ def misfit_message(
         return f"{shown} is not a JSON object, which a struct column takes (docs/loading.md, Types)"
     if t == parquet.UNFIT:
         return f"{shown} does not fit a list or map column: only null does (docs/loading.md, Types)"
+    if t == dialect.BYTES:
+        return (
+            f"{shown} does not fit BLOB: a bytes column takes bytes, and a text as its UTF-8"
+            " bytes, only (docs/loading.md, Types)"
+        )
     return f"{shown} does not fit {dialect.type_name(data_type)} exactly (docs/loading.md, Types)"
 
 
@@ -235,6 +240,7 @@ def checked(data_type: str) -> bool:
         t in dialect.INT_RANGES
         or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
         or t in dialect.SHAPED_TEXT
+        or t == dialect.BYTES
         or dialect.decimal_params(t) is not None
         or t in (parquet.OBJECT, parquet.UNFIT)
     )

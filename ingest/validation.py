@@ -215,6 +215,8 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
             bad = pc.and_(pc.invert(ok), pc.is_valid(ok))
             if nested or not dialect.takes_json_string(column.data_type):  # "5" is no number
                 bad = pc.or_(bad, quoted)
+            if dialect.type_name(column.data_type) == dialect.BYTES:  # 5 is no text of bytes
+                bad = pc.or_(bad, pc.and_(pc.invert(quoted), pc.is_valid(texts)))
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
                 value = bytes(raws[i]).decode()
                 why = None if whys is None or quoted[i].as_py() else whys[i]

@@ -529,8 +529,10 @@ NESTED_RULES = frozenset({parquet.OBJECT, parquet.UNFIT})
 def _table_rule(column: Column, stored: pa.DataType | None) -> str | None:
     """The table's rule for ``column`` when it is not the declared type's (None: it is, or
     every value of the declared type fits the table's column)."""
-    if stored is None or column.data_type is None or pa.types.is_string(stored):
+    if stored is None or column.data_type is None:
         return None
+    if pa.types.is_string(stored):  # takes any text; bytes only where they are UTF-8 text
+        return "VARCHAR" if dialect.type_name(column.data_type) == dialect.BYTES else None
     if pa.types.is_nested(stored):  # a struct takes objects only, a list or map only null
         return parquet.OBJECT if pa.types.is_struct(stored) else parquet.UNFIT
     rule = parquet.column_rule(stored, column.data_type)

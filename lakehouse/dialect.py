@@ -760,7 +760,17 @@ TYPE_ALIASES = {
     "BPCHAR": "VARCHAR",
     "DATETIME": "TIMESTAMP",
     "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+    "BYTEA": "BLOB",
+    "VARBINARY": "BLOB",
+    "BINARY": "BLOB",
+    "BYTES": "BLOB",
 }
+#: The type of bytes (DuckDB's ``BLOB``; ``bytea``, ``varbinary``, ``binary``, ``bytes``),
+#: stored as Delta ``binary``: it holds bytes as they are, and a text (a CSV field, a JSON
+#: string, a Parquet string) as its UTF-8 bytes, exactly; any other value (a JSON number,
+#: ``true``, an object or array; a Parquet number, date, list, ...) is a mismatch: its bytes
+#: would be a guess at an encoding (docs/loading.md, Types).
+BYTES = "BLOB"
 _DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
 

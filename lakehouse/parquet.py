@@ -2065,6 +2065,7 @@ def storage_type(data_type: str) -> pa.DataType:
         "DATE": pa.date32(),
         "TIMESTAMP": pa.timestamp("us", tz="UTC"),
         "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        dialect.BYTES: pa.binary(),
     }
     return simple.get(t, pa.string())
 
@@ -2112,6 +2113,8 @@ def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
         return rule
     t = dialect.type_name(declared)
     if t == "TIMESTAMPTZ" and rule == "TIMESTAMP":
+        return t
+    if t == dialect.BYTES and stored == pa.binary():  # a bytes column declared so
         return t
     if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
         return t if stored != pa.string() or t in dialect.SHAPED_TEXT else rule
@@ -2195,6 +2198,8 @@ def widens_to(source: pa.DataType, target: pa.DataType) -> bool:
         return bool(pa.types.is_float32(target) and source.bit_width <= 16)
     if pa.types.is_float32(source):
         return bool(pa.types.is_float64(target))
+    if pa.types.is_fixed_size_binary(source):  # bytes of one length are bytes
+        return bool(pa.types.is_binary(target))
     if pa.types.is_struct(source) and pa.types.is_struct(target):
         # every field of the file's struct in the table's (by its exact name), widening to it;
         # a field the table's struct has and the file's lacks is null (Arrow's cast by name)
@@ -2225,6 +2230,23 @@ def kept_as_written(t: pa.DataType, target: pa.DataType, rule: str) -> bool:
     except TooManyDigits:
         return False
     return widens_to(source, target) and held_by_type(t, rule) and _shaped_by_type(t, rule)
+
+
+def text_or_bytes(t: pa.DataType) -> bool:
+    """Whether a Parquet column of type ``t`` holds text or bytes (a dictionary of either too):
+    the only values a ``BLOB`` column takes (``dialect.BYTES``: text as its UTF-8 bytes); a
+    number, date, list, ... is a mismatch there, value by value."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return bool(
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_binary_view(t)
+        or pa.types.is_fixed_size_binary(t)
+    )
 
 
 def _shaped_by_type(t: pa.DataType, rule: str) -> bool:

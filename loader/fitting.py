@@ -804,7 +804,6 @@ class Typer:
     def _typed(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         """A column's typed values, and the mask of the values that did not fit (None: all
         did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
-        structs = values = None
         if (
             self.json
             and not self.literal_numbers
@@ -814,15 +813,7 @@ class Typer:
             ints = _json_ints(text)
             if ints is not None:
                 return ints, None  # every value fits
-        if plan.data_type == OBJECT:
-            try:
-                structs, fit = nested.structs(text.to_pylist(), plan.stored)
-            except nested.RepeatedKey as exc:  # docs/loading.md: a repeated key refuses the file
-                where = f"record {self.rows + exc.index + 1}, column {plan.name!r}"
-                raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc
-            ok = pa.array(fit, pa.bool_())
-        else:
-            ok, values = fits_and_values(text, plan.data_type)
+        ok, values, final = self._fit(plan, text)
         wrong = pc.invert(pc.fill_null(ok, True))
         if not pc.any(wrong).as_py():
             wrong = None
@@ -836,11 +827,45 @@ class Typer:
             raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong
-        if structs is not None:
-            return structs, wrong
+        if final and values is not None:
+            return values, wrong  # null where a value did not fit
         if values is not None and wrong is None and values.type == plan.stored:
             return values, wrong  # cast already, every value fits
         return cast(text, plan.data_type, ok), wrong
+
+    def _fit(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None, bool]:
+        """Which values fit the column's rule; the values made on the way (None: none), and
+        whether they are the column's values (null where a value did not fit: a struct's, a
+        ``BLOB``'s) or, for a date or timestamp, its values cast before knowing which fit."""
+        if plan.data_type == OBJECT:
+            try:
+                structs, fit = nested.structs(text.to_pylist(), plan.stored)
+            except nested.RepeatedKey as exc:  # docs/loading.md: a repeated key refuses the file
+                where = f"record {self.rows + exc.index + 1}, column {plan.name!r}"
+                raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc
+            return pa.array(fit, pa.bool_()), structs, True
+        if plan.data_type == dialect.BYTES:
+            return *self._bytes(plan, text), True
+        return *fits_and_values(text, plan.data_type), False
+
+    def _bytes(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """Which values a ``BLOB`` column takes (``dialect.BYTES``), and the bytes stored: a
+        text as its UTF-8 bytes, exactly (a CSV field, a JSON string's characters, a Parquet
+        string); a JSON value that is no string, and a Parquet value that is neither text nor
+        bytes (a number, a date, a list, ...), is a mismatch (null here). Parquet bytes are
+        kept as written before this (``parquet.kept_as_written``)."""
+        valid = pc.is_valid(text)
+        none = pa.scalar(None, pa.bool_())
+        if self.json:  # JSON text: a string's characters; anything else is no text of bytes
+            ok = pc.fill_null(starts_with_byte(text, _QUOTE), False)
+            text = json_text(pc.if_else(ok, text, pa.scalar(None, _STRING)))
+        elif plan.via_text is not None and not parquet.text_or_bytes(plan.via_text):
+            ok = pc.if_else(valid, False, none)
+        else:
+            ok = valid
+        ok = pc.if_else(valid, ok, none)
+        taken = pc.if_else(pc.fill_null(ok, False), text, pa.scalar(None, _STRING))
+        return ok, pc.cast(taken, pa.binary())
 
     def _rescue(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> pa.Array:
         """``_rescued_data`` for a batch: per row a JSON object of the values that did not fit."""
