@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
-from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
+from ingest.typecheck import checked_text, fits_array, misfit_message, object_misfits
 from ingest.validation import (
     BodyError,
     RecordsError,
@@ -261,7 +261,7 @@ def _misfits(
     if column.required and array.null_count:
         for i in pc.indices_nonzero(pc.is_null(array)).to_pylist()[:limit]:
             errors.append(record_error(offset + i, column.name, "required", "missing"))
-    if column.data_type and checked(column.data_type):
+    if column.data_type and checked_text(column.data_type):
         whys = None
         if column.struct is not None:  # a JSON object whose fields fit, as the loader's
             whys = object_misfits(array, column.struct)
@@ -577,7 +577,7 @@ def _check_csv(
     columns = [
         c
         for c in contract.columns
-        if c.name in layout.header and (c.required or (c.data_type and checked(c.data_type)))
+        if c.name in layout.header and (c.required or (c.data_type and checked_text(c.data_type)))
     ]
     block = CHUNK
     while columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
@@ -638,7 +638,7 @@ def _parquet_schema(
         if column.data_type and dialect.type_name(column.data_type) == dialect.BYTES:
             errors += _bytes_column(column, typ, (written or schema).field(column.name).type)
             continue
-        if column.data_type and checked(column.data_type):
+        if column.data_type and checked_text(column.data_type):
             if not _kept(typ, column.data_type):
                 # by value, as the loader meets it: each value's text (parquet.value_texts) and
                 # the rule (integers beyond the declared range, a double into REAL, an int64

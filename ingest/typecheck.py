@@ -67,6 +67,11 @@ def _per_distinct(values: pa.Array, check: Callable[[pa.Array], pa.Array]) -> pa
     return pc.fill_null(pc.take(check(encoded.dictionary), encoded.indices), False)
 
 
+def _json_values(texts: pa.Array) -> pa.Array:
+    """Per text, whether it is one JSON value (``dialect.json_value``: a ``json`` column)."""
+    return pa.array([dialect.json_value(t) for t in texts.to_pylist()], pa.bool_())
+
+
 def _objects(texts: pa.Array) -> pa.Array:
     """Per JSON text, whether it is an object."""
     found = []
@@ -192,6 +197,8 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
         result = _fits_timestamp(texts, t)
     elif t in dialect.SHAPED_TEXT:  # TIME, UUID: kept as text of the type's shape
         result = _matches(texts, dialect.CANONICAL[t])
+    elif t == dialect.JSON_TEXT:  # a CSV field's or a Parquet value's text: one JSON value
+        result = _per_distinct(texts, _json_values)
     elif t == parquet.OBJECT:  # bronze's struct column: a JSON object
         result = _per_distinct(texts, _objects)
     elif t == parquet.UNFIT:  # bronze's list or map column: no text joins it, only null
@@ -230,11 +237,24 @@ def misfit_message(
             f"{shown} does not fit BLOB: a bytes column takes bytes, and a text as its UTF-8"
             " bytes, only (docs/loading.md, Types)"
         )
+    if t == dialect.JSON_TEXT:
+        return (
+            f"{shown} does not fit JSON: the text is not one JSON value (RFC 8259), which a"
+            " json column holds (docs/loading.md, Declared types win)"
+        )
     return f"{shown} does not fit {dialect.type_name(data_type)} exactly (docs/loading.md, Types)"
 
 
+def checked_text(data_type: str) -> bool:
+    """Whether ``data_type`` constrains a CSV field's or a Parquet value's text: a checked type
+    (:func:`checked`), or ``json`` (one JSON value; any value of a JSON file fits it, as its
+    JSON text)."""
+    return checked(data_type) or dialect.type_name(data_type) == dialect.JSON_TEXT
+
+
 def checked(data_type: str) -> bool:
-    """Whether ``data_type`` constrains text (a type kept as text holds any)."""
+    """Whether ``data_type`` constrains a JSON value (a type kept as text holds any; ``json``
+    any JSON value, as its JSON text)."""
     t = dialect.type_name(data_type)
     return (
         t in dialect.INT_RANGES
@@ -246,4 +266,4 @@ def checked(data_type: str) -> bool:
     )
 
 
-__all__ = ["checked", "first_misfit", "fits_array", "misfit_message"]
+__all__ = ["checked", "checked_text", "first_misfit", "fits_array", "misfit_message"]

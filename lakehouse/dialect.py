@@ -73,7 +73,9 @@ beyond that text); only booleans: BOOLEAN; only objects: a STRUCT whose fields f
 rule (a field without a value is VARCHAR; no keys: JSON text); arrays, or a mix of kinds:
 VARCHAR of each value's text (:func:`json_column_type`). A key may be missing from some objects
 (null there); keys of all objects make the columns. A JSON string fits only text, date and
-timestamp columns; a number only number or text columns.
+timestamp columns; a number only number or text columns. A column declared ``json`` holds
+JSON text: a JSON value's JSON text as read (a string with its quotes), a CSV field or a
+Parquet string as the text itself, which must be one JSON value (:func:`json_value`).
 
 **Declared types win.** A column declared in the table's contract (``data_type`` in the dbt
 ``bronze`` source) is read with that type; a column the table already has keeps its type. A
@@ -719,6 +721,10 @@ CANONICAL: dict[str, str] = {
 #: Types bronze stores as text (Delta has no time-of-day or UUID type) whose values must still
 #: have the type's shape (:data:`CANONICAL`): the text is kept as written.
 SHAPED_TEXT = frozenset({"TIME", "UUID"})
+#: A type bronze stores as text that holds JSON text in every row (docs/loading.md, Declared
+#: types win): a JSON file's value as its JSON text (a string with its quotes), a CSV field or
+#: a Parquet string as the text itself, which must be one JSON value (:func:`json_value`).
+JSON_TEXT = "JSON"
 _RE = {k: re.compile(v) for k, v in CANONICAL.items()}
 
 #: Inference tries these in order; the first that every value fits is the column's type.
@@ -879,7 +885,44 @@ def fits(text: str, data_type: str) -> bool:
         return _valid_date(text[:10]) and instant_in_range(text)
     if t in SHAPED_TEXT:
         return bool(_RE[t].fullmatch(text))
+    if t == JSON_TEXT:
+        return json_value(text)
     return True
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is no JSON")
+
+
+def json_value(text: str) -> bool:
+    """Whether ``text`` is one JSON value (RFC 8259: JSON whitespace around it allowed), as a
+    column declared ``json`` takes a CSV field or a Parquet string: not ``NaN``/``Infinity``,
+    a control character in a string, a string escaping half a surrogate pair (DuckDB's JSON
+    reader refuses it, as it refuses such a JSON file), nor nested deeper than
+    :data:`MAX_JSON_DEPTH` (the JSON records' limit: a recursive parser's reach depends on the
+    stack in use, so the API and the loader would disagree). Any number's literal is one
+    (``1e400``, a thousand digits: no value is made of it)."""
+    if "[" in text or "{" in text:
+        if json_depth(text.encode("utf-8", "surrogatepass")) > MAX_JSON_DEPTH:
+            return False
+    try:
+        value = json.loads(text, parse_int=str, parse_float=str, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return False
+    if "\\" in text and _lone_surrogate(value):
+        return False
+    return True
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate (from an escape: ``"\\ud800"``)."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    return False
 
 
 _OFFSET_AT_END = re.compile(r"([+-])([0-9]{2}):([0-9]{2})$")

@@ -2117,7 +2117,8 @@ def column_rule(stored: pa.DataType, declared: str | None) -> str | None:
     if t == dialect.BYTES and stored == pa.binary():  # a bytes column declared so
         return t
     if storage_type(t) == stored and rule is not None and dialect.decimal_params(t) is None:
-        return t if stored != pa.string() or t in dialect.SHAPED_TEXT else rule
+        shaped = t in dialect.SHAPED_TEXT or t == dialect.JSON_TEXT
+        return t if stored != pa.string() or shaped else rule
     return rule
 
 
@@ -2261,4 +2262,6 @@ def _shaped_by_type(t: pa.DataType, rule: str) -> bool:
         return bool(pa.types.is_time(t))
     if shaped == "UUID":
         return isinstance(t, pa.UuidType)
+    if shaped == dialect.JSON_TEXT:  # a string must be one JSON value; a number, a date ...
+        return False  # ... by its text, a nested value its JSON text: each judged
     return True

@@ -12,7 +12,8 @@ a good file):
   ``quarantine`` (:class:`Mismatch`).
 
 JSON values arrive as JSON text (a string quoted, so ``"5"`` never passes for the number 5);
-a column that keeps text stores a string's characters (:func:`json_text`).
+a column that keeps text stores a string's characters (:func:`json_text`), a column declared
+``json`` each value's JSON text as read (a CSV field or a Parquet string must be one JSON value).
 """
 
 from __future__ import annotations
@@ -308,9 +309,27 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
         utc = pa.timestamp("us", tz="UTC")
         ok, values = _castable(_with_offset(text), utc, pc.fill_null(ok, False), t)
         ok = _instants_held(ok, values)
-    else:  # text: TIME and UUID of the type's shape (dialect.SHAPED_TEXT), any other any text
-        ok = _match(text, dialect.CANONICAL[t]) if t in dialect.SHAPED_TEXT else valid
+    else:
+        ok = _text_fits(text, t, valid)
     return pc.if_else(valid, pc.fill_null(ok, False), pa.scalar(None, pa.bool_())), values
+
+
+def _text_fits(text: pa.Array, t: str, valid: pa.Array) -> pa.Array:
+    """Whether each text fits a type bronze keeps as text: ``TIME`` and ``UUID`` of the type's
+    shape (``dialect.SHAPED_TEXT``), ``JSON`` one JSON value, any other any text."""
+    if t in dialect.SHAPED_TEXT:
+        return _match(text, dialect.CANONICAL[t])
+    if t == dialect.JSON_TEXT:
+        return _json_values(text)
+    return valid
+
+
+def _json_values(text: pa.Array) -> pa.Array:
+    """Whether each text is one JSON value (``dialect.json_value``), judged once per distinct
+    text (null where the text is null)."""
+    distinct = pc.unique(text.drop_null() if text.null_count else text)
+    ok = pa.array([dialect.json_value(t) for t in distinct.to_pylist()], pa.bool_())
+    return pc.take(ok, pc.index_in(text, distinct))
 
 
 def _instants_held(ok: pa.Array, values: pa.Array | None) -> pa.Array:
@@ -745,19 +764,32 @@ class Typer:
         strings = self.shortcuts and lead is not None and _only_strings(lead)  # nothing nested
         if self.json and not self.literal_numbers and not strings:
             _no_nested_decimal_numbers(text, lead)
-        if self.json and not strings and not self._still_json(plan):
-            _no_repeated_keys(text, lead, plan.name, self.rows)  # stored as text: both keys
         sent = text  # a JSON column's values as JSON text: rescued so, keeping their kind
         if self.json and not self._still_json(plan):
-            if not self.literal_numbers and not strings:
-                _no_decimal_numbers(text, lead)
-            text = json_text(text, lead, strings=strings)
+            text = self._stored_text(plan, text, lead, strings)
+            if plan.data_type == dialect.JSON_TEXT:  # every JSON value is one: none to judge
+                return text, None
         if not plan.typed:
             return text, None
         if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
             return cast(text, plan.data_type), None
         typed, wrong = self._typed(plan, text)
         return typed, None if wrong is None else (plan, wrong, sent)
+
+    def _stored_text(
+        self, plan: ColumnPlan, text: pa.Array, lead: pa.Array | None, strings: bool
+    ) -> pa.Array:
+        """A JSON file's column of :data:`_TEXT_RULES` as the text it stores: a string's
+        characters, or for a column declared ``json`` each value's JSON text as read (a string
+        with its quotes: ``"5"`` and ``5`` stay apart). A value stored as text keeps both of
+        a key it repeats, and a number's literal (else the file is read again keeping it)."""
+        if not strings:
+            _no_repeated_keys(text, lead, plan.name, self.rows)  # stored as text: both keys
+            if not self.literal_numbers:
+                _no_decimal_numbers(text, lead)
+        if plan.data_type == dialect.JSON_TEXT:
+            return text
+        return json_text(text, lead, strings=strings)
 
     def _without_text(
         self, plan: ColumnPlan, values: pa.Array, text: pa.Array, no_text: pa.Array
@@ -996,8 +1028,9 @@ def _only_strings(lead: pa.Array) -> bool:
     return low == _QUOTE and high == _QUOTE
 
 
-#: Rules whose column stores a JSON string's characters (not its JSON text).
-_TEXT_RULES = frozenset({*dialect.JSON_STRING_TYPES, UNFIT})
+#: Rules whose column stores a JSON value's text, not the JSON text a rule reads on: a JSON
+#: string's characters, or (``JSON``) the value's JSON text as read, its quotes kept.
+_TEXT_RULES = frozenset({*dialect.JSON_STRING_TYPES, UNFIT, dialect.JSON_TEXT})
 
 
 _QUOTE, _BRACE, _BRACKET = ord('"'), ord("{"), ord("[")
@@ -1215,7 +1248,8 @@ def plan_columns(
         elif name in declared:
             data_type = dialect.type_name(declared[name])
             stored = storage_type(data_type)
-            rule = data_type if stored != _STRING or data_type in dialect.SHAPED_TEXT else "VARCHAR"
+            shaped = data_type in dialect.SHAPED_TEXT or data_type == dialect.JSON_TEXT
+            rule = data_type if stored != _STRING or shaped else "VARCHAR"
             plans.append(ColumnPlan(name, rule, "declared", stored))
         elif infer:
             data_type = inferred(name)
