@@ -20,10 +20,26 @@ from lakehouse.formats import (
     gzip_refusal,
     inflate,
     known_suffixes,
+    media_kind,
 )
 
-#: Media types of a ``/records`` body → NDJSON (True) or a JSON array / object (False).
+#: Media types of a ``/records`` body → NDJSON (True) or a JSON array / object (False); any
+#: ``type/name+json`` besides is JSON (:func:`record_type`).
 RECORD_TYPES = {m: k == "ndjson" for m, k in MEDIA_TYPES.items() if FORMATS[k].records}
+
+
+def record_type(media: str) -> bool:
+    """Whether a ``/records`` body of ``media`` is NDJSON (True) or JSON (False: an array of
+    objects, one object, or objects one after another; a ``+json`` type too, RFC 6839); 415
+    for a type that names no records format."""
+    kind = media_kind(media)
+    if kind is None or not FORMATS[kind].records:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"unsupported media type {media!r}: one of {', '.join(RECORD_TYPES)}, or a type"
+            " with the +json suffix (RFC 6839: application/ld+json, application/vnd.api+json)",
+        )
+    return kind == "ndjson"
 
 
 def too_large(what: str, limit: int, setting: str) -> HTTPException:
@@ -142,12 +158,13 @@ def check_file_name(name: str) -> str:
 def file_kind(media: str, file_name: str | None, *, encoded: bool) -> FileFormat:
     """The landed format from the media type and the file name; 415 when unknown or in conflict."""
     by_name = from_name(file_name) if file_name else None
-    by_type = MEDIA_TYPES.get(media)
+    by_type = media_kind(media)
     if by_type is None and media not in GENERIC_MEDIA_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"unsupported media type {media!r}: one of {', '.join(sorted(MEDIA_TYPES))}, "
-            "or application/octet-stream with a file name",
+            "a type with the +json suffix (RFC 6839), or application/octet-stream with a"
+            " file name",
         )
     if file_name and by_name is None:
         raise HTTPException(

@@ -6,7 +6,9 @@ the same name, and a name the loader does not read is refused by the API.
 
 - ``csv``: ``.csv``; ``text/csv``, ``application/csv``
 - ``tsv``: ``.tsv``; ``text/tab-separated-values``
-- ``json`` (an array of objects, or one object): ``.json``; ``application/json``
+- ``json`` (an array of objects, or one object): ``.json``; ``application/json``, and any
+  media type with the ``+json`` structured syntax suffix (RFC 6839: ``application/ld+json``,
+  ``application/vnd.api+json``; :func:`media_kind`)
 - ``ndjson``: ``.ndjson``, ``.jsonl``; ``application/x-ndjson``, ``application/ndjson``,
   ``application/jsonl``, ``application/x-jsonlines``
 - ``parquet``: ``.parquet``; ``application/vnd.apache.parquet``, ``application/parquet``,
@@ -83,6 +85,24 @@ MEDIA_TYPES: dict[str, Kind] = {m: f.kind for f in FORMATS.values() for m in f.m
 GENERIC_MEDIA_TYPES = frozenset(
     {"application/octet-stream", "application/gzip", "application/x-gzip"}
 )
+#: The structured syntax suffix of a media type that is JSON (RFC 6839, 3.1).
+JSON_SUFFIX = "+json"
+
+
+def media_kind(media: str) -> Kind | None:
+    """The format a (lower-cased) media type names, or None: one of :data:`MEDIA_TYPES`, or
+    ``type/name+json`` (RFC 6839: its suffix says the body is JSON, a JSON text as
+    ``application/json``'s, never NDJSON). ``text/json`` is no registered type (RFC 8259
+    registers ``application/json`` alone) and names none."""
+    found = MEDIA_TYPES.get(media)
+    if found is not None:
+        return found
+    _, slash, subtype = media.partition("/")
+    if slash and subtype.endswith(JSON_SUFFIX) and len(subtype) > len(JSON_SUFFIX):
+        return "json"
+    return None
+
+
 #: ``Content-Encoding`` values → gzipped or not (the only two there are).
 CONTENT_ENCODINGS: dict[str, bool] = {"": False, "identity": False, "gzip": True, "x-gzip": True}
 

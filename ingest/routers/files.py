@@ -43,7 +43,7 @@ from ingest.landing import Landing
 from ingest.routers.records import IdempotencyKey, TablePath
 from ingest.schemas import Accepted, errors
 from ingest.validation import BodyError, RecordsError
-from lakehouse.formats import MEDIA_TYPES, FileFormat
+from lakehouse.formats import FileFormat, media_kind
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -98,7 +98,7 @@ def _browser_label(part_type: str, name: str | None) -> str:
     ``text/plain``, ``text/x-csv``) is ``application/octet-stream`` when the part has a file
     name, which then tells the format (a name the API cannot read is still 415). A type naming
     a format must agree with the name, as for a raw body."""
-    if name is not None and part_type not in MEDIA_TYPES:
+    if name is not None and media_kind(part_type) is None:
         return "application/octet-stream"
     return part_type
 

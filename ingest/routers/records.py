@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -19,7 +19,7 @@ from ingest.accept import (
     status_url,
 )
 from ingest.auth import PrincipalDep, require
-from ingest.bodies import RECORD_TYPES, check_charset, gzipped, media_type, read_limited
+from ingest.bodies import check_charset, gzipped, media_type, read_limited, record_type
 from ingest.deps import AppContext, ContextDep
 from ingest.filecheck import FileError
 from ingest.landing import Landing, land_bytes
@@ -164,12 +164,7 @@ async def post_records(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     media, params = media_type(request)
-    if media not in RECORD_TYPES:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"unsupported media type {media!r}: one of {', '.join(RECORD_TYPES)}",
-        )
-    ndjson = RECORD_TYPES[media]
+    ndjson = record_type(media)
     check_charset(params, "ndjson" if ndjson else "json")
     gz = gzipped(request)
     check_pressure(context)
