@@ -54,6 +54,11 @@ def media_type(request: Request) -> tuple[str, dict[str, str]]:
     header = request.headers.get("content-type")
     if not header:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type is required")
+    return parse_media_type(header)
+
+
+def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
+    """A ``Content-Type`` (a request's or a multipart part's) as (type, params), lowercased."""
     kind, *rest = header.split(";")
     params = {}
     for part in rest:
@@ -83,6 +88,24 @@ def check_charset(params: dict[str, str], kind: Kind) -> None:
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         f"charset {charset!r}: a {kind.upper()} file is read as {texts} only",
+    )
+
+
+def check_header_param(params: dict[str, str], kind: Kind) -> None:
+    """415 for RFC 4180's ``header`` parameter (section 3) saying anything but ``present`` on a
+    CSV or TSV: line 1 is read as the header, always (docs/loading.md); told ``header=absent``,
+    reading it as names would drop the first record and invent column names."""
+    header = params.get("header")
+    if header is None or header == "present" or kind not in ("csv", "tsv"):
+        return
+    why = (
+        "line 1 is a record" if header == "absent" else 'RFC 4180 allows "present" or "absent" only'
+    )
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"header={header!r}: {why}, but a {kind.upper()} file's line 1 is always read as its "
+        "header (docs/loading.md); send the column names as line 1 and header=present or no "
+        "header parameter",
     )
 
 

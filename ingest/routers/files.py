@@ -31,9 +31,11 @@ from ingest.bodies import (
     check_charset,
     check_declared_length,
     check_file_name,
+    check_header_param,
     file_kind,
     gzipped,
     media_type,
+    parse_media_type,
     stream_limited,
     too_large,
 )
@@ -120,8 +122,9 @@ async def _source(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "send the file in a part named 'file'"
             )
         name = check_file_name(upload.filename) if upload.filename else None
-        part_type = (upload.content_type or "application/octet-stream").split(";")[0].lower()
-        kind = file_kind(_browser_label(part_type.strip(), name), name, encoded=False)
+        part_type, part_params = parse_media_type(upload.content_type or "application/octet-stream")
+        kind = file_kind(_browser_label(part_type, name), name, encoded=False)
+        check_header_param(part_params, kind.kind)
         return kind, name, _upload_chunks(upload, limit)
     if filename is None:
         filename = _disposition_name(request.headers.get("content-disposition", ""))
@@ -160,6 +163,7 @@ async def post_file(
         )
         if media != "multipart/form-data":  # a form's charset is its fields', not the file's
             check_charset(params, kind.kind)
+            check_header_param(params, kind.kind)
     except BaseException:
         for form in forms:
             await form.close()
