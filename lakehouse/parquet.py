@@ -1238,7 +1238,9 @@ def int96_refusal(source: Any) -> Refusal | None:
                 strict=True,
             )
             for (u, row_of), (m, _), (n, _) in triples:
-                if u.type != m.type:  # INT96: read in us, then in ms (other leaves: the same)
+                # INT96: read in us, then in ms (other leaves: the same); a map holding one
+                # differs too, and its keys and values are yielded after it
+                if u.type != m.type and pa.types.is_timestamp(u.type):
                     found = _int96_leaf(u, m, row_of, name)
                     if found is not None:
                         return found.moved(rows)
