@@ -343,11 +343,13 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
         return line, body[:room].decode("utf-8", "ignore")  # a character cut in two: left out
 
     skipped = 0
-    for _ in range(skip):
+    for _ in range(skip):  # at most the file's lines: a skip_lines past its end stops there
         line, within = line_of()
         if within is not None:
             raise FileError(dialect.header_too_long(skip + 1))
-        skipped += bool(line)
+        if not line:
+            break
+        skipped += 1
     lines: list[str] = []
     size = checked = 0  # the text's length, and at the last look (looks when it doubles)
     while True:
@@ -388,7 +390,9 @@ def _layout_header(
     except FileError as exc:
         raise first(exc) from None
     if not header_text.strip("\r\n"):
-        raise first(FileError("the file has no header line (line 1 is the header)", 422))
+        raise first(  # the loader's words: the header is the line after the skipped ones
+            FileError(f"the file has no header line: line {skip + 1}, the header, is blank", 422)
+        )
     return header_text, line, delimiter
 
 

@@ -10,9 +10,11 @@ after the dropped lines now, and names the lines after them by their number in t
 from __future__ import annotations
 
 import gzip
+import threading
 
 import pytest
-from adversary_support import run
+from adversary_support import Outcome, run
+from waiting import wait_for
 
 from lakehouse.settings import Settings
 
@@ -71,3 +73,31 @@ def test_a_quote_after_the_dropped_lines_is_named_by_its_line_in_the_file(
     assert outcome.refused["kind"] == "unparseable", outcome.refused
     assert outcome.refused["line"] == line and said in outcome.refused["reason"], outcome.refused
     assert f"line {line}" in str(outcome.api_detail), outcome.api_detail
+
+
+@pytest.mark.parametrize("skip", [5, 10**12])
+def test_skip_lines_past_the_end_is_refused_at_once_naming_the_header_line(
+    module_lakehouse: Settings, skip: int
+) -> None:
+    """A ``skip_lines`` larger than the file (review finding revc 09, session 13): the API stops
+    at the file's end, as the loader does, and both name the header's line (line N+1). Before,
+    the API read N lines past the end one by one (10**7: 26 CPU s for 15 bytes; 10**12: days,
+    an API worker and a core held) and then named line 1."""
+    table = f"past_end_{len(str(skip))}"
+    _contract(module_lakehouse, table, skip)
+    outcomes: list[dict[str, Outcome]] = []
+    done = threading.Event()
+
+    def send() -> None:
+        try:
+            outcomes.append(run(module_lakehouse, [(table, "x.csv", b"title\nid,v\n1,2\n")]))
+        finally:
+            done.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    wait_for(done.is_set, 120, f"a 15-byte file under skip_lines: {skip} checked and loaded")
+    outcome = outcomes[0][table]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert f"line {skip + 1}, the header, is blank" in str(outcome.api_detail)
+    assert outcome.refused is not None and outcome.refused["kind"] == "empty"
+    assert f"line {skip + 1}, the header, is blank" in outcome.refused["reason"]
