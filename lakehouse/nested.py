@@ -21,6 +21,7 @@ import datetime as dt
 import decimal
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -289,11 +290,7 @@ def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
             continue
         value = seen.get(text, _UNSEEN)
         if value is _UNSEEN:
-            try:
-                value = decode(text)
-            except (RepeatedKey, ValueError):
-                value = _NOT_JSON
-            seen[text] = value
+            value = seen[text] = _judged(text)
         decoded.append(value)
     full = grown(t, (v for v in decoded if isinstance(v, dict)))
     verdicts: dict[int, str | None] = {}  # by the decoded value's identity: one per text
@@ -304,6 +301,8 @@ def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
             reasons.append(None)
             continue
         key = id(value)
+        if isinstance(value, _Unfit):
+            verdicts[key] = value.words
         if key not in verdicts:
             try:
                 if not _surely_fits(value, full, known):  # else to_struct's verdict, and its words
@@ -384,9 +383,37 @@ def _fits_field(v: object, kind: str, arg: object, known: dict[tuple[str, object
 _NOT_JSON = object()  # a text that does not parse: no object
 
 
-def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, list[bool]]:
+def _judged(text: str) -> object:
+    """A text as :func:`misfits` judges it: its decoded value, :data:`_NOT_JSON`, or an
+    :class:`_Unfit` (an object repeating a key, a lone surrogate) with its words."""
+    try:
+        value = decode(text)
+    except RepeatedKey as exc:
+        return _Unfit(str(exc))
+    except ValueError:
+        return _NOT_JSON
+    return value if lone_surrogate(text, value) is None else _Unfit(LONE_SURROGATE)
+
+
+class _Unfit:
+    """A text that parses but no struct can take, and why (its object repeats a key, or a
+    string holds a lone surrogate)."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: str) -> None:
+        self.words = words
+
+
+def structs(
+    texts: Sequence[str | None], t: pa.StructType, *, repeats_refuse: bool = True
+) -> tuple[pa.Array, list[bool]]:
     """JSON texts of objects as a struct array of type ``t``; per value whether it fit (a
-    value that did not is null in the array). Raises :class:`RepeatedKey`."""
+    value that did not is null in the array). Raises :class:`RepeatedKey` (a JSON file's
+    object: the file is refused), or with ``repeats_refuse`` false takes such an object for
+    a value that does not fit (a CSV field's or a Parquet string's text: a text, not the
+    file's JSON). A text whose strings hold a lone surrogate (``"\\ud800"``, which no text
+    can hold) does not fit either."""
     values: list[object] = []
     ok: list[bool] = []
     for text in texts:
@@ -395,12 +422,51 @@ def structs(texts: Sequence[str | None], t: pa.StructType) -> tuple[pa.Array, li
             ok.append(True)
             continue
         try:
-            values.append(to_struct(decode(text), t))
+            value = decode(text)
+            if lone_surrogate(text, value) is not None:
+                raise Misfit(LONE_SURROGATE)
+            values.append(to_struct(value, t))
             ok.append(True)
         except RepeatedKey as exc:
-            exc.index = len(values)
-            raise
+            if repeats_refuse:
+                exc.index = len(values)
+                raise
+            values.append(None)
+            ok.append(False)
         except (Misfit, msgspec.DecodeError, ValueError):
             values.append(None)
             ok.append(False)
     return pa.array(values, type=t), ok
+
+
+LONE_SURROGATE = "a string holds a lone UTF-16 surrogate, which no text can hold"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(text: str, value: object) -> str | None:
+    """A lone surrogate (its character) in a decoded JSON text's strings or keys, or None.
+    Only a text holding a surrogate's escape is walked: JSON text read from a file is UTF-8
+    and holds none unescaped."""
+    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    return _surrogate_in(value)
+
+
+def _surrogate_in(value: object) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return value[exc.start]
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _surrogate_in(k) or _surrogate_in(v)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for v in value:
+            found = _surrogate_in(v)
+            if found is not None:
+                return found
+    return None

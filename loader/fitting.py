@@ -871,7 +871,11 @@ class Typer:
         ``BLOB``'s) or, for a date or timestamp, its values cast before knowing which fit."""
         if plan.data_type == OBJECT:
             try:
-                structs, fit = nested.structs(text.to_pylist(), plan.stored)
+                # a CSV field's or a Parquet string's object repeating a key is a text that
+                # does not fit; a JSON file's own object refuses the file (docs/loading.md)
+                structs, fit = nested.structs(
+                    text.to_pylist(), plan.stored, repeats_refuse=self.json
+                )
             except nested.RepeatedKey as exc:  # docs/loading.md: a repeated key refuses the file
                 where = f"record {self.rows + exc.index + 1}, column {plan.name!r}"
                 raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc

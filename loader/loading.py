@@ -164,9 +164,14 @@ class LoadSummary:
         self.held += other.held
 
 
-def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[str]) -> ColumnPlan:
+def _struct_or_text(
+    plan: ColumnPlan, window: list[pa.RecordBatch], names: list[str], *, json: bool
+) -> ColumnPlan:
     """A column of JSON objects: its struct type from the objects seen (text when they have
-    none); the table's struct grown by the fields they add."""
+    none); the table's struct grown by the fields they add. A JSON file's object repeating a
+    key refuses the file; a text's (``json`` false: a CSV field, a Parquet string) is a value
+    that does not fit, as is one whose strings hold a lone surrogate: neither grows the struct
+    (``lakehouse.nested.misfits`` judges alike)."""
     if plan.data_type != OBJECT or plan.origin == "declared":
         return plan
     i = names.index(plan.name)
@@ -180,11 +185,13 @@ def _struct_or_text(plan: ColumnPlan, window: list[pa.RecordBatch], names: list[
             try:
                 value = nested.decode(text)
             except nested.RepeatedKey as exc:  # docs/loading.md: it refuses the file
+                if not json:
+                    continue  # a text that does not fit: found when typed
                 where = f"record {row}, column {plan.name!r}"
                 raise FileRejected("unparseable", f"{where}: {exc}", column=plan.name) from exc
             except ValueError:
                 continue  # not an object: a mismatch, found when typed
-            if isinstance(value, dict):
+            if isinstance(value, dict) and nested.lone_surrogate(text, value) is None:
                 objects.append(value)
     if plan.origin == "existing":
         return ColumnPlan(plan.name, OBJECT, "existing", nested.grown(plan.stored, objects))
@@ -1028,7 +1035,7 @@ class Loader:
                 infer=infer,
                 inferred=lambda name: types[name],
             )
-            plans = [_struct_or_text(p, window, text.names) for p in plans]
+            plans = [_struct_or_text(p, window, text.names, json=text.json) for p in plans]
             typer = Typer(
                 plans,
                 policy,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +65,20 @@ TEXTS = st.one_of(
     _object(st.one_of(LEAVES, LEAVES, _object(LEAVES))),
     _object(VALUES),
     VALUES,
-    st.sampled_from(['{"k": 1, "k": 2}', "{", "NaN", '{"k": NaN}', '{"K": 1}', "{}"]),
+    st.sampled_from(
+        [
+            '{"k": 1, "k": 2}',
+            "{",
+            "NaN",
+            '{"k": NaN}',
+            '{"K": 1}',
+            "{}",
+            '{"k": "\\ud800"}',  # a lone surrogate's escape
+            '{"\\udc00": 1}',
+            '{"k": "\\\\ud800"}',  # an escaped backslash, then the letters: no surrogate
+            '{"k": "\\ud83d\\ude00"}',  # a pair: one character
+        ]
+    ),
     st.none(),
 )
 
@@ -95,16 +109,28 @@ STRUCTS = st.lists(
 ).map(pa.struct)
 
 
+class _Why(NamedTuple):
+    words: str
+
+
 def _per_value(texts: list[str | None], t: pa.StructType) -> list[str | None]:
     decoded: list[object] = []
     for text in texts:
         try:
-            decoded.append(None if text is None else nested.decode(text))
-        except (nested.RepeatedKey, ValueError):
+            value = None if text is None else nested.decode(text)
+            if text is not None and nested.lone_surrogate(text, value) is not None:
+                value = _Why(nested.LONE_SURROGATE)  # no text holds it (session 13, revc 04)
+            decoded.append(value)
+        except nested.RepeatedKey as exc:  # its words (session 13, revj 01)
+            decoded.append(_Why(str(exc)))
+        except ValueError:
             decoded.append(object())
     full = nested.grown(t, (v for v in decoded if isinstance(v, dict)))
     reasons: list[str | None] = []
     for value in decoded:
+        if isinstance(value, _Why):
+            reasons.append(value.words)
+            continue
         try:
             reasons.append(None if value is None else nested.to_struct(value, full) and None)
         except nested.Misfit as exc:
