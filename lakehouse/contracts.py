@@ -217,6 +217,7 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
             or col["name"] in primary_key
         )
         data_type = str(col.get("data_type") or "") or None
+        _check_decimal(data_type, f"{where}: column {col['name']!r}")
         if data_type is not None and normalize_type(data_type) in NESTED_RULES:
             # "object"/"unfit" name no DuckDB type (kept as text, as any such name): quoted, as a
             # user type's name, so it is never taken for the rule of a nested column the table
@@ -249,6 +250,30 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
         on_mismatch=policy if policy in MISMATCH_POLICIES else None,
         infer_types=infer if isinstance(infer, bool) else None,
         skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
+    )
+
+
+#: DECIMAL widths DuckDB and Delta (Arrow's decimal128) hold.
+DECIMAL_WIDTHS = range(1, 39)
+
+
+def _check_decimal(data_type: str | None, where: str) -> None:
+    """:class:`ContractShape` for a DECIMAL no table can hold (``decimal(40,2)``: width past
+    38; ``decimal(5,7)``: scale past width; ``decimal(0,0)``): DuckDB refuses the type, and the
+    loader's cast to it could only fail."""
+    params = dialect.decimal_params(data_type) if data_type else None
+    if params is None:
+        return
+    width, scale = params
+    if width not in DECIMAL_WIDTHS:
+        why = f"its width {width} is not 1 to 38"
+    elif scale > width:
+        why = f"its scale {scale} is greater than its width {width}"
+    else:
+        return
+    raise ContractShape(
+        f"{where} is declared {data_type!r}: no table holds that DECIMAL, {why} (DuckDB's and "
+        "Delta's limits)"
     )
 
 

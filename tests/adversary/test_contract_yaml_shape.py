@@ -87,3 +87,54 @@ def test_a_yaml_not_utf8_naming_no_bronze_source_holds_nothing(one_lakehouse: Se
             "/v1/tables/t/files", content=b"a\n3\n", headers={"content-type": "text/csv"}
         )
         assert r.status_code == 503 and "bronze_docs.yml" in r.text, r.text
+
+
+@pytest.mark.parametrize(
+    ("declared", "why"),
+    [
+        ("decimal(40,2)", "width 40 is not 1 to 38"),
+        ("numeric(39)", "width 39 is not 1 to 38"),
+        ("decimal(5,7)", "scale 7 is greater than its width 5"),
+        ("decimal(0,0)", "width 0 is not 1 to 38"),
+    ],
+)
+def test_a_decimal_no_table_holds_is_a_misshapen_contract(
+    one_lakehouse: Settings, declared: str, why: str
+) -> None:
+    """A DECIMAL DuckDB refuses (width past 38, scale past width, width 0) is read as a
+    misshapen contract: 503 naming the column and why, files held (review finding revc 01,
+    session 13). Before, the API took ``decimal(40,2)``'s 37-digit values (202) and the loader's
+    pass raised ArrowInvalid on the cast (the file left in raw/, the tables after it unloaded);
+    ``decimal(40,2)``'s small values loaded as decimal(38,2), the width narrowed."""
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+        f"        columns:\n          - {{name: amount, data_type: '{declared}'}}\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"amount\n1.5\n", headers={"content-type": "text/csv"}
+        )
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert "t.yml" in r.text and "'amount'" in r.text and why in r.text, r.text
+    folder = raw_dir(one_lakehouse, "t")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.csv").write_bytes(b"amount\n1\n")
+    summary = Loader(one_lakehouse).load_pending()
+    assert not summary.loaded and not summary.quarantined, summary
+    assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
+
+
+@pytest.mark.parametrize("declared", ["decimal(38,38)", "decimal(1,0)", "decimal(38,0)"])
+def test_a_decimal_at_the_limits_is_a_contract(one_lakehouse: Settings, declared: str) -> None:
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+        f"        columns:\n          - {{name: amount, data_type: '{declared}'}}\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"amount\n0\n", headers={"content-type": "text/csv"}
+        )
+    assert r.status_code == 202, r.text
+    assert len(Loader(one_lakehouse).load_pending().loaded) == 1
