@@ -723,6 +723,20 @@ _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: other days than the proleptic Gregorian calendar bronze keeps (10 days apart in 1582).
 GREGORIAN_DAY = days_from_civil(1582, 10, 15)
 
+#: Spark's bound for timestamps (``spark.sql.parquet.datetimeRebaseModeInWrite``: "dates before
+#: 1582-10-15 or timestamps before 1900-01-01T00:00:00Z"): before it, the JVM's legacy calendar
+#: takes a time zone's offsets otherwise than the tz database (Local Mean Time: Los Angeles
+#: -07:52:58 in 1850, not -08:00), so a timestamp a legacy writer wrote in a zone other than UTC
+#: is minutes away from the instant meant.
+LEGACY_ZONE_DAY = days_from_civil(1900, 1, 1)
+
+#: Zone names with no offset before 1900 either (``org.apache.spark.timeZone``): a LEGACY
+#: writer's timestamp from 1582-10-15 on is then the instant meant.
+_UTC_ZONES = frozenset(
+    {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Z", "Zulu", "Etc/Zulu", "Universal"}
+    | {"Etc/Universal", "GMT0", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Greenwich"}
+)
+
 
 def _spark_version(version: str) -> tuple[int, int]:
     major, minor, *_ = [*(int(p) if p.isdigit() else 0 for p in version.split(".")[:2]), 0, 0]
@@ -750,6 +764,13 @@ class Hybrid(NamedTuple):
 
     writer: str
     columns: frozenset[str] | None = None
+    zone: str | None = None  # ``org.apache.spark.timeZone``, the zone its timestamps went through
+
+    @property
+    def zoned(self) -> bool:
+        """Its timestamps before 1900-01-01T00:00:00Z may be minutes off too (a zone not UTC,
+        or none named: Spark before 3.1, Hive and other parquet-mr writers)."""
+        return self.zone not in _UTC_ZONES
 
     def holds(self, column: str) -> bool:
         return self.columns is None or column in self.columns
@@ -779,16 +800,17 @@ def hybrid_writer(metadata: pq.FileMetaData) -> Hybrid | None:
     if "ARROW:schema" in kv:
         return None
     spark = kv.get("org.apache.spark.version")
+    zone = kv.get("org.apache.spark.timeZone")
     if spark is not None:
         legacy = any(
             k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
         )
         if _spark_version(spark) < (3, 0) or legacy:
-            return Hybrid(f"Spark {spark}" + (" in its LEGACY mode" if legacy else ""))
+            return Hybrid(f"Spark {spark}" + (" in its LEGACY mode" if legacy else ""), None, zone)
         int96 = _int96_columns(metadata) if _spark_version(spark) < (3, 1) else frozenset()
         if int96:
             return Hybrid(
-                f"Spark {spark}, INT96 written in the hybrid calendar before Spark 3.1", int96
+                f"Spark {spark}, INT96 written in the hybrid calendar before Spark 3.1", int96, zone
             )
         return None
     if kv.get("writer.date.proleptic", "").lower() == "true":
@@ -810,14 +832,26 @@ def _gregorian(t: pa.DataType) -> int:
 
 
 def _before_gregorian(
-    ints: pa.Array, t: pa.DataType, row_of: RowOf, name: str, writer: str
+    ints: pa.Array, t: pa.DataType, row_of: RowOf, name: str, hybrid: Hybrid
 ) -> Refusal | None:
+    writer = hybrid.writer
     first = _gregorian(t)
+    if pa.types.is_timestamp(t) and hybrid.zoned:
+        first = LEGACY_ZONE_DAY * 86_400 * _PER_SECOND[t.unit]
     low = pc.min(ints).as_py()
     if low is None or low >= first:
         return None
     at = int(pc.index(pc.less(ints, first), True).as_py())
     value = _text(ints[at].as_py(), t)
+    if ints[at].as_py() >= _gregorian(t):
+        zone = f"its time zone, {hybrid.zone}" if hybrid.zone else "a time zone it does not name"
+        why = (
+            f"{value} is before 1900-01-01T00:00:00Z, and the file's writer ({writer}) may have"
+            f" written it through the JVM's legacy calendar in {zone}, whose offsets before"
+            " 1900 are not the tz database's (Local Mean Time: minutes apart), as Spark's own"
+            " bound for such timestamps says: refused rather than guessed"
+        )
+        return Refusal(name, row_of(at), value, why)
     why = (
         f"{value} is before 1582-10-15, and the file's writer ({writer}) may have written it in"
         " the hybrid Julian calendar, where it names another day than in the proleptic Gregorian"
@@ -1102,7 +1136,7 @@ def _decimal_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None
 
 
 def _leaf_refusal(
-    leaf: pa.Array, row_of: RowOf, name: str, writer: str | None = None
+    leaf: pa.Array, row_of: RowOf, name: str, hybrid: Hybrid | None = None
 ) -> Refusal | None:
     t = leaf.type
     if _is_text(t):
@@ -1117,8 +1151,8 @@ def _leaf_refusal(
     if bounds is None and not (pa.types.is_timestamp(t) and t.unit == "ns"):
         return None
     ints = leaf.cast(pa.int32() if pa.types.is_date32(t) else pa.int64())
-    if writer is not None:
-        found = _before_gregorian(ints, t, row_of, name, writer)
+    if hybrid is not None:
+        found = _before_gregorian(ints, t, row_of, name, hybrid)
         if found is not None:
             return found
     if bounds is not None:
@@ -1155,16 +1189,17 @@ class Values:
 
     def __init__(self, schema: pa.Schema, hybrid: Hybrid | None = None) -> None:
         self.columns = [i for i, f in enumerate(schema) if _checked(f.type)]
-        self.hybrid = hybrid  # :func:`hybrid_writer`: its columns' dates before 1582-10-15 refused
+        # :func:`hybrid_writer`: its columns' dates before 1582-10-15 refused, and timestamps
+        # before 1900-01-01T00:00:00Z unless written in UTC (:attr:`Hybrid.zoned`)
+        self.hybrid = hybrid
 
     def refusal(self, batch: pa.RecordBatch) -> Refusal | None:
         """The first value of ``batch`` the rules refuse (its row in the batch), or None."""
         for i in self.columns:
             name = batch.schema.field(i).name
-            hybrid = self.hybrid
-            writer = hybrid.writer if hybrid is not None and hybrid.holds(name) else None
+            hybrid = self.hybrid if self.hybrid is not None and self.hybrid.holds(name) else None
             for leaf, row_of in _leaves(batch.column(i), _same_row):
-                found = _leaf_refusal(leaf, row_of, name, writer)
+                found = _leaf_refusal(leaf, row_of, name, hybrid)
                 if found is not None:
                     return found
         return None
