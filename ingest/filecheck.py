@@ -785,19 +785,19 @@ def _check_parquet(
         raise FileError(f"the file does not parse as Parquet: {exc}") from None
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
-    _check_parquet_footer(pf, rows)
+    _check_parquet_footer(pf, rows, path)
     if not rows:  # the loader quarantines it as empty
         raise FileError("the file holds no records", 422)
     return rows
 
 
-def _check_parquet_footer(pf: pq.ParquetFile, rows: int) -> None:
+def _check_parquet_footer(pf: pq.ParquetFile, rows: int, path: Path) -> None:
     """Once every page was read and no value refused (the loader's order: it refuses at the
     first value, and looks at the footer's column chunks after the last page,
     ``parquet.footer_refusal``): 422 for a column whose values Arrow read as nulls (the
     loader's unparseable) or whose statistics hold an integer past its annotation (its
     type_conflict), 400 for counts of records that disagree (its unparseable)."""
-    refused = parquet.footer_refusal(pf.metadata, rows)
+    refused = parquet.footer_refusal(pf.metadata, rows, path)
     if refused is not None:
         raise FileError(refused.reason, 422 if refused.column is not None else 400)
 

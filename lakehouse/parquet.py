@@ -1644,7 +1644,9 @@ class FooterRefusal(NamedTuple):
     kind: Literal["unparseable", "type_conflict"]  # the loader's refusal kind
 
 
-def footer_refusal(metadata: pq.FileMetaData, read: int) -> FooterRefusal | None:
+def footer_refusal(
+    metadata: pq.FileMetaData, read: int, source: str | os.PathLike[str] | None = None
+) -> FooterRefusal | None:
     """What the footer's column chunks refuse once every page was read (``read`` records), or
     None: a column whose values Arrow read as nulls (:func:`unread_values`: its name, why),
     counts of records that disagree (:func:`count_disagreement`, then
@@ -1661,7 +1663,7 @@ def footer_refusal(metadata: pq.FileMetaData, read: int) -> FooterRefusal | None
     if disagreement is not None:
         why = f"the file does not parse as Parquet: {disagreement}"
         return FooterRefusal(None, why, "unparseable")
-    past = int_past_annotation(metadata)
+    past = int_past_annotation(metadata, source)
     if past is not None:
         return FooterRefusal(past[0], f"column {past[0]!r}: {past[1]}", "type_conflict")
     return None
@@ -1683,14 +1685,18 @@ def _int_annotation(column: Any) -> tuple[int, bool] | None:
     return (width, signed) if width < bits else None
 
 
-def int_past_annotation(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+def int_past_annotation(
+    metadata: pq.FileMetaData, source: str | os.PathLike[str] | None = None
+) -> tuple[str, str] | None:
     """A leaf column (its path, why) annotated as an integer narrower than its physical type
-    whose footer statistics hold a value past that width (a writer that does not check wrote
-    ``INT32`` 1000 under ``INT(8)``), or None. Arrow and DuckDB alike read such a value cut to
-    the annotation's width (1000 as -24), and neither can read the physical value: bronze would
-    store a number nobody sent. The statistics' minimum and maximum are physical values of
-    the column chunk (``min_raw``/``max_raw``; an unsigned annotation reads them unsigned);
-    a chunk without them is not known to hold one, and is read as Arrow reads it."""
+    holding a value past that width (a writer that does not check wrote ``INT32`` 1000 under
+    ``INT(8)``), or None. Arrow and DuckDB alike read such a value cut to the annotation's
+    width (1000 as -24), and neither can read the physical value: bronze would store a number
+    nobody sent. The statistics' minimum and maximum are physical values of the column chunk
+    (``min_raw``/``max_raw``; an unsigned annotation reads them unsigned). A top-level
+    column's chunk without them is read as its physical integers from the file at ``source``
+    (:func:`_physical_values`); a nested one's is not known to hold one, and is read as Arrow
+    reads it (docs/loading.md: known open)."""
     schema = metadata.schema
     for i in range(len(schema)):
         column = schema.column(i)
@@ -1700,25 +1706,188 @@ def int_past_annotation(metadata: pq.FileMetaData) -> tuple[str, str] | None:
         width, signed = annotation
         low, high = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if signed else (0, 2**width - 1)
         physical = _PHYSICAL_BITS[column.physical_type]
+        kind = f"{'' if signed else 'U'}INT({width}) ({low} to {high}) on {column.physical_type}"
         first = 0
         for group in range(metadata.num_row_groups):
             rows = metadata.row_group(group).num_rows
             chunk = metadata.row_group(group).column(i)
             stats = chunk.statistics if chunk.is_stats_set else None
+            where = f"row group {group + 1}, records {first + 1} to {first + rows}"
             if stats is not None and stats.has_min_max:
-                for raw in (stats.min_raw, stats.max_raw):
-                    value = int(raw) if signed else int(raw) % 2**physical
-                    if not low <= value <= high:
-                        kind = f"{'' if signed else 'U'}INT({width})"
-                        return column.path, (
-                            f"the footer's statistics say it holds {value} (row group "
-                            f"{group + 1}, records {first + 1} to {first + rows}), past its "
-                            f"annotation {kind} ({low} to {high}) on {column.physical_type}: "
-                            "Arrow and DuckDB read such a value cut down to the annotation's "
-                            "width, and bronze would store a number the file does not hold"
-                        )
+                raws = [int(stats.min_raw), int(stats.max_raw)]
+                said = "the footer's statistics say it holds"
+            elif source is not None and _flat(column) and _int_unproved(chunk, stats):
+                raws = _physical_values(source, metadata, group, i)
+                said = "it holds"
+            else:
+                raws = []
+            for raw in raws:
+                value = raw if signed else raw % 2**physical
+                if not low <= value <= high:
+                    return column.path, (
+                        f"{said} {value} ({where}), past its annotation {kind}: Arrow and "
+                        "DuckDB read such a value cut down to the annotation's width, and "
+                        "bronze would store a number the file does not hold"
+                    )
             first += rows
     return None
+
+
+def _flat(column: Any) -> bool:
+    """Whether a leaf column is a top-level column (not in a struct, list or map)."""
+    return bool(
+        column.max_repetition_level == 0
+        and column.max_definition_level <= 1
+        and "." not in column.path
+    )
+
+
+def _int_unproved(chunk: Any, stats: Any) -> bool:
+    """Whether a column chunk without a minimum and maximum may hold a value: it holds values
+    (``num_values``, nulls counted) and its statistics do not count every one of them null."""
+    if chunk.num_values == 0:
+        return False
+    return not (stats is not None and stats.has_null_count and stats.null_count >= chunk.num_values)
+
+
+#: Thrift's enums of parquet.thrift, by the names pyarrow gives them.
+_CODECS = {
+    "UNCOMPRESSED": 0, "SNAPPY": 1, "GZIP": 2, "LZO": 3, "BROTLI": 4, "LZ4": 5, "ZSTD": 6,
+    "LZ4_RAW": 7,
+}  # fmt: skip
+_ENCODINGS = {
+    "PLAIN": 0, "PLAIN_DICTIONARY": 2, "RLE": 3, "BIT_PACKED": 4, "DELTA_BINARY_PACKED": 5,
+    "DELTA_LENGTH_BYTE_ARRAY": 6, "DELTA_BYTE_ARRAY": 7, "RLE_DICTIONARY": 8,
+    "BYTE_STREAM_SPLIT": 9,
+}  # fmt: skip
+_PHYSICAL = {"INT32": 1, "INT64": 2}
+
+
+class _Compact:
+    """Thrift's compact protocol, the few forms a footer of one column chunk needs (structs of
+    i32, i64, strings and lists): parquet.thrift's wire format."""
+
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self._last = [0]
+
+    def _varint(self, n: int) -> None:
+        while n > 0x7F:
+            self.out.append(n & 0x7F | 0x80)
+            n >>= 7
+        self.out.append(n)
+
+    def _zigzag(self, n: int) -> None:
+        self._varint((n << 1) ^ (n >> 63))
+
+    def _field(self, fid: int, kind: int) -> None:
+        delta = fid - self._last[-1]
+        if 0 < delta <= 15:
+            self.out.append(delta << 4 | kind)
+        else:
+            self.out.append(kind)
+            self._zigzag(fid)
+        self._last[-1] = fid
+
+    def i32(self, fid: int, value: int) -> None:
+        self._field(fid, 5)
+        self._zigzag(value)
+
+    def i64(self, fid: int, value: int) -> None:
+        self._field(fid, 6)
+        self._zigzag(value)
+
+    def text(self, fid: int, value: str) -> None:
+        self._field(fid, 8)
+        data = value.encode()
+        self._varint(len(data))
+        self.out += data
+
+    def items(self, fid: int, kind: int, count: int) -> None:
+        self._field(fid, 9)
+        if count < 15:
+            self.out.append(count << 4 | kind)
+        else:
+            self.out.append(0xF0 | kind)
+            self._varint(count)
+
+    def begin(self, fid: int | None = None) -> None:
+        """A struct: a field (``fid``) or a list's item (None)."""
+        if fid is not None:
+            self._field(fid, 12)
+        self._last.append(0)
+
+    def end(self) -> None:
+        self.out.append(0)
+        self._last.pop()
+
+
+def _physical_values(
+    source: str | os.PathLike[str], metadata: pq.FileMetaData, group: int, i: int
+) -> list[int]:
+    """The smallest and largest physical integers of column ``i``'s chunk in row group
+    ``group`` (none: every value null). Neither pyarrow nor DuckDB reads an ``INT32`` under
+    ``INT(8)`` but cut down, so the chunk's bytes, page headers and all, are read as they are
+    under a footer of that one column without the annotation (Thrift, :class:`_Compact`): the
+    same pages, decoded by pyarrow as plain integers."""
+    column = metadata.schema.column(i)
+    chunk = metadata.row_group(group).column(i)
+    offsets = [chunk.data_page_offset]
+    if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+        offsets.append(chunk.dictionary_page_offset)
+    start = min(offsets)
+    with open(source, "rb") as f:
+        f.seek(start)
+        pages = f.read(chunk.total_compressed_size)
+    footer = _Compact()
+    footer.i32(1, 1)  # version
+    footer.items(2, 12, 2)  # schema: the root and the column
+    footer.begin()
+    footer.text(4, "schema")
+    footer.i32(5, 1)
+    footer.end()
+    footer.begin()
+    footer.i32(1, _PHYSICAL[column.physical_type])
+    footer.i32(3, column.max_definition_level)  # REQUIRED 0, OPTIONAL 1
+    footer.text(4, "v")
+    footer.end()
+    footer.i64(3, chunk.num_values)
+    footer.items(4, 12, 1)  # one row group
+    footer.begin()
+    footer.items(1, 12, 1)  # one column chunk
+    footer.begin()
+    footer.i64(2, 4)  # file_offset
+    footer.begin(3)  # ColumnMetaData
+    footer.i32(1, _PHYSICAL[column.physical_type])
+    encodings = [_ENCODINGS[e] for e in chunk.encodings if e in _ENCODINGS]
+    footer.items(2, 5, len(encodings))
+    for e in encodings:
+        footer._zigzag(e)
+    footer.items(3, 8, 1)
+    footer._varint(1)
+    footer.out += b"v"
+    footer.i32(4, _CODECS[chunk.compression])
+    footer.i64(5, chunk.num_values)
+    footer.i64(6, chunk.total_uncompressed_size)
+    footer.i64(7, chunk.total_compressed_size)
+    footer.i64(9, 4 + chunk.data_page_offset - start)
+    if start != chunk.data_page_offset:
+        footer.i64(11, 4)
+    footer.end()  # ColumnMetaData
+    footer.end()  # ColumnChunk
+    footer.i64(2, chunk.total_uncompressed_size)
+    footer.i64(3, chunk.num_values)
+    footer.end()  # RowGroup
+    footer.out.append(0)  # FileMetaData
+    tail = bytes(footer.out)
+    data = b"PAR1" + pages + tail + len(tail).to_bytes(4, "little") + b"PAR1"
+    read = pq.read_table(pa.BufferReader(data)).column(0).combine_chunks()
+    if not len(read) or read.null_count == len(read):
+        return []
+    # signed, as the statistics' raw values are: an unsigned annotation's value past 2**31 is
+    # negative here, the smallest, and int_past_annotation reads it unsigned
+    low_high = pc.min_max(read)
+    return [int(low_high["min"].as_py()), int(low_high["max"].as_py())]
 
 
 def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:

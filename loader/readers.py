@@ -2102,7 +2102,7 @@ def parquet_checked(
 
 
 def _parquet_counted(
-    batches: Iterator[pa.RecordBatch], metadata: pq.FileMetaData
+    batches: Iterator[pa.RecordBatch], metadata: pq.FileMetaData, path: Path
 ) -> Iterator[pa.RecordBatch]:
     """``batches``, then the footer's column chunks' refusal once every page was read
     (``lakehouse.parquet.footer_refusal``: a column whose values Arrow read as nulls, counts of
@@ -2112,7 +2112,7 @@ def _parquet_counted(
     for batch in batches:
         rows += batch.num_rows
         yield batch
-    refused = parquet.footer_refusal(metadata, rows)
+    refused = parquet.footer_refusal(metadata, rows, path)
     if refused is not None:
         raise FileRejected(refused.kind, refused.reason, column=refused.column)
 
@@ -2184,7 +2184,8 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         if not schema.names:
             none = parquet.no_columns(file.metadata.num_rows)
             raise FileRejected("empty", none or "the file holds no records")
-        batches = _parquet_counted(_parquet_batches(file, batch_rows, mapped), file.metadata)
+        batches = _parquet_batches(file, batch_rows, mapped)
+        batches = _parquet_counted(batches, file.metadata, path)
         if not schema.equals(file.schema_arrow, True):
             restored = parquet.restored_schema(file.schema_arrow, file.metadata)
             batches = (parquet.plain_batch(batch, schema, restored) for batch in batches)

@@ -21,18 +21,28 @@ from adversary_support import bronze_table, run
 from lakehouse.settings import Settings
 
 
-def _lying(column: pa.Array, old: int, new: int, groups: int = 1) -> bytes:
-    """A file of ``column`` (plain pages, no compression) with every INT32 ``old`` (in the
-    page and the statistics alike) changed in place to ``new``."""
+def _lying(
+    column: pa.Array,
+    old: int,
+    new: int,
+    groups: int = 1,
+    *,
+    statistics: bool = True,
+    dictionary: bool = False,
+) -> bytes:
+    """A file of ``column`` (no compression; plain pages, or a plain dictionary page) with
+    every INT32 ``old`` (in the page and the statistics alike) changed in place to ``new``;
+    ``statistics``: whether the footer holds any."""
     table = pa.table({"id": pa.array(range(len(column)), pa.int64()), "v": column})
     out = io.BytesIO()
     pq.write_table(
         table,
         out,
         compression="none",
-        use_dictionary=False,
+        use_dictionary=dictionary,
         store_schema=False,
         row_group_size=len(column) // groups,
+        write_statistics=statistics,
     )
     data = out.getvalue().replace(struct.pack("<i", old), struct.pack("<i", new))
     read = pq.read_table(io.BytesIO(data)).column("v").to_pylist()
@@ -79,3 +89,72 @@ def test_integers_within_their_annotations_load(module_lakehouse: Settings) -> N
     stored = bronze_table(module_lakehouse, "ints_within").sort_by("id")
     for name, values in columns.items():
         assert stored.column(name).to_pylist() == values.to_pylist(), name
+
+
+NO_STATISTICS = {
+    # type, values written, the one changed, to what, the value named, its row group, dictionary
+    "int8": (pa.int8(), [90, 91, 92], 90, -1000, "-1000", "row group 1, records 1 to 3", False),
+    "int16": (
+        pa.int16(),
+        [7, 9, 12345],
+        12345,
+        100000,
+        "100000",
+        "row group 1, records 1 to 3",
+        True,
+    ),
+    "uint8": (pa.uint8(), [7, 90, 8], 90, -1, "4294967295", "row group 1, records 1 to 3", False),
+    "uint16": (
+        pa.uint16(),
+        [7, 8, 12345],
+        12345,
+        70000,
+        "70000",
+        "row group 1, records 1 to 3",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NO_STATISTICS))
+def test_an_integer_past_its_annotation_without_statistics_is_refused(
+    module_lakehouse: Settings, case: str
+) -> None:
+    """A chunk whose footer holds no minimum and maximum: its physical integers are read
+    (the chunk's pages under a footer without the annotation), so the value written is named
+    (before: stored cut down after a 202, -1000 as 24)."""
+    t, values, old, new, shown, where, dictionary = NO_STATISTICS[case]
+    data = _lying(pa.array(values, t), old, new, statistics=False, dictionary=dictionary)
+    assert not pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(1).is_stats_set
+    table = f"int_unstated_{case}"
+    outcome = run(module_lakehouse, [(table, "f.parquet", data)], rows=False)[table]
+    said = f"it holds {shown} ({where}), past its annotation"
+    assert outcome.api_status == 422, outcome.api_detail
+    assert said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "202, then the number cut down stored"
+    assert outcome.refused["kind"] == "type_conflict", outcome.refused
+    assert outcome.refused["column"] == "v", outcome.refused
+    assert outcome.refused["reason"].startswith(f"column 'v': {said}"), outcome.refused
+
+
+@pytest.mark.parametrize("compression", ["none", "snappy", "zstd"])
+def test_integers_within_their_annotations_without_statistics_load(
+    module_lakehouse: Settings, compression: str
+) -> None:
+    columns = {
+        "i8": pa.array([-128, 127, None] * 50, pa.int8()),
+        "u8": pa.array([0, 255, None] * 50, pa.uint8()),
+        "i16": pa.array([-32768, 32767, None] * 50, pa.int16()),
+        "u16": pa.array([0, 65535, None] * 50, pa.uint16()),
+        "nulls": pa.array([None, None, None] * 50, pa.int8()),
+    }
+    out = io.BytesIO()
+    table = pa.table({"id": range(150), **columns})
+    pq.write_table(table, out, store_schema=False, write_statistics=False, compression=compression)
+    name = f"ints_within_unstated_{compression}"
+    outcome = run(module_lakehouse, [(name, "f.parquet", out.getvalue())], rows=False)[name]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    stored = bronze_table(module_lakehouse, name).sort_by("id")
+    for column, values in columns.items():
+        assert stored.column(column).to_pylist() == values.to_pylist(), column
