@@ -432,3 +432,84 @@ def test_two_files_the_first_files_writer_failing_leaves_no_file(
         )
     assert sorted(p.name for p in folder.glob("*.parquet")) == before
     assert DeltaTable(str(folder)).version() == 0
+
+
+def _dictionary_pages(path: Path) -> dict[str, list[int]]:
+    """Each column's dictionary page bytes in each row group of a file written uncompressed
+    (0: none): a page of ``own_files.DICTIONARY_BYTES`` or more is a dictionary the writer
+    gave up on (it falls back to plain encoding once its dictionary reaches that size)."""
+    meta = pq.read_metadata(path)
+    pages: dict[str, list[int]] = {}
+    for g in range(meta.num_row_groups):
+        for c in range(meta.num_columns):
+            chunk = meta.row_group(g).column(c)
+            start = chunk.dictionary_page_offset if chunk.has_dictionary_page else None
+            size = 0 if start is None else chunk.data_page_offset - start
+            pages.setdefault(chunk.path_in_schema, []).append(size)
+    return pages
+
+
+def test_a_column_of_distinct_values_is_written_without_a_dictionary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column whose first row group's values would overflow the writer's dictionary (a key,
+    a text of distinct values) is written plain in every group, one of few values keeps its
+    dictionary, the bronze columns theirs; the table holds every value as given either way."""
+    monkeypatch.setattr(own_files, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(own_files, "DICTIONARY_BYTES", 1000)
+    monkeypatch.setattr(own_files, "COMPRESSION", "none")  # dictionary pages' bytes as written
+    rows = 3500
+    table = pa.table(
+        {
+            "key": pa.array(range(rows), pa.int64()),
+            "at": pa.array([datetime(2024, 1, 1) + timedelta(seconds=i) for i in range(rows)]),
+            "text": pa.array([f"order {i}" if i % 9 else None for i in range(rows)]),
+            "few": pa.array([["a", "b", None][i % 3] for i in range(rows)]),
+            "small": pa.array([i % 50 for i in range(rows)], pa.int32()),
+            "batch": pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), ["b1"]),
+        }
+    )
+    folder = tmp_path / "t"
+    assert own_files.create(folder, table, {}, own_files.CommitProperties())
+    files = DeltaTable(str(folder)).file_uris()
+    assert len(files) == 2  # written as two files, both as the first group decided
+    for file in files:
+        pages = _dictionary_pages(Path(file.removeprefix("file://")))
+        assert pages["key"] == pages["at"] == pages["text"] == [0, 0], pages
+        assert all(0 < size < 1000 for c in ("few", "small", "batch") for size in pages[c]), pages
+    got = arrow_dataset(DeltaTable(str(folder))).to_table().sort_by("key")
+    assert got.to_pylist() == table.cast(got.schema).to_pylist()
+
+
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=900),
+    text=st.booleans(),
+    nulls=st.integers(min_value=0, max_value=5),
+)
+@settings(max_examples=150, deadline=None)
+def test_a_dictionary_is_left_out_only_where_the_writer_gives_it_up(
+    values: list[int], text: bool, nulls: int
+) -> None:
+    """Whenever own_files judges a column's dictionary would overflow, pyarrow's writer with
+    that column's dictionary on does give it up in the first row group (its dictionary page
+    reaches the limit), for numbers and texts, with nulls among them."""
+    limit = 400
+    column: list[Any] = [
+        None if nulls and i % (nulls + 3) == 0 else v for i, v in enumerate(values)
+    ]
+    array = pa.array([None if v is None else f"v{v}" for v in column] if text else column)
+    group = pa.table({"c": array})
+    previous = own_files.DICTIONARY_BYTES
+    own_files.DICTIONARY_BYTES = limit
+    try:
+        judged = own_files._dictionaries(group)
+    finally:
+        own_files.DICTIONARY_BYTES = previous
+    sink = io.BytesIO()
+    pq.write_table(
+        group, sink, compression="none", dictionary_pagesize_limit=limit, write_batch_size=1
+    )
+    meta = pq.read_metadata(pa.BufferReader(sink.getvalue())).row_group(0).column(0)
+    page = meta.data_page_offset - meta.dictionary_page_offset if meta.has_dictionary_page else 0
+    if judged != True:  # noqa: E712 (a list of the columns kept, or True: all)
+        assert judged == [] and page >= limit, (judged, page)
