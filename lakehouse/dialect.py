@@ -770,6 +770,29 @@ TYPE_ALIASES = {
     "VARBINARY": "BLOB",
     "BINARY": "BLOB",
     "BYTES": "BLOB",
+    # DuckDB's own aliases (``duckdb_types()``) and SQL spellings its parser reads (PostgreSQL's
+    # ``information_schema`` names): tests/loader/test_type_aliases.py holds them to DuckDB
+    "INT16": "SMALLINT",
+    "INT32": "INTEGER",
+    "INT64": "BIGINT",
+    "INTEGRAL": "INTEGER",
+    "OID": "BIGINT",
+    "UINT8": "UTINYINT",
+    "UINT16": "USMALLINT",
+    "UINT32": "UINTEGER",
+    "UINT64": "UBIGINT",
+    "UINT128": "UHUGEINT",
+    "DOUBLE PRECISION": "DOUBLE",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
+    "TIMESTAMP_US": "TIMESTAMP",
+    "TIME WITHOUT TIME ZONE": "TIME",
+    "TIME WITH TIME ZONE": "TIMETZ",
+    "CHARACTER VARYING": "VARCHAR",
+    "CHARACTER": "VARCHAR",
+    "NVARCHAR": "VARCHAR",
+    "GUID": "UUID",
+    "VARINT": "BIGNUM",
+    "BITSTRING": "BIT",
 }
 #: The type of bytes (DuckDB's ``BLOB``; ``bytea``, ``varbinary``, ``binary``, ``bytes``),
 #: stored as Delta ``binary``: it holds bytes as they are, and a text (a CSV field, a JSON
@@ -786,10 +809,13 @@ def type_name(data_type: str) -> str:
     ``DECIMAL(12,2)``, ``timestamp with time zone`` → ``TIMESTAMPTZ``, ``varchar(20)`` →
     ``VARCHAR``."""
     text = re.sub(r"\s+", " ", data_type.strip().upper())
-    match = re.fullmatch(r"(NUMERIC|DECIMAL)\s*(\(.*\))?", text)
+    match = re.fullmatch(r"(NUMERIC|DECIMAL|DEC)\s*(\(.*\))?", text)
     if match:
         params = match[2] or "(18,3)"  # DuckDB's default DECIMAL
         return "DECIMAL" + params.replace(" ", "")
+    match = re.fullmatch(r"FLOAT\s*\(\s*(\d+)\s*\)", text)
+    if match:  # SQL's float(p), p bits of mantissa: DuckDB's DOUBLE past 24 (float(53))
+        return "DOUBLE" if int(match[1]) > 24 else "FLOAT"
     base = re.sub(r"\s*\(.*\)\s*$", "", text)
     return TYPE_ALIASES.get(base, base)
 
