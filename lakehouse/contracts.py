@@ -206,6 +206,7 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
         raise ContractShape(f"{where}: meta.primary_key is a {_kind(keys)}, not a list")
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
     _policies(meta, where)
+    keys_folded = {k.lower() for k in primary_key}  # names are one whatever their case
     columns = []
     for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
@@ -214,7 +215,7 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
             _names_test(col.get("data_tests"), "not_null")
             or _names_test(col.get("tests"), "not_null")
             or _names_test(col.get("constraints"), "not_null")
-            or col["name"] in primary_key
+            or col["name"].lower() in keys_folded
         )
         data_type = str(col.get("data_type") or "") or None
         _check_decimal(data_type, f"{where}: column {col['name']!r}")
@@ -231,14 +232,15 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
                 description=str(col.get("description") or ""),
             )
         )
-    listed = {column.name for column in columns}
+    listed = {column.name.lower() for column in columns}
     # a key the table does not list under ``columns:`` (dbt's sources need not list any) is a
-    # required column of no declared type, as if listed
-    columns += [
-        Column(name=k, data_type=None, required=True)
-        for k in dict.fromkeys(primary_key)
-        if k not in listed
-    ]
+    # required column of no declared type, as if listed; a listed column in another case is
+    # the key's (names are one whatever their case)
+    unlisted: dict[str, str] = {}
+    for k in primary_key:
+        if k.lower() not in listed:
+            unlisted.setdefault(k.lower(), k)
+    columns += [Column(name=k, data_type=None, required=True) for k in unlisted.values()]
     policy = meta.get("on_mismatch")
     infer = meta.get("infer_types")
     skip = meta.get("skip_lines")

@@ -74,12 +74,23 @@ def no_columns(rows: int) -> str | None:
     return f"the file holds {rows} records but no columns: bronze has no column to store"
 
 
+#: Writers (the start of the footer's ``created_by``) that put a placeholder in every page
+#: header's CRC field instead of a checksum: Parquet.jl writes 0 (its writer.jl: "TODO proper
+#: CRC"). Their pages carry no checksum to check.
+NO_CHECKSUM_WRITERS = ("Parquet.jl",)
+
+
 def open_file(source: Any, **options: Any) -> pq.ParquetFile:
     """A Parquet file as the landing dialect reads it: INT96 in microseconds, and each page
     that carries a CRC checked against it (a page whose bytes are not its writer's refuses the
-    file as one that does not parse, naming the page; pages without a CRC are read as they are)."""
+    file as one that does not parse, naming the page; pages without a CRC, and the pages of a
+    writer that fills the field with a placeholder, :data:`NO_CHECKSUM_WRITERS`, are read as
+    they are)."""
     options.setdefault("coerce_int96_timestamp_unit", INT96_UNIT)
-    return pq.ParquetFile(source, page_checksum_verification=True, **options)
+    file = pq.ParquetFile(source, page_checksum_verification=True, **options)
+    if (file.metadata.created_by or "").startswith(NO_CHECKSUM_WRITERS):
+        file = pq.ParquetFile(source, metadata=file.metadata, **options)
+    return file
 
 
 def _children(t: pa.DataType) -> list[tuple[str, pa.DataType]]:

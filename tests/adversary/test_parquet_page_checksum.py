@@ -54,3 +54,23 @@ def test_pages_written_with_checksums_load(one_lakehouse: Settings) -> None:
     assert outcome.api_status == 202 and outcome.refused is None, outcome.api_detail
     assert outcome.loaded_rows is not None
     assert sorted(r["a"] for r in outcome.loaded_rows) == list(range(10_000))
+
+
+def test_a_writer_whose_crc_field_is_a_placeholder_loads(one_lakehouse: Settings) -> None:
+    """Parquet.jl writes 0 in every page header's CRC field (its writer.jl: "TODO proper CRC"):
+    no checksum to check (``parquet.NO_CHECKSUM_WRITERS``). *Before:* (b7a7392, session 13)
+    every file it writes was refused as not parsing (review finding revl 09)."""
+    path = (
+        Path(__file__).resolve().parents[1] / "data" / "parquet-jl" / "multiple_rowgroups.parquet"
+    )
+    data = path.read_bytes()
+    outcome = run(one_lakehouse, [("jl", "m.parquet", data)])["jl"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    rows = outcome.loaded_rows
+    want = pq.read_table(io.BytesIO(data)).to_pylist()
+    assert rows is not None and len(rows) == len(want) == 100
+    names = list(want[0])
+    assert sorted(tuple(r[n] for n in names) for r in rows) == sorted(
+        tuple(w[n] for n in names) for w in want
+    )

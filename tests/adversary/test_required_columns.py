@@ -123,3 +123,23 @@ def test_a_primary_key_not_listed_as_a_column_is_required(
     refused = outcome.refused
     assert refused is not None and refused["kind"] == "required", refused
     assert "'id'" in refused["reason"], refused
+
+
+@pytest.mark.parametrize(("key", "listed"), [("id", "ID"), ("ID", "id")])
+def test_a_primary_key_naming_a_listed_column_in_another_case_is_that_column(
+    module_lakehouse: Settings, key: str, listed: str
+) -> None:
+    """Names are one whatever their case: ``primary_key: [id]`` over a listed ``ID`` makes that
+    column required, not a second column. *Before:* (c844fc3, session 13) a second column
+    ``id`` was added and the contract's case-twin check refused every file (revl 10)."""
+    table = f"kc_{key.lower()}_{listed.lower()}_{key.isupper():d}"
+    (module_lakehouse.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{primary_key: [{key}]}}\n"
+        f"        columns:\n          - {{name: {listed}, data_type: bigint}}\n"
+    )
+    ok = run(module_lakehouse, [(table, "f.ndjson", f'{{"{listed}": 1}}\n'.encode())])[table]
+    assert ok.api_status == 202 and ok.refused is None, (ok.api_detail, ok.refused)
+    null = run(module_lakehouse, [(table, "g.csv", f"{listed},v\n,1\n".encode())], rows=False)
+    assert null[table].api_status == 422, null[table].api_detail
+    assert null[table].refused is not None and null[table].refused["kind"] == "required"
