@@ -755,15 +755,32 @@ def _spark_version(version: str) -> tuple[int, int]:
 
 
 def _int96_columns(metadata: pq.FileMetaData) -> frozenset[str]:
-    """The top-level columns holding an INT96 leaf (at any depth). A leaf's path joins names
-    with dots, so a column is named by each top-level name its path starts with (a column
+    """The top-level columns holding an INT96 leaf (at any depth)."""
+    return _columns_holding(metadata, lambda c: c.physical_type == "INT96")
+
+
+def _rebased_datetime(c: pq.ColumnSchema) -> bool:
+    """A leaf Spark's ``datetimeRebaseModeInWrite`` rebases: a DATE, or a TIMESTAMP (MILLIS,
+    MICROS) adjusted to UTC, not INT96; never a TIMESTAMP_NTZ (``isAdjustedToUTC`` false),
+    whose long Spark writes as it is."""
+    if c.physical_type == "INT96":
+        return False
+    logical = c.logical_type
+    if logical.type == "DATE":
+        return True
+    if logical.type == "TIMESTAMP":
+        return bool(json.loads(logical.to_json()).get("isAdjustedToUTC", True))
+    return c.converted_type in ("DATE", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS")
+
+
+def _columns_holding(
+    metadata: pq.FileMetaData, leaf: Callable[[pq.ColumnSchema], bool]
+) -> frozenset[str]:
+    """The top-level columns holding a leaf ``leaf`` says (at any depth). A leaf's path joins
+    names with dots, so a column is named by each top-level name its path starts with (a column
     ``a.b`` beside ``a``: both, refusing more rather than less)."""
     schema = metadata.schema
-    paths = [
-        schema.column(i).path
-        for i in range(len(schema))
-        if schema.column(i).physical_type == "INT96"
-    ]
+    paths = [schema.column(i).path for i in range(len(schema)) if leaf(schema.column(i))]
     names = schema.to_arrow_schema().names if paths else []
     return frozenset(n for n in names for p in paths if p == n or p.startswith(n + "."))
 
@@ -797,6 +814,8 @@ def hybrid_writer(metadata: pq.FileMetaData) -> Hybrid | None:
     Python, DuckDB). Not known: Spark before 3, Spark in LEGACY mode
     (``org.apache.spark.legacyDateTime``, ``org.apache.spark.legacyINT96``), Hive before 3.1,
     and any other parquet-mr writer. Spark 3.0 not in LEGACY mode: its INT96 columns only.
+    Spark 3.1 on in LEGACY mode: ``legacyINT96``'s INT96 columns and ``legacyDateTime``'s DATE
+    and TIMESTAMP (adjusted to UTC) columns only (:func:`_rebased_datetime`).
     Spark 3.0 always wrote INT96 in the hybrid calendar (``int96RebaseModeInWrite`` and the
     ``legacyINT96`` key came in 3.1, SPARK-33160; the 3.1 migration guide: "In Spark 3.0, the
     actions don't fail but might lead to shifting of the input timestamps"), while its DATE
@@ -813,11 +832,21 @@ def hybrid_writer(metadata: pq.FileMetaData) -> Hybrid | None:
     spark = kv.get("org.apache.spark.version")
     zone = kv.get("org.apache.spark.timeZone")
     if spark is not None:
-        legacy = any(
-            k in kv for k in ("org.apache.spark.legacyDateTime", "org.apache.spark.legacyINT96")
-        )
-        if _spark_version(spark) < (3, 0) or legacy:
+        int96_key = "org.apache.spark.legacyINT96" in kv
+        datetime_key = "org.apache.spark.legacyDateTime" in kv
+        legacy = int96_key or datetime_key
+        version = _spark_version(spark)
+        if version < (3, 0) or (legacy and version < (3, 1)):
             return Hybrid(f"Spark {spark}" + (" in its LEGACY mode" if legacy else ""), None, zone)
+        if legacy:
+            # Spark 3.1 on: each key for its own kind of column (its reader's int96RebaseSpec
+            # and datetimeRebaseSpec); a TIMESTAMP_NTZ is never rebased
+            columns = (_int96_columns(metadata) if int96_key else frozenset()) | (
+                _columns_holding(metadata, _rebased_datetime) if datetime_key else frozenset()
+            )
+            if not columns:
+                return None
+            return Hybrid(f"Spark {spark} in its LEGACY mode", columns, zone)
         int96 = _int96_columns(metadata) if _spark_version(spark) < (3, 1) else frozenset()
         if int96:
             return Hybrid(
