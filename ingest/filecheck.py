@@ -619,7 +619,7 @@ def _is_text(typ: pa.DataType) -> bool:
     return bool(pa.types.is_string(typ) or pa.types.is_large_string(typ))
 
 
-def _parquet_schema(
+def _parquet_schema(  # noqa: C901
     schema: pa.Schema,
     contract: Contract | None,
     errors: list[dict[str, Any]],
@@ -631,7 +631,12 @@ def _parquet_schema(
     # a Parquet column over a nested one the table has is judged as declared, as the loader's
     # Parquet reading judges it (the nested rules are for JSON and CSV text)
     declared = {n: t for n, t, _ in contract.judged_by_table} if contract else {}
-    for column in contract.columns if contract else ():
+    # a column of bytes the table has keeps them (a contract written later does not change its
+    # type): a Parquet file's bytes join it as written, as the loader stores them
+    of_bytes = _bytes_columns(contract) & set(schema.names)
+    for name in sorted(of_bytes):
+        errors += _into_bytes(name, (written or schema).field(name).type)
+    for column in [c for c in contract.columns if c.name not in of_bytes] if contract else ():
         if column.data_type and dialect.type_name(column.data_type) in NESTED_RULES:
             column = replace(column, data_type=declared[column.name])
         if column.name not in schema.names:
@@ -667,6 +672,27 @@ def _parquet_schema(
             msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
     return text_columns
+
+
+def _into_bytes(name: str, typ: pa.DataType) -> list[dict[str, Any]]:
+    """A Parquet column meeting a column of bytes the table has (whatever text type a later
+    contract declares): bytes join it as written, any other type is the loader's mismatch at
+    its every value (the column takes bytes only)."""
+    if (
+        pa.types.is_binary(typ)
+        or pa.types.is_large_binary(typ)
+        or pa.types.is_fixed_size_binary(typ)
+    ):
+        return []
+    msg = f"column type {typ} does not fit bronze's column of bytes (binary)"
+    return [record_error(None, name, msg, "type_error")]
+
+
+def _bytes_columns(contract: Contract | None) -> set[str]:
+    """The columns of bytes the table has that the contract declares another type (as
+    ``Contract.judged_by_table`` shows the table's type)."""
+    judged = contract.judged_by_table if contract else ()
+    return {name for name, _, shown in judged if shown in ("binary", "large_binary")}
 
 
 def _bytes_column(column: Column, typ: pa.DataType, shown: pa.DataType) -> list[dict[str, Any]]:

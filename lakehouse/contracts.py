@@ -562,6 +562,10 @@ def _table_rule(column: Column, stored: pa.DataType | None) -> str | None:
         return "VARCHAR" if dialect.type_name(column.data_type) == dialect.BYTES else None
     if pa.types.is_nested(stored):  # a struct takes objects only, a list or map only null
         return parquet.OBJECT if pa.types.is_struct(stored) else parquet.UNFIT
+    if (pa.types.is_binary(stored) or pa.types.is_large_binary(stored)) and (
+        dialect.type_name(column.data_type) != dialect.BYTES
+    ):  # bytes the table has: a Parquet file's bytes join them, no text does (as the loader)
+        return parquet.UNFIT
     rule = parquet.column_rule(stored, column.data_type)
     if rule is None:
         return None
