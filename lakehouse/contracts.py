@@ -153,9 +153,22 @@ def _names_test(entries: Any, test: str) -> bool:
     for entry in entries or ():
         if entry == test:
             return True
-        if isinstance(entry, Mapping) and (test in entry or entry.get("type") == test):
+        if isinstance(entry, Mapping) and entry.get("type") == test:
+            return True
+        if isinstance(entry, Mapping) and test in entry and _test_applies(entry[test]):
             return True
     return False
+
+
+def _test_applies(arguments: Any) -> bool:
+    """Whether a test entry's arguments (``{not_null: {config: {enabled: false}}}``) leave it
+    judging every row, as dbt reads them: a disabled test is no test, and one limited by
+    ``where:`` judges only the rows dbt selects, which the lakehouse cannot (dbt does)."""
+    if not isinstance(arguments, Mapping):
+        return True
+    config = arguments.get("config")
+    settings = {**arguments, **(config if isinstance(config, Mapping) else {})}
+    return settings.get("enabled", True) is not False and settings.get("where") is None
 
 
 class ContractShape(ValueError):
@@ -197,7 +210,14 @@ def _meta(node: Mapping[str, Any], where: str) -> Mapping[str, Any]:
 
 def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     name = table.get("name")
-    if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
+    if not isinstance(name, str):
+        raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
+    if TABLE_NAME.fullmatch(name.lower()) and not TABLE_NAME.fullmatch(name):
+        raise ContractShape(  # DuckDB reads names in any case: 'T' would be bronze 't'
+            f"table {name!r} of source {SOURCE_NAME!r}: bronze table names are lowercase "
+            f"(write {name.lower()!r})"
+        )
+    if not TABLE_NAME.fullmatch(name):  # no bronze table can have it: it declares none
         return None
     where = f"table {name!r}"
     meta = _meta(table, where)
@@ -207,10 +227,17 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
     _policies(meta, where)
     keys_folded = {k.lower() for k in primary_key}  # names are one whatever their case
-    columns = []
+    columns: list[Column] = []
     for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
             raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
+        column = f"{where}: column {col['name']!r}"
+        if any(c.name.lower() == col["name"].lower() for c in columns):
+            raise ContractShape(f"{column} is declared twice (which declaration is meant?)")
+        for key in ("data_tests", "tests", "constraints"):
+            _listed(col, key, column)
+        if col.get("data_type") is not None and not isinstance(col.get("data_type"), str):
+            raise ContractShape(f"{column}: data_type is a {_kind(col['data_type'])}, not a type")
         required = (
             _names_test(col.get("data_tests"), "not_null")
             or _names_test(col.get("tests"), "not_null")
@@ -313,6 +340,11 @@ def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
                 if not isinstance(table, Mapping):
                     raise ContractShape(f"source {SOURCE_NAME!r}: tables[{i}] is not a mapping")
                 if contract := _contract(table, source_file):
+                    if contract.table in contracts:
+                        raise ContractShape(
+                            f"table {contract.table!r} is declared twice in source "
+                            f"{SOURCE_NAME!r} (dbt refuses a project declaring it twice)"
+                        )
                     contracts[contract.table] = contract
     return contracts
 
@@ -428,6 +460,7 @@ def read_contracts(settings: Settings) -> Contracts:
     declare a bronze table (:func:`_may_declare_bronze`). A file that does not parse and
     cannot name the source is logged and skipped: it declares no contract either way."""
     contracts: dict[str, Contract] = {}
+    declared_in: dict[str, str] = {}  # a table → the file declaring it
     unreadable = []
     for path in _yaml_files(settings):
         shown = _shown(settings, path)
@@ -452,7 +485,14 @@ def read_contracts(settings: Settings) -> Contracts:
             continue
         try:
             document = _joined(yaml.safe_load(text))
-            contracts.update(parse_sources([(str(path), document)]))
+            found = parse_sources([(str(path), document)])
+            for table in found.keys() & contracts.keys():
+                raise ContractShape(
+                    f"table {table!r} is declared in {declared_in[table]} too (dbt refuses a "
+                    "project declaring a source table twice)"
+                )
+            contracts.update(found)
+            declared_in.update(dict.fromkeys(found, shown))
         except (UnicodeError, yaml.YAMLError, ContractShape) as exc:
             if _may_declare_bronze(text):
                 unreadable.append(Unreadable(shown, _reason(exc)))

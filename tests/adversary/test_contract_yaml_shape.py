@@ -27,6 +27,16 @@ BAD = {
     "column_without_name": "        columns:\n          - data_type: bigint\n",
     "policy_unknown": "        meta: {on_mismatch: drop}\n",
     "infer_not_bool": "        meta: {infer_types: maybe}\n",
+    # review findings revl 05, revl 06, revc 08 (session 13): dbt refuses each; before, the
+    # declaration was dropped or the last one won without a word
+    "tests_string": "        columns:\n          - {name: a, tests: not_null}\n",
+    "data_type_list": "        columns:\n          - {name: a, data_type: [bigint]}\n",
+    "column_twice": "        columns:\n          - {name: a, data_type: bigint}\n"
+    "          - {name: a, data_type: varchar}\n",
+    "table_twice": "      - name: u\n",
+    "table_uppercase": "      - name: T\n",
+    "table_nameless": "      - columns: [{name: a, data_type: bigint}]\n",
+    "table_in_two_files": "      - name: t\n",
 }
 SHAPES = {
     **{
@@ -44,6 +54,8 @@ def test_a_misshapen_contract_holds_writes_and_files(one_lakehouse: Settings, sh
     models = one_lakehouse.dbt_project_dir / "models"
     (models / "t.yml").write_text(GOOD)
     (models / "bad.yml").write_text(SHAPES[shape])
+    if shape == "table_twice":  # u twice in one file
+        (models / "bad.yml").write_text(SHAPES[shape] + "      - name: u\n")
     with TestClient(create_app(one_lakehouse)) as client:
         for _ in range(3):  # never a 500, never a 202 judged without the contract
             r = client.post(
@@ -138,3 +150,26 @@ def test_a_decimal_at_the_limits_is_a_contract(one_lakehouse: Settings, declared
         )
     assert r.status_code == 202, r.text
     assert len(Loader(one_lakehouse).load_pending().loaded) == 1
+
+
+def test_a_disabled_or_where_limited_not_null_requires_nothing(one_lakehouse: Settings) -> None:
+    """dbt reads a test's config: ``enabled: false`` is no test, and ``where:`` judges only the
+    rows it selects, which dbt does (review finding revc 06, session 13; before, both made the
+    column required: 422 and quarantine for a file dbt's own test passes)."""
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+        "        columns:\n          - name: a\n"
+        "            data_tests: [{not_null: {config: {enabled: false}}}]\n"
+        '          - name: b\n            tests: [{not_null: {where: "a = 1"}}]\n'
+        "          - name: c\n            tests: [{not_null: {severity: warn}}]\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"a,b,c\n,,1\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 202, r.text
+        r = client.post(
+            "/v1/tables/t/files", content=b"a,b,c\n1,1,\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 422, r.text  # a warn test is still a test
