@@ -231,13 +231,7 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
             raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
-        column = f"{where}: column {col['name']!r}"
-        if any(c.name.lower() == col["name"].lower() for c in columns):
-            raise ContractShape(f"{column} is declared twice (which declaration is meant?)")
-        for key in ("data_tests", "tests", "constraints"):
-            _listed(col, key, column)
-        if col.get("data_type") is not None and not isinstance(col.get("data_type"), str):
-            raise ContractShape(f"{column}: data_type is a {_kind(col['data_type'])}, not a type")
+        _check_column(col, columns, f"{where}: column {col['name']!r}")
         required = (
             _names_test(col.get("data_tests"), "not_null")
             or _names_test(col.get("tests"), "not_null")
@@ -280,6 +274,17 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
         infer_types=infer if isinstance(infer, bool) else None,
         skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
     )
+
+
+def _check_column(col: Mapping[str, Any], columns: list[Column], column: str) -> None:
+    """:class:`ContractShape` for a column dbt refuses or one declared twice by one name
+    (case twins are judged as names: docs/loading.md): which declaration would be meant?"""
+    if any(c.name == col["name"] for c in columns):
+        raise ContractShape(f"{column} is declared twice (which declaration is meant?)")
+    for key in ("data_tests", "tests", "constraints"):
+        _listed(col, key, column)
+    if col.get("data_type") is not None and not isinstance(col.get("data_type"), str):
+        raise ContractShape(f"{column}: data_type is a {_kind(col['data_type'])}, not a type")
 
 
 #: DECIMAL widths DuckDB and Delta (Arrow's decimal128) hold.
