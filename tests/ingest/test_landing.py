@@ -73,7 +73,11 @@ def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
     assert not old.tmp.exists() and fresh.tmp.exists() and other.exists()
 
 
-@pytest.mark.parametrize(("batch_id", "ext"), [("bat_x", ".ndjson"), (new_batch_id(), ".exe")])
+@pytest.mark.parametrize(
+    ("batch_id", "ext"),
+    [("bat_x", ".ndjson"), (new_batch_id(), ".exe")],
+    ids=["not-a-batch-id", "unknown-format"],  # stable: every xdist worker collects the same ids
+)
 def test_only_batch_names_and_known_formats(tmp_path: Path, batch_id: str, ext: str) -> None:
     with pytest.raises(ValueError):
         Landing(make_settings(tmp_path), "orders", batch_id, ext)
