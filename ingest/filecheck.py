@@ -676,13 +676,9 @@ def _parquet_schema(  # noqa: C901
 
 def _into_bytes(name: str, typ: pa.DataType) -> list[dict[str, Any]]:
     """A Parquet column meeting a column of bytes the table has (whatever text type a later
-    contract declares): bytes join it as written, any other type is the loader's mismatch at
-    its every value (the column takes bytes only)."""
-    if (
-        pa.types.is_binary(typ)
-        or pa.types.is_large_binary(typ)
-        or pa.types.is_fixed_size_binary(typ)
-    ):
+    contract declares): bytes join it as written (a dictionary of them too), any other type
+    is the loader's mismatch at its every value (the column takes bytes only)."""
+    if parquet.is_bytes(typ.value_type if pa.types.is_dictionary(typ) else typ):
         return []
     msg = f"column type {typ} does not fit bronze's column of bytes (binary)"
     return [record_error(None, name, msg, "type_error")]

@@ -249,7 +249,9 @@ def checked_text(data_type: str) -> bool:
     """Whether ``data_type`` constrains a CSV field's or a Parquet value's text: a checked type
     (:func:`checked`), or ``json`` (one JSON value; any value of a JSON file fits it, as its
     JSON text)."""
-    return checked(data_type) or dialect.type_name(data_type) == dialect.JSON_TEXT
+    name = dialect.type_name(data_type)
+    # BLOB takes every text as its bytes: nothing to look at value by value
+    return (checked(data_type) and name != dialect.BYTES) or name == dialect.JSON_TEXT
 
 
 def checked(data_type: str) -> bool:

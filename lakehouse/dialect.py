@@ -932,23 +932,46 @@ def json_value(text: str) -> bool:
         if json_depth(text.encode("utf-8", "surrogatepass")) > MAX_JSON_DEPTH:
             return False
     try:
-        value = json.loads(text, parse_int=str, parse_float=str, parse_constant=_no_constant)
+        value = json.loads(
+            text,
+            parse_int=str,
+            parse_float=str,
+            parse_constant=_no_constant,
+            object_pairs_hook=list,  # every pair: a repeated key's first value is looked at too
+        )
     except (ValueError, RecursionError):
         return False
-    if "\\" in text and _lone_surrogate(value):
-        return False
-    return True
+    return lone_surrogate(text, value) is None
 
 
-def _lone_surrogate(value: Any) -> bool:
-    """Whether a decoded JSON value holds a lone surrogate (from an escape: ``"\\ud800"``)."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(text: str, value: Any) -> str | None:
+    """A lone surrogate (its character) in the strings or keys of ``value``, ``text`` decoded
+    (from an escape: ``"\\ud800"``, which no text can hold), or None. Only a text holding a
+    surrogate's escape is walked: JSON text read as UTF-8 holds none unescaped. Objects may be
+    decoded as lists of pairs (every pair kept: a repeated key's first value too)."""
+    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    return _surrogate_in(value)
+
+
+def _surrogate_in(value: Any) -> str | None:
     if isinstance(value, str):
-        return any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, list):
-        return any(_lone_surrogate(v) for v in value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return value[exc.start]
+        return None
     if isinstance(value, dict):
-        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
-    return False
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        for v in value:
+            found = _surrogate_in(v)
+            if found is not None:
+                return found
+    return None
 
 
 _OFFSET_AT_END = re.compile(r"([+-])([0-9]{2}):([0-9]{2})$")

@@ -29,6 +29,7 @@ import msgspec
 import pyarrow as pa
 
 from lakehouse import dialect, parquet
+from lakehouse.dialect import lone_surrogate as lone_surrogate  # the core's rule, re-exported
 
 
 class Number(str):
@@ -489,33 +490,3 @@ def structs(
 
 
 LONE_SURROGATE = "a string holds a lone UTF-16 surrogate, which no text can hold"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def lone_surrogate(text: str, value: object) -> str | None:
-    """A lone surrogate (its character) in a decoded JSON text's strings or keys, or None.
-    Only a text holding a surrogate's escape is walked: JSON text read from a file is UTF-8
-    and holds none unescaped."""
-    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
-        return None
-    return _surrogate_in(value)
-
-
-def _surrogate_in(value: object) -> str | None:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return value[exc.start]
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _surrogate_in(k) or _surrogate_in(v)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for v in value:
-            found = _surrogate_in(v)
-            if found is not None:
-                return found
-    return None

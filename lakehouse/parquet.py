@@ -179,7 +179,7 @@ def has_extension(t: pa.DataType) -> bool:
     if pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
         return True
     if pa.types.is_dictionary(t):  # of bytes: to its values, which meet a column as bytes do
-        return _is_bytes(t.value_type) or has_extension(t.value_type)
+        return is_bytes(t.value_type) or has_extension(t.value_type)
     return any(has_extension(child) for _, child in _children(t))
 
 
@@ -1121,7 +1121,7 @@ def _key_text(key: pa.Array) -> tuple[str, str]:
     UTF-8 (base64 /w==)``), a nested key its JSON text, any other its text as Arrow prints it
     (``1970-01-02``, ``1.00``, ``nan``), as every other Parquet refusal names a value."""
     t = key.type
-    if _is_bytes(t):
+    if is_bytes(t):
         texts, bad = _bytes_texts(key)
         if bad[0].as_py():
             encoded = rescued_bytes(key[0].as_py())
@@ -1872,6 +1872,9 @@ def _physical_values(
     same pages, decoded by pyarrow as plain integers."""
     column = metadata.schema.column(i)
     chunk = metadata.row_group(group).column(i)
+    codec = _CODECS.get(chunk.compression)
+    if codec is None:  # a codec pyarrow names UNKNOWN (Hadoop's LZ4): read as Arrow reads it
+        return []
     offsets = [chunk.data_page_offset]
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
         offsets.append(chunk.dictionary_page_offset)
@@ -1906,7 +1909,7 @@ def _physical_values(
     footer.items(3, 8, 1)
     footer._varint(1)
     footer.out += b"v"
-    footer.i32(4, _CODECS[chunk.compression])
+    footer.i32(4, codec)
     footer.i64(5, chunk.num_values)
     footer.i64(6, chunk.total_uncompressed_size)
     footer.i64(7, chunk.total_compressed_size)
@@ -1921,7 +1924,10 @@ def _physical_values(
     footer.out.append(0)  # FileMetaData
     tail = bytes(footer.out)
     data = b"PAR1" + pages + tail + len(tail).to_bytes(4, "little") + b"PAR1"
-    read = pq.read_table(pa.BufferReader(data)).column(0).combine_chunks()
+    try:
+        read = pq.read_table(pa.BufferReader(data)).column(0).combine_chunks()
+    except (OSError, pa.ArrowException):  # pages this reading cannot take: as Arrow reads them
+        return []
     if not len(read) or read.null_count == len(read):
         return []
     # signed, as the statistics' raw values are: an unsigned annotation's value past 2**31 is
@@ -2173,14 +2179,15 @@ def texts_and_gaps(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     try:
         return value_texts(values), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, NoText):
-        if _is_bytes(values.type):
+        if is_bytes(values.type):
             return _bytes_texts(values)
         if is_nested(values.type):  # bytes that are not UTF-8 nested in some values
             return texts_where_utf8(values)
         raise
 
 
-def _is_bytes(t: pa.DataType) -> bool:
+def is_bytes(t: pa.DataType) -> bool:
+    """Whether ``t`` is a type of bytes (binary of any width or layout)."""
     return bool(
         pa.types.is_binary(t)
         or pa.types.is_large_binary(t)

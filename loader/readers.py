@@ -1614,11 +1614,15 @@ def _json_source(path: Path, fmt: str) -> str:
     """The file and the options of a ``read_json``/``read_json_objects`` call. DuckDB reads an
     object of more than 16 MiB (its ``maximum_object_size``) that a line feed follows, but
     refuses one that ends the file ("maximum_object_size ... exceeded"): a ``json.dump`` of a
-    big object has no final line break. Such a last line gets a bound that holds it."""
+    big object has no final line break. Such a file gets a bound that holds its last record:
+    NDJSON's last line; a ``.json`` of objects one after another, whose last one may span many
+    lines (``indent=2``), the whole file when it does not end in a line feed."""
     source = f"{_sql_str(str(path))}, format = {_sql_str(fmt)}"
     if fmt == "auto":  # an array: DuckDB reads its elements, whatever the lines
         return source
     last = _last_line_bytes(path)
+    if fmt == "unstructured" and last:  # not ending in a line feed: the last record's size
+        last = path.stat().st_size  # is not known, and is at most the file's
     if last < _DUCKDB_OBJECT_BYTES // 2:
         return source
     return f"{source}, maximum_object_size = {min(_MAX_OBJECT_BYTES, 2 * last + (1 << 20))}"

@@ -263,3 +263,14 @@ def test_the_api_and_the_loader_judge_a_text_alike(text: str) -> None:
     assert want is (not bad), text
     assert fits_array(pa.array([text]), "json").to_pylist() == [want]
     assert fitting.fits(pa.array([text]), "JSON").to_pylist() == [want]
+
+
+def test_a_lone_surrogate_behind_a_repeated_key_is_no_json_value() -> None:
+    """``json.loads`` keeps a repeated key's last value only: the first one's lone surrogate
+    (which DuckDB's JSON refuses) is looked at too (every pair is kept)."""
+    from lakehouse import dialect
+
+    assert not dialect.json_value('{"a":"\\ud800","a":"x"}')
+    assert not dialect.json_value('[{"a":"\\udc00"}]')
+    assert dialect.json_value('{"a":"\\ud83d\\ude00","a":"x"}')  # a pair: one character
+    assert dialect.json_value('{"a":"\\\\ud800"}')  # an escaped backslash: no surrogate

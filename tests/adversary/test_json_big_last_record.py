@@ -8,29 +8,37 @@ a file's reading gets a larger bound (it costs DuckDB's reader on every file oth
 from __future__ import annotations
 
 import gzip
+import json
+from functools import cache
 from pathlib import Path
 
 import pytest
 from adversary_support import lakehouse, run
 
-TEXT = "x" * (17 << 20)
-ONE = b'{"id":1,"s":"' + TEXT.encode() + b'"}'
+TEXT = "x" * (17 << 20)  # 17 MiB: one string, shared
 
-CASES = {
-    "json-one-object": ("export.json", ONE),
-    "json-after-another-object": ("export.json", b'{"id":0}' + ONE),
-    "json-trailing-space": ("export.json", b'{"id":0}\n' + ONE + b"  "),
-    "json-bom": ("export.json", b"\xef\xbb\xbf" + ONE),
-    "ndjson-last-line": ("export.ndjson", b'{"id":0}\n' + ONE),
-    "json-gz": ("export.json.gz", gzip.compress(ONE, 1)),
-    "json-with-a-final-line-break": ("export.json", ONE + b"\n"),
+
+@cache
+def _one() -> bytes:
+    return b'{"id":1,"s":"' + TEXT.encode() + b'"}'
+
+
+CASES = {  # built when a case runs, not at import
+    "json-one-object": ("export.json", _one),
+    "json-after-another-object": ("export.json", lambda: b'{"id":0}' + _one()),
+    "json-trailing-space": ("export.json", lambda: b'{"id":0}\n' + _one() + b"  "),
+    "json-bom": ("export.json", lambda: b"\xef\xbb\xbf" + _one()),
+    "json-indented": ("export.json", lambda: json.dumps({"id": 1, "s": TEXT}, indent=2).encode()),
+    "ndjson-last-line": ("export.ndjson", lambda: b'{"id":0}\n' + _one()),
+    "json-gz": ("export.json.gz", lambda: gzip.compress(_one(), 1)),
+    "json-with-a-final-line-break": ("export.json", lambda: _one() + b"\n"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_last_record_past_16_mib_loads(tmp_path: Path, case: str) -> None:
     name, data = CASES[case]
-    outcome = run(lakehouse(tmp_path), [("t", name, data)])["t"]
+    outcome = run(lakehouse(tmp_path), [("t", name, data())])["t"]
     assert outcome.api_status == 202, outcome.api_detail
     assert outcome.refused is None, outcome.refused
     rows = [r for r in outcome.loaded_rows or [] if r["id"] == 1]

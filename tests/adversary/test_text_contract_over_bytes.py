@@ -31,8 +31,16 @@ def _parquet(values: pa.Array) -> bytes:
         ("b.csv", b"b\n7\n"),
         ("b.parquet", _parquet(pa.array([b"\xfe"], pa.binary()))),
         ("b.parquet", _parquet(pa.array(['"x"'], pa.string()))),
+        ("b.parquet", _parquet(pa.array([b"\xfe", b"\xfe"], pa.binary()).dictionary_encode())),
     ],
-    ids=["ndjson-string", "ndjson-number", "csv-number", "parquet-bytes", "parquet-string"],
+    ids=[
+        "ndjson-string",
+        "ndjson-number",
+        "csv-number",
+        "parquet-bytes",
+        "parquet-string",
+        "parquet-dictionary-of-bytes",
+    ],
 )
 def test_the_api_judges_a_bytes_column_as_the_loader_stores_it(
     tmp_path: Path, declared: str, name: str, data: bytes
