@@ -2492,15 +2492,7 @@ def text_or_bytes(t: pa.DataType) -> bool:
     number, date, list, ... is a mismatch there, value by value."""
     if pa.types.is_dictionary(t):
         t = t.value_type
-    return bool(
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_string_view(t)
-        or pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_binary_view(t)
-        or pa.types.is_fixed_size_binary(t)
-    )
+    return _is_text(t) or is_bytes(t)
 
 
 def _shaped_by_type(t: pa.DataType, rule: str) -> bool:
