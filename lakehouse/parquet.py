@@ -1289,19 +1289,15 @@ def int96_refusal(source: Any) -> Refusal | None:
     whose two readings disagree refuses the file
     (legacy files only pay)."""
     micro = open_file(source)
+    holding = _columns_holding(micro.metadata, lambda c: c.physical_type == "INT96")
+    held = [n for n in micro.schema_arrow.names if n in holding]
+    if not held:  # most files: opened once
+        return None
     milli = open_file(source, coerce_int96_timestamp_unit="ms")
     nano = open_file(source, coerce_int96_timestamp_unit="ns")
-    schema = milli.schema
-    names = milli.schema_arrow.names
-    leaves = [
-        schema.column(i).path
-        for i in range(len(schema))
-        if schema.column(i).physical_type == "INT96"
-    ]
-    held = [n for n in names if any(p == n or p.startswith(n + ".") for p in leaves)]
     rows = 0
     finer: Refusal | None = None  # the first value with nanoseconds (told after DuckDB's look)
-    for group in range(milli.num_row_groups if held else 0):
+    for group in range(milli.num_row_groups):
         us = micro.read_row_group(group, columns=held)
         ms = milli.read_row_group(group, columns=held)
         ns = nano.read_row_group(group, columns=held)
@@ -1322,8 +1318,6 @@ def int96_refusal(source: Any) -> Refusal | None:
                     if finer is None:
                         finer = _int96_finer(u, n, row_of, name, rows)
         rows += us.num_rows
-    if not held:
-        return None
     import duckdb
 
     try:
