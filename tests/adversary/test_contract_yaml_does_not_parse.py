@@ -106,15 +106,33 @@ def test_held_files_load_once_the_yaml_parses(
     waiting for its periodic rescan of the landing zone)."""
     settings = one_lakehouse
     _write(settings, BROKEN)
+    _held_then_loaded(settings, caplog, drop=("a.csv", b"n\n7\n"))
+
+
+def _held_then_loaded(
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    drop: tuple[str, bytes] | None = None,
+    refresh_s: float | None = None,
+) -> None:
+    """A running loader holds table t's file (``drop``, else one in its raw folder already),
+    then loads it once the YAML parses again, under the rescan's 60 s: only the held files'
+    retry (each second) can load it so soon. ``refresh_s``: how soon the contracts' store
+    sees a change."""
     stop = threading.Event()
     loader = Loader(settings)
+    if refresh_s is not None:
+        loader._contracts.refresh_s = refresh_s
     worker = threading.Thread(target=loader.run, args=(stop,), daemon=True)
     caplog.set_level(logging.WARNING, logger="loader.loading")
+    caplog.clear()  # words of an earlier part of the test
     worker.start()
     try:
-        _drop(settings, "t", "a.csv", b"n\n7\n")
+        if drop is not None:
+            _drop(settings, "t", *drop)
         wait_for(lambda: "held in the landing zone" in caplog.text, 30, "the file held")
-        assert (raw_dir(settings, "t") / "a.csv").exists()
+        assert any(raw_dir(settings, "t").iterdir())
         _write(settings, BROKEN.replace("[unclosed\n", "[{name: k}]\n"))
         log = table_path(settings, "bronze", "t") / "_delta_log"
         wait_for(log.is_dir, 30, "the held file loaded")
@@ -171,22 +189,7 @@ def test_a_yaml_broken_during_a_pass_holds_its_files(
     # a running loader: held, then loaded within seconds of the YAML parsing again
     declare(settings, "t", {"n": "bigint"})  # readable again; broken anew by the next reading
     broken.clear()
-    stop = threading.Event()
-    loader = Loader(settings)
-    loader._contracts.refresh_s = 0.0
-    worker = threading.Thread(target=loader.run, args=(stop,), daemon=True)
-    caplog.set_level(logging.WARNING, logger="loader.loading")
-    caplog.clear()  # the first part's words
-    worker.start()
-    try:
-        wait_for(lambda: "held in the landing zone" in caplog.text, 30, "the file held")
-        _write(settings, BROKEN.replace("[unclosed\n", "[{name: k}]\n"))
-        log = table_path(settings, "bronze", "t") / "_delta_log"
-        # under the rescan's 60 s: only the held files' retry (each second) can load it
-        wait_for(log.is_dir, 30, "the held file loaded")
-    finally:
-        stop.set()
-        worker.join(timeout=30)
+    _held_then_loaded(settings, caplog, refresh_s=0.0)
 
 
 _DECLARING = (
