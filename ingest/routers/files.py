@@ -124,6 +124,7 @@ async def _source(
         name = check_file_name(upload.filename) if upload.filename else None
         part_type, part_params = parse_media_type(upload.content_type or "application/octet-stream")
         kind = file_kind(_browser_label(part_type, name), name, encoded=False)
+        check_charset(part_params, kind.kind)  # the part's label is the file's, as a body's
         check_header_param(part_params, kind.kind)
         return kind, name, _upload_chunks(upload, limit)
     if filename is None:

@@ -142,3 +142,34 @@ def test_header_present_loads_line_1_as_names(client: TestClient, api_settings: 
     r = client.post(FILES, files={"file": ("x.csv", CSV, "text/csv; header=Present")})
     assert r.status_code == 202, r.text
     assert [row["name"] for row in _loaded(api_settings)] == ["café", "café", "Zürich", "Zürich"]
+
+
+@pytest.mark.parametrize(
+    ("part_type", "name"),
+    [
+        ("text/csv; charset=iso-8859-1", "x.csv"),
+        ("text/plain; charset=windows-1252", "x.csv"),
+        ("application/x-ndjson; charset=utf-16", "x.ndjson"),
+    ],
+)
+def test_a_multipart_part_labelled_another_charset_is_415(
+    client: TestClient, api_settings: Settings, part_type: str, name: str
+) -> None:
+    """A form part's ``charset`` is the file's, as a raw body's is (session 14): a part
+    labelled Latin-1 whose bytes are also valid UTF-8 (the Latin-1 text ``Ã©`` is the bytes
+    C3 A9, which UTF-8 reads as ``é``) would otherwise land as text the client did not send.
+    Before: 202, the label ignored."""
+    body = "id,name\n1,Ã©\n".encode() if name.endswith(".csv") else b'{"id": 1}\n'
+    r = client.post(FILES, files={"file": (name, body, part_type)})
+    assert r.status_code == 415, r.text
+    assert "charset" in r.json()["detail"]
+    assert landed(api_settings, "labels") == []
+
+
+def test_a_multipart_part_labelled_utf8_or_ascii_loads(
+    client: TestClient, api_settings: Settings
+) -> None:
+    for part_type in ("text/csv; charset=UTF-8", "text/csv; charset=us-ascii"):
+        r = client.post(FILES, files={"file": ("x.csv", CSV, part_type)})
+        assert r.status_code == 202, r.text
+    assert [row["name"] for row in _loaded(api_settings)] == ["café", "café", "Zürich", "Zürich"]
