@@ -28,6 +28,10 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
 - **A pandas timedelta that fastparquet wrote as a time of day** (``INT64`` annotated
   ``TIME_MICROS``, its ``pandas`` metadata saying ``timedelta64``) is that duration
   (:func:`timedelta_as_duration`): as a time, 90 s was the time of day 00:01:30 and -1 s no time.
+- **A Spark ANSI interval** (``INTERVAL YEAR TO MONTH``, ``INTERVAL DAY TO SECOND``: a bare
+  ``INT32`` of months or ``INT64`` of microseconds, its unit only in Spark's row metadata) is
+  that interval's text at the top level (:func:`spark_intervals`), refused inside a struct,
+  array or map (:func:`spark_interval_column`): as an integer, 1 year 2 months was 14.
 - **A Parquet VARIANT** (at any depth) refuses the file (:func:`variant_column`): pyarrow reads
   it as the bytes of its binary encoding, and its JSON text would lose the value's types.
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
@@ -357,8 +361,11 @@ def plain_schema(schema: pa.Schema, metadata: pq.FileMetaData | None = None) -> 
     ``ARROW:schema`` restored (:func:`restored_schema`) and an ENUM as text
     (:func:`enum_as_text`)."""
     if metadata is not None:
-        schema = timedelta_as_duration(
-            enum_as_text(restored_schema(schema, metadata), metadata), metadata
+        schema = spark_intervals(
+            timedelta_as_duration(
+                enum_as_text(restored_schema(schema, metadata), metadata), metadata
+            ),
+            metadata,
         )
     return pa.schema([_plain_field(f) for f in schema], schema.metadata)
 
@@ -371,13 +378,16 @@ def plain_batch(
     read as its count): an ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes
     that are not UTF-8, as a string's); a time column ``schema`` does not keep as a time is a
     pandas timedelta (:func:`timedelta_as_duration`: :func:`plain_type` keeps every other
-    time)."""
+    time); an integer column ``schema`` does not keep as an integer is a Spark interval's count
+    (:func:`spark_intervals`)."""
     columns = []
     for i, (values, field) in enumerate(zip(batch.columns, schema, strict=True)):
         if restored is not None and not values.type.equals(restored.field(i).type):
             values = values.cast(restored.field(i).type)  # the same values, their type back
         if pa.types.is_time(values.type) and not pa.types.is_time(field.type):
             values = _time_as_duration(values)
+        if pa.types.is_integer(values.type) and not pa.types.is_integer(field.type):
+            values = _count_as_interval(values)
         values = plain_values(values)
         if not values.type.equals(field.type) and _only_text_differs(values.type, field.type):
             values = values.view(field.type)  # an ENUM's bytes as text: the same layout
@@ -473,6 +483,115 @@ def _time_as_duration(values: pa.Array) -> pa.Array:
     t = values.type
     counts = values.view(pa.int64() if pa.types.is_time64(t) else pa.int32())
     return counts.cast(pa.int64()).view(pa.duration(t.unit))
+
+
+# -- Spark's ANSI intervals, written as bare counts ---------------------------------------------
+
+#: The key Spark keeps its own schema of the rows in (a JSON ``StructType``).
+SPARK_ROW_KEY = b"org.apache.spark.sql.parquet.row.metadata"
+
+#: The first unit of a Spark ANSI interval type's name (``interval year to month``, ``interval
+#: day to second``, ``interval hour``, ...): its kind, and the Parquet type Spark writes it as
+#: (``ParquetWriteSupport``: a year-month interval's months as ``INT32``, a day-time interval's
+#: microseconds as ``INT64``, neither annotated).
+_SPARK_INTERVAL_UNITS = {
+    "year": "months",
+    "month": "months",
+    "day": "microseconds",
+    "hour": "microseconds",
+    "minute": "microseconds",
+    "second": "microseconds",
+}
+
+
+def _spark_interval(t: object) -> str | None:
+    """The count (``months``, ``microseconds``) a Spark type of the row metadata is written as
+    when it is an ANSI interval, or None."""
+    if not isinstance(t, str) or not t.startswith("interval "):
+        return None
+    return _SPARK_INTERVAL_UNITS.get(t.split(" ")[1])
+
+
+def _spark_fields(metadata: pq.FileMetaData) -> list[dict[str, Any]]:
+    """The top-level fields of the file's Spark row metadata (none when it is absent or not
+    Spark's form)."""
+    raw = (metadata.metadata or {}).get(SPARK_ROW_KEY)
+    try:
+        fields = json.loads(raw)["fields"] if raw else []
+        return [f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)]
+    except (ValueError, TypeError, KeyError):  # not Spark's metadata: no word
+        return []
+
+
+def _nested_spark_interval(t: object) -> str | None:
+    """The first ANSI interval type inside a Spark struct, array or map type, or None."""
+    if not isinstance(t, dict):
+        return None
+    if t.get("type") == "struct":
+        inner = [f.get("type") for f in t.get("fields", []) if isinstance(f, dict)]
+    elif t.get("type") == "array":
+        inner = [t.get("elementType")]
+    elif t.get("type") == "map":
+        inner = [t.get("keyType"), t.get("valueType")]
+    else:
+        return None
+    for child in inner:
+        if _spark_interval(child) is not None:
+            return str(child)
+        found = _nested_spark_interval(child)
+        if found is not None:
+            return found
+    return None
+
+
+def spark_interval_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
+    """A column (its name, why) holding a Spark ANSI interval inside a struct, array or map,
+    or None. Spark writes an interval as its bare count (months, or microseconds), its unit
+    said only in the row metadata: a top-level one is read as its interval
+    (:func:`spark_intervals`), a nested one is refused rather than stored as a bare number."""
+    for field in _spark_fields(metadata):
+        found = _nested_spark_interval(field.get("type"))
+        if found is not None:
+            why = (
+                f"a Spark {found} inside a struct, array or map, which Spark writes as a bare"
+                f" count of {_spark_interval(found)} (its unit only in the file's Spark row"
+                " metadata): bronze reads a top-level Spark interval as its interval, not a"
+                " nested one, and a bare number would lose its unit"
+            )
+            return field["name"], why
+    return None
+
+
+def spark_intervals(schema: pa.Schema, metadata: pq.FileMetaData) -> pa.Schema:
+    """``schema`` (pyarrow's of the file) with each top-level column the file's Spark row
+    metadata says is an ANSI interval as that interval: Spark (3.2 on) writes ``INTERVAL YEAR
+    TO MONTH`` (and ``YEAR``, ``MONTH``) as its months in a bare ``INT32`` and ``INTERVAL DAY
+    TO SECOND`` (and its other units) as its microseconds in a bare ``INT64``, so pyarrow and
+    DuckDB read the counts as plain integers (1 year 2 months as 14, 90 s as 90000000). A
+    year-month interval becomes a month-day-nanosecond interval, a day-time one a duration of
+    microseconds (:func:`plain_type`: their exact text)."""
+    said = {f["name"]: _spark_interval(f.get("type")) for f in _spark_fields(metadata)}
+    if not any(said.values()):
+        return schema
+    fields = []
+    for f in schema:
+        unit = said.get(f.name)
+        if unit == "months" and pa.types.is_int32(f.type):
+            f = f.with_type(pa.month_day_nano_interval())
+        elif unit == "microseconds" and pa.types.is_int64(f.type):
+            f = f.with_type(pa.duration("us"))
+        fields.append(f)
+    return pa.schema(fields, schema.metadata)
+
+
+def _count_as_interval(values: pa.Array) -> pa.Array:
+    """A Spark interval's counts (:func:`spark_intervals`) as that interval: ``INT32`` months
+    as the text :func:`interval_text` gives a month-day-nanosecond interval (14 as ``14 months
+    0 days 0.000000000 seconds``), ``INT64`` microseconds as a duration."""
+    if pa.types.is_int64(values.type):
+        return values.view(pa.duration("us"))
+    months = pc.cast(values, pa.string())
+    return pc.binary_join_element_wise(months, " months 0 days 0.000000000 seconds", "")
 
 
 # -- what pyarrow loses of a file's ARROW:schema -----------------------------------------------
@@ -1553,9 +1672,15 @@ def _unknown_to_arrow(source: Any) -> tuple[str | None, str]:
 
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     """A column (its path, why) of a Parquet type bronze does not load, at any depth, or None:
-    a VARIANT (:func:`variant_column`), an INTERVAL (:func:`interval_column`), or a GEOGRAPHY
+    a VARIANT (:func:`variant_column`), an INTERVAL (:func:`interval_column`), a Spark interval
+    inside a struct, array or map (:func:`spark_interval_column`), or a GEOGRAPHY
     or a GEOMETRY of a CRS of its own (:func:`geo_column`)."""
-    return variant_column(metadata) or interval_column(metadata) or geo_column(metadata)
+    return (
+        variant_column(metadata)
+        or interval_column(metadata)
+        or spark_interval_column(metadata)
+        or geo_column(metadata)
+    )
 
 
 def geo_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
