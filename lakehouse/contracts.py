@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
@@ -294,10 +295,25 @@ DECIMAL_WIDTHS = range(1, 39)
 def _check_decimal(data_type: str | None, where: str) -> None:
     """:class:`ContractShape` for a DECIMAL no table can hold (``decimal(40,2)``: width past
     38; ``decimal(5,7)``: scale past width; ``decimal(0,0)``): DuckDB refuses the type, and the
-    loader's cast to it could only fail."""
-    params = dialect.decimal_params(data_type) if data_type else None
-    if params is None:
+    loader's cast to it could only fail. So is one whose parameters are not a width and a
+    scale (``decimal(5,-1)``: a negative scale, which pyarrow allows and Parquet, DuckDB and
+    Delta do not; ``decimal(5,x)``): it was read as no DECIMAL at all, and its column's values
+    stored as text, the declaration ignored without a word."""
+    if not data_type or dialect.base_type(data_type) != "DECIMAL":
         return
+    params = dialect.decimal_params(data_type)
+    if params is None:
+        given = dialect.type_name(data_type).removeprefix("DECIMAL")
+        signed = re.fullmatch(r"\(\d+,(-\d+)\)", given)
+        why = (
+            f"its scale {signed[1]} is negative (Parquet's, DuckDB's and Delta's decimals have"
+            " none)"
+            if signed
+            else f"its parameters {given} are not a width and a scale (DuckDB refuses them)"
+        )
+        raise ContractShape(
+            f"{where} is declared {data_type!r}: no table holds that DECIMAL, {why}"
+        )
     width, scale = params
     if width not in DECIMAL_WIDTHS:
         why = f"its width {width} is not 1 to 38"

@@ -811,7 +811,8 @@ def type_name(data_type: str) -> str:
     text = re.sub(r"\s+", " ", data_type.strip().upper())
     match = re.fullmatch(r"(NUMERIC|DECIMAL|DEC)\s*(\(.*\))?", text)
     if match:
-        params = match[2] or "(18,3)"  # DuckDB's default DECIMAL
+        # DuckDB's default DECIMAL, also for `decimal()`, which DuckDB reads as it
+        params = match[2] if match[2] and match[2].strip("() ") else "(18,3)"
         return "DECIMAL" + params.replace(" ", "")
     match = re.fullmatch(r"FLOAT\s*\(\s*(\d+)\s*\)", text)
     if match:  # SQL's float(p), p bits of mantissa: DuckDB's DOUBLE past 24 (float(53))

@@ -8,7 +8,11 @@ contract, and ``lakehouse load`` crashed; ``sources:``/``tables:`` as mappings o
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pyarrow as pa
 import pytest
+from adversary_support import bronze_table
 from fastapi.testclient import TestClient
 
 from ingest.app import create_app
@@ -108,6 +112,11 @@ def test_a_yaml_not_utf8_naming_no_bronze_source_holds_nothing(one_lakehouse: Se
         ("numeric(39)", "width 39 is not 1 to 38"),
         ("decimal(5,7)", "scale 7 is greater than its width 5"),
         ("decimal(0,0)", "width 0 is not 1 to 38"),
+        # review finding revl 12 (session 13): before, read as no DECIMAL at all, the column
+        # stored as text (12345 under decimal(5,-1), which holds multiples of ten), 202
+        ("decimal(5,-1)", "its scale -1 is negative"),
+        ("numeric(5, -2)", "its scale -2 is negative"),
+        ("decimal(5,x)", "its parameters (5,X) are not a width and a scale"),
     ],
 )
 def test_a_decimal_no_table_holds_is_a_misshapen_contract(
@@ -173,3 +182,26 @@ def test_a_disabled_or_where_limited_not_null_requires_nothing(one_lakehouse: Se
             "/v1/tables/t/files", content=b"a,b,c\n1,1,\n", headers={"content-type": "text/csv"}
         )
         assert r.status_code == 422, r.text  # a warn test is still a test
+
+
+def test_a_decimal_without_parameters_is_duckdbs_default(one_lakehouse: Settings) -> None:
+    """``decimal()`` is DuckDB's ``DECIMAL(18,3)``, as ``decimal`` is (before: read as no
+    DECIMAL at all, the column stored as text, the declaration ignored without a word)."""
+    models = one_lakehouse.dbt_project_dir / "models"
+    (models / "t.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+        "        columns:\n          - {name: amount, data_type: 'decimal()'}\n"
+    )
+    with TestClient(create_app(one_lakehouse)) as client:
+        r = client.post(
+            "/v1/tables/t/files", content=b"amount\n1.5\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 202, r.text
+        r = client.post(
+            "/v1/tables/t/files", content=b"amount\n1.2345\n", headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 422, r.text  # four decimals do not fit DECIMAL(18,3)
+    assert len(Loader(one_lakehouse).load_pending().loaded) == 1
+    bronze = bronze_table(one_lakehouse, "t")
+    assert bronze.schema.field("amount").type == pa.decimal128(18, 3), bronze.schema
+    assert bronze.column("amount").to_pylist() == [Decimal("1.500")]
