@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect, nested, parquet
+from lakehouse import dialect, nested, parquet, rescued
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.parquet import OBJECT as OBJECT  # the core's rules, re-exported (the API's too)
 from lakehouse.parquet import UNFIT as UNFIT
@@ -908,6 +908,7 @@ class Typer:
         any_bad = bad[0][1]
         for _, wrong, _ in bad[1:]:
             any_bad = pc.or_(any_bad, wrong)
+        self._within_bound(bad, n)  # before any of the text is made
         rows = pc.indices_nonzero(any_bad)
         objects: list[dict[str, str | dict[str, str]]] = [{} for _ in range(len(rows))]
         for plan, wrong, column in bad:
@@ -928,6 +929,51 @@ class Typer:
                     self.rescued += 1
         texts = pa.array([_rescued_text(o) for o in objects], _STRING)
         return pc.replace_with_mask(pa.nulls(n, _STRING), any_bad, texts)
+
+    def _within_bound(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> None:
+        """Refuse a batch whose ``_rescued_data`` would pass one Arrow array
+        (:func:`lakehouse.rescued.too_large`), from the rescued values' lengths, before any
+        of its text is made: at most six bytes per byte of text (a control character's
+        ``\\u00XX``), counted exactly only when that could pass the bound."""
+        for exact in (False, True):
+            sizes = {
+                plan.name: self._rescued_size(plan, wrong, column, exact)
+                for plan, wrong, column in bad
+            }
+            if rescued.too_large(sizes, self.rows, n) is None:
+                return
+        reason = rescued.too_large(sizes, self.rows, n)
+        assert reason is not None
+        most = max(sizes, key=lambda name: sizes[name][1])
+        raise FileRejected("too_large", reason, column=most)
+
+    def _rescued_size(
+        self, plan: ColumnPlan, wrong: pa.Array, column: pa.Array, exact: bool
+    ) -> tuple[int, int]:
+        """A column's rescued values (``wrong``) and the bytes of ``_rescued_data`` text they
+        make (not ``exact``: at least those); :meth:`_rescue` writes them."""
+        if isinstance(column, _RawText):  # a text as a JSON string, other bytes as base64
+            texts = pc.and_(wrong, pc.invert(column.no_text))
+            others = pc.and_(wrong, column.no_text)
+            size = _json_size(pc.filter(column.text, texts), exact)
+            if not parquet.is_nested(column.values.type):  # {"base64": "..."}; a nested
+                n = pc.binary_length(pc.filter(column.values, others))  # one: at least 0
+                size += (pc.sum(pc.multiply(pc.divide(pc.add(n, 2), 3), 4)).as_py() or 0) + (
+                    14 * (len(n) - n.null_count)
+                )
+            count = pc.sum(wrong).as_py() or 0
+            return count, rescued.entry_bytes(plan.name, count, size)
+        count = pc.sum(wrong).as_py() or 0
+        values = column if count == len(column) else pc.filter(column, wrong)  # no copy: all
+        if not self.json:  # each value's text as a JSON string
+            size = _json_size(values, exact)
+        elif not exact:  # JSON text: written as sent, a string's no longer than sent
+            size = rescued.text_bytes(values)
+        else:  # as :func:`_rescued_json` writes them
+            quoted = pc.fill_null(starts_with_byte(values, _QUOTE), False)
+            size = rescued.text_bytes(pc.filter(values, pc.invert(quoted)))
+            size += rescued.json_string_bytes(json_text(pc.filter(values, quoted)))
+        return len(values), rescued.entry_bytes(plan.name, len(values), size)
 
     def _rescue_bytes(
         self,
@@ -957,6 +1003,12 @@ class Typer:
                 value = column.values[rows[i].as_py()].as_py()
                 obj[plan.name] = {"base64": parquet.rescued_bytes(value)}
             self.rescued += 1
+
+
+def _json_size(texts: pa.Array, exact: bool) -> int:
+    """The bytes of ``texts`` as JSON strings (:func:`lakehouse.rescued.json_string_bytes`);
+    not ``exact``: at least those (:func:`lakehouse.rescued.most_json_bytes`)."""
+    return rescued.json_string_bytes(texts) if exact else rescued.most_json_bytes(texts)
 
 
 class _Marked(str):

@@ -1,0 +1,139 @@
+"""A batch whose values that do not fit would make more ``_rescued_data`` text than one Arrow
+array holds (2 GiB) is refused as ``too_large``, counted from the values' lengths before any of
+that text is made (``lakehouse.rescued``, ``docs/loading.md``, Mismatches). Before (review
+finding revl 02): a 0.8 MB Parquet file of one 3,000-character value of control characters
+(each written ``\\u0001``: 18 KB of JSON a record) on 122,880 records, into a table whose
+``n`` is ``BIGINT``, got 202, then the loader took 7-12 GB and stopped on an Arrow memory
+error or offset overflow, a reason that is not what happened."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakehouse import rescued
+from loader.fitting import _rescued_text
+
+ROWS = 122_880  # read_batch_rows' default: one batch
+
+
+def _parquet(value: str, rows: int, name: str = "n") -> bytes:
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([value]))
+    out = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array(range(rows), pa.int64()), name: column}), out)
+    return out.getvalue()
+
+
+def _int_file() -> bytes:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"id": [1], "n": pa.array([5], pa.int64())}), out)
+    return out.getvalue()
+
+
+_texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_texts.filter(bool), _texts, min_size=1, max_size=5))
+def test_the_count_is_the_text_rescue_writes(obj: dict[str, str]) -> None:
+    """Each entry's name, value and 4 bytes: exactly the bytes of a row's ``_rescued_data``."""
+    counted = sum(
+        rescued.entry_bytes(k, 1, rescued.json_string_bytes(pa.array([v]))) for k, v in obj.items()
+    )
+    assert counted == len(_rescued_text(obj).encode())  # type: ignore[arg-type]
+
+
+@given(st.lists(st.one_of(st.none(), _texts), max_size=20), st.integers(0, 5))
+def test_json_string_bytes_of_a_slice(values: list[str | None], skip: int) -> None:
+    texts = pa.array(values, pa.string()).slice(min(skip, len(values)))
+    kept = [v for v in texts.to_pylist() if v is not None]
+    want = sum(len(json.dumps(v, ensure_ascii=False).encode()) for v in kept)
+    assert rescued.json_string_bytes(texts) == want
+    assert rescued.most_json_bytes(texts) >= want
+
+
+_LOAD = textwrap.dedent(
+    """
+    import json, os, resource, sys
+    from pathlib import Path
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]),) * 2)
+    sys.path.insert(0, sys.argv[4])
+    from adversary_support import lakehouse, run
+
+    settings = lakehouse(Path(sys.argv[1]))
+    big = Path(sys.argv[2])
+    first = run(settings, [("t", "a.parquet", big.with_name("a.parquet").read_bytes())])
+    assert first["t"].refused is None, first["t"].refused
+    outcome = run(settings, [("t", "b.parquet", big.read_bytes())], rows=False)["t"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"api": [outcome.api_status, outcome.api_detail],
+                      "refused": outcome.refused, "peak_kib": peak}))
+    """
+)
+
+#: The address space the load may take: the machine's per-process bound (the interpreter,
+#: pyarrow, DuckDB and their threads reserve 2.4-3.4 GB of it, touching 0.6 GB)
+_ADDRESS_SPACE = 4_000_000_000
+
+
+def test_a_batch_rescuing_past_2_gib_is_too_large(tmp_path: Path) -> None:
+    data = _parquet("\x01" * 3_000, ROWS)  # 6 bytes of JSON per character: 18,009 a record
+    assert len(data) < 1_000_000
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "a.parquet").write_bytes(_int_file())
+    (tmp_path / "files" / "b.parquet").write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["MALLOC_ARENA_MAX"] = "2"  # glibc's arenas per thread: address space, not memory
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOAD,
+            str(tmp_path / "lake"),
+            str(tmp_path / "files" / "b.parquet"),
+            str(_ADDRESS_SPACE),
+            str(Path(__file__).parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    words = (
+        "records 1 to 122,880 (one batch of read_batch_rows): the values that do not fit their"
+        " columns would be rescued into _rescued_data as 2,212,945,920 bytes of JSON text"
+        " ('n' 122,880 values, 2,212,945,920 bytes), more than one Arrow array holds for a"
+        " batch (2,147,483,647 bytes, 2 GiB)"
+    )
+    refused = found["refused"]
+    assert refused is not None and refused["kind"] == "too_large", refused
+    assert words in refused["reason"] and refused["column"] == "n", refused
+    assert found["peak_kib"] < 2 * 1024**2, found  # the batch read (0.4 GB), not its rescue
+
+
+def test_a_batch_just_within_it_loads(tmp_path: Path) -> None:
+    """The bound is the text's, not the values': 1,000 rescued control characters a record
+    (6,009 bytes of JSON) load, each record's ``_rescued_data`` the value as sent."""
+    from adversary_support import lakehouse, run
+
+    settings = lakehouse(tmp_path)
+    assert run(settings, [("t", "a.parquet", _int_file())])["t"].refused is None
+    outcome = run(settings, [("t", "b.parquet", _parquet("\x01" * 1_000, 4_096))])["t"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    rows = outcome.loaded_rows
+    assert rows is not None and len(rows) == 4_097
+    kept = [json.loads(r["_rescued_data"]) for r in rows if r["_rescued_data"] is not None]
+    assert kept == [{"n": "\x01" * 1_000}] * 4_096
