@@ -116,6 +116,8 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
         f"{len(summary.events)} commit(s); {len(summary.skipped)} already in bronze; "
         f"{len(summary.quarantined)} quarantined"
     )
+    for aside in summary.set_aside:
+        console.print(f"set aside {aside.table}/{aside.file}: {aside.reason}", markup=False)
     resumed = [f for f in summary.loaded if f.resumed_at]
     if resumed:
         console.print(

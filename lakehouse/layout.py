@@ -10,6 +10,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -86,6 +87,36 @@ def is_candidate(path: Path) -> bool:
     )
 
 
+def is_work_folder(name: str) -> bool:
+    """A sub-folder of ``raw/<table>/`` whose files are never taken: a name beginning with
+    ``.`` or ``_`` (Hadoop's and Spark's rule for hidden paths: a writer's work in progress,
+    ``_temporary/``, ``.spark-staging-*/``), until the writer moves them out of it."""
+    return name.startswith((".", "_"))
+
+
+def landing_entries(folder: Path, *, work: bool = False) -> Iterator[os.DirEntry[str]]:
+    """Every regular file under a table's landing folder ``folder``, in its sub-folders at any
+    depth (not following links), but those in a work folder (:func:`is_work_folder`) unless
+    ``work``. A folder gone meanwhile yields nothing."""
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    folders = []
+    with entries:
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if work or not is_work_folder(entry.name):
+                        folders.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield entry
+            except FileNotFoundError:
+                continue
+    for sub in sorted(folders):
+        yield from landing_entries(Path(sub), work=work)
+
+
 #: A temporary file in the landing zone written to within this many seconds is a write in
 #: progress (the API receiving a body, a system copying a file in); an older one was left by a
 #: crash and is not waited for.
@@ -96,10 +127,12 @@ _TEMPORARY = (".tmp", ".part")
 def landing_in_flight(settings: Settings) -> Path | None:
     """A file in the local landing zone that a load may still come from, or ``None``.
 
-    Either a file the loader will take (``raw/<table>/``: not loaded yet, or being loaded; it
-    leaves the folder only once committed or quarantined), or a temporary file (``.tmp``,
-    ``.part``) written to within :data:`WRITE_IN_PROGRESS_S`: a write in progress, such as the
-    API's ``.<batch_id>.<ext>.tmp`` while it receives a client's batch. The first one found.
+    Either a file the loader will take (``raw/<table>/``, or a sub-folder of it: not loaded
+    yet, or being loaded; it leaves the folder only once committed or quarantined), or a
+    temporary file (``.tmp``, ``.part``), or a file in a writer's work folder
+    (:func:`is_work_folder`), written to within :data:`WRITE_IN_PROGRESS_S`: a write in
+    progress, such as the API's ``.<batch_id>.<ext>.tmp`` while it receives a client's batch.
+    The first one found.
     The builder starts early only when there is none (docs/dbt.md, "When builds run").
     """
     try:
@@ -111,24 +144,19 @@ def landing_in_flight(settings: Settings) -> Path | None:
         for folder in folders:
             if not is_candidate(Path(folder.name)) or not TABLE_NAME.fullmatch(folder.name):
                 continue  # never loaded (the loader ignores it too)
-            try:
-                entries = os.scandir(folder.path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            with entries:
-                for entry in entries:
-                    try:
-                        if not entry.is_file(follow_symlinks=False):
-                            continue
-                        if is_candidate(Path(entry.name)):
-                            return Path(entry.path)
-                        if (
-                            entry.name.lower().endswith(_TEMPORARY)
-                            and now - entry.stat().st_mtime < WRITE_IN_PROGRESS_S
-                        ):
-                            return Path(entry.path)
-                    except FileNotFoundError:  # taken or renamed meanwhile
-                        continue
+            base = Path(folder.path)
+            for entry in landing_entries(base, work=True):
+                path = Path(entry.path)
+                try:
+                    at_work = any(map(is_work_folder, path.relative_to(base).parts[:-1]))
+                    if is_candidate(path) and not at_work:
+                        return path
+                    if (
+                        at_work or entry.name.lower().endswith(_TEMPORARY)
+                    ) and now - entry.stat().st_mtime < WRITE_IN_PROGRESS_S:
+                        return path  # a writer's work in progress: its files may come
+                except FileNotFoundError:  # taken or renamed meanwhile
+                    continue
     return None
 
 

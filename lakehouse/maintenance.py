@@ -27,12 +27,21 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 from deltalake import DeltaTable, WriterProperties
 
 from lakehouse import delta_stats
-from lakehouse.layout import LAYERS, Layer, is_candidate, list_tables, raw_dir, table_path
+from lakehouse.layout import (
+    LAYERS,
+    Layer,
+    is_candidate,
+    landing_entries,
+    list_tables,
+    raw_dir,
+    table_path,
+)
 from lakehouse.progress import WorkProgress
 from lakehouse.settings import Settings
 from lakehouse.storage import Location, read_bytes
@@ -187,11 +196,8 @@ def commits_since_checkpoint(
 
 def files_waiting(settings: Settings, name: str) -> bool:
     """Whether a landing file of table ``name`` waits in the landing zone (loaded or not)."""
-    folder = raw_dir(settings, name)
-    try:
-        return any(p.is_file() and is_candidate(p) for p in folder.iterdir())
-    except FileNotFoundError:
-        return False
+    entries = landing_entries(raw_dir(settings, name), work=True)
+    return any(is_candidate(Path(entry.path)) for entry in entries)
 
 
 def _retention(days: float) -> str:

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from lakehouse.catalog import open_table
 from lakehouse.events import LoadEvent
 from lakehouse.heartbeat import read_heartbeat
-from lakehouse.layout import LAYERS, is_candidate, list_tables, table_path
+from lakehouse.layout import LAYERS, is_candidate, landing_entries, list_tables, table_path
 from lakehouse.ledger import Ledger
 from lakehouse.maintenance import UpkeepDone
 from lakehouse.settings import Settings
@@ -256,11 +256,13 @@ def _oldest_waiting_s(settings: Settings) -> float:
     for folder in tables:
         if not folder.is_dir():
             continue
-        with os.scandir(folder.path) as entries:
-            for entry in entries:
-                if entry.is_file() and is_candidate(Path(entry.path)):
+        for entry in landing_entries(Path(folder.path)):
+            if is_candidate(Path(entry.path)):
+                try:
                     mtime = entry.stat().st_mtime
-                    oldest = mtime if oldest is None else min(oldest, mtime)
+                except FileNotFoundError:  # taken meanwhile
+                    continue
+                oldest = mtime if oldest is None else min(oldest, mtime)
     return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
 

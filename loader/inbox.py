@@ -21,10 +21,11 @@ import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from lakehouse.inbox import raw_prefix
-from lakehouse.layout import TABLE_NAME, is_candidate, raw_dir
+from lakehouse.layout import TABLE_NAME, is_candidate, is_work_folder, raw_dir
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from lakehouse.storage import store
@@ -84,11 +85,18 @@ class ObjectInbox:
         """Copy one object into the local landing zone (False: not a landing file)."""
         import obstore
 
-        table, _, name = key.partition("/")
+        table, _, rel = key.partition("/")
+        *folders, name = rel.split("/")
         folder = raw_dir(self.settings, table) if TABLE_NAME.fullmatch(table) else None
-        if folder is None or not name or "/" in name or not is_candidate(folder / name):
-            log.warning("%s/%s is not raw/<table>/<file>: left alone", self.url, key)
+        if (
+            folder is None
+            or not name
+            or not is_candidate(Path(name))
+            or any(not f or f in (".", "..") or is_work_folder(f) for f in folders)
+        ):
+            log.warning("%s/%s is not raw/<table>/[<folders>/]<file>: left alone", self.url, key)
             return False
+        folder = folder.joinpath(*folders)  # sub-folders load as in the local landing zone
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f".{name}.part"
         with open(part, "wb") as out:

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -38,6 +39,8 @@ from lakehouse.layout import (
     content_batch_id,
     content_digest,
     is_candidate,
+    is_work_folder,
+    landing_entries,
 )
 from lakehouse.layout import quarantine_dir as table_quarantine_dir
 from lakehouse.ledger import utcnow
@@ -62,10 +65,20 @@ class LandingFile:
     #: the identified file itself (device, inode, size, mtime): a file renamed over it or
     #: written again since is another file, whose rows must not go in under this batch id
     identity: tuple[int, int, int, int] = (0, 0, 0, 0)
+    #: its path under ``raw/<table>/`` (``2024/01/a.csv`` in a sub-folder), when not its name
+    rel: str = ""
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """Its name in the table's landing folder: the path under ``raw/<table>/``, ``/``
+        between folders (the ``_source_file`` of its rows, its name in the ledger)."""
+        return self.rel or self.path.name
+
+    @property
+    def flat_name(self) -> str:
+        """The name it is archived or quarantined under: :attr:`name` with ``/`` written
+        ``__`` (the archive and quarantine hold no sub-folders)."""
+        return self.name.replace("/", "__")
 
     @property
     def landed_at(self) -> str | None:
@@ -92,14 +105,60 @@ def unchanged(file: LandingFile) -> bool:
 
 
 def table_of(settings: Settings, path: Path) -> str | None:
-    """The table a landing path belongs to (``raw/<table>/<file>``), or None."""
+    """The table a landing path belongs to (``raw/<table>/<file>``, or a file in a sub-folder
+    of it at any depth, but a work folder's: ``layout.is_work_folder``), or None."""
     try:
         rel = path.relative_to(settings.raw_dir)
     except ValueError:
         return None
-    if len(rel.parts) != 2 or not TABLE_NAME.fullmatch(rel.parts[0]):
+    if len(rel.parts) < 2 or not TABLE_NAME.fullmatch(rel.parts[0]):
+        return None
+    if any(map(is_work_folder, rel.parts[1:-1])):
         return None
     return rel.parts[0] if is_candidate(path) else None
+
+
+#: Files a writer leaves beside its data files, holding no rows: Hadoop's and Spark's
+#: ``_SUCCESS``, Databricks' ``_started_<id>`` and ``_committed_<id>``
+_MARKER = re.compile(r"_SUCCESS|_(started|committed)_.+")
+
+
+def marker_reason(name: str) -> str | None:
+    """Why a landing file of this name (its last part) is set aside, not loaded (archived, or
+    deleted, as a loaded file is), or None when it is not: a writer's marker file."""
+    if _MARKER.fullmatch(name):
+        return f"a writer's marker file ({name}) holds no rows"
+    return None
+
+
+def set_aside(settings: Settings, table: str, path: Path) -> LandingFile | None:
+    """The marker file at ``path`` leaves the landing zone as a loaded file does (archived, or
+    deleted by ``loaded_files``); None when it went away meanwhile."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    rel = name_in(settings, table, path)
+    file = LandingFile(
+        table,
+        path,
+        stat.st_size,
+        "",
+        stat.st_ctime,
+        _identity(stat),
+        "" if rel == path.name else rel,
+    )
+    retire(settings, file)
+    return file
+
+
+def name_in(settings: Settings, table: str, path: Path) -> str:
+    """A landing file's name in its table's folder: its path under ``raw/<table>/`` (``/``
+    between folders), or its name when it is not there."""
+    try:
+        return path.relative_to(settings.raw_dir / table).as_posix()
+    except ValueError:
+        return path.name
 
 
 def identify(
@@ -112,36 +171,41 @@ def identify(
     named so that the API did not write (new content under a loaded batch's name) is
     identified like any dropped file."""
     stat = path.stat()
+    rel = name_in(settings, table, path)
+    rel = "" if rel == path.name else rel
     stem = path.name.split(".", 1)[0]
     if BATCH_ID.fullmatch(stem) and by_name is not False:
-        return LandingFile(table, path, stat.st_size, stem, stat.st_ctime, _identity(stat))
+        return LandingFile(table, path, stat.st_size, stem, stat.st_ctime, _identity(stat), rel)
     if not settings.dedup_by_content:
         digest = content_digest(table)
-        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+        digest.update(f"{rel or path.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
         batch_id = content_batch_id(digest.hexdigest())
-        return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
+        return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat), rel)
     with path.open("rb", buffering=0) as f:
         stat = os.fstat(f.fileno())  # the bytes hashed are this file's
         # BLAKE3 hashes a big file on every core (the same digest: its tree does not depend
         # on threads)
-        return _hashed(table, path, f, stat, blake3.AUTO if stat.st_size > HASH_READ_BYTES else 1)
+        threads = blake3.AUTO if stat.st_size > HASH_READ_BYTES else 1
+        return _hashed(table, path, f, stat, threads, rel)
 
 
 def _hashed(
-    table: str, path: Path, f: io.FileIO, stat: os.stat_result, threads: int
+    table: str, path: Path, f: io.FileIO, stat: os.stat_result, threads: int, rel: str = ""
 ) -> LandingFile:
     """The identity of the open file ``f`` (``stat``: its ``fstat``) at ``path``: the BLAKE3
     hash of ``table`` and its content, read into one buffer, reused."""
-    return _identified(table, path, stat, _content(table, f, stat.st_size, threads))
+    return _identified(table, path, stat, _content(table, f, stat.st_size, threads), rel)
 
 
-def _identified(table: str, path: Path, stat: os.stat_result, identity: str) -> LandingFile:
+def _identified(
+    table: str, path: Path, stat: os.stat_result, identity: str, rel: str = ""
+) -> LandingFile:
     """The file at ``path`` whose content (opened with ``stat``) hashed to ``identity``;
     raises :class:`Replaced` when the path no longer holds that file as it was."""
     if _identity(os.stat(path)) != _identity(stat):
         raise Replaced(f"{path} changed while it was hashed")
     batch_id = content_batch_id(identity)
-    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat))
+    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat), rel)
 
 
 def content_identity(table: str, path: Path) -> str:
@@ -194,9 +258,10 @@ class Identifying:
     a reading that stops before the end hands it back (the hash then reads the file itself).
     """
 
-    def __init__(self, table: str, path: Path) -> None:
+    def __init__(self, table: str, path: Path, rel: str = "") -> None:
         self.path = path
         self._table = table
+        self._rel = rel  # as LandingFile.rel
         self._file = path.open("rb", buffering=0)
         try:
             self._stat = os.fstat(self._file.fileno())
@@ -221,7 +286,9 @@ class Identifying:
     def _run(self) -> None:
         try:
             # on every core too: the reading's one core and the others' work share them
-            found = _hashed(self._table, self.path, self._file, self._stat, self._threads)
+            found = _hashed(
+                self._table, self.path, self._file, self._stat, self._threads, self._rel
+            )
             self._settle(found, None)
         except BaseException as exc:  # raised by result()
             self._settle(None, exc)
@@ -247,7 +314,8 @@ class Identifying:
 
     def _fed(self, digest: blake3) -> None:
         try:
-            self._settle(_identified(self._table, self.path, self._stat, digest.hexdigest()), None)
+            found = _identified(self._table, self.path, self._stat, digest.hexdigest(), self._rel)
+            self._settle(found, None)
         except BaseException as exc:
             self._settle(None, exc)
 
@@ -293,7 +361,8 @@ class ContentFeed:
 
 
 def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
-    """Every candidate file in ``raw/<table>/`` now, oldest first within a table."""
+    """Every candidate file in ``raw/<table>/`` and its sub-folders (but work folders:
+    ``layout.is_work_folder``) now, oldest first within a table."""
     if not settings.raw_dir.is_dir():
         return
     for folder in sorted(settings.raw_dir.iterdir()):
@@ -307,10 +376,13 @@ def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
             )
             continue
         entries = []
-        for entry in os.scandir(folder):
+        for entry in landing_entries(folder):
             path = Path(entry.path)
-            if entry.is_file(follow_symlinks=False) and is_candidate(path):
-                entries.append((entry.stat().st_mtime_ns, path))
+            if is_candidate(path):
+                try:
+                    entries.append((entry.stat().st_mtime_ns, path))
+                except FileNotFoundError:  # taken meanwhile
+                    continue
         for _, path in sorted(entries):
             yield folder.name, path
 
@@ -382,7 +454,7 @@ def quarantine(settings: Settings, file: LandingFile, error: FileRejected) -> Pa
     """Move a file to ``quarantine/<table>/`` with ``<file>.error.json`` beside it."""
     folder = table_quarantine_dir(settings, file.table)
     folder.mkdir(parents=True, exist_ok=True)
-    dest = _free_name(folder, file.name)
+    dest = _free_name(folder, file.flat_name)
     payload = {
         "file": file.name,
         "table": file.table,
@@ -411,7 +483,7 @@ def retire(settings: Settings, file: LandingFile) -> Path | None:
         return None
     folder = archive_dir(settings, file.table)
     folder.mkdir(parents=True, exist_ok=True)
-    dest = _free_name(folder, file.name)
+    dest = _free_name(folder, file.flat_name)
     try:
         _move(file.path, dest, file.identity)
     except FileNotFoundError:
@@ -509,8 +581,13 @@ def _replay_one(settings: Settings, path: Path) -> Replayed:
         os.replace(sidecar, history)
     name = str(error.get("file") or path.name)
     raw = settings.raw_dir / table
-    raw.mkdir(parents=True, exist_ok=True)
-    dest = raw / name if not (raw / name).exists() else _free_name(raw, name)
+    parts = name.split("/")  # a file of a sub-folder goes back into it
+    if any(p in ("", ".", "..") or is_work_folder(p) for p in parts[:-1]) or not parts[-1]:
+        parts = [path.name]
+    folder = raw.joinpath(*parts[:-1])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = parts[-1]
+    dest = folder / name if not (folder / name).exists() else _free_name(folder, name)
     try:
         _move(path, dest)
     except OSError:

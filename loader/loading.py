@@ -144,6 +144,16 @@ class HeldFile:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetAsideFile:
+    """A writer's marker file (``_SUCCESS``): it holds no rows, and left the landing zone as a
+    loaded file does (``landing.marker_reason``); ``reason`` says so."""
+
+    table: str
+    file: str
+    reason: str
+
+
 @dataclass(slots=True)
 class LoadSummary:
     loaded: list[LoadedFile] = field(default_factory=list)
@@ -151,6 +161,7 @@ class LoadSummary:
     skipped: list[SkippedFile] = field(default_factory=list)
     events: list[LoadEvent] = field(default_factory=list)
     held: list[HeldFile] = field(default_factory=list)
+    set_aside: list[SetAsideFile] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -162,6 +173,7 @@ class LoadSummary:
         self.skipped += other.skipped
         self.events += other.events
         self.held += other.held
+        self.set_aside += other.set_aside
 
 
 def _struct_or_text(
@@ -267,15 +279,18 @@ class _Arrival:
     just before the reading opens it; the hash starts as the reading opens (``Loader._typed``),
     or is fed by the reading itself (JSON's number search reads every byte once for both)."""
 
-    def __init__(self, path: Path, file: LandingFile | None = None, start: int = 0) -> None:
+    def __init__(
+        self, path: Path, file: LandingFile | None = None, start: int = 0, rel: str = ""
+    ) -> None:
         self.path = path
         self.file = file
         self.start = start
+        self.rel = rel  # as LandingFile.rel
         self.identifying: landing.Identifying | None = None
 
     def begin(self, table: str) -> None:
         if self.file is None and self.identifying is None:
-            self.identifying = landing.Identifying(table, self.path)
+            self.identifying = landing.Identifying(table, self.path, self.rel)
 
 
 def same_file(batches: Iterable[pa.RecordBatch], file: LandingFile) -> Iterator[pa.RecordBatch]:
@@ -650,6 +665,7 @@ class Loader:
         contracts cannot be read, the files are held: left in the landing zone, untouched,
         each named in ``summary.held``."""
         summary = LoadSummary()
+        paths = self._without_markers(summary, table, paths)
         try:
             self._contracts.get(table)
         except ContractsUnreadable as exc:
@@ -692,12 +708,29 @@ class Loader:
         self._duplicates.clear()
         return summary
 
-    @staticmethod
-    def _hold(summary: LoadSummary, table: str, paths: Iterable[Path], reason: str) -> LoadSummary:
+    def _without_markers(
+        self, summary: LoadSummary, table: str, paths: Iterable[Path]
+    ) -> list[Path]:
+        """``paths`` but writers' marker files, each set aside (``landing.set_aside``)."""
+        kept = []
+        for path in paths:
+            reason = landing.marker_reason(path.name)
+            if reason is None:
+                kept.append(path)
+                continue
+            file = landing.set_aside(self.settings, table, path)
+            if file is not None:
+                log.info("%s/%s is set aside, not loaded: %s", table, file.name, reason)
+                summary.set_aside.append(SetAsideFile(table, file.name, reason))
+        return kept
+
+    def _hold(
+        self, summary: LoadSummary, table: str, paths: Iterable[Path], reason: str
+    ) -> LoadSummary:
         """``paths`` left in the landing zone while the contracts do not parse: loading
         without ``table``'s contract could take what it forbids, quarantining would call the
         files wrong (``lakehouse status`` names them, and why)."""
-        names = [path.name for path in paths]
+        names = [landing.name_in(self.settings, table, path) for path in paths]
         summary.held += [HeldFile(table, name, reason) for name in names]
         log.warning(
             "%d file(s) of bronze %r held in the landing zone: %s", len(names), table, reason
@@ -724,7 +757,8 @@ class Loader:
             try:
                 by_name = self._written_by_api(table, path)
                 if _hashed_beside(self.settings, path, by_name):
-                    todo.append(_Arrival(path))
+                    rel = landing.name_in(self.settings, table, path)
+                    todo.append(_Arrival(path, rel="" if rel == path.name else rel))
                     continue
                 file = landing.identify(self.settings, table, path, by_name=by_name)
             except FileNotFoundError:
@@ -745,8 +779,8 @@ class Loader:
         identified by its content, never taken for that batch; so is one of the same size but
         other content (the content identity the API recorded), once that batch is loaded."""
         stem = path.name.split(".", 1)[0]
-        if not BATCH_ID.fullmatch(stem):
-            return False
+        if not BATCH_ID.fullmatch(stem) or path.parent != self.settings.raw_dir / table:
+            return False  # the API lands its batches in raw/<table>/, never in a sub-folder
         known = self.ledger.get_batch(stem)
         if known is None:
             return True

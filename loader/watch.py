@@ -1,4 +1,4 @@
-"""Watching ``raw/<table>/``: a file is handed over once it is complete.
+"""Watching ``raw/<table>/`` and its sub-folders: a file is handed over once it is complete.
 
 Complete means (inotify, the default): its writer closed it (``IN_CLOSE_WRITE``), or it was
 renamed into the folder (the API's atomic ``tmp`` → final rename, ``mv``). A file that appears
@@ -87,9 +87,10 @@ class LandingWatcher(FileSystemEventHandler):
     def on_moved(self, event: FileMovedEvent | DirMovedEvent) -> None:
         if not event.is_directory:
             self._hand_over(event.dest_path)
-        else:  # a whole folder renamed into raw/: its files are new to us
-            for path in Path(str(event.dest_path)).glob("*"):
-                self._note(path)
+        else:  # a whole folder renamed into raw/ (or a sub-folder): its files are new to us
+            for path in Path(str(event.dest_path)).rglob("*"):
+                if path.is_file():
+                    self._note(path)
 
     def on_created(self, event: FileSystemEvent) -> None:
         if not event.is_directory:

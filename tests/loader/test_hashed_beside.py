@@ -77,8 +77,8 @@ def test_renamed_over_after_the_hash_opened_it(
     hooked = []
 
     class Renamed(real):  # type: ignore[misc,valid-type]
-        def __init__(self, table: str, at: Path) -> None:
-            super().__init__(table, at)
+        def __init__(self, table: str, at: Path, rel: str = "") -> None:
+            super().__init__(table, at, rel)
             if not hooked:
                 hooked.append(at)
                 _rename_over(at, b)
@@ -195,8 +195,8 @@ def test_an_ndjson_renamed_over_after_the_hash_opened_it(
     hooked = []
 
     class Renamed(real):  # type: ignore[misc,valid-type]
-        def __init__(self, table: str, at: Path) -> None:
-            super().__init__(table, at)
+        def __init__(self, table: str, at: Path, rel: str = "") -> None:
+            super().__init__(table, at, rel)
             if not hooked:
                 hooked.append(at)
                 _rename_over(at, b)

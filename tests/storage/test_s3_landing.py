@@ -68,3 +68,25 @@ def test_the_api_lands_in_a_bucket_and_the_loader_takes_it_once(
     s3.put_object(Bucket=s3_bucket, Key="landing/raw/orders/late.csv", Body=b"id,name\n7000,x\n")
     assert Loader(settings).load_pending().rows == 1
     assert _ids(settings, "orders")[-1] == 7000
+
+
+def test_objects_in_sub_folders_are_taken_as_files_in_sub_folders(
+    s3_bucket: str, tmp_path: Path
+) -> None:
+    """``raw/<table>/dt=1/part-0.csv`` in the bucket loads as the same file in the local
+    landing zone does (docs/loading.md, "Sub-folders"); a writer's work folder is left alone.
+    *Before:* such objects were left in the bucket with a warning, never loaded."""
+    settings = Settings(root=tmp_path, landing_url=f"s3://{s3_bucket}/landing", batch_window_ms=0)
+    s3 = boto3.client("s3")
+    for key, body in {
+        "dt=1/part-0.csv": b"id\n1\n",
+        "dt=2/part-0.csv": b"id\n2\n",
+        "_temporary/0/part-0.csv": b"id\n3\n",
+    }.items():
+        s3.put_object(Bucket=s3_bucket, Key=f"landing/raw/orders/{key}", Body=body)
+
+    summary = Loader(settings).load_pending()
+
+    assert sorted(f.file for f in summary.loaded) == ["dt=1/part-0.csv", "dt=2/part-0.csv"]
+    assert _ids(settings, "orders") == [1, 2]
+    assert not (settings.raw_dir / "orders" / "_temporary").exists()
