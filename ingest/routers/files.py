@@ -105,6 +105,24 @@ def _browser_label(part_type: str, name: str | None) -> str:
     return part_type
 
 
+#: A form part's ``Content-Transfer-Encoding`` values under which its bytes are the file's.
+_IDENTITY_TRANSFER = frozenset({"7bit", "8bit", "binary"})
+
+
+def _check_transfer_encoding(upload: UploadFile) -> None:
+    """415 for a form part sent in a MIME transfer encoding (RFC 2046; deprecated for forms by
+    RFC 7578 section 4.7, still written by generic MIME libraries): the form parser does not
+    decode it, so its bytes are not the file's (a quoted-printable ``caf=C3=A9`` would land as
+    that text, a base64 CSV as one header line)."""
+    encoding = upload.headers.get("content-transfer-encoding")
+    if encoding is not None and encoding.strip().lower() not in _IDENTITY_TRANSFER:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Transfer-Encoding {encoding.strip()!r} on the form part 'file': send the "
+            "file's bytes as they are (binary, 8bit or 7bit; RFC 7578 section 4.7)",
+        )
+
+
 async def _source(
     request: Request, media: str, filename: str | None, limit: int, forms: list[FormData]
 ) -> tuple[FileFormat, str | None, AsyncIterator[bytes]]:
@@ -122,6 +140,7 @@ async def _source(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "send the file in a part named 'file'"
             )
         name = check_file_name(upload.filename) if upload.filename else None
+        _check_transfer_encoding(upload)
         part_type, part_params = parse_media_type(upload.content_type or "application/octet-stream")
         kind = file_kind(_browser_label(part_type, name), name, encoded=False)
         check_charset(part_params, kind.kind)  # the part's label is the file's, as a body's
