@@ -53,8 +53,8 @@ DECIMAL(p, s)           the same form, at most ``s`` decimals and ``p - s`` inte
 BOOLEAN                 ``true`` or ``false``
 DATE                    ``YYYY-MM-DD``, a real date
 TIMESTAMP               ``YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}]`` (no offset; read as UTC)
-TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` (declared only: an instant, from
-                        0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)
+TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` / ``±HH`` (declared only: an
+                        instant, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)
 VARCHAR                 any text
 ======================  ==========================================================================
 
@@ -698,7 +698,9 @@ NUMBER_TEXT = r"0(?:\.[0-9]+)?|-?[1-9][0-9]*(?:\.[0-9]+)?|-?0\.[0-9]*[1-9][0-9]*
 NEGATIVE_ZERO_TEXT = r"-0(?:\.0+)?"
 DATE_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIME_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-OFFSET_TEXT = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+#: ``Z``, ``±HH:MM`` or ``±HH`` (ISO 8601's hour-only offset, which PostgreSQL writes for a
+#: ``timestamptz`` of a whole-hour zone: ``2024-01-01 10:00:00+00``, ``...-03``).
+OFFSET_TEXT = r"(?:Z|[+-](?:[01][0-9]|2[0-3])(?::[0-5][0-9])?)"
 TIMESTAMP_TEXT = rf"{DATE_TEXT}[ T]{TIME_TEXT}"
 TIMESTAMPTZ_TEXT = rf"{TIMESTAMP_TEXT}{OFFSET_TEXT}?"
 #: A time of day as a ``TIME`` column keeps it (text): ``HH:MM:SS``, up to nine decimals (a
@@ -975,7 +977,7 @@ def _surrogate_in(value: Any) -> str | None:
     return None
 
 
-_OFFSET_AT_END = re.compile(r"([+-])([0-9]{2}):([0-9]{2})$")
+_OFFSET_AT_END = re.compile(r"([+-])([0-9]{2})(?::([0-9]{2}))?$")
 
 
 def instant_in_range(text: str) -> bool:
@@ -988,7 +990,7 @@ def instant_in_range(text: str) -> bool:
     if found is None:
         return True  # UTC (``Z``, or naive): the date is the instant's
     day = text[:10]
-    shift = (int(found[2]) * 60 + int(found[3])) * 60
+    shift = (int(found[2]) * 60 + int(found[3] or 0)) * 60
     clock = int(text[11:13]) * 3600 + int(text[14:16]) * 60 + int(text[17:19])
     if found[1] == "-" and day == "9999-12-31":
         return clock + shift < 86_400
