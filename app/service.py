@@ -152,8 +152,8 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
 
     0 when every file was loaded or quarantined and, with ``build``, the last build (after its
     retries) built, tested and published; 1 when the loader could not do its job (files held:
-    the contracts do not parse) or that build failed (its error is printed; the ledger has it
-    too).
+    the contracts do not parse, or a table could not be loaded into) or that build failed (its
+    error is printed; the ledger has it too).
     """
     console = Console()
     errors = Console(stderr=True)
@@ -177,7 +177,7 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
         for table, batch_ids in owed.items():  # loaded earlier, never published: build them too
             builder.submit(LoadEvent(table, -1, tuple(batch_ids)))
         if not summary.events and not owed:
-            return 0
+            return 1 if summary.held else 0
         if not builder.wait_idle(BUILD_WAIT_S):
             errors.print("[red]error:[/red] builds did not finish in time")
             return 1

@@ -465,6 +465,8 @@ class Loader:
                         if backlog is not None:
                             backlog.advance(len(group), nbytes, loaded.rows)
                             log.info("backlog: %s", backlog.line(), extra=backlog.fields())
+                except Exception as exc:  # storage trouble or a bug: the other tables go on
+                    self._failed(summary, table, [p for g, _ in table_groups for p in g], exc)
                 finally:
                     if self.leases is not None:
                         self.leases.release(table)
@@ -707,6 +709,15 @@ class Loader:
             landing.retire(self.settings, file)
         self._duplicates.clear()
         return summary
+
+    def _failed(self, summary: LoadSummary, table: str, paths: list[Path], exc: Exception) -> None:
+        """A pass's load of ``table`` raised ``exc`` (not the files' fault: bronze unreadable,
+        storage trouble, a bug): its files still in the landing zone are held there, the
+        error logged, and the pass goes on with the other tables."""
+        log.exception("loading bronze %r failed; its files are left for the next pass", table)
+        said = next(iter(str(exc).splitlines()), "") or type(exc).__name__  # the log has all
+        reason = f"bronze {table!r} could not be loaded into, left for the next pass: {said}"
+        self._hold(summary, table, [p for p in paths if p.exists()], reason)
 
     def _without_markers(
         self, summary: LoadSummary, table: str, paths: Iterable[Path]
