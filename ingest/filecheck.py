@@ -13,7 +13,7 @@ import functools
 import io
 import itertools
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,7 +36,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, parquet
+from lakehouse import dialect, parquet, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 
@@ -758,12 +758,67 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
         raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None
 
 
+def _rescued_by_table(
+    schema: pa.Schema, stored: Mapping[str, pa.DataType], contract: Contract | None
+) -> list[tuple[str, str]]:
+    """The file's columns the loader meets by their text to join a column bronze has
+    (``stored``: its types) that the contract does not declare (a declared one's misfit is 422
+    here), with the rule their values meet (``parquet.column_rule``); its misfits are rescued.
+    A struct column's are not counted here (its fields may grow; the loader counts them)."""
+    declared = {c.name for c in contract.columns if c.data_type} if contract else set()
+    found = []
+    for field in schema:
+        target = stored.get(field.name)
+        if target is None or field.name in declared or pa.types.is_struct(target):
+            continue
+        rule = parquet.column_rule(target, None) or parquet.UNFIT
+        if not parquet.kept_as_written(field.type, target, rule):
+            found.append((field.name, rule))
+    return found
+
+
+def _check_rescued(
+    batch: pa.RecordBatch, columns: list[tuple[str, str]], rows: int, errors: list[Any]
+) -> None:
+    """413 for a batch whose misfits of ``columns`` (:func:`_rescued_by_table`) would make more
+    ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): the loader's
+    ``too_large``, in its words; ``rows``: the records before it. Not once a value is refused
+    (``errors``: the file is refused whatever, 422)."""
+    if errors or not columns:
+        return
+    judged: list[tuple[str, pa.Array, pa.Array, pa.Array | None, pa.Array]] = []
+    for name, rule in columns:
+        values = batch.column(name)
+        try:
+            texts, gaps = parquet.texts_and_gaps(values)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText):
+            continue  # no text: the loader refuses the file (type_conflict), rescues nothing
+        if dialect.type_name(rule) == dialect.BYTES:  # a text's bytes join it, nothing else
+            ok = pc.is_valid(texts) if parquet.text_or_bytes(values.type) else pc.is_null(texts)
+        else:
+            ok = pc.fill_null(fits_array(texts, rule), True)
+        wrong = pc.invert(ok) if gaps is None else pc.or_(pc.invert(ok), gaps)
+        judged.append((name, texts, wrong, gaps, values))
+
+    def measure(exact: bool) -> dict[str, tuple[int, int]]:
+        return {
+            name: rescued.text_sizes(name, texts, wrong, exact, gaps, values)
+            for name, texts, wrong, gaps, values in judged
+        }
+
+    refused = rescued.refusal(measure, rows, batch.num_rows)
+    if refused is not None:  # the loader's too_large, in its words
+        raise FileError(refused[1], 413)
+
+
 def _check_parquet(
     path: Path,
     contract: Contract | None,
     max_errors: int,
     batch_rows: int,
     existing: dialect.Spellings,
+    stored: Mapping[str, pa.DataType],
+    rescue: bool,
 ) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
@@ -781,6 +836,7 @@ def _check_parquet(
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
         text_columns = _parquet_schema(schema, contract, errors, restored)
+        rescues = _rescued_by_table(schema, stored, contract) if rescue else []
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows):
             batch = parquet.plain_batch(read, schema, restored) if plain else read
@@ -798,6 +854,7 @@ def _check_parquet(
                 errors.append(
                     record_error(rows + refused.row, refused.column, refused.why, "type_error")
                 )
+            _check_rescued(batch, rescues, rows, errors)
             rows += batch.num_rows
             if len(errors) >= max_errors:
                 break
@@ -882,10 +939,14 @@ def check_file(
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,
     existing: Sequence[str] = (),
+    stored: Mapping[str, pa.DataType] | None = None,
+    rescue: bool = True,
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
     the bronze table's column names (a name equal to one, or to a column the contract declares,
-    but for case is refused)."""
+    but for case is refused); ``stored``: their types, and ``rescue``: the table's
+    ``on_mismatch`` is ``rescue``, for a Parquet file's values that the loader would rescue
+    (413 past what one batch may rescue, ``lakehouse.rescued``)."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
@@ -895,7 +956,9 @@ def check_file(
             return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes, spellings)
         if kind.kind in ("csv", "tsv"):
             return _check_csv(path, kind, bounds, contract, max_errors, spellings)
-        return _check_parquet(path, contract, max_errors, batch_rows, spellings)
+        return _check_parquet(
+            path, contract, max_errors, batch_rows, spellings, stored or {}, rescue
+        )
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None
     except InflateError as exc:

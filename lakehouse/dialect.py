@@ -621,7 +621,7 @@ def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | 
             return name, f"{which} has a blank name ({name!r})"
         bad = _control(name)
         if bad is not None:
-            return name, f"column name {_shown(name)} holds the control character {bad!r}"
+            return name, f"column name {shown_name(name)} holds the control character {bad!r}"
         key = name.lower()
         if key in reserved:
             return name, f"column {name!r} is reserved for bronze's own column {reserved[key]!r}"
@@ -635,7 +635,7 @@ def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | 
     return None
 
 
-def _shown(name: str, most: int = 80) -> str:
+def shown_name(name: str, most: int = 80) -> str:
     """``name`` quoted for a reason, its first ``most`` characters when longer (a quoted name
     never closed runs on through the rows: the reason would hold the file)."""
     if len(name) <= most:

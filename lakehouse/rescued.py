@@ -14,10 +14,12 @@ revl 02). One rule for the API and the loader.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from lakehouse import dialect
 
 #: The most bytes of ``_rescued_data`` text one batch may hold: one Arrow string array's
 #: (32-bit offsets; a batch's decoded dictionary has the same bound, ``lakehouse.parquet``).
@@ -87,6 +89,50 @@ def entry_bytes(name: str, count: int, values: int) -> int:
     return count * (key + 4) + values
 
 
+def text_sizes(
+    name: str,
+    texts: pa.Array,
+    wrong: pa.Array,
+    exact: bool,
+    no_text: pa.Array | None = None,
+    values: pa.Array | None = None,
+) -> tuple[int, int]:
+    """A column's values rescued (``wrong``) and the bytes of ``_rescued_data`` text they make
+    (:func:`entry_bytes`; not ``exact``: no fewer than those): each as its text (``texts``) in a
+    JSON string; where ``no_text`` (Parquet bytes that are not UTF-8; ``texts`` null there) as
+    ``{"base64": "..."}`` of its bytes (``values``), or, nested, as its marked text (not counted:
+    it is made only as it is written)."""
+    count = int(pc.sum(wrong).as_py() or 0)
+    if not count:
+        return 0, 0
+    if no_text is not None:
+        others = pc.and_(wrong, no_text)
+        wrong = pc.and_(wrong, pc.invert(no_text))
+    shown = texts if pc.all(wrong).as_py() else texts.filter(wrong)  # all: no copy
+    size = json_string_bytes(shown) if exact else most_json_bytes(shown)
+    if no_text is not None and values is not None and not pa.types.is_nested(values.type):
+        n = pc.binary_length(values.filter(others))
+        size += int(pc.sum(pc.multiply(pc.divide(pc.add(n, 2), 3), 4)).as_py() or 0)
+        size += len('{"base64": ""}') * (len(n) - int(n.null_count))
+    return count, entry_bytes(name, count, size)
+
+
+def refusal(
+    measure: Callable[[bool], Mapping[str, tuple[int, int]]], first: int, rows: int
+) -> tuple[str, str] | None:
+    """The column rescuing the most text and :func:`too_large`'s reason, or None: ``measure``
+    (``exact``) gives each column's (values, bytes), :func:`text_sizes`; an upper bound first,
+    the exact count only when that passes :data:`RESCUED_BATCH_BYTES`."""
+    sizes = measure(False)
+    if too_large(sizes, first, rows) is None:
+        return None
+    sizes = measure(True)
+    reason = too_large(sizes, first, rows)
+    if reason is None:
+        return None
+    return max(sizes, key=lambda name: sizes[name][1]), reason
+
+
 def too_large(sizes: Mapping[str, tuple[int, int]], first: int, rows: int) -> str | None:
     """Why a batch cannot be rescued, or None: ``sizes``, per column, (values rescued, bytes of
     ``_rescued_data`` text they make, :func:`entry_bytes`); ``first``: records before the batch,
@@ -95,12 +141,12 @@ def too_large(sizes: Mapping[str, tuple[int, int]], first: int, rows: int) -> st
     if total <= RESCUED_BATCH_BYTES:
         return None
     shown = ", ".join(
-        f"{name!r} {count:,} values, {size:,} bytes"
+        f"{dialect.shown_name(name)} {count:,} values, {size:,} bytes"
         for name, (count, size) in sorted(sizes.items(), key=lambda kv: -kv[1][1])
         if count
     )
     return (
-        f"records {first + 1:,} to {first + rows:,} (one batch of read_batch_rows): the values"
+        f"records {first + 1:,} to {first + rows:,} (one batch): the values"
         f" that do not fit their columns would be rescued into _rescued_data as {total:,} bytes"
         f" of JSON text ({shown}), more than one Arrow array holds for a batch"
         f" ({RESCUED_BATCH_BYTES:,} bytes, 2 GiB); bronze does not load values this large"

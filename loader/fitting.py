@@ -932,48 +932,38 @@ class Typer:
 
     def _within_bound(self, bad: list[tuple[ColumnPlan, pa.Array, pa.Array]], n: int) -> None:
         """Refuse a batch whose ``_rescued_data`` would pass one Arrow array
-        (:func:`lakehouse.rescued.too_large`), from the rescued values' lengths, before any
-        of its text is made: at most six bytes per byte of text (a control character's
-        ``\\u00XX``), counted exactly only when that could pass the bound."""
-        for exact in (False, True):
-            sizes = {
-                plan.name: self._rescued_size(plan, wrong, column, exact)
-                for plan, wrong, column in bad
+        (:func:`lakehouse.rescued.refusal`), from the rescued values' lengths, before any of
+        its text is made."""
+
+        def measure(exact: bool) -> dict[str, tuple[int, int]]:
+            return {
+                plan.name: self._rescued_size(plan, w, column, exact) for plan, w, column in bad
             }
-            if rescued.too_large(sizes, self.rows, n) is None:
-                return
-        reason = rescued.too_large(sizes, self.rows, n)
-        assert reason is not None
-        most = max(sizes, key=lambda name: sizes[name][1])
-        raise FileRejected("too_large", reason, column=most)
+
+        refused = rescued.refusal(measure, self.rows, n)
+        if refused is not None:
+            raise FileRejected("too_large", refused[1], column=refused[0])
 
     def _rescued_size(
         self, plan: ColumnPlan, wrong: pa.Array, column: pa.Array, exact: bool
     ) -> tuple[int, int]:
         """A column's rescued values (``wrong``) and the bytes of ``_rescued_data`` text they
-        make (not ``exact``: at least those); :meth:`_rescue` writes them."""
+        make (not ``exact``: no fewer than those), as :meth:`_rescue` writes them."""
         if isinstance(column, _RawText):  # a text as a JSON string, other bytes as base64
-            texts = pc.and_(wrong, pc.invert(column.no_text))
-            others = pc.and_(wrong, column.no_text)
-            size = _json_size(pc.filter(column.text, texts), exact)
-            if not parquet.is_nested(column.values.type):  # {"base64": "..."}; a nested
-                n = pc.binary_length(pc.filter(column.values, others))  # one: at least 0
-                size += (pc.sum(pc.multiply(pc.divide(pc.add(n, 2), 3), 4)).as_py() or 0) + (
-                    14 * (len(n) - n.null_count)
-                )
-            count = pc.sum(wrong).as_py() or 0
-            return count, rescued.entry_bytes(plan.name, count, size)
-        count = pc.sum(wrong).as_py() or 0
-        values = column if count == len(column) else pc.filter(column, wrong)  # no copy: all
+            return rescued.text_sizes(
+                plan.name, column.text, wrong, exact, column.no_text, column.values
+            )
         if not self.json:  # each value's text as a JSON string
-            size = _json_size(values, exact)
-        elif not exact:  # JSON text: written as sent, a string's no longer than sent
+            return rescued.text_sizes(plan.name, column, wrong, exact)
+        count = int(pc.sum(wrong).as_py() or 0)
+        values = column if count == len(column) else pc.filter(column, wrong)  # all: no copy
+        if not exact:  # JSON text: written as sent, a string's no longer than sent
             size = rescued.text_bytes(values)
         else:  # as :func:`_rescued_json` writes them
             quoted = pc.fill_null(starts_with_byte(values, _QUOTE), False)
             size = rescued.text_bytes(pc.filter(values, pc.invert(quoted)))
             size += rescued.json_string_bytes(json_text(pc.filter(values, quoted)))
-        return len(values), rescued.entry_bytes(plan.name, len(values), size)
+        return count, rescued.entry_bytes(plan.name, count, size)
 
     def _rescue_bytes(
         self,
@@ -1003,12 +993,6 @@ class Typer:
                 value = column.values[rows[i].as_py()].as_py()
                 obj[plan.name] = {"base64": parquet.rescued_bytes(value)}
             self.rescued += 1
-
-
-def _json_size(texts: pa.Array, exact: bool) -> int:
-    """The bytes of ``texts`` as JSON strings (:func:`lakehouse.rescued.json_string_bytes`);
-    not ``exact``: at least those (:func:`lakehouse.rescued.most_json_bytes`)."""
-    return rescued.json_string_bytes(texts) if exact else rescued.most_json_bytes(texts)
 
 
 class _Marked(str):

@@ -201,7 +201,8 @@ async def post_file(
 
         async def work() -> dict[str, Any]:
             try:
-                existing = await run_in_threadpool(context.bronze_names.names, table)
+                stored = await run_in_threadpool(context.bronze_names.types, table)
+                policy = (contract.on_mismatch if contract else None) or settings.on_mismatch
                 judged = await as_loaded(context, table, contract)
                 rows = await run_in_threadpool(
                     check_file,
@@ -213,7 +214,9 @@ async def post_file(
                     max_json_bytes=settings.api_max_body_bytes,
                     max_inflated_bytes=settings.max_inflated_bytes,
                     max_inflate_ratio=settings.max_inflate_ratio,
-                    existing=existing,
+                    existing=tuple(stored),
+                    stored=stored,
+                    rescue=policy == "rescue",
                 )
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc, judged) from None

@@ -17,11 +17,13 @@ import textwrap
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakehouse import rescued
+from lakehouse import parquet, rescued
 from loader.fitting import _rescued_text
 
 ROWS = 122_880  # read_batch_rows' default: one batch
@@ -60,6 +62,30 @@ def test_json_string_bytes_of_a_slice(values: list[str | None], skip: int) -> No
     want = sum(len(json.dumps(v, ensure_ascii=False).encode()) for v in kept)
     assert rescued.json_string_bytes(texts) == want
     assert rescued.most_json_bytes(texts) >= want
+
+
+@given(st.lists(st.one_of(st.none(), st.binary(max_size=12)), max_size=20))
+def test_bytes_are_counted_as_rescue_writes_them(values: list[bytes | None]) -> None:
+    """Parquet bytes: a value with text as a JSON string, one without as its base64 object."""
+    column = pa.array(values, pa.binary())
+    texts, gaps = parquet.texts_and_gaps(column)
+    wrong = pc.is_valid(column)
+    count, size = rescued.text_sizes("b", texts, wrong, True, gaps, column)
+    written = [
+        _rescued_text({"b": v.decode() if _utf8(v) else {"base64": parquet.rescued_bytes(v)}})
+        for v in values
+        if v is not None
+    ]
+    assert count == len(written) and size == sum(len(t.encode()) for t in written)
+    assert rescued.text_sizes("b", texts, wrong, False, gaps, column)[1] >= size
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _LOAD = textwrap.dedent(
@@ -112,7 +138,7 @@ def test_a_batch_rescuing_past_2_gib_is_too_large(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.splitlines()[-1])
     words = (
-        "records 1 to 122,880 (one batch of read_batch_rows): the values that do not fit their"
+        "records 1 to 122,880 (one batch): the values that do not fit their"
         " columns would be rescued into _rescued_data as 2,212,945,920 bytes of JSON text"
         " ('n' 122,880 values, 2,212,945,920 bytes), more than one Arrow array holds for a"
         " batch (2,147,483,647 bytes, 2 GiB)"
@@ -121,6 +147,8 @@ def test_a_batch_rescuing_past_2_gib_is_too_large(tmp_path: Path) -> None:
     assert refused is not None and refused["kind"] == "too_large", refused
     assert words in refused["reason"] and refused["column"] == "n", refused
     assert found["peak_kib"] < 2 * 1024**2, found  # the batch read (0.4 GB), not its rescue
+    assert found["api"][0] == 413, found["api"]  # the same rule, the same words
+    assert words in str(found["api"][1]), found["api"]
 
 
 def test_a_batch_just_within_it_loads(tmp_path: Path) -> None:
@@ -137,3 +165,46 @@ def test_a_batch_just_within_it_loads(tmp_path: Path) -> None:
     assert rows is not None and len(rows) == 4_097
     kept = [json.loads(r["_rescued_data"]) for r in rows if r["_rescued_data"] is not None]
     assert kept == [{"n": "\x01" * 1_000}] * 4_096
+
+
+def test_a_long_name_counts_on_every_record(tmp_path: Path) -> None:
+    """A 59 KB file: a 17,500-character column name the table has as ``BIGINT``, on 245,760
+    records of which the second batch's do not fit: that batch is refused, named by its records,
+    the name shown by its first 80 characters (cheap: the values are one character)."""
+    from adversary_support import lakehouse, run
+
+    name = "c" * 17_500
+    settings = lakehouse(tmp_path)
+    out = io.BytesIO()
+    pq.write_table(pa.table({name: pa.array([5], pa.int64())}), out)
+    assert run(settings, [("t", "a.parquet", out.getvalue())])["t"].refused is None
+    out = io.BytesIO()
+    pq.write_table(pa.table({name: pa.array(["5"] * ROWS + ["x"] * ROWS)}), out)
+    outcome = run(settings, [("t", "b.parquet", out.getvalue())], rows=False)["t"]
+    words = (
+        "records 122,881 to 245,760 (one batch): the values that do not fit"
+        " their columns would be rescued into _rescued_data as 2,151,505,920 bytes of JSON text"
+        f" ({'c' * 80!r}... (17,500 characters) 122,880 values, 2,151,505,920 bytes)"
+    )
+    assert outcome.api_status == 413, outcome.api_detail
+    assert words in outcome.api_detail, outcome.api_detail
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "too_large", refused
+    assert words in refused["reason"] and refused["column"] == name, refused
+
+
+def test_the_api_counts_only_under_rescue(tmp_path: Path) -> None:
+    """Under ``on_mismatch: quarantine`` nothing is rescued: the loader refuses the first misfit
+    (``type_conflict``), so the API does not count (its 202 as before)."""
+    from ingest.filecheck import FileError, check_file
+    from lakehouse.formats import FileFormat
+
+    name = "c" * 17_500
+    path = tmp_path / "b.parquet"
+    pq.write_table(pa.table({name: pa.array(["x"] * ROWS)}), path)
+    kind = FileFormat("parquet", False)
+    stored = {name: pa.int64()}
+    assert check_file(path, kind, None, existing=[name], stored=stored, rescue=False) == ROWS
+    with pytest.raises(FileError, match="2 GiB") as refused:
+        check_file(path, kind, None, existing=[name], stored=stored)
+    assert refused.value.status == 413
