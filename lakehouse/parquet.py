@@ -1741,22 +1741,25 @@ def variant_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     only in its print of the schema; a group is taken for one when it is so printed and holds
     the ``metadata`` bytes the Variant spec puts first."""
     schema = metadata.schema
-    parents: dict[str, str] = {}  # a group holding a `metadata` leaf of bytes: name -> path
+    groups = _VARIANT_GROUP.findall(str(schema))
+    if not groups:
+        return None
+    # A group's path is its names joined by dots, and a name may hold a dot itself (a column
+    # `v.x`): the group is matched by the end of its `metadata` leaf's path, never by a split.
     for i in range(len(schema)):
         column = schema.column(i)
-        parts = column.path.split(".")
-        if column.name == "metadata" and column.physical_type == "BYTE_ARRAY" and len(parts) > 1:
-            parents.setdefault(parts[-2], ".".join(parts[:-1]))
-    if not parents:
-        return None
-    for name in _VARIANT_GROUP.findall(str(schema)):
-        if name in parents:
+        if column.name != "metadata" or column.physical_type != "BYTE_ARRAY":
+            continue
+        if not column.path.endswith(".metadata"):
+            continue
+        path = column.path.removesuffix(".metadata")
+        if any(path == name or path.endswith("." + name) for name in groups):
             why = (
                 "a Parquet VARIANT, which bronze does not hold: pyarrow reads it as the bytes "
                 "of its binary encoding, which no reader of bronze reads as the value, and its "
                 "JSON text would lose the value's types"
             )
-            return parents[name], why
+            return path, why
     return None
 
 
@@ -1893,11 +1896,13 @@ def int_past_annotation(
 
 
 def _flat(column: Any) -> bool:
-    """Whether a leaf column is a top-level column (not in a struct, list or map)."""
+    """Whether a leaf column is a top-level column (not in a struct, list or map). Its path is
+    its names joined by dots, and a top-level name may hold a dot (`a.b`): the path is the leaf's
+    own name exactly when there is no group above it."""
     return bool(
         column.max_repetition_level == 0
         and column.max_definition_level <= 1
-        and "." not in column.path
+        and column.path == column.name
     )
 
 
@@ -2127,8 +2132,9 @@ def batch_too_large(exc: BaseException, file: pq.ParquetFile, first: int, rows: 
         group = meta.row_group(g)
         for c in range(group.num_columns):
             column = group.column(c)
-            name = column.path_in_schema.split(".")[0]
-            if name in nested:
+            path = column.path_in_schema  # names joined by dots; a name may hold a dot
+            name = next((n for n in nested if path == n or path.startswith(n + ".")), None)
+            if name is not None:
                 big[name] = max(big.get(name, 0), column.total_uncompressed_size)
     held = [f"{n!r} ({size:,} bytes in a row group)" for n, size in big.items()]
     held = [h for h, size in zip(held, big.values(), strict=True) if size >= _ARRAY_BYTES]
