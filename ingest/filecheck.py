@@ -645,7 +645,7 @@ def _parquet_schema(  # noqa: C901
             continue
         typ = schema.field(column.name).type
         if column.data_type and dialect.type_name(column.data_type) == dialect.BYTES:
-            errors += _bytes_column(column, typ, (written or schema).field(column.name).type)
+            errors += _bytes_column(column, (written or schema).field(column.name).type)
             continue
         if column.data_type and checked_text(column.data_type):
             if not _kept(typ, column.data_type):
@@ -691,11 +691,12 @@ def _bytes_columns(contract: Contract | None) -> set[str]:
     return {name for name, _, shown in judged if shown in ("binary", "large_binary")}
 
 
-def _bytes_column(column: Column, typ: pa.DataType, shown: pa.DataType) -> list[dict[str, Any]]:
+def _bytes_column(column: Column, shown: pa.DataType) -> list[dict[str, Any]]:
     """A Parquet column declared ``BLOB`` (``dialect.BYTES``): its bytes are kept as written, a
-    text is its UTF-8 bytes (every value fits); any other type is the loader's mismatch at its
-    every value (``parquet.text_or_bytes``)."""
-    if parquet.text_or_bytes(typ):
+    text is its UTF-8 bytes (every value fits); any other type as the file wrote it (a UUID,
+    a duration, a time, though bronze stores their text) is the loader's mismatch at its every
+    value (``parquet.text_or_bytes``); a column of no value (Arrow ``null``) fits."""
+    if parquet.text_or_bytes(shown) or pa.types.is_null(shown):  # as written; a null fits
         return []
     msg = misfit_message(f"column type {shown}", str(column.data_type))
     return [record_error(None, column.name, msg, "type_error")]

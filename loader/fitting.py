@@ -636,6 +636,9 @@ class ColumnPlan:
     kept: bool = False
     #: The values are typed (Parquet) as this, and go through their text to meet the rule.
     via_text: pa.DataType | None = None
+    #: Their type as the file wrote it, when it is not ``via_text`` (a UUID, a duration, a
+    #: time: read as text): what a ``BLOB`` column's rule judges.
+    written: pa.DataType | None = None
 
     @property
     def typed(self) -> bool:
@@ -895,7 +898,7 @@ class Typer:
         if self.json:  # JSON text: a string's characters; anything else is no text of bytes
             ok = pc.fill_null(starts_with_byte(text, _QUOTE), False)
             text = json_text(pc.if_else(ok, text, pa.scalar(None, _STRING)))
-        elif plan.via_text is not None and not parquet.text_or_bytes(plan.via_text):
+        elif plan.via_text is not None and not parquet.text_or_bytes(plan.written or plan.via_text):
             ok = pc.if_else(valid, False, none)
         else:
             ok = valid

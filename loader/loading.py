@@ -1004,12 +1004,12 @@ class Loader:
             self.settings.meta_dir,
         )
         if source.kind == "parquet":
-            schema, batches, stack, count, writer = open_parquet(
+            schema, batches, stack, count, writer, written = open_parquet(
                 source, self.settings.read_batch_rows, limits
             )
             with stack:
                 self._check_names(schema.names, target, contract)
-                plans = parquet_plans(schema, existing, declared)
+                plans = parquet_plans(schema, existing, declared, written)
                 typer = Typer(plans, policy, required=contract.required)
                 checked = parquet_checked(batches, schema, writer)
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))

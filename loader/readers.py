@@ -2127,6 +2127,8 @@ class ParquetOpened(typing.NamedTuple):
     stack: ExitStack
     rows: int
     writer: parquet.Hybrid | None
+    #: The file's schema as written (``schema`` is :func:`parquet.plain_schema` of it).
+    written: pa.Schema
 
 
 def _open_parquet_file(path: Path, mapped: _Mapped | None) -> pq.ParquetFile:
@@ -2194,7 +2196,12 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
             restored = parquet.restored_schema(file.schema_arrow, file.metadata)
             batches = (parquet.plain_batch(batch, schema, restored) for batch in batches)
         return ParquetOpened(
-            schema, batches, stack, file.metadata.num_rows, parquet.hybrid_writer(file.metadata)
+            schema,
+            batches,
+            stack,
+            file.metadata.num_rows,
+            parquet.hybrid_writer(file.metadata),
+            file.schema_arrow,
         )
     except FileRejected:
         stack.close()

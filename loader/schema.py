@@ -57,7 +57,10 @@ def case_problem(
 
 
 def parquet_plans(
-    file_schema: pa.Schema, existing: dict[str, pa.DataType], declared: dict[str, str]
+    file_schema: pa.Schema,
+    existing: dict[str, pa.DataType],
+    declared: dict[str, str],
+    written: pa.Schema | None = None,
 ) -> list[ColumnPlan]:
     """How each column of a Parquet file joins the table.
 
@@ -99,7 +102,10 @@ def parquet_plans(
         else:
             origin: Origin = "existing" if f.name in existing else "declared"
             rule = _rule(target, f, declared)
-            plans.append(ColumnPlan(f.name, rule, origin, target, via_text=source))
+            as_written = written.field(f.name).type if written is not None else None
+            plans.append(
+                ColumnPlan(f.name, rule, origin, target, via_text=source, written=as_written)
+            )
     return plans
 
 

@@ -69,7 +69,7 @@ def _through_the_loader_reader(path: Path, batch_rows: int) -> pa.Table:
     # a gzipped one is refused by detect (the API's rule) before any read; the reader still
     # inflates what it is given
     source = Source(path, "parquet", True) if path.suffix == ".gz" else detect(path)
-    schema, batches, stack, count, _ = open_parquet(source, batch_rows)
+    schema, batches, stack, count, _, _ = open_parquet(source, batch_rows)
     with stack:
         table = pa.Table.from_batches(list(batches), schema)
     assert count == table.num_rows
