@@ -321,6 +321,35 @@ class _Layout:
     delimiter: str
     rows: int
     utf16: bool
+    #: the lines before the header: the contract's ``skip_lines``, and Excel's ``sep=`` line
+    skip: int
+
+
+_Line = tuple[str, str | None]
+
+
+def _before_header(
+    line_of: Callable[[], _Line], skip: int, kind: Literal["csv", "tsv"]
+) -> tuple[int, str | None, _Line | None]:
+    """The lines before the header (``skip``'s, at most the file's, and Excel's ``sep=`` line
+    after them: no record), the delimiter that line declares (the only one then read), and the
+    line read after them that is no such line (None: none read)."""
+    skipped = 0
+    for _ in range(skip):  # at most the file's lines: a skip_lines past its end stops there
+        line, within = line_of()
+        if within is not None:
+            raise FileError(dialect.header_too_long(skip + 1))
+        if not line:
+            break
+        skipped += 1
+    first = line_of()
+    declared = dialect.excel_delimiter(first[0]) if first[1] is None else None
+    if declared is None:
+        return skipped, None, first
+    problem = dialect.excel_delimiter_problem(declared, skipped + 1, kind)
+    if problem is not None:
+        raise FileError(problem)
+    return skipped + 1, declared, None
 
 
 def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple[str, int, str]:
@@ -342,29 +371,25 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             return line, None
         return line, body[:room].decode("utf-8", "ignore")  # a character cut in two: left out
 
-    skipped = 0
-    for _ in range(skip):  # at most the file's lines: a skip_lines past its end stops there
-        line, within = line_of()
-        if within is not None:
-            raise FileError(dialect.header_too_long(skip + 1))
-        if not line:
-            break
-        skipped += 1
+    skipped, declared, pending = _before_header(line_of, skip, kind)
     lines: list[str] = []
     size = checked = 0  # the text's length, and at the last look (looks when it doubles)
     while True:
-        line, within = line_of()
+        line, within = pending if pending is not None else line_of()
+        pending = None
         fits = within is None
         if within is not None:  # the header's end must lie in what fits: look there once more
             lines.append(within)
-            found = dialect.csv_header("".join(lines), kind, end="cut")
+            found = dialect.csv_header("".join(lines), kind, end="cut", declared=declared)
         else:
             lines.append(line)
             size += len(line)
             if line and len(lines) > 64 and size < 2 * checked:
                 continue
             checked = size
-            found = dialect.csv_header("".join(lines), kind, end="more" if line else "eof")
+            found = dialect.csv_header(
+                "".join(lines), kind, end="more" if line else "eof", declared=declared
+            )
         if found is not None:
             seen = "".join(lines)
             field = dialect.open_quoted_name(seen, *found) if fits and not line else None
@@ -382,7 +407,8 @@ def _layout_header(
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
 ) -> tuple[str, int, str]:
     """:func:`_header_text`, refused when blank; ``first`` names a byte that is not UTF-8
-    before either refusal."""
+    before either refusal. The lines before the header: ``skip``'s, and Excel's ``sep=``
+    line after them."""
     try:
         header_text, line, delimiter = _header_text(
             text, skip, "tsv" if kind.kind == "tsv" else "csv"
@@ -391,7 +417,10 @@ def _layout_header(
         raise first(exc) from None
     if not header_text.strip("\r\n"):
         raise first(  # the loader's words: the header is the line after the skipped ones
-            FileError(f"the file has no header line: line {skip + 1}, the header, is blank", 422)
+            FileError(
+                f"the file has no header line: line {max(skip, line) + 1}, the header, is blank",
+                422,
+            )
         )
     return header_text, line, delimiter
 
@@ -482,7 +511,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             raise first(FileError(why or f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
-    return _Layout(header, delimiter, rows, utf16)
+    return _Layout(header, delimiter, rows, utf16, max(skip, line))
 
 
 class _Utf8Of(io.RawIOBase):
@@ -516,7 +545,6 @@ def _csv_values(
     kind: FileFormat,
     bounds: Bounds,
     layout: _Layout,
-    skip: int,
     columns: list[Column],
     errors: list[dict[str, Any]],
     block: int,
@@ -531,7 +559,7 @@ def _csv_values(
         try:
             reader = pacsv.open_csv(
                 dialect.LineEnded(_Utf8Of(f) if layout.utf16 else f),
-                read_options=pacsv.ReadOptions(block_size=block, skip_rows=skip),
+                read_options=pacsv.ReadOptions(block_size=block, skip_rows=layout.skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,
                     quote_char=dialect.QUOTE,
@@ -585,9 +613,7 @@ def _check_csv(
     ]
     block = CHUNK
     while columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
-        found = _csv_values(
-            path, kind, bounds, layout, skip, columns, list(errors), block, max_errors
-        )
+        found = _csv_values(path, kind, bounds, layout, columns, list(errors), block, max_errors)
         if found is not None:
             errors = found
             break

@@ -462,11 +462,40 @@ def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:
     return found[0]
 
 
+#: Excel's line declaring a CSV's delimiter (``sep=;``, which Excel writes in locales whose list
+#: separator is not ``,`` and reads as no record): ``sep=``, one character, the line's end.
+_EXCEL_SEP = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n)?")
+
+
+def excel_delimiter(line: str) -> str | None:
+    """The delimiter a line (with its line end; the file's first after the ``skip_lines``
+    ones) declares when it is Excel's ``sep=X`` line, else None."""
+    found = _EXCEL_SEP.fullmatch(line)
+    return None if found is None else found[1]
+
+
+def excel_delimiter_problem(
+    delimiter: str, line: int, kind: Literal["csv", "tsv"] = "csv"
+) -> str | None:
+    """Why a file whose line ``line`` is Excel's ``sep=`` line declaring ``delimiter`` is
+    refused (a delimiter the dialect does not read: ``,`` ``;`` ``|`` TAB, TAB alone in a
+    ``.tsv``), or None. The API's (400) and the loader's (``unparseable``) words."""
+    candidates = ("\t",) if kind == "tsv" else DELIMITERS
+    if delimiter in candidates:
+        return None
+    read = "TAB alone (a .tsv file)" if kind == "tsv" else "',', ';', '|' or TAB"
+    return (
+        f"line {line} is Excel's line declaring the delimiter (sep={delimiter}), which is"
+        f" {delimiter!r}: bronze reads {read} as a delimiter"
+    )
+
+
 def csv_header(
     text: str,
     kind: Literal["csv", "tsv"] = "csv",
     *,
     end: Literal["more", "eof", "cut"] = "more",
+    declared: str | None = None,
 ) -> tuple[str, str] | None:
     """The header record and the delimiter of a CSV text starting at its header line.
 
@@ -483,8 +512,10 @@ def csv_header(
     ``end``: what follows ``text``: ``"more"`` (more text may follow: None until the record has
     ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"`` (text was read no
     further, :data:`MAX_HEADER_BYTES`: None when the record has not ended).
+    ``declared``: the delimiter Excel's ``sep=`` line before the header declares
+    (:func:`excel_delimiter`), the only one read.
     """
-    candidates = ("\t",) if kind == "tsv" else DELIMITERS
+    candidates = (declared,) if declared else ("\t",) if kind == "tsv" else DELIMITERS
     found = _first_record(text, candidates, eof=end != "more")
     if found is None:
         return None
@@ -492,6 +523,7 @@ def csv_header(
     best = max(counts.values(), default=0)
     winners = [d for d, n in counts.items() if n == best]
     chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
+    chosen = declared or chosen
     if len(candidates) > 1 or end == "cut":
         again = _first_record(text, (chosen,), eof=end == "eof")
         if again is None:

@@ -255,15 +255,18 @@ class TextFile:
 # -- CSV ------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
-    """The header record (text) and the delimiter (``dialect.csv_header``), read from at most
-    ``dialect.MAX_HEADER_BYTES`` of text before the header's end (refused past it,
-    ``unparseable``; so is a shorter file whose header a quote never closed runs to its end,
-    ``dialect.open_quoted_name``)."""
+def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str, int]:
+    """The header record (text), the delimiter (``dialect.csv_header``) and the lines before
+    the header: ``skip_lines``, and Excel's ``sep=`` line after them, which declares the
+    delimiter (``dialect.excel_delimiter``; refused, ``unparseable``, for one the dialect does
+    not read). Read from at most ``dialect.MAX_HEADER_BYTES`` of text before the header's end
+    (refused past it, ``unparseable``; so is a shorter file whose header a quote never closed
+    runs to its end, ``dialect.open_quoted_name``)."""
     # enough for the limit with a byte-order mark and a character cut at the end left out
     most = dialect.MAX_HEADER_BYTES + 8
     size = min(_PEEK_BYTES, most)
     table_kind: typing.Literal["csv", "tsv"] = "tsv" if kind == "tsv" else "csv"
+    before_header = skip_lines
     while True:
         head = _head(path, size)
         complete = len(head) < size
@@ -281,6 +284,15 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
                 rest = ""
                 break
             rest = rest[cut.end() :]
+        first = re.match(r"[^\r\n]*(?:\r\n|\r|\n|$)", rest)
+        declared = dialect.excel_delimiter(first[0]) if first is not None else None
+        before_header = skip_lines
+        if declared is not None:  # Excel's sep= line: no record, the delimiter declared
+            problem = dialect.excel_delimiter_problem(declared, skip_lines + 1, table_kind)
+            if problem is not None:
+                raise FileRejected("unparseable", problem, line=skip_lines + 1)
+            rest = rest[first.end() if first is not None else 0 :]
+            before_header = skip_lines + 1
         before = len(text) - len(rest)  # characters of the skipped lines
         room = dialect.MAX_HEADER_BYTES - len(text[:before].encode("utf-8", "surrogatepass"))
         whole = rest.encode("utf-8", "surrogatepass")
@@ -289,16 +301,16 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str]:
         at_limit = size >= most or len(window) < len(whole)
         end: typing.Literal["more", "eof", "cut"] = "eof" if last else "cut" if at_limit else "more"
         seen = window.decode("utf-8", "ignore")
-        found = dialect.csv_header(seen, table_kind, end=end)
+        found = dialect.csv_header(seen, table_kind, end=end, declared=declared)
         if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
             field = dialect.open_quoted_name(seen, *found) if last else None
             if field is not None:
-                reason = dialect.header_never_closed(skip_lines + 1, field)
-                raise FileRejected("unparseable", reason, line=skip_lines + 1)
-            return found
+                reason = dialect.header_never_closed(before_header + 1, field)
+                raise FileRejected("unparseable", reason, line=before_header + 1)
+            return found[0], found[1], before_header
         if found is not None or end != "more":
-            reason = dialect.header_too_long(skip_lines + 1)
-            raise FileRejected("unparseable", reason, line=skip_lines + 1)
+            reason = dialect.header_too_long(before_header + 1)
+            raise FileRejected("unparseable", reason, line=before_header + 1)
         size = min(size * 4, most)
 
 
@@ -580,7 +592,9 @@ def open_csv(
     block = block or _CSV_BLOCK
     stack = ExitStack()
     try:
-        path, delimiter, names = _csv_dialect(source, skip_lines, limits or Limits(), stack)
+        path, delimiter, names, skip_lines = _csv_dialect(
+            source, skip_lines, limits or Limits(), stack
+        )
         scan = _QuoteScan(path, delimiter, skip_lines)
         stack.callback(scan.stop)
     except BaseException:
@@ -751,8 +765,9 @@ def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[dialec
 
 def _csv_dialect(
     source: Source, skip_lines: int, limits: Limits, stack: ExitStack
-) -> tuple[Path, str, list[str]]:
-    """The plain UTF-8 content, the delimiter and the column names of a CSV file."""
+) -> tuple[Path, str, list[str], int]:
+    """The plain UTF-8 content, the delimiter and the column names of a CSV file, and the
+    lines before its header (``skip_lines``, and Excel's ``sep=`` line: :func:`_csv_header`)."""
     path = _plain(source, limits, stack)
     head = _head(path)
     if not head:  # no bytes; blanks are a header's (a blank name, or a blank line 1: below)
@@ -763,7 +778,7 @@ def _csv_dialect(
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
     try:
-        header, delimiter = _csv_header(path, skip_lines, source.kind)
+        header, delimiter, skip_lines = _csv_header(path, skip_lines, source.kind)
         if not header:
             raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
         # strict, as every record: text after a closing quote is refused, never glued into
@@ -777,7 +792,7 @@ def _csv_dialect(
             raise FileRejected("invalid_column", problem[1], column=problem[0])
     except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
         raise (exc if exc.kind == "encoding" else _not_utf8(path, exc)) from None
-    return path, delimiter, names
+    return path, delimiter, names, skip_lines
 
 
 @dataclass(frozen=True, slots=True)

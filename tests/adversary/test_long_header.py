@@ -81,7 +81,7 @@ def test_the_limit_counts_bytes_before_the_header_end(
         if taken:
             header, lines, delimiter = filecheck._header_text(text, skip, "csv")
             assert (header, lines, delimiter) == ("id," + name.decode() + "\r\n", skip, ",")
-            assert readers._csv_header(path, skip, "csv") == ("id," + name.decode(), ",")
+            assert readers._csv_header(path, skip, "csv") == ("id," + name.decode(), ",", skip)
             continue
         why = dialect.header_too_long(skip + 1)
         with pytest.raises(filecheck.FileError, match="does not end within") as refused:
