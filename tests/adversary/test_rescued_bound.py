@@ -102,14 +102,16 @@ _LOAD = textwrap.dedent(
     assert first["t"].refused is None, first["t"].refused
     outcome = run(settings, [("t", "b.parquet", big.read_bytes())], rows=False)["t"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    vm = [line for line in open("/proc/self/status") if line.startswith("VmPeak")]
     print(json.dumps({"api": [outcome.api_status, outcome.api_detail],
-                      "refused": outcome.refused, "peak_kib": peak}))
+                      "refused": outcome.refused, "peak_kib": peak, "vm": vm}))
     """
 )
 
-#: The address space the load may take: the machine's per-process bound (the interpreter,
-#: pyarrow, DuckDB and their threads reserve 2.4-3.4 GB of it, touching 0.6 GB)
-_ADDRESS_SPACE = 4_000_000_000
+#: The address space the load may take (the interpreter, pyarrow, DuckDB and their threads
+#: reserve 2.4-3.8 GB of it, touching 0.6 GB): a stop before the machine's memory, the bound
+#: asserted is the peak resident memory
+_ADDRESS_SPACE = 6_000_000_000
 
 
 def test_a_batch_rescuing_past_2_gib_is_too_large(tmp_path: Path) -> None:
