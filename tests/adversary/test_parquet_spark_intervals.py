@@ -45,13 +45,14 @@ def test_a_spark_interval_is_stored_as_its_interval(module_lakehouse: Settings) 
     assert rows[1]["ym"] is None and rows[1]["dt"] is None
     # the texts are the intervals Spark wrote, as DuckDB reads them
     first = [rows[0][c] for c in ("ym", "dt", "neg_dt", "neg_ym")]
-    read = duckdb.execute(
-        "select ?::INTERVAL = INTERVAL '1 year 2 months', ?::INTERVAL = INTERVAL"
-        " '1 day 02:03:04.000005', ?::INTERVAL = -INTERVAL '86400.000001 seconds',"
-        " ?::INTERVAL = INTERVAL '-1 month'",
-        first,
-    ).fetchone()
-    assert read == (True, True, True, True)
+    with duckdb.connect() as con:  # its own: no result left on the default connection
+        read = con.execute(
+            "select ?::INTERVAL = INTERVAL '1 year 2 months', ?::INTERVAL = INTERVAL"
+            " '1 day 02:03:04.000005', ?::INTERVAL = -INTERVAL '86400.000001 seconds',"
+            " ?::INTERVAL = INTERVAL '-1 month'",
+            first,
+        ).fetchall()
+    assert read == [(True, True, True, True)]
 
 
 def test_a_nested_spark_interval_refuses_the_file(module_lakehouse: Settings) -> None:
