@@ -108,10 +108,14 @@ def text_sizes(
     if no_text is not None:
         others = pc.and_(wrong, no_text)
         wrong = pc.and_(wrong, pc.invert(no_text))
-    shown = texts if pc.all(wrong).as_py() else texts.filter(wrong)  # all: no copy
-    size = json_string_bytes(shown) if exact else most_json_bytes(shown)
+    if exact:
+        size = json_string_bytes(texts if pc.all(wrong).as_py() else texts.filter(wrong))
+    else:  # from the lengths alone: no copy of the texts
+        lengths = pc.binary_length(texts).filter(wrong)
+        size = _MOST_PER_BYTE * int(pc.sum(lengths).as_py() or 0)
+        size += 2 * (len(lengths) - int(lengths.null_count))
     if no_text is not None and values is not None and not pa.types.is_nested(values.type):
-        n = pc.binary_length(values.filter(others))
+        n = pc.binary_length(values).filter(others)
         size += int(pc.sum(pc.multiply(pc.divide(pc.add(n, 2), 3), 4)).as_py() or 0)
         size += len('{"base64": ""}') * (len(n) - int(n.null_count))
     return count, entry_bytes(name, count, size)

@@ -959,10 +959,10 @@ class Typer:
         if not self.json:  # each value's text as a JSON string
             return rescued.text_sizes(plan.name, column, wrong, exact)
         count = int(pc.sum(wrong).as_py() or 0)
-        values = column if count == len(column) else pc.filter(column, wrong)  # all: no copy
         if not exact:  # JSON text: written as sent, a string's no longer than sent
-            size = rescued.text_bytes(values)
+            size = int(pc.sum(pc.binary_length(column).filter(wrong)).as_py() or 0)
         else:  # as :func:`_rescued_json` writes them
+            values = column if count == len(column) else pc.filter(column, wrong)  # all: no copy
             quoted = pc.fill_null(starts_with_byte(values, _QUOTE), False)
             size = rescued.text_bytes(pc.filter(values, pc.invert(quoted)))
             size += rescued.json_string_bytes(json_text(pc.filter(values, quoted)))

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakehouse import parquet, rescued
-from loader.fitting import _rescued_text
+from loader.fitting import ColumnPlan, Typer, _rescued_json, _rescued_text
 
 ROWS = 122_880  # read_batch_rows' default: one batch
 
@@ -86,6 +86,35 @@ def _utf8(value: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), _texts),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_json_values, min_size=1, max_size=8), st.booleans())
+def test_json_values_are_counted_as_rescue_writes_them(values: list[object], ascii: bool) -> None:
+    """A JSON file's values (their JSON text as read, escapes or not): a string as its
+    characters in a JSON string, any other value as its text."""
+    sent = [
+        None if v is None else json.dumps(v, ensure_ascii=ascii, separators=(",", ":"))
+        for v in values
+    ]
+    column = pa.array(sent, pa.string())
+    typer = Typer([ColumnPlan("n", "BIGINT", "declared", pa.int64())], "rescue", json_text=True)
+    wrong = pc.is_valid(column)
+    count, size = typer._rescued_size(typer.plans[0], wrong, column, True)
+    written = [
+        _rescued_text({"n": v})  # type: ignore[dict-item]
+        for v, s in zip(_rescued_json(column), sent, strict=True)
+        if s is not None
+    ]
+    assert count == len(written) and size == sum(len(t.encode()) for t in written)
+    assert typer._rescued_size(typer.plans[0], wrong, column, False)[1] >= size
 
 
 _LOAD = textwrap.dedent(
