@@ -55,6 +55,7 @@ def test_the_count_is_the_text_rescue_writes(obj: dict[str, str]) -> None:
     assert counted == len(_rescued_text(obj).encode())  # type: ignore[arg-type]
 
 
+@settings(deadline=None)  # a loaded machine: no deadline on an example
 @given(st.lists(st.one_of(st.none(), _texts), max_size=20), st.integers(0, 5))
 def test_json_string_bytes_of_a_slice(values: list[str | None], skip: int) -> None:
     texts = pa.array(values, pa.string()).slice(min(skip, len(values)))
@@ -64,6 +65,7 @@ def test_json_string_bytes_of_a_slice(values: list[str | None], skip: int) -> No
     assert rescued.most_json_bytes(texts) >= want
 
 
+@settings(deadline=None)
 @given(st.lists(st.one_of(st.none(), st.binary(max_size=12)), max_size=20))
 def test_bytes_are_counted_as_rescue_writes_them(values: list[bytes | None]) -> None:
     """Parquet bytes: a value with text as a JSON string, one without as its base64 object."""
