@@ -30,8 +30,8 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   (:func:`timedelta_as_duration`): as a time, 90 s was the time of day 00:01:30 and -1 s no time.
 - **A Spark ANSI interval** (``INTERVAL YEAR TO MONTH``, ``INTERVAL DAY TO SECOND``: a bare
   ``INT32`` of months or ``INT64`` of microseconds, its unit only in Spark's row metadata) is
-  that interval's text at the top level (:func:`spark_intervals`), refused inside a struct,
-  array or map (:func:`spark_interval_column`): as an integer, 1 year 2 months was 14.
+  that interval's text (:func:`spark_intervals`), at any depth: as an integer, 1 year 2
+  months was 14.
 - **A Parquet VARIANT** (at any depth) refuses the file (:func:`variant_column`): pyarrow reads
   it as the bytes of its binary encoding, and its JSON text would lose the value's types.
 - **A map repeating a key** (at any depth) refuses the file: no writer checks Parquet's rule
@@ -378,16 +378,16 @@ def plain_batch(
     read as its count): an ENUM's bytes viewed as text, unchecked (:class:`Values` refuses bytes
     that are not UTF-8, as a string's); a time column ``schema`` does not keep as a time is a
     pandas timedelta (:func:`timedelta_as_duration`: :func:`plain_type` keeps every other
-    time); an integer column ``schema`` does not keep as an integer is a Spark interval's count
-    (:func:`spark_intervals`)."""
+    time); an integer ``schema`` does not keep as an integer (at any depth) is a Spark
+    interval's count (:func:`spark_intervals`)."""
     columns = []
     for i, (values, field) in enumerate(zip(batch.columns, schema, strict=True)):
         if restored is not None and not values.type.equals(restored.field(i).type):
             values = values.cast(restored.field(i).type)  # the same values, their type back
         if pa.types.is_time(values.type) and not pa.types.is_time(field.type):
             values = _time_as_duration(values)
-        if pa.types.is_integer(values.type) and not pa.types.is_integer(field.type):
-            values = _count_as_interval(values)
+        if _counted_intervals(values.type, field.type):
+            values = _counts_as_intervals(values, field.type)
         values = plain_values(values)
         if not values.type.equals(field.type) and _only_text_differs(values.type, field.type):
             values = values.view(field.type)  # an ENUM's bytes as text: the same layout
@@ -523,65 +523,107 @@ def _spark_fields(metadata: pq.FileMetaData) -> list[dict[str, Any]]:
         return []
 
 
-def _nested_spark_interval(t: object) -> str | None:
-    """The first ANSI interval type inside a Spark struct, array or map type, or None."""
-    if not isinstance(t, dict):
-        return None
-    if t.get("type") == "struct":
-        inner = [f.get("type") for f in t.get("fields", []) if isinstance(f, dict)]
-    elif t.get("type") == "array":
-        inner = [t.get("elementType")]
-    elif t.get("type") == "map":
-        inner = [t.get("keyType"), t.get("valueType")]
-    else:
-        return None
-    for child in inner:
-        if _spark_interval(child) is not None:
-            return str(child)
-        found = _nested_spark_interval(child)
-        if found is not None:
-            return found
-    return None
-
-
-def spark_interval_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
-    """A column (its name, why) holding a Spark ANSI interval inside a struct, array or map,
-    or None. Spark writes an interval as its bare count (months, or microseconds), its unit
-    said only in the row metadata: a top-level one is read as its interval
-    (:func:`spark_intervals`), a nested one is refused rather than stored as a bare number."""
-    for field in _spark_fields(metadata):
-        found = _nested_spark_interval(field.get("type"))
-        if found is not None:
-            why = (
-                f"a Spark {found} inside a struct, array or map, which Spark writes as a bare"
-                f" count of {_spark_interval(found)} (its unit only in the file's Spark row"
-                " metadata): bronze reads a top-level Spark interval as its interval, not a"
-                " nested one, and a bare number would lose its unit"
-            )
-            return field["name"], why
-    return None
-
-
 def spark_intervals(schema: pa.Schema, metadata: pq.FileMetaData) -> pa.Schema:
-    """``schema`` (pyarrow's of the file) with each top-level column the file's Spark row
-    metadata says is an ANSI interval as that interval: Spark (3.2 on) writes ``INTERVAL YEAR
-    TO MONTH`` (and ``YEAR``, ``MONTH``) as its months in a bare ``INT32`` and ``INTERVAL DAY
-    TO SECOND`` (and its other units) as its microseconds in a bare ``INT64``, so pyarrow and
-    DuckDB read the counts as plain integers (1 year 2 months as 14, 90 s as 90000000). A
-    year-month interval becomes a month-day-nanosecond interval, a day-time one a duration of
-    microseconds (:func:`plain_type`: their exact text)."""
-    said = {f["name"]: _spark_interval(f.get("type")) for f in _spark_fields(metadata)}
-    if not any(said.values()):
+    """``schema`` (pyarrow's of the file) with each column, or a struct's field, a list's items
+    or a map's keys or values at any depth, that the file's Spark row metadata says is an ANSI
+    interval as that interval: Spark (3.2 on) writes ``INTERVAL YEAR TO MONTH`` (and ``YEAR``,
+    ``MONTH``) as its months in a bare ``INT32`` and ``INTERVAL DAY TO SECOND`` (and its other
+    units) as its microseconds in a bare ``INT64``, so pyarrow and DuckDB read the counts as
+    plain integers (1 year 2 months as 14, 90 s as 90000000). A year-month interval becomes a
+    month-day-nanosecond interval, a day-time one a duration of microseconds
+    (:func:`plain_type`: their exact text)."""
+    said = {f["name"]: f.get("type") for f in _spark_fields(metadata)}
+    if not any(_spark_holds_interval(t) for t in said.values()):
         return schema
-    fields = []
-    for f in schema:
-        unit = said.get(f.name)
-        if unit == "months" and pa.types.is_int32(f.type):
-            f = f.with_type(pa.month_day_nano_interval())
-        elif unit == "microseconds" and pa.types.is_int64(f.type):
-            f = f.with_type(pa.duration("us"))
-        fields.append(f)
+    fields = [f.with_type(_spark_type(f.type, said.get(f.name))) for f in schema]
     return pa.schema(fields, schema.metadata)
+
+
+def _spark_holds_interval(spark: object) -> bool:
+    """Whether a Spark type of the row metadata is, or holds at any depth, an ANSI interval."""
+    if _spark_interval(spark) is not None:
+        return True
+    if not isinstance(spark, dict):
+        return False
+    inner = [f.get("type") for f in spark.get("fields", []) if isinstance(f, dict)]
+    inner += [spark.get("elementType"), spark.get("keyType"), spark.get("valueType")]
+    return any(_spark_holds_interval(t) for t in inner)
+
+
+def _spark_type(t: pa.DataType, spark: object) -> pa.DataType:
+    """``t`` (pyarrow's type of a column or part of one) with the ANSI intervals its Spark type
+    ``spark`` says it holds as intervals (:func:`spark_intervals`); ``t`` where the two do
+    not line up."""
+    unit = _spark_interval(spark)
+    if unit == "months" and pa.types.is_int32(t):
+        return pa.month_day_nano_interval()
+    if unit == "microseconds" and pa.types.is_int64(t):
+        return pa.duration("us")
+    if not isinstance(spark, dict):
+        return t
+    kind = spark.get("type")
+    if kind == "struct" and pa.types.is_struct(t):
+        said = {
+            f.get("name"): f.get("type") for f in spark.get("fields", []) if isinstance(f, dict)
+        }
+        return pa.struct([f.with_type(_spark_type(f.type, said.get(f.name))) for f in _fields(t)])
+    if kind == "array" and (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        item = t.value_field.with_type(_spark_type(t.value_type, spark.get("elementType")))
+        return pa.large_list(item) if pa.types.is_large_list(t) else pa.list_(item)
+    if kind == "map" and pa.types.is_map(t):
+        key = t.key_field.with_type(_spark_type(t.key_type, spark.get("keyType")))
+        item = t.item_field.with_type(_spark_type(t.item_type, spark.get("valueType")))
+        return pa.map_(key, item, t.keys_sorted)
+    return t
+
+
+def _counted_intervals(t: pa.DataType, target: pa.DataType) -> bool:
+    """Whether values of type ``t`` hold, at any depth, an integer where ``target`` (their
+    :func:`plain_schema` type) holds text: a Spark interval's count (:func:`spark_intervals`;
+    no other integer is read as text)."""
+    if pa.types.is_integer(t):
+        return bool(pa.types.is_string(target))
+    if pa.types.is_struct(t) and pa.types.is_struct(target) and t.num_fields == target.num_fields:
+        pairs = zip(_fields(t), _fields(target), strict=True)
+        return any(_counted_intervals(a.type, b.type) for a, b in pairs)
+    if pa.types.is_map(t) and pa.types.is_map(target):
+        return _counted_intervals(t.key_type, target.key_type) or _counted_intervals(
+            t.item_type, target.item_type
+        )
+    if _list_like(t) and _list_like(target):
+        return _counted_intervals(t.value_type, target.value_type)
+    return False
+
+
+def _counts_as_intervals(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """``values`` with each integer where ``target`` holds text (:func:`_counted_intervals`),
+    at any depth, as its interval (:func:`_count_as_interval`)."""
+    t = values.type
+    if not _counted_intervals(t, target):
+        return values
+    if pa.types.is_integer(t):
+        return _count_as_interval(values)
+    if values.offset:  # a slice: its own copy, so that its children line up with it
+        values = pa.concat_arrays([values])
+    mask = values.is_null() if values.null_count else None
+    if pa.types.is_struct(t):
+        children = [
+            _counts_as_intervals(values.field(i), target.field(i).type) for i in range(t.num_fields)
+        ]
+        fields = [t.field(i).with_type(c.type) for i, c in enumerate(children)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=mask)
+    if pa.types.is_map(t):
+        keys = _counts_as_intervals(values.keys, target.key_type)
+        items = _counts_as_intervals(values.items, target.item_type)
+        typ = pa.map_(
+            t.key_field.with_type(keys.type), t.item_field.with_type(items.type), t.keys_sorted
+        )
+        return pa.MapArray.from_arrays(values.offsets, keys, items, typ, mask=mask)
+    inner = _counts_as_intervals(values.values, target.value_type)
+    field = t.value_field.with_type(inner.type)
+    if pa.types.is_large_list(t):
+        return pa.LargeListArray.from_arrays(values.offsets, inner, pa.large_list(field), mask=mask)
+    return pa.ListArray.from_arrays(values.offsets, inner, pa.list_(field), mask=mask)
 
 
 def _count_as_interval(values: pa.Array) -> pa.Array:
@@ -1672,15 +1714,9 @@ def _unknown_to_arrow(source: Any) -> tuple[str | None, str]:
 
 def unheld_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
     """A column (its path, why) of a Parquet type bronze does not load, at any depth, or None:
-    a VARIANT (:func:`variant_column`), an INTERVAL (:func:`interval_column`), a Spark interval
-    inside a struct, array or map (:func:`spark_interval_column`), or a GEOGRAPHY
+    a VARIANT (:func:`variant_column`), an INTERVAL (:func:`interval_column`), or a GEOGRAPHY
     or a GEOMETRY of a CRS of its own (:func:`geo_column`)."""
-    return (
-        variant_column(metadata)
-        or interval_column(metadata)
-        or spark_interval_column(metadata)
-        or geo_column(metadata)
-    )
+    return variant_column(metadata) or interval_column(metadata) or geo_column(metadata)
 
 
 def geo_column(metadata: pq.FileMetaData) -> tuple[str, str] | None:
