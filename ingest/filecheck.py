@@ -771,9 +771,11 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
 def _open_parquet(path: Path) -> pq.ParquetFile:
     """The file opened; 422 for a decimal past Arrow's 76 digits (the loader's type_conflict)
     or an ``ARROW:schema`` key that is no Arrow schema (the loader's unsupported), which
-    pyarrow cannot open: refused for what they are, not as a file that does not parse."""
+    pyarrow cannot open: refused for what they are, not as a file that does not parse; 422
+    for a summary file, no rows of its own (``parquet.summary_file``, the loader's
+    unsupported)."""
     try:
-        return parquet.open_file(path)
+        opened = parquet.open_file(path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         wide = parquet.decimal_past_arrow(path, exc)
         if wide is None:
@@ -783,6 +785,10 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
             raise
         msg = f"column type {wide[1]}: Delta holds decimals of at most 38 digits"
         raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None
+    summary = parquet.summary_file(opened.metadata, path.stat().st_size)
+    if summary is not None:
+        raise FileError(summary, 422)
+    return opened
 
 
 def _rescued_by_table(

@@ -78,6 +78,23 @@ def no_columns(rows: int) -> str | None:
     return f"the file holds {rows} records but no columns: bronze has no column to store"
 
 
+def summary_file(metadata: pq.FileMetaData, size: int) -> str | None:
+    """Why a Parquet file of ``size`` bytes is refused as a summary file, or None: its footer
+    counts records in row groups, but the file holds nothing besides its footer (the two
+    ``PAR1`` marks, the footer and its 4-byte length): the row groups are in other files, as
+    in the ``_metadata`` summary Spark, Dask or pyarrow's ``write_metadata`` writes (each
+    column chunk's ``file_path`` names one; not read here: pyarrow's accessor of a chunk aborts
+    the process on one it cannot decrypt, see :func:`unread_values`)."""
+    if not (metadata.num_rows and metadata.num_row_groups and metadata.num_columns):
+        return None  # no records, or no columns (:func:`no_columns`)
+    if size > metadata.serialized_size + 12:
+        return None
+    return (
+        f"a Parquet summary file (_metadata) holds no rows: its footer counts "
+        f"{metadata.num_rows} records in row groups of other files; send those"
+    )
+
+
 #: Writers (the start of the footer's ``created_by``) that put a placeholder in every page
 #: header's CRC field instead of a checksum: Parquet.jl writes 0 (its writer.jl: "TODO proper
 #: CRC"). Their pages carry no checksum to check.

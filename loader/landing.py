@@ -123,11 +123,20 @@ def table_of(settings: Settings, path: Path) -> str | None:
 _MARKER = re.compile(r"_SUCCESS|_(started|committed)_.+")
 
 
+#: Parquet summary files: a footer with no rows of its own (Spark, Dask, pyarrow write them
+#: beside the data files; ``_metadata`` names the data files, ``_common_metadata`` only the
+#: schema)
+_SUMMARIES = ("_metadata", "_common_metadata")
+
+
 def marker_reason(name: str) -> str | None:
     """Why a landing file of this name (its last part) is set aside, not loaded (archived, or
-    deleted, as a loaded file is), or None when it is not: a writer's marker file."""
+    deleted, as a loaded file is), or None when it is not: a writer's marker file, or a
+    Parquet summary file."""
     if _MARKER.fullmatch(name):
         return f"a writer's marker file ({name}) holds no rows"
+    if name in _SUMMARIES:
+        return f"a Parquet summary file ({name}) holds no rows: they are in the data files"
     return None
 
 

@@ -2178,6 +2178,9 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         # dropped from the process after each batch (the resident size follows the batch)
         mapped = _Mapped.of(path, stack)
         file = stack.enter_context(_open_parquet_file(path, mapped))
+        summary = parquet.summary_file(file.metadata, path.stat().st_size)
+        if summary is not None:  # the API's 422, in its words
+            raise FileRejected("unsupported", summary)
         unheld = parquet.unheld_column(file.metadata)
         if unheld is not None:  # the API's 422, in its words
             raise FileRejected(
