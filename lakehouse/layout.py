@@ -47,6 +47,20 @@ def check_table_name(name: str) -> str:
     return name
 
 
+def unread_in_raw(path: Path) -> str | None:
+    """Why an entry directly in ``raw/`` (not hidden, not temporary: ``is_candidate``) is not
+    read, its files never loaded, or None: a file there (files go in ``raw/<table>/``), or a
+    folder whose name is no table name, in :func:`check_table_name`'s words, the API's 400 for
+    that name. ``lakehouse status`` lists them, the loader logs them at each scan."""
+    if not path.is_dir():
+        return f"raw/{path.name} is not read: files go in raw/<table>/"
+    try:
+        check_table_name(path.name)
+    except InvalidNameError as exc:
+        return f"raw/{path.name}/ is not read: {exc}"
+    return None
+
+
 def check_layer(layer: str) -> Layer:
     if layer not in LAYERS:
         raise InvalidNameError(f"invalid layer {layer!r}: one of {', '.join(LAYERS)}")

@@ -11,7 +11,7 @@ from rich.table import Table
 from lakehouse.catalog import list_table_infos
 from lakehouse.contracts import read_contracts
 from lakehouse.history import RECENT, latencies
-from lakehouse.layout import is_candidate
+from lakehouse.layout import is_candidate, unread_in_raw
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from lakehouse.textout import INDENT, WIDTH, clip, name_width, row
@@ -30,6 +30,7 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
             str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and is_candidate(p)
         )
 
+    pending, unread = _landing(settings)
     latency, latency_source = latencies(settings)
     return {
         "tables": [info.as_dict() for info in list_table_infos(settings)],
@@ -45,11 +46,34 @@ def collect_status(settings: Settings, *, service: dict[str, Any] | None = None)
         # the published model gold/pipeline_latency when there is one, else the run ledger
         "latency": latency,
         "latency_source": latency_source,
-        "pending_files": files(settings.raw_dir),
+        "pending_files": pending,
+        # files in raw/ the loader does not read: a folder whose name is no table name, a file
+        # directly in raw/ (each with why, and how many files it holds)
+        "unread_in_landing": unread,
         # while one of these does not parse, the pending files are held (lakehouse.contracts)
         "unreadable_contracts": [str(u) for u in read_contracts(settings).unreadable],
         "quarantined_files": files(settings.quarantine_dir),
     }
+
+
+def _landing(settings: Settings) -> tuple[list[str], list[dict[str, Any]]]:
+    """The landing zone's files waiting in ``raw/<table>/`` (at any depth), and the entries of
+    ``raw/`` the loader does not read (``layout.unread_in_raw``)."""
+    pending: list[str] = []
+    unread: list[dict[str, Any]] = []
+    if not settings.raw_dir.is_dir():
+        return pending, unread
+    for entry in sorted(settings.raw_dir.iterdir()):
+        if not is_candidate(entry):
+            continue
+        inside = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        names = sorted(str(p.relative_to(settings.raw_dir)) for p in inside if is_candidate(p))
+        why = unread_in_raw(entry)
+        if why is None:
+            pending += names
+        elif names:
+            unread.append({"path": entry.name, "files": len(names), "reason": why})
+    return pending, unread
 
 
 def _not_published(builds: list[Any]) -> dict[str, str]:
@@ -100,13 +124,26 @@ def print_status(
         print(line)  # noqa: T201
     for unique_id, why in sorted(status["not_published"].items()):
         out.print(f"not published: {unique_id}: {why}", markup=False)
-    for title, key in (("Pending", "pending_files"), ("Quarantined", "quarantined_files")):
-        names = status[key]
-        print(f"{title} files: {len(names)}")  # noqa: T201
-        for name in names[:20]:
-            print(f"{INDENT}{name}")  # noqa: T201
-        if len(names) > 20:
-            print(f"{INDENT}… and {len(names) - 20} more (--json lists them all)")  # noqa: T201
+    lines = [
+        *file_lines("Pending", status["pending_files"]),
+        *unread_lines(status["unread_in_landing"]),
+        *file_lines("Quarantined", status["quarantined_files"]),
+    ]
+    for line in lines:
+        print(line)  # noqa: T201
+
+
+def file_lines(title: str, names: list[str]) -> list[str]:
+    """How many files, and the first 20 of them."""
+    lines = [f"{title} files: {len(names)}", *(f"{INDENT}{name}" for name in names[:20])]
+    if len(names) > 20:
+        lines.append(f"{INDENT}… and {len(names) - 20} more (--json lists them all)")
+    return lines
+
+
+def unread_lines(unread: list[dict[str, Any]]) -> list[str]:
+    """Entries of ``raw/`` whose files the loader does not read, and why."""
+    return [f"{INDENT}{u['reason']} ({u['files']} file(s))" for u in unread]
 
 
 def unreadable_lines(unreadable: list[str]) -> list[str]:

@@ -41,6 +41,7 @@ from lakehouse.layout import (
     is_candidate,
     is_work_folder,
     landing_entries,
+    unread_in_raw,
 )
 from lakehouse.layout import quarantine_dir as table_quarantine_dir
 from lakehouse.ledger import utcnow
@@ -377,12 +378,9 @@ def scan(settings: Settings) -> Iterator[tuple[str, Path]]:
     for folder in sorted(settings.raw_dir.iterdir()):
         if not is_candidate(folder):
             continue
-        if not folder.is_dir() or not TABLE_NAME.fullmatch(folder.name):
-            log.warning(
-                "ignoring %s: files go in raw/<table>/, a table name matching %s",
-                folder,
-                TABLE_NAME.pattern,
-            )
+        unread = unread_in_raw(folder)
+        if unread is not None:  # lakehouse status lists it too
+            log.warning("%s", unread)
             continue
         entries = []
         for entry in landing_entries(folder):
