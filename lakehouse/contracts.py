@@ -210,17 +210,27 @@ def _meta(node: Mapping[str, Any], where: str) -> Mapping[str, Any]:
 
 
 def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
-    name = table.get("name")
-    if not isinstance(name, str):
+    entry = table.get("name")
+    if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
+    # the bronze table dbt reads for this entry is its ``identifier`` when given (dbt's
+    # source('bronze', name) compiles to bronze.<identifier>), else its name
+    identifier = table.get("identifier")
+    if identifier is not None and not isinstance(identifier, str):
+        raise ContractShape(
+            f"table {entry!r} of source {SOURCE_NAME!r}: identifier is a {_kind(identifier)}, "
+            "not a table name"
+        )
+    name = entry if identifier is None else identifier
+    said = "table" if identifier is None else f"table {entry!r}: identifier"
     if TABLE_NAME.fullmatch(name.lower()) and not TABLE_NAME.fullmatch(name):
         raise ContractShape(  # DuckDB reads names in any case: 'T' would be bronze 't'
-            f"table {name!r} of source {SOURCE_NAME!r}: bronze table names are lowercase "
+            f"{said} {name!r} of source {SOURCE_NAME!r}: bronze table names are lowercase "
             f"(write {name.lower()!r})"
         )
     if not TABLE_NAME.fullmatch(name):  # no bronze table can have it: it declares none
         return None
-    where = f"table {name!r}"
+    where = f"table {name!r}" if identifier is None else f"table {name!r} (entry {entry!r})"
     meta = _meta(table, where)
     keys = meta.get("primary_key") or []
     if not isinstance(keys, str | list):
