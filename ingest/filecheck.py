@@ -871,7 +871,7 @@ def _check_parquet(
         text_columns = _parquet_schema(schema, contract, errors, restored)
         rescues = _rescued_by_table(schema, stored, contract) if rescue else []
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
-        for read in _batches(pf, batch_rows):
+        for read in _batches(pf, batch_rows, path):
             batch = parquet.plain_batch(read, schema, restored) if plain else read
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
@@ -939,10 +939,11 @@ def _parquet_texts(
     return True
 
 
-def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's batches; 413 for one too large to read (the loader's ``too_large``). The
-    footer is looked at after them (:func:`_check_parquet_footer`)."""
-    batches = parquet.iter_batches(pf, batch_rows)
+def _batches(pf: Any, batch_rows: int, path: Path) -> Iterator[pa.RecordBatch]:
+    """The file's batches, in pieces whose dictionaries decode to a bounded size
+    (``parquet.decoded_pieces``, as the loader's); 413 for one too large to read (the loader's
+    ``too_large``). The footer is looked at after them (:func:`_check_parquet_footer`)."""
+    batches = parquet.iter_batches(pf, batch_rows, path)
     rows = 0
     while True:
         try:
@@ -954,11 +955,11 @@ def _batches(pf: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
             raise
         if batch is None:
             return
-        large = parquet.decoded_too_large(batch)
+        large = parquet.decoded_too_large(batch, pf.schema_arrow)
         if large is not None:
             raise FileError(large, 413)
         rows += batch.num_rows
-        yield batch
+        yield from parquet.decoded_pieces(batch, pf.schema_arrow)
 
 
 def check_file(

@@ -110,7 +110,7 @@ def open_file(source: Any, **options: Any) -> pq.ParquetFile:
     options.setdefault("coerce_int96_timestamp_unit", INT96_UNIT)
     file = pq.ParquetFile(source, page_checksum_verification=True, **options)
     if (file.metadata.created_by or "").startswith(NO_CHECKSUM_WRITERS):
-        file = pq.ParquetFile(source, metadata=file.metadata, **options)
+        file = pq.ParquetFile(source, **(options | {"metadata": file.metadata}))
     return file
 
 
@@ -432,15 +432,19 @@ def _text_dictionaries(values: pa.Array, name: str) -> Iterator[tuple[str, pa.Di
         yield from _text_dictionaries(values.flatten(), f"{name}[]")
 
 
-def decoded_too_large(batch: pa.RecordBatch) -> str | None:
+def decoded_too_large(batch: pa.RecordBatch, schema: pa.Schema | None = None) -> str | None:
     """Why a batch read cannot be held, or None: a dictionary of text or bytes, at any depth
     (a column, a struct's field, a list's items, a map's keys or values), whose values, one
     per value it indexes, hold 2 GiB or more (a dictionary keeps one 64 KiB value once;
     decoded, as bronze stores it, each record holds its copy, past one Arrow array), counted
     from the dictionary's value lengths without decoding. The API (413) and the loader
     (``too_large``) refuse such a file, before decoding. *Before:* (until session 13) only a
-    top-level dictionary was counted (review finding revl 01)."""
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+    top-level dictionary was counted (review finding revl 01). With the file's ``schema``
+    (``schema_arrow``), a column it does not hold as a dictionary (read as its dictionary by
+    :func:`iter_batches`, decoded a piece at a time by :func:`decoded_pieces`) is not counted."""
+    for i, (name, column) in enumerate(zip(batch.schema.names, batch.columns, strict=True)):
+        if schema is not None and not _holds_dictionary(schema.field(i).type):
+            continue
         for path, values in _text_dictionaries(column, name):
             lengths = pc.binary_length(values.dictionary)
             size = pc.sum(pc.take(lengths, values.indices)).as_py() or 0
@@ -2144,15 +2148,138 @@ def by_row_group(file: pq.ParquetFile) -> bool:
     )
 
 
-def iter_batches(file: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    file: pq.ParquetFile, batch_rows: int, source: Any = None
+) -> Iterator[pa.RecordBatch]:
     """The file's batches of ``batch_rows`` records, as the API and the loader read them alike;
     within each row group when :func:`by_row_group` says so (a batch then ends at its row
-    group's end)."""
+    group's end). With the file's ``source`` (what :func:`open_file` opened), a text or bytes
+    column whose dictionary would decode past :data:`DECODED_BATCH_BYTES` in a batch
+    (:func:`expanding_columns`) is read as its dictionary (each batch then ends at its row
+    group's end too), to be decoded a piece at a time by :func:`decoded_pieces`."""
+    # a generator: what it reads first (the dictionaries) fails where the batches' reading does
+    expanding = expanding_columns(file, batch_rows, source) if source is not None else []
+    if expanding:
+        file = open_file(source, metadata=file.metadata, read_dictionary=expanding)
     if not by_row_group(file):
-        batches: Iterator[pa.RecordBatch] = file.iter_batches(batch_size=batch_rows)
-        return batches
-    groups = range(file.metadata.num_row_groups)
-    return (b for g in groups for b in file.iter_batches(batch_size=batch_rows, row_groups=[g]))
+        yield from file.iter_batches(batch_size=batch_rows)
+        return
+    for g in range(file.metadata.num_row_groups):
+        yield from file.iter_batches(batch_size=batch_rows, row_groups=[g])
+
+
+#: The most bytes of text or bytes that dictionaries decode to in one batch the API and the
+#: loader look at (:func:`decoded_pieces`): a dictionary keeps a value once, a record its copy,
+#: so a file of a few KB can hold a GB decoded (the API runs in 1 GiB).
+DECODED_BATCH_BYTES = 64 * 1024**2
+
+
+#: The types pyarrow reads a column's dictionary of (``read_dictionary``)
+_DICTIONARY_READ = (pa.binary(), pa.large_binary(), pa.string(), pa.large_string())
+
+
+def _flat_text_columns(file: pq.ParquetFile) -> list[str]:
+    """The top-level text or bytes columns pyarrow reads decoded (not as a dictionary)."""
+    leaves = {file.schema.column(i).path for i in range(len(file.schema))}
+    return [f.name for f in file.schema_arrow if f.type in _DICTIONARY_READ and f.name in leaves]
+
+
+def expanding_columns(file: pq.ParquetFile, batch_rows: int, source: Any) -> list[str]:
+    """The top-level text or bytes columns whose dictionary pages could decode past
+    :data:`DECODED_BATCH_BYTES` in a batch of ``batch_rows`` records: in a row group, its rows
+    (at most ``batch_rows``) times the longest value of each such column's dictionary, summed.
+    Each row group's dictionaries are read with its first record (a column chunk holds at most
+    one dictionary page, first), not decoded per record; a column chunk without one decodes to
+    no more than its pages' bytes. No column chunk's metadata is looked at (pyarrow aborts the
+    process on one it cannot describe, where its reader raises: :func:`footer_refusal`)."""
+    columns = _flat_text_columns(file)
+    if not columns:
+        return []
+    meta = file.metadata
+    first = open_file(source, metadata=meta, read_dictionary=columns)
+    found: set[str] = set()
+    for g in range(meta.num_row_groups):
+        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=columns), None)
+        if batch is None:
+            continue
+        longest = {
+            n: pc.max(pc.binary_length(batch.column(n).dictionary)).as_py() or 0 for n in columns
+        }
+        rows = min(batch_rows, meta.row_group(g).num_rows)
+        if rows * sum(longest.values()) > DECODED_BATCH_BYTES:
+            found.update(n for n, size in longest.items() if size)
+    return [n for n in columns if n in found]
+
+
+def _row_bytes(values: pa.Array) -> pa.Array | None:
+    """The bytes of text or bytes each of ``values`` holds in dictionaries, decoded, at any
+    depth (int64, one per value); None when it holds no dictionary."""
+    t = values.type
+    if not _holds_dictionary(t):
+        return None
+    if isinstance(values, pa.ExtensionArray):
+        return _row_bytes(values.storage)
+    if pa.types.is_dictionary(t):
+        if not (_is_text(t.value_type) or is_bytes(t.value_type)):
+            return None
+        lengths = pc.binary_length(values.dictionary).cast(pa.int64())
+        return pc.fill_null(pc.take(lengths, values.indices), 0)
+    if pa.types.is_struct(t):
+        parts = [_row_bytes(child) for child in values.flatten()]
+        sizes = [p for p in parts if p is not None]
+        return functools.reduce(pc.add, sizes) if sizes else None
+    if pa.types.is_fixed_size_list(t):
+        inner = _row_bytes(values.flatten())
+        if inner is None:
+            return None
+        ends = pa.array(range(0, (len(values) + 1) * t.list_size, t.list_size), pa.int64())
+        return _summed(inner, ends)
+    if pa.types.is_map(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+        listed = _entries(values) if pa.types.is_map(t) else values
+        if listed.offset:
+            listed = pa.concat_arrays([listed])
+        inner = _row_bytes(listed.values)
+        if inner is None:
+            return None
+        return _summed(inner, listed.offsets.cast(pa.int64()))
+    return None
+
+
+def _summed(inner: pa.Array, offsets: pa.Array) -> pa.Array:
+    """The sums of ``inner`` between consecutive ``offsets`` (a list's rows)."""
+    total = pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(inner)])
+    ends = pc.take(total, offsets)
+    return pc.subtract(ends.slice(1), ends.slice(0, len(ends) - 1))
+
+
+def decoded_pieces(batch: pa.RecordBatch, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """``batch`` (:func:`iter_batches`) in pieces of consecutive records whose dictionaries
+    of text or bytes, at any depth, decode to at most :data:`DECODED_BATCH_BYTES` (a record
+    holding more: a piece of its own), each column in its type in ``schema`` (the file's
+    ``schema_arrow``: a column read as its dictionary decoded, a piece at a time). A batch
+    within the bound is one piece (the batch itself)."""
+    sizes = [s for s in map(_row_bytes, batch.columns) if s is not None]
+    total = functools.reduce(pc.add, sizes) if sizes else None
+    if total is None or (pc.sum(total).as_py() or 0) <= DECODED_BATCH_BYTES:
+        yield _decoded(batch, schema)
+        return
+    start, held = 0, 0
+    for i, size in enumerate(total.to_pylist()):
+        if i > start and held + size > DECODED_BATCH_BYTES:
+            yield _decoded(batch.slice(start, i - start), schema)
+            start, held = i, 0
+        held += size
+    yield _decoded(batch.slice(start), schema)
+
+
+def _decoded(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.equals(schema):
+        return batch
+    columns = [
+        c.dictionary_decode() if pa.types.is_dictionary(c.type) and not f.type.equals(c.type) else c
+        for c, f in zip(batch.columns, schema, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _batch_end(file: pq.ParquetFile, first: int, rows: int) -> int:

@@ -53,6 +53,11 @@ COMPRESSION = "snappy"
 #: Rows of a row group (delta-rs writes up to 1,048,576; DuckDB 122,880): a group is encoded
 #: while the next one is read, and a reader may scan a file's groups on several threads
 ROW_GROUP_ROWS = 128 * 1024
+#: Bytes of Arrow data past which a row group ends before :data:`ROW_GROUP_ROWS` rows (at the
+#: end of a batch read): the rows of a group are held while it is encoded, and a Parquet file's
+#: records of long values (a dictionary's 1 MiB value on each of 1,000 records: 1 GiB) held
+#: whole took the loader past a GiB
+GROUP_BYTES = 128 * 1024**2
 #: Bytes of a column chunk's dictionary past which it falls back to plain encoding: a byte a
 #: row, delta-rs's 1 MiB per 1,048,576-row group (at 1 MiB, a column of distinct values stays
 #: dictionary-encoded through a 128Ki-row group: ~30% more CPU to write, files ~12% bigger)
@@ -216,11 +221,11 @@ def _written(
     ``with`` block. A failure before the block ends deletes every file.
 
     A reader's batches are written as they come, in row groups of :data:`ROW_GROUP_ROWS` rows
-    (the last one the rest), so the encoding of a group overlaps the reading and typing of the
-    next and at most a group's rows are held here (two files: up to the first file's groups
-    wait for its thread). Statistics come from the footer over all groups; a column it gives no
-    bounds for although it holds a value (a long text) is read back from the file
-    (:func:`lakehouse.delta_adds.add_action`)."""
+    (the last one the rest; fewer once a group holds :data:`GROUP_BYTES`), so the encoding of a
+    group overlaps the reading and typing of the next and at most a group's rows are held here
+    (two files: up to the first file's groups wait for its thread). Statistics come from the
+    footer over all groups; a column it gives no bounds for although it holds a value (a long
+    text) is read back from the file (:func:`lakehouse.delta_adds.add_action`)."""
     schema = pa.schema(delta.to_arrow())
     if isinstance(rows, pa.Table):
         total = rows.num_rows
@@ -391,20 +396,29 @@ def _write_two(
     return [*done, second]
 
 
-def _groups(rows: pa.Table | pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
-    """``rows`` as tables of ``size`` rows each, the rest last, as their batches come."""
+def _groups(
+    rows: pa.Table | pa.RecordBatchReader, size: int, most: int | None = None
+) -> Iterator[pa.Table]:
+    """``rows`` as tables of ``size`` rows each, the rest last, as their batches come; a table
+    ends earlier, at the end of a batch, once it holds ``most`` bytes (:data:`GROUP_BYTES`)."""
+    most = GROUP_BYTES if most is None else most
     held: list[pa.RecordBatch] = []
-    count = 0
+    count = nbytes = 0
     for batch in rows.to_batches() if isinstance(rows, pa.Table) else rows:
         if not batch.num_rows:
             continue
         held.append(batch)
         count += batch.num_rows
+        nbytes += batch.nbytes
+        if count < size and nbytes >= most:
+            yield pa.Table.from_batches(held, rows.schema)
+            held, count, nbytes = [], 0, 0
+            continue
         while count >= size:
             gathered = pa.Table.from_batches(held, rows.schema)
             yield gathered.slice(0, size)
             rest = gathered.slice(size)
-            held, count = rest.to_batches(), rest.num_rows
+            held, count, nbytes = rest.to_batches(), rest.num_rows, rest.nbytes
     if count:
         yield pa.Table.from_batches(held, rows.schema)
 

@@ -2071,12 +2071,14 @@ def _raw_text(value: msgspec.Raw | None) -> str | None:
 
 
 def _parquet_batches(
-    file: pq.ParquetFile, batch_rows: int, mapped: _Mapped | None
+    file: pq.ParquetFile, batch_rows: int, mapped: _Mapped | None, source: typing.Any
 ) -> Iterator[pa.RecordBatch]:
-    """The file's batches; a page that does not decode refuses the file (it is not raised as
-    a crash of the loader), as does a batch too large to read (``too_large``, as the API); the
-    mapped pages read so far are dropped from the process after each."""
-    batches = parquet.iter_batches(file, batch_rows)
+    """The file's batches, in pieces whose dictionaries decode to a bounded size
+    (``parquet.decoded_pieces``, as the API's); a page that does not decode refuses the file
+    (it is not raised as a crash of the loader), as does a batch too large to read
+    (``too_large``, as the API); the mapped pages read so far are dropped from the process
+    after each."""
+    batches = parquet.iter_batches(file, batch_rows, source)
     rows = 0
     while True:
         try:
@@ -2088,13 +2090,14 @@ def _parquet_batches(
             raise FileRejected("unparseable", f"the file does not parse as Parquet: {exc}") from exc
         if batch is None:
             return
-        large = parquet.decoded_too_large(batch)
+        large = parquet.decoded_too_large(batch, file.schema_arrow)
         if large is not None:
             raise FileRejected("too_large", large)
         rows += batch.num_rows
-        if mapped is not None:
-            mapped.release()
-        yield batch
+        for piece in parquet.decoded_pieces(batch, file.schema_arrow):
+            if mapped is not None:
+                mapped.release()
+            yield piece
 
 
 def parquet_checked(
@@ -2208,7 +2211,8 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         if not schema.names:
             none = parquet.no_columns(file.metadata.num_rows)
             raise FileRejected("empty", none or "the file holds no records")
-        batches = _parquet_batches(file, batch_rows, mapped)
+        source_of = mapped.reader if mapped is not None else path
+        batches = _parquet_batches(file, batch_rows, mapped, source_of)
         batches = _parquet_counted(batches, file.metadata, path)
         if not schema.equals(file.schema_arrow, True):
             restored = parquet.restored_schema(file.schema_arrow, file.metadata)
