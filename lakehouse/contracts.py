@@ -7,8 +7,8 @@ A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in an
   ``decimal(12,2)``, ``timestamp with time zone``, ...);
 - required columns: a ``not_null`` test (``data_tests:`` or ``tests:``) or a ``not_null``
   constraint (``constraints: [{type: not_null}]``);
-- keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``); key
-  columns are required too;
+- keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``, or on the
+  source, whose meta dbt merges into each of its tables'); key columns are required too;
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
   ``on_mismatch: rescue|quarantine``, ``infer_types: true|false``, ``skip_lines: N``; unset,
   the settings of the same names decide (``skip_lines``: 0).
@@ -202,14 +202,18 @@ def _kind(value: Any) -> str:
     return "string" if isinstance(value, str) else type(value).__name__
 
 
-def _meta(node: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+def _meta(node: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``node``'s meta as dbt merges it: its ``meta:``, then its ``config: {meta:}`` (which
+    wins, key by key: dbt 1.11)."""
     config = _mapping(node.get("config"), f"{where}: config")
-    meta = dict(_mapping(config.get("meta"), f"{where}: config.meta"))
-    meta.update(_mapping(node.get("meta"), f"{where}: meta"))
+    meta = dict(_mapping(node.get("meta"), f"{where}: meta"))
+    meta.update(_mapping(config.get("meta"), f"{where}: config.meta"))
     return meta
 
 
-def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
+def _contract(
+    table: Mapping[str, Any], source_file: str, source_meta: Mapping[str, Any] | None = None
+) -> Contract | None:
     entry = table.get("name")
     if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
@@ -231,7 +235,8 @@ def _contract(table: Mapping[str, Any], source_file: str) -> Contract | None:
     if not TABLE_NAME.fullmatch(name):  # no bronze table can have it: it declares none
         return None
     where = f"table {name!r}" if identifier is None else f"table {name!r} (entry {entry!r})"
-    meta = _meta(table, where)
+    # dbt merges the source's meta into each of its tables' (the table's keys win)
+    meta = {**(source_meta or {}), **_meta(table, where)}
     keys = meta.get("primary_key") or []
     if not isinstance(keys, str | list):
         raise ContractShape(f"{where}: meta.primary_key is a {_kind(keys)}, not a list")
@@ -367,10 +372,11 @@ def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
         for source in sources if isinstance(sources, list) else ():
             if not isinstance(source, Mapping) or source.get("name") != SOURCE_NAME:
                 continue
+            source_meta = _meta(source, f"source {SOURCE_NAME!r}")
             for i, table in enumerate(_listed(source, "tables", f"source {SOURCE_NAME!r}")):
                 if not isinstance(table, Mapping):
                     raise ContractShape(f"source {SOURCE_NAME!r}: tables[{i}] is not a mapping")
-                if contract := _contract(table, source_file):
+                if contract := _contract(table, source_file, source_meta):
                     if contract.table in contracts:
                         raise ContractShape(
                             f"table {contract.table!r} is declared twice in source "
