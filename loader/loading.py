@@ -716,7 +716,7 @@ class Loader:
         error logged, and the pass goes on with the other tables."""
         log.exception("loading bronze %r failed; its files are left for the next pass", table)
         said = next(iter(str(exc).splitlines()), "") or type(exc).__name__  # the log has all
-        reason = f"bronze {table!r} could not be loaded into, left for the next pass: {said}"
+        reason = f"loading bronze {table!r} failed; left for the next pass: {said}"
         self._hold(summary, table, [p for p in paths if p.exists()], reason)
 
     def _without_markers(

@@ -29,8 +29,8 @@ def test_a_table_whose_bronze_is_corrupt_does_not_stop_the_others(settings: Sett
     assert sorted((f.table, f.file) for f in summary.loaded) == [("b", "x.csv"), ("c", "x.csv")]
     assert [(h.table, h.file) for h in summary.held] == [("a", "second.csv")]
     reason = summary.held[0].reason
-    assert reason.startswith("bronze 'a' could not be loaded into, left for the next pass: ")
-    assert len(reason) > len("bronze 'a' could not be loaded into, left for the next pass: ")
+    assert reason.startswith("loading bronze 'a' failed; left for the next pass: ")
+    assert len(reason) > len("loading bronze 'a' failed; left for the next pass: ")
     assert waiting.exists() and not summary.quarantined
     assert bronze(settings, "b")["id"].to_pylist() == [3]
 
@@ -54,4 +54,4 @@ def test_lakehouse_load_exits_1_when_a_table_failed(
     assert run_load(settings, build=True) == 1
     out = " ".join(capsys.readouterr().out.split())  # as one line, whatever the wrapping
     assert "1 file(s) held in the landing zone (a)" in out
-    assert "bronze 'a' could not be loaded into, left for the next pass: " in out
+    assert "loading bronze 'a' failed; left for the next pass: " in out
