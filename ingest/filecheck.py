@@ -378,23 +378,31 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
         line, within = pending if pending is not None else line_of()
         pending = None
         fits = within is None
+        end: Literal["more", "eof", "cut"]
         if within is not None:  # the header's end must lie in what fits: look there once more
             lines.append(within)
-            found = dialect.csv_header("".join(lines), kind, end="cut", declared=declared)
+            end = "cut"
+            found = dialect.csv_header("".join(lines), kind, end=end, declared=declared)
         else:
             lines.append(line)
             size += len(line)
             if line and len(lines) > 64 and size < 2 * checked:
                 continue
             checked = size
-            found = dialect.csv_header(
-                "".join(lines), kind, end="more" if line else "eof", declared=declared
-            )
+            end = "more" if line else "eof"
+            found = dialect.csv_header("".join(lines), kind, end=end, declared=declared)
         if found is not None:
             seen = "".join(lines)
+            tie = dialect.delimiter_tie(seen, skipped + 1, kind, end=end, declared=declared)
+            if not fits:  # the header ended within the budget: the rows go on with this line,
+                # whole (the budget's read stopped inside it), not the part within the budget
+                rest = line if line.endswith("\n") else line + text.readline()
+                seen = "".join(lines[:-1]) + rest
             field = dialect.open_quoted_name(seen, *found) if fits and not line else None
             if field is not None:
                 raise FileError(dialect.header_never_closed(skipped + 1, field))
+            if tie is not None:
+                raise FileError(tie)
             return seen, skipped, found[1]
         if not fits or not line:
             raise FileError(dialect.header_too_long(skipped + 1))

@@ -462,6 +462,40 @@ def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:
     return found[0]
 
 
+def delimiter_tie(
+    text: str,
+    line: int,
+    kind: Literal["csv", "tsv"] = "csv",
+    *,
+    end: Literal["more", "eof", "cut"] = "eof",
+    declared: str | None = None,
+) -> str | None:
+    """Why a CSV text starting at its header line (line ``line`` of the file; ``end`` and
+    ``declared`` as :func:`csv_header` is given them) is refused when two candidate delimiters
+    occur in its header record equally often, at least once each, as :func:`csv_header` counts
+    them (it reads ``,`` then): the header cannot tell which one the rows use, and a guess
+    splits every row at the other (a ``;`` export's ``Betrag (EUR, brutto);Anzahl`` then
+    ``12,50;3`` read with ``,`` is the amount 12); None when it can (one candidate most often,
+    or none at all: one column), in a ``.tsv`` or under Excel's ``sep=`` line. The API's (400)
+    and the loader's (``unparseable``) words."""
+    if kind == "tsv" or declared:
+        return None
+    found = _first_record(text, DELIMITERS, eof=end != "more")
+    if found is None:
+        return None
+    counts = found[1]
+    best = max(counts.values(), default=0)
+    tied = [d for d, n in counts.items() if n == best]
+    if not best or len(tied) < 2:
+        return None
+    shown = " and ".join(repr(d) for d in tied)
+    return (
+        f"line {line}, the header: {shown} occur in it equally often ({best} each, outside "
+        "quoted names), so which one separates the fields is unclear: quote the names that "
+        "hold the other, or declare the delimiter with Excel's sep= line before the header"
+    )
+
+
 #: Excel's line declaring a CSV's delimiter (``sep=;``, which Excel writes in locales whose list
 #: separator is not ``,`` and reads as no record): ``sep=``, one character, the line's end.
 _EXCEL_SEP = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n)?")

@@ -307,6 +307,11 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str, int]:
             if field is not None:
                 reason = dialect.header_never_closed(before_header + 1, field)
                 raise FileRejected("unparseable", reason, line=before_header + 1)
+            tie = dialect.delimiter_tie(
+                seen, before_header + 1, table_kind, end=end, declared=declared
+            )
+            if tie is not None:
+                raise FileRejected("unparseable", tie, line=before_header + 1)
             return found[0], found[1], before_header
         if found is not None or end != "more":
             reason = dialect.header_too_long(before_header + 1)

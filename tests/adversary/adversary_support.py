@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import msgspec
@@ -79,19 +79,29 @@ def _csv_text(data: bytes) -> str | Refusal:
     return data.decode("utf-8").removeprefix("\ufeff")
 
 
+def _from_header(text: str, kind: str, skip_lines: int) -> tuple[str, str] | Refusal:
+    """The text from the header line on, and its delimiter."""
+    lines = list(dialect.csv_lines(text))  # LF, CRLF, CR: never U+2028, NEL, VT, FF
+    text = "".join(lines[skip_lines:])
+    if not text.strip("\r\n"):
+        return Refusal("empty", "no header")
+    table_kind: Literal["csv", "tsv"] = "tsv" if kind == "tsv" else "csv"
+    tie = dialect.delimiter_tie(text, skip_lines + 1, table_kind)
+    if tie is not None:  # two candidates equally often in the header: refused (Delimiter)
+        return Refusal("unparseable", tie)
+    return text, dialect.csv_delimiter(dialect.header_record(text), table_kind)
+
+
 def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
     if not data:
         return Refusal("empty", "no bytes")
     text = _csv_text(data)
     if isinstance(text, Refusal):
         return text
-    lines = list(dialect.csv_lines(text))  # LF, CRLF, CR: never U+2028, NEL, VT, FF
-    text = "".join(lines[skip_lines:])
-    if not text.strip("\r\n"):
-        return Refusal("empty", "no header")
-    delimiter = dialect.csv_delimiter(
-        dialect.header_record(text), "tsv" if kind == "tsv" else "csv"
-    )
+    found = _from_header(text, kind, skip_lines)
+    if isinstance(found, Refusal):
+        return found
+    text, delimiter = found
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:

@@ -21,10 +21,20 @@ from lakehouse import dialect
 from lakehouse.settings import Settings
 
 VALID = {
-    "pipe_quote_multiline_value": (b'id,x|"y\n1,"a\nb"\n2,c\n', [("1", "a\nb"), ("2", "c")]),
-    "semicolon_quote_newline_value": (b'id,x;"y\n1,"\n"\n', [("1", "\n")]),
-    "three_columns": (b'id,x;"y,z\n1,2,"3\n"\n4,5,6\n', None),
+    "pipe_quote_multiline_value": (
+        b'id,x,w|"y\n1,"a\nb",0\n2,c,0\n',
+        [("1", "a\nb"), ("2", "c")],
+    ),
+    "semicolon_quote_newline_value": (b'id,x,w;"y\n1,"\n",0\n', [("1", "\n")]),
+    "four_columns": (b'id,v,x;"y,z\n1,0,2,"3\n"\n4,0,5,6\n', None),
     "semicolons_pipe_quote": (b'a;b;c|"x\n1;"p\nq";3\n', None),
+}
+#: The same files with ``,`` once: a tie of ``,`` and another candidate in the header, which
+#: cannot tell which one the rows use: refused by both (docs/loading.md, Delimiter; session 14)
+TIED = {
+    "pipe_quote_multiline_value": b'id,x|"y\n1,"a\nb"\n2,c\n',
+    "semicolon_quote_newline_value": b'id,x;"y\n1,"\n"\n',
+    "three_columns": b'id,x;"y,z\n1,2,"3\n"\n4,5,6\n',
 }
 
 
@@ -48,17 +58,30 @@ def test_a_quote_after_another_candidate_is_a_character_of_the_name(
         assert sorted((str(r["id"]), r[second]) for r in out.loaded_rows) == rows
 
 
+@pytest.mark.parametrize("case", TIED)
+def test_a_tie_of_candidates_is_refused_by_both_in_the_same_words(
+    module_lakehouse: Settings, case: str
+) -> None:
+    out = run(module_lakehouse, [(f"tied_{case}", "t.csv", TIED[case])], rows=False)
+    refused = out[f"tied_{case}"].refused
+    assert refused is not None and refused["kind"] == "unparseable", refused
+    assert "equally often" in refused["reason"] and refused["line"] == 1, refused
+    assert out[f"tied_{case}"].api_status == 400
+    assert out[f"tied_{case}"].api_detail == refused["reason"]
+
+
 def test_such_a_header_before_a_mebibyte_of_rows_is_line_1(module_lakehouse: Settings) -> None:
-    data = b'id,x|"y\n' + b"1,2\n" * 300_000
+    data = b'id,x,w|"y\n' + b"1,2,3\n" * 300_000
     out = run(module_lakehouse, [("past_limit", "t.csv", data)], rows=False)["past_limit"]
     assert out.api_status == 202, out.api_detail
     assert out.refused is None, out.refused
 
 
 def test_the_chosen_reading_may_end_the_header_later(module_lakehouse: Settings) -> None:
-    """``a,b|"c,"d`` ties ``,`` and ``|``: by ``,`` the quote before ``d`` opens a field that
-    holds a line break, a name both refuse for it, in the same words."""
-    data = b'a,b|"c,"d\ne"\n1,2,3\n'
+    """``a,b,x|"c,"d``: ``,`` twice, ``|`` once (a tie is refused: the test above): by ``,``
+    the quote before ``d`` opens a field that holds a line break, a name both refuse for it, in
+    the same words."""
+    data = b'a,b,x|"c,"d\ne"\n1,2,3,4\n'
     out = run(module_lakehouse, [("later", "t.csv", data)], rows=False)["later"]
     assert out.refused is not None and out.refused["kind"] == "invalid_column", out.refused
     assert out.api_status == 422

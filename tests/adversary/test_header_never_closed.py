@@ -56,13 +56,14 @@ def test_the_api_and_the_loader_refuse_it_for_one_reason(
 def test_a_quote_that_opens_no_field_of_the_delimiter_loads_alike(
     module_lakehouse: Settings,
 ) -> None:
-    """``a,b;"c``: ',' is the delimiter (a tie), so the quote is inside the name ``b;"c``."""
-    data = b'a,b;"c\n1,2\n'
+    """``a,x,b;"c``: ',' is the delimiter (twice, ';' once), so the quote is inside the name
+    ``b;"c``."""
+    data = b'a,x,b;"c\n1,0,2\n'
     outcome = run(module_lakehouse, [("never_closed_other", "a.csv", data)])["never_closed_other"]
     assert outcome.api_status == 202, outcome.api_detail
     assert outcome.refused is None and outcome.loaded_rows is not None
     kept = [{k: v for k, v in r.items() if not k.startswith("_")} for r in outcome.loaded_rows]
-    assert kept == [{"a": 1, 'b;"c': 2}]
+    assert kept == [{"a": 1, "x": 0, 'b;"c': 2}]
 
 
 def test_a_closed_name_holding_a_line_break_stays_a_column_name_problem(

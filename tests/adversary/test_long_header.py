@@ -145,9 +145,12 @@ def test_memory_stays_bounded_by_the_limit_not_the_file(tmp_path: Path, side: st
 @pytest.mark.parametrize(
     ("data", "rows"),
     [
-        # a tie of ';' and ',' in line 1 (',' wins); row 1's ';' after its own quote is no
-        # part of the header: by quote parity it was, and ';' won (columns x, y,z": silent)
-        (b'x;y,z"\n1,a"b;c\n2,d;e\n', [{"x;y": 1, 'z"': 'a"b;c'}, {"x;y": 2, 'z"': "d;e"}]),
+        # ',' twice and ';' once in line 1 (a tie is refused, session 14); row 1's ';' after
+        # its own quote is no part of the header: by quote parity it was, and ';' won
+        (
+            b'x;y,w,z"\n1,0,a"b;c\n2,0,d;e\n',
+            [{"x;y": 1, "w": 0, 'z"': 'a"b;c'}, {"x;y": 2, "w": 0, 'z"': "d;e"}],
+        ),
         # a valid two-column comma file (was refused: "line 2 has 4 fields, the header has 1")
         (
             b'id,note"\n1,x"y;z;w;v\n2,plain\n',
