@@ -1,7 +1,8 @@
 """Table contracts, read from the dbt ``bronze`` source YAML: one schema for dbt and API clients.
 
-A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in any YAML file of
-``<dbt_project_dir>/models/**`` has a contract:
+A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in any YAML file dbt
+reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``, ``tests/``,
+``seeds/``, ``snapshots/``, ``analyses/``, ``functions/`` by default) has a contract:
 
 - its columns, each with an optional ``data_type`` in DuckDB's spelling (``bigint``,
   ``decimal(12,2)``, ``timestamp with time zone``, ...);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import re
 import threading
 import time
@@ -386,11 +388,67 @@ def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
     return contracts
 
 
+#: dbt_project.yml's keys naming the folders whose YAML dbt reads, each with dbt's default and
+#: the deprecated key it falls back to (dbt 1.11, ``dbt.config.project``: ``all_source_paths``)
+_PATH_KEYS: tuple[tuple[str, str | None, str], ...] = (
+    ("model-paths", "source-paths", "models"),
+    ("seed-paths", "data-paths", "seeds"),
+    ("snapshot-paths", None, "snapshots"),
+    ("analysis-paths", None, "analyses"),
+    ("macro-paths", None, "macros"),
+    ("test-paths", None, "tests"),
+    ("function-paths", None, "functions"),
+)
+
+
+def _project_paths(settings: Settings) -> list[str]:
+    """The folders (relative to the dbt project) whose YAML files dbt reads: every resource
+    path of ``dbt_project.yml``, dbt's defaults where unset (no ``dbt_project.yml``: the
+    defaults). Raises :class:`ContractShape` (or the parser's error) for a ``dbt_project.yml``
+    dbt would not read so: which files declare the sources would be unknown."""
+    project_file = settings.dbt_project_dir / "dbt_project.yml"
+    try:
+        text = project_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    project = _mapping(yaml.safe_load(text), "dbt_project.yml")
+    paths: set[str] = set()
+    for key, deprecated, default in _PATH_KEYS:
+        value = project.get(key)
+        if value is None and deprecated is not None:
+            value = project.get(deprecated)
+        if value is None:
+            value = [default]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ContractShape(f"dbt_project.yml: {key} is no list of folders")
+        for folder in value:
+            if "{{" in folder or "{%" in folder:
+                raise ContractShape(
+                    f"dbt_project.yml: {key} holds Jinja ({folder!r}), which dbt renders and"
+                    " the lakehouse does not: write the folder itself"
+                )
+        paths.update(v.rstrip("/") for v in value)
+    return sorted(paths)
+
+
+#: A file name dbt reads as YAML (``dbt.parser.search.filesystem_search``).
+_YAML_FILE = re.compile(r".*\.ya?ml\Z", re.DOTALL)
+
+
 def _yaml_files(settings: Settings) -> list[Path]:
-    models = settings.dbt_project_dir / "models"
-    if not models.is_dir():
-        return []
-    return sorted(p for p in models.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+    """The YAML files dbt reads (``dbt.parser.read_files``): each ``*.yml``/``*.yaml`` under
+    each of its resource paths (:func:`_project_paths`, walked as ``os.walk`` walks them).
+    A ``dbt_project.yml`` that cannot be read so leaves the model paths only: its error is
+    :func:`read_contracts`'s to name."""
+    try:
+        folders = _project_paths(settings)
+    except (OSError, UnicodeError, yaml.YAMLError, ContractShape):
+        folders = ["models"]
+    found: set[Path] = set()
+    for folder in folders:
+        for here, _dirs, files in os.walk(settings.dbt_project_dir / folder):
+            found.update(Path(here) / f for f in files if _YAML_FILE.match(f))
+    return sorted(p for p in found if p.is_file())
 
 
 def _joined(node: Any) -> Any:
@@ -412,7 +470,7 @@ def _joined(node: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """A YAML file of the dbt project's models that does not parse: ``path`` as shown
+    """A YAML file of the dbt project that does not parse: ``path`` as shown
     (relative to the dbt project), ``reason`` the parser's words and place."""
 
     path: str
@@ -423,7 +481,7 @@ class Unreadable:
 
 
 class ContractsUnreadable(LakehouseError):
-    """The bronze contracts cannot be read: a YAML file of the dbt project's models does not
+    """The bronze contracts cannot be read: a YAML file of the dbt project does not
     parse, and it may declare any table (the list of its tables may be past the error). Every
     table's files are held until it parses: the API refuses writes (503), the loader leaves
     the files in the landing zone (docs/loading.md, Declared types win)."""
@@ -499,6 +557,13 @@ def read_contracts(settings: Settings) -> Contracts:
     contracts: dict[str, Contract] = {}
     declared_in: dict[str, str] = {}  # a table → the file declaring it
     unreadable = []
+    try:
+        _project_paths(settings)
+    except (OSError, UnicodeError, yaml.YAMLError, ContractShape) as exc:
+        # which folders dbt reads is unknown: any of them may declare any table
+        shown = _shown(settings, settings.dbt_project_dir / "dbt_project.yml")
+        reason = f"cannot be read: {exc.strerror or exc}" if isinstance(exc, OSError) else None
+        unreadable.append(Unreadable(shown, reason or _reason(exc)))
     for path in _yaml_files(settings):
         shown = _shown(settings, path)
         try:
@@ -570,7 +635,10 @@ class ContractStore:
 
     def _current_stamp(self) -> tuple[tuple[str, int, int], ...]:
         stamp = []
-        for path in _yaml_files(self.settings):
+        for path in [
+            self.settings.dbt_project_dir / "dbt_project.yml",
+            *_yaml_files(self.settings),
+        ]:
             try:
                 st = path.stat()
             except OSError:
