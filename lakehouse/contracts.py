@@ -219,6 +219,8 @@ def _contract(
     entry = table.get("name")
     if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
+    _no_jinja(entry, f"a table of source {SOURCE_NAME!r}: its name")
+    _no_jinja(table.get("identifier"), f"table {entry!r}: its identifier")
     # the bronze table dbt reads for this entry is its ``identifier`` when given (dbt's
     # source('bronze', name) compiles to bronze.<identifier>), else its name
     identifier = table.get("identifier")
@@ -239,6 +241,8 @@ def _contract(
     where = f"table {name!r}" if identifier is None else f"table {name!r} (entry {entry!r})"
     # dbt merges the source's meta into each of its tables' (the table's keys win)
     meta = {**(source_meta or {}), **_meta(table, where)}
+    for key in _SETTINGS:
+        _no_jinja(meta.get(key), f"{where}: meta.{key}")
     keys = meta.get("primary_key") or []
     if not isinstance(keys, str | list):
         raise ContractShape(f"{where}: meta.primary_key is a {_kind(keys)}, not a list")
@@ -249,6 +253,7 @@ def _contract(
     for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
             raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
+        _no_jinja(col["name"], f"{where}: a column's name")
         _check_column(col, columns, f"{where}: column {col['name']!r}")
         required = (
             _names_test(col.get("data_tests"), "not_null")
@@ -294,13 +299,45 @@ def _contract(
     )
 
 
+#: The meta keys a contract reads (:func:`_contract`).
+_SETTINGS = ("primary_key", "on_mismatch", "infer_types", "skip_lines")
+
+
+def _no_jinja(value: Any, where: str) -> None:
+    """:class:`ContractShape` for a contract value holding Jinja (``{{ dbt.type_bigint() }}``,
+    ``{% if ... %}``): dbt renders it (macros, vars) and the lakehouse cannot, so its text
+    would be taken for what dbt never reads (a type no table has, kept as text; a name no
+    column has) without a word."""
+    if isinstance(value, str):
+        if "{{" in value or "{%" in value:
+            raise ContractShape(
+                f"{where} holds Jinja ({value!r}), which dbt renders and the lakehouse does not:"
+                " write the value itself"
+            )
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _no_jinja(k, where)
+            _no_jinja(v, where)
+    elif isinstance(value, list):
+        for v in value:
+            _no_jinja(v, where)
+
+
 def _check_column(col: Mapping[str, Any], columns: list[Column], column: str) -> None:
     """:class:`ContractShape` for a column dbt refuses or one declared twice by one name
-    (case twins are judged as names: docs/loading.md): which declaration would be meant?"""
+    (case twins are judged as names: docs/loading.md): which declaration would be meant?
+    Also for Jinja in what the contract reads of it: its type and its ``not_null`` tests and
+    constraints (:func:`_no_jinja`; another test's or a description's Jinja is dbt's alone)."""
+    _no_jinja(col.get("data_type"), f"{column}: data_type")
     if any(c.name == col["name"] for c in columns):
         raise ContractShape(f"{column} is declared twice (which declaration is meant?)")
     for key in ("data_tests", "tests", "constraints"):
-        _listed(col, key, column)
+        for entry in _listed(col, key, column):
+            if entry == "not_null" or (
+                isinstance(entry, Mapping)
+                and ("not_null" in entry or entry.get("type") == "not_null")
+            ):
+                _no_jinja(entry, f"{column}: its not_null under {key}")
     if col.get("data_type") is not None and not isinstance(col.get("data_type"), str):
         raise ContractShape(f"{column}: data_type is a {_kind(col['data_type'])}, not a type")
 
