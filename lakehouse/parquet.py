@@ -2105,16 +2105,29 @@ def _physical_values(
     footer.out.append(0)  # FileMetaData
     tail = bytes(footer.out)
     data = b"PAR1" + pages + tail + len(tail).to_bytes(4, "little") + b"PAR1"
+    # a batch at a time, keeping the smallest and largest: a row group's values are bounded by
+    # nothing the file's size shows (RLE pages make 400M values 100 KB: read whole, 4 GB)
+    low = high = None
     try:
-        read = pq.read_table(pa.BufferReader(data)).column(0).combine_chunks()
+        with pq.ParquetFile(pa.BufferReader(data)) as file:
+            for batch in file.iter_batches(batch_size=_PHYSICAL_BATCH):
+                values = batch.column(0)
+                if values.null_count == len(values):
+                    continue
+                # signed, as the statistics' raw values are: an unsigned annotation's value
+                # past 2**31 is negative here, the smallest; int_past_annotation reads it so
+                found = pc.min_max(values)
+                least, most = int(found["min"].as_py()), int(found["max"].as_py())
+                low = least if low is None else min(low, least)
+                high = most if high is None else max(high, most)
     except (OSError, pa.ArrowException):  # pages this reading cannot take: as Arrow reads them
         return []
-    if not len(read) or read.null_count == len(read):
-        return []
-    # signed, as the statistics' raw values are: an unsigned annotation's value past 2**31 is
-    # negative here, the smallest, and int_past_annotation reads it unsigned
-    low_high = pc.min_max(read)
-    return [int(low_high["min"].as_py()), int(low_high["max"].as_py())]
+    return [] if low is None or high is None else [low, high]
+
+
+#: Values of a stats-less narrow integer chunk decoded at a time (:func:`_physical_values`):
+#: 4 MiB of int32, 8 of int64
+_PHYSICAL_BATCH = 1 << 20
 
 
 def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:
