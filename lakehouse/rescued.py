@@ -25,8 +25,8 @@ from lakehouse import dialect
 #: (32-bit offsets; a batch's decoded dictionary has the same bound, ``lakehouse.parquet``).
 RESCUED_BATCH_BYTES = 2**31 - 1
 
-#: Bytes per value beyond its text's, at most: ``json.dumps`` writes a control character as
-#: ``\\u00XX`` (6 bytes for 1); past this many times the bound, counting escapes is needed.
+#: The most bytes ``json.dumps`` writes for one byte of text (a control character as
+#: ``\\u00XX``): the first count, from the lengths alone; the exact one only past the bound.
 _MOST_PER_BYTE = 6
 
 _CHUNK = 64 * 1024**2  # bytes of a text buffer looked at at once (bounds the temporaries)
