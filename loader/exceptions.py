@@ -77,16 +77,25 @@ class ReadAgain(Exception):
     ``exact``: every JSON number as its literal (the reader met a number whose double may not be
     its literal); ``every_key``: list every key of a JSON file before reading (a key appeared
     after the records the columns were found from); ``block``: read a CSV file by blocks of this
-    many bytes (a record longer than the blocks it was read by).
+    many bytes (a record longer than the blocks it was read by); ``big_records``: read a JSON
+    file with DuckDB's bound on a record raised to hold the file's longest one (DuckDB refused
+    a record past its default bound).
     """
 
     def __init__(
-        self, why: str, *, exact: bool = False, every_key: bool = False, block: int = 0
+        self,
+        why: str,
+        *,
+        exact: bool = False,
+        every_key: bool = False,
+        block: int = 0,
+        big_records: bool = False,
     ) -> None:
         super().__init__(why)
         self.exact = exact
         self.every_key = every_key
         self.block = block
+        self.big_records = big_records
 
 
 class FileChanging(Exception):

@@ -854,7 +854,7 @@ class Loader:
 
         Returns the table's schema as it will be once the file is in.
         """
-        exact = every_key = False
+        exact = every_key = big_records = False
         block = 0  # CSV: pyarrow's block (0: the reader's own)
         while True:
             try:
@@ -869,16 +869,19 @@ class Loader:
                     exact=exact,
                     every_key=every_key,
                     block=block,
+                    big_records=big_records,
                 )
             except ReadAgain as again:
-                # JSON: a number's literal is needed, or a key beyond the first records; CSV:
-                # a record longer than the blocks it was read by
+                # JSON: a number's literal is needed, a key beyond the first records, or a
+                # record past DuckDB's bound; CSV: a record longer than the blocks it was read by
                 same_keys = (every_key or not again.every_key) and again.block <= block
-                if (exact or not again.exact) and same_keys:
+                same_bound = big_records or not again.big_records
+                if (exact or not again.exact) and same_keys and same_bound:
                     raise  # the same reading again would meet the same: a bug
                 file, _ = self._settle(arrival, summary, bronze, seen)
                 log.info("%s/%s is read again: %s", file.table, file.name, again)
                 exact, every_key = exact or again.exact, every_key or again.every_key
+                big_records = big_records or again.big_records
                 block = max(block, again.block)
                 pending.drop(file.batch_id)
                 self._rows.pop(file.batch_id, None)
@@ -903,6 +906,7 @@ class Loader:
         exact: bool = False,
         every_key: bool = False,
         block: int = 0,
+        big_records: bool = False,
     ) -> pa.Schema | None:
         source = detect(arrival.path)
         with self._typed(
@@ -912,6 +916,7 @@ class Loader:
             exact=exact,
             every_key=every_key,
             block=block,
+            big_records=big_records,
             hashing=arrival.identifying,
         ) as typed:
             # a file hashed beside the reading of its first records: its identity now
@@ -998,6 +1003,7 @@ class Loader:
         exact: bool = False,
         every_key: bool = False,
         block: int = 0,
+        big_records: bool = False,
         hashing: landing.Identifying | None = None,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``.
@@ -1022,7 +1028,9 @@ class Loader:
                 yield _Typed(typer, typed, count, True)
             return
         try:
-            text = self._open_text(source, skip, limits, exact, every_key, block, hashing)
+            text = self._open_text(
+                source, skip, limits, exact, every_key, block, hashing, big_records
+            )
         finally:
             if hashing is not None:  # on its own thread, unless the reading feeds it
                 hashing.start()
@@ -1108,6 +1116,7 @@ class Loader:
         every_key: bool,
         block: int,
         hashing: landing.Identifying | None = None,
+        big_records: bool = False,
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
@@ -1126,6 +1135,7 @@ class Loader:
             every_key=every_key,
             window_rows=self.settings.chunk_rows,
             hashing=hashing,
+            big_records=big_records,
         )
 
     @staticmethod

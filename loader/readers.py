@@ -1393,6 +1393,15 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     # DuckDB names the file it read: a scratch copy (without a byte-order mark, inflated), never
     # the landing file's name; the refusal is about the landing file, named in its .error.json
     text = re.sub(rf' in file "({re.escape(str(path))}|[^"]*)",?', "", str(exc))
+    bound = _OBJECT_BOUND_EXCEEDED.search(text)
+    if bound is not None:  # a record past DuckDB's bound: it may parse, read with one it fits
+        if int(bound[1]) < _MAX_OBJECT_BYTES:
+            return ReadAgain("a JSON record past DuckDB's bound", big_records=True)
+        why = (
+            f"a record of more than {_MAX_OBJECT_BYTES:,} bytes (2 GiB): Arrow holds at most"
+            " that in one value; bronze does not load values this large"
+        )
+        return FileRejected("too_large", why)
     if "Malformed JSON" in text and _RECORD_VALUE.search(text):
         cause = _json_values_cause(path)
         if cause is not None:
@@ -1431,6 +1440,10 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     return _not_utf8(path, unparseable, json=True)
 
 
+#: DuckDB's refusal of a record past its ``maximum_object_size`` (the bound in bytes)
+_OBJECT_BOUND_EXCEEDED = re.compile(r'"maximum_object_size" of (\d+) bytes exceeded')
+
+
 def open_json(
     source: Source,
     *,
@@ -1441,6 +1454,7 @@ def open_json(
     every_key: bool = False,
     window_rows: int | None = None,
     hashing: Hashing | None = None,
+    big_records: bool = False,
 ) -> TextFile:
     """Open a JSON/NDJSON landing file as columns of JSON text (strings quoted, ``null`` null):
     ``loader.fitting`` unquotes the strings of the columns that keep text.
@@ -1453,6 +1467,9 @@ def open_json(
     that completes them is handed out, so a file read again exactly never has pieces to roll
     back, nor a table created by them. ``hashing``: the file's content hash, fed by the
     number search's reading of the file when it is the same file (not a scratch copy).
+    ``big_records``: DuckDB's bound on a record raised to hold the file's longest one
+    (:func:`_json_source`); the loader asks for it when :class:`ReadAgain` says DuckDB met a
+    record past its default bound.
     """
     limits = limits or Limits()
     stack = ExitStack()
@@ -1462,17 +1479,24 @@ def open_json(
         con = database.cursor() if database is not None else duckdb.connect()
         stack.callback(con.close)
         if exact:
-            return _json_exact(path, source.kind, batch_rows, con, stack, every_key)
+            return _json_exact(path, source.kind, batch_rows, con, stack, every_key, big_records)
         scan = _LiteralScan(path, hashing)
         stack.callback(scan.stop)
         try:
-            keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key)
+            keys, batches = _json_reading(
+                con, path, source.kind, batch_rows, every_key, big_records
+            )
         except FileRejected as exc:
             raise _json_reading_refusal(path, source.kind, exc) from None
         if scan.found():  # early: no DuckDB reading wasted
             stack.close()
             return open_json(
-                source, batch_rows=batch_rows, database=database, limits=limits, exact=True
+                source,
+                batch_rows=batch_rows,
+                database=database,
+                limits=limits,
+                exact=True,
+                big_records=big_records,
             )
     except duckdb.Error as exc:
         try:  # why, while the file is there: a .gz file's inflated copy goes with the stack
@@ -1494,6 +1518,7 @@ def open_json(
             exact=True,
             every_key=every_key,
             window_rows=window_rows,
+            big_records=big_records,
         )
     except BaseException:
         stack.close()
@@ -1581,27 +1606,32 @@ def _empty_json_array(path: Path) -> bool:
 
 
 def _json_reading(
-    con: duckdb.DuckDBPyConnection, path: Path, kind: Kind, batch_rows: int, every_key: bool
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: Kind,
+    batch_rows: int,
+    every_key: bool,
+    big_records: bool = False,
 ) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     """The file's keys (every key, or read again) and its records as columns of JSON text.
 
     DuckDB reads a ``null`` record as a row of nulls: a row of nulls after the records whose
     keys were listed (where a ``null`` one is refused) makes the file read exactly
     (:func:`_nulls_told`)."""
-    fmt = _json_format(path, kind)
+    source = _json_source(path, _json_format(path, kind), big_records)
     if not every_key and DETECTED_KEYS:
-        detected = _json_detected_keys(con, path, fmt, batch_rows)
+        detected = _json_detected_keys(con, path, source, batch_rows)
         if detected is not None:
             return detected[0], _nulls_told(detected[1], SAMPLE_RECORDS)
-    objects = f"read_json_objects({_json_source(path, fmt)})"
+    objects = f"read_json_objects({source})"
     keys, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
-    found = None if whole else _json_detected(con, path, fmt, keys, batch_rows)
+    found = None if whole else _json_detected(con, path, source, keys, batch_rows)
     if found is not None:
         return keys, _nulls_told(found, SAMPLE_RECORDS)
     if not whole and not _json_all_keys(con, objects) <= set(keys):
         keys, whole = _json_keys(con, objects, None)  # a key beyond the first records
     _some_keys(keys)
-    batches = _json_columns(con, path, fmt, keys, batch_rows)
+    batches = _json_columns(con, path, source, keys, batch_rows)
     # whole: every record was listed by _json_keys (a null one refused)
     return keys, batches if whole else _nulls_told(batches, SAMPLE_RECORDS)
 
@@ -1630,14 +1660,22 @@ def _last_line_bytes(path: Path) -> int:
         return end
 
 
-def _json_source(path: Path, fmt: str) -> str:
+def _json_source(path: Path, fmt: str, big_records: bool = False) -> str:
     """The file and the options of a ``read_json``/``read_json_objects`` call. DuckDB reads an
-    object of more than 16 MiB (its ``maximum_object_size``) that a line feed follows, but
-    refuses one that ends the file ("maximum_object_size ... exceeded"): a ``json.dump`` of a
-    big object has no final line break. Such a file gets a bound that holds its last record:
-    NDJSON's last line; a ``.json`` of objects one after another, whose last one may span many
-    lines (``indent=2``), the whole file when it does not end in a line feed."""
+    object of more than 16 MiB (its ``maximum_object_size``) that a line feed follows up to
+    about twice that, but refuses one that ends the file ("maximum_object_size ... exceeded"):
+    a ``json.dump`` of a big object has no final line break. Such a file gets a bound that
+    holds its last record: NDJSON's last line; a ``.json`` of objects one after another, whose
+    last one may span many lines (``indent=2``), the whole file when it does not end in a line
+    feed. ``big_records`` (DuckDB refused a record past its bound elsewhere in the file, as
+    :func:`_json_error` tells, which makes the loader read it again): a bound that holds the
+    file's longest record, NDJSON's longest line (:func:`_longest_line`, one pass over the
+    file), any ``.json`` the whole file (an array's element or an object may span lines).
+    Only such files pay for the pass and the dearer reading."""
     source = f"{_sql_str(str(path))}, format = {_sql_str(fmt)}"
+    if big_records:
+        longest = _longest_line(path) if fmt == "newline_delimited" else path.stat().st_size
+        return f"{source}, maximum_object_size = {_object_bound(longest)}"
     if fmt == "auto":  # an array: DuckDB reads its elements, whatever the lines
         return source
     last = _last_line_bytes(path)
@@ -1645,7 +1683,34 @@ def _json_source(path: Path, fmt: str) -> str:
         last = path.stat().st_size  # is not known, and is at most the file's
     if last < _DUCKDB_OBJECT_BYTES // 2:
         return source
-    return f"{source}, maximum_object_size = {min(_MAX_OBJECT_BYTES, 2 * last + (1 << 20))}"
+    return f"{source}, maximum_object_size = {_object_bound(last)}"
+
+
+def _object_bound(record: int) -> int:
+    """DuckDB's ``maximum_object_size`` for a file whose longest record is ``record`` bytes:
+    twice that and 1 MiB (as measured to hold a last record without a line feed), at most
+    what Arrow holds in one value."""
+    return min(_MAX_OBJECT_BYTES, 2 * record + (1 << 20))
+
+
+def _longest_line(path: Path, block_bytes: int = _BLOCK) -> int:
+    """The bytes of the file's longest line (without its line feed), by blocks: each block's
+    line feeds found by Arrow (no Python per line), a line across blocks carried over."""
+    longest = run = 0  # run: the bytes since the last line feed of the blocks before
+    with path.open("rb") as f:
+        while block := f.read(block_bytes):
+            data = pa.Array.from_buffers(pa.uint8(), len(block), [None, pa.py_buffer(block)])
+            ends = pc.indices_nonzero(pc.equal(data, 10))
+            if len(ends) == 0:
+                run += len(block)
+                continue
+            first = ends[0].as_py()
+            longest = max(longest, run + first)
+            if len(ends) > 1:
+                gaps = pc.subtract(ends.slice(1), ends.slice(0, len(ends) - 1))
+                longest = max(longest, pc.max(gaps).as_py() - 1)
+            run = len(block) - ends[-1].as_py() - 1
+    return max(longest, run)
 
 
 def _json_format(path: Path, kind: Kind) -> str:
@@ -1708,7 +1773,7 @@ def _json_all_keys(con: duckdb.DuckDBPyConnection, objects: str) -> set[str]:
 
 
 def _json_detected(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, keys: list[str], batch_rows: int
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, keys: list[str], batch_rows: int
 ) -> Iterator[pa.RecordBatch] | None:
     """The records as columns of JSON text, the columns found by DuckDB from the first records
     (``keys``), in one parse of each record: no pass listing every key first. None when DuckDB
@@ -1722,7 +1787,7 @@ def _json_detected(
     if not keys:
         return None
     try:
-        relation = con.sql(_json_detection(path, fmt))
+        relation = con.sql(_json_detection(source))
     except duckdb.Error:
         return None  # read with every key named instead: its error, if any, says why
     columns = list(relation.columns)
@@ -1744,7 +1809,7 @@ def _json_detected(
 
 
 def _json_detected_keys(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, batch_rows: int
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, batch_rows: int
 ) -> tuple[list[str], Iterator[pa.RecordBatch]] | None:
     """The file's keys and records as :func:`_json_detected` gives them, the keys taken from
     DuckDB's own detection (the first :data:`SAMPLE_RECORDS` records, in first-seen order)
@@ -1763,7 +1828,7 @@ def _json_detected_keys(
     refuses a ``null`` record and keeps the others as before. A record that is not an object,
     or repeats a key, fails DuckDB's detection: the key pass then says why."""
     try:
-        relation = con.sql(_json_detection(path, fmt))
+        relation = con.sql(_json_detection(source))
     except duckdb.Error:
         return None
     keys = list(relation.columns)
@@ -1782,10 +1847,11 @@ def _json_detected_keys(
     return keys, _no_null_records(batches, SAMPLE_RECORDS)
 
 
-def _json_detection(path: Path, fmt: str) -> str:
-    """``read_json`` finding the columns from the first records itself, every value JSON text."""
+def _json_detection(source: str) -> str:
+    """``read_json`` finding the columns from the first records itself, every value JSON text
+    (``source``: the file and its options, :func:`_json_source`)."""
     return (
-        f"select * from read_json({_json_source(path, fmt)},"
+        f"select * from read_json({source},"
         f" records = true, maximum_depth = 1, sample_size = {SAMPLE_RECORDS},"
         " map_inference_threshold = -1, field_appearance_threshold = 0)"
     )
@@ -1814,14 +1880,14 @@ def _no_null_records(batches: Iterator[pa.RecordBatch], sample: int) -> Iterator
 
 
 def _json_columns(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, keys: list[str], batch_rows: int
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, keys: list[str], batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """The records as columns of JSON text (strings quoted), one parse of each record.
 
     ``keys`` must be every key of the file (:func:`_json_all_keys`). DuckDB refuses a record
     that is not an object and an object that repeats a key (:func:`_json_error` says so)."""
     columns = "{" + ", ".join(f"{_sql_str(k)}: 'JSON'" for k in keys) + "}"
-    sql = f"select * from read_json({_json_source(path, fmt)}, records = true, columns = {columns})"
+    sql = f"select * from read_json({source}, records = true, columns = {columns})"
     reader = con.sql(sql).to_arrow_reader(batch_rows)
     return _json_batches(reader, keys, list(range(len(keys))), path)
 
@@ -1887,6 +1953,7 @@ def _json_exact(
     con: duckdb.DuckDBPyConnection,
     stack: ExitStack,
     every_key: bool = False,
+    big_records: bool = False,
 ) -> TextFile:
     """The exact reading: every value's JSON text as written (msgspec), for files whose numbers
     DuckDB may not keep. It streams: DuckDB splits the file into records (``read_json_objects``
@@ -1899,8 +1966,7 @@ def _json_exact(
         raise _not_utf8(
             path, stray, json=True
         )  # a byte that is not UTF-8 is named first, as the API does
-    fmt = _json_format(path, kind)
-    objects = f"read_json_objects({_json_source(path, fmt)})"
+    objects = f"read_json_objects({_json_source(path, _json_format(path, kind), big_records)})"
     try:
         names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
         if not names:
