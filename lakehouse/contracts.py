@@ -151,27 +151,39 @@ class Contract:
         }
 
 
-def _names_test(entries: Any, test: str) -> bool:
-    """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test``."""
+def _names_test(entries: Any, test: str, defaults: Mapping[str, Any] | None = None) -> bool:
+    """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
+    with the project's test config ``defaults``, :func:`_test_config`)."""
     for entry in entries or ():
         if entry == test:
-            return True
+            return _test_applies(None, defaults)
         if isinstance(entry, Mapping) and entry.get("type") == test:
             return True
-        if isinstance(entry, Mapping) and test in entry and _test_applies(entry[test]):
+        if isinstance(entry, Mapping) and test in entry and _test_applies(entry[test], defaults):
             return True
     return False
 
 
-def _test_applies(arguments: Any) -> bool:
+#: The ``where`` of this project's tests by default (``dbt_project.yml``): the rows a build may
+#: have changed since the model last passed its tests (``macros/changed_since.sql``), which
+#: for bronze are every row a load adds; so a test with it judges every row sent.
+CHANGED_ROWS = "__changed_rows__"
+
+
+def _test_applies(arguments: Any, defaults: Mapping[str, Any] | None = None) -> bool:
     """Whether a test entry's arguments (``{not_null: {config: {enabled: false}}}``) leave it
-    judging every row, as dbt reads them: a disabled test is no test, and one limited by
-    ``where:`` judges only the rows dbt selects, which the lakehouse cannot (dbt does)."""
-    if not isinstance(arguments, Mapping):
-        return True
-    config = arguments.get("config")
-    settings = {**arguments, **(config if isinstance(config, Mapping) else {})}
-    return settings.get("enabled", True) is not False and settings.get("where") is None
+    judging every row, as dbt reads them, over the project's test config ``defaults`` (the
+    entry's own winning): a disabled test is no test, and one limited by ``where:`` judges
+    only the rows dbt selects, which the lakehouse cannot (dbt does); an empty ``where`` (dbt
+    filters nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing."""
+    settings = dict(defaults or {})
+    if isinstance(arguments, Mapping):
+        config = arguments.get("config")
+        settings.update(arguments)
+        settings.update(config if isinstance(config, Mapping) else {})
+    where = settings.get("where")
+    narrowed = where is not None and where != "" and where != CHANGED_ROWS
+    return settings.get("enabled", True) is not False and not narrowed
 
 
 class ContractShape(ValueError):
@@ -214,7 +226,10 @@ def _meta(node: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _contract(
-    table: Mapping[str, Any], source_file: str, source_meta: Mapping[str, Any] | None = None
+    table: Mapping[str, Any],
+    source_file: str,
+    source_meta: Mapping[str, Any] | None = None,
+    test_config: Mapping[str, Any] | None = None,
 ) -> Contract | None:
     entry = table.get("name")
     if not isinstance(entry, str):
@@ -256,8 +271,8 @@ def _contract(
         _no_jinja(col["name"], f"{where}: a column's name")
         _check_column(col, columns, f"{where}: column {col['name']!r}")
         required = (
-            _names_test(col.get("data_tests"), "not_null")
-            or _names_test(col.get("tests"), "not_null")
+            _names_test(col.get("data_tests"), "not_null", test_config)
+            or _names_test(col.get("tests"), "not_null", test_config)
             or _names_test(col.get("constraints"), "not_null")
             or col["name"].lower() in keys_folded
         )
@@ -397,9 +412,12 @@ def _policies(meta: Mapping[str, Any], where: str) -> None:
         raise ContractShape(f"{where}: meta.skip_lines is {skip!r}, not a count of lines")
 
 
-def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
-    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source.
-    Raises :class:`ContractShape` where a document's bronze source is not shaped as dbt's
+def parse_sources(
+    documents: Iterable[tuple[str, Any]], test_config: Mapping[str, Any] | None = None
+) -> dict[str, Contract]:
+    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source,
+    its tests judged over the project's test config (:func:`_test_config`). Raises
+    :class:`ContractShape` where a document's bronze source is not shaped as dbt's
     (``sources:`` or ``tables:`` not a list included)."""
     contracts: dict[str, Contract] = {}
     for source_file, doc in documents:
@@ -415,7 +433,7 @@ def parse_sources(documents: Iterable[tuple[str, Any]]) -> dict[str, Contract]:
             for i, table in enumerate(_listed(source, "tables", f"source {SOURCE_NAME!r}")):
                 if not isinstance(table, Mapping):
                     raise ContractShape(f"source {SOURCE_NAME!r}: tables[{i}] is not a mapping")
-                if contract := _contract(table, source_file, source_meta):
+                if contract := _contract(table, source_file, source_meta, test_config):
                     if contract.table in contracts:
                         raise ContractShape(
                             f"table {contract.table!r} is declared twice in source "
@@ -438,17 +456,40 @@ _PATH_KEYS: tuple[tuple[str, str | None, str], ...] = (
 )
 
 
-def _project_paths(settings: Settings) -> list[str]:
-    """The folders (relative to the dbt project) whose YAML files dbt reads: every resource
-    path of ``dbt_project.yml``, dbt's defaults where unset (no ``dbt_project.yml``: the
-    defaults). Raises :class:`ContractShape` (or the parser's error) for a ``dbt_project.yml``
-    dbt would not read so: which files declare the sources would be unknown."""
+def _project(settings: Settings) -> Mapping[str, Any]:
+    """``dbt_project.yml`` parsed (none: empty); the parser's error for one that does not."""
     project_file = settings.dbt_project_dir / "dbt_project.yml"
     try:
         text = project_file.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = ""
-    project = _mapping(yaml.safe_load(text), "dbt_project.yml")
+    return _mapping(yaml.safe_load(text), "dbt_project.yml")
+
+
+def _test_config(project: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``where`` and ``enabled`` ``dbt_project.yml`` gives every test of the project
+    (``data_tests:`` or the older ``tests:``, at its top or under the project's name; ``+``
+    prefixed or not), as dbt applies them under a test's own. A folder's level below the
+    project's name is not read (docs/loading.md)."""
+    tests = project.get("data_tests", project.get("tests"))
+    top = _mapping(tests, "dbt_project.yml: data_tests")
+    config: dict[str, Any] = {}
+    name = project.get("name")
+    for level in (top, top.get(name) if isinstance(name, str) else None):
+        for key, value in (level if isinstance(level, Mapping) else {}).items():
+            if isinstance(key, str) and key.removeprefix("+") in {"where", "enabled"}:
+                _no_jinja(value, f"dbt_project.yml: data_tests: {key}")
+                config[key.removeprefix("+")] = value
+    return config
+
+
+def _project_paths(settings: Settings) -> list[str]:
+    """The folders (relative to the dbt project) whose YAML files dbt reads: every resource
+    path of ``dbt_project.yml``, dbt's defaults where unset (no ``dbt_project.yml``: the
+    defaults). Raises :class:`ContractShape` (or the parser's error) for a ``dbt_project.yml``
+    dbt would not read so: which files declare the sources would be unknown."""
+    project = _project(settings)
+    _test_config(project)
     paths: set[str] = set()
     for key, deprecated, default in _PATH_KEYS:
         value = project.get(key)
@@ -594,8 +635,10 @@ def read_contracts(settings: Settings) -> Contracts:
     contracts: dict[str, Contract] = {}
     declared_in: dict[str, str] = {}  # a table → the file declaring it
     unreadable = []
+    test_config: dict[str, Any] = {}
     try:
         _project_paths(settings)
+        test_config = _test_config(_project(settings))
     except (OSError, UnicodeError, yaml.YAMLError, ContractShape) as exc:
         # which folders dbt reads is unknown: any of them may declare any table
         shown = _shown(settings, settings.dbt_project_dir / "dbt_project.yml")
@@ -624,7 +667,7 @@ def read_contracts(settings: Settings) -> Contracts:
             continue
         try:
             document = _joined(yaml.safe_load(text))
-            found = parse_sources([(str(path), document)])
+            found = parse_sources([(str(path), document)], test_config)
             for table in found.keys() & contracts.keys():
                 raise ContractShape(
                     f"table {table!r} is declared in {declared_in[table]} too (dbt refuses a "
