@@ -25,6 +25,7 @@ repeatedly: :class:`ContractStore` re-reads the YAML only when a file changed, a
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import logging
 import os
 import re
@@ -509,8 +510,12 @@ def _project_paths(settings: Settings) -> list[str]:
     return sorted(paths)
 
 
-#: A file name dbt reads as YAML (``dbt.parser.search.filesystem_search``).
-_YAML_FILE = re.compile(r".*\.ya?ml\Z", re.DOTALL)
+#: A file name dbt reads as YAML (``dbt.parser.search.filesystem_search``'s ``[!.#~]*.yml``
+#: and ``[!.#~]*.yaml``, matched ignoring case by ``dbt_common``'s ``find_matching``): not one
+#: starting with ``.`` (a macOS AppleDouble ``._x.yml``, an editor's temporary), ``#`` or ``~``.
+_YAML_FILE = re.compile(
+    f"{fnmatch.translate('[!.#~]*.yml')}|{fnmatch.translate('[!.#~]*.yaml')}", re.IGNORECASE
+)
 
 
 def _yaml_files(settings: Settings) -> list[Path]:
