@@ -695,6 +695,9 @@ class Typer:
         self.plans = list(plans)
         #: Positions of the columns that must hold a value in every record
         self.required = [i for i, p in enumerate(self.plans) if p.name in required]
+        #: Their names: a value there that does not fit refuses the file under either policy
+        #: (rescued, the row would hold the column null, which the contract says cannot be)
+        self._unrescued = {self.plans[i].name for i in self.required}
         self.policy = policy
         self.json = json_text
         self.literal_numbers = literal_numbers
@@ -812,7 +815,7 @@ class Typer:
                 wrong = None
         else:
             typed, wrong = text, None
-        if self.policy == "quarantine":
+        if self.policy == "quarantine" or plan.name in self._unrescued:
             why = parquet.no_text_reason(values, first)
             raise Mismatch(plan.name, plan.data_type, why, self.rows + first)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
@@ -852,7 +855,7 @@ class Typer:
         wrong = pc.invert(pc.fill_null(ok, True))
         if not pc.any(wrong).as_py():
             wrong = None
-        elif self.policy == "quarantine":
+        elif self.policy == "quarantine" or plan.name in self._unrescued:
             row = int(pc.index(wrong, True).as_py())
             value = text[row].as_py()
             if self._still_json(plan):

@@ -72,8 +72,10 @@ def test_a_missing_required_value_is_refused_alike(
 
 @pytest.mark.parametrize("policy", ["quarantine", "rescue"])
 def test_required_values_present_load(module_lakehouse: Settings, policy: str) -> None:
-    """The rule refuses only what lacks a value: an empty quoted text, an optional null and a
-    mismatch rescued (its value kept in ``_rescued_data``) are not missing values."""
+    """The rule refuses only what lacks a value: an empty quoted text and an optional null are
+    not missing values. A required column's value that does not fit refuses the file under
+    either policy, as the API does (review finding revx 07, session 14: rescued, the row held
+    the required column null, which the contract says cannot be)."""
     table = f"req_present_{policy}"
     _contract(module_lakehouse, table, policy)
     data = b'id,a,b\n1,2,""\n2,3,\n'
@@ -86,11 +88,10 @@ def test_required_values_present_load(module_lakehouse: Settings, policy: str) -
         table = "req_rescued"
         _contract(module_lakehouse, table, policy)
         outcome = run(module_lakehouse, [(table, "f.csv", b"id,a\n1,x\n")])[table]
-        assert outcome.api_status == 422  # the API checks the type; the loader rescues it
-        assert outcome.refused is None
-        assert [(r["a"], r["_rescued_data"]) for r in outcome.loaded_rows or []] == [
-            (None, '{"a": "x"}')
-        ]
+        assert outcome.api_status == 422  # the API checks the type; the loader refuses it too
+        refused = outcome.refused
+        assert refused is not None and refused["kind"] == "type_conflict", outcome.loaded_rows
+        assert refused["column"] == "a" and refused["value"] == "x" and refused["line"] == 2
 
 
 _KEY_ONLY = {
