@@ -48,9 +48,12 @@ LIBRARIES = [
     ("delta-rs writer", re.compile(r"@.*deltalake/_internal")),
     ("number search (Hyperscan)", re.compile(r"@.*_hs_ext\.|^stringlib_find_char@")),
     ("content hash (BLAKE3)", re.compile(r"blake3")),
-    ("file read for search and hash", re.compile(r"^os_preadv")),
+    (
+        "file reads from Python (the search's, the hash's)",
+        re.compile(r"^(os_preadv|_io_FileIO_readinto)"),
+    ),
     ("Arrow compute (typing)", re.compile(r"@.*libarrow_compute\.|^arrow::compute::")),
-    ("Arrow other", re.compile(r"@.*(libarrow\.|pyarrow/lib\.|arro3)")),
+    ("Arrow other (its CSV reader, buffers)", re.compile(r"@.*(libarrow\.|pyarrow/lib\.|arro3)")),
     ("garbage collector", re.compile(r"^gc_collect")),
 ]
 DUCKDB = [
@@ -72,7 +75,7 @@ def samples(script: str) -> list[tuple[str, list[str]]]:
             if current is not None:
                 out.append(current)
             current = None
-        elif not line[0].isspace():
+        elif not line.startswith("\t"):  # a sample's thread id (right-aligned), then its frames
             current = (line.split()[0], [])
         elif current is not None and (m := _FRAME.match(line)):
             current[1].append(f"{m[1]}@{m[2] or ''}")
