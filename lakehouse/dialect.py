@@ -673,6 +673,29 @@ def check_names(names: Sequence[str], *, numbered: bool = True) -> str | None:
     return None if found is None else found[1]
 
 
+def name_key(name: str) -> str:
+    """What a column name is compared by: without case (Delta and DuckDB read names so) and
+    without its Unicode normalization (``café`` in NFC and ``cafe\u0301`` in NFD print the same:
+    macOS and some exports write NFD), so twins of either kind are one name to every rule."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def twins(name: str, other: str) -> tuple[str, str]:
+    """How two names of one :func:`name_key` differ (``differs only by case``, ``... by
+    Unicode normalization``) and the rule that makes them one name."""
+    if name.lower() == other.lower():
+        return "only by case", "column names are case-insensitive"
+    how = (
+        "only by Unicode normalization"
+        if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", other)
+        else "only by case and Unicode normalization"
+    )
+    return how, (
+        f"names that differ only by Unicode normalization (NFC and NFD; here {name!a} and "
+        f"{other!a}) print the same and would be two columns"
+    )
+
+
 def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | None, str] | None:
     """The column at fault (None: the file as a whole) and why, or None: see
     :func:`check_names`. ``numbered``: ``names`` are in the file's order, so a blank one is
@@ -688,15 +711,15 @@ def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | 
         bad = _control(name)
         if bad is not None:
             return name, f"column name {shown_name(name)} holds the control character {bad!r}"
-        key = name.lower()
+        key = name_key(name)
         if key in reserved:
             return name, f"column {name!r} is reserved for bronze's own column {reserved[key]!r}"
         if key in seen:
-            same = "repeats" if seen[key] == name else "differs only by case from"
-            return name, (
-                f"column {name!r} {same} column {seen[key]!r} (column names are "
-                "case-insensitive in Delta and DuckDB)"
-            )
+            how, rule = twins(name, seen[key])
+            same = "repeats" if seen[key] == name else f"differs {how} from"
+            if how == "only by case":
+                rule += " in Delta and DuckDB"
+            return name, f"column {name!r} {same} column {seen[key]!r} ({rule})"
         seen[key] = name
     return None
 
@@ -724,33 +747,35 @@ def case_clash(names: Iterable[str], spellings: Spellings) -> tuple[str, str] | 
     would not apply to it). When the table and its contract (or the contract's own columns)
     spell that column differently, the reason says so: no spelling of the file can match both.
     The loader refuses such a file (``invalid_column``) and the API the same body, by this rule."""
-    table = {name.lower(): name for name in spellings.table}
+    table = {name_key(name): name for name in spellings.table}
     declared: dict[str, list[str]] = {}
     for name in dict.fromkeys(spellings.contract):
-        declared.setdefault(name.lower(), []).append(name)
+        declared.setdefault(name_key(name), []).append(name)
     if not table and not declared:
         return None
-    rule = "column names are case-insensitive"
     for name in names:
-        key = name.lower()
+        key = name_key(name)
         spelt = table.get(key)
-        twins = declared.get(key, [])
-        if len(twins) > 1:
+        both = declared.get(key, [])
+        if len(both) > 1:
+            how, rule = twins(both[0], both[1])
             return name, (
-                f"the contract declares columns {twins[0]!r} and {twins[1]!r}, which differ only "
-                f"by case; {rule}, so the contract must declare one of them"
+                f"the contract declares columns {both[0]!r} and {both[1]!r}, which differ "
+                f"{how}; {rule}, so the contract must declare one of them"
             )
-        contract = twins[0] if twins else None
+        contract = both[0] if both else None
         if spelt is not None and contract is not None and spelt != contract:
+            how, rule = twins(spelt, contract)
             return name, (
                 f"the bronze table's column {spelt!r} and the contract's column {contract!r} "
-                f"differ only by case; {rule}, so the contract must spell it as the table does"
+                f"differ {how}; {rule}, so the contract must spell it as the table does"
             )
         for whose, other in (("bronze table", spelt), ("contract", contract)):
             if other is not None and other != name:
+                how, rule = twins(name, other)
                 return name, (
-                    f"column {name!r} differs from the {whose}'s column {other!r} only by "
-                    f"case; {rule}, rename it to match"
+                    f"column {name!r} differs from the {whose}'s column {other!r} {how}; "
+                    f"{rule}, rename it to match"
                 )
     return None
 
