@@ -374,26 +374,34 @@ def _check_quotes(
         _check_quotes_strictly(path, delimiter, stop, start, skip_lines)
 
 
+#: A line's end, as the header's reading counts them: CR LF, CR or LF
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 def _skipped_bytes(path: Path, lines: int) -> int:
     """The bytes of the file's first ``lines`` lines (LF, CRLF and CR end a line, as the
     header's reading counts them): where the line after them starts."""
     if not lines:
         return 0
-    offset = 0
+    # one pass: every line end of a block taken before the next block is read, the buffer
+    # keeping only the line not yet ended (was: a block read and the buffer copied per line,
+    # time ~ lines x file size: 20,000 lines before 20 MB, 30 CPU s; review finding revl 19)
+    base = at = 0  # the file offset of data[0]; where the lines not yet counted start in data
+    data, eof = b"", False
     with path.open("rb") as f:
-        data = b""
-        while lines:
+        while True:
+            for cut in _LINE_END.finditer(data, at):
+                if cut.group() == b"\r" and cut.end() == len(data) and not eof:
+                    break  # a CR whose LF may follow in the next block
+                at = cut.end()
+                lines -= 1
+                if not lines:
+                    return base + at
+            if eof:
+                return base + len(data)  # fewer lines than that: nothing after them
             more = f.read(_PEEK_BYTES)
-            data += more
-            cut = re.search(rb"\r\n|\r|\n", data)
-            if cut is None or (cut.group() == b"\r" and cut.end() == len(data) and more):
-                if not more:
-                    return offset + len(data)  # fewer lines than that: nothing after them
-                continue  # a line longer than what was read, or a CR whose LF may follow
-            offset += cut.end()
-            data = data[cut.end() :]
-            lines -= 1
-    return offset
+            eof = not more
+            data, base, at = data[at:] + more, base + at, 0
 
 
 def _holds_quote(path: Path, stop: threading.Event | None = None, first: int = 0) -> bool:
