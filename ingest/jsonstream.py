@@ -105,6 +105,9 @@ class _Reader:
                     self.line_blank = b"\n" in self.buf[self.pos + len(value) : stop]
                     self.pos = stop
                     return value
+                lone = dialect.lone_surrogate_reason(str(exc), view, whole=False)
+                if lone is not None:  # msgspec says "truncated": no reading on helps
+                    raise BodyError(lone, row=index, unit="record") from None
                 at_end = _AT.search(str(exc))  # "invalid number (byte N)" for a cut "1e"
                 cut = str(exc) == _TRUNCATED or (at_end is not None and int(at_end[1]) >= len(view))
                 if cut and self.more(len(view)):  # the value spans the block: read on

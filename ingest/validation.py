@@ -82,7 +82,6 @@ _RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
 _ENCODE = msgspec.json.Encoder()
 _MSG_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]*)`")
 
 
@@ -463,8 +462,9 @@ def _plain(exc: BaseException, text: bytes) -> str:
     bad = dialect.first_non_utf8(text)
     if bad is not None:
         return f"not UTF-8 at byte {bad}"
-    if _SURROGATE.search(text):
-        return f"{exc} (a \\u escape of a lone UTF-16 surrogate is not a character)"
+    lone = dialect.lone_surrogate_reason(str(exc), text)
+    if lone is not None:  # msgspec's words for it ("Input data was truncated") are untrue
+        return lone
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc)

@@ -143,6 +143,61 @@ def json_byte_shifted(error: str, offset: int) -> str:
     return f"{error[: found.start()]}(byte {offset + int(found[1])})"
 
 
+#: Why a JSON text escaping half a UTF-16 surrogate pair is refused: the API's and the loader's
+#: words (msgspec says "Input data was truncated" or "unexpected end of hex escape", untrue)
+LONE_SURROGATE = (
+    "a string escapes a lone UTF-16 surrogate ({escape} without the other half of its pair),"
+    " which is no character"
+)
+#: msgspec's words when it meets a lone surrogate's escape (what follows the escape decides)
+_SURROGATE_ERRORS = re.compile(
+    r"Input data was truncated|JSON is malformed: (unexpected end of hex escape"
+    r"|invalid utf-16 surrogate pair) \(byte \d+\)"
+)
+#: a ``\u`` escape of a surrogate, its backslash then checked to be no escaped one (a
+#: lookbehind made the search ~80 times slower)
+_SURROGATE_ESCAPE_AT = re.compile(rb"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW_ESCAPE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_LOW_ESCAPE_START = re.compile(rb"(?:\\(?:u(?:[dD](?:[c-fC-F][0-9a-fA-F]{0,2})?)?)?)?")
+
+
+def lone_surrogate_escape(text: bytes | memoryview, *, whole: bool = True) -> str | None:
+    """The first ``\\u`` escape of a lone UTF-16 surrogate in JSON ``text`` (a high half not
+    followed by a low half's escape, a low half without a high one before it), as written, or
+    None. ``whole`` False: the text may be cut, so a high half at its very end (its pair may
+    follow) is no lone one."""
+    pos = 0
+    while (found := _SURROGATE_ESCAPE_AT.search(text, pos)) is not None:
+        before = found.start()
+        while before > 0 and text[before - 1] == 0x5C:  # backslashes before it
+            before -= 1
+        if (found.start() - before) % 2:  # its backslash is escaped: text, no escape
+            pos = found.start() + 1
+            continue
+        escape = found[0].decode("ascii")
+        if found[1][1:2] in b"cdefCDEF":  # a low half with no high one before it
+            return escape
+        after = text[found.end() : found.end() + 6]
+        if _LOW_ESCAPE.fullmatch(after):  # a pair
+            pos = found.end() + 6
+            continue
+        if not whole and len(after) < 6 and _LOW_ESCAPE_START.fullmatch(after):
+            return None  # cut where the pair's other half may follow
+        return escape
+    return None
+
+
+def lone_surrogate_reason(
+    error: str, text: bytes | memoryview, *, whole: bool = True
+) -> str | None:
+    """The refusal's words when msgspec's ``error`` for JSON ``text`` is its meeting a lone
+    surrogate's escape (:data:`LONE_SURROGATE`), else None."""
+    if _SURROGATE_ERRORS.fullmatch(error) is None:
+        return None
+    escape = lone_surrogate_escape(text, whole=whole)
+    return None if escape is None else LONE_SURROGATE.format(escape=escape)
+
+
 def json_value_end(error: str) -> int | None:
     """Where a text's first JSON value ends (the offset of the first byte after it), from
     msgspec's error for a text holding more after that value ("trailing characters (byte N)":

@@ -1370,6 +1370,9 @@ def _json_values_cause(path: Path) -> str | None:
                     return _too_deep_cause(bytes(rest), array, values)
                 except msgspec.DecodeError as exc:
                     why = str(exc)
+                    lone = dialect.lone_surrogate_reason(why, rest)
+                    if lone is not None:  # msgspec says "Input data was truncated": untrue
+                        return lone
             end = dialect.json_value_end(why)
             if end is not None and array:
                 return dialect.json_after_array(whole[pos + end : pos + end + 16])
@@ -1381,6 +1384,20 @@ def _json_values_cause(path: Path) -> str | None:
             if byte is not None:
                 why = f"{why[: byte.start()]}(byte {pos + int(byte[1])})"
             return why
+
+
+def _json_lone_surrogate(path: Path, line: int | None) -> str | None:
+    """The API's words for the lone surrogate's escape DuckDB met on NDJSON ``line`` (the
+    file's first such escape when the line is not known), or None when there is none."""
+    with path.open("rb") as f:
+        for number, text in enumerate(f, start=1):
+            if line is None or number == line:
+                escape = dialect.lone_surrogate_escape(text)
+                if escape is not None:
+                    return dialect.LONE_SURROGATE.format(escape=escape)
+                if line is not None:
+                    return None
+    return None
 
 
 def _too_deep_cause(rest: bytes, array: bool, values: int) -> str:
@@ -1438,6 +1455,11 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     if "duplicate key" in text:
         repeated = FileRejected("unparseable", where + "an object repeats a key", line=line)
         return _not_utf8(path, repeated, json=True)
+    if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
+        lone = _json_lone_surrogate(path, line)
+        if lone is not None:
+            refused = FileRejected("unparseable", f"{where}{lone}", line=line)
+            return _not_utf8(path, refused, json=True)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
     unparseable = FileRejected(
