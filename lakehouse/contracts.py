@@ -156,8 +156,8 @@ def _names_test(entries: Any, test: str, defaults: Mapping[str, Any] | None = No
     """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
     with the project's test config ``defaults``, :func:`_test_config`)."""
     for entry in entries or ():
-        if entry == test:
-            return _test_applies(None, defaults)
+        if entry == test and _test_applies(None, defaults):
+            return True
         if isinstance(entry, Mapping) and entry.get("type") == test:
             return True
         if isinstance(entry, Mapping) and test in entry and _test_applies(entry[test], defaults):

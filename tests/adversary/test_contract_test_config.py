@@ -66,3 +66,15 @@ def test_the_repos_project_keeps_its_not_nulls_required() -> None:
     root = Path(__file__).resolve().parents[2]
     settings = Settings(root=root, dbt_project_dir=root / "dbt_project")
     assert {"email", "country_code"} <= set(load_contracts(settings)["customers"].required)
+
+
+def test_a_disabled_bare_not_null_leaves_the_columns_other_not_null(tmp_path: Path) -> None:
+    """dbt 1.11 parse of this project (``+enabled: false`` for the project's tests): the bare
+    ``not_null`` is disabled, the one enabling itself runs, so the column is required."""
+    settings = lakehouse(tmp_path)
+    (settings.dbt_project_dir / "dbt_project.yml").write_text(
+        "name: p\ndata_tests:\n  +enabled: false\n"
+    )
+    test = "\n              - not_null:\n                  config: {enabled: true}"
+    (settings.dbt_project_dir / "models" / "t.yml").write_text(CONTRACT.format(test=test))
+    assert load_contracts(settings)["t"].required == ("n",)
