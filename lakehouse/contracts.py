@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -413,14 +413,53 @@ def _policies(meta: Mapping[str, Any], where: str) -> None:
         raise ContractShape(f"{where}: meta.skip_lines is {skip!r}, not a count of lines")
 
 
+#: The dbt-duckdb plugin serving bronze tables to dbt (``transform/dbt_plugin.py``, its alias
+#: in ``profiles.yml``): a source table whose meta names it reads ``dados/bronze/<identifier>``
+#: (``dados/ops`` with ``meta: {folder: ops}``), whatever the source's name.
+PLUGIN = "lakehouse_bronze"
+
+
+def _declares_bronze(named: bool, meta: Mapping[str, Any]) -> bool:
+    """Whether a source table (its meta merged as dbt merges it) is a bronze table's
+    declaration: one the plugin serves from bronze (any source's, ``meta: {plugin:
+    lakehouse_bronze}``, no ``folder`` or ``folder: bronze``), or one of the source named
+    ``bronze`` that names no plugin (another plugin's, or the plugin's ``ops`` folder, reads
+    no bronze table)."""
+    plugin = meta.get("plugin")
+    if plugin is None:
+        return named
+    return bool(plugin == PLUGIN and meta.get("folder", "bronze") == "bronze")
+
+
+def _source_contracts(
+    source: Mapping[str, Any], source_file: str, test_config: Mapping[str, Any] | None
+) -> Iterator[Contract]:
+    """The bronze contracts one source declares (:func:`_declares_bronze`)."""
+    named = source.get("name") == SOURCE_NAME
+    if not named and PLUGIN not in repr(source):
+        return  # neither the bronze source nor one the plugin may serve
+    label = f"source {source.get('name')!r}"
+    source_meta = _meta(source, label)
+    for i, table in enumerate(_listed(source, "tables", label)):
+        if not isinstance(table, Mapping):
+            raise ContractShape(f"{label}: tables[{i}] is not a mapping")
+        meta = {**source_meta, **_meta(table, f"table {table.get('name')!r}")}
+        if _declares_bronze(named, meta) and (
+            contract := _contract(table, source_file, source_meta, test_config)
+        ):
+            yield contract
+
+
 def parse_sources(
     documents: Iterable[tuple[str, Any]], test_config: Mapping[str, Any] | None = None
 ) -> dict[str, Contract]:
-    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source,
-    its tests judged over the project's test config (:func:`_test_config`). Raises
+    """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source's
+    tables and those the plugin serves from bronze (:func:`_declares_bronze`), their tests
+    judged over the project's test config (:func:`_test_config`). Raises
     :class:`ContractShape` where a document's bronze source is not shaped as dbt's
     (``sources:`` or ``tables:`` not a list included)."""
     contracts: dict[str, Contract] = {}
+    declared_by: dict[str, str] = {}  # a table → the source declaring it
     for source_file, doc in documents:
         if not isinstance(doc, Mapping):
             continue
@@ -428,19 +467,23 @@ def parse_sources(
         if isinstance(sources, Mapping) and sources.get("name") == SOURCE_NAME:
             raise ContractShape("sources is a mapping, not a list")
         for source in sources if isinstance(sources, list) else ():
-            if not isinstance(source, Mapping) or source.get("name") != SOURCE_NAME:
+            if not isinstance(source, Mapping):
                 continue
-            source_meta = _meta(source, f"source {SOURCE_NAME!r}")
-            for i, table in enumerate(_listed(source, "tables", f"source {SOURCE_NAME!r}")):
-                if not isinstance(table, Mapping):
-                    raise ContractShape(f"source {SOURCE_NAME!r}: tables[{i}] is not a mapping")
-                if contract := _contract(table, source_file, source_meta, test_config):
-                    if contract.table in contracts:
-                        raise ContractShape(
-                            f"table {contract.table!r} is declared twice in source "
-                            f"{SOURCE_NAME!r} (dbt refuses a project declaring it twice)"
-                        )
-                    contracts[contract.table] = contract
+            label = f"source {source.get('name')!r}"
+            for contract in _source_contracts(source, source_file, test_config):
+                first = declared_by.get(contract.table)
+                if first == label:
+                    raise ContractShape(
+                        f"table {contract.table!r} is declared twice in {label} (dbt refuses"
+                        " a project declaring it twice)"
+                    )
+                if first is not None:
+                    raise ContractShape(
+                        f"table {contract.table!r} is declared twice, in {first} and {label},"
+                        f" both read as bronze {contract.table!r} (which declaration is meant?)"
+                    )
+                contracts[contract.table] = contract
+                declared_by[contract.table] = label
     return contracts
 
 
