@@ -2211,10 +2211,15 @@ DECODED_BATCH_BYTES = 64 * 1024**2
 _DICTIONARY_READ = (pa.binary(), pa.large_binary(), pa.string(), pa.large_string())
 
 
-def _flat_text_columns(file: pq.ParquetFile) -> list[str]:
-    """The top-level text or bytes columns pyarrow reads decoded (not as a dictionary)."""
-    leaves = {file.schema.column(i).path for i in range(len(file.schema))}
-    return [f.name for f in file.schema_arrow if f.type in _DICTIONARY_READ and f.name in leaves]
+def _flat_text_columns(file: pq.ParquetFile) -> dict[str, int]:
+    """The top-level text or bytes columns pyarrow reads decoded (not as a dictionary), each
+    with its leaf's index in the file's Parquet schema."""
+    leaves = {file.schema.column(i).path: i for i in range(len(file.schema))}
+    return {
+        f.name: leaves[f.name]
+        for f in file.schema_arrow
+        if f.type in _DICTIONARY_READ and f.name in leaves
+    }
 
 
 def expanding_columns(file: pq.ParquetFile, batch_rows: int, source: Any) -> list[str]:
@@ -2222,26 +2227,45 @@ def expanding_columns(file: pq.ParquetFile, batch_rows: int, source: Any) -> lis
     :data:`DECODED_BATCH_BYTES` in a batch of ``batch_rows`` records: in a row group, its rows
     (at most ``batch_rows``) times the longest value of each such column's dictionary, summed.
     Each row group's dictionaries are read with its first record (a column chunk holds at most
-    one dictionary page, first), not decoded per record; a column chunk without one decodes to
-    no more than its pages' bytes. No column chunk's metadata is looked at (pyarrow aborts the
-    process on one it cannot describe, where its reader raises: :func:`footer_refusal`)."""
+    one dictionary page, first), not decoded per record; a column chunk without one (plain
+    pages: pyarrow would hash them into a dictionary) decodes to no more than its pages' bytes
+    and is not counted. A column chunk's metadata is looked at only once its first record was
+    read (pyarrow aborts the process on one it cannot describe, where its reader raises:
+    :func:`footer_refusal`)."""
     columns = _flat_text_columns(file)
     if not columns:
         return []
     meta = file.metadata
-    first = open_file(source, metadata=meta, read_dictionary=columns)
+    first = open_file(source, metadata=meta, read_dictionary=list(columns))
     found: set[str] = set()
     for g in range(meta.num_row_groups):
-        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=columns), None)
+        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=list(columns)), None)
         if batch is None:
             continue
+        group = meta.row_group(g)
         longest = {
-            n: pc.max(pc.binary_length(batch.column(n).dictionary)).as_py() or 0 for n in columns
+            n: _dictionary_longest(batch.column(n).dictionary, group.column(i), group.num_rows)
+            for n, i in columns.items()
         }
-        rows = min(batch_rows, meta.row_group(g).num_rows)
+        rows = min(batch_rows, group.num_rows)
         if rows * sum(longest.values()) > DECODED_BATCH_BYTES:
             found.update(n for n, size in longest.items() if size)
     return [n for n in columns if n in found]
+
+
+def _dictionary_longest(dictionary: pa.Array, chunk: Any, rows: int) -> int:
+    """The longest value of a column chunk's ``dictionary`` when its records could decode to
+    far more than its pages hold (0: they cannot): a dictionary page, and the records times that
+    value more than 4 times the bytes of the chunk's other pages past its indices (a chunk
+    whose dictionary fell back to plain pages, long distinct texts, is read as it is: read as
+    a dictionary, pyarrow would hash every plain value into it)."""
+    if not chunk.has_dictionary_page:
+        return 0
+    lengths = pc.binary_length(dictionary)
+    longest = int(pc.max(lengths).as_py() or 0)
+    held = int(pc.sum(lengths).as_py() or 0) + 4 * len(dictionary) + 4 * rows
+    plain = max(0, int(chunk.total_uncompressed_size) - held)
+    return longest if rows * longest > 4 * plain else 0
 
 
 def _row_bytes(values: pa.Array) -> pa.Array | None:
