@@ -153,9 +153,10 @@ def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
                 break
             if not after:
                 raise BodyError(dialect.JSON_ARRAY_CUT)
-            if after != b",":
+            if after != b",":  # msgspec's words and byte, as the small file's and the loader's
+                at = reader.at + reader.pos - 1
                 raise BodyError(
-                    f"JSON is malformed: {after!r} after an array element, not ',' or ']'",
+                    f"JSON is malformed: expected ',' or ']' (byte {at})",
                     row=index - 1,
                     unit="record",
                 )

@@ -1616,7 +1616,31 @@ def _json_reading_refusal(path: Path, kind: Kind, refused: FileRejected) -> File
     ``[\f]``), which is no JSON."""
     if refused.kind == "empty":
         refused = _stray_blank(path, kind) or refused
+    if kind != "ndjson" and refused.reason == _NOT_OBJECTS:  # [..] then [..]: DuckDB reads on
+        after = _text_after_array(path)
+        refused = FileRejected("unparseable", after) if after is not None else refused
     return _not_utf8(path, refused, json=True)
+
+
+_NOT_OBJECTS = "top-level JSON values must be objects (one record each)"
+
+
+def _text_after_array(path: Path) -> str | None:
+    """Why a ``.json`` array followed by more JSON text (``[{...}]`` then ``[]``, which DuckDB
+    reads as two arrays) is refused, in the API's words (``dialect.json_after_array``), or
+    None for any other file. The refusal's path only (msgspec parses the whole file)."""
+    with path.open("rb") as f:
+        if f.read(_PEEK_BYTES).lstrip(_BLANKS)[:1] != b"[":
+            return None
+        f.seek(0)
+        with _whole(f) as whole, memoryview(whole) as view:
+            try:
+                msgspec.json.decode(view, type=msgspec.Raw)
+            except (msgspec.DecodeError, RecursionError) as exc:
+                end = dialect.json_value_end(str(exc))
+                if end is not None:
+                    return dialect.json_after_array(whole[end : end + 16])
+    return None
 
 
 def _empty_json_array(path: Path) -> bool:

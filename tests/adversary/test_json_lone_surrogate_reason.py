@@ -74,3 +74,34 @@ def test_a_pair_cut_by_the_reader_s_block_is_no_lone_surrogate() -> None:
     assert dialect.lone_surrogate_escape(b'{"s": "\\ud83d\\ude00"}') is None
     assert dialect.lone_surrogate_escape(b'{"s": "\\\\ud800"}') is None  # an escaped backslash
     assert dialect.lone_surrogate_escape(b'{"s": "\\\\\\ud800"}') == "\\ud800"
+
+
+def test_a_form_feed_after_an_element_of_a_big_array_same_words(one_lakehouse: Settings) -> None:
+    """Past ``api_max_body_bytes`` the API reads a ``.json`` a record at a time: a form feed
+    after an element is refused in msgspec's words and byte, as the loader and the API's
+    small-file path say it (*before:* the API said "b'\\x0c' after an array element", a Python
+    bytes repr; revx 03, LOW)."""
+    filler = [json.dumps({"id": i, "s": "x" * 80}) for i in range(170_000)]  # ~17 MiB
+    data = ("[\n" + ",\n".join(filler)).encode() + b"\x0c\n]\n"
+    outcome = run(one_lakehouse, [("t", "big.json", data)], rows=False)["t"]
+    words = f"JSON is malformed: expected ',' or ']' (byte {len(data) - 4})"
+    assert outcome.api_status == 400 and outcome.refused is not None, outcome.api_detail
+    assert words in str(outcome.api_detail) and words in outcome.refused["reason"], (
+        outcome.api_detail,
+        outcome.refused["reason"],
+    )
+
+
+@pytest.mark.parametrize("after", [b"[]", b'[{"id": 2}]', b"{}"])
+def test_text_after_an_array_same_words(one_lakehouse: Settings, after: bytes) -> None:
+    """A ``.json`` array followed by another JSON text is refused by both as text after the
+    array (*before:* the loader said "top-level JSON values must be objects" for ``[]`` after
+    it, reading two arrays; revx 03, LOW)."""
+    data = b'[{"id": 1}]\n' + after + b"\n"
+    outcome = run(one_lakehouse, [("t", "two.json", data)], rows=False)["t"]
+    assert outcome.api_status == 400 and outcome.refused is not None, outcome.api_detail
+    words = dialect.json_after_array(after + b"\n")
+    assert words in str(outcome.api_detail) and words in outcome.refused["reason"], (
+        outcome.api_detail,
+        outcome.refused["reason"],
+    )
