@@ -42,6 +42,8 @@ URL = "/v1/tables/edges/records"
         (b"\xff\xfe[\x00{\x00}\x00]\x00", 400, "UTF-16 JSON"),
         (b'[{"": 1}]', 422, "a blank key"),
         (b'[{"a": 1}, {"A": 2}]', 422, "keys equal but for case"),
+        # NFC and NFD keys print the same: twins as case twins are (session 14, revl 12)
+        (b'[{"\\u00e9": 1, "e\\u0301": 2}]', 422, "keys equal but for normalization"),
         (b'[{"_batch_id": 1}]', 422, "a bronze column"),
         (b'[{"a\\u0000b": 1}]', 422, "a control character in a key"),
         (b'[{"x": 1}] [{"y": 2}]', 400, "two documents"),
@@ -70,7 +72,6 @@ def test_fate_of_edge_values(
         (b'[{"x": "\\ud834\\udd1e"}]', b"\\ud834\\udd1e"),  # a valid surrogate pair
         (b'[{"x": "\\u0000"}]', b"\\u0000"),  # NUL in a string is a character like any
         (b'[{"x": "1234567890123456789012345"}]', b"1234567890123456789012345"),  # a string
-        (b'[{"\\u00e9": 1, "e\\u0301": 2}]', b"e\\u0301"),  # NFC and NFD keys differ
         # numbers keep every digit: the loader stores them as decimals or text as written
         (b'[{"x": 1e999}]', b"1e999"),
         (b'[{"x": 9223372036854775808}]', b"9223372036854775808"),
