@@ -923,12 +923,18 @@ class Loader:
             file, start = self._settle(arrival, summary, bronze, seen)
             stream = skip_rows(same_file(typed.batches, file), start)
             held: list[pa.RecordBatch] = []  # a small file is held whole, then buffered
-            rows = 0
+            rows = held_bytes = 0
             if start == 0 and is_small(file, source):
                 for batch in stream:
                     held.append(batch)
                     rows += batch.num_rows
-                    if rows > self.settings.chunk_rows:
+                    held_bytes += batch.nbytes
+                    # a small file of many records, or of few bytes holding many (a Parquet
+                    # dictionary's long values, one copy per record), streams
+                    if (
+                        rows > self.settings.chunk_rows
+                        or held_bytes > self.settings.batch_max_bytes
+                    ):
                         break
                 else:
                     for batch in held:
