@@ -124,7 +124,7 @@ def test_json_values_are_counted_as_rescue_writes_them(values: list[object], asc
 
 _LOAD = textwrap.dedent(
     """
-    import json, os, resource, sys
+    import json, os, re, resource, sys
     from pathlib import Path
     resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]),) * 2)
     sys.path.insert(0, sys.argv[4])
@@ -135,8 +135,11 @@ _LOAD = textwrap.dedent(
     first = run(settings, [("t", "a.parquet", big.with_name("a.parquet").read_bytes())])
     assert first["t"].refused is None, first["t"].refused
     outcome = run(settings, [("t", "b.parquet", big.read_bytes())], rows=False)["t"]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    vm = [line for line in open("/proc/self/status") if line.startswith("VmPeak")]
+    # this process image's peak resident size: VmHWM, not ru_maxrss, which survives exec and
+    # counts the forking test process (an xdist worker's GBs)
+    status = open("/proc/self/status").read()
+    peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1])
+    vm = [line for line in status.splitlines() if line.startswith("VmPeak")]
     print(json.dumps({"api": [outcome.api_status, outcome.api_detail],
                       "refused": outcome.refused, "peak_kib": peak, "vm": vm}))
     """
