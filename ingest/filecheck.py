@@ -956,6 +956,8 @@ def _batches(pf: Any, batch_rows: int, path: Path) -> Iterator[pa.RecordBatch]:
     while True:
         try:
             batch = next(batches, None)
+        except parquet.TooLarge as exc:
+            raise FileError(str(exc), 413) from exc
         except pa.ArrowException as exc:
             large = parquet.batch_too_large(exc, pf, rows, batch_rows)
             if large is not None:

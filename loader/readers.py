@@ -2208,6 +2208,8 @@ def _parquet_batches(
     while True:
         try:
             batch = next(batches, None)
+        except parquet.TooLarge as exc:
+            raise FileRejected("too_large", str(exc)) from exc
         except (pa.ArrowException, OSError) as exc:
             large = parquet.batch_too_large(exc, file, rows, batch_rows)
             if large is not None:
