@@ -435,6 +435,7 @@ def _source_contracts(
     source: Mapping[str, Any], source_file: str, test_config: Mapping[str, Any] | None
 ) -> Iterator[Contract]:
     """The bronze contracts one source declares (:func:`_declares_bronze`)."""
+    _no_jinja(source.get("name"), "a source's name")  # it may render to 'bronze'
     named = source.get("name") == SOURCE_NAME
     if not named and PLUGIN not in repr(source):
         return  # neither the bronze source nor one the plugin may serve
@@ -444,6 +445,8 @@ def _source_contracts(
         if not isinstance(table, Mapping):
             raise ContractShape(f"{label}: tables[{i}] is not a mapping")
         meta = {**source_meta, **_meta(table, f"table {table.get('name')!r}")}
+        for key in ("plugin", "folder"):  # which folder dbt reads the table from
+            _no_jinja(meta.get(key), f"{label}, table {table.get('name')!r}: meta.{key}")
         if _declares_bronze(named, meta) and (
             contract := _contract(table, source_file, source_meta, test_config)
         ):

@@ -80,3 +80,19 @@ def test_jinja_the_contract_does_not_read_is_dbts() -> None:
     }
     doc = {"sources": [{"name": "bronze", "tables": [table]}]}
     assert parse_sources([("s.yml", doc)])["t"].columns[0].name == "n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"name": "{{ 'bron' ~ 'ze' }}"},
+        {"name": "bronze", "meta": {"plugin": JINJA}},
+        {"name": "shop", "meta": {"plugin": "lakehouse_bronze", "folder": JINJA}},
+    ],
+)
+def test_jinja_deciding_whether_a_source_is_bronze_is_refused(source: dict[str, Any]) -> None:
+    """A source's name, or the plugin and folder its tables are read through, decide whether
+    its tables are bronze's: Jinja there is refused, not taken for another source's."""
+    doc = {"sources": [{**source, "tables": [{"name": "t"}]}]}
+    with pytest.raises(ContractShape, match="holds Jinja"):
+        parse_sources([("s.yml", doc)])
