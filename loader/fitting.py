@@ -653,6 +653,15 @@ class NeedLiterals(ReadAgain):
         super().__init__(why, exact=True)
 
 
+def _shown(plan: ColumnPlan) -> str:
+    """The type a value does not fit, as the reason names it: a nested column's rule
+    (``OBJECT``, ``UNFIT``) is no type, so the table's own (``struct<a: int64>``,
+    ``list<item: int64>``), as the API names it (``contracts.as_loaded``)."""
+    if plan.data_type in (OBJECT, UNFIT) and plan.stored != _STRING:
+        return str(plan.stored)
+    return plan.data_type
+
+
 class Mismatch(Exception):
     """A value does not fit its column's declared or existing type (``quarantine``)."""
 
@@ -817,7 +826,7 @@ class Typer:
             typed, wrong = text, None
         if self.policy == "quarantine" or plan.name in self._unrescued:
             why = parquet.no_text_reason(values, first)
-            raise Mismatch(plan.name, plan.data_type, why, self.rows + first)
+            raise Mismatch(plan.name, _shown(plan), why, self.rows + first)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
 
@@ -862,7 +871,7 @@ class Typer:
                 if not self.literal_numbers:  # the reason names the number as sent, not as
                     _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
                 value = json_text(pa.array([value], _STRING))[0].as_py()
-            raise Mismatch(plan.name, plan.data_type, value, self.rows + row)
+            raise Mismatch(plan.name, _shown(plan), value, self.rows + row)
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong
         if final and values is not None:
@@ -1269,7 +1278,7 @@ def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | N
     try:
         return parquet.texts_and_gaps(values)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
-        raise Mismatch(plan.name, plan.data_type, f"<{values.type}>", -1) from exc
+        raise Mismatch(plan.name, _shown(plan), f"<{values.type}>", -1) from exc
 
 
 def plan_columns(
