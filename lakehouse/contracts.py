@@ -431,6 +431,16 @@ def _declares_bronze(named: bool, meta: Mapping[str, Any]) -> bool:
     return bool(plugin == PLUGIN and meta.get("folder", "bronze") == "bronze")
 
 
+def _enabled(node: Mapping[str, Any], where: str) -> bool:
+    """A source's or table's ``config: {enabled: ...}`` (dbt 1.11: a disabled one is not in
+    the manifest's sources, its tests disabled); :class:`ContractShape` when not true/false
+    (dbt refuses ``"{{ false }}"``, rendered to the string ``'False'``)."""
+    enabled = _mapping(node.get("config"), f"{where}: config").get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ContractShape(f"{where}: config.enabled is {enabled!r}, not true or false")
+    return enabled
+
+
 def _source_contracts(
     source: Mapping[str, Any], source_file: str, test_config: Mapping[str, Any] | None
 ) -> Iterator[Contract]:
@@ -441,9 +451,13 @@ def _source_contracts(
         return  # neither the bronze source nor one the plugin may serve
     label = f"source {source.get('name')!r}"
     source_meta = _meta(source, label)
+    if not _enabled(source, label):
+        return  # dbt disables its every table: they declare nothing to dbt
     for i, table in enumerate(_listed(source, "tables", label)):
         if not isinstance(table, Mapping):
             raise ContractShape(f"{label}: tables[{i}] is not a mapping")
+        if not _enabled(table, f"{label}, table {table.get('name')!r}"):
+            continue
         meta = {**source_meta, **_meta(table, f"table {table.get('name')!r}")}
         for key in ("plugin", "folder"):  # which folder dbt reads the table from
             _no_jinja(meta.get(key), f"{label}, table {table.get('name')!r}: meta.{key}")
