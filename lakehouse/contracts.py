@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import fnmatch
+import functools
 import logging
 import os
 import re
@@ -279,6 +280,7 @@ def _contract(
         )
         data_type = str(col.get("data_type") or "") or None
         _check_decimal(data_type, f"{where}: column {col['name']!r}")
+        _check_duckdb_reads(data_type, f"{where}: column {col['name']!r}")
         if data_type is not None and normalize_type(data_type) in NESTED_RULES:
             # "object"/"unfit" name no DuckDB type (kept as text, as any such name): quoted, as a
             # user type's name, so it is never taken for the rule of a nested column the table
@@ -395,6 +397,47 @@ def _check_decimal(data_type: str | None, where: str) -> None:
         f"{where} is declared {data_type!r}: no table holds that DECIMAL, {why} (DuckDB's and "
         "Delta's limits)"
     )
+
+
+def _check_duckdb_reads(data_type: str | None, where: str) -> None:
+    """:class:`ContractShape` for a ``data_type`` DuckDB refuses as a type: its parser
+    (``bigint not null``, ``integer unsigned``, ``int primary key``, ``big int``, ``int(11)``,
+    ``timestamp(12)``: a constraint or another database's word written into the type) or its
+    binder (``float(54)``, ``tinyint(1)``, ``timestamptz(3)``). Kept as text, the declared type
+    vanished without a word. A name DuckDB does not know (``money``: its catalog's error) is
+    a type name not in the table, kept as text, as documented."""
+    if not data_type:
+        return
+    words = duckdb_refusal(data_type)
+    if words is not None:
+        raise ContractShape(
+            f"{where} is declared {data_type!r}, which DuckDB does not read as a type ({words}):"
+            " write the type alone (a constraint such as not null goes under constraints: or"
+            " data_tests:)"
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def duckdb_refusal(data_type: str) -> str | None:
+    """DuckDB's words refusing ``data_type`` as a type (its parser's or binder's error), or
+    None when it reads it, or knows no type of that name (a catalog error). Asked of a
+    database of its own, with no access to files, one statement only (a ``;`` in the text is
+    refused, never run)."""
+    import duckdb
+
+    con = duckdb.connect(config={"enable_external_access": False})
+    try:
+        sql = f"select typeof(cast(NULL as {data_type})) t"
+        if len(con.extract_statements(sql)) != 1:
+            return "it is not one type"
+        con.sql(sql).to_arrow_table()
+    except duckdb.CatalogException:
+        return None
+    except (duckdb.ParserException, duckdb.BinderException) as exc:
+        return str(exc).splitlines()[0]
+    finally:
+        con.close()
+    return None
 
 
 def _policies(meta: Mapping[str, Any], where: str) -> None:

@@ -955,7 +955,7 @@ _DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 def type_name(data_type: str) -> str:
     """A DuckDB type in one spelling: ``int8`` → ``BIGINT``, ``numeric(12, 2)`` →
     ``DECIMAL(12,2)``, ``timestamp with time zone`` → ``TIMESTAMPTZ``, ``varchar(20)`` →
-    ``VARCHAR``."""
+    ``VARCHAR``, ``timestamp(3)`` → ``TIMESTAMP_MS`` (as DuckDB reads it; kept as text)."""
     text = re.sub(r"\s+", " ", data_type.strip().upper())
     match = re.fullmatch(r"(NUMERIC|DECIMAL|DEC)\s*(\(.*\))?", text)
     if match:
@@ -965,8 +965,25 @@ def type_name(data_type: str) -> str:
     match = re.fullmatch(r"FLOAT\s*\(\s*(\d+)\s*\)", text)
     if match:  # SQL's float(p), p bits of mantissa: DuckDB's DOUBLE past 24 (float(53))
         return "DOUBLE" if int(match[1]) > 24 else "FLOAT"
+    match = re.fullmatch(r"(?:TIMESTAMP|DATETIME) ?\( ?(\d+) ?\)( WITHOUT TIME ZONE)?", text)
+    if match:  # SQL's timestamp(p), p decimals of a second: DuckDB's type by p
+        return _TIMESTAMP_PRECISION.get(int(match[1]), "TIMESTAMP_NS")
     base = re.sub(r"\s*\(.*\)\s*$", "", text)
     return TYPE_ALIASES.get(base, base)
+
+
+#: DuckDB's type of ``timestamp(p)`` (and ``datetime(p)``) by ``p`` (past 6: ``TIMESTAMP_NS``;
+#: past 9 DuckDB refuses it, a misshapen contract). Only ``TIMESTAMP`` is a rule of the table:
+#: ``TIMESTAMP_S``/``_MS``/``_NS`` are kept as text, as ``timestamp_ms`` spelled so is.
+_TIMESTAMP_PRECISION = {
+    0: "TIMESTAMP_S",
+    1: "TIMESTAMP_MS",
+    2: "TIMESTAMP_MS",
+    3: "TIMESTAMP_MS",
+    4: "TIMESTAMP",
+    5: "TIMESTAMP",
+    6: "TIMESTAMP",
+}
 
 
 def base_type(data_type: str) -> str:
