@@ -47,6 +47,8 @@ def _duckdb_type(spelling: str) -> str:
         ("float(54)", "precision for type float must be less than 54 bits"),
         ("tinyint(1)", 'Type "tinyint" does not take any type parameters'),
         ("int)) t; select 1 --", "it is not one type"),
+        # more than a type: bound, never run (run, error() would raise from contract reading)
+        ("int)) t, error('boom') x, typeof(cast(NULL as int", "it is not one type"),
     ],
 )
 def test_a_type_duckdb_refuses_is_a_misshapen_contract(
