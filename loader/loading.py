@@ -412,6 +412,10 @@ class Loader:
         self._pending: dict[Path, int] = {}
         self._pending_lock = threading.Lock()
         self._duplicates: list[LandingFile] = []  # same content twice in one call
+        #: batch id → why its file was quarantined, or held, in this call: a copy of the same
+        #: content seen in the call takes the same outcome (never "already in bronze")
+        self._refused: dict[str, FileRejected] = {}
+        self._held_ids: dict[str, str] = {}
         self._rows: dict[str, int] = {}  # batch id → rows read, until its commit
         self._rescued: dict[str, int] = {}  # batch id → values rescued, until its commit
         #: batch id → the panic its last write met, and how many times in a row
@@ -673,6 +677,18 @@ class Loader:
         except ContractsUnreadable as exc:
             return self._hold(summary, table, paths, str(exc))
         bronze = self._bronze(table)
+        try:
+            self._load_arrivals(summary, bronze, table, paths)
+            self._settle_duplicates(summary, bronze, table)
+        finally:
+            self._duplicates.clear()
+            self._refused.clear()
+            self._held_ids.clear()
+        return summary
+
+    def _load_arrivals(
+        self, summary: LoadSummary, bronze: Bronze, table: str, paths: list[Path]
+    ) -> None:
         bronze.refresh()
         bronze.moved = False  # the watermarks below are read from this version
         target = bronze.schema()
@@ -695,6 +711,7 @@ class Loader:
                 if isinstance(exc, FileRejected):
                     self._reject(summary, bronze, file, exc, partial)
                 elif isinstance(exc, _Held):
+                    self._held_ids[file.batch_id] = str(exc)
                     self._hold(summary, table, [arrival.path], str(exc))
                 else:
                     if isinstance(exc, FileChanging):  # read whole at the next pass, as it is then
@@ -705,10 +722,27 @@ class Loader:
                 continue  # loaded before, twice in this call, or changed while hashed
         if pending.batches:
             self._commit(summary, bronze, pending)
+
+    def _settle_duplicates(self, summary: LoadSummary, bronze: Bronze, table: str) -> None:
+        """The outcome of each file whose content another file of this call had (same
+        batch id): that file's. Its rows in bronze: already in bronze, archived; it was
+        quarantined: quarantined with the same reason; held: held; else (left for the next
+        pass) left in the landing zone, for the next pass to decide."""
+        bronze.refresh()
         for file in self._duplicates:
-            landing.retire(self.settings, file)
-        self._duplicates.clear()
-        return summary
+            refused = self._refused.get(file.batch_id)
+            if refused is not None:
+                self._reject(summary, bronze, file, refused, set())
+            elif bronze.watermark(file.batch_id) == COMPLETE:
+                self._skip(summary, file, retire=True)
+            elif file.batch_id in self._held_ids:
+                self._hold(summary, table, [file.path], self._held_ids[file.batch_id])
+            else:
+                log.info(
+                    "%s/%s is left for the next pass: a file of the same content is",
+                    file.table,
+                    file.name,
+                )
 
     def _failed(self, summary: LoadSummary, table: str, paths: list[Path], exc: Exception) -> None:
         """A pass's load of ``table`` raised ``exc`` (not the files' fault: bronze unreadable,
@@ -808,8 +842,7 @@ class Loader:
     ) -> int | None:
         """The row an identified file's reading starts at (its rows committed before), or
         None when it is not read: seen already in this call, or loaded before."""
-        if file.batch_id in seen:
-            self._skip(summary, file, retire=False)  # the same content twice in one batch
+        if file.batch_id in seen:  # the same content twice in one call: its outcome at the end
             self._duplicates.append(file)
             return None
         seen.add(file.batch_id)
@@ -1452,6 +1485,7 @@ class Loader:
         except (landing.Replaced, FileNotFoundError):
             log.info("%s/%s was replaced while read: left for the next pass", file.table, file.name)
             return
+        self._refused[file.batch_id] = exc  # a copy of it in this call is refused so too
         try:
             # a name that is not UTF-8 (refused so) as text, its bytes escaped: b'caf\xe9.csv'
             # is 'caf\\xe9.csv' (the ledger holds text; the sidecar keeps the name for a replay)

@@ -59,6 +59,46 @@ def test_same_content_under_another_name_loads_once(settings: Settings) -> None:
     ]
 
 
+@pytest.mark.usefixtures("hashed")
+@pytest.mark.parametrize("good_too", [False, True])
+def test_a_copy_of_a_file_quarantined_in_the_same_call_is_quarantined_too(
+    settings: Settings, good_too: bool
+) -> None:
+    """Two files of one refused content in one pass: both quarantined with the same reason;
+    neither is "already in bronze" (its rows are in no table), none archived (fixc s14)."""
+    bad = "id,name\n1\n"  # a short row: column_count
+    drop(settings, "t", "a.csv", bad)
+    drop(settings, "t", "b.csv", bad)
+    if good_too:
+        drop(settings, "t", "c.csv", csv_rows(2))
+
+    summary = Loader(settings).load_pending()
+
+    assert summary.skipped == []
+    assert sorted(q.file for q in summary.quarantined) == ["a.csv", "b.csv"]
+    assert len({(q.batch_id, q.kind, q.reason) for q in summary.quarantined}) == 1
+    assert summary.quarantined[0].kind == "column_count"
+    assert not (settings.archive_dir / "t").exists() or sorted(
+        p.name for p in (settings.archive_dir / "t").iterdir()
+    ) == (["c.csv"] if good_too else [])
+    folder = settings.quarantine_dir / "t"
+    for name in ("a.csv", "b.csv"):
+        sidecar = json.loads((folder / f"{name}.error.json").read_text())
+        assert sidecar["file"] == name and sidecar["kind"] == "column_count"
+        assert (folder / name).read_text() == bad
+    if good_too:
+        assert bronze(settings, "t").num_rows == 2
+    out = io.StringIO()
+    print_summary(summary, Console(file=out, width=200))
+    assert "0 already in bronze" in out.getvalue()
+    batch = Ledger(settings.ledger_file).get_batch(summary.quarantined[0].batch_id)
+    assert batch is not None and batch.state == "quarantined"
+
+    drop(settings, "t", "d.csv", bad)  # a later copy: read again, refused again
+    again = Loader(settings).load_pending()
+    assert again.skipped == [] and [q.file for q in again.quarantined] == ["d.csv"]
+
+
 def test_api_named_twins_both_load(settings: Settings) -> None:
     one, two = "bat_" + "1" * 32, "bat_" + "2" * 32
     drop(settings, "t", f"{one}.ndjson", '{"x": 1}\n')

@@ -117,3 +117,33 @@ def test_files_present_at_start_are_picked_up(
             standby.thread.join(timeout=20)
     assert run.error is None
     assert standby is not None and not standby.thread.is_alive() and standby.error is None
+
+
+def test_a_copy_of_a_file_quarantined_in_the_same_pass_is_quarantined_too(
+    settings: Settings,
+) -> None:
+    """A running loader takes both copies of a refused content in one pass (there at its
+    start): both are quarantined, neither archived as "already in bronze" (fixc s14)."""
+    bad = "id,name\n1\n"  # a short row: column_count
+    drop(settings, "t", "a.csv", bad)
+    drop(settings, "t", "b.csv", bad)
+    run = Running(Loader(settings))
+    run.thread.start()
+    try:
+        folder = settings.quarantine_dir / "t"
+        wait_for(
+            lambda: (
+                folder.is_dir()
+                and sorted(p.name for p in folder.iterdir())
+                == ["a.csv", "a.csv.error.json", "b.csv", "b.csv.error.json"]
+            ),
+            WAIT_S,
+            "both copies quarantined",
+        )
+    finally:
+        run.stop.set()
+        run.thread.join(timeout=20)
+    assert not run.thread.is_alive() and run.error is None
+    assert not (settings.archive_dir / "t").exists() or not any(
+        (settings.archive_dir / "t").iterdir()
+    )
