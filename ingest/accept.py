@@ -60,11 +60,16 @@ def contract_for(context: AppContext, table: str) -> Contract | None:
 async def as_loaded(context: AppContext, table: str, contract: Contract | None) -> Contract | None:
     """``contract`` with the columns bronze already has judged as the loader judges them
     (``contracts.as_loaded``: the table's type, when a later declaration differs from it);
-    the table's log is read (cached) in a worker thread."""
-    if contract is None or not any(c.data_type for c in contract.columns):
+    the table's log is read (cached) in a worker thread. Under ``on_mismatch: quarantine``
+    the columns it has that the contract does not declare too (``contracts.with_table_columns``:
+    the loader refuses the file at a value that does not fit them, so the API refuses it)."""
+    policy = (contract.on_mismatch if contract else None) or context.settings.on_mismatch
+    quarantine = policy == "quarantine"
+    if not quarantine and (contract is None or not any(c.data_type for c in contract.columns)):
         return contract
     stored = await run_in_threadpool(context.bronze_names.types, table)
-    return contracts.as_loaded(contract, stored)
+    judged = contracts.as_loaded(contract, stored) if contract is not None else None
+    return contracts.with_table_columns(judged, table, stored) if quarantine else judged
 
 
 def _judged_by_table(errors: list[dict[str, Any]], contract: Contract) -> list[dict[str, Any]]:
@@ -74,6 +79,10 @@ def _judged_by_table(errors: list[dict[str, Any]], contract: Contract) -> list[d
             f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
             " the table was made, does not change its type; the loader stores what fits"
             f" {rule})"
+            if declared
+            else f" (bronze's column {name!r} is {rule}, from an earlier file; the contract"
+            " does not declare it, and under on_mismatch: quarantine the loader refuses a"
+            " value that does not fit it)"
         )
         for name, declared, rule in contract.judged_by_table
     }

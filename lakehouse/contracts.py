@@ -883,6 +883,40 @@ def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract
     return replace(contract, columns=tuple(columns), judged_by_table=tuple(judged))
 
 
+def with_table_columns(
+    contract: Contract | None, table: str, stored: Mapping[str, pa.DataType]
+) -> Contract | None:
+    """Under ``on_mismatch: quarantine``: ``contract`` (None: the table has none) with each
+    column the table has that it does not declare judged by the table's type, as the loader
+    judges it (``parquet.column_rule``; a value that does not fit refuses the file, so the API
+    refuses it too); a text column takes any value and is left out. Each so judged is in
+    ``judged_by_table`` with no declared type (``""``)."""
+    declared = {c.name for c in contract.columns if c.data_type} if contract else set()
+    columns = list(contract.columns) if contract else []
+    judged = list(contract.judged_by_table) if contract else []
+    # a name the contract spells otherwise (but for case) is refused by its own rule
+    named = {dialect.name_key(c.name): c.name for c in columns}
+    for name, typ in stored.items():
+        if name in declared or name in dialect.RESERVED_COLUMNS:
+            continue
+        if named.get(dialect.name_key(name), name) != name:
+            continue
+        rule = parquet.column_rule(typ, None) or parquet.UNFIT
+        if rule == "VARCHAR":
+            continue
+        struct = typ if rule == parquet.OBJECT else None
+        judged.append((name, "", str(typ) if rule in NESTED_RULES else rule))
+        at = next((i for i, c in enumerate(columns) if c.name == name), None)
+        if at is None:
+            columns.append(Column(name, data_type=rule.lower(), struct=struct))
+        else:  # named without a type (a description, not_null): keeps its other settings
+            columns[at] = replace(columns[at], data_type=rule.lower(), struct=struct)
+    if len(judged) == (len(contract.judged_by_table) if contract else 0):
+        return contract
+    base = contract if contract is not None else Contract(table=table, columns=())
+    return replace(base, columns=tuple(columns), judged_by_table=tuple(judged))
+
+
 #: The rules of a nested column the table has (``parquet.OBJECT``, ``parquet.UNFIT``): judged
 #: so by the API whatever type a later contract declares (``ingest.typecheck``).
 NESTED_RULES = frozenset({parquet.OBJECT, parquet.UNFIT})

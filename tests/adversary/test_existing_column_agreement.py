@@ -10,7 +10,7 @@ import io
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from adversary_support import declare, run
+from adversary_support import declare, lakehouse, run
 
 from lakehouse.settings import Settings
 
@@ -40,3 +40,36 @@ def test_the_loader_names_a_struct_columns_type(one_lakehouse: Settings) -> None
     reason = outcome.refused["reason"]
     assert "'x' does not fit struct<a: int64>" in reason, reason
     assert "OBJECT" not in reason, reason
+
+
+def _agree(outcome) -> None:  # type: ignore[no-untyped-def]
+    if outcome.refused is not None:
+        assert outcome.api_status != 202, ("202, then", outcome.refused["reason"])
+    else:
+        assert outcome.api_status == 202, outcome.api_detail
+
+
+def test_an_undeclared_column_under_quarantine_is_refused_by_the_api(
+    one_lakehouse: Settings,
+) -> None:
+    settings = lakehouse(one_lakehouse.root, on_mismatch="quarantine")
+    run(settings, [("t", "a.csv", b"id,c\n1,5\n")], rows=False)
+    outcome = run(settings, [("t", "b.csv", b"id,c\n1,x\n")], rows=False)["t"]
+    _agree(outcome)
+    assert outcome.api_status == 422, outcome.api_detail
+    assert "bronze's column 'c' is BIGINT" in str(outcome.api_detail), outcome.api_detail
+    fits = run(settings, [("t", "c.csv", b"id,c\n2,7\n")], rows=False)["t"]
+    assert fits.api_status == 202, fits.api_detail  # a value that fits is taken
+
+
+def test_an_undeclared_column_under_a_tables_quarantine(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("t", "a.csv", b"id,c\n1,5\n")], rows=False)
+    declare(one_lakehouse, "t", {"id": "bigint"}, "quarantine")
+    _agree(run(one_lakehouse, [("t", "b.ndjson", b'{"id":1,"c":"x"}\n')], rows=False)["t"])
+    _agree(run(one_lakehouse, [("t", "c.parquet", _parquet(pa.array(["x"])))], rows=False)["t"])
+
+
+def test_an_undeclared_column_under_rescue_is_taken_and_rescued(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("t", "a.csv", b"id,c\n1,5\n")], rows=False)
+    outcome = run(one_lakehouse, [("t", "b.csv", b"id,c\n1,x\n")], rows=False)["t"]
+    assert (outcome.api_status, outcome.refused) == (202, None), outcome.api_detail
