@@ -36,7 +36,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, parquet, rescued
+from lakehouse import dialect, nested, parquet, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 
@@ -658,10 +658,12 @@ def _parquet_schema(  # noqa: C901
     contract: Contract | None,
     errors: list[dict[str, Any]],
     written: pa.Schema | None = None,
+    stored: Mapping[str, pa.DataType] | None = None,
 ) -> list[Column]:
     """Check the file's columns (``schema``: as bronze stores them, ``parquet.plain_schema`` of
     the file's ``written`` one) against the contract; return text columns to check by value."""
     text_columns: list[Column] = []
+    stored = stored or {}
     # a Parquet column over a nested one the table has is judged as declared, as the loader's
     # Parquet reading judges it (the nested rules are for JSON and CSV text)
     declared = {n: t for n, t, _ in contract.judged_by_table} if contract else {}
@@ -672,6 +674,11 @@ def _parquet_schema(  # noqa: C901
         errors += _into_bytes(name, (written or schema).field(name).type)
     for column in [c for c in contract.columns if c.name not in of_bytes] if contract else ():
         if column.data_type and dialect.type_name(column.data_type) in NESTED_RULES:
+            if column.name in schema.names and not _nested_kept(
+                schema.field(column.name).type, stored.get(column.name), column.data_type
+            ):  # the loader meets it by each value's text and the nested rule: so here
+                text_columns.append(column)
+                continue
             column = replace(column, data_type=declared[column.name])
         if column.name not in schema.names:
             if column.required:
@@ -706,6 +713,23 @@ def _parquet_schema(  # noqa: C901
             msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
     return text_columns
+
+
+def _nested_kept(typ: pa.DataType, target: pa.DataType | None, rule: str) -> bool:
+    """Whether the loader keeps a Parquet column of type ``typ`` meeting a nested column the
+    table has (``target``: a struct grown by the fields a struct of the file adds, as
+    ``loader.schema`` grows it) as written; else it meets each value's text and ``rule``
+    (``parquet.OBJECT``: a JSON object fitting the struct; ``parquet.UNFIT``: null only)."""
+    if target is None:
+        return True
+    if pa.types.is_struct(target) and pa.types.is_struct(typ):
+        try:
+            grown = nested.merge_struct(target, parquet.without_null(parquet.bronze_type(typ)))
+        except (parquet.TooManyDigits, ValueError, TypeError):
+            grown = target
+        if parquet.type_depth(grown) <= dialect.MAX_TYPE_DEPTH:
+            target = grown
+    return parquet.kept_as_written(typ, target, dialect.type_name(rule))
 
 
 def _into_bytes(name: str, typ: pa.DataType) -> list[dict[str, Any]]:
@@ -876,7 +900,7 @@ def _check_parquet(
         beyond = parquet.int96_refusal(path)
         if beyond is not None:
             raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
-        text_columns = _parquet_schema(schema, contract, errors, restored)
+        text_columns = _parquet_schema(schema, contract, errors, restored, stored)
         rescues = _rescued_by_table(schema, stored, contract) if rescue else []
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows, path):

@@ -73,3 +73,35 @@ def test_an_undeclared_column_under_rescue_is_taken_and_rescued(one_lakehouse: S
     run(one_lakehouse, [("t", "a.csv", b"id,c\n1,5\n")], rows=False)
     outcome = run(one_lakehouse, [("t", "b.csv", b"id,c\n1,x\n")], rows=False)["t"]
     assert (outcome.api_status, outcome.refused) == (202, None), outcome.api_detail
+
+
+def test_a_parquet_string_over_a_struct_column_declared_later(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("t", "a.parquet", _parquet(pa.array([{"a": 1}])))], rows=False)
+    declare(one_lakehouse, "t", {"id": "bigint", "c": "varchar"}, "quarantine")
+    outcome = run(one_lakehouse, [("t", "b.parquet", _parquet(pa.array(["x"])))], rows=False)["t"]
+    _agree(outcome)
+    assert outcome.api_status == 422, outcome.api_detail
+    assert "struct<a: int64>" in str(outcome.api_detail), outcome.api_detail
+
+
+def test_a_parquet_integer_over_a_list_column_declared_later(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("t", "a.parquet", _parquet(pa.array([[1]])))], rows=False)
+    declare(one_lakehouse, "t", {"id": "bigint", "c": "bigint"}, "quarantine")
+    outcome = run(one_lakehouse, [("t", "b.parquet", _parquet(pa.array([1])))], rows=False)["t"]
+    _agree(outcome)
+    assert outcome.api_status == 422, outcome.api_detail
+
+
+def test_parquet_values_a_nested_column_takes_are_taken(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("s", "a.parquet", _parquet(pa.array([{"a": 1}])))], rows=False)
+    run(one_lakehouse, [("l", "a.parquet", _parquet(pa.array([[1]])))], rows=False)
+    declare(one_lakehouse, "s", {"id": "bigint", "c": "varchar"}, "quarantine")
+    for table, values in [
+        ("s", pa.array([{"a": 2, "b": "new"}])),  # a struct: grows the column's fields
+        ("s", pa.array(['{"a": 3}'])),  # a JSON object's text that fits
+        ("s", pa.array([None], pa.string())),
+        ("l", pa.array([[2, 3]])),
+        ("l", pa.array([None], pa.int64())),
+    ]:
+        outcome = run(one_lakehouse, [(table, "b.parquet", _parquet(values))], rows=False)[table]
+        assert (outcome.api_status, outcome.refused) == (202, None), (values, outcome)
