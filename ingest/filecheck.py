@@ -738,6 +738,8 @@ def _into_bytes(name: str, typ: pa.DataType) -> list[dict[str, Any]]:
     is the loader's mismatch at its every value (the column takes bytes only)."""
     if parquet.is_bytes(typ.value_type if pa.types.is_dictionary(typ) else typ):
         return []
+    if pa.types.is_null(typ):  # no value: the loader loads its nulls
+        return []
     msg = f"column type {typ} does not fit bronze's column of bytes (binary)"
     return [record_error(None, name, msg, "type_error")]
 

@@ -105,3 +105,10 @@ def test_parquet_values_a_nested_column_takes_are_taken(one_lakehouse: Settings)
     ]:
         outcome = run(one_lakehouse, [(table, "b.parquet", _parquet(values))], rows=False)[table]
         assert (outcome.api_status, outcome.refused) == (202, None), (values, outcome)
+
+
+def test_a_parquet_column_of_no_value_over_a_bytes_column_loads(one_lakehouse: Settings) -> None:
+    run(one_lakehouse, [("t", "a.parquet", _parquet(pa.array([b"\xff"])))], rows=False)
+    declare(one_lakehouse, "t", {"id": "bigint", "c": "varchar"}, "quarantine")
+    outcome = run(one_lakehouse, [("t", "b.parquet", _parquet(pa.nulls(2)))], rows=False)["t"]
+    assert (outcome.api_status, outcome.refused) == (202, None), outcome
