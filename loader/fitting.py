@@ -665,12 +665,16 @@ def _shown(plan: ColumnPlan) -> str:
 class Mismatch(Exception):
     """A value does not fit its column's declared or existing type (``quarantine``)."""
 
-    def __init__(self, column: str, data_type: str, value: str, row: int) -> None:
+    def __init__(
+        self, column: str, data_type: str, value: str, row: int, *, required: bool = False
+    ) -> None:
         super().__init__(f"value {value!r} of column {column!r} does not fit {data_type}")
         self.column = column
         self.data_type = data_type
         self.value = value
         self.row = row  # 0-based, among the file's records
+        #: Refused as a required column's (never rescued), not by ``on_mismatch: quarantine``
+        self.required = required
 
 
 class Missing(Exception):
@@ -700,13 +704,16 @@ class Typer:
         json_text: bool = False,
         literal_numbers: bool = True,
         required: Collection[str] = (),
+        unrescued: Collection[str] = (),
     ) -> None:
         self.plans = list(plans)
         #: Positions of the columns that must hold a value in every record
         self.required = [i for i, p in enumerate(self.plans) if p.name in required]
-        #: Their names: a value there that does not fit refuses the file under either policy
-        #: (rescued, the row would hold the column null, which the contract says cannot be)
-        self._unrescued = {self.plans[i].name for i in self.required}
+        #: The required columns of a declared type: a value there that does not fit refuses
+        #: the file under either policy, as the API does (rescued, the row would hold the
+        #: column null, which the contract says cannot be). A required column of no declared
+        #: type is rescued: the API does not judge its values by the table's type
+        self._unrescued = set(unrescued)
         self.policy = policy
         self.json = json_text
         self.literal_numbers = literal_numbers
@@ -826,7 +833,8 @@ class Typer:
             typed, wrong = text, None
         if self.policy == "quarantine" or plan.name in self._unrescued:
             why = parquet.no_text_reason(values, first)
-            raise Mismatch(plan.name, _shown(plan), why, self.rows + first)
+            required = self.policy != "quarantine"
+            raise Mismatch(plan.name, _shown(plan), why, self.rows + first, required=required)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
 
@@ -871,7 +879,8 @@ class Typer:
                 if not self.literal_numbers:  # the reason names the number as sent, not as
                     _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
                 value = json_text(pa.array([value], _STRING))[0].as_py()
-            raise Mismatch(plan.name, _shown(plan), value, self.rows + row)
+            required = self.policy != "quarantine"
+            raise Mismatch(plan.name, _shown(plan), value, self.rows + row, required=required)
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong
         if final and values is not None:

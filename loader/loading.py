@@ -1055,7 +1055,9 @@ class Loader:
             with stack:
                 self._check_names(schema.names, target, contract)
                 plans = parquet_plans(schema, existing, declared, written)
-                typer = Typer(plans, policy, required=contract.required)
+                typer = Typer(
+                    plans, policy, required=contract.required, unrescued=_unrescued(contract)
+                )
                 checked = parquet_checked(batches, schema, writer)
                 typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
                 yield _Typed(typer, typed, count, True)
@@ -1134,6 +1136,7 @@ class Loader:
                 json_text=text.json,
                 literal_numbers=text.literal_numbers,
                 required=contract.required,
+                unrescued=_unrescued(contract),
             )
             made = _made_by_inference(inferred, plans, len(window))
             batches = itertools.chain(window, after, read)
@@ -1224,9 +1227,14 @@ class Loader:
                         f"the table's {exc.data_type}"
                     )
                 else:
+                    why = (
+                        "a required column's value is never rescued (its not_null or primary_key)"
+                        if exc.required
+                        else "on_mismatch: quarantine"
+                    )
                     reason = (
                         f"{where}, column {exc.column!r}: {exc.value!r} does not fit "
-                        f"{exc.data_type} (on_mismatch: quarantine)"
+                        f"{exc.data_type} ({why})"
                     )
                 raise FileRejected(
                     "type_conflict", reason, line=line, column=exc.column, value=exc.value
@@ -1596,3 +1604,11 @@ class Loader:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _unrescued(contract: Contract) -> list[str]:
+    """The required columns whose values do not fit refuse the file under either policy: those
+    of a declared type, whose values the API judges (422) too (docs/loading.md, Required
+    columns)."""
+    typed = {c.name for c in contract.columns if c.data_type}
+    return [name for name in contract.required if name in typed]
