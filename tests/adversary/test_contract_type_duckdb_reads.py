@@ -46,6 +46,7 @@ def _duckdb_type(spelling: str) -> str:
         ("timestamp(12)", "TIMESTAMP only supports until nano-second precision (9)"),
         ("float(54)", "precision for type float must be less than 54 bits"),
         ("tinyint(1)", 'Type "tinyint" does not take any type parameters'),
+        ("varbinary(16)", 'Type "varbinary" does not take any type parameters'),
         ("int)) t; select 1 --", "it is not one type"),
         # more than a type: bound, never run (run, error() would raise from contract reading)
         ("int)) t, error('boom') x, typeof(cast(NULL as int", "it is not one type"),

@@ -51,9 +51,9 @@ def _loaded(house: Settings, table: str) -> tuple[pa.DataType, list[Any], list[A
     return bronze.schema.field("b").type, bronze.column("b").to_pylist(), rescued
 
 
-@pytest.mark.parametrize(
-    "declared", ["blob", "bytea", "varbinary", "BINARY", "bytes", "varbinary(16)"]
-)
+# varbinary(16): DuckDB refuses a length on its bytes type, so such a contract is misshapen
+# (tests/adversary/test_contract_type_duckdb_reads.py, session 14)
+@pytest.mark.parametrize("declared", ["blob", "bytea", "varbinary", "BINARY", "bytes"])
 def test_parquet_bytes_load_as_they_are(house: Settings, declared: str) -> None:
     declare(house, "t", {"id": "bigint", "b": declared})
     data = _parquet([BAD, b"ok", None, b""], pa.binary())
