@@ -30,8 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from blake3 import blake3
 
+from lakehouse import parquet
 from lakehouse.layout import (
     BATCH_ID,
     TABLE_NAME,
@@ -120,8 +123,10 @@ def table_of(settings: Settings, path: Path) -> str | None:
 
 
 #: Files a writer leaves beside its data files, holding no rows: Hadoop's and Spark's
-#: ``_SUCCESS``, Databricks' ``_started_<id>`` and ``_committed_<id>``
-_MARKER = re.compile(r"_SUCCESS|_(started|committed)_.+")
+#: ``_SUCCESS`` (empty), Databricks' ``_started_<id>`` (empty) and ``_committed_<id>`` (a JSON
+#: list of the files it added), their ids decimal
+_MARKER = re.compile(r"_SUCCESS|_started_\d+")
+_COMMITTED = re.compile(r"_committed_\d+")
 
 
 #: Parquet summary files: a footer with no rows of its own (Spark, Dask, pyarrow write them
@@ -130,15 +135,32 @@ _MARKER = re.compile(r"_SUCCESS|_(started|committed)_.+")
 _SUMMARIES = ("_metadata", "_common_metadata")
 
 
-def marker_reason(name: str) -> str | None:
-    """Why a landing file of this name (its last part) is set aside, not loaded (archived, or
-    deleted, as a loaded file is), or None when it is not: a writer's marker file, or a
-    Parquet summary file."""
-    if _MARKER.fullmatch(name):
+def marker_reason(path: Path) -> str | None:
+    """Why a landing file is set aside, not loaded (archived, or deleted, as a loaded file
+    is), or None when it is not: a writer's marker file, or a Parquet summary file, by its name
+    *and* its content: an empty ``_SUCCESS`` or ``_started_<id>``, a ``_committed_<id>``, a
+    ``_metadata``/``_common_metadata`` whose footer says it holds no rows of its own. Anything
+    else under such a name goes the way of every file (loaded, or quarantined with its true
+    reason): a name alone never drops rows."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if (_MARKER.fullmatch(name) and size == 0) or _COMMITTED.fullmatch(name):
         return f"a writer's marker file ({name}) holds no rows"
-    if name in _SUMMARIES:
+    if name in _SUMMARIES and _footer_only(path, size):
         return f"a Parquet summary file ({name}) holds no rows: they are in the data files"
     return None
+
+
+def _footer_only(path: Path, size: int) -> bool:
+    """Whether a Parquet file is its footer alone (no rows, or row groups in other files)."""
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException):
+        return False  # not Parquet: read as any file, refused with its own reason
+    return metadata.num_rows == 0 or parquet.summary_file(metadata, size) is not None
 
 
 def set_aside(settings: Settings, table: str, path: Path) -> LandingFile | None:

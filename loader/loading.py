@@ -759,7 +759,7 @@ class Loader:
         """``paths`` but writers' marker files, each set aside (``landing.set_aside``)."""
         kept = []
         for path in paths:
-            reason = landing.marker_reason(path.name)
+            reason = landing.marker_reason(path)
             if reason is None:
                 kept.append(path)
                 continue
