@@ -728,6 +728,8 @@ class Loader:
         batch id): that file's. Its rows in bronze: already in bronze, archived; it was
         quarantined: quarantined with the same reason; held: held; else (left for the next
         pass) left in the landing zone, for the next pass to decide."""
+        if not self._duplicates:
+            return  # no refresh of bronze's log for nothing (a listing on S3; readA 07)
         bronze.refresh()
         for file in self._duplicates:
             refused = self._refused.get(file.batch_id)
