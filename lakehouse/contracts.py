@@ -433,8 +433,12 @@ def duckdb_refusal(data_type: str) -> str | None:
             return "it is not one type"
         if con.sql(sql).columns != ["t"]:  # bound (type-checked), not executed
             return "it is not one type"
+        # the text alone as one type: a comment in it (`bigint)) t --`) passes the query
+        duckdb.type(data_type)
     except duckdb.CatalogException:
         return None
+    except duckdb.InvalidInputException:  # the query read it, the text alone is no type
+        return "it is not one type"
     except duckdb.Error as exc:  # the parser's, the binder's
         return str(exc).splitlines()[0]
     finally:

@@ -48,6 +48,9 @@ def _duckdb_type(spelling: str) -> str:
         ("tinyint(1)", 'Type "tinyint" does not take any type parameters'),
         ("varbinary(16)", 'Type "varbinary" does not take any type parameters'),
         ("int)) t; select 1 --", "it is not one type"),
+        # a comment ending the query (before-stop read readA 04: taken as a type, then text)
+        ("bigint)) t --", "it is not one type"),
+        ("bigint)) t /* x */", 'syntax error at or near ")"'),
         # more than a type: bound, never run (run, error() would raise from contract reading)
         ("int)) t, error('boom') x, typeof(cast(NULL as int", "it is not one type"),
     ],
