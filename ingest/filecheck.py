@@ -886,12 +886,14 @@ def _check_parquet(
     existing: dialect.Spellings,
     stored: Mapping[str, pa.DataType],
     rescue: bool,
+    bounds: tuple[int, float],
 ) -> int:
     errors: list[dict[str, Any]] = []
     required = [c.name for c in (contract.columns if contract else ()) if c.required]
     rows = 0
     try:
         pf = _open_parquet(path)
+        parquet.check_inflation(pf.metadata, path.stat().st_size, *bounds)  # 413, the loader's
         _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
@@ -1027,7 +1029,7 @@ def check_file(
         if kind.kind in ("csv", "tsv"):
             return _check_csv(path, kind, bounds, contract, max_errors, spellings)
         return _check_parquet(
-            path, contract, max_errors, batch_rows, spellings, stored or {}, rescue
+            path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds
         )
     except InflateLimitError as exc:
         raise FileError(str(exc), 413) from None

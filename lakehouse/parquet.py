@@ -65,6 +65,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse import dialect
+from lakehouse.formats import RATIO_FLOOR_BYTES, InflateLimitError
 
 #: The unit INT96 timestamps are read in (see the module's docstring).
 INT96_UNIT = "us"
@@ -76,6 +77,31 @@ def no_columns(rows: int) -> str | None:
     if not rows:
         return None
     return f"the file holds {rows} records but no columns: bronze has no column to store"
+
+
+def check_inflation(metadata: pq.FileMetaData, size: int, max_bytes: int, max_ratio: float) -> None:
+    """:class:`InflateLimitError` when a file of ``size`` bytes holds pages whose uncompressed
+    bytes, as its footer counts them (each row group's ``total_byte_size``), pass the bounds a
+    gzip body has (``max_inflated_bytes``; ``max_inflate_ratio`` times the file past 16 MiB):
+    pyarrow decompresses a page whole, so a 53 KB file holding one 1 GiB page of zstd took the
+    API past its 1 GiB container before any batch bound applied (session 14). A footer can lie
+    about its sizes: this refuses what a writer wrote honestly, the common bomb."""
+    total = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
+    what = "the file's pages"
+    if total > max_bytes:
+        raise InflateLimitError(
+            f"{what} inflate past {max_bytes} bytes (max_inflated_bytes): its footer counts"
+            f" {total} bytes uncompressed",
+            "max_inflated_bytes",
+            max_bytes,
+        )
+    if total > RATIO_FLOOR_BYTES and total > max_ratio * max(size, 1):
+        raise InflateLimitError(
+            f"{what} inflate more than {max_ratio:g} times the file's size"
+            f" (max_inflate_ratio): its footer counts {total} bytes uncompressed from {size}",
+            "max_inflate_ratio",
+            max_ratio,
+        )
 
 
 def summary_file(metadata: pq.FileMetaData, size: int) -> str | None:

@@ -2311,6 +2311,15 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
         summary = parquet.summary_file(file.metadata, path.stat().st_size)
         if summary is not None:  # the API's 422, in its words
             raise FileRejected("unsupported", summary)
+        try:  # a page bomb, before any page is read (the API's 413)
+            parquet.check_inflation(
+                file.metadata,
+                path.stat().st_size,
+                limits.max_inflated_bytes,
+                limits.max_inflate_ratio,
+            )
+        except InflateLimitError as exc:
+            raise FileRejected("too_large", str(exc)) from exc
         unheld = parquet.unheld_column(file.metadata)
         if unheld is not None:  # the API's 422, in its words
             raise FileRejected(
