@@ -509,3 +509,22 @@ def bronze_table(settings: Settings, table: str) -> pa.Table:
 def manifest(folder: Path) -> list[dict[str, str]]:
     with (folder / "MANIFEST.tsv").open(newline="") as f:
         return [r for r in csv.DictReader(f, delimiter="\t") if not r["path"].startswith("#")]
+
+
+def held_as_misshapen(settings: Settings, table: str, csv_body: bytes) -> str:
+    """A contract the lakehouse reads as misshapen (``contracts.ContractShape``): the API
+    answers 503 to a CSV file for ``table`` and the loader holds the same file in the landing
+    zone, neither loaded nor quarantined. Returns the API's detail, for the caller's words."""
+    with TestClient(create_app(settings)) as client:
+        r = client.post(
+            f"/v1/tables/{table}/files", content=csv_body, headers={"content-type": "text/csv"}
+        )
+    assert r.status_code == 503, (r.status_code, r.text)
+    folder = raw_dir(settings, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.csv").write_bytes(csv_body)
+    summary = Loader(settings).load_pending()
+    assert not summary.loaded and not summary.quarantined, summary
+    assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
+    detail: str = r.json()["detail"]
+    return detail
