@@ -18,6 +18,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -528,3 +530,27 @@ def held_as_misshapen(settings: Settings, table: str, csv_body: bytes) -> str:
     assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
     detail: str = r.json()["detail"]
     return detail
+
+
+#: Printed last by :func:`run_measured`'s child: its own image's peak resident size (VmHWM;
+#: ru_maxrss survives exec and would count the forking test process, an xdist worker's GBs)
+_PRINT_PEAK = (
+    "\nimport re as _re\n"
+    'print("peak", int(_re.search(r"VmHWM:\\s+(\\d+) kB",'
+    ' open("/proc/self/status").read())[1]) // 1024)\n'
+)
+
+
+def run_measured(code: str, *args: str, timeout: float = 300) -> tuple[list[str], int]:
+    """``code`` run by a Python child with ``args``: the lines it printed, and its peak
+    resident MiB."""
+    out = subprocess.run(
+        [sys.executable, "-c", code + _PRINT_PEAK, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    lines = out.stdout.splitlines()
+    assert lines and lines[-1].startswith("peak "), out.stdout[-500:]
+    return lines[:-1], int(lines[-1].split()[1])

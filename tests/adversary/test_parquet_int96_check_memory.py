@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from adversary_support import run_measured
 
 from lakehouse import parquet
 
@@ -35,13 +36,9 @@ WRITE = textwrap.dedent(
 
 CHECK = textwrap.dedent(
     """
-    import re, sys
+    import sys
     from lakehouse import parquet
     print("verdict", parquet.int96_refusal(sys.argv[1]))
-    # this process's peak resident memory (not ru_maxrss: it survives exec, the forking
-    # pytest process's)
-    with open("/proc/self/status") as status:
-        print("peak", int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)) // 1024)
     """
 )
 
@@ -54,18 +51,9 @@ def test_the_int96_check_holds_a_batch_not_a_row_group(tmp_path: Path) -> None:
     assert pq.ParquetFile(path).metadata.num_row_groups == 1
     size = path.stat().st_size
     assert size < 200_000
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    printed, peak = run_measured(CHECK, str(path), timeout=120)
     # the only output: DuckDB's progress bar printed there too
-    lines = out.stdout.splitlines()
-    assert [line.split()[:1] for line in lines] == [["verdict"], ["peak"]], out.stdout[-500:]
-    assert lines[0] == "verdict None", lines[0]
-    peak = int(lines[1].split()[1])
+    assert printed == ["verdict None"], printed[-5:]
     assert peak < 400, f"{peak} MiB of peak RSS to check a {size:,}-byte file"
 
 

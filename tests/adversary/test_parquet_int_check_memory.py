@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from adversary_support import run_measured
 
 from lakehouse import parquet
 
@@ -23,14 +22,11 @@ ROWS = 64_000_000
 
 CHECK = textwrap.dedent(
     """
-    import re, sys
+    import sys
     import pyarrow.parquet as pq
     from lakehouse import parquet
     path = sys.argv[1]
     print(parquet.int_past_annotation(pq.ParquetFile(path).metadata, path))
-    # this process image's peak (ru_maxrss would count the forking test process's too)
-    status = open("/proc/self/status").read()
-    print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1]) // 1024)
     """
 )
 
@@ -42,17 +38,10 @@ def test_a_stats_less_int8_row_group_is_checked_in_bounded_memory(tmp_path: Path
     )
     assert path.stat().st_size < 100_000
     assert not pq.ParquetFile(path).metadata.row_group(0).column(0).is_stats_set
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    verdict, rss_mib = out.stdout.strip().splitlines()[-2:]
-    assert verdict == "None", verdict[-200:]
+    printed, rss_mib = run_measured(CHECK, str(path))
+    assert printed[-1:] == ["None"], printed[-3:]
     # 64M values are 256 MiB as int32: read whole, the process passed 400 MiB
-    assert int(rss_mib) < 300, f"{rss_mib} MiB of RSS to check a {path.stat().st_size:,}-byte file"
+    assert rss_mib < 300, f"{rss_mib} MiB of RSS to check a {path.stat().st_size:,}-byte file"
 
 
 def test_a_value_past_the_annotation_in_a_later_batch_is_found(tmp_path: Path) -> None:
