@@ -138,6 +138,8 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
                 q.moved_to,
             )
         console.print(table)
+    for problem in summary.problems:
+        console.print(f"error: {problem}", markup=False, soft_wrap=True)
     if summary.held:
         tables = sorted({h.table for h in summary.held})
         console.print(
@@ -152,7 +154,8 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
 
     0 when every file was loaded or quarantined and, with ``build``, the last build (after its
     retries) built, tested and published; 1 when the loader could not do its job (files held:
-    the contracts do not parse, or a table could not be loaded into) or that build failed (its
+    the contracts do not parse, or a table could not be loaded into; or the landing bucket
+    could not be listed) or that build failed (its
     error is printed; the ledger has it too).
     """
     console = Console()
@@ -172,12 +175,12 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             return 1
         print_summary(summary, console)
         if builder is None:
-            return 1 if summary.held else 0
+            return 1 if summary.held or summary.problems else 0
         owed = builder.ledger.tables_in_state("loaded", "failed")
         for table, batch_ids in owed.items():  # loaded earlier, never published: build them too
             builder.submit(LoadEvent(table, -1, tuple(batch_ids)))
         if not summary.events and not owed:
-            return 1 if summary.held else 0
+            return 1 if summary.held or summary.problems else 0
         if not builder.wait_idle(BUILD_WAIT_S):
             errors.print("[red]error:[/red] builds did not finish in time")
             return 1
@@ -189,7 +192,7 @@ def run_load(settings: Settings, *, build: bool = True) -> int:
             why = "no build ran" if result is None else result.error or "unknown error"
             errors.print(f"[red]error:[/red] build failed: {escape(why)}", soft_wrap=True)
             return 1
-    return 1 if summary.held else 0
+    return 1 if summary.held or summary.problems else 0
 
 
 class _NoProgressLines(logging.Filter):

@@ -162,6 +162,8 @@ class LoadSummary:
     events: list[LoadEvent] = field(default_factory=list)
     held: list[HeldFile] = field(default_factory=list)
     set_aside: list[SetAsideFile] = field(default_factory=list)
+    #: what kept part of the pass from running (the landing bucket unreachable), in words
+    problems: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -174,6 +176,7 @@ class LoadSummary:
         self.events += other.events
         self.held += other.held
         self.set_aside += other.set_aside
+        self.problems += other.problems
 
 
 def _struct_or_text(
@@ -447,12 +450,20 @@ class Loader:
         """
         with self._exclusive(wait=None):
             landing.prune_archive(self.settings)
+            summary = LoadSummary()
             if self.inbox is not None:
-                self.inbox.poll()
+                try:
+                    self.inbox.poll()
+                except Exception as exc:  # the bucket unreachable: the local files still load
+                    log.exception("listing the landing bucket %s failed", self.inbox.url)
+                    said = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+                    summary.problems.append(
+                        f"the landing bucket {self.inbox.url} could not be listed (its new "
+                        f"objects are taken on the next pass): {said}"
+                    )
             by_table: dict[str, list[Path]] = {}
             for table, path in landing.scan(self.settings):
                 by_table.setdefault(table, []).append(path)
-            summary = LoadSummary()
             groups = {table: list(self._groups(paths)) for table, paths in by_table.items()}
             backlog = self._backlog(groups)
             for table, table_groups in groups.items():

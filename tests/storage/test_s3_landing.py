@@ -90,3 +90,32 @@ def test_objects_in_sub_folders_are_taken_as_files_in_sub_folders(
     assert sorted(f.file for f in summary.loaded) == ["dt=1/part-0.csv", "dt=2/part-0.csv"]
     assert _ids(settings, "orders") == [1, 2]
     assert not (settings.raw_dir / "orders" / "_temporary").exists()
+
+
+def test_an_unreachable_landing_bucket_does_not_stop_the_local_files(
+    s3_bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A landing bucket that cannot be listed (here: it does not exist) is a problem of the
+    pass, named in its summary and by ``lakehouse load`` (exit 1); the files already in the
+    local landing zone load all the same. *Before:* the listing's error ended the pass before
+    any local file was read."""
+    from app.service import run_load
+
+    settings = Settings(
+        root=tmp_path, landing_url=f"s3://{s3_bucket}-gone/landing", batch_window_ms=0
+    )
+    folder = settings.raw_dir / "orders"
+    folder.mkdir(parents=True)
+    (folder / "local.csv").write_text("id,name\n1,a\n2,b\n")
+    summary = Loader(settings).load_pending()
+    assert summary.rows == 2 and _ids(settings, "orders") == [1, 2]
+    assert len(summary.problems) == 1
+    assert summary.problems[0].startswith(
+        f"the landing bucket s3://{s3_bucket}-gone/landing/raw could not be listed"
+    )
+    (folder / "later.csv").write_text("id,name\n3,c\n")
+    assert run_load(settings, build=False) == 1
+    out = capsys.readouterr().out
+    assert "loaded 1 file(s), 1 rows" in out
+    assert f"error: the landing bucket s3://{s3_bucket}-gone/landing/raw could not be listed" in out
+    assert _ids(settings, "orders") == [1, 2, 3]
