@@ -32,7 +32,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -153,16 +153,19 @@ class Contract:
         }
 
 
-def _names_test(entries: Any, test: str, defaults: Mapping[str, Any] | None = None) -> bool:
+def _names_test(
+    entries: Any, test: str, defaults: Callable[[Any], Mapping[str, Any]] | None = None
+) -> bool:
     """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
-    with the project's test config ``defaults``, :func:`_test_config`)."""
+    with the project's config for it, ``defaults(arguments)``: :meth:`_Project.test_config`)."""
     for entry in entries or ():
-        if entry == test and _test_applies(None, defaults):
+        if entry == test and _test_applies(None, defaults(None) if defaults else None):
             return True
         if isinstance(entry, Mapping) and entry.get("type") == test:
             return True
-        if isinstance(entry, Mapping) and test in entry and _test_applies(entry[test], defaults):
-            return True
+        if isinstance(entry, Mapping) and test in entry:
+            if _test_applies(entry[test], defaults(entry[test]) if defaults else None):
+                return True
     return False
 
 
@@ -231,8 +234,11 @@ def _contract(
     table: Mapping[str, Any],
     source_file: str,
     source_meta: Mapping[str, Any] | None = None,
-    test_config: Mapping[str, Any] | None = None,
+    tests: Callable[[str, Any], Mapping[str, Any]] | None = None,
 ) -> Contract | None:
+    """The contract of one source ``table`` (None: it names no bronze table); ``source_meta``
+    the meta it is merged over (the project's and its source's), ``tests(column, arguments)``
+    the project's config of a ``not_null`` test of one of its columns."""
     entry = table.get("name")
     if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
@@ -272,9 +278,10 @@ def _contract(
             raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
         _no_jinja(col["name"], f"{where}: a column's name")
         _check_column(col, columns, f"{where}: column {col['name']!r}")
+        defaults = functools.partial(tests, col["name"]) if tests else None
         required = (
-            _names_test(col.get("data_tests"), "not_null", test_config)
-            or _names_test(col.get("tests"), "not_null", test_config)
+            _names_test(col.get("data_tests"), "not_null", defaults)
+            or _names_test(col.get("tests"), "not_null", defaults)
             or _names_test(col.get("constraints"), "not_null")
             or col["name"].lower() in keys_folded
         )
@@ -480,48 +487,62 @@ def _declares_bronze(named: bool, meta: Mapping[str, Any]) -> bool:
     return bool(plugin == PLUGIN and meta.get("folder", "bronze") == "bronze")
 
 
-def _enabled(node: Mapping[str, Any], where: str) -> bool:
-    """A source's or table's ``config: {enabled: ...}`` (dbt 1.11: a disabled one is not in
-    the manifest's sources, its tests disabled); :class:`ContractShape` when not true/false
-    (dbt refuses ``"{{ false }}"``, rendered to the string ``'False'``)."""
-    enabled = _mapping(node.get("config"), f"{where}: config").get("enabled", True)
-    if not isinstance(enabled, bool):
+def _enabled(node: Mapping[str, Any], where: str) -> bool | None:
+    """A source's or table's ``config: {enabled: ...}`` (None: unset; dbt 1.11: a disabled
+    one is not in the manifest's sources, its tests disabled); :class:`ContractShape` when
+    not true/false (dbt refuses ``"{{ false }}"``, rendered to the string ``'False'``)."""
+    enabled = _mapping(node.get("config"), f"{where}: config").get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
         raise ContractShape(f"{where}: config.enabled is {enabled!r}, not true or false")
     return enabled
 
 
 def _source_contracts(
-    source: Mapping[str, Any], source_file: str, test_config: Mapping[str, Any] | None
+    source: Mapping[str, Any], source_file: str, project: _Project, folders: _Folders
 ) -> Iterator[Contract]:
-    """The bronze contracts one source declares (:func:`_declares_bronze`)."""
+    """The bronze contracts one source declares (:func:`_declares_bronze`), read with the
+    project's config of each of its tables (``folders``: the file's, :class:`_Folders`)."""
     _no_jinja(source.get("name"), "a source's name")  # it may render to 'bronze'
     named = source.get("name") == SOURCE_NAME
-    if not named and PLUGIN not in repr(source):
+    if not named and PLUGIN not in repr(source) + repr(project.sources):
         return  # neither the bronze source nor one the plugin may serve
     label = f"source {source.get('name')!r}"
     source_meta = _meta(source, label)
-    if not _enabled(source, label):
-        return  # dbt disables its every table: they declare nothing to dbt
+    source_enabled = _enabled(source, label)
     for i, table in enumerate(_listed(source, "tables", label)):
         if not isinstance(table, Mapping):
             raise ContractShape(f"{label}: tables[{i}] is not a mapping")
-        if not _enabled(table, f"{label}, table {table.get('name')!r}"):
+        fqn = [*folders.sources, str(source.get("name")), str(table.get("name"))]
+        project_meta, project_enabled = project.source_config(fqn)
+        # dbt 1.11: the table's config over its source's over the project's (the deepest
+        # level of dbt_project.yml's sources: winning there); disabled: not in the manifest
+        enabled = _enabled(table, f"{label}, table {table.get('name')!r}")
+        for given in (source_enabled, project_enabled, True):
+            enabled = given if enabled is None else enabled
+        if not enabled:
             continue
-        meta = {**source_meta, **_meta(table, f"table {table.get('name')!r}")}
+        merged = {**project_meta, **source_meta}  # the project's meta under the YAML's
+        meta = {**merged, **_meta(table, f"table {table.get('name')!r}")}
         for key in ("plugin", "folder"):  # which folder dbt reads the table from
             _no_jinja(meta.get(key), f"{label}, table {table.get('name')!r}: meta.{key}")
+        tests = functools.partial(
+            project.test_config, folders.tests, str(source.get("name")), table.get("name")
+        )
         if _declares_bronze(named, meta) and (
-            contract := _contract(table, source_file, source_meta, test_config)
+            contract := _contract(table, source_file, merged, tests)
         ):
             yield contract
 
 
 def parse_sources(
-    documents: Iterable[tuple[str, Any]], test_config: Mapping[str, Any] | None = None
+    documents: Iterable[tuple[str, Any]],
+    project: _Project | None = None,
+    folders: _Folders | None = None,
 ) -> dict[str, Contract]:
     """Contracts from parsed YAML documents ``(file name, document)``: the ``bronze`` source's
-    tables and those the plugin serves from bronze (:func:`_declares_bronze`), their tests
-    judged over the project's test config (:func:`_test_config`). Raises
+    tables and those the plugin serves from bronze (:func:`_declares_bronze`), read with the
+    config ``dbt_project.yml`` gives them (``project``; ``folders``: the documents' folders,
+    :class:`_Folders`). Raises
     :class:`ContractShape` where a document's bronze source is not shaped as dbt's
     (``sources:`` or ``tables:`` not a list included)."""
     contracts: dict[str, Contract] = {}
@@ -536,7 +557,9 @@ def parse_sources(
             if not isinstance(source, Mapping):
                 continue
             label = f"source {source.get('name')!r}"
-            for contract in _source_contracts(source, source_file, test_config):
+            for contract in _source_contracts(
+                source, source_file, project or _Project(), folders or _Folders()
+            ):
                 first = declared_by.get(contract.table)
                 if first == label:
                     raise ContractShape(
@@ -576,21 +599,99 @@ def _project(settings: Settings) -> Mapping[str, Any]:
     return _mapping(yaml.safe_load(text), "dbt_project.yml")
 
 
-def _test_config(project: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``where`` and ``enabled`` ``dbt_project.yml`` gives every test of the project
-    (``data_tests:`` or the older ``tests:``, at its top or under the project's name; ``+``
-    prefixed or not), as dbt applies them under a test's own. A folder's level below the
-    project's name is not read (docs/loading.md)."""
-    tests = project.get("data_tests", project.get("tests"))
-    top = _mapping(tests, "dbt_project.yml: data_tests")
-    config: dict[str, Any] = {}
-    name = project.get("name")
-    for level in (top, top.get(name) if isinstance(name, str) else None):
-        for key, value in (level if isinstance(level, Mapping) else {}).items():
-            if isinstance(key, str) and key.removeprefix("+") in {"where", "enabled"}:
-                _no_jinja(value, f"dbt_project.yml: data_tests: {key}")
-                config[key.removeprefix("+")] = value
-    return config
+def _levels(block: Mapping[str, Any], fqn: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The config each level of a ``dbt_project.yml`` block (``sources:``, ``data_tests:``)
+    gives a node of path ``fqn``, the top first, as dbt 1.11 reads them
+    (``dbt.utils.fqn_search``, ``ContextConfigGenerator._project_configs``): a level is the
+    mapping under the next name of the path (the walk stops at the first name missing); its
+    config is each key prefixed ``+`` (``+meta``) and each key whose value is no mapping
+    (``enabled: false``): ``meta: {...}`` without its ``+`` names a level, not the meta."""
+    level: Any = block
+    for depth in range(len(fqn) + 1):
+        yield {
+            (key[1:].strip() if isinstance(key, str) and key.startswith("+") else key): value
+            for key, value in level.items()
+            if (isinstance(key, str) and key.startswith("+")) or not isinstance(value, Mapping)
+        }
+        if depth == len(fqn) or not isinstance(level.get(fqn[depth]), Mapping):
+            return
+        level = level[fqn[depth]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Folders:
+    """The folders of a YAML file as dbt names its nodes by them (the fqn, between the
+    project's name and the node's): a source's, from the resource path it was found under
+    (``models/staging/s.yml``: ``staging``); a test's, from the project's folder less its
+    first folder (``more/deep/x/s.yml`` under the model path ``more/deep``: ``deep``, ``x``;
+    dbt 1.11 ``SchemaGenericTestParser``)."""
+
+    sources: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """What ``dbt_project.yml`` configures of the bronze sources' tables and their tests: its
+    ``name``, its ``sources:`` and ``data_tests:`` (or ``tests:``) blocks."""
+
+    name: str | None = None
+    sources: Mapping[str, Any] = field(default_factory=dict)
+    tests: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, project: Mapping[str, Any]) -> _Project:
+        name = project.get("name")
+        sources = _mapping(project.get("sources"), "dbt_project.yml: sources")
+        tests = project.get("data_tests", project.get("tests"))
+        return cls(
+            name if isinstance(name, str) else None,
+            sources,
+            _mapping(tests, "dbt_project.yml: data_tests"),
+        )
+
+    def _fqn(self, path: Sequence[str]) -> list[str]:
+        return [] if self.name is None else [self.name, *path]
+
+    def source_config(self, path: Sequence[str]) -> tuple[dict[str, Any], bool | None]:
+        """The meta and ``enabled`` (None: unset) ``sources:`` gives the source table of path
+        ``path`` (its folders, source name, table name): each level's ``+meta`` merged over
+        the level above's key by key, the deepest ``enabled`` winning (dbt 1.11)."""
+        meta: dict[str, Any] = {}
+        enabled: bool | None = None
+        where = "dbt_project.yml: sources"
+        for i, config in enumerate(_levels(self.sources, self._fqn(path))):
+            at = ": ".join([where, *self._fqn(path)[:i]])
+            meta.update(_mapping(config.get("meta"), f"{at}: +meta"))
+            if "enabled" in config:
+                _no_jinja(config["enabled"], f"{at}: +enabled")
+                if not isinstance(config["enabled"], bool):
+                    raise ContractShape(
+                        f"{at}: +enabled is {config['enabled']!r}, not true or false"
+                    )
+                enabled = config["enabled"]
+        return meta, enabled
+
+    def test_config(
+        self, folders: Sequence[str], source: str, table: Any, column: str, arguments: Any
+    ) -> dict[str, Any]:
+        """The ``where`` and ``enabled`` ``data_tests:`` gives a ``not_null`` test of
+        ``column`` (its ``arguments``: the entry's mapping, or None) of a source's table,
+        the deepest level winning: the top, the project's name, the YAML file's folders
+        (:class:`_Folders`), the test's name (its ``name:``, else dbt's
+        ``source_not_null_<source>_<table>_<column>``, the column's other characters than
+        letters, digits and ``_`` each run one ``_``). dbt applies the test's own config over
+        it (:func:`_test_applies`)."""
+        given = arguments.get("name") if isinstance(arguments, Mapping) else None
+        clean = re.sub("[^0-9a-zA-Z_]+", "_", column)
+        name = given if isinstance(given, str) else f"source_not_null_{source}_{table}_{clean}"
+        config: dict[str, Any] = {}
+        for level in _levels(self.tests, self._fqn([*folders, name])):
+            for key in ("where", "enabled"):
+                if key in level:
+                    _no_jinja(level[key], f"dbt_project.yml: data_tests: +{key}")
+                    config[key] = level[key]
+        return config
 
 
 def _project_paths(settings: Settings) -> list[str]:
@@ -599,7 +700,7 @@ def _project_paths(settings: Settings) -> list[str]:
     defaults). Raises :class:`ContractShape` (or the parser's error) for a ``dbt_project.yml``
     dbt would not read so: which files declare the sources would be unknown."""
     project = _project(settings)
-    _test_config(project)
+    _Project.read(project)
     paths: set[str] = set()
     for key, deprecated, default in _PATH_KEYS:
         value = project.get(key)
@@ -627,20 +728,33 @@ _YAML_FILE = re.compile(
 )
 
 
-def _yaml_files(settings: Settings) -> list[Path]:
-    """The YAML files dbt reads (``dbt.parser.read_files``): each ``*.yml``/``*.yaml`` under
-    each of its resource paths (:func:`_project_paths`, walked as ``os.walk`` walks them).
-    A ``dbt_project.yml`` that cannot be read so leaves the model paths only: its error is
+def _yaml_found(settings: Settings) -> dict[Path, _Folders]:
+    """The YAML files dbt reads (``dbt.parser.read_files``), each with its folders as dbt
+    names its nodes by them (:class:`_Folders`): each ``*.yml``/``*.yaml`` under each of its
+    resource paths (:func:`_project_paths`, walked as ``os.walk`` walks them). A
+    ``dbt_project.yml`` that cannot be read so leaves the model paths only: its error is
     :func:`read_contracts`'s to name."""
     try:
         folders = _project_paths(settings)
     except (OSError, UnicodeError, yaml.YAMLError, ContractShape):
         folders = ["models"]
-    found: set[Path] = set()
+    found: dict[Path, _Folders] = {}
+    project = settings.dbt_project_dir
     for folder in folders:
-        for here, _dirs, files in os.walk(settings.dbt_project_dir / folder):
-            found.update(Path(here) / f for f in files if _YAML_FILE.match(f))
-    return sorted(p for p in found if p.is_file())
+        for here, _dirs, files in os.walk(project / folder):
+            for f in files:
+                path = Path(here) / f
+                if _YAML_FILE.match(f) and path not in found:
+                    found[path] = _Folders(
+                        Path(os.path.relpath(path, project / folder)).parts[:-1],
+                        Path(os.path.relpath(path, project)).parts[1:-1],
+                    )
+    return {p: found[p] for p in sorted(found) if p.is_file()}
+
+
+def _yaml_files(settings: Settings) -> list[Path]:
+    """The YAML files dbt reads (:func:`_yaml_found`)."""
+    return list(_yaml_found(settings))
 
 
 def _joined(node: Any) -> Any:
@@ -749,16 +863,16 @@ def read_contracts(settings: Settings) -> Contracts:
     contracts: dict[str, Contract] = {}
     declared_in: dict[str, str] = {}  # a table → the file declaring it
     unreadable = []
-    test_config: dict[str, Any] = {}
+    project = _Project()
     try:
         _project_paths(settings)
-        test_config = _test_config(_project(settings))
+        project = _Project.read(_project(settings))
     except (OSError, UnicodeError, yaml.YAMLError, ContractShape) as exc:
         # which folders dbt reads is unknown: any of them may declare any table
         shown = _shown(settings, settings.dbt_project_dir / "dbt_project.yml")
         reason = f"cannot be read: {exc.strerror or exc}" if isinstance(exc, OSError) else None
         unreadable.append(Unreadable(shown, reason or _reason(exc)))
-    for path in _yaml_files(settings):
+    for path, folders in _yaml_found(settings).items():
         shown = _shown(settings, path)
         try:
             data = path.read_bytes()
@@ -781,7 +895,7 @@ def read_contracts(settings: Settings) -> Contracts:
             continue
         try:
             document = _joined(yaml.safe_load(text))
-            found = parse_sources([(str(path), document)], test_config)
+            found = parse_sources([(str(path), document)], project, folders)
             for table in found.keys() & contracts.keys():
                 raise ContractShape(
                     f"table {table!r} is declared in {declared_in[table]} too (dbt refuses a "

@@ -1,0 +1,287 @@
+"""``dbt_project.yml`` configures source tables and their tests as dbt 1.11 reads it, and the
+contracts read it so: its ``sources:`` block (``+meta``, ``+enabled`` at the top, under the
+project's name, the YAML file's folders, the source's name, the table's name; the deepest
+winning, all under the YAML's own meta and config), and its ``data_tests:`` block down to the
+YAML file's folders and the test's name (readA s14 05: a project-level ``+meta: {on_mismatch:
+quarantine}`` loaded the table under ``rescue``, and a table dbt disabled there was enforced).
+
+The judge is dbt itself: each project below is parsed by ``dbt parse`` and what its
+manifest.json says of the bronze source tables (enabled, meta, required columns) is what the
+lakehouse reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from adversary_support import held_as_misshapen, lakehouse, run
+
+from lakehouse import Settings
+from lakehouse.contracts import PLUGIN, SOURCE_NAME, load_contracts
+
+DBT = Path(sys.executable).parent / "dbt"
+PROFILE = 'p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ":memory:"\n'
+HEAD = "name: p\nconfig-version: 2\nprofile: p\n"
+SETTINGS_KEYS = ("primary_key", "on_mismatch", "infer_types", "skip_lines")
+#: the where that limits nothing (docs/loading.md, Required columns)
+UNLIMITED = (None, "", "__changed_rows__")
+
+
+def _write(project: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+
+
+def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
+    """What dbt's manifest says of each bronze source table (by the bronze table it reads):
+    its contract settings in its meta, and its columns with an enabled ``not_null`` test that
+    judges every row (and its primary key's)."""
+    (project / "profiles.yml").write_text(PROFILE)
+    done = subprocess.run(
+        [
+            str(DBT),
+            "parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(project / "target"),
+            "--no-partial-parse",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    tables: dict[str, dict[str, Any]] = {}
+    by_id: dict[str, str] = {}
+    for unique_id, source in manifest["sources"].items():
+        meta = source["meta"]
+        bronze = (
+            source["source_name"] == SOURCE_NAME
+            if "plugin" not in meta
+            else meta["plugin"] == PLUGIN and meta.get("folder", "bronze") == "bronze"
+        )
+        if not bronze:
+            continue
+        keys = meta.get("primary_key") or []
+        keys = [keys] if isinstance(keys, str) else keys
+        tables[source["identifier"]] = {
+            "meta": {k: meta[k] for k in SETTINGS_KEYS if k in meta},
+            "required": set(keys),
+        }
+        by_id[unique_id] = source["identifier"]
+    for node in manifest["nodes"].values():
+        test = node.get("test_metadata") or {}
+        if test.get("name") != "not_null" or node["config"]["where"] not in UNLIMITED:
+            continue
+        for depends in node["depends_on"]["nodes"]:
+            if depends in by_id and node["config"]["enabled"]:
+                tables[by_id[depends]]["required"].add(node["column_name"])
+    return tables
+
+
+def lakehouse_reads(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "meta": {
+                k: v
+                for k, v in (
+                    ("primary_key", list(c.primary_key)),
+                    ("on_mismatch", c.on_mismatch),
+                    ("infer_types", c.infer_types),
+                    ("skip_lines", c.skip_lines),
+                )
+                if not (v is None or v == [] or (k == "skip_lines" and v == 0))
+            },
+            "required": set(c.required),
+        }
+        for name, c in load_contracts(settings).items()
+    }
+
+
+def _dbt_meta(tables: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """dbt's reading in the lakehouse's terms (a key list, unset settings left out)."""
+    for table in tables.values():
+        meta = table["meta"]
+        if isinstance(meta.get("primary_key"), str):
+            meta["primary_key"] = [meta["primary_key"]]
+        for key, unset in (("primary_key", []), ("skip_lines", 0)):
+            if meta.get(key) == unset:
+                del meta[key]
+    return tables
+
+
+SOURCES = """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: orders
+      - name: items
+        columns:
+          - {name: id, data_type: bigint}
+"""
+
+CASES: dict[str, dict[str, str]] = {
+    # readA s14 05, as found: the source's +meta and a table's +enabled
+    "finding": {
+        "dbt_project.yml": HEAD + "sources:\n  p:\n    bronze:\n      +meta: {on_mismatch:"
+        " quarantine}\n      orders:\n        +enabled: false\n",
+        "models/sources.yml": SOURCES,
+    },
+    # every level of dbt_project.yml, the file's folder among them, under the YAML's meta
+    "levels": {
+        "dbt_project.yml": HEAD
+        + """sources:
+  +meta: {skip_lines: 1, on_mismatch: rescue, infer_types: true, primary_key: [a]}
+  p:
+    +meta: {skip_lines: 2, on_mismatch: quarantine}
+    meta: {infer_types: false}  # no +: a level named meta, not config
+    staging:
+      +meta: {skip_lines: 3}
+      bronze:
+        +meta: {infer_types: false}
+        items:
+          +meta: {skip_lines: 5, primary_key: [id]}
+    bronze:  # not the path of models/staging/s.yml's sources
+      +meta: {on_mismatch: rescue}
+""",
+        "models/staging/s.yml": """version: 2
+sources:
+  - name: bronze
+    config: {meta: {skip_lines: 4}}
+    tables:
+      - name: orders
+        meta: {primary_key: [k]}
+      - name: items
+""",
+    },
+    # enabled: the table's config over its source's over the project's (deepest first)
+    "enabled": {
+        "dbt_project.yml": HEAD
+        + """sources:
+  p:
+    enabled: false  # no +: a value that is no mapping is config
+    bronze:
+      projon:
+        +enabled: true
+      yamloff:
+        +enabled: true
+""",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: projoff
+      - name: projon
+      - name: yamlon
+        config: {enabled: true}
+      - name: yamloff
+        config: {enabled: false}
+  - name: other
+    config: {enabled: false, meta: {plugin: lakehouse_bronze}}
+    tables:
+      - name: sourceoff
+      - name: tableon
+        config: {enabled: true}
+""",
+    },
+    # a plugin source by the project's meta; tests configured down to folders and names
+    "tests": {
+        "dbt_project.yml": HEAD
+        + """model-paths: [models, more/deep]
+sources:
+  p:
+    x:
+      shop:
+        +meta: {plugin: lakehouse_bronze}
+data_tests:
+  p:
+    +where: "__changed_rows__"
+    deep:
+      x:
+        source_not_null_shop_t_a_b:
+          +enabled: false
+        mine:
+          +where: "id > 0"
+    sub:
+      +enabled: false
+""",
+        "more/deep/x/s.yml": """version: 2
+sources:
+  - name: shop
+    tables:
+      - name: t
+        columns:
+          - name: "a b"
+            data_tests: [not_null]
+          - name: c
+            data_tests: [{not_null: {name: mine}}]
+          - name: d
+            data_tests: [not_null]
+""",
+        "models/sub/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: u
+        columns:
+          - name: a
+            data_tests: [not_null]
+          - name: b
+            data_tests: [{not_null: {config: {enabled: true}}}]
+""",
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_contracts_are_what_dbt_parse_reads(tmp_path: Path, case: str) -> None:
+    settings = lakehouse(tmp_path)
+    _write(settings.dbt_project_dir, CASES[case])
+    expected = _dbt_meta(dbt_reads(settings.dbt_project_dir))
+    assert expected, "dbt reads no bronze table: the case judges nothing"
+    assert lakehouse_reads(settings) == expected
+
+
+def test_the_projects_meta_quarantines_a_misfit(tmp_path: Path) -> None:
+    """End to end (readA s14 05): the project's ``+meta: {on_mismatch: quarantine}`` refuses a
+    text in a bigint column (under ``rescue`` the row was kept, its value null)."""
+    settings = lakehouse(tmp_path)
+    _write(settings.dbt_project_dir, CASES["finding"])
+    out = run(settings, [("items", "a.csv", b"id\nabc\n")])["items"]
+    stored = out.loaded_rows and [r["id"] for r in out.loaded_rows]
+    assert out.api_status == 422, (out.api_status, stored)
+    assert out.refused is not None and out.refused["kind"] == "type_conflict", stored
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ("+meta: [on_mismatch]", "sources: p: bronze: +meta is a list, not a mapping"),
+        ('+enabled: "false"', "sources: p: bronze: +enabled is 'false', not true or false"),
+        ("+meta: {on_mismatch: drop}", "meta.on_mismatch is 'drop'"),
+        ("+meta: {on_mismatch: \"{{ var('p') }}\"}", "holds Jinja"),
+    ],
+)
+def test_a_project_config_dbt_refuses_holds_the_files(
+    tmp_path: Path, config: str, words: str
+) -> None:
+    settings = lakehouse(tmp_path)
+    _write(
+        settings.dbt_project_dir,
+        {
+            "dbt_project.yml": HEAD + f"sources:\n  p:\n    bronze:\n      {config}\n",
+            "models/sources.yml": SOURCES,
+        },
+    )
+    assert words in held_as_misshapen(settings, "items", b"id\n1\n")
