@@ -13,19 +13,20 @@ import functools
 import io
 import itertools
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
-from ingest.typecheck import checked_text, fits_array, misfit_message, object_misfits
+from ingest.typecheck import checked, checked_text, fits_array, misfit_message, object_misfits
 from ingest.validation import (
     BodyError,
     RecordsError,
@@ -33,6 +34,7 @@ from ingest.validation import (
     check_keys,
     check_some_key,
     concatenated_values,
+    json_texts,
     parse_records,
     record_error,
 )
@@ -68,7 +70,8 @@ def _check_ndjson(
     contract: Contract | None,
     max_errors: int,
     existing: dialect.Spellings,
-) -> int:
+) -> tuple[int, int]:
+    """The file's records, and its bytes (inflated)."""
     rows = 0
     rest = b""
     keys: set[str] = set()
@@ -105,7 +108,7 @@ def _check_ndjson(
             offset += len(chunk)
             lines += chunk.count(b"\n")
             if not block:
-                return _whole(rows, keys, existing)
+                return _whole(rows, keys, existing), offset
 
 
 def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) -> BodyError | None:
@@ -131,6 +134,100 @@ def _whole(rows: int, keys: set[str], existing: dialect.Spellings) -> int:
     check_some_key(keys)
     check_case(keys, existing)
     return rows
+
+
+def _check_json_rescued(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    stored: Mapping[str, pa.DataType],
+    batch_rows: int,
+    size: int | None,
+) -> None:
+    """413 for a JSON or NDJSON file a batch of which (``batch_rows`` records, the loader's)
+    would rescue more ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): its
+    ``too_large``, in its words. Counted only when the file's ``size`` (its bytes, inflated;
+    None: not known, a gzipped ``.json``) could pass the bound
+    (``rescued.most_json_text_bytes``: never a file of up to 1.5 GB); then each batch by its
+    own bytes first."""
+    columns = _text_rescued_by_table(stored, stored, contract, json=True)
+    if not columns:
+        return
+    if size is not None and rescued.within(rescued.most_json_text_bytes(size)):
+        return
+    rows = 0
+    with _open(path, kind, bounds) as f:
+        batch: list[bytes] = []
+        for record in itertools.chain(_json_records(f, kind), [b""]):
+            if record:
+                batch.append(record)
+                if len(batch) < batch_rows:
+                    continue
+            if not batch:
+                break
+            _check_json_batch(batch, columns, rows)
+            rows += len(batch)
+            batch = []
+
+
+def _json_records(f: IO[bytes], kind: FileFormat) -> Iterator[bytes]:
+    """A checked JSON file's records, each one JSON object's text (an NDJSON file's lines but
+    blank ones; a ``.json`` file's array elements or values one after another)."""
+    first = f.read(CHUNK).removeprefix(dialect.BOM_UTF8)
+    if kind.kind == "json":
+        yield from json_values(f, first, block=CHUNK)
+        return
+    rest = b""
+    while first:
+        data = rest + first
+        cut = data.rfind(b"\n") + 1
+        lines, rest = data[:cut], data[cut:]
+        yield from filter(bytes.strip, lines.split(b"\n"))
+        first = f.read(CHUNK)
+    if rest.strip():
+        yield rest
+
+
+@functools.lru_cache(maxsize=64)
+def _raws_of(names: tuple[str, ...]) -> Any:
+    """Decodes a JSON array of records into Structs holding each of ``names``' raw JSON
+    (``b""`` where the key is absent); other keys are skipped unparsed."""
+    fields = [
+        (f"f{i}", msgspec.Raw, msgspec.field(default=msgspec.Raw(b""), name=name))
+        for i, name in enumerate(names)
+    ]
+    return msgspec.json.Decoder(list[msgspec.defstruct("Rescued", fields)])  # type: ignore[misc]
+
+
+def _check_json_batch(records: list[bytes], columns: list[Rescued], rows: int) -> None:
+    """:func:`_check_json_rescued` of one batch (``rows``: the records before it): its bytes
+    first (``rescued.most_json_text_bytes``), then each value that does not fit its column
+    (the JSON rule: a string fits text, date and timestamp columns only) as the loader writes
+    it, a string as its characters in a JSON string, any other value as its text."""
+    if rescued.within(rescued.most_json_text_bytes(sum(map(len, records)))):
+        return
+    decoded = _raws_of(tuple(name for name, _, _ in columns)).decode(
+        b"[" + b",".join(records) + b"]"
+    )
+    sizes: dict[str, tuple[int, int]] = {}
+    for i, (name, rule, struct) in enumerate(columns):
+        raws = [getattr(r, f"f{i}") for r in decoded]
+        texts, quoted = json_texts(raws)
+        if dialect.type_name(rule) == dialect.BYTES:  # a JSON string's characters, only
+            wrong = pc.and_(pc.invert(quoted), pc.is_valid(texts))
+        else:
+            wrong = _misfit(texts, rule, struct)
+            if rule in NESTED_RULES or not dialect.takes_json_string(rule):  # "5" is no number
+                wrong = pc.or_(wrong, quoted)
+        count = int(pc.sum(wrong).as_py() or 0)
+        strings = pc.and_(wrong, quoted)
+        size = rescued.json_string_bytes(texts.filter(strings))
+        size += rescued.text_bytes(texts.filter(pc.and_(wrong, pc.invert(quoted))))
+        sizes[name] = (count, rescued.entry_bytes(name, count, size))
+    refused = rescued.refusal(lambda _: sizes, rows, len(records))
+    if refused is not None:  # the loader's too_large, in its words
+        raise FileError(refused[1], 413)
 
 
 def _check_json(
@@ -323,6 +420,8 @@ class _Layout:
     utf16: bool
     #: the lines before the header: the contract's ``skip_lines``, and Excel's ``sep=`` line
     skip: int
+    #: the most bytes of UTF-8 text the file holds (inflated; a UTF-16 file's 1.5 times its own)
+    size: int = 0
 
 
 _Line = tuple[str, str | None]
@@ -509,6 +608,7 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
                 rows += 1
             if miscount is not None:
                 raise miscount
+            inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
         except UnicodeDecodeError:
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
         except csv.Error as exc:
@@ -519,7 +619,9 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
             raise first(FileError(why or f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
         raise FileError("the file has a header and no rows", 422)
-    return _Layout(header, delimiter, rows, utf16, max(skip, line))
+    size = inflated if isinstance(inflated, int) else path.stat().st_size
+    size += size // 2 if utf16 else 0  # a character's 2 bytes are at most 3 of UTF-8
+    return _Layout(header, delimiter, rows, utf16, max(skip, line), size)
 
 
 class _Utf8Of(io.RawIOBase):
@@ -557,11 +659,14 @@ def _csv_values(
     errors: list[dict[str, Any]],
     block: int,
     max_errors: int,
+    rescues: list[Rescued] = [],  # noqa: B006 (never changed)
 ) -> list[dict[str, Any]] | None:
     """``errors`` and the values of ``columns`` that do not fit their declared types, read by
     pyarrow in blocks of ``block`` bytes; None when a record spans more than two blocks (the
     caller reads again by longer ones, as the loader does: a valid CSV has no limit on a
-    record)."""
+    record). ``rescues``: columns the loader may rescue values of, counted per batch
+    (:func:`_check_text_rescued`; the blocks then the loader's)."""
+    names = list(dict.fromkeys([c.name for c in columns] + [name for name, _, _ in rescues]))
     rows = 0
     with _open(path, kind, bounds) as f:
         try:
@@ -577,8 +682,8 @@ def _csv_values(
                     ignore_empty_lines=len(layout.header) > 1,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={c.name: pa.string() for c in columns},
-                    include_columns=[c.name for c in columns],
+                    column_types=dict.fromkeys(names, pa.string()),
+                    include_columns=names,
                     strings_can_be_null=True,
                     null_values=[""],
                     quoted_strings_can_be_null=False,
@@ -587,6 +692,7 @@ def _csv_values(
             for batch in reader:
                 for column in columns:
                     _misfits(batch.column(column.name), column, rows, errors, max_errors)
+                _check_text_rescued(batch, rescues, rows, errors)
                 rows += batch.num_rows
                 if len(errors) >= max_errors:
                     break
@@ -604,24 +710,34 @@ def _check_csv(
     contract: Contract | None,
     max_errors: int,
     existing: dialect.Spellings,
+    stored: Mapping[str, pa.DataType],
+    rescue: bool,
 ) -> int:
     skip = contract.skip_lines if contract else 0
     layout = _csv_layout(path, kind, bounds, skip)
     check_case(layout.header, existing)
-    if contract is None:
+    rescues = _text_rescued_by_table(layout.header, stored, contract) if rescue else []
+    if rescues:  # the file's size bounds its text's
+        most = rescued.most_text_bytes([n for n, _, _ in rescues], layout.size, layout.rows)
+        if rescued.within(most):
+            rescues = []  # no batch can come near the bound: nothing to count
+    if contract is None and not rescues:
         return layout.rows
     errors: list[dict[str, Any]] = [
         record_error(None, name, "required column missing from the header", "missing")
-        for name in contract.absent(layout.header)
+        for name in (contract.absent(layout.header) if contract else ())
     ]
     columns = [
         c
-        for c in contract.columns
+        for c in (contract.columns if contract else ())
         if c.name in layout.header and (c.required or (c.data_type and checked_text(c.data_type)))
     ]
-    block = CHUNK
-    while columns:  # the values pass: Arrow tells an unquoted empty field (null) from ""
-        found = _csv_values(path, kind, bounds, layout, columns, list(errors), block, max_errors)
+    # the loader's batches when its rescue is counted (``lakehouse.rescued``: per batch)
+    block = dialect.CSV_BLOCK_BYTES if rescues else CHUNK
+    while columns or rescues:  # the values pass: Arrow tells an unquoted empty field (null) from ""
+        found = _csv_values(
+            path, kind, bounds, layout, columns, list(errors), block, max_errors, rescues
+        )
         if found is not None:
             errors = found
             break
@@ -629,6 +745,34 @@ def _check_csv(
     if errors:
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
     return layout.rows
+
+
+def _check_text_rescued(
+    batch: pa.RecordBatch, columns: list[Rescued], rows: int, errors: list[Any]
+) -> None:
+    """413 for a batch of a CSV's texts (the loader's batch) whose misfits of ``columns``
+    (:func:`_text_rescued_by_table`) would make more ``_rescued_data`` text than the loader
+    loads: its ``too_large``, in its words (``lakehouse.rescued``; ``rows``: the records before
+    it). First an upper bound from the texts' lengths: within the bound, nothing is fitted. Not
+    once a value is refused (``errors``: the file is refused whatever, 422)."""
+    if errors or not columns:
+        return
+    most = sum(rescued.most_entry_bytes(name, batch.column(name)) or 0 for name, _, _ in columns)
+    if rescued.within(most):
+        return
+    judged = [
+        (name, batch.column(name), _misfit(batch.column(name), rule, struct))
+        for name, rule, struct in columns
+    ]
+
+    def measure(exact: bool) -> dict[str, tuple[int, int]]:
+        return {
+            name: rescued.text_sizes(name, texts, wrong, exact) for name, texts, wrong in judged
+        }
+
+    refused = rescued.refusal(measure, rows, batch.num_rows)
+    if refused is not None:  # the loader's too_large, in its words
+        raise FileError(refused[1], 413)
 
 
 _ARROW_KINDS = {
@@ -825,36 +969,100 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
     return opened
 
 
+#: A column the loader may rescue values of: its name, the rule its values meet (the table's
+#: type's, ``parquet.column_rule``), and for a struct column, the struct they fit (the table's,
+#: grown by the fields a Parquet struct adds, as ``loader.schema`` grows it; None: another).
+Rescued = tuple[str, str, pa.StructType | None]
+
+
 def _rescued_by_table(
     schema: pa.Schema, stored: Mapping[str, pa.DataType], contract: Contract | None
-) -> list[tuple[str, str]]:
+) -> list[Rescued]:
     """The file's columns the loader meets by their text to join a column bronze has
     (``stored``: its types) that the contract does not declare (a declared one's misfit is 422
     here), with the rule their values meet (``parquet.column_rule``); its misfits are rescued.
-    A struct column's are not counted here (its fields may grow; the loader counts them)."""
+    A struct column's values meet the table's struct grown by the fields the file's adds."""
     declared = {c.name for c in contract.columns if c.data_type} if contract else set()
-    found = []
+    found: list[Rescued] = []
     for field in schema:
         target = stored.get(field.name)
-        if target is None or field.name in declared or pa.types.is_struct(target):
+        if target is None or field.name in declared:
             continue
         rule = parquet.column_rule(target, None) or parquet.UNFIT
-        if not parquet.kept_as_written(field.type, target, rule):
-            found.append((field.name, rule))
+        if pa.types.is_struct(target):
+            target = _grown(field.type, target)
+            if parquet.kept_as_written(field.type, target, dialect.type_name(rule)):
+                continue
+            found.append((field.name, rule, target if rule == parquet.OBJECT else None))
+        elif not parquet.kept_as_written(field.type, target, rule):
+            found.append((field.name, rule, None))
     return found
 
 
+def _text_rescued_by_table(
+    names: Iterable[str],
+    stored: Mapping[str, pa.DataType],
+    contract: Contract | None,
+    json: bool = False,
+) -> list[Rescued]:
+    """A CSV's or JSON file's columns whose texts may not fit the column bronze has (the
+    contract not declaring it; a required column's misfit refuses the file, not rescued): by
+    the table's type's rule (``parquet.column_rule``), as the loader meets them; a column whose
+    rule takes every text (``VARCHAR``, bytes) rescues nothing. A struct column's object is
+    judged by the table's struct as it is (the loader grows it by the objects of the file's
+    first records: a field it adds is counted as a misfit here, never fewer). ``json``: a JSON
+    file's values (any fits a ``json`` column; a number no bytes column)."""
+    declared = {c.name for c in contract.columns if c.data_type} if contract else set()
+    required = set(contract.required) if contract else set()
+    found: list[Rescued] = []
+    for name in names:
+        target = stored.get(name)
+        if target is None or name in declared or name in required:
+            continue
+        rule = parquet.column_rule(target, None) or parquet.UNFIT
+        if not (checked(rule) if json else checked_text(rule) or rule in NESTED_RULES):
+            continue
+        found.append((name, rule, target if pa.types.is_struct(target) else None))
+    return found
+
+
+def _grown(typ: pa.DataType, target: pa.DataType) -> pa.DataType:
+    """``target``, a struct the table has, grown by the fields a Parquet struct (``typ``) adds,
+    as ``loader.schema`` grows it (``target`` when that fails or nests too deep)."""
+    if not pa.types.is_struct(typ):
+        return target
+    try:
+        grown = nested.merge_struct(target, parquet.without_null(parquet.bronze_type(typ)))
+    except (parquet.TooManyDigits, ValueError, TypeError):
+        return target
+    return grown if parquet.type_depth(grown) <= dialect.MAX_TYPE_DEPTH else target
+
+
+def _misfit(texts: pa.Array, rule: str, struct: pa.StructType | None) -> pa.Array:
+    """Per text, whether it does not fit ``rule`` (``struct``: the struct an object meets,
+    ``ingest.typecheck.object_misfits``); false where it is null."""
+    if struct is not None:
+        whys = object_misfits(texts, struct)
+        return pa.array([w is not None for w in whys], pa.bool_())
+    return pc.invert(pc.fill_null(fits_array(texts, rule), True))
+
+
 def _check_rescued(
-    batch: pa.RecordBatch, columns: list[tuple[str, str]], rows: int, errors: list[Any]
+    batch: pa.RecordBatch, columns: list[Rescued], rows: int, errors: list[Any]
 ) -> None:
     """413 for a batch whose misfits of ``columns`` (:func:`_rescued_by_table`) would make more
     ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): the loader's
     ``too_large``, in its words; ``rows``: the records before it. Not once a value is refused
-    (``errors``: the file is refused whatever, 422)."""
+    (``errors``: the file is refused whatever, 422). First an upper bound from the values'
+    lengths (``rescued.most_entry_bytes``): within the bound (nearly every batch), no value is
+    made text or fitted."""
     if errors or not columns:
         return
+    most = [rescued.most_entry_bytes(name, batch.column(name)) for name, _, _ in columns]
+    if all(m is not None for m in most) and rescued.within(sum(m or 0 for m in most)):
+        return
     judged: list[tuple[str, pa.Array, pa.Array, pa.Array | None, pa.Array]] = []
-    for name, rule in columns:
+    for name, rule, struct in columns:
         values = batch.column(name)
         try:
             texts, gaps = parquet.texts_and_gaps(values)
@@ -862,9 +1070,11 @@ def _check_rescued(
             continue  # no text: the loader refuses the file (type_conflict), rescues nothing
         if dialect.type_name(rule) == dialect.BYTES:  # a text's bytes join it, nothing else
             ok = pc.is_valid(texts) if parquet.text_or_bytes(values.type) else pc.is_null(texts)
+            wrong = pc.invert(ok)
         else:
-            ok = pc.fill_null(fits_array(texts, rule), True)
-        wrong = pc.invert(ok) if gaps is None else pc.or_(pc.invert(ok), gaps)
+            wrong = _misfit(texts, rule, struct)
+        if gaps is not None:
+            wrong = pc.or_(wrong, gaps)
         judged.append((name, texts, wrong, gaps, values))
 
     def measure(exact: bool) -> dict[str, tuple[int, int]]:
@@ -1022,12 +1232,21 @@ def check_file(
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
-        if kind.kind == "ndjson":
-            return _check_ndjson(path, kind, bounds, contract, max_errors, spellings)
-        if kind.kind == "json":
-            return _check_json(path, kind, bounds, contract, max_errors, max_json_bytes, spellings)
+        if kind.kind in ("ndjson", "json"):
+            size = None if kind.gzip else path.stat().st_size
+            if kind.kind == "ndjson":
+                rows, size = _check_ndjson(path, kind, bounds, contract, max_errors, spellings)
+            else:
+                rows = _check_json(
+                    path, kind, bounds, contract, max_errors, max_json_bytes, spellings
+                )
+            if rescue:
+                _check_json_rescued(path, kind, bounds, contract, stored or {}, batch_rows, size)
+            return rows
         if kind.kind in ("csv", "tsv"):
-            return _check_csv(path, kind, bounds, contract, max_errors, spellings)
+            return _check_csv(
+                path, kind, bounds, contract, max_errors, spellings, stored or {}, rescue
+            )
         return _check_parquet(
             path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds
         )

@@ -75,12 +75,9 @@ log = logging.getLogger(__name__)
 
 _PEEK_BYTES = 64 * 1024
 _BLOCK = 16 * 1024**2
-#: pyarrow's CSV block: what one text batch holds. 16 MiB blocks kept ~850 MiB of Arrow buffers
-#: alive while a 1 GB CSV streamed into bronze (peak RSS 1.2 GiB); 4 MiB blocks ~330 MiB (RSS
-#: 670 MiB), no slower. pyarrow reads a record across two blocks at most: a longer one makes the
-#: loader read the file again by blocks twice as long (:func:`_longer_blocks`), so a record of
-#: any length loads (memory: a few times the longest record).
-_CSV_BLOCK = 4 * 1024**2
+#: pyarrow's CSV block (``dialect.CSV_BLOCK_BYTES``, the API's too): a record longer than two
+#: makes the loader read the file again by blocks twice as long (:func:`_longer_blocks`).
+_CSV_BLOCK = dialect.CSV_BLOCK_BYTES
 SAMPLE_RECORDS = 20_480  # JSON records whose keys make the columns (others: a full pass)
 #: the keys taken from DuckDB's detection of the first records (:func:`_json_detected_keys`);
 #: off, a pass of :func:`_json_keys` lists them first (the tests compare both)
