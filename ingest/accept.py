@@ -62,28 +62,52 @@ async def as_loaded(context: AppContext, table: str, contract: Contract | None) 
     (``contracts.as_loaded``: the table's type, when a later declaration differs from it);
     the table's log is read (cached) in a worker thread. Under ``on_mismatch: quarantine``
     the columns it has that the contract does not declare too (``contracts.with_table_columns``:
-    the loader refuses the file at a value that does not fit them, so the API refuses it)."""
+    the loader refuses the file at a value that does not fit them, so the API refuses it);
+    under either policy the required columns it gives no type (``contracts.untyped_required``:
+    a required column's value is never rescued, the loader refuses a value that does not fit
+    the table's type)."""
     policy = (contract.on_mismatch if contract else None) or context.settings.on_mismatch
     quarantine = policy == "quarantine"
-    if not quarantine and (contract is None or not any(c.data_type for c in contract.columns)):
+    untyped = contracts.untyped_required(contract)
+    if (
+        not quarantine
+        and not untyped
+        and (contract is None or not any(c.data_type for c in contract.columns))
+    ):
         return contract
     stored = await run_in_threadpool(context.bronze_names.types, table)
     judged = contracts.as_loaded(contract, stored) if contract is not None else None
-    return contracts.with_table_columns(judged, table, stored) if quarantine else judged
+    if quarantine:
+        return contracts.with_table_columns(judged, table, stored)
+    return contracts.with_table_columns(judged, table, stored, only=untyped) if untyped else judged
+
+
+def _judged_note(contract: Contract, name: str, declared: str, rule: str) -> str:
+    """The words an error on a column judged by the table's type ends with (both types)."""
+    if declared:
+        return (
+            f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
+            " the table was made, does not change its type; the loader stores what fits"
+            f" {rule})"
+        )
+    column = contract.column(name)
+    if column is not None and column.required:
+        return (
+            f" (bronze's column {name!r} is {rule}, from an earlier file; the contract gives"
+            " it no type, and a required column's value is never rescued (its not_null or"
+            " primary_key): the loader refuses a value that does not fit it)"
+        )
+    return (
+        f" (bronze's column {name!r} is {rule}, from an earlier file; the contract"
+        " does not declare it, and under on_mismatch: quarantine the loader refuses a"
+        " value that does not fit it)"
+    )
 
 
 def _judged_by_table(errors: list[dict[str, Any]], contract: Contract) -> list[dict[str, Any]]:
     """Each error on a column judged by the table's type says so, naming both types."""
     notes = {
-        name: (
-            f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
-            " the table was made, does not change its type; the loader stores what fits"
-            f" {rule})"
-            if declared
-            else f" (bronze's column {name!r} is {rule}, from an earlier file; the contract"
-            " does not declare it, and under on_mismatch: quarantine the loader refuses a"
-            " value that does not fit it)"
-        )
+        name: _judged_note(contract, name, declared, rule)
         for name, declared, rule in contract.judged_by_table
     }
     return [

@@ -1002,13 +1002,17 @@ def as_loaded(contract: Contract, stored: Mapping[str, pa.DataType]) -> Contract
 
 
 def with_table_columns(
-    contract: Contract | None, table: str, stored: Mapping[str, pa.DataType]
+    contract: Contract | None,
+    table: str,
+    stored: Mapping[str, pa.DataType],
+    only: Collection[str] | None = None,
 ) -> Contract | None:
     """Under ``on_mismatch: quarantine``: ``contract`` (None: the table has none) with each
     column the table has that it does not declare judged by the table's type, as the loader
     judges it (``parquet.column_rule``; a value that does not fit refuses the file, so the API
     refuses it too); a text column takes any value and is left out. Each so judged is in
-    ``judged_by_table`` with no declared type (``""``)."""
+    ``judged_by_table`` with no declared type (``""``). ``only``: those columns alone (the
+    required ones of no declared type, judged so under either policy: :func:`untyped_required`)."""
     declared = {c.name for c in contract.columns if c.data_type} if contract else set()
     columns = list(contract.columns) if contract else []
     judged = list(contract.judged_by_table) if contract else []
@@ -1016,6 +1020,8 @@ def with_table_columns(
     named = {dialect.name_key(c.name): c.name for c in columns}
     for name, typ in stored.items():
         if name in declared or name in dialect.RESERVED_COLUMNS:
+            continue
+        if only is not None and name not in only:
             continue
         if named.get(dialect.name_key(name), name) != name:
             continue
@@ -1033,6 +1039,17 @@ def with_table_columns(
         return contract
     base = contract if contract is not None else Contract(table=table, columns=())
     return replace(base, columns=tuple(columns), judged_by_table=tuple(judged))
+
+
+def untyped_required(contract: Contract | None) -> list[str]:
+    """The required columns (``Contract.required``) the contract gives no type: the loader
+    judges their values by the table's type and refuses a file where one does not fit, under
+    either policy (a required column's value is never rescued), so the API judges them so too
+    (:func:`with_table_columns` with ``only``)."""
+    if contract is None:
+        return []
+    typed = {c.name for c in contract.columns if c.data_type}
+    return [name for name in contract.required if name not in typed]
 
 
 #: The rules of a nested column the table has (``parquet.OBJECT``, ``parquet.UNFIT``): judged

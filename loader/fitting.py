@@ -709,10 +709,9 @@ class Typer:
         self.plans = list(plans)
         #: Positions of the columns that must hold a value in every record
         self.required = [i for i, p in enumerate(self.plans) if p.name in required]
-        #: The required columns of a declared type: a value there that does not fit refuses
-        #: the file under either policy, as the API does (rescued, the row would hold the
-        #: column null, which the contract says cannot be). A required column of no declared
-        #: type is rescued: the API does not judge its values by the table's type
+        #: The required columns: a value there that does not fit refuses the file under
+        #: either policy, as the API does (rescued, the row would hold the column null, which
+        #: the contract says cannot be), whether its type is declared or the table's
         self._unrescued = set(unrescued)
         self.policy = policy
         self.json = json_text

@@ -1620,8 +1620,7 @@ class Loader:
 
 
 def _unrescued(contract: Contract) -> list[str]:
-    """The required columns whose values do not fit refuse the file under either policy: those
-    of a declared type, whose values the API judges (422) too (docs/loading.md, Required
-    columns)."""
-    typed = {c.name for c in contract.columns if c.data_type}
-    return [name for name in contract.required if name in typed]
+    """The required columns, whose values that do not fit refuse the file under either policy,
+    whether the contract declares their type or the table's type judges them; the API judges
+    them so too (422; docs/loading.md, Required columns)."""
+    return list(contract.required)

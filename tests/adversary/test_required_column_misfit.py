@@ -14,6 +14,11 @@ Now it refuses the file, under either policy, as the API does.
 
 from __future__ import annotations
 
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from adversary_support import run
 
 from lakehouse.settings import Settings
@@ -52,18 +57,64 @@ sources:
           - name: n
             data_tests: [not_null]
 """
+QUARANTINED = "      - name: u\n        meta: {on_mismatch: quarantine}\n"
 
 
-def test_a_required_column_of_no_declared_type_is_rescued_as_the_api_takes_it(
-    one_lakehouse: Settings,
+def _parquet(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "then"),
+    [
+        ("csv", b"id,n\n1,5\n", b"id,n\n2,x\n"),
+        ("ndjson", b'{"id": 1, "n": 5}\n', b'{"id": 2, "n": "x"}\n'),
+        (
+            "parquet",
+            _parquet(pa.table({"id": [1], "n": pa.array([5], pa.int64())})),
+            _parquet(pa.table({"id": [2], "n": ["x"]})),
+        ),
+    ],
+)
+@pytest.mark.parametrize("policy", ["rescue", "quarantine"])
+def test_a_required_column_of_no_declared_type_is_judged_by_the_tables_type(
+    one_lakehouse: Settings, name: str, first: bytes, then: bytes, policy: str
 ) -> None:
-    """A required column the contract gives no type, which bronze holds as BIGINT: the API
-    does not judge its values by the table's type (202), so the loader rescues a misfit there
-    (before-stop read readB 02, session 14: 663820e refused it, type_conflict after a 202,
-    its reason saying "on_mismatch: quarantine" under rescue)."""
+    """A required column the contract gives no type, which bronze holds as BIGINT (from an
+    earlier file): a value that does not fit refuses the file under either policy, by the API
+    (422, naming bronze's type and the rule) and by the loader (type_conflict), instead of a
+    202 and a row whose not_null column is null (its value in ``_rescued_data``; before-stop
+    read readB 02, session 14, left open)."""
+    first_outcome = run(one_lakehouse, [("u", f"a.{name}", first)])["u"]
+    assert first_outcome.refused is None, first_outcome.refused
+    contract = UNTYPED if policy == "rescue" else UNTYPED.replace("      - name: u\n", QUARANTINED)
+    (one_lakehouse.dbt_project_dir / "models" / "u.yml").write_text(contract)
+    outcome = run(one_lakehouse, [("u", f"b.{name}", then)])["u"]
+    assert outcome.api_status == 422, outcome.api_detail
+    said = " ".join(e["msg"] for e in outcome.api_detail)
+    assert "x' does not fit BIGINT" in said.replace('"', "'"), said
+    assert "bronze's column 'n' is BIGINT" in said, said
+    if policy == "rescue":
+        assert "never rescued" in said and "on_mismatch: quarantine" not in said, said
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert outcome.refused["kind"] == "type_conflict", outcome.refused
+    assert outcome.refused["column"] == "n", outcome.refused
+    assert "'x' does not fit BIGINT" in outcome.refused["reason"], outcome.refused
+    if policy == "rescue":
+        assert "never rescued" in outcome.refused["reason"], outcome.refused
+        assert "on_mismatch: quarantine" not in outcome.refused["reason"], outcome.refused
+
+
+def test_an_untyped_not_required_column_is_still_rescued(one_lakehouse: Settings) -> None:
+    """The rule is the required column's: a column of no declared type that is not required
+    is rescued under ``rescue`` (202, the value in ``_rescued_data``)."""
     first = run(one_lakehouse, [("u", "a.csv", b"id,n\n1,5\n")])["u"]
     assert first.refused is None, first.refused
-    (one_lakehouse.dbt_project_dir / "models" / "u.yml").write_text(UNTYPED)
+    (one_lakehouse.dbt_project_dir / "models" / "u.yml").write_text(
+        UNTYPED.replace("            data_tests: [not_null]\n", "")
+    )
     outcome = run(one_lakehouse, [("u", "b.csv", b"id,n\n2,x\n")])["u"]
     assert outcome.api_status == 202, outcome.api_detail
     assert outcome.refused is None, outcome.refused
