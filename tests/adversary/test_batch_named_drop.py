@@ -13,10 +13,11 @@ from __future__ import annotations
 import pytest
 from adversary_support import _bronze, _drop, run
 
-from lakehouse.layout import content_batch_id, content_digest
+from lakehouse.layout import content_digest
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader import Loader
+from loader.landing import batch_id_of
 
 
 @pytest.mark.parametrize(
@@ -80,4 +81,4 @@ def test_the_api_records_the_content_identity_of_what_it_lands(
     _drop(settings, table, "copy.csv", data)
     Loader(settings).load_pending()
     ids = {r["_batch_id"] for r in _bronze(settings, table) or []}
-    assert content_batch_id(batch.content_hash) in ids
+    assert batch_id_of(batch.content_hash, "copy.csv") in ids

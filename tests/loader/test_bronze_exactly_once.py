@@ -99,6 +99,38 @@ def test_a_copy_of_a_file_quarantined_in_the_same_call_is_quarantined_too(
     assert again.skipped == [] and [q.file for q in again.quarantined] == ["d.csv"]
 
 
+@pytest.mark.usefixtures("hashed")
+@pytest.mark.parametrize("same_pass", [True, False])
+def test_the_same_bytes_read_as_another_format_are_another_file(
+    settings: Settings, same_pass: bool
+) -> None:
+    """A file's identity is its bytes and the reading its name chooses (readA 03, session 14):
+    the bytes of a refused ``a.parquet`` dropped as ``b.csv`` load as the CSV they are (not
+    quarantined "does not parse as Parquet"), and the bytes of a loaded ``c.csv`` dropped as
+    ``d.tsv`` load as the TSV they are, their own rows (not "already in bronze", their rows in
+    no table). In one pass or two."""
+    data = "id,amount\n1,10\n2,20\n"
+    commas = "id,x\n3,4\n"  # a CSV of columns 'id', 'x'; a TSV of one column, 'id,x'
+    old = 10**9
+    os.utime(drop(settings, "t", "a.parquet", data), ns=(old, old))
+    os.utime(drop(settings, "t", "c.csv", commas), ns=(old, old))
+    first = Loader(settings).load_pending() if not same_pass else None
+    drop(settings, "t", "b.csv", data)
+    drop(settings, "t", "d.tsv", commas)
+    second = Loader(settings).load_pending()
+
+    summaries = [s for s in (first, second) if s is not None]
+    quarantined = [(q.file, q.kind) for s in summaries for q in s.quarantined]
+    assert quarantined == [("a.parquet", "unparseable")]
+    assert [k.file for s in summaries for k in s.skipped] == []
+    assert sorted(f.file for s in summaries for f in s.loaded) == ["b.csv", "c.csv", "d.tsv"]
+    rows = bronze(settings, "t").to_pylist()
+    by_file = {r["_source_file"]: {k: v for k, v in r.items() if v is not None} for r in rows}
+    assert by_file["d.tsv"]["id,x"] == "3,4" and "x" not in by_file["d.tsv"], by_file
+    assert by_file["c.csv"]["id"] == 3 and by_file["c.csv"]["x"] == 4, by_file
+    assert sorted(r["amount"] for r in rows if r["_source_file"] == "b.csv") == [10, 20]
+
+
 def test_api_named_twins_both_load(settings: Settings) -> None:
     one, two = "bat_" + "1" * 32, "bat_" + "2" * 32
     drop(settings, "t", f"{one}.ndjson", '{"x": 1}\n')
