@@ -1232,6 +1232,10 @@ def check_file(
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
+        if kind.gzip:
+            with _open(path, kind, bounds) as f:
+                if not f.read(1):  # gzip of no bytes: as a file of none (the loader's words)
+                    raise FileError("the file is empty", 422)
         if kind.kind in ("ndjson", "json"):
             size = None if kind.gzip else path.stat().st_size
             if kind.kind == "ndjson":

@@ -254,8 +254,7 @@ def check_some_key(keys: Iterable[str]) -> None:
     """422 when records hold no key at all (only empty objects): bronze has no column to store
     them in, and the loader quarantines such a file (``empty``). Over a whole body or file."""
     if not any(True for _ in keys):
-        msg = "the records hold no keys (only empty objects): bronze has no column to store"
-        raise RecordsError([record_error(None, None, msg, "empty")])
+        raise RecordsError([record_error(None, None, dialect.NO_KEYS, "empty")])
 
 
 # -- fast checks, each with its exact slow path -------------------------------------------------

@@ -109,6 +109,10 @@ RESCUED_DATA = "_rescued_data"
 RESERVED_COLUMNS = (INGESTED_AT, BATCH_ID_COLUMN, SOURCE_FILE, RESCUED_DATA)
 
 #: The most columns one file (or one record) may bring.
+#: Why records of only empty objects (``{}``) are refused, by the API (422) and the loader
+#: (``empty``) alike: no key, no column.
+NO_KEYS = "the records hold no keys (only empty objects): bronze has no column to store"
+
 MAX_COLUMNS = 4096
 
 #: What happens to a value that does not fit its column's type.

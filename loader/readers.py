@@ -790,7 +790,9 @@ def _csv_dialect(
     try:
         header, delimiter, skip_lines = _csv_header(path, skip_lines, source.kind)
         if not header:
-            raise FileRejected("empty", f"line {skip_lines + 1}, the header, is blank")
+            raise FileRejected(  # the API's words
+                "empty", f"the file has no header line: line {skip_lines + 1}, the header, is blank"
+            )
         # strict, as every record: text after a closing quote is refused, never glued into
         # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
         quoted = dialect.csv_quote_problem(dialect.csv_lines(header), delimiter, skip_lines)
@@ -1596,8 +1598,9 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     if doubled is not None:  # DuckDB would skip it once the first is dropped
         raise FileRejected("unparseable", f"line 1: {doubled}", line=1)
     head = _json_head(path)  # from the first token: a blank head is no empty file
-    if head is None:
-        raise FileRejected("empty", "the file is empty")
+    if head is None:  # no bytes (inflated: none), or blanks only: the API's words
+        blank = path.stat().st_size > 0
+        raise FileRejected("empty", "the file holds no records" if blank else "the file is empty")
     if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
         if _empty_json_array(path):
             raise FileRejected("empty", "the file is an empty JSON array")
@@ -1811,7 +1814,7 @@ def _json_keys(
 
 def _some_keys(keys: list[str]) -> None:
     if not keys:
-        raise FileRejected("empty", "the file holds no keys (only empty objects)")
+        raise FileRejected("empty", dialect.NO_KEYS)
 
 
 def _json_all_keys(con: duckdb.DuckDBPyConnection, objects: str) -> set[str]:
