@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pathspec
 import pyarrow as pa
 import yaml
 
@@ -153,18 +154,24 @@ class Contract:
         }
 
 
+#: The config ``dbt_project.yml`` gives a test: under the test's own, and over it (a root
+#: project's over a package's test, dbt 1.11): :meth:`_Project.test_config`.
+TestConfig = tuple[Mapping[str, Any], Mapping[str, Any]]
+
+
 def _names_test(
-    entries: Any, test: str, defaults: Callable[[Any], Mapping[str, Any]] | None = None
+    entries: Any, test: str, defaults: Callable[[Any], TestConfig] | None = None
 ) -> bool:
     """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
     with the project's config for it, ``defaults(arguments)``: :meth:`_Project.test_config`)."""
     for entry in entries or ():
-        if entry == test and _test_applies(None, defaults(None) if defaults else None):
+        if entry == test and _test_applies(None, *(defaults(None) if defaults else ())):
             return True
         if isinstance(entry, Mapping) and entry.get("type") == test:
             return True
         if isinstance(entry, Mapping) and test in entry:
-            if _test_applies(entry[test], defaults(entry[test]) if defaults else None):
+            given = entry[test]
+            if _test_applies(given, *(defaults(given) if defaults else ())):
                 return True
     return False
 
@@ -175,17 +182,23 @@ def _names_test(
 CHANGED_ROWS = "__changed_rows__"
 
 
-def _test_applies(arguments: Any, defaults: Mapping[str, Any] | None = None) -> bool:
+def _test_applies(
+    arguments: Any,
+    defaults: Mapping[str, Any] | None = None,
+    over: Mapping[str, Any] | None = None,
+) -> bool:
     """Whether a test entry's arguments (``{not_null: {config: {enabled: false}}}``) leave it
     judging every row, as dbt reads them, over the project's test config ``defaults`` (the
     entry's own winning): a disabled test is no test, and one limited by ``where:`` judges
     only the rows dbt selects, which the lakehouse cannot (dbt does); an empty ``where`` (dbt
-    filters nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing."""
+    filters nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing. ``over``:
+    the root project's config of a package's test, which wins over the test's own."""
     settings = dict(defaults or {})
     if isinstance(arguments, Mapping):
         config = arguments.get("config")
         settings.update(arguments)
         settings.update(config if isinstance(config, Mapping) else {})
+    settings.update(over or {})
     where = settings.get("where")
     narrowed = where is not None and where != "" and where != CHANGED_ROWS
     return settings.get("enabled", True) is not False and not narrowed
@@ -234,11 +247,13 @@ def _contract(
     table: Mapping[str, Any],
     source_file: str,
     source_meta: Mapping[str, Any] | None = None,
-    tests: Callable[[str, Any], Mapping[str, Any]] | None = None,
+    tests: Callable[[str, Any], TestConfig] | None = None,
+    over_meta: Mapping[str, Any] | None = None,
 ) -> Contract | None:
     """The contract of one source ``table`` (None: it names no bronze table); ``source_meta``
     the meta it is merged over (the project's and its source's), ``tests(column, arguments)``
-    the project's config of a ``not_null`` test of one of its columns."""
+    the project's config of a ``not_null`` test of one of its columns, ``over_meta`` the meta
+    merged over it (a root project's over a package's source table, dbt 1.11)."""
     entry = table.get("name")
     if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
@@ -263,7 +278,7 @@ def _contract(
         return None
     where = f"table {name!r}" if identifier is None else f"table {name!r} (entry {entry!r})"
     # dbt merges the source's meta into each of its tables' (the table's keys win)
-    meta = {**(source_meta or {}), **_meta(table, where)}
+    meta = {**(source_meta or {}), **_meta(table, where), **(over_meta or {})}
     for key in _SETTINGS:
         _no_jinja(meta.get(key), f"{where}: meta.{key}")
     keys = meta.get("primary_key") or []
@@ -504,7 +519,7 @@ def _source_contracts(
     project's config of each of its tables (``folders``: the file's, :class:`_Folders`)."""
     _no_jinja(source.get("name"), "a source's name")  # it may render to 'bronze'
     named = source.get("name") == SOURCE_NAME
-    if not named and PLUGIN not in repr(source) + repr(project.sources):
+    if not named and PLUGIN not in repr(source) + repr(project):
         return  # neither the bronze source nor one the plugin may serve
     label = f"source {source.get('name')!r}"
     source_meta = _meta(source, label)
@@ -514,22 +529,28 @@ def _source_contracts(
             raise ContractShape(f"{label}: tables[{i}] is not a mapping")
         fqn = [*folders.sources, str(source.get("name")), str(table.get("name"))]
         project_meta, project_enabled = project.source_config(fqn)
+        over_meta, over_enabled = (
+            project.over.source_config(fqn, project.name) if project.over else ({}, None)
+        )
         # dbt 1.11: the table's config over its source's over the project's (the deepest
-        # level of dbt_project.yml's sources: winning there); disabled: not in the manifest
-        enabled = _enabled(table, f"{label}, table {table.get('name')!r}")
-        for given in (source_enabled, project_enabled, True):
+        # level of dbt_project.yml's sources: winning there), and a root project's over a
+        # package's all; disabled: not in the manifest
+        enabled = over_enabled
+        for given in (_enabled(table, f"{label}, table {table.get('name')!r}"), source_enabled):
+            enabled = given if enabled is None else enabled
+        for given in (project_enabled, True):
             enabled = given if enabled is None else enabled
         if not enabled:
             continue
         merged = {**project_meta, **source_meta}  # the project's meta under the YAML's
-        meta = {**merged, **_meta(table, f"table {table.get('name')!r}")}
+        meta = {**merged, **_meta(table, f"table {table.get('name')!r}"), **over_meta}
         for key in ("plugin", "folder"):  # which folder dbt reads the table from
             _no_jinja(meta.get(key), f"{label}, table {table.get('name')!r}: meta.{key}")
         tests = functools.partial(
             project.test_config, folders.tests, str(source.get("name")), table.get("name")
         )
         if _declares_bronze(named, meta) and (
-            contract := _contract(table, source_file, merged, tests)
+            contract := _contract(table, source_file, merged, tests, over_meta)
         ):
             yield contract
 
@@ -589,12 +610,17 @@ _PATH_KEYS: tuple[tuple[str, str | None, str], ...] = (
 )
 
 
-def _project(settings: Settings) -> Mapping[str, Any]:
-    """``dbt_project.yml`` parsed (none: empty); the parser's error for one that does not."""
-    project_file = settings.dbt_project_dir / "dbt_project.yml"
+def _project(folder: Path, *, package: bool = False) -> Mapping[str, Any]:
+    """``folder``'s ``dbt_project.yml`` parsed (none: empty; a package's: refused, as dbt
+    refuses it); the parser's error for one that does not."""
+    project_file = folder / "dbt_project.yml"
     try:
         text = project_file.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if package:
+            raise ContractShape(
+                "there is none, and dbt refuses an installed package without one"
+            ) from None
         text = ""
     return _mapping(yaml.safe_load(text), "dbt_project.yml")
 
@@ -638,9 +664,12 @@ class _Project:
     name: str | None = None
     sources: Mapping[str, Any] = field(default_factory=dict)
     tests: Mapping[str, Any] = field(default_factory=dict)
+    #: an installed package's: the root project's config, applied over the package's own
+    #: and its YAML's (dbt 1.11 ``calculate_node_config``: the active project's last)
+    over: _Project | None = None
 
     @classmethod
-    def read(cls, project: Mapping[str, Any]) -> _Project:
+    def read(cls, project: Mapping[str, Any], over: _Project | None = None) -> _Project:
         name = project.get("name")
         sources = _mapping(project.get("sources"), "dbt_project.yml: sources")
         tests = project.get("data_tests", project.get("tests"))
@@ -648,20 +677,27 @@ class _Project:
             name if isinstance(name, str) else None,
             sources,
             _mapping(tests, "dbt_project.yml: data_tests"),
+            over,
         )
 
-    def _fqn(self, path: Sequence[str]) -> list[str]:
-        return [] if self.name is None else [self.name, *path]
+    def _fqn(self, path: Sequence[str], package: str | None) -> list[str]:
+        """A node's path from the top of a block: ``path`` under the name of the project it
+        is in (``package``; None: this one's), in its own project's blocks and the root's."""
+        name = self.name if package is None else package
+        return [] if name is None else [name, *path]
 
-    def source_config(self, path: Sequence[str]) -> tuple[dict[str, Any], bool | None]:
+    def source_config(
+        self, path: Sequence[str], package: str | None = None
+    ) -> tuple[dict[str, Any], bool | None]:
         """The meta and ``enabled`` (None: unset) ``sources:`` gives the source table of path
         ``path`` (its folders, source name, table name): each level's ``+meta`` merged over
         the level above's key by key, the deepest ``enabled`` winning (dbt 1.11)."""
         meta: dict[str, Any] = {}
         enabled: bool | None = None
         where = "dbt_project.yml: sources"
-        for i, config in enumerate(_levels(self.sources, self._fqn(path))):
-            at = ": ".join([where, *self._fqn(path)[:i]])
+        fqn = self._fqn(path, package)
+        for i, config in enumerate(_levels(self.sources, fqn)):
+            at = ": ".join([where, *fqn[:i]])
             meta.update(_mapping(config.get("meta"), f"{at}: +meta"))
             if "enabled" in config:
                 _no_jinja(config["enabled"], f"{at}: +enabled")
@@ -674,19 +710,26 @@ class _Project:
 
     def test_config(
         self, folders: Sequence[str], source: str, table: Any, column: str, arguments: Any
-    ) -> dict[str, Any]:
+    ) -> TestConfig:
         """The ``where`` and ``enabled`` ``data_tests:`` gives a ``not_null`` test of
         ``column`` (its ``arguments``: the entry's mapping, or None) of a source's table,
         the deepest level winning: the top, the project's name, the YAML file's folders
         (:class:`_Folders`), the test's name (its ``name:``, else dbt's
         ``source_not_null_<source>_<table>_<column>``, the column's other characters than
         letters, digits and ``_`` each run one ``_``). dbt applies the test's own config over
-        it (:func:`_test_applies`)."""
+        it (:func:`_test_applies`), and a package's test the root project's over that (the
+        second of the two)."""
         given = arguments.get("name") if isinstance(arguments, Mapping) else None
         clean = re.sub("[^0-9a-zA-Z_]+", "_", column)
         name = given if isinstance(given, str) else f"source_not_null_{source}_{table}_{clean}"
+        over = self.over.test_config_at([*folders, name], self.name) if self.over else {}
+        return self.test_config_at([*folders, name], None), over
+
+    def test_config_at(self, path: Sequence[str], package: str | None) -> dict[str, Any]:
+        """The ``where`` and ``enabled`` ``data_tests:`` gives the test of path ``path`` (in
+        the project named ``package``; None: this one)."""
         config: dict[str, Any] = {}
-        for level in _levels(self.tests, self._fqn([*folders, name])):
+        for level in _levels(self.tests, self._fqn(path, package)):
             for key in ("where", "enabled"):
                 if key in level:
                     _no_jinja(level[key], f"dbt_project.yml: data_tests: +{key}")
@@ -694,12 +737,12 @@ class _Project:
         return config
 
 
-def _project_paths(settings: Settings) -> list[str]:
+def _project_paths(project: Mapping[str, Any]) -> list[str]:
     """The folders (relative to the dbt project) whose YAML files dbt reads: every resource
-    path of ``dbt_project.yml``, dbt's defaults where unset (no ``dbt_project.yml``: the
-    defaults). Raises :class:`ContractShape` (or the parser's error) for a ``dbt_project.yml``
-    dbt would not read so: which files declare the sources would be unknown."""
-    project = _project(settings)
+    path of ``dbt_project.yml`` (``project``), dbt's defaults where unset (no
+    ``dbt_project.yml``: the defaults). Raises :class:`ContractShape` for a
+    ``dbt_project.yml`` dbt would not read so: which files declare the sources would be
+    unknown."""
     _Project.read(project)
     paths: set[str] = set()
     for key, deprecated, default in _PATH_KEYS:
@@ -728,33 +771,100 @@ _YAML_FILE = re.compile(
 )
 
 
-def _yaml_found(settings: Settings) -> dict[Path, _Folders]:
-    """The YAML files dbt reads (``dbt.parser.read_files``), each with its folders as dbt
-    names its nodes by them (:class:`_Folders`): each ``*.yml``/``*.yaml`` under each of its
-    resource paths (:func:`_project_paths`, walked as ``os.walk`` walks them). A
-    ``dbt_project.yml`` that cannot be read so leaves the model paths only: its error is
-    :func:`read_contracts`'s to name."""
-    try:
-        folders = _project_paths(settings)
-    except (OSError, UnicodeError, yaml.YAMLError, ContractShape):
-        folders = ["models"]
+def _yaml_found(
+    project: Path, folders: Iterable[str], ignored: pathspec.PathSpec | None
+) -> dict[Path, _Folders]:
+    """The YAML files dbt reads in the dbt project ``project`` (``dbt.parser.read_files``),
+    each with its folders as dbt names its nodes by them (:class:`_Folders`): each
+    ``*.yml``/``*.yaml`` under each of its resource paths (``folders``,
+    :func:`_project_paths`, walked as ``os.walk`` walks them) that its ``.dbtignore``
+    (``ignored``, :func:`_dbtignore`) does not name, its path from the project's folder
+    matched as ``git`` matches ``.gitignore`` (dbt's ``find_matching``)."""
     found: dict[Path, _Folders] = {}
-    project = settings.dbt_project_dir
     for folder in folders:
         for here, _dirs, files in os.walk(project / folder):
             for f in files:
                 path = Path(here) / f
-                if _YAML_FILE.match(f) and path not in found:
-                    found[path] = _Folders(
-                        Path(os.path.relpath(path, project / folder)).parts[:-1],
-                        Path(os.path.relpath(path, project)).parts[1:-1],
-                    )
+                if not _YAML_FILE.match(f) or path in found:
+                    continue
+                under = os.path.relpath(path, project / folder)
+                if ignored is not None and ignored.match_file(os.path.join(folder, under)):
+                    continue
+                found[path] = _Folders(
+                    Path(under).parts[:-1], Path(os.path.relpath(path, project)).parts[1:-1]
+                )
     return {p: found[p] for p in sorted(found) if p.is_file()}
 
 
-def _yaml_files(settings: Settings) -> list[Path]:
-    """The YAML files dbt reads (:func:`_yaml_found`)."""
-    return list(_yaml_found(settings))
+def _dbtignore(project: Path) -> pathspec.PathSpec | None:
+    """The dbt project's ``.dbtignore`` (None: it has none): the files dbt does not read, in
+    ``.gitignore``'s patterns (dbt 1.11 ``generate_dbt_ignore_spec``)."""
+    try:
+        text = (project / ".dbtignore").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", text.splitlines())
+
+
+@dataclass(frozen=True, slots=True)
+class _DbtProject:
+    """One dbt project whose YAML dbt reads: the root project, or a package installed in its
+    ``packages-install-path`` (``dbt_packages/<package>/``, each read as dbt reads it); its
+    config (:class:`_Project`) and its YAML files."""
+
+    folder: Path
+    config: _Project
+    files: dict[Path, _Folders]
+    #: the root project's: where its packages are installed
+    packages: Path | None = None
+
+
+def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadable]]:
+    """The dbt projects whose YAML dbt reads (:class:`_DbtProject`), and the files that say
+    which they are and cannot be read (a ``dbt_project.yml`` or ``.dbtignore`` that does not
+    parse, or whose paths are no list of folders or hold Jinja; a package without a
+    ``dbt_project.yml``): while one is, which files declare the sources is unknown. A root
+    project's ``dbt_project.yml`` that cannot be read leaves its model paths read."""
+    unreadable: list[Unreadable] = []
+    projects: list[_DbtProject] = []
+    root = settings.dbt_project_dir
+    root_config: _Project | None = None
+    install = "dbt_packages"
+    queue = [root]  # the root, then its packages as its dbt_project.yml names their folder
+    for folder in queue:
+        package = folder != root
+        read = "dbt_project.yml"
+        try:
+            project = _project(folder, package=package)
+            paths = _project_paths(project)
+            config = _Project.read(project, over=root_config)
+            if not package:
+                install = project.get("packages-install-path", install)
+                if not isinstance(install, str) or "{{" in install or "{%" in install:
+                    raise ContractShape(
+                        f"dbt_project.yml: packages-install-path is {install!r}, not a folder"
+                        " (dbt renders Jinja, the lakehouse does not)"
+                    )
+                root_config = config
+                folders = root / install
+                queue += sorted(
+                    p
+                    for p in (folders.iterdir() if folders.is_dir() else ())
+                    if p.is_dir() and not p.name.startswith("__")
+                )
+            read = ".dbtignore"
+            ignored = _dbtignore(folder)
+        except (OSError, UnicodeError, yaml.YAMLError, ContractShape) as exc:
+            # which folders dbt reads is unknown: any of them may declare any table
+            shown = _shown(settings, folder / read)
+            reason = f"cannot be read: {exc.strerror or exc}" if isinstance(exc, OSError) else None
+            unreadable.append(Unreadable(shown, reason or _reason(exc)))
+            if package:
+                continue
+            paths, config, ignored = ["models"], _Project(), None
+        files = _yaml_found(folder, paths, ignored)
+        projects.append(_DbtProject(folder, config, files, None if package else root / install))
+    return projects, unreadable
 
 
 def _joined(node: Any) -> Any:
@@ -861,18 +971,11 @@ def read_contracts(settings: Settings) -> Contracts:
     declare a bronze table (:func:`_may_declare_bronze`). A file that does not parse and
     cannot name the source is logged and skipped: it declares no contract either way."""
     contracts: dict[str, Contract] = {}
-    declared_in: dict[str, str] = {}  # a table → the file declaring it
-    unreadable = []
-    project = _Project()
-    try:
-        _project_paths(settings)
-        project = _Project.read(_project(settings))
-    except (OSError, UnicodeError, yaml.YAMLError, ContractShape) as exc:
-        # which folders dbt reads is unknown: any of them may declare any table
-        shown = _shown(settings, settings.dbt_project_dir / "dbt_project.yml")
-        reason = f"cannot be read: {exc.strerror or exc}" if isinstance(exc, OSError) else None
-        unreadable.append(Unreadable(shown, reason or _reason(exc)))
-    for path, folders in _yaml_found(settings).items():
+    declared_in: dict[str, tuple[str, Path]] = {}  # a table → the file declaring it, its project
+    projects, unreadable = _dbt_projects(settings)
+    found_in = [(path, folders, p) for p in projects for path, folders in p.files.items()]
+    for path, folders, dbt_project in found_in:
+        project = dbt_project.config
         shown = _shown(settings, path)
         try:
             data = path.read_bytes()
@@ -897,12 +1000,17 @@ def read_contracts(settings: Settings) -> Contracts:
             document = _joined(yaml.safe_load(text))
             found = parse_sources([(str(path), document)], project, folders)
             for table in found.keys() & contracts.keys():
+                first, in_project = declared_in[table]
                 raise ContractShape(
-                    f"table {table!r} is declared in {declared_in[table]} too (dbt refuses a "
-                    "project declaring a source table twice)"
+                    f"table {table!r} is declared in {first} too "
+                    + (
+                        "(dbt refuses a project declaring a source table twice)"
+                        if in_project == dbt_project.folder
+                        else "(another dbt project's: which declaration is meant?)"
+                    )
                 )
             contracts.update(found)
-            declared_in.update(dict.fromkeys(found, shown))
+            declared_in.update(dict.fromkeys(found, (shown, dbt_project.folder)))
         except (UnicodeError, yaml.YAMLError, ContractShape) as exc:
             if _may_declare_bronze(text):
                 unreadable.append(Unreadable(shown, _reason(exc)))
@@ -943,9 +1051,11 @@ class ContractStore:
 
     def _current_stamp(self) -> tuple[tuple[str, int, int], ...]:
         stamp = []
+        projects, _unreadable = _dbt_projects(self.settings)
         for path in [
-            self.settings.dbt_project_dir / "dbt_project.yml",
-            *_yaml_files(self.settings),
+            *(p.packages for p in projects if p.packages),  # a package more or less
+            *(p.folder / name for p in projects for name in ("dbt_project.yml", ".dbtignore")),
+            *(path for p in projects for path in p.files),
         ]:
             try:
                 st = path.stat()

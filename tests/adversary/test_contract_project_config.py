@@ -21,7 +21,13 @@ import pytest
 from adversary_support import held_as_misshapen, lakehouse, run
 
 from lakehouse import Settings
-from lakehouse.contracts import PLUGIN, SOURCE_NAME, load_contracts
+from lakehouse.contracts import (
+    PLUGIN,
+    SOURCE_NAME,
+    ContractStore,
+    ContractsUnreadable,
+    load_contracts,
+)
 
 DBT = Path(sys.executable).parent / "dbt"
 PROFILE = 'p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ":memory:"\n'
@@ -241,6 +247,58 @@ sources:
             data_tests: [{not_null: {config: {enabled: true}}}]
 """,
     },
+    # an installed package's sources: its own project's config under its YAML, the root's
+    # over both (dbt 1.11: the root project's config of a package's node applies last)
+    "packages": {
+        "dbt_project.yml": HEAD
+        + """sources:
+  pkg:
+    bronze:
+      +meta: {on_mismatch: quarantine}
+      t2:
+        +enabled: false
+data_tests:
+  pkg:
+    +enabled: false
+    source_not_null_bronze_t1_b:
+      +enabled: true
+""",
+        "models/s.yml": "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: r\n",
+        "dbt_packages/pkg/dbt_project.yml": """name: pkg
+config-version: 2
+sources:
+  pkg:
+    bronze:
+      +meta: {on_mismatch: rescue, skip_lines: 2}
+""",
+        "dbt_packages/pkg/models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t1
+        config: {meta: {infer_types: false}}
+        columns:
+          - {name: a, data_tests: [not_null]}
+          - {name: b, data_tests: [not_null]}
+      - name: t2
+      - name: t3
+        meta: {on_mismatch: rescue, skip_lines: 3}
+""",
+    },
+    # .dbtignore: the files it names are not read (a twin there is no twin)
+    "dbtignore": {
+        "dbt_project.yml": HEAD,
+        ".dbtignore": "models/ignored/\n*_off.yml\n",
+        "models/s.yml": "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: v\n",
+        "models/ignored/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: v
+      - name: t
+""",
+        "models/sub/x_off.yml": SOURCES.replace("items", "u"),
+    },
 }
 
 
@@ -285,3 +343,34 @@ def test_a_project_config_dbt_refuses_holds_the_files(
         },
     )
     assert words in held_as_misshapen(settings, "items", b"id\n1\n")
+
+
+def test_a_package_without_its_dbt_project_yml_holds_the_files(tmp_path: Path) -> None:
+    """dbt refuses to run with an installed package lacking ``dbt_project.yml`` (its sources
+    cannot be known): every table is held, the file named."""
+    settings = lakehouse(tmp_path)
+    _write(
+        settings.dbt_project_dir,
+        {"models/sources.yml": SOURCES, "dbt_packages/pkg/models/s.yml": SOURCES},
+    )
+    detail = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert "dbt_packages/pkg/dbt_project.yml" in detail, detail
+    assert "dbt refuses an installed package without one" in detail, detail
+
+
+def test_a_package_installed_later_is_read(tmp_path: Path) -> None:
+    """A package ``dbt deps`` installs after the contracts were read is read on the next
+    refresh (the store's stamp counts the packages' folder and files)."""
+    settings = lakehouse(tmp_path)
+    _write(settings.dbt_project_dir, {"models/sources.yml": SOURCES})
+    store = ContractStore(settings, refresh_s=0)
+    assert sorted(store.all()) == ["items", "orders"]
+    _write(
+        settings.dbt_project_dir,
+        {
+            "dbt_packages/pkg/dbt_project.yml": "name: pkg\n",
+            "dbt_packages/pkg/models/s.yml": SOURCES.replace("orders", "more"),
+        },
+    )
+    with pytest.raises(ContractsUnreadable, match="'items' is declared in"):
+        store.all()  # both declare items: which declaration is meant?
