@@ -41,6 +41,7 @@ from ingest.validation import (
 from lakehouse import dialect, nested, parquet, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
+from lakehouse.jsonrecords import LineLengths, RecordTooLarge
 
 CHUNK = 8 * 1024**2
 
@@ -70,6 +71,7 @@ def _check_ndjson(
     contract: Contract | None,
     max_errors: int,
     existing: dialect.Spellings,
+    max_record_bytes: int,
 ) -> tuple[int, int]:
     """The file's records, and its bytes (inflated)."""
     rows = 0
@@ -77,9 +79,16 @@ def _check_ndjson(
     keys: set[str] = set()
     offset = 0  # of ``chunk`` in the file: a byte-order mark may open the file only
     lines = 0  # before ``chunk`` (it starts a line): a refusal names the file's line
+    lengths = LineLengths(max_record_bytes)
+    first = True  # the file's first block: a byte-order mark is no part of line 1
     with _open(path, kind, bounds) as f:
         while True:
             block = f.read(CHUNK)
+            try:  # a line past the bound is refused before it is held whole (the loader's rule)
+                lengths.feed(block.removeprefix(dialect.BOM_UTF8) if first else block)
+                first = False
+            except RecordTooLarge as exc:
+                raise _later_not_utf8(path, kind, bounds, 0) or FileError(str(exc), 413) from None
             data = rest + block
             cut = data.rfind(b"\n") + 1 if block else len(data)
             chunk, rest = data[:cut], data[cut:]
@@ -238,11 +247,14 @@ def _check_json(
     max_errors: int,
     max_bytes: int,
     existing: dialect.Spellings,
+    max_record_bytes: int,
 ) -> int:
     with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:  # read piece by piece instead (bounded memory)
-        return _check_big_json(path, kind, bounds, contract, max_errors, existing)
+    # read piece by piece instead (bounded memory), each record within its bound: a file no
+    # larger than the bound holds no record past it
+    if len(data) > max_bytes or len(data) > max_record_bytes:
+        return _check_big_json(path, kind, bounds, contract, max_errors, existing, max_record_bytes)
     doubled = dialect.second_bom(data)
     if doubled is not None:
         raise BodyError(doubled, row=0)
@@ -294,6 +306,7 @@ def _check_big_json(
     contract: Contract | None,
     max_errors: int,
     existing: dialect.Spellings,
+    max_record_bytes: int,
 ) -> int:
     """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
     array's elements, or objects one after another) checked a piece at a time, as NDJSON.
@@ -311,7 +324,9 @@ def _check_big_json(
             raise BodyError(doubled, row=0)
         piece: list[bytes] = []
         size = 0
-        values = json_values(f, first.removeprefix(dialect.BOM_UTF8), block=CHUNK)
+        values = json_values(
+            f, first.removeprefix(dialect.BOM_UTF8), block=CHUNK, limit=max_record_bytes
+        )
         for value in itertools.chain(values, [b""]):
             if value:
                 piece.append(value.replace(b"\n", b" ").replace(b"\r", b" "))
@@ -1218,6 +1233,7 @@ def check_file(
     max_errors: int = 20,
     batch_rows: int = 122_880,
     max_json_bytes: int = 16 * 1024**2,
+    max_json_record_bytes: int = 64 * 1024**2,
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,
     existing: Sequence[str] = (),
@@ -1228,7 +1244,9 @@ def check_file(
     the bronze table's column names (a name equal to one, or to a column the contract declares,
     but for case is refused); ``stored``: their types, and ``rescue``: the table's
     ``on_mismatch`` is ``rescue``, for a Parquet file's values that the loader would rescue
-    (413 past what one batch may rescue, ``lakehouse.rescued``)."""
+    (413 past what one batch may rescue, ``lakehouse.rescued``). A JSON record (an NDJSON
+    line, a ``.json``'s element or object) of more than ``max_json_record_bytes`` is refused
+    (413, ``lakehouse.jsonrecords``), as the loader refuses it."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
@@ -1239,10 +1257,19 @@ def check_file(
         if kind.kind in ("ndjson", "json"):
             size = None if kind.gzip else path.stat().st_size
             if kind.kind == "ndjson":
-                rows, size = _check_ndjson(path, kind, bounds, contract, max_errors, spellings)
+                rows, size = _check_ndjson(
+                    path, kind, bounds, contract, max_errors, spellings, max_json_record_bytes
+                )
             else:
                 rows = _check_json(
-                    path, kind, bounds, contract, max_errors, max_json_bytes, spellings
+                    path,
+                    kind,
+                    bounds,
+                    contract,
+                    max_errors,
+                    max_json_bytes,
+                    spellings,
+                    max_json_record_bytes,
                 )
             if rescue:
                 _check_json_rescued(path, kind, bounds, contract, stored or {}, batch_rows, size)
@@ -1255,6 +1282,8 @@ def check_file(
             path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds
         )
     except InflateLimitError as exc:
+        raise FileError(str(exc), 413) from None
+    except RecordTooLarge as exc:  # a .json's record (its bytes are UTF-8: checked first)
         raise FileError(str(exc), 413) from None
     except InflateError as exc:
         raise FileError(str(exc)) from None

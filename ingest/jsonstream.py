@@ -18,6 +18,7 @@ import msgspec
 from ingest.validation import JSON_SPACE as _SPACE
 from ingest.validation import BodyError, _blank_line_end
 from lakehouse import dialect
+from lakehouse.jsonrecords import RecordTooLarge
 
 _TRUNCATED = "Input data was truncated"
 _AT = re.compile(r"\(byte (\d+)\)$")
@@ -26,8 +27,9 @@ _AT = re.compile(r"\(byte (\d+)\)$")
 class _Reader:
     """A file's bytes from ``pos`` on, in a buffer refilled a block at a time."""
 
-    def __init__(self, f: IO[bytes], first: bytes, block: int) -> None:
+    def __init__(self, f: IO[bytes], first: bytes, block: int, limit: int | None) -> None:
         self.f = f
+        self.limit = limit  # a record's most bytes (max_json_record_bytes): refused past it
         self.buf = first
         self.pos = 0
         self.block = block
@@ -102,6 +104,7 @@ class _Reader:
                 if end is not None:
                     stop = self.pos + end
                     value = self.buf[self.pos : stop].rstrip(_SPACE)
+                    self._within(len(value), index)
                     self.line_blank = b"\n" in self.buf[self.pos + len(value) : stop]
                     self.pos = stop
                     return value
@@ -110,23 +113,38 @@ class _Reader:
                     raise BodyError(lone, row=index, unit="record") from None
                 at_end = _AT.search(str(exc))  # "invalid number (byte N)" for a cut "1e"
                 cut = str(exc) == _TRUNCATED or (at_end is not None and int(at_end[1]) >= len(view))
-                if cut and self.more(len(view)):  # the value spans the block: read on
-                    continue
+                if cut and not self.eof:  # the value spans the block: read on, within the bound
+                    self._within(len(view), index)
+                    if self.more(len(view)):
+                        continue
                 why = dialect.json_byte_shifted(str(exc), self.at + self.pos)  # the text's byte
                 raise BodyError(why, row=index, unit="record") from None
             # the rest of the buffer is one value: at the file's end, or cut by the block
+            if not self.eof and self.limit is not None and len(view) > self.limit:
+                self._within(len(self.buf[self.pos :].rstrip(_SPACE)), index)
             if not self.more(len(view)):
                 value = self.buf[self.pos :].rstrip(_SPACE)
+                self._within(len(value), index)
                 self.line_blank = b"\n" in self.buf[self.pos + len(value) :]
                 self.pos = len(self.buf)
                 return value
 
+    def _within(self, size: int, index: int) -> None:
+        """Record ``index`` (0-based) holds at least ``size`` bytes: refused past the bound,
+        before more of it is read (``lakehouse.jsonrecords``, the loader's words)."""
+        if self.limit is not None and size > self.limit:
+            raise RecordTooLarge("record", index + 1, self.limit)
 
-def json_values(f: IO[bytes], first: bytes, *, block: int) -> Iterator[bytes]:
+
+def json_values(
+    f: IO[bytes], first: bytes, *, block: int, limit: int | None = None
+) -> Iterator[bytes]:
     """Each record of the ``.json`` text ``first`` + the rest of ``f`` (its byte-order mark
     dropped): an array's elements, or the values one after another. Raises :class:`BodyError`
-    naming the record (0-based) where the text is no such JSON."""
-    reader = _Reader(f, first, block)
+    naming the record (0-based) where the text is no such JSON, :class:`RecordTooLarge` at the
+    first record of more than ``limit`` bytes, before more than about twice ``limit`` of it is
+    read."""
+    reader = _Reader(f, first, block, limit)
     head = reader.skip_space()
     if head == b"[" and reader.stray is not None:  # an array is one JSON text: refused
         raise BodyError(f"JSON is malformed: invalid character (byte {reader.stray})")

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         gt=1,
         description="Largest inflated/compressed ratio of gzip data (checked past 16 MiB).",
     )
+    # One JSON record (an NDJSON line, a .json's element or object): past it, 413 or
+    # too_large (lakehouse.jsonrecords); DuckDB's reader needs ~20x a record's size
+    max_json_record_bytes: int = Field(
+        default=64 * 1024**2,
+        ge=1,
+        description="Largest JSON record (NDJSON line, .json element or object), in bytes.",
+    )
     # The landing dialect (lakehouse.dialect, docs/loading.md); a table's contract may override
     # both in its ``meta``.
     infer_types: bool = Field(

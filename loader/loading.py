@@ -1060,6 +1060,7 @@ class Loader:
             self.settings.max_inflated_bytes,
             self.settings.max_inflate_ratio,
             self.settings.meta_dir,
+            self.settings.max_json_record_bytes,
         )
         if source.kind == "parquet":
             schema, batches, stack, count, writer, written = open_parquet(

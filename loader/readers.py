@@ -64,6 +64,7 @@ from lakehouse.formats import (
     known_suffixes,
 )
 from lakehouse.formats import open_bounded as _open_bounded
+from lakehouse.jsonrecords import LineLengths, RecordTooLarge, ValueLengths
 from loader.exceptions import FileChanging, FileRejected, ReadAgain
 
 try:
@@ -99,6 +100,8 @@ class Limits:
     max_inflated_bytes: int = 16 * 1024**3
     max_inflate_ratio: float = 250.0
     scratch: Path | None = None
+    #: a JSON record's most bytes (``lakehouse.jsonrecords``): ``too_large`` past it
+    max_json_record_bytes: int = 64 * 1024**2
 
 
 def detect(path: Path) -> Source:
@@ -1505,16 +1508,15 @@ def open_json(
     path = source.path
     try:
         path = _json_content(source, limits, stack)
+        bound = _object_size(path, source.kind, big_records, limits.max_json_record_bytes)
         con = database.cursor() if database is not None else duckdb.connect()
         stack.callback(con.close)
         if exact:
-            return _json_exact(path, source.kind, batch_rows, con, stack, every_key, big_records)
+            return _json_exact(path, source.kind, batch_rows, con, stack, every_key, bound)
         scan = _LiteralScan(path, hashing)
         stack.callback(scan.stop)
         try:
-            keys, batches = _json_reading(
-                con, path, source.kind, batch_rows, every_key, big_records
-            )
+            keys, batches = _json_reading(con, path, source.kind, batch_rows, every_key, bound)
         except FileRejected as exc:
             raise _json_reading_refusal(path, source.kind, exc) from None
         if scan.found():  # early: no DuckDB reading wasted
@@ -1665,14 +1667,14 @@ def _json_reading(
     kind: Kind,
     batch_rows: int,
     every_key: bool,
-    big_records: bool = False,
+    bound: int | None = None,
 ) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     """The file's keys (every key, or read again) and its records as columns of JSON text.
 
     DuckDB reads a ``null`` record as a row of nulls: a row of nulls after the records whose
     keys were listed (where a ``null`` one is refused) makes the file read exactly
     (:func:`_nulls_told`)."""
-    source = _json_source(path, _json_format(path, kind), big_records)
+    source = _json_source(path, _json_format(path, kind), bound)
     if not every_key and DETECTED_KEYS:
         detected = _json_detected_keys(con, path, source, batch_rows)
         if detected is not None:
@@ -1714,30 +1716,73 @@ def _last_line_bytes(path: Path) -> int:
         return end
 
 
-def _json_source(path: Path, fmt: str, big_records: bool = False) -> str:
-    """The file and the options of a ``read_json``/``read_json_objects`` call. DuckDB reads an
-    object of more than 16 MiB (its ``maximum_object_size``) that a line feed follows up to
-    about twice that, but refuses one that ends the file ("maximum_object_size ... exceeded"):
-    a ``json.dump`` of a big object has no final line break. Such a file gets a bound that
-    holds its last record: NDJSON's last line; a ``.json`` of objects one after another, whose
-    last one may span many lines (``indent=2``), the whole file when it does not end in a line
-    feed. ``big_records`` (DuckDB refused a record past its bound elsewhere in the file, as
-    :func:`_json_error` tells, which makes the loader read it again): a bound that holds the
-    file's longest record, NDJSON's longest line (:func:`_longest_line`, one pass over the
-    file), any ``.json`` the whole file (an array's element or an object may span lines).
-    Only such files pay for the pass and the dearer reading."""
+def _json_source(path: Path, fmt: str, bound: int | None = None) -> str:
+    """The file and the options of a ``read_json``/``read_json_objects`` call: DuckDB's
+    ``maximum_object_size`` raised to ``bound`` (:func:`_object_size`) when given."""
     source = f"{_sql_str(str(path))}, format = {_sql_str(fmt)}"
+    return source if bound is None else f"{source}, maximum_object_size = {bound}"
+
+
+#: DuckDB reads, under its default bound, a record a line feed follows up to about twice it:
+#: a bound on records below this must be checked by the loader on every file
+_DUCKDB_READS = 2 * _DUCKDB_OBJECT_BYTES
+
+
+def _object_size(path: Path, kind: Kind, big_records: bool, limit: int) -> int | None:
+    """DuckDB's ``maximum_object_size`` for the file (None: its default), once no record of it
+    is past ``limit`` (``max_json_record_bytes``; else ``too_large``, naming the first such
+    record in the API's words: :func:`_longest_record`).
+
+    DuckDB reads an object of more than 16 MiB (its ``maximum_object_size``) that a line feed
+    follows up to about twice that, but refuses one that ends the file ("maximum_object_size
+    ... exceeded"): a ``json.dump`` of a big object has no final line break. Such a file gets a
+    bound that holds its last record: NDJSON's last line; a ``.json`` of objects one after
+    another, whose last one may span many lines (``indent=2``), the file's longest record when
+    it does not end in a line feed. ``big_records`` (DuckDB refused a record past its bound
+    elsewhere in the file, as :func:`_json_error` tells, which makes the loader read it again):
+    a bound that holds the file's longest record. DuckDB's memory follows the bound, not the
+    record (review findings s14 revl 18 and 20): the bound is never that of a record past
+    ``limit``, so never above twice ``limit`` and 1 MiB. Only files holding a big record pay
+    for the pass over the file and the dearer reading (and every file of more than ``limit``
+    bytes when ``limit`` is below what DuckDB reads by default, 32 MiB)."""
+    fmt = _json_format(path, kind)
+    size = path.stat().st_size
+    longest = None  # unknown: at most the file's size
+    if size > limit and (big_records or limit < _DUCKDB_READS):
+        longest = _longest_record(path, kind, limit)
     if big_records:
-        longest = _longest_line(path) if fmt == "newline_delimited" else path.stat().st_size
-        return f"{source}, maximum_object_size = {_object_bound(longest)}"
+        if longest is None:
+            longest = size if kind != "ndjson" else _longest_record(path, kind, limit)
+        return _object_bound(longest)
     if fmt == "auto":  # an array: DuckDB reads its elements, whatever the lines
-        return source
+        return None
     last = _last_line_bytes(path)
     if fmt == "unstructured" and last:  # not ending in a line feed: the last record's size
-        last = path.stat().st_size  # is not known, and is at most the file's
+        last = longest if longest is not None else size  # is not known, and is at most that
     if last < _DUCKDB_OBJECT_BYTES // 2:
-        return source
-    return f"{source}, maximum_object_size = {_object_bound(last)}"
+        return None
+    if last > limit:  # the file is larger than the bound: its records are measured
+        longest = _longest_record(path, kind, limit)
+        last = min(last, longest)
+    return _object_bound(last)
+
+
+def _longest_record(path: Path, kind: Kind, limit: int) -> int:
+    """The bytes of the file's longest record (an NDJSON line, a ``.json``'s element or
+    object: ``lakehouse.jsonrecords``), read a block at a time; the file is refused as
+    ``too_large`` at the first record past ``limit``, in the API's words (a byte that is not
+    UTF-8 named first, as the API names it)."""
+    lengths = LineLengths(limit) if kind == "ndjson" else ValueLengths(limit)
+    try:
+        with path.open("rb") as f:
+            while block := f.read(_BLOCK):
+                lengths.feed(block)
+            if isinstance(lengths, ValueLengths):
+                lengths.finish()
+    except RecordTooLarge as exc:
+        line = exc.number if exc.unit == "line" else None
+        raise _not_utf8(path, FileRejected("too_large", str(exc), line=line), json=True) from None
+    return lengths.longest
 
 
 def _object_bound(record: int) -> int:
@@ -1745,26 +1790,6 @@ def _object_bound(record: int) -> int:
     twice that and 1 MiB (as measured to hold a last record without a line feed), at most
     what Arrow holds in one value."""
     return min(_MAX_OBJECT_BYTES, 2 * record + (1 << 20))
-
-
-def _longest_line(path: Path, block_bytes: int = _BLOCK) -> int:
-    """The bytes of the file's longest line (without its line feed), by blocks: each block's
-    line feeds found by Arrow (no Python per line), a line across blocks carried over."""
-    longest = run = 0  # run: the bytes since the last line feed of the blocks before
-    with path.open("rb") as f:
-        while block := f.read(block_bytes):
-            data = pa.Array.from_buffers(pa.uint8(), len(block), [None, pa.py_buffer(block)])
-            ends = pc.indices_nonzero(pc.equal(data, 10))
-            if len(ends) == 0:
-                run += len(block)
-                continue
-            first = ends[0].as_py()
-            longest = max(longest, run + first)
-            if len(ends) > 1:
-                gaps = pc.subtract(ends.slice(1), ends.slice(0, len(ends) - 1))
-                longest = max(longest, pc.max(gaps).as_py() - 1)
-            run = len(block) - ends[-1].as_py() - 1
-    return max(longest, run)
 
 
 def _json_format(path: Path, kind: Kind) -> str:
@@ -2007,7 +2032,7 @@ def _json_exact(
     con: duckdb.DuckDBPyConnection,
     stack: ExitStack,
     every_key: bool = False,
-    big_records: bool = False,
+    bound: int | None = None,
 ) -> TextFile:
     """The exact reading: every value's JSON text as written (msgspec), for files whose numbers
     DuckDB may not keep. It streams: DuckDB splits the file into records (``read_json_objects``
@@ -2020,7 +2045,7 @@ def _json_exact(
         raise _not_utf8(
             path, stray, json=True
         )  # a byte that is not UTF-8 is named first, as the API does
-    objects = f"read_json_objects({_json_source(path, _json_format(path, kind), big_records)})"
+    objects = f"read_json_objects({_json_source(path, _json_format(path, kind), bound)})"
     try:
         names, whole = _json_keys(con, objects, None if every_key else SAMPLE_RECORDS)
         if not names:

@@ -14,10 +14,6 @@ from pathlib import Path
 
 import pytest
 from adversary_support import lakehouse, run
-from hypothesis import given
-from hypothesis import strategies as st
-
-from loader.readers import _longest_line
 
 TEXT = "y" * (40 << 20)  # 40 MiB
 
@@ -46,20 +42,3 @@ def test_a_record_past_32_mib_loads(tmp_path: Path, case: str) -> None:
     rows = [r for r in outcome.loaded_rows or [] if r["id"] == 1]
     assert len(rows) == 1 and rows[0]["s"] == TEXT
     assert len(outcome.loaded_rows or []) == data().count(b'"id":')
-
-
-@given(
-    st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), max_size=12),
-    st.booleans(),
-    st.integers(min_value=1, max_value=9),
-)
-def test_longest_line_across_blocks(lines: list[bytes], final_lf: bool, block: int) -> None:
-    """The longest line's bytes, whatever the blocks the file is read by cut."""
-    import tempfile
-
-    data = b"\n".join(lines) + (b"\n" if final_lf and lines else b"")
-    with tempfile.NamedTemporaryFile() as f:
-        f.write(data)
-        f.flush()
-        expected = max((len(line) for line in data.split(b"\n")), default=0)
-        assert _longest_line(Path(f.name), block) == expected
