@@ -443,11 +443,12 @@ _Line = tuple[str, str | None]
 
 
 def _before_header(
-    line_of: Callable[[], _Line], skip: int, kind: Literal["csv", "tsv"]
+    line_of: Callable[[], _Line], skip: int, kind: Literal["csv", "tsv"], meta: str | None
 ) -> tuple[int, str | None, _Line | None]:
     """The lines before the header (``skip``'s, at most the file's, and Excel's ``sep=`` line
-    after them: no record), the delimiter that line declares (the only one then read), and the
-    line read after them that is no such line (None: none read)."""
+    after them: no record), the delimiter that line or the table's meta (``meta``) declares
+    (the only one then read), and the line read after them that is no such line (None: none
+    read)."""
     skipped = 0
     for _ in range(skip):  # at most the file's lines: a skip_lines past its end stops there
         line, within = line_of()
@@ -457,21 +458,29 @@ def _before_header(
             break
         skipped += 1
     first = line_of()
-    declared = dialect.excel_delimiter(first[0]) if first[1] is None else None
-    if declared is None:
-        return skipped, None, first
-    problem = dialect.excel_delimiter_problem(declared, skipped + 1, kind)
+    excel = dialect.excel_delimiter(first[0]) if first[1] is None else None
+    declared, differ = dialect.declared_delimiter(excel, meta, skipped + 1, kind)
+    if excel is None:
+        return skipped, declared, first
+    problem = dialect.excel_delimiter_problem(excel, skipped + 1, kind) or differ
     if problem is not None:
         raise FileError(problem)
     return skipped + 1, declared, None
 
 
-def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple[str, int, str]:
+def _header_text(
+    text: IO[str],
+    skip: int,
+    kind: Literal["csv", "tsv"],
+    reads: Callable[[int, str], int | None],
+    meta: str | None = None,
+) -> tuple[str, int, str]:
     """The lines holding the header record (``dialect.csv_header``: its text, the delimiter)
     after ``skip`` lines, how many lines were skipped, and the delimiter. Reads at most
     ``dialect.MAX_HEADER_BYTES`` bytes of text before the header's end (FileError past it, and
     for a shorter file whose header a quote never closed runs to its end,
-    ``dialect.open_quoted_name``)."""
+    ``dialect.open_quoted_name``). ``reads(lines before the header, delimiter)``: the file read
+    with that delimiter alone (``dialect.settle_delimiter``)."""
     budget = dialect.MAX_HEADER_BYTES  # bytes of UTF-8 left; a character is one or more
 
     def line_of() -> tuple[str, str | None]:
@@ -485,7 +494,7 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             return line, None
         return line, body[:room].decode("utf-8", "ignore")  # a character cut in two: left out
 
-    skipped, declared, pending = _before_header(line_of, skip, kind)
+    skipped, declared, pending = _before_header(line_of, skip, kind, meta)
     lines: list[str] = []
     size = checked = 0  # the text's length, and at the last look (looks when it doubles)
     while True:
@@ -505,9 +514,19 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             checked = size
             end = "more" if line else "eof"
             found = dialect.csv_header("".join(lines), kind, end=end, declared=declared)
+        unclear = None
+        if found is not None:  # None: read with the rows' delimiter, the header goes on
+            found, unclear = dialect.settled_header(
+                "".join(lines),
+                skipped + 1,
+                found,
+                functools.partial(reads, skipped),
+                kind,
+                end=end,
+                declared=declared,
+            )
         if found is not None:
             seen = "".join(lines)
-            tie = dialect.delimiter_tie(seen, skipped + 1, kind, end=end, declared=declared)
             if not fits:  # the header ended within the budget: the rows go on with this line,
                 # whole (the budget's read stopped inside it), not the part within the budget
                 rest = line if line.endswith("\n") else line + text.readline()
@@ -515,8 +534,8 @@ def _header_text(text: IO[str], skip: int, kind: Literal["csv", "tsv"]) -> tuple
             field = dialect.open_quoted_name(seen, *found) if fits and not line else None
             if field is not None:
                 raise FileError(dialect.header_never_closed(skipped + 1, field))
-            if tie is not None:
-                raise FileError(tie)
+            if unclear is not None:
+                raise FileError(unclear)
             return seen, skipped, found[1]
         if not fits or not line:
             raise FileError(dialect.header_too_long(skipped + 1))
@@ -527,13 +546,15 @@ def _layout_header(
     skip: int,
     kind: FileFormat,
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
+    reads: Callable[[int, str], int | None],
+    meta: str | None,
 ) -> tuple[str, int, str]:
     """:func:`_header_text`, refused when blank; ``first`` names a byte that is not UTF-8
     before either refusal. The lines before the header: ``skip``'s, and Excel's ``sep=``
     line after them."""
     try:
         header_text, line, delimiter = _header_text(
-            text, skip, "tsv" if kind.kind == "tsv" else "csv"
+            text, skip, "tsv" if kind.kind == "tsv" else "csv", reads, meta
         )
     except FileError as exc:
         raise first(exc) from None
@@ -569,7 +590,23 @@ def _quote_problem(
     return None if found is None else found[1]
 
 
-def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Layout:
+def _reads_every_record(
+    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, skipped: int, delimiter: str
+) -> int | None:
+    """``dialect.settle_delimiter``'s reading: ``dialect.reads_every_record`` of the file from
+    its header line on with ``delimiter`` alone (a byte that is not UTF-8 read as U+FFFD: it is
+    named later, before any other reason)."""
+    with _open(path, kind, bounds) as f:
+        encoding = "utf-16" if utf16 else "utf-8-sig"
+        text = io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="")
+        for _ in range(skipped):
+            text.readline()
+        return dialect.reads_every_record(text, delimiter)
+
+
+def _csv_layout(
+    path: Path, kind: FileFormat, bounds: Bounds, skip: int, contract: Contract | None = None
+) -> _Layout:
     """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
     RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
     is refused), and every record with the header's field count (a blank line is no record, but
@@ -588,7 +625,9 @@ def _csv_layout(path: Path, kind: FileFormat, bounds: Bounds, skip: int) -> _Lay
         # the loader does): on a refusal before the whole file is read, the rest is checked
         first = functools.partial(_not_utf8_first, path, kind, bounds, utf16)
         try:
-            header_text, line, delimiter = _layout_header(text, skip, kind, first)
+            reads = functools.partial(_reads_every_record, path, kind, bounds, utf16)
+            meta = contract.delimiter if contract is not None else None
+            header_text, line, delimiter = _layout_header(text, skip, kind, first, reads, meta)
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 itertools.chain(dialect.csv_lines(header_text), text),
                 delimiter=delimiter,
@@ -729,7 +768,7 @@ def _check_csv(
     rescue: bool,
 ) -> int:
     skip = contract.skip_lines if contract else 0
-    layout = _csv_layout(path, kind, bounds, skip)
+    layout = _csv_layout(path, kind, bounds, skip, contract)
     check_case(layout.header, existing)
     rescues = _text_rescued_by_table(layout.header, stored, contract) if rescue else []
     if rescues:  # the file's size bounds its text's

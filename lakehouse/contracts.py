@@ -12,7 +12,8 @@ reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``
   source, whose meta dbt merges into each of its tables'); key columns are required too;
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
   ``on_mismatch: rescue|quarantine``, ``infer_types: true|false``, ``skip_lines: N``; unset,
-  the settings of the same names decide (``skip_lines``: 0).
+  the settings of the same names decide (``skip_lines``: 0); ``delimiter: ','|';'|'|'|TAB``
+  (a ``.csv``'s, the only one read), unset: by the rule (``docs/loading.md``, CSV and TSV).
 
 Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
 no contract. A YAML file that does not parse and could name the ``bronze`` source leaves every
@@ -42,7 +43,11 @@ import pyarrow as pa
 import yaml
 
 from lakehouse import dialect, parquet
-from lakehouse.dialect import MISMATCH_POLICIES, MismatchPolicy
+from lakehouse.dialect import (
+    DELIMITERS,
+    MISMATCH_POLICIES,
+    MismatchPolicy,
+)
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import TABLE_NAME
 from lakehouse.settings import Settings
@@ -126,6 +131,8 @@ class Contract:
     on_mismatch: MismatchPolicy | None = None
     infer_types: bool | None = None
     skip_lines: int = 0
+    #: the delimiter of the table's ``.csv`` files (None: by the rule, ``dialect.csv_header``)
+    delimiter: str | None = None
     #: (column, type declared, type bronze's column holds) for each declared column judged by
     #: the table's type instead (:func:`as_loaded`); not part of the contract's text
     judged_by_table: tuple[tuple[str, str, str], ...] = ()
@@ -151,6 +158,7 @@ class Contract:
             "on_mismatch": self.on_mismatch,
             "infer_types": self.infer_types,
             "skip_lines": self.skip_lines,
+            "delimiter": self.delimiter,
         }
 
 
@@ -328,6 +336,7 @@ def _contract(
     policy = meta.get("on_mismatch")
     infer = meta.get("infer_types")
     skip = meta.get("skip_lines")
+    delimiter = meta.get("delimiter")
     return Contract(
         name,
         tuple(columns),
@@ -336,11 +345,18 @@ def _contract(
         on_mismatch=policy if policy in MISMATCH_POLICIES else None,
         infer_types=infer if isinstance(infer, bool) else None,
         skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
+        delimiter=delimiter if delimiter in DELIMITERS else None,
     )
 
 
 #: The meta keys a contract reads (:func:`_contract`).
-_SETTINGS = ("primary_key", "on_mismatch", "infer_types", "skip_lines")
+_SETTINGS = (
+    "primary_key",
+    "on_mismatch",
+    "infer_types",
+    "skip_lines",
+    "delimiter",
+)
 
 
 def _no_jinja(value: Any, where: str) -> None:
@@ -482,6 +498,17 @@ def _policies(meta: Mapping[str, Any], where: str) -> None:
     skip = meta.get("skip_lines")
     if skip is not None and (not isinstance(skip, int) or isinstance(skip, bool) or skip < 0):
         raise ContractShape(f"{where}: meta.skip_lines is {skip!r}, not a count of lines")
+    delimiter = meta.get("delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise ContractShape(
+            f"{where}: meta.delimiter is {delimiter!r}, not one bronze reads (',', ';', '|' or"
+            " a TAB)"
+        )
+
+
+def check_meta(meta: Mapping[str, Any], where: str) -> None:
+    """:class:`ContractShape` for a table setting of ``meta`` that is none of its values."""
+    _policies(meta, where)
 
 
 #: The dbt-duckdb plugin serving bronze tables to dbt (``transform/dbt_plugin.py``, its alias

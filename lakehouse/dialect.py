@@ -23,8 +23,13 @@ any length (:data:`MAX_FIELD_CHARS`).
 
 **Delimiter.** ``.tsv``: tab. ``.csv``: whichever of ``,`` ``;`` ``|`` TAB occurs most often in
 the header record outside quoted fields (read with each of them ending a field: a quote opens a
-quoted field at the line's start or right after one); ``,`` when none does or on a tie
-(:func:`csv_header`). A rule, never a sniffer: the same bytes always give the same reading.
+quoted field at the line's start or right after one); ``,`` when none does
+(:func:`csv_header`). When two or more occur in it, the delimiter is the one of them reading
+every record with the header's field count; two doing so refuse the file (the rows cannot tell
+either); none doing so, the most frequent is read and a record it breaks refuses the file
+(:func:`settle_delimiter`). Declared (Excel's ``sep=`` line, the
+table's ``meta: {delimiter: ...}``), it is the only one read. A rule, never a sniffer: the same
+bytes always give the same reading.
 
 **Nulls.** In CSV only an unquoted empty field is null; a quoted empty field (``""``) is the
 empty string; ``NA``, ``NULL``, ``N/A``, ``null``, ``None`` are text. In JSON, ``null`` is null.
@@ -529,38 +534,102 @@ def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:
     return found[0]
 
 
-def delimiter_tie(
+def reads_every_record(
+    lines: Iterable[str], delimiter: str, stop: Callable[[], bool] | None = None
+) -> int | None:
+    """The header's field count when ``delimiter`` alone reads the CSV ``lines`` (text read
+    with ``newline=""``, from the header line on) as a table: at least two names, every record
+    with as many fields (a blank line is no record), the quoting as RFC 4180 has it; else None.
+    ``stop()`` true: give up (None)."""
+    reader = csv.reader(lines, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    try:
+        header = next(reader, [])
+        width = len(header)
+        if width < 2:
+            return None
+        for records, record in enumerate(reader):
+            if records % 65536 == 0 and stop is not None and stop():
+                return None
+            if len(record) != width and record:
+                return None
+    except csv.Error:
+        return None
+    return width
+
+
+def settle_delimiter(
     text: str,
     line: int,
+    chosen: str,
+    reads: Callable[[str], int | None],
     kind: Literal["csv", "tsv"] = "csv",
     *,
     end: Literal["more", "eof", "cut"] = "eof",
     declared: str | None = None,
-) -> str | None:
-    """Why a CSV text starting at its header line (line ``line`` of the file; ``end`` and
-    ``declared`` as :func:`csv_header` is given them) is refused when two candidate delimiters
-    occur in its header record equally often, at least once each, as :func:`csv_header` counts
-    them (it reads ``,`` then): the header cannot tell which one the rows use, and a guess
-    splits every row at the other (a ``;`` export's ``Betrag (EUR, brutto);Anzahl`` then
-    ``12,50;3`` read with ``,`` is the amount 12); None when it can (one candidate most often,
-    or none at all: one column), in a ``.tsv`` or under Excel's ``sep=`` line. The API's (400)
-    and the loader's (``unparseable``) words."""
-    if kind == "tsv" or declared:
-        return None
-    found = _first_record(text, DELIMITERS, eof=end != "more")
-    if found is None:
-        return None
-    counts = found[1]
-    best = max(counts.values(), default=0)
-    tied = [d for d, n in counts.items() if n == best]
-    if not best or len(tied) < 2:
-        return None
-    shown = " and ".join(repr(d) for d in tied)
-    return (
-        f"line {line}, the header: {shown} occur in it equally often ({best} each, outside "
-        "quoted names), so which one separates the fields is unclear: quote the names that "
-        "hold the other, or declare the delimiter with Excel's sep= line before the header"
+) -> tuple[str, str | None]:
+    """The delimiter of a CSV file whose text from its header line (line ``line``) starts with
+    ``text`` (``end`` and ``declared`` as :func:`csv_header` is given them, and ``chosen`` the
+    delimiter it read), and why the file is refused when the delimiter is unclear (else None).
+
+    A header record holding one candidate or none (outside quoted names, as :func:`csv_header`
+    counts them), a ``.tsv`` and a delimiter declared are settled by :func:`csv_header`. When
+    two or more candidates occur in it, each is tried on the whole file (``reads``:
+    :func:`reads_every_record` of the file's lines with that candidate alone): the delimiter
+    is the one candidate reading every record with the header's field count. When two do, the
+    file is refused, the header and the rows being unable to tell (a ``;`` export's
+    ``Name, Vorname;Betrag`` then ``Müller, Hans;12,50`` reads as a table with either: with
+    ``,`` the amount 12,50 would be split); when none does, the candidate occurring most often
+    (the first of ``,`` ``;`` ``|`` TAB on a tie) is read, and the record that breaks it refuses
+    the file. The candidate occurring most often is tried last, and only when another reads
+    every record: a file read by it alone costs no second reading."""
+    found = _first_record(text, ("\t",) if kind == "tsv" else DELIMITERS, eof=end != "more")
+    counts = {} if found is None else found[1]
+    occurring = [d for d in DELIMITERS if counts.get(d)]
+    if kind == "tsv" or declared or len(occurring) < 2:
+        return chosen, None
+    top = max(occurring, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    widths: dict[str, int] = {}
+    for candidate in occurring:
+        if candidate != top and (width := reads(candidate)) is not None:
+            widths[candidate] = width
+            if len(widths) == 2:
+                break
+    if not widths:
+        return top, None
+    if len(widths) == 1:
+        width = reads(top)
+        if width is None:
+            return next(iter(widths)), None
+        widths[top] = width
+    shown = " and with ".join(f"{d!r} ({n} fields)" for d, n in widths.items())
+    return top, (
+        f"line {line}, the header: read with {shown}, every record has the header's field "
+        "count, so which one separates the fields is unclear: quote the names that hold the "
+        "other, declare the delimiter with Excel's sep= line before the header, or in the "
+        f"table's meta (delimiter: {json.dumps(next(iter(widths)))})"
     )
+
+
+def settled_header(
+    text: str,
+    line: int,
+    found: tuple[str, str],
+    reads: Callable[[str], int | None],
+    kind: Literal["csv", "tsv"] = "csv",
+    *,
+    end: Literal["more", "eof", "cut"] = "eof",
+    declared: str | None = None,
+) -> tuple[tuple[str, str] | None, str | None]:
+    """:func:`csv_header`'s ``found`` (header record, delimiter) of ``text`` with the delimiter
+    :func:`settle_delimiter` settles (the header read again with it when it is another; None:
+    at ``end`` ``"more"``, that reading has not ended within ``text``), and why the file is
+    refused when the delimiter is unclear (else None)."""
+    delimiter, unclear = settle_delimiter(
+        text, line, found[1], reads, kind, end=end, declared=declared
+    )
+    if unclear is not None or delimiter == found[1]:
+        return found, unclear
+    return csv_header(text, kind, end=end, declared=delimiter), None
 
 
 #: Excel's line declaring a CSV's delimiter (``sep=;``, which Excel writes in locales whose list
@@ -591,6 +660,21 @@ def excel_delimiter_problem(
     )
 
 
+def declared_delimiter(
+    excel: str | None, meta: str | None, line: int, kind: Literal["csv", "tsv"] = "csv"
+) -> tuple[str | None, str | None]:
+    """The delimiter declared for a file (``excel``: its Excel ``sep=`` line's, on ``line``;
+    ``meta``: its table's ``meta: {delimiter: ...}``, a ``.csv``'s only), and why the file is
+    refused when the two differ (else None)."""
+    meta = meta if kind == "csv" else None
+    if excel is not None and meta is not None and excel != meta:
+        return excel, (
+            f"line {line} is Excel's line declaring the delimiter (sep={excel}), which is"
+            f" {excel!r}; the table's meta declares {meta!r} (delimiter: {json.dumps(meta)})"
+        )
+    return excel or meta, None
+
+
 def csv_header(
     text: str,
     kind: Literal["csv", "tsv"] = "csv",
@@ -604,7 +688,8 @@ def csv_header(
     ``|`` TAB; TAB alone for ``.tsv``) as a field's end: a quote opens a quoted field only at
     the line's start or right after one of them (``""`` inside one is a quote), and the record
     ends at the first line end outside a quoted field. The delimiter is the candidate occurring
-    most often in it outside quoted fields (``,`` on a tie or when none does). That reading
+    most often in it outside quoted fields (the first of them on a tie, ``,`` when none does;
+    two or more occurring: :func:`settle_delimiter` tries them on the rows). That reading
     chooses the delimiter only: the header record is then read again with the chosen delimiter
     alone, as every row is (a quote right after another candidate is a character: ``id,x|"y``
     is a ``,`` header of line 1 alone, its second name ``x|"y``), and ends where that reading
@@ -623,7 +708,7 @@ def csv_header(
     at, counts, _ = found
     best = max(counts.values(), default=0)
     winners = [d for d, n in counts.items() if n == best]
-    chosen = winners[0] if best and len(winners) == 1 else ("\t" if kind == "tsv" else ",")
+    chosen = winners[0] if best else ("\t" if kind == "tsv" else ",")
     chosen = declared or chosen
     if len(candidates) > 1 or end == "cut":
         again = _first_record(text, (chosen,), eof=end == "eof")

@@ -1078,7 +1078,7 @@ class Loader:
             return
         try:
             text = self._open_text(
-                source, skip, limits, exact, every_key, block, hashing, big_records
+                source, skip, limits, exact, every_key, block, hashing, big_records, contract
             )
         finally:
             if hashing is not None:  # on its own thread, unless the reading feeds it
@@ -1167,6 +1167,7 @@ class Loader:
         block: int,
         hashing: landing.Identifying | None = None,
         big_records: bool = False,
+        contract: Contract | None = None,
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
@@ -1175,6 +1176,7 @@ class Loader:
                 limits=limits,
                 window_rows=self.settings.chunk_rows,
                 block=block,
+                delimiter=contract.delimiter if contract is not None else None,
             )
         return open_json(
             source,

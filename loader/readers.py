@@ -255,7 +255,9 @@ class TextFile:
 # -- CSV ------------------------------------------------------------------------------------
 
 
-def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str, int]:
+def _csv_header(
+    path: Path, skip_lines: int, kind: str, meta_delimiter: str | None = None
+) -> tuple[str, str, int]:
     """The header record (text), the delimiter (``dialect.csv_header``) and the lines before
     the header: ``skip_lines``, and Excel's ``sep=`` line after them, which declares the
     delimiter (``dialect.excel_delimiter``; refused, ``unparseable``, for one the dialect does
@@ -285,12 +287,10 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str, int]:
                 break
             rest = rest[cut.end() :]
         first = re.match(r"[^\r\n]*(?:\r\n|\r|\n|$)", rest)
-        declared = dialect.excel_delimiter(first[0]) if first is not None else None
+        excel = dialect.excel_delimiter(first[0]) if first is not None else None
+        declared = _declared(excel, meta_delimiter, skip_lines + 1, table_kind)
         before_header = skip_lines
-        if declared is not None:  # Excel's sep= line: no record, the delimiter declared
-            problem = dialect.excel_delimiter_problem(declared, skip_lines + 1, table_kind)
-            if problem is not None:
-                raise FileRejected("unparseable", problem, line=skip_lines + 1)
+        if excel is not None:  # Excel's sep= line: no record, the delimiter declared
             rest = rest[first.end() if first is not None else 0 :]
             before_header = skip_lines + 1
         before = len(text) - len(rest)  # characters of the skipped lines
@@ -302,21 +302,48 @@ def _csv_header(path: Path, skip_lines: int, kind: str) -> tuple[str, str, int]:
         end: typing.Literal["more", "eof", "cut"] = "eof" if last else "cut" if at_limit else "more"
         seen = window.decode("utf-8", "ignore")
         found = dialect.csv_header(seen, table_kind, end=end, declared=declared)
+        unclear = None
+        if found is not None:  # None: read with the rows' delimiter, the header goes on
+            reads = functools.partial(_reads_every_record, path, before_header)
+            found, unclear = dialect.settled_header(
+                seen, before_header + 1, found, reads, table_kind, end=end, declared=declared
+            )
         if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
             field = dialect.open_quoted_name(seen, *found) if last else None
             if field is not None:
                 reason = dialect.header_never_closed(before_header + 1, field)
                 raise FileRejected("unparseable", reason, line=before_header + 1)
-            tie = dialect.delimiter_tie(
-                seen, before_header + 1, table_kind, end=end, declared=declared
-            )
-            if tie is not None:
-                raise FileRejected("unparseable", tie, line=before_header + 1)
+            if unclear is not None:
+                raise FileRejected("unparseable", unclear, line=before_header + 1)
             return found[0], found[1], before_header
         if found is not None or end != "more":
             reason = dialect.header_too_long(before_header + 1)
             raise FileRejected("unparseable", reason, line=before_header + 1)
         size = min(size * 4, most)
+
+
+def _declared(
+    excel: str | None, meta: str | None, line: int, kind: typing.Literal["csv", "tsv"]
+) -> str | None:
+    """The delimiter declared by Excel's ``sep=`` line (``excel``, on ``line``) or the table's
+    meta (``dialect.declared_delimiter``), refused (``unparseable``) when the line declares one
+    the dialect does not read or another than the meta."""
+    declared, differ = dialect.declared_delimiter(excel, meta, line, kind)
+    problem = (dialect.excel_delimiter_problem(excel, line, kind) if excel else None) or differ
+    if problem is not None:
+        raise FileRejected("unparseable", problem, line=line)
+    return declared
+
+
+def _reads_every_record(path: Path, before_header: int, delimiter: str) -> int | None:
+    """``dialect.reads_every_record`` of the file (plain UTF-8) from its header line on, read
+    with ``delimiter`` alone: a byte that is not UTF-8 is read as U+FFFD (it is named later,
+    before any other reason)."""
+    with path.open("rb") as raw:
+        f = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        for _ in range(before_header):
+            f.readline()
+        return dialect.reads_every_record(f, delimiter)
 
 
 def _check_quotes(
@@ -594,6 +621,7 @@ def open_csv(
     limits: Limits | None = None,
     window_rows: int = 1,
     block: int = 0,
+    delimiter: str | None = None,
 ) -> TextFile:
     """Open a CSV/TSV landing file as text columns, by the dialect.
 
@@ -601,12 +629,13 @@ def open_csv(
     first piece): the quote check is done before the batch that completes them is handed out.
     ``block``: pyarrow's block in bytes (0: :data:`_CSV_BLOCK`); a record longer than two
     raises :class:`ReadAgain` asking for blocks twice as long.
+    ``delimiter``: the table's (its contract's ``meta: {delimiter: ...}``), the only one read.
     """
     block = block or _CSV_BLOCK
     stack = ExitStack()
     try:
         path, delimiter, names, skip_lines = _csv_dialect(
-            source, skip_lines, limits or Limits(), stack
+            source, skip_lines, limits or Limits(), stack, delimiter
         )
         scan = _QuoteScan(path, delimiter, skip_lines)
         stack.callback(scan.stop)
@@ -777,7 +806,11 @@ def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[dialec
 
 
 def _csv_dialect(
-    source: Source, skip_lines: int, limits: Limits, stack: ExitStack
+    source: Source,
+    skip_lines: int,
+    limits: Limits,
+    stack: ExitStack,
+    meta_delimiter: str | None = None,
 ) -> tuple[Path, str, list[str], int]:
     """The plain UTF-8 content, the delimiter and the column names of a CSV file, and the
     lines before its header (``skip_lines``, and Excel's ``sep=`` line: :func:`_csv_header`)."""
@@ -791,7 +824,7 @@ def _csv_dialect(
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
     try:
-        header, delimiter, skip_lines = _csv_header(path, skip_lines, source.kind)
+        header, delimiter, skip_lines = _csv_header(path, skip_lines, source.kind, meta_delimiter)
         if not header:
             raise FileRejected(  # the API's words
                 "empty", f"the file has no header line: line {skip_lines + 1}, the header, is blank"

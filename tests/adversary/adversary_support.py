@@ -88,10 +88,50 @@ def _from_header(text: str, kind: str, skip_lines: int) -> tuple[str, str] | Ref
     if not text.strip("\r\n"):
         return Refusal("empty", "no header")
     table_kind: Literal["csv", "tsv"] = "tsv" if kind == "tsv" else "csv"
-    tie = dialect.delimiter_tie(text, skip_lines + 1, table_kind)
-    if tie is not None:  # two candidates equally often in the header: refused (Delimiter)
-        return Refusal("unparseable", tie)
-    return text, dialect.csv_delimiter(dialect.header_record(text), table_kind)
+    chosen = dialect.csv_delimiter(dialect.header_record(text), table_kind)
+    if table_kind == "csv" and not text.startswith("sep="):
+        # two or more candidates in the header: the one reading every record with the
+        # header's field count (docs/loading.md, Delimiter); two: refused; none: the most often
+        tables = [d for d in _in_header(text) if _a_table(text, d)]
+        if len(tables) > 1:
+            return Refusal("unparseable", f"unclear: {tables}")
+        if tables:
+            return text, tables[0]
+    return text, chosen
+
+
+def _in_header(text: str) -> list[str]:
+    """The candidate delimiters occurring in the header record outside quoted names (each one
+    ending a field: a quote opens a quoted name at the line's start or right after one), when
+    two or more do."""
+    found: list[str] = []
+    at, size = 0, len(text)
+    while at < size:  # at a field's start
+        if text[at] == '"':
+            close = at + 1
+            while (close := text.find('"', close)) >= 0 and text[close + 1 : close + 2] == '"':
+                close += 2
+            if close < 0:
+                break
+            at = close + 1
+        while at < size and text[at] not in (*dialect.DELIMITERS, "\r", "\n"):
+            at += 1
+        if at >= size or text[at] in "\r\n":
+            break
+        if text[at] not in found:
+            found.append(text[at])
+        at += 1
+    return found if len(found) > 1 else []
+
+
+def _a_table(text: str, delimiter: str) -> bool:
+    """Whether ``delimiter`` alone reads ``text`` as a table of two or more columns."""
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    width = len(records[0]) if records else 0
+    return width > 1 and all(len(r) in (0, width) for r in records)
 
 
 def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:

@@ -24,6 +24,12 @@ from lakehouse.settings import Settings
 from loader import readers
 from loader.exceptions import FileRejected
 
+
+def _ONE_CANDIDATE(skipped: int, delimiter: str) -> int | None:
+    """The rows' reading of a header holding one candidate or none: never asked for."""
+    raise AssertionError("a header of one candidate needs no reading of its rows")
+
+
 NEVER_CLOSED = {  # name -> (file name, bytes, the field whose quote is never closed)
     "second_name": ("a.csv", b'id,"screen\n1,ok\n2,fine\n', 2),
     "first_name": ("a.csv", b'"id,screen\n1,ok\n', 1),
@@ -84,7 +90,7 @@ def test_the_line_counts_the_skipped_lines(tmp_path: Path, skip: int) -> None:
     why = dialect.header_never_closed(skip + 1, 2)
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
     with pytest.raises(filecheck.FileError) as refused:
-        filecheck._header_text(text, skip, "csv")
+        filecheck._header_text(text, skip, "csv", _ONE_CANDIDATE)
     assert str(refused.value) == why and refused.value.status == 400
     with pytest.raises(FileRejected) as rejected:
         readers._csv_header(path, skip, "csv")
