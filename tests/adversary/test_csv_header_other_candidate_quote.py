@@ -40,6 +40,26 @@ TIED = {
 }
 
 
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+@pytest.mark.parametrize("case", VALID)
+def test_a_quote_after_another_candidate_is_a_character_of_the_name(
+    module_lakehouse: Settings, case: str, gz: bool
+) -> None:
+    data, rows = VALID[case]
+    want = expected("t.csv", data)
+    assert isinstance(want, Table), want  # valid by the rule
+    table = f"{case}_{'gz' if gz else 'plain'}"
+    sent = ("t.csv.gz", gzip.compress(data)) if gz else ("t.csv", data)
+    out = run(module_lakehouse, [(table, *sent)])[table]
+    assert out.api_status == 202, out.api_detail
+    assert out.refused is None, out.refused
+    assert out.loaded_rows is not None
+    assert mismatches(out.loaded_rows, want, js=False) == []
+    if rows is not None:
+        second = want.header[1]
+        assert sorted((str(r["id"]), r[second]) for r in out.loaded_rows) == rows
+
+
 @pytest.mark.parametrize("case", TIED)
 def test_a_tie_of_candidates_is_settled_by_the_rows(module_lakehouse: Settings, case: str) -> None:
     want = expected("t.csv", TIED[case])
