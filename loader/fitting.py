@@ -666,7 +666,14 @@ class Mismatch(Exception):
     """A value does not fit its column's declared or existing type (``quarantine``)."""
 
     def __init__(
-        self, column: str, data_type: str, value: str, row: int, *, required: bool = False
+        self,
+        column: str,
+        data_type: str,
+        value: str,
+        row: int,
+        *,
+        required: bool = False,
+        why: str | None = None,
     ) -> None:
         super().__init__(f"value {value!r} of column {column!r} does not fit {data_type}")
         self.column = column
@@ -675,6 +682,8 @@ class Mismatch(Exception):
         self.row = row  # 0-based, among the file's records
         #: Refused as a required column's (never rescued), not by ``on_mismatch: quarantine``
         self.required = required
+        #: why a struct column does not take it (``lakehouse.nested.misfits``, the API's words)
+        self.why = why
 
 
 class Missing(Exception):
@@ -879,7 +888,12 @@ class Typer:
                     _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
                 value = json_text(pa.array([value], _STRING))[0].as_py()
             required = self.policy != "quarantine"
-            raise Mismatch(plan.name, _shown(plan), value, self.rows + row, required=required)
+            why = None
+            if plan.data_type == OBJECT and isinstance(plan.stored, pa.StructType):
+                why = nested.misfits(text.to_pylist(), plan.stored)[row]  # as the API says it
+            raise Mismatch(
+                plan.name, _shown(plan), value, self.rows + row, required=required, why=why
+            )
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong
         if final and values is not None:

@@ -1248,10 +1248,7 @@ class Loader:
                         if exc.required
                         else "on_mismatch: quarantine"
                     )
-                    reason = (
-                        f"{where}, column {exc.column!r}: {exc.value!r} does not fit "
-                        f"{exc.data_type} ({why})"
-                    )
+                    reason = f"{where}, column {exc.column!r}: {_misfit(exc)} ({why})"
                 raise FileRejected(
                     "type_conflict", reason, line=line, column=exc.column, value=exc.value
                 ) from exc
@@ -1627,3 +1624,12 @@ def _unrescued(contract: Contract) -> list[str]:
     whether the contract declares their type or the table's type judges them; the API judges
     them so too (422; docs/loading.md, Required columns)."""
     return list(contract.required)
+
+
+def _misfit(exc: Mismatch) -> str:
+    """Why a value does not fit, as the API's 422 says it (``ingest.typecheck.misfit_message``):
+    a struct column's value names what of it does not fit (``lakehouse.nested.misfits``: a
+    repeated key, a lone surrogate, a field and its rule, "not a JSON object")."""
+    if exc.why is not None:
+        return f"{exc.value!r} does not fit the struct column's type {exc.data_type}: {exc.why}"
+    return f"{exc.value!r} does not fit {exc.data_type}"

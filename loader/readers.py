@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lakehouse import dialect, parquet
+from lakehouse import dialect, nested, parquet
 from lakehouse.formats import (
     InflateError,
     InflateLimitError,
@@ -1445,6 +1445,23 @@ def _too_deep_cause(rest: bytes, array: bool, values: int) -> str:
     return found.reason() if record is None else f"record {record + 1}, {found.reason()}"
 
 
+def _repeated_key(text: str, where: str, line: int | None) -> FileRejected:
+    """DuckDB's refusal of an object that repeats a key (``text``), naming the key (``has
+    duplicate key "k"``) and, in a .json file, the record (``in record/value N``, from 1), as
+    the API names them (``where``: an NDJSON record's line, said already)."""
+    first = text.split("\n", 1)[0]
+    key = re.search(r'has duplicate key "(.*)"$', first)
+    value = re.search(r"in record/value (\d+)", first)
+    if not where and value is not None:
+        where = f"record {value[1]}: "
+    return FileRejected(
+        "unparseable",
+        where + (f"an object repeats the key {key[1]!r}" if key else "an object repeats a key"),
+        line=line,
+        column=key[1] if key else None,
+    )
+
+
 def _json_error(exc: Exception, path: Path) -> Exception:
     """Why the file is refused; DuckDB running out of memory is the machine's trouble, not the
     file's: that error itself, so the file stays in the landing zone for the next pass."""
@@ -1488,8 +1505,7 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         why = "top-level JSON values must be objects (one record each)"
         return _not_utf8(path, FileRejected("unparseable", where + why, line=line), json=True)
     if "duplicate key" in text:
-        repeated = FileRejected("unparseable", where + "an object repeats a key", line=line)
-        return _not_utf8(path, repeated, json=True)
+        return _not_utf8(path, _repeated_key(text, where, line), json=True)
     if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
         lone = _json_lone_surrogate(path, line)
         if lone is not None:
@@ -2101,7 +2117,7 @@ def _json_exact(
             fits = pc.fill_null(batch.column(1), True)  # not an object: msgspec says so
             if not pc.all(fits).as_py():
                 first = int(pc.index(fits, False).as_py())
-                _odd_record(texts[first], names, line_of(row + first))
+                _odd_record(texts[first], names, line_of(row + first), row + first + 1)
             records = _decoded_at_its_byte(path, kind, texts, row, line_of)
             columns = [pa.array([_raw_text(r.get(k)) for r in records], _STRING) for k in names]
             yield pa.RecordBatch.from_arrays(columns, names=names)
@@ -2189,15 +2205,22 @@ def _byte_at(path: Path, offset: int) -> bytes:
         return f.read(1)
 
 
-def _odd_record(text: str, names: list[str], line: int | None) -> None:
-    """Raise for a record whose keys DuckDB found repeated or beyond ``names``."""
-    where = f"line {line}: " if line is not None else ""
+def _odd_record(text: str, names: list[str], line: int | None, record: int) -> None:
+    """Raise for a record (``record``: its place, from 1; ``line``: its line, NDJSON) whose
+    keys DuckDB found repeated or beyond ``names``."""
+    where = f"line {line}: " if line is not None else f"record {record}: "
     try:
         keys = set(_RAW_OBJECT.decode(text))
     except (msgspec.ValidationError, msgspec.DecodeError):
         return  # not an object, or no JSON: :func:`_decoded` says which
     if not keys <= set(names):
         raise ReadAgain("a JSON key first seen after the first records", exact=True, every_key=True)
+    try:
+        nested.check_keys(text)
+    except nested.RepeatedKey as exc:  # named, as the API names it
+        raise FileRejected("unparseable", where + str(exc), line=line, column=exc.key) from None
+    except ValueError:
+        pass
     raise FileRejected("unparseable", where + "an object repeats a key", line=line)
 
 

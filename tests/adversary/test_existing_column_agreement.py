@@ -38,7 +38,9 @@ def test_the_loader_names_a_struct_columns_type(one_lakehouse: Settings) -> None
     outcome = run(one_lakehouse, [("t", "b.parquet", _parquet(pa.array(["x"])))], rows=False)["t"]
     assert outcome.refused is not None
     reason = outcome.refused["reason"]
-    assert "'x' does not fit struct<a: int64>" in reason, reason
+    assert "'x' does not fit the struct column's type struct<a: int64>: not a JSON object" in (
+        reason
+    ), reason
     assert "OBJECT" not in reason, reason
 
 
