@@ -20,6 +20,7 @@ from lakehouse.dialect import BATCH_ID_COLUMN as BATCH_ID_COLUMN
 from lakehouse.dialect import INGESTED_AT as INGESTED_AT
 from lakehouse.dialect import SOURCE_FILE as SOURCE_FILE
 from lakehouse.exceptions import InvalidNameError
+from lakehouse.formats import from_name
 from lakehouse.settings import Settings
 from lakehouse.storage import Location, has_delta_log, list_dirs
 
@@ -72,11 +73,31 @@ def new_batch_id() -> str:
 
 
 def batch_id_for(file_name: str, identity: str) -> str:
-    """The batch id of a landing file: its stem when the API named it, else from its identity."""
+    """The batch id of a landing file: its stem when the API named it, else from its identity
+    and the reading its name chooses (:func:`batch_id_of`)."""
     stem = file_name.split(".", 1)[0]
     if BATCH_ID.fullmatch(stem):
         return stem
-    return content_batch_id(identity)
+    return batch_id_of(identity, file_name)
+
+
+def reading_of(name: str) -> str:
+    """How the loader reads a file of this name, as its identity holds it: its format (kind,
+    and ``+gzip``), as ``readers.detect`` chooses it; a name of no format the loader reads, or
+    not UTF-8, is refused by that name: the name itself (as its bytes, escaped)."""
+    found = from_name(name)
+    shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+    if found is None or shown != name:
+        return f"name:{shown}"
+    return found.kind + ("+gzip" if found.gzip else "")
+
+
+def batch_id_of(identity: str, name: str) -> str:
+    """The batch id of a dropped file whose content identity (:func:`content_identity`) is
+    ``identity``, named ``name``: of its bytes and the reading its name chooses
+    (:func:`reading_of`; the same bytes read as another format are another file, whose rows
+    or refusal are its own, readA 03 of session 14)."""
+    return content_batch_id(blake3(f"{identity}\0{reading_of(name)}".encode()).hexdigest())
 
 
 def content_digest(table: str, threads: int = 1) -> blake3:

@@ -6,15 +6,16 @@ File identity (what makes a file "the same" for exactly-once):
   handles its own idempotency; two posts with equal bodies are two batches and both load);
 * any other file, with ``dedup_by_content`` on (the default): the BLAKE3 hash (cryptographic,
   about 4x faster than SHA-256 here) of its table name and its bytes, and the reading its name
-  chooses (:func:`reading_of`: its format, or the name itself when it names none the loader
-  reads), so the same content dropped again under any name of the same format loads once,
-  while the same bytes read as another format (``a.csv`` and ``b.tsv``) are another file;
+  chooses (:func:`lakehouse.layout.reading_of`: its format, or the name itself when it names
+  none the loader reads), so the same content dropped again under any name of the same format
+  loads once, while the same bytes read as another format (``a.csv`` and ``b.tsv``) are
+  another file;
 * with ``dedup_by_content`` off: the BLAKE3 hash of its table, name, size and modification
   time, so a restart still recognises that one drop, while equal content dropped again loads
   again.
 
 The batch id of a dropped file is ``bat_`` + the first 32 hex digits of its identity (by content: of
-the hash of its content identity and its reading, :func:`batch_id_of`).
+the hash of its content identity and its reading, :func:`lakehouse.layout.batch_id_of`).
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ import pyarrow.parquet as pq
 from blake3 import blake3
 
 from lakehouse import parquet
-from lakehouse.formats import from_name
 from lakehouse.layout import (
     BATCH_ID,
     TABLE_NAME,
     archive_dir,
+    batch_id_of,
     content_batch_id,
     content_digest,
     is_candidate,
@@ -242,25 +243,6 @@ def _identified(
         raise Replaced(f"{path} changed while it was hashed")
     batch_id = batch_id_of(identity, path.name)
     return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat), rel)
-
-
-def reading_of(name: str) -> str:
-    """How the loader reads a file of this name, as its identity holds it: its format (kind,
-    and ``+gzip``), as ``readers.detect`` chooses it; a name of no format the loader reads, or
-    not UTF-8, is refused by that name: the name itself (as its bytes, escaped)."""
-    found = from_name(name)
-    shown = os.fsencode(name).decode("utf-8", "backslashreplace")
-    if found is None or shown != name:
-        return f"name:{shown}"
-    return found.kind + ("+gzip" if found.gzip else "")
-
-
-def batch_id_of(identity: str, name: str) -> str:
-    """The batch id of a dropped file whose content identity (:func:`content_identity`) is
-    ``identity``, named ``name``: of its bytes and the reading its name chooses
-    (:func:`reading_of`; the same bytes read as another format are another file, whose rows
-    or refusal are its own, readA 03 of session 14)."""
-    return content_batch_id(blake3(f"{identity}\0{reading_of(name)}".encode()).hexdigest())
 
 
 def content_identity(table: str, path: Path) -> str:

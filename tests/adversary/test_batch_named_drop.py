@@ -13,11 +13,10 @@ from __future__ import annotations
 import pytest
 from adversary_support import _bronze, _drop, run
 
-from lakehouse.layout import content_digest
+from lakehouse.layout import batch_id_of, content_digest
 from lakehouse.ledger import Ledger
 from lakehouse.settings import Settings
 from loader import Loader
-from loader.landing import batch_id_of
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import pytest
 from loader_support import bronze, csv_rows, drop
 
 from lakehouse import Settings
+from lakehouse.layout import batch_id_of
 from loader import Loader, landing, pieces
 from loader.landing import identify
 
@@ -231,7 +232,7 @@ def test_a_big_ndjson_is_read_once_for_its_hash_and_its_number_search(
     (the hash reads nothing itself), and the identity is the one ``identify`` gives."""
     hashed_alone = _hashes_alone(monkeypatch)
     path = drop(settings, "t", "big.ndjson", _ndjson_rows(5000))
-    batch_id = landing.batch_id_of(landing.content_identity("t", path), path.name)
+    batch_id = batch_id_of(landing.content_identity("t", path), path.name)
 
     summary = Loader(settings).load_pending()
 
@@ -256,7 +257,7 @@ def test_an_ndjson_the_search_cannot_feed_is_hashed_alone(
         content = b"\xef\xbb\xbf" + content
     name = "big.ndjson.gz" if how == "gzip" else "big.ndjson"
     path = drop(settings, "t", name, content)
-    batch_id = landing.batch_id_of(landing.content_identity("t", path), path.name)
+    batch_id = batch_id_of(landing.content_identity("t", path), path.name)
 
     summary = Loader(settings).load_pending()
 
