@@ -12,6 +12,7 @@ import csv
 import functools
 import io
 import itertools
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -152,18 +153,17 @@ def _check_json_rescued(
     contract: Contract | None,
     stored: Mapping[str, pa.DataType],
     batch_rows: int,
-    size: int | None,
+    size: int,
 ) -> None:
     """413 for a JSON or NDJSON file a batch of which (``batch_rows`` records, the loader's)
     would rescue more ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): its
-    ``too_large``, in its words. Counted only when the file's ``size`` (its bytes, inflated;
-    None: not known, a gzipped ``.json``) could pass the bound
-    (``rescued.most_json_text_bytes``: never a file of up to 1.5 GB); then each batch by its
-    own bytes first."""
+    ``too_large``, in its words. Counted only when the file's ``size`` (its bytes, inflated)
+    could pass the bound (``rescued.most_json_text_bytes``: never a file of up to 1.5 GB); then
+    each batch by its own bytes first."""
     columns = _text_rescued_by_table(stored, stored, contract, json=True)
     if not columns:
         return
-    if size is not None and rescued.within(rescued.most_json_text_bytes(size)):
+    if rescued.within(rescued.most_json_text_bytes(size)):
         return
     rows = 0
     with _open(path, kind, bounds) as f:
@@ -213,7 +213,8 @@ def _check_json_batch(records: list[bytes], columns: list[Rescued], rows: int) -
     """:func:`_check_json_rescued` of one batch (``rows``: the records before it): its bytes
     first (``rescued.most_json_text_bytes``), then each value that does not fit its column
     (the JSON rule: a string fits text, date and timestamp columns only) as the loader writes
-    it, a string as its characters in a JSON string, any other value as its text."""
+    it, a string as its characters in a JSON string, any other value as its text
+    (:func:`_json_text_bytes`)."""
     if rescued.within(rescued.most_json_text_bytes(sum(map(len, records)))):
         return
     decoded = _raws_of(tuple(name for name, _, _ in columns)).decode(
@@ -232,11 +233,25 @@ def _check_json_batch(records: list[bytes], columns: list[Rescued], rows: int) -
         count = int(pc.sum(wrong).as_py() or 0)
         strings = pc.and_(wrong, quoted)
         size = rescued.json_string_bytes(texts.filter(strings))
-        size += rescued.text_bytes(texts.filter(pc.and_(wrong, pc.invert(quoted))))
+        others = texts.filter(pc.and_(wrong, pc.invert(quoted)))
+        size += sum(_json_text_bytes(t) for t in others.to_pylist() if t is not None)
         sizes[name] = (count, rescued.entry_bytes(name, count, size))
     refused = rescued.refusal(lambda _: sizes, rows, len(records))
     if refused is not None:  # the loader's too_large, in its words
         raise FileError(refused[1], 413)
+
+
+#: A JSON string, or whitespace outside one (``_json_text_bytes``)
+_JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+')
+
+
+def _json_text_bytes(text: str) -> int:
+    """The bytes of a JSON value that is no string (a number, ``true``/``false``, an object or
+    array as sent) as the loader rescues it: its text as read, without whitespace outside its
+    strings (escapes and numbers as sent)."""
+    if not text.startswith(("{", "[")):
+        return len(text.encode())
+    return len(_JSON_SPACE.sub(lambda m: m.group(1) or "", text).encode())
 
 
 def _check_json(
@@ -248,7 +263,8 @@ def _check_json(
     max_bytes: int,
     existing: dialect.Spellings,
     max_record_bytes: int,
-) -> int:
+) -> tuple[int, int]:
+    """The file's records, and its bytes (inflated)."""
     with _open(path, kind, bounds) as f:
         data = f.read(max_bytes + 1)
     # read piece by piece instead (bounded memory), each record within its bound: a file no
@@ -276,7 +292,7 @@ def _check_json(
             )
             check_some_key(records.keys)
             check_case(records.keys, existing)
-            return records.count
+            return records.count, len(data)
         except BodyError:
             pass
     several = _objects(data, at) if head == b"{" else None
@@ -296,7 +312,7 @@ def _check_json(
         raise
     check_some_key(records.keys)
     check_case(records.keys, existing)
-    return records.count
+    return records.count, len(data)
 
 
 def _check_big_json(
@@ -307,11 +323,11 @@ def _check_big_json(
     max_errors: int,
     existing: dialect.Spellings,
     max_record_bytes: int,
-) -> int:
+) -> tuple[int, int]:
     """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
     array's elements, or objects one after another) checked a piece at a time, as NDJSON.
     Refusals name the record (0-based); a byte that is not UTF-8 is named first, at its offset
-    in the file."""
+    in the file. Returns its records and its bytes (inflated)."""
     bad = _first_non_utf8(path, kind, bounds)
     if bad is not None:
         raise BodyError(dialect.not_utf8_reason(bad, json=True))
@@ -353,7 +369,9 @@ def _check_big_json(
             rows += records.count
             keys |= records.keys
             piece, size = [], 0
-    return _whole(rows, keys, existing)
+        inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
+    whole = inflated if isinstance(inflated, int) else path.stat().st_size
+    return _whole(rows, keys, existing), whole
 
 
 def _objects(data: bytes, at: int) -> bytes | None:
@@ -1294,13 +1312,12 @@ def check_file(
                 if not f.read(1):  # gzip of no bytes: as a file of none (the loader's words)
                     raise FileError("the file is empty", 422)
         if kind.kind in ("ndjson", "json"):
-            size = None if kind.gzip else path.stat().st_size
             if kind.kind == "ndjson":
                 rows, size = _check_ndjson(
                     path, kind, bounds, contract, max_errors, spellings, max_json_record_bytes
                 )
             else:
-                rows = _check_json(
+                rows, size = _check_json(
                     path,
                     kind,
                     bounds,

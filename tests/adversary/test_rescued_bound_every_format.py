@@ -216,7 +216,7 @@ def _later_misfits(rows: int, fit: int, dumps: bool) -> bytes:
     return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
-@pytest.mark.parametrize("name", ["b.ndjson", "b.ndjson.gz", "b.json"])
+@pytest.mark.parametrize("name", ["b.ndjson", "b.ndjson.gz", "b.json", "b.json.gz"])
 @pytest.mark.usefixtures("low_bound")
 def test_a_json_file_is_counted_per_the_loaders_batch(tmp_path: Path, name: str) -> None:
     """The API counts a JSON file by the loader's batches (``read_batch_rows`` records): 2,048
@@ -226,7 +226,7 @@ def test_a_json_file_is_counted_per_the_loaders_batch(tmp_path: Path, name: str)
 
     lake = lakehouse(tmp_path, read_batch_rows=1_024)
     assert run(lake, [("t", "a.ndjson", b'{"id":1,"n":5}\n')], rows=False)["t"].refused is None
-    data = _later_misfits(2_048, 1_024, name.endswith(".json"))
+    data = _later_misfits(2_048, 1_024, ".json" in name and "ndjson" not in name)
     outcome = run(lake, [("t", name, gzip.compress(data) if name.endswith(".gz") else data)])["t"]
     words = (
         "records 1,025 to 2,048 (one batch): the values that do not fit their columns would be"
@@ -262,3 +262,68 @@ def test_a_struct_column_at_the_real_bound(tmp_path: Path) -> None:
     words += " rescued into _rescued_data as 2,152,980,480 bytes of JSON text"
     assert refused["reason"].startswith(words), refused["reason"]
     assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+
+
+_fields = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    st.sampled_from(["1.5", "-0.0", "1e400", "2020-02-30", "2020-01-01", "true", "NULL", "{}"]),
+    st.sampled_from(["2020-01-01 00:00:00", "2020-01-01T00:00:00Z", '{"a": 1}', "[1]"]),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00")),
+)
+
+#: A first file's value of ``n``, making bronze's column BIGINT, DOUBLE, DATE, BOOLEAN,
+#: TIMESTAMP or a struct
+_FIRST = [5, 1.5, "2020-01-01", True, "2020-01-01 00:00:00", {"a": 1}]
+
+
+def _json_value(text: str) -> object:
+    """A field's text as a JSON file sends it: a JSON value when it is one, else a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(_fields, min_size=1, max_size=12),
+    st.sampled_from(["csv", "ndjson"]),
+    st.sampled_from(_FIRST),
+)
+def test_the_api_counts_what_the_loader_counts(values: list[str], kind: str, made: object) -> None:
+    """Any texts into a column the table has (of each type), the bound 0: both refuse the file
+    in the same words (the same values and bytes), or both take it (nothing rescued), or both
+    refuse it for another reason."""
+    import csv
+    import tempfile
+
+    from adversary_support import lakehouse, run
+
+    if kind == "csv":
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        writer.writerow(["id", "n"])
+        writer.writerows([i, v] for i, v in enumerate(values))
+        data = out.getvalue().encode()
+        out = io.StringIO(newline="")
+        shown = made if isinstance(made, str) else json.dumps(made).lower()
+        csv.writer(out, lineterminator="\n").writerows([["id", "n"], [1, shown]])
+        first = out.getvalue().encode()
+    else:
+        data = b"".join(
+            json.dumps({"id": i, "n": _json_value(v)}).encode() + b"\n"
+            for i, v in enumerate(values)
+        )
+        first = json.dumps({"id": 1, "n": made}).encode() + b"\n"
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as root:
+        patch.setattr(rescued, "RESCUED_BATCH_BYTES", 0)
+        lake = lakehouse(Path(root))
+        assert run(lake, [("t", f"a.{kind}", first)], rows=False)["t"].refused is None
+        outcome = run(lake, [("t", f"b.{kind}", data)], rows=False)["t"]
+    refused = outcome.refused
+    if refused is None:
+        assert outcome.api_status == 202, outcome.api_detail
+    elif refused["kind"] == "too_large":
+        assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+    else:  # a file neither takes for another reason (1e400 sent as Infinity, no JSON)
+        assert outcome.api_status not in (202, 413), (outcome.api_detail, refused)
