@@ -2,12 +2,15 @@
 
 A bronze table declared under ``sources: [{name: bronze, tables: [...]}]`` in any YAML file dbt
 reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``, ``tests/``,
-``seeds/``, ``snapshots/``, ``analyses/``, ``functions/`` by default) has a contract:
+``seeds/``, ``snapshots/``, ``analyses/``, ``functions/`` by default; not a file
+``.dbtignore`` names; an installed package's too) has a contract, read with the config
+``dbt_project.yml`` gives it as dbt 1.11 applies it:
 
 - its columns, each with an optional ``data_type`` in DuckDB's spelling (``bigint``,
   ``decimal(12,2)``, ``timestamp with time zone``, ...);
-- required columns: a ``not_null`` test (``data_tests:`` or ``tests:``) or a ``not_null``
-  constraint (``constraints: [{type: not_null}]``);
+- required columns: a ``not_null`` test (``data_tests:`` or ``tests:``, the column's or the
+  table's with ``column_name:``) or a ``not_null`` constraint (``constraints: [{type:
+  not_null}]``);
 - keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``, or on the
   source, whose meta dbt merges into each of its tables'); key columns are required too;
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
@@ -294,7 +297,9 @@ def _contract(
         raise ContractShape(f"{where}: meta.primary_key is a {_kind(keys)}, not a list")
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
     _policies(meta, where)
-    keys_folded = {k.lower() for k in primary_key}  # names are one whatever their case
+    # a table's own not_null tests name their column (``column_name:``), required as a key is
+    tested = _table_not_nulls(table, tests, where)
+    keys_folded = {k.lower() for k in (*primary_key, *tested)}  # one name whatever its case
     columns: list[Column] = []
     for i, col in enumerate(_listed(table, "columns", where)):
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
@@ -329,7 +334,7 @@ def _contract(
     # required column of no declared type, as if listed; a listed column in another case is
     # the key's (names are one whatever their case)
     unlisted: dict[str, str] = {}
-    for k in primary_key:
+    for k in (*primary_key, *tested):
         if k.lower() not in listed:
             unlisted.setdefault(k.lower(), k)
     columns += [Column(name=k, data_type=None, required=True) for k in unlisted.values()]
@@ -347,6 +352,45 @@ def _contract(
         skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
         delimiter=delimiter if delimiter in DELIMITERS else None,
     )
+
+
+#: A column name SQL reads as itself, unquoted (``id``, ``_k2``): what a table-level test's
+#: ``column_name`` may be for the lakehouse to judge it (:func:`_table_not_nulls`).
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _table_not_nulls(
+    table: Mapping[str, Any], tests: Callable[[str, Any], TestConfig] | None, where: str
+) -> list[str]:
+    """The columns a table's own ``not_null`` tests (``data_tests: [{not_null: {column_name:
+    id}}]`` on the table, the column under ``arguments:`` too) judge on every row, as dbt 1.11
+    runs them (a source's table-level generic test, named as a column's). A ``column_name``
+    that is no column's name (an expression such as ``coalesce(a, b)``, which dbt writes into
+    its SQL) is a misshapen contract: the lakehouse cannot judge it, and dropping it would
+    leave a null the test refuses loaded without a word."""
+    names: list[str] = []
+    for key in ("data_tests", "tests"):
+        for entry in _listed(table, key, where):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("not_null"), Mapping):
+                continue
+            given = entry["not_null"]
+            arguments = given.get("arguments")
+            column = given.get("column_name")
+            if column is None and isinstance(arguments, Mapping):
+                column = arguments.get("column_name")
+            if column is None:
+                continue
+            _no_jinja(column, f"{where}: its not_null under {key}")
+            if not isinstance(column, str) or not _PLAIN_NAME.fullmatch(column):
+                raise ContractShape(
+                    f"{where}: its not_null under {key} judges {column!r}, which is no column"
+                    " name the lakehouse can judge (dbt writes it into its SQL): test a column"
+                    " by its name (under columns:, or column_name: its name)"
+                )
+            defaults = functools.partial(tests, column) if tests else None
+            if _names_test([entry], "not_null", defaults):
+                names.append(column)
+    return names
 
 
 #: The meta keys a contract reads (:func:`_contract`).

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from adversary_support import held_as_misshapen, lakehouse, run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lakehouse import Settings
 from lakehouse.contracts import (
@@ -92,7 +95,9 @@ def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
             continue
         for depends in node["depends_on"]["nodes"]:
             if depends in by_id and node["config"]["enabled"]:
-                tables[by_id[depends]]["required"].add(node["column_name"])
+                # a column's test names its column; a table's, in its arguments
+                column = node["column_name"] or test["kwargs"]["column_name"]
+                tables[by_id[depends]]["required"].add(column)
     return tables
 
 
@@ -285,6 +290,26 @@ sources:
         meta: {on_mismatch: rescue, skip_lines: 3}
 """,
     },
+    # a table's own not_null tests (column_name:, or under arguments:), configured as any
+    "table_tests": {
+        "dbt_project.yml": HEAD
+        + "data_tests:\n  p:\n    source_not_null_bronze_t_gone:\n      +enabled: false\n",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        data_tests:
+          - not_null: {column_name: id}
+          - not_null: {arguments: {column_name: x}}
+          - not_null: {column_name: gone}
+          - not_null: {column_name: w, config: {where: "w > 0"}}
+          - unique: {column_name: u}
+        columns:
+          - {name: x, data_type: bigint}
+          - {name: w}
+""",
+    },
     # .dbtignore: the files it names are not read (a twin there is no twin)
     "dbtignore": {
         "dbt_project.yml": HEAD,
@@ -374,3 +399,127 @@ def test_a_package_installed_later_is_read(tmp_path: Path) -> None:
     )
     with pytest.raises(ContractsUnreadable, match="'items' is declared in"):
         store.all()  # both declare items: which declaration is meant?
+
+
+SETTING_VALUES = {
+    "on_mismatch": st.sampled_from(["rescue", "quarantine"]),
+    "skip_lines": st.integers(1, 3),
+    "infer_types": st.booleans(),
+    "primary_key": st.sampled_from([["a"], ["b"]]),
+}
+metas = st.fixed_dictionaries({}, optional=SETTING_VALUES)
+enableds = st.sampled_from([None, True, False])
+
+
+def _config(meta: dict[str, Any], enabled: bool | None, plus: bool = True) -> dict[str, Any]:
+    config: dict[str, Any] = {"+meta": meta} if meta else {}
+    if enabled is not None:
+        config["+enabled" if plus else "enabled"] = enabled
+    return config
+
+
+@st.composite
+def projects(draw: st.DrawFn) -> dict[str, str]:
+    """A project of one YAML file (in ``models/`` or ``models/staging/``) declaring two
+    tables of the bronze source, with meta, ``enabled`` and not_null tests at every level of
+    the YAML and of ``dbt_project.yml``'s ``sources:`` and ``data_tests:``."""
+    folder = draw(st.sampled_from([(), ("staging",)]))
+    tables = ["t1", "t2"]
+    levels = [(), ("p",), ("p", *folder), ("p", *folder, "bronze")]
+    levels += [("p", *folder, "bronze", t) for t in tables]
+    sources: dict[str, Any] = {}
+    for path in levels:
+        level = sources
+        for name in path:
+            level = level.setdefault(name, {})
+        level.update(_config(draw(metas), draw(enableds), plus=draw(st.booleans())))
+    tests: dict[str, Any] = {}
+    for path in [(), ("p",), ("p", *folder), ("p", *folder, "source_not_null_bronze_t1_a")]:
+        level = tests
+        for name in path:
+            level = level.setdefault(name, {})
+        where = draw(st.sampled_from([None, "a > 0", "__changed_rows__"]))
+        level.update(_config({}, draw(enableds)))
+        if where is not None:
+            level["+where"] = where
+
+    def yaml_config() -> dict[str, Any]:
+        node: dict[str, Any] = {}
+        if meta := draw(metas):
+            node["meta"] = meta
+        config: dict[str, Any] = {}
+        if meta := draw(metas):
+            config["meta"] = meta
+        if (enabled := draw(enableds)) is not None:
+            config["enabled"] = enabled
+        return {**node, "config": config} if config else node
+
+    def column(name: str) -> dict[str, Any]:
+        test: Any = draw(
+            st.sampled_from(
+                [
+                    "not_null",
+                    {"not_null": {"config": {"enabled": True}}},
+                    {"not_null": {"where": ""}},
+                ]
+            )
+        )
+        return {"name": name, "data_tests": [test]}
+
+    source = {
+        "name": "bronze",
+        **yaml_config(),
+        "tables": [
+            {"name": t, **yaml_config(), "columns": [column("a"), column("b")]} for t in tables
+        ],
+    }
+    project = {**yaml.safe_load(HEAD), "sources": sources, "data_tests": tests}
+    return {
+        "dbt_project.yml": yaml.safe_dump(project),
+        "/".join(["models", *folder, "s.yml"]): yaml.safe_dump({"version": 2, "sources": [source]}),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # one dbt parse an example: seconds each
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(files=projects())
+def test_generated_projects_read_as_dbt_parse_reads_them(
+    tmp_path_factory: pytest.TempPathFactory, files: dict[str, str]
+) -> None:
+    settings = lakehouse(tmp_path_factory.mktemp("p"))
+    _write(settings.dbt_project_dir, files)
+    assert lakehouse_reads(settings) == _dbt_meta(dbt_reads(settings.dbt_project_dir)), files
+
+
+@pytest.mark.parametrize("column", ["coalesce(a, b)", '"a b"', "{{ var('c') }}"])
+def test_a_table_level_not_null_of_no_column_name_holds_the_files(
+    tmp_path: Path, column: str
+) -> None:
+    """dbt writes a table-level test's ``column_name`` into its SQL (an expression, a quoted
+    name): the lakehouse cannot judge it, and dropping the test would load the nulls it
+    refuses, so the contract is misshapen."""
+    settings = lakehouse(tmp_path)
+    test = f"        data_tests:\n          - not_null: {{column_name: {json.dumps(column)}}}\n"
+    _write(
+        settings.dbt_project_dir,
+        {"models/sources.yml": SOURCES.replace("        columns:\n", test + "        columns:\n")},
+    )
+    detail = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert "table 'items': its not_null under data_tests" in detail, detail
+
+
+def test_a_table_level_not_null_refuses_a_null(tmp_path: Path) -> None:
+    """A table's own ``not_null`` test (``column_name: id``) makes ``id`` required, as a
+    column's does: a null is refused by the API (422) and the loader (until session 15 it was
+    not read: the null got 202 and was stored, and dbt's test failed the build)."""
+    settings = lakehouse(tmp_path)
+    test = "        data_tests:\n          - not_null: {column_name: id}\n"
+    _write(
+        settings.dbt_project_dir,
+        {"models/sources.yml": SOURCES.replace("        columns:\n", test + "        columns:\n")},
+    )
+    out = run(settings, [("items", "a.csv", b"id,x\n,1\n")])["items"]
+    stored = out.loaded_rows and [(r["id"], r["x"]) for r in out.loaded_rows]
+    assert out.api_status == 422, (out.api_status, stored)
+    assert out.refused is not None and out.refused["kind"] == "required", stored
