@@ -220,7 +220,7 @@ def test_the_exact_reading_takes_a_late_key_and_refuses_a_late_repeated_one(
     outcome, _ = load(small_sample, "dup.ndjson", ("\n".join(repeated) + "\n").encode())
     assert outcome.refused is not None
     assert (outcome.refused["kind"], outcome.refused["line"]) == ("unparseable", 7)
-    assert "repeats a key" in outcome.refused["reason"]
+    assert "an object repeats the key 'v'" in outcome.refused["reason"]
 
 
 @pytest.fixture(scope="module")
