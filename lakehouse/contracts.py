@@ -170,20 +170,34 @@ class Contract:
 TestConfig = tuple[Mapping[str, Any], Mapping[str, Any]]
 
 
+def _test_of(entry: Any, test: str) -> tuple[bool, Any, str]:
+    """Whether a ``data_tests`` entry is dbt's generic ``test``, with its arguments and its
+    namespace (``""`` or ``"dbt"``), in each form dbt 1.11 reads: ``not_null``,
+    ``dbt.not_null``, ``{not_null: {...}}``, ``{dbt.not_null: {...}}``, ``{test_name:
+    not_null, name: ..., ...}`` (the entry its own arguments)."""
+    for namespace in ("", "dbt"):
+        name = f"{namespace}.{test}" if namespace else test
+        if entry == name:
+            return True, None, namespace
+        if isinstance(entry, Mapping) and name in entry:
+            return True, entry[name], namespace
+        if isinstance(entry, Mapping) and entry.get("test_name") == name:
+            return True, entry, namespace
+    return False, None, ""
+
+
 def _names_test(
-    entries: Any, test: str, defaults: Callable[[Any], TestConfig] | None = None
+    entries: Any, test: str, defaults: Callable[[Any, str], TestConfig] | None = None
 ) -> bool:
     """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
-    with the project's config for it, ``defaults(arguments)``: :meth:`_Project.test_config`)."""
+    with the project's config for it, ``defaults(arguments, namespace)``:
+    :meth:`_Project.test_config`)."""
     for entry in entries or ():
-        if entry == test and _test_applies(None, *(defaults(None) if defaults else ())):
-            return True
         if isinstance(entry, Mapping) and entry.get("type") == test:
             return True
-        if isinstance(entry, Mapping) and test in entry:
-            given = entry[test]
-            if _test_applies(given, *(defaults(given) if defaults else ())):
-                return True
+        found, given, namespace = _test_of(entry, test)
+        if found and _test_applies(given, *(defaults(given, namespace) if defaults else ())):
+            return True
     return False
 
 
@@ -258,7 +272,7 @@ def _contract(
     table: Mapping[str, Any],
     source_file: str,
     source_meta: Mapping[str, Any] | None = None,
-    tests: Callable[[str, Any], TestConfig] | None = None,
+    tests: Callable[[str, Any, str], TestConfig] | None = None,
     over_meta: Mapping[str, Any] | None = None,
 ) -> Contract | None:
     """The contract of one source ``table`` (None: it names no bronze table); ``source_meta``
@@ -360,7 +374,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _table_not_nulls(
-    table: Mapping[str, Any], tests: Callable[[str, Any], TestConfig] | None, where: str
+    table: Mapping[str, Any], tests: Callable[[str, Any, str], TestConfig] | None, where: str
 ) -> list[str]:
     """The columns a table's own ``not_null`` tests (``data_tests: [{not_null: {column_name:
     id}}]`` on the table, the column under ``arguments:`` too) judge on every row, as dbt 1.11
@@ -371,9 +385,9 @@ def _table_not_nulls(
     names: list[str] = []
     for key in ("data_tests", "tests"):
         for entry in _listed(table, key, where):
-            if not isinstance(entry, Mapping) or not isinstance(entry.get("not_null"), Mapping):
+            found, given, _namespace = _test_of(entry, "not_null")
+            if not found or not isinstance(given, Mapping):
                 continue
-            given = entry["not_null"]
             arguments = given.get("arguments")
             column = given.get("column_name")
             if column is None and isinstance(arguments, Mapping):
@@ -433,9 +447,8 @@ def _check_column(col: Mapping[str, Any], columns: list[Column], column: str) ->
         raise ContractShape(f"{column} is declared twice (which declaration is meant?)")
     for key in ("data_tests", "tests", "constraints"):
         for entry in _listed(col, key, column):
-            if entry == "not_null" or (
-                isinstance(entry, Mapping)
-                and ("not_null" in entry or entry.get("type") == "not_null")
+            if _test_of(entry, "not_null")[0] or (
+                isinstance(entry, Mapping) and entry.get("type") == "not_null"
             ):
                 _no_jinja(entry, f"{column}: its not_null under {key}")
     if col.get("data_type") is not None and not isinstance(col.get("data_type"), str):
@@ -801,19 +814,27 @@ class _Project:
         return meta, enabled
 
     def test_config(
-        self, folders: Sequence[str], source: str, table: Any, column: str, arguments: Any
+        self,
+        folders: Sequence[str],
+        source: str,
+        table: Any,
+        column: str,
+        arguments: Any,
+        namespace: str = "",
     ) -> TestConfig:
         """The ``where`` and ``enabled`` ``data_tests:`` gives a ``not_null`` test of
         ``column`` (its ``arguments``: the entry's mapping, or None) of a source's table,
         the deepest level winning: the top, the project's name, the YAML file's folders
         (:class:`_Folders`), the test's name (its ``name:``, else dbt's
-        ``source_not_null_<source>_<table>_<column>``, the column's other characters than
+        ``source_not_null_<source>_<table>_<column>``, ``dbt_`` before it for
+        ``dbt.not_null``, the column's other characters than
         letters, digits and ``_`` each run one ``_``). dbt applies the test's own config over
         it (:func:`_test_applies`), and a package's test the root project's over that (the
         second of the two)."""
         given = arguments.get("name") if isinstance(arguments, Mapping) else None
         clean = re.sub("[^0-9a-zA-Z_]+", "_", column)
-        name = given if isinstance(given, str) else f"source_not_null_{source}_{table}_{clean}"
+        name = f"source_not_null_{source}_{table}_{clean}"
+        name = given if isinstance(given, str) else f"{namespace}_{name}" if namespace else name
         over = self.over.test_config_at([*folders, name], self.name) if self.over else {}
         return self.test_config_at([*folders, name], None), over
 

@@ -310,6 +310,38 @@ sources:
           - {name: w}
 """,
     },
+    # not_null in each form dbt reads: dbt.not_null, test_name: (named or not), on a column
+    # or on the table; the project's config by each one's name
+    "test_forms": {
+        "dbt_project.yml": HEAD
+        + """data_tests:
+  p:
+    dbt_source_not_null_bronze_t_b:
+      +enabled: false
+    my_nn:
+      +where: "a > 0"
+""",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        data_tests:
+          - {test_name: not_null, name: tbl_nn, column_name: tcol}
+          - {test_name: dbt.not_null, column_name: tcol2}
+        columns:
+          - name: a
+            data_tests: [{test_name: not_null, name: my_nn}]
+          - name: b
+            data_tests: [dbt.not_null]
+          - name: c
+            data_tests: [{dbt.not_null: {config: {severity: warn}}}]
+          - name: d
+            data_tests: [{test_name: not_null}]
+          - name: e
+            data_tests: [dbt.not_null]
+""",
+    },
     # .dbtignore: the files it names are not read (a twin there is no twin)
     "dbtignore": {
         "dbt_project.yml": HEAD,
