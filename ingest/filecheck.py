@@ -279,6 +279,8 @@ def _check_json(
     at -= len(data)  # the offset of what is checked in the file: its byte-order mark's length
     if not data.strip():
         raise FileError("the file holds no records", 422)
+    if data.translate(None, dialect.JSON_BLANK) == b"[]":  # the loader's words
+        raise FileError("the file is an empty JSON array", 422)
     head = data.lstrip()[:1]
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:

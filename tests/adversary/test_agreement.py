@@ -88,7 +88,7 @@ def api_kind(status: int, detail: Any) -> str:
     for kind, marks in (
         ("encoding", ["not UTF-8", "not UTF-16"]),
         ("header_only", ["a header and no rows"]),
-        ("empty", ["is empty", "holds no records", "no header line"]),
+        ("empty", ["is empty", "holds no records", "no header line", "an empty JSON array"]),
         ("column_count", ["field, the header has", "fields, the header has"]),
         (
             "invalid_column",

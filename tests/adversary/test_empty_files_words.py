@@ -1,7 +1,8 @@
 """Empty inputs are refused by the API and the loader in the same words (review finding revl 11
 of session 14): a gzip of no bytes is "the file is empty" (the API said the CSV's header was
 blank, or the NDJSON held no records), blank NDJSON lines "the file holds no records" (the loader
-said "the file is empty" of a file holding bytes), a blank CSV header "the file has no header
+said "the file is empty" of a file holding bytes), an empty JSON array "the file is an empty
+JSON array" (the API said "the body holds no records"), a blank CSV header "the file has no header
 line: ..." on both sides, records of only empty objects one sentence (``dialect.NO_KEYS``)."""
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def _said(detail: object) -> str:
         ("a.json", b" \n", "the file holds no records"),
         ("a.csv", b"\xef\xbb\xbf", "the file has no header line: line 1, the header, is blank"),
         ("a.json", b"{}", dialect.NO_KEYS),
+        ("a.json", b"[ \n]\n", "the file is an empty JSON array"),
+        ("a.json.gz", gzip.compress(b"[]"), "the file is an empty JSON array"),
         ("a.ndjson", b"{}\n{}\n", dialect.NO_KEYS),
     ],
 )
