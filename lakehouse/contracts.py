@@ -759,6 +759,9 @@ class _Folders:
 
     sources: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
+    #: the second resource path the file is under (``models/staging`` beside ``models``):
+    #: dbt reads it twice, and refuses a project declaring its sources so twice
+    twice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -898,10 +901,13 @@ def _yaml_found(
         for here, _dirs, files in os.walk(project / folder):
             for f in files:
                 path = Path(here) / f
-                if not _YAML_FILE.match(f) or path in found:
+                if not _YAML_FILE.match(f):
                     continue
                 under = os.path.relpath(path, project / folder)
                 if ignored is not None and ignored.match_file(os.path.join(folder, under)):
+                    continue
+                if path in found:  # under two resource paths (models, models/staging)
+                    found[path] = replace(found[path], twice=folder)
                     continue
                 found[path] = _Folders(
                     Path(under).parts[:-1], Path(os.path.relpath(path, project)).parts[1:-1]
@@ -1112,6 +1118,12 @@ def read_contracts(settings: Settings) -> Contracts:
         try:
             document = _joined(yaml.safe_load(text))
             found = parse_sources([(str(path), document)], project, folders)
+            if found and folders.twice is not None:
+                raise ContractShape(
+                    f"it is under two resource paths of dbt_project.yml (the second"
+                    f" {folders.twice!r}): dbt reads it twice and refuses a project declaring"
+                    " a source table twice"
+                )
             for table in found.keys() & contracts.keys():
                 first, in_project = declared_in[table]
                 raise ContractShape(

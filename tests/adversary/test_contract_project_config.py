@@ -555,3 +555,19 @@ def test_a_table_level_not_null_refuses_a_null(tmp_path: Path) -> None:
     stored = out.loaded_rows and [(r["id"], r["x"]) for r in out.loaded_rows]
     assert out.api_status == 422, (out.api_status, stored)
     assert out.refused is not None and out.refused["kind"] == "required", stored
+
+
+def test_a_file_under_two_resource_paths_holds_the_files(tmp_path: Path) -> None:
+    """``model-paths: [models, models/staging]``: dbt reads ``models/staging/s.yml`` twice and
+    refuses the project ("dbt found two sources with the name"); its contracts are held, as
+    a table declared twice is (the lakehouse read it once, under the first path's config)."""
+    settings = lakehouse(tmp_path)
+    _write(
+        settings.dbt_project_dir,
+        {
+            "dbt_project.yml": HEAD + "model-paths: [models, models/staging]\n",
+            "models/staging/s.yml": SOURCES,
+        },
+    )
+    detail = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert "under two resource paths of dbt_project.yml (the second 'models/staging')" in detail
