@@ -624,6 +624,17 @@ def _reads_every_record(
         return dialect.reads_every_record(text, delimiter)
 
 
+def _no_rows(header: list[str], contract: Contract | None) -> Exception:
+    """Why a CSV of a header and no rows is refused: a required column the header lacks first,
+    as the loader judges the header's names first (and a Parquet file's columns, both sides);
+    else "the file has a header and no rows"."""
+    absent = contract.absent(header) if contract else []
+    if absent:
+        missing = "required column missing from the header"
+        return RecordsError([record_error(None, n, missing, "missing") for n in absent])
+    return FileError("the file has a header and no rows", 422)
+
+
 def _csv_layout(
     path: Path, kind: FileFormat, bounds: Bounds, skip: int, contract: Contract | None = None
 ) -> _Layout:
@@ -692,7 +703,7 @@ def _csv_layout(
                 why = _quote_problem(path, kind, bounds, utf16, line, delimiter)
             raise first(FileError(why or f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
-        raise FileError("the file has a header and no rows", 422)
+        raise _no_rows(header, contract)
     size = inflated if isinstance(inflated, int) else path.stat().st_size
     size += size // 2 if utf16 else 0  # a character's 2 bytes are at most 3 of UTF-8
     return _Layout(header, delimiter, rows, utf16, max(skip, line), size)

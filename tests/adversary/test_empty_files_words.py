@@ -46,3 +46,27 @@ def test_an_empty_input_is_refused_in_one_set_of_words(
     assert outcome.refused is not None, outcome.loaded_rows
     assert outcome.refused["kind"] == "empty", outcome.refused
     assert outcome.refused["reason"] == words, outcome.refused
+
+
+KEYED = (
+    "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
+    "        meta: {primary_key: id}\n"
+)
+
+
+@pytest.mark.parametrize("name", ["a.csv", "a.tsv"])
+def test_a_header_without_the_key_and_no_rows_is_refused_for_the_key(
+    one_lakehouse: Settings, name: str
+) -> None:
+    """A header lacking a required column, and no rows: refused for the column first, by the
+    API as by the loader (and as a Parquet file of no rows is, both sides); the API said "the
+    file has a header and no rows" (revl 11 of session 14)."""
+    (one_lakehouse.dbt_project_dir / "models" / "t.yml").write_text(KEYED)
+    (one_lakehouse.dbt_project_dir / "models" / "u.yml").write_text(KEYED.replace(": t\n", ": u\n"))
+    outcome = run(one_lakehouse, [("t", name, b"x\n")])["t"]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert [(e["field"], e["type"]) for e in outcome.api_detail] == [("id", "missing")]
+    assert outcome.refused is not None and outcome.refused["kind"] == "required", outcome.refused
+    outcome = run(one_lakehouse, [("u", name, b"id\n")])["u"]  # the key there: no rows
+    assert outcome.api_detail == "the file has a header and no rows", outcome.api_detail
+    assert outcome.refused is not None and outcome.refused["kind"] == "header_only"
