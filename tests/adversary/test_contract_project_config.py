@@ -466,7 +466,8 @@ def projects(draw: st.DrawFn) -> dict[str, str]:
             level = level.setdefault(name, {})
         level.update(_config(draw(metas), draw(enableds), plus=draw(st.booleans())))
     tests: dict[str, Any] = {}
-    for path in [(), ("p",), ("p", *folder), ("p", *folder, "source_not_null_bronze_t1_a")]:
+    named = ["source_not_null_bronze_t1_a", "dbt_source_not_null_bronze_t2_b"]
+    for path in [(), ("p",), ("p", *folder), *(("p", *folder, name) for name in named)]:
         level = tests
         for name in path:
             level = level.setdefault(name, {})
@@ -491,8 +492,10 @@ def projects(draw: st.DrawFn) -> dict[str, str]:
             st.sampled_from(
                 [
                     "not_null",
+                    "dbt.not_null",
                     {"not_null": {"config": {"enabled": True}}},
                     {"not_null": {"where": ""}},
+                    {"test_name": "not_null", "config": {"where": "a > 0"}},
                 ]
             )
         )
