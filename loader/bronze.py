@@ -84,6 +84,10 @@ class Bronze:
         self.moved = self.moved or self._table.version() != before
         return self._table
 
+    def known_version(self) -> int:
+        """The table's version as last read or written here (-1: no table yet)."""
+        return self._table.version() if self._table is not None else -1
+
     def schema(self) -> pa.Schema | None:
         table = self._table or self.refresh()
         return pa.schema(table.schema().to_arrow()) if table is not None else None

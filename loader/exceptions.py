@@ -27,6 +27,7 @@ RejectKind = Literal[
     "invalid_column",  # a column name bronze cannot hold
     "too_large",  # gzip past max_inflated_bytes / max_inflate_ratio; a Parquet batch too large
     "unwritable",  # bronze's writer panicked on it alike, time after time
+    "killed_loader",  # the loader's process ended while reading it, READ_DEATHS times in a row
 ]
 
 

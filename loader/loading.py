@@ -85,6 +85,7 @@ from loader.readers import (
     open_parquet,
     parquet_checked,
 )
+from loader.readmarks import READ_DEATHS, ReadMarks, killed_reason
 from loader.schema import case_problem, merged, parquet_plans
 from loader.watch import LandingWatcher
 
@@ -423,6 +424,9 @@ class Loader:
         self._rescued: dict[str, int] = {}  # batch id → values rescued, until its commit
         #: batch id → the panic its last write met, and how many times in a row
         self._panics: dict[str, tuple[str, int]] = {}
+        #: the file each table is reading, marked: one whose reading kills the process is
+        #: quarantined after READ_DEATHS ends in a row (loader.readmarks)
+        self._marks = ReadMarks(settings.meta_dir / "reading")
         self._contracts = ContractStore(settings)
         self._db: duckdb.DuckDBPyConnection | None = None
         self._stopping: threading.Event | None = None  # set: stop between pieces of a file
@@ -707,32 +711,58 @@ class Loader:
         partial: set[str] = set()  # batch ids with pieces committed in this call
         seen: set[str] = set()  # batch ids of this call
         for arrival in self._arrivals(summary, bronze, table, paths, seen):
+            # marked while read: a file whose reading kills the process is not read for ever
+            deaths = self._marks.begin(table, arrival.path, bronze.known_version())
             try:
-                arrival.begin(table)
-            except FileNotFoundError:
-                continue  # taken already
-            try:
-                target = self._read_file(bronze, arrival, target, pending, partial, summary, seen)
-            except (FileRejected, _Deferred, FileChanging) as exc:
-                try:  # an already loaded file is not refused: its identity decides first
-                    file, _ = self._settle(arrival, summary, bronze, seen)
-                except _Settled:
-                    continue
-                pending.drop(file.batch_id)
-                if isinstance(exc, FileRejected):
-                    self._reject(summary, bronze, file, exc, partial)
-                elif isinstance(exc, _Held):
-                    self._held_ids[file.batch_id] = str(exc)
-                    self._hold(summary, table, [arrival.path], str(exc))
-                else:
-                    if isinstance(exc, FileChanging):  # read whole at the next pass, as it is then
-                        self._roll_back_pieces(summary, bronze, file, partial)
-                    target = bronze.schema()  # its committed pieces may have added columns
-                    log.info("%s/%s is left for the next pass: %s", file.table, file.name, exc)
-            except _Settled:
-                continue  # loaded before, twice in this call, or changed while hashed
+                target = self._load_arrival(
+                    summary, bronze, table, arrival, target, pending, partial, seen, deaths
+                )
+            finally:
+                self._marks.end(table)
         if pending.batches:
             self._commit(summary, bronze, pending)
+
+    def _load_arrival(
+        self,
+        summary: LoadSummary,
+        bronze: Bronze,
+        table: str,
+        arrival: _Arrival,
+        target: pa.Schema | None,
+        pending: Pending,
+        partial: set[str],
+        seen: set[str],
+        deaths: int,
+    ) -> pa.Schema | None:
+        """Read one file of :meth:`_load_arrivals` (``deaths``: the times in a row the
+        process ended while reading it: :mod:`loader.readmarks`); the table's schema after."""
+        try:
+            arrival.begin(table)
+        except FileNotFoundError:
+            return target  # taken already
+        try:
+            if deaths >= READ_DEATHS:
+                raise FileRejected("killed_loader", killed_reason(deaths))
+            target = self._read_file(bronze, arrival, target, pending, partial, summary, seen)
+        except (FileRejected, _Deferred, FileChanging) as exc:
+            try:  # an already loaded file is not refused: its identity decides first
+                file, _ = self._settle(arrival, summary, bronze, seen)
+            except _Settled:
+                return target
+            pending.drop(file.batch_id)
+            if isinstance(exc, FileRejected):
+                self._reject(summary, bronze, file, exc, partial)
+            elif isinstance(exc, _Held):
+                self._held_ids[file.batch_id] = str(exc)
+                self._hold(summary, table, [arrival.path], str(exc))
+            else:
+                if isinstance(exc, FileChanging):  # read whole at the next pass, as it is then
+                    self._roll_back_pieces(summary, bronze, file, partial)
+                target = bronze.schema()  # its committed pieces may have added columns
+                log.info("%s/%s is left for the next pass: %s", file.table, file.name, exc)
+        except _Settled:
+            pass  # loaded before, twice in this call, or changed while hashed
+        return target
 
     def _settle_duplicates(self, summary: LoadSummary, bronze: Bronze, table: str) -> None:
         """The outcome of each file whose content another file of this call had (same
