@@ -457,6 +457,8 @@ class _Layout:
     skip: int
     #: the most bytes of UTF-8 text the file holds (inflated; a UTF-16 file's 1.5 times its own)
     size: int = 0
+    #: quoted as RFC 4180 has it (False: a ``.tsv`` under ``tsv_quoting: none``)
+    quoted: bool = True
 
 
 _Line = tuple[str, str | None]
@@ -488,12 +490,39 @@ def _before_header(
     return skipped + 1, declared, None
 
 
+_Quoting = Literal["csv", "none", "ask"]
+
+
+def _quoting(kind: FileFormat, contract: Contract | None) -> _Quoting:
+    """How the file quotes: a ``.csv`` as RFC 4180 has it; a ``.tsv`` as its table's ``meta:
+    {tsv_quoting: csv|none}`` says, else ``ask`` (a field opening with a quote is refused)."""
+    if kind.kind != "tsv":
+        return "csv"
+    return (contract.tsv_quoting if contract is not None else None) or "ask"
+
+
+def _header_line_checked(
+    line_of: Callable[[], _Line], pending: _Line | None, skipped: int, quoting: _Quoting
+) -> _Line | None:
+    """The header's first line read (``pending``, or the next), refused when a ``.tsv`` that
+    does not say how it quotes (``ask``) opens a name there with a quote
+    (``dialect.tsv_open_quote``, the loader's words)."""
+    if quoting != "ask":
+        return pending
+    first = pending if pending is not None else line_of()
+    opening = dialect.tsv_open_quote([first[1] or first[0]], skipped)
+    if opening is not None:
+        raise FileError(opening[1])
+    return first
+
+
 def _header_text(
     text: IO[str],
     skip: int,
     kind: Literal["csv", "tsv"],
     reads: Callable[[int, str], int | None],
     meta: str | None = None,
+    quoting: _Quoting = "csv",
 ) -> tuple[str, int, str]:
     """The lines holding the header record (``dialect.csv_header``: its text, the delimiter)
     after ``skip`` lines, how many lines were skipped, and the delimiter. Reads at most
@@ -515,6 +544,8 @@ def _header_text(
         return line, body[:room].decode("utf-8", "ignore")  # a character cut in two: left out
 
     skipped, declared, pending = _before_header(line_of, skip, kind, meta)
+    pending = _header_line_checked(line_of, pending, skipped, quoting)
+    quoted = quoting != "none"
     lines: list[str] = []
     size = checked = 0  # the text's length, and at the last look (looks when it doubles)
     while True:
@@ -525,7 +556,9 @@ def _header_text(
         if within is not None:  # the header's end must lie in what fits: look there once more
             lines.append(within)
             end = "cut"
-            found = dialect.csv_header("".join(lines), kind, end=end, declared=declared)
+            found = dialect.csv_header(
+                "".join(lines), kind, end=end, declared=declared, quoted=quoted
+            )
         else:
             lines.append(line)
             size += len(line)
@@ -533,7 +566,9 @@ def _header_text(
                 continue
             checked = size
             end = "more" if line else "eof"
-            found = dialect.csv_header("".join(lines), kind, end=end, declared=declared)
+            found = dialect.csv_header(
+                "".join(lines), kind, end=end, declared=declared, quoted=quoted
+            )
         unclear = None
         if found is not None:  # None: read with the rows' delimiter, the header goes on
             found, unclear = dialect.settled_header(
@@ -551,7 +586,7 @@ def _header_text(
                 # whole (the budget's read stopped inside it), not the part within the budget
                 rest = line if line.endswith("\n") else line + text.readline()
                 seen = "".join(lines[:-1]) + rest
-            field = dialect.open_quoted_name(seen, *found) if fits and not line else None
+            field = dialect.open_quoted_name(seen, *found) if fits and quoted and not line else None
             if field is not None:
                 raise FileError(dialect.header_never_closed(skipped + 1, field))
             if unclear is not None:
@@ -568,13 +603,14 @@ def _layout_header(
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
     reads: Callable[[int, str], int | None],
     meta: str | None,
+    quoting: _Quoting,
 ) -> tuple[str, int, str]:
     """:func:`_header_text`, refused when blank; ``first`` names a byte that is not UTF-8
     before either refusal. The lines before the header: ``skip``'s, and Excel's ``sep=``
     line after them."""
     try:
         header_text, line, delimiter = _header_text(
-            text, skip, "tsv" if kind.kind == "tsv" else "csv", reads, meta
+            text, skip, "tsv" if kind.kind == "tsv" else "csv", reads, meta, quoting
         )
     except FileError as exc:
         raise first(exc) from None
@@ -616,9 +652,11 @@ def _reads_every_record(
     """``dialect.settle_delimiter``'s reading: ``dialect.reads_every_record`` of the file from
     its header line on with ``delimiter`` alone (a byte that is not UTF-8 read as U+FFFD: it is
     named later, before any other reason)."""
-    with _open(path, kind, bounds) as f:
-        encoding = "utf-16" if utf16 else "utf-8-sig"
-        text = io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="")
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    with (
+        _open(path, kind, bounds) as f,
+        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
+    ):
         for _ in range(skipped):
             text.readline()
         return dialect.reads_every_record(text, delimiter)
@@ -635,6 +673,32 @@ def _no_rows(header: list[str], contract: Contract | None) -> Exception:
     return FileError("the file has a header and no rows", 422)
 
 
+def _tsv_open_quote(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    utf16: bool,
+    skipped: int,
+    quoting: _Quoting,
+    first: Callable[[FileError | RecordsError], FileError | RecordsError],
+) -> None:
+    """Refuse a ``.tsv`` whose table does not say how it quotes (``ask``) holding a field
+    opening with a quote, from its header line on (``dialect.tsv_open_quote``, the loader's
+    words; ``first`` names a byte that is not UTF-8 before it)."""
+    if quoting != "ask":
+        return
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    with (
+        _open(path, kind, bounds) as f,
+        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        for _ in range(skipped):
+            text.readline()
+        found = dialect.tsv_open_quote(text, skipped)
+    if found is not None:
+        raise first(FileError(found[1]))
+
+
 def _csv_layout(
     path: Path, kind: FileFormat, bounds: Bounds, skip: int, contract: Contract | None = None
 ) -> _Layout:
@@ -648,6 +712,7 @@ def _csv_layout(
     if problem is not None:
         raise FileError(problem)
     utf16 = dialect.text_encoding(head) == "utf-16"
+    quoting = _quoting(kind, contract)
     with _open(path, kind, bounds) as f:
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
         line = 0  # lines read before the header
@@ -658,18 +723,22 @@ def _csv_layout(
         try:
             reads = functools.partial(_reads_every_record, path, kind, bounds, utf16)
             meta = contract.delimiter if contract is not None else None
-            header_text, line, delimiter = _layout_header(text, skip, kind, first, reads, meta)
+            header_text, line, delimiter = _layout_header(
+                text, skip, kind, first, reads, meta, quoting
+            )
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 itertools.chain(dialect.csv_lines(header_text), text),
                 delimiter=delimiter,
-                quotechar=dialect.QUOTE,
-                doublequote=True,
                 strict=True,
+                **dialect.reader_quoting(quoting != "none"),
             )
             header = next(reader)
             problem = dialect.check_names(header)
             if problem is not None:
                 raise first(RecordsError([record_error(None, None, problem, "invalid_column")]))
+            # a .tsv's field opening with a quote: its reading unclear (after the names, as
+            # the loader's quote scan reads it)
+            _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first)
             rows = 0
             width = len(header)
             #: the first record with another field count: named once the whole file is read,
@@ -706,7 +775,7 @@ def _csv_layout(
         raise _no_rows(header, contract)
     size = inflated if isinstance(inflated, int) else path.stat().st_size
     size += size // 2 if utf16 else 0  # a character's 2 bytes are at most 3 of UTF-8
-    return _Layout(header, delimiter, rows, utf16, max(skip, line), size)
+    return _Layout(header, delimiter, rows, utf16, max(skip, line), size, quoting != "none")
 
 
 class _Utf8Of(io.RawIOBase):
@@ -760,7 +829,7 @@ def _csv_values(
                 read_options=pacsv.ReadOptions(block_size=block, skip_rows=layout.skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,
-                    quote_char=dialect.QUOTE,
+                    quote_char=dialect.QUOTE if layout.quoted else False,
                     double_quote=True,
                     escape_char=False,
                     newlines_in_values=True,

@@ -16,7 +16,9 @@ reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
   ``on_mismatch: rescue|quarantine``, ``infer_types: true|false``, ``skip_lines: N``; unset,
   the settings of the same names decide (``skip_lines``: 0); ``delimiter: ','|';'|'|'|TAB``
-  (a ``.csv``'s, the only one read), unset: by the rule (``docs/loading.md``, CSV and TSV).
+  (a ``.csv``'s, the only one read), unset: by the rule; ``tsv_quoting: csv|none`` (a
+  ``.tsv``'s quoting: as a CSV quotes, or none at all), unset: a ``.tsv`` field opening with a
+  quote refuses the file (``docs/loading.md``, CSV and TSV).
 
 Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
 no contract. A YAML file that does not parse and could name the ``bronze`` source leaves every
@@ -49,7 +51,9 @@ from lakehouse import dialect, parquet
 from lakehouse.dialect import (
     DELIMITERS,
     MISMATCH_POLICIES,
+    TSV_QUOTINGS,
     MismatchPolicy,
+    TsvQuoting,
 )
 from lakehouse.exceptions import LakehouseError
 from lakehouse.layout import TABLE_NAME
@@ -136,6 +140,8 @@ class Contract:
     skip_lines: int = 0
     #: the delimiter of the table's ``.csv`` files (None: by the rule, ``dialect.csv_header``)
     delimiter: str | None = None
+    #: how the table's ``.tsv`` files quote (None: a field opening with a quote is refused)
+    tsv_quoting: TsvQuoting | None = None
     #: (column, type declared, type bronze's column holds) for each declared column judged by
     #: the table's type instead (:func:`as_loaded`); not part of the contract's text
     judged_by_table: tuple[tuple[str, str, str], ...] = ()
@@ -162,6 +168,7 @@ class Contract:
             "infer_types": self.infer_types,
             "skip_lines": self.skip_lines,
             "delimiter": self.delimiter,
+            "tsv_quoting": self.tsv_quoting,
         }
 
 
@@ -356,6 +363,7 @@ def _contract(
     infer = meta.get("infer_types")
     skip = meta.get("skip_lines")
     delimiter = meta.get("delimiter")
+    quoting = meta.get("tsv_quoting")
     return Contract(
         name,
         tuple(columns),
@@ -365,6 +373,7 @@ def _contract(
         infer_types=infer if isinstance(infer, bool) else None,
         skip_lines=skip if isinstance(skip, int) and not isinstance(skip, bool) and skip > 0 else 0,
         delimiter=delimiter if delimiter in DELIMITERS else None,
+        tsv_quoting=quoting if quoting in TSV_QUOTINGS else None,
     )
 
 
@@ -414,6 +423,7 @@ _SETTINGS = (
     "infer_types",
     "skip_lines",
     "delimiter",
+    "tsv_quoting",
 )
 
 
@@ -581,6 +591,11 @@ def _policies(meta: Mapping[str, Any], where: str) -> None:
         raise ContractShape(
             f"{where}: meta.delimiter is {delimiter!r}, not one bronze reads (',', ';', '|' or"
             " a TAB)"
+        )
+    quoting = meta.get("tsv_quoting")
+    if quoting is not None and quoting not in TSV_QUOTINGS:
+        raise ContractShape(
+            f"{where}: meta.tsv_quoting is {quoting!r}, not one of {', '.join(TSV_QUOTINGS)}"
         )
 
 

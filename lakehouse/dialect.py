@@ -454,6 +454,51 @@ def not_utf16_reason(offset: int) -> str:
 
 QUOTE = '"'
 DELIMITERS = (",", ";", "|", "\t")
+#: How a table's ``.tsv`` files quote (its ``meta: {tsv_quoting: ...}``): ``csv`` as a CSV does
+#: (Excel's "Text (Tab delimited)"), ``none`` not at all (IANA's text/tab-separated-values,
+#: PostgreSQL's ``COPY ... (FORMAT text)``, MySQL's ``INTO OUTFILE``): a quote is a character, a
+#: record ends at every line end, a backslash escape (``\t``, ``\N``) is text as written.
+TsvQuoting = Literal["csv", "none"]
+TSV_QUOTINGS: tuple[TsvQuoting, ...] = ("csv", "none")
+
+
+def reader_quoting(quoted: bool = True) -> dict[str, Any]:
+    """``csv.reader``'s options of the dialect's quoting: RFC 4180's, or none at all (a
+    ``.tsv`` under ``tsv_quoting: none``)."""
+    if quoted:
+        return {"quotechar": QUOTE, "doublequote": True}
+    return {"quoting": csv.QUOTE_NONE}
+
+
+_TSV_OPENING = re.compile(r'(?:^|\t)"')
+
+
+def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | None:
+    """The first field of a ``.tsv`` (``lines`` read with ``newline=""``, after ``before``
+    lines of the file) that opens with a quote, at a line's start or after a TAB, as (its line,
+    why the file is refused), or None. Such a field means two things: a quoted field, as a CSV
+    quotes (Excel's "Text (Tab delimited)": ``"a""b"`` is ``a"b``), or the text itself (IANA's
+    text/tab-separated-values has no quoting; PostgreSQL's ``COPY ... (FORMAT text)`` and
+    MySQL's ``SELECT ... INTO OUTFILE`` write ``"quoted"`` as it is): the table's
+    ``meta: {tsv_quoting: csv|none}`` says which. A file with no such field reads the same
+    either way. The API's (400) and the loader's (``unparseable``) words."""
+    for number, line in enumerate(lines, start=before + 1):
+        found = _TSV_OPENING.search(line)
+        if found is None:
+            continue
+        start = found.end() - 1
+        field = line.count("\t", 0, start) + 1
+        value = re.split(r"[\t\r\n]", line[start:], maxsplit=1)[0]
+        return number, (
+            f"line {number}, field {field} opens with a quote ({shown_name(value, 40)}): in a"
+            " .tsv that is a quoted field as a CSV quotes it (Excel's Text (Tab delimited)) or"
+            " the text itself (text/tab-separated-values, PostgreSQL's COPY ... (FORMAT text),"
+            " MySQL's INTO OUTFILE), so which one the file means is unclear: the table's meta"
+            " says it, tsv_quoting: csv or tsv_quoting: none"
+        )
+    return None
+
+
 #: The longest CSV field, in characters: none short of Arrow's 2 GiB for one value. Python's csv
 #: module (the API's and the loader's strict readers) refuses a field past 131,072 characters
 #: by default, process-wide: a valid file must not be refused for it.
@@ -681,6 +726,7 @@ def csv_header(
     *,
     end: Literal["more", "eof", "cut"] = "more",
     declared: str | None = None,
+    quoted: bool = True,
 ) -> tuple[str, str] | None:
     """The header record and the delimiter of a CSV text starting at its header line.
 
@@ -699,10 +745,11 @@ def csv_header(
     ended), ``"eof"`` (nothing: a record not ended ends there), ``"cut"`` (text was read no
     further, :data:`MAX_HEADER_BYTES`: None when the record has not ended).
     ``declared``: the delimiter Excel's ``sep=`` line before the header declares
-    (:func:`excel_delimiter`), the only one read.
+    (:func:`excel_delimiter`), the only one read. ``quoted`` False: no quoting (a ``.tsv`` under
+    ``tsv_quoting: none``), the record ends at the first line end.
     """
     candidates = (declared,) if declared else ("\t",) if kind == "tsv" else DELIMITERS
-    found = _first_record(text, candidates, eof=end != "more")
+    found = _first_record(text, candidates, eof=end != "more", quoted=quoted)
     if found is None:
         return None
     at, counts, _ = found
@@ -711,7 +758,7 @@ def csv_header(
     chosen = winners[0] if best else ("\t" if kind == "tsv" else ",")
     chosen = declared or chosen
     if len(candidates) > 1 or end == "cut":
-        again = _first_record(text, (chosen,), eof=end == "eof")
+        again = _first_record(text, (chosen,), eof=end == "eof", quoted=quoted)
         if again is None:
             return None
         at = again[0]
@@ -719,7 +766,7 @@ def csv_header(
 
 
 def _first_record(
-    text: str, candidates: Sequence[str], *, eof: bool
+    text: str, candidates: Sequence[str], *, eof: bool, quoted: bool = True
 ) -> tuple[int, dict[str, int], bool] | None:
     """(where the first record ends, how often each candidate occurs in it outside quoted
     fields, whether it ends inside a quoted field never closed); None when it has not ended
@@ -728,7 +775,7 @@ def _first_record(
     counts = dict.fromkeys(candidates, 0)
     at, size = 0, len(text)
     while True:  # at a field's start
-        if at < size and text[at] == QUOTE:
+        if quoted and at < size and text[at] == QUOTE:
             close = at + 1
             while True:
                 close = text.find(QUOTE, close)

@@ -1207,6 +1207,7 @@ class Loader:
                 window_rows=self.settings.chunk_rows,
                 block=block,
                 delimiter=contract.delimiter if contract is not None else None,
+                tsv_quoting=contract.tsv_quoting if contract is not None else None,
             )
         return open_json(
             source,

@@ -32,6 +32,7 @@ import csv
 import fcntl
 import functools
 import io
+import itertools
 import logging
 import mmap
 import os
@@ -256,7 +257,11 @@ class TextFile:
 
 
 def _csv_header(
-    path: Path, skip_lines: int, kind: str, meta_delimiter: str | None = None
+    path: Path,
+    skip_lines: int,
+    kind: str,
+    meta_delimiter: str | None = None,
+    quoting: _Quoting = "csv",
 ) -> tuple[str, str, int]:
     """The header record (text), the delimiter (``dialect.csv_header``) and the lines before
     the header: ``skip_lines``, and Excel's ``sep=`` line after them, which declares the
@@ -301,7 +306,11 @@ def _csv_header(
         at_limit = size >= most or len(window) < len(whole)
         end: typing.Literal["more", "eof", "cut"] = "eof" if last else "cut" if at_limit else "more"
         seen = window.decode("utf-8", "ignore")
-        found = dialect.csv_header(seen, table_kind, end=end, declared=declared)
+        # a .tsv's header name opening with a quote: its reading unclear (the rows' quotes are
+        # read by the quote scan, after the names are judged, as the API reads them)
+        _tsv_open_quote(itertools.islice(dialect.csv_lines(seen), 1), before_header, quoting)
+        quoted = quoting != "none"
+        found = dialect.csv_header(seen, table_kind, end=end, declared=declared, quoted=quoted)
         unclear = None
         if found is not None:  # None: read with the rows' delimiter, the header goes on
             reads = functools.partial(_reads_every_record, path, before_header)
@@ -309,7 +318,7 @@ def _csv_header(
                 seen, before_header + 1, found, reads, table_kind, end=end, declared=declared
             )
         if found is not None and len(found[0].encode("utf-8", "surrogatepass")) <= room:
-            field = dialect.open_quoted_name(seen, *found) if last else None
+            field = dialect.open_quoted_name(seen, *found) if last and quoted else None
             if field is not None:
                 reason = dialect.header_never_closed(before_header + 1, field)
                 raise FileRejected("unparseable", reason, line=before_header + 1)
@@ -339,15 +348,35 @@ def _reads_every_record(path: Path, before_header: int, delimiter: str) -> int |
     """``dialect.reads_every_record`` of the file (plain UTF-8) from its header line on, read
     with ``delimiter`` alone: a byte that is not UTF-8 is read as U+FFFD (it is named later,
     before any other reason)."""
-    with path.open("rb") as raw:
-        f = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    with (
+        path.open("rb") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as f,
+    ):
         for _ in range(before_header):
             f.readline()
         return dialect.reads_every_record(f, delimiter)
 
 
+#: How a CSV or TSV file quotes: ``csv`` (RFC 4180), ``none`` (a ``.tsv`` under ``tsv_quoting:
+#: none``), ``ask`` (a ``.tsv`` whose table does not say: a field opening with a quote refuses it)
+_Quoting = typing.Literal["csv", "none", "ask"]
+
+
+def _tsv_open_quote(lines: typing.Iterable[str], before: int, quoting: _Quoting) -> None:
+    """``dialect.tsv_open_quote`` as a refusal (``unparseable``), under ``quoting`` ``ask``."""
+    if quoting != "ask":
+        return
+    found = dialect.tsv_open_quote(lines, before)
+    if found is not None:
+        raise FileRejected("unparseable", found[1], line=found[0])
+
+
 def _check_quotes(
-    path: Path, delimiter: str, stop: threading.Event | None = None, skip_lines: int = 0
+    path: Path,
+    delimiter: str,
+    stop: threading.Event | None = None,
+    skip_lines: int = 0,
+    quoting: _Quoting = "csv",
 ) -> None:
     """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block), from
     the line after the ``skip_lines`` the contract drops (dropped lines are no CSV: a title's
@@ -357,11 +386,22 @@ def _check_quotes(
     it (before a delimiter, a line end or the end), or is half of a doubled ``""`` inside it:
     quotes alternate open, close, so the parity of a quote's rank says which it must be. A file
     where that does not hold is checked record by record (:func:`_check_quotes_strictly`).
-    ``stop`` set: give up (the file is no longer read).
+    ``stop`` set: give up (the file is no longer read). ``quoting``: ``none``, nothing to
+    check; ``ask``, a field opening with a quote refuses the file (``dialect.tsv_open_quote``),
+    and with none the quoting is never used.
     """
+    if quoting == "none":
+        return
     start = _skipped_bytes(path, skip_lines)
     if not _holds_quote(path, stop, start):
         return  # most files: nothing to check
+    if quoting == "ask":
+        with path.open("rb") as raw:
+            raw.seek(start)
+            encoding = "utf-8" if start else "utf-8-sig"
+            with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
+                _tsv_open_quote(text, skip_lines, quoting)
+        return
     ends = pa.array([ord(delimiter), 10, 13], pa.uint8())
     rank = 0  # quotes before this block
     prev = None  # the last byte of the previous block (none: a line starts)
@@ -521,14 +561,16 @@ def _line_at(path: Path, offset: int) -> int:
     return line
 
 
-def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> Locate:
+def _csv_line_of(
+    path: Path, delimiter: str, skip_lines: int, columns: int, quoted: bool = True
+) -> Locate:
     """A function from a 0-based data record to the line it starts on (the error path)."""
 
     def line_of(row: int) -> int | None:
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
             for _ in range(skip_lines):
                 f.readline()
-            reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+            reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted))
             base = skip_lines
             next(reader, None)  # the header
             seen = -1
@@ -546,12 +588,14 @@ def _csv_line_of(path: Path, delimiter: str, skip_lines: int, columns: int) -> L
     return line_of
 
 
-def _field_count_problem(path: Path, delimiter: str, skip_lines: int, columns: int) -> FileRejected:
+def _field_count_problem(
+    path: Path, delimiter: str, skip_lines: int, columns: int, quoted: bool = True
+) -> FileRejected:
     """The first record whose field count differs from the header's (the error path)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         for _ in range(skip_lines):
             f.readline()
-        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+        reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted))
         next(reader, None)
         start = reader.line_num + 1
         for record in reader:
@@ -581,21 +625,21 @@ class _QuoteScan:
     before any error of pyarrow's, so the reason is the one the scan gives, as when it ran
     first)."""
 
-    def __init__(self, path: Path, delimiter: str, skip_lines: int) -> None:
+    def __init__(self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting) -> None:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run,
-            args=(path, delimiter, skip_lines),
+            args=(path, delimiter, skip_lines, quoting),
             name="loader-csv-quotes",
             daemon=True,
         )
         self._thread.start()
 
-    def _run(self, path: Path, delimiter: str, skip_lines: int) -> None:
+    def _run(self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting) -> None:
         try:
-            _check_quotes(path, delimiter, self._stop, skip_lines)
+            _check_quotes(path, delimiter, self._stop, skip_lines, quoting)
         except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
             self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
@@ -622,6 +666,7 @@ def open_csv(
     window_rows: int = 1,
     block: int = 0,
     delimiter: str | None = None,
+    tsv_quoting: dialect.TsvQuoting | None = None,
 ) -> TextFile:
     """Open a CSV/TSV landing file as text columns, by the dialect.
 
@@ -630,19 +675,23 @@ def open_csv(
     ``block``: pyarrow's block in bytes (0: :data:`_CSV_BLOCK`); a record longer than two
     raises :class:`ReadAgain` asking for blocks twice as long.
     ``delimiter``: the table's (its contract's ``meta: {delimiter: ...}``), the only one read.
+    ``tsv_quoting``: how a ``.tsv`` quotes (its contract's ``meta: {tsv_quoting: ...}``; None:
+    a field opening with a quote refuses the file, ``dialect.tsv_open_quote``).
     """
     block = block or _CSV_BLOCK
+    quoting: _Quoting = (tsv_quoting or "ask") if source.kind == "tsv" else "csv"
+    quoted = quoting != "none"
     stack = ExitStack()
     try:
         path, delimiter, names, skip_lines = _csv_dialect(
-            source, skip_lines, limits or Limits(), stack, delimiter
+            source, skip_lines, limits or Limits(), stack, delimiter, quoting
         )
-        scan = _QuoteScan(path, delimiter, skip_lines)
+        scan = _QuoteScan(path, delimiter, skip_lines, quoting)
         stack.callback(scan.stop)
     except BaseException:
         stack.close()
         raise
-    problem = _CsvProblem(path, delimiter, skip_lines, len(names))
+    problem = _CsvProblem(path, delimiter, skip_lines, len(names), quoted)
     content = _terminated(path, stack)
     mapped = _Mapped.of(content, stack) if isinstance(content, Path) else None
     try:
@@ -651,7 +700,7 @@ def open_csv(
             read_options=pacsv.ReadOptions(skip_rows=skip_lines, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
-                quote_char='"',
+                quote_char='"' if quoted else False,
                 double_quote=True,
                 escape_char=False,
                 newlines_in_values=True,
@@ -699,7 +748,7 @@ def open_csv(
             _longer_blocks(exc, block)
             raise problem.of(exc) from exc
 
-    line_of = _csv_line_of(path, delimiter, skip_lines, len(names))
+    line_of = _csv_line_of(path, delimiter, skip_lines, len(names), quoted)
     return TextFile(names, batches(), line_of, stack)
 
 
@@ -811,6 +860,7 @@ def _csv_dialect(
     limits: Limits,
     stack: ExitStack,
     meta_delimiter: str | None = None,
+    quoting: _Quoting = "csv",
 ) -> tuple[Path, str, list[str], int]:
     """The plain UTF-8 content, the delimiter and the column names of a CSV file, and the
     lines before its header (``skip_lines``, and Excel's ``sep=`` line: :func:`_csv_header`)."""
@@ -824,17 +874,21 @@ def _csv_dialect(
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
     try:
-        header, delimiter, skip_lines = _csv_header(path, skip_lines, source.kind, meta_delimiter)
+        header, delimiter, skip_lines = _csv_header(
+            path, skip_lines, source.kind, meta_delimiter, quoting
+        )
         if not header:
             raise FileRejected(  # the API's words
                 "empty", f"the file has no header line: line {skip_lines + 1}, the header, is blank"
             )
         # strict, as every record: text after a closing quote is refused, never glued into
         # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
-        quoted = dialect.csv_quote_problem(dialect.csv_lines(header), delimiter, skip_lines)
-        if quoted is not None:
-            raise FileRejected("unparseable", quoted[1], line=quoted[0])
-        names = next(csv.reader(dialect.csv_lines(header), delimiter=delimiter), [""])
+        if quoting != "none":
+            quote = dialect.csv_quote_problem(dialect.csv_lines(header), delimiter, skip_lines)
+            if quote is not None:
+                raise FileRejected("unparseable", quote[1], line=quote[0])
+        options = dialect.reader_quoting(quoting != "none")
+        names = next(csv.reader(dialect.csv_lines(header), delimiter=delimiter, **options), [""])
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
@@ -849,6 +903,7 @@ class _CsvProblem:
     delimiter: str
     skip_lines: int
     columns: int
+    quoted: bool = True
 
     def of(self, exc: Exception) -> FileRejected:
         """A pyarrow CSV error as a quarantine reason (found again, with its line, by Python)."""
@@ -856,7 +911,9 @@ class _CsvProblem:
         if "Empty CSV file" in text:
             return FileRejected("header_only", "the file has a header and no rows")
         if "Expected" in text and "columns" in text:  # a byte that is not UTF-8 named first
-            counted = _field_count_problem(self.path, self.delimiter, self.skip_lines, self.columns)
+            counted = _field_count_problem(
+                self.path, self.delimiter, self.skip_lines, self.columns, self.quoted
+            )
             return _not_utf8(self.path, counted)
         unparseable = FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
         if "UTF8" in text or "utf-8" in text.lower() or "utf8" in text.lower():

@@ -88,6 +88,11 @@ def _from_header(text: str, kind: str, skip_lines: int) -> tuple[str, str] | Ref
     if not text.strip("\r\n"):
         return Refusal("empty", "no header")
     table_kind: Literal["csv", "tsv"] = "tsv" if kind == "tsv" else "csv"
+    if table_kind == "tsv" and _opens_a_quote(next(dialect.csv_lines(text), "")):
+        # a name opening with a quote: quoted as a CSV, or the text itself? refused, unless
+        # the table's meta says (docs/loading.md, TSV quoting; none here); the rows' after
+        # the names are judged
+        return Refusal("unparseable", "a .tsv name opens with a quote")
     chosen = dialect.csv_delimiter(dialect.header_record(text), table_kind)
     if table_kind == "csv" and not text.startswith("sep="):
         # two or more candidates in the header: the one reading every record with the
@@ -98,6 +103,11 @@ def _from_header(text: str, kind: str, skip_lines: int) -> tuple[str, str] | Ref
         if tables:
             return text, tables[0]
     return text, chosen
+
+
+def _opens_a_quote(text: str) -> bool:
+    """Whether a TSV field of ``text`` opens with a quote (at a line's start, after a TAB)."""
+    return re.search(r'(?:^|[\t\r\n])"', text) is not None
 
 
 def _in_header(text: str) -> list[str]:
@@ -154,6 +164,8 @@ def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
     problem = dialect.check_names(header)
     if problem is not None:
         return Refusal("invalid_column", problem)
+    if kind == "tsv" and _opens_a_quote(text):
+        return Refusal("unparseable", "a .tsv field opens with a quote")
     rows = []
     # a field is null when unquoted and empty: re-read the raw fields to tell "" from nothing
     quoted = _quoted_empties(text, delimiter)

@@ -35,7 +35,7 @@ NEVER_CLOSED = {  # name -> (file name, bytes, the field whose quote is never cl
     "first_name": ("a.csv", b'"id,screen\n1,ok\n', 1),
     "semicolons_crlf": ("a.csv", b'id;x;"name\r\n1;2;3\r\n', 3),
     "cr_line_ends": ("a.csv", b'id,"screen\r1,ok\r', 2),
-    "tsv": ("a.tsv", b'id\t"name\n1\t2\n', 2),
+    # a .tsv's name opening with a quote is refused for its quoting first: test_tsv_quoting.py
     "byte_order_mark": ("a.csv", dialect.BOM_UTF8 + b'id,"x\n1,2\n', 2),
     "utf16": ("a.csv", 'id,"x\n1,2\n'.encode("utf-16"), 2),
     "gzip": ("a.csv.gz", gzip.compress(b'id,"screen\n1,ok\n'), 2),
