@@ -105,6 +105,16 @@ def _from_header(text: str, kind: str, skip_lines: int) -> tuple[str, str] | Ref
     return text, chosen
 
 
+def _names_then_quotes(header: list[str], text: str, kind: str) -> Refusal | None:
+    """The names' refusal, then a .tsv's field opening with a quote (its rows after its names)."""
+    problem = dialect.check_names(header)
+    if problem is not None:
+        return Refusal("invalid_column", problem)
+    if kind == "tsv" and _opens_a_quote(text):
+        return Refusal("unparseable", "a .tsv field opens with a quote")
+    return None
+
+
 def _opens_a_quote(text: str) -> bool:
     """Whether a TSV field of ``text`` opens with a quote (at a line's start, after a TAB)."""
     return re.search(r'(?:^|[\t\r\n])"', text) is not None
@@ -161,11 +171,9 @@ def expected_csv(data: bytes, kind: str, skip_lines: int = 0) -> Expected:
     header, body = records[0], records[1:]
     if not header:
         return Refusal("empty", "line 1, the header, is blank")
-    problem = dialect.check_names(header)
+    problem = _names_then_quotes(header, text, kind)
     if problem is not None:
-        return Refusal("invalid_column", problem)
-    if kind == "tsv" and _opens_a_quote(text):
-        return Refusal("unparseable", "a .tsv field opens with a quote")
+        return problem
     rows = []
     # a field is null when unquoted and empty: re-read the raw fields to tell "" from nothing
     quoted = _quoted_empties(text, delimiter)
