@@ -33,6 +33,7 @@ from ingest.validation import (
 )
 from lakehouse import dialect
 from lakehouse.contracts import Contract
+from lakehouse.jsonrecords import LineLengths, RecordTooLarge, too_large_reason
 from lakehouse.layout import new_batch_id
 
 router = APIRouter(prefix="/v1/tables", tags=["ingest"], dependencies=[Depends(require("write"))])
@@ -185,6 +186,7 @@ async def post_records(
         judged = await as_loaded(context, table, contract)  # by bronze's types, as the loader
         try:  # large bodies in a worker process, small ones here (ingest.parsing)
             records = await context.parsers.check(raw, ndjson=ndjson, gz=gz, contract=judged)
+            _records_within(records.ndjson, context.settings.max_json_record_bytes)
         except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
             if early is not None:
                 await _drop(early)
@@ -206,3 +208,15 @@ async def post_records(
         return await loop.run_in_executor(None, _land, context, table, contract, records, landing)
 
     return await idempotent(context, principal, table, idempotency_key, digest, work)
+
+
+def _records_within(landed: bytes, limit: int) -> None:
+    """413 when a record of the body, as it lands (one NDJSON line each), holds more than
+    ``limit`` bytes (``max_json_record_bytes``), which the loader would refuse as ``too_large``:
+    "record N" of the body (from 1, blank lines not counted)."""
+    if len(landed) <= limit:
+        return
+    try:
+        LineLengths(limit).feed(landed)
+    except RecordTooLarge as exc:
+        raise FileError(too_large_reason("record", exc.number, limit), 413) from None

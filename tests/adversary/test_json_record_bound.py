@@ -212,3 +212,21 @@ def test_line_lengths_across_blocks(
         assert first is None
     except RecordTooLarge as exc:
         assert (exc.unit, exc.number) == ("line", first)
+
+
+@pytest.mark.parametrize("ndjson", [True, False])
+def test_a_records_body_holding_a_record_past_the_bound_is_413(
+    tmp_path: Path, ndjson: bool
+) -> None:
+    """``/records``: a record past the bound, which the loader would refuse in what lands (one
+    NDJSON line a record), is 413 naming the body's record (from 1). *Before:* 202, then
+    quarantined ``too_large`` by the loader."""
+    from fastapi.testclient import TestClient
+
+    from ingest import create_app
+
+    body = SMALL + b"\n\n" + BIG + b"\n" if ndjson else b"[" + SMALL + b"," + BIG + b"]"
+    media = "application/x-ndjson" if ndjson else "application/json"
+    with TestClient(create_app(lakehouse(tmp_path, max_json_record_bytes=LIMIT))) as client:
+        r = client.post("/v1/tables/t/records", content=body, headers={"content-type": media})
+    assert (r.status_code, r.json()["detail"]) == (413, too_large_reason("record", 2, LIMIT))
