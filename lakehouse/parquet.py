@@ -2210,24 +2210,26 @@ def by_row_group(file: pq.ParquetFile) -> bool:
 def iter_batches(
     file: pq.ParquetFile, batch_rows: int, source: Any = None
 ) -> Iterator[pa.RecordBatch]:
-    """The file's batches of ``batch_rows`` records, as the API and the loader read them alike;
-    within each row group when :func:`by_row_group` says so (a batch then ends at its row
+    """The file's batches of at most ``batch_rows`` records, as the API and the loader read them
+    alike, none decoding past :data:`DECODED_BATCH_BYTES` of the values a file can hold far more
+    of decoded than its pages do (:func:`read_plan`): within each row group when
+    :func:`by_row_group` says so or the plan sizes its batches (a batch then ends at its row
     group's end). With the file's ``source`` (what :func:`open_file` opened), a text or bytes
-    column whose dictionary would decode past :data:`DECODED_BATCH_BYTES` in a batch
-    (:func:`expanding_columns`) is read as its dictionary (each batch then ends at its row
-    group's end too), to be decoded a piece at a time by :func:`decoded_pieces`."""
+    leaf the plan names is read as its dictionary, to be decoded a piece at a time by
+    :func:`decoded_pieces`; :class:`TooLarge` for values no batch can bound."""
     # a generator: what it reads first (the dictionaries) fails where the batches' reading does
-    expanding = expanding_columns(file, batch_rows, source) if source is not None else []
-    wide = wide_too_large(file, batch_rows, by_row_group(file) or bool(expanding))
-    if wide is not None:
-        raise TooLarge(wide)
-    if expanding:
-        file = open_file(source, metadata=file.metadata, read_dictionary=expanding)
-    if not by_row_group(file):
+    plan = read_plan(file, batch_rows, source) if source is not None else None
+    if plan is not None and plan.refusal is not None:
+        raise TooLarge(plan.refusal)
+    if plan is not None and plan.dictionaries:
+        file = open_file(source, metadata=file.metadata, read_dictionary=plan.dictionaries)
+    rows = plan.rows if plan is not None else None
+    if rows is None and not by_row_group(file):
         yield from file.iter_batches(batch_size=batch_rows)
         return
     for g in range(file.metadata.num_row_groups):
-        yield from file.iter_batches(batch_size=batch_rows, row_groups=[g])
+        size = rows[g] if rows is not None else batch_rows
+        yield from file.iter_batches(batch_size=size, row_groups=[g])
 
 
 class TooLarge(ValueError):
@@ -2235,103 +2237,244 @@ class TooLarge(ValueError):
     the API's 413, the loader's ``too_large``."""
 
 
-def wide_too_large(file: pq.ParquetFile, batch_rows: int, by_group: bool) -> str | None:
-    """Why a batch of the file cannot be held, or None: a top-level ``fixed_size_binary``
-    column (Parquet's FIXED_LEN_BYTE_ARRAY) whose largest batch (``batch_rows`` records, within
-    a row group when ``by_group``) holds 2 GiB or more, its width times its records, past one
-    Arrow array (bronze's ``binary``). pyarrow reads such a column decoded, its dictionary
-    pages too (``read_dictionary`` is for BYTE_ARRAY), so a 64 KiB value on 40,000 records is
-    2.6 GB from a 241 KB file; judged from the schema, before reading (review finding revl s14
-    13)."""
-    widths = {
-        f.name: f.type.byte_width
-        for f in file.schema_arrow
-        if pa.types.is_fixed_size_binary(f.type)
-    }
-    if not widths:
-        return None
-    meta = file.metadata
-    if by_group:
-        groups = [int(meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
-        rows = max((min(batch_rows, n) for n in groups), default=0)
-    else:
-        rows = min(batch_rows, int(meta.num_rows))
-    name, width = max(widths.items(), key=lambda item: item[1])
-    size = rows * width
-    if size < _ARRAY_BYTES:
-        return None
-    return (
-        f"column {name!r}: {rows:,} records (one read of read_batch_rows) of"
-        f" fixed_size_binary({width}) hold {size:,} bytes decoded, more than one Arrow array"
-        " holds (2 GiB); bronze does not load values this large"
-    )
-
-
-#: The most bytes of text or bytes that dictionaries decode to in one batch the API and the
-#: loader look at (:func:`decoded_pieces`): a dictionary keeps a value once, a record its copy,
-#: so a file of a few KB can hold a GB decoded (the API runs in 1 GiB).
+#: The most bytes a batch the API and the loader read decodes to of the values a Parquet file
+#: can hold far more of decoded than its pages do (:func:`read_plan`), and that dictionaries of
+#: text or bytes decode to in one piece they look at (:func:`decoded_pieces`): a dictionary
+#: keeps a value once, a record its copy, so a file of a few KB can hold a GB decoded (the API
+#: runs in 1 GiB).
 DECODED_BATCH_BYTES = 64 * 1024**2
 
 
-#: The types pyarrow reads a column's dictionary of (``read_dictionary``)
+class Leaf(NamedTuple):
+    """A leaf column of a Parquet file (:func:`read_plan`)."""
+
+    column: int
+    #: Its names joined by dots (``b.list.element``: a list's items), as the footer gives it.
+    path: str
+    #: FIXED_LEN_BYTE_ARRAY's width (0: another physical type).
+    width: int
+    #: Text or bytes pyarrow reads decoded, a value per record, where ``read_dictionary`` applies.
+    text: bool
+    #: Inside a list or map: the records' values are not one per record.
+    repeated: bool
+
+
+class Plan(NamedTuple):
+    """How :func:`iter_batches` reads a file (:func:`read_plan`)."""
+
+    #: The leaves (their indices) read as their dictionaries.
+    dictionaries: list[int]
+    #: Records per batch in each row group; None: batches of ``read_batch_rows`` as pyarrow
+    #: gives them (across row groups unless :func:`by_row_group`).
+    rows: list[int] | None
+    #: Why no batch can bound the file's values, or None.
+    refusal: str | None
+
+
+def _arrow_leaves(t: pa.DataType, plain: bool = True) -> Iterator[tuple[pa.DataType, bool]]:
+    """The leaf types of ``t`` in the order of the file's Parquet leaves, each with whether it
+    is a plain ``string`` or ``binary`` (not under a dictionary or extension type)."""
+    if isinstance(t, pa.BaseExtensionType) or pa.types.is_dictionary(t):
+        plain = False
+    children = _children(t)
+    if not children:
+        yield t, plain
+    for _, child in children:
+        yield from _arrow_leaves(child, plain)
+
+
 _DICTIONARY_READ = (pa.binary(), pa.large_binary(), pa.string(), pa.large_string())
 
 
-def _flat_text_columns(file: pq.ParquetFile) -> dict[str, int]:
-    """The top-level text or bytes columns pyarrow reads decoded (not as a dictionary), each
-    with its leaf's index in the file's Parquet schema."""
-    leaves = {file.schema.column(i).path: i for i in range(len(file.schema))}
-    return {
-        f.name: leaves[f.name]
-        for f in file.schema_arrow
-        if f.type in _DICTIONARY_READ and f.name in leaves
-    }
+def leaves(file: pq.ParquetFile) -> list[Leaf]:
+    """The file's leaf columns (:class:`Leaf`), at every depth."""
+    schema = file.schema
+    arrow = [leaf for f in file.schema_arrow for leaf in _arrow_leaves(f.type)]
+    if len(arrow) != len(schema):  # a schema Arrow reads otherwise: none read as a dictionary
+        arrow = [(pa.null(), False)] * len(schema)
+    found = []
+    for i, (t, plain) in enumerate(arrow):
+        column = schema.column(i)
+        wide = column.physical_type == "FIXED_LEN_BYTE_ARRAY"
+        found.append(
+            Leaf(
+                i,
+                column.path,
+                int(column.length) if wide else 0,
+                column.physical_type == "BYTE_ARRAY" and plain and t in _DICTIONARY_READ,
+                column.max_repetition_level > 0,
+            )
+        )
+    return found
 
 
-def expanding_columns(file: pq.ParquetFile, batch_rows: int, source: Any) -> list[str]:
-    """The top-level text or bytes columns whose dictionary pages could decode past
-    :data:`DECODED_BATCH_BYTES` in a batch of ``batch_rows`` records: in a row group, its rows
-    (at most ``batch_rows``) times the longest value of each such column's dictionary, summed.
-    Each row group's dictionaries are read with its first record (a column chunk holds at most
-    one dictionary page, first), not decoded per record; a column chunk without one (plain
-    pages: pyarrow would hash them into a dictionary) decodes to no more than its pages' bytes
-    and is not counted. A column chunk's metadata is looked at only once its first record was
-    read (pyarrow aborts the process on one it cannot describe, where its reader raises:
+def _dictionary_leaves(values: pa.Array) -> Iterator[pa.Array]:
+    """A batch column's arrays of its leaves, in the order of :func:`_arrow_leaves`."""
+    if isinstance(values, pa.ExtensionArray):
+        yield from _dictionary_leaves(values.storage)
+        return
+    t = values.type
+    if pa.types.is_dictionary(t) or not _children(t):
+        yield values
+    elif pa.types.is_struct(t):
+        for child in values.flatten():
+            yield from _dictionary_leaves(child)
+    elif pa.types.is_map(t):
+        yield from _dictionary_leaves(values.keys)
+        yield from _dictionary_leaves(values.items)
+    else:
+        yield from _dictionary_leaves(values.values)
+
+
+def _longest_values(file: pq.ParquetFile, source: Any, texts: list[Leaf]) -> list[dict[int, int]]:
+    """For each row group, the longest value of each text leaf's dictionary where its values
+    could decode to far more than its pages hold (:func:`_dictionary_longest`). Each row
+    group's dictionaries are read with its first record (a column chunk holds at most one
+    dictionary page, first), not decoded per record; where that record holds no value of a
+    leaf (an empty list first), the dictionary is not read: its chunk's bytes bound its longest
+    value. A column chunk's metadata is looked at only once its first record was read (pyarrow
+    aborts the process on one it cannot describe, where its reader raises:
     :func:`footer_refusal`)."""
-    columns = _flat_text_columns(file)
-    if not columns:
-        return []
     meta = file.metadata
-    first = open_file(source, metadata=meta, read_dictionary=list(columns))
-    found: set[str] = set()
+    if not texts:
+        return [{} for _ in range(meta.num_row_groups)]
+    first = open_file(source, metadata=meta, read_dictionary=[leaf.column for leaf in texts])
+    wanted = {leaf.column for leaf in texts}
+    columns: list[int] = []  # the top-level columns holding them, by position
+    index: list[int] = []  # their leaves, in order
+    start = 0
+    for c, f in enumerate(file.schema_arrow):
+        count = sum(1 for _ in _arrow_leaves(f.type))
+        if wanted.intersection(range(start, start + count)):
+            columns.append(c)
+            index.extend(range(start, start + count))
+        start += count
+    names = [file.schema_arrow.field(c).name for c in columns]
+    found: list[dict[int, int]] = []
     for g in range(meta.num_row_groups):
-        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=list(columns)), None)
+        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=names), None)
         if batch is None:
+            found.append({})
             continue
+        arrays = [a for c in range(batch.num_columns) for a in _dictionary_leaves(batch.column(c))]
+        # leaves read otherwise than asked (names pyarrow selects more by): none read here
+        by_leaf = dict(zip(index, arrays, strict=True)) if len(arrays) == len(index) else {}
         group = meta.row_group(g)
-        longest = {
-            n: _dictionary_longest(batch.column(n).dictionary, group.column(i), group.num_rows)
-            for n, i in columns.items()
-        }
-        rows = min(batch_rows, group.num_rows)
-        if rows * sum(longest.values()) > DECODED_BATCH_BYTES:
-            found.update(n for n, size in longest.items() if size)
-    return [n for n in columns if n in found]
+        longest = {}
+        for leaf in texts:
+            values = by_leaf.get(leaf.column)
+            dictionary = pa.array([], pa.binary())
+            if values is not None and pa.types.is_dictionary(values.type):
+                dictionary = values.dictionary
+            longest[leaf.column] = _dictionary_longest(dictionary, group.column(leaf.column))
+        found.append(longest)
+    return found
 
 
-def _dictionary_longest(dictionary: pa.Array, chunk: Any, rows: int) -> int:
-    """The longest value of a column chunk's ``dictionary`` when its records could decode to
-    far more than its pages hold (0: they cannot): a dictionary page, and the records times that
+def _dictionary_longest(dictionary: pa.Array, chunk: Any) -> int:
+    """The longest value of a column chunk's ``dictionary`` when its values could decode to
+    far more than its pages hold (0: they cannot): a dictionary page, and its values times that
     value more than 4 times the bytes of the chunk's other pages past its indices (a chunk
     whose dictionary fell back to plain pages, long distinct texts, is read as it is: read as
-    a dictionary, pyarrow would hash every plain value into it)."""
+    a dictionary, pyarrow would hash every plain value into it). An empty ``dictionary`` (its
+    record held no value of the leaf) is not the chunk's: its bytes bound the longest value."""
     if not chunk.has_dictionary_page:
         return 0
+    count = int(chunk.num_values)
+    if not len(dictionary):
+        return int(chunk.total_uncompressed_size) if count else 0
     lengths = pc.binary_length(dictionary)
     longest = int(pc.max(lengths).as_py() or 0)
-    held = int(pc.sum(lengths).as_py() or 0) + 4 * len(dictionary) + 4 * rows
+    held = int(pc.sum(lengths).as_py() or 0) + 4 * len(dictionary) + 4 * count
     plain = max(0, int(chunk.total_uncompressed_size) - held)
-    return longest if rows * longest > 4 * plain else 0
+    return longest if count * longest > 4 * plain else 0
+
+
+def _expands(leaf: Leaf, chunk: Any) -> bool:
+    """Whether a FIXED_LEN_BYTE_ARRAY chunk inside a list or map decodes to more than 4 times
+    its pages' bytes (dictionary pages of repeated values; plain pages hold each value)."""
+    return int(chunk.num_values) * leaf.width > 4 * int(chunk.total_uncompressed_size)
+
+
+def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
+    """How :func:`iter_batches` reads the file in batches of at most ``batch_rows`` records so
+    that none decodes past :data:`DECODED_BATCH_BYTES` of the values that can decode to far
+    more than its pages hold, judged from the footer and each row group's dictionaries before
+    any batch is read, at every depth (a struct's field, a list's items, a map's keys and
+    values): a FIXED_LEN_BYTE_ARRAY value (``fixed_size_binary``: pyarrow reads it decoded, its
+    dictionary pages too) is its width per value, and a text or bytes value of a dictionary
+    page its dictionary's longest value (:func:`_dictionary_longest`). A value is one per
+    record outside lists and maps; inside one, a row group's values (its chunk's count, list
+    items counted) may all be in one record. Where a batch of ``batch_rows`` records (across
+    row groups: their values inside lists summed) would decode past the bound, each row group
+    is read alone: its text or bytes leaves that would pass it are read as their dictionaries
+    (decoded a piece at a time, :func:`decoded_pieces`), and its batches hold as many records
+    as its fixed-width values allow (one at least: a value wider than a piece is read a record
+    at a time). A row group whose fixed-width values inside lists or maps decode past the bound
+    (more than 4 times their pages' bytes, a dictionary's repeated value) is refused: the
+    reader cannot tell which records hold them, nor read fewer than one record's. The rest
+    (numbers, plain pages) decode to about their pages' bytes, bounded as the file's pages
+    inflate (:func:`check_inflation`)."""
+    meta = file.metadata
+    found = leaves(file)
+    texts = [leaf for leaf in found if leaf.text]
+    wide = [leaf for leaf in found if leaf.width]
+    if not texts and not wide:
+        return Plan([], None, None)
+    flat: list[int] = []  # bytes per record of a row group
+    nested: list[int] = []  # bytes of a row group's values inside lists or maps
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        held = [
+            (int(group.column(leaf.column).num_values) * leaf.width, leaf)
+            for leaf in wide
+            if leaf.repeated and _expands(leaf, group.column(leaf.column))
+        ]
+        inside = sum(size for size, _ in held)
+        if inside > DECODED_BATCH_BYTES:  # before a record is read: one may hold them all
+            size, leaf = max(held, key=lambda item: item[0])
+            values = int(group.column(leaf.column).num_values)
+            return Plan(
+                [],
+                None,
+                f"column {leaf.path!r}: row group {g + 1} holds {values:,} values of"
+                f" fixed_size_binary({leaf.width}) inside a list or map, {size:,} bytes"
+                f" decoded, more than a piece holds ({DECODED_BATCH_BYTES:,} bytes,"
+                " lakehouse.parquet.DECODED_BATCH_BYTES): the Parquet reader cannot tell which"
+                " records hold them, nor read less than a record; bronze does not load values"
+                " this large",
+            )
+        flat.append(sum(leaf.width for leaf in wide if not leaf.repeated))
+        nested.append(inside)
+    longest = _longest_values(file, source, texts)
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for i, size in longest[g].items():
+            if found[i].repeated:
+                nested[g] += int(group.column(i).num_values) * size
+            else:
+                flat[g] += size
+    spanning = min(batch_rows, int(meta.num_rows)) * max(flat, default=0) + sum(nested)
+    if spanning <= DECODED_BATCH_BYTES:
+        return Plan([], None, None)
+    dictionaries: set[int] = set()
+    rows: list[int] = []
+    for g in range(meta.num_row_groups):
+        records = min(batch_rows, int(meta.row_group(g).num_rows))
+        if records * flat[g] + nested[g] <= DECODED_BATCH_BYTES:
+            rows.append(batch_rows)
+            continue
+        # its text read as dictionaries, decoded in pieces: its fixed-width values are left
+        dictionaries.update(i for i, size in longest[g].items() if size)
+        width = sum(leaf.width for leaf in wide if not leaf.repeated)
+        inside = sum(
+            int(meta.row_group(g).column(leaf.column).num_values) * leaf.width
+            for leaf in wide
+            if leaf.repeated and _expands(leaf, meta.row_group(g).column(leaf.column))
+        )
+        fits = (DECODED_BATCH_BYTES - inside) // width if width else batch_rows
+        rows.append(max(1, min(batch_rows, fits)))
+    return Plan(sorted(dictionaries), rows, None)
 
 
 def _row_bytes(values: pa.Array) -> pa.Array | None:
@@ -2395,13 +2538,19 @@ def decoded_pieces(batch: pa.RecordBatch, schema: pa.Schema) -> Iterator[pa.Reco
     yield _decoded(batch.slice(start), schema)
 
 
+def _decoded_column(values: pa.Array, t: pa.DataType) -> pa.Array:
+    """A column read as dictionaries (:func:`read_plan`, at any depth) in its type ``t``."""
+    if t.equals(values.type) or not _holds_dictionary(values.type):
+        return values
+    if pa.types.is_dictionary(values.type):
+        return values.dictionary_decode()
+    return values.cast(t)
+
+
 def _decoded(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     if batch.schema.equals(schema):
         return batch
-    columns = [
-        c.dictionary_decode() if pa.types.is_dictionary(c.type) and not f.type.equals(c.type) else c
-        for c, f in zip(batch.columns, schema, strict=True)
-    ]
+    columns = [_decoded_column(c, f.type) for c, f in zip(batch.columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
