@@ -1257,7 +1257,7 @@ def _check_parquet(
     rows = 0
     try:
         pf = _open_parquet(path)
-        parquet.check_inflation(pf.metadata, path.stat().st_size, *bounds)  # 413, the loader's
+        parquet.check_inflation(pf.metadata, path.stat().st_size, *bounds, path)  # the loader's
         _check_parquet_schema(pf.schema_arrow, pf.metadata)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them

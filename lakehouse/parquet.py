@@ -79,26 +79,36 @@ def no_columns(rows: int) -> str | None:
     return f"the file holds {rows} records but no columns: bronze has no column to store"
 
 
-def check_inflation(metadata: pq.FileMetaData, size: int, max_bytes: int, max_ratio: float) -> None:
+def check_inflation(
+    metadata: pq.FileMetaData, size: int, max_bytes: int, max_ratio: float, source: Any = None
+) -> None:
     """:class:`InflateLimitError` when a file of ``size`` bytes holds pages whose uncompressed
-    bytes, as its footer counts them (each row group's ``total_byte_size``), pass the bounds a
-    gzip body has (``max_inflated_bytes``; ``max_inflate_ratio`` times the file past 16 MiB):
-    pyarrow decompresses a page whole, so a 53 KB file holding one 1 GiB page of zstd took the
-    API past its 1 GiB container before any batch bound applied (session 14). A footer can lie
-    about its sizes: this refuses what a writer wrote honestly, the common bomb."""
-    total = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
+    bytes pass the bounds a gzip body has (``max_inflated_bytes``; ``max_inflate_ratio`` times
+    the file past 16 MiB): pyarrow decompresses a page whole, so a 53 KB file holding one 1 GiB
+    page of zstd took the API past its 1 GiB container before any batch bound applied (session
+    14). The bytes are what the footer counts (each row group's ``total_byte_size``) or, with
+    the file's ``source``, what its page headers say when more (:func:`written_page_bytes`:
+    each page's ``uncompressed_page_size``, what pyarrow allocates): a footer can understate
+    its sizes, a page header cannot without failing to decompress."""
+    footer = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
+    total, counted = footer, f"its footer counts {footer} bytes uncompressed"
+    if source is not None:
+        chunks = written_chunks(source)
+        pages = written_page_bytes(source, chunks) if chunks is not None else None
+        if pages is not None and pages > footer:
+            total = pages
+            counted = f"its pages' headers count {pages} bytes uncompressed (its footer {footer})"
     what = "the file's pages"
     if total > max_bytes:
         raise InflateLimitError(
-            f"{what} inflate past {max_bytes} bytes (max_inflated_bytes): its footer counts"
-            f" {total} bytes uncompressed",
+            f"{what} inflate past {max_bytes} bytes (max_inflated_bytes): {counted}",
             "max_inflated_bytes",
             max_bytes,
         )
     if total > RATIO_FLOOR_BYTES and total > max_ratio * max(size, 1):
         raise InflateLimitError(
             f"{what} inflate more than {max_ratio:g} times the file's size"
-            f" (max_inflate_ratio): its footer counts {total} bytes uncompressed from {size}",
+            f" (max_inflate_ratio): {counted} from {size}",
             "max_inflate_ratio",
             max_ratio,
         )
@@ -2185,6 +2195,224 @@ def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:
     return f"the footer says {declared} records, its pages hold {read}: a corrupt file"
 
 
+# -- the footer and page headers as written (Thrift's compact protocol) ----------------------
+
+
+class _Unreadable(ValueError):
+    """Bytes that are no Thrift structure this reading takes."""
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 70:
+            raise _Unreadable("a varint past the bytes")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _zigzag(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def _thrift_list(buf: bytes, pos: int, depth: int) -> tuple[list[Any], int]:
+    if pos >= len(buf):
+        raise _Unreadable("a list past the bytes")
+    head = buf[pos]
+    pos += 1
+    size, item = head >> 4, head & 0x0F
+    if size == 15:
+        size, pos = _varint(buf, pos)
+    items: list[Any] = []
+    for _ in range(size):
+        if item in (1, 2):  # a list's booleans are a byte each
+            items.append(pos < len(buf) and buf[pos] == 1)
+            pos += 1
+            continue
+        value, pos = _thrift_value(buf, pos, item, depth + 1)
+        items.append(value)
+    return items, pos
+
+
+def _thrift_map(buf: bytes, pos: int, depth: int) -> tuple[None, int]:
+    size, pos = _varint(buf, pos)
+    if size:
+        if pos >= len(buf):
+            raise _Unreadable("a map past the bytes")
+        key, value = buf[pos] >> 4, buf[pos] & 0x0F
+        pos += 1
+        for _ in range(size):
+            _, pos = _thrift_value(buf, pos, key, depth + 1)
+            _, pos = _thrift_value(buf, pos, value, depth + 1)
+    return None, pos
+
+
+def _thrift_value(buf: bytes, pos: int, kind: int, depth: int) -> tuple[Any, int]:
+    """A value of compact type ``kind`` at ``pos``: ints, bytes, lists, structs as dicts of
+    field id (maps are skipped: None)."""
+    if kind in (1, 2):  # a boolean field's value is its type
+        return kind == 1, pos
+    if kind == 3:
+        if pos >= len(buf):
+            raise _Unreadable("a byte past the bytes")
+        return buf[pos], pos + 1
+    if kind in (4, 5, 6):
+        raw, pos = _varint(buf, pos)
+        return _zigzag(raw), pos
+    if kind == 7:
+        return None, pos + 8
+    if kind == 8:
+        size, pos = _varint(buf, pos)
+        if pos + size > len(buf):
+            raise _Unreadable("a binary past the bytes")
+        return buf[pos : pos + size], pos + size
+    if kind in (9, 10):
+        return _thrift_list(buf, pos, depth)
+    if kind == 11:
+        return _thrift_map(buf, pos, depth)
+    if kind == 12:
+        return _thrift_struct(buf, pos, depth + 1)
+    raise _Unreadable(f"Thrift compact type {kind}")
+
+
+def _thrift_struct(buf: bytes, pos: int = 0, depth: int = 0) -> tuple[dict[int, Any], int]:
+    """The struct at ``pos`` (its fields by id) and where it ends."""
+    if depth > 32:
+        raise _Unreadable("structs nested too deep")
+    fields: dict[int, Any] = {}
+    last = 0
+    while True:
+        if pos >= len(buf):
+            raise _Unreadable("a struct past the bytes")
+        head = buf[pos]
+        pos += 1
+        if head == 0:
+            return fields, pos
+        delta, kind = head >> 4, head & 0x0F
+        if delta:
+            last += delta
+        else:
+            raw, pos = _varint(buf, pos)
+            last = _zigzag(raw)
+        fields[last], pos = _thrift_value(buf, pos, kind, depth)
+
+
+class _Bytes:
+    """Reads ``source`` (a path, or what :func:`open_file` opened) at offsets."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.file = open(source, "rb") if isinstance(source, (str, os.PathLike)) else None
+
+    def __enter__(self) -> _Bytes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def size(self) -> int:
+        if self.file is not None:
+            return os.fstat(self.file.fileno()).st_size
+        if hasattr(self.source, "size"):  # pyarrow's NativeFile
+            return int(self.source.size())
+        return int(self.source.seek(0, os.SEEK_END))
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self.file is not None:
+            return os.pread(self.file.fileno(), size, offset)
+        if hasattr(self.source, "read_at"):  # pyarrow's NativeFile
+            return bytes(self.source.read_at(size, offset))
+        self.source.seek(offset)
+        return bytes(self.source.read(size))
+
+
+class Chunk(NamedTuple):
+    """A column chunk's metadata as its footer writes it (:func:`written_chunks`)."""
+
+    values: int
+    uncompressed: int
+    compressed: int
+    #: Where its first page starts (its dictionary page's, when it has one).
+    start: int
+
+
+def written_chunks(source: Any) -> list[list[Chunk | None]] | None:
+    """Each row group's column chunks as the file's footer writes them (None: a chunk whose
+    metadata is not written in the clear, an encrypted column's), read from the footer's bytes
+    and not through pyarrow's accessor (``row_group(i).column(j)``), which aborts the process
+    on a chunk it cannot describe (:func:`footer_refusal`); None when the footer is not read
+    so (not this format: pyarrow's reader says why)."""
+    try:
+        with _Bytes(source) as data:
+            size = data.size()
+            tail = data.read(size - 8, 8)
+            if len(tail) != 8 or tail[4:] != b"PAR1":
+                return None
+            length = int.from_bytes(tail[:4], "little")
+            if length > size - 12:
+                return None
+            footer, _ = _thrift_struct(data.read(size - 8 - length, length))
+        groups = []
+        for group in footer.get(4) or []:
+            chunks: list[Chunk | None] = []
+            for chunk in group.get(1) or []:
+                meta = chunk.get(3)
+                if not isinstance(meta, dict):
+                    chunks.append(None)
+                    continue
+                offsets = [meta.get(9), meta.get(11)]
+                start = min((o for o in offsets if isinstance(o, int) and o > 0), default=0)
+                chunks.append(
+                    Chunk(int(meta.get(5, 0)), int(meta.get(6, 0)), int(meta.get(7, 0)), start)
+                )
+            groups.append(chunks)
+        return groups
+    except (_Unreadable, OSError, TypeError, ValueError):
+        return None
+
+
+#: The most page headers read (:func:`written_page_bytes`): past it, as the footer counts
+_MOST_PAGES = 1_000_000
+
+
+def written_page_bytes(source: Any, chunks: list[list[Chunk | None]]) -> int | None:
+    """The bytes the file's pages inflate to as their headers say (each page's
+    ``uncompressed_page_size``, what pyarrow allocates to decompress it), read header by header
+    through each column chunk's bytes; None where a header is not read so (pyarrow's reader
+    says why), or past :data:`_MOST_PAGES` pages."""
+    total = pages = 0
+    try:
+        with _Bytes(source) as data:
+            for group in chunks:
+                for chunk in group:
+                    if chunk is None or chunk.start <= 0:
+                        continue
+                    pos, end = chunk.start, chunk.start + chunk.compressed
+                    while pos < end:
+                        pages += 1
+                        if pages > _MOST_PAGES:
+                            return None
+                        try:
+                            header, length = _thrift_struct(data.read(pos, min(end - pos, 4096)))
+                        except _Unreadable:  # statistics past 4 KiB
+                            header, length = _thrift_struct(data.read(pos, min(end - pos, 1 << 24)))
+                        inflated, compressed = header.get(2), header.get(3)
+                        if not isinstance(inflated, int) or not isinstance(compressed, int):
+                            return None
+                        if compressed < 0 or inflated < 0:
+                            return None
+                        total += inflated
+                        pos += length + compressed
+    except (_Unreadable, OSError):
+        return None
+    return total
+
+
 # -- batches too large to read --------------------------------------------------------------------
 
 #: What pyarrow raises when a batch of a nested column holds more than one Arrow array does.
@@ -2390,10 +2618,18 @@ def _dictionary_longest(dictionary: pa.Array, chunk: Any) -> int:
     return longest if count * longest > 4 * plain else 0
 
 
-def _expands(leaf: Leaf, chunk: Any) -> bool:
+def _expands(leaf: Leaf, chunk: Chunk) -> bool:
     """Whether a FIXED_LEN_BYTE_ARRAY chunk inside a list or map decodes to more than 4 times
     its pages' bytes (dictionary pages of repeated values; plain pages hold each value)."""
-    return int(chunk.num_values) * leaf.width > 4 * int(chunk.total_uncompressed_size)
+    return chunk.values * leaf.width > 4 * chunk.uncompressed
+
+
+def _written_chunk(written: list[list[Chunk | None]] | None, group: int, i: int) -> Chunk | None:
+    """Column ``i``'s chunk in row group ``group`` as written (None: not known; an encrypted
+    chunk, which the reader refuses)."""
+    if written is None or group >= len(written) or i >= len(written[group]):
+        return None
+    return written[group][i]
 
 
 def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
@@ -2423,17 +2659,21 @@ def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
         return Plan([], None, None)
     flat: list[int] = []  # bytes per record of a row group
     nested: list[int] = []  # bytes of a row group's values inside lists or maps
+    # before a record is read (one may hold them all), from the footer's bytes: pyarrow's
+    # accessor of a chunk aborts the process on one it cannot describe (footer_refusal)
+    written = written_chunks(source) if any(leaf.repeated for leaf in wide) else None
     for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
         held = [
-            (int(group.column(leaf.column).num_values) * leaf.width, leaf)
+            (chunk.values * leaf.width, leaf)
             for leaf in wide
-            if leaf.repeated and _expands(leaf, group.column(leaf.column))
+            if leaf.repeated
+            and (chunk := _written_chunk(written, g, leaf.column)) is not None
+            and _expands(leaf, chunk)
         ]
         inside = sum(size for size, _ in held)
-        if inside > DECODED_BATCH_BYTES:  # before a record is read: one may hold them all
+        if inside > DECODED_BATCH_BYTES:
             size, leaf = max(held, key=lambda item: item[0])
-            values = int(group.column(leaf.column).num_values)
+            values = size // leaf.width
             return Plan(
                 [],
                 None,
@@ -2446,6 +2686,7 @@ def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
             )
         flat.append(sum(leaf.width for leaf in wide if not leaf.repeated))
         nested.append(inside)
+    inside_of = list(nested)
     longest = _longest_values(file, source, texts)
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
@@ -2467,12 +2708,7 @@ def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
         # its text read as dictionaries, decoded in pieces: its fixed-width values are left
         dictionaries.update(i for i, size in longest[g].items() if size)
         width = sum(leaf.width for leaf in wide if not leaf.repeated)
-        inside = sum(
-            int(meta.row_group(g).column(leaf.column).num_values) * leaf.width
-            for leaf in wide
-            if leaf.repeated and _expands(leaf, meta.row_group(g).column(leaf.column))
-        )
-        fits = (DECODED_BATCH_BYTES - inside) // width if width else batch_rows
+        fits = (DECODED_BATCH_BYTES - inside_of[g]) // width if width else batch_rows
         rows.append(max(1, min(batch_rows, fits)))
     return Plan(sorted(dictionaries), rows, None)
 

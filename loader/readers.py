@@ -2455,6 +2455,7 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
                 path.stat().st_size,
                 limits.max_inflated_bytes,
                 limits.max_inflate_ratio,
+                mapped.reader if mapped is not None else path,
             )
         except InflateLimitError as exc:
             raise FileRejected("too_large", str(exc)) from exc
