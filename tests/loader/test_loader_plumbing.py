@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 import pytest
@@ -167,10 +168,14 @@ def test_a_quote_refused_late_in_a_big_file_is_refused_before_any_piece(
     check = readers._check_quotes
 
     def slow_check(
-        path: Path, delimiter: str, stop: threading.Event | None = None, skip_lines: int = 0
+        path: Path,
+        delimiter: str,
+        stop: threading.Event | None = None,
+        skip_lines: int = 0,
+        quoting: Literal["csv", "none", "ask"] = "csv",
     ) -> None:
         committed.wait(3)
-        check(path, delimiter, stop, skip_lines)
+        check(path, delimiter, stop, skip_lines, quoting)
 
     monkeypatch.setattr(readers, "_check_quotes", slow_check)
     summary = Loader(settings, on_event=lambda _: committed.set()).load_pending()
