@@ -109,8 +109,8 @@ def value_pattern(data_type: str) -> str | None:
         number = found
     elif t == "DATE":
         return f'"{_DAY}"'
-    elif t == "TIMESTAMP":
-        return f'"{_DAY}[ T]{dialect.TIME_TEXT}"'
+    elif t in dialect.TIMESTAMP_DIGITS:  # TIMESTAMP, _MS, _S: their decimals
+        return f'"{_DAY}[ T]{dialect.TIMESTAMP_CLOCK_TEXT[t]}"'
     elif t == "TIMESTAMPTZ":  # an offset in years 0001 and 9999: the exact check
         naive = f"{_DAY}[ T]{dialect.TIME_TEXT}Z?"
         return (

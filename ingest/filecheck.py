@@ -1325,7 +1325,7 @@ def _parquet_texts(
     """Errors for a declared column's Parquet values met by their text (``rows``: the records
     before this batch); False when no value can have one (the column is then not read again)."""
     try:
-        texts, gaps = parquet.texts_and_gaps(values)
+        texts, gaps = parquet.rule_texts(values, str(column.data_type))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText):
         # a value without a text for another reason than its bytes: none meets the rule
         msg = f"column type {shown}: a value has no text to meet {column.data_type}"

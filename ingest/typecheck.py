@@ -193,7 +193,7 @@ def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
         result = _matches(texts, dialect.CANONICAL["BOOLEAN"])
     elif t == "DATE":
         result = _per_distinct(texts, _real_dates)
-    elif t in ("TIMESTAMP", "TIMESTAMPTZ"):
+    elif t in dialect.TIMESTAMP_DIGITS or t == "TIMESTAMPTZ":
         result = _fits_timestamp(texts, t)
     elif t in dialect.SHAPED_TEXT:  # TIME, UUID: kept as text of the type's shape
         result = _matches(texts, dialect.CANONICAL[t])
@@ -260,7 +260,8 @@ def checked(data_type: str) -> bool:
     t = dialect.type_name(data_type)
     return (
         t in dialect.INT_RANGES
-        or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
+        or t in ("HUGEINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMPTZ")
+        or t in dialect.TIMESTAMP_DIGITS
         or t in dialect.SHAPED_TEXT
         or t == dialect.BYTES
         or dialect.decimal_params(t) is not None

@@ -77,7 +77,7 @@ _KINDS: dict[str, Kind] = {
     "VARCHAR": "string",
     "BOOLEAN": "boolean",
     "DATE": "date",
-    "TIMESTAMP": "timestamp",
+    **dict.fromkeys(dialect.TIMESTAMP_DIGITS, "timestamp"),
     "TIMESTAMPTZ": "timestamp",
     "TIME": "time",
     "UUID": "uuid",

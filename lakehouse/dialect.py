@@ -58,6 +58,8 @@ DECIMAL(p, s)           the same form, at most ``s`` decimals and ``p - s`` inte
 BOOLEAN                 ``true`` or ``false``
 DATE                    ``YYYY-MM-DD``, a real date
 TIMESTAMP               ``YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}]`` (no offset; read as UTC)
+TIMESTAMP_MS/_S         the same, at most 3 / 0 decimals once zeros ending the fraction are set
+                        aside (declared only: ``timestamp(3)``, ``timestamp(0)``)
 TIMESTAMPTZ             the same, or with ``Z`` / ``±HH:MM`` / ``±HH`` (declared only: an
                         instant, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)
 VARCHAR                 any text
@@ -993,6 +995,24 @@ TIME_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 OFFSET_TEXT = r"(?:Z|[+-](?:[01][0-9]|2[0-3])(?::[0-5][0-9])?)"
 TIMESTAMP_TEXT = rf"{DATE_TEXT}[ T]{TIME_TEXT}"
 TIMESTAMPTZ_TEXT = rf"{TIMESTAMP_TEXT}{OFFSET_TEXT}?"
+#: The decimals of a second each naive timestamp type holds: DuckDB's ``TIMESTAMP_S``
+#: (``timestamp(0)``), ``TIMESTAMP_MS`` (``timestamp(1)``-``(3)``) and ``TIMESTAMP``
+#: (microseconds). A text fits one when it is ``TIMESTAMP``'s form with at most that many
+#: decimals once the zeros ending its fraction are set aside, as ``DECIMAL``'s rule sets them
+#: aside (``.120000`` is 120 ms; ``.1234`` is no ``TIMESTAMP_MS``); each is stored as a Delta
+#: ``timestamp`` (microseconds hold seconds and milliseconds exactly), read as UTC.
+#: ``TIMESTAMP_NS`` is not here: Delta has no nanosecond timestamp, so it is kept as text.
+TIMESTAMP_DIGITS = {"TIMESTAMP_S": 0, "TIMESTAMP_MS": 3, "TIMESTAMP": 6}
+_CLOCK_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+#: The time of day of each naive timestamp type's text: TIMESTAMP's (:data:`TIME_TEXT`), its
+#: decimals past the type's only zeros (RE2 and ``re`` alike: no look-around)
+TIMESTAMP_CLOCK_TEXT = {
+    "TIMESTAMP_S": rf"{_CLOCK_TEXT}(?:\.0{{1,6}})?",
+    "TIMESTAMP_MS": rf"{_CLOCK_TEXT}(?:\.[0-9]{{1,3}}0{{0,3}})?",
+    "TIMESTAMP": TIME_TEXT,
+}
+TIMESTAMP_S_TEXT = rf"{DATE_TEXT}[ T]{TIMESTAMP_CLOCK_TEXT['TIMESTAMP_S']}"
+TIMESTAMP_MS_TEXT = rf"{DATE_TEXT}[ T]{TIMESTAMP_CLOCK_TEXT['TIMESTAMP_MS']}"
 #: A time of day as a ``TIME`` column keeps it (text): ``HH:MM:SS``, up to nine decimals (a
 #: Parquet ``time64[ns]`` value's text has nine).
 TIME_OF_DAY_TEXT = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
@@ -1006,6 +1026,8 @@ CANONICAL: dict[str, str] = {
     "NUMBER": NUMBER_TEXT,
     "DATE": DATE_TEXT,
     "TIMESTAMP": TIMESTAMP_TEXT,
+    "TIMESTAMP_MS": TIMESTAMP_MS_TEXT,
+    "TIMESTAMP_S": TIMESTAMP_S_TEXT,
     "TIMESTAMPTZ": TIMESTAMPTZ_TEXT,
     "TIME": TIME_OF_DAY_TEXT,
     "UUID": UUID_TEXT,
@@ -1099,7 +1121,8 @@ _DECIMAL = re.compile(r"DECIMAL\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 def type_name(data_type: str) -> str:
     """A DuckDB type in one spelling: ``int8`` → ``BIGINT``, ``numeric(12, 2)`` →
     ``DECIMAL(12,2)``, ``timestamp with time zone`` → ``TIMESTAMPTZ``, ``varchar(20)`` →
-    ``VARCHAR``, ``timestamp(3)`` → ``TIMESTAMP_MS`` (as DuckDB reads it; kept as text)."""
+    ``VARCHAR``, ``timestamp(3)`` → ``TIMESTAMP_MS`` (as DuckDB reads it:
+    :data:`TIMESTAMP_DIGITS`)."""
     text = re.sub(r"\s+", " ", data_type.strip().upper())
     match = re.fullmatch(r"(NUMERIC|DECIMAL|DEC)\s*(\(.*\))?", text)
     if match:
@@ -1117,8 +1140,9 @@ def type_name(data_type: str) -> str:
 
 
 #: DuckDB's type of ``timestamp(p)`` (and ``datetime(p)``) by ``p`` (past 6: ``TIMESTAMP_NS``;
-#: past 9 DuckDB refuses it, a misshapen contract). Only ``TIMESTAMP`` is a rule of the table:
-#: ``TIMESTAMP_S``/``_MS``/``_NS`` are kept as text, as ``timestamp_ms`` spelled so is.
+#: past 9 DuckDB refuses it, a misshapen contract). ``TIMESTAMP_S``, ``_MS`` and ``TIMESTAMP``
+#: are rules of the table (:data:`TIMESTAMP_DIGITS`), whichever spelling names them
+#: (``timestamp(3)`` or ``timestamp_ms``); ``TIMESTAMP_NS`` is kept as text.
 _TIMESTAMP_PRECISION = {
     0: "TIMESTAMP_S",
     1: "TIMESTAMP_MS",
@@ -1188,7 +1212,7 @@ def _valid_date(text: str) -> bool:
 #: UUID columns. A number or boolean column takes a JSON number or ``true``/``false`` only:
 #: ``"5"`` is no number, ``"true"`` no boolean (a type kept as text holds any JSON value as its
 #: text).
-JSON_STRING_TYPES = frozenset({"VARCHAR", "DATE", "TIMESTAMP", "TIMESTAMPTZ", *SHAPED_TEXT})
+JSON_STRING_TYPES = frozenset({"VARCHAR", "DATE", *TIMESTAMP_DIGITS, "TIMESTAMPTZ", *SHAPED_TEXT})
 
 
 def takes_json_string(data_type: str) -> bool:
@@ -1215,7 +1239,7 @@ def fits(text: str, data_type: str) -> bool:
         return bool(_RE["BOOLEAN"].fullmatch(text))
     if t == "DATE":
         return bool(_RE["DATE"].fullmatch(text)) and _valid_date(text)
-    if t in ("TIMESTAMP", "TIMESTAMPTZ"):
+    if t in TIMESTAMP_DIGITS or t == "TIMESTAMPTZ":
         if not _RE[t].fullmatch(text):
             return False
         return _valid_date(text[:10]) and instant_in_range(text)

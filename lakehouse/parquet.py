@@ -2984,6 +2984,28 @@ def texts_where_utf8(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pa.array(texts, pa.string()), pa.array(bad, pa.bool_())
 
 
+def rule_texts(values: pa.Array, rule: str) -> tuple[pa.Array, pa.Array | None]:
+    """A Parquet column's values as the texts ``rule`` judges them by (:func:`texts_and_gaps`),
+    but a timestamp column meeting a naive timestamp type of fewer decimals than microseconds
+    (``TIMESTAMP_MS``, ``TIMESTAMP_S``: ``dialect.TIMESTAMP_DIGITS``) as its instants' text in
+    UTC without an offset, the type's own form, with its unit's decimals
+    (``2020-01-01 00:00:00.123456``; ``.123`` in milliseconds), a nanosecond one's in
+    microseconds when it is a whole one (``.123000``: three decimals once the zeros ending them
+    are set aside), else nine (no such type holds it; the file is refused for it anyway): one
+    reading for the loader and the API's check."""
+    digits = dialect.TIMESTAMP_DIGITS.get(dialect.type_name(rule))
+    if digits is None or digits >= UNIT_DIGITS["us"] or not pa.types.is_timestamp(values.type):
+        return texts_and_gaps(values)
+    unit = values.type.unit
+    naive = values.cast(pa.timestamp(unit))  # the same instants, as UTC's wall clock
+    if UNIT_DIGITS[unit] <= UNIT_DIGITS["us"]:
+        return pc.cast(naive, pa.string()), None
+    micros = naive.cast(pa.timestamp("us"), safe=False)
+    whole = pc.equal(micros.cast(pa.timestamp(unit)), naive)
+    texts = pc.if_else(whole, pc.cast(micros, pa.string()), pc.cast(naive, pa.string()))
+    return texts, None
+
+
 def texts_and_gaps(values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     """A Parquet column's values as :func:`value_texts`, and where some values have no text
     (bytes that are not UTF-8, at any depth) those null and the mask of them (None: every value
@@ -3081,10 +3103,22 @@ def json_texts(values: pa.Array) -> pa.Array:
     return pa.array([s if ok else None for s, ok in zip(texts, valid, strict=True)], pa.string())
 
 
+#: The decimals of a second a Parquet (Arrow) timestamp's unit holds
+UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+
+
 def held_by_type(t: pa.DataType, data_type: str) -> bool:
     """Whether every value of a Parquet column of type ``t`` is in the range of the integer type
     ``data_type`` by its type alone (``int16`` in ``SMALLINT``; not ``int16`` in ``UTINYINT``:
-    its values are then checked one by one); True when ``data_type`` is no integer type."""
+    its values are then checked one by one), or, for a timestamp of fewer decimals than
+    microseconds (``TIMESTAMP_MS``, ``TIMESTAMP_S``: ``dialect.TIMESTAMP_DIGITS``), a timestamp
+    whose unit holds no more (``ms`` in ``TIMESTAMP_MS``; not ``us``: its values are checked one
+    by one, :func:`rule_texts`); True when ``data_type`` is neither."""
+    digits = dialect.TIMESTAMP_DIGITS.get(dialect.type_name(data_type))
+    if digits is not None and digits < UNIT_DIGITS["us"]:
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        return bool(pa.types.is_timestamp(t) and UNIT_DIGITS[t.unit] <= digits)
     declared = dialect.integer_range(data_type)
     if declared is None:
         return True
@@ -3129,10 +3163,11 @@ def storage_type(data_type: str) -> pa.DataType:
         "FLOAT": pa.float32(),
         "BOOLEAN": pa.bool_(),
         "DATE": pa.date32(),
-        "TIMESTAMP": pa.timestamp("us", tz="UTC"),
         "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
         dialect.BYTES: pa.binary(),
     }
+    if t in dialect.TIMESTAMP_DIGITS:  # seconds and milliseconds too: microseconds hold them
+        return pa.timestamp("us", tz="UTC")
     return simple.get(t, pa.string())
 
 

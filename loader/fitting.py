@@ -44,7 +44,6 @@ _T = TypeVar("_T")
 _INT = dialect.INTEGER_TEXT  # each a whole value's text (see :func:`_match`)
 _NUMBER = dialect.NUMBER_TEXT
 _DATE = dialect.DATE_TEXT
-_TIMESTAMP = dialect.TIMESTAMP_TEXT
 _TIMESTAMPTZ = dialect.TIMESTAMPTZ_TEXT
 _OFFSET = f"{dialect.OFFSET_TEXT}$"
 _DOUBLE_SAFE_CHARS = 15  # a canonical number this short has at most 15 digits: float64-exact
@@ -232,7 +231,7 @@ def _cast_fits(text: pa.Array, t: str) -> pa.Array | None:
     ``hh:mm:ss`` (hours below 24, minutes and seconds below 60), ``hh:mm+hh`` or ``hh+hh:mm``
     (an offset), so: every text 19 long, a ``:`` at offsets 13 and 16, no year ``0000`` (a fraction,
     another length, goes by the rule)."""
-    if t == "TIMESTAMP":
+    if t in dialect.TIMESTAMP_DIGITS:  # 19 characters: no fraction, a value of each
         return _timestamps_fit(text)
     try:
         values = pc.cast(text, _INT64 if t == "BIGINT" else _DATE32)
@@ -251,7 +250,8 @@ _UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
 def _timestamps_fit(text: pa.Array) -> pa.Array | None:
-    """:func:`_cast_fits` of a ``TIMESTAMP`` column (naive: read as UTC)."""
+    """:func:`_cast_fits` of a naive timestamp column (``dialect.TIMESTAMP_DIGITS``: read as
+    UTC)."""
     present = text.drop_null() if text.null_count else text
     if not len(present):
         return None
@@ -276,7 +276,7 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
     values = None
     t = dialect.type_name(data_type)
     valid = pc.is_valid(text)
-    if t in ("BIGINT", "DATE", "TIMESTAMP") and pa.types.is_string(text.type):
+    if (t in ("BIGINT", "DATE") or t in dialect.TIMESTAMP_DIGITS) and pa.types.is_string(text.type):
         values = _cast_fits(text, t)
         if values is not None:  # every value fits: cast once, no regular expression
             return pc.if_else(valid, True, pa.scalar(None, pa.bool_())), values
@@ -300,8 +300,9 @@ def fits_and_values(text: pa.Array, data_type: str) -> tuple[pa.Array, pa.Array 
     elif t == "DATE":
         ok = pc.and_(_match(text, _DATE), pc.invert(pc.starts_with(text, "0000")))
         ok, values = _castable(text, pa.date32(), pc.fill_null(ok, False), "DATE")
-    elif t == "TIMESTAMP":  # naive: read as UTC
-        ok = pc.and_(_match(text, _TIMESTAMP), pc.invert(pc.starts_with(text, "0000")))
+    elif t in dialect.TIMESTAMP_DIGITS:  # naive: read as UTC; _MS, _S: fewer decimals
+        pattern = dialect.CANONICAL[t]
+        ok = pc.and_(_match(text, pattern), pc.invert(pc.starts_with(text, "0000")))
         ok, values = _castable(text, pa.timestamp("us"), pc.fill_null(ok, False), t)
         values = None if values is None else values.cast(pa.timestamp("us", tz="UTC"))
     elif t == "TIMESTAMPTZ":
@@ -361,7 +362,7 @@ def cast(text: pa.Array, data_type: str, ok: pa.Array | None = None) -> pa.Array
     t = dialect.type_name(data_type)
     if t == "BOOLEAN":
         return pc.equal(text, "true")
-    if t == "TIMESTAMP":
+    if t in dialect.TIMESTAMP_DIGITS:
         return pc.cast(text, pa.timestamp("us")).cast(target)
     if pa.types.is_timestamp(target):
         return pc.cast(_with_offset(text), target)
@@ -1298,7 +1299,7 @@ def _as_text(values: pa.Array, plan: ColumnPlan) -> tuple[pa.Array, pa.Array | N
     """Typed values (Parquet) as text, to meet another type's rule, and for a column of bytes
     the mask of those that are not UTF-8 (null in the text; None: every value has a text)."""
     try:
-        return parquet.texts_and_gaps(values)
+        return parquet.rule_texts(values, plan.data_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, parquet.NoText) as exc:
         raise Mismatch(plan.name, _shown(plan), f"<{values.type}>", -1) from exc
 

@@ -62,6 +62,10 @@ TEXTS = [
     "2024-01-02 13:45:00",
     "2024-01-02T13:45:00.123456",
     "2024-01-02T13:45:00.1234567",
+    "2024-01-02T13:45:00.123",
+    "2024-01-02 13:45:00.120000",
+    "2024-01-02 13:45:00.000",
+    "2024-01-02 13:45:00.1234",
     "2024-01-02T13:45:00Z",
     "2024-01-02T13:45:00+01:00",
     "2024-01-02T24:00:00",
@@ -111,6 +115,8 @@ TYPES = [
     "BOOLEAN",
     "DATE",
     "TIMESTAMP",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_S",
     "TIMESTAMPTZ",
     "VARCHAR",
     "TIME",
@@ -174,7 +180,17 @@ _TEXT_ALPHABET = "0129-.:+eTZ x\n"
         max_size=8,
     ),
     st.sampled_from(
-        ["BIGINT", "DOUBLE", "FLOAT", "DECIMAL(10,2)", "DATE", "TIMESTAMP", "TIMESTAMPTZ"]
+        [
+            "BIGINT",
+            "DOUBLE",
+            "FLOAT",
+            "DECIMAL(10,2)",
+            "DATE",
+            "TIMESTAMP",
+            "TIMESTAMP_MS",
+            "TIMESTAMP_S",
+            "TIMESTAMPTZ",
+        ]
     ),
 )
 def test_vectorized_fits_agrees_with_the_rule_on_generated_columns(
