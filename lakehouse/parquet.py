@@ -2554,7 +2554,53 @@ def _dictionary_leaves(values: pa.Array) -> Iterator[pa.Array]:
         yield from _dictionary_leaves(values.values)
 
 
-def _longest_values(file: pq.ParquetFile, source: Any, texts: list[Leaf]) -> list[dict[int, int]]:
+def _first_record(
+    source: Any, meta: pq.FileMetaData, group: int, names: list[str], dictionaries: list[int]
+) -> pa.RecordBatch | None:
+    """Row group ``group``'s first record of the columns ``names``, the leaves
+    ``dictionaries`` read as their dictionaries (None: the group holds no record)."""
+    opened = open_file(source, metadata=meta, read_dictionary=dictionaries)
+    return next(opened.iter_batches(batch_size=1, row_groups=[group], columns=names), None)
+
+
+def _group_records(
+    source: Any,
+    meta: pq.FileMetaData,
+    group: int,
+    names: list[str],
+    every: list[int],
+    unreadable: set[int],
+) -> tuple[pa.RecordBatch | None, dict[int, pa.RecordBatch | None]]:
+    """Row group ``group``'s first record with the leaves ``every`` read as their
+    dictionaries; where pyarrow cannot, the record read plainly (before its chunks are looked
+    at) and each leaf's alone (the second item), a leaf it cannot read so added to
+    ``unreadable`` (:func:`_longest_values`)."""
+    alone: dict[int, pa.RecordBatch | None] = {}
+    try:
+        return _first_record(source, meta, group, names, every), alone
+    except (OSError, pa.ArrowNotImplementedError) as exc:
+        if not _no_dictionary_read(exc):
+            raise
+    batch = _first_record(source, meta, group, names, [])
+    for column in every:
+        try:
+            alone[column] = _first_record(source, meta, group, names, [column])
+        except (OSError, pa.ArrowNotImplementedError) as exc:
+            if not _no_dictionary_read(exc):
+                raise
+            unreadable.add(column)
+    return batch, alone
+
+
+def _no_dictionary_read(exc: Exception) -> bool:
+    """Whether ``exc`` is pyarrow refusing to read a chunk's pages as their dictionary
+    ("Not yet implemented: DecodeArrow of DictAccumulator for DeltaByteArrayDecoder")."""
+    return "DictAccumulator" in str(exc)
+
+
+def _longest_values(
+    file: pq.ParquetFile, source: Any, texts: list[Leaf]
+) -> tuple[list[dict[int, int]], set[int]]:
     """For each row group, the longest value of each text leaf's dictionary where its values
     could decode to far more than its pages hold (:func:`_dictionary_longest`). Each row
     group's dictionaries are read with its first record (a column chunk holds at most one
@@ -2562,11 +2608,20 @@ def _longest_values(file: pq.ParquetFile, source: Any, texts: list[Leaf]) -> lis
     leaf (an empty list first), the dictionary is not read: its chunk's bytes bound its longest
     value. A column chunk's metadata is looked at only once its first record was read (pyarrow
     aborts the process on one it cannot describe, where its reader raises:
-    :func:`footer_refusal`)."""
+    :func:`footer_refusal`).
+
+    pyarrow reads no leaf as its dictionary whose chunk holds pages of another encoding it
+    cannot gather into one (``DELTA_BYTE_ARRAY``, ``DELTA_LENGTH_BYTE_ARRAY``: parquet-mr's v2
+    writer, DuckDB's, parquet-go; with or without a dictionary page before them): in a row
+    group where the read of them all fails so, each leaf is read alone, and one that fails is
+    returned in the second set (never read as its dictionary, in any row group), its longest
+    value its chunk's bytes where the chunk has a dictionary page (0: none, its values decode to
+    about its pages' bytes)."""
     meta = file.metadata
+    unreadable: set[int] = set()
     if not texts:
-        return [{} for _ in range(meta.num_row_groups)]
-    first = open_file(source, metadata=meta, read_dictionary=[leaf.column for leaf in texts])
+        return [{} for _ in range(meta.num_row_groups)], unreadable
+    every = [leaf.column for leaf in texts]
     wanted = {leaf.column for leaf in texts}
     columns: list[int] = []  # the top-level columns holding them, by position
     index: list[int] = []  # their leaves, in order
@@ -2580,23 +2635,34 @@ def _longest_values(file: pq.ParquetFile, source: Any, texts: list[Leaf]) -> lis
     names = [file.schema_arrow.field(c).name for c in columns]
     found: list[dict[int, int]] = []
     for g in range(meta.num_row_groups):
-        batch = next(first.iter_batches(batch_size=1, row_groups=[g], columns=names), None)
+        batch, alone = _group_records(source, meta, g, names, every, unreadable)
         if batch is None:
             found.append({})
             continue
-        arrays = [a for c in range(batch.num_columns) for a in _dictionary_leaves(batch.column(c))]
-        # leaves read otherwise than asked (names pyarrow selects more by): none read here
-        by_leaf = dict(zip(index, arrays, strict=True)) if len(arrays) == len(index) else {}
         group = meta.row_group(g)
         longest = {}
         for leaf in texts:
+            read = alone.get(leaf.column, batch) if alone else batch
+            if leaf.column in unreadable:
+                chunk = group.column(leaf.column)
+                longest[leaf.column] = (
+                    int(chunk.total_uncompressed_size) if chunk.has_dictionary_page else 0
+                )
+                continue
+            arrays = (
+                [a for c in range(read.num_columns) for a in _dictionary_leaves(read.column(c))]
+                if read is not None
+                else []
+            )
+            # leaves read otherwise than asked (names pyarrow selects more by): none read here
+            by_leaf = dict(zip(index, arrays, strict=True)) if len(arrays) == len(index) else {}
             values = by_leaf.get(leaf.column)
             dictionary = pa.array([], pa.binary())
             if values is not None and pa.types.is_dictionary(values.type):
                 dictionary = values.dictionary
             longest[leaf.column] = _dictionary_longest(dictionary, group.column(leaf.column))
         found.append(longest)
-    return found
+    return found, unreadable
 
 
 def _dictionary_longest(dictionary: pa.Array, chunk: Any) -> int:
@@ -2630,6 +2696,51 @@ def _written_chunk(written: list[list[Chunk | None]] | None, group: int, i: int)
     if written is None or group >= len(written) or i >= len(written[group]):
         return None
     return written[group][i]
+
+
+def _count_text(
+    meta: pq.FileMetaData,
+    g: int,
+    found: list[Leaf],
+    longest: dict[int, int],
+    unreadable: set[int],
+    sums: tuple[list[int], list[int], list[int], list[int]],
+) -> None:
+    """Adds row group ``g``'s text or bytes (their ``longest`` values) to :func:`read_plan`'s
+    sums: bytes per record (``flat``), inside lists or maps (``nested``), of those the
+    fixed-width values and text never read as a dictionary (``inside``), per record of text
+    never read as a dictionary (``plain``)."""
+    flat, nested, inside, plain = sums
+    group = meta.row_group(g)
+    for i, size in longest.items():
+        if found[i].repeated:
+            nested[g] += int(group.column(i).num_values) * size
+            if i in unreadable:
+                inside[g] += int(group.column(i).num_values) * size
+        else:
+            flat[g] += size
+            if i in unreadable:
+                plain[g] += size
+
+
+def _undecodable_refusal(
+    found: list[Leaf], longest: dict[int, int], unreadable: set[int], group: int, size: int
+) -> str:
+    """Why row group ``group`` (0-based) is refused: its text or bytes inside lists or maps
+    that pyarrow cannot read as their dictionary could decode to ``size`` bytes, past the bound
+    (:func:`read_plan`)."""
+    leaf = max(
+        (found[i] for i in longest if i in unreadable and found[i].repeated),
+        key=lambda leaf: longest[leaf.column],
+    )
+    return (
+        f"column {leaf.path!r}: row group {group + 1} holds text or bytes inside a list or map"
+        " in pages the reader cannot read as their dictionary (a dictionary page and"
+        f" delta-encoded pages), {size:,} bytes decoded at most, more than a piece holds"
+        f" ({DECODED_BATCH_BYTES:,} bytes, lakehouse.parquet.DECODED_BATCH_BYTES): the Parquet"
+        " reader cannot tell which records hold them, nor read less than a record; bronze does"
+        " not load values this large"
+    )
 
 
 def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
@@ -2687,14 +2798,14 @@ def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
         flat.append(sum(leaf.width for leaf in wide if not leaf.repeated))
         nested.append(inside)
     inside_of = list(nested)
-    longest = _longest_values(file, source, texts)
+    longest, unreadable = _longest_values(file, source, texts)
+    plain = [0] * meta.num_row_groups  # bytes per record of text read decoded, never a dictionary
     for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        for i, size in longest[g].items():
-            if found[i].repeated:
-                nested[g] += int(group.column(i).num_values) * size
-            else:
-                flat[g] += size
+        _count_text(meta, g, found, longest[g], unreadable, (flat, nested, inside_of, plain))
+        if inside_of[g] > DECODED_BATCH_BYTES:  # past the fixed-width check: such text
+            return Plan(
+                [], None, _undecodable_refusal(found, longest[g], unreadable, g, inside_of[g])
+            )
     spanning = min(batch_rows, int(meta.num_rows)) * max(flat, default=0) + sum(nested)
     if spanning <= DECODED_BATCH_BYTES:
         return Plan([], None, None)
@@ -2706,8 +2817,8 @@ def read_plan(file: pq.ParquetFile, batch_rows: int, source: Any) -> Plan:
             rows.append(batch_rows)
             continue
         # its text read as dictionaries, decoded in pieces: its fixed-width values are left
-        dictionaries.update(i for i, size in longest[g].items() if size)
-        width = sum(leaf.width for leaf in wide if not leaf.repeated)
+        dictionaries.update(i for i, size in longest[g].items() if size and i not in unreadable)
+        width = sum(leaf.width for leaf in wide if not leaf.repeated) + plain[g]
         fits = (DECODED_BATCH_BYTES - inside_of[g]) // width if width else batch_rows
         rows.append(max(1, min(batch_rows, fits)))
     return Plan(sorted(dictionaries), rows, None)
