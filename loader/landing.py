@@ -76,6 +76,9 @@ class LandingFile:
     identity: tuple[int, int, int, int] = (0, 0, 0, 0)
     #: its path under ``raw/<table>/`` (``2024/01/a.csv`` in a sub-folder), when not its name
     rel: str = ""
+    #: the batch id its content had before session 15 (of its bytes alone, no reading): a
+    #: file loaded then and dropped again is already in bronze (identified by content only)
+    legacy_id: str = ""
 
     @property
     def name(self) -> str:
@@ -242,7 +245,10 @@ def _identified(
     if _identity(os.stat(path)) != _identity(stat):
         raise Replaced(f"{path} changed while it was hashed")
     batch_id = batch_id_of(identity, path.name)
-    return LandingFile(table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat), rel)
+    legacy = content_batch_id(identity)
+    return LandingFile(
+        table, path, stat.st_size, batch_id, stat.st_ctime, _identity(stat), rel, legacy
+    )
 
 
 def content_identity(table: str, path: Path) -> str:

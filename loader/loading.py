@@ -890,7 +890,9 @@ class Loader:
             return None
         seen.add(file.batch_id)
         mark = bronze.watermark(file.batch_id)
-        if mark == COMPLETE:
+        if mark == COMPLETE or (
+            mark == 0 and file.legacy_id and bronze.watermark(file.legacy_id) == COMPLETE
+        ):  # loaded under its identity before session 15 (of its bytes alone)
             self._already_loaded(summary, bronze, file)
             return None
         return 0 if mark == ROLLED_BACK else mark

@@ -131,6 +131,31 @@ def test_the_same_bytes_read_as_another_format_are_another_file(
     assert sorted(r["amount"] for r in rows if r["_source_file"] == "b.csv") == [10, 20]
 
 
+@pytest.mark.usefixtures("hashed")
+def test_a_file_loaded_under_its_identity_before_session_15_is_already_in_bronze(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until session 15 a dropped file's batch id was of its bytes alone
+    (``content_batch_id(identity)``); it is now of its bytes and its reading. Such a file,
+    loaded then and dropped again now, is already in bronze (its old id's watermark), not
+    loaded a second time. The first load runs with the identity as it was."""
+    import loader.landing as landing
+    from lakehouse.layout import content_batch_id
+
+    with monkeypatch.context() as before:
+        before.setattr(landing, "batch_id_of", lambda identity, name: content_batch_id(identity))
+        first = (
+            Loader(settings).load_pending() if drop(settings, "t", "a.csv", "id\n1\n2\n") else None
+        )
+    assert first is not None and first.rows == 2
+    drop(settings, "t", "again.csv", "id\n1\n2\n")
+    second = Loader(settings).load_pending()
+    assert [f.file for f in second.skipped] == ["again.csv"] and second.rows == 0
+    assert sorted(bronze(settings, "t").column("id").to_pylist()) == [1, 2]
+    drop(settings, "t", "new.csv", "id\n3\n")
+    assert Loader(settings).load_pending().rows == 1  # other bytes load as ever
+
+
 def test_api_named_twins_both_load(settings: Settings) -> None:
     one, two = "bat_" + "1" * 32, "bat_" + "2" * 32
     drop(settings, "t", f"{one}.ndjson", '{"x": 1}\n')
