@@ -179,6 +179,8 @@ def _fast(contract: Contract, columns: tuple[Column, ...]) -> _Fast | None:
             typ = msgspec.Raw
             value = detail if column.required else f"{detail}|null"
             patterns.append((attrgetter(attr), _whole_column(value)))
+        elif column.data_type and checked(column.data_type):
+            return None  # a checked type without a fast test here (a struct, a list): exact
         elif column.required:
             typ = _PRESENT
         else:  # neither typed nor required: not a checked column

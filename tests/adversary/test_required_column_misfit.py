@@ -130,3 +130,47 @@ def test_the_refusal_of_a_required_misfit_names_the_rule_not_quarantine(
     assert outcome.refused is not None, outcome.loaded_rows
     assert "never rescued" in outcome.refused["reason"], outcome.refused
     assert "on_mismatch: quarantine" not in outcome.refused["reason"], outcome.refused
+
+
+@pytest.mark.parametrize(
+    ("first", "value"),
+    [
+        ('{"id": 1, "n": {"a": 1}}', '{"a": "x"}'),  # a struct of BIGINT: a field that misfits
+        ('{"id": 1, "n": {"a": 1}}', '"str"'),  # a struct: a text
+        ('{"id": 1, "n": {"a": 1}}', "[1]"),  # a struct: a list
+    ],
+)
+@pytest.mark.parametrize("name", ["ndjson", "json", "records"])
+@pytest.mark.parametrize("policy", ["rescue", "quarantine"])
+def test_a_required_untyped_struct_column_is_judged_on_the_json_path(
+    one_lakehouse: Settings, first: str, value: str, name: str, policy: str
+) -> None:
+    """A required column of no declared type that bronze holds as a struct: a JSON
+    value that does not fit it is refused by the API (NDJSON, ``.json``, ``/records``) as the
+    loader refuses it (type_conflict), under either policy. *Before:* (before-stop read readB
+    05, session 15) the API's fast JSON check looked only at the value's presence for a type it
+    has no fast test of: 202, then the loader's type_conflict."""
+    assert run(one_lakehouse, [("u", "a.ndjson", f"{first}\n".encode())])["u"].refused is None
+    contract = UNTYPED if policy == "rescue" else UNTYPED.replace("      - name: u\n", QUARANTINED)
+    (one_lakehouse.dbt_project_dir / "models" / "u.yml").write_text(contract)
+    record = f'{{"id": 2, "n": {value}}}'
+    if name == "records":
+        from fastapi.testclient import TestClient
+
+        from ingest.app import create_app
+
+        with TestClient(create_app(one_lakehouse)) as api:
+            r = api.post(
+                "/v1/tables/u/records",
+                content=f"[{record}]".encode(),
+                headers={"content-type": "application/json"},
+            )
+        assert r.status_code == 422, r.text
+        return
+    body = f"{record}\n" if name == "ndjson" else f"[{record}]"
+    outcome = run(one_lakehouse, [("u", f"b.{name}", body.encode())])["u"]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict", (
+        outcome.refused,
+        outcome.loaded_rows,
+    )
