@@ -535,12 +535,25 @@ PLAIN_TYPES = frozenset(
 #: ``decimal(p)``, ``decimal(p,s)``, ``numeric(p, s)``: read by DuckDB once :func:`_check_decimal`
 #: has found the width and scale within its limits.
 _PLAIN_DECIMAL = re.compile(r"(?:decimal|numeric)\(\d{1,2}(?:, ?\d{1,2})?\)", re.IGNORECASE)
+#: ``varchar(255)``, ``character varying(20)``, ``char(3)`` (DuckDB reads the length and keeps
+#: none), ``timestamp(3)`` / ``datetime(3)`` (a precision DuckDB maps to its timestamp types),
+#: bare ``numeric`` / ``decimal``: the spellings exported contracts carry most.
+_PLAIN_SIZED = re.compile(
+    r"(?:varchar|char|character|character varying|bpchar)\(\d{1,9}\)"
+    r"|(?:timestamp|datetime)\([0-9]\)|numeric|decimal",
+    re.IGNORECASE,
+)
 
 
 def read_without_duckdb(data_type: str) -> bool:
     """Whether ``data_type`` is a spelling DuckDB is known to read as a type (:data:`PLAIN_TYPES`,
-    a plain DECIMAL), so its check needs no DuckDB (:func:`duckdb_refusal` would say None)."""
-    return data_type.lower() in PLAIN_TYPES or _PLAIN_DECIMAL.fullmatch(data_type) is not None
+    a plain DECIMAL, a sized text or timestamp), so its check needs no DuckDB
+    (:func:`duckdb_refusal` would say None)."""
+    return (
+        data_type.lower() in PLAIN_TYPES
+        or _PLAIN_DECIMAL.fullmatch(data_type) is not None
+        or _PLAIN_SIZED.fullmatch(data_type) is not None
+    )
 
 
 @functools.lru_cache(maxsize=1024)
