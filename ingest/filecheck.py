@@ -27,7 +27,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.jsonstream import json_values
-from ingest.typecheck import checked, checked_text, fits_array, misfit_message, object_misfits
+from ingest.typecheck import (
+    Inferring,
+    checked,
+    checked_text,
+    fits_array,
+    misfit_message,
+    object_misfits,
+)
 from ingest.validation import (
     BodyError,
     RecordsError,
@@ -814,13 +821,22 @@ def _csv_values(
     block: int,
     max_errors: int,
     rescues: list[Rescued] = [],  # noqa: B006 (never changed)
+    news: Sequence[str] = (),
+    window: int = 0,
 ) -> list[dict[str, Any]] | None:
     """``errors`` and the values of ``columns`` that do not fit their declared types, read by
     pyarrow in blocks of ``block`` bytes; None when a record spans more than two blocks (the
     caller reads again by longer ones, as the loader does: a valid CSV has no limit on a
     record). ``rescues``: columns the loader may rescue values of, counted per batch
-    (:func:`_check_text_rescued`; the blocks then the loader's)."""
-    names = list(dict.fromkeys([c.name for c in columns] + [name for name, _, _ in rescues]))
+    (:func:`_check_text_rescued`; the blocks then the loader's). ``news``: columns new to the
+    table whose type the loader infers from the batches of the file's first ``window``
+    records (its ``chunk_rows``), so that it rescues the misfits of the batches after them:
+    their type found so (:class:`~ingest.typecheck.Inferring`), those batches counted too."""
+    names = list(
+        dict.fromkeys([c.name for c in columns] + [name for name, _, _ in rescues] + [*news])
+    )
+    inferring = {name: Inferring() for name in news}
+    inferred: list[Rescued] = []
     rows = 0
     with _open(path, kind, bounds) as f:
         try:
@@ -846,7 +862,13 @@ def _csv_values(
             for batch in reader:
                 for column in columns:
                     _misfits(batch.column(column.name), column, rows, errors, max_errors)
-                _check_text_rescued(batch, rescues, rows, errors)
+                if inferring and rows < window:  # a batch of the loader's inference window
+                    for name, column_type in inferring.items():
+                        column_type.add(batch.column(name))
+                elif inferring:  # past it: the types found, the misfits of the rest rescued
+                    inferred = _inferred_rescued(inferring)
+                    inferring = {}
+                _check_text_rescued(batch, rescues + inferred, rows, errors)
                 rows += batch.num_rows
                 if len(errors) >= max_errors:
                     break
@@ -866,16 +888,23 @@ def _check_csv(
     existing: dialect.Spellings,
     stored: Mapping[str, pa.DataType],
     rescue: bool,
+    window: int | None = None,
 ) -> int:
     skip = contract.skip_lines if contract else 0
     layout = _csv_layout(path, kind, bounds, skip, contract)
     check_case(layout.header, existing)
     rescues = _text_rescued_by_table(layout.header, stored, contract) if rescue else []
-    if rescues:  # the file's size bounds its text's
-        most = rescued.most_text_bytes([n for n, _, _ in rescues], layout.size, layout.rows)
-        if rescued.within(most):
-            rescues = []  # no batch can come near the bound: nothing to count
-    if contract is None and not rescues:
+    # the loader infers their type from its first ``window`` records: a later one may not fit
+    news = (
+        _inferred_by_file(layout.header, stored, contract)
+        if rescue and window is not None and layout.rows > window
+        else []
+    )
+    if rescues or news:  # the file's size bounds its text's
+        names = [n for n, _, _ in rescues] + news
+        if rescued.within(rescued.most_text_bytes(names, layout.size, layout.rows)):
+            rescues, news = [], []  # no batch can come near the bound: nothing to count
+    if contract is None and not rescues and not news:
         return layout.rows
     errors: list[dict[str, Any]] = [
         record_error(None, name, "required column missing from the header", "missing")
@@ -887,10 +916,20 @@ def _check_csv(
         if c.name in layout.header and (c.required or (c.data_type and checked_text(c.data_type)))
     ]
     # the loader's batches when its rescue is counted (``lakehouse.rescued``: per batch)
-    block = dialect.CSV_BLOCK_BYTES if rescues else CHUNK
-    while columns or rescues:  # the values pass: Arrow tells an unquoted empty field (null) from ""
+    block = dialect.CSV_BLOCK_BYTES if rescues or news else CHUNK
+    while columns or rescues or news:  # the values pass: Arrow tells a null from ""
         found = _csv_values(
-            path, kind, bounds, layout, columns, list(errors), block, max_errors, rescues
+            path,
+            kind,
+            bounds,
+            layout,
+            columns,
+            list(errors),
+            block,
+            max_errors,
+            rescues,
+            news,
+            window or 0,
         )
         if found is not None:
             errors = found
@@ -1180,6 +1219,24 @@ def _text_rescued_by_table(
     return found
 
 
+def _inferred_by_file(
+    names: Iterable[str], stored: Mapping[str, pa.DataType], contract: Contract | None
+) -> list[str]:
+    """A CSV's columns new to the table (all of a new table's) whose type the loader infers
+    from the file (``loader.loading``: the contract declaring none; a required column's misfit
+    refuses the file, not rescued): their later records' misfits are rescued."""
+    declared = {c.name for c in contract.columns if c.data_type} if contract else set()
+    required = set(contract.required) if contract else set()
+    return [n for n in names if n not in stored and n not in declared and n not in required]
+
+
+def _inferred_rescued(inferring: Mapping[str, Inferring]) -> list[Rescued]:
+    """The columns of :func:`_inferred_by_file` whose type found (``Inferring``) not every
+    text fits, with their rule: the loader rescues their misfits."""
+    found = ((name, column.result()) for name, column in inferring.items())
+    return [(name, rule, None) for name, rule in found if checked_text(rule)]
+
+
 def _grown(typ: pa.DataType, target: pa.DataType) -> pa.DataType:
     """``target``, a struct the table has, grown by the fields a Parquet struct (``typ``) adds,
     as ``loader.schema`` grows it (``target`` when that fails or nests too deep)."""
@@ -1378,12 +1435,15 @@ def check_file(
     existing: Sequence[str] = (),
     stored: Mapping[str, pa.DataType] | None = None,
     rescue: bool = True,
+    window: int | None = None,
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
     the bronze table's column names (a name equal to one, or to a column the contract declares,
     but for case is refused); ``stored``: their types, and ``rescue``: the table's
     ``on_mismatch`` is ``rescue``, for a Parquet file's values that the loader would rescue
-    (413 past what one batch may rescue, ``lakehouse.rescued``). A JSON record (an NDJSON
+    (413 past what one batch may rescue, ``lakehouse.rescued``); ``window``: the records a
+    new column's type is inferred from (the loader's ``chunk_rows``; None: types are not
+    inferred), whose misfits in a CSV's later records are rescued so too. A JSON record (an NDJSON
     line, a ``.json``'s element or object) of more than ``max_json_record_bytes`` is refused
     (413, ``lakehouse.jsonrecords``), as the loader refuses it."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
@@ -1414,7 +1474,7 @@ def check_file(
             return rows
         if kind.kind in ("csv", "tsv"):
             return _check_csv(
-                path, kind, bounds, contract, max_errors, spellings, stored or {}, rescue
+                path, kind, bounds, contract, max_errors, spellings, stored or {}, rescue, window
             )
         return _check_parquet(
             path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds

@@ -11,6 +11,7 @@ test_typecheck.py`` holds the two to the same answers on generated texts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import msgspec
 import pyarrow as pa
@@ -269,4 +270,73 @@ def checked(data_type: str) -> bool:
     )
 
 
-__all__ = ["checked", "checked_text", "first_misfit", "fits_array", "misfit_message"]
+#: The types :func:`lakehouse.dialect.infer` tries, in its order (``VARCHAR`` when none holds).
+_CANDIDATES = tuple(t for t in dialect.INFERENCE_ORDER if t != "VARCHAR")
+
+
+def _decimal_digits(texts: pa.Array) -> tuple[int, int]:
+    """The most integer digits (0 for ``0``) and decimals of canonical numbers
+    (``dialect._digits``, over a column)."""
+    body = pc.utf8_ltrim(texts, "-")
+    length = pc.utf8_length(body)
+    point = pc.find_substring(body, ".")
+    has_point = pc.greater_equal(point, 0)
+    scale = pc.if_else(has_point, pc.subtract(pc.subtract(length, point), 1), 0)
+    whole = pc.if_else(has_point, point, length)
+    whole = pc.if_else(pc.starts_with(body, "0"), 0, whole)
+    return int(pc.max(whole).as_py() or 0), int(pc.max(scale).as_py() or 0)
+
+
+@dataclass
+class Inferring:
+    """:func:`lakehouse.dialect.infer` of one CSV column given a part at a time (no value kept):
+    the type the loader gives a column new to the table from the file's first ``chunk_rows``
+    records (``loader.fitting.Inference``, the same rule; ``tests/ingest/test_typecheck.py``
+    holds the three to one answer). Each part is checked against the types no earlier part
+    refuted, so the answer is the one a single pass over every value gives."""
+
+    left: list[str] = field(default_factory=lambda: list(_CANDIDATES))
+    whole: int = 0  # the most integer digits of the numbers seen (DECIMAL's)
+    scale: int = 0  # the most decimals
+    seen: bool = False  # a value that is not null
+
+    def add(self, texts: pa.Array) -> None:
+        texts = pc.cast(texts, pa.string())
+        if texts.null_count:
+            texts = texts.drop_null()
+        if not len(texts):
+            return
+        self.seen = True
+        kept = []
+        for candidate in self.left:
+            if candidate == "DECIMAL":
+                fit = bool(pc.all(_matches(texts, dialect.NUMBER_TEXT)).as_py())
+                if fit:
+                    whole, scale = _decimal_digits(texts)
+                    self.whole, self.scale = max(self.whole, whole), max(self.scale, scale)
+            else:
+                fit = bool(pc.all(fits_array(texts, candidate)).as_py())
+            if fit:
+                kept.append(candidate)
+        self.left = kept
+
+    def result(self) -> str:
+        """The type found (``VARCHAR``: no value, or none holds every value)."""
+        if not self.seen:
+            return "VARCHAR"
+        for candidate in self.left:
+            if candidate != "DECIMAL":
+                return candidate
+            if self.whole + self.scale <= dialect.MAX_DECIMAL_DIGITS:
+                return f"DECIMAL({dialect.MAX_DECIMAL_DIGITS},{self.scale})"
+        return "VARCHAR"
+
+
+__all__ = [
+    "Inferring",
+    "checked",
+    "checked_text",
+    "first_misfit",
+    "fits_array",
+    "misfit_message",
+]

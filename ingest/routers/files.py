@@ -203,6 +203,8 @@ async def post_file(
             try:
                 stored = await run_in_threadpool(context.bronze_names.types, table)
                 policy = (contract.on_mismatch if contract else None) or settings.on_mismatch
+                infer = contract.infer_types if contract else None
+                infer = settings.infer_types if infer is None else infer
                 judged = await as_loaded(context, table, contract)
                 rows = await run_in_threadpool(
                     check_file,
@@ -218,6 +220,7 @@ async def post_file(
                     existing=tuple(stored),
                     stored=stored,
                     rescue=policy == "rescue",
+                    window=settings.chunk_rows if infer else None,
                 )
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc, judged) from None
