@@ -230,3 +230,23 @@ def test_a_records_body_holding_a_record_past_the_bound_is_413(
     with TestClient(create_app(lakehouse(tmp_path, max_json_record_bytes=LIMIT))) as client:
         r = client.post("/v1/tables/t/records", content=body, headers={"content-type": media})
     assert (r.status_code, r.json()["detail"]) == (413, too_large_reason("record", 2, LIMIT))
+
+
+def test_a_record_past_the_bound_before_a_big_last_line_is_refused_alike(tmp_path: Path) -> None:
+    """An NDJSON record past the bound in the middle of a file whose last line (no line feed
+    after it) holds 8 MiB: DuckDB's bound, sized by that last line (17 MiB), lets it read a
+    record up to about twice that, so the loader measures every record first and refuses the
+    file as the API does. The bound is 32 MiB here, the least for which the loader leaves the
+    refusal to DuckDB's own bound (below it every larger file is measured). *Before:* (review
+    finding readA 03, session 15) the loader measured only the last line and loaded the file
+    the API answers 413."""
+    limit = 32 << 20
+    middle = b'{"id":9,"s":"' + b"y" * limit + b'"}'
+    last = b'{"id":1,"s":"' + b"z" * (8 << 20) + b'"}'
+    data = SMALL + b"\n" + middle + b"\n" + SMALL + b"\n" + last
+    outcome = run(lakehouse(tmp_path, max_json_record_bytes=limit), [("t", "e.ndjson", data)])
+    words = too_large_reason("line", 2, limit)
+    assert (outcome["t"].api_status, outcome["t"].api_detail) == (413, words)
+    refused = outcome["t"].refused
+    assert refused is not None, "loaded"
+    assert (refused["kind"], refused["reason"], refused["line"]) == ("too_large", words, 2)
