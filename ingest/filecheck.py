@@ -100,7 +100,8 @@ def _check_ndjson(
             data = rest + block
             cut = data.rfind(b"\n") + 1 if block else len(data)
             chunk, rest = data[:cut], data[cut:]
-            if chunk.strip():
+            # a byte-order mark opening the file is no record (the loader drops it)
+            if (chunk.removeprefix(dialect.BOM_UTF8) if offset == 0 else chunk).strip():
                 try:
                     records = parse_records(
                         chunk,
@@ -146,7 +147,7 @@ def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) ->
 def _whole(rows: int, keys: set[str], existing: dialect.Spellings) -> int:
     """``rows``, once a file checked in pieces has some, and its keys are names bronze keeps."""
     if rows == 0:
-        raise FileError("the file holds no records", 422)
+        raise FileError(dialect.NO_RECORDS, 422)
     check_keys(keys)  # over the whole file: "a" in one piece, "A" in another
     check_some_key(keys)
     check_case(keys, existing)
@@ -285,7 +286,7 @@ def _check_json(
     data = data.removeprefix(dialect.BOM_UTF8)
     at -= len(data)  # the offset of what is checked in the file: its byte-order mark's length
     if not data.strip():
-        raise FileError("the file holds no records", 422)
+        raise FileError(dialect.NO_RECORDS, 422)
     if data.translate(None, dialect.JSON_BLANK) == b"[]":  # the loader's words
         raise FileError("the file is an empty JSON array", 422)
     head = data.lstrip()[:1]
@@ -621,13 +622,11 @@ def _layout_header(
         )
     except FileError as exc:
         raise first(exc) from None
-    if not header_text.strip("\r\n"):
-        raise first(  # the loader's words: the header is the line after the skipped ones
-            FileError(
-                f"the file has no header line: line {max(skip, line) + 1}, the header, is blank",
-                422,
-            )
-        )
+    if not header_text.strip("\r\n"):  # the loader's words: the line after the skipped ones
+        at = max(skip, line) + 1
+        ended = header_text == "" and skip > 0  # the skipped lines are all the file holds
+        why = dialect.header_past_end(at, line, skip) if ended else dialect.blank_header(at)
+        raise first(FileError(why, 422))
     return header_text, line, delimiter
 
 

@@ -122,6 +122,27 @@ NO_KEYS = "the records hold no keys (only empty objects): bronze has no column t
 
 MAX_COLUMNS = 4096
 
+#: Why a JSON or NDJSON file of nothing but whitespace (a byte-order mark before it or not) is
+#: refused, by the API (422) and the loader (``empty``) alike.
+NO_RECORDS = "the file holds no records"
+
+
+def blank_header(line: int) -> str:
+    """Why a CSV/TSV file whose header line (``line``, from 1) is blank is refused, by the API
+    (422) and the loader (``empty``) alike."""
+    return f"the file has no header line: line {line}, the header, is blank"
+
+
+def header_past_end(line: int, lines: int, skip: int) -> str:
+    """Why a CSV/TSV file that ends before its header line (``line``, from 1: the table's
+    ``skip_lines``, ``skip``, pass the file's ``lines`` lines) is refused, by the API (422) and
+    the loader (``empty``) alike: no blank line is named that the file does not hold."""
+    return (
+        f"the file has no header line: it ends at line {lines}, before line {line}, the header"
+        f" (the table's skip_lines: {skip})"
+    )
+
+
 #: What happens to a value that does not fit its column's type.
 MismatchPolicy = Literal["rescue", "quarantine"]
 MISMATCH_POLICIES: tuple[MismatchPolicy, ...] = ("rescue", "quarantine")

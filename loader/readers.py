@@ -874,13 +874,18 @@ def _csv_dialect(
     if dialect.text_encoding(head) == "utf-16":
         path = _transcode_utf16(path, limits, stack)
     try:
+        declared_skip = skip_lines
         header, delimiter, skip_lines = _csv_header(
             path, skip_lines, source.kind, meta_delimiter, quoting
         )
-        if not header:
-            raise FileRejected(  # the API's words
-                "empty", f"the file has no header line: line {skip_lines + 1}, the header, is blank"
+        if not header:  # the API's words
+            lines = _lines_before_header(path, skip_lines) if declared_skip else None
+            why = (
+                dialect.blank_header(skip_lines + 1)
+                if lines is None
+                else dialect.header_past_end(skip_lines + 1, lines, declared_skip)
             )
+            raise FileRejected("empty", why)
         # strict, as every record: text after a closing quote is refused, never glued into
         # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
         if quoting != "none":
@@ -895,6 +900,19 @@ def _csv_dialect(
     except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
         raise (exc if exc.kind == "encoding" else _not_utf8(path, exc)) from None
     return path, delimiter, names, skip_lines
+
+
+def _lines_before_header(path: Path, before: int) -> int | None:
+    """The file's lines (LF, CRLF or CR ending each, the last one maybe none) when it ends
+    before its header line (``before``: the lines before it); None when it holds that line
+    (blank). The header was found blank within ``dialect.MAX_HEADER_BYTES``: so are the lines."""
+    most = dialect.MAX_HEADER_BYTES + 8
+    head = _head(path, most)
+    if len(head) >= most:
+        return None
+    text = head.decode("utf-8", "ignore").removeprefix("\ufeff")
+    lines = sum(1 for _ in dialect.csv_lines(text))
+    return lines if lines <= before else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1708,7 +1726,7 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     head = _json_head(path)  # from the first token: a blank head is no empty file
     if head is None:  # no bytes (inflated: none), or blanks only: the API's words
         blank = path.stat().st_size > 0
-        raise FileRejected("empty", "the file holds no records" if blank else "the file is empty")
+        raise FileRejected("empty", dialect.NO_RECORDS if blank else "the file is empty")
     if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
         if _empty_json_array(path):
             raise FileRejected("empty", "the file is an empty JSON array")

@@ -1,0 +1,64 @@
+"""The API and the loader refuse the same inputs in one set of words, each from one function or
+constant of ``lakehouse.dialect`` (session 16, fixb): an NDJSON file holding only a byte-order
+mark (readB 04: the API said "the body holds no records", the loader "the file holds no
+records"), a table's ``skip_lines`` passing the end of a CSV/TSV file (readB 07: both named a
+blank header line the file does not hold)."""
+
+from __future__ import annotations
+
+import pytest
+from adversary_support import run
+
+from lakehouse import dialect
+from lakehouse.settings import Settings
+
+
+def _said(detail: object) -> str:
+    if isinstance(detail, list):
+        return " ".join(str(e.get("msg")) for e in detail if isinstance(e, dict))
+    return str(detail)
+
+
+def _skipping(settings: Settings, table: str, skip: int) -> None:
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{skip_lines: {skip}}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \r\n\n"],
+    ids=["bom", "lf", "blanks"],
+)
+def test_an_ndjson_of_only_a_byte_order_mark_holds_no_records(
+    one_lakehouse: Settings, data: bytes
+) -> None:
+    outcome = run(one_lakehouse, [("t", "a.ndjson", data)])["t"]
+    assert (outcome.api_status, outcome.api_detail) == (422, dialect.NO_RECORDS)
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("empty", dialect.NO_RECORDS)
+
+
+SKIPPED = {  # (file name, bytes, skip_lines, the words)
+    "past": ("a.csv", b"a,b\n1,2\n", 5, dialect.header_past_end(6, 2, 5)),
+    "to_the_end": ("a.csv", b"a,b\n1,2\n", 2, dialect.header_past_end(3, 2, 2)),
+    "no_final_lf": ("a.csv", b"a,b\n1,2", 2, dialect.header_past_end(3, 2, 2)),
+    "cr": ("a.csv", b"a,b\r1,2\r", 4, dialect.header_past_end(5, 2, 4)),
+    "tsv": ("a.tsv", b"a\tb\n", 3, dialect.header_past_end(4, 1, 3)),
+    "blank_header": ("a.csv", b"a,b\n1,2\n\n3,4\n", 2, dialect.blank_header(3)),
+    "blank_last": ("a.csv", b"a,b\n1,2\n\n", 2, dialect.blank_header(3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SKIPPED))
+def test_skip_lines_past_the_end_names_no_line_the_file_lacks(
+    one_lakehouse: Settings, case: str
+) -> None:
+    name, data, skip, words = SKIPPED[case]
+    table = f"skip_{case}"
+    _skipping(one_lakehouse, table, skip)
+    outcome = run(one_lakehouse, [(table, name, data)])[table]
+    assert (outcome.api_status, _said(outcome.api_detail)) == (422, words), outcome.api_detail
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("empty", words)
