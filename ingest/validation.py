@@ -82,6 +82,8 @@ _RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
 _ENCODE = msgspec.json.Encoder()
 _MSG_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+#: msgspec's words for a JSON text ending inside a value
+_TRUNCATED = "Input data was truncated"
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]*)`")
 
 
@@ -96,8 +98,8 @@ class BodyError(ValueError):
         self.unit = unit
 
     def detail(self) -> str:
-        where = "" if self.row is None else f" ({self.unit} {self.row + 1})"
-        return f"malformed JSON{where}: {self}"
+        where = None if self.row is None else f"{self.unit} {self.row + 1}"
+        return dialect.malformed_json(str(self), where)
 
 
 @dataclass
@@ -554,8 +556,11 @@ def array_to_ndjson(body: bytes) -> bytes:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)
         end = dialect.json_value_end(message)
-        if end is not None and body.lstrip(JSON_SPACE).startswith(b"["):
+        array = body.lstrip(JSON_SPACE).startswith(b"[")
+        if end is not None and array:
             message = dialect.json_after_array(body[end:])
+        elif array and message == _TRUNCATED:  # the loader's words, a big file's too
+            message = dialect.JSON_ARRAY_CUT
         elif "trailing characters" in message and body.lstrip().startswith(b"{"):
             message += " (several objects? send NDJSON as application/x-ndjson)"
         raise BodyError(message) from None

@@ -127,6 +127,13 @@ MAX_COLUMNS = 4096
 NO_RECORDS = "the file holds no records"
 
 
+def malformed_json(why: str, where: str | None = None) -> str:
+    """Why a JSON text does not parse, by the API (400) and the loader (``unparseable``) alike:
+    msgspec's words (``why``), at ``where`` when told (``line N`` of NDJSON, ``record N`` of a
+    ``.json``, from 1)."""
+    return f"malformed JSON ({where}): {why}" if where else f"malformed JSON: {why}"
+
+
 def blank_header(line: int) -> str:
     """Why a CSV/TSV file whose header line (``line``, from 1) is blank is refused, by the API
     (422) and the loader (``empty``) alike."""

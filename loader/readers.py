@@ -1408,7 +1408,7 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     with path.open("rb") as f:
         if _last_non_blank(f) == b"]":
             return
-        cut = FileRejected("unparseable", dialect.JSON_ARRAY_CUT)
+        cut = FileRejected("unparseable", dialect.malformed_json(dialect.JSON_ARRAY_CUT))
         # text after a whole array, or the array cut short: msgspec's parse of the file (the
         # refusal's path only) tells which, as the API's does
         start = len(dialect.BOM_UTF8) if head.startswith(dialect.BOM_UTF8) else 0
@@ -1423,6 +1423,9 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
                     after = start + end
                     shown = dialect.json_after_array(whole[after : after + 16])
                     cut = FileRejected("unparseable", shown)
+                elif str(exc) != "Input data was truncated":  # no JSON before its end:
+                    why = dialect.lone_surrogate_reason(str(exc), text) or str(exc)
+                    cut = FileRejected("unparseable", dialect.malformed_json(why))  # as the API
     raise _not_utf8(
         path, cut, json=True
     )  # a byte that is not UTF-8 is named first, as the API does
@@ -1557,7 +1560,7 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     if "Malformed JSON" in text and _RECORD_VALUE.search(text):
         cause = _json_values_cause(path)
         if cause is not None:
-            refused = FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
+            refused = FileRejected("unparseable", dialect.malformed_json(cause))
             return _not_utf8(path, refused, json=True)
         if _json_non_object(path):  # DuckDB stops at a scalar followed by a value (``5{``)
             why = "top-level JSON values must be objects (one record each)"
@@ -1581,11 +1584,9 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         return _not_utf8(path, FileRejected("unparseable", where + why, line=line), json=True)
     if "duplicate key" in text:
         return _not_utf8(path, _repeated_key(text, where, line), json=True)
-    if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
-        lone = _json_lone_surrogate(path, line)
-        if lone is not None:
-            refused = FileRejected("unparseable", f"{where}{lone}", line=line)
-            return _not_utf8(path, refused, json=True)
+    told = _told_as_the_api(path, text, line)
+    if told is not None:
+        return _not_utf8(path, told, json=True)
     summary = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
     summary = re.sub(r"^[\w ]*Error: ", "", summary)
     unparseable = FileRejected(
@@ -1594,6 +1595,37 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     # a byte that is not UTF-8 is the reason whatever DuckDB met (the API checks it first too);
     # DuckDB's words are no hint (the file's own name may say "utf8")
     return _not_utf8(path, unparseable, json=True)
+
+
+def _told_as_the_api(path: Path, text: str, line: int | None) -> FileRejected | None:
+    """DuckDB's refusal (``text``) of NDJSON ``line`` in the API's words, or None: its "no low
+    surrogate in string" (the lone surrogate's escape), its "Malformed JSON" (msgspec's words
+    for the line, ``dialect.malformed_json``)."""
+    where = f"line {line}: " if line is not None else ""
+    if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
+        lone = _json_lone_surrogate(path, line)
+        if lone is not None:
+            return FileRejected("unparseable", f"{where}{lone}", line=line)
+    if line is not None and "Malformed JSON" in text:
+        why = _line_malformed(path, line)
+        if why is not None:
+            said = dialect.malformed_json(why, f"line {line}")
+            return FileRejected("unparseable", said, line=line)
+    return None
+
+
+def _line_malformed(path: Path, line: int) -> str | None:
+    """msgspec's words for NDJSON ``line`` (from 1) that does not parse, or None when it does
+    (DuckDB met something else): the API decodes each line so."""
+    with path.open("rb") as f:
+        text = next(itertools.islice(f, line - 1, None), b"")
+    try:
+        msgspec.json.decode(text)
+    except UnicodeDecodeError:
+        return None  # a byte that is not UTF-8: named first (_not_utf8)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return str(exc)
+    return None
 
 
 #: DuckDB's refusal of a record past its ``maximum_object_size`` (the bound in bytes)
@@ -2261,7 +2293,7 @@ def _stray_refusal(path: Path, kind: Kind, offset: int, line: bytes) -> FileReje
     if kind != "ndjson":
         cause = _json_values_cause(path)
         if cause is not None:
-            return FileRejected("unparseable", f"the file does not parse as JSON: {cause}")
+            return FileRejected("unparseable", dialect.malformed_json(cause))
     number = _line_at(path, offset)
     try:
         msgspec.json.decode(line)
@@ -2316,7 +2348,7 @@ def _decoded_at_its_byte(
         cause = None if kind == "ndjson" else _json_values_cause(path)
         if cause is None:
             raise
-        raise FileRejected("unparseable", f"the file does not parse as JSON: {cause}") from exc
+        raise FileRejected("unparseable", dialect.malformed_json(cause)) from exc
 
 
 def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgspec.Raw]]:
@@ -2335,9 +2367,8 @@ def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgs
             raise FileRejected("unparseable", where + why, line=line) from exc
         except msgspec.DecodeError as exc:
             line = line_of(row + i)
-            where = f"line {line}: " if line is not None else ""
-            why = f"the file does not parse as JSON: {exc}"
-            raise FileRejected("unparseable", where + why, line=line) from exc
+            why = dialect.malformed_json(str(exc), None if line is None else f"line {line}")
+            raise FileRejected("unparseable", why, line=line) from exc
     raise AssertionError("a batch failed to decode, but no record of it does")
 
 

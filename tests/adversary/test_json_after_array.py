@@ -58,4 +58,4 @@ def test_an_array_cut_short_is_still_truncated(settings: Settings, data: bytes) 
     outcome = run(settings, [(table, "f.json", data)], rows=False)[table]
     assert outcome.api_status == 400, outcome.api_detail
     assert outcome.refused is not None
-    assert outcome.refused["reason"] == dialect.JSON_ARRAY_CUT
+    assert outcome.refused["reason"] == dialect.malformed_json(dialect.JSON_ARRAY_CUT)

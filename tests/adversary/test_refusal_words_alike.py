@@ -2,7 +2,10 @@
 constant of ``lakehouse.dialect`` (session 16, fixb): an NDJSON file holding only a byte-order
 mark (readB 04: the API said "the body holds no records", the loader "the file holds no
 records"), a table's ``skip_lines`` passing the end of a CSV/TSV file (readB 07: both named a
-blank header line the file does not hold)."""
+blank header line the file does not hold), JSON cut short (revc 01: the loader said "the JSON
+array does not end with ']' (truncated?)", "the file does not parse as JSON: ..." or DuckDB's
+"Malformed JSON at byte 8 in line 2: unexpected end of data.", the API msgspec's words,
+``dialect.malformed_json``)."""
 
 from __future__ import annotations
 
@@ -62,3 +65,34 @@ def test_skip_lines_past_the_end_names_no_line_the_file_lacks(
     assert (outcome.api_status, _said(outcome.api_detail)) == (422, words), outcome.api_detail
     assert outcome.refused is not None, outcome.loaded_rows
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("empty", words)
+
+
+CUT = {  # (file name, bytes, the words)
+    "array": ("a.json", b'[{"a": 1}, {"a": 2', dialect.malformed_json(dialect.JSON_ARRAY_CUT)),
+    "array_closed_object": (
+        "a.json",
+        b'[{"a": 1}, {"a": 2}',
+        dialect.malformed_json(dialect.JSON_ARRAY_CUT),
+    ),
+    "object": ("a.json", b'{"a": 1', dialect.malformed_json("Input data was truncated")),
+    "ndjson_last_line": (
+        "a.ndjson",
+        b'{"a": 1}\n{"a": 2',
+        dialect.malformed_json("Input data was truncated", "line 2"),
+    ),
+    "ndjson_line_lf": (
+        "a.ndjson",
+        b'{"a": 1}\n{"a": 2\n{"a": 3}\n',
+        dialect.malformed_json("Input data was truncated", "line 2"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUT))
+def test_json_cut_short_is_refused_in_one_set_of_words(one_lakehouse: Settings, case: str) -> None:
+    name, data, words = CUT[case]
+    table = f"cut_{case}"
+    outcome = run(one_lakehouse, [(table, name, data)])[table]
+    assert (outcome.api_status, outcome.api_detail) == (400, words)
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("unparseable", words)
