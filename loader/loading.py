@@ -1211,17 +1211,24 @@ class Loader:
                 delimiter=contract.delimiter if contract is not None else None,
                 tsv_quoting=contract.tsv_quoting if contract is not None else None,
             )
-        return open_json(
-            source,
-            batch_rows=self.settings.read_batch_rows,
-            database=self._database(),
-            limits=limits,
-            exact=exact,
-            every_key=every_key,
-            window_rows=self.settings.chunk_rows,
-            hashing=hashing,
-            big_records=big_records,
-        )
+        try:
+            return open_json(
+                source,
+                batch_rows=self.settings.read_batch_rows,
+                database=self._database(),
+                limits=limits,
+                exact=exact,
+                every_key=every_key,
+                window_rows=self.settings.chunk_rows,
+                hashing=hashing,
+                big_records=big_records,
+            )
+        except FileRejected as exc:
+            if exc.reason == dialect.NO_KEYS and contract is not None:
+                # {} lacks a required column: refused for it first, as the API refuses it
+                # (finding fixf, session 15)
+                self._require([], contract)
+            raise
 
     @staticmethod
     def _check_names(names: list[str], target: pa.Schema | None, contract: Contract) -> None:
@@ -1231,6 +1238,11 @@ class Loader:
         mismatch = case_problem(names, target, [c.name for c in contract.columns])
         if mismatch is not None:  # before a required column's absence: it may be this one
             raise mismatch
+        Loader._require(names, contract)
+
+    @staticmethod
+    def _require(names: list[str], contract: Contract) -> None:
+        """Refuse a file of column ``names`` lacking a column the contract requires."""
         absent = contract.absent(names)
         if absent:
             raise FileRejected(

@@ -96,3 +96,32 @@ def test_json_cut_short_is_refused_in_one_set_of_words(one_lakehouse: Settings, 
     assert (outcome.api_status, outcome.api_detail) == (400, words)
     assert outcome.refused is not None, outcome.loaded_rows
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("unparseable", words)
+
+
+def _requiring(settings: Settings, table: str) -> None:
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        columns:\n"
+        "          - name: a\n            data_type: bigint\n            data_tests: [not_null]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("a.ndjson", b"{}\n"), ("a.json", b"[{}]"), ("a.json", b"{}"), ("a.ndjson", b"{}\n{}\n")],
+    ids=["ndjson", "json_array", "json_object", "ndjson_two"],
+)
+def test_empty_objects_lacking_a_required_column_are_refused_for_it(
+    one_lakehouse: Settings, name: str, data: bytes
+) -> None:
+    """Records of only ``{}`` under a contract requiring ``a``: refused for ``a`` by both, as a
+    file lacking the column is (``required``). *Before:* (finding fixf, session 15) the API said
+    ``a`` is required, the loader "the records hold no keys" (``empty``)."""
+    table = f"req_{name.replace('.', '_')}_{len(data)}"
+    _requiring(one_lakehouse, table)
+    outcome = run(one_lakehouse, [(table, name, data)])[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert {(e["field"], e["type"]) for e in outcome.api_detail} == {("a", "missing")}
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["column"]) == ("required", "a")
+    assert "required column 'a'" in outcome.refused["reason"], outcome.refused
