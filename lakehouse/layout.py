@@ -167,7 +167,9 @@ def landing_in_flight(settings: Settings) -> Path | None:
     temporary file (``.tmp``, ``.part``), or a file in a writer's work folder
     (:func:`is_work_folder`), written to within :data:`WRITE_IN_PROGRESS_S`: a write in
     progress, such as the API's ``.<batch_id>.<ext>.tmp`` while it receives a client's batch.
-    The first one found.
+    A temporary gone between the folder's listing and the look at its age counts too: it was
+    renamed into place (the listing may not hold its new name) or taken, and the builder looks
+    again a moment later. The first one found.
     The builder starts early only when there is none (docs/dbt.md, "When builds run").
     """
     try:
@@ -190,8 +192,10 @@ def landing_in_flight(settings: Settings) -> Path | None:
                         at_work or entry.name.lower().endswith(_TEMPORARY)
                     ) and now - entry.stat().st_mtime < WRITE_IN_PROGRESS_S:
                         return path  # a writer's work in progress: its files may come
-                except FileNotFoundError:  # taken or renamed meanwhile
-                    continue
+                except FileNotFoundError:
+                    # renamed into place or taken since the folder was listed: the listing may
+                    # hold neither its new name nor anything else, and a load may still come
+                    return path
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -96,3 +97,37 @@ def test_a_ledger_failure_after_the_rename_is_not_an_error(
     path = landing.commit(ledger, records=1)
     assert path.read_bytes() == b'{"a":1}\n' and is_candidate(path)
     assert "could not record it in the ledger" in caplog.text
+
+
+def test_a_batch_renamed_into_place_while_the_builder_looks_is_still_in_flight(
+    tmp_path: Path,
+) -> None:
+    """The API's rename of its temporary (``.<batch>.csv.tmp`` to the batch's file) may fall
+    between the builder's listing of the folder and its look at the temporary's age: the file
+    was there a moment ago and is somewhere now (renamed into place, or taken by the loader),
+    so a load may still come from it. Seen in CI (test_build_loop's write in progress): the
+    listing held only the temporary, the temporary was gone when looked at, so nothing was in
+    flight and the orders were built without their payments."""
+    settings = make_settings(tmp_path)
+    landing = Landing(settings, "payments", new_batch_id(), ".csv")
+    landing.write(b"payment_id\n1\n")
+    landing.close()
+    names = (landing.tmp, landing.folder / f"{landing.batch_id}.csv")
+    stop = threading.Event()
+    moves = 0
+
+    def rename_back_and_forth() -> None:
+        nonlocal moves
+        while not stop.is_set():  # one of the two names holds the file at every instant
+            os.rename(names[moves % 2], names[(moves + 1) % 2])
+            moves += 1
+
+    mover = threading.Thread(target=rename_back_and_forth, daemon=True)
+    mover.start()
+    try:
+        missed = [landing_in_flight(settings) for _ in range(20_000)].count(None)
+    finally:
+        stop.set()
+        mover.join(10)
+    assert moves > 1_000  # the renames ran beside the looks
+    assert missed == 0, f"{missed} looks of 20,000 found nothing in flight"
