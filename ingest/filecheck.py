@@ -46,7 +46,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, nested, parquet, rescued
+from lakehouse import dialect, nested, parquet, pgtext, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge
@@ -465,8 +465,12 @@ class _Layout:
     skip: int
     #: the most bytes of UTF-8 text the file holds (inflated; a UTF-16 file's 1.5 times its own)
     size: int = 0
-    #: quoted as RFC 4180 has it (False: a ``.tsv`` under ``tsv_quoting: none``)
+    #: quoted as RFC 4180 has it (False: a ``.tsv`` under ``tsv_quoting: none|postgres``)
     quoted: bool = True
+    #: PostgreSQL's text format (``tsv_quoting: postgres``): ``header`` is the names read
+    #: (``pgtext.names``), ``fields`` the header's fields as written
+    postgres: bool = False
+    fields: Sequence[str] = ()
 
 
 _Line = tuple[str, str | None]
@@ -498,12 +502,13 @@ def _before_header(
     return skipped + 1, declared, None
 
 
-_Quoting = Literal["csv", "none", "ask"]
+_Quoting = Literal["csv", "none", "ask", "postgres"]
 
 
 def _quoting(kind: FileFormat, contract: Contract | None) -> _Quoting:
-    """How the file quotes: a ``.csv`` as RFC 4180 has it; a ``.tsv`` as its table's ``meta:
-    {tsv_quoting: csv|none}`` says, else ``ask`` (a field opening with a quote is refused)."""
+    """How the file quotes: a ``.csv`` as RFC 4180 has it; a ``.tsv`` as its table's
+    ``meta: {tsv_quoting: csv|none|postgres}`` says, else ``ask`` (a field opening with a
+    quote is refused)."""
     if kind.kind != "tsv":
         return "csv"
     return (contract.tsv_quoting if contract is not None else None) or "ask"
@@ -553,7 +558,7 @@ def _header_text(
 
     skipped, declared, pending = _before_header(line_of, skip, kind, meta)
     pending = _header_line_checked(line_of, pending, skipped, quoting)
-    quoted = quoting != "none"
+    quoted = dialect.quoted_tsv(quoting)
     lines: list[str] = []
     size = checked = 0  # the text's length, and at the last look (looks when it doubles)
     while True:
@@ -705,6 +710,51 @@ def _tsv_open_quote(
         raise first(FileError(found[1]))
 
 
+def _names_read(
+    fields: list[str],
+    quoting: _Quoting,
+    line: int,
+    first: Callable[[FileError | RecordsError], FileError | RecordsError],
+) -> list[str]:
+    """The header's names: its ``fields`` (on ``line``), their escapes read under
+    ``postgres`` (``pgtext.names``, the loader's words; ``first`` names a byte that is not
+    UTF-8 before a refusal)."""
+    if quoting != "postgres":
+        return fields
+    try:
+        return pgtext.names(fields, line)
+    except pgtext.Refused as exc:
+        raise first(FileError(exc.reason)) from None
+
+
+def _pg_text_rows(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    utf16: bool,
+    skipped: int,
+    names: list[str],
+    quoting: _Quoting,
+    first: Callable[[FileError | RecordsError], FileError | RecordsError],
+) -> None:
+    """Refuse a ``.tsv`` of PostgreSQL's text format (``quoting`` ``postgres``) holding a field
+    of its rows PostgreSQL's COPY reads otherwise (``pgtext.rows_problem``, the loader's words;
+    ``first`` names a byte that is not UTF-8 before it). ``skipped``: the lines before the
+    header."""
+    if quoting != "postgres":
+        return
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    with (
+        _open(path, kind, bounds) as f,
+        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        for _ in range(skipped + 1):
+            text.readline()
+        found = pgtext.rows_problem(text, skipped + 2, names)
+    if found is not None:
+        raise first(FileError(found.reason))
+
+
 def _csv_layout(
     path: Path, kind: FileFormat, bounds: Bounds, skip: int, contract: Contract | None = None
 ) -> _Layout:
@@ -736,15 +786,18 @@ def _csv_layout(
                 itertools.chain(dialect.csv_lines(header_text), text),
                 delimiter=delimiter,
                 strict=True,
-                **dialect.reader_quoting(quoting != "none"),
+                **dialect.reader_quoting(dialect.quoted_tsv(quoting)),
             )
-            header = next(reader)
+            written = next(reader)
+            header = _names_read(written, quoting, line + 1, first)
             problem = dialect.check_names(header)
             if problem is not None:
                 raise first(RecordsError([record_error(None, None, problem, "invalid_column")]))
             # a .tsv's field opening with a quote: its reading unclear (after the names, as
             # the loader's quote scan reads it)
             _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first)
+            # a field PostgreSQL reads otherwise, before field counts (as the loader's scan)
+            _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first)
             rows = 0
             width = len(header)
             #: the first record with another field count: named once the whole file is read,
@@ -781,7 +834,10 @@ def _csv_layout(
         raise _no_rows(header, contract)
     size = inflated if isinstance(inflated, int) else path.stat().st_size
     size += size // 2 if utf16 else 0  # a character's 2 bytes are at most 3 of UTF-8
-    return _Layout(header, delimiter, rows, utf16, max(skip, line), size, quoting != "none")
+    quoted = dialect.quoted_tsv(quoting)
+    postgres = quoting == "postgres"
+    skipped = max(skip, line)
+    return _Layout(header, delimiter, rows, utf16, skipped, size, quoted, postgres, written)
 
 
 class _Utf8Of(io.RawIOBase):
@@ -834,6 +890,9 @@ def _csv_values(
     names = list(
         dict.fromkeys([c.name for c in columns] + [name for name, _, _ in rescues] + [*news])
     )
+    # PostgreSQL's text format: pyarrow reads the fields as written, null ``\N``
+    written = dict(zip(layout.header, layout.fields, strict=True)) if layout.postgres else {}
+    raws = [written.get(name, name) for name in names]
     inferring = {name: Inferring() for name in news}
     inferred: list[Rescued] = []
     rows = 0
@@ -851,14 +910,17 @@ def _csv_values(
                     ignore_empty_lines=len(layout.header) > 1,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    include_columns=names,
+                    column_types=dict.fromkeys(raws, pa.string()),
+                    include_columns=raws,
                     strings_can_be_null=True,
-                    null_values=[""],
+                    null_values=[pgtext.NULL if layout.postgres else ""],
                     quoted_strings_can_be_null=False,
                 ),
             )
             for batch in reader:
+                if layout.postgres:  # the values the fields hold (checked: _pg_text_rows)
+                    values = [pgtext.values(batch.column(raw)) for raw in raws]
+                    batch = pa.RecordBatch.from_arrays(values, names)
                 for column in columns:
                     _misfits(batch.column(column.name), column, rows, errors, max_errors)
                 if inferring and rows < window:  # a batch of the loader's inference window
@@ -871,7 +933,7 @@ def _csv_values(
                 rows += batch.num_rows
                 if len(errors) >= max_errors:
                     break
-        except (pa.ArrowException, UnicodeDecodeError) as exc:
+        except (pa.ArrowException, UnicodeDecodeError, pgtext.PgTextError) as exc:
             if isinstance(exc, pa.ArrowInvalid) and "straddl" in str(exc):
                 return None
             raise FileError(f"the file does not parse as CSV: {exc}") from None

@@ -3,7 +3,8 @@
 Settings; names and paths of tables and layers (``layout``); the run ledger; the load event the
 loader emits and the builder consumes; the catalog (what the Delta logs say); table upkeep,
 backup, status, logging and signals for the composers. Subjects with a vocabulary of their own
-(``contracts``, ``dialect``, ``formats``) are used as modules: ``from lakehouse import dialect``.
+(``contracts``, ``dialect``, ``formats``, ``pgtext``) are used as modules:
+``from lakehouse import dialect``.
 """
 
 from typing import TYPE_CHECKING

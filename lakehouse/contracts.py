@@ -16,9 +16,9 @@ reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
   ``on_mismatch: rescue|quarantine``, ``infer_types: true|false``, ``skip_lines: N``; unset,
   the settings of the same names decide (``skip_lines``: 0); ``delimiter: ','|';'|'|'|TAB``
-  (a ``.csv``'s, the only one read), unset: by the rule; ``tsv_quoting: csv|none`` (a
-  ``.tsv``'s quoting: as a CSV quotes, or none at all), unset: a ``.tsv`` field opening with a
-  quote refuses the file (``docs/loading.md``, CSV and TSV).
+  (a ``.csv``'s, the only one read), unset: by the rule; ``tsv_quoting: csv|none|postgres``
+  (a ``.tsv``'s quoting: as a CSV quotes, none at all, or PostgreSQL's text format), unset:
+  a ``.tsv`` field opening with a quote refuses the file (``docs/loading.md``, CSV and TSV).
 
 Columns the contract does not name are allowed (bronze keeps them). A table without an entry has
 no contract. A YAML file that does not parse and could name the ``bronze`` source leaves every

@@ -486,10 +486,18 @@ QUOTE = '"'
 DELIMITERS = (",", ";", "|", "\t")
 #: How a table's ``.tsv`` files quote (its ``meta: {tsv_quoting: ...}``): ``csv`` as a CSV does
 #: (Excel's "Text (Tab delimited)"), ``none`` not at all (IANA's text/tab-separated-values,
-#: PostgreSQL's ``COPY ... (FORMAT text)``, MySQL's ``INTO OUTFILE``): a quote is a character, a
-#: record ends at every line end, a backslash escape (``\t``, ``\N``) is text as written.
-TsvQuoting = Literal["csv", "none"]
-TSV_QUOTINGS: tuple[TsvQuoting, ...] = ("csv", "none")
+#: MySQL's ``INTO OUTFILE``): a quote is a character, a record ends at every line end, a
+#: backslash escape (``\t``, ``\N``) is text as written; ``postgres`` as ``none``, then each
+#: field read as PostgreSQL's ``COPY ... (FORMAT text)`` writes it: ``\N`` null, an empty field
+#: the empty string, its backslash escapes read (``lakehouse.pgtext``).
+TsvQuoting = Literal["csv", "none", "postgres"]
+TSV_QUOTINGS: tuple[TsvQuoting, ...] = ("csv", "none", "postgres")
+
+
+def quoted_tsv(quoting: str) -> bool:
+    """Whether a file read under ``quoting`` (``csv``, ``ask``, or a ``.tsv``'s
+    :data:`TsvQuoting`) quotes as RFC 4180 has it (``none`` and ``postgres`` do not quote)."""
+    return quoting not in ("none", "postgres")
 
 
 def reader_quoting(quoted: bool = True) -> dict[str, Any]:
@@ -510,7 +518,7 @@ def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | N
     quotes (Excel's "Text (Tab delimited)": ``"a""b"`` is ``a"b``), or the text itself (IANA's
     text/tab-separated-values has no quoting; PostgreSQL's ``COPY ... (FORMAT text)`` and
     MySQL's ``SELECT ... INTO OUTFILE`` write ``"quoted"`` as it is): the table's
-    ``meta: {tsv_quoting: csv|none}`` says which. A file with no such field reads the same
+    ``meta: {tsv_quoting: csv|none|postgres}`` says which. A file with no such field reads the same
     either way. The API's (400) and the loader's (``unparseable``) words."""
     for number, line in enumerate(lines, start=before + 1):
         found = _TSV_OPENING.search(line)
@@ -524,7 +532,8 @@ def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | N
             " .tsv that is a quoted field as a CSV quotes it (Excel's Text (Tab delimited)) or"
             " the text itself (text/tab-separated-values, PostgreSQL's COPY ... (FORMAT text),"
             " MySQL's INTO OUTFILE), so which one the file means is unclear: the table's meta"
-            " says it, tsv_quoting: csv or tsv_quoting: none"
+            " says it, tsv_quoting: csv, tsv_quoting: none or tsv_quoting: postgres (PostgreSQL's"
+            " text format, its escapes and \\N read)"
         )
     return None
 

@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lakehouse import dialect, nested, parquet
+from lakehouse import dialect, nested, parquet, pgtext
 from lakehouse.formats import (
     InflateError,
     InflateLimitError,
@@ -309,7 +309,7 @@ def _csv_header(
         # a .tsv's header name opening with a quote: its reading unclear (the rows' quotes are
         # read by the quote scan, after the names are judged, as the API reads them)
         _tsv_open_quote(itertools.islice(dialect.csv_lines(seen), 1), before_header, quoting)
-        quoted = quoting != "none"
+        quoted = dialect.quoted_tsv(quoting)
         found = dialect.csv_header(seen, table_kind, end=end, declared=declared, quoted=quoted)
         unclear = None
         if found is not None:  # None: read with the rows' delimiter, the header goes on
@@ -358,8 +358,9 @@ def _reads_every_record(path: Path, before_header: int, delimiter: str) -> int |
 
 
 #: How a CSV or TSV file quotes: ``csv`` (RFC 4180), ``none`` (a ``.tsv`` under ``tsv_quoting:
-#: none``), ``ask`` (a ``.tsv`` whose table does not say: a field opening with a quote refuses it)
-_Quoting = typing.Literal["csv", "none", "ask"]
+#: none``), ``postgres`` (no quoting, PostgreSQL's text format: ``lakehouse.pgtext``), ``ask`` (a
+#: ``.tsv`` whose table does not say: a field opening with a quote refuses it)
+_Quoting = typing.Literal["csv", "none", "ask", "postgres"]
 
 
 def _tsv_open_quote(lines: typing.Iterable[str], before: int, quoting: _Quoting) -> None:
@@ -369,6 +370,25 @@ def _tsv_open_quote(lines: typing.Iterable[str], before: int, quoting: _Quoting)
     found = dialect.tsv_open_quote(lines, before)
     if found is not None:
         raise FileRejected("unparseable", found[1], line=found[0])
+
+
+def _check_pg_text(path: Path, skip_lines: int) -> None:
+    """Refuse (``unparseable``) a field of the rows PostgreSQL's COPY reads otherwise
+    (``pgtext.rows_problem``, the API's words), the header being line ``skip_lines + 1``."""
+    start = _skipped_bytes(path, skip_lines)
+    with path.open("rb") as raw:
+        raw.seek(start)
+        encoding = "utf-8" if start else "utf-8-sig"
+        with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
+            header = text.readline()
+            fields = header.rstrip("\r\n").split("\t")
+            try:
+                names = pgtext.names(fields, skip_lines + 1)
+            except pgtext.Refused:  # refused as the header is read
+                return
+            found = pgtext.rows_problem(text, skip_lines + 2, names)
+    if found is not None:
+        raise FileRejected("unparseable", found.reason, line=found.line, column=found.column)
 
 
 def _check_quotes(
@@ -387,10 +407,14 @@ def _check_quotes(
     quotes alternate open, close, so the parity of a quote's rank says which it must be. A file
     where that does not hold is checked record by record (:func:`_check_quotes_strictly`).
     ``stop`` set: give up (the file is no longer read). ``quoting``: ``none``, nothing to
-    check; ``ask``, a field opening with a quote refuses the file (``dialect.tsv_open_quote``),
-    and with none the quoting is never used.
+    check; ``postgres``, no quote either, a field PostgreSQL's COPY reads otherwise refuses the
+    file (``pgtext.rows_problem``); ``ask``, a field opening with a quote refuses the file
+    (``dialect.tsv_open_quote``), and with none the quoting is never used.
     """
     if quoting == "none":
+        return
+    if quoting == "postgres":
+        _check_pg_text(path, skip_lines)
         return
     start = _skipped_bytes(path, skip_lines)
     if not _holds_quote(path, stop, start):
@@ -680,10 +704,11 @@ def open_csv(
     """
     block = block or _CSV_BLOCK
     quoting: _Quoting = (tsv_quoting or "ask") if source.kind == "tsv" else "csv"
-    quoted = quoting != "none"
+    quoted = dialect.quoted_tsv(quoting)
+    postgres = quoting == "postgres"
     stack = ExitStack()
     try:
-        path, delimiter, names, skip_lines = _csv_dialect(
+        path, delimiter, names, skip_lines, fields = _csv_dialect(
             source, skip_lines, limits or Limits(), stack, delimiter, quoting
         )
         scan = _QuoteScan(path, delimiter, skip_lines, quoting)
@@ -707,8 +732,8 @@ def open_csv(
                 ignore_empty_lines=len(names) > 1,  # a blank line is no record (one column: null)
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, _STRING),
-                null_values=[""],
+                column_types=dict.fromkeys(fields, _STRING),
+                null_values=[pgtext.NULL if postgres else ""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
@@ -723,14 +748,15 @@ def open_csv(
         finally:
             stack.close()
         raise rejected from exc
-    if reader.schema.names != names:
+    if reader.schema.names != fields:
         try:
             scan.check(wait=True)
         finally:
             stack.close()
         raise FileRejected(
-            "unparseable", f"the header reads as {reader.schema.names!r}, not {names!r}"
+            "unparseable", f"the header reads as {reader.schema.names!r}, not {fields!r}"
         )
+    line_of = _csv_line_of(path, delimiter, skip_lines, len(names), quoted)
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows = 0
@@ -739,6 +765,8 @@ def open_csv(
                 if mapped is not None:
                     mapped.release()
                 if batch.num_rows:
+                    if postgres:
+                        batch = _pg_batch(batch, rows, names, line_of, scan)
                     rows += batch.num_rows
                     scan.check(wait=rows >= window_rows)
                     yield batch
@@ -748,8 +776,24 @@ def open_csv(
             _longer_blocks(exc, block)
             raise problem.of(exc) from exc
 
-    line_of = _csv_line_of(path, delimiter, skip_lines, len(names), quoted)
     return TextFile(names, batches(), line_of, stack)
+
+
+def _pg_batch(
+    batch: pa.RecordBatch, rows: int, names: list[str], line_of: Locate, scan: _QuoteScan
+) -> pa.RecordBatch:
+    """A batch of PostgreSQL's text format (``rows``: the records before it) as its values
+    (``pgtext.values``), named by the header's names read (``names``)."""
+    columns = []
+    for index, column in enumerate(batch.columns):
+        try:
+            columns.append(pgtext.values(column))
+        except pgtext.PgTextError as exc:  # the scan names it (the first such field) first
+            scan.check(wait=True)
+            line = line_of(rows + (exc.index or 0)) or 0
+            why = pgtext.refusal(line, index + 1, names[index], exc.why)
+            raise FileRejected("unparseable", why, line=line, column=names[index]) from None
+    return pa.RecordBatch.from_arrays(columns, names)
 
 
 def _leased(fd: int) -> bool:
@@ -861,9 +905,11 @@ def _csv_dialect(
     stack: ExitStack,
     meta_delimiter: str | None = None,
     quoting: _Quoting = "csv",
-) -> tuple[Path, str, list[str], int]:
-    """The plain UTF-8 content, the delimiter and the column names of a CSV file, and the
-    lines before its header (``skip_lines``, and Excel's ``sep=`` line: :func:`_csv_header`)."""
+) -> tuple[Path, str, list[str], int, list[str]]:
+    """The plain UTF-8 content, the delimiter and the column names of a CSV file, the
+    lines before its header (``skip_lines``, and Excel's ``sep=`` line: :func:`_csv_header`),
+    and the header's fields as written (the names but under ``postgres``: their escapes read,
+    ``pgtext.names``)."""
     path = _plain(source, limits, stack)
     head = _head(path)
     if not head:  # no bytes; blanks are a header's (a blank name, or a blank line 1: below)
@@ -888,18 +934,24 @@ def _csv_dialect(
             raise FileRejected("empty", why)
         # strict, as every record: text after a closing quote is refused, never glued into
         # the name (``"b"e`` read as ``be``), before the names are judged (as the API does)
-        if quoting != "none":
+        if dialect.quoted_tsv(quoting):
             quote = dialect.csv_quote_problem(dialect.csv_lines(header), delimiter, skip_lines)
             if quote is not None:
                 raise FileRejected("unparseable", quote[1], line=quote[0])
-        options = dialect.reader_quoting(quoting != "none")
-        names = next(csv.reader(dialect.csv_lines(header), delimiter=delimiter, **options), [""])
+        options = dialect.reader_quoting(dialect.quoted_tsv(quoting))
+        fields = next(csv.reader(dialect.csv_lines(header), delimiter=delimiter, **options), [""])
+        names = fields
+        if quoting == "postgres":
+            try:
+                names = pgtext.names(fields, skip_lines + 1)
+            except pgtext.Refused as exc:
+                raise FileRejected("unparseable", exc.reason, line=exc.line) from None
         problem = dialect.name_problem(names)
         if problem is not None:
             raise FileRejected("invalid_column", problem[1], column=problem[0])
     except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
         raise (exc if exc.kind == "encoding" else _not_utf8(path, exc)) from None
-    return path, delimiter, names, skip_lines
+    return path, delimiter, names, skip_lines, fields
 
 
 def _lines_before_header(path: Path, before: int) -> int | None:

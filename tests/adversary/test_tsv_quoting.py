@@ -79,7 +79,8 @@ def test_a_tsv_field_opening_with_a_quote_is_refused_by_both_in_the_same_words(
         " CSV quotes it (Excel's Text (Tab delimited)) or the text itself"
         " (text/tab-separated-values, PostgreSQL's COPY ... (FORMAT text), MySQL's INTO"
         " OUTFILE), so which one the file means is unclear: the table's meta says it,"
-        " tsv_quoting: csv or tsv_quoting: none"
+        " tsv_quoting: csv, tsv_quoting: none or tsv_quoting: postgres (PostgreSQL's text"
+        " format, its escapes and \\N read)"
     )
     assert outcome.api_status == 400 and outcome.api_detail == refused["reason"]
 
@@ -138,7 +139,7 @@ def test_a_quoting_the_dialect_does_not_know_is_a_misshapen_contract(
 ) -> None:
     _quoting(one_lakehouse, "q", "excel")
     reason = held_as_misshapen(one_lakehouse, "q", b"id\tt\n1\t2\n")
-    assert "meta.tsv_quoting is 'excel', not one of csv, none" in reason
+    assert "meta.tsv_quoting is 'excel', not one of csv, none, postgres" in reason
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""PostgreSQL's COPY text format, read as PostgreSQL reads it: a ``.tsv`` of a table whose
+contract says ``meta: {tsv_quoting: postgres}`` (``docs/loading.md``, TSV quoting).
+
+``COPY ... TO (FORMAT text)`` writes a row as its fields separated by TAB and ended by LF, no
+quoting: null as ``\\N``, the empty string as nothing, and a backslash, TAB, LF, CR, backspace,
+form feed or vertical tab inside a value as ``\\\\`` ``\\t`` ``\\n`` ``\\r`` ``\\b`` ``\\f``
+``\\v``; ``COPY ... FROM`` reads those, and also ``\\NNN`` (one to three octal digits, a byte),
+``\\xHH`` (one or two hex digits, a byte) and any other ``\\c`` as ``c``
+(https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"). The bytes so made must
+be UTF-8 (PostgreSQL refuses them in a UTF-8 database too) and hold no NUL.
+
+Read so here, by the API's check (``ingest.filecheck``) and the loader (``loader.readers``) with
+these functions, in one set of words: a field is split at every TAB and a record ends at every
+line end (LF, CRLF or CR), then a field that is exactly ``\\N`` is null, any other its escapes
+read. Refused, naming the line and the column, is what this reading and PostgreSQL's would
+read apart (never written by COPY, so no export is refused): a backslash ending a field (it
+escapes the TAB or the line end after it, which PostgreSQL then reads as part of the value), and
+``\\.`` (PostgreSQL's end-of-data marker: it stops reading there, or refuses the line).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: A field that is exactly this is null; an empty field is the empty string.
+NULL = "\\N"
+
+_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_SIMPLE = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+_TRAILING = re.compile(r"\\+\Z")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class PgTextError(ValueError):
+    """A field PostgreSQL's COPY reads otherwise than this reading, or into no UTF-8 text:
+    ``why`` (to follow ``line L, column C ('name'): ``)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+        #: the refused field's index in a column (:func:`values`)
+        self.index: int | None = None
+
+
+def value(raw: str) -> str | None:
+    """The value of one field of the text format (``raw``: its characters as the file holds
+    them, between TABs): None for ``\\N``, else its escapes read. :class:`PgTextError` when
+    PostgreSQL would read it otherwise or into no text."""
+    if raw == NULL:
+        return None
+    if "\\" not in raw:
+        return raw
+    trailing = _TRAILING.search(raw)
+    if trailing is not None and len(trailing.group()) % 2:
+        raise PgTextError(
+            "it ends with a backslash, which escapes the TAB or line end after it (PostgreSQL's"
+            " COPY then reads that character as part of the value, and writes a TAB or a line"
+            " break in a value as \\t, \\n or \\r, never so)"
+        )
+    out = bytearray()
+    at = 0
+    for found in _ESCAPE.finditer(raw):
+        out += raw[at : found.start()].encode("utf-8", "surrogatepass")
+        octal, hexa, other = found.groups()
+        if octal is not None:
+            out.append(int(octal, 8) & 0xFF)
+        elif hexa is not None:
+            out.append(int(hexa, 16))
+        elif other == ".":
+            raise PgTextError(
+                "it holds \\., PostgreSQL's end-of-data marker (its COPY stops reading there or"
+                " refuses the line, and never writes it in a value)"
+            )
+        else:
+            out += _SIMPLE.get(other) or other.encode("utf-8", "surrogatepass")
+        at = found.end()
+    out += raw[at:].encode("utf-8", "surrogatepass")
+    if 0 in out:
+        raise PgTextError(
+            f"its escapes make a NUL byte (byte {out.index(0)} of the value), which no text"
+            " holds (PostgreSQL refuses it too)"
+        )
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = bytes(out[exc.start : exc.end])
+        raise PgTextError(
+            f"its escapes make bytes that are not UTF-8 ({bad!r} at byte {exc.start} of the value)"
+        ) from None
+
+
+def refusal(line: int, column: int, name: str | None, why: str) -> str:
+    """Why a file is refused for its field of ``line`` and ``column`` (1-based; ``name``: the
+    column's name, None when the header has no such column): the API's and the loader's
+    words."""
+    named = f" ({_shown(name)})" if name is not None else ""
+    return f"line {line}, column {column}{named}: {why}"
+
+
+def _shown(name: str, most: int = 40) -> str:
+    return repr(name) if len(name) <= most else f"{name[:most]!r}... ({len(name):,} characters)"
+
+
+class Refused(ValueError):
+    """A file refused for one field: ``reason`` (:func:`refusal`), its ``line`` and
+    ``column`` (the name; None past the header's columns)."""
+
+    def __init__(self, reason: str, line: int, column: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+def names(raw: Sequence[str], line: int) -> list[str]:
+    """The header's names (``raw``: its fields as written, on ``line``), read as values;
+    :class:`Refused` for one PostgreSQL reads otherwise, or null (``\\N``: a name is never
+    null)."""
+    read: list[str] = []
+    for column, field in enumerate(raw, start=1):
+        try:
+            name = value(field)
+        except PgTextError as exc:
+            raise Refused(refusal(line, column, None, exc.why), line, None) from None
+        if name is None:
+            why = "the name is \\N, PostgreSQL's null: a column's name is never null"
+            raise Refused(refusal(line, column, None, why), line, None)
+        read.append(name)
+    return read
+
+
+def rows_problem(lines: Iterable[str], first: int, header: Sequence[str]) -> Refused | None:
+    """The first field of the rows (``lines``, line ends kept, the first of them line
+    ``first`` of the file) that :func:`value` refuses, as a :class:`Refused` naming its line
+    and column (``header``: the names); None when there is none. Reads only the lines holding a
+    backslash."""
+    for number, line in enumerate(lines, start=first):
+        if "\\" not in line:
+            continue
+        ended = _LINE_END.search(line)
+        text = line[: ended.start()] if ended is not None else line
+        for column, field in enumerate(text.split("\t"), start=1):
+            if "\\" not in field:
+                continue
+            try:
+                value(field)
+            except PgTextError as exc:
+                name = header[column - 1] if column <= len(header) else None
+                return Refused(refusal(number, column, name, exc.why), number, name)
+    return None
+
+
+def values(array: pa.Array) -> pa.Array:
+    """A column of fields (``\\N`` already read as null: the CSV readers' null value) as the
+    values they hold: the fields holding a backslash read by :func:`value` (the others are
+    their text). :class:`PgTextError` with the index of the first refused as ``index``."""
+    holds = pc.fill_null(pc.match_substring(array, "\\"), False)
+    if not pc.any(holds).as_py():
+        return array
+    at = pc.indices_nonzero(holds).to_pylist()
+    read: list[str | None] = []
+    for index, raw in zip(at, array.filter(holds).to_pylist(), strict=True):
+        try:
+            read.append(value(raw))
+        except PgTextError as exc:
+            exc.index = index
+            raise
+    return pc.replace_with_mask(array, holds, pa.array(read, array.type))

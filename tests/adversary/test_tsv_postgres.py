@@ -1,0 +1,280 @@
+"""PostgreSQL's COPY text format read losslessly: ``meta: {tsv_quoting: postgres}`` (issue #8).
+
+Under ``tsv_quoting: none`` (the only reading of it until session 17) a ``COPY ... TO (FORMAT
+text)`` export was stored with its empty strings null and its nulls the text ``\\N``, its escapes
+(``\\t``, ``\\\\``) as written. Under ``postgres`` each field is read as PostgreSQL's ``COPY ...
+FROM`` reads it (``lakehouse.pgtext``): ``\\N`` null, an empty field the empty string, the
+escapes ``\\\\ \\b \\f \\n \\r \\t \\v``, octal ``\\NNN``, hex ``\\xHH``, any other ``\\c`` as
+``c``; the header's names too. A field PostgreSQL would read otherwise, or into bytes that are
+not UTF-8 or a NUL, refuses the file, by the API (400) and the loader (``unparseable``) in one
+set of words naming the line and the column.
+
+Every test here fails on main: ``postgres`` was no quoting the contract knew (a misshapen
+contract, 503 and the file held). The real PostgreSQL round trip is
+``tests/storage/test_postgres_text_copy.py`` (``-m postgres``)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from adversary_support import run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lakehouse import dialect, pgtext
+from lakehouse.settings import Settings
+
+# -- PostgreSQL's writer, as its source has it (copyto.c, CopyAttributeOutText) -----------------
+
+_OUT = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\"}
+
+
+def copy_field(value: str | None) -> str:
+    """A value as ``COPY ... TO (FORMAT text)`` writes it: null ``\\N``; a backslash, TAB, LF,
+    CR, backspace, form feed and vertical tab escaped; any other character (other control
+    characters too) as it is."""
+    if value is None:
+        return pgtext.NULL
+    return "".join(_OUT.get(c, c) for c in value)
+
+
+def copy_text(header: list[str], rows: list[list[str | None]]) -> bytes:
+    """A file as ``COPY ... TO (FORMAT text, HEADER)`` writes it: a line per row, LF ended."""
+    lines = [header, *rows]
+    return "".join("\t".join(copy_field(v) for v in line) + "\n" for line in lines).encode()
+
+
+def read_back(data: bytes) -> list[list[str | None]]:
+    """The rows of a text-format file by the shared functions alone: its lines (LF, CRLF, CR),
+    each split at every TAB, each field :func:`pgtext.value`."""
+    lines = [line.rstrip("\r\n") for line in dialect.csv_lines(data.decode())]
+    assert pgtext.rows_problem(lines[1:], 2, lines[0].split("\t")) is None
+    return [[pgtext.value(f) for f in line.split("\t")] for line in lines[1:]]
+
+
+#: any text PostgreSQL's text type holds (no NUL), the characters that matter most often
+TEXTS = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("\t\n\r\\\b\f\v\x01\x1b\x7f\x85\u2028 N.x0\"'é€😀"),
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    ),
+    max_size=8,
+)
+VALUES = st.one_of(st.none(), st.just(""), st.just("\\N"), st.just("\\"), TEXTS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(VALUES, min_size=3, max_size=3), min_size=1, max_size=6))
+def test_what_copy_writes_reads_back_as_it_was(rows: list[list[str | None]]) -> None:
+    assert read_back(copy_text(["a", "b", "c"], rows)) == rows
+
+
+@st.composite
+def escaped(draw: st.DrawFn) -> tuple[str, str]:
+    """(a value, a field reading as it): each of its UTF-8 bytes written as an octal (1 to 3
+    digits when the next character cannot extend it) or hex escape, a letter escape, ``\\c``, or
+    the character itself, as COPY FROM reads them all."""
+    value = draw(st.text(alphabet=st.characters(blacklist_categories=("Cs",), min_codepoint=1)))
+    out = []
+    for char in value:
+        data = char.encode()
+        ways = ["octal", "hex"] + (["plain"] if char not in "\\\t\n\r" else [])
+        ways += ["letter"] if char in _OUT else []
+        ways += ["other"] if char.isascii() and char not in "01234567xbfnrtvN.\t\n\r" else []
+        way = draw(st.sampled_from(ways))
+        if way == "plain":
+            out.append(char)
+        elif way == "letter":
+            out.append(_OUT[char])
+        elif way == "other":
+            out.append("\\" + char)
+        else:
+            for byte in data:
+                out.append(f"\\{byte:03o}" if way == "octal" else f"\\x{byte:02x}")
+    return value, "".join(out)
+
+
+@settings(max_examples=500, deadline=None)
+@given(escaped())
+def test_every_escape_copy_from_reads_reads_so(case: tuple[str, str]) -> None:
+    value, field = case
+    assert pgtext.value(field) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("\\x", "x"),  # no hex digit: x itself (PostgreSQL 15.18, COPY FROM)
+        ("\\xg", "xg"),
+        ("\\1234", "S4"),  # three octal digits at most
+        ("\\q", "q"),
+        ("x\\N", "xN"),  # \N is null only as the whole field
+        ("\\\\N", "\\N"),
+        ("\\xc3\\xa9", "é"),  # bytes of one character, escaped one by one
+        ("\\\u00e9", "é"),
+        ("", ""),
+        ("\\N", None),
+    ],
+)
+def test_the_fields_postgresql_reads_so(field: str, value: str | None) -> None:
+    """What PostgreSQL 15.18's ``COPY t FROM STDIN (FORMAT text)`` read these as (session 17);
+    ``tests/storage/test_postgres_text_copy.py`` asks the server again."""
+    assert pgtext.value(field) == value
+
+
+# -- the API and the loader ---------------------------------------------------------------------
+
+
+def _postgres(settings: Settings, table: str) -> None:
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{tsv_quoting: postgres, infer_types: false}}\n"
+    )
+
+
+def _texts(rows: list[dict[str, object]] | None, header: list[str]) -> list[list[object]]:
+    return [[r[h] for h in header] for r in rows or []]
+
+
+#: PostgreSQL 15.18's ``\\copy q to 'q.tsv' with (format text, header)`` of
+#: ``create table q (id int, "t\\x" text, j json)`` holding (1, '"quoted"', '"str"'),
+#: (2, 'tab<TAB>in<LF>two lines', null), (3, '', '"\\\\"'), (4, null, '""'), (5, '\\N', '{}'),
+#: (6, 'back\\slash', 'é') (tests/adversary/test_tsv_quoting.py's rows, more of them)
+PG_TEXT = (
+    b'id\tt\\\\x\tj\n1\t"quoted"\t"str"\n2\ttab\\tin\\ntwo lines\t\\N\n3\t\t"\\\\\\\\"\n'
+    b'4\t\\N\t""\n5\t\\\\N\t{}\n6\tback\\\\slash\t\xc3\xa9\n'
+)
+
+
+def test_a_postgresql_text_copy_loads_exactly(one_lakehouse: Settings) -> None:
+    _postgres(one_lakehouse, "q")
+    outcome = run(one_lakehouse, [("q", "q.tsv", PG_TEXT)])["q"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    assert sorted(_texts(outcome.loaded_rows, ["id", "t\\x", "j"])) == [
+        ["1", '"quoted"', '"str"'],
+        ["2", "tab\tin\ntwo lines", None],
+        ["3", "", '"\\\\"'],
+        ["4", None, '""'],
+        ["5", "\\N", "{}"],
+        ["6", "back\\slash", "é"],
+    ]
+
+
+def test_one_column_blank_lines_are_empty_strings(one_lakehouse: Settings) -> None:
+    """A one-column table's empty string is an empty line in the text format (null ``\\N``)."""
+    _postgres(one_lakehouse, "q")
+    outcome = run(one_lakehouse, [("q", "q.tsv", b"t\n\n\\N\n\nx\n")])["q"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    assert [r["t"] for r in outcome.loaded_rows or []] == ["", None, "", "x"]
+
+
+def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> None:
+    """``\\N`` is a null, so a required column refuses it; an empty field is '' (PostgreSQL
+    refuses it for an integer too); an escape is read before a value is judged."""
+    (one_lakehouse.dbt_project_dir / "models" / "q.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: q\n"
+        "        meta: {tsv_quoting: postgres}\n        columns:\n"
+        "          - {name: n, data_type: integer}\n"
+        "          - {name: r, data_type: varchar, data_tests: [not_null]}\n"
+    )
+    ok = run(one_lakehouse, [("q", "q.tsv", b"n\tr\n\\061\\x32\tx\n\\N\t\n")])["q"]
+    assert ok.api_status == 202, ok.api_detail
+    assert ok.refused is None, ok.refused
+    assert sorted(_texts(ok.loaded_rows, ["n", "r"]), key=str) == [[12, "x"], [None, ""]]
+    null = run(one_lakehouse, [("q", "q2.tsv", b"n\tr\n1\t\\N\n")])["q"]
+    assert null.api_status == 422 and null.refused is not None, null.api_detail
+    empty = run(one_lakehouse, [("q", "q3.tsv", b"n\tr\n\tx\n")])["q"]
+    assert empty.api_status == 422 and empty.refused is not None, empty.api_detail
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            b"id\tt\n1\tok\n2\t\\xff\n",
+            "line 3, column 2 ('t'): its escapes make bytes that are not UTF-8 (b'\\xff' at"
+            " byte 0 of the value)",
+        ),
+        (
+            b"id\tt\n1\ta\\xc3\n",  # a character's first byte alone
+            "line 2, column 2 ('t'): its escapes make bytes that are not UTF-8 (b'\\xc3' at"
+            " byte 1 of the value)",
+        ),
+        (
+            b"id\tt\n1\tok\n2\tx\\0y\n",
+            "line 3, column 2 ('t'): its escapes make a NUL byte (byte 1 of the value), which no"
+            " text holds (PostgreSQL refuses it too)",
+        ),
+        (
+            b"id\tt\n1\ta\\\tb\n",  # \ then TAB: PostgreSQL reads one field 'a<TAB>b'
+            "line 2, column 2 ('t'): it ends with a backslash, which escapes the TAB or line end"
+            " after it (PostgreSQL's COPY then reads that character as part of the value, and"
+            " writes a TAB or a line break in a value as \\t, \\n or \\r, never so)",
+        ),
+        (
+            b"id\tt\n1\tab\\\n2\tc\n",  # \ then LF: PostgreSQL reads 'ab<LF>2' and 'c'
+            "line 2, column 2 ('t'): it ends with a backslash, which escapes the TAB or line end"
+            " after it (PostgreSQL's COPY then reads that character as part of the value, and"
+            " writes a TAB or a line break in a value as \\t, \\n or \\r, never so)",
+        ),
+        (
+            b"id\tt\n1\tx\n2\t\\.\n",  # PostgreSQL 15 stops there: ('2', '')
+            "line 3, column 2 ('t'): it holds \\., PostgreSQL's end-of-data marker (its COPY"
+            " stops reading there or refuses the line, and never writes it in a value)",
+        ),
+        (
+            b"id\tt\\xe9\n1\t2\n",
+            "line 1, column 2: its escapes make bytes that are not UTF-8 (b'\\xe9' at byte 1 of"
+            " the value)",
+        ),
+        (
+            b"id\t\\N\n1\t2\n",
+            "line 1, column 2: the name is \\N, PostgreSQL's null: a column's name is never null",
+        ),
+    ],
+    ids=["xff", "cut", "nul", "tab", "line", "end", "name", "null_name"],
+)
+def test_what_postgresql_reads_otherwise_is_refused_alike(
+    one_lakehouse: Settings, data: bytes, reason: str
+) -> None:
+    _postgres(one_lakehouse, "q")
+    outcome = run(one_lakehouse, [("q", "q.tsv", data)])["q"]
+    refused = outcome.refused
+    assert refused is not None, outcome.loaded_rows
+    assert (refused["kind"], refused["reason"]) == ("unparseable", reason)
+    assert outcome.api_status == 400 and outcome.api_detail == reason
+
+
+def test_an_escape_is_named_before_a_field_count(one_lakehouse: Settings) -> None:
+    """Both read every field's escapes before the field counts (the loader's scan of the whole
+    file, the API's pass before its count): one reason whichever comes first in the file."""
+    _postgres(one_lakehouse, "q")
+    data = b"id\tt\n1\n2\t\\xff\n"
+    outcome = run(one_lakehouse, [("q", "q.tsv", data)])["q"]
+    refused = outcome.refused
+    assert refused is not None and refused["reason"].startswith("line 3, column 2 ('t'): its")
+    assert outcome.api_status == 400 and outcome.api_detail == refused["reason"]
+
+
+_SEEN = itertools.count()
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(VALUES, min_size=2, max_size=2), min_size=1, max_size=5))
+def test_the_api_and_the_loader_store_what_copy_wrote(
+    module_lakehouse: Settings, rows: list[list[str | None]]
+) -> None:
+    table = f"pg_{next(_SEEN)}"
+    _postgres(module_lakehouse, table)
+    header = ["c\\d", "é x"]  # a name's backslash escaped too
+    data = copy_text(["n", *header], [[str(i), *r] for i, r in enumerate(rows)])
+    outcome = run(module_lakehouse, [(table, "x.tsv", data)])[table]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    stored = sorted(_texts(outcome.loaded_rows, ["n", *header]), key=lambda r: int(str(r[0])))
+    assert [r[1:] for r in stored] == rows

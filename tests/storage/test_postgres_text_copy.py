@@ -1,0 +1,214 @@
+"""A real PostgreSQL's ``COPY ... TO STDOUT (FORMAT text, HEADER)`` through the API and the
+loader under ``meta: {tsv_quoting: postgres}``: bronze holds the table, value for value, null
+and '' apart (issue #8; until session 17 the text format was read as ``tsv_quoting: none``
+alone: '' stored null, null the text ``\\N``, ``\\t`` the two characters). And the other way:
+what PostgreSQL's ``COPY ... FROM`` reads a field as, ``lakehouse.pgtext`` reads it as, or
+refuses it (the server started on loopback by ``postgres_server``, tests/storage/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from adversary.adversary_support import lakehouse, run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lakehouse import pgtext
+from lakehouse.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+#: hostile values of a text column: PostgreSQL's escapes, its null's spelling as text, the
+#: characters a line or a field could end at, a quote (no quoting), non-ASCII
+HOSTILE: list[str | None] = [
+    None,
+    "",
+    "\\N",
+    "\\",
+    "\\\\N",
+    "\\.",
+    ".",
+    "tab\there",
+    "two\nlines",
+    "cr\rlf\r\n",
+    "back\\slash\\",
+    '"quoted"',
+    '"a""b"',
+    "\b\f\v\x01\x1b\x7f",
+    "\x85\u2028\u2029 NEL and line separators",
+    "é € 😀 ünïcödé",
+    " ",
+    "\t",
+    "\\x41\\101",
+]
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
+        monkeypatch.delenv(key)
+    return lakehouse(tmp_path)
+
+
+def _postgres(settings: Settings, table: str) -> None:
+    (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+        "version: 2\nsources:\n  - name: bronze\n    tables:\n"
+        f"      - name: {table}\n        meta: {{tsv_quoting: postgres, infer_types: false}}\n"
+    )
+
+
+def _copy_out(conn: psycopg.Connection, table: str) -> bytes:
+    with conn.cursor() as cur, cur.copy(f"copy {table} to stdout (format text, header)") as copy:
+        return b"".join(bytes(block) for block in copy)
+
+
+def test_a_table_of_hostile_values_copied_out_is_bronze_value_for_value(
+    pg: psycopg.Connection, lake: Settings
+) -> None:
+    pg.execute('create table h (id int, "t\\x" text, "ünï cödé" text, j json)')
+    with pg.cursor() as cur:
+        for i, v in enumerate(HOSTILE):
+            other = HOSTILE[-1 - i]
+            j = None if v is None else json.dumps({"v": v}, ensure_ascii=False)
+            cur.execute("insert into h values (%s, %s, %s, %s)", (i, v, other, j))
+    data = _copy_out(pg, "h")
+    assert b"\\N" in data and b"\\t" in data and b"\\\\" in data  # the format's escapes
+    held = {
+        str(r[0]): list(r[1:])
+        for r in pg.execute('select id, "t\\x", "ünï cödé", j::text from h').fetchall()
+    }
+    _postgres(lake, "h")
+    outcome = run(lake, [("h", "h.tsv", data)])["h"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    stored = {r["id"]: [r["t\\x"], r["ünï cödé"], r["j"]] for r in outcome.loaded_rows or []}
+    assert stored == held
+    assert stored["0"][0] is None and stored["1"][0] == ""  # null and '' apart
+
+
+_SEEN: list[int] = []
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(HOSTILE),
+            st.text(st.characters(blacklist_categories=("Cs",), min_codepoint=1), max_size=6),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_text_copied_out_loads_back(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory, values: list[str | None]
+) -> None:
+    table = f"r_{len(_SEEN)}"
+    _SEEN.append(1)
+    lake = lakehouse(tmp_path_factory.mktemp("lake"))
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"create table {table} (id int, v text)")
+        with conn.cursor() as cur:
+            cur.executemany(f"insert into {table} values (%s, %s)", list(enumerate(values)))
+        data = _copy_out(conn, table)
+    _postgres(lake, table)
+    outcome = run(lake, [(table, "x.tsv", data)])[table]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    stored = {int(r["id"]): r["v"] for r in outcome.loaded_rows or []}
+    assert stored == dict(enumerate(values))
+
+
+# -- COPY ... FROM: PostgreSQL's reading of a field, and ours ------------------------------------
+
+#: fields PostgreSQL reads though its COPY TO never writes them so
+FIELDS = [
+    "\\x",
+    "\\xg",
+    "\\x4",
+    "\\x414",
+    "\\1234",
+    "\\7",
+    "\\101\\x42\\C",
+    '\\q\\ \\"',
+    "x\\N",
+    "\\\\N",
+    "\\xc3\\xa9",
+    "\\303\\251",
+    "\\\u00e9",
+    "\\b\\f\\n\\r\\t\\v",
+    "\\777",
+    "\\xff",
+    "\\0",
+    "\\400",
+    "a\\.b",
+    "\\.",
+    "\\xe2\\x82",
+]
+
+
+def _copy_in(conn: psycopg.Connection, field: str) -> tuple[str | None] | str:
+    """The value PostgreSQL's ``COPY ... FROM STDIN (FORMAT text)`` reads ``field`` (then a
+    TAB and ``z``) as, or its error's class."""
+    table = f"c_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"create table {table} (a text, b text)")
+    try:
+        with conn.cursor() as cur, cur.copy(f"copy {table} from stdin (format text)") as copy:
+            copy.write(f"{field}\tz\n".encode())
+    except psycopg.Error as exc:
+        return type(exc).__name__
+    rows = conn.execute(f"select a, b from {table}").fetchall()
+    assert len(rows) <= 1
+    return (rows[0][0],) if rows and rows[0][1] == "z" else f"read as {rows!r}"
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_a_field_reads_as_postgresql_reads_it_or_is_refused(
+    pg: psycopg.Connection, field: str
+) -> None:
+    theirs = _copy_in(pg, field)
+    try:
+        ours: tuple[str | None] | None = (pgtext.value(field),)
+    except pgtext.PgTextError:
+        ours = None
+    if ours is not None:
+        assert ours == theirs
+    else:  # refused: PostgreSQL refuses it too, or reads another row than the line holds
+        assert not isinstance(theirs, tuple), theirs
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.text(
+        alphabet=st.sampled_from(["\\", "x", "0", "1", "7", "8", "a", "F", "N", ".", "é", "q"]),
+        max_size=8,
+    )
+)
+def test_any_escapes_read_as_postgresql_reads_them(postgres_url: str, field: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        theirs = _copy_in(conn, field)
+    try:
+        ours: tuple[str | None] | None = (pgtext.value(field),)
+    except pgtext.PgTextError:
+        ours = None
+    if ours is not None:
+        assert ours == theirs
+    else:
+        assert not isinstance(theirs, tuple), theirs
