@@ -1496,14 +1496,208 @@ def _int96_leaf(us: pa.Array, ms: pa.Array, row_of: RowOf, name: str) -> Refusal
     return Refusal(name, row_of(at), value, why)
 
 
-#: The rows of INT96 columns :func:`int96_refusal` reads at a time, in each of its readings.
+#: The most records of a row group :func:`int96_refusal` reads at a time, in each of its readings.
 INT96_BATCH_ROWS = 65_536
 
+#: The bytes an INT96 value takes in a batch of :func:`int96_refusal`'s readings together: its
+#: 12 as written, and 8 in each of its readings in microseconds, milliseconds and nanoseconds.
+_INT96_READ_BYTES = 12 + 3 * 8
 
-def _int96_batches(file: pq.ParquetFile, held: list[str]) -> Iterator[pa.RecordBatch]:
-    """``held``'s batches of :data:`INT96_BATCH_ROWS` records, within each row group."""
+
+class _Int96Footers(NamedTuple):
+    """A file's footer cut down to its INT96 leaves (:func:`_int96_footers`)."""
+
+    #: The INT96 leaves as written (read as timestamps).
+    as_written: pq.FileMetaData
+    #: The same leaves as ``FIXED_LEN_BYTE_ARRAY(12)``: each value's bytes as written.
+    as_bytes: pq.FileMetaData
+    #: Records per batch in each row group.
+    rows: list[int]
+
+
+class _Node(NamedTuple):
+    """A schema element of a footer (its Thrift fields by id) and its children (None: a leaf,
+    then its leaf column index)."""
+
+    fields: dict[int, Any]
+    children: list[_Node] | None
+    leaf: int
+    repeated: bool  # it or a group above it is repeated: its values are not one per record
+
+
+def _schema_tree(elements: list[Any]) -> _Node:
+    """The footer's schema elements (depth first, as written) as a tree: an element with no
+    children and a physical type is a leaf (Parquet's reader decides so too)."""
+    at = 0
+    leaves = 0
+
+    def node(repeated: bool) -> _Node:
+        nonlocal at, leaves
+        if at >= len(elements) or not isinstance(elements[at], dict):
+            raise Unreadable("the footer's schema ends before its elements do")
+        fields = elements[at]
+        at += 1
+        repeated = repeated or fields.get(3) == 2  # REPEATED
+        count = fields.get(5) or 0
+        if not count and 1 in fields:
+            leaves += 1
+            return _Node(fields, None, leaves - 1, repeated)
+        return _Node(fields, [node(repeated) for _ in range(count)], -1, repeated)
+
+    return node(False)
+
+
+def _int96_only(node: _Node) -> _Node | None:
+    """``node`` with only what holds an INT96 leaf (None: nothing)."""
+    if node.children is None:
+        return node if node.fields.get(1) == 3 else None  # INT96
+    kept = [k for k in map(_int96_only, node.children) if k is not None]
+    return node._replace(children=kept) if kept else None
+
+
+def _depth_first(node: _Node) -> Iterator[_Node]:
+    yield node
+    for child in node.children or []:
+        yield from _depth_first(child)
+
+
+def _int96_chunk(out: _Compact, chunk: Any, leaf: _Node, kind: int) -> None:
+    """A column chunk of :func:`_int96_footer`: the written one's pages, of physical type
+    ``kind``, no statistics."""
+    column = chunk.get(3) if isinstance(chunk, dict) else None
+    if not isinstance(column, dict) or not all(
+        isinstance(column.get(f), int) for f in (4, 5, 6, 7, 9)
+    ):
+        raise Unreadable(
+            f"the column chunk of INT96 leaf {leaf.leaf + 1} has no metadata written in the clear"
+        )
+    out.begin()
+    out.i64(2, int(chunk.get(2) or 0))  # file_offset
+    out.begin(3)
+    out.i32(1, kind)
+    encodings = [e for e in column.get(2) or [] if isinstance(e, int)]
+    out.items(2, 5, len(encodings))
+    for e in encodings:
+        out._zigzag(e)
+    path = [bytes(p) for p in column.get(3) or []]
+    out.items(3, 8, len(path))
+    for p in path:
+        out._varint(len(p))
+        out.out += p
+    out.i32(4, column[4])  # codec
+    for fid in (5, 6, 7, 9):  # values, bytes (inflated, as written), its data page
+        out.i64(fid, column[fid])
+    if isinstance(column.get(11), int):  # its dictionary page
+        out.i64(11, column[11])
+    out.end()
+    out.end()
+
+
+def _int96_footer(meta: dict[int, Any], schema: list[_Node], kept: list[_Node], raw: bool) -> bytes:
+    """A Parquet file's bytes but for its pages (Thrift, :class:`_Compact`): the schema
+    elements ``schema`` and the column chunks of the leaves ``kept`` (of ``meta``, the file's
+    footer), the leaves' physical type INT96 or (``raw``) 12 bytes, pointing at the file's own
+    pages; no annotations (a list or map is read as its repeated groups)."""
+    kind = 7 if raw else 3  # FIXED_LEN_BYTE_ARRAY, INT96
+    out = _Compact()
+    out.i32(1, int(meta.get(1) or 1))
+    out.items(2, 12, len(schema))
+    for node in schema:
+        out.begin()
+        if node.children is None:
+            out.i32(1, kind)
+            if raw:
+                out.i32(2, 12)
+        if isinstance(node.fields.get(3), int):
+            out.i32(3, node.fields[3])
+        out.binary(4, bytes(node.fields.get(4) or b""))
+        if node.children is not None:
+            out.i32(5, len(node.children))
+        out.end()
+    out.i64(3, int(meta.get(3) or 0))
+    groups = meta.get(4) or []
+    out.items(4, 12, len(groups))
+    for group in groups:
+        chunks = group.get(1) or []
+        out.begin()
+        out.items(1, 12, len(kept))
+        for leaf in kept:
+            _int96_chunk(out, chunks[leaf.leaf] if leaf.leaf < len(chunks) else None, leaf, kind)
+        out.i64(2, int(group.get(2) or 0))
+        out.i64(3, int(group.get(3) or 0))
+        out.end()
+    if isinstance(meta.get(6), bytes):  # created_by: the reader's checksum rule goes by it
+        out.binary(6, meta[6])
+    out.out.append(0)
+    tail = bytes(out.out)
+    return b"PAR1" + tail + len(tail).to_bytes(4, "little") + b"PAR1"
+
+
+def _int96_footers(source: Any) -> _Int96Footers | None:
+    """The file's footer (read from its bytes, Thrift) cut down to its INT96 leaves and the
+    groups above them, None when it holds none. pyarrow reads the file's own pages through it:
+    an INT96 leaf is read alone, never the struct, list or map it is in whole (a 64 KiB
+    ``fixed_size_binary`` beside it in a struct, 8,000 records: 1.6 GB). Each row group is read
+    in batches whose INT96 values, in :func:`int96_refusal`'s readings together, hold
+    :data:`DECODED_BATCH_BYTES` (values inside lists or maps as if spread evenly over its
+    records: a record holding more is read whole, as every reading of the file does), at most
+    :data:`INT96_BATCH_ROWS` records."""
+    try:
+        with _Bytes(source) as data:
+            size = data.size()
+            tail = data.read(size - 8, 8)
+            length = int.from_bytes(tail[:4], "little")
+            if len(tail) != 8 or tail[4:] != b"PAR1" or length > size - 12:
+                raise Unreadable("the footer is not where its length says")
+            meta, _ = _thrift_struct(data.read(size - 8 - length, length))
+    except _Unreadable as exc:
+        raise Unreadable(f"the footer does not parse: {exc}") from None
+    elements = meta.get(2)
+    if not isinstance(elements, list):
+        raise Unreadable("the footer holds no schema")
+    pruned = _int96_only(_schema_tree(elements))
+    if pruned is None:
+        return None
+    schema = list(_depth_first(pruned))
+    kept = [node for node in schema if node.children is None]
+    rows = []
+    for group in meta.get(4) or []:
+        chunks = group.get(1) or []
+        records = int(group.get(3) or 0)
+        values = records * sum(1 for leaf in kept if not leaf.repeated)
+        for leaf in (leaf for leaf in kept if leaf.repeated and leaf.leaf < len(chunks)):
+            chunk = chunks[leaf.leaf]
+            column = chunk.get(3) if isinstance(chunk, dict) else None
+            values += int(column.get(5) or 0) if isinstance(column, dict) else 0
+        fits = DECODED_BATCH_BYTES * records // (_INT96_READ_BYTES * values) if values else 0
+        rows.append(max(1, min(INT96_BATCH_ROWS, fits)) if values else INT96_BATCH_ROWS)
+
+    def parsed(raw: bool) -> pq.FileMetaData:
+        return pq.read_metadata(pa.BufferReader(_int96_footer(meta, schema, kept, raw)))
+
+    return _Int96Footers(parsed(False), parsed(True), rows)
+
+
+def _int96_batches(file: pq.ParquetFile, rows: list[int]) -> Iterator[pa.RecordBatch]:
+    """The file's batches of ``rows[g]`` records in each row group ``g``."""
     for g in range(file.metadata.num_row_groups):
-        yield from file.iter_batches(batch_size=INT96_BATCH_ROWS, row_groups=[g], columns=held)
+        yield from file.iter_batches(batch_size=rows[g], row_groups=[g])
+
+
+def _int96_values(values: pa.Array, row_of: RowOf) -> Iterator[tuple[pa.Array, RowOf]]:
+    """The leaves of a column read through :func:`_int96_footers` (structs and lists of its
+    INT96 leaves), each with the row of the batch a value of it is in."""
+    if pa.types.is_struct(values.type):
+        for child in values.flatten():  # a null struct's fields are null
+            yield from _int96_values(child, row_of)
+    elif pa.types.is_list(values.type):
+
+        def parent(i: int, lists: pa.Array = values) -> int:
+            return row_of(int(pc.list_parent_indices(lists)[i].as_py()))
+
+        yield from _int96_values(values.flatten(), parent)
+    else:
+        yield values, row_of
 
 
 def int96_refusal(source: Any) -> Refusal | None:
@@ -1512,56 +1706,49 @@ def int96_refusal(source: Any) -> Refusal | None:
     Read in microseconds (:func:`open_file`) a value beyond what they hold in 64 bits wraps
     around without a word (year 300000 becomes 1685), and Arrow reads a negative Julian day
     (before 4713 BC) unsigned; read in milliseconds (which hold every INT96 day) neither
-    value wraps. The columns holding INT96 values are read once more in milliseconds (the
-    Julian day then taken signed), :data:`INT96_BATCH_ROWS` records at a time in step (memory is
-    a batch's, not a row group's): a value beyond the range or
-    whose two readings disagree refuses the file
-    (legacy files only pay)."""
-    micro = open_file(source)
-    holding = _columns_holding(micro.metadata, lambda c: c.physical_type == "INT96")
-    held = [n for n in micro.schema_arrow.names if n in holding]
-    if not held:  # most files: opened once
+    value wraps. The INT96 leaves are read once more in milliseconds (the Julian day then taken
+    signed), in nanoseconds (:func:`_int96_finer`) and as their 12 bytes
+    (:func:`_int96_day_past`), alone (:func:`_int96_footers`: not the struct, list or map
+    they are in), a bounded batch at a time in step (memory is a batch's, not a row group's): a
+    value beyond the range or whose two readings disagree refuses the file (legacy files only
+    pay)."""
+    footers = _int96_footers(source)
+    if footers is None:  # most files: their footer read once more
         return None
-    milli = open_file(source, coerce_int96_timestamp_unit="ms")
-    nano = open_file(source, coerce_int96_timestamp_unit="ns")
+    micro, milli, nano = (
+        open_file(source, metadata=footers.as_written, coerce_int96_timestamp_unit=unit)
+        for unit in ("us", "ms", "ns")
+    )
+    raw = open_file(source, metadata=footers.as_bytes)
     rows = 0
-    finer: Refusal | None = None  # the first value with nanoseconds (told after DuckDB's look)
-    # the three readings in step, a batch at a time (the same boundaries): memory is a batch's,
+    past: Refusal | None = None  # the first nanoseconds-of-day field past 2**63
+    finer: Refusal | None = None  # the first value with nanoseconds
+    # the four readings in step, a batch at a time (the same boundaries): memory is a batch's,
     # not a row group's (equal values compress to nothing: 64Mi of them in 144 KB)
-    for us, ms, ns in zip(
-        _int96_batches(micro, held),
-        _int96_batches(milli, held),
-        _int96_batches(nano, held),
-        strict=True,
+    for us, ms, ns, written in zip(
+        *(_int96_batches(f, footers.rows) for f in (micro, milli, nano, raw)), strict=True
     ):
-        for name in held:
-            triples = zip(
-                _leaves(us.column(name), _same_row),
-                _leaves(ms.column(name), _same_row),
-                _leaves(ns.column(name), _same_row),
+        for c in range(us.num_columns):
+            name = us.schema.field(c).name
+            quads = zip(
+                *(_int96_values(b.column(c), _same_row) for b in (us, ms, ns, written)),
                 strict=True,
             )
-            for (u, row_of), (m, _), (n, _) in triples:
-                # INT96: read in us, then in ms (other leaves: the same); a map holding one
-                # differs too, and its keys and values are yielded after it
-                if u.type != m.type and pa.types.is_timestamp(u.type):
-                    found = _int96_leaf(u, m, row_of, name)
-                    if found is not None:
-                        return found.moved(rows)
-                    if finer is None:
-                        finer = _int96_finer(u, n, row_of, name, rows)
+            for (u, row_of), (m, _), (n, _), (w, _) in quads:
+                found = _int96_leaf(u, m, row_of, name)
+                if found is not None:
+                    return found.moved(rows)
+                if past is None:
+                    past = _int96_day_past(u, w, row_of, name, rows)
+                if finer is None:
+                    finer = _int96_finer(u, n, row_of, name, rows)
         rows += us.num_rows
-    import duckdb
-
-    try:
-        return _nanos_refusal(source, micro, held) or finer
-    except duckdb.Error as exc:  # a footer DuckDB cannot read, which pyarrow opened
-        raise Unreadable(str(exc)) from exc
+    return past or finer
 
 
 class Unreadable(ValueError):
-    """A file the second reader (DuckDB) cannot read, which pyarrow opened: it does not parse
-    as Parquet (the API's 400, the loader's ``unparseable``)."""
+    """A footer pyarrow opened that :func:`int96_refusal` cannot read from the file's bytes: it
+    does not parse as Parquet (the API's 400, the loader's ``unparseable``)."""
 
 
 def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int) -> Refusal | None:
@@ -1584,60 +1771,26 @@ def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int
     return Refusal(name, row_of(at) + rows, value, why)
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _nanos_refusal(source: Any, micro: pq.ParquetFile, held: list[str]) -> Refusal | None:
+def _int96_day_past(
+    us: pa.Array, written: pa.Array, row_of: RowOf, name: str, rows: int
+) -> Refusal | None:
     """The first INT96 value whose nanoseconds-of-day field is past 2**63 (Impala's test files
     write ``0xFFFFFFFFFFFFFFFF`` on day 1970-01-01, which Impala reads as NULL): Arrow takes the
     field unsigned (2554-07-21 23:34:33.709551), DuckDB signed (1970-01-01 00:00:00), and no
-    reading is the writer's. The columns are read by DuckDB too, and any value the two readings
-    disagree on refuses the file (for every other field the two compute the same instant)."""
-    import duckdb
-
-    query = f"select {', '.join(map(_quoted, held))} from read_parquet(?)"
-    with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
-        # no progress bar: DuckDB would print it into the API's and the loader's output
-        con.execute("set enable_progress_bar = false")
-        plain = os.path.join(folder, "f.parquet")  # no glob character DuckDB would expand
-        os.symlink(os.path.abspath(source), plain)
-        theirs = con.sql(query, params=[plain]).to_arrow_reader(INT96_BATCH_ROWS)
-        pending: list[pa.RecordBatch] = []
-        held_rows = 0  # the rows of ``pending``
-        rows = 0
-        # Arrow's batches and DuckDB's, by the same counts: memory is a batch's
-        for us in _int96_batches(micro, held):
-            while held_rows < us.num_rows:
-                batch = theirs.read_next_batch()
-                pending.append(batch)
-                held_rows += batch.num_rows
-            table = pa.Table.from_batches(pending, schema=theirs.schema)
-            duck, rest = table.slice(0, us.num_rows), table.slice(us.num_rows)
-            pending, held_rows = rest.to_batches(), rest.num_rows
-            for name in held:
-                pairs = zip(
-                    _leaves(us.column(name), _same_row),
-                    _leaves(duck.column(name).combine_chunks(), _same_row),
-                    strict=True,
-                )
-                for (u, row_of), (d, _) in pairs:
-                    if not pa.types.is_timestamp(u.type):
-                        continue
-                    differ = pc.fill_null(
-                        pc.not_equal(u.cast(pa.int64()), d.cast(pa.int64())), False
-                    )
-                    at = int(pc.index(differ, True).as_py())
-                    if at >= 0:
-                        value = _text(u[at].cast(pa.int64()).as_py(), pa.timestamp("us"))
-                        why = (
-                            f"an INT96 timestamp's nanoseconds of the day are beyond a day"
-                            f" (Arrow reads {value}, DuckDB another instant): no reading is the"
-                            " writer's"
-                        )
-                        return Refusal(name, row_of(at) + rows, value, why)
-            rows += us.num_rows
-    return None
+    reading is the writer's. The value's bytes as written (``written``) tell: the field's last
+    byte (it is little-endian) 0x80 or more (for every other field the two compute the same
+    instant)."""
+    last = pc.binary_slice(written, 7, 8)
+    off = pc.fill_null(pc.greater_equal(last, pa.scalar(b"\x80", last.type)), False)
+    at = int(pc.index(off, True).as_py())
+    if at < 0:
+        return None
+    value = _text(us[at].cast(pa.int64()).as_py(), pa.timestamp("us"))
+    why = (
+        f"an INT96 timestamp's nanoseconds of the day are beyond a day"
+        f" (Arrow reads {value}, DuckDB another instant): no reading is the writer's"
+    )
+    return Refusal(name, row_of(at) + rows, value, why)
 
 
 def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, str] | None:
@@ -2075,8 +2228,10 @@ class _Compact:
         self._zigzag(value)
 
     def text(self, fid: int, value: str) -> None:
+        self.binary(fid, value.encode())
+
+    def binary(self, fid: int, data: bytes) -> None:
         self._field(fid, 8)
-        data = value.encode()
         self._varint(len(data))
         self.out += data
 

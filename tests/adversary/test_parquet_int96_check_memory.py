@@ -1,11 +1,12 @@
 """The INT96 check (``lakehouse.parquet.int96_refusal``, the API's and the loader's) reads a
-file's INT96 columns a batch at a time, in each of its readings (microseconds, milliseconds,
-nanoseconds, DuckDB's): it read each row group whole, four times, so a file of equal INT96
-timestamps (Spark's default, pyarrow's ``use_deprecated_int96_timestamps``), which compress
-to nothing, took memory with its row group's values: a 144 KB file of 64Mi took the API
-4.3 GB and ended in an untrue 400 "malloc ... failed" (review finding revl s14 16, HIGH). A
-value the check refuses is still named at its row, past batches and row groups, and DuckDB
-prints no progress bar into the API's or the loader's output.
+file's INT96 leaves a batch at a time, in each of its readings (microseconds, milliseconds,
+nanoseconds, the bytes as written; DuckDB's until session 17): it read each row group whole,
+four times, so a file of equal INT96 timestamps (Spark's default, pyarrow's
+``use_deprecated_int96_timestamps``), which compress to nothing, took memory with its row
+group's values: a 144 KB file of 64Mi took the API 4.3 GB and ended in an untrue 400 "malloc
+... failed" (review finding revl s14 16, HIGH). A value the check refuses is still named at
+its row, past batches and row groups, and the check prints nothing into the API's or the
+loader's output (DuckDB's progress bar did).
 """
 
 from __future__ import annotations

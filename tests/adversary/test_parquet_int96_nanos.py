@@ -3,8 +3,9 @@
 bytes, embedded) holds ``0xFFFFFFFFFFFFFFFF`` on day 1970-01-01, which Impala reads as NULL,
 DuckDB as 1970-01-01 00:00:00 and Arrow as 2554-07-21 23:34:33.709551: bronze stored that
 instant after a 202, made up (review finding auditE 06, HIGH). Both refuse it now
-(``lakehouse.parquet.int96_refusal`` reads INT96 columns with DuckDB too), and INT96 files as
-writers write them still load, whatever their name.
+(``lakehouse.parquet.int96_refusal`` reads each INT96 value's 12 bytes as written too; until
+session 17 it read the columns with DuckDB), and INT96 files as writers write them still load,
+whatever their name.
 """
 
 from __future__ import annotations
