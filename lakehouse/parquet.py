@@ -3046,7 +3046,9 @@ def _decoded_column(values: pa.Array, t: pa.DataType) -> pa.Array:
         return values
     if pa.types.is_dictionary(values.type):
         return values.dictionary_decode()
-    return values.cast(t)
+    # a piece is a slice of its batch, and a cast of a list's or map's slice decodes every item
+    # of the batch (its values array whole): the piece's own items first
+    return pa.concat_arrays([values]).cast(t)
 
 
 def _decoded(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
