@@ -750,7 +750,7 @@ def _pg_text_rows(
     ):
         for _ in range(skipped + 1):
             text.readline()
-        found = pgtext.rows_problem(text, skipped + 2, names)
+        found = pgtext.rows_problem(pgtext.chunks(text), skipped + 2, names)
     if found is not None:
         raise first(FileError(found.reason))
 

@@ -20,8 +20,12 @@ escapes the TAB or the line end after it, which PostgreSQL then reads as part of
 
 from __future__ import annotations
 
+import bisect
+import io
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +35,23 @@ NULL = "\\N"
 
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
 _SIMPLE = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+_LETTERS = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_CHARACTER = re.compile(r"\\(.)", re.DOTALL)
+#: an escape making a byte (octal, hex: maybe no UTF-8, or a NUL), ``\.``, or a backslash
+#: escaping what ends the field (TAB, a line end, the end): the only ones :func:`value` may
+#: refuse, and the only ones not read character by character (a backslash not escaped
+#: starts a run of them, read in pairs)
+_HARD = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[0-7x.\t\r\n]|\Z)")
+#: where :data:`_HARD` may match (a backslash before one of those characters, the pairs not
+#: counted): a text without it is read character by character (found at C speed: the pattern
+#: opens with its literal)
+_SUSPECT = re.compile(r"\\(?:[0-7x.\t\r\n]|\Z)")
+#: the text :func:`chunks` gives at once, about (a piece ends at a line end)
+CHUNK_CHARS = 1 << 20
 _TRAILING = re.compile(r"\\+\Z")
+#: characters held for a backslash and a line feed while many fields are read as one text
+#: (:func:`_read_simply`): two the fields do not hold
+_STAND_INS = tuple(chr(c) for c in range(0xE000, 0xE010))
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -54,6 +74,8 @@ def value(raw: str) -> str | None:
         return None
     if "\\" not in raw:
         return raw
+    if _HARD.search(raw) is None:  # each escape one character: \t, \\, \q...
+        return _CHARACTER.sub(_character, raw)
     trailing = _TRAILING.search(raw)
     if trailing is not None and len(trailing.group()) % 2:
         raise PgTextError(
@@ -91,6 +113,11 @@ def value(raw: str) -> str | None:
         raise PgTextError(
             f"its escapes make bytes that are not UTF-8 ({bad!r} at byte {exc.start} of the value)"
         ) from None
+
+
+def _character(escape: re.Match[str]) -> str:
+    letter = escape[1]
+    return _LETTERS.get(letter, letter)
 
 
 def refusal(line: int, column: int, name: str | None, why: str) -> str:
@@ -133,13 +160,38 @@ def names(raw: Sequence[str], line: int) -> list[str]:
     return read
 
 
-def rows_problem(lines: Iterable[str], first: int, header: Sequence[str]) -> Refused | None:
-    """The first field of the rows (``lines``, line ends kept, the first of them line
-    ``first`` of the file) that :func:`value` refuses, as a :class:`Refused` naming its line
-    and column (``header``: the names); None when there is none. Reads only the lines holding a
-    backslash."""
-    for number, line in enumerate(lines, start=first):
-        if "\\" not in line:
+def chunks(text: IO[str]) -> Iterator[str]:
+    """``text`` (read with ``newline=""``) in pieces of about :data:`CHUNK_CHARS` characters,
+    each ending at a line end (LF, CRLF or CR; the last at the text's end), for
+    :func:`rows_problem`."""
+    while True:
+        piece = text.read(CHUNK_CHARS)
+        if not piece:
+            return
+        if not piece.endswith("\n"):  # the line goes on (or a CR whose LF is next)
+            piece += text.readline()
+        yield piece
+
+
+def rows_problem(pieces: Iterable[str], first: int, header: Sequence[str]) -> Refused | None:
+    """The first field of the rows that :func:`value` refuses, as a :class:`Refused` naming
+    its line and column (``header``: the names); None when there is none. ``pieces``: the
+    rows' text, each piece ending at a line end but the last (lines, or :func:`chunks`), the
+    first line being line ``first`` of the file. A piece where no field can be refused
+    (:data:`_SUSPECT`) is counted, not read."""
+    number = first
+    for piece in pieces:
+        if _SUSPECT.search(piece) is not None:
+            found = _lines_problem(piece, number, header)
+            if found is not None:
+                return found
+        number += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
+    return None
+
+
+def _lines_problem(piece: str, first: int, header: Sequence[str]) -> Refused | None:
+    for number, line in enumerate(io.StringIO(piece, newline=""), start=first):
+        if "\\" not in line or _HARD.search(line) is None:
             continue
         ended = _LINE_END.search(line)
         text = line[: ended.start()] if ended is not None else line
@@ -156,17 +208,76 @@ def rows_problem(lines: Iterable[str], first: int, header: Sequence[str]) -> Ref
 
 def values(array: pa.Array) -> pa.Array:
     """A column of fields (``\\N`` already read as null: the CSV readers' null value) as the
-    values they hold: the fields holding a backslash read by :func:`value` (the others are
-    their text). :class:`PgTextError` with the index of the first refused as ``index``."""
+    values they hold: the fields holding a backslash read as :func:`value` reads them (the
+    others are their text). :class:`PgTextError` for the first it refuses, its index in
+    ``array`` as ``index``."""
     holds = pc.fill_null(pc.match_substring(array, "\\"), False)
     if not pc.any(holds).as_py():
         return array
     at = pc.indices_nonzero(holds).to_pylist()
+    try:
+        read = _read(array.filter(holds).to_pylist())
+    except PgTextError as exc:
+        exc.index = at[exc.index or 0]
+        raise
+    return pc.replace_with_mask(array, holds, pa.array(read, array.type))
+
+
+def _read(raws: list[str]) -> list[str | None]:
+    """:func:`value` of each of ``raws`` (none ``\\N``; :class:`PgTextError` with the index
+    of the first refused): those whose escapes are all one character each read at once
+    (:func:`_read_simply`), the others one by one."""
+    joined = "\n".join(raws)  # a field holds no line feed: it ends the record (the readers')
+    if joined.count("\n") != len(raws) - 1:  # one does: one by one
+        return _one_by_one(raws)
+    hard: list[int] = []
+    if _SUSPECT.search(joined) is not None:
+        starts = list(itertools.accumulate((len(r) + 1 for r in raws[:-1]), initial=0))
+        found = {bisect.bisect_right(starts, m.start()) - 1 for m in _HARD.finditer(joined)}
+        hard = sorted(found)
+    if not hard:
+        return _read_simply(joined, raws)
+    read: list[str | None] = list(raws)
+    for index in hard:
+        try:
+            read[index] = value(raws[index])
+        except PgTextError as exc:
+            exc.index = index
+            raise
+    hard_set = set(hard)
+    easy = [i for i in range(len(raws)) if i not in hard_set]
+    simple = [raws[i] for i in easy]
+    for index, text in zip(easy, _read_simply("\n".join(simple), simple), strict=True):
+        read[index] = text
+    return read
+
+
+def _read_simply(joined: str, raws: list[str]) -> list[str | None]:
+    """The values of ``raws`` (``joined``: them joined by line feeds, which they do not hold)
+    whose escapes each make one character (no octal or hex, no ``\\.``, no backslash ending
+    one): read as one text by C-speed replacements, a character none holds between them. A
+    backslash pair stands in for one backslash first, so every other backslash begins an
+    escape of the character after it."""
+    if "\\" not in joined:
+        return list(raws)
+    free = [c for c in _STAND_INS if c not in joined]
+    if len(free) < 2:  # fields holding them all: one by one
+        return _one_by_one(raws)
+    backslash, between = free[:2]
+    text = joined.replace("\n", between).replace("\\\\", backslash)
+    for letter, char in _LETTERS.items():
+        text = text.replace("\\" + letter, char)
+    if "\\" in text:  # any other \c: c
+        text = _CHARACTER.sub(r"\1", text)
+    return list(text.replace(backslash, "\\").split(between))
+
+
+def _one_by_one(raws: list[str]) -> list[str | None]:
     read: list[str | None] = []
-    for index, raw in zip(at, array.filter(holds).to_pylist(), strict=True):
+    for index, raw in enumerate(raws):
         try:
             read.append(value(raw))
         except PgTextError as exc:
             exc.index = index
             raise
-    return pc.replace_with_mask(array, holds, pa.array(read, array.type))
+    return read

@@ -386,7 +386,7 @@ def _check_pg_text(path: Path, skip_lines: int) -> None:
                 names = pgtext.names(fields, skip_lines + 1)
             except pgtext.Refused:  # refused as the header is read
                 return
-            found = pgtext.rows_problem(text, skip_lines + 2, names)
+            found = pgtext.rows_problem(pgtext.chunks(text), skip_lines + 2, names)
     if found is not None:
         raise FileRejected("unparseable", found.reason, line=found.line, column=found.column)
 

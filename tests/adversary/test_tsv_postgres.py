@@ -15,8 +15,10 @@ contract, 503 and the file held). The real PostgreSQL round trip is
 
 from __future__ import annotations
 
+import io
 import itertools
 
+import pyarrow as pa
 import pytest
 from adversary_support import run
 from hypothesis import HealthCheck, given, settings
@@ -48,9 +50,15 @@ def copy_text(header: list[str], rows: list[list[str | None]]) -> bytes:
 def read_back(data: bytes) -> list[list[str | None]]:
     """The rows of a text-format file by the shared functions alone: its lines (LF, CRLF, CR),
     each split at every TAB, each field :func:`pgtext.value`."""
-    lines = [line.rstrip("\r\n") for line in dialect.csv_lines(data.decode())]
-    assert pgtext.rows_problem(lines[1:], 2, lines[0].split("\t")) is None
-    return [[pgtext.value(f) for f in line.split("\t")] for line in lines[1:]]
+    ended = list(dialect.csv_lines(data.decode()))
+    lines = [line.rstrip("\r\n") for line in ended]
+    assert pgtext.rows_problem(ended[1:], 2, lines[0].split("\t")) is None
+    fields = [line.split("\t") for line in lines[1:]]
+    read = [[pgtext.value(f) for f in row] for row in fields]
+    for i in range(len(fields[0])):  # a column at once, as the readers read it (\N null)
+        raws = [None if row[i] == pgtext.NULL else row[i] for row in fields]
+        assert pgtext.values(pa.array(raws, pa.string())).to_pylist() == [r[i] for r in read]
+    return read
 
 
 #: any text PostgreSQL's text type holds (no NUL), the characters that matter most often
@@ -100,6 +108,36 @@ def escaped(draw: st.DrawFn) -> tuple[str, str]:
 def test_every_escape_copy_from_reads_reads_so(case: tuple[str, str]) -> None:
     value, field = case
     assert pgtext.value(field) == value
+
+
+#: fields as a reader splits them (no TAB, LF or CR), escapes of every kind, refused ones too
+FIELDS = st.text(
+    alphabet=st.sampled_from(
+        ["\\", "\\", "x", "0", "7", "8", "a", "n", "t", "N", ".", "é", "\ue000"]
+    ),
+    max_size=6,
+).filter(lambda f: f != pgtext.NULL)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(FIELDS, min_size=1, max_size=12))
+def test_a_column_reads_as_its_fields_one_by_one(raws: list[str]) -> None:
+    """``pgtext.values`` (many fields at once, the readers') gives ``pgtext.value`` of each,
+    and refuses the first it refuses for the same reason."""
+    expected: list[str | None] = []
+    refused: tuple[int, str] | None = None
+    for index, raw in enumerate(raws):
+        try:
+            expected.append(pgtext.value(raw))
+        except pgtext.PgTextError as exc:
+            refused = (index, exc.why)
+            break
+    try:
+        got = pgtext.values(pa.array(raws, pa.string())).to_pylist()
+    except pgtext.PgTextError as exc:
+        assert (exc.index, exc.why) == refused
+    else:
+        assert refused is None and got == expected
 
 
 @pytest.mark.parametrize(
@@ -278,3 +316,27 @@ def test_the_api_and_the_loader_store_what_copy_wrote(
     assert outcome.refused is None, outcome.refused
     stored = sorted(_texts(outcome.loaded_rows, ["n", *header]), key=lambda r: int(str(r[0])))
     assert [r[1:] for r in stored] == rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=40),
+    st.data(),
+    st.integers(min_value=1, max_value=12),
+)
+def test_the_scan_names_the_line_whatever_its_pieces(
+    ends: list[str], data: st.DataObject, chunk: int
+) -> None:
+    """The rows are scanned by pieces (``pgtext.chunks``) ending at a line end: the refused
+    field's line is the file's, whatever the line ends (LF, CRLF, CR) and where the pieces
+    are cut."""
+    bad = data.draw(st.integers(min_value=0, max_value=len(ends) - 1))
+    rows = [f"{i}\t" + ("x\\xff" if i == bad else "a\\tb") for i in range(len(ends))]
+    text = "".join(row + end for row, end in zip(rows, ends, strict=True))
+    old = pgtext.CHUNK_CHARS
+    pgtext.CHUNK_CHARS = chunk
+    try:
+        found = pgtext.rows_problem(pgtext.chunks(io.StringIO(text, newline="")), 2, ["i", "t"])
+    finally:
+        pgtext.CHUNK_CHARS = old
+    assert found is not None and (found.line, found.column) == (bad + 2, "t"), found
