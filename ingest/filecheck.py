@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from ingest.jsonstream import json_values
 from ingest.typecheck import (
     Inferring,
+    JsonInferring,
     checked,
     checked_text,
     fits_array,
@@ -162,17 +163,23 @@ def _check_json_rescued(
     stored: Mapping[str, pa.DataType],
     batch_rows: int,
     size: int,
+    window: int | None = None,
 ) -> None:
     """413 for a JSON or NDJSON file a batch of which (``batch_rows`` records, the loader's)
     would rescue more ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): its
     ``too_large``, in its words. Counted only when the file's ``size`` (its bytes, inflated)
     could pass the bound (``rescued.most_json_text_bytes``: never a file of up to 1.5 GB); then
-    each batch by its own bytes first."""
+    each batch by its own bytes first. ``window``: the records (the loader's ``chunk_rows``;
+    None: types are not inferred) whose batches give a key new to the table its type
+    (:class:`~ingest.typecheck.JsonInferring`, the loader's rule), so that the misfits of the
+    batches after them are rescued and counted too."""
     columns = _text_rescued_by_table(stored, stored, contract, json=True)
-    if not columns:
+    if not columns and window is None:
         return
     if rescued.within(rescued.most_json_text_bytes(size)):
         return
+    inferring: dict[str, JsonInferring] | None = {} if window is not None else None
+    inferred: list[Rescued] = []
     rows = 0
     with _open(path, kind, bounds) as f:
         batch: list[bytes] = []
@@ -183,9 +190,49 @@ def _check_json_rescued(
                     continue
             if not batch:
                 break
-            _check_json_batch(batch, columns, rows)
+            if inferring is not None and window is not None and rows < window:
+                _infer_json_batch(batch, inferring, stored, contract)  # the loader's window
+            elif inferring is not None:  # past it: the types found, the misfits of the rest
+                inferred = _json_inferred(inferring)
+                inferring = None
+                if not columns and not inferred:
+                    return  # nothing the loader rescues
+            _check_json_batch(batch, columns + inferred, rows)
             rows += len(batch)
             batch = []
+
+
+_RECORDS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+
+
+def _infer_json_batch(
+    records: list[bytes],
+    inferring: dict[str, JsonInferring],
+    stored: Mapping[str, pa.DataType],
+    contract: Contract | None,
+) -> None:
+    """One batch of the loader's window given to the inference of each key new to the table
+    whose type it infers (:func:`_inferred_by_file`; a key first seen later is text)."""
+    decoded = _RECORDS.decode(b"[" + b",".join(records) + b"]")
+    keys = list(dict.fromkeys(k for r in decoded for k in r))
+    for key in _inferred_by_file(keys, stored, contract):
+        column = inferring.get(key)
+        if column is None:
+            column = inferring[key] = JsonInferring()
+        if column.settled:
+            continue
+        texts, quoted = json_texts([r.get(key, _ABSENT) for r in decoded])
+        column.add(texts, quoted)
+
+
+_ABSENT = msgspec.Raw(b"")  # a key a record lacks (``json_texts``: null)
+
+
+def _json_inferred(inferring: Mapping[str, JsonInferring]) -> list[Rescued]:
+    """The keys of :func:`_infer_json_batch` whose type found not every JSON value fits, with
+    their rule (an object column's struct): the loader rescues their later misfits."""
+    found = ((name, *column.result()) for name, column in inferring.items())
+    return [(name, rule, struct) for name, rule, struct in found if checked(rule)]
 
 
 def _json_records(f: IO[bytes], kind: FileFormat) -> Iterator[bytes]:
@@ -1283,9 +1330,10 @@ def _text_rescued_by_table(
 def _inferred_by_file(
     names: Iterable[str], stored: Mapping[str, pa.DataType], contract: Contract | None
 ) -> list[str]:
-    """A CSV's columns new to the table (all of a new table's) whose type the loader infers
-    from the file (``loader.loading``: the contract declaring none; a required column's misfit
-    refuses the file, not rescued): their later records' misfits are rescued."""
+    """A CSV's columns or a JSON file's keys new to the table (all of a new table's) whose type
+    the loader infers from the file (``loader.loading``: the contract declaring none; a
+    required column's misfit refuses the file, not rescued): their later records' misfits are
+    rescued."""
     declared = {c.name for c in contract.columns if c.data_type} if contract else set()
     required = set(contract.required) if contract else set()
     return [n for n in names if n not in stored and n not in declared and n not in required]
@@ -1504,9 +1552,10 @@ def check_file(
     ``on_mismatch`` is ``rescue``, for a Parquet file's values that the loader would rescue
     (413 past what one batch may rescue, ``lakehouse.rescued``); ``window``: the records a
     new column's type is inferred from (the loader's ``chunk_rows``; None: types are not
-    inferred), whose misfits in a CSV's later records are rescued so too. A JSON record (an NDJSON
-    line, a ``.json``'s element or object) of more than ``max_json_record_bytes`` is refused
-    (413, ``lakehouse.jsonrecords``), as the loader refuses it."""
+    inferred), whose misfits in a CSV's or JSON file's later records are rescued so too. A
+    JSON record (an NDJSON line, a ``.json``'s element or object) of more than
+    ``max_json_record_bytes`` is refused (413, ``lakehouse.jsonrecords``), as the loader
+    refuses it."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
@@ -1531,7 +1580,9 @@ def check_file(
                     max_json_record_bytes,
                 )
             if rescue:
-                _check_json_rescued(path, kind, bounds, contract, stored or {}, batch_rows, size)
+                _check_json_rescued(
+                    path, kind, bounds, contract, stored or {}, batch_rows, size, window
+                )
             return rows
         if kind.kind in ("csv", "tsv"):
             return _check_csv(

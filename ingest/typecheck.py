@@ -332,8 +332,140 @@ class Inferring:
         return "VARCHAR"
 
 
+class _FieldInferring:
+    """One field of :class:`StructInferring`: the kinds of its values, and while they are of
+    one kind, the type their numbers take (:class:`Inferring`, ``dialect.infer``'s rule) or
+    the struct of its objects."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.kinds: set[str] = set()
+        self.numbers: Inferring | None = Inferring()
+        self.objects: StructInferring | None = None
+
+    def add(self, values: list[object]) -> None:
+        present = [v for v in values if v is not None]
+        self.kinds.update(nested.kind(v) for v in present)
+        if len(self.kinds) != 1:  # none yet, or several kinds: text
+            if self.kinds:
+                self.numbers = self.objects = None
+            return
+        if self.kinds == {"number"} and self.numbers is not None:
+            self.numbers.add(pa.array([nested.literal(v) for v in present], pa.string()))
+        elif self.kinds == {"object"}:
+            if self.objects is None:
+                self.objects = StructInferring(self.level + 1)
+            self.objects.add(present)  # type: ignore[arg-type]  # all dicts
+
+    def result(self) -> pa.DataType:
+        if self.kinds == {"boolean"}:
+            return pa.bool_()
+        if self.kinds == {"number"} and self.numbers is not None:
+            return parquet.storage_type(self.numbers.result())
+        if self.kinds == {"object"} and self.objects is not None:
+            return self.objects.result() or pa.string()
+        return pa.string()
+
+
+class StructInferring:
+    """:func:`lakehouse.nested.infer_struct` of objects given a part at a time (no object
+    kept): the struct the loader gives a JSON key of objects new to the table from the objects
+    of the file's first ``chunk_rows`` records (``loader.loading``, its ``_struct_or_text``).
+    Each field's kinds, numbers and objects are gathered as that function gathers them, its
+    fields in the order first seen (``tests/ingest/test_typecheck.py`` holds the two to one
+    answer)."""
+
+    def __init__(self, level: int = 1) -> None:
+        self.level = level
+        self.fields: dict[str, _FieldInferring] = {}
+
+    def add(self, objects: list[dict[str, object]]) -> None:
+        if self.level > dialect.MAX_TYPE_DEPTH:  # deeper objects keep their text
+            return
+        values: dict[str, list[object]] = {}
+        for obj in objects:
+            for key, value in obj.items():
+                values.setdefault(key, []).append(value)
+        for key, found in values.items():
+            column = self.fields.get(key)
+            if column is None:
+                column = self.fields[key] = _FieldInferring(self.level)
+            column.add(found)
+
+    def result(self) -> pa.StructType | None:
+        """The struct found, or None: the objects keep their text."""
+        if self.level > dialect.MAX_TYPE_DEPTH or not self.fields:
+            return None
+        if dialect.name_problem(list(self.fields)) is not None:
+            return None
+        return pa.struct([pa.field(k, f.result()) for k, f in self.fields.items()])
+
+
+def _decoded_objects(texts: pa.Array) -> list[dict[str, object]]:
+    """The objects of JSON texts the loader takes a struct from (``loader.loading``'s
+    ``_struct_or_text``): an object repeating a key or holding a lone surrogate is none."""
+    found: list[dict[str, object]] = []
+    for text in texts.to_pylist():
+        try:
+            value = nested.decode(text)
+        except ValueError:  # a repeated key too: it grows no struct
+            continue
+        if isinstance(value, dict) and nested.lone_surrogate(text, value) is None:
+            found.append(value)
+    return found
+
+
+@dataclass
+class JsonInferring:
+    """The type the loader gives a JSON or NDJSON key new to the table from the file's first
+    ``chunk_rows`` records (``loader.fitting.Inference`` of JSON text, then a struct by
+    ``nested.infer_struct``), given a part at a time (no value kept): an object column's struct
+    (:class:`StructInferring`; ``VARCHAR`` when it has none), else :class:`Inferring` of the
+    values' texts, a string refuting every type (the loader's text is quoted: no type's rule
+    takes it). The loader rescues the later records' values that do not fit it."""
+
+    scalar: Inferring = field(default_factory=Inferring)
+    #: the objects' struct while every value seen is an object (None: one is not)
+    objects: StructInferring | None = field(default_factory=StructInferring)
+
+    def add(self, texts: pa.Array, quoted: pa.Array) -> None:
+        """A part's values: their texts as written (``ingest.validation.json_texts``: a
+        string's characters, null for ``null``) and which are strings."""
+        if self.settled:
+            return
+        texts = pc.cast(texts, pa.string())
+        present = pc.is_valid(texts)
+        if not pc.any(present).as_py():
+            return
+        if pc.any(pc.and_(quoted, present)).as_py():  # a string: text
+            self.scalar.seen, self.scalar.left, self.objects = True, [], None
+            return
+        texts = texts.filter(present)
+        if self.objects is not None:
+            if pc.all(pc.starts_with(texts, "{")).as_py():
+                self.objects.add(_decoded_objects(texts))
+            else:
+                self.objects = None
+        self.scalar.add(texts)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the type is text whatever comes (nothing more to look at)."""
+        return self.objects is None and self.scalar.seen and not self.scalar.left
+
+    def result(self) -> tuple[str, pa.StructType | None]:
+        """The type found (``parquet.OBJECT`` with its struct, or ``VARCHAR`` or a type
+        :func:`lakehouse.dialect.infer` gives)."""
+        if self.objects is not None and self.scalar.seen:
+            struct = self.objects.result()
+            return (parquet.OBJECT, struct) if struct is not None else ("VARCHAR", None)
+        return self.scalar.result(), None
+
+
 __all__ = [
     "Inferring",
+    "JsonInferring",
+    "StructInferring",
     "checked",
     "checked_text",
     "first_misfit",

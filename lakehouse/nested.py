@@ -151,7 +151,9 @@ def compact(value: object) -> str:
     return "".join(out)
 
 
-def _kind(value: object) -> str:
+def kind(value: object) -> str:
+    """A decoded JSON value's kind: ``boolean``, ``number``, ``string``, ``object`` or ``array``
+    (:func:`infer_struct` types a field by the kinds of its values)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, Number | int):
@@ -165,7 +167,7 @@ def _kind(value: object) -> str:
 
 def _field_type(values: Sequence[object], level: int) -> pa.DataType:
     present = [v for v in values if v is not None]
-    kinds = {_kind(v) for v in present}
+    kinds = {kind(v) for v in present}
     if kinds == {"boolean"}:
         return pa.bool_()
     if kinds == {"number"}:
