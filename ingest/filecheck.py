@@ -860,9 +860,7 @@ def _csv_layout(
                         end = line + reader.line_num
                         fields = len(record)
                         miscount = FileError(
-                            f"line {end - _breaks(record)} has {fields} field"
-                            f"{'s' * (fields > 1)}, the header has {width} "
-                            f"(delimiter {delimiter!r})"
+                            dialect.field_count(end - _breaks(record), fields, width, delimiter)
                         )
                     continue
                 rows += 1

@@ -150,6 +150,16 @@ def header_past_end(line: int, lines: int, skip: int) -> str:
     )
 
 
+def field_count(line: int, fields: int, width: int, delimiter: str) -> str:
+    """Why a CSV/TSV file is refused whose record on ``line`` (from 1, where it starts) holds
+    ``fields`` fields and the header ``width``, read with ``delimiter``: by the API (400) and
+    the loader (``column_count``) alike."""
+    return (
+        f"line {line} has {fields} field{'s' * (fields != 1)}, the header has {width}"
+        f" (delimiter {delimiter!r})"
+    )
+
+
 #: What happens to a value that does not fit its column's type.
 MismatchPolicy = Literal["rescue", "quarantine"]
 MISMATCH_POLICIES: tuple[MismatchPolicy, ...] = ("rescue", "quarantine")

@@ -630,10 +630,7 @@ def _field_count_problem(
             if fields != columns:
                 line = skip_lines + start
                 return FileRejected(
-                    "column_count",
-                    f"line {line} has {fields} field{'s' * (fields != 1)}, the header has "
-                    f"{columns}",
-                    line=line,
+                    "column_count", dialect.field_count(line, fields, columns, delimiter), line=line
                 )
             start = reader.line_num + 1
     return FileRejected("column_count", "a record has another field count than the header")
