@@ -1712,8 +1712,11 @@ def int96_refusal(source: Any) -> Refusal | None:
     they are in), a bounded batch at a time in step (memory is a batch's, not a row group's): a
     value beyond the range or whose two readings disagree refuses the file (legacy files only
     pay)."""
+    schema = pq.read_metadata(source).schema
+    if all(schema.column(i).physical_type != "INT96" for i in range(len(schema))):
+        return None  # most files: their footer read once more, by pyarrow (not in Python)
     footers = _int96_footers(source)
-    if footers is None:  # most files: their footer read once more
+    if footers is None:
         return None
     micro, milli, nano = (
         open_file(source, metadata=footers.as_written, coerce_int96_timestamp_unit=unit)
