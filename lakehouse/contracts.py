@@ -9,8 +9,9 @@ reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``
 - its columns, each with an optional ``data_type`` in DuckDB's spelling (``bigint``,
   ``decimal(12,2)``, ``timestamp with time zone``, ...);
 - required columns: a ``not_null`` test (``data_tests:`` or ``tests:``, the column's or the
-  table's with ``column_name:``) or a ``not_null`` constraint (``constraints: [{type:
-  not_null}]``);
+  table's with ``column_name:``) that fails a build for one null (enabled, not limited by
+  ``where:``, not ``severity: warn``, an ``error_if`` one failure meets: ``_test_applies``)
+  or a ``not_null`` constraint (``constraints: [{type: not_null}]``);
 - keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``, or on the
   source, whose meta dbt merges into each of its tables'); key columns are required too;
 - how its files are read (``lakehouse.dialect``), also in the table's ``meta``:
@@ -34,6 +35,7 @@ import codecs
 import fnmatch
 import functools
 import logging
+import operator
 import os
 import re
 import threading
@@ -194,18 +196,27 @@ def _test_of(entry: Any, test: str) -> tuple[bool, Any, str]:
 
 
 def _names_test(
-    entries: Any, test: str, defaults: Callable[[Any, str], TestConfig] | None = None
+    entries: Any,
+    test: str,
+    defaults: Callable[[Any, str], TestConfig] | None = None,
+    where: str = "",
 ) -> bool:
-    """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` (a test judged
-    with the project's config for it, ``defaults(arguments, namespace)``:
-    :meth:`_Project.test_config`)."""
-    for entry in entries or ():
+    """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` that refuses a
+    null (a test judged with the project's config for it, ``defaults(arguments, namespace)``:
+    :meth:`_Project.test_config`; :func:`_test_applies`); ``where`` names the list for a
+    :class:`ContractShape`."""
+    named = False
+    for entry in entries or ():  # each judged: a later one dbt refuses is no less refused
         if isinstance(entry, Mapping) and entry.get("type") == test:
-            return True
+            named = True
+            continue
         found, given, namespace = _test_of(entry, test)
-        if found and _test_applies(given, *(defaults(given, namespace) if defaults else ())):
-            return True
-    return False
+        if not found:
+            continue
+        project, over = defaults(given, namespace) if defaults else ({}, {})
+        if _test_applies(given, project, over, where):
+            named = True
+    return named
 
 
 #: The ``where`` of this project's tests by default (``dbt_project.yml``): the rows a build may
@@ -213,27 +224,96 @@ def _names_test(
 #: for bronze are every row a load adds; so a test with it judges every row sent.
 CHANGED_ROWS = "__changed_rows__"
 
+#: The config keys of a test that decide whether it refuses a null (:func:`_test_applies`),
+#: read wherever dbt 1.11 reads them: ``dbt_project.yml``'s ``data_tests:``, the test's own
+#: ``config:``, its top level and its ``arguments:`` (dbt's ``TestBuilder.CONFIG_ARGS``).
+TEST_CONFIG_KEYS = ("enabled", "where", "severity", "error_if", "fail_calc", "limit")
+
+#: An ``error_if`` the lakehouse can judge: dbt writes ``<fail_calc> <error_if>`` into its SQL,
+#: and a comparison with a whole number (``!= 0``, dbt's default; ``> 10``) is judged here.
+_ERROR_IF = re.compile(r"\s*(!=|<>|>=|<=|==|=|>|<)\s*([+-]?[0-9]+)\s*")
+
+#: A ``fail_calc`` that counts a not_null test's failing rows (dbt's default ``count(*)``).
+_COUNTS = ("count(*)", "count(1)")
+
+#: dbt 1.11's test severities (``SEVERITY_PATTERN``: either, in any case).
+_SEVERITY = re.compile(r"warn|error", re.IGNORECASE)
+
 
 def _test_applies(
     arguments: Any,
     defaults: Mapping[str, Any] | None = None,
     over: Mapping[str, Any] | None = None,
+    where: str = "",
 ) -> bool:
-    """Whether a test entry's arguments (``{not_null: {config: {enabled: false}}}``) leave it
-    judging every row, as dbt reads them, over the project's test config ``defaults`` (the
-    entry's own winning): a disabled test is no test, and one limited by ``where:`` judges
-    only the rows dbt selects, which the lakehouse cannot (dbt does); an empty ``where`` (dbt
-    filters nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing. ``over``:
-    the root project's config of a package's test, which wins over the test's own."""
+    """Whether a ``not_null`` test, its entry's arguments (``{not_null: {config: {severity:
+    warn}}}``) over the project's test config ``defaults`` (the entry's own winning) as dbt
+    1.11 reads them, refuses a row for its null: it is enabled, judges every row and fails a
+    build for one null. A disabled test is no test; one limited by ``where:`` judges only the
+    rows dbt selects, which the lakehouse cannot (dbt does); an empty ``where`` (dbt filters
+    nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing. A test of
+    ``severity: warn`` (any case) only warns, and one whose ``error_if`` the failures one null
+    row counts (1; 0 under ``limit: 0``) do not meet (``> 10``), or no failure meets too
+    (``= 0``), does not fail for one null: the data is allowed, the column not required.
+    ``over``: the root project's config of a package's test, which wins over the test's own.
+    A severity dbt
+    refuses, an ``error_if`` that is no comparison with a whole number, a ``fail_calc`` that is
+    no count of rows or a ``limit`` that is no whole number is a :class:`ContractShape`: the
+    lakehouse cannot judge it (named by ``where``)."""
     settings = dict(defaults or {})
     if isinstance(arguments, Mapping):
         config = arguments.get("config")
+        nested = arguments.get("arguments")  # dbt 1.11 merges them into the test's arguments
         settings.update(arguments)
+        settings.update(nested if isinstance(nested, Mapping) else {})
         settings.update(config if isinstance(config, Mapping) else {})
     settings.update(over or {})
-    where = settings.get("where")
-    narrowed = where is not None and where != "" and where != CHANGED_ROWS
-    return settings.get("enabled", True) is not False and not narrowed
+    narrowed = settings.get("where") not in (None, "", CHANGED_ROWS)
+    if settings.get("enabled", True) is False or narrowed:
+        return False
+    said = f"{where}: its not_null" if where else "a not_null test"
+    severity = settings.get("severity")
+    if severity is None:
+        severity = "error"
+    if not isinstance(severity, str) or not _SEVERITY.fullmatch(severity):
+        raise ContractShape(f"{said} has severity {severity!r}, not warn or error (dbt refuses it)")
+    if severity.lower() == "warn":
+        return False
+    fail_calc = settings.get("fail_calc")
+    if fail_calc is not None and re.sub(r"\s+", "", str(fail_calc)).lower() not in _COUNTS:
+        raise ContractShape(
+            f"{said} counts its failures by fail_calc {fail_calc!r}, which the lakehouse cannot"
+            " judge (dbt writes it into its SQL): count(*), dbt's default, is judged"
+        )
+    limit = settings.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        raise ContractShape(f"{said} has limit {limit!r}, not a whole number")
+    error_if = settings.get("error_if")
+    condition = _ERROR_IF.fullmatch("!= 0" if error_if is None else str(error_if))
+    if condition is None:
+        raise ContractShape(
+            f"{said} has error_if {error_if!r}, which the lakehouse cannot judge (dbt writes it"
+            " into its SQL): a comparison with a whole number is judged ('!= 0', '> 10')"
+        )
+    one = 1 if limit is None or limit >= 1 else 0  # the failures dbt counts of one null row
+    return _compares(condition, one) and not _compares(condition, 0)
+
+
+def _compares(condition: re.Match[str], count: int) -> bool:
+    """Whether ``count`` meets an ``error_if`` (:data:`_ERROR_IF`), as SQL compares them."""
+    return _OPERATORS[condition[1]](count, int(condition[2]))
+
+
+_OPERATORS: dict[str, Callable[[int, int], bool]] = {
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "=": operator.eq,
+    "==": operator.eq,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 
 
 class ContractShape(ValueError):
@@ -326,11 +406,12 @@ def _contract(
         if not isinstance(col, Mapping) or not isinstance(col.get("name"), str):
             raise ContractShape(f"{where}: columns[{i}] is no mapping with a name")
         _no_jinja(col["name"], f"{where}: a column's name")
-        _check_column(col, columns, f"{where}: column {col['name']!r}")
+        column = f"{where}: column {col['name']!r}"
+        _check_column(col, columns, column)
         defaults = functools.partial(tests, col["name"]) if tests else None
         required = (
-            _names_test(col.get("data_tests"), "not_null", defaults)
-            or _names_test(col.get("tests"), "not_null", defaults)
+            _names_test(col.get("data_tests"), "not_null", defaults, f"{column}: data_tests")
+            or _names_test(col.get("tests"), "not_null", defaults, f"{column}: tests")
             or _names_test(col.get("constraints"), "not_null")
             or col["name"].lower() in keys_folded
         )
@@ -411,7 +492,7 @@ def _table_not_nulls(
                     " by its name (under columns:, or column_name: its name)"
                 )
             defaults = functools.partial(tests, column) if tests else None
-            if _names_test([entry], "not_null", defaults):
+            if _names_test([entry], "not_null", defaults, f"{where}: {key}"):
                 names.append(column)
     return names
 
@@ -853,8 +934,9 @@ class _Project:
         arguments: Any,
         namespace: str = "",
     ) -> TestConfig:
-        """The ``where`` and ``enabled`` ``data_tests:`` gives a ``not_null`` test of
-        ``column`` (its ``arguments``: the entry's mapping, or None) of a source's table,
+        """The config (``where``, ``enabled``, ``severity``, ...) ``data_tests:`` gives a
+        ``not_null`` test of ``column`` (its ``arguments``: the entry's mapping, or None) of a
+        source's table,
         the deepest level winning: the top, the project's name, the YAML file's folders
         (:class:`_Folders`), the test's name (its ``name:``, else dbt's
         ``source_not_null_<source>_<table>_<column>``, ``dbt_`` before it for
@@ -870,11 +952,12 @@ class _Project:
         return self.test_config_at([*folders, name], None), over
 
     def test_config_at(self, path: Sequence[str], package: str | None) -> dict[str, Any]:
-        """The ``where`` and ``enabled`` ``data_tests:`` gives the test of path ``path`` (in
-        the project named ``package``; None: this one)."""
+        """The config (:data:`TEST_CONFIG_KEYS`: ``where``, ``enabled``, ``severity``, ...)
+        ``data_tests:`` gives the test of path ``path`` (in the project named ``package``;
+        None: this one)."""
         config: dict[str, Any] = {}
         for level in _levels(self.tests, self._fqn(path, package)):
-            for key in ("where", "enabled"):
+            for key in TEST_CONFIG_KEYS:
                 if key in level:
                     _no_jinja(level[key], f"dbt_project.yml: data_tests: +{key}")
                     config[key] = level[key]

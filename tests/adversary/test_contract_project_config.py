@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import yaml
 from adversary_support import held_as_misshapen, lakehouse, run
@@ -49,7 +50,8 @@ def _write(project: Path, files: dict[str, str]) -> None:
 def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
     """What dbt's manifest says of each bronze source table (by the bronze table it reads):
     its contract settings in its meta, and its columns with an enabled ``not_null`` test that
-    judges every row (and its primary key's)."""
+    judges every row and fails a build for one null (:func:`fails_for_one_null`), and its
+    primary key's."""
     (project / "profiles.yml").write_text(PROFILE)
     done = subprocess.run(
         [
@@ -91,14 +93,34 @@ def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
         by_id[unique_id] = source["identifier"]
     for node in manifest["nodes"].values():
         test = node.get("test_metadata") or {}
-        if test.get("name") != "not_null" or node["config"]["where"] not in UNLIMITED:
+        config = node["config"]
+        if test.get("name") != "not_null" or config["where"] not in UNLIMITED:
+            continue
+        if not config["enabled"] or not fails_for_one_null(config):
             continue
         for depends in node["depends_on"]["nodes"]:
-            if depends in by_id and node["config"]["enabled"]:
+            if depends in by_id:
                 # a column's test names its column; a table's, in its arguments
                 column = node["column_name"] or test["kwargs"]["column_name"]
                 tables[by_id[depends]]["required"].add(column)
     return tables
+
+
+def fails_for_one_null(config: dict[str, Any]) -> bool:
+    """Whether a not_null test of this manifest config fails a build for one null row and
+    passes one without: its severity (any case) is error, and what dbt's ``get_test_sql``
+    computes of its ``fail_calc``, ``error_if`` and ``limit``, run in DuckDB over one null and
+    over none, says so (``dbt.task.test.TestRunner.build_test_run_result``)."""
+    if config["severity"].upper() != "ERROR":
+        return False
+
+    def should_error(value: str) -> bool:
+        limit = "" if config["limit"] is None else f" limit {config['limit']}"
+        main = f"select * from (values ({value})) v(c) where c is null{limit}"
+        sql = f"select {config['fail_calc']} {config['error_if']} from ({main}) dbt_internal_test"
+        return bool(duckdb.connect().execute(sql).fetchall()[0][0])
+
+    return should_error("null") and not should_error("1")
 
 
 def lakehouse_reads(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -342,6 +364,85 @@ sources:
             data_tests: [dbt.not_null]
 """,
     },
+    # severity and the other config deciding whether one null fails the test (fixc s17:
+    # severity warn made the column required), in each place dbt reads them
+    "severity": {
+        "dbt_project.yml": HEAD
+        + """data_tests:
+  p:
+    source_not_null_bronze_t_pw:
+      +severity: warn
+    source_not_null_bronze_t_po:
+      +severity: Warn
+    source_not_null_bronze_t_pe:
+      +error_if: ">100"
+    source_not_null_bronze_t_pl:
+      +limit: 0
+    source_not_null_bronze_t_tw:
+      +severity: WARN
+""",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        data_tests:
+          - not_null: {column_name: tw}
+          - not_null: {column_name: tx, config: {severity: warn}}
+          - not_null: {column_name: te}
+        columns:
+          - {name: plain, data_tests: [not_null]}
+          - {name: warn, data_tests: [{not_null: {config: {severity: warn}}}]}
+          - {name: upper, data_tests: [{not_null: {config: {severity: WARN}}}]}
+          - {name: error, data_tests: [{not_null: {config: {severity: Error}}}]}
+          - {name: top, data_tests: [{not_null: {severity: warn}}]}
+          - {name: args, data_tests: [{not_null: {arguments: {severity: warn}}}]}
+          - {name: old, tests: [{not_null: {config: {severity: warn}}}]}
+          - {name: olderr, tests: [{not_null: {severity: eRRor}}]}
+          - {name: named, data_tests: [{test_name: not_null, config: {severity: warn}}]}
+          - {name: pw, data_tests: [not_null]}
+          - {name: po, data_tests: [{not_null: {config: {severity: error}}}]}
+          - {name: pe, data_tests: [not_null]}
+          - {name: pl, data_tests: [not_null]}
+          - {name: gt10, data_tests: [{not_null: {config: {error_if: "> 10"}}}]}
+          - {name: gt0, data_tests: [{not_null: {config: {error_if: ">0"}}}]}
+          - {name: ge1, data_tests: [{not_null: {config: {error_if: ">= 1"}}}]}
+          - {name: ge2, data_tests: [{not_null: {error_if: ">=2"}}]}
+          - {name: ne, data_tests: [{not_null: {config: {error_if: "<> 0"}}}]}
+          - {name: eq0, data_tests: [{not_null: {config: {error_if: "= 0"}}}]}
+          - {name: warnif, data_tests: [{not_null: {config: {warn_if: "> 5"}}}]}
+          - {name: lim2, data_tests: [{not_null: {config: {limit: 2}}}]}
+          - {name: lim0, data_tests: [{not_null: {config: {limit: 0}}}]}
+          - {name: count, data_tests: [{not_null: {config: {fail_calc: "COUNT( * )"}}}]}
+          - name: both
+            data_tests: [{not_null: {name: both_w, config: {severity: warn}}}, not_null]
+          - name: disabled
+            data_tests: [{not_null: {config: {severity: error, enabled: false}}}]
+          - name: where
+            data_tests: [{not_null: {config: {where: "plain > 0"}}}]
+""",
+    },
+    # severity for every test of the project, a test's own winning
+    "severity_project": {
+        "dbt_project.yml": HEAD
+        + """data_tests:
+  +severity: warn
+  p:
+    source_not_null_bronze_t_c:
+      +severity: ERROR
+""",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        columns:
+          - {name: a, data_tests: [not_null]}
+          - {name: b, data_tests: [{not_null: {config: {severity: error}}}]}
+          - {name: c, data_tests: [not_null]}
+          - {name: d, data_tests: [{dbt.not_null: {severity: warn}}]}
+""",
+    },
     # .dbtignore: the files it names are not read (a twin there is no twin)
     "dbtignore": {
         "dbt_project.yml": HEAD,
@@ -440,6 +541,11 @@ SETTING_VALUES = {
     "primary_key": st.sampled_from([["a"], ["b"]]),
 }
 metas = st.fixed_dictionaries({}, optional=SETTING_VALUES)
+#: the config of a test, besides enabled and where, that decides whether one null fails it
+TEST_SETTINGS = {
+    "severity": st.sampled_from([None, None, "warn", "error", "WARN", "Error"]),
+    "error_if": st.sampled_from([None, None, "!= 0", "> 10", ">=1"]),
+}
 enableds = st.sampled_from([None, True, False])
 
 
@@ -450,21 +556,9 @@ def _config(meta: dict[str, Any], enabled: bool | None, plus: bool = True) -> di
     return config
 
 
-@st.composite
-def projects(draw: st.DrawFn) -> dict[str, str]:
-    """A project of one YAML file (in ``models/`` or ``models/staging/``) declaring two
-    tables of the bronze source, with meta, ``enabled`` and not_null tests at every level of
-    the YAML and of ``dbt_project.yml``'s ``sources:`` and ``data_tests:``."""
-    folder = draw(st.sampled_from([(), ("staging",)]))
-    tables = ["t1", "t2"]
-    levels = [(), ("p",), ("p", *folder), ("p", *folder, "bronze")]
-    levels += [("p", *folder, "bronze", t) for t in tables]
-    sources: dict[str, Any] = {}
-    for path in levels:
-        level = sources
-        for name in path:
-            level = level.setdefault(name, {})
-        level.update(_config(draw(metas), draw(enableds), plus=draw(st.booleans())))
+def _test_levels(draw: st.DrawFn, folder: tuple[str, ...]) -> dict[str, Any]:
+    """``dbt_project.yml``'s ``data_tests:``: ``enabled``, ``where``, ``severity`` and
+    ``error_if`` at its top, the project's name, the folder and two tests' names."""
     tests: dict[str, Any] = {}
     named = ["source_not_null_bronze_t1_a", "dbt_source_not_null_bronze_t2_b"]
     for path in [(), ("p",), ("p", *folder), *(("p", *folder, name) for name in named)]:
@@ -475,6 +569,29 @@ def projects(draw: st.DrawFn) -> dict[str, str]:
         level.update(_config({}, draw(enableds)))
         if where is not None:
             level["+where"] = where
+        for key, values in TEST_SETTINGS.items():
+            if (value := draw(values)) is not None:
+                level[f"+{key}"] = value
+    return tests
+
+
+@st.composite
+def projects(draw: st.DrawFn) -> dict[str, str]:
+    """A project of one YAML file (in ``models/`` or ``models/staging/``) declaring two
+    tables of the bronze source, with meta, ``enabled`` and not_null tests at every level of
+    the YAML and of ``dbt_project.yml``'s ``sources:`` and ``data_tests:`` (``severity``,
+    ``error_if``, ``where``, ``enabled``)."""
+    folder = draw(st.sampled_from([(), ("staging",)]))
+    tables = ["t1", "t2"]
+    levels = [(), ("p",), ("p", *folder), ("p", *folder, "bronze")]
+    levels += [("p", *folder, "bronze", t) for t in tables]
+    sources: dict[str, Any] = {}
+    for path in levels:
+        level = sources
+        for name in path:
+            level = level.setdefault(name, {})
+        level.update(_config(draw(metas), draw(enableds), plus=draw(st.booleans())))
+    tests = _test_levels(draw, folder)
 
     def yaml_config() -> dict[str, Any]:
         node: dict[str, Any] = {}
@@ -496,6 +613,11 @@ def projects(draw: st.DrawFn) -> dict[str, str]:
                     {"not_null": {"config": {"enabled": True}}},
                     {"not_null": {"where": ""}},
                     {"test_name": "not_null", "config": {"where": "a > 0"}},
+                    {"not_null": {"config": {"severity": "warn"}}},
+                    {"not_null": {"severity": "ERROR"}},
+                    {"dbt.not_null": {"config": {"severity": "Warn", "enabled": True}}},
+                    {"not_null": {"config": {"error_if": "> 10"}}},
+                    {"not_null": {"config": {"severity": "error", "limit": 0}}},
                 ]
             )
         )
@@ -525,6 +647,83 @@ def test_generated_projects_read_as_dbt_parse_reads_them(
     settings = lakehouse(tmp_path_factory.mktemp("p"))
     _write(settings.dbt_project_dir, files)
     assert lakehouse_reads(settings) == _dbt_meta(dbt_reads(settings.dbt_project_dir)), files
+
+
+@pytest.mark.parametrize(
+    ("column", "required"),
+    [
+        ("plain", True),
+        ("po", True),  # the project's severity warn under the test's own error
+        ("warn", False),
+        ("top", False),  # severity warn at the test's top level
+        ("pw", False),  # the project's severity warn
+        ("tw", False),  # a table's own test, the project's severity WARN
+        ("gt10", False),  # error_if '> 10': one null does not fail it
+        ("lim0", False),  # limit 0: dbt counts no failure
+    ],
+)
+def test_a_null_dbt_only_warns_about_is_loaded(tmp_path: Path, column: str, required: bool) -> None:
+    """A null in a column whose not_null test dbt would not fail for it (severity warn, an
+    error_if one null does not meet) is what the analytics engineer said to accept: the API
+    takes it (202) and the loader loads it, the column null (fixc s17: both refused it, 422
+    and kind required); a test that fails for one null still refuses it on both sides."""
+    settings = lakehouse(tmp_path)
+    _write(settings.dbt_project_dir, CASES["severity"])
+    names = [
+        c["name"]
+        for c in yaml.safe_load(CASES["severity"]["models/s.yml"])["sources"][0]["tables"][0][
+            "columns"
+        ]
+    ]
+    names += ["tw", "tx", "te"]
+    header = ",".join(names)
+    values = ",".join("" if name == column else "1" for name in names)
+    out = run(settings, [("t", "a.csv", f"{header}\n{values}\n".encode())])["t"]
+    if required:
+        assert out.api_status == 422, out.api_status
+        assert out.refused is not None and out.refused["kind"] == "required", out.refused
+        assert out.refused["column"] == column, out.refused
+    else:
+        assert out.api_status == 202, (out.api_status, out.api_detail)
+        assert out.refused is None, out.refused
+        assert [r[column] for r in out.loaded_rows] == [None], out.loaded_rows
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ("{severity: fatal}", "its not_null has severity 'fatal', not warn or error"),
+        ("{severity: \"{{ 'warn' if target.name == 'prod' else 'error' }}\"}", "holds Jinja"),
+        ("{error_if: 'between 1 and 5'}", "error_if 'between 1 and 5', which the lakehouse"),
+        ("{fail_calc: 'sum(1)'}", "fail_calc 'sum(1)', which the lakehouse cannot judge"),
+        ("{limit: '2'}", "has limit '2', not a whole number"),
+    ],
+)
+def test_a_not_null_config_the_lakehouse_cannot_judge_holds_the_files(
+    tmp_path: Path, config: str, words: str
+) -> None:
+    """A not_null test whose severity dbt refuses, or whose ``error_if``/``fail_calc`` dbt
+    writes into its SQL in a form the lakehouse cannot judge: whether one null fails it is
+    unknown, so the contract is misshapen (required, a row dbt accepts would be refused; not,
+    a null dbt refuses would load without a word)."""
+    settings = lakehouse(tmp_path)
+    test = f"          - {{name: n, data_tests: [{{not_null: {{config: {config}}}}}]}}\n"
+    _write(settings.dbt_project_dir, {"models/sources.yml": SOURCES + test})
+    detail = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert words in detail, detail
+
+
+def test_a_project_severity_dbt_refuses_holds_the_files(tmp_path: Path) -> None:
+    settings = lakehouse(tmp_path)
+    _write(
+        settings.dbt_project_dir,
+        {
+            "dbt_project.yml": HEAD + "data_tests:\n  +severity: fatal\n",
+            "models/sources.yml": SOURCES + "          - {name: n, data_tests: [not_null]}\n",
+        },
+    )
+    detail = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert "its not_null has severity 'fatal', not warn or error" in detail, detail
 
 
 @pytest.mark.parametrize("column", ["coalesce(a, b)", '"a b"', "{{ var('c') }}"])

@@ -152,9 +152,10 @@ def test_a_decimal_at_the_limits_is_a_contract(one_lakehouse: Settings, declared
 
 
 def test_a_disabled_or_where_limited_not_null_requires_nothing(one_lakehouse: Settings) -> None:
-    """dbt reads a test's config: ``enabled: false`` is no test, and ``where:`` judges only the
+    """dbt reads a test's config: ``enabled: false`` is no test, ``where:`` judges only the
     rows it selects, which dbt does (review finding revc 06, session 13; before, both made the
-    column required: 422 and quarantine for a file dbt's own test passes)."""
+    column required: 422 and quarantine for a file dbt's own test passes), and ``severity:
+    warn`` only warns (fixc, session 17; before, it made the column required)."""
     models = one_lakehouse.dbt_project_dir / "models"
     (models / "t.yml").write_text(
         "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: t\n"
@@ -162,16 +163,21 @@ def test_a_disabled_or_where_limited_not_null_requires_nothing(one_lakehouse: Se
         "            data_tests: [{not_null: {config: {enabled: false}}}]\n"
         '          - name: b\n            tests: [{not_null: {where: "a = 1"}}]\n'
         "          - name: c\n            tests: [{not_null: {severity: warn}}]\n"
+        "          - name: d\n            tests: [not_null]\n"
     )
     with TestClient(create_app(one_lakehouse)) as client:
         r = client.post(
-            "/v1/tables/t/files", content=b"a,b,c\n,,1\n", headers={"content-type": "text/csv"}
+            "/v1/tables/t/files", content=b"a,b,c,d\n,,,1\n", headers={"content-type": "text/csv"}
         )
         assert r.status_code == 202, r.text
         r = client.post(
-            "/v1/tables/t/files", content=b"a,b,c\n1,1,\n", headers={"content-type": "text/csv"}
+            "/v1/tables/t/files", content=b"a,b,c,d\n1,1,1,\n", headers={"content-type": "text/csv"}
         )
-        assert r.status_code == 422, r.text  # a warn test is still a test
+        assert r.status_code == 422, r.text  # an error test refuses its null
+    assert len(Loader(one_lakehouse).load_pending().loaded) == 1
+    assert bronze_table(one_lakehouse, "t").select(["a", "b", "c", "d"]).to_pylist() == [
+        {"a": None, "b": None, "c": None, "d": 1}
+    ]
 
 
 def test_a_decimal_without_parameters_is_duckdbs_default(one_lakehouse: Settings) -> None:
