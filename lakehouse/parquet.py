@@ -39,6 +39,9 @@ what in it they both refuse beyond the column-name rule of ``lakehouse.dialect``
   (float keys as DuckDB compares them: -0.0 is 0.0, every NaN one key).
 - **Arrow extension types** (at any depth) are read as the plain type their values mean
   (:func:`plain_type`: a UUID as its canonical text), by the API and the loader alike.
+- **A map whose keys are of type null** (a key annotated Null: DuckDB's empty ``MAP()``; at
+  any depth) holds no entry: read as a map of ``string`` keys (:func:`null_keyed_map`), never
+  viewed as Arrow holds it (a view of one aborts the process).
 - **A struct with no fields** (a Parquet empty group, at any depth) refuses the file
   (:func:`empty_struct_problem`): pyarrow's batches leave such a column out, and bronze keeps no
   struct without fields.
@@ -334,8 +337,21 @@ def _nested_metadata(t: pa.DataType) -> bool:
 
 def _to_plain(t: pa.DataType) -> bool:
     """Whether :func:`plain_type` changes ``t``: an extension type or one Delta does not hold
-    (:func:`has_extension`), or a nested field's metadata."""
-    return has_extension(t) or _nested_metadata(t)
+    (:func:`has_extension`), a nested field's metadata, or a map whose keys are of type null
+    (:func:`null_keyed_map`)."""
+    return has_extension(t) or _nested_metadata(t) or null_keyed_map(t)
+
+
+def null_keyed_map(t: pa.DataType) -> bool:
+    """Whether ``t`` holds, at any depth, a map whose key type is Arrow's ``null`` (a Parquet
+    map key annotated Null/UNKNOWN: DuckDB writes its empty ``MAP()`` so). A key is never null,
+    so such a map holds no entry: every value is an empty map or null, read as a map of
+    ``string`` keys (:func:`plain_type`). Arrow itself cannot hold it safely: a view of an
+    array holding one (a map's entries, :func:`_entries`) aborts the process in Arrow C++
+    ("Map array keys array should have no nulls"), past any ``except``."""
+    if pa.types.is_map(t) and pa.types.is_null(t.key_type):
+        return True
+    return any(null_keyed_map(child) for _, child in _children(t))
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -352,7 +368,10 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_struct(t):
         return pa.struct([_bare_field(t.field(i)) for i in range(t.num_fields)])
     if pa.types.is_map(t):
-        return pa.map_(_bare_field(t.key_field), _bare_field(t.item_field), t.keys_sorted)
+        key = t.key_field
+        if pa.types.is_null(key.type):  # holds no entry (:func:`null_keyed_map`): text keys
+            return pa.map_(pa.field(key.name, pa.string(), False), _bare_field(t.item_field))
+        return pa.map_(_bare_field(key), _bare_field(t.item_field), t.keys_sorted)
     if pa.types.is_large_list(t) or pa.types.is_large_list_view(t):
         return pa.large_list(_bare_field(t.value_field))
     if pa.types.is_list_view(t):
@@ -855,6 +874,8 @@ def plain_values(values: pa.Array) -> pa.Array:
         children = [plain_values(values.field(i)) for i in range(t.num_fields)]
         fields = [_bare_field(t.field(i)) for i in range(t.num_fields)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=mask)
+    if pa.types.is_map(t) and pa.types.is_null(t.key_type):
+        return _null_keyed_values(values, mask)
     if pa.types.is_map(t):
         offsets = values.offsets
         keys = plain_values(values.keys)
@@ -875,6 +896,27 @@ def plain_values(values: pa.Array) -> pa.Array:
     if pa.types.is_dictionary(t):
         return plain_values(values.dictionary_decode())
     raise pa.ArrowNotImplementedError(f"an extension type inside {t}")
+
+
+def _null_keyed_values(values: pa.Array, mask: pa.Array | None) -> pa.Array:
+    """A map array whose keys are of type null (not a slice) as :func:`plain_type` says: each
+    value an empty map of ``string`` keys, or null, as it was. Its keys and items are never
+    looked at but for how many there are (a view of them may abort the process:
+    :func:`null_keyed_map`); a map holding an entry (a key that is null) raises
+    ``ArrowInvalid``: the file does not parse."""
+    offsets = values.offsets
+    entries = offsets[len(offsets) - 1].as_py() - offsets[0].as_py() if len(offsets) else 0
+    if entries:
+        raise pa.ArrowInvalid(
+            f"a map whose keys are of type null holds {entries} entries: a map's key is never null"
+        )
+    t = plain_type(values.type)
+    no_keys = pa.array([], t.key_type)
+    no_items = pa.nulls(0, t.item_type) if pa.types.is_null(t.item_type) else None
+    if no_items is None:
+        no_items = plain_values(values.items.slice(0, 0))
+    empty = pa.repeat(pa.scalar(0, pa.int32()), len(values) + 1)
+    return pa.MapArray.from_arrays(empty, no_keys, no_items, t, mask=mask)
 
 
 def _as_list(values: pa.Array) -> pa.Array:
@@ -3519,8 +3561,9 @@ def bronze_type(t: pa.DataType) -> pa.DataType:
         return pa.list_(bronze_field(t.value_field))
     if pa.types.is_struct(t):
         return pa.struct([bronze_field(t.field(i)) for i in range(t.num_fields)])
-    if pa.types.is_map(t):
-        return pa.map_(bronze_type(t.key_type), bronze_type(t.item_type))
+    if pa.types.is_map(t):  # a null key type (no entry: :func:`null_keyed_map`) as text
+        key = pa.string() if pa.types.is_null(t.key_type) else bronze_type(t.key_type)
+        return pa.map_(key, bronze_type(t.item_type))
     return t
 
 

@@ -37,11 +37,15 @@ widens_to = parquet.widens_to  # the file → table rule, in the core (the API's
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
     """The Delta-compatible type bronze stores for an Arrow type (``parquet.bronze_type``); a
-    decimal of more than 38 digits refuses the file."""
+    decimal of more than 38 digits refuses the file, and so does a type Arrow refuses to rebuild
+    (a ``ValueError`` or Arrow error from the file's schema: the file's content, never storage
+    trouble, so never a file held in the landing zone pass after pass)."""
     try:
         return parquet.bronze_type(t)
     except parquet.TooManyDigits as exc:
         raise FileRejected("type_conflict", str(exc)) from exc
+    except (ValueError, TypeError, pa.ArrowException) as exc:
+        raise FileRejected("type_conflict", f"{t}, a type bronze cannot store ({exc})") from exc
 
 
 def case_problem(

@@ -1,0 +1,183 @@
+"""A Parquet map whose key is annotated Null (DuckDB writes its empty ``MAP()`` so: pyarrow reads
+``map<null, null>``) is loaded as what it holds: a key is never null, so every such map is empty
+or null, stored as ``map<string, string>`` (``docs/loading.md``, Parquet), by the API and the
+loader alike.
+
+*Before* (review findings s17 revc 05 and 07): a map of such maps (``MAP {'k': MAP()}``) made
+Arrow C++ abort the whole API process at its Parquet check (a view of the map's entries,
+"Map array keys array should have no nulls": no ``except`` catches it), and every other such
+file was taken by the API (202) and held by the loader in the landing zone pass after pass
+("A null type field may not be non-nullable", taken for storage trouble), every later file of
+its table with it. The API here is a real server in a child process: an abort ends it, and the
+test says so instead of dying with it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from adversary_support import _bronze, _drop, _error, bronze_table, lakehouse, post_file, run
+from waiting import wait_for
+
+from lakehouse import Settings
+from lakehouse.layout import raw_dir
+from loader import Loader
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+
+#: DuckDB's values (a row each, after ``1::BIGINT AS id``), each holding a map of Null keys
+CASES = {
+    "map": ["MAP()", "NULL", "MAP()"],
+    "list_of_map": ["[MAP()]", "NULL", "[NULL, MAP()]"],
+    "struct_of_map": ["{'x': MAP()}", "NULL", "{'x': NULL}"],
+    "list_of_struct": ["[{'m': MAP()}]", "NULL", "[{'m': NULL}, NULL]"],
+    "struct_of_map_and_int": ["{'x': MAP(), 'y': 2}", "NULL", "{'x': NULL, 'y': NULL}"],
+    "map_of_map": ["MAP {'k': MAP()}", "NULL", "MAP {'k': NULL, 'j': MAP()}"],
+}
+
+
+def _duckdb_file(values: list[str], first: int = 0) -> bytes:
+    """A Parquet file DuckDB writes: ``id`` ``first``, ``first + 1``, ... and ``v`` each of
+    ``values``."""
+    rows = " UNION ALL ".join(
+        f"SELECT {i}::BIGINT AS id, {v} AS v" for i, v in enumerate(values, first)
+    )
+    with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
+        out = Path(folder) / "duck.parquet"
+        con.sql(f"COPY (SELECT * FROM ({rows}) ORDER BY id) TO '{out}' (FORMAT parquet)")
+        return out.read_bytes()
+
+
+def _as_written(data: bytes) -> list[dict[str, Any]]:
+    """The file's rows as pyarrow reads them (its maps: lists of (key, value) pairs)."""
+    return pq.read_table(io.BytesIO(data)).to_pylist()
+
+
+def _null_keyed(t: pa.DataType) -> bool:
+    """Whether ``t`` holds, at any depth, a map whose key type is ``null``."""
+    if pa.types.is_map(t):
+        return pa.types.is_null(t.key_type) or _null_keyed(t.item_type)
+    if pa.types.is_struct(t):
+        return any(_null_keyed(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t):
+        return _null_keyed(t.value_type)
+    return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, str, Any]]:
+    """A real API (``lakehouse api``) in a child process serving a lakehouse, its settings (for
+    the loader, in this process), its URL and the process."""
+    root = tmp_path_factory.mktemp("nullkey")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
+            mp.delenv(key)
+        settings = lakehouse(root)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env |= {
+            "LAKEHOUSE_ROOT": str(root),
+            "LAKEHOUSE_DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+            "LAKEHOUSE_API_MIN_FREE_BYTES": "0",
+            "LAKEHOUSE_API_RATE_PER_TOKEN": "0",
+            "LAKEHOUSE_BATCH_WINDOW_MS": "0",
+            "LAKEHOUSE_API_READY_REQUIRES_LOADER": "false",
+        }
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        url = f"http://127.0.0.1:{port}"
+        child = subprocess.Popen(
+            [LAKEHOUSE, "api", "--port", str(port)],
+            env=env,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def up() -> bool:
+                try:
+                    return httpx.get(f"{url}/health").status_code == 200
+                except httpx.TransportError:
+                    return child.poll() is not None  # it died: said by the tests
+
+            wait_for(up, 180, "the API to start")
+            yield settings, url, child
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_duckdb_map_of_null_keys_is_taken_and_loaded_as_written(
+    server: tuple[Settings, str, Any], case: str
+) -> None:
+    settings, url, child = server
+    data = _duckdb_file(CASES[case])
+    written = pq.read_schema(io.BytesIO(data))
+    assert _null_keyed(written.field("v").type), written  # what the test is about
+    assert child.poll() is None, "the API process had ended before this file"
+    with httpx.Client(base_url=url) as api:
+        try:
+            r = post_file(api, case, "a.parquet", data)
+        except httpx.TransportError as exc:  # before: Arrow aborted the server (map_of_map)
+            child.wait(timeout=30)
+            pytest.fail(f"the API process ended on the file ({exc!r}; exit {child.returncode})")
+        assert r.status_code == 202, r.text
+        assert r.json()["records"] == len(CASES[case])
+        assert api.get("/health").status_code == 200  # still serving
+    assert child.poll() is None
+    summary = Loader(settings).load_pending()
+    assert not summary.held, summary.held  # before: held pass after pass
+    assert not summary.quarantined, summary.quarantined
+    rows = sorted(_bronze(settings, case) or [], key=lambda r: r["id"])
+    assert [{"id": r["id"], "v": r["v"]} for r in rows] == _as_written(data)
+    stored = bronze_table(settings, case).schema.field("v").type
+    assert not _null_keyed(stored)
+    assert "map<string, string>" in str(stored)
+
+
+def test_a_good_file_beside_one_is_loaded(one_lakehouse: Settings) -> None:
+    """The loader alone (files dropped into the landing zone): a map of Null keys and a good
+    file of the same table both load in one pass; before, both were held, pass after pass."""
+    _drop(one_lakehouse, "t", "a.parquet", _duckdb_file(CASES["map"]))
+    good = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([7], pa.int64())}), good)
+    _drop(one_lakehouse, "t", "b.parquet", good.getvalue())
+    summary = Loader(one_lakehouse).load_pending()
+    assert not summary.held and not summary.quarantined, summary
+    assert sorted(f.file for f in summary.loaded) == ["a.parquet", "b.parquet"]
+    assert not any(raw_dir(one_lakehouse, "t").iterdir())
+    rows = sorted(_bronze(one_lakehouse, "t") or [], key=lambda r: r["id"])
+    assert [(r["id"], r["v"]) for r in rows] == [(0, []), (1, None), (2, []), (7, None)]
+
+
+def test_a_table_of_integer_maps_takes_empty_maps_as_written(one_lakehouse: Settings) -> None:
+    """A table whose map column holds integers (``map<string, bigint>``) takes a later file of
+    DuckDB's empty maps as they are (a map of no entry fits any map of text keys: the widening
+    rule, ``docs/loading.md``), by the API and the loader alike."""
+    first = _duckdb_file(["MAP {'a': 1::BIGINT}"])
+    later = _duckdb_file(["MAP()", "NULL"], first=1)
+    outcome = run(one_lakehouse, [("t", "a.parquet", first)])["t"]
+    assert outcome.api_status == 202 and outcome.refused is None, outcome
+    outcome = run(one_lakehouse, [("t", "b.parquet", later)])["t"]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    table = bronze_table(one_lakehouse, "t")
+    assert table.schema.field("v").type == pa.map_(pa.string(), pa.int64())
+    rows = sorted(table.select(["id", "v"]).to_pylist(), key=lambda r: r["id"])
+    assert [(r["id"], r["v"]) for r in rows] == [(0, [("a", 1)]), (1, []), (2, None)]
+    assert _error(one_lakehouse, "t") is None
