@@ -92,13 +92,15 @@ def check_inflation(
     14). The bytes are what the footer counts (each row group's ``total_byte_size``) or, with
     the file's ``source``, what its page headers say when more (:func:`written_page_bytes`:
     each page's ``uncompressed_page_size``, what pyarrow allocates): a footer can understate
-    its sizes, a page header cannot without failing to decompress."""
+    its sizes, a page header cannot without failing to decompress. A footer or page header
+    those headers are not read through (none pyarrow reads either) is :class:`Unreadable`,
+    saying why: the footer's sizes are then no bound to trust."""
     footer = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
     total, counted = footer, f"its footer counts {footer} bytes uncompressed"
     if source is not None:
-        chunks = written_chunks(source)
-        pages = written_page_bytes(source, chunks) if chunks is not None else None
-        if pages is not None and pages > footer:
+        names = [metadata.schema.column(j).path for j in range(metadata.num_columns)]
+        pages = written_page_bytes(source, names, metadata.created_by or "")
+        if pages > footer:
             total = pages
             counted = f"its pages' headers count {pages} bytes uncompressed (its footer {footer})"
     what = "the file's pages"
@@ -1792,8 +1794,10 @@ def int96_refusal(source: Any) -> Refusal | None:
 
 
 class Unreadable(ValueError):
-    """A footer pyarrow opened that :func:`int96_refusal` cannot read from the file's bytes: it
-    does not parse as Parquet (the API's 400, the loader's ``unparseable``)."""
+    """A footer pyarrow opened that :func:`int96_refusal` cannot read from the file's bytes, or
+    a file whose footer or page headers are not read through as pyarrow reads them
+    (:func:`written_page_bytes`): it does not parse as Parquet (the API's 400, the loader's
+    ``unparseable``)."""
 
 
 def _int96_finer(us: pa.Array, ns: pa.Array, row_of: RowOf, name: str, rows: int) -> Refusal | None:
@@ -2397,16 +2401,46 @@ def count_read_disagreement(metadata: pq.FileMetaData, read: int) -> str | None:
 
 # -- the footer and page headers as written (Thrift's compact protocol) ----------------------
 
+#: The limits of pyarrow's Thrift reader of a footer or page header (Arrow's
+#: ``ThriftDeserializer``, parquet/thrift_internal.h): Thrift's ``TConfiguration`` recursion
+#: limit (64 levels), Arrow's ``thrift_string_size_limit`` (100,000,000 bytes) and
+#: ``thrift_container_size_limit`` (1,000,000 items). Past one pyarrow does not read it
+#: ("Couldn't deserialize thrift: TProtocolException: Exceeded depth limit", "... size limit").
+THRIFT_DEPTH = 64
+THRIFT_BINARY_BYTES = 100_000_000
+THRIFT_ITEMS = 1_000_000
+#: The largest page header pyarrow reads (Arrow's ``kDefaultMaxPageHeaderSize``: it tries 16
+#: KiB, doubling up to this, then "Deserializing page header failed").
+PAGE_HEADER_BYTES = 16 * 1024 * 1024
+#: Bytes of a column chunk read at a time for its page headers.
+_PAGE_BLOCK = 1 << 20
+#: The most pages a file's headers are read of (:func:`written_page_bytes`); past it the file
+#: is refused (``too_large``, the API's 413). No writer's file within the size limits holds as
+#: many: a data page's header takes 17 bytes at least (its required fields), so 1 GiB
+#: (``api_max_file_bytes``) holds under 64M pages, and writers end a page at 20,000 values
+#: (pyarrow, parquet-mr, parquet-rs): 64M pages would hold 1.3 trillion values in the few
+#: million column chunks a footer lists (its lists hold 1,000,000 items, :data:`THRIFT_ITEMS`).
+#: Reading them costs about 1.5 s of CPU a million headers of 7 bytes (the least one takes),
+#: 3 s a million of pyarrow's one-value pages (pyarrow's own read of them: 0.35 s, 0.7 s).
+MOST_PAGES = 1 << 26
+
 
 class _Unreadable(ValueError):
-    """Bytes that are no Thrift structure this reading takes."""
+    """Bytes that are no Thrift structure pyarrow reads; the message says why."""
+
+
+class _PastBytes(_Unreadable):
+    """A structure running past the bytes read (past the column chunk's or the file's end, or
+    the block read so far)."""
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     value = shift = 0
     while True:
-        if pos >= len(buf) or shift > 70:
-            raise _Unreadable("a varint past the bytes")
+        if pos >= len(buf):
+            raise _PastBytes("ends inside a number")
+        if shift > 63:
+            raise _Unreadable("holds a number of more than 10 bytes")
         byte = buf[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
@@ -2419,75 +2453,133 @@ def _zigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
-def _thrift_list(buf: bytes, pos: int, depth: int) -> tuple[list[Any], int]:
+#: compact types of fixed width: byte, double, UUID
+_FIXED = {3: 1, 7: 8, 13: 16}
+
+
+def _too_deep(depth: int) -> _Unreadable:
+    return _Unreadable(
+        f"nests a value {depth} levels deep: pyarrow's Thrift reader takes {THRIFT_DEPTH}"
+    )
+
+
+def _too_many(size: int) -> _Unreadable:
+    return _Unreadable(
+        f"holds a list or map of {size} items: pyarrow's Thrift reader takes {THRIFT_ITEMS}"
+    )
+
+
+def _thrift_items(buf: bytes, pos: int, depth: int, step: int) -> tuple[list[Any], int]:
+    """A list (or set) ``depth`` levels deep, and where it ends: its items one deeper, but
+    structs ``step`` deeper (:func:`_thrift_struct`)."""
     if pos >= len(buf):
-        raise _Unreadable("a list past the bytes")
+        raise _PastBytes("ends inside a list")
     head = buf[pos]
     pos += 1
     size, item = head >> 4, head & 0x0F
     if size == 15:
         size, pos = _varint(buf, pos)
-    items: list[Any] = []
+    if size > THRIFT_ITEMS:
+        raise _too_many(size)
+    if not size:
+        return [], pos
+    if item == 12:
+        items = []
+        for _ in range(size):
+            value, pos = _thrift_struct(buf, pos, depth + step, step)
+            items.append(value)
+        return items, pos
+    if depth + 1 > THRIFT_DEPTH:
+        raise _too_deep(depth + 1)
+    if item in (1, 2):  # a list's booleans are a byte each
+        if pos + size > len(buf):
+            raise _PastBytes("ends inside a list")
+        return [b == 1 for b in buf[pos : pos + size]], pos + size
+    items = []
     for _ in range(size):
-        if item in (1, 2):  # a list's booleans are a byte each
-            items.append(pos < len(buf) and buf[pos] == 1)
-            pos += 1
-            continue
-        value, pos = _thrift_value(buf, pos, item, depth + 1)
+        value, pos = _thrift_value(buf, pos, item, depth + 1, step)
         items.append(value)
     return items, pos
 
 
-def _thrift_map(buf: bytes, pos: int, depth: int) -> tuple[None, int]:
+def _thrift_map(buf: bytes, pos: int, depth: int, step: int) -> tuple[None, int]:
     size, pos = _varint(buf, pos)
+    if size > THRIFT_ITEMS:
+        raise _too_many(size)
     if size:
+        if depth + 1 > THRIFT_DEPTH:
+            raise _too_deep(depth + 1)
         if pos >= len(buf):
-            raise _Unreadable("a map past the bytes")
+            raise _PastBytes("ends inside a map")
         key, value = buf[pos] >> 4, buf[pos] & 0x0F
         pos += 1
         for _ in range(size):
-            _, pos = _thrift_value(buf, pos, key, depth + 1)
-            _, pos = _thrift_value(buf, pos, value, depth + 1)
+            _, pos = _thrift_value(buf, pos, key, depth + 1, step)
+            _, pos = _thrift_value(buf, pos, value, depth + 1, step)
     return None, pos
 
 
-def _thrift_value(buf: bytes, pos: int, kind: int, depth: int) -> tuple[Any, int]:
-    """A value of compact type ``kind`` at ``pos``: ints, bytes, lists, structs as dicts of
-    field id (maps are skipped: None)."""
+def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
+    size, pos = _varint(buf, pos)
+    if size > THRIFT_BINARY_BYTES:
+        raise _Unreadable(
+            f"holds a binary of {size} bytes: pyarrow's Thrift reader takes {THRIFT_BINARY_BYTES}"
+        )
+    if pos + size > len(buf):
+        raise _PastBytes("ends inside a binary")
+    return buf[pos : pos + size], pos + size
+
+
+def _thrift_value(buf: bytes, pos: int, kind: int, depth: int, step: int) -> tuple[Any, int]:
+    """The value of compact type ``kind`` at ``pos`` and where it ends: ints (an i16's or
+    i32's cut to its width, as Thrift's C++ reader does), bytes, lists, structs as dicts of
+    field id (maps are skipped: None). ``depth``: its level as pyarrow's Thrift reader counts
+    them (:data:`THRIFT_DEPTH`: the outermost struct 1, each value inside a struct one more)."""
+    if depth > THRIFT_DEPTH:
+        raise _too_deep(depth)
     if kind in (1, 2):  # a boolean field's value is its type
         return kind == 1, pos
-    if kind == 3:
-        if pos >= len(buf):
-            raise _Unreadable("a byte past the bytes")
-        return buf[pos], pos + 1
     if kind in (4, 5, 6):
         raw, pos = _varint(buf, pos)
+        if kind == 5:
+            raw &= 0xFFFFFFFF
+        elif kind == 4:
+            raw &= 0xFFFF
         return _zigzag(raw), pos
-    if kind == 7:
-        return None, pos + 8
     if kind == 8:
-        size, pos = _varint(buf, pos)
-        if pos + size > len(buf):
-            raise _Unreadable("a binary past the bytes")
-        return buf[pos : pos + size], pos + size
-    if kind in (9, 10):
-        return _thrift_list(buf, pos, depth)
-    if kind == 11:
-        return _thrift_map(buf, pos, depth)
+        return _thrift_binary(buf, pos)
     if kind == 12:
-        return _thrift_struct(buf, pos, depth + 1)
-    raise _Unreadable(f"Thrift compact type {kind}")
+        return _thrift_struct(buf, pos, depth, step)
+    if kind in (9, 10):
+        return _thrift_items(buf, pos, depth, step)
+    if kind == 11:
+        return _thrift_map(buf, pos, depth, step)
+    width = _FIXED.get(kind)
+    if width is None:
+        raise _Unreadable(f"holds a value of Thrift compact type {kind}, which is none")
+    if pos + width > len(buf):
+        raise _PastBytes("ends inside a value")
+    return (buf[pos] if kind == 3 else None), pos + width
 
 
-def _thrift_struct(buf: bytes, pos: int = 0, depth: int = 0) -> tuple[dict[int, Any], int]:
-    """The struct at ``pos`` (its fields by id) and where it ends."""
-    if depth > 32:
-        raise _Unreadable("structs nested too deep")
+def _thrift_struct(
+    buf: bytes, pos: int = 0, depth: int = 1, step: int = 0
+) -> tuple[dict[int, Any], int]:
+    """The struct at ``pos`` (its fields by id) and where it ends; ``depth`` its level (the
+    outermost 1: :func:`_thrift_value`). ``step``: the levels a list adds to its structs'
+    (pyarrow's reader counts one for a list it skips, none for a list of structs it knows):
+    1 for a page header, which holds no list pyarrow knows, so that its count is pyarrow's;
+    0 for a footer, whose known lists of structs (row groups, columns) are then counted as
+    pyarrow does, and a list past them one level short: this reads any footer pyarrow does."""
+    if depth > THRIFT_DEPTH:
+        raise _too_deep(depth)
     fields: dict[int, Any] = {}
     last = 0
+    inner = depth + 1
+    end = len(buf)
     while True:
-        if pos >= len(buf):
-            raise _Unreadable("a struct past the bytes")
+        if pos >= end:
+            raise _PastBytes("ends inside a struct")
         head = buf[pos]
         pos += 1
         if head == 0:
@@ -2497,8 +2589,12 @@ def _thrift_struct(buf: bytes, pos: int = 0, depth: int = 0) -> tuple[dict[int, 
             last += delta
         else:
             raw, pos = _varint(buf, pos)
-            last = _zigzag(raw)
-        fields[last], pos = _thrift_value(buf, pos, kind, depth)
+            last = _zigzag(raw & 0xFFFF)
+        if kind == 5 and inner <= THRIFT_DEPTH and pos < end and buf[pos] < 0x80:
+            fields[last] = _zigzag(buf[pos])  # a one-byte i32: most of a page header's
+            pos += 1
+            continue
+        fields[last], pos = _thrift_value(buf, pos, kind, inner, step)
 
 
 class _Bytes:
@@ -2541,76 +2637,183 @@ class Chunk(NamedTuple):
     start: int
 
 
+def _footer_chunks(source: Any) -> list[list[Chunk | None]]:
+    """Each row group's column chunks as the footer's bytes write them (None: a chunk whose
+    metadata is not written in the clear, an encrypted column's); :class:`_Unreadable` saying
+    why they are not read so."""
+    with _Bytes(source) as data:
+        size = data.size()
+        tail = data.read(size - 8, 8) if size >= 8 else b""
+        if len(tail) != 8 or tail[4:] != b"PAR1":
+            raise _Unreadable("does not end in PAR1 (an encrypted footer's file ends in PARE)")
+        length = int.from_bytes(tail[:4], "little")
+        if length > size - 12:
+            raise _PastBytes(f"is {length} bytes long, more than the file holds")
+        footer, _ = _thrift_struct(data.read(size - 8 - length, length))
+    groups = []
+    for group in _of(footer.get(4, []), list):
+        chunks: list[Chunk | None] = []
+        for chunk in _of(_of(group, dict).get(1, []), list):
+            meta = _of(chunk, dict).get(3)
+            if not isinstance(meta, dict) or chunk.get(8) is not None:  # crypto_metadata
+                chunks.append(None)
+                continue
+            offsets = [meta.get(9), meta.get(11)]
+            start = min((o for o in offsets if type(o) is int and o > 0), default=0)
+            sizes = [meta.get(5, 0), meta.get(6, 0), meta.get(7, 0)]
+            if any(type(n) is not int for n in sizes):
+                raise _Unreadable("writes a column chunk's counts as no integers")
+            chunks.append(Chunk(sizes[0], sizes[1], sizes[2], start))
+        groups.append(chunks)
+    return groups
+
+
+def _of(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise _Unreadable(f"writes a {kind.__name__} as another Thrift type")
+    return value
+
+
 def written_chunks(source: Any) -> list[list[Chunk | None]] | None:
     """Each row group's column chunks as the file's footer writes them (None: a chunk whose
     metadata is not written in the clear, an encrypted column's), read from the footer's bytes
     and not through pyarrow's accessor (``row_group(i).column(j)``), which aborts the process
     on a chunk it cannot describe (:func:`footer_refusal`); None when the footer is not read
-    so (not this format: pyarrow's reader says why)."""
+    so (:func:`written_page_bytes` says why)."""
     try:
-        with _Bytes(source) as data:
-            size = data.size()
-            tail = data.read(size - 8, 8)
-            if len(tail) != 8 or tail[4:] != b"PAR1":
-                return None
-            length = int.from_bytes(tail[:4], "little")
-            if length > size - 12:
-                return None
-            footer, _ = _thrift_struct(data.read(size - 8 - length, length))
-        groups = []
-        for group in footer.get(4) or []:
-            chunks: list[Chunk | None] = []
-            for chunk in group.get(1) or []:
-                meta = chunk.get(3)
-                if not isinstance(meta, dict):
-                    chunks.append(None)
-                    continue
-                offsets = [meta.get(9), meta.get(11)]
-                start = min((o for o in offsets if isinstance(o, int) and o > 0), default=0)
-                chunks.append(
-                    Chunk(int(meta.get(5, 0)), int(meta.get(6, 0)), int(meta.get(7, 0)), start)
-                )
-            groups.append(chunks)
-        return groups
-    except (_Unreadable, OSError, TypeError, ValueError):
-        return None
-
-
-#: The most page headers read (:func:`written_page_bytes`): past it, as the footer counts
-_MOST_PAGES = 1_000_000
-
-
-def written_page_bytes(source: Any, chunks: list[list[Chunk | None]]) -> int | None:
-    """The bytes the file's pages inflate to as their headers say (each page's
-    ``uncompressed_page_size``, what pyarrow allocates to decompress it), read header by header
-    through each column chunk's bytes; None where a header is not read so (pyarrow's reader
-    says why), or past :data:`_MOST_PAGES` pages."""
-    total = pages = 0
-    try:
-        with _Bytes(source) as data:
-            for group in chunks:
-                for chunk in group:
-                    if chunk is None or chunk.start <= 0:
-                        continue
-                    pos, end = chunk.start, chunk.start + chunk.compressed
-                    while pos < end:
-                        pages += 1
-                        if pages > _MOST_PAGES:
-                            return None
-                        try:
-                            header, length = _thrift_struct(data.read(pos, min(end - pos, 4096)))
-                        except _Unreadable:  # statistics past 4 KiB
-                            header, length = _thrift_struct(data.read(pos, min(end - pos, 1 << 24)))
-                        inflated, compressed = header.get(2), header.get(3)
-                        if not isinstance(inflated, int) or not isinstance(compressed, int):
-                            return None
-                        if compressed < 0 or inflated < 0:
-                            return None
-                        total += inflated
-                        pos += length + compressed
+        return _footer_chunks(source)
     except (_Unreadable, OSError):
         return None
+
+
+#: Writers whose column chunks' sizes leave out their dictionary page's header (parquet-mr
+#: before 1.2.9, PARQUET-816): pyarrow reads up to 100 bytes past such a chunk (Arrow's
+#: ``kMaxDictHeaderSize``), and so does :func:`written_page_bytes`.
+_SHORT_CHUNKS = re.compile(r"parquet-mr version 1\.(?:[01]\.|2\.[0-8](?!\d))")
+_SHORT_CHUNK_BYTES = 100
+
+
+def written_page_bytes(source: Any, names: list[str] | None = None, created_by: str = "") -> int:
+    """The bytes the file's pages inflate to as their headers say (each page's
+    ``uncompressed_page_size``, what pyarrow allocates to decompress it), read header by header
+    through each column chunk's bytes to its end (:func:`_chunk_page_bytes`).
+    :class:`Unreadable`, saying why, for a footer or a page header pyarrow reads that are not
+    read so, which pyarrow does not read either (past its Thrift reader's limits,
+    :data:`THRIFT_DEPTH`; ending past the chunk; without its sizes): the footer's sizes are
+    then no bound to trust; :class:`InflateLimitError` past :data:`MOST_PAGES` pages.
+    ``names``: each column's, to name it; ``created_by``: the writer the footer names
+    (:data:`_SHORT_CHUNKS`)."""
+    try:
+        chunks = _footer_chunks(source)
+    except _Unreadable as exc:
+        raise Unreadable(f"its footer {exc}") from None
+    padded = _SHORT_CHUNKS.match(created_by) is not None
+    total = pages = 0
+    with _Bytes(source) as data:
+        size = data.size()
+        for g, group in enumerate(chunks):
+            for j, chunk in enumerate(group):
+                if chunk is None or chunk.start <= 0:
+                    continue  # encrypted (its reader refuses it), or no page offset
+                try:
+                    inflated, read = _chunk_page_bytes(
+                        data, chunk, size, padded, MOST_PAGES - pages
+                    )
+                except _Unreadable as exc:
+                    name = names[j] if names is not None and j < len(names) else f"#{j + 1}"
+                    raise Unreadable(f"column {name!r}, row group {g + 1}: {exc}") from None
+                total, pages = total + inflated, pages + read
+                if pages > MOST_PAGES:
+                    raise InflateLimitError(
+                        f"the file holds more than {MOST_PAGES} pages (lakehouse.parquet."
+                        "MOST_PAGES): more than a file within the size limits holds; their"
+                        " headers are not read further",
+                        "MOST_PAGES",
+                        MOST_PAGES,
+                    )
     return total
+
+
+def _chunk_page_bytes(
+    data: _Bytes, chunk: Chunk, size: int, padded: bool, most: int
+) -> tuple[int, int]:
+    """The uncompressed bytes of one column chunk's pages, as their headers say, and how many
+    pages were read (at most one past ``most``), read through its bytes (in a file of ``size``
+    bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block (:data:`_PAGE_BLOCK`) at a time, a header
+    of up to :data:`PAGE_HEADER_BYTES`. :class:`_Unreadable` for a header pyarrow reads and
+    does not take: one before its data pages hold ``chunk.values`` values and before a data
+    page of none (Arrow's ``ComputeColumnChunkRange``, ``SerializedPageReader::NextPage``,
+    ``HasNextInternal``); past them the headers are read to the chunk's end while they read."""
+    end = chunk.start + chunk.compressed
+    if end > size or chunk.compressed < 0:  # Arrow's "Invalid column metadata"
+        raise _Unreadable(
+            f"its column chunk of {chunk.compressed} bytes at byte {chunk.start} runs past"
+            f" the file's end ({size} bytes)"
+        )
+    if padded:
+        end += min(_SHORT_CHUNK_BYTES, size - end)
+    total = seen = pages = 0
+    read = True  # whether pyarrow reads the page at pos
+    pos = at = chunk.start
+    block = b""
+    while pos < end and pages <= most:
+        pages += 1
+        read = read and seen < chunk.values
+        if pos - at >= len(block):
+            at, block = pos, data.read(pos, min(end - pos, _PAGE_BLOCK))
+        try:
+            header, stop, at, block = _page_header(data, block, at, pos, end)
+            inflated, compressed, values = _page_sizes(header)
+        except _Unreadable as exc:
+            if not read:
+                break
+            raise _Unreadable(f"the page header at byte {pos} {exc}") from None
+        total += inflated
+        read = read and values != 0  # pyarrow's column reader ends at a data page of none
+        seen += values or 0
+        pos = at + stop + compressed
+    return total, pages
+
+
+def _page_header(
+    data: _Bytes, block: bytes, at: int, pos: int, end: int
+) -> tuple[dict[int, Any], int, int, bytes]:
+    """The page header at ``pos`` in ``block`` (read from ``at``), where it ends in the block,
+    and the block: read again from ``pos`` when it ends first, as far as pyarrow reads a
+    header (:data:`PAGE_HEADER_BYTES`, the chunk's ``end``)."""
+    longest = min(end, pos + PAGE_HEADER_BYTES)
+    try:
+        try:
+            header, stop = _thrift_struct(block, pos - at, 1, 1)
+        except _PastBytes:
+            if at + len(block) >= longest:
+                raise
+            at, block = pos, data.read(pos, longest - pos)
+            header, stop = _thrift_struct(block, 0, 1, 1)
+    except _PastBytes:
+        if longest == end:
+            raise _Unreadable(f"runs past its column chunk's end (byte {end})") from None
+        raise _Unreadable(
+            f"is longer than {PAGE_HEADER_BYTES} bytes, the most pyarrow reads of a page header"
+        ) from None
+    return header, stop, at, block
+
+
+def _page_sizes(header: dict[int, Any]) -> tuple[int, int, int | None]:
+    """A page header's uncompressed and compressed sizes and its data page's values (None for
+    another page), or :class:`_Unreadable` where pyarrow reads none."""
+    kind, inflated, compressed = header.get(1), header.get(2), header.get(3)
+    if type(kind) is not int or type(inflated) is not int or type(compressed) is not int:
+        raise _Unreadable("lacks its type or sizes (required fields)")
+    if inflated < 0 or compressed < 0:
+        raise _Unreadable(f"says {compressed} bytes compressed, {inflated} uncompressed")
+    if kind not in (0, 3):  # a dictionary page, or one pyarrow skips
+        return inflated, compressed, None
+    values = header.get(5 if kind == 0 else 8)  # data_page_header, data_page_header_v2
+    count = values.get(1, 0) if isinstance(values, dict) else 0
+    if type(count) is not int or count < 0:
+        raise _Unreadable(f"counts {count} values")
+    return inflated, compressed, count
 
 
 # -- batches too large to read --------------------------------------------------------------------
