@@ -181,3 +181,32 @@ def test_a_table_of_integer_maps_takes_empty_maps_as_written(one_lakehouse: Sett
     rows = sorted(table.select(["id", "v"]).to_pylist(), key=lambda r: r["id"])
     assert [(r["id"], r["v"]) for r in rows] == [(0, [("a", 1)]), (1, []), (2, None)]
     assert _error(one_lakehouse, "t") is None
+
+
+def _null_keyed_with_entries() -> bytes:
+    """DuckDB's ``MAP {7::INTEGER: NULL}`` with its key annotated Null in the footer (the
+    Thrift of the key's schema element: its converted type INT_32 replaced by the logical type
+    UNKNOWN, as DuckDB writes ``MAP()``'s key; the footer's length rewritten): a map whose key
+    type is null holding an entry, the key 7 read as null. No writer was found writing one."""
+    data = _duckdb_file(["MAP {7::INTEGER: NULL}"])
+    size = int.from_bytes(data[-8:-4], "little")
+    body, footer = data[: -8 - size], data[-8 - size : -8]
+    int_32 = bytes.fromhex("1803" + b"key".hex() + "252200")  # name 'key', converted_type 17
+    unknown = bytes.fromhex("1803" + b"key".hex() + "6cbc000000")  # logicalType UNKNOWN
+    assert footer.count(int_32) == 1, footer.hex()
+    footer = footer.replace(int_32, unknown)
+    return body + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+def test_a_map_of_null_keys_holding_an_entry_is_refused_alike(one_lakehouse: Settings) -> None:
+    """A key is never null: such a file does not parse, for the API (400) and the loader
+    (``unparseable``) in the same words; before, the API said so and the loader held it."""
+    data = _null_keyed_with_entries()
+    written = pq.ParquetFile(io.BytesIO(data)).schema_arrow.field("v").type
+    assert pa.types.is_map(written) and pa.types.is_null(written.key_type), written
+    outcome = run(one_lakehouse, [("t", "a.parquet", data)])["t"]
+    assert outcome.api_status == 400, outcome.api_detail
+    assert "does not parse as Parquet" in outcome.api_detail, outcome.api_detail
+    assert outcome.refused is not None, "held in the landing zone"
+    assert outcome.refused["kind"] == "unparseable", outcome.refused
+    assert outcome.refused["reason"] == outcome.api_detail
