@@ -1321,8 +1321,25 @@ def _text_refusal(leaf: pa.Array, row_of: RowOf, name: str) -> Refusal | None:
 def _entries(values: pa.Array) -> pa.Array:
     """A map array as the list of struct<key, value> it is laid out as."""
     t = values.type
+    if null_keyed_map(t):  # a field of a view of it aborts the process (:func:`null_keyed_map`)
+        return built_entries(values)
     entries = pa.struct([t.key_field, t.item_field])
     return values.view(pa.list_(pa.field("entries", entries, False)))
+
+
+def built_entries(values: pa.Array) -> pa.Array:
+    """:func:`_entries` built from the map's parts (its entries sliced, its offsets from 0), not
+    a view: the same list, which Arrow can look into where ``values`` holds a map of null keys."""
+    t = values.type
+    entries = pa.struct([t.key_field, t.item_field])
+    listed = pa.list_(pa.field("entries", entries, False))
+    offsets = values.offsets
+    first, end = (offsets[0].as_py(), offsets[len(offsets) - 1].as_py()) if len(offsets) else (0, 0)
+    keys, items = values.keys.slice(first, end - first), values.items.slice(first, end - first)
+    parts = pa.StructArray.from_arrays([keys, items], fields=list(entries))
+    mask = values.is_null() if values.null_count else None
+    starts = pc.subtract(offsets, pa.scalar(first, pa.int32())) if len(offsets) else [0]
+    return pa.ListArray.from_arrays(starts, parts, listed, mask=mask)
 
 
 def _no_negative_zero(value: Any) -> Any:

@@ -29,10 +29,22 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from adversary_support import _bronze, _drop, _error, bronze_table, lakehouse, post_file, run
+from adversary_support import (
+    _bronze,
+    _drop,
+    _error,
+    bronze_table,
+    lakehouse,
+    post_file,
+    run,
+    run_measured,
+)
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from waiting import wait_for
 
-from lakehouse import Settings
+from lakehouse import Settings, parquet
 from lakehouse.layout import raw_dir
 from loader import Loader
 
@@ -210,3 +222,47 @@ def test_a_map_of_null_keys_holding_an_entry_is_refused_alike(one_lakehouse: Set
     assert outcome.refused is not None, "held in the landing zone"
     assert outcome.refused["kind"] == "unparseable", outcome.refused
     assert outcome.refused["reason"] == outcome.api_detail
+
+
+_LOOK_INTO = """
+import sys
+import pyarrow.parquet as pq
+from lakehouse import parquet
+column = pq.read_table(sys.argv[1]).column("v").combine_chunks()
+for values in (column, column.slice(1), column.slice(0, 1)):
+    leaves = list(parquet._leaves(values, int))
+    print(len(leaves), [len(e) for e in parquet._entries(values).values.flatten()])
+"""
+
+
+def test_arrow_looks_into_a_map_of_such_maps_as_read(tmp_path: Path) -> None:
+    """The map of such maps as pyarrow reads it (before it is read as text keys), looked into as
+    the checks of values do (their leaves, the map's entries): in a child, where an abort ends
+    only the child. Before, a view of its entries aborted (exit -6)."""
+    path = tmp_path / "a.parquet"
+    path.write_bytes(_duckdb_file(["MAP {'k': MAP()}", "NULL"]))
+    lines, _ = run_measured(_LOOK_INTO, str(path))
+    assert lines == ["3 [1, 1]", "3 [0, 0]", "3 [1, 1]"], lines
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(
+    maps=st.lists(
+        st.none()
+        | st.lists(st.tuples(st.text(max_size=3), st.none() | st.integers(-9, 9)), max_size=3),
+        max_size=8,
+    ),
+    start=st.integers(0, 8),
+    length=st.integers(0, 8),
+)
+def test_entries_built_from_a_maps_parts_are_its_view(
+    maps: list[list[tuple[str, int | None]] | None], start: int, length: int
+) -> None:
+    """``parquet.built_entries`` (what a map holding a map of null keys is looked into as) is
+    the list Arrow's view of any map gives: its nulls, its slices."""
+    values = pa.array(maps, pa.map_(pa.string(), pa.int64())).slice(start, length)
+    t = values.type
+    view = values.view(pa.list_(pa.field("entries", pa.struct([t.key_field, t.item_field]), False)))
+    built = parquet.built_entries(values)
+    built.validate(full=True)
+    assert built.equals(view), (built, view)
