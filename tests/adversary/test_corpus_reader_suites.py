@@ -7,9 +7,9 @@ no rows), doubled (the input, a line break when it lacks one, the input again: i
 is the header, the rest rows) as ``.csv``, and doubled with its commas made TABs as ``.tsv``.
 The rule, read independently (``adversary_support.expected``), decides: a table is loaded by
 both (the API's 202, bronze holding every value exactly), a refusal is refused by both (the
-API's 4xx, the loader's quarantine of that kind), in the same words but for a field count's
-(review finding revc 04 of session 17: the API adds "(delimiter ',')"). A corpus guard (review
-revc, session 17): every case agreed on main when it was written.
+API's 4xx, the loader's quarantine of that kind), in the same words (a field count's too since
+f5c4b27, review finding revc 04 of session 17: the API added "(delimiter ',')", the loader
+not). A corpus guard (review revc, session 17).
 """
 
 from __future__ import annotations
@@ -122,6 +122,4 @@ def test_both_keep_it_exactly_or_refuse_it_alike(outcomes: dict[str, Outcome], c
     assert outcome.refused is not None, f"loaded, but the rule refuses it ({want})"
     assert outcome.refused["kind"] == want.kind, (outcome.refused, want)
     said, reason = _said(outcome.api_detail), outcome.refused["reason"]
-    if want.kind == "column_count":  # revc 04: the API adds the delimiter
-        said = said.rsplit(" (delimiter ", 1)[0]
     assert said == reason, (said, reason)
