@@ -335,7 +335,7 @@ def _check_json(
     if not data.strip():
         raise FileError(dialect.NO_RECORDS, 422)
     if data.translate(None, dialect.JSON_BLANK) == b"[]":  # the loader's words
-        raise FileError("the file is an empty JSON array", 422)
+        raise FileError(dialect.EMPTY_JSON_ARRAY, 422)
     head = data.lstrip()[:1]
     if head == b"{" and data.strip().count(b"\n"):  # NDJSON in a .json file, or one object
         try:
@@ -427,8 +427,24 @@ def _check_big_json(
             keys |= records.keys
             piece, size = [], 0
         inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
+    if rows == 0 and _an_array(path, kind, bounds):  # [ and ] around whitespace only
+        raise FileError(dialect.EMPTY_JSON_ARRAY, 422)
     whole = inflated if isinstance(inflated, int) else path.stat().st_size
     return _whole(rows, keys, existing), whole
+
+
+def _an_array(path: Path, kind: FileFormat, bounds: Bounds) -> bool:
+    """Whether the file's JSON text (after its byte-order mark and any whitespace, however
+    much) opens with ``[``: of a file that ``json_values`` read whole and found no record in,
+    an empty array, said in the words of a small one (the loader's, whatever the size)."""
+    with _open(path, kind, bounds) as f:
+        block = f.read(CHUNK).removeprefix(dialect.BOM_UTF8)
+        while block:
+            head = block.lstrip(dialect.JSON_BLANK)[:1]
+            if head:
+                return head == b"["
+            block = f.read(CHUNK)
+    return False
 
 
 def _objects(data: bytes, at: int) -> bytes | None:

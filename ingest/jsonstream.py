@@ -22,6 +22,8 @@ from lakehouse.jsonrecords import RecordTooLarge
 
 _TRUNCATED = "Input data was truncated"
 _AT = re.compile(r"\(byte (\d+)\)$")
+#: the first byte that is no JSON whitespace (``_SPACE``)
+_NOT_SPACE = re.compile(rb"[^ \t\n\r]")
 
 
 class _Reader:
@@ -58,10 +60,11 @@ class _Reader:
         included, is passed as blank too (``validation._blank_line_end``, docs/loading.md,
         Whitespace), its first such byte's offset kept in ``stray``."""
         while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in _SPACE:
-                if self.buf[self.pos] == 0x0A:
-                    self.line_blank = True
-                self.pos += 1
+            found = _NOT_SPACE.search(self.buf, self.pos)  # not byte by byte: 17 MiB took 10 s
+            stop = len(self.buf) if found is None else found.start()
+            if self.buf.find(b"\n", self.pos, stop) >= 0:
+                self.line_blank = True
+            self.pos = stop
             if self.pos < len(self.buf):
                 if self.buf[self.pos] in b"\x0b\x0c" and self.blank_lines and self.line_blank:
                     end = self._blank_line_end()

@@ -98,7 +98,11 @@ class BodyError(ValueError):
         self.unit = unit
 
     def detail(self) -> str:
+        if dialect.is_not_utf8_reason(str(self)):  # an encoding, no JSON: the loader's words
+            return str(self)
         where = None if self.row is None else f"{self.unit} {self.row + 1}"
+        if dialect.is_too_deep_reason(str(self)):  # well formed, too deep: the loader's words
+            return str(self) if where is None else dialect.placed(where, str(self))
         return dialect.malformed_json(str(self), where)
 
 
@@ -360,7 +364,7 @@ def _check_duplicates(lines: list[bytes], max_errors: int) -> None:
             raise BodyError("nested too deeply", row=i) from None
         for p in duplicates:
             errors.append(
-                record_error(i, p, f"duplicate key {p.rsplit('.', 1)[-1]!r}", "duplicate_key")
+                record_error(i, p, dialect.repeated_key(p.rsplit(".", 1)[-1]), "duplicate_key")
             )
         if len(errors) >= max_errors:
             raise RecordsError(errors[:max_errors], truncated=True)
@@ -448,9 +452,11 @@ def _decode_lines(lines: list[bytes]) -> list[dict[str, Any]]:
             # not a number out of range (bronze keeps such numbers as text: {"a": 1e400})
             if str(exc).startswith("Number out of range") and line.lstrip(JSON_SPACE)[:1] == b"{":
                 raise BodyError(str(exc), row=i) from None
-            raise RecordsError(
-                [record_error(i, None, "a record must be a JSON object", "not_object")]
-            ) from None
+            try:  # msgspec judges the kind at the first byte: a line that is no JSON says so
+                msgspec.json.decode(line, type=msgspec.Raw)
+            except (msgspec.DecodeError, RecursionError) as bad:
+                raise BodyError(_plain(bad, line), row=i) from None
+            raise RecordsError([record_error(i, None, dialect.NOT_OBJECT, "not_object")]) from None
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise BodyError(_plain(exc, line), row=i) from None
     if wide:
@@ -544,15 +550,11 @@ def array_to_ndjson(body: bytes) -> bytes:
         m = re.search(r"`\$\[(\d+)\]", str(exc))
         if m:
             raise RecordsError(
-                [record_error(int(m[1]), None, "a record must be a JSON object", "not_object")]
+                [record_error(int(m[1]), None, dialect.NOT_OBJECT, "not_object")]
             ) from None
-        raise RecordsError(
-            [
-                record_error(
-                    None, None, "the body must be a JSON array of objects, or one object", "shape"
-                )
-            ]
-        ) from None
+        # a top-level value that is neither an array nor an object (``5``, ``"x"``, ``null``):
+        # the body's one record, not an object, as the loader names it (``record 1``)
+        raise RecordsError([record_error(0, None, dialect.NOT_OBJECT, "not_object")]) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)
         end = dialect.json_value_end(message)
@@ -579,6 +581,8 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
         return
     if not ndjson:  # an array of records (one level more), or one record
         found = dialect.too_deep_at(body, limit, array=True)
+        if found is not None and found.key is None and found.record is not None and _ends(body):
+            raise _not_an_object(found.record)  # said first, as the loader says it
         if found is not None:
             raise BodyError(found.reason(), row=found.record, unit="record")
         return
@@ -587,9 +591,22 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
     if max(map(len, lines), default=0) <= limit:
         return  # a line nested deeper than ``limit`` holds more brackets than that: bytes
     for i, line in enumerate(lines):  # the line of the body, blank lines counted
-        reason = dialect.too_deep(line) if len(line) > limit else None
-        if reason is not None:
-            raise BodyError(reason, row=i)
+        found = dialect.too_deep_at(line) if len(line) > limit else None
+        if found is not None and found.key is None and _ends(line):  # no object: said first
+            raise _not_an_object(sum(1 for s in lines[:i] if s.strip()))  # the record's row
+        if found is not None:
+            raise BodyError(found.reason(), row=i)
+
+
+def _ends(text: bytes) -> bool:
+    """Whether a JSON text nested too deep ends as an array does (not cut short: the loader
+    then says so first), its record then refused as no object before its depth is."""
+    return text.rstrip(JSON_SPACE).endswith(b"]")
+
+
+def _not_an_object(row: int) -> RecordsError:
+    """The refusal of record ``row`` (0-based), which is not a JSON object."""
+    return RecordsError([record_error(row, None, dialect.NOT_OBJECT, "not_object")])
 
 
 def flat_records(body: bytes, max_records: int) -> Records | None:

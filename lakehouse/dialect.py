@@ -126,6 +126,23 @@ MAX_COLUMNS = 4096
 #: refused, by the API (422) and the loader (``empty``) alike.
 NO_RECORDS = "the file holds no records"
 
+#: Why a ``.json`` file holding ``[]`` and nothing else but JSON whitespace (however much of
+#: it, before, inside or after the array) is refused, by the API (422) and the loader
+#: (``empty``) alike, whatever the file's size.
+EMPTY_JSON_ARRAY = "the file is an empty JSON array"
+
+#: Why a JSON record that is not an object (``5``, ``"x"``, ``null``, ``[]``; an NDJSON line or
+#: a ``.json`` file's array element or top-level value) is refused: the API's 422 names it by
+#: its row (``type`` ``not_object``), the loader (``unparseable``) as ``line N: `` (NDJSON,
+#: the file's line) or ``record N: `` (``.json``, from 1) before these words.
+NOT_OBJECT = "a record must be a JSON object"
+
+
+def repeated_key(key: str) -> str:
+    """Why a JSON object repeating ``key`` (at any depth) is refused: the API's 422 names its
+    row and column, the loader (``unparseable``) ``line N: `` or ``record N: `` before it."""
+    return f"an object repeats the key {key!r}"
+
 
 def malformed_json(why: str, where: str | None = None) -> str:
     """Why a JSON text does not parse, by the API (400) and the loader (``unparseable``) alike:
@@ -367,6 +384,25 @@ def _key(token: bytes | None) -> str | None:
         return token[1:-1].decode("utf-8", "replace")
 
 
+#: :meth:`TooDeep.reason`'s words
+_TOO_DEEP = re.compile(
+    r"(column '.*': )?nested \d+ levels deep; JSON records may nest at most \d+ levels", re.S
+)
+
+
+def is_too_deep_reason(reason: str) -> bool:
+    """Whether ``reason`` is :meth:`TooDeep.reason`'s: a record nested too deep, which is well
+    formed JSON (the API's 400 says it without "malformed JSON", as the loader does)."""
+    return _TOO_DEEP.fullmatch(reason) is not None
+
+
+def placed(where: str, why: str) -> str:
+    """``why`` a record is refused after its place (``where``: ``line N`` of NDJSON, ``record
+    N`` of a ``.json``), as the API and the loader say it: ``record 2, column 'c': ...`` for a
+    reason naming its column, ``line 3: ...`` otherwise."""
+    return f"{where}, {why}" if why.startswith("column ") else f"{where}: {why}"
+
+
 def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False) -> str | None:
     """Why a JSON text (a record, or ``array``: a ``.json`` array of records, whose own level is
     no record's) is refused for its nesting (None: it is not too deep), naming the record's
@@ -452,6 +488,18 @@ def first_non_utf8(data: bytes, *, final: bool = True) -> int | None:
         if not final and exc.reason == "unexpected end of data":
             return None
         return int(exc.start)
+
+
+#: :func:`not_utf8_reason`'s words
+_NOT_UTF8 = re.compile(
+    r"not UTF-8 at byte \d+ \((JSON is read as UTF-8 only|nor UTF-16 with a byte-order mark)\)"
+)
+
+
+def is_not_utf8_reason(reason: str) -> bool:
+    """Whether ``reason`` is :func:`not_utf8_reason`'s: an encoding refusal, no malformed text
+    (the API's 400 says it bare, as the loader's ``encoding`` does)."""
+    return _NOT_UTF8.fullmatch(reason) is not None
 
 
 def not_utf8_reason(offset: int, *, json: bool = False) -> str:

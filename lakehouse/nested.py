@@ -52,7 +52,7 @@ class RepeatedKey(ValueError):
     """An object that repeats a key: the file is refused (a struct would keep one value)."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"an object repeats the key {key!r}")
+        super().__init__(dialect.repeated_key(key))
         self.key = key
         self.index = 0  # the value's place in the texts :func:`structs` was given
 

@@ -1471,7 +1471,7 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
                 if end is not None:
                     after = start + end
                     shown = dialect.json_after_array(whole[after : after + 16])
-                    cut = FileRejected("unparseable", shown)
+                    cut = FileRejected("unparseable", dialect.malformed_json(shown))  # the API's
                 elif str(exc) != "Input data was truncated":  # no JSON before its end:
                     why = dialect.lone_surrogate_reason(str(exc), text) or str(exc)
                     cut = FileRejected("unparseable", dialect.malformed_json(why))  # as the API
@@ -1486,34 +1486,74 @@ _BYTE_AT = re.compile(r"\(byte (\d+)\)$")
 _RECORD_VALUE = re.compile(r"at byte \d+ in record/value (\d+)")
 
 
-def _json_non_object(path: Path) -> bool:
-    """Whether a ``.json`` file of JSON values one after another (msgspec reads each) holds a
-    value that is not an object; False for an array."""
+def _json_non_object(path: Path) -> int | None:
+    """The place (from 0) of the first value that is not an object in a ``.json`` file of JSON
+    values one after another (msgspec reads each), or None: none, or an array."""
     with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
-        pos, first = 0, True
+        pos, index = 0, 0
         while True:
             while pos < len(whole) and whole[pos] in b" \t\r\n":
                 pos += 1
             if pos == len(whole):
-                return False
+                return None
             if whole[pos : pos + 1] != b"{":
-                return not (first and whole[pos : pos + 1] == b"[")
-            first = False
+                return None if index == 0 and whole[pos : pos + 1] == b"[" else index
+            index += 1
             with view[pos:] as rest:
                 try:
                     msgspec.json.decode(rest, type=msgspec.Raw)
-                    return False
+                    return None
                 except (RecursionError, msgspec.DecodeError) as exc:
                     end = dialect.json_value_end(str(exc))
             if end is None:
-                return False
+                return None
             pos += end
 
 
-def _json_values_cause(path: Path) -> str | None:
+class _NotAnObject(FileRejected):
+    """A record that is not an object (``record``: its place among the file's records, from
+    0), said without its place until :func:`_not_an_object` names it by the file's text."""
+
+    def __init__(self, record: int | None) -> None:
+        super().__init__("unparseable", dialect.NOT_OBJECT)
+        self.record = record
+
+
+def _not_an_object(path: Path, kind: Kind, record: int | None) -> FileRejected:
+    """The refusal of a record that is not an object (``record``, from 0, when known), in the
+    API's words (``dialect.NOT_OBJECT``) after its NDJSON line (the file's own, blank lines
+    counted) or its place in a ``.json`` file (from 1), as the API's row names it."""
+    if record is None:
+        return FileRejected("unparseable", dialect.NOT_OBJECT)
+    if kind != "ndjson":
+        return FileRejected("unparseable", f"record {record + 1}: {dialect.NOT_OBJECT}")
+    line = _json_line_of(path, kind)(record)
+    where = f"line {line}: " if line is not None else ""
+    return FileRejected("unparseable", where + dialect.NOT_OBJECT, line=line)
+
+
+def _placed(path: Path, kind: Kind, refused: FileRejected) -> FileRejected:
+    """``refused``, a record that is not an object named by its place."""
+    if isinstance(refused, _NotAnObject):
+        return _not_an_object(path, kind, refused.record)
+    return refused
+
+
+def _json_values_said(path: Path) -> str | None:
+    """:func:`_json_values_cause` as the API says it (``dialect.malformed_json``): a value
+    after the first of JSON values one after another named by its record (from 1)."""
+    found = _json_values_cause(path)
+    if found is None:
+        return None
+    why, record = found
+    return dialect.malformed_json(why, None if record is None else f"record {record + 1}")
+
+
+def _json_values_cause(path: Path) -> tuple[str, int | None] | None:
     """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON, in
     msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
-    says it (DuckDB names a byte inside the record and counts records from 2); None when
+    says it (DuckDB names a byte inside the record and counts records from 2), and the value
+    (from 0) it is in when it follows another (the API names it: ``record 2``); None when
     msgspec reads the file. The refusal's path only."""
     with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
         pos, first, array, values = 0, True, False, 0
@@ -1529,15 +1569,15 @@ def _json_values_cause(path: Path) -> str | None:
                     msgspec.json.decode(rest, type=msgspec.Raw)
                     return None
                 except RecursionError:  # the depth rule's words (the API's), its record's
-                    return _too_deep_cause(bytes(rest), array, values)
+                    return _too_deep_cause(bytes(rest), array, values), None
                 except msgspec.DecodeError as exc:
                     why = str(exc)
                     lone = dialect.lone_surrogate_reason(why, rest)
                     if lone is not None:  # msgspec says "Input data was truncated": untrue
-                        return lone
+                        return lone, values or None
             end = dialect.json_value_end(why)
             if end is not None and array:
-                return dialect.json_after_array(whole[pos + end : pos + end + 16])
+                return dialect.json_after_array(whole[pos + end : pos + end + 16]), None
             if end is not None:  # a value ended: the next one starts here
                 pos += end
                 values += 1
@@ -1545,7 +1585,7 @@ def _json_values_cause(path: Path) -> str | None:
             byte = _BYTE_AT.search(why)
             if byte is not None:
                 why = f"{why[: byte.start()]}(byte {pos + int(byte[1])})"
-            return why
+            return why, values or None
 
 
 def _json_lone_surrogate(path: Path, line: int | None) -> str | None:
@@ -1569,7 +1609,9 @@ def _too_deep_cause(rest: bytes, array: bool, values: int) -> str:
     if found is None:
         return "nested too deeply"
     record = found.record if array else values
-    return found.reason() if record is None else f"record {record + 1}, {found.reason()}"
+    return (
+        found.reason() if record is None else dialect.placed(f"record {record + 1}", found.reason())
+    )
 
 
 def _repeated_key(text: str, where: str, line: int | None) -> FileRejected:
@@ -1607,13 +1649,12 @@ def _json_error(exc: Exception, path: Path) -> Exception:
         )
         return FileRejected("too_large", why)
     if "Malformed JSON" in text and _RECORD_VALUE.search(text):
-        cause = _json_values_cause(path)
-        if cause is not None:
-            refused = FileRejected("unparseable", dialect.malformed_json(cause))
-            return _not_utf8(path, refused, json=True)
-        if _json_non_object(path):  # DuckDB stops at a scalar followed by a value (``5{``)
-            why = "top-level JSON values must be objects (one record each)"
-            return _not_utf8(path, FileRejected("unparseable", why), json=True)
+        said = _json_values_said(path)
+        if said is not None:
+            return _not_utf8(path, FileRejected("unparseable", said), json=True)
+        odd = _json_non_object(path)
+        if odd is not None:  # DuckDB stops at a scalar followed by a value (``5{``)
+            return _not_utf8(path, _not_an_object(path, "json", odd), json=True)
         # msgspec reads it: DuckDB's record, counted from 1 (its byte is inside the record)
         text = _RECORD_VALUE.sub(lambda m: f"in record {int(m[1]) - 1}", text)
     match = re.search(r"(?:on line|in line):? (\d+)", text, re.IGNORECASE)
@@ -1629,8 +1670,8 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     where = f"line {line}: " if line is not None else ""
     # a byte that is not UTF-8 is named first, whatever DuckDB met (the API checks it first too)
     if "Expected OBJECT" in text:
-        why = "top-level JSON values must be objects (one record each)"
-        return _not_utf8(path, FileRejected("unparseable", where + why, line=line), json=True)
+        refused = FileRejected("unparseable", where + dialect.NOT_OBJECT, line=line)
+        return _not_utf8(path, refused, json=True)
     if "duplicate key" in text:
         return _not_utf8(path, _repeated_key(text, where, line), json=True)
     told = _told_as_the_api(path, text, line)
@@ -1650,11 +1691,11 @@ def _told_as_the_api(path: Path, text: str, line: int | None) -> FileRejected | 
     """DuckDB's refusal (``text``) of NDJSON ``line`` in the API's words, or None: its "no low
     surrogate in string" (the lone surrogate's escape), its "Malformed JSON" (msgspec's words
     for the line, ``dialect.malformed_json``)."""
-    where = f"line {line}: " if line is not None else ""
     if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
         lone = _json_lone_surrogate(path, line)
         if lone is not None:
-            return FileRejected("unparseable", f"{where}{lone}", line=line)
+            said = dialect.malformed_json(lone, None if line is None else f"line {line}")
+            return FileRejected("unparseable", said, line=line)
     if line is not None and "Malformed JSON" in text:
         why = _line_malformed(path, line)
         if why is not None:
@@ -1810,7 +1851,7 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
         raise FileRejected("empty", dialect.NO_RECORDS if blank else "the file is empty")
     if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
         if _empty_json_array(path):
-            raise FileRejected("empty", "the file is an empty JSON array")
+            raise FileRejected("empty", dialect.EMPTY_JSON_ARRAY)
         _check_json_array_end(path, head)
     if head.startswith(dialect.BOM_UTF8):
         path = _without_bom(path, limits, stack)
@@ -1823,13 +1864,11 @@ def _json_reading_refusal(path: Path, kind: Kind, refused: FileRejected) -> File
     ``[\f]``), which is no JSON."""
     if refused.kind == "empty":
         refused = _stray_blank(path, kind) or refused
-    if kind != "ndjson" and refused.reason == _NOT_OBJECTS:  # [..] then [..]: DuckDB reads on
+    if kind != "ndjson" and isinstance(refused, _NotAnObject):  # [..] then [..]: DuckDB reads on
         after = _text_after_array(path)
-        refused = FileRejected("unparseable", after) if after is not None else refused
-    return _not_utf8(path, refused, json=True)
-
-
-_NOT_OBJECTS = "top-level JSON values must be objects (one record each)"
+        if after is not None:
+            refused = FileRejected("unparseable", dialect.malformed_json(after))
+    return _not_utf8(path, _placed(path, kind, refused), json=True)
 
 
 def _text_after_array(path: Path) -> str | None:
@@ -2031,11 +2070,9 @@ def _json_keys(
         " group by all order by first"
     ).fetchall()
     keys: dict[str, None] = {}
-    for is_object, names, _, _ in found:
-        if not is_object:
-            raise FileRejected(
-                "unparseable", "top-level JSON values must be objects (one record each)"
-            )
+    for is_object, names, _, first in found:
+        if not is_object:  # the first such record (from 1 in the reading's order)
+            raise _NotAnObject(first - 1)
         keys.update(dict.fromkeys(names))
     names = list(keys)
     problem = dialect.name_problem(names)
@@ -2261,7 +2298,7 @@ def _json_exact(
         if not names:
             names, whole = _json_keys(con, objects, None)  # refuses a file of empty objects
     except FileRejected as exc:  # a byte that is not UTF-8 later in the file: named first
-        raise _not_utf8(path, exc, json=True) from None
+        raise _not_utf8(path, _placed(path, kind, exc), json=True) from None
     known = "[" + ", ".join(_sql_str(k) for k in names) + "]"
     beyond = "" if whole else f" and list_has_all({known}, k)"
     query = (
@@ -2340,9 +2377,9 @@ def _stray_refusal(path: Path, kind: Kind, offset: int, line: bytes) -> FileReje
     as the API says it (a ``.json`` file: :func:`_json_values_cause`; an NDJSON line: its
     decode, named by its line)."""
     if kind != "ndjson":
-        cause = _json_values_cause(path)
-        if cause is not None:
-            return FileRejected("unparseable", dialect.malformed_json(cause))
+        said = _json_values_said(path)
+        if said is not None:
+            return FileRejected("unparseable", said)
     number = _line_at(path, offset)
     try:
         msgspec.json.decode(line)
@@ -2394,10 +2431,10 @@ def _decoded_at_its_byte(
     try:
         return _decoded(texts, row, line_of)
     except FileRejected as exc:
-        cause = None if kind == "ndjson" else _json_values_cause(path)
-        if cause is None:
+        said = None if kind == "ndjson" else _json_values_said(path)
+        if said is None:
             raise
-        raise FileRejected("unparseable", dialect.malformed_json(cause)) from exc
+        raise FileRejected("unparseable", said) from exc
 
 
 def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgspec.Raw]]:
@@ -2411,8 +2448,8 @@ def _decoded(texts: list[str], row: int, line_of: Locate) -> list[dict[str, msgs
             _RAW_OBJECT.decode(text)
         except msgspec.ValidationError as exc:
             line = line_of(row + i)
-            where = f"line {line}: " if line is not None else ""
-            why = f"top-level JSON values must be objects (one record each): {exc}"
+            where = f"line {line}: " if line is not None else f"record {row + i + 1}: "
+            why = dialect.NOT_OBJECT
             raise FileRejected("unparseable", where + why, line=line) from exc
         except msgspec.DecodeError as exc:
             line = line_of(row + i)

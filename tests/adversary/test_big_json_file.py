@@ -102,7 +102,11 @@ REFUSED: dict[str, tuple[bytes, int, str]] = {
         422,
         "a record must be a JSON object",
     ),
-    "repeated_key": (_with([*GOOD[:9], b'{"id": 9, "id": 10}', *GOOD[10:]]), 422, "duplicate key"),
+    "repeated_key": (
+        _with([*GOOD[:9], b'{"id": 9, "id": 10}', *GOOD[10:]]),
+        422,
+        "an object repeats the key 'id'",
+    ),
     "doubled_bom": (b"\xef\xbb\xbf\xef\xbb\xbf" + _with(GOOD), 400, "second byte-order mark"),
     "not_utf8": (
         _with([*GOOD[:3], b'{"id": 3, "name": "\xff"}', *GOOD[4:]]),

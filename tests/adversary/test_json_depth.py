@@ -165,7 +165,10 @@ def test_json_depth_is_counted_outside_strings() -> None:
     assert dialect.too_deep(_array(_DEEPEST + 1)) is not None
 
 
-@pytest.mark.parametrize("deep", [_array(_DEEPEST + 1), b"[" * (_DEEPEST + 1)])
+@pytest.mark.parametrize(
+    "deep",
+    [b'{"d": ' + _array(_DEEPEST) + b"}", b'{"d": ' + b"[" * _DEEPEST, b"[" * (_DEEPEST + 1)],
+)
 def test_a_body_of_many_shallow_records_finds_its_one_too_deep(deep: bytes) -> None:
     """The API looks at a line's nesting only when the line is longer than the limit (a line
     nested deeper holds more brackets than that): among 3,000 shallow records, more brackets
@@ -179,6 +182,18 @@ def test_a_body_of_many_shallow_records_finds_its_one_too_deep(deep: bytes) -> N
         validation.parse_records(body, ndjson=True, max_records=10_000)
     assert refused.value.row == 1701  # 0-based: line 1702, after a blank line
     assert f"nested {_DEEPEST + 1} levels deep" in str(refused.value)
+
+
+def test_a_deep_record_that_is_no_object_is_refused_as_that() -> None:
+    """A whole record nested too deep that is no object (an array): refused as no object
+    first, as the loader refuses it ("line N: a record must be a JSON object"), its row the
+    record's (blank lines not counted). *Before:* (until session 17) the API said it nested
+    too deep, the loader that it is no object."""
+    shallow = [b'{"a": [1, {"b": 2}], "c": "x"}'] * 3000
+    body = b"\n".join([*shallow[:1700], b"", _array(_DEEPEST + 1), *shallow[1700:]]) + b"\n"
+    with pytest.raises(validation.RecordsError) as refused:
+        validation.parse_records(body, ndjson=True, max_records=10_000)
+    assert [(e["row"], e["msg"]) for e in refused.value.errors] == [(1700, dialect.NOT_OBJECT)]
 
 
 _DEEP_SECOND = (b'{"a": 1}', b'{"s": "[x", "deep": ' + _array(_DEEPEST) + b', "z": [1]}')
@@ -207,13 +222,14 @@ def test_the_api_names_the_record_and_column_too_deep(
     else:
         r = post_file(api, "t", name, data)
     assert r.status_code == 400, r.text
-    assert r.json()["detail"] == f"malformed JSON ({where}): {_SAID} levels", r.text
+    # the loader's words, whole (until session 17 "malformed JSON (record 2): column ...")
+    assert r.json()["detail"] == f"{where}, {_SAID} levels", r.text
     raw = one_lakehouse.raw_dir / "t"
     raw.mkdir(parents=True, exist_ok=True)
     (raw / ("a.ndjson" if "ndjson" in name else "a.json")).write_bytes(data)
     summary = Loader(one_lakehouse).load_pending()
     assert [q.kind for q in summary.quarantined] == ["unparseable"]
-    assert f"{where}, {_SAID} levels" in summary.quarantined[0].reason
+    assert summary.quarantined[0].reason == f"{where}, {_SAID} levels"
 
 
 def test_too_deep_at_names_the_record_and_its_key_outside_strings() -> None:

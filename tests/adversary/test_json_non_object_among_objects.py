@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from adversary_support import run
 
+from lakehouse import dialect
 from lakehouse.settings import Settings
 
 CASES = {
@@ -27,5 +28,7 @@ def test_the_loader_says_a_record_is_no_object(module_lakehouse: Settings, case:
     outcome = run(module_lakehouse, [(table, "a.json", CASES[case])], rows=False)[table]
     assert outcome.api_status == 422 and "must be a JSON object" in str(outcome.api_detail)
     assert outcome.refused is not None and outcome.refused["kind"] == "unparseable"
-    reason = outcome.refused["reason"]
-    assert reason == "top-level JSON values must be objects (one record each)", reason
+    place = 2 if case == "glued_true" else 3  # the value that is no object, from 1
+    reason = outcome.refused["reason"]  # the API's words and record, since session 17
+    assert reason == f"record {place}: {dialect.NOT_OBJECT}", reason
+    assert outcome.api_detail[0]["row"] == place - 1, outcome.api_detail

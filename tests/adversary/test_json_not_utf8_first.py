@@ -56,4 +56,4 @@ def test_an_ndjson_line_opening_with_a_bracket_is_no_array(module_lakehouse: Set
     assert outcome.api_status == 422 and "JSON object" in str(outcome.api_detail)
     refused = outcome.refused
     assert refused is not None and refused["kind"] == "unparseable", refused
-    assert "must be objects" in refused["reason"] and "array" not in refused["reason"], refused
+    assert refused["reason"] == f"line 1: {dialect.NOT_OBJECT}", refused

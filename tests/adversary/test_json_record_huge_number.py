@@ -13,6 +13,7 @@ from adversary_support import run
 from fastapi.testclient import TestClient
 
 from ingest.app import create_app
+from lakehouse import dialect
 from lakehouse.settings import Settings
 
 CASES = {
@@ -35,7 +36,7 @@ def test_a_huge_number_for_a_record_is_no_object(module_lakehouse: Settings, cas
     outcome = run(module_lakehouse, [(case, name, data)], rows=False)[case]
     assert outcome.api_status == 422 and _no_object(outcome.api_detail), outcome.api_detail
     assert outcome.refused is not None and outcome.refused["kind"] == "unparseable"
-    assert "must be objects" in outcome.refused["reason"], outcome.refused
+    assert dialect.NOT_OBJECT in outcome.refused["reason"], outcome.refused
     with TestClient(create_app(module_lakehouse)) as client:
         r = client.post(
             f"/v1/tables/{case}_r/records", content=data, headers={"content-type": MEDIA[name]}

@@ -18,9 +18,9 @@ DEEP = b'{"c": ' + b"[" * 513 + b"]" * 513 + b"}"
 #: (file name, bytes, the place the API's 400 names or None for a 422, the loader's place,
 #: the loader's ``line``)
 CASES = [
-    ("nd_deep.ndjson", b'{"c": 1}\n\n' + DEEP + b"\n", "(line 3)", "line 3, column 'c'", 3),
-    ("js_deep.json", b'[{"c": 1},\n' + DEEP + b"]", "(record 2)", "record 2, column 'c'", None),
-    ("js_values_deep.json", b'{"c": 1}\n' + DEEP, "(record 2)", "record 2, column 'c'", None),
+    ("nd_deep.ndjson", b'{"c": 1}\n\n' + DEEP + b"\n", "line 3", "line 3, column 'c'", 3),
+    ("js_deep.json", b'[{"c": 1},\n' + DEEP + b"]", "record 2", "record 2, column 'c'", None),
+    ("js_values_deep.json", b'{"c": 1}\n' + DEEP, "record 2", "record 2, column 'c'", None),
     (
         "nd_repeat.ndjson",
         b'{"c": 1}\n\n{"c": {"a": 1, "a": 2}}\n',
@@ -55,7 +55,9 @@ def test_one_numbering(
         assert out.api_detail[0]["row"] == 1, out.api_detail  # an index, from 0
     else:
         assert out.api_status == 400, out.api_detail
-        assert out.api_detail.startswith(f"malformed JSON {api_place}: "), out.api_detail
+        # the loader's words (until session 17 "malformed JSON (line 3): column 'c': ...")
+        assert out.api_detail == out.refused["reason"], (out.api_detail, out.refused)
+        assert out.api_detail.startswith(f"{api_place}, column 'c': "), out.api_detail
     assert out.refused is not None, out
     assert out.refused["reason"].startswith(loader_place), out.refused
     assert out.refused["line"] == line, out.refused

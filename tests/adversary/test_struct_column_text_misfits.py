@@ -102,5 +102,5 @@ def test_a_json_files_own_object_repeating_a_key_still_refuses_it(tmp_path: Path
     settings = lakehouse(tmp_path)
     run(settings, [("t", "1.ndjson", FIRST)])
     second = run(settings, [("t", "2.ndjson", b'{"id":1,"k":{"a":1,"a":2}}\n')], rows=False)["t"]
-    assert second.api_status == 422 and "duplicate key 'a'" in str(second.api_detail)
+    assert second.api_status == 422 and "an object repeats the key 'a'" in str(second.api_detail)
     assert second.refused is not None and second.refused["kind"] == "unparseable", second.refused

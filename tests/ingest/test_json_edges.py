@@ -51,7 +51,8 @@ URL = "/v1/tables/edges/records"
         (b"[]", 422, "no records"),
         (b"[1, 2]", 422, "not objects"),
         (b'"just a string"', 422, "not objects"),
-        (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+        # no object first (the loader's order), session 17; until then "nested too deeply"
+        (b"[" * 100_000 + b"]" * 100_000, 422, "nested too deeply, no object"),
     ],
 )
 def test_fate_of_edge_values(
@@ -118,9 +119,9 @@ def test_a_repeated_key_beside_a_huge_number_is_422(client: TestClient, number: 
     """The exact duplicate search reads numbers as their text (it raised on the first: a 500)."""
     body = b'{"x": ' + number + b', "y": {"z": 1, "z": 2}}\n'
     r = client.post(URL, content=body, headers=NDJSON)
-    assert r.status_code == 422 and "duplicate key 'z'" in r.text, r.text
+    assert r.status_code == 422 and "an object repeats the key 'z'" in r.text, r.text
     r = client.post(URL, content=b"[" + body + b"]", headers=JSON)
-    assert r.status_code == 422 and "duplicate key 'z'" in r.text, r.text
+    assert r.status_code == 422 and "an object repeats the key 'z'" in r.text, r.text
 
 
 @pytest.mark.parametrize("depth", [1, 500, 2000])

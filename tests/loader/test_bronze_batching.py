@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from loader_support import bronze, csv_rows, drop
 
-from lakehouse import LoadEvent, Settings
+from lakehouse import LoadEvent, Settings, dialect
 from loader import Loader
 
 
@@ -114,7 +114,7 @@ def test_a_late_record_that_is_no_object_or_repeats_a_key_refuses_the_file(
         ("dup.ndjson", "unparseable", SAMPLE_RECORDS + 11),
     }
     reasons = {q.file: q.reason for q in summary.quarantined}
-    assert "must be objects" in reasons["array.ndjson"]
+    assert reasons["array.ndjson"] == f"line {SAMPLE_RECORDS + 11}: {dialect.NOT_OBJECT}"
     assert "an object repeats the key 'id'" in reasons["dup.ndjson"]  # named, as the API names it
     assert summary.loaded == []
 

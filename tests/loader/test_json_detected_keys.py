@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakehouse import Settings
+from lakehouse import Settings, dialect
 from loader import readers
 from loader.exceptions import FileRejected, ReadAgain
 from loader.loading import Loader
@@ -140,7 +140,7 @@ def test_null_record_in_the_sample_refuses_the_file_in_the_loader(
         rows = bronze(settings_, "u").select(["a"]).to_pylist()
         outcomes.append((reasons, rows))
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][0] == ["top-level JSON values must be objects (one record each)"]
+    assert outcomes[0][0] == [f"line 2: {dialect.NOT_OBJECT}"]
     assert outcomes[0][1] == [{"a": 1}, {"a": None}, {"a": 2}]
 
 
@@ -163,7 +163,7 @@ def test_a_null_record_after_the_sample_is_refused_not_a_row_of_nulls(
     write([*lines, "null", '{"a": 2, "b": "y"}'])
     got = read(path, detected=detected)
     assert got[:2] == ("refused", "unparseable")
-    assert "top-level JSON values must be objects (one record each)" in got[2]
+    assert dialect.NOT_OBJECT in got[2]
     assert got[3] == (SAMPLE + 4 if kind == "ndjson" else None)  # its line, in NDJSON
     for empty in ("{}", '{"b": null, "a": null}'):
         write([*lines, empty, '{"a": 2, "b": "y"}'])
