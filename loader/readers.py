@@ -1844,7 +1844,8 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     path = _plain(source, limits, stack)
     doubled = dialect.second_bom(_head(path))
     if doubled is not None:  # DuckDB would skip it once the first is dropped
-        raise FileRejected("unparseable", f"line 1: {doubled}", line=1)
+        said = dialect.malformed_json(doubled, "line 1")  # the API's words
+        raise FileRejected("unparseable", said, line=1)
     head = _json_head(path)  # from the first token: a blank head is no empty file
     if head is None:  # no bytes (inflated: none), or blanks only: the API's words
         blank = path.stat().st_size > 0
