@@ -1707,8 +1707,8 @@ def _told_as_the_api(path: Path, text: str, line: int | None) -> FileRejected | 
 def _line_malformed(path: Path, line: int) -> str | None:
     """msgspec's words for NDJSON ``line`` (from 1) that does not parse, or None when it does
     (DuckDB met something else): the API decodes each line so."""
-    with path.open("rb") as f:
-        text = next(itertools.islice(f, line - 1, None), b"")
+    with path.open("rb") as f:  # the line without its line feed, as the API decodes it
+        text = next(itertools.islice(f, line - 1, None), b"").removesuffix(b"\n")
     try:
         msgspec.json.decode(text)
     except UnicodeDecodeError:
