@@ -946,6 +946,10 @@ class Typer:
         any_bad = bad[0][1]
         for _, wrong, _ in bad[1:]:
             any_bad = pc.or_(any_bad, wrong)
+        if self.json and not self.literal_numbers:  # written as sent: counted so too
+            for plan, wrong, column in bad:
+                if not isinstance(column, _RawText) and self._still_json(plan):
+                    _no_decimal_numbers(pc.filter(column, wrong))
         self._within_bound(bad, n)  # before any of the text is made
         rows = pc.indices_nonzero(any_bad)
         objects: list[dict[str, str | dict[str, str]]] = [{} for _ in range(len(rows))]
@@ -958,8 +962,6 @@ class Typer:
                 _no_repeated_keys(text, None, plan.name, self.rows)  # rescued as text
             picked = pc.take(wrong, rows).to_pylist()
             taken = pc.take(text, rows)
-            if self.json and not self.literal_numbers and self._still_json(plan):
-                _no_decimal_numbers(pc.filter(taken, pc.take(wrong, rows)))
             values: list[Any] = _rescued_json(taken) if self.json else taken.to_pylist()
             for obj, hit, value in zip(objects, picked, values, strict=True):
                 if hit:

@@ -552,6 +552,20 @@ def run(
     return outcomes
 
 
+def alike_at_the_bound(outcome: Outcome) -> None:
+    """The API and the loader agree on a file meeting the rescued-text bound: both take it, or
+    both refuse it as too large in one set of words (413 and ``too_large``), or both refuse it
+    for another reason."""
+    refused = outcome.refused
+    if refused is None:
+        assert outcome.api_status == 202, outcome.api_detail
+    elif refused["kind"] == "too_large":
+        api = (outcome.api_status, outcome.api_detail)
+        assert api == (413, refused["reason"]), (api, refused["reason"])
+    else:  # a file neither takes for another reason
+        assert outcome.api_status not in (202, 413), (outcome.api_detail, refused)
+
+
 def post_file(api: httpx.Client, table: str, name: str, data: bytes) -> httpx.Response:
     """``data`` sent as the file ``name`` to ``/files`` of a real server (``api``)."""
     return api.post(
