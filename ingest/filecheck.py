@@ -709,10 +709,7 @@ def _quote_problem(
     """Why the file's quoting is refused (``dialect.csv_quote_problem``: the line its record
     opens on, in the loader's words), read again from its start on the error path: the
     structure pass's hot loop keeps no record's first line."""
-    with _open(path, kind, bounds) as f:
-        text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
-        for _ in range(skipped):
-            text.readline()
+    with _text_after(path, kind, bounds, utf16, skipped, errors="strict") as text:
         try:
             found = dialect.csv_quote_problem(text, delimiter, skipped)
         except UnicodeDecodeError:  # named first by the caller (``_not_utf8_first``)
@@ -726,14 +723,26 @@ def _reads_every_record(
     """``dialect.settle_delimiter``'s reading: ``dialect.reads_every_record`` of the file from
     its header line on with ``delimiter`` alone (a byte that is not UTF-8 read as U+FFFD: it is
     named later, before any other reason)."""
+    with _text_after(path, kind, bounds, utf16, skipped) as text:
+        return dialect.reads_every_record(text, delimiter)
+
+
+@contextmanager
+def _text_after(
+    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, lines: int, errors: str = "replace"
+) -> Iterator[io.TextIOWrapper]:
+    """The file's text after its first ``lines`` lines, read again from its start (the
+    structure pass's checks that read it whole by a rule of their own). ``errors``:
+    ``replace`` reads a byte that is not UTF-8 as U+FFFD (it is named later, before any other
+    reason)."""
     encoding = "utf-16" if utf16 else "utf-8-sig"
     with (
         _open(path, kind, bounds) as f,
-        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
+        io.TextIOWrapper(f, encoding=encoding, errors=errors, newline="") as text,
     ):
-        for _ in range(skipped):
+        for _ in range(lines):
             text.readline()
-        return dialect.reads_every_record(text, delimiter)
+        yield text
 
 
 def _no_rows(header: list[str], contract: Contract | None) -> Exception:
@@ -761,13 +770,7 @@ def _tsv_open_quote(
     words; ``first`` names a byte that is not UTF-8 before it)."""
     if quoting != "ask":
         return
-    encoding = "utf-16" if utf16 else "utf-8-sig"
-    with (
-        _open(path, kind, bounds) as f,
-        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
-    ):
-        for _ in range(skipped):
-            text.readline()
+    with _text_after(path, kind, bounds, utf16, skipped) as text:
         found = dialect.tsv_open_quote(text, skipped)
     if found is not None:
         raise first(FileError(found[1]))
@@ -806,13 +809,7 @@ def _pg_text_rows(
     header."""
     if quoting != "postgres":
         return
-    encoding = "utf-16" if utf16 else "utf-8-sig"
-    with (
-        _open(path, kind, bounds) as f,
-        io.TextIOWrapper(f, encoding=encoding, errors="replace", newline="") as text,
-    ):
-        for _ in range(skipped + 1):
-            text.readline()
+    with _text_after(path, kind, bounds, utf16, skipped + 1) as text:  # the header too
         found = pgtext.rows_problem(pgtext.chunks(text), skipped + 2, names)
     if found is not None:
         raise first(FileError(found.reason))
