@@ -30,11 +30,13 @@ from ingest.jsonstream import json_values
 from ingest.typecheck import (
     Inferring,
     JsonInferring,
+    StructInferring,
     checked,
     checked_text,
     fits_array,
     misfit_message,
     object_misfits,
+    objects_of,
 )
 from ingest.validation import (
     BodyError,
@@ -178,8 +180,10 @@ def _check_json_rescued(
         return
     if rescued.within(rescued.most_json_text_bytes(size)):
         return
-    inferring: dict[str, JsonInferring] | None = {} if window is not None else None
-    inferred: list[Rescued] = []
+    inferring: dict[str, JsonInferring] = {}  # the keys new to the table
+    # the struct columns the table has: the loader grows each by its window's objects
+    growing = {name: StructInferring() for name, _, struct in columns if struct is not None}
+    past = False  # past the window: the types found
     rows = 0
     with _open(path, kind, bounds) as f:
         batch: list[bytes] = []
@@ -190,14 +194,19 @@ def _check_json_rescued(
                     continue
             if not batch:
                 break
-            if inferring is not None and window is not None and rows < window:
-                _infer_json_batch(batch, inferring, stored, contract)  # the loader's window
-            elif inferring is not None:  # past it: the types found, the misfits of the rest
-                inferred = _json_inferred(inferring)
-                inferring = None
-                if not columns and not inferred:
+            if window is not None and rows < window:  # the loader's window
+                _window_batch(batch, inferring, growing, stored, contract)
+            elif window is not None and not past:  # the types found, the misfits of the rest
+                past = True
+                columns = [
+                    (name, rule, _grown_by(struct, growing.get(name)))
+                    for name, rule, struct in columns
+                ] + _json_inferred(inferring)
+                if not columns:
                     return  # nothing the loader rescues
-            _check_json_batch(batch, columns + inferred, rows)
+            # the window's objects grow a struct: a batch's own, in it (the loader's: all of
+            # the window's); past it, the struct found, a field it lacks a misfit
+            _check_json_batch(batch, columns, rows, grow=not past)
             rows += len(batch)
             batch = []
 
@@ -205,14 +214,16 @@ def _check_json_rescued(
 _RECORDS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
 
 
-def _infer_json_batch(
+def _window_batch(
     records: list[bytes],
     inferring: dict[str, JsonInferring],
+    growing: Mapping[str, StructInferring],
     stored: Mapping[str, pa.DataType],
     contract: Contract | None,
 ) -> None:
-    """One batch of the loader's window given to the inference of each key new to the table
-    whose type it infers (:func:`_inferred_by_file`; a key first seen later is text)."""
+    """One batch of the loader's window: given to the inference of each key new to the table
+    whose type it infers (:func:`_inferred_by_file`; a key first seen later is text), and its
+    objects to the fields they add to a struct column the table has (``growing``)."""
     decoded = _RECORDS.decode(b"[" + b",".join(records) + b"]")
     keys = list(dict.fromkeys(k for r in decoded for k in r))
     for key in _inferred_by_file(keys, stored, contract):
@@ -223,13 +234,25 @@ def _infer_json_batch(
             continue
         texts, quoted = json_texts([r.get(key, _ABSENT) for r in decoded])
         column.add(texts, quoted)
+    for key, fields in growing.items():
+        texts, quoted = json_texts([r.get(key, _ABSENT) for r in decoded])
+        objects = pc.and_(pc.invert(quoted), pc.starts_with(texts, "{"))
+        fields.add(objects_of(texts.filter(pc.fill_null(objects, False))))
 
 
 _ABSENT = msgspec.Raw(b"")  # a key a record lacks (``json_texts``: null)
 
 
+def _grown_by(struct: pa.StructType | None, fields: StructInferring | None) -> pa.StructType | None:
+    """A struct column's type as the loader grows it by its window's objects
+    (``nested.grown``: the fields they add, ``fields``)."""
+    if struct is None or fields is None:
+        return struct
+    return nested.merge_struct(struct, fields.result())
+
+
 def _json_inferred(inferring: Mapping[str, JsonInferring]) -> list[Rescued]:
-    """The keys of :func:`_infer_json_batch` whose type found not every JSON value fits, with
+    """The keys of :func:`_window_batch` whose type found not every JSON value fits, with
     their rule (an object column's struct): the loader rescues their later misfits."""
     found = ((name, *column.result()) for name, column in inferring.items())
     return [(name, rule, struct) for name, rule, struct in found if checked(rule)]
@@ -264,7 +287,9 @@ def _raws_of(names: tuple[str, ...]) -> Any:
     return msgspec.json.Decoder(list[msgspec.defstruct("Rescued", fields)])  # type: ignore[misc]
 
 
-def _check_json_batch(records: list[bytes], columns: list[Rescued], rows: int) -> None:
+def _check_json_batch(
+    records: list[bytes], columns: list[Rescued], rows: int, grow: bool = True
+) -> None:
     """:func:`_check_json_rescued` of one batch (``rows``: the records before it): its bytes
     first (``rescued.most_json_text_bytes``), then each value that does not fit its column
     (the JSON rule: a string fits text, date and timestamp columns only) as the loader writes
@@ -282,7 +307,7 @@ def _check_json_batch(records: list[bytes], columns: list[Rescued], rows: int) -
         if dialect.type_name(rule) == dialect.BYTES:  # a JSON string's characters, only
             wrong = pc.and_(pc.invert(quoted), pc.is_valid(texts))
         else:
-            wrong = _misfit(texts, rule, struct)
+            wrong = _misfit(texts, rule, struct, grow)
             if rule in NESTED_RULES or not dialect.takes_json_string(rule):  # "5" is no number
                 wrong = pc.or_(wrong, quoted)
         count = int(pc.sum(wrong).as_py() or 0)
@@ -1369,11 +1394,14 @@ def _grown(typ: pa.DataType, target: pa.DataType) -> pa.DataType:
     return grown if parquet.type_depth(grown) <= dialect.MAX_TYPE_DEPTH else target
 
 
-def _misfit(texts: pa.Array, rule: str, struct: pa.StructType | None) -> pa.Array:
+def _misfit(
+    texts: pa.Array, rule: str, struct: pa.StructType | None, grow: bool = True
+) -> pa.Array:
     """Per text, whether it does not fit ``rule`` (``struct``: the struct an object meets,
-    ``ingest.typecheck.object_misfits``); false where it is null."""
+    ``ingest.typecheck.object_misfits``; not ``grow``: as it is, a field it lacks a misfit);
+    false where it is null."""
     if struct is not None:
-        whys = object_misfits(texts, struct)
+        whys = object_misfits(texts, struct, grow)
         return pa.array([w is not None for w in whys], pa.bool_())
     return pc.invert(pc.fill_null(fits_array(texts, rule), True))
 

@@ -174,10 +174,11 @@ def _fits_number(texts: pa.Array, t: str) -> pa.Array:
     return pc.and_(shape, pc.if_else(short, True, _slow(texts, long, t)))
 
 
-def object_misfits(texts: pa.Array, struct: pa.StructType) -> list[str | None]:
+def object_misfits(texts: pa.Array, struct: pa.StructType, grow: bool = True) -> list[str | None]:
     """Per JSON text meeting a bronze struct column of type ``struct``, why the loader would
-    not take it (None: it would, or it is null): ``lakehouse.nested.misfits``, its rule."""
-    return nested.misfits(pc.cast(texts, pa.string()).to_pylist(), struct)
+    not take it (None: it would, or it is null): ``lakehouse.nested.misfits``, its rule
+    (``grow``: the struct grown by these objects)."""
+    return nested.misfits(pc.cast(texts, pa.string()).to_pylist(), struct, grow)
 
 
 def fits_array(texts: pa.Array, data_type: str) -> pa.Array:
@@ -401,7 +402,7 @@ class StructInferring:
         return pa.struct([pa.field(k, f.result()) for k, f in self.fields.items()])
 
 
-def _decoded_objects(texts: pa.Array) -> list[dict[str, object]]:
+def objects_of(texts: pa.Array) -> list[dict[str, object]]:
     """The objects of JSON texts the loader takes a struct from (``loader.loading``'s
     ``_struct_or_text``): an object repeating a key or holding a lone surrogate is none."""
     found: list[dict[str, object]] = []
@@ -443,7 +444,7 @@ class JsonInferring:
         texts = texts.filter(present)
         if self.objects is not None:
             if pc.all(pc.starts_with(texts, "{")).as_py():
-                self.objects.add(_decoded_objects(texts))
+                self.objects.add(objects_of(texts))
             else:
                 self.objects = None
         self.scalar.add(texts)
@@ -471,4 +472,5 @@ __all__ = [
     "first_misfit",
     "fits_array",
     "misfit_message",
+    "objects_of",
 ]

@@ -292,11 +292,12 @@ def grown(t: pa.StructType, objects: Iterable[dict[str, object]]) -> pa.StructTy
     return merge_struct(t, infer_struct(objects))
 
 
-def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
+def misfits(texts: Sequence[str | None], t: pa.StructType, grow: bool = True) -> list[str | None]:
     """Per JSON text a file brings to a column the table stores as struct ``t``: why it does
     not join it (None: it does, or is null), as the loader judges it: the struct grown by the
-    file's objects (:func:`grown`), each object converted (:func:`to_struct`). A text that
-    does not parse, or repeats a key, is no object here (the API refuses those first)."""
+    file's objects (:func:`grown`; not ``grow``: ``t`` as it is, a field it lacks a misfit),
+    each object converted (:func:`to_struct`). A text that does not parse, or repeats a key,
+    is no object here (the API refuses those first)."""
     # Each distinct text is decoded and judged once (a body repeats its objects): the same
     # verdicts, as decode and to_struct are pure; the struct still grows by every object.
     seen: dict[str, object] = {}
@@ -309,7 +310,7 @@ def misfits(texts: Sequence[str | None], t: pa.StructType) -> list[str | None]:
         if value is _UNSEEN:
             value = seen[text] = _judged(text)
         decoded.append(value)
-    full = grown(t, (v for v in decoded if isinstance(v, dict)))
+    full = grown(t, (v for v in decoded if isinstance(v, dict))) if grow else t
     verdicts: dict[int, str | None] = {}  # by the decoded value's identity: one per text
     known: dict[tuple[str, object], bool] = {}  # a number's text and rule: dialect.fits
     reasons: list[str | None] = []

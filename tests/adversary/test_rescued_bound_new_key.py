@@ -54,6 +54,7 @@ PAST = {
     "number_as_text": ([7] * WINDOW, ["7" * 40] * BATCH),  # "7..." is no number
     "struct": ([{"a": 1}] * WINDOW, [{"a": LONG}] * BATCH),  # a's value no BIGINT
     "object_then_array": ([{"a": 1}] * WINDOW, [[LONG]] * BATCH),
+    "struct_field_past_the_window": ([{"a": 1}] * WINDOW, [{"b": LONG}] * BATCH),
 }
 
 
@@ -163,4 +164,32 @@ def test_a_rescued_number_is_counted_as_written(tmp_path: Path, table: str) -> N
     refused = outcome.refused
     assert refused is not None and refused["kind"] == "too_large", refused
     assert "as 88 bytes of JSON text ('n' 8 values, 88 bytes)" in refused["reason"], refused
+    assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+
+
+#: A struct column the table has (``struct<a: int64>``): the loader grows it by the objects of
+#: the file's window (here "b", a BIGINT), and rescues a later object with a field it lacks.
+STRUCT_PAST = ([{"a": 1, "b": 2}] * WINDOW, [{"a": 1, "c": LONG}] * BATCH)
+STRUCT_WITHIN = ([{"a": 1, "b": 2}] * WINDOW, [{"a": 1, "b": 3}] * BATCH)
+
+
+@pytest.mark.usefixtures("small")
+@pytest.mark.parametrize("case", ["past", "within"])
+def test_a_struct_column_is_grown_by_the_window_as_the_loader_grows_it(
+    tmp_path: Path, case: str
+) -> None:
+    """Past the window a field the struct lacks is counted (the API grew the struct by each
+    batch's own objects: 202 to a file the loader refused); one the window added is not."""
+    lake = lakehouse(tmp_path, chunk_rows=WINDOW, read_batch_rows=BATCH)
+    made = run(lake, [("t", "a.ndjson", b'{"id": 1, "n": {"a": 1}}\n')], rows=False)["t"]
+    assert made.api_status == 202 and made.refused is None, (made.api_detail, made.refused)
+    first, later = STRUCT_PAST if case == "past" else STRUCT_WITHIN
+    data = _body(_records(first, later), "ndjson")
+    outcome = run(lake, [("t", "b.ndjson", data)], rows=False)["t"]
+    if case == "within":
+        assert outcome.refused is None, outcome.refused
+        assert outcome.api_status == 202, outcome.api_detail
+        return
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "too_large", refused
     assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
