@@ -1257,11 +1257,16 @@ def _types(typ: pa.DataType) -> list[pa.DataType]:
     return found
 
 
-def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
+def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData, path: Path) -> None:
     """422 for names bronze cannot keep (columns and struct fields), decimals too wide and rows
     without columns, values Arrow would read as nulls in a ``required`` column (the loader's
     unparseable), and a Parquet type bronze does not load (a VARIANT, an INTERVAL); the
-    footer's column chunks are looked at once the pages are read (:func:`_check_parquet_footer`)."""
+    footer's column chunks are looked at once the pages are read (:func:`_check_parquet_footer`).
+    In the loader's order (``loader.readers.open_parquet``): the INT96 values
+    (``parquet.int96_refusal``, which reads the footer's bytes: one that does not parse is
+    400, the loader's unparseable) before any name (review finding revc 06: a fuzzed footer
+    whose column metadata is corrupt and whose first name is blank was 422 for the name, the
+    loader's unparseable for the footer)."""
     unheld = parquet.unheld_column(metadata)
     if unheld is not None:  # the loader's type_conflict
         msg = f"column {unheld[0]!r}: {unheld[1]}"
@@ -1269,6 +1274,9 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     unread = parquet.unread_values(metadata, chunks=False)
     if unread is not None:
         raise FileError(f"column {unread[0]!r}: {unread[1]}", 422)
+    beyond = parquet.int96_refusal(path)
+    if beyond is not None:
+        raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
@@ -1279,7 +1287,7 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData) -> None:
     for field in schema:
         wide = [t for t in _types(field.type) if pa.types.is_decimal(t) and t.precision > 38]
         if wide:  # Delta holds decimals of up to 38 digits
-            msg = f"column type {field.type}: Delta holds decimals of at most 38 digits"
+            msg = parquet.too_many_digits(field.name, wide[0])
             raise RecordsError([record_error(None, field.name, msg, "type_error")])
 
 
@@ -1298,7 +1306,7 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
             if foreign is not None:
                 raise FileError(foreign[1], 422) from None
             raise
-        msg = f"column type {wide[1]}: Delta holds decimals of at most 38 digits"
+        msg = parquet.too_many_digits(wide[0], wide[1])
         raise RecordsError([record_error(None, wide[0], msg, "type_error")]) from None
     summary = parquet.summary_file(opened.metadata, path.stat().st_size)
     if summary is not None:
@@ -1463,16 +1471,13 @@ def _check_parquet(
     try:
         pf = _open_parquet(path)
         parquet.check_inflation(pf.metadata, path.stat().st_size, *bounds, path)  # the loader's
-        _check_parquet_schema(pf.schema_arrow, pf.metadata)
+        _check_parquet_schema(pf.schema_arrow, pf.metadata, path)
         check_case(pf.schema_arrow.names, existing)
         # extension types (a UUID) as bronze stores them, as the loader reads them
         schema = parquet.plain_schema(pf.schema_arrow, pf.metadata)
         plain = not schema.equals(pf.schema_arrow, True)
         restored = parquet.restored_schema(pf.schema_arrow, pf.metadata)
         values = parquet.Values(schema, parquet.hybrid_writer(pf.metadata))
-        beyond = parquet.int96_refusal(path)
-        if beyond is not None:
-            raise RecordsError([record_error(beyond.row, beyond.column, beyond.why, "type_error")])
         text_columns = _parquet_schema(schema, contract, errors, restored, stored)
         rescues = _rescued_by_table(schema, stored, contract) if rescue else []
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)

@@ -2569,7 +2569,7 @@ def _open_parquet_file(path: Path, mapped: _Mapped | None) -> pq.ParquetFile:
             if foreign is not None:
                 raise FileRejected("unsupported", foreign[1], column=foreign[0]) from exc
             raise
-        why = f"column {wide[0]!r} is {wide[1]}: more digits than the 38 a Delta decimal holds"
+        why = parquet.too_many_digits(wide[0], wide[1])
         raise FileRejected("type_conflict", why, column=wide[0]) from exc
 
 

@@ -79,7 +79,10 @@ def parquet_plans(
         try:
             source = normalize_type(f.type)
         except FileRejected as exc:
-            exc.reason = f"column {f.name!r} is {exc.reason}"
+            if isinstance(exc.__cause__, parquet.TooManyDigits):  # the API's words
+                exc.reason = parquet.too_many_digits(f.name, exc.__cause__.decimal)
+            else:
+                exc.reason = f"column {f.name!r} is {exc.reason}"
             exc.args = (exc.reason,)
             exc.column = f.name
             raise
