@@ -978,6 +978,9 @@ def _csv_values(
     raws = [written.get(name, name) for name in names]
     inferring = {name: Inferring() for name in news}
     inferred: list[Rescued] = []
+    # the struct columns the table has: the loader grows each by its window's objects
+    growing = {n: StructInferring() for n, _, struct in rescues if struct is not None and window}
+    past = False  # past the window: the types found
     rows = 0
     with _open(path, kind, bounds) as f:
         try:
@@ -1006,13 +1009,19 @@ def _csv_values(
                     batch = pa.RecordBatch.from_arrays(values, names)
                 for column in columns:
                     _misfits(batch.column(column.name), column, rows, errors, max_errors)
-                if inferring and rows < window:  # a batch of the loader's inference window
+                if rows < window:  # a batch of the loader's window
                     for name, column_type in inferring.items():
                         column_type.add(batch.column(name))
-                elif inferring:  # past it: the types found, the misfits of the rest rescued
+                    for name, fields in growing.items():
+                        texts = batch.column(name)
+                        fields.add(objects_of(texts.filter(pc.starts_with(texts, "{"))))
+                elif window and not past:  # past it: the types found, the misfits of the rest
+                    past = True
                     inferred = _inferred_rescued(inferring)
-                    inferring = {}
-                _check_text_rescued(batch, rescues + inferred, rows, errors)
+                    rescues = [(n, r, _grown_by(s, growing.get(n))) for n, r, s in rescues]
+                # in the window, a struct grown by its batch's objects (the loader's: by all of
+                # the window's); past it, the struct found, a field it lacks a misfit
+                _check_text_rescued(batch, rescues + inferred, rows, errors, grow=not past)
                 rows += batch.num_rows
                 if len(errors) >= max_errors:
                     break
@@ -1085,7 +1094,7 @@ def _check_csv(
 
 
 def _check_text_rescued(
-    batch: pa.RecordBatch, columns: list[Rescued], rows: int, errors: list[Any]
+    batch: pa.RecordBatch, columns: list[Rescued], rows: int, errors: list[Any], grow: bool = True
 ) -> None:
     """413 for a batch of a CSV's texts (the loader's batch) whose misfits of ``columns``
     (:func:`_text_rescued_by_table`) would make more ``_rescued_data`` text than the loader
@@ -1098,7 +1107,7 @@ def _check_text_rescued(
     if rescued.within(most):
         return
     judged = [
-        (name, batch.column(name), _misfit(batch.column(name), rule, struct))
+        (name, batch.column(name), _misfit(batch.column(name), rule, struct, grow))
         for name, rule, struct in columns
     ]
 

@@ -193,3 +193,32 @@ def test_a_struct_column_is_grown_by_the_window_as_the_loader_grows_it(
     refused = outcome.refused
     assert refused is not None and refused["kind"] == "too_large", refused
     assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+
+
+def _csv_objects(first: str, count: int, later: str, more: int) -> bytes:
+    def row(i: int, obj: str) -> bytes:
+        return b'%d,"%s"\n' % (i, obj.replace('"', '""').encode())
+
+    return (
+        b"id,n\n"
+        + b"".join(row(i, first) for i in range(count))
+        + b"".join(row(count + i, later) for i in range(more))
+    )
+
+
+@pytest.mark.parametrize("case", ["past", "within"])
+def test_a_csvs_objects_meet_the_struct_the_window_grew(tmp_path: Path, case: str) -> None:
+    """A CSV's JSON objects into a struct column (``struct<a: int64>``): its first 4 MiB block
+    (143,513 records, the window: ``chunk_rows`` 100,000) adds "b"; 200 later objects holding
+    "c" are rescued by the loader, 10,400 bytes past a bound of 5,000 (the API grew the struct
+    by each block's own objects: 202), and those holding "b" are not."""
+    lake = lakehouse(tmp_path, chunk_rows=100_000)
+    made = run(lake, [("t", "a.ndjson", b'{"id": 1, "n": {"a": 1}}\n')], rows=False)["t"]
+    assert made.api_status == 202 and made.refused is None, (made.api_detail, made.refused)
+    later = '{"a": 1, "c": "%s"}' % ("x" * 20) if case == "past" else '{"a": 1, "b": 3}'
+    data = _csv_objects('{"a": 1, "b": 2}', 200_000, later, 200)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rescued, "RESCUED_BATCH_BYTES", 5_000)
+        outcome = run(lake, [("t", "b.csv", data)], rows=False)["t"]
+    alike_at_the_bound(outcome)
+    assert (outcome.refused is None) == (case == "within"), outcome.refused
