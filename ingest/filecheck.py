@@ -166,17 +166,18 @@ def _check_json_rescued(
     batch_rows: int,
     size: int,
     window: int | None = None,
+    infer: bool = True,
 ) -> None:
     """413 for a JSON or NDJSON file a batch of which (``batch_rows`` records, the loader's)
     would rescue more ``_rescued_data`` text than the loader loads (``lakehouse.rescued``): its
     ``too_large``, in its words. Counted only when the file's ``size`` (its bytes, inflated)
     could pass the bound (``rescued.most_json_text_bytes``: never a file of up to 1.5 GB); then
-    each batch by its own bytes first. ``window``: the records (the loader's ``chunk_rows``;
-    None: types are not inferred) whose batches give a key new to the table its type
-    (:class:`~ingest.typecheck.JsonInferring`, the loader's rule), so that the misfits of the
-    batches after them are rescued and counted too."""
+    each batch by its own bytes first. ``window``: the records (the loader's ``chunk_rows``)
+    whose batches give a key new to the table its type when types are inferred (``infer``;
+    :class:`~ingest.typecheck.JsonInferring`, the loader's rule) and grow a struct column, so
+    that the misfits of the batches after them are counted as the loader rescues them."""
     columns = _text_rescued_by_table(stored, stored, contract, json=True)
-    if not columns and window is None:
+    if not columns and (window is None or not infer):
         return
     if rescued.within(rescued.most_json_text_bytes(size)):
         return
@@ -195,7 +196,7 @@ def _check_json_rescued(
             if not batch:
                 break
             if window is not None and rows < window:  # the loader's window
-                _window_batch(batch, inferring, growing, stored, contract)
+                _window_batch(batch, inferring if infer else None, growing, stored, contract)
             elif window is not None and not past:  # the types found, the misfits of the rest
                 past = True
                 columns = [
@@ -216,21 +217,20 @@ _RECORDS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
 
 def _window_batch(
     records: list[bytes],
-    inferring: dict[str, JsonInferring],
+    inferring: dict[str, JsonInferring] | None,
     growing: Mapping[str, StructInferring],
     stored: Mapping[str, pa.DataType],
     contract: Contract | None,
 ) -> None:
     """One batch of the loader's window: given to the inference of each key new to the table
-    whose type it infers (:func:`_inferred_by_file`; a key first seen later is text), and its
-    objects to the fields they add to a struct column the table has (``growing``)."""
+    whose type it infers (:func:`_inferred_by_file`; a key first seen later is text; None:
+    types are not inferred), and its objects to the fields they add to a struct column the
+    table has (``growing``)."""
     decoded = _RECORDS.decode(b"[" + b",".join(records) + b"]")
-    keys = list(dict.fromkeys(k for r in decoded for k in r))
+    keys = list(dict.fromkeys(k for r in decoded for k in r)) if inferring is not None else []
     for key in _inferred_by_file(keys, stored, contract):
-        column = inferring.get(key)
-        if column is None:
-            column = inferring[key] = JsonInferring()
-        if column.settled:
+        column = inferring.setdefault(key, JsonInferring()) if inferring is not None else None
+        if column is None or column.settled:
             continue
         texts, quoted = json_texts([r.get(key, _ABSENT) for r in decoded])
         column.add(texts, quoted)
@@ -1042,6 +1042,7 @@ def _check_csv(
     stored: Mapping[str, pa.DataType],
     rescue: bool,
     window: int | None = None,
+    infer: bool = True,
 ) -> int:
     skip = contract.skip_lines if contract else 0
     layout = _csv_layout(path, kind, bounds, skip, contract)
@@ -1050,7 +1051,7 @@ def _check_csv(
     # the loader infers their type from its first ``window`` records: a later one may not fit
     news = (
         _inferred_by_file(layout.header, stored, contract)
-        if rescue and window is not None and layout.rows > window
+        if rescue and infer and window is not None and layout.rows > window
         else []
     )
     if rescues or news:  # the file's size bounds its text's
@@ -1598,6 +1599,7 @@ def check_file(
     stored: Mapping[str, pa.DataType] | None = None,
     rescue: bool = True,
     window: int | None = None,
+    infer: bool = True,
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
     the bronze table's column names (a name equal to one, or to a column the contract declares,
@@ -1605,7 +1607,8 @@ def check_file(
     ``on_mismatch`` is ``rescue``, for a Parquet file's values that the loader would rescue
     (413 past what one batch may rescue, ``lakehouse.rescued``); ``window``: the records a
     new column's type is inferred from (the loader's ``chunk_rows``; None: types are not
-    inferred), whose misfits in a CSV's or JSON file's later records are rescued so too. A
+    inferred), when ``infer`` (the table's ``infer_types``), and a struct column is grown by,
+    whose misfits in a CSV's or JSON file's later records are rescued so too. A
     JSON record (an NDJSON line, a ``.json``'s element or object) of more than
     ``max_json_record_bytes`` is refused (413, ``lakehouse.jsonrecords``), as the loader
     refuses it."""
@@ -1634,12 +1637,21 @@ def check_file(
                 )
             if rescue:
                 _check_json_rescued(
-                    path, kind, bounds, contract, stored or {}, batch_rows, size, window
+                    path, kind, bounds, contract, stored or {}, batch_rows, size, window, infer
                 )
             return rows
         if kind.kind in ("csv", "tsv"):
             return _check_csv(
-                path, kind, bounds, contract, max_errors, spellings, stored or {}, rescue, window
+                path,
+                kind,
+                bounds,
+                contract,
+                max_errors,
+                spellings,
+                stored or {},
+                rescue,
+                window,
+                infer,
             )
         return _check_parquet(
             path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds

@@ -220,7 +220,8 @@ async def post_file(
                     existing=tuple(stored),
                     stored=stored,
                     rescue=policy == "rescue",
-                    window=settings.chunk_rows if infer else None,
+                    window=settings.chunk_rows,
+                    infer=infer,
                 )
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc, judged) from None

@@ -174,15 +174,18 @@ STRUCT_WITHIN = ([{"a": 1, "b": 2}] * WINDOW, [{"a": 1, "b": 3}] * BATCH)
 
 
 @pytest.mark.usefixtures("small")
+@pytest.mark.parametrize("infer", [True, False])
 @pytest.mark.parametrize("case", ["past", "within"])
 def test_a_struct_column_is_grown_by_the_window_as_the_loader_grows_it(
-    tmp_path: Path, case: str
+    tmp_path: Path, case: str, infer: bool
 ) -> None:
     """Past the window a field the struct lacks is counted (the API grew the struct by each
-    batch's own objects: 202 to a file the loader refused); one the window added is not."""
+    batch's own objects: 202 to a file the loader refused); one the window added is not.
+    Whether types are inferred or not (``infer_types``): the loader grows it either way."""
     lake = lakehouse(tmp_path, chunk_rows=WINDOW, read_batch_rows=BATCH)
     made = run(lake, [("t", "a.ndjson", b'{"id": 1, "n": {"a": 1}}\n')], rows=False)["t"]
     assert made.api_status == 202 and made.refused is None, (made.api_detail, made.refused)
+    lake = lakehouse(tmp_path, chunk_rows=WINDOW, read_batch_rows=BATCH, infer_types=infer)
     first, later = STRUCT_PAST if case == "past" else STRUCT_WITHIN
     data = _body(_records(first, later), "ndjson")
     outcome = run(lake, [("t", "b.ndjson", data)], rows=False)["t"]
@@ -206,8 +209,11 @@ def _csv_objects(first: str, count: int, later: str, more: int) -> bytes:
     )
 
 
+@pytest.mark.parametrize("infer", [True, False])
 @pytest.mark.parametrize("case", ["past", "within"])
-def test_a_csvs_objects_meet_the_struct_the_window_grew(tmp_path: Path, case: str) -> None:
+def test_a_csvs_objects_meet_the_struct_the_window_grew(
+    tmp_path: Path, case: str, infer: bool
+) -> None:
     """A CSV's JSON objects into a struct column (``struct<a: int64>``): its first 4 MiB block
     (143,513 records, the window: ``chunk_rows`` 100,000) adds "b"; 200 later objects holding
     "c" are rescued by the loader, 10,400 bytes past a bound of 5,000 (the API grew the struct
@@ -215,6 +221,7 @@ def test_a_csvs_objects_meet_the_struct_the_window_grew(tmp_path: Path, case: st
     lake = lakehouse(tmp_path, chunk_rows=100_000)
     made = run(lake, [("t", "a.ndjson", b'{"id": 1, "n": {"a": 1}}\n')], rows=False)["t"]
     assert made.api_status == 202 and made.refused is None, (made.api_detail, made.refused)
+    lake = lakehouse(tmp_path, chunk_rows=100_000, infer_types=infer)  # the struct: bronze's
     later = '{"a": 1, "c": "%s"}' % ("x" * 20) if case == "past" else '{"a": 1, "b": 3}'
     data = _csv_objects('{"a": 1, "b": 2}', 200_000, later, 200)
     with pytest.MonkeyPatch.context() as patch:
