@@ -1702,7 +1702,10 @@ def _int96_footers(source: Any) -> _Int96Footers | None:
     in batches whose INT96 values, in :func:`int96_refusal`'s readings together, hold
     :data:`DECODED_BATCH_BYTES` (values inside lists or maps as if spread evenly over its
     records: a record holding more is read whole, as every reading of the file does), at most
-    :data:`INT96_BATCH_ROWS` records."""
+    :data:`INT96_BATCH_ROWS` records. A list's values are counted as its chunk's data pages
+    count them, as pyarrow reads them (:func:`_leaf_values`), never the footer's word alone: a
+    footer claiming 2**60 values of a chunk of empty lists made every batch one record (0.3 ms
+    of CPU each, a million records in a few hundred bytes)."""
     try:
         with _Bytes(source) as data:
             size = data.size()
@@ -1711,32 +1714,52 @@ def _int96_footers(source: Any) -> _Int96Footers | None:
             if len(tail) != 8 or tail[4:] != b"PAR1" or length > size - 12:
                 raise Unreadable("the footer is not where its length says")
             meta, _ = _thrift_struct(data.read(size - 8 - length, length))
+            elements = meta.get(2)
+            if not isinstance(elements, list):
+                raise Unreadable("the footer holds no schema")
+            pruned = _int96_only(_schema_tree(elements))
+            if pruned is None:
+                return None
+            schema = list(_depth_first(pruned))
+            kept = [node for node in schema if node.children is None]
+            padded = _SHORT_CHUNKS.match(str(meta.get(6) or "")) is not None
+            rows = []
+            for group in meta.get(4) or []:
+                chunks = group.get(1) or []
+                records = int(group.get(3) or 0)
+                values = records * sum(1 for leaf in kept if not leaf.repeated)
+                for leaf in (leaf for leaf in kept if leaf.repeated and leaf.leaf < len(chunks)):
+                    values += _leaf_values(data, chunks[leaf.leaf], size, padded)
+                fits = (
+                    DECODED_BATCH_BYTES * records // (_INT96_READ_BYTES * values) if values else 0
+                )
+                rows.append(max(1, min(INT96_BATCH_ROWS, fits)) if values else INT96_BATCH_ROWS)
     except _Unreadable as exc:
         raise Unreadable(f"the footer does not parse: {exc}") from None
-    elements = meta.get(2)
-    if not isinstance(elements, list):
-        raise Unreadable("the footer holds no schema")
-    pruned = _int96_only(_schema_tree(elements))
-    if pruned is None:
-        return None
-    schema = list(_depth_first(pruned))
-    kept = [node for node in schema if node.children is None]
-    rows = []
-    for group in meta.get(4) or []:
-        chunks = group.get(1) or []
-        records = int(group.get(3) or 0)
-        values = records * sum(1 for leaf in kept if not leaf.repeated)
-        for leaf in (leaf for leaf in kept if leaf.repeated and leaf.leaf < len(chunks)):
-            chunk = chunks[leaf.leaf]
-            column = chunk.get(3) if isinstance(chunk, dict) else None
-            values += int(column.get(5) or 0) if isinstance(column, dict) else 0
-        fits = DECODED_BATCH_BYTES * records // (_INT96_READ_BYTES * values) if values else 0
-        rows.append(max(1, min(INT96_BATCH_ROWS, fits)) if values else INT96_BATCH_ROWS)
 
     def parsed(raw: bool) -> pq.FileMetaData:
         return pq.read_metadata(pa.BufferReader(_int96_footer(meta, schema, kept, raw)))
 
     return _Int96Footers(parsed(False), parsed(True), rows)
+
+
+def _leaf_values(data: _Bytes, chunk: Any, size: int, padded: bool) -> int:
+    """The values (levels: nulls and empty lists counted) of a footer's column ``chunk`` (its
+    Thrift fields by id) that pyarrow reads: its data pages' own counts up to the footer's
+    (:func:`_chunk_page_bytes`); the footer's where its pages are not read so (the file's
+    inflation check, run first, refuses such a file)."""
+    try:
+        read = _chunk(chunk)
+    except _Unreadable:
+        read = None
+    if read is None or read.start <= 0:
+        column = chunk.get(3) if isinstance(chunk, dict) else None
+        return int(column.get(5) or 0) if isinstance(column, dict) else 0
+    try:
+        _, _, seen = _chunk_page_bytes(data, read, size, padded, MOST_PAGES)
+    except _Unreadable:
+        return read.values
+    return min(read.values, seen)
 
 
 def _int96_batches(file: pq.ParquetFile, rows: list[int]) -> Iterator[pa.RecordBatch]:
@@ -2667,22 +2690,24 @@ def _footer_chunks(source: Any) -> list[list[Chunk | None]]:
         if length > size - 12:
             raise _PastBytes(f"is {length} bytes long, more than the file holds")
         footer, _ = _thrift_struct(data.read(size - 8 - length, length))
-    groups = []
-    for group in _of(footer.get(4, []), list):
-        chunks: list[Chunk | None] = []
-        for chunk in _of(_of(group, dict).get(1, []), list):
-            meta = _of(chunk, dict).get(3)
-            if not isinstance(meta, dict) or chunk.get(8) is not None:  # crypto_metadata
-                chunks.append(None)
-                continue
-            offsets = [meta.get(9), meta.get(11)]
-            start = min((o for o in offsets if type(o) is int and o > 0), default=0)
-            sizes = [meta.get(5, 0), meta.get(6, 0), meta.get(7, 0)]
-            if any(type(n) is not int for n in sizes):
-                raise _Unreadable("writes a column chunk's counts as no integers")
-            chunks.append(Chunk(sizes[0], sizes[1], sizes[2], start))
-        groups.append(chunks)
-    return groups
+    return [
+        [_chunk(chunk) for chunk in _of(_of(group, dict).get(1, []), list)]
+        for group in _of(footer.get(4, []), list)
+    ]
+
+
+def _chunk(chunk: Any) -> Chunk | None:
+    """A footer's column chunk (its Thrift fields by id) as a :class:`Chunk` (None: its
+    metadata is not written in the clear, an encrypted column's)."""
+    meta = _of(chunk, dict).get(3)
+    if not isinstance(meta, dict) or chunk.get(8) is not None:  # crypto_metadata
+        return None
+    offsets = [meta.get(9), meta.get(11)]
+    start = min((o for o in offsets if type(o) is int and o > 0), default=0)
+    sizes = [meta.get(5, 0), meta.get(6, 0), meta.get(7, 0)]
+    if any(type(n) is not int for n in sizes):
+        raise _Unreadable("writes a column chunk's counts as no integers")
+    return Chunk(sizes[0], sizes[1], sizes[2], start)
 
 
 def _of(value: Any, kind: type) -> Any:
@@ -2733,7 +2758,7 @@ def written_page_bytes(source: Any, names: list[str] | None = None, created_by: 
                 if chunk is None or chunk.start <= 0:
                     continue  # encrypted (its reader refuses it), or no page offset
                 try:
-                    inflated, read = _chunk_page_bytes(
+                    inflated, read, _ = _chunk_page_bytes(
                         data, chunk, size, padded, MOST_PAGES - pages
                     )
                 except _Unreadable as exc:
@@ -2753,9 +2778,11 @@ def written_page_bytes(source: Any, names: list[str] | None = None, created_by: 
 
 def _chunk_page_bytes(
     data: _Bytes, chunk: Chunk, size: int, padded: bool, most: int
-) -> tuple[int, int]:
-    """The uncompressed bytes of one column chunk's pages, as their headers say, and how many
-    pages were read (at most one past ``most``), read through its bytes (in a file of ``size``
+) -> tuple[int, int, int]:
+    """The uncompressed bytes of one column chunk's pages, as their headers say, how many
+    pages were read (at most one past ``most``) and the values the data pages pyarrow reads
+    hold (levels, nulls and empty lists counted; at least ``chunk.values`` when they reach
+    it: pyarrow reads no further), read through its bytes (in a file of ``size``
     bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block (:data:`_PAGE_BLOCK`) at a time, a header
     of up to :data:`PAGE_HEADER_BYTES`. :class:`_Unreadable` for a header pyarrow reads and
     does not take: one before its data pages hold ``chunk.values`` values and before a data
@@ -2787,9 +2814,9 @@ def _chunk_page_bytes(
             raise _Unreadable(f"the page header at byte {pos} {exc}") from None
         total += inflated
         read = read and values != 0  # pyarrow's column reader ends at a data page of none
-        seen += values or 0
+        seen += (values or 0) if read else 0
         pos = at + stop + compressed
-    return total, pages
+    return total, pages, seen
 
 
 def _page_header(

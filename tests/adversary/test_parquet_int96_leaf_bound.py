@@ -229,3 +229,47 @@ def test_a_file_without_int96_has_no_cut_down_footer() -> None:
     when = dt.datetime(2020, 1, 1)
     pq.write_table(pa.table({"t": [when], "s": [{"ts": when}]}), out)
     assert parquet._int96_footers(io.BytesIO(out.getvalue())) is None
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | 0x80 if n else low)
+        if not n:
+            return bytes(out)
+
+
+@pytest.mark.parametrize("claimed", [None, 2**60, 2**40 + 7])
+def test_a_footer_claiming_more_list_values_than_its_pages_hold_sizes_no_batch(
+    claimed: int | None,
+) -> None:
+    """The batches of a list of INT96 values are sized by what its data pages hold, as pyarrow
+    reads them, not by the footer's ``num_values`` alone (before-stop read A-03, s17): 20,000
+    records of an empty list whose chunk's footer claims 2**60 values (504 bytes; pyarrow reads
+    it at once) were read one record a batch, 0.3 ms of CPU each, on both sides: a million
+    records in a few hundred bytes cost minutes. The plan is the honest footer's."""
+    records = 20_000
+    table = pa.table({"t": pa.array([[]] * records, pa.list_(pa.timestamp("ns")))})
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        use_deprecated_int96_timestamps=True,
+        compression="none",
+        row_group_size=records,
+    )
+    data = sink.getvalue()
+    if claimed is not None:  # the chunk's num_values (after its codec, UNCOMPRESSED) rewritten
+        length = int.from_bytes(data[-8:-4], "little")
+        footer = data[-8 - length : -8]
+        honest = b"\x15\x00\x16" + _varint(records << 1)
+        assert footer.count(honest) == 1
+        footer = footer.replace(honest, b"\x15\x00\x16" + _varint(claimed << 1))
+        data = data[: -8 - length] + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+        assert pq.read_metadata(io.BytesIO(data)).row_group(0).column(0).num_values == claimed
+    assert pq.read_table(io.BytesIO(data)).num_rows == records
+    footers = parquet._int96_footers(io.BytesIO(data))
+    assert footers is not None
+    assert footers.rows == [parquet.INT96_BATCH_ROWS], footers.rows
+    assert parquet.int96_refusal(io.BytesIO(data)) is None
