@@ -368,6 +368,7 @@ def _check_json(
                 data,
                 ndjson=True,
                 contract=contract,
+                max_records=2**62,  # a file: /records' bound on a body's records is not its
                 max_errors=max_errors,
                 opens_file=False,  # its byte-order mark dropped above
                 offset=at,
