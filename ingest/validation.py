@@ -47,7 +47,6 @@ at a time.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ import pyarrow.compute as pc
 
 from ingest import fastcontract, flatlines
 from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
-from lakehouse import dialect
+from lakehouse import dialect, nested
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 
 #: Records decoded at a time: memory for Python objects stays bounded whatever the body size.
@@ -327,45 +326,17 @@ def _same_keys(lines: list[bytes], text: bytes) -> set[str] | None:
     return set(first)
 
 
-class _Pairs(dict[str, Any]):
-    duplicates: list[str]
-
-
-def _pairs_hook(pairs: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs(pairs)
-    obj.duplicates = [k for k, _ in pairs] if len(obj) != len(pairs) else []
-    if obj.duplicates:
-        seen: set[str] = set()
-        obj.duplicates = [k for k in obj.duplicates if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
-    return obj
-
-
-def _duplicate_paths(value: Any, path: str) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, _Pairs):
-        found += [f"{path}.{k}".lstrip(".") for k in value.duplicates]
-        for k, v in value.items():
-            found += _duplicate_paths(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found += _duplicate_paths(v, f"{path}[{i}]")
-    return found
-
-
 def _check_duplicates(lines: list[bytes], max_errors: int) -> None:
     """Exact slow path: duplicate keys, row by row."""
     errors: list[dict[str, Any]] = []
     for i, line in enumerate(lines):
         try:
-            # numbers as their text: no value is used, and none may fail to convert
-            pairs = json.loads(line, object_pairs_hook=_pairs_hook, parse_float=str, parse_int=str)
-            duplicates = _duplicate_paths(pairs, "")
+            # in the loader's order (it names the first): lakehouse.nested.repeated_keys
+            duplicates = nested.repeated_keys(line)
         except RecursionError:  # msgspec took it; these walkers have less stack left
             raise BodyError("nested too deeply", row=i) from None
-        for p in duplicates:
-            errors.append(
-                record_error(i, p, dialect.repeated_key(p.rsplit(".", 1)[-1]), "duplicate_key")
-            )
+        for p, key in duplicates:
+            errors.append(record_error(i, p, dialect.repeated_key(key), "duplicate_key"))
         if len(errors) >= max_errors:
             raise RecordsError(errors[:max_errors], truncated=True)
     if errors:

@@ -57,35 +57,88 @@ class RepeatedKey(ValueError):
         self.index = 0  # the value's place in the texts :func:`structs` was given
 
 
+class _Repeats(ValueError):
+    """An object of the text repeats a key (which one comes first: :func:`repeated_keys`)."""
+
+
 def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     found = dict(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
-        raise RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+        raise _Repeats(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
     return found
+
+
+class _Keyed(dict[str, object]):
+    """An object as parsed, with the keys it repeats (in the order their repeats come)."""
+
+    repeats: list[str]
+
+
+def _keyed(pairs: list[tuple[str, object]]) -> _Keyed:
+    found = _Keyed(pairs)
+    found.repeats = []
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        found.repeats = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    return found
+
+
+def repeated_keys(text: str | bytes) -> list[tuple[str, str]]:
+    """Each key an object of this JSON text repeats, at any depth, as (its path, ``a.b`` or
+    ``a[0].b``, the key): in one order, the API's and the loader's (the API lists them all, the
+    loader names the first): an object's own repeats in the order they repeat, then those of
+    its values in its keys' order (review finding of fixh, s17: the loader named the first
+    object to close, ``{"v": {"a": 1, "a": 2, "o": {"k": 1, "k": 2}}}``'s ``k``, the API ``a``
+    first). A loop, not recursion: any depth the parser took."""
+    found: list[tuple[str, str]] = []
+    work: list[tuple[object, str]] = [
+        (json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_keyed), "")
+    ]
+    while work:
+        value, path = work.pop()
+        if isinstance(value, _Keyed):
+            found += [(f"{path}.{k}".lstrip("."), k) for k in value.repeats]
+            work += reversed([(v, f"{path}.{k}") for k, v in value.items()])
+        elif isinstance(value, list):
+            work += reversed([(v, f"{path}[{i}]") for i, v in enumerate(value)])
+    return found
+
+
+def _first_repeated(text: str | bytes, met: _Repeats) -> RepeatedKey:
+    """The :class:`RepeatedKey` of the first key :func:`repeated_keys` finds in ``text``, or
+    of the one the parse ``met`` (``text`` does not parse whole, so no order is known)."""
+    try:
+        found = repeated_keys(text)
+    except (ValueError, RecursionError):
+        found = []
+    return RepeatedKey(found[0][1] if found else str(met))
 
 
 def decode(text: str) -> object:
     """A JSON text as Python values, every number a :class:`Number` (its literal: ``-0`` is not
     ``0``); ``NaN`` and ``Infinity`` are no JSON (ValueError); an object that repeats a key
     raises :class:`RepeatedKey` (json.loads would keep its last value without a word)."""
-    if not isinstance(text, str) or text.startswith("\ufeff"):  # json.loads' own words
-        return json.loads(
-            text,
-            parse_float=Number,
-            parse_int=Number,
-            parse_constant=_no_constant,
-            object_pairs_hook=_object,
-        )
-    decoder = getattr(_DECODERS, "decoder", None)
-    if decoder is None:  # one per thread (json.loads makes one per call: ~7% of a check)
-        decoder = _DECODERS.decoder = json.JSONDecoder(
-            parse_float=Number,
-            parse_int=Number,
-            parse_constant=_no_constant,
-            object_pairs_hook=_object,
-        )
-    return decoder.decode(text)
+    try:
+        if not isinstance(text, str) or text.startswith("\ufeff"):  # json.loads' own words
+            return json.loads(
+                text,
+                parse_float=Number,
+                parse_int=Number,
+                parse_constant=_no_constant,
+                object_pairs_hook=_object,
+            )
+        decoder = getattr(_DECODERS, "decoder", None)
+        if decoder is None:  # one per thread (json.loads makes one per call: ~7% of a check)
+            decoder = _DECODERS.decoder = json.JSONDecoder(
+                parse_float=Number,
+                parse_int=Number,
+                parse_constant=_no_constant,
+                object_pairs_hook=_object,
+            )
+        return decoder.decode(text)
+    except _Repeats as exc:
+        raise _first_repeated(text, exc) from None
 
 
 _DECODERS = threading.local()
@@ -94,7 +147,10 @@ _DECODERS = threading.local()
 def check_keys(text: str) -> None:
     """Raise :class:`RepeatedKey` when an object of this JSON text, at any depth, repeats a key
     (its other values are not converted: numbers stay their text)."""
-    json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_object)
+    try:
+        json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_object)
+    except _Repeats as exc:
+        raise _first_repeated(text, exc) from None
 
 
 def _no_constant(name: str) -> object:

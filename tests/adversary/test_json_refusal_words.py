@@ -122,3 +122,48 @@ def test_a_byte_that_is_not_utf8_is_an_encoding_refusal_in_one_sentence(
     assert (outcome.api_status, outcome.api_detail) == (400, words)
     assert outcome.refused is not None
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("encoding", words)
+
+
+REPEATS = {  # (file name, bytes, the column, the key both name first)
+    # jackson-core's j1140 wrapped in {"v": ...}: the loader named the object that closed first
+    "inner_closes_first": (
+        "a.json",
+        b'{"v": {"array":[1],"array":[2],"ob":{"value":3,"value":4}}}',
+        "v",
+        "array",
+    ),
+    "inner_closes_first_ndjson": (
+        "a.ndjson",
+        b'{"v": {"array":[1],"array":[2],"ob":{"value":3,"value":4}}}\n',
+        "v",
+        "array",
+    ),
+    "own_before_a_list_element": (
+        "a.json",
+        b'{"v": {"a": [{"k":1,"k":2}], "a2": 1, "a2": 2}}',
+        "v",
+        "a2",
+    ),
+    "in_an_element": ("a.ndjson", b'{"v": [{"o": {"k":1,"k":2}, "p": 1, "p": 2}]}\n', "v", "p"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPEATS))
+def test_the_first_repeated_key_of_a_column_is_the_one_both_name(
+    module_lakehouse: Settings, case: str
+) -> None:
+    """A column's value repeating keys at several depths: the loader names the first of the
+    API's list (``lakehouse.nested.repeated_keys``: an object's own repeats, then its values'
+    in order), not the first object to close."""
+    name, data, column, key = REPEATS[case]
+    table = f"repeats_{case}"
+    outcome = run(module_lakehouse, [(table, name, data)], rows=False)[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    first = outcome.api_detail[0]
+    assert (first["msg"], first["type"]) == (dialect.repeated_key(key), "duplicate_key")
+    place = "line 1" if name.endswith(".ndjson") else "record 1"
+    assert outcome.refused is not None
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == (
+        "unparseable",
+        dialect.placed(place, f"column {column!r}: {dialect.repeated_key(key)}"),
+    )
