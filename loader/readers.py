@@ -1854,7 +1854,7 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
         if _empty_json_array(path):
             raise FileRejected("empty", dialect.EMPTY_JSON_ARRAY)
         _check_json_array_end(path, head)
-    if head.startswith(dialect.BOM_UTF8):
+    if _head(path, len(dialect.BOM_UTF8)) == dialect.BOM_UTF8:  # a mark opens the file only
         path = _without_bom(path, limits, stack)
     return path
 
