@@ -830,13 +830,15 @@ def _pg_text_rows(
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
 ) -> None:
     """Refuse a ``.tsv`` of PostgreSQL's text format (``quoting`` ``postgres``) holding a field
-    of its rows PostgreSQL's COPY reads otherwise (``pgtext.rows_problem``, the loader's words;
+    or a line (its line end, an empty one) of its rows PostgreSQL's COPY reads otherwise
+    (``pgtext.rows_problem``, the header line's end the file's; the loader's words;
     ``first`` names a byte that is not UTF-8 before it). ``skipped``: the lines before the
     header."""
     if quoting != "postgres":
         return
-    with _text_after(path, kind, bounds, utf16, skipped + 1) as text:  # the header too
-        found = pgtext.rows_problem(pgtext.chunks(text), skipped + 2, names)
+    with _text_after(path, kind, bounds, utf16, skipped) as text:
+        end = pgtext.line_end(text.readline())  # the header's: the file's line end
+        found = pgtext.rows_problem(pgtext.chunks(text), skipped + 2, names, end)
     if found is not None:
         raise first(FileError(found.reason))
 

@@ -10,12 +10,18 @@ form feed or vertical tab inside a value as ``\\\\`` ``\\t`` ``\\n`` ``\\r`` ``\
 be UTF-8 (PostgreSQL refuses them in a UTF-8 database too) and hold no NUL.
 
 Read so here, by the API's check (``ingest.filecheck``) and the loader (``loader.readers``) with
-these functions, in one set of words: a field is split at every TAB and a record ends at every
-line end (LF, CRLF or CR), then a field that is exactly ``\\N`` is null, any other its escapes
-read. Refused, naming the line and the column, is what this reading and PostgreSQL's would
-read apart (never written by COPY, so no export is refused): a backslash ending a field (it
-escapes the TAB or the line end after it, which PostgreSQL then reads as part of the value), and
-``\\.`` (PostgreSQL's end-of-data marker: it stops reading there, or refuses the line).
+these functions, in one set of words: a field is split at every TAB and a record ends at the
+line end of the file (its header line's: LF, CRLF or CR), then a field that is exactly ``\\N``
+is null, any other its escapes read. Refused, naming the line (and the column), is what this
+reading and PostgreSQL's would read apart (never written by COPY, so no export is refused): a
+backslash ending a field (it escapes the TAB or the line end after it, which PostgreSQL then
+reads as part of the value), ``\\.`` (PostgreSQL's end-of-data marker: it stops reading there,
+or refuses the line), a line end other than the header line's (PostgreSQL takes the line end
+from the first line and refuses a CR or LF that is not it: "literal carriage return found in
+data", "literal newline found in data"; a raw CR inside a value would otherwise be a record
+more), and an empty line in a table of two columns or more (PostgreSQL reads it as one empty
+field: "missing data for column"; a one-column table's empty line is the empty string, as
+there).
 """
 
 from __future__ import annotations
@@ -160,6 +166,71 @@ def names(raw: Sequence[str], line: int) -> list[str]:
     return read
 
 
+def line_end(line: str) -> str:
+    """The line end of ``line`` (the header line, read with ``newline=""``): ``\\r\\n``,
+    ``\\r`` or ``\\n`` (LF too when it has none: the file holds no row), the file's line
+    end as PostgreSQL's COPY takes it from its first line."""
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return "\r" if line.endswith("\r") else "\n"
+
+
+#: a CR or LF that is not half of a CRLF
+_BARE = re.compile(r"\r(?!\n)|(?<!\r)\n")
+_END_NAMES = {"\n": "LF", "\r": "CR", "\r\n": "CRLF"}
+
+
+def _foreign_end(piece: str, end: str) -> int | None:
+    """Where ``piece`` holds the first CR or LF that is not the line end ``end`` (None when
+    none does), found at C speed."""
+    if end == "\r\n":
+        pairs = piece.count("\r\n")
+        if piece.count("\r") == pairs and piece.count("\n") == pairs:
+            return None
+        found = _BARE.search(piece)
+        return None if found is None else found.start()
+    at = piece.find("\r" if end == "\n" else "\n")
+    return None if at < 0 else at
+
+
+def _layout_problem(piece: str, first: int, header: Sequence[str], end: str) -> Refused | None:
+    """The first line of ``piece`` (its first line being line ``first``, every line before it
+    ended by ``end``) that holds a line end other than ``end``, or that is empty in a table of
+    two columns or more (``header``: the names), as PostgreSQL's COPY refuses them."""
+    foreign = _foreign_end(piece, end)
+    empty = None
+    if len(header) > 1:
+        if piece.startswith(end):
+            empty = 0
+        else:
+            empty = piece.find(end + end)
+            empty = None if empty < 0 else empty + len(end)
+    if foreign is None and empty is None:
+        return None
+    if empty is None or (foreign is not None and foreign < empty):
+        assert foreign is not None
+        line = first + piece.count(end, 0, foreign)
+        cr = piece[foreign] == "\r"
+        what = "a carriage return (CR)" if cr else "a line feed (LF)"
+        if end == "\r\n":
+            what += " without its LF" if cr else " without a CR before it"
+        pg = "literal carriage return found in data" if cr else "literal newline found in data"
+        why = (
+            f"line {line}: {what}, where the file's lines end in {_END_NAMES[end]} as its"
+            f" header line does (PostgreSQL's COPY takes the line end from the first line and"
+            f' refuses any other, "{pg}"; it writes {"a CR" if cr else "an LF"} in a value as'
+            f" \\{'r' if cr else 'n'})"
+        )
+        return Refused(why, line, None)
+    line = first + piece.count(end, 0, empty)
+    why = (
+        f"line {line} is empty, one empty field where the header has {len(header)} columns"
+        f' (PostgreSQL\'s COPY refuses it, "missing data for column {header[1]}"; it writes a'
+        f" row of empty strings as its TABs)"
+    )
+    return Refused(why, line, None)
+
+
 def chunks(text: IO[str]) -> Iterator[str]:
     """``text`` (read with ``newline=""``) in pieces of about :data:`CHUNK_CHARS` characters,
     each ending at a line end (LF, CRLF or CR; the last at the text's end), for
@@ -173,19 +244,26 @@ def chunks(text: IO[str]) -> Iterator[str]:
         yield piece
 
 
-def rows_problem(pieces: Iterable[str], first: int, header: Sequence[str]) -> Refused | None:
-    """The first field of the rows that :func:`value` refuses, as a :class:`Refused` naming
-    its line and column (``header``: the names); None when there is none. ``pieces``: the
-    rows' text, each piece ending at a line end but the last (lines, or :func:`chunks`), the
-    first line being line ``first`` of the file. A piece where no field can be refused
-    (:data:`_SUSPECT`) is counted, not read."""
+def rows_problem(
+    pieces: Iterable[str], first: int, header: Sequence[str], end: str
+) -> Refused | None:
+    """The first line of the rows PostgreSQL's COPY reads otherwise, as a :class:`Refused`
+    naming it (and the column, ``header`` being the names): a field :func:`value` refuses, a
+    line end other than ``end`` (the header line's, :func:`line_end`), an empty line in a
+    table of two columns or more; None when there is none (the first named on one line: the
+    line end or the empty line). ``pieces``: the rows' text, each piece ending at a line end
+    but the last (lines, or :func:`chunks`), the first line being line ``first`` of the file.
+    A piece where no field can be refused (:data:`_SUSPECT`) is counted, not read."""
     number = first
     for piece in pieces:
+        layout = _layout_problem(piece, number, header, end)
         if _SUSPECT.search(piece) is not None:
             found = _lines_problem(piece, number, header)
-            if found is not None:
+            if found is not None and (layout is None or found.line < layout.line):
                 return found
-        number += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
+        if layout is not None:
+            return layout
+        number += piece.count(end)
     return None
 
 

@@ -373,8 +373,9 @@ def _tsv_open_quote(lines: typing.Iterable[str], before: int, quoting: _Quoting)
 
 
 def _check_pg_text(path: Path, skip_lines: int) -> None:
-    """Refuse (``unparseable``) a field of the rows PostgreSQL's COPY reads otherwise
-    (``pgtext.rows_problem``, the API's words), the header being line ``skip_lines + 1``."""
+    """Refuse (``unparseable``) a field or a line (its line end, an empty one) of the rows
+    PostgreSQL's COPY reads otherwise (``pgtext.rows_problem``, the API's words), the header
+    being line ``skip_lines + 1`` and its line end the file's."""
     start = _skipped_bytes(path, skip_lines)
     with path.open("rb") as raw:
         raw.seek(start)
@@ -386,7 +387,8 @@ def _check_pg_text(path: Path, skip_lines: int) -> None:
                 names = pgtext.names(fields, skip_lines + 1)
             except pgtext.Refused:  # refused as the header is read
                 return
-            found = pgtext.rows_problem(pgtext.chunks(text), skip_lines + 2, names)
+            end = pgtext.line_end(header)  # the file's line end
+            found = pgtext.rows_problem(pgtext.chunks(text), skip_lines + 2, names, end)
     if found is not None:
         raise FileRejected("unparseable", found.reason, line=found.line, column=found.column)
 

@@ -21,7 +21,7 @@ import itertools
 import pyarrow as pa
 import pytest
 from adversary_support import run
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lakehouse import dialect, pgtext
@@ -52,7 +52,7 @@ def read_back(data: bytes) -> list[list[str | None]]:
     each split at every TAB, each field :func:`pgtext.value`."""
     ended = list(dialect.csv_lines(data.decode()))
     lines = [line.rstrip("\r\n") for line in ended]
-    assert pgtext.rows_problem(ended[1:], 2, lines[0].split("\t")) is None
+    assert pgtext.rows_problem(ended[1:], 2, lines[0].split("\t"), "\n") is None
     fields = [line.split("\t") for line in lines[1:]]
     read = [[pgtext.value(f) for f in row] for row in fields]
     for i in range(len(fields[0])):  # a column at once, as the readers read it (\N null)
@@ -272,8 +272,75 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
             b"id\t\\N\n1\t2\n",
             "line 1, column 2: the name is \\N, PostgreSQL's null: a column's name is never null",
         ),
+        (
+            b"t\nx\ry\nz\n",  # a raw CR in a value: PostgreSQL refuses it, was rows 'x' 'y' 'z'
+            "line 2: a carriage return (CR), where the file's lines end in LF as its header line"
+            " does (PostgreSQL's COPY takes the line end from the first line and refuses any"
+            ' other, "literal carriage return found in data"; it writes a CR in a value as \\r)',
+        ),
+        (
+            b"id\tt\n1\tx\n2\ty\r\n",  # a CRLF line in a LF file
+            "line 3: a carriage return (CR), where the file's lines end in LF as its header line"
+            " does (PostgreSQL's COPY takes the line end from the first line and refuses any"
+            ' other, "literal carriage return found in data"; it writes a CR in a value as \\r)',
+        ),
+        (
+            b"t\r\nx\ny\r\n",  # a bare LF in a CRLF file: was rows 'x' 'y'
+            "line 2: a line feed (LF) without a CR before it, where the file's lines end in CRLF"
+            " as its header line does (PostgreSQL's COPY takes the line end from the first line"
+            ' and refuses any other, "literal newline found in data"; it writes an LF in a value'
+            " as \\n)",
+        ),
+        (
+            b"id\tt\r\n1\tx\r\n2\ty\r3\tz\r\n",  # a bare CR in a CRLF file
+            "line 3: a carriage return (CR) without its LF, where the file's lines end in CRLF"
+            " as its header line does (PostgreSQL's COPY takes the line end from the first line"
+            ' and refuses any other, "literal carriage return found in data"; it writes a CR in'
+            " a value as \\r)",
+        ),
+        (
+            b"t\rx\ny\r",  # a LF in a CR file
+            "line 2: a line feed (LF), where the file's lines end in CR as its header line does"
+            " (PostgreSQL's COPY takes the line end from the first line and refuses any other,"
+            ' "literal newline found in data"; it writes an LF in a value as \\n)',
+        ),
+        (
+            b"id\tt\n1\tx\n\n2\ty\n",  # PostgreSQL: missing data for column "t"; was dropped
+            "line 3 is empty, one empty field where the header has 2 columns (PostgreSQL's COPY"
+            ' refuses it, "missing data for column t"; it writes a row of empty strings as its'
+            " TABs)",
+        ),
+        (
+            b"id\tt\r\n1\tx\r\n\r\n",  # the last line, CRLF
+            "line 3 is empty, one empty field where the header has 2 columns (PostgreSQL's COPY"
+            ' refuses it, "missing data for column t"; it writes a row of empty strings as its'
+            " TABs)",
+        ),
+        (
+            b"id\tt\n1\tx\ry\n2\tz\n",  # was a field count (line 3 'y'): the CR first
+            "line 2: a carriage return (CR), where the file's lines end in LF as its header line"
+            " does (PostgreSQL's COPY takes the line end from the first line and refuses any"
+            ' other, "literal carriage return found in data"; it writes a CR in a value as \\r)',
+        ),
     ],
-    ids=["xff", "cut", "nul", "tab", "line", "end", "name", "null_name"],
+    ids=[
+        "xff",
+        "cut",
+        "nul",
+        "tab",
+        "line",
+        "end",
+        "name",
+        "null_name",
+        "cr_in_lf",
+        "crlf_in_lf",
+        "lf_in_crlf",
+        "cr_in_crlf",
+        "lf_in_cr",
+        "empty",
+        "empty_last_crlf",
+        "cr_before_count",
+    ],
 )
 def test_what_postgresql_reads_otherwise_is_refused_alike(
     one_lakehouse: Settings, data: bytes, reason: str
@@ -318,25 +385,57 @@ def test_the_api_and_the_loader_store_what_copy_wrote(
     assert [r[1:] for r in stored] == rows
 
 
+def _scan(text: str, header: list[str], end: str, chunk: int) -> pgtext.Refused | None:
+    """``pgtext.rows_problem`` of rows ``text`` cut in pieces of about ``chunk`` characters."""
+    old = pgtext.CHUNK_CHARS
+    pgtext.CHUNK_CHARS = chunk
+    try:
+        return pgtext.rows_problem(pgtext.chunks(io.StringIO(text, newline="")), 2, header, end)
+    finally:
+        pgtext.CHUNK_CHARS = old
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=40),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.integers(min_value=1, max_value=40),
     st.data(),
     st.integers(min_value=1, max_value=12),
 )
 def test_the_scan_names_the_line_whatever_its_pieces(
-    ends: list[str], data: st.DataObject, chunk: int
+    end: str, lines: int, data: st.DataObject, chunk: int
 ) -> None:
     """The rows are scanned by pieces (``pgtext.chunks``) ending at a line end: the refused
-    field's line is the file's, whatever the line ends (LF, CRLF, CR) and where the pieces
+    field's line is the file's, whatever the line end (LF, CRLF, CR) and where the pieces
     are cut."""
-    bad = data.draw(st.integers(min_value=0, max_value=len(ends) - 1))
-    rows = [f"{i}\t" + ("x\\xff" if i == bad else "a\\tb") for i in range(len(ends))]
-    text = "".join(row + end for row, end in zip(rows, ends, strict=True))
-    old = pgtext.CHUNK_CHARS
-    pgtext.CHUNK_CHARS = chunk
-    try:
-        found = pgtext.rows_problem(pgtext.chunks(io.StringIO(text, newline="")), 2, ["i", "t"])
-    finally:
-        pgtext.CHUNK_CHARS = old
+    bad = data.draw(st.integers(min_value=0, max_value=lines - 1))
+    rows = [f"{i}\t" + ("x\\xff" if i == bad else "a\\tb") for i in range(lines)]
+    found = _scan("".join(row + end for row in rows), ["i", "t"], end, chunk)
     assert found is not None and (found.line, found.column) == (bad + 2, "t"), found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.lists(st.sampled_from(["1\ta", "1\ta\\tb", "", "\\N\t"]), min_size=1, max_size=30),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=30, max_size=30),
+    st.integers(min_value=1, max_value=12),
+)
+def test_a_line_end_or_an_empty_line_postgresql_refuses_is_named(
+    end: str, rows: list[str], ends: list[str], chunk: int
+) -> None:
+    """PostgreSQL's COPY takes the line end from the first line (the header's here) and refuses
+    a CR or LF that is not it, and an empty line of a table of 2 columns: the scan names the
+    first such line (its number before it is every reading's), whatever the pieces."""
+    pairs = range(1, len(rows))  # a CR, an empty row and a LF: one CRLF
+    assume(not any(rows[i] == "" and ends[i - 1] == "\r" and ends[i] == "\n" for i in pairs))
+    text = "".join(row + e for row, e in zip(rows, ends, strict=False))
+    expected = None
+    for index, (row, e) in enumerate(zip(rows, ends, strict=False)):
+        if row == "" or e != end:  # an empty line; a line end PostgreSQL refuses
+            expected = index + 2 + (row != "" and end == "\r" and e == "\r\n")  # LF: next line
+            break
+    found = _scan(text, ["i", "t"], end, chunk)
+    assert (found.line if found is not None else None) == expected, (text, found)
+    if found is not None:
+        assert found.column is None and found.reason.startswith(f"line {expected}")

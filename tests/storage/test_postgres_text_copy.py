@@ -7,6 +7,7 @@ refuses it (the server started on loopback by ``postgres_server``, tests/storage
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
@@ -212,3 +213,48 @@ def test_any_escapes_read_as_postgresql_reads_them(postgres_url: str, field: str
         assert ours == theirs
     else:
         assert not isinstance(theirs, tuple), theirs
+
+
+def _copy_file_in(conn: psycopg.Connection, data: bytes, width: int) -> int | None:
+    """None when PostgreSQL's ``COPY ... FROM STDIN (FORMAT text, HEADER)`` of ``data`` into a
+    table of ``width`` text columns reads it, else the line its error names."""
+    table = f"f_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"create table {table} ({', '.join(f'c{i} text' for i in range(width))})")
+    try:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"copy {table} from stdin (format text, header)") as copy,
+        ):
+            copy.write(data)
+    except psycopg.Error as exc:
+        context = exc.diag.context or ""
+        assert ", line " in context, (exc, context)
+        return int(context.split(", line ")[1].split(":")[0].split(",")[0])
+    return None
+
+
+ENDS = ["\n", "\r\n", "\r"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.integers(min_value=1, max_value=2),
+    st.sampled_from(ENDS),
+    st.lists(st.tuples(st.sampled_from(["x", "", "\\N"]), st.sampled_from(ENDS)), max_size=8),
+)
+def test_a_line_end_or_an_empty_line_is_refused_where_postgresql_refuses_it(
+    postgres_url: str, width: int, end: str, rows: list[tuple[str, str]]
+) -> None:
+    """Lines ended by LF, CRLF or CR, some empty: ``pgtext.rows_problem`` (the API's and the
+    loader's scan) refuses the file exactly when PostgreSQL's COPY FROM does (it takes the line
+    end from the first line; an empty line is one empty field), naming the line it names."""
+    header = "\t".join(f"c{i}" for i in range(width))
+    body = "".join(("\t".join([v] * width) if v else "") + e for v, e in rows)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        theirs = _copy_file_in(conn, (header + end + body).encode(), width)
+    text = io.StringIO(header + end + body, newline="")  # read as the API and the loader do
+    first = pgtext.line_end(text.readline())  # CR then a body's LF: CRLF
+    found = pgtext.rows_problem(pgtext.chunks(text), 2, header.split("\t"), first)
+    assert (found.line if found is not None else None) == theirs, (body, found)
