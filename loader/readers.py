@@ -1849,7 +1849,10 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
         said = dialect.malformed_json(doubled, "line 1")  # the API's words
         raise FileRejected("unparseable", said, line=1)
     head = _json_head(path)  # from the first token: a blank head is no empty file
-    if head is None:  # no bytes (inflated: none), or blanks only: the API's words
+    first = None if head is None else head.removeprefix(dialect.BOM_UTF8)[:1]
+    if head is None or (first in (b"\x0b", b"\x0c") and _ascii_blank(path)):
+        # no bytes (inflated: none), or blanks only (a form feed or vertical tab among them,
+        # which the API strips as it strips JSON's blanks): the API's words
         blank = path.stat().st_size > 0
         raise FileRejected("empty", dialect.NO_RECORDS if blank else "the file is empty")
     if source.kind != "ndjson":  # an NDJSON line opening with '[' is a record, no array
@@ -1859,6 +1862,18 @@ def _json_content(source: Source, limits: Limits, stack: ExitStack) -> Path:
     if _head(path, len(dialect.BOM_UTF8)) == dialect.BOM_UTF8:  # a mark opens the file only
         path = _without_bom(path, limits, stack)
     return path
+
+
+def _ascii_blank(path: Path) -> bool:
+    """Whether the file holds ASCII whitespace only (``bytes.strip``'s: JSON's blanks, a form
+    feed, a vertical tab), a byte-order mark opening it aside: no record, as the API says."""
+    with path.open("rb") as f:
+        block = f.read(_PEEK_BYTES).removeprefix(dialect.BOM_UTF8)
+        while block:
+            if block.strip():
+                return False
+            block = f.read(_PEEK_BYTES)
+    return True
 
 
 def _json_reading_refusal(path: Path, kind: Kind, refused: FileRejected) -> FileRejected:

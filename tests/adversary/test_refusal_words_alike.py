@@ -178,3 +178,26 @@ def test_a_byte_order_mark_after_blanks_is_refused_alike(
     assert said.startswith("malformed JSON"), said
     assert outcome.refused is not None, outcome.loaded_rows
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("unparseable", said)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("a.ndjson", b"\x0c"),
+        ("a.ndjson", b"\x0c\n"),
+        ("a.json", b"\x0c"),
+        ("a.json", b" \x0b\r\n\x0c "),
+        ("a.ndjson", b"\xef\xbb\xbf\x0c\n\n"),
+    ],
+    ids=["ndjson_ff", "ndjson_ff_lf", "json_ff", "json_blanks", "ndjson_mark_ff"],
+)
+def test_a_file_of_ascii_blanks_holds_no_records(
+    one_lakehouse: Settings, name: str, data: bytes
+) -> None:
+    # before-stop read B-10 (s17, pre-existing): a file of only a form feed was 'the file holds
+    # no records' to the API and 'the records hold no keys (only empty objects)' to the loader,
+    # which holds no object at all
+    outcome = run(one_lakehouse, [("t", name, data)])["t"]
+    assert (outcome.api_status, outcome.api_detail) == (422, dialect.NO_RECORDS)
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("empty", dialect.NO_RECORDS)
