@@ -524,7 +524,11 @@ def array_to_ndjson(body: bytes) -> bytes:
                 [record_error(int(m[1]), None, dialect.NOT_OBJECT, "not_object")]
             ) from None
         # a top-level value that is neither an array nor an object (``5``, ``"x"``, ``null``):
-        # the body's one record, not an object, as the loader names it (``record 1``)
+        # the body's one record, not an object, as the loader names it (``record 1``); its
+        # text read first, as the loader reads it: a value after it that is no JSON (``5 x``)
+        # is that record's refusal (before-stop read B-02 of session 17)
+        if _raw_words(body) is not None:
+            concatenated_values(body)
         raise RecordsError([record_error(0, None, dialect.NOT_OBJECT, "not_object")]) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)

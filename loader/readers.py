@@ -1525,11 +1525,18 @@ def _not_an_object(path: Path, kind: Kind, record: int | None) -> FileRejected:
     """The refusal of a record that is not an object (``record``, from 0, when known), in the
     API's words (``dialect.NOT_OBJECT``) after its NDJSON line (the file's own, blank lines
     counted) or its place in a ``.json`` file (from 1), as the API's row names it."""
+    if kind != "ndjson":
+        malformed = _no_object(path, None)
+        if malformed is not None:
+            return malformed
     if record is None:
         return FileRejected("unparseable", dialect.NOT_OBJECT)
     if kind != "ndjson":
         return FileRejected("unparseable", f"record {record + 1}: {dialect.NOT_OBJECT}")
     line = _json_line_of(path, kind)(record)
+    malformed = None if line is None else _no_object(path, line)
+    if malformed is not None:
+        return malformed
     where = f"line {line}: " if line is not None else ""
     return FileRejected("unparseable", where + dialect.NOT_OBJECT, line=line)
 
@@ -1541,22 +1548,23 @@ def _placed(path: Path, kind: Kind, refused: FileRejected) -> FileRejected:
     return refused
 
 
-def _json_values_said(path: Path) -> str | None:
+def _json_values_said(path: Path, *, deep: bool = True) -> str | None:
     """:func:`_json_values_cause` as the API says it (``dialect.malformed_json``): a value
     after the first of JSON values one after another named by its record (from 1)."""
-    found = _json_values_cause(path)
+    found = _json_values_cause(path, deep=deep)
     if found is None:
         return None
     why, record = found
     return dialect.malformed_json(why, None if record is None else f"record {record + 1}")
 
 
-def _json_values_cause(path: Path) -> tuple[str, int | None] | None:
+def _json_values_cause(path: Path, *, deep: bool = True) -> tuple[str, int | None] | None:
     """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON, in
     msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
     says it (DuckDB names a byte inside the record and counts records from 2), and the value
     (from 0) it is in when it follows another (the API names it: ``record 2``); None when
-    msgspec reads the file. The refusal's path only."""
+    msgspec reads the file (or, not ``deep``, cannot read it for its depth alone). The
+    refusal's path only."""
     with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
         pos, first, array, values = 0, True, False, 0
         while True:
@@ -1571,6 +1579,8 @@ def _json_values_cause(path: Path) -> tuple[str, int | None] | None:
                     msgspec.json.decode(rest, type=msgspec.Raw)
                     return None
                 except RecursionError:  # the depth rule's words (the API's), its record's
+                    if not deep:
+                        return None
                     return _too_deep_cause(bytes(rest), array, values), None
                 except msgspec.DecodeError as exc:
                     why = str(exc)
@@ -1672,7 +1682,9 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     where = f"line {line}: " if line is not None else ""
     # a byte that is not UTF-8 is named first, whatever DuckDB met (the API checks it first too)
     if "Expected OBJECT" in text:
-        refused = FileRejected("unparseable", where + dialect.NOT_OBJECT, line=line)
+        refused = _no_object(path, line) or FileRejected(
+            "unparseable", where + dialect.NOT_OBJECT, line=line
+        )
         return _not_utf8(path, refused, json=True)
     if "duplicate key" in text:
         return _not_utf8(path, _repeated_key(text, where, line), json=True)
@@ -1703,21 +1715,66 @@ def _told_as_the_api(path: Path, text: str, line: int | None) -> FileRejected | 
         if why is not None:
             said = dialect.malformed_json(why, f"line {line}")
             return FileRejected("unparseable", said, line=line)
+        return _line_too_deep(path, line)
     return None
 
 
 def _line_malformed(path: Path, line: int) -> str | None:
     """msgspec's words for NDJSON ``line`` (from 1) that does not parse, or None when it does
-    (DuckDB met something else): the API decodes each line so."""
+    (DuckDB met something else), as the API finds them (``ingest.validation._decode_lines``):
+    decoded as an object first; a line that is no object (msgspec says so at its first byte)
+    then parsed as any JSON value (``msgspec.Raw``), whose words and byte are not an untyped
+    decode's (``[fals]``: byte 2, not 6; before-stop read B-01 of session 17); a lone
+    surrogate's escape in the API's words (:data:`dialect.LONE_SURROGATE`)."""
     with path.open("rb") as f:  # the line without its line feed, as the API decodes it
         text = next(itertools.islice(f, line - 1, None), b"").removesuffix(b"\n")
     try:
-        msgspec.json.decode(text)
-    except UnicodeDecodeError:
-        return None  # a byte that is not UTF-8: named first (_not_utf8)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return str(exc)
+        try:
+            _AS_RECORD.decode(text)
+        except msgspec.ValidationError:
+            if text.lstrip(_JSON_SPACE)[:1] == b"{":
+                msgspec.json.decode(text)  # a number past float64: the values' own parse
+            else:
+                msgspec.json.decode(text, type=msgspec.Raw)
+    except (UnicodeDecodeError, msgspec.ValidationError, RecursionError):
+        return None  # a byte that is not UTF-8: named first (_not_utf8); too deep: its rule
+    except msgspec.DecodeError as exc:
+        why = str(exc)
+        return dialect.lone_surrogate_reason(why, text) or why
     return None
+
+
+def _line_too_deep(path: Path, line: int) -> FileRejected | None:
+    """The depth rule's refusal of NDJSON ``line`` (from 1) that msgspec could not parse for
+    its depth (Python's "maximum recursion depth exceeded" is no reason), in the API's words
+    (``dialect.too_deep``: no "malformed JSON"), or None."""
+    with path.open("rb") as f:
+        text = next(itertools.islice(f, line - 1, None), b"").removesuffix(b"\n")
+    why = dialect.too_deep(text)
+    return (
+        None
+        if why is None
+        else FileRejected("unparseable", dialect.placed(f"line {line}", why), line=line)
+    )
+
+
+#: an NDJSON line decoded as the API decodes it first (``ingest.validation._DECODE_ONE``)
+_AS_RECORD = msgspec.json.Decoder(dict[str, typing.Any])
+_JSON_SPACE = b" \t\r\n"
+
+
+def _no_object(path: Path, line: int | None) -> FileRejected | None:
+    """Why a record DuckDB read as no object is refused when its text is no JSON (DuckDB reads
+    ``[1,]`` and ``NaN``): msgspec's words, as the API says them (it parses a record before it
+    judges its kind), for NDJSON ``line`` or a ``.json`` file (``line`` None); None when the
+    text parses."""
+    if line is not None:
+        why = _line_malformed(path, line)
+        if why is None:
+            return None
+        return FileRejected("unparseable", dialect.malformed_json(why, f"line {line}"), line=line)
+    said = _json_values_said(path, deep=False)
+    return None if said is None else FileRejected("unparseable", said)
 
 
 #: DuckDB's refusal of a record past its ``maximum_object_size`` (the bound in bytes)
