@@ -2461,21 +2461,7 @@ def _stray_refusal(path: Path, kind: Kind, offset: int, line: bytes) -> FileReje
         why = "JSON is malformed"
     except (msgspec.DecodeError, RecursionError) as exc:
         why = str(exc)
-    name = "vertical tab (0x0B)" if _byte_at(path, offset) == b"\x0b" else "form feed (0x0C)"
-    if path.name == _WITHOUT_BOM:  # counted from the file's start, as the API counts
-        offset += len(dialect.BOM_UTF8)
-    return FileRejected(
-        "unparseable",
-        f"malformed JSON (line {number}): {why} (a {name} at byte {offset} of the file: JSON's "
-        "whitespace is space, tab, line feed and carriage return)",
-        line=number,
-    )
-
-
-def _byte_at(path: Path, offset: int) -> bytes:
-    with path.open("rb") as f:
-        f.seek(offset)
-        return f.read(1)
+    return FileRejected("unparseable", dialect.malformed_json(why, f"line {number}"), line=number)
 
 
 def _odd_record(text: str, names: list[str], line: int | None, record: int) -> None:
