@@ -1682,7 +1682,7 @@ def _json_error(exc: Exception, path: Path) -> Exception:
     where = f"line {line}: " if line is not None else ""
     # a byte that is not UTF-8 is named first, whatever DuckDB met (the API checks it first too)
     if "Expected OBJECT" in text:
-        refused = _no_object(path, line) or FileRejected(
+        refused = _no_object(path, line, place=True) or FileRejected(
             "unparseable", where + dialect.NOT_OBJECT, line=line
         )
         return _not_utf8(path, refused, json=True)
@@ -1763,18 +1763,52 @@ _AS_RECORD = msgspec.json.Decoder(dict[str, typing.Any])
 _JSON_SPACE = b" \t\r\n"
 
 
-def _no_object(path: Path, line: int | None) -> FileRejected | None:
+def _no_object(path: Path, line: int | None, *, place: bool = False) -> FileRejected | None:
     """Why a record DuckDB read as no object is refused when its text is no JSON (DuckDB reads
     ``[1,]`` and ``NaN``): msgspec's words, as the API says them (it parses a record before it
     judges its kind), for NDJSON ``line`` or a ``.json`` file (``line`` None); None when the
-    text parses."""
+    text parses. ``place``: of a ``.json`` file that parses, the refusal of its first record
+    that is no object, named (None: none found)."""
     if line is not None:
         why = _line_malformed(path, line)
         if why is None:
             return None
         return FileRejected("unparseable", dialect.malformed_json(why, f"line {line}"), line=line)
     said = _json_values_said(path, deep=False)
-    return None if said is None else FileRejected("unparseable", said)
+    if said is not None:
+        return FileRejected("unparseable", said)
+    record = _json_first_non_object(path) if place else None
+    if record is None:
+        return None
+    return FileRejected("unparseable", f"record {record + 1}: {dialect.NOT_OBJECT}")
+
+
+class _Record(msgspec.Struct, gc=False):
+    """A JSON object, its members skipped: a ``.json`` array decoded as a list of them names
+    its first element that is no object (``$[N]``) holding next to nothing of the others."""
+
+
+_RECORDS = msgspec.json.Decoder(list[_Record])
+_ELEMENT = re.compile(r"`\$\[(\d+)\]`")
+
+
+def _json_first_non_object(path: Path) -> int | None:
+    """The place (from 0) of the first record of a ``.json`` file that is no object (an
+    array's element, or a value of values one after another), as the API's row names it; None
+    when there is none or the text does not parse. The refusal's path only (before-stop read
+    A-05 of session 17: DuckDB's "Expected OBJECT" past the keys' sample names no record)."""
+    with path.open("rb") as f, _whole(f) as whole:
+        try:
+            _RECORDS.decode(whole)
+        except msgspec.ValidationError as exc:
+            found = _ELEMENT.search(str(exc))
+            if found is not None:
+                return int(found[1])
+        except (msgspec.DecodeError, RecursionError):
+            pass
+        else:
+            return None
+    return _json_non_object(path)
 
 
 #: DuckDB's refusal of a record past its ``maximum_object_size`` (the bound in bytes)
