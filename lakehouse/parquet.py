@@ -1694,10 +1694,45 @@ def _int96_footer(meta: dict[int, Any], schema: list[_Node], kept: list[_Node], 
     return b"PAR1" + tail + len(tail).to_bytes(4, "little") + b"PAR1"
 
 
-def _int96_footers(source: Any) -> _Int96Footers | None:
+#: parquet.thrift's physical types (``Type``) by number.
+_PHYSICAL_NAMES = (
+    "BOOLEAN",
+    "INT32",
+    "INT64",
+    "INT96",
+    "FLOAT",
+    "DOUBLE",
+    "BYTE_ARRAY",
+    "FIXED_LEN_BYTE_ARRAY",
+)
+
+
+def _same_leaves(tree: _Node, read: pq.ParquetSchema) -> None:
+    """:class:`Unreadable` unless the leaves of the footer's schema as its bytes are read here
+    (``tree``) are pyarrow's (``read``), of the same physical types: the INT96 check trusts
+    neither reading alone (a footer read two ways could hide an INT96 leaf from it)."""
+    leaves = [node for node in _depth_first(tree) if node.children is None]
+    if len(leaves) != len(read):
+        raise Unreadable(
+            f"the footer reads two ways: pyarrow reads {len(read)} leaf columns, its bytes"
+            f" {len(leaves)}"
+        )
+    for i, node in enumerate(leaves):
+        kind = node.fields.get(1)
+        ours = _PHYSICAL_NAMES[kind] if type(kind) is int and 0 <= kind < 8 else repr(kind)
+        theirs = read.column(i).physical_type
+        if ours != theirs:
+            raise Unreadable(
+                f"the footer reads two ways: pyarrow reads leaf column {i + 1}"
+                f" ({read.column(i).path!r}) as {theirs}, its bytes as {ours}"
+            )
+
+
+def _int96_footers(source: Any, read: pq.ParquetSchema | None = None) -> _Int96Footers | None:
     """The file's footer (read from its bytes, Thrift) cut down to its INT96 leaves and the
-    groups above them, None when it holds none. pyarrow reads the file's own pages through it:
-    an INT96 leaf is read alone, never the struct, list or map it is in whole (a 64 KiB
+    groups above them, None when it holds none; :class:`Unreadable` when its leaves are not
+    pyarrow's (``read``: its schema, :func:`_same_leaves`). pyarrow reads the file's own pages
+    through it: an INT96 leaf is read alone, never the struct, list or map it is in whole (a 64 KiB
     ``fixed_size_binary`` beside it in a struct, 8,000 records: 1.6 GB). Each row group is read
     in batches whose INT96 values, in :func:`int96_refusal`'s readings together, hold
     :data:`DECODED_BATCH_BYTES` (values inside lists or maps as if spread evenly over its
@@ -1713,11 +1748,13 @@ def _int96_footers(source: Any) -> _Int96Footers | None:
             length = int.from_bytes(tail[:4], "little")
             if len(tail) != 8 or tail[4:] != b"PAR1" or length > size - 12:
                 raise Unreadable("the footer is not where its length says")
-            meta, _ = _thrift_struct(data.read(size - 8 - length, length))
+            meta, _ = _thrift_struct(data.read(size - 8 - length, length), spec=_FILE_META)
             elements = meta.get(2)
             if not isinstance(elements, list):
                 raise Unreadable("the footer holds no schema")
-            pruned = _int96_only(_schema_tree(elements))
+            tree = _schema_tree(elements)
+            _same_leaves(tree, pq.read_metadata(source).schema if read is None else read)
+            pruned = _int96_only(tree)
             if pruned is None:
                 return None
             schema = list(_depth_first(pruned))
@@ -1799,7 +1836,7 @@ def int96_refusal(source: Any) -> Refusal | None:
     schema = pq.read_metadata(source).schema
     if all(schema.column(i).physical_type != "INT96" for i in range(len(schema))):
         return None  # most files: their footer read once more, by pyarrow (not in Python)
-    footers = _int96_footers(source)
+    footers = _int96_footers(source, schema)
     if footers is None:
         return None
     micro, milli, nano = (
@@ -2493,8 +2530,84 @@ def _zigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
+def _i16(n: int) -> int:
+    """``n`` cut to a signed 16-bit integer, as C++'s ``(int16_t)`` cast does."""
+    return (n + 0x8000 & 0xFFFF) - 0x8000
+
+
+def _size(buf: bytes, pos: int) -> tuple[int, int]:
+    """A list's, map's or binary's size: Thrift's C++ reader reads its varint as a signed
+    32-bit integer (``readVarint32``: the low 32 bits) and refuses a negative one."""
+    raw, pos = _varint(buf, pos)
+    size = (raw + 0x80000000 & 0xFFFFFFFF) - 0x80000000
+    if size < 0:
+        raise _Unreadable(f"holds a list, map or binary of {size} items (a negative size)")
+    return size, pos
+
+
 #: compact types of fixed width: byte, double, UUID
 _FIXED = {3: 1, 7: 8, 13: 16}
+
+#: The fields of a Thrift struct read as parquet.thrift declares them (:func:`_thrift_struct`):
+#: field id -> its compact type (a boolean's 1) and, for a struct, its fields, for a list, its
+#: items' compact type or their struct's fields. Parquet's generated C++ reader (pyarrow's)
+#: takes a declared field only when written with its type, and reads a declared list's items
+#: as declared whatever its header says: every field this module reads is declared here, and
+#: every list its structs declare (read otherwise, the bytes after it would read two ways).
+_Spec = dict[int, tuple[int, Any]]
+_I32, _I64, _BINARY, _LIST, _STRUCT = 5, 6, 8, 9, 12
+_DATA_PAGE: _Spec = {1: (_I32, None)}  # DataPageHeader(V2), DictionaryPageHeader: num_values
+_PAGE_HEADER: _Spec = {
+    1: (_I32, None),  # type
+    2: (_I32, None),  # uncompressed_page_size
+    3: (_I32, None),  # compressed_page_size
+    5: (_STRUCT, _DATA_PAGE),
+    7: (_STRUCT, _DATA_PAGE),
+    8: (_STRUCT, _DATA_PAGE),
+}
+_KEY_VALUE: _Spec = {1: (_BINARY, None), 2: (_BINARY, None)}
+_SCHEMA_ELEMENT: _Spec = {
+    1: (_I32, None),  # type
+    2: (_I32, None),  # type_length
+    3: (_I32, None),  # repetition_type
+    4: (_BINARY, None),  # name
+    5: (_I32, None),  # num_children
+}
+_COLUMN_META: _Spec = {
+    1: (_I32, None),  # type
+    2: (_LIST, _I32),  # encodings
+    3: (_LIST, _BINARY),  # path_in_schema
+    4: (_I32, None),  # codec
+    5: (_I64, None),  # num_values
+    6: (_I64, None),  # total_uncompressed_size
+    7: (_I64, None),  # total_compressed_size
+    8: (_LIST, _KEY_VALUE),
+    9: (_I64, None),  # data_page_offset
+    11: (_I64, None),  # dictionary_page_offset
+    13: (_LIST, {}),  # encoding_stats
+    16: (_STRUCT, {2: (_LIST, _I64), 3: (_LIST, _I64)}),  # size_statistics
+    17: (_STRUCT, {2: (_LIST, _I32)}),  # geospatial_statistics
+}
+_COLUMN_CHUNK: _Spec = {
+    2: (_I64, None),  # file_offset
+    3: (_STRUCT, _COLUMN_META),
+    8: (_STRUCT, {2: (_STRUCT, {1: (_LIST, _BINARY)})}),  # crypto_metadata
+}
+_ROW_GROUP: _Spec = {
+    1: (_LIST, _COLUMN_CHUNK),
+    2: (_I64, None),  # total_byte_size
+    3: (_I64, None),  # num_rows
+    4: (_LIST, {}),  # sorting_columns
+}
+_FILE_META: _Spec = {
+    1: (_I32, None),  # version
+    2: (_LIST, _SCHEMA_ELEMENT),
+    3: (_I64, None),  # num_rows
+    4: (_LIST, _ROW_GROUP),
+    5: (_LIST, _KEY_VALUE),
+    6: (_BINARY, None),  # created_by
+    7: (_LIST, {}),  # column_orders
+}
 
 
 def _too_deep(depth: int) -> _Unreadable:
@@ -2509,24 +2622,31 @@ def _too_many(size: int) -> _Unreadable:
     )
 
 
-def _thrift_items(buf: bytes, pos: int, depth: int, step: int) -> tuple[list[Any], int]:
+def _thrift_items(
+    buf: bytes, pos: int, depth: int, step: int, spec: _Spec | int | None = None
+) -> tuple[list[Any], int]:
     """A list (or set) ``depth`` levels deep, and where it ends: its items one deeper, but
-    structs ``step`` deeper (:func:`_thrift_struct`)."""
+    structs ``step`` deeper (:func:`_thrift_struct`). ``spec``: what a list the schema
+    declares holds (a compact type, or the fields of its structs, :data:`_Spec`): Thrift's
+    generated C++ reader reads its items so whatever type the list's header names."""
     if pos >= len(buf):
         raise _PastBytes("ends inside a list")
     head = buf[pos]
     pos += 1
     size, item = head >> 4, head & 0x0F
     if size == 15:
-        size, pos = _varint(buf, pos)
+        size, pos = _size(buf, pos)
     if size > THRIFT_ITEMS:
         raise _too_many(size)
+    if spec is not None:  # a list the schema declares: its items read as declared
+        item = spec if isinstance(spec, int) else 12
     if not size:
         return [], pos
     if item == 12:
         items = []
+        known = spec if isinstance(spec, dict) else None
         for _ in range(size):
-            value, pos = _thrift_struct(buf, pos, depth + step, step)
+            value, pos = _thrift_struct(buf, pos, depth + step, step, known)
             items.append(value)
         return items, pos
     if depth + 1 > THRIFT_DEPTH:
@@ -2543,7 +2663,7 @@ def _thrift_items(buf: bytes, pos: int, depth: int, step: int) -> tuple[list[Any
 
 
 def _thrift_map(buf: bytes, pos: int, depth: int, step: int) -> tuple[None, int]:
-    size, pos = _varint(buf, pos)
+    size, pos = _size(buf, pos)
     if size > THRIFT_ITEMS:
         raise _too_many(size)
     if size:
@@ -2560,7 +2680,7 @@ def _thrift_map(buf: bytes, pos: int, depth: int, step: int) -> tuple[None, int]
 
 
 def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
-    size, pos = _varint(buf, pos)
+    size, pos = _size(buf, pos)
     if size > THRIFT_BINARY_BYTES:
         raise _Unreadable(
             f"holds a binary of {size} bytes: pyarrow's Thrift reader takes {THRIFT_BINARY_BYTES}"
@@ -2571,21 +2691,21 @@ def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def _thrift_value(buf: bytes, pos: int, kind: int, depth: int, step: int) -> tuple[Any, int]:
-    """The value of compact type ``kind`` at ``pos`` and where it ends: ints (an i16's or
-    i32's cut to its width, as Thrift's C++ reader does), bytes, lists, structs as dicts of
-    field id (maps are skipped: None). ``depth``: its level as pyarrow's Thrift reader counts
-    them (:data:`THRIFT_DEPTH`: the outermost struct 1, each value inside a struct one more)."""
+    """The value of compact type ``kind`` at ``pos`` and where it ends: ints (an i32's and an
+    i16's varint cut to 32 bits, zigzagged, an i16 then cut to 16, as Thrift's C++ reader
+    does), bytes, lists, structs as dicts of field id (maps are skipped: None). ``depth``: its
+    level as pyarrow's Thrift reader counts them (:data:`THRIFT_DEPTH`: the outermost struct
+    1, each value inside a struct one more)."""
     if depth > THRIFT_DEPTH:
         raise _too_deep(depth)
     if kind in (1, 2):  # a boolean field's value is its type
         return kind == 1, pos
     if kind in (4, 5, 6):
         raw, pos = _varint(buf, pos)
-        if kind == 5:
-            raw &= 0xFFFFFFFF
-        elif kind == 4:
-            raw &= 0xFFFF
-        return _zigzag(raw), pos
+        if kind == 6:
+            return _zigzag(raw & 0xFFFFFFFFFFFFFFFF), pos
+        value = _zigzag(raw & 0xFFFFFFFF)  # zigzag on 32 bits, then an i16 cut to 16
+        return (_i16(value) if kind == 4 else value), pos
     if kind == 8:
         return _thrift_binary(buf, pos)
     if kind == 12:
@@ -2603,17 +2723,30 @@ def _thrift_value(buf: bytes, pos: int, kind: int, depth: int, step: int) -> tup
 
 
 def _thrift_struct(
-    buf: bytes, pos: int = 0, depth: int = 1, step: int = 0
+    buf: bytes,
+    pos: int = 0,
+    depth: int = 1,
+    step: int = 0,
+    spec: _Spec | None = None,
+    into: dict[int, Any] | None = None,
 ) -> tuple[dict[int, Any], int]:
     """The struct at ``pos`` (its fields by id) and where it ends; ``depth`` its level (the
     outermost 1: :func:`_thrift_value`). ``step``: the levels a list adds to its structs'
     (pyarrow's reader counts one for a list it skips, none for a list of structs it knows):
     1 for a page header, which holds no list pyarrow knows, so that its count is pyarrow's;
     0 for a footer, whose known lists of structs (row groups, columns) are then counted as
-    pyarrow does, and a list past them one level short: this reads any footer pyarrow does."""
+    pyarrow does, and a list past them one level short: this reads any footer pyarrow does.
+
+    Read as Thrift's C++ compact reader and Parquet's generated C++ reader (pyarrow's) read
+    it: a field header whose type (low nibble) is 0 ends the struct whatever its high nibble;
+    a long-form field id is zigzagged on 32 bits, then cut to 16 (as a delta's sum is);
+    ``spec`` (:data:`_Spec`) names the fields the schema declares and their types: one written
+    of another type is skipped (its earlier value kept), a struct given twice is read into the
+    first (``into``: its fields then the ones the second sets), a list's items are read as the
+    schema declares them (:func:`_thrift_items`); any other field given twice is the last."""
     if depth > THRIFT_DEPTH:
         raise _too_deep(depth)
-    fields: dict[int, Any] = {}
+    fields: dict[int, Any] = {} if into is None else into
     last = 0
     inner = depth + 1
     end = len(buf)
@@ -2622,19 +2755,35 @@ def _thrift_struct(
             raise _PastBytes("ends inside a struct")
         head = buf[pos]
         pos += 1
-        if head == 0:
-            return fields, pos
         delta, kind = head >> 4, head & 0x0F
+        if kind == 0:  # STOP (Thrift's C++ reader reads the type nibble only)
+            return fields, pos
         if delta:
-            last += delta
+            last = _i16(last + delta)
         else:
             raw, pos = _varint(buf, pos)
-            last = _zigzag(raw & 0xFFFF)
+            last = _i16(_zigzag(raw & 0xFFFFFFFF))
+        known = spec.get(last) if spec is not None else None
+        if known is not None and known[0] != (1 if kind == 2 else kind):
+            _, pos = _thrift_value(buf, pos, kind, inner, step)  # skipped, as C++ does
+            continue
         if kind == 5 and inner <= THRIFT_DEPTH and pos < end and buf[pos] < 0x80:
             fields[last] = _zigzag(buf[pos])  # a one-byte i32: most of a page header's
             pos += 1
             continue
-        fields[last], pos = _thrift_value(buf, pos, kind, inner, step)
+        if known is not None and kind == 12:
+            if inner > THRIFT_DEPTH:
+                raise _too_deep(inner)
+            before = fields.get(last)
+            fields[last], pos = _thrift_struct(
+                buf, pos, inner, step, known[1], before if isinstance(before, dict) else None
+            )
+        elif known is not None and kind == 9:
+            if inner > THRIFT_DEPTH:
+                raise _too_deep(inner)
+            fields[last], pos = _thrift_items(buf, pos, inner, step, known[1])
+        else:
+            fields[last], pos = _thrift_value(buf, pos, kind, inner, step)
 
 
 class _Bytes:
@@ -2689,7 +2838,7 @@ def _footer_chunks(source: Any) -> list[list[Chunk | None]]:
         length = int.from_bytes(tail[:4], "little")
         if length > size - 12:
             raise _PastBytes(f"is {length} bytes long, more than the file holds")
-        footer, _ = _thrift_struct(data.read(size - 8 - length, length))
+        footer, _ = _thrift_struct(data.read(size - 8 - length, length), spec=_FILE_META)
     return [
         [_chunk(chunk) for chunk in _of(_of(group, dict).get(1, []), list)]
         for group in _of(footer.get(4, []), list)
@@ -2828,12 +2977,12 @@ def _page_header(
     longest = min(end, pos + PAGE_HEADER_BYTES)
     try:
         try:
-            header, stop = _thrift_struct(block, pos - at, 1, 1)
+            header, stop = _thrift_struct(block, pos - at, 1, 1, _PAGE_HEADER)
         except _PastBytes:
             if at + len(block) >= longest:
                 raise
             at, block = pos, data.read(pos, longest - pos)
-            header, stop = _thrift_struct(block, 0, 1, 1)
+            header, stop = _thrift_struct(block, 0, 1, 1, _PAGE_HEADER)
     except _PastBytes:
         if longest == end:
             raise _Unreadable(f"runs past its column chunk's end (byte {end})") from None
