@@ -8,11 +8,16 @@ data row) and field.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
 import io
 import itertools
+import mmap
+import os
 import re
+import shutil
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,7 +54,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, nested, parquet, pgtext, rescued
+from lakehouse import dialect, jsontext, nested, parquet, pgtext, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge
@@ -410,10 +415,85 @@ def _check_big_json(
     """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
     array's elements, or objects one after another) checked a piece at a time, as NDJSON.
     Refusals name the record (0-based); a byte that is not UTF-8 is named first, at its offset
-    in the file. Returns its records and its bytes (inflated)."""
+    in the file; a text that is no JSON as a small file's is (:func:`_whole_text_refusal`).
+    Returns its records and its bytes (inflated)."""
     bad = _first_non_utf8(path, kind, bounds)
     if bad is not None:
         raise BodyError(dialect.not_utf8_reason(bad, json=True))
+    with _open(path, kind, bounds) as f:
+        doubled = dialect.second_bom(f.read(CHUNK))
+    if doubled is not None:  # named first, as a small file's
+        raise BodyError(doubled, row=0)
+    try:
+        return _check_big_json_pieces(
+            path, kind, bounds, contract, max_errors, existing, max_record_bytes
+        )
+    except (BodyError, RecordsError) as exc:
+        said = _whole_text_refusal(path, kind, bounds)
+        if said is not None:
+            raise said from exc
+        raise
+
+
+def _whole_text_refusal(path: Path, kind: FileFormat, bounds: Bounds) -> BodyError | None:
+    """Why a big ``.json`` file's text is no JSON, as a small file's (and the loader's) words
+    say it: msgspec's parse of the whole text (``lakehouse.jsontext``; a gzipped file inflated
+    into a scratch file first), not the reading in pieces, which names the record of a bad
+    byte inside an array and words a trailing comma or a string cut short otherwise
+    (before-stop read B-06 of session 17); None when the text parses (or is only too deep).
+    The refusal's path only."""
+    with contextlib.ExitStack() as stack:
+        if kind.gzip:
+            copy = stack.enter_context(tempfile.TemporaryFile())
+            with _open(path, kind, bounds) as f:
+                shutil.copyfileobj(f, copy, CHUNK)
+            copy.flush()
+            source: IO[bytes] = copy
+        else:
+            source = stack.enter_context(path.open("rb"))
+        if not os.fstat(source.fileno()).st_size:
+            return None
+        whole = stack.enter_context(mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ))
+        view = stack.enter_context(memoryview(whole))
+        start = len(dialect.BOM_UTF8) if whole[:3] == dialect.BOM_UTF8 else 0
+        text = stack.enter_context(view[start:])
+        found = jsontext.text_cause(text, deep=False)
+        if found is not None and found[0] == _TRUNCATED and _cut_array(text):
+            found = (dialect.JSON_ARRAY_CUT, None)  # the loader's words, a small file's too
+        del view, text
+    if found is None:
+        return None
+    why, record = found
+    return BodyError(why, row=record, unit="record")
+
+
+_TRUNCATED = "Input data was truncated"
+_STRAY = dialect.JSON_BLANK + b"\x0b\x0c"
+
+
+def _cut_array(text: memoryview) -> bool:
+    """Whether the JSON text opens with ``[`` and does not end with ``]`` (blanks, a vertical
+    tab or form feed among them, skipped at both ends), as the loader judges an array cut
+    short before it parses it."""
+    start = 0
+    while start < len(text) and text[start] in _STRAY:
+        start += 1
+    end = len(text)
+    while end > start and text[end - 1] in _STRAY:
+        end -= 1
+    return end > start and text[start] == ord("[") and text[end - 1] != ord("]")
+
+
+def _check_big_json_pieces(
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    contract: Contract | None,
+    max_errors: int,
+    existing: dialect.Spellings,
+    max_record_bytes: int,
+) -> tuple[int, int]:
+    """:func:`_check_big_json`'s reading in pieces."""
     rows = 0
     keys: set[str] = set()
     with _open(path, kind, bounds) as f:

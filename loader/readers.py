@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lakehouse import dialect, nested, parquet, pgtext
+from lakehouse import dialect, jsontext, nested, parquet, pgtext
 from lakehouse.formats import (
     InflateError,
     InflateLimitError,
@@ -1482,7 +1482,6 @@ def _check_json_array_end(path: Path, head: bytes) -> None:
     )  # a byte that is not UTF-8 is named first, as the API does
 
 
-_BYTE_AT = re.compile(r"\(byte (\d+)\)$")
 #: DuckDB's place in a ``.json`` file (an array, or values one after another): "record/value
 #: N", counted from 2 as its NDJSON lines are
 _RECORD_VALUE = re.compile(r"at byte \d+ in record/value (\d+)")
@@ -1559,45 +1558,13 @@ def _json_values_said(path: Path, *, deep: bool = True) -> str | None:
 
 
 def _json_values_cause(path: Path, *, deep: bool = True) -> tuple[str, int | None] | None:
-    """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON, in
-    msgspec's words and at the byte of the JSON text (after a byte-order mark), as the API
-    says it (DuckDB names a byte inside the record and counts records from 2), and the value
-    (from 0) it is in when it follows another (the API names it: ``record 2``); None when
-    msgspec reads the file (or, not ``deep``, cannot read it for its depth alone). The
-    refusal's path only."""
-    with path.open("rb") as f, _whole(f) as whole, memoryview(whole) as view:
-        pos, first, array, values = 0, True, False, 0
-        while True:
-            while pos < len(whole) and whole[pos] in b" \t\r\n":
-                pos += 1
-            if pos == len(whole):
-                return None
-            array = array or (first and whole[pos : pos + 1] == b"[")
-            first = False
-            with view[pos:] as rest:
-                try:
-                    msgspec.json.decode(rest, type=msgspec.Raw)
-                    return None
-                except RecursionError:  # the depth rule's words (the API's), its record's
-                    if not deep:
-                        return None
-                    return _too_deep_cause(bytes(rest), array, values), None
-                except msgspec.DecodeError as exc:
-                    why = str(exc)
-                    lone = dialect.lone_surrogate_reason(why, rest)
-                    if lone is not None:  # msgspec says "Input data was truncated": untrue
-                        return lone, values or None
-            end = dialect.json_value_end(why)
-            if end is not None and array:
-                return dialect.json_after_array(whole[pos + end : pos + end + 16]), None
-            if end is not None:  # a value ended: the next one starts here
-                pos += end
-                values += 1
-                continue
-            byte = _BYTE_AT.search(why)
-            if byte is not None:
-                why = f"{why[: byte.start()]}(byte {pos + int(byte[1])})"
-            return why, values or None
+    """Why a ``.json`` file (an array, or JSON values one after another) is no such JSON
+    (``lakehouse.jsontext.text_cause``: msgspec's words at the byte of the JSON text, after a
+    byte-order mark, as the API says it; DuckDB names a byte inside the record and counts
+    records from 2); None when msgspec reads the file (or, not ``deep``, cannot read it for
+    its depth alone). The refusal's path only."""
+    with path.open("rb") as f, _whole(f) as whole:
+        return jsontext.text_cause(whole, deep=deep)
 
 
 def _json_lone_surrogate(path: Path, line: int | None) -> str | None:
@@ -1612,18 +1579,6 @@ def _json_lone_surrogate(path: Path, line: int | None) -> str | None:
                 if line is not None:
                     return None
     return None
-
-
-def _too_deep_cause(rest: bytes, array: bool, values: int) -> str:
-    """Why a ``.json`` text nests too deep (``rest``: from the array's ``[``, or from the value
-    after ``values`` others), naming the record as the loader counts them (from 1)."""
-    found = dialect.too_deep_at(rest, array=array)
-    if found is None:
-        return "nested too deeply"
-    record = found.record if array else values
-    return (
-        found.reason() if record is None else dialect.placed(f"record {record + 1}", found.reason())
-    )
 
 
 def _repeated_key(text: str, where: str, line: int | None) -> FileRejected:
