@@ -8,8 +8,8 @@ revc 06, s17; arrow-testing's fuzzing files):
 - one order of checks: the API judged the names before the INT96 values (the reading of the
   footer's bytes), the loader after them; a file with both a blank name and an INT96 value bronze
   does not hold was 422 for the name and ``type_conflict`` for the value (arrow-testing's
-  fuzz-5653681249976320, a footer our Thrift reading refuses and a name of ten spaces: 422 for
-  the name, ``unparseable`` for the footer). Now the API's order is the loader's.
+  fuzz-5653681249976320, a name of ten spaces and a column chunk running past the file's end:
+  422 for the name, ``unparseable`` for the file). Now the API's order is the loader's.
 """
 
 from __future__ import annotations

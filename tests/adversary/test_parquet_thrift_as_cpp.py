@@ -20,6 +20,7 @@ helpers."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -264,3 +265,48 @@ def test_a_footer_read_two_ways_refuses_the_int96_check() -> None:
     with pytest.raises(parquet.Unreadable, match="the footer reads two ways: pyarrow reads leaf"):
         parquet._same_leaves(tree, int96)
     parquet._same_leaves(tree, pq.read_metadata(other).schema)
+
+
+def test_decoy_page_counts_size_no_int96_batch(tmp_path: Path) -> None:
+    """Before-stop read A-03's loophole: each data page header of a list<INT96> column gets a
+    decoy ``data_page_header`` (long-form id varint 0x1000A: field 5 when cut to 16 bits first,
+    -32763 to C++, which skips it) counting 2**31-1 values, and the footer claims 2**60. On main
+    the pages' counts read here were the decoys': the INT96 check read one record a batch
+    (20,000 records: 7.85 s of CPU a side, then 202). Now they are pyarrow's."""
+    records = 2_000
+    t = pa.table({"t": pa.array([[0]] * records, pa.list_(pa.timestamp("ns")))})
+    out = io.BytesIO()
+    pq.write_table(
+        t,
+        out,
+        use_deprecated_int96_timestamps=True,
+        compression="none",
+        use_dictionary=False,
+        data_page_size=1,
+        write_batch_size=500,
+    )
+    data = out.getvalue()
+    column = pq.read_metadata(io.BytesIO(data)).row_group(0).column(0)
+    start, size = column.data_page_offset, column.total_compressed_size
+    decoy = b"\x0c" + _varint(0x1000A) + b"\x15" + _varint(_zz(2**31 - 1)) + b"\x00"
+    pos, chunk = start, b""
+    while pos < start + size:
+        header, end = parquet._thrift_struct(data[pos : pos + 4096], 0, 1, 1, parquet._PAGE_HEADER)
+        chunk += (
+            data[pos : pos + end - 1] + decoy + b"\x00" + data[pos + end : pos + end + header[3]]
+        )
+        pos += end + header[3]
+    grown = len(chunk) - size
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length : -8]
+    sizes = [column.num_values, column.total_uncompressed_size, size]
+    said = b"\x15\x00" + b"".join(b"\x16" + _varint(_zz(n)) for n in sizes)
+    assert footer.count(said) == 1
+    claims = [2**60, sizes[1] + grown, size + grown]
+    footer = footer.replace(said, b"\x15\x00" + b"".join(b"\x16" + _varint(_zz(n)) for n in claims))
+    path = tmp_path / "decoy.parquet"
+    path.write_bytes(data[:start] + chunk + data[start + size : -8 - length] + footer)
+    path.write_bytes(path.read_bytes() + len(footer).to_bytes(4, "little") + b"PAR1")
+    assert pq.read_table(path).num_rows == records
+    footers = parquet._int96_footers(path)
+    assert footers is not None and footers.rows == [parquet.INT96_BATCH_ROWS]
