@@ -460,7 +460,17 @@ sources:
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+#: the cases whose dbt parse takes longest: in the slow suite (README, Developing)
+SLOW_CASES = {
+    "dbtignore", "levels", "packages", "severity", "severity_project", "table_tests", "test_forms",
+    "tests",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in sorted(CASES)],
+)
 def test_contracts_are_what_dbt_parse_reads(tmp_path: Path, case: str) -> None:
     settings = lakehouse(tmp_path)
     _write(settings.dbt_project_dir, CASES[case])

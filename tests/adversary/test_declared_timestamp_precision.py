@@ -105,6 +105,7 @@ def _api_misfits(out: Outcome) -> dict[int, str]:
 
 @settings(max_examples=400, deadline=None)
 @given(texts=st.lists(_stamp(), min_size=1, max_size=12), spelling=st.sampled_from(list(SPELLINGS)))
+@pytest.mark.slow
 def test_every_place_applies_the_one_rule(texts: list[str], spelling: str) -> None:
     """dialect.fits (the rule), the loader's vectorized fitting, the API's column check and the
     API's fast JSON pattern give the rule's answer; what fits is cast to its instant exactly."""
@@ -137,6 +138,7 @@ def test_every_place_applies_the_one_rule(texts: list[str], spelling: str) -> No
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(texts=st.lists(_stamp(), min_size=1, max_size=5), spelling=st.sampled_from(list(SPELLINGS)))
+@pytest.mark.slow
 def test_the_api_and_the_loader_agree_on_texts(texts: list[str], spelling: str) -> None:
     """CSV under rescue and quarantine, NDJSON under rescue: the API answers 202 exactly when
     every text fits, else 422 naming each misfit's record and text; the loader stores each

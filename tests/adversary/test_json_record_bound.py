@@ -112,7 +112,7 @@ print([h.reason[:300] for h in summary.held])
 """
 
 
-@pytest.mark.parametrize("kind", ["json", "ndjson"])
+@pytest.mark.parametrize("kind", [pytest.param("json", marks=pytest.mark.slow), "ndjson"])
 def test_a_100_mib_record_is_refused_by_the_default_bound_in_little_memory(
     tmp_path: Path, kind: str
 ) -> None:

@@ -33,7 +33,13 @@ CASES = {  # built when a case runs, not at import
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+#: the cases the default run keeps (one NDJSON, one JSON file): the others are in the slow suite
+FAST = {"ndjson-big-then-small", "json-objects-big-first"}
+
+
+@pytest.mark.parametrize(
+    "case", [c if c in FAST else pytest.param(c, marks=pytest.mark.slow) for c in sorted(CASES)]
+)
 def test_a_record_past_32_mib_loads(tmp_path: Path, case: str) -> None:
     name, data = CASES[case]
     outcome = run(lakehouse(tmp_path), [("t", name, data())])["t"]

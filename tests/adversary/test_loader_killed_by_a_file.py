@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from adversary_support import lakehouse
 
 from lakehouse.layout import quarantine_dir, raw_dir
@@ -78,6 +79,7 @@ def _killed_while_reading(settings: Settings, deaths: int) -> dict[str, object]:
     return mark
 
 
+@pytest.mark.slow
 def test_a_file_the_loader_died_reading_twice_is_quarantined(tmp_path: Path) -> None:
     settings = lakehouse(tmp_path)
     path = _landed(settings)

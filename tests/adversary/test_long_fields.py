@@ -51,6 +51,7 @@ def test_a_long_field_is_taken_by_the_api_and_loaded_exactly(
     assert mismatches(outcome.loaded_rows, want, js=False) == []
 
 
+@pytest.mark.slow
 def test_a_long_record_after_a_committed_piece_is_loaded_once(tmp_path: Path) -> None:
     """The record longer than the loader's blocks comes after its first piece was committed
     (``chunk_rows``: 50,000): pieces are rolled back and the file read again, every row once."""

@@ -58,7 +58,9 @@ def _run(root: Path, file: Path) -> dict[str, object]:
     ("name", "said"),
     [
         ("encrypted_column.parquet", "Cannot decrypt ColumnMetadata"),
-        ("corrupt_size_statistics.parquet", "histogram size mismatch"),
+        pytest.param(
+            "corrupt_size_statistics.parquet", "histogram size mismatch", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_a_file_pyarrow_cannot_describe_is_refused_by_both_without_an_abort(

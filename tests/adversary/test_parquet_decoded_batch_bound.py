@@ -101,7 +101,9 @@ SIDE = textwrap.dedent(
 PEAK_MIB = 600
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    "shape", [s if "_" not in s else pytest.param(s, marks=pytest.mark.slow) for s in SHAPES]
+)
 def test_values_decoding_to_a_gb_load_within_bounded_memory(tmp_path: Path, shape: str) -> None:
     # one 64 KiB value on 20,000 records in row groups of 1,000: 1.3 GB decoded from ~200 KB
     path = tmp_path / "d.parquet"

@@ -66,7 +66,11 @@ def _bounded() -> None:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
 @pytest.mark.parametrize(
     ("kind", "arrow_schema"),
-    [(pa.binary(), False), (pa.binary(), True), (pa.string(), False)],
+    [
+        pytest.param(pa.binary(), False, marks=pytest.mark.slow),
+        pytest.param(pa.binary(), True, marks=pytest.mark.slow),
+        (pa.string(), False),
+    ],
     ids=["bytes", "bytes-arrow-dictionary", "text"],
 )
 def test_a_tiny_file_decoding_to_a_gib_is_taken_within_bounded_memory(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from adversary_support import lakehouse, run
 
 from lakehouse import parquet
@@ -35,6 +36,7 @@ def _file(rows: int, width: int, group: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_fixed_size_binary_column_is_read_in_batches_of_at_most_a_piece() -> None:
     # 40,000 records of 64 KiB (2.6 GB decoded from 349 KB): in one row group, batches of
     # 1,024 records (64 MiB); in row groups of 1,000, a row group at a time (62.5 MiB each)

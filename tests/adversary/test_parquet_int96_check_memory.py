@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from adversary_support import run_measured
 
 from lakehouse import parquet
@@ -44,6 +45,7 @@ CHECK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_the_int96_check_holds_a_batch_not_a_row_group(tmp_path: Path) -> None:
     path = tmp_path / "i96.parquet"
     # written in a process of its own: 128 MiB of values would raise this one's peak, which

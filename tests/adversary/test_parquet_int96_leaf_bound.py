@@ -101,7 +101,14 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("shape", ["struct", "far", "list"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param("struct", marks=pytest.mark.slow),
+        pytest.param("far", marks=pytest.mark.slow),
+        "list",
+    ],
+)
 def test_an_int96_leaf_beside_wide_values_is_checked_alone(tmp_path: Path, shape: str) -> None:
     path = tmp_path / "i96.parquet"
     subprocess.run([sys.executable, "-c", WRITE, str(path), shape], timeout=300, check=True)

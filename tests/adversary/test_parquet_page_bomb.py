@@ -34,6 +34,7 @@ def _bomb() -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_page_bomb_is_refused_by_both_in_the_same_words(module_lakehouse: Settings) -> None:
     data = _bomb()
     assert len(data) < 100_000

@@ -290,6 +290,7 @@ def _json_value(text: str) -> object:
     st.sampled_from(["csv", "ndjson"]),
     st.sampled_from(_FIRST),
 )
+@pytest.mark.slow
 def test_the_api_counts_what_the_loader_counts(values: list[str], kind: str, made: object) -> None:
     """Any texts into a column the table has (of each type), the bound 0: both refuse the file
     in the same words (the same values and bytes), or both take it (nothing rescued), or both

@@ -132,6 +132,7 @@ def _lines(values: list[str], count: int, start: int) -> bytes:
     st.lists(_VALUES, min_size=1, max_size=4),
     st.sampled_from(["ndjson", "json"]),
 )
+@pytest.mark.slow
 def test_the_api_counts_what_the_loader_counts(
     first: list[str], later: list[str], kind: str
 ) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,6 +154,7 @@ def structs(draw: st.DrawFn) -> pa.StructType:
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies(), structs())
+@pytest.mark.slow
 def test_misfits_are_the_per_value_rule(texts: list[str | None], t: pa.StructType) -> None:
     assert _outcome(nested.misfits, texts, t) == _outcome(_per_value, texts, t)
 

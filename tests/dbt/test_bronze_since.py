@@ -224,6 +224,7 @@ def _compiled(settings: Settings) -> str:
     return found[0].read_text()
 
 
+@pytest.mark.slow
 def test_an_append_only_model_reads_every_row_once(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

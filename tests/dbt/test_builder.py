@@ -101,6 +101,7 @@ def test_a_burst_of_loads_coalesces_and_gets_published(shop: Shop) -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_failing_model_is_retried_recorded_and_recovers(shop: Shop) -> None:
     shop.load()  # a first good build: 3 orders in gold
     assert shop.revenue()["orders"] == 3

@@ -101,6 +101,7 @@ def _same(a: Any, b: Any) -> None:
     assert sorted(a.graph.edges(data=True)) == sorted(b.graph.edges(data=True))
 
 
+@pytest.mark.slow
 def test_a_kept_graph_is_dbts_graph_of_the_manifest(
     tmp_path: Path, graphs: list[tuple[Any, Any, bool]]
 ) -> None:

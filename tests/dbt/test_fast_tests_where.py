@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from runtime_support import REPO, append_bronze, bronze_sources, project_settings, write_project
 
 from transform import DbtSession
@@ -70,6 +71,7 @@ def _test_statuses(settings: Any) -> list[str]:
     return [r["status"] for r in results["results"] if "not_null_stg_orders_note" in r["unique_id"]]
 
 
+@pytest.mark.slow
 def test_a_projects_own_where_macro_is_never_served_from_a_kept_sql(tmp_path: Path) -> None:
     settings = _project(tmp_path, "batch = '__current_batch__'", OWN_WHERE)
     session = DbtSession(settings)

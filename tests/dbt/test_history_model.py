@@ -54,6 +54,7 @@ def shop_with_ops(tmp_path: Path) -> Shop:
     shop.builder.stop()
 
 
+@pytest.mark.slow
 def test_latency_is_a_model_status_shows(shop_with_ops: Shop) -> None:
     shop = shop_with_ops
     shop.load(3)

@@ -149,6 +149,7 @@ def test_no_overlap_publishes_the_same(
     assert len(published_rows(settings, "silver/stg_good")) == 25
 
 
+@pytest.mark.slow
 def test_a_test_saved_as_the_build_starts_blocks_the_publish(
     built: tuple[Settings, DbtSession, list], monkeypatch: pytest.MonkeyPatch
 ) -> None:

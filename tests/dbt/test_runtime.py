@@ -127,6 +127,7 @@ def model_rows(relation: str, order_by: str) -> list[dict[str, object]]:
         cursor.close()
 
 
+@pytest.mark.slow
 def test_build_with_threads_publishes_silver_and_gold(project: tuple[Settings, DbtSession]) -> None:
     settings, session = project
     result = session.build(["staging", "intermediate", "marts"])
@@ -299,6 +300,7 @@ def test_source_tests_and_freshness_run_on_the_pinned_tables(
     assert statuses == {"pass"}
 
 
+@pytest.mark.slow
 def test_a_warm_session_sees_a_model_edited_between_builds(tmp_path: Path) -> None:
     """Builds reuse the last parse's manifest while the project is unchanged; an edited model
     is parsed again before the next build, never built from the stale manifest."""

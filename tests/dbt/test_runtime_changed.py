@@ -115,6 +115,7 @@ def _compiled_test(settings: Settings) -> str:
     return found[0].read_text()
 
 
+@pytest.mark.slow
 def test_tests_and_publish_look_at_what_changed_and_a_bad_new_row_still_blocks(
     settings: Settings,
 ) -> None:
@@ -172,6 +173,7 @@ def _since_values() -> set[datetime]:
     return {row[0] for row in conn.execute("select since from _lakehouse_changed.since").fetchall()}
 
 
+@pytest.mark.slow
 def test_a_restart_forgets_what_the_last_process_recorded(settings: Settings) -> None:
     from transform import _dbt_duckdb_internals
 

@@ -68,6 +68,7 @@ def load_whole(settings: Settings, files: list[tuple[str, int, int]]) -> None:
     Loader(settings).load_pending()
 
 
+@pytest.mark.slow
 def test_a_build_between_pieces_reads_the_last_complete_version(settings: Settings) -> None:
     session = DbtSession(settings)
     drop_items(settings, "items", "small.csv", 0, 500)

@@ -7,6 +7,7 @@ import gc
 import weakref
 from pathlib import Path
 
+import pytest
 from runtime_support import append_bronze, orders, project_settings, write_project
 
 from loader.loading import Loader
@@ -49,6 +50,7 @@ def test_the_loader_and_the_builder_get_the_limits(tmp_path: Path) -> None:
     assert Path(got[1]).name.startswith("loader-")
 
 
+@pytest.mark.slow
 def test_a_re_parse_lets_the_frozen_manifest_go(tmp_path: Path) -> None:
     """After a warm build the session freezes what is alive (transform.session, the collector
     skips it); a changed project is parsed again, and the manifest it replaces is collected."""

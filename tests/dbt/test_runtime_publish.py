@@ -387,6 +387,7 @@ def _shadow_kept(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found[0][0])
 
 
+@pytest.mark.slow
 def test_a_rewrite_keeps_no_shadow_rows_and_its_diffs_read_the_published_ones(
     settings: Settings, conn: duckdb.DuckDBPyConnection
 ) -> None:

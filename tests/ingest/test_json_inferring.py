@@ -98,6 +98,7 @@ kinds = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
+@pytest.mark.slow
 def test_the_apis_json_inference_is_the_loaders(data: st.DataObject) -> None:
     """Columns of one kind of value or two, in parts: one answer, a struct's fields too."""
     drawn = st.one_of(*data.draw(st.lists(kinds, min_size=1, max_size=2)))

@@ -321,6 +321,7 @@ def _answers(tmp_path: Path, processes: int, body: bytes) -> tuple[int, object, 
         return r.status_code, r.json()["detail"] if r.status_code != 202 else None, data
 
 
+@pytest.mark.slow
 def test_large_bodies_are_checked_in_worker_processes_with_the_same_answers(
     tmp_path: Path,
 ) -> None:

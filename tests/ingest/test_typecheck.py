@@ -112,6 +112,7 @@ kinds = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
+@pytest.mark.slow
 def test_the_apis_inference_is_the_loaders(data: st.DataObject) -> None:
     """The type the API finds for a column new to the table (``Inferring``, counting what the
     loader will rescue of a CSV's later records) is the loader's and the rule's, however the

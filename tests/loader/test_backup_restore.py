@@ -82,6 +82,7 @@ def lakehouse(settings: Settings) -> tuple[Settings, str]:
     return settings, token
 
 
+@pytest.mark.slow
 def test_backup_then_restore_into_an_empty_root_gives_the_same_results(
     lakehouse: tuple[Settings, str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

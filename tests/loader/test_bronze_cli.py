@@ -28,6 +28,7 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_lakehouse_load_end_to_end(settings: Settings) -> None:
     drop(settings, "orders", "o1.csv", csv_rows(10))
     drop(settings, "orders", "o2.ndjson.gz", '{"id": 10, "name": "x", "amount": 1}\n')

@@ -459,7 +459,11 @@ def _writing(
     return check
 
 
-@pytest.mark.parametrize("after", [0, 2], ids=["the_table_s_first_write", "after_two_commits"])
+@pytest.mark.parametrize(
+    "after",
+    [0, pytest.param(2, marks=pytest.mark.slow)],
+    ids=["the_table_s_first_write", "after_two_commits"],
+)
 def test_kill_9_in_the_middle_of_a_write_leaves_no_file_after_a_restart(
     settings: Settings, after: int
 ) -> None:

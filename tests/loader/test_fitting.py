@@ -279,6 +279,7 @@ _INFER_TEXTS = st.one_of(
     st.lists(st.booleans(), min_size=6, max_size=6),
     st.booleans(),
 )
+@pytest.mark.slow
 def test_inference_settled_as_batches_come_agrees_with_the_rule(
     batches: list[list[str | None]], settle_after: list[bool], on_threads: bool
 ) -> None:
@@ -357,6 +358,7 @@ _NEAR_DATES = st.from_regex(r"[-+ ]?[0-9]{1,5}[-/][0-9]{1,2}[-/][0-9]{1,2}[ TZ]?
 @example("00077", "BIGINT")
 @example("-0", "BIGINT")
 @example("-9223372036854775808", "BIGINT")
+@pytest.mark.slow
 def test_the_cast_fast_path_takes_only_what_the_rule_takes(text: str, data_type: str) -> None:
     """``BIGINT`` and ``DATE`` columns are fitted by Arrow's cast and a cheap check when the
     whole column casts: Arrow takes more than the rule (hex ``0x1F``, ``00077``, ``-0``, year
@@ -402,6 +404,7 @@ _STAMP_ALPHABET = "0123456789-: T+Z.\n"
 @example(["2024-01-01 00:00:00", "2023-02-29 00:00:00"])
 @example(["2024-01-01 00:00:00", "2024-01-01 00:00:60"])
 @example(["2024-01-01 00:00:00", None, "2024-01-01 00:00:0Z"])
+@pytest.mark.slow
 def test_the_timestamp_fast_path_agrees_with_the_rule(texts: list[str | None]) -> None:
     """A ``TIMESTAMP`` column of 19-character texts is fitted by Arrow's cast and a look at
     two bytes, not the regular expression; Arrow's parser takes offsets (``hh:mm+hh``,

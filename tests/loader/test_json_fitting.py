@@ -286,6 +286,7 @@ def _outcome(typer: Typer, batch: pa.RecordBatch, window: bool) -> tuple[object,
     policy=st.sampled_from(["rescue", "quarantine"]),
     cut=st.integers(0, 2),
 )
+@pytest.mark.slow
 def test_shortcuts_type_as_the_whole_path(
     tmp_path: Path,
     literals: list[str],

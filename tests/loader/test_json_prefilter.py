@@ -89,6 +89,7 @@ def test_fast_prefilter_is_re2(tmp_path: Path, tiny_blocks: None, text: str) -> 
 
 @settings(**SETTINGS)
 @given(text=st.one_of(records, noise), block=st.integers(1, 300))
+@pytest.mark.slow
 def test_fast_prefilter_is_re2_at_any_block_and_hint_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, block: int
 ) -> None:

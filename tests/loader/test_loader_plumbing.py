@@ -31,7 +31,9 @@ from loader.landing import HASH_READ_BYTES, LandingFile, identify
 from loader.pieces import BronzeColumns, Pieces, Prefetch, _constant, bronze_schema
 
 
-@pytest.mark.parametrize("beside", [False, True], ids=["before", "beside"])
+@pytest.mark.parametrize(
+    "beside", [pytest.param(False, marks=pytest.mark.slow), True], ids=["before", "beside"]
+)
 def test_a_big_file_hashed_on_every_core_keeps_its_identity(
     settings: Settings, beside: bool
 ) -> None:

@@ -44,6 +44,7 @@ def _drop(settings: Settings, table: str, name: str, first: int, rows: int) -> N
     (folder / f".{name}.part").rename(folder / name)
 
 
+@pytest.mark.slow
 def test_a_killed_workers_table_is_taken_over_exactly_once(tmp_path: Path) -> None:
     _killed_worker_taken_over(tmp_path, {})
 
