@@ -310,3 +310,36 @@ def test_decoy_page_counts_size_no_int96_batch(tmp_path: Path) -> None:
     assert pq.read_table(path).num_rows == records
     footers = parquet._int96_footers(path)
     assert footers is not None and footers.rows == [parquet.INT96_BATCH_ROWS]
+
+
+def _chunk_fields(extra: bytes) -> bytes:
+    """The honest file of a 10-byte page with ``extra`` fields at the end of its column chunk's
+    ColumnMetaData (after data_page_offset, field 9)."""
+    data = _file(_page(b"x" * 10))
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length : -8]
+    offset = b"\x26" + _varint(_zz(4)) + b"\x00"  # data_page_offset, then its STOP
+    assert footer.count(offset) == 1
+    footer = footer.replace(offset, offset[:-1] + extra + b"\x00")
+    return data[: -8 - length] + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=st.lists(_field(), min_size=1, max_size=3))
+def test_a_column_chunk_pyarrow_reads_is_read_with_pyarrows_counts(fields: list[bytes]) -> None:
+    """A column chunk's metadata ending in fields of any id and scalar wire type: when pyarrow
+    reads the file, the counts and offsets read here are pyarrow's and its page is counted."""
+    data = _chunk_fields(b"".join(fields))
+    if _read(data) != [{"v": b"x" * 10}]:
+        return
+    column = pq.read_metadata(pa.BufferReader(data)).row_group(0).column(0)
+    chunks = parquet.written_chunks(pa.BufferReader(data))
+    assert chunks is not None and chunks[0][0] is not None
+    chunk = chunks[0][0]
+    assert (chunk.values, chunk.uncompressed, chunk.compressed) == (
+        column.num_values,
+        column.total_uncompressed_size,
+        column.total_compressed_size,
+    )
+    assert chunk.start == column.data_page_offset
+    assert _counted(data) == 14
