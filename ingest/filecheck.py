@@ -458,30 +458,11 @@ def _whole_text_refusal(path: Path, kind: FileFormat, bounds: Bounds) -> BodyErr
         start = len(dialect.BOM_UTF8) if whole[:3] == dialect.BOM_UTF8 else 0
         text = stack.enter_context(view[start:])
         found = jsontext.text_cause(text, deep=False)
-        if found is not None and found[0] == _TRUNCATED and _cut_array(text):
-            found = (dialect.JSON_ARRAY_CUT, None)  # the loader's words, a small file's too
         del view, text
     if found is None:
         return None
     why, record = found
     return BodyError(why, row=record, unit="record")
-
-
-_TRUNCATED = "Input data was truncated"
-_STRAY = dialect.JSON_BLANK + b"\x0b\x0c"
-
-
-def _cut_array(text: memoryview) -> bool:
-    """Whether the JSON text opens with ``[`` and does not end with ``]`` (blanks, a vertical
-    tab or form feed among them, skipped at both ends), as the loader judges an array cut
-    short before it parses it."""
-    start = 0
-    while start < len(text) and text[start] in _STRAY:
-        start += 1
-    end = len(text)
-    while end > start and text[end - 1] in _STRAY:
-        end -= 1
-    return end > start and text[start] == ord("[") and text[end - 1] != ord("]")
 
 
 def _check_big_json_pieces(

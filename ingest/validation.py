@@ -555,8 +555,8 @@ def _raw_words(body: bytes) -> str | None:
     nul}``: byte 10 for byte 7; review finding revc 02, 08). None when that parse passes."""
     try:
         msgspec.json.decode(body, type=msgspec.Raw)
-    except msgspec.DecodeError as exc:
-        return str(exc)
+    except msgspec.DecodeError as exc:  # a lone surrogate's escape: the sentence (read B-05)
+        return dialect.lone_surrogate_reason(str(exc), body) or str(exc)
     except RecursionError:
         return None
     return None

@@ -218,7 +218,8 @@ LONE_SURROGATE = (
 #: msgspec's words when it meets a lone surrogate's escape (what follows the escape decides)
 _SURROGATE_ERRORS = re.compile(
     r"Input data was truncated|JSON is malformed: (unexpected end of hex escape"
-    r"|invalid utf-16 surrogate pair) \(byte \d+\)"
+    r"|unexpected end of escaped utf-16 surrogate pair|invalid utf-16 surrogate pair)"
+    r" \(byte \d+\)"
 )
 #: a ``\u`` escape of a surrogate, its backslash then checked to be no escaped one (a
 #: lookbehind made the search ~80 times slower)

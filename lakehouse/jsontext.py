@@ -14,6 +14,7 @@ import msgspec
 from lakehouse import dialect
 
 _BYTE_AT = re.compile(r"\(byte (\d+)\)$")
+_TRUNCATED = "Input data was truncated"
 
 
 def text_cause(
@@ -46,6 +47,8 @@ def text_cause(
                     lone = dialect.lone_surrogate_reason(why, rest)
                     if lone is not None:  # msgspec says "Input data was truncated": untrue
                         return lone, values or None
+                    if array and why == _TRUNCATED:  # cut short, inside a string too (B-04)
+                        return dialect.JSON_ARRAY_CUT, None
             end = dialect.json_value_end(why)
             if end is not None and array:
                 return dialect.json_after_array(bytes(view[pos + end : pos + end + 16])), None

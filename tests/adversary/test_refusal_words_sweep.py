@@ -123,6 +123,15 @@ BODIES: dict[str, bytes] = {
     "null_then_brace": b"null{",
     "number_then_nul": b"123\x00",
     "number_then_close": b"1]",
+    # an array cut short inside a string, its last byte a ']' (before-stop read B-04)
+    "array_cut_in_string": b'[{"a": "\\"]',
+    "array_cut_escape": b'["\\"]',
+    "array_unclosed_string": b'["asd]',
+    # a lone surrogate followed by text inside an array in a record (before-stop read B-05)
+    "lone_surrogate_then_text_in_array": b'{"v": ["\\ud800abc"]}',
+    "lone_surrogate_then_escape_in_array": b'{"v": ["\\uD800\\n"]}',
+    # two repeated keys inside one struct (review finding revc 11)
+    "repeated_keys_in_struct": b'{"v": {"array":1,"array":2,"ob":{"value":3,"value":4}}}',
     "csv_header_only": b"a,b\n",
     "csv_more_fields": b"a,b\n1,2,3\n",
     "csv_fewer_fields": b"a,b\n1\n",
