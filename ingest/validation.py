@@ -572,6 +572,8 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
         return
     if not ndjson:  # an array of records (one level more), or one record
         found = dialect.too_deep_at(body, limit, array=True)
+        if found is not None and not _parses(body, array=True):
+            return  # no JSON: its parse's words, as the loader parses first (read B-03)
         if found is not None and found.key is None and found.record is not None and _ends(body):
             raise _not_an_object(found.record)  # said first, as the loader says it
         if found is not None:
@@ -583,10 +585,30 @@ def _not_too_deep(body: bytes, ndjson: bool, lines: list[bytes] | None = None) -
         return  # a line nested deeper than ``limit`` holds more brackets than that: bytes
     for i, line in enumerate(lines):  # the line of the body, blank lines counted
         found = dialect.too_deep_at(line) if len(line) > limit else None
+        if found is not None and not _parses(line, array=False):
+            return  # no JSON: its parse's words, as the loader parses first (read B-03)
         if found is not None and found.key is None and _ends(line):  # no object: said first
             raise _not_an_object(sum(1 for s in lines[:i] if s.strip()))  # the record's row
         if found is not None:
             raise BodyError(found.reason(), row=i)
+
+
+def _parses(text: bytes, *, array: bool) -> bool:
+    """Whether a JSON text nested too deep is JSON, as far as msgspec can tell: False when its
+    parse fails before its depth stops the parse (its words then refuse it, the loader's:
+    it parses a record before its depth is judged); True when the parse passes or stops for
+    the depth; :class:`BodyError` when ``array`` (a ``.json`` text) that the depth stops
+    opens with ``[`` and does not end with ``]``: cut short, as the loader calls it before any
+    parse."""
+    try:
+        msgspec.json.decode(text, type=msgspec.Raw)
+    except msgspec.DecodeError:
+        return False
+    except RecursionError:
+        stripped = text.strip(JSON_SPACE)
+        if array and stripped.startswith(b"[") and not stripped.endswith(b"]"):
+            raise BodyError(dialect.JSON_ARRAY_CUT) from None
+    return True
 
 
 def _ends(text: bytes) -> bool:

@@ -1554,7 +1554,12 @@ def _json_values_said(path: Path, *, deep: bool = True) -> str | None:
     if found is None:
         return None
     why, record = found
+    if dialect.is_too_deep_reason(_PLACE.sub("", why)):  # well formed, too deep: no "malformed"
+        return why
     return dialect.malformed_json(why, None if record is None else f"record {record + 1}")
+
+
+_PLACE = re.compile(r"^record \d+(, |: )")
 
 
 def _json_values_cause(path: Path, *, deep: bool = True) -> tuple[str, int | None] | None:

@@ -181,7 +181,10 @@ def test_a_body_of_many_shallow_records_finds_its_one_too_deep(deep: bytes) -> N
     with pytest.raises(validation.BodyError) as refused:
         validation.parse_records(body, ndjson=True, max_records=10_000)
     assert refused.value.row == 1701  # 0-based: line 1702, after a blank line
-    assert f"nested {_DEEPEST + 1} levels deep" in str(refused.value)
+    if deep.endswith(b"}"):
+        assert f"nested {_DEEPEST + 1} levels deep" in str(refused.value)
+    else:  # cut short: parsed first, as the loader parses (before-stop read B-03, session 17)
+        assert str(refused.value) == "Input data was truncated"
 
 
 def test_a_deep_record_that_is_no_object_is_refused_as_that() -> None:

@@ -132,6 +132,14 @@ BODIES: dict[str, bytes] = {
     "lone_surrogate_then_escape_in_array": b'{"v": ["\\uD800\\n"]}',
     # two repeated keys inside one struct (review finding revc 11)
     "repeated_keys_in_struct": b'{"v": {"array":1,"array":2,"ob":{"value":3,"value":4}}}',
+    # nested past the limit and cut short: parsed first by both (before-stop read B-03)
+    "deep_cut_object": b'{"v": ' + b"[" * 600 + b"}",
+    "deep_cut_array": b"[" * 600,
+    "deep_cut_array_ending": b"[" * 600 + b"]",
+    "deep_cut_second": b'{"a":1}\n' + b"[" * 600 + b"}" + b"]" * 599,
+    "very_deep_cut_array": b"[" * 100_000,
+    "very_deep_cut_object": b'{"v": ' + b"[" * 100_000 + b"}",
+    "deep_element_then_text": b'[{"a":1}, ' + _DEEP + b"] x",
     "csv_header_only": b"a,b\n",
     "csv_more_fields": b"a,b\n1,2,3\n",
     "csv_fewer_fields": b"a,b\n1\n",

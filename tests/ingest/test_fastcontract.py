@@ -427,7 +427,11 @@ def test_a_body_the_fast_test_takes_skips_only_a_depth_check_that_could_not_refu
     for most in (10**6, len(lines) - 5):
         got = answer(lambda m=most: parse_records(data, ndjson=True, contract=SMALL, max_records=m))
         assert got == _depth_first(data, SMALL, most)
-        if deep != _DEEP_VALUES[0]:  # the others are refused for their depth, first
+        if deep == _DEEP_VALUES[2] and most == 10**6:  # no JSON: parsed first (read B-03)
+            assert got[:2] == ("BodyError", "JSON is malformed: invalid character (byte 536)")
+        elif deep == _DEEP_VALUES[2]:  # no depth refusal first: the records' bound then
+            assert got[0] == "TooManyRecordsError", got[:2]
+        elif deep != _DEEP_VALUES[0]:  # the others are refused for their depth, first
             assert got[0] == "BodyError" and "levels deep" in got[1], got[:2]
 
 
