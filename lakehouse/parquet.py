@@ -1717,14 +1717,62 @@ def _same_leaves(tree: _Node, read: pq.ParquetSchema) -> None:
             f"the footer reads two ways: pyarrow reads {len(read)} leaf columns, its bytes"
             f" {len(leaves)}"
         )
-    for i, node in enumerate(leaves):
+    for i, (node, levels) in enumerate(zip(leaves, _levels(tree), strict=True)):
         kind = node.fields.get(1)
         ours = _PHYSICAL_NAMES[kind] if type(kind) is int and 0 <= kind < 8 else repr(kind)
-        theirs = read.column(i).physical_type
+        column = read.column(i)
+        theirs = column.physical_type
         if ours != theirs:
             raise Unreadable(
                 f"the footer reads two ways: pyarrow reads leaf column {i + 1}"
-                f" ({read.column(i).path!r}) as {theirs}, its bytes as {ours}"
+                f" ({column.path!r}) as {theirs}, its bytes as {ours}"
+            )
+        known = (column.max_definition_level, column.max_repetition_level)
+        if levels is not None and levels != known:  # its records' nesting, nulls (C-02, s17)
+            raise Unreadable(
+                f"the footer reads two ways: pyarrow reads leaf column {i + 1} ({column.path!r})"
+                f" with definition and repetition levels {known}, its bytes {levels}"
+            )
+
+
+def _levels(tree: _Node) -> list[tuple[int, int] | None]:
+    """Each leaf's greatest definition and repetition levels as the schema's repetition types
+    say them (the root's aside), depth first; None where a group above it or the leaf has no
+    repetition type one can read."""
+    found: list[tuple[int, int] | None] = []
+
+    def walk(node: _Node, defined: int | None, repeated: int) -> None:
+        for child in node.children or []:
+            kind = child.fields.get(3)
+            known = defined is not None and type(kind) is int and 0 <= kind <= 2
+            level = (defined or 0) + (kind != 0) if known else None
+            deeper = repeated + (kind == 2)
+            if child.children is None:
+                found.append(None if level is None else (level, deeper))
+            else:
+                walk(child, level, deeper)
+
+    walk(tree, 0, 0)
+    return found
+
+
+def _same_records(groups: list[Any], read: pq.FileMetaData) -> None:
+    """:class:`Unreadable` unless the footer's row groups as its bytes are read here
+    (``groups``) are pyarrow's (``read``), of the same records each: the INT96 check reads
+    the pages through the footer as read here, the loader through pyarrow's (before-stop read
+    C-02 of session 17: a row group of 100 records read as 9 hid the 100th's nanosecond)."""
+    if len(groups) != read.num_row_groups:
+        raise Unreadable(
+            f"the footer reads two ways: pyarrow reads {read.num_row_groups} row groups, its"
+            f" bytes {len(groups)}"
+        )
+    for g, group in enumerate(groups):
+        ours = group.get(3) if isinstance(group, dict) else None
+        theirs = read.row_group(g).num_rows
+        if ours != theirs:
+            raise Unreadable(
+                f"the footer reads two ways: pyarrow reads row group {g + 1} as {theirs}"
+                f" records, its bytes as {ours}"
             )
 
 
@@ -1760,6 +1808,7 @@ def _int96_footers(source: Any, read: pq.ParquetSchema | None = None) -> _Int96F
             schema = list(_depth_first(pruned))
             kept = [node for node in schema if node.children is None]
             padded = _SHORT_CHUNKS.match(str(meta.get(6) or "")) is not None
+            _same_records(meta.get(4) or [], pq.read_metadata(source))
             rows = []
             for group in meta.get(4) or []:
                 chunks = group.get(1) or []
@@ -2674,9 +2723,22 @@ def _thrift_map(buf: bytes, pos: int, depth: int, step: int) -> tuple[None, int]
         key, value = buf[pos] >> 4, buf[pos] & 0x0F
         pos += 1
         for _ in range(size):
-            _, pos = _thrift_value(buf, pos, key, depth + 1, step)
-            _, pos = _thrift_value(buf, pos, value, depth + 1, step)
+            pos = _thrift_entry(buf, pos, key, depth, step)
+            pos = _thrift_entry(buf, pos, value, depth, step)
     return None, pos
+
+
+def _thrift_entry(buf: bytes, pos: int, kind: int, depth: int, step: int) -> int:
+    """Where a map's key or value of compact type ``kind`` at ``pos`` ends. A boolean there is
+    a byte, as Thrift's C++ ``readBool`` reads one when no field header holds it (only a
+    field's boolean is its type, :func:`_thrift_value`): read as no byte, a map of booleans
+    shifted the rest of the struct two bytes an entry from pyarrow's reading (before-stop
+    read C-01 of session 17: a decoy page size, a row group's records)."""
+    if kind in (1, 2):
+        if pos >= len(buf):
+            raise _PastBytes("ends inside a map")
+        return pos + 1
+    return _thrift_value(buf, pos, kind, depth + 1, step)[1]
 
 
 def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:

@@ -121,6 +121,10 @@ _TRICKS = {
     "long-form id": lambda n: (1_000, _long_id(0x1FFFB, 5) + _varint(_zz(n))),
     # field 2 = the true size, then once more as an i64 (C++ skips it) = 1000
     "another wire type": lambda n: (n, _long_id(_zz(2), 6) + _varint(_zz(1_000))),
+    # an unknown field 10 ids on, a map of one boolean to a boolean (C++: a byte each, then a
+    # field 15 ids on, a binary of 0 bytes); read with no byte for them (before-stop read
+    # C-01, s17), the two bytes were a long-form field 2 saying 60
+    "map of booleans": lambda n: (n, bytes([0xAB, 0x01, 0x11, 0x05, 0x04, 0xF8, 0x00])),
 }
 
 
@@ -148,7 +152,7 @@ def _bomb(trick: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "trick", ["honest", "long-form id", "another wire type", "footer wire type"]
+    "trick", ["honest", "long-form id", "another wire type", "footer wire type", "map of booleans"]
 )
 def test_a_page_bomb_is_refused_alike_however_its_size_is_written(
     module_lakehouse: Settings, trick: str
@@ -267,6 +271,58 @@ def test_a_footer_read_two_ways_refuses_the_int96_check() -> None:
     parquet._same_leaves(tree, pq.read_metadata(other).schema)
 
 
+def _rows_hidden(tricked: bool) -> bytes:
+    """100 records of an INT96 column, the last 2020-09-13T12:26:40.000000001; ``tricked``: its
+    row group ends in an unknown map of one boolean to a boolean, then a boolean field (C++:
+    the map's booleans a byte each; read with none, the two bytes were a long-form num_rows
+    field saying 9: before-stop read C-02, s17)."""
+    values = [0] * 99 + [1_600_000_000_000_000_001]
+    out = io.BytesIO()
+    t = pa.table({"t": pa.array(values, pa.timestamp("ns"))})
+    pq.write_table(t, out, use_deprecated_int96_timestamps=True, store_schema=False)
+    data = out.getvalue()
+    if not tricked:
+        return data
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length : -8]
+    meta, _ = parquet._thrift_struct(footer, spec=parquet._FILE_META)
+    group = meta[4][0]
+    assert max(group) == 6, sorted(group)
+    last = b"\x16" + _varint(_zz(group[6])) + b"\x00"  # ordinal (i16 delta 1), STOP
+    assert footer.count(last) == 1
+    trick = b"\x0b" + _varint(_zz(20)) + b"\x01\x11\x06\x06\x12"
+    footer = footer.replace(last, last[:-1] + trick + b"\x00")
+    return data[: -8 - length] + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+@pytest.mark.parametrize("tricked", [False, True])
+def test_an_int96_value_is_checked_however_its_row_group_is_written(
+    module_lakehouse: Settings, tricked: bool
+) -> None:
+    """On main the tricked file was taken (202) and bronze held the 100th timestamp without its
+    nanosecond: the check read 9 records of the row group, pyarrow 100."""
+    data = _rows_hidden(tricked)
+    assert pq.read_metadata(pa.BufferReader(data)).row_group(0).num_rows == 100
+    table = f"int96_rows_{tricked}".lower()
+    outcome = run(module_lakehouse, [(table, "t.parquet", data)], rows=False)[table]
+    said = "the timestamp 2020-09-13T12:26:40.000000001 has nanoseconds"
+    assert outcome.api_status == 422, outcome.api_detail
+    assert [(d["row"], d["field"]) for d in outcome.api_detail] == [(99, "t")]
+    assert outcome.refused is not None and outcome.refused["kind"] == "type_conflict"
+    assert outcome.refused["reason"].startswith(f"record 100, column 't': {said}")
+
+
+def test_row_groups_read_two_ways_refuse_the_int96_check() -> None:
+    """The belt for row groups: their records as the footer's bytes say must be pyarrow's, or
+    the INT96 check (which reads the pages through the footer as read here) refuses the file."""
+    read = pq.read_metadata(pa.BufferReader(_rows_hidden(False)))
+    parquet._same_records([{3: 100}], read)
+    with pytest.raises(parquet.Unreadable, match="row group 1 as 100 records, its bytes as 9"):
+        parquet._same_records([{3: 9}], read)
+    with pytest.raises(parquet.Unreadable, match="pyarrow reads 1 row groups, its bytes 2"):
+        parquet._same_records([{3: 100}, {3: 1}], read)
+
+
 def test_decoy_page_counts_size_no_int96_batch(tmp_path: Path) -> None:
     """Before-stop read A-03's loophole: each data page header of a list<INT96> column gets a
     decoy ``data_page_header`` (long-form id varint 0x1000A: field 5 when cut to 16 bits first,
@@ -343,3 +399,26 @@ def test_a_column_chunk_pyarrow_reads_is_read_with_pyarrows_counts(fields: list[
     )
     assert chunk.start == column.data_page_offset
     assert _counted(data) == 14
+
+
+def test_leaves_of_other_levels_refuse_the_int96_check() -> None:
+    """The belt for a leaf's nesting and nulls: a REQUIRED leaf read as OPTIONAL by the
+    footer's bytes (before-stop read C-02, s17: the check then read the records as nulls)
+    refuses the file; its levels as pyarrow reads them pass."""
+
+    def footer(nullable: bool) -> tuple[parquet._Node, pq.ParquetSchema]:
+        out = io.BytesIO()
+        field = pa.field("t", pa.timestamp("ns"), nullable=nullable)
+        t = pa.table({"t": pa.array([0], pa.timestamp("ns"))}, schema=pa.schema([field]))
+        pq.write_table(t, out, use_deprecated_int96_timestamps=True)
+        data = out.getvalue()
+        length = int.from_bytes(data[-8:-4], "little")
+        meta, _ = parquet._thrift_struct(data[-8 - length : -8], spec=parquet._FILE_META)
+        return parquet._schema_tree(meta[2]), pq.read_metadata(pa.BufferReader(data)).schema
+
+    optional, read_optional = footer(True)
+    required, read_required = footer(False)
+    parquet._same_leaves(optional, read_optional)
+    parquet._same_leaves(required, read_required)
+    with pytest.raises(parquet.Unreadable, match=r"levels \(0, 0\), its bytes \(1, 0\)"):
+        parquet._same_leaves(optional, read_required)
