@@ -1665,6 +1665,10 @@ def _told_as_the_api(path: Path, text: str, line: int | None) -> FileRejected | 
     """DuckDB's refusal (``text``) of NDJSON ``line`` in the API's words, or None: its "no low
     surrogate in string" (the lone surrogate's escape), its "Malformed JSON" (msgspec's words
     for the line, ``dialect.malformed_json``)."""
+    if line is not None and "Malformed JSON" in text:
+        earlier = _earlier_line_refusal(path, line)
+        if earlier is not None:  # the API judges each line in turn, its kind with its text
+            return earlier
     if "surrogate" in text:  # DuckDB's "no low surrogate in string": the API's words
         lone = _json_lone_surrogate(path, line)
         if lone is not None:
@@ -1688,6 +1692,11 @@ def _line_malformed(path: Path, line: int) -> str | None:
     surrogate's escape in the API's words (:data:`dialect.LONE_SURROGATE`)."""
     with path.open("rb") as f:  # the line without its line feed, as the API decodes it
         text = next(itertools.islice(f, line - 1, None), b"").removesuffix(b"\n")
+    return _line_text_words(text)
+
+
+def _line_text_words(text: bytes) -> str | None:
+    """:func:`_line_malformed` of the line's bytes."""
     try:
         try:
             _AS_RECORD.decode(text)
@@ -1716,6 +1725,34 @@ def _line_too_deep(path: Path, line: int) -> FileRejected | None:
         if why is None
         else FileRejected("unparseable", dialect.placed(f"line {line}", why), line=line)
     )
+
+
+def _earlier_line_refusal(path: Path, line: int) -> FileRejected | None:
+    """The refusal of the first NDJSON line before ``line`` (from 1; DuckDB's first line it
+    could not parse) that the API refuses first (``ingest.validation._decode_lines`` judges
+    each line in turn: a line that is JSON but no object, ``5``, before a later line that is
+    no JSON; before-stop read of session 17, fixj), or None. The refusal's path only."""
+    with path.open("rb") as f:
+        for number, text in enumerate(itertools.islice(f, line - 1), start=1):
+            text = text.removesuffix(b"\n")
+            if not text.strip():
+                continue
+            try:
+                _AS_RECORD.decode(text)
+                continue
+            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+                pass
+            except RecursionError:
+                continue
+            why = _line_text_words(text)
+            if why is not None:
+                said = dialect.malformed_json(why, f"line {number}")
+                return FileRejected("unparseable", said, line=number)
+            if text.lstrip(_JSON_SPACE)[:1] != b"{":
+                return FileRejected(
+                    "unparseable", f"line {number}: {dialect.NOT_OBJECT}", line=number
+                )
+    return None
 
 
 #: an NDJSON line decoded as the API decodes it first (``ingest.validation._DECODE_ONE``)
