@@ -191,14 +191,27 @@ def _body(kind: int, value: int) -> bytes:
 def _field(draw: st.DrawFn) -> bytes:
     """A field of any id (short-form delta, or long-form: any varint of 1 to 5 bytes, as a
     C++ and a 16-bit-first cut read differently) and any scalar wire type."""
-    kind = draw(_SCALAR)
+    kind = draw(st.one_of(_SCALAR, st.just(11)))
     value = draw(st.sampled_from([0, 1, 3, 1_000, -1, 2**31 - 1]))
     if draw(st.booleans()):
         head = bytes([draw(st.integers(1, 15)) << 4 | kind])
     else:
         raw = draw(st.one_of(st.integers(0, 2**35 - 1), st.sampled_from([0x1FFFB, 0x1FFFD, 3, 5])))
         head = bytes([kind]) + _varint(raw)
+    if kind == 11:  # a map of scalars, booleans a byte each inside it (C-01, s17)
+        key, item = draw(_SCALAR), draw(_SCALAR)
+        entries = draw(st.integers(0, 2))
+        body = b"".join(
+            _entry(key, draw(st.integers(0, 255))) + _entry(item, draw(st.integers(0, 255)))
+            for _ in range(entries)
+        )
+        return head + _varint(entries) + (bytes([key << 4 | item]) if entries else b"") + body
     return head + _body(kind, value)
+
+
+def _entry(kind: int, value: int) -> bytes:
+    """A map's key or value: a boolean is a byte there (any byte: C++ reads 1 as true)."""
+    return bytes([value]) if kind in (1, 2) else _body(kind, value)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
