@@ -1776,11 +1776,12 @@ def _same_records(groups: list[Any], read: pq.FileMetaData) -> None:
             )
 
 
-def _int96_footers(source: Any, read: pq.ParquetSchema | None = None) -> _Int96Footers | None:
+def _int96_footers(source: Any, read: pq.FileMetaData | None = None) -> _Int96Footers | None:
     """The file's footer (read from its bytes, Thrift) cut down to its INT96 leaves and the
-    groups above them, None when it holds none; :class:`Unreadable` when its leaves are not
-    pyarrow's (``read``: its schema, :func:`_same_leaves`). pyarrow reads the file's own pages
-    through it: an INT96 leaf is read alone, never the struct, list or map it is in whole (a 64 KiB
+    groups above them, None when it holds none; :class:`Unreadable` when its leaves or row
+    groups are not pyarrow's (``read``: its metadata, read once for both: :func:`_same_leaves`,
+    :func:`_same_records`). pyarrow reads the file's own pages through it: an INT96 leaf is
+    read alone, never the struct, list or map it is in whole (a 64 KiB
     ``fixed_size_binary`` beside it in a struct, 8,000 records: 1.6 GB). Each row group is read
     in batches whose INT96 values, in :func:`int96_refusal`'s readings together, hold
     :data:`DECODED_BATCH_BYTES` (values inside lists or maps as if spread evenly over its
@@ -1801,14 +1802,15 @@ def _int96_footers(source: Any, read: pq.ParquetSchema | None = None) -> _Int96F
             if not isinstance(elements, list):
                 raise Unreadable("the footer holds no schema")
             tree = _schema_tree(elements)
-            _same_leaves(tree, pq.read_metadata(source).schema if read is None else read)
+            read = pq.read_metadata(source) if read is None else read
+            _same_leaves(tree, read.schema)
             pruned = _int96_only(tree)
             if pruned is None:
                 return None
             schema = list(_depth_first(pruned))
             kept = [node for node in schema if node.children is None]
             padded = _SHORT_CHUNKS.match(str(meta.get(6) or "")) is not None
-            _same_records(meta.get(4) or [], pq.read_metadata(source))
+            _same_records(meta.get(4) or [], read)
             rows = []
             for group in meta.get(4) or []:
                 chunks = group.get(1) or []
@@ -1882,10 +1884,11 @@ def int96_refusal(source: Any) -> Refusal | None:
     they are in), a bounded batch at a time in step (memory is a batch's, not a row group's): a
     value beyond the range or whose two readings disagree refuses the file (legacy files only
     pay)."""
-    schema = pq.read_metadata(source).schema
+    read = pq.read_metadata(source)
+    schema = read.schema
     if all(schema.column(i).physical_type != "INT96" for i in range(len(schema))):
         return None  # most files: their footer read once more, by pyarrow (not in Python)
-    footers = _int96_footers(source, schema)
+    footers = _int96_footers(source, read)
     if footers is None:
         return None
     micro, milli, nano = (
