@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -604,6 +605,56 @@ def held_as_misshapen(settings: Settings, table: str, csv_body: bytes) -> str:
     assert (folder / "a.csv").exists()  # held, neither loaded nor quarantined
     detail: str = r.json()["detail"]
     return detail
+
+
+#: A Parquet file read by the API's check (``side`` "api") or the loader (``side`` "loader"),
+#: in a child of at most 4 GB of address space (:func:`parquet_sides`): it prints ``rows N``,
+#: or ``refused <the API's status or the loader's kind> <the words>`` (the API's refusal of a
+#: record: its row from 1 and its column before the words, as the loader words it)
+PARQUET_SIDE = textwrap.dedent(
+    """
+    import resource, sys
+    from pathlib import Path
+    resource.setrlimit(resource.RLIMIT_AS, (4_000_000_000, 4_000_000_000))
+    path, side = Path(sys.argv[1]), sys.argv[2]
+    if side == "api":
+        from ingest.filecheck import FileError, check_file
+        from ingest.validation import RecordsError
+        from lakehouse.formats import FileFormat
+        try:
+            print("rows", check_file(path, FileFormat("parquet", False), None))
+        except RecordsError as exc:
+            e = exc.errors[0]
+            print("refused 422", f"record {e['row'] + 1}, column {e['field']!r}: {e['msg']}")
+        except FileError as exc:
+            print("refused", exc.status, str(exc))
+    else:
+        from loader.exceptions import FileRejected
+        from loader.readers import Source, open_parquet
+        try:
+            opened = open_parquet(Source(path, "parquet", False), 122_880)
+            with opened.stack:
+                print("rows", sum(batch.num_rows for batch in opened.batches))
+        except FileRejected as exc:
+            print("refused", exc.kind, exc.reason)
+    """
+)
+
+
+def parquet_side(path: Path, side: str) -> tuple[str, int]:
+    """What :data:`PARQUET_SIDE` printed of ``path`` on ``side`` (its one line), and the
+    child's peak resident MiB."""
+    printed, peak = run_measured(PARQUET_SIDE, str(path), side, timeout=300)
+    assert len(printed) == 1, (side, printed)
+    return printed[0], peak
+
+
+def refusal_words(printed: str) -> str:
+    """A :data:`PARQUET_SIDE` line without the status or kind of a refusal (``refused 413
+    X`` -> ``refused X``): the words the API and the loader share."""
+    if not printed.startswith("refused "):
+        return printed
+    return "refused " + printed.removeprefix("refused ").partition(" ")[2]
 
 
 #: Printed last by :func:`run_measured`'s child: its own image's peak resident size (VmHWM;

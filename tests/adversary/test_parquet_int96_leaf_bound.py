@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from adversary_support import run_measured
+from adversary_support import parquet_side, refusal_words
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,37 +58,6 @@ WRITE = textwrap.dedent(
     """
 )
 
-#: The API's check and the loader's reading, each in a child of at most 4 GB of address space
-#: (on main these files took more: "malloc ... failed"): what was read or why it was refused
-SIDE = textwrap.dedent(
-    """
-    import resource, sys
-    from pathlib import Path
-    resource.setrlimit(resource.RLIMIT_AS, (4_000_000_000, 4_000_000_000))
-    path, side = Path(sys.argv[1]), sys.argv[2]
-    if side == "api":
-        from ingest.filecheck import FileError, check_file
-        from ingest.validation import RecordsError
-        from lakehouse.formats import FileFormat
-        try:
-            print("rows", check_file(path, FileFormat("parquet", False), None))
-        except RecordsError as exc:
-            e = exc.errors[0]
-            print("refused", f"record {e['row'] + 1}, column {e['field']!r}: {e['msg']}")
-        except FileError as exc:
-            print("refused", str(exc))
-    else:
-        from loader.exceptions import FileRejected
-        from loader.readers import Source, open_parquet
-        try:
-            opened = open_parquet(Source(path, "parquet", False), 122_880)
-            with opened.stack:
-                print("rows", sum(batch.num_rows for batch in opened.batches))
-        except FileRejected as exc:
-            print("refused", exc.reason)
-    """
-)
-
 #: The most resident memory (MiB) either child may reach: about 100 at its start, then the
 #: batches read_plan bounds (measured 120 to 270 for these files; on main 1,100 to 9,500)
 PEAK_MIB = 400
@@ -116,10 +85,9 @@ def test_an_int96_leaf_beside_wide_values_is_checked_alone(tmp_path: Path, shape
     schema = pq.ParquetFile(path).schema
     assert "INT96" in {schema.column(i).physical_type for i in range(len(schema))}
     seen = {}
-    for side in ("api", "loader"):
-        printed, peak = run_measured(SIDE, str(path), side, timeout=300)
-        assert len(printed) == 1, (side, printed)
-        seen[side] = printed[0]
+    for side in ("api", "loader"):  # each in a child of at most 4 GB of address space
+        printed, peak = parquet_side(path, side)
+        seen[side] = refusal_words(printed)
         assert peak < PEAK_MIB, f"{side}: {peak} MiB of peak RSS for {shape}: {printed}"
     assert seen["api"] == seen["loader"], seen  # the same outcome in the same words
     assert seen["api"].startswith(EXPECTED[shape]), seen["api"]
