@@ -174,9 +174,18 @@ class Contract:
         }
 
 
-#: The config ``dbt_project.yml`` gives a test: under the test's own, and over it (a root
-#: project's over a package's test, dbt 1.11): :meth:`_Project.test_config`.
-TestConfig = tuple[Mapping[str, Any], Mapping[str, Any]]
+@dataclass(frozen=True, slots=True)
+class NotNullConfig:
+    """What dbt 1.11 makes of a ``not_null`` test of a bronze column beyond its own entry
+    (:meth:`_Project.test_config`)."""
+
+    #: the config ``dbt_project.yml`` gives it, under the test's own
+    project: Mapping[str, Any] = field(default_factory=dict)
+    #: a root project's config of a package's test, over the test's own
+    over: Mapping[str, Any] = field(default_factory=dict)
+    #: the root project's ``flags: {require_generic_test_arguments_property: ...}`` (dbt
+    #: 1.11's default: true): whether a test's ``arguments:`` are read as its arguments
+    arguments: bool = True
 
 
 def _test_of(entry: Any, test: str) -> tuple[bool, Any, str]:
@@ -198,7 +207,7 @@ def _test_of(entry: Any, test: str) -> tuple[bool, Any, str]:
 def _names_test(
     entries: Any,
     test: str,
-    defaults: Callable[[Any, str], TestConfig] | None = None,
+    defaults: Callable[[Any, str], NotNullConfig] | None = None,
     where: str = "",
 ) -> bool:
     """Whether a ``tests``/``data_tests``/``constraints`` list holds ``test`` that refuses a
@@ -213,8 +222,8 @@ def _names_test(
         found, given, namespace = _test_of(entry, test)
         if not found:
             continue
-        project, over = defaults(given, namespace) if defaults else ({}, {})
-        if _test_applies(given, project, over, where):
+        config = defaults(given, namespace) if defaults else NotNullConfig()
+        if _test_applies(given, config, where):
             named = True
     return named
 
@@ -240,34 +249,35 @@ _COUNTS = ("count(*)", "count(1)")
 _SEVERITY = re.compile(r"warn|error", re.IGNORECASE)
 
 
-def _test_applies(
-    arguments: Any,
-    defaults: Mapping[str, Any] | None = None,
-    over: Mapping[str, Any] | None = None,
-    where: str = "",
-) -> bool:
+def _test_applies(arguments: Any, config: NotNullConfig | None = None, where: str = "") -> bool:
     """Whether a ``not_null`` test, its entry's arguments (``{not_null: {config: {severity:
-    warn}}}``) over the project's test config ``defaults`` (the entry's own winning) as dbt
-    1.11 reads them, refuses a row for its null: it is enabled, judges every row and fails a
+    warn}}}``; its ``arguments:`` merged over them unless ``config.arguments`` is false, as
+    dbt's ``require_generic_test_arguments_property`` says) over the project's test config
+    (``config.project``, the entry's own winning) as dbt 1.11 reads them, refuses a row for
+    its null: it is enabled, judges every row and fails a
     build for one null. A disabled test is no test; one limited by ``where:`` judges only the
     rows dbt selects, which the lakehouse cannot (dbt does); an empty ``where`` (dbt filters
     nothing) and :data:`CHANGED_ROWS` (every row a load adds) limit nothing. A test of
     ``severity: warn`` (any case) only warns, and one whose ``error_if`` the failures one null
     row counts (1; 0 under ``limit: 0``) do not meet (``> 10``), or no failure meets too
     (``= 0``), does not fail for one null: the data is allowed, the column not required.
-    ``over``: the root project's config of a package's test, which wins over the test's own.
+    ``config.over``: the root project's config of a package's test, which wins over the
+    test's own.
     A severity dbt
     refuses, an ``error_if`` that is no comparison with a whole number, a ``fail_calc`` that is
     no count of rows or a ``limit`` that is no whole number is a :class:`ContractShape`: the
     lakehouse cannot judge it (named by ``where``)."""
-    settings = dict(defaults or {})
+    config = config or NotNullConfig()
+    settings = dict(config.project)
     if isinstance(arguments, Mapping):
-        config = arguments.get("config")
-        nested = arguments.get("arguments")  # dbt 1.11 merges them into the test's arguments
+        nested = arguments.get("arguments")
+        if config.arguments and isinstance(nested, Mapping):
+            # dbt 1.11 merges them over the test's arguments, their config: too
+            arguments = {**arguments, **nested}
+        own = arguments.get("config")
         settings.update(arguments)
-        settings.update(nested if isinstance(nested, Mapping) else {})
-        settings.update(config if isinstance(config, Mapping) else {})
-    settings.update(over or {})
+        settings.update(own if isinstance(own, Mapping) else {})
+    settings.update(config.over)
     narrowed = settings.get("where") not in (None, "", CHANGED_ROWS)
     if settings.get("enabled", True) is False or narrowed:
         return False
@@ -359,13 +369,15 @@ def _contract(
     table: Mapping[str, Any],
     source_file: str,
     source_meta: Mapping[str, Any] | None = None,
-    tests: Callable[[str, Any, str], TestConfig] | None = None,
+    tests: Callable[[str, Any, str], NotNullConfig] | None = None,
     over_meta: Mapping[str, Any] | None = None,
+    arguments: bool = True,
 ) -> Contract | None:
     """The contract of one source ``table`` (None: it names no bronze table); ``source_meta``
     the meta it is merged over (the project's and its source's), ``tests(column, arguments)``
     the project's config of a ``not_null`` test of one of its columns, ``over_meta`` the meta
-    merged over it (a root project's over a package's source table, dbt 1.11)."""
+    merged over it (a root project's over a package's source table, dbt 1.11), ``arguments``
+    whether dbt reads a test's ``arguments:`` (:class:`NotNullConfig`)."""
     entry = table.get("name")
     if not isinstance(entry, str):
         raise ContractShape(f"a table of source {SOURCE_NAME!r} has no name (dbt refuses it)")
@@ -399,7 +411,7 @@ def _contract(
     primary_key = (keys,) if isinstance(keys, str) else tuple(str(k) for k in keys)
     _policies(meta, where)
     # a table's own not_null tests name their column (``column_name:``), required as a key is
-    tested = _table_not_nulls(table, tests, where)
+    tested = _table_not_nulls(table, tests, where, arguments)
     keys_folded = {k.lower() for k in (*primary_key, *tested)}  # one name whatever its case
     columns: list[Column] = []
     for i, col in enumerate(_listed(table, "columns", where)):
@@ -464,14 +476,20 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _table_not_nulls(
-    table: Mapping[str, Any], tests: Callable[[str, Any, str], TestConfig] | None, where: str
+    table: Mapping[str, Any],
+    tests: Callable[[str, Any, str], NotNullConfig] | None,
+    where: str,
+    arguments_read: bool = True,
 ) -> list[str]:
     """The columns a table's own ``not_null`` tests (``data_tests: [{not_null: {column_name:
     id}}]`` on the table, the column under ``arguments:`` too) judge on every row, as dbt 1.11
     runs them (a source's table-level generic test, named as a column's). A ``column_name``
     that is no column's name (an expression such as ``coalesce(a, b)``, which dbt writes into
     its SQL) is a misshapen contract: the lakehouse cannot judge it, and dropping it would
-    leave a null the test refuses loaded without a word."""
+    leave a null the test refuses loaded without a word. ``arguments_read`` false (dbt's
+    ``require_generic_test_arguments_property: false``): a ``column_name`` under
+    ``arguments:`` is no column's (dbt passes the mapping to the test as an argument of that
+    name, and the test names no column)."""
     names: list[str] = []
     for key in ("data_tests", "tests"):
         for entry in _listed(table, key, where):
@@ -480,7 +498,7 @@ def _table_not_nulls(
                 continue
             arguments = given.get("arguments")
             column = given.get("column_name")
-            if column is None and isinstance(arguments, Mapping):
+            if column is None and arguments_read and isinstance(arguments, Mapping):
                 column = arguments.get("column_name")
             if column is None:
                 continue
@@ -764,7 +782,9 @@ def _source_contracts(
             project.test_config, folders.tests, str(source.get("name")), table.get("name")
         )
         if _declares_bronze(named, meta) and (
-            contract := _contract(table, source_file, merged, tests, over_meta)
+            contract := _contract(
+                table, source_file, merged, tests, over_meta, project.arguments_read
+            )
         ):
             yield contract
 
@@ -873,6 +893,10 @@ class _Folders:
     twice: str | None = None
 
 
+#: dbt 1.10's behaviour flag for a test's ``arguments:`` (:attr:`_Project.arguments_read`)
+_ARGUMENTS_FLAG = "require_generic_test_arguments_property"
+
+
 @dataclass(frozen=True, slots=True)
 class _Project:
     """What ``dbt_project.yml`` configures of the bronze sources' tables and their tests: its
@@ -884,17 +908,29 @@ class _Project:
     #: an installed package's: the root project's config, applied over the package's own
     #: and its YAML's (dbt 1.11 ``calculate_node_config``: the active project's last)
     over: _Project | None = None
+    #: whether dbt reads a test's ``arguments:`` as its arguments: the root project's
+    #: ``flags: {require_generic_test_arguments_property: ...}`` (dbt 1.11: true unless
+    #: said; a package's flags are not read)
+    arguments_read: bool = True
 
     @classmethod
     def read(cls, project: Mapping[str, Any], over: _Project | None = None) -> _Project:
         name = project.get("name")
         sources = _mapping(project.get("sources"), "dbt_project.yml: sources")
         tests = project.get("data_tests", project.get("tests"))
+        flags = _mapping(project.get("flags"), "dbt_project.yml: flags")
+        arguments_read = flags.get(_ARGUMENTS_FLAG, True)
+        if not isinstance(arguments_read, bool):
+            raise ContractShape(  # dbt 1.11 then ignores the whole flags: block, unsaid
+                f"dbt_project.yml: flags.{_ARGUMENTS_FLAG} is {arguments_read!r}, not true or"
+                " false (dbt then reads none of flags:, this one true)"
+            )
         return cls(
             name if isinstance(name, str) else None,
             sources,
             _mapping(tests, "dbt_project.yml: data_tests"),
             over,
+            over.arguments_read if over is not None else arguments_read,
         )
 
     def _fqn(self, path: Sequence[str], package: str | None) -> list[str]:
@@ -933,7 +969,7 @@ class _Project:
         column: str,
         arguments: Any,
         namespace: str = "",
-    ) -> TestConfig:
+    ) -> NotNullConfig:
         """The config (``where``, ``enabled``, ``severity``, ...) ``data_tests:`` gives a
         ``not_null`` test of ``column`` (its ``arguments``: the entry's mapping, or None) of a
         source's table,
@@ -949,7 +985,7 @@ class _Project:
         name = f"source_not_null_{source}_{table}_{clean}"
         name = given if isinstance(given, str) else f"{namespace}_{name}" if namespace else name
         over = self.over.test_config_at([*folders, name], self.name) if self.over else {}
-        return self.test_config_at([*folders, name], None), over
+        return NotNullConfig(self.test_config_at([*folders, name], None), over, self.arguments_read)
 
     def test_config_at(self, path: Sequence[str], package: str | None) -> dict[str, Any]:
         """The config (:data:`TEST_CONFIG_KEYS`: ``where``, ``enabled``, ``severity``, ...)

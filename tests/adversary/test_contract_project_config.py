@@ -100,9 +100,11 @@ def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
             continue
         for depends in node["depends_on"]["nodes"]:
             if depends in by_id:
-                # a column's test names its column; a table's, in its arguments
-                column = node["column_name"] or test["kwargs"]["column_name"]
-                tables[by_id[depends]]["required"].add(column)
+                # a column's test names its column; a table's, in its arguments (none: a
+                # table's test naming it only under arguments: while dbt does not read them)
+                column = node["column_name"] or test["kwargs"].get("column_name")
+                if column is not None:
+                    tables[by_id[depends]]["required"].add(column)
     return tables
 
 
@@ -443,6 +445,47 @@ sources:
           - {name: d, data_tests: [{dbt.not_null: {severity: warn}}]}
 """,
     },
+    # dbt_project.yml's flag require_generic_test_arguments_property off (dbt 1.10+; on by
+    # default in 1.11): a test's arguments: are not read as its arguments (a kwarg of that
+    # name), so the config and column_name under them are not the test's
+    "arguments_flag_off": {
+        "dbt_project.yml": HEAD + "flags:\n  require_generic_test_arguments_property: false\n",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        data_tests:
+          - not_null: {column_name: id}
+          - not_null: {arguments: {column_name: x}}
+          - not_null: {column_name: tw, arguments: {severity: warn}}
+        columns:
+          - {name: x, data_type: bigint}
+          - {name: top, data_tests: [{not_null: {severity: warn}}]}
+          - {name: args, data_tests: [{not_null: {arguments: {severity: warn}}}]}
+          - {name: argsconf, data_tests: [{not_null: {arguments: {config: {severity: warn}}}}]}
+          - {name: argswhere, data_tests: [{not_null: {arguments: {where: "x > 0"}}}]}
+          - {name: conf, data_tests: [{not_null: {config: {severity: warn}}}]}
+""",
+    },
+    # the same flag on, as dbt 1.11 reads it unset
+    "arguments_flag_on": {
+        "dbt_project.yml": HEAD + "flags:\n  require_generic_test_arguments_property: true\n",
+        "models/s.yml": """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: t
+        data_tests:
+          - not_null: {arguments: {column_name: x}}
+          - not_null: {column_name: tw, arguments: {severity: warn}}
+        columns:
+          - {name: args, data_tests: [{not_null: {arguments: {severity: warn}}}]}
+          - {name: argsconf, data_tests: [{not_null: {arguments: {config: {severity: warn}}}}]}
+          - {name: argswhere, data_tests: [{not_null: {arguments: {where: "x > 0"}}}]}
+          - {name: plain, data_tests: [not_null]}
+""",
+    },
     # .dbtignore: the files it names are not read (a twin there is no twin)
     "dbtignore": {
         "dbt_project.yml": HEAD,
@@ -510,6 +553,21 @@ def test_a_project_config_dbt_refuses_holds_the_files(
             "models/sources.yml": SOURCES,
         },
     )
+    assert words in held_as_misshapen(settings, "items", b"id\n1\n")
+
+
+@pytest.mark.parametrize("value", ['"false"', "0", "null"])
+def test_an_arguments_flag_dbt_would_ignore_holds_the_files(tmp_path: Path, value: str) -> None:
+    """dbt 1.11 validates ``flags:`` and, when a value is no boolean, reads none of them
+    (``read_project_flags``: every flag its default, this one true), without a word: the
+    contract cannot be read as the analytics engineer meant it."""
+    settings = lakehouse(tmp_path)
+    flags = f"flags:\n  require_generic_test_arguments_property: {value}\n"
+    _write(
+        settings.dbt_project_dir,
+        {"dbt_project.yml": HEAD + flags, "models/sources.yml": SOURCES},
+    )
+    words = "flags.require_generic_test_arguments_property is"
     assert words in held_as_misshapen(settings, "items", b"id\n1\n")
 
 
