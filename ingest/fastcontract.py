@@ -289,8 +289,9 @@ def _whole(contract: Contract) -> _Whole | None:
     return _Whole(decoder, tuple(fields), integers)
 
 
-def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[str] | None:
-    """The keys of records ``lines`` (``text``: them joined by newlines) when every line is one
+def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> tuple[str, ...] | None:
+    """The keys of records ``lines`` (``text``: them joined by newlines), first seen first (as
+    the loader lists them, not in the contract's order), when every line is one
     JSON object holding only declared keys, none twice, nothing nested, and keeping the
     contract; None means "not known here" (the general check decides).
 
@@ -318,7 +319,7 @@ def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[st
         return None
     count = len(records)
     colons = 0
-    keys = set()
+    keys = []
     for field in whole.fields:
         if field.required and not field.raw:  # typed, so never null; required: always there
             present, inside = count, 0
@@ -327,11 +328,39 @@ def whole_records(lines: list[bytes], text: bytes, contract: Contract) -> set[st
         else:
             present, inside = found
         if present:
-            keys.add(field.name)
+            keys.append(field)
         colons += present + inside
     if text.count(b":") != colons:
         return None
-    return keys
+    return _first_seen(lines, records, keys)
+
+
+def _first_seen(lines: list[bytes], records: list[Any], fields: list[_Field]) -> tuple[str, ...]:
+    """The names of ``fields`` (each present in some record) in the order the records first
+    hold them: only a line bringing a field not seen yet is decoded (as a dict, in its order),
+    the first line alone when it holds them all (most bodies)."""
+    order: dict[str, None] = {}
+    missing = fields
+    for line, record in zip(lines, records, strict=True):
+        if not missing:
+            break
+        if any(_holds(f, record) for f in missing):
+            names = {f.name for f in fields}
+            order.update(dict.fromkeys(k for k in _DECODE_KEYS.decode(line) if k in names))
+            missing = [f for f in missing if f.name not in order]
+    return tuple(order)
+
+
+#: a flat record's keys, in its order (values skipped unparsed)
+_DECODE_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def _holds(field: _Field, record: Any) -> bool:
+    """Whether ``record`` holds ``field`` (its key is written, whatever its value)."""
+    value = field.get(record)
+    if field.raw:
+        return bytes(value) != b"\x01"  # _ABSENT: a control character no raw JSON holds
+    return value is not msgspec.UNSET
 
 
 def _present(field: _Field, records: list[Any], count: int) -> tuple[int, int] | None:

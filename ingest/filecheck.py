@@ -92,7 +92,7 @@ def _check_ndjson(
     """The file's records, and its bytes (inflated)."""
     rows = 0
     rest = b""
-    keys: set[str] = set()
+    keys: dict[str, None] = {}  # first seen first
     offset = 0  # of ``chunk`` in the file: a byte-order mark may open the file only
     lines = 0  # before ``chunk`` (it starts a line): a refusal names the file's line
     lengths = LineLengths(max_record_bytes)
@@ -119,9 +119,10 @@ def _check_ndjson(
                         max_errors=max_errors,
                         opens_file=offset == 0,
                         offset=offset,
+                        known=keys,
                     )
                     rows += records.count
-                    keys |= records.keys
+                    keys.update(dict.fromkeys(records.keys))
                 except RecordsError as exc:
                     later = _later_not_utf8(path, kind, bounds, offset + len(chunk))
                     raise (later or exc.shifted(rows)) from None
@@ -152,7 +153,7 @@ def _later_not_utf8(path: Path, kind: FileFormat, bounds: Bounds, start: int) ->
     return BodyError(dialect.not_utf8_reason(bad, json=True), row=lines)
 
 
-def _whole(rows: int, keys: set[str], existing: dialect.Spellings) -> int:
+def _whole(rows: int, keys: dict[str, None], existing: dialect.Spellings) -> int:
     """``rows``, once a file checked in pieces has some, and its keys are names bronze keeps."""
     if rows == 0:
         raise FileError(dialect.NO_RECORDS, 422)
@@ -476,7 +477,7 @@ def _check_big_json_pieces(
 ) -> tuple[int, int]:
     """:func:`_check_big_json`'s reading in pieces."""
     rows = 0
-    keys: set[str] = set()
+    keys: dict[str, None] = {}  # first seen first
     with _open(path, kind, bounds) as f:
         first = f.read(CHUNK)
         doubled = dialect.second_bom(first)
@@ -503,6 +504,7 @@ def _check_big_json_pieces(
                     max_records=2**62,
                     max_errors=max_errors,
                     opens_file=False,
+                    known=keys,
                 )
             except RecordsError as exc:
                 raise exc.shifted(rows) from None
@@ -511,7 +513,7 @@ def _check_big_json_pieces(
                 exc.row = None if exc.row is None else exc.row + rows
                 raise
             rows += records.count
-            keys |= records.keys
+            keys.update(dict.fromkeys(records.keys))
             piece, size = [], 0
         inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
     if rows == 0 and _an_array(path, kind, bounds):  # [ and ] around whitespace only

@@ -117,7 +117,7 @@ def _utf8(body: bytes) -> bool:
     return True
 
 
-def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[str]] | None:
+def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, tuple[str, ...]] | None:
     """(records, what lands, keys) when ``body`` is NDJSON of flat records of one key order,
     by the rules above; None means "not known here" (the general check decides)."""
     end = body.find(b"\n")
@@ -135,4 +135,5 @@ def flat_records(body: bytes, max_records: int) -> tuple[int, bytes, frozenset[s
     count = body.count(b"\n") + (not body.endswith(b"\n"))
     if count > max_records or not _matches(keys, body):
         return None
-    return count, body if body.endswith(b"\n") else body + b"\n", frozenset(keys)
+    # the keys in the first line's order: every line's, so first seen in the body
+    return count, body if body.endswith(b"\n") else body + b"\n", keys

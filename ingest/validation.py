@@ -125,7 +125,9 @@ class RecordsError(ValueError):
 class Records:
     count: int
     ndjson: bytes  # what lands: one JSON object per line
-    keys: frozenset[str] = frozenset()  # every record's keys (column names)
+    #: every record's keys (column names), each once, in the order first seen in the body (the
+    #: loader's: of two names that cannot both be columns, the second is named)
+    keys: tuple[str, ...] = ()
 
 
 def record_error(row: int | None, fld: str | None, msg: str, kind: str) -> dict[str, Any]:
@@ -234,14 +236,18 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
         raise RecordsError(found[:max_errors], truncated=len(found) > max_errors)
 
 
-def check_keys(keys: set[str], ordered: list[str] | None = None) -> None:
-    """422 when bronze cannot keep these keys as column names (the dialect's name rule);
-    ``ordered``: the names as the file gives them, repeats included (a Parquet schema);
-    without it a blank key is named by no place (``keys`` keeps no order of the file's)."""
+def check_keys(keys: Iterable[str], ordered: list[str] | None = None) -> None:
+    """422 when bronze cannot keep these keys as column names (the dialect's name rule), the
+    keys in the order first seen in the file, as the loader lists them (of two equal but for
+    case, the second is named: *before:* until session 18 the API judged them sorted, so
+    ``{"b": 1, "B": 2}`` was "column 'b' differs only by case from column 'B'" to the API and
+    the other way round to the loader); ``ordered``: the names as the file gives them, repeats
+    included (a Parquet schema); without it a blank key is named by no place (JSON keys are
+    gathered over every record)."""
     if ordered is not None:
         problem = dialect.check_names(ordered)
     else:
-        problem = dialect.check_names(sorted(keys), numbered=False)
+        problem = dialect.check_names(list(keys), numbered=False)
     if problem is not None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 
@@ -298,7 +304,7 @@ def _keys_decoder(keys: tuple[str, ...]) -> msgspec.json.Decoder[Any] | None:
         return None
 
 
-def _same_keys(lines: list[bytes], text: bytes) -> set[str] | None:
+def _same_keys(lines: list[bytes], text: bytes) -> tuple[str, ...] | None:
     """The keys of records ``lines`` (``text``: them joined by newlines) when every line is one
     JSON object holding exactly the first line's keys, none twice; None means "not known here"
     (the general check decides, from the start).
@@ -323,7 +329,7 @@ def _same_keys(lines: list[bytes], text: bytes) -> set[str] | None:
         return None
     if not _no_duplicates(text, records):
         return None
-    return set(first)
+    return tuple(first)  # every line's keys: first seen in the first line, in its order
 
 
 def _check_duplicates(lines: list[bytes], max_errors: int) -> None:
@@ -622,16 +628,17 @@ def _not_an_object(row: int) -> RecordsError:
     return RecordsError([record_error(row, None, dialect.NOT_OBJECT, "not_object")])
 
 
-def flat_records(body: bytes, max_records: int) -> Records | None:
+def flat_records(body: bytes, max_records: int, known: Iterable[str] = ()) -> Records | None:
     """The records of an NDJSON body without a contract by :mod:`ingest.flatlines` (every
     check of :func:`parse_records` at once: the same records, or RecordsError for a key
     bronze cannot keep), or None: then :func:`parse_records` decides. Its pattern search
-    releases the GIL, so it may run in a worker thread while the event loop serves others."""
+    releases the GIL, so it may run in a worker thread while the event loop serves others.
+    ``known``: the keys of the file before ``body`` (a file checked in pieces), first seen."""
     flat = flatlines.flat_records(body, max_records)
     if flat is None:
         return None
     count, text, names = flat
-    check_keys(set(names))
+    check_keys(dict.fromkeys([*known, *names]))
     return Records(count=count, ndjson=text, keys=names)
 
 
@@ -645,6 +652,7 @@ def parse_records(
     flat: bool = True,
     opens_file: bool = True,
     offset: int = 0,
+    known: Iterable[str] = (),
 ) -> Records:
     """Check ``body`` strictly; return what lands. Raises BodyError, RecordsError, TooMany.
     ``flat``: try :func:`flat_records` first (False: the caller did). ``opens_file``:
@@ -652,7 +660,9 @@ def parse_records(
     it is a byte of the data, refused as the loader refuses it). ``offset``: of ``body`` in
     the file it lands as. A byte that is not UTF-8 is named at its offset in that file, as
     the loader names it (``not UTF-8 at byte N``, counted from the file's start), before any
-    other problem of the body (a record that is no object, one nested too deep, a misfit)."""
+    other problem of the body (a record that is no object, one nested too deep, a misfit).
+    ``known``: the keys of the file before ``body`` (a later piece of a file), first seen:
+    the names are judged in the file's order, these first."""
     if opens_file and (doubled := dialect.second_bom(body)) is not None:
         raise BodyError(doubled, row=0 if ndjson else None)
     try:
@@ -664,6 +674,7 @@ def parse_records(
             max_errors=max_errors,
             flat=flat,
             opens_file=opens_file,
+            known=tuple(known),
         )
     except (BodyError, RecordsError) as exc:  # a byte that is not UTF-8 is named first
         bad = dialect.first_non_utf8(body)
@@ -685,8 +696,9 @@ def _parse_records(
     max_errors: int,
     flat: bool,
     opens_file: bool,
+    known: tuple[str, ...],
 ) -> Records:
-    if flat and ndjson and contract is None and (quick := flat_records(body, max_records)):
+    if flat and ndjson and contract is None and (quick := flat_records(body, max_records, known)):
         return quick  # every check below at once, or None: then each of them
     if opens_file:
         body = body.removeprefix(dialect.BOM_UTF8)  # not data: the loader drops it too
@@ -696,21 +708,21 @@ def _parse_records(
     if not lines:
         raise RecordsError([record_error(None, None, "the body holds no records", "empty")])
     errors: list[dict[str, Any]] = []
-    keys: set[str] = set()
+    keys: dict[str, None] = {}  # first seen first
     texts: list[bytes] = []  # each slice's lines joined: what lands
     for start in range(0, len(lines), SLICE):  # Python objects for one slice at a time
         part = lines[start : start + SLICE]
         tried = pending is not None  # the fast test, asked of this slice here
         if pending is not None:
             if (whole := _whole_slice(part, contract)) is not None:
-                keys |= whole[0]
+                keys.update(dict.fromkeys(whole[0]))
                 texts.append(whole[1])
                 continue
             _not_too_deep(body, ndjson, pending)  # of the whole body, before any decode
             pending = None
         try:
             found, text = _slice_of(body, ndjson, start, part, contract, max_errors, tried)
-            keys |= found
+            keys.update(dict.fromkeys(found))
             texts.append(text)
         except RecordsError as exc:
             errors += exc.shifted(start).errors
@@ -718,9 +730,9 @@ def _parse_records(
                 raise RecordsError(errors[:max_errors], truncated=True) from None
     if errors:
         raise RecordsError(errors)
-    check_keys(keys)
+    check_keys(dict.fromkeys([*known, *keys]))
     landed = texts[0] + b"\n" if len(texts) == 1 else b"\n".join([*texts, b""])
-    return Records(count=len(lines), ndjson=landed, keys=frozenset(keys))
+    return Records(count=len(lines), ndjson=landed, keys=tuple(keys))
 
 
 def _slice_of(
@@ -731,7 +743,7 @@ def _slice_of(
     contract: Contract | None,
     max_errors: int,
     tried: bool,
-) -> tuple[set[str], bytes]:
+) -> tuple[tuple[str, ...], bytes]:
     """:func:`_check_slice` of ``lines``, the body's records from ``start``; a BodyError
     names the body's line (NDJSON, blank lines counted) or record."""
     try:
@@ -766,7 +778,9 @@ def _lines_of(
     return lines, split
 
 
-def _whole_slice(lines: list[bytes], contract: Contract | None) -> tuple[set[str], bytes] | None:
+def _whole_slice(
+    lines: list[bytes], contract: Contract | None
+) -> tuple[tuple[str, ...], bytes] | None:
     """A slice's keys and text when the contract's fast test takes it whole (its records flat
     and keeping the contract), else None."""
     if contract is None:
@@ -778,8 +792,9 @@ def _whole_slice(lines: list[bytes], contract: Contract | None) -> tuple[set[str
 
 def _check_slice(
     lines: list[bytes], contract: Contract | None, max_errors: int, *, tried: bool = False
-) -> tuple[set[str], bytes]:
-    """Check one slice of records; return the keys they hold (checked as names at the end).
+) -> tuple[tuple[str, ...], bytes]:
+    """Check one slice of records; return the keys they hold, first seen first (checked as
+    names at the end).
     ``tried``: the contract's fast test already said "not known" of it."""
     if not tried and (whole := _whole_slice(lines, contract)) is not None:
         return whole  # every check below at once, or None: then each of them
@@ -792,7 +807,17 @@ def _check_slice(
     if contract is not None and (columns := _checked_columns(contract)):
         if not fastcontract.holds(text, contract, columns):  # "yes", or ask the exact check
             _check_contract(lines, contract, max_errors)
-    return set().union(*rows), text
+    return first_seen(rows), text
+
+
+def first_seen(rows: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """The keys of ``rows``, each once, in the order first seen (a row's keys in its order):
+    as the loader lists a file's columns (``loader.readers._json_keys``)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        if not seen.keys() >= row.keys():  # a key not seen yet (a C-level test per row)
+            seen.update(dict.fromkeys(row))  # keys seen before keep their place
+    return tuple(seen)
 
 
 class TooManyRecordsError(ValueError):

@@ -92,17 +92,24 @@ def repeated_keys(text: str | bytes) -> list[tuple[str, str]]:
     object to close, ``{"v": {"a": 1, "a": 2, "o": {"k": 1, "k": 2}}}``'s ``k``, the API ``a``
     first). A loop, not recursion: any depth the parser took."""
     found: list[tuple[str, str]] = []
-    work: list[tuple[object, str]] = [
-        (json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_keyed), "")
+    work: list[tuple[object, str | None]] = [
+        (json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=_keyed), None)
     ]
     while work:
         value, path = work.pop()
         if isinstance(value, _Keyed):
-            found += [(f"{path}.{k}".lstrip("."), k) for k in value.repeats]
-            work += reversed([(v, f"{path}.{k}") for k, v in value.items()])
+            found += [(_inside(path, k), k) for k in value.repeats]
+            work += reversed([(v, _inside(path, k)) for k, v in value.items()])
         elif isinstance(value, list):
-            work += reversed([(v, f"{path}[{i}]") for i, v in enumerate(value)])
+            work += reversed([(v, f"{path or ''}[{i}]") for i, v in enumerate(value)])
     return found
+
+
+def _inside(path: str | None, key: str) -> str:
+    """The path of ``key`` inside the value at ``path`` (None: the record itself): a record's
+    own key exactly as sent (``.a`` stays ``.a``; *before:* until session 18 every leading dot
+    was stripped, so a repeated ``.a`` was named field ``a``), else ``path.key``."""
+    return key if path is None else f"{path}.{key}"
 
 
 def _first_repeated(text: str | bytes, met: _Repeats) -> RepeatedKey:

@@ -25,18 +25,22 @@ too deep to the API, no object to the loader; a CSV record's field count "... th
 one after another "malformed JSON (record 2): ..." and "malformed JSON: ..."; text after a
 ``.json`` array "malformed JSON: JSON is malformed: text after ..." and "JSON is malformed:
 text after ..."; an NDJSON line ``[`` cut short a record that is not an object to the API,
-"malformed JSON (line 1): Input data was truncated" to the loader.
+"malformed JSON (line 1): Input data was truncated" to the loader. (Session 18) two keys equal
+but for case named the other way round when the first seen sorts after the second
+(``{"b":1,"B":2}``: the API judged the keys sorted, the loader in the file's order); a repeated
+key ``.a`` was the API's field ``a``.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
-from adversary_support import Outcome, lakehouse, run
+from adversary_support import Outcome, declare, lakehouse, run
 
 from lakehouse import dialect
 
@@ -100,6 +104,13 @@ BODIES: dict[str, bytes] = {
     "cut_exponent": b'{"a":1e}',
     "key_nul": b'{"a\\u0000":1}',
     "keys_equal_but_case": b'{"A":1,"a":2}',
+    # keys equal but for case: the second seen is named, in one record or two (session 18)
+    "keys_equal_but_case_lower_first": b'{"b":1,"B":2}',
+    "keys_equal_but_case_two_records": b'{"id":1}\n{"Id":2}\n',
+    "keys_equal_but_case_later": b'{"x":1}\n{"y":1,"X":2}\n',
+    # a repeated key opening with a dot: the field names it as sent (A-09, session 18)
+    "repeated_key_dot": b'{".a":1,".a":2}',
+    "repeated_key_dots_nested": b'{"a":{"..b":1,"..b":2}}',
     "key_escaped_twice": b'{"a":1,"\\u0061":2}',
     "json_in_utf16": '{"a":1}'.encode("utf-16"),
     # an NDJSON line or .json record opening with '[' that is no JSON (before-stop read B-01)
@@ -247,9 +258,30 @@ def api_words(outcome: Outcome, data: bytes) -> str:
     where = f"line {_line(data, row)}" if outcome.name.split(".")[1] == "ndjson" else None
     where = where or f"record {row + 1}"
     column = None if field is None else _INSIDE.split(field)[0]
+    if field is not None and field in _record_keys(data, row, outcome.name.endswith("ndjson")):
+        column = field  # a record's own key, as sent (".a" is no key inside column "")
     if column is not None and column != field:  # a key inside a column
         msg = f"column {column!r}: {msg}"
     return dialect.placed(where, msg)
+
+
+def _record_keys(data: bytes, row: int, ndjson: bool) -> list[str]:
+    """The keys of record ``row`` (from 0) of a small body, [] when it does not decode."""
+    decoder = json.JSONDecoder(object_pairs_hook=lambda pairs: pairs)
+    try:
+        text = data.removeprefix(dialect.BOM_UTF8).decode()
+        if ndjson:
+            record = decoder.decode([line for line in text.split("\n") if line.strip()][row])
+        else:
+            whole = decoder.decode(text)  # one object (a list of pairs), or an array
+            record = whole if _pairs(whole) else whole[row]
+    except (ValueError, IndexError, TypeError, RecursionError):
+        return []
+    return [key for key, _ in record] if _pairs(record) else []
+
+
+def _pairs(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(p, tuple) for p in value)
 
 
 def loader_words(outcome: Outcome) -> str:
@@ -306,3 +338,79 @@ def test_an_empty_array_is_said_alike_at_every_size(tmp_path: Path) -> None:
         c: o.refused and (o.refused["kind"], o.refused["reason"]) for c, o in outcomes.items()
     }
     assert refused == {f"big_{c}": ("empty", dialect.EMPTY_JSON_ARRAY) for c in BIG}
+
+
+@pytest.mark.parametrize("key", [".a", "..a", ".", "a.", ".a.b"])
+def test_a_repeated_key_is_named_as_sent(tmp_path: Path, key: str) -> None:
+    """The API's ``field`` (and ``loc``) of a repeated key is the key exactly as sent, and the
+    loader's reason names the same key: *before:* (A-09, until session 18) every leading dot
+    was stripped from the field's path, so a repeated ``.a`` was field ``a`` (``.`` was
+    ``""``)."""
+    body = b"{%s:1,%s:2}\n" % ((json.dumps(key).encode(),) * 2)
+    inputs = [(f"dot_{ext}", f"a.{ext}", body) for ext in ("json", "ndjson")]
+    outcomes = run(lakehouse(tmp_path), inputs, rows=False)
+    for ext, where in (("json", "record 1"), ("ndjson", "line 1")):
+        outcome = outcomes[f"dot_{ext}"]
+        said = dialect.repeated_key(key)
+        assert (outcome.api_status, outcome.api_detail) == (
+            422,
+            [
+                {
+                    "loc": ["body", 0, key],
+                    "row": 0,
+                    "field": key,
+                    "msg": said,
+                    "type": "duplicate_key",
+                }
+            ],
+        )
+        assert outcome.refused is not None
+        assert outcome.refused["reason"] == f"{where}: {said}"
+
+
+#: a value making a record ~1 KiB: few records fill a piece of the API's reading (8 MiB)
+_LONG = "x" * 1000
+
+
+def _case_twins_past_a_piece(ndjson: bool) -> bytes:
+    """``ID`` in the records of the file's first piece (8 MiB, ``ingest.filecheck.CHUNK``),
+    then ``id`` and ``Id`` in the next piece's."""
+    records = [{"ID": _LONG}] * 9_000 + [{"id": 1}, {"Id": 2}]
+    lines = [json.dumps(r).encode() for r in records]
+    return b"\n".join(lines) + b"\n" if ndjson else b"[" + b",\n".join(lines) + b"]"
+
+
+def test_keys_equal_but_case_are_named_in_the_files_order_at_every_size(
+    tmp_path: Path,
+) -> None:
+    """Keys equal but for case are judged in the order the file first gives them, by the API
+    and the loader alike: the second seen is named, "column 'id' differs only by case from
+    column 'ID'", whether the file is checked whole or in pieces, with a contract or without.
+
+    *Before:* (until session 18) the API judged the keys sorted, so a file naming ``id``
+    before ``Id`` was "column 'id' differs ... from column 'Id'" to the API and "column 'Id'
+    differs ... from column 'id'" to the loader; a later piece of a big file was judged
+    alone ("column 'id' differs ... from column 'Id'" where the loader, seeing ``ID`` first,
+    named ``id`` and ``ID``); and with a contract declaring both, its fast test listed the
+    keys in the contract's order."""
+    settings = lakehouse(tmp_path, api_max_body_bytes=1024**2)
+    declare(settings, "contract_json", {"Id": "bigint", "id": "bigint"})
+    declare(settings, "contract_ndjson", {"Id": "bigint", "id": "bigint"})
+    inputs = [
+        ("big_ndjson", "a.ndjson", _case_twins_past_a_piece(ndjson=True)),
+        ("big_json", "a.json", _case_twins_past_a_piece(ndjson=False)),
+        ("contract_ndjson", "a.ndjson", b'{"id":1}\n{"Id":2}\n'),
+        ("contract_json", "a.json", b'[{"id":1},{"Id":2}]'),
+    ]
+    outcomes = run(settings, inputs, rows=False)
+    rule = "(column names are case-insensitive in Delta and DuckDB)"
+    want = {
+        "big_ndjson": f"column 'id' differs only by case from column 'ID' {rule}",
+        "big_json": f"column 'id' differs only by case from column 'ID' {rule}",
+        "contract_ndjson": f"column 'Id' differs only by case from column 'id' {rule}",
+        "contract_json": f"column 'Id' differs only by case from column 'id' {rule}",
+    }
+    api = {t: (o.api_status, o.api_detail[0]["msg"]) for t, o in outcomes.items()}
+    assert api == {t: (422, said) for t, said in want.items()}
+    loader = {t: o.refused and o.refused["reason"] for t, o in outcomes.items()}
+    assert loader == want
