@@ -2725,6 +2725,10 @@ def _thrift_map(buf: bytes, pos: int, depth: int, step: int) -> tuple[None, int]
             raise _PastBytes("ends inside a map")
         key, value = buf[pos] >> 4, buf[pos] & 0x0F
         pos += 1
+        if key in _NUMBERS and value in _NUMBERS:  # entries of numbers: in one step
+            ends = _skip_numbers(buf, pos, size, key, value)
+            if ends is not None:
+                return None, ends
         for _ in range(size):
             pos = _thrift_entry(buf, pos, key, depth, step)
             pos = _thrift_entry(buf, pos, value, depth, step)
@@ -2741,7 +2745,7 @@ def _thrift_entry(buf: bytes, pos: int, kind: int, depth: int, step: int) -> int
         if pos >= len(buf):
             raise _PastBytes("ends inside a map")
         return pos + 1
-    return _thrift_value(buf, pos, kind, depth + 1, step)[1]
+    return _thrift_skip(buf, pos, kind, depth + 1, step)
 
 
 def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
@@ -2753,6 +2757,94 @@ def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
     if pos + size > len(buf):
         raise _PastBytes("ends inside a binary")
     return buf[pos : pos + size], pos + size
+
+
+#: Compact types of numbers and the bytes each takes in a list or a map (0: a varint): a
+#: boolean's byte, i16, i32 and i64 varints, a byte, a double, a UUID.
+_NUMBERS = {1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 0, 7: 8, 13: 16}
+#: Compact types of a field not declared (:data:`_Spec`) that are passed over, not kept: a
+#: binary, a list, a set, a map, a struct (:func:`_thrift_skip`).
+_SKIPPED = frozenset((8, 9, 10, 11, 12))
+#: 64 varints of at most 10 bytes each (:func:`_varint`, Thrift's C++ ``readVarint64``).
+_VARINTS = re.compile(rb"(?:[\x80-\xff]{0,9}+[\x00-\x7f]){64}")
+
+
+def _skip_numbers(
+    buf: bytes, pos: int, size: int, kind: int, other: int | None = None
+) -> int | None:
+    """Where ``size`` numbers of compact type ``kind`` (:data:`_NUMBERS`) at ``pos`` end, found
+    without reading them one by one (``other``: a map's values' type, each after a key); None
+    when they do not all read so: they are then read one by one, so that the words saying why
+    are that reading's."""
+    width = _NUMBERS[kind] + (0 if other is None else _NUMBERS[other])
+    if width and (other is None or (_NUMBERS[kind] and _NUMBERS[other])):
+        ends = pos + size * width
+        return ends if ends <= len(buf) else None
+    if other is not None and (_NUMBERS[kind] or _NUMBERS[other]):
+        return None  # a varint beside a number of fixed width
+    count = size if other is None else 2 * size
+    try:
+        while count >= 64:
+            run = _VARINTS.match(buf, pos)
+            if run is None:
+                return None
+            pos, count = run.end(), count - 64
+        for _ in range(count):
+            pos = _varint(buf, pos)[1]
+    except _Unreadable:
+        return None
+    return pos
+
+
+def _thrift_skip(buf: bytes, pos: int, kind: int, depth: int, step: int) -> int:
+    """Where the value of compact type ``kind`` at ``pos`` ends, read as :func:`_thrift_value`
+    reads it (refused alike, in the same words) but making no value: a field that is read for
+    nothing (one not declared in :data:`_Spec`, or written with another type), a map's key or
+    value. A list of numbers is passed over in one step (:func:`_skip_numbers`), a binary is
+    not copied: a hostile file's unknown fields cost little more than they cost Arrow C++."""
+    if depth > THRIFT_DEPTH:
+        raise _too_deep(depth)
+    if kind == 8:
+        size, end = _size(buf, pos)
+        if size > THRIFT_BINARY_BYTES or end + size > len(buf):
+            return _thrift_binary(buf, pos)[1]  # refused: the words of why
+        return end + size
+    if kind not in (9, 10):
+        return _thrift_value(buf, pos, kind, depth, step)[1]
+    return _skip_list(buf, pos, depth, step)
+
+
+def _skip_list(buf: bytes, pos: int, depth: int, step: int) -> int:
+    """Where the list (or set) at ``pos``, ``depth`` levels deep, ends (:func:`_thrift_skip`):
+    its numbers in one step, its binaries' and empty structs' bytes read inline, any other item
+    as :func:`_thrift_items` reads it, which also says why one does not read."""
+    if pos >= len(buf):
+        raise _PastBytes("ends inside a list")
+    size, item, start = buf[pos] >> 4, buf[pos] & 0x0F, pos + 1
+    if size == 15:
+        size, start = _size(buf, start)
+    if 0 < size <= THRIFT_ITEMS and depth < THRIFT_DEPTH:
+        if item in _NUMBERS:
+            ends = _skip_numbers(buf, start, size, item)
+            if ends is not None:
+                return ends
+        elif item == 12 and depth + step <= THRIFT_DEPTH:  # structs: an empty one inline
+            end = len(buf)
+            for _ in range(size):
+                if start < end and not buf[start] & 0x0F:
+                    start += 1  # its STOP
+                else:
+                    start = _thrift_struct(buf, start, depth + step, step)[1]
+            return start
+        elif item == 8:  # binaries: a one-byte length read inline
+            end = len(buf)
+            for _ in range(size):
+                if start < end and buf[start] < 0x80 and start + 1 + buf[start] <= end:
+                    start += 1 + buf[start]
+                else:
+                    start = _thrift_binary(buf, start)[1]
+            return start
+    return _thrift_items(buf, pos, depth, step)[1]
 
 
 def _thrift_value(buf: bytes, pos: int, kind: int, depth: int, step: int) -> tuple[Any, int]:
@@ -2829,8 +2921,10 @@ def _thrift_struct(
             raw, pos = _varint(buf, pos)
             last = _i16(_zigzag(raw & 0xFFFFFFFF))
         known = spec.get(last) if spec is not None else None
-        if known is not None and known[0] != (1 if kind == 2 else kind):
-            _, pos = _thrift_value(buf, pos, kind, inner, step)  # skipped, as C++ does
+        if (kind in _SKIPPED) if known is None else known[0] != (1 if kind == 2 else kind):
+            # read for where it ends only: a binary, list, map or struct not declared, or a
+            # declared field of another type (skipped, as C++ does)
+            pos = _thrift_skip(buf, pos, kind, inner, step)
             continue
         if kind == 5 and inner <= THRIFT_DEPTH and pos < end and buf[pos] < 0x80:
             fields[last] = _zigzag(buf[pos])  # a one-byte i32: most of a page header's
@@ -2994,14 +3088,17 @@ def _chunk_page_bytes(
     data: _Bytes, chunk: Chunk, size: int, padded: bool, most: int
 ) -> tuple[int, int, int]:
     """The uncompressed bytes of one column chunk's pages, as their headers say, how many
-    pages were read (at most one past ``most``) and the values the data pages pyarrow reads
-    hold (levels, nulls and empty lists counted; at least ``chunk.values`` when they reach
-    it: pyarrow reads no further), read through its bytes (in a file of ``size``
-    bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block (:data:`_PAGE_BLOCK`) at a time, a header
-    of up to :data:`PAGE_HEADER_BYTES`. :class:`_Unreadable` for a header pyarrow reads and
-    does not take: one before its data pages hold ``chunk.values`` values and before a data
-    page of none (Arrow's ``ComputeColumnChunkRange``, ``SerializedPageReader::NextPage``,
-    ``HasNextInternal``); past them the headers are read to the chunk's end while they read."""
+    pages were read (at most one past ``most``) and the values the data pages hold (levels,
+    nulls and empty lists counted; at least ``chunk.values`` when they reach it), read through
+    its bytes (in a file of ``size`` bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block
+    (:data:`_PAGE_BLOCK`) at a time, a header of up to :data:`PAGE_HEADER_BYTES`, as far as
+    pyarrow reads them: until its data pages hold ``chunk.values`` values, through a data page
+    of none or a second dictionary page (Arrow's ``ComputeColumnChunkRange``,
+    ``SerializedPageReader::NextPage``, ``HasNextInternal``, ``ConfigureDictionary``: "Column
+    cannot have more than one dictionary"). Pyarrow reads no page past them, so none past them
+    inflates, and their headers cost no CPU here either (until session 18 they were read to the
+    chunk's end: 64M headers of 7 bytes after a chunk's one value cost 100 s of CPU where
+    pyarrow read none). :class:`_Unreadable` for a header pyarrow reads and does not take."""
     end = chunk.start + chunk.compressed
     if end > size or chunk.compressed < 0:  # Arrow's "Invalid column metadata"
         raise _Unreadable(
@@ -3010,26 +3107,27 @@ def _chunk_page_bytes(
         )
     if padded:
         end += min(_SHORT_CHUNK_BYTES, size - end)
-    total = seen = pages = 0
-    read = True  # whether pyarrow reads the page at pos
+    total = seen = pages = dictionaries = 0
     pos = at = chunk.start
     block = b""
-    while pos < end and pages <= most:
+    while pos < end and pages <= most and seen < chunk.values:
         pages += 1
-        read = read and seen < chunk.values
         if pos - at >= len(block):
             at, block = pos, data.read(pos, min(end - pos, _PAGE_BLOCK))
         try:
             header, stop, at, block = _page_header(data, block, at, pos, end)
             inflated, compressed, values = _page_sizes(header)
         except _Unreadable as exc:
-            if not read:
-                break
             raise _Unreadable(f"the page header at byte {pos} {exc}") from None
         total += inflated
-        read = read and values != 0  # pyarrow's column reader ends at a data page of none
-        seen += (values or 0) if read else 0
         pos = at + stop + compressed
+        if values == 0:  # pyarrow's column reader ends at a data page of none
+            break
+        if values is None and header.get(1) == 2:  # DICTIONARY_PAGE
+            dictionaries += 1
+            if dictionaries > 1:  # pyarrow refuses the chunk here
+                break
+        seen += values or 0
     return total, pages, seen
 
 

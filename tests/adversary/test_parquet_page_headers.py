@@ -266,8 +266,9 @@ def test_a_long_page_header_is_read_as_far_as_pyarrow_reads(mib: int) -> None:
 
 def test_bytes_past_the_pages_pyarrow_reads_refuse_nothing() -> None:
     """Pyarrow reads a column chunk's pages until they hold its count of values, or through a
-    data page of none: bytes past them that are no page header do not refuse the file (a
-    page header there is still counted)."""
+    data page of none: bytes past them that are no page header do not refuse the file, and a
+    page header there is not read (session 18: pyarrow never decompresses its page; until then
+    it was counted, and 64M of them cost 100 s of CPU before the file's one value was read)."""
     junk = b"\xff" * 30
     for data, counted in (
         (_file(_page(b"x" * 10) + junk), 14),
@@ -277,4 +278,4 @@ def test_bytes_past_the_pages_pyarrow_reads_refuse_nothing() -> None:
         assert _counted(data) == counted
     past = _file(_page(b"x" * 10) + _page(BOMB))  # one value: the second page is not read
     assert _read_by_pyarrow(past)
-    assert _counted(past) == 14 + len(BOMB) + 4
+    assert _counted(past) == 14
