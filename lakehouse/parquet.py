@@ -2762,6 +2762,7 @@ def _thrift_binary(buf: bytes, pos: int) -> tuple[bytes, int]:
 #: Compact types of numbers and the bytes each takes in a list or a map (0: a varint): a
 #: boolean's byte, i16, i32 and i64 varints, a byte, a double, a UUID.
 _NUMBERS = {1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 0, 7: 8, 13: 16}
+_AN_I32 = (_I32, None)
 #: Compact types of a field not declared (:data:`_Spec`) that are passed over, not kept: a
 #: binary, a list, a set, a map, a struct (:func:`_thrift_skip`).
 _SKIPPED = frozenset((8, 9, 10, 11, 12))
@@ -2906,29 +2907,34 @@ def _thrift_struct(
     fields: dict[int, Any] = {} if into is None else into
     last = 0
     inner = depth + 1
+    shallow = inner <= THRIFT_DEPTH
     end = len(buf)
     while True:
         if pos >= end:
             raise _PastBytes("ends inside a struct")
         head = buf[pos]
         pos += 1
-        delta, kind = head >> 4, head & 0x0F
-        if kind == 0:  # STOP (Thrift's C++ reader reads the type nibble only)
+        kind = head & 0x0F
+        if not kind:  # STOP (Thrift's C++ reader reads the type nibble only)
             return fields, pos
-        if delta:
-            last = _i16(last + delta)
+        if head > 0x0F:
+            last += head >> 4
+            if last > 0x7FFF:
+                last = _i16(last)
         else:
             raw, pos = _varint(buf, pos)
             last = _i16(_zigzag(raw & 0xFFFFFFFF))
+        if kind == 5 and shallow and pos < end and buf[pos] < 0x80:
+            # a one-byte i32 (most of a page header's), kept unless declared of another type
+            if spec is None or spec.get(last, _AN_I32)[0] == 5:
+                fields[last] = (buf[pos] >> 1) ^ -(buf[pos] & 1)
+            pos += 1
+            continue
         known = spec.get(last) if spec is not None else None
         if (kind in _SKIPPED) if known is None else known[0] != (1 if kind == 2 else kind):
             # read for where it ends only: a binary, list, map or struct not declared, or a
             # declared field of another type (skipped, as C++ does)
             pos = _thrift_skip(buf, pos, kind, inner, step)
-            continue
-        if kind == 5 and inner <= THRIFT_DEPTH and pos < end and buf[pos] < 0x80:
-            fields[last] = _zigzag(buf[pos])  # a one-byte i32: most of a page header's
-            pos += 1
             continue
         if known is not None and kind == 12:
             if inner > THRIFT_DEPTH:
