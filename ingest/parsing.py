@@ -16,11 +16,23 @@ without a contract (:func:`ingest.validation.flat_records`, from ``THREAD_MIN_BY
 one RE2 pass, which releases the GIL, so the loop keeps reading other bodies while it runs on
 the other core (measured: the same server CPU per post, more posts a second). Its threads are
 its own (one per core), not the default executor's, where the landings wait for fsync.
+
+A Parquet file is checked in a worker process always (``api_parquet_processes`` of them,
+started on the first such file, ``forkserver``, kept for the process's life), never in the
+server's: Arrow C++ ends the process it runs in on a fatal check (SIGABRT; no ``except``
+catches it), and a file that made it so would end the API, every client's requests with it (session 17 found one such file,
+DuckDB's ``MAP {'k': MAP()}``). A worker that dies breaks its pool: every check running in it
+fails, the guilty file's and the others'. The pool is replaced, and each of those files is
+checked again alone, in a process of its own (:func:`_alone`): a file that ends that one too
+is refused (422, :func:`lakehouse.dialect.reader_ended`), the others are answered as if
+nothing happened. The file is read twice before its refusal, as the loader reads it twice
+before it quarantines it (``killed_loader``, ``loader.readmarks.READ_DEATHS``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
@@ -28,8 +40,12 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 from ingest.bodies import gunzip
+from ingest.filecheck import FileError, check_file
 from ingest.validation import (
     Records,
     TooManyRecordsError,
@@ -38,9 +54,15 @@ from ingest.validation import (
     parse_records,
 )
 from lakehouse.contracts import Contract
+from lakehouse.dialect import reader_ended
+from lakehouse.formats import FileFormat
 from lakehouse.settings import Settings
 
 __all__ = ["PROCESS_MIN_BYTES", "THREAD_MIN_BYTES", "Parsers", "check_body"]
+
+#: What the forkserver imports once, before it starts a worker: a worker begins with them
+#: loaded (pyarrow with them), not importing them for its first check
+PRELOAD = ["ingest.filecheck"]
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +136,56 @@ def _in_worker(
         raise _TooMany(exc.count, exc.limit) from None
 
 
+#: The Parquet checkers' pools, by their number of workers: the process's, not an app's (the
+#: many apps of a test run start their workers once; a server has one app). They end with the
+#: process (``concurrent.futures`` joins them at exit).
+_FILES: dict[int, ProcessPoolExecutor] = {}
+_FILES_LOCK = threading.Lock()
+
+
+def _forkserver() -> Any:
+    """The ``forkserver`` context, its server (one per process, started by the first pool)
+    told to import :data:`PRELOAD`."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def _answer(out: Connection, check: functools.partial[int]) -> None:
+    """Run ``check`` and send what it returned (True, rows) or raised (False, the error)."""
+    try:
+        answer: tuple[bool, Any] = (True, check())
+    except Exception as exc:  # the caller raises it, as a pool's caller would
+        answer = (False, exc)
+    out.send(answer)
+    out.close()
+
+
+def _alone(check: functools.partial[int]) -> int:
+    """``check`` in a process of its own: its rows, or what it raised, or 422 when the process
+    ended before it answered (:func:`lakehouse.dialect.reader_ended`, its exit code)."""
+    context = _forkserver()
+    answers, out = context.Pipe(duplex=False)
+    process = context.Process(target=_answer, args=(out, check), daemon=True)
+    process.start()
+    out.close()  # the child's end: its end of the pipe closes with it
+    try:
+        ok, answer = answers.recv()
+    except EOFError:  # it ended before it sent
+        process.join()
+        log.warning("a file ended the process checking it: %s", reader_ended(process.exitcode))
+        raise FileError(reader_ended(process.exitcode), 422) from None
+    finally:
+        answers.close()
+    process.join()
+    if ok:
+        return int(answer)
+    raise answer
+
+
 class Parsers:
-    """The app's body checker: a process pool for large bodies, the loop for small ones."""
+    """The app's body checker: a process pool for large bodies, the loop for small ones; and
+    its Parquet file checker, a process pool of its own (:meth:`check_parquet`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.processes = settings.api_parse_processes
@@ -125,6 +195,7 @@ class Parsers:
         #: the flat-records tests' own threads, one per core (started on first use): CPU work
         #: that never waits in the default executor's queue behind landings blocked in fsync
         self._threads: ThreadPoolExecutor | None = None
+        self.parquet_processes = settings.api_parquet_processes
 
     @property
     def started(self) -> bool:
@@ -140,9 +211,40 @@ class Parsers:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=_forkserver())
             return self._pool
+
+    def _file_checkers(self) -> ProcessPoolExecutor:
+        with _FILES_LOCK:
+            pool = _FILES.get(self.parquet_processes)
+            if pool is None:
+                pool = ProcessPoolExecutor(self.parquet_processes, mp_context=_forkserver())
+                _FILES[self.parquet_processes] = pool
+            return pool
+
+    async def check_parquet(
+        self, path: Path, kind: FileFormat, contract: Contract | None, **options: Any
+    ) -> int:
+        """:func:`ingest.filecheck.check_file` of a Parquet file, in a worker process; a file
+        whose reading ends the process that reads it alone is refused (422)."""
+        return await self.apart(functools.partial(check_file, path, kind, contract, **options))
+
+    async def apart(self, check: functools.partial[int]) -> int:
+        """``check()`` (picklable) in a file-checking worker process: what it returns or
+        raises; a 422 ``FileError`` when it ends the process it runs in, alone
+        (:func:`_alone`), even as others' checks run beside it (they are answered)."""
+        loop = asyncio.get_running_loop()
+        pool = self._file_checkers()
+        try:
+            return await loop.run_in_executor(pool, check)
+        except BrokenProcessPool:
+            # a worker died: this file's doing or another's; alone, it says which
+            log.warning("a file-checking process died; starting new ones")
+            with _FILES_LOCK:
+                if _FILES.get(self.parquet_processes) is pool:
+                    del _FILES[self.parquet_processes]
+            pool.shutdown(wait=False, cancel_futures=True)
+        return await loop.run_in_executor(None, _alone, check)
 
     async def check(
         self, raw: bytes, *, ndjson: bool, gz: bool, contract: Contract | None

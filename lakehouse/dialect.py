@@ -104,6 +104,7 @@ import io
 import json
 import math
 import re
+import signal
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, Literal, NamedTuple
@@ -1489,3 +1490,26 @@ def json_column_type(kinds: Iterable[JsonKind], texts: Iterable[str]) -> str:
         typed = infer(texts)
         return typed if typed in ("BIGINT", "DOUBLE") or typed.startswith("DECIMAL") else "VARCHAR"
     return "VARCHAR"
+
+
+def process_ended(exitcode: int | None) -> str:
+    """How a process ended, from its exit code (negative: the signal that ended it)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"signal {-exitcode}, {name}"
+    return f"exit code {exitcode}"
+
+
+def reader_ended(exitcode: int | None) -> str:
+    """The API's refusal of a file whose reading ended the process reading it (``exitcode``,
+    :func:`process_ended`): a library's fatal check (Arrow C++ aborts, SIGABRT), a crash, a
+    kill. The loader's process ends so on the same file, and quarantines it after as many
+    deaths in a row as ``loader.readmarks.READ_DEATHS`` (``killed_loader``): its reason names
+    the same cause, "(killed, e.g. by the kernel out of memory, or aborted)"."""
+    return (
+        f"the process reading this file ended while reading it ({process_ended(exitcode)}:"
+        " killed, e.g. by the kernel out of memory, or aborted), so it is not read again"
+    )

@@ -258,6 +258,12 @@ class Settings(BaseSettings):
         description="Worker processes that check records bodies of 256 KiB or more off the "
         "event loop (0: every body on the loop; pays only with idle cores, see docs/api.md).",
     )
+    api_parquet_processes: int = Field(
+        default=2,
+        ge=1,
+        description="Worker processes that check uploaded Parquet files, never the server's own "
+        "(a file that makes Arrow C++ abort ends a worker, not the API; see docs/api.md).",
+    )
     api_rate_per_token: float = Field(
         default=100.0, ge=0, description="Requests per second per token (0: no limit); 429."
     )

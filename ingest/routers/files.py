@@ -206,23 +206,24 @@ async def post_file(
                 infer = contract.infer_types if contract else None
                 infer = settings.infer_types if infer is None else infer
                 judged = await as_loaded(context, table, contract)
-                rows = await run_in_threadpool(
-                    check_file,
-                    landing.tmp,
-                    kind,
-                    judged,
-                    max_errors=settings.api_max_errors,
-                    batch_rows=settings.read_batch_rows,
-                    max_json_bytes=settings.api_max_body_bytes,
-                    max_json_record_bytes=settings.max_json_record_bytes,
-                    max_inflated_bytes=settings.max_inflated_bytes,
-                    max_inflate_ratio=settings.max_inflate_ratio,
-                    existing=tuple(stored),
-                    stored=stored,
-                    rescue=policy == "rescue",
-                    window=settings.chunk_rows,
-                    infer=infer,
-                )
+                options: dict[str, Any] = {
+                    "max_errors": settings.api_max_errors,
+                    "batch_rows": settings.read_batch_rows,
+                    "max_json_bytes": settings.api_max_body_bytes,
+                    "max_json_record_bytes": settings.max_json_record_bytes,
+                    "max_inflated_bytes": settings.max_inflated_bytes,
+                    "max_inflate_ratio": settings.max_inflate_ratio,
+                    "existing": tuple(stored),
+                    "stored": stored,
+                    "rescue": policy == "rescue",
+                    "window": settings.chunk_rows,
+                    "infer": infer,
+                }
+                if kind.kind == "parquet":  # Arrow C++ may abort: in a worker (ingest.parsing)
+                    check = context.parsers.check_parquet(landing.tmp, kind, judged, **options)
+                    rows = await check
+                else:
+                    rows = await run_in_threadpool(check_file, landing.tmp, kind, judged, **options)
             except (FileError, BodyError, RecordsError) as exc:
                 raise as_http_error(exc, judged) from None
             path = await run_in_threadpool(landing.commit, context.ledger, records=rows)

@@ -10,12 +10,18 @@ file was taken by the API (202) and held by the loader in the landing zone pass 
 ("A null type field may not be non-nullable", taken for storage trouble), every later file of
 its table with it. The API here is a real server in a child process: an abort ends it, and the
 test says so instead of dying with it.
+
+Since session 18 the API checks a Parquet file in a worker process (``ingest.parsing``): an
+abort there ends the worker, not the server. The last test here aborts the real server's
+workers (SIGABRT, from outside: no file aborting Arrow C++ 26 through the API's checks is known
+today) and posts the next file.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -266,3 +272,53 @@ def test_entries_built_from_a_maps_parts_are_its_view(
     built = parquet.built_entries(values)
     built.validate(full=True)
     assert built.equals(view), (built, view)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            state, parent = stat.rsplit(")", 1)[1].split()[:2]
+            if int(parent) == pid and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _file_checkers(api: int) -> list[int]:
+    """The API's worker processes: the children of its ``forkserver`` (multiprocessing's)."""
+    servers = []
+    for pid in _children(api):
+        try:
+            if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                servers.append(pid)
+        except OSError:
+            continue
+    return [worker for server in servers for worker in _children(server)]
+
+
+def test_an_aborted_file_checker_leaves_the_api_serving(server: tuple[Settings, str, Any]) -> None:
+    """The real API's Parquet checkers aborted (SIGABRT, as Arrow C++ aborts): the server
+    lives, and the next file is checked (202) in new ones. Before, there were no checkers: the
+    API checked a Parquet file in its own process, and an abort ended it."""
+    _, url, child = server
+    good = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int64())}), good)
+    with httpx.Client(base_url=url) as api:
+        assert post_file(api, "apart", "a.parquet", good.getvalue()).status_code == 202
+        workers = _file_checkers(child.pid)
+        assert workers, "no process apart from the API's own checked the Parquet file"
+        for pid in workers:
+            os.kill(pid, signal.SIGABRT)
+        wait_for(lambda: not set(workers) & set(_file_checkers(child.pid)), 60, "the aborts")
+        r = post_file(api, "apart", "b.parquet", good.getvalue())
+        assert r.status_code == 202, r.text
+        assert r.json()["records"] == 2
+        assert api.get("/health").status_code == 200
+        assert child.poll() is None
+        assert post_file(api, "apart", "c.parquet", good.getvalue()).status_code == 202
+        assert set(_file_checkers(child.pid)) - set(workers), "no new checkers"

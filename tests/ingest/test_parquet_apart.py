@@ -1,0 +1,113 @@
+"""The API checks an uploaded Parquet file in a worker process, never in its own
+(``ingest.parsing``, ``docs/api.md``): a check that ends the process it runs in (Arrow C++
+aborts on a fatal check: SIGABRT, past any ``except``) is refused for that file (422, in
+``lakehouse.dialect.reader_ended``'s words), and every other check, running beside it or after
+it, is answered as if nothing happened.
+
+The aborts here are real: ``os.abort`` (SIGABRT, what Arrow C++ raises) in the real worker
+processes of the real pool. No file was found that aborts Arrow C++ 26 through the API's checks
+today (session 17's, DuckDB's ``MAP {'k': MAP()}``, is fixed; arrow-testing's 138 fuzzing
+files, DuckDB's maps of maps and hand-made footers were tried): an abort is what the pool must
+live through, whatever its cause. ``tests/adversary/test_parquet_null_keyed_map.py`` aborts a
+real ``lakehouse api``'s worker from outside.
+
+*Before*: the check ran in the server's own thread pool, and such a file ended the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import os
+import pickle
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.filecheck import FileError
+from ingest.parsing import Parsers
+from ingest.validation import BodyError, RecordsError
+from lakehouse.dialect import reader_ended
+from lakehouse.formats import FileFormat
+from lakehouse.settings import Settings
+
+PARQUET = FileFormat("parquet", False)
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(root=tmp_path, api_parquet_processes=2)  # type: ignore[call-arg]
+
+
+def _parquet(path: Path, rows: int) -> Path:
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array(range(rows), pa.int64())}), buf)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+async def _checks(parsers: Parsers, good: Path) -> list[int | BaseException]:
+    """An abort and two good files' checks at once, then one more good file's."""
+    aborting = parsers.apart(functools.partial(os.abort))
+    first = parsers.check_parquet(good, PARQUET, None)
+    second = parsers.check_parquet(good, PARQUET, None)
+    answers = await asyncio.gather(aborting, first, second, return_exceptions=True)
+    return [*answers, await parsers.check_parquet(good, PARQUET, None)]
+
+
+def test_a_check_that_aborts_its_process_is_refused_and_the_others_are_answered(
+    tmp_path: Path,
+) -> None:
+    parsers = Parsers(_settings(tmp_path))
+    try:
+        answers = asyncio.run(_checks(parsers, _parquet(tmp_path / "a.parquet", 3)))
+    finally:
+        parsers.close()
+    aborted, *good = answers
+    assert good == [3, 3, 3], answers
+    assert isinstance(aborted, FileError), aborted
+    assert aborted.status == 422
+    assert str(aborted) == reader_ended(-6)
+    assert "(signal 6, SIGABRT: killed, e.g. by the kernel out of memory, or aborted)" in str(
+        aborted
+    )
+
+
+def test_a_parquet_files_refusal_is_the_same_from_a_worker(tmp_path: Path) -> None:
+    """What the check raises comes back whole: status, words."""
+    parsers = Parsers(_settings(tmp_path))
+    empty = _parquet(tmp_path / "e.parquet", 0)
+    broken = tmp_path / "b.parquet"
+    broken.write_bytes(b"PAR1 not a footer PAR1")
+    try:
+        for path, status, words in (
+            (empty, 422, "the file holds no records"),
+            (broken, 400, "the file does not parse as Parquet"),
+        ):
+            with pytest.raises(FileError) as refused:
+                asyncio.run(parsers.check_parquet(path, PARQUET, None))
+            assert refused.value.status == status
+            assert str(refused.value).startswith(words), refused.value
+    finally:
+        parsers.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FileError("too large", 413),
+        BodyError("not JSON", row=4, unit="record"),
+        RecordsError([{"row": 1, "loc": ["body", 1, "a"], "msg": "x"}], truncated=True),
+    ],
+)
+def test_the_checks_refusals_cross_a_process_whole(error: Exception) -> None:
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error) and str(back) == str(error)
+    assert back.__dict__ == error.__dict__
+
+
+def test_how_a_process_ended_is_named() -> None:
+    assert "(signal 9, SIGKILL:" in reader_ended(-9)
+    assert "(exit code 1:" in reader_ended(1)
