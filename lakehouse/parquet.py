@@ -2936,19 +2936,35 @@ def _thrift_struct(
             # declared field of another type (skipped, as C++ does)
             pos = _thrift_skip(buf, pos, kind, inner, step)
             continue
-        if known is not None and kind == 12:
-            if inner > THRIFT_DEPTH:
-                raise _too_deep(inner)
-            before = fields.get(last)
-            fields[last], pos = _thrift_struct(
-                buf, pos, inner, step, known[1], before if isinstance(before, dict) else None
-            )
-        elif known is not None and kind == 9:
-            if inner > THRIFT_DEPTH:
-                raise _too_deep(inner)
-            fields[last], pos = _thrift_items(buf, pos, inner, step, known[1])
+        if known is not None and kind in (9, 12):
+            pos = _declared(buf, pos, kind, known[1], fields, last, inner, step)
         else:
             fields[last], pos = _thrift_value(buf, pos, kind, inner, step)
+
+
+def _declared(
+    buf: bytes,
+    pos: int,
+    kind: int,
+    spec: _Spec | int,
+    fields: dict[int, Any],
+    fid: int,
+    depth: int,
+    step: int,
+) -> int:
+    """A declared struct (``kind`` 12) or list (9) field ``fid`` of ``spec`` at ``pos``,
+    ``depth`` levels deep, read into ``fields`` as :func:`_thrift_struct` says; where it ends."""
+    if depth > THRIFT_DEPTH:
+        raise _too_deep(depth)
+    if kind == 12:
+        before = fields.get(fid)
+        known = spec if isinstance(spec, dict) else None
+        fields[fid], pos = _thrift_struct(
+            buf, pos, depth, step, known, before if isinstance(before, dict) else None
+        )
+    else:
+        fields[fid], pos = _thrift_items(buf, pos, depth, step, spec)
+    return pos
 
 
 class _Bytes:
