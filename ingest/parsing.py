@@ -20,12 +20,12 @@ its own (one per core), not the default executor's, where the landings wait for 
 A Parquet file is checked in a worker process always (``api_parquet_processes`` of them,
 started on the first such file, ``forkserver``, kept for the process's life), never in the
 server's: Arrow C++ ends the process it runs in on a fatal check (SIGABRT; no ``except``
-catches it), and a file that made it so would end the API, every client's requests with it (session 17 found one such file,
-DuckDB's ``MAP {'k': MAP()}``). A worker that dies breaks its pool: every check running in it
-fails, the guilty file's and the others'. The pool is replaced, and each of those files is
-checked again alone, in a process of its own (:func:`_alone`): a file that ends that one too
-is refused (422, :func:`lakehouse.dialect.reader_ended`), the others are answered as if
-nothing happened. The file is read twice before its refusal, as the loader reads it twice
+catches it), and a file that made it so would end the API, every client's requests with it
+(session 17 found one such file, DuckDB's ``MAP {'k': MAP()}``). A worker that dies breaks
+its pool: every check running in it fails, the guilty file's and the others'. The pool is
+replaced, and each of those files is checked again alone, in a process of its own
+(:func:`_alone`): a file that ends that one too is refused (422,
+:func:`lakehouse.dialect.reader_ended`), the others are answered as if nothing happened. The file is read twice before its refusal, as the loader reads it twice
 before it quarantines it (``killed_loader``, ``loader.readmarks.READ_DEATHS``).
 """
 
