@@ -25,8 +25,9 @@ catches it), and a file that made it so would end the API, every client's reques
 its pool: every check running in it fails, the guilty file's and the others'. The pool is
 replaced, and each of those files is checked again alone, in a process of its own
 (:func:`_alone`): a file that ends that one too is refused (422,
-:func:`lakehouse.dialect.reader_ended`), the others are answered as if nothing happened. The file is read twice before its refusal, as the loader reads it twice
-before it quarantines it (``killed_loader``, ``loader.readmarks.READ_DEATHS``).
+:func:`lakehouse.dialect.reader_ended`), the others are answered as if nothing happened.
+The file is read twice before its refusal, as the loader reads it twice before it quarantines
+it (``killed_loader``, ``loader.readmarks.READ_DEATHS``).
 """
 
 from __future__ import annotations
