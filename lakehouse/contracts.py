@@ -10,7 +10,8 @@ reads (under each resource path of ``dbt_project.yml``: ``models/``, ``macros/``
   ``decimal(12,2)``, ``timestamp with time zone``, ...);
 - required columns: a ``not_null`` test (``data_tests:`` or ``tests:``, the column's or the
   table's with ``column_name:``) that fails a build for one null (enabled, not limited by
-  ``where:``, not ``severity: warn``, an ``error_if`` one failure meets: ``_test_applies``)
+  ``where:``, not ``severity: warn``, an ``error_if`` one failure meets; run by dbt's own
+  macros, not the dbt project's: ``_test_applies``)
   or a ``not_null`` constraint (``constraints: [{type: not_null}]``);
 - keys: ``meta: {primary_key: [...]}`` on the table (or under ``config: {meta: ...}``, or on the
   source, whose meta dbt merges into each of its tables'); key columns are required too;
@@ -34,6 +35,7 @@ from __future__ import annotations
 import codecs
 import fnmatch
 import functools
+import hashlib
 import logging
 import operator
 import os
@@ -186,6 +188,9 @@ class NotNullConfig:
     #: the root project's ``flags: {require_generic_test_arguments_property: ...}`` (dbt
     #: 1.11's default: true): whether a test's ``arguments:`` are read as its arguments
     arguments: bool = True
+    #: the dbt project's own macros dbt runs for the test in place of its own
+    #: (:data:`TEST_MACROS`), each named with its file: its SQL decides what fails
+    overrides: tuple[str, ...] = ()
 
 
 def _test_of(entry: Any, test: str) -> tuple[bool, Any, str]:
@@ -263,7 +268,11 @@ def _test_applies(arguments: Any, config: NotNullConfig | None = None, where: st
     (``= 0``), does not fail for one null: the data is allowed, the column not required.
     ``config.over``: the root project's config of a package's test, which wins over the
     test's own.
-    A severity dbt
+    A test dbt runs through the dbt project's own
+    macros (``config.overrides``: the project overrides :data:`TEST_MACROS`) is a
+    :class:`ContractShape` unless disabled or ``severity: warn``: what fails it is that SQL's,
+    the lakehouse cannot judge it (required, a row it accepts would be refused; not, a null it
+    refuses would load without a word). A severity dbt
     refuses, an ``error_if`` that is no comparison with a whole number, a ``fail_calc`` that is
     no count of rows or a ``limit`` that is no whole number is a :class:`ContractShape`: the
     lakehouse cannot judge it (named by ``where``)."""
@@ -279,7 +288,7 @@ def _test_applies(arguments: Any, config: NotNullConfig | None = None, where: st
         settings.update(own if isinstance(own, Mapping) else {})
     settings.update(config.over)
     narrowed = settings.get("where") not in (None, "", CHANGED_ROWS)
-    if settings.get("enabled", True) is False or narrowed:
+    if settings.get("enabled", True) is False or (narrowed and not config.overrides):
         return False
     said = f"{where}: its not_null" if where else "a not_null test"
     severity = settings.get("severity")
@@ -288,7 +297,13 @@ def _test_applies(arguments: Any, config: NotNullConfig | None = None, where: st
     if not isinstance(severity, str) or not _SEVERITY.fullmatch(severity):
         raise ContractShape(f"{said} has severity {severity!r}, not warn or error (dbt refuses it)")
     if severity.lower() == "warn":
-        return False
+        return False  # dbt's TestRunner warns, whatever SQL the project's macros made
+    if config.overrides:
+        raise ContractShape(
+            f"{said} is run by the dbt project's own {', '.join(config.overrides)} in place of"
+            " dbt's: whether one null fails it is that SQL's, which the lakehouse does not run"
+            " (a not_null constraint or meta.primary_key requires a column without it)"
+        )
     fail_calc = settings.get("fail_calc")
     if fail_calc is not None and re.sub(r"\s+", "", str(fail_calc)).lower() not in _COUNTS:
         raise ContractShape(
@@ -897,6 +912,102 @@ class _Folders:
 _ARGUMENTS_FLAG = "require_generic_test_arguments_property"
 
 
+#: The macros deciding what dbt 1.11 counts as a ``not_null`` test's failures, and whether
+#: they fail a build: the test's SQL (``test_not_null``, a ``{% test not_null %}`` block too,
+#: and the bodies it dispatches to), the rows it reads (``get_where_subquery``) and their limit,
+#: the count and comparisons around them (``get_test_sql``) and the ``test`` materialization
+#: running them. dbt runs the root project's own definition of any in place of its own, and,
+#: for a test an installed package declares, the package's too; another package's, only when
+#: the root project's ``dispatch:`` searches it for dbt's macros (held to ``dbt test`` in
+#: tests/adversary/test_contract_test_macros.py).
+TEST_MACROS = frozenset(
+    {
+        *(f"{prefix}{name}" for prefix in ("", "default__", "duckdb__") for name in (
+            "test_not_null", "get_test_sql", "get_where_subquery"
+        )),
+        "get_limit_subquery_sql",
+        "default__get_limit_sql",
+        "duckdb__get_limit_sql",
+        "materialization test",
+    }
+)  # fmt: skip
+
+#: Macros of the lakehouse's own dbt project that are no override (:data:`TEST_MACROS`), by
+#: :func:`macro_digest` of their text: its ``__changed_rows__`` scoping of a test's rows
+#: (dbt_project/macros/changed_since.sql: every row a load adds, :data:`CHANGED_ROWS`), and
+#: ``changed_since``, which it calls. Any other text under these names is an override.
+KNOWN_MACROS = {
+    "duckdb__get_where_subquery": (
+        "9416966cb20dd3c7c5a3a56a30095469afebc0fa194a8fedf1ae3609bd1ffafc"
+    ),
+    "changed_since": "bbab73eba229d1e3d3ce8ef25ad67d776f350632a28086a1d76eb8b220142680",
+}
+
+
+def macro_digest(sql: str) -> str:
+    """SHA-256 of a macro's text (``{%`` to ``%}``, as dbt keeps it: ``macro_sql``) with its
+    whitespace runs made one space."""
+    return hashlib.sha256(" ".join(sql.split()).encode("utf-8")).hexdigest()
+
+
+#: A top-level block of a dbt macro file: ``{% macro name(...) %}``, ``{% test name(...) %}``
+#: (``data_test``), ``{% materialization name, default %}``, to its end tag
+_BLOCK = re.compile(
+    r"\{%-?\s*(macro|test|data_test|materialization)\s+(\w+)(.*?)-?%\}.*?\{%-?\s*end\1\s*-?%\}",
+    re.S,
+)
+_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+#: the materializations dbt 1.11 runs for this adapter: the default's and duckdb's
+_FOR_DUCKDB = re.compile(r"""\s*,\s*(default|adapter\s*=\s*(['"])duckdb\2)\s*""")
+
+
+def _macro_definitions(files: Mapping[Path, bool], root: Path) -> tuple[tuple[str, str], ...]:
+    """The :data:`TEST_MACROS` defined in ``files`` (each: whether it is a macro file, else a
+    generic test file, where dbt reads ``test`` blocks alone), each (its name, its path from
+    ``root``), but the lakehouse's own (:data:`KNOWN_MACROS`)."""
+    found: list[tuple[str, str, str]] = []
+    for path, macros in sorted(files.items()):
+        try:
+            text = _COMMENT.sub("", path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue  # gone since listed, or unreadable: dbt cannot read it either
+        place = os.path.relpath(path, root)
+        for block in _BLOCK.finditer(text):
+            kind, name, rest = block[1], block[2], block[3]
+            if kind in ("test", "data_test"):
+                name = f"test_{name}"
+            elif not macros:
+                continue
+            elif kind == "materialization":
+                if not _FOR_DUCKDB.fullmatch(rest):
+                    continue
+                name = f"materialization {name}"
+            found.append((name, place, macro_digest(block[0])))
+    digests = {name: {digest for n, _, digest in found if n == name} for name in KNOWN_MACROS}
+    known = all(d <= {KNOWN_MACROS[n]} for n, d in digests.items())
+    return tuple(
+        (name, place)
+        for name, place, _ in found
+        if name in TEST_MACROS and not (known and name in KNOWN_MACROS)
+    )
+
+
+def _dispatched(project: Mapping[str, Any], name: Any) -> tuple[tuple[str, str], ...]:
+    """A root project's ``dispatch:`` of dbt's own macros (``macro_namespace: dbt``) to a
+    package first (dbt 1.11 searches its ``search_order``): which of that package's macros dbt
+    then runs in place of its own is not read here, so the dispatch itself is named."""
+    dispatch = project.get("dispatch")
+    found: list[tuple[str, str]] = []
+    for entry in dispatch if isinstance(dispatch, list) else ():
+        if not isinstance(entry, Mapping) or entry.get("macro_namespace") != "dbt":
+            continue
+        order = entry.get("search_order")
+        others = [p for p in order if p not in (name, "dbt")] if isinstance(order, list) else []
+        if others:
+            found.append(("dbt's macros", f"dispatched to {others} by dbt_project.yml"))
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class _Project:
     """What ``dbt_project.yml`` configures of the bronze sources' tables and their tests: its
@@ -912,6 +1023,9 @@ class _Project:
     #: ``flags: {require_generic_test_arguments_property: ...}`` (dbt 1.11: true unless
     #: said; a package's flags are not read)
     arguments_read: bool = True
+    #: the macros of :data:`TEST_MACROS` dbt runs from this project's own (and, for a
+    #: package, the root project's) in place of dbt's, each (its name, where it is)
+    overrides: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def read(cls, project: Mapping[str, Any], over: _Project | None = None) -> _Project:
@@ -931,6 +1045,7 @@ class _Project:
             _mapping(tests, "dbt_project.yml: data_tests"),
             over,
             over.arguments_read if over is not None else arguments_read,
+            _dispatched(project, name) if over is None else over.overrides,
         )
 
     def _fqn(self, path: Sequence[str], package: str | None) -> list[str]:
@@ -985,7 +1100,15 @@ class _Project:
         name = f"source_not_null_{source}_{table}_{clean}"
         name = given if isinstance(given, str) else f"{namespace}_{name}" if namespace else name
         over = self.over.test_config_at([*folders, name], self.name) if self.over else {}
-        return NotNullConfig(self.test_config_at([*folders, name], None), over, self.arguments_read)
+        overrides = tuple(
+            f"{macro} ({place})"
+            for macro, place in self.overrides
+            # dbt.not_null is dbt's own test, its dispatched SQL the project's still
+            if not (namespace == "dbt" and macro == "test_not_null")
+        )
+        return NotNullConfig(
+            self.test_config_at([*folders, name], None), over, self.arguments_read, overrides
+        )
 
     def test_config_at(self, path: Sequence[str], package: str | None) -> dict[str, Any]:
         """The config (:data:`TEST_CONFIG_KEYS`: ``where``, ``enabled``, ``severity``, ...)
@@ -1083,6 +1206,34 @@ class _DbtProject:
     files: dict[Path, _Folders]
     #: the root project's: where its packages are installed
     packages: Path | None = None
+    #: the files whose blocks dbt reads as macros (true) or generic tests (false)
+    macros: dict[Path, bool] = field(default_factory=dict)
+
+
+def _macro_files(
+    project: Path, config: Mapping[str, Any], ignored: pathspec.PathSpec | None
+) -> dict[Path, bool]:
+    """The ``.sql`` files of the dbt project ``project`` whose blocks dbt 1.11 reads as
+    macros (under its ``macro-paths``: true) or generic tests (under ``<test-path>/generic``:
+    false), but those ``.dbtignore`` names (``ignored``)."""
+    found: dict[Path, bool] = {}
+    for key, macros in (("macro-paths", True), ("test-paths", False)):
+        value = config.get(key)
+        folders = value if isinstance(value, list) else [key.split("-")[0] + "s"]
+        for folder in folders:
+            if not isinstance(folder, str):
+                continue
+            under = folder if macros else os.path.join(folder, "generic")
+            for here, _dirs, files in os.walk(project / under):
+                for f in files:
+                    path = Path(here) / f
+                    if not f.lower().endswith(".sql"):
+                        continue
+                    name = os.path.relpath(path, project)
+                    if ignored is not None and ignored.match_file(name):
+                        continue
+                    found.setdefault(path, macros)
+    return found
 
 
 def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadable]]:
@@ -1100,6 +1251,7 @@ def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadabl
     for folder in queue:
         package = folder != root
         read = "dbt_project.yml"
+        project: Mapping[str, Any] = {}
         try:
             project = _project(folder, package=package)
             paths = _project_paths(project)
@@ -1129,7 +1281,9 @@ def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadabl
                 continue
             paths, config, ignored = ["models"], _Project(), None
         files = _yaml_found(folder, paths, ignored)
-        projects.append(_DbtProject(folder, config, files, None if package else root / install))
+        macros = _macro_files(folder, project, ignored)
+        installed = None if package else root / install
+        projects.append(_DbtProject(folder, config, files, installed, macros))
     return projects, unreadable
 
 
@@ -1240,8 +1394,14 @@ def read_contracts(settings: Settings) -> Contracts:
     declared_in: dict[str, tuple[str, Path]] = {}  # a table → the file declaring it, its project
     projects, unreadable = _dbt_projects(settings)
     found_in = [(path, folders, p) for p in projects for path, folders in p.files.items()]
+    root = settings.dbt_project_dir
+    # the macros dbt runs for a not_null test in place of its own (TEST_MACROS): the root
+    # project's, and a package's own for the tests it declares
+    overrides = {p.folder: _macro_definitions(p.macros, root) for p in projects}
     for path, folders, dbt_project in found_in:
         project = dbt_project.config
+        own = overrides[dbt_project.folder] if dbt_project.folder != root else ()
+        project = replace(project, overrides=(*project.overrides, *overrides.get(root, ()), *own))
         shown = _shown(settings, path)
         try:
             data = path.read_bytes()
@@ -1328,6 +1488,7 @@ class ContractStore:
             *(p.packages for p in projects if p.packages),  # a package more or less
             *(p.folder / name for p in projects for name in ("dbt_project.yml", ".dbtignore")),
             *(path for p in projects for path in p.files),
+            *(path for p in projects for path in p.macros),  # an override more or less
         ]:
             try:
                 st = path.stat()

@@ -37,7 +37,6 @@ builds on a kept manifest.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import threading
@@ -45,6 +44,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from lakehouse.contracts import KNOWN_MACROS, macro_digest
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ __all__ = [
 
 #: dbt's built-in generic data tests
 BUILTIN_TESTS = frozenset({"unique", "not_null", "accepted_values", "relationships"})
+# KNOWN_MACROS (lakehouse.contracts, whose contracts read them too): macros a project may
+# define while its tests keep this path, the lakehouse's own ``__changed_rows__`` scoping
+# (dbt_project/macros/changed_since.sql), by macro_digest of their text; any other text under
+# these names turns the path off for the project
+
 #: macros that must be dbt's own for a kept compiled SQL to be wrapped here as dbt would
 _DBT_ONLY = (
     "get_test_sql",
@@ -74,16 +80,6 @@ _DBT_ONLY = (
     "default__get_where_subquery",
     *(f"{prefix}test_{name}" for prefix in ("", "default__", "duckdb__") for name in BUILTIN_TESTS),
 )
-
-#: macros a project may define while its tests keep this path: the lakehouse's own
-#: ``__changed_rows__`` scoping (dbt_project/macros/changed_since.sql), by :func:`macro_digest`
-#: of their text; any other text under these names turns the path off for the project
-KNOWN_MACROS = {
-    "duckdb__get_where_subquery": (
-        "9416966cb20dd3c7c5a3a56a30095469afebc0fa194a8fedf1ae3609bd1ffafc"
-    ),
-    "changed_since": "bbab73eba229d1e3d3ce8ef25ad67d776f350632a28086a1d76eb8b220142680",
-}
 
 _ACTIVE: list[FastTests] = []
 _INSTALLED: list[bool] = []
@@ -346,11 +342,6 @@ def _query(sql: str) -> list[tuple[Any, ...]]:
         return list(cursor.execute(sql).fetchall())
     finally:
         cursor.close()
-
-
-def macro_digest(sql: str) -> str:
-    """SHA-256 of a macro's text with its whitespace runs made one space."""
-    return hashlib.sha256(" ".join(sql.split()).encode("utf-8")).hexdigest()
 
 
 def _wrapping_is_dbts(manifest: Any, project_name: str) -> bool:
