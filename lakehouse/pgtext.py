@@ -26,10 +26,10 @@ there).
 
 from __future__ import annotations
 
-import bisect
+import codecs
 import io
-import itertools
 import re
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
@@ -39,8 +39,18 @@ import pyarrow.compute as pc
 #: A field that is exactly this is null; an empty field is the empty string.
 NULL = "\\N"
 
-_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
-_SIMPLE = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+#: any escape but a pair, an octal, hex or letter escape (the backslash pairs made a
+#: stand-in first): ``\\c``, ``c`` (:func:`_bytes_of`)
+_OTHER = re.compile(rb"\\([^0-7bfnrtvx])", re.DOTALL)
+#: the escapes PostgreSQL reads and Python's bytes escapes do not (``\\x`` without two hex
+#: digits: one, or none, ``x``), or otherwise (three octal digits past 0o377: PostgreSQL keeps
+#: their low 8 bits, Python warns)
+_ODD = re.compile(rb"\\(x(?![0-9A-Fa-f]{2})[0-9A-Fa-f]?|[4-7][0-7]{2})")
+#: bytes standing in for a backslash pair while the other escapes are read (one the text
+#: does not hold)
+_PAIR_STAND_INS = tuple(chr(c).encode() for c in range(0xE010, 0xE020))
+#: ``\\.`` (its backslash not escaped): PostgreSQL's end-of-data marker
+_DOT = re.compile(r"(?<!\\)(?:\\\\)*\\\.")
 _LETTERS = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _CHARACTER = re.compile(r"\\(.)", re.DOTALL)
 #: an escape making a byte (octal, hex: maybe no UTF-8, or a NUL), ``\.``, or a backslash
@@ -89,24 +99,12 @@ def value(raw: str) -> str | None:
             " COPY then reads that character as part of the value, and writes a TAB or a line"
             " break in a value as \\t, \\n or \\r, never so)"
         )
-    out = bytearray()
-    at = 0
-    for found in _ESCAPE.finditer(raw):
-        out += raw[at : found.start()].encode("utf-8", "surrogatepass")
-        octal, hexa, other = found.groups()
-        if octal is not None:
-            out.append(int(octal, 8) & 0xFF)
-        elif hexa is not None:
-            out.append(int(hexa, 16))
-        elif other == ".":
-            raise PgTextError(
-                "it holds \\., PostgreSQL's end-of-data marker (its COPY stops reading there or"
-                " refuses the line, and never writes it in a value)"
-            )
-        else:
-            out += _SIMPLE.get(other) or other.encode("utf-8", "surrogatepass")
-        at = found.end()
-    out += raw[at:].encode("utf-8", "surrogatepass")
+    if _DOT.search(raw) is not None:
+        raise PgTextError(
+            "it holds \\., PostgreSQL's end-of-data marker (its COPY stops reading there or"
+            " refuses the line, and never writes it in a value)"
+        )
+    out = _bytes_of(raw.encode("utf-8", "surrogatepass"))
     if 0 in out:
         raise PgTextError(
             f"its escapes make a NUL byte (byte {out.index(0)} of the value), which no text"
@@ -119,6 +117,62 @@ def value(raw: str) -> str | None:
         raise PgTextError(
             f"its escapes make bytes that are not UTF-8 ({bad!r} at byte {exc.start} of the value)"
         ) from None
+
+
+def _bytes_of(data: bytes) -> bytes:
+    """The bytes PostgreSQL's COPY reads ``data`` (fields as the file holds them, UTF-8) as:
+    every escape read, at C speed (no Python per escape but for :data:`_ODD`'s and
+    :data:`_OTHER`'s, which COPY never writes). ``data`` holds no ``\\.`` and no backslash
+    escaping a TAB, a line end or its end (:func:`value` refuses those first). The backslash
+    pairs made a stand-in first (so each backslash left begins an escape), the escapes
+    PostgreSQL reads as another character than Python's bytes escapes do are made the escape
+    Python reads so (:data:`_ODD`: ``\\x4`` as ``\\x04``, before the others: ``\\x4\\a``
+    is the byte 4 then ``a``) or the character (:data:`_OTHER`: ``\\a``, ``\\'``, ``\\8``,
+    ``\\é`` as ``a``, ``'``, ``8``, ``é``), the pairs put back, then the whole read by
+    Python's reader of bytes escapes (``codecs.escape_decode``: ``\\\\`` ``\\b`` ``\\f``
+    ``\\n`` ``\\r`` ``\\t`` ``\\v``, ``\\NNN`` of one to three octal digits up to
+    0o377, ``\\xHH``)."""
+    pair = next((s for s in _PAIR_STAND_INS if s not in data), None)
+    if pair is None:  # the text holds every stand-in: escape by escape
+        return _bytes_slowly(data)
+    data = data.replace(b"\\\\", pair)
+    if b"\\" in data:
+        data = _ODD.sub(_odd, data)
+        data = _OTHER.sub(_other, data)
+    read = codecs.escape_decode(data.replace(pair, b"\\\\"))[0]
+    return typing.cast(bytes, read)  # typeshed has it a str; CPython's is bytes
+
+
+def _odd(escape: re.Match[bytes]) -> bytes:
+    body = escape[1]
+    if body[:1] == b"x":  # \x: x; \xH: the byte H
+        return b"\\x0" + body[1:] if len(body) == 2 else b"x"
+    return b"\\%03o" % (int(body, 8) & 0xFF)  # 9 bits cut to 8, as PostgreSQL does
+
+
+def _other(escape: re.Match[bytes]) -> bytes:
+    return escape[1]
+
+
+_ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _bytes_slowly(data: bytes) -> bytes:
+    """:func:`_bytes_of`, escape by escape."""
+    out = bytearray()
+    at = 0
+    for found in _ESCAPE.finditer(data):
+        out += data[at : found.start()]
+        octal, hexa, other = found.groups()
+        if octal is not None:
+            out.append(int(octal, 8) & 0xFF)
+        elif hexa is not None:
+            out.append(int(hexa, 16))
+        else:
+            out += _SIMPLE.get(other) or other
+        at = found.end()
+    return bytes(out + data[at:])
 
 
 def _character(escape: re.Match[str]) -> str:
@@ -257,7 +311,7 @@ def rows_problem(
     number = first
     for piece in pieces:
         layout = _layout_problem(piece, number, header, end)
-        if _SUSPECT.search(piece) is not None:
+        if _SUSPECT.search(piece) is not None and not _clean(piece):
             found = _lines_problem(piece, number, header)
             if found is not None and (layout is None or found.line < layout.line):
                 return found
@@ -303,31 +357,56 @@ def values(array: pa.Array) -> pa.Array:
 
 def _read(raws: list[str]) -> list[str | None]:
     """:func:`value` of each of ``raws`` (none ``\\N``; :class:`PgTextError` with the index
-    of the first refused): those whose escapes are all one character each read at once
-    (:func:`_read_simply`), the others one by one."""
+    of the first refused), all at once: by :func:`_read_simply` when no escape but of one
+    character each may be there, else by :func:`_read_escaped`."""
     joined = "\n".join(raws)  # a field holds no line feed: it ends the record (the readers')
     if joined.count("\n") != len(raws) - 1:  # one does: one by one
         return _one_by_one(raws)
-    hard: list[int] = []
     if _SUSPECT.search(joined) is not None:
-        starts = list(itertools.accumulate((len(r) + 1 for r in raws[:-1]), initial=0))
-        found = {bisect.bisect_right(starts, m.start()) - 1 for m in _HARD.finditer(joined)}
-        hard = sorted(found)
-    if not hard:
-        return _read_simply(joined, raws)
-    read: list[str | None] = list(raws)
-    for index in hard:
-        try:
-            read[index] = value(raws[index])
-        except PgTextError as exc:
-            exc.index = index
-            raise
-    hard_set = set(hard)
-    easy = [i for i in range(len(raws)) if i not in hard_set]
-    simple = [raws[i] for i in easy]
-    for index, text in zip(easy, _read_simply("\n".join(simple), simple), strict=True):
-        read[index] = text
-    return read
+        return _read_escaped(joined, raws)
+    return _read_simply(joined, raws)
+
+
+def _read_escaped(joined: str, raws: list[str]) -> list[str | None]:
+    """:func:`value` of each of ``raws`` (``joined``: them joined by line feeds, which they do
+    not hold; none ``\\N``; :class:`PgTextError` with the index of the first refused): read
+    as one text (:func:`_bytes_of`), a character none holds between them, when none is refused
+    and that character is made by no escape; else one by one."""
+    between = next((c for c in _STAND_INS if c not in joined), None)
+    if between is None:
+        return _one_by_one(raws)
+    joined = joined.replace("\n", between)
+    unpaired = joined.replace("\\\\", "")  # each backslash left begins an escape
+    if "\\." in unpaired or "\\" + between in unpaired or unpaired.endswith("\\"):
+        return _one_by_one(raws)  # one refused: the first of them named
+    out = _bytes_of(joined.encode("utf-8", "surrogatepass"))
+    if 0 in out:
+        return _one_by_one(raws)
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        return _one_by_one(raws)
+    if text.count(between) != len(raws) - 1:  # an escape made it
+        return _one_by_one(raws)
+    return list(text.split(between))
+
+
+def _clean(piece: str) -> bool:
+    """Whether no field of ``piece`` (lines of the text format) can be refused, found at C
+    speed: no ``\\.``, no backslash escaping a TAB, a line end or the end, and the bytes its
+    escapes make UTF-8 without a NUL (the TABs and line ends between the fields being ASCII,
+    the bytes of every field are UTF-8 when the whole is)."""
+    unpaired = piece.replace("\\\\", "")  # each backslash left begins an escape
+    if unpaired.endswith("\\") or any("\\" + c in unpaired for c in ".\t\r\n"):
+        return False
+    out = _bytes_of(piece.encode("utf-8", "surrogatepass"))
+    if 0 in out:
+        return False
+    try:
+        out.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_simply(joined: str, raws: list[str]) -> list[str | None]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
+import sys
 
 import pyarrow as pa
 import pytest
@@ -439,3 +441,101 @@ def test_a_line_end_or_an_empty_line_postgresql_refuses_is_named(
     assert (found.line if found is not None else None) == expected, (text, found)
     if found is not None:
         assert found.column is None and found.reason.startswith(f"line {expected}")
+
+
+# -- the escapes read at C speed, as PostgreSQL reads them one by one ----------------------------
+
+_REFERENCE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_LETTER_BYTES = {"b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+
+
+def reference_value(raw: str) -> str | type[pgtext.PgTextError] | None:
+    """A field read escape by escape as PostgreSQL 15's ``CopyReadAttributesText`` reads it
+    (copyfromparse.c: ``\\NNN`` one to three octal digits cut to a byte, ``\\xH`` or ``\\xHH``,
+    the six letters, any other ``\\c`` as ``c``), then its bytes as UTF-8 with no NUL; the
+    error class where ``pgtext.value`` refuses (a backslash ending the field, ``\\.``, a NUL,
+    no UTF-8)."""
+    if raw == pgtext.NULL:
+        return None
+    trailing = len(raw) - len(raw.rstrip("\\"))
+    if trailing % 2:
+        return pgtext.PgTextError
+    out = bytearray()
+    at = 0
+    for found in _REFERENCE.finditer(raw):
+        out += raw[at : found.start()].encode()
+        octal, hexa, other = found.groups()
+        if octal is not None:
+            out.append(int(octal, 8) & 0xFF)
+        elif hexa is not None:
+            out.append(int(hexa, 16))
+        elif other == ".":
+            return pgtext.PgTextError
+        else:
+            out += _LETTER_BYTES.get(other) or other.encode()
+        at = found.end()
+    out += raw[at:].encode()
+    if 0 in out:
+        return pgtext.PgTextError
+    try:
+        return out.decode()
+    except UnicodeDecodeError:
+        return pgtext.PgTextError
+
+
+def _ours(raw: str) -> str | type[pgtext.PgTextError] | None:
+    try:
+        return pgtext.value(raw)
+    except pgtext.PgTextError:
+        return pgtext.PgTextError
+
+
+#: escapes of every kind packed together: octal past 0o377, hex of one digit then a character
+#: an escape makes a hex digit (``\\x4\\a``: the byte 4 then a), pairs, the stand-ins
+DENSE = st.text(
+    alphabet=st.sampled_from([*"\\\\\\x03478aFgN.éb'", "\t", "\ue000", "\ue010", "😀"]),
+    max_size=12,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(DENSE)
+def test_a_field_reads_as_escape_by_escape(raw: str) -> None:
+    """``pgtext.value`` (Python's bytes escapes read at C speed, the escapes PostgreSQL reads
+    otherwise made theirs first) reads any field as PostgreSQL's reading escape by escape."""
+    assert _ours(raw) == reference_value(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(DENSE.map(lambda f: f.replace("\t", "")), min_size=1, max_size=8))
+def test_lines_are_refused_as_their_fields(fields: list[str]) -> None:
+    """The scan (``pgtext.rows_problem``: a piece of many lines read at once) refuses the first
+    line one of whose fields ``reference_value`` refuses, naming it."""
+    rows = [f"{i}\t{f}" for i, f in enumerate(fields)]
+    found = pgtext.rows_problem(["".join(r + "\n" for r in rows)], 2, ["i", "t"], "\n")
+    bad = [i for i, f in enumerate(fields) if reference_value(f) is pgtext.PgTextError]
+    assert (found.line if found is not None else None) == (bad[0] + 2 if bad else None)
+
+
+def test_a_column_dense_in_escapes_is_read_without_python_per_escape() -> None:
+    """20,000 octal and hex escapes (a writer escaping every byte past ASCII) are read by
+    ``pgtext.values`` and the scan with a bounded number of Python calls, not one or more per
+    escape or field (session 17's: ~0.7 s per MB per side; ``bench/pgtext_escapes.py``)."""
+    fields = ["\\303\\251\\xe2\\x82\\xac\\t\\\\" + str(i) for i in range(4_000)]
+    calls = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    column = pa.array(fields, pa.string())
+    text = "".join(f"{i}\t{f}\n" for i, f in enumerate(fields))
+    sys.setprofile(count)
+    try:
+        read = pgtext.values(column)
+        found = pgtext.rows_problem([text], 2, ["i", "t"], "\n")
+    finally:
+        sys.setprofile(None)
+    assert found is None
+    assert read.to_pylist() == [f"é€\t\\{i}" for i in range(4_000)]
+    assert calls < 100, calls
