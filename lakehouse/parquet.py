@@ -2817,8 +2817,8 @@ def _thrift_skip(buf: bytes, pos: int, kind: int, depth: int, step: int) -> int:
 
 def _skip_list(buf: bytes, pos: int, depth: int, step: int) -> int:
     """Where the list (or set) at ``pos``, ``depth`` levels deep, ends (:func:`_thrift_skip`):
-    its numbers in one step, its binaries' and empty structs' bytes read inline, any other item
-    as :func:`_thrift_items` reads it, which also says why one does not read."""
+    its numbers in one step, its other items by :func:`_skip_each`; read by
+    :func:`_thrift_items` where they do not read so, which then says why."""
     if pos >= len(buf):
         raise _PastBytes("ends inside a list")
     size, item, start = buf[pos] >> 4, buf[pos] & 0x0F, pos + 1
@@ -2829,23 +2829,42 @@ def _skip_list(buf: bytes, pos: int, depth: int, step: int) -> int:
             ends = _skip_numbers(buf, start, size, item)
             if ends is not None:
                 return ends
-        elif item == 12 and depth + step <= THRIFT_DEPTH:  # structs: an empty one inline
-            end = len(buf)
-            for _ in range(size):
-                if start < end and not buf[start] & 0x0F:
-                    start += 1  # its STOP
-                else:
-                    start = _thrift_struct(buf, start, depth + step, step)[1]
-            return start
-        elif item == 8:  # binaries: a one-byte length read inline
-            end = len(buf)
-            for _ in range(size):
-                if start < end and buf[start] < 0x80 and start + 1 + buf[start] <= end:
-                    start += 1 + buf[start]
-                else:
-                    start = _thrift_binary(buf, start)[1]
-            return start
+        elif item != 12 or depth + step <= THRIFT_DEPTH:
+            return _skip_each(buf, start, size, item, depth, step)
     return _thrift_items(buf, pos, depth, step)[1]
+
+
+#: The greatest first byte of an empty binary, list or set, map (a size of 0; a struct's is
+#: any byte of type nibble 0, its STOP).
+_EMPTY = {8: 0x00, 9: 0x0F, 10: 0x0F, 11: 0x00}
+
+
+def _skip_each(buf: bytes, pos: int, size: int, item: int, depth: int, step: int) -> int:
+    """Where ``size`` items of compact type ``item`` (no number) at ``pos`` end, in a list
+    ``depth`` levels deep (less than :data:`THRIFT_DEPTH`): a binary of a one-byte length, an
+    empty struct, list or map read inline, any other as :func:`_thrift_skip` reads it."""
+    end = len(buf)
+    if item == 8:
+        for _ in range(size):
+            if pos < end and buf[pos] < 0x80 and pos + 1 + buf[pos] <= end:
+                pos += 1 + buf[pos]
+            else:
+                pos = _thrift_binary(buf, pos)[1]
+        return pos
+    if item == 12:  # a struct's level is the list's and ``step`` (:func:`_thrift_struct`)
+        for _ in range(size):
+            if pos < end and not buf[pos] & 0x0F:
+                pos += 1  # its STOP
+            else:
+                pos = _thrift_struct(buf, pos, depth + step, step)[1]
+        return pos
+    most = _EMPTY.get(item, -1)
+    for _ in range(size):
+        if pos < end and buf[pos] <= most:
+            pos += 1
+        else:
+            pos = _thrift_skip(buf, pos, item, depth + 1, step)
+    return pos
 
 
 def _thrift_value(buf: bytes, pos: int, kind: int, depth: int, step: int) -> tuple[Any, int]:
@@ -2933,8 +2952,12 @@ def _thrift_struct(
         known = spec.get(last) if spec is not None else None
         if (kind in _SKIPPED) if known is None else known[0] != (1 if kind == 2 else kind):
             # read for where it ends only: a binary, list, map or struct not declared, or a
-            # declared field of another type (skipped, as C++ does)
-            pos = _thrift_skip(buf, pos, kind, inner, step)
+            # declared field of another type (skipped, as C++ does); an empty one inline
+            first = buf[pos] if shallow and pos < end else 0xFF
+            if first <= _EMPTY.get(kind, -1) or (kind == 12 and not first & 0x0F):
+                pos += 1
+            else:
+                pos = _thrift_skip(buf, pos, kind, inner, step)
             continue
         if known is not None and kind in (9, 12):
             pos = _declared(buf, pos, kind, known[1], fields, last, inner, step)

@@ -20,7 +20,9 @@ from adversary_support import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest.filecheck import FileError, check_file
 from lakehouse import parquet
+from lakehouse.formats import from_name
 from lakehouse.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -148,10 +150,12 @@ def test_a_page_header_nested_past_pyarrows_depth_is_refused_alike(
 
 
 def test_pages_past_the_most_read_are_refused_alike(
-    module_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch
+    module_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Past ``MOST_PAGES`` (64M; here 3, the same rule on a file a test can hold) the file is
-    refused: until session 17 the footer's sizes were trusted past 1,000,000 pages."""
+    refused: until session 17 the footer's sizes were trusted past 1,000,000 pages. The API
+    checks a Parquet file in a worker process (session 18), which the patch does not reach:
+    its check (``ingest.filecheck.check_file``, what the worker runs) is called here."""
     monkeypatch.setattr(parquet, "MOST_PAGES", 3)
     data = _file(b"".join(_page(BOMB[: 2**20]) for _ in range(4)), values=4)
     assert _read_by_pyarrow(data)
@@ -162,7 +166,13 @@ def test_pages_past_the_most_read_are_refused_alike(
         "the file holds more than 3 pages (lakehouse.parquet.MOST_PAGES): more than a file"
         " within the size limits holds; their headers are not read further"
     )
-    assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+    path = tmp_path / "p.parquet"
+    path.write_bytes(data)
+    kind = from_name(path.name)
+    assert kind is not None
+    with pytest.raises(FileError) as api:
+        check_file(path, kind, None)
+    assert (api.value.status, str(api.value)) == (413, refused["reason"])
 
 
 # a value Thrift nests: a struct holding one field, a list or map of one item, or a leaf
