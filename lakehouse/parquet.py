@@ -351,9 +351,19 @@ def null_keyed_map(t: pa.DataType) -> bool:
     ``string`` keys (:func:`plain_type`). Arrow itself cannot hold it safely: a view of an
     array holding one (a map's entries, :func:`_entries`) aborts the process in Arrow C++
     ("Map array keys array should have no nulls"), past any ``except``."""
-    if pa.types.is_map(t) and pa.types.is_null(t.key_type):
+    if pa.types.is_map(t) and null_keys(t):
         return True
     return any(null_keyed_map(child) for _, child in _children(t))
+
+
+def null_keys(t: pa.MapType) -> bool:
+    """Whether a map's keys are of Arrow's ``null`` type, or of an extension type over it (an
+    ``arrow.opaque`` key a writer's ``ARROW:schema`` names over DuckDB's ``MAP()``): no key
+    holds a value, so the map holds no entry (:func:`null_keyed_map`)."""
+    key = t.key_type
+    while isinstance(key, pa.BaseExtensionType):
+        key = key.storage_type
+    return bool(pa.types.is_null(key))
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -371,7 +381,7 @@ def plain_type(t: pa.DataType) -> pa.DataType:
         return pa.struct([_bare_field(t.field(i)) for i in range(t.num_fields)])
     if pa.types.is_map(t):
         key = t.key_field
-        if pa.types.is_null(key.type):  # holds no entry (:func:`null_keyed_map`): text keys
+        if null_keys(t):  # holds no entry (:func:`null_keyed_map`): text keys
             return pa.map_(pa.field(key.name, pa.string(), False), _bare_field(t.item_field))
         return pa.map_(_bare_field(key), _bare_field(t.item_field), t.keys_sorted)
     if pa.types.is_large_list(t) or pa.types.is_large_list_view(t):
@@ -876,7 +886,7 @@ def plain_values(values: pa.Array) -> pa.Array:
         children = [plain_values(values.field(i)) for i in range(t.num_fields)]
         fields = [_bare_field(t.field(i)) for i in range(t.num_fields)]
         return pa.StructArray.from_arrays(children, fields=fields, mask=mask)
-    if pa.types.is_map(t) and pa.types.is_null(t.key_type):
+    if pa.types.is_map(t) and null_keys(t):
         return _null_keyed_values(values, mask)
     if pa.types.is_map(t):
         offsets = values.offsets
@@ -4179,7 +4189,7 @@ def bronze_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_struct(t):
         return pa.struct([bronze_field(t.field(i)) for i in range(t.num_fields)])
     if pa.types.is_map(t):  # a null key type (no entry: :func:`null_keyed_map`) as text
-        key = pa.string() if pa.types.is_null(t.key_type) else bronze_type(t.key_type)
+        key = pa.string() if null_keys(t) else bronze_type(t.key_type)
         return pa.map_(key, bronze_type(t.item_type))
     return t
 

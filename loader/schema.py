@@ -37,15 +37,13 @@ widens_to = parquet.widens_to  # the file → table rule, in the core (the API's
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
     """The Delta-compatible type bronze stores for an Arrow type (``parquet.bronze_type``); a
-    decimal of more than 38 digits refuses the file, and so does a type Arrow refuses to rebuild
-    (a ``ValueError`` or Arrow error from the file's schema: the file's content, never storage
-    trouble, so never a file held in the landing zone pass after pass)."""
+    decimal of more than 38 digits refuses the file. ``bronze_type`` builds no type Arrow
+    refuses: every field it makes is nullable but a map's key, whose type is text where the
+    file's key type holds no value (``parquet.null_keys``)."""
     try:
         return parquet.bronze_type(t)
     except parquet.TooManyDigits as exc:
         raise FileRejected("type_conflict", str(exc)) from exc
-    except (ValueError, TypeError, pa.ArrowException) as exc:
-        raise FileRejected("type_conflict", f"{t}, a type bronze cannot store ({exc})") from exc
 
 
 def case_problem(
@@ -79,11 +77,10 @@ def parquet_plans(
         try:
             source = normalize_type(f.type)
         except FileRejected as exc:
-            if isinstance(exc.__cause__, parquet.TooManyDigits):  # the API's words
-                exc.reason = parquet.too_many_digits(f.name, exc.__cause__.decimal)
-            else:
-                exc.reason = f"column {f.name!r} is {exc.reason}"
-            exc.args = (exc.reason,)
+            cause = exc.__cause__
+            if isinstance(cause, parquet.TooManyDigits):  # the API's words
+                exc.reason = parquet.too_many_digits(f.name, cause.decimal)
+                exc.args = (exc.reason,)
             exc.column = f.name
             raise
         if pa.types.is_null(source):
