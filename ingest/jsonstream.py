@@ -16,7 +16,7 @@ from typing import IO
 import msgspec
 
 from ingest.validation import JSON_SPACE as _SPACE
-from ingest.validation import BodyError, _blank_line_end
+from ingest.validation import BodyError, _blank_line_end, too_deep_refusal
 from lakehouse import dialect
 from lakehouse.jsonrecords import RecordTooLarge
 
@@ -100,8 +100,12 @@ class _Reader:
             try:
                 msgspec.json.decode(view, type=msgspec.Raw)
             except RecursionError:  # nested past msgspec's limit: the depth rule's refusal
-                why = dialect.too_deep(bytes(view)) or "nested too deeply"
-                raise BodyError(why, row=index, unit="record") from None
+                found = dialect.too_deep_at(bytes(view))
+                if found is not None and not found.closed and not self.eof:
+                    self._within(len(view), index)  # the record spans the block: read on
+                    if self.more(len(view)):
+                        continue
+                raise too_deep_refusal(found, index) from None
             except msgspec.DecodeError as exc:
                 end = dialect.json_value_end(str(exc))
                 if end is not None:

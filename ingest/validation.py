@@ -487,8 +487,7 @@ def concatenated_values(body: bytes) -> bytes | None:
         except RecursionError:  # nested past msgspec's limit: the depth rule's refusal
             if not values:
                 return None  # the caller's own parse says why
-            why = dialect.too_deep(body[pos:]) or "nested too deeply"
-            raise BodyError(why, row=len(values), unit="record") from None
+            raise too_deep_refusal(dialect.too_deep_at(body[pos:]), len(values)) from None
         except msgspec.DecodeError as exc:
             value_end = dialect.json_value_end(str(exc))
             if value_end is None and values:  # a later value is no JSON: named by its record
@@ -621,6 +620,18 @@ def _ends(text: bytes) -> bool:
     """Whether a JSON text nested too deep ends as an array does (not cut short: the loader
     then says so first), its record then refused as no object before its depth is."""
     return text.rstrip(JSON_SPACE).endswith(b"]")
+
+
+def too_deep_refusal(found: dialect.TooDeep | None, index: int) -> BodyError | RecordsError:
+    """The refusal of ``.json`` record ``index`` (0-based), nested past msgspec's limit
+    (``found``: :func:`lakehouse.dialect.too_deep_at` of the text from the record on): a record
+    that is no object and closes is refused as that, as the loader (which reads it at any
+    depth) refuses it (*before:* until session 18 such a record of a big file, or after
+    another of JSON values one after another, was refused for its depth); else its depth."""
+    if found is not None and found.key is None and found.closed:
+        return _not_an_object(index)
+    why = "nested too deeply" if found is None else found.reason()
+    return BodyError(why, row=index, unit="record")
 
 
 def _not_an_object(row: int) -> RecordsError:

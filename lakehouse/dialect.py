@@ -301,13 +301,14 @@ _JSON_WALK = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
 class TooDeep(NamedTuple):
     """Where a JSON text nests too deep: its record (0-based: of a ``.json`` array's elements;
     0 for a record alone; None: past the array's end), the record's top-level key the nesting
-    is under (None: the record is no object), and how deep that record nests (the record level
-    1)."""
+    is under (None: the record is no object), how deep that record nests (the record level
+    1), and whether the record closes within the text (False: the text ends inside it)."""
 
     record: int | None
     key: str | None
     depth: int
     limit: int = MAX_JSON_DEPTH
+    closed: bool = True
 
     def reason(self) -> str:
         """The API's and the loader's words (each names the record its own way before them)."""
@@ -369,12 +370,14 @@ def too_deep_at(text: bytes, limit: int = MAX_JSON_DEPTH, *, array: bool = False
     if json_depth(text) - array <= limit:
         return None
     walk = _DeepWalk(int(array), limit)
+    closed = False
     for match in _JSON_WALK.finditer(text):
         if walk.token(match[0]):
+            closed = True
             break
     if walk.found is None:  # text after the array's end: too deep, in no record of it
         return TooDeep(None, None, json_depth(text) - array, limit)
-    return TooDeep(walk.found, walk.key, walk.deepest, limit)
+    return TooDeep(walk.found, walk.key, walk.deepest, limit, closed)
 
 
 def _key(token: bytes | None) -> str | None:

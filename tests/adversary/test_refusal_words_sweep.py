@@ -414,3 +414,67 @@ def test_keys_equal_but_case_are_named_in_the_files_order_at_every_size(
     assert api == {t: (422, said) for t, said in want.items()}
     loader = {t: o.refused and o.refused["reason"] for t, o in outcomes.items()}
     assert loader == want
+
+
+#: nested past msgspec's limit (~100,000 levels, where its parse stops for the depth), closed
+_VERY_DEEP = b"[" * 100_000 + b"]" * 100_000
+#: records of ~1 KiB: 1,100 of them pass api_max_body_bytes (lowered to 1 MiB below)
+_PAD = b'{"a":"' + b"x" * 1000 + b'"}'
+
+
+def _records(count: int, sep: bytes) -> bytes:
+    return sep.join([_PAD] * count) + sep
+
+
+#: a record no object, nested past msgspec's limit: (file, its words by both sides)
+DEEP_NO_OBJECT = {
+    "array": (
+        b"[" + _records(1100, b",") + _VERY_DEEP + b"]",
+        "record 1101: " + dialect.NOT_OBJECT,
+    ),
+    "array_more": (
+        b"[" + _records(1100, b",") + _VERY_DEEP + b"," + _PAD + b"]",
+        "record 1101: " + dialect.NOT_OBJECT,
+    ),
+    # the record spans the API's first block (8 MiB): its end is read before it is judged
+    "array_across_a_block": (
+        b"[" + _records(8_165, b",") + _VERY_DEEP + b"]",
+        "record 8166: " + dialect.NOT_OBJECT,
+    ),
+    "values": (_records(1100, b"\n") + _VERY_DEEP, "record 1101: " + dialect.NOT_OBJECT),
+    "values_small": (b'{"a":1}\n' + _VERY_DEEP + b' {"a":1}', "record 2: " + dialect.NOT_OBJECT),
+    "array_cut": (b"[" + _records(1100, b",") + b"[" * 100_000, dialect.JSON_ARRAY_CUT),
+    "array_text_after": (
+        b"[" + _records(1100, b",") + _VERY_DEEP + b"] x",
+        dialect.JSON_ARRAY_CUT,
+    ),
+}
+
+
+def _said(outcome: Outcome) -> str:
+    detail = outcome.api_detail
+    if isinstance(detail, list):  # a record's refusal: its place before its msg
+        return dialect.placed(f"record {detail[0]['row'] + 1}", detail[0]["msg"])
+    return str(detail).removeprefix("malformed JSON: ")
+
+
+def test_a_deep_record_that_is_no_object_is_said_alike_at_every_size(tmp_path: Path) -> None:
+    """A ``.json`` record that is no object, nested past msgspec's limit, is refused as no
+    object by both sides (the loader reads it at any depth), whether the API checks the file
+    whole or in pieces (``ingest.jsonstream``, past ``api_max_body_bytes``); an array never
+    closed is cut short to both. *Before:* (until session 18) a big file's such record was
+    "record 1101: nested 100000 levels deep; ..." to the API and "record 1101: a record must
+    be a JSON object" to the loader, and so was a small file's after another JSON value
+    (``{"a":1}`` then the record, then another); an array cut short after such a record (or
+    with text after it) was that depth to the API and "the JSON array does not end with ']'"
+    to the loader."""
+    settings = lakehouse(tmp_path, api_max_body_bytes=1024**2)
+    inputs = [(f"deep_{c}", "a.json", data) for c, (data, _) in DEEP_NO_OBJECT.items()]
+    outcomes = run(settings, inputs, rows=False)
+    api = {c: _said(o) for c, o in outcomes.items()}
+    loader = {
+        c: o.refused and str(o.refused["reason"]).removeprefix("malformed JSON: ")
+        for c, o in outcomes.items()
+    }
+    want = {f"deep_{c}": said for c, (_, said) in DEEP_NO_OBJECT.items()}
+    assert (api, loader) == (want, want)
