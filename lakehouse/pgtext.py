@@ -7,7 +7,8 @@ form feed or vertical tab inside a value as ``\\\\`` ``\\t`` ``\\n`` ``\\r`` ``\
 ``\\v``; ``COPY ... FROM`` reads those, and also ``\\NNN`` (one to three octal digits, a byte),
 ``\\xHH`` (one or two hex digits, a byte) and any other ``\\c`` as ``c``
 (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"). The bytes so made must
-be UTF-8 (PostgreSQL refuses them in a UTF-8 database too) and hold no NUL.
+be UTF-8 (PostgreSQL refuses them in a UTF-8 database too) and hold no NUL, nor may the field
+as written (a NUL byte: PostgreSQL refuses it, "invalid byte sequence").
 
 Read so here, by the API's check (``ingest.filecheck``) and the loader (``loader.readers``) with
 these functions, in one set of words: a field is split at every TAB and a record ends at the
@@ -88,6 +89,12 @@ def value(raw: str) -> str | None:
     PostgreSQL would read it otherwise or into no text."""
     if raw == NULL:
         return None
+    if "\0" in raw:
+        at = len(raw[: raw.index("\0")].encode("utf-8", "surrogatepass"))
+        raise PgTextError(
+            f"it holds a NUL byte (byte {at} of the field), which no text holds (PostgreSQL's"
+            ' COPY refuses it too, "invalid byte sequence for encoding UTF8: 0x00")'
+        )
     if "\\" not in raw:
         return raw
     if _HARD.search(raw) is None:  # each escape one character: \t, \\, \q...
@@ -311,7 +318,8 @@ def rows_problem(
     number = first
     for piece in pieces:
         layout = _layout_problem(piece, number, header, end)
-        if _SUSPECT.search(piece) is not None and not _clean(piece):
+        suspect = _SUSPECT.search(piece) is not None or "\0" in piece
+        if suspect and not _clean(piece):
             found = _lines_problem(piece, number, header)
             if found is not None and (layout is None or found.line < layout.line):
                 return found
@@ -323,12 +331,12 @@ def rows_problem(
 
 def _lines_problem(piece: str, first: int, header: Sequence[str]) -> Refused | None:
     for number, line in enumerate(io.StringIO(piece, newline=""), start=first):
-        if "\\" not in line or _HARD.search(line) is None:
+        if "\0" not in line and ("\\" not in line or _HARD.search(line) is None):
             continue
         ended = _LINE_END.search(line)
         text = line[: ended.start()] if ended is not None else line
         for column, field in enumerate(text.split("\t"), start=1):
-            if "\\" not in field:
+            if "\\" not in field and "\0" not in field:
                 continue
             try:
                 value(field)
@@ -343,7 +351,8 @@ def values(array: pa.Array) -> pa.Array:
     values they hold: the fields holding a backslash read as :func:`value` reads them (the
     others are their text). :class:`PgTextError` for the first it refuses, its index in
     ``array`` as ``index``."""
-    holds = pc.fill_null(pc.match_substring(array, "\\"), False)
+    holds = pc.or_(pc.match_substring(array, "\\"), pc.match_substring(array, "\0"))
+    holds = pc.fill_null(holds, False)
     if not pc.any(holds).as_py():
         return array
     at = pc.indices_nonzero(holds).to_pylist()
@@ -362,7 +371,7 @@ def _read(raws: list[str]) -> list[str | None]:
     joined = "\n".join(raws)  # a field holds no line feed: it ends the record (the readers')
     if joined.count("\n") != len(raws) - 1:  # one does: one by one
         return _one_by_one(raws)
-    if _SUSPECT.search(joined) is not None:
+    if _SUSPECT.search(joined) is not None or "\0" in joined:
         return _read_escaped(joined, raws)
     return _read_simply(joined, raws)
 

@@ -249,6 +249,11 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
             " text holds (PostgreSQL refuses it too)",
         ),
         (
+            b"id\tt\n1\tok\n2\tx\x00y\n",  # a NUL as written: PostgreSQL refuses it, was loaded
+            "line 3, column 2 ('t'): it holds a NUL byte (byte 1 of the field), which no text holds"
+            ' (PostgreSQL\'s COPY refuses it too, "invalid byte sequence for encoding UTF8: 0x00")',
+        ),
+        (
             b"id\tt\n1\ta\\\tb\n",  # \ then TAB: PostgreSQL reads one field 'a<TAB>b'
             "line 2, column 2 ('t'): it ends with a backslash, which escapes the TAB or line end"
             " after it (PostgreSQL's COPY then reads that character as part of the value, and"
@@ -329,6 +334,7 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
         "xff",
         "cut",
         "nul",
+        "raw_nul",
         "tab",
         "line",
         "end",
@@ -493,7 +499,7 @@ def _ours(raw: str) -> str | type[pgtext.PgTextError] | None:
 #: escapes of every kind packed together: octal past 0o377, hex of one digit then a character
 #: an escape makes a hex digit (``\\x4\\a``: the byte 4 then a), pairs, the stand-ins
 DENSE = st.text(
-    alphabet=st.sampled_from([*"\\\\\\x03478aFgN.éb'", "\t", "\ue000", "\ue010", "😀"]),
+    alphabet=st.sampled_from([*"\\\\\\x03478aFgN.éb'", "\t", "\x00", "\ue000", "\ue010", "😀"]),
     max_size=12,
 )
 

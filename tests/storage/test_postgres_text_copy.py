@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from adversary.adversary_support import lakehouse, run
 from hypothesis import HealthCheck, given, settings
@@ -160,6 +162,7 @@ FIELDS = [
     "a\\.b",
     "\\.",
     "\\xe2\\x82",
+    "x\x00y",  # a NUL as written: "invalid byte sequence for encoding "UTF8": 0x00"
 ]
 
 
@@ -258,3 +261,74 @@ def test_a_line_end_or_an_empty_line_is_refused_where_postgresql_refuses_it(
     first = pgtext.line_end(text.readline())  # CR then a body's LF: CRLF
     found = pgtext.rows_problem(pgtext.chunks(text), 2, header.split("\t"), first)
     assert (found.line if found is not None else None) == theirs, (body, found)
+
+
+def _read_as_bronze(data: bytes) -> list[tuple[str | None, ...]] | str:
+    """The rows of a two-column text-format file (header ``a b``) as the API and the loader
+    read it (``pgtext.rows_problem``, then pyarrow's split with the readers' options and
+    ``pgtext.values``), or why it is refused."""
+    text = io.StringIO(data.decode(), newline="")
+    header = text.readline()
+    end = pgtext.line_end(header)
+    try:
+        names = pgtext.names(header.removesuffix(end).split("\t"), 1)
+        found = pgtext.rows_problem(pgtext.chunks(text), 2, names, end)
+    except pgtext.Refused as exc:
+        return exc.reason
+    if found is not None:
+        return found.reason
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[pgtext.NULL],
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:  # a field count: the loader's column_count
+        return str(exc)
+    columns = [pgtext.values(c.combine_chunks()).to_pylist() for c in table.columns]
+    return list(zip(*columns, strict=True))
+
+
+def _copy_rows_in(conn: psycopg.Connection, data: bytes) -> list[tuple[str | None, ...]] | str:
+    table = f"w_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"create table {table} (a text, b text)")
+    try:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"copy {table} from stdin (format text, header)") as copy,
+        ):
+            copy.write(data)
+    except psycopg.Error as exc:
+        return type(exc).__name__
+    return [tuple(r) for r in conn.execute(f"select a, b from {table}").fetchall()]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(ENDS),
+    st.text(
+        alphabet=st.sampled_from([*"\\\\\t\n\rx40N.é", "\x00"]),
+        max_size=14,
+    ),
+)
+def test_a_file_read_reads_as_postgresql_reads_it(postgres_url: str, end: str, body: str) -> None:
+    """Whole files of backslashes, TABs, line ends (LF, CRLF, CR files), escapes and NULs:
+    what the API and the loader read, PostgreSQL 15's ``COPY ... FROM (FORMAT text, HEADER)``
+    reads row for row. Refused where it reads otherwise: a backslash before a TAB or a line end
+    (one field or one record where the split makes two), a backslash ending the file (which it
+    drops), ``\\.``; or refuses (a NUL, bytes no UTF-8, a line end not the first line's)."""
+    data = ("a\tb" + end + body).encode()
+    ours = _read_as_bronze(data)
+    if isinstance(ours, str):
+        return
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        theirs = _copy_rows_in(conn, data)
+    assert ours == theirs, (data, ours, theirs)
