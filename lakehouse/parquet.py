@@ -1854,7 +1854,7 @@ def _leaf_values(data: _Bytes, chunk: Any, size: int, padded: bool) -> int:
         column = chunk.get(3) if isinstance(chunk, dict) else None
         return int(column.get(5) or 0) if isinstance(column, dict) else 0
     try:
-        _, _, seen = _chunk_page_bytes(data, read, size, padded, MOST_PAGES)
+        _, _, seen, _ = _chunk_page_bytes(data, read, size, padded, MOST_PAGES)
     except _Unreadable:
         return read.values
     return min(read.values, seen)
@@ -2562,6 +2562,12 @@ _PAGE_BLOCK = 1 << 20
 #: Reading them costs about 1.5 s of CPU a million headers of 7 bytes (the least one takes),
 #: 3 s a million of pyarrow's one-value pages (pyarrow's own read of them: 0.35 s, 0.7 s).
 MOST_PAGES = 1 << 26
+#: The most pages of a type pyarrow skips a file's headers are read of (an INDEX_PAGE, whose
+#: header parquet.thrift leaves empty, "TODO", or a type parquet.thrift does not name): past
+#: it the file is refused (``too_large``, the API's 413). No writer writes them; pyarrow reads
+#: each header and skips its page, so they cost the check CPU (about 1.5 s a million) and
+#: bronze nothing: a file of 64M of them between two values cost the check 100 s.
+MOST_SKIPPED_PAGES = 1 << 16
 
 
 class _Unreadable(ValueError):
@@ -3113,7 +3119,7 @@ def written_page_bytes(source: Any, names: list[str] | None = None, created_by: 
     except _Unreadable as exc:
         raise Unreadable(f"its footer {exc}") from None
     padded = _SHORT_CHUNKS.match(created_by) is not None
-    total = pages = 0
+    total = pages = skipped = 0
     with _Bytes(source) as data:
         size = data.size()
         for g, group in enumerate(chunks):
@@ -3121,13 +3127,13 @@ def written_page_bytes(source: Any, names: list[str] | None = None, created_by: 
                 if chunk is None or chunk.start <= 0:
                     continue  # encrypted (its reader refuses it), or no page offset
                 try:
-                    inflated, read, _ = _chunk_page_bytes(
-                        data, chunk, size, padded, MOST_PAGES - pages
+                    inflated, read, _, passed = _chunk_page_bytes(
+                        data, chunk, size, padded, MOST_PAGES - pages, MOST_SKIPPED_PAGES - skipped
                     )
                 except _Unreadable as exc:
                     name = names[j] if names is not None and j < len(names) else f"#{j + 1}"
                     raise Unreadable(f"column {name!r}, row group {g + 1}: {exc}") from None
-                total, pages = total + inflated, pages + read
+                total, pages, skipped = total + inflated, pages + read, skipped + passed
                 if pages > MOST_PAGES:
                     raise InflateLimitError(
                         f"the file holds more than {MOST_PAGES} pages (lakehouse.parquet."
@@ -3136,15 +3142,29 @@ def written_page_bytes(source: Any, names: list[str] | None = None, created_by: 
                         "MOST_PAGES",
                         MOST_PAGES,
                     )
+                if skipped > MOST_SKIPPED_PAGES:
+                    raise InflateLimitError(
+                        f"the file holds more than {MOST_SKIPPED_PAGES} pages of a type pyarrow"
+                        " skips (lakehouse.parquet.MOST_SKIPPED_PAGES: index pages or of no"
+                        " page type, which no writer writes); their headers are not read further",
+                        "MOST_SKIPPED_PAGES",
+                        MOST_SKIPPED_PAGES,
+                    )
     return total
 
 
 def _chunk_page_bytes(
-    data: _Bytes, chunk: Chunk, size: int, padded: bool, most: int
-) -> tuple[int, int, int]:
+    data: _Bytes,
+    chunk: Chunk,
+    size: int,
+    padded: bool,
+    most: int,
+    most_skipped: int = MOST_SKIPPED_PAGES,
+) -> tuple[int, int, int, int]:
     """The uncompressed bytes of one column chunk's pages, as their headers say, how many
-    pages were read (at most one past ``most``) and the values the data pages hold (levels,
-    nulls and empty lists counted; at least ``chunk.values`` when they reach it), read through
+    pages were read (at most one past ``most``), the values the data pages hold (levels,
+    nulls and empty lists counted; at least ``chunk.values`` when they reach it) and the pages
+    of a type pyarrow skips (at most one past ``most_skipped``), read through
     its bytes (in a file of ``size`` bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block
     (:data:`_PAGE_BLOCK`) at a time, a header of up to :data:`PAGE_HEADER_BYTES`, as far as
     pyarrow reads them: until its data pages hold ``chunk.values`` values, through a data page
@@ -3162,10 +3182,10 @@ def _chunk_page_bytes(
         )
     if padded:
         end += min(_SHORT_CHUNK_BYTES, size - end)
-    total = seen = pages = dictionaries = 0
+    total = seen = pages = dictionaries = skipped = 0
     pos = at = chunk.start
     block = b""
-    while pos < end and pages <= most and seen < chunk.values:
+    while pos < end and pages <= most and skipped <= most_skipped and seen < chunk.values:
         pages += 1
         if pos - at >= len(block):
             at, block = pos, data.read(pos, min(end - pos, _PAGE_BLOCK))
@@ -3178,12 +3198,15 @@ def _chunk_page_bytes(
         pos = at + stop + compressed
         if values == 0:  # pyarrow's column reader ends at a data page of none
             break
-        if values is None and header.get(1) == 2:  # DICTIONARY_PAGE
+        if values is not None:
+            seen += values
+        elif header[1] == 2:  # DICTIONARY_PAGE
             dictionaries += 1
             if dictionaries > 1:  # pyarrow refuses the chunk here
                 break
-        seen += values or 0
-    return total, pages, seen
+        else:  # a page pyarrow skips
+            skipped += 1
+    return total, pages, seen, skipped
 
 
 def _page_header(

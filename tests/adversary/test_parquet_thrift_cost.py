@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_parquet_page_headers import _file, _page
 
-from ingest.filecheck import check_file
+from ingest.filecheck import FileError, check_file
 from lakehouse import parquet
 from lakehouse.formats import from_name
 from lakehouse.settings import Settings
@@ -109,6 +109,36 @@ def test_skipped_pages_between_values_are_still_read() -> None:
     data = _file(_page(b"x") + bomb + _page(b"y"), values=2)
     assert _read_by_pyarrow(data)
     assert _counted(data) == 5 + (1 << 29) + 5  # the size zigzagged
+
+
+def test_pages_pyarrow_skips_past_the_most_read_are_refused_alike(
+    module_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Pages of a type pyarrow skips (here of type 7, none parquet.thrift names), between a
+    chunk's values: pyarrow reads each header and skips its page; no writer writes them. Past
+    ``MOST_SKIPPED_PAGES`` (65,536; here 3) the file is refused, by the loader and by the
+    API's check (``check_file``, what its worker runs) in one set of words. On main all were
+    read: 64M of them cost the check about 100 s of CPU, and the file loaded."""
+    monkeypatch.setattr(parquet, "MOST_SKIPPED_PAGES", 3)
+    data = _file(_page(b"x") + SKIPPED * 4 + _page(b"y"), values=2)
+    assert _read_by_pyarrow(data)
+    said = (
+        "the file holds more than 3 pages of a type pyarrow skips (lakehouse.parquet."
+        "MOST_SKIPPED_PAGES: index pages or of no page type, which no writer writes); their"
+        " headers are not read further"
+    )
+    outcome = run(module_lakehouse, [("skips", "s.parquet", data)], rows=False)["skips"]
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "too_large", (outcome.api_status, refused)
+    assert refused["reason"] == said
+    path = tmp_path / "s.parquet"
+    path.write_bytes(data)
+    kind = from_name(path.name)
+    assert kind is not None
+    with pytest.raises(FileError) as api:
+        check_file(path, kind, None)
+    assert (api.value.status, str(api.value)) == (413, said)
+    assert _counted(_file(_page(b"x") + SKIPPED * 3 + _page(b"y"), values=2)) == 10
 
 
 _READER = (
