@@ -917,9 +917,10 @@ _ARGUMENTS_FLAG = "require_generic_test_arguments_property"
 #: and the bodies it dispatches to), the rows it reads (``get_where_subquery``) and their limit,
 #: the count and comparisons around them (``get_test_sql``) and the ``test`` materialization
 #: running them. dbt runs the root project's own definition of any in place of its own, and,
-#: for a test an installed package declares, the package's too; another package's, only when
-#: the root project's ``dispatch:`` searches it for dbt's macros (held to ``dbt test`` in
-#: tests/adversary/test_contract_test_macros.py).
+#: for a test an installed package declares, the package's too (but its ``default__`` and
+#: ``duckdb__`` bodies, which dispatch finds in the root project or dbt, and its
+#: materialization); another package's, only when the root project's ``dispatch:`` searches it
+#: for dbt's macros (held to ``dbt test`` in tests/adversary/test_contract_test_macros.py).
 TEST_MACROS = frozenset(
     {
         *(f"{prefix}{name}" for prefix in ("", "default__", "duckdb__") for name in (
@@ -1400,7 +1401,14 @@ def read_contracts(settings: Settings) -> Contracts:
     overrides = {p.folder: _macro_definitions(p.macros, root) for p in projects}
     for path, folders, dbt_project in found_in:
         project = dbt_project.config
-        own = overrides[dbt_project.folder] if dbt_project.folder != root else ()
+        # a package's own, for its tests, but for the bodies dbt's dispatch finds in the root
+        # project or dbt alone and the materialization (a package's is not used: dbt 1.11's
+        # require_explicit_package_overrides_for_builtin_materializations)
+        own = tuple(
+            (name, place)
+            for name, place in (overrides[dbt_project.folder] if dbt_project.folder != root else ())
+            if not name.startswith(("default__", "duckdb__", "materialization "))
+        )
         project = replace(project, overrides=(*project.overrides, *overrides.get(root, ()), *own))
         shown = _shown(settings, path)
         try:

@@ -114,6 +114,27 @@ RUN: dict[str, dict[str, str]] = {
     },
 }
 
+#: the source declared by an installed package (the root project's YAML declaring none)
+IN_PACKAGE = {
+    **PACKAGE,
+    "models/s.yml": "version: 2\n",
+    "dbt_packages/q/models/s.yml": SOURCE.format(test="not_null"),
+}
+
+
+def _in_package(case: str) -> dict[str, str]:
+    """``RUN[case]``'s macro file in the package declaring the source."""
+    return {**IN_PACKAGE, "dbt_packages/q/macros/o.sql": RUN[case]["macros/o.sql"]}
+
+
+RUN.update(
+    {
+        f"package_source_{case}": _in_package(case)
+        for case in ("test_block", "get_test_sql", "get_where_subquery", "get_limit_subquery_sql")
+    }
+)
+RUN["package_source_root_get_test_sql"] = {**IN_PACKAGE, **RUN["get_test_sql"]}
+
 #: a definition dbt does not run for the test (it fails on the null: the column is required)
 NOT_RUN: dict[str, dict[str, str]] = {
     **{
@@ -128,6 +149,15 @@ NOT_RUN: dict[str, dict[str, str]] = {
         "macros/o.sql": RUN["materialization_duckdb"]["macros/o.sql"].replace("duckdb", "postgres")
     },
     "dbtignore": {**RUN["get_test_sql"], ".dbtignore": "macros/o.sql\n"},
+    # a package's dispatched body and materialization, for the package's own source
+    **{
+        f"package_source_{case}": _in_package(case)
+        for case in ("default__test_not_null", "materialization_default")
+    },
+    "package_source_namespaced_test_block": {
+        **_in_package("test_block"),
+        "dbt_packages/q/models/s.yml": SOURCE.format(test="dbt.not_null"),
+    },
     # dbt.not_null is dbt's own test, not the project's test block
     "namespaced_test_block": {
         **RUN["test_block"],
