@@ -23,7 +23,7 @@ import duckdb
 import pytest
 from adversary_support import held_as_misshapen, lakehouse
 
-from lakehouse.contracts import ContractsUnreadable, load_contracts
+from lakehouse.contracts import ContractStore, ContractsUnreadable, load_contracts
 
 DBT = Path(sys.executable).parent / "dbt"
 PROFILE = 'p:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: "{db}"\n'
@@ -262,3 +262,18 @@ def test_the_lakehouses_own_where_scoping_is_no_override(tmp_path: Path) -> None
     _project(tmp_path, {"macros/changed_since.sql": text.replace("-infinity", "infinity")})
     with pytest.raises(ContractsUnreadable, match=r"changed_since\.sql"):
         load_contracts(lakehouse(tmp_path))
+
+
+def test_a_store_rereads_the_contracts_when_a_macro_file_changes(tmp_path: Path) -> None:
+    """The API's and the loader's cached contracts (``ContractStore``) are read again when a
+    macro file comes, goes or changes, as when a YAML file does: an override written after
+    the store read the contracts is seen, and one removed is no longer."""
+    project = _project(tmp_path, {})
+    store = ContractStore(lakehouse(tmp_path), refresh_s=0)
+    assert store.all()["t"].required == ("n",)
+    (project / "macros").mkdir(exist_ok=True)
+    (project / "macros" / "o.sql").write_text(RUN["get_test_sql"]["macros/o.sql"])
+    with pytest.raises(ContractsUnreadable, match=r"get_test_sql \(macros/o\.sql\)"):
+        store.all()
+    (project / "macros" / "o.sql").unlink()
+    assert store.all()["t"].required == ("n",)
