@@ -238,16 +238,14 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
 
 def check_keys(keys: Iterable[str], ordered: list[str] | None = None) -> None:
     """422 when bronze cannot keep these keys as column names (the dialect's name rule), the
-    keys in the order first seen in the file, as the loader lists them (of two equal but for
-    case, the second is named: *before:* until session 18 the API judged them sorted, so
+    keys in the order first seen in the file, as the loader lists them: of two equal but for
+    case, the second is named (*before:* until session 18 the API judged them sorted, so
     ``{"b": 1, "B": 2}`` was "column 'b' differs only by case from column 'B'" to the API and
-    the other way round to the loader); ``ordered``: the names as the file gives them, repeats
-    included (a Parquet schema); without it a blank key is named by no place (JSON keys are
-    gathered over every record)."""
-    if ordered is not None:
-        problem = dialect.check_names(ordered)
-    else:
-        problem = dialect.check_names(list(keys), numbered=False)
+    the other way round to the loader), and a blank one by that place, as the loader names it
+    ("column 3 has a blank name ('')"; *before:* until session 18 "a column has a blank name",
+    no place); ``ordered``: the names as the file gives them, repeats included (a Parquet
+    schema)."""
+    problem = dialect.check_names(list(keys) if ordered is None else ordered)
     if problem is not None:
         raise RecordsError([record_error(None, None, problem, "invalid_column")])
 

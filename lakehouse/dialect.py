@@ -968,9 +968,9 @@ def _control(name: str) -> str | None:
     return None
 
 
-def check_names(names: Sequence[str], *, numbered: bool = True) -> str | None:
+def check_names(names: Sequence[str]) -> str | None:
     """Why a file with these column names cannot be stored as they are, or None."""
-    found = name_problem(names, numbered=numbered)
+    found = name_problem(names)
     return None if found is None else found[1]
 
 
@@ -997,18 +997,18 @@ def twins(name: str, other: str) -> tuple[str, str]:
     )
 
 
-def name_problem(names: Sequence[str], *, numbered: bool = True) -> tuple[str | None, str] | None:
+def name_problem(names: Sequence[str]) -> tuple[str | None, str] | None:
     """The column at fault (None: the file as a whole) and why, or None: see
-    :func:`check_names`. ``numbered``: ``names`` are in the file's order, so a blank one is
-    named by its place (not so for a set of JSON keys, in no order of the file)."""
+    :func:`check_names`. ``names`` are in the file's order (a JSON file's keys as first seen),
+    so a blank one is named by its place (*before:* until session 18 the API named a JSON
+    file's blank key by no place, "a column has a blank name", its keys then a set)."""
     if len(names) > MAX_COLUMNS:
         return None, f"{len(names)} columns: at most {MAX_COLUMNS} are loaded"
     seen: dict[str, str] = {}
     reserved = {r.lower(): r for r in RESERVED_COLUMNS}
     for i, name in enumerate(names, start=1):
         if not name.strip():
-            which = f"column {i}" if numbered else "a column"
-            return name, f"{which} has a blank name ({name!r})"
+            return name, f"column {i} has a blank name ({name!r})"
         bad = _control(name)
         if bad is not None:
             return name, f"column name {shown_name(name)} holds the control character {bad!r}"

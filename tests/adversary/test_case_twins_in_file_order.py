@@ -30,8 +30,8 @@ from loader.exceptions import FileRejected
 from loader.loading import Loader
 from loader.readers import detect, open_json
 
-#: names of two case families and a name of its own
-KEYS = ["id", "Id", "ID", "x", "X", "n"]
+#: names of two case families, a name of its own, and two blank ones (named by their place)
+KEYS = ["id", "Id", "ID", "x", "X", "n", "", " "]
 records = st.lists(
     st.dictionaries(st.sampled_from(KEYS), st.integers(0, 9), min_size=1, max_size=4),
     min_size=1,
