@@ -216,6 +216,8 @@ def _extension_keyed(t: pa.DataType) -> pa.DataType:
                 for i in range(t.num_fields)
             ]
         )
+    if pa.types.is_list(t):
+        return pa.list_(_extension_keyed(t.value_type))
     return t
 
 
@@ -236,7 +238,7 @@ def _duckdb_file_extension_keyed(values: list[str]) -> bytes:
         return out.read_bytes()
 
 
-@pytest.mark.parametrize("case", ["map", "struct_of_map"])
+@pytest.mark.parametrize("case", list(CASES))
 def test_a_map_keyed_by_an_extension_over_null_is_loaded_alike(
     one_lakehouse: Settings, case: str
 ) -> None:
