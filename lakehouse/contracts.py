@@ -1237,6 +1237,25 @@ def _macro_files(
     return found
 
 
+def _with_profile_flags(project: Mapping[str, Any], settings: Settings) -> Mapping[str, Any]:
+    """The root ``dbt_project.yml`` (``project``) with the flags dbt 1.11 reads for it: its
+    ``flags:``, else the ``config:`` of the ``profiles.yml`` dbt runs with (deprecated, still
+    read: ``read_project_flags``); both set is a :class:`ContractShape` (dbt refuses it). A
+    ``profiles.yml`` that cannot be read says nothing here (dbt cannot run with it)."""
+    try:
+        profile = yaml.safe_load((settings.profiles_dir / "profiles.yml").read_text("utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return project
+    config = profile.get("config") if isinstance(profile, Mapping) else None
+    if not config:
+        return project
+    if project.get("flags"):
+        raise ContractShape(
+            "it has flags: and profiles.yml has config: (dbt refuses both: which is meant?)"
+        )
+    return {**project, "flags": config}
+
+
 def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadable]]:
     """The dbt projects whose YAML dbt reads (:class:`_DbtProject`), and the files that say
     which they are and cannot be read (a ``dbt_project.yml`` or ``.dbtignore`` that does not
@@ -1255,6 +1274,8 @@ def _dbt_projects(settings: Settings) -> tuple[list[_DbtProject], list[Unreadabl
         project: Mapping[str, Any] = {}
         try:
             project = _project(folder, package=package)
+            if not package:
+                project = _with_profile_flags(project, settings)
             paths = _project_paths(project)
             config = _Project.read(project, over=root_config)
             if not package:
@@ -1497,6 +1518,7 @@ class ContractStore:
             *(p.folder / name for p in projects for name in ("dbt_project.yml", ".dbtignore")),
             *(path for p in projects for path in p.files),
             *(path for p in projects for path in p.macros),  # an override more or less
+            self.settings.profiles_dir / "profiles.yml",  # its config: (dbt's flags)
         ]:
             try:
                 st = path.stat()

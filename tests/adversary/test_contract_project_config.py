@@ -47,12 +47,12 @@ def _write(project: Path, files: dict[str, str]) -> None:
         (project / name).write_text(text)
 
 
-def dbt_reads(project: Path) -> dict[str, dict[str, Any]]:
+def dbt_reads(project: Path, profile: str = "") -> dict[str, dict[str, Any]]:
     """What dbt's manifest says of each bronze source table (by the bronze table it reads):
     its contract settings in its meta, and its columns with an enabled ``not_null`` test that
     judges every row and fails a build for one null (:func:`fails_for_one_null`), and its
     primary key's."""
-    (project / "profiles.yml").write_text(PROFILE)
+    (project / "profiles.yml").write_text(profile + PROFILE)
     done = subprocess.run(
         [
             str(DBT),
@@ -554,6 +554,32 @@ def test_a_project_config_dbt_refuses_holds_the_files(
         },
     )
     assert words in held_as_misshapen(settings, "items", b"id\n1\n")
+
+
+def test_the_arguments_flag_in_the_profiles_config_is_read(tmp_path: Path) -> None:
+    """dbt 1.11 reads its flags from ``profiles.yml``'s ``config:`` (deprecated) when
+    ``dbt_project.yml`` has no ``flags:``: the flag off there, ``arguments:`` are not the
+    test's arguments (before: read as dbt's default, a null its test fails loaded with 202)."""
+    project = tmp_path / "dbt_project"
+    settings = lakehouse(tmp_path, profiles_dir=project)
+    case = dict(CASES["arguments_flag_off"])
+    case["dbt_project.yml"] = HEAD
+    _write(project, case)
+    profile = "config:\n  require_generic_test_arguments_property: false\n"
+    expected = _dbt_meta(dbt_reads(project, profile))
+    assert "tw" in expected["t"]["required"]  # the flag is read by dbt
+    assert lakehouse_reads(settings) == expected
+
+
+def test_flags_in_the_project_and_the_profile_hold_the_files(tmp_path: Path) -> None:
+    project = tmp_path / "dbt_project"
+    settings = lakehouse(tmp_path, profiles_dir=project)
+    flags = "flags:\n  require_generic_test_arguments_property: true\n"
+    _write(project, {"dbt_project.yml": HEAD + flags, "models/sources.yml": SOURCES})
+    config = "config:\n  require_generic_test_arguments_property: false\n"
+    (project / "profiles.yml").write_text(config + PROFILE)
+    said = held_as_misshapen(settings, "items", b"id\n1\n")
+    assert "profiles.yml has config: (dbt refuses both" in said, said
 
 
 @pytest.mark.parametrize("value", ['"false"', "0", "null"])
