@@ -24,8 +24,10 @@ catches it), and a file that made it so would end the API, every client's reques
 (session 17 found one such file, DuckDB's ``MAP {'k': MAP()}``). A worker that dies breaks
 its pool: every check running in it fails, the guilty file's and the others'. The pool is
 replaced, and each of those files is checked again alone, in a process of its own
-(:func:`_alone`): a file that ends that one too is refused (422,
-:func:`lakehouse.dialect.reader_ended`), the others are answered as if nothing happened.
+(:func:`_alone`): a file whose reading ends that one too (a signal: an abort, a crash, a kill)
+is refused (422, :func:`lakehouse.dialect.reader_ended`), the others are answered as if nothing
+happened; a process that cannot start, or exits without a signal before it answers, is no
+reading's doing: 503, the file not refused (:func:`not_checked`).
 The file is read twice before its refusal, as the loader reads it twice before it quarantines
 it (``killed_loader``, ``loader.readmarks.READ_DEATHS``).
 """
@@ -55,7 +57,7 @@ from ingest.validation import (
     parse_records,
 )
 from lakehouse.contracts import Contract
-from lakehouse.dialect import reader_ended
+from lakehouse.dialect import process_ended, reader_ended
 from lakehouse.formats import FileFormat
 from lakehouse.settings import Settings
 
@@ -162,20 +164,38 @@ def _answer(out: Connection, check: functools.partial[int]) -> None:
     out.close()
 
 
+def not_checked(why: str) -> str:
+    """The API's 503 for a file its checking process could not check, for a cause not the
+    file's as far as can be told (``why``)."""
+    return f"the file could not be checked ({why}); it is not refused: send it again"
+
+
 def _alone(check: functools.partial[int]) -> int:
-    """``check`` in a process of its own: its rows, or what it raised, or 422 when the process
-    ended before it answered (:func:`lakehouse.dialect.reader_ended`, its exit code)."""
+    """``check`` in a process of its own: its rows, or what it raised; 422 when a signal ended
+    the process before it answered (:func:`lakehouse.dialect.reader_ended`: an abort, a crash,
+    a kill, while it read the file), 503 when it could not start or exited without a signal
+    (no reading of a file does that: :func:`not_checked`)."""
     context = _forkserver()
     answers, out = context.Pipe(duplex=False)
     process = context.Process(target=_answer, args=(out, check), daemon=True)
-    process.start()
+    try:
+        process.start()
+    except OSError as exc:  # no process to be had (fork's EAGAIN, ENOMEM)
+        answers.close()
+        out.close()
+        raise FileError(not_checked(f"no process to check it in: {exc}"), 503) from None
     out.close()  # the child's end: its end of the pipe closes with it
     try:
         ok, answer = answers.recv()
     except EOFError:  # it ended before it sent
         process.join()
-        log.warning("a file ended the process checking it: %s", reader_ended(process.exitcode))
-        raise FileError(reader_ended(process.exitcode), 422) from None
+        code = process.exitcode
+        if code is not None and code < 0:
+            log.warning("a file ended the process checking it: %s", reader_ended(code))
+            raise FileError(reader_ended(code), 422) from None
+        why = f"the process checking it ended before it answered, {process_ended(code)}"
+        log.warning("a file was not checked: %s", why)
+        raise FileError(not_checked(why), 503) from None
     finally:
         answers.close()
     process.join()
@@ -237,14 +257,22 @@ class Parsers:
         loop = asyncio.get_running_loop()
         pool = self._file_checkers()
         try:
-            return await loop.run_in_executor(pool, check)
-        except BrokenProcessPool:
-            # a worker died: this file's doing or another's; alone, it says which
-            log.warning("a file-checking process died; starting new ones")
-            with _FILES_LOCK:
-                if _FILES.get(self.parquet_processes) is pool:
-                    del _FILES[self.parquet_processes]
-            pool.shutdown(wait=False, cancel_futures=True)
+            # submitted now: a pool broken (BrokenProcessPool, a RuntimeError) or shut down
+            # (RuntimeError) by another check meanwhile, or breaking (OSError: "handle is
+            # closed", its pipe) refuses it here
+            pending = loop.run_in_executor(pool, check)
+        except (RuntimeError, OSError) as exc:
+            log.warning("a file-checking pool is broken (%r); starting new processes", exc)
+        else:
+            try:
+                return await pending
+            except BrokenProcessPool:
+                # a worker died: this file's doing or another's; alone, it says which
+                log.warning("a file-checking process died; starting new ones")
+        with _FILES_LOCK:
+            if _FILES.get(self.parquet_processes) is pool:
+                del _FILES[self.parquet_processes]
+        pool.shutdown(wait=False, cancel_futures=True)
         return await loop.run_in_executor(None, _alone, check)
 
     async def check(

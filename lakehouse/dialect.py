@@ -1508,8 +1508,8 @@ def process_ended(exitcode: int | None) -> str:
 
 def reader_ended(exitcode: int | None) -> str:
     """The API's refusal of a file whose reading ended the process reading it (``exitcode``,
-    :func:`process_ended`): a library's fatal check (Arrow C++ aborts, SIGABRT), a crash, a
-    kill. The loader's process ends so on the same file, and quarantines it after as many
+    :func:`process_ended`, a signal's): a library's fatal check (Arrow C++ aborts, SIGABRT), a
+    crash, a kill. The loader's process ends so on the same file, and quarantines it after as many
     deaths in a row as ``loader.readmarks.READ_DEATHS`` (``killed_loader``): its reason names
     the same cause, "(killed, e.g. by the kernel out of memory, or aborted)"."""
     return (

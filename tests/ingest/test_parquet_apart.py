@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.filecheck import FileError
-from ingest.parsing import Parsers
+from ingest.parsing import Parsers, not_checked
 from ingest.validation import BodyError, RecordsError
 from lakehouse.dialect import reader_ended
 from lakehouse.formats import FileFormat
@@ -73,6 +73,30 @@ def test_a_check_that_aborts_its_process_is_refused_and_the_others_are_answered(
     assert "(signal 6, SIGABRT: killed, e.g. by the kernel out of memory, or aborted)" in str(
         aborted
     )
+
+
+async def _ends(parsers: Parsers) -> list[int | BaseException]:
+    """A check whose process exits (no signal) and one that raises, then a good one."""
+    exits = parsers.apart(functools.partial(os._exit, 3))
+    raises = parsers.apart(functools.partial(int, "x"))
+    answers = await asyncio.gather(exits, raises, return_exceptions=True)
+    return [*answers, await parsers.apart(functools.partial(int, "9"))]
+
+
+def test_a_check_whose_process_exits_is_no_refusal_of_the_file(tmp_path: Path) -> None:
+    """A process that ends without a signal (it could not start, or exited) read no file to its
+    death: 503, the file not refused; an error the check raises comes back as it is."""
+    parsers = Parsers(_settings(tmp_path))
+    try:
+        exited, raised, good = asyncio.run(_ends(parsers))
+    finally:
+        parsers.close()
+    assert good == 9
+    assert isinstance(exited, FileError) and exited.status == 503, exited
+    assert str(exited) == not_checked(
+        "the process checking it ended before it answered, exit code 3"
+    )
+    assert isinstance(raised, ValueError) and "invalid literal" in str(raised), raised
 
 
 def test_a_parquet_files_refusal_is_the_same_from_a_worker(tmp_path: Path) -> None:
