@@ -455,7 +455,7 @@ def _plain(exc: BaseException, text: bytes) -> str:
 JSON_SPACE = b" \t\r\n"
 
 
-def concatenated_values(body: bytes) -> bytes | None:
+def concatenated_values(body: bytes, *, kinds: bool = True) -> bytes | None:
     """JSON values one after another (a ``.json`` file of objects written over several lines,
     or with no line break between them: ``{"a":1}{"a":2}``, whitespace between or none) as
     NDJSON, one value a line, each value's bytes kept but for its line breaks (spaces, as in
@@ -463,7 +463,10 @@ def concatenated_values(body: bytes) -> bytes | None:
     caller's own parse then says why), unless it is one value beside a blank line holding a
     vertical tab or form feed, which that parse would take for no JSON; :class:`BodyError`
     naming the record when a value after the first is no JSON. The loader reads such a file
-    so (DuckDB's ``format = 'auto'``); each value is then checked as a record."""
+    so (DuckDB's ``format = 'auto'``); each value is then checked as a record. A later value
+    nested past msgspec's limit is refused by :func:`too_deep_refusal` (no object, when it is
+    none and closes), or, not ``kinds`` (a text opening with a scalar, which the loader judges
+    as text first), for its depth."""
     values: list[bytes] = []
     view = memoryview(body)
     pos, end = 0, len(body)
@@ -485,7 +488,8 @@ def concatenated_values(body: bytes) -> bytes | None:
         except RecursionError:  # nested past msgspec's limit: the depth rule's refusal
             if not values:
                 return None  # the caller's own parse says why
-            raise too_deep_refusal(dialect.too_deep_at(body[pos:]), len(values)) from None
+            found = dialect.too_deep_at(body[pos:])
+            raise too_deep_refusal(found, len(values), kinds=kinds) from None
         except msgspec.DecodeError as exc:
             value_end = dialect.json_value_end(str(exc))
             if value_end is None and values:  # a later value is no JSON: named by its record
@@ -531,7 +535,7 @@ def array_to_ndjson(body: bytes) -> bytes:
         # text read first, as the loader reads it: a value after it that is no JSON (``5 x``)
         # is that record's refusal (before-stop read B-02 of session 17)
         if _raw_words(body) is not None:
-            concatenated_values(body)
+            concatenated_values(body, kinds=False)
         raise RecordsError([record_error(0, None, dialect.NOT_OBJECT, "not_object")]) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = _plain(exc, body)
@@ -620,13 +624,16 @@ def _ends(text: bytes) -> bool:
     return text.rstrip(JSON_SPACE).endswith(b"]")
 
 
-def too_deep_refusal(found: dialect.TooDeep | None, index: int) -> BodyError | RecordsError:
+def too_deep_refusal(
+    found: dialect.TooDeep | None, index: int, *, kinds: bool = True
+) -> BodyError | RecordsError:
     """The refusal of ``.json`` record ``index`` (0-based), nested past msgspec's limit
     (``found``: :func:`lakehouse.dialect.too_deep_at` of the text from the record on): a record
     that is no object and closes is refused as that, as the loader (which reads it at any
     depth) refuses it (*before:* until session 18 such a record of a big file, or after
-    another of JSON values one after another, was refused for its depth); else its depth."""
-    if found is not None and found.key is None and found.closed:
+    another of JSON values one after another, was refused for its depth); else, or not
+    ``kinds`` (the text judged alone), its depth."""
+    if kinds and found is not None and found.key is None and found.closed:
         return _not_an_object(index)
     why = "nested too deeply" if found is None else found.reason()
     return BodyError(why, row=index, unit="record")
