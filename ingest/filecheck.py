@@ -815,16 +815,24 @@ def _breaks(record: list[str]) -> int:
 
 
 def _quote_problem(
-    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, skipped: int, delimiter: str
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    utf16: bool,
+    skipped: int,
+    delimiter: str,
+    limit: int | None = None,
 ) -> str | None:
     """Why the file's quoting is refused (``dialect.csv_quote_problem``: the line its record
     opens on, in the loader's words), read again from its start on the error path: the
     structure pass's hot loop keeps no record's first line."""
     with _text_after(path, kind, bounds, utf16, skipped, errors="strict") as text:
         try:
-            found = dialect.csv_quote_problem(text, delimiter, skipped)
+            found = dialect.csv_quote_problem(text, delimiter, skipped, limit=limit)
         except UnicodeDecodeError:  # named first by the caller (``_not_utf8_first``)
             return None
+        except dialect.CsvRecordTooLarge as exc:
+            return str(exc)
     return None if found is None else found[1]
 
 
@@ -875,14 +883,19 @@ def _tsv_open_quote(
     skipped: int,
     quoting: _Quoting,
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
+    limit: int | None = None,
 ) -> None:
     """Refuse a ``.tsv`` whose table does not say how it quotes (``ask``) holding a field
     opening with a quote, from its header line on (``dialect.tsv_open_quote``, the loader's
-    words; ``first`` names a byte that is not UTF-8 before it)."""
+    words; ``first`` names a byte that is not UTF-8 before it), or a line past ``limit``
+    bytes (413) before it."""
     if quoting != "ask":
         return
     with _text_after(path, kind, bounds, utf16, skipped) as text:
-        found = dialect.tsv_open_quote(text, skipped)
+        try:
+            found = dialect.tsv_open_quote(text, skipped, limit)
+        except dialect.CsvRecordTooLarge as exc:
+            raise first(FileError(str(exc), 413)) from None
     if found is not None:
         raise first(FileError(found[1]))
 
@@ -928,13 +941,19 @@ def _pg_text_rows(
         raise first(FileError(found.reason))
 
 
-def _csv_layout(
-    path: Path, kind: FileFormat, bounds: Bounds, skip: int, contract: Contract | None = None
+def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    skip: int,
+    contract: Contract | None = None,
+    limit: int = dialect.MAX_CSV_RECORD_BYTES,
 ) -> _Layout:
     """The structure pass, by the dialect (``docs/loading.md``): encoding, header, delimiter,
     RFC 4180 quoting (``csv`` in strict mode: text after a closing quote, or a quote left open,
     is refused), and every record with the header's field count (a blank line is no record, but
-    in a one-column file, where it is a null). Streams; names the line."""
+    in a one-column file, where it is a null), none past ``limit`` bytes (413, before it is
+    held whole: ``dialect.BoundedLines``). Streams; names the line."""
     with _open(path, kind, bounds) as f:
         head = f.read(8)
     problem = dialect.encoding_problem(head)
@@ -946,6 +965,7 @@ def _csv_layout(
         text = io.TextIOWrapper(f, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
         line = 0  # lines read before the header
         reader = None
+        miscount: FileError | None = None
         # a byte that is not UTF-8 anywhere in the file is named before any other problem (as
         # the loader does): on a refusal before the whole file is read, the rest is checked
         first = functools.partial(_not_utf8_first, path, kind, bounds, utf16)
@@ -955,12 +975,14 @@ def _csv_layout(
             header_text, line, delimiter = _layout_header(
                 text, skip, kind, first, reads, meta, quoting
             )
+            lines = dialect.BoundedLines(text, limit, line, list(dialect.csv_lines(header_text)))
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
-                itertools.chain(dialect.csv_lines(header_text), text),
+                lines,
                 delimiter=delimiter,
                 strict=True,
                 **dialect.reader_quoting(dialect.quoted_tsv(quoting)),
             )
+            lines.follow(reader)
             written = next(reader)
             header = _names_read(written, quoting, line + 1, first)
             problem = dialect.check_names(header)
@@ -968,7 +990,7 @@ def _csv_layout(
                 raise first(RecordsError([record_error(None, None, problem, "invalid_column")]))
             # a .tsv's field opening with a quote: its reading unclear (after the names, as
             # the loader's quote scan reads it)
-            _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first)
+            _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first, limit)
             # a field PostgreSQL reads otherwise, before field counts (as the loader's scan)
             _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first)
             rows = 0
@@ -976,8 +998,10 @@ def _csv_layout(
             #: the first record with another field count: named once the whole file is read,
             #: since a quote problem (or a byte that is not UTF-8) anywhere is named before it,
             #: as the loader does (its quote check reads the whole file first)
-            miscount: FileError | None = None
+            miscount = None
+            ended = lines.ended
             for record in reader:  # the hot loop: nothing but the field count
+                ended()
                 if len(record) != width:
                     if not record:  # a blank line holds nothing (in one column: a null)
                         rows += width == 1
@@ -995,11 +1019,13 @@ def _csv_layout(
             inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
         except UnicodeDecodeError:
             raise FileError(_not_text_reason(path, kind, bounds, utf16)) from None
+        except dialect.CsvRecordTooLarge as exc:  # an earlier record's field count first
+            raise first(miscount or FileError(str(exc), 413)) from None
         except csv.Error as exc:
             at = line + (reader.line_num if reader is not None else 1)
             why = None
             if reader is not None:  # the header's delimiter is known
-                why = _quote_problem(path, kind, bounds, utf16, line, delimiter)
+                why = _quote_problem(path, kind, bounds, utf16, line, delimiter, limit)
             raise first(FileError(why or f"line {at} is not valid CSV: {exc}")) from None
     if rows == 0:
         raise _no_rows(header, contract)
@@ -1131,9 +1157,10 @@ def _check_csv(
     rescue: bool,
     window: int | None = None,
     infer: bool = True,
+    limit: int = dialect.MAX_CSV_RECORD_BYTES,
 ) -> int:
     skip = contract.skip_lines if contract else 0
-    layout = _csv_layout(path, kind, bounds, skip, contract)
+    layout = _csv_layout(path, kind, bounds, skip, contract, limit)
     check_case(layout.header, existing)
     rescues = _text_rescued_by_table(layout.header, stored, contract) if rescue else []
     # the loader infers their type from its first ``window`` records: a later one may not fit
@@ -1681,6 +1708,7 @@ def check_file(
     batch_rows: int = 122_880,
     max_json_bytes: int = 16 * 1024**2,
     max_json_record_bytes: int = 64 * 1024**2,
+    max_csv_record_bytes: int = dialect.MAX_CSV_RECORD_BYTES,
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,
     existing: Sequence[str] = (),
@@ -1699,7 +1727,8 @@ def check_file(
     whose misfits in a CSV's or JSON file's later records are rescued so too. A
     JSON record (an NDJSON line, a ``.json``'s element or object) of more than
     ``max_json_record_bytes`` is refused (413, ``lakehouse.jsonrecords``), as the loader
-    refuses it."""
+    refuses it; so is a CSV or TSV record of more than ``max_csv_record_bytes``
+    (``dialect.BoundedLines``)."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
@@ -1740,6 +1769,7 @@ def check_file(
                 rescue,
                 window,
                 infer,
+                max_csv_record_bytes,
             )
         return _check_parquet(
             path, contract, max_errors, batch_rows, spellings, stored or {}, rescue, bounds

@@ -101,6 +101,7 @@ import datetime as dt
 import decimal
 import functools
 import io
+import itertools
 import json
 import math
 import re
@@ -574,7 +575,9 @@ def reader_quoting(quoted: bool = True) -> dict[str, Any]:
 _TSV_OPENING = re.compile(r'(?:^|\t)"')
 
 
-def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | None:
+def tsv_open_quote(
+    lines: Iterable[str], before: int = 0, limit: int | None = None
+) -> tuple[int, str] | None:
     """The first field of a ``.tsv`` (``lines`` read with ``newline=""``, after ``before``
     lines of the file) that opens with a quote, at a line's start or after a TAB, as (its line,
     why the file is refused), or None. Such a field means two things: a quoted field, as a CSV
@@ -582,8 +585,13 @@ def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | N
     text/tab-separated-values has no quoting; PostgreSQL's ``COPY ... (FORMAT text)`` and
     MySQL's ``SELECT ... INTO OUTFILE`` write ``"quoted"`` as it is): the table's
     ``meta: {tsv_quoting: csv|none|postgres}`` says which. A file with no such field reads the same
-    either way. The API's (400) and the loader's (``unparseable``) words."""
-    for number, line in enumerate(lines, start=before + 1):
+    either way. The API's (400) and the loader's (``unparseable``) words. ``limit``: a line
+    (a record, no field being quoted) past it raises :class:`CsvRecordTooLarge` (``lines`` a
+    text read with ``newline=""``, :class:`BoundedLines`) before it is held whole."""
+    bounded = BoundedLines(lines, limit, before) if limit is not None else None  # type: ignore[arg-type]
+    for number, line in enumerate(bounded if bounded is not None else lines, start=before + 1):
+        if bounded is not None:
+            bounded.ended(number - before)
         found = _TSV_OPENING.search(line)
         if found is None:
             continue
@@ -606,6 +614,140 @@ def tsv_open_quote(lines: Iterable[str], before: int = 0) -> tuple[int, str] | N
 #: by default, process-wide: a valid file must not be refused for it.
 MAX_FIELD_CHARS = 2**31 - 1
 csv.field_size_limit(MAX_FIELD_CHARS)
+
+#: The most bytes of one CSV or TSV record by default (``max_csv_record_bytes``): a record is
+#: the UTF-8 text from its first line's start to its last line's end, that line end not
+#: counted (the line ends inside its quoted fields counted). Every reader of a record holds it
+#: several times over (Python's csv module four bytes a character, pyarrow a block of twice
+#: its size and more, Delta's writer its pages): a 100 MB record took the API's check to
+#: 600 MiB and the loader to 1.5 GiB (session 18).
+MAX_CSV_RECORD_BYTES = 16 * 1024**2
+
+
+def csv_record_too_large(line: int, limit: int) -> str:
+    """Why a CSV or TSV file is refused: its record opening on ``line`` holds more than
+    ``limit`` bytes. The API's 413 and the loader's ``too_large`` say it so."""
+    return (
+        f"line {line} opens a CSV record larger than the limit of {limit} bytes"
+        " (max_csv_record_bytes)"
+    )
+
+
+class CsvRecordTooLarge(ValueError):
+    """A CSV record past the bound, opening on ``line`` (from 1)."""
+
+    def __init__(self, line: int, limit: int) -> None:
+        super().__init__(csv_record_too_large(line, limit))
+        self.line = line
+
+
+class BoundedLines:
+    """The lines of a CSV text (read with ``newline=""``, after ``before`` lines of the file)
+    for :func:`csv.reader`, ``first`` (lines already read, not counted) before them:
+    :class:`CsvRecordTooLarge` as soon as the record being read passes ``limit`` bytes of UTF-8,
+    before it is held whole. The reader is given by :meth:`follow`, and its caller calls
+    :meth:`ended` after each record (a blank line's too).
+
+    The text is read by chunks of characters split into lines in C (a Python step a line cost
+    the API's structure pass twice its time): a record within a chunk is at most four times
+    its characters, under the bound; the bytes of a record running past a chunk's end are
+    counted a line at a time, exactly, until it ends."""
+
+    def __init__(
+        self, text: IO[str], limit: int, before: int = 0, first: Sequence[str] = ()
+    ) -> None:
+        self._text = text
+        self.limit = limit
+        self._before = before
+        self._first = list(first)
+        self._chunk = max(1, min(1 << 20, limit // 8))  # characters: 4 bytes each at most
+        self._reader: Any = None
+        self._done = 0  # the reader's lines when its last record ended
+        self._lines = self._generate()
+
+    def follow(self, reader: Any) -> None:
+        self._reader = reader
+
+    def ended(self, lines: int | None = None) -> None:
+        """A record ended: the reader's ``line_num`` (``lines``: the lines read of this, when
+        they are read without a reader, each a record)."""
+        self._done = self._reader.line_num if lines is None else lines
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines
+
+    def __next__(self) -> str:
+        return next(self._lines)
+
+    def _bytes(self, text: str) -> int:
+        return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+    def _too_large(self, start: int) -> CsvRecordTooLarge:
+        return CsvRecordTooLarge(self._before + start, self.limit)
+
+    def _generate(self) -> Iterator[str]:  # noqa: C901 (one state machine)
+        yield from self._first
+        handed = len(self._first)  # lines handed out
+        size = 0  # bytes of the record in progress (its lines handed out), when counted
+        start = handed + 1  # the line it opens on
+        counted = True  # whether ``size`` counts it (False: fast lines since ``marks``)
+        marks: list[int] = []  # byte offsets of the fast lines' ends, from the fast part's start
+        fast_from = 0  # the line before the fast part
+        tail: list[str] = []  # the text of a line not ended yet
+        tail_bytes = 0
+        while True:
+            chunk = self._text.read(self._chunk)
+            if chunk and tail and "\n" not in chunk and "\r" not in chunk:  # a long line
+                tail.append(chunk)
+                tail_bytes += self._bytes(chunk)
+                if counted and size + tail_bytes <= self.limit:
+                    continue
+                data = "".join(tail)  # judged below, the record in progress counted
+            else:
+                data = "".join(tail) + chunk if tail else chunk
+            tail, tail_bytes = [], 0
+            if not data:
+                return
+            lines = io.StringIO(data, newline="").readlines()
+            if chunk and (not lines[-1].endswith("\n")):  # may go on (a CR: its LF may follow)
+                tail = [lines.pop()]
+                tail_bytes = self._bytes(tail[0])
+            if not counted:  # the fast part's record in progress? counted from its line
+                if self._done + 1 <= handed:  # in progress since line done + 1
+                    at = self._done - fast_from  # fast lines before it
+                    size = marks[-1] - (marks[at - 1] if at > 0 else 0)
+                    start = self._done + 1
+                else:
+                    size, start = 0, handed + 1
+                counted = True
+            if not lines:  # a line longer than a chunk: the record in progress holds it
+                if size + tail_bytes - tail[0].endswith("\r") > self.limit:  # a CR: its end
+                    raise self._too_large(start)
+                continue
+            index = 0
+            while index < len(lines):  # counted, a line at a time, until a record ends
+                line = lines[index]
+                end = 2 if line.endswith("\r\n") else 1 if line[-1] in "\r\n" else 0
+                grown = size + self._bytes(line)
+                if grown - end > self.limit:
+                    raise self._too_large(start)
+                yield line
+                handed += 1
+                index += 1
+                if self._done >= handed:  # the record ended with this line
+                    break
+                size = grown
+            else:
+                continue  # the chunk's lines all in one record: counted on
+            rest = lines[index:]
+            fast_from = handed
+            sizes = map(len, rest) if data.isascii() else map(self._bytes, rest)
+            marks = list(itertools.accumulate(sizes)) or [0]
+            counted = False
+            size, start = 0, handed + 1
+            yield from rest
+            handed += len(rest)
+
 
 #: pyarrow's CSV block: what one of the loader's text batches holds, and so the batch whose
 #: ``_rescued_data`` the API counts (``lakehouse.rescued``). 16 MiB blocks kept ~850 MiB of
@@ -927,20 +1069,29 @@ def csv_quote_problem(
     delimiter: str,
     before: int = 0,
     stop: Callable[[], bool] | None = None,
+    limit: int | None = None,
 ) -> tuple[int, str] | None:
     """The first record of ``lines`` (text read with ``newline=""``, after ``before`` lines of
     the file) whose quoting RFC 4180 refuses, as (its first line in the file, why), or None.
     A quote inside an unquoted field is a character (``37.8"N``); text after a closing quote
     (``"x"y``) or a quote never closed refuses the file, naming the line where the record
     opens (a quote never closed runs to the file's end: the line it opens on is the one to
-    fix). The API's and the loader's words. ``stop()`` true: give up (None)."""
-    reader = csv.reader(lines, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    fix). The API's and the loader's words. ``stop()`` true: give up (None). ``limit``: a
+    record past it raises :class:`CsvRecordTooLarge` (``lines`` a text read with
+    ``newline=""``, :class:`BoundedLines`) before it is held whole."""
+    bounded = BoundedLines(lines, limit, before) if limit is not None else None  # type: ignore[arg-type]
+    read = bounded if bounded is not None else lines
+    reader = csv.reader(read, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    if bounded is not None:
+        bounded.follow(reader)
     start = 1
     try:
         for records, _ in enumerate(reader):
             if records % 65536 == 0 and stop is not None and stop():
                 return None
             start = reader.line_num + 1
+            if bounded is not None:
+                bounded.ended()
     except csv.Error as exc:
         why = str(exc)
         if "expected after" in why:

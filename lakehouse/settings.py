@@ -121,6 +121,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest JSON record (NDJSON line, .json element or object), in bytes.",
     )
+    # One CSV or TSV record: past it, 413 or too_large (lakehouse.dialect.BoundedLines); its
+    # readers hold it several times over (a 100 MB record: the API 600 MiB, the loader 1.5 GiB)
+    max_csv_record_bytes: int = Field(
+        default=16 * 1024**2,
+        ge=1,
+        description="Largest CSV or TSV record, in bytes (its last line end not counted).",
+    )
     # The landing dialect (lakehouse.dialect, docs/loading.md); a table's contract may override
     # both in its ``meta``.
     infer_types: bool = Field(

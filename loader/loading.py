@@ -1093,6 +1093,7 @@ class Loader:
             self.settings.max_inflate_ratio,
             self.settings.meta_dir,
             self.settings.max_json_record_bytes,
+            self.settings.max_csv_record_bytes,
         )
         if source.kind == "parquet":
             schema, batches, stack, count, writer, written = open_parquet(

@@ -103,6 +103,8 @@ class Limits:
     scratch: Path | None = None
     #: a JSON record's most bytes (``lakehouse.jsonrecords``): ``too_large`` past it
     max_json_record_bytes: int = 64 * 1024**2
+    #: a CSV or TSV record's most bytes (``dialect.BoundedLines``): ``too_large`` past it
+    max_csv_record_bytes: int = dialect.MAX_CSV_RECORD_BYTES
 
 
 def detect(path: Path) -> Source:
@@ -363,11 +365,17 @@ def _reads_every_record(path: Path, before_header: int, delimiter: str) -> int |
 _Quoting = typing.Literal["csv", "none", "ask", "postgres"]
 
 
-def _tsv_open_quote(lines: typing.Iterable[str], before: int, quoting: _Quoting) -> None:
-    """``dialect.tsv_open_quote`` as a refusal (``unparseable``), under ``quoting`` ``ask``."""
+def _tsv_open_quote(
+    lines: typing.Iterable[str], before: int, quoting: _Quoting, limit: int | None = None
+) -> None:
+    """``dialect.tsv_open_quote`` as a refusal (``unparseable``), under ``quoting`` ``ask``;
+    a line past ``limit`` bytes before it, ``too_large``."""
     if quoting != "ask":
         return
-    found = dialect.tsv_open_quote(lines, before)
+    try:
+        found = dialect.tsv_open_quote(lines, before, limit)
+    except dialect.CsvRecordTooLarge as exc:
+        raise FileRejected("too_large", str(exc), line=exc.line) from None
     if found is not None:
         raise FileRejected("unparseable", found[1], line=found[0])
 
@@ -399,6 +407,7 @@ def _check_quotes(
     stop: threading.Event | None = None,
     skip_lines: int = 0,
     quoting: _Quoting = "csv",
+    limit: int | None = None,
 ) -> None:
     """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block), from
     the line after the ``skip_lines`` the contract drops (dropped lines are no CSV: a title's
@@ -426,7 +435,7 @@ def _check_quotes(
             raw.seek(start)
             encoding = "utf-8" if start else "utf-8-sig"
             with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
-                _tsv_open_quote(text, skip_lines, quoting)
+                _tsv_open_quote(text, skip_lines, quoting, limit)
         return
     ends = pa.array([ord(delimiter), 10, 13], pa.uint8())
     rank = 0  # quotes before this block
@@ -458,13 +467,13 @@ def _check_quotes(
                 close_ok = pc.or_(pc.is_in(after, ends), pc.equal(after, 34))
                 wrong = pc.if_else(opening, pc.invert(open_ok), pc.invert(close_ok))
                 if pc.any(wrong).as_py():  # maybe a quote inside an unquoted field
-                    _check_quotes_strictly(path, delimiter, stop, start, skip_lines)
+                    _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit)
                     return
                 rank += n
             prev = block[-1]
             block = following
     if rank % 2:
-        _check_quotes_strictly(path, delimiter, stop, start, skip_lines)
+        _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit)
 
 
 #: A line's end, as the header's reading counts them: CR LF, CR or LF
@@ -560,16 +569,49 @@ def _check_quotes_strictly(
     stop: threading.Event | None = None,
     offset: int = 0,
     skip_lines: int = 0,
+    limit: int | None = None,
 ) -> None:
     """The quotes of a file the fast scan could not place, record by record from byte
-    ``offset``, after ``skip_lines`` lines (``dialect.csv_quote_problem``, the API's words)."""
+    ``offset``, after ``skip_lines`` lines (``dialect.csv_quote_problem``, the API's words);
+    a record past ``limit`` bytes before them, ``too_large``."""
     with path.open("rb") as raw:
         raw.seek(offset)
         encoding = "utf-8" if offset else "utf-8-sig"
         f = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        found = dialect.csv_quote_problem(
-            f, delimiter, skip_lines, None if stop is None else stop.is_set
-        )
+        try:
+            found = dialect.csv_quote_problem(
+                f, delimiter, skip_lines, None if stop is None else stop.is_set, limit
+            )
+        except dialect.CsvRecordTooLarge as exc:
+            raise FileRejected("too_large", str(exc), line=exc.line) from None
+    if found is not None:
+        raise FileRejected("unparseable", found[1], line=found[0])
+
+
+def _check_record_sizes(
+    path: Path, delimiter: str, skip_lines: int, quoting: _Quoting, limit: int
+) -> None:
+    """The file's records read one by one, none held past ``limit`` bytes: the first past it
+    refuses the file (``too_large``, ``dialect.BoundedLines``: the API's words), or the first
+    whose quoting RFC 4180 refuses before it (``unparseable``), in the order the API's
+    structure pass meets them. Run when pyarrow meets a record of more than two blocks once
+    its blocks are half the bound (a Python pass over the file: rare), or from the start when
+    the bound is below two blocks."""
+    start = _skipped_bytes(path, skip_lines)
+    with path.open("rb") as raw:
+        raw.seek(start)
+        encoding = "utf-8" if start else "utf-8-sig"
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        try:
+            if dialect.quoted_tsv(quoting):
+                found = dialect.csv_quote_problem(text, delimiter, skip_lines, limit=limit)
+            else:  # a line is a record
+                found = None
+                lines = dialect.BoundedLines(text, limit, skip_lines)
+                for number, _ in enumerate(lines, start=1):
+                    lines.ended(number)
+        except dialect.CsvRecordTooLarge as exc:
+            raise FileRejected("too_large", str(exc), line=exc.line) from None
     if found is not None:
         raise FileRejected("unparseable", found[1], line=found[0])
 
@@ -648,21 +690,30 @@ class _QuoteScan:
     before any error of pyarrow's, so the reason is the one the scan gives, as when it ran
     first)."""
 
-    def __init__(self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting) -> None:
+    def __init__(
+        self,
+        path: Path,
+        delimiter: str,
+        skip_lines: int,
+        quoting: _Quoting,
+        limit: int | None = None,
+    ) -> None:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run,
-            args=(path, delimiter, skip_lines, quoting),
+            args=(path, delimiter, skip_lines, quoting, limit),
             name="loader-csv-quotes",
             daemon=True,
         )
         self._thread.start()
 
-    def _run(self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting) -> None:
+    def _run(
+        self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting, limit: int | None
+    ) -> None:
         try:
-            _check_quotes(path, delimiter, self._stop, skip_lines, quoting)
+            _check_quotes(path, delimiter, self._stop, skip_lines, quoting, limit)
         except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
             self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
@@ -705,13 +756,19 @@ def open_csv(
     quoting: _Quoting = (tsv_quoting or "ask") if source.kind == "tsv" else "csv"
     quoted = dialect.quoted_tsv(quoting)
     postgres = quoting == "postgres"
+    limits = limits or Limits()
+    limit = limits.max_csv_record_bytes
     stack = ExitStack()
     try:
         path, delimiter, names, skip_lines, fields = _csv_dialect(
-            source, skip_lines, limits or Limits(), stack, delimiter, quoting
+            source, skip_lines, limits, stack, delimiter, quoting
         )
-        scan = _QuoteScan(path, delimiter, skip_lines, quoting)
+        scan = _QuoteScan(path, delimiter, skip_lines, quoting, limit)
         stack.callback(scan.stop)
+        sizes = functools.partial(_check_record_sizes, path, delimiter, skip_lines, quoting, limit)
+        if limit < 2 * block:  # a record past the bound may fit pyarrow's blocks: read them all
+            scan.check(wait=True)
+            _not_utf8_first(path, sizes)
     except BaseException:
         stack.close()
         raise
@@ -741,7 +798,7 @@ def open_csv(
     except pa.ArrowInvalid as exc:
         try:
             scan.check(wait=True)  # the quotes' reason first
-            _longer_blocks(exc, block)
+            _longer_blocks(exc, block, limit, path, sizes)
             # read while the file is there: a .gz file's inflated copy goes with the stack
             rejected = problem.of(exc)
         finally:
@@ -772,7 +829,7 @@ def open_csv(
             scan.check(wait=True)
         except pa.ArrowInvalid as exc:
             scan.check(wait=True)
-            _longer_blocks(exc, block)
+            _longer_blocks(exc, block, limit, path, sizes)
             raise problem.of(exc) from exc
 
     return TextFile(names, batches(), line_of, stack)
@@ -876,12 +933,29 @@ class _Mapped:
         self._file.close()
 
 
-def _longer_blocks(exc: pa.ArrowInvalid, block: int) -> None:
+def _longer_blocks(
+    exc: pa.ArrowInvalid,
+    block: int,
+    limit: int | None = None,
+    path: Path | None = None,
+    sizes: Callable[[], None] | None = None,
+) -> None:
     """:class:`ReadAgain` by blocks twice as long when pyarrow met a record longer than two of
-    ``block`` bytes (its "straddling object" error); a valid CSV has no limit on a record."""
+    ``block`` bytes (its "straddling object" error), when no record passes ``limit``: once two
+    blocks reach it, the records are read one by one first (``sizes``, ``too_large``)."""
     if "straddl" in str(exc):
+        if limit is not None and 2 * block >= limit and sizes is not None and path is not None:
+            _not_utf8_first(path, sizes)
         why = f"a CSV record spans more than two blocks of {block} bytes"
         raise ReadAgain(why, block=2 * block) from exc
+
+
+def _not_utf8_first(path: Path, check: Callable[[], None]) -> None:
+    """``check()``, its refusal after a byte that is not UTF-8 anywhere (named first)."""
+    try:
+        check()
+    except FileRejected as exc:
+        raise _not_utf8(path, exc) from None
 
 
 def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[dialect.LineEnded]:

@@ -211,6 +211,7 @@ async def post_file(
                     "batch_rows": settings.read_batch_rows,
                     "max_json_bytes": settings.api_max_body_bytes,
                     "max_json_record_bytes": settings.max_json_record_bytes,
+                    "max_csv_record_bytes": settings.max_csv_record_bytes,
                     "max_inflated_bytes": settings.max_inflated_bytes,
                     "max_inflate_ratio": settings.max_inflate_ratio,
                     "existing": tuple(stored),

@@ -1,11 +1,13 @@
-"""A CSV field or record of any length is valid CSV: the API takes it and the loader loads it.
+"""A CSV field or record of any length up to ``max_csv_record_bytes`` (16 MiB) is taken by the
+API and loaded (past it: test_csv_record_bound.py).
 
-docs/loading.md, "CSV": there is no limit on a field's length. Python's csv module refuses a
-field past 131,072 characters by default (the API's structure pass and the loader's strict
-quote check read by it), and pyarrow reads a record across two of its blocks at most (the
-loader's 4 MiB, the API's 8 MiB): the loader reads such a file again by longer blocks, rolling
-back pieces already committed, and the API checks it the same way. Each case goes through the
-real API and the real loader and is read back by the rule (``adversary_support``).
+docs/loading.md, "CSV", Length: no limit on a field's length but the record's. Python's csv
+module refuses a field past 131,072 characters by default (the API's structure pass and the
+loader's strict quote check read by it), and pyarrow reads a record across two of its blocks
+at most (the loader's 4 MiB, the API's 8 MiB): the loader reads such a file again by longer
+blocks, rolling back pieces already committed, and the API checks it the same way. Each case
+goes through the real API and the real loader and is read back by the rule
+(``adversary_support``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ CASES: dict[str, tuple[bytes, bool]] = {
     "unquoted_200_kib": (b"id,t\n1," + b"x" * (200 * KIB) + b"\n2,y\n", False),
     # a quote in an unquoted field sends the loader to its strict (Python) check
     "quoted_200_kib_beside_a_quote": (b'id,t\n1,"' + b"x" * (200 * KIB) + b'"\n2,5\'"N\n', False),
-    # past two of the loader's blocks (4 MiB) and of the API's (8 MiB), quoted newlines in it
-    "quoted_20_mib_typed": (
-        b'id,t\n1,a\n2,"' + b"ab\ncd " * (20 * MIB // 6) + b'"\n3,"x""y"\n',
+    # past two of the loader's blocks (4 MiB, then 8 MiB: its records then read one by one,
+    # none past max_csv_record_bytes, 16 MiB), quoted newlines in it
+    "quoted_15_mib_typed": (
+        b'id,t\n1,a\n2,"' + b"ab\ncd " * (15 * MIB // 6) + b'"\n3,"x""y"\n',
         True,
     ),
     "unquoted_9_mib_last_without_line_break": (b"id,t\n1,a\n2," + b"z" * (9 * MIB), True),

@@ -1,0 +1,175 @@
+"""One CSV or TSV record is bounded by ``max_csv_record_bytes`` (16 MiB by default): past it
+the API answers 413 and the loader refuses the file as ``too_large``, in the same words, naming
+the line the record opens on, before the record is held whole (``dialect.BoundedLines``,
+docs/loading.md, CSV and TSV, Length). *Before:* (until session 18) a record of any length was
+taken: one 100 MiB field on the second line (a ``.tsv`` or a ``.csv``, quoted or not, no line
+feed at the end) took the API's check to 591-716 MiB and the loader to 1,505-1,524 MiB (its
+container has 1 GiB; a 1 GB line, 6 and 14 GB); now both refuse it at 195-211 MiB and
+290-364 MiB. Files here are small but for the measured children: the bound is lowered through
+the setting."""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+from adversary_support import lakehouse, run, run_measured
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakehouse import dialect
+
+#: The API's check and the loader, each in a child: what it did with the file at argv[1]
+SIDE = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, "tests/adversary")
+    path, side = Path(sys.argv[1]), sys.argv[2]
+    if side == "api":
+        from ingest.filecheck import FileError, check_file
+        from lakehouse.formats import from_name
+        try:
+            print("rows", check_file(path, from_name(path.name), None, window=10_000))
+        except FileError as exc:
+            print("refused", exc.status, str(exc))
+    else:
+        from adversary_support import lakehouse
+        from lakehouse.layout import raw_dir
+        from loader import Loader
+        s = lakehouse(Path(sys.argv[3]))
+        folder = raw_dir(s, "t")
+        folder.mkdir(parents=True)
+        os.link(path, folder / path.name)
+        summary = Loader(s).load_pending()
+        print("loaded", [b.rows for b in summary.loaded])
+        print("refused", [(q.kind, q.reason) for q in summary.quarantined])
+    """
+)
+
+HUGE = {  # a 100 MiB field on line 2, the file ending without a line feed
+    "tsv": ("t.tsv", b"id\ts\n1\t", b""),
+    "csv": ("t.csv", b"id,s\n1,", b""),
+    "csv-quoted": ("t.csv", b'id,s\n1,"', b'"'),
+}
+
+WORDS = "line 2 opens a CSV record larger than the limit of 16777216 bytes (max_csv_record_bytes)"
+
+
+@pytest.mark.parametrize("case", sorted(HUGE))
+def test_a_100_mib_record_is_refused_alike_in_little_memory(tmp_path: Path, case: str) -> None:
+    name, head, tail = HUGE[case]
+    path = tmp_path / name
+    with path.open("wb") as f:
+        f.write(head)
+        for _ in range(100):
+            f.write(b"x" * (1 << 20))
+        f.write(tail)
+    api, api_peak = run_measured(SIDE, str(path), "api")
+    loader, loader_peak = run_measured(SIDE, str(path), "loader", str(tmp_path / "lh"))
+    assert api == [f"refused 413 {WORDS}"], api
+    assert loader == ["loaded []", f"refused [('too_large', {WORDS!r})]"], loader
+    # about 100 MiB at a child's start; before: 591 to 716 and 1,505 to 1,524 MiB
+    assert api_peak < 256, f"API: {api_peak} MiB"
+    assert loader_peak < 512, f"loader: {loader_peak} MiB"
+
+
+LIMIT = 1_000
+BIG = "y" * LIMIT
+
+PAST = {  # (file name, text, the line the record opens on)
+    "csv-field": ("e.csv", f"id,s\n0,a\n1,{BIG}\n2,b\n", 3),
+    "csv-last-no-lf": ("e.csv", f"id,s\n0,a\n1,{BIG}", 3),
+    "csv-crlf": ("e.csv", f"id,s\r\n0,a\r\n1,{BIG}\r\n", 3),
+    "csv-cr": ("e.csv", f"id,s\r0,a\r1,{BIG}\r", 3),
+    "csv-quoted-lines": ("e.csv", 'id,s\n0,a\n1,"' + "y\n" * (LIMIT // 2) + '"\n', 3),
+    "csv-many-fields": ("e.csv", "a,b\n0,1\n" + "x" * 600 + "," + "z" * 600 + "\n", 3),
+    "csv-multibyte": ("e.csv", "id,s\n1," + "é" * (LIMIT // 2) + "\n", 2),
+    "tsv-field": ("e.tsv", f"id\ts\n0\ta\n1\t{BIG}\n", 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAST))
+def test_a_record_past_the_bound_is_refused_alike(tmp_path: Path, case: str) -> None:
+    name, text, line = PAST[case]
+    settings_ = lakehouse(tmp_path, max_csv_record_bytes=LIMIT)
+    outcome = run(settings_, [("t", name, text.encode())])["t"]
+    words = dialect.csv_record_too_large(line, LIMIT)
+    assert (outcome.api_status, outcome.api_detail) == (413, words)
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("too_large", words)
+
+
+AT = {  # a record of exactly the bound (its line end not counted) loads, by both
+    "csv": ("e.csv", "id,s\n1," + "y" * (LIMIT - 2) + "\n"),
+    "csv-crlf": ("e.csv", "id,s\r\n1," + "y" * (LIMIT - 2) + "\r\n"),
+    "csv-quoted": ("e.csv", 'id,s\n1,"' + "y\r\n" * ((LIMIT - 7) // 3) + 'yyy"\n'),
+    "csv-multibyte": ("e.csv", "id,s\n1," + "é" * ((LIMIT - 2) // 2) + "\n"),
+    "tsv-no-lf": ("e.tsv", "id\ts\n1\t" + "y" * (LIMIT - 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AT))
+def test_a_record_of_the_bound_loads(tmp_path: Path, case: str) -> None:
+    name, text = AT[case]
+    outcome = run(lakehouse(tmp_path, max_csv_record_bytes=LIMIT), [("t", name, text.encode())])[
+        "t"
+    ]
+    assert outcome.api_status == 202, outcome.api_detail
+    assert outcome.refused is None, outcome.refused
+    assert len(outcome.loaded_rows or []) == 1
+
+
+def _first_past(text: str, limit: int) -> int | None:
+    """The line (from 1) the first record of ``text`` past ``limit`` bytes opens on, by the
+    rule read independently: a record's lines as the csv module reads them, the last one's
+    end not counted."""
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(iter(lines), strict=True)
+    done = 0
+    for _ in reader:
+        mine = lines[done : reader.line_num]
+        size = len("".join(mine).encode())
+        last = mine[-1]
+        size -= 2 if last.endswith("\r\n") else 1 if last[-1] in "\r\n" else 0
+        if size > limit:
+            return done + 1
+        done = reader.line_num
+    return None
+
+
+_FIELDS = st.text(alphabet='ab"\n\ré,', max_size=12).map(lambda t: '"' + t.replace('"', '""') + '"')
+_PLAIN = st.text(alphabet="abé ", max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.one_of(_FIELDS, _PLAIN), min_size=1, max_size=4), min_size=1, max_size=12),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+    st.integers(1, 60),
+)
+def test_bounded_lines_find_the_first_record_past_the_bound(
+    records: list[list[str]], end: str, last_end: bool, limit: int
+) -> None:
+    """Whatever the chunks the text is read by (a small bound reads small ones), the record
+    ``BoundedLines`` refuses is the first past the bound, and below it the csv module reads
+    the same records through it as from the text."""
+    text = end.join(",".join(r) for r in records) + (end if last_end else "")
+    want = _first_past(text, limit)
+    lines = dialect.BoundedLines(io.StringIO(text, newline=""), limit)
+    reader = csv.reader(lines, strict=True)
+    lines.follow(reader)
+    read = []
+    try:
+        for record in reader:
+            lines.ended()
+            read.append(record)
+    except dialect.CsvRecordTooLarge as exc:
+        assert exc.line == want, (exc.line, want)
+        return
+    assert want is None
+    assert read == list(csv.reader(io.StringIO(text, newline=""), strict=True))
