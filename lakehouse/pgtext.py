@@ -70,6 +70,16 @@ _TRAILING = re.compile(r"\\+\Z")
 #: (:func:`_read_simply`): two the fields do not hold
 _STAND_INS = tuple(chr(c) for c in range(0xE000, 0xE010))
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_ESCAPING_END = (
+    "it ends with a backslash, which escapes the TAB or line end after it (PostgreSQL's COPY"
+    " then reads that character as part of the value, and writes a TAB or a line break in a"
+    " value as \\t, \\n or \\r, never so)"
+)
+#: :data:`_ESCAPING_END` of the file's last field (no line end after it)
+_ENDING_FILE = (
+    "it ends the file with a backslash, escaping nothing (PostgreSQL's COPY drops it and reads"
+    " the value without it; it writes a backslash in a value as \\\\, never alone)"
+)
 
 
 class PgTextError(ValueError):
@@ -101,11 +111,7 @@ def value(raw: str) -> str | None:
         return _CHARACTER.sub(_character, raw)
     trailing = _TRAILING.search(raw)
     if trailing is not None and len(trailing.group()) % 2:
-        raise PgTextError(
-            "it ends with a backslash, which escapes the TAB or line end after it (PostgreSQL's"
-            " COPY then reads that character as part of the value, and writes a TAB or a line"
-            " break in a value as \\t, \\n or \\r, never so)"
-        )
+        raise PgTextError(_ESCAPING_END)
     if _DOT.search(raw) is not None:
         raise PgTextError(
             "it holds \\., PostgreSQL's end-of-data marker (its COPY stops reading there or"
@@ -321,12 +327,21 @@ def rows_problem(
         suspect = _SUSPECT.search(piece) is not None or "\0" in piece
         if suspect and not _clean(piece):
             found = _lines_problem(piece, number, header)
-            if found is not None and (layout is None or found.line < layout.line):
+            if found is not None and (layout is None or _before(found, layout)):
                 return found
         if layout is not None:
             return layout
         number += piece.count(end)
     return None
+
+
+def _before(found: Refused, layout: Refused) -> bool:
+    """Whether the field refused (``found``) is named before the line end or empty line
+    (``layout``): on an earlier line, or on the same when a backslash escapes that line end
+    (PostgreSQL reads the CR or LF as part of the value, refusing no line end)."""
+    return found.line < layout.line or (
+        found.line == layout.line and found.reason.endswith(_ESCAPING_END)
+    )
 
 
 def _lines_problem(piece: str, first: int, header: Sequence[str]) -> Refused | None:
@@ -335,14 +350,18 @@ def _lines_problem(piece: str, first: int, header: Sequence[str]) -> Refused | N
             continue
         ended = _LINE_END.search(line)
         text = line[: ended.start()] if ended is not None else line
-        for column, field in enumerate(text.split("\t"), start=1):
+        fields = text.split("\t")
+        for column, field in enumerate(fields, start=1):
             if "\\" not in field and "\0" not in field:
                 continue
             try:
                 value(field)
             except PgTextError as exc:
                 name = header[column - 1] if column <= len(header) else None
-                return Refused(refusal(number, column, name, exc.why), number, name)
+                why = exc.why
+                if why == _ESCAPING_END and ended is None and column == len(fields):
+                    why = _ENDING_FILE  # no TAB or line end after it: the file's end
+                return Refused(refusal(number, column, name, why), number, name)
     return None
 
 

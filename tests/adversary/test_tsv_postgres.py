@@ -266,6 +266,18 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
             " writes a TAB or a line break in a value as \\t, \\n or \\r, never so)",
         ),
         (
+            b"id\tt\r\n1\tx\\\ry\r\n",  # \ CR: PostgreSQL reads 'x<CR>y', no bare CR refused
+            "line 2, column 2 ('t'): it ends with a backslash, which escapes the TAB or line end"
+            " after it (PostgreSQL's COPY then reads that character as part of the value, and"
+            " writes a TAB or a line break in a value as \\t, \\n or \\r, never so)",
+        ),
+        (
+            b"id\tt\n1\tx\n2\tc\\",  # the file's last byte: PostgreSQL 15.18 reads ('2', 'c')
+            "line 3, column 2 ('t'): it ends the file with a backslash, escaping nothing"
+            " (PostgreSQL's COPY drops it and reads the value without it; it writes a backslash"
+            " in a value as \\\\, never alone)",
+        ),
+        (
             b"id\tt\n1\tx\n2\t\\.\n",  # PostgreSQL 15 stops there: ('2', '')
             "line 3, column 2 ('t'): it holds \\., PostgreSQL's end-of-data marker (its COPY"
             " stops reading there or refuses the line, and never writes it in a value)",
@@ -337,6 +349,8 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
         "raw_nul",
         "tab",
         "line",
+        "escaped_cr",
+        "file_end",
         "end",
         "name",
         "null_name",
