@@ -1405,10 +1405,10 @@ def _check_parquet_schema(schema: pa.Schema, metadata: pq.FileMetaData, path: Pa
     rows = metadata.num_rows
     if not schema.names:
         raise FileError(parquet.no_columns(rows) or "the file holds no records", 422)
-    check_keys(set(schema.names), list(schema.names))
-    nested = parquet.nested_name_problem(schema) or parquet.empty_struct_problem(schema)
-    if nested is not None:
-        raise RecordsError([record_error(None, nested[0], nested[1], "invalid_column")])
+    named = parquet.name_problem(schema)  # the loader's order (open_parquet)
+    if named is not None:  # a column's name: the file's, as check_keys names it
+        field = named.column if named.in_struct else None
+        raise RecordsError([record_error(None, field, named.reason, "invalid_column")])
     for field in schema:
         wide = [t for t in _types(field.type) if pa.types.is_decimal(t) and t.precision > 38]
         if wide:  # Delta holds decimals of up to 38 digits

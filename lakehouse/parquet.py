@@ -223,6 +223,32 @@ def empty_struct_problem(schema: pa.Schema) -> tuple[str, str] | None:
     return None
 
 
+class NameProblem(NamedTuple):
+    """A name of a Parquet schema bronze cannot keep: the column at fault (None: the file as a
+    whole), why, and whether the name is a struct's field (``in_struct``) or a column's."""
+
+    column: str | None
+    reason: str
+    in_struct: bool
+
+
+def name_problem(schema: pa.Schema) -> NameProblem | None:
+    """The first name problem of a Parquet schema, in one order for the API and the loader: the
+    columns' names (:func:`lakehouse.dialect.name_problem`, in column order), then the struct
+    fields of each column in column order (:func:`nested_name_problem`), then a struct with no
+    fields (:func:`empty_struct_problem`). *Before:* until session 18 the loader judged the
+    struct fields first, so a file with a blank column name beside a struct of two fields
+    ``x`` was 422 "column 2 has a blank name ('')" to the API and ``invalid_column`` "column
+    'v' holds two fields named 'x'" to the loader (review finding revc 03)."""
+    top = dialect.name_problem(schema.names)
+    if top is not None:
+        return NameProblem(top[0], top[1], False)
+    nested = nested_name_problem(schema) or empty_struct_problem(schema)
+    if nested is not None:
+        return NameProblem(nested[0], nested[1], True)
+    return None
+
+
 # -- Arrow extension types ----------------------------------------------------------------------
 
 _EXTENSION_KEYS = (b"ARROW:extension:name", b"ARROW:extension:metadata")

@@ -2780,14 +2780,11 @@ def open_parquet(source: Source, batch_rows: int, limits: Limits | None = None) 
             raise FileRejected(
                 "type_conflict", beyond.reason, column=beyond.column, value=beyond.value
             )
-        # struct fields of one name or equal but for case, in the API's words (delta-rs's
-        # refusal at the write named no column), and a struct with no fields
-        schema_arrow = file.schema_arrow
-        found = parquet.nested_name_problem(schema_arrow) or parquet.empty_struct_problem(
-            schema_arrow
-        )
-        if found is not None:
-            raise FileRejected("invalid_column", found[1], column=found[0])
+        # the columns' names, then struct fields of one name or equal but for case (delta-rs's
+        # refusal at the write named no column) and a struct with no fields: the API's order
+        named = parquet.name_problem(file.schema_arrow)
+        if named is not None:
+            raise FileRejected("invalid_column", named.reason, column=named.column)
         schema = parquet.plain_schema(file.schema_arrow, file.metadata)
         if not schema.names:
             none = parquet.no_columns(file.metadata.num_rows)

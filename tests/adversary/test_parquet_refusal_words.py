@@ -91,3 +91,49 @@ def test_the_int96_values_are_judged_before_the_names_by_both(module_lakehouse: 
         "type_conflict",
         dialect.placed("record 1", f"column ' ': {error['msg']}"),
     )
+
+
+def _twin_fields(names: list[str], struct_first: bool, fields: tuple[str, str]) -> bytes:
+    twins = pa.StructArray.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=list(fields))
+    columns = [pa.array([1, 2]) for _ in names]
+    out = io.BytesIO()
+    if struct_first:
+        table = pa.Table.from_arrays([twins, *columns], names=["v", *names])
+    else:
+        table = pa.Table.from_arrays([*columns, twins], names=[*names, "v"])
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+NAMES_BESIDE_TWINS = {  # (the file, the words of the one problem both name)
+    "blank_then_twins": (
+        lambda: _twin_fields(["a", ""], False, ("x", "x")),
+        "column 2 has a blank name ('')",
+    ),
+    "reserved_then_case_twins": (
+        lambda: _twin_fields(["a", "_batch_id"], False, ("x", "X")),
+        "column '_batch_id' is reserved for bronze's own column '_batch_id'",
+    ),
+    "twins_then_case_names": (
+        lambda: _twin_fields(["a", "A"], True, ("x", "x")),
+        "column 'A' differs only by case from column 'a' (column names are case-insensitive"
+        " in Delta and DuckDB)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMES_BESIDE_TWINS))
+def test_a_bad_column_name_beside_twin_struct_fields_is_named_first_by_both(
+    module_lakehouse: Settings, case: str
+) -> None:
+    """The columns' names are judged before any struct's fields by both, in one function
+    (``parquet.name_problem``; review finding revc 03, s18): the loader judged the struct fields
+    first, so a blank or reserved name beside a struct of twin fields, whichever column came
+    first, was 422 for the name and ``invalid_column`` "column 'v' holds two fields named 'x'"."""
+    make, words = NAMES_BESIDE_TWINS[case]
+    table = f"names_{case}"
+    outcome = run(module_lakehouse, [(table, "f.parquet", make())], rows=False)[table]
+    assert outcome.api_status == 422, outcome.api_detail
+    assert [(e["msg"], e["type"]) for e in outcome.api_detail] == [(words, "invalid_column")]
+    assert outcome.refused is not None
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("invalid_column", words)
