@@ -1237,13 +1237,20 @@ def _macro_files(
     return found
 
 
+#: a top-level ``config:`` key of a ``profiles.yml`` (:func:`_with_profile_flags`)
+_PROFILE_CONFIG = re.compile(r"""^["']?config["']?[ \t]*:""", re.MULTILINE)
+
+
 def _with_profile_flags(project: Mapping[str, Any], settings: Settings) -> Mapping[str, Any]:
     """The root ``dbt_project.yml`` (``project``) with the flags dbt 1.11 reads for it: its
     ``flags:``, else the ``config:`` of the ``profiles.yml`` dbt runs with (deprecated, still
     read: ``read_project_flags``); both set is a :class:`ContractShape` (dbt refuses it). A
     ``profiles.yml`` that cannot be read says nothing here (dbt cannot run with it)."""
     try:
-        profile = yaml.safe_load((settings.profiles_dir / "profiles.yml").read_text("utf-8"))
+        text = (settings.profiles_dir / "profiles.yml").read_text("utf-8")
+        if not _PROFILE_CONFIG.search(text):
+            return project  # no config: key (the YAML is parsed only when it may have one)
+        profile = yaml.safe_load(text)
     except (OSError, UnicodeError, yaml.YAMLError):
         return project
     config = profile.get("config") if isinstance(profile, Mapping) else None
