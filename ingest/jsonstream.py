@@ -40,6 +40,9 @@ class _Reader:
         self.line_blank = True  # the line up to ``pos`` holds only whitespace
         self.at = 0  # the offset in the text of ``buf[0]``
         self.stray: int | None = None  # the offset of the first VT/FF passed on a blank line
+        #: no value read so far is a scalar (JSON values one after another): the loader then
+        #: reads the records' kinds before it judges the text (validation.too_deep_refusal)
+        self.kinds = True
 
     def more(self, at_least: int = 0) -> bool:
         """Read another block (at least ``at_least`` bytes); False at the end of the file."""
@@ -105,7 +108,7 @@ class _Reader:
                     self._within(len(view), index)  # the record spans the block: read on
                     if self.more(len(view)):
                         continue
-                raise too_deep_refusal(found, index) from None
+                raise too_deep_refusal(found, index, kinds=self.kinds) from None
             except msgspec.DecodeError as exc:
                 end = dialect.json_value_end(str(exc))
                 if end is not None:
@@ -159,7 +162,9 @@ def json_values(
     if head != b"[":
         index = 0
         while reader.skip_space():
-            yield reader.value(index)
+            value = reader.value(index)
+            reader.kinds = reader.kinds and value[:1] in (b"{", b"[")
+            yield value
             index += 1
         return
     reader.pos += 1

@@ -465,8 +465,9 @@ def concatenated_values(body: bytes, *, kinds: bool = True) -> bytes | None:
     naming the record when a value after the first is no JSON. The loader reads such a file
     so (DuckDB's ``format = 'auto'``); each value is then checked as a record. A later value
     nested past msgspec's limit is refused by :func:`too_deep_refusal` (no object, when it is
-    none and closes), or, not ``kinds`` (a text opening with a scalar, which the loader judges
-    as text first), for its depth."""
+    none and closes), or, not ``kinds`` (a text opening with a scalar), or after a value that
+    is a scalar (the loader's reading of the records then fails, and it judges the text
+    first), for its depth."""
     values: list[bytes] = []
     view = memoryview(body)
     pos, end = 0, len(body)
@@ -489,6 +490,7 @@ def concatenated_values(body: bytes, *, kinds: bool = True) -> bytes | None:
             if not values:
                 return None  # the caller's own parse says why
             found = dialect.too_deep_at(body[pos:])
+            kinds = kinds and all(v[:1] in (b"{", b"[") for v in values)  # the loader's reading
             raise too_deep_refusal(found, len(values), kinds=kinds) from None
         except msgspec.DecodeError as exc:
             value_end = dialect.json_value_end(str(exc))
@@ -632,7 +634,8 @@ def too_deep_refusal(
     that is no object and closes is refused as that, as the loader (which reads it at any
     depth) refuses it (*before:* until session 18 such a record of a big file, or after
     another of JSON values one after another, was refused for its depth); else, or not
-    ``kinds`` (the text judged alone), its depth."""
+    ``kinds`` (the text judged alone: after a value that is a scalar, of JSON values one after
+    another, the loader's reading of the records fails and it judges the text), its depth."""
     if kinds and found is not None and found.key is None and found.closed:
         return _not_an_object(index)
     why = "nested too deeply" if found is None else found.reason()

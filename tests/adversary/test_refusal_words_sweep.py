@@ -446,6 +446,13 @@ DEEP_NO_OBJECT = {
     # the API say no object here, the loader says the depth: before-stop read of fixd)
     "scalar_first": (b"5 " + _VERY_DEEP, "record 2: " + _DEPTH),
     "scalar_first_text_after": (b"null " + _VERY_DEEP + b" x", "record 2: " + _DEPTH),
+    # after a scalar among values one after another the loader's reading of the records fails
+    # and it judges the text: the depth, by both, at any size; a scalar after it is read after
+    "values_scalar_before": (b"5 " + _records(1100, b"\n") + _VERY_DEEP, "record 1102: " + _DEPTH),
+    "values_scalar_after": (
+        _records(1100, b"\n") + _VERY_DEEP + b"\n5",
+        "record 1101: " + dialect.NOT_OBJECT,
+    ),
     "array_text_after": (
         b"[" + _records(1100, b",") + _VERY_DEEP + b"] x",
         dialect.JSON_ARRAY_CUT,
