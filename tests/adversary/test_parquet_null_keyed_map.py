@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +97,10 @@ def _null_keyed(t: pa.DataType) -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, str, Any]]:
-    """A real API (``lakehouse api``) in a child process serving a lakehouse, its settings (for
-    the loader, in this process), its URL and the process."""
-    root = tmp_path_factory.mktemp("nullkey")
+@contextmanager
+def _serving(root: Path) -> Iterator[tuple[Settings, str, Any]]:
+    """A real API (``lakehouse api``) in a child process serving a lakehouse at ``root``, its
+    settings (for the loader, in this process), its URL and the process."""
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
             mp.delenv(key)
@@ -138,6 +138,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
         finally:
             child.terminate()
             child.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, str, Any]]:
+    """A real API (``lakehouse api``) in a child process, for the module's tests."""
+    with _serving(tmp_path_factory.mktemp("nullkey")) as served:
+        yield served
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -347,8 +354,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _file_checkers(api: int) -> list[int]:
-    """The API's worker processes: the children of its ``forkserver`` (multiprocessing's)."""
+def _forkservers(api: int) -> list[int]:
+    """The API's ``forkserver`` processes (multiprocessing's)."""
     servers = []
     for pid in _children(api):
         try:
@@ -356,7 +363,20 @@ def _file_checkers(api: int) -> list[int]:
                 servers.append(pid)
         except OSError:
             continue
-    return [worker for server in servers for worker in _children(server)]
+    return servers
+
+
+def _file_checkers(api: int) -> list[int]:
+    """The API's worker processes: the children of its ``forkserver``."""
+    return [worker for server in _forkservers(api) for worker in _children(server)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_an_aborted_file_checker_leaves_the_api_serving(server: tuple[Settings, str, Any]) -> None:
@@ -380,3 +400,18 @@ def test_an_aborted_file_checker_leaves_the_api_serving(server: tuple[Settings, 
         assert child.poll() is None
         assert post_file(api, "apart", "c.parquet", good.getvalue()).status_code == 202
         assert set(_file_checkers(child.pid)) - set(workers), "no new checkers"
+
+
+def test_the_file_checkers_end_with_a_killed_api(tmp_path: Path) -> None:
+    """An API process killed (SIGKILL: no shutdown of its pools) takes its Parquet checkers
+    and their forkserver with it. Before, they waited for work for ever, pyarrow loaded (~150
+    MiB), and the forkserver with them (each worker holds the pipe that ends it)."""
+    good = io.BytesIO()
+    pq.write_table(pa.table({"id": pa.array([1], pa.int64())}), good)
+    with _serving(tmp_path) as (_, url, child), httpx.Client(base_url=url) as api:
+        assert post_file(api, "t", "a.parquet", good.getvalue()).status_code == 202
+        left = _forkservers(child.pid) + _file_checkers(child.pid)
+        assert len(left) >= 2, left  # a forkserver and a worker at least
+        child.kill()
+        child.wait(timeout=30)
+        wait_for(lambda: not any(_alive(pid) for pid in left), 60, "the checkers to end")
