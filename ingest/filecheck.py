@@ -1707,7 +1707,7 @@ def check_file(
     max_errors: int = 20,
     batch_rows: int = 122_880,
     max_json_bytes: int = 16 * 1024**2,
-    max_json_record_bytes: int = 64 * 1024**2,
+    max_json_record_bytes: int = 32 * 1024**2,
     max_csv_record_bytes: int = dialect.MAX_CSV_RECORD_BYTES,
     max_inflated_bytes: int = 16 * 1024**3,
     max_inflate_ratio: float = 250.0,

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     # One JSON record (an NDJSON line, a .json's element or object): past it, 413 or
     # too_large (lakehouse.jsonrecords); DuckDB's reader needs ~20x a record's size
     max_json_record_bytes: int = Field(
-        default=64 * 1024**2,
+        default=32 * 1024**2,
         ge=1,
         description="Largest JSON record (NDJSON line, .json element or object), in bytes.",
     )

@@ -102,7 +102,7 @@ class Limits:
     max_inflate_ratio: float = 250.0
     scratch: Path | None = None
     #: a JSON record's most bytes (``lakehouse.jsonrecords``): ``too_large`` past it
-    max_json_record_bytes: int = 64 * 1024**2
+    max_json_record_bytes: int = 32 * 1024**2
     #: a CSV or TSV record's most bytes (``dialect.BoundedLines``): ``too_large`` past it
     max_csv_record_bytes: int = dialect.MAX_CSV_RECORD_BYTES
 
