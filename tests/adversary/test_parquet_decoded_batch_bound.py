@@ -30,7 +30,9 @@ from adversary_support import bronze_table, parquet_side, refusal_words, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.filecheck import check_file
 from lakehouse import parquet
+from lakehouse.formats import FileFormat
 from lakehouse.settings import Settings
 
 WIDE = 65_536
@@ -140,13 +142,18 @@ def test_a_batch_of_many_pieces_decodes_a_piece_at_a_time(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_pieces_load_as_sent(
-    one_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch, shape: str
+    one_lakehouse: Settings, monkeypatch: pytest.MonkeyPatch, shape: str, tmp_path: Path
 ) -> None:
-    """The bound at 64 KiB (the API and the loader run in this process): 300 records of 1 KiB
-    values in row groups of 50 (a list's: 50 KiB), read a row group at a time, in batches of
-    64 records or dictionary pieces, every value in bronze as sent."""
+    """The bound at 64 KiB (the loader runs in this process; the API checks a Parquet file in
+    a worker process the patch does not reach, so its check, ``ingest.filecheck.check_file``,
+    what the worker runs, is called here too): 300 records of 1 KiB values in row groups of 50
+    (a list's: 50 KiB), read a row group at a time, in batches of 64 records or dictionary
+    pieces, every value in bronze as sent."""
     monkeypatch.setattr(parquet, "DECODED_BATCH_BYTES", 64 * 1024)
     data = _file(shape, 300, 1_024, 50)
+    path = tmp_path / "d.parquet"
+    path.write_bytes(data)
+    assert check_file(path, FileFormat("parquet", False), None) == 300
     outcome = run(one_lakehouse, [("d", "d.parquet", data)], rows=False)["d"]
     assert outcome.api_status == 202, outcome.api_detail
     assert outcome.refused is None, outcome.refused

@@ -11,6 +11,7 @@ DeltaByteArrayDecoder": 16 of DuckDB's 365 Parquet test files."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -18,7 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from adversary_support import bronze_table, run
 
+from ingest.filecheck import check_file
 from lakehouse import parquet
+from lakehouse.formats import FileFormat
 from lakehouse.settings import Settings
 
 
@@ -69,7 +72,7 @@ def _duckdb_v2(tmp_path: object) -> bytes:
 
 @pytest.mark.parametrize("bound", [parquet.DECODED_BATCH_BYTES, 1_000_000])
 def test_a_dictionary_row_group_then_a_delta_one_loads_within_the_bound(
-    one_lakehouse: Settings, tmp_path: object, monkeypatch: pytest.MonkeyPatch, bound: int
+    one_lakehouse: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: int
 ) -> None:
     """At the real bound and at one the first row group's 2,048 values of 1,000 bytes pass (2 MB
     decoded against 1 MB): the leaf is read decoded in every row group (pyarrow reads it as a
@@ -80,6 +83,10 @@ def test_a_dictionary_row_group_then_a_delta_one_loads_within_the_bound(
     plan = parquet.read_plan(opened, 100_000, io.BytesIO(data))
     if bound < 2048 * 1000:
         assert plan == parquet.Plan([], [1000, 100_000], None)
+    # the API checks it in a worker process the patch does not reach: its check, here too
+    path = tmp_path / "checked.parquet"
+    path.write_bytes(data)
+    assert check_file(path, FileFormat("parquet", False), None) == 4096
     out = run(one_lakehouse, [("t", "mixed.parquet", data)], rows=False)["t"]
     assert out.api_status == 202, out.api_detail
     assert out.refused is None, out.refused
