@@ -71,6 +71,7 @@ def _duckdb_v2(tmp_path: object) -> bytes:
 
 
 @pytest.mark.parametrize("bound", [parquet.DECODED_BATCH_BYTES, 1_000_000])
+@pytest.mark.usefixtures("parquet_checked_here")  # the API's check sees the patched bound
 def test_a_dictionary_row_group_then_a_delta_one_loads_within_the_bound(
     one_lakehouse: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: int
 ) -> None:

@@ -30,7 +30,9 @@ ROWS = 122_880  # read_batch_rows' default: one batch
 
 
 @pytest.fixture
-def low_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+def low_bound(monkeypatch: pytest.MonkeyPatch, parquet_checked_here: None) -> None:
+    """The bound lowered in this process, where the API's Parquet checks run too (the
+    ``parquet_checked_here`` fixture: its worker processes would not see the patch)."""
     monkeypatch.setattr(rescued, "RESCUED_BATCH_BYTES", BOUND)
 
 
