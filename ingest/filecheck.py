@@ -510,7 +510,18 @@ def _check_big_json_pieces(
         values = json_values(
             f, first.removeprefix(dialect.BOM_UTF8), block=CHUNK, limit=max_record_bytes
         )
-        for value in itertools.chain(values, [b""]):
+        while True:
+            try:
+                value = next(values, b"")
+            except RecordsError:
+                # a record met while reading on that is no object (nested past msgspec's
+                # limit): the records before it are judged first, as the loader reads them in
+                # the file's order (session 18: [5, ..., such a record] was that record's
+                # refusal to the API, "record 1: a record must be a JSON object" to the
+                # loader); a refusal of the text (its depth: BodyError) is said first, as is
+                if piece:
+                    _check_piece(piece, rows, keys, contract, max_errors)
+                raise
             if value:
                 piece.append(value.replace(b"\n", b" ").replace(b"\r", b" "))
                 size += len(value)
@@ -518,30 +529,45 @@ def _check_big_json_pieces(
                     continue
             if not piece:
                 break
-            try:
-                records = parse_records(
-                    b"\n".join(piece),
-                    ndjson=True,
-                    contract=contract,
-                    max_records=2**62,
-                    max_errors=max_errors,
-                    opens_file=False,
-                    known=keys,
-                )
-            except RecordsError as exc:
-                raise exc.shifted(rows) from None
-            except BodyError as exc:  # its line (0-based) is the record's index in the piece
-                exc.unit = "record"
-                exc.row = None if exc.row is None else exc.row + rows
-                raise
-            rows += records.count
-            keys.update(dict.fromkeys(records.keys))
+            rows += _check_piece(piece, rows, keys, contract, max_errors)
             piece, size = [], 0
+            if not value:
+                break
         inflated = getattr(getattr(f, "raw", None), "inflated", None)  # a gzipped file's
     if rows == 0 and _an_array(path, kind, bounds):  # [ and ] around whitespace only
         raise FileError(dialect.EMPTY_JSON_ARRAY, 422)
     whole = inflated if isinstance(inflated, int) else path.stat().st_size
     return _whole(rows, keys, existing), whole
+
+
+def _check_piece(
+    piece: list[bytes],
+    rows: int,
+    keys: dict[str, None],
+    contract: Contract | None,
+    max_errors: int,
+) -> int:
+    """The records of ``piece`` (a big ``.json`` file's values from record ``rows`` on, as
+    NDJSON lines) checked; ``keys``, the file's so far, grows by theirs. Refusals name the
+    file's record."""
+    try:
+        records = parse_records(
+            b"\n".join(piece),
+            ndjson=True,
+            contract=contract,
+            max_records=2**62,
+            max_errors=max_errors,
+            opens_file=False,
+            known=keys,
+        )
+    except RecordsError as exc:
+        raise exc.shifted(rows) from None
+    except BodyError as exc:  # its line (0-based) is the record's index in the piece
+        exc.unit = "record"
+        exc.row = None if exc.row is None else exc.row + rows
+        raise
+    keys.update(dict.fromkeys(records.keys))
+    return records.count
 
 
 def _an_array(path: Path, kind: FileFormat, bounds: Bounds) -> bool:

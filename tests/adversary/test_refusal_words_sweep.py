@@ -449,6 +449,12 @@ DEEP_NO_OBJECT = {
     # after a scalar among values one after another the loader's reading of the records fails
     # and it judges the text: the depth, by both, at any size; a scalar after it is read after
     "values_scalar_before": (b"5 " + _records(1100, b"\n") + _VERY_DEEP, "record 1102: " + _DEPTH),
+    # the records read before it are judged first, though the API's piece holding them is
+    # not full yet
+    "array_scalar_before": (
+        b"[5," + _records(1100, b",") + _VERY_DEEP + b"]",
+        "record 1: " + dialect.NOT_OBJECT,
+    ),
     "values_scalar_after": (
         _records(1100, b"\n") + _VERY_DEEP + b"\n5",
         "record 1101: " + dialect.NOT_OBJECT,
