@@ -863,13 +863,19 @@ def _quote_problem(
 
 
 def _reads_every_record(
-    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, skipped: int, delimiter: str
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    utf16: bool,
+    limit: int,
+    skipped: int,
+    delimiter: str,
 ) -> int | None:
     """``dialect.settle_delimiter``'s reading: ``dialect.reads_every_record`` of the file from
     its header line on with ``delimiter`` alone (a byte that is not UTF-8 read as U+FFFD: it is
     named later, before any other reason)."""
     with _text_after(path, kind, bounds, utf16, skipped) as text:
-        return dialect.reads_every_record(text, delimiter)
+        return dialect.reads_every_record(text, delimiter, limit=limit, before=skipped)
 
 
 @contextmanager
@@ -996,7 +1002,7 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
         # the loader does): on a refusal before the whole file is read, the rest is checked
         first = functools.partial(_not_utf8_first, path, kind, bounds, utf16)
         try:
-            reads = functools.partial(_reads_every_record, path, kind, bounds, utf16)
+            reads = functools.partial(_reads_every_record, path, kind, bounds, utf16, limit)
             meta = contract.delimiter if contract is not None else None
             header_text, line, delimiter = _layout_header(
                 text, skip, kind, first, reads, meta, quoting

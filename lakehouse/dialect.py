@@ -686,6 +686,11 @@ class BoundedLines:
         return CsvRecordTooLarge(self._before + start, self.limit)
 
     def _generate(self) -> Iterator[str]:  # noqa: C901 (one state machine)
+        if self._first:  # the header record, a record too
+            last = self._first[-1]
+            end = 2 if last.endswith("\r\n") else 1 if last[-1] in "\r\n" else 0
+            if sum(map(self._bytes, self._first)) - end > self.limit:
+                raise self._too_large(1)
         yield from self._first
         handed = len(self._first)  # lines handed out
         size = 0  # bytes of the record in progress (its lines handed out), when counted
@@ -824,21 +829,35 @@ def header_record(text: str, kind: Literal["csv", "tsv"] = "csv") -> str:
 
 
 def reads_every_record(
-    lines: Iterable[str], delimiter: str, stop: Callable[[], bool] | None = None
+    lines: Iterable[str],
+    delimiter: str,
+    stop: Callable[[], bool] | None = None,
+    limit: int | None = None,
+    before: int = 0,
 ) -> int | None:
     """The header's field count when ``delimiter`` alone reads the CSV ``lines`` (text read
     with ``newline=""``, from the header line on) as a table: at least two names, every record
     with as many fields (a blank line is no record), the quoting as RFC 4180 has it; else None.
-    ``stop()`` true: give up (None)."""
-    reader = csv.reader(lines, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    ``stop()`` true: give up (None). ``limit``: a record past it raises
+    :class:`CsvRecordTooLarge` (``lines`` a text, after ``before`` lines of the file) before it
+    is held whole."""
+    bounded = BoundedLines(lines, limit, before) if limit is not None else None  # type: ignore[arg-type]
+    read = bounded if bounded is not None else lines
+    reader = csv.reader(read, delimiter=delimiter, quotechar=QUOTE, doublequote=True, strict=True)
+    if bounded is not None:
+        bounded.follow(reader)
     try:
         header = next(reader, [])
+        if bounded is not None:
+            bounded.ended()
         width = len(header)
         if width < 2:
             return None
         for records, record in enumerate(reader):
             if records % 65536 == 0 and stop is not None and stop():
                 return None
+            if bounded is not None:
+                bounded.ended()
             if len(record) != width and record:
                 return None
     except csv.Error:

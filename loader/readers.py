@@ -264,6 +264,7 @@ def _csv_header(
     kind: str,
     meta_delimiter: str | None = None,
     quoting: _Quoting = "csv",
+    limit: int = dialect.MAX_CSV_RECORD_BYTES,
 ) -> tuple[str, str, int]:
     """The header record (text), the delimiter (``dialect.csv_header``) and the lines before
     the header: ``skip_lines``, and Excel's ``sep=`` line after them, which declares the
@@ -315,7 +316,7 @@ def _csv_header(
         found = dialect.csv_header(seen, table_kind, end=end, declared=declared, quoted=quoted)
         unclear = None
         if found is not None:  # None: read with the rows' delimiter, the header goes on
-            reads = functools.partial(_reads_every_record, path, before_header)
+            reads = functools.partial(_reads_every_record, path, before_header, limit)
             found, unclear = dialect.settled_header(
                 seen, before_header + 1, found, reads, table_kind, end=end, declared=declared
             )
@@ -346,17 +347,21 @@ def _declared(
     return declared
 
 
-def _reads_every_record(path: Path, before_header: int, delimiter: str) -> int | None:
+def _reads_every_record(path: Path, before_header: int, limit: int, delimiter: str) -> int | None:
     """``dialect.reads_every_record`` of the file (plain UTF-8) from its header line on, read
     with ``delimiter`` alone: a byte that is not UTF-8 is read as U+FFFD (it is named later,
-    before any other reason)."""
+    before any other reason); a record past ``limit`` bytes, ``too_large``."""
     with (
         path.open("rb") as raw,
         io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as f,
     ):
         for _ in range(before_header):
             f.readline()
-        return dialect.reads_every_record(f, delimiter)
+        try:
+            return dialect.reads_every_record(f, delimiter, limit=limit, before=before_header)
+        except dialect.CsvRecordTooLarge as exc:
+            too_large = FileRejected("too_large", str(exc), line=exc.line)
+    raise _not_utf8(path, too_large)
 
 
 #: How a CSV or TSV file quotes: ``csv`` (RFC 4180), ``none`` (a ``.tsv`` under ``tsv_quoting:
@@ -995,7 +1000,7 @@ def _csv_dialect(
     try:
         declared_skip = skip_lines
         header, delimiter, skip_lines = _csv_header(
-            path, skip_lines, source.kind, meta_delimiter, quoting
+            path, skip_lines, source.kind, meta_delimiter, quoting, limits.max_csv_record_bytes
         )
         if not header:  # the API's words
             lines = _lines_before_header(path, skip_lines) if declared_skip else None

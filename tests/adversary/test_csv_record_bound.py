@@ -54,6 +54,8 @@ HUGE = {  # a 100 MiB field on line 2, the file ending without a line feed
     "tsv": ("t.tsv", b"id\ts\n1\t", b""),
     "csv": ("t.csv", b"id,s\n1,", b""),
     "csv-quoted": ("t.csv", b'id,s\n1,"', b'"'),
+    # two delimiters in the header: each read over the whole file to settle it
+    "csv-two-delimiters": ("t.csv", b"a,b;c\n1,", b""),
 }
 
 WORDS = "line 2 opens a CSV record larger than the limit of 16777216 bytes (max_csv_record_bytes)"
@@ -89,6 +91,8 @@ PAST = {  # (file name, text, the line the record opens on)
     "csv-many-fields": ("e.csv", "a,b\n0,1\n" + "x" * 600 + "," + "z" * 600 + "\n", 3),
     "csv-multibyte": ("e.csv", "id,s\n1," + "é" * (LIMIT // 2) + "\n", 2),
     "tsv-field": ("e.tsv", f"id\ts\n0\ta\n1\t{BIG}\n", 3),
+    "csv-header": ("e.csv", "a" * 600 + "," + "b" * 600 + "\n1,2\n", 1),
+    "csv-two-delimiters": ("e.csv", f"a,b;c\n0,a\n1,{BIG}\n", 3),
 }
 
 
