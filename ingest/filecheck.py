@@ -958,6 +958,7 @@ def _pg_text_rows(
     names: list[str],
     quoting: _Quoting,
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
+    limit: int | None = None,
 ) -> None:
     """Refuse a ``.tsv`` of PostgreSQL's text format (``quoting`` ``postgres``) holding a field
     or a line (its line end, an empty one) of its rows PostgreSQL's COPY reads otherwise
@@ -968,7 +969,12 @@ def _pg_text_rows(
         return
     with _text_after(path, kind, bounds, utf16, skipped) as text:
         end = pgtext.line_end(text.readline())  # the header's: the file's line end
-        found = pgtext.rows_problem(pgtext.chunks(text), skipped + 2, names, end)
+        try:
+            found = pgtext.rows_problem(
+                pgtext.chunks(text, limit, skipped + 2), skipped + 2, names, end
+            )
+        except dialect.CsvRecordTooLarge as exc:  # a line past ``limit``, 413
+            raise first(FileError(str(exc), 413)) from None
     if found is not None:
         raise first(FileError(found.reason))
 
@@ -1024,7 +1030,7 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
             # the loader's quote scan reads it)
             _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first, limit)
             # a field PostgreSQL reads otherwise, before field counts (as the loader's scan)
-            _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first)
+            _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first, limit)
             rows = 0
             width = len(header)
             #: the first record with another field count: named once the whole file is read,

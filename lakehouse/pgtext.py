@@ -37,6 +37,8 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakehouse import dialect
+
 #: A field that is exactly this is null; an empty field is the empty string.
 NULL = "\\N"
 
@@ -298,17 +300,42 @@ def _layout_problem(piece: str, first: int, header: Sequence[str], end: str) -> 
     return Refused(why, line, None)
 
 
-def chunks(text: IO[str]) -> Iterator[str]:
+def chunks(text: IO[str], limit: int | None = None, first: int = 1) -> Iterator[str]:
     """``text`` (read with ``newline=""``) in pieces of about :data:`CHUNK_CHARS` characters,
     each ending at a line end (LF, CRLF or CR; the last at the text's end), for
-    :func:`rows_problem`."""
+    :func:`rows_problem`. ``limit``: a line (a record) of more bytes raises
+    ``dialect.CsvRecordTooLarge`` naming it (``first``: the file's line of the text's first)
+    before it is held whole, once the lines before it are handed out."""
+    number = first
     while True:
         piece = text.read(CHUNK_CHARS)
         if not piece:
             return
+        past = None  # the line going on past the piece, when past the bound
         if not piece.endswith("\n"):  # the line goes on (or a CR whose LF is next)
-            piece += text.readline()
-        yield piece
+            if limit is None:
+                piece += text.readline()
+            else:
+                more = text.readline(limit + 1)
+                cut = max(piece.rfind("\n"), piece.rfind("\r")) + 1  # the line going on
+                line = (piece[cut:] + more).rstrip("\r\n")
+                if len(line) > limit or len(line.encode("utf-8", "surrogatepass")) > limit:
+                    piece = piece[:cut]  # the lines before it, their problems first
+                    past = number + piece.count("\n") + piece.count("\r") - piece.count("\r\n")
+                else:
+                    piece += more
+        if limit is not None and 4 * len(piece) > limit:  # a lowered bound: each line
+            at = 0
+            for n, line in enumerate(io.StringIO(piece, newline=""), start=number):
+                if len(line.rstrip("\r\n").encode("utf-8", "surrogatepass")) > limit:
+                    piece, past = piece[:at], n
+                    break
+                at += len(line)
+        if piece:
+            number += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
+            yield piece
+        if past is not None:
+            raise dialect.CsvRecordTooLarge(past, limit or 0)
 
 
 def rows_problem(

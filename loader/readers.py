@@ -385,7 +385,7 @@ def _tsv_open_quote(
         raise FileRejected("unparseable", found[1], line=found[0])
 
 
-def _check_pg_text(path: Path, skip_lines: int) -> None:
+def _check_pg_text(path: Path, skip_lines: int, limit: int | None = None) -> None:
     """Refuse (``unparseable``) a field or a line (its line end, an empty one) of the rows
     PostgreSQL's COPY reads otherwise (``pgtext.rows_problem``, the API's words), the header
     being line ``skip_lines + 1`` and its line end the file's."""
@@ -401,7 +401,11 @@ def _check_pg_text(path: Path, skip_lines: int) -> None:
             except pgtext.Refused:  # refused as the header is read
                 return
             end = pgtext.line_end(header)  # the file's line end
-            found = pgtext.rows_problem(pgtext.chunks(text), skip_lines + 2, names, end)
+            try:
+                pieces = pgtext.chunks(text, limit, skip_lines + 2)
+                found = pgtext.rows_problem(pieces, skip_lines + 2, names, end)
+            except dialect.CsvRecordTooLarge as exc:  # a line past ``limit``
+                raise FileRejected("too_large", str(exc), line=exc.line) from None
     if found is not None:
         raise FileRejected("unparseable", found.reason, line=found.line, column=found.column)
 
@@ -430,7 +434,7 @@ def _check_quotes(
     if quoting == "none":
         return
     if quoting == "postgres":
-        _check_pg_text(path, skip_lines)
+        _check_pg_text(path, skip_lines, limit)
         return
     start = _skipped_bytes(path, skip_lines)
     if not _holds_quote(path, stop, start):

@@ -20,7 +20,7 @@ from adversary_support import lakehouse, run, run_measured
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakehouse import dialect
+from lakehouse import dialect, pgtext
 
 #: The API's check and the loader, each in a child: what it did with the file at argv[1]
 SIDE = textwrap.dedent(
@@ -28,19 +28,24 @@ SIDE = textwrap.dedent(
     import os, sys
     from pathlib import Path
     sys.path.insert(0, "tests/adversary")
-    path, side = Path(sys.argv[1]), sys.argv[2]
+    path, side, root, quoting = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    meta = f"        meta: {{tsv_quoting: {quoting}}}\\n" if quoting != "-" else ""
     if side == "api":
         from ingest.filecheck import FileError, check_file
+        from lakehouse.contracts import Contract
         from lakehouse.formats import from_name
+        contract = Contract("t", (), tsv_quoting=quoting) if meta else None
         try:
-            print("rows", check_file(path, from_name(path.name), None, window=10_000))
+            print("rows", check_file(path, from_name(path.name), contract, window=10_000))
         except FileError as exc:
             print("refused", exc.status, str(exc))
     else:
         from adversary_support import lakehouse
         from lakehouse.layout import raw_dir
         from loader import Loader
-        s = lakehouse(Path(sys.argv[3]))
+        s = lakehouse(root)
+        contract = "version: 2\\nsources:\\n  - name: bronze\\n    tables:\\n      - name: t\\n"
+        (s.dbt_project_dir / "models" / "t.yml").write_text(contract + meta)
         folder = raw_dir(s, "t")
         folder.mkdir(parents=True)
         os.link(path, folder / path.name)
@@ -52,6 +57,8 @@ SIDE = textwrap.dedent(
 
 HUGE = {  # a 100 MiB field on line 2, the file ending without a line feed
     "tsv": ("t.tsv", b"id\ts\n1\t", b""),
+    # PostgreSQL's text format: its escapes read over the file first
+    "tsv-postgres": ("t.tsv", b"id\ts\n1\t", b""),
     "csv": ("t.csv", b"id,s\n1,", b""),
     "csv-quoted": ("t.csv", b'id,s\n1,"', b'"'),
     # two delimiters in the header: each read over the whole file to settle it
@@ -70,8 +77,9 @@ def test_a_100_mib_record_is_refused_alike_in_little_memory(tmp_path: Path, case
         for _ in range(100):
             f.write(b"x" * (1 << 20))
         f.write(tail)
-    api, api_peak = run_measured(SIDE, str(path), "api")
-    loader, loader_peak = run_measured(SIDE, str(path), "loader", str(tmp_path / "lh"))
+    quoting = "postgres" if case.endswith("postgres") else "-"
+    api, api_peak = run_measured(SIDE, str(path), "api", str(tmp_path / "lh"), quoting)
+    loader, loader_peak = run_measured(SIDE, str(path), "loader", str(tmp_path / "lh"), quoting)
     assert api == [f"refused 413 {WORDS}"], api
     assert loader == ["loaded []", f"refused [('too_large', {WORDS!r})]"], loader
     # about 100 MiB at a child's start; before: 591 to 716 and 1,505 to 1,524 MiB
@@ -177,3 +185,37 @@ def test_bounded_lines_find_the_first_record_past_the_bound(
         return
     assert want is None
     assert read == list(csv.reader(io.StringIO(text, newline=""), strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab\\\té", max_size=12), min_size=1, max_size=10),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.integers(1, 9),
+    st.integers(1, 14),
+)
+def test_postgres_text_pieces_stop_at_the_first_line_past_the_bound(
+    lines: list[str], end: str, chunk: int, limit: int
+) -> None:
+    """``pgtext.chunks`` with a bound: the pieces hand out the text up to the first line of
+    more than ``limit`` bytes (its end not counted), then name it, whatever the pieces' size."""
+    text = end.join(lines) + end
+    first_past = next(
+        (n for n, line in enumerate(lines, start=5) if len(line.encode()) > limit), None
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pgtext, "CHUNK_CHARS", chunk)
+        pieces: list[str] = []
+        try:
+            for piece in pgtext.chunks(io.StringIO(text, newline=""), limit, 5):
+                pieces.append(piece)
+        except dialect.CsvRecordTooLarge as exc:
+            assert exc.line == first_past
+            kept = end.join(lines[: first_past - 5])
+            assert (
+                "".join(pieces)
+                == (kept + end if kept or first_past > 5 else "")[: len("".join(pieces))]
+            )
+            return
+    assert first_past is None
+    assert "".join(pieces) == text
