@@ -657,6 +657,46 @@ def refusal_words(printed: str) -> str:
     return "refused " + printed.removeprefix("refused ").partition(" ")[2]
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, at any depth (the API's ``forkserver``, its Parquet
+    workers): read from every process's ``PPid`` (``/proc/<pid>/task/*/children`` needs a
+    kernel option)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:  # it ended meanwhile
+                continue
+            found = re.search(r"^PPid:\s+(\d+)", status, re.M)
+            if found:
+                parents.setdefault(int(found[1]), []).append(int(entry.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        out += children
+        todo += children
+    return out
+
+
+def peak_mib(pid: int) -> int:
+    """The process's peak resident memory (VmHWM) in MiB; 0 for a process that has ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found[1]) // 1024 if found else 0
+
+
+def tree_peaks(pid: int) -> dict[int, int]:
+    """Each of ``pid``'s descendants still running (the API's forkserver and its Parquet
+    workers, kept for the process's life), with its peak resident MiB: where the API's check
+    of a Parquet file took its memory, which the API process's own peak does not show."""
+    return {child: peak_mib(child) for child in descendants(pid)}
+
+
 #: Printed last by :func:`run_measured`'s child: its own image's peak resident size (VmHWM;
 #: ru_maxrss survives exec and would count the forking test process, an xdist worker's GBs)
 _PRINT_PEAK = (
