@@ -3193,13 +3193,19 @@ def _chunk_page_bytes(
     of a type pyarrow skips (at most one past ``most_skipped``), read through
     its bytes (in a file of ``size`` bytes; ``padded``: :data:`_SHORT_CHUNKS`) a block
     (:data:`_PAGE_BLOCK`) at a time, a header of up to :data:`PAGE_HEADER_BYTES`, as far as
-    pyarrow reads them: until its data pages hold ``chunk.values`` values, through a data page
-    of none or a second dictionary page (Arrow's ``ComputeColumnChunkRange``,
-    ``SerializedPageReader::NextPage``, ``HasNextInternal``, ``ConfigureDictionary``: "Column
-    cannot have more than one dictionary"). Pyarrow reads no page past them, so none past them
-    inflates, and their headers cost no CPU here either (until session 18 they were read to the
-    chunk's end: 64M headers of 7 bytes after a chunk's one value cost 100 s of CPU where
-    pyarrow read none). :class:`_Unreadable` for a header pyarrow reads and does not take."""
+    pyarrow reads them: until its data pages hold ``chunk.values`` values or through a second
+    dictionary page (Arrow's ``ComputeColumnChunkRange``, ``SerializedPageReader::NextPage``,
+    ``ConfigureDictionary``: "Column cannot have more than one dictionary"). Pyarrow reads no
+    page past them, so none past them inflates, and their headers cost no CPU here either
+    (until session 18 they were read to the chunk's end: 64M headers of 7 bytes after a chunk's
+    one value cost 100 s of CPU where pyarrow read none). A data page of none does not end the
+    reading: pyarrow's column reader ends there, but its record reader calls it again while
+    records are still wanted and it reads the next page (``LeafReader::LoadBatch``,
+    ``HasNextInternal``; session 18, review finding reada 02: a page past one of none was
+    decompressed uncounted). Past a data page of none, a header that does not read ends the
+    reading instead of refusing the file: pyarrow either ended at the page of none or refuses
+    the file there, so no page past it inflates. :class:`_Unreadable` for a header pyarrow
+    reads and does not take."""
     end = chunk.start + chunk.compressed
     if end > size or chunk.compressed < 0:  # Arrow's "Invalid column metadata"
         raise _Unreadable(
@@ -3211,6 +3217,7 @@ def _chunk_page_bytes(
     total = seen = pages = dictionaries = skipped = 0
     pos = at = chunk.start
     block = b""
+    none = False  # past a data page of none
     while pos < end and pages <= most and skipped <= most_skipped and seen < chunk.values:
         pages += 1
         if pos - at >= len(block):
@@ -3219,11 +3226,14 @@ def _chunk_page_bytes(
             header, stop, at, block = _page_header(data, block, at, pos, end)
             inflated, compressed, values = _page_sizes(header)
         except _Unreadable as exc:
+            if none:  # pyarrow ended at the page of none, or refuses the file here
+                pages -= 1
+                break
             raise _Unreadable(f"the page header at byte {pos} {exc}") from None
         total += inflated
         pos = at + stop + compressed
-        if values == 0:  # pyarrow's column reader ends at a data page of none
-            break
+        if values == 0:  # pyarrow may read on past it (while records are wanted): so do we
+            none = True
         if values is not None:
             seen += values
         elif header[1] == 2:  # DICTIONARY_PAGE

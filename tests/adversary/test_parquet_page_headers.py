@@ -275,10 +275,11 @@ def test_a_long_page_header_is_read_as_far_as_pyarrow_reads(mib: int) -> None:
 
 
 def test_bytes_past_the_pages_pyarrow_reads_refuse_nothing() -> None:
-    """Pyarrow reads a column chunk's pages until they hold its count of values, or through a
-    data page of none: bytes past them that are no page header do not refuse the file, and a
-    page header there is not read (session 18: pyarrow never decompresses its page; until then
-    it was counted, and 64M of them cost 100 s of CPU before the file's one value was read)."""
+    """Pyarrow reads a column chunk's pages until they hold its count of values: bytes past
+    them that are no page header do not refuse the file, and a page header there is not read
+    (session 18: pyarrow never decompresses its page; until then it was counted, and 64M of
+    them cost 100 s of CPU before the file's one value was read). Past a data page of none,
+    bytes that are no page header end the reading (pyarrow ends there, or refuses the file)."""
     junk = b"\xff" * 30
     for data, counted in (
         (_file(_page(b"x" * 10) + junk), 14),
@@ -289,3 +290,56 @@ def test_bytes_past_the_pages_pyarrow_reads_refuse_nothing() -> None:
     past = _file(_page(b"x" * 10) + _page(BOMB))  # one value: the second page is not read
     assert _read_by_pyarrow(past)
     assert _counted(past) == 14
+
+
+def test_a_page_past_a_data_page_of_none_is_counted(module_lakehouse: Settings) -> None:
+    """Review finding reada 02 (session 18): pages [one value][none][20 MiB] in a chunk of 2
+    values. Pyarrow's column reader ends at the page of none, but its record reader calls it
+    again while records are still wanted, and it decompresses the 20 MiB page whole: an
+    825-byte file loaded a 20 MiB value (ratio ~25,000, past max_inflate_ratio's 250) where
+    the page-header count stopped at the page of none. The page is counted now, and the API
+    (413) and the loader (``too_large``) refuse the file in one set of words (``run``)."""
+    data = _file(_page(b"x") + _page(b"", values=0) + _page(BOMB), values=2)
+    rows = pq.read_table(pa.BufferReader(data)).column("v").to_pylist()
+    assert [len(v) for v in rows] == [1, len(BOMB)]  # pyarrow does read past the page of none
+    assert _counted(data) == 5 + 4 + len(BOMB) + 4
+    outcome = run(module_lakehouse, [("none", "z.parquet", data)], rows=False)["none"]
+    refused = outcome.refused
+    assert refused is not None and refused["kind"] == "too_large", (outcome.api_status, refused)
+    assert "(max_inflate_ratio): its pages' headers count" in refused["reason"], refused
+    assert (outcome.api_status, outcome.api_detail) == (413, refused["reason"])
+
+
+#: a page of the drawn chunks: one value of ``n`` bytes, or a data page of none
+_PAGES = st.lists(st.one_of(st.integers(1, 3000), st.none()), min_size=1, max_size=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(pages=_PAGES, extra=st.integers(-2, 2), batch=st.integers(1, 4))
+def test_every_page_pyarrow_decompresses_is_counted(
+    pages: list[int | None], extra: int, batch: int
+) -> None:
+    """Chunks of pages of one value and data pages of none in any order, under a footer
+    saying about as many values as they hold: every page up to the last one whose value
+    pyarrow returns (read whole, and in batches) is counted by the headers' reading (until
+    session 18's fix, pages past a data page of none were not, though pyarrow read them)."""
+    made = [_page(b"v" * n if n else b"", values=1 if n else 0) for n in pages]
+    sizes = [4 + (n or 0) for n in pages]
+    ones = sum(1 for n in pages if n)
+    values = max(0, ones + extra)
+    data = _file(b"".join(made), values=values)
+    try:
+        reads = [pq.read_table(pa.BufferReader(data)).column("v").to_pylist()]
+        file = pq.ParquetFile(pa.BufferReader(data))
+        reads.append(
+            [v for b in file.iter_batches(batch_size=batch) for v in b.column(0).to_pylist()]
+        )
+    except (OSError, pa.ArrowException):
+        return
+    counted = _counted(data)
+    for read in reads:
+        lengths = [len(v) for v in read]
+        last = -1  # the last page read: the pages of one value, in order, as returned
+        for length in lengths:
+            last = next(j for j in range(last + 1, len(pages)) if pages[j] == length)
+        assert counted >= sum(sizes[: last + 1]), (pages, values, lengths)

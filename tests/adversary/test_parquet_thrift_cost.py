@@ -3,8 +3,8 @@ session 18). ``lakehouse.parquet.written_page_bytes`` reads the page headers wit
 reader made to read as Arrow C++ does (test_parquet_thrift_as_cpp.py); until session 18 a file
 could make it do work pyarrow never does:
 
-- page headers past the ones pyarrow reads (after the chunk's values, a data page of none, a
-  second dictionary page) were read to the chunk's end: 64M headers of 7 bytes after a chunk's
+- page headers past the ones pyarrow reads (after the chunk's values, a second dictionary
+  page) were read to the chunk's end: 64M headers of 7 bytes after a chunk's
   one value cost 100 s of CPU, pyarrow's read of the file none;
 - a field no schema here declares (an unknown field, as a newer writer may add) was read item by
   item into Python values: 15 lists of a million i32s in one 15 MiB page header cost 5.5 s,
