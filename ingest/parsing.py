@@ -47,6 +47,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from ingest.bodies import gunzip
 from ingest.filecheck import FileError, check_file
 from ingest.validation import (
@@ -171,6 +173,16 @@ def _end_with_parent() -> None:
         threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
+def _released(check: functools.partial[int]) -> int:
+    """``check()`` in a worker; then what Arrow's allocator kept of the memory it freed goes
+    back to the system (mimalloc keeps it for reuse: a worker that had checked a 40 MB file of
+    3,000,000 records held ~120 MiB more, idle, until the next check)."""
+    try:
+        return check()
+    finally:
+        pa.default_memory_pool().release_unused()
+
+
 def _answer(out: Connection, check: functools.partial[int]) -> None:
     """Run ``check`` and send what it returned (True, rows) or raised (False, the error)."""
     try:
@@ -281,7 +293,7 @@ class Parsers:
             # submitted now: a pool broken (BrokenProcessPool, a RuntimeError) or shut down
             # (RuntimeError) by another check meanwhile, or breaking (OSError: "handle is
             # closed", its pipe) refuses it here
-            pending = loop.run_in_executor(pool, check)
+            pending = loop.run_in_executor(pool, _released, check)
         except (RuntimeError, OSError) as exc:
             log.warning("a file-checking pool is broken (%r); starting new processes", exc)
         else:
