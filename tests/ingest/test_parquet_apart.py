@@ -160,7 +160,13 @@ def _workers() -> list[int]:
                     found.append(int(entry.name))
         return found
 
-    servers = [p for p in children(me) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    def forkserver(pid: int) -> bool:
+        try:
+            return b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            return False
+
+    servers = [p for p in children(me) if forkserver(p)]
     return [worker for server in servers for worker in children(server)]
 
 
