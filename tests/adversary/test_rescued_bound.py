@@ -128,20 +128,27 @@ _LOAD = textwrap.dedent(
     from pathlib import Path
     resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]),) * 2)
     sys.path.insert(0, sys.argv[4])
-    from adversary_support import lakehouse, run
+    from adversary_support import lakehouse, run, tree_peaks
+    from fastapi.testclient import TestClient
+    from ingest import create_app
 
     settings = lakehouse(Path(sys.argv[1]))
     big = Path(sys.argv[2])
     first = run(settings, [("t", "a.parquet", big.with_name("a.parquet").read_bytes())])
     assert first["t"].refused is None, first["t"].refused
-    outcome = run(settings, [("t", "b.parquet", big.read_bytes())], rows=False)["t"]
+    with TestClient(create_app(settings)) as client:
+        outcome = run(settings, [("t", "b.parquet", big.read_bytes())], client, rows=False)["t"]
+        # the API checks a Parquet file in a worker (a forkserver's child), kept while its app
+        # runs: its peak is the check's, which this process's own does not show
+        checkers = tree_peaks(os.getpid())
     # this process image's peak resident size: VmHWM, not ru_maxrss, which survives exec and
     # counts the forking test process (an xdist worker's GBs)
     status = open("/proc/self/status").read()
     peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1])
     vm = [line for line in status.splitlines() if line.startswith("VmPeak")]
     print(json.dumps({"api": [outcome.api_status, outcome.api_detail],
-                      "refused": outcome.refused, "peak_kib": peak, "vm": vm}))
+                      "refused": outcome.refused, "peak_kib": peak, "vm": vm,
+                      "checkers_mib": list(checkers.values())}))
     """
 )
 
@@ -193,6 +200,9 @@ def test_a_batch_rescuing_past_2_gib_is_too_large(tmp_path: Path) -> None:
     assert refused is not None and refused["kind"] == "too_large", refused
     assert words in refused["reason"] and refused["column"] == name, refused
     assert found["peak_kib"] < 1024**2, found  # its rescue would take several GB
+    # the API's check, in its workers since 434da65: the forkserver and a worker at least
+    assert len(found["checkers_mib"]) >= 2, found
+    assert max(found["checkers_mib"]) < 1024, found
     assert found["api"][0] == 413, found["api"]  # the same rule, the same words
     assert words in str(found["api"][1]), found["api"]
 
