@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse import dialect, nested, parquet
+from lakehouse.misfit import sentence as misfit_message
 
 
 def _full(pattern: str) -> str:
@@ -217,34 +218,6 @@ def first_misfit(texts: pa.Array, data_type: str) -> int | None:
     if not pc.any(bad).as_py():
         return None
     return int(pc.index(bad, True).as_py())
-
-
-def misfit_message(
-    shown: str, data_type: str, struct: pa.StructType | None = None, why: str | None = None
-) -> str:
-    """Why a value (``shown`` as the client wrote it) is refused for a column of ``data_type``
-    (``struct``, ``why``: a struct column's type, and :func:`object_misfits`' words)."""
-    t = dialect.type_name(data_type)
-    if t == parquet.OBJECT and why is not None and why != nested.NOT_AN_OBJECT:
-        return (
-            f"{shown} does not fit the struct column's type {struct}: {why} (a JSON object's"
-            " fields fit a struct's by the column rule; docs/loading.md, Types)"
-        )
-    if t == parquet.OBJECT:
-        return f"{shown} is not a JSON object, which a struct column takes (docs/loading.md, Types)"
-    if t == parquet.UNFIT:
-        return f"{shown} does not fit a list or map column: only null does (docs/loading.md, Types)"
-    if t == dialect.BYTES:
-        return (
-            f"{shown} does not fit BLOB: a bytes column takes bytes, and a text as its UTF-8"
-            " bytes, only (docs/loading.md, Types)"
-        )
-    if t == dialect.JSON_TEXT:
-        return (
-            f"{shown} does not fit JSON: the text is not one JSON value (RFC 8259), which a"
-            " json column holds (docs/loading.md, Declared types win)"
-        )
-    return f"{shown} does not fit {dialect.type_name(data_type)} exactly (docs/loading.md, Types)"
 
 
 def checked_text(data_type: str) -> bool:

@@ -60,7 +60,7 @@ import pyarrow.compute as pc
 
 from ingest import fastcontract, flatlines
 from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
-from lakehouse import dialect, nested
+from lakehouse import dialect, misfit, nested
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 
 #: Records decoded at a time: memory for Python objects stays bounded whatever the body size.
@@ -224,11 +224,12 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
             if dialect.type_name(column.data_type) == dialect.BYTES:  # 5 is no text of bytes
                 bad = pc.or_(bad, pc.and_(pc.invert(quoted), pc.is_valid(texts)))
             for i in pc.indices_nonzero(bad).to_pylist()[:max_errors]:
-                value = bytes(raws[i]).decode()
+                value = misfit.json_shown(bytes(raws[i]).decode())
                 why = None if whys is None or quoted[i].as_py() else whys[i]
-                msg = misfit_message(value, column.data_type, column.struct, why)
-                if quoted[i].as_py() and not dialect.takes_json_string(column.data_type):
-                    msg = f"{msg}: a JSON string fits text, date and timestamp columns only"
+                string = bool(quoted[i].as_py())
+                msg = misfit_message(
+                    value, column.data_type, column.struct, why, json_string=string
+                )
                 errors.append((i, position, record_error(i, column.name, msg, "type_error")))
     if errors:
         errors.sort(key=lambda e: e[:2])

@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse import dialect, nested, parquet, rescued
+from lakehouse import dialect, misfit, nested, parquet, rescued
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.parquet import OBJECT as OBJECT  # the core's rules, re-exported (the API's too)
 from lakehouse.parquet import UNFIT as UNFIT
@@ -675,6 +675,7 @@ class Mismatch(Exception):
         *,
         required: bool = False,
         why: str | None = None,
+        said: str | None = None,
     ) -> None:
         super().__init__(f"value {value!r} of column {column!r} does not fit {data_type}")
         self.column = column
@@ -685,6 +686,8 @@ class Mismatch(Exception):
         self.required = required
         #: why a struct column does not take it (``lakehouse.nested.misfits``, the API's words)
         self.why = why
+        #: the whole sentence, as the API's 422 says it (``lakehouse.misfit.sentence``)
+        self.said = said
 
 
 class Missing(Exception):
@@ -804,7 +807,7 @@ class Typer:
             return text, None
         if inferred_from and plan.origin == "inferred" and plan.data_type != OBJECT:
             return cast(text, plan.data_type), None
-        typed, wrong = self._typed(plan, text)
+        typed, wrong = self._typed(plan, text, sent if self.json else None)
         return typed, None if wrong is None else (plan, wrong, sent)
 
     def _stored_text(
@@ -843,7 +846,11 @@ class Typer:
         if self.policy == "quarantine" or plan.name in self._unrescued:
             why = parquet.no_text_reason(values, first)
             required = self.policy != "quarantine"
-            raise Mismatch(plan.name, _shown(plan), why, self.rows + first, required=required)
+            # as the API says it; a type kept as text (VARCHAR here) may be declared otherwise
+            said = None if plan.data_type == "VARCHAR" else misfit.sentence(why, plan.data_type)
+            raise Mismatch(
+                plan.name, _shown(plan), why, self.rows + first, required=required, said=said
+            )
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
 
@@ -865,9 +872,12 @@ class Typer:
         of a string that holds quotes."""
         return self.json and plan.data_type not in _TEXT_RULES
 
-    def _typed(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    def _typed(
+        self, plan: ColumnPlan, text: pa.Array, sent: pa.Array | None = None
+    ) -> tuple[pa.Array, pa.Array | None]:
         """A column's typed values, and the mask of the values that did not fit (None: all
-        did); under ``quarantine`` the first that did not raises :class:`Mismatch`."""
+        did); under ``quarantine`` the first that did not raises :class:`Mismatch`, saying the
+        value as the file wrote it (``sent``: a JSON file's values as JSON text)."""
         if (
             self.json
             and not self.literal_numbers
@@ -884,6 +894,7 @@ class Typer:
         elif self.policy == "quarantine" or plan.name in self._unrescued:
             row = int(pc.index(wrong, True).as_py())
             value = text[row].as_py()
+            raw = (sent if sent is not None else text)[row].as_py() if self.json else None
             if self._still_json(plan):
                 if not self.literal_numbers:  # the reason names the number as sent, not as
                     _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
@@ -892,8 +903,21 @@ class Typer:
             why = None
             if plan.data_type == OBJECT and isinstance(plan.stored, pa.StructType):
                 why = nested.misfits(text.to_pylist(), plan.stored)[row]  # as the API says it
+            # the value as the file wrote it: a JSON value as its JSON text (a string quoted
+            # "0", a number's literal), a CSV field's or a Parquet value's text as '0'
+            shown = misfit.json_shown(raw) if isinstance(raw, str) else repr(value)
+            string = isinstance(raw, str) and raw.startswith('"')
+            said = None  # a nested rule's words name the table's type (not yet one sentence)
+            if plan.data_type not in (OBJECT, UNFIT):
+                said = misfit.sentence(shown, plan.data_type, json_string=string)
             raise Mismatch(
-                plan.name, _shown(plan), value, self.rows + row, required=required, why=why
+                plan.name,
+                _shown(plan),
+                value,
+                self.rows + row,
+                required=required,
+                why=why,
+                said=said,
             )
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong

@@ -1289,12 +1289,14 @@ class Loader:
                         f"the table's {exc.data_type}"
                     )
                 else:
-                    why = (
-                        "a required column's value is never rescued (its not_null or primary_key)"
-                        if exc.required
-                        else "on_mismatch: quarantine"
-                    )
-                    reason = f"{where}, column {exc.column!r}: {_misfit(exc)} ({why})"
+                    # the API's sentence (lakehouse.misfit), after the value's place; a
+                    # required column's value under rescue says why it is not rescued
+                    reason = f"{where}, column {exc.column!r}: {_misfit(exc)}"
+                    if exc.required:
+                        reason += (
+                            " (a required column's value is never rescued (its not_null or"
+                            " primary_key))"
+                        )
                 raise FileRejected(
                     "type_conflict", reason, line=line, column=exc.column, value=exc.value
                 ) from exc
@@ -1676,6 +1678,8 @@ def _misfit(exc: Mismatch) -> str:
     """Why a value does not fit, as the API's 422 says it (``ingest.typecheck.misfit_message``):
     a struct column's value names what of it does not fit (``lakehouse.nested.misfits``: a
     repeated key, a lone surrogate, a field and its rule, "not a JSON object")."""
+    if exc.said is not None:
+        return exc.said
     if exc.why is not None:
         return f"{exc.value!r} does not fit the struct column's type {exc.data_type}: {exc.why}"
     return f"{exc.value!r} does not fit {exc.data_type}"

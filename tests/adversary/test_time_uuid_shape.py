@@ -113,7 +113,11 @@ def test_a_value_without_the_shape_is_a_mismatch_alike(
         assert outcome.refused["kind"] == "type_conflict", outcome.refused
         assert outcome.refused["column"] == "x"
         assert outcome.refused["line"] == line
-        assert repr(value) in outcome.refused["reason"], outcome.refused["reason"]
+        # the API's sentence after the value's place (lakehouse.misfit; session 18)
+        msg = outcome.api_detail[0]["msg"]
+        where = "record 1" if line is None else f"line {line}"  # a Parquet file's record
+        assert outcome.refused["reason"] == f"{where}, column 'x': {msg}", outcome.refused
+        assert value in msg, msg
         return
     assert outcome.refused is None, outcome.refused
     rows = outcome.loaded_rows or []
