@@ -702,11 +702,14 @@ class BoundedLines:
         tail_bytes = 0
         while True:
             chunk = self._text.read(self._chunk)
-            if chunk and tail and "\n" not in chunk and "\r" not in chunk:  # a long line
+            long_line = tail and not tail[0].endswith("\r")  # (a CR ends its line)
+            if chunk and long_line and "\n" not in chunk and "\r" not in chunk:
                 tail.append(chunk)
                 tail_bytes += self._bytes(chunk)
                 if counted and size + tail_bytes <= self.limit:
                     continue
+                if counted:  # past the bound: no copy of it made
+                    raise self._too_large(start)
                 data = "".join(tail)  # judged below, the record in progress counted
             else:
                 data = "".join(tail) + chunk if tail else chunk
