@@ -39,6 +39,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -162,7 +163,12 @@ def _end_with_parent() -> None:
     child of a forkserver holds the pipe that ends the forkserver): an API process killed, or
     ended without shutting its pools down, left both behind, each with pyarrow loaded (~90 and
     ~60 MiB RSS). multiprocessing gives a child its parent's sentinel: readable once the
-    parent has ended."""
+    parent has ended. It ignores SIGINT: a terminal's Ctrl-C reaches the whole process group,
+    the workers too, and a worker's KeyboardInterrupt came back to the API as its check's
+    error, a 500 for the file in flight (the forkserver ignores SIGINT, but every child it forks
+    gets the default handler back); the API's own SIGINT is a graceful stop that finishes the
+    requests in flight (``lakehouse.signals``), and their checks with them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
 
@@ -184,7 +190,9 @@ def _released(check: functools.partial[int]) -> int:
 
 
 def _answer(out: Connection, check: functools.partial[int]) -> None:
-    """Run ``check`` and send what it returned (True, rows) or raised (False, the error)."""
+    """Run ``check`` and send what it returned (True, rows) or raised (False, the error); a
+    Ctrl-C of the terminal is the API's to act on, not this process's (:func:`_end_with_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         answer: tuple[bool, Any] = (True, check())
     except Exception as exc:  # the caller raises it, as a pool's caller would

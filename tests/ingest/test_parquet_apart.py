@@ -21,6 +21,7 @@ import functools
 import io
 import os
 import pickle
+import signal
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.filecheck import FileError
-from ingest.parsing import Parsers, not_checked
+from ingest.parsing import Parsers, _alone, not_checked
 from ingest.validation import BodyError, RecordsError
 from lakehouse.dialect import reader_ended
 from lakehouse.formats import FileFormat
@@ -196,3 +197,27 @@ def test_a_worker_hands_back_what_a_big_check_freed(tmp_path: Path) -> None:
         assert _rss_mib(mine[0]) - idle < 80, (idle, _rss_mib(mine[0]))
     finally:
         parsers.close()
+
+
+def _interrupted(rows: int) -> int:
+    """A check that gets a terminal's Ctrl-C while it runs (SIGINT reaches the whole process
+    group: the API's and its checkers'), then answers."""
+    signal.raise_signal(signal.SIGINT)
+    return rows
+
+
+def test_a_ctrl_c_reaching_the_checkers_leaves_their_checks_answered(tmp_path: Path) -> None:
+    """The API stops gracefully on SIGINT, finishing the requests in flight; their checks in
+    the workers (a pool's, and a process alone) finish too. *Before* (session 18's before-stop
+    read, readB 03): the pool's worker raised KeyboardInterrupt, which came back to the route as
+    the check's error (a 500 for a good file); the process alone died of it (503)."""
+    parsers = Parsers(_settings(tmp_path))
+    try:
+        try:
+            pooled = asyncio.run(parsers.apart(functools.partial(_interrupted, 4)))
+            alone = _alone(functools.partial(_interrupted, 5))
+        except KeyboardInterrupt as exc:  # a worker's, sent back: not this test run's own
+            pytest.fail(f"a checker's SIGINT came back to the API as {exc!r}")
+    finally:
+        parsers.close()
+    assert (pooled, alone) == (4, 5)
