@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakehouse import parquet, rescued
-from lakehouse.settings import Settings
 
 #: The bound, lowered: 1,000 bytes of ``_rescued_data`` text a batch.
 BOUND = 1_000
@@ -92,29 +91,9 @@ def test_past_the_bound_the_api_and_the_loader_refuse_alike(tmp_path: Path, case
     refused = outcome.refused
     assert refused is not None and refused["kind"] == "too_large", refused
     assert words in refused["reason"], refused["reason"]
-    api = outcome.api_status, outcome.api_detail
-    if name.endswith(".parquet"):
-        api = _parquet_check(lake, tmp_path / name, data)
+    api = outcome.api_status, outcome.api_detail  # the route's, its Parquet check here too
     assert api[0] == 413, api
     assert api[1] == refused["reason"]  # one rule, one set of words
-
-
-def _parquet_check(lake: Settings, path: Path, data: bytes) -> tuple[int, str]:
-    """The API's answer to a Parquet file for table ``t`` (its status and words), from its
-    check called here: the API checks a Parquet file in a worker process (session 18), which
-    this module's lowered bound does not reach."""
-    from ingest.filecheck import FileError, check_file
-    from lakehouse.catalog import ColumnNames
-    from lakehouse.formats import FileFormat
-
-    stored = ColumnNames(lake).types("t")  # what the API reads them with
-    path.write_bytes(data)
-    kind = FileFormat("parquet", False)
-    try:
-        check_file(path, kind, None, existing=tuple(stored), stored=stored, window=lake.chunk_rows)
-    except FileError as exc:
-        return exc.status, str(exc)
-    return 202, ""
 
 
 #: Within the bound: 2 such values (618 bytes; the struct's 742) load, each rescued as sent.
