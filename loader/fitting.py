@@ -892,33 +892,7 @@ class Typer:
         if not pc.any(wrong).as_py():
             wrong = None
         elif self.policy == "quarantine" or plan.name in self._unrescued:
-            row = int(pc.index(wrong, True).as_py())
-            value = text[row].as_py()
-            raw = (sent if sent is not None else text)[row].as_py() if self.json else None
-            if self._still_json(plan):
-                if not self.literal_numbers:  # the reason names the number as sent, not as
-                    _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
-                value = json_text(pa.array([value], _STRING))[0].as_py()
-            required = self.policy != "quarantine"
-            why = None
-            if plan.data_type == OBJECT and isinstance(plan.stored, pa.StructType):
-                why = nested.misfits(text.to_pylist(), plan.stored)[row]  # as the API says it
-            # the value as the file wrote it: a JSON value as its JSON text (a string quoted
-            # "0", a number's literal), a CSV field's or a Parquet value's text as '0'
-            shown = misfit.json_shown(raw) if isinstance(raw, str) else repr(value)
-            string = isinstance(raw, str) and raw.startswith('"')
-            said = None  # a nested rule's words name the table's type (not yet one sentence)
-            if plan.data_type not in (OBJECT, UNFIT):
-                said = misfit.sentence(shown, plan.data_type, json_string=string)
-            raise Mismatch(
-                plan.name,
-                _shown(plan),
-                value,
-                self.rows + row,
-                required=required,
-                why=why,
-                said=said,
-            )
+            raise self._mismatch(plan, text, sent, int(pc.index(wrong, True).as_py()))
         if plan.data_type == UNFIT:
             return pa.nulls(len(text), plan.stored), wrong
         if final and values is not None:
@@ -926,6 +900,45 @@ class Typer:
         if values is not None and wrong is None and values.type == plan.stored:
             return values, wrong  # cast already, every value fits
         return cast(text, plan.data_type, ok), wrong
+
+    def _mismatch(
+        self, plan: ColumnPlan, text: pa.Array, sent: pa.Array | None, row: int
+    ) -> Mismatch | FileRejected:
+        """What refuses the file at its first value that does not fit (``row`` of this batch),
+        in the API's words (``lakehouse.misfit.sentence``)."""
+        typ = plan.written or plan.via_text
+        if plan.data_type == dialect.BYTES and typ is not None and not self.json:
+            if not parquet.text_or_bytes(typ) and self.policy == "quarantine":
+                # no value of the column is bytes or text: the column is refused, as the
+                # API refuses it (ingest.filecheck._bytes_column), not its first record
+                said = misfit.sentence(f"column type {typ}", plan.data_type)
+                return FileRejected("type_conflict", said, column=plan.name)
+        value = text[row].as_py()
+        raw = (sent if sent is not None else text)[row].as_py() if self.json else None
+        if self._still_json(plan):
+            if not self.literal_numbers:  # the reason names the number as sent, not as
+                _no_decimal_numbers(text.slice(row, 1))  # DuckDB prints it (1.005, 1.0050)
+            value = json_text(pa.array([value], _STRING))[0].as_py()
+        why = None
+        if plan.data_type == OBJECT and isinstance(plan.stored, pa.StructType):
+            why = nested.misfits(text.to_pylist(), plan.stored)[row]  # as the API says it
+        # the value as the file wrote it: a JSON value as its JSON text (a string quoted
+        # "0", a number's literal), a CSV field's or a Parquet value's text as '0'
+        shown = misfit.json_shown(raw) if isinstance(raw, str) else repr(value)
+        string = isinstance(raw, str) and raw.startswith('"')
+        sentence = None  # a nested rule's words name the table's type (not yet one sentence)
+        if plan.data_type not in (OBJECT, UNFIT):
+            sentence = misfit.sentence(shown, plan.data_type, json_string=string)
+        required = self.policy != "quarantine"
+        return Mismatch(
+            plan.name,
+            _shown(plan),
+            value,
+            self.rows + row,
+            required=required,
+            why=why,
+            said=sentence,
+        )
 
     def _fit(self, plan: ColumnPlan, text: pa.Array) -> tuple[pa.Array, pa.Array | None, bool]:
         """Which values fit the column's rule; the values made on the way (None: none), and

@@ -62,7 +62,7 @@ def _parquet(array: pa.Array) -> bytes:
     return out.getvalue()
 
 
-def _cases() -> list[tuple[str, str, str, bytes, str, str]]:
+def _cases() -> list[tuple[str, str, str, bytes, str | None, str]]:
     """(case, declared type, file name, bytes, the value's place, the value as shown)."""
     cases = []
     for ty, text in VALUES.items():
@@ -85,6 +85,10 @@ def _cases() -> list[tuple[str, str, str, bytes, str, str]]:
         ("json_csv", "json", "f.csv", _csv("+1"), "line 2", "'+1'"),
         ("json_pqstr", "json", "f.parquet", _parquet(pa.array(["+1"])), "record 1", "'+1'"),
         ("bigint_pqdouble", "bigint", "f.parquet", _parquet(pa.array([1.5])), "record 1", "'1.5'"),
+        # a Parquet column of numbers declared blob: no value of it is bytes or text, the
+        # column is refused as a whole, by both (the loader named its first record)
+        ("blob_pqint8", "blob", "f.parquet", _parquet(pa.array([1], pa.int8())), None, ""),
+        ("blob_pqdate", "blob", "f.parquet", _parquet(pa.array([0], pa.date32())), None, ""),
         ("bigint_ndescaped", "bigint", "f.ndjson", b'{"v": "\\u0031"}\n', "line 1", '"1"'),
         (
             "bigint_ndobject",
@@ -115,6 +119,16 @@ def test_a_mismatch_is_one_sentence_to_the_api_and_the_loader(module_lakehouse: 
     for case, _, _, _, where, shown in CASES:
         outcome = outcomes[f"mis_{case}"]
         assert outcome.api_status == 422, (case, outcome.api_detail)
+        if where is None:  # the column as a whole
+            [error] = outcome.api_detail
+            assert (error["row"], error["field"]) == (None, "v"), error
+            assert outcome.refused is not None, case
+            if (outcome.refused["kind"], outcome.refused["reason"]) != (
+                "type_conflict",
+                error["msg"],
+            ):
+                differ.append((case, error["msg"], outcome.refused["reason"]))
+            continue
         [error] = outcome.api_detail
         assert (error["row"], error["field"], error["type"]) == (0, "v", "type_error"), error
         assert error["msg"].startswith(f"{shown} does not fit "), (case, error["msg"])
