@@ -189,6 +189,20 @@ def _released(check: functools.partial[int]) -> int:
         pa.default_memory_pool().release_unused()
 
 
+def _pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of ``processes`` workers, every one started now. A pool of ``forkserver`` starts
+    a worker as a task is submitted, and a submit racing the pool's breaking (a worker that
+    died: an aborted check) could start one after the pool had terminated the others: nobody
+    ended it, and the pool's manager thread, joining it, held the interpreter's exit for ever
+    (seen in a test run of session 18's before-stop read, py-spy: ``_python_exit`` joining
+    ``terminate_broken``'s join of a worker started after it). Started at once, the pool never
+    starts one later."""
+    pool = ProcessPoolExecutor(processes, mp_context=_forkserver(), initializer=_end_with_parent)
+    for _ in range(processes):  # each submit starts a worker while none is idle (3.11)
+        pool.submit(int)
+    return pool
+
+
 def _answer(out: Connection, check: functools.partial[int]) -> None:
     """Run ``check`` and send what it returned (True, rows) or raised (False, the error); a
     Ctrl-C of the terminal is the API's to act on, not this process's (:func:`_end_with_parent`)."""
@@ -269,18 +283,14 @@ class Parsers:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=_forkserver(), initializer=_end_with_parent
-                )
+                self._pool = _pool(self.processes)
             return self._pool
 
     def _file_checkers(self) -> ProcessPoolExecutor:
         with _FILES_LOCK:
             pool = _FILES.get(self.parquet_processes)
             if pool is None:
-                pool = ProcessPoolExecutor(
-                    self.parquet_processes, mp_context=_forkserver(), initializer=_end_with_parent
-                )
+                pool = _pool(self.parquet_processes)
                 _FILES[self.parquet_processes] = pool
             return pool
 
