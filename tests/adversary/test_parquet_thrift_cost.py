@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from adversary_support import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parquet_page_headers import _file, _page
+from test_parquet_page_headers import _counted, _file, _page, _read_by_pyarrow
 
 from ingest.filecheck import FileError, check_file
 from lakehouse import parquet
@@ -54,18 +53,6 @@ def _dictionary_page() -> bytes:
     header.i32(2, 0)  # PLAIN
     header.end()
     return bytes(header.out) + b"\x00" + packed
-
-
-def _read_by_pyarrow(data: bytes) -> bool:
-    try:
-        pq.read_table(pa.BufferReader(data))
-    except (OSError, pa.ArrowException):
-        return False
-    return True
-
-
-def _counted(data: bytes) -> int:
-    return parquet.written_page_bytes(pa.BufferReader(data), ["v"])
 
 
 def test_headers_past_the_values_are_not_read(
