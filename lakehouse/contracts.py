@@ -911,6 +911,72 @@ class _Folders:
 #: dbt 1.10's behaviour flag for a test's ``arguments:`` (:attr:`_Project.arguments_read`)
 _ARGUMENTS_FLAG = "require_generic_test_arguments_property"
 
+#: dbt 1.11's ``ProjectFlags`` (``dbt.contracts.project``): what each flag of ``flags:``
+#: takes. One of another kind makes dbt read none of ``flags:`` (``read_project_flags``
+#: drops the block's ``ValidationError``), without a word; names it does not know it keeps.
+#: ``tests/adversary/test_contract_project_config.py`` holds this to dbt's own schema.
+_FLAG_KINDS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "cache_selected_only", "debug", "fail_fast", "partial_parse", "populate_cache",
+            "static_parser", "use_colors", "use_colors_file", "use_experimental_parser",
+            "version_check", "warn_error", "write_json",
+        ),
+        "true, false or null",
+    ),
+    **dict.fromkeys(
+        ("indirect_selection", "log_format", "log_format_file", "log_level", "log_level_file"),
+        "a text or null",
+    ),
+    "printer_width": "an integer or null",
+    "warn_error_options": "a mapping of texts or lists of texts, or null",
+    **dict.fromkeys(
+        (
+            "send_anonymous_usage_stats",
+            "require_batched_execution_for_custom_microbatch_strategy",
+            "require_event_names_in_deprecations",
+            "require_explicit_package_overrides_for_builtin_materializations",
+            "require_resource_names_without_spaces", "source_freshness_run_project_hooks",
+            "skip_nodes_if_on_run_start_fails", "state_modified_compare_more_unrendered_values",
+            "state_modified_compare_vars", "require_yaml_configuration_for_mf_time_spines",
+            "require_nested_cumulative_type_params", "validate_macro_args",
+            "require_all_warnings_handled_by_warn_error", _ARGUMENTS_FLAG,
+            "require_unique_project_resource_names",
+            "require_ref_searches_node_package_before_root",
+        ),
+        "true or false",
+    ),
+}  # fmt: skip
+
+
+def _takes(kind: str, value: Any) -> bool:
+    """Whether dbt's schema takes ``value`` for a flag of ``kind`` (:data:`_FLAG_KINDS`)."""
+    if value is None:
+        return kind.endswith("or null")
+    if kind.startswith("true"):
+        return isinstance(value, bool)
+    if kind.startswith("a text"):
+        return isinstance(value, str)
+    if kind.startswith("an integer"):
+        # JSON Schema's integer: a number of no fraction, 80.0 too (not a boolean)
+        whole = isinstance(value, float) and value.is_integer()
+        return whole or (isinstance(value, int) and not isinstance(value, bool))
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str)
+        and (isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v)))
+        for k, v in value.items()
+    )
+
+
+def _flag_dbt_drops(flags: Mapping[str, Any]) -> str | None:
+    """The first flag of ``flags:`` whose value dbt's schema does not take, said as words
+    (None: dbt reads the block)."""
+    for name, value in flags.items():
+        kind = _FLAG_KINDS.get(name)
+        if kind is not None and not _takes(kind, value):
+            return f"flags.{name} is {value!r}, not {kind}"
+    return None
+
 
 #: The macros deciding what dbt 1.11 counts as a ``not_null`` test's failures, and whether
 #: they fail a build: the test's SQL (``test_not_null``, a ``{% test not_null %}`` block too,
@@ -1039,6 +1105,12 @@ class _Project:
             raise ContractShape(  # dbt 1.11 then ignores the whole flags: block, unsaid
                 f"dbt_project.yml: flags.{_ARGUMENTS_FLAG} is {arguments_read!r}, not true or"
                 " false (dbt then reads none of flags:, this one true)"
+            )
+        dropped = _flag_dbt_drops(flags) if arguments_read is False else None
+        if dropped is not None:  # dbt reads none of flags:, this one true, unsaid
+            raise ContractShape(
+                f"dbt_project.yml: {dropped}, so dbt reads none of flags:, and"
+                f" {_ARGUMENTS_FLAG}: false is not read (dbt reads it true)"
             )
         return cls(
             name if isinstance(name, str) else None,

@@ -597,6 +597,81 @@ def test_an_arguments_flag_dbt_would_ignore_holds_the_files(tmp_path: Path, valu
     assert words in held_as_misshapen(settings, "items", b"id\n1\n")
 
 
+def test_another_flag_dbt_drops_holds_an_arguments_flag_off(tmp_path: Path) -> None:
+    """dbt 1.11 reads none of ``flags:`` when any flag's value is of another kind than its
+    schema's (``read_project_flags``), so ``require_generic_test_arguments_property: false``
+    beside ``fail_fast: "yes"`` is read true, unsaid (before session 19 only the arguments
+    flag's own value was judged: the contract was read with it false, dbt's tests with it
+    true). dbt's reading is checked too: its manifest reads the arguments as the test's."""
+    settings = lakehouse(tmp_path)
+    case = dict(CASES["arguments_flag_off"])
+    case["dbt_project.yml"] = case["dbt_project.yml"] + '  fail_fast: "yes"\n'
+    _write(settings.dbt_project_dir, case)
+    assert "x" in dbt_reads(settings.dbt_project_dir)["t"]["required"]  # read as true
+    said = held_as_misshapen(settings, "t", b"x\n1\n")
+    assert "flags.fail_fast is 'yes', not true, false or null, so dbt reads none" in said, said
+
+
+def test_a_flag_dbt_drops_beside_no_arguments_flag_reads_as_dbt_reads(tmp_path: Path) -> None:
+    """Without the arguments flag off, a dropped ``flags:`` block changes nothing the contract
+    reads: the table is read as dbt reads it, not held."""
+    settings = lakehouse(tmp_path)
+    case = dict(CASES["arguments_flag_on"])
+    case["dbt_project.yml"] = HEAD + "flags:\n  printer_width: wide\n"
+    _write(settings.dbt_project_dir, case)
+    assert lakehouse_reads(settings) == _dbt_meta(dbt_reads(settings.dbt_project_dir))
+
+
+def test_the_flag_kinds_are_dbts() -> None:
+    """:data:`lakehouse.contracts._FLAG_KINDS` names every flag of dbt's ``ProjectFlags``."""
+    from dbt.contracts.project import ProjectFlags
+
+    from lakehouse.contracts import _FLAG_KINDS
+
+    assert set(_FLAG_KINDS) == set(ProjectFlags.json_schema()["properties"])
+
+
+_FLAG_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers().map(float)  # 80.0: an integer to JSON Schema
+    | st.floats(allow_nan=False)
+    | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    flags=st.dictionaries(
+        st.sampled_from(
+            ["fail_fast", "printer_width", "log_level", "warn_error_options",
+             "send_anonymous_usage_stats", "require_generic_test_arguments_property", "unknown"]
+        ),
+        _FLAG_VALUES,
+        max_size=3,
+    )
+)  # fmt: skip
+def test_the_flags_dbt_drops_are_the_ones_its_schema_refuses(flags: dict[str, Any]) -> None:
+    """Whatever ``flags:`` holds, :func:`lakehouse.contracts._flag_dbt_drops` finds a flag
+    exactly when dbt's own ``ProjectFlags.validate`` refuses the block."""
+    from dbt.contracts.project import ProjectFlags
+    from dbt_common.dataclass_schema import ValidationError
+
+    from lakehouse.contracts import _flag_dbt_drops
+
+    try:
+        ProjectFlags.validate(flags)
+        dbt_drops = False
+    except ValidationError:
+        dbt_drops = True
+    assert (_flag_dbt_drops(flags) is not None) == dbt_drops, flags
+
+
 def test_a_package_without_its_dbt_project_yml_holds_the_files(tmp_path: Path) -> None:
     """dbt refuses to run with an installed package lacking ``dbt_project.yml`` (its sources
     cannot be known): every table is held, the file named."""
