@@ -641,6 +641,12 @@ class CsvRecordTooLarge(ValueError):
         self.line = line
 
 
+#: The characters :meth:`str.splitlines` ends a line at and a text read with ``newline=""``
+#: does not (CSV's line ends are LF, CR and CRLF alone): ASCII ones, and the rest.
+_SPLITLINES_ONLY = ("\v", "\f", "\x1c", "\x1d", "\x1e")
+_SPLITLINES_ONLY_WIDE = ("\x85", "\u2028", "\u2029")
+
+
 class BoundedLines:
     """The lines of a CSV text (read with ``newline=""``, after ``before`` lines of the file)
     for :func:`csv.reader`, ``first`` (lines already read, not counted) before them:
@@ -651,7 +657,11 @@ class BoundedLines:
     The text is read by chunks of characters split into lines in C (a Python step a line cost
     the API's structure pass twice its time): a record within a chunk is at most four times
     its characters, under the bound; the bytes of a record running past a chunk's end are
-    counted a line at a time, exactly, until it ends."""
+    counted a line at a time, exactly, until it ends. A chunk's lines are handed to the reader
+    as one list (:func:`itertools.chain`, no Python step a line), split by
+    :meth:`str.splitlines` where the chunk holds no line end but LF, CR and CRLF (else as
+    ``newline=""`` splits it), and a record's bytes are counted only when it runs past a
+    chunk's end."""
 
     def __init__(
         self, text: IO[str], limit: int, before: int = 0, first: Sequence[str] = ()
@@ -663,7 +673,7 @@ class BoundedLines:
         self._chunk = max(1, min(1 << 20, limit // 8))  # characters: 4 bytes each at most
         self._reader: Any = None
         self._done = 0  # the reader's lines when its last record ended
-        self._lines = self._generate()
+        self._lines = itertools.chain.from_iterable(self._generate())
 
     def follow(self, reader: Any) -> None:
         self._reader = reader
@@ -682,21 +692,36 @@ class BoundedLines:
     def _bytes(self, text: str) -> int:
         return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
+    @staticmethod
+    def _split(data: str) -> list[str]:
+        """``data``'s lines, each with its end, as ``io.StringIO(data, newline="")`` reads
+        them (LF, CR, CRLF): by :meth:`str.splitlines` (several times faster) unless ``data``
+        holds a character that it alone ends a line at."""
+        if any(c in data for c in _SPLITLINES_ONLY) or (
+            not data.isascii() and any(c in data for c in _SPLITLINES_ONLY_WIDE)
+        ):
+            return io.StringIO(data, newline="").readlines()
+        return data.splitlines(keepends=True)
+
     def _too_large(self, start: int) -> CsvRecordTooLarge:
         return CsvRecordTooLarge(self._before + start, self.limit)
 
-    def _generate(self) -> Iterator[str]:  # noqa: C901 (one state machine)
+    def _generate(self) -> Iterator[Iterable[str]]:  # noqa: C901 (one state machine)
+        """The lines by groups (a chunk's, or one line while a record is counted): the reader
+        asks for the next group only once it has read every line handed before it."""
         if self._first:  # the header record, a record too
             last = self._first[-1]
             end = 2 if last.endswith("\r\n") else 1 if last[-1] in "\r\n" else 0
             if sum(map(self._bytes, self._first)) - end > self.limit:
                 raise self._too_large(1)
-        yield from self._first
+        yield self._first
         handed = len(self._first)  # lines handed out
         size = 0  # bytes of the record in progress (its lines handed out), when counted
         start = handed + 1  # the line it opens on
-        counted = True  # whether ``size`` counts it (False: fast lines since ``marks``)
-        marks: list[int] = []  # byte offsets of the fast lines' ends, from the fast part's start
+        counted = True  # whether ``size`` counts it (False: fast lines since ``fast_from``)
+        fast: list[str] = []  # the fast part's lines: ``fast[fast_at:]``, all handed out
+        fast_at = 0
+        fast_ascii = True  # whether they are ASCII (a character a byte)
         fast_from = 0  # the line before the fast part
         tail: list[str] = []  # the text of a line not ended yet
         tail_bytes = 0
@@ -716,18 +741,19 @@ class BoundedLines:
             tail, tail_bytes = [], 0
             if not data:
                 return
-            lines = io.StringIO(data, newline="").readlines()
+            lines = self._split(data)
             if chunk and (not lines[-1].endswith("\n")):  # may go on (a CR: its LF may follow)
                 tail = [lines.pop()]
                 tail_bytes = self._bytes(tail[0])
             if not counted:  # the fast part's record in progress? counted from its line
                 if self._done + 1 <= handed:  # in progress since line done + 1
-                    at = self._done - fast_from  # fast lines before it
-                    size = marks[-1] - (marks[at - 1] if at > 0 else 0)
+                    begun = itertools.islice(fast, fast_at + self._done - fast_from, None)
+                    size = sum(map(len if fast_ascii else self._bytes, begun))
                     start = self._done + 1
                 else:
                     size, start = 0, handed + 1
                 counted = True
+            fast = []
             if not lines:  # a line longer than a chunk: the record in progress holds it
                 if size + tail_bytes - tail[0].endswith("\r") > self.limit:  # a CR: its end
                     raise self._too_large(start)
@@ -739,7 +765,7 @@ class BoundedLines:
                 grown = size + self._bytes(line)
                 if grown - end > self.limit:
                     raise self._too_large(start)
-                yield line
+                yield (line,)
                 handed += 1
                 index += 1
                 if self._done >= handed:  # the record ended with this line
@@ -747,14 +773,12 @@ class BoundedLines:
                 size = grown
             else:
                 continue  # the chunk's lines all in one record: counted on
-            rest = lines[index:]
+            fast, fast_at, fast_ascii = lines, index, data.isascii()
             fast_from = handed
-            sizes = map(len, rest) if data.isascii() else map(self._bytes, rest)
-            marks = list(itertools.accumulate(sizes)) or [0]
             counted = False
             size, start = 0, handed + 1
-            yield from rest
-            handed += len(rest)
+            handed += len(lines) - index
+            yield lines if index == 0 else itertools.islice(lines, index, None)
 
 
 #: pyarrow's CSV block: what one of the loader's text batches holds, and so the batch whose

@@ -153,8 +153,12 @@ def _first_past(text: str, limit: int) -> int | None:
     return None
 
 
-_FIELDS = st.text(alphabet='ab"\n\ré,', max_size=12).map(lambda t: '"' + t.replace('"', '""') + '"')
-_PLAIN = st.text(alphabet="abé ", max_size=12)
+#: with characters ``str.splitlines`` ends a line at and CSV does not (``BoundedLines`` splits
+#: its chunks with it when they hold none of them)
+_FIELDS = st.text(alphabet='ab"\n\ré,\v\x1c\x85\u2028', max_size=12).map(
+    lambda t: '"' + t.replace('"', '""') + '"'
+)
+_PLAIN = st.text(alphabet="abé \f\x1e\u2029", max_size=12)
 
 
 @settings(max_examples=300, deadline=None)
@@ -169,7 +173,8 @@ def test_bounded_lines_find_the_first_record_past_the_bound(
 ) -> None:
     """Whatever the chunks the text is read by (a small bound reads small ones), the record
     ``BoundedLines`` refuses is the first past the bound, and below it the csv module reads
-    the same records through it as from the text."""
+    the same records through it as from the text (a vertical tab, a form feed, U+001C-U+001E,
+    U+0085, U+2028 and U+2029 are text in a CSV, not line ends)."""
     text = end.join(",".join(r) for r in records) + (end if last_end else "")
     want = _first_past(text, limit)
     lines = dialect.BoundedLines(io.StringIO(text, newline=""), limit)
