@@ -1059,19 +1059,41 @@ def _macro_definitions(files: Mapping[Path, bool], root: Path) -> tuple[tuple[st
     )
 
 
-def _dispatched(project: Mapping[str, Any], name: Any) -> tuple[tuple[str, str], ...]:
-    """A root project's ``dispatch:`` of dbt's own macros (``macro_namespace: dbt``) to a
-    package first (dbt 1.11 searches its ``search_order``): which of that package's macros dbt
-    then runs in place of its own is not read here, so the dispatch itself is named."""
+def _dispatched(project: Mapping[str, Any], name: Any) -> tuple[str, ...]:
+    """The packages a root project's ``dispatch:`` of dbt's own macros (``macro_namespace:
+    dbt``) searches before dbt (dbt 1.11 searches its ``search_order``): their ``default__``
+    and ``duckdb__`` bodies of :data:`TEST_MACROS` run in place of dbt's
+    (:func:`_dispatch_overrides`)."""
     dispatch = project.get("dispatch")
-    found: list[tuple[str, str]] = []
+    found: list[str] = []
     for entry in dispatch if isinstance(dispatch, list) else ():
         if not isinstance(entry, Mapping) or entry.get("macro_namespace") != "dbt":
             continue
         order = entry.get("search_order")
-        others = [p for p in order if p not in (name, "dbt")] if isinstance(order, list) else []
-        if others:
-            found.append(("dbt's macros", f"dispatched to {others} by dbt_project.yml"))
+        for package in order if isinstance(order, list) else ():
+            if package not in (name, "dbt", *found):
+                found.append(package)
+    return tuple(found)
+
+
+def _dispatch_overrides(
+    dispatched: Sequence[str],
+    installed: Mapping[Any, tuple[tuple[str, str], ...] | None],
+) -> tuple[tuple[str, str], ...]:
+    """What the packages ``dispatched`` (:func:`_dispatched`) run in place of dbt's macros:
+    the ``default__``/``duckdb__`` bodies of :data:`TEST_MACROS` each defines (``installed``:
+    a package's name → its definitions, each (its name, where it is); None: two installed
+    packages have that name, and which dbt reads is not known here, so the dispatch itself is
+    named). A package not installed adds nothing: dbt 1.11 then finds its own macros."""
+    found: list[tuple[str, str]] = []
+    for package in dispatched:
+        if not isinstance(package, str) or package not in installed:
+            continue
+        defined = installed[package]
+        if defined is None:
+            found.append(("dbt's macros", f"dispatched to {package!r} by dbt_project.yml"))
+            continue
+        found.extend(d for d in defined if d[0].startswith(("default__", "duckdb__")))
     return tuple(found)
 
 
@@ -1093,6 +1115,9 @@ class _Project:
     #: the macros of :data:`TEST_MACROS` dbt runs from this project's own (and, for a
     #: package, the root project's) in place of dbt's, each (its name, where it is)
     overrides: tuple[tuple[str, str], ...] = ()
+    #: the packages the root project's ``dispatch:`` searches first for dbt's macros
+    #: (:func:`_dispatched`; a package's: the root project's)
+    dispatched: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, project: Mapping[str, Any], over: _Project | None = None) -> _Project:
@@ -1118,7 +1143,8 @@ class _Project:
             _mapping(tests, "dbt_project.yml: data_tests"),
             over,
             over.arguments_read if over is not None else arguments_read,
-            _dispatched(project, name) if over is None else over.overrides,
+            (),
+            _dispatched(project, name) if over is None else over.dispatched,
         )
 
     def _fqn(self, path: Sequence[str], package: str | None) -> list[str]:
@@ -1499,6 +1525,14 @@ def read_contracts(settings: Settings) -> Contracts:
     # the macros dbt runs for a not_null test in place of its own (TEST_MACROS): the root
     # project's, and a package's own for the tests it declares
     overrides = {p.folder: _macro_definitions(p.macros, root) for p in projects}
+    # the installed packages' definitions by the package's name (a root project's dispatch:
+    # names packages so); two of one name: neither is known
+    names = [p.config.name for p in projects if p.folder != root]
+    installed = {
+        p.config.name: overrides[p.folder] if names.count(p.config.name) == 1 else None
+        for p in projects
+        if p.folder != root
+    }
     for path, folders, dbt_project in found_in:
         project = dbt_project.config
         # a package's own, for its tests, but for the bodies dbt's dispatch finds in the root
@@ -1509,7 +1543,8 @@ def read_contracts(settings: Settings) -> Contracts:
             for name, place in (overrides[dbt_project.folder] if dbt_project.folder != root else ())
             if not name.startswith(("default__", "duckdb__", "materialization "))
         )
-        project = replace(project, overrides=(*project.overrides, *overrides.get(root, ()), *own))
+        dispatched = _dispatch_overrides(project.dispatched, installed)
+        project = replace(project, overrides=(*dispatched, *overrides.get(root, ()), *own))
         shown = _shown(settings, path)
         try:
             data = path.read_bytes()

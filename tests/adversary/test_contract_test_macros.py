@@ -106,6 +106,12 @@ RUN: dict[str, dict[str, str]] = {
         "models/s.yml": SOURCE.format(test="dbt.not_null"),
     },
     # the root project's dispatch: searches a package for dbt's macros first
+    "dispatch_duckdb__get_where_subquery": {
+        **PACKAGE,
+        "dbt_packages/q/macros/o.sql": _macro("duckdb__get_where_subquery", "relation", WHERE),
+        "dbt_project.yml": HEAD
+        + "dispatch:\n  - macro_namespace: dbt\n    search_order: [q, p, dbt]\n",
+    },
     "dispatch": {
         **PACKAGE,
         "dbt_packages/q/macros/o.sql": _macro("default__test_not_null", "model, column_name", NONE),
@@ -158,6 +164,24 @@ NOT_RUN: dict[str, dict[str, str]] = {
         **_in_package("test_block"),
         "dbt_packages/q/models/s.yml": SOURCE.format(test="dbt.not_null"),
     },
+    # the root project's dispatch: searches a package for dbt's macros first, and finds no
+    # default__/duckdb__ body there (before session 19 any such dispatch held the files)
+    "dispatch_finds_no_body": {
+        **PACKAGE,
+        "dbt_packages/q/macros/o.sql": RUN["get_test_sql"]["macros/o.sql"]
+        + _macro("default__other", "x", NONE),
+        "dbt_project.yml": HEAD
+        + "dispatch:\n  - macro_namespace: dbt\n    search_order: [p, q, dbt]\n",
+    },
+    "dispatch_to_a_package_not_installed": {
+        "dbt_project.yml": HEAD
+        + "dispatch:\n  - macro_namespace: dbt\n    search_order: [zz, p, dbt]\n",
+    },
+    "dispatch_to_a_package_of_no_macros": {
+        **PACKAGE,
+        "dbt_project.yml": HEAD
+        + "dispatch:\n  - macro_namespace: dbt\n    search_order: [q, p, dbt]\n",
+    },
     # dbt.not_null is dbt's own test, not the project's test block
     "namespaced_test_block": {
         **RUN["test_block"],
@@ -166,7 +190,7 @@ NOT_RUN: dict[str, dict[str, str]] = {
 }
 
 #: the cases of the default run (the others: the slow suite, README Developing)
-QUICK = {"get_test_sql"}
+QUICK = {"get_test_sql", "dispatch_finds_no_body"}
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:
