@@ -19,8 +19,8 @@ from lakehouse.formats import (
     from_name,
     gzip_refusal,
     inflate,
-    known_suffixes,
     media_kind,
+    name_refusal,
 )
 
 #: Media types of a ``/records`` body → NDJSON (True) or a JSON array / object (False); any
@@ -192,7 +192,7 @@ def file_kind(media: str, file_name: str | None, *, encoded: bool) -> FileFormat
     if file_name and by_name is None:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"file name {file_name!r}: the extension must be one of {known_suffixes()}",
+            name_refusal(file_name),
         )
     if by_type is None and by_name is None:
         raise HTTPException(

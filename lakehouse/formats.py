@@ -142,6 +142,12 @@ def gzip_refusal(kind: Kind) -> str | None:
     return f"gzipped {kind} is not taken: it compresses inside; send it as is"
 
 
+def name_refusal(name: str) -> str:
+    """Why a file of this name is not taken: its extension is none bronze reads (the API's
+    415, the loader's ``unsupported``)."""
+    return f"file name {name!r}: the extension must be one of {known_suffixes()}"
+
+
 def known_suffixes() -> str:
     """For messages: ``.csv, .json, .jsonl, .ndjson, .parquet, .tsv (optionally .gz)``."""
     return ", ".join(sorted(SUFFIXES)) + f" (optionally {GZIP_SUFFIX})"
@@ -169,7 +175,9 @@ class InflateLimitError(ValueError):
 
 
 class Inflater:
-    """Inflates gzip data (every member, as ``gzip`` does) fed piece by piece, never more than
+    """Inflates gzip data (every member, as ``gzip`` does; zero bytes after a member, a tape's
+    or a block device's padding, skipped as GNU gzip and Python's ``gzip`` skip them) fed
+    piece by piece, never more than
     ``max_bytes`` in all, nor more than ``max_ratio`` times the compressed bytes consumed once
     past :data:`RATIO_FLOOR_BYTES`. Past either, :class:`InflateLimitError` is raised before the
     rest is inflated: memory and time follow the bound, not the data.
@@ -183,10 +191,16 @@ class Inflater:
         self.consumed = 0
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._member = False  # inside a member (its header was seen)
+        self._ended = False  # a member ended: zero bytes after it are padding
 
     def feed(self, data: bytes, *, size: int = _READ) -> Iterator[bytes]:
         """The inflated bytes of ``data``, in pieces of at most ``size`` bytes."""
         while data:
+            if self._ended and not self._member and data[:1] == b"\0":
+                rest = data.lstrip(b"\0")  # padding, where a member could start
+                self.consumed += len(data) - len(rest)
+                data = rest
+                continue
             try:
                 out = self._z.decompress(data, size)
             except zlib.error as exc:
@@ -202,6 +216,7 @@ class Inflater:
                 data = self._z.unused_data
                 self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 self._member = False
+                self._ended = True
             else:
                 data = self._z.unconsumed_tail
 

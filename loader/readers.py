@@ -62,7 +62,7 @@ from lakehouse.formats import (
     Kind,
     from_name,
     gzip_refusal,
-    known_suffixes,
+    name_refusal,
 )
 from lakehouse.formats import open_bounded as _open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge, ValueLengths
@@ -122,7 +122,7 @@ def detect(path: Path) -> Source:
     if found is None:
         raise FileRejected(
             "unsupported",
-            f"unsupported file type {path.name!r}: expected {known_suffixes()}",
+            name_refusal(path.name),  # the API's 415, in its words
         )
     refused = gzip_refusal(found.kind) if found.gzip else None
     if refused is not None:  # the API's 415, in its words
@@ -142,15 +142,21 @@ def _plain(source: Source, limits: Limits, stack: ExitStack) -> Path:
     try:
         with (
             _open_bounded(
-                source.path, True, limits.max_inflated_bytes, limits.max_inflate_ratio
+                source.path,
+                True,
+                limits.max_inflated_bytes,
+                limits.max_inflate_ratio,
+                what="the file",  # the API's words (the quarantine names the file)
             ) as src,
             target.open("wb") as dst,
         ):
             shutil.copyfileobj(src, dst, _BLOCK)
     except InflateLimitError as exc:
         raise FileRejected("too_large", str(exc)) from exc
-    except (InflateError, OSError, EOFError) as exc:
-        raise FileRejected("unparseable", f"the gzip data cannot be read: {exc}") from exc
+    except InflateError as exc:
+        raise FileRejected("unparseable", str(exc)) from exc
+    except (OSError, EOFError) as exc:
+        raise FileRejected("unparseable", f"the file cannot be read: {exc}") from exc
     return target
 
 

@@ -37,6 +37,7 @@ import gzip
 import json
 import os
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -493,3 +494,65 @@ def test_a_deep_record_that_is_no_object_is_said_alike_at_every_size(tmp_path: P
     }
     want = {f"deep_{c}": said for c, (_, said) in DEEP_NO_OBJECT.items()}
     assert (api, loader) == (want, want)
+
+
+def _gzip_variants() -> dict[str, bytes]:
+    """A CSV's gzip, broken each way a writer or a transfer breaks it (revc s19 01)."""
+    good = gzip.compress(b"a,b\n1,x\n2,y\n", mtime=0)
+    crc = bytearray(good)
+    crc[-8] ^= 0xFF  # the member's CRC-32
+    size = bytearray(good)
+    size[-4] ^= 0x01  # its ISIZE
+    return {
+        "bad_crc": bytes(crc),
+        "bad_size": bytes(size),
+        "truncated": good[:-5],
+        "garbage_after": good + b"garbage",
+        "zlib_not_gzip": zlib.compress(b"a,b\n1,x\n"),
+        "plain": b"a,b\n1,x\n",
+    }
+
+
+def test_a_gzip_that_cannot_be_read_is_said_alike(tmp_path: Path) -> None:
+    """*Before:* (session 19, revc 01) the loader said "the gzip data cannot be read: the file
+    'a.csv.gz' is not valid gzip: ..." where the API said "the file is not valid gzip: ...";
+    now one set of words, the API's."""
+    settings = lakehouse(tmp_path)
+    variants = _gzip_variants()
+    outcomes = run(settings, [(f"g_{n}", "a.csv.gz", d) for n, d in variants.items()], rows=False)
+    for name, outcome in outcomes.items():
+        assert outcome.api_status == 400, (name, outcome.api_status, outcome.api_detail)
+        assert outcome.refused is not None and outcome.refused["kind"] == "unparseable", name
+        assert loader_words(outcome) == outcome.api_detail, name
+        assert str(outcome.api_detail).startswith(("the file is not valid gzip", "the file is tr"))
+
+
+def test_zero_padding_after_a_gzip_member_is_skipped_as_gzip_skips_it(tmp_path: Path) -> None:
+    """A member then zero bytes (a tape's or a block device's padding): GNU gzip and Python's
+    ``gzip`` read the member and skip the zeros. *Before:* (session 19, revc 01) both sides
+    refused it "... not valid gzip: ... incorrect header check". Zeros then a member: both."""
+    member = gzip.compress(b"a,b\n1,x\n", mtime=0)
+    second = gzip.compress(b"2,y\n", mtime=0)
+    bodies = {"zeros": member + b"\0" * 64, "zeros_between": member + b"\0" * 9 + second}
+    for body in bodies.values():  # what Python's gzip reads of it
+        assert gzip.decompress(body).startswith(b"a,b\n1,x\n")
+    settings = lakehouse(tmp_path)
+    outcomes = run(settings, [(f"z_{n}", "a.csv.gz", d) for n, d in bodies.items()])
+    assert {t: (o.api_status, o.refused) for t, o in outcomes.items()} == {
+        "z_zeros": (202, None),
+        "z_zeros_between": (202, None),
+    }
+    assert [(r["a"], r["b"]) for r in outcomes["z_zeros"].loaded_rows or []] == [(1, "x")]
+    rows = outcomes["z_zeros_between"].loaded_rows or []
+    assert sorted((r["a"], r["b"]) for r in rows) == [(1, "x"), (2, "y")]
+
+
+@pytest.mark.parametrize("name", ["data.txt", "x.csv~", "x.csv.", "x.parquet.bak"])
+def test_a_name_of_no_format_is_said_alike(tmp_path: Path, name: str) -> None:
+    """*Before:* (session 19, revc 03) the loader said "unsupported file type 'x.csv~':
+    expected ..." where the API said "file name 'x.csv~': the extension must be one of ..."."""
+    outcome = run(lakehouse(tmp_path), [("t", name, b"a\n1\n")], rows=False)["t"]
+    assert outcome.api_status == 415, (outcome.api_status, outcome.api_detail)
+    assert outcome.refused is not None and outcome.refused["kind"] == "unsupported"
+    assert loader_words(outcome) == outcome.api_detail
+    assert f"file name {name!r}: the extension must be one of .csv" in str(outcome.api_detail)
