@@ -671,6 +671,9 @@ class _Layout:
     #: (``pgtext.names``), ``fields`` the header's fields as written
     postgres: bool = False
     fields: Sequence[str] = ()
+    #: PostgreSQL's text format where a backslash escapes a separator: split as it does
+    #: (``pgtext.Unescaped``)
+    split: bool = False
 
 
 _Line = tuple[str, str | None]
@@ -959,24 +962,26 @@ def _pg_text_rows(
     quoting: _Quoting,
     first: Callable[[FileError | RecordsError], FileError | RecordsError],
     limit: int | None = None,
-) -> None:
+) -> bool:
     """Refuse a ``.tsv`` of PostgreSQL's text format (``quoting`` ``postgres``) holding a field
     or a line (its line end, an empty one) of its rows PostgreSQL's COPY reads otherwise
     (``pgtext.rows_problem``, the header line's end the file's; the loader's words;
     ``first`` names a byte that is not UTF-8 before it). ``skipped``: the lines before the
-    header."""
+    header. Whether a backslash escapes a separator (``pgtext.Escapes``)."""
     if quoting != "postgres":
-        return
+        return False
+    escapes = pgtext.Escapes()
     with _text_after(path, kind, bounds, utf16, skipped) as text:
         end = pgtext.line_end(text.readline())  # the header's: the file's line end
         try:
             found = pgtext.rows_problem(
-                pgtext.chunks(text, limit, skipped + 2), skipped + 2, names, end
+                pgtext.chunks(text, limit, skipped + 2), skipped + 2, names, end, escapes
             )
         except dialect.CsvRecordTooLarge as exc:  # a line past ``limit``, 413
             raise first(FileError(str(exc), 413)) from None
     if found is not None:
         raise first(FileError(found.reason))
+    return escapes.found
 
 
 def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
@@ -1014,14 +1019,19 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
                 text, skip, kind, first, reads, meta, quoting
             )
             lines = dialect.BoundedLines(text, limit, line, list(dialect.csv_lines(header_text)))
+            postgres = quoting == "postgres"  # a backslash escapes a TAB or line end after it
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 lines,
                 delimiter=delimiter,
                 strict=True,
-                **dialect.reader_quoting(dialect.quoted_tsv(quoting)),
+                **dialect.reader_quoting(dialect.quoted_tsv(quoting), postgres),
             )
             lines.follow(reader)
             written = next(reader)
+            if postgres:  # the header's fields as written (the reader drops backslashes)
+                plain = dialect.reader_quoting(quoted=False)
+                header_lines = dialect.csv_lines(header_text)
+                written = next(csv.reader(header_lines, delimiter=delimiter, **plain), [""])
             header = _names_read(written, quoting, line + 1, first)
             problem = dialect.check_names(header)
             if problem is not None:
@@ -1030,7 +1040,7 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
             # the loader's quote scan reads it)
             _tsv_open_quote(path, kind, bounds, utf16, line, quoting, first, limit)
             # a field PostgreSQL reads otherwise, before field counts (as the loader's scan)
-            _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first, limit)
+            split = _pg_text_rows(path, kind, bounds, utf16, line, header, quoting, first, limit)
             rows = 0
             width = len(header)
             #: the first record with another field count: named once the whole file is read,
@@ -1070,9 +1080,8 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
     size = inflated if isinstance(inflated, int) else path.stat().st_size
     size += size // 2 if utf16 else 0  # a character's 2 bytes are at most 3 of UTF-8
     quoted = dialect.quoted_tsv(quoting)
-    postgres = quoting == "postgres"
     skipped = max(skip, line)
-    return _Layout(header, delimiter, rows, utf16, skipped, size, quoted, postgres, written)
+    return _Layout(header, delimiter, rows, utf16, skipped, size, quoted, postgres, written, split)
 
 
 class _Utf8Of(io.RawIOBase):
@@ -1099,6 +1108,15 @@ class _Utf8Of(io.RawIOBase):
         buffer[:n] = self._out[:n]
         del self._out[:n]
         return n
+
+
+def _split_as_postgresql(
+    raw: IO[bytes] | io.RawIOBase, layout: _Layout
+) -> IO[bytes] | io.RawIOBase:
+    """``raw`` for pyarrow: under PostgreSQL's text format each separator a backslash escapes
+    made the escape meaning the same (``pgtext.Unescaped``), so that pyarrow splits the
+    fields and records where PostgreSQL does (the loader's reading)."""
+    return pgtext.Unescaped(raw) if layout.split else raw
 
 
 def _csv_values(
@@ -1137,7 +1155,7 @@ def _csv_values(
     with _open(path, kind, bounds) as f:
         try:
             reader = pacsv.open_csv(
-                dialect.LineEnded(_Utf8Of(f) if layout.utf16 else f),
+                dialect.LineEnded(_split_as_postgresql(_Utf8Of(f) if layout.utf16 else f, layout)),
                 read_options=pacsv.ReadOptions(block_size=block, skip_rows=layout.skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,

@@ -564,11 +564,16 @@ def quoted_tsv(quoting: str) -> bool:
     return quoting not in ("none", "postgres")
 
 
-def reader_quoting(quoted: bool = True) -> dict[str, Any]:
+def reader_quoting(quoted: bool = True, escaped: bool = False) -> dict[str, Any]:
     """``csv.reader``'s options of the dialect's quoting: RFC 4180's, or none at all (a
-    ``.tsv`` under ``tsv_quoting: none``)."""
+    ``.tsv`` under ``tsv_quoting: none``). ``escaped``: a backslash escapes the character
+    after it (PostgreSQL's text format, ``tsv_quoting: postgres``: a TAB or a line end so is
+    in the field), for counting records and fields alone (the reader drops the backslash,
+    which is no escape of PostgreSQL's reading: ``lakehouse.pgtext`` reads the values)."""
     if quoted:
         return {"quotechar": QUOTE, "doublequote": True}
+    if escaped:
+        return {"quoting": csv.QUOTE_NONE, "escapechar": "\\"}
     return {"quoting": csv.QUOTE_NONE}
 
 

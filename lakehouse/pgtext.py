@@ -11,24 +11,27 @@ be UTF-8 (PostgreSQL refuses them in a UTF-8 database too) and hold no NUL, nor 
 as written (a NUL byte: PostgreSQL refuses it, "invalid byte sequence").
 
 Read so here, by the API's check (``ingest.filecheck``) and the loader (``loader.readers``) with
-these functions, in one set of words: a field is split at every TAB and a record ends at the
-line end of the file (its header line's: LF, CRLF or CR), then a field that is exactly ``\\N``
-is null, any other its escapes read. Refused, naming the line (and the column), is what this
-reading and PostgreSQL's would read apart (never written by COPY, so no export is refused): a
-backslash ending a field (it escapes the TAB or the line end after it, which PostgreSQL then
-reads as part of the value), ``\\.`` (PostgreSQL's end-of-data marker: it stops reading there,
-or refuses the line), a line end other than the header line's (PostgreSQL takes the line end
-from the first line and refuses a CR or LF that is not it: "literal carriage return found in
-data", "literal newline found in data"; a raw CR inside a value would otherwise be a record
-more), and an empty line in a table of two columns or more (PostgreSQL reads it as one empty
-field: "missing data for column"; a one-column table's empty line is the empty string, as
-there).
+these functions, in one set of words: a field is split at every TAB a backslash does not
+escape (PostgreSQL reads ``\\<TAB>`` as a TAB in the value, as ``\\t``: the readers read the
+file with each made ``\\t``, :class:`Unescaped`) and a record ends at the line end of the
+file (its header line's: LF, CRLF or CR), then a field that is exactly ``\\N`` is null, any
+other its escapes read. Refused, naming the line (and the column), is what this reading and
+PostgreSQL's would read apart (never written by COPY, so no export is refused): a backslash
+ending a record (it escapes the line end after it, which PostgreSQL then reads as part of the
+value) or a name (the TAB after it), ``\\.`` (PostgreSQL's end-of-data marker: it stops
+reading there, or refuses the line), a line end other than the header line's (PostgreSQL takes
+the line end from the first line and refuses a CR or LF that is not it: "literal carriage
+return found in data", "literal newline found in data"; a raw CR inside a value would
+otherwise be a record more), and an empty line in a table of two columns or more
+(PostgreSQL reads it as one empty field: "missing data for column"; a one-column table's
+empty line is the empty string, as there).
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import mmap
 import re
 import typing
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,6 +70,8 @@ _HARD = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[0-7x.\t\r\n]|\Z)")
 _SUSPECT = re.compile(r"\\(?:[0-7x.\t\r\n]|\Z)")
 #: the text :func:`chunks` gives at once, about (a piece ends at a line end)
 CHUNK_CHARS = 1 << 20
+#: the bytes :class:`Unescaped` and :func:`escapes_separator` read at once, at least
+CHUNK_BYTES = 1 << 20
 _TRAILING = re.compile(r"\\+\Z")
 #: characters held for a backslash and a line feed while many fields are read as one text
 #: (:func:`_read_simply`): two the fields do not hold
@@ -82,6 +87,127 @@ _ENDING_FILE = (
     "it ends the file with a backslash, escaping nothing (PostgreSQL's COPY drops it and reads"
     " the value without it; it writes a backslash in a value as \\\\, never alone)"
 )
+
+
+#: the characters a backslash escapes into a value that would otherwise end it (PostgreSQL's
+#: COPY reads ``\\<TAB>`` as a TAB in the value, as it reads ``\\t``), each with the letter
+#: of the escape that means the same
+_SEPARATOR_LETTERS = {"\t": "t"}
+#: :data:`_SEPARATOR_LETTERS` of bytes: the backslash and the character, then what it is made
+_SEPARATOR_BYTES = tuple(
+    (b"\\" + c.encode(), b"\\" + letter.encode()) for c, letter in _SEPARATOR_LETTERS.items()
+)
+_SEPARATOR_TEXT = tuple(("\\" + c, "\\" + letter) for c, letter in _SEPARATOR_LETTERS.items())
+#: two bytes standing in for a backslash pair while the escaped separators are made letters
+#: (one pair the data does not hold; none is UTF-8, nor a backslash or a separator)
+_PAIR_BYTES = (b"\xff\xfe", b"\xfe\xff", b"\xff\xfd", b"\xfd\xff", b"\xc0\x80", b"\xc1\x81")
+_PAIR_TEXT = ("\ue020\ue021", "\ue022\ue023", "\ue024\ue025", "\ue026\ue027")
+_ESCAPE_BYTES = re.compile(rb"\\(.)", re.DOTALL)
+_ESCAPE_TEXT = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unescape_separators(data: bytes) -> bytes:
+    """``data`` (the text format's bytes, from a line's start or after a character that is no
+    backslash) with each separator a backslash escapes (:data:`_SEPARATOR_LETTERS`: ``\\``
+    then a TAB) made the escape meaning the same (``\\t``): as long, read alike by
+    PostgreSQL, and split by a reader of TABs and line ends where PostgreSQL splits it. At C
+    speed: the backslash pairs a stand-in first (so each backslash left begins an escape)."""
+    if not any(escaped in data for escaped, _ in _SEPARATOR_BYTES):
+        return data
+    pair = next((p for p in _PAIR_BYTES if p not in data), None)
+    if pair is None:  # the data holds every stand-in: escape by escape
+        return _ESCAPE_BYTES.sub(_separator_byte, data)
+    out = data.replace(b"\\\\", pair)
+    for escaped, letter in _SEPARATOR_BYTES:
+        out = out.replace(escaped, letter)
+    return out.replace(pair, b"\\\\")
+
+
+def _separator_byte(escape: re.Match[bytes]) -> bytes:
+    letter = _SEPARATOR_LETTERS.get(escape[1].decode("latin-1"))
+    return escape[0] if letter is None else b"\\" + letter.encode()
+
+
+def unescape_separators_text(text: str) -> str:
+    """:func:`unescape_separators` of a text (the file read)."""
+    if not any(escaped in text for escaped, _ in _SEPARATOR_TEXT):
+        return text
+    pair = next((p for p in _PAIR_TEXT if p not in text), None)
+    if pair is None:
+        return _ESCAPE_TEXT.sub(_separator_char, text)
+    out = text.replace("\\\\", pair)
+    for escaped, letter in _SEPARATOR_TEXT:
+        out = out.replace(escaped, letter)
+    return out.replace(pair, "\\\\")
+
+
+def _separator_char(escape: re.Match[str]) -> str:
+    letter = _SEPARATOR_LETTERS.get(escape[1])
+    return escape[0] if letter is None else "\\" + letter
+
+
+class Unescaped(io.RawIOBase):
+    """A stream of the text format (``raw``, from a line's start) with each separator a
+    backslash escapes made the escape meaning the same (:func:`unescape_separators`), for
+    pyarrow's reader of TABs and line ends: a run of backslashes ending a read is held for the
+    next (the character after it may be escaped). As many bytes as ``raw``."""
+
+    def __init__(self, raw: IO[bytes] | io.RawIOBase, keep: int = 0) -> None:
+        self._raw = raw
+        self._keep = keep  # bytes handed out as they are (the lines before the header)
+        self._held = b""  # backslashes ending the last read
+        self._out = b""  # read, not yet handed out
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: typing.Any) -> int:
+        if self._keep and not self._out:
+            self._out = self._raw.read(self._keep) or b""
+            self._keep -= len(self._out)
+            self._keep *= bool(self._out)  # the end: nothing more to keep
+        while not self._out and not self._done:
+            data = self._raw.read(max(len(buffer), CHUNK_BYTES)) or b""
+            if not data:
+                self._done = True
+                self._out, self._held = self._held, b""
+                break
+            data = self._held + data
+            cut = len(data.rstrip(b"\\"))
+            self._out, self._held = unescape_separators(data[:cut]), data[cut:]
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def escapes_separator(data: bytes | mmap.mmap, start: int = 0) -> bool:
+    """Whether the text format ``data`` (a file's bytes, a line starting at ``start``) holds a
+    separator a backslash escapes (:func:`unescape_separators` changes it), found at C speed
+    (a Python step for each backslash pair before a separator, at most :data:`_PAIRED_SEEN`:
+    past them it may, then read as if it did)."""
+    for escaped, _ in _SEPARATOR_BYTES:
+        at, seen = data.find(escaped, start), 0
+        while at >= 0:
+            run = at  # the backslashes before it
+            while run > start and data[run - 1] == 0x5C:
+                run -= 1
+            if (at - run) % 2 == 0:  # not itself escaped
+                return True
+            seen += 1
+            if seen > _PAIRED_SEEN:
+                return True
+            at = data.find(escaped, at + 2)
+    return False
+
+
+#: backslash pairs before a separator :func:`escapes_separator` looks past
+_PAIRED_SEEN = 64
 
 
 class PgTextError(ValueError):
@@ -338,8 +464,20 @@ def chunks(text: IO[str], limit: int | None = None, first: int = 1) -> Iterator[
             raise dialect.CsvRecordTooLarge(past, limit or 0)
 
 
+class Escapes:
+    """Whether :func:`rows_problem` met a separator a backslash escapes (``found``): the file's
+    readers then split it as :class:`Unescaped` hands it out."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+
 def rows_problem(
-    pieces: Iterable[str], first: int, header: Sequence[str], end: str
+    pieces: Iterable[str],
+    first: int,
+    header: Sequence[str],
+    end: str,
+    escapes: Escapes | None = None,
 ) -> Refused | None:
     """The first line of the rows PostgreSQL's COPY reads otherwise, as a :class:`Refused`
     naming it (and the column, ``header`` being the names): a field :func:`value` refuses, a
@@ -347,12 +485,21 @@ def rows_problem(
     table of two columns or more; None when there is none (the first named on one line: the
     line end or the empty line). ``pieces``: the rows' text, each piece ending at a line end
     but the last (lines, or :func:`chunks`), the first line being line ``first`` of the file.
-    A piece where no field can be refused (:data:`_SUSPECT`) is counted, not read."""
+    A piece where no field can be refused (:data:`_SUSPECT`) is counted, not read.
+    ``escapes``: told when a backslash escapes a separator (:class:`Escapes`)."""
     number = first
-    for piece in pieces:
-        layout = _layout_problem(piece, number, header, end)
+    for written in pieces:
+        piece = written
         suspect = _SUSPECT.search(piece) is not None or "\0" in piece
-        if suspect and not _clean(piece):
+        refusable = suspect and not _clean(piece)  # a backslash before a TAB is not clean
+        if refusable:
+            piece = unescape_separators_text(written)  # split as PostgreSQL splits it
+            if piece != written:
+                if escapes is not None:
+                    escapes.found = True
+                refusable = not _clean(piece)
+        layout = _layout_problem(piece, number, header, end)
+        if refusable:
             found = _lines_problem(piece, number, header)
             if found is not None and (layout is None or _before(found, layout)):
                 return found

@@ -80,7 +80,9 @@ class ReadAgain(Exception):
     after the records the columns were found from); ``block``: read a CSV file by blocks of this
     many bytes (a record longer than the blocks it was read by); ``big_records``: read a JSON
     file with DuckDB's bound on a record raised to hold the file's longest one (DuckDB refused
-    a record past its default bound).
+    a record past its default bound); ``split_escapes``: read PostgreSQL's text format with
+    each separator a backslash escapes made the escape meaning the same (the scan met one,
+    ``lakehouse.pgtext.Unescaped``).
     """
 
     def __init__(
@@ -91,12 +93,14 @@ class ReadAgain(Exception):
         every_key: bool = False,
         block: int = 0,
         big_records: bool = False,
+        split_escapes: bool = False,
     ) -> None:
         super().__init__(why)
         self.exact = exact
         self.every_key = every_key
         self.block = block
         self.big_records = big_records
+        self.split_escapes = split_escapes
 
 
 class FileChanging(Exception):

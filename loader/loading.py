@@ -932,7 +932,7 @@ class Loader:
 
         Returns the table's schema as it will be once the file is in.
         """
-        exact = every_key = big_records = False
+        exact = every_key = big_records = split_escapes = False
         block = 0  # CSV: pyarrow's block (0: the reader's own)
         while True:
             try:
@@ -948,18 +948,21 @@ class Loader:
                     every_key=every_key,
                     block=block,
                     big_records=big_records,
+                    split_escapes=split_escapes,
                 )
             except ReadAgain as again:
                 # JSON: a number's literal is needed, a key beyond the first records, or a
                 # record past DuckDB's bound; CSV: a record longer than the blocks it was read by
                 same_keys = (every_key or not again.every_key) and again.block <= block
                 same_bound = big_records or not again.big_records
-                if (exact or not again.exact) and same_keys and same_bound:
+                same_split = split_escapes or not again.split_escapes
+                if (exact or not again.exact) and same_keys and same_bound and same_split:
                     raise  # the same reading again would meet the same: a bug
                 file, _ = self._settle(arrival, summary, bronze, seen)
                 log.info("%s/%s is read again: %s", file.table, file.name, again)
                 exact, every_key = exact or again.exact, every_key or again.every_key
                 big_records = big_records or again.big_records
+                split_escapes = split_escapes or again.split_escapes
                 block = max(block, again.block)
                 pending.drop(file.batch_id)
                 self._rows.pop(file.batch_id, None)
@@ -985,6 +988,7 @@ class Loader:
         every_key: bool = False,
         block: int = 0,
         big_records: bool = False,
+        split_escapes: bool = False,
     ) -> pa.Schema | None:
         source = detect(arrival.path)
         with self._typed(
@@ -995,6 +999,7 @@ class Loader:
             every_key=every_key,
             block=block,
             big_records=big_records,
+            split_escapes=split_escapes,
             hashing=arrival.identifying,
         ) as typed:
             # a file hashed beside the reading of its first records: its identity now
@@ -1083,6 +1088,7 @@ class Loader:
         block: int = 0,
         big_records: bool = False,
         hashing: landing.Identifying | None = None,
+        split_escapes: bool = False,
     ) -> Iterator[_Typed]:
         """The file's batches typed by the dialect for ``table``; see ``loader.fitting``.
         ``hashing``: the file's hash beside the reading (started here, or fed by the reading)."""
@@ -1111,7 +1117,16 @@ class Loader:
             return
         try:
             text = self._open_text(
-                source, skip, limits, exact, every_key, block, hashing, big_records, contract
+                source,
+                skip,
+                limits,
+                exact,
+                every_key,
+                block,
+                hashing,
+                big_records,
+                contract,
+                split_escapes,
             )
         finally:
             if hashing is not None:  # on its own thread, unless the reading feeds it
@@ -1201,6 +1216,7 @@ class Loader:
         hashing: landing.Identifying | None = None,
         big_records: bool = False,
         contract: Contract | None = None,
+        split_escapes: bool = False,
     ) -> TextFile:
         if source.kind in ("csv", "tsv"):
             return open_csv(
@@ -1211,6 +1227,7 @@ class Loader:
                 block=block,
                 delimiter=contract.delimiter if contract is not None else None,
                 tsv_quoting=contract.tsv_quoting if contract is not None else None,
+                split_escapes=split_escapes,
             )
         try:
             return open_json(

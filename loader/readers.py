@@ -391,10 +391,15 @@ def _tsv_open_quote(
         raise FileRejected("unparseable", found[1], line=found[0])
 
 
-def _check_pg_text(path: Path, skip_lines: int, limit: int | None = None) -> None:
+def _check_pg_text(
+    path: Path, skip_lines: int, limit: int | None = None, split: bool = False
+) -> None:
     """Refuse (``unparseable``) a field or a line (its line end, an empty one) of the rows
     PostgreSQL's COPY reads otherwise (``pgtext.rows_problem``, the API's words), the header
-    being line ``skip_lines + 1`` and its line end the file's."""
+    being line ``skip_lines + 1`` and its line end the file's. None refused but a separator a
+    backslash escapes met, and the file not ``split`` so (``pgtext.Unescaped``):
+    :class:`ReadAgain` asking for it."""
+    escapes = pgtext.Escapes()
     start = _skipped_bytes(path, skip_lines)
     with path.open("rb") as raw:
         raw.seek(start)
@@ -409,11 +414,14 @@ def _check_pg_text(path: Path, skip_lines: int, limit: int | None = None) -> Non
             end = pgtext.line_end(header)  # the file's line end
             try:
                 pieces = pgtext.chunks(text, limit, skip_lines + 2)
-                found = pgtext.rows_problem(pieces, skip_lines + 2, names, end)
+                found = pgtext.rows_problem(pieces, skip_lines + 2, names, end, escapes)
             except dialect.CsvRecordTooLarge as exc:  # a line past ``limit``
                 raise FileRejected("too_large", str(exc), line=exc.line) from None
     if found is not None:
         raise FileRejected("unparseable", found.reason, line=found.line, column=found.column)
+    if escapes.found and not split:
+        why = "a backslash escapes a separator (PostgreSQL's text format): split where it does"
+        raise ReadAgain(why, split_escapes=True)
 
 
 def _check_quotes(
@@ -423,6 +431,7 @@ def _check_quotes(
     skip_lines: int = 0,
     quoting: _Quoting = "csv",
     limit: int | None = None,
+    split: bool = False,
 ) -> None:
     """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block), from
     the line after the ``skip_lines`` the contract drops (dropped lines are no CSV: a title's
@@ -440,7 +449,7 @@ def _check_quotes(
     if quoting == "none":
         return
     if quoting == "postgres":
-        _check_pg_text(path, skip_lines, limit)
+        _check_pg_text(path, skip_lines, limit, split)
         return
     start = _skipped_bytes(path, skip_lines)
     if not _holds_quote(path, stop, start):
@@ -645,15 +654,22 @@ def _line_at(path: Path, offset: int) -> int:
 
 
 def _csv_line_of(
-    path: Path, delimiter: str, skip_lines: int, columns: int, quoted: bool = True
+    path: Path,
+    delimiter: str,
+    skip_lines: int,
+    columns: int,
+    quoted: bool = True,
+    escaped: bool = False,
 ) -> Locate:
-    """A function from a 0-based data record to the line it starts on (the error path)."""
+    """A function from a 0-based data record to the line it starts on (the error path;
+    ``escaped``: PostgreSQL's text format, a record going on past an escaped line end)."""
 
     def line_of(row: int) -> int | None:
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
             for _ in range(skip_lines):
                 f.readline()
-            reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted))
+            options = dialect.reader_quoting(quoted, escaped)
+            reader = csv.reader(f, delimiter=delimiter, **options)
             base = skip_lines
             next(reader, None)  # the header
             seen = -1
@@ -672,13 +688,20 @@ def _csv_line_of(
 
 
 def _field_count_problem(
-    path: Path, delimiter: str, skip_lines: int, columns: int, quoted: bool = True
+    path: Path,
+    delimiter: str,
+    skip_lines: int,
+    columns: int,
+    quoted: bool = True,
+    escaped: bool = False,
 ) -> FileRejected:
-    """The first record whose field count differs from the header's (the error path)."""
+    """The first record whose field count differs from the header's (the error path;
+    ``escaped``: PostgreSQL's text format, a TAB or line end a backslash escapes no
+    separator)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         for _ in range(skip_lines):
             f.readline()
-        reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted))
+        reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted, escaped))
         next(reader, None)
         start = reader.line_num + 1
         for record in reader:
@@ -712,23 +735,30 @@ class _QuoteScan:
         skip_lines: int,
         quoting: _Quoting,
         limit: int | None = None,
+        split: bool = False,
     ) -> None:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run,
-            args=(path, delimiter, skip_lines, quoting, limit),
+            args=(path, delimiter, skip_lines, quoting, limit, split),
             name="loader-csv-quotes",
             daemon=True,
         )
         self._thread.start()
 
     def _run(
-        self, path: Path, delimiter: str, skip_lines: int, quoting: _Quoting, limit: int | None
+        self,
+        path: Path,
+        delimiter: str,
+        skip_lines: int,
+        quoting: _Quoting,
+        limit: int | None,
+        split: bool,
     ) -> None:
         try:
-            _check_quotes(path, delimiter, self._stop, skip_lines, quoting, limit)
+            _check_quotes(path, delimiter, self._stop, skip_lines, quoting, limit, split)
         except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
             self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
@@ -756,6 +786,7 @@ def open_csv(
     block: int = 0,
     delimiter: str | None = None,
     tsv_quoting: dialect.TsvQuoting | None = None,
+    split_escapes: bool = False,
 ) -> TextFile:
     """Open a CSV/TSV landing file as text columns, by the dialect.
 
@@ -766,6 +797,10 @@ def open_csv(
     ``delimiter``: the table's (its contract's ``meta: {delimiter: ...}``), the only one read.
     ``tsv_quoting``: how a ``.tsv`` quotes (its contract's ``meta: {tsv_quoting: ...}``; None:
     a field opening with a quote refuses the file, ``dialect.tsv_open_quote``).
+    ``split_escapes``: under ``postgres``, read through ``pgtext.Unescaped`` (a separator a
+    backslash escapes made the escape meaning the same); without it, the scan meeting such a
+    backslash raises :class:`ReadAgain` asking for it (the file as it is read through a memory
+    map at C speed, where no search for it costs the files without one).
     """
     block = block or _CSV_BLOCK
     quoting: _Quoting = (tsv_quoting or "ask") if source.kind == "tsv" else "csv"
@@ -778,7 +813,7 @@ def open_csv(
         path, delimiter, names, skip_lines, fields = _csv_dialect(
             source, skip_lines, limits, stack, delimiter, quoting
         )
-        scan = _QuoteScan(path, delimiter, skip_lines, quoting, limit)
+        scan = _QuoteScan(path, delimiter, skip_lines, quoting, limit, split_escapes)
         stack.callback(scan.stop)
         sizes = functools.partial(_check_record_sizes, path, delimiter, skip_lines, quoting, limit)
         if limit < 2 * block:  # a record past the bound may fit pyarrow's blocks: read them all
@@ -787,8 +822,10 @@ def open_csv(
     except BaseException:
         stack.close()
         raise
-    problem = _CsvProblem(path, delimiter, skip_lines, len(names), quoted)
+    problem = _CsvProblem(path, delimiter, skip_lines, len(names), quoted, postgres)
     content = _terminated(path, stack)
+    if postgres and split_escapes:  # split where PostgreSQL does (the scan met an escape)
+        content = _escapes_split(path, skip_lines, stack)
     mapped = _Mapped.of(content, stack) if isinstance(content, Path) else None
     try:
         reader = pacsv.open_csv(
@@ -827,7 +864,7 @@ def open_csv(
         raise FileRejected(
             "unparseable", f"the header reads as {reader.schema.names!r}, not {fields!r}"
         )
-    line_of = _csv_line_of(path, delimiter, skip_lines, len(names), quoted)
+    line_of = _csv_line_of(path, delimiter, skip_lines, len(names), quoted, postgres)
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows = 0
@@ -973,6 +1010,18 @@ def _not_utf8_first(path: Path, check: Callable[[], None]) -> None:
         raise _not_utf8(path, exc) from None
 
 
+def _escapes_split(
+    path: Path, skip_lines: int, stack: ExitStack
+) -> io.BufferedReader[dialect.LineEnded]:
+    """PostgreSQL's text format for pyarrow, each separator a backslash escapes made the
+    escape meaning the same (``pgtext.Unescaped``, after the ``skip_lines`` lines), so that
+    pyarrow splits it where PostgreSQL does, its last record ended by a line break."""
+    unescaped = pgtext.Unescaped(path.open("rb"), _skipped_bytes(path, skip_lines))
+    stream = io.BufferedReader(dialect.LineEnded(unescaped), _CSV_BLOCK)
+    stack.callback(stream.close)
+    return stream
+
+
 def _terminated(path: Path, stack: ExitStack) -> Path | io.BufferedReader[dialect.LineEnded]:
     """The CSV content for pyarrow, its last record ended by a line break (one added if none)."""
     with path.open("rb") as f:
@@ -1062,6 +1111,7 @@ class _CsvProblem:
     skip_lines: int
     columns: int
     quoted: bool = True
+    escaped: bool = False
 
     def of(self, exc: Exception) -> FileRejected:
         """A pyarrow CSV error as a quarantine reason (found again, with its line, by Python)."""
@@ -1070,7 +1120,7 @@ class _CsvProblem:
             return FileRejected("header_only", "the file has a header and no rows")
         if "Expected" in text and "columns" in text:  # a byte that is not UTF-8 named first
             counted = _field_count_problem(
-                self.path, self.delimiter, self.skip_lines, self.columns, self.quoted
+                self.path, self.delimiter, self.skip_lines, self.columns, self.quoted, self.escaped
             )
             return _not_utf8(self.path, counted)
         unparseable = FileRejected("unparseable", f"the file does not parse as CSV: {text[:300]}")
