@@ -15,7 +15,7 @@ from ingest.filecheck import FileError
 from ingest.idempotency import KeyConflictError
 from ingest.limits import back_pressure, retry_after
 from ingest.validation import BodyError, RecordsError, TooManyRecordsError
-from lakehouse import contracts
+from lakehouse import contracts, misfit
 from lakehouse.contracts import Contract
 
 #: the Retry-After of a write refused while the contracts do not parse (someone must fix the
@@ -76,52 +76,30 @@ async def as_loaded(context: AppContext, table: str, contract: Contract | None) 
     ):
         return contract
     stored = await run_in_threadpool(context.bronze_names.types, table)
-    judged = contracts.as_loaded(contract, stored) if contract is not None else None
-    if quarantine:
-        return contracts.with_table_columns(judged, table, stored)
-    return contracts.with_table_columns(judged, table, stored, only=untyped) if untyped else judged
+    return contracts.judged(contract, table, stored, quarantine)
 
 
-def _judged_note(contract: Contract, name: str, declared: str, rule: str) -> str:
-    """The words an error on a column judged by the table's type ends with (both types)."""
-    if declared:
-        return (
-            f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
-            " the table was made, does not change its type; the loader stores what fits"
-            f" {rule})"
-        )
-    column = contract.column(name)
-    if column is not None and column.required:
-        return (
-            f" (bronze's column {name!r} is {rule}, from an earlier file; the contract gives"
-            " it no type, and a required column's value is never rescued (its not_null or"
-            " primary_key): the loader refuses a value that does not fit it)"
-        )
-    return (
-        f" (bronze's column {name!r} is {rule}, from an earlier file; the contract"
-        " does not declare it, and under on_mismatch: quarantine the loader refuses a"
-        " value that does not fit it)"
-    )
-
-
-def _judged_by_table(errors: list[dict[str, Any]], contract: Contract) -> list[dict[str, Any]]:
-    """Each error on a column judged by the table's type says so, naming both types."""
-    notes = {
-        name: _judged_note(contract, name, declared, rule)
-        for name, declared, rule in contract.judged_by_table
-    }
+def _noted(errors: list[dict[str, Any]], notes: dict[str, str]) -> list[dict[str, Any]]:
+    """Each value's mismatch ends with its column's note (``lakehouse.misfit.notes``), as the
+    loader's reason ends."""
     return [
-        e | {"msg": e["msg"] + notes[e["field"]]} if e.get("field") in notes else e for e in errors
+        e | {"msg": e["msg"] + notes[e["field"]]}
+        if e.get("type") == "type_error" and e.get("field") in notes
+        else e
+        for e in errors
     ]
 
 
-def as_http_error(exc: Exception, contract: Contract | None = None) -> HTTPException:
+def as_http_error(
+    exc: Exception, contract: Contract | None = None, *, rescue: bool = False
+) -> HTTPException:
     """Validation errors as the API answers them (``contract``: the one the body was judged
-    by, :func:`as_loaded`)."""
+    by, :func:`as_loaded`; ``rescue``: the table's ``on_mismatch`` is ``rescue``)."""
     if isinstance(exc, RecordsError):
         detail: Any = exc.errors
-        if contract is not None and contract.judged_by_table:
-            detail = _judged_by_table(exc.errors, contract)
+        notes = misfit.notes(contract, rescue)
+        if notes:
+            detail = _noted(exc.errors, notes)
         if exc.truncated:
             detail = [*detail, {"msg": "more errors not shown", "type": "truncated"}]
         return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)

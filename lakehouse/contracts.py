@@ -1739,6 +1739,23 @@ def untyped_required(contract: Contract | None) -> list[str]:
     return [name for name in contract.required if name not in typed]
 
 
+def judged(
+    contract: Contract | None, table: str, stored: Mapping[str, pa.DataType], quarantine: bool
+) -> Contract | None:
+    """``contract`` (None: the table has none) with the columns bronze already has (``stored``:
+    their Arrow types) judged as the loader judges them, the API and the loader alike: a
+    declared column by the table's type when a later declaration differs from it
+    (:func:`as_loaded`); under ``on_mismatch: quarantine`` the columns the contract does not
+    declare too (:func:`with_table_columns`: a value that does not fit them refuses the file);
+    under either policy the required columns it gives no type (:func:`untyped_required`: a
+    required column's value is never rescued)."""
+    untyped = untyped_required(contract)
+    loaded = as_loaded(contract, stored) if contract is not None else None
+    if quarantine:
+        return with_table_columns(loaded, table, stored)
+    return with_table_columns(loaded, table, stored, only=untyped) if untyped else loaded
+
+
 #: The rules of a nested column the table has (``parquet.OBJECT``, ``parquet.UNFIT``): judged
 #: so by the API whatever type a later contract declares (``ingest.typecheck``).
 NESTED_RULES = frozenset({parquet.OBJECT, parquet.UNFIT})

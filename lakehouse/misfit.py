@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from lakehouse import dialect, nested, parquet
+
+if TYPE_CHECKING:
+    from lakehouse.contracts import Contract
 
 #: Said after a JSON string meeting a number or boolean column (``dialect.takes_json_string``).
 JSON_STRING = "a JSON string fits text, date and timestamp columns only"
@@ -79,4 +83,55 @@ def sentence(
         said = f"{shown} does not fit {t} exactly (docs/loading.md, Types)"
     if json_string and not dialect.takes_json_string(data_type):
         said = f"{said}: {JSON_STRING}"
+    return said
+
+
+#: Said after a mismatch in a required column under ``on_mismatch: rescue``: the file is
+#: refused, not rescued (docs/loading.md, Required columns)
+NEVER_RESCUED = " (a required column's value is never rescued (its not_null or primary_key))"
+
+
+def judged_note(name: str, declared: str, rule: str, required: bool) -> str:
+    """The words a mismatch in a column judged by bronze's type ends with
+    (``Contract.judged_by_table``: ``declared``, the contract's type or ``""``; ``rule``, the
+    table's type as named, ``struct<a: int64>`` for a nested column)."""
+    if declared:
+        return (
+            f" (bronze's column {name!r} is {rule}: the contract's {declared}, declared after"
+            " the table was made, does not change its type; the loader stores what fits"
+            f" {rule})"
+        )
+    if required:
+        return (
+            f" (bronze's column {name!r} is {rule}, from an earlier file; the contract gives"
+            " it no type, and a required column's value is never rescued (its not_null or"
+            " primary_key): the loader refuses a value that does not fit it)"
+        )
+    return (
+        f" (bronze's column {name!r} is {rule}, from an earlier file; the contract"
+        " does not declare it, and under on_mismatch: quarantine the loader refuses a"
+        " value that does not fit it)"
+    )
+
+
+def notes(contract: Contract | None, rescue: bool) -> dict[str, str]:
+    """What a mismatch in each column ends with, alike in the API's 422 ``msg`` and the
+    loader's ``type_conflict`` reason (``contract``: as the table judges it,
+    ``contracts.judged``): a column judged by bronze's type names that type and why
+    (:func:`judged_note`); a required column's under ``rescue`` says why it is not rescued
+    (:data:`NEVER_RESCUED`, unless its note says so already). Columns without a note are
+    left out. *Before:* the loader said neither note of a judged column, and the API not the
+    rescue one (session 18's closing note)."""
+    if contract is None:
+        return {}
+    said: dict[str, str] = {}
+    for name, declared, rule in contract.judged_by_table:
+        column = contract.column(name)
+        required = column is not None and column.required
+        said[name] = judged_note(name, declared, rule, required)
+        if declared and required and rescue:
+            said[name] += NEVER_RESCUED
+    if rescue:
+        for name in contract.required:
+            said.setdefault(name, NEVER_RESCUED)
     return said

@@ -673,7 +673,6 @@ class Mismatch(Exception):
         value: str,
         row: int,
         *,
-        required: bool = False,
         why: str | None = None,
         said: str | None = None,
     ) -> None:
@@ -682,8 +681,6 @@ class Mismatch(Exception):
         self.data_type = data_type
         self.value = value
         self.row = row  # 0-based, among the file's records
-        #: Refused as a required column's (never rescued), not by ``on_mismatch: quarantine``
-        self.required = required
         #: why a struct column does not take it (``lakehouse.nested.misfits``, the API's words)
         self.why = why
         #: the whole sentence, as the API's 422 says it (``lakehouse.misfit.sentence``)
@@ -718,8 +715,12 @@ class Typer:
         literal_numbers: bool = True,
         required: Collection[str] = (),
         unrescued: Collection[str] = (),
+        declared: Mapping[str, str] | None = None,
     ) -> None:
         self.plans = list(plans)
+        #: The contract's types (column -> data_type): a mismatch in a column of a type bronze
+        #: keeps as text (``interval``, ``integer[]``) names the type declared, as the API does
+        self.declared = dict(declared or {})
         #: Positions of the columns that must hold a value in every record
         self.required = [i for i, p in enumerate(self.plans) if p.name in required]
         #: The required columns: a value there that does not fit refuses the file under
@@ -845,12 +846,10 @@ class Typer:
             typed, wrong = text, None
         if self.policy == "quarantine" or plan.name in self._unrescued:
             why = parquet.no_text_reason(values, first)
-            required = self.policy != "quarantine"
-            # as the API says it; a type kept as text (VARCHAR here) may be declared otherwise
-            said = None if plan.data_type == "VARCHAR" else misfit.sentence(why, plan.data_type)
-            raise Mismatch(
-                plan.name, _shown(plan), why, self.rows + first, required=required, said=said
-            )
+            # as the API says it: a type kept as text (VARCHAR here) by the type declared
+            shown = self.declared.get(plan.name, plan.data_type) if not plan.typed else None
+            said = misfit.sentence(why, shown or plan.data_type)
+            raise Mismatch(plan.name, _shown(plan), why, self.rows + first, said=said)
         wrong = no_text if wrong is None else pc.or_(wrong, no_text)
         return typed, (plan, wrong, _RawText(text, values, no_text))
 
@@ -926,16 +925,13 @@ class Typer:
         # "0", a number's literal), a CSV field's or a Parquet value's text as '0'
         shown = misfit.json_shown(raw) if isinstance(raw, str) else repr(value)
         string = isinstance(raw, str) and raw.startswith('"')
-        sentence = None  # a nested rule's words name the table's type (not yet one sentence)
-        if plan.data_type not in (OBJECT, UNFIT):
-            sentence = misfit.sentence(shown, plan.data_type, json_string=string)
-        required = self.policy != "quarantine"
+        struct = plan.stored if isinstance(plan.stored, pa.StructType) else None
+        sentence = misfit.sentence(shown, plan.data_type, struct, why, json_string=string)
         return Mismatch(
             plan.name,
             _shown(plan),
             value,
             self.rows + row,
-            required=required,
             why=why,
             said=sentence,
         )

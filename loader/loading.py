@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 from deltalake.exceptions import SchemaMismatchError
 
-from lakehouse import dialect, duckdb_config, nested
+from lakehouse import contracts, dialect, duckdb_config, misfit, nested
 from lakehouse.contracts import Contract, ContractStore, ContractsUnreadable
 from lakehouse.dialect import RESCUED_DATA, MismatchPolicy
 from lakehouse.events import LoadEvent, LoadEventHandler
@@ -1094,6 +1094,9 @@ class Loader:
         ``hashing``: the file's hash beside the reading (started here, or fed by the reading)."""
         declared, policy, infer, skip, contract = self._reading(table)
         existing = {f.name: f.type for f in target} if target is not None else {}
+        # what a mismatch in a column ends with, as the API's 422 says it (lakehouse.misfit)
+        judged = contracts.judged(contract, table, existing, policy == "quarantine")
+        notes = misfit.notes(judged, policy == "rescue")
         limits = Limits(
             self.settings.max_inflated_bytes,
             self.settings.max_inflate_ratio,
@@ -1109,10 +1112,14 @@ class Loader:
                 self._check_names(schema.names, target, contract)
                 plans = parquet_plans(schema, existing, declared, written)
                 typer = Typer(
-                    plans, policy, required=contract.required, unrescued=_unrescued(contract)
+                    plans,
+                    policy,
+                    required=contract.required,
+                    unrescued=_unrescued(contract),
+                    declared=declared,
                 )
                 checked = parquet_checked(batches, schema, writer)
-                typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None))
+                typed = _cast_refused(typer, self._apply(typer, checked, lambda _: None, notes))
                 yield _Typed(typer, typed, count, True)
             return
         try:
@@ -1199,10 +1206,11 @@ class Loader:
                 literal_numbers=text.literal_numbers,
                 required=contract.required,
                 unrescued=_unrescued(contract),
+                declared=declared,
             )
             made = _made_by_inference(inferred, plans, len(window))
             batches = itertools.chain(window, after, read)
-            typed = self._apply(typer, batches, text.line_of, len(window), made)
+            typed = self._apply(typer, batches, text.line_of, notes, len(window), made)
             yield _Typed(typer, typed, rows, exhausted)
 
     def _open_text(
@@ -1275,10 +1283,12 @@ class Loader:
         typer: Typer,
         batches: Iterator[pa.RecordBatch],
         line_of: Callable[[int], int | None],
+        notes: dict[str, str],
         window: int = 0,
         made: list[dict[int, pa.Array]] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """The typed batches; a value that does not fit (``quarantine``) refuses the file.
+        """The typed batches; a value that does not fit (``quarantine``) refuses the file, its
+        reason ending with its column's note (``notes``: ``lakehouse.misfit.notes``).
 
         The first ``window`` batches are those the inferred types were found by; ``made``,
         for each of them, columns their inference cast already (``Typer.apply``).
@@ -1306,14 +1316,11 @@ class Loader:
                         f"the table's {exc.data_type}"
                     )
                 else:
-                    # the API's sentence (lakehouse.misfit), after the value's place; a
-                    # required column's value under rescue says why it is not rescued
-                    reason = f"{where}, column {exc.column!r}: {_misfit(exc)}"
-                    if exc.required:
-                        reason += (
-                            " (a required column's value is never rescued (its not_null or"
-                            " primary_key))"
-                        )
+                    # the API's sentence and note (lakehouse.misfit), after the value's place:
+                    # a column judged by bronze's type names it, a required column's value
+                    # under rescue says why it is not rescued
+                    note = notes.get(exc.column, "")
+                    reason = f"{where}, column {exc.column!r}: {_misfit(exc)}{note}"
                 raise FileRejected(
                     "type_conflict", reason, line=line, column=exc.column, value=exc.value
                 ) from exc

@@ -226,7 +226,7 @@ async def post_file(
                 else:
                     rows = await run_in_threadpool(check_file, landing.tmp, kind, judged, **options)
             except (FileError, BodyError, RecordsError) as exc:
-                raise as_http_error(exc, judged) from None
+                raise as_http_error(exc, judged, rescue=policy == "rescue") from None
             path = await run_in_threadpool(landing.commit, context.ledger, records=rows)
             context.metrics.records.inc(rows)
             context.metrics.bytes_in.inc(landing.bytes)

@@ -190,7 +190,8 @@ async def post_records(
         except (BodyError, RecordsError, TooManyRecordsError, FileError) as exc:
             if early is not None:
                 await _drop(early)
-            raise as_http_error(exc, judged) from None
+            policy = (contract.on_mismatch if contract else None) or context.settings.on_mismatch
+            raise as_http_error(exc, judged, rescue=policy == "rescue") from None
         except BaseException:
             if early is not None:
                 _discard(early)
