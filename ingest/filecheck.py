@@ -689,8 +689,9 @@ def _before_header(
     skipped = 0
     for _ in range(skip):  # at most the file's lines: a skip_lines past its end stops there
         line, within = line_of()
-        if within is not None:
-            raise FileError(dialect.header_too_long(skip + 1))
+        if within is not None:  # they alone pass the bound
+            before = dialect.MAX_HEADER_BYTES + 1
+            raise FileError(dialect.header_too_long(skip + 1, before=before, kind=kind))
         if not line:
             break
         skipped += 1
@@ -747,10 +748,12 @@ def _header_text(
     ``dialect.open_quoted_name``). ``reads(lines before the header, delimiter)``: the file read
     with that delimiter alone (``dialect.settle_delimiter``)."""
     budget = dialect.MAX_HEADER_BYTES  # bytes of UTF-8 left; a character is one or more
+    spent: list[int] = []  # the bytes before each line read
 
     def line_of() -> tuple[str, str | None]:
         """The next line, and None, or (past the budget) the part of it within the budget."""
         nonlocal budget
+        spent.append(dialect.MAX_HEADER_BYTES - budget)
         # one more character than the budget (and a CR LF): a line that long is too long
         line = text.readline(max(budget, 0) + 3)
         body = line.rstrip("\r\n").encode("utf-8", "surrogatepass")
@@ -809,7 +812,16 @@ def _header_text(
                 raise FileError(unclear)
             return seen, skipped, found[1]
         if not fits or not line:
-            raise FileError(dialect.header_too_long(skipped + 1))
+            raise FileError(
+                dialect.header_too_long(
+                    skipped + 1,
+                    "".join(lines),
+                    before=spent[skipped],
+                    kind=kind,
+                    declared=declared,
+                    quoted=quoted,
+                )
+            )
 
 
 def _layout_header(

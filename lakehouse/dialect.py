@@ -803,15 +803,62 @@ CSV_BLOCK_BYTES = 4 * 1024**2
 MAX_HEADER_BYTES = 1024**2
 
 
-def header_too_long(line: int) -> str:
+def header_too_long(
+    line: int,
+    header: str = "",
+    *,
+    before: int = 0,
+    kind: Literal["csv", "tsv"] = "csv",
+    declared: str | None = None,
+    quoted: bool = True,
+) -> str:
     """Why a CSV whose header record (on ``line``, 1-based) does not end within
-    :data:`MAX_HEADER_BYTES` is refused."""
-    return (
-        f"the header record (line {line}) does not end within the file's first "
-        f"{MAX_HEADER_BYTES:,} bytes, the longest a header may be: it ends at the first line "
-        "end outside a quoted field, so a name opening with a quote never closed runs it on "
-        'through the lines after it; close the quote, or double a quote inside it ("a ""b""")'
+    :data:`MAX_HEADER_BYTES` is refused, said by what the file holds: ``header``, its text from
+    the header line on within the bound (the API and the loader read no further), ``before``
+    the bytes of the ``line - 1`` lines before it (more than the bound: they alone pass it).
+    The quote advice only when the header's first line ended and its record went on (a quoted
+    field holding the line end: no other reading does); else the header's one line is the
+    longer, and past :data:`MAX_COLUMNS` names within the bound the column bound is said too
+    (*before:* until session 19 every such file got the quote advice, review revc s19 02)."""
+    bound = f"{MAX_HEADER_BYTES:,} bytes"
+    lines = line - 1
+    those = "the line" if lines == 1 else f"the {lines} lines"
+    if before > MAX_HEADER_BYTES:
+        verb = "is" if lines == 1 else "are"
+        return (
+            f"{those} before the header record (line {line}) {verb} longer than {bound}: a "
+            f"header must end within the file's first {bound}, the lines before it included"
+        )
+    if "\n" in header or "\r" in header:  # its line ended inside a quoted field
+        included = f" ({those} before it included)" if lines else ""
+        return (
+            f"the header record (line {line}) does not end within the file's first {bound}"
+            f"{included}, the longest a header may be: it ends at the first line end outside a "
+            "quoted field, so a name opening with a quote never closed runs it on through the "
+            'lines after it; close the quote, or double a quote inside it ("a ""b""")'
+        )
+    said = (
+        f"the header record (line {line}) and {those} before it are longer than {bound} "
+        f"together: a header must end within the file's first {bound}, the lines before it "
+        "included"
+        if lines
+        else f"the header record (line 1) is longer than {bound}, the longest a header may be"
     )
+    candidates = (declared,) if declared else ("\t",) if kind == "tsv" else DELIMITERS
+    found = _first_record(header, candidates, eof=True, quoted=quoted)
+    assert found is not None  # at the end of the text every reading's record ends
+    best = max(found[1].values(), default=0)
+    chosen = declared or next((d for d, n in found[1].items() if n == best and best), None)
+    chosen = chosen or ("\t" if kind == "tsv" else ",")
+    again = _first_record(header, (chosen,), eof=True, quoted=quoted)
+    assert again is not None
+    names = again[1][chosen] + 1
+    if names > MAX_COLUMNS:
+        said += (
+            f"; its names within those bytes are {names:,} columns already: at most "
+            f"{MAX_COLUMNS} are loaded"
+        )
+    return said
 
 
 class LineEnded(io.RawIOBase):

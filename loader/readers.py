@@ -335,7 +335,14 @@ def _csv_header(
                 raise FileRejected("unparseable", unclear, line=before_header + 1)
             return found[0], found[1], before_header
         if found is not None or end != "more":
-            reason = dialect.header_too_long(before_header + 1)
+            reason = dialect.header_too_long(
+                before_header + 1,
+                whole[: max(room, 0)].decode("utf-8", "ignore"),
+                before=dialect.MAX_HEADER_BYTES - room,
+                kind=table_kind,
+                declared=declared,
+                quoted=quoted,
+            )
             raise FileRejected("unparseable", reason, line=before_header + 1)
         size = min(size * 4, most)
 

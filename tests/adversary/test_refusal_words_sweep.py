@@ -170,6 +170,9 @@ BODIES: dict[str, bytes] = {
     "csv_sep_line": b"sep=;\na;b\n1;2\n",
     "csv_text_after_quote": b'a,b\n"1"x,2\n',
     "csv_header_quote_open": b'"a,b\n1,2\n',
+    # a header past dialect.MAX_HEADER_BYTES holding no quote (review revc s19 02)
+    "csv_header_past_the_limit": b"a," + b"n" * 1_100_000 + b"\n1,2\n",
+    "csv_header_of_many_names": b",".join(b"c%d" % i for i in range(200_000)) + b"\n1\n",
     "csv_two_delimiters": b"a;b,c\n1;2,3\n",
     "csv_control_in_name": b"a\x01,b\n1,2\n",
     "tsv_quote_open": b'a\tb\n"1\t2\n',
