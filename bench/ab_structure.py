@@ -31,6 +31,7 @@ if bare:
     class Plain:
         def __init__(self, text, limit, before=0, first=()):
             self._lines = itertools.chain(list(first), text)
+            self.done = [0]
         def follow(self, reader): pass
         def ended(self, lines=None): pass
         def __iter__(self): return self._lines

@@ -1059,9 +1059,9 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
             #: since a quote problem (or a byte that is not UTF-8) anywhere is named before it,
             #: as the loader does (its quote check reads the whole file first)
             miscount = None
-            ended = lines.ended
+            done = lines.done
             for record in reader:  # the hot loop: nothing but the field count
-                ended()
+                done[0] = reader.line_num  # the record ended (lines.ended(), without a call)
                 if len(record) != width:
                     if not record:  # a blank line holds nothing (in one column: a null)
                         rows += width == 1

@@ -657,7 +657,7 @@ class BoundedLines:
     for :func:`csv.reader`, ``first`` (lines already read, not counted) before them:
     :class:`CsvRecordTooLarge` as soon as the record being read passes ``limit`` bytes of UTF-8,
     before it is held whole. The reader is given by :meth:`follow`, and its caller calls
-    :meth:`ended` after each record (a blank line's too).
+    :meth:`ended` after each record (a blank line's too), or sets :attr:`done` itself.
 
     The text is read by chunks of characters split into lines in C (a Python step a line cost
     the API's structure pass twice its time): a record within a chunk is at most four times
@@ -677,7 +677,9 @@ class BoundedLines:
         self._first = list(first)
         self._chunk = max(1, min(1 << 20, limit // 8))  # characters: 4 bytes each at most
         self._reader: Any = None
-        self._done = 0  # the reader's lines when its last record ended
+        #: the reader's lines when its last record ended, as ``[lines]``: a hot loop may set
+        #: ``done[0] = reader.line_num`` after each record in place of calling :meth:`ended`
+        self.done = [0]
         self._lines = itertools.chain.from_iterable(self._generate())
 
     def follow(self, reader: Any) -> None:
@@ -686,7 +688,7 @@ class BoundedLines:
     def ended(self, lines: int | None = None) -> None:
         """A record ended: the reader's ``line_num`` (``lines``: the lines read of this, when
         they are read without a reader, each a record)."""
-        self._done = self._reader.line_num if lines is None else lines
+        self.done[0] = self._reader.line_num if lines is None else lines
 
     def __iter__(self) -> Iterator[str]:
         return self._lines
@@ -720,6 +722,7 @@ class BoundedLines:
             if sum(map(self._bytes, self._first)) - end > self.limit:
                 raise self._too_large(1)
         yield self._first
+        done = self.done
         handed = len(self._first)  # lines handed out
         size = 0  # bytes of the record in progress (its lines handed out), when counted
         start = handed + 1  # the line it opens on
@@ -751,10 +754,10 @@ class BoundedLines:
                 tail = [lines.pop()]
                 tail_bytes = self._bytes(tail[0])
             if not counted:  # the fast part's record in progress? counted from its line
-                if self._done + 1 <= handed:  # in progress since line done + 1
-                    begun = itertools.islice(fast, fast_at + self._done - fast_from, None)
+                if done[0] + 1 <= handed:  # in progress since line done + 1
+                    begun = itertools.islice(fast, fast_at + done[0] - fast_from, None)
                     size = sum(map(len if fast_ascii else self._bytes, begun))
-                    start = self._done + 1
+                    start = done[0] + 1
                 else:
                     size, start = 0, handed + 1
                 counted = True
@@ -773,7 +776,7 @@ class BoundedLines:
                 yield (line,)
                 handed += 1
                 index += 1
-                if self._done >= handed:  # the record ended with this line
+                if done[0] >= handed:  # the record ended with this line
                     break
                 size = grown
             else:
