@@ -54,7 +54,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, jsontext, nested, parquet, pgtext, rescued
+from lakehouse import dialect, jsonorder, jsontext, nested, parquet, pgtext, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge
@@ -338,6 +338,32 @@ def _json_text_bytes(text: str) -> int:
     if not text.startswith(("{", "[")):
         return len(text.encode())
     return len(_JSON_SPACE.sub(lambda m: m.group(1) or "", text).encode())
+
+
+def _in_order(
+    path: Path, kind: FileFormat, bounds: Bounds, refused: BodyError | RecordsError
+) -> BodyError | RecordsError:
+    """The refusal of a JSON file found to hold a problem (``refused``: the first its checks
+    met), named in the one order the API and the loader name a file's problems in
+    (``lakehouse.jsonorder``, docs/loading.md, Refusals); ``refused`` itself when that order
+    does not judge it (a byte that is not UTF-8, a column equal but for case to the table's,
+    a value misfitting the contract, ...)."""
+    if isinstance(refused, BodyError) and dialect.is_not_utf8_reason(str(refused)):
+        return refused
+    ndjson = kind.kind == "ndjson"
+    found = jsonorder.first_problem(
+        path, ndjson=ndjson, gz=kind.gzip, max_bytes=bounds[0], max_ratio=bounds[1]
+    )
+    if found is None:
+        return refused
+    unit = "line" if ndjson else "record"
+    row = found.record if found.line is None else found.line - 1
+    if found.what in ("text", "deep"):
+        return BodyError(found.why, row=row, unit=unit)
+    if found.what == "names":
+        return RecordsError([record_error(None, None, found.why, "invalid_column")])
+    kinds = {"not_object": "not_object", "repeated": "duplicate_key"}
+    return RecordsError([record_error(found.record, found.field, found.why, kinds[found.what])])
 
 
 def _check_json(
@@ -1805,21 +1831,24 @@ def check_file(
                 if not f.read(1):  # gzip of no bytes: as a file of none (the loader's words)
                     raise FileError("the file is empty", 422)
         if kind.kind in ("ndjson", "json"):
-            if kind.kind == "ndjson":
-                rows, size = _check_ndjson(
-                    path, kind, bounds, contract, max_errors, spellings, max_json_record_bytes
-                )
-            else:
-                rows, size = _check_json(
-                    path,
-                    kind,
-                    bounds,
-                    contract,
-                    max_errors,
-                    max_json_bytes,
-                    spellings,
-                    max_json_record_bytes,
-                )
+            try:
+                if kind.kind == "ndjson":
+                    rows, size = _check_ndjson(
+                        path, kind, bounds, contract, max_errors, spellings, max_json_record_bytes
+                    )
+                else:
+                    rows, size = _check_json(
+                        path,
+                        kind,
+                        bounds,
+                        contract,
+                        max_errors,
+                        max_json_bytes,
+                        spellings,
+                        max_json_record_bytes,
+                    )
+            except (BodyError, RecordsError) as exc:
+                raise _in_order(path, kind, bounds, exc) from None
             if rescue:
                 _check_json_rescued(
                     path, kind, bounds, contract, stored or {}, batch_rows, size, window, infer

@@ -80,6 +80,7 @@ from loader.readers import (
     Source,
     TextFile,
     detect,
+    json_in_order,
     open_csv,
     open_json,
     open_parquet,
@@ -1573,6 +1574,9 @@ class Loader:
         partial: set[str],
     ) -> None:
         self._roll_back_pieces(summary, bronze, file, partial)
+        exc = json_in_order(
+            file.path, exc, self.settings.max_inflated_bytes, self.settings.max_inflate_ratio
+        )
         try:
             moved = landing.quarantine(self.settings, file, exc)
         except (landing.Replaced, FileNotFoundError):

@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lakehouse import dialect, jsontext, nested, parquet, pgtext
+from lakehouse import dialect, jsonorder, jsontext, nested, parquet, pgtext
 from lakehouse.formats import (
     InflateError,
     InflateLimitError,
@@ -2155,6 +2155,35 @@ def _empty_json_array(path: Path) -> bool:
                 return False  # a real file: said at its first block
             block = f.read(_PEEK_BYTES)
     return kept == b"[]"
+
+
+#: the refusals :func:`json_in_order` may name otherwise (a record's, a name's, a value's)
+_IN_ORDER = frozenset({"unparseable", "invalid_column", "empty", "type_conflict", "required"})
+
+
+def json_in_order(
+    path: Path, refused: FileRejected, max_inflated_bytes: int, max_inflate_ratio: float
+) -> FileRejected:
+    """The refusal of a landing file the loader refuses (``refused``: the first problem its
+    reading met): of a JSON or NDJSON file, the problem named in the one order the API and
+    the loader name a file's problems in (``lakehouse.jsonorder``, docs/loading.md,
+    Refusals), whatever the reading met first (DuckDB's keys of the first records, a record
+    past them, a value of a later batch); ``refused`` itself for any other file, or when
+    that order does not judge it. The refusal's path only: a file that loads costs nothing."""
+    found = from_name(path.name)
+    if refused.kind not in _IN_ORDER or found is None or found.kind not in ("json", "ndjson"):
+        return refused
+    problem = jsonorder.first_problem(
+        path,
+        ndjson=found.kind == "ndjson",
+        gz=found.gzip,
+        max_bytes=max_inflated_bytes,
+        max_ratio=max_inflate_ratio,
+    )
+    if problem is None:
+        return refused
+    kind, reason, line, column = jsonorder.loader_refusal(problem)
+    return FileRejected(kind, reason, line=line, column=column)  # type: ignore[arg-type]
 
 
 def _json_reading(

@@ -13,11 +13,10 @@ placed before its ``msg``, as ``test_refusal_words_sweep`` and ``test_parquet_co
 them).
 
 Some "problems" are no problem (a quoted line feed, a form feed, U+2028 in a value, a CR ending
-a record): the pair then holds one problem or none. Of JSON and NDJSON files, two problems are
-not yet named alike (review findings revc 01, 02 of session 18: the API judges the names of a
-set of keys, the depth of a record and the text of the whole file in another order than the
-loader), nor, in Parquet, a column-name problem beside a struct of twin fields (finding 03):
-they are left out here until fixed.
+a record): the pair then holds one problem or none. JSON and NDJSON files of two problems are
+``test_json_two_problems_alike``'s (session 19). In Parquet, a column-name problem beside a
+struct of twin fields is not yet named alike (finding revc 03 of session 18): left out here
+until fixed.
 """
 
 from __future__ import annotations

@@ -1,0 +1,74 @@
+"""``lakehouse.jsonorder``: the one order a refused JSON or NDJSON file's problem is named in
+(docs/loading.md, Refusals), for every file of good records and record problems anywhere.
+
+The rule as a model: the first record holding a problem of its own (its text, kind, nesting,
+a repeated key) is named; with none, a name problem over the union of keys; with none, no
+problem. The API and the loader both name what :func:`first_problem` finds
+(``tests/adversary/test_json_two_problems_alike.py`` holds them to it through the real API
+and loader).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from lakehouse import jsonorder
+
+GOOD = b'{"a":1,"b":"x"}'
+
+#: a record's own problem, by what the order calls it
+OWN = {
+    b'{"a":1,"b":}': "text",
+    b'{"a":NaN,"b":"x"}': "text",
+    b'{"a":1,"b":"x",}': "text",
+    b"5": "not_object",
+    b"[1,2]": "not_object",
+    b"null": "not_object",
+    b'{"a":' + b"[" * 600 + b"]" * 600 + b"}": "deep",
+    b"[" * 600 + b"]" * 600: "not_object",
+    b'{"a":1,"a":2}': "repeated",
+    b'{"a":1,"b":{"k":1,"k":2}}': "repeated",
+}
+#: a name problem (the file's), and no problem at all
+NAMES = [b'{"a":1,"":2}', b'{"a":1,"A":2}', b'{"a":1,"_source_file":2}', b'{"a":1,"b\\u0001":2}']
+FINE = [GOOD, b'{"a":1e999999,"b":"x"}', b'{"a":1,"b":"x\\u0000y"}', b"{}", b'{"c":[1,{"d":2}]}']
+
+records = st.lists(st.sampled_from([*OWN, *NAMES, *FINE]), min_size=1, max_size=12)
+
+
+def _judged(lines: list[bytes], ndjson: bool) -> jsonorder.Problem | None:
+    data = b"\n".join(lines) + b"\n" if ndjson else b"[" + b",\n".join(lines) + b"]"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("a.ndjson" if ndjson else "a.json")
+        path.write_bytes(data)
+        return jsonorder.first_problem(
+            path, ndjson=ndjson, gz=False, max_bytes=1 << 30, max_ratio=250.0
+        )
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(lines=records, ndjson=st.booleans())
+def test_the_first_record_with_a_problem_of_its_own_is_named_before_any_name(
+    lines: list[bytes], ndjson: bool
+) -> None:
+    found = _judged(lines, ndjson)
+    own = [i for i, line in enumerate(lines) if line in OWN]
+    if own:
+        assert found is not None
+        first = own[0]
+        assert found.what == OWN[lines[first]]
+        if found.what == "text" and not ndjson:  # a .json text's words name no record
+            assert found.record is None
+        else:
+            assert found.record == first
+            assert found.line == (first + 1 if ndjson else None)
+    elif any(line in NAMES for line in lines):
+        assert found is not None
+        assert found.what == "names"
+    else:  # records of no key at all too: each side's own refusal
+        assert found is None
