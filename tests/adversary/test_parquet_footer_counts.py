@@ -206,3 +206,57 @@ def test_a_refused_value_comes_before_the_footers_counts_for_both(
     assert got.api_status == 422 and "has nanoseconds" in str(got.api_detail), got.api_detail
     assert got.refused is not None and got.refused["kind"] == "type_conflict", got.refused
     assert "has nanoseconds" in got.refused["reason"], got.refused
+
+
+def _written(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="NONE", write_statistics=False)
+    return out.getvalue()
+
+
+def _pages_of(values: int, per_page: int) -> bytes:
+    """One int64 column ``a`` of 0..values-1, written in data pages of ``per_page`` values."""
+    out = io.BytesIO()
+    table = pa.table({"a": pa.array(range(values), pa.int64())})
+    pq.write_table(
+        table, out, compression="NONE", write_statistics=False, use_dictionary=False,
+        data_page_size=1, write_batch_size=per_page,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        (
+            "second_page",  # pages of 40 and 20 values, every footer count 40
+            _footer_says(_pages_of(60, 40), 60, -20),
+            "column 'a', row group 1: its footer counts 40 values, its pages hold more (a data"
+            " page of 20 at byte",
+        ),
+        (
+            "one_page",  # one page of 3 values per column, every footer count 2
+            _footer_says(
+                _written(pa.table({"a": pa.array([1, 2, 3]), "s": pa.array(["x", "y", "z"])})),
+                3,
+                -1,
+            ),
+            "column 'a', row group 1: its footer counts 2 values, its pages hold 3: a corrupt",
+        ),
+    ],
+)
+def test_pages_holding_more_than_the_footer_counts_are_refused_by_both(
+    module_lakehouse: Settings, name: str, data: bytes, said: str
+) -> None:
+    """Review finding revc 04 (session 19): a footer whose counts agree with each other and
+    say fewer values than the column chunk's pages hold. Pyarrow and DuckDB read the footer's
+    count and stop: 20 of 60 rows (one of 3) were loaded nowhere, with 202, without a word.
+    Now the API (400) and the loader (``unparseable``) refuse it in one set of words."""
+    assert parquet.count_disagreement(pq.ParquetFile(io.BytesIO(data)).metadata) is None
+    rows = pq.read_table(io.BytesIO(data)).num_rows
+    assert rows < {"second_page": 60, "one_page": 3}[name]  # what pyarrow reads, unsaid
+    outcome = run(module_lakehouse, [(name, "f.parquet", data)], rows=False)[name]
+    assert outcome.api_status == 400 and said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, f"loaded {rows} rows"
+    assert outcome.refused["kind"] == "unparseable", outcome.refused
+    assert outcome.refused["reason"] == outcome.api_detail
