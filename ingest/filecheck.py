@@ -621,11 +621,20 @@ def _objects(data: bytes, at: int) -> bytes | None:
 
 
 def _misfits(
-    array: pa.Array, column: Column, offset: int, errors: list[dict[str, Any]], limit: int
+    array: pa.Array,
+    column: Column,
+    offset: int,
+    errors: list[dict[str, Any]],
+    limit: int,
+    no_text: pa.Array | None = None,
 ) -> None:
-    """Errors for a declared column's values (texts; null: an unquoted empty field)."""
+    """Errors for a declared column's values (texts; null: an unquoted empty field; ``no_text``:
+    where a Parquet value had no text, a mismatch said already, not a missing value)."""
     if column.required and array.null_count:
-        for i in pc.indices_nonzero(pc.is_null(array)).to_pylist()[:limit]:
+        nulls = pc.is_null(array)
+        if no_text is not None:
+            nulls = pc.and_not(nulls, pc.fill_null(no_text, False))
+        for i in pc.indices_nonzero(nulls).to_pylist()[:limit]:
             errors.append(record_error(offset + i, column.name, "required", "missing"))
     if column.data_type and checked_text(column.data_type):
         whys = None
@@ -1359,9 +1368,11 @@ def _parquet_schema(  # noqa: C901
     errors: list[dict[str, Any]],
     written: pa.Schema | None = None,
     stored: Mapping[str, pa.DataType] | None = None,
+    rescue: bool = True,
 ) -> list[Column]:
     """Check the file's columns (``schema``: as bronze stores them, ``parquet.plain_schema`` of
-    the file's ``written`` one) against the contract; return text columns to check by value."""
+    the file's ``written`` one) against the contract; return text columns to check by value
+    (``rescue``: the table's ``on_mismatch`` is ``rescue``)."""
     text_columns: list[Column] = []
     stored = stored or {}
     # a Parquet column over a nested one the table has is judged as declared, as the loader's
@@ -1412,7 +1423,28 @@ def _parquet_schema(  # noqa: C901
             shown_as = "" if shown == typ else f" (stored as {typ})"
             msg = f"column type {shown}{shown_as} does not fit {column.data_type}"
             errors.append(record_error(None, column.name, msg, "type_error"))
-    return text_columns
+    return text_columns + _into_text(schema, contract, stored, rescue)
+
+
+def _into_text(
+    schema: pa.Schema, contract: Contract | None, stored: Mapping[str, pa.DataType], rescue: bool
+) -> list[Column]:
+    """The file's columns of values that may have no text (bytes, at any depth: not UTF-8)
+    meeting a text column the table has that the contract gives no type: the loader meets
+    them by their text, and a value without one is a mismatch of its record (refusing the file
+    under ``quarantine``, and in a required column under either policy), so they are checked
+    by value as a declared ``varchar``'s are. *Before:* (until session 19) the API answered 202
+    and the loader quarantined the file (``type_conflict``)."""
+    typed = {c.name for c in contract.columns if c.data_type} if contract else set()
+    columns = []
+    for name in schema.names:
+        if name in typed or not _is_text(stored.get(name, pa.null())):
+            continue
+        column = contract.column(name) if contract else None
+        required = column is not None and column.required
+        if (required or not rescue) and not parquet.has_text(schema.field(name).type):
+            columns.append(Column(name, data_type="varchar", required=required))
+    return columns
 
 
 def _nested_kept(typ: pa.DataType, target: pa.DataType | None, rule: str) -> bool:
@@ -1697,7 +1729,7 @@ def _check_parquet(
         plain = not schema.equals(pf.schema_arrow, True)
         restored = parquet.restored_schema(pf.schema_arrow, pf.metadata)
         values = parquet.Values(schema, parquet.hybrid_writer(pf.metadata))
-        text_columns = _parquet_schema(schema, contract, errors, restored, stored)
+        text_columns = _parquet_schema(schema, contract, errors, restored, stored, rescue)
         rescues = _rescued_by_table(schema, stored, contract) if rescue else []
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows, path):
@@ -1764,7 +1796,7 @@ def _parquet_texts(
         for i in pc.indices_nonzero(gaps).to_pylist()[:limit]:
             msg = misfit_message(parquet.no_text_reason(values, i), str(column.data_type))
             errors.append(record_error(rows + i, column.name, msg, "type_error"))
-    _misfits(texts, column, rows, errors, limit)
+    _misfits(texts, column, rows, errors, limit, gaps)
     return True
 
 
