@@ -363,7 +363,10 @@ def _in_order(
     if found.what == "names":
         return RecordsError([record_error(None, None, found.why, "invalid_column")])
     kinds = {"not_object": "not_object", "repeated": "duplicate_key"}
-    return RecordsError([record_error(found.record, found.field, found.why, kinds[found.what])])
+    error = record_error(found.record, found.field, found.why, kinds[found.what])
+    if isinstance(refused, RecordsError) and refused.errors[:1] == [error]:
+        return refused  # its list, opening with it: the other records' errors listed too
+    return RecordsError([error])
 
 
 def _check_json(

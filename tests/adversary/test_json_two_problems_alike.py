@@ -144,3 +144,19 @@ def test_a_name_in_the_first_records_is_named_after_a_later_records_problem(
         assert first.refused["reason"].startswith("malformed JSON: JSON is malformed: ")
     place = "line 2" if ext == "ndjson" else "record 2"
     assert later_one.refused["reason"] == f"{place}: an object repeats the key 'a'"
+
+
+def test_a_list_of_one_kind_of_errors_is_kept_when_it_opens_with_the_problem_named(
+    tmp_path: Path,
+) -> None:
+    """Repeated keys in records 2 and 4: the one order names record 2's, which opens the API's
+    422 list, so the list stays whole (both records' errors, as ``api_max_errors`` allows),
+    and the loader names record 2's."""
+    data = _file("repeat_key", "repeat_inner", ndjson=True)
+    outcome = run(lakehouse(tmp_path), [("t", "a.ndjson", data)], rows=False)["t"]
+    assert [(e["row"], e["field"], e["msg"]) for e in outcome.api_detail] == [
+        (1, "a", "an object repeats the key 'a'"),
+        (3, "b.k", "an object repeats the key 'k'"),
+    ]
+    assert outcome.refused is not None
+    assert outcome.refused["reason"] == "line 2: an object repeats the key 'a'"
