@@ -29,7 +29,7 @@ from lakehouse import dialect, formats
 if bare:
     import itertools
     class Plain:
-        def __init__(self, text, limit, before=0, first=()):
+        def __init__(self, text, limit, before=0, first=(), most=None):
             self._lines = itertools.chain(list(first), text)
             self.done = [0]
         def follow(self, reader): pass

@@ -1068,7 +1068,11 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
             header_text, line, delimiter = _layout_header(
                 text, skip, kind, first, reads, meta, quoting
             )
-            lines = dialect.BoundedLines(text, limit, line, list(dialect.csv_lines(header_text)))
+            # the file's UTF-8 bytes at most, when its size says it (a UTF-16 character's two
+            # bytes are at most three of UTF-8)
+            most = None if kind.gzip else path.stat().st_size * (3 if utf16 else 2) // 2
+            first_lines = list(dialect.csv_lines(header_text))
+            lines = dialect.BoundedLines(text, limit, line, first_lines, most)
             postgres = quoting == "postgres"  # a backslash escapes a TAB or line end after it
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 lines,

@@ -666,10 +666,16 @@ class BoundedLines:
     as one list (:func:`itertools.chain`, no Python step a line), split by
     :meth:`str.splitlines` where the chunk holds no line end but LF, CR and CRLF (else as
     ``newline=""`` splits it), and a record's bytes are counted only when it runs past a
-    chunk's end."""
+    chunk's end. ``most``: the text's UTF-8 bytes at most (a file's size, when known): when no
+    more than ``limit``, no record can pass it, and the text's own lines are handed on."""
 
     def __init__(
-        self, text: IO[str], limit: int, before: int = 0, first: Sequence[str] = ()
+        self,
+        text: IO[str],
+        limit: int,
+        before: int = 0,
+        first: Sequence[str] = (),
+        most: int | None = None,
     ) -> None:
         self._text = text
         self.limit = limit
@@ -680,7 +686,11 @@ class BoundedLines:
         #: the reader's lines when its last record ended, as ``[lines]``: a hot loop may set
         #: ``done[0] = reader.line_num`` after each record in place of calling :meth:`ended`
         self.done = [0]
-        self._lines = itertools.chain.from_iterable(self._generate())
+        self._lines: Iterator[str]
+        if most is not None and most <= limit:  # no record can be longer than the whole text
+            self._lines = itertools.chain(self._first, text)
+        else:
+            self._lines = itertools.chain.from_iterable(self._generate())
 
     def follow(self, reader: Any) -> None:
         self._reader = reader

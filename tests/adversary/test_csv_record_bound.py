@@ -115,6 +115,22 @@ def test_a_record_past_the_bound_is_refused_alike(tmp_path: Path, case: str) -> 
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("too_large", words)
 
 
+def test_a_utf16_file_under_the_bound_holding_a_record_past_it_is_refused_alike(
+    tmp_path: Path,
+) -> None:
+    """A UTF-16 file's size under the bound says nothing of its records' UTF-8 bytes: 400
+    euro signs (800 bytes of UTF-16, 1,200 of UTF-8) in a file of 818 bytes pass the bound of
+    1,000 (the API's structure pass skips the count only for a file whose size, a UTF-16
+    one's times 1.5, is within the bound: ``BoundedLines``' ``most``)."""
+    data = ("id,s\n1," + "\u20ac" * 400 + "\n").encode("utf-16")  # its byte-order mark first
+    assert len(data) < LIMIT
+    outcome = run(lakehouse(tmp_path, max_csv_record_bytes=LIMIT), [("t", "e.csv", data)])["t"]
+    words = dialect.csv_record_too_large(2, LIMIT)
+    assert (outcome.api_status, outcome.api_detail) == (413, words)
+    assert outcome.refused is not None, outcome.loaded_rows
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("too_large", words)
+
+
 AT = {  # a record of exactly the bound (its line end not counted) loads, by both
     "csv": ("e.csv", "id,s\n1," + "y" * (LIMIT - 2) + "\n"),
     "csv-crlf": ("e.csv", "id,s\r\n1," + "y" * (LIMIT - 2) + "\r\n"),
