@@ -93,15 +93,23 @@ class Problem:
 
 
 def first_problem(
-    path: Path, *, ndjson: bool, gz: bool, max_bytes: int, max_ratio: float
+    path: Path,
+    *,
+    ndjson: bool,
+    gz: bool,
+    max_bytes: int,
+    max_ratio: float,
+    scratch: Path | None = None,
 ) -> Problem | None:
     """The problem a JSON (``ndjson``: NDJSON) file is refused for, in the order above; None
-    when none of them is found (or the file is not judged here: its side's own refusal)."""
+    when none of them is found (or the file is not judged here: its side's own refusal).
+    ``scratch``: where a gzipped ``.json`` file is inflated to be read whole (None: the
+    system's temporary folder)."""
     try:
         if ndjson:
             with open_bounded(path, gz, max_bytes, max_ratio) as f:
                 return _judged(_ndjson_records(f), ndjson=True)
-        with _whole(path, gz, max_bytes, max_ratio) as text:
+        with _whole(path, gz, max_bytes, max_ratio, scratch) as text:
             records = _json_records(text)
             try:  # within the mapping: no view of it left behind (its frames) when it closes
                 return _judged(records, ndjson=False)
@@ -222,15 +230,17 @@ def _text_problem(body: memoryview) -> Problem:
 
 
 @contextlib.contextmanager
-def _whole(path: Path, gz: bool, max_bytes: int, max_ratio: float) -> Iterator[memoryview]:
+def _whole(
+    path: Path, gz: bool, max_bytes: int, max_ratio: float, scratch: Path | None
+) -> Iterator[memoryview]:
     """A ``.json`` file's text, mapped (a gzipped one inflated into a scratch file first)."""
     with contextlib.ExitStack() as stack:
         if gz:
-            scratch = stack.enter_context(tempfile.TemporaryFile())
+            copy = stack.enter_context(tempfile.TemporaryFile(dir=scratch))
             with open_bounded(path, True, max_bytes, max_ratio) as src:
-                shutil.copyfileobj(src, scratch, _BLOCK)
-            scratch.flush()
-            f: BinaryIO = scratch
+                shutil.copyfileobj(src, copy, _BLOCK)
+            copy.flush()
+            f: BinaryIO = copy
         else:
             f = stack.enter_context(open(path, "rb"))
         size = f.seek(0, 2)

@@ -1574,9 +1574,12 @@ class Loader:
         partial: set[str],
     ) -> None:
         self._roll_back_pieces(summary, bronze, file, partial)
-        exc = json_in_order(
-            file.path, exc, self.settings.max_inflated_bytes, self.settings.max_inflate_ratio
+        limits = Limits(
+            self.settings.max_inflated_bytes,
+            self.settings.max_inflate_ratio,
+            self.settings.meta_dir,
         )
+        exc = json_in_order(file.path, exc, limits)
         try:
             moved = landing.quarantine(self.settings, file, exc)
         except (landing.Replaced, FileNotFoundError):

@@ -2194,9 +2194,7 @@ def _empty_json_array(path: Path) -> bool:
 _IN_ORDER = frozenset({"unparseable", "invalid_column", "empty", "type_conflict", "required"})
 
 
-def json_in_order(
-    path: Path, refused: FileRejected, max_inflated_bytes: int, max_inflate_ratio: float
-) -> FileRejected:
+def json_in_order(path: Path, refused: FileRejected, limits: Limits) -> FileRejected:
     """The refusal of a landing file the loader refuses (``refused``: the first problem its
     reading met): of a JSON or NDJSON file, the problem named in the one order the API and
     the loader name a file's problems in (``lakehouse.jsonorder``, docs/loading.md,
@@ -2210,8 +2208,9 @@ def json_in_order(
         path,
         ndjson=found.kind == "ndjson",
         gz=found.gzip,
-        max_bytes=max_inflated_bytes,
-        max_ratio=max_inflate_ratio,
+        max_bytes=limits.max_inflated_bytes,
+        max_ratio=limits.max_inflate_ratio,
+        scratch=limits.scratch,
     )
     if problem is None:
         return refused

@@ -25,6 +25,7 @@ record's text.
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import os
 from pathlib import Path
@@ -160,3 +161,26 @@ def test_a_list_of_one_kind_of_errors_is_kept_when_it_opens_with_the_problem_nam
     ]
     assert outcome.refused is not None
     assert outcome.refused["reason"] == "line 2: an object repeats the key 'a'"
+
+
+def test_two_problems_in_a_gzipped_json_file_are_named_alike(tmp_path: Path) -> None:
+    """The same order of a gzipped file (the loader reads a ``.json`` again whole, inflated in
+    its scratch folder): a name in record 2 beside a line that is no JSON in record 4, a
+    record nested too deep beside a later one's text."""
+    inputs = [
+        (f"gz_{a}__{b}_{ext}", f"a.{ext}.gz", gzip.compress(_file(a, b, ext == "ndjson"), mtime=0))
+        for a, b in (("blank_key", "nan"), ("deep", "malformed"))
+        for ext in ("ndjson", "json")
+    ]
+    outcomes = run(lakehouse(tmp_path), inputs, rows=False)
+    for outcome in outcomes.values():  # the API's words of the plain file
+        outcome.data = gzip.decompress(outcome.data)
+        outcome.name = outcome.name.removesuffix(".gz")
+    assert _alike(outcomes) == []
+    said = {t: o.refused and o.refused["reason"] for t, o in outcomes.items()}
+    assert said["gz_blank_key__nan_ndjson"] == (
+        "malformed JSON (line 4): JSON is malformed: invalid character (byte 5)"
+    )
+    assert said["gz_deep__malformed_json"] == (
+        "record 2, column 'a': nested 601 levels deep; JSON records may nest at most 512 levels"
+    )
