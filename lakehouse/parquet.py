@@ -2335,10 +2335,14 @@ def int_past_annotation(
     ``INT(8)``), or None. Arrow and DuckDB alike read such a value cut to the annotation's
     width (1000 as -24), and neither can read the physical value: bronze would store a number
     nobody sent. The statistics' minimum and maximum are physical values of the column chunk
-    (``min_raw``/``max_raw``; an unsigned annotation reads them unsigned). A top-level
-    column's chunk without them is read as its physical integers from the file at ``source``
-    (:func:`_physical_values`); a nested one's is not known to hold one, and is read as Arrow
-    reads it (docs/loading.md: known open)."""
+    (``min_raw``/``max_raw``; an unsigned annotation reads them unsigned): one past the width
+    refuses the file at once. A top-level column's chunk holding values is then read as its
+    physical integers from the file at ``source`` (:func:`_physical_values`), whatever its
+    statistics say: they are the writer's claim, and a writer that does not check its
+    annotation may compute them on the cut-down values (*before:* until session 19, review
+    revc s19 05, a chunk whose statistics lay within the width, or counted every value
+    null, was not read, and 1000 was stored as -24). A nested one's is not known to hold one,
+    and is read as Arrow reads it (docs/loading.md: known open)."""
     schema = metadata.schema
     for i in range(len(schema)):
         column = schema.column(i)
@@ -2355,22 +2359,22 @@ def int_past_annotation(
             chunk = metadata.row_group(group).column(i)
             stats = chunk.statistics if chunk.is_stats_set else None
             where = f"row group {group + 1}, records {first + 1} to {first + rows}"
+            readings: list[tuple[str, Callable[[], list[int]]]] = []
             if stats is not None and stats.has_min_max:
                 raws = [int(stats.min_raw), int(stats.max_raw)]
-                said = "the footer's statistics say it holds"
-            elif source is not None and _flat(column) and _int_unproved(chunk, stats):
-                raws = _physical_values(source, metadata, group, i)
-                said = "it holds"
-            else:
-                raws = []
-            for raw in raws:
-                value = raw if signed else raw % 2**physical
-                if not low <= value <= high:
-                    return column.path, (
-                        f"{said} {value} ({where}), past its annotation {kind}: Arrow and "
-                        "DuckDB read such a value cut down to the annotation's width, and "
-                        "bronze would store a number the file does not hold"
-                    )
+                readings.append(("the footer's statistics say it holds", raws.copy))
+            if source is not None and _flat(column) and chunk.num_values:
+                read = functools.partial(_physical_values, source, metadata, group, i)
+                readings.append(("it holds", read))
+            for said, values in readings:  # the statistics first: they may prove one early
+                for raw in values():
+                    value = raw if signed else raw % 2**physical
+                    if not low <= value <= high:
+                        return column.path, (
+                            f"{said} {value} ({where}), past its annotation {kind}: Arrow and "
+                            "DuckDB read such a value cut down to the annotation's width, and "
+                            "bronze would store a number the file does not hold"
+                        )
             first += rows
     return None
 
@@ -2384,14 +2388,6 @@ def _flat(column: Any) -> bool:
         and column.max_definition_level <= 1
         and column.path == column.name
     )
-
-
-def _int_unproved(chunk: Any, stats: Any) -> bool:
-    """Whether a column chunk without a minimum and maximum may hold a value: it holds values
-    (``num_values``, nulls counted) and its statistics do not count every one of them null."""
-    if chunk.num_values == 0:
-        return False
-    return not (stats is not None and stats.has_null_count and stats.null_count >= chunk.num_values)
 
 
 #: Thrift's enums of parquet.thrift, by the names pyarrow gives them.

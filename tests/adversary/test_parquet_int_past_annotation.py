@@ -158,3 +158,48 @@ def test_integers_within_their_annotations_without_statistics_load(
     stored = bronze_table(module_lakehouse, name).sort_by("id")
     for column, values in columns.items():
         assert stored.column(column).to_pylist() == values.to_pylist(), column
+
+
+def _page_only(column: pa.Array, old: int, new: int) -> bytes:
+    """A file of ``column`` (statistics written, plain, no compression) whose page's INT32
+    ``old`` is changed in place to ``new``, the footer's statistics left saying ``old``."""
+    table = pa.table({"id": pa.array(range(len(column)), pa.int64()), "v": column})
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="none", use_dictionary=False, store_schema=False)
+    data = out.getvalue()
+    chunk = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(1)
+    start = chunk.data_page_offset
+    at = data.rindex(struct.pack("<i", old), start, start + chunk.total_compressed_size)
+    return data[:at] + struct.pack("<i", new) + data[at + 4 :]
+
+
+PAGE_ONLY = {
+    # type, values written, the one changed in the page alone, to what, the value named
+    "int8": (pa.int8(), [90, 91], 91, 1000, "1000"),
+    "int16": (pa.int16(), [7, 12345], 12345, 100000, "100000"),
+    "uint8": (pa.uint8(), [7, 90], 90, -1, "4294967295"),
+}
+
+
+@pytest.mark.parametrize("case", list(PAGE_ONLY))
+def test_an_integer_past_its_annotation_behind_its_statistics_is_refused(
+    module_lakehouse: Settings, case: str
+) -> None:
+    """The footer's statistics lie within the annotation (the writer's own numbers, perhaps
+    of the cut-down values), the page holds a value past it: the chunk's physical integers are
+    read all the same. *Before:* (session 19, review revc s19 05) a chunk with statistics was
+    judged by them alone: API 202, and bronze stored 1000 as -24 (100000 as -31072, 2**32-1
+    as 255)."""
+    t, values, old, new, shown = PAGE_ONLY[case]
+    data = _page_only(pa.array(values, t), old, new)
+    stats = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(1).statistics
+    assert stats.has_min_max and int(stats.max_raw) == max(values)  # they say nothing past
+    assert new not in pq.read_table(io.BytesIO(data)).column("v").to_pylist()  # cut down
+    table = f"int_behind_{case}"
+    outcome = run(module_lakehouse, [(table, "f.parquet", data)], rows=False)[table]
+    said = f"column 'v': it holds {shown} (row group 1, records 1 to 2), past its annotation"
+    assert outcome.api_status == 422, outcome.api_detail
+    assert said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "202, then the number cut down stored"
+    assert outcome.refused["kind"] == "type_conflict", outcome.refused
+    assert outcome.refused["reason"].startswith(said), outcome.refused
