@@ -1111,8 +1111,13 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
                     if miscount is None:
                         end = line + reader.line_num
                         fields = len(record)
+                        breaks = _breaks(record)
+                        # PostgreSQL's text format: a CR a backslash escapes before the LF
+                        # ending the line (an LF file) is in the value, no line end
+                        escaped_cr = postgres and record[-1].endswith("\r")
+                        breaks -= escaped_cr and pgtext.line_end(header_text) != "\r"
                         miscount = FileError(
-                            dialect.field_count(end - _breaks(record), fields, width, delimiter)
+                            dialect.field_count(end - breaks, fields, width, delimiter)
                         )
                     continue
                 rows += 1
@@ -1170,7 +1175,7 @@ def _split_as_postgresql(
     """``raw`` for pyarrow: under PostgreSQL's text format each separator a backslash escapes
     made the escape meaning the same (``pgtext.Unescaped``), so that pyarrow splits the
     fields and records where PostgreSQL does (the loader's reading)."""
-    return pgtext.Unescaped(raw) if layout.split else raw
+    return pgtext.Unescaped(raw, layout.skip) if layout.split else raw
 
 
 def _csv_values(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import mmap
 import re
 import typing
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,7 +69,7 @@ _HARD = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[0-7x.\t\r\n]|\Z)")
 _SUSPECT = re.compile(r"\\(?:[0-7x.\t\r\n]|\Z)")
 #: the text :func:`chunks` gives at once, about (a piece ends at a line end)
 CHUNK_CHARS = 1 << 20
-#: the bytes :class:`Unescaped` and :func:`escapes_separator` read at once, at least
+#: the bytes :class:`Unescaped` reads at once, at least
 CHUNK_BYTES = 1 << 20
 _TRAILING = re.compile(r"\\+\Z")
 #: characters held for a backslash and a line feed while many fields are read as one text
@@ -92,7 +91,7 @@ _ENDING_FILE = (
 #: the characters a backslash escapes into a value that would otherwise end it (PostgreSQL's
 #: COPY reads ``\\<TAB>`` as a TAB in the value, as it reads ``\\t``), each with the letter
 #: of the escape that means the same
-_SEPARATOR_LETTERS = {"\t": "t"}
+_SEPARATOR_LETTERS = {"\t": "t", "\n": "n", "\r": "r"}
 #: :data:`_SEPARATOR_LETTERS` of bytes: the backslash and the character, then what it is made
 _SEPARATOR_BYTES = tuple(
     (b"\\" + c.encode(), b"\\" + letter.encode()) for c, letter in _SEPARATOR_LETTERS.items()
@@ -147,31 +146,46 @@ def _separator_char(escape: re.Match[str]) -> str:
 
 
 class Unescaped(io.RawIOBase):
-    """A stream of the text format (``raw``, from a line's start) with each separator a
-    backslash escapes made the escape meaning the same (:func:`unescape_separators`), for
-    pyarrow's reader of TABs and line ends: a run of backslashes ending a read is held for the
-    next (the character after it may be escaped). As many bytes as ``raw``."""
+    """A stream of the text format (``raw``) with each separator a backslash escapes made the
+    escape meaning the same (:func:`unescape_separators`), for pyarrow's reader of TABs and
+    line ends: a run of backslashes ending a read is held for the next (the character after it
+    may be escaped). The first ``keep_lines`` lines (LF, CRLF or CR ended: the lines before
+    the header, no rows) are handed out as they are. As many bytes as ``raw``."""
 
-    def __init__(self, raw: IO[bytes] | io.RawIOBase, keep: int = 0) -> None:
+    def __init__(self, raw: IO[bytes] | io.RawIOBase, keep_lines: int = 0) -> None:
         self._raw = raw
-        self._keep = keep  # bytes handed out as they are (the lines before the header)
-        self._held = b""  # backslashes ending the last read
+        self._lines = keep_lines  # lines still to hand out as they are
+        self._cr = False  # the kept bytes so far end in a CR (an LF next is its CRLF's)
+        self._held = b""  # backslashes ending the last read (after the kept lines: their rest)
         self._out = b""  # read, not yet handed out
         self._done = False
 
     def readable(self) -> bool:
         return True
 
+    def _kept(self, size: int) -> bytes:
+        """The next bytes of the lines kept as they are; what follows them in the read, to
+        :attr:`_held`."""
+        data = self._raw.read(size) or b""
+        at = 1 if self._cr and data[:1] == b"\n" else 0
+        self._cr = data[-1:] == b"\r"
+        for end in _LINE_END_BYTES.finditer(data, at):
+            self._lines -= 1
+            if not self._lines:
+                self._held = data[end.end() :]
+                return data[: end.end()]
+        self._lines *= bool(data)  # the end: nothing more to keep
+        return data
+
     def readinto(self, buffer: typing.Any) -> int:
-        if self._keep and not self._out:
-            self._out = self._raw.read(self._keep) or b""
-            self._keep -= len(self._out)
-            self._keep *= bool(self._out)  # the end: nothing more to keep
+        size = max(len(buffer), CHUNK_BYTES)
+        while self._lines and not self._out:
+            self._out = self._kept(size)
         while not self._out and not self._done:
-            data = self._raw.read(max(len(buffer), CHUNK_BYTES)) or b""
+            data = self._raw.read(size) or b""
             if not data:
-                self._done = True
-                self._out, self._held = self._held, b""
+                self._done = True  # backslashes ending the file escape nothing
+                self._out, self._held = unescape_separators(self._held), b""
                 break
             data = self._held + data
             cut = len(data.rstrip(b"\\"))
@@ -186,28 +200,7 @@ class Unescaped(io.RawIOBase):
         super().close()
 
 
-def escapes_separator(data: bytes | mmap.mmap, start: int = 0) -> bool:
-    """Whether the text format ``data`` (a file's bytes, a line starting at ``start``) holds a
-    separator a backslash escapes (:func:`unescape_separators` changes it), found at C speed
-    (a Python step for each backslash pair before a separator, at most :data:`_PAIRED_SEEN`:
-    past them it may, then read as if it did)."""
-    for escaped, _ in _SEPARATOR_BYTES:
-        at, seen = data.find(escaped, start), 0
-        while at >= 0:
-            run = at  # the backslashes before it
-            while run > start and data[run - 1] == 0x5C:
-                run -= 1
-            if (at - run) % 2 == 0:  # not itself escaped
-                return True
-            seen += 1
-            if seen > _PAIRED_SEEN:
-                return True
-            at = data.find(escaped, at + 2)
-    return False
-
-
-#: backslash pairs before a separator :func:`escapes_separator` looks past
-_PAIRED_SEEN = 64
+_LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
 class PgTextError(ValueError):
@@ -388,10 +381,15 @@ def _foreign_end(piece: str, end: str) -> int | None:
     return None if at < 0 else at
 
 
-def _layout_problem(piece: str, first: int, header: Sequence[str], end: str) -> Refused | None:
+def _layout_problem(
+    piece: str, first: int, header: Sequence[str], end: str, written: str | None = None
+) -> Refused | None:
     """The first line of ``piece`` (its first line being line ``first``, every line before it
     ended by ``end``) that holds a line end other than ``end``, or that is empty in a table of
-    two columns or more (``header``: the names), as PostgreSQL's COPY refuses them."""
+    two columns or more (``header``: the names), as PostgreSQL's COPY refuses them.
+    ``written``: ``piece`` as the file holds it (its escaped line ends, lines too, counted),
+    when :func:`unescape_separators_text` made it ``piece``."""
+    written = piece if written is None else written
     foreign = _foreign_end(piece, end)
     empty = None
     if len(header) > 1:
@@ -404,7 +402,7 @@ def _layout_problem(piece: str, first: int, header: Sequence[str], end: str) -> 
         return None
     if empty is None or (foreign is not None and foreign < empty):
         assert foreign is not None
-        line = first + piece.count(end, 0, foreign)
+        line = first + _lines_in(written, foreign)
         cr = piece[foreign] == "\r"
         what = "a carriage return (CR)" if cr else "a line feed (LF)"
         if end == "\r\n":
@@ -417,7 +415,7 @@ def _layout_problem(piece: str, first: int, header: Sequence[str], end: str) -> 
             f" \\{'r' if cr else 'n'})"
         )
         return Refused(why, line, None)
-    line = first + piece.count(end, 0, empty)
+    line = first + _lines_in(written, empty)
     why = (
         f"line {line} is empty, one empty field where the header has {len(header)} columns"
         f' (PostgreSQL\'s COPY refuses it, "missing data for column {header[1]}"; it writes a'
@@ -450,18 +448,65 @@ def chunks(text: IO[str], limit: int | None = None, first: int = 1) -> Iterator[
                     past = number + piece.count("\n") + piece.count("\r") - piece.count("\r\n")
                 else:
                     piece += more
-        if limit is not None and 4 * len(piece) > limit:  # a lowered bound: each line
-            at = 0
+        if past is None and _escaped_at(piece, len(piece) - 1):  # the record goes on
+            piece, past = _record_ended(text, piece, limit, number)
+        if limit is not None and 4 * len(piece) > limit:  # a lowered bound: each record
+            at = size = 0  # where the line starts; the record's bytes before it
+            start = (0, number)  # where the record starts, its line
             for n, line in enumerate(io.StringIO(piece, newline=""), start=number):
-                if len(line.rstrip("\r\n").encode("utf-8", "surrogatepass")) > limit:
-                    piece, past = piece[:at], n
+                start = start if size else (at, n)
+                if size + len(line.rstrip("\r\n").encode("utf-8", "surrogatepass")) > limit:
+                    piece, past = piece[: start[0]], start[1]
                     break
                 at += len(line)
+                # a line end a backslash escapes: the record goes on
+                size = (
+                    size + len(line.encode("utf-8", "surrogatepass"))
+                    if _escaped_at(line, len(line) - 1)
+                    else 0
+                )
         if piece:
             number += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
             yield piece
         if past is not None:
             raise dialect.CsvRecordTooLarge(past, limit or 0)
+
+
+def _escaped_at(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is a line end a backslash escapes (an odd run of them before it)."""
+    if at < 0 or text[at] not in "\r\n":
+        return False
+    run = at
+    while run > 0 and text[run - 1] == "\\":
+        run -= 1
+    return (at - run) % 2 == 1
+
+
+def _record_ended(
+    text: IO[str], piece: str, limit: int | None, number: int
+) -> tuple[str, int | None]:
+    """``piece`` (from ``text``, its first line being line ``number``) whose last line end a
+    backslash escapes, with the lines of ``text`` that its record goes on to (PostgreSQL reads
+    the line end as part of the value): a piece never ends inside a record. A record past
+    ``limit`` bytes: the lines before it, and its line (the bound, ``CsvRecordTooLarge``)."""
+    start = len(piece) - 1  # the record's start: after the last line end no backslash escapes
+    while True:
+        start = max(piece.rfind("\n", 0, start), piece.rfind("\r", 0, start))
+        if not _escaped_at(piece, start):
+            start += 1
+            break
+    size = len(piece[start:].encode("utf-8", "surrogatepass"))
+    while _escaped_at(piece, len(piece) - 1):
+        more = text.readline() if limit is None else text.readline(limit + 1)
+        if not more:
+            break
+        piece += more
+        size += len(more.encode("utf-8", "surrogatepass"))
+        if limit is not None and size - len(more) + len(more.rstrip("\r\n")) > limit:
+            before = piece[:start]
+            lines = before.count("\n") + before.count("\r") - before.count("\r\n")
+            return before, number + lines
+    return piece, None
 
 
 class Escapes:
@@ -498,15 +543,22 @@ def rows_problem(
                 if escapes is not None:
                     escapes.found = True
                 refusable = not _clean(piece)
-        layout = _layout_problem(piece, number, header, end)
+        layout = _layout_problem(piece, number, header, end, written)
         if refusable:
-            found = _lines_problem(piece, number, header)
+            found = _lines_problem(piece, number, header, written)
             if found is not None and (layout is None or _before(found, layout)):
                 return found
         if layout is not None:
             return layout
-        number += piece.count(end)
+        # the file's lines (LF, CRLF, CR; none but ``end`` in a piece not refused, unless
+        # a backslash escapes it)
+        number += written.count(end) if piece is written else _lines_in(written, len(written))
     return None
+
+
+def _lines_in(text: str, stop: int) -> int:
+    """The line ends (LF, CRLF or CR) of ``text`` before ``stop``: the file's lines."""
+    return text.count("\n", 0, stop) + text.count("\r", 0, stop) - text.count("\r\n", 0, stop)
 
 
 def _before(found: Refused, layout: Refused) -> bool:
@@ -518,10 +570,16 @@ def _before(found: Refused, layout: Refused) -> bool:
     )
 
 
-def _lines_problem(piece: str, first: int, header: Sequence[str]) -> Refused | None:
-    for number, line in enumerate(io.StringIO(piece, newline=""), start=first):
+def _lines_problem(piece: str, first: int, header: Sequence[str], written: str) -> Refused | None:
+    """The first record of ``piece`` (lines of the text format, its escaped separators made
+    letters; ``written``: as the file holds it, its first line being line ``first``) holding a
+    field :func:`value` refuses, named by the line of the file it starts on."""
+    at = 0  # where the record starts in the piece
+    for line in io.StringIO(piece, newline=""):
+        at += len(line)
         if "\0" not in line and ("\\" not in line or _HARD.search(line) is None):
             continue
+        number = first + _lines_in(written, at - len(line))
         ended = _LINE_END.search(line)
         text = line[: ended.start()] if ended is not None else line
         fields = text.split("\t")

@@ -637,6 +637,14 @@ def _check_record_sizes(
         try:
             if dialect.quoted_tsv(quoting):
                 found = dialect.csv_quote_problem(text, delimiter, skip_lines, limit=limit)
+            elif quoting == "postgres":  # a record goes on past a line end a backslash escapes
+                found = None
+                lines = dialect.BoundedLines(text, limit, skip_lines)
+                options = dialect.reader_quoting(quoted=False, escaped=True)
+                reader = csv.reader(lines, delimiter=delimiter, **options)
+                lines.follow(reader)
+                for _ in reader:
+                    lines.ended()
             else:  # a line is a record
                 found = None
                 lines = dialect.BoundedLines(text, limit, skip_lines)
@@ -1024,7 +1032,7 @@ def _escapes_split(
     """PostgreSQL's text format for pyarrow, each separator a backslash escapes made the
     escape meaning the same (``pgtext.Unescaped``, after the ``skip_lines`` lines), so that
     pyarrow splits it where PostgreSQL does, its last record ended by a line break."""
-    unescaped = pgtext.Unescaped(path.open("rb"), _skipped_bytes(path, skip_lines))
+    unescaped = pgtext.Unescaped(path.open("rb"), skip_lines)
     stream = io.BufferedReader(dialect.LineEnded(unescaped), _CSV_BLOCK)
     stack.callback(stream.close)
     return stream

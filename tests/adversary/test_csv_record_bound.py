@@ -208,9 +208,17 @@ def test_bounded_lines_find_the_first_record_past_the_bound(
     assert read == list(csv.reader(io.StringIO(text, newline=""), strict=True))
 
 
+def _escapes_its_end(line: str) -> bool:
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.text(alphabet="ab\\\té", max_size=12), min_size=1, max_size=10),
+    st.lists(
+        st.text(alphabet="ab\\\té", max_size=12).filter(lambda line: not _escapes_its_end(line)),
+        min_size=1,
+        max_size=10,
+    ),
     st.sampled_from(["\n", "\r\n", "\r"]),
     st.integers(1, 9),
     st.integers(1, 14),
@@ -219,7 +227,8 @@ def test_postgres_text_pieces_stop_at_the_first_line_past_the_bound(
     lines: list[str], end: str, chunk: int, limit: int
 ) -> None:
     """``pgtext.chunks`` with a bound: the pieces hand out the text up to the first line of
-    more than ``limit`` bytes (its end not counted), then name it, whatever the pieces' size."""
+    more than ``limit`` bytes (its end not counted), then name it, whatever the pieces' size
+    (no line ending in a backslash that escapes its line end: below)."""
     text = end.join(lines) + end
     first_past = next(
         (n for n, line in enumerate(lines, start=5) if len(line.encode()) > limit), None
@@ -240,3 +249,25 @@ def test_postgres_text_pieces_stop_at_the_first_line_past_the_bound(
             return
     assert first_past is None
     assert "".join(pieces) == text
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_postgres_text_record_going_on_past_an_escaped_line_end_is_bound_whole(
+    chunk: int,
+) -> None:
+    """A record going on past a line end a backslash escapes (PostgreSQL reads the line end
+    into the value) is one record to the bound: ``pgtext.chunks`` hands out the lines before it
+    and names the line it opens on once its lines pass ``limit`` bytes, each line within it;
+    a piece never ends inside it."""
+    text = "x\n" + "ab\\\n" * 6 + "c\n" + "d\n"  # line 2's record: 6 lines and "c"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pgtext, "CHUNK_CHARS", chunk)
+        pieces: list[str] = []
+        with pytest.raises(dialect.CsvRecordTooLarge) as raised:
+            for piece in pgtext.chunks(io.StringIO(text, newline=""), 10, 1):
+                pieces.append(piece)
+        assert raised.value.line == 2
+        assert "".join(pieces) == "x\n"
+        whole = list(pgtext.chunks(io.StringIO(text, newline=""), 30, 1))
+    assert "".join(whole) == text
+    assert all(not p.endswith("\\\n") for p in whole)
