@@ -594,9 +594,11 @@ def tsv_open_quote(
     (a record, no field being quoted) past it raises :class:`CsvRecordTooLarge` (``lines`` a
     text read with ``newline=""``, :class:`BoundedLines`) before it is held whole."""
     bounded = BoundedLines(lines, limit, before) if limit is not None else None  # type: ignore[arg-type]
+    done = bounded.done if bounded is not None else [0]  # (``bounded.ended``, without a call)
     for number, line in enumerate(bounded if bounded is not None else lines, start=before + 1):
-        if bounded is not None:
-            bounded.ended(number - before)
+        done[0] = number - before  # a line is a record
+        if '"' not in line:  # most lines: no search
+            continue
         found = _TSV_OPENING.search(line)
         if found is None:
             continue

@@ -180,6 +180,44 @@ def test_the_rule_never_reads_a_tsv_one_way_when_it_may_mean_the_other(
         assert why.startswith(f"line {line}, field ")
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet='ab"\t\r\né', max_size=60),
+    st.integers(0, 3),
+    st.sampled_from([None, 1000, 8]),
+)
+def test_the_first_field_opening_with_a_quote_is_named_by_its_line_and_field(
+    text: str, before: int, limit: int | None
+) -> None:
+    """``dialect.tsv_open_quote`` names the first line holding a field that opens with a quote
+    (at the line's start or after a TAB) and that field's number, read line by line here (a
+    line past ``limit`` bytes before it: ``CsvRecordTooLarge`` naming that line), whether the
+    text is read through ``BoundedLines`` or not."""
+    want: tuple[int, int] | None = None
+    too_long = None
+    for number, line in enumerate(io.StringIO(text, newline=""), start=before + 1):
+        body = line.rstrip("\r\n")
+        if limit is not None and len(body.encode()) > limit:
+            too_long = number
+            break
+        fields = body.split("\t")
+        opening = [i for i, field in enumerate(fields, start=1) if field.startswith('"')]
+        if opening:
+            want = (number, opening[0])
+            break
+    try:
+        found = dialect.tsv_open_quote(io.StringIO(text, newline=""), before, limit)
+    except dialect.CsvRecordTooLarge as exc:
+        assert exc.line == too_long
+        return
+    assert too_long is None
+    if want is None:
+        assert found is None
+    else:
+        assert found is not None and found[0] == want[0]
+        assert found[1].startswith(f"line {want[0]}, field {want[1]} opens with a quote")
+
+
 _SEEN: list[int] = []
 
 
