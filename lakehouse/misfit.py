@@ -37,15 +37,22 @@ def json_shown(raw: str) -> str:
     characters (``"\\u0031"`` and ``"1"`` are one string: ``"1"``), an object or an array
     without whitespace outside its strings, a number or literal as written."""
     if raw.startswith('"'):
-        try:
-            shown = json.dumps(json.loads(raw), ensure_ascii=False)
-            shown.encode()  # a lone surrogate is shown escaped, as sent
-        except (ValueError, UnicodeEncodeError):
-            return raw
-        return shown
+        return _one_form(raw)
     if raw.startswith(("{", "[")):
-        return _JSON_SPACE.sub(lambda m: m.group(1) or "", raw)
+        # its strings (keys too) in one form as well: DuckDB's text of {"a": "\u00e9"} is
+        # {"a":"é"} (until session 19 the API showed the escape, the loader the character)
+        return _JSON_SPACE.sub(lambda m: _one_form(m.group(1)) if m.group(1) else "", raw)
     return raw
+
+
+def _one_form(raw: str) -> str:
+    """A JSON string's text in one form of its characters (``json.dumps``, not ASCII-only)."""
+    try:
+        shown = json.dumps(json.loads(raw), ensure_ascii=False)
+        shown.encode()  # a lone surrogate is shown escaped, as sent
+    except (ValueError, UnicodeEncodeError):
+        return raw
+    return shown
 
 
 def sentence(

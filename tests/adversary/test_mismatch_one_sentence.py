@@ -99,6 +99,24 @@ def _cases() -> list[tuple[str, str, str, bytes, str | None, str]]:
             '{"a":1,"b":"x y"}',
         ),
         ("bigint_ndarray", "bigint", "f.ndjson", b'{"v": [1, 2]}\n', "line 1", "[1,2]"),
+        # strings inside an object or array in one form too (session 19: the API showed
+        # the escapes as sent, the loader DuckDB's characters)
+        (
+            "bigint_ndobject_escapes",
+            "bigint",
+            "f.ndjson",
+            b'{"v": {"\\u0061": "\\u00e9", "b": "x\\/y"}}\n',
+            "line 1",
+            '{"a":"\u00e9","b":"x/y"}',
+        ),
+        (
+            "bigint_ndarray_escapes",
+            "bigint",
+            "f.ndjson",
+            b'{"v": ["\\u0041", "\\n", "\\ud83d\\ude00"]}\n',
+            "line 1",
+            '["A","\\n","\U0001f600"]',
+        ),
         ("date_ndquote", "date", "f.ndjson", b'{"v": "a\\"b\\u00e9"}\n', "line 1", '"a\\"bé"'),
     ]
     return cases
