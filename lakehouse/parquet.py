@@ -2007,7 +2007,11 @@ def _int96_day_past(
     return Refusal(name, row_of(at) + rows, value, why)
 
 
-def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, str] | None:
+def unread_values(
+    metadata: pq.FileMetaData,
+    chunks: bool = True,
+    source: str | os.PathLike[str] | None = None,
+) -> tuple[str, str] | None:
     """A leaf column (its path, why) whose values Arrow reads as nulls although the file holds
     some, or None.
 
@@ -2018,7 +2022,10 @@ def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, 
     the file when it is ``required`` (every value present), when a row group's statistics count
     fewer nulls than values, or, without a null count, when it is not what Arrow and DuckDB write
     for a null column (``INT32`` with no converted type): whether it holds values is then not
-    known, and bronze does not guess.
+    known, and bronze does not guess. Where they say it holds none, a top-level column's
+    chunks are read from the file at ``source`` (:func:`_held_values`): the statistics are the
+    writer's claim (*before:* until session 19, review revc s19 05, a null count saying every
+    value null, or an ``INT32`` without one, was believed, and the values became nulls).
 
     ``chunks=False``: the schema's part alone (a ``required`` column), which reads no column
     chunk's metadata: pyarrow aborts the process on a chunk it cannot describe (an encrypted
@@ -2052,6 +2059,8 @@ def unread_values(metadata: pq.FileMetaData, chunks: bool = True) -> tuple[str, 
                 held += chunk.num_values - stats.null_count
             elif chunk.num_values and not plain:
                 return column.path, why.format("the file does not say whether it holds values")
+        if not held and source is not None and _flat(column):
+            held = _held_in_chunks(source, metadata, i)
         if held > 0:
             return column.path, why.format(f"the file holds {held} values in it")
     return None
@@ -2298,7 +2307,7 @@ def footer_refusal(
     before: pyarrow's reader raises on a column chunk it cannot decrypt or whose metadata is
     corrupt, its metadata accessor (``row_group(i).column(j)``) aborts the process on the same
     chunk."""
-    unread = unread_values(metadata)
+    unread = unread_values(metadata, source=source)
     if unread is not None:
         return FooterRefusal(unread[0], f"column {unread[0]!r}: {unread[1]}", "unparseable")
     disagreement = count_disagreement(metadata) or count_read_disagreement(metadata, read)
@@ -2400,7 +2409,10 @@ _ENCODINGS = {
     "DELTA_LENGTH_BYTE_ARRAY": 6, "DELTA_BYTE_ARRAY": 7, "RLE_DICTIONARY": 8,
     "BYTE_STREAM_SPLIT": 9,
 }  # fmt: skip
-_PHYSICAL = {"INT32": 1, "INT64": 2}
+_PHYSICAL = {
+    "BOOLEAN": 0, "INT32": 1, "INT64": 2, "INT96": 3, "FLOAT": 4, "DOUBLE": 5, "BYTE_ARRAY": 6,
+    "FIXED_LEN_BYTE_ARRAY": 7,
+}  # fmt: skip
 
 
 class _Compact:
@@ -2464,19 +2476,18 @@ class _Compact:
         self._last.pop()
 
 
-def _physical_values(
+def _lone_chunk(
     source: str | os.PathLike[str], metadata: pq.FileMetaData, group: int, i: int
-) -> list[int]:
-    """The smallest and largest physical integers of column ``i``'s chunk in row group
-    ``group`` (none: every value null). Neither pyarrow nor DuckDB reads an ``INT32`` under
-    ``INT(8)`` but cut down, so the chunk's bytes, page headers and all, are read as they are
-    under a footer of that one column without the annotation (Thrift, :class:`_Compact`): the
-    same pages, decoded by pyarrow as plain integers."""
+) -> bytes | None:
+    """A file of column ``i``'s chunk in row group ``group`` alone: its bytes, page headers and
+    all, as they are, under a footer of that one top-level column without its annotation
+    (Thrift, :class:`_Compact`), which pyarrow decodes as plain values of its physical type;
+    None for a codec pyarrow names UNKNOWN (Hadoop's LZ4)."""
     column = metadata.schema.column(i)
     chunk = metadata.row_group(group).column(i)
     codec = _CODECS.get(chunk.compression)
-    if codec is None:  # a codec pyarrow names UNKNOWN (Hadoop's LZ4): read as Arrow reads it
-        return []
+    if codec is None:
+        return None
     offsets = [chunk.data_page_offset]
     if chunk.has_dictionary_page and chunk.dictionary_page_offset:
         offsets.append(chunk.dictionary_page_offset)
@@ -2493,6 +2504,8 @@ def _physical_values(
     footer.end()
     footer.begin()
     footer.i32(1, _PHYSICAL[column.physical_type])
+    if column.physical_type == "FIXED_LEN_BYTE_ARRAY":
+        footer.i32(2, column.length)  # type_length
     footer.i32(3, column.max_definition_level)  # REQUIRED 0, OPTIONAL 1
     footer.text(4, "v")
     footer.end()
@@ -2525,7 +2538,48 @@ def _physical_values(
     footer.end()  # RowGroup
     footer.out.append(0)  # FileMetaData
     tail = bytes(footer.out)
-    data = b"PAR1" + pages + tail + len(tail).to_bytes(4, "little") + b"PAR1"
+    return b"PAR1" + pages + tail + len(tail).to_bytes(4, "little") + b"PAR1"
+
+
+def _held_in_chunks(source: str | os.PathLike[str], metadata: pq.FileMetaData, i: int) -> int:
+    """The values (nulls not counted) column ``i``'s chunks hold, read from their pages
+    (:func:`_held_values`; a chunk not read so counts none)."""
+    held = 0
+    for group in range(metadata.num_row_groups):
+        if metadata.row_group(group).column(i).num_values:
+            held += _held_values(source, metadata, group, i) or 0
+    return held
+
+
+def _held_values(
+    source: str | os.PathLike[str], metadata: pq.FileMetaData, group: int, i: int
+) -> int | None:
+    """The values (nulls not counted) column ``i``'s chunk in row group ``group`` holds, read
+    from its pages as plain values of its physical type (:func:`_lone_chunk`), a batch at a
+    time; None where they are not read so."""
+    data = _lone_chunk(source, metadata, group, i)
+    if data is None:
+        return None
+    held = 0
+    try:
+        with pq.ParquetFile(pa.BufferReader(data)) as file:
+            for batch in file.iter_batches(batch_size=_PHYSICAL_BATCH):
+                held += batch.num_rows - batch.column(0).null_count
+    except (OSError, pa.ArrowException):
+        return None
+    return held
+
+
+def _physical_values(
+    source: str | os.PathLike[str], metadata: pq.FileMetaData, group: int, i: int
+) -> list[int]:
+    """The smallest and largest physical integers of column ``i``'s chunk in row group
+    ``group`` (none: every value null). Neither pyarrow nor DuckDB reads an ``INT32`` under
+    ``INT(8)`` but cut down, so the chunk is read alone (:func:`_lone_chunk`), its pages
+    decoded by pyarrow as plain integers."""
+    data = _lone_chunk(source, metadata, group, i)
+    if data is None:  # read as Arrow reads it
+        return []
     # a batch at a time, keeping the smallest and largest: a row group's values are bounded by
     # nothing the file's size shows (RLE pages make 400M values 100 KB: read whole, 4 GB)
     low = high = None

@@ -120,3 +120,56 @@ def test_an_old_arrow_null_column_loads(module_lakehouse: Settings) -> None:
     loaded = outcome["old_nulls"]
     assert loaded.api_status == 202 and loaded.refused is None, loaded.refused
     assert bronze_table(module_lakehouse, "old_nulls").column("Value").null_count == 10
+
+
+def _unknown_over_values(statistics: bool, lie: bool) -> bytes:
+    """An INT32 column ``n`` of 1, 2, 3 whose footer's SchemaElement is given the logical type
+    UNKNOWN (pyarrow then reads it as nulls); ``lie``: its statistics' null count 0 set to 3
+    (review revc s19 05's generator)."""
+    table = pa.table(
+        {"id": pa.array([10, 20, 30], pa.int64()), "n": pa.array([1, 2, 3], pa.int32())}
+    )
+    out = io.BytesIO()
+    pq.write_table(
+        table,
+        out,
+        compression="none",
+        use_dictionary=False,
+        store_schema=False,
+        write_statistics=statistics,
+    )
+    data = out.getvalue()
+    length = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - length
+    footer = bytearray(data[start:-8])
+    element = bytes.fromhex("1502250218016e00")  # SchemaElement n: INT32, OPTIONAL, 'n', stop
+    at = footer.find(element) + len(element) - 1
+    footer[at:at] = b"\x6c\xbc\x00\x00"  # logicalType (field 10): {UNKNOWN (field 11): {}}
+    if lie:
+        count = footer.find(b"\x16\x00\x28\x04\x03\x00\x00\x00")  # null_count 0, max 3 (LE)
+        assert count > 0
+        footer[count + 1] = 0x06  # null_count 3 (zigzag)
+    return data[:start] + bytes(footer) + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+@pytest.mark.parametrize(
+    ("statistics", "lie"), [(True, True), (False, False)], ids=["statistics_all_null", "none"]
+)
+def test_values_under_unknown_are_counted_from_the_pages(
+    module_lakehouse: Settings, statistics: bool, lie: bool
+) -> None:
+    """The statistics say every value is null (or there are none, and the column is an
+    ``INT32`` as Arrow writes a null column): the pages are read all the same, and hold 3
+    values. *Before:* (session 19, review revc s19 05) both took the file (202) and stored 3
+    nulls, the values lost without a word."""
+    data = _unknown_over_values(statistics, lie)
+    assert pq.read_table(io.BytesIO(data)).column("n").null_count == 3  # what Arrow reads
+    table = f"unknown_values_{str(statistics).lower()}"
+    outcome = run(module_lakehouse, [(table, "a.parquet", data)], rows=False)[table]
+    said = (
+        "column 'n': its Parquet logical type is UNKNOWN (always null) but the file holds 3 "
+        "values in it (INT32), which no reader here reads: loaded, they would be stored as nulls"
+    )
+    assert outcome.api_status == 422 and said in str(outcome.api_detail), outcome.api_detail
+    assert outcome.refused is not None, "202, then 3 nulls stored"
+    assert (outcome.refused["kind"], outcome.refused["reason"]) == ("unparseable", said)
