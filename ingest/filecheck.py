@@ -58,6 +58,8 @@ from lakehouse import dialect, jsonorder, jsontext, nested, parquet, pgtext, res
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge
+from lakehouse.paced import Paced
+from lakehouse.paced import pool as paced_pool
 
 CHUNK = 8 * 1024**2
 
@@ -1211,10 +1213,16 @@ def _csv_values(
     growing = {n: StructInferring() for n, _, struct in rescues if struct is not None and window}
     past = False  # past the window: the types found
     rows = 0
-    with _open(path, kind, bounds) as f:
+    # read no further ahead of the batches than a few blocks (pyarrow's own reach: 32)
+    with (
+        _open(path, kind, bounds) as f,
+        Paced(
+            dialect.LineEnded(_split_as_postgresql(_Utf8Of(f) if layout.utf16 else f, layout))
+        ) as paced,
+    ):
         try:
             reader = pacsv.open_csv(
-                dialect.LineEnded(_split_as_postgresql(_Utf8Of(f) if layout.utf16 else f, layout)),
+                paced,
                 read_options=pacsv.ReadOptions(block_size=block, skip_rows=layout.skip),
                 parse_options=pacsv.ParseOptions(
                     delimiter=layout.delimiter,
@@ -1231,8 +1239,9 @@ def _csv_values(
                     null_values=[pgtext.NULL if layout.postgres else ""],
                     quoted_strings_can_be_null=False,
                 ),
+                memory_pool=paced_pool(),
             )
-            for batch in reader:
+            for batch in paced.batches(reader):
                 if layout.postgres:  # the values the fields hold (checked: _pg_text_rows)
                     values = [pgtext.values(batch.column(raw)) for raw in raws]
                     batch = pa.RecordBatch.from_arrays(values, names)

@@ -890,15 +890,15 @@ class LineEnded(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer)) or b""
-        if data:
-            buffer[: len(data)] = data
-            self._last = data[-1:]
-            return len(data)
+        view = memoryview(buffer).cast("B")  # bytes, whatever the buffer's item format
+        n = self._raw.readinto(view) or 0  # type: ignore[union-attr]  # no copy
+        if n:
+            self._last = bytes(view[n - 1 : n])
+            return n
         if self._last in (b"\n", b"\r"):
             return 0
         self._last = b"\n"
-        buffer[:1] = b"\n"
+        view[:1] = b"\n"
         return 1
 
     def close(self) -> None:
