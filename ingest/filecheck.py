@@ -1813,11 +1813,15 @@ def _parquet_texts(
         msg = f"column type {shown}: a value has no text to meet {column.data_type}"
         errors.append(record_error(None, column.name, msg, "type_error"))
         return False
+    start = len(errors)
     if gaps is not None:  # bytes that are not UTF-8: a mismatch of their record, as the loader's
         for i in pc.indices_nonzero(gaps).to_pylist()[:limit]:
             msg = misfit_message(parquet.no_text_reason(values, i), str(column.data_type))
             errors.append(record_error(rows + i, column.name, msg, "type_error"))
     _misfits(texts, column, rows, errors, limit, gaps)
+    # in the records' order: the loader refuses the file at the first (until session 19 a
+    # value with no text was listed before an earlier record's misfit)
+    errors[start:] = sorted(errors[start:], key=lambda e: int(e["row"]))
     return True
 
 
