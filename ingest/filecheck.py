@@ -54,7 +54,7 @@ from ingest.validation import (
     parse_records,
     record_error,
 )
-from lakehouse import dialect, jsonorder, jsontext, nested, parquet, pgtext, rescued
+from lakehouse import dialect, jsonorder, jsontext, misfit, nested, parquet, pgtext, rescued
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 from lakehouse.formats import FileFormat, InflateError, InflateLimitError, open_bounded
 from lakehouse.jsonrecords import LineLengths, RecordTooLarge
@@ -640,7 +640,7 @@ def _misfits(
         if no_text is not None:
             nulls = pc.and_not(nulls, pc.fill_null(no_text, False))
         for i in pc.indices_nonzero(nulls).to_pylist()[:limit]:
-            errors.append(record_error(offset + i, column.name, "required", "missing"))
+            errors.append(record_error(offset + i, column.name, misfit.REQUIRED_NULL, "missing"))
     if column.data_type and checked_text(column.data_type):
         whys = None
         if column.struct is not None:  # a JSON object whose fields fit, as the loader's
@@ -957,8 +957,9 @@ def _no_rows(header: list[str], contract: Contract | None) -> Exception:
     else "the file has a header and no rows"."""
     absent = contract.absent(header) if contract else []
     if absent:
-        missing = "required column missing from the header"
-        return RecordsError([record_error(None, n, missing, "missing") for n in absent])
+        return RecordsError(
+            [record_error(None, n, misfit.required_absent(n), "missing") for n in absent]
+        )
     return FileError("the file has a header and no rows", 422)
 
 
@@ -1300,7 +1301,7 @@ def _check_csv(
     if contract is None and not rescues and not news:
         return layout.rows
     errors: list[dict[str, Any]] = [
-        record_error(None, name, "required column missing from the header", "missing")
+        record_error(None, name, misfit.required_absent(name), "missing")
         for name in (contract.absent(layout.header) if contract else ())
     ]
     columns = [
@@ -1414,7 +1415,8 @@ def _parquet_schema(  # noqa: C901
             column = replace(column, data_type=declared[column.name])
         if column.name not in schema.names:
             if column.required:
-                errors.append(record_error(None, column.name, "required column missing", "missing"))
+                why = misfit.required_absent(column.name)
+                errors.append(record_error(None, column.name, why, "missing"))
             continue
         typ = schema.field(column.name).type
         if column.data_type and dialect.type_name(column.data_type) == dialect.BYTES:
@@ -1758,7 +1760,8 @@ def _check_parquet(
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
-                    errors.append(record_error(rows + first, name, "required", "missing"))
+                    why = misfit.REQUIRED_NULL
+                    errors.append(record_error(rows + first, name, why, "missing"))
             for column in list(text_columns):
                 shown = restored.field(column.name).type
                 values_of = batch.column(column.name)

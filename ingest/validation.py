@@ -206,9 +206,12 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
     for position, column in enumerate(columns):
         raws = list(map(attrgetter(f"f{position}"), records))
         texts, quoted = json_texts(raws)
-        if column.required and texts.null_count:
+        if column.required and not any(raws):  # no record holds it: the loader's first words
+            absent = misfit.required_absent(column.name)
+            errors.append((-1, position, record_error(None, column.name, absent, "missing")))
+        elif column.required and texts.null_count:
             for i in pc.indices_nonzero(pc.is_null(texts)).to_pylist()[:max_errors]:
-                msg = "required" if not raws[i] else "may not be null"
+                msg = misfit.REQUIRED_NULL
                 errors.append((i, position, record_error(i, column.name, msg, "missing")))
         if column.data_type and checked(column.data_type):
             nested = dialect.type_name(column.data_type) in NESTED_RULES  # "{}" is no object

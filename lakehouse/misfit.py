@@ -93,6 +93,23 @@ def sentence(
     return said
 
 
+#: Why a record's value of a required column (its not_null or primary_key) that is null or
+#: absent is refused, after its place (``line 2, column 'n': ``): the API's 422 ``msg`` and the
+#: loader's ``required`` reason (*before:* until session 19, review revd s19 02, the API said
+#: "required" or "may not be null").
+REQUIRED_NULL = "no value (null) in a required column (the contract's not_null or primary_key)"
+
+
+def required_absent(name: str) -> str:
+    """Why a file lacking a required column ``name`` altogether is refused: the API's 422
+    ``msg`` (its record none) and the loader's ``required`` reason (*before:* until session 19
+    the API said "required column missing from the header" or "required column missing")."""
+    return (
+        f"required column {name!r} (the contract's not_null or primary_key) is not among the "
+        "file's columns"
+    )
+
+
 #: Said after a mismatch in a required column under ``on_mismatch: rescue``: the file is
 #: refused, not rescued (docs/loading.md, Required columns)
 NEVER_RESCUED = " (a required column's value is never rescued (its not_null or primary_key))"

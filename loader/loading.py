@@ -1272,12 +1272,7 @@ class Loader:
         """Refuse a file of column ``names`` lacking a column the contract requires."""
         absent = contract.absent(names)
         if absent:
-            raise FileRejected(
-                "required",
-                f"required column {absent[0]!r} (the contract's not_null or primary_key) "
-                "is not among the file's columns",
-                column=absent[0],
-            )
+            raise FileRejected("required", misfit.required_absent(absent[0]), column=absent[0])
 
     @staticmethod
     def _apply(
@@ -1303,10 +1298,7 @@ class Loader:
             except Missing as exc:
                 line = line_of(exc.row)
                 where = f"line {line}" if line is not None else f"record {exc.row + 1}"
-                reason = (
-                    f"{where}, column {exc.column!r}: no value (null) in a required column "
-                    "(the contract's not_null or primary_key)"
-                )
+                reason = f"{where}, column {exc.column!r}: {misfit.REQUIRED_NULL}"
                 raise FileRejected("required", reason, line=line, column=exc.column) from exc
             except Mismatch as exc:
                 line = line_of(exc.row) if exc.row >= 0 else None

@@ -10,10 +10,15 @@ array does not end with ']' (truncated?)", "the file does not parse as JSON: ...
 from __future__ import annotations
 
 import pytest
+from adversary_support import _error as error_of
 from adversary_support import run
+from fastapi.testclient import TestClient
 
+from ingest.app import create_app
 from lakehouse import dialect
+from lakehouse.layout import raw_dir
 from lakehouse.settings import Settings
+from loader.loading import Loader
 
 
 def _said(detail: object) -> str:
@@ -201,3 +206,67 @@ def test_a_file_of_ascii_blanks_holds_no_records(
     assert (outcome.api_status, outcome.api_detail) == (422, dialect.NO_RECORDS)
     assert outcome.refused is not None, outcome.loaded_rows
     assert (outcome.refused["kind"], outcome.refused["reason"]) == ("empty", dialect.NO_RECORDS)
+
+
+_REQUIRED_CONTRACT = """version: 2
+sources:
+  - name: bronze
+    tables:
+      - name: {table}
+        meta: {{primary_key: id}}
+        columns:
+          - {{name: id, data_type: bigint}}
+          - {{name: n, data_type: varchar, data_tests: [not_null]}}
+"""
+
+_NULL = "no value (null) in a required column (the contract's not_null or primary_key)"
+_ABSENT = (
+    "required column 'n' (the contract's not_null or primary_key) is not among the file's columns"
+)
+REQUIRED = {  # table -> (route, content type, file name, bytes, the loader's reason)
+    "null_ndjson": ("records", "application/x-ndjson", "a.ndjson", b'{"id": 1, "n": null}\n',
+                    f"line 1, column 'n': {_NULL}"),
+    "null_json": ("records", "application/json", "a.json", b'[{"id": 1, "n": null}]',
+                  f"record 1, column 'n': {_NULL}"),
+    "absent_ndjson": ("records", "application/x-ndjson", "a.ndjson", b'{"id": 1}\n', _ABSENT),
+    "absent_second": ("records", "application/x-ndjson", "a.ndjson",
+                      b'{"id": 1, "n": "x"}\n{"id": 2}\n', f"line 2, column 'n': {_NULL}"),
+    "key_null": ("records", "application/x-ndjson", "a.ndjson", b'{"id": null, "n": "x"}\n',
+                 f"line 1, column 'id': {_NULL}"),
+    "null_csv": ("files", None, "a.csv", b"id,n\n1,\n", f"line 2, column 'n': {_NULL}"),
+    "absent_csv": ("files", None, "a.csv", b"id\n1\n", _ABSENT),
+    "null_ndjson_file": ("files", None, "a.ndjson", b'{"id": 1, "n": null}\n',
+                         f"line 1, column 'n': {_NULL}"),
+}  # fmt: skip
+
+
+def test_a_required_value_null_or_absent_is_said_alike(one_lakehouse: Settings) -> None:
+    """A required column's value null or absent, or the column absent, through ``/records``
+    (NDJSON, a JSON array) and ``/files`` (CSV, NDJSON): the API's 422 ``msg`` is the loader's
+    ``required`` reason after its place (``lakehouse.misfit.REQUIRED_NULL``,
+    ``required_absent``). *Before:* (session 19, review revd s19 02) the API said "may not be
+    null", "required" or "required column missing from the header"."""
+    settings = one_lakehouse
+    for table in REQUIRED:
+        (settings.dbt_project_dir / "models" / f"{table}.yml").write_text(
+            _REQUIRED_CONTRACT.format(table=table)
+        )
+    with TestClient(create_app(settings)) as client:
+        api = {}
+        for table, (route, kind, name, data, _) in REQUIRED.items():
+            typed = kind or "application/octet-stream"
+            path = "records" if route == "records" else f"files?filename={name}"
+            r = client.post(
+                f"/v1/tables/{table}/{path}", content=data, headers={"content-type": typed}
+            )
+            detail = r.json().get("detail")
+            api[table] = (r.status_code, [e["msg"] for e in detail] if detail else r.json())
+            (raw_dir(settings, table)).mkdir(parents=True, exist_ok=True)
+            (raw_dir(settings, table) / name).write_bytes(data)
+    Loader(settings).load_pending()
+    for table, (_, _, _, _, reason) in REQUIRED.items():
+        said = reason.split(": ", 1)[1] if reason.startswith(("line", "record")) else reason
+        assert api[table] == (422, [said]), (table, api[table])
+        refused = error_of(settings, table)
+        assert refused is not None, table
+        assert (refused["kind"], refused["reason"]) == ("required", reason), table

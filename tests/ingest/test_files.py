@@ -124,7 +124,7 @@ def test_parquet_contract(client: TestClient) -> None:
             "loc": ["body", 1, "currency"],
             "row": 1,
             "field": "currency",
-            "msg": "required",
+            "msg": "no value (null) in a required column (the contract's not_null or primary_key)",
             "type": "missing",
         }
     ]
