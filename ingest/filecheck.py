@@ -343,7 +343,11 @@ def _json_text_bytes(text: str) -> int:
 
 
 def _in_order(
-    path: Path, kind: FileFormat, bounds: Bounds, refused: BodyError | RecordsError
+    path: Path,
+    kind: FileFormat,
+    bounds: Bounds,
+    refused: BodyError | RecordsError,
+    max_record_bytes: int,
 ) -> BodyError | RecordsError:
     """The refusal of a JSON file found to hold a problem (``refused``: the first its checks
     met), named in the one order the API and the loader name a file's problems in
@@ -353,8 +357,13 @@ def _in_order(
     if isinstance(refused, BodyError) and dialect.is_not_utf8_reason(str(refused)):
         return refused
     ndjson = kind.kind == "ndjson"
-    found = jsonorder.first_problem(
-        path, ndjson=ndjson, gz=kind.gzip, max_bytes=bounds[0], max_ratio=bounds[1]
+    found = jsonorder.first_problem(  # RecordTooLarge: the 413, before any record's problem
+        path,
+        ndjson=ndjson,
+        gz=kind.gzip,
+        max_bytes=bounds[0],
+        max_ratio=bounds[1],
+        max_record_bytes=max_record_bytes,
     )
     if found is None:
         return refused
@@ -1908,7 +1917,7 @@ def check_file(
                         max_json_record_bytes,
                     )
             except (BodyError, RecordsError) as exc:
-                raise _in_order(path, kind, bounds, exc) from None
+                raise _in_order(path, kind, bounds, exc, max_json_record_bytes) from None
             if rescue:
                 _check_json_rescued(
                     path, kind, bounds, contract, stored or {}, batch_rows, size, window, infer

@@ -21,8 +21,12 @@ The order:
    so it comes after every record's own problem (the API knows a file's keys only once its
    records parse; the loader's list of keys came from its first 20,480 records only);
 
-A byte that is not UTF-8, a doubled byte-order mark, a file of no record, a record past its
-bound: named before all of these, by each side's own checks; records holding no key at all
+A record past ``max_json_record_bytes``: before all of these, over the whole file
+(:class:`lakehouse.jsonrecords.RecordTooLarge`, raised for each side to say in its words; one
+pass of the file's lengths first, so a later record past the bound is named before an earlier
+record's problem, as the loader's reading measures every record first). A byte that is not
+UTF-8, a doubled byte-order mark, a file of no record: named before all of these, by each
+side's own checks; records holding no key at all
 (only empty objects, a file's only problem then), a name equal but for case to the table's, a
 value misfitting the contract: after them, by each side's own checks (None here: not judged).
 """
@@ -42,11 +46,15 @@ import msgspec
 
 from lakehouse import dialect, jsontext, nested
 from lakehouse.formats import open_bounded
+from lakehouse.jsonrecords import LineLengths, RecordTooLarge, ValueLengths
 
 What = Literal["text", "not_object", "deep", "repeated", "names"]
 
 #: records judged at a time by one decode each (the API's ``ingest.validation.SLICE``)
 SLICE = 8192
+#: a slice's most bytes, however few its records: the refusal's path holds a slice's records
+#: decoded at once (a slice of 8,192 records of 256 KiB held 1.2 GiB: review finding reada 01)
+SLICE_BYTES = 4 * 1024**2
 _BLOCK = 8 * 1024**2
 _SPACE = b" \t\r\n"
 _DECODE_ONE = msgspec.json.Decoder(dict[str, Any])
@@ -99,12 +107,20 @@ def first_problem(
     gz: bool,
     max_bytes: int,
     max_ratio: float,
+    max_record_bytes: int,
     scratch: Path | None = None,
 ) -> Problem | None:
     """The problem a JSON (``ndjson``: NDJSON) file is refused for, in the order above; None
     when none of them is found (or the file is not judged here: its side's own refusal).
-    ``scratch``: where a gzipped ``.json`` file is inflated to be read whole (None: the
-    system's temporary folder)."""
+    :class:`~lakehouse.jsonrecords.RecordTooLarge` for the first record past
+    ``max_record_bytes``, before any. ``scratch``: where a gzipped ``.json`` file is inflated
+    to be read whole (None: the system's temporary folder)."""
+    try:
+        _measured(path, ndjson, gz, max_bytes, max_ratio, max_record_bytes)
+    except RecordTooLarge:
+        raise
+    except _NOT_JUDGED:
+        return None
     try:
         if ndjson:
             with open_bounded(path, gz, max_bytes, max_ratio) as f:
@@ -122,6 +138,22 @@ def first_problem(
 
 
 _NOT_JUDGED = (_Unjudged, ValueError, OSError, EOFError, RecursionError)
+
+
+def _measured(
+    path: Path, ndjson: bool, gz: bool, max_bytes: int, max_ratio: float, most: int
+) -> None:
+    """Every record's length measured (``RecordTooLarge`` at the first past ``most``), a block
+    at a time: the judging after it holds no record past the bound."""
+    lengths = LineLengths(most) if ndjson else ValueLengths(most)
+    with open_bounded(path, gz, max_bytes, max_ratio) as f:
+        first = True
+        while block := f.read(_BLOCK):
+            if first:
+                block, first = block.removeprefix(dialect.BOM_UTF8), False
+            lengths.feed(block)
+    if isinstance(lengths, ValueLengths):
+        lengths.finish()
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -257,19 +289,20 @@ def _whole(
 
 def _judged(items: Iterator[_Item], *, ndjson: bool) -> Problem | None:
     keys: dict[str, None] = {}
-    record = 0
+    record = held = 0
     part: list[tuple[bytes, int | None]] = []
     for item in items:
         if isinstance(item, Problem):
             found = _slice_problem(part, record, keys, ndjson)
             return found or item
         part.append(item)
-        if len(part) == SLICE:
+        held += len(item[0])
+        if len(part) == SLICE or held >= SLICE_BYTES:
             found = _slice_problem(part, record, keys, ndjson)
             if found is not None:
                 return found
             record += len(part)
-            part = []
+            part, held = [], 0
     found = _slice_problem(part, record, keys, ndjson)
     if found is not None:
         return found

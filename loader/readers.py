@@ -2212,14 +2212,19 @@ def json_in_order(path: Path, refused: FileRejected, limits: Limits) -> FileReje
     found = from_name(path.name)
     if refused.kind not in _IN_ORDER or found is None or found.kind not in ("json", "ndjson"):
         return refused
-    problem = jsonorder.first_problem(
-        path,
-        ndjson=found.kind == "ndjson",
-        gz=found.gzip,
-        max_bytes=limits.max_inflated_bytes,
-        max_ratio=limits.max_inflate_ratio,
-        scratch=limits.scratch,
-    )
+    try:
+        problem = jsonorder.first_problem(
+            path,
+            ndjson=found.kind == "ndjson",
+            gz=found.gzip,
+            max_bytes=limits.max_inflated_bytes,
+            max_ratio=limits.max_inflate_ratio,
+            max_record_bytes=limits.max_json_record_bytes,
+            scratch=limits.scratch,
+        )
+    except RecordTooLarge as exc:  # before any record's problem, in the API's words
+        line = exc.number if exc.unit == "line" else None
+        return _not_utf8(path, FileRejected("too_large", str(exc), line=line), json=True)
     if problem is None:
         return refused
     kind, reason, line, column = jsonorder.loader_refusal(problem)

@@ -30,7 +30,29 @@ LIMIT = 64 << 10  # 64 KiB, lowered for the test
 BIG = b'{"id":9,"s":"' + b"y" * LIMIT + b'"}'  # past the bound by its 22 bytes of JSON
 SMALL = b'{"id":0,"s":"a"}'
 
+#: a record with a problem of its own, before the record past the bound (review finding reada 02
+#: of session 19: the API named this record, the loader the bound; the bound comes first)
+#: records of 60 KiB (under the bound) past the API's first 8 MiB piece (``CHUNK``): the API
+#: judged its first piece before it measured the rest
+REPEATS = b'{"id":0,"id":1}'
+FILL = [b'{"id":5,"s":"' + b"z" * (60 << 10) + b'"}'] * 140
+
 PAST = {  # (file name, bytes, the words)
+    "ndjson-after-a-repeated-key": (
+        "e.ndjson",
+        b"\n".join([REPEATS, *FILL, BIG]) + b"\n",
+        ("line", 142),
+    ),
+    "ndjson-after-a-bad-text": (
+        "e.ndjson",
+        b"\n".join([b'{"id":}', *FILL, BIG]) + b"\n",
+        ("line", 142),
+    ),
+    "json-after-a-repeated-key": (
+        "e.json",
+        b"[" + b",".join([REPEATS, *FILL, BIG]) + b"]",
+        ("record", 142),
+    ),
     "ndjson-mid": ("e.ndjson", SMALL + b"\n" + BIG + b"\n" + SMALL + b"\n", ("line", 2)),
     "ndjson-last-no-lf": ("e.ndjson", SMALL + b"\n\n" + SMALL + b"\n" + BIG, ("line", 4)),
     "ndjson-crlf": ("e.ndjson", SMALL + b"\r\n" + BIG + b"\r\n", ("line", 2)),
@@ -301,3 +323,32 @@ def test_a_40_mib_record_is_refused_alike_within_the_limits_of_issue_10(
     assert loader == ["loaded []", f"refused [('too_large', {words!r})]"], loader
     assert api_peak < 256, f"API: {api_peak} MiB"
     assert loader_peak < 1024, f"loader: {loader_peak} MiB"
+
+
+_IN_ORDER = """
+import sys
+from pathlib import Path
+from lakehouse import jsonorder
+path = Path(sys.argv[1])
+found = jsonorder.first_problem(
+    path, ndjson=True, gz=False, max_bytes=1 << 31, max_ratio=250.0, max_record_bytes=32 << 20
+)
+print(found.said())
+"""
+
+
+def test_the_one_orders_judging_holds_a_slice_of_bytes_not_of_records(tmp_path: Path) -> None:
+    """Review finding reada 01 (session 19): a refused NDJSON file is judged again in the one
+    order (``lakehouse.jsonorder``), whose slices were of 8,192 records however long: a file
+    of a repeated key then 256 records of 256 KiB (64 MiB) was held whole, decoded, joined and
+    encoded again: 337 MiB peak (1.2 GiB at 256 MiB). A slice ends at ``SLICE_BYTES`` now:
+    measured 178 MiB, as at 256 MiB (68 MiB of it the interpreter and its imports)."""
+    path = tmp_path / "many.ndjson"
+    value = b"x" * (256 << 10)
+    with path.open("wb") as f:
+        f.write(b'{"a": 1, "a": 2}\n')
+        for _ in range(256):
+            f.write(b'{"a": "' + value + b'"}\n')
+    printed, peak = run_measured(_IN_ORDER, str(path))
+    assert printed == ["line 1: an object repeats the key 'a'"]
+    assert peak < 256, peak  # the file's 64 MiB held four times over would pass 320

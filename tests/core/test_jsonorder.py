@@ -47,7 +47,12 @@ def _judged(lines: list[bytes], ndjson: bool) -> jsonorder.Problem | None:
         path = Path(folder) / ("a.ndjson" if ndjson else "a.json")
         path.write_bytes(data)
         return jsonorder.first_problem(
-            path, ndjson=ndjson, gz=False, max_bytes=1 << 30, max_ratio=250.0
+            path,
+            ndjson=ndjson,
+            gz=False,
+            max_bytes=1 << 30,
+            max_ratio=250.0,
+            max_record_bytes=32 << 20,
         )
 
 
