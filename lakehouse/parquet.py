@@ -3302,32 +3302,52 @@ def _past_the_count(data: _Bytes, chunk: Chunk, seen: int, pos: int) -> None:
     (``seen``, read to ``pos``): pyarrow and DuckDB read the footer's count and stop, so the
     rest would be lost without a word (session 19, review finding revc 04). A page holding
     more; or, after the counted ones, inside the chunk's own bytes (a padded end is the next
-    chunk's), a data page of values: its header alone is read, one more, so a chunk of
-    millions of headers after its values costs no more than before."""
+    chunk's), a data page of values, also behind data pages of none (at most
+    :data:`_PAST_NONE` of them; session 19, fixe: [1 value][none][1 value] under a count of 1
+    lost the second): its header alone is read, a few more at most, so a chunk of millions of
+    headers after its values costs no more than before."""
     lost = " (a reader stops at the footer's count: the rest would be lost without a word)"
     if seen > chunk.values >= 0:
         raise _Unreadable(
             f"its footer counts {chunk.values} values, its pages hold {seen}: a corrupt file" + lost
         )
     stop = chunk.start + chunk.compressed
-    extra = _data_page_at(data, pos, stop) if seen == chunk.values and pos < stop else 0
-    if extra:
-        raise _Unreadable(
-            f"its footer counts {chunk.values} values, its pages hold more (a data page of"
-            f" {extra} at byte {pos} after them): a corrupt file" + lost
-        )
+    at, nones = pos, 0
+    while seen == chunk.values and at < stop:
+        found = _data_page_at(data, at, stop)
+        if found is None:
+            return  # no data page: nothing is lost
+        extra, after = found
+        if extra:
+            raise _Unreadable(
+                f"its footer counts {chunk.values} values, its pages hold more (a data page of"
+                f" {extra} at byte {at} after them): a corrupt file" + lost
+            )
+        nones += 1
+        if nones > _PAST_NONE:
+            raise _Unreadable(
+                f"its footer counts {chunk.values} values, its pages go on past them (more than"
+                f" {_PAST_NONE} data pages of none from byte {pos}): a corrupt file" + lost
+            )
+        at = after
 
 
-def _data_page_at(data: _Bytes, pos: int, end: int) -> int:
-    """The values of a data page whose header is at ``pos`` (in a chunk ending at ``end``),
-    0 when none is there (bytes that read as no page header, or another page)."""
+#: Data pages of none read past a chunk's count of values (:func:`_past_the_count`) looking
+#: for one of values behind them (no writer writes them; pyarrow reads no page there)
+_PAST_NONE = 16
+
+
+def _data_page_at(data: _Bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """The values of a data page whose header is at ``pos`` (in a chunk ending at ``end``) and
+    where the next page starts; None when none is there (bytes that read as no page header, or
+    another page)."""
     block = data.read(pos, min(end - pos, _PAGE_BLOCK))
     try:
-        header, _, _, _ = _page_header(data, block, pos, pos, end)
-        _, _, values = _page_sizes(header)
+        header, stop, at, _ = _page_header(data, block, pos, pos, end)
+        _, compressed, values = _page_sizes(header)
     except _Unreadable:
-        return 0
-    return values or 0
+        return None
+    return None if values is None else (values, at + stop + compressed)
 
 
 def _page_header(

@@ -296,6 +296,14 @@ def test_bytes_past_the_pages_pyarrow_reads_refuse_nothing() -> None:
     assert _read_by_pyarrow(past)
     with pytest.raises(parquet.Unreadable, match="counts 1 values, its pages hold more"):
         _counted(past)
+    # and behind a data page of none (*before:* session 19's first fix read one header past the
+    # count: a page of none there hid the page of values after it, lost without a word)
+    hidden = _file(_page(b"x" * 10) + _page(b"", values=0) + _page(b"y" * 10))
+    assert pq.read_table(pa.BufferReader(hidden)).column("v").to_pylist() == [b"x" * 10]
+    with pytest.raises(parquet.Unreadable, match="counts 1 values, its pages hold more"):
+        _counted(hidden)
+    nones = _file(_page(b"x" * 10) + _page(b"", values=0) * 3)  # nothing lost: read
+    assert _counted(nones) == 14
 
 
 def test_a_page_past_a_data_page_of_none_is_counted(module_lakehouse: Settings) -> None:
