@@ -360,7 +360,7 @@ def _record_problem(text: bytes) -> tuple[What, str, str | None, str | None] | N
     the API's field, the loader's column), or None."""
     if dialect.first_non_utf8(text) is not None:
         raise _Unjudged
-    why = _text_words(text)
+    why = text_words(text)
     if why is not None:
         return "text", why, None, None
     deep = dialect.too_deep_at(text)
@@ -387,11 +387,12 @@ def _top_key(text: bytes, path: str) -> str | None:
     return max(found, key=len, default=None)
 
 
-def _text_words(text: bytes) -> str | None:
+def text_words(text: bytes) -> str | None:
     """msgspec's words for a record's text that is no JSON (as the API decodes it: as an object
     first; a record that is no object parsed as any JSON value, whose words are not an untyped
     decode's), a lone surrogate's escape in the API's words; None when it parses (or is
-    nested past msgspec's limit: the depth rule's)."""
+    nested past msgspec's limit: the depth rule's; or holds a byte that is not UTF-8, named
+    first by each side). The loader's words of an NDJSON line too."""
     try:
         try:
             _DECODE_ONE.decode(text)
@@ -400,7 +401,7 @@ def _text_words(text: bytes) -> str | None:
                 msgspec.json.decode(text)  # a number past float64: the values' own parse
             else:
                 msgspec.json.decode(text, type=msgspec.Raw)
-    except (msgspec.ValidationError, RecursionError):
+    except (UnicodeDecodeError, msgspec.ValidationError, RecursionError):
         return None
     except msgspec.DecodeError as exc:
         why = str(exc)

@@ -1847,25 +1847,7 @@ def _line_malformed(path: Path, line: int) -> str | None:
     surrogate's escape in the API's words (:data:`dialect.LONE_SURROGATE`)."""
     with path.open("rb") as f:  # the line without its line feed, as the API decodes it
         text = next(itertools.islice(f, line - 1, None), b"").removesuffix(b"\n")
-    return _line_text_words(text)
-
-
-def _line_text_words(text: bytes) -> str | None:
-    """:func:`_line_malformed` of the line's bytes."""
-    try:
-        try:
-            _AS_RECORD.decode(text)
-        except msgspec.ValidationError:
-            if text.lstrip(_JSON_SPACE)[:1] == b"{":
-                msgspec.json.decode(text)  # a number past float64: the values' own parse
-            else:
-                msgspec.json.decode(text, type=msgspec.Raw)
-    except (UnicodeDecodeError, msgspec.ValidationError, RecursionError):
-        return None  # a byte that is not UTF-8: named first (_not_utf8); too deep: its rule
-    except msgspec.DecodeError as exc:
-        why = str(exc)
-        return dialect.lone_surrogate_reason(why, text) or why
-    return None
+    return jsonorder.text_words(text)
 
 
 def _line_too_deep(path: Path, line: int) -> FileRejected | None:
@@ -1899,7 +1881,7 @@ def _earlier_line_refusal(path: Path, line: int) -> FileRejected | None:
                 pass
             except RecursionError:
                 continue
-            why = _line_text_words(text)
+            why = jsonorder.text_words(text)
             if why is not None:
                 said = dialect.malformed_json(why, f"line {number}")
                 return FileRejected("unparseable", said, line=number)
