@@ -1086,10 +1086,13 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
             first_lines = list(dialect.csv_lines(header_text))
             lines = dialect.BoundedLines(text, limit, line, first_lines, most)
             postgres = quoting == "postgres"  # a backslash escapes a TAB or line end after it
+            # strict: RFC 4180's quotes; not PostgreSQL's text format, whose last record may end
+            # at the file's end inside an escaped line end (a strict reader's "unexpected end
+            # of data"; PostgreSQL and the loader end the record there)
             reader = csv.reader(  # line by line: a quote in an unquoted name is a character
                 lines,
                 delimiter=delimiter,
-                strict=True,
+                strict=not postgres,
                 **dialect.reader_quoting(dialect.quoted_tsv(quoting), postgres),
             )
             lines.follow(reader)
