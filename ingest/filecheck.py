@@ -899,6 +899,25 @@ def _layout_header(
     return header_text, line, delimiter
 
 
+def _pg_record_start(
+    path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, skipped: int, reader: Any
+) -> int:
+    """The file's line a record of PostgreSQL's text format starts on, ``reader`` (the
+    structure pass's, from the header line after ``skipped`` lines) having just read it: the
+    file read again by records (a record goes on past a line end a backslash escapes) to the
+    one ending on the reader's line (the error path)."""
+    ends = reader.line_num
+    options = dialect.reader_quoting(quoted=False, escaped=True)
+    with _text_after(path, kind, bounds, utf16, skipped) as text:
+        again = csv.reader(text, delimiter=reader.dialect.delimiter, **options)
+        start = 1
+        for _ in again:
+            if again.line_num >= ends:
+                break
+            start = again.line_num + 1
+    return skipped + start
+
+
 def _breaks(record: list[str]) -> int:
     """Line breaks inside a record's quoted fields (CRLF, LF or CR each one)."""
     return sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in record)
@@ -1126,14 +1145,11 @@ def _csv_layout(  # noqa: C901 (the structure pass, one read of the file)
                     if miscount is None:
                         end = line + reader.line_num
                         fields = len(record)
-                        breaks = _breaks(record)
-                        # PostgreSQL's text format: a CR a backslash escapes before the LF
-                        # ending the line (an LF file) is in the value, no line end
-                        escaped_cr = postgres and record[-1].endswith("\r")
-                        breaks -= escaped_cr and pgtext.line_end(header_text) != "\r"
-                        miscount = FileError(
-                            dialect.field_count(end - breaks, fields, width, delimiter)
-                        )
+                        if postgres:  # its first line (line ends a backslash escapes)
+                            at = _pg_record_start(path, kind, bounds, utf16, line, reader)
+                        else:
+                            at = end - _breaks(record)
+                        miscount = FileError(dialect.field_count(at, fields, width, delimiter))
                     continue
                 rows += 1
             if miscount is not None:

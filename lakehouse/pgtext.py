@@ -405,7 +405,14 @@ def _layout_problem(
         line = first + _lines_in(written, foreign)
         cr = piece[foreign] == "\r"
         what = "a carriage return (CR)" if cr else "a line feed (LF)"
-        if end == "\r\n":
+        # after a CR a backslash escapes (``\\<CR><LF>``: the CR is the value's): no line end
+        escaped_cr = (
+            not cr and foreign > 0 and (written[foreign - 1], piece[foreign - 1]) == ("\r", "r")
+        )
+        line -= escaped_cr
+        if end == "\r\n" and escaped_cr:
+            what += " after a CR that a backslash escapes (part of the value, no line end)"
+        elif end == "\r\n":
             what += " without its LF" if cr else " without a CR before it"
         pg = "literal carriage return found in data" if cr else "literal newline found in data"
         why = (

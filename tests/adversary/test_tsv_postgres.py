@@ -255,6 +255,13 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
             ' (PostgreSQL\'s COPY refuses it too, "invalid byte sequence for encoding UTF8: 0x00")',
         ),
         (
+            b"id\tt\r\n1\tx\\\r\n",  # \ CR then LF in a CRLF file: literal newline found in data
+            "line 2: a line feed (LF) after a CR that a backslash escapes (part of the value, no"
+            " line end), where the file's lines end in CRLF as its header line does"
+            " (PostgreSQL's COPY takes the line end from the first line and refuses any other,"
+            ' "literal newline found in data"; it writes an LF in a value as \\n)',
+        ),
+        (
             b"id\tt\n1\tx\n2\tc\\",  # the file's last byte: PostgreSQL 15.18 reads ('2', 'c')
             "line 3, column 2 ('t'): it ends the file with a backslash, escaping nothing"
             " (PostgreSQL's COPY drops it and reads the value without it; it writes a backslash"
@@ -330,6 +337,7 @@ def test_declared_types_are_judged_on_the_values(one_lakehouse: Settings) -> Non
         "cut",
         "nul",
         "raw_nul",
+        "escaped_cr_lf_in_crlf",
         "file_end",
         "end",
         "name",
@@ -506,6 +514,30 @@ def test_the_api_and_the_loader_store_what_copy_wrote(
     assert outcome.refused is None, outcome.refused
     stored = sorted(_texts(outcome.loaded_rows, ["n", *header]), key=lambda r: int(str(r[0])))
     assert [r[1:] for r in stored] == rows
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.text(alphabet=st.sampled_from([*"\\\\\t\n\rx"]), min_size=1, max_size=12),
+)
+def test_the_api_and_the_loader_agree_on_backslashes_and_separators(
+    module_lakehouse: Settings, end: str, body: str
+) -> None:
+    """Files of backslashes, TABs, line ends and text after a header: what the API accepts
+    (202) the loader loads, and what it refuses the loader refuses in the same words (the
+    API's field count once named a record ending the file after an escaped line end "not
+    valid CSV", which the loader loaded, as PostgreSQL reads it)."""
+    table = f"pge_{next(_SEEN)}"
+    _postgres(module_lakehouse, table)
+    outcome = run(module_lakehouse, [(table, "x.tsv", ("a\tb" + end + body).encode())])[table]
+    if outcome.api_status == 202:
+        assert outcome.refused is None, (body, outcome.refused)
+    else:
+        assert outcome.refused is not None, (body, outcome.api_detail, outcome.loaded_rows)
+        assert outcome.api_detail == outcome.refused["reason"], body
 
 
 def _scan(text: str, header: list[str], end: str, chunk: int) -> pgtext.Refused | None:

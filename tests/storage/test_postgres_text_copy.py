@@ -375,6 +375,7 @@ def test_a_file_read_reads_as_postgresql_reads_it(postgres_url: str, end: str, b
         (b"a\tb\r\nxy\\\n2\tz\r\n", [("xy\n2", "z")]),  # \ LF in a CRLF file
         (b"a\tb\rxy\\\r\\\n2\tz\r", [("xy\r\n2", "z")]),  # \ CR, \ LF in a CR file
         (b"a\tb\nx\ty\\\r\n", [("x", "y\r")]),  # \ CR before the LF ending the line
+        (b"a\tb\nx\ty\\\n", [("x", "y\n")]),  # \ LF last in the file: the record ends there
     ],
     ids=[
         "tab",
@@ -386,6 +387,7 @@ def test_a_file_read_reads_as_postgresql_reads_it(postgres_url: str, end: str, b
         "lf_in_crlf",
         "cr_lf_in_cr",
         "cr_before_lf",
+        "lf_last",
     ],
 )
 def test_a_backslash_escaping_a_separator_reads_as_postgresql_reads_it(
