@@ -50,6 +50,7 @@ from ingest.validation import (
     check_keys,
     check_some_key,
     concatenated_values,
+    in_order,
     json_texts,
     parse_records,
     record_error,
@@ -365,19 +366,7 @@ def _in_order(
         max_ratio=bounds[1],
         max_record_bytes=max_record_bytes,
     )
-    if found is None:
-        return refused
-    unit = "line" if ndjson else "record"
-    row = found.record if found.line is None else found.line - 1
-    if found.what in ("text", "deep"):
-        return BodyError(found.why, row=row, unit=unit)
-    if found.what == "names":
-        return RecordsError([record_error(None, None, found.why, "invalid_column")])
-    kinds = {"not_object": "not_object", "repeated": "duplicate_key"}
-    error = record_error(found.record, found.field, found.why, kinds[found.what])
-    if isinstance(refused, RecordsError) and refused.errors[:1] == [error]:
-        return refused  # its list, opening with it: the other records' errors listed too
-    return RecordsError([error])
+    return refused if found is None else in_order(found, refused)
 
 
 def _check_json(

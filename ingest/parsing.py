@@ -53,14 +53,18 @@ import pyarrow as pa
 from ingest.bodies import gunzip
 from ingest.filecheck import FileError, check_file
 from ingest.validation import (
+    BodyError,
     Records,
+    RecordsError,
     TooManyRecordsError,
     check_some_key,
     flat_records,
+    in_order,
     parse_records,
 )
+from lakehouse import jsonorder
 from lakehouse.contracts import Contract
-from lakehouse.dialect import process_ended, reader_ended
+from lakehouse.dialect import is_not_utf8_reason, process_ended, reader_ended
 from lakehouse.formats import FileFormat
 from lakehouse.settings import Settings
 
@@ -123,14 +127,20 @@ def check_body(
         if limits.max_inflated_bytes < limit:
             limit, name = limits.max_inflated_bytes, "max_inflated_bytes"
         body = gunzip(raw, limit, limits.max_inflate_ratio, name)
-    return parse_records(
-        body,
-        ndjson=ndjson,
-        contract=contract,
-        max_records=limits.max_records,
-        max_errors=limits.max_errors,
-        flat=flat,
-    )
+    try:
+        return parse_records(
+            body,
+            ndjson=ndjson,
+            contract=contract,
+            max_records=limits.max_records,
+            max_errors=limits.max_errors,
+            flat=flat,
+        )
+    except (BodyError, RecordsError) as exc:  # named in the one order a file's are
+        if isinstance(exc, BodyError) and is_not_utf8_reason(str(exc)):
+            raise
+        found = jsonorder.first_problem_in(body, ndjson=ndjson)
+        raise (exc if found is None else in_order(found, exc)) from None
 
 
 def _in_worker(

@@ -60,7 +60,7 @@ import pyarrow.compute as pc
 
 from ingest import fastcontract, flatlines
 from ingest.typecheck import checked, fits_array, misfit_message, object_misfits
-from lakehouse import dialect, misfit, nested
+from lakehouse import dialect, jsonorder, misfit, nested
 from lakehouse.contracts import NESTED_RULES, Column, Contract
 
 #: Records decoded at a time: memory for Python objects stays bounded whatever the body size.
@@ -238,6 +238,25 @@ def _check_contract(lines: list[bytes], contract: Contract, max_errors: int) -> 
         errors.sort(key=lambda e: e[:2])
         found = [e[2] for e in errors]
         raise RecordsError(found[:max_errors], truncated=len(found) > max_errors)
+
+
+def in_order(
+    found: jsonorder.Problem, refused: BodyError | RecordsError
+) -> BodyError | RecordsError:
+    """The API's refusal of ``found``, the problem a JSON file or body is refused for in the
+    one order (``lakehouse.jsonorder``); ``refused`` (what its checks met first) itself when
+    its 422 list opens with that problem: the other records' errors listed too."""
+    unit = "line" if found.ndjson else "record"
+    row = found.record if found.line is None else found.line - 1
+    if found.what in ("text", "deep"):
+        return BodyError(found.why, row=row, unit=unit)
+    if found.what == "names":
+        return RecordsError([record_error(None, None, found.why, "invalid_column")])
+    kinds = {"not_object": "not_object", "repeated": "duplicate_key"}
+    error = record_error(found.record, found.field, found.why, kinds[found.what])
+    if isinstance(refused, RecordsError) and refused.errors[:1] == [error]:
+        return refused
+    return RecordsError([error])
 
 
 def check_keys(keys: Iterable[str], ordered: list[str] | None = None) -> None:

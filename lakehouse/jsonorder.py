@@ -25,7 +25,8 @@ A record past ``max_json_record_bytes``: before all of these, over the whole fil
 (:class:`lakehouse.jsonrecords.RecordTooLarge`, raised for each side to say in its words; one
 pass of the file's lengths first, so a later record past the bound is named before an earlier
 record's problem, as the loader's reading measures every record first). A byte that is not
-UTF-8, a doubled byte-order mark, a file of no record: named before all of these, by each
+UTF-8, a doubled byte-order mark, a file of no record, a ``.json`` array cut short: named
+before all of these, by each
 side's own checks; records holding no key at all
 (only empty objects, a file's only problem then), a name equal but for case to the table's, a
 value misfitting the contract: after them, by each side's own checks (None here: not judged).
@@ -34,6 +35,7 @@ value misfitting the contract: after them, by each side's own checks (None here:
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import shutil
 import tempfile
@@ -156,6 +158,21 @@ def _measured(
         lengths.finish()
 
 
+def first_problem_in(data: bytes, *, ndjson: bool) -> Problem | None:
+    """:func:`first_problem` of a body held whole (the API's ``/records``)."""
+    try:
+        if ndjson:
+            return _judged(_ndjson_records(io.BytesIO(data)), ndjson=True)
+        with memoryview(data) as text:
+            records = _json_records(text)
+            try:
+                return _judged(records, ndjson=False)
+            finally:
+                records.close()
+    except _NOT_JUDGED:
+        return None
+
+
 # -- records ------------------------------------------------------------------------------------
 
 #: a record's text and its line (NDJSON), or a text problem (a ``.json``) ending the records
@@ -223,6 +240,8 @@ def _json_values(body: memoryview) -> Iterator[_Item]:
                 return
             yield _text_problem(body)
             return
+    if array:  # the text ended after a ',' (or a '['): the array is cut short
+        yield _text_problem(body)
 
 
 _BLANK_PEEK = 64 * 1024
@@ -258,6 +277,8 @@ def _text_problem(body: memoryview) -> Problem:
     if found is None:
         raise _Unjudged
     why, record = found
+    if why == dialect.JSON_ARRAY_CUT:  # the file's, before any record's: each side's words
+        raise _Unjudged
     return Problem("text", why, ndjson=False, record=record)
 
 

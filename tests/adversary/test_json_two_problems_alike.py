@@ -32,7 +32,10 @@ from pathlib import Path
 
 import pytest
 from adversary_support import Outcome, lakehouse, run
+from fastapi.testclient import TestClient
 from test_refusal_words_sweep import api_words
+
+from ingest.app import create_app
 
 GOOD = b'{"a":1,"b":"x"}'
 
@@ -184,3 +187,36 @@ def test_two_problems_in_a_gzipped_json_file_are_named_alike(tmp_path: Path) -> 
     assert said["gz_deep__malformed_json"] == (
         "record 2, column 'a': nested 601 levels deep; JSON records may nest at most 512 levels"
     )
+
+
+_MEDIA = {"ndjson": "application/x-ndjson", "json": "application/json"}
+
+
+def test_a_records_body_is_judged_in_the_order_of_a_file(tmp_path: Path) -> None:
+    """A ``/records`` body of two problems is refused for the one a file of the same bytes is
+    refused for, in the same words (*before:* a body's depth was judged before every record's
+    text, its names after its records', as a file's were by the API until session 19)."""
+    settings = lakehouse(tmp_path)
+    pairs = [(a, b) for a, b in itertools.permutations(SOME, 2)]
+    files = run(
+        settings,
+        [
+            (f"f_{a}__{b}_{ext}", f"a.{ext}", _file(a, b, ext == "ndjson"))
+            for a, b in pairs
+            for ext in _MEDIA
+        ],
+        rows=False,
+    )
+    differ = []
+    with TestClient(create_app(settings)) as client:
+        for a, b in pairs:
+            for ext, media in _MEDIA.items():
+                r = client.post(
+                    f"/v1/tables/r_{ext}/records",
+                    content=_file(a, b, ext == "ndjson"),
+                    headers={"content-type": media},
+                )
+                file = files[f"f_{a}__{b}_{ext}"]
+                if (r.status_code, r.json().get("detail")) != (file.api_status, file.api_detail):
+                    differ.append((a, b, ext, r.json().get("detail"), file.api_detail))
+    assert differ == []

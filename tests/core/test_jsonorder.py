@@ -97,3 +97,21 @@ def test_a_record_texts_words_never_raise(text: bytes) -> None:
     for a byte that is not UTF-8 inside a string (``{"a":"\\xff"}``), the loader's gave None."""
     words = jsonorder.text_words(text)
     assert words is None or isinstance(words, str)
+
+
+def test_an_array_cut_short_is_not_judged_by_its_records(tmp_path: Path) -> None:
+    """A ``.json`` array cut short is the file's problem, named before any record's by each
+    side's own words ("the JSON array does not end with ']' (truncated?)"): not judged here,
+    even after a record that is no object."""
+    for data in (b"[1,", b'[{"a":1,"a":2},', b"[5", b'[{"a":1}, {"b":'):
+        path = tmp_path / "a.json"
+        path.write_bytes(data)
+        found = jsonorder.first_problem(
+            path,
+            ndjson=False,
+            gz=False,
+            max_bytes=1 << 30,
+            max_ratio=250.0,
+            max_record_bytes=1 << 30,
+        )
+        assert found is None, (data, found)
