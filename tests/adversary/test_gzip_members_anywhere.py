@@ -8,8 +8,9 @@ the file and a comment, BGZF's extra field): the API answers 202 and bronze hold
 inflated text, exactly (``adversary_support.expected``), as for the plain file.
 
 Corpus review of session 19 (revc, gzip variants, all 12 layouts that gzip reads loaded alike);
-the variants gzip does not read (trailing bytes, bad CRC, truncated) are refused, in words the
-review found the API and the loader give differently (its finding 01), not asserted here.
+the variants gzip does not read (trailing bytes, bad CRC, truncated) are refused, in one set of
+words since session 19 (review revc s19 01: the API and the loader gave two), asserted by
+``test_refusal_words_sweep.test_a_gzip_that_cannot_be_read_is_said_alike``, not here.
 """
 
 from __future__ import annotations
