@@ -201,6 +201,11 @@ class Inflater:
                 self.consumed += len(data) - len(rest)
                 data = rest
                 continue
+            if self._ended and not self._member and data[:1] != b"\x1f":  # no member's start
+                raise InflateError(
+                    f"{self.what} is not valid gzip: the bytes after its gzip data (from byte"
+                    f" {self.consumed}) are no gzip member"
+                )
             try:
                 out = self._z.decompress(data, size)
             except zlib.error as exc:

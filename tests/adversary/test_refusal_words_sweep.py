@@ -511,6 +511,7 @@ def _gzip_variants() -> dict[str, bytes]:
         "bad_size": bytes(size),
         "truncated": good[:-5],
         "garbage_after": good + b"garbage",
+        "one_stray_byte": good + b"x",
         "zlib_not_gzip": zlib.compress(b"a,b\n1,x\n"),
         "plain": b"a,b\n1,x\n",
     }
@@ -528,6 +529,11 @@ def test_a_gzip_that_cannot_be_read_is_said_alike(tmp_path: Path) -> None:
         assert outcome.refused is not None and outcome.refused["kind"] == "unparseable", name
         assert loader_words(outcome) == outcome.api_detail, name
         assert str(outcome.api_detail).startswith(("the file is not valid gzip", "the file is tr"))
+    for name in ("g_garbage_after", "g_one_stray_byte"):  # not "truncated" (readb s19 06)
+        stray = str(outcomes[name].api_detail)
+        at = len(gzip.compress(b"a,b\n1,x\n2,y\n", mtime=0))  # the whole member before them
+        words = f"the file is not valid gzip: the bytes after its gzip data (from byte {at})"
+        assert stray == words + " are no gzip member", stray
 
 
 def test_zero_padding_after_a_gzip_member_is_skipped_as_gzip_skips_it(tmp_path: Path) -> None:
