@@ -9,16 +9,12 @@ import gzip
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port
-from waiting import wait_for
+from e2e_support import running_api
 
-LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 ZEROS = gzip.compress(b"\0" * (10 * 1024**2), compresslevel=9)  # 10 MiB → ~10 KiB
 
 
@@ -40,25 +36,7 @@ def _peak_rss(pid: int) -> int:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
 def test_a_10_gib_bomb_posted_to_a_real_server_is_refused_fast(tmp_path: Path) -> None:
     """The issue's reproduction: 10 MB of .csv.gz inflating to 10 GiB, default settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env |= {"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_API_MIN_FREE_BYTES": "0"}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [LAKEHOUSE, "api", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/health").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, 180, "the API to start")
+    with running_api(tmp_path, api_min_free_bytes="0") as (server, url):
         before = _peak_rss(server.pid)
         data = gzip.compress(b"id,name\n1,a\n") + ZEROS * 1024
         assert len(data) < 11 * 1024**2
@@ -88,6 +66,3 @@ def test_a_10_gib_bomb_posted_to_a_real_server_is_refused_fast(tmp_path: Path) -
         grown = _peak_rss(server.pid) - before
         assert grown < 100 * 1024**2, f"peak RSS grew by {grown / 1024**2:.0f} MiB"
         assert not list((tmp_path / "landing_zone/data/raw").rglob("*.gz"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -8,20 +8,15 @@ same check is ``tests/adversary/test_csv_values_readahead.py``."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import free_port
-from waiting import wait_for
+from e2e_support import running_api
 
 from bench.bench_loader import generate
 from lakehouse import rescued
 
-LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 NAMES = ["order_id", "customer_id", "ordered_at", "status", "amount", "quantity", "note"]
 
 
@@ -43,25 +38,7 @@ def test_a_300_mb_csv_upload_peaks_under_256_mib(tmp_path: Path) -> None:
     size = source.stat().st_size
     assert not rescued.within(rescued.most_text_bytes(NAMES, size, rows))
     (tmp_path / "lh").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env |= {"LAKEHOUSE_ROOT": str(tmp_path / "lh"), "LAKEHOUSE_API_MIN_FREE_BYTES": "0"}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [LAKEHOUSE, "api", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/health").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, 180, "the API to start")
+    with running_api(tmp_path / "lh", api_min_free_bytes="0") as (server, url):
         with source.open("rb") as f:
             r = httpx.post(
                 f"{url}/v1/tables/orders_upload/files?filename={source.name}",
@@ -74,6 +51,3 @@ def test_a_300_mb_csv_upload_peaks_under_256_mib(tmp_path: Path) -> None:
         peak = _vm(server.pid, "VmHWM")
         # before: 382 MiB for this file (395 for a 1.01 GB one, 210 now, 134 before it)
         assert peak < 256, f"the server's peak: {peak} MiB"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
