@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -669,6 +669,24 @@ def _line_at(path: Path, offset: int) -> int:
     return line
 
 
+def _csv_records(
+    path: Path, delimiter: str, skip_lines: int, columns: int, quoted: bool, escaped: bool
+) -> Generator[tuple[int, list[str]]]:
+    """The data records of a CSV file after its header, each with the line it starts on, read
+    by Python's csv module (the error path): a blank line is no record when the header has
+    more than one field."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        for _ in range(skip_lines):
+            f.readline()
+        reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted, escaped))
+        next(reader, None)  # the header
+        start = reader.line_num + 1
+        for record in reader:
+            if record or columns <= 1:  # else a blank line: no record
+                yield skip_lines + start, record
+            start = reader.line_num + 1
+
+
 def _csv_line_of(
     path: Path,
     delimiter: str,
@@ -681,24 +699,10 @@ def _csv_line_of(
     ``escaped``: PostgreSQL's text format, a record going on past an escaped line end)."""
 
     def line_of(row: int) -> int | None:
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-            for _ in range(skip_lines):
-                f.readline()
-            options = dialect.reader_quoting(quoted, escaped)
-            reader = csv.reader(f, delimiter=delimiter, **options)
-            base = skip_lines
-            next(reader, None)  # the header
-            seen = -1
-            start = reader.line_num + 1
-            for record in reader:
-                if not record and columns > 1:  # a blank line: no record
-                    start = reader.line_num + 1
-                    continue
-                seen += 1
-                if seen == row:
-                    return base + start
-                start = reader.line_num + 1
-        return None
+        records = _csv_records(path, delimiter, skip_lines, columns, quoted, escaped)
+        found = next(itertools.islice(records, row, None), None)
+        records.close()
+        return found[0] if found else None
 
     return line_of
 
@@ -714,23 +718,12 @@ def _field_count_problem(
     """The first record whose field count differs from the header's (the error path;
     ``escaped``: PostgreSQL's text format, a TAB or line end a backslash escapes no
     separator)."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        for _ in range(skip_lines):
-            f.readline()
-        reader = csv.reader(f, delimiter=delimiter, **dialect.reader_quoting(quoted, escaped))
-        next(reader, None)
-        start = reader.line_num + 1
-        for record in reader:
-            if not record and columns > 1:  # a blank line: no record
-                start = reader.line_num + 1
-                continue
-            fields = len(record) or 1
-            if fields != columns:
-                line = skip_lines + start
-                return FileRejected(
-                    "column_count", dialect.field_count(line, fields, columns, delimiter), line=line
-                )
-            start = reader.line_num + 1
+    for line, record in _csv_records(path, delimiter, skip_lines, columns, quoted, escaped):
+        fields = len(record) or 1
+        if fields != columns:
+            return FileRejected(
+                "column_count", dialect.field_count(line, fields, columns, delimiter), line=line
+            )
     return FileRejected("column_count", "a record has another field count than the header")
 
 
