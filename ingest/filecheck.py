@@ -16,14 +16,12 @@ import itertools
 import mmap
 import os
 import re
-import shutil
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 import msgspec
 import pyarrow as pa
@@ -81,6 +79,36 @@ Bounds = tuple[int, float]
 def _open(path: Path, kind: FileFormat, bounds: Bounds) -> Iterator[IO[bytes]]:
     with open_bounded(path, kind.gzip, *bounds, what="the file") as f:
         yield f
+
+
+class _Inflated:
+    """A gzipped ``.json`` file inflated at most once, on the refusal's path only, where both
+    the whole text's words (:func:`_whole_text_refusal`) and the one order (:func:`_in_order`)
+    read it whole (*before:* until session 20 each inflated its own copy, into the system's
+    temporary folder: reada 04 of session 19). In ``folder`` (the API's: the upload's own
+    folder, on the disk its free-space guard counts; None: the system's temporary folder),
+    unnamed (``lakehouse.jsonorder.inflated_copy``); closed with the check."""
+
+    def __init__(self, path: Path, kind: FileFormat, bounds: Bounds, folder: Path | None) -> None:
+        self.path, self.kind, self.bounds, self.folder = path, kind, bounds, folder
+        self._stack = contextlib.ExitStack()
+        self._copy: BinaryIO | None = None
+
+    def copy(self) -> BinaryIO | None:
+        """The inflated copy (made on the first call), or None when the file is not gzipped."""
+        if not self.kind.gzip:
+            return None
+        if self._copy is None:
+            self._copy = self._stack.enter_context(
+                jsonorder.inflated_copy(self.path, *self.bounds, self.folder, what="the file")
+            )
+        return self._copy
+
+    def __enter__(self) -> _Inflated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
 
 def _check_ndjson(
@@ -349,6 +377,7 @@ def _in_order(
     bounds: Bounds,
     refused: BodyError | RecordsError,
     max_record_bytes: int,
+    inflated: _Inflated,
 ) -> BodyError | RecordsError:
     """The refusal of a JSON file found to hold a problem (``refused``: the first its checks
     met), named in the one order the API and the loader name a file's problems in
@@ -358,6 +387,12 @@ def _in_order(
     if isinstance(refused, BodyError) and dialect.is_not_utf8_reason(str(refused)):
         return refused
     ndjson = kind.kind == "ndjson"
+    copy = None
+    if not ndjson:  # a .json is read whole: a gzipped one inflated (once)
+        try:
+            copy = inflated.copy()
+        except (ValueError, OSError, EOFError, zlib.error):  # not judged: as jsonorder's own
+            return refused
     found = jsonorder.first_problem(  # RecordTooLarge: the 413, before any record's problem
         path,
         ndjson=ndjson,
@@ -365,6 +400,7 @@ def _in_order(
         max_bytes=bounds[0],
         max_ratio=bounds[1],
         max_record_bytes=max_record_bytes,
+        inflated=copy,
     )
     return refused if found is None else in_order(found, refused)
 
@@ -378,6 +414,7 @@ def _check_json(
     max_bytes: int,
     existing: dialect.Spellings,
     max_record_bytes: int,
+    inflated: _Inflated,
 ) -> tuple[int, int]:
     """The file's records, and its bytes (inflated)."""
     with _open(path, kind, bounds) as f:
@@ -385,7 +422,9 @@ def _check_json(
     # read piece by piece instead (bounded memory), each record within its bound: a file no
     # larger than the bound holds no record past it
     if len(data) > max_bytes or len(data) > max_record_bytes:
-        return _check_big_json(path, kind, bounds, contract, max_errors, existing, max_record_bytes)
+        return _check_big_json(
+            path, kind, bounds, contract, max_errors, existing, max_record_bytes, inflated
+        )
     doubled = dialect.second_bom(data)
     if doubled is not None:
         raise BodyError(doubled, row=0)
@@ -441,6 +480,7 @@ def _check_big_json(
     max_errors: int,
     existing: dialect.Spellings,
     max_record_bytes: int,
+    inflated: _Inflated,
 ) -> tuple[int, int]:
     """A ``.json`` file too big to check whole: its records (``jsonstream.json_values``: an
     array's elements, or objects one after another) checked a piece at a time, as NDJSON.
@@ -459,28 +499,22 @@ def _check_big_json(
             path, kind, bounds, contract, max_errors, existing, max_record_bytes
         )
     except (BodyError, RecordsError) as exc:
-        said = _whole_text_refusal(path, kind, bounds)
+        said = _whole_text_refusal(path, inflated)
         if said is not None:
             raise said from exc
         raise
 
 
-def _whole_text_refusal(path: Path, kind: FileFormat, bounds: Bounds) -> BodyError | None:
+def _whole_text_refusal(path: Path, inflated: _Inflated) -> BodyError | None:
     """Why a big ``.json`` file's text is no JSON, as a small file's (and the loader's) words
     say it: msgspec's parse of the whole text (``lakehouse.jsontext``; a gzipped file inflated
-    into a scratch file first), not the reading in pieces, which names the record of a bad
-    byte inside an array and words a trailing comma or a string cut short otherwise
+    into a scratch file first, :class:`_Inflated`), not the reading in pieces, which names the
+    record of a bad byte inside an array and words a trailing comma or a string cut short otherwise
     (before-stop read B-06 of session 17); None when the text parses (or is only too deep).
     The refusal's path only."""
     with contextlib.ExitStack() as stack:
-        if kind.gzip:
-            copy = stack.enter_context(tempfile.TemporaryFile())
-            with _open(path, kind, bounds) as f:
-                shutil.copyfileobj(f, copy, CHUNK)
-            copy.flush()
-            source: IO[bytes] = copy
-        else:
-            source = stack.enter_context(path.open("rb"))
+        copy = inflated.copy()
+        source: IO[bytes] = stack.enter_context(path.open("rb")) if copy is None else copy
         if not os.fstat(source.fileno()).st_size:
             return None
         whole = stack.enter_context(mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ))
@@ -1887,6 +1921,7 @@ def check_file(
     rescue: bool = True,
     window: int | None = None,
     infer: bool = True,
+    scratch: Path | None = None,
 ) -> int:
     """Rows in the file at ``path``; raises FileError, BodyError or RecordsError. ``existing``:
     the bronze table's column names (a name equal to one, or to a column the contract declares,
@@ -1899,7 +1934,9 @@ def check_file(
     JSON record (an NDJSON line, a ``.json``'s element or object) of more than
     ``max_json_record_bytes`` is refused (413, ``lakehouse.jsonrecords``), as the loader
     refuses it; so is a CSV or TSV record of more than ``max_csv_record_bytes``
-    (``dialect.BoundedLines``)."""
+    (``dialect.BoundedLines``). ``scratch``: the folder a refused gzipped ``.json`` file is
+    inflated into, once, to be read whole (:class:`_Inflated`; the API's: the upload's own
+    folder; None: the system's temporary folder)."""
     bounds = (max_inflated_bytes, max_inflate_ratio)
     spellings = dialect.Spellings(existing, [c.name for c in contract.columns] if contract else [])
     try:
@@ -1908,24 +1945,34 @@ def check_file(
                 if not f.read(1):  # gzip of no bytes: as a file of none (the loader's words)
                     raise FileError("the file is empty", 422)
         if kind.kind in ("ndjson", "json"):
-            try:
-                if kind.kind == "ndjson":
-                    rows, size = _check_ndjson(
-                        path, kind, bounds, contract, max_errors, spellings, max_json_record_bytes
-                    )
-                else:
-                    rows, size = _check_json(
-                        path,
-                        kind,
-                        bounds,
-                        contract,
-                        max_errors,
-                        max_json_bytes,
-                        spellings,
-                        max_json_record_bytes,
-                    )
-            except (BodyError, RecordsError) as exc:
-                raise _in_order(path, kind, bounds, exc, max_json_record_bytes) from None
+            with _Inflated(path, kind, bounds, scratch) as inflated:
+                try:
+                    if kind.kind == "ndjson":
+                        rows, size = _check_ndjson(
+                            path,
+                            kind,
+                            bounds,
+                            contract,
+                            max_errors,
+                            spellings,
+                            max_json_record_bytes,
+                        )
+                    else:
+                        rows, size = _check_json(
+                            path,
+                            kind,
+                            bounds,
+                            contract,
+                            max_errors,
+                            max_json_bytes,
+                            spellings,
+                            max_json_record_bytes,
+                            inflated,
+                        )
+                except (BodyError, RecordsError) as exc:
+                    raise _in_order(
+                        path, kind, bounds, exc, max_json_record_bytes, inflated
+                    ) from None
             if rescue:
                 _check_json_rescued(
                     path, kind, bounds, contract, stored or {}, batch_rows, size, window, infer

@@ -111,23 +111,25 @@ def first_problem(
     max_ratio: float,
     max_record_bytes: int,
     scratch: Path | None = None,
+    inflated: BinaryIO | None = None,
 ) -> Problem | None:
     """The problem a JSON (``ndjson``: NDJSON) file is refused for, in the order above; None
     when none of them is found (or the file is not judged here: its side's own refusal).
     :class:`~lakehouse.jsonrecords.RecordTooLarge` for the first record past
     ``max_record_bytes``, before any. ``scratch``: where a gzipped ``.json`` file is inflated
-    to be read whole (None: the system's temporary folder)."""
+    to be read whole (None: the system's temporary folder); ``inflated``: the gzipped file
+    already inflated there (:func:`inflated_copy`), read instead of inflating it again."""
     try:
-        _measured(path, ndjson, gz, max_bytes, max_ratio, max_record_bytes)
+        _measured(path, ndjson, gz, max_bytes, max_ratio, max_record_bytes, inflated)
     except RecordTooLarge:
         raise
     except _NOT_JUDGED:
         return None
     try:
         if ndjson:
-            with open_bounded(path, gz, max_bytes, max_ratio) as f:
+            with _opened(path, gz, max_bytes, max_ratio, inflated) as f:
                 return _judged(_ndjson_records(f), ndjson=True)
-        with _whole(path, gz, max_bytes, max_ratio, scratch) as text:
+        with _whole(path, gz, max_bytes, max_ratio, scratch, inflated) as text:
             records = _json_records(text)
             try:  # within the mapping: no view of it left behind (its frames) when it closes
                 return _judged(records, ndjson=False)
@@ -142,13 +144,29 @@ def first_problem(
 _NOT_JUDGED = (_Unjudged, ValueError, OSError, EOFError, RecursionError)
 
 
+def _opened(
+    path: Path, gz: bool, max_bytes: int, max_ratio: float, inflated: BinaryIO | None
+) -> contextlib.AbstractContextManager[BinaryIO]:
+    """The file's bytes (inflated), from its start: ``inflated`` when given (left open)."""
+    if inflated is None or not gz:
+        return open_bounded(path, gz, max_bytes, max_ratio)
+    inflated.seek(0)
+    return contextlib.nullcontext(inflated)
+
+
 def _measured(
-    path: Path, ndjson: bool, gz: bool, max_bytes: int, max_ratio: float, most: int
+    path: Path,
+    ndjson: bool,
+    gz: bool,
+    max_bytes: int,
+    max_ratio: float,
+    most: int,
+    inflated: BinaryIO | None = None,
 ) -> None:
     """Every record's length measured (``RecordTooLarge`` at the first past ``most``), a block
     at a time: the judging after it holds no record past the bound."""
     lengths = LineLengths(most) if ndjson else ValueLengths(most)
-    with open_bounded(path, gz, max_bytes, max_ratio) as f:
+    with _opened(path, gz, max_bytes, max_ratio, inflated) as f:
         first = True
         while block := f.read(_BLOCK):
             if first:
@@ -283,17 +301,38 @@ def _text_problem(body: memoryview) -> Problem:
 
 
 @contextlib.contextmanager
+def inflated_copy(
+    path: Path, max_bytes: int, max_ratio: float, scratch: Path | None, *, what: str | None = None
+) -> Iterator[BinaryIO]:
+    """A gzipped file inflated (within the bounds) into a scratch file in ``scratch`` (None:
+    the system's temporary folder), removed when the block ends. The file has no name (the
+    system's ``O_TMPFILE``; else a dot-prefixed one, removed at once): a folder a watcher
+    reads (the landing zone's ``raw/<table>/``) never sees it."""
+    with tempfile.TemporaryFile(dir=scratch, prefix=".inflated-", suffix=".tmp") as copy:
+        with open_bounded(path, True, max_bytes, max_ratio, what=what) as src:
+            shutil.copyfileobj(src, copy, _BLOCK)
+        copy.flush()
+        yield copy
+
+
+@contextlib.contextmanager
 def _whole(
-    path: Path, gz: bool, max_bytes: int, max_ratio: float, scratch: Path | None
+    path: Path,
+    gz: bool,
+    max_bytes: int,
+    max_ratio: float,
+    scratch: Path | None,
+    inflated: BinaryIO | None = None,
 ) -> Iterator[memoryview]:
-    """A ``.json`` file's text, mapped (a gzipped one inflated into a scratch file first)."""
+    """A ``.json`` file's text, mapped (a gzipped one inflated into a scratch file first, or
+    ``inflated``: that copy already made)."""
     with contextlib.ExitStack() as stack:
         if gz:
-            copy = stack.enter_context(tempfile.TemporaryFile(dir=scratch))
-            with open_bounded(path, True, max_bytes, max_ratio) as src:
-                shutil.copyfileobj(src, copy, _BLOCK)
-            copy.flush()
-            f: BinaryIO = copy
+            f: BinaryIO = (
+                inflated
+                if inflated is not None
+                else stack.enter_context(inflated_copy(path, max_bytes, max_ratio, scratch))
+            )
         else:
             f = stack.enter_context(open(path, "rb"))
         size = f.seek(0, 2)

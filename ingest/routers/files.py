@@ -219,6 +219,9 @@ async def post_file(
                     "rescue": policy == "rescue",
                     "window": settings.chunk_rows,
                     "infer": infer,
+                    # a refused .json.gz is inflated once, beside the upload: the landing
+                    # zone's disk, which the free-space guard counts (unnamed: never loaded)
+                    "scratch": landing.folder,
                 }
                 if kind.kind == "parquet":  # Arrow C++ may abort: in a worker (ingest.parsing)
                     check = context.parsers.check_parquet(landing.tmp, kind, judged, **options)
