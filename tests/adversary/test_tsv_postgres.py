@@ -23,7 +23,7 @@ import typing
 
 import pyarrow as pa
 import pytest
-from adversary_support import run
+from adversary_support import lakehouse, run
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -765,3 +765,53 @@ def test_a_column_dense_in_escapes_is_read_without_python_per_escape() -> None:
     assert found is None
     assert read.to_pylist() == [f"é€\t\\{i}" for i in range(4_000)]
     assert calls < 100, calls
+
+
+@pytest.mark.parametrize(
+    ("records", "refused_line"),
+    [
+        ([b"1\taaaaaaaa\\\nbbbbbbbb"], None),  # 20 bytes over two lines: at the bound
+        ([b"1\taaaaaaaa\\\nbbbbbbbbb"], 2),  # 21 bytes, each line under it
+        ([b"1\taaaaaaaa\\\nbbbbbbbbbbbbbbb"], 2),  # 27 bytes, each line under it
+        ([b"1\taaa\\\nbbb\\\ncccccccc"], None),  # three lines: 20 bytes
+        ([b"1\taaa\\\nbbb\\\nccccccccc"], 2),  # 21 bytes
+        ([b"1\tx", b"2\taaaaaaaa\\\nbbbbbbbbb"], 3),  # the record opening on line 3
+        ([b"1\taaaaaaaaaaaaaaaaaa"], None),  # one line of 20 bytes
+        ([b"1\taaaaaaaaaaaaaaaaaaa"], 2),  # one line of 21
+    ],
+    ids=[
+        "two_at",
+        "two_past",
+        "lines_under",
+        "three_at",
+        "three_past",
+        "line3",
+        "one_at",
+        "one_past",
+    ],
+)
+def test_a_record_over_escaped_line_ends_is_bounded_whole_alike(
+    tmp_path: typing.Any, records: list[bytes], refused_line: int | None
+) -> None:
+    """Under PostgreSQL's text format a record going on past an escaped line end is bounded by
+    ``max_csv_record_bytes`` whole, its lines and the escaped line ends between them counted
+    together, its last line end not (as a quoted CSV record is): the API and the loader take a
+    record of exactly the bound, and both refuse one byte more in one set of words naming the
+    line it opens on, however short each of its lines is."""
+    settings = lakehouse(tmp_path, max_csv_record_bytes=20)
+    _postgres(settings, "b")
+    outcome = run(settings, [("b", "b.tsv", b"id\tt\n" + b"".join(r + b"\n" for r in records))])[
+        "b"
+    ]
+    if refused_line is None:
+        assert outcome.api_status == 202, outcome.api_detail
+        assert outcome.refused is None, outcome.refused
+        assert len(outcome.loaded_rows or []) == len(records)
+        return
+    reason = (
+        f"line {refused_line} opens a CSV record larger than the limit of 20 bytes"
+        " (max_csv_record_bytes)"
+    )
+    assert outcome.api_status == 413 and outcome.api_detail == reason
+    assert outcome.refused is not None and outcome.refused["kind"] == "too_large"
+    assert outcome.refused["reason"] == reason
