@@ -2364,7 +2364,12 @@ def _json_keys(
     """The keys of the file's objects (of its first ``limit``), in first-seen order, and
     whether those were all of the file's objects."""
     rows = f"(select json from {objects} limit {limit})" if limit else objects
-    # one row per distinct key list (most files: one), in the order of its first record
+    # one row per distinct key list (most files: one), in the order of its first record. The
+    # numbers are the file's order: DuckDB keeps a single table's rows in order through LIMIT
+    # and an empty OVER () while preserve_insertion_order is on (its default, never turned off
+    # here; DuckDB's docs, Order Preservation; checked on 2M-record NDJSON files at 1, 2 and 8
+    # threads: every n its record's place, the first record no object and the keys first seen
+    # late named alike, session 20)
     found = con.sql(
         "select json_type(json) = 'OBJECT', json_keys(json) as k, count(*), min(n) as first"
         f" from (select json, row_number() over () as n from {rows})"
