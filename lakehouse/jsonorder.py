@@ -458,7 +458,10 @@ def text_words(text: bytes) -> str | None:
             _DECODE_ONE.decode(text)
         except msgspec.ValidationError:
             if text.lstrip(_SPACE)[:1] == b"{":
-                msgspec.json.decode(text)  # a number past float64: the values' own parse
+                try:
+                    msgspec.json.decode(text)  # a number past float64: the values' own parse
+                except msgspec.ValidationError:  # out of float64's range, met first: the
+                    msgspec.json.decode(text, type=msgspec.Raw)  # text after it is judged
             else:
                 msgspec.json.decode(text, type=msgspec.Raw)
     except (UnicodeDecodeError, msgspec.ValidationError, RecursionError):
