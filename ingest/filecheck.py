@@ -1381,8 +1381,21 @@ def _check_csv(
             break
         block *= 2  # a record longer than two blocks (pyarrow's reach): read by longer ones
     if errors:
+        errors = in_file_order(errors, contract)
         raise RecordsError(errors[:max_errors], truncated=len(errors) > max_errors)
     return layout.rows
+
+
+def in_file_order(errors: list[dict[str, Any]], contract: Contract | None) -> list[dict[str, Any]]:
+    """``errors`` (a required column's nulls, values that do not fit, column by column) in the
+    order the loader names the first of: by record, the file's first record holding one first
+    (a column's errors, ``row`` None, before any record's); of one record, by the contract's
+    order of its columns (docs/loading.md, Required columns)."""
+    rank = {c.name: i for i, c in enumerate(contract.columns)} if contract else {}
+    return sorted(
+        errors,
+        key=lambda e: (-1 if e["row"] is None else e["row"], rank.get(e["field"], len(rank))),
+    )
 
 
 def _check_text_rescued(
@@ -1808,6 +1821,7 @@ def _check_parquet(
         # decodes every page: it reads whole, in the loader's batches (read_batch_rows)
         for read in _batches(pf, batch_rows, path):
             batch = parquet.plain_batch(read, schema, restored) if plain else read
+            start = len(errors)
             for name in required:
                 if name in batch.schema.names and batch.column(name).null_count:
                     first = batch.column(name).is_null().to_pylist().index(True)
@@ -1818,6 +1832,7 @@ def _check_parquet(
                 values_of = batch.column(column.name)
                 if not _parquet_texts(values_of, column, shown, rows, errors, max_errors):
                     text_columns.remove(column)
+            errors[start:] = in_file_order(errors[start:], contract)  # as the loader's Typer
             refused = values.refusal(batch)
             if refused is not None:
                 errors.append(

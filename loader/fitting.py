@@ -716,8 +716,13 @@ class Typer:
         required: Collection[str] = (),
         unrescued: Collection[str] = (),
         declared: Mapping[str, str] | None = None,
+        order: Sequence[str] = (),
     ) -> None:
         self.plans = list(plans)
+        #: The contract's columns in its order: of a record holding several problems (a
+        #: required column's null, a value that does not fit), the first column so is named,
+        #: as the API names it (docs/loading.md, Which of a file's values is named)
+        self._order = {name: i for i, name in enumerate(order)}
         #: The contract's types (column -> data_type): a mismatch in a column of a type bronze
         #: keeps as text (``interval``, ``integer[]``) names the type declared, as the API does
         self.declared = dict(declared or {})
@@ -762,21 +767,40 @@ class Typer:
                 return known, None
             return self._column(plan, batch.column(i), inferred_from)
 
+        def kept(
+            i: int,
+        ) -> tuple[pa.Array, tuple[ColumnPlan, pa.Array, pa.Array] | None] | Mismatch:
+            try:
+                return one(i)
+            except Mismatch as exc:  # the batch's first problem is named, whichever column's
+                return exc
+
+        found: list[Missing | Mismatch] = []
         for i in self.required:
             values = batch.column(i)
             if values.null_count:
-                raise Missing(
-                    self.plans[i].name, self.rows + int(pc.index(values.is_null(), True).as_py())
-                )
-        done = in_parallel(one, range(len(self.plans)), batch.num_rows)
-        columns = [column for column, _ in done]
-        bad = [wrong for _, wrong in done if wrong is not None]
+                row = self.rows + int(pc.index(values.is_null(), True).as_py())
+                found.append(Missing(self.plans[i].name, row))
+        done = in_parallel(kept, range(len(self.plans)), batch.num_rows)
+        found += [d for d in done if isinstance(d, Mismatch)]
+        if found:  # the first record holding one; of it, the contract's first column
+            raise min(found, key=lambda exc: (exc.row, self._rank(exc.column)))
+        typed = [d for d in done if not isinstance(d, Mismatch)]
+        columns = [column for column, _ in typed]
+        bad = [wrong for _, wrong in typed if wrong is not None]
         names = [p.name for p in self.plans]
         if bad:
             columns.append(self._rescue(bad, batch.num_rows))
             names.append(RESCUED_DATA)
         self.rows += batch.num_rows
         return pa.RecordBatch.from_arrays(columns, names=names)
+
+    def _rank(self, column: str) -> tuple[int, int]:
+        """A column's place among a record's problems: the contract's order (``order``), then
+        the file's for a column the contract does not list."""
+        if column in self._order:
+            return 0, self._order[column]
+        return 1, next((i for i, p in enumerate(self.plans) if p.name == column), 0)
 
     def _column(
         self, plan: ColumnPlan, values: pa.Array, inferred_from: bool

@@ -1116,6 +1116,7 @@ class Loader:
                     plans,
                     policy,
                     required=contract.required,
+                    order=[c.name for c in contract.columns],
                     unrescued=_unrescued(contract),
                     declared=declared,
                 )
@@ -1206,6 +1207,7 @@ class Loader:
                 json_text=text.json,
                 literal_numbers=text.literal_numbers,
                 required=contract.required,
+                order=[c.name for c in contract.columns],
                 unrescued=_unrescued(contract),
                 declared=declared,
             )
