@@ -149,7 +149,13 @@ class Prefetch:
 
     _DONE = object()
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], depth: int = 4, rows: int = 0) -> None:
+    def __init__(
+        self,
+        batches: Iterator[pa.RecordBatch],
+        depth: int = 4,
+        rows: int = 0,
+        name: str = "loader-prefetch",
+    ) -> None:
         self._batches = batches
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._room = threading.Condition()
@@ -158,7 +164,7 @@ class Prefetch:
         self._depth = depth
         self._rows = rows
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="loader-prefetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         try:
