@@ -702,8 +702,14 @@ def _not_utf8_first(
     path: Path, kind: FileFormat, bounds: Bounds, utf16: bool, refusal: FileError | RecordsError
 ) -> FileError | RecordsError:
     """The file's first byte that is not UTF-8 as the refusal, or ``refusal`` when every byte
-    is (a UTF-16 file's are checked as it is decoded)."""
-    bad = None if utf16 else _first_non_utf8(path, kind, bounds)
+    is; of a UTF-16 file, its first byte that is not UTF-16 (*before:* until session 20,
+    review finding revf 04, a UTF-16 file refused for its header's names before the rest was
+    decoded was refused for them, the loader naming the byte)."""
+    if utf16:
+        with _open(path, kind, bounds) as f:
+            at = dialect.first_undecodable(iter(lambda: f.read(CHUNK), b""), "utf-16")
+        return refusal if at is None else FileError(dialect.not_utf16_reason(at))
+    bad = _first_non_utf8(path, kind, bounds)
     return refusal if bad is None else FileError(dialect.not_utf8_reason(bad))
 
 

@@ -23,6 +23,14 @@ CASES = {
     ),
     "odd_byte_at_end": ("\ufeffa,b\n1,2\n".encode("utf-16-le") + b"x", 18),
     "half_a_pair_at_end": ("\ufeffa,b\n1,\U0001f600".encode("utf-16-be")[:-2], 14),
+    # a header refused for its names, the byte later: the byte is named (review finding revf
+    # 04 of session 20: the API named the header, "column name 'a\\x00' holds the control
+    # character" / "column 'a' repeats column 'a'", the loader the byte)
+    "control_character_in_a_name_then_odd_byte": (
+        "\ufeffa\x00,b\n1,2\n".encode("utf-16-le") + b"\x00",
+        20,
+    ),
+    "repeated_name_then_odd_byte": ("\ufeffa,a\n1,2\n".encode("utf-16-le") + b"\x00", 18),
     "lone_low_past_16_mib": (
         "\ufeffa,b\n".encode("utf-16-le") + "1,2\n".encode("utf-16-le") * 2_100_000 + b"\x00\xdc",
         10 + 8 * 2_100_000,
