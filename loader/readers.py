@@ -440,6 +440,7 @@ def _check_quotes(
     quoting: _Quoting = "csv",
     limit: int | None = None,
     split: bool = False,
+    columns: int = 0,
 ) -> None:
     """Refuse what RFC 4180 refuses and pyarrow would read anyway (vectorized, by block), from
     the line after the ``skip_lines`` the contract drops (dropped lines are no CSV: a title's
@@ -499,13 +500,13 @@ def _check_quotes(
                 close_ok = pc.or_(pc.is_in(after, ends), pc.equal(after, 34))
                 wrong = pc.if_else(opening, pc.invert(open_ok), pc.invert(close_ok))
                 if pc.any(wrong).as_py():  # maybe a quote inside an unquoted field
-                    _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit)
+                    _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit, columns)
                     return
                 rank += n
             prev = block[-1]
             block = following
     if rank % 2:
-        _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit)
+        _check_quotes_strictly(path, delimiter, stop, start, skip_lines, limit, columns)
 
 
 #: A line's end, as the header's reading counts them: CR LF, CR or LF
@@ -602,10 +603,12 @@ def _check_quotes_strictly(
     offset: int = 0,
     skip_lines: int = 0,
     limit: int | None = None,
+    columns: int = 0,
 ) -> None:
     """The quotes of a file the fast scan could not place, record by record from byte
     ``offset``, after ``skip_lines`` lines (``dialect.csv_quote_problem``, the API's words);
-    a record past ``limit`` bytes before them, ``too_large``."""
+    a record past ``limit`` bytes before them, ``too_large`` (an earlier record's field count
+    first, :func:`_too_large`; ``columns``: the header's fields)."""
     with path.open("rb") as raw:
         raw.seek(offset)
         encoding = "utf-8" if offset else "utf-8-sig"
@@ -615,17 +618,62 @@ def _check_quotes_strictly(
                 f, delimiter, skip_lines, None if stop is None else stop.is_set, limit
             )
         except dialect.CsvRecordTooLarge as exc:
-            raise FileRejected("too_large", str(exc), line=exc.line) from None
+            assert limit is not None  # a record is bounded only under a limit
+            raise _too_large(path, delimiter, skip_lines, True, columns, exc, limit) from None
     if found is not None:
         raise FileRejected("unparseable", found[1], line=found[0])
 
 
+def _too_large(
+    path: Path,
+    delimiter: str,
+    skip_lines: int,
+    quoted: bool,
+    columns: int,
+    refused: dialect.CsvRecordTooLarge,
+    limit: int,
+) -> FileRejected:
+    """The refusal of a CSV or TSV file holding a record past the bound (``refused``): the
+    first record before it whose field count is not the header's (``columns``), as the API's
+    structure pass names an earlier record's field count first (``column_count``, its words),
+    else ``too_large``. The error path: the records before it read again, each within the
+    bound (``dialect.BoundedLines``), none held past it (review finding reada 05 of session 19:
+    with a bound below two blocks the loader named a later record's size)."""
+    too_large = FileRejected("too_large", str(refused), line=refused.line)
+    if columns < 1:
+        return too_large
+    start = _skipped_bytes(path, skip_lines)
+    with path.open("rb") as raw:
+        raw.seek(start)
+        encoding = "utf-8" if start else "utf-8-sig"
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        lines = dialect.BoundedLines(text, limit, skip_lines)
+        reader = csv.reader(lines, delimiter=delimiter, **dialect.reader_quoting(quoted))
+        lines.follow(reader)
+        try:
+            next(reader)  # the header
+            lines.ended()
+            begins = skip_lines + reader.line_num + 1  # the line the next record opens on
+            for record in reader:
+                lines.ended()
+                if begins >= refused.line:
+                    break
+                if (record or columns == 1) and (len(record) or 1) != columns:
+                    why = dialect.field_count(begins, len(record) or 1, columns, delimiter)
+                    return FileRejected("column_count", why, line=begins)
+                begins = skip_lines + reader.line_num + 1
+        except (dialect.CsvRecordTooLarge, csv.Error, StopIteration):
+            pass
+    return too_large
+
+
 def _check_record_sizes(
-    path: Path, delimiter: str, skip_lines: int, quoting: _Quoting, limit: int
+    path: Path, delimiter: str, skip_lines: int, quoting: _Quoting, limit: int, columns: int = 0
 ) -> None:
     """The file's records read one by one, none held past ``limit`` bytes: the first past it
-    refuses the file (``too_large``, ``dialect.BoundedLines``: the API's words), or the first
-    whose quoting RFC 4180 refuses before it (``unparseable``), in the order the API's
+    refuses the file (``too_large``, ``dialect.BoundedLines``: the API's words; an earlier
+    record's field count first, :func:`_too_large`, ``columns`` the header's fields), or the
+    first whose quoting RFC 4180 refuses before it (``unparseable``), in the order the API's
     structure pass meets them. Run when pyarrow meets a record of more than two blocks once
     its blocks are half the bound (a Python pass over the file: rare), or from the start when
     the bound is below two blocks."""
@@ -651,7 +699,11 @@ def _check_record_sizes(
                 for number, _ in enumerate(lines, start=1):
                     lines.ended(number)
         except dialect.CsvRecordTooLarge as exc:
-            raise FileRejected("too_large", str(exc), line=exc.line) from None
+            if quoting in ("postgres", "ask"):  # the API's passes over a .tsv's lines (its
+                # escapes, a field opening with a quote) name it before any field count too
+                raise FileRejected("too_large", str(exc), line=exc.line) from None
+            quoted = dialect.quoted_tsv(quoting)
+            raise _too_large(path, delimiter, skip_lines, quoted, columns, exc, limit) from None
     if found is not None:
         raise FileRejected("unparseable", found[1], line=found[0])
 
@@ -745,13 +797,14 @@ class _QuoteScan:
         quoting: _Quoting,
         limit: int | None = None,
         split: bool = False,
+        columns: int = 0,
     ) -> None:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run,
-            args=(path, delimiter, skip_lines, quoting, limit, split),
+            args=(path, delimiter, skip_lines, quoting, limit, split, columns),
             name="loader-csv-quotes",
             daemon=True,
         )
@@ -765,9 +818,10 @@ class _QuoteScan:
         quoting: _Quoting,
         limit: int | None,
         split: bool,
+        columns: int,
     ) -> None:
         try:
-            _check_quotes(path, delimiter, self._stop, skip_lines, quoting, limit, split)
+            _check_quotes(path, delimiter, self._stop, skip_lines, quoting, limit, split, columns)
         except FileRejected as exc:  # a byte that is not UTF-8 anywhere is named first
             self._error = _not_utf8(path, exc)
         except BaseException as exc:  # raised on the reading side
@@ -822,9 +876,12 @@ def open_csv(
         path, delimiter, names, skip_lines, fields = _csv_dialect(
             source, skip_lines, limits, stack, delimiter, quoting
         )
-        scan = _QuoteScan(path, delimiter, skip_lines, quoting, limit, split_escapes)
+        width = len(names)
+        scan = _QuoteScan(path, delimiter, skip_lines, quoting, limit, split_escapes, width)
         stack.callback(scan.stop)
-        sizes = functools.partial(_check_record_sizes, path, delimiter, skip_lines, quoting, limit)
+        sizes = functools.partial(
+            _check_record_sizes, path, delimiter, skip_lines, quoting, limit, width
+        )
         if limit < 2 * block:  # a record past the bound may fit pyarrow's blocks: read them all
             scan.check(wait=True)
             _not_utf8_first(path, sizes)

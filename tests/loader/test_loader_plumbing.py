@@ -190,9 +190,10 @@ def test_a_quote_refused_late_in_a_big_file_is_refused_before_any_piece(
         quoting: Literal["csv", "none", "ask"] = "csv",
         limit: int | None = None,
         split: bool = False,
+        columns: int = 0,
     ) -> None:
         committed.wait(3)
-        check(path, delimiter, stop, skip_lines, quoting, limit, split)
+        check(path, delimiter, stop, skip_lines, quoting, limit, split, columns)
 
     monkeypatch.setattr(readers, "_check_quotes", slow_check)
     summary = Loader(settings, on_event=lambda _: committed.set()).load_pending()
