@@ -796,8 +796,8 @@ class Typer:
         return pa.RecordBatch.from_arrays(columns, names=names)
 
     def _rank(self, column: str) -> tuple[int, int]:
-        """A column's place among a record's problems: the contract's order (``order``), then
-        the file's for a column the contract does not list."""
+        """A column's place among a record's problems: ``order`` (the judged contract's: its
+        columns, then the table's it judges), then the file's for any other."""
         if column in self._order:
             return 0, self._order[column]
         return 1, next((i for i, p in enumerate(self.plans) if p.name == column), 0)

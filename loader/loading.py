@@ -1116,6 +1116,9 @@ class Loader:
         # what a mismatch in a column ends with, as the API's 422 says it (lakehouse.misfit)
         judged = contracts.judged(contract, table, existing, policy == "quarantine")
         notes = misfit.notes(judged, policy == "rescue")
+        # a record's problems named in the order the API lists them: the contract's columns,
+        # then the table's it judges (docs/loading.md, Which of a file's values is named)
+        order = [c.name for c in (judged or contract).columns]
         limits = Limits(
             self.settings.max_inflated_bytes,
             self.settings.max_inflate_ratio,
@@ -1134,7 +1137,7 @@ class Loader:
                     plans,
                     policy,
                     required=contract.required,
-                    order=[c.name for c in contract.columns],
+                    order=order,
                     unrescued=_unrescued(contract),
                     declared=declared,
                 )
@@ -1223,7 +1226,7 @@ class Loader:
                 json_text=text.json,
                 literal_numbers=text.literal_numbers,
                 required=contract.required,
-                order=[c.name for c in contract.columns],
+                order=order,
                 unrescued=_unrescued(contract),
                 declared=declared,
             )

@@ -180,3 +180,37 @@ def test_any_mix_is_named_alike_in_every_format(records: list[Record], policy: s
     """Random mixes of fitting, null and misfitting values over a few records and four columns
     (three required, two typed), each file in every format at once: one rule for them all."""
     judge({f"t_{kind}": (policy, f"t.{kind}", encode(records, kind)) for kind in FORMATS})
+
+
+def test_the_tables_columns_are_named_in_the_tables_order() -> None:
+    """Under ``quarantine`` the columns bronze has that the contract does not declare judge
+    a file too: a record misfitting two of them is named by the first in the table's order,
+    as the API lists them (the contract's columns, then the table's), whatever the file's
+    order. *Before:* the loader named the file's first (``y`` of a file ``y,x``), the API
+    the table's (``x``)."""
+    second = {
+        "csv": b"y,x\nbad,bad\n",
+        "tsv": b"y\tx\nbad\tbad\n",
+        "ndjson": b'{"y": "bad", "x": "bad"}\n',
+        "json": b'[{"y": "bad", "x": "bad"}]',
+        "parquet": encode_strings({"y": ["bad"], "x": ["bad"]}),
+    }
+    contract = "version: 2\nsources:\n  - name: bronze\n    tables:\n      - name: {table}\n"
+    with tempfile.TemporaryDirectory() as root:
+        lake = lakehouse(Path(root))
+        for kind in second:
+            meta = "        meta: {on_mismatch: quarantine}\n"
+            path = lake.dbt_project_dir / "models" / f"t_{kind}.yml"
+            path.write_text(contract.format(table=f"t_{kind}") + meta)
+        first = run(lake, [(f"t_{k}", "a.csv", b"x,y\n1,2\n") for k in second], rows=False)
+        assert all(o.api_status == 202 and o.refused is None for o in first.values())
+        outcomes = run(lake, [(f"t_{k}", f"b.{k}", data) for k, data in second.items()])
+    for kind, outcome in outcomes.items():
+        assert outcome.api_detail[0]["field"] == "x", outcome.api_detail
+        said_alike(outcome, kind.removeprefix("t_"), "quarantine")
+
+
+def encode_strings(columns: dict[str, list[str]]) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()}), sink)
+    return sink.getvalue()
