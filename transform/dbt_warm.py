@@ -9,13 +9,24 @@ A warm event build of the sample shop runs ``dbt build`` on a kept manifest
   test edges (``Compiler.compile``, ~13 ms of CPU), although the manifest is the same object,
   unchanged since the last build.
 
-Both are kept here, each under a key that holds everything its result is made from, so a kept
+Besides, on dbt's threads: every query result becomes an agate table, for which dbt makes a
+new ``TypeTester`` (``agate_helper.build_type_tester``: seven agate types, two of them
+``parsedatetime`` calendars whose constants are built anew, ~0.5 ms of CPU each time, ~39 times
+per warm build of the sample shop, all under the GIL the build's threads share).
+
+All are kept here, each under a key that holds everything its result is made from, so a kept
 result is the one dbt would make again:
 
 * **Plugins**: the ``PluginManager`` dbt made for a project name, kept while ``sys.path`` (the
   folders ``pkgutil`` scans, and the working directory when an entry is ``''``) holds the same
   entries with the same modification times (a package installed or removed changes its folder's
   time). A plugin is imported once, as before; its hooks are the objects dbt made.
+* **Type testers**: the ``TypeTester`` dbt made for a set of text-only columns and string
+  null values, kept per thread, at most 64 per thread. Neither agate nor dbt writes to a tester
+  or its types after making them (``TypeTester.run`` only reads them; dbt's ``Date`` and
+  ``DateTime`` have formats, so they cast with ``strptime`` and never read their calendars nor
+  the day the ``DateTime`` was made), so the tables made with a kept one are those a new one
+  makes. Per thread all the same: dbt's threads never share one of them.
 * **Graph**: the graph ``Compiler.compile`` built for a manifest, kept while it is the same
   manifest object and every input of the graph is the same (each node, source, exposure,
   function, metric, semantic model, unit test and saved query: its id, resource type, the
@@ -25,7 +36,7 @@ result is the one dbt would make again:
   (with this invocation's id), ``graph.gpickle`` when dbt writes JSON, and the stats event. The
   caller gets its own copy of the graph (dbt's selection copies it anyway).
 
-:func:`install` puts both in place for this process (the session calls it before each
+:func:`install` puts them in place for this process (the session calls it before each
 invocation; a second call does nothing). tests/dbt/test_dbt_warm.py compares each with dbt's
 own result and pins the dbt functions they replace.
 """
@@ -38,7 +49,14 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["CHECKED_VERSIONS", "graph_inputs", "install", "plugin_stamp"]
+__all__ = [
+    "CHECKED_VERSIONS",
+    "TESTERS_KEPT",
+    "graph_inputs",
+    "install",
+    "kept_type_tester",
+    "plugin_stamp",
+]
 
 #: dbt-core versions whose ``set_up_plugin_manager`` and ``Compiler.compile`` were read
 CHECKED_VERSIONS = ("1.11.",)
@@ -53,6 +71,10 @@ _ORIGINAL_COMPILE: Any = None
 _GRAPH: list[tuple[Any, tuple[Any, ...], Any, dict[str, Any]]] = []
 #: ``summaries``: where ``Linker.get_graph_summary`` results go while a graph is being made
 _RECORDING = threading.local()
+#: ``kept``: this thread's TypeTesters by (text-only columns, string null values)
+_TESTERS = threading.local()
+#: the most TypeTesters a thread keeps (dbt's queries have a few shapes of text-only columns)
+TESTERS_KEPT = 64
 
 
 def install() -> None:
@@ -62,6 +84,7 @@ def install() -> None:
             return
         import dbt.cli.requires as requires
         import dbt.plugins as plugins
+        import dbt_common.clients.agate_helper as agate_helper
         from dbt.compilation import Compiler, Linker
 
         original_plugins = plugins.set_up_plugin_manager
@@ -83,7 +106,29 @@ def install() -> None:
         _ORIGINAL_COMPILE = Compiler.compile
         Compiler.compile = _compile_keeping_graph(Compiler.compile)  # type: ignore[method-assign]
         Linker.get_graph_summary = _recording(Linker.get_graph_summary)  # type: ignore[method-assign]
+        agate_helper.build_type_tester = kept_type_tester(agate_helper.build_type_tester)
         _INSTALLED.append(True)
+
+
+def kept_type_tester(original: Any) -> Any:
+    """dbt's ``build_type_tester``, its result kept per thread by what it is made from."""
+
+    def build_type_tester(text_columns: Any, string_null_values: Any = ("null", "")) -> Any:
+        columns = tuple(text_columns)
+        nulls = None if string_null_values is None else tuple(string_null_values)
+        key = (frozenset(columns), nulls)
+        kept: dict[Any, Any] | None = getattr(_TESTERS, "kept", None)
+        if kept is None:
+            kept = _TESTERS.kept = {}
+        tester = kept.get(key)
+        if tester is None:
+            if len(kept) >= TESTERS_KEPT:
+                kept.clear()
+            tester = kept[key] = original(columns, string_null_values=nulls)
+        return tester
+
+    build_type_tester.__wrapped__ = original  # type: ignore[attr-defined]
+    return build_type_tester
 
 
 def plugin_stamp() -> tuple[Any, ...]:
